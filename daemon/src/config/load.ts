@@ -1,0 +1,89 @@
+// Load config.json, apply environment overrides, validate. An invalid value names its key and what is allowed.
+import fs from 'node:fs';
+import { z } from 'zod';
+import { ConfigSchema, type Config } from './schema.js';
+import { homePaths } from './paths.js';
+
+export class ConfigError extends Error {
+  readonly exitCode = 78; // EX_CONFIG: the service manager must not restart on this
+}
+
+export interface LoadOptions {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line overrides, e.g. { port: 8080 }. */
+  overrides?: { port?: number; lan?: boolean; bind?: string };
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`Cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('the top level must be an object');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid JSON (${(err as Error).message}). Fix or remove the file.`);
+  }
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new ConfigError(`${name}="${raw}" is not valid: expected a whole number.`);
+  return n;
+}
+
+export function describeIssue(issue: z.core.$ZodIssue, source: string): string {
+  const key = issue.path.length ? issue.path.join('.') : '(top level)';
+  return `Invalid configuration in ${source}: "${key}" ${issue.message.replace(/^Invalid input: /, '')}`;
+}
+
+export function loadConfig(opts: LoadOptions): Config {
+  const env = opts.env ?? process.env;
+  const file = homePaths(opts.home).config;
+  const raw = readConfigFile(file);
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
+  const config = parsed.data;
+
+  const port = opts.overrides?.port ?? envNumber(env, 'ERRAND_PORT');
+  if (port !== undefined) config.port = port;
+  if (env.ERRAND_BIND) config.bind = env.ERRAND_BIND;
+  if (opts.overrides?.bind) config.bind = opts.overrides.bind;
+  if (opts.overrides?.lan) config.lan = true;
+  if (env.ERRAND_PUBLIC_URL) config.publicUrl = env.ERRAND_PUBLIC_URL;
+  if (env.ANTHROPIC_API_KEY) config.anthropic.apiKey = env.ANTHROPIC_API_KEY;
+  if (env.ANTHROPIC_BASE_URL) config.anthropic.baseUrl = env.ANTHROPIC_BASE_URL;
+  if (env.ERRAND_MODEL) config.anthropic.model = env.ERRAND_MODEL;
+
+  // Re-validate so environment values get the same checks as file values.
+  const final = ConfigSchema.safeParse(config);
+  if (!final.success) throw new ConfigError(describeIssue(final.error.issues[0], 'the environment or command line'));
+  return final.data;
+}
+
+/** Change config.json with a function (used by `errand allow`, `errand connectors add` …). Durable, mode 0600. */
+export function updateConfigFile(home: string, change: (raw: Record<string, unknown>) => void): Config {
+  const file = homePaths(home).config;
+  const raw = readConfigFile(file);
+  change(raw);
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(raw, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  return parsed.data;
+}

@@ -1,0 +1,45 @@
+// What the daemon gives each of its modules (agent, tools, connectors, push, service) at start-up.
+// Modules publish events through `emit`, register client commands on `commands` and local CLI
+// methods on `control`; none of them reaches back into the server.
+import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
+import type { Config } from './config/schema.js';
+import type { HomePaths } from './config/paths.js';
+import type { ControlServer } from './control/server.js';
+import type { CommandRouter } from './server/command-router.js';
+import type { Store } from './store/index.js';
+import type { Logger } from './util/log.js';
+
+export interface Presence {
+  /** Devices with a live authenticated connection. */
+  online(deviceId: string): boolean;
+  /** True when the device says it shows this thread in the foreground right now. */
+  viewing(deviceId: string, threadId: string): boolean;
+}
+
+export interface DaemonContext {
+  paths: HomePaths;
+  /** The current configuration; re-read when config.json changes (roots, connectors). */
+  config(): Config;
+  /** Re-read config.json now and tell listeners; returns the new config. */
+  reloadConfig(): Config;
+  onConfigChange(listener: (config: Config) => void): void;
+  store: Store;
+  commands: CommandRouter;
+  control: ControlServer;
+  log: Logger;
+  presence: Presence;
+  /** Persist an event with the next sequence number, then send it to every connected device. */
+  emit(event: ServerEvent): Promise<number>;
+  /** Each module adds its part of the host status (roots, sandbox, running tasks …). */
+  provideStatus(part: () => Partial<HostStatus>): void;
+  status(): HostStatus;
+  /** The origins the phone may use: loopback, publicUrl, LAN. The first is the one QR codes use. */
+  origins(): string[];
+  version: string;
+  startedAt: number;
+}
+
+/** A module's handle; stopped in reverse start order on shutdown. */
+export interface DaemonModule {
+  stop(): Promise<void>;
+}

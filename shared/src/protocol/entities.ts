@@ -1,0 +1,218 @@
+// Entities that travel between daemon and clients. Defined once, as zod schemas with inferred types.
+import { z } from 'zod';
+
+export const Id = z.string().min(1).max(128);
+export const Timestamp = z.number().int().nonnegative(); // ms since epoch
+
+export const TaskState = z.enum(['queued', 'running', 'waiting', 'done', 'failed', 'cancelled', 'interrupted']);
+export type TaskState = z.infer<typeof TaskState>;
+
+export const Usage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative(),
+  cacheWriteTokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const Task = z.object({
+  id: Id,
+  threadId: Id,
+  state: TaskState,
+  /** The user message that started this task. */
+  messageId: Id,
+  createdAt: Timestamp,
+  startedAt: Timestamp.optional(),
+  endedAt: Timestamp.optional(),
+  /** Why the task ended as failed / cancelled / interrupted, in words a person understands. */
+  reason: z.string().optional(),
+  /** First line of the result, for lists and notifications. */
+  resultSummary: z.string().optional(),
+  turns: z.number().int().nonnegative(),
+  usage: Usage,
+  costUsd: z.number().nonnegative(),
+  model: z.string().optional(),
+  /** Files this task created or changed (paths relative to a root, for display). */
+  changedFiles: z.array(z.string()).optional(),
+});
+export type Task = z.infer<typeof Task>;
+
+export const ThreadState = z.enum(['active', 'archived', 'deleted']);
+export type ThreadState = z.infer<typeof ThreadState>;
+
+export const ThreadSummary = z.object({
+  id: Id,
+  title: z.string(),
+  state: ThreadState,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  lastLine: z.string(),
+  lastTaskId: Id.optional(),
+  lastTaskState: TaskState.optional(),
+});
+export type ThreadSummary = z.infer<typeof ThreadSummary>;
+
+export const Attachment = z.object({
+  id: Id,
+  name: z.string(),
+  size: z.number().int().nonnegative(),
+  mediaType: z.string(),
+  /** Where the file landed on the host, relative to the workspace root. */
+  path: z.string().optional(),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
+export const ToolStepState = z.enum(['pending', 'running', 'completed', 'error', 'denied', 'unknown']);
+export type ToolStepState = z.infer<typeof ToolStepState>;
+
+/** One item of a thread's visible history. */
+export const ThreadItem = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('user'),
+    id: Id,
+    taskId: Id,
+    text: z.string(),
+    attachments: z.array(Attachment).optional(),
+    createdAt: Timestamp,
+  }),
+  z.object({
+    kind: z.literal('assistant'),
+    id: Id,
+    taskId: Id,
+    text: z.string(),
+    createdAt: Timestamp,
+  }),
+  z.object({
+    kind: z.literal('tool'),
+    id: Id, // the model's tool_use id
+    taskId: Id,
+    tool: z.string(),
+    summary: z.string(),
+    state: ToolStepState,
+    input: z.unknown(),
+    output: z.string().optional(),
+    createdAt: Timestamp,
+    endedAt: Timestamp.optional(),
+  }),
+  z.object({
+    kind: z.literal('notice'),
+    id: Id,
+    taskId: Id.optional(),
+    text: z.string(),
+    createdAt: Timestamp,
+  }),
+]);
+export type ThreadItem = z.infer<typeof ThreadItem>;
+
+export const ApprovalState = z.enum(['pending', 'approved', 'denied', 'expired']);
+export const Approval = z.object({
+  id: Id,
+  taskId: Id,
+  threadId: Id,
+  tool: z.string(),
+  /** A few words, for notifications: "Run python make_chart.py". */
+  summary: z.string(),
+  /** The exact action: argv, cwd, resolved paths, connector and arguments. */
+  action: z.record(z.string(), z.unknown()),
+  /** sha256 of the canonical action; a decision must name it. */
+  hash: z.string(),
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  state: ApprovalState,
+  decidedBy: z.string().optional(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+export const Question = z.object({
+  id: Id,
+  taskId: Id,
+  threadId: Id,
+  text: z.string(),
+  createdAt: Timestamp,
+});
+export type Question = z.infer<typeof Question>;
+
+export const Device = z.object({
+  id: Id,
+  name: z.string(),
+  pairedAt: Timestamp,
+  lastSeenAt: Timestamp.optional(),
+  lastAddress: z.string().optional(),
+  online: z.boolean().optional(),
+});
+export type Device = z.infer<typeof Device>;
+
+export const ConnectorStatus = z.object({
+  name: z.string(),
+  transport: z.enum(['stdio', 'http']),
+  status: z.enum(['connected', 'starting', 'failed', 'disabled']),
+  reason: z.string().optional(),
+  tools: z.number().int().nonnegative(),
+  /** Tools disabled because their description changed since the user accepted them. */
+  changedTools: z.array(z.string()).optional(),
+});
+export type ConnectorStatus = z.infer<typeof ConnectorStatus>;
+
+export const HostStatus = z.object({
+  name: z.string(),
+  version: z.string(),
+  os: z.string(),
+  startedAt: Timestamp,
+  origins: z.array(z.string()),
+  roots: z.array(z.object({ path: z.string(), exists: z.boolean() })),
+  connectors: z.array(ConnectorStatus),
+  sandbox: z.object({ enabled: z.boolean(), reason: z.string().optional() }),
+  apiKeyConfigured: z.boolean(),
+  model: z.string(),
+  runningTasks: z.number().int().nonnegative(),
+  queuedTasks: z.number().int().nonnegative(),
+  keepAwake: z.boolean(),
+});
+export type HostStatus = z.infer<typeof HostStatus>;
+
+export const PushOutcome = z.object({
+  deviceId: Id,
+  at: Timestamp,
+  kind: z.string(),
+  threadId: Id.optional(),
+  result: z.enum(['sent', 'suppressed', 'failed', 'removed']),
+  detail: z.string().optional(),
+  status: z.number().int().optional(),
+});
+export type PushOutcome = z.infer<typeof PushOutcome>;
+
+export const ChangeEntry = z.object({
+  id: Id,
+  taskId: Id,
+  op: z.enum(['create', 'write', 'edit', 'mkdir', 'move', 'trash']),
+  path: z.string(),
+  toPath: z.string().optional(),
+  at: Timestamp,
+  undone: z.boolean().optional(),
+});
+export type ChangeEntry = z.infer<typeof ChangeEntry>;
+
+export const AuditEntry = z.object({
+  at: Timestamp,
+  taskId: Id,
+  tool: z.string(),
+  args: z.unknown(),
+  decision: z.enum(['allow', 'ask', 'deny']),
+  approvedBy: z.string().optional(),
+  outcome: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+/** A file shown on the phone, already converted by the host into something safe to render. */
+export const FileView = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), name: z.string(), text: z.string(), truncated: z.boolean() }),
+  z.object({ kind: z.literal('markdown'), name: z.string(), text: z.string(), truncated: z.boolean() }),
+  z.object({
+    kind: z.literal('table'),
+    name: z.string(),
+    sheets: z.array(z.object({ name: z.string(), rows: z.array(z.array(z.string())), truncated: z.boolean() })),
+  }),
+  z.object({ kind: z.literal('image'), name: z.string(), mediaType: z.string(), dataBase64: z.string() }),
+  z.object({ kind: z.literal('binary'), name: z.string(), size: z.number().int().nonnegative() }),
+]);
+export type FileView = z.infer<typeof FileView>;

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run real servers, real child processes and a real browser; two cores is the machine,
+// so files run two at a time and each test gets generous but bounded time.
+export default defineConfig({
+  test: {
+    include: ['daemon/test/**/*.test.ts', 'pwa/test/**/*.test.ts', 'shared/test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
