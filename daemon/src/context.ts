@@ -7,6 +7,7 @@ import type { HomePaths } from './config/paths.js';
 import type { ControlServer } from './control/server.js';
 import type { CommandRouter } from './server/command-router.js';
 import type { Store } from './store/index.js';
+import type { UploadStore } from './server/uploads.js';
 import type { Logger } from './util/log.js';
 
 export interface Presence {
@@ -28,6 +29,8 @@ export interface DaemonContext {
   control: ControlServer;
   log: Logger;
   presence: Presence;
+  /** Files the phone uploaded, waiting for the message that uses them. */
+  uploads: UploadStore;
   /** Persist an event with the next sequence number, then send it to every connected device. */
   emit(event: ServerEvent): Promise<number>;
   /** Each module adds its part of the host status (roots, sandbox, running tasks …). */

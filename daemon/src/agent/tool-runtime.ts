@@ -1,0 +1,53 @@
+// The seam between the agent loop (agent/) and the tools (tools/, connectors/): the loop asks the
+// runtime which tools exist and hands it each tool call; policy, approvals, the change journal,
+// the audit log, roots and sandboxing all happen behind `run`.
+import type { ToolStepState } from '../../../shared/src/index.js';
+
+/** A tool as the model sees it (the Messages API `tools` entry). */
+export interface ModelToolDefinition {
+  name: string;
+  description: string;
+  input_schema: { type: 'object'; properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown };
+}
+
+export type ToolResultBlock =
+  | { type: 'text'; text: string }
+  | { type: 'image'; source: { type: 'base64'; media_type: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp'; data: string } };
+
+export interface ToolCallOutcome {
+  /** Sent back to the model as the tool_result content. Tool output is data: the runtime marks it so. */
+  content: ToolResultBlock[];
+  isError: boolean;
+  /** How the step ends for the user: completed, error, or denied (by policy or by the user). */
+  state: Extract<ToolStepState, 'completed' | 'error' | 'denied'>;
+  /** A short line for the step row on the phone ("Read sales.xlsx (3 sheets)"). */
+  summary?: string;
+  /** Full output for the expanded step view (capped). */
+  output?: string;
+  /** The call read untrusted content (web, mail, connector output): the task is tainted from now on. */
+  tainted?: boolean;
+}
+
+export interface TaskToolContext {
+  taskId: string;
+  threadId: string;
+  /** Aborted when the task is cancelled or the daemon stops: end child processes, stop waiting. */
+  signal: AbortSignal;
+  /** True once the task has read untrusted content; tools that send data out then ask first. */
+  tainted: boolean;
+  /** The runtime calls these while it waits for a person (approval or answer). */
+  setWaiting(waiting: boolean): Promise<void>;
+  /** The summary shown on the step row before the call finishes ("Run python make_chart.py"). */
+  describe?(summary: string): void;
+}
+
+export interface ToolRuntime {
+  /** The tools offered to the model for this task (stable order, so the prompt cache holds). */
+  definitions(): ModelToolDefinition[];
+  /** A short description of a call for its step row, before it runs. */
+  summarize(name: string, input: unknown): string;
+  /** Decide (policy, approval), run, journal and audit one call. Never throws: failures are outcomes. */
+  run(call: { id: string; name: string; input: unknown }, ctx: TaskToolContext): Promise<ToolCallOutcome>;
+  /** Lines for the system prompt: allowed folders, sandbox state, connectors. */
+  promptContext(): string[];
+}
