@@ -17,6 +17,8 @@ export interface Presence {
   viewing(deviceId: string, threadId: string): boolean;
 }
 
+export type FileDownloadHandler = (taskId: string, path: string) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
+
 export interface DaemonContext {
   paths: HomePaths;
   /** The current configuration; re-read when config.json changes (roots, connectors). */
@@ -38,6 +40,8 @@ export interface DaemonContext {
   status(): HostStatus;
   /** The origins the phone may use: loopback, publicUrl, LAN. The first is the one QR codes use. */
   origins(): string[];
+  /** Serve GET /api/file (a task's file, downloaded by a paired device). Set by the tools module. */
+  setFileDownload(handler: FileDownloadHandler): void;
   version: string;
   startedAt: number;
 }

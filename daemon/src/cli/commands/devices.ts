@@ -1,0 +1,48 @@
+// `errand devices`: list, rename, revoke paired devices.
+import type { Device } from '../../../../shared/src/index.js';
+import type { CliCommand } from '../command.js';
+import { ago, callDaemon } from '../daemon-client.js';
+
+export const devicesCommand: CliCommand = {
+  name: 'devices',
+  summary: 'List, rename or revoke paired devices',
+  help: `Usage:
+  errand devices [--json]                 list paired devices
+  errand devices rename <id> <new name>   rename a device
+  errand devices revoke <id>              revoke a device: its connections close at once`,
+  allowPositionals: true,
+  async run(args, io) {
+    const json = args.values.json === true;
+    const [action, id, ...rest] = args.positionals;
+    if (action === 'rename' || action === 'revoke') {
+      if (!id || (action === 'rename' && rest.length === 0)) {
+        io.err(`Usage: errand devices ${action} <id>${action === 'rename' ? ' <new name>' : ''} (ids are shown by \`errand devices\`)`);
+        return 2;
+      }
+      const result = await callDaemon(io, args.home, `devices.${action}`, action === 'rename' ? { deviceId: id, name: rest.join(' ') } : { deviceId: id });
+      if (result === undefined) return 1;
+      io.out(json ? JSON.stringify(result) : action === 'rename' ? `Renamed ${id}.` : `Revoked ${id}; its connections are closed.`);
+      return 0;
+    }
+    if (action !== undefined && action !== 'list') {
+      io.err(`Unknown action "${action}". Try \`errand devices --help\`.`);
+      return 2;
+    }
+    const devices = (await callDaemon(io, args.home, 'devices.list')) as Device[] | undefined;
+    if (devices === undefined) return 1;
+    if (json) {
+      io.out(JSON.stringify(devices, null, 2));
+      return 0;
+    }
+    if (devices.length === 0) {
+      io.out('No devices paired yet. Run `errand pair`.');
+      return 0;
+    }
+    // Device names come from phones: strip control characters before they reach the terminal.
+    const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+    for (const d of devices) {
+      io.out(`${d.id}  ${clean(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${clean(d.lastAddress)}` : ''}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,72 @@
+// `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
+import { startDaemon } from '../../daemon.js';
+import type { CliCommand } from '../command.js';
+import { renderQr } from '../qr.js';
+
+/** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
+function exitCodeOf(err: unknown): number {
+  const code = (err as { exitCode?: unknown }).exitCode;
+  return typeof code === 'number' ? code : 1;
+}
+
+export const startCommand: CliCommand = {
+  name: 'start',
+  summary: 'Run the daemon in the foreground',
+  help: `Usage: errand start [--port <n>] [--lan]
+
+Runs the Errand daemon in this terminal until Ctrl-C (or SIGTERM). When no phone is paired yet,
+it shows a pairing QR code and asks you to approve the phone here.
+
+Options:
+  --port <n>   listen on this port (default 7345, or ERRAND_PORT)
+  --lan        also answer on this machine's LAN addresses over plain HTTP
+               (degraded: phones need HTTPS for notifications, install and offline use)
+
+State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
+~/Library/Application Support/Errand on macOS).`,
+  options: { port: { type: 'string', short: 'p' }, lan: { type: 'boolean' } },
+  async run(args, io) {
+    let port: number | undefined;
+    if (args.values.port !== undefined) {
+      port = Number(args.values.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        io.err(`--port must be a whole number from 1 to 65535, not "${String(args.values.port)}".`);
+        return 2;
+      }
+    }
+    let daemon;
+    try {
+      daemon = await startDaemon({ home: args.home, env: io.env, overrides: { port, lan: args.values.lan === true }, logToStderr: true });
+    } catch (err) {
+      io.err(`errand: ${(err as Error).message}`);
+      return exitCodeOf(err);
+    }
+    const { ctx } = daemon;
+    io.out(`Errand ${ctx.version} is running at ${daemon.url} (home ${ctx.paths.home}).`);
+    if (ctx.config().lan) io.out('LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.');
+    if (!ctx.config().anthropic.apiKey) io.out('No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY (see README).');
+
+    if (ctx.store.devices.list().length === 0 && io.interactive) {
+      const { code, expiresAt } = daemon.pairing.mint();
+      const url = `${daemon.url}/#pair=${code}`;
+      io.out(await renderQr(url));
+      io.out(`No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`);
+      daemon.pairing.events.once('claim', (claim: { id: string; name: string; address?: string }) => {
+        io.out(`"${claim.name}" from ${claim.address ?? 'unknown address'} wants to pair.`);
+        void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
+      });
+    }
+
+    return new Promise<number>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        // A second signal while stopping forces the exit.
+        process.once(signal, () => process.exit(1));
+        void daemon.stop(signal).then(() => resolve(0), (err) => { io.err(`errand: stop failed: ${(err as Error).message}`); resolve(1); });
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+  },
+};

@@ -1,0 +1,36 @@
+// `errand status`: what the running daemon is doing.
+import type { Device, HostStatus } from '../../../../shared/src/index.js';
+import type { CliCommand } from '../command.js';
+import { ago, callDaemon } from '../daemon-client.js';
+
+type Status = HostStatus & { pid: number; home: string; devices: Device[] };
+
+export const statusCommand: CliCommand = {
+  name: 'status',
+  summary: 'Show whether the daemon runs, where to reach it, devices and tasks',
+  help: `Usage: errand status [--json]
+
+Shows the running daemon's version, uptime, the URLs a phone can use, paired devices, running
+tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
+  async run(args, io) {
+    const s = (await callDaemon(io, args.home, 'status')) as Status | undefined;
+    if (s === undefined) return 1;
+    if (args.values.json === true) {
+      io.out(JSON.stringify(s, null, 2));
+      return 0;
+    }
+    const uptime = Math.round((Date.now() - s.startedAt) / 1000);
+    io.out([
+      `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
+      `Home:      ${s.home}`,
+      `Reach it:  ${s.origins.join('  ')}`,
+      `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
+      `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
+      `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
+      `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
+      `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
+      `Devices:   ${s.devices.length ? s.devices.map((d) => `${d.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
+    ].join('\n'));
+    return 0;
+  },
+};

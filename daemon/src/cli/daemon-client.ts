@@ -1,0 +1,23 @@
+// Helpers for commands that talk to the running daemon.
+import { homePaths } from '../config/paths.js';
+import { controlCall, DaemonNotRunningError, type ControlCallOptions } from '../control/client.js';
+import type { CliIO } from './command.js';
+
+/** Call the daemon; when none runs, say so in one line. Returns undefined after printing an error. */
+export async function callDaemon(io: CliIO, home: string, method: string, params: Record<string, unknown> = {}, opts: ControlCallOptions = {}): Promise<unknown | undefined> {
+  try {
+    return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000, ...opts });
+  } catch (err) {
+    io.err(err instanceof DaemonNotRunningError ? err.message : `errand: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+export function ago(ms: number | undefined): string {
+  if (!ms) return 'never';
+  const s = Math.round((Date.now() - ms) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}

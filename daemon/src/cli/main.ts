@@ -1,0 +1,66 @@
+// The `errand` command line.
+import readline from 'node:readline/promises';
+import { defaultHome } from '../config/paths.js';
+import { parseCommandArgs, type CliIO } from './command.js';
+import { COMMANDS } from './registry.js';
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: errand <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `errand <command> --help` for a command\'s options. State lives in ERRAND_HOME.',
+  ].join('\n');
+}
+
+export function defaultIO(): CliIO {
+  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  return {
+    out: (t) => process.stdout.write(t + '\n'),
+    err: (t) => process.stderr.write(t + '\n'),
+    env: process.env,
+    interactive,
+    confirm: async (question) => {
+      if (!interactive) return false;
+      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return /^y(es)?$/i.test((await rl.question(question)).trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}
+
+export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    const { VERSION } = await import('../version.js');
+    io.out(VERSION);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`errand: unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseCommandArgs(cmd, rest);
+  } catch (err) {
+    io.err(`errand ${name}: ${(err as Error).message}\nRun \`errand ${name} --help\`.`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.out(cmd.help);
+    return 0;
+  }
+  return cmd.run({ values: parsed.values, positionals: parsed.positionals, home: defaultHome(io.env) }, io);
+}

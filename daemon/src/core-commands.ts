@@ -1,0 +1,83 @@
+// The commands the daemon core answers itself: ping, status, devices, presence; and the matching
+// control methods for the CLI.
+import type { DaemonContext } from './context.js';
+import type { Gateway } from './server/gateway.js';
+import { CommandError } from './server/command-router.js';
+import type { Pairing } from './pairing/pairing.js';
+import { publicDevice } from './store/devices.js';
+
+export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairing: Pairing): void {
+  const { commands, control, store } = ctx;
+  const devicesView = () => store.devices.list().map((d) => publicDevice(d, gateway.online(d.id)));
+
+  const renameDevice = async (deviceId: string, name: string) => {
+    const clean = name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 80);
+    if (!clean) throw new CommandError('bad_request', 'A device name needs at least one visible character.');
+    const d = await store.devices.rename(deviceId, clean);
+    if (!d) throw new CommandError('not_found', 'No such device.');
+    const view = publicDevice(d, gateway.online(d.id));
+    await ctx.emit({ kind: 'device.updated', device: view });
+    return view;
+  };
+  const revokeDevice = async (deviceId: string) => {
+    if (!(await store.devices.remove(deviceId))) throw new CommandError('not_found', 'No such device.');
+    gateway.revoke(deviceId);
+    await ctx.emit({ kind: 'device.revoked', deviceId });
+    ctx.log.info('device revoked', { device: deviceId });
+    return { revoked: deviceId };
+  };
+
+  commands.register('ping', async () => ({ pong: Date.now() }));
+  commands.register('status.get', async () => ctx.status());
+  commands.register('devices.list', async () => devicesView());
+  commands.register('device.rename', async (c) => renameDevice(c.deviceId, c.name));
+  commands.register('device.revoke', async (c) => revokeDevice(c.deviceId));
+  commands.register('presence.set', async (c, cc) => {
+    gateway.setView(cc.connectionId, { threadId: c.threadId, foreground: c.foreground });
+    return null;
+  });
+
+  const str = (v: unknown, what: string) => {
+    if (typeof v !== 'string' || !v) throw new Error(`missing ${what}`);
+    return v;
+  };
+  control.register('status', async () => ({ ...ctx.status(), pid: process.pid, home: ctx.paths.home, devices: devicesView() }));
+  control.register('devices.list', async () => devicesView());
+  control.register('devices.rename', async (p) => renameDevice(str(p.deviceId, 'deviceId'), str(p.name, 'name')));
+  control.register('devices.revoke', async (p) => revokeDevice(str(p.deviceId, 'deviceId')));
+  control.register('config.reload', async () => {
+    ctx.reloadConfig();
+    return { reloaded: true };
+  });
+
+  // `errand pair`: mint a code, report it, then report each claim and wait for the decision.
+  control.register('pair.start', async (p, { progress, signal }) => {
+    const { code, expiresAt } = pairing.mint();
+    const url = `${ctx.origins()[0]}/#pair=${code}`;
+    progress({ type: 'code', code, url, expiresAt });
+    return new Promise((resolve) => {
+      const onClaim = (claim: { id: string; name: string; address?: string }) => {
+        progress({ type: 'claim', claim });
+        if (p.autoApprove === true) pairing.decide(claim.id, true);
+      };
+      const onPaired = (device: unknown) => { cleanup(); resolve({ paired: device }); };
+      const timer = setTimeout(() => { cleanup(); resolve({ expired: true }); }, Math.max(0, expiresAt - Date.now()) + 180_000);
+      const cleanup = () => {
+        clearTimeout(timer);
+        pairing.events.off('claim', onClaim);
+        pairing.events.off('paired', onPaired);
+        pairing.events.off('declined', onDeclined);
+      };
+      const onDeclined = () => { cleanup(); resolve({ declined: true }); };
+      pairing.events.on('claim', onClaim);
+      pairing.events.on('paired', onPaired);
+      pairing.events.on('declined', onDeclined);
+      signal.addEventListener('abort', () => {
+        cleanup();
+        for (const c of pairing.pendingClaims()) pairing.decide(c.id, false);
+        resolve({ cancelled: true });
+      });
+    });
+  });
+  control.register('pair.decide', async (p) => ({ decided: pairing.decide(str(p.claimId, 'claimId'), p.approve === true) }));
+}

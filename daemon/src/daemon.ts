@@ -1,0 +1,150 @@
+// Boots the daemon: home folder, configuration, lock, store, modules, HTTP + WebSocket server and
+// the local control socket. `main` (cli/commands/start.ts) only calls this.
+import fs from 'node:fs';
+import os from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
+import { loadConfig, type LoadOptions } from './config/load.js';
+import { homePaths } from './config/paths.js';
+import type { Config } from './config/schema.js';
+import type { DaemonContext, DaemonModule, FileDownloadHandler } from './context.js';
+import { ControlServer } from './control/server.js';
+import { registerCoreCommands } from './core-commands.js';
+import { startModules } from './modules.js';
+import { Pairing } from './pairing/pairing.js';
+import { buildApp } from './server/app.js';
+import { CommandRouter } from './server/command-router.js';
+import { Gateway } from './server/gateway.js';
+import { originPolicy, type OriginPolicy } from './server/origins.js';
+import { FailureLimiter } from './server/rate-limit.js';
+import { UploadStore } from './server/uploads.js';
+import { acquireLock } from './store/lock.js';
+import { openStore } from './store/index.js';
+import { createLogger, type Logger } from './util/log.js';
+import { VERSION } from './version.js';
+
+export interface DaemonOptions extends LoadOptions {
+  /** Also write readable log lines to stderr (foreground runs). */
+  logToStderr?: boolean;
+  pwaDir?: string;
+}
+
+export interface Daemon {
+  ctx: DaemonContext;
+  app: FastifyInstance;
+  pairing: Pairing;
+  gateway: Gateway;
+  /** The origin QR codes use. */
+  url: string;
+  port: number;
+  stop(reason?: string): Promise<void>;
+}
+
+export function ensureHome(home: string): void {
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  fs.chmodSync(home, 0o700);
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const startedAt = Date.now();
+  const paths = homePaths(opts.home);
+  ensureHome(paths.home);
+  let config: Config = loadConfig(opts);
+  const lock = acquireLock(paths.lock);
+  let log: Logger | undefined;
+  const modules: DaemonModule[] = [];
+  try {
+    log = createLogger({ dir: paths.logs, level: config.log.level, stderr: opts.logToStderr });
+    const store = await openStore(paths);
+    const commands = new CommandRouter();
+    const control = new ControlServer(paths.socket, log);
+    const limiter = new FailureLimiter();
+    const uploads = new UploadStore(paths.uploads);
+    const gateway = new Gateway({ devices: store.devices, events: store.events, threads: store.threads, commands: store.commands, router: commands, limiter, log, hostId: store.threads.hostId });
+    const pairing = new Pairing(store.devices);
+    const statusParts: Array<() => Partial<HostStatus>> = [];
+    const configListeners: Array<(c: Config) => void> = [];
+    let listenPort = config.port;
+    let policy: OriginPolicy = originPolicy(config, listenPort);
+    let fileDownload: FileDownloadHandler | undefined;
+
+    const ctx: DaemonContext = {
+      paths,
+      config: () => config,
+      reloadConfig: () => {
+        const next = loadConfig(opts);
+        config = next;
+        policy = originPolicy(config, listenPort);
+        for (const l of configListeners) l(config);
+        log!.info('configuration reloaded');
+        return config;
+      },
+      onConfigChange: (l) => { configListeners.push(l); },
+      store,
+      commands,
+      control,
+      log,
+      presence: gateway,
+      uploads,
+      emit: (event: ServerEvent) => store.events.append(event),
+      provideStatus: (part) => { statusParts.push(part); },
+      status: () => {
+        const base: HostStatus = {
+          name: config.hostName ?? os.hostname(), version: VERSION, os: `${os.type()} ${os.release()}`, startedAt,
+          origins: policy.origins, roots: [], connectors: [], sandbox: { enabled: false, reason: 'tools not loaded' },
+          apiKeyConfigured: !!config.anthropic.apiKey, model: config.anthropic.model, runningTasks: 0, queuedTasks: 0, keepAwake: false,
+        };
+        return statusParts.reduce<HostStatus>((s, part) => ({ ...s, ...part() }), base);
+      },
+      origins: () => policy.origins,
+      setFileDownload: (h) => { fileDownload = h; },
+      version: VERSION,
+      startedAt,
+    };
+
+    registerCoreCommands(ctx, gateway, pairing);
+    modules.push(...(await startModules(ctx)));
+
+    const app = await buildApp({
+      version: VERSION, hostName: config.hostName ?? os.hostname(), policy: () => policy, gateway, pairing,
+      devices: store.devices, uploads, limiter, log, fileDownload: () => fileDownload, pwaDir: opts.pwaDir,
+    });
+    const host = config.lan ? '0.0.0.0' : config.bind;
+    await app.listen({ port: config.port, host });
+    const address = app.server.address();
+    listenPort = typeof address === 'object' && address ? address.port : config.port;
+    policy = originPolicy(config, listenPort);
+    await control.listen();
+
+    // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
+    fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
+      if (curr.mtimeMs === prev.mtimeMs) return;
+      try { ctx.reloadConfig(); } catch (err) { log!.error('config.json is invalid; keeping the previous configuration', { error: (err as Error).message }); }
+    });
+
+    let stopping: Promise<void> | undefined;
+    const stop = (reason = 'stop') => {
+      stopping ??= (async () => {
+        log!.info('stopping', { reason });
+        fs.unwatchFile(paths.config);
+        gateway.close();
+        for (const m of [...modules].reverse()) await m.stop().catch((err) => log!.error('module stop failed', { error: (err as Error).message }));
+        await app.close();
+        await control.close();
+        await store.devices.flush().catch(() => undefined);
+        await store.close();
+        log!.info('stopped');
+        log!.close();
+        lock.release();
+      })();
+      return stopping;
+    };
+    log.info('started', { version: VERSION, origins: policy.origins, home: paths.home });
+    return { ctx, app, pairing, gateway, url: policy.origins.find((o) => o.startsWith('https://')) ?? policy.origins[0], port: listenPort, stop };
+  } catch (err) {
+    for (const m of [...modules].reverse()) await m.stop().catch(() => undefined);
+    log?.close();
+    lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,88 @@
+// Pairing: the CLI mints a single-use code (192 random bits, a few minutes, one live at a time);
+// a phone claims it with a device name; the desktop approves; the phone gets its device token.
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { DeviceRecord, DeviceStore } from '../store/devices.js';
+
+export const PAIR_CODE_TTL_MS = 5 * 60_000;
+const CLAIM_WAIT_MS = 3 * 60_000;
+
+export interface Claim { id: string; name: string; address: string | undefined; at: number }
+export type ClaimResult =
+  | { ok: true; device: DeviceRecord; token: string }
+  | { ok: false; reason: 'code_invalid' | 'denied' | 'timeout' | 'cancelled' };
+
+interface LiveCode { code: string; expiresAt: number }
+interface PendingClaim extends Claim { decide: (approve: boolean) => void }
+
+export class Pairing {
+  private live: LiveCode | undefined;
+  private pending = new Map<string, PendingClaim>();
+  /** Emits 'claim' (Claim) when a phone claims the live code. */
+  readonly events = new EventEmitter();
+
+  constructor(private readonly devices: DeviceStore, private readonly ttlMs = PAIR_CODE_TTL_MS) {}
+
+  mint(): LiveCode {
+    this.live = { code: crypto.randomBytes(24).toString('base64url'), expiresAt: Date.now() + this.ttlMs };
+    return { ...this.live };
+  }
+
+  /** The live code, if it has not expired or been used. */
+  current(): LiveCode | undefined {
+    if (this.live && this.live.expiresAt > Date.now()) return { ...this.live };
+    this.live = undefined;
+    return undefined;
+  }
+
+  private takeCode(code: string): boolean {
+    const live = this.current();
+    if (!live) return false;
+    const a = Buffer.from(live.code);
+    const b = Buffer.from(code);
+    if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return false;
+    this.live = undefined; // single use, even if the claim is later denied
+    return true;
+  }
+
+  /** A phone claims the code; resolves once the desktop decides (or the wait times out). */
+  async claim(code: string, name: string, address: string | undefined, signal?: AbortSignal): Promise<ClaimResult> {
+    if (!this.takeCode(code)) return { ok: false, reason: 'code_invalid' };
+    const id = crypto.randomBytes(8).toString('hex');
+    const approved = await new Promise<boolean | 'timeout' | 'cancelled'>((resolve) => {
+      const timer = setTimeout(() => done('timeout'), CLAIM_WAIT_MS);
+      const onAbort = () => done('cancelled');
+      const done = (v: boolean | 'timeout' | 'cancelled') => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(id);
+        resolve(v);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const claim: PendingClaim = { id, name, address, at: Date.now(), decide: done };
+      this.pending.set(id, claim);
+      this.events.emit('claim', { id, name, address, at: claim.at } satisfies Claim);
+    });
+    if (approved === true) {
+      const { device, token } = await this.devices.add(name, address);
+      this.events.emit('paired', { id: device.id, name: device.name, address });
+      return { ok: true, device, token };
+    }
+    if (approved === false) {
+      this.events.emit('declined', { id });
+      return { ok: false, reason: 'denied' };
+    }
+    return { ok: false, reason: approved };
+  }
+
+  pendingClaims(): Claim[] {
+    return [...this.pending.values()].map(({ decide: _d, ...c }) => c);
+  }
+
+  decide(claimId: string, approve: boolean): boolean {
+    const c = this.pending.get(claimId);
+    if (!c) return false;
+    c.decide(approve);
+    return true;
+  }
+}

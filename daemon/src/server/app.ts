@@ -1,0 +1,134 @@
+// The fastify app: security checks, health, pairing, uploads and downloads, the WebSocket, and
+// the PWA's built files. Built by a function so tests can start it on any port.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import { MAX_FRAME, PairClaimRequest, type PairClaimResponse } from '../../../shared/src/index.js';
+import type { FileDownloadHandler } from '../context.js';
+import type { Pairing } from '../pairing/pairing.js';
+import type { DeviceRecord, DeviceStore } from '../store/devices.js';
+import type { Logger } from '../util/log.js';
+import type { Gateway } from './gateway.js';
+import type { OriginPolicy } from './origins.js';
+import type { FailureLimiter } from './rate-limit.js';
+import { installSecurity } from './security.js';
+import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
+
+export const PWA_DIST = fileURLToPath(new URL('../../../../pwa/dist/', import.meta.url));
+
+export interface AppOptions {
+  version: string;
+  hostName: string;
+  policy: () => OriginPolicy;
+  gateway: Gateway;
+  pairing: Pairing;
+  devices: DeviceStore;
+  uploads: UploadStore;
+  limiter: FailureLimiter;
+  log: Logger;
+  fileDownload: () => FileDownloadHandler | undefined;
+  pwaDir?: string;
+}
+
+const httpError = (reply: FastifyReply, status: number, error: string, message: string) =>
+  reply.code(status).send({ error, message });
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false, return503OnClosing: true });
+  installSecurity(app, opts.policy);
+
+  /** The device behind an `Authorization: Bearer` header; tokens never travel in URLs. */
+  const authDevice = (authorization: string | undefined, address: string): DeviceRecord | undefined => {
+    if (!opts.limiter.allowed(address)) return undefined;
+    const token = authorization?.match(/^Bearer ([A-Za-z0-9_-]{20,200})$/)?.[1];
+    const device = token ? opts.devices.byToken(token) : undefined;
+    if (!device) opts.limiter.fail(address);
+    return device;
+  };
+
+  app.get('/healthz', async () => ({ ok: true, name: 'errand', version: opts.version }));
+
+  app.post('/api/pair/claim', async (req, reply) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (!opts.limiter.allowed(address)) return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    const body = PairClaimRequest.safeParse(req.body);
+    if (!body.success) {
+      opts.limiter.fail(address);
+      return httpError(reply, 400, 'bad_request', 'Send {"code": "<pairing code>", "name": "<device name, 1-80 characters>"}.');
+    }
+    const abort = new AbortController();
+    req.raw.on('close', () => { if (!reply.sent) abort.abort(); });
+    const name = body.data.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+    const result = await opts.pairing.claim(body.data.code, name || 'Phone', address, abort.signal);
+    if (result.ok) {
+      opts.log.info('device paired', { device: result.device.id, name: result.device.name });
+      return { deviceId: result.device.id, token: result.token, hostName: opts.hostName } satisfies PairClaimResponse;
+    }
+    if (result.reason === 'code_invalid') {
+      opts.limiter.fail(address);
+      return httpError(reply, 404, 'code_invalid', 'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.');
+    }
+    if (result.reason === 'denied') return httpError(reply, 403, 'denied', 'Pairing was declined on the computer.');
+    return httpError(reply, 408, 'timeout', 'Nobody approved the pairing on the computer in time. Run `errand pair` again.');
+  });
+
+  // Uploads arrive as the raw body.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
+  app.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
+    const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+    if (!device) return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+    const data = Buffer.isBuffer(req.body) ? req.body : undefined;
+    if (!data || data.length === 0) return httpError(reply, 400, 'bad_request', 'Send the file as the request body.');
+    let name = 'file';
+    try {
+      name = decodeURIComponent(String(req.headers['x-filename'] ?? 'file'));
+    } catch { /* keep the default */ }
+    const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].slice(0, 100);
+    const u = await opts.uploads.save(device.id, name, mediaType, data);
+    return { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType };
+  });
+
+  app.get('/api/file', async (req, reply) => {
+    const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+    if (!device) return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+    const q = req.query as Record<string, unknown>;
+    const handler = opts.fileDownload();
+    if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler) return httpError(reply, 400, 'bad_request', 'Give task and path.');
+    const file = await handler(q.task, q.path);
+    if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
+    reply.header('Content-Disposition', `attachment; filename="${encodeURIComponent(file.name)}"`);
+    return reply.type(file.mediaType).send(file.data);
+  });
+
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_FRAME } });
+  app.get('/ws', { websocket: true }, (socket, req) => {
+    if (req.url !== '/ws') {
+      // Tokens never travel in URLs: a query string here is refused outright.
+      socket.close(1008, 'no query parameters; authenticate with the first message');
+      return;
+    }
+    opts.gateway.accept(socket, req.socket.remoteAddress ?? 'unknown');
+  });
+
+  const pwaDir = opts.pwaDir ?? PWA_DIST;
+  if (fs.existsSync(path.join(pwaDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: pwaDir, wildcard: false, index: ['index.html'], cacheControl: false });
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.type('text/html').sendFile('index.html');
+      return httpError(reply, 404, 'not_found', 'No such endpoint.');
+    });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/plain').send('The Errand phone app is not built. Run `npm run build` in the project folder.'));
+  }
+
+  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) opts.log.error('request failed', { error: err.message });
+    return httpError(reply, status, status === 413 ? 'too_large' : status === 500 ? 'internal' : 'bad_request',
+      status === 500 ? 'The host hit an internal error; see `errand logs`.' : err.message);
+  });
+  return app;
+}

@@ -1,0 +1,238 @@
+// The WebSocket gateway: first-message authentication, replay from the client's last sequence
+// number, validated commands with at-most-once effect, live events, heartbeats and revocation.
+import crypto from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  AUTH_DEADLINE_MS, AuthFrame, ClientCommand, CloseCode, MAX_FRAME, MAX_PREAUTH_FRAME, MUTATING_COMMANDS,
+  PROTOCOL_VERSION, type ServerFrame,
+} from '../../../shared/src/index.js';
+import type { Presence } from '../context.js';
+import type { CommandLog } from '../store/commands.js';
+import { publicDevice, type DeviceRecord, type DeviceStore } from '../store/devices.js';
+import type { EventLog, LoggedEvent } from '../store/event-log.js';
+import type { ThreadStore } from '../store/threads.js';
+import type { Logger } from '../util/log.js';
+import { CommandError, type CommandRouter } from './command-router.js';
+import type { FailureLimiter } from './rate-limit.js';
+
+const HEARTBEAT_MS = 20_000;
+const MAX_CONNECTIONS = 64;
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  address: string;
+  device?: DeviceRecord;
+  view: { threadId: string | null; foreground: boolean };
+  alive: boolean;
+}
+
+export interface GatewayDeps {
+  devices: DeviceStore;
+  events: EventLog;
+  threads: ThreadStore;
+  commands: CommandLog;
+  router: CommandRouter;
+  limiter: FailureLimiter;
+  log: Logger;
+  hostId: string;
+}
+
+export class Gateway implements Presence {
+  private connections = new Set<Connection>();
+  private heartbeat: NodeJS.Timeout;
+  private accepting = true;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  online(deviceId: string): boolean {
+    for (const c of this.connections) if (c.device?.id === deviceId) return true;
+    return false;
+  }
+
+  viewing(deviceId: string, threadId: string): boolean {
+    for (const c of this.connections) {
+      if (c.device?.id === deviceId && c.view.foreground && c.view.threadId === threadId) return true;
+    }
+    return false;
+  }
+
+  setView(connectionId: string, view: Connection['view']): void {
+    for (const c of this.connections) if (c.id === connectionId) c.view = view;
+  }
+
+  private beat(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.socket.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.socket.ping();
+    }
+  }
+
+  accept(socket: WebSocket, address: string): void {
+    if (!this.accepting || this.connections.size >= MAX_CONNECTIONS) {
+      socket.close(CloseCode.goingAway, this.accepting ? 'too many connections' : 'shutting down');
+      return;
+    }
+    const conn: Connection = { id: crypto.randomBytes(8).toString('hex'), socket, address, view: { threadId: null, foreground: false }, alive: true };
+    this.connections.add(conn);
+    let unsubscribe: (() => void) | undefined;
+    const deadline = setTimeout(() => {
+      if (!conn.device) socket.close(CloseCode.policyViolation, 'authentication required within 5 seconds');
+    }, AUTH_DEADLINE_MS);
+    socket.on('pong', () => { conn.alive = true; });
+    socket.on('close', () => {
+      clearTimeout(deadline);
+      unsubscribe?.();
+      this.connections.delete(conn);
+    });
+    socket.on('error', () => undefined);
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      conn.alive = true;
+      if (!conn.device) {
+        if (data.length > MAX_PREAUTH_FRAME || isBinary) {
+          socket.close(CloseCode.policyViolation, 'first message must be a small auth frame');
+          return;
+        }
+        clearTimeout(deadline);
+        unsubscribe = this.authenticate(conn, data.toString('utf8'));
+        return;
+      }
+      void this.onCommand(conn, data.toString('utf8'));
+    });
+  }
+
+  private send(conn: Connection, frame: ServerFrame): void {
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    if (conn.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      // A peer that cannot keep up reconnects and resumes from its last sequence number.
+      conn.socket.terminate();
+      return;
+    }
+    conn.socket.send(JSON.stringify(frame));
+  }
+
+  private authenticate(conn: Connection, text: string): (() => void) | undefined {
+    const { limiter, devices, events, threads, log } = this.deps;
+    if (!limiter.allowed(conn.address)) {
+      conn.socket.close(CloseCode.policyViolation, 'too many failed attempts; wait a minute');
+      return undefined;
+    }
+    let frame: AuthFrame;
+    try {
+      frame = AuthFrame.parse(JSON.parse(text));
+    } catch {
+      limiter.fail(conn.address);
+      conn.socket.close(CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
+      return undefined;
+    }
+    const device = devices.byToken(frame.token);
+    if (!device) {
+      limiter.fail(conn.address);
+      log.warn('websocket authentication failed', { address: conn.address });
+      conn.socket.close(CloseCode.policyViolation, 'unknown or revoked device token; pair again with `errand pair`');
+      return undefined;
+    }
+    conn.device = device;
+    devices.touch(device.id, conn.address);
+    this.send(conn, { type: 'auth.ok', protocol: PROTOCOL_VERSION, device: publicDevice(device, true), hostId: this.deps.hostId, seq: events.lastSeq });
+
+    // Subscribe first, then replay, so nothing falls between the two; skip what the replay sent.
+    let replayedUpTo = frame.lastSeq ?? events.lastSeq;
+    const buffered: LoggedEvent[] = [];
+    let replaying = true;
+    const unsubscribe = events.subscribe((e) => {
+      if (replaying) buffered.push(e);
+      else if (e.seq > replayedUpTo) this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+    });
+    if (frame.lastSeq !== undefined) {
+      const missed = events.since(frame.lastSeq);
+      if (missed) {
+        for (const e of missed) this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+        replayedUpTo = Math.max(frame.lastSeq, missed.at(-1)?.seq ?? frame.lastSeq);
+      } else {
+        replayedUpTo = events.lastSeq;
+        this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
+      }
+    }
+    for (const e of buffered) if (e.seq > replayedUpTo) {
+      this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+      replayedUpTo = e.seq;
+    }
+    replaying = false;
+    this.send(conn, { type: 'synced', seq: replayedUpTo });
+    return unsubscribe;
+  }
+
+  private async onCommand(conn: Connection, text: string): Promise<void> {
+    const device = conn.device!;
+    if (!this.deps.devices.get(device.id)) {
+      conn.socket.close(CloseCode.revoked, 'device revoked');
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      this.send(conn, { type: 'error', code: 'bad_request', message: 'Frame is not valid JSON.' });
+      return;
+    }
+    const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id.slice(0, 64) : undefined;
+    const parsed = ClientCommand.safeParse(raw);
+    if (!parsed.success) {
+      const type = raw && typeof raw === 'object' ? (raw as { type?: unknown }).type : undefined;
+      const known = ClientCommand.options.some((o) => o.shape.type.value === type);
+      const issue = parsed.error.issues[0];
+      this.send(conn, known
+        ? { type: 'error', id, code: 'bad_request', message: `Invalid "${String(type)}": ${issue.path.join('.') || 'frame'} ${issue.message}` }
+        : { type: 'error', id, code: 'unknown_command', message: `Unknown command type ${JSON.stringify(type)}.` });
+      return;
+    }
+    const cmd = parsed.data;
+    if (!this.accepting) {
+      this.send(conn, { type: 'error', id: cmd.id, code: 'unavailable', message: 'The host is shutting down; try again in a moment.' });
+      return;
+    }
+    const ctx = { device, address: conn.address, connectionId: conn.id };
+    const run = async () => {
+      try {
+        return { ok: true, result: (await this.deps.router.dispatch(cmd, ctx)) ?? null };
+      } catch (err) {
+        if (err instanceof CommandError) return { ok: false, result: { code: err.code, message: err.message } };
+        this.deps.log.error('command failed', { type: cmd.type, error: (err as Error).stack });
+        return { ok: false, result: { code: 'internal', message: 'The host hit an internal error running this command; see `errand logs`.' } };
+      }
+    };
+    const reply = MUTATING_COMMANDS.has(cmd.type) ? await this.deps.commands.once(`${device.id}:${cmd.id}`, run) : await run();
+    if (reply.ok) this.send(conn, { type: 'reply', id: cmd.id, ok: true, result: reply.result });
+    else {
+      const e = reply.result as { code: 'internal'; message: string };
+      this.send(conn, { type: 'error', id: cmd.id, code: e.code, message: e.message });
+    }
+  }
+
+  /** Close every live socket of a revoked device at once. */
+  revoke(deviceId: string): void {
+    for (const c of this.connections) if (c.device?.id === deviceId) c.socket.close(CloseCode.revoked, 'device revoked');
+  }
+
+  connectedDevices(): string[] {
+    return [...new Set([...this.connections].flatMap((c) => (c.device ? [c.device.id] : [])))];
+  }
+
+  /** Stop taking work and tell clients the host is going away. */
+  close(): void {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    for (const c of this.connections) c.socket.close(CloseCode.goingAway, 'host is stopping');
+  }
+}
+
+export { MAX_FRAME };

@@ -1,0 +1,38 @@
+// The names the daemon answers to (Host) and the origins it accepts (Origin), from configuration.
+import os from 'node:os';
+import type { Config } from '../config/schema.js';
+
+export interface OriginPolicy {
+  /** Allowed Host header values, lowercased, with port. */
+  hosts: Set<string>;
+  /** Allowed Origin header values. The first is where QR codes point. */
+  origins: string[];
+}
+
+/** LAN IPv4 addresses of this machine (for --lan). */
+export function lanAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flat()
+    .filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i.address);
+}
+
+export function originPolicy(config: Config, port: number): OriginPolicy {
+  const hosts = new Set<string>();
+  const origins: string[] = [];
+  const add = (origin: string) => {
+    const u = new URL(origin);
+    if (!origins.includes(u.origin)) origins.push(u.origin);
+    hosts.add(u.host.toLowerCase());
+  };
+  if (config.publicUrl) add(config.publicUrl);
+  add(`http://127.0.0.1:${port}`);
+  add(`http://localhost:${port}`);
+  add(`http://[::1]:${port}`);
+  if (config.lan) for (const a of lanAddresses()) add(`http://${a}:${port}`);
+  if (config.bind !== '127.0.0.1' && config.bind !== '0.0.0.0' && config.bind !== '::') add(`http://${config.bind}:${port}`);
+  for (const h of config.allowedHosts) {
+    hosts.add(h.toLowerCase());
+    hosts.add(`${h.toLowerCase()}:${port}`);
+  }
+  return { hosts, origins };
+}
