@@ -1,0 +1,277 @@
+// The login service: plan what `errand install` / `errand uninstall` do (files and commands),
+// then apply the plan through an injectable runner. A plan is data, so --dry-run prints it and
+// tests check it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultHome } from '../config/paths.js';
+import { formatCommand, type Runner } from './runner.js';
+import {
+  homeFromServiceFile, LAUNCHD_LABEL, launchdPlist, SYSTEMD_UNIT_NAME, systemdUnit, type ServiceSpec,
+} from './units.js';
+
+export type ServiceKind = 'systemd' | 'launchd' | 'none';
+
+export interface ServiceEnv {
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+}
+
+export function serviceKind(platform: NodeJS.Platform = process.platform): ServiceKind {
+  if (platform === 'linux') return 'systemd';
+  if (platform === 'darwin') return 'launchd';
+  return 'none';
+}
+
+function userHome(env: NodeJS.ProcessEnv): string {
+  return env.HOME && path.isAbsolute(env.HOME) ? env.HOME : os.homedir();
+}
+
+/** Where the service file lives: XDG_CONFIG_HOME/systemd/user, or ~/Library/LaunchAgents. */
+export function serviceFilePath(kind: ServiceKind, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (kind === 'systemd') {
+    const xdg = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(userHome(env), '.config');
+    return path.join(xdg, 'systemd', 'user', SYSTEMD_UNIT_NAME);
+  }
+  if (kind === 'launchd') return path.join(userHome(env), 'Library', 'LaunchAgents', `${LAUNCHD_LABEL}.plist`);
+  return undefined;
+}
+
+/** The project folder: the nearest ancestor of this file that holds daemon/bin/errand.js. */
+export function projectDir(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'daemon', 'bin', 'errand.js'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`Cannot find the Errand project folder above ${from}.`);
+    dir = up;
+  }
+}
+
+export type Step =
+  | { kind: 'mkdir'; path: string; mode: number }
+  | { kind: 'write'; path: string; content: string; mode: number }
+  | { kind: 'remove'; path: string }
+  /** mayFail: a failure is expected in some states (e.g. "not loaded") and does not stop the plan. */
+  | { kind: 'run'; argv: string[]; mayFail?: boolean };
+
+export interface Plan {
+  kind: ServiceKind;
+  file?: string;
+  steps: Step[];
+  /** Lines to tell the user after the plan ran (or would run). */
+  notes: string[];
+}
+
+export interface PlanOptions extends ServiceEnv {
+  home: string;
+  /** Defaults: process.execPath, the project this file belongs to, process.getuid(). */
+  node?: string;
+  projectDir?: string;
+  uid?: number;
+}
+
+function specFor(opts: PlanOptions, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): ServiceSpec {
+  const project = opts.projectDir ?? projectDir();
+  const node = opts.node ?? process.execPath;
+  const home = path.resolve(opts.home);
+  const envWithoutHome = { ...env, ERRAND_HOME: undefined };
+  const homeIsDefault = home === defaultHome(envWithoutHome, platform);
+  // The Node binary's folder first, then the user's PATH, so the agent's shell finds what the
+  // user's terminal finds (a login service otherwise gets a minimal PATH).
+  const dirs = [path.dirname(node), ...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(path.delimiter)];
+  const unique = [...new Set(dirs.filter((d) => d && path.isAbsolute(d)))];
+  return { node, entry: path.join(project, 'daemon', 'bin', 'errand.js'), projectDir: project, home, homeIsDefault, path: unique.join(path.delimiter) };
+}
+
+function lingerNote(env: NodeJS.ProcessEnv): string {
+  const user = env.USER || env.LOGNAME || safeUserName();
+  const lingering = user ? fs.existsSync(path.join('/var/lib/systemd/linger', user)) : false;
+  return lingering
+    ? 'Lingering is on for your user, so Errand keeps running while you are logged out and starts at boot.'
+    : 'To keep Errand running while you are logged out (and start it at boot), run: loginctl enable-linger $USER';
+}
+
+function safeUserName(): string | undefined {
+  try { return os.userInfo().username; } catch { return undefined; }
+}
+
+export function planInstall(opts: PlanOptions): Plan {
+  const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
+  const kind = serviceKind(platform);
+  if (kind === 'none') {
+    return {
+      kind, steps: [],
+      notes: [
+        `A login service is not supported on ${platform} yet.`,
+        'Run the daemon yourself instead: `errand start` (for example from your system\'s startup programs or task scheduler).',
+      ],
+    };
+  }
+  const spec = specFor(opts, env, platform);
+  const file = serviceFilePath(kind, env)!;
+  const logs = path.join(spec.home, 'logs');
+  if (kind === 'systemd') {
+    const unit = SYSTEMD_UNIT_NAME;
+    return {
+      kind, file,
+      steps: [
+        { kind: 'mkdir', path: path.dirname(file), mode: 0o755 },
+        { kind: 'mkdir', path: logs, mode: 0o700 },
+        { kind: 'write', path: file, content: systemdUnit(spec), mode: 0o644 },
+        { kind: 'run', argv: ['systemctl', '--user', 'daemon-reload'] },
+        { kind: 'run', argv: ['systemctl', '--user', 'enable', unit] },
+        // restart, not start: a re-install takes effect at once.
+        { kind: 'run', argv: ['systemctl', '--user', 'restart', unit] },
+      ],
+      notes: [
+        'Errand now starts when you log in and restarts if it fails (but not on a configuration error).',
+        'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
+        lingerNote(env),
+      ],
+    };
+  }
+  const uid = opts.uid ?? process.getuid?.() ?? 501;
+  const domain = `gui/${uid}`;
+  return {
+    kind, file,
+    steps: [
+      { kind: 'mkdir', path: path.dirname(file), mode: 0o755 },
+      { kind: 'mkdir', path: logs, mode: 0o700 },
+      // An older copy may be loaded: unload it first ("not loaded" is fine).
+      { kind: 'run', argv: ['launchctl', 'bootout', `${domain}/${LAUNCHD_LABEL}`], mayFail: true },
+      { kind: 'write', path: file, content: launchdPlist(spec), mode: 0o644 },
+      { kind: 'run', argv: ['launchctl', 'enable', `${domain}/${LAUNCHD_LABEL}`] },
+      { kind: 'run', argv: ['launchctl', 'bootstrap', domain, file] },
+    ],
+    notes: [
+      'Errand now starts when you log in and restarts if it fails.',
+      'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
+    ],
+  };
+}
+
+export function planUninstall(opts: ServiceEnv & { uid?: number } = {}): Plan {
+  const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
+  const kind = serviceKind(platform);
+  if (kind === 'none') return { kind, steps: [], notes: [`There is no login service on ${platform}; nothing to remove.`] };
+  const file = serviceFilePath(kind, env)!;
+  if (kind === 'systemd') {
+    return {
+      kind, file,
+      steps: [
+        { kind: 'run', argv: ['systemctl', '--user', 'disable', '--now', SYSTEMD_UNIT_NAME], mayFail: true },
+        { kind: 'remove', path: file },
+        { kind: 'run', argv: ['systemctl', '--user', 'daemon-reload'], mayFail: true },
+      ],
+      notes: ['The login service is removed. Your home folder (threads, devices, settings) is kept.'],
+    };
+  }
+  const uid = opts.uid ?? process.getuid?.() ?? 501;
+  return {
+    kind, file,
+    steps: [
+      { kind: 'run', argv: ['launchctl', 'bootout', `gui/${uid}/${LAUNCHD_LABEL}`], mayFail: true },
+      { kind: 'remove', path: file },
+    ],
+    notes: ['The login service is removed. Your home folder (threads, devices, settings) is kept.'],
+  };
+}
+
+/** Human lines for --dry-run. */
+export function describePlan(plan: Plan): string {
+  const lines: string[] = [];
+  for (const step of plan.steps) {
+    if (step.kind === 'mkdir') lines.push(`mkdir -p ${formatCommand([step.path])}`);
+    else if (step.kind === 'remove') lines.push(`rm -f ${formatCommand([step.path])}`);
+    else if (step.kind === 'run') lines.push(formatCommand(step.argv) + (step.mayFail ? '   # may fail harmlessly' : ''));
+    else {
+      lines.push(`write ${step.path} (mode ${step.mode.toString(8)}):`);
+      lines.push(...step.content.trimEnd().split('\n').map((l) => `    ${l}`));
+    }
+  }
+  return lines.join('\n');
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  /** The step that failed and what the program said. */
+  failed?: { step: Step; message: string };
+  /** Expected failures (mayFail steps), for the curious. */
+  warnings: string[];
+}
+
+export async function applyPlan(plan: Plan, run: Runner, env: NodeJS.ProcessEnv = process.env): Promise<ApplyResult> {
+  const warnings: string[] = [];
+  for (const step of plan.steps) {
+    try {
+      if (step.kind === 'mkdir') fs.mkdirSync(step.path, { recursive: true, mode: step.mode });
+      else if (step.kind === 'remove') fs.rmSync(step.path, { force: true });
+      else if (step.kind === 'write') writeFileAtomic(step.path, step.content, step.mode);
+      else {
+        const [cmd, ...args] = step.argv;
+        const r = await run(cmd, args, { env });
+        if (r.code !== 0) {
+          const message = (r.stderr || r.stdout).trim() || `exit code ${r.code}`;
+          if (step.mayFail) warnings.push(`${formatCommand(step.argv)}: ${message}`);
+          else return { ok: false, failed: { step, message }, warnings };
+        }
+      }
+    } catch (err) {
+      return { ok: false, failed: { step, message: (err as Error).message }, warnings };
+    }
+  }
+  return { ok: true, warnings };
+}
+
+function writeFileAtomic(file: string, content: string, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content, { mode });
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, file);
+}
+
+/** What to tell the user when a service-manager command failed. */
+export function adviceForFailure(kind: ServiceKind, message: string): string {
+  if (kind === 'systemd' && /bus|XDG_RUNTIME_DIR|not been booted|Failed to connect/i.test(message)) {
+    return 'The systemd user manager is not reachable from this shell (common over SSH, in containers or under sudo). '
+      + 'Log in to a desktop session, or run `loginctl enable-linger $USER`, log in again and retry `errand install`. '
+      + 'Or run the daemon yourself with `errand start`.';
+  }
+  if (kind === 'systemd' && /not found|127/.test(message)) {
+    return 'systemctl is missing: this system does not use systemd. Run the daemon yourself with `errand start`.';
+  }
+  return `Fix the problem above and run the command again; \`errand install --dry-run\` shows every step. Or run the daemon yourself with \`errand start\`.`;
+}
+
+export interface ServiceState {
+  installed: boolean;
+  kind: ServiceKind;
+  unitPath?: string;
+  /** The home folder the installed service runs (when installed). */
+  home?: string;
+  /** False when the installed service runs a different home folder than the one asked about. */
+  servesThisHome?: boolean;
+}
+
+/** Is the login service installed (the file exists), and for which home folder. For `errand status`. */
+export async function serviceState(home: string, opts: ServiceEnv = {}): Promise<ServiceState> {
+  const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
+  const kind = serviceKind(platform);
+  const unitPath = serviceFilePath(kind, env);
+  if (!unitPath) return { installed: false, kind };
+  let text: string;
+  try {
+    text = await fs.promises.readFile(unitPath, 'utf8');
+  } catch {
+    return { installed: false, kind, unitPath };
+  }
+  const serviceHome = homeFromServiceFile(text) ?? defaultHome({ ...env, ERRAND_HOME: undefined }, platform);
+  return { installed: true, kind, unitPath, home: serviceHome, servesThisHome: path.resolve(serviceHome) === path.resolve(home) };
+}
+
+export { SYSTEMD_UNIT_NAME, LAUNCHD_LABEL } from './units.js';
