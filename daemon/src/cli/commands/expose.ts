@@ -1,0 +1,167 @@
+// `errand expose`: make the daemon reachable from the phone away from this computer.
+import { ConfigError, loadConfig, readConfigFile } from '../../config/load.js';
+import { homePaths } from '../../config/paths.js';
+import {
+  daemonFollowUp, FUNNEL_WARNING, LAN_WARNING, normalizePublicUrl, setLan, setPublicUrl,
+} from '../../remote/index.js';
+import { exposeTailscale, tailscaleBinary, tailscaleServing, TailscaleError, unexposeTailscale } from '../../remote/tailscale.js';
+import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
+import type { CliCommand, CliIO } from '../command.js';
+
+export interface ExposeCommandDeps {
+  run?: Runner;
+  platform?: NodeJS.Platform;
+  /** How long to wait for a running daemon to pick up the change (tests: 0). */
+  followUpMs?: number;
+}
+
+const HELP = `Usage: errand expose [status | tailscale | url <https-url> | lan | off]
+
+Makes Errand reachable from your phone when it is not on this computer. The phone app needs
+HTTPS for install, notifications and offline use; plain http only works on this computer.
+
+  errand expose                 show how Errand is reachable now
+  errand expose tailscale       serve Errand over HTTPS inside your tailnet with Tailscale Serve
+                                (no open ports, a real certificate); saves the https address as
+                                publicUrl, which pairing QR codes then use
+      --funnel                  use Tailscale Funnel instead: the PUBLIC internet (asks first;
+                                --yes to skip the question)
+      --force                   replace another service Tailscale Serve has on https :443
+  errand expose url <https-url> use your own reverse proxy (Caddy, cloudflared, nginx …) that
+                                forwards that https address to http://127.0.0.1:<port>
+  errand expose lan             serve plain HTTP on your local network (degraded: no install,
+                                no push, no offline; traffic is not encrypted)
+  errand expose off             undo all of it: stop Tailscale Serve for Errand, remove publicUrl,
+                                turn LAN mode off; back to this computer only
+
+Options: --json prints the result as JSON.`;
+
+function currentPort(home: string, env: NodeJS.ProcessEnv): number {
+  return loadConfig({ home, env }).port;
+}
+
+export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
+  return {
+    name: 'expose',
+    summary: 'Reach Errand from your phone anywhere (Tailscale, your own proxy, or LAN)',
+    help: HELP,
+    options: {
+      funnel: { type: 'boolean' },
+      force: { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+    },
+    allowPositionals: true,
+    async run(args, io) {
+      const json = Boolean(args.values.json);
+      const [mode = 'status', ...rest] = args.positionals;
+      const tdeps = { run: deps.run ?? execRunner, env: io.env, platform: deps.platform };
+      const followUpMs = deps.followUpMs ?? 1500;
+      const say = (human: string, value: Record<string, unknown>) => io.out(json ? JSON.stringify(value, null, 2) : human);
+      try {
+        if (mode === 'status') {
+          const raw = readConfigFile(homePaths(args.home).config);
+          const port = currentPort(args.home, io.env);
+          const ts = await tailscaleServing(tdeps, port);
+          const publicUrl = typeof raw.publicUrl === 'string' ? raw.publicUrl : undefined;
+          const lan = raw.lan === true;
+          const lines = [`This computer: http://127.0.0.1:${port}`];
+          lines.push(publicUrl ? `Public address: ${publicUrl}` : 'Public address: none (run `errand expose tailscale`, or `errand expose url <https-url>` for your own proxy)');
+          if (ts.installed) {
+            lines.push(ts.serving ? `Tailscale Serve: on${ts.funnel ? ' with FUNNEL (public internet)' : ''}, ${ts.url}` : `Tailscale Serve: off${ts.running ? '' : ' (Tailscale is not connected)'}`);
+          }
+          if (lan) lines.push('LAN mode: on (plain HTTP; no install, push or offline on the phone)');
+          say(lines.join('\n'), { port, publicUrl: publicUrl ?? null, lan, tailscale: ts });
+          return 0;
+        }
+        if (mode === 'tailscale') return await tailscale(args.home, Boolean(args.values.funnel), Boolean(args.values.force), Boolean(args.values.yes));
+        if (mode === 'url') {
+          if (rest.length !== 1) {
+            io.err('Give the https address of your proxy: `errand expose url https://errand.example.com`.');
+            return 2;
+          }
+          const url = normalizePublicUrl(rest[0]);
+          setPublicUrl(args.home, url);
+          const port = currentPort(args.home, io.env);
+          const follow = await daemonFollowUp(args.home, { expectOrigin: url }, followUpMs);
+          say(`Saved publicUrl = ${url}.\nPoint your proxy at http://127.0.0.1:${port} (keep the Host header), then pair your phone with \`errand pair\`.\n${follow}`,
+            { publicUrl: url, port, daemon: follow });
+          return 0;
+        }
+        if (mode === 'lan') {
+          io.err(LAN_WARNING);
+          setLan(args.home, true);
+          const follow = await daemonFollowUp(args.home, {}, 0);
+          say(`LAN mode is on in config.json (you can also start once with \`errand start --lan\`).\n${follow}`, { lan: true, daemon: follow });
+          return 0;
+        }
+        if (mode === 'off') {
+          const raw = readConfigFile(homePaths(args.home).config);
+          const port = currentPort(args.home, io.env);
+          const oldUrl = typeof raw.publicUrl === 'string' ? raw.publicUrl : undefined;
+          const ts = await unexposeTailscale(tdeps, { port });
+          setPublicUrl(args.home, undefined);
+          setLan(args.home, false);
+          const follow = oldUrl || raw.lan === true
+            ? await daemonFollowUp(args.home, { goneOrigin: oldUrl }, oldUrl ? followUpMs : 0) : '';
+          const lines = [
+            ts.removed ? 'Tailscale Serve no longer serves Errand.' : ts.note ?? '',
+            oldUrl ? `Removed publicUrl (${oldUrl}).` : 'No publicUrl was set.',
+            'Errand is reachable from this computer only now.',
+            follow,
+          ].filter(Boolean);
+          say(lines.join('\n'), { tailscaleRemoved: ts.removed, commands: ts.commands, removedPublicUrl: oldUrl ?? null, daemon: follow });
+          return 0;
+        }
+        io.err(`Unknown way to expose Errand: "${mode}". Use one of: tailscale, url <https-url>, lan, off (see \`errand expose --help\`).`);
+        return 2;
+      } catch (err) {
+        return fail(io, err);
+      }
+
+      async function tailscale(home: string, funnel: boolean, force: boolean, yes: boolean): Promise<number> {
+        if (!tailscaleBinary(io.env, deps.platform)) {
+          io.err('The `tailscale` command is not installed. Install Tailscale (https://tailscale.com/download) on this computer and your phone, '
+            + 'log in on both, then run `errand expose tailscale` again. Or use your own HTTPS proxy: `errand expose url <https-url>`.');
+          return 1;
+        }
+        if (funnel) {
+          io.err(FUNNEL_WARNING);
+          if (!yes) {
+            const ok = io.interactive && await io.confirm('Put Errand on the public internet with Tailscale Funnel?');
+            if (!ok) {
+              io.err(io.interactive ? 'Not changed.' : 'Not changed: add --yes to confirm Funnel when not at a terminal.');
+              return 1;
+            }
+          }
+        }
+        const port = currentPort(home, io.env);
+        const result = await exposeTailscale(tdeps, { port, funnel, force });
+        setPublicUrl(home, result.url);
+        const follow = await daemonFollowUp(home, { expectOrigin: result.url }, followUpMs);
+        const lines = [
+          `Errand is served at ${result.url} ${funnel ? 'on the PUBLIC INTERNET (Tailscale Funnel)' : 'to the devices in your tailnet (Tailscale Serve)'}.`,
+          ...(result.replaced ? [`(It replaced ${result.replaced} on that address.)`] : []),
+          `Saved it as publicUrl; pairing QR codes use it. Pair your phone with \`errand pair\` (the phone needs Tailscale on).`,
+          follow,
+          'Undo with `errand expose off`.',
+        ];
+        say(lines.join('\n'), { url: result.url, funnel, commands: result.commands.map((c) => formatCommand(c)), daemon: follow });
+        return 0;
+      }
+    },
+  };
+}
+
+function fail(io: CliIO, err: unknown): number {
+  if (err instanceof TailscaleError) {
+    io.err(`${err.message}\n${err.fix}`);
+    return 1;
+  }
+  if (err instanceof ConfigError) {
+    io.err(`${err.message}`);
+    return 1;
+  }
+  throw err;
+}
+
+export const exposeCommand = makeExposeCommand();
