@@ -1,5 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from './util/project-root.js';
 
-const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-/** The version in package.json (compiled code runs from dist/daemon/src, three levels below it). */
-export const VERSION = pkg.version;
+/** The version in package.json. */
+export const VERSION = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

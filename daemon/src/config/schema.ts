@@ -38,7 +38,8 @@ export const ConnectorConfig = z.discriminatedUnion('transport', [
 export type ConnectorConfig = z.infer<typeof ConnectorConfig>;
 
 export const ConfigSchema = z.object({
-  port: z.number().int().min(1).max(65535).default(DEFAULT_PORT),
+  /** 0 picks a free port (tests). */
+  port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
   bind: z.string().min(1).default('127.0.0.1'),
   /** The https origin the phone uses, when a reverse proxy or Tailscale Serve fronts the daemon. */
   publicUrl: z.string().url().refine((u) => u.startsWith('https://'), 'must be an https:// URL').optional(),

@@ -2,7 +2,6 @@
 // the PWA's built files. Built by a function so tests can start it on any port.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
@@ -11,13 +10,14 @@ import type { FileDownloadHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
 import type { Logger } from '../util/log.js';
+import { PROJECT_ROOT } from '../util/project-root.js';
 import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { installSecurity } from './security.js';
 import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
 
-export const PWA_DIST = fileURLToPath(new URL('../../../../pwa/dist/', import.meta.url));
+export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
 
 export interface AppOptions {
   version: string;
@@ -37,7 +37,7 @@ const httpError = (reply: FastifyReply, status: number, error: string, message: 
   reply.code(status).send({ error, message });
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false, return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false, return503OnClosing: true, forceCloseConnections: true });
   installSecurity(app, opts.policy);
 
   /** The device behind an `Authorization: Bearer` header; tokens never travel in URLs. */

@@ -21,12 +21,21 @@ export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy
     reply.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
     const p = policy();
     const host = (req.headers.host ?? '').toLowerCase();
-    if (!p.hosts.has(host)) {
-      return reply.code(403).send({ error: 'bad_host', message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.' });
-    }
     const origin = req.headers.origin;
-    if (origin !== undefined && !p.origins.includes(origin)) {
-      return reply.code(403).send({ error: 'bad_origin', message: 'Requests from other sites are refused.' });
+    const problem = !p.hosts.has(host)
+      ? { error: 'bad_host', message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.' }
+      : origin !== undefined && !p.origins.includes(origin)
+        ? { error: 'bad_origin', message: 'Requests from other sites are refused.' }
+        : undefined;
+    if (!problem) return;
+    if (req.headers.upgrade) {
+      // Refuse the WebSocket upgrade on the raw socket and drop it, so nothing half-open lingers.
+      reply.hijack();
+      const body = JSON.stringify(problem);
+      req.raw.socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      req.raw.socket.destroySoon();
+      return reply;
     }
+    return reply.code(403).send(problem);
   });
 }

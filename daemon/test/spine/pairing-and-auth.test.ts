@@ -1,0 +1,141 @@
+// Pairing, first-message auth, Host/Origin checks, rate limiting and revocation, against a real
+// daemon on loopback with a real WebSocket client.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { WsTestClient } from '../helpers/ws-client.js';
+
+let td: TestDaemon;
+beforeEach(async () => { td = await startTestDaemon(); });
+afterEach(async () => { await td.stop(); });
+
+const claim = (code: string, name = 'Phone') => fetch(`${td.url}/api/pair/claim`, {
+  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }),
+});
+
+function closeOf(ws: ReturnType<typeof WsTestClient.raw>): Promise<{ code: number; reason: string; status?: number }> {
+  return new Promise((resolve) => {
+    ws.on('unexpected-response', (_req, res) => resolve({ code: -1, reason: 'http', status: res.statusCode }));
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('error', () => undefined);
+  });
+}
+
+describe('health and security headers', () => {
+  it('answers /healthz without auth and reveals nothing private', async () => {
+    const res = await fetch(`${td.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, name: 'errand', version: expect.any(String) });
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('refuses a foreign Host (DNS rebinding) and a foreign or null Origin', async () => {
+    const http = await import('node:http');
+    const get = (headers: Record<string, string>) => new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port: td.port, path: '/healthz', headers }, (res) => { res.resume(); resolve(res.statusCode!); });
+    });
+    expect(await get({ host: `rebind.attacker.example:${td.port}` })).toBe(403);
+    expect(await get({ host: `127.0.0.1:${td.port}`, origin: 'https://evil.example' })).toBe(403);
+    expect(await get({ host: `127.0.0.1:${td.port}`, origin: 'null' })).toBe(403);
+    expect(await get({ host: `127.0.0.1:${td.port}`, origin: td.url })).toBe(200);
+  });
+
+  it('refuses a WebSocket upgrade from another origin before it opens', async () => {
+    const ws = WsTestClient.raw(td.url, { origin: 'https://evil.example' });
+    expect(await closeOf(ws)).toMatchObject({ status: 403 });
+    const ws2 = WsTestClient.raw(td.url, { headers: { host: 'evil.example' } });
+    expect(await closeOf(ws2)).toMatchObject({ status: 403 });
+  });
+});
+
+describe('pairing', () => {
+  it('pairs with a fresh code, stores only the token hash, and the token authenticates', async () => {
+    const { token, deviceId } = await td.pairDevice('Pixel 9');
+    expect(Buffer.from(token, 'base64url').length).toBeGreaterThanOrEqual(32);
+    const fs = await import('node:fs');
+    const stored = fs.readFileSync(`${td.home}/store/devices.json`, 'utf8');
+    expect(stored).not.toContain(token);
+    expect(stored).toContain(deviceId);
+    const client = await td.connect({ token });
+    const devices = await client.send<Array<{ name: string }>>({ type: 'devices.list' });
+    expect(devices.map((d) => d.name)).toEqual(['Pixel 9']);
+  });
+
+  it('rejects a reused code and an expired code with a clear message', async () => {
+    const { code } = td.mintPairCode();
+    td.approveNextClaim();
+    expect((await claim(code)).status).toBe(200);
+    const reused = await claim(code);
+    expect(reused.status).toBe(404);
+    expect(((await reused.json()) as { message: string }).message).toMatch(/errand pair/);
+
+    const { code: code2 } = td.mintPairCode();
+    const { code: code3 } = td.mintPairCode(); // minting again replaces the live code
+    expect((await claim(code2)).status).toBe(404);
+    const realNow = Date.now;
+    try {
+      Date.now = () => realNow() + 6 * 60_000;
+      expect((await claim(code3)).status).toBe(404);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('a declined claim gets no token', async () => {
+    const { code } = td.mintPairCode();
+    td.daemon.pairing.events.once('claim', (c: { id: string }) => td.daemon.pairing.decide(c.id, false));
+    const res = await claim(code);
+    expect(res.status).toBe(403);
+    expect(JSON.stringify(await res.json())).not.toContain('token');
+  });
+});
+
+describe('WebSocket authentication', () => {
+  it('closes a socket that does not authenticate within the deadline', async () => {
+    const ws = WsTestClient.raw(td.url);
+    const started = Date.now();
+    const closed = await closeOf(ws);
+    expect(closed.code).toBe(1008);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
+    expect(Date.now() - started).toBeLessThan(7000);
+  }, 10_000);
+
+  it('closes on an oversize first frame', async () => {
+    const ws = WsTestClient.raw(td.url);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'auth', token: 'x'.repeat(5000) }));
+    expect((await closeOf(ws)).code).toBe(1008);
+  });
+
+  it('refuses a wrong token and a token in the URL', async () => {
+    await expect(WsTestClient.open(td.url, 'A'.repeat(43))).rejects.toThrow(/1008/);
+    const { token } = await td.pairDevice();
+    const ws = WsTestClient.raw(td.url, { path: `/ws?token=${token}` });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'auth', token }));
+    const closed = await closeOf(ws);
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/query/);
+  });
+
+  it('rate-limits brute force, loopback included, and the limit also stops a correct token', async () => {
+    const { token } = await td.pairDevice();
+    for (let i = 0; i < 10; i++) await expect(WsTestClient.open(td.url, `wrong-token-${i}-${'x'.repeat(30)}`)).rejects.toThrow();
+    await expect(WsTestClient.open(td.url, token)).rejects.toThrow(/too many/);
+    const res = await claim('A'.repeat(32));
+    expect(res.status).toBe(429);
+  });
+
+  it('revoking a device closes its open sockets at once and its token stops working', async () => {
+    const admin = await td.connect();
+    const { token, deviceId } = await td.pairDevice('Lost phone');
+    const victim = await td.connect({ token });
+    const t0 = Date.now();
+    await admin.send({ type: 'device.revoke', deviceId });
+    const closed = await victim.waitClosed(1000);
+    expect(closed.code).toBe(4001);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await expect(WsTestClient.open(td.url, token)).rejects.toThrow(/1008/);
+  });
+});
