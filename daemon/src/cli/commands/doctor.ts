@@ -1,0 +1,32 @@
+// `errand doctor`: what is wrong, and the fix for each.
+import { formatChecks, runDoctor, type DoctorOptions } from '../../doctor/index.js';
+import type { CliCommand } from '../command.js';
+
+export type DoctorCommandDeps = Omit<DoctorOptions, 'home' | 'env'>;
+
+export function makeDoctorCommand(deps: DoctorCommandDeps = {}): CliCommand {
+  return {
+    name: 'doctor',
+    summary: 'Check the setup and say how to fix what is wrong',
+    help: `Usage: errand doctor [--json]
+
+Checks, without changing anything: the daemon is running, the login service is installed, an
+API key is set, the model endpoint answers (unknown when offline), the allowed folders exist,
+the shell sandbox works, the phone has a secure (HTTPS) address, push keys exist, connectors
+are healthy, and there is disk space. Each line says ok, WARN, FAIL or ?? and the fix.
+
+Exits with 1 when any check fails (warnings do not), so scripts can use it.
+
+Options:
+  --json   print the checks as JSON: { ok, home, checks: [{ id, title, status, detail, fix }] }`,
+    async run(args, io) {
+      const checks = await runDoctor({ ...deps, home: args.home, env: io.env });
+      const ok = !checks.some((c) => c.status === 'fail');
+      if (args.values.json) io.out(JSON.stringify({ ok, home: args.home, checks }, null, 2));
+      else io.out(formatChecks(checks, args.home));
+      return ok ? 0 : 1;
+    },
+  };
+}
+
+export const doctorCommand = makeDoctorCommand();
