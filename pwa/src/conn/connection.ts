@@ -1,0 +1,261 @@
+// The one owner of the WebSocket. Components never touch the socket: they call `request()` and read
+// the stores. Reconnects with a backoff table, resumes from the last sequence number it applied,
+// detects a dead link with its own heartbeat, and hands the outbox its chance after every sync.
+import type { CommandType, ServerEvent, ServerFrame } from '../../../shared/src/index.js';
+import { newId } from '../lib/ids.js';
+import { appStore, authStore, connStore, forgetPairing, saveNow } from '../state/app.js';
+import { applySequenced, emptyState, markAllSeen, setDetail } from '../state/model.js';
+import { type CommandInput, CommandFailed, type ResultOf } from './types.js';
+
+export const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
+const PING_EVERY_MS = 20_000;
+const PING_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+type Validate = typeof import('./validate.js');
+let validate: Validate | undefined;
+export const loadValidation = (): Promise<Validate> => import('./validate.js').then((v) => (validate = v));
+
+interface Pending { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout>; type: CommandType }
+
+let ws: WebSocket | undefined;
+let authed = false;
+let synced = false;
+let attempt = 0;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let pingTimer: ReturnType<typeof setInterval> | undefined;
+let started = false;
+let firstSync = false;
+const pending = new Map<string, Pending>();
+const syncListeners = new Set<() => void>();
+const eventListeners = new Set<(ev: ServerEvent) => void>();
+
+/** Called after each successful (re)sync: outbox flush, refreshing the open thread, presence. */
+export function onSynced(fn: () => void): () => void {
+  syncListeners.add(fn);
+  return () => syncListeners.delete(fn);
+}
+export function onEvent(fn: (ev: ServerEvent) => void): () => void {
+  eventListeners.add(fn);
+  return () => eventListeners.delete(fn);
+}
+
+export const isOnline = (): boolean => synced && ws?.readyState === WebSocket.OPEN;
+
+function wsUrl(): string {
+  // Always our own origin: the app never takes a server address from a link or from storage.
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+}
+
+function failPending(reason: string): void {
+  for (const [id, p] of pending) {
+    clearTimeout(p.timer);
+    p.reject(new CommandFailed('offline', reason));
+    pending.delete(id);
+  }
+}
+
+function heard(): void {
+  connStore.set((c) => ({ ...c, lastSeenAt: Date.now() }));
+}
+
+function scheduleReconnect(): void {
+  clearTimeout(retryTimer);
+  if (!authStore.get()) return;
+  const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
+  attempt++;
+  connStore.set((c) => ({ ...c, status: 'offline', retryAt: Date.now() + delay }));
+  retryTimer = setTimeout(connect, delay);
+}
+
+function teardown(): void {
+  clearInterval(pingTimer);
+  pingTimer = undefined;
+  if (ws) {
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try { ws.close(); } catch { /* already closed */ }
+  }
+  ws = undefined;
+  authed = false;
+  synced = false;
+}
+
+async function connect(): Promise<void> {
+  clearTimeout(retryTimer);
+  const auth = authStore.get();
+  if (!auth) {
+    connStore.set({ status: 'unpaired' });
+    return;
+  }
+  teardown();
+  if (!validate) {
+    try { await loadValidation(); } catch { scheduleReconnect(); return; }
+  }
+  connStore.set((c) => ({ ...c, status: c.status === 'online' ? 'offline' : c.status === 'loading' ? 'connecting' : c.status, retryAt: undefined }));
+  const sock = new WebSocket(wsUrl());
+  ws = sock;
+  sock.onopen = () => {
+    sock.send(JSON.stringify({ type: 'auth', token: auth.token, lastSeq: appStore.get().lastSeq, protocol: 1 }));
+  };
+  sock.onmessage = (m) => {
+    if (ws !== sock) return;
+    heard();
+    let raw: unknown;
+    try { raw = JSON.parse(String(m.data)); } catch { return; }
+    const parsed = validate!.ServerFrame.safeParse(raw);
+    if (!parsed.success) {
+      console.warn('errand: ignoring an invalid frame', parsed.error.issues[0]);
+      const id = (raw as { id?: unknown })?.id;
+      if (typeof id === 'string') settle(id, new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
+      return;
+    }
+    onFrame(parsed.data);
+  };
+  sock.onclose = (e) => {
+    if (ws !== sock) return;
+    const wasAuthed = authed;
+    teardown();
+    failPending('The connection to your computer closed.');
+    if (e.code === 4001 || (!wasAuthed && e.code === 1008 && /token|revoked/i.test(e.reason))) {
+      connStore.set({ status: 'revoked', reason: e.reason });
+      void forgetPairing();
+      return;
+    }
+    scheduleReconnect();
+  };
+}
+
+function settle(id: string, result: unknown): void {
+  const p = pending.get(id);
+  if (!p) return;
+  pending.delete(id);
+  clearTimeout(p.timer);
+  if (result instanceof Error) { p.reject(result); return; }
+  const schema = (validate!.results as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>)[p.type];
+  if (!schema) { p.resolve(result); return; }
+  const r = schema.safeParse(result);
+  if (r.success) p.resolve(r.data);
+  else p.reject(new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
+}
+
+function onFrame(f: ServerFrame): void {
+  switch (f.type) {
+    case 'auth.ok': {
+      authed = true;
+      const s = appStore.get();
+      // Another host, or a host whose log is behind what we saw: our cache describes something else.
+      if ((s.hostId && s.hostId !== f.hostId) || f.seq < s.lastSeq) {
+        appStore.set({ ...emptyState(), hostId: f.hostId, seen: s.hostId === f.hostId ? s.seen : {} });
+        // Reconnect from zero so the replay rebuilds the state.
+        ws?.close();
+        return;
+      }
+      firstSync = s.lastSeq === 0;
+      appStore.set((st) => ({ ...st, hostId: f.hostId }));
+      connStore.set((c) => ({ ...c, device: f.device }));
+      return;
+    }
+    case 'event':
+      appStore.set((s) => applySequenced(s, f.seq, f.event));
+      for (const fn of eventListeners) fn(f.event);
+      return;
+    case 'snapshot':
+      appStore.set((s) => ({
+        ...s,
+        lastSeq: f.seq,
+        threads: Object.fromEntries(f.threads.map((t) => [t.id, t])),
+        details: {},
+      }));
+      return;
+    case 'synced':
+      synced = true;
+      attempt = 0;
+      connStore.set((c) => ({ ...c, status: 'online', retryAt: undefined, reason: undefined }));
+      void afterSync();
+      return;
+    case 'reply':
+      settle(f.id, f.result);
+      return;
+    case 'error':
+      if (f.id) settle(f.id, new CommandFailed(f.code, f.message));
+      else console.warn('errand: host error', f.code, f.message);
+      return;
+  }
+}
+
+async function afterSync(): Promise<void> {
+  startHeartbeat();
+  if (firstSync) {
+    firstSync = false;
+    try {
+      const threads = await request({ type: 'threads.list' });
+      appStore.set((s) => markAllSeen({ ...s, threads: { ...s.threads, ...Object.fromEntries(threads.map((t) => [t.id, t])) } }));
+    } catch { /* the next sync tries again */ }
+  }
+  void saveNow();
+  for (const fn of syncListeners) fn();
+  request({ type: 'status.get' }).then((host) => appStore.set((s) => ({ ...s, host }))).catch(() => undefined);
+}
+
+function startHeartbeat(): void {
+  clearInterval(pingTimer);
+  pingTimer = setInterval(() => {
+    const sock = ws;
+    if (!sock || !synced) return;
+    const t = setTimeout(() => { if (ws === sock) sock.close(); }, PING_TIMEOUT_MS);
+    request({ type: 'ping' }, { timeoutMs: PING_TIMEOUT_MS }).then(() => clearTimeout(t), () => undefined);
+  }, PING_EVERY_MS);
+}
+
+export function request<C extends CommandInput>(
+  cmd: C,
+  opts: { id?: string; timeoutMs?: number } = {},
+): Promise<ResultOf<C['type']>> {
+  type T = C['type'];
+  const sock = ws;
+  if (!sock || !synced || sock.readyState !== WebSocket.OPEN) {
+    return Promise.reject(new CommandFailed('offline', "Can't reach your computer right now."));
+  }
+  const id = opts.id ?? newId();
+  return new Promise<ResultOf<T>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new CommandFailed('timeout', 'Your computer did not answer in time.'));
+    }, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, type: cmd.type as CommandType });
+    sock.send(JSON.stringify({ ...cmd, id }));
+  });
+}
+
+/** Fetch a thread's history, unless we hold it already (kept current by events since). */
+export async function loadThread(threadId: string, force = false): Promise<void> {
+  if (!force && appStore.get().details[threadId]) return;
+  const r = await request({ type: 'thread.get', threadId });
+  appStore.set((s) => setDetail(s, r));
+}
+
+/** Try to reconnect now (app back in the foreground, network back). */
+export function poke(): void {
+  if (!started || !authStore.get()) return;
+  if (!ws || ws.readyState > WebSocket.OPEN) { attempt = 0; void connect(); }
+}
+
+export function start(): void {
+  if (started) { poke(); return; }
+  started = true;
+  addEventListener('online', poke);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') poke();
+    else void saveNow();
+  });
+  addEventListener('pagehide', () => void saveNow());
+  void connect();
+}
+
+/** Drop the connection (after unpairing). */
+export function stop(): void {
+  started = false;
+  clearTimeout(retryTimer);
+  teardown();
+  failPending('Disconnected.');
+}

@@ -1,0 +1,59 @@
+import type { Task, TaskState, Usage } from '../../../shared/src/index.js';
+
+export function timeAgo(at: number | undefined, now = Date.now()): string {
+  if (!at) return 'never';
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 45) return 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.round(m / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.round(h / 24);
+  if (d < 7) return `${d} d ago`;
+  return new Date(at).toLocaleDateString();
+}
+
+export function shortTime(at: number, now = Date.now()): string {
+  const d = new Date(at);
+  const n = new Date(now);
+  if (d.toDateString() === n.toDateString()) return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
+
+export const STATE_LABEL: Record<TaskState, string> = {
+  queued: 'Queued',
+  running: 'Running',
+  waiting: 'Waiting for you',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  interrupted: 'Interrupted',
+};
+
+export function compact(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+export function usageLine(task: Pick<Task, 'usage' | 'costUsd' | 'turns'>): string {
+  const u: Usage = task.usage;
+  const cached = u.cacheReadTokens + u.cacheWriteTokens;
+  const parts = [`${compact(u.inputTokens)} in`, `${compact(u.outputTokens)} out`];
+  if (cached) parts.push(`${compact(cached)} cached`);
+  const cost = task.costUsd < 0.01 && task.costUsd > 0 ? '<$0.01' : `$${task.costUsd.toFixed(2)}`;
+  return `${parts.join(' · ')} tokens · ${cost}`;
+}
+
+export function countdown(ms: number): string {
+  if (ms <= 0) return 'expired';
+  const s = Math.ceil(ms / 1000);
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,43 @@
+// Turn a push payload into what the notification shows. Anything unexpected becomes a generic
+// notification: a push must always show something, and never show text we did not check.
+
+export interface ShownNotification { title: string; body: string; tag: string; url: string; renotify: boolean }
+
+const KNOWN = new Set(['task.done', 'task.failed', 'approval', 'question', 'test']);
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export const GENERIC: ShownNotification = {
+  title: 'Errand',
+  body: 'Errand: something happened on your computer',
+  tag: 'errand',
+  url: '/',
+  renotify: false,
+};
+
+const clip = (s: unknown, n: number): string | undefined =>
+  typeof s === 'string' && s.trim() ? (s.length > n ? `${s.slice(0, n - 1)}…` : s) : undefined;
+
+export function notificationFor(data: unknown, origin: string): ShownNotification {
+  if (!data || typeof data !== 'object') return GENERIC;
+  const d = data as Record<string, unknown>;
+  const type = typeof d.type === 'string' ? d.type : '';
+  const title = clip(d.title, 120);
+  if (!title) return GENERIC;
+  const threadId = typeof d.threadId === 'string' && ID.test(d.threadId) ? d.threadId : undefined;
+  let url = threadId ? `/#thread=${encodeURIComponent(threadId)}` : '/';
+  // A given link is used only if it stays inside this app.
+  if (!threadId && typeof d.url === 'string') {
+    try {
+      const u = new URL(d.url, origin);
+      if (u.origin === origin) url = u.pathname + u.search + u.hash;
+    } catch { /* keep the default */ }
+  }
+  const tag = typeof d.tag === 'string' && /^[\w:.-]{1,64}$/.test(d.tag) ? d.tag : threadId ? `thread-${threadId}` : 'errand';
+  return {
+    title,
+    body: clip(d.body, 300) ?? (KNOWN.has(type) ? '' : GENERIC.body),
+    tag,
+    url,
+    renotify: type === 'approval' || type === 'question',
+  };
+}

@@ -1,0 +1,206 @@
+// The interactive cards inside a thread: tool steps, approvals, questions, task controls.
+import { useEffect, useState } from 'preact/hooks';
+import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
+import { request } from '../conn/connection.js';
+import { countdown, usageLine } from '../lib/format.js';
+import { hrefFor } from '../lib/route.js';
+import { appStore } from '../state/app.js';
+import { ErrorText, StateChip } from '../ui/common.js';
+
+type ToolItem = Extract<ThreadItem, { kind: 'tool' }>;
+
+const TOOL_MARK: Record<ToolItem['state'], string> = {
+  pending: '○', running: '◐', completed: '✓', error: '✕', denied: '⊘', unknown: '?',
+};
+
+function pretty(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try { return JSON.stringify(v, null, 2); } catch { return String(v); }
+}
+
+export function ToolRow({ item }: { item: ToolItem }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div class={`tool tool-${item.state}`}>
+      <button type="button" class="tool-head" aria-expanded={open} aria-label={`${item.tool}: ${item.summary} (${item.state}). ${open ? 'Hide' : 'Show'} details`}
+        onClick={() => setOpen(!open)}>
+        <span class="tool-mark" aria-hidden="true">{TOOL_MARK[item.state]}</span>
+        <span class="tool-name">{item.tool}</span>
+        <span class="tool-summary">{item.summary}</span>
+      </button>
+      {open && (
+        <div class="tool-body">
+          <div class="label">Input</div>
+          <pre>{pretty(item.input)}</pre>
+          {item.output !== undefined && (<><div class="label">Output</div><pre>{item.output}</pre></>)}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function useNow(everyMs: number, active = true): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(t);
+  }, [everyMs, active]);
+  return now;
+}
+
+export function ApprovalCard({ approval }: { approval: Approval }) {
+  const pending = approval.state === 'pending';
+  const now = useNow(1000, pending);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const left = approval.expiresAt - now;
+  const expired = pending && left <= 0;
+  const decide = async (decision: 'approve' | 'deny' | 'allow_task') => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await request({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision });
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class={`card approval approval-${approval.state}`} aria-label={`Approval needed: ${approval.summary}`}>
+      <div class="approval-head">
+        <strong>{pending ? 'Needs your OK' : `Approval ${approval.state}`}</strong>
+        {pending && <span class={`countdown${left < 60_000 ? ' soon' : ''}`} aria-label="Time left to decide" role="timer">{expired ? 'Expired' : `Expires in ${countdown(left)}`}</span>}
+      </div>
+      <p class="approval-summary">{approval.summary}</p>
+      <div class="label">Exact action ({approval.tool})</div>
+      <pre class="approval-action">{pretty(approval.action)}</pre>
+      <ErrorText error={error} />
+      {pending && !expired && (
+        <div class="btn-row">
+          <button type="button" class="primary" aria-label="Approve" disabled={busy} onClick={() => void decide('approve')}>Approve</button>
+          <button type="button" class="danger" aria-label="Deny" disabled={busy} onClick={() => void decide('deny')}>Deny</button>
+          <button type="button" aria-label="Allow for this task" disabled={busy} onClick={() => void decide('allow_task')}>Allow for this task</button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function QuestionCard({ question }: { question: Question }) {
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const answer = async (e: Event) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await request({ type: 'task.answer', taskId: question.taskId, questionId: question.id, text: text.trim() });
+      setText('');
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card question" aria-label="Question from your computer" onSubmit={answer}>
+      <strong>Your computer asks</strong>
+      <p>{question.text}</p>
+      <textarea aria-label="Your answer" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+      <ErrorText error={error} />
+      <button type="submit" class="primary" aria-label="Send answer" disabled={busy || !text.trim()}>Answer</button>
+    </form>
+  );
+}
+
+const OP_LABEL: Record<ChangeEntry['op'], string> = {
+  create: 'Created', write: 'Wrote', edit: 'Edited', mkdir: 'New folder', move: 'Moved', trash: 'Moved to trash',
+};
+
+export function ChangesList({ task, threadId }: { task: Task; threadId: string }) {
+  const changes = appStore.get().details[threadId]?.changes[task.id];
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    request({ type: 'task.changes', taskId: task.id })
+      .then((list) => appStore.set((s) => {
+        const d = s.details[threadId];
+        return d ? { ...s, details: { ...s.details, [threadId]: { ...d, changes: { ...d.changes, [task.id]: list } } } } : s;
+      }))
+      .catch((e: Error) => setError(e.message));
+  }, [task.id, threadId]);
+  if (error) return <ErrorText error={error} />;
+  if (!changes) return <p class="muted">Loading changes…</p>;
+  if (!changes.length) return <p class="muted">No file changes.</p>;
+  return (
+    <ul class="changes" aria-label="Changed files">
+      {changes.map((c) => {
+        const path = c.op === 'move' && c.toPath ? c.toPath : c.path;
+        const viewable = c.op !== 'trash' && c.op !== 'mkdir' && !c.undone;
+        return (
+          <li key={c.id} class={c.undone ? 'undone' : ''}>
+            <span class="op">{OP_LABEL[c.op]}{c.undone ? ' (undone)' : ''}</span>
+            {viewable
+              ? <a href={hrefFor({ name: 'file', threadId, taskId: task.id, path })} aria-label={`View ${path}`}>{path}</a>
+              : <span class="path">{c.op === 'move' ? `${c.path} → ${c.toPath ?? ''}` : c.path}</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+const ACTIVE = new Set(['queued', 'running', 'waiting']);
+const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
+
+export function TaskFooter({ task, threadId }: { task: Task; threadId: string }) {
+  const [busy, setBusy] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [showChanges, setShowChanges] = useState(false);
+  const [confirmUndo, setConfirmUndo] = useState(false);
+  const changes = appStore.get().details[threadId]?.changes[task.id];
+  const changeCount = changes ? changes.filter((c) => !c.undone).length : task.changedFiles?.length ?? 0;
+  const run = async (type: 'task.cancel' | 'task.retry' | 'task.resume' | 'task.undo') => {
+    setBusy(type);
+    setError(undefined);
+    try {
+      await request({ type, taskId: task.id });
+      if (type === 'task.undo') setConfirmUndo(false);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  return (
+    <div class="task-footer" aria-label="Task">
+      <div class="task-line">
+        <StateChip state={task.state} />
+        <span class="usage">{usageLine(task)}</span>
+      </div>
+      {task.reason && ENDED.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
+      <div class="btn-row">
+        {ACTIVE.has(task.state) && <button type="button" class="danger" aria-label="Cancel task" disabled={!!busy} onClick={() => void run('task.cancel')}>Cancel</button>}
+        {task.state === 'interrupted' && <button type="button" class="primary" aria-label="Resume task" disabled={!!busy} onClick={() => void run('task.resume')}>Resume</button>}
+        {(task.state === 'failed' || task.state === 'cancelled' || task.state === 'interrupted') && (
+          <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>Retry</button>
+        )}
+        {(changeCount > 0 || (changes?.length ?? 0) > 0) && (
+          <button type="button" aria-expanded={showChanges} aria-label="Changed files" onClick={() => setShowChanges(!showChanges)}>
+            Changed files ({changeCount})
+          </button>
+        )}
+        {ENDED.has(task.state) && changeCount > 0 && (
+          confirmUndo
+            ? <button type="button" class="danger" aria-label="Confirm undo changes" disabled={!!busy} onClick={() => void run('task.undo')}>Tap again to undo</button>
+            : <button type="button" aria-label="Undo changes" disabled={!!busy} onClick={() => setConfirmUndo(true)}>Undo changes</button>
+        )}
+      </div>
+      <ErrorText error={error} />
+      {showChanges && <ChangesList task={task} threadId={threadId} />}
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { FileView } from '../../../shared/src/index.js';
+import { request } from '../conn/connection.js';
+import { download } from '../conn/http.js';
+import { bytes } from '../lib/format.js';
+import { renderMarkdown } from '../lib/markdown.js';
+import { back } from '../lib/route.js';
+import { connStore } from '../state/app.js';
+import { useStore } from '../state/store.js';
+import { ErrorText, Header, IconButton } from '../ui/common.js';
+
+const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+
+function Sheet({ rows, truncated }: { rows: string[][]; truncated: boolean }) {
+  const [head, ...body] = rows;
+  return (
+    <div class="table-wrap">
+      <table>
+        {head && <thead><tr>{head.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>}
+        <tbody>{body.map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
+      </table>
+      {truncated && <p class="muted">Only the first rows are shown.</p>}
+    </div>
+  );
+}
+
+function View({ view }: { view: FileView }) {
+  const [sheet, setSheet] = useState(0);
+  switch (view.kind) {
+    case 'markdown':
+      return <article class="md file-md">{renderMarkdown(view.text)}{view.truncated && <p class="muted">The file is longer; download it to see all.</p>}</article>;
+    case 'text':
+      return <><pre class="file-text">{view.text}</pre>{view.truncated && <p class="muted">The file is longer; download it to see all.</p>}</>;
+    case 'table': {
+      const s = view.sheets[Math.min(sheet, view.sheets.length - 1)];
+      return (
+        <div>
+          {view.sheets.length > 1 && (
+            <div class="tabs" role="tablist" aria-label="Sheets">
+              {view.sheets.map((x, i) => (
+                <button key={x.name} type="button" role="tab" aria-selected={i === sheet} aria-label={`Sheet ${x.name}`} onClick={() => setSheet(i)}>{x.name}</button>
+              ))}
+            </div>
+          )}
+          {s ? <Sheet rows={s.rows} truncated={s.truncated} /> : <p class="muted">Empty workbook.</p>}
+        </div>
+      );
+    }
+    case 'image':
+      return IMAGE_TYPES.test(view.mediaType)
+        ? <img class="file-img" alt={view.name} src={`data:${view.mediaType};base64,${view.dataBase64}`} />
+        : <p class="muted">This image type is not shown here; download it instead.</p>;
+    case 'binary':
+      return <p class="muted">This file ({bytes(view.size)}) can't be shown on the phone. Download it to open it with another app.</p>;
+  }
+}
+
+export default function FileScreen({ taskId, path }: { taskId: string; path: string }) {
+  const online = useStore(connStore, (c) => c.status === 'online');
+  const [view, setView] = useState<FileView>();
+  const [error, setError] = useState<string>();
+  const name = path.split('/').pop() || path;
+  useEffect(() => {
+    if (!online || view) return;
+    request({ type: 'task.file', taskId, path }).then(setView, (e: Error) => setError(e.message));
+  }, [taskId, path, online]);
+  const dl = () => download(taskId, path, name).catch((e: Error) => setError(e.message));
+  return (
+    <div class="screen">
+      <Header title={name} sub={<span class="path">{path}</span>}
+        left={<IconButton icon="back" label="Back" onClick={() => back()} />}
+        right={<IconButton icon="download" label={`Download ${name}`} onClick={() => void dl()} />} />
+      <main class="file pad" aria-label={`File ${name}`}>
+        <ErrorText error={error} />
+        {view ? <View view={view} /> : !error && <p class="muted">{online ? 'Loading…' : 'The file will load when your computer is reachable.'}</p>}
+      </main>
+    </div>
+  );
+}

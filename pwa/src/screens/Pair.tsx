@@ -1,0 +1,134 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { claimPairing } from '../conn/http.js';
+import { installStore, promptInstall } from '../lib/install.js';
+import { defaultDeviceName, isIOS, isStandalone } from '../lib/platform.js';
+import { navigate } from '../lib/route.js';
+import { saveAuth } from '../state/app.js';
+import { useStore } from '../state/store.js';
+import { NotificationsSwitch } from './Notifications.js';
+
+type Phase =
+  | { step: 'name' }
+  | { step: 'waiting' }
+  | { step: 'failed'; kind: string; message: string };
+
+const RUN_AGAIN = 'On your computer, run `errand pair` again and scan the new QR code.';
+
+export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
+  const [name, setName] = useState(defaultDeviceName());
+  const [phase, setPhase] = useState<Phase>({ step: 'name' });
+  const abort = useRef<AbortController | undefined>(undefined);
+  useEffect(() => () => abort.current?.abort(), []);
+
+  const claim = async (e: Event) => {
+    e.preventDefault();
+    const n = name.trim();
+    if (!n) return;
+    setPhase({ step: 'waiting' });
+    abort.current = new AbortController();
+    const r = await claimPairing(code, n, abort.current.signal);
+    if (r.ok) {
+      await saveAuth({ token: r.token, deviceId: r.deviceId, hostName: r.hostName, deviceName: n, pairedAt: Date.now() });
+      onDone();
+      navigate({ name: 'welcome' }, true);
+      return;
+    }
+    setPhase({ step: 'failed', kind: r.kind, message: r.message });
+  };
+
+  const malformed = !/^[A-Za-z0-9_-]{22,64}$/.test(code);
+  return (
+    <main class="screen pad center" aria-labelledby="pair-title">
+      <h1 id="pair-title">Pair this phone</h1>
+      {malformed ? (
+        <div class="card" role="alert">
+          <p>This pairing link is incomplete or damaged.</p>
+          <p>{RUN_AGAIN}</p>
+        </div>
+      ) : phase.step === 'name' ? (
+        <form class="stack" onSubmit={claim}>
+          <label for="device-name">Name for this device</label>
+          <input id="device-name" value={name} maxLength={80} required autoComplete="off"
+            onInput={(e) => setName(e.currentTarget.value)} />
+          <button class="primary" type="submit" aria-label="Pair this device">Pair</button>
+          <p class="muted">Your computer will ask you to approve this device.</p>
+        </form>
+      ) : phase.step === 'waiting' ? (
+        <div class="card stack" role="status" aria-live="polite">
+          <div class="spinner" aria-hidden="true" />
+          <p class="big">Approve on your computer</p>
+          <p class="muted">Your computer shows a request from “{name.trim()}”. Accept it there to finish pairing.</p>
+          <button type="button" aria-label="Cancel pairing" onClick={() => { abort.current?.abort(); setPhase({ step: 'name' }); }}>Cancel</button>
+        </div>
+      ) : (
+        <div class="card stack" role="alert">
+          <p class="big">{phase.kind === 'code_invalid' ? 'This pairing code cannot be used' : phase.kind === 'denied' ? 'Pairing was denied' : 'Pairing did not finish'}</p>
+          <p>{phase.message}</p>
+          {phase.kind === 'code_invalid' || phase.kind === 'denied' ? <p>{RUN_AGAIN}</p> : (
+            <button type="button" class="primary" aria-label="Try pairing again" onClick={claim}>Try again</button>
+          )}
+        </div>
+      )}
+    </main>
+  );
+}
+
+export function NotPaired({ revoked }: { revoked?: boolean }) {
+  return (
+    <main class="screen pad center" aria-labelledby="np-title">
+      <h1 id="np-title">{revoked ? 'This device was removed' : 'Errand'}</h1>
+      <div class="card stack">
+        {revoked && <p>Your computer no longer accepts this device, so it was signed out.</p>}
+        <p>To use Errand on this phone, pair it with your computer:</p>
+        <ol>
+          <li>On your computer, run <code>errand pair</code>.</li>
+          <li>Scan the QR code it shows with this phone's camera.</li>
+        </ol>
+      </div>
+    </main>
+  );
+}
+
+export function InstallGuide() {
+  const { prompt, installed } = useStore(installStore, (s) => s);
+  if (installed || isStandalone()) return <p class="muted">Errand is on your home screen.</p>;
+  if (isIOS()) {
+    return (
+      <div class="stack">
+        <p>Add Errand to your Home Screen so it opens like an app and can notify you:</p>
+        <ol>
+          <li>Tap the <strong>Share</strong> button (the square with an arrow) in Safari.</li>
+          <li>Choose <strong>Add to Home Screen</strong>, then <strong>Add</strong>.</li>
+          <li>Open Errand from the Home Screen.</li>
+        </ol>
+      </div>
+    );
+  }
+  if (prompt) {
+    return (
+      <div class="stack">
+        <p>Add Errand to your home screen so it opens like an app.</p>
+        <button type="button" class="primary" aria-label="Add to Home Screen" onClick={() => void promptInstall()}>Add to Home Screen</button>
+      </div>
+    );
+  }
+  return <p>To add Errand to your home screen, open the browser menu (⋮) and choose <strong>Install app</strong> or <strong>Add to Home screen</strong>.</p>;
+}
+
+export function Welcome() {
+  return (
+    <main class="screen pad" aria-labelledby="welcome-title">
+      <h1 id="welcome-title">Paired</h1>
+      <p>This phone is now a remote for your computer.</p>
+      <section class="card stack" aria-label="Add to Home Screen">
+        <h2>Add to Home Screen</h2>
+        <InstallGuide />
+      </section>
+      <section class="card stack" aria-label="Notifications">
+        <h2>Notifications</h2>
+        <NotificationsSwitch />
+      </section>
+      <button type="button" class="primary wide" aria-label="Start using Errand" onClick={() => navigate({ name: 'list' }, true)}>Start</button>
+    </main>
+  );
+}

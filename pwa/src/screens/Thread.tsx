@@ -1,0 +1,164 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ThreadItem } from '../../../shared/src/index.js';
+import { loadThread, request } from '../conn/connection.js';
+import { type OutboxEntry, createdStore, discard, outboxStore, retry } from '../conn/outbox.js';
+import { entriesFor } from '../conn/outbox-logic.js';
+import { renderMarkdown } from '../lib/markdown.js';
+import { back, navigate } from '../lib/route.js';
+import { appStore, connStore } from '../state/app.js';
+import { groupByTask, markSeen } from '../state/model.js';
+import { useStore } from '../state/store.js';
+import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
+import { ApprovalCard, QuestionCard, TaskFooter, ToolRow } from './Cards.js';
+import { Composer } from './Composer.js';
+
+/** Outbox entries not yet matched by a user message the host already recorded (no double bubble). */
+function unsent(entries: OutboxEntry[], items: ThreadItem[]): OutboxEntry[] {
+  const used = new Set<string>();
+  return entries.filter((e) => {
+    const match = items.find((i) => i.kind === 'user' && !used.has(i.id) && i.text === e.text && i.createdAt >= e.createdAt - 120_000);
+    if (match) { used.add(match.id); return false; }
+    return true;
+  });
+}
+
+function PendingBubble({ entry, online }: { entry: OutboxEntry; online: boolean }) {
+  const names = [...entry.uploaded.map((u) => u.name), ...entry.files.map((f) => f.name)];
+  return (
+    <div class={`msg msg-user pending${entry.state === 'failed' ? ' failed' : ''}`} aria-label="Message not yet delivered">
+      <div class="bubble">
+        <p class="plain">{entry.text}</p>
+        {names.length > 0 && <ul class="att-list">{names.map((n) => <li key={n}>📎 {n}</li>)}</ul>}
+      </div>
+      {entry.state === 'failed' ? (
+        <div class="pending-state">
+          <span class="error">Not sent: {entry.error}</span>
+          <button type="button" aria-label="Retry sending" onClick={() => void retry(entry.id)}>Retry</button>
+          <button type="button" aria-label="Discard message" onClick={() => void discard(entry.id)}>Discard</button>
+        </div>
+      ) : (
+        <div class="pending-state muted" role="status">{online ? 'Sending…' : 'Waiting for your computer'}</div>
+      )}
+    </div>
+  );
+}
+
+function Item({ item, streaming }: { item: ThreadItem; streaming: boolean }) {
+  switch (item.kind) {
+    case 'user':
+      return (
+        <div class="msg msg-user">
+          <div class="bubble">
+            <p class="plain">{item.text}</p>
+            {item.attachments && item.attachments.length > 0 && (
+              <ul class="att-list">{item.attachments.map((a) => <li key={a.id}>📎 {a.name}</li>)}</ul>
+            )}
+          </div>
+        </div>
+      );
+    case 'assistant':
+      return (
+        <div class={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-item={item.id}>
+          <div class="md">{renderMarkdown(item.text)}</div>
+        </div>
+      );
+    case 'tool':
+      return <ToolRow item={item} />;
+    case 'notice':
+      return <p class="item-notice">{item.text}</p>;
+  }
+}
+
+function useThreadPresence(threadId: string | undefined, online: boolean): void {
+  useEffect(() => {
+    if (!online || !threadId) return;
+    const send = () => void request({ type: 'presence.set', threadId, foreground: document.visibilityState === 'visible' }).catch(() => undefined);
+    send();
+    document.addEventListener('visibilitychange', send);
+    return () => {
+      document.removeEventListener('visibilitychange', send);
+      void request({ type: 'presence.set', threadId: null, foreground: document.visibilityState === 'visible' }).catch(() => undefined);
+    };
+  }, [threadId, online]);
+}
+
+export function ThreadScreen({ id }: { id: string }) {
+  const pendingId = id.startsWith('pending:') ? id : undefined;
+  const created = useStore(createdStore, (m) => (pendingId ? m[pendingId] : undefined));
+  useEffect(() => { if (created) navigate({ name: 'thread', id: created }, true); }, [created]);
+
+  const online = useStore(connStore, (c) => c.status === 'online');
+  const thread = useStore(appStore, (s) => s.threads[id]);
+  const detail = useStore(appStore, (s) => s.details[id]);
+  const outbox = useStore(outboxStore, (o) => o);
+  const [error, setError] = useState<string>();
+  const scroller = useRef<HTMLDivElement>(null);
+  const nearBottom = useRef(true);
+
+  useThreadPresence(pendingId ? undefined : id, online);
+
+  useEffect(() => {
+    if (pendingId) return;
+    const load = () => loadThread(id).then(() => setError(undefined), (e: Error) => setError(e.message));
+    if (online) void load();
+  }, [id, online, pendingId]);
+
+  useEffect(() => {
+    if (thread) appStore.set((s) => markSeen(s, id));
+  }, [thread?.updatedAt, id]);
+
+  const items = detail?.items ?? [];
+  const pending = unsent(entriesFor(outbox, id), items);
+  const lastItem = items[items.length - 1];
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && nearBottom.current) el.scrollTop = el.scrollHeight;
+  });
+
+  const title = pendingId ? 'New task' : thread?.title || 'Thread';
+  const groups = groupByTask(items);
+  const shownTasks = new Set(groups.map((g) => g.taskId));
+  const orphanTasks = Object.values(detail?.tasks ?? {}).filter((t) => !shownTasks.has(t.id));
+
+  return (
+    <div class="screen">
+      <Header title={title}
+        left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />}
+        sub={thread?.lastTaskState ? <StateChip state={thread.lastTaskState} /> : undefined} />
+      <div class="conversation" ref={scroller} role="log" aria-label="Conversation" aria-live="polite"
+        onScroll={(e) => { const el = e.currentTarget; nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80; }}>
+        {!pendingId && !detail && (error ? <ErrorText error={error} /> : <p class="muted center">{online ? 'Loading…' : 'This thread will load when your computer is reachable.'}</p>)}
+        {groups.map((g, gi) => {
+          const task = g.taskId ? detail?.tasks[g.taskId] : undefined;
+          const approvals = Object.values(detail?.approvals ?? {}).filter((a) => a.taskId === g.taskId);
+          const questions = Object.values(detail?.questions ?? {}).filter((q) => q.taskId === g.taskId);
+          const running = task?.state === 'running';
+          return (
+            <section key={g.taskId ?? `g${gi}`} class="task-group">
+              {g.items.map((item) => <Item key={item.id} item={item} streaming={running && item === lastItem && item.kind === 'assistant'} />)}
+              {approvals.map((a) => <ApprovalCard key={a.id} approval={a} />)}
+              {questions.map((q) => <QuestionCard key={q.id} question={q} />)}
+              {task && <TaskFooter task={task} threadId={id} />}
+            </section>
+          );
+        })}
+        {orphanTasks.map((t) => <section key={t.id} class="task-group"><TaskFooter task={t} threadId={id} /></section>)}
+        {pending.map((e) => <PendingBubble key={e.id} entry={e} online={online} />)}
+      </div>
+      {!pendingId && <Composer threadId={id} placeholder="Follow up…" />}
+    </div>
+  );
+}
+
+export function NewTaskScreen() {
+  return (
+    <div class="screen">
+      <Header title="New task" left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />} />
+      <div class="conversation">
+        <p class="muted pad">Tell your computer what to do. It works in the folders you allowed and tells you when it's done.</p>
+      </div>
+      <Composer autoFocus placeholder="e.g. Summarise the PDFs in Downloads into a report" onQueued={(pid) => navigate({ name: 'thread', id: `pending:${pid}` }, true)} />
+    </div>
+  );
+}

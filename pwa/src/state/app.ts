@@ -1,0 +1,89 @@
+// The app's live stores and their persistence: the state cache (saved together with lastSeq, so a
+// restart resumes exactly where the saved state ends), the pairing record and connection status.
+import type { Device } from '../../../shared/src/index.js';
+import { idb } from '../lib/idb.js';
+import { type AppState, emptyState } from './model.js';
+import { createStore } from './store.js';
+
+export interface AuthRecord {
+  token: string;
+  deviceId: string;
+  hostName: string;
+  deviceName: string;
+  pairedAt: number;
+}
+
+export type ConnStatus = 'loading' | 'unpaired' | 'connecting' | 'online' | 'offline' | 'revoked';
+export interface ConnState {
+  status: ConnStatus;
+  /** When we last heard from the host (any frame). */
+  lastSeenAt?: number;
+  /** When the next reconnect attempt happens, while offline. */
+  retryAt?: number;
+  device?: Device;
+  hostName?: string;
+  reason?: string;
+}
+
+export const appStore = createStore<AppState>(emptyState());
+export const connStore = createStore<ConnState>({ status: 'loading' });
+export const authStore = createStore<AuthRecord | undefined>(undefined);
+
+const CACHE_KEY = 'cache';
+const MAX_CACHED_DETAILS = 12;
+
+type Cached = Pick<AppState, 'lastSeq' | 'hostId' | 'threads' | 'details' | 'seen'> & { lastSeenAt?: number };
+
+export async function loadPersisted(): Promise<void> {
+  const [auth, cache] = await Promise.all([idb.get<AuthRecord>('kv', 'auth'), idb.get<Cached>('kv', CACHE_KEY)]);
+  authStore.set(auth);
+  if (cache && auth) {
+    appStore.set({ ...emptyState(), ...cache });
+    connStore.set((c) => ({ ...c, lastSeenAt: cache.lastSeenAt }));
+  }
+}
+
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+let saving: Promise<void> = Promise.resolve();
+
+/** Keep only the most recently updated threads' histories, to bound the cache. */
+function trimDetails(s: AppState): AppState['details'] {
+  const ids = Object.keys(s.details);
+  if (ids.length <= MAX_CACHED_DETAILS) return s.details;
+  ids.sort((a, b) => (s.threads[b]?.updatedAt ?? 0) - (s.threads[a]?.updatedAt ?? 0));
+  return Object.fromEntries(ids.slice(0, MAX_CACHED_DETAILS).map((id) => [id, s.details[id]]));
+}
+
+export function saveNow(): Promise<void> {
+  clearTimeout(saveTimer);
+  saveTimer = undefined;
+  if (!authStore.get()) return saving;
+  const s = appStore.get();
+  const cache: Cached = {
+    lastSeq: s.lastSeq, hostId: s.hostId, threads: s.threads, details: trimDetails(s), seen: s.seen,
+    lastSeenAt: connStore.get().lastSeenAt,
+  };
+  saving = saving.then(() => idb.put('kv', CACHE_KEY, cache)).catch(() => undefined);
+  return saving;
+}
+
+export function scheduleSave(): void {
+  if (saveTimer === undefined) saveTimer = setTimeout(() => void saveNow(), 400);
+}
+
+appStore.subscribe(scheduleSave);
+
+export async function saveAuth(a: AuthRecord): Promise<void> {
+  await idb.put('kv', 'auth', a);
+  await idb.del('kv', CACHE_KEY);
+  appStore.set(emptyState());
+  authStore.set(a);
+}
+
+export async function forgetPairing(): Promise<void> {
+  clearTimeout(saveTimer);
+  saveTimer = undefined;
+  await Promise.all([idb.del('kv', 'auth'), idb.del('kv', CACHE_KEY), idb.clear('outbox')]);
+  authStore.set(undefined);
+  appStore.set(emptyState());
+}

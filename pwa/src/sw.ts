@@ -1,0 +1,57 @@
+/// <reference lib="webworker" />
+// The service worker: precaches the app shell (so the app opens offline), falls back to index.html
+// for navigations, shows a notification for every push, and opens the right thread on a tap.
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { notificationFor } from './push-payload.js';
+
+declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
+
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html'), { denylist: [/^\/api\//, /^\/ws/] }));
+
+self.addEventListener('message', (event) => {
+  if ((event.data as { type?: string } | undefined)?.type === 'SKIP_WAITING') void self.skipWaiting();
+});
+
+self.addEventListener('push', (event) => {
+  let data: unknown;
+  try { data = event.data?.json(); } catch { data = undefined; }
+  const n = notificationFor(data, self.location.origin);
+  // Always show something: a push that shows nothing gets the subscription penalised or revoked.
+  event.waitUntil(self.registration.showNotification(n.title, {
+    body: n.body,
+    tag: n.tag,
+    data: { url: n.url },
+    icon: '/icons/icon-192.png',
+    badge: '/icons/badge-96.png',
+    renotify: n.renotify,
+  } as NotificationOptions));
+});
+
+async function openUrl(url: string): Promise<void> {
+  const target = new URL(url, self.location.origin);
+  if (target.origin !== self.location.origin) return;
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const client = windows.find((c) => new URL(c.url).origin === self.location.origin);
+  if (client) {
+    // Tell the app to show the thread (works whether or not this worker controls the page)…
+    client.postMessage({ type: 'open', url: target.href });
+    try { await client.focus(); } catch { /* focusing needs a user gesture; the message already went */ }
+    return;
+  }
+  // …or open a new window on the thread.
+  await self.clients.openWindow(target.href);
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = (event.notification.data as { url?: unknown } | null)?.url;
+  const done = openUrl(typeof url === 'string' ? url : '/');
+  try {
+    event.waitUntil(done);
+  } catch {
+    // Only an untrusted (synthetic) event refuses waitUntil; the work above still runs.
+  }
+});

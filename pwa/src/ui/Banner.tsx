@@ -1,0 +1,40 @@
+import { useEffect, useState } from 'preact/hooks';
+import { poke } from '../conn/connection.js';
+import { timeAgo } from '../lib/format.js';
+import { applyUpdate, updateStore } from '../lib/sw-register.js';
+import { connStore } from '../state/app.js';
+import { useStore } from '../state/store.js';
+
+/** "Can't reach your computer": shown only after a real failure, never during the first connect. */
+export function ConnectionBanner() {
+  const c = useStore(connStore, (s) => s);
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (c.status !== 'offline') return;
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [c.status]);
+  if (c.status !== 'offline') return null;
+  const secs = c.retryAt ? Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000)) : 0;
+  return (
+    <div class="banner banner-offline" role="status" aria-live="polite">
+      <span>Can't reach your computer — last seen {timeAgo(c.lastSeenAt)}.{secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}</span>
+      <button type="button" aria-label="Retry now" onClick={poke}>Retry</button>
+    </div>
+  );
+}
+
+export function UpdateBanner() {
+  const waiting = useStore(updateStore, (s) => s.waiting);
+  if (!waiting) return null;
+  return (
+    <div class="banner banner-update" role="status">
+      <span>A new version is ready.</span>
+      <button type="button" class="primary" aria-label="Reload to update" onClick={applyUpdate}>Reload</button>
+    </div>
+  );
+}
+
+export function NoticeBanner({ text }: { text: string }) {
+  return <div class="banner" role="status">{text}</div>;
+}
