@@ -1,0 +1,70 @@
+// Keep a conversation within the model's context: estimate tokens (≈ chars / 4) and shorten the
+// oldest tool results first, visibly, with a marker the model can read. Nothing is dropped.
+import type { ModelRequest, WireBlock, WireMessage } from './wire.js';
+
+const IMAGE_CHARS = 6_400; // ≈ 1,600 tokens for a typical image
+const KEEP_HEAD = 300;
+const MIN_SHORTEN = 600;
+
+function blockChars(b: WireBlock): number {
+  switch (b.type) {
+    case 'text': return b.text.length;
+    case 'image': return IMAGE_CHARS;
+    case 'tool_use': return b.name.length + JSON.stringify(b.input ?? {}).length + 20;
+    case 'tool_result': return 20 + b.content.reduce((n, c) => n + blockChars(c), 0);
+  }
+}
+
+export function messageChars(m: WireMessage): number {
+  return 10 + m.content.reduce((n, b) => n + blockChars(b), 0);
+}
+
+export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
+  let chars = req.system.reduce((n, b) => n + b.text.length, 0);
+  for (const t of req.tools) chars += t.name.length + t.description.length + JSON.stringify(t.input_schema).length;
+  for (const m of req.messages) chars += messageChars(m);
+  return Math.ceil(chars / 4);
+}
+
+export const shortenedMarker = (n: number) => `[older output shortened: ${n} chars]`;
+
+/**
+ * Shorten old tool results (all but those in the last `keepRecent` messages), oldest first, until the
+ * estimate fits `limitTokens`. Mutates `messages`. Returns whether it fits and whether anything changed.
+ */
+export function fitContext(
+  req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>,
+  limitTokens: number,
+  keepRecent = 2,
+): { fits: boolean; changed: boolean; tokens: number } {
+  let tokens = estimateTokens(req);
+  let changed = false;
+  if (tokens <= limitTokens) return { fits: true, changed, tokens };
+  const last = req.messages.length - keepRecent;
+  for (let i = 0; i < last && tokens > limitTokens; i++) {
+    const m = req.messages[i];
+    for (const b of m.content) {
+      if (b.type !== 'tool_result' || tokens <= limitTokens) continue;
+      const chars = b.content.reduce((n, c) => n + blockChars(c), 0);
+      if (chars < MIN_SHORTEN) continue;
+      const head = b.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n').slice(0, KEEP_HEAD);
+      const before = blockChars(b);
+      b.content = [{ type: 'text', text: `${head}\n${shortenedMarker(chars)}` }];
+      tokens -= Math.floor((before - blockChars(b)) / 4);
+      changed = true;
+    }
+  }
+  tokens = estimateTokens(req);
+  return { fits: tokens <= limitTokens, changed, tokens };
+}
+
+/** The API wants alternating roles: merge neighbours of the same role (a failed task's start message and a follow-up). */
+export function normalizeMessages(messages: WireMessage[]): WireMessage[] {
+  const out: WireMessage[] = [];
+  for (const m of messages) {
+    const prev = out.at(-1);
+    if (prev && prev.role === m.role) out[out.length - 1] = { role: m.role, content: [...prev.content, ...m.content] };
+    else out.push({ role: m.role, content: [...m.content] });
+  }
+  return out;
+}

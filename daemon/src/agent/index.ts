@@ -1,0 +1,391 @@
+// The agent module: threads and tasks as clients see them (commands), the scheduler, the runs, and
+// recovery after a stop or crash. Wire it with `startAgent(ctx, tools)`.
+import type { Approval, Question, ServerEvent, Task, ThreadItem, ThreadSummary } from '../../../shared/src/index.js';
+import type { DaemonContext, DaemonModule } from '../context.js';
+import { CommandError, type CommandContext } from '../server/command-router.js';
+import type { ThreadDoc } from '../store/threads.js';
+import { landAttachments, userContent } from './attachments.js';
+import { anthropicModel } from './model.js';
+import { emptyUsage } from './pricing.js';
+import {
+  agentRecord, findTask, newItemId, newTaskId, threadOfTask, titleFrom, type AgentRecord,
+} from './records.js';
+import { liveItems, TaskRun, type AgentOptions, type RunHost } from './runner.js';
+import { Scheduler, type Slot } from './scheduler.js';
+import type { ToolRuntime } from './tool-runtime.js';
+import type { ModelClient } from './wire.js';
+
+export type { AgentOptions } from './runner.js';
+export { runAgentLoop } from './loop.js';
+
+export interface AgentModule extends DaemonModule {
+  /** The tools module supplies the pending approvals shown in thread.get. */
+  setApprovalsProvider(fn: (threadId: string) => Approval[]): void;
+  runningTasks(): number;
+  queuedTasks(): number;
+  /** Resolves when no task is running or queued and every event is written (for tests, benchmarks). */
+  idle(): Promise<void>;
+}
+
+const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
+const CRASH_QUEUED_REASON = 'Errand stopped unexpectedly before this task started';
+const STOP_QUEUED_REASON = 'Errand stopped before this task started';
+const ACTIVE = new Set(['queued', 'running', 'waiting']);
+
+function summaryKey(s: ThreadSummary): string {
+  return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}`;
+}
+
+class AgentService implements AgentModule, RunHost {
+  readonly scheduler: Scheduler;
+  private runs = new Map<string, TaskRun>();
+  private approvals: ((threadId: string) => Approval[]) | undefined;
+  private pendingEmits = new Set<Promise<unknown>>();
+  private lastSummary = new Map<string, string>();
+  private stopping = false;
+  private clients = new Map<string, ModelClient>();
+
+  constructor(readonly ctx: DaemonContext, readonly tools: ToolRuntime, readonly options: AgentOptions) {
+    this.scheduler = new Scheduler(() => ctx.config().agent.maxParallelTasks, (slot) => this.launch(slot));
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------------
+
+  emit(event: ServerEvent): void {
+    const p = this.ctx.emit(event).catch((err: unknown) => this.ctx.log.error('could not emit an event', { kind: event.kind, err: String(err) }));
+    this.pendingEmits.add(p);
+    void p.finally(() => this.pendingEmits.delete(p));
+  }
+
+  async mutate<R>(threadId: string, change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<{ result: R; doc: ThreadDoc }> {
+    const { result, summary, doc } = await this.ctx.store.threads.update(threadId, (d) => change(d, agentRecord(d)));
+    const key = summaryKey(summary);
+    if (this.lastSummary.get(threadId) !== key) {
+      this.lastSummary.set(threadId, key);
+      this.emit({ kind: 'thread.updated', thread: summary });
+    }
+    return { result, doc };
+  }
+
+  modelFor(apiKey: string, baseURL: string | undefined): ModelClient {
+    const key = `${apiKey}\u0000${baseURL ?? ''}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = this.options.modelClient ? this.options.modelClient({ apiKey, baseURL }) : anthropicModel({ apiKey, baseURL });
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  private launch(slot: Slot): void {
+    const run = new TaskRun(this, slot);
+    this.runs.set(slot.taskId, run);
+    void run.execute()
+      .catch(async (err: unknown) => {
+        this.ctx.log.error('task run failed', { taskId: slot.taskId, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+        await this.mutate(slot.threadId, (doc) => {
+          const t = findTask(doc, slot.taskId);
+          if (t && ACTIVE.has(t.state)) Object.assign(t, { state: 'failed', reason: `Errand hit an internal error: ${(err as Error)?.message ?? String(err)}`, endedAt: Date.now() });
+          return t ? { ...t } : undefined;
+        }).then(({ result }) => { if (result) this.emit({ kind: 'task.updated', task: result }); }, () => undefined);
+      })
+      .finally(() => {
+        this.runs.delete(slot.taskId);
+        this.scheduler.finished(slot);
+      });
+  }
+
+  setApprovalsProvider(fn: (threadId: string) => Approval[]): void { this.approvals = fn; }
+  runningTasks(): number { return this.runs.size; }
+  queuedTasks(): number { return this.scheduler.queued().length; }
+
+  async idle(): Promise<void> {
+    while (this.runs.size || this.scheduler.queued().length || this.pendingEmits.size) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private async loadThread(threadId: string): Promise<ThreadDoc> {
+    if (!this.ctx.store.threads.has(threadId)) throw new CommandError('not_found', 'There is no such thread.');
+    return this.ctx.store.threads.load(threadId);
+  }
+
+  private questionsOf(doc: ThreadDoc): Question[] {
+    const rec = agentRecord(doc);
+    const out: Question[] = [];
+    for (const t of doc.tasks) {
+      const q = rec.tasks[t.id]?.question;
+      if (q && t.state === 'waiting') out.push({ id: q.id, taskId: t.id, threadId: doc.meta.id, text: q.text, createdAt: q.createdAt });
+    }
+    return out;
+  }
+
+  private requireWork(): void {
+    if (this.stopping) throw new CommandError('unavailable', 'Errand is stopping; send this again when it is back.');
+  }
+
+  // ---- threads ----------------------------------------------------------------------------------
+
+  async create(cmd: { text: string; title?: string; attachmentIds?: string[] }, cc: CommandContext) {
+    this.requireWork();
+    const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
+    const start = { role: 'user' as const, content: await userContent(cmd.text, landed) };
+    let made!: { task: Task; item: ThreadItem };
+    const doc = await this.ctx.store.threads.create(cmd.title ?? titleFrom(cmd.text), (d) => {
+      const rec = agentRecord(d);
+      const now = Date.now();
+      const taskId = newTaskId(d.meta.id);
+      const item: ThreadItem = {
+        kind: 'user', id: newItemId('msg'), taskId, text: cmd.text, createdAt: now,
+        ...(landed.length ? { attachments: landed.map((l) => l.attachment) } : {}),
+      };
+      const task: Task = { id: taskId, threadId: d.meta.id, state: 'queued', messageId: item.id, createdAt: now, turns: 0, usage: emptyUsage(), costUsd: 0 };
+      d.items.push(item);
+      d.tasks.push(task);
+      rec.tasks[taskId] = { start, started: false };
+      made = { task: { ...task }, item };
+    });
+    const thread = this.ctx.store.threads.summary(doc.meta.id)!;
+    this.lastSummary.set(thread.id, summaryKey(thread));
+    this.emit({ kind: 'thread.updated', thread });
+    this.emit({ kind: 'item.added', threadId: thread.id, item: made.item });
+    this.emit({ kind: 'task.updated', task: made.task });
+    this.scheduler.enqueue({ taskId: made.task.id, threadId: thread.id });
+    return { thread, task: made.task };
+  }
+
+  async send(cmd: { threadId: string; text: string; attachmentIds?: string[] }, cc: CommandContext) {
+    this.requireWork();
+    const doc = await this.loadThread(cmd.threadId);
+    if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
+    const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
+    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed);
+    this.emit({ kind: 'item.added', threadId: cmd.threadId, item: made.item });
+    this.emit({ kind: 'task.updated', task: made.task });
+    this.scheduler.enqueue({ taskId: made.task.id, threadId: cmd.threadId });
+    return made;
+  }
+
+  private async newTaskInDocAsync(threadId: string, text: string, landed: Awaited<ReturnType<typeof landAttachments>>) {
+    const content = await userContent(text, landed);
+    const { result } = await this.mutate(threadId, (doc, rec) => {
+      if (doc.meta.state === 'archived') doc.meta.state = 'active';
+      const now = Date.now();
+      const taskId = newTaskId(doc.meta.id);
+      const item: ThreadItem = {
+        kind: 'user', id: newItemId('msg'), taskId, text, createdAt: now,
+        ...(landed.length ? { attachments: landed.map((l) => l.attachment) } : {}),
+      };
+      const task: Task = { id: taskId, threadId: doc.meta.id, state: 'queued', messageId: item.id, createdAt: now, turns: 0, usage: emptyUsage(), costUsd: 0 };
+      doc.items.push(item);
+      doc.tasks.push(task);
+      rec.tasks[taskId] = { start: { role: 'user', content }, started: false };
+      return { task: { ...task }, item };
+    });
+    return result;
+  }
+
+  async get(threadId: string) {
+    const doc = await this.loadThread(threadId);
+    const items = [...doc.items];
+    for (const t of doc.tasks) {
+      for (const live of liveItems(this.runs.get(t.id))) if (!items.some((i) => i.id === live.id)) items.push(live);
+    }
+    return {
+      thread: this.ctx.store.threads.summary(threadId)!,
+      items,
+      tasks: doc.tasks.map((t) => ({ ...t })),
+      approvals: this.approvals?.(threadId) ?? [],
+      questions: this.questionsOf(doc),
+    };
+  }
+
+  private async setThreadState(threadId: string, change: (doc: ThreadDoc) => void) {
+    await this.loadThread(threadId);
+    await this.mutate(threadId, change);
+    return { thread: this.ctx.store.threads.summary(threadId)! };
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------------
+
+  private async taskOf(taskId: string): Promise<{ doc: ThreadDoc; task: Task }> {
+    const threadId = threadOfTask(taskId);
+    if (!this.ctx.store.threads.has(threadId)) throw new CommandError('not_found', 'There is no such task.');
+    const doc = await this.ctx.store.threads.load(threadId);
+    const task = findTask(doc, taskId);
+    if (!task) throw new CommandError('not_found', 'There is no such task.');
+    return { doc, task };
+  }
+
+  private async setTask(taskId: string, patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+    const { result } = await this.mutate(threadOfTask(taskId), (doc, rec) => {
+      const t = findTask(doc, taskId)!;
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined) delete (t as Record<string, unknown>)[k];
+        else (t as Record<string, unknown>)[k] = v;
+      }
+      extra?.(doc, rec);
+      return { ...t };
+    });
+    this.emit({ kind: 'task.updated', task: result });
+    return result;
+  }
+
+  async cancel(taskId: string, by: string | undefined): Promise<Task> {
+    const { task } = await this.taskOf(taskId);
+    const run = this.runs.get(taskId);
+    if (run) {
+      run.cancelledBy = by;
+      const ended = new Promise<void>((resolve) => {
+        const check = () => (this.runs.has(taskId) ? setTimeout(check, 10) : resolve());
+        check();
+      });
+      run.abort('cancel');
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 3000))]);
+      return { ...(await this.taskOf(taskId)).task };
+    }
+    if (this.scheduler.remove(taskId) || task.state === 'queued' || task.state === 'interrupted') {
+      return this.setTask(taskId, { state: 'cancelled', reason: task.state === 'interrupted' ? 'Cancelled after it was interrupted.' : 'Cancelled before it started.', endedAt: Date.now() }, (_d, rec) => {
+        const r = rec.tasks[taskId];
+        if (r) { r.autoResume = undefined; r.question = undefined; }
+      });
+    }
+    throw new CommandError('conflict', `The task has already ended (${task.state}).`);
+  }
+
+  /** Retry (failed, cancelled) or resume (interrupted): the same task continues from its last checkpoint. */
+  async again(taskId: string, allowed: Task['state'][], verb: string): Promise<Task> {
+    this.requireWork();
+    const { doc, task } = await this.taskOf(taskId);
+    if (!allowed.includes(task.state)) throw new CommandError('conflict', `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${task.state}.`);
+    if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
+    const rec = agentRecord(doc);
+    const later = doc.tasks.slice(doc.tasks.indexOf(task) + 1).some((t) => rec.tasks[t.id]?.started);
+    if (later) throw new CommandError('conflict', `A later message in this thread has already run, so this task cannot be ${verb}. Send a new message instead.`);
+    const t = await this.setTask(taskId, { state: 'queued', reason: undefined, endedAt: undefined }, (_d, r) => {
+      const tr = r.tasks[taskId];
+      if (tr) tr.autoResume = undefined;
+    });
+    this.scheduler.enqueue({ taskId, threadId: doc.meta.id });
+    return t;
+  }
+
+  async answer(taskId: string, questionId: string, text: string): Promise<Task> {
+    const { task } = await this.taskOf(taskId);
+    const run = this.runs.get(taskId);
+    if (!run?.question || run.question.q.id !== questionId) {
+      throw new CommandError('conflict', task.state === 'waiting' ? 'That question is no longer open.' : `The task is not waiting for an answer (${task.state}).`);
+    }
+    run.question.resolve(text);
+    return { ...task };
+  }
+
+  // ---- start and stop ---------------------------------------------------------------------------
+
+  /** Tasks left running by a previous process are interrupted; clean-stop ones resume if configured. */
+  async recover(): Promise<void> {
+    const autoResume = this.ctx.config().agent.autoResume;
+    let crashed = 0;
+    const resume: Slot[] = [];
+    for (const s of this.ctx.store.threads.list(true)) {
+      if (!s.lastTaskState || !['queued', 'running', 'waiting', 'interrupted', 'cancelled'].includes(s.lastTaskState)) continue;
+      const doc = await this.ctx.store.threads.load(s.id);
+      if (!doc.tasks.some((t) => ACTIVE.has(t.state) || t.state === 'interrupted')) continue;
+      const { result } = await this.mutate(s.id, (d, rec) => {
+        const changed: Task[] = [];
+        const notices: ThreadItem[] = [];
+        for (const t of d.tasks) {
+          const r = rec.tasks[t.id];
+          if (ACTIVE.has(t.state)) {
+            const began = r?.started ?? false;
+            t.state = 'interrupted';
+            t.reason = began ? CRASH_REASON : CRASH_QUEUED_REASON;
+            t.endedAt = Date.now();
+            if (r) r.autoResume = undefined;
+            changed.push({ ...t });
+            if (began) {
+              const n: ThreadItem = { kind: 'notice', id: newItemId('ntc'), taskId: t.id, text: `${CRASH_REASON}. Resume it to continue from its last checkpoint.`, createdAt: Date.now() };
+              d.items.push(n);
+              notices.push(n);
+            }
+            crashed++;
+          } else if (t.state === 'interrupted' && r?.autoResume) {
+            r.autoResume = undefined;
+            if (autoResume && d.meta.state !== 'deleted') {
+              t.state = 'queued';
+              delete t.reason;
+              delete t.endedAt;
+              changed.push({ ...t });
+              resume.push({ taskId: t.id, threadId: d.meta.id });
+            }
+          }
+        }
+        return { changed, notices };
+      });
+      for (const n of result.notices) this.emit({ kind: 'item.added', threadId: s.id, item: n });
+      for (const t of result.changed) this.emit({ kind: 'task.updated', task: t });
+    }
+    if (crashed) {
+      const text = `${crashed === 1 ? 'A task was' : `${crashed} tasks were`} interrupted because Errand stopped unexpectedly. Open ${crashed === 1 ? 'it' : 'them'} to resume.`;
+      this.emit({ kind: 'notice', level: 'warning', text, at: Date.now() });
+      this.ctx.log.warn(text);
+    }
+    for (const slot of resume) this.scheduler.enqueue(slot);
+    if (resume.length) this.ctx.log.info(`resuming ${resume.length} task(s) interrupted by the last stop`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.scheduler.pause();
+    const runs = [...this.runs.values()];
+    const ended = Promise.all(runs.map((run) => new Promise<void>((resolve) => {
+      const check = () => (this.runs.has(run.taskId) ? setTimeout(check, 10) : resolve());
+      check();
+    })));
+    for (const run of runs) run.abort('shutdown');
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
+    // Queued tasks: interrupted by a clean stop, resumed on the next start.
+    for (const slot of this.scheduler.queued()) {
+      this.scheduler.remove(slot.taskId);
+      await this.setTask(slot.taskId, { state: 'interrupted', reason: STOP_QUEUED_REASON, endedAt: Date.now() }, (_d, rec) => {
+        const r = rec.tasks[slot.taskId];
+        if (r) r.autoResume = true;
+      }).catch((err: unknown) => this.ctx.log.error('could not record a queued task at stop', { err: String(err) }));
+    }
+    await Promise.allSettled([...this.pendingEmits]);
+  }
+
+  register(): void {
+    const c = this.ctx.commands;
+    c.register('threads.list', async (cmd) => this.ctx.store.threads.list(cmd.includeArchived ?? false));
+    c.register('thread.get', async (cmd) => this.get(cmd.threadId));
+    c.register('thread.create', async (cmd, cc) => this.create(cmd, cc));
+    c.register('thread.send', async (cmd, cc) => this.send(cmd, cc));
+    c.register('thread.rename', async (cmd) => this.setThreadState(cmd.threadId, (d) => { d.meta.title = cmd.title; }));
+    c.register('thread.archive', async (cmd) => this.setThreadState(cmd.threadId, (d) => { if (d.meta.state === 'active') d.meta.state = 'archived'; }));
+    c.register('thread.delete', async (cmd) => {
+      const doc = await this.loadThread(cmd.threadId);
+      for (const t of doc.tasks) if (ACTIVE.has(t.state)) await this.cancel(t.id, undefined).catch(() => undefined);
+      return this.setThreadState(cmd.threadId, (d) => { d.meta.state = 'deleted'; });
+    });
+    c.register('thread.restore', async (cmd) => this.setThreadState(cmd.threadId, (d) => { d.meta.state = 'active'; }));
+    c.register('task.cancel', async (cmd, cc) => ({ task: await this.cancel(cmd.taskId, cc.device.name) }));
+    c.register('task.retry', async (cmd) => ({ task: await this.again(cmd.taskId, ['failed', 'cancelled'], 'retried') }));
+    c.register('task.resume', async (cmd) => ({ task: await this.again(cmd.taskId, ['interrupted'], 'resumed') }));
+    c.register('task.answer', async (cmd) => ({ task: await this.answer(cmd.taskId, cmd.questionId, cmd.text) }));
+    this.ctx.provideStatus(() => ({
+      runningTasks: this.runs.size,
+      queuedTasks: this.scheduler.queued().length,
+      apiKeyConfigured: Boolean(this.ctx.config().anthropic.apiKey),
+      model: this.ctx.config().anthropic.model,
+    }));
+  }
+}
+
+/** Start the agent: register its commands and status, recover tasks from the last run. */
+export async function startAgent(ctx: DaemonContext, tools: ToolRuntime, options: AgentOptions = {}): Promise<AgentModule> {
+  const service = new AgentService(ctx, tools, options);
+  service.register();
+  await service.recover();
+  return service;
+}

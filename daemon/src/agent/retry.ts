@@ -1,0 +1,76 @@
+// Which model failures are worth another attempt, how long to wait, and how to say what went wrong.
+import { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+
+/** The stream ended (or the connection closed) before message_stop. */
+export class IncompleteStreamError extends Error {
+  constructor() { super('The connection to the model broke in the middle of a reply.'); }
+}
+
+export interface Failure {
+  retryable: boolean;
+  /** For a person: what went wrong. */
+  message: string;
+  /** What the server asked us to wait, when it said. */
+  retryAfterMs?: number;
+}
+
+function header(err: APIError, name: string): string | null {
+  const h = err.headers as Headers | undefined;
+  return h && typeof h.get === 'function' ? h.get(name) : null;
+}
+
+export function retryAfterMs(err: APIError): number | undefined {
+  const ms = header(err, 'retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const raw = header(err, 'retry-after');
+  if (!raw) return undefined;
+  const secs = Number(raw);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(raw);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+function apiText(err: APIError): string {
+  return err.apiMessage ?? (err.message || 'no details');
+}
+
+export function classify(err: unknown, model: string): Failure {
+  if (err instanceof IncompleteStreamError) return { retryable: true, message: err.message };
+  if (err instanceof APIUserAbortError) return { retryable: false, message: 'The request was cancelled.' };
+  if (err instanceof APIConnectionError) {
+    const cause = (err.cause as Error | undefined)?.message;
+    return { retryable: true, message: `Could not reach the model API${cause ? ` (${cause})` : ''}.` };
+  }
+  if (err instanceof APIError) {
+    const status = err.status;
+    const after = retryAfterMs(err);
+    if (status === undefined) {
+      // An `event: error` inside the stream (e.g. overloaded_error mid-reply).
+      const type = err.type ?? 'api_error';
+      const retryable = ['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'].includes(type);
+      const what = type === 'overloaded_error' ? 'The Anthropic API is overloaded' : `The model API reported ${type}`;
+      return { retryable, message: `${what} (${apiText(err)}).` };
+    }
+    if (status === 401) {
+      return { retryable: false, message: 'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.' };
+    }
+    if (status === 403) return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(err)}` };
+    if (status === 404) return { retryable: false, message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(err)}` };
+    if (status === 402) return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(err)}` };
+    if (status === 429) return { retryable: true, message: `The Anthropic API is rate limiting this key (429): ${apiText(err)}`, retryAfterMs: after };
+    if (status === 529) return { retryable: true, message: `The Anthropic API is overloaded (529): ${apiText(err)}`, retryAfterMs: after };
+    if (status === 408 || status === 409 || status >= 500) {
+      return { retryable: true, message: `The model API had a server error (${status}): ${apiText(err)}`, retryAfterMs: after };
+    }
+    return { retryable: false, message: `The model API refused the request (${status}): ${apiText(err)}` };
+  }
+  // fetch/undici failures surface as TypeError('terminated'), ECONNRESET …: the network.
+  const msg = err instanceof Error ? err.message : String(err);
+  return { retryable: true, message: `The connection to the model API failed (${msg}).` };
+}
+
+/** Exponential backoff with jitter: ~base, 2×base, 4×base … capped. */
+export function backoffMs(attempt: number, baseMs: number, capMs = 30_000): number {
+  const exp = Math.min(capMs, baseMs * 2 ** attempt);
+  return Math.round(exp * (0.75 + Math.random() * 0.5));
+}

@@ -1,0 +1,324 @@
+// One task's run: prepares the conversation from the thread file, runs the agent loop with a sink
+// that persists (ThreadStore.update, durable) and publishes (ctx.emit), and records how it ended.
+import type { Question, ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
+import type { DaemonContext } from '../context.js';
+import type { ThreadDoc } from '../store/threads.js';
+import { runAgentLoop, type LoopResult, type LoopSink, type LoopState, type ToolStep } from './loop.js';
+import { systemPrompt } from './prompt.js';
+import { agentRecord, findTask, firstLine, newItemId, newQuestionId, settleOpenTurns, upsertItem, type AgentRecord } from './records.js';
+import type { Scheduler, Slot } from './scheduler.js';
+import type { ToolRuntime } from './tool-runtime.js';
+import type { ModelClient, WireMessage } from './wire.js';
+
+export interface AgentOptions {
+  /** Builds the model client for a task; defaults to the Anthropic SDK. */
+  modelClient?: (cfg: { apiKey: string; baseURL?: string }) => ModelClient;
+  /** First retry backoff step (ms). Default 1000. */
+  retryBaseMs?: number;
+  /** How often streamed text is sent as item.delta, per task (ms). Default 250. */
+  deltaIntervalMs?: number;
+  /** How long a tool may take to return after a cancel before the task stops waiting. Default 1000. */
+  toolAbortGraceMs?: number;
+}
+
+export interface RunHost {
+  ctx: DaemonContext;
+  tools: ToolRuntime;
+  scheduler: Scheduler;
+  options: AgentOptions;
+  mutate<R>(threadId: string, change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<{ result: R; doc: ThreadDoc }>;
+  emit(event: ServerEvent): void;
+  modelFor(apiKey: string, baseURL: string | undefined): ModelClient;
+}
+
+export function noKeyReason(home: string): string {
+  return `No Anthropic API key is set. Run \`export ANTHROPIC_API_KEY=…\` before \`errand start\`, or add anthropic.apiKey to ${home}/config.json.`;
+}
+
+export const STOPPED_REASON = 'Errand stopped while this task was running';
+const CANCELLED_REASON = 'Cancelled.';
+
+type AssistantItem = Extract<ThreadItem, { kind: 'assistant' }>;
+
+export class TaskRun {
+  readonly controller = new AbortController();
+  /** Streaming text items not yet persisted (thread.get shows them too). */
+  readonly live = new Map<string, AssistantItem>();
+  question: { q: Question; resolve: (answer: string) => void; reject: (err: Error) => void } | undefined;
+  task: Task | undefined;
+  private pendingDeltas = new Map<string, string>();
+  private deltaTimer: NodeJS.Timeout | undefined;
+  cancelledBy: string | undefined;
+
+  constructor(private readonly host: RunHost, readonly slot: Slot) {}
+
+  get taskId(): string { return this.slot.taskId; }
+  get threadId(): string { return this.slot.threadId; }
+
+  abort(why: 'cancel' | 'shutdown'): void {
+    if (!this.controller.signal.aborted) this.controller.abort(why);
+  }
+
+  private async updateTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+    const { result } = await this.host.mutate(this.threadId, (doc, rec) => {
+      const t = findTask(doc, this.taskId);
+      if (!t) throw new Error(`task ${this.taskId} is gone`);
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined) delete (t as Record<string, unknown>)[k];
+        else (t as Record<string, unknown>)[k] = v;
+      }
+      extra?.(doc, rec);
+      return { ...t };
+    });
+    this.task = result;
+    this.host.emit({ kind: 'task.updated', task: result });
+    return result;
+  }
+
+  async execute(): Promise<void> {
+    const { ctx } = this.host;
+    const cfg = ctx.config();
+    // Put the start message into the conversation (once), closing any turn an interrupted task left open.
+    let state!: LoopState;
+    const settled: ThreadItem[] = [];
+    await this.updateTask({ state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model }, (doc, rec) => {
+      const t = findTask(doc, this.taskId)!;
+      t.startedAt ??= Date.now();
+      const r = rec.tasks[this.taskId];
+      if (!r.started) {
+        settled.push(...settleOpenTurns(doc, rec, this.taskId));
+        rec.messages.push(r.start);
+        r.started = true;
+      } else if (!r.inflight && rec.messages.at(-1)?.role === 'assistant') {
+        // A retry after a cancel mid-reply: the conversation ends with the model's partial words.
+        rec.messages.push({ role: 'user', content: [{ type: 'text', text: '(The user asked to continue this task.)' }] });
+      }
+      state = {
+        messages: structuredClone(rec.messages),
+        inflight: r.inflight ? structuredClone(r.inflight) : undefined,
+        turns: t.turns,
+        usage: { ...t.usage },
+        costUsd: t.costUsd,
+        tainted: r.tainted ?? false,
+      };
+    });
+    for (const item of settled) this.host.emit({ kind: 'item.updated', threadId: this.threadId, item });
+
+    const apiKey = cfg.anthropic.apiKey;
+    if (!apiKey) {
+      await this.finish({ kind: 'failed', reason: noKeyReason(ctx.paths.home) }, state);
+      return;
+    }
+    const result = await runAgentLoop({
+      model: this.host.modelFor(apiKey, cfg.anthropic.baseUrl),
+      tools: this.host.tools,
+      signal: this.controller.signal,
+      sink: this.sink(state),
+      budgets: {
+        maxTurns: cfg.agent.maxTurns,
+        maxOutputTokens: cfg.agent.maxOutputTokens,
+        maxWallMs: cfg.agent.maxWallMinutes * 60_000,
+        maxCostUsd: cfg.agent.maxCostUsd,
+      },
+      settings: {
+        model: cfg.anthropic.model,
+        maxTokens: cfg.anthropic.maxTokens,
+        contextTokens: cfg.anthropic.contextTokens,
+        retryWindowMs: cfg.agent.retryWindowSeconds * 1000,
+        retryBaseMs: this.host.options.retryBaseMs ?? 1000,
+      },
+      system: systemPrompt(this.host.tools, { workspace: ctx.paths.workspace }),
+      state,
+      taskId: this.taskId,
+      threadId: this.threadId,
+      toolAbortGraceMs: this.host.options.toolAbortGraceMs,
+    });
+    await this.finish(result, state);
+  }
+
+  /** Record how the task ended, with the conversation as far as it got. */
+  async finish(result: LoopResult, state: LoopState): Promise<void> {
+    this.flushDeltas();
+    // Streaming items the loop did not get to persist (an abort between events): keep their text.
+    for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
+    const base = { turns: state.turns, usage: state.usage, costUsd: state.costUsd, endedAt: Date.now() };
+    const keep = (rec: AgentRecord) => {
+      rec.messages = state.messages;
+      const r = rec.tasks[this.taskId];
+      r.inflight = state.inflight;
+      r.tainted = state.tainted || undefined;
+      r.question = undefined;
+      r.autoResume = undefined;
+    };
+    if (result.kind === 'done') {
+      await this.updateTask({ ...base, state: 'done', resultSummary: firstLine(result.text) || 'Done.', reason: undefined }, (_d, rec) => keep(rec));
+    } else if (result.kind === 'failed') {
+      await this.updateTask({ ...base, state: 'failed', reason: result.reason }, (_d, rec) => keep(rec));
+    } else if (result.why === 'cancel') {
+      await this.updateTask({ ...base, state: 'cancelled', reason: this.cancelledBy ? `Cancelled from ${this.cancelledBy}.` : CANCELLED_REASON }, (_d, rec) => keep(rec));
+    } else {
+      await this.updateTask({ ...base, state: 'interrupted', reason: STOPPED_REASON }, (_d, rec) => {
+        keep(rec);
+        rec.tasks[this.taskId].autoResume = true;
+      });
+    }
+  }
+
+  // ---- streaming text -------------------------------------------------------------------------
+
+  private flushDeltas(): void {
+    clearTimeout(this.deltaTimer);
+    this.deltaTimer = undefined;
+    for (const [itemId, delta] of this.pendingDeltas) {
+      if (delta) this.host.emit({ kind: 'item.delta', threadId: this.threadId, taskId: this.taskId, itemId, delta });
+    }
+    this.pendingDeltas.clear();
+  }
+
+  private async persistText(itemId: string, text: string): Promise<void> {
+    const pending = this.pendingDeltas.get(itemId);
+    if (pending) {
+      this.host.emit({ kind: 'item.delta', threadId: this.threadId, taskId: this.taskId, itemId, delta: pending });
+      this.pendingDeltas.delete(itemId);
+    }
+    const live = this.live.get(itemId);
+    this.live.delete(itemId);
+    const createdAt = live?.createdAt ?? Date.now();
+    const item: AssistantItem = { kind: 'assistant', id: itemId, taskId: this.taskId, text, createdAt };
+    if (!text) {
+      // Nothing was said in this block (a retried attempt said less): drop it from the history.
+      await this.host.mutate(this.threadId, (doc) => { doc.items = doc.items.filter((x) => x.id !== itemId); });
+    } else {
+      await this.host.mutate(this.threadId, (doc) => upsertItem(doc, item));
+    }
+    this.host.emit({ kind: 'item.updated', threadId: this.threadId, item });
+  }
+
+  private sink(state: LoopState): LoopSink {
+    const host = this.host;
+    const interval = host.options.deltaIntervalMs ?? 250;
+    const toolItem = (doc: ThreadDoc, id: string) => doc.items.find((x): x is Extract<ThreadItem, { kind: 'tool' }> => x.id === id && x.kind === 'tool');
+    const emitItem = (item: ThreadItem | undefined, added = false) => {
+      if (item) host.emit({ kind: added ? 'item.added' : 'item.updated', threadId: this.threadId, item: { ...item } });
+    };
+    return {
+      textStart: () => {
+        const item: AssistantItem = { kind: 'assistant', id: newItemId('itm'), taskId: this.taskId, text: '', createdAt: Date.now() };
+        this.live.set(item.id, item);
+        emitItem(item, true);
+        return item.id;
+      },
+      textDelta: (itemId, delta) => {
+        const item = this.live.get(itemId);
+        if (item) item.text += delta;
+        this.pendingDeltas.set(itemId, (this.pendingDeltas.get(itemId) ?? '') + delta);
+        this.deltaTimer ??= setTimeout(() => this.flushDeltas(), interval);
+      },
+      textEnd: (itemId, text) => this.persistText(itemId, text),
+      textReset: (itemId) => {
+        this.pendingDeltas.delete(itemId);
+        const item = this.live.get(itemId) ?? { kind: 'assistant' as const, id: itemId, taskId: this.taskId, text: '', createdAt: Date.now() };
+        item.text = '';
+        this.live.set(itemId, item);
+        emitItem(item);
+      },
+      toolsPlanned: async (steps: ToolStep[]) => {
+        const now = Date.now();
+        const { result } = await host.mutate(this.threadId, (doc, rec) => {
+          rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
+          return steps.map((s) => {
+            const item: ThreadItem = { kind: 'tool', id: s.id, taskId: this.taskId, tool: s.name, summary: s.summary, state: 'pending', input: s.input, createdAt: now };
+            upsertItem(doc, item);
+            return item;
+          });
+        });
+        for (const item of result) emitItem(item, true);
+      },
+      toolStarted: async (step) => {
+        const { result } = await host.mutate(this.threadId, (doc, rec) => {
+          rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
+          const item = toolItem(doc, step.id);
+          if (item) item.state = 'running';
+          return item;
+        });
+        emitItem(result);
+      },
+      toolFinished: async (step, end) => {
+        const { result } = await host.mutate(this.threadId, (doc, rec) => {
+          rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
+          if (state.tainted) rec.tasks[this.taskId].tainted = true;
+          const item = toolItem(doc, step.id);
+          if (item) {
+            item.state = end.state;
+            if (end.summary) item.summary = end.summary;
+            if (end.output !== undefined) item.output = end.output.slice(0, 64_000);
+            item.endedAt = Date.now();
+          }
+          return item;
+        });
+        emitItem(result);
+      },
+      describe: (step, summary) => {
+        void host.mutate(this.threadId, (doc) => {
+          const item = toolItem(doc, step.id);
+          if (item) item.summary = summary;
+          return item;
+        }).then(({ result }) => emitItem(result), (err: unknown) => host.ctx.log.warn('could not update a step summary', { err: String(err) }));
+      },
+      checkpoint: async () => {
+        await this.updateTask({ turns: state.turns, usage: { ...state.usage }, costUsd: state.costUsd }, (_doc, rec) => {
+          rec.messages = structuredClone(state.messages);
+          const r = rec.tasks[this.taskId];
+          r.inflight = state.inflight ? structuredClone(state.inflight) : undefined;
+          r.tainted = state.tainted || undefined;
+        });
+      },
+      progress: () => {
+        if (!this.task) return;
+        this.task = { ...this.task, turns: state.turns, usage: { ...state.usage }, costUsd: state.costUsd };
+        host.emit({ kind: 'task.updated', task: this.task });
+      },
+      ask: async (text, step, signal) => {
+        const q: Question = { id: newQuestionId(), taskId: this.taskId, threadId: this.threadId, text, createdAt: Date.now() };
+        const answer = new Promise<string>((resolve, reject) => {
+          this.question = { q, resolve, reject };
+          const onAbort = () => reject(new Error('aborted'));
+          if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+        });
+        answer.catch(() => undefined);
+        host.scheduler.release(this.taskId);
+        await this.updateTask({ state: 'waiting' }, (_doc, rec) => {
+          rec.tasks[this.taskId].question = { id: q.id, text, toolUseId: step.id, createdAt: q.createdAt };
+        });
+        host.emit({ kind: 'question.asked', question: q });
+        try {
+          const a = await answer;
+          host.emit({ kind: 'question.answered', questionId: q.id, taskId: this.taskId });
+          await host.scheduler.acquire(this.taskId);
+          await this.updateTask({ state: 'running' }, (_doc, rec) => { rec.tasks[this.taskId].question = undefined; });
+          return a;
+        } finally {
+          this.question = undefined;
+        }
+      },
+      setWaiting: async (waiting) => {
+        if (waiting) {
+          host.scheduler.release(this.taskId);
+          await this.updateTask({ state: 'waiting' });
+        } else {
+          await host.scheduler.acquire(this.taskId);
+          await this.updateTask({ state: 'running' });
+        }
+      },
+      retrying: (message, delayMs) => {
+        host.ctx.log.warn('model call failed; retrying', { taskId: this.taskId, message, delayMs });
+      },
+    };
+  }
+}
+
+export function liveItems(run: TaskRun | undefined): ThreadItem[] {
+  return run ? [...run.live.values()].map((i) => ({ ...i })) : [];
+}
+
+export type { WireMessage };

@@ -1,0 +1,56 @@
+// The conversation as the Messages API sees it. Kept as plain JSON in the thread's private agent
+// record (`doc.agent`), so a checkpoint is just this data written durably.
+export interface CacheControl { type: 'ephemeral' }
+export interface TextBlock { type: 'text'; text: string; cache_control?: CacheControl }
+export interface ImageBlock {
+  type: 'image';
+  source: { type: 'base64'; media_type: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp'; data: string };
+  cache_control?: CacheControl;
+}
+export interface ToolUseBlock { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: CacheControl }
+export interface ToolResultBlock {
+  type: 'tool_result';
+  tool_use_id: string;
+  content: Array<TextBlock | ImageBlock>;
+  is_error?: boolean;
+  cache_control?: CacheControl;
+}
+export type WireBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock;
+export interface WireMessage { role: 'user' | 'assistant'; content: WireBlock[] }
+
+export interface WireTool {
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown>;
+  cache_control?: CacheControl;
+}
+
+/** One Messages API request, as the loop builds it. */
+export interface ModelRequest {
+  model: string;
+  max_tokens: number;
+  system: TextBlock[];
+  tools: WireTool[];
+  messages: WireMessage[];
+}
+
+/** The raw SSE events of a streamed reply (the subset the loop reads). */
+export type StreamEvent =
+  | { type: 'message_start'; message: { usage?: Partial<ApiUsage>; model?: string } }
+  | { type: 'content_block_start'; index: number; content_block: { type: string; text?: string; id?: string; name?: string } }
+  | { type: 'content_block_delta'; index: number; delta: { type: string; text?: string; partial_json?: string } }
+  | { type: 'content_block_stop'; index: number }
+  | { type: 'message_delta'; delta: { stop_reason?: string | null }; usage?: Partial<ApiUsage> | null }
+  | { type: 'message_stop' };
+
+export interface ApiUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_read_input_tokens: number | null;
+  cache_creation_input_tokens: number | null;
+}
+
+/** A model behind the Messages API. `stream` resolves when the reply ended, rejects on any failure. */
+export interface ModelClient {
+  stream(request: ModelRequest, opts: { signal: AbortSignal; onEvent: (event: StreamEvent) => void }): Promise<void>;
+}
