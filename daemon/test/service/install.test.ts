@@ -99,6 +99,7 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     expect(t.errText()).toContain('Failed to connect to bus');
     expect(t.errText()).toContain('loginctl enable-linger');
     expect(runner.calls).toHaveLength(1); // stopped at the failing step
+    expect(fs.existsSync(path.join(s.xdg, 'systemd', 'user', 'errand.service'))).toBe(false); // rolled back
   });
 });
 

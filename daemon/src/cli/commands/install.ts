@@ -1,4 +1,5 @@
 // `errand install`: make the daemon a login service (systemd user unit / LaunchAgent).
+import fs from 'node:fs';
 import { controlCall } from '../../control/client.js';
 import { homePaths } from '../../config/paths.js';
 import { adviceForFailure, applyPlan, describePlan, planInstall } from '../../service/index.js';
@@ -52,13 +53,17 @@ Note: the service does not see your shell's environment; keep the API key in con
         await controlCall(homePaths(args.home).socket, 'status', {}, { timeoutMs: 2000 });
         foreground = !io.env.ERRAND_SUPERVISOR;
       } catch { /* not running: fine */ }
+      const existedBefore = plan.file ? fs.existsSync(plan.file) : false;
       const result = await applyPlan(plan, deps.run ?? execRunner, io.env);
+      // Half an install is worse than none: remove a service file this run created.
+      if (!result.ok && !existedBefore && plan.file) fs.rmSync(plan.file, { force: true });
       if (json) {
         io.out(JSON.stringify({ ok: result.ok, kind: plan.kind, file: plan.file, failed: result.failed && { ...result.failed, step: describeStep(result.failed.step) }, warnings: result.warnings }, null, 2));
       }
       if (!result.ok) {
         io.err(`Could not install the login service: ${describeStep(result.failed!.step)} failed: ${result.failed!.message}`);
         io.err(adviceForFailure(plan.kind, result.failed!.message));
+        if (!existedBefore) io.err('Nothing was left installed; `errand install --dry-run` prints the file and commands if you want to set it up by hand.');
         return 1;
       }
       if (!json) {
