@@ -143,6 +143,7 @@ export async function startHarness(opts: {
     provideStatus: (part) => { statusParts.push(part); },
     status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
     origins: () => ['http://127.0.0.1:0'],
+    setFileDownload: () => undefined,
     version: 'test',
     startedAt: Date.now(),
   };
