@@ -51,6 +51,8 @@ export function testTools(dir: string): TestTools {
     promptContext: () => [`Folder ${dir} (read and write)`],
     async run(call, ctx: TaskToolContext) {
       runs.set(call.name, (runs.get(call.name) ?? 0) + 1);
+      // Every run, across processes: a repeated call is visible after a restart.
+      await fsp.appendFile(path.join(dir, 'runs.log'), `${call.name} ${call.id}\n`);
       const input = call.input as Record<string, unknown>;
       if (call.name === 'write_file') {
         await fsp.writeFile(path.join(dir, String(input.name)), String(input.text));

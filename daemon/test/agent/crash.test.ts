@@ -1,0 +1,205 @@
+// kill -9 of the process running the agent, mid-task; a new process on the same home finds the task
+// interrupted, and resuming it continues from the last checkpoint without repeating finished tool
+// calls. A call that started but never finished is reported as outcome unknown, never re-run.
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+const hostJs = path.join(root, 'dist/daemon/test/agent/agent-host.js');
+
+function newestSource(): number {
+  let newest = 0;
+  for (const dir of ['daemon/src/agent', 'daemon/src/store', 'daemon/test/agent', 'daemon/test/helpers']) {
+    for (const f of fs.readdirSync(path.join(root, dir))) if (f.endsWith('.ts')) newest = Math.max(newest, fs.statSync(path.join(root, dir, f)).mtimeMs);
+  }
+  return newest;
+}
+
+beforeAll(() => {
+  // `npm test` builds first; when run alone, build if the compiled host is missing or stale.
+  if (!fs.existsSync(hostJs) || fs.statSync(hostJs).mtimeMs < newestSource()) {
+    try {
+      execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
+    } catch {
+      // Type errors elsewhere in the checkout still emit; the file check below is what matters.
+    }
+  }
+  expect(fs.existsSync(hostJs)).toBe(true);
+}, 120_000);
+
+interface Host {
+  proc: ChildProcessWithoutNullStreams;
+  send(cmd: Record<string, unknown>): Promise<any>;
+  kill9(): Promise<void>;
+  term(): Promise<number | null>;
+}
+
+async function startHost(home: string, modelUrl: string, config?: unknown): Promise<Host> {
+  const proc = spawn(process.execPath, [hostJs], {
+    env: { PATH: process.env.PATH, AGENT_HOME: home, AGENT_MODEL_URL: modelUrl, ...(config ? { AGENT_CONFIG: JSON.stringify(config) } : {}) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const lines: Array<(v: any) => void> = [];
+  let ready!: () => void;
+  const readyP = new Promise<void>((r) => { ready = r; });
+  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+    const v = JSON.parse(line);
+    if (v.ready) ready();
+    else lines.shift()?.(v);
+  });
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  await Promise.race([readyP, exited.then(() => { throw new Error(`agent host exited: ${stderr}`); })]);
+  return {
+    proc,
+    send(cmd) {
+      return new Promise((resolve, reject) => {
+        lines.push((v) => (v.error ? reject(new Error(v.error)) : resolve(v.reply)));
+        proc.stdin.write(JSON.stringify(cmd) + '\n');
+      });
+    },
+    async kill9() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    async term() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const runsOf = (home: string) => {
+  const f = path.join(home, 'files', 'runs.log');
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : [];
+};
+
+let server: ModelServer;
+let home: string;
+let hosts: Host[] = [];
+
+beforeEach(async () => {
+  server = await startModelServer();
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-crash-'));
+});
+afterEach(async () => {
+  for (const h of hosts) if (h.proc.exitCode === null) await h.kill9();
+  hosts = [];
+  await server.close();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('kill -9 mid-task', () => {
+  it('marks the task interrupted; resume continues without repeating the finished tool call', async () => {
+    server.push(reply(text('Writing the first file.'), toolUse('write_file', { name: 'one.txt', text: '1' })), { kind: 'hang' });
+    const first = await startHost(home, server.url);
+    hosts.push(first);
+    const { thread, task } = await first.send({ type: 'thread.create', text: 'write one.txt, then more' });
+    await server.waitForRequests(2);
+    expect(runsOf(home)).toHaveLength(1);
+    await first.kill9();
+
+    server.push(reply(text('Resumed: one.txt was already written, nothing else to do.')));
+    const second = await startHost(home, server.url);
+    hosts.push(second);
+    const after = await second.send({ type: 'thread.get', threadId: thread.id });
+    const t = after.tasks.find((x: { id: string }) => x.id === task.id);
+    expect(t.state).toBe('interrupted');
+    expect(t.reason).toBe('Errand stopped unexpectedly while this task was running');
+    expect(after.items.some((i: { kind: string; text: string }) => i.kind === 'notice' && i.text.includes('stopped unexpectedly'))).toBe(true);
+    expect(server.requests).toHaveLength(2); // nothing ran by itself after a crash
+
+    const { task: resumed } = await second.send({ type: 'task.resume', taskId: task.id });
+    expect(resumed.state).toBe('queued');
+    const done = await until('the resumed task to finish', async () => {
+      const g = await second.send({ type: 'thread.get', threadId: thread.id });
+      const x = g.tasks.find((y: { id: string }) => y.id === task.id);
+      return x.state === 'done' ? x : undefined;
+    });
+    expect(done.resultSummary).toBe('Resumed: one.txt was already written, nothing else to do.');
+    expect(runsOf(home)).toHaveLength(1);
+    const msgs = server.requests[2].body.messages;
+    expect(msgs.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(msgs[2].content[0]).toMatchObject({ type: 'tool_result', content: [{ type: 'text', text: 'Wrote one.txt' }] });
+    expect(done.turns).toBe(2);
+  });
+
+  it('reports a tool call that started but never finished as outcome unknown, and does not run it again', async () => {
+    server.push(reply(toolUse('slow', { ms: 60_000 })));
+    const first = await startHost(home, server.url);
+    hosts.push(first);
+    const { thread, task } = await first.send({ type: 'thread.create', text: 'run the slow thing' });
+    await until('the slow tool to start', () => (runsOf(home).length ? true : undefined));
+    await first.kill9();
+
+    server.push(reply(text('The slow step may not have finished; I checked and stopped there.')));
+    const second = await startHost(home, server.url);
+    hosts.push(second);
+    await second.send({ type: 'task.resume', taskId: task.id });
+    const g = await until('the resumed task to finish', async () => {
+      const r = await second.send({ type: 'thread.get', threadId: thread.id });
+      return r.tasks[0].state === 'done' ? r : undefined;
+    });
+    expect(runsOf(home)).toHaveLength(1);
+    const step = g.items.find((i: { kind: string }) => i.kind === 'tool');
+    expect(step.state).toBe('unknown');
+    const result = server.requests[1].body.messages.at(-1).content[0];
+    expect(result).toMatchObject({ type: 'tool_result', is_error: true });
+    expect(result.content[0].text).toBe('outcome unknown: Errand stopped while this ran; check before retrying');
+  });
+
+  it('after SIGTERM the task is interrupted cleanly and resumes by itself on the next start', async () => {
+    server.push({ kind: 'hang' });
+    const first = await startHost(home, server.url);
+    hosts.push(first);
+    const { thread, task } = await first.send({ type: 'thread.create', text: 'long job' });
+    await server.waitForRequests(1);
+    const t0 = Date.now();
+    expect(await first.term()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+
+    server.push(reply(text('Finished after the restart.')));
+    const second = await startHost(home, server.url);
+    hosts.push(second);
+    const g = await until('the auto-resumed task to finish', async () => {
+      const r = await second.send({ type: 'thread.get', threadId: thread.id });
+      return r.tasks[0].state === 'done' ? r : undefined;
+    });
+    expect(g.tasks[0].id).toBe(task.id);
+    expect(g.tasks[0].resultSummary).toBe('Finished after the restart.');
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('with autoResume off, a clean stop leaves the task interrupted for the user to resume', async () => {
+    server.push({ kind: 'hang' });
+    const config = { agent: { autoResume: false } };
+    const first = await startHost(home, server.url, config);
+    hosts.push(first);
+    const { thread } = await first.send({ type: 'thread.create', text: 'long job' });
+    await server.waitForRequests(1);
+    expect(await first.term()).toBe(0);
+    const second = await startHost(home, server.url, config);
+    hosts.push(second);
+    await new Promise((r) => setTimeout(r, 200));
+    const g = await second.send({ type: 'thread.get', threadId: thread.id });
+    expect(g.tasks[0].state).toBe('interrupted');
+    expect(g.tasks[0].reason).toBe('Errand stopped while this task was running');
+    expect(server.requests).toHaveLength(1);
+  });
+});
