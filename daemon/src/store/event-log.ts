@@ -10,7 +10,7 @@ export interface LoggedEvent { seq: number; at: number; event: ServerEvent }
 
 const SEGMENT_EVENTS = 20_000;
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
-const RING = 20_000;
+const DEFAULT_RING = 20_000;
 
 export class EventLog {
   private ring: LoggedEvent[] = [];
@@ -22,11 +22,11 @@ export class EventLog {
   private listeners = new Set<(e: LoggedEvent) => void>();
   private closed = false;
 
-  private constructor(private readonly dir: string) {}
+  private constructor(private readonly dir: string, private readonly ringSize: number) {}
 
-  static async open(dir: string): Promise<EventLog> {
+  static async open(dir: string, opts: { ringSize?: number } = {}): Promise<EventLog> {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    const log = new EventLog(dir);
+    const log = new EventLog(dir, opts.ringSize ?? DEFAULT_RING);
     await log.recover();
     return log;
   }
@@ -59,7 +59,7 @@ export class EventLog {
         }
       }
     }
-    if (this.ring.length > RING) this.ring = this.ring.slice(-RING);
+    if (this.ring.length > this.ringSize) this.ring = this.ring.slice(-this.ringSize);
     const last = segments.at(-1);
     if (last) {
       this.fd = fs.openSync(path.join(this.dir, last), 'a', 0o600);
@@ -104,7 +104,7 @@ export class EventLog {
       this.ring.push(e);
       for (const l of this.listeners) l(e);
     }
-    if (this.ring.length > RING * 1.25) this.ring = this.ring.slice(-RING);
+    if (this.ring.length > this.ringSize * 1.25) this.ring = this.ring.slice(-this.ringSize);
   }
 
   /** Events after `seq`, or undefined when they are no longer all in memory (send a snapshot). */
