@@ -2,7 +2,9 @@
 // `errand expose tailscale` or by hand for the user's own proxy) and LAN mode.
 import { ConfigError, updateConfigFile } from '../config/load.js';
 import { homePaths } from '../config/paths.js';
-import { controlCall } from '../control/client.js';
+import { controlCall, DaemonNotRunningError } from '../control/client.js';
+
+const NOT_RUNNING = 'The daemon is not running; it uses the new setting when it starts (`errand start`, or the login service).';
 
 export const LAN_WARNING = [
   'WARNING: LAN mode serves Errand over plain HTTP on your local network.',
@@ -56,13 +58,20 @@ export function setLan(home: string, lan: boolean): void {
 export async function daemonFollowUp(home: string, change: { expectOrigin?: string; goneOrigin?: string }, waitMs = 1500): Promise<string> {
   const socket = homePaths(home).socket;
   const deadline = Date.now() + waitMs;
+  // Ask the daemon to re-read config.json now (it also notices on its own, within seconds).
+  try {
+    await controlCall(socket, 'config.reload', {}, { timeoutMs: 3000 });
+  } catch (err) {
+    if (err instanceof DaemonNotRunningError) return NOT_RUNNING;
+    // An older daemon without config.reload, or an invalid config: the status check below tells.
+  }
   for (;;) {
     let origins: string[] | undefined;
     try {
       const status = await controlCall(socket, 'status', {}, { timeoutMs: 2000 }) as { origins?: unknown } | undefined;
       origins = Array.isArray(status?.origins) ? status.origins.filter((o): o is string => typeof o === 'string') : [];
     } catch {
-      return 'The daemon is not running; it uses the new setting when it starts (`errand start`, or the login service).';
+      return NOT_RUNNING;
     }
     const done = change.expectOrigin ? origins.includes(change.expectOrigin)
       : change.goneOrigin ? !origins.includes(change.goneOrigin) : false; // nothing to check: restart
