@@ -1,0 +1,164 @@
+// Connectors (MCP servers): started from the configuration, re-applied when it changes, their
+// tools offered to the model as `<connector>__<tool>`. Output is untrusted: it taints the task.
+import path from 'node:path';
+import type { ConnectorStatus, ServerEvent } from '../../../shared/src/index.js';
+import type { ToolResultBlock } from '../agent/tool-runtime.js';
+import type { ConnectorConfig } from '../config/schema.js';
+import { asInput, type ToolSpec } from '../tools/types.js';
+import { canonicalJson, clip, ToolError } from '../tools/util.js';
+import type { Logger } from '../util/log.js';
+import { Connector, launchLine } from './connector.js';
+import { PinStore } from './pins.js';
+import { SecretStore } from './secrets.js';
+
+export { launchLine } from './connector.js';
+export { PinStore } from './pins.js';
+export { SecretStore } from './secrets.js';
+
+export interface ConnectorManagerOptions {
+  home: string;
+  secretsFile: string;
+  log: Logger;
+  version: string;
+  emit(e: ServerEvent): Promise<number>;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  connectTimeoutMs?: number;
+  callTimeoutMs?: number;
+}
+
+const IMAGE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+const MAX_TOOL_TEXT = 100_000;
+
+/** Model tool names allow [a-zA-Z0-9_-]{1,64}. */
+function modelName(connector: string, tool: string): string {
+  return `${connector}__${tool.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
+type McpContent = { type: string; text?: string; data?: string; mimeType?: string; uri?: string; name?: string; resource?: { uri: string; text?: string; mimeType?: string } };
+
+function toBlocks(content: McpContent[] | undefined, structured: unknown): ToolResultBlock[] {
+  const blocks: ToolResultBlock[] = [];
+  for (const c of content ?? []) {
+    if (c.type === 'text' && typeof c.text === 'string') blocks.push({ type: 'text', text: clip(c.text, MAX_TOOL_TEXT) });
+    else if (c.type === 'image' && c.data && c.mimeType && IMAGE.has(c.mimeType)) {
+      blocks.push({ type: 'image', source: { type: 'base64', media_type: c.mimeType as 'image/png', data: c.data } });
+    } else if (c.type === 'resource' && c.resource) {
+      blocks.push({ type: 'text', text: c.resource.text !== undefined ? `[resource ${c.resource.uri}]\n${clip(c.resource.text, MAX_TOOL_TEXT)}` : `[resource ${c.resource.uri} (${c.resource.mimeType ?? 'binary'})]` });
+    } else if (c.type === 'resource_link') blocks.push({ type: 'text', text: `[link: ${c.uri ?? ''} ${c.name ?? ''}]` });
+    else blocks.push({ type: 'text', text: `[${c.type} content omitted]` });
+  }
+  if (!blocks.length && structured !== undefined) blocks.push({ type: 'text', text: clip(JSON.stringify(structured), MAX_TOOL_TEXT) });
+  if (!blocks.length) blocks.push({ type: 'text', text: '(no output)' });
+  return blocks;
+}
+
+export class ConnectorManager {
+  private connectors = new Map<string, Connector>();
+  readonly pins: PinStore;
+  readonly secrets: SecretStore;
+  private last = new Map<string, ConnectorStatus>();
+
+  constructor(private readonly opts: ConnectorManagerOptions) {
+    this.pins = new PinStore(path.join(opts.home, 'connector-pins.json'));
+    this.secrets = new SecretStore(opts.secretsFile);
+  }
+
+  private onStatus = (s: ConnectorStatus) => {
+    const prev = this.last.get(s.name);
+    if (prev && canonicalJson(prev) === canonicalJson(s)) return;
+    this.last.set(s.name, s);
+    void this.opts.emit({ kind: 'connector.updated', connector: s }).catch(() => undefined);
+  };
+
+  /** Bring the running connectors in line with the configuration. */
+  async apply(configs: ConnectorConfig[]): Promise<void> {
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const [name, conn] of [...this.connectors]) {
+      const next = wanted.get(name);
+      if (next && canonicalJson(next) === canonicalJson(conn.config)) continue;
+      await conn.stop();
+      this.connectors.delete(name);
+      if (!next) {
+        await this.pins.remove(name);
+        this.last.delete(name);
+      }
+    }
+    for (const cfg of configs) {
+      if (this.connectors.has(cfg.name)) continue;
+      const conn = new Connector(cfg, {
+        pins: this.pins, secrets: this.secrets, log: this.opts.log, version: this.opts.version, onStatus: this.onStatus,
+        backoffMs: this.opts.backoffMs ?? 1000, maxBackoffMs: this.opts.maxBackoffMs ?? 60_000, connectTimeoutMs: this.opts.connectTimeoutMs ?? 30_000,
+      });
+      this.connectors.set(cfg.name, conn);
+      void conn.start();
+    }
+  }
+
+  /** Wait until every connector's current connection attempt has finished (tests, start-up). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.connectors.values()].map((c) => c.settled));
+  }
+
+  get(name: string): Connector | undefined { return this.connectors.get(name); }
+
+  statuses(): Array<ConnectorStatus & { launch: string }> {
+    return [...this.connectors.values()].map((c) => ({ ...c.statusView(), launch: launchLine(c.config) }));
+  }
+
+  isReadOnly(name: string): boolean {
+    return this.connectors.get(name)?.config.readOnly ?? false;
+  }
+
+  async accept(name: string): Promise<ConnectorStatus> {
+    const c = this.connectors.get(name);
+    if (!c) throw new Error(`No connector named "${name}".`);
+    if (c.status !== 'connected') throw new Error(`The connector "${name}" is ${c.status}${c.reason ? ` (${c.reason})` : ''}; it must be connected to accept its tools.`);
+    await c.accept();
+    return c.statusView();
+  }
+
+  /** Tool specs for every enabled tool of every connected connector, in a stable order. */
+  toolSpecs(): ToolSpec[] {
+    const specs: ToolSpec[] = [];
+    const callTimeout = this.opts.callTimeoutMs ?? 120_000;
+    for (const conn of [...this.connectors.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (conn.status !== 'connected') continue;
+      for (const tool of [...conn.enabledTools].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const name = modelName(conn.name, tool.name);
+        const readOnly = tool.annotations?.readOnlyHint === true;
+        specs.push({
+          kind: 'connector', egress: !readOnly && !conn.config.readOnly, readOnly, connector: conn.name,
+          definition: {
+            name,
+            description: clip(`[${conn.name} connector] ${tool.description ?? tool.title ?? tool.name}`, 2000),
+            input_schema: { ...(tool.inputSchema as Record<string, unknown>), type: 'object' },
+          },
+          summarize: () => `${conn.name}: ${tool.title ?? tool.name}`,
+          async prepare(raw, call) {
+            const args = asInput(raw ?? {});
+            return {
+              action: { tool: name, connector: conn.name, serverTool: tool.name, arguments: args },
+              actionClass: name,
+              summary: `${conn.name}: ${tool.title ?? tool.name}`,
+              subjects: [],
+              async execute(signal) {
+                const live = conn.enabledTools.find((t) => t.name === tool.name);
+                if (!live) throw new ToolError(`The tool ${name} is disabled now (its description changed or the connector restarted); the user must accept it again.`);
+                const res = await conn.call(tool.name, args, signal, callTimeout);
+                const blocks = toBlocks(res.content as McpContent[] | undefined, res.structuredContent);
+                return { content: blocks, isError: res.isError === true, tainted: true, summary: `${conn.name}: ${tool.name}${res.isError ? ' (error)' : ''}` };
+              },
+            };
+          },
+        });
+      }
+    }
+    return specs;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.connectors.values()].map((c) => c.stop()));
+    this.connectors.clear();
+  }
+}

@@ -1,0 +1,41 @@
+// Tool description pins: the hash of each connector tool's name, description and input schema,
+// recorded when the connector is added (its first successful connection) or accepted again with
+// `errand connectors accept <name>`. A tool whose hash no longer matches is disabled.
+import fs from 'node:fs';
+import { writeAtomic } from '../tools/journal.js';
+import { actionHash } from '../tools/util.js';
+
+type PinsDoc = { schema: 1; connectors: Record<string, Record<string, string>> };
+
+export function toolPin(tool: { name: string; description?: string; inputSchema?: unknown; title?: string }): string {
+  return actionHash({ name: tool.name, title: tool.title ?? null, description: tool.description ?? '', inputSchema: tool.inputSchema ?? null });
+}
+
+export class PinStore {
+  constructor(readonly file: string) {}
+
+  private read(): PinsDoc {
+    try {
+      const v = JSON.parse(fs.readFileSync(this.file, 'utf8')) as PinsDoc;
+      if (v && v.schema === 1 && v.connectors) return v;
+    } catch { /* none yet */ }
+    return { schema: 1, connectors: {} };
+  }
+
+  get(connector: string): Record<string, string> | undefined {
+    return this.read().connectors[connector];
+  }
+
+  async set(connector: string, pins: Record<string, string>): Promise<void> {
+    const doc = this.read();
+    doc.connectors[connector] = pins;
+    await writeAtomic(this.file, Buffer.from(JSON.stringify(doc, null, 2) + '\n'), 0o600);
+  }
+
+  async remove(connector: string): Promise<void> {
+    const doc = this.read();
+    if (!(connector in doc.connectors)) return;
+    delete doc.connectors[connector];
+    await writeAtomic(this.file, Buffer.from(JSON.stringify(doc, null, 2) + '\n'), 0o600);
+  }
+}

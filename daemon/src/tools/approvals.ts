@@ -1,0 +1,112 @@
+// Approvals: a request names the exact action and its hash; any paired device may approve once,
+// deny, or allow the same kind of call for the rest of the task. Single use, expiring, and a
+// decision must carry the hash of the action it approves. A replayed decision does nothing.
+import crypto from 'node:crypto';
+import type { Approval, ServerEvent } from '../../../shared/src/index.js';
+import { CommandError } from '../server/command-router.js';
+
+export type ApprovalOutcome =
+  | { result: 'approve' | 'allow_task'; by: string }
+  | { result: 'deny'; by: string }
+  | { result: 'expired' | 'cancelled' };
+
+interface Pending {
+  approval: Approval;
+  actionClass: string;
+  resolve(o: ApprovalOutcome): void;
+  timer: NodeJS.Timeout;
+  cleanup(): void;
+}
+
+export class Approvals {
+  private pending = new Map<string, Pending>();
+  /** Decided or expired ids, so a replay gets a clear "already decided" instead of "unknown". */
+  private finished = new Map<string, Approval['state']>();
+  /** taskId → granted action classes ("allow for the rest of this task"), with who granted them. */
+  private grants = new Map<string, Map<string, string>>();
+
+  constructor(private readonly emit: (e: ServerEvent) => Promise<number>, private readonly expireMinutes: () => number) {}
+
+  grantFor(taskId: string, actionClass: string): string | undefined {
+    return this.grants.get(taskId)?.get(actionClass);
+  }
+
+  forThread(threadId: string): Approval[] {
+    return [...this.pending.values()].map((p) => p.approval).filter((a) => a.threadId === threadId);
+  }
+
+  all(): Approval[] {
+    return [...this.pending.values()].map((p) => p.approval);
+  }
+
+  /** Ask the user; resolves when a device decides, the approval expires, or `signal` aborts. */
+  request(input: {
+    taskId: string; threadId: string; tool: string; summary: string; action: Record<string, unknown>; hash: string; actionClass: string; signal: AbortSignal;
+  }): Promise<ApprovalOutcome> {
+    const now = Date.now();
+    const approval: Approval = {
+      id: `apr_${crypto.randomBytes(12).toString('base64url')}`,
+      taskId: input.taskId, threadId: input.threadId, tool: input.tool, summary: input.summary,
+      action: input.action, hash: input.hash, createdAt: now,
+      expiresAt: now + Math.round(this.expireMinutes() * 60_000), state: 'pending',
+    };
+    return new Promise<ApprovalOutcome>((resolve) => {
+      const onAbort = () => this.finish(approval.id, 'denied', undefined, { result: 'cancelled' });
+      const timer = setTimeout(() => this.finish(approval.id, 'expired', undefined, { result: 'expired' }), approval.expiresAt - now);
+      this.pending.set(approval.id, {
+        approval, actionClass: input.actionClass, resolve, timer,
+        cleanup: () => input.signal.removeEventListener('abort', onAbort),
+      });
+      if (input.signal.aborted) { onAbort(); return; }
+      input.signal.addEventListener('abort', onAbort, { once: true });
+      void this.emit({ kind: 'approval.requested', approval }).catch(() => undefined);
+    });
+  }
+
+  private finish(id: string, state: Approval['state'], by: string | undefined, outcome: ApprovalOutcome): Approval | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.cleanup();
+    this.finished.set(id, state);
+    if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value!);
+    const approval: Approval = { ...p.approval, state, ...(by ? { decidedBy: by } : {}) };
+    void this.emit({ kind: 'approval.resolved', approval }).catch(() => undefined);
+    p.resolve(outcome);
+    return approval;
+  }
+
+  /** A device's decision (approval.decide). Throws CommandError for unknown, replayed or mismatched decisions. */
+  decide(approvalId: string, hash: string, decision: 'approve' | 'deny' | 'allow_task', device: { id: string; name: string }): Approval {
+    const p = this.pending.get(approvalId);
+    if (!p) {
+      const state = this.finished.get(approvalId);
+      if (state) throw new CommandError('conflict', `This approval was already ${state === 'expired' ? 'expired' : 'decided'}; nothing was done.`);
+      throw new CommandError('not_found', 'No such approval is waiting.');
+    }
+    if (!crypto.timingSafeEqual(Buffer.from(sha(hash)), Buffer.from(sha(p.approval.hash)))) {
+      throw new CommandError('conflict', 'The decision does not match the action waiting for approval (the action changed); look at it again.');
+    }
+    const by = `${device.name} (${device.id})`;
+    const actionClass = p.actionClass;
+    if (decision === 'allow_task') {
+      let g = this.grants.get(p.approval.taskId);
+      if (!g) this.grants.set(p.approval.taskId, (g = new Map()));
+      g.set(actionClass, by);
+    }
+    const outcome: ApprovalOutcome = decision === 'deny' ? { result: 'deny', by } : { result: decision, by };
+    return this.finish(approvalId, decision === 'deny' ? 'denied' : 'approved', by, outcome)!;
+  }
+
+  /** Forget a finished task's grants. */
+  endTask(taskId: string): void {
+    this.grants.delete(taskId);
+  }
+
+  stop(): void {
+    for (const id of [...this.pending.keys()]) this.finish(id, 'denied', undefined, { result: 'cancelled' });
+  }
+}
+
+const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex');

@@ -1,0 +1,193 @@
+// The tools module: roots, file tools, shell (sandboxed when possible), connectors, policy,
+// approvals, change journal and audit log, wired to the daemon context. `startTools` returns the
+// ToolRuntime the agent uses, plus what the agent and daemon need around it.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Approval, FileView } from '../../../shared/src/index.js';
+import type { ToolRuntime } from '../agent/tool-runtime.js';
+import type { Config } from '../config/schema.js';
+import { ConnectorManager } from '../connectors/index.js';
+import type { DaemonContext, DaemonModule } from '../context.js';
+import { CommandError } from '../server/command-router.js';
+import { Approvals } from './approvals.js';
+import { AuditLog } from './audit.js';
+import { readTools } from './fs-read-tools.js';
+import { writeTools } from './fs-write-tools.js';
+import { ChangeJournal, readNoFollow, type UndoResult } from './journal.js';
+import { fileView, MAX_READ_BYTES } from './readers.js';
+import { Roots } from './roots.js';
+import { Runtime } from './runtime.js';
+import { Sandbox } from './sandbox.js';
+import { shellTool } from './shell.js';
+import { ToolError } from './util.js';
+
+const MEDIA: Record<string, string> = {
+  '.txt': 'text/plain; charset=utf-8', '.md': 'text/markdown; charset=utf-8', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json',
+  '.pdf': 'application/pdf', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', '.html': 'text/plain; charset=utf-8',
+};
+const mediaTypeOf = (p: string) => MEDIA[path.extname(p).toLowerCase()] ?? 'application/octet-stream';
+
+export interface ToolsModule extends ToolRuntime, DaemonModule {
+  /** Approvals waiting for a decision in a thread (for thread.get). */
+  pendingApprovals(threadId: string): Approval[];
+  /** A task ended: forget its "allow for this task" grants. */
+  endTask(taskId: string): void;
+  undo(taskId: string): Promise<UndoResult>;
+  roots: Roots;
+  sandbox: Sandbox;
+  connectors: ConnectorManager;
+  approvals: Approvals;
+  journal: ChangeJournal;
+  audit: AuditLog;
+}
+
+export interface StartToolsOptions {
+  /** Connector restart backoff (first delay) and call timeout; tests shorten them. */
+  connectorBackoffMs?: number;
+  connectorCallTimeoutMs?: number;
+}
+
+export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {}): Promise<ToolsModule> {
+  const roots = new Roots({ home: ctx.paths.home, workspace: ctx.paths.workspace, configured: () => ctx.config().roots });
+  await roots.init();
+  await fsp.mkdir(ctx.paths.journal, { recursive: true, mode: 0o700 });
+  await fsp.mkdir(ctx.paths.trash, { recursive: true, mode: 0o700 });
+  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash);
+  const audit = new AuditLog(ctx.paths.audit);
+  const approvals = new Approvals((e) => ctx.emit(e), () => ctx.config().approvals.expireMinutes);
+  const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
+  let sandboxMode = ctx.config().shell.sandbox;
+  await sandbox.start(sandboxMode, roots.usable());
+  if (!sandbox.state.enabled) ctx.log.warn(`shell sandbox off: ${sandbox.state.reason}; every shell command will need approval`);
+
+  const connectors = new ConnectorManager({
+    home: ctx.paths.home, secretsFile: ctx.paths.secrets, log: ctx.log, version: ctx.version, emit: (e) => ctx.emit(e),
+    backoffMs: opts.connectorBackoffMs, callTimeoutMs: opts.connectorCallTimeoutMs,
+  });
+  await connectors.apply(ctx.config().connectors);
+
+  const promptLines = (): string[] => {
+    const usable = roots.usable();
+    const lines = [
+      `Allowed folders (roots): ${usable.join(', ')}. Relative paths are relative to the workspace, ${roots.workspace}. Paths outside these folders are refused.`,
+      sandbox.state.enabled
+        ? 'Shell commands run sandboxed: they can write only inside the allowed folders and have no network. They need the user\'s approval unless a rule allows them.'
+        : `Shell commands are not sandboxed on this computer (${sandbox.state.reason}); every one needs the user's approval, which may take a while.`,
+    ];
+    const conns = connectors.statuses();
+    if (conns.length) lines.push(`Connectors: ${conns.map((c) => `${c.name} (${c.status}${c.status === 'connected' ? `, ${c.tools} tools` : ''})`).join('; ')}.`);
+    return lines;
+  };
+
+  const runtime = new Runtime({
+    builtins: [...readTools(roots), ...writeTools(roots, journal), shellTool({ roots, sandbox, config: () => ctx.config() })],
+    connectorTools: () => connectors.toolSpecs(),
+    connectorReadOnly: (n) => connectors.isReadOnly(n),
+    config: () => ctx.config(),
+    approvals, audit, journal,
+    sandboxOn: () => sandbox.state.enabled,
+    secrets: () => connectors.secrets.values(),
+    promptLines,
+    emit: (e) => ctx.emit(e),
+    log: ctx.log,
+  });
+
+  const onConfig = (config: Config) => {
+    void (async () => {
+      if (config.shell.sandbox !== sandboxMode) {
+        sandboxMode = config.shell.sandbox;
+        await sandbox.start(sandboxMode, roots.usable());
+      }
+      await connectors.apply(config.connectors);
+    })().catch((err: Error) => ctx.log.error('applying configuration to tools failed', { error: err.message }));
+  };
+  ctx.onConfigChange(onConfig);
+
+  const undo = async (taskId: string): Promise<UndoResult> => {
+    const result = await journal.undo(taskId);
+    await ctx.emit({ kind: 'changes.updated', taskId, changes: await journal.changes(taskId) });
+    return result;
+  };
+
+  // Client commands.
+  ctx.commands.register('approval.decide', async (cmd, c) => {
+    const approval = approvals.decide(cmd.approvalId, cmd.hash, cmd.decision, { id: c.device.id, name: c.device.name });
+    return { approval };
+  });
+  ctx.commands.register('task.undo', async (cmd) => undo(cmd.taskId));
+  ctx.commands.register('task.changes', async (cmd) => ({ changes: await journal.changes(cmd.taskId) }));
+  ctx.commands.register('task.audit', async (cmd) => ({ entries: await audit.forTask(cmd.taskId) }));
+  /** The file a client may see for a task: one the task touched (or its trashed copy), or one inside the roots. */
+  const taskFile = async (taskId: string, p: string): Promise<string> => {
+    const touched = await journal.touched(taskId);
+    if (touched.has(p) && !roots.isPrivate(p)) {
+      const st = await fsp.lstat(p).catch(() => undefined);
+      if (st?.isFile() && st.nlink === 1) return p;
+      const trashed = (await journal.entries(taskId)).reverse().find((e) => e.op === 'trash' && e.path === p && e.trashPath);
+      if (trashed && (await fsp.lstat(trashed.trashPath!).catch(() => undefined))?.isFile()) return trashed.trashPath!;
+    }
+    try {
+      const r = await roots.resolve(p, 'read', { mustExist: true });
+      if (!r.stat?.isFile()) throw new ToolError(`${p} is not a file.`);
+      return r.real;
+    } catch (err) {
+      if (err instanceof ToolError) throw new CommandError('forbidden', err.message);
+      throw err;
+    }
+  };
+  ctx.commands.register('task.file', async (cmd): Promise<{ file: FileView }> => {
+    const file = await taskFile(cmd.taskId, cmd.path);
+    const st = await fsp.stat(file);
+    if (st.size > MAX_READ_BYTES) return { file: { kind: 'binary', name: path.basename(cmd.path), size: st.size } };
+    const { data } = await readNoFollow(file);
+    return { file: await fileView(cmd.path, data) };
+  });
+  ctx.setFileDownload(async (taskId, p) => {
+    let file: string;
+    try {
+      file = await taskFile(taskId, p);
+    } catch {
+      return undefined;
+    }
+    const { data } = await readNoFollow(file);
+    return { name: path.basename(p), mediaType: mediaTypeOf(p), data };
+  });
+
+  // Local control methods for the CLI (errand roots / allow / disallow / connectors).
+  const rootsView = () => ({ roots: roots.list(), workspace: roots.workspace, sandbox: sandbox.state });
+  ctx.control.register('tools.reload', async () => {
+    ctx.reloadConfig();
+    await connectors.settled();
+    return { ...rootsView(), connectors: connectors.statuses() };
+  });
+  ctx.control.register('roots.list', async () => rootsView());
+  ctx.control.register('connectors.list', async () => ({ connectors: connectors.statuses() }));
+  ctx.control.register('connectors.accept', async (params) => {
+    if (typeof params.name !== 'string') throw new Error('name is required');
+    return { connector: await connectors.accept(params.name) };
+  });
+
+  ctx.provideStatus(() => ({
+    roots: roots.list().map((r) => ({ path: r.path, exists: r.exists })),
+    connectors: connectors.statuses().map(({ launch: _launch, ...s }) => s),
+    sandbox: { enabled: sandbox.state.enabled, ...(sandbox.state.reason ? { reason: sandbox.state.reason } : {}) },
+  }));
+
+  return {
+    definitions: () => runtime.definitions(),
+    summarize: (name, input) => runtime.summarize(name, input),
+    run: (call, tctx) => runtime.run(call, tctx),
+    promptContext: () => runtime.promptContext(),
+    pendingApprovals: (threadId) => runtime.pendingApprovals(threadId),
+    endTask: (taskId) => approvals.endTask(taskId),
+    undo,
+    roots, sandbox, connectors, approvals, journal, audit,
+    async stop() {
+      approvals.stop();
+      await connectors.stop();
+      await sandbox.stop();
+      audit.close();
+    },
+  };
+}

@@ -1,0 +1,324 @@
+// The change journal: every change a task makes to a file goes through here, which keeps the
+// previous content first (content-addressed blobs under journal/<taskId>/blobs) and records the
+// change. Undo walks a task's changes backwards and restores each path to its state before the
+// task, leaving alone (and reporting) any path that changed since. Delete means "move to trash".
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { ChangeEntry } from '../../../shared/src/index.js';
+import { sha256, ToolError } from './util.js';
+
+export interface JournalEntry extends ChangeEntry {
+  kind: 'file' | 'dir';
+  /** Blob name (sha256) of the content before the change, for write/edit. */
+  beforeBlob?: string;
+  beforeMode?: number;
+  /** sha256 of the file content right after the change (files only). */
+  afterSha?: string;
+  /** Where a trashed path went. */
+  trashPath?: string;
+}
+
+type JournalLine = { entry: JournalEntry } | { undone: string[]; at: number };
+
+export interface UndoResult {
+  restored: string[];
+  /** Paths left alone, with the reason (changed since the task, or an error). */
+  skipped: Array<{ path: string; reason: string }>;
+}
+
+const newId = () => `chg_${crypto.randomBytes(8).toString('base64url')}`;
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, 'r').catch(() => undefined);
+  if (!h) return;
+  try { await h.sync(); } catch { /* not supported everywhere */ } finally { await h.close(); }
+}
+
+/** Read a regular file without following a symlink at its last component. */
+export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
+  const h = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const stat = await h.stat();
+    if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);
+    if (stat.nlink > 1) throw new ToolError(`${file} has other hard links; Errand will not use it.`);
+    return { data: await h.readFile(), stat };
+  } finally {
+    await h.close();
+  }
+}
+
+/** Write a file durably: temp file beside it, fsync, rename over, fsync the folder. */
+export async function writeAtomic(file: string, data: Buffer, mode?: number): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.errand-${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
+  try {
+    await h.writeFile(data);
+    if (mode !== undefined) await h.chmod(mode);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** rename, falling back to copy + remove across file systems. */
+async function moveAcross(from: string, to: string): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await fsp.cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+    await fsp.rm(from, { recursive: true, force: true });
+  }
+}
+
+async function exists(p: string): Promise<fs.Stats | undefined> {
+  return fsp.lstat(p).catch(() => undefined);
+}
+
+export class ChangeJournal {
+  constructor(private readonly dir: string, private readonly trashDir: string) {}
+
+  private taskDir(taskId: string): string {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(taskId)) throw new ToolError('invalid task id');
+    return path.join(this.dir, taskId);
+  }
+
+  private async append(taskId: string, line: JournalLine): Promise<void> {
+    const dir = this.taskDir(taskId);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const h = await fsp.open(path.join(dir, 'changes.jsonl'), 'a', 0o600);
+    try {
+      await h.write(JSON.stringify(line) + '\n');
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
+  }
+
+  private async saveBlob(taskId: string, data: Buffer): Promise<string> {
+    const name = sha256(data);
+    const blobs = path.join(this.taskDir(taskId), 'blobs');
+    await fsp.mkdir(blobs, { recursive: true, mode: 0o700 });
+    const file = path.join(blobs, name);
+    if (!(await exists(file))) await writeAtomic(file, data, 0o600);
+    return name;
+  }
+
+  async readBlob(taskId: string, name: string): Promise<Buffer> {
+    if (!/^[0-9a-f]{64}$/.test(name)) throw new Error('bad blob name');
+    return fsp.readFile(path.join(this.taskDir(taskId), 'blobs', name));
+  }
+
+  /** Every change of a task, oldest first, with undone marks applied. */
+  async entries(taskId: string): Promise<JournalEntry[]> {
+    let text: string;
+    try {
+      text = await fsp.readFile(path.join(this.taskDir(taskId), 'changes.jsonl'), 'utf8');
+    } catch {
+      return [];
+    }
+    const entries: JournalEntry[] = [];
+    const undone = new Set<string>();
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const l = JSON.parse(line) as JournalLine;
+        if ('entry' in l) entries.push(l.entry);
+        else for (const id of l.undone) undone.add(id);
+      } catch { /* a torn last line after a crash */ }
+    }
+    for (const e of entries) if (undone.has(e.id)) e.undone = true;
+    return entries;
+  }
+
+  async changes(taskId: string): Promise<ChangeEntry[]> {
+    return (await this.entries(taskId)).map(({ id, taskId: t, op, path: p, toPath, at, undone }) => ({
+      id, taskId: t, op, path: p, ...(toPath ? { toPath } : {}), at, ...(undone ? { undone } : {}),
+    }));
+  }
+
+  /** Paths a task created, changed, moved or trashed. */
+  async touched(taskId: string): Promise<Set<string>> {
+    const set = new Set<string>();
+    for (const e of await this.entries(taskId)) {
+      set.add(e.path);
+      if (e.toPath) set.add(e.toPath);
+    }
+    return set;
+  }
+
+  /** Create missing folders above `target`, each journaled so undo removes them. */
+  private async ensureParents(taskId: string, target: string): Promise<void> {
+    const missing: string[] = [];
+    for (let d = path.dirname(target); !(await exists(d)); d = path.dirname(d)) {
+      missing.unshift(d);
+      if (path.dirname(d) === d) break;
+    }
+    for (const d of missing) await this.mkdirOne(taskId, d);
+  }
+
+  private async mkdirOne(taskId: string, dir: string): Promise<void> {
+    await fsp.mkdir(dir);
+    await this.append(taskId, { entry: { id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' } });
+  }
+
+  /** Write (create or overwrite) a file, keeping its previous content. */
+  async writeFile(taskId: string, file: string, data: Buffer, op: 'write' | 'edit' = 'write'): Promise<JournalEntry> {
+    const st = await exists(file);
+    let beforeBlob: string | undefined;
+    let beforeMode: number | undefined;
+    if (st) {
+      if (!st.isFile()) throw new ToolError(`${file} exists and is not a regular file.`);
+      const before = await readNoFollow(file);
+      beforeBlob = await this.saveBlob(taskId, before.data);
+      beforeMode = before.stat.mode & 0o7777;
+    } else {
+      await this.ensureParents(taskId, file);
+    }
+    await writeAtomic(file, data, beforeMode);
+    const entry: JournalEntry = {
+      id: newId(), taskId, op: st ? op : 'create', path: file, at: Date.now(), kind: 'file',
+      beforeBlob, beforeMode, afterSha: sha256(data),
+    };
+    await this.append(taskId, { entry });
+    return entry;
+  }
+
+  async mkdir(taskId: string, dir: string): Promise<number> {
+    const st = await exists(dir);
+    if (st) {
+      if (st.isDirectory()) return 0;
+      throw new ToolError(`${dir} exists and is not a folder.`);
+    }
+    await this.ensureParents(taskId, dir);
+    await this.mkdirOne(taskId, dir);
+    return 1;
+  }
+
+  async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
+    const st = await exists(from);
+    if (!st) throw new ToolError(`${from} does not exist.`);
+    if (await exists(to)) throw new ToolError(`${to} already exists; move refuses to overwrite. Delete it first or pick another name.`);
+    const afterSha = st.isFile() ? sha256((await readNoFollow(from)).data) : undefined;
+    await this.ensureParents(taskId, to);
+    await moveAcross(from, to);
+    const entry: JournalEntry = {
+      id: newId(), taskId, op: 'move', path: from, toPath: to, at: Date.now(), kind: st.isDirectory() ? 'dir' : 'file', afterSha,
+    };
+    await this.append(taskId, { entry });
+    return entry;
+  }
+
+  /** Move a path into a fresh trash slot with a note of where it came from; returns its new place. */
+  private async moveToTrash(taskId: string, target: string, id: string): Promise<string> {
+    const slot = path.join(this.trashDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}`);
+    await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
+    const trashPath = path.join(slot, path.basename(target));
+    await fsp.writeFile(path.join(slot, 'errand-trash.json'), JSON.stringify({ originalPath: target, taskId, at: Date.now() }, null, 2) + '\n', { mode: 0o600 });
+    await moveAcross(target, trashPath);
+    return trashPath;
+  }
+
+  /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
+  async trash(taskId: string, target: string): Promise<JournalEntry> {
+    const st = await exists(target);
+    if (!st) throw new ToolError(`${target} does not exist.`);
+    const id = newId();
+    const afterSha = st.isFile() ? sha256((await readNoFollow(target)).data) : undefined;
+    const trashPath = await this.moveToTrash(taskId, target, id);
+    const entry: JournalEntry = { id, taskId, op: 'trash', path: target, at: Date.now(), kind: st.isDirectory() ? 'dir' : 'file', trashPath, afterSha };
+    await this.append(taskId, { entry });
+    return entry;
+  }
+
+  private async fileSha(file: string): Promise<string | undefined> {
+    try {
+      return sha256((await readNoFollow(file)).data);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Undo a task: newest change first. A path whose current state is not what the task left is
+   * left alone, as is every earlier change to it, and reported.
+   */
+  async undo(taskId: string): Promise<UndoResult> {
+    const all = await this.entries(taskId);
+    const result: UndoResult = { restored: [], skipped: [] };
+    const blocked = new Map<string, string>();
+    const done: string[] = [];
+    const block = (paths: string[], reason: string) => {
+      for (const p of paths) if (!blocked.has(p)) { blocked.set(p, reason); result.skipped.push({ path: p, reason }); }
+    };
+    for (const e of [...all].reverse()) {
+      if (e.undone) continue;
+      const paths = [e.path, ...(e.toPath ? [e.toPath] : [])];
+      const already = paths.find((p) => blocked.has(p));
+      if (already) { block(paths, blocked.get(already)!); continue; }
+      try {
+        const changed = await this.undoOne(taskId, e);
+        if (changed) { block(paths, changed); continue; }
+        done.push(e.id);
+        for (const p of paths) if (!result.restored.includes(p)) result.restored.push(p);
+      } catch (err) {
+        block(paths, `could not be restored: ${(err as Error).message}`);
+      }
+    }
+    if (done.length) await this.append(taskId, { undone: done, at: Date.now() });
+    result.restored = result.restored.filter((p) => !blocked.has(p));
+    return result;
+  }
+
+  /** Reverse one change; returns a reason when the path changed since (and nothing was done). */
+  private async undoOne(taskId: string, e: JournalEntry): Promise<string | undefined> {
+    const changedSince = 'changed since the task; left as it is';
+    switch (e.op) {
+      case 'create':
+      case 'write':
+      case 'edit': {
+        if ((await this.fileSha(e.path)) !== e.afterSha) return changedSince;
+        if (!e.beforeBlob) {
+          // The task created it: move it to the trash rather than deleting it.
+          await this.moveToTrash(taskId, e.path, `undo-${e.id}`);
+          return undefined;
+        }
+        await writeAtomic(e.path, await this.readBlob(taskId, e.beforeBlob), e.beforeMode);
+        return undefined;
+      }
+      case 'mkdir': {
+        const st = await exists(e.path);
+        if (!st) return undefined;
+        if (!st.isDirectory() || (await fsp.readdir(e.path)).length) return 'folder is not empty (or changed) since the task; left as it is';
+        await fsp.rmdir(e.path);
+        return undefined;
+      }
+      case 'move': {
+        if (await exists(e.path)) return `${e.path} exists again; left as it is`;
+        const st = await exists(e.toPath!);
+        if (!st) return changedSince;
+        if (e.kind === 'file' && (await this.fileSha(e.toPath!)) !== e.afterSha) return changedSince;
+        await moveAcross(e.toPath!, e.path);
+        return undefined;
+      }
+      case 'trash': {
+        if (await exists(e.path)) return `${e.path} exists again; left as it is`;
+        if (!e.trashPath || !(await exists(e.trashPath))) return 'its copy is no longer in the trash';
+        await fsp.mkdir(path.dirname(e.path), { recursive: true });
+        await moveAcross(e.trashPath, e.path);
+        await fsp.rm(path.dirname(e.trashPath), { recursive: true, force: true });
+        return undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// The policy outside the model: for each prepared call, allow, ask or deny. Rules from the config
+// ({tool, match?, decision}) come first; then the defaults: reads and file changes inside roots are
+// allowed (changes are journaled), shell asks, connector tools ask unless read-only. Once a task
+// has read untrusted content, tools that can send data out ask even when a rule allows them; and
+// with no sandbox, every shell call asks.
+import path from 'node:path';
+import type { PolicyRule } from '../config/schema.js';
+import type { PreparedCall, ToolSpec } from './types.js';
+import { globToRegExp } from './util.js';
+
+export type Decision = 'allow' | 'ask' | 'deny';
+
+export interface PolicyVerdict { decision: Decision; reason: string }
+
+const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish']);
+
+/** Does a shell rule's match (a command prefix, word-wise) cover this command line? */
+function shellMatches(match: string, argv: string[], decision: Decision): boolean {
+  const want = match.trim().split(/\s+/);
+  const prog = [path.basename(argv[0]), ...argv.slice(1)];
+  const prefix = (words: string[]) => want.every((w, i) => words[i] === w);
+  if (prefix(prog) || prefix(argv)) return true;
+  if (decision !== 'deny') return false;
+  // Deny rules also look inside `bash -c "…"` scripts and after env/sudo/xargs-style wrappers.
+  const scripts = SHELLS.has(prog[0]) ? argv.slice(1).filter((a, i, all) => all[i - 1] === '-c' || all[i - 1]?.startsWith('-') && all[i - 1].includes('c')) : [];
+  const re = new RegExp(`(^|[\\s;&|(\`$])${want.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+')}($|[\\s;&|)\`])`);
+  if (scripts.some((s) => re.test(s))) return true;
+  return prog.slice(1).some((_, i) => prefix([path.basename(prog[i + 1]), ...prog.slice(i + 2)]) && ['env', 'sudo', 'xargs', 'nice', 'nohup', 'timeout', 'command', 'exec'].includes(prog[i]));
+}
+
+function ruleMatches(rule: PolicyRule, spec: ToolSpec, prepared: PreparedCall): boolean {
+  if (!globToRegExp(rule.tool).test(spec.definition.name)) return false;
+  if (rule.match === undefined || rule.match === '' || rule.match === '*') return true;
+  if (spec.kind === 'shell') {
+    const argv = prepared.action.argv as string[];
+    return shellMatches(rule.match, argv, rule.decision);
+  }
+  if (spec.kind === 'read' || spec.kind === 'write') {
+    const re = globToRegExp(rule.match);
+    const name = globToRegExp(rule.match.includes('/') ? rule.match : `**/${rule.match}`);
+    return prepared.subjects.some((p) => re.test(p) || name.test(p));
+  }
+  // Connector tools: match against the canonical JSON of the arguments, as a glob.
+  return globToRegExp(`*${rule.match}*`).test(JSON.stringify(prepared.action.arguments ?? {}));
+}
+
+export function decide(opts: {
+  rules: PolicyRule[];
+  spec: ToolSpec;
+  prepared: PreparedCall;
+  tainted: boolean;
+  sandboxOn: boolean;
+  connectorReadOnly: boolean;
+}): PolicyVerdict {
+  const { spec, prepared } = opts;
+  const matching = opts.rules.filter((r) => ruleMatches(r, spec, prepared));
+  const deny = matching.find((r) => r.decision === 'deny');
+  if (deny) return { decision: 'deny', reason: `denied by the rule {tool: "${deny.tool}"${deny.match ? `, match: "${deny.match}"` : ''}}` };
+
+  let verdict: PolicyVerdict;
+  if (matching.length) {
+    // The most specific rule (longest match) wins; on a tie, ask beats allow.
+    const best = [...matching].sort((a, b) => (b.match?.length ?? 0) - (a.match?.length ?? 0) || (a.decision === 'ask' ? -1 : 1))[0];
+    verdict = { decision: best.decision, reason: `rule {tool: "${best.tool}"${best.match ? `, match: "${best.match}"` : ''}}` };
+  } else if (spec.kind === 'read' || spec.kind === 'write') {
+    verdict = { decision: 'allow', reason: spec.kind === 'read' ? 'reading inside allowed folders' : 'changing files inside allowed folders (journaled, undoable)' };
+  } else if (spec.kind === 'shell') {
+    verdict = { decision: 'ask', reason: 'shell commands need approval' };
+  } else if (opts.connectorReadOnly || spec.readOnly) {
+    verdict = { decision: 'allow', reason: opts.connectorReadOnly ? 'the connector is configured read-only' : 'the tool declares itself read-only' };
+  } else {
+    verdict = { decision: 'ask', reason: 'connector tools that may change things need approval' };
+  }
+
+  if (verdict.decision === 'allow' && spec.kind === 'shell' && !opts.sandboxOn) {
+    return { decision: 'ask', reason: 'the shell sandbox is off, so every command needs approval' };
+  }
+  const egress = spec.kind === 'shell' || (spec.kind === 'connector' && !opts.connectorReadOnly && !spec.readOnly);
+  if (verdict.decision === 'allow' && opts.tainted && egress) {
+    return { decision: 'ask', reason: 'this task has read untrusted content, and this tool can send data out' };
+  }
+  return verdict;
+}

@@ -1,0 +1,155 @@
+// Roots: the folders the agent may work in, and the one place that decides whether a path is
+// inside them. Resolve with realpath (of the deepest existing ancestor for new paths), check with
+// path.relative, refuse `..`, symlink and hardlink escapes, and Errand's own home folder (except
+// its workspace) even when a root contains it. Callers resolve again right before each operation.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { ToolError } from './util.js';
+
+export interface RootInfo {
+  /** As configured (workspace first). */
+  path: string;
+  /** realpath, when it exists. */
+  real?: string;
+  exists: boolean;
+  /** Why the root is not usable, when it is not. */
+  problem?: string;
+}
+
+export interface ResolvedPath {
+  /** The real, absolute path (symlinks resolved; for a new path, its deepest existing ancestor's). */
+  real: string;
+  /** The real root it is inside. */
+  root: string;
+  /** Path relative to that root ('' for the root itself). */
+  rel: string;
+  exists: boolean;
+  stat?: fs.Stats;
+}
+
+export type Access = 'read' | 'write';
+
+/** True when `child` is `parent` or inside it (both absolute, real). Never a string prefix test. */
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!path.isAbsolute(rel) && rel !== '..' && !rel.startsWith('..' + path.sep));
+}
+
+export class Roots {
+  private realHome: string;
+  private realWorkspace: string | undefined;
+
+  constructor(private readonly opts: { home: string; workspace: string; configured: () => string[] }) {
+    this.realHome = path.resolve(opts.home);
+  }
+
+  /** Create the workspace (0700) on first run and learn the real paths of home and workspace. */
+  async init(): Promise<void> {
+    await fsp.mkdir(this.opts.workspace, { recursive: true, mode: 0o700 });
+    await fsp.chmod(this.opts.workspace, 0o700).catch(() => undefined);
+    this.realHome = await fsp.realpath(this.opts.home);
+    this.realWorkspace = await fsp.realpath(this.opts.workspace);
+  }
+
+  get workspace(): string { return this.realWorkspace ?? this.opts.workspace; }
+
+  /** Inside Errand's own home folder but not in its workspace: never reachable through a tool. */
+  isPrivate(real: string): boolean {
+    return isInside(this.realHome, real) && !(this.realWorkspace && isInside(this.realWorkspace, real));
+  }
+
+  /** Every root, workspace first, with whether it exists and is usable. */
+  list(): RootInfo[] {
+    const out: RootInfo[] = [];
+    const seen = new Set<string>();
+    for (const p of [this.opts.workspace, ...this.opts.configured()]) {
+      const abs = path.resolve(p);
+      let real: string | undefined;
+      let problem: string | undefined;
+      try {
+        real = fs.realpathSync(abs);
+        if (!fs.statSync(real).isDirectory()) problem = 'not a folder';
+        else if (this.isPrivate(real)) problem = "inside Errand's own state folder";
+      } catch {
+        problem = 'does not exist';
+      }
+      if (real && seen.has(real)) continue;
+      if (real) seen.add(real);
+      out.push({ path: abs, real, exists: problem !== 'does not exist', problem });
+    }
+    return out;
+  }
+
+  /** Real paths of the usable roots. */
+  usable(): string[] {
+    return this.list().filter((r) => !r.problem && r.real).map((r) => r.real!);
+  }
+
+  /**
+   * Resolve a path the model gave (absolute, or relative to the workspace) for an operation.
+   * Throws ToolError with a sentence for the model when the path is refused.
+   */
+  async resolve(input: unknown, access: Access, opts: { mustExist?: boolean } = {}): Promise<ResolvedPath> {
+    if (typeof input !== 'string' || input.trim() === '') throw new ToolError('A path is required.');
+    if (input.includes('\0')) throw new ToolError('The path contains a NUL character.');
+    if (input.split(/[\\/]+/).includes('..')) {
+      throw new ToolError(`Refused "${input}": paths may not contain "..". Use an absolute path inside an allowed folder.`);
+    }
+    const roots = this.usable();
+    const allowed = () => `Allowed folders: ${roots.join(', ') || '(none)'}.`;
+    const abs = path.isAbsolute(input) ? path.normalize(input) : path.join(this.workspace, input);
+
+    // Deepest existing ancestor (lstat: a dangling symlink exists as a link).
+    let existing = abs;
+    const rest: string[] = [];
+    for (;;) {
+      try {
+        fs.lstatSync(existing);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new ToolError(`Cannot inspect "${input}": ${(err as Error).message}`);
+        const parent = path.dirname(existing);
+        if (parent === existing) break;
+        rest.unshift(path.basename(existing));
+        existing = parent;
+      }
+    }
+    let realBase: string;
+    try {
+      realBase = await fsp.realpath(existing);
+    } catch {
+      throw new ToolError(`Refused "${input}": it is a symbolic link whose target does not exist.`);
+    }
+    const real = path.join(realBase, ...rest);
+    const root = roots.find((r) => isInside(r, real));
+    if (!root) {
+      const viaLink = realBase !== existing ? ` (it leads to ${real} through a symbolic link)` : '';
+      throw new ToolError(`Refused "${input}": it is outside the folders you may use${viaLink}. ${allowed()}`);
+    }
+    if (this.isPrivate(real)) throw new ToolError(`Refused "${input}": that is Errand's own state folder, which tools may never touch.`);
+
+    const exists = rest.length === 0;
+    if (!exists && opts.mustExist) throw new ToolError(`"${input}" does not exist.`);
+    let stat: fs.Stats | undefined;
+    if (exists) {
+      stat = fs.statSync(real);
+      if (stat.isFile() && stat.nlink > 1) {
+        throw new ToolError(
+          `Refused "${input}": the file has ${stat.nlink} hard links, and another link may be outside the allowed folders, so Errand will not ${access === 'read' ? 'read' : 'change'} it.`,
+        );
+      }
+    }
+    return { real, root, rel: path.relative(root, real), exists, stat };
+  }
+
+  /** Resolve again and insist the answer did not change (the check at the moment of the operation). */
+  async recheck(input: string, prepared: ResolvedPath, access: Access): Promise<ResolvedPath> {
+    const now = await this.resolve(input, access);
+    if (now.real !== prepared.real) {
+      throw new ToolError(`"${input}" now leads somewhere else (${now.real}) than when the call was checked; nothing was done.`);
+    }
+    return now;
+  }
+}

@@ -1,0 +1,89 @@
+// The shell sandbox: @anthropic-ai/sandbox-runtime (bubblewrap + socat + ripgrep on Linux,
+// sandbox-exec on macOS). Writes only inside the roots, no network, Errand's own state folder
+// hidden. When it cannot start, the status says why and every shell call needs an approval.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../util/log.js';
+import { shellQuote } from './util.js';
+
+export interface SandboxState { enabled: boolean; reason?: string }
+
+type SandboxManagerT = typeof import('@anthropic-ai/sandbox-runtime').SandboxManager;
+
+export class Sandbox {
+  state: SandboxState = { enabled: false, reason: 'not started' };
+  private manager: SandboxManagerT | undefined;
+
+  constructor(private readonly log: Logger, private readonly home: string, private readonly workspace: string) {}
+
+  /** Paths in Errand's home folder that a sandboxed command may neither read nor write. */
+  private privatePaths(): string[] {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.home);
+    } catch { /* no home yet */ }
+    const ws = path.resolve(this.workspace);
+    return names.map((n) => path.join(this.home, n)).filter((p) => path.resolve(p) !== ws);
+  }
+
+  private runtimeConfig(roots: string[]) {
+    const priv = this.privatePaths();
+    return {
+      network: { allowedDomains: [] as string[], deniedDomains: [] as string[] },
+      filesystem: { denyRead: priv, allowWrite: roots, denyWrite: priv },
+    };
+  }
+
+  async start(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
+    await this.stop();
+    if (mode === 'off') return (this.state = { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' });
+    try {
+      const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
+      if (!SandboxManager.isSupportedPlatform()) return (this.state = { enabled: false, reason: `no sandbox for this platform (${process.platform})` });
+      const deps = SandboxManager.checkDependencies();
+      if (deps.errors.length) return (this.state = { enabled: false, reason: `missing: ${deps.errors.join('; ')}` });
+      await SandboxManager.initialize(this.runtimeConfig(roots));
+      if (!SandboxManager.isSandboxingEnabled()) return (this.state = { enabled: false, reason: 'the sandbox runtime did not enable itself' });
+      this.manager = SandboxManager;
+      // Prove it works once: a sandboxed `true` must exit 0.
+      const probe = await this.wrap(['true'], roots[0] ?? this.workspace, roots);
+      const { spawnSync } = await import('node:child_process');
+      const r = spawnSync(probe.argv[0], probe.argv.slice(1), { cwd: roots[0] ?? this.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8', timeout: 20_000 });
+      if (r.status !== 0) {
+        const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-2).join(' ');
+        await this.stop();
+        return (this.state = { enabled: false, reason: `the sandbox failed its self-test: ${why}` });
+      }
+      return (this.state = { enabled: true });
+    } catch (err) {
+      await this.stop();
+      this.log.warn('shell sandbox unavailable', { error: (err as Error).message });
+      return (this.state = { enabled: false, reason: (err as Error).message.split('\n')[0] });
+    }
+  }
+
+  /** Wrap an argv so it runs sandboxed in `cwd` with writes allowed only in `roots`. */
+  async wrap(argv: string[], cwd: string, roots: string[], commandId?: string): Promise<{ argv: string[] }> {
+    if (!this.manager) throw new Error('sandbox not running');
+    const wrapped = await this.manager.wrapWithSandboxArgv(shellQuote(argv), undefined, this.runtimeConfig(roots), undefined, cwd, commandId ? { commandId } : undefined);
+    return { argv: wrapped.argv };
+  }
+
+  annotate(commandId: string, stderr: string): string {
+    try {
+      return this.manager ? this.manager.annotateStderrWithSandboxFailures(commandId, stderr) : stderr;
+    } catch {
+      return stderr;
+    }
+  }
+
+  after(): void {
+    try { this.manager?.cleanupAfterCommand(); } catch { /* best effort */ }
+  }
+
+  async stop(): Promise<void> {
+    const m = this.manager;
+    this.manager = undefined;
+    if (m) await m.reset().catch(() => undefined);
+  }
+}

@@ -1,0 +1,114 @@
+// The shell tool: one command as argv, in a folder inside a root, with a scrubbed environment, a
+// timeout, capped output (head and tail kept), killed with its whole process group on cancel.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Roots } from './roots.js';
+import type { Sandbox } from './sandbox.js';
+import { asInput, optStr, type ToolSpec } from './types.js';
+import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
+
+const SECRET_NAME = /key|token|secret|password|passwd|credential|auth|cookie|session/i;
+const PASS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'TMPDIR'];
+
+/** A minimal environment for child processes: no API keys, tokens, passwords or credentials. */
+export function scrubbedEnv(src: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of PASS) {
+    const v = src[k];
+    if (v !== undefined && !SECRET_NAME.test(k)) env[k] = v;
+  }
+  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  env.LANG ??= 'C.UTF-8';
+  env.TERM = 'dumb';
+  return env;
+}
+
+export interface RunResult { code: number | null; signal: string | null; timedOut: boolean; cancelled: boolean; output: string; bytes: number; truncated: boolean; error?: string }
+
+/** Run argv in its own process group; kill the group on timeout or abort. */
+export function runProcess(argv: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs: number; maxOutputBytes: number; signal: AbortSignal }): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const out = new HeadTailBuffer(opts.maxOutputBytes);
+    let timedOut = false;
+    let cancelled = false;
+    let error: string | undefined;
+    const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* gone */ } }
+    };
+    const timer = setTimeout(() => { timedOut = true; killGroup(); }, opts.timeoutMs);
+    const onAbort = () => { cancelled = true; killGroup(); };
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => out.push(c));
+    child.on('error', (err) => { error = err.message; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
+      killGroup(); // anything the command left behind in its group
+      resolve({ code, signal, timedOut, cancelled, output: out.text(), bytes: out.total, truncated: out.truncated, error });
+    });
+  });
+}
+
+export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => Config }): ToolSpec {
+  return {
+    kind: 'shell', egress: true,
+    definition: {
+      name: 'shell',
+      description: 'Run one program on the host: argv is the program and its arguments (no shell syntax unless you run ["bash","-c","…"] yourself), cwd a folder inside the allowed folders (default: the workspace). The user may have to approve it. Output is capped (start and end kept); there is a time limit. When sandboxed, it can write only inside the allowed folders and has no network.',
+      input_schema: {
+        type: 'object',
+        properties: { argv: { type: 'array', items: { type: 'string' }, minItems: 1 }, cwd: { type: 'string', description: 'Working folder; absolute or relative to the workspace.' } },
+        required: ['argv'],
+      },
+    },
+    summarize: (i) => `Run ${Array.isArray(i.argv) ? clip(shellQuote(i.argv.map(String)), 80) : 'a command'}`,
+    async prepare(raw, call) {
+      const input = asInput(raw);
+      const argv = input.argv;
+      if (!Array.isArray(argv) || argv.length === 0 || argv.length > 1000 || !argv.every((a) => typeof a === 'string')) {
+        throw new ToolError('"argv" must be a non-empty array of strings, e.g. ["python3", "make_chart.py"].');
+      }
+      if (argv[0] === '' || argv.some((a) => a.includes('\0'))) throw new ToolError('argv contains an empty program name or a NUL character.');
+      const cwdIn = optStr(input, 'cwd') ?? deps.roots.workspace;
+      const cwd = await deps.roots.resolve(cwdIn, 'write', { mustExist: true });
+      if (!cwd.stat?.isDirectory()) throw new ToolError(`cwd ${cwdIn} is not a folder.`);
+      const sandboxed = deps.sandbox.state.enabled;
+      const line = shellQuote(argv);
+      return {
+        action: { tool: 'shell', argv, cwd: cwd.real, sandbox: sandboxed ? 'on: writes only in allowed folders, no network' : `off: ${deps.sandbox.state.reason ?? 'unavailable'}` },
+        actionClass: `shell:${path.basename(argv[0])}`,
+        summary: `Run ${clip(line, 120)}`,
+        subjects: [line],
+        async execute(signal) {
+          const now = await deps.roots.recheck(cwdIn, cwd, 'write');
+          const cfg = deps.config().shell;
+          let run = argv;
+          if (sandboxed) {
+            if (!deps.sandbox.state.enabled) throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
+            run = (await deps.sandbox.wrap(argv, now.real, deps.roots.usable(), call.callId)).argv;
+          }
+          const res = await runProcess(run, { cwd: now.real, env: scrubbedEnv(), timeoutMs: cfg.timeoutSeconds * 1000, maxOutputBytes: cfg.maxOutputBytes, signal });
+          if (sandboxed) deps.sandbox.after();
+          const status = res.error ? `could not start: ${res.error}`
+            : res.timedOut ? `killed after the ${cfg.timeoutSeconds}s time limit`
+              : res.cancelled ? 'killed: the task was cancelled'
+                : res.code !== null ? `exit code ${res.code}` : `killed by ${res.signal}`;
+          const output = sandboxed ? deps.sandbox.annotate(call.callId, res.output) : res.output;
+          const capNote = res.truncated ? ` (output ${fmt(res.bytes)} bytes, capped at ${fmt(cfg.maxOutputBytes)}: start and end kept)` : '';
+          const body = `$ ${line}\n[${status}${capNote}]\n${output}`;
+          return {
+            content: [{ type: 'text', text: body }],
+            isError: res.code !== 0 || !!res.error,
+            summary: `Ran ${clip(line, 60)}: ${status}`,
+            output: clip(body, 64_000),
+          };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// The internal shape of a tool: a definition for the model plus `prepare`, which validates the
+// input, resolves paths and returns the exact action (shown in approvals, hashed) and a function
+// that performs it. The runtime (runtime.ts) puts policy, approvals, audit and journaling around it.
+import type { ModelToolDefinition, ToolResultBlock } from '../agent/tool-runtime.js';
+import { ToolError } from './util.js';
+
+export type ToolKind = 'read' | 'write' | 'shell' | 'connector';
+
+export interface ExecResult {
+  content: ToolResultBlock[];
+  isError?: boolean;
+  summary?: string;
+  output?: string;
+  tainted?: boolean;
+  /** The call changed files of the task (journal updated). */
+  changed?: boolean;
+}
+
+export interface PreparedCall {
+  /** The exact action: what an approval shows and what its hash covers. */
+  action: Record<string, unknown>;
+  /** For "allow for the rest of this task": calls of the same class need no new approval. */
+  actionClass: string;
+  /** A few words for the step row and notifications. */
+  summary: string;
+  /** What policy patterns match: the command line for shell, resolved paths for file tools. */
+  subjects: string[];
+  execute(signal: AbortSignal): Promise<ExecResult>;
+}
+
+export interface CallInfo { taskId: string; callId: string }
+
+export interface ToolSpec {
+  definition: ModelToolDefinition;
+  kind: ToolKind;
+  /** Can send data off the machine (shell, side-effecting connector tools). */
+  egress: boolean;
+  /** For connector tools: the server says the tool only reads. */
+  readOnly?: boolean;
+  connector?: string;
+  summarize(input: Record<string, unknown>): string;
+  prepare(input: Record<string, unknown>, call: CallInfo): Promise<PreparedCall>;
+}
+
+export function asInput(input: unknown): Record<string, unknown> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ToolError('The tool input must be a JSON object.');
+  return input as Record<string, unknown>;
+}
+
+export function str(input: Record<string, unknown>, key: string): string {
+  const v = input[key];
+  if (typeof v !== 'string' || v === '') throw new ToolError(`"${key}" is required and must be a non-empty string.`);
+  return v;
+}
+
+export function optStr(input: Record<string, unknown>, key: string): string | undefined {
+  const v = input[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ToolError(`"${key}" must be a string.`);
+  return v;
+}
+
+export function optNum(input: Record<string, unknown>, key: string): number | undefined {
+  const v = input[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ToolError(`"${key}" must be a non-negative number.`);
+  return Math.floor(v);
+}
+
+export function optBool(input: Record<string, unknown>, key: string): boolean | undefined {
+  const v = input[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new ToolError(`"${key}" must be true or false.`);
+  return v;
+}
+
+export const text = (t: string): ExecResult['content'] => [{ type: 'text', text: t }];

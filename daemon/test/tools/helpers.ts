@@ -1,0 +1,130 @@
+// A minimal real daemon context for the tools tests: temp home, real event log, real command
+// router and control server, config held in memory (and written to config.json for reloads).
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClientCommand, HostStatus, ServerEvent } from '../../../shared/src/index.js';
+import type { TaskToolContext } from '../../src/agent/tool-runtime.js';
+import { homePaths } from '../../src/config/paths.js';
+import { ConfigSchema, type Config } from '../../src/config/schema.js';
+import type { DaemonContext, FileDownloadHandler } from '../../src/context.js';
+import { ControlServer } from '../../src/control/server.js';
+import { CommandRouter, type CommandContext } from '../../src/server/command-router.js';
+import { UploadStore } from '../../src/server/uploads.js';
+import { EventLog } from '../../src/store/event-log.js';
+import { startTools, type StartToolsOptions, type ToolsModule } from '../../src/tools/index.js';
+import { createLogger } from '../../src/util/log.js';
+
+export interface ToolsHarness {
+  home: string;
+  /** A scratch folder outside every root, for escape targets. */
+  outside: string;
+  ctx: DaemonContext;
+  tools: ToolsModule;
+  events: ServerEvent[];
+  control: ControlServer;
+  download(taskId: string, path: string): ReturnType<FileDownloadHandler>;
+  setConfig(change: (raw: Record<string, any>) => void): void;
+  send<T extends ClientCommand['type']>(type: T, body: Omit<Extract<ClientCommand, { type: T }>, 'id' | 'type'>, device?: { id: string; name: string }): Promise<any>;
+  task(opts?: { taskId?: string; threadId?: string; tainted?: boolean; signal?: AbortSignal }): TaskToolContext & { waiting: boolean[] };
+  run(name: string, input: unknown, task?: TaskToolContext): ReturnType<ToolsModule['run']>;
+  waitEvent<K extends ServerEvent['kind']>(kind: K, match?: (e: Extract<ServerEvent, { kind: K }>) => boolean, timeoutMs?: number): Promise<Extract<ServerEvent, { kind: K }>>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function toolsHarness(opts: { config?: Record<string, any>; listen?: boolean; tools?: StartToolsOptions } = {}): Promise<ToolsHarness> {
+  const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-tools-')));
+  const home = path.join(base, 'home');
+  const outside = path.join(base, 'outside');
+  fs.mkdirSync(home, { mode: 0o700 });
+  fs.mkdirSync(outside);
+  const paths = homePaths(home);
+  // The sandbox takes seconds to start; tests that are not about the shell run without it.
+  let raw: Record<string, any> = structuredClone({ shell: { sandbox: 'off' }, ...(opts.config ?? {}) });
+  fs.writeFileSync(paths.config, JSON.stringify(raw), { mode: 0o600 });
+  let config: Config = ConfigSchema.parse(raw);
+  const listeners: Array<(c: Config) => void> = [];
+  const log = createLogger({ level: 'error' });
+  const eventLog = await EventLog.open(paths.events);
+  const events: ServerEvent[] = [];
+  eventLog.subscribe((e) => events.push(e.event));
+  const control = new ControlServer(paths.socket, log);
+  if (opts.listen) await control.listen();
+  const commands = new CommandRouter();
+  const statusParts: Array<() => Partial<HostStatus>> = [];
+  let download: FileDownloadHandler | undefined;
+  const reload = () => {
+    raw = JSON.parse(fs.readFileSync(paths.config, 'utf8'));
+    config = ConfigSchema.parse(raw);
+    for (const l of listeners) l(config);
+    return config;
+  };
+  const ctx: DaemonContext = {
+    paths,
+    config: () => config,
+    reloadConfig: reload,
+    onConfigChange: (l) => { listeners.push(l); },
+    store: undefined as never,
+    commands,
+    control,
+    log,
+    presence: { online: () => false, viewing: () => false },
+    uploads: new UploadStore(paths.uploads),
+    emit: (event) => eventLog.append(event),
+    provideStatus: (part) => { statusParts.push(part); },
+    status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
+    origins: () => ['http://127.0.0.1:0'],
+    setFileDownload: (handler) => { download = handler; },
+    version: 'test',
+    startedAt: Date.now(),
+  };
+  const tools = await startTools(ctx, opts.tools);
+  const device = { id: 'dev_phone', name: 'Phone' };
+  const h: ToolsHarness = {
+    home, outside, ctx, tools, events, control,
+    download: (taskId, p) => download!(taskId, p),
+    setConfig(change) {
+      change(raw);
+      fs.writeFileSync(paths.config, JSON.stringify(raw), { mode: 0o600 });
+      reload();
+    },
+    send(type, body, dev = device) {
+      const cc: CommandContext = { device: { ...dev, pairedAt: 0, tokenHash: '0'.repeat(64) }, address: '127.0.0.1', connectionId: 'c1' };
+      return commands.dispatch({ id: `cmd_${++counter}_abcdefgh`, type, ...body } as never, cc);
+    },
+    task(o = {}) {
+      const waiting: boolean[] = [];
+      return {
+        taskId: o.taskId ?? `task_${++counter}`, threadId: o.threadId ?? 'thr_1', tainted: o.tainted ?? false,
+        signal: o.signal ?? new AbortController().signal,
+        waiting,
+        async setWaiting(w: boolean) { waiting.push(w); },
+      };
+    },
+    run(name, input, task) {
+      return tools.run({ id: `call_${++counter}`, name, input }, task ?? h.task());
+    },
+    async waitEvent(kind, match = () => true, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = events.filter((e) => e.kind === kind).find(match as (e: ServerEvent) => boolean);
+        if (found) return found as never;
+        if (Date.now() > deadline) throw new Error(`no ${kind} event within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async close() {
+      await tools.stop();
+      await control.close().catch(() => undefined);
+      await eventLog.close();
+      await fsp.rm(base, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+export const textOf = (o: { content: Array<{ type: string; text?: string }> }): string =>
+  o.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n');
