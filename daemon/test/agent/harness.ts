@@ -31,7 +31,8 @@ export interface TestTools {
 /**
  * write_file {name, text}: writes dir/name and appends a line to dir/log.txt (so a repeated run is visible);
  * slow {ms}: waits ms or until the task's signal aborts;
- * approve_me {}: goes waiting (as an approval would) for `waitMs` then completes.
+ * approve_me {}: goes waiting (as an approval would) for `waitMs` then completes;
+ * big {chars}: returns that many characters.
  */
 export function testTools(dir: string): TestTools {
   fs.mkdirSync(dir, { recursive: true });
@@ -43,6 +44,7 @@ export function testTools(dir: string): TestTools {
     { name: 'write_file', description: 'Write a text file.', input_schema: { type: 'object', properties: { name: { type: 'string' }, text: { type: 'string' } }, required: ['name', 'text'] } },
     { name: 'slow', description: 'Wait.', input_schema: { type: 'object', properties: { ms: { type: 'number' } } } },
     { name: 'approve_me', description: 'Needs an approval.', input_schema: { type: 'object', properties: { waitMs: { type: 'number' } } } },
+    { name: 'big', description: 'Returns a long output.', input_schema: { type: 'object', properties: { chars: { type: 'number' } } } },
   ];
   const ok = (t: string, output?: string): ToolCallOutcome => ({ content: [{ type: 'text', text: t }], isError: false, state: 'completed', output });
   const runtime: ToolRuntime = {
@@ -76,6 +78,7 @@ export function testTools(dir: string): TestTools {
         await ctx.setWaiting(false);
         return ok('approved and done');
       }
+      if (call.name === 'big') return ok('x'.repeat(Number(input.chars ?? 10_000)));
       return { content: [{ type: 'text', text: `unknown tool ${call.name}` }], isError: true, state: 'error' };
     },
   };

@@ -235,6 +235,7 @@ describe('a task', () => {
     const last = server.requests[1].body.messages.at(-1).content[0];
     expect(last.type).toBe('tool_result');
     expect(last.content[0].text).toBe('The user answered: Q3');
+    await h.agent.idle();
     expect(h.eventsOf('question.answered')).toHaveLength(1);
   });
 });
