@@ -81,6 +81,13 @@ async function checkService(home: string, env: NodeJS.ProcessEnv, platform: Node
   if (!s.installed) {
     return { id: 'service', title: 'Login service', status: 'warn', detail: 'not installed: Errand stops when you close its terminal', fix: 'Run `errand install` so it starts at login and restarts after a failure.' };
   }
+  const gone = (s.program ?? []).filter((p) => !fs.existsSync(p));
+  if (gone.length) {
+    return {
+      id: 'service', title: 'Login service', status: 'fail', detail: `installed, but what it runs is gone: ${gone.join(', ')}`,
+      fix: 'Run `errand install` again (with the Node you use now) to point the service at it.',
+    };
+  }
   if (!s.servesThisHome) {
     return { id: 'service', title: 'Login service', status: 'warn', detail: `installed (${s.unitPath}) for another home folder: ${s.home}`, fix: 'Run `errand install` with this home folder to point the service here.' };
   }

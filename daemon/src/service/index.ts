@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultHome } from '../config/paths.js';
 import { formatCommand, type Runner } from './runner.js';
 import {
-  homeFromServiceFile, LAUNCHD_LABEL, launchdPlist, SYSTEMD_UNIT_NAME, systemdUnit, type ServiceSpec,
+  homeFromServiceFile, LAUNCHD_LABEL, programFromServiceFile, launchdPlist, SYSTEMD_UNIT_NAME, systemdUnit, type ServiceSpec,
 } from './units.js';
 
 export type ServiceKind = 'systemd' | 'launchd' | 'none';
@@ -255,6 +255,8 @@ export interface ServiceState {
   home?: string;
   /** False when the installed service runs a different home folder than the one asked about. */
   servesThisHome?: boolean;
+  /** The Node binary and entry script the service runs (they can vanish, e.g. after an nvm upgrade). */
+  program?: string[];
 }
 
 /** Is the login service installed (the file exists), and for which home folder. For `errand status`. */
@@ -271,7 +273,10 @@ export async function serviceState(home: string, opts: ServiceEnv = {}): Promise
     return { installed: false, kind, unitPath };
   }
   const serviceHome = homeFromServiceFile(text) ?? defaultHome({ ...env, ERRAND_HOME: undefined }, platform);
-  return { installed: true, kind, unitPath, home: serviceHome, servesThisHome: path.resolve(serviceHome) === path.resolve(home) };
+  return {
+    installed: true, kind, unitPath, home: serviceHome, servesThisHome: path.resolve(serviceHome) === path.resolve(home),
+    program: programFromServiceFile(text),
+  };
 }
 
 export { SYSTEMD_UNIT_NAME, LAUNCHD_LABEL } from './units.js';

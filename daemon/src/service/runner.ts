@@ -18,10 +18,19 @@ export interface RunOptions {
 
 export type Runner = (command: string, args: string[], opts?: RunOptions) => Promise<RunResult>;
 
+const SECRET_NAME = /api[-_]?key|token|secret|password|passwd|credential|private/i;
+
+/** The environment for a program we run: the caller's, minus anything that looks like a secret. */
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !SECRET_NAME.test(k)) out[k] = v;
+  return out;
+}
+
 /** The real runner: never throws for a non-zero exit; a missing program is code 127. */
 export const execRunner: Runner = (command, args, opts = {}) =>
   new Promise((resolve) => {
-    execFile(command, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 8 * 1024 * 1024, encoding: 'utf8' },
+    execFile(command, args, { env: childEnv(opts.env ?? process.env), timeout: opts.timeoutMs ?? 30_000, maxBuffer: 8 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (!err) return resolve({ code: 0, stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

@@ -146,3 +146,19 @@ export function homeFromServiceFile(text: string): string | undefined {
   }
   return undefined;
 }
+
+/** The program a unit or plist we wrote runs: [node, entry], for checking they still exist. */
+export function programFromServiceFile(text: string): string[] | undefined {
+  const sd = /^ExecStart=(.*)$/m.exec(text);
+  if (sd) {
+    const words = [...sd[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%').replace(/\$\$/g, '$'));
+    return words.length ? words.slice(0, 2) : undefined;
+  }
+  const ld = /<key>ProgramArguments<\/key>\s*<array>([\s\S]*?)<\/array>/.exec(text);
+  if (ld) {
+    const words = [...ld[1].matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1]
+      .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    return words.slice(0, 2);
+  }
+  return undefined;
+}

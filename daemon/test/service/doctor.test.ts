@@ -10,7 +10,9 @@ import type { CliIO } from '../../src/cli/command.js';
 import { makeDoctorCommand } from '../../src/cli/commands/doctor.js';
 import { ControlServer } from '../../src/control/server.js';
 import type { Check } from '../../src/doctor/index.js';
+import { projectDir } from '../../src/service/index.js';
 import { recordingRunner } from '../../src/service/runner.js';
+import { systemdUnit } from '../../src/service/units.js';
 import { createLogger } from '../../src/util/log.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-doctor-'));
@@ -117,6 +119,22 @@ describe('errand doctor', () => {
     await new Promise((r) => unused.close(r));
     const refused = await doctor(setup('h3', { anthropic: { baseUrl: deadBase } }), env());
     expect(refused.byId('model')).toMatchObject({ status: 'fail', detail: `nothing answers at ${deadBase}` });
+  });
+
+  it('notices when the Node the service runs is gone (e.g. after an nvm upgrade)', async () => {
+    const home = setup('h5', {});
+    const e = env();
+    const unitDir = path.join(e.XDG_CONFIG_HOME, 'systemd', 'user');
+    fs.mkdirSync(unitDir, { recursive: true });
+    fs.writeFileSync(path.join(unitDir, 'errand.service'), systemdUnit({
+      node: path.join(tmp, 'old-node', 'bin', 'node'), entry: path.join(projectDir(), 'daemon', 'bin', 'errand.js'),
+      projectDir: projectDir(), home, homeIsDefault: false,
+    }));
+    const d = await doctor(home, e, offline);
+    expect(d.byId('service')).toMatchObject({ status: 'fail' });
+    expect(d.byId('service').detail).toContain(path.join(tmp, 'old-node', 'bin', 'node'));
+    expect(d.byId('service').fix).toContain('errand install');
+    fs.rmSync(path.join(unitDir, 'errand.service'));
   });
 
   it('names an invalid config.json and still runs the other checks', async () => {

@@ -50,6 +50,7 @@ const fs = require('fs');
 const args = process.argv.slice(2);
 const a = args.join(' ');
 fs.appendFileSync(${JSON.stringify(record)}, a + '\\n');
+if (process.env.ANTHROPIC_API_KEY || process.env.SOME_TOKEN) fs.appendFileSync(${JSON.stringify(record)}, 'LEAKED A SECRET IN THE ENVIRONMENT\\n');
 const state = JSON.parse(fs.readFileSync(${JSON.stringify(state)}, 'utf8'));
 const save = () => fs.writeFileSync(${JSON.stringify(state)}, JSON.stringify(state));
 const key = ${JSON.stringify(DNS + ':443')};
@@ -75,7 +76,8 @@ process.exit(2);
   fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ port: 7999 }));
   return {
     home,
-    env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir } as NodeJS.ProcessEnv,
+    // Secrets in the caller's environment must not reach the programs Errand runs.
+    env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, ANTHROPIC_API_KEY: 'sk-ant-secret', SOME_TOKEN: 't' } as NodeJS.ProcessEnv,
     calls: () => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n').filter(Boolean) : []),
     serve: () => JSON.parse(fs.readFileSync(state, 'utf8')) as Record<string, unknown>,
     config: () => JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')) as Record<string, unknown>,

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIO, ParsedCommandArgs } from '../../src/cli/command.js';
 import { makeInstallCommand } from '../../src/cli/commands/install.js';
 import { makeUninstallCommand } from '../../src/cli/commands/uninstall.js';
-import { serviceState } from '../../src/service/index.js';
+import { projectDir, serviceState } from '../../src/service/index.js';
 import { recordingRunner } from '../../src/service/runner.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-install-'));
@@ -56,6 +56,7 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     expect(t.text()).toContain('loginctl enable-linger $USER');
     expect(await serviceState(s.home, { env: s.env, platform: 'linux' })).toEqual({
       installed: true, kind: 'systemd', unitPath, home: s.home, servesThisHome: true,
+      program: [process.execPath, path.join(projectDir(), 'daemon', 'bin', 'errand.js')],
     });
 
     const runner2 = recordingRunner();
@@ -116,7 +117,9 @@ describe('errand install / uninstall on macOS (launchd)', () => {
       ['launchctl', 'enable', 'gui/501/dev.errand.daemon'],
       ['launchctl', 'bootstrap', 'gui/501', plist],
     ]);
-    expect((await serviceState(s.home, { env: s.env, platform: 'darwin' })).installed).toBe(true);
+    expect(await serviceState(s.home, { env: s.env, platform: 'darwin' })).toMatchObject({
+      installed: true, kind: 'launchd', servesThisHome: true, program: [process.execPath, path.join(projectDir(), 'daemon', 'bin', 'errand.js')],
+    });
 
     const runner2 = recordingRunner();
     expect(await makeUninstallCommand({ run: runner2.run, platform: 'darwin', uid: 501 }).run(args(s.home), io(s.env).io)).toBe(0);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { homePaths } from '../../config/paths.js';
 import { serviceState, SYSTEMD_UNIT_NAME } from '../../service/index.js';
 import { followLog, formatLogLine, levelAtLeast, logFile, readTail, type LogLevel } from '../../service/logs.js';
+import { childEnv } from '../../service/runner.js';
 import type { CliCommand } from '../command.js';
 
 export interface LogsCommandDeps {
@@ -20,7 +21,8 @@ export function makeLogsCommand(deps: LogsCommandDeps = {}): CliCommand {
     help: `Usage: errand logs [-f] [-n LINES] [--level LEVEL] [--json] [--journal]
 
 Shows the daemon's log from <home>/logs/daemon.log (and its rotated copies), one readable line
-per entry. Secrets are never written to the log.
+per entry. Secrets are never written to the log. (Under launchd on macOS, anything the daemon
+prints before its log opens goes to <home>/logs/service.log.)
 
 Options:
   -f, --follow        keep printing new lines (across log rotation) until Ctrl-C
@@ -57,7 +59,7 @@ Options:
         }
         const jargs = ['--user', '-u', SYSTEMD_UNIT_NAME, '-n', String(count), '--no-pager', ...(follow ? ['-f'] : [])];
         return new Promise<number>((resolve) => {
-          const child = spawn('journalctl', jargs, { stdio: 'inherit', env: io.env });
+          const child = spawn('journalctl', jargs, { stdio: 'inherit', env: childEnv(io.env) });
           child.on('error', (err) => { io.err(`Cannot run journalctl (${err.message}); run \`errand logs\` to read the log file.`); resolve(1); });
           child.on('exit', (code) => resolve(code ?? 0));
         });
