@@ -1,0 +1,124 @@
+// Browser test plumbing: build the PWA once (guarded, since test files run in parallel), launch the
+// Debian Chromium through playwright-core at phone size, and save screenshots for people to look at.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DIST = path.join(ROOT, 'pwa/dist');
+const SHOTS = path.join(ROOT, 'test-output/screenshots');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function sourcesMtime(): number {
+  return Math.max(
+    newestMtime(path.join(ROOT, 'pwa/src')), newestMtime(path.join(ROOT, 'pwa/public')), newestMtime(path.join(ROOT, 'shared/src')),
+    fs.statSync(path.join(ROOT, 'pwa/index.html')).mtimeMs, fs.statSync(path.join(ROOT, 'pwa/vite.config.ts')).mtimeMs,
+  );
+}
+
+function isFresh(): boolean {
+  const idx = path.join(DIST, 'sw.js');
+  return fs.existsSync(idx) && fs.existsSync(path.join(DIST, 'index.html')) && fs.statSync(idx).mtimeMs >= sourcesMtime();
+}
+
+/** Build pwa/dist unless it is newer than every source. One builder at a time across test files. */
+export async function ensureBuilt(): Promise<void> {
+  const lock = path.join(os.tmpdir(), `errand-pwa-build-${Buffer.from(ROOT).toString('hex').slice(-16)}.lock`);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (isFresh()) return;
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      // Someone else builds; a lock older than two minutes is stale.
+      try { if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) fs.rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
+      if (Date.now() > deadline) throw new Error('timed out waiting for the PWA build lock');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  try {
+    if (!isFresh()) await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'pwa/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT });
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function launch(): Promise<Browser> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-chromium-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 360, height: 640 },
+    deviceScaleFactor: 2,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  context.setDefaultTimeout(10_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error('[console]', m.text()); });
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  return {
+    context,
+    page,
+    dir,
+    async close() {
+      await context.close().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** Pair the browser through the real UI flow, approving on the "desktop" side. */
+export async function pairThroughUi(
+  page: Page,
+  td: { mintPairCode(): { url: string }; daemon: { pairing: { events: import('node:events').EventEmitter; decide(id: string, ok: boolean): boolean } } },
+  name = 'Test phone',
+): Promise<void> {
+  const { url } = td.mintPairCode();
+  td.daemon.pairing.events.once('claim', (c: { id: string }) => td.daemon.pairing.decide(c.id, true));
+  await page.goto(url);
+  await page.getByLabel('Name for this device').fill(name);
+  await page.getByRole('button', { name: 'Pair this device' }).click();
+  await page.getByRole('heading', { name: 'Paired' }).waitFor();
+  await page.getByRole('button', { name: 'Start using Errand' }).click();
+  await page.getByRole('button', { name: 'New task' }).waitFor();
+}
+
+/** Read a value from the app's IndexedDB key-value store. */
+export function readKv<T>(page: Page, key: string): Promise<T | undefined> {
+  return page.evaluate((k) => new Promise<T | undefined>((resolve, reject) => {
+    const req = indexedDB.open('errand');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const tx = req.result.transaction('kv', 'readonly');
+      const g = tx.objectStore('kv').get(k);
+      g.onsuccess = () => { resolve(g.result as T | undefined); req.result.close(); };
+      g.onerror = () => reject(g.error);
+    };
+  }), key);
+}
