@@ -43,7 +43,29 @@ async function measure(threads: number, messages: number): Promise<number[]> {
   }
 }
 
+/** The disk's own floor: one write + fsync of a file the size of a thread, no store code at all. */
+async function rawFsync(bytes: number): Promise<number[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-raw-'));
+  const data = Buffer.alloc(bytes, 'x');
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < WRITES; i++) {
+      const t0 = performance.now();
+      const h = await fs.promises.open(path.join(dir, 'f'), 'w');
+      await h.writeFile(data);
+      await h.sync();
+      await h.close();
+      samples.push(performance.now() - t0);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return samples;
+}
+
 export async function benchStoreWrite(): Promise<boolean> {
+  const raw = await rawFsync(30_000);
+  console.log(`disk floor: write + fsync of 30 KB, p95 ${ms(percentile(raw, 95))} (median ${ms(percentile(raw, 50))})`);
   const small = await measure(10, 100);
   const large = await measure(1000, 100);
   const ps = percentile(small, 95);
