@@ -71,6 +71,18 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     expect(await serviceState(s.home, { env: s.env, platform: 'linux' })).toEqual({ installed: false, kind: 'systemd', unitPath });
   });
 
+  it('re-installing for another home folder says so and points the unit there', async () => {
+    const s = sandbox('rehome');
+    const runner = recordingRunner();
+    const install = makeInstallCommand({ run: runner.run, platform: 'linux' });
+    expect(await install.run(args(s.home), io(s.env).io)).toBe(0);
+    const other = path.join(tmp, 'rehome', 'other-home');
+    const t = io(s.env);
+    expect(await install.run(args(other), t.io)).toBe(0);
+    expect(t.text()).toContain(`ran the home folder ${s.home}; it now runs ${other}`);
+    expect(await serviceState(other, { env: s.env, platform: 'linux' })).toMatchObject({ installed: true, home: other, servesThisHome: true });
+  });
+
   it('falls back to ~/.config without XDG_CONFIG_HOME', async () => {
     const s = sandbox('linux-noxdg');
     const env = { ...s.env, XDG_CONFIG_HOME: undefined };

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { controlCall } from '../../control/client.js';
 import { homePaths } from '../../config/paths.js';
-import { adviceForFailure, applyPlan, describePlan, planInstall } from '../../service/index.js';
+import { adviceForFailure, applyPlan, describePlan, planInstall, serviceState } from '../../service/index.js';
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand } from '../command.js';
 
@@ -54,6 +54,10 @@ Note: the service does not see your shell's environment; keep the API key in con
         foreground = !io.env.ERRAND_SUPERVISOR;
       } catch { /* not running: fine */ }
       const existedBefore = plan.file ? fs.existsSync(plan.file) : false;
+      const previous = await serviceState(args.home, { env: io.env, platform: deps.platform });
+      if (previous.installed && previous.servesThisHome === false && !json) {
+        io.out(`The login service ran the home folder ${previous.home}; it now runs ${args.home}.`);
+      }
       const result = await applyPlan(plan, deps.run ?? execRunner, io.env);
       // Half an install is worse than none: remove a service file this run created.
       if (!result.ok && !existedBefore && plan.file) fs.rmSync(plan.file, { force: true });
