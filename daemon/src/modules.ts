@@ -1,7 +1,28 @@
 // The daemon's feature modules, started in order after the core and stopped in reverse.
+import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
+import { startKeepAwake } from './service/keep-awake.js';
+import { startTools } from './tools/index.js';
 
-export async function startModules(_ctx: DaemonContext): Promise<DaemonModule[]> {
+const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
+
+export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> {
   const modules: DaemonModule[] = [];
-  return modules;
+  try {
+    const tools = await startTools(ctx);
+    modules.push(tools);
+    const agent = await startAgent(ctx, tools);
+    modules.push(agent);
+    agent.setApprovalsProvider((threadId) => tools.pendingApprovals(threadId));
+    // "Allow for this task" grants end with the task.
+    const unsubscribe = ctx.store.events.subscribe((e) => {
+      if (e.event.kind === 'task.updated' && ENDED.has(e.event.task.state)) tools.endTask(e.event.task.id);
+    });
+    modules.push({ stop: async () => unsubscribe() });
+    modules.push(startKeepAwake(ctx));
+    return modules;
+  } catch (err) {
+    for (const m of modules.reverse()) await m.stop().catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,8 +1,16 @@
 // Every CLI command, in the order `errand --help` lists them.
 import type { CliCommand } from './command.js';
 import { devicesCommand } from './commands/devices.js';
+import { doctorCommand } from './commands/doctor.js';
+import { exposeCommand } from './commands/expose.js';
+import { installCommand } from './commands/install.js';
+import { logsCommand } from './commands/logs.js';
 import { pairCommand } from './commands/pair.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
+import { uninstallCommand } from './commands/uninstall.js';
 
-export const COMMANDS: CliCommand[] = [startCommand, pairCommand, devicesCommand, statusCommand];
+export const COMMANDS: CliCommand[] = [
+  startCommand, pairCommand, devicesCommand, statusCommand,
+  installCommand, uninstallCommand, logsCommand, exposeCommand, doctorCommand,
+];

@@ -1,6 +1,7 @@
 // `errand status`: what the running daemon is doing.
 import type { Device, HostStatus } from '../../../../shared/src/index.js';
 import type { CliCommand } from '../command.js';
+import { serviceState, type ServiceState } from '../../service/index.js';
 import { ago, callDaemon } from '../daemon-client.js';
 
 type Status = HostStatus & { pid: number; home: string; devices: Device[] };
@@ -15,14 +16,16 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
   async run(args, io) {
     const s = (await callDaemon(io, args.home, 'status')) as Status | undefined;
     if (s === undefined) return 1;
+    const service = await serviceState(args.home, { env: io.env });
     if (args.values.json === true) {
-      io.out(JSON.stringify(s, null, 2));
+      io.out(JSON.stringify({ ...s, service }, null, 2));
       return 0;
     }
     const uptime = Math.round((Date.now() - s.startedAt) / 1000);
     io.out([
       `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
       `Home:      ${s.home}`,
+      `Service:   ${describeService(service)}`,
       `Reach it:  ${s.origins.join('  ')}`,
       `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
       `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
@@ -34,3 +37,9 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
     return 0;
   },
 };
+
+function describeService(s: ServiceState): string {
+  if (s.kind === 'none') return 'login service not supported on this platform (run `errand start` yourself)';
+  if (!s.installed) return `not installed (\`errand install\` runs Errand at login)`;
+  return `${s.kind} login service installed${s.servesThisHome === false ? ` for another home folder (${s.home})` : ''}`;
+}
