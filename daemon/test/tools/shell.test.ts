@@ -1,0 +1,133 @@
+// The shell tool: timeout, output cap keeping head and tail, scrubbed environment, cancel killing
+// the whole process group, and the sandbox (writes only in roots, no network, home hidden) or,
+// without it, an approval for every call and a status that says so.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scrubbedEnv } from '../../src/tools/shell.js';
+import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+
+let h: ToolsHarness;
+let stopApproving: (() => void) | undefined;
+afterEach(async () => { stopApproving?.(); await h?.close(); });
+
+/** Approve every request, as a phone would, and count them. */
+function autoApprove(): { count: () => number } {
+  let n = 0;
+  const timer = setInterval(() => {
+    for (const e of h.events) {
+      if (e.kind !== 'approval.requested' || (e as { done?: boolean }).done) continue;
+      (e as { done?: boolean }).done = true;
+      n++;
+      void h.send('approval.decide', { approvalId: e.approval.id, hash: e.approval.hash, decision: 'approve' }).catch(() => undefined);
+    }
+  }, 10);
+  stopApproving = () => clearInterval(timer);
+  return { count: () => n };
+}
+
+/** Running (a zombie waiting for a reaper that this container's init may never be counts as dead). */
+const alive = (pid: number) => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+describe('shell', () => {
+  it('kills a command at the time limit', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'off', timeoutSeconds: 1 } } });
+    autoApprove();
+    const started = Date.now();
+    const out = await h.run('shell', { argv: ['sleep', '30'] });
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(out.isError).toBe(true);
+    expect(textOf(out)).toContain('killed after the 1s time limit');
+  });
+
+  it('caps output, keeping the start and the end', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'off', maxOutputBytes: 2048 } } });
+    autoApprove();
+    const out = await h.run('shell', { argv: ['seq', '1', '100000'] });
+    const t = textOf(out);
+    expect(t).toContain('capped at 2,048: start and end kept');
+    expect(t).toMatch(/\n1\n2\n3\n/);
+    expect(t).toContain('99999\n100000');
+    expect(t).toMatch(/bytes of output omitted/);
+    expect(t.length).toBeLessThan(3000);
+  });
+
+  it('passes a scrubbed environment: no API keys, tokens, passwords or credentials', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { ANTHROPIC_API_KEY: 'sk-ant-xyz', GITHUB_TOKEN: 'ghp_x', DB_PASSWORD: 'pw', AWS_SECRET_ACCESS_KEY: 's', MY_CREDENTIALS: 'c', HARMLESS_VAR: 'h' });
+    try {
+      const env = scrubbedEnv();
+      expect(Object.keys(env).sort()).toEqual(expect.arrayContaining(['LANG', 'PATH', 'TERM']));
+      h = await toolsHarness();
+      autoApprove();
+      const out = textOf(await h.run('shell', { argv: ['env'] }));
+      expect(out).toContain('PATH=');
+      for (const bad of ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'DB_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'MY_CREDENTIALS', 'HARMLESS_VAR', 'sk-ant-xyz']) expect(out).not.toContain(bad);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    }
+  });
+
+  it('cancel kills the command and everything it started, at once', async () => {
+    h = await toolsHarness();
+    autoApprove();
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    const ac = new AbortController();
+    const running = h.run('shell', { argv: ['bash', '-c', 'sleep 300 & echo $! > child.pid; sleep 300'] }, h.task({ signal: ac.signal }));
+    const pidFile = path.join(ws, 'child.pid');
+    for (let i = 0; i < 500 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 10));
+    const child = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(alive(child)).toBe(true);
+    const t0 = Date.now();
+    ac.abort();
+    const out = await running;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(textOf(out)).toContain('killed: the task was cancelled');
+    for (let i = 0; i < 100 && alive(child); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(alive(child)).toBe(false);
+  });
+
+  it('without a sandbox every call asks, even when a rule allows it, and the status says why', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'off' }, policy: { rules: [{ tool: 'shell', match: 'echo', decision: 'allow' }] } } });
+    expect(h.ctx.status().sandbox).toEqual({ enabled: false, reason: expect.stringMatching(/turned off in the configuration/) });
+    expect(h.tools.promptContext().join('\n')).toMatch(/not sandboxed/);
+    const approver = autoApprove();
+    const out = await h.run('shell', { argv: ['echo', 'hi'] });
+    expect(textOf(out)).toContain('hi');
+    expect(approver.count()).toBe(1);
+  });
+
+  it('sandboxed: writes only inside the roots, no network, home folder hidden; allow rules run without asking', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'auto' }, policy: { rules: [{ tool: 'shell', match: 'bash', decision: 'allow' }] } } });
+    const state = h.tools.sandbox.state;
+    // This machine has bubblewrap, socat and ripgrep: the sandbox must be on. If it were not, the reason says why.
+    expect(state, state.reason).toEqual({ enabled: true });
+    expect(h.ctx.status().sandbox).toEqual({ enabled: true });
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    const outsideFile = path.join(h.outside, 'escaped.txt');
+    const script = [
+      'echo inside > inside.txt && echo WROTE_INSIDE',
+      `(echo out > ${outsideFile}) 2>/dev/null && echo WROTE_OUTSIDE || echo OUTSIDE_REFUSED`,
+      `(cat ${h.ctx.paths.config}) 2>/dev/null && echo READ_CONFIG || echo CONFIG_HIDDEN`,
+      `node -e "require('net').connect(80,'1.1.1.1').on('connect',()=>{console.log('NET_CONNECTED');process.exit(0)}).on('error',e=>{console.log('NET_BLOCKED');process.exit(0)})"`,
+    ].join('; ');
+    const out = await h.run('shell', { argv: ['bash', '-c', script] });
+    const t = textOf(out);
+    expect(h.events.filter((e) => e.kind === 'approval.requested')).toEqual([]);
+    expect(t).toContain('WROTE_INSIDE');
+    expect(t).toContain('OUTSIDE_REFUSED');
+    expect(t).toContain('CONFIG_HIDDEN');
+    expect(t).toContain('NET_BLOCKED');
+    expect(t).not.toMatch(/^NET_CONNECTED$/m);
+    expect(t).toMatch(/^NET_BLOCKED$/m);
+    expect(fs.readFileSync(path.join(ws, 'inside.txt'), 'utf8')).toBe('inside\n');
+    expect(fs.existsSync(outsideFile)).toBe(false);
+  });
+});
