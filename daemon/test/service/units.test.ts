@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { homeFromServiceFile, launchdPlist, systemdUnit, type ServiceSpec } from '../../src/service/units.js';
+import { homeFromServiceFile, launchdPlist, programFromServiceFile, systemdUnit, type ServiceSpec } from '../../src/service/units.js';
 import { projectDir } from '../../src/service/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-units-'));
@@ -21,6 +21,19 @@ const spec: ServiceSpec = {
   homeIsDefault: false,
   path: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
 };
+
+/** `systemd-analyze --user verify` on a unit text; user units need a private XDG_RUNTIME_DIR. */
+function verify(text: string): { stderr: string; status: number | null } {
+  const runtime = fs.mkdtempSync(path.join(tmp, 'runtime-'));
+  fs.chmodSync(runtime, 0o700);
+  const dir = fs.mkdtempSync(path.join(tmp, 'unit-'));
+  const file = path.join(dir, 'errand.service');
+  fs.writeFileSync(file, text);
+  const r = spawnSync('systemd-analyze', ['--user', 'verify', file], {
+    env: { ...process.env, XDG_RUNTIME_DIR: runtime, SYSTEMD_LOG_LEVEL: 'info' }, encoding: 'utf8',
+  });
+  return { stderr: r.stderr, status: r.status };
+}
 
 describe('systemd user unit', () => {
   const unit = systemdUnit(spec);
@@ -44,16 +57,16 @@ describe('systemd user unit', () => {
   });
 
   it('passes systemd-analyze verify with nothing on stderr', () => {
-    const runtime = fs.mkdtempSync(path.join(tmp, 'runtime-'));
-    fs.chmodSync(runtime, 0o700);
-    const dir = fs.mkdtempSync(path.join(tmp, 'unit-'));
-    const file = path.join(dir, 'errand.service');
-    fs.writeFileSync(file, unit);
-    const r = spawnSync('systemd-analyze', ['--user', 'verify', file], {
-      env: { ...process.env, XDG_RUNTIME_DIR: runtime, SYSTEMD_LOG_LEVEL: 'info' }, encoding: 'utf8',
-    });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(verify(unit)).toEqual({ stderr: '', status: 0 });
+  });
+
+  it('also verifies with spaces, % and $ in the project path', () => {
+    const odd = path.join(tmp, 'pro ject %i $HOME');
+    fs.mkdirSync(path.join(odd, 'daemon', 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(odd, 'daemon', 'bin', 'errand.js'), '');
+    const text = systemdUnit({ ...spec, projectDir: odd, entry: path.join(odd, 'daemon', 'bin', 'errand.js') });
+    expect(verify(text)).toEqual({ stderr: '', status: 0 });
+    expect(programFromServiceFile(text)).toEqual([process.execPath, path.join(odd, 'daemon', 'bin', 'errand.js')]);
   });
 
   it('rejects a path with a line break instead of writing a broken unit', () => {
