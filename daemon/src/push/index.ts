@@ -1,0 +1,146 @@
+// The push module: VAPID keys, per-device subscriptions over the authenticated protocol, and one
+// Web Push per change worth a buzz (task done / failed, approval needed, question asked), unless
+// the device has that thread in the foreground right now. Every push ends in a recorded outcome.
+import type { PushOutcome } from '../../../shared/src/index.js';
+import type { DaemonContext, DaemonModule } from '../context.js';
+import { CommandError } from '../server/command-router.js';
+import { checkEndpoint, checkKeys } from './endpoint.js';
+import { jobForEvent, testJob, type PushJob } from './payload.js';
+import { PushSender, type RetryPolicy } from './sender.js';
+import { PushStore } from './store.js';
+import { httpsTransport, pushTransportForTests, type HttpsTransport, type PushTransport } from './transport.js';
+import { loadOrCreateVapidKeys } from './vapid.js';
+
+export { checkEndpoint } from './endpoint.js';
+export { setPushTransportForTests, httpsTransport, type PushTransport, type PushRequest, type PushResponse } from './transport.js';
+export type { PushPayload, PushKind } from './payload.js';
+
+export interface PushOptions {
+  /** Deliver through this instead of https to the push service (tests, benchmarks). */
+  transport?: PushTransport;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface PushModule extends DaemonModule {
+  readonly publicKey: string;
+  /** Resolves once every push started so far has had its first attempt and its outcome recorded. */
+  idle(): Promise<void>;
+}
+
+const TEST_PUSH_INTERVAL_MS = 3000;
+const STOP_WAIT_MS = 3000;
+
+export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Promise<PushModule> {
+  const { log } = ctx;
+  const keys = await loadOrCreateVapidKeys(ctx.paths.vapid, log);
+  const store = await PushStore.open(ctx.paths.store);
+  const injected = opts.transport ?? pushTransportForTests();
+  const own: HttpsTransport | undefined = injected ? undefined : httpsTransport();
+  const transport: PushTransport = injected ?? own!;
+
+  // A device revoked while its subscription was kept (or a hand-edited store): drop it.
+  for (const s of [...store.subscriptions()]) {
+    if (!ctx.store.devices.get(s.deviceId)) await store.remove(s.deviceId);
+  }
+
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    const q = p.catch((err) => log.error('push failed', { error: (err as Error).message }));
+    inflight.add(q);
+    void q.finally(() => inflight.delete(q));
+  };
+
+  const report = (outcome: PushOutcome) => {
+    track(store.addOutcome(outcome));
+    track(ctx.emit({ kind: 'push.outcome', outcome }));
+    if (outcome.result === 'failed') log.warn('push failed', { device: outcome.deviceId, kind: outcome.kind, status: outcome.status, detail: outcome.detail });
+  };
+
+  const sender = new PushSender({ store, transport, keys, subject: () => ctx.config().push.subject, log, report, retry: opts.retry });
+
+  const deliver = async (job: PushJob) => {
+    const targets = store.subscriptions().filter((s) => ctx.store.devices.get(s.deviceId));
+    await Promise.all(targets.map(async (s) => {
+      if (job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)) {
+        report({ deviceId: s.deviceId, at: Date.now(), kind: job.payload.type, threadId: job.threadId, result: 'suppressed', detail: 'the device has this thread open in the foreground' });
+        return;
+      }
+      await sender.send(s.deviceId, job);
+    }));
+  };
+
+  const unsubscribe = ctx.store.events.subscribe(({ event }) => {
+    if (event.kind === 'device.revoked') {
+      track(store.remove(event.deviceId));
+      return;
+    }
+    if (event.kind !== 'task.updated' && event.kind !== 'approval.requested' && event.kind !== 'question.asked') return;
+    let job: PushJob | undefined;
+    try {
+      job = jobForEvent(event, (threadId) => ctx.store.threads.summary(threadId)?.title);
+    } catch (err) {
+      log.error('could not build a push', { event: event.kind, error: (err as Error).message });
+      return;
+    }
+    if (!job || !store.claim(job.key)) return; // at most one push per change
+    track(deliver(job));
+  });
+
+  const lastTest = new Map<string, number>();
+  const sendTest = async (deviceId: string) => {
+    if (!store.get(deviceId)) throw new CommandError('not_found', 'This device has no push subscription yet: turn on notifications on it first.');
+    const now = Date.now();
+    if (now - (lastTest.get(deviceId) ?? 0) < TEST_PUSH_INTERVAL_MS) throw new CommandError('rate_limited', 'A test push was just sent; wait a few seconds before sending another.');
+    lastTest.set(deviceId, now);
+    const sending = sender.send(deviceId, testJob(now));
+    track(sending);
+    const outcome = await sending;
+    if (!outcome) throw new CommandError('not_found', 'This device has no push subscription any more.');
+    return outcome;
+  };
+
+  ctx.commands.register('push.key', async () => ({ publicKey: keys.publicKey }));
+  ctx.commands.register('push.subscribe', async (c, cc) => {
+    const check = checkEndpoint(c.subscription.endpoint);
+    if (!check.ok) throw new CommandError('bad_request', check.reason);
+    const badKeys = checkKeys(c.subscription.keys);
+    if (badKeys) throw new CommandError('bad_request', badKeys);
+    await store.set({ deviceId: cc.device.id, endpoint: check.url.href, keys: { p256dh: c.subscription.keys.p256dh, auth: c.subscription.keys.auth }, createdAt: Date.now() });
+    log.info('push subscription saved', { device: cc.device.id, service: check.url.hostname });
+    return { subscribed: true, service: check.url.hostname };
+  });
+  ctx.commands.register('push.unsubscribe', async (_c, cc) => ({ unsubscribed: await store.remove(cc.device.id) }));
+  ctx.commands.register('push.test', async (_c, cc) => sendTest(cc.device.id));
+  ctx.commands.register('push.outcomes', async (_c, cc) => store.outcomes(cc.device.id));
+
+  const deviceParam = (p: Record<string, unknown>) => {
+    if (typeof p.deviceId !== 'string' || !p.deviceId) throw new Error('missing deviceId');
+    return p.deviceId;
+  };
+  ctx.control.register('push.outcomes', async (p) => store.outcomes(typeof p.deviceId === 'string' ? p.deviceId : undefined, typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100));
+  ctx.control.register('push.test', async (p) => sendTest(deviceParam(p)));
+  ctx.control.register('push.status', async () => ({
+    publicKey: keys.publicKey,
+    subscriptions: store.subscriptions().map((s) => ({
+      deviceId: s.deviceId, device: ctx.store.devices.get(s.deviceId)?.name, service: new URL(s.endpoint).hostname, since: s.createdAt,
+    })),
+  }));
+
+  const idle = async () => {
+    while (inflight.size > 0) await Promise.all([...inflight]);
+  };
+
+  return {
+    publicKey: keys.publicKey,
+    idle,
+    async stop() {
+      unsubscribe();
+      sender.stop();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, STOP_WAIT_MS); })]);
+      clearTimeout(timer);
+      own?.close();
+      await store.flush();
+    },
+  };
+}

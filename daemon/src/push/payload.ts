@@ -1,0 +1,120 @@
+// What a push says. Built from the persisted events the daemon emits; one job per change worth a
+// buzz (a task done or failed, an approval or a question), identified by a key so the same change
+// never pushes twice. Payloads hold a title, a short line and a link into the app: never file
+// contents, tool output or anything secret, and never more than ~1 KB of JSON.
+import type { ServerEvent } from '../../../shared/src/index.js';
+
+export type PushKind = 'task.done' | 'task.failed' | 'approval' | 'question' | 'test';
+export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
+
+export interface PushPayload {
+  type: PushKind;
+  title: string;
+  body: string;
+  threadId?: string;
+  url: string;
+  tag: string;
+}
+
+export interface PushJob {
+  /** The identity of the change (task id + state, approval id, question id): pushed at most once. */
+  key: string;
+  threadId?: string;
+  payload: PushPayload;
+  urgency: PushUrgency;
+  /** How long the push service may hold the message for an offline device. */
+  ttlSeconds: number;
+}
+
+export const MAX_PAYLOAD_BYTES = 1024;
+const TITLE_MAX = 90;
+const BODY_MAX = 220;
+const DAY = 24 * 3600;
+
+/** One visible line: no control or bidi-override characters, whitespace collapsed, length capped. */
+export function oneLine(text: string | undefined, max: number): string {
+  if (!text) return '';
+  const clean = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = Array.from(clean);
+  return chars.length <= max ? clean : `${chars.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…`;
+}
+
+function firstLine(text: string | undefined): string | undefined {
+  return text?.split(/\r?\n/).find((l) => l.trim() !== '');
+}
+
+function baseName(p: string): string {
+  return p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
+}
+
+export const threadTag = (threadId: string) => `thread-${threadId}`;
+export const threadUrl = (threadId: string) => `/#thread=${encodeURIComponent(threadId)}`;
+
+/** Shrink body, then title, until the JSON fits in MAX_PAYLOAD_BYTES. */
+export function fitPayload(p: PushPayload): PushPayload {
+  const out = { ...p, title: oneLine(p.title, TITLE_MAX), body: oneLine(p.body, BODY_MAX) };
+  const size = () => Buffer.byteLength(JSON.stringify(out));
+  while (size() > MAX_PAYLOAD_BYTES && Array.from(out.body).length > 1) out.body = oneLine(out.body, Math.floor(Array.from(out.body).length * 0.8));
+  while (size() > MAX_PAYLOAD_BYTES && Array.from(out.title).length > 1) out.title = oneLine(out.title, Math.floor(Array.from(out.title).length * 0.8));
+  if (size() > MAX_PAYLOAD_BYTES) throw new Error('push payload cannot fit in 1 KB');
+  return out;
+}
+
+function threadJob(kind: Exclude<PushKind, 'test'>, key: string, threadId: string, title: string, body: string, urgency: PushUrgency, ttlSeconds: number): PushJob {
+  return {
+    key, threadId, urgency, ttlSeconds,
+    payload: fitPayload({ type: kind, title, body, threadId, url: threadUrl(threadId), tag: threadTag(threadId) }),
+  };
+}
+
+/**
+ * The push an event asks for, if any. `titleOf` gives a thread's title; `now` is for approval
+ * expiry (an approval that already expired is not worth a push).
+ */
+export function jobForEvent(event: ServerEvent, titleOf: (threadId: string) => string | undefined, now = Date.now()): PushJob | undefined {
+  const title = (threadId: string, fallback: string) => oneLine(titleOf(threadId), TITLE_MAX) || fallback;
+  switch (event.kind) {
+    case 'task.updated': {
+      const t = event.task;
+      if (t.state === 'done') {
+        const files = t.changedFiles ?? [];
+        const fileLine = files.length === 0 ? undefined
+          : `Wrote ${baseName(files[0])}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
+        const body = oneLine(firstLine(t.resultSummary), BODY_MAX) || fileLine || 'Finished.';
+        return threadJob('task.done', `task:${t.id}:done`, t.threadId, title(t.threadId, 'Task done'), body, 'normal', DAY);
+      }
+      if (t.state === 'failed') {
+        const reason = oneLine(firstLine(t.reason), BODY_MAX) || 'The task failed.';
+        return threadJob('task.failed', `task:${t.id}:failed`, t.threadId, `Failed · ${title(t.threadId, 'Errand task')}`, reason, 'normal', DAY);
+      }
+      return undefined;
+    }
+    case 'approval.requested': {
+      const a = event.approval;
+      if (a.state !== 'pending') return undefined;
+      const ttl = Math.ceil((a.expiresAt - now) / 1000);
+      if (ttl <= 0) return undefined;
+      return threadJob('approval', `approval:${a.id}`, a.threadId, `Needs your OK · ${title(a.threadId, 'Errand task')}`,
+        oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`, 'high', Math.min(ttl, DAY));
+    }
+    case 'question.asked': {
+      const q = event.question;
+      return threadJob('question', `question:${q.id}`, q.threadId, `Question · ${title(q.threadId, 'Errand task')}`,
+        oneLine(q.text, BODY_MAX) || 'The agent has a question for you.', 'high', DAY);
+    }
+    default:
+      return undefined;
+  }
+}
+
+export function testJob(now = Date.now()): PushJob {
+  return {
+    key: `test:${now}`,
+    urgency: 'high',
+    ttlSeconds: 120,
+    payload: fitPayload({ type: 'test', title: 'Errand test notification', body: 'Notifications from your desktop reach this device.', url: '/', tag: 'errand-test' }),
+  };
+}

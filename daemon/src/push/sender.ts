@@ -1,0 +1,177 @@
+// Sends one push job to one device and accounts for it: every attempt ends in a recorded outcome
+// (sent, failed with status, removed). 404/410 drop the subscription; 429 waits as long as the
+// push service asks (Retry-After); server errors and network failures retry with backoff; other
+// client errors and redirects are final (the same request would fail the same way).
+import webpush from 'web-push';
+import type { PushOutcome } from '../../../shared/src/index.js';
+import type { Logger } from '../util/log.js';
+import { checkEndpoint } from './endpoint.js';
+import type { PushJob } from './payload.js';
+import type { PushStore, StoredSubscription } from './store.js';
+import type { PushResponse, PushTransport } from './transport.js';
+import type { VapidKeys } from './vapid.js';
+
+export interface RetryPolicy {
+  /** Attempts in all for server errors and network failures. */
+  attempts: number;
+  /** First backoff; doubled (×4) each time, with ±20% jitter. */
+  baseDelayMs: number;
+  /** How many 429 answers are honoured before giving up. */
+  rateLimitRetries: number;
+  /** A Retry-After longer than this gives up instead of waiting (the news would be stale). */
+  maxRetryAfterMs: number;
+  /** Used when a 429 carries no usable Retry-After. */
+  defaultRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 4, baseDelayMs: 1000, rateLimitRetries: 5, maxRetryAfterMs: 3600_000, defaultRetryAfterMs: 60_000,
+};
+
+export interface SenderDeps {
+  store: PushStore;
+  transport: PushTransport;
+  keys: VapidKeys;
+  subject: () => string;
+  log: Logger;
+  /** Record and announce an outcome (push.outcome event). */
+  report: (outcome: PushOutcome) => void;
+  retry?: Partial<RetryPolicy>;
+  now?: () => number;
+}
+
+/** Parse Retry-After: delta-seconds or an HTTP date. */
+export function retryAfterMs(value: string | string[] | undefined, now: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\s*\d+\s*$/.test(v)) return Number.parseInt(v, 10) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+interface Attempt { job: PushJob; deviceId: string; endpoint: string; failures: number; rateLimited: number }
+
+export class PushSender {
+  private readonly policy: RetryPolicy;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SenderDeps) {
+    this.policy = { ...DEFAULT_RETRY, ...deps.retry };
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Send to the device's current subscription. Resolves with the first attempt's outcome; retries continue in the background. */
+  async send(deviceId: string, job: PushJob): Promise<PushOutcome | undefined> {
+    const sub = this.deps.store.get(deviceId);
+    if (!sub) return undefined;
+    return this.attempt(sub, { job, deviceId, endpoint: sub.endpoint, failures: 0, rateLimited: 0 });
+  }
+
+  /** Cancel pending retries. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  pendingRetries(): number { return this.timers.size; }
+
+  private outcome(a: Attempt, result: PushOutcome['result'], detail?: string, status?: number): PushOutcome {
+    const o: PushOutcome = {
+      deviceId: a.deviceId, at: this.now(), kind: a.job.payload.type, result,
+      ...(a.job.threadId ? { threadId: a.job.threadId } : {}),
+      ...(detail ? { detail } : {}),
+      ...(status !== undefined ? { status } : {}),
+    };
+    this.deps.report(o);
+    return o;
+  }
+
+  private later(ms: number, a: Attempt): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.stopped) return;
+      // The subscription may have been replaced or removed meanwhile: only retry the same one.
+      const sub = this.deps.store.get(a.deviceId);
+      if (!sub || sub.endpoint !== a.endpoint) return;
+      void this.attempt(sub, a).catch((err) => this.deps.log.error('push retry failed', { error: (err as Error).message }));
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private backoff(failures: number): number {
+    const base = this.policy.baseDelayMs * 4 ** (failures - 1);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  private async attempt(sub: StoredSubscription, a: Attempt): Promise<PushOutcome> {
+    const check = checkEndpoint(sub.endpoint);
+    if (!check.ok) {
+      // Stored before a rule changed, or edited by hand: never send there.
+      await this.deps.store.remove(sub.deviceId, sub.endpoint);
+      return this.outcome(a, 'removed', check.reason);
+    }
+    let details: ReturnType<typeof webpush.generateRequestDetails>;
+    try {
+      details = webpush.generateRequestDetails(
+        { endpoint: sub.endpoint, keys: sub.keys },
+        JSON.stringify(a.job.payload),
+        {
+          vapidDetails: { subject: this.deps.subject(), publicKey: this.deps.keys.publicKey, privateKey: this.deps.keys.privateKey },
+          TTL: a.job.ttlSeconds,
+          urgency: a.job.urgency,
+          contentEncoding: 'aes128gcm',
+        },
+      );
+    } catch (err) {
+      // Bad keys or subject: sending again would fail the same way.
+      return this.outcome(a, 'failed', `could not build the push: ${(err as Error).message}`.slice(0, 200));
+    }
+    let res: PushResponse;
+    try {
+      res = await this.deps.transport({ endpoint: details.endpoint, method: 'POST', headers: details.headers, body: details.body });
+    } catch (err) {
+      return this.retryOrFail(a, undefined, `could not reach the push service: ${(err as Error).message}`.slice(0, 200));
+    }
+    const status = res.status;
+    if (status >= 200 && status < 300) return this.outcome(a, 'sent', undefined, status);
+    if (status === 404 || status === 410) {
+      await this.deps.store.remove(sub.deviceId, sub.endpoint);
+      this.deps.log.info('push subscription expired; removed', { device: a.deviceId, status });
+      return this.outcome(a, 'removed', 'The push service says this subscription is gone; turn notifications on again on the device.', status);
+    }
+    if (status === 429) {
+      a.rateLimited += 1;
+      const wait = retryAfterMs(res.headers['retry-after'], this.now()) ?? this.policy.defaultRetryAfterMs;
+      if (a.rateLimited > this.policy.rateLimitRetries || wait > this.policy.maxRetryAfterMs) {
+        return this.outcome(a, 'failed', `rate limited by the push service; gave up after ${a.rateLimited} tries`, status);
+      }
+      this.later(wait, a);
+      return this.outcome(a, 'failed', `rate limited by the push service; retrying in ${Math.ceil(wait / 1000)} s`, status);
+    }
+    if (status >= 300 && status < 400) return this.outcome(a, 'failed', 'the push service answered with a redirect, which Errand does not follow', status);
+    if (status >= 400 && status < 500) {
+      const why = status === 413 ? 'payload too large' : status === 401 || status === 403 ? 'push keys not accepted' : 'request refused';
+      return this.outcome(a, 'failed', `${why} (${oneLineBody(res.body)})`, status);
+    }
+    return this.retryOrFail(a, status, `push service error${res.body ? ` (${oneLineBody(res.body)})` : ''}`);
+  }
+
+  private retryOrFail(a: Attempt, status: number | undefined, why: string): PushOutcome {
+    a.failures += 1;
+    if (a.failures >= this.policy.attempts || this.stopped) {
+      return this.outcome(a, 'failed', `${why}; gave up after ${a.failures} attempt${a.failures > 1 ? 's' : ''}`, status);
+    }
+    const wait = this.backoff(a.failures);
+    this.later(wait, a);
+    return this.outcome(a, 'failed', `${why}; retrying in ${Math.max(1, Math.round(wait / 1000))} s`, status);
+  }
+}
+
+function oneLineBody(body: string | undefined): string {
+  return (body ?? '').replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 120) || 'no details';
+}

@@ -1,0 +1,92 @@
+// push.json: each device's push subscription, the recent outcomes (bounded), and the keys of
+// changes already pushed (bounded), so a change is pushed at most once even across a restart.
+import path from 'node:path';
+import type { Low } from 'lowdb';
+import { z } from 'zod';
+import { Id, PushOutcome } from '../../../shared/src/index.js';
+import { openDoc, zodValidator } from '../store/doc.js';
+
+const Subscription = z.object({
+  deviceId: Id,
+  endpoint: z.string().max(2048),
+  keys: z.object({ p256dh: z.string().max(256), auth: z.string().max(64) }),
+  createdAt: z.number(),
+});
+export type StoredSubscription = z.infer<typeof Subscription>;
+
+const PushDoc = z.object({
+  schema: z.literal(1),
+  subscriptions: z.array(Subscription),
+  outcomes: z.array(PushOutcome),
+  pushedKeys: z.array(z.string()),
+});
+type PushDoc = z.infer<typeof PushDoc>;
+
+export const KEEP_OUTCOMES = 300;
+const KEEP_KEYS = 2000;
+
+export class PushStore {
+  private keys: Set<string>;
+
+  private constructor(private readonly db: Low<PushDoc>) {
+    this.keys = new Set(db.data.pushedKeys);
+  }
+
+  static async open(storeDir: string): Promise<PushStore> {
+    const db = await openDoc<PushDoc>({
+      file: path.join(storeDir, 'push.json'),
+      version: 1,
+      validate: zodValidator(PushDoc),
+      initial: () => ({ schema: 1, subscriptions: [], outcomes: [], pushedKeys: [] }),
+    });
+    return new PushStore(db);
+  }
+
+  subscriptions(): StoredSubscription[] { return this.db.data.subscriptions; }
+  get(deviceId: string): StoredSubscription | undefined { return this.db.data.subscriptions.find((s) => s.deviceId === deviceId); }
+
+  /** One subscription per device; an endpoint belongs to one device (a browser that re-paired moves it). */
+  async set(sub: StoredSubscription): Promise<void> {
+    this.db.data.subscriptions = [
+      ...this.db.data.subscriptions.filter((s) => s.deviceId !== sub.deviceId && s.endpoint !== sub.endpoint),
+      sub,
+    ];
+    await this.db.write();
+  }
+
+  /** Remove a device's subscription; with `endpoint`, only if it is still that one (not a newer one). */
+  async remove(deviceId: string, endpoint?: string): Promise<boolean> {
+    const before = this.db.data.subscriptions.length;
+    this.db.data.subscriptions = this.db.data.subscriptions.filter((s) => !(s.deviceId === deviceId && (endpoint === undefined || s.endpoint === endpoint)));
+    if (this.db.data.subscriptions.length === before) return false;
+    await this.db.write();
+    return true;
+  }
+
+  /** Mark a change as pushed; false when it already was. Synchronous, so two events racing cannot both win. */
+  claim(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    const list = this.db.data.pushedKeys;
+    list.push(key);
+    if (list.length > KEEP_KEYS) {
+      for (const old of list.splice(0, list.length - KEEP_KEYS)) this.keys.delete(old);
+    }
+    return true;
+  }
+
+  async addOutcome(outcome: PushOutcome): Promise<void> {
+    const list = this.db.data.outcomes;
+    list.push(outcome);
+    if (list.length > KEEP_OUTCOMES) list.splice(0, list.length - KEEP_OUTCOMES);
+    await this.db.write();
+  }
+
+  /** Recent outcomes, oldest first; for one device or all. */
+  outcomes(deviceId?: string, limit = 50): PushOutcome[] {
+    const all = deviceId ? this.db.data.outcomes.filter((o) => o.deviceId === deviceId) : this.db.data.outcomes;
+    return all.slice(-limit);
+  }
+
+  flush(): Promise<void> { return this.db.write(); }
+}

@@ -1,0 +1,87 @@
+// Delivers one already-built Web Push request (from webpush.generateRequestDetails) and reports
+// the push service's answer. The real transport is node:https: no redirects followed (a 3xx comes
+// back as a status), a hard timeout, the response body read only up to a small cap.
+import https from 'node:https';
+
+export interface PushRequest {
+  endpoint: string;
+  method: 'POST';
+  headers: Record<string, string | number>;
+  body: Buffer | null;
+}
+
+export interface PushResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The start of the response body, for the outcome's detail. */
+  body?: string;
+}
+
+export type PushTransport = (request: PushRequest) => Promise<PushResponse>;
+
+export interface HttpsTransportOptions {
+  timeoutMs?: number;
+  /**
+   * Tests and benchmarks only: connect to this address instead of resolving the endpoint's host.
+   * TLS still checks the certificate against the endpoint's host name (with `ca` below).
+   */
+  connectTo?: { host: string; port: number };
+  /** Extra trusted CA certificates (PEM), for a test push service. */
+  ca?: string | Buffer;
+}
+
+export interface HttpsTransport extends PushTransport {
+  close(): void;
+}
+
+const MAX_RESPONSE_BODY = 4096;
+
+export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // Keep connections to the push service open between pushes: most pushes go to one host.
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 8, timeout: timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) });
+  const send = (req: PushRequest) => new Promise<PushResponse>((resolve, reject) => {
+    const url = new URL(req.endpoint);
+    if (url.protocol !== 'https:') {
+      reject(new Error('push transport only speaks https'));
+      return;
+    }
+    const r = https.request({
+      agent,
+      method: req.method,
+      hostname: opts.connectTo?.host ?? url.hostname,
+      port: opts.connectTo?.port ?? (url.port || 443),
+      servername: url.hostname,
+      path: `${url.pathname}${url.search}`,
+      headers: { ...req.headers, host: url.host },
+      timeout: timeoutMs,
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < MAX_RESPONSE_BODY) body += chunk.slice(0, MAX_RESPONSE_BODY - body.length);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new Error(`no answer from the push service within ${timeoutMs} ms`)));
+    r.on('error', reject);
+    r.end(req.body ?? undefined);
+  });
+  return Object.assign(send, { close: () => agent.destroy() });
+}
+
+let transportForTests: PushTransport | undefined;
+
+/**
+ * Tests only: make push modules started after this call deliver through `transport` instead of
+ * the network (undefined restores the real one). Deliberately not reachable from config, the
+ * environment or any client: a test calls it in-process.
+ */
+export function setPushTransportForTests(transport: PushTransport | undefined): void {
+  transportForTests = transport;
+}
+
+export function pushTransportForTests(): PushTransport | undefined {
+  return transportForTests;
+}

@@ -1,0 +1,121 @@
+// Which endpoints the daemon will POST to, and what a push says.
+import { describe, expect, it } from 'vitest';
+import type { ServerEvent, Task } from '../../../shared/src/index.js';
+import { checkEndpoint, checkKeys } from '../../src/push/endpoint.js';
+import { MAX_PAYLOAD_BYTES, jobForEvent, oneLine, testJob } from '../../src/push/payload.js';
+import { makeSubscriber } from './push-service.js';
+
+describe('push endpoint allowlist', () => {
+  it.each([
+    'https://fcm.googleapis.com/fcm/send/abc:def',
+    'https://fcm.googleapis.com:443/fcm/send/abc',
+    'https://web.push.apple.com/QGx1y2z',
+    'https://updates.push.services.mozilla.com/wpush/v2/gAAAA',
+    'https://wns2-by3p.notify.windows.com/w/?token=BQYAAA',
+    'HTTPS://FCM.GOOGLEAPIS.COM/fcm/send/x',
+  ])('accepts %s', (endpoint) => {
+    expect(checkEndpoint(endpoint).ok).toBe(true);
+  });
+
+  it.each([
+    ['http://fcm.googleapis.com/fcm/send/abc', /uses http, not https/],
+    ['https://fcm.googleapis.com:8443/fcm/send/abc', /port 8443/],
+    ['https://evil.com/fcm/send/abc', /"evil.com" is not a known push service/],
+    ['https://fcm.googleapis.com.evil.com/fcm/send/abc', /not a known push service/],
+    ['https://evilfcm.googleapis.com/x', /not a known push service/],
+    ['https://sub.fcm.googleapis.com/x', /not a known push service/],
+    ['https://notpush.apple.com/x', /not a known push service/],
+    ['https://push.apple.com/x', /not a known push service/],
+    ['https://evil.com/web.push.apple.com', /not a known push service/],
+    ['https://web.push.apple.com.evil.com/x', /not a known push service/],
+    ['https://127.0.0.1/fcm/send/abc', /IP address/],
+    ['https://[::1]/fcm/send/abc', /IP address/],
+    ['https://2130706433/fcm/send/abc', /IP address/],
+    ['https://0x7f.0.0.1/fcm/send/abc', /IP address/],
+    ['https://user:pw@fcm.googleapis.com/fcm/send/abc', /user name or password/],
+    ['https://fcm.googleapis.com@evil.com/x', /user name or password/],
+    ['https://fcm.googleapis.com./fcm/send/abc', /not a plain DNS name/],
+    ['https://localhost/x', /not a known push service/],
+    ['wss://fcm.googleapis.com/x', /uses wss, not https/],
+    ['file:///etc/passwd', /uses file, not https/],
+    ['not a url', /spaces/],
+    ['', /empty/],
+    [`https://fcm.googleapis.com/${'a'.repeat(2100)}`, /2048/],
+  ])('refuses %s with a clear reason', (endpoint, reason) => {
+    const r = checkEndpoint(endpoint);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toMatch(reason);
+      expect(r.reason).toMatch(/^Push endpoint refused: .*Errand only sends to https:\/\/…:443 at fcm\.googleapis\.com/);
+    }
+  });
+
+  it('checks the subscription keys', () => {
+    const good = makeSubscriber().subscription.keys;
+    expect(checkKeys(good)).toBeUndefined();
+    expect(checkKeys({ ...good, auth: Buffer.alloc(8).toString('base64url') })).toMatch(/16 bytes/);
+    expect(checkKeys({ ...good, p256dh: Buffer.alloc(33, 2).toString('base64url') })).toMatch(/uncompressed P-256/);
+    expect(checkKeys({ ...good, auth: 'not base64!' })).toMatch(/base64url/);
+  });
+});
+
+const task = (over: Partial<Task>): Task => ({
+  id: 'tsk_1', threadId: 'thr_1', state: 'done', messageId: 'msg_1', createdAt: 1, turns: 1,
+  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: 0, ...over,
+});
+const titles = (t: string | undefined) => () => t;
+
+describe('push payloads', () => {
+  it('task done: thread title, first line of the result, tag and link for the thread', () => {
+    const job = jobForEvent({ kind: 'task.updated', task: task({ resultSummary: '\nReport written: Q3-report.md\nSecond line with details' }) }, titles('Q3 sales report'));
+    expect(job).toMatchObject({ key: 'task:tsk_1:done', threadId: 'thr_1', urgency: 'normal' });
+    expect(job!.payload).toEqual({
+      type: 'task.done', title: 'Q3 sales report', body: 'Report written: Q3-report.md', threadId: 'thr_1', url: '/#thread=thr_1', tag: 'thread-thr_1',
+    });
+  });
+
+  it('task done without a result names the file it produced (name only, no path or contents)', () => {
+    const job = jobForEvent({ kind: 'task.updated', task: task({ changedFiles: ['Projects/reports/Q3-report.md', 'Projects/chart.png'] }) }, titles('Sales'));
+    expect(job!.payload.body).toBe('Wrote Q3-report.md and 1 more file');
+  });
+
+  it('task failed carries the reason; other states push nothing', () => {
+    const job = jobForEvent({ kind: 'task.updated', task: task({ state: 'failed', reason: 'The model API refused the key (401).' }) }, titles('Sales'));
+    expect(job!.payload).toMatchObject({ type: 'task.failed', title: 'Failed · Sales', body: 'The model API refused the key (401).' });
+    expect(job!.key).toBe('task:tsk_1:failed');
+    for (const state of ['queued', 'running', 'waiting', 'cancelled', 'interrupted'] as const) {
+      expect(jobForEvent({ kind: 'task.updated', task: task({ state }) }, titles('x'))).toBeUndefined();
+    }
+  });
+
+  it('approval needed: the action in a few words, high urgency, TTL until it expires; none once expired', () => {
+    const now = 1_000_000;
+    const approval = {
+      id: 'apr_1', taskId: 'tsk_1', threadId: 'thr_1', tool: 'shell', summary: 'Run python make_chart.py',
+      action: { argv: ['python', 'make_chart.py'] }, hash: 'h', createdAt: now, expiresAt: now + 600_000, state: 'pending' as const,
+    };
+    const job = jobForEvent({ kind: 'approval.requested', approval }, titles('Sales'), now);
+    expect(job).toMatchObject({ key: 'approval:apr_1', urgency: 'high', ttlSeconds: 600 });
+    expect(job!.payload).toMatchObject({ type: 'approval', title: 'Needs your OK · Sales', body: 'Run python make_chart.py', url: '/#thread=thr_1', tag: 'thread-thr_1' });
+    expect(jobForEvent({ kind: 'approval.requested', approval: { ...approval, expiresAt: now - 1 } }, titles('Sales'), now)).toBeUndefined();
+  });
+
+  it('question asked', () => {
+    const ev: ServerEvent = { kind: 'question.asked', question: { id: 'q_1', taskId: 'tsk_1', threadId: 'thr_1', text: 'Which quarter:\nQ3 or Q4?', createdAt: 1 } };
+    expect(jobForEvent(ev, titles(undefined))!.payload).toMatchObject({ type: 'question', title: 'Question · Errand task', body: 'Which quarter: Q3 or Q4?' });
+  });
+
+  it('strips control and bidi characters and caps every payload at 1 KB', () => {
+    expect(oneLine('a\u0007b\u202ec\u001b[31m', 50)).toBe('a b c [31m');
+    const huge = task({ resultSummary: '😀'.repeat(5000) });
+    const job = jobForEvent({ kind: 'task.updated', task: huge }, titles('ü'.repeat(5000)));
+    expect(Buffer.byteLength(JSON.stringify(job!.payload))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+    expect(job!.payload.body.endsWith('…')).toBe(true);
+    const longId = task({ threadId: 't'.repeat(128), resultSummary: 'x'.repeat(5000) });
+    expect(Buffer.byteLength(JSON.stringify(jobForEvent({ kind: 'task.updated', task: longId }, titles('y'.repeat(500)))!.payload))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+  });
+
+  it('a test push links to the app', () => {
+    expect(testJob().payload).toMatchObject({ type: 'test', url: '/', tag: 'errand-test' });
+  });
+});

@@ -1,0 +1,198 @@
+// Real Web Push sending (web-push request building, the daemon's https transport) to a local push
+// service; the test decrypts each body as the browser would and checks the VAPID signature.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PushOutcome } from '../../../shared/src/index.js';
+import { testJob, jobForEvent, type PushJob } from '../../src/push/payload.js';
+import { PushSender, retryAfterMs, type RetryPolicy } from '../../src/push/sender.js';
+import { PushStore } from '../../src/push/store.js';
+import { loadOrCreateVapidKeys, type VapidKeys } from '../../src/push/vapid.js';
+import { StoreCorruptError } from '../../src/store/durable-file.js';
+import { createLogger } from '../../src/util/log.js';
+import { FakePushService, decryptPush, makeSubscriber, verifyVapid, type Subscriber } from './push-service.js';
+
+const SUBJECT = 'mailto:owner@example.org';
+const log = createLogger({});
+
+let svc: FakePushService;
+beforeAll(async () => { svc = await FakePushService.start(); });
+afterAll(async () => { await svc.close(); });
+
+interface Rig { dir: string; store: PushStore; keys: VapidKeys; sender: PushSender; outcomes: PushOutcome[]; sub: Subscriber }
+
+let rig: Rig;
+async function makeRig(retry: Partial<RetryPolicy> = {}, endpoint?: string): Promise<Rig> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-push-'));
+  const store = await PushStore.open(dir);
+  const keys = await loadOrCreateVapidKeys(path.join(dir, 'vapid.json'), log);
+  const outcomes: PushOutcome[] = [];
+  const sender = new PushSender({
+    store, transport: svc.transport(), keys, subject: () => SUBJECT, log,
+    report: (o) => { outcomes.push(o); void store.addOutcome(o); },
+    retry: { baseDelayMs: 40, ...retry },
+  });
+  const sub = makeSubscriber(endpoint);
+  await store.set({ deviceId: 'dev_a', ...sub.subscription, createdAt: Date.now() });
+  return { dir, store, keys, sender, outcomes, sub };
+}
+
+const doneJob = (): PushJob => jobForEvent({
+  kind: 'task.updated',
+  task: {
+    id: 'tsk_9', threadId: 'thr_9', state: 'done', messageId: 'm', createdAt: 1, turns: 2, costUsd: 0,
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, resultSummary: 'Report written: Q3-report.md',
+  },
+}, () => 'Q3 sales')!;
+
+beforeEach(() => {
+  svc.received.length = 0;
+  svc.respond = () => ({ status: 201 });
+});
+afterEach(() => rig?.sender.stop());
+
+describe('web push sending', () => {
+  it('delivers an aes128gcm body the subscriber can decrypt, signed with a valid VAPID JWT', async () => {
+    rig = await makeRig();
+    const outcome = await rig.sender.send('dev_a', doneJob());
+    expect(outcome).toMatchObject({ deviceId: 'dev_a', result: 'sent', status: 201, kind: 'task.done', threadId: 'thr_9' });
+    expect(svc.received).toHaveLength(1);
+    const push = svc.received[0];
+    expect(push.host).toBe('fcm.googleapis.com');
+    expect(push.path).toBe(new URL(rig.sub.subscription.endpoint).pathname);
+    expect(push.headers['content-encoding']).toBe('aes128gcm');
+    expect(push.headers.ttl).toBe('86400');
+    expect(push.headers.urgency).toBe('normal');
+    expect(push.body.includes(Buffer.from('Report written'))).toBe(false); // encrypted on the wire
+    expect(decryptPush(push, rig.sub)).toEqual({
+      type: 'task.done', title: 'Q3 sales', body: 'Report written: Q3-report.md', threadId: 'thr_9', url: '/#thread=thr_9', tag: 'thread-thr_9',
+    });
+    const claims = verifyVapid(push.headers.authorization, rig.sub.subscription.endpoint, { subject: SUBJECT, publicKey: rig.keys.publicKey });
+    expect(claims.aud).toBe('https://fcm.googleapis.com');
+    // The private key never travels.
+    expect(JSON.stringify(push.headers)).not.toContain(rig.keys.privateKey);
+  });
+
+  it('signs for the endpoint\'s own origin at other push services too', async () => {
+    rig = await makeRig({}, 'https://web.push.apple.com/QGx1y2z3');
+    await rig.sender.send('dev_a', testJob());
+    const push = svc.received[0];
+    expect(push.host).toBe('web.push.apple.com');
+    expect(verifyVapid(push.headers.authorization, rig.sub.subscription.endpoint, { subject: SUBJECT, publicKey: rig.keys.publicKey }).aud).toBe('https://web.push.apple.com');
+    expect(decryptPush(push, rig.sub)).toMatchObject({ type: 'test', tag: 'errand-test' });
+  });
+
+  it.each([404, 410])('%i removes the subscription and says so', async (status) => {
+    rig = await makeRig();
+    svc.respond = () => ({ status, body: 'subscription expired' });
+    const outcome = await rig.sender.send('dev_a', doneJob());
+    expect(outcome).toMatchObject({ result: 'removed', status });
+    expect(rig.store.get('dev_a')).toBeUndefined();
+    // Durable: a reopened store has no subscription either, and keeps the outcome.
+    await rig.store.flush();
+    const reopened = await PushStore.open(rig.dir);
+    expect(reopened.get('dev_a')).toBeUndefined();
+    expect(reopened.outcomes('dev_a').at(-1)).toMatchObject({ result: 'removed', status });
+    expect(await rig.sender.send('dev_a', doneJob())).toBeUndefined();
+    expect(svc.received).toHaveLength(1);
+  });
+
+  it('429 waits as long as Retry-After says, then sends again', async () => {
+    rig = await makeRig();
+    let n = 0;
+    svc.respond = () => (++n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 201 });
+    const first = await rig.sender.send('dev_a', doneJob());
+    expect(first).toMatchObject({ result: 'failed', status: 429 });
+    expect(first!.detail).toMatch(/retrying in 1 s/);
+    await svc.waitFor(2, 5000);
+    const gap = svc.received[1].at - svc.received[0].at;
+    expect(gap).toBeGreaterThanOrEqual(950);
+    expect(gap).toBeLessThan(3000);
+    await expect.poll(() => rig.outcomes.length).toBe(2);
+    expect(rig.outcomes[1]).toMatchObject({ result: 'sent', status: 201 });
+    // The retry is a fresh request that still decrypts and verifies.
+    expect(decryptPush(svc.received[1], rig.sub)).toMatchObject({ type: 'task.done' });
+    verifyVapid(svc.received[1].headers.authorization, rig.sub.subscription.endpoint, { subject: SUBJECT, publicKey: rig.keys.publicKey });
+  });
+
+  it('429 with a Retry-After beyond the limit gives up instead', async () => {
+    rig = await makeRig({ maxRetryAfterMs: 60_000 });
+    svc.respond = () => ({ status: 429, headers: { 'retry-after': '7200' } });
+    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({ result: 'failed', status: 429, detail: expect.stringMatching(/gave up/) });
+    expect(rig.sender.pendingRetries()).toBe(0);
+  });
+
+  it('server errors retry a few times with growing backoff, then give up', async () => {
+    rig = await makeRig({ attempts: 3, baseDelayMs: 40 });
+    svc.respond = () => ({ status: 503, body: 'overloaded' });
+    await rig.sender.send('dev_a', doneJob());
+    await svc.waitFor(3, 5000);
+    await expect.poll(() => rig.outcomes.length).toBe(3);
+    expect(rig.outcomes.map((o) => o.result)).toEqual(['failed', 'failed', 'failed']);
+    expect(rig.outcomes[0].detail).toMatch(/retrying/);
+    expect(rig.outcomes[2].detail).toMatch(/gave up after 3 attempts/);
+    const [a, b, c] = svc.received.map((r) => r.at);
+    expect(b - a).toBeGreaterThanOrEqual(25); // 40 ms ±20%
+    expect(c - b).toBeGreaterThanOrEqual(120); // 160 ms ±20%
+    await new Promise((r) => setTimeout(r, 300));
+    expect(svc.received).toHaveLength(3);
+    expect(rig.store.get('dev_a')).toBeDefined();
+  });
+
+  it('a network failure retries, then succeeds', async () => {
+    rig = await makeRig({ attempts: 3, baseDelayMs: 40 });
+    let n = 0;
+    svc.respond = () => (++n === 1 ? { status: 0, drop: true } : { status: 201 });
+    const first = await rig.sender.send('dev_a', doneJob());
+    expect(first).toMatchObject({ result: 'failed', detail: expect.stringMatching(/could not reach the push service.*retrying/) });
+    expect(first!.status).toBeUndefined();
+    await expect.poll(() => rig.outcomes.map((o) => o.result)).toEqual(['failed', 'sent']);
+  });
+
+  it('a redirect is not followed, and other client errors are final', async () => {
+    rig = await makeRig();
+    svc.respond = () => ({ status: 307, headers: { location: 'https://127.0.0.1:1/steal' } });
+    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({ result: 'failed', status: 307, detail: expect.stringMatching(/redirect/) });
+    svc.respond = () => ({ status: 403, body: 'bad jwt' });
+    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({ result: 'failed', status: 403, detail: expect.stringMatching(/push keys not accepted/) });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(svc.received).toHaveLength(2);
+    expect(rig.sender.pendingRetries()).toBe(0);
+  });
+
+  it('a stored subscription that no longer passes the allowlist is dropped, not sent to', async () => {
+    rig = await makeRig();
+    await rig.store.set({ deviceId: 'dev_b', endpoint: 'https://10.0.0.1/push', keys: rig.sub.subscription.keys, createdAt: 1 });
+    expect(await rig.sender.send('dev_b', doneJob())).toMatchObject({ result: 'removed', detail: expect.stringMatching(/IP address/) });
+    expect(rig.store.get('dev_b')).toBeUndefined();
+    expect(svc.received).toHaveLength(0);
+  });
+
+  it('parses Retry-After as seconds or a date', () => {
+    expect(retryAfterMs('120', 0)).toBe(120_000);
+    expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
+    expect(retryAfterMs('soon', 0)).toBeUndefined();
+    expect(retryAfterMs(undefined, 0)).toBeUndefined();
+  });
+});
+
+describe('VAPID keys', () => {
+  it('are made once, kept 0600, and reused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-vapid-'));
+    const file = path.join(dir, 'vapid.json');
+    const a = await loadOrCreateVapidKeys(file, log);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const b = await loadOrCreateVapidKeys(file, log);
+    expect(b).toEqual(a);
+    expect(Buffer.from(a.publicKey, 'base64url')).toHaveLength(65);
+  });
+
+  it('a damaged key file stops the start and is left as it is', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-vapid-'));
+    const file = path.join(dir, 'vapid.json');
+    fs.writeFileSync(file, '{"schema":1,"publicKey":"short"}', { mode: 0o600 });
+    await expect(loadOrCreateVapidKeys(file, log)).rejects.toBeInstanceOf(StoreCorruptError);
+    expect(fs.readFileSync(file, 'utf8')).toBe('{"schema":1,"publicKey":"short"}');
+  });
+});
