@@ -47,6 +47,7 @@ export class Connector {
   enabledTools: Tool[] = [];
   changedTools: string[] = [];
   private client: Client | undefined;
+  private transportRef: Transport | undefined;
   private generation = 0;
   private attempts = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -58,6 +59,11 @@ export class Connector {
   constructor(readonly config: ConnectorConfig, private readonly deps: ConnectorDeps) {}
 
   get name(): string { return this.config.name; }
+
+  /** The process id of a stdio server while it runs (diagnostics, tests). */
+  get pid(): number | undefined {
+    return this.transportRef instanceof StdioClientTransport ? this.transportRef.pid ?? undefined : undefined;
+  }
 
   statusView(): ConnectorStatus {
     return {
@@ -110,6 +116,7 @@ export class Connector {
     const client = new Client({ name: 'errand', version: this.deps.version }, { capabilities: {} });
     try {
       const transport = this.transport();
+      this.transportRef = transport;
       client.onclose = () => { if (gen === this.generation && !this.stopped) this.crashed('the server closed the connection'); };
       client.onerror = (err) => this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });
       client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
@@ -124,8 +131,7 @@ export class Connector {
       this.setStatus('connected');
     } catch (err) {
       if (gen !== this.generation || this.stopped) return;
-      const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
-      this.crashed(`${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`);
+      this.crashed((err as Error).message);
     }
   }
 
@@ -158,7 +164,9 @@ export class Connector {
     this.deps.onStatus(this.statusView());
   }
 
-  private crashed(reason: string): void {
+  private crashed(why: string): void {
+    const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+    const reason = `${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`;
     const old = this.client;
     this.client = undefined;
     this.generation++;
