@@ -10,7 +10,7 @@ describe('pairing in the browser', () => {
     await ensureBuilt();
     td = await startTestDaemon();
     b = await launch();
-  });
+  }, 120_000);
   afterAll(async () => {
     await b?.close();
     await td?.stop();
