@@ -85,8 +85,8 @@ async function main(): Promise<boolean> {
   console.log(`push latency, ${N} samples each (after ${WARMUP} warm-up):`);
   console.log(`  daemon   task done → request at push service: median ${p(samples, 50)}  p95 ${p(samples, 95)}  max ${p(samples, 100)}`);
   console.log(`           of which event persisted (fsync) → push module sees it: median ${p(persisted, 50)}  p95 ${p(persisted, 95)}`);
-  const own = samples.map((x, i) => x - persisted[i]);
-  console.log(`           push module's own part (build, encrypt, sign, send):      median ${p(own, 50)}  p95 ${p(own, 95)}`);
+  const pushPart = samples.map((x, i) => x - persisted[i]);
+  console.log(`           push module's own part (build, encrypt, sign, send):      median ${p(pushPart, 50)}  p95 ${p(pushPart, 95)}`);
   console.log(`  baseline bare generateRequestDetails + https request:      median ${p(baseline, 50)}  p95 ${p(baseline, 95)}  max ${p(baseline, 100)}`);
   console.log(`  daemon overhead over baseline (median): ${ms(percentile(samples, 50) - percentile(baseline, 50))}`);
   return report('task done → push request leaves (p95)', p(samples, 95), percentile(samples, 95) < TARGET_P95_MS, `< ${TARGET_P95_MS} ms`);
