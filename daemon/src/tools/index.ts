@@ -156,13 +156,13 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
 
   // Local control methods for the CLI (errand roots / allow / disallow / connectors).
   const rootsView = () => ({ roots: roots.list(), workspace: roots.workspace, sandbox: sandbox.state });
-  ctx.control.register('tools.reload', async () => {
-    ctx.reloadConfig();
-    await connectors.settled();
-    return { ...rootsView(), connectors: connectors.statuses() };
-  });
   ctx.control.register('roots.list', async () => rootsView());
   ctx.control.register('connectors.list', async () => ({ connectors: connectors.statuses() }));
+  ctx.control.register('connectors.tools', async (params) => {
+    const c = typeof params.name === 'string' ? connectors.get(params.name) : undefined;
+    if (!c) throw new Error(`No connector named "${String(params.name)}".`);
+    return { status: c.statusView(), tools: c.tools.map((t) => ({ name: t.name, description: t.description ?? '', changed: c.changedTools.includes(t.name) })) };
+  });
   ctx.control.register('connectors.accept', async (params) => {
     if (typeof params.name !== 'string') throw new Error('name is required');
     return { connector: await connectors.accept(params.name) };

@@ -1,0 +1,199 @@
+// `errand connectors`: list, add, remove MCP servers, and accept changed tool descriptions.
+// The exact launch command is shown before a connector is enabled; values for its environment and
+// headers go to secrets.json (0600), and config.json keeps only their names.
+import { homePaths } from '../../config/paths.js';
+import { readConfigFile, updateConfigFile } from '../../config/load.js';
+import { ConnectorConfig } from '../../config/schema.js';
+import { launchLine } from '../../connectors/connector.js';
+import { SecretStore } from '../../connectors/secrets.js';
+import { controlCall, DaemonNotRunningError } from '../../control/client.js';
+import type { CliCommand, CliIO } from '../command.js';
+import { reloadDaemon } from './roots.js';
+
+type Status = { name: string; transport: string; status: string; reason?: string; tools: number; changedTools?: string[]; launch: string };
+
+const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+
+async function daemonCall(home: string, method: string, params: Record<string, unknown> = {}): Promise<unknown | undefined> {
+  try {
+    return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000 });
+  } catch (err) {
+    if (err instanceof DaemonNotRunningError) return undefined;
+    throw err;
+  }
+}
+
+function pairs(values: unknown, what: string): Record<string, string> {
+  const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
+  const out: Record<string, string> = {};
+  for (const v of list) {
+    const s = String(v);
+    const eq = s.indexOf('=');
+    if (eq < 1) throw new Error(`--${what} takes NAME=VALUE (got "${s}")`);
+    out[s.slice(0, eq)] = s.slice(eq + 1);
+  }
+  return out;
+}
+
+async function waitSettled(home: string, name: string): Promise<Status | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const r = (await daemonCall(home, 'connectors.list')) as { connectors: Status[] } | undefined;
+    const s = r?.connectors.find((c) => c.name === name);
+    if (!r || (s && s.status !== 'starting')) return s;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return undefined;
+}
+
+function describe(s: Status): string {
+  const changed = s.changedTools?.length ? `\n    tools disabled because their description changed: ${s.changedTools.join(', ')} (review with \`errand connectors accept ${s.name}\`)` : '';
+  return `${s.name}  ${s.status}${s.reason ? `: ${clean(s.reason)}` : ''}${s.status === 'connected' ? `, ${s.tools} tools` : ''}\n    ${clean(s.launch)}${changed}`;
+}
+
+async function list(home: string, io: CliIO, json: boolean): Promise<number> {
+  const r = (await daemonCall(home, 'connectors.list')) as { connectors: Status[] } | undefined;
+  let statuses: Status[];
+  if (r) statuses = r.connectors;
+  else {
+    const raw = readConfigFile(homePaths(home).config);
+    statuses = (Array.isArray(raw.connectors) ? raw.connectors : []).map((c) => {
+      const cfg = ConnectorConfig.parse(c);
+      return { name: cfg.name, transport: cfg.transport, status: cfg.enabled ? 'not running' : 'disabled', tools: 0, launch: launchLine(cfg) };
+    });
+  }
+  if (json) io.out(JSON.stringify(statuses, null, 2));
+  else if (!statuses.length) io.out('No connectors. Add one with `errand connectors add <name> -- <command> [args…]` or `--url <https://…>`.');
+  else for (const s of statuses) io.out(describe(s));
+  if (!r && !json) io.out('(The daemon is not running; statuses appear when it runs.)');
+  return 0;
+}
+
+export const connectorsCommand: CliCommand = {
+  name: 'connectors',
+  summary: 'List, add, remove MCP connectors; accept changed tools',
+  help: `Usage:
+  errand connectors [list] [--json]
+  errand connectors add <name> [--env NAME=VALUE]… [--read-only] [--yes] -- <command> [args…]
+  errand connectors add <name> --url <url> [--header NAME=VALUE]… [--read-only] [--yes]
+  errand connectors remove <name>
+  errand connectors accept <name> [--yes]
+
+A connector is an MCP server whose tools the agent may use, named <name>__<tool>. Its tools ask
+for approval unless the server marks them read-only or you add it with --read-only. The exact
+command is shown before it is enabled. --env and --header values are kept in secrets.json (0600),
+never in config.json and never sent to the phone. When a server changes a tool's description,
+that tool is disabled until you review it with \`errand connectors accept <name>\`.`,
+  allowPositionals: true,
+  options: {
+    url: { type: 'string' },
+    env: { type: 'string', multiple: true },
+    header: { type: 'string', multiple: true },
+    'read-only': { type: 'boolean' },
+    disabled: { type: 'boolean' },
+    yes: { type: 'boolean', short: 'y' },
+  },
+  async run(args, io) {
+    const json = args.values.json === true;
+    const [action = 'list', name, ...rest] = args.positionals;
+    if (action === 'list') return list(args.home, io, json);
+    if (!name) {
+      io.err(`Usage: errand connectors ${action} <name>`);
+      return 2;
+    }
+    const paths = homePaths(args.home);
+    const secrets = new SecretStore(paths.secrets);
+
+    if (action === 'add') {
+      let env: Record<string, string>;
+      let headers: Record<string, string>;
+      try {
+        env = pairs(args.values.env, 'env');
+        headers = pairs(args.values.header, 'header');
+      } catch (err) {
+        io.err(`errand: ${(err as Error).message}`);
+        return 2;
+      }
+      const url = typeof args.values.url === 'string' ? args.values.url : undefined;
+      if (!url && rest.length === 0) {
+        io.err('errand: give the server command after --, or --url for an HTTP server.');
+        return 2;
+      }
+      const secretName = (kind: string, key: string) => `connector.${name}.${kind}.${key}`;
+      const candidate = url
+        ? { name, transport: 'http' as const, url, headers: Object.fromEntries(Object.keys(headers).map((k) => [k, secretName('header', k)])) }
+        : { name, transport: 'stdio' as const, command: rest[0], args: rest.slice(1), env: Object.fromEntries(Object.keys(env).map((k) => [k, secretName('env', k)])) };
+      const parsed = ConnectorConfig.safeParse({ ...candidate, readOnly: args.values['read-only'] === true, enabled: args.values.disabled !== true });
+      if (!parsed.success) {
+        io.err(`errand: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'connector'}: ${i.message}`).join('; ')}`);
+        return 2;
+      }
+      const raw = readConfigFile(paths.config);
+      if ((Array.isArray(raw.connectors) ? raw.connectors : []).some((c) => (c as { name?: string }).name === name)) {
+        io.err(`errand: a connector named "${name}" exists; remove it first.`);
+        return 1;
+      }
+      io.out(url ? `Errand will connect to: ${launchLine(parsed.data)}` : `Errand will run this command on this computer:\n  ${launchLine(parsed.data)}`);
+      if (Object.keys(env).length) io.out(`with these environment variables from secrets.json: ${Object.keys(env).join(', ')}`);
+      if (args.values.yes !== true && !(await io.confirm('Add and enable this connector?'))) {
+        io.err(io.interactive ? 'Not added.' : 'errand: not added; run again with --yes to confirm (the command is shown above).');
+        return 1;
+      }
+      const values: Record<string, string> = {};
+      for (const [k, v] of Object.entries(env)) values[secretName('env', k)] = v;
+      for (const [k, v] of Object.entries(headers)) values[secretName('header', k)] = v;
+      if (Object.keys(values).length) await secrets.set(values);
+      updateConfigFile(args.home, (c) => {
+        c.connectors = [...(Array.isArray(c.connectors) ? c.connectors : []), { ...candidate, ...(parsed.data.readOnly ? { readOnly: true } : {}), ...(parsed.data.enabled ? {} : { enabled: false }) }];
+      });
+      io.out(`Added connector "${name}"; its tools will be named ${name}__<tool>.`);
+      if (await reloadDaemon(args.home, io)) {
+        const s = await waitSettled(args.home, name);
+        if (s) io.out(describe(s));
+        if (s?.status === 'connected') io.out(`Its ${s.tools} tool descriptions are pinned now; a later change disables the tool until you accept it.`);
+      }
+      return 0;
+    }
+
+    if (action === 'remove') {
+      let found = false;
+      updateConfigFile(args.home, (c) => {
+        const all = Array.isArray(c.connectors) ? c.connectors : [];
+        found = all.some((x) => (x as { name?: string }).name === name);
+        c.connectors = all.filter((x) => (x as { name?: string }).name !== name);
+      });
+      if (!found) {
+        io.err(`errand: no connector named "${name}".`);
+        return 1;
+      }
+      await secrets.removePrefix(`connector.${name}.`);
+      io.out(`Removed connector "${name}" and its secrets.`);
+      await reloadDaemon(args.home, io);
+      return 0;
+    }
+
+    if (action === 'accept') {
+      const info = (await daemonCall(args.home, 'connectors.tools', { name })) as { tools: Array<{ name: string; description: string; changed: boolean }> } | undefined;
+      if (!info) {
+        io.err('errand: the daemon is not running; start it so it can read the connector\'s current tools.');
+        return 1;
+      }
+      const changed = info.tools.filter((t) => t.changed);
+      if (!changed.length) {
+        io.out(`No tool of "${name}" has a changed description.`);
+        return 0;
+      }
+      io.out(`These tools of "${name}" changed. Read their descriptions as the model will see them:`);
+      for (const t of changed) io.out(`\n  ${name}__${t.name}:\n    ${clean(t.description).split('\n').join('\n    ')}`);
+      if (args.values.yes !== true && !(await io.confirm('\nAccept these descriptions and enable the tools?'))) {
+        io.err(io.interactive ? 'Not accepted; the tools stay disabled.' : 'errand: not accepted; run again with --yes after reading them.');
+        return 1;
+      }
+      const r = (await daemonCall(args.home, 'connectors.accept', { name })) as { connector: { tools: number } };
+      io.out(`Accepted. "${name}" has ${r.connector.tools} tools enabled.`);
+      return 0;
+    }
+
+    io.err(`Unknown action "${action}". Try \`errand connectors --help\`.`);
+    return 2;
+  },
+};
