@@ -9,6 +9,9 @@ const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> {
   const modules: DaemonModule[] = [];
   try {
+    // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
+    const keepAwake = startKeepAwake(ctx);
+    modules.push(keepAwake);
     const tools = await startTools(ctx);
     modules.push(tools);
     const agent = await startAgent(ctx, tools);
@@ -19,7 +22,6 @@ export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> 
       if (e.event.kind === 'task.updated' && ENDED.has(e.event.task.state)) tools.endTask(e.event.task.id);
     });
     modules.push({ stop: async () => unsubscribe() });
-    modules.push(startKeepAwake(ctx));
     return modules;
   } catch (err) {
     for (const m of modules.reverse()) await m.stop().catch(() => undefined);

@@ -39,12 +39,16 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       daemon = await startDaemon({ home: args.home, env: io.env, overrides: { port, lan: args.values.lan === true }, logToStderr: true });
     } catch (err) {
       io.err(`errand: ${(err as Error).message}`);
-      return exitCodeOf(err);
+      const code = exitCodeOf(err);
+      // launchd cannot skip restarts for particular exit codes: a configuration error or a corrupt
+      // store exits 0 under it, so it is not restarted every few seconds to fail the same way.
+      if (io.env.ERRAND_SUPERVISOR === 'launchd' && (code === 78 || code === 65)) return 0;
+      return code;
     }
     const { ctx } = daemon;
     io.out(`Errand ${ctx.version} is running at ${daemon.url} (home ${ctx.paths.home}).`);
     if (ctx.config().lan) io.out('LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.');
-    if (!ctx.config().anthropic.apiKey) io.out('No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY (see README).');
+    if (!ctx.config().anthropic.apiKey) io.out(`No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY or add anthropic.apiKey to ${ctx.paths.config} (a login service does not see your shell's environment).`);
 
     if (ctx.store.devices.list().length === 0 && io.interactive) {
       const { code, expiresAt } = daemon.pairing.mint();
