@@ -1,0 +1,83 @@
+// A real agent task (the real SDK against the scripted Messages API server) finishing in a real
+// daemon pushes exactly once to each subscribed device; the device that has the thread open in
+// the foreground gets none, and its outcome says so.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { PushOutcome } from '../../../shared/src/index.js';
+import { startAgent, type AgentModule } from '../../src/agent/index.js';
+import type { ToolRuntime } from '../../src/agent/tool-runtime.js';
+import { setPushTransportForTests, startPush, type PushModule } from '../../src/push/index.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { reply, startModelServer, text, type ModelServer } from '../helpers/model-server.js';
+import { FakePushService, decryptPush, makeSubscriber, verifyVapid } from './push-service.js';
+
+const SUBJECT = 'mailto:owner@example.org';
+/** No tools: the scripted model only answers in text. */
+const noTools: ToolRuntime = {
+  definitions: () => [],
+  summarize: (name) => name,
+  run: async () => ({ content: [{ type: 'text', text: 'no tools here' }], isError: true, state: 'error' }),
+  promptContext: () => [],
+};
+
+let svc: FakePushService;
+let model: ModelServer;
+let td: TestDaemon;
+let push: PushModule | undefined;
+let agent: AgentModule | undefined;
+let release: () => void = () => undefined;
+
+beforeAll(async () => {
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  model = await startModelServer(async () => {
+    await gate; // the test decides when the task finishes
+    return reply(text('Report written: Q3-report.md\nIt covers revenue and churn, with a chart.'));
+  });
+  svc = await FakePushService.start();
+  setPushTransportForTests(svc.transport());
+  td = await startTestDaemon({ config: { push: { subject: SUBJECT }, anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' } } });
+  const ctx = td.daemon.ctx;
+  // Until the lead wires both modules into daemon/src/modules.ts, start them here.
+  push = ctx.commands.has('push.key') ? undefined : await startPush(ctx);
+  agent = ctx.commands.has('thread.create') ? undefined : await startAgent(ctx, noTools, { retryBaseMs: 50, deltaIntervalMs: 50 });
+});
+afterAll(async () => {
+  release();
+  await agent?.stop();
+  await push?.stop();
+  await td.stop();
+  setPushTransportForTests(undefined);
+  await Promise.all([svc.close(), model.close()]);
+});
+
+it('a finished agent task pushes once per subscribed device, none to the one viewing the thread', async () => {
+  const a = await td.pairDevice('Phone A');
+  const b = await td.pairDevice('Phone B');
+  const phoneA = await td.connect({ token: a.token });
+  const phoneB = await td.connect({ token: b.token });
+  const subA = makeSubscriber();
+  const subB = makeSubscriber('https://web.push.apple.com/QGb');
+  const { publicKey } = await phoneA.send<{ publicKey: string }>({ type: 'push.key' });
+  await phoneA.send({ type: 'push.subscribe', subscription: subA.subscription });
+  await phoneB.send({ type: 'push.subscribe', subscription: subB.subscription });
+
+  const { thread, task } = await phoneA.send<{ thread: { id: string; title: string }; task: { id: string } }>({ type: 'thread.create', text: 'Write the Q3 report' });
+  await phoneB.send({ type: 'presence.set', threadId: thread.id, foreground: true });
+  release();
+
+  const outcomes = async () => (await phoneA.send<PushOutcome[]>({ type: 'push.outcomes' }));
+  await phoneA.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+  const sent = await phoneA.event('push.outcome', (e) => e.outcome.deviceId === a.deviceId, 10_000);
+  const suppressed = await phoneA.event('push.outcome', (e) => e.outcome.deviceId === b.deviceId, 10_000);
+  expect(sent.outcome).toMatchObject({ result: 'sent', kind: 'task.done', threadId: thread.id });
+  expect(suppressed.outcome).toMatchObject({ result: 'suppressed', kind: 'task.done', threadId: thread.id, detail: expect.stringMatching(/foreground/) });
+
+  await new Promise((r) => setTimeout(r, 300));
+  expect(svc.received).toHaveLength(1); // queued / running / done updates: one push, to A only
+  expect(svc.received[0].host).toBe('fcm.googleapis.com');
+  expect(decryptPush(svc.received[0], subA)).toEqual({
+    type: 'task.done', title: thread.title, body: 'Report written: Q3-report.md', threadId: thread.id, url: `/#thread=${thread.id}`, tag: `thread-${thread.id}`,
+  });
+  verifyVapid(svc.received[0].headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
+  expect((await outcomes()).map((o) => o.result)).toEqual(['sent']);
+  expect((await phoneB.send<PushOutcome[]>({ type: 'push.outcomes' })).map((o) => o.result)).toEqual(['suppressed']);
+});
