@@ -50,7 +50,9 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     void q.finally(() => inflight.delete(q));
   };
 
+  let closing = false;
   const report = (outcome: PushOutcome) => {
+    if (closing) return; // the event log and store are about to close; a push cut short by the stop is not news
     track(store.addOutcome(outcome));
     track(ctx.emit({ kind: 'push.outcome', outcome }));
     if (outcome.result === 'failed') log.warn('push failed', { device: outcome.deviceId, kind: outcome.kind, status: outcome.status, detail: outcome.detail });
@@ -139,6 +141,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, STOP_WAIT_MS); })]);
       clearTimeout(timer);
+      closing = true;
       own?.close();
       await store.flush();
     },

@@ -8,6 +8,7 @@ import type { PushOutcome } from '../../../shared/src/index.js';
 import { testJob, jobForEvent, type PushJob } from '../../src/push/payload.js';
 import { PushSender, retryAfterMs, type RetryPolicy } from '../../src/push/sender.js';
 import { PushStore } from '../../src/push/store.js';
+import { httpsTransport } from '../../src/push/transport.js';
 import { loadOrCreateVapidKeys, type VapidKeys } from '../../src/push/vapid.js';
 import { StoreCorruptError } from '../../src/store/durable-file.js';
 import { createLogger } from '../../src/util/log.js';
@@ -167,6 +168,19 @@ describe('web push sending', () => {
     expect(await rig.sender.send('dev_b', doneJob())).toMatchObject({ result: 'removed', detail: expect.stringMatching(/IP address/) });
     expect(rig.store.get('dev_b')).toBeUndefined();
     expect(svc.received).toHaveLength(0);
+  });
+
+  it('the https transport verifies the push service\'s certificate and host name', async () => {
+    const request = { endpoint: 'https://fcm.googleapis.com/fcm/send/x', method: 'POST' as const, headers: {}, body: Buffer.from('x') };
+    const untrusted = httpsTransport({ connectTo: { host: '127.0.0.1', port: svc.port }, timeoutMs: 3000 });
+    await expect(untrusted(request)).rejects.toThrow(/self[- ]signed|certificate/i);
+    untrusted.close();
+    const trusted = httpsTransport({ connectTo: { host: '127.0.0.1', port: svc.port }, ca: svc.cert, timeoutMs: 3000 });
+    // The certificate names fcm.googleapis.com etc.; another allowed host must still match it.
+    await expect(trusted({ ...request, endpoint: 'https://other.notify.windows.com/w/x' })).rejects.toThrow(/altnames|does not match|hostname/i);
+    await expect(trusted(request)).resolves.toMatchObject({ status: 201 });
+    await expect(trusted({ ...request, endpoint: 'http://fcm.googleapis.com/x' })).rejects.toThrow(/only speaks https/);
+    trusted.close();
   });
 
   it('parses Retry-After as seconds or a date', () => {
