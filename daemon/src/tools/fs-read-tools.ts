@@ -225,6 +225,7 @@ export function readTools(roots: Roots): ToolSpec[] {
       const opts = { offset: optNum(input, 'offset'), limit: optNum(input, 'limit'), sheet: optStr(input, 'sheet') };
       const r = await roots.resolve(p, 'read', { mustExist: true });
       if (r.stat?.isDirectory()) throw new ToolError(`${p} is a folder; use fs_list.`);
+      if (!r.stat?.isFile()) throw new ToolError(`${p} is not a regular file (a device, socket or pipe); Errand reads regular files only.`);
       if ((r.stat?.size ?? 0) > MAX_READ_BYTES) throw new ToolError(`${p} is ${fmt(r.stat!.size)} bytes; Errand reads files up to ${fmt(MAX_READ_BYTES)} bytes.`);
       return {
         action: { tool: 'fs_read', path: r.real, ...opts }, actionClass: 'fs_read', summary: `Read ${r.real}`, subjects: [r.real],

@@ -31,6 +31,8 @@ const mediaTypeOf = (p: string) => MEDIA[path.extname(p).toLowerCase()] ?? 'appl
 export interface ToolsModule extends ToolRuntime, DaemonModule {
   /** Approvals waiting for a decision in a thread (for thread.get). */
   pendingApprovals(threadId: string): Approval[];
+  /** Resolves once the sandbox has started (or failed to) and every connector's first connection attempt ended. */
+  ready(): Promise<void>;
   /** A task ended: forget its "allow for this task" grants. */
   endTask(taskId: string): void;
   undo(taskId: string): Promise<UndoResult>;
@@ -58,8 +60,12 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   const approvals = new Approvals((e) => ctx.emit(e), () => ctx.config().approvals.expireMinutes);
   const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
   let sandboxMode = ctx.config().shell.sandbox;
-  await sandbox.start(sandboxMode, roots.usable());
-  if (!sandbox.state.enabled) ctx.log.warn(`shell sandbox off: ${sandbox.state.reason}; every shell command will need approval`);
+  const startSandbox = () => {
+    void sandbox.start(sandboxMode, roots.usable()).then((state) => {
+      if (!state.enabled) ctx.log.warn(`shell sandbox off: ${state.reason}; every shell command will need approval`);
+    });
+  };
+  startSandbox(); // in the background: the daemon does not wait for it; shell calls do
 
   const connectors = new ConnectorManager({
     home: ctx.paths.home, secretsFile: ctx.paths.secrets, log: ctx.log, version: ctx.version, emit: (e) => ctx.emit(e),
@@ -97,7 +103,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     void (async () => {
       if (config.shell.sandbox !== sandboxMode) {
         sandboxMode = config.shell.sandbox;
-        await sandbox.start(sandboxMode, roots.usable());
+        startSandbox();
       }
       await connectors.apply(config.connectors);
     })().catch((err: Error) => ctx.log.error('applying configuration to tools failed', { error: err.message }));
@@ -181,11 +187,16 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     promptContext: () => runtime.promptContext(),
     pendingApprovals: (threadId) => runtime.pendingApprovals(threadId),
     endTask: (taskId) => approvals.endTask(taskId),
+    async ready() {
+      await sandbox.ready;
+      await connectors.settled();
+    },
     undo,
     roots, sandbox, connectors, approvals, journal, audit,
     async stop() {
       approvals.stop();
       await connectors.stop();
+      await sandbox.ready.catch(() => undefined);
       await sandbox.stop();
       audit.close();
     },

@@ -38,7 +38,7 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /** Read a regular file without following a symlink at its last component. */
 export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
-  const h = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const h = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   try {
     const stat = await h.stat();
     if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);

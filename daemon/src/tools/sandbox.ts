@@ -11,8 +11,10 @@ export interface SandboxState { enabled: boolean; reason?: string }
 type SandboxManagerT = typeof import('@anthropic-ai/sandbox-runtime').SandboxManager;
 
 export class Sandbox {
-  state: SandboxState = { enabled: false, reason: 'not started' };
+  state: SandboxState = { enabled: false, reason: 'starting' };
   private manager: SandboxManagerT | undefined;
+  /** Settles when the latest start() has finished (shell calls wait for it before deciding). */
+  ready: Promise<SandboxState> = Promise.resolve(this.state);
 
   constructor(private readonly log: Logger, private readonly home: string, private readonly workspace: string) {}
 
@@ -34,8 +36,17 @@ export class Sandbox {
     };
   }
 
-  async start(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
+  /** Start (or restart) in the background; `ready` settles with the outcome. */
+  start(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
+    const previous = this.ready;
+    this.state = { enabled: false, reason: 'starting' };
+    this.ready = previous.catch(() => undefined).then(() => this.doStart(mode, roots));
+    return this.ready;
+  }
+
+  private async doStart(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
     await this.stop();
+    this.state = { enabled: false, reason: 'starting' };
     if (mode === 'off') return (this.state = { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' });
     try {
       const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');

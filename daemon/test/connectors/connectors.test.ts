@@ -155,7 +155,7 @@ describe('connectors', () => {
     let log = '';
     httpServer.stderr!.on('data', (c) => { log += c; });
     await until(() => log.includes('listening'), 'server-everything to listen', 20_000);
-    h = await toolsHarness({ config: { connectors: [{ name: 'every', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, readOnly: false }] } });
+    h = await toolsHarness({ config: { connectors: [{ name: 'every', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, readOnly: false }] }, tools: { connectorCallTimeoutMs: 1500 } });
     await h.tools.connectors.settled();
     expect(statusOf('every')).toMatchObject({ status: 'connected', transport: 'http' });
     const names = h.tools.definitions().map((d) => d.name);
@@ -164,6 +164,16 @@ describe('connectors', () => {
     expect(out.isError).toBe(false);
     expect(out.tainted).toBe(true);
     expect(textOf(out)).toContain('over http');
+    // Each call has a time limit, and cancelling the task ends the call.
+    const t0 = Date.now();
+    const slow = await h.run('every__trigger-long-running-operation', { duration: 20, steps: 4 });
+    expect(slow.isError).toBe(true);
+    expect(textOf(slow)).toMatch(/timed out|timeout/i);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const ac = new AbortController();
+    const cancelled = h.run('every__trigger-long-running-operation', { duration: 20, steps: 4 }, h.task({ signal: ac.signal }));
+    setTimeout(() => ac.abort(), 200);
+    expect((await cancelled).isError).toBe(true);
     // Read-only tools run even in a tainted task.
     expect(textOf(await h.run('every__get-sum', { a: 2, b: 3 }, h.task({ tainted: true })))).toContain('5');
     expect(h.events.filter((e) => e.kind === 'approval.requested')).toEqual([]);

@@ -1,5 +1,6 @@
 // Every way out of the roots is refused with a clear tool error; Errand's own home folder is never
 // reachable, even through a root that contains it; the check is repeated at the operation.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +135,14 @@ describe('containment', () => {
     fs.writeFileSync(path.join(h.outside, 'dir', 'f.txt'), 'TOP SECRET');
     fs.symlinkSync(path.join(h.outside, 'dir'), path.join(ws, 'dir'));
     await expect(roots.recheck('dir/f.txt', prepared, 'read')).rejects.toThrow(/outside/);
+  });
+
+  it('refuses pipes and devices instead of blocking on them', async () => {
+    execFileSync('mkfifo', [path.join(ws, 'pipe')]);
+    const started = Date.now();
+    await refused('fs_read', { path: 'pipe' }, /not a regular file/);
+    await refused('fs_write', { path: 'pipe', content: 'x' }, /not a regular file/);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses to delete or move a root itself', async () => {

@@ -82,6 +82,7 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
     startedAt: Date.now(),
   };
   const tools = await startTools(ctx, opts.tools);
+  await tools.ready();
   const device = { id: 'dev_phone', name: 'Phone' };
   const h: ToolsHarness = {
     home, outside, ctx, tools, events, control,

@@ -129,5 +129,21 @@ describe('shell', () => {
     expect(t).toMatch(/^NET_BLOCKED$/m);
     expect(fs.readFileSync(path.join(ws, 'inside.txt'), 'utf8')).toBe('inside\n');
     expect(fs.existsSync(outsideFile)).toBe(false);
+
+    // Cancelling a sandboxed command kills it and what it started inside the sandbox.
+    const ac = new AbortController();
+    const running = h.run('shell', { argv: ['bash', '-c', 'sleep 300 & echo started > started.txt; wait'] }, h.task({ signal: ac.signal }));
+    for (let i = 0; i < 500 && !fs.existsSync(path.join(ws, 'started.txt')); i++) await new Promise((r) => setTimeout(r, 10));
+    const sleeping = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u0000300\u0000' && alive(Number(p)); } catch { return false; }
+    });
+    const before = sleeping();
+    expect(before.length).toBeGreaterThan(0);
+    const t0 = Date.now();
+    ac.abort();
+    expect(textOf(await running)).toContain('killed: the task was cancelled');
+    expect(Date.now() - t0).toBeLessThan(1500);
+    for (let i = 0; i < 100 && before.some((p) => alive(Number(p))); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(before.filter((p) => alive(Number(p)))).toEqual([]);
   });
 });
