@@ -53,9 +53,24 @@ function baseName(p: string): string {
 export const threadTag = (threadId: string) => `thread-${threadId}`;
 export const threadUrl = (threadId: string) => `/#thread=${encodeURIComponent(threadId)}`;
 
-/** Shrink body, then title, until the JSON fits in MAX_PAYLOAD_BYTES. */
+/**
+ * Belt and braces against a secret reaching a lock screen through an error message: API keys,
+ * bearer tokens and long opaque runs (hex, base64) are replaced.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
+    .replace(/\b(Bearer|Basic|token|key|secret|password)([=:\s]+)[^\s,;]{8,}/gi, '$1$2[redacted]')
+    .replace(/[A-Za-z0-9+/_-]{32,}={0,2}/g, (run) => {
+      // Opaque: letters and digits mixed, few separators (a long-file-name-like-this stays).
+      const separators = (run.match(/[-_/+]/g) ?? []).length;
+      return /\d/.test(run) && /[A-Za-z]/.test(run) && separators * 10 < run.length ? '[redacted]' : run;
+    });
+}
+
+/** Redact, then shrink body, then title, until the JSON fits in MAX_PAYLOAD_BYTES. */
 export function fitPayload(p: PushPayload): PushPayload {
-  const out = { ...p, title: oneLine(p.title, TITLE_MAX), body: oneLine(p.body, BODY_MAX) };
+  const out = { ...p, title: oneLine(redactSecrets(p.title), TITLE_MAX), body: oneLine(redactSecrets(p.body), BODY_MAX) };
   const size = () => Buffer.byteLength(JSON.stringify(out));
   while (size() > MAX_PAYLOAD_BYTES && Array.from(out.body).length > 1) out.body = oneLine(out.body, Math.floor(Array.from(out.body).length * 0.8));
   while (size() > MAX_PAYLOAD_BYTES && Array.from(out.title).length > 1) out.title = oneLine(out.title, Math.floor(Array.from(out.title).length * 0.8));

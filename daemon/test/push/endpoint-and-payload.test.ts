@@ -115,6 +115,18 @@ describe('push payloads', () => {
     expect(Buffer.byteLength(JSON.stringify(jobForEvent({ kind: 'task.updated', task: longId }, titles('y'.repeat(500)))!.payload))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
   });
 
+  it('keeps secrets out of the lock screen even when an error message carries one', () => {
+    const reason = 'Model API said 401 for key sk-ant-api03-AbCdEf1234567890xyz; Authorization: Bearer abcdefghijklmnop0123; id 0123456789abcdef0123456789abcdef0123456789';
+    const job = jobForEvent({ kind: 'task.updated', task: task({ state: 'failed', reason }) }, titles('Sales'));
+    expect(job!.payload.body).not.toMatch(/sk-ant|abcdefghijklmnop0123|0123456789abcdef0123456789abcdef/);
+    expect(job!.payload.body).toMatch(/^Model API said 401 for key \[redacted\]/);
+    // Ordinary words and file names stay.
+    expect(jobForEvent({ kind: 'task.updated', task: task({ resultSummary: 'Report written: Q3-sales-performance-report.md' }) }, titles('x'))!.payload.body)
+      .toBe('Report written: Q3-sales-performance-report.md');
+    expect(jobForEvent({ kind: 'task.updated', task: task({ resultSummary: 'Wrote quarterly-sales-performance-report-2026-final-version.md' }) }, titles('x'))!.payload.body)
+      .toBe('Wrote quarterly-sales-performance-report-2026-final-version.md');
+  });
+
   it('a test push links to the app', () => {
     expect(testJob().payload).toMatchObject({ type: 'test', url: '/', tag: 'errand-test' });
   });
