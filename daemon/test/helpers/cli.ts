@@ -28,7 +28,8 @@ export async function spawnDaemon(env: Record<string, string>, port: number): Pr
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<CliResult>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  // Generous: on a loaded 2-core CI machine a cold start can take seconds.
+  for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`daemon exited early (${child.exitCode}): ${out}\n${err}`);
     try {
       if ((await fetch(`${url}/healthz`)).ok) return { child, url, output: () => out + err, exited };

@@ -1,5 +1,4 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
-import { startDaemon } from '../../daemon.js';
 import type { CliCommand } from '../command.js';
 import { renderQr } from '../qr.js';
 
@@ -36,6 +35,8 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     }
     let daemon;
     try {
+      // Loaded here, not at the top: other commands should not pay for the whole daemon.
+      const { startDaemon } = await import('../../daemon.js');
       daemon = await startDaemon({ home: args.home, env: io.env, overrides: { port, lan: args.values.lan === true }, logToStderr: true });
     } catch (err) {
       io.err(`errand: ${(err as Error).message}`);
