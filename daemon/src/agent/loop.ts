@@ -179,6 +179,14 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   ];
   toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };
 
+  // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
+  // lose a finished tool's result). Kept as a promise so every exit path awaits it.
+  let pendingCheckpoint: Promise<void> | undefined;
+  const settleCheckpoint = async () => {
+    const p = pendingCheckpoint;
+    pendingCheckpoint = undefined;
+    if (p) await p;
+  };
   const finish = (r: LoopResult): LoopResult => { wall.stop(); return r; };
   const aborted = (): LoopResult => {
     const why = abortWhy();
@@ -190,11 +198,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     if (state.inflight) {
       const r = await runTools(state.inflight);
       if (r === 'stopped') return aborted();
-      await commitTurn();
+      commitTurn();
+      await settleCheckpoint();
       if (signal.aborted) return aborted();
     }
     for (;;) {
-      if (signal.aborted) return aborted();
+      if (signal.aborted) { await settleCheckpoint(); return aborted(); }
       const turnsThis = state.turns - base.turns;
       if (turnsThis >= budgets.maxTurns) {
         return finish({ kind: 'failed', reason: `Stopped after ${plural(turnsThis, 'turn')} (limit: agent.maxTurns = ${fmt(budgets.maxTurns)}).` });
@@ -209,8 +218,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       }
 
       const request = buildRequest();
-      if ('failed' in request) return finish({ kind: 'failed', reason: request.failed });
+      if ('failed' in request) { await settleCheckpoint(); return finish({ kind: 'failed', reason: request.failed }); }
       const reply = await callModel(request);
+      await settleCheckpoint();
       if (reply.kind === 'aborted') {
         if (opts.signal.reason !== 'shutdown' && reply.partial.length) {
           // Keep what the model had said before the cancel, so a follow-up has it.
@@ -234,14 +244,13 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         await sink.toolsPlanned(toolUses.map(stepOf));
         const r = await runTools(state.inflight);
         if (r === 'stopped') return aborted();
-        await commitTurn();
-        if (signal.aborted) return aborted();
+        commitTurn();
+        await settleCheckpoint();
         continue;
       }
       if (!content.length) content.push({ type: 'text', text: '(no reply)' });
       state.messages.push({ role: 'assistant', content });
       state.turns++;
-      sink.progress();
       await sink.checkpoint();
       if (stopReason === 'pause_turn') continue;
       if (stopReason === 'model_context_window_exceeded') {
@@ -251,6 +260,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     }
   } finally {
     wall.stop();
+    // Never leave a checkpoint write behind (its failure is the task's failure).
+    await settleCheckpoint();
   }
 
   function stepOf(b: ToolUseBlock): ToolStep {
@@ -261,7 +272,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     return { id: b.id, name: b.name, input: b.input, summary };
   }
 
-  async function commitTurn(): Promise<void> {
+  function commitTurn(): void {
     const inflight = state.inflight!;
     const results: ToolResultBlock[] = inflight.assistant
       .filter((b): b is ToolUseBlock => b.type === 'tool_use')
@@ -272,8 +283,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     state.messages.push({ role: 'assistant', content: inflight.assistant }, { role: 'user', content: results });
     state.inflight = undefined;
     state.turns++;
-    sink.progress();
-    await sink.checkpoint();
+    pendingCheckpoint = sink.checkpoint();
+    pendingCheckpoint.catch(() => undefined); // observed by settleCheckpoint
   }
 
   /** Runs the calls of a turn that have no result yet. 'stopped' = the daemon is stopping; leave the rest. */
@@ -486,8 +497,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     await Promise.allSettled(persists);
     state.usage = addUsage(state.usage, usage);
     state.costUsd = costUsd(settings.model, state.usage);
-    sink.progress();
     if (error !== undefined || !sawStop || signal.aborted) {
+      sink.progress();
       const items = [...blocks.values()].filter((b) => b.type === 'text' && b.itemId).map((b) => ({ itemId: b.itemId!, text: b.text }));
       return { kind: 'error', error: error ?? new IncompleteStreamError(), items };
     }

@@ -44,9 +44,14 @@ export class TaskRun {
   readonly controller = new AbortController();
   /** Streaming text items not yet persisted (thread.get shows them too). */
   readonly live = new Map<string, AssistantItem>();
+  /** Text items whose final text waits for the next write (thread.get shows them meanwhile). */
+  readonly persisted = new Map<string, AssistantItem>();
   question: { q: Question; resolve: (answer: string) => void; reject: (err: Error) => void } | undefined;
   task: Task | undefined;
   private pendingDeltas = new Map<string, string>();
+  /** Changes (and their events) that ride along with the next durable write of this run. */
+  private deferred: Array<(doc: ThreadDoc, rec: AgentRecord) => void> = [];
+  private deferredEvents: ServerEvent[] = [];
   private deltaTimer: NodeJS.Timeout | undefined;
   cancelledBy: string | undefined;
 
@@ -59,8 +64,29 @@ export class TaskRun {
     if (!this.controller.signal.aborted) this.controller.abort(why);
   }
 
-  private async updateTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+  /** One durable write of the thread, carrying any deferred changes; their events follow it. */
+  private async write<R>(change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<R> {
+    const pending = this.deferred.splice(0);
+    const events = this.deferredEvents.splice(0);
+    const texts = [...this.persisted.keys()];
     const { result } = await this.host.mutate(this.threadId, (doc, rec) => {
+      for (const d of pending) d(doc, rec);
+      return change(doc, rec);
+    });
+    for (const id of texts) this.persisted.delete(id);
+    for (const e of events) this.host.emit(e);
+    return result;
+  }
+
+  private defer(change: (doc: ThreadDoc, rec: AgentRecord) => ThreadItem | undefined, event: (item: ThreadItem) => ServerEvent): void {
+    this.deferred.push((doc, rec) => {
+      const item = change(doc, rec);
+      if (item) this.deferredEvents.push(event({ ...item }));
+    });
+  }
+
+  private async updateTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+    const result = await this.write((doc, rec) => {
       const t = findTask(doc, this.taskId);
       if (!t) throw new Error(`task ${this.taskId} is gone`);
       for (const [k, v] of Object.entries(patch)) {
@@ -143,7 +169,7 @@ export class TaskRun {
     for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
     const base = { turns: state.turns, usage: state.usage, costUsd: state.costUsd, endedAt: Date.now() };
     const keep = (rec: AgentRecord) => {
-      rec.messages = state.messages;
+      rec.messages = [...state.messages];
       const r = rec.tasks[this.taskId];
       r.inflight = state.inflight;
       r.tainted = state.tainted || undefined;
@@ -175,7 +201,11 @@ export class TaskRun {
     this.pendingDeltas.clear();
   }
 
-  private async persistText(itemId: string, text: string): Promise<void> {
+  /**
+   * A text block ended: its full text goes into the thread with the next durable write of this run
+   * (the tool "started" record or the turn's checkpoint, which follow at once), or now when `now`.
+   */
+  private async persistText(itemId: string, text: string, now = false): Promise<void> {
     const pending = this.pendingDeltas.get(itemId);
     if (pending) {
       this.host.emit({ kind: 'item.delta', threadId: this.threadId, taskId: this.taskId, itemId, delta: pending });
@@ -185,13 +215,14 @@ export class TaskRun {
     this.live.delete(itemId);
     const createdAt = live?.createdAt ?? Date.now();
     const item: AssistantItem = { kind: 'assistant', id: itemId, taskId: this.taskId, text, createdAt };
-    if (!text) {
-      // Nothing was said in this block (a retried attempt said less): drop it from the history.
-      await this.host.mutate(this.threadId, (doc) => { doc.items = doc.items.filter((x) => x.id !== itemId); });
-    } else {
-      await this.host.mutate(this.threadId, (doc) => upsertItem(doc, item));
-    }
-    this.host.emit({ kind: 'item.updated', threadId: this.threadId, item });
+    this.persisted.set(itemId, item);
+    this.deferred.push((doc) => {
+      // Nothing said in this block (a retried attempt said less): drop it from the history.
+      if (!text) doc.items = doc.items.filter((x) => x.id !== itemId);
+      else upsertItem(doc, item);
+    });
+    this.deferredEvents.push({ kind: 'item.updated', threadId: this.threadId, item });
+    if (now) await this.write(() => undefined);
   }
 
   private sink(state: LoopState): LoopSink {
@@ -222,20 +253,20 @@ export class TaskRun {
         this.live.set(itemId, item);
         emitItem(item);
       },
+      // The reply's tool calls and each result ride along with the next durable write: the "started"
+      // record of the next call, or the turn's checkpoint. So a turn with one call costs two writes,
+      // and a result is durable before anything else happens.
       toolsPlanned: async (steps: ToolStep[]) => {
         const now = Date.now();
-        const { result } = await host.mutate(this.threadId, (doc, rec) => {
-          rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
-          return steps.map((s) => {
-            const item: ThreadItem = { kind: 'tool', id: s.id, taskId: this.taskId, tool: s.name, summary: s.summary, state: 'pending', input: s.input, createdAt: now };
-            upsertItem(doc, item);
-            return item;
-          });
-        });
-        for (const item of result) emitItem(item, true);
+        const inflight = structuredClone(state.inflight);
+        this.deferred.push((_doc, rec) => { rec.tasks[this.taskId].inflight = inflight; });
+        for (const s of steps) {
+          const item: ThreadItem = { kind: 'tool', id: s.id, taskId: this.taskId, tool: s.name, summary: s.summary, state: 'pending', input: s.input, createdAt: now };
+          this.defer((doc) => { upsertItem(doc, item); return item; }, (i) => ({ kind: 'item.added', threadId: this.threadId, item: i }));
+        }
       },
       toolStarted: async (step) => {
-        const { result } = await host.mutate(this.threadId, (doc, rec) => {
+        const result = await this.write((doc, rec) => {
           rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
           const item = toolItem(doc, step.id);
           if (item) item.state = 'running';
@@ -244,30 +275,34 @@ export class TaskRun {
         emitItem(result);
       },
       toolFinished: async (step, end) => {
-        const { result } = await host.mutate(this.threadId, (doc, rec) => {
-          rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
-          if (state.tainted) rec.tasks[this.taskId].tainted = true;
+        const inflight = structuredClone(state.inflight);
+        const tainted = state.tainted;
+        const endedAt = Date.now();
+        this.defer((doc, rec) => {
+          rec.tasks[this.taskId].inflight = inflight;
+          if (tainted) rec.tasks[this.taskId].tainted = true;
           const item = toolItem(doc, step.id);
           if (item) {
             item.state = end.state;
             if (end.summary) item.summary = end.summary;
             if (end.output !== undefined) item.output = end.output.slice(0, 64_000);
-            item.endedAt = Date.now();
+            item.endedAt = endedAt;
           }
           return item;
-        });
-        emitItem(result);
+        }, (i) => ({ kind: 'item.updated', threadId: this.threadId, item: i }));
       },
       describe: (step, summary) => {
-        void host.mutate(this.threadId, (doc) => {
+        void this.write((doc) => {
           const item = toolItem(doc, step.id);
           if (item) item.summary = summary;
           return item;
-        }).then(({ result }) => emitItem(result), (err: unknown) => host.ctx.log.warn('could not update a step summary', { err: String(err) }));
+        }).then((result) => emitItem(result), (err: unknown) => host.ctx.log.warn('could not update a step summary', { err: String(err) }));
       },
       checkpoint: async () => {
         await this.updateTask({ turns: state.turns, usage: { ...state.usage }, costUsd: state.costUsd }, (_doc, rec) => {
-          rec.messages = structuredClone(state.messages);
+          // Committed turns are never changed again (except old tool output being shortened, which
+          // should be kept too), so a shallow copy is enough.
+          rec.messages = [...state.messages];
           const r = rec.tasks[this.taskId];
           r.inflight = state.inflight ? structuredClone(state.inflight) : undefined;
           r.tainted = state.tainted || undefined;
@@ -318,7 +353,7 @@ export class TaskRun {
 }
 
 export function liveItems(run: TaskRun | undefined): ThreadItem[] {
-  return run ? [...run.live.values()].map((i) => ({ ...i })) : [];
+  return run ? [...run.persisted.values(), ...run.live.values()].filter((i) => i.text).map((i) => ({ ...i })) : [];
 }
 
 export type { WireMessage };

@@ -4,6 +4,7 @@
 // a stream broken mid-reply). Point the real @anthropic-ai/sdk at `url`.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 export type ScriptBlock =
   | { type: 'text'; text: string }
@@ -31,7 +32,11 @@ export type ScriptReply =
 export interface RecordedRequest {
   body: any;
   headers: http.IncomingHttpHeaders;
+  /** Date.now() when the request body arrived. */
   at: number;
+  /** performance.now() when the request arrived and when its answer ended (benchmarks). */
+  arrivedHr: number;
+  answeredHr?: number;
 }
 
 export type Script = ScriptReply[] | ((req: RecordedRequest, index: number) => ScriptReply | Promise<ScriptReply>);
@@ -88,7 +93,8 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
       void (async () => {
         let body: any;
         try { body = JSON.parse(Buffer.concat(parts).toString('utf8')); } catch { body = undefined; }
-        const rec: RecordedRequest = { body, headers: req.headers, at: Date.now() };
+        const rec: RecordedRequest = { body, headers: req.headers, at: Date.now(), arrivedHr: performance.now() };
+        res.on('finish', () => { rec.answeredHr = performance.now(); });
         const index = requests.push(rec) - 1;
         for (const w of [...waiters]) if (requests.length >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
         if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
