@@ -33,7 +33,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const r = await roots.resolve(p, 'write');
       if (r.stat && !r.stat.isFile()) throw new ToolError(`${p} exists and is not a regular file.`);
       return {
-        action: { tool: 'fs_write', path: r.real, bytes: data.length, sha256: sha256(data), overwrite: r.exists },
+        action: { tool: 'fs_write', path: r.real, bytes: data.length, sha256: sha256(data), overwrite: r.exists, preview: clip(input.content, 1000) },
         actionClass: 'fs_write', summary: `${r.exists ? 'Overwrite' : 'Create'} ${r.real}`, subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');

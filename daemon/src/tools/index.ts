@@ -127,7 +127,8 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   /** The file a client may see for a task: one the task touched (or its trashed copy), or one inside the roots. */
   const taskFile = async (taskId: string, p: string): Promise<string> => {
     const touched = await journal.touched(taskId);
-    if (touched.has(p) && !roots.isPrivate(p)) {
+    // A touched path is served only while no link has crept into it since (realpath must be itself).
+    if (touched.has(p) && !roots.isPrivate(p) && (await fsp.realpath(path.dirname(p)).catch(() => '')) === path.dirname(p)) {
       const st = await fsp.lstat(p).catch(() => undefined);
       if (st?.isFile() && st.nlink === 1) return p;
       const trashed = (await journal.entries(taskId)).reverse().find((e) => e.op === 'trash' && e.path === p && e.trashPath);

@@ -283,6 +283,12 @@ export class ChangeJournal {
   /** Reverse one change; returns a reason when the path changed since (and nothing was done). */
   private async undoOne(taskId: string, e: JournalEntry): Promise<string | undefined> {
     const changedSince = 'changed since the task; left as it is';
+    // Paths were recorded as real paths: a folder on the way that became a link since is not followed.
+    for (const p of [e.path, e.toPath]) {
+      if (p && (await fsp.realpath(path.dirname(p)).catch(() => path.dirname(p))) !== path.dirname(p)) {
+        return 'a folder on its path was replaced by a link since the task; left as it is';
+      }
+    }
     switch (e.op) {
       case 'create':
       case 'write':

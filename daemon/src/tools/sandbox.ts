@@ -10,6 +10,9 @@ export interface SandboxState { enabled: boolean; reason?: string }
 
 type SandboxManagerT = typeof import('@anthropic-ai/sandbox-runtime').SandboxManager;
 
+/** SandboxManager is one per process: only the Sandbox that initialized it last may reset it. */
+let owner: Sandbox | undefined;
+
 export class Sandbox {
   state: SandboxState = { enabled: false, reason: 'starting' };
   private manager: SandboxManagerT | undefined;
@@ -53,6 +56,7 @@ export class Sandbox {
       if (!SandboxManager.isSupportedPlatform()) return (this.state = { enabled: false, reason: `no sandbox for this platform (${process.platform})` });
       const deps = SandboxManager.checkDependencies();
       if (deps.errors.length) return (this.state = { enabled: false, reason: `missing: ${deps.errors.join('; ')}` });
+      owner = this;
       await SandboxManager.initialize(this.runtimeConfig(roots));
       if (!SandboxManager.isSandboxingEnabled()) return (this.state = { enabled: false, reason: 'the sandbox runtime did not enable itself' });
       this.manager = SandboxManager;
@@ -95,6 +99,9 @@ export class Sandbox {
   async stop(): Promise<void> {
     const m = this.manager;
     this.manager = undefined;
-    if (m) await m.reset().catch(() => undefined);
+    if (m && owner === this) {
+      owner = undefined;
+      await m.reset().catch(() => undefined);
+    }
   }
 }

@@ -176,6 +176,21 @@ describe('changing files, journal and undo', () => {
     expect(result.skipped).toEqual([{ path: path.join(ws, 'b.txt'), reason: expect.stringMatching(/changed since the task/) }]);
   });
 
+  it('undo and task.file do not follow a folder that became a link after the task', async () => {
+    fs.mkdirSync(path.join(ws, 'dir'));
+    const task = h.task({ taskId: 'task_swap' });
+    await h.run('fs_write', { path: 'dir/a.txt', content: 'task wrote this' }, task);
+    // Outside, a file with the very same content; then the folder is swapped for a link to it.
+    fs.mkdirSync(path.join(h.outside, 'dir'));
+    fs.writeFileSync(path.join(h.outside, 'dir', 'a.txt'), 'task wrote this');
+    fs.renameSync(path.join(ws, 'dir'), path.join(ws, 'dir-old'));
+    fs.symlinkSync(path.join(h.outside, 'dir'), path.join(ws, 'dir'));
+    await expect(h.send('task.file', { taskId: 'task_swap', path: path.join(ws, 'dir', 'a.txt') })).rejects.toMatchObject({ code: 'forbidden' });
+    const result = await h.send('task.undo', { taskId: 'task_swap' });
+    expect(result.skipped[0]).toMatchObject({ path: path.join(ws, 'dir', 'a.txt'), reason: expect.stringMatching(/replaced by a link/) });
+    expect(fs.readFileSync(path.join(h.outside, 'dir', 'a.txt'), 'utf8')).toBe('task wrote this');
+  });
+
   it('delete moves to the trash with a note of the origin; undo restores it', async () => {
     fs.mkdirSync(path.join(ws, 'folder'));
     fs.writeFileSync(path.join(ws, 'folder', 'x.txt'), 'x');
