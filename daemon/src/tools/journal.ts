@@ -89,7 +89,7 @@ export class ChangeJournal {
   constructor(private readonly dir: string, private readonly trashDir: string) {}
 
   private taskDir(taskId: string): string {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(taskId)) throw new ToolError('invalid task id');
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) || taskId.includes('..')) throw new ToolError(`invalid task id "${taskId.slice(0, 40)}"`);
     return path.join(this.dir, taskId);
   }
 

@@ -125,7 +125,7 @@ describe('changing files, journal and undo', () => {
     fs.chmodSync(path.join(ws, 'notes.txt'), 0o640);
     fs.writeFileSync(path.join(ws, 'move-me.txt'), 'mover');
     fs.writeFileSync(path.join(ws, 'trash-me.txt'), 'bye');
-    const task = h.task({ taskId: 'task_undo' });
+    const task = h.task({ taskId: 'thr_x.task_undo' });
     const steps: Array<[string, Record<string, unknown>]> = [
       ['fs_write', { path: 'keep.bin', content: 'replaced' }],
       ['fs_edit', { path: 'notes.txt', old_text: 'beta', new_text: 'BETA' }],
@@ -140,12 +140,12 @@ describe('changing files, journal and undo', () => {
     }
     expect(fs.readFileSync(path.join(ws, 'notes.txt'), 'utf8')).toBe('alpha\nBETA\ngamma\n');
     expect(fs.existsSync(path.join(ws, 'trash-me.txt'))).toBe(false);
-    const update = await h.waitEvent('changes.updated', (e) => e.taskId === 'task_undo' && e.changes.length === 9);
+    const update = await h.waitEvent('changes.updated', (e) => e.taskId === 'thr_x.task_undo' && e.changes.length === 9);
     expect(update.changes.map((c) => c.op)).toEqual(['write', 'edit', 'mkdir', 'mkdir', 'create', 'mkdir', 'mkdir', 'move', 'trash']);
-    const { changes } = await h.send('task.changes', { taskId: 'task_undo' });
+    const { changes } = await h.send('task.changes', { taskId: 'thr_x.task_undo' });
     expect(changes).toHaveLength(9);
 
-    const result = await h.send('task.undo', { taskId: 'task_undo' });
+    const result = await h.send('task.undo', { taskId: 'thr_x.task_undo' });
     expect(result.skipped).toEqual([]);
     expect(Buffer.compare(fs.readFileSync(path.join(ws, 'keep.bin')), original)).toBe(0);
     expect(fs.readFileSync(path.join(ws, 'notes.txt'), 'utf8')).toBe('alpha\nbeta\ngamma\n');
@@ -155,10 +155,10 @@ describe('changing files, journal and undo', () => {
     expect(fs.existsSync(path.join(ws, 'new'))).toBe(false);
     expect(fs.existsSync(path.join(ws, 'made'))).toBe(false);
     expect(fs.readdirSync(ws).sort()).toEqual(['keep.bin', 'move-me.txt', 'notes.txt', 'trash-me.txt']);
-    const after = await h.send('task.changes', { taskId: 'task_undo' });
+    const after = await h.send('task.changes', { taskId: 'thr_x.task_undo' });
     expect(after.changes.every((c: { undone?: boolean }) => c.undone)).toBe(true);
     // Undoing twice does nothing more.
-    expect((await h.send('task.undo', { taskId: 'task_undo' })).restored).toEqual([]);
+    expect((await h.send('task.undo', { taskId: 'thr_x.task_undo' })).restored).toEqual([]);
   });
 
   it('undo leaves alone (and reports) a file changed since the task', async () => {
