@@ -1,6 +1,7 @@
 // The daemon's feature modules, started in order after the core and stopped in reverse.
 import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
+import { startPush } from './push/index.js';
 import { startKeepAwake } from './service/keep-awake.js';
 import { startTools } from './tools/index.js';
 
@@ -12,6 +13,8 @@ export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> 
     // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
     const keepAwake = startKeepAwake(ctx);
     modules.push(keepAwake);
+    // Push before the agent, so changes announced while the agent recovers tasks are pushed too.
+    modules.push(await startPush(ctx));
     const tools = await startTools(ctx);
     modules.push(tools);
     const agent = await startAgent(ctx, tools);
