@@ -135,7 +135,10 @@ function settle(id: string, result: unknown): void {
   if (!schema) { p.resolve(result); return; }
   const r = schema.safeParse(result);
   if (r.success) p.resolve(r.data);
-  else p.reject(new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
+  else {
+    console.warn(`errand: unreadable reply to ${p.type}`, JSON.stringify((r as { error?: { issues?: unknown } }).error?.issues ?? '').slice(0, 500));
+    p.reject(new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
+  }
 }
 
 function onFrame(f: ServerFrame): void {

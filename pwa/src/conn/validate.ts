@@ -15,8 +15,9 @@ export const results = {
   }),
   'thread.create': z.object({ thread: ThreadSummary, task: Task }),
   'thread.send': z.object({ task: Task, item: ThreadItem }),
-  'task.changes': z.array(ChangeEntry),
-  'task.file': FileView,
+  // The host wraps these ({changes}, {file}); a bare array / view is accepted too.
+  'task.changes': z.union([z.array(ChangeEntry), z.object({ changes: z.array(ChangeEntry) }).transform((r) => r.changes)]),
+  'task.file': z.union([FileView, z.object({ file: FileView }).transform((r) => r.file)]),
   'status.get': HostStatus,
   'devices.list': z.array(Device),
   'push.key': z.object({ publicKey: z.string() }),

@@ -49,8 +49,17 @@ export function useNow(everyMs: number, active = true): number {
   return now;
 }
 
+const DECIDED: Record<string, string> = { approved: '✓ Approved', denied: '⊘ Denied', expired: '⌛ Expired' };
+
 export function ApprovalCard({ approval }: { approval: Approval }) {
-  const pending = approval.state === 'pending';
+  if (approval.state !== 'pending') {
+    return <p class="approval-done" aria-label={`Approval ${approval.state}: ${approval.summary}`}>{DECIDED[approval.state]}{approval.decidedBy ? ` by ${approval.decidedBy}` : ''}: {approval.summary}</p>;
+  }
+  return <PendingApproval approval={approval} />;
+}
+
+function PendingApproval({ approval }: { approval: Approval }) {
+  const pending = true;
   const now = useNow(1000, pending);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -121,16 +130,23 @@ const OP_LABEL: Record<ChangeEntry['op'], string> = {
   create: 'Created', write: 'Wrote', edit: 'Edited', mkdir: 'New folder', move: 'Moved', trash: 'Moved to trash',
 };
 
+const changesAsked = new Set<string>();
+
+/** Fetch a task's change list once (later changes arrive as changes.updated events). */
+function ensureChanges(threadId: string, taskId: string, force = false): Promise<void> {
+  if (changesAsked.has(taskId) && !force) return Promise.resolve();
+  changesAsked.add(taskId);
+  return request({ type: 'task.changes', taskId }).then((list) => appStore.set((s) => {
+    const d = s.details[threadId];
+    return d ? { ...s, details: { ...s.details, [threadId]: { ...d, changes: { ...d.changes, [taskId]: list } } } } : s;
+  }), (e: unknown) => { changesAsked.delete(taskId); throw e; });
+}
+
 export function ChangesList({ task, threadId }: { task: Task; threadId: string }) {
   const changes = appStore.get().details[threadId]?.changes[task.id];
   const [error, setError] = useState<string>();
   useEffect(() => {
-    request({ type: 'task.changes', taskId: task.id })
-      .then((list) => appStore.set((s) => {
-        const d = s.details[threadId];
-        return d ? { ...s, details: { ...s.details, [threadId]: { ...d, changes: { ...d.changes, [task.id]: list } } } } : s;
-      }))
-      .catch((e: Error) => setError(e.message));
+    ensureChanges(threadId, task.id, true).catch((e: Error) => setError(e.message));
   }, [task.id, threadId]);
   if (error) return <ErrorText error={error} />;
   if (!changes) return <p class="muted">Loading changes…</p>;
@@ -163,6 +179,10 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
   const [confirmUndo, setConfirmUndo] = useState(false);
   const changes = appStore.get().details[threadId]?.changes[task.id];
   const changeCount = changes ? changes.filter((c) => !c.undone).length : task.changedFiles?.length ?? 0;
+  const ended = ENDED.has(task.state);
+  useEffect(() => {
+    if (ended && !changes) ensureChanges(threadId, task.id).catch(() => undefined);
+  }, [ended, task.id, threadId]);
   const run = async (type: 'task.cancel' | 'task.retry' | 'task.resume' | 'task.undo') => {
     setBusy(type);
     setError(undefined);

@@ -31,7 +31,7 @@ export function Composer({ threadId, onQueued, autoFocus, placeholder }: {
   };
 
   return (
-    <form class="composer" aria-label="Message composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+    <form class="composer" aria-label="Compose" onSubmit={(e) => { e.preventDefault(); void send(); }}>
       {files.length > 0 && (
         <ul class="attachments" aria-label="Attached files">
           {files.map((f, i) => (

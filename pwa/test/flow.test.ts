@@ -1,0 +1,90 @@
+// The everyday flows on a phone-sized Chromium against the real daemon and a scripted model:
+// send a task, watch it stream, approve a shell call, read the result file, undo; cancel.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+
+const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
+const FINAL = 'Done: the report is written to report.md and the folder was listed. ' + 'Every region is covered in the table. '.repeat(8);
+
+describe('tasks from the phone', () => {
+  let model: ModelServer;
+  let td: TestDaemon;
+  let b: Browser;
+  beforeAll(async () => {
+    await ensureBuilt();
+    model = await startModelServer();
+    td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' } } });
+    b = await launch();
+    await pairThroughUi(b.page, td, 'Flow phone');
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await td?.stop();
+    await model?.close();
+  });
+
+  it('sends a task, streams the reply, approves a shell call, shows done', async () => {
+    const { page } = b;
+    model.push(
+      reply(text('I will write the report first.'), toolUse('fs_write', { path: 'report.md', content: REPORT })),
+      reply(toolUse('shell', { argv: ['ls', '-la'] })),
+      { content: [text(FINAL)], chunkDelayMs: 15 },
+    );
+    await page.getByRole('button', { name: 'New task' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Write the Q3 performance report');
+    await shot(page, '10-new-task');
+    await page.getByRole('button', { name: 'Send' }).click();
+
+    // The approval card names the exact action, counts down, and offers the three choices.
+    const card = page.getByRole('region', { name: /Approval needed/ });
+    await card.waitFor({ timeout: 20_000 });
+    await expect.poll(() => card.locator('.approval-action').innerText()).toContain('"ls"');
+    expect(await card.getByRole('timer').innerText()).toMatch(/^Expires in \d+:\d\d$/);
+    await page.getByRole('button', { name: 'Allow for this task' }).waitFor();
+    await page.getByRole('button', { name: 'Deny' }).waitFor();
+    // The file tool ran without asking and shows as a compact row that expands.
+    const toolRow = page.getByRole('button', { name: /^fs_write: / });
+    await toolRow.click();
+    await expect.poll(() => page.locator('.tool-body pre').first().innerText()).toContain('report.md');
+    await toolRow.click();
+    await shot(page, '11-approval');
+    await page.getByRole('button', { name: 'Approve' }).click();
+
+    // The final reply streams in: seen partially before it is complete.
+    const last = page.locator('.msg-assistant').last();
+    await page.waitForFunction((full) => {
+      const els = document.querySelectorAll('.msg-assistant');
+      const t = els[els.length - 1]?.textContent ?? '';
+      return t.startsWith('Done: the report') && t.length < full.length;
+    }, FINAL, { timeout: 20_000, polling: 20 });
+    await shot(page, '12-streaming');
+    await page.locator('.task-footer .chip-done').waitFor({ timeout: 20_000 });
+    expect((await last.innerText()).trim()).toBe(FINAL.trim());
+    expect(await page.locator('.task-footer .usage').innerText()).toMatch(/^\d+ in · \d+ out tokens · (<)?\$\d/);
+    await shot(page, '13-done');
+
+  });
+
+  it('cancels a running task at once', async () => {
+    const { page } = b;
+    model.push({ kind: 'hang', afterHeaders: true });
+    await page.getByRole('button', { name: 'Back to threads' }).click();
+    await page.getByRole('button', { name: 'New task' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Something long');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.task-footer .chip-running').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Cancel task' }).click();
+    await page.locator('.task-footer .chip-cancelled').waitFor({ timeout: 5000 });
+    await page.getByRole('button', { name: 'Retry task' }).waitFor();
+    await expect.poll(() => model.openRequests()).toBe(0);
+
+    // The list shows both threads with their latest state.
+    await page.getByRole('button', { name: 'Back to threads' }).click();
+    const rows = page.locator('.thread-row');
+    await expect.poll(() => rows.count()).toBe(2);
+    await rows.first().locator('.chip-cancelled').waitFor();
+    await shot(page, '16-threads');
+  });
+});
