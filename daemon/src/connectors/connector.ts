@@ -166,7 +166,8 @@ export class Connector {
 
   private crashed(why: string): void {
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
-    const reason = `${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`;
+    let reason = `${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`;
+    for (const secret of this.deps.secrets.values()) if (secret.length >= 4) reason = reason.split(secret).join('[redacted]');
     const old = this.client;
     this.client = undefined;
     this.generation++;

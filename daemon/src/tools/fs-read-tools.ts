@@ -133,9 +133,14 @@ export function readTools(roots: Roots): ToolSpec[] {
       const p = optStr(input, 'path') ?? roots.workspace;
       const glob = optStr(input, 'glob');
       const flags = optBool(input, 'case_sensitive') ? '' : 'i';
+      const isRegex = optBool(input, 'regex') ?? false;
+      // JavaScript regexes backtrack: refuse the shapes that can take exponential time (and freeze the daemon).
+      if (isRegex && (/\\[1-9]|\\k</.test(query) || /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{?]/.test(query) || query.length > 500)) {
+        throw new ToolError('That regular expression has nested repetition or back-references, which can take forever here; simplify it (or search for a plain string).');
+      }
       let re: RegExp;
       try {
-        re = new RegExp(optBool(input, 'regex') ? query : query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), flags);
+        re = new RegExp(isRegex ? query : query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), flags);
       } catch (err) {
         throw new ToolError(`Invalid regular expression: ${(err as Error).message}`);
       }
@@ -159,7 +164,7 @@ export function readTools(roots: Roots): ToolSpec[] {
             if (!data || looksBinary(data) || ['pdf', 'xlsx', 'image'].includes(kindOf(full))) continue;
             const lines = data.toString('utf8').split(/\r?\n/);
             for (let i = 0; i < lines.length; i++) {
-              if (re.test(lines[i])) {
+              if (re.test(isRegex ? lines[i].slice(0, 2000) : lines[i])) {
                 if (hits.length >= SEARCH_MAX) { more = true; break outer; }
                 hits.push(`${full}:${i + 1}: ${clip(lines[i].trim(), 300)}`);
               }

@@ -60,9 +60,12 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   const approvals = new Approvals((e) => ctx.emit(e), () => ctx.config().approvals.expireMinutes);
   const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
   let sandboxMode = ctx.config().shell.sandbox;
+  /** Tell clients the host status changed (sandbox started, roots or connectors changed). */
+  const hostUpdated = () => { void ctx.emit({ kind: 'host.updated', status: ctx.status() }).catch(() => undefined); };
   const startSandbox = () => {
     void sandbox.start(sandboxMode, roots.usable()).then((state) => {
       if (!state.enabled) ctx.log.warn(`shell sandbox off: ${state.reason}; every shell command will need approval`);
+      hostUpdated();
     });
   };
   startSandbox(); // in the background: the daemon does not wait for it; shell calls do
@@ -106,6 +109,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
         startSandbox();
       }
       await connectors.apply(config.connectors);
+      hostUpdated();
     })().catch((err: Error) => ctx.log.error('applying configuration to tools failed', { error: err.message }));
   };
   ctx.onConfigChange(onConfig);

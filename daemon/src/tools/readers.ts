@@ -147,7 +147,11 @@ export async function xlsxSheets(data: Buffer): Promise<Array<{ name: string; ro
   });
 }
 
+/** exceljs holds the whole workbook in memory, many times its file size. */
+export const MAX_XLSX_BYTES = 15 * 1024 * 1024;
+
 export async function readXlsx(name: string, data: Buffer, opts: ReadOptions): Promise<ReadResult> {
+  if (data.length > MAX_XLSX_BYTES) throw new ToolError(`${name} is ${fmt(data.length)} bytes; Errand reads spreadsheets up to ${fmt(MAX_XLSX_BYTES)} bytes. Export the sheet you need as CSV.`);
   const sheets = await xlsxSheets(data);
   const list = `[${name}: ${sheets.length} sheet${sheets.length === 1 ? '' : 's'}: ${sheets.map((s) => `"${s.name}" (${fmt(s.rows.length)} rows)`).join(', ')}]`;
   let chosen = sheets;
@@ -237,7 +241,7 @@ export async function fileView(file: string, data: Buffer): Promise<FileView> {
       const rows = parseCsv(data.toString('utf8'), ext === '.tsv' ? '\t' : ',');
       return { kind: 'table', name, sheets: [{ name, rows: rows.slice(0, VIEW_ROWS), truncated: rows.length > VIEW_ROWS }] };
     }
-    if (kind === 'xlsx') {
+    if (kind === 'xlsx' && data.length <= MAX_XLSX_BYTES) {
       const sheets = await xlsxSheets(data);
       return { kind: 'table', name, sheets: sheets.map((s) => ({ name: s.name, rows: s.rows.slice(0, VIEW_ROWS), truncated: s.rows.length > VIEW_ROWS })) };
     }

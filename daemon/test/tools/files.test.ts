@@ -111,6 +111,10 @@ describe('reading', () => {
     const found = textOf(await h.run('fs_search', { query: 'revenue' }));
     expect(found).toContain(`${path.join(ws, 'reports', '2026', 'q3.md')}:2: Revenue grew.`);
     expect(found).toContain('2 matches');
+    expect(textOf(await h.run('fs_search', { query: 'Revenue (grew|flat)', regex: true }))).toContain('2 matches');
+    const evil = await h.run('fs_search', { query: '(a+)+$', regex: true });
+    expect(evil.isError).toBe(true);
+    expect(textOf(evil)).toMatch(/nested repetition/);
     const info = textOf(await h.run('fs_info', { path: 'reports/2026/q3.md' }));
     expect(info).toContain('type: file');
     expect(info).toContain('lines: 3');
