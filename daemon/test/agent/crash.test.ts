@@ -1,35 +1,19 @@
 // kill -9 of the process running the agent, mid-task; a new process on the same home finds the task
 // interrupted, and resuming it continues from the last checkpoint without repeating finished tool
 // calls. A call that started but never finished is reported as outcome unknown, never re-run.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { ensureBuilt, ROOT } from './build.js';
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const hostJs = path.join(root, 'dist/daemon/test/agent/agent-host.js');
-
-function newestSource(): number {
-  let newest = 0;
-  for (const dir of ['daemon/src/agent', 'daemon/src/store', 'daemon/test/agent', 'daemon/test/helpers']) {
-    for (const f of fs.readdirSync(path.join(root, dir))) if (f.endsWith('.ts')) newest = Math.max(newest, fs.statSync(path.join(root, dir, f)).mtimeMs);
-  }
-  return newest;
-}
+const hostJs = path.join(ROOT, 'dist/daemon/test/agent/agent-host.js');
 
 beforeAll(() => {
-  // `npm test` builds first; when run alone, build if the compiled host is missing or stale.
-  if (!fs.existsSync(hostJs) || fs.statSync(hostJs).mtimeMs < newestSource()) {
-    try {
-      execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
-    } catch {
-      // Type errors elsewhere in the checkout still emit; the file check below is what matters.
-    }
-  }
-  expect(fs.existsSync(hostJs)).toBe(true);
+  expect(fs.existsSync(ensureBuilt('dist/daemon/test/agent/agent-host.js'))).toBe(true);
 }, 120_000);
 
 interface Host {
