@@ -4,6 +4,7 @@
 // its workspace) even when a root contains it. Callers resolve again right before each operation.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from './util.js';
 
@@ -87,7 +88,7 @@ export class Roots {
   }
 
   /**
-   * Resolve a path the model gave (absolute, or relative to the workspace) for an operation.
+   * Resolve a path the model gave (absolute, ~/…, or relative to the workspace) for an operation.
    * Throws ToolError with a sentence for the model when the path is refused.
    */
   async resolve(input: unknown, access: Access, opts: { mustExist?: boolean } = {}): Promise<ResolvedPath> {
@@ -98,7 +99,8 @@ export class Roots {
     }
     const roots = this.usable();
     const allowed = () => `Allowed folders: ${roots.join(', ') || '(none)'}.`;
-    const abs = path.isAbsolute(input) ? path.normalize(input) : path.join(this.workspace, input);
+    const expanded = input === '~' || input.startsWith('~/') ? path.join(os.homedir(), input.slice(1)) : input;
+    const abs = path.isAbsolute(expanded) ? path.normalize(expanded) : path.join(this.workspace, expanded);
 
     // Deepest existing ancestor (lstat: a dangling symlink exists as a link).
     let existing = abs;
@@ -125,7 +127,7 @@ export class Roots {
     const real = path.join(realBase, ...rest);
     const root = roots.find((r) => isInside(r, real));
     if (!root) {
-      const viaLink = realBase !== existing ? ` (it leads to ${real} through a symbolic link)` : '';
+      const viaLink = realBase !== existing ? ` (it leads to ${real} through a symbolic link)` : real !== input ? ` (${real})` : '';
       throw new ToolError(`Refused "${input}": it is outside the folders you may use${viaLink}. ${allowed()}`);
     }
     if (this.isPrivate(real)) throw new ToolError(`Refused "${input}": that is Errand's own state folder, which tools may never touch.`);

@@ -2,6 +2,7 @@
 // reachable, even through a root that contains it; the check is repeated at the operation.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
@@ -135,6 +136,11 @@ describe('containment', () => {
     fs.writeFileSync(path.join(h.outside, 'dir', 'f.txt'), 'TOP SECRET');
     fs.symlinkSync(path.join(h.outside, 'dir'), path.join(ws, 'dir'));
     await expect(roots.recheck('dir/f.txt', prepared, 'read')).rejects.toThrow(/outside/);
+  });
+
+  it('expands ~ to the user\'s home folder, and still checks containment', async () => {
+    const out = await refused('fs_list', { path: '~' }, /outside the folders/);
+    expect(textOf(out)).toContain(os.homedir());
   });
 
   it('refuses pipes and devices instead of blocking on them', async () => {
