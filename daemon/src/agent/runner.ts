@@ -329,7 +329,7 @@ export class TaskRun {
         try {
           const a = await answer;
           host.emit({ kind: 'question.answered', questionId: q.id, taskId: this.taskId });
-          await host.scheduler.acquire(this.taskId);
+          await host.scheduler.acquire(this.taskId, this.controller.signal);
           await this.updateTask({ state: 'running' }, (_doc, rec) => { rec.tasks[this.taskId].question = undefined; });
           return a;
         } finally {
@@ -341,7 +341,7 @@ export class TaskRun {
           host.scheduler.release(this.taskId);
           await this.updateTask({ state: 'waiting' });
         } else {
-          await host.scheduler.acquire(this.taskId);
+          await host.scheduler.acquire(this.taskId, this.controller.signal);
           await this.updateTask({ state: 'running' });
         }
       },

@@ -46,11 +46,22 @@ export class Scheduler {
     if (this.holding.delete(taskId)) this.pump();
   }
 
-  /** The task can go on: get a slot back (ahead of queued tasks). */
-  acquire(taskId: string): Promise<void> {
+  /**
+   * The task can go on: get a slot back (ahead of queued tasks). An aborted task stops waiting at
+   * once (it only winds down, so it may briefly run over the limit).
+   */
+  acquire(taskId: string, signal?: AbortSignal): Promise<void> {
     if (this.holding.has(taskId)) return Promise.resolve();
     return new Promise((resolve) => {
-      this.reacquire.push({ taskId, resolve });
+      const entry = { taskId, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+      const onAbort = () => {
+        const i = this.reacquire.indexOf(entry);
+        if (i >= 0) this.reacquire.splice(i, 1);
+        resolve();
+      };
+      if (signal?.aborted) return resolve();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.reacquire.push(entry);
       this.pump();
     });
   }

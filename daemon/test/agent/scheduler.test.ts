@@ -96,3 +96,23 @@ it('cancels a queued task before it starts', async () => {
   expect(server.requests).toHaveLength(1);
   await expect(h.send('task.cancel', { taskId: one.task.id })).rejects.toMatchObject({ code: 'conflict' });
 });
+
+it('cancel reaches a task that waits to get its slot back after an approval', async () => {
+  server.setScript((req) => {
+    const name = lastUserText(req);
+    if (name === 'approval') return reply(toolUse('approve_me', { waitMs: 300 }));
+    if (name === 'blocker') return { kind: 'hang' };
+    return reply(text('unexpected'));
+  });
+  h = await startHarness({ modelUrl: server.url, config: { agent: { maxParallelTasks: 1 } } });
+  const first = await h.send('thread.create', { text: 'approval' });
+  await h.waitTask(first.task.id, ['waiting']);
+  await h.send('thread.create', { text: 'blocker' });
+  await server.waitForRequests(2);
+  await new Promise((r) => setTimeout(r, 500)); // the approval came through; the slot is taken by the blocker
+  expect((await h.waitTask(first.task.id, ['waiting', 'running'])).state).toBe('waiting');
+  const t0 = Date.now();
+  const { task } = await h.send('task.cancel', { taskId: first.task.id });
+  expect(Date.now() - t0).toBeLessThan(1000);
+  expect(task.state).toBe('cancelled');
+});
