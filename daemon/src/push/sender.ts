@@ -2,7 +2,11 @@
 // (sent, failed with status, removed). 404/410 drop the subscription; 429 waits as long as the
 // push service asks (Retry-After); server errors and network failures retry with backoff; other
 // client errors and redirects are final (the same request would fail the same way).
-import webpush from 'web-push';
+import type webpushModule from 'web-push';
+
+/** web-push is loaded on the first push, not at start-up (it costs memory and start time). */
+let webpushLoaded: Promise<typeof webpushModule> | undefined;
+const loadWebpush = () => (webpushLoaded ??= import('web-push').then((m) => m.default));
 import type { PushOutcome } from '../../../shared/src/index.js';
 import type { Logger } from '../util/log.js';
 import { checkEndpoint } from './endpoint.js';
@@ -115,6 +119,7 @@ export class PushSender {
       await this.deps.store.remove(sub.deviceId, sub.endpoint);
       return this.outcome(a, 'removed', check.reason);
     }
+    const webpush = await loadWebpush();
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
       details = webpush.generateRequestDetails(

@@ -1,7 +1,6 @@
 // The daemon's VAPID key pair: made on first start, kept in the home folder (0600). Only the
 // public key ever leaves this module's callers (push.key); the private key is never logged or sent.
 import fs from 'node:fs';
-import webpush from 'web-push';
 import { z } from 'zod';
 import { writeFileDurably } from '../store/durable-file.js';
 import { StoreCorruptError } from '../store/durable-file.js';
@@ -39,6 +38,7 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
     }
     return { publicKey: parsed.publicKey, privateKey: parsed.privateKey };
   }
+  const webpush = (await import('web-push')).default; // only on first start
   const keys = webpush.generateVAPIDKeys();
   const record: z.infer<typeof VapidFile> = { schema: 1, publicKey: keys.publicKey, privateKey: keys.privateKey, createdAt: Date.now() };
   await writeFileDurably(file, JSON.stringify(record, null, 2) + '\n', false); // created 0600
