@@ -6,11 +6,12 @@ import { exposeCommand } from './commands/expose.js';
 import { installCommand } from './commands/install.js';
 import { logsCommand } from './commands/logs.js';
 import { pairCommand } from './commands/pair.js';
+import { pushCommand } from './commands/push.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { uninstallCommand } from './commands/uninstall.js';
 
 export const COMMANDS: CliCommand[] = [
   startCommand, pairCommand, devicesCommand, statusCommand,
-  installCommand, uninstallCommand, logsCommand, exposeCommand, doctorCommand,
+  pushCommand, installCommand, uninstallCommand, logsCommand, exposeCommand, doctorCommand,
 ];

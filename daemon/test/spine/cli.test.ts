@@ -1,0 +1,80 @@
+// The CLI as a user runs it, against a daemon started by `errand start` in a child process.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempHome } from '../helpers/daemon.js';
+import { freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { ERRAND_BIN } from '../helpers/cli.js';
+
+let home: string;
+let daemon: Awaited<ReturnType<typeof spawnDaemon>>;
+beforeAll(async () => {
+  home = tempHome();
+  daemon = await spawnDaemon({ ERRAND_HOME: home }, await freePort());
+});
+afterAll(async () => {
+  daemon.child.kill('SIGTERM');
+  await daemon.exited;
+});
+
+/** `errand pair --yes --json` in the background; the phone side claims the code it prints. */
+async function pairViaCli(name: string): Promise<{ token: string; deviceId: string; lines: string[] }> {
+  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], { env: { PATH: process.env.PATH ?? '', ERRAND_HOME: home } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 50));
+  const { url } = JSON.parse(out.split('\n')[0]) as { url: string };
+  expect(url.startsWith(`${daemon.url}/#pair=`)).toBe(true);
+  const code = new URL(url).hash.slice('#pair='.length);
+  const res = await fetch(`${daemon.url}/api/pair/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }) });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { token: string; deviceId: string };
+  expect(await exited).toBe(0);
+  return { ...body, lines: out.trim().split('\n') };
+}
+
+describe('errand CLI', () => {
+  it('--help lists every command and each command has --help', async () => {
+    const top = await runErrand(['--help'], { ERRAND_HOME: home });
+    expect(top.code).toBe(0);
+    for (const name of ['start', 'pair', 'devices', 'status', 'push', 'install', 'uninstall', 'logs', 'expose', 'doctor']) {
+      expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+      const sub = await runErrand([name, '--help'], { ERRAND_HOME: home });
+      expect(sub.code, name).toBe(0);
+      expect(sub.stdout, name).toMatch(/Usage/);
+    }
+    const bad = await runErrand(['frobnicate'], { ERRAND_HOME: home });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('pair --yes --json pairs a device; devices lists, renames and revokes it', async () => {
+    const { deviceId, lines } = await pairViaCli('Phone <b>one</b>');
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ paired: { id: deviceId } });
+    const list = await runErrand(['devices', '--json'], { ERRAND_HOME: home });
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: deviceId, name: 'Phone <b>one</b>' })]);
+    expect(list.stdout).not.toMatch(/tokenHash/);
+
+    expect((await runErrand(['devices', 'rename', deviceId, 'Work', 'phone'], { ERRAND_HOME: home })).code).toBe(0);
+    const human = await runErrand(['devices'], { ERRAND_HOME: home });
+    expect(human.stdout).toContain('Work phone');
+
+    const status = await runErrand(['status', '--json'], { ERRAND_HOME: home });
+    const s = JSON.parse(status.stdout);
+    expect(s.devices.map((d: { name: string }) => d.name)).toEqual(['Work phone']);
+    expect(s.origins[0]).toBe(daemon.url);
+    expect(s.service).toMatchObject({ installed: false });
+
+    expect((await runErrand(['devices', 'revoke', deviceId], { ERRAND_HOME: home })).code).toBe(0);
+    expect(JSON.parse((await runErrand(['devices', '--json'], { ERRAND_HOME: home })).stdout)).toEqual([]);
+    expect((await runErrand(['devices', 'revoke', deviceId], { ERRAND_HOME: home })).code).toBe(1);
+  });
+
+  it('push shows no subscriptions yet and refuses a test push to an unknown device', async () => {
+    const r = await runErrand(['push'], { ERRAND_HOME: home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/No device has notifications on/);
+    expect((await runErrand(['push', 'test'], { ERRAND_HOME: home })).code).toBe(2);
+    expect((await runErrand(['push', 'test', 'dev_nope'], { ERRAND_HOME: home })).code).toBe(1);
+  });
+});
