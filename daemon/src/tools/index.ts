@@ -201,8 +201,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     async stop() {
       approvals.stop();
       await connectors.stop();
-      await sandbox.ready.catch(() => undefined);
-      await sandbox.stop();
+      await sandbox.shutdown();
       audit.close();
     },
   };

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
+import { runProcess } from './shell.js';
 import { shellQuote } from './util.js';
 
 export interface SandboxState { enabled: boolean; reason?: string }
@@ -39,6 +40,20 @@ export class Sandbox {
     };
   }
 
+  private shuttingDown = new AbortController();
+
+  private async stopped(): Promise<SandboxState> {
+    await this.stop();
+    return (this.state = { enabled: false, reason: 'the daemon is stopping' });
+  }
+
+  /** Stop for good: a start in progress ends early. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown.abort();
+    await this.ready.catch(() => undefined);
+    await this.stop();
+  }
+
   /** Start (or restart) in the background; `ready` settles with the outcome. */
   start(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
     const previous = this.ready;
@@ -60,12 +75,15 @@ export class Sandbox {
       await SandboxManager.initialize(this.runtimeConfig(roots));
       if (!SandboxManager.isSandboxingEnabled()) return (this.state = { enabled: false, reason: 'the sandbox runtime did not enable itself' });
       this.manager = SandboxManager;
-      // Prove it works once: a sandboxed `true` must exit 0.
+      if (this.shuttingDown.signal.aborted) return await this.stopped();
+      // Prove it works once: a sandboxed `true` must exit 0 (without blocking the event loop).
       const probe = await this.wrap(['true'], roots[0] ?? this.workspace, roots);
-      const { spawnSync } = await import('node:child_process');
-      const r = spawnSync(probe.argv[0], probe.argv.slice(1), { cwd: roots[0] ?? this.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8', timeout: 20_000 });
-      if (r.status !== 0) {
-        const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-2).join(' ');
+      const r = await runProcess(probe.argv, {
+        cwd: roots[0] ?? this.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 20_000, maxOutputBytes: 4096, signal: this.shuttingDown.signal,
+      });
+      if (this.shuttingDown.signal.aborted) return await this.stopped();
+      if (r.code !== 0) {
+        const why = (r.error ?? (r.output.trim() || (r.timedOut ? 'timed out' : `exit ${r.code}`))).split('\n').slice(-2).join(' ');
         await this.stop();
         return (this.state = { enabled: false, reason: `the sandbox failed its self-test: ${why}` });
       }

@@ -35,7 +35,7 @@ export interface ToolsHarness {
 
 let counter = 0;
 
-export async function toolsHarness(opts: { config?: Record<string, any>; listen?: boolean; tools?: StartToolsOptions } = {}): Promise<ToolsHarness> {
+export async function toolsHarness(opts: { config?: Record<string, any>; listen?: boolean; tools?: StartToolsOptions; noWait?: boolean } = {}): Promise<ToolsHarness> {
   const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-tools-')));
   const home = path.join(base, 'home');
   const outside = path.join(base, 'outside');
@@ -82,7 +82,7 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
     startedAt: Date.now(),
   };
   const tools = await startTools(ctx, opts.tools);
-  await tools.ready();
+  if (!opts.noWait) await tools.ready();
   const device = { id: 'dev_phone', name: 'Phone' };
   const h: ToolsHarness = {
     home, outside, ctx, tools, events, control,

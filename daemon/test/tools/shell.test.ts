@@ -104,6 +104,18 @@ describe('shell', () => {
     expect(approver.count()).toBe(1);
   });
 
+  it('the daemon does not wait for the sandbox to start, and a stop while it starts is quick', async () => {
+    const t0 = Date.now();
+    h = await toolsHarness({ config: { shell: { sandbox: 'auto' } }, noWait: true });
+    expect(h.tools.sandbox.state).toEqual({ enabled: false, reason: 'starting' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const t1 = Date.now();
+    await h.tools.stop();
+    expect(Date.now() - t1).toBeLessThan(3000);
+    expect(h.tools.sandbox.state.enabled).toBe(false);
+    h.tools.stop = async () => undefined; // already stopped; close() calls it again
+  });
+
   it('sandboxed: writes only inside the roots, no network, home folder hidden; allow rules run without asking', async () => {
     h = await toolsHarness({ config: { shell: { sandbox: 'auto' }, policy: { rules: [{ tool: 'shell', match: 'bash', decision: 'allow' }] } } });
     const state = h.tools.sandbox.state;
@@ -137,7 +149,8 @@ describe('shell', () => {
     const sleeping = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u0000300\u0000' && alive(Number(p)); } catch { return false; }
     });
-    const before = sleeping();
+    let before = sleeping();
+    for (let i = 0; i < 250 && before.length === 0; i++) { await new Promise((r) => setTimeout(r, 20)); before = sleeping(); }
     expect(before.length).toBeGreaterThan(0);
     const t0 = Date.now();
     ac.abort();
