@@ -6,7 +6,7 @@ import { navigate, parseHash } from './route.js';
 export const updateStore = createStore<{ waiting?: ServiceWorker }>({});
 
 export function registerServiceWorker(): void {
-  if (!('serviceWorker' in navigator) || import.meta.env.DEV) return;
+  if (!('serviceWorker' in navigator)) return;
   let reloading = false;
   navigator.serviceWorker.addEventListener('controllerchange', () => {
     if (reloading || !updateStore.get().waiting) return;

@@ -51,7 +51,7 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
   try {
-    if (!isFresh()) await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'pwa/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT });
+    if (!isFresh()) await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'pwa/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } });
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }
@@ -107,6 +107,8 @@ export async function pairThroughUi(
   await page.getByRole('heading', { name: 'Paired' }).waitFor();
   await page.getByRole('button', { name: 'Start using Errand' }).click();
   await page.getByRole('button', { name: 'New task' }).waitFor();
+  // The service worker has installed (precached the shell) and controls the page.
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 20_000 });
 }
 
 /** Read a value from the app's IndexedDB key-value store. */
