@@ -15,6 +15,7 @@ import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
 import { ChangeJournal, readNoFollow, type UndoResult } from './journal.js';
 import { fileView, MAX_READ_BYTES } from './readers.js';
+import { ProcessNotes } from './orphans.js';
 import { Roots } from './roots.js';
 import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
@@ -56,6 +57,9 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   await fsp.mkdir(ctx.paths.journal, { recursive: true, mode: 0o700 });
   await fsp.mkdir(ctx.paths.trash, { recursive: true, mode: 0o700 });
   const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash);
+  const notes = new ProcessNotes(path.join(ctx.paths.home, 'running-commands.json'));
+  const orphans = notes.reap();
+  if (orphans.length) ctx.log.warn('killed shell commands left running by a previous daemon', { commands: orphans.map((o) => o.argv0) });
   const audit = new AuditLog(ctx.paths.audit);
   const approvals = new Approvals((e) => ctx.emit(e), () => ctx.config().approvals.expireMinutes);
   const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
@@ -90,7 +94,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   };
 
   const runtime = new Runtime({
-    builtins: [...readTools(roots), ...writeTools(roots, journal), shellTool({ roots, sandbox, config: () => ctx.config() })],
+    builtins: [...readTools(roots), ...writeTools(roots, journal), shellTool({ roots, sandbox, config: () => ctx.config(), notes })],
     connectorTools: () => connectors.toolSpecs(),
     connectorReadOnly: (n) => connectors.isReadOnly(n),
     config: () => ctx.config(),

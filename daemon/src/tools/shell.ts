@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import type { ProcessNotes } from './orphans.js';
 import type { Roots } from './roots.js';
 import type { Sandbox } from './sandbox.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
@@ -27,13 +28,14 @@ export function scrubbedEnv(src: NodeJS.ProcessEnv = process.env): Record<string
 export interface RunResult { code: number | null; signal: string | null; timedOut: boolean; cancelled: boolean; output: string; bytes: number; truncated: boolean; error?: string }
 
 /** Run argv in its own process group; kill the group on timeout or abort. */
-export function runProcess(argv: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs: number; maxOutputBytes: number; signal: AbortSignal }): Promise<RunResult> {
+export function runProcess(argv: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs: number; maxOutputBytes: number; signal: AbortSignal; notes?: ProcessNotes }): Promise<RunResult> {
   return new Promise((resolve) => {
     const out = new HeadTailBuffer(opts.maxOutputBytes);
     let timedOut = false;
     let cancelled = false;
     let error: string | undefined;
     const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) opts.notes?.add(child.pid, argv[0]);
     const killGroup = () => {
       if (child.pid === undefined) return;
       try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* gone */ } }
@@ -49,12 +51,13 @@ export function runProcess(argv: string[], opts: { cwd: string; env: Record<stri
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
       killGroup(); // anything the command left behind in its group
+      if (child.pid !== undefined) opts.notes?.remove(child.pid);
       resolve({ code, signal, timedOut, cancelled, output: out.text(), bytes: out.total, truncated: out.truncated, error });
     });
   });
 }
 
-export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => Config }): ToolSpec {
+export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => Config; notes?: ProcessNotes }): ToolSpec {
   return {
     kind: 'shell', egress: true,
     definition: {
@@ -93,7 +96,7 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
             if (!deps.sandbox.state.enabled) throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
             run = (await deps.sandbox.wrap(argv, now.real, deps.roots.usable(), call.callId)).argv;
           }
-          const res = await runProcess(run, { cwd: now.real, env: scrubbedEnv(), timeoutMs: cfg.timeoutSeconds * 1000, maxOutputBytes: cfg.maxOutputBytes, signal });
+          const res = await runProcess(run, { cwd: now.real, env: scrubbedEnv(), timeoutMs: cfg.timeoutSeconds * 1000, maxOutputBytes: cfg.maxOutputBytes, signal, notes: deps.notes });
           if (sandboxed) deps.sandbox.after();
           const status = res.error ? `could not start: ${res.error}`
             : res.timedOut ? `killed after the ${cfg.timeoutSeconds}s time limit`

@@ -1,9 +1,11 @@
 // The shell tool: timeout, output cap keeping head and tail, scrubbed environment, cancel killing
 // the whole process group, and the sandbox (writes only in roots, no network, home hidden) or,
 // without it, an approval for every call and a status that says so.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessNotes } from '../../src/tools/orphans.js';
 import { scrubbedEnv } from '../../src/tools/shell.js';
 import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
 
@@ -92,6 +94,33 @@ describe('shell', () => {
     expect(textOf(out)).toContain('killed: the task was cancelled');
     for (let i = 0; i < 100 && alive(child); i++) await new Promise((r) => setTimeout(r, 10));
     expect(alive(child)).toBe(false);
+  });
+
+  it('notes running commands, and the next start kills what a crashed daemon left running (never a recycled pid)', async () => {
+    h = await toolsHarness();
+    autoApprove();
+    const file = path.join(h.home, 'running-commands.json');
+    const ac = new AbortController();
+    const running = h.run('shell', { argv: ['sleep', '300'] }, h.task({ signal: ac.signal }));
+    for (let i = 0; i < 500 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
+    const noted = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(noted).toEqual([{ pid: expect.any(Number), start: expect.any(String), argv0: 'sleep' }]);
+    ac.abort();
+    await running;
+    expect(fs.existsSync(file)).toBe(false);
+
+    // A "crashed" daemon's leftovers: a detached process group noted in the file.
+    const orphan = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    const notes = new ProcessNotes(file);
+    notes.add(orphan.pid!, 'sleep');
+    const recycled = JSON.parse(fs.readFileSync(file, 'utf8'));
+    recycled.push({ pid: process.pid, start: '1', argv0: 'not me' }); // same pid, different process start: left alone
+    fs.writeFileSync(file, JSON.stringify(recycled));
+    const killed = new ProcessNotes(file).reap();
+    expect(killed.map((k) => k.pid)).toEqual([orphan.pid]);
+    for (let i = 0; i < 100 && alive(orphan.pid!); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(alive(orphan.pid!)).toBe(false);
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   it('without a sandbox every call asks, even when a rule allows it, and the status says why', async () => {
