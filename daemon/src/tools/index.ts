@@ -172,6 +172,16 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   // Local control methods for the CLI (errand roots / allow / disallow / connectors).
   const rootsView = () => ({ roots: roots.list(), workspace: roots.workspace, sandbox: sandbox.state });
   ctx.control.register('roots.list', async () => rootsView());
+  // The trash: `errand trash` (list) and `errand trash restore <id>` (CLI by the lead).
+  ctx.control.register('trash.list', async () => ({ items: await journal.trashList() }));
+  ctx.control.register('trash.restore', async (params) => {
+    if (typeof params.id !== 'string') throw new Error('id is required');
+    const restored = await journal.restoreFromTrash(params.id, async (original) => {
+      const r = await roots.resolve(original, 'write');
+      if (r.real !== original) throw new ToolError(`${original} now leads to ${r.real}; restore it by hand from ${ctx.paths.trash}.`);
+    });
+    return { restored };
+  });
   ctx.control.register('connectors.list', async () => ({ connectors: connectors.statuses() }));
   ctx.control.register('connectors.tools', async (params) => {
     const c = typeof params.name === 'string' ? connectors.get(params.name) : undefined;

@@ -241,6 +241,37 @@ export class ChangeJournal {
     return entry;
   }
 
+  /** What is in the trash, newest first. */
+  async trashList(): Promise<Array<{ id: string; originalPath: string; taskId: string; at: number }>> {
+    const slots = await fsp.readdir(this.trashDir).catch(() => [] as string[]);
+    const out: Array<{ id: string; originalPath: string; taskId: string; at: number }> = [];
+    for (const id of slots) {
+      try {
+        const note = JSON.parse(await fsp.readFile(path.join(this.trashDir, id, 'errand-trash.json'), 'utf8')) as { originalPath: string; taskId: string; at: number };
+        out.push({ id, originalPath: note.originalPath, taskId: note.taskId, at: note.at });
+      } catch { /* not a slot */ }
+    }
+    return out.sort((a, b) => b.at - a.at);
+  }
+
+  /** Put a trashed item back where it was (`check` confirms that place is still allowed). */
+  async restoreFromTrash(id: string, check: (originalPath: string) => Promise<void>): Promise<string> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(id) || id.startsWith('.')) throw new ToolError('No such item in the trash.');
+    const slot = path.join(this.trashDir, id);
+    let note: { originalPath: string };
+    try {
+      note = JSON.parse(await fsp.readFile(path.join(slot, 'errand-trash.json'), 'utf8')) as { originalPath: string };
+    } catch {
+      throw new ToolError('No such item in the trash.');
+    }
+    await check(note.originalPath);
+    if (await exists(note.originalPath)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
+    await fsp.mkdir(path.dirname(note.originalPath), { recursive: true });
+    await moveAcross(path.join(slot, path.basename(note.originalPath)), note.originalPath);
+    await fsp.rm(slot, { recursive: true, force: true });
+    return note.originalPath;
+  }
+
   private async fileSha(file: string): Promise<string | undefined> {
     try {
       return sha256((await readNoFollow(file)).data);

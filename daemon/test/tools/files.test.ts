@@ -6,16 +6,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { controlCall } from '../../src/control/client.js';
 import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
 import { makePdf, TINY_PNG } from './pdf.js';
 
 let h: ToolsHarness;
+let h2: ToolsHarness | undefined;
 let ws: string;
 beforeEach(async () => {
   h = await toolsHarness();
   ws = fs.realpathSync(h.ctx.paths.workspace);
 });
-afterEach(async () => { await h.close(); });
+afterEach(async () => {
+  await h.close();
+  await h2?.close();
+  h2 = undefined;
+});
 
 describe('reading', () => {
   it('pages long text and says how to read on', async () => {
@@ -209,6 +215,20 @@ describe('changing files, journal and undo', () => {
     expect(fs.readFileSync(path.join(h.ctx.paths.trash, slots[0], 'folder', 'x.txt'), 'utf8')).toBe('x');
     await h.send('task.undo', { taskId: 'task_trash' });
     expect(fs.readFileSync(path.join(ws, 'folder', 'x.txt'), 'utf8')).toBe('x');
+  });
+
+  it('the user can list the trash and restore an item by hand (control methods for `errand trash`)', async () => {
+    h2 = await toolsHarness({ listen: true });
+    const ws2 = fs.realpathSync(h2.ctx.paths.workspace);
+    fs.writeFileSync(path.join(ws2, 'old.txt'), 'keep me');
+    await h2.run('fs_delete', { path: 'old.txt' }, h2.task({ taskId: 'task_t' }));
+    const { items } = await controlCall(h2.ctx.paths.socket, 'trash.list') as { items: Array<{ id: string; originalPath: string; taskId: string }> };
+    expect(items).toEqual([expect.objectContaining({ originalPath: path.join(ws2, 'old.txt'), taskId: 'task_t' })]);
+    await expect(controlCall(h2.ctx.paths.socket, 'trash.restore', { id: '../../etc' })).rejects.toThrow(/No such item/);
+    const r = await controlCall(h2.ctx.paths.socket, 'trash.restore', { id: items[0].id }) as { restored: string };
+    expect(r.restored).toBe(path.join(ws2, 'old.txt'));
+    expect(fs.readFileSync(path.join(ws2, 'old.txt'), 'utf8')).toBe('keep me');
+    expect((await controlCall(h2.ctx.paths.socket, 'trash.list') as { items: unknown[] }).items).toEqual([]);
   });
 
   it('edit needs a unique exact match and says what went wrong', async () => {
