@@ -85,7 +85,12 @@ export class Runtime implements ToolRuntime {
         const names = this.specs().map((s) => s.definition.name).join(', ');
         return fail('error', `There is no tool named "${call.name}" (it may be disabled). Available tools: ${names}.`, 'unknown tool');
       }
-      const input = asInput(call.input ?? {});
+      let input: Record<string, unknown>;
+      try {
+        input = asInput(call.input ?? {});
+      } catch (err) {
+        return fail('error', (err as Error).message, 'refused: the input was not a JSON object');
+      }
       const info = { taskId: ctx.taskId, callId: call.id };
       let prepared: PreparedCall;
       try {

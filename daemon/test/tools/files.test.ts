@@ -89,6 +89,15 @@ describe('reading', () => {
     expect(rest).toContain('Page 25 of the quarterly report');
   });
 
+  it('answers bad input with an error the model can act on', async () => {
+    const notObject = await h.run('fs_read', 'a.txt');
+    expect(notObject).toMatchObject({ isError: true, state: 'error' });
+    expect(textOf(notObject)).toBe('The tool input must be a JSON object.');
+    expect(textOf(await h.run('fs_read', {}))).toBe('"path" is required and must be a non-empty string.');
+    expect(textOf(await h.run('fs_nope', {}))).toMatch(/^There is no tool named "fs_nope".*Available tools: fs_list, fs_find/);
+    expect(textOf(await h.run('shell', { argv: 'ls -la' }))).toMatch(/"argv" must be a non-empty array of strings/);
+  });
+
   it('returns images as image blocks and refuses other binaries with a clear message', async () => {
     fs.writeFileSync(path.join(ws, 'dot.png'), TINY_PNG);
     const img = await h.run('fs_read', { path: 'dot.png' });
