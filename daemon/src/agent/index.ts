@@ -7,9 +7,11 @@ import type { ThreadDoc } from '../store/threads.js';
 import { landAttachments, userContent } from './attachments.js';
 import { anthropicModel } from './model.js';
 import { emptyUsage } from './pricing.js';
+import path from 'node:path';
 import {
-  agentRecord, findTask, newItemId, newTaskId, threadOfTask, titleFrom, type AgentRecord,
+  agentRecord, findTask, foldSteps, newItemId, newTaskId, threadOfTask, titleFrom, type AgentRecord,
 } from './records.js';
+import { StepJournal, type StepRecord } from './step-journal.js';
 import { liveItems, TaskRun, type AgentOptions, type RunHost } from './runner.js';
 import { Scheduler, type Slot } from './scheduler.js';
 import type { ToolRuntime } from './tool-runtime.js';
@@ -44,8 +46,10 @@ class AgentService implements AgentModule, RunHost {
   private lastSummary = new Map<string, string>();
   private stopping = false;
   private clients = new Map<string, ModelClient>();
+  readonly journal: StepJournal;
 
   constructor(readonly ctx: DaemonContext, readonly tools: ToolRuntime, readonly options: AgentOptions) {
+    this.journal = new StepJournal(path.join(ctx.paths.store, 'agent-steps'));
     this.scheduler = new Scheduler(() => ctx.config().agent.maxParallelTasks, (slot) => this.launch(slot));
   }
 
@@ -189,7 +193,10 @@ class AgentService implements AgentModule, RunHost {
     const doc = await this.loadThread(threadId);
     const items = [...doc.items];
     for (const t of doc.tasks) {
-      for (const live of liveItems(this.runs.get(t.id))) if (!items.some((i) => i.id === live.id)) items.push(live);
+      for (const live of liveItems(this.runs.get(t.id))) {
+        const i = items.findIndex((x) => x.id === live.id);
+        if (i >= 0) items[i] = live; else items.push(live);
+      }
     }
     return {
       thread: this.ctx.store.threads.summary(threadId)!,
@@ -291,12 +298,16 @@ class AgentService implements AgentModule, RunHost {
       if (!s.lastTaskState || !['queued', 'running', 'waiting', 'interrupted', 'cancelled'].includes(s.lastTaskState)) continue;
       const doc = await this.ctx.store.threads.load(s.id);
       if (!doc.tasks.some((t) => ACTIVE.has(t.state) || t.state === 'interrupted')) continue;
+      const steps = new Map<string, StepRecord[]>();
+      for (const t of doc.tasks) if (ACTIVE.has(t.state)) steps.set(t.id, await this.journal.read(t.id));
       const { result } = await this.mutate(s.id, (d, rec) => {
         const changed: Task[] = [];
         const notices: ThreadItem[] = [];
+        const items: ThreadItem[] = [];
         for (const t of d.tasks) {
           const r = rec.tasks[t.id];
           if (ACTIVE.has(t.state)) {
+            items.push(...foldSteps(d, rec, t, steps.get(t.id) ?? []));
             const began = r?.started ?? false;
             t.state = 'interrupted';
             t.reason = began ? CRASH_REASON : CRASH_QUEUED_REASON;
@@ -320,8 +331,9 @@ class AgentService implements AgentModule, RunHost {
             }
           }
         }
-        return { changed, notices };
+        return { changed, notices, items };
       });
+      for (const item of result.items) this.emit({ kind: 'item.updated', threadId: s.id, item });
       for (const n of result.notices) this.emit({ kind: 'item.added', threadId: s.id, item: n });
       for (const t of result.changed) this.emit({ kind: 'task.updated', task: t });
     }
@@ -353,6 +365,7 @@ class AgentService implements AgentModule, RunHost {
       }).catch((err: unknown) => this.ctx.log.error('could not record a queued task at stop', { err: String(err) }));
     }
     await Promise.allSettled([...this.pendingEmits]);
+    this.journal.close();
   }
 
   register(): void {

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { Task, ThreadItem } from '../../../shared/src/index.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { UNKNOWN_OUTCOME, type Inflight, type StoredResult } from './loop.js';
+import type { StepRecord } from './step-journal.js';
 import type { ToolResultBlock, ToolUseBlock, WireMessage } from './wire.js';
 
 export interface PendingQuestion { id: string; text: string; toolUseId: string; createdAt: number }
@@ -18,6 +19,8 @@ export interface TaskRecord {
   question?: PendingQuestion;
   /** Interrupted by a clean stop: resume on the next start when agent.autoResume is on. */
   autoResume?: boolean;
+  /** The run that last started (its step-journal records carry this name). */
+  attempt?: string;
 }
 
 export interface AgentRecord {
@@ -100,4 +103,39 @@ export function settleOpenTurns(doc: ThreadDoc, rec: AgentRecord, exceptTaskId: 
     t.question = undefined;
   }
   return changed;
+}
+
+/**
+ * After a crash: fold the step-journal records of the run that was going into the thread file, so
+ * the open turn (the reply, calls that finished, calls that started) is in `inflight` and the items
+ * show it. A call that started and never finished is marked unknown. Returns the items it changed.
+ */
+export function foldSteps(doc: ThreadDoc, rec: AgentRecord, task: Task, records: StepRecord[]): ThreadItem[] {
+  const r = rec.tasks[task.id];
+  if (!r?.attempt) return [];
+  const mine = records.filter((x) => x.attempt === r.attempt && x.turn === task.turns);
+  if (!mine.length) return [];
+  const first = mine.find((x) => x.assistant);
+  const inflight: Inflight | undefined = r.inflight ?? (first?.assistant ? { assistant: first.assistant, started: [], results: {} } : undefined);
+  if (!inflight) return [];
+  const changed = new Map<string, ThreadItem>();
+  const put = (item: ThreadItem) => { upsertItem(doc, item); changed.set(item.id, item); };
+  for (const x of mine) {
+    for (const item of x.items ?? []) if (!doc.items.some((i) => i.id === item.id)) put(item);
+    for (const [id, v] of Object.entries(x.results ?? {})) {
+      inflight.results[id] = v.result;
+      const item = doc.items.find((i) => i.id === id);
+      if (item?.kind === 'tool') {
+        put({ ...item, state: v.end.state, endedAt: v.endedAt, ...(v.end.summary ? { summary: v.end.summary } : {}), ...(v.end.output !== undefined ? { output: v.end.output } : {}) });
+      }
+    }
+    if (x.started && !inflight.started.includes(x.started)) inflight.started.push(x.started);
+  }
+  for (const id of inflight.started) {
+    if (inflight.results[id]) continue;
+    const item = doc.items.find((i) => i.id === id);
+    if (item?.kind === 'tool' && item.state !== 'unknown') put({ ...item, state: 'unknown', output: UNKNOWN_OUTCOME, endedAt: Date.now() });
+  }
+  r.inflight = inflight;
+  return [...changed.values()];
 }

@@ -5,7 +5,9 @@ import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { runAgentLoop, type LoopResult, type LoopSink, type LoopState, type ToolStep } from './loop.js';
 import { systemPrompt } from './prompt.js';
+import crypto from 'node:crypto';
 import { agentRecord, findTask, firstLine, newItemId, newQuestionId, settleOpenTurns, upsertItem, type AgentRecord } from './records.js';
+import type { StepJournal, StepRecord } from './step-journal.js';
 import type { Scheduler, Slot } from './scheduler.js';
 import type { ToolRuntime } from './tool-runtime.js';
 import type { ModelClient, WireMessage } from './wire.js';
@@ -29,6 +31,7 @@ export interface RunHost {
   mutate<R>(threadId: string, change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<{ result: R; doc: ThreadDoc }>;
   emit(event: ServerEvent): void;
   modelFor(apiKey: string, baseURL: string | undefined): ModelClient;
+  journal: StepJournal;
 }
 
 export function noKeyReason(home: string): string {
@@ -44,8 +47,12 @@ export class TaskRun {
   readonly controller = new AbortController();
   /** Streaming text items not yet persisted (thread.get shows them too). */
   readonly live = new Map<string, AssistantItem>();
-  /** Text items whose final text waits for the next write (thread.get shows them meanwhile). */
-  readonly persisted = new Map<string, AssistantItem>();
+  /** Items whose latest state waits for the next thread write (thread.get shows them meanwhile). */
+  readonly unsaved = new Map<string, ThreadItem>();
+  /** This run's name in the step journal. */
+  readonly attempt = crypto.randomBytes(6).toString('base64url');
+  /** What the next step-journal record carries besides its own step. */
+  private journalCarry: Omit<StepRecord, 'attempt' | 'turn' | 'started'> = {};
   question: { q: Question; resolve: (answer: string) => void; reject: (err: Error) => void } | undefined;
   task: Task | undefined;
   private pendingDeltas = new Map<string, string>();
@@ -68,14 +75,32 @@ export class TaskRun {
   private async write<R>(change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<R> {
     const pending = this.deferred.splice(0);
     const events = this.deferredEvents.splice(0);
-    const texts = [...this.persisted.keys()];
+    const saved = [...this.unsaved.entries()];
+    this.journalCarry = {}; // everything it held is in `pending` too
     const { result } = await this.host.mutate(this.threadId, (doc, rec) => {
       for (const d of pending) d(doc, rec);
       return change(doc, rec);
     });
-    for (const id of texts) this.persisted.delete(id);
+    for (const [id, item] of saved) if (this.unsaved.get(id) === item) this.unsaved.delete(id);
     for (const e of events) this.host.emit(e);
     return result;
+  }
+
+  /** Keep `item` as the latest state of a thread item until the next thread write has it. */
+  private remember(item: ThreadItem): ThreadItem {
+    const copy = { ...item } as ThreadItem;
+    this.unsaved.set(item.id, copy);
+    this.deferred.push((doc) => upsertItem(doc, copy));
+    return copy;
+  }
+
+  /** One durable step-journal record; events held for durability follow it. */
+  private async journal(turn: number, started: string): Promise<void> {
+    const record: StepRecord = { attempt: this.attempt, turn, ...this.journalCarry, started };
+    this.journalCarry = {};
+    const events = this.deferredEvents.splice(0);
+    await this.host.journal.append(this.taskId, record);
+    for (const e of events) this.host.emit(e);
   }
 
   private defer(change: (doc: ThreadDoc, rec: AgentRecord) => ThreadItem | undefined, event: (item: ThreadItem) => ServerEvent): void {
@@ -111,6 +136,7 @@ export class TaskRun {
       const t = findTask(doc, this.taskId)!;
       t.startedAt ??= Date.now();
       const r = rec.tasks[this.taskId];
+      r.attempt = this.attempt;
       if (!r.started) {
         settled.push(...settleOpenTurns(doc, rec, this.taskId));
         rec.messages.push(r.start);
@@ -129,6 +155,8 @@ export class TaskRun {
       };
     });
     for (const item of settled) this.host.emit({ kind: 'item.updated', threadId: this.threadId, item });
+    // Step records of an earlier run were folded into the thread file at start-up.
+    await this.host.journal.remove(this.taskId);
 
     const apiKey = cfg.anthropic.apiKey;
     if (!apiKey) {
@@ -188,6 +216,7 @@ export class TaskRun {
         rec.tasks[this.taskId].autoResume = true;
       });
     }
+    await this.host.journal.remove(this.taskId);
   }
 
   // ---- streaming text -------------------------------------------------------------------------
@@ -215,12 +244,13 @@ export class TaskRun {
     this.live.delete(itemId);
     const createdAt = live?.createdAt ?? Date.now();
     const item: AssistantItem = { kind: 'assistant', id: itemId, taskId: this.taskId, text, createdAt };
-    this.persisted.set(itemId, item);
-    this.deferred.push((doc) => {
+    if (text) {
+      this.remember(item);
+    } else {
       // Nothing said in this block (a retried attempt said less): drop it from the history.
-      if (!text) doc.items = doc.items.filter((x) => x.id !== itemId);
-      else upsertItem(doc, item);
-    });
+      this.unsaved.delete(itemId);
+      this.deferred.push((doc) => { doc.items = doc.items.filter((x) => x.id !== itemId); });
+    }
     this.deferredEvents.push({ kind: 'item.updated', threadId: this.threadId, item });
     if (now) await this.write(() => undefined);
   }
@@ -228,7 +258,6 @@ export class TaskRun {
   private sink(state: LoopState): LoopSink {
     const host = this.host;
     const interval = host.options.deltaIntervalMs ?? 250;
-    const toolItem = (doc: ThreadDoc, id: string) => doc.items.find((x): x is Extract<ThreadItem, { kind: 'tool' }> => x.id === id && x.kind === 'tool');
     const emitItem = (item: ThreadItem | undefined, added = false) => {
       if (item) host.emit({ kind: added ? 'item.added' : 'item.updated', threadId: this.threadId, item: { ...item } });
     };
@@ -253,50 +282,48 @@ export class TaskRun {
         this.live.set(itemId, item);
         emitItem(item);
       },
-      // The reply's tool calls and each result ride along with the next durable write: the "started"
-      // record of the next call, or the turn's checkpoint. So a turn with one call costs two writes,
-      // and a result is durable before anything else happens.
+      // Tool steps: "started" is a step-journal record (one fdatasync) written before the call
+      // runs; it also carries the reply and the results of calls finished since the last record.
+      // The turn's checkpoint (a thread write) then holds all of it in the thread file.
       toolsPlanned: async (steps: ToolStep[]) => {
         const now = Date.now();
         const inflight = structuredClone(state.inflight);
         this.deferred.push((_doc, rec) => { rec.tasks[this.taskId].inflight = inflight; });
-        for (const s of steps) {
-          const item: ThreadItem = { kind: 'tool', id: s.id, taskId: this.taskId, tool: s.name, summary: s.summary, state: 'pending', input: s.input, createdAt: now };
-          this.defer((doc) => { upsertItem(doc, item); return item; }, (i) => ({ kind: 'item.added', threadId: this.threadId, item: i }));
-        }
+        const items = steps.map((s) => this.remember({ kind: 'tool', id: s.id, taskId: this.taskId, tool: s.name, summary: s.summary, state: 'pending', input: s.input, createdAt: now }));
+        this.journalCarry = {
+          assistant: state.inflight!.assistant,
+          items: [...this.unsaved.values()].map((i) => ({ ...i })),
+        };
+        for (const item of items) emitItem(item, true);
       },
       toolStarted: async (step) => {
-        const result = await this.write((doc, rec) => {
-          rec.tasks[this.taskId].inflight = structuredClone(state.inflight);
-          const item = toolItem(doc, step.id);
-          if (item) item.state = 'running';
-          return item;
-        });
-        emitItem(result);
+        const prev = this.unsaved.get(step.id);
+        await this.journal(state.turns, step.id);
+        if (prev && prev.kind === 'tool') emitItem(this.remember({ ...prev, state: 'running' }));
       },
       toolFinished: async (step, end) => {
+        const endedAt = Date.now();
+        const result = state.inflight!.results[step.id];
         const inflight = structuredClone(state.inflight);
         const tainted = state.tainted;
-        const endedAt = Date.now();
-        this.defer((doc, rec) => {
+        this.deferred.push((_doc, rec) => {
           rec.tasks[this.taskId].inflight = inflight;
           if (tainted) rec.tasks[this.taskId].tainted = true;
-          const item = toolItem(doc, step.id);
-          if (item) {
-            item.state = end.state;
-            if (end.summary) item.summary = end.summary;
-            if (end.output !== undefined) item.output = end.output.slice(0, 64_000);
-            item.endedAt = endedAt;
-          }
-          return item;
-        }, (i) => ({ kind: 'item.updated', threadId: this.threadId, item: i }));
+        });
+        this.journalCarry.results = { ...this.journalCarry.results, [step.id]: { result, end, endedAt } };
+        const prev = this.unsaved.get(step.id);
+        const base = prev && prev.kind === 'tool' ? prev : { kind: 'tool' as const, id: step.id, taskId: this.taskId, tool: step.name, summary: step.summary, input: step.input, createdAt: endedAt };
+        const item = this.remember({
+          ...base, state: end.state, endedAt,
+          ...(end.summary ? { summary: end.summary } : {}),
+          ...(end.output !== undefined ? { output: end.output.slice(0, 64_000) } : {}),
+        } as ThreadItem);
+        // Shown once durable: with the next journal record or thread write.
+        this.deferredEvents.push({ kind: 'item.updated', threadId: this.threadId, item: { ...item } });
       },
       describe: (step, summary) => {
-        void this.write((doc) => {
-          const item = toolItem(doc, step.id);
-          if (item) item.summary = summary;
-          return item;
-        }).then((result) => emitItem(result), (err: unknown) => host.ctx.log.warn('could not update a step summary', { err: String(err) }));
+        const prev = this.unsaved.get(step.id);
+        if (prev && prev.kind === 'tool') emitItem(this.remember({ ...prev, summary }));
       },
       checkpoint: async () => {
         await this.updateTask({ turns: state.turns, usage: { ...state.usage }, costUsd: state.costUsd }, (_doc, rec) => {
@@ -353,7 +380,7 @@ export class TaskRun {
 }
 
 export function liveItems(run: TaskRun | undefined): ThreadItem[] {
-  return run ? [...run.persisted.values(), ...run.live.values()].filter((i) => i.text).map((i) => ({ ...i })) : [];
+  return run ? [...run.unsaved.values(), ...run.live.values()].filter((i) => i.kind !== 'assistant' || i.text).map((i) => ({ ...i }) as ThreadItem) : [];
 }
 
 export type { WireMessage };

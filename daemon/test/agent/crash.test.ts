@@ -124,28 +124,37 @@ describe('kill -9 mid-task', () => {
     expect(done.turns).toBe(2);
   });
 
-  it('reports a tool call that started but never finished as outcome unknown, and does not run it again', async () => {
-    server.push(reply(toolUse('slow', { ms: 60_000 })));
+  it('reports a tool call that started but never finished as outcome unknown, keeps the one that finished, runs neither again', async () => {
+    server.push(reply(text('Two steps.'), toolUse('write_file', { name: 'a.txt', text: 'A' }), toolUse('slow', { ms: 60_000 })));
     const first = await startHost(home, server.url);
     hosts.push(first);
-    const { thread, task } = await first.send({ type: 'thread.create', text: 'run the slow thing' });
-    await until('the slow tool to start', () => (runsOf(home).length ? true : undefined));
+    const { thread, task } = await first.send({ type: 'thread.create', text: 'write a.txt, then run the slow thing' });
+    await until('the slow tool to start', () => (runsOf(home).length === 2 ? true : undefined));
     await first.kill9();
 
     server.push(reply(text('The slow step may not have finished; I checked and stopped there.')));
     const second = await startHost(home, server.url);
     hosts.push(second);
+    // Before any resume, the thread already shows what is known: the reply, one step done, one unknown.
+    const before = await second.send({ type: 'thread.get', threadId: thread.id });
+    expect(before.tasks[0].state).toBe('interrupted');
+    expect(before.items.map((i: { kind: string; state?: string; text?: string }) => [i.kind, i.state ?? i.text])).toEqual([
+      ['user', 'write a.txt, then run the slow thing'], ['assistant', 'Two steps.'], ['tool', 'completed'], ['tool', 'unknown'],
+      ['notice', 'Errand stopped unexpectedly while this task was running. Resume it to continue from its last checkpoint.'],
+    ]);
+
     await second.send({ type: 'task.resume', taskId: task.id });
     const g = await until('the resumed task to finish', async () => {
       const r = await second.send({ type: 'thread.get', threadId: thread.id });
       return r.tasks[0].state === 'done' ? r : undefined;
     });
-    expect(runsOf(home)).toHaveLength(1);
-    const step = g.items.find((i: { kind: string }) => i.kind === 'tool');
-    expect(step.state).toBe('unknown');
-    const result = server.requests[1].body.messages.at(-1).content[0];
-    expect(result).toMatchObject({ type: 'tool_result', is_error: true });
-    expect(result.content[0].text).toBe('outcome unknown: Errand stopped while this ran; check before retrying');
+    expect(runsOf(home)).toHaveLength(2);
+    expect(g.items.filter((i: { kind: string }) => i.kind === 'tool').map((i: { state: string }) => i.state)).toEqual(['completed', 'unknown']);
+    const results = server.requests[1].body.messages.at(-1).content;
+    expect(results[0]).toMatchObject({ type: 'tool_result', content: [{ type: 'text', text: 'Wrote a.txt' }] });
+    expect(results[0].is_error).toBeUndefined();
+    expect(results[1]).toMatchObject({ type: 'tool_result', is_error: true });
+    expect(results[1].content[0].text).toBe('outcome unknown: Errand stopped while this ran; check before retrying');
   });
 
   it('after SIGTERM the task is interrupted cleanly and resumes by itself on the next start', async () => {

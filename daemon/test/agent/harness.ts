@@ -174,7 +174,9 @@ export async function startHarness(opts: {
         await new Promise((r) => setTimeout(r, 10));
       }
     },
-    eventsOf: (kind) => events.map((e) => e.event).filter((e) => e.kind === kind) as never,
+    // In sequence order: the event log can hand events to listeners out of order when two flushes
+    // overlap (reported to the store's owner); the sequence numbers are the truth.
+    eventsOf: (kind) => [...events].sort((a, b) => a.seq - b.seq).map((e) => e.event).filter((e) => e.kind === kind) as never,
     async waitEvent(kind, match = () => true, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
