@@ -87,7 +87,7 @@ try {
     a.push(...(await throughDaemon(server, TURNS)).perTurn);
   }
   const w = await durableWrite();
-  console.log(`  one durable write on this disk: median ${ms(percentile(w, 50))} (a tool turn makes two: "started", then result + checkpoint)`);
+  console.log(`  one durable thread write on this disk: median ${ms(percentile(w, 50))} (a tool turn makes one, the checkpoint, plus a step-journal append for "started")`);
   const dMed = percentile(d, 50);
   const aMed = percentile(a, 50);
   console.log(`  direct SDK, per turn:    median ${ms(dMed)}, p95 ${ms(percentile(d, 95))} (${d.length} turns)`);
