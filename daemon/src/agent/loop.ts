@@ -11,7 +11,7 @@ import type { ToolStepState, Usage } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { ASK_USER, askUserTool } from './prompt.js';
-import { backoffMs, classify, IncompleteStreamError } from './retry.js';
+import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
 import type { ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import type { ImageBlock, ModelClient, ModelRequest, StreamEvent, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock, WireMessage, WireTool } from './wire.js';
 
@@ -30,6 +30,8 @@ export interface LoopSettings {
   retryWindowMs: number;
   /** First backoff step; doubles per attempt. */
   retryBaseMs: number;
+  /** An attempt with no stream event for this long is abandoned and retried. Default 180 s. */
+  stallMs?: number;
 }
 
 export interface StoredResult { content: Array<TextBlock | ImageBlock>; isError: boolean }
@@ -488,12 +490,21 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           break;
       }
     };
+    // A watchdog per attempt: a connection that stays open but sends nothing is abandoned.
+    const stallMs = settings.stallMs ?? 180_000;
+    const attempt = new AbortController();
+    let stalled = false;
+    const watchdog = setTimeout(() => { stalled = true; attempt.abort('stalled'); }, stallMs);
+    const onEventWatched = (ev: StreamEvent) => { watchdog.refresh(); onEvent(ev); };
     let error: unknown;
     try {
-      await opts.model.stream(request, { signal, onEvent });
+      await opts.model.stream(request, { signal: AbortSignal.any([signal, attempt.signal]), onEvent: onEventWatched });
     } catch (err) {
       error = err;
+    } finally {
+      clearTimeout(watchdog);
     }
+    if (stalled && !signal.aborted) error = new StalledStreamError(stallMs);
     await Promise.allSettled(persists);
     state.usage = addUsage(state.usage, usage);
     state.costUsd = costUsd(settings.model, state.usage);

@@ -6,6 +6,11 @@ export class IncompleteStreamError extends Error {
   constructor() { super('The connection to the model broke in the middle of a reply.'); }
 }
 
+/** No stream event for too long: the connection is alive but nothing comes. */
+export class StalledStreamError extends Error {
+  constructor(ms: number) { super(`The model API sent nothing for ${Math.round(ms / 1000)} seconds.`); }
+}
+
 export interface Failure {
   retryable: boolean;
   /** For a person: what went wrong. */
@@ -35,7 +40,7 @@ function apiText(err: APIError): string {
 }
 
 export function classify(err: unknown, model: string): Failure {
-  if (err instanceof IncompleteStreamError) return { retryable: true, message: err.message };
+  if (err instanceof IncompleteStreamError || err instanceof StalledStreamError) return { retryable: true, message: err.message };
   if (err instanceof APIUserAbortError) return { retryable: false, message: 'The request was cancelled.' };
   if (err instanceof APIConnectionError) {
     const cause = (err.cause as Error | undefined)?.message;

@@ -21,6 +21,8 @@ export interface AgentOptions {
   deltaIntervalMs?: number;
   /** How long a tool may take to return after a cancel before the task stops waiting. Default 1000. */
   toolAbortGraceMs?: number;
+  /** A model call that sends nothing for this long is abandoned and retried. Default 180 s. */
+  stallMs?: number;
 }
 
 export interface RunHost {
@@ -180,6 +182,7 @@ export class TaskRun {
         contextTokens: cfg.anthropic.contextTokens,
         retryWindowMs: cfg.agent.retryWindowSeconds * 1000,
         retryBaseMs: this.host.options.retryBaseMs ?? 1000,
+        stallMs: this.host.options.stallMs,
       },
       system: systemPrompt(this.host.tools, { workspace: ctx.paths.workspace }),
       state,

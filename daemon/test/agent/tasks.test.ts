@@ -137,6 +137,16 @@ describe('a task', () => {
     expect(got.items.filter((i: { kind: string }) => i.kind === 'assistant').map((i: { text: string }) => i.text)).toEqual(['The answer is 42.']);
   });
 
+  it('abandons and retries a model call that stops sending (headers, then nothing)', async () => {
+    server.push({ kind: 'hang', afterHeaders: true }, reply(text('Second try worked.')));
+    h = await startHarness({ modelUrl: server.url, agentOptions: { stallMs: 400 } });
+    const { task } = await h.send('thread.create', { text: 'hi' });
+    const done = await h.waitTask(task.id, ['done']);
+    expect(done.resultSummary).toBe('Second try worked.');
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1].at - server.requests[0].at).toBeGreaterThanOrEqual(400);
+  });
+
   it('fails with a reason a person understands when the API stays unavailable past the retry window', async () => {
     server.setScript(() => ({ kind: 'status', status: 529 }));
     h = await startHarness({ modelUrl: server.url, config: { agent: { retryWindowSeconds: 1 } } });
