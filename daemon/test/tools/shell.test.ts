@@ -84,8 +84,9 @@ describe('shell', () => {
     const ac = new AbortController();
     const running = h.run('shell', { argv: ['bash', '-c', 'sleep 300 & echo $! > child.pid; sleep 300'] }, h.task({ signal: ac.signal }));
     const pidFile = path.join(ws, 'child.pid');
-    for (let i = 0; i < 500 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 10));
-    const child = Number(fs.readFileSync(pidFile, 'utf8'));
+    const pidText = () => { try { return fs.readFileSync(pidFile, 'utf8'); } catch { return ''; } };
+    for (let i = 0; i < 500 && !pidText().endsWith('\n'); i++) await new Promise((r) => setTimeout(r, 10));
+    const child = Number(pidText());
     expect(alive(child)).toBe(true);
     const t0 = Date.now();
     ac.abort();
@@ -173,10 +174,11 @@ describe('shell', () => {
 
     // Cancelling a sandboxed command kills it and what it started inside the sandbox.
     const ac = new AbortController();
-    const running = h.run('shell', { argv: ['bash', '-c', 'sleep 300 & echo started > started.txt; wait'] }, h.task({ signal: ac.signal }));
+    const marker = `${300 + Math.floor(Math.random() * 1e6) / 1e3}`; // a sleep no other process on this machine runs
+    const running = h.run('shell', { argv: ['bash', '-c', `sleep ${marker} & echo started > started.txt; wait`] }, h.task({ signal: ac.signal }));
     for (let i = 0; i < 500 && !fs.existsSync(path.join(ws, 'started.txt')); i++) await new Promise((r) => setTimeout(r, 10));
     const sleeping = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u0000300\u0000' && alive(Number(p)); } catch { return false; }
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${marker}\u0000` && alive(Number(p)); } catch { return false; }
     });
     let before = sleeping();
     for (let i = 0; i < 250 && before.length === 0; i++) { await new Promise((r) => setTimeout(r, 20)); before = sleeping(); }
