@@ -202,6 +202,7 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
         <span class="usage">{usageLine(task)}</span>
       </div>
       {task.reason && ENDED.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
+      {changes && changes.length > 0 && changeCount === 0 && <p class="muted" role="status">All of this task's changes were undone.</p>}
       <div class="btn-row">
         {ACTIVE.has(task.state) && <button type="button" class="danger" aria-label="Cancel task" disabled={!!busy} onClick={() => void run('task.cancel')}>Cancel</button>}
         {task.state === 'interrupted' && <button type="button" class="primary" aria-label="Resume task" disabled={!!busy} onClick={() => void run('task.resume')}>Resume</button>}

@@ -1,0 +1,89 @@
+// Results on the phone: the files a task wrote, rendered (Markdown, CSV as a table), undo from the
+// phone, and attachments sent from the phone — in Chromium against the real daemon.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+
+const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
+const CSV = 'region,sales\nNorth,10\nSouth,7\n';
+
+describe('results on the phone', () => {
+  let model: ModelServer;
+  let td: TestDaemon;
+  let b: Browser;
+  beforeAll(async () => {
+    await ensureBuilt();
+    model = await startModelServer();
+    td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' } } });
+    b = await launch();
+    await pairThroughUi(b.page, td, 'Flow phone');
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await td?.stop();
+    await model?.close();
+  });
+
+  it('opens the result file a task wrote, and undoes the task', async () => {
+    const { page } = b;
+    model.push(
+      reply(text('Writing.'), toolUse('fs_write', { path: 'report.md', content: REPORT }), toolUse('fs_write', { path: 'sales.csv', content: CSV })),
+      reply(text('Done: report.md written.')),
+    );
+    await page.getByRole('button', { name: 'New task' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Write the report file');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.task-footer .chip-done').waitFor({ timeout: 20_000 });
+    // Results: the changed file opens rendered (Markdown with its table).
+    await page.getByRole('button', { name: 'Changed files' }).click();
+    const link = page.getByRole('link', { name: /report\.md$/ });
+    await link.click();
+    const table = page.locator('main.file table');
+    await table.waitFor();
+    expect(await table.locator('td').allInnerTexts()).toEqual(['North', '10', 'South', '7']);
+    expect(await page.locator('main.file strong').innerText()).toBe('rose');
+    await shot(page, '14-file');
+    const changed = decodeURIComponent(new URL(page.url()).hash).match(/file=([^&]+)/)![1];
+    await page.getByRole('button', { name: 'Back' }).click();
+
+    // A CSV opens as a table.
+    await page.getByRole('button', { name: 'Changed files' }).click();
+    await page.getByRole('link', { name: /sales\.csv$/ }).click();
+    await page.locator('main.file table').waitFor();
+    expect(await page.locator('main.file th').allInnerTexts()).toEqual(['region', 'sales']);
+    expect(await page.locator('main.file td').allInnerTexts()).toEqual(['North', '10', 'South', '7']);
+    await page.getByRole('button', { name: 'Back' }).click();
+
+    // Undo (two taps) takes the file away again.
+    await page.getByRole('button', { name: 'Undo changes' }).click();
+    await page.getByRole('button', { name: 'Confirm undo changes' }).click();
+    const abs = changed.startsWith('/') ? changed : `${td.home}/workspace/${changed}`;
+    expect(abs.endsWith('report.md')).toBe(true);
+    await expect.poll(() => fs.existsSync(abs), { timeout: 10_000 }).toBe(false);
+    await page.getByText("All of this task's changes were undone.").waitFor();
+    await page.getByRole('button', { name: 'Changed files' }).click();
+    await expect.poll(() => page.getByText('Created (undone)').count()).toBe(2);
+    expect(await page.getByRole('link', { name: /report\.md$/ }).count()).toBe(0);
+    await shot(page, '15-undone');
+  });
+
+
+  it('sends a photo from the phone with a new task; the host records it and the model is told', async () => {
+    const { page } = b;
+    model.push(reply(text('I see the attachment.')));
+    await page.goto(`${td.url}/#`);
+    await page.getByRole('button', { name: 'New task' }).click();
+    const photo = fs.readFileSync(new URL('../public/icons/icon-192.png', import.meta.url));
+    await page.getByLabel('Choose files to attach').setInputFiles({ name: 'photo from phone.png', mimeType: 'image/png', buffer: photo });
+    await page.getByText(/photo from phone\.png · \d/).waitFor();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Use the attached photo');
+    await shot(page, '17-attachment');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('I see the attachment.').waitFor({ timeout: 20_000 });
+    await page.locator('.msg-user', { hasText: 'photo from phone.png' }).waitFor();
+    const req = model.requests.find((r) => JSON.stringify(r.body.messages).includes('Use the attached photo'));
+    expect(JSON.stringify(req?.body.messages)).toContain('photo from phone.png');
+  });
+});
