@@ -9,6 +9,15 @@ import type { Sandbox } from './sandbox.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
 
+/** Programs whose arguments are themselves a program: "allow for this task" covers only the same argv. */
+const OPEN_ENDED = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish', 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'osascript', 'pwsh', 'powershell', 'env', 'sudo', 'doas', 'xargs', 'nohup', 'nice', 'timeout', 'exec', 'eval', 'command', 'npx', 'npm', 'make']);
+
+/** The class of calls an "allow for this task" decision covers: the same program, or the same argv for open-ended ones. */
+export function shellActionClass(argv: string[]): string {
+  const prog = path.basename(argv[0]);
+  return OPEN_ENDED.has(prog) || /^python\d/.test(prog) ? `shell:${JSON.stringify(argv)}` : `shell:${prog}`;
+}
+
 const SECRET_NAME = /key|token|secret|password|passwd|credential|auth|cookie|session/i;
 const PASS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'TMPDIR'];
 
@@ -85,7 +94,7 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
       const line = shellQuote(argv);
       return {
         action: { tool: 'shell', argv, cwd: cwd.real, sandbox: sandboxed ? 'on: writes only in allowed folders, no network' : `off: ${deps.sandbox.state.reason ?? 'unavailable'}` },
-        actionClass: `shell:${path.basename(argv[0])}`,
+        actionClass: shellActionClass(argv),
         summary: `Run ${clip(line, 120)}`,
         subjects: [line],
         async execute(signal) {
