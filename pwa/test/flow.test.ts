@@ -87,4 +87,60 @@ describe('tasks from the phone', () => {
     await rows.first().locator('.chip-cancelled').waitFor();
     await shot(page, '16-threads');
   });
+
+  it('answers a question from the agent, and retries a failed task', async () => {
+    const { page } = b;
+    model.push(
+      reply(toolUse('ask_user', { question: 'Which quarter should I use?' })),
+      reply(text('Using Q3 as you said.')),
+    );
+    await page.goto(`${td.url}/#`);
+    await page.getByRole('button', { name: 'New task' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Make the sales chart');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const q = page.getByRole('form', { name: 'Question from your computer' });
+    await q.getByText('Which quarter should I use?').waitFor({ timeout: 15_000 });
+    await shot(page, '18-question');
+    await q.getByRole('textbox', { name: 'Your answer' }).fill('Q3 please');
+    await q.getByRole('button', { name: 'Send answer' }).click();
+    await page.getByText('Using Q3 as you said.').waitFor({ timeout: 15_000 });
+    await expect.poll(() => q.count()).toBe(0);
+    expect(JSON.stringify(model.requests.at(-1)?.body.messages)).toContain('Q3 please');
+
+    // A task that fails says why and can be retried from the phone.
+    model.push(
+      { kind: 'status', status: 400, errorType: 'invalid_request_error', message: 'scripted refusal' },
+      reply(text('Second try worked.')),
+    );
+    await page.getByRole('textbox', { name: 'Message' }).fill('Now the table');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.task-group').last().locator('.chip-failed').waitFor({ timeout: 15_000 });
+    await page.locator('.task-group').last().locator('.reason').waitFor();
+    await shot(page, '19-failed');
+    await page.locator('.task-group').last().getByRole('button', { name: 'Retry task' }).click();
+    await page.getByText('Second try worked.').waitFor({ timeout: 15_000 });
+    await page.locator('.task-group').last().locator('.chip-done').waitFor();
+  });
+
+  it('marks threads with news as unread until opened', async () => {
+    const { page } = b;
+    // Start a task from another device while the phone looks at the list.
+    const other = await td.connect();
+    await page.goto(`${td.url}/#`);
+    const rows = page.locator('.thread-row');
+    const before = await rows.count();
+    model.push(reply(text('Answer for the laptop.')));
+    const created = await other.send<{ thread: { id: string } }>({ type: 'thread.create', text: 'Task from the laptop' });
+    const row = page.locator('.thread-row', { hasText: 'Task from the laptop' });
+    await row.locator('.chip-done').waitFor({ timeout: 15_000 });
+    expect(await rows.count()).toBe(before + 1);
+    await expect.poll(() => row.getAttribute('aria-label')).toMatch(/, unread$/);
+    await shot(page, '16b-threads-unread');
+    await row.click();
+    await page.getByText('Answer for the laptop.').waitFor();
+    expect(new URL(page.url()).hash).toBe(`#thread=${created.thread.id}`);
+    await page.getByRole('button', { name: 'Back to threads' }).click();
+    await expect.poll(() => row.getAttribute('aria-label')).toBe('Task from the laptop');
+    other.close();
+  });
 });
