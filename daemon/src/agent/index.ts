@@ -1,5 +1,6 @@
 // The agent module: threads and tasks as clients see them (commands), the scheduler, the runs, and
 // recovery after a stop or crash. Wire it with `startAgent(ctx, tools)`.
+import path from 'node:path';
 import type { Approval, Question, ServerEvent, Task, ThreadItem, ThreadSummary } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
 import { CommandError, type CommandContext } from '../server/command-router.js';
@@ -7,7 +8,6 @@ import type { ThreadDoc } from '../store/threads.js';
 import { landAttachments, userContent } from './attachments.js';
 import { anthropicModel } from './model.js';
 import { emptyUsage } from './pricing.js';
-import path from 'node:path';
 import {
   agentRecord, findTask, foldSteps, newItemId, newTaskId, threadOfTask, titleFrom, type AgentRecord,
 } from './records.js';

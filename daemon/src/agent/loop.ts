@@ -9,11 +9,10 @@
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import type { ToolStepState, Usage } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
-import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { ASK_USER, askUserTool } from './prompt.js';
-import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
+import { callModel, INVALID_INPUT } from './model-call.js';
 import type { ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
-import type { ImageBlock, ModelClient, ModelRequest, StreamEvent, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock, WireMessage, WireTool } from './wire.js';
+import type { ImageBlock, ModelClient, ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock, WireMessage, WireTool } from './wire.js';
 
 export interface Budgets {
   maxTurns: number;
@@ -106,7 +105,6 @@ export interface LoopOptions {
 }
 
 export const UNKNOWN_OUTCOME = 'outcome unknown: Errand stopped while this ran; check before retrying';
-const INVALID_INPUT = '__errand_invalid_json';
 
 /** Wall-clock budget that does not count time spent waiting for a person. */
 class WallClock {
@@ -133,13 +131,6 @@ class WallClock {
   elapsedMs(): number { return this.usedMs + (this.since === undefined ? 0 : Date.now() - this.since); }
   stop(): void { clearTimeout(this.timer); }
 }
-
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  if (signal.aborted) return resolve();
-  const t = setTimeout(done, ms);
-  function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-  signal.addEventListener('abort', done, { once: true });
-});
 
 function fmt(n: number): string { return n.toLocaleString('en-US'); }
 function plural(n: number, one: string, many = `${one}s`): string { return `${fmt(n)} ${n === 1 ? one : many}`; }
@@ -221,7 +212,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
       const request = buildRequest();
       if ('failed' in request) { await settleCheckpoint(); return finish({ kind: 'failed', reason: request.failed }); }
-      const reply = await callModel(request);
+      const reply = await callModel({ model: opts.model, signal, sink, settings, state }, request);
       await settleCheckpoint();
       if (reply.kind === 'aborted') {
         if (opts.signal.reason !== 'shutdown' && reply.partial.length) {
@@ -241,7 +232,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         await sink.checkpoint();
         return finish({ kind: 'failed', reason: 'The model declined to continue this task.' });
       }
-      if (toolUses.length && (stopReason === 'tool_use' || stopReason === 'max_tokens')) {
+      // Any tool_use in the reply gets its result (whatever the stop reason), so the history stays valid.
+      if (toolUses.length) {
         state.inflight = { assistant: content, started: [], results: {} };
         await sink.toolsPlanned(toolUses.map(stepOf));
         const r = await runTools(state.inflight);
@@ -390,147 +382,5 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     return { model: settings.model, max_tokens: settings.maxTokens, system: opts.system, tools: toolDefs, messages };
   }
 
-  type Reply =
-    | { kind: 'ok'; content: WireBlock[]; stopReason: string }
-    | { kind: 'failed'; reason: string }
-    | { kind: 'aborted'; partial: WireBlock[] };
-
-  async function callModel(request: ModelRequest): Promise<Reply> {
-    const started = Date.now();
-    let reuse: string[] = [];
-    for (let attempt = 0; ; attempt++) {
-      const r = await streamOnce(request, reuse);
-      if (r.kind === 'ok') return r;
-      if (signal.aborted) {
-        await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
-        return { kind: 'aborted', partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })) };
-      }
-      const f = classify(r.error, settings.model);
-      if (!f.retryable) {
-        await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
-        return { kind: 'failed', reason: f.message };
-      }
-      const delay = Math.max(f.retryAfterMs ?? 0, backoffMs(attempt, settings.retryBaseMs));
-      const spent = Date.now() - started;
-      if (spent + delay > settings.retryWindowMs) {
-        await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
-        const window = Math.round(settings.retryWindowMs / 1000);
-        return { kind: 'failed', reason: `${f.message} Errand retried for ${plural(Math.max(1, Math.round(spent / 1000)), 'second')} (limit: agent.retryWindowSeconds = ${window}) and gave up; retry the task later.` };
-      }
-      sink.retrying(f.message, delay);
-      for (const it of r.items) sink.textReset(it.itemId);
-      reuse = r.items.map((it) => it.itemId);
-      await sleep(delay, signal);
-      if (signal.aborted) return { kind: 'aborted', partial: [] };
-    }
-  }
-
-  interface Block { type: string; text: string; itemId?: string; id?: string; name?: string; json: string; done: boolean }
-  type Attempt =
-    | { kind: 'ok'; content: WireBlock[]; stopReason: string }
-    | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
-
-  async function streamOnce(request: ModelRequest, reuse: string[]): Promise<Attempt> {
-    const blocks = new Map<number, Block>();
-    const persists: Promise<void>[] = [];
-    let stopReason = 'end_turn';
-    const usage = emptyUsage();
-    let sawStop = false;
-    const onEvent = (ev: StreamEvent) => {
-      switch (ev.type) {
-        case 'message_start': {
-          const u = ev.message.usage ?? {};
-          usage.inputTokens = u.input_tokens ?? 0;
-          usage.cacheReadTokens = u.cache_read_input_tokens ?? 0;
-          usage.cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
-          usage.outputTokens = u.output_tokens ?? 0;
-          break;
-        }
-        case 'content_block_start': {
-          const cb = ev.content_block;
-          const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
-          if (cb.type === 'text') {
-            b.itemId = reuse.shift() ?? sink.textStart();
-            if (b.text) sink.textDelta(b.itemId, b.text);
-          }
-          blocks.set(ev.index, b);
-          break;
-        }
-        case 'content_block_delta': {
-          const b = blocks.get(ev.index);
-          if (!b) break;
-          if (ev.delta.type === 'text_delta' && ev.delta.text) {
-            b.text += ev.delta.text;
-            sink.textDelta(b.itemId!, ev.delta.text);
-          } else if (ev.delta.type === 'input_json_delta' && ev.delta.partial_json) {
-            b.json += ev.delta.partial_json;
-          }
-          break;
-        }
-        case 'content_block_stop': {
-          const b = blocks.get(ev.index);
-          if (!b) break;
-          b.done = true;
-          if (b.type === 'text') persists.push(sink.textEnd(b.itemId!, b.text));
-          break;
-        }
-        case 'message_delta': {
-          if (ev.delta.stop_reason) stopReason = ev.delta.stop_reason;
-          const u = ev.usage;
-          if (u) {
-            if (u.output_tokens != null) usage.outputTokens = u.output_tokens;
-            if (u.input_tokens != null) usage.inputTokens = u.input_tokens;
-            if (u.cache_read_input_tokens != null) usage.cacheReadTokens = u.cache_read_input_tokens;
-            if (u.cache_creation_input_tokens != null) usage.cacheWriteTokens = u.cache_creation_input_tokens;
-          }
-          break;
-        }
-        case 'message_stop':
-          sawStop = true;
-          break;
-      }
-    };
-    // A watchdog per attempt: a connection that stays open but sends nothing is abandoned.
-    const stallMs = settings.stallMs ?? 180_000;
-    const attempt = new AbortController();
-    let stalled = false;
-    const watchdog = setTimeout(() => { stalled = true; attempt.abort('stalled'); }, stallMs);
-    const onEventWatched = (ev: StreamEvent) => { watchdog.refresh(); onEvent(ev); };
-    let error: unknown;
-    try {
-      await opts.model.stream(request, { signal: AbortSignal.any([signal, attempt.signal]), onEvent: onEventWatched });
-    } catch (err) {
-      error = err;
-    } finally {
-      clearTimeout(watchdog);
-    }
-    if (stalled && !signal.aborted) error = new StalledStreamError(stallMs);
-    await Promise.allSettled(persists);
-    state.usage = addUsage(state.usage, usage);
-    state.costUsd = costUsd(settings.model, state.usage);
-    if (error !== undefined || !sawStop || signal.aborted) {
-      sink.progress();
-      const items = [...blocks.values()].filter((b) => b.type === 'text' && b.itemId).map((b) => ({ itemId: b.itemId!, text: b.text }));
-      return { kind: 'error', error: error ?? new IncompleteStreamError(), items };
-    }
-    const content: WireBlock[] = [];
-    for (const [, b] of [...blocks.entries()].sort((x, y) => x[0] - y[0])) {
-      if (b.type === 'text') {
-        if (b.text) content.push({ type: 'text', text: b.text });
-        else await sink.textEnd(b.itemId!, '');
-      } else if (b.type === 'tool_use') {
-        let input: unknown = {};
-        try {
-          input = b.json.trim() ? JSON.parse(b.json) : {};
-          if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new Error('not an object');
-        } catch {
-          input = { [INVALID_INPUT]: b.json.slice(0, 2000) };
-        }
-        content.push({ type: 'tool_use', id: b.id!, name: b.name!, input });
-      }
-      // Other block types (thinking …) are not requested and not kept.
-    }
-    return { kind: 'ok', content, stopReason };
-  }
 }
 

@@ -1,0 +1,172 @@
+// One model call of the agent loop: stream the reply through the sink (text live, tool input
+// assembled), watch for a stalled connection, and retry what is worth retrying within the window.
+import { addUsage, costUsd, emptyUsage } from './pricing.js';
+import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
+import type { LoopSettings, LoopSink, LoopState } from './loop.js';
+import type { ModelClient, ModelRequest, StreamEvent, WireBlock } from './wire.js';
+
+export const INVALID_INPUT = '__errand_invalid_json';
+
+export interface CallContext {
+  model: ModelClient;
+  signal: AbortSignal;
+  sink: LoopSink;
+  settings: LoopSettings;
+  state: LoopState;
+}
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+  if (signal.aborted) return resolve();
+  const t = setTimeout(done, ms);
+  function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
+  signal.addEventListener('abort', done, { once: true });
+});
+
+function plural(n: number, one: string): string { return `${n.toLocaleString('en-US')} ${n === 1 ? one : `${one}s`}`; }
+
+export type Reply =
+  | { kind: 'ok'; content: WireBlock[]; stopReason: string }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'aborted'; partial: WireBlock[] };
+
+/** One model call, retried (backoff, retry-after) within the retry window. */
+export async function callModel(c: CallContext, request: ModelRequest): Promise<Reply> {
+  const { signal, sink, settings } = c;
+  const started = Date.now();
+  let reuse: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    const r = await streamOnce(c, request, reuse);
+    if (r.kind === 'ok') return r;
+    if (signal.aborted) {
+      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      return { kind: 'aborted', partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })) };
+    }
+    const f = classify(r.error, settings.model);
+    if (!f.retryable) {
+      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      return { kind: 'failed', reason: f.message };
+    }
+    const delay = Math.max(f.retryAfterMs ?? 0, backoffMs(attempt, settings.retryBaseMs));
+    const spent = Date.now() - started;
+    if (spent + delay > settings.retryWindowMs) {
+      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      const window = Math.round(settings.retryWindowMs / 1000);
+      return { kind: 'failed', reason: `${f.message} Errand retried for ${plural(Math.max(1, Math.round(spent / 1000)), 'second')} (limit: agent.retryWindowSeconds = ${window}) and gave up; retry the task later.` };
+    }
+    sink.retrying(f.message, delay);
+    for (const it of r.items) sink.textReset(it.itemId);
+    reuse = r.items.map((it) => it.itemId);
+    await sleep(delay, signal);
+    if (signal.aborted) return { kind: 'aborted', partial: [] };
+  }
+}
+
+interface Block { type: string; text: string; itemId?: string; id?: string; name?: string; json: string; done: boolean }
+type Attempt =
+  | { kind: 'ok'; content: WireBlock[]; stopReason: string }
+  | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
+
+/** One streamed attempt: text goes to the sink as it comes; the reply is assembled at the end. */
+async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]): Promise<Attempt> {
+  const { signal, sink, settings, state } = c;
+  const blocks = new Map<number, Block>();
+  const persists: Promise<void>[] = [];
+  let stopReason = 'end_turn';
+  const usage = emptyUsage();
+  let sawStop = false;
+  const onEvent = (ev: StreamEvent) => {
+    switch (ev.type) {
+      case 'message_start': {
+        const u = ev.message.usage ?? {};
+        usage.inputTokens = u.input_tokens ?? 0;
+        usage.cacheReadTokens = u.cache_read_input_tokens ?? 0;
+        usage.cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
+        usage.outputTokens = u.output_tokens ?? 0;
+        break;
+      }
+      case 'content_block_start': {
+        const cb = ev.content_block;
+        const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
+        if (cb.type === 'text') {
+          b.itemId = reuse.shift() ?? sink.textStart();
+          if (b.text) sink.textDelta(b.itemId, b.text);
+        }
+        blocks.set(ev.index, b);
+        break;
+      }
+      case 'content_block_delta': {
+        const b = blocks.get(ev.index);
+        if (!b) break;
+        if (ev.delta.type === 'text_delta' && ev.delta.text) {
+          b.text += ev.delta.text;
+          sink.textDelta(b.itemId!, ev.delta.text);
+        } else if (ev.delta.type === 'input_json_delta' && ev.delta.partial_json) {
+          b.json += ev.delta.partial_json;
+        }
+        break;
+      }
+      case 'content_block_stop': {
+        const b = blocks.get(ev.index);
+        if (!b) break;
+        b.done = true;
+        if (b.type === 'text') persists.push(sink.textEnd(b.itemId!, b.text));
+        break;
+      }
+      case 'message_delta': {
+        if (ev.delta.stop_reason) stopReason = ev.delta.stop_reason;
+        const u = ev.usage;
+        if (u) {
+          if (u.output_tokens != null) usage.outputTokens = u.output_tokens;
+          if (u.input_tokens != null) usage.inputTokens = u.input_tokens;
+          if (u.cache_read_input_tokens != null) usage.cacheReadTokens = u.cache_read_input_tokens;
+          if (u.cache_creation_input_tokens != null) usage.cacheWriteTokens = u.cache_creation_input_tokens;
+        }
+        break;
+      }
+      case 'message_stop':
+        sawStop = true;
+        break;
+    }
+  };
+  // A watchdog per attempt: a connection that stays open but sends nothing is abandoned.
+  const stallMs = settings.stallMs ?? 180_000;
+  const attempt = new AbortController();
+  let stalled = false;
+  const watchdog = setTimeout(() => { stalled = true; attempt.abort('stalled'); }, stallMs);
+  const onEventWatched = (ev: StreamEvent) => { watchdog.refresh(); onEvent(ev); };
+  let error: unknown;
+  try {
+    await c.model.stream(request, { signal: AbortSignal.any([signal, attempt.signal]), onEvent: onEventWatched });
+  } catch (err) {
+    error = err;
+  } finally {
+    clearTimeout(watchdog);
+  }
+  if (stalled && !signal.aborted) error = new StalledStreamError(stallMs);
+  await Promise.allSettled(persists);
+  state.usage = addUsage(state.usage, usage);
+  state.costUsd = costUsd(settings.model, state.usage);
+  if (error !== undefined || !sawStop || signal.aborted) {
+    sink.progress();
+    const items = [...blocks.values()].filter((b) => b.type === 'text' && b.itemId).map((b) => ({ itemId: b.itemId!, text: b.text }));
+    return { kind: 'error', error: error ?? new IncompleteStreamError(), items };
+  }
+  const content: WireBlock[] = [];
+  for (const [, b] of [...blocks.entries()].sort((x, y) => x[0] - y[0])) {
+    if (b.type === 'text') {
+      if (b.text) content.push({ type: 'text', text: b.text });
+      else await sink.textEnd(b.itemId!, '');
+    } else if (b.type === 'tool_use') {
+      let input: unknown = {};
+      try {
+        input = b.json.trim() ? JSON.parse(b.json) : {};
+        if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new Error('not an object');
+      } catch {
+        input = { [INVALID_INPUT]: b.json.slice(0, 2000) };
+      }
+      content.push({ type: 'tool_use', id: b.id!, name: b.name!, input });
+    }
+    // Other block types (thinking …) are not requested and not kept.
+  }
+  return { kind: 'ok', content, stopReason };
+}
