@@ -1,0 +1,83 @@
+// Settings against the real daemon: this device's name, other devices and revoking them, host
+// status, the notifications switch's explanations, and what happens when this device is revoked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi, readKv, shot } from './helpers/browser.js';
+
+const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
+
+describe('settings', () => {
+  let td: TestDaemon;
+  let b: Browser;
+  beforeAll(async () => {
+    await ensureBuilt();
+    td = await startTestDaemon();
+    b = await launch();
+    await pairThroughUi(b.page, td, 'Settings phone');
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await td?.stop();
+  });
+
+  it('renames this device and revokes another one', async () => {
+    const { page } = b;
+    const other = await td.pairDevice('Old tablet');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByText('Old tablet').waitFor();
+    const field = page.getByLabel("This device's name");
+    await expect.poll(() => field.inputValue()).toBe('Settings phone');
+    await field.fill('Renamed phone');
+    await page.getByRole('button', { name: 'Save device name' }).click();
+    await page.getByText('Saved.').waitFor();
+    const auth = await readKv<{ deviceId: string }>(page, 'auth');
+    await expect.poll(() => td.daemon.ctx.store.devices.get(auth!.deviceId)?.name).toBe('Renamed phone');
+
+    await page.getByRole('button', { name: 'Revoke Old tablet' }).click();
+    await page.getByRole('button', { name: 'Confirm revoke Old tablet' }).click();
+    await expect.poll(() => page.getByText('Old tablet').count()).toBe(0);
+    expect(td.daemon.ctx.store.devices.get(other.deviceId)).toBeUndefined();
+    // This device cannot revoke itself from the list (that is "Unpair").
+    expect(await page.getByRole('button', { name: /^Revoke Renamed phone/ }).count()).toBe(0);
+    await shot(page, '30-settings-devices');
+  });
+
+  it('explains blocked notifications', async () => {
+    const { page, context } = b;
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Browser.setPermission', { permission: { name: 'notifications' }, setting: 'denied', origin: td.url });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByText('Notifications are blocked for Errand.').waitFor();
+    expect(await page.getByRole('switch', { name: 'Notifications' }).count()).toBe(0);
+    await cdp.send('Browser.resetPermissions', {});
+    await page.reload();
+    await page.getByRole('switch', { name: 'Notifications' }).waitFor();
+    await cdp.detach();
+  });
+
+  it('on an iPhone outside the installed app, says to Add to Home Screen first', async () => {
+    const page = await b.context.newPage();
+    const cdp = await b.context.newCDPSession(page);
+    await cdp.send('Emulation.setUserAgentOverride', { userAgent: IPHONE_UA, platform: 'iPhone' });
+    await page.goto(`${td.url}/#settings`);
+    await page.getByText('notifications work only in the installed app').waitFor();
+    await page.getByText('Share').first().waitFor();
+    await page.getByText('Add to Home Screen').first().waitFor();
+    await shot(page, '31-settings-iphone');
+    await page.close();
+  });
+
+  it('signs out at once when this device is revoked on the computer', async () => {
+    const { page } = b;
+    await page.goto(`${td.url}/#`);
+    await page.getByRole('button', { name: 'New task' }).waitFor();
+    const auth = await readKv<{ deviceId: string }>(page, 'auth');
+    const laptop = await td.connect();
+    await laptop.send({ type: 'device.revoke', deviceId: auth!.deviceId });
+    await page.getByRole('heading', { name: 'This device was removed' }).waitFor();
+    await expect.poll(() => readKv(page, 'auth')).toBeUndefined();
+    await shot(page, '32-revoked');
+    laptop.close();
+  });
+});
