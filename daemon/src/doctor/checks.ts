@@ -179,7 +179,7 @@ async function checkSandbox(config: Config, env: NodeJS.ProcessEnv, platform: No
     return { id: 'sandbox', title, status: 'warn', detail: `the daemon runs shell commands without a sandbox${daemon.sandbox.reason ? `: ${daemon.sandbox.reason}` : ''}`, fix: sandboxFix(platform) };
   }
   if (platform === 'linux') {
-    const missing = ['bwrap', 'socat'].filter((b) => !which(b, env));
+    const missing = ['bwrap', 'socat', 'rg'].filter((b) => !which(b, env));
     if (missing.length) {
       return { id: 'sandbox', title, status: 'warn', detail: `${missing.join(' and ')} not found`, fix: sandboxFix(platform) };
     }
@@ -190,7 +190,7 @@ async function checkSandbox(config: Config, env: NodeJS.ProcessEnv, platform: No
         fix: 'Allow unprivileged user namespaces (on Ubuntu 24.04+: an AppArmor profile for bwrap, or sysctl kernel.apparmor_restrict_unprivileged_userns=0).',
       };
     }
-    return { id: 'sandbox', title, status: 'ok', detail: 'bubblewrap and socat work' };
+    return { id: 'sandbox', title, status: 'ok', detail: 'bubblewrap, socat and ripgrep work' };
   }
   if (platform === 'darwin') {
     return fs.existsSync('/usr/bin/sandbox-exec')
@@ -201,7 +201,7 @@ async function checkSandbox(config: Config, env: NodeJS.ProcessEnv, platform: No
 }
 
 function sandboxFix(platform: NodeJS.Platform): string {
-  if (platform === 'linux') return 'Install bubblewrap and socat (Debian/Ubuntu: `sudo apt install bubblewrap socat`; Fedora: `sudo dnf install bubblewrap socat`).';
+  if (platform === 'linux') return 'Install bubblewrap, socat and ripgrep (Debian/Ubuntu: `sudo apt install bubblewrap socat ripgrep`; Fedora: `sudo dnf install bubblewrap socat ripgrep`).';
   if (platform === 'darwin') return 'sandbox-exec ships with macOS; check that /usr/bin/sandbox-exec exists.';
   return 'Shell commands cannot be sandboxed on this system; keep shell approvals on.';
 }
