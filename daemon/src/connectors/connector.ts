@@ -1,11 +1,27 @@
 // One MCP server: connect over stdio or streamable HTTP, report status instead of throwing,
 // restart with backoff after a crash, refresh tools on tools/list_changed, and disable tools
 // whose description no longer matches its pin.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+
+/** The MCP SDK is loaded when the first connector starts: a daemon without connectors never pays for it. */
+let mcpLoaded: Promise<{
+  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+  StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
+  StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
+  ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema;
+}> | undefined;
+const loadMcp = () => (mcpLoaded ??= Promise.all([
+  import('@modelcontextprotocol/sdk/client/index.js'),
+  import('@modelcontextprotocol/sdk/client/stdio.js'),
+  import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  import('@modelcontextprotocol/sdk/types.js'),
+]).then(([c, s, h, t]) => ({
+  Client: c.Client, StdioClientTransport: s.StdioClientTransport,
+  StreamableHTTPClientTransport: h.StreamableHTTPClientTransport, ToolListChangedNotificationSchema: t.ToolListChangedNotificationSchema,
+})));
 import type { ConnectorStatus } from '../../../shared/src/index.js';
 import type { ConnectorConfig } from '../config/schema.js';
 import { scrubbedEnv } from '../tools/shell.js';
@@ -62,7 +78,7 @@ export class Connector {
 
   /** The process id of a stdio server while it runs (diagnostics, tests). */
   get pid(): number | undefined {
-    return this.transportRef instanceof StdioClientTransport ? this.transportRef.pid ?? undefined : undefined;
+    return this.config.transport === 'stdio' ? (this.transportRef as StdioClientTransport | undefined)?.pid ?? undefined : undefined;
   }
 
   statusView(): ConnectorStatus {
@@ -90,7 +106,8 @@ export class Connector {
     return this.settled;
   }
 
-  private transport(): Transport {
+  private async transport(): Promise<Transport> {
+    const { StdioClientTransport, StreamableHTTPClientTransport } = await loadMcp();
     const secrets = this.deps.secrets.all();
     const lookup = (kind: string, map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([k, name]) => {
       const v = secrets[name];
@@ -113,9 +130,10 @@ export class Connector {
     const gen = ++this.generation;
     this.stderrTail = '';
     this.setStatus('starting');
+    const { Client, ToolListChangedNotificationSchema } = await loadMcp();
     const client = new Client({ name: 'errand', version: this.deps.version }, { capabilities: {} });
     try {
-      const transport = this.transport();
+      const transport = await this.transport();
       this.transportRef = transport;
       client.onclose = () => { if (gen === this.generation && !this.stopped) this.crashed('the server closed the connection'); };
       client.onerror = (err) => this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });

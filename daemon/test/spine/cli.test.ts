@@ -37,7 +37,7 @@ describe('errand CLI', () => {
   it('--help lists every command and each command has --help', async () => {
     const top = await runErrand(['--help'], { ERRAND_HOME: home });
     expect(top.code).toBe(0);
-    for (const name of ['start', 'pair', 'devices', 'status', 'push', 'install', 'uninstall', 'logs', 'expose', 'doctor']) {
+    for (const name of ['start', 'pair', 'devices', 'status', 'roots', 'allow', 'disallow', 'connectors', 'push', 'install', 'uninstall', 'logs', 'expose', 'doctor']) {
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
       const sub = await runErrand([name, '--help'], { ERRAND_HOME: home });
       expect(sub.code, name).toBe(0);
