@@ -342,6 +342,7 @@ class AgentService implements AgentModule, RunHost {
       this.emit({ kind: 'notice', level: 'warning', text, at: Date.now() });
       this.ctx.log.warn(text);
     }
+    await this.journal.clear();
     for (const slot of resume) this.scheduler.enqueue(slot);
     if (resume.length) this.ctx.log.info(`resuming ${resume.length} task(s) interrupted by the last stop`);
   }

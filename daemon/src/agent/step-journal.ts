@@ -87,6 +87,17 @@ export class StepJournal {
     await fsp.rm(this.fileOf(taskId), { force: true });
   }
 
+  /** At start-up, once recovery has folded what matters into the thread files: drop every file. */
+  async clear(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6))) await fsp.rm(path.join(this.dir, name), { force: true });
+  }
+
   close(): void {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();

@@ -137,6 +137,8 @@ describe('kill -9 mid-task', () => {
     hosts.push(second);
     // Before any resume, the thread already shows what is known: the reply, one step done, one unknown.
     const before = await second.send({ type: 'thread.get', threadId: thread.id });
+    // The step journal was folded into the thread file and cleared.
+    expect(fs.readdirSync(path.join(home, 'store', 'agent-steps'))).toEqual([]);
     expect(before.tasks[0].state).toBe('interrupted');
     expect(before.items.map((i: { kind: string; state?: string; text?: string }) => [i.kind, i.state ?? i.text])).toEqual([
       ['user', 'write a.txt, then run the slow thing'], ['assistant', 'Two steps.'], ['tool', 'completed'], ['tool', 'unknown'],
