@@ -224,14 +224,15 @@ class AgentService implements AgentModule, RunHost {
     return { doc, task };
   }
 
+  /** Change a task durably; `extra` runs first and may throw to refuse (nothing is written then). */
   private async setTask(taskId: string, patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
     const { result } = await this.mutate(threadOfTask(taskId), (doc, rec) => {
       const t = findTask(doc, taskId)!;
+      extra?.(doc, rec);
       for (const [k, v] of Object.entries(patch)) {
         if (v === undefined) delete (t as Record<string, unknown>)[k];
         else (t as Record<string, unknown>)[k] = v;
       }
-      extra?.(doc, rec);
       return { ...t };
     });
     this.emit({ kind: 'task.updated', task: result });
@@ -269,7 +270,10 @@ class AgentService implements AgentModule, RunHost {
     const rec = agentRecord(doc);
     const later = doc.tasks.slice(doc.tasks.indexOf(task) + 1).some((t) => rec.tasks[t.id]?.started);
     if (later) throw new CommandError('conflict', `A later message in this thread has already run, so this task cannot be ${verb}. Send a new message instead.`);
-    const t = await this.setTask(taskId, { state: 'queued', reason: undefined, endedAt: undefined }, (_d, r) => {
+    const t = await this.setTask(taskId, { state: 'queued', reason: undefined, endedAt: undefined }, (d, r) => {
+      // Checked again inside the write: two retries sent at once must not queue the task twice.
+      const now = findTask(d, taskId)!;
+      if (!allowed.includes(now.state)) throw new CommandError('conflict', `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${now.state}.`);
       const tr = r.tasks[taskId];
       if (tr) tr.autoResume = undefined;
     });

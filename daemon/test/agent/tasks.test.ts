@@ -219,11 +219,16 @@ describe('a task', () => {
     const { task } = await h.send('thread.create', { text: 'go' });
     const failed = await h.waitTask(task.id, ['failed']);
     expect(failed.reason).toMatch(/refused the request \(400\): scripted refusal/);
-    const { task: queued } = await h.send('task.retry', { taskId: task.id });
-    expect(queued.state).toBe('queued');
+    // Two retries sent at once (two devices): one queues the task, the other is refused.
+    const both = await Promise.allSettled([h.send('task.retry', { taskId: task.id }), h.send('task.retry', { taskId: task.id })]);
+    const ok = both.filter((r) => r.status === 'fulfilled') as Array<PromiseFulfilledResult<{ task: { state: string } }>>;
+    expect(ok).toHaveLength(1);
+    expect(ok[0].value.task.state).toBe('queued');
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'conflict' } });
     const done = await h.waitTask(task.id, ['done']);
     expect(done.resultSummary).toBe('Finished.');
     expect(h.tools.runs.get('write_file')).toBe(1);
+    expect(server.requests).toHaveLength(3);
     expect(server.requests[2].body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
   });
 
