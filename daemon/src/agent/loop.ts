@@ -245,8 +245,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       if (!content.length) content.push({ type: 'text', text: '(no reply)' });
       state.messages.push({ role: 'assistant', content });
       state.turns++;
-      await sink.checkpoint();
-      if (stopReason === 'pause_turn') continue;
+      if (stopReason === 'pause_turn') {
+        await sink.checkpoint();
+        continue;
+      }
+      // The task ends here: the runner's final write records this turn with the outcome.
       if (stopReason === 'model_context_window_exceeded') {
         return finish({ kind: 'failed', reason: 'The conversation no longer fits in the model\'s context window. Start a new thread for the next step.' });
       }
