@@ -66,13 +66,15 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   let sandboxMode = ctx.config().shell.sandbox;
   /** Tell clients the host status changed (sandbox started, roots or connectors changed). */
   const hostUpdated = () => { void ctx.emit({ kind: 'host.updated', status: ctx.status() }).catch(() => undefined); };
-  const startSandbox = () => {
-    void sandbox.start(sandboxMode, roots.usable()).then((state) => {
-      if (!state.enabled) ctx.log.warn(`shell sandbox off: ${state.reason}; every shell command will need approval`);
-      hostUpdated();
-    });
+  sandbox.onStarted = (state) => {
+    if (!state.enabled) ctx.log.warn(`shell sandbox off: ${state.reason}; every shell command will need approval`);
+    hostUpdated();
   };
-  startSandbox(); // in the background: the daemon does not wait for it; shell calls do
+  const startSandbox = () => {
+    sandbox.configure(sandboxMode, roots.usable());
+    hostUpdated();
+  };
+  startSandbox(); // the runtime itself starts with the first shell command; shell calls wait for it
 
   const connectors = new ConnectorManager({
     home: ctx.paths.home, secretsFile: ctx.paths.secrets, log: ctx.log, version: ctx.version, emit: (e) => ctx.emit(e),
@@ -207,7 +209,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     pendingApprovals: (threadId) => runtime.pendingApprovals(threadId),
     endTask: (taskId) => approvals.endTask(taskId),
     async ready() {
-      await sandbox.ready;
+      await sandbox.ensureStarted();
       await connectors.settled();
     },
     undo,

@@ -14,6 +14,27 @@ type SandboxManagerT = typeof import('@anthropic-ai/sandbox-runtime').SandboxMan
 /** SandboxManager is one per process: only the Sandbox that initialized it last may reset it. */
 let owner: Sandbox | undefined;
 
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What the sandbox will most likely be, without loading it: are the programs it needs there? */
+function precheck(): SandboxState {
+  if (process.platform === 'linux') {
+    const missing = ['bwrap', 'socat', 'rg'].filter((b) => !onPath(b));
+    return missing.length ? { enabled: false, reason: `missing: ${missing.join(', ')} (install bubblewrap, socat and ripgrep)` } : { enabled: true };
+  }
+  if (process.platform === 'darwin') return fs.existsSync('/usr/bin/sandbox-exec') ? { enabled: true } : { enabled: false, reason: 'sandbox-exec not found' };
+  return { enabled: false, reason: `no sandbox for this platform (${process.platform})` };
+}
+
 export class Sandbox {
   state: SandboxState = { enabled: false, reason: 'starting' };
   private manager: SandboxManagerT | undefined;
@@ -54,13 +75,45 @@ export class Sandbox {
     await this.stop();
   }
 
+  private pending: { mode: 'auto' | 'off'; roots: string[] } | undefined;
+  private used = false;
+
+  /**
+   * Record the wanted setup. The runtime (about 20 MB and a self-test) starts when a shell command
+   * first needs it, so an idle daemon does not pay for it; until then the state is a cheap check of
+   * the programs it needs. Once started, a new setup restarts it at once.
+   */
+  configure(mode: 'auto' | 'off', roots: string[]): void {
+    if (this.used) {
+      void this.start(mode, roots);
+      return;
+    }
+    this.pending = { mode, roots };
+    this.state = mode === 'off' ? { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' } : precheck();
+  }
+
+  /** Start the sandbox if it has not started yet; settles with its real state. */
+  ensureStarted(): Promise<SandboxState> {
+    const p = this.pending;
+    if (!p) return this.ready;
+    this.pending = undefined;
+    this.used = true;
+    return this.start(p.mode, p.roots);
+  }
+
   /** Start (or restart) in the background; `ready` settles with the outcome. */
   start(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
     const previous = this.ready;
     this.state = { enabled: false, reason: 'starting' };
-    this.ready = previous.catch(() => undefined).then(() => this.doStart(mode, roots));
+    this.ready = previous.catch(() => undefined).then(() => this.doStart(mode, roots)).then((state) => {
+      this.onStarted?.(state);
+      return state;
+    });
     return this.ready;
   }
+
+  /** Called each time a start finishes, with its outcome. */
+  onStarted: ((state: SandboxState) => void) | undefined;
 
   private async doStart(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
     await this.stop();

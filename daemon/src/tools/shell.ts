@@ -89,7 +89,7 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
       const cwdIn = optStr(input, 'cwd') ?? deps.roots.workspace;
       const cwd = await deps.roots.resolve(cwdIn, 'write', { mustExist: true });
       if (!cwd.stat?.isDirectory()) throw new ToolError(`cwd ${cwdIn} is not a folder.`);
-      await deps.sandbox.ready;
+      await deps.sandbox.ensureStarted();
       const sandboxed = deps.sandbox.state.enabled;
       const line = shellQuote(argv);
       return {

@@ -134,13 +134,16 @@ describe('shell', () => {
     expect(approver.count()).toBe(1);
   });
 
-  it('the daemon does not wait for the sandbox to start, and a stop while it starts is quick', async () => {
+  it('an idle daemon does not start the sandbox (only checks its programs); the first shell command does; a stop while it starts is quick', async () => {
     const t0 = Date.now();
     h = await toolsHarness({ config: { shell: { sandbox: 'auto' } }, noWait: true });
-    expect(h.tools.sandbox.state).toEqual({ enabled: false, reason: 'starting' });
+    expect(h.tools.sandbox.state).toEqual({ enabled: true }); // bubblewrap, socat and ripgrep are on PATH here
     expect(Date.now() - t0).toBeLessThan(3000);
+    const starting = h.tools.sandbox.ensureStarted();
+    expect(h.tools.sandbox.state).toEqual({ enabled: false, reason: 'starting' });
     const t1 = Date.now();
     await h.tools.stop();
+    await starting;
     expect(Date.now() - t1).toBeLessThan(3000);
     expect(h.tools.sandbox.state.enabled).toBe(false);
     h.tools.stop = async () => undefined; // already stopped; close() calls it again
