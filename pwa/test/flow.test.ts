@@ -64,6 +64,9 @@ describe('tasks from the phone', () => {
     expect((await last.innerText()).trim()).toBe(FINAL.trim());
     expect(await page.locator('.task-footer .usage').innerText()).toMatch(/^\d+ in · \d+ out tokens · (<)?\$\d/);
     await shot(page, '13-done');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, '13-done-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
   });
 

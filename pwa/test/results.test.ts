@@ -45,6 +45,18 @@ describe('results on the phone', () => {
     expect(await table.locator('td').allInnerTexts()).toEqual(['North', '10', 'South', '7']);
     expect(await page.locator('main.file strong').innerText()).toBe('rose');
     await shot(page, '14-file');
+    // Download fetches with the token in a header (never in the URL) and saves the exact bytes.
+    const fileRequests: string[] = [];
+    page.on('request', (r) => { if (r.url().includes('/api/file')) fileRequests.push(r.url()); });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report.md' }).click()]);
+    expect(download.suggestedFilename()).toBe('report.md');
+    expect(fs.readFileSync((await download.path())!, 'utf8')).toBe(REPORT);
+    expect(fileRequests).toHaveLength(1);
+    const auth = await page.evaluate(() => new Promise<string>((resolve) => {
+      const r = indexedDB.open('errand');
+      r.onsuccess = () => { const g = r.result.transaction('kv').objectStore('kv').get('auth'); g.onsuccess = () => resolve(g.result.token); };
+    }));
+    expect(fileRequests[0]).not.toContain(auth);
     const changed = decodeURIComponent(new URL(page.url()).hash).match(/file=([^&]+)/)![1];
     await page.getByRole('button', { name: 'Back' }).click();
 

@@ -206,7 +206,10 @@ function startHeartbeat(): void {
     const sock = ws;
     if (!sock || !synced) return;
     const t = setTimeout(() => { if (ws === sock) sock.close(); }, PING_TIMEOUT_MS);
-    request({ type: 'ping' }, { timeoutMs: PING_TIMEOUT_MS }).then(() => clearTimeout(t), () => undefined);
+    // Any answer (even an error frame) proves the link is alive; only silence closes it.
+    request({ type: 'ping' }, { timeoutMs: PING_TIMEOUT_MS }).then(() => clearTimeout(t), (e: unknown) => {
+      if (!(e instanceof CommandFailed) || (e.code !== 'timeout' && e.code !== 'offline')) clearTimeout(t);
+    });
   }, PING_EVERY_MS);
 }
 
