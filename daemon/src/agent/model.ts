@@ -1,15 +1,19 @@
 // The real model client: @anthropic-ai/sdk's messages.stream(), with the SDK's own retries off
 // (the loop retries, bounded by agent.retryWindowSeconds) and cancellation through an AbortSignal.
-import Anthropic from '@anthropic-ai/sdk';
+// The SDK (about 20 MB resident) is loaded with the first model call, not at daemon start.
+import type Anthropic from '@anthropic-ai/sdk';
 import { IncompleteStreamError } from './retry.js';
 import type { ModelClient, StreamEvent } from './wire.js';
 
 export function anthropicModel(opts: { apiKey: string; baseURL?: string }): ModelClient {
-  const client = new Anthropic({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}), maxRetries: 0 });
+  let client: Promise<Anthropic> | undefined;
+  const load = () => (client ??= import('@anthropic-ai/sdk').then(({ default: SDK }) =>
+    new SDK({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}), maxRetries: 0 })));
   return {
     async stream(request, { signal, onEvent }) {
+      const sdk = await load();
       let stopped = false;
-      const stream = client.messages.stream(request as unknown as Parameters<typeof client.messages.stream>[0], { signal });
+      const stream = sdk.messages.stream(request as unknown as Parameters<typeof sdk.messages.stream>[0], { signal });
       stream.on('streamEvent', (event) => {
         if ((event as { type: string }).type === 'message_stop') stopped = true;
         onEvent(event as unknown as StreamEvent);

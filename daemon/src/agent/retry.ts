@@ -1,5 +1,15 @@
 // Which model failures are worth another attempt, how long to wait, and how to say what went wrong.
-import { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+// The SDK's error classes are recognised by name, so this module does not load the SDK (about 20 MB
+// resident): the daemon loads it with the first task.
+import type { APIError } from '@anthropic-ai/sdk';
+
+/** `err` is an instance of the SDK class named `name` (or of a subclass). */
+function isA(err: unknown, name: string): boolean {
+  for (let p = err !== null && typeof err === 'object' ? Object.getPrototypeOf(err) : null; p; p = Object.getPrototypeOf(p)) {
+    if ((p as { constructor?: { name?: string } }).constructor?.name === name) return true;
+  }
+  return false;
+}
 
 /** The stream ended (or the connection closed) before message_stop. */
 export class IncompleteStreamError extends Error {
@@ -41,33 +51,34 @@ function apiText(err: APIError): string {
 
 export function classify(err: unknown, model: string): Failure {
   if (err instanceof IncompleteStreamError || err instanceof StalledStreamError) return { retryable: true, message: err.message };
-  if (err instanceof APIUserAbortError) return { retryable: false, message: 'The request was cancelled.' };
-  if (err instanceof APIConnectionError) {
-    const cause = (err.cause as Error | undefined)?.message;
+  if (isA(err, 'APIUserAbortError')) return { retryable: false, message: 'The request was cancelled.' };
+  if (isA(err, 'APIConnectionError')) {
+    const cause = ((err as Error).cause as Error | undefined)?.message;
     return { retryable: true, message: `Could not reach the model API${cause ? ` (${cause})` : ''}.` };
   }
-  if (err instanceof APIError) {
-    const status = err.status;
-    const after = retryAfterMs(err);
+  if (isA(err, 'APIError')) {
+    const e = err as APIError;
+    const status = e.status;
+    const after = retryAfterMs(e);
     if (status === undefined) {
       // An `event: error` inside the stream (e.g. overloaded_error mid-reply).
-      const type = err.type ?? 'api_error';
+      const type = e.type ?? 'api_error';
       const retryable = ['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'].includes(type);
       const what = type === 'overloaded_error' ? 'The Anthropic API is overloaded' : `The model API reported ${type}`;
-      return { retryable, message: `${what} (${apiText(err)}).` };
+      return { retryable, message: `${what} (${apiText(e)}).` };
     }
     if (status === 401) {
       return { retryable: false, message: 'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.' };
     }
-    if (status === 403) return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(err)}` };
-    if (status === 404) return { retryable: false, message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(err)}` };
-    if (status === 402) return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(err)}` };
-    if (status === 429) return { retryable: true, message: `The Anthropic API is rate limiting this key (429): ${apiText(err)}`, retryAfterMs: after };
-    if (status === 529) return { retryable: true, message: `The Anthropic API is overloaded (529): ${apiText(err)}`, retryAfterMs: after };
+    if (status === 403) return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(e)}` };
+    if (status === 404) return { retryable: false, message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(e)}` };
+    if (status === 402) return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(e)}` };
+    if (status === 429) return { retryable: true, message: `The Anthropic API is rate limiting this key (429): ${apiText(e)}`, retryAfterMs: after };
+    if (status === 529) return { retryable: true, message: `The Anthropic API is overloaded (529): ${apiText(e)}`, retryAfterMs: after };
     if (status === 408 || status === 409 || status >= 500) {
-      return { retryable: true, message: `The model API had a server error (${status}): ${apiText(err)}`, retryAfterMs: after };
+      return { retryable: true, message: `The model API had a server error (${status}): ${apiText(e)}`, retryAfterMs: after };
     }
-    return { retryable: false, message: `The model API refused the request (${status}): ${apiText(err)}` };
+    return { retryable: false, message: `The model API refused the request (${status}): ${apiText(e)}` };
   }
   // fetch/undici failures surface as TypeError('terminated'), ECONNRESET …: the network.
   const msg = err instanceof Error ? err.message : String(err);
