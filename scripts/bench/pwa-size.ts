@@ -3,6 +3,7 @@
 // Usage: node dist/scripts/bench/pwa-size.js [pwa/dist]   — exits 1 when over budget.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 export const BUDGET_KB = 60;
@@ -37,8 +38,19 @@ export function initialScripts(distDir: string): string[] {
   return [...seen];
 }
 
+/** The repository root: the nearest folder above this script holding pwa/ (works from dist/ too). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'pwa', 'vite.config.ts'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
 function main(): void {
-  const distDir = path.resolve(process.argv[2] ?? 'pwa/dist');
+  const distDir = path.resolve(process.argv[2] ?? path.join(repoRoot(), 'pwa/dist'));
   if (!existsSync(path.join(distDir, 'index.html'))) {
     console.error(`pwa-size: ${distDir}/index.html not found; run \`npm run build\` first.`);
     process.exit(2);
@@ -56,4 +68,4 @@ function main(): void {
   if (!ok) process.exit(1);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '.js') === path.resolve(new URL(import.meta.url).pathname).replace(/\.ts$/, '.js')) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
