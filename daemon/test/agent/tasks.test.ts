@@ -232,6 +232,22 @@ describe('a task', () => {
     expect(server.requests[2].body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
   });
 
+  it('answers a tool call whose input was cut off at max_tokens with an error, without running it', async () => {
+    server.push(
+      { content: [text('Writing the report now.'), { type: 'tool_use', name: 'write_file', input: {}, rawJson: '{"name": "report.md", "text": "# Rep' }], stopReason: 'max_tokens' },
+      reply(text('I will write it in smaller parts next time.')),
+    );
+    h = await startHarness({ modelUrl: server.url });
+    const { thread, task } = await h.send('thread.create', { text: 'write a long report' });
+    await h.waitTask(task.id, ['done']);
+    expect(h.tools.runs.get('write_file')).toBeUndefined();
+    const result = server.requests[1].body.messages.at(-1).content[0];
+    expect(result).toMatchObject({ type: 'tool_result', is_error: true });
+    expect(result.content[0].text).toMatch(/not complete JSON/);
+    const got = await h.send('thread.get', { threadId: thread.id });
+    expect(got.items.find((i: { kind: string }) => i.kind === 'tool')).toMatchObject({ state: 'error', summary: 'write_file (input cut off)' });
+  });
+
   it('asks the user with ask_user, waits, and continues with the answer', async () => {
     server.push(reply(toolUse('ask_user', { question: 'Which quarter?' })), reply(text('Using Q3 as you said.')));
     h = await startHarness({ modelUrl: server.url });

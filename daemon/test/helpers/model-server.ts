@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 
 export type ScriptBlock =
   | { type: 'text'; text: string }
-  | { type: 'tool_use'; id?: string; name: string; input: unknown };
+  | { type: 'tool_use'; id?: string; name: string; input: unknown; /** Sent as-is instead of JSON of `input` (e.g. cut off). */ rawJson?: string };
 
 export interface ScriptUsage {
   input_tokens?: number;
@@ -164,7 +164,7 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
       } else {
         const id = block.id ?? nextId('toolu_');
         sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id, name: block.name, input: {} } });
-        for (const c of chunks(JSON.stringify(block.input ?? {}), 7)) {
+        for (const c of chunks(block.rawJson ?? JSON.stringify(block.input ?? {}), 7)) {
           sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: c } });
           outTokens++;
           if (delay) await sleep(delay);
