@@ -98,4 +98,22 @@ describe('results on the phone', () => {
     const req = model.requests.find((r) => JSON.stringify(r.body.messages).includes('Use the attached photo'));
     expect(JSON.stringify(req?.body.messages)).toContain('photo from phone.png');
   });
+
+  it('shows an image file inline, from a data URL only', async () => {
+    const { page } = b;
+    const png = fs.readFileSync(new URL('../public/icons/icon-192.png', import.meta.url));
+    const target = `${td.home}/workspace/chart.png`;
+    fs.writeFileSync(target, png);
+    const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    const threadId = hash.get('thread')!;
+    const c = await td.connect();
+    const { tasks } = await c.send<{ tasks: { id: string }[] }>({ type: 'thread.get', threadId });
+    c.close();
+    await page.goto(`${td.url}/#${new URLSearchParams({ thread: threadId, task: tasks[0].id, file: target })}`);
+    const img = page.getByRole('img', { name: 'chart.png' });
+    await img.waitFor();
+    expect(await img.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(192);
+    await shot(page, '14b-image');
+  });
 });
