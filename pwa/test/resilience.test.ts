@@ -133,4 +133,23 @@ describe('offline outbox, reconnect and reload', () => {
     // It resumed from where it was, not from scratch.
     expect(seqBefore).toBeGreaterThan(0);
   });
+
+  it('a task cut off by a host stop shows as interrupted and can be resumed from the phone', async () => {
+    const { page } = b;
+    model.push({ kind: 'hang', afterHeaders: true });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Long job');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.task-group').last().locator('.chip-running').waitFor({ timeout: 15_000 });
+    await td!.stop();
+    td = undefined;
+    await page.getByText("Can't reach your computer").waitFor({ timeout: 15_000 });
+    model.push(reply(text('Resumed and finished.')));
+    td = await startTestDaemon({ home, env: env(), config: { port, agent: { autoResume: false } } });
+    const last = page.locator('.task-group').last();
+    await last.locator('.chip-interrupted').waitFor({ timeout: 30_000 });
+    await shot(page, '23-interrupted');
+    await last.getByRole('button', { name: 'Resume task' }).click();
+    await page.getByText('Resumed and finished.').waitFor({ timeout: 15_000 });
+    await page.locator('.task-group').last().locator('.chip-done').waitFor();
+  });
 });

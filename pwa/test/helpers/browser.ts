@@ -75,7 +75,10 @@ export async function launch(): Promise<Browser> {
   });
   context.setDefaultTimeout(10_000);
   const page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error('[console]', m.text()); });
+  // Page errors and warnings help when a test fails; expected reconnect noise is left out.
+  page.on('console', (m) => {
+    if ((m.type() === 'error' || m.type() === 'warning') && !/WebSocket connection to|Failed to load resource/.test(m.text())) console.error('[console]', m.text());
+  });
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   return {
     context,
