@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 export const DEFAULT_PORT = 7345;
-export const DEFAULT_MODEL = 'claude-sonnet-4-5';
+export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 
 const PolicyDecision = z.enum(['allow', 'ask', 'deny']);
 

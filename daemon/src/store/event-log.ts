@@ -19,6 +19,7 @@ export class EventLog {
   private segmentCount = 0;
   private batch: LoggedEvent[] = [];
   private batchDone: Promise<void> | undefined;
+  private flushing: Promise<void> = Promise.resolve();
   private listeners = new Set<(e: LoggedEvent) => void>();
   private closed = false;
 
@@ -82,7 +83,14 @@ export class EventLog {
     if (this.closed) throw new Error('event log is closed');
     const entry: LoggedEvent = { seq: ++this.seq, at: Date.now(), event };
     this.batch.push(entry);
-    if (!this.batchDone) this.batchDone = new Promise((resolve, reject) => setImmediate(() => this.flush().then(resolve, reject)));
+    if (!this.batchDone) {
+      // Batches are written strictly one after another, so the file and listeners see seq order.
+      this.batchDone = new Promise((resolve, reject) => setImmediate(() => {
+        const run = this.flushing.then(() => this.flush());
+        this.flushing = run.catch(() => undefined);
+        run.then(resolve, reject);
+      }));
+    }
     await this.batchDone;
     return entry.seq;
   }
@@ -123,6 +131,7 @@ export class EventLog {
 
   async close(): Promise<void> {
     if (this.batchDone) await this.batchDone.catch(() => undefined);
+    await this.flushing;
     this.closed = true;
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
