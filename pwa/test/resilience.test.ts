@@ -70,12 +70,24 @@ describe('offline outbox, reconnect and reload', () => {
     }));
     expect(outbox).toBe(1);
 
-    // The host comes back on the same address: the message goes out once, and is answered.
+    // The host comes back on the same address: the message goes out once, and is answered — and
+    // at no moment does it show twice (pending bubble and delivered message together).
+    await page.evaluate(() => {
+      const w = window as unknown as { maxShown: number };
+      w.maxShown = 0;
+      const check = () => {
+        const n = [...document.querySelectorAll('.msg-user')].filter((e) => e.textContent?.includes('Second message while you were away')).length;
+        w.maxShown = Math.max(w.maxShown, n);
+      };
+      check();
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     model.push(reply(text('Got the second message.')));
     td = await startTestDaemon({ home, env: env(), config: { port } });
     await page.getByText('Got the second message.').waitFor({ timeout: 45_000 });
     await expect.poll(() => page.getByText('Waiting for your computer').count()).toBe(0);
     expect(await page.locator('.msg-user', { hasText: 'Second message while you were away' }).count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { maxShown: number }).maxShown)).toBe(1);
     const items = await threadItems(threadId);
     expect(items.filter((i) => i.kind === 'user' && i.text === 'Second message while you were away')).toHaveLength(1);
     const asked = model.requests.filter((r) => JSON.stringify(r.body.messages).includes('Second message while you were away'));
