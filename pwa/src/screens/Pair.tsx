@@ -64,7 +64,8 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
         <div class="card stack" role="alert">
           <p class="big">{phase.kind === 'code_invalid' ? 'This pairing code cannot be used' : phase.kind === 'denied' ? 'Pairing was denied' : 'Pairing did not finish'}</p>
           <p>{phase.message}</p>
-          {phase.kind === 'code_invalid' || phase.kind === 'denied' ? <p>{RUN_AGAIN}</p> : (
+          {/* A code is used up by its first claim, even one that is denied or times out. */}
+          {phase.kind === 'code_invalid' || phase.kind === 'denied' || phase.kind === 'timeout' ? <p>{RUN_AGAIN}</p> : (
             <button type="button" class="primary" aria-label="Try pairing again" onClick={claim}>Try again</button>
           )}
         </div>
