@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
 import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
 import { ms, percentile, report } from './stats.js';
 
@@ -54,7 +55,8 @@ export async function benchColdStart(): Promise<boolean> {
     base.push(baseline.ms);
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-cold-'));
     const port2 = await freePort();
-    const r = await startAndMeasure([path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], { ERRAND_HOME: home, ERRAND_PORT: String(port2) }, port2);
+    // Started the way `npm start` and the login service start it.
+    const r = await startAndMeasure([...DAEMON_NODE_FLAGS, path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], { ERRAND_HOME: home, ERRAND_PORT: String(port2) }, port2);
     starts.push(r.ms);
     rss.push(r.rss);
     fs.rmSync(home, { recursive: true, force: true });

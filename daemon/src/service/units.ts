@@ -1,6 +1,7 @@
 // The files a login service is made of: a systemd user unit (Linux) and a LaunchAgent plist (macOS).
 // Pure functions of their inputs, so tests can verify them without installing anything.
 import path from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../util/node-flags.js';
 
 export const SYSTEMD_UNIT_NAME = 'errand.service';
 export const LAUNCHD_LABEL = 'dev.errand.daemon';
@@ -60,7 +61,7 @@ export function systemdUnit(spec: ServiceSpec): string {
     '[Service]',
     'Type=simple',
     `WorkingDirectory=${spec.projectDir.replace(/%/g, '%%')}`,
-    `ExecStart=${[spec.node, spec.entry, 'start'].map(systemdWord).join(' ')}`,
+    `ExecStart=${[spec.node, ...DAEMON_NODE_FLAGS, spec.entry, 'start'].map(systemdWord).join(' ')}`,
     ...env,
     'Restart=on-failure',
     'RestartSec=5',
@@ -110,7 +111,7 @@ export function launchdPlist(spec: ServiceSpec): string {
   const serviceLog = path.join(spec.home, 'logs', 'service.log');
   const dict: Record<string, PlistValue> = {
     Label: LAUNCHD_LABEL,
-    ProgramArguments: [spec.node, spec.entry, 'start'],
+    ProgramArguments: [spec.node, ...DAEMON_NODE_FLAGS, spec.entry, 'start'],
     WorkingDirectory: spec.projectDir,
     EnvironmentVariables: env,
     RunAtLoad: true,
@@ -152,13 +153,14 @@ export function programFromServiceFile(text: string): string[] | undefined {
   const sd = /^ExecStart=(.*)$/m.exec(text);
   if (sd) {
     const words = [...sd[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%').replace(/\$\$/g, '$'));
-    return words.length ? words.slice(0, 2) : undefined;
+    const program = words.filter((w) => !w.startsWith('--'));
+    return program.length ? program.slice(0, 2) : undefined;
   }
   const ld = /<key>ProgramArguments<\/key>\s*<array>([\s\S]*?)<\/array>/.exec(text);
   if (ld) {
     const words = [...ld[1].matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1]
       .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
-    return words.slice(0, 2);
+    return words.filter((w) => !w.startsWith('--')).slice(0, 2);
   }
   return undefined;
 }
