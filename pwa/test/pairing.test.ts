@@ -83,6 +83,18 @@ describe('pairing in the browser', () => {
     await page.close();
   });
 
+  it('says so when pairing is denied on the computer', async () => {
+    const page = await b.context.newPage();
+    const { url } = td.mintPairCode();
+    td.daemon.pairing.events.once('claim', (c: { id: string }) => td.daemon.pairing.decide(c.id, false));
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Pair this device' }).click();
+    await page.getByText('Pairing was denied').first().waitFor();
+    await page.getByText('run `errand pair` again').waitFor();
+    expect(await page.getByRole('button', { name: 'Try pairing again' }).count()).toBe(0);
+    await page.close();
+  });
+
   it('refuses a damaged link without contacting anything', async () => {
     const page = await b.context.newPage();
     let claimed = false;
@@ -91,5 +103,19 @@ describe('pairing in the browser', () => {
     await page.getByText('This pairing link is incomplete or damaged.').waitFor();
     expect(claimed).toBe(false);
     await page.close();
+  });
+
+  it('a device revoked while the app was closed is told so when it opens', async () => {
+    const { page } = b;
+    await page.goto(`${td.url}/#`);
+    const auth = await readKv<{ deviceId: string }>(page, 'auth');
+    expect(auth).toBeDefined();
+    await page.goto('about:blank');
+    const laptop = await td.connect();
+    await laptop.send({ type: 'device.revoke', deviceId: auth!.deviceId });
+    laptop.close();
+    await page.goto(`${td.url}/`);
+    await page.getByRole('heading', { name: 'This device was removed' }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => readKv(page, 'auth')).toBeUndefined();
   });
 });
