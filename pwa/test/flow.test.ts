@@ -67,6 +67,15 @@ describe('tasks from the phone', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot(page, '13-done-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+    // Large text (the browser's default font size at 24 px instead of 16): sizes are in rem, so
+    // everything grows, and nothing forces sideways scrolling on a 360 px screen.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Page.setFontSizes', { fontSizes: { standard: 24, fixed: 20 } });
+    await expect.poll(() => page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize))).toBe(24);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await shot(page, '13-done-large-text');
+    await cdp.send('Page.setFontSizes', { fontSizes: { standard: 16, fixed: 13 } });
+    await cdp.detach();
 
   });
 
