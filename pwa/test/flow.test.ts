@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi, shot, unnamedControls } from './helpers/browser.js';
 
 const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const FINAL = 'Done: the report is written to report.md and the folder was listed. ' + 'Every region is covered in the table. '.repeat(8);
@@ -64,6 +64,7 @@ describe('tasks from the phone', () => {
     expect((await last.innerText()).trim()).toBe(FINAL.trim());
     expect(await page.locator('.task-footer .usage').innerText()).toMatch(/^\d+ in · \d+ out tokens · (<)?\$\d/);
     await shot(page, '13-done');
+    expect(await unnamedControls(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot(page, '13-done-dark');
     await page.emulateMedia({ colorScheme: 'light' });
@@ -98,6 +99,7 @@ describe('tasks from the phone', () => {
     await expect.poll(() => rows.count()).toBe(2);
     await rows.first().locator('.chip-cancelled').waitFor();
     await shot(page, '16-threads');
+    expect(await unnamedControls(page)).toEqual([]);
   });
 
   it('answers a question from the agent, and retries a failed task', async () => {

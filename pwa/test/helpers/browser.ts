@@ -127,3 +127,17 @@ export function readKv<T>(page: Page, key: string): Promise<T | undefined> {
     };
   }), key);
 }
+
+/** Interactive elements on the page without an accessible name (should be none). */
+export function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const bad: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('button, a[href], input:not([type=hidden]), textarea, select, [role=switch], [role=tab]')) {
+      if (el.hidden || el.closest('[hidden]')) continue;
+      const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
+        || ((el as HTMLInputElement).labels?.length ? (el as HTMLInputElement).labels![0].textContent : '') || el.textContent;
+      if (!labelled?.trim()) bad.push(el.outerHTML.slice(0, 120));
+    }
+    return bad;
+  });
+}
