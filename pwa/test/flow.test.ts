@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, ensureBuilt, launch, pairThroughUi, shot, unnamedControls } from './helpers/browser.js';
+import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, shot, unnamedControls } from './helpers/browser.js';
 
 const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const FINAL = 'Done: the report is written to report.md and the folder was listed. ' + 'Every region is covered in the table. '.repeat(8);
@@ -100,6 +100,10 @@ describe('tasks from the phone', () => {
     await rows.first().locator('.chip-cancelled').waitFor();
     await shot(page, '16-threads');
     expect(await unnamedControls(page)).toEqual([]);
+    // Everything so far ran under the daemon's strict CSP without a single violation.
+    const res = await fetch(`${td.url}/`);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await cspViolations(page)).toEqual([]);
   });
 
   it('answers a question from the agent, and retries a failed task', async () => {

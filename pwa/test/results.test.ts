@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
 
 const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const CSV = 'region,sales\nNorth,10\nSouth,7\n';
@@ -115,5 +115,6 @@ describe('results on the phone', () => {
     expect(await img.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
     expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(192);
     await shot(page, '14b-image');
+    expect(await cspViolations(page)).toEqual([]);
   });
 });

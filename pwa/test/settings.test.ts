@@ -2,7 +2,7 @@
 // status, the notifications switch's explanations, and what happens when this device is revoked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { type Browser, ensureBuilt, launch, pairThroughUi, readKv, shot, unnamedControls } from './helpers/browser.js';
+import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, readKv, shot, unnamedControls } from './helpers/browser.js';
 
 const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
 
@@ -40,6 +40,7 @@ describe('settings', () => {
     // This device cannot revoke itself from the list (that is "Unpair").
     expect(await page.getByRole('button', { name: /^Revoke Renamed phone/ }).count()).toBe(0);
     await shot(page, '30-settings-devices');
+    expect(await cspViolations(page)).toEqual([]);
     expect(await unnamedControls(page)).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 // Loaded lazily (zod and the protocol schemas are most of the app's weight): validates every frame
 // and every command result before the app believes it.
+import './zod-config.js';
 import {
   Approval, ChangeEntry, Device, FileView, HostStatus, PushOutcome, Question, ServerFrame, Task, ThreadItem,
   ThreadSummary, UploadResponse, PairClaimResponse,

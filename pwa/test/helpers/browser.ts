@@ -74,6 +74,12 @@ export async function launch(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   context.setDefaultTimeout(10_000);
+  // Record any Content-Security-Policy violation, so tests can assert the app needs no exceptions.
+  await context.addInitScript(() => {
+    const w = window as unknown as { cspViolations: string[] };
+    w.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   // Page errors and warnings help when a test fails; expected reconnect noise is left out.
   page.on('console', (m) => {
@@ -140,4 +146,9 @@ export function unnamedControls(page: Page): Promise<string[]> {
     }
     return bad;
   });
+}
+
+/** CSP violations seen by the current document (recorded from the first script on). */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? ['(not recorded)']);
 }
