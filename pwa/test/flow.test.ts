@@ -80,10 +80,45 @@ describe('tasks from the phone', () => {
 
   });
 
+  it('denies one call, and allows a command for the rest of its task', async () => {
+    const { page } = b;
+    model.push(
+      reply(toolUse('shell', { argv: ['rm', '-rf', 'build'] })),
+      reply(text('Understood, I will not delete it.')),
+    );
+    await page.goto(`${td.url}/#`);
+    await page.getByRole('button', { name: 'New task' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Clean up');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('region', { name: /Approval needed: Run rm -rf build/ }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.getByText('Understood, I will not delete it.').waitFor({ timeout: 15_000 });
+    await page.getByText(/⊘ Denied by .*: Run rm -rf build/).waitFor();
+    expect(await page.locator('.tool-denied').count()).toBe(1);
+
+    model.push(
+      reply(toolUse('shell', { argv: ['echo', 'one'] })),
+      reply(toolUse('shell', { argv: ['echo', 'one'] })),
+      reply(text('Ran it twice.')),
+    );
+    await page.getByRole('textbox', { name: 'Message' }).fill('Echo twice');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('region', { name: /Approval needed: Run echo one/ }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Allow for this task' }).click();
+    // The second, identical call of the same task runs without asking again.
+    await page.getByText('Ran it twice.').waitFor({ timeout: 15_000 });
+    const last = page.locator('.task-group').last();
+    expect(await last.locator('.tool-completed').count()).toBe(2);
+    expect(await page.getByRole('region', { name: /Approval needed/ }).count()).toBe(0);
+  });
+
   it('cancels a running task at once', async () => {
     const { page } = b;
     model.push({ kind: 'hang', afterHeaders: true });
-    await page.getByRole('button', { name: 'Back to threads' }).click();
+    await page.goto(`${td.url}/#`);
+    const rows = page.locator('.thread-row');
+    await rows.first().waitFor();
+    const before = await rows.count();
     await page.getByRole('button', { name: 'New task' }).click();
     await page.getByRole('textbox', { name: 'Message' }).fill('Something long');
     await page.getByRole('button', { name: 'Send' }).click();
@@ -93,10 +128,9 @@ describe('tasks from the phone', () => {
     await page.getByRole('button', { name: 'Retry task' }).waitFor();
     await expect.poll(() => model.openRequests()).toBe(0);
 
-    // The list shows both threads with their latest state.
+    // The list shows the new thread first, with its latest state.
     await page.getByRole('button', { name: 'Back to threads' }).click();
-    const rows = page.locator('.thread-row');
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count()).toBe(before + 1);
     await rows.first().locator('.chip-cancelled').waitFor();
     await shot(page, '16-threads');
     expect(await unnamedControls(page)).toEqual([]);
