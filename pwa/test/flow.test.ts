@@ -112,6 +112,30 @@ describe('tasks from the phone', () => {
     expect(await page.getByRole('region', { name: /Approval needed/ }).count()).toBe(0);
   });
 
+  it('an approval nobody answers expires visibly', async () => {
+    // A second host with three-second approvals, paired from a second tab (another origin).
+    const quick = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' }, approvals: { expireMinutes: 0.05 } } });
+    const page = await b.context.newPage();
+    try {
+      await pairThroughUi(page, quick, 'Expiry phone');
+      model.push(reply(toolUse('shell', { argv: ['make', 'deploy'] })), reply(text('The approval expired, so I did not deploy.')));
+      await page.getByRole('button', { name: 'New task' }).click();
+      await page.getByRole('textbox', { name: 'Message' }).fill('Deploy');
+      await page.getByRole('button', { name: 'Send' }).click();
+      const card = page.getByRole('region', { name: /Approval needed: Run make deploy/ });
+      await card.waitFor({ timeout: 15_000 });
+      const timer = card.getByRole('timer');
+      expect(await timer.innerText()).toMatch(/^Expires in 0:0[0-3]$/);
+      await page.getByText(/✕ Expired: Run make deploy|^Expired$/).first().waitFor({ timeout: 10_000 });
+      await page.getByText('The approval expired, so I did not deploy.').waitFor({ timeout: 15_000 });
+      expect(await page.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
+      await page.getByText(/✕ Expired: Run make deploy/).waitFor();
+    } finally {
+      await page.close();
+      await quick.stop();
+    }
+  });
+
   it('cancels a running task at once', async () => {
     const { page } = b;
     model.push({ kind: 'hang', afterHeaders: true });

@@ -49,7 +49,7 @@ export function useNow(everyMs: number, active = true): number {
   return now;
 }
 
-const DECIDED: Record<string, string> = { approved: '✓ Approved', denied: '⊘ Denied', expired: '⌛ Expired' };
+const DECIDED: Record<string, string> = { approved: '✓ Approved', denied: '⊘ Denied', expired: '✕ Expired' };
 
 export function ApprovalCard({ approval }: { approval: Approval }) {
   if (approval.state !== 'pending') {
