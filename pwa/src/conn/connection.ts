@@ -80,6 +80,8 @@ function teardown(): void {
   synced = false;
 }
 
+let connectSeq = 0;
+
 async function connect(): Promise<void> {
   clearTimeout(retryTimer);
   const auth = authStore.get();
@@ -88,8 +90,11 @@ async function connect(): Promise<void> {
     return;
   }
   teardown();
+  const mine = ++connectSeq;
   if (!validate) {
-    try { await loadValidation(); } catch { scheduleReconnect(); return; }
+    try { await loadValidation(); } catch { if (mine === connectSeq) scheduleReconnect(); return; }
+    // Another attempt started while this one waited: it owns the socket now.
+    if (mine !== connectSeq) return;
   }
   connStore.set((c) => ({ ...c, status: c.status === 'online' ? 'offline' : c.status === 'loading' ? 'connecting' : c.status, retryAt: undefined }));
   const sock = new WebSocket(wsUrl());
@@ -243,7 +248,14 @@ export async function loadThread(threadId: string, force = false): Promise<void>
 /** Try to reconnect now (app back in the foreground, network back). */
 export function poke(): void {
   if (!started || !authStore.get()) return;
-  if (!ws || ws.readyState > WebSocket.OPEN) { attempt = 0; void connect(); }
+  if (!ws || ws.readyState > WebSocket.OPEN) { attempt = 0; void connect(); return; }
+  // A socket that looks open may have died while the phone slept: prove it with a quick ping.
+  if (synced) {
+    const sock = ws;
+    request({ type: 'ping' }, { timeoutMs: 5000 }).catch((e: unknown) => {
+      if (e instanceof CommandFailed && e.code === 'timeout' && ws === sock) sock.close();
+    });
+  }
 }
 
 export function start(): void {

@@ -85,7 +85,12 @@ function useThreadPresence(threadId: string | undefined, online: boolean): void 
 export function ThreadScreen({ id }: { id: string }) {
   const pendingId = id.startsWith('pending:') ? id : undefined;
   const created = useStore(createdStore, (m) => (pendingId ? m[pendingId] : undefined));
-  useEffect(() => { if (created) navigate({ name: 'thread', id: created }, true); }, [created]);
+  const queued = useStore(outboxStore, (o) => (pendingId ? o.some((e) => `pending:${e.id}` === pendingId) : true));
+  useEffect(() => {
+    if (created) navigate({ name: 'thread', id: created }, true);
+    // A new-task link whose message went out before a restart: nothing left to show here.
+    else if (!queued) navigate({ name: 'list' }, true);
+  }, [created, queued]);
 
   const online = useStore(connStore, (c) => c.status === 'online');
   const thread = useStore(appStore, (s) => s.threads[id]);
