@@ -164,4 +164,22 @@ describe('offline outbox, reconnect and reload', () => {
     await page.getByText('Resumed and finished.').waitFor({ timeout: 15_000 });
     await page.locator('.task-group').last().locator('.chip-done').waitFor();
   });
+
+  it('notices a link that went silent without closing, and recovers when it answers again', async () => {
+    const { page } = b;
+    await page.goto(`${td!.url}/#`);
+    await page.getByRole('button', { name: 'New task' }).waitFor();
+    await expect.poll(() => page.getByText("Can't reach your computer").count()).toBe(0);
+    // The host stops answering (frames dropped, socket left open), as after a network change.
+    const gateway = td!.daemon.gateway as unknown as { send: unknown };
+    gateway.send = () => undefined;
+    try {
+      // Coming back to the foreground (or the network returning) checks the link at once.
+      await page.evaluate(() => dispatchEvent(new Event('online')));
+      await page.getByText("Can't reach your computer").waitFor({ timeout: 10_000 });
+    } finally {
+      delete gateway.send;
+    }
+    await expect.poll(() => page.getByText("Can't reach your computer").count(), { timeout: 30_000 }).toBe(0);
+  }, 60_000);
 });

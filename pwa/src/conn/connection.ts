@@ -11,6 +11,8 @@ export const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 const PING_EVERY_MS = 20_000;
 const PING_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** From opening the socket to the end of the replay; longer means a dead or stuck link. */
+const SYNC_TIMEOUT_MS = 15_000;
 
 type Validate = typeof import('./validate.js');
 let validate: Validate | undefined;
@@ -24,6 +26,7 @@ let synced = false;
 let attempt = 0;
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let pingTimer: ReturnType<typeof setInterval> | undefined;
+let syncTimer: ReturnType<typeof setTimeout> | undefined;
 let started = false;
 let firstSync = false;
 const pending = new Map<string, Pending>();
@@ -71,6 +74,7 @@ function scheduleReconnect(): void {
 function teardown(): void {
   clearInterval(pingTimer);
   pingTimer = undefined;
+  clearTimeout(syncTimer);
   if (ws) {
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
     try { ws.close(); } catch { /* already closed */ }
@@ -101,6 +105,7 @@ async function connect(): Promise<void> {
   ws = sock;
   sock.onopen = () => {
     sock.send(JSON.stringify({ type: 'auth', token: auth.token, lastSeq: appStore.get().lastSeq, protocol: 1 }));
+    syncTimer = setTimeout(() => { if (ws === sock && !synced) sock.close(); }, SYNC_TIMEOUT_MS);
   };
   sock.onmessage = (m) => {
     if (ws !== sock) return;
@@ -176,6 +181,7 @@ function onFrame(f: ServerFrame): void {
       }));
       return;
     case 'synced':
+      clearTimeout(syncTimer);
       synced = true;
       attempt = 0;
       connStore.set((c) => ({ ...c, status: 'online', retryAt: undefined, reason: undefined }));
