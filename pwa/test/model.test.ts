@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent, Task, ThreadItem, ThreadSummary } from '../../shared/src/index.js';
-import { applySequenced, emptyState, groupByTask, isUnread, markAllSeen, markSeen, setDetail, threadsSorted } from '../src/state/model.js';
+import { applySequenced, applySnapshot, cacheIsStale, emptyState, groupByTask, isUnread, markAllSeen, markSeen, setDetail, threadsSorted } from '../src/state/model.js';
 
 const thread = (id: string, updatedAt = 1, extra: Partial<ThreadSummary> = {}): ThreadSummary => ({
   id, title: `T ${id}`, state: 'active', createdAt: 1, updatedAt, lastLine: '', ...extra,
@@ -89,5 +89,26 @@ describe('state model', () => {
   it('groups items by task in order', () => {
     const g = groupByTask([user('u1', 'k1'), user('x', 'k1'), user('u2', 'k2')]);
     expect(g.map((x) => [x.taskId, x.items.length])).toEqual([['k1', 2], ['k2', 1]]);
+  });
+
+  it('a snapshot replaces the list and drops histories, keeping unread marks', () => {
+    let s = loaded();
+    s = { ...s, lastSeq: 5, seen: { t1: 3 } };
+    s = applySnapshot(s, 90, [thread('t2', 80)]);
+    expect(s.lastSeq).toBe(90);
+    expect(Object.keys(s.threads)).toEqual(['t2']);
+    expect(s.details).toEqual({});
+    expect(s.seen).toEqual({ t1: 3 });
+    // Events at or below the snapshot's number are already in it.
+    expect(applySequenced(s, 90, { kind: 'thread.updated', thread: thread('t3') }).threads.t3).toBeUndefined();
+  });
+
+  it('knows when the saved state belongs to another host or to a newer log', () => {
+    const s = { ...emptyState(), hostId: 'h1', lastSeq: 10 };
+    expect(cacheIsStale(s, 'h1', 10)).toBe(false);
+    expect(cacheIsStale(s, 'h1', 25)).toBe(false);
+    expect(cacheIsStale(s, 'h2', 25)).toBe(true);
+    expect(cacheIsStale(s, 'h1', 3)).toBe(true);
+    expect(cacheIsStale(emptyState(), 'h1', 0)).toBe(false);
   });
 });

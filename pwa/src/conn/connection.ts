@@ -4,7 +4,7 @@
 import type { CommandType, ServerEvent, ServerFrame } from '../../../shared/src/index.js';
 import { newId } from '../lib/ids.js';
 import { appStore, authStore, connStore, forgetPairing, saveNow } from '../state/app.js';
-import { applySequenced, emptyState, markAllSeen, setDetail } from '../state/model.js';
+import { applySequenced, applySnapshot, cacheIsStale, emptyState, markAllSeen, setDetail } from '../state/model.js';
 import { type CommandInput, CommandFailed, type ResultOf } from './types.js';
 
 export const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
@@ -157,7 +157,7 @@ function onFrame(f: ServerFrame): void {
       authed = true;
       const s = appStore.get();
       // Another host, or a host whose log is behind what we saw: our cache describes something else.
-      if ((s.hostId && s.hostId !== f.hostId) || f.seq < s.lastSeq) {
+      if (cacheIsStale(s, f.hostId, f.seq)) {
         appStore.set({ ...emptyState(), hostId: f.hostId, seen: s.hostId === f.hostId ? s.seen : {} });
         // Reconnect from zero so the replay rebuilds the state.
         ws?.close();
@@ -173,12 +173,7 @@ function onFrame(f: ServerFrame): void {
       for (const fn of eventListeners) fn(f.event);
       return;
     case 'snapshot':
-      appStore.set((s) => ({
-        ...s,
-        lastSeq: f.seq,
-        threads: Object.fromEntries(f.threads.map((t) => [t.id, t])),
-        details: {},
-      }));
+      appStore.set((s) => applySnapshot(s, f.seq, f.threads));
       return;
     case 'synced':
       clearTimeout(syncTimer);

@@ -191,3 +191,14 @@ export function groupByTask(items: ThreadItem[]): { taskId: string | undefined; 
   }
   return groups;
 }
+
+/** A `snapshot` (the client was too far behind for a replay): the list is replaced, histories are
+ *  dropped (fetched again when opened), unread marks are kept. */
+export function applySnapshot(state: AppState, seq: number, threads: ThreadSummary[]): AppState {
+  return { ...state, lastSeq: seq, threads: Object.fromEntries(threads.map((t) => [t.id, t])), details: {} };
+}
+
+/** After auth: does our saved state describe another host, or a host whose log is behind what we saw? */
+export function cacheIsStale(state: AppState, hostId: string, hostSeq: number): boolean {
+  return (state.hostId !== undefined && state.hostId !== hostId) || hostSeq < state.lastSeq;
+}
