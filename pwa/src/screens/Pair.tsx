@@ -27,6 +27,7 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
     setPhase({ step: 'waiting' });
     abort.current = new AbortController();
     const r = await claimPairing(code, n, abort.current.signal);
+    if (abort.current.signal.aborted) return;
     if (r.ok) {
       await saveAuth({ token: r.token, deviceId: r.deviceId, hostName: r.hostName, deviceName: n, pairedAt: Date.now() });
       onDone();
@@ -58,14 +59,14 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
           <div class="spinner" aria-hidden="true" />
           <p class="big">Approve on your computer</p>
           <p class="muted">Your computer shows a request from “{name.trim()}”. Accept it there to finish pairing.</p>
-          <button type="button" aria-label="Cancel pairing" onClick={() => { abort.current?.abort(); setPhase({ step: 'name' }); }}>Cancel</button>
+          <button type="button" aria-label="Cancel pairing" onClick={() => { abort.current?.abort(); setPhase({ step: 'failed', kind: 'cancelled', message: 'You cancelled pairing. The code cannot be used again.' }); }}>Cancel</button>
         </div>
       ) : (
         <div class="card stack" role="alert">
           <p class="big">{phase.kind === 'code_invalid' ? 'This pairing code cannot be used' : phase.kind === 'denied' ? 'Pairing was denied' : 'Pairing did not finish'}</p>
           <p>{phase.message}</p>
           {/* A code is used up by its first claim, even one that is denied or times out. */}
-          {phase.kind === 'code_invalid' || phase.kind === 'denied' || phase.kind === 'timeout' ? <p>{RUN_AGAIN}</p> : (
+          {phase.kind === 'code_invalid' || phase.kind === 'denied' || phase.kind === 'timeout' || phase.kind === 'cancelled' ? <p>{RUN_AGAIN}</p> : (
             <button type="button" class="primary" aria-label="Try pairing again" onClick={claim}>Try again</button>
           )}
         </div>
