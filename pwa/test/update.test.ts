@@ -46,8 +46,10 @@ describe('app updates', () => {
     // Still running the old one until the user chooses.
     const waiting = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration('/'))?.waiting?.state);
     expect(waiting).toBe('installed');
+    await page.evaluate(() => { (window as unknown as { oldPage: boolean }).oldPage = true; });
     await page.getByRole('button', { name: 'Reload to update' }).click();
-    await page.waitForEvent('load');
+    // The page reloads itself once the new worker has taken over.
+    await expect.poll(() => page.evaluate(() => (window as unknown as { oldPage?: boolean }).oldPage ?? false).catch(() => true), { timeout: 15_000 }).toBe(false);
     await page.getByRole('button', { name: 'New task' }).waitFor();
     await expect.poll(() => page.evaluate(async () => {
       const r = await navigator.serviceWorker.getRegistration('/');
