@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { routeStore } from './lib/route.js';
 import { authStore, connStore } from './state/app.js';
 import { useStore } from './state/store.js';
-import { ConnectionBanner, UpdateBanner } from './ui/Banner.js';
+import { ConnectionBanner, NoticeBanner, UpdateBanner } from './ui/Banner.js';
 import { lazy } from './ui/lazy.js';
 import { NotPaired, PairScreen, Welcome } from './screens/Pair.js';
 import { ThreadsScreen } from './screens/Threads.js';
@@ -35,6 +35,7 @@ export function App({ pairCode }: { pairCode?: string }) {
     <div class="app">
       <UpdateBanner />
       <ConnectionBanner />
+      <NoticeBanner />
       {screen}
     </div>
   );

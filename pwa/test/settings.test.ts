@@ -70,6 +70,17 @@ describe('settings', () => {
     await page.close();
   });
 
+  it("shows the host's warnings until dismissed", async () => {
+    const { page } = b;
+    await page.goto(`${td.url}/#`);
+    await page.getByRole('button', { name: 'New task' }).waitFor();
+    await td.daemon.ctx.emit({ kind: 'notice', level: 'warning', text: 'The disk is almost full.', at: Date.now() });
+    const banner = page.getByRole('alert').filter({ hasText: 'The disk is almost full.' });
+    await banner.waitFor();
+    await page.getByRole('button', { name: 'Dismiss notice' }).click();
+    await expect.poll(() => banner.count()).toBe(0);
+  });
+
   it('signs out at once when this device is revoked on the computer', async () => {
     const { page } = b;
     await page.goto(`${td.url}/#`);

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { poke } from '../conn/connection.js';
 import { timeAgo } from '../lib/format.js';
 import { applyUpdate, updateStore } from '../lib/sw-register.js';
-import { connStore } from '../state/app.js';
+import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 
 /** "Can't reach your computer": shown only after a real failure, never during the first connect. */
@@ -35,6 +35,15 @@ export function UpdateBanner() {
   );
 }
 
-export function NoticeBanner({ text }: { text: string }) {
-  return <div class="banner" role="status">{text}</div>;
+/** The host's latest warning or error notice (e.g. "host is stopping"), until dismissed. */
+export function NoticeBanner() {
+  const notice = useStore(appStore, (s) => s.notices[s.notices.length - 1]);
+  const [dismissed, setDismissed] = useState(0);
+  if (!notice || notice.level === 'info' || notice.at <= dismissed || Date.now() - notice.at > 60 * 60_000) return null;
+  return (
+    <div class={`banner banner-${notice.level}`} role="alert">
+      <span>{notice.text}</span>
+      <button type="button" aria-label="Dismiss notice" onClick={() => setDismissed(notice.at)}>OK</button>
+    </div>
+  );
 }
