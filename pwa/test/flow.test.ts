@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, shot, unnamedControls } from './helpers/browser.js';
+import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, readKv, shot, unnamedControls } from './helpers/browser.js';
 
 const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const FINAL = 'Done: the report is written to report.md and the folder was listed. ' + 'Every region is covered in the table. '.repeat(8);
@@ -215,7 +215,11 @@ describe('tasks from the phone', () => {
     await row.click();
     await page.getByText('Answer for the laptop.').waitFor();
     expect(new URL(page.url()).hash).toBe(`#thread=${created.thread.id}`);
+    // The phone tells the host which thread it shows (for push suppression), and when it stops.
+    const me = (await readKv<{ deviceId: string }>(page, 'auth'))!.deviceId;
+    await expect.poll(() => td.daemon.gateway.viewing(me, created.thread.id)).toBe(true);
     await page.getByRole('button', { name: 'Back to threads' }).click();
+    await expect.poll(() => td.daemon.gateway.viewing(me, created.thread.id)).toBe(false);
     await expect.poll(() => row.getAttribute('aria-label')).toBe('Task from the laptop');
     other.close();
   });
