@@ -13,10 +13,11 @@ import { pushCommand } from './commands/push.js';
 import { rootsCommand } from './commands/roots.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
+import { trashCommand } from './commands/trash.js';
 import { uninstallCommand } from './commands/uninstall.js';
 
 export const COMMANDS: CliCommand[] = [
   startCommand, pairCommand, devicesCommand, statusCommand,
-  rootsCommand, allowCommand, disallowCommand, connectorsCommand,
+  rootsCommand, allowCommand, disallowCommand, connectorsCommand, trashCommand,
   pushCommand, installCommand, uninstallCommand, logsCommand, exposeCommand, doctorCommand,
 ];

@@ -37,7 +37,7 @@ describe('errand CLI', () => {
   it('--help lists every command and each command has --help', async () => {
     const top = await runErrand(['--help'], { ERRAND_HOME: home });
     expect(top.code).toBe(0);
-    for (const name of ['start', 'pair', 'devices', 'status', 'roots', 'allow', 'disallow', 'connectors', 'push', 'install', 'uninstall', 'logs', 'expose', 'doctor']) {
+    for (const name of ['start', 'pair', 'devices', 'status', 'roots', 'allow', 'disallow', 'connectors', 'trash', 'push', 'install', 'uninstall', 'logs', 'expose', 'doctor']) {
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
       const sub = await runErrand([name, '--help'], { ERRAND_HOME: home });
       expect(sub.code, name).toBe(0);
@@ -76,5 +76,15 @@ describe('errand CLI', () => {
     expect(r.stdout).toMatch(/No device has notifications on/);
     expect((await runErrand(['push', 'test'], { ERRAND_HOME: home })).code).toBe(2);
     expect((await runErrand(['push', 'test', 'dev_nope'], { ERRAND_HOME: home })).code).toBe(1);
+  });
+
+  it('trash starts empty and refuses to restore an unknown item', async () => {
+    const r = await runErrand(['trash'], { ERRAND_HOME: home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/The trash is empty/);
+    expect(JSON.parse((await runErrand(['trash', '--json'], { ERRAND_HOME: home })).stdout)).toEqual([]);
+    const bad = await runErrand(['trash', 'restore', 'nope'], { ERRAND_HOME: home });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().length).toBeGreaterThan(0);
   });
 });

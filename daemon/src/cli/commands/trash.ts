@@ -1,0 +1,37 @@
+// `errand trash`: what the agent deleted (moved to Errand's trash), and putting it back.
+import type { CliCommand } from '../command.js';
+import { ago, callDaemon } from '../daemon-client.js';
+
+interface TrashItem { id: string; originalPath: string; taskId: string; at: number }
+
+export const trashCommand: CliCommand = {
+  name: 'trash',
+  summary: 'List what the agent deleted, and restore it',
+  help: `Usage:
+  errand trash [--json]        files and folders the agent deleted (nothing is deleted for good)
+  errand trash restore <id>    put one back where it was (refused if that place is taken or no longer allowed)`,
+  allowPositionals: true,
+  async run(args, io) {
+    const [action = 'list', id] = args.positionals;
+    if (action === 'restore') {
+      if (!id) {
+        io.err('Usage: errand trash restore <id> (ids are shown by `errand trash`).');
+        return 2;
+      }
+      const r = (await callDaemon(io, args.home, 'trash.restore', { id })) as { restored: string } | undefined;
+      if (!r) return 1;
+      io.out(args.values.json === true ? JSON.stringify(r) : `Restored ${r.restored}.`);
+      return 0;
+    }
+    if (action !== 'list') {
+      io.err(`Unknown action "${action}". Try \`errand trash --help\`.`);
+      return 2;
+    }
+    const r = (await callDaemon(io, args.home, 'trash.list')) as { items: TrashItem[] } | undefined;
+    if (!r) return 1;
+    if (args.values.json === true) io.out(JSON.stringify(r.items, null, 2));
+    else if (r.items.length === 0) io.out('The trash is empty.');
+    else for (const i of r.items) io.out(`${i.id}  ${i.originalPath}\n    deleted ${ago(i.at)} by task ${i.taskId}`);
+    return 0;
+  },
+};
