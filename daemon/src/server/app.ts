@@ -59,8 +59,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       opts.limiter.fail(address);
       return httpError(reply, 400, 'bad_request', 'Send {"code": "<pairing code>", "name": "<device name, 1-80 characters>"}.');
     }
+    // The phone gave up waiting (closed the connection) before the desktop decided: drop the claim.
+    // (The request's own 'close' fires as soon as its body is read, so watch the response.)
     const abort = new AbortController();
-    req.raw.on('close', () => { if (!reply.sent) abort.abort(); });
+    reply.raw.on('close', () => { if (!reply.raw.writableFinished) abort.abort(); });
     const name = body.data.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
     const result = await opts.pairing.claim(body.data.code, name || 'Phone', address, abort.signal);
     if (result.ok) {
@@ -75,20 +77,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return httpError(reply, 408, 'timeout', 'Nobody approved the pairing on the computer in time. Run `errand pair` again.');
   });
 
-  // Uploads arrive as the raw body.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
-  app.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
-    const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
-    if (!device) return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
-    const data = Buffer.isBuffer(req.body) ? req.body : undefined;
-    if (!data || data.length === 0) return httpError(reply, 400, 'bad_request', 'Send the file as the request body.');
-    let name = 'file';
-    try {
-      name = decodeURIComponent(String(req.headers['x-filename'] ?? 'file'));
-    } catch { /* keep the default */ }
-    const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].slice(0, 100);
-    const u = await opts.uploads.save(device.id, name, mediaType, data);
-    return { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType };
+  // Uploads arrive as the raw body, whatever their type: in their own context, where fastify's
+  // JSON and text parsers are replaced by one that keeps the bytes.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
+    scope.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
+      const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+      if (!device) return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+      const data = Buffer.isBuffer(req.body) ? req.body : undefined;
+      if (!data || data.length === 0) return httpError(reply, 400, 'bad_request', 'Send the file as the request body.');
+      let name = 'file';
+      try {
+        name = decodeURIComponent(String(req.headers['x-filename'] ?? 'file'));
+      } catch { /* keep the default */ }
+      const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].slice(0, 100);
+      const u = await opts.uploads.save(device.id, name, mediaType, data);
+      return { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType };
+    });
   });
 
   app.get('/api/file', async (req, reply) => {

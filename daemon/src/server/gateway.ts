@@ -87,6 +87,7 @@ export class Gateway implements Presence {
     const deadline = setTimeout(() => {
       if (!conn.device) socket.close(CloseCode.policyViolation, 'authentication required within 5 seconds');
     }, AUTH_DEADLINE_MS);
+    deadline.unref();
     socket.on('pong', () => { conn.alive = true; });
     socket.on('close', () => {
       clearTimeout(deadline);
@@ -231,7 +232,11 @@ export class Gateway implements Presence {
   close(): void {
     this.accepting = false;
     clearInterval(this.heartbeat);
-    for (const c of this.connections) c.socket.close(CloseCode.goingAway, 'host is stopping');
+    for (const c of this.connections) {
+      c.socket.close(CloseCode.goingAway, 'host is stopping');
+      // A peer that does not finish the closing handshake promptly is cut off.
+      setTimeout(() => c.socket.terminate(), 1000).unref();
+    }
   }
 }
 

@@ -98,7 +98,7 @@ describe('resume', () => {
     await td.stop();
     td = await startTestDaemon({ home });
     const next = await notice('two');
-    expect(next).toBe(seq + 1);
+    expect(next).toBeGreaterThan(seq); // modules may announce their state at start, in between
     const { token } = await td.pairDevice();
     const c = await td.connect({ token, lastSeq: seq - 1 });
     expect(noticeTexts(c)).toEqual(['one', 'two']);

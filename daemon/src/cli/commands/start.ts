@@ -68,7 +68,12 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         process.off('SIGINT', onSignal);
         // A second signal while stopping forces the exit.
         process.once(signal, () => process.exit(1));
-        void daemon.stop(signal).then(() => resolve(0), (err) => { io.err(`errand: stop failed: ${(err as Error).message}`); resolve(1); });
+        const exit = (code: number) => {
+          resolve(code);
+          // Everything is flushed and closed; do not wait for stragglers (a peer's half-closed socket).
+          setTimeout(() => process.exit(code), 200).unref();
+        };
+        void daemon.stop(signal).then(() => exit(0), (err) => { io.err(`errand: stop failed: ${(err as Error).message}`); exit(1); });
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);

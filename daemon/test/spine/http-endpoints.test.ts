@@ -1,0 +1,63 @@
+// Pairing that waits for a person, and uploads of any file type.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let td: TestDaemon;
+beforeEach(async () => { td = await startTestDaemon(); });
+afterEach(async () => { await td.stop(); });
+
+describe('pairing claim', () => {
+  it('waits for a decision made seconds later (as a person at the terminal does)', async () => {
+    const { code } = td.mintPairCode();
+    td.daemon.pairing.events.once('claim', (c: { id: string }) => setTimeout(() => td.daemon.pairing.decide(c.id, true), 1500));
+    const res = await fetch(`${td.url}/api/pair/claim`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'Slow approver' }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { token: string }).token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('drops the claim when the phone stops waiting', async () => {
+    const { code } = td.mintPairCode();
+    const claimed = new Promise((r) => td.daemon.pairing.events.once('claim', r));
+    const abort = new AbortController();
+    const req = fetch(`${td.url}/api/pair/claim`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'Gone' }), signal: abort.signal,
+    }).catch(() => 'aborted');
+    await claimed;
+    expect(td.daemon.pairing.pendingClaims()).toHaveLength(1);
+    abort.abort();
+    expect(await req).toBe('aborted');
+    for (let i = 0; i < 50 && td.daemon.pairing.pendingClaims().length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(td.daemon.pairing.pendingClaims()).toHaveLength(0);
+    expect(td.daemon.ctx.store.devices.list()).toHaveLength(0);
+  });
+});
+
+describe('uploads', () => {
+  for (const [type, body] of [
+    ['text/plain', 'plain notes\n'],
+    ['application/json', '{"a": 1}'],
+    ['image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3])],
+  ] as const) {
+    it(`accepts a ${type} file byte for byte`, async () => {
+      const { token } = await td.pairDevice();
+      const res = await fetch(`${td.url}/api/upload`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type, 'x-filename': encodeURIComponent('my file.bin') }, body,
+      });
+      expect(res.status).toBe(200);
+      const u = (await res.json()) as { id: string; size: number; mediaType: string; name: string };
+      expect(u).toMatchObject({ size: Buffer.byteLength(body), mediaType: type, name: 'my file.bin' });
+      const deviceId = td.daemon.ctx.store.devices.list()[0].id;
+      const stored = td.daemon.ctx.uploads.claim(u.id, deviceId)!;
+      const fs = await import('node:fs');
+      expect(fs.readFileSync(stored.file).equals(Buffer.from(body))).toBe(true);
+    });
+  }
+
+  it('refuses an upload without a device token, and a token in the URL does not count', async () => {
+    const { token } = await td.pairDevice();
+    const res = await fetch(`${td.url}/api/upload?token=${token}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    expect(res.status).toBe(401);
+  });
+});
