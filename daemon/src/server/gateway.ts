@@ -138,7 +138,7 @@ export class Gateway implements Presence {
     if (!device) {
       limiter.fail(conn.address);
       log.warn('websocket authentication failed', { address: conn.address });
-      conn.socket.close(CloseCode.policyViolation, 'unknown or revoked device token; pair again with `errand pair`');
+      conn.socket.close(CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
       return undefined;
     }
     conn.device = device;

@@ -109,7 +109,7 @@ describe('WebSocket authentication', () => {
   });
 
   it('refuses a wrong token and a token in the URL', async () => {
-    await expect(WsTestClient.open(td.url, 'A'.repeat(43))).rejects.toThrow(/1008/);
+    await expect(WsTestClient.open(td.url, 'A'.repeat(43))).rejects.toThrow(/4003/);
     const { token } = await td.pairDevice();
     const ws = WsTestClient.raw(td.url, { path: `/ws?token=${token}` });
     await new Promise((r) => ws.once('open', r));
@@ -136,6 +136,6 @@ describe('WebSocket authentication', () => {
     const closed = await victim.waitClosed(1000);
     expect(closed.code).toBe(4001);
     expect(Date.now() - t0).toBeLessThan(1000);
-    await expect(WsTestClient.open(td.url, token)).rejects.toThrow(/1008/);
+    await expect(WsTestClient.open(td.url, token)).rejects.toThrow(/4003/);
   });
 });

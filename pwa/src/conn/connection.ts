@@ -126,7 +126,9 @@ async function connect(): Promise<void> {
     const wasAuthed = authed;
     teardown();
     failPending('The connection to your computer closed.');
-    if (e.code === 4001 || (!wasAuthed && e.code === 1008 && /token|revoked/i.test(e.reason))) {
+    // CloseCode.revoked (4001) and .unauthorized (4003) from shared/src/protocol/frames.ts, written out
+    // here because that module brings zod, which the app loads lazily.
+    if (e.code === 4001 || e.code === 4003) {
       connStore.set({ status: 'revoked', reason: e.reason });
       void forgetPairing();
       return;
