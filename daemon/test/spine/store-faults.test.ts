@@ -92,7 +92,7 @@ describe('one daemon per home, clean stop', () => {
       first.child.kill('SIGTERM');
       const exit = await first.exited;
       expect(exit.code).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(Date.now() - t0).toBeLessThan(8000); // "within a few seconds", with room for a loaded CI machine
       expect(await closed).toBe(1001);
       expect(fs.existsSync(path.join(home, 'daemon.lock'))).toBe(false);
       expect(fs.existsSync(path.join(home, 'control.sock'))).toBe(false);

@@ -144,7 +144,8 @@ describe('shell', () => {
     const t1 = Date.now();
     await h.tools.stop();
     await starting;
-    expect(Date.now() - t1).toBeLessThan(3000);
+    // Bounded, not instant: loading the sandbox library alone can take seconds on a loaded CI machine.
+    expect(Date.now() - t1).toBeLessThan(15_000);
     expect(h.tools.sandbox.state.enabled).toBe(false);
     h.tools.stop = async () => undefined; // already stopped; close() calls it again
   });
