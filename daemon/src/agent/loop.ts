@@ -11,6 +11,7 @@ import type { ToolStepState, Usage } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { ASK_USER, askUserTool } from './prompt.js';
 import { callModel, INVALID_INPUT } from './model-call.js';
+import type { Failure } from './retry.js';
 import type { ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import type { ImageBlock, ModelClient, ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock, WireMessage, WireTool } from './wire.js';
 
@@ -78,7 +79,8 @@ export interface LoopSink {
   /** Ask the user (the ask_user tool); resolves with the answer, rejects when the task is aborted. */
   ask(question: string, step: ToolStep, signal: AbortSignal): Promise<string>;
   setWaiting(waiting: boolean): Promise<void>;
-  retrying(message: string, delayMs: number): void;
+  /** A model call failed and is tried again after `delayMs`; called once per failed attempt. */
+  retrying(failure: Failure, delayMs: number): void;
 }
 
 export type AbortWhy = 'cancel' | 'shutdown';

@@ -53,7 +53,7 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
       const window = Math.round(settings.retryWindowMs / 1000);
       return { kind: 'failed', reason: `${f.message} Errand retried for ${plural(Math.max(1, Math.round(spent / 1000)), 'second')} (limit: agent.retryWindowSeconds = ${window}) and gave up; retry the task later.` };
     }
-    sink.retrying(f.message, delay);
+    sink.retrying(f, delay);
     for (const it of r.items) sink.textReset(it.itemId);
     reuse = r.items.map((it) => it.itemId);
     await sleep(delay, signal);

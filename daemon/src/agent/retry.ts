@@ -27,6 +27,15 @@ export interface Failure {
   message: string;
   /** What the server asked us to wait, when it said. */
   retryAfterMs?: number;
+  /** Retryable failures: what is going on, in a few words for the person on the phone. */
+  brief?: string;
+}
+
+/** The thread notice for a retry: what happened and when Errand tries again. */
+export function retryNotice(f: Failure, delayMs: number): string {
+  const secs = Math.max(1, Math.round(delayMs / 1000));
+  const when = secs >= 90 ? `${Math.round(secs / 60)} min` : `${secs} s`;
+  return `${f.brief ?? 'Claude could not answer just now'}; trying again in ${when}.`;
 }
 
 function header(err: APIError, name: string): string | null {
@@ -50,11 +59,12 @@ function apiText(err: APIError): string {
 }
 
 export function classify(err: unknown, model: string): Failure {
-  if (err instanceof IncompleteStreamError || err instanceof StalledStreamError) return { retryable: true, message: err.message };
+  if (err instanceof IncompleteStreamError) return { retryable: true, message: err.message, brief: 'The connection to Claude broke in the middle of a reply' };
+  if (err instanceof StalledStreamError) return { retryable: true, message: err.message, brief: 'Claude stopped responding' };
   if (isA(err, 'APIUserAbortError')) return { retryable: false, message: 'The request was cancelled.' };
   if (isA(err, 'APIConnectionError')) {
     const cause = ((err as Error).cause as Error | undefined)?.message;
-    return { retryable: true, message: `Could not reach the model API${cause ? ` (${cause})` : ''}.` };
+    return { retryable: true, message: `Could not reach the model API${cause ? ` (${cause})` : ''}.`, brief: 'Errand could not reach Claude\'s servers' };
   }
   if (isA(err, 'APIError')) {
     const e = err as APIError;
@@ -65,7 +75,10 @@ export function classify(err: unknown, model: string): Failure {
       const type = e.type ?? 'api_error';
       const retryable = ['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'].includes(type);
       const what = type === 'overloaded_error' ? 'The Anthropic API is overloaded' : `The model API reported ${type}`;
-      return { retryable, message: `${what} (${apiText(e)}).` };
+      const brief = type === 'overloaded_error' ? 'Claude\'s servers are busy'
+        : type === 'rate_limit_error' ? 'Claude is getting too many requests from this API key'
+        : 'Claude\'s servers had a problem';
+      return { retryable, message: `${what} (${apiText(e)}).`, ...(retryable ? { brief } : {}) };
     }
     if (status === 401) {
       return { retryable: false, message: 'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.' };
@@ -73,16 +86,18 @@ export function classify(err: unknown, model: string): Failure {
     if (status === 403) return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(e)}` };
     if (status === 404) return { retryable: false, message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(e)}` };
     if (status === 402) return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(e)}` };
-    if (status === 429) return { retryable: true, message: `The Anthropic API is rate limiting this key (429): ${apiText(e)}`, retryAfterMs: after };
-    if (status === 529) return { retryable: true, message: `The Anthropic API is overloaded (529): ${apiText(e)}`, retryAfterMs: after };
+    if (status === 429) {
+      return { retryable: true, message: `The Anthropic API is rate limiting this key (429): ${apiText(e)}`, retryAfterMs: after, brief: 'Claude is getting too many requests from this API key (HTTP 429)' };
+    }
+    if (status === 529) return { retryable: true, message: `The Anthropic API is overloaded (529): ${apiText(e)}`, retryAfterMs: after, brief: 'Claude\'s servers are busy (HTTP 529)' };
     if (status === 408 || status === 409 || status >= 500) {
-      return { retryable: true, message: `The model API had a server error (${status}): ${apiText(e)}`, retryAfterMs: after };
+      return { retryable: true, message: `The model API had a server error (${status}): ${apiText(e)}`, retryAfterMs: after, brief: `Claude's servers had a problem (HTTP ${status})` };
     }
     return { retryable: false, message: `The model API refused the request (${status}): ${apiText(e)}` };
   }
   // fetch/undici failures surface as TypeError('terminated'), ECONNRESET …: the network.
   const msg = err instanceof Error ? err.message : String(err);
-  return { retryable: true, message: `The connection to the model API failed (${msg}).` };
+  return { retryable: true, message: `The connection to the model API failed (${msg}).`, brief: 'The connection to Claude\'s servers failed' };
 }
 
 /** Exponential backoff with jitter: ~base, 2×base, 4×base … capped. */

@@ -5,6 +5,7 @@ import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { runAgentLoop, type LoopResult, type LoopSink, type LoopState, type ToolStep } from './loop.js';
 import { systemPrompt } from './prompt.js';
+import { retryNotice } from './retry.js';
 import crypto from 'node:crypto';
 import { agentRecord, findTask, firstLine, newItemId, newQuestionId, settleOpenTurns, upsertItem, type AgentRecord } from './records.js';
 import type { StepJournal, StepRecord } from './step-journal.js';
@@ -375,8 +376,12 @@ export class TaskRun {
           await this.updateTask({ state: 'running' });
         }
       },
-      retrying: (message, delayMs) => {
-        host.ctx.log.warn('model call failed; retrying', { taskId: this.taskId, message, delayMs });
+      retrying: (failure, delayMs) => {
+        host.ctx.log.warn('model call failed; retrying', { taskId: this.taskId, message: failure.message, delayMs });
+        // Shown in the thread at once; it goes into the thread file with the next write of this run
+        // (thread.get shows it from `unsaved` meanwhile), like the run's other items.
+        const text = retryNotice(failure, delayMs);
+        emitItem(this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }), true);
       },
     };
   }

@@ -20,12 +20,33 @@ function newest(dir: string): number {
 export function ensureBuilt(compiled: string): string {
   const file = path.join(ROOT, compiled);
   const sources = Math.max(newest(path.join(ROOT, 'daemon/src')), newest(path.join(ROOT, 'shared/src')), newest(path.join(ROOT, 'daemon/test/agent')), newest(path.join(ROOT, 'daemon/test/helpers')));
-  if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < sources) {
+  const stale = () => !fs.existsSync(file) || fs.statSync(file).mtimeMs < sources;
+  if (!stale()) return file;
+  // Test files run in parallel workers: one build at a time, or a test runs half-written output.
+  const lock = path.join(ROOT, 'dist/.test-build.lock');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const until = Date.now() + 180_000;
+  for (;;) {
     try {
-      execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+      fs.closeSync(fs.openSync(lock, 'wx'));
+      break;
     } catch {
-      // Type errors elsewhere in the checkout still emit; the caller checks the file.
+      // A lock older than a build can take was left by a killed run.
+      try { if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) fs.rmSync(lock, { force: true }); } catch { /* gone meanwhile */ }
+      if (Date.now() > until) throw new Error(`ensureBuilt: ${lock} is held too long`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     }
+  }
+  try {
+    if (stale()) {
+      try {
+        execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+      } catch {
+        // Type errors elsewhere in the checkout still emit; the caller checks the file.
+      }
+    }
+  } finally {
+    fs.rmSync(lock, { force: true });
   }
   return file;
 }

@@ -3,7 +3,7 @@ import { APIConnectionError, APIError, InternalServerError, RateLimitError } fro
 import { expect, it } from 'vitest';
 import { estimateTokens, fitContext, normalizeMessages } from '../../src/agent/context-window.js';
 import { costUsd, priceOf } from '../../src/agent/pricing.js';
-import { backoffMs, classify, IncompleteStreamError } from '../../src/agent/retry.js';
+import { backoffMs, classify, IncompleteStreamError, retryNotice, StalledStreamError } from '../../src/agent/retry.js';
 
 it('classifies model failures into retryable or not, with reasons a person understands', () => {
   const headers = new Headers({ 'retry-after': '7' });
@@ -70,4 +70,12 @@ it('merges neighbouring messages of the same role', () => {
     { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
     { role: 'assistant', content: [{ type: 'text', text: 'c' }] },
   ]);
+});
+
+it('words a retry notice for the person on the phone', () => {
+  const overloaded = new InternalServerError(529, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, undefined, new Headers());
+  expect(retryNotice(classify(overloaded, 'm'), 8_000)).toBe("Claude's servers are busy (HTTP 529); trying again in 8 s.");
+  expect(retryNotice(classify(overloaded, 'm'), 40)).toBe("Claude's servers are busy (HTTP 529); trying again in 1 s.");
+  expect(retryNotice(classify(new StalledStreamError(180_000), 'm'), 120_000)).toBe('Claude stopped responding; trying again in 2 min.');
+  expect(retryNotice(classify(new IncompleteStreamError(), 'm'), 2_000)).toBe('The connection to Claude broke in the middle of a reply; trying again in 2 s.');
 });
