@@ -1,9 +1,7 @@
 // The fastify app: security checks, health, pairing, uploads and downloads, the WebSocket, and
 // the PWA's built files. Built by a function so tests can start it on any port.
-import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import { MAX_FRAME, PairClaimRequest, type PairClaimResponse } from '../../../shared/src/index.js';
 import type { FileDownloadHandler } from '../context.js';
@@ -15,6 +13,7 @@ import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { installSecurity } from './security.js';
+import { serveStatic } from './static-files.js';
 import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
 
 export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
@@ -119,14 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.gateway.accept(socket, req.socket.remoteAddress ?? 'unknown');
   });
 
-  const pwaDir = opts.pwaDir ?? PWA_DIST;
-  if (fs.existsSync(path.join(pwaDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: pwaDir, wildcard: false, index: ['index.html'], cacheControl: false });
-    app.setNotFoundHandler((req, reply) => {
-      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.type('text/html').sendFile('index.html');
-      return httpError(reply, 404, 'not_found', 'No such endpoint.');
-    });
-  } else {
+  if (!serveStatic(app, opts.pwaDir ?? PWA_DIST)) {
     app.get('/', async (_req, reply) => reply.type('text/plain').send('The Errand phone app is not built. Run `npm run build` in the project folder.'));
   }
 

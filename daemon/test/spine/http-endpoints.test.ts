@@ -61,3 +61,40 @@ describe('uploads', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('the phone app files', () => {
+  it('serves the built app: the page, hashed assets cached for good, the service worker always fresh', async () => {
+    const fs = await import('node:fs');
+    const { PWA_DIST } = await import('../../src/server/app.js');
+    const index = await fetch(`${td.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/text\/html/);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).toBe(fs.readFileSync(`${PWA_DIST}/index.html`, 'utf8'));
+
+    const asset = fs.readdirSync(`${PWA_DIST}/assets`).find((f) => f.endsWith('.js'))!;
+    const js = await fetch(`${td.url}/assets/${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+
+    const sw = await fetch(`${td.url}/sw.js`);
+    expect(sw.status).toBe(200);
+    expect(sw.headers.get('cache-control')).toBe('no-cache');
+    const manifest = await fetch(`${td.url}/manifest.webmanifest`);
+    expect(manifest.headers.get('content-type')).toBe('application/manifest+json');
+
+    // App routes get the page; missing files and paths outside the folder do not exist.
+    expect(await (await fetch(`${td.url}/threads/anything`)).text()).toContain('<html');
+    expect((await fetch(`${td.url}/assets/missing.js`)).status).toBe(404);
+    expect((await fetch(`${td.url}/api/nothing`)).status).toBe(404);
+    const http = await import('node:http');
+    const raw = (p: string) => new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port: td.port, path: p }, (res) => { res.resume(); resolve(res.statusCode!); });
+    });
+    expect(await raw('/../package.json')).toBe(404);
+    expect(await raw('/%2e%2e/%2e%2e/package.json')).toBe(404);
+    expect(await raw('/%E0%A4%A')).toBe(400);
+  });
+});

@@ -1,6 +1,5 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
 import type { CliCommand } from '../command.js';
-import { renderQr } from '../qr.js';
 
 /** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
 function exitCodeOf(err: unknown): number {
@@ -54,6 +53,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     if (ctx.store.devices.list().length === 0 && io.interactive) {
       const { code, expiresAt } = daemon.pairing.mint();
       const url = `${daemon.url}/#pair=${code}`;
+      const { renderQr } = await import('../qr.js'); // only when a QR code is shown
       io.out(await renderQr(url));
       io.out(`No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`);
       daemon.pairing.events.once('claim', (claim: { id: string; name: string; address?: string }) => {
