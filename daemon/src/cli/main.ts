@@ -4,13 +4,14 @@ import { defaultHome } from '../config/paths.js';
 import { parseCommandArgs, type CliIO } from './command.js';
 import { COMMANDS } from './registry.js';
 
-function usage(): string {
+async function usage(): Promise<string> {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
   return [
     'Usage: errand <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `errand <command> --help` for a command\'s options. State lives in ERRAND_HOME.',
   ].join('\n');
@@ -38,7 +39,7 @@ export function defaultIO(): CliIO {
 export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out(usage());
+    io.out(await usage());
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v') {
@@ -46,11 +47,12 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
     io.out(VERSION);
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    io.err(`errand: unknown command "${name}".\n\n${usage()}`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    io.err(`errand: unknown command "${name}".\n\n${await usage()}`);
     return 2;
   }
+  const cmd = await entry.load();
   let parsed;
   try {
     parsed = parseCommandArgs(cmd, rest);
