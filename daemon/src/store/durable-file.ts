@@ -30,7 +30,8 @@ export async function writeFileDurably(file: string, text: string, keepBackup = 
   const handle = await fs.open(tmp, 'w', 0o600);
   try {
     await handle.writeFile(text, 'utf8');
-    await handle.sync();
+    // fdatasync: the data and the size; the rename and the folder's fsync make the name durable.
+    await handle.datasync();
   } finally {
     await handle.close();
   }
