@@ -5,13 +5,14 @@ import type { Gateway } from './server/gateway.js';
 import { CommandError } from './server/command-router.js';
 import type { Pairing } from './pairing/pairing.js';
 import { publicDevice } from './store/devices.js';
+import { stripControl } from './util/text.js';
 
 export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairing: Pairing): void {
   const { commands, control, store } = ctx;
   const devicesView = () => store.devices.list().map((d) => publicDevice(d, gateway.online(d.id)));
 
   const renameDevice = async (deviceId: string, name: string) => {
-    const clean = name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 80);
+    const clean = stripControl(name).trim().slice(0, 80);
     if (!clean) throw new CommandError('bad_request', 'A device name needs at least one visible character.');
     const d = await store.devices.rename(deviceId, clean);
     if (!d) throw new CommandError('not_found', 'No such device.');

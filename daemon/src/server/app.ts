@@ -15,6 +15,7 @@ import type { FailureLimiter } from './rate-limit.js';
 import { installSecurity } from './security.js';
 import { serveStatic } from './static-files.js';
 import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
+import { stripControl } from '../util/text.js';
 
 export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
 
@@ -62,7 +63,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // (The request's own 'close' fires as soon as its body is read, so watch the response.)
     const abort = new AbortController();
     reply.raw.on('close', () => { if (!reply.raw.writableFinished) abort.abort(); });
-    const name = body.data.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+    const name = stripControl(body.data.name);
     const result = await opts.pairing.claim(body.data.code, name || 'Phone', address, abort.signal);
     if (result.ok) {
       opts.log.info('device paired', { device: result.device.id, name: result.device.name });

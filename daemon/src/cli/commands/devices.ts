@@ -2,6 +2,7 @@
 import type { Device } from '../../../../shared/src/index.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
+import { stripControl } from '../../util/text.js';
 
 export const devicesCommand: CliCommand = {
   name: 'devices',
@@ -39,9 +40,8 @@ export const devicesCommand: CliCommand = {
       return 0;
     }
     // Device names come from phones: strip control characters before they reach the terminal.
-    const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
     for (const d of devices) {
-      io.out(`${d.id}  ${clean(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${clean(d.lastAddress)}` : ''}`);
+      io.out(`${d.id}  ${stripControl(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${stripControl(d.lastAddress)}` : ''}`);
     }
     return 0;
   },

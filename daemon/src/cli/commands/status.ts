@@ -3,6 +3,7 @@ import type { Device, HostStatus } from '../../../../shared/src/index.js';
 import type { CliCommand } from '../command.js';
 import { serviceState, type ServiceState } from '../../service/index.js';
 import { ago, callDaemon } from '../daemon-client.js';
+import { stripControl } from '../../util/text.js';
 
 type Status = HostStatus & { pid: number; home: string; devices: Device[] };
 
@@ -32,7 +33,7 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
       `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
       `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
       `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
-      `Devices:   ${s.devices.length ? s.devices.map((d) => `${d.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
+      `Devices:   ${s.devices.length ? s.devices.map((d) => `${stripControl(d.name)}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
     ].join('\n'));
     return 0;
   },
