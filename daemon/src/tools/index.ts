@@ -20,6 +20,7 @@ import { Roots } from './roots.js';
 import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
 import { shellTool } from './shell.js';
+import type { SnapshotLimits } from './shell-journal.js';
 import { ToolError } from './util.js';
 
 const MEDIA: Record<string, string> = {
@@ -49,6 +50,8 @@ export interface StartToolsOptions {
   /** Connector restart backoff (first delay) and call timeout; tests shorten them. */
   connectorBackoffMs?: number;
   connectorCallTimeoutMs?: number;
+  /** Bounds of the snapshot that makes shell commands undoable; tests shrink them. */
+  shellUndoLimits?: SnapshotLimits;
 }
 
 export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {}): Promise<ToolsModule> {
@@ -96,7 +99,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   };
 
   const runtime = new Runtime({
-    builtins: [...readTools(roots), ...writeTools(roots, journal), shellTool({ roots, sandbox, config: () => ctx.config(), notes })],
+    builtins: [...readTools(roots), ...writeTools(roots, journal), shellTool({ roots, sandbox, config: () => ctx.config(), journal, notes, undoLimits: opts.shellUndoLimits })],
     connectorTools: () => connectors.toolSpecs(),
     connectorReadOnly: (n) => connectors.isReadOnly(n),
     config: () => ctx.config(),

@@ -20,6 +20,16 @@ export interface JournalEntry extends ChangeEntry {
   trashPath?: string;
 }
 
+/** Changes made outside the file tools (by a shell command), found by comparing snapshots. */
+export interface ExternalChanges {
+  /** New folders, parents first. */
+  dirs: string[];
+  created: Array<{ path: string; afterSha: string }>;
+  modified: Array<{ path: string; before: Buffer; mode: number; afterSha: string }>;
+  /** Deleted files, with their content before. */
+  deleted: Array<{ path: string; before: Buffer; mode: number }>;
+}
+
 type JournalLine = { entry: JournalEntry } | { undone: string[]; at: number };
 
 export interface UndoResult {
@@ -239,6 +249,32 @@ export class ChangeJournal {
     const entry: JournalEntry = { id, taskId, op: 'trash', path: target, at: Date.now(), kind: st.isDirectory() ? 'dir' : 'file', trashPath, afterSha };
     await this.append(taskId, { entry });
     return entry;
+  }
+
+  /**
+   * Journal changes something else already made (a shell command): new folders as mkdir, new files
+   * as create, changed files as write (previous content kept as a blob), deleted files as trash (their
+   * previous content put in a trash slot, so undo and the trash restore them like a deleted file).
+   */
+  async recordExternal(taskId: string, changes: ExternalChanges): Promise<JournalEntry[]> {
+    const out: JournalEntry[] = [];
+    const add = async (entry: JournalEntry) => { await this.append(taskId, { entry }); out.push(entry); };
+    for (const dir of changes.dirs) await add({ id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' });
+    for (const c of changes.created) await add({ id: newId(), taskId, op: 'create', path: c.path, at: Date.now(), kind: 'file', afterSha: c.afterSha });
+    for (const c of changes.modified) {
+      const beforeBlob = await this.saveBlob(taskId, c.before);
+      await add({ id: newId(), taskId, op: 'write', path: c.path, at: Date.now(), kind: 'file', beforeBlob, beforeMode: c.mode, afterSha: c.afterSha });
+    }
+    for (const c of changes.deleted) {
+      const id = newId();
+      const slot = path.join(this.trashDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}`);
+      await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
+      const trashPath = path.join(slot, path.basename(c.path));
+      await writeAtomic(trashPath, c.before, c.mode);
+      await fsp.writeFile(path.join(slot, 'errand-trash.json'), JSON.stringify({ originalPath: c.path, taskId, at: Date.now() }, null, 2) + '\n', { mode: 0o600 });
+      await add({ id, taskId, op: 'trash', path: c.path, at: Date.now(), kind: 'file', trashPath, afterSha: sha256(c.before) });
+    }
+    return out;
   }
 
   /** What is in the trash, newest first. */

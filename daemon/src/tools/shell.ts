@@ -3,9 +3,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
 import type { Roots } from './roots.js';
 import type { Sandbox } from './sandbox.js';
+import { withShellUndo, type SnapshotLimits } from './shell-journal.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
 
@@ -66,7 +68,7 @@ export function runProcess(argv: string[], opts: { cwd: string; env: Record<stri
   });
 }
 
-export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => Config; notes?: ProcessNotes }): ToolSpec {
+export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => Config; journal: ChangeJournal; notes?: ProcessNotes; undoLimits?: SnapshotLimits }): ToolSpec {
   return {
     kind: 'shell', egress: true,
     definition: {
@@ -105,7 +107,12 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
             if (!deps.sandbox.state.enabled) throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
             run = (await deps.sandbox.wrap(argv, now.real, deps.roots.usable(), call.callId)).argv;
           }
-          const res = await runProcess(run, { cwd: now.real, env: scrubbedEnv(), timeoutMs: cfg.timeoutSeconds * 1000, maxOutputBytes: cfg.maxOutputBytes, signal, notes: deps.notes });
+          // The files under cwd are kept before it runs and compared after it ends (however it ends), so undo covers it.
+          const undo = await withShellUndo({
+            journal: deps.journal, taskId: call.taskId, cwd: now.real, skip: (p) => deps.roots.isPrivate(p), limits: deps.undoLimits,
+            run: () => runProcess(run, { cwd: now.real, env: scrubbedEnv(), timeoutMs: cfg.timeoutSeconds * 1000, maxOutputBytes: cfg.maxOutputBytes, signal, notes: deps.notes }),
+          });
+          const res = undo.value;
           if (sandboxed) deps.sandbox.after();
           const status = res.error ? `could not start: ${res.error}`
             : res.timedOut ? `killed after the ${cfg.timeoutSeconds}s time limit`
@@ -113,12 +120,13 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
                 : res.code !== null ? `exit code ${res.code}` : `killed by ${res.signal}`;
           const output = sandboxed ? deps.sandbox.annotate(call.callId, res.output) : res.output;
           const capNote = res.truncated ? ` (output ${fmt(res.bytes)} bytes, capped at ${fmt(cfg.maxOutputBytes)}: start and end kept)` : '';
-          const body = `$ ${line}\n[${status}${capNote}]\n${output}`;
+          const body = `$ ${line}\n[${status}${capNote}]\n[${undo.note}]\n${output}`;
           return {
             content: [{ type: 'text', text: body }],
             isError: res.code !== 0 || !!res.error,
-            summary: `Ran ${clip(line, 60)}: ${status}`,
+            summary: `Ran ${clip(line, 60)}: ${status}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
             output: clip(body, 64_000),
+            changed: undo.changed,
           };
         },
       };

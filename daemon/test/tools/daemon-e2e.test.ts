@@ -67,6 +67,7 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
   const { changes } = await phone.send<{ changes: ChangeEntry[] }>({ type: 'task.changes', taskId });
   expect(changes.map((c) => [c.op, c.path])).toEqual([
     ['edit', path.join(real, 'plan.md')], ['mkdir', path.join(real, 'report')], ['create', path.join(real, 'report', 'summary.md')],
+    ['create', path.join(real, 'chart.txt')],
   ]);
   const view = await phone.send<{ file: unknown }>({ type: 'task.file', taskId, path: path.join(real, 'report', 'summary.md') });
   expect(view.file).toEqual({ kind: 'markdown', name: 'summary.md', text: '# Summary\nAll done.', truncated: false });
@@ -87,7 +88,7 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
   expect(undone.skipped).toEqual([]);
   expect(fs.readFileSync(path.join(ws, 'plan.md'), 'utf8')).toBe('# Plan\n- draft\n');
   expect(fs.existsSync(path.join(ws, 'report'))).toBe(false);
-  // The shell command's file is not journaled (it ran outside the file tools) and stays.
-  expect(fs.readFileSync(path.join(ws, 'chart.txt'), 'utf8')).toBe('chart\n');
+  // The shell command's file was journaled too (snapshot before, compare after): undo removes it.
+  expect(fs.existsSync(path.join(ws, 'chart.txt'))).toBe(false);
   await phone.event('changes.updated', (e) => e.taskId === taskId && e.changes.every((c) => c.undone));
 });
