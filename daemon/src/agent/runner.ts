@@ -199,7 +199,11 @@ export class TaskRun {
     this.flushDeltas();
     // Streaming items the loop did not get to persist (an abort between events): keep their text.
     for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
-    const base = { turns: state.turns, usage: state.usage, costUsd: state.costUsd, endedAt: Date.now() };
+    const changedFiles = await this.host.tools.changedFiles?.(this.taskId).catch(() => undefined);
+    const base = {
+      turns: state.turns, usage: state.usage, costUsd: state.costUsd, endedAt: Date.now(),
+      ...(changedFiles?.length ? { changedFiles } : {}),
+    };
     const keep = (rec: AgentRecord) => {
       rec.messages = [...state.messages];
       const r = rec.tasks[this.taskId];

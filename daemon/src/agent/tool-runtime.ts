@@ -50,4 +50,6 @@ export interface ToolRuntime {
   run(call: { id: string; name: string; input: unknown }, ctx: TaskToolContext): Promise<ToolCallOutcome>;
   /** Lines for the system prompt: allowed folders, sandbox state, connectors. */
   promptContext(): string[];
+  /** Files the task created or changed, for display (relative to the workspace when inside it). */
+  changedFiles?(taskId: string): Promise<string[]>;
 }

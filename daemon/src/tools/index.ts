@@ -1,6 +1,7 @@
 // The tools module: roots, file tools, shell (sandboxed when possible), connectors, policy,
 // approvals, change journal and audit log, wired to the daemon context. `startTools` returns the
 // ToolRuntime the agent uses, plus what the agent and daemon need around it.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Approval, FileView } from '../../../shared/src/index.js';
@@ -209,6 +210,14 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     summarize: (name, input) => runtime.summarize(name, input),
     run: (call, tctx) => runtime.run(call, tctx),
     promptContext: () => runtime.promptContext(),
+    changedFiles: async (taskId) => {
+      const ws = fs.realpathSync(roots.workspace);
+      const files = (await journal.changes(taskId)).filter((c) => c.op !== 'mkdir' && c.op !== 'trash' && !c.undone).map((c) => c.toPath ?? c.path);
+      return [...new Set(files)].map((f) => {
+        const rel = path.relative(ws, f);
+        return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : f;
+      });
+    },
     pendingApprovals: (threadId) => runtime.pendingApprovals(threadId),
     endTask: (taskId) => approvals.endTask(taskId),
     async ready() {

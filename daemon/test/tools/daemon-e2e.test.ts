@@ -54,7 +54,9 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
   const thread = await phone.send<{ approvals: Approval[] }>({ type: 'thread.get', threadId: created.thread.id });
   expect(thread.approvals.map((a) => a.id)).toEqual([approval.id]);
   await phone.send({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision: 'approve' });
-  await phone.event('task.updated', (e) => e.task.id === taskId && e.task.state === 'done', 20_000);
+  const done = await phone.event('task.updated', (e) => e.task.id === taskId && e.task.state === 'done', 20_000);
+  // The task says which files it produced (the push and the phone's list use it).
+  expect([...(done.task.changedFiles ?? [])].sort()).toEqual(['chart.txt', 'plan.md', 'report/summary.md']);
   // Replaying the decision does nothing but answer with an error.
   await expect(phone.send({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
 
