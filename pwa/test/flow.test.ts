@@ -2,8 +2,8 @@
 // send a task, watch it stream, approve a shell call, read the result file, undo; cancel.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, readKv, shot, unnamedControls } from './helpers/browser.js';
+import { type ModelServer, reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type Browser, cspViolations, pairThroughUi, type PhoneRig, readKv, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
 
 const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const FINAL = 'Done: the report is written to report.md and the folder was listed. ' + 'Every region is covered in the table. '.repeat(8);
@@ -12,18 +12,12 @@ describe('tasks from the phone', () => {
   let model: ModelServer;
   let td: TestDaemon;
   let b: Browser;
+  let rig: PhoneRig | undefined;
   beforeAll(async () => {
-    await ensureBuilt();
-    model = await startModelServer();
-    td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' } } });
-    b = await launch();
-    await pairThroughUi(b.page, td, 'Flow phone');
+    rig = await startPhoneRig('Flow phone');
+    ({ model, td, b } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await b?.close();
-    await td?.stop();
-    await model?.close();
-  });
+  afterAll(async () => { await rig?.close(); });
 
   it('sends a task, streams the reply, approves a shell call, shows done', async () => {
     const { page } = b;

@@ -2,9 +2,9 @@
 // phone, and attachments sent from the phone — in Chromium against the real daemon.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+import type { TestDaemon } from '../../daemon/test/helpers/daemon.js';
+import { type ModelServer, reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type Browser, cspViolations, type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
 
 const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const CSV = 'region,sales\nNorth,10\nSouth,7\n';
@@ -13,18 +13,12 @@ describe('results on the phone', () => {
   let model: ModelServer;
   let td: TestDaemon;
   let b: Browser;
+  let rig: PhoneRig | undefined;
   beforeAll(async () => {
-    await ensureBuilt();
-    model = await startModelServer();
-    td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' } } });
-    b = await launch();
-    await pairThroughUi(b.page, td, 'Flow phone');
+    rig = await startPhoneRig('Flow phone');
+    ({ model, td, b } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await b?.close();
-    await td?.stop();
-    await model?.close();
-  });
+  afterAll(async () => { await rig?.close(); });
 
   it('opens the result file a task wrote, and undoes the task', async () => {
     const { page } = b;

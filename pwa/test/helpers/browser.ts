@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { startTestDaemon, type TestDaemon } from '../../../daemon/test/helpers/daemon.js';
+import { startModelServer, type ModelServer } from '../../../daemon/test/helpers/model-server.js';
 
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -118,6 +120,25 @@ export async function pairThroughUi(
   await page.getByRole('button', { name: 'New task' }).waitFor();
   // The service worker has installed (precached the shell) and controls the page.
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 20_000 });
+}
+
+/** A phone-sized browser, paired through the UI with a real daemon that talks to a scripted model. */
+export interface PhoneRig { model: ModelServer; td: TestDaemon; b: Browser; close(): Promise<void> }
+
+export async function startPhoneRig(deviceName: string): Promise<PhoneRig> {
+  await ensureBuilt();
+  const model = await startModelServer();
+  const td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' } } });
+  const b = await launch();
+  await pairThroughUi(b.page, td, deviceName);
+  return {
+    model, td, b,
+    async close() {
+      await b.close();
+      await td.stop();
+      await model.close();
+    },
+  };
 }
 
 /** Read a value from the app's IndexedDB key-value store. */
