@@ -40,7 +40,7 @@ export interface Daemon {
   stop(reason?: string): Promise<void>;
 }
 
-export function ensureHome(home: string): void {
+function ensureHome(home: string): void {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   fs.chmodSync(home, 0o700);
 }

@@ -1,6 +1,5 @@
 // Command round trip through the daemon (auth'd WebSocket, validation, routing) vs a raw `ws`
 // echo server in the same run. Target: median within 1.5x of the raw echo.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,4 +62,3 @@ export async function benchRoundTrip(): Promise<boolean> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = (await benchRoundTrip()) ? 0 : 1;
-void crypto;

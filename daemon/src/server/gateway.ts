@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
-  AUTH_DEADLINE_MS, AuthFrame, ClientCommand, CloseCode, MAX_FRAME, MAX_PREAUTH_FRAME, MUTATING_COMMANDS,
+  AUTH_DEADLINE_MS, AuthFrame, ClientCommand, CloseCode, MAX_PREAUTH_FRAME, MUTATING_COMMANDS,
   PROTOCOL_VERSION, type ServerFrame,
 } from '../../../shared/src/index.js';
 import type { Presence } from '../context.js';
@@ -240,4 +240,3 @@ export class Gateway implements Presence {
   }
 }
 
-export { MAX_FRAME };
