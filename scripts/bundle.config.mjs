@@ -5,7 +5,14 @@
 export default {
   input: 'dist/daemon/src/cli/main.js',
   platform: 'node',
-  external: [/^@anthropic-ai\//, /^@modelcontextprotocol\//, /^exceljs/, /^pdfjs-dist/, /^web-push/, /^qrcode-terminal/],
+  external: [
+    /^@anthropic-ai\//,
+    /^@modelcontextprotocol\//,
+    /^exceljs/,
+    /^pdfjs-dist/,
+    /^web-push/,
+    /^qrcode-terminal/,
+  ],
   output: { dir: 'dist/bundle', format: 'esm', cleanDir: true },
   logLevel: 'warn',
 };

@@ -10,6 +10,7 @@ if (!existsSync(compiled) && !existsSync(bundled)) {
   process.stderr.write('errand is not built yet: run `npm run build` in the project folder first.\n');
   process.exit(1);
 }
-const useBundle = existsSync(bundled) && (!existsSync(compiled) || statSync(bundled).mtimeMs >= statSync(compiled).mtimeMs);
+const useBundle =
+  existsSync(bundled) && (!existsSync(compiled) || statSync(bundled).mtimeMs >= statSync(compiled).mtimeMs);
 const { runCli } = await import(pathToFileURL(useBundle ? bundled : compiled).href);
 process.exitCode = await runCli(process.argv.slice(2));

@@ -2,12 +2,12 @@
 // Modules publish events through `emit`, register client commands on `commands` and local CLI
 // methods on `control`; none of them reaches back into the server.
 import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
-import type { Config } from './config/schema.js';
 import type { HomePaths } from './config/paths.js';
+import type { Config } from './config/schema.js';
 import type { ControlServer } from './control/server.js';
 import type { CommandRouter } from './server/command-router.js';
-import type { Store } from './store/index.js';
 import type { UploadStore } from './server/uploads.js';
+import type { Store } from './store/index.js';
 import type { Logger } from './util/log.js';
 
 export interface Presence {
@@ -17,7 +17,10 @@ export interface Presence {
   viewing(deviceId: string, threadId: string): boolean;
 }
 
-export type FileDownloadHandler = (taskId: string, path: string) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
+export type FileDownloadHandler = (
+  taskId: string,
+  path: string,
+) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
 
 export interface DaemonContext {
   paths: HomePaths;

@@ -1,9 +1,9 @@
 // The commands the daemon core answers itself: ping, status, devices, presence; and the matching
 // control methods for the CLI.
 import type { DaemonContext } from './context.js';
-import type { Gateway } from './server/gateway.js';
-import { CommandError } from './server/command-router.js';
 import type { Pairing } from './pairing/pairing.js';
+import { CommandError } from './server/command-router.js';
+import type { Gateway } from './server/gateway.js';
 import { publicDevice } from './store/devices.js';
 import { stripControl } from './util/text.js';
 
@@ -42,7 +42,12 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
     if (typeof v !== 'string' || !v) throw new Error(`missing ${what}`);
     return v;
   };
-  control.register('status', async () => ({ ...ctx.status(), pid: process.pid, home: ctx.paths.home, devices: devicesView() }));
+  control.register('status', async () => ({
+    ...ctx.status(),
+    pid: process.pid,
+    home: ctx.paths.home,
+    devices: devicesView(),
+  }));
   control.register('devices.list', async () => devicesView());
   control.register('devices.rename', async (p) => renameDevice(str(p.deviceId, 'deviceId'), str(p.name, 'name')));
   control.register('devices.revoke', async (p) => revokeDevice(str(p.deviceId, 'deviceId')));
@@ -61,15 +66,27 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
         progress({ type: 'claim', claim });
         if (p.autoApprove === true) pairing.decide(claim.id, true);
       };
-      const onPaired = (device: unknown) => { cleanup(); resolve({ paired: device }); };
-      const timer = setTimeout(() => { cleanup(); resolve({ expired: true }); }, Math.max(0, expiresAt - Date.now()) + 180_000);
+      const onPaired = (device: unknown) => {
+        cleanup();
+        resolve({ paired: device });
+      };
+      const timer = setTimeout(
+        () => {
+          cleanup();
+          resolve({ expired: true });
+        },
+        Math.max(0, expiresAt - Date.now()) + 180_000,
+      );
       const cleanup = () => {
         clearTimeout(timer);
         pairing.events.off('claim', onClaim);
         pairing.events.off('paired', onPaired);
         pairing.events.off('declined', onDeclined);
       };
-      const onDeclined = () => { cleanup(); resolve({ declined: true }); };
+      const onDeclined = () => {
+        cleanup();
+        resolve({ declined: true });
+      };
       pairing.events.on('claim', onClaim);
       pairing.events.on('paired', onPaired);
       pairing.events.on('declined', onDeclined);
@@ -80,5 +97,7 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
       });
     });
   });
-  control.register('pair.decide', async (p) => ({ decided: pairing.decide(str(p.claimId, 'claimId'), p.approve === true) }));
+  control.register('pair.decide', async (p) => ({
+    decided: pairing.decide(str(p.claimId, 'claimId'), p.approve === true),
+  }));
 }

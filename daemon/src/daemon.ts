@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
-import { loadConfig, type LoadOptions } from './config/load.js';
+import { type LoadOptions, loadConfig } from './config/load.js';
 import { homePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import type { DaemonContext, DaemonModule, FileDownloadHandler } from './context.js';
@@ -15,11 +15,11 @@ import { Pairing } from './pairing/pairing.js';
 import { buildApp } from './server/app.js';
 import { CommandRouter } from './server/command-router.js';
 import { Gateway } from './server/gateway.js';
-import { originPolicy, type OriginPolicy } from './server/origins.js';
+import { type OriginPolicy, originPolicy } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { UploadStore } from './server/uploads.js';
-import { acquireLock } from './store/lock.js';
 import { openStore } from './store/index.js';
+import { acquireLock } from './store/lock.js';
 import { createLogger, type Logger } from './util/log.js';
 import { VERSION } from './version.js';
 
@@ -60,7 +60,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const control = new ControlServer(paths.socket, log);
     const limiter = new FailureLimiter();
     const uploads = new UploadStore(paths.uploads);
-    const gateway = new Gateway({ devices: store.devices, events: store.events, threads: store.threads, commands: store.commands, router: commands, limiter, log, hostId: store.threads.hostId });
+    const gateway = new Gateway({
+      devices: store.devices,
+      events: store.events,
+      threads: store.threads,
+      commands: store.commands,
+      router: commands,
+      limiter,
+      log,
+      hostId: store.threads.hostId,
+    });
     const pairing = new Pairing(store.devices);
     const statusParts: Array<() => Partial<HostStatus>> = [];
     const configListeners: Array<(c: Config) => void> = [];
@@ -79,7 +88,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         log!.info('configuration reloaded');
         return config;
       },
-      onConfigChange: (l) => { configListeners.push(l); },
+      onConfigChange: (l) => {
+        configListeners.push(l);
+      },
       store,
       commands,
       control,
@@ -87,17 +98,31 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       presence: gateway,
       uploads,
       emit: (event: ServerEvent) => store.events.append(event),
-      provideStatus: (part) => { statusParts.push(part); },
+      provideStatus: (part) => {
+        statusParts.push(part);
+      },
       status: () => {
         const base: HostStatus = {
-          name: config.hostName ?? os.hostname(), version: VERSION, os: `${os.type()} ${os.release()}`, startedAt,
-          origins: policy.origins, roots: [], connectors: [], sandbox: { enabled: false, reason: 'tools not loaded' },
-          apiKeyConfigured: !!config.anthropic.apiKey, model: config.anthropic.model, runningTasks: 0, queuedTasks: 0, keepAwake: false,
+          name: config.hostName ?? os.hostname(),
+          version: VERSION,
+          os: `${os.type()} ${os.release()}`,
+          startedAt,
+          origins: policy.origins,
+          roots: [],
+          connectors: [],
+          sandbox: { enabled: false, reason: 'tools not loaded' },
+          apiKeyConfigured: !!config.anthropic.apiKey,
+          model: config.anthropic.model,
+          runningTasks: 0,
+          queuedTasks: 0,
+          keepAwake: false,
         };
         return statusParts.reduce<HostStatus>((s, part) => ({ ...s, ...part() }), base);
       },
       origins: () => policy.origins,
-      setFileDownload: (h) => { fileDownload = h; },
+      setFileDownload: (h) => {
+        fileDownload = h;
+      },
       version: VERSION,
       startedAt,
     };
@@ -106,8 +131,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     modules.push(...(await startModules(ctx)));
 
     const app = await buildApp({
-      version: VERSION, hostName: config.hostName ?? os.hostname(), policy: () => policy, gateway, pairing,
-      devices: store.devices, uploads, limiter, log, fileDownload: () => fileDownload, pwaDir: opts.pwaDir,
+      version: VERSION,
+      hostName: config.hostName ?? os.hostname(),
+      policy: () => policy,
+      gateway,
+      pairing,
+      devices: store.devices,
+      uploads,
+      limiter,
+      log,
+      fileDownload: () => fileDownload,
+      pwaDir: opts.pwaDir,
     });
     const host = config.lan ? '0.0.0.0' : config.bind;
     await app.listen({ port: config.port, host });
@@ -119,7 +153,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
       if (curr.mtimeMs === prev.mtimeMs) return;
-      try { ctx.reloadConfig(); } catch (err) { log!.error('config.json is invalid; keeping the previous configuration', { error: (err as Error).message }); }
+      try {
+        ctx.reloadConfig();
+      } catch (err) {
+        log!.error('config.json is invalid; keeping the previous configuration', { error: (err as Error).message });
+      }
     });
 
     let stopping: Promise<void> | undefined;
@@ -128,7 +166,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         log!.info('stopping', { reason });
         fs.unwatchFile(paths.config);
         gateway.close();
-        for (const m of [...modules].reverse()) await m.stop().catch((err) => log!.error('module stop failed', { error: (err as Error).message }));
+        for (const m of [...modules].reverse())
+          await m.stop().catch((err) => log!.error('module stop failed', { error: (err as Error).message }));
         await app.close();
         await control.close();
         await store.devices.flush().catch(() => undefined);
@@ -140,7 +179,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       return stopping;
     };
     log.info('started', { version: VERSION, origins: policy.origins, home: paths.home });
-    return { ctx, app, pairing, gateway, url: policy.origins.find((o) => o.startsWith('https://')) ?? policy.origins[0], port: listenPort, stop };
+    return {
+      ctx,
+      app,
+      pairing,
+      gateway,
+      url: policy.origins.find((o) => o.startsWith('https://')) ?? policy.origins[0],
+      port: listenPort,
+      stop,
+    };
   } catch (err) {
     for (const m of [...modules].reverse()) await m.stop().catch(() => undefined);
     log?.close();

@@ -1,13 +1,13 @@
 import { useState } from 'preact/hooks';
+import { start } from './conn/connection.js';
 import { routeStore } from './lib/route.js';
+import { NotPaired, PairScreen, Welcome } from './screens/Pair.js';
+import { NewTaskScreen, ThreadScreen } from './screens/Thread.js';
+import { ThreadsScreen } from './screens/Threads.js';
 import { authStore, connStore } from './state/app.js';
 import { useStore } from './state/store.js';
 import { ConnectionBanner, NoticeBanner, UpdateBanner } from './ui/Banner.js';
 import { lazy } from './ui/lazy.js';
-import { NotPaired, PairScreen, Welcome } from './screens/Pair.js';
-import { ThreadsScreen } from './screens/Threads.js';
-import { NewTaskScreen, ThreadScreen } from './screens/Thread.js';
-import { start } from './conn/connection.js';
 
 const SettingsScreen = lazy(() => import('./screens/Settings.js'));
 const FileScreen = lazy(() => import('./screens/File.js'));
@@ -18,18 +18,47 @@ export function App({ pairCode }: { pairCode?: string }) {
   const auth = useStore(authStore, (a) => a);
   const status = useStore(connStore, (c) => c.status);
 
-  if (code) return <><UpdateBanner /><PairScreen code={code} onDone={() => { setCode(undefined); start(); }} /></>;
+  if (code)
+    return (
+      <>
+        <UpdateBanner />
+        <PairScreen
+          code={code}
+          onDone={() => {
+            setCode(undefined);
+            start();
+          }}
+        />
+      </>
+    );
   if (status === 'loading') return null;
-  if (!auth) return <><UpdateBanner /><NotPaired revoked={status === 'revoked'} /></>;
+  if (!auth)
+    return (
+      <>
+        <UpdateBanner />
+        <NotPaired revoked={status === 'revoked'} />
+      </>
+    );
 
   let screen;
   switch (route.name) {
-    case 'thread': screen = <ThreadScreen key={route.id} id={route.id} />; break;
-    case 'file': screen = <FileScreen key={`${route.taskId}:${route.path}`} taskId={route.taskId} path={route.path} />; break;
-    case 'settings': screen = <SettingsScreen />; break;
-    case 'new': screen = <NewTaskScreen />; break;
-    case 'welcome': screen = <Welcome />; break;
-    default: screen = <ThreadsScreen />;
+    case 'thread':
+      screen = <ThreadScreen key={route.id} id={route.id} />;
+      break;
+    case 'file':
+      screen = <FileScreen key={`${route.taskId}:${route.path}`} taskId={route.taskId} path={route.path} />;
+      break;
+    case 'settings':
+      screen = <SettingsScreen />;
+      break;
+    case 'new':
+      screen = <NewTaskScreen />;
+      break;
+    case 'welcome':
+      screen = <Welcome />;
+      break;
+    default:
+      screen = <ThreadsScreen />;
   }
   return (
     <div class="app">

@@ -1,7 +1,13 @@
 // Turn a push payload into what the notification shows. Anything unexpected becomes a generic
 // notification: a push must always show something, and never show text we did not check.
 
-export interface ShownNotification { title: string; body: string; tag: string; url: string; renotify: boolean }
+export interface ShownNotification {
+  title: string;
+  body: string;
+  tag: string;
+  url: string;
+  renotify: boolean;
+}
 
 const KNOWN = new Set(['task.done', 'task.failed', 'approval', 'question', 'test']);
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -30,9 +36,12 @@ export function notificationFor(data: unknown, origin: string): ShownNotificatio
     try {
       const u = new URL(d.url, origin);
       if (u.origin === origin) url = u.pathname + u.search + u.hash;
-    } catch { /* keep the default */ }
+    } catch {
+      /* keep the default */
+    }
   }
-  const tag = typeof d.tag === 'string' && /^[\w:.-]{1,64}$/.test(d.tag) ? d.tag : threadId ? `thread-${threadId}` : 'errand';
+  const tag =
+    typeof d.tag === 'string' && /^[\w:.-]{1,64}$/.test(d.tag) ? d.tag : threadId ? `thread-${threadId}` : 'errand';
   return {
     title,
     body: clip(d.body, 300) ?? (KNOWN.has(type) ? '' : GENERIC.body),

@@ -21,17 +21,23 @@ self.addEventListener('message', (event) => {
 
 self.addEventListener('push', (event) => {
   let data: unknown;
-  try { data = event.data?.json(); } catch { data = undefined; }
+  try {
+    data = event.data?.json();
+  } catch {
+    data = undefined;
+  }
   const n = notificationFor(data, self.location.origin);
   // Always show something: a push that shows nothing gets the subscription penalised or revoked.
-  event.waitUntil(self.registration.showNotification(n.title, {
-    body: n.body,
-    tag: n.tag,
-    data: { url: n.url },
-    icon: '/icons/icon-192.png',
-    badge: '/icons/badge-96.png',
-    renotify: n.renotify,
-  } as NotificationOptions));
+  event.waitUntil(
+    self.registration.showNotification(n.title, {
+      body: n.body,
+      tag: n.tag,
+      data: { url: n.url },
+      icon: '/icons/icon-192.png',
+      badge: '/icons/badge-96.png',
+      renotify: n.renotify,
+    } as NotificationOptions),
+  );
 });
 
 async function openUrl(url: string): Promise<void> {
@@ -42,7 +48,11 @@ async function openUrl(url: string): Promise<void> {
   if (client) {
     // Tell the app to show the thread (works whether or not this worker controls the page)…
     client.postMessage({ type: 'open', url: target.href });
-    try { await client.focus(); } catch { /* focusing needs a user gesture; the message already went */ }
+    try {
+      await client.focus();
+    } catch {
+      /* focusing needs a user gesture; the message already went */
+    }
     return;
   }
   // …or open a new window on the thread.

@@ -3,10 +3,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type Browser, cspViolations, pairThroughUi, type PhoneRig, readKv, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
+import {
+  type Browser,
+  cspViolations,
+  type PhoneRig,
+  pairThroughUi,
+  readKv,
+  shot,
+  startPhoneRig,
+  unnamedControls,
+} from './helpers/browser.js';
 
-const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
-const FINAL = 'Done: the report is written to report.md and the folder was listed. ' + 'Every region is covered in the table. '.repeat(8);
+const REPORT =
+  '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
+const FINAL =
+  'Done: the report is written to report.md and the folder was listed. ' +
+  'Every region is covered in the table. '.repeat(8);
 
 describe('tasks from the phone', () => {
   let model: ModelServer;
@@ -17,7 +29,9 @@ describe('tasks from the phone', () => {
     rig = await startPhoneRig('Flow phone');
     ({ model, td, b } = rig);
   }, 120_000);
-  afterAll(async () => { await rig?.close(); });
+  afterAll(async () => {
+    await rig?.close();
+  });
 
   it('sends a task, streams the reply, approves a shell call, shows done', async () => {
     const { page } = b;
@@ -48,11 +62,15 @@ describe('tasks from the phone', () => {
 
     // The final reply streams in: seen partially before it is complete.
     const last = page.locator('.msg-assistant').last();
-    await page.waitForFunction((full) => {
-      const els = document.querySelectorAll('.msg-assistant');
-      const t = els[els.length - 1]?.textContent ?? '';
-      return t.startsWith('Done: the report') && t.length < full.length;
-    }, FINAL, { timeout: 20_000, polling: 20 });
+    await page.waitForFunction(
+      (full) => {
+        const els = document.querySelectorAll('.msg-assistant');
+        const t = els[els.length - 1]?.textContent ?? '';
+        return t.startsWith('Done: the report') && t.length < full.length;
+      },
+      FINAL,
+      { timeout: 20_000, polling: 20 },
+    );
     await shot(page, '12-streaming');
     await page.locator('.task-footer .chip-done').waitFor({ timeout: 20_000 });
     expect((await last.innerText()).trim()).toBe(FINAL.trim());
@@ -66,12 +84,13 @@ describe('tasks from the phone', () => {
     // everything grows, and nothing forces sideways scrolling on a 360 px screen.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Page.setFontSizes', { fontSizes: { standard: 24, fixed: 20 } });
-    await expect.poll(() => page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize))).toBe(24);
+    await expect
+      .poll(() => page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize)))
+      .toBe(24);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await shot(page, '13-done-large-text');
     await cdp.send('Page.setFontSizes', { fontSizes: { standard: 16, fixed: 13 } });
     await cdp.detach();
-
   });
 
   it('denies one call, and allows a command for the rest of its task', async () => {
@@ -108,11 +127,17 @@ describe('tasks from the phone', () => {
 
   it('an approval nobody answers expires visibly', async () => {
     // A second host with three-second approvals, paired from a second tab (another origin).
-    const quick = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' }, approvals: { expireMinutes: 0.05 } } });
+    const quick = await startTestDaemon({
+      env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
+      config: { shell: { sandbox: 'off' }, approvals: { expireMinutes: 0.05 } },
+    });
     const page = await b.context.newPage();
     try {
       await pairThroughUi(page, quick, 'Expiry phone');
-      model.push(reply(toolUse('shell', { argv: ['make', 'deploy'] })), reply(text('The approval expired, so I did not deploy.')));
+      model.push(
+        reply(toolUse('shell', { argv: ['make', 'deploy'] })),
+        reply(text('The approval expired, so I did not deploy.')),
+      );
       await page.getByRole('button', { name: 'New task' }).click();
       await page.getByRole('textbox', { name: 'Message' }).fill('Deploy');
       await page.getByRole('button', { name: 'Send' }).click();
@@ -120,7 +145,10 @@ describe('tasks from the phone', () => {
       await card.waitFor({ timeout: 15_000 });
       const timer = card.getByRole('timer');
       expect(await timer.innerText()).toMatch(/^Expires in 0:0[0-3]$/);
-      await page.getByText(/✕ Expired: Run make deploy|^Expired$/).first().waitFor({ timeout: 10_000 });
+      await page
+        .getByText(/✕ Expired: Run make deploy|^Expired$/)
+        .first()
+        .waitFor({ timeout: 10_000 });
       await page.getByText('The approval expired, so I did not deploy.').waitFor({ timeout: 15_000 });
       expect(await page.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
       await page.getByText(/✕ Expired: Run make deploy/).waitFor();
@@ -200,7 +228,10 @@ describe('tasks from the phone', () => {
     const rows = page.locator('.thread-row');
     const before = await rows.count();
     model.push(reply(text('Answer for the laptop.')));
-    const created = await other.send<{ thread: { id: string } }>({ type: 'thread.create', text: 'Task from the laptop' });
+    const created = await other.send<{ thread: { id: string } }>({
+      type: 'thread.create',
+      text: 'Task from the laptop',
+    });
     const row = page.locator('.thread-row', { hasText: 'Task from the laptop' });
     await row.locator('.chip-done').waitFor({ timeout: 15_000 });
     expect(await rows.count()).toBe(before + 1);

@@ -1,19 +1,54 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent, Task, ThreadItem, ThreadSummary } from '../../shared/src/index.js';
-import { applySequenced, applySnapshot, cacheIsStale, emptyState, groupByTask, isUnread, markAllSeen, markSeen, setDetail, threadsSorted } from '../src/state/model.js';
+import {
+  applySequenced,
+  applySnapshot,
+  cacheIsStale,
+  emptyState,
+  groupByTask,
+  isUnread,
+  markAllSeen,
+  markSeen,
+  setDetail,
+  threadsSorted,
+} from '../src/state/model.js';
 
 const thread = (id: string, updatedAt = 1, extra: Partial<ThreadSummary> = {}): ThreadSummary => ({
-  id, title: `T ${id}`, state: 'active', createdAt: 1, updatedAt, lastLine: '', ...extra,
+  id,
+  title: `T ${id}`,
+  state: 'active',
+  createdAt: 1,
+  updatedAt,
+  lastLine: '',
+  ...extra,
 });
 const task = (id: string, threadId: string, state: Task['state'] = 'running'): Task => ({
-  id, threadId, state, messageId: `u-${id}`, createdAt: 1, turns: 0,
-  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: 0,
+  id,
+  threadId,
+  state,
+  messageId: `u-${id}`,
+  createdAt: 1,
+  turns: 0,
+  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+  costUsd: 0,
 });
-const user = (id: string, taskId: string, text = 'hi'): ThreadItem => ({ kind: 'user', id, taskId, text, createdAt: 2 });
+const user = (id: string, taskId: string, text = 'hi'): ThreadItem => ({
+  kind: 'user',
+  id,
+  taskId,
+  text,
+  createdAt: 2,
+});
 
 function loaded() {
   let s = emptyState();
-  s = setDetail(s, { thread: thread('t1'), items: [user('u1', 'k1')], tasks: [task('k1', 't1')], approvals: [], questions: [] });
+  s = setDetail(s, {
+    thread: thread('t1'),
+    items: [user('u1', 'k1')],
+    tasks: [task('k1', 't1')],
+    approvals: [],
+    questions: [],
+  });
   return s;
 }
 
@@ -21,7 +56,11 @@ describe('state model', () => {
   it('applies each sequenced event once: replayed events are ignored', () => {
     let s = loaded();
     const delta: ServerEvent = { kind: 'item.delta', threadId: 't1', taskId: 'k1', itemId: 'a1', delta: 'Hel' };
-    s = applySequenced(s, 1, { kind: 'item.added', threadId: 't1', item: { kind: 'assistant', id: 'a1', taskId: 'k1', text: '', createdAt: 3 } });
+    s = applySequenced(s, 1, {
+      kind: 'item.added',
+      threadId: 't1',
+      item: { kind: 'assistant', id: 'a1', taskId: 'k1', text: '', createdAt: 3 },
+    });
     s = applySequenced(s, 2, delta);
     s = applySequenced(s, 3, { ...delta, delta: 'lo' });
     // A reconnect replays 2 and 3 again: no duplicated text.
@@ -58,15 +97,33 @@ describe('state model', () => {
     s = { ...s, threads: { t1: thread('t1', 5, { lastTaskId: 'k1', lastTaskState: 'running' }) } };
     s = applySequenced(s, 1, { kind: 'task.updated', task: task('k1', 't1', 'waiting') });
     expect(s.threads.t1.lastTaskState).toBe('waiting');
-    const approval = { id: 'ap1', taskId: 'k1', threadId: 't1', tool: 'shell', summary: 'Run ls', action: { argv: ['ls'] }, hash: 'h', createdAt: 1, expiresAt: 2, state: 'pending' as const };
+    const approval = {
+      id: 'ap1',
+      taskId: 'k1',
+      threadId: 't1',
+      tool: 'shell',
+      summary: 'Run ls',
+      action: { argv: ['ls'] },
+      hash: 'h',
+      createdAt: 1,
+      expiresAt: 2,
+      state: 'pending' as const,
+    };
     s = applySequenced(s, 2, { kind: 'approval.requested', approval });
     s = applySequenced(s, 3, { kind: 'approval.resolved', approval: { ...approval, state: 'approved' } });
     expect(s.details.t1.approvals.ap1.state).toBe('approved');
-    s = applySequenced(s, 4, { kind: 'question.asked', question: { id: 'q1', taskId: 'k1', threadId: 't1', text: 'Which?', createdAt: 1 } });
+    s = applySequenced(s, 4, {
+      kind: 'question.asked',
+      question: { id: 'q1', taskId: 'k1', threadId: 't1', text: 'Which?', createdAt: 1 },
+    });
     expect(Object.keys(s.details.t1.questions)).toEqual(['q1']);
     s = applySequenced(s, 5, { kind: 'question.answered', questionId: 'q1', taskId: 'k1' });
     expect(Object.keys(s.details.t1.questions)).toEqual([]);
-    s = applySequenced(s, 6, { kind: 'changes.updated', taskId: 'k1', changes: [{ id: 'c1', taskId: 'k1', op: 'create', path: 'a.md', at: 1 }] });
+    s = applySequenced(s, 6, {
+      kind: 'changes.updated',
+      taskId: 'k1',
+      changes: [{ id: 'c1', taskId: 'k1', op: 'create', path: 'a.md', at: 1 }],
+    });
     expect(s.details.t1.changes.k1).toHaveLength(1);
   });
 
@@ -88,7 +145,10 @@ describe('state model', () => {
 
   it('groups items by task in order', () => {
     const g = groupByTask([user('u1', 'k1'), user('x', 'k1'), user('u2', 'k2')]);
-    expect(g.map((x) => [x.taskId, x.items.length])).toEqual([['k1', 2], ['k2', 1]]);
+    expect(g.map((x) => [x.taskId, x.items.length])).toEqual([
+      ['k1', 2],
+      ['k2', 1],
+    ]);
   });
 
   it('a snapshot replaces the list and drops histories, keeping unread marks', () => {

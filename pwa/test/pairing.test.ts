@@ -24,8 +24,13 @@ describe('pairing in the browser', () => {
     // The desktop approves as soon as the claim reaches it; the claim itself is held back here until
     // the phone has shown "Approve on your computer".
     let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
-    await page.route('**/api/pair/claim', async (route) => { await released; await route.continue(); });
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route('**/api/pair/claim', async (route) => {
+      await released;
+      await route.continue();
+    });
     td.approveNextClaim();
     await page.goto(url);
     const nameField = page.getByLabel('Name for this device');
@@ -73,7 +78,11 @@ describe('pairing in the browser', () => {
     const page = await b.context.newPage();
     const { url, code } = td.mintPairCode();
     td.approveNextClaim();
-    const res = await fetch(`${td.url}/api/pair/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'first' }) });
+    const res = await fetch(`${td.url}/api/pair/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name: 'first' }),
+    });
     expect(res.status).toBe(200);
     await page.goto(url);
     await page.getByRole('button', { name: 'Pair this device' }).click();
@@ -98,7 +107,9 @@ describe('pairing in the browser', () => {
   it('refuses a damaged link without contacting anything', async () => {
     const page = await b.context.newPage();
     let claimed = false;
-    page.on('request', (r) => { if (r.url().includes('/api/pair')) claimed = true; });
+    page.on('request', (r) => {
+      if (r.url().includes('/api/pair')) claimed = true;
+    });
     await page.goto(`${td.url}/#pair=short`);
     await page.getByText('This pairing link is incomplete or damaged.').waitFor();
     expect(claimed).toBe(false);

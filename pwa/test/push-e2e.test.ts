@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setPushTransportForTests } from '../../daemon/src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { FakePushService, decryptPush, makeSubscriber } from '../../daemon/test/push/push-service.js';
+import { decryptPush, FakePushService, makeSubscriber } from '../../daemon/test/push/push-service.js';
 import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
 
 describe('notifications switch and test push, end to end', () => {
@@ -25,17 +25,24 @@ describe('notifications switch and test push, end to end', () => {
     await b.context.addInitScript((fake: { endpoint: string; keys: { p256dh: string; auth: string } }) => {
       let current: unknown = null;
       const make = (key: ArrayBuffer | null) => ({
-        endpoint: fake.endpoint, expirationTime: null, options: { applicationServerKey: key, userVisibleOnly: true },
+        endpoint: fake.endpoint,
+        expirationTime: null,
+        options: { applicationServerKey: key, userVisibleOnly: true },
         toJSON: () => ({ endpoint: fake.endpoint, expirationTime: null, keys: fake.keys }),
         getKey: () => null,
-        unsubscribe: async () => { current = null; return true; },
+        unsubscribe: async () => {
+          current = null;
+          return true;
+        },
       });
-      PushManager.prototype.subscribe = async function (opts?: PushSubscriptionOptionsInit) {
+      PushManager.prototype.subscribe = async (opts?: PushSubscriptionOptionsInit) => {
         const k = opts?.applicationServerKey;
-        current = make(k instanceof Uint8Array ? (k as Uint8Array<ArrayBuffer>).slice().buffer : k instanceof ArrayBuffer ? k : null);
+        current = make(
+          k instanceof Uint8Array ? (k as Uint8Array<ArrayBuffer>).slice().buffer : k instanceof ArrayBuffer ? k : null,
+        );
         return current as PushSubscription;
       };
-      PushManager.prototype.getSubscription = async function () { return current as PushSubscription | null; };
+      PushManager.prototype.getSubscription = async () => current as PushSubscription | null;
     }, sub.subscription);
     await pairThroughUi(b.page, td, 'Push phone');
   }, 120_000);
@@ -64,12 +71,22 @@ describe('notifications switch and test push, end to end', () => {
     // The same bytes, delivered to the service worker as the push service would.
     const cdp = await context.newCDPSession(page);
     const regs = new Promise<{ registrationId: string; scopeURL: string }[]>((resolve) => {
-      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => { if (e.registrations.length) resolve(e.registrations); });
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+        if (e.registrations.length) resolve(e.registrations);
+      });
     });
     await cdp.send('ServiceWorker.enable');
     const reg = (await regs).find((r) => r.scopeURL === `${td.url}/`)!;
-    const deliver = () => cdp.send('ServiceWorker.deliverPushMessage', { origin: td.url, registrationId: reg.registrationId, data: JSON.stringify(payload) });
-    const notes = () => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.tag}|${n.title}`));
+    const deliver = () =>
+      cdp.send('ServiceWorker.deliverPushMessage', {
+        origin: td.url,
+        registrationId: reg.registrationId,
+        data: JSON.stringify(payload),
+      });
+    const notes = () =>
+      page.evaluate(async () =>
+        (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.tag}|${n.title}`),
+      );
     await deliver();
     await expect.poll(notes, { timeout: 4000 }).toEqual(['errand-test|Errand test notification']).catch(deliver);
     await expect.poll(notes).toEqual(['errand-test|Errand test notification']);

@@ -5,9 +5,21 @@ const O = 'https://errand.example';
 
 describe('push payload → notification', () => {
   it('shows a task push with a tag per thread and a link to that thread', () => {
-    const n = notificationFor({ type: 'task.done', title: 'Report written', body: 'Q3-report.md', threadId: 'th_1' }, O);
-    expect(n).toEqual({ title: 'Report written', body: 'Q3-report.md', tag: 'thread-th_1', url: '/#thread=th_1', renotify: false });
-    expect(notificationFor({ type: 'approval', title: 'Run ls?', body: 'ls -la', threadId: 'th_1', tag: 'thread-th_1' }, O).renotify).toBe(true);
+    const n = notificationFor(
+      { type: 'task.done', title: 'Report written', body: 'Q3-report.md', threadId: 'th_1' },
+      O,
+    );
+    expect(n).toEqual({
+      title: 'Report written',
+      body: 'Q3-report.md',
+      tag: 'thread-th_1',
+      url: '/#thread=th_1',
+      renotify: false,
+    });
+    expect(
+      notificationFor({ type: 'approval', title: 'Run ls?', body: 'ls -la', threadId: 'th_1', tag: 'thread-th_1' }, O)
+        .renotify,
+    ).toBe(true);
   });
 
   it('falls back to a generic notification for anything it does not understand', () => {
@@ -25,7 +37,10 @@ describe('push payload → notification', () => {
   });
 
   it('clips long text', () => {
-    const n = notificationFor({ type: 'task.failed', title: 'x'.repeat(500), body: 'y'.repeat(5000), threadId: 't' }, O);
+    const n = notificationFor(
+      { type: 'task.failed', title: 'x'.repeat(500), body: 'y'.repeat(5000), threadId: 't' },
+      O,
+    );
     expect(n.title.length).toBe(120);
     expect(n.body.length).toBe(300);
   });

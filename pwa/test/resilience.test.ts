@@ -2,9 +2,9 @@
 // comes back — the message is delivered exactly once. A reload in the middle of a streamed reply
 // loses nothing and duplicates nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ThreadItem } from '../../shared/src/index.js';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text } from '../../daemon/test/helpers/model-server.js';
+import type { ThreadItem } from '../../shared/src/index.js';
 import { type Browser, ensureBuilt, launch, pairThroughUi, readKv, shot } from './helpers/browser.js';
 
 describe('offline outbox, reconnect and reload', () => {
@@ -64,10 +64,16 @@ describe('offline outbox, reconnect and reload', () => {
     await page.reload();
     await page.getByText('Second message while you were away').waitFor();
     await page.getByText('Waiting for your computer').waitFor();
-    const outbox = await page.evaluate(() => new Promise<number>((resolve) => {
-      const r = indexedDB.open('errand');
-      r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').count(); q.onsuccess = () => resolve(q.result); };
-    }));
+    const outbox = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const r = indexedDB.open('errand');
+          r.onsuccess = () => {
+            const q = r.result.transaction('outbox').objectStore('outbox').count();
+            q.onsuccess = () => resolve(q.result);
+          };
+        }),
+    );
     expect(outbox).toBe(1);
 
     // The host comes back on the same address: the message goes out once, and is answered — and
@@ -76,7 +82,9 @@ describe('offline outbox, reconnect and reload', () => {
       const w = window as unknown as { maxShown: number };
       w.maxShown = 0;
       const check = () => {
-        const n = [...document.querySelectorAll('.msg-user')].filter((e) => e.textContent?.includes('Second message while you were away')).length;
+        const n = [...document.querySelectorAll('.msg-user')].filter((e) =>
+          e.textContent?.includes('Second message while you were away'),
+        ).length;
         w.maxShown = Math.max(w.maxShown, n);
       };
       check();
@@ -90,7 +98,9 @@ describe('offline outbox, reconnect and reload', () => {
     expect(await page.evaluate(() => (window as unknown as { maxShown: number }).maxShown)).toBe(1);
     const items = await threadItems(threadId);
     expect(items.filter((i) => i.kind === 'user' && i.text === 'Second message while you were away')).toHaveLength(1);
-    const asked = model.requests.filter((r) => JSON.stringify(r.body.messages).includes('Second message while you were away'));
+    const asked = model.requests.filter((r) =>
+      JSON.stringify(r.body.messages).includes('Second message while you were away'),
+    );
     expect(asked).toHaveLength(1);
     await shot(page, '22-outbox-delivered');
 
@@ -108,11 +118,15 @@ describe('offline outbox, reconnect and reload', () => {
     model.push({ content: [text(full)], chunkDelayMs: 25 });
     await page.getByRole('textbox', { name: 'Message' }).fill('Stream something long');
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.waitForFunction((f) => {
-      const els = [...document.querySelectorAll('.msg-assistant')];
-      const t = els[els.length - 1]?.textContent ?? '';
-      return t.startsWith('Streaming answer:') && t.length > 40 && t.length < f.length - 100;
-    }, full, { timeout: 20_000, polling: 20 });
+    await page.waitForFunction(
+      (f) => {
+        const els = [...document.querySelectorAll('.msg-assistant')];
+        const t = els[els.length - 1]?.textContent ?? '';
+        return t.startsWith('Streaming answer:') && t.length > 40 && t.length < f.length - 100;
+      },
+      full,
+      { timeout: 20_000, polling: 20 },
+    );
     const seqBefore = (await readKv<{ lastSeq: number }>(page, 'cache'))?.lastSeq ?? 0;
     await page.reload();
     // While the rest streams in after the reload, every text shown is a prefix of the real reply:

@@ -6,7 +6,8 @@ import type { TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
 import { type Browser, cspViolations, type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
 
-const REPORT = '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
+const REPORT =
+  '# Q3 report\n\nSales **rose** in the north.\n\n| Region | Sales |\n|---|---|\n| North | 10 |\n| South | 7 |\n';
 const CSV = 'region,sales\nNorth,10\nSouth,7\n';
 
 describe('results on the phone', () => {
@@ -18,12 +19,18 @@ describe('results on the phone', () => {
     rig = await startPhoneRig('Flow phone');
     ({ model, td, b } = rig);
   }, 120_000);
-  afterAll(async () => { await rig?.close(); });
+  afterAll(async () => {
+    await rig?.close();
+  });
 
   it('opens the result file a task wrote, and undoes the task', async () => {
     const { page } = b;
     model.push(
-      reply(text('Writing.'), toolUse('fs_write', { path: 'report.md', content: REPORT }), toolUse('fs_write', { path: 'sales.csv', content: CSV })),
+      reply(
+        text('Writing.'),
+        toolUse('fs_write', { path: 'report.md', content: REPORT }),
+        toolUse('fs_write', { path: 'sales.csv', content: CSV }),
+      ),
       reply(text('Done: report.md written.')),
     );
     await page.getByRole('button', { name: 'New task' }).click();
@@ -41,15 +48,26 @@ describe('results on the phone', () => {
     await shot(page, '14-file');
     // Download fetches with the token in a header (never in the URL) and saves the exact bytes.
     const fileRequests: string[] = [];
-    page.on('request', (r) => { if (r.url().includes('/api/file')) fileRequests.push(r.url()); });
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report.md' }).click()]);
+    page.on('request', (r) => {
+      if (r.url().includes('/api/file')) fileRequests.push(r.url());
+    });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download report.md' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('report.md');
     expect(fs.readFileSync((await download.path())!, 'utf8')).toBe(REPORT);
     expect(fileRequests).toHaveLength(1);
-    const auth = await page.evaluate(() => new Promise<string>((resolve) => {
-      const r = indexedDB.open('errand');
-      r.onsuccess = () => { const g = r.result.transaction('kv').objectStore('kv').get('auth'); g.onsuccess = () => resolve(g.result.token); };
-    }));
+    const auth = await page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const r = indexedDB.open('errand');
+          r.onsuccess = () => {
+            const g = r.result.transaction('kv').objectStore('kv').get('auth');
+            g.onsuccess = () => resolve(g.result.token);
+          };
+        }),
+    );
     expect(fileRequests[0]).not.toContain(auth);
     const changed = decodeURIComponent(new URL(page.url()).hash).match(/file=([^&]+)/)![1];
     await page.getByRole('button', { name: 'Back' }).click();
@@ -75,14 +93,15 @@ describe('results on the phone', () => {
     await shot(page, '15-undone');
   });
 
-
   it('sends a photo from the phone with a new task; the host records it and the model is told', async () => {
     const { page } = b;
     model.push(reply(text('I see the attachment.')));
     await page.goto(`${td.url}/#`);
     await page.getByRole('button', { name: 'New task' }).click();
     const photo = fs.readFileSync(new URL('../public/icons/icon-192.png', import.meta.url));
-    await page.getByLabel('Choose files to attach').setInputFiles({ name: 'photo from phone.png', mimeType: 'image/png', buffer: photo });
+    await page
+      .getByLabel('Choose files to attach')
+      .setInputFiles({ name: 'photo from phone.png', mimeType: 'image/png', buffer: photo });
     await page.getByText(/photo from phone\.png · \d/).waitFor();
     await page.getByRole('textbox', { name: 'Message' }).fill('Use the attached photo');
     await shot(page, '17-attachment');

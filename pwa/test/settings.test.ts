@@ -2,9 +2,19 @@
 // status, the notifications switch's explanations, and what happens when this device is revoked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { type Browser, cspViolations, ensureBuilt, launch, pairThroughUi, readKv, shot, unnamedControls } from './helpers/browser.js';
+import {
+  type Browser,
+  cspViolations,
+  ensureBuilt,
+  launch,
+  pairThroughUi,
+  readKv,
+  shot,
+  unnamedControls,
+} from './helpers/browser.js';
 
-const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
+const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
 
 describe('settings', () => {
   let td: TestDaemon;
@@ -47,7 +57,11 @@ describe('settings', () => {
   it('explains blocked notifications', async () => {
     const { page, context } = b;
     const cdp = await context.newCDPSession(page);
-    await cdp.send('Browser.setPermission', { permission: { name: 'notifications' }, setting: 'denied', origin: td.url });
+    await cdp.send('Browser.setPermission', {
+      permission: { name: 'notifications' },
+      setting: 'denied',
+      origin: td.url,
+    });
     await page.reload();
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     await page.getByText('Notifications are blocked for Errand.').waitFor();

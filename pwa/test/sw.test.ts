@@ -27,8 +27,18 @@ describe('service worker, manifest and push handler', () => {
     const manifest = await cdp.send('Page.getAppManifest');
     expect(manifest.errors).toEqual([]);
     const m = JSON.parse(manifest.data!);
-    expect(m).toMatchObject({ name: 'Errand', short_name: 'Errand', display: 'standalone', start_url: '/', scope: '/' });
-    expect(m.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes}/${i.purpose}`)).toEqual(['192x192/any', '512x512/any', '512x512/maskable']);
+    expect(m).toMatchObject({
+      name: 'Errand',
+      short_name: 'Errand',
+      display: 'standalone',
+      start_url: '/',
+      scope: '/',
+    });
+    expect(m.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes}/${i.purpose}`)).toEqual([
+      '192x192/any',
+      '512x512/any',
+      '512x512/maskable',
+    ]);
     for (const icon of m.icons) {
       const res = await fetch(new URL(icon.src, td!.url));
       expect(res.headers.get('content-type')).toBe('image/png');
@@ -40,32 +50,70 @@ describe('service worker, manifest and push handler', () => {
     const { page, context } = b;
     const cdp = await context.newCDPSession(page);
     const regs = new Promise<{ registrationId: string; scopeURL: string }[]>((resolve) => {
-      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => { if (e.registrations.length) resolve(e.registrations); });
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+        if (e.registrations.length) resolve(e.registrations);
+      });
     });
     await cdp.send('ServiceWorker.enable');
     const reg = (await regs).find((r) => r.scopeURL === `${td!.url}/`)!;
     expect(reg).toBeDefined();
-    const getNotes = () => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications())
-      .map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data as unknown })));
+    const getNotes = () =>
+      page.evaluate(async () =>
+        (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+          title: n.title,
+          body: n.body,
+          tag: n.tag,
+          data: n.data as unknown,
+        })),
+      );
 
     // The first delivery can race the worker's start-up in headless Chromium: deliver again (same
     // tag, so still one notification) if nothing showed within a few seconds.
-    const first = JSON.stringify({ type: 'task.done', title: 'Report written', body: 'Q3-report.md', threadId: 'th_push1', url: '/#thread=th_push1' });
-    await cdp.send('ServiceWorker.deliverPushMessage', { origin: td!.url, registrationId: reg.registrationId, data: first });
-    await expect.poll(async () => (await getNotes()).length, { timeout: 4000 }).toBe(1).catch(() =>
-      cdp.send('ServiceWorker.deliverPushMessage', { origin: td!.url, registrationId: reg.registrationId, data: first }));
-    await expect.poll(getNotes).toEqual([{ title: 'Report written', body: 'Q3-report.md', tag: 'thread-th_push1', data: { url: '/#thread=th_push1' } }]);
+    const first = JSON.stringify({
+      type: 'task.done',
+      title: 'Report written',
+      body: 'Q3-report.md',
+      threadId: 'th_push1',
+      url: '/#thread=th_push1',
+    });
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: td!.url,
+      registrationId: reg.registrationId,
+      data: first,
+    });
+    await expect
+      .poll(async () => (await getNotes()).length, { timeout: 4000 })
+      .toBe(1)
+      .catch(() =>
+        cdp.send('ServiceWorker.deliverPushMessage', {
+          origin: td!.url,
+          registrationId: reg.registrationId,
+          data: first,
+        }),
+      );
+    await expect
+      .poll(getNotes)
+      .toEqual([
+        { title: 'Report written', body: 'Q3-report.md', tag: 'thread-th_push1', data: { url: '/#thread=th_push1' } },
+      ]);
 
     // A second push for the same thread replaces the first (same tag); garbage still shows something.
     await cdp.send('ServiceWorker.deliverPushMessage', {
-      origin: td!.url, registrationId: reg.registrationId,
+      origin: td!.url,
+      registrationId: reg.registrationId,
       data: JSON.stringify({ type: 'approval', title: 'Run ls -la?', body: 'Approve or deny', threadId: 'th_push1' }),
     });
-    await cdp.send('ServiceWorker.deliverPushMessage', { origin: td!.url, registrationId: reg.registrationId, data: 'not json {' });
-    await expect.poll(async () => (await getNotes()).map((n) => `${n.tag}|${n.title}|${n.body}`).sort()).toEqual([
-      'errand|Errand|Errand: something happened on your computer',
-      'thread-th_push1|Run ls -la?|Approve or deny',
-    ]);
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: td!.url,
+      registrationId: reg.registrationId,
+      data: 'not json {',
+    });
+    await expect
+      .poll(async () => (await getNotes()).map((n) => `${n.tag}|${n.title}|${n.body}`).sort())
+      .toEqual([
+        'errand|Errand|Errand: something happened on your computer',
+        'thread-th_push1|Run ls -la?|Approve or deny',
+      ]);
 
     // A tap on the thread's notification: the open window is told to show that thread.
     const sw = context.serviceWorkers().find((w) => w.url().startsWith(td!.url))!;

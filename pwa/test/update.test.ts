@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../daemon/src/daemon.js';
+import { type Daemon, startDaemon } from '../../daemon/src/daemon.js';
 import { tempHome } from '../../daemon/test/helpers/daemon.js';
 import { type Browser, ensureBuilt, launch, pairThroughUi, ROOT } from './helpers/browser.js';
 
@@ -41,20 +41,35 @@ describe('app updates', () => {
     // Ship a new build: a changed service worker (the precache manifest's revisions change with it).
     const sw = path.join(dist, 'sw.js');
     fs.writeFileSync(sw, `${fs.readFileSync(sw, 'utf8')}\n// build 2\n`);
-    await page.evaluate(async () => { await (await navigator.serviceWorker.getRegistration('/'))?.update(); });
+    await page.evaluate(async () => {
+      await (await navigator.serviceWorker.getRegistration('/'))?.update();
+    });
     await page.getByText('A new version is ready.').waitFor({ timeout: 20_000 });
     // Still running the old one until the user chooses.
-    const waiting = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration('/'))?.waiting?.state);
+    const waiting = await page.evaluate(
+      async () => (await navigator.serviceWorker.getRegistration('/'))?.waiting?.state,
+    );
     expect(waiting).toBe('installed');
-    await page.evaluate(() => { (window as unknown as { oldPage: boolean }).oldPage = true; });
+    await page.evaluate(() => {
+      (window as unknown as { oldPage: boolean }).oldPage = true;
+    });
     await page.getByRole('button', { name: 'Reload to update' }).click();
     // The page reloads itself once the new worker has taken over.
-    await expect.poll(() => page.evaluate(() => (window as unknown as { oldPage?: boolean }).oldPage ?? false).catch(() => true), { timeout: 15_000 }).toBe(false);
+    await expect
+      .poll(
+        () => page.evaluate(() => (window as unknown as { oldPage?: boolean }).oldPage ?? false).catch(() => true),
+        { timeout: 15_000 },
+      )
+      .toBe(false);
     await page.getByRole('button', { name: 'New task' }).waitFor();
-    await expect.poll(() => page.evaluate(async () => {
-      const r = await navigator.serviceWorker.getRegistration('/');
-      return { waiting: !!r?.waiting, active: r?.active?.state };
-    })).toEqual({ waiting: false, active: 'activated' });
+    await expect
+      .poll(() =>
+        page.evaluate(async () => {
+          const r = await navigator.serviceWorker.getRegistration('/');
+          return { waiting: !!r?.waiting, active: r?.active?.state };
+        }),
+      )
+      .toEqual({ waiting: false, active: 'activated' });
     expect(await page.getByText('A new version is ready.').count()).toBe(0);
   });
 });

@@ -10,6 +10,9 @@ export function toHtml(c: ComponentChildren): string {
   const v = c as VNode<Record<string, unknown>>;
   if (typeof v.type !== 'string') throw new Error('components are not expected in rendered markdown');
   const { children, key: _k, ...props } = v.props as Record<string, unknown> & { children?: ComponentChildren };
-  const attrs = Object.entries(props).filter(([, x]) => x !== undefined).map(([k, x]) => ` ${k}="${esc(String(x))}"`).join('');
+  const attrs = Object.entries(props)
+    .filter(([, x]) => x !== undefined)
+    .map(([k, x]) => ` ${k}="${esc(String(x))}"`)
+    .join('');
   return `<${v.type}${attrs}>${toHtml(children)}</${v.type}>`;
 }

@@ -25,14 +25,24 @@ function settledRss(): number {
 
 // The model server: every first call of a task streams ~8 KB of text over ~3 s, then asks for a tool;
 // the second call answers at once.
-const child = spawn(process.execPath, ['--input-type=module', '-e', `
+const child = spawn(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `
   const { startModelServer } = await import(${JSON.stringify(helper)});
   const s = await startModelServer((req) => req.body.messages.length > 1
     ? { content: [{ type: 'text', text: 'Done.' }] }
     : { content: [{ type: 'text', text: 'Working on it. '.repeat(500) }, { type: 'tool_use', name: 'big', input: { chars: 20000 } }], chunkDelayMs: 1.5 });
   console.log(s.url);
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise<string>((resolve) => readline.createInterface({ input: child.stdout! }).once('line', resolve));
+`,
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const url = await new Promise<string>((resolve) =>
+  readline.createInterface({ input: child.stdout! }).once('line', resolve),
+);
 
 try {
   const h = await startHarness({ modelUrl: url, config: { agent: { maxParallelTasks: TASKS } } });
@@ -56,8 +66,15 @@ try {
   const after = settledRss();
   await h.cleanup();
 
-  console.log(`  idle: ${mb(idle)}; peak with ${concurrent} tasks running at once: ${mb(peak)}; after they ended: ${mb(after)}`);
-  const ok = report(`RSS with ${TASKS} running tasks vs idle`, `+${mb(peak - idle)}`, peak - idle < 40 * 1024 * 1024 && concurrent === TASKS, '< 40 MB more, all 10 at once');
+  console.log(
+    `  idle: ${mb(idle)}; peak with ${concurrent} tasks running at once: ${mb(peak)}; after they ended: ${mb(after)}`,
+  );
+  const ok = report(
+    `RSS with ${TASKS} running tasks vs idle`,
+    `+${mb(peak - idle)}`,
+    peak - idle < 40 * 1024 * 1024 && concurrent === TASKS,
+    '< 40 MB more, all 10 at once',
+  );
   process.exitCode = ok ? 0 : 1;
 } finally {
   child.kill();

@@ -7,12 +7,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeFileDurably } from '../../daemon/src/store/durable-file.js';
 import Anthropic from '@anthropic-ai/sdk';
+import { askUserTool, systemPrompt } from '../../daemon/src/agent/prompt.js';
+import { writeFileDurably } from '../../daemon/src/store/durable-file.js';
 import { startHarness } from '../../daemon/test/agent/harness.js';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../../daemon/test/helpers/model-server.js';
-import { systemPrompt } from '../../daemon/src/agent/prompt.js';
-import { askUserTool } from '../../daemon/src/agent/prompt.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
 import { ms, percentile, report } from './stats.js';
 
 const TURNS = 40;
@@ -29,7 +28,9 @@ function intervals(server: ModelServer, from: number): number[] {
 
 async function direct(server: ModelServer, turns: number): Promise<number[]> {
   const h = await startHarness({ modelUrl: server.url }); // only for the same tool definitions and prompt
-  const tools = [...h.tools.runtime.definitions(), askUserTool].map((t, i, all) => (i === all.length - 1 ? { ...t, cache_control: { type: 'ephemeral' } } : t));
+  const tools = [...h.tools.runtime.definitions(), askUserTool].map((t, i, all) =>
+    i === all.length - 1 ? { ...t, cache_control: { type: 'ephemeral' } } : t,
+  );
   const system = systemPrompt(h.tools.runtime, { workspace: h.ctx.paths.workspace });
   await h.cleanup();
   const client = new Anthropic({ apiKey: 'sk-bench', baseURL: server.url, maxRetries: 0 });
@@ -38,16 +39,27 @@ async function direct(server: ModelServer, turns: number): Promise<number[]> {
   server.setScript(() => (++n < turns ? reply(toolUse('big', { chars: 10 })) : reply(text('done'))));
   const from = server.requests.length;
   for (let i = 0; i < turns; i++) {
-    const msg = await client.messages.stream({ model: MODEL, max_tokens: 8192, system, tools, messages } as never).finalMessage();
+    const msg = await client.messages
+      .stream({ model: MODEL, max_tokens: 8192, system, tools, messages } as never)
+      .finalMessage();
     const use = msg.content.find((b) => b.type === 'tool_use');
     if (!use) break;
-    messages.push({ role: 'assistant', content: msg.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: [{ type: 'text', text: 'x'.repeat(10) }] }] });
+    messages.push(
+      { role: 'assistant', content: msg.content },
+      {
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: use.id, content: [{ type: 'text', text: 'x'.repeat(10) }] }],
+      },
+    );
   }
   return intervals(server, from);
 }
 
 async function throughDaemon(server: ModelServer, turns: number): Promise<{ perTurn: number[]; home: string }> {
-  const h = await startHarness({ modelUrl: server.url, config: { anthropic: { model: MODEL }, agent: { maxTurns: 1000 } } });
+  const h = await startHarness({
+    modelUrl: server.url,
+    config: { anthropic: { model: MODEL }, agent: { maxTurns: 1000 } },
+  });
   let n = 0;
   server.setScript(() => (++n < turns ? reply(toolUse('big', { chars: 10 })) : reply(text('done'))));
   const from = server.requests.length;
@@ -87,7 +99,9 @@ try {
     a.push(...(await throughDaemon(server, TURNS)).perTurn);
   }
   const w = await durableWrite();
-  console.log(`  one durable thread write on this disk: median ${ms(percentile(w, 50))} (a tool turn makes one, the checkpoint, plus a step-journal append for "started")`);
+  console.log(
+    `  one durable thread write on this disk: median ${ms(percentile(w, 50))} (a tool turn makes one, the checkpoint, plus a step-journal append for "started")`,
+  );
   const dMed = percentile(d, 50);
   const aMed = percentile(a, 50);
   console.log(`  direct SDK, per turn:    median ${ms(dMed)}, p95 ${ms(percentile(d, 95))} (${d.length} turns)`);

@@ -24,7 +24,11 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-async function startAndMeasure(args: string[], env: Record<string, string>, port: number): Promise<{ ms: number; rss: number }> {
+async function startAndMeasure(
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+): Promise<{ ms: number; rss: number }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { env: { ...env, PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
   try {
@@ -32,7 +36,9 @@ async function startAndMeasure(args: string[], env: Record<string, string>, port
       try {
         const res = await fetch(`http://127.0.0.1:${port}/healthz`);
         if (res.ok) break;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       if (performance.now() - t0 > 10_000) throw new Error('did not start in 10 s');
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -52,7 +58,11 @@ export async function benchColdStart(): Promise<boolean> {
   const firstRuns: number[] = [];
   for (let i = 0; i < 5; i++) {
     const port = await freePort();
-    const baseline = await startAndMeasure(['-e', `require('http').createServer((q,s)=>s.end('ok')).listen(${port},'127.0.0.1')`], {}, port);
+    const baseline = await startAndMeasure(
+      ['-e', `require('http').createServer((q,s)=>s.end('ok')).listen(${port},'127.0.0.1')`],
+      {},
+      port,
+    );
     base.push(baseline.ms);
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-cold-'));
     // Started the way `npm start` and the login service start it. The first start of a new home
@@ -68,7 +78,9 @@ export async function benchColdStart(): Promise<boolean> {
   }
   const med = percentile(starts, 50);
   const mem = percentile(rss, 50);
-  console.log(`cold start median ${ms(med)} (first start of a new home ${ms(percentile(firstRuns, 50))}; bare node http server ${ms(percentile(base, 50))}); idle RSS ${mem.toFixed(1)} MB`);
+  console.log(
+    `cold start median ${ms(med)} (first start of a new home ${ms(percentile(firstRuns, 50))}; bare node http server ${ms(percentile(base, 50))}); idle RSS ${mem.toFixed(1)} MB`,
+  );
   const a = report('cold start to accepting connections', ms(med), med < 500, '< 500 ms');
   const b = report('idle resident memory', `${mem.toFixed(1)} MB`, mem < 80, '< 80 MB');
   return a && b;

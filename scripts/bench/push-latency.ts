@@ -11,8 +11,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import webpush from 'web-push';
 import { startDaemon } from '../../daemon/src/daemon.js';
-import { setPushTransportForTests, startPush, type PushModule } from '../../daemon/src/push/index.js';
-import { FakePushService, decryptPush, makeSubscriber } from '../../daemon/test/push/push-service.js';
+import { type PushModule, setPushTransportForTests, startPush } from '../../daemon/src/push/index.js';
+import { decryptPush, FakePushService, makeSubscriber } from '../../daemon/test/push/push-service.js';
 import { ms, percentile, report } from './stats.js';
 
 const N = 300;
@@ -30,9 +30,23 @@ async function main(): Promise<boolean> {
   const baseline: number[] = [];
   for (let i = 0; i < N + WARMUP; i++) {
     const t0 = performance.now();
-    const details = webpush.generateRequestDetails(sub.subscription, JSON.stringify({ type: 'task.done', title: 'Bench', body: `run ${i}`, threadId: 'thr_x', url: '/#thread=thr_x', tag: 'thread-thr_x' }), {
-      vapidDetails: { subject: 'mailto:bench@example.org', publicKey: keys.publicKey, privateKey: keys.privateKey }, TTL: 86400, urgency: 'normal', contentEncoding: 'aes128gcm',
-    });
+    const details = webpush.generateRequestDetails(
+      sub.subscription,
+      JSON.stringify({
+        type: 'task.done',
+        title: 'Bench',
+        body: `run ${i}`,
+        threadId: 'thr_x',
+        url: '/#thread=thr_x',
+        tag: 'thread-thr_x',
+      }),
+      {
+        vapidDetails: { subject: 'mailto:bench@example.org', publicKey: keys.publicKey, privateKey: keys.privateKey },
+        TTL: 86400,
+        urgency: 'normal',
+        contentEncoding: 'aes128gcm',
+      },
+    );
     await bare({ endpoint: details.endpoint, method: 'POST', headers: details.headers, body: details.body });
     const at = await arrival(svc.received.length);
     if (i >= WARMUP) baseline.push(at - t0);
@@ -50,18 +64,30 @@ async function main(): Promise<boolean> {
     const ctx = daemon.ctx;
     own = ctx.commands.has('push.key') ? undefined : await startPush(ctx);
     const { device } = await ctx.store.devices.add('bench phone', undefined);
-    await ctx.commands.dispatch({ type: 'push.subscribe', id: 'bench-sub', subscription: sub.subscription }, { device, address: undefined, connectionId: 'bench' });
+    await ctx.commands.dispatch(
+      { type: 'push.subscribe', id: 'bench-sub', subscription: sub.subscription },
+      { device, address: undefined, connectionId: 'bench' },
+    );
     const thread = await ctx.store.threads.create('Bench thread', () => undefined);
     let seenAt = 0;
-    const unsubscribe = ctx.store.events.subscribe((e) => { if (e.event.kind === 'task.updated') seenAt = performance.now(); });
+    const unsubscribe = ctx.store.events.subscribe((e) => {
+      if (e.event.kind === 'task.updated') seenAt = performance.now();
+    });
     for (let i = 0; i < N + WARMUP; i++) {
       const expected = svc.received.length + 1;
       const t0 = performance.now();
       void ctx.emit({
         kind: 'task.updated',
         task: {
-          id: `tsk_bench${i}`, threadId: thread.meta.id, state: 'done', messageId: 'msg', createdAt: Date.now(), turns: 1, costUsd: 0,
-          usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, resultSummary: `Report ${i} written`,
+          id: `tsk_bench${i}`,
+          threadId: thread.meta.id,
+          state: 'done',
+          messageId: 'msg',
+          createdAt: Date.now(),
+          turns: 1,
+          costUsd: 0,
+          usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+          resultSummary: `Report ${i} written`,
         },
       });
       const at = await arrival(expected);
@@ -83,13 +109,34 @@ async function main(): Promise<boolean> {
 
   const p = (xs: number[], q: number) => ms(percentile(xs, q));
   console.log(`push latency, ${N} samples each (after ${WARMUP} warm-up):`);
-  console.log(`  daemon   task done → request at push service: median ${p(samples, 50)}  p95 ${p(samples, 95)}  max ${p(samples, 100)}`);
-  console.log(`           of which event persisted (fsync) → push module sees it: median ${p(persisted, 50)}  p95 ${p(persisted, 95)}`);
+  console.log(
+    `  daemon   task done → request at push service: median ${p(samples, 50)}  p95 ${p(samples, 95)}  max ${p(samples, 100)}`,
+  );
+  console.log(
+    `           of which event persisted (fsync) → push module sees it: median ${p(persisted, 50)}  p95 ${p(persisted, 95)}`,
+  );
   const pushPart = samples.map((x, i) => x - persisted[i]);
-  console.log(`           push module's own part (build, encrypt, sign, send):      median ${p(pushPart, 50)}  p95 ${p(pushPart, 95)}`);
-  console.log(`  baseline bare generateRequestDetails + https request:      median ${p(baseline, 50)}  p95 ${p(baseline, 95)}  max ${p(baseline, 100)}`);
+  console.log(
+    `           push module's own part (build, encrypt, sign, send):      median ${p(pushPart, 50)}  p95 ${p(pushPart, 95)}`,
+  );
+  console.log(
+    `  baseline bare generateRequestDetails + https request:      median ${p(baseline, 50)}  p95 ${p(baseline, 95)}  max ${p(baseline, 100)}`,
+  );
   console.log(`  daemon overhead over baseline (median): ${ms(percentile(samples, 50) - percentile(baseline, 50))}`);
-  return report('task done → push request leaves (p95)', p(samples, 95), percentile(samples, 95) < TARGET_P95_MS, `< ${TARGET_P95_MS} ms`);
+  return report(
+    'task done → push request leaves (p95)',
+    p(samples, 95),
+    percentile(samples, 95) < TARGET_P95_MS,
+    `< ${TARGET_P95_MS} ms`,
+  );
 }
 
-main().then((ok) => { process.exitCode = ok ? 0 : 1; }, (err) => { console.error(err); process.exitCode = 1; });
+main().then(
+  (ok) => {
+    process.exitCode = ok ? 0 : 1;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

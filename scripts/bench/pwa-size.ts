@@ -20,8 +20,10 @@ export function staticImports(code: string): string[] {
 export function initialScripts(distDir: string): string[] {
   const html = readFileSync(path.join(distDir, 'index.html'), 'utf8');
   const entries = new Set<string>();
-  for (const m of html.matchAll(/<script\b[^>]*type=["']module["'][^>]*\bsrc=["']([^"']+)["'][^>]*>/g)) entries.add(m[1]);
-  for (const m of html.matchAll(/<link\b[^>]*rel=["']modulepreload["'][^>]*\bhref=["']([^"']+)["'][^>]*>/g)) entries.add(m[1]);
+  for (const m of html.matchAll(/<script\b[^>]*type=["']module["'][^>]*\bsrc=["']([^"']+)["'][^>]*>/g))
+    entries.add(m[1]);
+  for (const m of html.matchAll(/<link\b[^>]*rel=["']modulepreload["'][^>]*\bhref=["']([^"']+)["'][^>]*>/g))
+    entries.add(m[1]);
   const seen = new Set<string>();
   const queue = [...entries].map((src) => path.join(distDir, src.replace(/^\//, '')));
   while (queue.length) {

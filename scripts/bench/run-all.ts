@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const skip = new Set(['run-all.js', 'stats.js']);
 let failed = 0;
-for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.js') && !skip.has(f)).sort()) {
+for (const file of fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.js') && !skip.has(f))
+  .sort()) {
   console.log(`\n== ${file.replace(/\.js$/, '')}`);
   const r = spawnSync(process.execPath, [path.join(dir, file)], { stdio: 'inherit' });
   if (r.status !== 0) failed++;

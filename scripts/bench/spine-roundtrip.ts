@@ -10,14 +10,21 @@ import { ms, percentile, report } from './stats.js';
 
 const N = 3000;
 
-async function timeRoundTrips(ws: WebSocket, make: (id: string) => string, idOf: (data: string) => string | undefined): Promise<number[]> {
+async function timeRoundTrips(
+  ws: WebSocket,
+  make: (id: string) => string,
+  idOf: (data: string) => string | undefined,
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < N + 200; i++) {
     const id = `bench${i.toString().padStart(8, '0')}`;
     const t0 = performance.now();
     await new Promise<void>((resolve) => {
       const onMessage = (data: WebSocket.RawData) => {
-        if (idOf(data.toString()) === id) { ws.off('message', onMessage); resolve(); }
+        if (idOf(data.toString()) === id) {
+          ws.off('message', onMessage);
+          resolve();
+        }
       };
       ws.on('message', onMessage);
       ws.send(make(id));
@@ -34,7 +41,11 @@ export async function benchRoundTrip(): Promise<boolean> {
   await new Promise((r) => echo.once('listening', r));
   const echoWs = new WebSocket(`ws://127.0.0.1:${(echo.address() as { port: number }).port}`);
   await new Promise((r) => echoWs.once('open', r));
-  const raw = await timeRoundTrips(echoWs, (id) => JSON.stringify({ id, type: 'ping' }), (d) => (JSON.parse(d) as { id?: string }).id);
+  const raw = await timeRoundTrips(
+    echoWs,
+    (id) => JSON.stringify({ id, type: 'ping' }),
+    (d) => (JSON.parse(d) as { id?: string }).id,
+  );
   echoWs.close();
   echo.close();
 
@@ -43,17 +54,27 @@ export async function benchRoundTrip(): Promise<boolean> {
   try {
     const { code } = daemon.pairing.mint();
     daemon.pairing.events.once('claim', (c: { id: string }) => daemon.pairing.decide(c.id, true));
-    const res = await fetch(`${daemon.url}/api/pair/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'bench' }) });
+    const res = await fetch(`${daemon.url}/api/pair/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name: 'bench' }),
+    });
     const { token } = (await res.json()) as { token: string };
     const ws = new WebSocket(`${daemon.url.replace('http', 'ws')}/ws`);
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'auth', token }));
     await new Promise((r) => ws.once('message', r));
-    const through = await timeRoundTrips(ws, (id) => JSON.stringify({ id, type: 'ping' }), (d) => (JSON.parse(d) as { id?: string }).id);
+    const through = await timeRoundTrips(
+      ws,
+      (id) => JSON.stringify({ id, type: 'ping' }),
+      (d) => (JSON.parse(d) as { id?: string }).id,
+    );
     ws.close();
     const rawMed = percentile(raw, 50);
     const med = percentile(through, 50);
-    console.log(`command round trip: daemon median ${ms(med)} p95 ${ms(percentile(through, 95))}; raw ws echo median ${ms(rawMed)} p95 ${ms(percentile(raw, 95))}`);
+    console.log(
+      `command round trip: daemon median ${ms(med)} p95 ${ms(percentile(through, 95))}; raw ws echo median ${ms(rawMed)} p95 ${ms(percentile(raw, 95))}`,
+    );
     return report('round trip vs raw echo (median)', `${(med / rawMed).toFixed(2)}x`, med <= rawMed * 1.5, '<= 1.5x');
   } finally {
     await daemon.stop();

@@ -18,7 +18,13 @@ async function measure(threads: number, messages: number): Promise<number[]> {
     for (let t = 0; t < threads; t++) {
       const doc = await store.threads.create(`Thread ${t}`, (d) => {
         for (let m = 0; m < messages; m++) {
-          d.items.push({ kind: m % 2 ? 'assistant' : 'user', id: `i${m}`, taskId: 'task', text: `Message ${m}: ${'lorem ipsum dolor sit amet '.repeat(8)}`, createdAt: Date.now() });
+          d.items.push({
+            kind: m % 2 ? 'assistant' : 'user',
+            id: `i${m}`,
+            taskId: 'task',
+            text: `Message ${m}: ${'lorem ipsum dolor sit amet '.repeat(8)}`,
+            createdAt: Date.now(),
+          });
         }
       });
       ids.push(doc.meta.id);
@@ -70,7 +76,9 @@ export async function benchStoreWrite(): Promise<boolean> {
   const large = await measure(1000, 100);
   const ps = percentile(small, 95);
   const pl = percentile(large, 95);
-  console.log(`store write p95: 10 threads ${ms(ps)}, 1,000 threads x 100 messages ${ms(pl)} (median ${ms(percentile(small, 50))} vs ${ms(percentile(large, 50))})`);
+  console.log(
+    `store write p95: 10 threads ${ms(ps)}, 1,000 threads x 100 messages ${ms(pl)} (median ${ms(percentile(small, 50))} vs ${ms(percentile(large, 50))})`,
+  );
   const a = report('write p95, large vs small store', `${(pl / ps).toFixed(2)}x`, pl <= ps * 2, '<= 2x');
   const b = report('write p95, large store', ms(pl), pl < 5, '< 5 ms');
   return a && b;

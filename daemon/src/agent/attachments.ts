@@ -10,7 +10,10 @@ import type { ImageBlock, TextBlock } from './wire.js';
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
-export interface Landed { attachment: Attachment; file: string }
+export interface Landed {
+  attachment: Attachment;
+  file: string;
+}
 
 async function freeName(dir: string, name: string): Promise<string> {
   const ext = path.extname(name);
@@ -38,12 +41,18 @@ async function moveFile(from: string, to: string): Promise<void> {
   }
 }
 
-export async function landAttachments(ids: string[] | undefined, deviceId: string, uploads: UploadStore, workspace: string): Promise<Landed[]> {
+export async function landAttachments(
+  ids: string[] | undefined,
+  deviceId: string,
+  uploads: UploadStore,
+  workspace: string,
+): Promise<Landed[]> {
   if (!ids?.length) return [];
   const claimed = [];
   for (const id of ids) {
     const u = uploads.claim(id, deviceId);
-    if (!u) throw new CommandError('not_found', `The attachment ${id} was not found or was already used. Upload it again.`);
+    if (!u)
+      throw new CommandError('not_found', `The attachment ${id} was not found or was already used. Upload it again.`);
     claimed.push(u);
   }
   const inbox = path.join(workspace, 'inbox');
@@ -61,7 +70,13 @@ export async function landAttachments(ids: string[] | undefined, deviceId: strin
       }
     }
     out.push({
-      attachment: { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType, path: path.relative(workspace, target) },
+      attachment: {
+        id: u.id,
+        name: u.name,
+        size: u.size,
+        mediaType: u.mediaType,
+        path: path.relative(workspace, target),
+      },
       file: target,
     });
   }
@@ -72,11 +87,16 @@ export async function landAttachments(ids: string[] | undefined, deviceId: strin
 export async function userContent(text: string, landed: Landed[]): Promise<Array<TextBlock | ImageBlock>> {
   if (!landed.length) return [{ type: 'text', text }];
   const lines = landed.map((l) => `- ${l.file} (${l.attachment.mediaType}, ${l.attachment.size} bytes)`);
-  const blocks: Array<TextBlock | ImageBlock> = [{ type: 'text', text: `${text}\n\nAttached files (saved on this computer):\n${lines.join('\n')}` }];
+  const blocks: Array<TextBlock | ImageBlock> = [
+    { type: 'text', text: `${text}\n\nAttached files (saved on this computer):\n${lines.join('\n')}` },
+  ];
   for (const l of landed) {
     if (!IMAGE_TYPES.has(l.attachment.mediaType) || l.attachment.size > MAX_IMAGE_BYTES) continue;
     const data = (await fs.readFile(l.file)).toString('base64');
-    blocks.push({ type: 'image', source: { type: 'base64', media_type: l.attachment.mediaType as ImageBlock['source']['media_type'], data } });
+    blocks.push({
+      type: 'image',
+      source: { type: 'base64', media_type: l.attachment.mediaType as ImageBlock['source']['media_type'], data },
+    });
   }
   return blocks;
 }

@@ -8,10 +8,14 @@ const MIN_SHORTEN = 600;
 
 function blockChars(b: WireBlock): number {
   switch (b.type) {
-    case 'text': return b.text.length;
-    case 'image': return IMAGE_CHARS;
-    case 'tool_use': return b.name.length + JSON.stringify(b.input ?? {}).length + 20;
-    case 'tool_result': return 20 + b.content.reduce((n, c) => n + blockChars(c), 0);
+    case 'text':
+      return b.text.length;
+    case 'image':
+      return IMAGE_CHARS;
+    case 'tool_use':
+      return b.name.length + JSON.stringify(b.input ?? {}).length + 20;
+    case 'tool_result':
+      return 20 + b.content.reduce((n, c) => n + blockChars(c), 0);
   }
 }
 
@@ -47,7 +51,11 @@ export function fitContext(
       if (b.type !== 'tool_result' || tokens <= limitTokens) continue;
       const chars = b.content.reduce((n, c) => n + blockChars(c), 0);
       if (chars < MIN_SHORTEN) continue;
-      const head = b.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n').slice(0, KEEP_HEAD);
+      const head = b.content
+        .filter((c) => c.type === 'text')
+        .map((c) => (c as { text: string }).text)
+        .join('\n')
+        .slice(0, KEEP_HEAD);
       const before = blockChars(b);
       b.content = [{ type: 'text', text: `${head}\n${shortenedMarker(chars)}` }];
       tokens -= Math.floor((before - blockChars(b)) / 4);

@@ -3,22 +3,29 @@
 import path from 'node:path';
 import type { Approval, Question, ServerEvent, Task, ThreadItem, ThreadSummary } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
-import { CommandError, type CommandContext } from '../server/command-router.js';
+import { type CommandContext, CommandError } from '../server/command-router.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { landAttachments, userContent } from './attachments.js';
 import { anthropicModel } from './model.js';
 import { emptyUsage } from './pricing.js';
 import {
-  agentRecord, findTask, foldSteps, newItemId, newTaskId, threadOfTask, titleFrom, type AgentRecord,
+  type AgentRecord,
+  agentRecord,
+  findTask,
+  foldSteps,
+  newItemId,
+  newTaskId,
+  threadOfTask,
+  titleFrom,
 } from './records.js';
-import { StepJournal, type StepRecord } from './step-journal.js';
-import { liveItems, TaskRun, type AgentOptions, type RunHost } from './runner.js';
+import { type AgentOptions, liveItems, type RunHost, TaskRun } from './runner.js';
 import { Scheduler, type Slot } from './scheduler.js';
+import { StepJournal, type StepRecord } from './step-journal.js';
 import type { ToolRuntime } from './tool-runtime.js';
 import type { ModelClient } from './wire.js';
 
-export type { AgentOptions } from './runner.js';
 export { runAgentLoop } from './loop.js';
+export type { AgentOptions } from './runner.js';
 
 export interface AgentModule extends DaemonModule {
   /** The tools module supplies the pending approvals shown in thread.get. */
@@ -48,20 +55,32 @@ class AgentService implements AgentModule, RunHost {
   private clients = new Map<string, ModelClient>();
   readonly journal: StepJournal;
 
-  constructor(readonly ctx: DaemonContext, readonly tools: ToolRuntime, readonly options: AgentOptions) {
+  constructor(
+    readonly ctx: DaemonContext,
+    readonly tools: ToolRuntime,
+    readonly options: AgentOptions,
+  ) {
     this.journal = new StepJournal(path.join(ctx.paths.store, 'agent-steps'));
-    this.scheduler = new Scheduler(() => ctx.config().agent.maxParallelTasks, (slot) => this.launch(slot));
+    this.scheduler = new Scheduler(
+      () => ctx.config().agent.maxParallelTasks,
+      (slot) => this.launch(slot),
+    );
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------
 
   emit(event: ServerEvent): void {
-    const p = this.ctx.emit(event).catch((err: unknown) => this.ctx.log.error('could not emit an event', { kind: event.kind, err: String(err) }));
+    const p = this.ctx
+      .emit(event)
+      .catch((err: unknown) => this.ctx.log.error('could not emit an event', { kind: event.kind, err: String(err) }));
     this.pendingEmits.add(p);
     void p.finally(() => this.pendingEmits.delete(p));
   }
 
-  async mutate<R>(threadId: string, change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<{ result: R; doc: ThreadDoc }> {
+  async mutate<R>(
+    threadId: string,
+    change: (doc: ThreadDoc, rec: AgentRecord) => R,
+  ): Promise<{ result: R; doc: ThreadDoc }> {
     const { result, summary, doc } = await this.ctx.store.threads.update(threadId, (d) => change(d, agentRecord(d)));
     const key = summaryKey(summary);
     if (this.lastSummary.get(threadId) !== key) {
@@ -75,7 +94,9 @@ class AgentService implements AgentModule, RunHost {
     const key = `${apiKey}\u0000${baseURL ?? ''}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = this.options.modelClient ? this.options.modelClient({ apiKey, baseURL }) : anthropicModel({ apiKey, baseURL });
+      c = this.options.modelClient
+        ? this.options.modelClient({ apiKey, baseURL })
+        : anthropicModel({ apiKey, baseURL });
       this.clients.set(key, c);
     }
     return c;
@@ -84,14 +105,28 @@ class AgentService implements AgentModule, RunHost {
   private launch(slot: Slot): void {
     const run = new TaskRun(this, slot);
     this.runs.set(slot.taskId, run);
-    void run.execute()
+    void run
+      .execute()
       .catch(async (err: unknown) => {
-        this.ctx.log.error('task run failed', { taskId: slot.taskId, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+        this.ctx.log.error('task run failed', {
+          taskId: slot.taskId,
+          err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        });
         await this.mutate(slot.threadId, (doc) => {
           const t = findTask(doc, slot.taskId);
-          if (t && ACTIVE.has(t.state)) Object.assign(t, { state: 'failed', reason: `Errand hit an internal error: ${(err as Error)?.message ?? String(err)}`, endedAt: Date.now() });
+          if (t && ACTIVE.has(t.state))
+            Object.assign(t, {
+              state: 'failed',
+              reason: `Errand hit an internal error: ${(err as Error)?.message ?? String(err)}`,
+              endedAt: Date.now(),
+            });
           return t ? { ...t } : undefined;
-        }).then(({ result }) => { if (result) this.emit({ kind: 'task.updated', task: result }); }, () => undefined);
+        }).then(
+          ({ result }) => {
+            if (result) this.emit({ kind: 'task.updated', task: result });
+          },
+          () => undefined,
+        );
       })
       .finally(() => {
         this.runs.delete(slot.taskId);
@@ -99,9 +134,15 @@ class AgentService implements AgentModule, RunHost {
       });
   }
 
-  setApprovalsProvider(fn: (threadId: string) => Approval[]): void { this.approvals = fn; }
-  runningTasks(): number { return this.runs.size; }
-  queuedTasks(): number { return this.scheduler.queued().length; }
+  setApprovalsProvider(fn: (threadId: string) => Approval[]): void {
+    this.approvals = fn;
+  }
+  runningTasks(): number {
+    return this.runs.size;
+  }
+  queuedTasks(): number {
+    return this.scheduler.queued().length;
+  }
 
   async idle(): Promise<void> {
     while (this.runs.size || this.scheduler.queued().length || this.pendingEmits.size) {
@@ -119,7 +160,8 @@ class AgentService implements AgentModule, RunHost {
     const out: Question[] = [];
     for (const t of doc.tasks) {
       const q = rec.tasks[t.id]?.question;
-      if (q && t.state === 'waiting') out.push({ id: q.id, taskId: t.id, threadId: doc.meta.id, text: q.text, createdAt: q.createdAt });
+      if (q && t.state === 'waiting')
+        out.push({ id: q.id, taskId: t.id, threadId: doc.meta.id, text: q.text, createdAt: q.createdAt });
     }
     return out;
   }
@@ -140,10 +182,23 @@ class AgentService implements AgentModule, RunHost {
       const now = Date.now();
       const taskId = newTaskId(d.meta.id);
       const item: ThreadItem = {
-        kind: 'user', id: newItemId('msg'), taskId, text: cmd.text, createdAt: now,
+        kind: 'user',
+        id: newItemId('msg'),
+        taskId,
+        text: cmd.text,
+        createdAt: now,
         ...(landed.length ? { attachments: landed.map((l) => l.attachment) } : {}),
       };
-      const task: Task = { id: taskId, threadId: d.meta.id, state: 'queued', messageId: item.id, createdAt: now, turns: 0, usage: emptyUsage(), costUsd: 0 };
+      const task: Task = {
+        id: taskId,
+        threadId: d.meta.id,
+        state: 'queued',
+        messageId: item.id,
+        createdAt: now,
+        turns: 0,
+        usage: emptyUsage(),
+        costUsd: 0,
+      };
       d.items.push(item);
       d.tasks.push(task);
       rec.tasks[taskId] = { start, started: false };
@@ -177,10 +232,23 @@ class AgentService implements AgentModule, RunHost {
       const now = Date.now();
       const taskId = newTaskId(doc.meta.id);
       const item: ThreadItem = {
-        kind: 'user', id: newItemId('msg'), taskId, text, createdAt: now,
+        kind: 'user',
+        id: newItemId('msg'),
+        taskId,
+        text,
+        createdAt: now,
         ...(landed.length ? { attachments: landed.map((l) => l.attachment) } : {}),
       };
-      const task: Task = { id: taskId, threadId: doc.meta.id, state: 'queued', messageId: item.id, createdAt: now, turns: 0, usage: emptyUsage(), costUsd: 0 };
+      const task: Task = {
+        id: taskId,
+        threadId: doc.meta.id,
+        state: 'queued',
+        messageId: item.id,
+        createdAt: now,
+        turns: 0,
+        usage: emptyUsage(),
+        costUsd: 0,
+      };
       doc.items.push(item);
       doc.tasks.push(task);
       rec.tasks[taskId] = { start: { role: 'user', content }, started: false };
@@ -195,7 +263,8 @@ class AgentService implements AgentModule, RunHost {
     for (const t of doc.tasks) {
       for (const live of liveItems(this.runs.get(t.id))) {
         const i = items.findIndex((x) => x.id === live.id);
-        if (i >= 0) items[i] = live; else items.push(live);
+        if (i >= 0) items[i] = live;
+        else items.push(live);
       }
     }
     return {
@@ -225,7 +294,11 @@ class AgentService implements AgentModule, RunHost {
   }
 
   /** Change a task durably; `extra` runs first and may throw to refuse (nothing is written then). */
-  private async setTask(taskId: string, patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+  private async setTask(
+    taskId: string,
+    patch: Partial<Task>,
+    extra?: (doc: ThreadDoc, rec: AgentRecord) => void,
+  ): Promise<Task> {
     const { result } = await this.mutate(threadOfTask(taskId), (doc, rec) => {
       const t = findTask(doc, taskId)!;
       extra?.(doc, rec);
@@ -253,10 +326,21 @@ class AgentService implements AgentModule, RunHost {
       return { ...(await this.taskOf(taskId)).task };
     }
     if (this.scheduler.remove(taskId) || task.state === 'queued' || task.state === 'interrupted') {
-      return this.setTask(taskId, { state: 'cancelled', reason: task.state === 'interrupted' ? 'Cancelled after it was interrupted.' : 'Cancelled before it started.', endedAt: Date.now() }, (_d, rec) => {
-        const r = rec.tasks[taskId];
-        if (r) { r.autoResume = undefined; r.question = undefined; }
-      });
+      return this.setTask(
+        taskId,
+        {
+          state: 'cancelled',
+          reason: task.state === 'interrupted' ? 'Cancelled after it was interrupted.' : 'Cancelled before it started.',
+          endedAt: Date.now(),
+        },
+        (_d, rec) => {
+          const r = rec.tasks[taskId];
+          if (r) {
+            r.autoResume = undefined;
+            r.question = undefined;
+          }
+        },
+      );
     }
     throw new CommandError('conflict', `The task has already ended (${task.state}).`);
   }
@@ -265,15 +349,27 @@ class AgentService implements AgentModule, RunHost {
   async again(taskId: string, allowed: Task['state'][], verb: string): Promise<Task> {
     this.requireWork();
     const { doc, task } = await this.taskOf(taskId);
-    if (!allowed.includes(task.state)) throw new CommandError('conflict', `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${task.state}.`);
+    if (!allowed.includes(task.state))
+      throw new CommandError(
+        'conflict',
+        `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${task.state}.`,
+      );
     if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
     const rec = agentRecord(doc);
     const later = doc.tasks.slice(doc.tasks.indexOf(task) + 1).some((t) => rec.tasks[t.id]?.started);
-    if (later) throw new CommandError('conflict', `A later message in this thread has already run, so this task cannot be ${verb}. Send a new message instead.`);
+    if (later)
+      throw new CommandError(
+        'conflict',
+        `A later message in this thread has already run, so this task cannot be ${verb}. Send a new message instead.`,
+      );
     const t = await this.setTask(taskId, { state: 'queued', reason: undefined, endedAt: undefined }, (d, r) => {
       // Checked again inside the write: two retries sent at once must not queue the task twice.
       const now = findTask(d, taskId)!;
-      if (!allowed.includes(now.state)) throw new CommandError('conflict', `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${now.state}.`);
+      if (!allowed.includes(now.state))
+        throw new CommandError(
+          'conflict',
+          `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${now.state}.`,
+        );
       const tr = r.tasks[taskId];
       if (tr) tr.autoResume = undefined;
     });
@@ -285,7 +381,12 @@ class AgentService implements AgentModule, RunHost {
     const { task } = await this.taskOf(taskId);
     const run = this.runs.get(taskId);
     if (!run?.question || run.question.q.id !== questionId) {
-      throw new CommandError('conflict', task.state === 'waiting' ? 'That question is no longer open.' : `The task is not waiting for an answer (${task.state}).`);
+      throw new CommandError(
+        'conflict',
+        task.state === 'waiting'
+          ? 'That question is no longer open.'
+          : `The task is not waiting for an answer (${task.state}).`,
+      );
     }
     run.question.resolve(text);
     return { ...task };
@@ -299,7 +400,8 @@ class AgentService implements AgentModule, RunHost {
     let crashed = 0;
     const resume: Slot[] = [];
     for (const s of this.ctx.store.threads.list(true)) {
-      if (!s.lastTaskState || !['queued', 'running', 'waiting', 'interrupted', 'cancelled'].includes(s.lastTaskState)) continue;
+      if (!s.lastTaskState || !['queued', 'running', 'waiting', 'interrupted', 'cancelled'].includes(s.lastTaskState))
+        continue;
       const doc = await this.ctx.store.threads.load(s.id);
       if (!doc.tasks.some((t) => ACTIVE.has(t.state) || t.state === 'interrupted')) continue;
       const steps = new Map<string, StepRecord[]>();
@@ -319,7 +421,13 @@ class AgentService implements AgentModule, RunHost {
             if (r) r.autoResume = undefined;
             changed.push({ ...t });
             if (began) {
-              const n: ThreadItem = { kind: 'notice', id: newItemId('ntc'), taskId: t.id, text: `${CRASH_REASON}. Resume it to continue from its last checkpoint.`, createdAt: Date.now() };
+              const n: ThreadItem = {
+                kind: 'notice',
+                id: newItemId('ntc'),
+                taskId: t.id,
+                text: `${CRASH_REASON}. Resume it to continue from its last checkpoint.`,
+                createdAt: Date.now(),
+              };
               d.items.push(n);
               notices.push(n);
             }
@@ -355,19 +463,28 @@ class AgentService implements AgentModule, RunHost {
     this.stopping = true;
     this.scheduler.pause();
     const runs = [...this.runs.values()];
-    const ended = Promise.all(runs.map((run) => new Promise<void>((resolve) => {
-      const check = () => (this.runs.has(run.taskId) ? setTimeout(check, 10) : resolve());
-      check();
-    })));
+    const ended = Promise.all(
+      runs.map(
+        (run) =>
+          new Promise<void>((resolve) => {
+            const check = () => (this.runs.has(run.taskId) ? setTimeout(check, 10) : resolve());
+            check();
+          }),
+      ),
+    );
     for (const run of runs) run.abort('shutdown');
     await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
     // Queued tasks: interrupted by a clean stop, resumed on the next start.
     for (const slot of this.scheduler.queued()) {
       this.scheduler.remove(slot.taskId);
-      await this.setTask(slot.taskId, { state: 'interrupted', reason: STOP_QUEUED_REASON, endedAt: Date.now() }, (_d, rec) => {
-        const r = rec.tasks[slot.taskId];
-        if (r) r.autoResume = true;
-      }).catch((err: unknown) => this.ctx.log.error('could not record a queued task at stop', { err: String(err) }));
+      await this.setTask(
+        slot.taskId,
+        { state: 'interrupted', reason: STOP_QUEUED_REASON, endedAt: Date.now() },
+        (_d, rec) => {
+          const r = rec.tasks[slot.taskId];
+          if (r) r.autoResume = true;
+        },
+      ).catch((err: unknown) => this.ctx.log.error('could not record a queued task at stop', { err: String(err) }));
     }
     await Promise.allSettled([...this.pendingEmits]);
     this.journal.close();
@@ -379,16 +496,32 @@ class AgentService implements AgentModule, RunHost {
     c.register('thread.get', async (cmd) => this.get(cmd.threadId));
     c.register('thread.create', async (cmd, cc) => this.create(cmd, cc));
     c.register('thread.send', async (cmd, cc) => this.send(cmd, cc));
-    c.register('thread.rename', async (cmd) => this.setThreadState(cmd.threadId, (d) => { d.meta.title = cmd.title; }));
-    c.register('thread.archive', async (cmd) => this.setThreadState(cmd.threadId, (d) => { if (d.meta.state === 'active') d.meta.state = 'archived'; }));
+    c.register('thread.rename', async (cmd) =>
+      this.setThreadState(cmd.threadId, (d) => {
+        d.meta.title = cmd.title;
+      }),
+    );
+    c.register('thread.archive', async (cmd) =>
+      this.setThreadState(cmd.threadId, (d) => {
+        if (d.meta.state === 'active') d.meta.state = 'archived';
+      }),
+    );
     c.register('thread.delete', async (cmd) => {
       const doc = await this.loadThread(cmd.threadId);
       for (const t of doc.tasks) if (ACTIVE.has(t.state)) await this.cancel(t.id, undefined).catch(() => undefined);
-      return this.setThreadState(cmd.threadId, (d) => { d.meta.state = 'deleted'; });
+      return this.setThreadState(cmd.threadId, (d) => {
+        d.meta.state = 'deleted';
+      });
     });
-    c.register('thread.restore', async (cmd) => this.setThreadState(cmd.threadId, (d) => { d.meta.state = 'active'; }));
+    c.register('thread.restore', async (cmd) =>
+      this.setThreadState(cmd.threadId, (d) => {
+        d.meta.state = 'active';
+      }),
+    );
     c.register('task.cancel', async (cmd, cc) => ({ task: await this.cancel(cmd.taskId, cc.device.name) }));
-    c.register('task.retry', async (cmd) => ({ task: await this.again(cmd.taskId, ['failed', 'cancelled'], 'retried') }));
+    c.register('task.retry', async (cmd) => ({
+      task: await this.again(cmd.taskId, ['failed', 'cancelled'], 'retried'),
+    }));
     c.register('task.resume', async (cmd) => ({ task: await this.again(cmd.taskId, ['interrupted'], 'resumed') }));
     c.register('task.answer', async (cmd) => ({ task: await this.answer(cmd.taskId, cmd.questionId, cmd.text) }));
     this.ctx.provideStatus(() => ({
@@ -401,7 +534,11 @@ class AgentService implements AgentModule, RunHost {
 }
 
 /** Start the agent: register its commands and status, recover tasks from the last run. */
-export async function startAgent(ctx: DaemonContext, tools: ToolRuntime, options: AgentOptions = {}): Promise<AgentModule> {
+export async function startAgent(
+  ctx: DaemonContext,
+  tools: ToolRuntime,
+  options: AgentOptions = {},
+): Promise<AgentModule> {
   const service = new AgentService(ctx, tools, options);
   service.register();
   await service.recover();

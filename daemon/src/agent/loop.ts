@@ -9,11 +9,21 @@
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import type { ToolStepState, Usage } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
-import { ASK_USER, askUserTool } from './prompt.js';
 import { callModel, INVALID_INPUT } from './model-call.js';
+import { ASK_USER, askUserTool } from './prompt.js';
 import type { Failure } from './retry.js';
 import type { ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
-import type { ImageBlock, ModelClient, ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock, WireMessage, WireTool } from './wire.js';
+import type {
+  ImageBlock,
+  ModelClient,
+  ModelRequest,
+  TextBlock,
+  ToolResultBlock,
+  ToolUseBlock,
+  WireBlock,
+  WireMessage,
+  WireTool,
+} from './wire.js';
 
 export interface Budgets {
   maxTurns: number;
@@ -34,7 +44,10 @@ export interface LoopSettings {
   stallMs?: number;
 }
 
-export interface StoredResult { content: Array<TextBlock | ImageBlock>; isError: boolean }
+export interface StoredResult {
+  content: Array<TextBlock | ImageBlock>;
+  isError: boolean;
+}
 
 /** A turn whose reply is in but whose tool results are not all in yet. */
 export interface Inflight {
@@ -54,8 +67,17 @@ export interface LoopState {
   tainted: boolean;
 }
 
-export interface ToolStep { id: string; name: string; input: unknown; summary: string }
-export interface StepEnd { state: ToolStepState; summary?: string; output?: string }
+export interface ToolStep {
+  id: string;
+  name: string;
+  input: unknown;
+  summary: string;
+}
+export interface StepEnd {
+  state: ToolStepState;
+  summary?: string;
+  output?: string;
+}
 
 export interface LoopSink {
   /** A text block starts streaming: returns the id of its thread item. */
@@ -114,7 +136,9 @@ class WallClock {
   private since: number | undefined = Date.now();
   private timer: NodeJS.Timeout | undefined;
   readonly controller = new AbortController();
-  constructor(private readonly limitMs: number) { this.arm(); }
+  constructor(private readonly limitMs: number) {
+    this.arm();
+  }
   private arm(): void {
     const left = Math.max(0, this.limitMs - this.usedMs);
     this.timer = setTimeout(() => this.controller.abort('budget'), left);
@@ -130,23 +154,38 @@ class WallClock {
     this.since = Date.now();
     this.arm();
   }
-  elapsedMs(): number { return this.usedMs + (this.since === undefined ? 0 : Date.now() - this.since); }
-  stop(): void { clearTimeout(this.timer); }
+  elapsedMs(): number {
+    return this.usedMs + (this.since === undefined ? 0 : Date.now() - this.since);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
 }
 
-function fmt(n: number): string { return n.toLocaleString('en-US'); }
-function plural(n: number, one: string, many = `${one}s`): string { return `${fmt(n)} ${n === 1 ? one : many}`; }
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${fmt(n)} ${n === 1 ? one : many}`;
+}
 function minutes(ms: number): string {
   const m = ms / 60_000;
   return m >= 1 ? plural(Math.round(m * 10) / 10, 'minute') : plural(Math.max(1, Math.round(ms / 1000)), 'second');
 }
 
 export function textOf(blocks: WireBlock[]): string {
-  return blocks.filter((b): b is TextBlock => b.type === 'text').map((b) => b.text).join('\n\n').trim();
+  return blocks
+    .filter((b): b is TextBlock => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n\n')
+    .trim();
 }
 
 function resultText(r: StoredResult): string {
-  return r.content.filter((c): c is TextBlock => c.type === 'text').map((c) => c.text).join('\n');
+  return r.content
+    .filter((c): c is TextBlock => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
 }
 
 /** Run the loop until the task is done, fails, or is aborted. Never throws for model or tool failures. */
@@ -162,14 +201,20 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     if (wall.controller.signal.aborted) return 'budget';
     return undefined;
   };
-  const wallReason = () => `Stopped after ${minutes(wall.elapsedMs())} of work (limit: agent.maxWallMinutes = ${fmt(budgets.maxWallMs / 60_000)}).`;
+  const wallReason = () =>
+    `Stopped after ${minutes(wall.elapsedMs())} of work (limit: agent.maxWallMinutes = ${fmt(budgets.maxWallMs / 60_000)}).`;
   const waiting = async (w: boolean) => {
-    if (w) wall.pause(); else wall.resume();
+    if (w) wall.pause();
+    else wall.resume();
     await sink.setWaiting(w);
   };
 
   const toolDefs: WireTool[] = [
-    ...tools.definitions().map((d) => ({ name: d.name, description: d.description, input_schema: d.input_schema as Record<string, unknown> })),
+    ...tools.definitions().map((d) => ({
+      name: d.name,
+      description: d.description,
+      input_schema: d.input_schema as Record<string, unknown>,
+    })),
     { ...askUserTool },
   ];
   toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };
@@ -182,7 +227,10 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     pendingCheckpoint = undefined;
     if (p) await p;
   };
-  const finish = (r: LoopResult): LoopResult => { wall.stop(); return r; };
+  const finish = (r: LoopResult): LoopResult => {
+    wall.stop();
+    return r;
+  };
   const aborted = (): LoopResult => {
     const why = abortWhy();
     if (why === 'budget') return finish({ kind: 'failed', reason: wallReason() });
@@ -198,22 +246,37 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       if (signal.aborted) return aborted();
     }
     for (;;) {
-      if (signal.aborted) { await settleCheckpoint(); return aborted(); }
+      if (signal.aborted) {
+        await settleCheckpoint();
+        return aborted();
+      }
       const turnsThis = state.turns - base.turns;
       if (turnsThis >= budgets.maxTurns) {
-        return finish({ kind: 'failed', reason: `Stopped after ${plural(turnsThis, 'turn')} (limit: agent.maxTurns = ${fmt(budgets.maxTurns)}).` });
+        return finish({
+          kind: 'failed',
+          reason: `Stopped after ${plural(turnsThis, 'turn')} (limit: agent.maxTurns = ${fmt(budgets.maxTurns)}).`,
+        });
       }
       const outThis = state.usage.outputTokens - base.output;
       if (outThis >= budgets.maxOutputTokens) {
-        return finish({ kind: 'failed', reason: `Stopped after ${plural(outThis, 'output token')} (limit: agent.maxOutputTokens = ${fmt(budgets.maxOutputTokens)}).` });
+        return finish({
+          kind: 'failed',
+          reason: `Stopped after ${plural(outThis, 'output token')} (limit: agent.maxOutputTokens = ${fmt(budgets.maxOutputTokens)}).`,
+        });
       }
       const costThis = state.costUsd - base.cost;
       if (costThis >= budgets.maxCostUsd) {
-        return finish({ kind: 'failed', reason: `Stopped after spending about $${costThis.toFixed(2)} (limit: agent.maxCostUsd = $${budgets.maxCostUsd.toFixed(2)}).` });
+        return finish({
+          kind: 'failed',
+          reason: `Stopped after spending about $${costThis.toFixed(2)} (limit: agent.maxCostUsd = $${budgets.maxCostUsd.toFixed(2)}).`,
+        });
       }
 
       const request = buildRequest();
-      if ('failed' in request) { await settleCheckpoint(); return finish({ kind: 'failed', reason: request.failed }); }
+      if ('failed' in request) {
+        await settleCheckpoint();
+        return finish({ kind: 'failed', reason: request.failed });
+      }
       const reply = await callModel({ model: opts.model, signal, sink, settings, state }, request);
       await settleCheckpoint();
       if (reply.kind === 'aborted') {
@@ -253,7 +316,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       }
       // The task ends here: the runner's final write records this turn with the outcome.
       if (stopReason === 'model_context_window_exceeded') {
-        return finish({ kind: 'failed', reason: 'The conversation no longer fits in the model\'s context window. Start a new thread for the next step.' });
+        return finish({
+          kind: 'failed',
+          reason:
+            "The conversation no longer fits in the model's context window. Start a new thread for the next step.",
+        });
       }
       return finish({ kind: 'done', text: textOf(content) });
     }
@@ -265,9 +332,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
   function stepOf(b: ToolUseBlock): ToolStep {
     const invalid = typeof b.input === 'object' && b.input !== null && INVALID_INPUT in (b.input as object);
-    const summary = b.name === ASK_USER
-      ? `Asked: ${String((b.input as { question?: unknown })?.question ?? '').slice(0, 120)}`
-      : invalid ? `${b.name} (input cut off)` : tools.summarize(b.name, b.input);
+    const summary =
+      b.name === ASK_USER
+        ? `Asked: ${String((b.input as { question?: unknown })?.question ?? '').slice(0, 120)}`
+        : invalid
+          ? `${b.name} (input cut off)`
+          : tools.summarize(b.name, b.input);
     return { id: b.id, name: b.name, input: b.input, summary };
   }
 
@@ -294,22 +364,52 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       const why = abortWhy();
       if (why === 'shutdown') return 'stopped';
       if (why) {
-        await record(step, { content: [{ type: 'text', text: `Not run: ${why === 'cancel' ? 'the user cancelled the task' : 'the task hit its time limit'}.` }], isError: true }, { state: 'error', output: 'Not run (cancelled)' });
+        await record(
+          step,
+          {
+            content: [
+              {
+                type: 'text',
+                text: `Not run: ${why === 'cancel' ? 'the user cancelled the task' : 'the task hit its time limit'}.`,
+              },
+            ],
+            isError: true,
+          },
+          { state: 'error', output: 'Not run (cancelled)' },
+        );
         continue;
       }
       if (inflight.started.includes(b.id) && b.name !== ASK_USER) {
         // Started before a crash or stop, never finished: report, never re-run silently.
-        await record(step, { content: [{ type: 'text', text: UNKNOWN_OUTCOME }], isError: true }, { state: 'unknown', output: UNKNOWN_OUTCOME });
+        await record(
+          step,
+          { content: [{ type: 'text', text: UNKNOWN_OUTCOME }], isError: true },
+          { state: 'unknown', output: UNKNOWN_OUTCOME },
+        );
         continue;
       }
       if (typeof b.input === 'object' && b.input !== null && INVALID_INPUT in (b.input as object)) {
-        await record(step, { content: [{ type: 'text', text: 'The tool input was not complete JSON (the reply was probably cut off at max_tokens). Send the call again with complete input.' }], isError: true }, { state: 'error', output: 'Input was cut off' });
+        await record(
+          step,
+          {
+            content: [
+              {
+                type: 'text',
+                text: 'The tool input was not complete JSON (the reply was probably cut off at max_tokens). Send the call again with complete input.',
+              },
+            ],
+            isError: true,
+          },
+          { state: 'error', output: 'Input was cut off' },
+        );
         continue;
       }
       if (!inflight.started.includes(b.id)) inflight.started.push(b.id);
       await sink.toolStarted(step);
       if (b.name === ASK_USER) {
-        const question = String((b.input as { question?: unknown })?.question ?? '').trim() || 'The agent needs your input to continue.';
+        const question =
+          String((b.input as { question?: unknown })?.question ?? '').trim() ||
+          'The agent needs your input to continue.';
         wall.pause();
         let answer: string | undefined;
         try {
@@ -321,22 +421,46 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         }
         if (answer === undefined) {
           if (abortWhy() === 'shutdown') return 'stopped';
-          await record(step, { content: [{ type: 'text', text: 'No answer: the task was cancelled.' }], isError: true }, { state: 'error', output: 'No answer (cancelled)' });
+          await record(
+            step,
+            { content: [{ type: 'text', text: 'No answer: the task was cancelled.' }], isError: true },
+            { state: 'error', output: 'No answer (cancelled)' },
+          );
           continue;
         }
-        await record(step, { content: [{ type: 'text', text: `The user answered: ${answer}` }], isError: false }, { state: 'completed', output: answer });
+        await record(
+          step,
+          { content: [{ type: 'text', text: `The user answered: ${answer}` }], isError: false },
+          { state: 'completed', output: answer },
+        );
         continue;
       }
       const outcome = await runOne(step);
       if (outcome === 'gone') {
         if (abortWhy() === 'shutdown') return 'stopped';
-        await record(step, { content: [{ type: 'text', text: 'Cancelled while this was running; it may have partly completed.' }], isError: true }, { state: 'error', output: 'Cancelled while running' });
+        await record(
+          step,
+          {
+            content: [{ type: 'text', text: 'Cancelled while this was running; it may have partly completed.' }],
+            isError: true,
+          },
+          { state: 'error', output: 'Cancelled while running' },
+        );
         continue;
       }
       if (outcome.tainted) state.tainted = true;
-      await record(step, { content: outcome.content.length ? outcome.content : [{ type: 'text', text: '(no output)' }], isError: outcome.isError }, {
-        state: outcome.state, summary: outcome.summary, output: outcome.output ?? resultText({ content: outcome.content, isError: outcome.isError }),
-      });
+      await record(
+        step,
+        {
+          content: outcome.content.length ? outcome.content : [{ type: 'text', text: '(no output)' }],
+          isError: outcome.isError,
+        },
+        {
+          state: outcome.state,
+          summary: outcome.summary,
+          output: outcome.output ?? resultText({ content: outcome.content, isError: outcome.isError }),
+        },
+      );
     }
     return 'complete';
   }
@@ -348,20 +472,30 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
   /** One tool call; 'gone' when the task was aborted and the tool did not return within the grace time. */
   async function runOne(step: ToolStep): Promise<ToolCallOutcome | 'gone'> {
-    const run = tools.run({ id: step.id, name: step.name, input: step.input }, {
-      taskId: opts.taskId,
-      threadId: opts.threadId,
-      signal,
-      tainted: state.tainted,
-      setWaiting: waiting,
-      describe: (summary) => sink.describe(step, summary),
-    }).catch((err: unknown): ToolCallOutcome => ({
-      content: [{ type: 'text', text: `The tool failed: ${(err as Error)?.message ?? String(err)}` }], isError: true, state: 'error',
-    }));
+    const run = tools
+      .run(
+        { id: step.id, name: step.name, input: step.input },
+        {
+          taskId: opts.taskId,
+          threadId: opts.threadId,
+          signal,
+          tainted: state.tainted,
+          setWaiting: waiting,
+          describe: (summary) => sink.describe(step, summary),
+        },
+      )
+      .catch(
+        (err: unknown): ToolCallOutcome => ({
+          content: [{ type: 'text', text: `The tool failed: ${(err as Error)?.message ?? String(err)}` }],
+          isError: true,
+          state: 'error',
+        }),
+      );
     let onAbort: (() => void) | undefined;
     const gone = new Promise<'gone'>((resolve) => {
       onAbort = () => setTimeout(() => resolve('gone'), grace).unref();
-      if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
       return await Promise.race([run, gone]);
@@ -372,20 +506,26 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
   function buildRequest(): ModelRequest | { failed: string } {
     const reserve = settings.maxTokens;
-    const fit = fitContext({ system: opts.system, tools: toolDefs, messages: state.messages }, settings.contextTokens - reserve);
+    const fit = fitContext(
+      { system: opts.system, tools: toolDefs, messages: state.messages },
+      settings.contextTokens - reserve,
+    );
     if (!fit.fits) {
-      return { failed: `The conversation (about ${fmt(fit.tokens)} tokens) no longer fits in the model's context (anthropic.contextTokens = ${fmt(settings.contextTokens)}). Start a new thread for the next step.` };
+      return {
+        failed: `The conversation (about ${fmt(fit.tokens)} tokens) no longer fits in the model's context (anthropic.contextTokens = ${fmt(settings.contextTokens)}). Start a new thread for the next step.`,
+      };
     }
     const messages = normalizeMessages(state.messages);
     // Cache the conversation prefix too: mark the last block of the last message.
     const last = messages.at(-1);
-    if (last && last.content.length) {
+    if (last?.content.length) {
       const content = [...last.content];
-      content[content.length - 1] = { ...content[content.length - 1], cache_control: { type: 'ephemeral' } } as WireBlock;
+      content[content.length - 1] = {
+        ...content[content.length - 1],
+        cache_control: { type: 'ephemeral' },
+      } as WireBlock;
       messages[messages.length - 1] = { role: last.role, content };
     }
     return { model: settings.model, max_tokens: settings.maxTokens, system: opts.system, tools: toolDefs, messages };
   }
-
 }
-

@@ -1,8 +1,9 @@
 // One model call of the agent loop: stream the reply through the sink (text live, tool input
 // assembled), watch for a stalled connection, and retry what is worth retrying within the window.
+
+import type { LoopSettings, LoopSink, LoopState } from './loop.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
-import type { LoopSettings, LoopSink, LoopState } from './loop.js';
 import type { ModelClient, ModelRequest, StreamEvent, WireBlock } from './wire.js';
 
 export const INVALID_INPUT = '__errand_invalid_json';
@@ -15,14 +16,21 @@ export interface CallContext {
   state: LoopState;
 }
 
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  if (signal.aborted) return resolve();
-  const t = setTimeout(done, ms);
-  function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-  signal.addEventListener('abort', done, { once: true });
-});
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 
-function plural(n: number, one: string): string { return `${n.toLocaleString('en-US')} ${n === 1 ? one : `${one}s`}`; }
+function plural(n: number, one: string): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : `${one}s`}`;
+}
 
 export type Reply =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
@@ -39,7 +47,10 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     if (r.kind === 'ok') return r;
     if (signal.aborted) {
       await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
-      return { kind: 'aborted', partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })) };
+      return {
+        kind: 'aborted',
+        partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })),
+      };
     }
     const f = classify(r.error, settings.model);
     if (!f.retryable) {
@@ -51,7 +62,10 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     if (spent + delay > settings.retryWindowMs) {
       await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
       const window = Math.round(settings.retryWindowMs / 1000);
-      return { kind: 'failed', reason: `${f.message} Errand retried for ${plural(Math.max(1, Math.round(spent / 1000)), 'second')} (limit: agent.retryWindowSeconds = ${window}) and gave up; retry the task later.` };
+      return {
+        kind: 'failed',
+        reason: `${f.message} Errand retried for ${plural(Math.max(1, Math.round(spent / 1000)), 'second')} (limit: agent.retryWindowSeconds = ${window}) and gave up; retry the task later.`,
+      };
     }
     sink.retrying(f, delay);
     for (const it of r.items) sink.textReset(it.itemId);
@@ -61,7 +75,15 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
   }
 }
 
-interface Block { type: string; text: string; itemId?: string; id?: string; name?: string; json: string; done: boolean }
+interface Block {
+  type: string;
+  text: string;
+  itemId?: string;
+  id?: string;
+  name?: string;
+  json: string;
+  done: boolean;
+}
 type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
   | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
@@ -132,8 +154,14 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   const stallMs = settings.stallMs ?? 180_000;
   const attempt = new AbortController();
   let stalled = false;
-  const watchdog = setTimeout(() => { stalled = true; attempt.abort('stalled'); }, stallMs);
-  const onEventWatched = (ev: StreamEvent) => { watchdog.refresh(); onEvent(ev); };
+  const watchdog = setTimeout(() => {
+    stalled = true;
+    attempt.abort('stalled');
+  }, stallMs);
+  const onEventWatched = (ev: StreamEvent) => {
+    watchdog.refresh();
+    onEvent(ev);
+  };
   let error: unknown;
   try {
     await c.model.stream(request, { signal: AbortSignal.any([signal, attempt.signal]), onEvent: onEventWatched });
@@ -148,7 +176,9 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   state.costUsd = costUsd(settings.model, state.usage);
   if (error !== undefined || !sawStop || signal.aborted) {
     sink.progress();
-    const items = [...blocks.values()].filter((b) => b.type === 'text' && b.itemId).map((b) => ({ itemId: b.itemId!, text: b.text }));
+    const items = [...blocks.values()]
+      .filter((b) => b.type === 'text' && b.itemId)
+      .map((b) => ({ itemId: b.itemId!, text: b.text }));
     return { kind: 'error', error: error ?? new IncompleteStreamError(), items };
   }
   const content: WireBlock[] = [];

@@ -7,8 +7,11 @@ import type { ModelClient, StreamEvent } from './wire.js';
 
 export function anthropicModel(opts: { apiKey: string; baseURL?: string }): ModelClient {
   let client: Promise<Anthropic> | undefined;
-  const load = () => (client ??= import('@anthropic-ai/sdk').then(({ default: SDK }) =>
-    new SDK({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}), maxRetries: 0 })));
+  const load = () =>
+    (client ??= import('@anthropic-ai/sdk').then(
+      ({ default: SDK }) =>
+        new SDK({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}), maxRetries: 0 }),
+    ));
   return {
     async stream(request, { signal, onEvent }) {
       const sdk = await load();

@@ -2,7 +2,10 @@
 // Cache writes cost 1.25× input, cache reads 0.1× input. Unknown models are priced as Sonnet.
 import type { Usage } from '../../../shared/src/index.js';
 
-interface Price { input: number; output: number }
+interface Price {
+  input: number;
+  output: number;
+}
 
 const TABLE: Array<{ match: RegExp; price: Price }> = [
   { match: /opus-4-[5-9]|opus-4\.[5-9]|opus-[5-9]/, price: { input: 5, output: 25 } },
@@ -21,8 +24,11 @@ export function priceOf(model: string): Price {
 
 export function costUsd(model: string, usage: Usage): number {
   const p = priceOf(model);
-  const micro = usage.inputTokens * p.input + usage.outputTokens * p.output
-    + usage.cacheWriteTokens * p.input * 1.25 + usage.cacheReadTokens * p.input * 0.1;
+  const micro =
+    usage.inputTokens * p.input +
+    usage.outputTokens * p.output +
+    usage.cacheWriteTokens * p.input * 1.25 +
+    usage.cacheReadTokens * p.input * 0.1;
   return micro / 1_000_000;
 }
 

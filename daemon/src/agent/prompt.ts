@@ -14,7 +14,12 @@ export const askUserTool: WireTool = {
     'choice with consequences that cannot be undone. Ask one clear, self-contained question.',
   input_schema: {
     type: 'object',
-    properties: { question: { type: 'string', description: 'The question, written so it can be answered from a phone notification.' } },
+    properties: {
+      question: {
+        type: 'string',
+        description: 'The question, written so it can be answered from a phone notification.',
+      },
+    },
     required: ['question'],
   },
 };

@@ -3,11 +3,16 @@
 import crypto from 'node:crypto';
 import type { Task, ThreadItem } from '../../../shared/src/index.js';
 import type { ThreadDoc } from '../store/threads.js';
-import { UNKNOWN_OUTCOME, type Inflight, type StoredResult } from './loop.js';
+import { type Inflight, type StoredResult, UNKNOWN_OUTCOME } from './loop.js';
 import type { StepRecord } from './step-journal.js';
 import type { ToolResultBlock, ToolUseBlock, WireMessage } from './wire.js';
 
-export interface PendingQuestion { id: string; text: string; toolUseId: string; createdAt: number }
+export interface PendingQuestion {
+  id: string;
+  text: string;
+  toolUseId: string;
+  createdAt: number;
+}
 
 export interface TaskRecord {
   /** The user message that starts the task (text, attachment paths, images). */
@@ -64,7 +69,8 @@ export function titleFrom(text: string): string {
 
 export function upsertItem(doc: ThreadDoc, item: ThreadItem): void {
   const i = doc.items.findIndex((x) => x.id === item.id);
-  if (i >= 0) doc.items[i] = item; else doc.items.push(item);
+  if (i >= 0) doc.items[i] = item;
+  else doc.items.push(item);
 }
 
 /**
@@ -85,14 +91,29 @@ export function settleOpenTurns(doc: ThreadDoc, rec: AgentRecord, exceptTaskId: 
       let state: 'unknown' | 'error' | undefined;
       if (!r) {
         const started = inflight.started.includes(use.id);
-        r = { content: [{ type: 'text', text: started ? UNKNOWN_OUTCOME : 'Not run: the task was interrupted and not resumed.' }], isError: true };
+        r = {
+          content: [
+            { type: 'text', text: started ? UNKNOWN_OUTCOME : 'Not run: the task was interrupted and not resumed.' },
+          ],
+          isError: true,
+        };
         state = started ? 'unknown' : 'error';
       }
-      results.push({ type: 'tool_result', tool_use_id: use.id, content: r.content, ...(r.isError ? { is_error: true } : {}) });
+      results.push({
+        type: 'tool_result',
+        tool_use_id: use.id,
+        content: r.content,
+        ...(r.isError ? { is_error: true } : {}),
+      });
       if (state) {
         const item = doc.items.find((x) => x.id === use.id);
         if (item && item.kind === 'tool') {
-          const next = { ...item, state, output: item.output ?? (state === 'unknown' ? UNKNOWN_OUTCOME : 'Not run'), endedAt: Date.now() };
+          const next = {
+            ...item,
+            state,
+            output: item.output ?? (state === 'unknown' ? UNKNOWN_OUTCOME : 'Not run'),
+            endedAt: Date.now(),
+          };
           upsertItem(doc, next);
           changed.push(next);
         }
@@ -116,17 +137,27 @@ export function foldSteps(doc: ThreadDoc, rec: AgentRecord, task: Task, records:
   const mine = records.filter((x) => x.attempt === r.attempt && x.turn === task.turns);
   if (!mine.length) return [];
   const first = mine.find((x) => x.assistant);
-  const inflight: Inflight | undefined = r.inflight ?? (first?.assistant ? { assistant: first.assistant, started: [], results: {} } : undefined);
+  const inflight: Inflight | undefined =
+    r.inflight ?? (first?.assistant ? { assistant: first.assistant, started: [], results: {} } : undefined);
   if (!inflight) return [];
   const changed = new Map<string, ThreadItem>();
-  const put = (item: ThreadItem) => { upsertItem(doc, item); changed.set(item.id, item); };
+  const put = (item: ThreadItem) => {
+    upsertItem(doc, item);
+    changed.set(item.id, item);
+  };
   for (const x of mine) {
     for (const item of x.items ?? []) if (!doc.items.some((i) => i.id === item.id)) put(item);
     for (const [id, v] of Object.entries(x.results ?? {})) {
       inflight.results[id] = v.result;
       const item = doc.items.find((i) => i.id === id);
       if (item?.kind === 'tool') {
-        put({ ...item, state: v.end.state, endedAt: v.endedAt, ...(v.end.summary ? { summary: v.end.summary } : {}), ...(v.end.output !== undefined ? { output: v.end.output } : {}) });
+        put({
+          ...item,
+          state: v.end.state,
+          endedAt: v.endedAt,
+          ...(v.end.summary ? { summary: v.end.summary } : {}),
+          ...(v.end.output !== undefined ? { output: v.end.output } : {}),
+        });
       }
     }
     if (x.started && !inflight.started.includes(x.started)) inflight.started.push(x.started);
@@ -134,7 +165,8 @@ export function foldSteps(doc: ThreadDoc, rec: AgentRecord, task: Task, records:
   for (const id of inflight.started) {
     if (inflight.results[id]) continue;
     const item = doc.items.find((i) => i.id === id);
-    if (item?.kind === 'tool' && item.state !== 'unknown') put({ ...item, state: 'unknown', output: UNKNOWN_OUTCOME, endedAt: Date.now() });
+    if (item?.kind === 'tool' && item.state !== 'unknown')
+      put({ ...item, state: 'unknown', output: UNKNOWN_OUTCOME, endedAt: Date.now() });
   }
   r.inflight = inflight;
   return [...changed.values()];

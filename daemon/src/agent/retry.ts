@@ -5,7 +5,11 @@ import type { APIError } from '@anthropic-ai/sdk';
 
 /** `err` is an instance of the SDK class named `name` (or of a subclass). */
 function isA(err: unknown, name: string): boolean {
-  for (let p = err !== null && typeof err === 'object' ? Object.getPrototypeOf(err) : null; p; p = Object.getPrototypeOf(p)) {
+  for (
+    let p = err !== null && typeof err === 'object' ? Object.getPrototypeOf(err) : null;
+    p;
+    p = Object.getPrototypeOf(p)
+  ) {
     if ((p as { constructor?: { name?: string } }).constructor?.name === name) return true;
   }
   return false;
@@ -13,12 +17,16 @@ function isA(err: unknown, name: string): boolean {
 
 /** The stream ended (or the connection closed) before message_stop. */
 export class IncompleteStreamError extends Error {
-  constructor() { super('The connection to the model broke in the middle of a reply.'); }
+  constructor() {
+    super('The connection to the model broke in the middle of a reply.');
+  }
 }
 
 /** No stream event for too long: the connection is alive but nothing comes. */
 export class StalledStreamError extends Error {
-  constructor(ms: number) { super(`The model API sent nothing for ${Math.round(ms / 1000)} seconds.`); }
+  constructor(ms: number) {
+    super(`The model API sent nothing for ${Math.round(ms / 1000)} seconds.`);
+  }
 }
 
 export interface Failure {
@@ -59,12 +67,18 @@ function apiText(err: APIError): string {
 }
 
 export function classify(err: unknown, model: string): Failure {
-  if (err instanceof IncompleteStreamError) return { retryable: true, message: err.message, brief: 'The connection to Claude broke in the middle of a reply' };
-  if (err instanceof StalledStreamError) return { retryable: true, message: err.message, brief: 'Claude stopped responding' };
+  if (err instanceof IncompleteStreamError)
+    return { retryable: true, message: err.message, brief: 'The connection to Claude broke in the middle of a reply' };
+  if (err instanceof StalledStreamError)
+    return { retryable: true, message: err.message, brief: 'Claude stopped responding' };
   if (isA(err, 'APIUserAbortError')) return { retryable: false, message: 'The request was cancelled.' };
   if (isA(err, 'APIConnectionError')) {
     const cause = ((err as Error).cause as Error | undefined)?.message;
-    return { retryable: true, message: `Could not reach the model API${cause ? ` (${cause})` : ''}.`, brief: 'Errand could not reach Claude\'s servers' };
+    return {
+      retryable: true,
+      message: `Could not reach the model API${cause ? ` (${cause})` : ''}.`,
+      brief: "Errand could not reach Claude's servers",
+    };
   }
   if (isA(err, 'APIError')) {
     const e = err as APIError;
@@ -75,29 +89,62 @@ export function classify(err: unknown, model: string): Failure {
       const type = e.type ?? 'api_error';
       const retryable = ['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'].includes(type);
       const what = type === 'overloaded_error' ? 'The Anthropic API is overloaded' : `The model API reported ${type}`;
-      const brief = type === 'overloaded_error' ? 'Claude\'s servers are busy'
-        : type === 'rate_limit_error' ? 'Claude is getting too many requests from this API key'
-        : 'Claude\'s servers had a problem';
+      const brief =
+        type === 'overloaded_error'
+          ? "Claude's servers are busy"
+          : type === 'rate_limit_error'
+            ? 'Claude is getting too many requests from this API key'
+            : "Claude's servers had a problem";
       return { retryable, message: `${what} (${apiText(e)}).`, ...(retryable ? { brief } : {}) };
     }
     if (status === 401) {
-      return { retryable: false, message: 'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.' };
+      return {
+        retryable: false,
+        message:
+          'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.',
+      };
     }
-    if (status === 403) return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(e)}` };
-    if (status === 404) return { retryable: false, message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(e)}` };
-    if (status === 402) return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(e)}` };
+    if (status === 403)
+      return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(e)}` };
+    if (status === 404)
+      return {
+        retryable: false,
+        message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(e)}`,
+      };
+    if (status === 402)
+      return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(e)}` };
     if (status === 429) {
-      return { retryable: true, message: `The Anthropic API is rate limiting this key (429): ${apiText(e)}`, retryAfterMs: after, brief: 'Claude is getting too many requests from this API key (HTTP 429)' };
+      return {
+        retryable: true,
+        message: `The Anthropic API is rate limiting this key (429): ${apiText(e)}`,
+        retryAfterMs: after,
+        brief: 'Claude is getting too many requests from this API key (HTTP 429)',
+      };
     }
-    if (status === 529) return { retryable: true, message: `The Anthropic API is overloaded (529): ${apiText(e)}`, retryAfterMs: after, brief: 'Claude\'s servers are busy (HTTP 529)' };
+    if (status === 529)
+      return {
+        retryable: true,
+        message: `The Anthropic API is overloaded (529): ${apiText(e)}`,
+        retryAfterMs: after,
+        brief: "Claude's servers are busy (HTTP 529)",
+      };
     if (status === 408 || status === 409 || status >= 500) {
-      return { retryable: true, message: `The model API had a server error (${status}): ${apiText(e)}`, retryAfterMs: after, brief: `Claude's servers had a problem (HTTP ${status})` };
+      return {
+        retryable: true,
+        message: `The model API had a server error (${status}): ${apiText(e)}`,
+        retryAfterMs: after,
+        brief: `Claude's servers had a problem (HTTP ${status})`,
+      };
     }
     return { retryable: false, message: `The model API refused the request (${status}): ${apiText(e)}` };
   }
   // fetch/undici failures surface as TypeError('terminated'), ECONNRESET …: the network.
   const msg = err instanceof Error ? err.message : String(err);
-  return { retryable: true, message: `The connection to the model API failed (${msg}).`, brief: 'The connection to Claude\'s servers failed' };
+  return {
+    retryable: true,
+    message: `The connection to the model API failed (${msg}).`,
+    brief: "The connection to Claude's servers failed",
+  };
 }
 
 /** Exponential backoff with jitter: ~base, 2×base, 4×base … capped. */

@@ -1,15 +1,24 @@
 // One task's run: prepares the conversation from the thread file, runs the agent loop with a sink
 // that persists (ThreadStore.update, durable) and publishes (ctx.emit), and records how it ended.
+
+import crypto from 'node:crypto';
 import type { Question, ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
 import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
-import { runAgentLoop, type LoopResult, type LoopSink, type LoopState, type ToolStep } from './loop.js';
+import { type LoopResult, type LoopSink, type LoopState, runAgentLoop, type ToolStep } from './loop.js';
 import { systemPrompt } from './prompt.js';
+import {
+  type AgentRecord,
+  findTask,
+  firstLine,
+  newItemId,
+  newQuestionId,
+  settleOpenTurns,
+  upsertItem,
+} from './records.js';
 import { retryNotice } from './retry.js';
-import crypto from 'node:crypto';
-import { agentRecord, findTask, firstLine, newItemId, newQuestionId, settleOpenTurns, upsertItem, type AgentRecord } from './records.js';
-import type { StepJournal, StepRecord } from './step-journal.js';
 import type { Scheduler, Slot } from './scheduler.js';
+import type { StepJournal, StepRecord } from './step-journal.js';
 import type { ToolRuntime } from './tool-runtime.js';
 import type { ModelClient, WireMessage } from './wire.js';
 
@@ -65,10 +74,17 @@ export class TaskRun {
   private deltaTimer: NodeJS.Timeout | undefined;
   cancelledBy: string | undefined;
 
-  constructor(private readonly host: RunHost, readonly slot: Slot) {}
+  constructor(
+    private readonly host: RunHost,
+    readonly slot: Slot,
+  ) {}
 
-  get taskId(): string { return this.slot.taskId; }
-  get threadId(): string { return this.slot.threadId; }
+  get taskId(): string {
+    return this.slot.taskId;
+  }
+  get threadId(): string {
+    return this.slot.threadId;
+  }
 
   abort(why: 'cancel' | 'shutdown'): void {
     if (!this.controller.signal.aborted) this.controller.abort(why);
@@ -106,13 +122,6 @@ export class TaskRun {
     for (const e of events) this.host.emit(e);
   }
 
-  private defer(change: (doc: ThreadDoc, rec: AgentRecord) => ThreadItem | undefined, event: (item: ThreadItem) => ServerEvent): void {
-    this.deferred.push((doc, rec) => {
-      const item = change(doc, rec);
-      if (item) this.deferredEvents.push(event({ ...item }));
-    });
-  }
-
   private async updateTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
     const result = await this.write((doc, rec) => {
       const t = findTask(doc, this.taskId);
@@ -135,28 +144,34 @@ export class TaskRun {
     // Put the start message into the conversation (once), closing any turn an interrupted task left open.
     let state!: LoopState;
     const settled: ThreadItem[] = [];
-    await this.updateTask({ state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model }, (doc, rec) => {
-      const t = findTask(doc, this.taskId)!;
-      t.startedAt ??= Date.now();
-      const r = rec.tasks[this.taskId];
-      r.attempt = this.attempt;
-      if (!r.started) {
-        settled.push(...settleOpenTurns(doc, rec, this.taskId));
-        rec.messages.push(r.start);
-        r.started = true;
-      } else if (!r.inflight && rec.messages.at(-1)?.role === 'assistant') {
-        // A retry after a cancel mid-reply: the conversation ends with the model's partial words.
-        rec.messages.push({ role: 'user', content: [{ type: 'text', text: '(The user asked to continue this task.)' }] });
-      }
-      state = {
-        messages: structuredClone(rec.messages),
-        inflight: r.inflight ? structuredClone(r.inflight) : undefined,
-        turns: t.turns,
-        usage: { ...t.usage },
-        costUsd: t.costUsd,
-        tainted: r.tainted ?? false,
-      };
-    });
+    await this.updateTask(
+      { state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model },
+      (doc, rec) => {
+        const t = findTask(doc, this.taskId)!;
+        t.startedAt ??= Date.now();
+        const r = rec.tasks[this.taskId];
+        r.attempt = this.attempt;
+        if (!r.started) {
+          settled.push(...settleOpenTurns(doc, rec, this.taskId));
+          rec.messages.push(r.start);
+          r.started = true;
+        } else if (!r.inflight && rec.messages.at(-1)?.role === 'assistant') {
+          // A retry after a cancel mid-reply: the conversation ends with the model's partial words.
+          rec.messages.push({
+            role: 'user',
+            content: [{ type: 'text', text: '(The user asked to continue this task.)' }],
+          });
+        }
+        state = {
+          messages: structuredClone(rec.messages),
+          inflight: r.inflight ? structuredClone(r.inflight) : undefined,
+          turns: t.turns,
+          usage: { ...t.usage },
+          costUsd: t.costUsd,
+          tainted: r.tainted ?? false,
+        };
+      },
+    );
     for (const item of settled) this.host.emit({ kind: 'item.updated', threadId: this.threadId, item });
     // Step records of an earlier run were folded into the thread file at start-up.
     await this.host.journal.remove(this.taskId);
@@ -201,7 +216,10 @@ export class TaskRun {
     for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
     const changedFiles = await this.host.tools.changedFiles?.(this.taskId).catch(() => undefined);
     const base = {
-      turns: state.turns, usage: state.usage, costUsd: state.costUsd, endedAt: Date.now(),
+      turns: state.turns,
+      usage: state.usage,
+      costUsd: state.costUsd,
+      endedAt: Date.now(),
       ...(changedFiles?.length ? { changedFiles } : {}),
     };
     const keep = (rec: AgentRecord) => {
@@ -213,11 +231,21 @@ export class TaskRun {
       r.autoResume = undefined;
     };
     if (result.kind === 'done') {
-      await this.updateTask({ ...base, state: 'done', resultSummary: firstLine(result.text) || 'Done.', reason: undefined }, (_d, rec) => keep(rec));
+      await this.updateTask(
+        { ...base, state: 'done', resultSummary: firstLine(result.text) || 'Done.', reason: undefined },
+        (_d, rec) => keep(rec),
+      );
     } else if (result.kind === 'failed') {
       await this.updateTask({ ...base, state: 'failed', reason: result.reason }, (_d, rec) => keep(rec));
     } else if (result.why === 'cancel') {
-      await this.updateTask({ ...base, state: 'cancelled', reason: this.cancelledBy ? `Cancelled from ${this.cancelledBy}.` : CANCELLED_REASON }, (_d, rec) => keep(rec));
+      await this.updateTask(
+        {
+          ...base,
+          state: 'cancelled',
+          reason: this.cancelledBy ? `Cancelled from ${this.cancelledBy}.` : CANCELLED_REASON,
+        },
+        (_d, rec) => keep(rec),
+      );
     } else {
       await this.updateTask({ ...base, state: 'interrupted', reason: STOPPED_REASON }, (_d, rec) => {
         keep(rec);
@@ -257,7 +285,9 @@ export class TaskRun {
     } else {
       // Nothing said in this block (a retried attempt said less): drop it from the history.
       this.unsaved.delete(itemId);
-      this.deferred.push((doc) => { doc.items = doc.items.filter((x) => x.id !== itemId); });
+      this.deferred.push((doc) => {
+        doc.items = doc.items.filter((x) => x.id !== itemId);
+      });
     }
     this.deferredEvents.push({ kind: 'item.updated', threadId: this.threadId, item });
     if (now) await this.write(() => undefined);
@@ -271,7 +301,13 @@ export class TaskRun {
     };
     return {
       textStart: () => {
-        const item: AssistantItem = { kind: 'assistant', id: newItemId('itm'), taskId: this.taskId, text: '', createdAt: Date.now() };
+        const item: AssistantItem = {
+          kind: 'assistant',
+          id: newItemId('itm'),
+          taskId: this.taskId,
+          text: '',
+          createdAt: Date.now(),
+        };
         this.live.set(item.id, item);
         emitItem(item, true);
         return item.id;
@@ -285,7 +321,13 @@ export class TaskRun {
       textEnd: (itemId, text) => this.persistText(itemId, text),
       textReset: (itemId) => {
         this.pendingDeltas.delete(itemId);
-        const item = this.live.get(itemId) ?? { kind: 'assistant' as const, id: itemId, taskId: this.taskId, text: '', createdAt: Date.now() };
+        const item = this.live.get(itemId) ?? {
+          kind: 'assistant' as const,
+          id: itemId,
+          taskId: this.taskId,
+          text: '',
+          createdAt: Date.now(),
+        };
         item.text = '';
         this.live.set(itemId, item);
         emitItem(item);
@@ -296,8 +338,21 @@ export class TaskRun {
       toolsPlanned: async (steps: ToolStep[]) => {
         const now = Date.now();
         const inflight = structuredClone(state.inflight);
-        this.deferred.push((_doc, rec) => { rec.tasks[this.taskId].inflight = inflight; });
-        const items = steps.map((s) => this.remember({ kind: 'tool', id: s.id, taskId: this.taskId, tool: s.name, summary: s.summary, state: 'pending', input: s.input, createdAt: now }));
+        this.deferred.push((_doc, rec) => {
+          rec.tasks[this.taskId].inflight = inflight;
+        });
+        const items = steps.map((s) =>
+          this.remember({
+            kind: 'tool',
+            id: s.id,
+            taskId: this.taskId,
+            tool: s.name,
+            summary: s.summary,
+            state: 'pending',
+            input: s.input,
+            createdAt: now,
+          }),
+        );
         this.journalCarry = {
           assistant: state.inflight!.assistant,
           items: [...this.unsaved.values()].map((i) => ({ ...i })),
@@ -320,9 +375,22 @@ export class TaskRun {
         });
         this.journalCarry.results = { ...this.journalCarry.results, [step.id]: { result, end, endedAt } };
         const prev = this.unsaved.get(step.id);
-        const base = prev && prev.kind === 'tool' ? prev : { kind: 'tool' as const, id: step.id, taskId: this.taskId, tool: step.name, summary: step.summary, input: step.input, createdAt: endedAt };
+        const base =
+          prev && prev.kind === 'tool'
+            ? prev
+            : {
+                kind: 'tool' as const,
+                id: step.id,
+                taskId: this.taskId,
+                tool: step.name,
+                summary: step.summary,
+                input: step.input,
+                createdAt: endedAt,
+              };
         const item = this.remember({
-          ...base, state: end.state, endedAt,
+          ...base,
+          state: end.state,
+          endedAt,
           ...(end.summary ? { summary: end.summary } : {}),
           ...(end.output !== undefined ? { output: end.output.slice(0, 64_000) } : {}),
         } as ThreadItem);
@@ -334,14 +402,17 @@ export class TaskRun {
         if (prev && prev.kind === 'tool') emitItem(this.remember({ ...prev, summary }));
       },
       checkpoint: async () => {
-        await this.updateTask({ turns: state.turns, usage: { ...state.usage }, costUsd: state.costUsd }, (_doc, rec) => {
-          // Committed turns are never changed again (except old tool output being shortened, which
-          // should be kept too), so a shallow copy is enough.
-          rec.messages = [...state.messages];
-          const r = rec.tasks[this.taskId];
-          r.inflight = state.inflight ? structuredClone(state.inflight) : undefined;
-          r.tainted = state.tainted || undefined;
-        });
+        await this.updateTask(
+          { turns: state.turns, usage: { ...state.usage }, costUsd: state.costUsd },
+          (_doc, rec) => {
+            // Committed turns are never changed again (except old tool output being shortened, which
+            // should be kept too), so a shallow copy is enough.
+            rec.messages = [...state.messages];
+            const r = rec.tasks[this.taskId];
+            r.inflight = state.inflight ? structuredClone(state.inflight) : undefined;
+            r.tainted = state.tainted || undefined;
+          },
+        );
       },
       progress: () => {
         if (!this.task) return;
@@ -349,11 +420,18 @@ export class TaskRun {
         host.emit({ kind: 'task.updated', task: this.task });
       },
       ask: async (text, step, signal) => {
-        const q: Question = { id: newQuestionId(), taskId: this.taskId, threadId: this.threadId, text, createdAt: Date.now() };
+        const q: Question = {
+          id: newQuestionId(),
+          taskId: this.taskId,
+          threadId: this.threadId,
+          text,
+          createdAt: Date.now(),
+        };
         const answer = new Promise<string>((resolve, reject) => {
           this.question = { q, resolve, reject };
           const onAbort = () => reject(new Error('aborted'));
-          if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
         });
         answer.catch(() => undefined);
         host.scheduler.release(this.taskId);
@@ -365,7 +443,9 @@ export class TaskRun {
           const a = await answer;
           host.emit({ kind: 'question.answered', questionId: q.id, taskId: this.taskId });
           await host.scheduler.acquire(this.taskId, this.controller.signal);
-          await this.updateTask({ state: 'running' }, (_doc, rec) => { rec.tasks[this.taskId].question = undefined; });
+          await this.updateTask({ state: 'running' }, (_doc, rec) => {
+            rec.tasks[this.taskId].question = undefined;
+          });
           return a;
         } finally {
           this.question = undefined;
@@ -385,14 +465,21 @@ export class TaskRun {
         // Shown in the thread at once; it goes into the thread file with the next write of this run
         // (thread.get shows it from `unsaved` meanwhile), like the run's other items.
         const text = retryNotice(failure, delayMs);
-        emitItem(this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }), true);
+        emitItem(
+          this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }),
+          true,
+        );
       },
     };
   }
 }
 
 export function liveItems(run: TaskRun | undefined): ThreadItem[] {
-  return run ? [...run.unsaved.values(), ...run.live.values()].filter((i) => i.kind !== 'assistant' || i.text).map((i) => ({ ...i }) as ThreadItem) : [];
+  return run
+    ? [...run.unsaved.values(), ...run.live.values()]
+        .filter((i) => i.kind !== 'assistant' || i.text)
+        .map((i) => ({ ...i }) as ThreadItem)
+    : [];
 }
 
 export type { WireMessage };

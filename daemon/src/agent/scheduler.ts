@@ -1,7 +1,10 @@
 // Which task runs when: tasks in different threads run in parallel up to a limit; further ones wait
 // in order; one task at a time per thread (a follow-up waits behind the running task). A task
 // waiting for a person gives its slot up and gets it back ahead of new work.
-export interface Slot { taskId: string; threadId: string }
+export interface Slot {
+  taskId: string;
+  threadId: string;
+}
 
 export class Scheduler {
   private queue: Slot[] = [];
@@ -12,7 +15,10 @@ export class Scheduler {
   private reacquire: Array<{ taskId: string; resolve: () => void }> = [];
   private paused = false;
 
-  constructor(private readonly limit: () => number, private readonly start: (slot: Slot) => void) {}
+  constructor(
+    private readonly limit: () => number,
+    private readonly start: (slot: Slot) => void,
+  ) {}
 
   enqueue(slot: Slot): void {
     this.queue.push(slot);
@@ -27,10 +33,18 @@ export class Scheduler {
     return true;
   }
 
-  isQueued(taskId: string): boolean { return this.queue.some((s) => s.taskId === taskId); }
-  queued(): Slot[] { return [...this.queue]; }
-  running(): number { return this.holding.size; }
-  queuedCount(): number { return this.queue.length + this.reacquire.length; }
+  isQueued(taskId: string): boolean {
+    return this.queue.some((s) => s.taskId === taskId);
+  }
+  queued(): Slot[] {
+    return [...this.queue];
+  }
+  running(): number {
+    return this.holding.size;
+  }
+  queuedCount(): number {
+    return this.queue.length + this.reacquire.length;
+  }
 
   /** The task ended: free its thread and slot. */
   finished(slot: Slot): void {
@@ -53,7 +67,13 @@ export class Scheduler {
   acquire(taskId: string, signal?: AbortSignal): Promise<void> {
     if (this.holding.has(taskId)) return Promise.resolve();
     return new Promise((resolve) => {
-      const entry = { taskId, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+      const entry = {
+        taskId,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       const onAbort = () => {
         const i = this.reacquire.indexOf(entry);
         if (i >= 0) this.reacquire.splice(i, 1);
@@ -67,7 +87,9 @@ export class Scheduler {
   }
 
   /** Stop starting queued work (daemon shutting down). */
-  pause(): void { this.paused = true; }
+  pause(): void {
+    this.paused = true;
+  }
 
   private pump(): void {
     while (this.holding.size < this.limit() && this.reacquire.length) {
@@ -76,9 +98,12 @@ export class Scheduler {
       r.resolve();
     }
     if (this.paused) return;
-    for (let i = 0; i < this.queue.length && this.holding.size < this.limit();) {
+    for (let i = 0; i < this.queue.length && this.holding.size < this.limit(); ) {
       const slot = this.queue[i];
-      if (this.busyThreads.has(slot.threadId)) { i++; continue; }
+      if (this.busyThreads.has(slot.threadId)) {
+        i++;
+        continue;
+      }
       this.queue.splice(i, 1);
       this.busyThreads.set(slot.threadId, slot.taskId);
       this.holding.add(slot.taskId);

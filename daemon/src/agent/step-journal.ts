@@ -95,7 +95,9 @@ export class StepJournal {
     } catch {
       return;
     }
-    for (const name of names) if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6))) await fsp.rm(path.join(this.dir, name), { force: true });
+    for (const name of names)
+      if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6)))
+        await fsp.rm(path.join(this.dir, name), { force: true });
   }
 
   close(): void {

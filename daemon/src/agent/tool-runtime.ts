@@ -12,7 +12,10 @@ export interface ModelToolDefinition {
 
 export type ToolResultBlock =
   | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp'; data: string } };
+  | {
+      type: 'image';
+      source: { type: 'base64'; media_type: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp'; data: string };
+    };
 
 export interface ToolCallOutcome {
   /** Sent back to the model as the tool_result content. Tool output is data: the runtime marks it so. */

@@ -1,13 +1,25 @@
 // The conversation as the Messages API sees it. Kept as plain JSON in the thread's private agent
 // record (`doc.agent`), so a checkpoint is just this data written durably.
-export interface CacheControl { type: 'ephemeral' }
-export interface TextBlock { type: 'text'; text: string; cache_control?: CacheControl }
+export interface CacheControl {
+  type: 'ephemeral';
+}
+export interface TextBlock {
+  type: 'text';
+  text: string;
+  cache_control?: CacheControl;
+}
 export interface ImageBlock {
   type: 'image';
   source: { type: 'base64'; media_type: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp'; data: string };
   cache_control?: CacheControl;
 }
-export interface ToolUseBlock { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: CacheControl }
+export interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+  cache_control?: CacheControl;
+}
 export interface ToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
@@ -16,7 +28,10 @@ export interface ToolResultBlock {
   cache_control?: CacheControl;
 }
 export type WireBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock;
-export interface WireMessage { role: 'user' | 'assistant'; content: WireBlock[] }
+export interface WireMessage {
+  role: 'user' | 'assistant';
+  content: WireBlock[];
+}
 
 export interface WireTool {
   name: string;
@@ -37,7 +52,11 @@ export interface ModelRequest {
 /** The raw SSE events of a streamed reply (the subset the loop reads). */
 export type StreamEvent =
   | { type: 'message_start'; message: { usage?: Partial<ApiUsage>; model?: string } }
-  | { type: 'content_block_start'; index: number; content_block: { type: string; text?: string; id?: string; name?: string } }
+  | {
+      type: 'content_block_start';
+      index: number;
+      content_block: { type: string; text?: string; id?: string; name?: string };
+    }
   | { type: 'content_block_delta'; index: number; delta: { type: string; text?: string; partial_json?: string } }
   | { type: 'content_block_stop'; index: number }
   | { type: 'message_delta'; delta: { stop_reason?: string | null }; usage?: Partial<ApiUsage> | null }

@@ -1,6 +1,6 @@
 // The shape of one CLI command. Each command lives in its own file under cli/commands/ and is
 // listed in cli/registry.ts.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export interface CliIO {
   out: (text: string) => void;

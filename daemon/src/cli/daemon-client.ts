@@ -1,10 +1,16 @@
 // Helpers for commands that talk to the running daemon.
 import { homePaths } from '../config/paths.js';
-import { controlCall, DaemonNotRunningError, type ControlCallOptions } from '../control/client.js';
+import { type ControlCallOptions, controlCall, DaemonNotRunningError } from '../control/client.js';
 import type { CliIO } from './command.js';
 
 /** Call the daemon; when none runs, say so in one line. Returns undefined after printing an error. */
-export async function callDaemon(io: CliIO, home: string, method: string, params: Record<string, unknown> = {}, opts: ControlCallOptions = {}): Promise<unknown | undefined> {
+export async function callDaemon(
+  io: CliIO,
+  home: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  opts: ControlCallOptions = {},
+): Promise<unknown | undefined> {
   try {
     return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000, ...opts });
   } catch (err) {

@@ -1,7 +1,7 @@
 // The `errand` command line.
 import readline from 'node:readline/promises';
 import { defaultHome } from '../config/paths.js';
-import { parseCommandArgs, type CliIO } from './command.js';
+import { type CliIO, parseCommandArgs } from './command.js';
 import { COMMANDS } from './registry.js';
 
 async function usage(): Promise<string> {
@@ -13,7 +13,7 @@ async function usage(): Promise<string> {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `errand <command> --help` for a command\'s options. State lives in ERRAND_HOME.',
+    "Run `errand <command> --help` for a command's options. State lives in ERRAND_HOME.",
   ].join('\n');
 }
 

@@ -2,7 +2,10 @@
 // `errand start` does not pay for the doctor's or the installer's code.
 import type { CliCommand } from './command.js';
 
-export interface CommandEntry { name: string; load: () => Promise<CliCommand> }
+export interface CommandEntry {
+  name: string;
+  load: () => Promise<CliCommand>;
+}
 
 export const COMMANDS: CommandEntry[] = [
   { name: 'start', load: async () => (await import('./commands/start.js')).startCommand },

@@ -1,8 +1,8 @@
 // Load config.json, apply environment overrides, validate. An invalid value names its key and what is allowed.
 import fs from 'node:fs';
-import { z } from 'zod';
-import { ConfigSchema, type Config } from './schema.js';
+import type { z } from 'zod';
 import { homePaths } from './paths.js';
+import { type Config, ConfigSchema } from './schema.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 78; // EX_CONFIG: the service manager must not restart on this
@@ -25,7 +25,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
   try {
     const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('the top level must be an object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('the top level must be an object');
     return value as Record<string, unknown>;
   } catch (err) {
     throw new ConfigError(`${file} is not valid JSON (${(err as Error).message}). Fix or remove the file.`);

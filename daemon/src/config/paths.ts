@@ -2,7 +2,10 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function defaultHome(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.ERRAND_HOME) return path.resolve(env.ERRAND_HOME);
   const home = os.homedir();
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'Errand');

@@ -6,81 +6,132 @@ export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 
 const PolicyDecision = z.enum(['allow', 'ask', 'deny']);
 
-export const PolicyRule = z.object({
-  /** Tool name, or a glob over tool names: "shell", "fs_*", "github__*". */
-  tool: z.string().min(1),
-  /** For shell: a command prefix ("git status"); for file tools: a glob over the path. */
-  match: z.string().optional(),
-  decision: PolicyDecision,
-}).strict();
+export const PolicyRule = z
+  .object({
+    /** Tool name, or a glob over tool names: "shell", "fs_*", "github__*". */
+    tool: z.string().min(1),
+    /** For shell: a command prefix ("git status"); for file tools: a glob over the path. */
+    match: z.string().optional(),
+    decision: PolicyDecision,
+  })
+  .strict();
 export type PolicyRule = z.infer<typeof PolicyRule>;
 
 export const ConnectorConfig = z.discriminatedUnion('transport', [
-  z.object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, up to 32'),
-    transport: z.literal('stdio'),
-    command: z.string().min(1),
-    args: z.array(z.string()).default([]),
-    /** Names of secrets (kept in secrets.json) passed to the server as environment variables. */
-    env: z.record(z.string(), z.string()).default({}),
-    enabled: z.boolean().default(true),
-    readOnly: z.boolean().default(false),
-  }).strict(),
-  z.object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, up to 32'),
-    transport: z.literal('http'),
-    url: z.string().url(),
-    headers: z.record(z.string(), z.string()).default({}),
-    enabled: z.boolean().default(true),
-    readOnly: z.boolean().default(false),
-  }).strict(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, up to 32'),
+      transport: z.literal('stdio'),
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      /** Names of secrets (kept in secrets.json) passed to the server as environment variables. */
+      env: z.record(z.string(), z.string()).default({}),
+      enabled: z.boolean().default(true),
+      readOnly: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, up to 32'),
+      transport: z.literal('http'),
+      url: z.string().url(),
+      headers: z.record(z.string(), z.string()).default({}),
+      enabled: z.boolean().default(true),
+      readOnly: z.boolean().default(false),
+    })
+    .strict(),
 ]);
 export type ConnectorConfig = z.infer<typeof ConnectorConfig>;
 
-export const ConfigSchema = z.object({
-  /** 0 picks a free port (tests). */
-  port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
-  bind: z.string().min(1).default('127.0.0.1'),
-  /** The https origin the phone uses, when a reverse proxy or Tailscale Serve fronts the daemon. */
-  publicUrl: z.string().url().refine((u) => u.startsWith('https://'), 'must be an https:// URL').optional(),
-  /** Bind a LAN address over plain HTTP (degraded: no service worker, push or install). */
-  lan: z.boolean().default(false),
-  /** Extra host names the daemon answers to (beyond localhost, 127.0.0.1 and publicUrl's host). */
-  allowedHosts: z.array(z.string()).default([]),
-  hostName: z.string().optional(),
-  anthropic: z.object({
-    apiKey: z.string().min(1).optional(),
-    baseUrl: z.string().url().optional(),
-    model: z.string().min(1).default(DEFAULT_MODEL),
-    maxTokens: z.number().int().min(256).max(128_000).default(8192),
-    contextTokens: z.number().int().min(8_000).default(180_000),
-  }).strict().default({ model: DEFAULT_MODEL, maxTokens: 8192, contextTokens: 180_000 }),
-  agent: z.object({
-    maxParallelTasks: z.number().int().min(1).max(32).default(3),
-    autoResume: z.boolean().default(true),
-    maxTurns: z.number().int().min(1).max(1000).default(40),
-    maxOutputTokens: z.number().int().min(1).default(200_000),
-    maxWallMinutes: z.number().min(0.01).max(24 * 60).default(60),
-    maxCostUsd: z.number().min(0).default(5),
-    retryWindowSeconds: z.number().min(0).max(3600).default(120),
-  }).strict().default({
-    maxParallelTasks: 3, autoResume: true, maxTurns: 40, maxOutputTokens: 200_000, maxWallMinutes: 60,
-    maxCostUsd: 5, retryWindowSeconds: 120,
-  }),
-  /** Folders the agent may work in. The workspace folder in the home folder is always first. */
-  roots: z.array(z.string().min(1)).default([]),
-  approvals: z.object({ expireMinutes: z.number().min(0.05).max(7 * 24 * 60).default(30) }).strict()
-    .default({ expireMinutes: 30 }),
-  policy: z.object({ rules: z.array(PolicyRule).default([]) }).strict().default({ rules: [] }),
-  shell: z.object({
-    timeoutSeconds: z.number().min(1).max(3600).default(120),
-    maxOutputBytes: z.number().int().min(1024).max(10_000_000).default(64_000),
-    sandbox: z.enum(['auto', 'off']).default('auto'),
-  }).strict().default({ timeoutSeconds: 120, maxOutputBytes: 64_000, sandbox: 'auto' }),
-  connectors: z.array(ConnectorConfig).default([]),
-  push: z.object({ subject: z.string().regex(/^(mailto:|https:)/, 'must start with mailto: or https:').default('mailto:errand@localhost') })
-    .strict().default({ subject: 'mailto:errand@localhost' }),
-  log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().default({ level: 'info' }),
-}).strict();
+export const ConfigSchema = z
+  .object({
+    /** 0 picks a free port (tests). */
+    port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
+    bind: z.string().min(1).default('127.0.0.1'),
+    /** The https origin the phone uses, when a reverse proxy or Tailscale Serve fronts the daemon. */
+    publicUrl: z
+      .string()
+      .url()
+      .refine((u) => u.startsWith('https://'), 'must be an https:// URL')
+      .optional(),
+    /** Bind a LAN address over plain HTTP (degraded: no service worker, push or install). */
+    lan: z.boolean().default(false),
+    /** Extra host names the daemon answers to (beyond localhost, 127.0.0.1 and publicUrl's host). */
+    allowedHosts: z.array(z.string()).default([]),
+    hostName: z.string().optional(),
+    anthropic: z
+      .object({
+        apiKey: z.string().min(1).optional(),
+        baseUrl: z.string().url().optional(),
+        model: z.string().min(1).default(DEFAULT_MODEL),
+        maxTokens: z.number().int().min(256).max(128_000).default(8192),
+        contextTokens: z.number().int().min(8_000).default(180_000),
+      })
+      .strict()
+      .default({ model: DEFAULT_MODEL, maxTokens: 8192, contextTokens: 180_000 }),
+    agent: z
+      .object({
+        maxParallelTasks: z.number().int().min(1).max(32).default(3),
+        autoResume: z.boolean().default(true),
+        maxTurns: z.number().int().min(1).max(1000).default(40),
+        maxOutputTokens: z.number().int().min(1).default(200_000),
+        maxWallMinutes: z
+          .number()
+          .min(0.01)
+          .max(24 * 60)
+          .default(60),
+        maxCostUsd: z.number().min(0).default(5),
+        retryWindowSeconds: z.number().min(0).max(3600).default(120),
+      })
+      .strict()
+      .default({
+        maxParallelTasks: 3,
+        autoResume: true,
+        maxTurns: 40,
+        maxOutputTokens: 200_000,
+        maxWallMinutes: 60,
+        maxCostUsd: 5,
+        retryWindowSeconds: 120,
+      }),
+    /** Folders the agent may work in. The workspace folder in the home folder is always first. */
+    roots: z.array(z.string().min(1)).default([]),
+    approvals: z
+      .object({
+        expireMinutes: z
+          .number()
+          .min(0.05)
+          .max(7 * 24 * 60)
+          .default(30),
+      })
+      .strict()
+      .default({ expireMinutes: 30 }),
+    policy: z
+      .object({ rules: z.array(PolicyRule).default([]) })
+      .strict()
+      .default({ rules: [] }),
+    shell: z
+      .object({
+        timeoutSeconds: z.number().min(1).max(3600).default(120),
+        maxOutputBytes: z.number().int().min(1024).max(10_000_000).default(64_000),
+        sandbox: z.enum(['auto', 'off']).default('auto'),
+      })
+      .strict()
+      .default({ timeoutSeconds: 120, maxOutputBytes: 64_000, sandbox: 'auto' }),
+    connectors: z.array(ConnectorConfig).default([]),
+    push: z
+      .object({
+        subject: z
+          .string()
+          .regex(/^(mailto:|https:)/, 'must start with mailto: or https:')
+          .default('mailto:errand@localhost'),
+      })
+      .strict()
+      .default({ subject: 'mailto:errand@localhost' }),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;

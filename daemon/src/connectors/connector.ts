@@ -7,27 +7,33 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 
 /** The MCP SDK is loaded when the first connector starts: a daemon without connectors never pays for it. */
-let mcpLoaded: Promise<{
-  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
-  StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
-  StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
-  ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema;
-}> | undefined;
-const loadMcp = () => (mcpLoaded ??= Promise.all([
-  import('@modelcontextprotocol/sdk/client/index.js'),
-  import('@modelcontextprotocol/sdk/client/stdio.js'),
-  import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
-  import('@modelcontextprotocol/sdk/types.js'),
-]).then(([c, s, h, t]) => ({
-  Client: c.Client, StdioClientTransport: s.StdioClientTransport,
-  StreamableHTTPClientTransport: h.StreamableHTTPClientTransport, ToolListChangedNotificationSchema: t.ToolListChangedNotificationSchema,
-})));
+let mcpLoaded:
+  | Promise<{
+      Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+      StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
+      StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
+      ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema;
+    }>
+  | undefined;
+const loadMcp = () =>
+  (mcpLoaded ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([c, s, h, t]) => ({
+    Client: c.Client,
+    StdioClientTransport: s.StdioClientTransport,
+    StreamableHTTPClientTransport: h.StreamableHTTPClientTransport,
+    ToolListChangedNotificationSchema: t.ToolListChangedNotificationSchema,
+  })));
+
 import type { ConnectorStatus } from '../../../shared/src/index.js';
 import type { ConnectorConfig } from '../config/schema.js';
 import { scrubbedEnv } from '../tools/shell.js';
 import { ToolError } from '../tools/util.js';
 import type { Logger } from '../util/log.js';
-import { toolPin, type PinStore } from './pins.js';
+import { type PinStore, toolPin } from './pins.js';
 import type { SecretStore } from './secrets.js';
 
 export interface ConnectorDeps {
@@ -44,16 +50,28 @@ export interface ConnectorDeps {
 
 /** The exact command a stdio connector runs, as the user should see it before enabling it. */
 export function launchLine(cfg: ConnectorConfig): string {
-  if (cfg.transport === 'http') return `${cfg.url}${Object.keys(cfg.headers).length ? ` (headers: ${Object.keys(cfg.headers).join(', ')})` : ''}`;
+  if (cfg.transport === 'http')
+    return `${cfg.url}${Object.keys(cfg.headers).length ? ` (headers: ${Object.keys(cfg.headers).join(', ')})` : ''}`;
   const q = (a: string) => (/^[A-Za-z0-9_\-./=:@%+,]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  const env = Object.keys(cfg.env).map((k) => `${k}=<secret>`).join(' ');
+  const env = Object.keys(cfg.env)
+    .map((k) => `${k}=<secret>`)
+    .join(' ');
   return `${env ? env + ' ' : ''}${[cfg.command, ...cfg.args].map(q).join(' ')}`;
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${what} did not answer within ${Math.round(ms / 1000)}s`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 
 export class Connector {
@@ -72,18 +90,27 @@ export class Connector {
   /** Resolves when the current connection attempt has finished (either way). */
   settled: Promise<void> = Promise.resolve();
 
-  constructor(readonly config: ConnectorConfig, private readonly deps: ConnectorDeps) {}
+  constructor(
+    readonly config: ConnectorConfig,
+    private readonly deps: ConnectorDeps,
+  ) {}
 
-  get name(): string { return this.config.name; }
+  get name(): string {
+    return this.config.name;
+  }
 
   /** The process id of a stdio server while it runs (diagnostics, tests). */
   get pid(): number | undefined {
-    return this.config.transport === 'stdio' ? (this.transportRef as StdioClientTransport | undefined)?.pid ?? undefined : undefined;
+    return this.config.transport === 'stdio'
+      ? ((this.transportRef as StdioClientTransport | undefined)?.pid ?? undefined)
+      : undefined;
   }
 
   statusView(): ConnectorStatus {
     return {
-      name: this.name, transport: this.config.transport, status: this.status,
+      name: this.name,
+      transport: this.config.transport,
+      status: this.status,
       ...(this.reason ? { reason: this.reason } : {}),
       tools: this.enabledTools.length,
       ...(this.changedTools.length ? { changedTools: this.changedTools } : {}),
@@ -109,21 +136,29 @@ export class Connector {
   private async transport(): Promise<Transport> {
     const { StdioClientTransport, StreamableHTTPClientTransport } = await loadMcp();
     const secrets = this.deps.secrets.all();
-    const lookup = (kind: string, map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([k, name]) => {
-      const v = secrets[name];
-      if (v === undefined) throw new Error(`the secret "${name}" for ${kind} ${k} is missing from secrets.json`);
-      return [k, v];
-    }));
+    const lookup = (kind: string, map: Record<string, string>) =>
+      Object.fromEntries(
+        Object.entries(map).map(([k, name]) => {
+          const v = secrets[name];
+          if (v === undefined) throw new Error(`the secret "${name}" for ${kind} ${k} is missing from secrets.json`);
+          return [k, v];
+        }),
+      );
     if (this.config.transport === 'stdio') {
       const t = new StdioClientTransport({
-        command: this.config.command, args: this.config.args,
+        command: this.config.command,
+        args: this.config.args,
         env: { ...scrubbedEnv(), ...lookup('environment variable', this.config.env) },
         stderr: 'pipe',
       });
-      t.stderr?.on('data', (c: Buffer) => { this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-2000); });
+      t.stderr?.on('data', (c: Buffer) => {
+        this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-2000);
+      });
       return t;
     }
-    return new StreamableHTTPClientTransport(new URL(this.config.url), { requestInit: { headers: lookup('header', this.config.headers) } });
+    return new StreamableHTTPClientTransport(new URL(this.config.url), {
+      requestInit: { headers: lookup('header', this.config.headers) },
+    });
   }
 
   private async connect(): Promise<void> {
@@ -135,11 +170,16 @@ export class Connector {
     try {
       const transport = await this.transport();
       this.transportRef = transport;
-      client.onclose = () => { if (gen === this.generation && !this.stopped) this.crashed('the server closed the connection'); };
-      client.onerror = (err) => this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });
+      client.onclose = () => {
+        if (gen === this.generation && !this.stopped) this.crashed('the server closed the connection');
+      };
+      client.onerror = (err) =>
+        this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });
       client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
         if (gen !== this.generation) return;
-        await this.refresh().catch((err: Error) => this.deps.log.warn('connector tool refresh failed', { connector: this.name, error: err.message }));
+        await this.refresh().catch((err: Error) =>
+          this.deps.log.warn('connector tool refresh failed', { connector: this.name, error: err.message }),
+        );
       });
       this.client = client;
       await withTimeout(client.connect(transport), this.deps.connectTimeoutMs, 'the server');
@@ -185,7 +225,8 @@ export class Connector {
   private crashed(why: string): void {
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
     let reason = `${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`;
-    for (const secret of this.deps.secrets.values()) if (secret.length >= 4) reason = reason.split(secret).join('[redacted]');
+    for (const secret of this.deps.secrets.values())
+      if (secret.length >= 4) reason = reason.split(secret).join('[redacted]');
     const old = this.client;
     this.client = undefined;
     this.generation++;
@@ -194,17 +235,21 @@ export class Connector {
     this.attempts++;
     this.setStatus('failed', `${reason}; retrying in ${Math.max(1, Math.round(delay / 1000))}s`);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => { if (!this.stopped) void this.start(); }, delay);
+    this.timer = setTimeout(() => {
+      if (!this.stopped) void this.start();
+    }, delay);
     this.timer.unref?.();
   }
 
   async call(tool: string, args: Record<string, unknown>, signal: AbortSignal, timeoutMs: number) {
     const client = this.client;
-    if (!client || this.status !== 'connected') throw new ToolError(`The connector "${this.name}" is not connected (${this.reason ?? this.status}).`);
+    if (!client || this.status !== 'connected')
+      throw new ToolError(`The connector "${this.name}" is not connected (${this.reason ?? this.status}).`);
     try {
       return await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: timeoutMs });
     } catch (err) {
-      if (this.config.transport === 'http' && /fetch failed|ECONNREFUSED|socket/i.test((err as Error).message)) this.crashed((err as Error).message);
+      if (this.config.transport === 'http' && /fetch failed|ECONNREFUSED|socket/i.test((err as Error).message))
+        this.crashed((err as Error).message);
       throw err;
     }
   }

@@ -35,20 +35,37 @@ function modelName(connector: string, tool: string): string {
   return `${connector}__${tool.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
 }
 
-type McpContent = { type: string; text?: string; data?: string; mimeType?: string; uri?: string; name?: string; resource?: { uri: string; text?: string; mimeType?: string } };
+type McpContent = {
+  type: string;
+  text?: string;
+  data?: string;
+  mimeType?: string;
+  uri?: string;
+  name?: string;
+  resource?: { uri: string; text?: string; mimeType?: string };
+};
 
 function toBlocks(content: McpContent[] | undefined, structured: unknown): ToolResultBlock[] {
   const blocks: ToolResultBlock[] = [];
   for (const c of content ?? []) {
-    if (c.type === 'text' && typeof c.text === 'string') blocks.push({ type: 'text', text: clip(c.text, MAX_TOOL_TEXT) });
+    if (c.type === 'text' && typeof c.text === 'string')
+      blocks.push({ type: 'text', text: clip(c.text, MAX_TOOL_TEXT) });
     else if (c.type === 'image' && c.data && c.mimeType && IMAGE.has(c.mimeType)) {
       blocks.push({ type: 'image', source: { type: 'base64', media_type: c.mimeType as 'image/png', data: c.data } });
     } else if (c.type === 'resource' && c.resource) {
-      blocks.push({ type: 'text', text: c.resource.text !== undefined ? `[resource ${c.resource.uri}]\n${clip(c.resource.text, MAX_TOOL_TEXT)}` : `[resource ${c.resource.uri} (${c.resource.mimeType ?? 'binary'})]` });
-    } else if (c.type === 'resource_link') blocks.push({ type: 'text', text: `[link: ${c.uri ?? ''} ${c.name ?? ''}]` });
+      blocks.push({
+        type: 'text',
+        text:
+          c.resource.text !== undefined
+            ? `[resource ${c.resource.uri}]\n${clip(c.resource.text, MAX_TOOL_TEXT)}`
+            : `[resource ${c.resource.uri} (${c.resource.mimeType ?? 'binary'})]`,
+      });
+    } else if (c.type === 'resource_link')
+      blocks.push({ type: 'text', text: `[link: ${c.uri ?? ''} ${c.name ?? ''}]` });
     else blocks.push({ type: 'text', text: `[${c.type} content omitted]` });
   }
-  if (!blocks.length && structured !== undefined) blocks.push({ type: 'text', text: clip(JSON.stringify(structured), MAX_TOOL_TEXT) });
+  if (!blocks.length && structured !== undefined)
+    blocks.push({ type: 'text', text: clip(JSON.stringify(structured), MAX_TOOL_TEXT) });
   if (!blocks.length) blocks.push({ type: 'text', text: '(no output)' });
   return blocks;
 }
@@ -87,8 +104,14 @@ export class ConnectorManager {
     for (const cfg of configs) {
       if (this.connectors.has(cfg.name)) continue;
       const conn = new Connector(cfg, {
-        pins: this.pins, secrets: this.secrets, log: this.opts.log, version: this.opts.version, onStatus: this.onStatus,
-        backoffMs: this.opts.backoffMs ?? 1000, maxBackoffMs: this.opts.maxBackoffMs ?? 60_000, connectTimeoutMs: this.opts.connectTimeoutMs ?? 30_000,
+        pins: this.pins,
+        secrets: this.secrets,
+        log: this.opts.log,
+        version: this.opts.version,
+        onStatus: this.onStatus,
+        backoffMs: this.opts.backoffMs ?? 1000,
+        maxBackoffMs: this.opts.maxBackoffMs ?? 60_000,
+        connectTimeoutMs: this.opts.connectTimeoutMs ?? 30_000,
       });
       this.connectors.set(cfg.name, conn);
       void conn.start();
@@ -100,7 +123,9 @@ export class ConnectorManager {
     await Promise.all([...this.connectors.values()].map((c) => c.settled));
   }
 
-  get(name: string): Connector | undefined { return this.connectors.get(name); }
+  get(name: string): Connector | undefined {
+    return this.connectors.get(name);
+  }
 
   statuses(): Array<ConnectorStatus & { launch: string }> {
     return [...this.connectors.values()].map((c) => ({ ...c.statusView(), launch: launchLine(c.config) }));
@@ -113,7 +138,10 @@ export class ConnectorManager {
   async accept(name: string): Promise<ConnectorStatus> {
     const c = this.connectors.get(name);
     if (!c) throw new Error(`No connector named "${name}".`);
-    if (c.status !== 'connected') throw new Error(`The connector "${name}" is ${c.status}${c.reason ? ` (${c.reason})` : ''}; it must be connected to accept its tools.`);
+    if (c.status !== 'connected')
+      throw new Error(
+        `The connector "${name}" is ${c.status}${c.reason ? ` (${c.reason})` : ''}; it must be connected to accept its tools.`,
+      );
     await c.accept();
     return c.statusView();
   }
@@ -128,7 +156,10 @@ export class ConnectorManager {
         const name = modelName(conn.name, tool.name);
         const readOnly = tool.annotations?.readOnlyHint === true;
         specs.push({
-          kind: 'connector', egress: !readOnly && !conn.config.readOnly, readOnly, connector: conn.name,
+          kind: 'connector',
+          egress: !readOnly && !conn.config.readOnly,
+          readOnly,
+          connector: conn.name,
           definition: {
             name,
             description: clip(`[${conn.name} connector] ${tool.description ?? tool.title ?? tool.name}`, 2000),
@@ -144,10 +175,18 @@ export class ConnectorManager {
               subjects: [],
               async execute(signal) {
                 const live = conn.enabledTools.find((t) => t.name === tool.name);
-                if (!live) throw new ToolError(`The tool ${name} is disabled now (its description changed or the connector restarted); the user must accept it again.`);
+                if (!live)
+                  throw new ToolError(
+                    `The tool ${name} is disabled now (its description changed or the connector restarted); the user must accept it again.`,
+                  );
                 const res = await conn.call(tool.name, args, signal, callTimeout);
                 const blocks = toBlocks(res.content as McpContent[] | undefined, res.structuredContent);
-                return { content: blocks, isError: res.isError === true, tainted: true, summary: `${conn.name}: ${tool.name}${res.isError ? ' (error)' : ''}` };
+                return {
+                  content: blocks,
+                  isError: res.isError === true,
+                  tainted: true,
+                  summary: `${conn.name}: ${tool.name}${res.isError ? ' (error)' : ''}`,
+                };
               },
             };
           },

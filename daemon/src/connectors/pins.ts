@@ -8,7 +8,12 @@ import { actionHash } from '../tools/util.js';
 type PinsDoc = { schema: 1; connectors: Record<string, Record<string, string>> };
 
 export function toolPin(tool: { name: string; description?: string; inputSchema?: unknown; title?: string }): string {
-  return actionHash({ name: tool.name, title: tool.title ?? null, description: tool.description ?? '', inputSchema: tool.inputSchema ?? null });
+  return actionHash({
+    name: tool.name,
+    title: tool.title ?? null,
+    description: tool.description ?? '',
+    inputSchema: tool.inputSchema ?? null,
+  });
 }
 
 export class PinStore {
@@ -18,7 +23,9 @@ export class PinStore {
     try {
       const v = JSON.parse(fs.readFileSync(this.file, 'utf8')) as PinsDoc;
       if (v && v.schema === 1 && v.connectors) return v;
-    } catch { /* none yet */ }
+    } catch {
+      /* none yet */
+    }
     return { schema: 1, connectors: {} };
   }
 

@@ -10,16 +10,24 @@ export class SecretStore {
     try {
       const v = JSON.parse(fs.readFileSync(this.file, 'utf8')) as unknown;
       if (v && typeof v === 'object' && !Array.isArray(v)) {
-        return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string')) as Record<string, string>;
+        return Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string'),
+        ) as Record<string, string>;
       }
-    } catch { /* none yet */ }
+    } catch {
+      /* none yet */
+    }
     return {};
   }
 
-  get(name: string): string | undefined { return this.all()[name]; }
+  get(name: string): string | undefined {
+    return this.all()[name];
+  }
 
   /** Every secret value, so logs and audit entries can redact them. */
-  values(): string[] { return Object.values(this.all()); }
+  values(): string[] {
+    return Object.values(this.all());
+  }
 
   async set(values: Record<string, string>): Promise<void> {
     await writeAtomic(this.file, Buffer.from(JSON.stringify({ ...this.all(), ...values }, null, 2) + '\n'), 0o600);
@@ -28,6 +36,7 @@ export class SecretStore {
   async removePrefix(prefix: string): Promise<void> {
     const all = this.all();
     const kept = Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith(prefix)));
-    if (Object.keys(kept).length !== Object.keys(all).length) await writeAtomic(this.file, Buffer.from(JSON.stringify(kept, null, 2) + '\n'), 0o600);
+    if (Object.keys(kept).length !== Object.keys(all).length)
+      await writeAtomic(this.file, Buffer.from(JSON.stringify(kept, null, 2) + '\n'), 0o600);
   }
 }

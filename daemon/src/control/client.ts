@@ -13,18 +13,34 @@ export interface ControlCallOptions {
   timeoutMs?: number;
 }
 
-export async function controlCall(socketPath: string, method: string, params: Record<string, unknown> = {}, opts: ControlCallOptions = {}): Promise<unknown> {
+export async function controlCall(
+  socketPath: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  opts: ControlCallOptions = {},
+): Promise<unknown> {
   const socket = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.createConnection(socketPath);
     s.once('connect', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
-      reject(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK'].includes(err.code ?? '') ? new DaemonNotRunningError(socketPath) : err);
+      reject(
+        ['ENOENT', 'ECONNREFUSED', 'ENOTSOCK'].includes(err.code ?? '') ? new DaemonNotRunningError(socketPath) : err,
+      );
     });
   });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = opts.timeoutMs ? setTimeout(() => { socket.destroy(); reject(new Error(`The daemon did not answer "${method}" in time.`)); }, opts.timeoutMs) : undefined;
-    const finish = (fn: () => void) => { if (timer) clearTimeout(timer); socket.end(); fn(); };
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`The daemon did not answer "${method}" in time.`));
+        }, opts.timeoutMs)
+      : undefined;
+    const finish = (fn: () => void) => {
+      if (timer) clearTimeout(timer);
+      socket.end();
+      fn();
+    };
     socket.on('data', (chunk) => {
       buffer += chunk.toString('utf8');
       let nl: number;
@@ -36,7 +52,10 @@ export async function controlCall(socketPath: string, method: string, params: Re
         else finish(() => reject(new Error(msg.error)));
       }
     });
-    socket.on('close', () => { if (timer) clearTimeout(timer); reject(new Error('The daemon closed the control connection.')); });
+    socket.on('close', () => {
+      if (timer) clearTimeout(timer);
+      reject(new Error('The daemon closed the control connection.'));
+    });
     socket.write(JSON.stringify({ id: 1, method, params }) + '\n');
   });
 }

@@ -2,11 +2,13 @@
 // folder. Browsers cannot reach it, which is why pairing codes are minted here.
 import { z } from 'zod';
 
-export const ControlRequest = z.object({
-  id: z.number().int(),
-  method: z.string().min(1).max(64),
-  params: z.record(z.string(), z.unknown()).default({}),
-}).strict();
+export const ControlRequest = z
+  .object({
+    id: z.number().int(),
+    method: z.string().min(1).max(64),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
 export type ControlRequest = z.infer<typeof ControlRequest>;
 
 /** A reply ends a call; a progress message (for long calls like `pair`) does not. */

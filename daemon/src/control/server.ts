@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../util/log.js';
-import { ControlRequest, type ControlHandler, type ControlMessage } from './protocol.js';
+import { type ControlHandler, type ControlMessage, ControlRequest } from './protocol.js';
 
 const MAX_LINE = 256 * 1024;
 
@@ -11,7 +11,10 @@ export class ControlServer {
   private server: net.Server | undefined;
   private sockets = new Set<net.Socket>();
 
-  constructor(private readonly socketPath: string, private readonly log: Logger) {}
+  constructor(
+    private readonly socketPath: string,
+    private readonly log: Logger,
+  ) {}
 
   register(method: string, handler: ControlHandler): void {
     if (this.handlers.has(method)) throw new Error(`control method ${method} registered twice`);

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, readConfigFile } from '../config/load.js';
 import { homePaths } from '../config/paths.js';
-import { ConfigSchema, type Config } from '../config/schema.js';
+import { type Config, ConfigSchema } from '../config/schema.js';
 import { controlCall, DaemonNotRunningError } from '../control/client.js';
 import { tailscaleServing } from '../remote/tailscale.js';
 import { serviceState } from '../service/index.js';
-import { execRunner, which, type Runner } from '../service/runner.js';
+import { execRunner, type Runner, which } from '../service/runner.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -58,15 +58,37 @@ function gb(bytes: number): string {
 async function checkDaemon(socket: string): Promise<{ check: Check; status?: DaemonStatus }> {
   try {
     const status = (await controlCall(socket, 'status', {}, { timeoutMs: 3000 })) as DaemonStatus | undefined;
-    const bits = [status?.version ? `version ${status.version}` : undefined, status?.startedAt ? `up ${ago(Date.now() - status.startedAt)}` : undefined].filter(Boolean);
-    return { check: { id: 'daemon', title: 'Daemon', status: 'ok', detail: `running${bits.length ? ` (${bits.join(', ')})` : ''}` }, status: status ?? {} };
+    const bits = [
+      status?.version ? `version ${status.version}` : undefined,
+      status?.startedAt ? `up ${ago(Date.now() - status.startedAt)}` : undefined,
+    ].filter(Boolean);
+    return {
+      check: {
+        id: 'daemon',
+        title: 'Daemon',
+        status: 'ok',
+        detail: `running${bits.length ? ` (${bits.join(', ')})` : ''}`,
+      },
+      status: status ?? {},
+    };
   } catch (err) {
     if (err instanceof DaemonNotRunningError) {
-      return { check: { id: 'daemon', title: 'Daemon', status: 'fail', detail: 'not running', fix: 'Start it with `errand start`, or run `errand install` to have it start at login.' } };
+      return {
+        check: {
+          id: 'daemon',
+          title: 'Daemon',
+          status: 'fail',
+          detail: 'not running',
+          fix: 'Start it with `errand start`, or run `errand install` to have it start at login.',
+        },
+      };
     }
     return {
       check: {
-        id: 'daemon', title: 'Daemon', status: 'fail', detail: `not answering on its control socket (${(err as Error).message})`,
+        id: 'daemon',
+        title: 'Daemon',
+        status: 'fail',
+        detail: `not answering on its control socket (${(err as Error).message})`,
         fix: 'Look at `errand logs` for the reason, then restart it (`systemctl --user restart errand`, or Ctrl-C and `errand start`).',
       },
     };
@@ -76,43 +98,87 @@ async function checkDaemon(socket: string): Promise<{ check: Check; status?: Dae
 async function checkService(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Promise<Check> {
   const s = await serviceState(home, { env, platform });
   if (s.kind === 'none') {
-    return { id: 'service', title: 'Login service', status: 'unknown', detail: `not supported on ${platform}`, fix: 'Start the daemon yourself with `errand start` when you log in.' };
+    return {
+      id: 'service',
+      title: 'Login service',
+      status: 'unknown',
+      detail: `not supported on ${platform}`,
+      fix: 'Start the daemon yourself with `errand start` when you log in.',
+    };
   }
   if (!s.installed) {
-    return { id: 'service', title: 'Login service', status: 'warn', detail: 'not installed: Errand stops when you close its terminal', fix: 'Run `errand install` so it starts at login and restarts after a failure.' };
+    return {
+      id: 'service',
+      title: 'Login service',
+      status: 'warn',
+      detail: 'not installed: Errand stops when you close its terminal',
+      fix: 'Run `errand install` so it starts at login and restarts after a failure.',
+    };
   }
   const gone = (s.program ?? []).filter((p) => !fs.existsSync(p));
   if (gone.length) {
     return {
-      id: 'service', title: 'Login service', status: 'fail', detail: `installed, but what it runs is gone: ${gone.join(', ')}`,
+      id: 'service',
+      title: 'Login service',
+      status: 'fail',
+      detail: `installed, but what it runs is gone: ${gone.join(', ')}`,
       fix: 'Run `errand install` again (with the Node you use now) to point the service at it.',
     };
   }
   if (!s.servesThisHome) {
-    return { id: 'service', title: 'Login service', status: 'warn', detail: `installed (${s.unitPath}) for another home folder: ${s.home}`, fix: 'Run `errand install` with this home folder to point the service here.' };
+    return {
+      id: 'service',
+      title: 'Login service',
+      status: 'warn',
+      detail: `installed (${s.unitPath}) for another home folder: ${s.home}`,
+      fix: 'Run `errand install` with this home folder to point the service here.',
+    };
   }
   return { id: 'service', title: 'Login service', status: 'ok', detail: `installed (${s.unitPath})` };
 }
 
-function checkApiKey(config: Config, rawConfig: Record<string, unknown>, env: NodeJS.ProcessEnv, serviceInstalled: boolean, configFile: string): Check {
+function checkApiKey(
+  config: Config,
+  rawConfig: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  serviceInstalled: boolean,
+  configFile: string,
+): Check {
   const inFile = typeof (rawConfig.anthropic as Record<string, unknown> | undefined)?.apiKey === 'string';
   const inEnv = Boolean(env.ANTHROPIC_API_KEY);
   if (!config.anthropic.apiKey) {
     if (config.anthropic.baseUrl) {
-      return { id: 'apiKey', title: 'API key', status: 'warn', detail: `not set (fine if your model server at ${config.anthropic.baseUrl} needs none)`, fix: `If it needs one, set "anthropic": {"apiKey": "…"} in ${configFile}.` };
+      return {
+        id: 'apiKey',
+        title: 'API key',
+        status: 'warn',
+        detail: `not set (fine if your model server at ${config.anthropic.baseUrl} needs none)`,
+        fix: `If it needs one, set "anthropic": {"apiKey": "…"} in ${configFile}.`,
+      };
     }
     return {
-      id: 'apiKey', title: 'API key', status: 'fail', detail: 'no Anthropic API key is configured',
+      id: 'apiKey',
+      title: 'API key',
+      status: 'fail',
+      detail: 'no Anthropic API key is configured',
       fix: `Create a key at https://console.anthropic.com/settings/keys and put it in ${configFile} as "anthropic": {"apiKey": "sk-ant-…"} (or set ANTHROPIC_API_KEY).`,
     };
   }
   if (!inFile && inEnv && serviceInstalled) {
     return {
-      id: 'apiKey', title: 'API key', status: 'warn', detail: 'set only in this shell\'s ANTHROPIC_API_KEY, which the login service does not see',
+      id: 'apiKey',
+      title: 'API key',
+      status: 'warn',
+      detail: "set only in this shell's ANTHROPIC_API_KEY, which the login service does not see",
       fix: `Put the key in ${configFile} as "anthropic": {"apiKey": "…"} so the service has it too.`,
     };
   }
-  return { id: 'apiKey', title: 'API key', status: 'ok', detail: inFile ? 'set in config.json' : 'set in ANTHROPIC_API_KEY' };
+  return {
+    id: 'apiKey',
+    title: 'API key',
+    status: 'ok',
+    detail: inFile ? 'set in config.json' : 'set in ANTHROPIC_API_KEY',
+  };
 }
 
 async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeoutMs: number): Promise<Check> {
@@ -123,19 +189,39 @@ async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeout
     const headers: Record<string, string> = { 'anthropic-version': '2023-06-01' };
     if (config.anthropic.apiKey) headers['x-api-key'] = config.anthropic.apiKey;
     // GET /v1/models is free and tells a rejected key apart from a reachable endpoint.
-    const res = await doFetch(`${base}/v1/models`, { method: 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    const res = await doFetch(`${base}/v1/models`, {
+      method: 'GET',
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.body?.cancel().catch(() => undefined);
     if ((res.status === 401 || res.status === 403) && config.anthropic.apiKey) {
-      return { id: 'model', title, status: 'fail', detail: `${base} rejected the API key (HTTP ${res.status})`, fix: 'Check the key in config.json (anthropic.apiKey) or create a new one at https://console.anthropic.com/settings/keys.' };
+      return {
+        id: 'model',
+        title,
+        status: 'fail',
+        detail: `${base} rejected the API key (HTTP ${res.status})`,
+        fix: 'Check the key in config.json (anthropic.apiKey) or create a new one at https://console.anthropic.com/settings/keys.',
+      };
     }
     return { id: 'model', title, status: 'ok', detail: `${base} answers (HTTP ${res.status})` };
   } catch (err) {
-    const code = ((err as { cause?: { code?: string } }).cause?.code) ?? (err as { name?: string }).name ?? '';
+    const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as { name?: string }).name ?? '';
     if (custom && code === 'ECONNREFUSED') {
-      return { id: 'model', title, status: 'fail', detail: `nothing answers at ${base}`, fix: 'Start your model server, or correct anthropic.baseUrl in config.json.' };
+      return {
+        id: 'model',
+        title,
+        status: 'fail',
+        detail: `nothing answers at ${base}`,
+        fix: 'Start your model server, or correct anthropic.baseUrl in config.json.',
+      };
     }
     return {
-      id: 'model', title, status: 'unknown', detail: `could not reach ${base} (${code || (err as Error).message}); this computer may be offline`,
+      id: 'model',
+      title,
+      status: 'unknown',
+      detail: `could not reach ${base} (${code || (err as Error).message}); this computer may be offline`,
       fix: 'Check the internet connection (and any proxy or firewall); tasks retry when the connection is back.',
     };
   }
@@ -144,49 +230,114 @@ async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeout
 function checkRoots(config: Config, workspace: string): Check[] {
   const checks: Check[] = [];
   const ws = fs.existsSync(workspace);
-  checks.push(ws
-    ? { id: 'root:workspace', title: 'Workspace folder', status: 'ok', detail: workspace }
-    : { id: 'root:workspace', title: 'Workspace folder', status: 'warn', detail: `${workspace} does not exist yet`, fix: 'It is created when the daemon starts: run `errand start`.' });
+  checks.push(
+    ws
+      ? { id: 'root:workspace', title: 'Workspace folder', status: 'ok', detail: workspace }
+      : {
+          id: 'root:workspace',
+          title: 'Workspace folder',
+          status: 'warn',
+          detail: `${workspace} does not exist yet`,
+          fix: 'It is created when the daemon starts: run `errand start`.',
+        },
+  );
   for (const root of config.roots) {
     const title = `Root ${root}`;
     let st: fs.Stats | undefined;
-    try { st = fs.statSync(root); } catch { st = undefined; }
+    try {
+      st = fs.statSync(root);
+    } catch {
+      st = undefined;
+    }
     if (!st) {
-      checks.push({ id: `root:${root}`, title, status: 'fail', detail: 'does not exist', fix: `Create the folder ${root}, or remove it from "roots" in config.json.` });
+      checks.push({
+        id: `root:${root}`,
+        title,
+        status: 'fail',
+        detail: 'does not exist',
+        fix: `Create the folder ${root}, or remove it from "roots" in config.json.`,
+      });
     } else if (!st.isDirectory()) {
-      checks.push({ id: `root:${root}`, title, status: 'fail', detail: 'is not a folder', fix: `Replace ${root} in "roots" in config.json with a folder.` });
+      checks.push({
+        id: `root:${root}`,
+        title,
+        status: 'fail',
+        detail: 'is not a folder',
+        fix: `Replace ${root} in "roots" in config.json with a folder.`,
+      });
     } else {
       try {
         fs.accessSync(root, fs.constants.R_OK | fs.constants.X_OK);
         checks.push({ id: `root:${root}`, title, status: 'ok', detail: 'exists' });
       } catch {
-        checks.push({ id: `root:${root}`, title, status: 'fail', detail: 'cannot be read by this user', fix: `Give your user read access to ${root} (chmod/chown), or remove it from "roots".` });
+        checks.push({
+          id: `root:${root}`,
+          title,
+          status: 'fail',
+          detail: 'cannot be read by this user',
+          fix: `Give your user read access to ${root} (chmod/chown), or remove it from "roots".`,
+        });
       }
     }
   }
   if (config.roots.length === 0) {
-    checks.push({ id: 'roots', title: 'Roots', status: 'ok', detail: 'no extra folders allowed; the agent works in the workspace folder only' });
+    checks.push({
+      id: 'roots',
+      title: 'Roots',
+      status: 'ok',
+      detail: 'no extra folders allowed; the agent works in the workspace folder only',
+    });
   }
   return checks;
 }
 
-async function checkSandbox(config: Config, env: NodeJS.ProcessEnv, platform: NodeJS.Platform, run: Runner, daemon?: DaemonStatus): Promise<Check> {
+async function checkSandbox(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform,
+  run: Runner,
+  daemon?: DaemonStatus,
+): Promise<Check> {
   const title = 'Shell sandbox';
   if (config.shell.sandbox === 'off') {
-    return { id: 'sandbox', title, status: 'warn', detail: 'turned off in config.json (shell.sandbox = "off")', fix: 'Set shell.sandbox to "auto" so shell commands run in a sandbox.' };
+    return {
+      id: 'sandbox',
+      title,
+      status: 'warn',
+      detail: 'turned off in config.json (shell.sandbox = "off")',
+      fix: 'Set shell.sandbox to "auto" so shell commands run in a sandbox.',
+    };
   }
   if (daemon?.sandbox && !daemon.sandbox.enabled) {
-    return { id: 'sandbox', title, status: 'warn', detail: `the daemon runs shell commands without a sandbox${daemon.sandbox.reason ? `: ${daemon.sandbox.reason}` : ''}`, fix: sandboxFix(platform) };
+    return {
+      id: 'sandbox',
+      title,
+      status: 'warn',
+      detail: `the daemon runs shell commands without a sandbox${daemon.sandbox.reason ? `: ${daemon.sandbox.reason}` : ''}`,
+      fix: sandboxFix(platform),
+    };
   }
   if (platform === 'linux') {
     const missing = ['bwrap', 'socat', 'rg'].filter((b) => !which(b, env));
     if (missing.length) {
-      return { id: 'sandbox', title, status: 'warn', detail: `${missing.join(' and ')} not found`, fix: sandboxFix(platform) };
+      return {
+        id: 'sandbox',
+        title,
+        status: 'warn',
+        detail: `${missing.join(' and ')} not found`,
+        fix: sandboxFix(platform),
+      };
     }
-    const r = await run('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--unshare-net', 'true'], { env, timeoutMs: 5000 });
+    const r = await run('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--unshare-net', 'true'], {
+      env,
+      timeoutMs: 5000,
+    });
     if (r.code !== 0) {
       return {
-        id: 'sandbox', title, status: 'warn', detail: `bubblewrap cannot start a sandbox here: ${r.stderr.trim() || `exit code ${r.code}`}`,
+        id: 'sandbox',
+        title,
+        status: 'warn',
+        detail: `bubblewrap cannot start a sandbox here: ${r.stderr.trim() || `exit code ${r.code}`}`,
         fix: 'Allow unprivileged user namespaces (on Ubuntu 24.04+: an AppArmor profile for bwrap, or sysctl kernel.apparmor_restrict_unprivileged_userns=0).',
       };
     }
@@ -201,28 +352,55 @@ async function checkSandbox(config: Config, env: NodeJS.ProcessEnv, platform: No
 }
 
 function sandboxFix(platform: NodeJS.Platform): string {
-  if (platform === 'linux') return 'Install bubblewrap, socat and ripgrep (Debian/Ubuntu: `sudo apt install bubblewrap socat ripgrep`; Fedora: `sudo dnf install bubblewrap socat ripgrep`).';
+  if (platform === 'linux')
+    return 'Install bubblewrap, socat and ripgrep (Debian/Ubuntu: `sudo apt install bubblewrap socat ripgrep`; Fedora: `sudo dnf install bubblewrap socat ripgrep`).';
   if (platform === 'darwin') return 'sandbox-exec ships with macOS; check that /usr/bin/sandbox-exec exists.';
   return 'Shell commands cannot be sandboxed on this system; keep shell approvals on.';
 }
 
-async function checkOrigin(config: Config, env: NodeJS.ProcessEnv, platform: NodeJS.Platform, run: Runner): Promise<Check> {
+async function checkOrigin(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform,
+  run: Runner,
+): Promise<Check> {
   const title = 'Phone access';
   const ts = await tailscaleServing({ run, env, platform }, config.port).catch(() => undefined);
   if (config.publicUrl) {
-    if (/\.ts\.net$/i.test(new URL(config.publicUrl).hostname) && ts && ts.installed && !ts.serving) {
-      return { id: 'origin', title, status: 'warn', detail: `publicUrl is ${config.publicUrl}, but Tailscale Serve does not send it to Errand`, fix: 'Run `errand expose tailscale` again.' };
+    if (/\.ts\.net$/i.test(new URL(config.publicUrl).hostname) && ts?.installed && !ts.serving) {
+      return {
+        id: 'origin',
+        title,
+        status: 'warn',
+        detail: `publicUrl is ${config.publicUrl}, but Tailscale Serve does not send it to Errand`,
+        fix: 'Run `errand expose tailscale` again.',
+      };
     }
     if (ts?.funnel) {
-      return { id: 'origin', title, status: 'warn', detail: `${config.publicUrl} is on the public internet (Tailscale Funnel)`, fix: 'Unless you need it, run `errand expose tailscale` (without --funnel) to keep it inside your tailnet.' };
+      return {
+        id: 'origin',
+        title,
+        status: 'warn',
+        detail: `${config.publicUrl} is on the public internet (Tailscale Funnel)`,
+        fix: 'Unless you need it, run `errand expose tailscale` (without --funnel) to keep it inside your tailnet.',
+      };
     }
     return { id: 'origin', title, status: 'ok', detail: `the phone uses ${config.publicUrl} (HTTPS)` };
   }
   if (config.lan) {
-    return { id: 'origin', title, status: 'warn', detail: 'LAN mode over plain HTTP: no app install, push or offline on the phone', fix: 'Run `errand expose tailscale` (or `errand expose url <https-url>` for your own proxy) for a secure address.' };
+    return {
+      id: 'origin',
+      title,
+      status: 'warn',
+      detail: 'LAN mode over plain HTTP: no app install, push or offline on the phone',
+      fix: 'Run `errand expose tailscale` (or `errand expose url <https-url>` for your own proxy) for a secure address.',
+    };
   }
   return {
-    id: 'origin', title, status: 'warn', detail: `only this computer can open Errand (http://127.0.0.1:${config.port})`,
+    id: 'origin',
+    title,
+    status: 'warn',
+    detail: `only this computer can open Errand (http://127.0.0.1:${config.port})`,
     fix: ts?.installed
       ? 'Run `errand expose tailscale` to reach it securely from your phone.'
       : 'Install Tailscale and run `errand expose tailscale`, or put an HTTPS proxy in front and run `errand expose url <https-url>`.',
@@ -232,21 +410,30 @@ async function checkOrigin(config: Config, env: NodeJS.ProcessEnv, platform: Nod
 function checkPushKeys(vapid: string, daemonRunning: boolean): Check {
   if (fs.existsSync(vapid)) return { id: 'push', title: 'Push keys', status: 'ok', detail: 'present' };
   return {
-    id: 'push', title: 'Push keys', status: 'warn', detail: `missing (${vapid})`,
-    fix: daemonRunning ? 'Restart the daemon; it creates the keys when it starts.' : 'They are created when the daemon first starts: run `errand start`.',
+    id: 'push',
+    title: 'Push keys',
+    status: 'warn',
+    detail: `missing (${vapid})`,
+    fix: daemonRunning
+      ? 'Restart the daemon; it creates the keys when it starts.'
+      : 'They are created when the daemon first starts: run `errand start`.',
   };
 }
 
 function checkConnectors(config: Config, daemon?: DaemonStatus): Check {
   const title = 'Connectors';
   const enabled = config.connectors.filter((c) => c.enabled);
-  if (config.connectors.length === 0) return { id: 'connectors', title, status: 'ok', detail: 'none configured (optional)' };
+  if (config.connectors.length === 0)
+    return { id: 'connectors', title, status: 'ok', detail: 'none configured (optional)' };
   const summary = `${config.connectors.length} configured, ${enabled.length} enabled`;
   const failed = (daemon?.connectors ?? []).filter((c) => c.status === 'failed');
   if (failed.length) {
     return {
-      id: 'connectors', title, status: 'warn', detail: `${summary}; failing: ${failed.map((c) => `${c.name}${c.reason ? ` (${c.reason})` : ''}`).join(', ')}`,
-      fix: 'Check each failing connector\'s command or URL in config.json, then restart the daemon.',
+      id: 'connectors',
+      title,
+      status: 'warn',
+      detail: `${summary}; failing: ${failed.map((c) => `${c.name}${c.reason ? ` (${c.reason})` : ''}`).join(', ')}`,
+      fix: "Check each failing connector's command or URL in config.json, then restart the daemon.",
     };
   }
   if (daemon?.connectors) {
@@ -262,11 +449,30 @@ async function checkDisk(home: string): Promise<Check> {
   try {
     const s = await fs.promises.statfs(dir);
     const free = s.bavail * s.bsize;
-    if (free < 200e6) return { id: 'disk', title: 'Disk space', status: 'fail', detail: `${gb(free)} free where the home folder is`, fix: 'Free some disk space: Errand stops saving work when the disk is full.' };
-    if (free < 1e9) return { id: 'disk', title: 'Disk space', status: 'warn', detail: `${gb(free)} free where the home folder is`, fix: 'Free some disk space soon (under 1 GB left).' };
+    if (free < 200e6)
+      return {
+        id: 'disk',
+        title: 'Disk space',
+        status: 'fail',
+        detail: `${gb(free)} free where the home folder is`,
+        fix: 'Free some disk space: Errand stops saving work when the disk is full.',
+      };
+    if (free < 1e9)
+      return {
+        id: 'disk',
+        title: 'Disk space',
+        status: 'warn',
+        detail: `${gb(free)} free where the home folder is`,
+        fix: 'Free some disk space soon (under 1 GB left).',
+      };
     return { id: 'disk', title: 'Disk space', status: 'ok', detail: `${gb(free)} free` };
   } catch (err) {
-    return { id: 'disk', title: 'Disk space', status: 'unknown', detail: `could not measure (${(err as Error).message})` };
+    return {
+      id: 'disk',
+      title: 'Disk space',
+      status: 'unknown',
+      detail: `could not measure (${(err as Error).message})`,
+    };
   }
 }
 
@@ -282,10 +488,21 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   try {
     raw = readConfigFile(paths.config);
     config = loadConfig({ home: opts.home, env });
-    checks.push({ id: 'config', title: 'Configuration', status: 'ok', detail: fs.existsSync(paths.config) ? paths.config : 'defaults (no config.json yet)' });
+    checks.push({
+      id: 'config',
+      title: 'Configuration',
+      status: 'ok',
+      detail: fs.existsSync(paths.config) ? paths.config : 'defaults (no config.json yet)',
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    checks.push({ id: 'config', title: 'Configuration', status: 'fail', detail: err.message, fix: `Correct ${paths.config}; the daemon will not start until it is valid.` });
+    checks.push({
+      id: 'config',
+      title: 'Configuration',
+      status: 'fail',
+      detail: err.message,
+      fix: `Correct ${paths.config}; the daemon will not start until it is valid.`,
+    });
     config = ConfigSchema.parse({});
     if (env.ANTHROPIC_API_KEY) config.anthropic.apiKey = env.ANTHROPIC_API_KEY;
   }
@@ -300,7 +517,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   ]);
   checks.push(checkApiKey(config, raw, env, service.status === 'ok', paths.config), model);
   checks.push(...checkRoots(config, paths.workspace));
-  checks.push(sandbox, origin, checkPushKeys(paths.vapid, Boolean(daemon.status)), checkConnectors(config, daemon.status), disk);
+  checks.push(
+    sandbox,
+    origin,
+    checkPushKeys(paths.vapid, Boolean(daemon.status)),
+    checkConnectors(config, daemon.status),
+    disk,
+  );
   return checks;
 }
 
@@ -315,6 +538,13 @@ export function formatChecks(checks: Check[], home: string): string {
   }
   const fails = checks.filter((c) => c.status === 'fail').length;
   const warns = checks.filter((c) => c.status === 'warn').length;
-  lines.push('', fails ? `${fails} problem${fails > 1 ? 's' : ''} to fix${warns ? `, ${warns} warning${warns > 1 ? 's' : ''}` : ''}.` : warns ? `No problems; ${warns} warning${warns > 1 ? 's' : ''}.` : 'All good.');
+  lines.push(
+    '',
+    fails
+      ? `${fails} problem${fails > 1 ? 's' : ''} to fix${warns ? `, ${warns} warning${warns > 1 ? 's' : ''}` : ''}.`
+      : warns
+        ? `No problems; ${warns} warning${warns > 1 ? 's' : ''}.`
+        : 'All good.',
+  );
   return lines.join('\n');
 }

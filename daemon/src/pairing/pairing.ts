@@ -7,13 +7,23 @@ import type { DeviceRecord, DeviceStore } from '../store/devices.js';
 export const PAIR_CODE_TTL_MS = 5 * 60_000;
 const CLAIM_WAIT_MS = 3 * 60_000;
 
-export interface Claim { id: string; name: string; address: string | undefined; at: number }
+export interface Claim {
+  id: string;
+  name: string;
+  address: string | undefined;
+  at: number;
+}
 export type ClaimResult =
   | { ok: true; device: DeviceRecord; token: string }
   | { ok: false; reason: 'code_invalid' | 'denied' | 'timeout' | 'cancelled' };
 
-interface LiveCode { code: string; expiresAt: number }
-interface PendingClaim extends Claim { decide: (approve: boolean) => void }
+interface LiveCode {
+  code: string;
+  expiresAt: number;
+}
+interface PendingClaim extends Claim {
+  decide: (approve: boolean) => void;
+}
 
 export class Pairing {
   private live: LiveCode | undefined;
@@ -21,7 +31,10 @@ export class Pairing {
   /** Emits 'claim' (Claim) when a phone claims the live code. */
   readonly events = new EventEmitter();
 
-  constructor(private readonly devices: DeviceStore, private readonly ttlMs = PAIR_CODE_TTL_MS) {}
+  constructor(
+    private readonly devices: DeviceStore,
+    private readonly ttlMs = PAIR_CODE_TTL_MS,
+  ) {}
 
   mint(): LiveCode {
     this.live = { code: crypto.randomBytes(24).toString('base64url'), expiresAt: Date.now() + this.ttlMs };

@@ -9,16 +9,21 @@ const EXACT_HOSTS = ['fcm.googleapis.com'];
 const HOST_SUFFIXES = ['.push.apple.com', '.push.services.mozilla.com', '.notify.windows.com'];
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export const ALLOWED_PUSH_SERVICES = 'fcm.googleapis.com, *.push.apple.com, *.push.services.mozilla.com, *.notify.windows.com';
+export const ALLOWED_PUSH_SERVICES =
+  'fcm.googleapis.com, *.push.apple.com, *.push.services.mozilla.com, *.notify.windows.com';
 
 export type EndpointCheck = { ok: true; url: URL } | { ok: false; reason: string };
 
 export function checkEndpoint(endpoint: string): EndpointCheck {
-  const refuse = (why: string): EndpointCheck => ({ ok: false, reason: `Push endpoint refused: ${why}. Errand only sends to https://…:443 at ${ALLOWED_PUSH_SERVICES}.` });
+  const refuse = (why: string): EndpointCheck => ({
+    ok: false,
+    reason: `Push endpoint refused: ${why}. Errand only sends to https://…:443 at ${ALLOWED_PUSH_SERVICES}.`,
+  });
   if (typeof endpoint !== 'string' || endpoint.length === 0) return refuse('it is empty');
   if (endpoint.length > 2048) return refuse('it is longer than 2048 characters');
   // Control characters or spaces would be silently stripped or encoded by the URL parser.
-  if (/[\u0000-\u0020\u007f-\u009f\\]/.test(endpoint)) return refuse('it contains spaces, control characters or backslashes');
+  if (/[\u0000-\u0020\u007f-\u009f\\]/.test(endpoint))
+    return refuse('it contains spaces, control characters or backslashes');
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -26,27 +31,32 @@ export function checkEndpoint(endpoint: string): EndpointCheck {
     return refuse('it is not a valid URL');
   }
   if (url.protocol !== 'https:') return refuse(`it uses ${url.protocol.replace(/:$/, '')}, not https`);
-  if (url.username !== '' || url.password !== '' || /^https:\/\/[^/?#]*@/i.test(endpoint)) return refuse('it carries a user name or password');
+  if (url.username !== '' || url.password !== '' || /^https:\/\/[^/?#]*@/i.test(endpoint))
+    return refuse('it carries a user name or password');
   // The WHATWG parser drops an explicit default port (":443" → ""), so "" means 443.
   if (url.port !== '') return refuse(`it uses port ${url.port}, not 443`);
   const host = url.hostname;
   if (host.startsWith('[') || net.isIP(host) !== 0) return refuse('its host is an IP address');
   const labels = host.split('.');
   if (!labels.every((l) => LABEL.test(l))) return refuse(`its host "${host.slice(0, 80)}" is not a plain DNS name`);
-  const allowed = EXACT_HOSTS.includes(host)
-    || HOST_SUFFIXES.some((suffix) => host.endsWith(suffix) && host.length > suffix.length);
+  const allowed =
+    EXACT_HOSTS.includes(host) || HOST_SUFFIXES.some((suffix) => host.endsWith(suffix) && host.length > suffix.length);
   if (!allowed) return refuse(`"${host.slice(0, 80)}" is not a known push service`);
   return { ok: true, url };
 }
 
-export interface SubscriptionKeys { p256dh: string; auth: string }
+export interface SubscriptionKeys {
+  p256dh: string;
+  auth: string;
+}
 
 /** The browser's ECDH public key (uncompressed P-256 point) and auth secret, base64url. */
 export function checkKeys(keys: SubscriptionKeys): string | undefined {
   const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
   if (!b64url.test(keys.p256dh) || !b64url.test(keys.auth)) return 'Push subscription keys must be base64url.';
   const p256dh = Buffer.from(keys.p256dh, 'base64url');
-  if (p256dh.length !== 65 || p256dh[0] !== 0x04) return 'Push subscription key p256dh must be an uncompressed P-256 public key (65 bytes).';
+  if (p256dh.length !== 65 || p256dh[0] !== 0x04)
+    return 'Push subscription key p256dh must be an uncompressed P-256 public key (65 bytes).';
   if (Buffer.from(keys.auth, 'base64url').length !== 16) return 'Push subscription key auth must be 16 bytes.';
   return undefined;
 }

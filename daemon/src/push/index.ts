@@ -5,15 +5,21 @@ import type { PushOutcome } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
 import { CommandError } from '../server/command-router.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
-import { jobForEvent, testJob, type PushJob } from './payload.js';
+import { jobForEvent, type PushJob, testJob } from './payload.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { PushStore } from './store.js';
-import { httpsTransport, pushTransportForTests, type HttpsTransport, type PushTransport } from './transport.js';
+import { type HttpsTransport, httpsTransport, type PushTransport, pushTransportForTests } from './transport.js';
 import { loadOrCreateVapidKeys } from './vapid.js';
 
 export { checkEndpoint } from './endpoint.js';
-export { setPushTransportForTests, httpsTransport, type PushTransport, type PushRequest, type PushResponse } from './transport.js';
-export type { PushPayload, PushKind } from './payload.js';
+export type { PushKind, PushPayload } from './payload.js';
+export {
+  httpsTransport,
+  type PushRequest,
+  type PushResponse,
+  type PushTransport,
+  setPushTransportForTests,
+} from './transport.js';
 
 export interface PushOptions {
   /** Deliver through this instead of https to the push service (tests, benchmarks). */
@@ -55,20 +61,43 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (closing) return; // the event log and store are about to close; a push cut short by the stop is not news
     track(store.addOutcome(outcome));
     track(ctx.emit({ kind: 'push.outcome', outcome }));
-    if (outcome.result === 'failed') log.warn('push failed', { device: outcome.deviceId, kind: outcome.kind, status: outcome.status, detail: outcome.detail });
+    if (outcome.result === 'failed')
+      log.warn('push failed', {
+        device: outcome.deviceId,
+        kind: outcome.kind,
+        status: outcome.status,
+        detail: outcome.detail,
+      });
   };
 
-  const sender = new PushSender({ store, transport, keys, subject: () => ctx.config().push.subject, log, report, retry: opts.retry });
+  const sender = new PushSender({
+    store,
+    transport,
+    keys,
+    subject: () => ctx.config().push.subject,
+    log,
+    report,
+    retry: opts.retry,
+  });
 
   const deliver = async (job: PushJob) => {
     const targets = store.subscriptions().filter((s) => ctx.store.devices.get(s.deviceId));
-    await Promise.all(targets.map(async (s) => {
-      if (job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)) {
-        report({ deviceId: s.deviceId, at: Date.now(), kind: job.payload.type, threadId: job.threadId, result: 'suppressed', detail: 'the device has this thread open in the foreground' });
-        return;
-      }
-      await sender.send(s.deviceId, job);
-    }));
+    await Promise.all(
+      targets.map(async (s) => {
+        if (job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)) {
+          report({
+            deviceId: s.deviceId,
+            at: Date.now(),
+            kind: job.payload.type,
+            threadId: job.threadId,
+            result: 'suppressed',
+            detail: 'the device has this thread open in the foreground',
+          });
+          return;
+        }
+        await sender.send(s.deviceId, job);
+      }),
+    );
   };
 
   const unsubscribe = ctx.store.events.subscribe(({ event }) => {
@@ -90,9 +119,14 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
 
   const lastTest = new Map<string, number>();
   const sendTest = async (deviceId: string) => {
-    if (!store.get(deviceId)) throw new CommandError('not_found', 'This device has no push subscription yet: turn on notifications on it first.');
+    if (!store.get(deviceId))
+      throw new CommandError(
+        'not_found',
+        'This device has no push subscription yet: turn on notifications on it first.',
+      );
     const now = Date.now();
-    if (now - (lastTest.get(deviceId) ?? 0) < TEST_PUSH_INTERVAL_MS) throw new CommandError('rate_limited', 'A test push was just sent; wait a few seconds before sending another.');
+    if (now - (lastTest.get(deviceId) ?? 0) < TEST_PUSH_INTERVAL_MS)
+      throw new CommandError('rate_limited', 'A test push was just sent; wait a few seconds before sending another.');
     lastTest.set(deviceId, now);
     const sending = sender.send(deviceId, testJob(now));
     track(sending);
@@ -107,7 +141,12 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (!check.ok) throw new CommandError('bad_request', check.reason);
     const badKeys = checkKeys(c.subscription.keys);
     if (badKeys) throw new CommandError('bad_request', badKeys);
-    await store.set({ deviceId: cc.device.id, endpoint: check.url.href, keys: { p256dh: c.subscription.keys.p256dh, auth: c.subscription.keys.auth }, createdAt: Date.now() });
+    await store.set({
+      deviceId: cc.device.id,
+      endpoint: check.url.href,
+      keys: { p256dh: c.subscription.keys.p256dh, auth: c.subscription.keys.auth },
+      createdAt: Date.now(),
+    });
     log.info('push subscription saved', { device: cc.device.id, service: check.url.hostname });
     return { subscribed: true, service: check.url.hostname };
   });
@@ -119,12 +158,20 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (typeof p.deviceId !== 'string' || !p.deviceId) throw new Error('missing deviceId');
     return p.deviceId;
   };
-  ctx.control.register('push.outcomes', async (p) => store.outcomes(typeof p.deviceId === 'string' ? p.deviceId : undefined, typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100));
+  ctx.control.register('push.outcomes', async (p) =>
+    store.outcomes(
+      typeof p.deviceId === 'string' ? p.deviceId : undefined,
+      typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100,
+    ),
+  );
   ctx.control.register('push.test', async (p) => sendTest(deviceParam(p)));
   ctx.control.register('push.status', async () => ({
     publicKey: keys.publicKey,
     subscriptions: store.subscriptions().map((s) => ({
-      deviceId: s.deviceId, device: ctx.store.devices.get(s.deviceId)?.name, service: new URL(s.endpoint).hostname, since: s.createdAt,
+      deviceId: s.deviceId,
+      device: ctx.store.devices.get(s.deviceId)?.name,
+      service: new URL(s.endpoint).hostname,
+      since: s.createdAt,
     })),
   }));
 
@@ -139,7 +186,12 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       unsubscribe();
       sender.stop();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, STOP_WAIT_MS); })]);
+      await Promise.race([
+        idle(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, STOP_WAIT_MS);
+        }),
+      ]);
       clearTimeout(timer);
       closing = true;
       own?.close();

@@ -39,7 +39,12 @@ export function oneLine(text: string | undefined, max: number): string {
     .replace(/\s+/g, ' ')
     .trim();
   const chars = Array.from(clean);
-  return chars.length <= max ? clean : `${chars.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…`;
+  return chars.length <= max
+    ? clean
+    : `${chars
+        .slice(0, Math.max(0, max - 1))
+        .join('')
+        .trimEnd()}…`;
 }
 
 function firstLine(text: string | undefined): string | undefined {
@@ -70,17 +75,34 @@ export function redactSecrets(text: string): string {
 
 /** Redact, then shrink body, then title, until the JSON fits in MAX_PAYLOAD_BYTES. */
 export function fitPayload(p: PushPayload): PushPayload {
-  const out = { ...p, title: oneLine(redactSecrets(p.title), TITLE_MAX), body: oneLine(redactSecrets(p.body), BODY_MAX) };
+  const out = {
+    ...p,
+    title: oneLine(redactSecrets(p.title), TITLE_MAX),
+    body: oneLine(redactSecrets(p.body), BODY_MAX),
+  };
   const size = () => Buffer.byteLength(JSON.stringify(out));
-  while (size() > MAX_PAYLOAD_BYTES && Array.from(out.body).length > 1) out.body = oneLine(out.body, Math.floor(Array.from(out.body).length * 0.8));
-  while (size() > MAX_PAYLOAD_BYTES && Array.from(out.title).length > 1) out.title = oneLine(out.title, Math.floor(Array.from(out.title).length * 0.8));
+  while (size() > MAX_PAYLOAD_BYTES && Array.from(out.body).length > 1)
+    out.body = oneLine(out.body, Math.floor(Array.from(out.body).length * 0.8));
+  while (size() > MAX_PAYLOAD_BYTES && Array.from(out.title).length > 1)
+    out.title = oneLine(out.title, Math.floor(Array.from(out.title).length * 0.8));
   if (size() > MAX_PAYLOAD_BYTES) throw new Error('push payload cannot fit in 1 KB');
   return out;
 }
 
-function threadJob(kind: Exclude<PushKind, 'test'>, key: string, threadId: string, title: string, body: string, urgency: PushUrgency, ttlSeconds: number): PushJob {
+function threadJob(
+  kind: Exclude<PushKind, 'test'>,
+  key: string,
+  threadId: string,
+  title: string,
+  body: string,
+  urgency: PushUrgency,
+  ttlSeconds: number,
+): PushJob {
   return {
-    key, threadId, urgency, ttlSeconds,
+    key,
+    threadId,
+    urgency,
+    ttlSeconds,
     payload: fitPayload({ type: kind, title, body, threadId, url: threadUrl(threadId), tag: threadTag(threadId) }),
   };
 }
@@ -89,21 +111,43 @@ function threadJob(kind: Exclude<PushKind, 'test'>, key: string, threadId: strin
  * The push an event asks for, if any. `titleOf` gives a thread's title; `now` is for approval
  * expiry (an approval that already expired is not worth a push).
  */
-export function jobForEvent(event: ServerEvent, titleOf: (threadId: string) => string | undefined, now = Date.now()): PushJob | undefined {
+export function jobForEvent(
+  event: ServerEvent,
+  titleOf: (threadId: string) => string | undefined,
+  now = Date.now(),
+): PushJob | undefined {
   const title = (threadId: string, fallback: string) => oneLine(titleOf(threadId), TITLE_MAX) || fallback;
   switch (event.kind) {
     case 'task.updated': {
       const t = event.task;
       if (t.state === 'done') {
         const files = t.changedFiles ?? [];
-        const fileLine = files.length === 0 ? undefined
-          : `Wrote ${baseName(files[0])}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
+        const fileLine =
+          files.length === 0
+            ? undefined
+            : `Wrote ${baseName(files[0])}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
         const body = oneLine(firstLine(t.resultSummary), BODY_MAX) || fileLine || 'Finished.';
-        return threadJob('task.done', `task:${t.id}:done`, t.threadId, title(t.threadId, 'Task done'), body, 'normal', DAY);
+        return threadJob(
+          'task.done',
+          `task:${t.id}:done`,
+          t.threadId,
+          title(t.threadId, 'Task done'),
+          body,
+          'normal',
+          DAY,
+        );
       }
       if (t.state === 'failed') {
         const reason = oneLine(firstLine(t.reason), BODY_MAX) || 'The task failed.';
-        return threadJob('task.failed', `task:${t.id}:failed`, t.threadId, `Failed · ${title(t.threadId, 'Errand task')}`, reason, 'normal', DAY);
+        return threadJob(
+          'task.failed',
+          `task:${t.id}:failed`,
+          t.threadId,
+          `Failed · ${title(t.threadId, 'Errand task')}`,
+          reason,
+          'normal',
+          DAY,
+        );
       }
       return undefined;
     }
@@ -112,13 +156,27 @@ export function jobForEvent(event: ServerEvent, titleOf: (threadId: string) => s
       if (a.state !== 'pending') return undefined;
       const ttl = Math.ceil((a.expiresAt - now) / 1000);
       if (ttl <= 0) return undefined;
-      return threadJob('approval', `approval:${a.id}`, a.threadId, `Needs your OK · ${title(a.threadId, 'Errand task')}`,
-        oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`, 'high', Math.min(ttl, DAY));
+      return threadJob(
+        'approval',
+        `approval:${a.id}`,
+        a.threadId,
+        `Needs your OK · ${title(a.threadId, 'Errand task')}`,
+        oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`,
+        'high',
+        Math.min(ttl, DAY),
+      );
     }
     case 'question.asked': {
       const q = event.question;
-      return threadJob('question', `question:${q.id}`, q.threadId, `Question · ${title(q.threadId, 'Errand task')}`,
-        oneLine(q.text, BODY_MAX) || 'The agent has a question for you.', 'high', DAY);
+      return threadJob(
+        'question',
+        `question:${q.id}`,
+        q.threadId,
+        `Question · ${title(q.threadId, 'Errand task')}`,
+        oneLine(q.text, BODY_MAX) || 'The agent has a question for you.',
+        'high',
+        DAY,
+      );
     }
     default:
       return undefined;
@@ -130,6 +188,12 @@ export function testJob(now = Date.now()): PushJob {
     key: `test:${now}`,
     urgency: 'high',
     ttlSeconds: 120,
-    payload: fitPayload({ type: 'test', title: 'Errand test notification', body: 'Notifications from your desktop reach this device.', url: '/', tag: 'errand-test' }),
+    payload: fitPayload({
+      type: 'test',
+      title: 'Errand test notification',
+      body: 'Notifications from your desktop reach this device.',
+      url: '/',
+      tag: 'errand-test',
+    }),
   };
 }

@@ -7,6 +7,7 @@ import type webpushModule from 'web-push';
 /** web-push is loaded on the first push, not at start-up (it costs memory and start time). */
 let webpushLoaded: Promise<typeof webpushModule> | undefined;
 const loadWebpush = () => (webpushLoaded ??= import('web-push').then((m) => m.default));
+
 import type { PushOutcome } from '../../../shared/src/index.js';
 import type { Logger } from '../util/log.js';
 import { checkEndpoint } from './endpoint.js';
@@ -29,7 +30,11 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
-  attempts: 4, baseDelayMs: 1000, rateLimitRetries: 5, maxRetryAfterMs: 3600_000, defaultRetryAfterMs: 60_000,
+  attempts: 4,
+  baseDelayMs: 1000,
+  rateLimitRetries: 5,
+  maxRetryAfterMs: 3600_000,
+  defaultRetryAfterMs: 60_000,
 };
 
 export interface SenderDeps {
@@ -53,7 +58,13 @@ export function retryAfterMs(value: string | string[] | undefined, now: number):
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-interface Attempt { job: PushJob; deviceId: string; endpoint: string; failures: number; rateLimited: number }
+interface Attempt {
+  job: PushJob;
+  deviceId: string;
+  endpoint: string;
+  failures: number;
+  rateLimited: number;
+}
 
 export class PushSender {
   private readonly policy: RetryPolicy;
@@ -80,11 +91,16 @@ export class PushSender {
     this.timers.clear();
   }
 
-  pendingRetries(): number { return this.timers.size; }
+  pendingRetries(): number {
+    return this.timers.size;
+  }
 
   private outcome(a: Attempt, result: PushOutcome['result'], detail?: string, status?: number): PushOutcome {
     const o: PushOutcome = {
-      deviceId: a.deviceId, at: this.now(), kind: a.job.payload.type, result,
+      deviceId: a.deviceId,
+      at: this.now(),
+      kind: a.job.payload.type,
+      result,
       ...(a.job.threadId ? { threadId: a.job.threadId } : {}),
       ...(detail ? { detail } : {}),
       ...(status !== undefined ? { status } : {}),
@@ -101,7 +117,9 @@ export class PushSender {
       // The subscription may have been replaced or removed meanwhile: only retry the same one.
       const sub = this.deps.store.get(a.deviceId);
       if (!sub || sub.endpoint !== a.endpoint) return;
-      void this.attempt(sub, a).catch((err) => this.deps.log.error('push retry failed', { error: (err as Error).message }));
+      void this.attempt(sub, a).catch((err) =>
+        this.deps.log.error('push retry failed', { error: (err as Error).message }),
+      );
     }, ms);
     timer.unref();
     this.timers.add(timer);
@@ -126,7 +144,11 @@ export class PushSender {
         { endpoint: sub.endpoint, keys: sub.keys },
         JSON.stringify(a.job.payload),
         {
-          vapidDetails: { subject: this.deps.subject(), publicKey: this.deps.keys.publicKey, privateKey: this.deps.keys.privateKey },
+          vapidDetails: {
+            subject: this.deps.subject(),
+            publicKey: this.deps.keys.publicKey,
+            privateKey: this.deps.keys.privateKey,
+          },
           TTL: a.job.ttlSeconds,
           urgency: a.job.urgency,
           contentEncoding: 'aes128gcm',
@@ -138,29 +160,64 @@ export class PushSender {
     }
     let res: PushResponse;
     try {
-      res = await this.deps.transport({ endpoint: details.endpoint, method: 'POST', headers: details.headers, body: details.body });
+      res = await this.deps.transport({
+        endpoint: details.endpoint,
+        method: 'POST',
+        headers: details.headers,
+        body: details.body,
+      });
     } catch (err) {
-      return this.retryOrFail(a, undefined, `could not reach the push service: ${(err as Error).message}`.slice(0, 200));
+      return this.retryOrFail(
+        a,
+        undefined,
+        `could not reach the push service: ${(err as Error).message}`.slice(0, 200),
+      );
     }
     const status = res.status;
     if (status >= 200 && status < 300) return this.outcome(a, 'sent', undefined, status);
     if (status === 404 || status === 410) {
       await this.deps.store.remove(sub.deviceId, sub.endpoint);
       this.deps.log.info('push subscription expired; removed', { device: a.deviceId, status });
-      return this.outcome(a, 'removed', 'The push service says this subscription is gone; turn notifications on again on the device.', status);
+      return this.outcome(
+        a,
+        'removed',
+        'The push service says this subscription is gone; turn notifications on again on the device.',
+        status,
+      );
     }
     if (status === 429) {
       a.rateLimited += 1;
       const wait = retryAfterMs(res.headers['retry-after'], this.now()) ?? this.policy.defaultRetryAfterMs;
       if (a.rateLimited > this.policy.rateLimitRetries || wait > this.policy.maxRetryAfterMs) {
-        return this.outcome(a, 'failed', `rate limited by the push service; gave up after ${a.rateLimited} tries`, status);
+        return this.outcome(
+          a,
+          'failed',
+          `rate limited by the push service; gave up after ${a.rateLimited} tries`,
+          status,
+        );
       }
       this.later(wait, a);
-      return this.outcome(a, 'failed', `rate limited by the push service; retrying in ${Math.ceil(wait / 1000)} s`, status);
+      return this.outcome(
+        a,
+        'failed',
+        `rate limited by the push service; retrying in ${Math.ceil(wait / 1000)} s`,
+        status,
+      );
     }
-    if (status >= 300 && status < 400) return this.outcome(a, 'failed', 'the push service answered with a redirect, which Errand does not follow', status);
+    if (status >= 300 && status < 400)
+      return this.outcome(
+        a,
+        'failed',
+        'the push service answered with a redirect, which Errand does not follow',
+        status,
+      );
     if (status >= 400 && status < 500) {
-      const why = status === 413 ? 'payload too large' : status === 401 || status === 403 ? 'push keys not accepted' : 'request refused';
+      const why =
+        status === 413
+          ? 'payload too large'
+          : status === 401 || status === 403
+            ? 'push keys not accepted'
+            : 'request refused';
       return this.outcome(a, 'failed', `${why} (${oneLineBody(res.body)})`, status);
     }
     return this.retryOrFail(a, status, `push service error${res.body ? ` (${oneLineBody(res.body)})` : ''}`);
@@ -169,7 +226,12 @@ export class PushSender {
   private retryOrFail(a: Attempt, status: number | undefined, why: string): PushOutcome {
     a.failures += 1;
     if (a.failures >= this.policy.attempts || this.stopped) {
-      return this.outcome(a, 'failed', `${why}; gave up after ${a.failures} attempt${a.failures > 1 ? 's' : ''}`, status);
+      return this.outcome(
+        a,
+        'failed',
+        `${why}; gave up after ${a.failures} attempt${a.failures > 1 ? 's' : ''}`,
+        status,
+      );
     }
     const wait = this.backoff(a.failures);
     this.later(wait, a);
@@ -178,5 +240,10 @@ export class PushSender {
 }
 
 function oneLineBody(body: string | undefined): string {
-  return (body ?? '').replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 120) || 'no details';
+  return (
+    (body ?? '')
+      .replace(/[^\x20-\x7e]+/g, ' ')
+      .trim()
+      .slice(0, 120) || 'no details'
+  );
 }

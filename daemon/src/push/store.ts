@@ -42,8 +42,12 @@ export class PushStore {
     return new PushStore(db);
   }
 
-  subscriptions(): StoredSubscription[] { return this.db.data.subscriptions; }
-  get(deviceId: string): StoredSubscription | undefined { return this.db.data.subscriptions.find((s) => s.deviceId === deviceId); }
+  subscriptions(): StoredSubscription[] {
+    return this.db.data.subscriptions;
+  }
+  get(deviceId: string): StoredSubscription | undefined {
+    return this.db.data.subscriptions.find((s) => s.deviceId === deviceId);
+  }
 
   /** One subscription per device; an endpoint belongs to one device (a browser that re-paired moves it). */
   async set(sub: StoredSubscription): Promise<void> {
@@ -57,7 +61,9 @@ export class PushStore {
   /** Remove a device's subscription; with `endpoint`, only if it is still that one (not a newer one). */
   async remove(deviceId: string, endpoint?: string): Promise<boolean> {
     const before = this.db.data.subscriptions.length;
-    this.db.data.subscriptions = this.db.data.subscriptions.filter((s) => !(s.deviceId === deviceId && (endpoint === undefined || s.endpoint === endpoint)));
+    this.db.data.subscriptions = this.db.data.subscriptions.filter(
+      (s) => !(s.deviceId === deviceId && (endpoint === undefined || s.endpoint === endpoint)),
+    );
     if (this.db.data.subscriptions.length === before) return false;
     await this.db.write();
     return true;
@@ -88,5 +94,7 @@ export class PushStore {
     return all.slice(-limit);
   }
 
-  flush(): Promise<void> { return this.db.write(); }
+  flush(): Promise<void> {
+    return this.db.write();
+  }
 }

@@ -39,35 +39,44 @@ const MAX_RESPONSE_BODY = 4096;
 export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   // Keep connections to the push service open between pushes: most pushes go to one host.
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 8, timeout: timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) });
-  const send = (req: PushRequest) => new Promise<PushResponse>((resolve, reject) => {
-    const url = new URL(req.endpoint);
-    if (url.protocol !== 'https:') {
-      reject(new Error('push transport only speaks https'));
-      return;
-    }
-    const r = https.request({
-      agent,
-      method: req.method,
-      hostname: opts.connectTo?.host ?? url.hostname,
-      port: opts.connectTo?.port ?? (url.port || 443),
-      servername: url.hostname,
-      path: `${url.pathname}${url.search}`,
-      headers: { ...req.headers, host: url.host },
-      timeout: timeoutMs,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < MAX_RESPONSE_BODY) body += chunk.slice(0, MAX_RESPONSE_BODY - body.length);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`no answer from the push service within ${timeoutMs} ms`)));
-    r.on('error', reject);
-    r.end(req.body ?? undefined);
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 8,
+    timeout: timeoutMs,
+    ...(opts.ca ? { ca: opts.ca } : {}),
   });
+  const send = (req: PushRequest) =>
+    new Promise<PushResponse>((resolve, reject) => {
+      const url = new URL(req.endpoint);
+      if (url.protocol !== 'https:') {
+        reject(new Error('push transport only speaks https'));
+        return;
+      }
+      const r = https.request(
+        {
+          agent,
+          method: req.method,
+          hostname: opts.connectTo?.host ?? url.hostname,
+          port: opts.connectTo?.port ?? (url.port || 443),
+          servername: url.hostname,
+          path: `${url.pathname}${url.search}`,
+          headers: { ...req.headers, host: url.host },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (body.length < MAX_RESPONSE_BODY) body += chunk.slice(0, MAX_RESPONSE_BODY - body.length);
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          res.on('error', reject);
+        },
+      );
+      r.on('timeout', () => r.destroy(new Error(`no answer from the push service within ${timeoutMs} ms`)));
+      r.on('error', reject);
+      r.end(req.body ?? undefined);
+    });
   return Object.assign(send, { close: () => agent.destroy() });
 }
 

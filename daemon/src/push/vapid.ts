@@ -2,16 +2,27 @@
 // public key ever leaves this module's callers (push.key); the private key is never logged or sent.
 import fs from 'node:fs';
 import { z } from 'zod';
-import { writeFileDurably } from '../store/durable-file.js';
-import { StoreCorruptError } from '../store/durable-file.js';
+import { StoreCorruptError, writeFileDurably } from '../store/durable-file.js';
 import type { Logger } from '../util/log.js';
 
-export interface VapidKeys { publicKey: string; privateKey: string }
+export interface VapidKeys {
+  publicKey: string;
+  privateKey: string;
+}
 
 const VapidFile = z.object({
   schema: z.literal(1),
-  publicKey: z.string().regex(/^[A-Za-z0-9_-]+$/).refine((k) => { const b = Buffer.from(k, 'base64url'); return b.length === 65 && b[0] === 4; }, 'not a P-256 public key'),
-  privateKey: z.string().regex(/^[A-Za-z0-9_-]+$/).refine((k) => Buffer.from(k, 'base64url').length === 32, 'not a P-256 private key'),
+  publicKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .refine((k) => {
+      const b = Buffer.from(k, 'base64url');
+      return b.length === 65 && b[0] === 4;
+    }, 'not a P-256 public key'),
+  privateKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .refine((k) => Buffer.from(k, 'base64url').length === 32, 'not a P-256 private key'),
   createdAt: z.number(),
 });
 
@@ -21,7 +32,8 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreCorruptError(file, `cannot be read (${(err as Error).message})`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new StoreCorruptError(file, `cannot be read (${(err as Error).message})`);
   }
   if (text !== undefined) {
     let parsed: z.infer<typeof VapidFile>;
@@ -40,7 +52,12 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
   }
   const webpush = (await import('web-push')).default; // only on first start
   const keys = webpush.generateVAPIDKeys();
-  const record: z.infer<typeof VapidFile> = { schema: 1, publicKey: keys.publicKey, privateKey: keys.privateKey, createdAt: Date.now() };
+  const record: z.infer<typeof VapidFile> = {
+    schema: 1,
+    publicKey: keys.publicKey,
+    privateKey: keys.privateKey,
+    createdAt: Date.now(),
+  };
   await writeFileDurably(file, JSON.stringify(record, null, 2) + '\n', false); // created 0600
   log.info('push keys created', { file });
   return { publicKey: keys.publicKey, privateKey: keys.privateKey };

@@ -4,7 +4,8 @@ import { ConfigError, updateConfigFile } from '../config/load.js';
 import { homePaths } from '../config/paths.js';
 import { controlCall, DaemonNotRunningError } from '../control/client.js';
 
-const NOT_RUNNING = 'The daemon is not running; it uses the new setting when it starts (`errand start`, or the login service).';
+const NOT_RUNNING =
+  'The daemon is not running; it uses the new setting when it starts (`errand start`, or the login service).';
 
 export const LAN_WARNING = [
   'WARNING: LAN mode serves Errand over plain HTTP on your local network.',
@@ -27,12 +28,19 @@ export function normalizePublicUrl(input: string): string {
   try {
     url = new URL(input);
   } catch {
-    throw new ConfigError(`"${input}" is not a URL; give the https address your proxy serves, like https://errand.example.com`);
+    throw new ConfigError(
+      `"${input}" is not a URL; give the https address your proxy serves, like https://errand.example.com`,
+    );
   }
-  if (url.protocol !== 'https:') throw new ConfigError(`The public URL must start with https:// (got ${url.protocol}//): browsers allow the app's service worker and push only on HTTPS.`);
+  if (url.protocol !== 'https:')
+    throw new ConfigError(
+      `The public URL must start with https:// (got ${url.protocol}//): browsers allow the app's service worker and push only on HTTPS.`,
+    );
   if (url.username || url.password) throw new ConfigError('The public URL must not contain a user name or password.');
   if ((url.pathname && url.pathname !== '/') || url.search || url.hash) {
-    throw new ConfigError('The public URL must be an origin only (no path, query or #): Errand is served at the root of its address.');
+    throw new ConfigError(
+      'The public URL must be an origin only (no path, query or #): Errand is served at the root of its address.',
+    );
   }
   return url.origin;
 }
@@ -55,7 +63,11 @@ export function setLan(home: string, lan: boolean): void {
  * After config.json changed: does the running daemon answer at the new origin yet? Returns a
  * sentence for the user. `expectOrigin` undefined means "should no longer answer at `goneOrigin`".
  */
-export async function daemonFollowUp(home: string, change: { expectOrigin?: string; goneOrigin?: string }, waitMs = 1500): Promise<string> {
+export async function daemonFollowUp(
+  home: string,
+  change: { expectOrigin?: string; goneOrigin?: string },
+  waitMs = 1500,
+): Promise<string> {
   const socket = homePaths(home).socket;
   const deadline = Date.now() + waitMs;
   // Ask the daemon to re-read config.json now (it also notices on its own, within seconds).
@@ -68,17 +80,24 @@ export async function daemonFollowUp(home: string, change: { expectOrigin?: stri
   for (;;) {
     let origins: string[] | undefined;
     try {
-      const status = await controlCall(socket, 'status', {}, { timeoutMs: 2000 }) as { origins?: unknown } | undefined;
+      const status = (await controlCall(socket, 'status', {}, { timeoutMs: 2000 })) as
+        | { origins?: unknown }
+        | undefined;
       origins = Array.isArray(status?.origins) ? status.origins.filter((o): o is string => typeof o === 'string') : [];
     } catch {
       return NOT_RUNNING;
     }
-    const done = change.expectOrigin ? origins.includes(change.expectOrigin)
-      : change.goneOrigin ? !origins.includes(change.goneOrigin) : false; // nothing to check: restart
+    const done = change.expectOrigin
+      ? origins.includes(change.expectOrigin)
+      : change.goneOrigin
+        ? !origins.includes(change.goneOrigin)
+        : false; // nothing to check: restart
     if (done) return 'The running daemon has picked up the change.';
     if (Date.now() >= deadline) {
-      return 'Restart the daemon so it uses the new setting: `systemctl --user restart errand` (Linux service), '
-        + '`launchctl kickstart -k gui/$(id -u)/dev.errand.daemon` (macOS service), or Ctrl-C and `errand start`.';
+      return (
+        'Restart the daemon so it uses the new setting: `systemctl --user restart errand` (Linux service), ' +
+        '`launchctl kickstart -k gui/$(id -u)/dev.errand.daemon` (macOS service), or Ctrl-C and `errand start`.'
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -1,21 +1,21 @@
 // The fastify app: security checks, health, pairing, uploads and downloads, the WebSocket, and
 // the PWA's built files. Built by a function so tests can start it on any port.
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { MAX_FRAME, PairClaimRequest, type PairClaimResponse } from '../../../shared/src/index.js';
 import type { FileDownloadHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
 import type { Logger } from '../util/log.js';
 import { PROJECT_ROOT } from '../util/project-root.js';
+import { stripControl } from '../util/text.js';
 import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { installSecurity } from './security.js';
 import { serveStatic } from './static-files.js';
 import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
-import { stripControl } from '../util/text.js';
 
 export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
 
@@ -37,7 +37,13 @@ const httpError = (reply: FastifyReply, status: number, error: string, message: 
   reply.code(status).send({ error, message });
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
   installSecurity(app, opts.policy);
 
   /** The device behind an `Authorization: Bearer` header; tokens never travel in URLs. */
@@ -53,16 +59,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.post('/api/pair/claim', async (req, reply) => {
     const address = req.socket.remoteAddress ?? 'unknown';
-    if (!opts.limiter.allowed(address)) return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    if (!opts.limiter.allowed(address))
+      return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
     const body = PairClaimRequest.safeParse(req.body);
     if (!body.success) {
       opts.limiter.fail(address);
-      return httpError(reply, 400, 'bad_request', 'Send {"code": "<pairing code>", "name": "<device name, 1-80 characters>"}.');
+      return httpError(
+        reply,
+        400,
+        'bad_request',
+        'Send {"code": "<pairing code>", "name": "<device name, 1-80 characters>"}.',
+      );
     }
     // The phone gave up waiting (closed the connection) before the desktop decided: drop the claim.
     // (The request's own 'close' fires as soon as its body is read, so watch the response.)
     const abort = new AbortController();
-    reply.raw.on('close', () => { if (!reply.raw.writableFinished) abort.abort(); });
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
     const name = stripControl(body.data.name);
     const result = await opts.pairing.claim(body.data.code, name || 'Phone', address, abort.signal);
     if (result.ok) {
@@ -71,27 +85,44 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     if (result.reason === 'code_invalid') {
       opts.limiter.fail(address);
-      return httpError(reply, 404, 'code_invalid', 'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.');
+      return httpError(
+        reply,
+        404,
+        'code_invalid',
+        'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.',
+      );
     }
     if (result.reason === 'denied') return httpError(reply, 403, 'denied', 'Pairing was declined on the computer.');
-    return httpError(reply, 408, 'timeout', 'Nobody approved the pairing on the computer in time. Run `errand pair` again.');
+    return httpError(
+      reply,
+      408,
+      'timeout',
+      'Nobody approved the pairing on the computer in time. Run `errand pair` again.',
+    );
   });
 
   // Uploads arrive as the raw body, whatever their type: in their own context, where fastify's
   // JSON and text parsers are replaced by one that keeps the bytes.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES }, (_req, body, done) =>
+      done(null, body),
+    );
     scope.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
       const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
-      if (!device) return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+      if (!device)
+        return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
       const data = Buffer.isBuffer(req.body) ? req.body : undefined;
       if (!data || data.length === 0) return httpError(reply, 400, 'bad_request', 'Send the file as the request body.');
       let name = 'file';
       try {
         name = decodeURIComponent(String(req.headers['x-filename'] ?? 'file'));
-      } catch { /* keep the default */ }
-      const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream').split(';')[0].slice(0, 100);
+      } catch {
+        /* keep the default */
+      }
+      const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream')
+        .split(';')[0]
+        .slice(0, 100);
       const u = await opts.uploads.save(device.id, name, mediaType, data);
       return { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType };
     });
@@ -99,10 +130,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.get('/api/file', async (req, reply) => {
     const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
-    if (!device) return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+    if (!device)
+      return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
     const q = req.query as Record<string, unknown>;
     const handler = opts.fileDownload();
-    if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler) return httpError(reply, 400, 'bad_request', 'Give task and path.');
+    if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler)
+      return httpError(reply, 400, 'bad_request', 'Give task and path.');
     const file = await handler(q.task, q.path);
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
     reply.header('Content-Disposition', `attachment; filename="${encodeURIComponent(file.name)}"`);
@@ -120,14 +153,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   if (!serveStatic(app, opts.pwaDir ?? PWA_DIST)) {
-    app.get('/', async (_req, reply) => reply.type('text/plain').send('The Errand phone app is not built. Run `npm run build` in the project folder.'));
+    app.get('/', async (_req, reply) =>
+      reply.type('text/plain').send('The Errand phone app is not built. Run `npm run build` in the project folder.'),
+    );
   }
 
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) opts.log.error('request failed', { error: err.message });
-    return httpError(reply, status, status === 413 ? 'too_large' : status === 500 ? 'internal' : 'bad_request',
-      status === 500 ? 'The host hit an internal error; see `errand logs`.' : err.message);
+    return httpError(
+      reply,
+      status,
+      status === 413 ? 'too_large' : status === 500 ? 'internal' : 'bad_request',
+      status === 500 ? 'The host hit an internal error; see `errand logs`.' : err.message,
+    );
   });
   return app;
 }

@@ -13,7 +13,10 @@ export type CommandHandler<T extends CommandType> = (cmd: CommandOf<T>, ctx: Com
 
 /** A failure the client should see as-is: a code to branch on and a sentence to show. */
 export class CommandError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -26,7 +29,9 @@ export class CommandRouter {
     this.handlers.set(type, handler as unknown as CommandHandler<CommandType>);
   }
 
-  has(type: CommandType): boolean { return this.handlers.has(type); }
+  has(type: CommandType): boolean {
+    return this.handlers.has(type);
+  }
 
   async dispatch<T extends CommandType>(cmd: CommandOf<T>, ctx: CommandContext): Promise<unknown> {
     const handler = this.handlers.get(cmd.type);

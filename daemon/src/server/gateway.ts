@@ -3,12 +3,18 @@
 import crypto from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
-  AUTH_DEADLINE_MS, AuthFrame, ClientCommand, CloseCode, MAX_PREAUTH_FRAME, MUTATING_COMMANDS,
-  PROTOCOL_VERSION, type ServerFrame,
+  AUTH_DEADLINE_MS,
+  AuthFrame,
+  ClientCommand,
+  CloseCode,
+  MAX_PREAUTH_FRAME,
+  MUTATING_COMMANDS,
+  PROTOCOL_VERSION,
+  type ServerFrame,
 } from '../../../shared/src/index.js';
 import type { Presence } from '../context.js';
 import type { CommandLog } from '../store/commands.js';
-import { publicDevice, type DeviceRecord, type DeviceStore } from '../store/devices.js';
+import { type DeviceRecord, type DeviceStore, publicDevice } from '../store/devices.js';
 import type { EventLog, LoggedEvent } from '../store/event-log.js';
 import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
@@ -81,14 +87,22 @@ export class Gateway implements Presence {
       socket.close(CloseCode.goingAway, this.accepting ? 'too many connections' : 'shutting down');
       return;
     }
-    const conn: Connection = { id: crypto.randomBytes(8).toString('hex'), socket, address, view: { threadId: null, foreground: false }, alive: true };
+    const conn: Connection = {
+      id: crypto.randomBytes(8).toString('hex'),
+      socket,
+      address,
+      view: { threadId: null, foreground: false },
+      alive: true,
+    };
     this.connections.add(conn);
     let unsubscribe: (() => void) | undefined;
     const deadline = setTimeout(() => {
       if (!conn.device) socket.close(CloseCode.policyViolation, 'authentication required within 5 seconds');
     }, AUTH_DEADLINE_MS);
     deadline.unref();
-    socket.on('pong', () => { conn.alive = true; });
+    socket.on('pong', () => {
+      conn.alive = true;
+    });
     socket.on('close', () => {
       clearTimeout(deadline);
       unsubscribe?.();
@@ -143,7 +157,13 @@ export class Gateway implements Presence {
     }
     conn.device = device;
     devices.touch(device.id, conn.address);
-    this.send(conn, { type: 'auth.ok', protocol: PROTOCOL_VERSION, device: publicDevice(device, true), hostId: this.deps.hostId, seq: events.lastSeq });
+    this.send(conn, {
+      type: 'auth.ok',
+      protocol: PROTOCOL_VERSION,
+      device: publicDevice(device, true),
+      hostId: this.deps.hostId,
+      seq: events.lastSeq,
+    });
 
     // Subscribe first, then replay, so nothing falls between the two; skip what the replay sent.
     let replayedUpTo = frame.lastSeq ?? events.lastSeq;
@@ -163,10 +183,11 @@ export class Gateway implements Presence {
         this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
       }
     }
-    for (const e of buffered) if (e.seq > replayedUpTo) {
-      this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
-      replayedUpTo = e.seq;
-    }
+    for (const e of buffered)
+      if (e.seq > replayedUpTo) {
+        this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+        replayedUpTo = e.seq;
+      }
     replaying = false;
     this.send(conn, { type: 'synced', seq: replayedUpTo });
     return unsubscribe;
@@ -185,20 +206,36 @@ export class Gateway implements Presence {
       this.send(conn, { type: 'error', code: 'bad_request', message: 'Frame is not valid JSON.' });
       return;
     }
-    const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id.slice(0, 64) : undefined;
+    const id =
+      raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string'
+        ? (raw as { id: string }).id.slice(0, 64)
+        : undefined;
     const parsed = ClientCommand.safeParse(raw);
     if (!parsed.success) {
       const type = raw && typeof raw === 'object' ? (raw as { type?: unknown }).type : undefined;
       const known = ClientCommand.options.some((o) => o.shape.type.value === type);
       const issue = parsed.error.issues[0];
-      this.send(conn, known
-        ? { type: 'error', id, code: 'bad_request', message: `Invalid "${String(type)}": ${issue.path.join('.') || 'frame'} ${issue.message}` }
-        : { type: 'error', id, code: 'unknown_command', message: `Unknown command type ${JSON.stringify(type)}.` });
+      this.send(
+        conn,
+        known
+          ? {
+              type: 'error',
+              id,
+              code: 'bad_request',
+              message: `Invalid "${String(type)}": ${issue.path.join('.') || 'frame'} ${issue.message}`,
+            }
+          : { type: 'error', id, code: 'unknown_command', message: `Unknown command type ${JSON.stringify(type)}.` },
+      );
       return;
     }
     const cmd = parsed.data;
     if (!this.accepting) {
-      this.send(conn, { type: 'error', id: cmd.id, code: 'unavailable', message: 'The host is shutting down; try again in a moment.' });
+      this.send(conn, {
+        type: 'error',
+        id: cmd.id,
+        code: 'unavailable',
+        message: 'The host is shutting down; try again in a moment.',
+      });
       return;
     }
     const ctx = { device, address: conn.address, connectionId: conn.id };
@@ -208,10 +245,18 @@ export class Gateway implements Presence {
       } catch (err) {
         if (err instanceof CommandError) return { ok: false, result: { code: err.code, message: err.message } };
         this.deps.log.error('command failed', { type: cmd.type, error: (err as Error).stack });
-        return { ok: false, result: { code: 'internal', message: 'The host hit an internal error running this command; see `errand logs`.' } };
+        return {
+          ok: false,
+          result: {
+            code: 'internal',
+            message: 'The host hit an internal error running this command; see `errand logs`.',
+          },
+        };
       }
     };
-    const reply = MUTATING_COMMANDS.has(cmd.type) ? await this.deps.commands.once(`${device.id}:${cmd.id}`, run) : await run();
+    const reply = MUTATING_COMMANDS.has(cmd.type)
+      ? await this.deps.commands.once(`${device.id}:${cmd.id}`, run)
+      : await run();
     if (reply.ok) this.send(conn, { type: 'reply', id: cmd.id, ok: true, result: reply.result });
     else {
       const e = reply.result as { code: 'internal'; message: string };
@@ -221,7 +266,8 @@ export class Gateway implements Presence {
 
   /** Close every live socket of a revoked device at once. */
   revoke(deviceId: string): void {
-    for (const c of this.connections) if (c.device?.id === deviceId) c.socket.close(CloseCode.revoked, 'device revoked');
+    for (const c of this.connections)
+      if (c.device?.id === deviceId) c.socket.close(CloseCode.revoked, 'device revoked');
   }
 
   connectedDevices(): string[] {
@@ -239,4 +285,3 @@ export class Gateway implements Presence {
     }
   }
 }
-

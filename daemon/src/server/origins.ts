@@ -11,7 +11,8 @@ export interface OriginPolicy {
 
 /** LAN IPv4 addresses of this machine (for --lan). */
 export function lanAddresses(): string[] {
-  return Object.values(os.networkInterfaces()).flat()
+  return Object.values(os.networkInterfaces())
+    .flat()
     .filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === 'IPv4' && !i.internal)
     .map((i) => i.address);
 }
@@ -29,7 +30,8 @@ export function originPolicy(config: Config, port: number): OriginPolicy {
   add(`http://localhost:${port}`);
   add(`http://[::1]:${port}`);
   if (config.lan) for (const a of lanAddresses()) add(`http://${a}:${port}`);
-  if (config.bind !== '127.0.0.1' && config.bind !== '0.0.0.0' && config.bind !== '::') add(`http://${config.bind}:${port}`);
+  if (config.bind !== '127.0.0.1' && config.bind !== '0.0.0.0' && config.bind !== '::')
+    add(`http://${config.bind}:${port}`);
   for (const h of config.allowedHosts) {
     hosts.add(h.toLowerCase());
     hosts.add(`${h.toLowerCase()}:${port}`);

@@ -5,9 +5,18 @@ import type { FastifyInstance } from 'fastify';
 import type { OriginPolicy } from './origins.js';
 
 export const CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-  "connect-src 'self'", "worker-src 'self'", "manifest-src 'self'", "font-src 'self'",
-  "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
 ].join('; ');
 
 export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy): void {
@@ -23,7 +32,10 @@ export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy
     const host = (req.headers.host ?? '').toLowerCase();
     const origin = req.headers.origin;
     const problem = !p.hosts.has(host)
-      ? { error: 'bad_host', message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.' }
+      ? {
+          error: 'bad_host',
+          message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.',
+        }
       : origin !== undefined && !p.origins.includes(origin)
         ? { error: 'bad_origin', message: 'Requests from other sites are refused.' }
         : undefined;
@@ -32,7 +44,9 @@ export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy
       // Refuse the WebSocket upgrade on the raw socket and drop it, so nothing half-open lingers.
       reply.hijack();
       const body = JSON.stringify(problem);
-      req.raw.socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      req.raw.socket.end(
+        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       req.raw.socket.destroySoon();
       return reply;
     }

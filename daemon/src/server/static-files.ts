@@ -6,10 +6,18 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.webmanifest': 'application/manifest+json',
-  '.png': 'image/png', '.svg': 'image/svg+xml', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8',
-  '.woff2': 'font/woff2', '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
 };
 
 function listFiles(root: string, dir = root, out = new Map<string, string>()): Map<string, string> {
@@ -43,10 +51,12 @@ export function serveStatic(app: FastifyInstance, root: string): boolean {
     } catch {
       return reply.code(400).send({ error: 'bad_request', message: 'Malformed URL.' });
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply.code(404).send({ error: 'not_found', message: 'No such endpoint.' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return reply.code(404).send({ error: 'not_found', message: 'No such endpoint.' });
     const file = files.get(urlPath === '/' ? '/index.html' : urlPath);
     if (file) return send(urlPath, file, reply);
-    if (urlPath.startsWith('/api/') || path.extname(urlPath)) return reply.code(404).send({ error: 'not_found', message: 'No such file or endpoint.' });
+    if (urlPath.startsWith('/api/') || path.extname(urlPath))
+      return reply.code(404).send({ error: 'not_found', message: 'No such file or endpoint.' });
     return send('/index.html', files.get('/index.html')!, reply);
   });
   return true;

@@ -3,14 +3,25 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-export interface Upload { id: string; name: string; mediaType: string; size: number; file: string; deviceId: string }
+export interface Upload {
+  id: string;
+  name: string;
+  mediaType: string;
+  size: number;
+  file: string;
+  deviceId: string;
+}
 
 export const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 
 /** A file name safe to create anywhere: no folders, no control characters, no leading dots. */
 export function safeFileName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? '';
-  const cleaned = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_').replace(/^\.+/, '').trim().slice(0, 120);
+  const cleaned = base
+    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_')
+    .replace(/^\.+/, '')
+    .trim()
+    .slice(0, 120);
   return cleaned || 'file';
 }
 

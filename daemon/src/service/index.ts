@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { defaultHome } from '../config/paths.js';
 import { formatCommand, type Runner } from './runner.js';
 import {
-  homeFromServiceFile, LAUNCHD_LABEL, programFromServiceFile, launchdPlist, SYSTEMD_UNIT_NAME, systemdUnit, type ServiceSpec,
+  homeFromServiceFile,
+  LAUNCHD_LABEL,
+  launchdPlist,
+  programFromServiceFile,
+  type ServiceSpec,
+  SYSTEMD_UNIT_NAME,
+  systemdUnit,
 } from './units.js';
 
 export type ServiceKind = 'systemd' | 'launchd' | 'none';
@@ -31,7 +37,10 @@ function userHome(env: NodeJS.ProcessEnv): string {
 /** Where the service file lives: XDG_CONFIG_HOME/systemd/user, or ~/Library/LaunchAgents. */
 export function serviceFilePath(kind: ServiceKind, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (kind === 'systemd') {
-    const xdg = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(userHome(env), '.config');
+    const xdg =
+      env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+        ? env.XDG_CONFIG_HOME
+        : path.join(userHome(env), '.config');
     return path.join(xdg, 'systemd', 'user', SYSTEMD_UNIT_NAME);
   }
   if (kind === 'launchd') return path.join(userHome(env), 'Library', 'LaunchAgents', `${LAUNCHD_LABEL}.plist`);
@@ -82,7 +91,14 @@ function specFor(opts: PlanOptions, env: NodeJS.ProcessEnv, platform: NodeJS.Pla
   // user's terminal finds (a login service otherwise gets a minimal PATH).
   const dirs = [path.dirname(node), ...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(path.delimiter)];
   const unique = [...new Set(dirs.filter((d) => d && path.isAbsolute(d)))];
-  return { node, entry: path.join(project, 'daemon', 'bin', 'errand.js'), projectDir: project, home, homeIsDefault, path: unique.join(path.delimiter) };
+  return {
+    node,
+    entry: path.join(project, 'daemon', 'bin', 'errand.js'),
+    projectDir: project,
+    home,
+    homeIsDefault,
+    path: unique.join(path.delimiter),
+  };
 }
 
 function lingerNote(env: NodeJS.ProcessEnv): string {
@@ -94,7 +110,11 @@ function lingerNote(env: NodeJS.ProcessEnv): string {
 }
 
 function safeUserName(): string | undefined {
-  try { return os.userInfo().username; } catch { return undefined; }
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 export function planInstall(opts: PlanOptions): Plan {
@@ -103,10 +123,11 @@ export function planInstall(opts: PlanOptions): Plan {
   const kind = serviceKind(platform);
   if (kind === 'none') {
     return {
-      kind, steps: [],
+      kind,
+      steps: [],
       notes: [
         `A login service is not supported on ${platform} yet.`,
-        'Run the daemon yourself instead: `errand start` (for example from your system\'s startup programs or task scheduler).',
+        "Run the daemon yourself instead: `errand start` (for example from your system's startup programs or task scheduler).",
       ],
     };
   }
@@ -116,7 +137,8 @@ export function planInstall(opts: PlanOptions): Plan {
   if (kind === 'systemd') {
     const unit = SYSTEMD_UNIT_NAME;
     return {
-      kind, file,
+      kind,
+      file,
       steps: [
         { kind: 'mkdir', path: path.dirname(file), mode: 0o755 },
         { kind: 'mkdir', path: logs, mode: 0o700 },
@@ -136,7 +158,8 @@ export function planInstall(opts: PlanOptions): Plan {
   const uid = opts.uid ?? process.getuid?.() ?? 501;
   const domain = `gui/${uid}`;
   return {
-    kind, file,
+    kind,
+    file,
     steps: [
       { kind: 'mkdir', path: path.dirname(file), mode: 0o755 },
       { kind: 'mkdir', path: logs, mode: 0o700 },
@@ -157,11 +180,13 @@ export function planUninstall(opts: ServiceEnv & { uid?: number } = {}): Plan {
   const env = opts.env ?? process.env;
   const platform = opts.platform ?? process.platform;
   const kind = serviceKind(platform);
-  if (kind === 'none') return { kind, steps: [], notes: [`There is no login service on ${platform}; nothing to remove.`] };
+  if (kind === 'none')
+    return { kind, steps: [], notes: [`There is no login service on ${platform}; nothing to remove.`] };
   const file = serviceFilePath(kind, env)!;
   if (kind === 'systemd') {
     return {
-      kind, file,
+      kind,
+      file,
       steps: [
         { kind: 'run', argv: ['systemctl', '--user', 'disable', '--now', SYSTEMD_UNIT_NAME], mayFail: true },
         { kind: 'remove', path: file },
@@ -172,7 +197,8 @@ export function planUninstall(opts: ServiceEnv & { uid?: number } = {}): Plan {
   }
   const uid = opts.uid ?? process.getuid?.() ?? 501;
   return {
-    kind, file,
+    kind,
+    file,
     steps: [
       { kind: 'run', argv: ['launchctl', 'bootout', `gui/${uid}/${LAUNCHD_LABEL}`], mayFail: true },
       { kind: 'remove', path: file },
@@ -187,10 +213,16 @@ export function describePlan(plan: Plan): string {
   for (const step of plan.steps) {
     if (step.kind === 'mkdir') lines.push(`mkdir -p ${formatCommand([step.path])}`);
     else if (step.kind === 'remove') lines.push(`rm -f ${formatCommand([step.path])}`);
-    else if (step.kind === 'run') lines.push(formatCommand(step.argv) + (step.mayFail ? '   # may fail harmlessly' : ''));
+    else if (step.kind === 'run')
+      lines.push(formatCommand(step.argv) + (step.mayFail ? '   # may fail harmlessly' : ''));
     else {
       lines.push(`write ${step.path} (mode ${step.mode.toString(8)}):`);
-      lines.push(...step.content.trimEnd().split('\n').map((l) => `    ${l}`));
+      lines.push(
+        ...step.content
+          .trimEnd()
+          .split('\n')
+          .map((l) => `    ${l}`),
+      );
     }
   }
   return lines.join('\n');
@@ -237,9 +269,11 @@ function writeFileAtomic(file: string, content: string, mode: number): void {
 /** What to tell the user when a service-manager command failed. */
 export function adviceForFailure(kind: ServiceKind, message: string): string {
   if (kind === 'systemd' && /bus|XDG_RUNTIME_DIR|not been booted|Failed to connect/i.test(message)) {
-    return 'The systemd user manager is not reachable from this shell (common over SSH, in containers or under sudo). '
-      + 'Log in to a desktop session, or run `loginctl enable-linger $USER`, log in again and retry `errand install`. '
-      + 'Or run the daemon yourself with `errand start`.';
+    return (
+      'The systemd user manager is not reachable from this shell (common over SSH, in containers or under sudo). ' +
+      'Log in to a desktop session, or run `loginctl enable-linger $USER`, log in again and retry `errand install`. ' +
+      'Or run the daemon yourself with `errand start`.'
+    );
   }
   if (kind === 'systemd' && /not found|127/.test(message)) {
     return 'systemctl is missing: this system does not use systemd. Run the daemon yourself with `errand start`.';
@@ -274,9 +308,13 @@ export async function serviceState(home: string, opts: ServiceEnv = {}): Promise
   }
   const serviceHome = homeFromServiceFile(text) ?? defaultHome({ ...env, ERRAND_HOME: undefined }, platform);
   return {
-    installed: true, kind, unitPath, home: serviceHome, servesThisHome: path.resolve(serviceHome) === path.resolve(home),
+    installed: true,
+    kind,
+    unitPath,
+    home: serviceHome,
+    servesThisHome: path.resolve(serviceHome) === path.resolve(home),
     program: programFromServiceFile(text),
   };
 }
 
-export { SYSTEMD_UNIT_NAME, LAUNCHD_LABEL } from './units.js';
+export { LAUNCHD_LABEL, SYSTEMD_UNIT_NAME } from './units.js';

@@ -33,13 +33,25 @@ export interface KeepAwakeOptions {
  * On Linux the inhibitor's child reads its stdin (a pipe from the daemon) instead of
  * `sleep infinity`: when the daemon dies, even by kill -9, the pipe closes and the lock goes with it.
  */
-export function inhibitCommand(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, pid: number): { command: string; args: string[] } | undefined {
+export function inhibitCommand(
+  platform: NodeJS.Platform,
+  env: NodeJS.ProcessEnv,
+  pid: number,
+): { command: string; args: string[] } | undefined {
   if (platform === 'linux') {
     const bin = which('systemd-inhibit', env);
     if (!bin) return undefined;
     return {
       command: bin,
-      args: ['--what=sleep:idle', '--who=Errand', '--why=Errand task running', '--mode=block', 'sh', '-c', 'read -r _ || :'],
+      args: [
+        '--what=sleep:idle',
+        '--who=Errand',
+        '--why=Errand task running',
+        '--mode=block',
+        'sh',
+        '-c',
+        'read -r _ || :',
+      ],
     };
   }
   if (platform === 'darwin') {
@@ -51,9 +63,15 @@ export function inhibitCommand(platform: NodeJS.Platform, env: NodeJS.ProcessEnv
   return undefined;
 }
 
-const defaultSpawn = (env: NodeJS.ProcessEnv): InhibitorSpawner => (command, args) =>
-  // Own process group, so stopping it also stops the child it runs; no secrets in its environment.
-  nodeSpawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { PATH: env.PATH ?? '/usr/bin:/bin' } });
+const defaultSpawn =
+  (env: NodeJS.ProcessEnv): InhibitorSpawner =>
+  (command, args) =>
+    // Own process group, so stopping it also stops the child it runs; no secrets in its environment.
+    nodeSpawn(command, args, {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      detached: true,
+      env: { PATH: env.PATH ?? '/usr/bin:/bin' },
+    });
 
 export interface KeepAwake {
   /** True while an inhibitor is held. */
@@ -79,7 +97,9 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
     const cmd = inhibitCommand(platform, env, pid);
     if (!cmd) {
       if (!warnedMissing) {
-        ctx.log.info('keep-awake: no sleep inhibitor on this system (systemd-inhibit or caffeinate); the computer may sleep during tasks');
+        ctx.log.info(
+          'keep-awake: no sleep inhibitor on this system (systemd-inhibit or caffeinate); the computer may sleep during tasks',
+        );
         warnedMissing = true;
       }
       return;
@@ -95,7 +115,9 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
     child = proc;
     held = true;
     let stderr = '';
-    proc.stderr?.on('data', (c) => { if (stderr.length < 2000) stderr += c.toString(); });
+    proc.stderr?.on('data', (c) => {
+      if (stderr.length < 2000) stderr += c.toString();
+    });
     proc.stdin?.on('error', () => undefined);
     const gone = (why: string) => {
       if (child !== proc) return;
@@ -103,7 +125,10 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
       held = false;
       if (busyTasks.size > 0 && !stopped) {
         failedAt = Date.now();
-        ctx.log.warn('keep-awake: the sleep inhibitor ended while a task is running', { reason: why, stderr: stderr.trim() || undefined });
+        ctx.log.warn('keep-awake: the sleep inhibitor ended while a task is running', {
+          reason: why,
+          stderr: stderr.trim() || undefined,
+        });
       }
     };
     proc.on('error', (err) => gone(err.message));
@@ -116,12 +141,21 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
     if (!proc) return;
     child = undefined;
     held = false;
-    try { proc.stdin?.end(); } catch { /* already closed */ }
     try {
-      if (proc.pid && !opts.spawn) process.kill(-proc.pid, 'SIGTERM'); // the whole group
+      proc.stdin?.end();
+    } catch {
+      /* already closed */
+    }
+    try {
+      if (proc.pid && !opts.spawn)
+        process.kill(-proc.pid, 'SIGTERM'); // the whole group
       else proc.kill('SIGTERM');
     } catch {
-      try { proc.kill('SIGTERM'); } catch { /* already gone */ }
+      try {
+        proc.kill('SIGTERM');
+      } catch {
+        /* already gone */
+      }
     }
     ctx.log.info('keep-awake: released; no task is running');
   };

@@ -44,11 +44,16 @@ export function formatLogLine(line: string): ParsedLine {
   try {
     const v = JSON.parse(line) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) obj = v as Record<string, unknown>;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   if (!obj) return { text: sanitize(line) };
   const { t, level, msg, ...rest } = obj;
-  const lvl = typeof level === 'string' && (LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
-  const fields = Object.entries(rest).map(([k, v]) => `${k}=${fieldValue(v)}`).join(' ');
+  const lvl =
+    typeof level === 'string' && (LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${fieldValue(v)}`)
+    .join(' ');
   const text = `${localTime(t)} ${(lvl ?? String(level ?? '?')).toUpperCase().padEnd(5)} ${String(msg ?? '')}${fields ? '  ' + fields : ''}`;
   return { level: lvl, text: sanitize(text) };
 }
@@ -159,11 +164,18 @@ export async function followLog(logsDir: string, onLine: (line: string) => void,
       } else {
         drain();
         let st: fs.Stats | undefined;
-        try { st = fs.statSync(file); } catch { st = undefined; }
+        try {
+          st = fs.statSync(file);
+        } catch {
+          st = undefined;
+        }
         if (st && st.ino !== ino) {
           // Rotated: finish the old file, then start the new one from the beginning.
           drain();
-          if (partial) { onLine(partial); partial = ''; }
+          if (partial) {
+            onLine(partial);
+            partial = '';
+          }
           fs.closeSync(fd);
           fd = undefined;
           open(false);
@@ -173,8 +185,14 @@ export async function followLog(logsDir: string, onLine: (line: string) => void,
         }
       }
       await new Promise<void>((resolve) => {
-        const onAbort = () => { clearTimeout(timer); resolve(); };
-        const timer = setTimeout(() => { opts.signal.removeEventListener('abort', onAbort); resolve(); }, pollMs);
+        const onAbort = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          opts.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, pollMs);
         opts.signal.addEventListener('abort', onAbort, { once: true });
       });
     }

@@ -30,18 +30,29 @@ export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** The real runner: never throws for a non-zero exit; a missing program is code 127. */
 export const execRunner: Runner = (command, args, opts = {}) =>
   new Promise((resolve) => {
-    execFile(command, args, { env: childEnv(opts.env ?? process.env), timeout: opts.timeoutMs ?? 30_000, maxBuffer: 8 * 1024 * 1024, encoding: 'utf8' },
+    execFile(
+      command,
+      args,
+      {
+        env: childEnv(opts.env ?? process.env),
+        timeout: opts.timeoutMs ?? 30_000,
+        maxBuffer: 8 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve({ code: 0, stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
         if (e.code === 'ENOENT') return resolve({ code: 127, stdout: '', stderr: `${command}: not found` });
         const code = typeof e.code === 'number' ? e.code : 1;
         resolve({ code, stdout: stdout ?? '', stderr: stderr || (e.killed ? `${command} timed out` : e.message) });
-      });
+      },
+    );
   });
 
 /** A runner that records every call and answers from a script; for tests and --dry-run. */
-export function recordingRunner(answer: (command: string, args: string[]) => Partial<RunResult> | undefined = () => undefined) {
+export function recordingRunner(
+  answer: (command: string, args: string[]) => Partial<RunResult> | undefined = () => undefined,
+) {
   const calls: string[][] = [];
   const run: Runner = async (command, args) => {
     calls.push([command, ...args]);

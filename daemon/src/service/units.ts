@@ -41,7 +41,8 @@ function systemdEnv(name: string, value: string): string {
 
 function assertNoNewline(spec: ServiceSpec): void {
   for (const v of [spec.node, spec.entry, spec.projectDir, spec.home, spec.path ?? '']) {
-    if (/[\r\n\0]/.test(v)) throw new Error(`A path contains a line break, which a service file cannot hold: ${JSON.stringify(v)}`);
+    if (/[\r\n\0]/.test(v))
+      throw new Error(`A path contains a line break, which a service file cannot hold: ${JSON.stringify(v)}`);
   }
 }
 
@@ -143,7 +144,11 @@ export function homeFromServiceFile(text: string): string | undefined {
   if (sd) return sd[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%');
   const ld = /<key>ERRAND_HOME<\/key>\s*<string>([^<]*)<\/string>/.exec(text);
   if (ld) {
-    return ld[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    return ld[1]
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&');
   }
   return undefined;
 }
@@ -152,14 +157,21 @@ export function homeFromServiceFile(text: string): string | undefined {
 export function programFromServiceFile(text: string): string[] | undefined {
   const sd = /^ExecStart=(.*)$/m.exec(text);
   if (sd) {
-    const words = [...sd[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%').replace(/\$\$/g, '$'));
+    const words = [...sd[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
+      m[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%').replace(/\$\$/g, '$'),
+    );
     const program = words.filter((w) => !w.startsWith('--'));
     return program.length ? program.slice(0, 2) : undefined;
   }
   const ld = /<key>ProgramArguments<\/key>\s*<array>([\s\S]*?)<\/array>/.exec(text);
   if (ld) {
-    const words = [...ld[1].matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1]
-      .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    const words = [...ld[1].matchAll(/<string>([^<]*)<\/string>/g)].map((m) =>
+      m[1]
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    );
     return words.filter((w) => !w.startsWith('--')).slice(0, 2);
   }
   return undefined;

@@ -1,8 +1,8 @@
 // Replies to state-changing commands, remembered by (device, command id) so a re-sent command
 // (after a reconnect, or from the phone's outbox after an app restart) has the effect of once.
 import path from 'node:path';
-import { z } from 'zod';
 import type { Low } from 'lowdb';
+import { z } from 'zod';
 import { openDoc, zodValidator } from './doc.js';
 
 const Entry = z.object({ key: z.string(), at: z.number(), ok: z.boolean(), result: z.unknown() });
@@ -44,7 +44,8 @@ export class CommandLog {
       this.index.set(key, reply);
       this.db.data.entries.push({ key, at: Date.now(), ...reply });
       if (this.db.data.entries.length > LIMIT) {
-        for (const old of this.db.data.entries.splice(0, this.db.data.entries.length - LIMIT)) this.index.delete(old.key);
+        for (const old of this.db.data.entries.splice(0, this.db.data.entries.length - LIMIT))
+          this.index.delete(old.key);
       }
       await this.db.write();
       return reply;

@@ -1,8 +1,8 @@
 // Paired devices. Tokens are stored only as sha256 hashes.
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Low } from 'lowdb';
+import { z } from 'zod';
 import { Device } from '../../../shared/src/index.js';
 import { openDoc, zodValidator } from './doc.js';
 
@@ -26,8 +26,12 @@ export class DeviceStore {
     return new DeviceStore(db);
   }
 
-  list(): DeviceRecord[] { return this.db.data.devices; }
-  get(id: string): DeviceRecord | undefined { return this.db.data.devices.find((d) => d.id === id); }
+  list(): DeviceRecord[] {
+    return this.db.data.devices;
+  }
+  get(id: string): DeviceRecord | undefined {
+    return this.db.data.devices.find((d) => d.id === id);
+  }
 
   /** Find the device a token belongs to, comparing hashes in constant time. */
   byToken(token: string): DeviceRecord | undefined {
@@ -73,7 +77,9 @@ export class DeviceStore {
     if (address) d.lastAddress = address;
   }
 
-  flush(): Promise<void> { return this.db.write(); }
+  flush(): Promise<void> {
+    return this.db.write();
+  }
 }
 
 /** What a client may see of a device (never the token hash). */

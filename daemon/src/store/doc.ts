@@ -29,7 +29,13 @@ export async function openDoc<T extends Versioned>(spec: DocSpec<T>): Promise<Lo
 }
 
 /** Turn a zod error into a short description naming the first bad key. */
-export function zodValidator<T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }) {
+export function zodValidator<T>(schema: {
+  safeParse: (
+    v: unknown,
+  ) =>
+    | { success: true; data: T }
+    | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+}) {
   return (value: unknown): T => {
     const r = schema.safeParse(value);
     if (r.success) return r.data;

@@ -7,8 +7,13 @@ import type { Adapter } from 'lowdb';
 
 export class StoreCorruptError extends Error {
   readonly exitCode = 65; // EX_DATAERR
-  constructor(readonly file: string, readonly problem: string) {
-    super(`The store file ${file} ${problem}. Errand did not change it. Restore it from ${file}.bak or the backups folder, or move it away to start fresh.`);
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(
+      `The store file ${file} ${problem}. Errand did not change it. Restore it from ${file}.bak or the backups folder, or move it away to start fresh.`,
+    );
   }
 }
 
@@ -51,12 +56,15 @@ export async function writeFileDurably(file: string, text: string, keepBackup = 
 }
 
 export class DurableJsonFile<T> implements Adapter<T> {
-  private queue: Promise<void> = Promise.resolve();
   private pending: T | undefined;
   private pendingWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private writing = false;
 
-  constructor(readonly file: string, private readonly decode: Decode<T>, private readonly keepBackup = true) {}
+  constructor(
+    readonly file: string,
+    private readonly decode: Decode<T>,
+    private readonly keepBackup = true,
+  ) {}
 
   async read(): Promise<T | null> {
     let text: string;

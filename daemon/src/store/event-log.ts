@@ -6,7 +6,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ServerEvent } from '../../../shared/src/index.js';
 
-export interface LoggedEvent { seq: number; at: number; event: ServerEvent }
+export interface LoggedEvent {
+  seq: number;
+  at: number;
+  event: ServerEvent;
+}
 
 const SEGMENT_EVENTS = 20_000;
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
@@ -23,7 +27,10 @@ export class EventLog {
   private listeners = new Set<(e: LoggedEvent) => void>();
   private closed = false;
 
-  private constructor(private readonly dir: string, private readonly ringSize: number) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly ringSize: number,
+  ) {}
 
   static async open(dir: string, opts: { ringSize?: number } = {}): Promise<EventLog> {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -32,10 +39,15 @@ export class EventLog {
     return log;
   }
 
-  get lastSeq(): number { return this.seq; }
+  get lastSeq(): number {
+    return this.seq;
+  }
 
   private segments(): string[] {
-    return fs.readdirSync(this.dir).filter((f) => /^events-\d{12}\.jsonl$/.test(f)).sort();
+    return fs
+      .readdirSync(this.dir)
+      .filter((f) => /^events-\d{12}\.jsonl$/.test(f))
+      .sort();
   }
 
   private async recover(): Promise<void> {
@@ -85,11 +97,13 @@ export class EventLog {
     this.batch.push(entry);
     if (!this.batchDone) {
       // Batches are written strictly one after another, so the file and listeners see seq order.
-      this.batchDone = new Promise((resolve, reject) => setImmediate(() => {
-        const run = this.flushing.then(() => this.flush());
-        this.flushing = run.catch(() => undefined);
-        run.then(resolve, reject);
-      }));
+      this.batchDone = new Promise((resolve, reject) =>
+        setImmediate(() => {
+          const run = this.flushing.then(() => this.flush());
+          this.flushing = run.catch(() => undefined);
+          run.then(resolve, reject);
+        }),
+      );
     }
     await this.batchDone;
     return entry.seq;

@@ -26,7 +26,8 @@ async function backupSmallFiles(paths: HomePaths): Promise<void> {
     await fs.copyFile(path.join(paths.store, name), path.join(dest, name)).catch(() => undefined);
   }
   const all = (await fs.readdir(paths.backups)).sort();
-  for (const old of all.slice(0, -KEEP_BACKUPS)) await fs.rm(path.join(paths.backups, old), { recursive: true, force: true });
+  for (const old of all.slice(0, -KEEP_BACKUPS))
+    await fs.rm(path.join(paths.backups, old), { recursive: true, force: true });
 }
 
 export async function openStore(paths: HomePaths): Promise<Store> {
@@ -38,7 +39,10 @@ export async function openStore(paths: HomePaths): Promise<Store> {
   await devices.flush();
   await backupSmallFiles(paths);
   return {
-    devices, threads, commands, events,
+    devices,
+    threads,
+    commands,
+    events,
     async close() {
       await events.close();
       await Promise.all([threads.flush(), devices.flush()]);

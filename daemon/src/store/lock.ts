@@ -3,8 +3,13 @@ import fs from 'node:fs';
 
 export class LockHeldError extends Error {
   readonly exitCode = 75; // EX_TEMPFAIL
-  constructor(readonly pid: number, file: string) {
-    super(`Another Errand daemon (process ${pid}) is already running with this home folder (lock ${file}). Stop it first, or set ERRAND_HOME to use another folder.`);
+  constructor(
+    readonly pid: number,
+    file: string,
+  ) {
+    super(
+      `Another Errand daemon (process ${pid}) is already running with this home folder (lock ${file}). Stop it first, or set ERRAND_HOME to use another folder.`,
+    );
   }
 }
 
@@ -17,7 +22,9 @@ function alive(pid: number): boolean {
   }
 }
 
-export interface Lock { release(): void }
+export interface Lock {
+  release(): void;
+}
 
 export function acquireLock(file: string): Lock {
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -30,7 +37,9 @@ export function acquireLock(file: string): Lock {
         release() {
           try {
             if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
-          } catch { /* already gone */ }
+          } catch {
+            /* already gone */
+          }
         },
       };
     } catch (err) {

@@ -5,8 +5,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Low } from 'lowdb';
+import { z } from 'zod';
 import { Task, ThreadItem, ThreadState, ThreadSummary } from '../../../shared/src/index.js';
 import { openDoc, zodValidator } from './doc.js';
 
@@ -43,7 +43,8 @@ const ID_PATTERN = /^thr_[A-Za-z0-9_-]{6,40}$/;
 
 export function summarize(doc: ThreadDoc): ThreadSummary {
   const last = [...doc.items].reverse().find((i) => i.kind === 'assistant' || i.kind === 'user');
-  const lastLine = last && 'text' in last ? (last.text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 160) : '';
+  const lastLine =
+    last && 'text' in last ? (last.text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 160) : '';
   const task = doc.tasks.at(-1);
   return {
     ...doc.meta,
@@ -57,7 +58,10 @@ export class ThreadStore {
   private locks = new Map<string, Promise<unknown>>();
   private indexTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly dir: string, private readonly index: Low<IndexDoc>) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly index: Low<IndexDoc>,
+  ) {}
 
   static async open(storeDir: string): Promise<ThreadStore> {
     const dir = path.join(storeDir, 'threads');
@@ -66,16 +70,25 @@ export class ThreadStore {
       file: path.join(storeDir, 'index.json'),
       version: 1,
       validate: zodValidator(IndexDoc),
-      initial: () => ({ schema: 1, hostId: `host_${crypto.randomBytes(9).toString('base64url')}`, writtenAt: 0, threads: {} }),
+      initial: () => ({
+        schema: 1,
+        hostId: `host_${crypto.randomBytes(9).toString('base64url')}`,
+        writtenAt: 0,
+        threads: {},
+      }),
     });
     const store = new ThreadStore(dir, index);
     await store.reconcile();
     return store;
   }
 
-  get hostId(): string { return this.index.data.hostId; }
+  get hostId(): string {
+    return this.index.data.hostId;
+  }
 
-  private fileOf(id: string): string { return path.join(this.dir, `${id}.json`); }
+  private fileOf(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
 
   /** Bring the index up to date with thread files written after it (a crash between the two). */
   private async reconcile(): Promise<void> {
@@ -100,8 +113,12 @@ export class ThreadStore {
       .sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
-  summary(id: string): ThreadSummary | undefined { return this.index.data.threads[id]; }
-  has(id: string): boolean { return ID_PATTERN.test(id) && id in this.index.data.threads; }
+  summary(id: string): ThreadSummary | undefined {
+    return this.index.data.threads[id];
+  }
+  has(id: string): boolean {
+    return ID_PATTERN.test(id) && id in this.index.data.threads;
+  }
 
   async load(id: string): Promise<ThreadDoc> {
     if (!ID_PATTERN.test(id)) throw new Error(`invalid thread id ${id}`);
@@ -111,7 +128,13 @@ export class ThreadStore {
         file: this.fileOf(id),
         version: 1,
         validate: zodValidator(ThreadDocSchema),
-        initial: () => ({ schema: 1, meta: { id, title: '', state: 'active', createdAt: 0, updatedAt: 0 }, items: [], tasks: [], agent: {} }),
+        initial: () => ({
+          schema: 1,
+          meta: { id, title: '', state: 'active', createdAt: 0, updatedAt: 0 },
+          items: [],
+          tasks: [],
+          agent: {},
+        }),
         mustExist: true,
       });
       this.docs.set(id, db);
@@ -134,10 +157,19 @@ export class ThreadStore {
   async create(title: string, fill: (doc: ThreadDoc) => void): Promise<ThreadDoc> {
     const now = Date.now();
     const id = `thr_${crypto.randomBytes(12).toString('base64url')}`;
-    const data: ThreadDoc = { schema: 1, meta: { id, title, state: 'active', createdAt: now, updatedAt: now }, items: [], tasks: [], agent: {} };
+    const data: ThreadDoc = {
+      schema: 1,
+      meta: { id, title, state: 'active', createdAt: now, updatedAt: now },
+      items: [],
+      tasks: [],
+      agent: {},
+    };
     fill(data);
     const db = await openDoc<ThreadDoc>({
-      file: this.fileOf(id), version: 1, validate: zodValidator(ThreadDocSchema), initial: () => data,
+      file: this.fileOf(id),
+      version: 1,
+      validate: zodValidator(ThreadDocSchema),
+      initial: () => data,
     });
     db.data = data;
     await db.write();
@@ -152,19 +184,24 @@ export class ThreadStore {
    * Change a thread and make the change durable. Updates of one thread run one at a time, in order.
    * Returns the new summary, for a thread.updated event.
    */
-  async update<R>(id: string, change: (doc: ThreadDoc) => R): Promise<{ result: R; summary: ThreadSummary; doc: ThreadDoc }> {
+  async update<R>(
+    id: string,
+    change: (doc: ThreadDoc) => R,
+  ): Promise<{ result: R; summary: ThreadSummary; doc: ThreadDoc }> {
     const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(async () => {
-      await this.load(id);
-      const db = this.docs.get(id)!;
-      const result = change(db.data);
-      db.data.meta.updatedAt = Math.max(Date.now(), db.data.meta.updatedAt);
-      await db.write();
-      const summary = summarize(db.data);
-      this.index.data.threads[id] = summary;
-      this.scheduleIndex();
-      return { result, summary, doc: db.data };
-    });
+    const run = prev
+      .catch(() => undefined)
+      .then(async () => {
+        await this.load(id);
+        const db = this.docs.get(id)!;
+        const result = change(db.data);
+        db.data.meta.updatedAt = Math.max(Date.now(), db.data.meta.updatedAt);
+        await db.write();
+        const summary = summarize(db.data);
+        this.index.data.threads[id] = summary;
+        this.scheduleIndex();
+        return { result, summary, doc: db.data };
+      });
     this.locks.set(id, run);
     try {
       return await run;

@@ -25,7 +25,10 @@ export class Approvals {
   /** taskId → granted action classes ("allow for the rest of this task"), with who granted them. */
   private grants = new Map<string, Map<string, string>>();
 
-  constructor(private readonly emit: (e: ServerEvent) => Promise<number>, private readonly expireMinutes: () => number) {}
+  constructor(
+    private readonly emit: (e: ServerEvent) => Promise<number>,
+    private readonly expireMinutes: () => number,
+  ) {}
 
   grantFor(taskId: string, actionClass: string): string | undefined {
     return this.grants.get(taskId)?.get(actionClass);
@@ -41,29 +44,56 @@ export class Approvals {
 
   /** Ask the user; resolves when a device decides, the approval expires, or `signal` aborts. */
   request(input: {
-    taskId: string; threadId: string; tool: string; summary: string; action: Record<string, unknown>; hash: string; actionClass: string; signal: AbortSignal;
+    taskId: string;
+    threadId: string;
+    tool: string;
+    summary: string;
+    action: Record<string, unknown>;
+    hash: string;
+    actionClass: string;
+    signal: AbortSignal;
   }): Promise<ApprovalOutcome> {
     const now = Date.now();
     const approval: Approval = {
       id: `apr_${crypto.randomBytes(12).toString('base64url')}`,
-      taskId: input.taskId, threadId: input.threadId, tool: input.tool, summary: input.summary,
-      action: input.action, hash: input.hash, createdAt: now,
-      expiresAt: now + Math.round(this.expireMinutes() * 60_000), state: 'pending',
+      taskId: input.taskId,
+      threadId: input.threadId,
+      tool: input.tool,
+      summary: input.summary,
+      action: input.action,
+      hash: input.hash,
+      createdAt: now,
+      expiresAt: now + Math.round(this.expireMinutes() * 60_000),
+      state: 'pending',
     };
     return new Promise<ApprovalOutcome>((resolve) => {
       const onAbort = () => this.finish(approval.id, 'denied', undefined, { result: 'cancelled' });
-      const timer = setTimeout(() => this.finish(approval.id, 'expired', undefined, { result: 'expired' }), approval.expiresAt - now);
+      const timer = setTimeout(
+        () => this.finish(approval.id, 'expired', undefined, { result: 'expired' }),
+        approval.expiresAt - now,
+      );
       this.pending.set(approval.id, {
-        approval, actionClass: input.actionClass, resolve, timer,
+        approval,
+        actionClass: input.actionClass,
+        resolve,
+        timer,
         cleanup: () => input.signal.removeEventListener('abort', onAbort),
       });
-      if (input.signal.aborted) { onAbort(); return; }
+      if (input.signal.aborted) {
+        onAbort();
+        return;
+      }
       input.signal.addEventListener('abort', onAbort, { once: true });
       void this.emit({ kind: 'approval.requested', approval }).catch(() => undefined);
     });
   }
 
-  private finish(id: string, state: Approval['state'], by: string | undefined, outcome: ApprovalOutcome): Approval | undefined {
+  private finish(
+    id: string,
+    state: Approval['state'],
+    by: string | undefined,
+    outcome: ApprovalOutcome,
+  ): Approval | undefined {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
@@ -78,15 +108,27 @@ export class Approvals {
   }
 
   /** A device's decision (approval.decide). Throws CommandError for unknown, replayed or mismatched decisions. */
-  decide(approvalId: string, hash: string, decision: 'approve' | 'deny' | 'allow_task', device: { id: string; name: string }): Approval {
+  decide(
+    approvalId: string,
+    hash: string,
+    decision: 'approve' | 'deny' | 'allow_task',
+    device: { id: string; name: string },
+  ): Approval {
     const p = this.pending.get(approvalId);
     if (!p) {
       const state = this.finished.get(approvalId);
-      if (state) throw new CommandError('conflict', `This approval was already ${state === 'expired' ? 'expired' : 'decided'}; nothing was done.`);
+      if (state)
+        throw new CommandError(
+          'conflict',
+          `This approval was already ${state === 'expired' ? 'expired' : 'decided'}; nothing was done.`,
+        );
       throw new CommandError('not_found', 'No such approval is waiting.');
     }
     if (!crypto.timingSafeEqual(Buffer.from(sha(hash)), Buffer.from(sha(p.approval.hash)))) {
-      throw new CommandError('conflict', 'The decision does not match the action waiting for approval (the action changed); look at it again.');
+      throw new CommandError(
+        'conflict',
+        'The decision does not match the action waiting for approval (the action changed); look at it again.',
+      );
     }
     const by = `${device.name} (${device.id})`;
     const actionClass = p.actionClass;

@@ -15,7 +15,9 @@ export function auditArgs(value: unknown, secrets: string[] = [], depth = 0): un
     let s = value;
     for (const secret of secrets) if (secret.length >= 4) s = s.split(secret).join('[redacted]');
     s = s.replace(/\b(sk-ant-[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g, '$1…[redacted]');
-    return s.length > MAX_STRING ? `${s.slice(0, 200)}… [${s.length} characters, sha256 ${sha256(value).slice(0, 16)}]` : s;
+    return s.length > MAX_STRING
+      ? `${s.slice(0, 200)}… [${s.length} characters, sha256 ${sha256(value).slice(0, 16)}]`
+      : s;
   }
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   const r = redact(value) as unknown;
@@ -58,7 +60,9 @@ export class AuditLog {
       try {
         const e = JSON.parse(line) as AuditEntry;
         if (e.taskId === taskId) out.push(e);
-      } catch { /* torn line */ }
+      } catch {
+        /* torn line */
+      }
     }
     return out.slice(-limit);
   }

@@ -5,23 +5,33 @@ import type { ChangeJournal } from './journal.js';
 import { readNoFollow } from './journal.js';
 import { looksBinary } from './readers.js';
 import type { Roots } from './roots.js';
-import { asInput, optBool, str, text, type ToolSpec } from './types.js';
+import { asInput, optBool, str, type ToolSpec, text } from './types.js';
 import { clip, fmt, sha256, ToolError } from './util.js';
 
 const MAX_WRITE_BYTES = 20 * 1024 * 1024;
-const pathProp = (what: string) => ({ type: 'string', description: `${what} Absolute, or relative to the workspace folder.` });
+const pathProp = (what: string) => ({
+  type: 'string',
+  description: `${what} Absolute, or relative to the workspace folder.`,
+});
 
 export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
   const refuseRoot = (real: string, what: string) => {
-    if (roots.usable().includes(real)) throw new ToolError(`Refused: ${real} is an allowed folder itself; ${what} it is not possible from here.`);
+    if (roots.usable().includes(real))
+      throw new ToolError(`Refused: ${real} is an allowed folder itself; ${what} it is not possible from here.`);
   };
 
   const write: ToolSpec = {
-    kind: 'write', egress: false,
+    kind: 'write',
+    egress: false,
     definition: {
       name: 'fs_write',
-      description: 'Create a file or replace its whole content (UTF-8 text). Missing parent folders are created. The previous version is kept and the task can be undone.',
-      input_schema: { type: 'object', properties: { path: pathProp('The file.'), content: { type: 'string' } }, required: ['path', 'content'] },
+      description:
+        'Create a file or replace its whole content (UTF-8 text). Missing parent folders are created. The previous version is kept and the task can be undone.',
+      input_schema: {
+        type: 'object',
+        properties: { path: pathProp('The file.'), content: { type: 'string' } },
+        required: ['path', 'content'],
+      },
     },
     summarize: (i) => `Write ${path.basename(String(i.path))}`,
     async prepare(raw, call) {
@@ -29,29 +39,50 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const p = str(input, 'path');
       if (typeof input.content !== 'string') throw new ToolError('"content" is required and must be a string.');
       const data = Buffer.from(input.content, 'utf8');
-      if (data.length > MAX_WRITE_BYTES) throw new ToolError(`The content is ${fmt(data.length)} bytes; the limit is ${fmt(MAX_WRITE_BYTES)}.`);
+      if (data.length > MAX_WRITE_BYTES)
+        throw new ToolError(`The content is ${fmt(data.length)} bytes; the limit is ${fmt(MAX_WRITE_BYTES)}.`);
       const r = await roots.resolve(p, 'write');
       if (r.stat && !r.stat.isFile()) throw new ToolError(`${p} exists and is not a regular file.`);
       return {
-        action: { tool: 'fs_write', path: r.real, bytes: data.length, sha256: sha256(data), overwrite: r.exists, preview: clip(input.content, 1000) },
-        actionClass: 'fs_write', summary: `${r.exists ? 'Overwrite' : 'Create'} ${r.real}`, subjects: [r.real],
+        action: {
+          tool: 'fs_write',
+          path: r.real,
+          bytes: data.length,
+          sha256: sha256(data),
+          overwrite: r.exists,
+          preview: clip(input.content, 1000),
+        },
+        actionClass: 'fs_write',
+        summary: `${r.exists ? 'Overwrite' : 'Create'} ${r.real}`,
+        subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');
           const entry = await journal.writeFile(call.taskId, now.real, data, 'write');
-          return { content: text(`${entry.op === 'create' ? 'Created' : 'Wrote'} ${now.real} (${fmt(data.length)} bytes).`), summary: `${entry.op === 'create' ? 'Created' : 'Wrote'} ${path.basename(now.real)}`, changed: true };
+          return {
+            content: text(`${entry.op === 'create' ? 'Created' : 'Wrote'} ${now.real} (${fmt(data.length)} bytes).`),
+            summary: `${entry.op === 'create' ? 'Created' : 'Wrote'} ${path.basename(now.real)}`,
+            changed: true,
+          };
         },
       };
     },
   };
 
   const edit: ToolSpec = {
-    kind: 'write', egress: false,
+    kind: 'write',
+    egress: false,
     definition: {
       name: 'fs_edit',
-      description: 'Replace an exact piece of text in a file. old_text must appear exactly once (include surrounding lines to make it unique), unless replace_all is true. The previous version is kept.',
+      description:
+        'Replace an exact piece of text in a file. old_text must appear exactly once (include surrounding lines to make it unique), unless replace_all is true. The previous version is kept.',
       input_schema: {
         type: 'object',
-        properties: { path: pathProp('The file.'), old_text: { type: 'string' }, new_text: { type: 'string' }, replace_all: { type: 'boolean' } },
+        properties: {
+          path: pathProp('The file.'),
+          old_text: { type: 'string' },
+          new_text: { type: 'string' },
+          replace_all: { type: 'boolean' },
+        },
         required: ['path', 'old_text', 'new_text'],
       },
     },
@@ -70,27 +101,47 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         if (looksBinary(data)) throw new ToolError(`${p} is a binary file; fs_edit changes text files only.`);
         const before = data.toString('utf8');
         const count = before.split(oldText).length - 1;
-        if (count === 0) throw new ToolError(`old_text was not found in ${p}. Read the file again and copy the text exactly (spaces and line breaks count).`);
-        if (count > 1 && !all) throw new ToolError(`old_text appears ${count} times in ${p}; include more surrounding text to make it unique, or set replace_all.`);
+        if (count === 0)
+          throw new ToolError(
+            `old_text was not found in ${p}. Read the file again and copy the text exactly (spaces and line breaks count).`,
+          );
+        if (count > 1 && !all)
+          throw new ToolError(
+            `old_text appears ${count} times in ${p}; include more surrounding text to make it unique, or set replace_all.`,
+          );
         const after = all ? before.split(oldText).join(newText) : before.replace(oldText, () => newText);
         return { beforeSha: sha256(data), after: Buffer.from(after, 'utf8'), count };
       };
       const first = await compute(r.real);
       return {
-        action: { tool: 'fs_edit', path: r.real, old_text: oldText, new_text: newText, replace_all: all, fileSha256: first.beforeSha },
-        actionClass: 'fs_edit', summary: `Edit ${r.real}`, subjects: [r.real],
+        action: {
+          tool: 'fs_edit',
+          path: r.real,
+          old_text: oldText,
+          new_text: newText,
+          replace_all: all,
+          fileSha256: first.beforeSha,
+        },
+        actionClass: 'fs_edit',
+        summary: `Edit ${r.real}`,
+        subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');
           const res = await compute(now.real);
           await journal.writeFile(call.taskId, now.real, res.after, 'edit');
-          return { content: text(`Edited ${now.real}: replaced ${res.count} occurrence${res.count === 1 ? '' : 's'}.`), summary: `Edited ${path.basename(now.real)}`, changed: true };
+          return {
+            content: text(`Edited ${now.real}: replaced ${res.count} occurrence${res.count === 1 ? '' : 's'}.`),
+            summary: `Edited ${path.basename(now.real)}`,
+            changed: true,
+          };
         },
       };
     },
   };
 
   const mkdir: ToolSpec = {
-    kind: 'write', egress: false,
+    kind: 'write',
+    egress: false,
     definition: {
       name: 'fs_mkdir',
       description: 'Create a folder (and any missing parent folders).',
@@ -101,22 +152,35 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const p = str(asInput(raw), 'path');
       const r = await roots.resolve(p, 'write');
       return {
-        action: { tool: 'fs_mkdir', path: r.real }, actionClass: 'fs_mkdir', summary: `Make folder ${r.real}`, subjects: [r.real],
+        action: { tool: 'fs_mkdir', path: r.real },
+        actionClass: 'fs_mkdir',
+        summary: `Make folder ${r.real}`,
+        subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');
           const n = await journal.mkdir(call.taskId, now.real);
-          return { content: text(n ? `Created folder ${now.real}.` : `${now.real} already exists.`), summary: `Folder ${path.basename(now.real)}`, changed: n > 0 };
+          return {
+            content: text(n ? `Created folder ${now.real}.` : `${now.real} already exists.`),
+            summary: `Folder ${path.basename(now.real)}`,
+            changed: n > 0,
+          };
         },
       };
     },
   };
 
   const move: ToolSpec = {
-    kind: 'write', egress: false,
+    kind: 'write',
+    egress: false,
     definition: {
       name: 'fs_move',
-      description: 'Move or rename a file or folder. "to" is the full new path and must not exist yet. Both must be inside allowed folders.',
-      input_schema: { type: 'object', properties: { from: pathProp('Current path.'), to: pathProp('New path.') }, required: ['from', 'to'] },
+      description:
+        'Move or rename a file or folder. "to" is the full new path and must not exist yet. Both must be inside allowed folders.',
+      input_schema: {
+        type: 'object',
+        properties: { from: pathProp('Current path.'), to: pathProp('New path.') },
+        required: ['from', 'to'],
+      },
     },
     summarize: (i) => `Move ${path.basename(String(i.from))} → ${path.basename(String(i.to))}`,
     async prepare(raw, call) {
@@ -127,24 +191,34 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const b = await roots.resolve(to, 'write');
       refuseRoot(a.real, 'moving');
       if (b.exists) throw new ToolError(`${to} already exists; pick a new name, or delete it first.`);
-      if (a.stat?.isDirectory() && (b.real + path.sep).startsWith(a.real + path.sep)) throw new ToolError('A folder cannot be moved into itself.');
+      if (a.stat?.isDirectory() && (b.real + path.sep).startsWith(a.real + path.sep))
+        throw new ToolError('A folder cannot be moved into itself.');
       return {
-        action: { tool: 'fs_move', from: a.real, to: b.real }, actionClass: 'fs_move', summary: `Move ${a.real} to ${b.real}`, subjects: [a.real, b.real],
+        action: { tool: 'fs_move', from: a.real, to: b.real },
+        actionClass: 'fs_move',
+        summary: `Move ${a.real} to ${b.real}`,
+        subjects: [a.real, b.real],
         async execute() {
           const na = await roots.recheck(from, a, 'write');
           const nb = await roots.recheck(to, b, 'write');
           await journal.move(call.taskId, na.real, nb.real);
-          return { content: text(`Moved ${na.real} to ${nb.real}.`), summary: `Moved ${path.basename(na.real)}`, changed: true };
+          return {
+            content: text(`Moved ${na.real} to ${nb.real}.`),
+            summary: `Moved ${path.basename(na.real)}`,
+            changed: true,
+          };
         },
       };
     },
   };
 
   const del: ToolSpec = {
-    kind: 'write', egress: false,
+    kind: 'write',
+    egress: false,
     definition: {
       name: 'fs_delete',
-      description: "Delete a file or folder by moving it to Errand's trash; the user can restore it, and undoing the task puts it back.",
+      description:
+        "Delete a file or folder by moving it to Errand's trash; the user can restore it, and undoing the task puts it back.",
       input_schema: { type: 'object', properties: { path: pathProp('The file or folder.') }, required: ['path'] },
     },
     summarize: (i) => `Delete ${path.basename(String(i.path))}`,
@@ -153,11 +227,18 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const r = await roots.resolve(p, 'write', { mustExist: true });
       refuseRoot(r.real, 'deleting');
       return {
-        action: { tool: 'fs_delete', path: r.real, type: r.stat?.isDirectory() ? 'folder' : 'file' }, actionClass: 'fs_delete', summary: `Move ${r.real} to the trash`, subjects: [r.real],
+        action: { tool: 'fs_delete', path: r.real, type: r.stat?.isDirectory() ? 'folder' : 'file' },
+        actionClass: 'fs_delete',
+        summary: `Move ${r.real} to the trash`,
+        subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');
           await journal.trash(call.taskId, now.real);
-          return { content: text(`Moved ${now.real} to Errand's trash (restorable).`), summary: `Trashed ${clip(path.basename(now.real), 60)}`, changed: true };
+          return {
+            content: text(`Moved ${now.real} to Errand's trash (restorable).`),
+            summary: `Trashed ${clip(path.basename(now.real), 60)}`,
+            changed: true,
+          };
         },
       };
     },

@@ -15,8 +15,8 @@ import { AuditLog } from './audit.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
 import { ChangeJournal, readNoFollow, type UndoResult } from './journal.js';
-import { fileView, MAX_READ_BYTES } from './readers.js';
 import { ProcessNotes } from './orphans.js';
+import { fileView, MAX_READ_BYTES } from './readers.js';
 import { Roots } from './roots.js';
 import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
@@ -25,9 +25,18 @@ import type { SnapshotLimits } from './shell-journal.js';
 import { ToolError } from './util.js';
 
 const MEDIA: Record<string, string> = {
-  '.txt': 'text/plain; charset=utf-8', '.md': 'text/markdown; charset=utf-8', '.csv': 'text/csv; charset=utf-8', '.json': 'application/json',
-  '.pdf': 'application/pdf', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
-  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', '.html': 'text/plain; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  '.json': 'application/json',
+  '.pdf': 'application/pdf',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  '.html': 'text/plain; charset=utf-8',
 };
 const mediaTypeOf = (p: string) => MEDIA[path.extname(p).toLowerCase()] ?? 'application/octet-stream';
 
@@ -56,20 +65,30 @@ export interface StartToolsOptions {
 }
 
 export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {}): Promise<ToolsModule> {
-  const roots = new Roots({ home: ctx.paths.home, workspace: ctx.paths.workspace, configured: () => ctx.config().roots });
+  const roots = new Roots({
+    home: ctx.paths.home,
+    workspace: ctx.paths.workspace,
+    configured: () => ctx.config().roots,
+  });
   await roots.init();
   await fsp.mkdir(ctx.paths.journal, { recursive: true, mode: 0o700 });
   await fsp.mkdir(ctx.paths.trash, { recursive: true, mode: 0o700 });
   const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash);
   const notes = new ProcessNotes(path.join(ctx.paths.home, 'running-commands.json'));
   const orphans = notes.reap();
-  if (orphans.length) ctx.log.warn('killed shell commands left running by a previous daemon', { commands: orphans.map((o) => o.argv0) });
+  if (orphans.length)
+    ctx.log.warn('killed shell commands left running by a previous daemon', { commands: orphans.map((o) => o.argv0) });
   const audit = new AuditLog(ctx.paths.audit);
-  const approvals = new Approvals((e) => ctx.emit(e), () => ctx.config().approvals.expireMinutes);
+  const approvals = new Approvals(
+    (e) => ctx.emit(e),
+    () => ctx.config().approvals.expireMinutes,
+  );
   const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
   let sandboxMode = ctx.config().shell.sandbox;
   /** Tell clients the host status changed (sandbox started, roots or connectors changed). */
-  const hostUpdated = () => { void ctx.emit({ kind: 'host.updated', status: ctx.status() }).catch(() => undefined); };
+  const hostUpdated = () => {
+    void ctx.emit({ kind: 'host.updated', status: ctx.status() }).catch(() => undefined);
+  };
   sandbox.onStarted = (state) => {
     if (!state.enabled) ctx.log.warn(`shell sandbox off: ${state.reason}; every shell command will need approval`);
     hostUpdated();
@@ -81,8 +100,13 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   startSandbox(); // the runtime itself starts with the first shell command; shell calls wait for it
 
   const connectors = new ConnectorManager({
-    home: ctx.paths.home, secretsFile: ctx.paths.secrets, log: ctx.log, version: ctx.version, emit: (e) => ctx.emit(e),
-    backoffMs: opts.connectorBackoffMs, callTimeoutMs: opts.connectorCallTimeoutMs,
+    home: ctx.paths.home,
+    secretsFile: ctx.paths.secrets,
+    log: ctx.log,
+    version: ctx.version,
+    emit: (e) => ctx.emit(e),
+    backoffMs: opts.connectorBackoffMs,
+    callTimeoutMs: opts.connectorCallTimeoutMs,
   });
   await connectors.apply(ctx.config().connectors);
 
@@ -91,20 +115,29 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     const lines = [
       `Allowed folders (roots): ${usable.join(', ')}. Relative paths are relative to the workspace, ${roots.workspace}. Paths outside these folders are refused.`,
       sandbox.state.enabled
-        ? 'Shell commands run sandboxed: they can write only inside the allowed folders and have no network. They need the user\'s approval unless a rule allows them.'
+        ? "Shell commands run sandboxed: they can write only inside the allowed folders and have no network. They need the user's approval unless a rule allows them."
         : `Shell commands are not sandboxed on this computer (${sandbox.state.reason}); every one needs the user's approval, which may take a while.`,
     ];
     const conns = connectors.statuses();
-    if (conns.length) lines.push(`Connectors: ${conns.map((c) => `${c.name} (${c.status}${c.status === 'connected' ? `, ${c.tools} tools` : ''})`).join('; ')}.`);
+    if (conns.length)
+      lines.push(
+        `Connectors: ${conns.map((c) => `${c.name} (${c.status}${c.status === 'connected' ? `, ${c.tools} tools` : ''})`).join('; ')}.`,
+      );
     return lines;
   };
 
   const runtime = new Runtime({
-    builtins: [...readTools(roots), ...writeTools(roots, journal), shellTool({ roots, sandbox, config: () => ctx.config(), journal, notes, undoLimits: opts.shellUndoLimits })],
+    builtins: [
+      ...readTools(roots),
+      ...writeTools(roots, journal),
+      shellTool({ roots, sandbox, config: () => ctx.config(), journal, notes, undoLimits: opts.shellUndoLimits }),
+    ],
     connectorTools: () => connectors.toolSpecs(),
     connectorReadOnly: (n) => connectors.isReadOnly(n),
     config: () => ctx.config(),
-    approvals, audit, journal,
+    approvals,
+    audit,
+    journal,
     sandboxOn: () => sandbox.state.enabled,
     secrets: () => connectors.secrets.values(),
     promptLines,
@@ -142,10 +175,16 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   const taskFile = async (taskId: string, p: string): Promise<string> => {
     const touched = await journal.touched(taskId);
     // A touched path is served only while no link has crept into it since (realpath must be itself).
-    if (touched.has(p) && !roots.isPrivate(p) && (await fsp.realpath(path.dirname(p)).catch(() => '')) === path.dirname(p)) {
+    if (
+      touched.has(p) &&
+      !roots.isPrivate(p) &&
+      (await fsp.realpath(path.dirname(p)).catch(() => '')) === path.dirname(p)
+    ) {
       const st = await fsp.lstat(p).catch(() => undefined);
       if (st?.isFile() && st.nlink === 1) return p;
-      const trashed = (await journal.entries(taskId)).reverse().find((e) => e.op === 'trash' && e.path === p && e.trashPath);
+      const trashed = (await journal.entries(taskId))
+        .reverse()
+        .find((e) => e.op === 'trash' && e.path === p && e.trashPath);
       if (trashed && (await fsp.lstat(trashed.trashPath!).catch(() => undefined))?.isFile()) return trashed.trashPath!;
     }
     try {
@@ -184,7 +223,8 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     if (typeof params.id !== 'string') throw new Error('id is required');
     const restored = await journal.restoreFromTrash(params.id, async (original) => {
       const r = await roots.resolve(original, 'write');
-      if (r.real !== original) throw new ToolError(`${original} now leads to ${r.real}; restore it by hand from ${ctx.paths.trash}.`);
+      if (r.real !== original)
+        throw new ToolError(`${original} now leads to ${r.real}; restore it by hand from ${ctx.paths.trash}.`);
     });
     return { restored };
   });
@@ -192,7 +232,14 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   ctx.control.register('connectors.tools', async (params) => {
     const c = typeof params.name === 'string' ? connectors.get(params.name) : undefined;
     if (!c) throw new Error(`No connector named "${String(params.name)}".`);
-    return { status: c.statusView(), tools: c.tools.map((t) => ({ name: t.name, description: t.description ?? '', changed: c.changedTools.includes(t.name) })) };
+    return {
+      status: c.statusView(),
+      tools: c.tools.map((t) => ({
+        name: t.name,
+        description: t.description ?? '',
+        changed: c.changedTools.includes(t.name),
+      })),
+    };
   });
   ctx.control.register('connectors.accept', async (params) => {
     if (typeof params.name !== 'string') throw new Error('name is required');
@@ -212,7 +259,9 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     promptContext: () => runtime.promptContext(),
     changedFiles: async (taskId) => {
       const ws = fs.realpathSync(roots.workspace);
-      const files = (await journal.changes(taskId)).filter((c) => c.op !== 'mkdir' && c.op !== 'trash' && !c.undone).map((c) => c.toPath ?? c.path);
+      const files = (await journal.changes(taskId))
+        .filter((c) => c.op !== 'mkdir' && c.op !== 'trash' && !c.undone)
+        .map((c) => c.toPath ?? c.path);
       return [...new Set(files)].map((f) => {
         const rel = path.relative(ws, f);
         return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : f;
@@ -225,7 +274,12 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
       await connectors.settled();
     },
     undo,
-    roots, sandbox, connectors, approvals, journal, audit,
+    roots,
+    sandbox,
+    connectors,
+    approvals,
+    journal,
+    audit,
     async stop() {
       approvals.stop();
       await connectors.stop();

@@ -43,7 +43,13 @@ const newId = () => `chg_${crypto.randomBytes(8).toString('base64url')}`;
 async function fsyncDir(dir: string): Promise<void> {
   const h = await fsp.open(dir, 'r').catch(() => undefined);
   if (!h) return;
-  try { await h.sync(); } catch { /* not supported everywhere */ } finally { await h.close(); }
+  try {
+    await h.sync();
+  } catch {
+    /* not supported everywhere */
+  } finally {
+    await h.close();
+  }
 }
 
 /** Read a regular file without following a symlink at its last component. */
@@ -86,7 +92,13 @@ async function moveAcross(from: string, to: string): Promise<void> {
     await fsp.rename(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await fsp.cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+    await fsp.cp(from, to, {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+      errorOnExist: true,
+      force: false,
+    });
     await fsp.rm(from, { recursive: true, force: true });
   }
 }
@@ -96,10 +108,14 @@ async function exists(p: string): Promise<fs.Stats | undefined> {
 }
 
 export class ChangeJournal {
-  constructor(private readonly dir: string, private readonly trashDir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly trashDir: string,
+  ) {}
 
   private taskDir(taskId: string): string {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) || taskId.includes('..')) throw new ToolError(`invalid task id "${taskId.slice(0, 40)}"`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) || taskId.includes('..'))
+      throw new ToolError(`invalid task id "${taskId.slice(0, 40)}"`);
     return path.join(this.dir, taskId);
   }
 
@@ -145,7 +161,9 @@ export class ChangeJournal {
         const l = JSON.parse(line) as JournalLine;
         if ('entry' in l) entries.push(l.entry);
         else for (const id of l.undone) undone.add(id);
-      } catch { /* a torn last line after a crash */ }
+      } catch {
+        /* a torn last line after a crash */
+      }
     }
     for (const e of entries) if (undone.has(e.id)) e.undone = true;
     return entries;
@@ -153,7 +171,13 @@ export class ChangeJournal {
 
   async changes(taskId: string): Promise<ChangeEntry[]> {
     return (await this.entries(taskId)).map(({ id, taskId: t, op, path: p, toPath, at, undone }) => ({
-      id, taskId: t, op, path: p, ...(toPath ? { toPath } : {}), at, ...(undone ? { undone } : {}),
+      id,
+      taskId: t,
+      op,
+      path: p,
+      ...(toPath ? { toPath } : {}),
+      at,
+      ...(undone ? { undone } : {}),
     }));
   }
 
@@ -197,8 +221,15 @@ export class ChangeJournal {
     }
     await writeAtomic(file, data, beforeMode);
     const entry: JournalEntry = {
-      id: newId(), taskId, op: st ? op : 'create', path: file, at: Date.now(), kind: 'file',
-      beforeBlob, beforeMode, afterSha: sha256(data),
+      id: newId(),
+      taskId,
+      op: st ? op : 'create',
+      path: file,
+      at: Date.now(),
+      kind: 'file',
+      beforeBlob,
+      beforeMode,
+      afterSha: sha256(data),
     };
     await this.append(taskId, { entry });
     return entry;
@@ -218,12 +249,20 @@ export class ChangeJournal {
   async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
     const st = await exists(from);
     if (!st) throw new ToolError(`${from} does not exist.`);
-    if (await exists(to)) throw new ToolError(`${to} already exists; move refuses to overwrite. Delete it first or pick another name.`);
+    if (await exists(to))
+      throw new ToolError(`${to} already exists; move refuses to overwrite. Delete it first or pick another name.`);
     const afterSha = st.isFile() ? sha256((await readNoFollow(from)).data) : undefined;
     await this.ensureParents(taskId, to);
     await moveAcross(from, to);
     const entry: JournalEntry = {
-      id: newId(), taskId, op: 'move', path: from, toPath: to, at: Date.now(), kind: st.isDirectory() ? 'dir' : 'file', afterSha,
+      id: newId(),
+      taskId,
+      op: 'move',
+      path: from,
+      toPath: to,
+      at: Date.now(),
+      kind: st.isDirectory() ? 'dir' : 'file',
+      afterSha,
     };
     await this.append(taskId, { entry });
     return entry;
@@ -234,7 +273,11 @@ export class ChangeJournal {
     const slot = path.join(this.trashDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}`);
     await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
     const trashPath = path.join(slot, path.basename(target));
-    await fsp.writeFile(path.join(slot, 'errand-trash.json'), JSON.stringify({ originalPath: target, taskId, at: Date.now() }, null, 2) + '\n', { mode: 0o600 });
+    await fsp.writeFile(
+      path.join(slot, 'errand-trash.json'),
+      JSON.stringify({ originalPath: target, taskId, at: Date.now() }, null, 2) + '\n',
+      { mode: 0o600 },
+    );
     await moveAcross(target, trashPath);
     return trashPath;
   }
@@ -246,7 +289,16 @@ export class ChangeJournal {
     const id = newId();
     const afterSha = st.isFile() ? sha256((await readNoFollow(target)).data) : undefined;
     const trashPath = await this.moveToTrash(taskId, target, id);
-    const entry: JournalEntry = { id, taskId, op: 'trash', path: target, at: Date.now(), kind: st.isDirectory() ? 'dir' : 'file', trashPath, afterSha };
+    const entry: JournalEntry = {
+      id,
+      taskId,
+      op: 'trash',
+      path: target,
+      at: Date.now(),
+      kind: st.isDirectory() ? 'dir' : 'file',
+      trashPath,
+      afterSha,
+    };
     await this.append(taskId, { entry });
     return entry;
   }
@@ -258,12 +310,35 @@ export class ChangeJournal {
    */
   async recordExternal(taskId: string, changes: ExternalChanges): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
-    const add = async (entry: JournalEntry) => { await this.append(taskId, { entry }); out.push(entry); };
-    for (const dir of changes.dirs) await add({ id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' });
-    for (const c of changes.created) await add({ id: newId(), taskId, op: 'create', path: c.path, at: Date.now(), kind: 'file', afterSha: c.afterSha });
+    const add = async (entry: JournalEntry) => {
+      await this.append(taskId, { entry });
+      out.push(entry);
+    };
+    for (const dir of changes.dirs)
+      await add({ id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' });
+    for (const c of changes.created)
+      await add({
+        id: newId(),
+        taskId,
+        op: 'create',
+        path: c.path,
+        at: Date.now(),
+        kind: 'file',
+        afterSha: c.afterSha,
+      });
     for (const c of changes.modified) {
       const beforeBlob = await this.saveBlob(taskId, c.before);
-      await add({ id: newId(), taskId, op: 'write', path: c.path, at: Date.now(), kind: 'file', beforeBlob, beforeMode: c.mode, afterSha: c.afterSha });
+      await add({
+        id: newId(),
+        taskId,
+        op: 'write',
+        path: c.path,
+        at: Date.now(),
+        kind: 'file',
+        beforeBlob,
+        beforeMode: c.mode,
+        afterSha: c.afterSha,
+      });
     }
     for (const c of changes.deleted) {
       const id = newId();
@@ -271,8 +346,21 @@ export class ChangeJournal {
       await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
       const trashPath = path.join(slot, path.basename(c.path));
       await writeAtomic(trashPath, c.before, c.mode);
-      await fsp.writeFile(path.join(slot, 'errand-trash.json'), JSON.stringify({ originalPath: c.path, taskId, at: Date.now() }, null, 2) + '\n', { mode: 0o600 });
-      await add({ id, taskId, op: 'trash', path: c.path, at: Date.now(), kind: 'file', trashPath, afterSha: sha256(c.before) });
+      await fsp.writeFile(
+        path.join(slot, 'errand-trash.json'),
+        JSON.stringify({ originalPath: c.path, taskId, at: Date.now() }, null, 2) + '\n',
+        { mode: 0o600 },
+      );
+      await add({
+        id,
+        taskId,
+        op: 'trash',
+        path: c.path,
+        at: Date.now(),
+        kind: 'file',
+        trashPath,
+        afterSha: sha256(c.before),
+      });
     }
     return out;
   }
@@ -283,9 +371,15 @@ export class ChangeJournal {
     const out: Array<{ id: string; originalPath: string; taskId: string; at: number }> = [];
     for (const id of slots) {
       try {
-        const note = JSON.parse(await fsp.readFile(path.join(this.trashDir, id, 'errand-trash.json'), 'utf8')) as { originalPath: string; taskId: string; at: number };
+        const note = JSON.parse(await fsp.readFile(path.join(this.trashDir, id, 'errand-trash.json'), 'utf8')) as {
+          originalPath: string;
+          taskId: string;
+          at: number;
+        };
         out.push({ id, originalPath: note.originalPath, taskId: note.taskId, at: note.at });
-      } catch { /* not a slot */ }
+      } catch {
+        /* not a slot */
+      }
     }
     return out.sort((a, b) => b.at - a.at);
   }
@@ -326,16 +420,26 @@ export class ChangeJournal {
     const blocked = new Map<string, string>();
     const done: string[] = [];
     const block = (paths: string[], reason: string) => {
-      for (const p of paths) if (!blocked.has(p)) { blocked.set(p, reason); result.skipped.push({ path: p, reason }); }
+      for (const p of paths)
+        if (!blocked.has(p)) {
+          blocked.set(p, reason);
+          result.skipped.push({ path: p, reason });
+        }
     };
     for (const e of [...all].reverse()) {
       if (e.undone) continue;
       const paths = [e.path, ...(e.toPath ? [e.toPath] : [])];
       const already = paths.find((p) => blocked.has(p));
-      if (already) { block(paths, blocked.get(already)!); continue; }
+      if (already) {
+        block(paths, blocked.get(already)!);
+        continue;
+      }
       try {
         const changed = await this.undoOne(taskId, e);
-        if (changed) { block(paths, changed); continue; }
+        if (changed) {
+          block(paths, changed);
+          continue;
+        }
         done.push(e.id);
         for (const p of paths) if (!result.restored.includes(p)) result.restored.push(p);
       } catch (err) {
@@ -372,7 +476,8 @@ export class ChangeJournal {
       case 'mkdir': {
         const st = await exists(e.path);
         if (!st) return undefined;
-        if (!st.isDirectory() || (await fsp.readdir(e.path)).length) return 'folder is not empty (or changed) since the task; left as it is';
+        if (!st.isDirectory() || (await fsp.readdir(e.path)).length)
+          return 'folder is not empty (or changed) since the task; left as it is';
         await fsp.rmdir(e.path);
         return undefined;
       }

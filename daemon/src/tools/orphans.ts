@@ -3,7 +3,11 @@
 // On Linux a note carries the process start time, so a recycled process id is never killed.
 import fs from 'node:fs';
 
-interface Note { pid: number; start: string | null; argv0: string }
+interface Note {
+  pid: number;
+  start: string | null;
+  argv0: string;
+}
 
 function startTime(pid: number): string | null {
   try {
@@ -22,7 +26,9 @@ export class ProcessNotes {
     try {
       if (this.running.size === 0) fs.rmSync(this.file, { force: true });
       else fs.writeFileSync(this.file, JSON.stringify([...this.running.values()]), { mode: 0o600 });
-    } catch { /* best effort: a missing note only means a leftover is not reaped */ }
+    } catch {
+      /* best effort: a missing note only means a leftover is not reaped */
+    }
   }
 
   add(pid: number, argv0: string): void {
@@ -50,7 +56,9 @@ export class ProcessNotes {
       try {
         process.kill(-n.pid, 'SIGKILL');
         killed.push(n);
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     }
     fs.rmSync(this.file, { force: true });
     return killed;

@@ -10,7 +10,10 @@ import { globToRegExp } from './util.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
 
-export interface PolicyVerdict { decision: Decision; reason: string }
+export interface PolicyVerdict {
+  decision: Decision;
+  reason: string;
+}
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish']);
 
@@ -22,10 +25,22 @@ function shellMatches(match: string, argv: string[], decision: Decision): boolea
   if (prefix(prog) || prefix(argv)) return true;
   if (decision !== 'deny') return false;
   // Deny rules also look inside `bash -c "…"` scripts and after env/sudo/xargs-style wrappers.
-  const scripts = SHELLS.has(prog[0]) ? argv.slice(1).filter((a, i, all) => all[i - 1] === '-c' || all[i - 1]?.startsWith('-') && all[i - 1].includes('c')) : [];
-  const re = new RegExp(`(^|[\\s;&|(\`$])${want.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+')}($|[\\s;&|)\`])`);
+  const scripts = SHELLS.has(prog[0])
+    ? argv
+        .slice(1)
+        .filter((a, i, all) => all[i - 1] === '-c' || (all[i - 1]?.startsWith('-') && all[i - 1].includes('c')))
+    : [];
+  const re = new RegExp(
+    `(^|[\\s;&|(\`$])${want.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+')}($|[\\s;&|)\`])`,
+  );
   if (scripts.some((s) => re.test(s))) return true;
-  return prog.slice(1).some((_, i) => prefix([path.basename(prog[i + 1]), ...prog.slice(i + 2)]) && ['env', 'sudo', 'xargs', 'nice', 'nohup', 'timeout', 'command', 'exec'].includes(prog[i]));
+  return prog
+    .slice(1)
+    .some(
+      (_, i) =>
+        prefix([path.basename(prog[i + 1]), ...prog.slice(i + 2)]) &&
+        ['env', 'sudo', 'xargs', 'nice', 'nohup', 'timeout', 'command', 'exec'].includes(prog[i]),
+    );
 }
 
 function ruleMatches(rule: PolicyRule, spec: ToolSpec, prepared: PreparedCall): boolean {
@@ -55,19 +70,37 @@ export function decide(opts: {
   const { spec, prepared } = opts;
   const matching = opts.rules.filter((r) => ruleMatches(r, spec, prepared));
   const deny = matching.find((r) => r.decision === 'deny');
-  if (deny) return { decision: 'deny', reason: `denied by the rule {tool: "${deny.tool}"${deny.match ? `, match: "${deny.match}"` : ''}}` };
+  if (deny)
+    return {
+      decision: 'deny',
+      reason: `denied by the rule {tool: "${deny.tool}"${deny.match ? `, match: "${deny.match}"` : ''}}`,
+    };
 
   let verdict: PolicyVerdict;
   if (matching.length) {
     // The most specific rule (longest match) wins; on a tie, ask beats allow.
-    const best = [...matching].sort((a, b) => (b.match?.length ?? 0) - (a.match?.length ?? 0) || (a.decision === 'ask' ? -1 : 1))[0];
-    verdict = { decision: best.decision, reason: `rule {tool: "${best.tool}"${best.match ? `, match: "${best.match}"` : ''}}` };
+    const best = [...matching].sort(
+      (a, b) => (b.match?.length ?? 0) - (a.match?.length ?? 0) || (a.decision === 'ask' ? -1 : 1),
+    )[0];
+    verdict = {
+      decision: best.decision,
+      reason: `rule {tool: "${best.tool}"${best.match ? `, match: "${best.match}"` : ''}}`,
+    };
   } else if (spec.kind === 'read' || spec.kind === 'write') {
-    verdict = { decision: 'allow', reason: spec.kind === 'read' ? 'reading inside allowed folders' : 'changing files inside allowed folders (journaled, undoable)' };
+    verdict = {
+      decision: 'allow',
+      reason:
+        spec.kind === 'read'
+          ? 'reading inside allowed folders'
+          : 'changing files inside allowed folders (journaled, undoable)',
+    };
   } else if (spec.kind === 'shell') {
     verdict = { decision: 'ask', reason: 'shell commands need approval' };
   } else if (opts.connectorReadOnly || spec.readOnly) {
-    verdict = { decision: 'allow', reason: opts.connectorReadOnly ? 'the connector is configured read-only' : 'the tool declares itself read-only' };
+    verdict = {
+      decision: 'allow',
+      reason: opts.connectorReadOnly ? 'the connector is configured read-only' : 'the tool declares itself read-only',
+    };
   } else {
     verdict = { decision: 'ask', reason: 'connector tools that may change things need approval' };
   }

@@ -15,7 +15,11 @@ const DEFAULT_PAGES = 20;
 const CELL_CHARS = 200;
 
 const IMAGE_TYPES: Record<string, 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp'> = {
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
 };
 
 export type FileKind = 'text' | 'csv' | 'xlsx' | 'pdf' | 'image' | 'binary';
@@ -42,9 +46,13 @@ export interface ReadOptions {
   sheet?: string;
 }
 
-export interface ReadResult { blocks: ToolResultBlock[]; summary: string }
+export interface ReadResult {
+  blocks: ToolResultBlock[];
+  summary: string;
+}
 
-const positive = (n: unknown, dflt: number): number => (typeof n === 'number' && Number.isFinite(n) && n >= 1 ? Math.floor(n) : dflt);
+const positive = (n: unknown, dflt: number): number =>
+  typeof n === 'number' && Number.isFinite(n) && n >= 1 ? Math.floor(n) : dflt;
 
 export function readText(name: string, text: string, opts: ReadOptions): ReadResult {
   const lines = text.split(/\r?\n/);
@@ -57,7 +65,10 @@ export function readText(name: string, text: string, opts: ReadOptions): ReadRes
   let chars = 0;
   for (let i = start - 1; i < end; i++) {
     const line = lines[i];
-    if (chars + line.length + 1 > MAX_CHARS && i > start - 1) { end = i; break; }
+    if (chars + line.length + 1 > MAX_CHARS && i > start - 1) {
+      end = i;
+      break;
+    }
     out += (i > start - 1 ? '\n' : '') + clip(line, MAX_CHARS);
     chars += line.length + 1;
   }
@@ -65,7 +76,10 @@ export function readText(name: string, text: string, opts: ReadOptions): ReadRes
   const note = whole
     ? `[${name}: all ${fmt(total)} lines]`
     : `[${name}: lines ${fmt(start)}-${fmt(end)} of ${fmt(total)}${end < total ? `; call again with offset=${end + 1} to read on` : ''}]`;
-  return { blocks: [{ type: 'text', text: `${note}\n${out}` }], summary: whole ? `${fmt(total)} lines` : `lines ${fmt(start)}-${fmt(end)} of ${fmt(total)}` };
+  return {
+    blocks: [{ type: 'text', text: `${note}\n${out}` }],
+    summary: whole ? `${fmt(total)} lines` : `lines ${fmt(start)}-${fmt(end)} of ${fmt(total)}`,
+  };
 }
 
 /** RFC 4180-style CSV (quotes, doubled quotes, CRLF); tab-separated when the name ends in .tsv. */
@@ -78,21 +92,34 @@ export function parseCsv(text: string, sep = ','): string[][] {
     const c = text[i];
     if (quoted) {
       if (c === '"') {
-        if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
       } else field += c;
     } else if (c === '"' && field === '') quoted = true;
-    else if (c === sep) { row.push(field); field = ''; }
-    else if (c === '\n' || c === '\r') {
+    else if (c === sep) {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); rows.push(row); row = []; field = '';
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
     } else field += c;
   }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
 function tableText(rows: string[][], firstRowNumber: number): string {
-  return rows.map((r, i) => `${firstRowNumber + i}: | ${r.map((c) => clip(c.replace(/\r?\n/g, ' '), CELL_CHARS)).join(' | ')} |`).join('\n');
+  return rows
+    .map((r, i) => `${firstRowNumber + i}: | ${r.map((c) => clip(c.replace(/\r?\n/g, ' '), CELL_CHARS)).join(' | ')} |`)
+    .join('\n');
 }
 
 function pageTable(name: string, label: string, rows: string[][], opts: ReadOptions): { text: string; shown: string } {
@@ -108,7 +135,10 @@ function pageTable(name: string, label: string, rows: string[][], opts: ReadOpti
   const cols = rows.reduce((m, r) => Math.max(m, r.length), 0);
   const whole = start === 1 && end >= total;
   const shown = whole ? `all ${fmt(total)} rows` : `rows ${fmt(start)}-${fmt(end)} of ${fmt(total)}`;
-  const more = end < total ? `; call again with offset=${end + 1}${opts.sheet ? ` and sheet="${opts.sheet}"` : ''} to read on` : '';
+  const more =
+    end < total
+      ? `; call again with offset=${end + 1}${opts.sheet ? ` and sheet="${opts.sheet}"` : ''} to read on`
+      : '';
   return { text: `[${name}${label}: ${shown}, ${cols} columns${more}]\n${body}`, shown };
 }
 
@@ -120,7 +150,8 @@ export function readCsv(name: string, text: string, opts: ReadOptions): ReadResu
 
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.getUTCHours() || v.getUTCMinutes() || v.getUTCSeconds() ? v.toISOString() : v.toISOString().slice(0, 10);
+  if (v instanceof Date)
+    return v.getUTCHours() || v.getUTCMinutes() || v.getUTCSeconds() ? v.toISOString() : v.toISOString().slice(0, 10);
   if (typeof v !== 'object') return String(v);
   const o = v as Record<string, unknown>;
   if ('result' in o) return cellText(o.result);
@@ -140,7 +171,9 @@ export async function xlsxSheets(data: Buffer): Promise<Array<{ name: string; ro
     ws.eachRow({ includeEmpty: true }, (row, n) => {
       while (rows.length < n - 1) rows.push([]);
       const cells: string[] = [];
-      row.eachCell({ includeEmpty: true }, (cell, col) => { cells[col - 1] = cellText(cell.value); });
+      row.eachCell({ includeEmpty: true }, (cell, col) => {
+        cells[col - 1] = cellText(cell.value);
+      });
       rows.push(Array.from(cells, (c) => c ?? ''));
     });
     return { name: ws.name, rows };
@@ -151,7 +184,10 @@ export async function xlsxSheets(data: Buffer): Promise<Array<{ name: string; ro
 export const MAX_XLSX_BYTES = 15 * 1024 * 1024;
 
 export async function readXlsx(name: string, data: Buffer, opts: ReadOptions): Promise<ReadResult> {
-  if (data.length > MAX_XLSX_BYTES) throw new ToolError(`${name} is ${fmt(data.length)} bytes; Errand reads spreadsheets up to ${fmt(MAX_XLSX_BYTES)} bytes. Export the sheet you need as CSV.`);
+  if (data.length > MAX_XLSX_BYTES)
+    throw new ToolError(
+      `${name} is ${fmt(data.length)} bytes; Errand reads spreadsheets up to ${fmt(MAX_XLSX_BYTES)} bytes. Export the sheet you need as CSV.`,
+    );
   const sheets = await xlsxSheets(data);
   const list = `[${name}: ${sheets.length} sheet${sheets.length === 1 ? '' : 's'}: ${sheets.map((s) => `"${s.name}" (${fmt(s.rows.length)} rows)`).join(', ')}]`;
   let chosen = sheets;
@@ -160,13 +196,28 @@ export async function readXlsx(name: string, data: Buffer, opts: ReadOptions): P
     if (!chosen.length) throw new ToolError(`${name} has no sheet "${opts.sheet}". ${list}`);
   }
   const parts = [list];
-  for (const s of chosen) parts.push(pageTable(name, ` sheet "${s.name}"`, s.rows, chosen.length > 1 ? { ...opts, sheet: s.name } : opts).text);
-  return { blocks: [{ type: 'text', text: parts.join('\n\n') }], summary: `${sheets.length} sheet${sheets.length === 1 ? '' : 's'}` };
+  for (const s of chosen)
+    parts.push(
+      pageTable(name, ` sheet "${s.name}"`, s.rows, chosen.length > 1 ? { ...opts, sheet: s.name } : opts).text,
+    );
+  return {
+    blocks: [{ type: 'text', text: parts.join('\n\n') }],
+    summary: `${sheets.length} sheet${sheets.length === 1 ? '' : 's'}`,
+  };
 }
 
-export async function pdfPages(data: Buffer, first = 1, max = Number.MAX_SAFE_INTEGER): Promise<{ total: number; pages: string[] }> {
+export async function pdfPages(
+  data: Buffer,
+  first = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): Promise<{ total: number; pages: string[] }> {
   const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
-  const doc = await pdfjs.getDocument({ data: new Uint8Array(data), isEvalSupported: false, disableFontFace: true, verbosity: 0 }).promise;
+  const doc = await pdfjs.getDocument({
+    data: new Uint8Array(data),
+    isEvalSupported: false,
+    disableFontFace: true,
+    verbosity: 0,
+  }).promise;
   try {
     const pages: string[] = [];
     const last = Math.min(doc.numPages, first - 1 + max);
@@ -198,17 +249,28 @@ export async function readPdf(name: string, data: Buffer, opts: ReadOptions): Pr
   body = clip(body, MAX_CHARS);
   const end = start + pages.length - 1;
   const whole = start === 1 && end >= total;
-  const note = whole ? `[${name}: all ${total} pages]` : `[${name}: pages ${start}-${end} of ${total}${end < total ? `; call again with offset=${end + 1} to read on` : ''}]`;
+  const note = whole
+    ? `[${name}: all ${total} pages]`
+    : `[${name}: pages ${start}-${end} of ${total}${end < total ? `; call again with offset=${end + 1} to read on` : ''}]`;
   const empty = pages.every((p) => !p) ? '\n(No text layer on these pages: the PDF may be scanned images.)' : '';
-  return { blocks: [{ type: 'text', text: `${note}\n${body}${empty}` }], summary: whole ? `${total} pages` : `pages ${start}-${end} of ${total}` };
+  return {
+    blocks: [{ type: 'text', text: `${note}\n${body}${empty}` }],
+    summary: whole ? `${total} pages` : `pages ${start}-${end} of ${total}`,
+  };
 }
 
 export function readImage(name: string, data: Buffer): ReadResult {
   const mediaType = IMAGE_TYPES[path.extname(name).toLowerCase()];
   if (!mediaType) throw new ToolError(`${name} is not a supported image type (png, jpeg, gif, webp).`);
-  if (data.length > MAX_IMAGE_BYTES) throw new ToolError(`${name} is ${fmt(data.length)} bytes; images over ${fmt(MAX_IMAGE_BYTES)} bytes are not sent to the model.`);
+  if (data.length > MAX_IMAGE_BYTES)
+    throw new ToolError(
+      `${name} is ${fmt(data.length)} bytes; images over ${fmt(MAX_IMAGE_BYTES)} bytes are not sent to the model.`,
+    );
   return {
-    blocks: [{ type: 'text', text: `[${name}: image, ${fmt(data.length)} bytes]` }, { type: 'image', source: { type: 'base64', media_type: mediaType, data: data.toString('base64') } }],
+    blocks: [
+      { type: 'text', text: `[${name}: image, ${fmt(data.length)} bytes]` },
+      { type: 'image', source: { type: 'base64', media_type: mediaType, data: data.toString('base64') } },
+    ],
     summary: `image, ${fmt(data.length)} bytes`,
   };
 }
@@ -217,13 +279,20 @@ export function readImage(name: string, data: Buffer): ReadResult {
 export async function readForModel(file: string, data: Buffer, opts: ReadOptions): Promise<ReadResult> {
   const name = path.basename(file);
   switch (kindOf(file, data)) {
-    case 'csv': return readCsv(name, data.toString('utf8'), opts);
-    case 'xlsx': return readXlsx(name, data, opts);
-    case 'pdf': return readPdf(name, data, opts);
-    case 'image': return readImage(name, data);
+    case 'csv':
+      return readCsv(name, data.toString('utf8'), opts);
+    case 'xlsx':
+      return readXlsx(name, data, opts);
+    case 'pdf':
+      return readPdf(name, data, opts);
+    case 'image':
+      return readImage(name, data);
     case 'binary':
-      throw new ToolError(`${name} is a binary file (${fmt(data.length)} bytes) that Errand cannot show as text. Supported: text, CSV, XLSX, PDF, PNG/JPEG/GIF/WebP.`);
-    default: return readText(name, data.toString('utf8'), opts);
+      throw new ToolError(
+        `${name} is a binary file (${fmt(data.length)} bytes) that Errand cannot show as text. Supported: text, CSV, XLSX, PDF, PNG/JPEG/GIF/WebP.`,
+      );
+    default:
+      return readText(name, data.toString('utf8'), opts);
   }
 }
 
@@ -239,11 +308,23 @@ export async function fileView(file: string, data: Buffer): Promise<FileView> {
   try {
     if (kind === 'csv') {
       const rows = parseCsv(data.toString('utf8'), ext === '.tsv' ? '\t' : ',');
-      return { kind: 'table', name, sheets: [{ name, rows: rows.slice(0, VIEW_ROWS), truncated: rows.length > VIEW_ROWS }] };
+      return {
+        kind: 'table',
+        name,
+        sheets: [{ name, rows: rows.slice(0, VIEW_ROWS), truncated: rows.length > VIEW_ROWS }],
+      };
     }
     if (kind === 'xlsx' && data.length <= MAX_XLSX_BYTES) {
       const sheets = await xlsxSheets(data);
-      return { kind: 'table', name, sheets: sheets.map((s) => ({ name: s.name, rows: s.rows.slice(0, VIEW_ROWS), truncated: s.rows.length > VIEW_ROWS })) };
+      return {
+        kind: 'table',
+        name,
+        sheets: sheets.map((s) => ({
+          name: s.name,
+          rows: s.rows.slice(0, VIEW_ROWS),
+          truncated: s.rows.length > VIEW_ROWS,
+        })),
+      };
     }
     if (kind === 'pdf') {
       const { pages } = await pdfPages(data, 1, 200);
@@ -255,6 +336,7 @@ export async function fileView(file: string, data: Buffer): Promise<FileView> {
   } catch {
     return { kind: 'binary', name, size: data.length };
   }
-  if (kind === 'text') return { kind: ext === '.md' || ext === '.markdown' ? 'markdown' : 'text', name, ...cap(data.toString('utf8')) };
+  if (kind === 'text')
+    return { kind: ext === '.md' || ext === '.markdown' ? 'markdown' : 'text', name, ...cap(data.toString('utf8')) };
   return { kind: 'binary', name, size: data.length };
 }

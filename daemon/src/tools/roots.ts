@@ -53,7 +53,9 @@ export class Roots {
     this.realWorkspace = await fsp.realpath(this.opts.workspace);
   }
 
-  get workspace(): string { return this.realWorkspace ?? this.opts.workspace; }
+  get workspace(): string {
+    return this.realWorkspace ?? this.opts.workspace;
+  }
 
   /** Inside Errand's own home folder but not in its workspace: never reachable through a tool. */
   isPrivate(real: string): boolean {
@@ -84,7 +86,9 @@ export class Roots {
 
   /** Real paths of the usable roots. */
   usable(): string[] {
-    return this.list().filter((r) => !r.problem && r.real).map((r) => r.real!);
+    return this.list()
+      .filter((r) => !r.problem && r.real)
+      .map((r) => r.real!);
   }
 
   /**
@@ -95,7 +99,9 @@ export class Roots {
     if (typeof input !== 'string' || input.trim() === '') throw new ToolError('A path is required.');
     if (input.includes('\0')) throw new ToolError('The path contains a NUL character.');
     if (input.split(/[\\/]+/).includes('..')) {
-      throw new ToolError(`Refused "${input}": paths may not contain "..". Use an absolute path inside an allowed folder.`);
+      throw new ToolError(
+        `Refused "${input}": paths may not contain "..". Use an absolute path inside an allowed folder.`,
+      );
     }
     const roots = this.usable();
     const allowed = () => `Allowed folders: ${roots.join(', ') || '(none)'}.`;
@@ -111,7 +117,8 @@ export class Roots {
         break;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new ToolError(`Cannot inspect "${input}": ${(err as Error).message}`);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+          throw new ToolError(`Cannot inspect "${input}": ${(err as Error).message}`);
         const parent = path.dirname(existing);
         if (parent === existing) break;
         rest.unshift(path.basename(existing));
@@ -127,10 +134,12 @@ export class Roots {
     const real = path.join(realBase, ...rest);
     const root = roots.find((r) => isInside(r, real));
     if (!root) {
-      const viaLink = realBase !== existing ? ` (it leads to ${real} through a symbolic link)` : real !== input ? ` (${real})` : '';
+      const viaLink =
+        realBase !== existing ? ` (it leads to ${real} through a symbolic link)` : real !== input ? ` (${real})` : '';
       throw new ToolError(`Refused "${input}": it is outside the folders you may use${viaLink}. ${allowed()}`);
     }
-    if (this.isPrivate(real)) throw new ToolError(`Refused "${input}": that is Errand's own state folder, which tools may never touch.`);
+    if (this.isPrivate(real))
+      throw new ToolError(`Refused "${input}": that is Errand's own state folder, which tools may never touch.`);
 
     const exists = rest.length === 0;
     if (!exists && opts.mustExist) throw new ToolError(`"${input}" does not exist.`);
@@ -150,7 +159,9 @@ export class Roots {
   async recheck(input: string, prepared: ResolvedPath, access: Access): Promise<ResolvedPath> {
     const now = await this.resolve(input, access);
     if (now.real !== prepared.real) {
-      throw new ToolError(`"${input}" now leads somewhere else (${now.real}) than when the call was checked; nothing was done.`);
+      throw new ToolError(
+        `"${input}" now leads somewhere else (${now.real}) than when the call was checked; nothing was done.`,
+      );
     }
     return now;
   }

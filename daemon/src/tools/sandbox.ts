@@ -7,7 +7,10 @@ import type { Logger } from '../util/log.js';
 import { runProcess } from './shell.js';
 import { shellQuote } from './util.js';
 
-export interface SandboxState { enabled: boolean; reason?: string }
+export interface SandboxState {
+  enabled: boolean;
+  reason?: string;
+}
 
 type SandboxManagerT = typeof import('@anthropic-ai/sandbox-runtime').SandboxManager;
 
@@ -29,9 +32,14 @@ function onPath(bin: string): boolean {
 function precheck(): SandboxState {
   if (process.platform === 'linux') {
     const missing = ['bwrap', 'socat', 'rg'].filter((b) => !onPath(b));
-    return missing.length ? { enabled: false, reason: `missing: ${missing.join(', ')} (install bubblewrap, socat and ripgrep)` } : { enabled: true };
+    return missing.length
+      ? { enabled: false, reason: `missing: ${missing.join(', ')} (install bubblewrap, socat and ripgrep)` }
+      : { enabled: true };
   }
-  if (process.platform === 'darwin') return fs.existsSync('/usr/bin/sandbox-exec') ? { enabled: true } : { enabled: false, reason: 'sandbox-exec not found' };
+  if (process.platform === 'darwin')
+    return fs.existsSync('/usr/bin/sandbox-exec')
+      ? { enabled: true }
+      : { enabled: false, reason: 'sandbox-exec not found' };
   return { enabled: false, reason: `no sandbox for this platform (${process.platform})` };
 }
 
@@ -41,14 +49,20 @@ export class Sandbox {
   /** Settles when the latest start() has finished (shell calls wait for it before deciding). */
   ready: Promise<SandboxState> = Promise.resolve(this.state);
 
-  constructor(private readonly log: Logger, private readonly home: string, private readonly workspace: string) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly home: string,
+    private readonly workspace: string,
+  ) {}
 
   /** Paths in Errand's home folder that a sandboxed command may neither read nor write. */
   private privatePaths(): string[] {
     let names: string[] = [];
     try {
       names = fs.readdirSync(this.home);
-    } catch { /* no home yet */ }
+    } catch {
+      /* no home yet */
+    }
     const ws = path.resolve(this.workspace);
     return names.map((n) => path.join(this.home, n)).filter((p) => path.resolve(p) !== ws);
   }
@@ -89,7 +103,10 @@ export class Sandbox {
       return;
     }
     this.pending = { mode, roots };
-    this.state = mode === 'off' ? { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' } : precheck();
+    this.state =
+      mode === 'off'
+        ? { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' }
+        : precheck();
   }
 
   /** Start the sandbox if it has not started yet; settles with its real state. */
@@ -105,10 +122,13 @@ export class Sandbox {
   start(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
     const previous = this.ready;
     this.state = { enabled: false, reason: 'starting' };
-    this.ready = previous.catch(() => undefined).then(() => this.doStart(mode, roots)).then((state) => {
-      this.onStarted?.(state);
-      return state;
-    });
+    this.ready = previous
+      .catch(() => undefined)
+      .then(() => this.doStart(mode, roots))
+      .then((state) => {
+        this.onStarted?.(state);
+        return state;
+      });
     return this.ready;
   }
 
@@ -118,25 +138,35 @@ export class Sandbox {
   private async doStart(mode: 'auto' | 'off', roots: string[]): Promise<SandboxState> {
     await this.stop();
     this.state = { enabled: false, reason: 'starting' };
-    if (mode === 'off') return (this.state = { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' });
+    if (mode === 'off')
+      return (this.state = { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' });
     try {
       const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
-      if (!SandboxManager.isSupportedPlatform()) return (this.state = { enabled: false, reason: `no sandbox for this platform (${process.platform})` });
+      if (!SandboxManager.isSupportedPlatform())
+        return (this.state = { enabled: false, reason: `no sandbox for this platform (${process.platform})` });
       const deps = SandboxManager.checkDependencies();
       if (deps.errors.length) return (this.state = { enabled: false, reason: `missing: ${deps.errors.join('; ')}` });
       owner = this;
       await SandboxManager.initialize(this.runtimeConfig(roots));
-      if (!SandboxManager.isSandboxingEnabled()) return (this.state = { enabled: false, reason: 'the sandbox runtime did not enable itself' });
+      if (!SandboxManager.isSandboxingEnabled())
+        return (this.state = { enabled: false, reason: 'the sandbox runtime did not enable itself' });
       this.manager = SandboxManager;
       if (this.shuttingDown.signal.aborted) return await this.stopped();
       // Prove it works once: a sandboxed `true` must exit 0 (without blocking the event loop).
       const probe = await this.wrap(['true'], roots[0] ?? this.workspace, roots);
       const r = await runProcess(probe.argv, {
-        cwd: roots[0] ?? this.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 20_000, maxOutputBytes: 4096, signal: this.shuttingDown.signal,
+        cwd: roots[0] ?? this.workspace,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        timeoutMs: 20_000,
+        maxOutputBytes: 4096,
+        signal: this.shuttingDown.signal,
       });
       if (this.shuttingDown.signal.aborted) return await this.stopped();
       if (r.code !== 0) {
-        const why = (r.error ?? (r.output.trim() || (r.timedOut ? 'timed out' : `exit ${r.code}`))).split('\n').slice(-2).join(' ');
+        const why = (r.error ?? (r.output.trim() || (r.timedOut ? 'timed out' : `exit ${r.code}`)))
+          .split('\n')
+          .slice(-2)
+          .join(' ');
         await this.stop();
         return (this.state = { enabled: false, reason: `the sandbox failed its self-test: ${why}` });
       }
@@ -151,7 +181,14 @@ export class Sandbox {
   /** Wrap an argv so it runs sandboxed in `cwd` with writes allowed only in `roots`. */
   async wrap(argv: string[], cwd: string, roots: string[], commandId?: string): Promise<{ argv: string[] }> {
     if (!this.manager) throw new Error('sandbox not running');
-    const wrapped = await this.manager.wrapWithSandboxArgv(shellQuote(argv), undefined, this.runtimeConfig(roots), undefined, cwd, commandId ? { commandId } : undefined);
+    const wrapped = await this.manager.wrapWithSandboxArgv(
+      shellQuote(argv),
+      undefined,
+      this.runtimeConfig(roots),
+      undefined,
+      cwd,
+      commandId ? { commandId } : undefined,
+    );
     return { argv: wrapped.argv };
   }
 
@@ -164,7 +201,11 @@ export class Sandbox {
   }
 
   after(): void {
-    try { this.manager?.cleanupAfterCommand(); } catch { /* best effort */ }
+    try {
+      this.manager?.cleanupAfterCommand();
+    } catch {
+      /* best effort */
+    }
   }
 
   async stop(): Promise<void> {

@@ -20,7 +20,11 @@ export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { maxFiles: 2000, maxByte
 /** Folders, links and other entries count too, so a huge tree of empty folders is bounded as well. */
 const entryCap = (l: SnapshotLimits) => l.maxFiles * 10;
 
-interface KeptFile { sha: string; data: Buffer; mode: number }
+interface KeptFile {
+  sha: string;
+  data: Buffer;
+  mode: number;
+}
 
 export interface Snapshot {
   root: string;
@@ -62,22 +66,41 @@ async function walk(root: string, skip: (p: string) => boolean, visit: Visit): P
 const trackable = (st: fs.Stats) => st.isFile() && st.nlink === 1;
 
 /** Keep the content of every regular file under `root`, or say why not (over the limits). */
-export async function takeSnapshot(root: string, skip: (p: string) => boolean, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<SnapshotResult> {
+export async function takeSnapshot(
+  root: string,
+  skip: (p: string) => boolean,
+  limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+): Promise<SnapshotResult> {
   const snapshot: Snapshot = { root, files: new Map(), present: new Set() };
   let bytes = 0;
   let tooLarge = false;
   try {
     await walk(root, skip, async (full, st) => {
       snapshot.present.add(full);
-      if (snapshot.present.size > entryCap(limits)) { tooLarge = true; return false; }
+      if (snapshot.present.size > entryCap(limits)) {
+        tooLarge = true;
+        return false;
+      }
       if (!trackable(st)) return;
-      if (snapshot.files.size + 1 > limits.maxFiles || bytes + st.size > limits.maxBytes) { tooLarge = true; return false; }
+      if (snapshot.files.size + 1 > limits.maxFiles || bytes + st.size > limits.maxBytes) {
+        tooLarge = true;
+        return false;
+      }
       try {
         const { data, stat } = await readNoFollow(full);
         bytes += data.length;
-        if (bytes > limits.maxBytes) { tooLarge = true; return false; }
-        snapshot.files.set(full, { sha: crypto.createHash('sha256').update(data).digest('hex'), data, mode: stat.mode & 0o7777 });
-      } catch { /* unreadable or changed under us: not tracked (and not taken for new afterwards) */ }
+        if (bytes > limits.maxBytes) {
+          tooLarge = true;
+          return false;
+        }
+        snapshot.files.set(full, {
+          sha: crypto.createHash('sha256').update(data).digest('hex'),
+          data,
+          mode: stat.mode & 0o7777,
+        });
+      } catch {
+        /* unreadable or changed under us: not tracked (and not taken for new afterwards) */
+      }
     });
   } catch (err) {
     return { ok: false, reason: `the folder could not be read: ${(err as Error).message}` };
@@ -102,10 +125,18 @@ async function hashNoFollow(file: string): Promise<string | undefined> {
   }
 }
 
-export interface DiffResult { changes: ExternalChanges; count: number; incomplete: boolean }
+export interface DiffResult {
+  changes: ExternalChanges;
+  count: number;
+  incomplete: boolean;
+}
 
 /** Compare the folder now with the snapshot: folders and files created, files modified or deleted. */
-export async function diffSnapshot(snap: Snapshot, skip: (p: string) => boolean, limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS): Promise<DiffResult> {
+export async function diffSnapshot(
+  snap: Snapshot,
+  skip: (p: string) => boolean,
+  limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+): Promise<DiffResult> {
   const changes: ExternalChanges = { dirs: [], created: [], modified: [], deleted: [] };
   const seen = new Set<string>();
   let visited = 0;
@@ -122,7 +153,8 @@ export async function diffSnapshot(snap: Snapshot, skip: (p: string) => boolean,
     const sha = await hashNoFollow(full);
     if (sha === undefined) return;
     if (!before) changes.created.push({ path: full, afterSha: sha });
-    else if (before.sha !== sha) changes.modified.push({ path: full, before: before.data, mode: before.mode, afterSha: sha });
+    else if (before.sha !== sha)
+      changes.modified.push({ path: full, before: before.data, mode: before.mode, afterSha: sha });
   }).catch(() => false);
   for (const [file, kept] of snap.files) {
     const st = await fsp.lstat(file).catch(() => undefined);
@@ -139,7 +171,12 @@ export async function diffSnapshot(snap: Snapshot, skip: (p: string) => boolean,
 
 /** Snapshot, run, compare, journal. Returns a note for the tool result and whether the journal changed. */
 export async function withShellUndo<T>(opts: {
-  journal: ChangeJournal; taskId: string; cwd: string; skip: (p: string) => boolean; limits?: SnapshotLimits; run: () => Promise<T>;
+  journal: ChangeJournal;
+  taskId: string;
+  cwd: string;
+  skip: (p: string) => boolean;
+  limits?: SnapshotLimits;
+  run: () => Promise<T>;
 }): Promise<{ value: T; note: string; changed: boolean; undoable: boolean }> {
   const limits = opts.limits ?? DEFAULT_SNAPSHOT_LIMITS;
   const snap = await takeSnapshot(opts.cwd, opts.skip, limits);
@@ -150,14 +187,25 @@ export async function withShellUndo<T>(opts: {
     diff = await diffSnapshot(snap.snapshot, opts.skip, limits);
     if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes);
   } catch (err) {
-    return { value, note: notUndoable(`recording them failed: ${(err as Error).message}`), changed: false, undoable: false };
+    return {
+      value,
+      note: notUndoable(`recording them failed: ${(err as Error).message}`),
+      changed: false,
+      undoable: false,
+    };
   }
   const c = diff.changes;
   const parts = [
-    c.created.length && `${c.created.length} created`, c.modified.length && `${c.modified.length} modified`,
-    c.deleted.length && `${c.deleted.length} deleted`, c.dirs.length && `${c.dirs.length} folder${c.dirs.length === 1 ? '' : 's'} created`,
+    c.created.length && `${c.created.length} created`,
+    c.modified.length && `${c.modified.length} modified`,
+    c.deleted.length && `${c.deleted.length} deleted`,
+    c.dirs.length && `${c.dirs.length} folder${c.dirs.length === 1 ? '' : 's'} created`,
   ].filter(Boolean);
-  const more = diff.incomplete ? '; the folder grew too large to compare in full, so some new files may not be undoable' : '';
-  const note = parts.length ? `file changes recorded for undo: ${parts.join(', ')}${more}` : `no file changes under ${opts.cwd}${more}`;
+  const more = diff.incomplete
+    ? '; the folder grew too large to compare in full, so some new files may not be undoable'
+    : '';
+  const note = parts.length
+    ? `file changes recorded for undo: ${parts.join(', ')}${more}`
+    : `no file changes under ${opts.cwd}${more}`;
   return { value, note, changed: diff.count > 0, undoable: true };
 }

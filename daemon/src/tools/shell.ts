@@ -7,12 +7,41 @@ import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
 import type { Roots } from './roots.js';
 import type { Sandbox } from './sandbox.js';
-import { withShellUndo, type SnapshotLimits } from './shell-journal.js';
+import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
 
 /** Programs whose arguments are themselves a program: "allow for this task" covers only the same argv. */
-const OPEN_ENDED = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish', 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'osascript', 'pwsh', 'powershell', 'env', 'sudo', 'doas', 'xargs', 'nohup', 'nice', 'timeout', 'exec', 'eval', 'command', 'npx', 'npm', 'make']);
+const OPEN_ENDED = new Set([
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'ksh',
+  'fish',
+  'python',
+  'python3',
+  'node',
+  'perl',
+  'ruby',
+  'php',
+  'osascript',
+  'pwsh',
+  'powershell',
+  'env',
+  'sudo',
+  'doas',
+  'xargs',
+  'nohup',
+  'nice',
+  'timeout',
+  'exec',
+  'eval',
+  'command',
+  'npx',
+  'npm',
+  'make',
+]);
 
 /** The class of calls an "allow for this task" decision covers: the same program, or the same argv for open-ended ones. */
 export function shellActionClass(argv: string[]): string {
@@ -36,47 +65,108 @@ export function scrubbedEnv(src: NodeJS.ProcessEnv = process.env): Record<string
   return env;
 }
 
-export interface RunResult { code: number | null; signal: string | null; timedOut: boolean; cancelled: boolean; output: string; bytes: number; truncated: boolean; error?: string }
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  output: string;
+  bytes: number;
+  truncated: boolean;
+  error?: string;
+}
 
 /** Run argv in its own process group; kill the group on timeout or abort. */
-export function runProcess(argv: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs: number; maxOutputBytes: number; signal: AbortSignal; notes?: ProcessNotes }): Promise<RunResult> {
+export function runProcess(
+  argv: string[],
+  opts: {
+    cwd: string;
+    env: Record<string, string>;
+    timeoutMs: number;
+    maxOutputBytes: number;
+    signal: AbortSignal;
+    notes?: ProcessNotes;
+  },
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const out = new HeadTailBuffer(opts.maxOutputBytes);
     let timedOut = false;
     let cancelled = false;
     let error: string | undefined;
-    const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     if (child.pid !== undefined) opts.notes?.add(child.pid, argv[0]);
     const killGroup = () => {
       if (child.pid === undefined) return;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* gone */ } }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        try {
+          child.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     };
-    const timer = setTimeout(() => { timedOut = true; killGroup(); }, opts.timeoutMs);
-    const onAbort = () => { cancelled = true; killGroup(); };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, opts.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      killGroup();
+    };
     if (opts.signal.aborted) onAbort();
     else opts.signal.addEventListener('abort', onAbort, { once: true });
     child.stdout!.on('data', (c: Buffer) => out.push(c));
     child.stderr!.on('data', (c: Buffer) => out.push(c));
-    child.on('error', (err) => { error = err.message; });
+    child.on('error', (err) => {
+      error = err.message;
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
       killGroup(); // anything the command left behind in its group
       if (child.pid !== undefined) opts.notes?.remove(child.pid);
-      resolve({ code, signal, timedOut, cancelled, output: out.text(), bytes: out.total, truncated: out.truncated, error });
+      resolve({
+        code,
+        signal,
+        timedOut,
+        cancelled,
+        output: out.text(),
+        bytes: out.total,
+        truncated: out.truncated,
+        error,
+      });
     });
   });
 }
 
-export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => Config; journal: ChangeJournal; notes?: ProcessNotes; undoLimits?: SnapshotLimits }): ToolSpec {
+export function shellTool(deps: {
+  roots: Roots;
+  sandbox: Sandbox;
+  config: () => Config;
+  journal: ChangeJournal;
+  notes?: ProcessNotes;
+  undoLimits?: SnapshotLimits;
+}): ToolSpec {
   return {
-    kind: 'shell', egress: true,
+    kind: 'shell',
+    egress: true,
     definition: {
       name: 'shell',
-      description: 'Run one program on the host: argv is the program and its arguments (no shell syntax unless you run ["bash","-c","…"] yourself), cwd a folder inside the allowed folders (default: the workspace). The user may have to approve it. Output is capped (start and end kept); there is a time limit. When sandboxed, it can write only inside the allowed folders and has no network.',
+      description:
+        'Run one program on the host: argv is the program and its arguments (no shell syntax unless you run ["bash","-c","…"] yourself), cwd a folder inside the allowed folders (default: the workspace). The user may have to approve it. Output is capped (start and end kept); there is a time limit. When sandboxed, it can write only inside the allowed folders and has no network.',
       input_schema: {
         type: 'object',
-        properties: { argv: { type: 'array', items: { type: 'string' }, minItems: 1 }, cwd: { type: 'string', description: 'Working folder; absolute or relative to the workspace.' } },
+        properties: {
+          argv: { type: 'array', items: { type: 'string' }, minItems: 1 },
+          cwd: { type: 'string', description: 'Working folder; absolute or relative to the workspace.' },
+        },
         required: ['argv'],
       },
     },
@@ -84,10 +174,16 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
     async prepare(raw, call) {
       const input = asInput(raw);
       const argv = input.argv;
-      if (!Array.isArray(argv) || argv.length === 0 || argv.length > 1000 || !argv.every((a) => typeof a === 'string')) {
+      if (
+        !Array.isArray(argv) ||
+        argv.length === 0 ||
+        argv.length > 1000 ||
+        !argv.every((a) => typeof a === 'string')
+      ) {
         throw new ToolError('"argv" must be a non-empty array of strings, e.g. ["python3", "make_chart.py"].');
       }
-      if (argv[0] === '' || argv.some((a) => a.includes('\0'))) throw new ToolError('argv contains an empty program name or a NUL character.');
+      if (argv[0] === '' || argv.some((a) => a.includes('\0')))
+        throw new ToolError('argv contains an empty program name or a NUL character.');
       const cwdIn = optStr(input, 'cwd') ?? deps.roots.workspace;
       const cwd = await deps.roots.resolve(cwdIn, 'write', { mustExist: true });
       if (!cwd.stat?.isDirectory()) throw new ToolError(`cwd ${cwdIn} is not a folder.`);
@@ -95,7 +191,14 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
       const sandboxed = deps.sandbox.state.enabled;
       const line = shellQuote(argv);
       return {
-        action: { tool: 'shell', argv, cwd: cwd.real, sandbox: sandboxed ? 'on: writes only in allowed folders, no network' : `off: ${deps.sandbox.state.reason ?? 'unavailable'}` },
+        action: {
+          tool: 'shell',
+          argv,
+          cwd: cwd.real,
+          sandbox: sandboxed
+            ? 'on: writes only in allowed folders, no network'
+            : `off: ${deps.sandbox.state.reason ?? 'unavailable'}`,
+        },
         actionClass: shellActionClass(argv),
         summary: `Run ${clip(line, 120)}`,
         subjects: [line],
@@ -104,22 +207,42 @@ export function shellTool(deps: { roots: Roots; sandbox: Sandbox; config: () => 
           const cfg = deps.config().shell;
           let run = argv;
           if (sandboxed) {
-            if (!deps.sandbox.state.enabled) throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
+            if (!deps.sandbox.state.enabled)
+              throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
             run = (await deps.sandbox.wrap(argv, now.real, deps.roots.usable(), call.callId)).argv;
           }
           // The files under cwd are kept before it runs and compared after it ends (however it ends), so undo covers it.
           const undo = await withShellUndo({
-            journal: deps.journal, taskId: call.taskId, cwd: now.real, skip: (p) => deps.roots.isPrivate(p), limits: deps.undoLimits,
-            run: () => runProcess(run, { cwd: now.real, env: scrubbedEnv(), timeoutMs: cfg.timeoutSeconds * 1000, maxOutputBytes: cfg.maxOutputBytes, signal, notes: deps.notes }),
+            journal: deps.journal,
+            taskId: call.taskId,
+            cwd: now.real,
+            skip: (p) => deps.roots.isPrivate(p),
+            limits: deps.undoLimits,
+            run: () =>
+              runProcess(run, {
+                cwd: now.real,
+                env: scrubbedEnv(),
+                timeoutMs: cfg.timeoutSeconds * 1000,
+                maxOutputBytes: cfg.maxOutputBytes,
+                signal,
+                notes: deps.notes,
+              }),
           });
           const res = undo.value;
           if (sandboxed) deps.sandbox.after();
-          const status = res.error ? `could not start: ${res.error}`
-            : res.timedOut ? `killed after the ${cfg.timeoutSeconds}s time limit`
-              : res.cancelled ? 'killed: the task was cancelled'
-                : res.code !== null ? `exit code ${res.code}` : `killed by ${res.signal}`;
+          const status = res.error
+            ? `could not start: ${res.error}`
+            : res.timedOut
+              ? `killed after the ${cfg.timeoutSeconds}s time limit`
+              : res.cancelled
+                ? 'killed: the task was cancelled'
+                : res.code !== null
+                  ? `exit code ${res.code}`
+                  : `killed by ${res.signal}`;
           const output = sandboxed ? deps.sandbox.annotate(call.callId, res.output) : res.output;
-          const capNote = res.truncated ? ` (output ${fmt(res.bytes)} bytes, capped at ${fmt(cfg.maxOutputBytes)}: start and end kept)` : '';
+          const capNote = res.truncated
+            ? ` (output ${fmt(res.bytes)} bytes, capped at ${fmt(cfg.maxOutputBytes)}: start and end kept)`
+            : '';
           const body = `$ ${line}\n[${status}${capNote}]\n[${undo.note}]\n${output}`;
           return {
             content: [{ type: 'text', text: body }],

@@ -28,7 +28,10 @@ export interface PreparedCall {
   execute(signal: AbortSignal): Promise<ExecResult>;
 }
 
-export interface CallInfo { taskId: string; callId: string }
+export interface CallInfo {
+  taskId: string;
+  callId: string;
+}
 
 export interface ToolSpec {
   definition: ModelToolDefinition;
@@ -43,7 +46,8 @@ export interface ToolSpec {
 }
 
 export function asInput(input: unknown): Record<string, unknown> {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ToolError('The tool input must be a JSON object.');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new ToolError('The tool input must be a JSON object.');
   return input as Record<string, unknown>;
 }
 
@@ -63,7 +67,8 @@ export function optStr(input: Record<string, unknown>, key: string): string | un
 export function optNum(input: Record<string, unknown>, key: string): number | undefined {
   const v = input[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ToolError(`"${key}" must be a non-negative number.`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new ToolError(`"${key}" must be a non-negative number.`);
   return Math.floor(v);
 }
 

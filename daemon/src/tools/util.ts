@@ -31,9 +31,13 @@ export function globToRegExp(glob: string, opts: { caseInsensitive?: boolean } =
         i += slashAfter ? 2 : 1;
       } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
-    else if (c === '{') { inGroup++; re += '(?:'; }
-    else if (c === '}' && inGroup) { inGroup--; re += ')'; }
-    else if (c === ',' && inGroup) re += '|';
+    else if (c === '{') {
+      inGroup++;
+      re += '(?:';
+    } else if (c === '}' && inGroup) {
+      inGroup--;
+      re += ')';
+    } else if (c === ',' && inGroup) re += '|';
     else if (c === '[') {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
@@ -75,7 +79,9 @@ export class HeadTailBuffer {
     }
   }
 
-  get truncated(): boolean { return this.total > this.limit; }
+  get truncated(): boolean {
+    return this.total > this.limit;
+  }
 
   text(): string {
     const head = Buffer.concat(this.head).toString('utf8');
@@ -90,7 +96,9 @@ export class HeadTailBuffer {
 
 /** Cut a long string for display, saying so. */
 export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… [${(text.length - max).toLocaleString('en-US')} more characters]`;
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}… [${(text.length - max).toLocaleString('en-US')} more characters]`;
 }
 
 export const fmt = (n: number): string => n.toLocaleString('en-US');

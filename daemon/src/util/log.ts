@@ -39,7 +39,11 @@ export function createLogger(opts: { dir?: string; level?: Level; stderr?: boole
     if (!file || fd === undefined) return;
     fs.closeSync(fd);
     for (let i = KEEP_ROTATED - 1; i >= 1; i--) {
-      try { fs.renameSync(`${file}.${i}`, `${file}.${i + 1}`); } catch { /* missing */ }
+      try {
+        fs.renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+      } catch {
+        /* missing */
+      }
     }
     fs.renameSync(file, `${file}.1`);
     fd = fs.openSync(file, 'a', 0o600);
@@ -64,6 +68,9 @@ export function createLogger(opts: { dir?: string; level?: Level; stderr?: boole
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
-    close: () => { if (fd !== undefined) fs.closeSync(fd); fd = undefined; },
+    close: () => {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+    },
   };
 }

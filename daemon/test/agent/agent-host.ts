@@ -13,10 +13,16 @@ const h = await startHarness({
 });
 const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
 process.on('SIGTERM', () => {
-  void h.stop().then(() => process.exit(0), () => process.exit(1));
+  void h.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const { type, ...body } = JSON.parse(line) as { type: string };
-  h.send(type as never, body as never).then((reply) => out({ reply }), (err: Error) => out({ error: err.message }));
+  h.send(type as never, body as never).then(
+    (reply) => out({ reply }),
+    (err: Error) => out({ error: err.message }),
+  );
 });
 out({ ready: true });

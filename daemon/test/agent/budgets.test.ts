@@ -1,18 +1,23 @@
 // Each budget ends a runaway task as failed, with the reason in words.
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { reply, startModelServer, toolUse, type ModelServer } from '../helpers/model-server.js';
-import { startHarness, type Harness } from './harness.js';
+import { type ModelServer, reply, startModelServer, toolUse } from '../helpers/model-server.js';
+import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
-beforeEach(async () => { server = await startModelServer(); });
+beforeEach(async () => {
+  server = await startModelServer();
+});
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
   await server.close();
 });
 
-const forever = (usage?: { input_tokens?: number; output_tokens?: number }) => () => ({ ...reply(toolUse('write_file', { name: 'loop.txt', text: 'again' })), usage });
+const forever = (usage?: { input_tokens?: number; output_tokens?: number }) => () => ({
+  ...reply(toolUse('write_file', { name: 'loop.txt', text: 'again' })),
+  usage,
+});
 
 it('stops after agent.maxTurns turns', async () => {
   server.setScript(forever());

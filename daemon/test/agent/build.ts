@@ -19,7 +19,12 @@ function newest(dir: string): number {
 /** Make sure `compiled` (relative to the root) exists and is newer than the daemon's sources. */
 export function ensureBuilt(compiled: string): string {
   const file = path.join(ROOT, compiled);
-  const sources = Math.max(newest(path.join(ROOT, 'daemon/src')), newest(path.join(ROOT, 'shared/src')), newest(path.join(ROOT, 'daemon/test/agent')), newest(path.join(ROOT, 'daemon/test/helpers')));
+  const sources = Math.max(
+    newest(path.join(ROOT, 'daemon/src')),
+    newest(path.join(ROOT, 'shared/src')),
+    newest(path.join(ROOT, 'daemon/test/agent')),
+    newest(path.join(ROOT, 'daemon/test/helpers')),
+  );
   const stale = () => !fs.existsSync(file) || fs.statSync(file).mtimeMs < sources;
   if (!stale()) return file;
   // Test files run in parallel workers: one build at a time, or a test runs half-written output.
@@ -32,7 +37,11 @@ export function ensureBuilt(compiled: string): string {
       break;
     } catch {
       // A lock older than a build can take was left by a killed run.
-      try { if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) fs.rmSync(lock, { force: true }); } catch { /* gone meanwhile */ }
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) fs.rmSync(lock, { force: true });
+      } catch {
+        /* gone meanwhile */
+      }
       if (Date.now() > until) throw new Error(`ensureBuilt: ${lock} is held too long`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     }

@@ -1,13 +1,13 @@
 // kill -9 of the process running the agent, mid-task; a new process on the same home finds the task
 // interrupted, and resuming it continues from the last checkpoint without repeating finished tool
 // calls. A call that started but never finished is reported as outcome unknown, never re-run.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { ensureBuilt, ROOT } from './build.js';
 
 const hostJs = path.join(ROOT, 'dist/daemon/test/agent/agent-host.js');
@@ -25,21 +25,35 @@ interface Host {
 
 async function startHost(home: string, modelUrl: string, config?: unknown): Promise<Host> {
   const proc = spawn(process.execPath, [hostJs], {
-    env: { PATH: process.env.PATH, AGENT_HOME: home, AGENT_MODEL_URL: modelUrl, ...(config ? { AGENT_CONFIG: JSON.stringify(config) } : {}) },
+    env: {
+      PATH: process.env.PATH,
+      AGENT_HOME: home,
+      AGENT_MODEL_URL: modelUrl,
+      ...(config ? { AGENT_CONFIG: JSON.stringify(config) } : {}),
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  proc.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const lines: Array<(v: any) => void> = [];
   let ready!: () => void;
-  const readyP = new Promise<void>((r) => { ready = r; });
+  const readyP = new Promise<void>((r) => {
+    ready = r;
+  });
   readline.createInterface({ input: proc.stdout }).on('line', (line) => {
     const v = JSON.parse(line);
     if (v.ready) ready();
     else lines.shift()?.(v);
   });
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  await Promise.race([readyP, exited.then(() => { throw new Error(`agent host exited: ${stderr}`); })]);
+  await Promise.race([
+    readyP,
+    exited.then(() => {
+      throw new Error(`agent host exited: ${stderr}`);
+    }),
+  ]);
   return {
     proc,
     send(cmd) {
@@ -59,7 +73,11 @@ async function startHost(home: string, modelUrl: string, config?: unknown): Prom
   };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -91,7 +109,9 @@ afterEach(async () => {
 
 describe('kill -9 mid-task', () => {
   it('marks the task interrupted; resume continues without repeating the finished tool call', async () => {
-    server.push(reply(text('Writing the first file.'), toolUse('write_file', { name: 'one.txt', text: '1' })), { kind: 'hang' });
+    server.push(reply(text('Writing the first file.'), toolUse('write_file', { name: 'one.txt', text: '1' })), {
+      kind: 'hang',
+    });
     const first = await startHost(home, server.url);
     hosts.push(first);
     const { thread, task } = await first.send({ type: 'thread.create', text: 'write one.txt, then more' });
@@ -106,7 +126,11 @@ describe('kill -9 mid-task', () => {
     const t = after.tasks.find((x: { id: string }) => x.id === task.id);
     expect(t.state).toBe('interrupted');
     expect(t.reason).toBe('Errand stopped unexpectedly while this task was running');
-    expect(after.items.some((i: { kind: string; text: string }) => i.kind === 'notice' && i.text.includes('stopped unexpectedly'))).toBe(true);
+    expect(
+      after.items.some(
+        (i: { kind: string; text: string }) => i.kind === 'notice' && i.text.includes('stopped unexpectedly'),
+      ),
+    ).toBe(true);
     expect(server.requests).toHaveLength(2); // nothing ran by itself after a crash
 
     const { task: resumed } = await second.send({ type: 'task.resume', taskId: task.id });
@@ -120,12 +144,17 @@ describe('kill -9 mid-task', () => {
     expect(runsOf(home)).toHaveLength(1);
     const msgs = server.requests[2].body.messages;
     expect(msgs.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
-    expect(msgs[2].content[0]).toMatchObject({ type: 'tool_result', content: [{ type: 'text', text: 'Wrote one.txt' }] });
+    expect(msgs[2].content[0]).toMatchObject({
+      type: 'tool_result',
+      content: [{ type: 'text', text: 'Wrote one.txt' }],
+    });
     expect(done.turns).toBe(2);
   });
 
   it('reports a tool call that started but never finished as outcome unknown, keeps the one that finished, runs neither again', async () => {
-    server.push(reply(text('Two steps.'), toolUse('write_file', { name: 'a.txt', text: 'A' }), toolUse('slow', { ms: 60_000 })));
+    server.push(
+      reply(text('Two steps.'), toolUse('write_file', { name: 'a.txt', text: 'A' }), toolUse('slow', { ms: 60_000 })),
+    );
     const first = await startHost(home, server.url);
     hosts.push(first);
     const { thread, task } = await first.send({ type: 'thread.create', text: 'write a.txt, then run the slow thing' });
@@ -140,9 +169,17 @@ describe('kill -9 mid-task', () => {
     // The step journal was folded into the thread file and cleared.
     expect(fs.readdirSync(path.join(home, 'store', 'agent-steps'))).toEqual([]);
     expect(before.tasks[0].state).toBe('interrupted');
-    expect(before.items.map((i: { kind: string; state?: string; text?: string }) => [i.kind, i.state ?? i.text])).toEqual([
-      ['user', 'write a.txt, then run the slow thing'], ['assistant', 'Two steps.'], ['tool', 'completed'], ['tool', 'unknown'],
-      ['notice', 'Errand stopped unexpectedly while this task was running. Resume it to continue from its last checkpoint.'],
+    expect(
+      before.items.map((i: { kind: string; state?: string; text?: string }) => [i.kind, i.state ?? i.text]),
+    ).toEqual([
+      ['user', 'write a.txt, then run the slow thing'],
+      ['assistant', 'Two steps.'],
+      ['tool', 'completed'],
+      ['tool', 'unknown'],
+      [
+        'notice',
+        'Errand stopped unexpectedly while this task was running. Resume it to continue from its last checkpoint.',
+      ],
     ]);
 
     await second.send({ type: 'task.resume', taskId: task.id });
@@ -151,7 +188,10 @@ describe('kill -9 mid-task', () => {
       return r.tasks[0].state === 'done' ? r : undefined;
     });
     expect(runsOf(home)).toHaveLength(2);
-    expect(g.items.filter((i: { kind: string }) => i.kind === 'tool').map((i: { state: string }) => i.state)).toEqual(['completed', 'unknown']);
+    expect(g.items.filter((i: { kind: string }) => i.kind === 'tool').map((i: { state: string }) => i.state)).toEqual([
+      'completed',
+      'unknown',
+    ]);
     const results = server.requests[1].body.messages.at(-1).content;
     expect(results[0]).toMatchObject({ type: 'tool_result', content: [{ type: 'text', text: 'Wrote a.txt' }] });
     expect(results[0].is_error).toBeUndefined();

@@ -1,14 +1,14 @@
 // The whole daemon, as a user runs it: `errand start` (built CLI) with the real tools, a paired
 // device on the WebSocket, kill -9 mid-task, start again, the task is interrupted, and resuming it
 // finishes without running the finished tool call again (the audit log shows one fs_write).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ERRAND_BIN, freePort, spawnDaemon } from '../helpers/cli.js';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 import { ensureBuilt } from './build.js';
 
@@ -40,26 +40,45 @@ afterEach(async () => {
 
 /** `errand pair --yes --json`, then claim the code over HTTP as the phone does. */
 async function pair(env: Record<string, string>, url: string): Promise<string> {
-  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
-  const first = await new Promise<string>((resolve) => readline.createInterface({ input: child.stdout! }).once('line', resolve));
+  const first = await new Promise<string>((resolve) =>
+    readline.createInterface({ input: child.stdout! }).once('line', resolve),
+  );
   const code = new URL(JSON.parse(first).url).hash.replace(/^#pair=/, '');
-  const res = await fetch(`${url}/api/pair/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'Crash test phone' }) });
+  const res = await fetch(`${url}/api/pair/claim`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, name: 'Crash test phone' }),
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { token: string }).token;
 }
 
 it('kill -9 of `errand start` mid-task: interrupted after restart, resume completes without repeating the finished tool call', async () => {
   const port = await freePort();
-  const env = { ERRAND_HOME: home, ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'sk-test-key', ERRAND_MODEL: 'claude-sonnet-4-6' };
-  server.push(reply(text('Writing the file.'), toolUse('fs_write', { path: 'one.txt', content: 'written once' })), { kind: 'hang' });
+  const env = {
+    ERRAND_HOME: home,
+    ANTHROPIC_BASE_URL: server.url,
+    ANTHROPIC_API_KEY: 'sk-test-key',
+    ERRAND_MODEL: 'claude-sonnet-4-6',
+  };
+  server.push(reply(text('Writing the file.'), toolUse('fs_write', { path: 'one.txt', content: 'written once' })), {
+    kind: 'hang',
+  });
 
   const first = await spawnDaemon(env, port);
   children.push(first.child);
   const token = await pair(env, first.url);
   const ws = await WsTestClient.open(first.url, token);
   clients.push(ws);
-  const { thread, task } = await ws.send<{ thread: { id: string }; task: { id: string } }>({ type: 'thread.create', text: 'write one.txt, then continue' });
+  const { thread, task } = await ws.send<{ thread: { id: string }; task: { id: string } }>({
+    type: 'thread.create',
+    text: 'write one.txt, then continue',
+  });
   await server.waitForRequests(2, 20_000);
   const written = path.join(home, 'workspace', 'one.txt');
   expect(fs.readFileSync(written, 'utf8')).toBe('written once');
@@ -71,9 +90,19 @@ it('kill -9 of `errand start` mid-task: interrupted after restart, resume comple
   children.push(second.child);
   const ws2 = await WsTestClient.open(second.url, token);
   clients.push(ws2);
-  const got = await ws2.send<{ tasks: Array<{ id: string; state: string; reason?: string }>; items: Array<{ kind: string; state?: string }> }>({ type: 'thread.get', threadId: thread.id });
-  expect(got.tasks[0]).toMatchObject({ id: task.id, state: 'interrupted', reason: 'Errand stopped unexpectedly while this task was running' });
-  expect(got.items.find((i) => i.kind === 'tool'), JSON.stringify(got.items)).toMatchObject({ state: 'completed' });
+  const got = await ws2.send<{
+    tasks: Array<{ id: string; state: string; reason?: string }>;
+    items: Array<{ kind: string; state?: string }>;
+  }>({ type: 'thread.get', threadId: thread.id });
+  expect(got.tasks[0]).toMatchObject({
+    id: task.id,
+    state: 'interrupted',
+    reason: 'Errand stopped unexpectedly while this task was running',
+  });
+  expect(
+    got.items.find((i) => i.kind === 'tool'),
+    JSON.stringify(got.items),
+  ).toMatchObject({ state: 'completed' });
   expect(server.requests).toHaveLength(2);
 
   await ws2.send({ type: 'task.resume', taskId: task.id });

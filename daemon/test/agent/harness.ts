@@ -5,16 +5,21 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClientCommand, HostStatus, ServerEvent, Task } from '../../../shared/src/index.js';
-import { startAgent, type AgentModule, type AgentOptions } from '../../src/agent/index.js';
-import type { ModelToolDefinition, ToolCallOutcome, ToolRuntime, TaskToolContext } from '../../src/agent/tool-runtime.js';
-import { ConfigSchema, type Config } from '../../src/config/schema.js';
+import { type AgentModule, type AgentOptions, startAgent } from '../../src/agent/index.js';
+import type {
+  ModelToolDefinition,
+  TaskToolContext,
+  ToolCallOutcome,
+  ToolRuntime,
+} from '../../src/agent/tool-runtime.js';
 import { homePaths } from '../../src/config/paths.js';
+import { type Config, ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext } from '../../src/context.js';
 import { ControlServer } from '../../src/control/server.js';
-import { CommandRouter, type CommandContext } from '../../src/server/command-router.js';
+import { type CommandContext, CommandRouter } from '../../src/server/command-router.js';
 import { UploadStore } from '../../src/server/uploads.js';
-import { openStore, type Store } from '../../src/store/index.js';
 import type { LoggedEvent } from '../../src/store/event-log.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { createLogger } from '../../src/util/log.js';
 
 export interface TestTools {
@@ -39,14 +44,37 @@ export function testTools(dir: string): TestTools {
   const runs = new Map<string, number>();
   const slowAborted: boolean[] = [];
   let slowResolve: (() => void) | undefined;
-  let slowStartedP = new Promise<void>((r) => { slowResolve = r; });
+  let slowStartedP = new Promise<void>((r) => {
+    slowResolve = r;
+  });
   const defs: ModelToolDefinition[] = [
-    { name: 'write_file', description: 'Write a text file.', input_schema: { type: 'object', properties: { name: { type: 'string' }, text: { type: 'string' } }, required: ['name', 'text'] } },
+    {
+      name: 'write_file',
+      description: 'Write a text file.',
+      input_schema: {
+        type: 'object',
+        properties: { name: { type: 'string' }, text: { type: 'string' } },
+        required: ['name', 'text'],
+      },
+    },
     { name: 'slow', description: 'Wait.', input_schema: { type: 'object', properties: { ms: { type: 'number' } } } },
-    { name: 'approve_me', description: 'Needs an approval.', input_schema: { type: 'object', properties: { waitMs: { type: 'number' } } } },
-    { name: 'big', description: 'Returns a long output.', input_schema: { type: 'object', properties: { chars: { type: 'number' } } } },
+    {
+      name: 'approve_me',
+      description: 'Needs an approval.',
+      input_schema: { type: 'object', properties: { waitMs: { type: 'number' } } },
+    },
+    {
+      name: 'big',
+      description: 'Returns a long output.',
+      input_schema: { type: 'object', properties: { chars: { type: 'number' } } },
+    },
   ];
-  const ok = (t: string, output?: string): ToolCallOutcome => ({ content: [{ type: 'text', text: t }], isError: false, state: 'completed', output });
+  const ok = (t: string, output?: string): ToolCallOutcome => ({
+    content: [{ type: 'text', text: t }],
+    isError: false,
+    state: 'completed',
+    output,
+  });
   const runtime: ToolRuntime = {
     definitions: () => defs,
     summarize: (name, input) => `${name} ${JSON.stringify(input)}`.slice(0, 80),
@@ -63,14 +91,25 @@ export function testTools(dir: string): TestTools {
       }
       if (call.name === 'slow') {
         slowResolve?.();
-        slowStartedP = new Promise<void>((r) => { slowResolve = r; });
+        slowStartedP = new Promise<void>((r) => {
+          slowResolve = r;
+        });
         const ms = Number(input.ms ?? 60_000);
         const aborted = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(false), ms);
-          ctx.signal.addEventListener('abort', () => { clearTimeout(t); resolve(true); }, { once: true });
+          ctx.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve(true);
+            },
+            { once: true },
+          );
         });
         slowAborted.push(aborted);
-        return aborted ? { content: [{ type: 'text', text: 'aborted' }], isError: true, state: 'error' } : ok(`waited ${ms} ms`);
+        return aborted
+          ? { content: [{ type: 'text', text: 'aborted' }], isError: true, state: 'error' }
+          : ok(`waited ${ms} ms`);
       }
       if (call.name === 'approve_me') {
         await ctx.setWaiting(true);
@@ -96,12 +135,19 @@ export interface Harness {
   events: LoggedEvent[];
   cc: CommandContext;
   config: Config;
-  send<T extends ClientCommand['type']>(type: T, body: Omit<Extract<ClientCommand, { type: T }>, 'id' | 'type'>): Promise<any>;
+  send<T extends ClientCommand['type']>(
+    type: T,
+    body: Omit<Extract<ClientCommand, { type: T }>, 'id' | 'type'>,
+  ): Promise<any>;
   /** Resolves with the task once it reaches one of `states` (checks the store and the events). */
   waitTask(taskId: string, states: Task['state'][], timeoutMs?: number): Promise<Task>;
   eventsOf<K extends ServerEvent['kind']>(kind: K): Array<Extract<ServerEvent, { kind: K }>>;
   /** Resolves with the first event of `kind` (already seen or coming) that matches. */
-  waitEvent<K extends ServerEvent['kind']>(kind: K, match?: (e: Extract<ServerEvent, { kind: K }>) => boolean, timeoutMs?: number): Promise<Extract<ServerEvent, { kind: K }>>;
+  waitEvent<K extends ServerEvent['kind']>(
+    kind: K,
+    match?: (e: Extract<ServerEvent, { kind: K }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<ServerEvent, { kind: K }>>;
   /** Stop the agent (clean stop) and close the store; keeps the home folder. */
   stop(): Promise<void>;
   /** Close the store without stopping the agent (as after kill -9: nothing is written). */
@@ -111,14 +157,16 @@ export interface Harness {
 
 let cmdCounter = 0;
 
-export async function startHarness(opts: {
-  modelUrl?: string;
-  apiKey?: string | null;
-  config?: DeepPartial<Config>;
-  agentOptions?: AgentOptions;
-  home?: string;
-  tools?: TestTools;
-} = {}): Promise<Harness> {
+export async function startHarness(
+  opts: {
+    modelUrl?: string;
+    apiKey?: string | null;
+    config?: DeepPartial<Config>;
+    agentOptions?: AgentOptions;
+    home?: string;
+    tools?: TestTools;
+  } = {},
+): Promise<Harness> {
   const home = opts.home ?? fs.mkdtempSync(path.join(os.tmpdir(), 'errand-agent-'));
   const paths = homePaths(home);
   const raw = structuredClone(opts.config ?? {}) as Record<string, any>;
@@ -145,7 +193,9 @@ export async function startHarness(opts: {
     presence: { online: () => false, viewing: () => false },
     uploads: new UploadStore(paths.uploads),
     emit: (event) => store.events.append(event),
-    provideStatus: (part) => { statusParts.push(part); },
+    provideStatus: (part) => {
+      statusParts.push(part);
+    },
     status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
     origins: () => ['http://127.0.0.1:0'],
     setFileDownload: () => undefined,
@@ -161,7 +211,14 @@ export async function startHarness(opts: {
   };
   let closed = false;
   const h: Harness = {
-    home, ctx, store, agent, tools, events, cc, config,
+    home,
+    ctx,
+    store,
+    agent,
+    tools,
+    events,
+    cc,
+    config,
     send: (type, body) => commands.dispatch({ id: `cmd_${++cmdCounter}_xxxxxxxx`, type, ...body } as never, cc),
     async waitTask(taskId, states, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -170,13 +227,20 @@ export async function startHarness(opts: {
         const doc = await store.threads.load(threadId);
         const t = doc.tasks.find((x) => x.id === taskId);
         if (t && states.includes(t.state)) return { ...t };
-        if (Date.now() > deadline) throw new Error(`task ${taskId} is ${t?.state}, not ${states.join('/')} after ${timeoutMs} ms (reason: ${t?.reason})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `task ${taskId} is ${t?.state}, not ${states.join('/')} after ${timeoutMs} ms (reason: ${t?.reason})`,
+          );
         await new Promise((r) => setTimeout(r, 10));
       }
     },
     // In sequence order: the event log can hand events to listeners out of order when two flushes
     // overlap (reported to the store's owner); the sequence numbers are the truth.
-    eventsOf: (kind) => [...events].sort((a, b) => a.seq - b.seq).map((e) => e.event).filter((e) => e.kind === kind) as never,
+    eventsOf: (kind) =>
+      [...events]
+        .sort((a, b) => a.seq - b.seq)
+        .map((e) => e.event)
+        .filter((e) => e.kind === kind) as never,
     async waitEvent(kind, match = () => true, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

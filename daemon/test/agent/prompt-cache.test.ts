@@ -2,13 +2,15 @@
 // so they carry the cache breakpoints and do not change between the turns of a task or between tasks
 // of the same day.
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
-import { startHarness, type Harness } from './harness.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
 
-beforeEach(async () => { server = await startModelServer(); });
+beforeEach(async () => {
+  server = await startModelServer();
+});
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -48,7 +50,13 @@ it('marks the last system block and the last tool for caching, and keeps both id
   const prefixes = server.requests.map(({ body }) => JSON.stringify({ tools: body.tools, system: body.system }));
   expect(new Set(prefixes).size).toBe(1);
   // …and it is a real prompt (the tools and the working folder), not something trivially equal.
-  expect(server.requests[0].body.tools.map((t: { name: string }) => t.name)).toEqual(['write_file', 'slow', 'approve_me', 'big', 'ask_user']);
+  expect(server.requests[0].body.tools.map((t: { name: string }) => t.name)).toEqual([
+    'write_file',
+    'slow',
+    'approve_me',
+    'big',
+    'ask_user',
+  ]);
   expect(server.requests[0].body.system[0].text).toContain(h.tools.dir);
   expect(server.requests[0].body.system[0].text).toContain(`Today is ${new Date().toISOString().slice(0, 10)}.`);
 });

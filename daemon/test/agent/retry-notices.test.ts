@@ -3,14 +3,16 @@
 import fsp from 'node:fs/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ThreadItem } from '../../../shared/src/index.js';
-import { reply, startModelServer, text, type ModelServer } from '../helpers/model-server.js';
-import { startHarness, type Harness } from './harness.js';
+import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
+import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
 let home: string | undefined;
 
-beforeEach(async () => { server = await startModelServer(); });
+beforeEach(async () => {
+  server = await startModelServer();
+});
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -66,7 +68,11 @@ it('shows one notice per retried model call, live and in the thread afterwards, 
   expect(assistantTexts(after.items)).toEqual(['The answer is 42.']);
   // The live answer (deltas of the successful attempt) is not doubled either.
   const answerId = after.items.at(-1).id;
-  const streamed = h.eventsOf('item.delta').filter((d) => d.itemId === answerId).map((d) => d.delta).join('');
+  const streamed = h
+    .eventsOf('item.delta')
+    .filter((d) => d.itemId === answerId)
+    .map((d) => d.delta)
+    .join('');
   expect(streamed).toBe('The answer is 42.');
 
   // In the thread file, not only in memory: a restarted daemon shows the same thread.
@@ -84,7 +90,10 @@ it('keeps the notice when the task is cancelled while it waits to retry', async 
   h = await startHarness({ modelUrl: server.url, config: { agent: { retryWindowSeconds: 120 } } });
   const { thread, task } = await h.send('thread.create', { text: 'question' });
   const notice = await h.waitEvent('item.added', (e) => e.item.kind === 'notice');
-  expect(notice.item).toMatchObject({ taskId: task.id, text: "Claude's servers are busy (HTTP 529); trying again in 30 s." });
+  expect(notice.item).toMatchObject({
+    taskId: task.id,
+    text: "Claude's servers are busy (HTTP 529); trying again in 30 s.",
+  });
   await h.send('task.cancel', { taskId: task.id });
   await h.waitTask(task.id, ['cancelled']);
   await h.agent.idle();

@@ -1,12 +1,21 @@
 // Parallel tasks across threads up to agent.maxParallelTasks; the rest queue in order; a follow-up
 // waits behind its thread's running task; a task waiting for a person lends its slot.
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { reply, startModelServer, text, toolUse, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';
-import { startHarness, type Harness } from './harness.js';
+import {
+  type ModelServer,
+  type RecordedRequest,
+  reply,
+  startModelServer,
+  text,
+  toolUse,
+} from '../helpers/model-server.js';
+import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
-beforeEach(async () => { server = await startModelServer(); });
+beforeEach(async () => {
+  server = await startModelServer();
+});
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -21,7 +30,12 @@ const lastUserText = (r: RecordedRequest): string => {
 it('runs two threads at once while a third queues (maxParallelTasks 2); a follow-up queues behind its thread', async () => {
   const gates = new Map<string, () => void>();
   const gate = (name: string) => new Promise<void>((r) => gates.set(name, r));
-  const waits = new Map<string, Promise<void>>([['A', gate('A')], ['B', gate('B')], ['C', gate('C')], ['A2', gate('A2')]]);
+  const waits = new Map<string, Promise<void>>([
+    ['A', gate('A')],
+    ['B', gate('B')],
+    ['C', gate('C')],
+    ['A2', gate('A2')],
+  ]);
   server.setScript(async (req) => {
     const name = lastUserText(req);
     await waits.get(name);
@@ -80,12 +94,18 @@ it('a task waiting for an approval gives its slot to another thread meanwhile', 
   const done1 = await h.waitTask(first.task.id, ['done']);
   expect(done1.resultSummary).toBe('first done');
   await h.agent.idle();
-  const states = h.eventsOf('task.updated').filter((e) => e.task.id === first.task.id).map((e) => e.task.state);
+  const states = h
+    .eventsOf('task.updated')
+    .filter((e) => e.task.id === first.task.id)
+    .map((e) => e.task.state);
   expect(states).toEqual(expect.arrayContaining(['queued', 'running', 'waiting', 'done']));
 });
 
 it('cancels a queued task before it starts', async () => {
-  server.setScript(async () => { await new Promise((r) => setTimeout(r, 300)); return reply(text('ok')); });
+  server.setScript(async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    return reply(text('ok'));
+  });
   h = await startHarness({ modelUrl: server.url, config: { agent: { maxParallelTasks: 1 } } });
   const one = await h.send('thread.create', { text: 'one' });
   const two = await h.send('thread.create', { text: 'two' });

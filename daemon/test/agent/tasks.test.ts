@@ -2,13 +2,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
-import { startHarness, type Harness } from './harness.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
 
-beforeEach(async () => { server = await startModelServer(); });
+beforeEach(async () => {
+  server = await startModelServer();
+});
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -17,8 +19,18 @@ afterEach(async () => {
 
 describe('a task', () => {
   it('runs a text-only task: streams coalesced deltas, persists the answer, records usage and cost', async () => {
-    const answer = 'Report written: Q3-report.md\nIt covers revenue and churn for the quarter, with a chart of monthly trends.';
-    server.push({ content: [text(answer)], usage: { input_tokens: 1200, output_tokens: 300, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200 }, chunkDelayMs: 2 });
+    const answer =
+      'Report written: Q3-report.md\nIt covers revenue and churn for the quarter, with a chart of monthly trends.';
+    server.push({
+      content: [text(answer)],
+      usage: {
+        input_tokens: 1200,
+        output_tokens: 300,
+        cache_read_input_tokens: 1000,
+        cache_creation_input_tokens: 200,
+      },
+      chunkDelayMs: 2,
+    });
     h = await startHarness({ modelUrl: server.url });
     const { thread, task } = await h.send('thread.create', { text: 'Write the Q3 report' });
     expect(thread.title).toBe('Write the Q3 report');
@@ -41,7 +53,9 @@ describe('a task', () => {
     expect(req.body.system[0].text).toContain(h.tools.dir);
     expect(req.body.tools.at(-1).cache_control).toEqual({ type: 'ephemeral' });
     expect(req.body.tools.map((t: { name: string }) => t.name)).toContain('ask_user');
-    expect(req.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Write the Q3 report', cache_control: { type: 'ephemeral' } }] }]);
+    expect(req.body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Write the Q3 report', cache_control: { type: 'ephemeral' } }] },
+    ]);
 
     // Coalesced: far fewer delta events than stream chunks, and they add up to the text.
     const deltas = h.eventsOf('item.delta');
@@ -54,7 +68,10 @@ describe('a task', () => {
     expect(got.items[1].text).toBe(answer);
     expect(got.tasks[0].state).toBe('done');
     expect(got.approvals).toEqual([]);
-    const states = h.eventsOf('task.updated').filter((e) => e.task.id === task.id).map((e) => e.task.state);
+    const states = h
+      .eventsOf('task.updated')
+      .filter((e) => e.task.id === task.id)
+      .map((e) => e.task.state);
     expect(states[0]).toBe('queued');
     expect(states).toContain('running');
     expect(states.at(-1)).toBe('done');
@@ -63,7 +80,11 @@ describe('a task', () => {
 
   it('runs a multi-turn tool-use task and sends the tool results back', async () => {
     server.push(
-      reply(text('I will write two files.'), toolUse('write_file', { name: 'a.txt', text: 'alpha' }), toolUse('write_file', { name: 'b.txt', text: 'beta' })),
+      reply(
+        text('I will write two files.'),
+        toolUse('write_file', { name: 'a.txt', text: 'alpha' }),
+        toolUse('write_file', { name: 'b.txt', text: 'beta' }),
+      ),
       reply(toolUse('write_file', { name: 'c.txt', text: 'gamma' })),
       reply(text('Done: wrote a.txt, b.txt and c.txt')),
     );
@@ -77,11 +98,17 @@ describe('a task', () => {
     expect(server.requests).toHaveLength(3);
     const second = server.requests[1].body.messages;
     expect(second).toHaveLength(3);
-    expect(second[1].content.filter((b: { type: string }) => b.type === 'tool_use').map((b: { input: unknown }) => b.input)).toEqual([
-      { name: 'a.txt', text: 'alpha' }, { name: 'b.txt', text: 'beta' },
+    expect(
+      second[1].content.filter((b: { type: string }) => b.type === 'tool_use').map((b: { input: unknown }) => b.input),
+    ).toEqual([
+      { name: 'a.txt', text: 'alpha' },
+      { name: 'b.txt', text: 'beta' },
     ]);
-    expect(second[2].content.map((b: { type: string; content: Array<{ text: string }> }) => [b.type, b.content[0].text])).toEqual([
-      ['tool_result', 'Wrote a.txt'], ['tool_result', 'Wrote b.txt'],
+    expect(
+      second[2].content.map((b: { type: string; content: Array<{ text: string }> }) => [b.type, b.content[0].text]),
+    ).toEqual([
+      ['tool_result', 'Wrote a.txt'],
+      ['tool_result', 'Wrote b.txt'],
     ]);
     const got = await h.send('thread.get', { threadId: thread.id });
     const toolItems = got.items.filter((i: { kind: string }) => i.kind === 'tool');
@@ -90,9 +117,14 @@ describe('a task', () => {
     expect(toolItems[0].input).toEqual({ name: 'a.txt', text: 'alpha' });
     expect(toolItems[0].output).toBe('Wrote a.txt');
     // Each step went pending → running → completed in the events.
-    const steps = h.eventsOf('item.updated').filter((e) => e.item.id === toolItems[0].id).map((e) => (e.item as { state: string }).state);
+    const steps = h
+      .eventsOf('item.updated')
+      .filter((e) => e.item.id === toolItems[0].id)
+      .map((e) => (e.item as { state: string }).state);
     expect(steps).toEqual(['running', 'completed']);
-    expect(h.eventsOf('item.added').find((e) => e.item.id === toolItems[0].id)!.item).toMatchObject({ state: 'pending' });
+    expect(h.eventsOf('item.added').find((e) => e.item.id === toolItems[0].id)!.item).toMatchObject({
+      state: 'pending',
+    });
   });
 
   it('sends the history with a follow-up in the same thread', async () => {
@@ -100,7 +132,10 @@ describe('a task', () => {
     h = await startHarness({ modelUrl: server.url });
     const { thread, task } = await h.send('thread.create', { text: 'Capital of France?' });
     await h.waitTask(task.id, ['done']);
-    const { task: t2, item } = await h.send('thread.send', { threadId: thread.id, text: 'How many people live there?' });
+    const { task: t2, item } = await h.send('thread.send', {
+      threadId: thread.id,
+      text: 'How many people live there?',
+    });
     expect(item.kind).toBe('user');
     await h.waitTask(t2.id, ['done']);
     const msgs = server.requests[1].body.messages;
@@ -134,7 +169,9 @@ describe('a task', () => {
     expect(done.resultSummary).toBe('The answer is 42.');
     expect(server.requests).toHaveLength(4);
     const got = await h.send('thread.get', { threadId: thread.id });
-    expect(got.items.filter((i: { kind: string }) => i.kind === 'assistant').map((i: { text: string }) => i.text)).toEqual(['The answer is 42.']);
+    expect(
+      got.items.filter((i: { kind: string }) => i.kind === 'assistant').map((i: { text: string }) => i.text),
+    ).toEqual(['The answer is 42.']);
   });
 
   it('abandons and retries a model call that stops sending (headers, then nothing)', async () => {
@@ -158,7 +195,12 @@ describe('a task', () => {
   });
 
   it('fails at once, without retrying, on a rejected key', async () => {
-    server.setScript(() => ({ kind: 'status', status: 401, errorType: 'authentication_error', message: 'invalid x-api-key' }));
+    server.setScript(() => ({
+      kind: 'status',
+      status: 401,
+      errorType: 'authentication_error',
+      message: 'invalid x-api-key',
+    }));
     h = await startHarness({ modelUrl: server.url });
     const { task } = await h.send('thread.create', { text: 'hi' });
     const failed = await h.waitTask(task.id, ['failed']);
@@ -171,7 +213,9 @@ describe('a task', () => {
     expect(h.ctx.status().apiKeyConfigured).toBe(false);
     const { task } = await h.send('thread.create', { text: 'hi' });
     const failed = await h.waitTask(task.id, ['failed'], 2000);
-    expect(failed.reason).toBe(`No Anthropic API key is set. Run \`export ANTHROPIC_API_KEY=…\` before \`errand start\`, or add anthropic.apiKey to ${h.home}/config.json.`);
+    expect(failed.reason).toBe(
+      `No Anthropic API key is set. Run \`export ANTHROPIC_API_KEY=…\` before \`errand start\`, or add anthropic.apiKey to ${h.home}/config.json.`,
+    );
     expect(server.requests).toHaveLength(0);
   });
 
@@ -220,8 +264,13 @@ describe('a task', () => {
     const failed = await h.waitTask(task.id, ['failed']);
     expect(failed.reason).toMatch(/refused the request \(400\): scripted refusal/);
     // Two retries sent at once (two devices): one queues the task, the other is refused.
-    const both = await Promise.allSettled([h.send('task.retry', { taskId: task.id }), h.send('task.retry', { taskId: task.id })]);
-    const ok = both.filter((r) => r.status === 'fulfilled') as Array<PromiseFulfilledResult<{ task: { state: string } }>>;
+    const both = await Promise.allSettled([
+      h.send('task.retry', { taskId: task.id }),
+      h.send('task.retry', { taskId: task.id }),
+    ]);
+    const ok = both.filter((r) => r.status === 'fulfilled') as Array<
+      PromiseFulfilledResult<{ task: { state: string } }>
+    >;
     expect(ok).toHaveLength(1);
     expect(ok[0].value.task.state).toBe('queued');
     expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'conflict' } });
@@ -229,12 +278,22 @@ describe('a task', () => {
     expect(done.resultSummary).toBe('Finished.');
     expect(h.tools.runs.get('write_file')).toBe(1);
     expect(server.requests).toHaveLength(3);
-    expect(server.requests[2].body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(server.requests[2].body.messages.map((m: { role: string }) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+    ]);
   });
 
   it('answers a tool call whose input was cut off at max_tokens with an error, without running it', async () => {
     server.push(
-      { content: [text('Writing the report now.'), { type: 'tool_use', name: 'write_file', input: {}, rawJson: '{"name": "report.md", "text": "# Rep' }], stopReason: 'max_tokens' },
+      {
+        content: [
+          text('Writing the report now.'),
+          { type: 'tool_use', name: 'write_file', input: {}, rawJson: '{"name": "report.md", "text": "# Rep' },
+        ],
+        stopReason: 'max_tokens',
+      },
       reply(text('I will write it in smaller parts next time.')),
     );
     h = await startHarness({ modelUrl: server.url });
@@ -245,7 +304,10 @@ describe('a task', () => {
     expect(result).toMatchObject({ type: 'tool_result', is_error: true });
     expect(result.content[0].text).toMatch(/not complete JSON/);
     const got = await h.send('thread.get', { threadId: thread.id });
-    expect(got.items.find((i: { kind: string }) => i.kind === 'tool')).toMatchObject({ state: 'error', summary: 'write_file (input cut off)' });
+    expect(got.items.find((i: { kind: string }) => i.kind === 'tool')).toMatchObject({
+      state: 'error',
+      summary: 'write_file (input cut off)',
+    });
   });
 
   it('asks the user with ask_user, waits, and continues with the answer', async () => {

@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
-import { startHarness, type Harness } from './harness.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
-beforeEach(async () => { server = await startModelServer(); });
+beforeEach(async () => {
+  server = await startModelServer();
+});
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -36,7 +38,9 @@ it('lists, renames, archives, deletes (restorably) and restores threads', async 
 
   const del = await h.send('thread.delete', { threadId: two.thread.id });
   expect(del.thread.state).toBe('deleted');
-  await expect(h.send('thread.send', { threadId: two.thread.id, text: 'more' })).rejects.toMatchObject({ code: 'conflict' });
+  await expect(h.send('thread.send', { threadId: two.thread.id, text: 'more' })).rejects.toMatchObject({
+    code: 'conflict',
+  });
   const still = await h.send('thread.get', { threadId: two.thread.id });
   expect(still.items.length).toBe(2); // nothing gone
   const restored = await h.send('thread.restore', { threadId: two.thread.id });
@@ -50,7 +54,10 @@ it('lists, renames, archives, deletes (restorably) and restores threads', async 
   await expect(h.send('thread.get', { threadId: 'thr_doesnotexist' })).rejects.toMatchObject({ code: 'not_found' });
   await expect(h.send('task.resume', { taskId: one.task.id })).rejects.toMatchObject({ code: 'conflict' });
   await h.agent.idle();
-  const updates = h.eventsOf('thread.updated').filter((e) => e.thread.id === one.thread.id).map((e) => e.thread.state);
+  const updates = h
+    .eventsOf('thread.updated')
+    .filter((e) => e.thread.id === one.thread.id)
+    .map((e) => e.thread.state);
   expect(updates).toEqual(expect.arrayContaining(['active', 'archived']));
 });
 
@@ -59,8 +66,16 @@ it('shows pending approvals from the tools module in thread.get', async () => {
   h = await startHarness({ modelUrl: server.url });
   const { thread, task } = await h.send('thread.create', { text: 'x' });
   const approval: Approval = {
-    id: 'apr_1', taskId: task.id, threadId: thread.id, tool: 'shell', summary: 'Run ls', action: { argv: ['ls'] },
-    hash: 'h', createdAt: 1, expiresAt: 2, state: 'pending',
+    id: 'apr_1',
+    taskId: task.id,
+    threadId: thread.id,
+    tool: 'shell',
+    summary: 'Run ls',
+    action: { argv: ['ls'] },
+    hash: 'h',
+    createdAt: 1,
+    expiresAt: 2,
+    state: 'pending',
   };
   h.agent.setApprovalsProvider((id) => (id === thread.id ? [approval] : []));
   const got = await h.send('thread.get', { threadId: thread.id });
@@ -73,11 +88,16 @@ it('moves attachments into the workspace inbox without overwriting, and gives th
   const inbox = path.join(h.ctx.paths.workspace, 'inbox');
   fs.mkdirSync(inbox, { recursive: true });
   fs.writeFileSync(path.join(inbox, 'notes.txt'), 'older file');
-  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64',
+  );
   const img = await h.ctx.uploads.save(h.cc.device.id, 'chart.png', 'image/png', png);
   const txt = await h.ctx.uploads.save(h.cc.device.id, 'notes.txt', 'text/plain', Buffer.from('new notes'));
   const other = await h.ctx.uploads.save('dev_other', 'x.txt', 'text/plain', Buffer.from('x'));
-  await expect(h.send('thread.create', { text: 'look', attachmentIds: [other.id] })).rejects.toMatchObject({ code: 'not_found' });
+  await expect(h.send('thread.create', { text: 'look', attachmentIds: [other.id] })).rejects.toMatchObject({
+    code: 'not_found',
+  });
 
   const { thread, task } = await h.send('thread.create', { text: 'Summarise these', attachmentIds: [img.id, txt.id] });
   await h.waitTask(task.id, ['done']);
@@ -85,13 +105,21 @@ it('moves attachments into the workspace inbox without overwriting, and gives th
   expect(fs.readFileSync(path.join(inbox, 'notes (2).txt'), 'utf8')).toBe('new notes');
   expect(fs.readFileSync(path.join(inbox, 'chart.png'))).toEqual(png);
   const got = await h.send('thread.get', { threadId: thread.id });
-  expect(got.items[0].attachments.map((a: { path: string }) => a.path)).toEqual(['inbox/chart.png', 'inbox/notes (2).txt']);
+  expect(got.items[0].attachments.map((a: { path: string }) => a.path)).toEqual([
+    'inbox/chart.png',
+    'inbox/notes (2).txt',
+  ]);
   const content = server.requests[0].body.messages[0].content;
   expect(content[0].text).toContain(path.join(inbox, 'notes (2).txt'));
   expect(content[0].text).toContain(path.join(inbox, 'chart.png'));
-  expect(content[1]).toMatchObject({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: png.toString('base64') } });
+  expect(content[1]).toMatchObject({
+    type: 'image',
+    source: { type: 'base64', media_type: 'image/png', data: png.toString('base64') },
+  });
   // Each upload can be used once.
-  await expect(h.send('thread.send', { threadId: thread.id, text: 'again', attachmentIds: [txt.id] })).rejects.toMatchObject({ code: 'not_found' });
+  await expect(
+    h.send('thread.send', { threadId: thread.id, text: 'again', attachmentIds: [txt.id] }),
+  ).rejects.toMatchObject({ code: 'not_found' });
 });
 
 it('shortens older tool output visibly to stay within anthropic.contextTokens, dropping no message', async () => {
@@ -107,7 +135,10 @@ it('shortens older tool output visibly to stay within anthropic.contextTokens, d
   expect(done.resultSummary).toBe('All read.');
   const msgs = server.requests[3].body.messages;
   expect(msgs).toHaveLength(7);
-  const results = msgs.filter((m: { role: string }) => m.role === 'user').slice(1).map((m: { content: Array<{ content: Array<{ text: string }> }> }) => m.content[0].content[0].text);
+  const results = msgs
+    .filter((m: { role: string }) => m.role === 'user')
+    .slice(1)
+    .map((m: { content: Array<{ content: Array<{ text: string }> }> }) => m.content[0].content[0].text);
   expect(results[0]).toMatch(/\[older output shortened: 12000 chars\]$/);
   expect(results[2]).toBe('x'.repeat(12_000));
   expect(JSON.stringify(msgs).length / 4).toBeLessThan(8000);

@@ -1,13 +1,13 @@
 // Connectors against real MCP servers: @modelcontextprotocol/server-filesystem over stdio,
 // @modelcontextprotocol/server-everything over streamable HTTP, and a small fixture server for
 // description pins. Status events, namespacing, tainting, crash and restart, pins, secrets.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/client.js';
-import { toolsHarness, textOf, type ToolsHarness } from '../tools/helpers.js';
+import { type ToolsHarness, textOf, toolsHarness } from '../tools/helpers.js';
 
 const FS_SERVER = path.resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const EVERYTHING = path.resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -37,15 +37,26 @@ describe('connectors', () => {
   it('stdio: filesystem server connects, tools are namespaced, output taints the task, read-only tools run without asking', async () => {
     const data = fs.mkdtempSync('/tmp/errand-mcp-data-');
     fs.writeFileSync(path.join(data, 'hello.txt'), 'hello from mcp');
-    h = await toolsHarness({ config: { connectors: [{ name: 'files', transport: 'stdio', command: process.execPath, args: [FS_SERVER, data] }] } });
+    h = await toolsHarness({
+      config: {
+        connectors: [{ name: 'files', transport: 'stdio', command: process.execPath, args: [FS_SERVER, data] }],
+      },
+    });
     await h.tools.connectors.settled();
-    expect(statusOf('files')).toMatchObject({ status: 'connected', transport: 'stdio', launch: `${process.execPath} ${FS_SERVER} ${data}` });
+    expect(statusOf('files')).toMatchObject({
+      status: 'connected',
+      transport: 'stdio',
+      launch: `${process.execPath} ${FS_SERVER} ${data}`,
+    });
     const names = h.tools.definitions().map((d) => d.name);
     expect(names).toContain('files__read_text_file');
     expect(names).toContain('files__write_file');
     expect(names.slice(0, 3)).toEqual(['fs_list', 'fs_find', 'fs_search']);
     await h.waitEvent('connector.updated', (e) => e.connector.name === 'files' && e.connector.status === 'starting');
-    await h.waitEvent('connector.updated', (e) => e.connector.name === 'files' && e.connector.status === 'connected' && e.connector.tools === 14);
+    await h.waitEvent(
+      'connector.updated',
+      (e) => e.connector.name === 'files' && e.connector.status === 'connected' && e.connector.tools === 14,
+    );
     expect(h.ctx.status().connectors).toEqual([expect.objectContaining({ name: 'files', status: 'connected' })]);
 
     const out = await h.run('files__read_text_file', { path: path.join(data, 'hello.txt') });
@@ -58,7 +69,12 @@ describe('connectors', () => {
     // A tool that changes things asks first, with the connector and exact arguments in the approval.
     const write = h.run('files__write_file', { path: path.join(data, 'new.txt'), content: 'x' });
     const req = await h.waitEvent('approval.requested');
-    expect(req.approval.action).toEqual({ tool: 'files__write_file', connector: 'files', serverTool: 'write_file', arguments: { path: path.join(data, 'new.txt'), content: 'x' } });
+    expect(req.approval.action).toEqual({
+      tool: 'files__write_file',
+      connector: 'files',
+      serverTool: 'write_file',
+      arguments: { path: path.join(data, 'new.txt'), content: 'x' },
+    });
     await h.send('approval.decide', { approvalId: req.approval.id, hash: req.approval.hash, decision: 'deny' });
     expect((await write).state).toBe('denied');
     expect(fs.existsSync(path.join(data, 'new.txt'))).toBe(false);
@@ -67,14 +83,22 @@ describe('connectors', () => {
 
   it('a crashed server is restarted with backoff, and works again', async () => {
     const data = fs.mkdtempSync('/tmp/errand-mcp-data-');
-    h = await toolsHarness({ config: { connectors: [{ name: 'files', transport: 'stdio', command: process.execPath, args: [FS_SERVER, data] }] }, tools: { connectorBackoffMs: 300 } });
+    h = await toolsHarness({
+      config: {
+        connectors: [{ name: 'files', transport: 'stdio', command: process.execPath, args: [FS_SERVER, data] }],
+      },
+      tools: { connectorBackoffMs: 300 },
+    });
     await h.tools.connectors.settled();
     const pid = h.tools.connectors.get('files')!.pid!;
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, 'SIGKILL');
     const failed = await h.waitEvent('connector.updated', (e) => e.connector.status === 'failed');
     expect(failed.connector.reason).toMatch(/closed the connection.*; retrying in 1s/);
-    await until(() => statusOf('files')?.status === 'connected' && h.tools.connectors.get('files')!.pid !== pid, 'restart');
+    await until(
+      () => statusOf('files')?.status === 'connected' && h.tools.connectors.get('files')!.pid !== pid,
+      'restart',
+    );
     const out = await h.run('files__list_allowed_directories', {});
     expect(out.isError).toBe(false);
     expect(textOf(out)).toContain(fs.realpathSync(data));
@@ -85,17 +109,34 @@ describe('connectors', () => {
     h = await toolsHarness({
       config: {
         connectors: [
-          { name: 'broken', transport: 'stdio', command: process.execPath, args: ['-e', 'console.error("boom: missing config"); process.exit(3)'] },
+          {
+            name: 'broken',
+            transport: 'stdio',
+            command: process.execPath,
+            args: ['-e', 'console.error("boom: missing config"); process.exit(3)'],
+          },
           { name: 'off', transport: 'stdio', command: 'true', enabled: false },
-          { name: 'nosecret', transport: 'stdio', command: process.execPath, args: [FIXTURE, '/dev/null'], env: { GREETING: 'conn.nosecret.greeting' } },
+          {
+            name: 'nosecret',
+            transport: 'stdio',
+            command: process.execPath,
+            args: [FIXTURE, '/dev/null'],
+            env: { GREETING: 'conn.nosecret.greeting' },
+          },
         ],
       },
       tools: { connectorBackoffMs: 60_000 },
     });
     await h.tools.connectors.settled();
-    expect(statusOf('broken')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/boom: missing config/) });
+    expect(statusOf('broken')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/boom: missing config/),
+    });
     expect(statusOf('off')).toMatchObject({ status: 'disabled' });
-    expect(statusOf('nosecret')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/secret "conn.nosecret.greeting" .* is missing/) });
+    expect(statusOf('nosecret')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/secret "conn.nosecret.greeting" .* is missing/),
+    });
     expect(h.tools.definitions().some((d) => d.name.startsWith('broken__'))).toBe(false);
     const out = await h.run('broken__anything', {});
     expect(textOf(out)).toMatch(/no tool named "broken__anything"/);
@@ -107,11 +148,28 @@ describe('connectors', () => {
     fs.writeFileSync(desc, 'Greets the user.');
     h = await toolsHarness({
       listen: true,
-      config: { connectors: [{ name: 'fix', transport: 'stdio', command: process.execPath, args: [FIXTURE, desc], env: { GREETING: 'conn.fix.greeting' } }] },
+      config: {
+        connectors: [
+          {
+            name: 'fix',
+            transport: 'stdio',
+            command: process.execPath,
+            args: [FIXTURE, desc],
+            env: { GREETING: 'conn.fix.greeting' },
+          },
+        ],
+      },
     });
     await h.tools.connectors.secrets.set({ 'conn.fix.greeting': 'Dana-s3cret' });
-    h.setConfig((raw) => { raw.connectors[0].args = [FIXTURE, desc, 'restart']; }); // pick up the secret
-    await until(() => statusOf('fix')?.status === 'connected' && (h.tools.connectors.get('fix')!.config as { args: string[] }).args.length === 3, 'connect');
+    h.setConfig((raw) => {
+      raw.connectors[0].args = [FIXTURE, desc, 'restart'];
+    }); // pick up the secret
+    await until(
+      () =>
+        statusOf('fix')?.status === 'connected' &&
+        (h.tools.connectors.get('fix')!.config as { args: string[] }).args.length === 3,
+      'connect',
+    );
     await h.tools.connectors.settled();
     expect(h.tools.definitions().map((d) => d.name)).toEqual(expect.arrayContaining(['fix__greet', 'fix__stable']));
     const hi = h.run('fix__greet', {});
@@ -137,10 +195,18 @@ describe('connectors', () => {
     // It stays disabled across a restart of the server …
     const oldPid = h.tools.connectors.get('fix')!.pid!;
     process.kill(oldPid, 'SIGKILL');
-    await until(() => statusOf('fix')?.status === 'connected' && h.tools.connectors.get('fix')!.pid !== oldPid && statusOf('fix')?.changedTools?.includes('greet'), 'restart with changed tool');
+    await until(
+      () =>
+        statusOf('fix')?.status === 'connected' &&
+        h.tools.connectors.get('fix')!.pid !== oldPid &&
+        statusOf('fix')?.changedTools?.includes('greet'),
+      'restart with changed tool',
+    );
     expect(h.tools.definitions().map((d) => d.name)).not.toContain('fix__greet');
     // … until the user accepts it again (errand connectors accept fix → control method).
-    const accepted = await controlCall(h.ctx.paths.socket, 'connectors.accept', { name: 'fix' }) as { connector: { tools: number; changedTools?: string[] } };
+    const accepted = (await controlCall(h.ctx.paths.socket, 'connectors.accept', { name: 'fix' })) as {
+      connector: { tools: number; changedTools?: string[] };
+    };
     expect(accepted.connector.tools).toBe(2);
     expect(accepted.connector.changedTools).toBeUndefined();
     expect(h.tools.definitions().map((d) => d.name)).toContain('fix__greet');
@@ -149,13 +215,26 @@ describe('connectors', () => {
 
   it('streamable HTTP: server-everything over HTTP, read-only echo allowed, output tainted', async () => {
     const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
     });
-    httpServer = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    httpServer = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
+      env: { PATH: process.env.PATH, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
-    httpServer.stderr!.on('data', (c) => { log += c; });
+    httpServer.stderr!.on('data', (c) => {
+      log += c;
+    });
     await until(() => log.includes('listening'), 'server-everything to listen', 20_000);
-    h = await toolsHarness({ config: { connectors: [{ name: 'every', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, readOnly: false }] }, tools: { connectorCallTimeoutMs: 1500 } });
+    h = await toolsHarness({
+      config: {
+        connectors: [{ name: 'every', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, readOnly: false }],
+      },
+      tools: { connectorCallTimeoutMs: 1500 },
+    });
     await h.tools.connectors.settled();
     expect(statusOf('every')).toMatchObject({ status: 'connected', transport: 'http' });
     const names = h.tools.definitions().map((d) => d.name);
@@ -171,7 +250,11 @@ describe('connectors', () => {
     expect(textOf(slow)).toMatch(/timed out|timeout/i);
     expect(Date.now() - t0).toBeLessThan(5000);
     const ac = new AbortController();
-    const cancelled = h.run('every__trigger-long-running-operation', { duration: 20, steps: 4 }, h.task({ signal: ac.signal }));
+    const cancelled = h.run(
+      'every__trigger-long-running-operation',
+      { duration: 20, steps: 4 },
+      h.task({ signal: ac.signal }),
+    );
     setTimeout(() => ac.abort(), 200);
     expect((await cancelled).isError).toBe(true);
     // Read-only tools run even in a tainted task.
@@ -184,7 +267,9 @@ describe('connectors', () => {
     await h.send('approval.decide', { approvalId: req.approval.id, hash: req.approval.hash, decision: 'approve' });
     expect((await toggle).isError).toBe(false);
     // With a rule allowing it, it runs without asking — but not once the task is tainted.
-    h.setConfig((raw) => { raw.policy = { rules: [{ tool: 'every__*', decision: 'allow' }] }; });
+    h.setConfig((raw) => {
+      raw.policy = { rules: [{ tool: 'every__*', decision: 'allow' }] };
+    });
     await h.tools.connectors.settled();
     expect((await h.run('every__toggle-simulated-logging', {})).isError).toBe(false);
     const tainted = h.run('every__toggle-simulated-logging', {}, h.task({ tainted: true }));

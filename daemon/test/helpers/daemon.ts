@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { type Daemon, startDaemon } from '../../src/daemon.js';
 import { WsTestClient } from './ws-client.js';
 
 export interface TestDaemonOptions {
@@ -37,7 +37,11 @@ export function tempHome(prefix = 'errand-test-'): string {
 export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<TestDaemon> {
   const home = opts.home ?? tempHome();
   if (opts.config) fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify(opts.config), { mode: 0o600 });
-  const daemon = await startDaemon({ home, env: { ...opts.env }, overrides: { port: opts.config?.port === undefined ? 0 : undefined } });
+  const daemon = await startDaemon({
+    home,
+    env: { ...opts.env },
+    overrides: { port: opts.config?.port === undefined ? 0 : undefined },
+  });
   const clients: WsTestClient[] = [];
   const td: TestDaemon = {
     daemon,
@@ -59,7 +63,9 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
       const { code } = td.mintPairCode();
       td.approveNextClaim();
       const res = await fetch(`${daemon.url}/api/pair/claim`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code, name }),
       });
       if (res.status !== 200) throw new Error(`pairing failed: ${res.status} ${await res.text()}`);
       return (await res.json()) as { token: string; deviceId: string };

@@ -8,7 +8,13 @@ import { performance } from 'node:perf_hooks';
 
 export type ScriptBlock =
   | { type: 'text'; text: string }
-  | { type: 'tool_use'; id?: string; name: string; input: unknown; /** Sent as-is instead of JSON of `input` (e.g. cut off). */ rawJson?: string };
+  | {
+      type: 'tool_use';
+      id?: string;
+      name: string;
+      input: unknown /** Sent as-is instead of JSON of `input` (e.g. cut off). */;
+      rawJson?: string;
+    };
 
 export interface ScriptUsage {
   input_tokens?: number;
@@ -19,7 +25,14 @@ export interface ScriptUsage {
 
 export type ScriptReply =
   /** A normal streamed reply. stop_reason defaults to tool_use when a tool_use block is present, else end_turn. */
-  | { kind?: 'message'; content: ScriptBlock[]; stopReason?: string; usage?: ScriptUsage; chunkDelayMs?: number; model?: string }
+  | {
+      kind?: 'message';
+      content: ScriptBlock[];
+      stopReason?: string;
+      usage?: ScriptUsage;
+      chunkDelayMs?: number;
+      model?: string;
+    }
   /** An HTTP error before any stream: 429/500/529…; retryAfter in seconds becomes a retry-after header. */
   | { kind: 'status'; status: number; retryAfter?: number; errorType?: string; message?: string }
   /** Starts streaming `partialText`, then sends an `event: error` (e.g. overloaded_error, as a 529 mid-stream). */
@@ -55,7 +68,12 @@ export interface ModelServer {
 }
 
 export const text = (t: string): ScriptBlock => ({ type: 'text', text: t });
-export const toolUse = (name: string, input: unknown, id?: string): ScriptBlock => ({ type: 'tool_use', name, input, ...(id ? { id } : {}) });
+export const toolUse = (name: string, input: unknown, id?: string): ScriptBlock => ({
+  type: 'tool_use',
+  name,
+  input,
+  ...(id ? { id } : {}),
+});
 export const reply = (...content: ScriptBlock[]): ScriptReply => ({ content });
 
 let idCounter = 0;
@@ -92,30 +110,55 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
     req.on('end', () => {
       void (async () => {
         let body: any;
-        try { body = JSON.parse(Buffer.concat(parts).toString('utf8')); } catch { body = undefined; }
+        try {
+          body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+        } catch {
+          body = undefined;
+        }
         const rec: RecordedRequest = { body, headers: req.headers, at: Date.now(), arrivedHr: performance.now() };
-        res.on('finish', () => { rec.answeredHr = performance.now(); });
+        res.on('finish', () => {
+          rec.answeredHr = performance.now();
+        });
         const index = requests.push(rec) - 1;
-        for (const w of [...waiters]) if (requests.length >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+        for (const w of [...waiters])
+          if (requests.length >= w.n) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
         if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
-          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
           return;
         }
         const r = await nextReply(rec, index);
         await answer(r, body, res);
-      })().catch((err) => { res.destroy(err as Error); });
+      })().catch((err) => {
+        res.destroy(err as Error);
+      });
     });
   });
 
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
 
   async function answer(r: ScriptReply, body: any, res: http.ServerResponse): Promise<void> {
     if (r.kind === 'status') {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'request-id': nextId('req_') };
       if (r.retryAfter !== undefined) headers['retry-after'] = String(r.retryAfter);
-      res.writeHead(r.status, headers).end(JSON.stringify({
-        type: 'error', error: { type: r.errorType ?? (r.status === 429 ? 'rate_limit_error' : r.status === 529 ? 'overloaded_error' : 'api_error'), message: r.message ?? `scripted ${r.status}` },
-      }));
+      res.writeHead(r.status, headers).end(
+        JSON.stringify({
+          type: 'error',
+          error: {
+            type:
+              r.errorType ??
+              (r.status === 429 ? 'rate_limit_error' : r.status === 529 ? 'overloaded_error' : 'api_error'),
+            message: r.message ?? `scripted ${r.status}`,
+          },
+        }),
+      );
       return;
     }
     if (r.kind === 'hang') {
@@ -124,30 +167,54 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
       if (r.afterHeaders) res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': nextId('req_') });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'request-id': nextId('req_'),
+    });
     const model = (r.kind === undefined || r.kind === 'message') && r.model ? r.model : (body?.model ?? 'claude-test');
-    const usage: ScriptUsage = (r.kind === undefined || r.kind === 'message') ? (r.usage ?? {}) : {};
+    const usage: ScriptUsage = r.kind === undefined || r.kind === 'message' ? (r.usage ?? {}) : {};
     sse(res, 'message_start', {
       type: 'message_start',
       message: {
-        id: nextId('msg_'), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null,
+        id: nextId('msg_'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
         usage: {
-          input_tokens: usage.input_tokens ?? 10, output_tokens: 1,
-          cache_read_input_tokens: usage.cache_read_input_tokens ?? 0, cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+          input_tokens: usage.input_tokens ?? 10,
+          output_tokens: 1,
+          cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+          cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
         },
       },
     });
     if (r.kind === 'stream-error' || r.kind === 'break') {
       if (r.partialText) {
-        sse(res, 'content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-        for (const c of chunks(r.partialText, 4)) sse(res, 'content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: c } });
+        sse(res, 'content_block_start', {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'text', text: '' },
+        });
+        for (const c of chunks(r.partialText, 4))
+          sse(res, 'content_block_delta', {
+            type: 'content_block_delta',
+            index: 0,
+            delta: { type: 'text_delta', text: c },
+          });
       }
       await sleep(20);
       if (r.kind === 'break') {
         res.socket?.destroy();
         return;
       }
-      sse(res, 'error', { type: 'error', error: { type: r.errorType ?? 'overloaded_error', message: r.message ?? 'Overloaded' } });
+      sse(res, 'error', {
+        type: 'error',
+        error: { type: r.errorType ?? 'overloaded_error', message: r.message ?? 'Overloaded' },
+      });
       res.end();
       return;
     }
@@ -155,17 +222,33 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
     let outTokens = 0;
     for (const [index, block] of r.content.entries()) {
       if (block.type === 'text') {
-        sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+        sse(res, 'content_block_start', {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'text', text: '' },
+        });
         for (const c of chunks(block.text, 4)) {
-          sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: c } });
+          sse(res, 'content_block_delta', {
+            type: 'content_block_delta',
+            index,
+            delta: { type: 'text_delta', text: c },
+          });
           outTokens++;
           if (delay) await sleep(delay);
         }
       } else {
         const id = block.id ?? nextId('toolu_');
-        sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id, name: block.name, input: {} } });
+        sse(res, 'content_block_start', {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'tool_use', id, name: block.name, input: {} },
+        });
         for (const c of chunks(block.rawJson ?? JSON.stringify(block.input ?? {}), 7)) {
-          sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: c } });
+          sse(res, 'content_block_delta', {
+            type: 'content_block_delta',
+            index,
+            delta: { type: 'input_json_delta', partial_json: c },
+          });
           outTokens++;
           if (delay) await sleep(delay);
         }
@@ -174,10 +257,13 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
     }
     const stopReason = r.stopReason ?? (r.content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
     sse(res, 'message_delta', {
-      type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null },
+      type: 'message_delta',
+      delta: { stop_reason: stopReason, stop_sequence: null },
       usage: {
-        input_tokens: usage.input_tokens ?? 10, output_tokens: usage.output_tokens ?? Math.max(1, outTokens),
-        cache_read_input_tokens: usage.cache_read_input_tokens ?? 0, cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+        input_tokens: usage.input_tokens ?? 10,
+        output_tokens: usage.output_tokens ?? Math.max(1, outTokens),
+        cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+        cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
       },
     });
     sse(res, 'message_stop', { type: 'message_stop' });
@@ -194,12 +280,23 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
       if (typeof current === 'function') current = [];
       current.push(...replies);
     },
-    setScript(s) { current = s; },
+    setScript(s) {
+      current = s;
+    },
     waitForRequests(n, timeoutMs = 10_000) {
       if (requests.length >= n) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const w = { n, resolve: () => { clearTimeout(t); resolve(); } };
-        const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); reject(new Error(`model-server: ${requests.length} of ${n} requests after ${timeoutMs} ms`)); }, timeoutMs);
+        const w = {
+          n,
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`model-server: ${requests.length} of ${n} requests after ${timeoutMs} ms`));
+        }, timeoutMs);
         waiters.push(w);
       });
     },

@@ -3,12 +3,12 @@
 // the foreground gets none, and its outcome says so.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PushOutcome } from '../../../shared/src/index.js';
-import { startAgent, type AgentModule } from '../../src/agent/index.js';
+import { type AgentModule, startAgent } from '../../src/agent/index.js';
 import type { ToolRuntime } from '../../src/agent/tool-runtime.js';
-import { setPushTransportForTests, startPush, type PushModule } from '../../src/push/index.js';
+import { type PushModule, setPushTransportForTests, startPush } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { reply, startModelServer, text, type ModelServer } from '../helpers/model-server.js';
-import { FakePushService, decryptPush, makeSubscriber, verifyVapid } from './push-service.js';
+import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
+import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
 
 const SUBJECT = 'mailto:owner@example.org';
 /** No tools: the scripted model only answers in text. */
@@ -27,18 +27,27 @@ let agent: AgentModule | undefined;
 let release: () => void = () => undefined;
 
 beforeAll(async () => {
-  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   model = await startModelServer(async () => {
     await gate; // the test decides when the task finishes
     return reply(text('Report written: Q3-report.md\nIt covers revenue and churn, with a chart.'));
   });
   svc = await FakePushService.start();
   setPushTransportForTests(svc.transport());
-  td = await startTestDaemon({ config: { push: { subject: SUBJECT }, anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' } } });
+  td = await startTestDaemon({
+    config: {
+      push: { subject: SUBJECT },
+      anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
+    },
+  });
   const ctx = td.daemon.ctx;
   // Until the lead wires both modules into daemon/src/modules.ts, start them here.
   push = ctx.commands.has('push.key') ? undefined : await startPush(ctx);
-  agent = ctx.commands.has('thread.create') ? undefined : await startAgent(ctx, noTools, { retryBaseMs: 50, deltaIntervalMs: 50 });
+  agent = ctx.commands.has('thread.create')
+    ? undefined
+    : await startAgent(ctx, noTools, { retryBaseMs: 50, deltaIntervalMs: 50 });
 });
 afterAll(async () => {
   release();
@@ -60,22 +69,35 @@ it('a finished agent task pushes once per subscribed device, none to the one vie
   await phoneA.send({ type: 'push.subscribe', subscription: subA.subscription });
   await phoneB.send({ type: 'push.subscribe', subscription: subB.subscription });
 
-  const { thread, task } = await phoneA.send<{ thread: { id: string; title: string }; task: { id: string } }>({ type: 'thread.create', text: 'Write the Q3 report' });
+  const { thread, task } = await phoneA.send<{ thread: { id: string; title: string }; task: { id: string } }>({
+    type: 'thread.create',
+    text: 'Write the Q3 report',
+  });
   await phoneB.send({ type: 'presence.set', threadId: thread.id, foreground: true });
   release();
 
-  const outcomes = async () => (await phoneA.send<PushOutcome[]>({ type: 'push.outcomes' }));
+  const outcomes = async () => await phoneA.send<PushOutcome[]>({ type: 'push.outcomes' });
   await phoneA.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
   const sent = await phoneA.event('push.outcome', (e) => e.outcome.deviceId === a.deviceId, 10_000);
   const suppressed = await phoneA.event('push.outcome', (e) => e.outcome.deviceId === b.deviceId, 10_000);
   expect(sent.outcome).toMatchObject({ result: 'sent', kind: 'task.done', threadId: thread.id });
-  expect(suppressed.outcome).toMatchObject({ result: 'suppressed', kind: 'task.done', threadId: thread.id, detail: expect.stringMatching(/foreground/) });
+  expect(suppressed.outcome).toMatchObject({
+    result: 'suppressed',
+    kind: 'task.done',
+    threadId: thread.id,
+    detail: expect.stringMatching(/foreground/),
+  });
 
   await new Promise((r) => setTimeout(r, 300));
   expect(svc.received).toHaveLength(1); // queued / running / done updates: one push, to A only
   expect(svc.received[0].host).toBe('fcm.googleapis.com');
   expect(decryptPush(svc.received[0], subA)).toEqual({
-    type: 'task.done', title: thread.title, body: 'Report written: Q3-report.md', threadId: thread.id, url: `/#thread=${thread.id}`, tag: `thread-${thread.id}`,
+    type: 'task.done',
+    title: thread.title,
+    body: 'Report written: Q3-report.md',
+    threadId: thread.id,
+    url: `/#thread=${thread.id}`,
+    tag: `thread-${thread.id}`,
   });
   verifyVapid(svc.received[0].headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
   expect((await outcomes()).map((o) => o.result)).toEqual(['sent']);

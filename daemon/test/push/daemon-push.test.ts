@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushOutcome, Task } from '../../../shared/src/index.js';
-import { setPushTransportForTests, startPush, type PushModule } from '../../src/push/index.js';
+import { type PushModule, setPushTransportForTests, startPush } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
-import { FakePushService, decryptPush, makeSubscriber, verifyVapid } from './push-service.js';
+import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
 
 const SUBJECT = 'mailto:owner@example.org';
 
@@ -39,16 +39,26 @@ afterAll(async () => {
 });
 
 const task = (threadId: string, over: Partial<Task> = {}): Task => ({
-  id: `tsk_${Math.random().toString(36).slice(2)}`, threadId, state: 'done', messageId: 'msg_1', createdAt: Date.now(), turns: 1,
-  usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: 0, ...over,
+  id: `tsk_${Math.random().toString(36).slice(2)}`,
+  threadId,
+  state: 'done',
+  messageId: 'msg_1',
+  createdAt: Date.now(),
+  turns: 1,
+  usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
+  costUsd: 0,
+  ...over,
 });
 
 const outcomeOf = (client: WsTestClient, pred: (o: PushOutcome) => boolean) =>
   client.event('push.outcome', (e) => pred(e.outcome)).then((e) => e.outcome);
 
 describe('push through the daemon', () => {
-  let phoneA: WsTestClient; let phoneB: WsTestClient; let laptop: WsTestClient;
-  let idA: string; let idB: string;
+  let phoneA: WsTestClient;
+  let phoneB: WsTestClient;
+  let laptop: WsTestClient;
+  let idA: string;
+  let idB: string;
   const subA = makeSubscriber();
   const subB = makeSubscriber('https://updates.push.services.mozilla.com/wpush/v2/gAAAAB');
   let publicKey: string;
@@ -56,7 +66,8 @@ describe('push through the daemon', () => {
   it('hands out only the public VAPID key, kept 0600 in the home folder', async () => {
     const a = await td.pairDevice('Phone A');
     const b = await td.pairDevice('Phone B');
-    idA = a.deviceId; idB = b.deviceId;
+    idA = a.deviceId;
+    idB = b.deviceId;
     phoneA = await td.connect({ token: a.token });
     phoneB = await td.connect({ token: b.token });
     laptop = await td.connect();
@@ -68,7 +79,10 @@ describe('push through the daemon', () => {
     const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string };
     expect(stored.publicKey).toBe(publicKey);
     // The private key is in no event, no reply and no log line.
-    const logs = fs.readdirSync(td.daemon.ctx.paths.logs).map((f) => fs.readFileSync(path.join(td.daemon.ctx.paths.logs, f), 'utf8')).join('');
+    const logs = fs
+      .readdirSync(td.daemon.ctx.paths.logs)
+      .map((f) => fs.readFileSync(path.join(td.daemon.ctx.paths.logs, f), 'utf8'))
+      .join('');
     expect(logs).not.toContain(stored.privateKey);
     expect(JSON.stringify(phoneA.frames)).not.toContain(stored.privateKey);
   });
@@ -82,7 +96,10 @@ describe('push through the daemon', () => {
       'https://fcm.googleapis.com.evil.com/fcm/send/abc',
       'https://127.0.0.1/fcm/send/abc',
     ]) {
-      const err = await phoneA.send({ type: 'push.subscribe', subscription: { endpoint, keys } }).then(() => undefined, (e: Error & { code: string }) => e);
+      const err = await phoneA.send({ type: 'push.subscribe', subscription: { endpoint, keys } }).then(
+        () => undefined,
+        (e: Error & { code: string }) => e,
+      );
       expect(err, endpoint).toBeDefined();
       expect(err!.code).toBe('bad_request');
       expect(err!.message).toMatch(/^Push endpoint refused: /);
@@ -91,14 +108,23 @@ describe('push through the daemon', () => {
   });
 
   it('a task finishing pushes exactly once to each subscribed device; the one viewing the thread is suppressed', async () => {
-    expect(await phoneA.send({ type: 'push.subscribe', subscription: subA.subscription })).toEqual({ subscribed: true, service: 'fcm.googleapis.com' });
-    expect(await phoneB.send({ type: 'push.subscribe', subscription: subB.subscription })).toEqual({ subscribed: true, service: 'updates.push.services.mozilla.com' });
+    expect(await phoneA.send({ type: 'push.subscribe', subscription: subA.subscription })).toEqual({
+      subscribed: true,
+      service: 'fcm.googleapis.com',
+    });
+    expect(await phoneB.send({ type: 'push.subscribe', subscription: subB.subscription })).toEqual({
+      subscribed: true,
+      service: 'updates.push.services.mozilla.com',
+    });
     const ctx = td.daemon.ctx;
     const thread = await ctx.store.threads.create('Q3 sales report', () => undefined);
     await phoneB.send({ type: 'presence.set', threadId: thread.meta.id, foreground: true });
     await phoneA.send({ type: 'presence.set', threadId: thread.meta.id, foreground: false });
 
-    const done = task(thread.meta.id, { resultSummary: 'Report written: Q3-report.md\nwith three charts', changedFiles: ['Projects/Q3-report.md'] });
+    const done = task(thread.meta.id, {
+      resultSummary: 'Report written: Q3-report.md\nwith three charts',
+      changedFiles: ['Projects/Q3-report.md'],
+    });
     await ctx.emit({ kind: 'task.updated', task: { ...done, state: 'running' } });
     await ctx.emit({ kind: 'task.updated', task: done });
     await ctx.emit({ kind: 'task.updated', task: { ...done, costUsd: 0.01 } }); // the same change, re-announced
@@ -106,15 +132,23 @@ describe('push through the daemon', () => {
     const sentA = await outcomeOf(laptop, (o) => o.deviceId === idA && o.kind === 'task.done');
     const suppressedB = await outcomeOf(laptop, (o) => o.deviceId === idB && o.kind === 'task.done');
     expect(sentA).toMatchObject({ result: 'sent', status: 201, threadId: thread.meta.id });
-    expect(suppressedB).toMatchObject({ result: 'suppressed', threadId: thread.meta.id, detail: expect.stringMatching(/foreground/) });
+    expect(suppressedB).toMatchObject({
+      result: 'suppressed',
+      threadId: thread.meta.id,
+      detail: expect.stringMatching(/foreground/),
+    });
 
     await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up, if there were one
     expect(svc.received).toHaveLength(1);
     const push = svc.received[0];
     expect(push.host).toBe('fcm.googleapis.com');
     expect(decryptPush(push, subA)).toEqual({
-      type: 'task.done', title: 'Q3 sales report', body: 'Report written: Q3-report.md',
-      threadId: thread.meta.id, url: `/#thread=${thread.meta.id}`, tag: `thread-${thread.meta.id}`,
+      type: 'task.done',
+      title: 'Q3 sales report',
+      body: 'Report written: Q3-report.md',
+      threadId: thread.meta.id,
+      url: `/#thread=${thread.meta.id}`,
+      tag: `thread-${thread.meta.id}`,
     });
     verifyVapid(push.headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
     expect(laptop.events().filter((e) => e.event.kind === 'push.outcome')).toHaveLength(2);
@@ -129,20 +163,41 @@ describe('push through the daemon', () => {
     const thread = await ctx.store.threads.create('Charts', () => undefined);
     const before = svc.received.length;
     const approval = {
-      id: 'apr_e2e', taskId: 'tsk_x', threadId: thread.meta.id, tool: 'shell', summary: 'Run python make_chart.py',
-      action: { argv: ['python', 'make_chart.py'] }, hash: 'abc', createdAt: Date.now(), expiresAt: Date.now() + 600_000, state: 'pending' as const,
+      id: 'apr_e2e',
+      taskId: 'tsk_x',
+      threadId: thread.meta.id,
+      tool: 'shell',
+      summary: 'Run python make_chart.py',
+      action: { argv: ['python', 'make_chart.py'] },
+      hash: 'abc',
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 600_000,
+      state: 'pending' as const,
     };
     await ctx.emit({ kind: 'approval.requested', approval });
     await ctx.emit({ kind: 'approval.requested', approval });
-    await ctx.emit({ kind: 'question.asked', question: { id: 'q_e2e', taskId: 'tsk_x', threadId: thread.meta.id, text: 'Which quarter?', createdAt: Date.now() } });
+    await ctx.emit({
+      kind: 'question.asked',
+      question: {
+        id: 'q_e2e',
+        taskId: 'tsk_x',
+        threadId: thread.meta.id,
+        text: 'Which quarter?',
+        createdAt: Date.now(),
+      },
+    });
     await svc.waitFor(before + 4); // A and B each get both (B views another thread)
     await new Promise((r) => setTimeout(r, 200));
     const got = svc.received.slice(before);
     expect(got).toHaveLength(4);
     const payloads = got.map((p) => decryptPush(p, p.path.startsWith('/fcm/') ? subA : subB));
     expect(payloads.map((p) => p.type).sort()).toEqual(['approval', 'approval', 'question', 'question']);
-    for (const p of payloads) expect(p).toMatchObject({ tag: `thread-${thread.meta.id}`, url: `/#thread=${thread.meta.id}` });
-    expect(payloads.find((p) => p.type === 'approval')).toMatchObject({ body: 'Run python make_chart.py', title: 'Needs your OK · Charts' });
+    for (const p of payloads)
+      expect(p).toMatchObject({ tag: `thread-${thread.meta.id}`, url: `/#thread=${thread.meta.id}` });
+    expect(payloads.find((p) => p.type === 'approval')).toMatchObject({
+      body: 'Run python make_chart.py',
+      title: 'Needs your OK · Charts',
+    });
     expect(got.every((p) => p.headers.urgency === 'high')).toBe(true);
   });
 
@@ -155,17 +210,24 @@ describe('push through the daemon', () => {
     await expect(phoneB.send({ type: 'push.test' })).rejects.toThrow(/wait a few seconds/);
   });
 
-  it('a gone subscription (410) is removed; a revoked device\'s subscription is dropped', async () => {
+  it("a gone subscription (410) is removed; a revoked device's subscription is dropped", async () => {
     const ctx = td.daemon.ctx;
     const thread = await ctx.store.threads.create('Cleanup', () => undefined);
     svc.respond = (req) => (req.path.startsWith('/wpush/') ? { status: 410 } : { status: 201 });
     const before = svc.received.length;
-    await ctx.emit({ kind: 'task.updated', task: task(thread.meta.id, { state: 'failed', reason: 'The disk is full.' }) });
+    await ctx.emit({
+      kind: 'task.updated',
+      task: task(thread.meta.id, { state: 'failed', reason: 'The disk is full.' }),
+    });
     const removed = await outcomeOf(laptop, (o) => o.deviceId === idB && o.result === 'removed');
     expect(removed).toMatchObject({ status: 410, kind: 'task.failed' });
     await svc.waitFor(before + 2);
     const failedPush = svc.received.slice(before).find((p) => p.path.startsWith('/fcm/'))!;
-    expect(decryptPush(failedPush, subA)).toMatchObject({ type: 'task.failed', title: 'Failed · Cleanup', body: 'The disk is full.' });
+    expect(decryptPush(failedPush, subA)).toMatchObject({
+      type: 'task.failed',
+      title: 'Failed · Cleanup',
+      body: 'The disk is full.',
+    });
     await expect(phoneB.send({ type: 'push.test' })).rejects.toThrow(/no push subscription/);
     svc.respond = () => ({ status: 201 });
 
@@ -175,7 +237,9 @@ describe('push through the daemon', () => {
     await ctx.emit({ kind: 'task.updated', task: task(thread.meta.id) });
     await new Promise((r) => setTimeout(r, 300));
     expect(svc.received).toHaveLength(count);
-    const stored = () => (JSON.parse(fs.readFileSync(path.join(ctx.paths.store, 'push.json'), 'utf8')) as { subscriptions: unknown[] }).subscriptions;
+    const stored = () =>
+      (JSON.parse(fs.readFileSync(path.join(ctx.paths.store, 'push.json'), 'utf8')) as { subscriptions: unknown[] })
+        .subscriptions;
     await expect.poll(stored).toEqual([]);
   });
 
@@ -195,7 +259,11 @@ describe('push through the daemon', () => {
     const thread = await td.daemon.ctx.store.threads.create('After restart', () => undefined);
     await td.daemon.ctx.emit({ kind: 'task.updated', task: task(thread.meta.id, { resultSummary: 'All done.' }) });
     await svc.waitFor(before + 1);
-    expect(decryptPush(svc.received[before], subC)).toMatchObject({ type: 'task.done', title: 'After restart', body: 'All done.' });
+    expect(decryptPush(svc.received[before], subC)).toMatchObject({
+      type: 'task.done',
+      title: 'After restart',
+      body: 'All done.',
+    });
     const outcomes = await again.send<PushOutcome[]>({ type: 'push.outcomes' });
     expect(outcomes.at(-1)).toMatchObject({ result: 'sent', kind: 'task.done' });
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent, Task } from '../../../shared/src/index.js';
 import { checkEndpoint, checkKeys } from '../../src/push/endpoint.js';
-import { MAX_PAYLOAD_BYTES, jobForEvent, oneLine, testJob } from '../../src/push/payload.js';
+import { jobForEvent, MAX_PAYLOAD_BYTES, oneLine, testJob } from '../../src/push/payload.js';
 import { makeSubscriber } from './push-service.js';
 
 describe('push endpoint allowlist', () => {
@@ -46,7 +46,9 @@ describe('push endpoint allowlist', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.reason).toMatch(reason);
-      expect(r.reason).toMatch(/^Push endpoint refused: .*Errand only sends to https:\/\/…:443 at fcm\.googleapis\.com/);
+      expect(r.reason).toMatch(
+        /^Push endpoint refused: .*Errand only sends to https:\/\/…:443 at fcm\.googleapis\.com/,
+      );
     }
   });
 
@@ -60,28 +62,56 @@ describe('push endpoint allowlist', () => {
 });
 
 const task = (over: Partial<Task>): Task => ({
-  id: 'tsk_1', threadId: 'thr_1', state: 'done', messageId: 'msg_1', createdAt: 1, turns: 1,
-  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: 0, ...over,
+  id: 'tsk_1',
+  threadId: 'thr_1',
+  state: 'done',
+  messageId: 'msg_1',
+  createdAt: 1,
+  turns: 1,
+  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+  costUsd: 0,
+  ...over,
 });
 const titles = (t: string | undefined) => () => t;
 
 describe('push payloads', () => {
   it('task done: thread title, first line of the result, tag and link for the thread', () => {
-    const job = jobForEvent({ kind: 'task.updated', task: task({ resultSummary: '\nReport written: Q3-report.md\nSecond line with details' }) }, titles('Q3 sales report'));
+    const job = jobForEvent(
+      {
+        kind: 'task.updated',
+        task: task({ resultSummary: '\nReport written: Q3-report.md\nSecond line with details' }),
+      },
+      titles('Q3 sales report'),
+    );
     expect(job).toMatchObject({ key: 'task:tsk_1:done', threadId: 'thr_1', urgency: 'normal' });
     expect(job!.payload).toEqual({
-      type: 'task.done', title: 'Q3 sales report', body: 'Report written: Q3-report.md', threadId: 'thr_1', url: '/#thread=thr_1', tag: 'thread-thr_1',
+      type: 'task.done',
+      title: 'Q3 sales report',
+      body: 'Report written: Q3-report.md',
+      threadId: 'thr_1',
+      url: '/#thread=thr_1',
+      tag: 'thread-thr_1',
     });
   });
 
   it('task done without a result names the file it produced (name only, no path or contents)', () => {
-    const job = jobForEvent({ kind: 'task.updated', task: task({ changedFiles: ['Projects/reports/Q3-report.md', 'Projects/chart.png'] }) }, titles('Sales'));
+    const job = jobForEvent(
+      { kind: 'task.updated', task: task({ changedFiles: ['Projects/reports/Q3-report.md', 'Projects/chart.png'] }) },
+      titles('Sales'),
+    );
     expect(job!.payload.body).toBe('Wrote Q3-report.md and 1 more file');
   });
 
   it('task failed carries the reason; other states push nothing', () => {
-    const job = jobForEvent({ kind: 'task.updated', task: task({ state: 'failed', reason: 'The model API refused the key (401).' }) }, titles('Sales'));
-    expect(job!.payload).toMatchObject({ type: 'task.failed', title: 'Failed · Sales', body: 'The model API refused the key (401).' });
+    const job = jobForEvent(
+      { kind: 'task.updated', task: task({ state: 'failed', reason: 'The model API refused the key (401).' }) },
+      titles('Sales'),
+    );
+    expect(job!.payload).toMatchObject({
+      type: 'task.failed',
+      title: 'Failed · Sales',
+      body: 'The model API refused the key (401).',
+    });
     expect(job!.key).toBe('task:tsk_1:failed');
     for (const state of ['queued', 'running', 'waiting', 'cancelled', 'interrupted'] as const) {
       expect(jobForEvent({ kind: 'task.updated', task: task({ state }) }, titles('x'))).toBeUndefined();
@@ -91,18 +121,41 @@ describe('push payloads', () => {
   it('approval needed: the action in a few words, high urgency, TTL until it expires; none once expired', () => {
     const now = 1_000_000;
     const approval = {
-      id: 'apr_1', taskId: 'tsk_1', threadId: 'thr_1', tool: 'shell', summary: 'Run python make_chart.py',
-      action: { argv: ['python', 'make_chart.py'] }, hash: 'h', createdAt: now, expiresAt: now + 600_000, state: 'pending' as const,
+      id: 'apr_1',
+      taskId: 'tsk_1',
+      threadId: 'thr_1',
+      tool: 'shell',
+      summary: 'Run python make_chart.py',
+      action: { argv: ['python', 'make_chart.py'] },
+      hash: 'h',
+      createdAt: now,
+      expiresAt: now + 600_000,
+      state: 'pending' as const,
     };
     const job = jobForEvent({ kind: 'approval.requested', approval }, titles('Sales'), now);
     expect(job).toMatchObject({ key: 'approval:apr_1', urgency: 'high', ttlSeconds: 600 });
-    expect(job!.payload).toMatchObject({ type: 'approval', title: 'Needs your OK · Sales', body: 'Run python make_chart.py', url: '/#thread=thr_1', tag: 'thread-thr_1' });
-    expect(jobForEvent({ kind: 'approval.requested', approval: { ...approval, expiresAt: now - 1 } }, titles('Sales'), now)).toBeUndefined();
+    expect(job!.payload).toMatchObject({
+      type: 'approval',
+      title: 'Needs your OK · Sales',
+      body: 'Run python make_chart.py',
+      url: '/#thread=thr_1',
+      tag: 'thread-thr_1',
+    });
+    expect(
+      jobForEvent({ kind: 'approval.requested', approval: { ...approval, expiresAt: now - 1 } }, titles('Sales'), now),
+    ).toBeUndefined();
   });
 
   it('question asked', () => {
-    const ev: ServerEvent = { kind: 'question.asked', question: { id: 'q_1', taskId: 'tsk_1', threadId: 'thr_1', text: 'Which quarter:\nQ3 or Q4?', createdAt: 1 } };
-    expect(jobForEvent(ev, titles(undefined))!.payload).toMatchObject({ type: 'question', title: 'Question · Errand task', body: 'Which quarter: Q3 or Q4?' });
+    const ev: ServerEvent = {
+      kind: 'question.asked',
+      question: { id: 'q_1', taskId: 'tsk_1', threadId: 'thr_1', text: 'Which quarter:\nQ3 or Q4?', createdAt: 1 },
+    };
+    expect(jobForEvent(ev, titles(undefined))!.payload).toMatchObject({
+      type: 'question',
+      title: 'Question · Errand task',
+      body: 'Which quarter: Q3 or Q4?',
+    });
   });
 
   it('strips control and bidi characters and caps every payload at 1 KB', () => {
@@ -112,19 +165,35 @@ describe('push payloads', () => {
     expect(Buffer.byteLength(JSON.stringify(job!.payload))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
     expect(job!.payload.body.endsWith('…')).toBe(true);
     const longId = task({ threadId: 't'.repeat(128), resultSummary: 'x'.repeat(5000) });
-    expect(Buffer.byteLength(JSON.stringify(jobForEvent({ kind: 'task.updated', task: longId }, titles('y'.repeat(500)))!.payload))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+    expect(
+      Buffer.byteLength(
+        JSON.stringify(jobForEvent({ kind: 'task.updated', task: longId }, titles('y'.repeat(500)))!.payload),
+      ),
+    ).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
   });
 
   it('keeps secrets out of the lock screen even when an error message carries one', () => {
-    const reason = 'Model API said 401 for key sk-ant-api03-AbCdEf1234567890xyz; Authorization: Bearer abcdefghijklmnop0123; id 0123456789abcdef0123456789abcdef0123456789';
+    const reason =
+      'Model API said 401 for key sk-ant-api03-AbCdEf1234567890xyz; Authorization: Bearer abcdefghijklmnop0123; id 0123456789abcdef0123456789abcdef0123456789';
     const job = jobForEvent({ kind: 'task.updated', task: task({ state: 'failed', reason }) }, titles('Sales'));
     expect(job!.payload.body).not.toMatch(/sk-ant|abcdefghijklmnop0123|0123456789abcdef0123456789abcdef/);
     expect(job!.payload.body).toMatch(/^Model API said 401 for key \[redacted\]/);
     // Ordinary words and file names stay.
-    expect(jobForEvent({ kind: 'task.updated', task: task({ resultSummary: 'Report written: Q3-sales-performance-report.md' }) }, titles('x'))!.payload.body)
-      .toBe('Report written: Q3-sales-performance-report.md');
-    expect(jobForEvent({ kind: 'task.updated', task: task({ resultSummary: 'Wrote quarterly-sales-performance-report-2026-final-version.md' }) }, titles('x'))!.payload.body)
-      .toBe('Wrote quarterly-sales-performance-report-2026-final-version.md');
+    expect(
+      jobForEvent(
+        { kind: 'task.updated', task: task({ resultSummary: 'Report written: Q3-sales-performance-report.md' }) },
+        titles('x'),
+      )!.payload.body,
+    ).toBe('Report written: Q3-sales-performance-report.md');
+    expect(
+      jobForEvent(
+        {
+          kind: 'task.updated',
+          task: task({ resultSummary: 'Wrote quarterly-sales-performance-report-2026-final-version.md' }),
+        },
+        titles('x'),
+      )!.payload.body,
+    ).toBe('Wrote quarterly-sales-performance-report-2026-final-version.md');
   });
 
   it('a test push links to the app', () => {

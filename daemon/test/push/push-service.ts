@@ -5,14 +5,19 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import ece from 'http_ece';
-import { httpsTransport, type HttpsTransport } from '../../src/push/transport.js';
+import { type HttpsTransport, httpsTransport } from '../../src/push/transport.js';
 
-export const PUSH_HOSTS = ['fcm.googleapis.com', 'web.push.apple.com', 'updates.push.services.mozilla.com', 'wns2-by3p.notify.windows.com'];
+export const PUSH_HOSTS = [
+  'fcm.googleapis.com',
+  'web.push.apple.com',
+  'updates.push.services.mozilla.com',
+  'wns2-by3p.notify.windows.com',
+];
 
 export interface Subscriber {
   subscription: { endpoint: string; keys: { p256dh: string; auth: string } };
@@ -21,11 +26,20 @@ export interface Subscriber {
 }
 
 /** What a browser makes when it subscribes: a P-256 key pair and a 16-byte auth secret. */
-export function makeSubscriber(endpoint = `https://fcm.googleapis.com/fcm/send/${crypto.randomBytes(8).toString('hex')}`): Subscriber {
+export function makeSubscriber(
+  endpoint = `https://fcm.googleapis.com/fcm/send/${crypto.randomBytes(8).toString('hex')}`,
+): Subscriber {
   const ecdh = crypto.createECDH('prime256v1');
   ecdh.generateKeys();
   const auth = crypto.randomBytes(16);
-  return { ecdh, auth, subscription: { endpoint, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } } };
+  return {
+    ecdh,
+    auth,
+    subscription: {
+      endpoint,
+      keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+    },
+  };
 }
 
 export interface ReceivedPush {
@@ -37,19 +51,45 @@ export interface ReceivedPush {
 }
 
 /** `drop: true` cuts the connection without an answer (a network failure). */
-export type Responder = (req: ReceivedPush) => { status: number; headers?: Record<string, string>; body?: string; drop?: boolean };
+export type Responder = (req: ReceivedPush) => {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+  drop?: boolean;
+};
 
 let certDir: string | undefined;
 function certificate(): { key: string; cert: string } {
   if (!certDir) {
     certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-push-cert-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=fcm.googleapis.com', '-addext', `subjectAltName=${PUSH_HOSTS.map((h) => `DNS:${h}`).join(',')}`,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        path.join(certDir, 'key.pem'),
+        '-out',
+        path.join(certDir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=fcm.googleapis.com',
+        '-addext',
+        `subjectAltName=${PUSH_HOSTS.map((h) => `DNS:${h}`).join(',')}`,
+      ],
+      { stdio: 'ignore' },
+    );
   }
-  return { key: fs.readFileSync(path.join(certDir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8') };
+  return {
+    key: fs.readFileSync(path.join(certDir, 'key.pem'), 'utf8'),
+    cert: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8'),
+  };
 }
 
 export class FakePushService {
@@ -58,7 +98,11 @@ export class FakePushService {
   private waiters: Array<{ n: number; resolve: () => void }> = [];
   private transports: HttpsTransport[] = [];
 
-  private constructor(private readonly server: https.Server, readonly port: number, readonly cert: string) {}
+  private constructor(
+    private readonly server: https.Server,
+    readonly port: number,
+    readonly cert: string,
+  ) {}
 
   static async start(): Promise<FakePushService> {
     const { key, cert } = certificate();
@@ -67,7 +111,13 @@ export class FakePushService {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const got: ReceivedPush = { host: req.headers.host ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: performance.now() };
+        const got: ReceivedPush = {
+          host: req.headers.host ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+          at: performance.now(),
+        };
         svc!.received.push(got);
         const answer = svc!.respond(got);
         if (answer.drop) {
@@ -95,8 +145,17 @@ export class FakePushService {
   waitFor(n: number, timeoutMs = 5000): Promise<void> {
     if (this.received.length >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`push service got ${this.received.length} of ${n} requests`)), timeoutMs);
-      this.waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(); } });
+      const timer = setTimeout(
+        () => reject(new Error(`push service got ${this.received.length} of ${n} requests`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
 
@@ -117,22 +176,41 @@ export function decryptPush(push: ReceivedPush, sub: Subscriber): Record<string,
  * Check the VAPID Authorization header as a push service does: `vapid t=<jwt>, k=<key>`, an ES256
  * JWT signed by that key, aud = the endpoint's origin, exp in the future (≤ 24 h), sub = subject.
  */
-export function verifyVapid(authorization: string | undefined, endpoint: string, expected: { subject: string; publicKey: string }): { aud: string; exp: number; sub: string } {
+export function verifyVapid(
+  authorization: string | undefined,
+  endpoint: string,
+  expected: { subject: string; publicKey: string },
+): { aud: string; exp: number; sub: string } {
   const m = /^vapid t=([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+), k=([A-Za-z0-9_-]+)$/.exec(authorization ?? '');
   if (!m) throw new Error(`not a VAPID authorization header: ${authorization}`);
   const [, jwt, k] = m;
-  if (k !== expected.publicKey) throw new Error('VAPID key is not the daemon\'s public key');
+  if (k !== expected.publicKey) throw new Error("VAPID key is not the daemon's public key");
   const [h, p, s] = jwt.split('.');
   const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg: string };
   if (header.alg !== 'ES256') throw new Error(`JWT alg ${header.alg}`);
   const raw = Buffer.from(k, 'base64url');
-  const key = crypto.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33, 65).toString('base64url') }, format: 'jwk' });
-  const ok = crypto.verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
+  const key = crypto.createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: raw.subarray(1, 33).toString('base64url'),
+      y: raw.subarray(33, 65).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  const ok = crypto.verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    { key, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(s, 'base64url'),
+  );
   if (!ok) throw new Error('VAPID JWT signature does not verify');
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as { aud: string; exp: number; sub: string };
-  if (claims.aud !== new URL(endpoint).origin) throw new Error(`JWT aud ${claims.aud} is not ${new URL(endpoint).origin}`);
+  if (claims.aud !== new URL(endpoint).origin)
+    throw new Error(`JWT aud ${claims.aud} is not ${new URL(endpoint).origin}`);
   const now = Math.floor(Date.now() / 1000);
-  if (!(claims.exp > now && claims.exp <= now + 24 * 3600)) throw new Error(`JWT exp ${claims.exp} is not within the next 24 h`);
+  if (!(claims.exp > now && claims.exp <= now + 24 * 3600))
+    throw new Error(`JWT exp ${claims.exp} is not within the next 24 h`);
   if (claims.sub !== expected.subject) throw new Error(`JWT sub ${claims.sub} is not ${expected.subject}`);
   return claims;
 }

@@ -5,23 +5,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PushOutcome } from '../../../shared/src/index.js';
-import { testJob, jobForEvent, type PushJob } from '../../src/push/payload.js';
-import { PushSender, retryAfterMs, type RetryPolicy } from '../../src/push/sender.js';
+import { jobForEvent, type PushJob, testJob } from '../../src/push/payload.js';
+import { PushSender, type RetryPolicy, retryAfterMs } from '../../src/push/sender.js';
 import { PushStore } from '../../src/push/store.js';
 import { httpsTransport } from '../../src/push/transport.js';
 import { loadOrCreateVapidKeys, type VapidKeys } from '../../src/push/vapid.js';
 import { StoreCorruptError } from '../../src/store/durable-file.js';
 import { createLogger } from '../../src/util/log.js';
-import { FakePushService, decryptPush, makeSubscriber, verifyVapid, type Subscriber } from './push-service.js';
+import { decryptPush, FakePushService, makeSubscriber, type Subscriber, verifyVapid } from './push-service.js';
 
 const SUBJECT = 'mailto:owner@example.org';
 const log = createLogger({});
 
 let svc: FakePushService;
-beforeAll(async () => { svc = await FakePushService.start(); });
-afterAll(async () => { await svc.close(); });
+beforeAll(async () => {
+  svc = await FakePushService.start();
+});
+afterAll(async () => {
+  await svc.close();
+});
 
-interface Rig { dir: string; store: PushStore; keys: VapidKeys; sender: PushSender; outcomes: PushOutcome[]; sub: Subscriber }
+interface Rig {
+  dir: string;
+  store: PushStore;
+  keys: VapidKeys;
+  sender: PushSender;
+  outcomes: PushOutcome[];
+  sub: Subscriber;
+}
 
 let rig: Rig;
 async function makeRig(retry: Partial<RetryPolicy> = {}, endpoint?: string): Promise<Rig> {
@@ -30,8 +41,15 @@ async function makeRig(retry: Partial<RetryPolicy> = {}, endpoint?: string): Pro
   const keys = await loadOrCreateVapidKeys(path.join(dir, 'vapid.json'), log);
   const outcomes: PushOutcome[] = [];
   const sender = new PushSender({
-    store, transport: svc.transport(), keys, subject: () => SUBJECT, log,
-    report: (o) => { outcomes.push(o); void store.addOutcome(o); },
+    store,
+    transport: svc.transport(),
+    keys,
+    subject: () => SUBJECT,
+    log,
+    report: (o) => {
+      outcomes.push(o);
+      void store.addOutcome(o);
+    },
     retry: { baseDelayMs: 40, ...retry },
   });
   const sub = makeSubscriber(endpoint);
@@ -39,13 +57,24 @@ async function makeRig(retry: Partial<RetryPolicy> = {}, endpoint?: string): Pro
   return { dir, store, keys, sender, outcomes, sub };
 }
 
-const doneJob = (): PushJob => jobForEvent({
-  kind: 'task.updated',
-  task: {
-    id: 'tsk_9', threadId: 'thr_9', state: 'done', messageId: 'm', createdAt: 1, turns: 2, costUsd: 0,
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, resultSummary: 'Report written: Q3-report.md',
-  },
-}, () => 'Q3 sales')!;
+const doneJob = (): PushJob =>
+  jobForEvent(
+    {
+      kind: 'task.updated',
+      task: {
+        id: 'tsk_9',
+        threadId: 'thr_9',
+        state: 'done',
+        messageId: 'm',
+        createdAt: 1,
+        turns: 2,
+        costUsd: 0,
+        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+        resultSummary: 'Report written: Q3-report.md',
+      },
+    },
+    () => 'Q3 sales',
+  )!;
 
 beforeEach(() => {
   svc.received.length = 0;
@@ -57,7 +86,13 @@ describe('web push sending', () => {
   it('delivers an aes128gcm body the subscriber can decrypt, signed with a valid VAPID JWT', async () => {
     rig = await makeRig();
     const outcome = await rig.sender.send('dev_a', doneJob());
-    expect(outcome).toMatchObject({ deviceId: 'dev_a', result: 'sent', status: 201, kind: 'task.done', threadId: 'thr_9' });
+    expect(outcome).toMatchObject({
+      deviceId: 'dev_a',
+      result: 'sent',
+      status: 201,
+      kind: 'task.done',
+      threadId: 'thr_9',
+    });
     expect(svc.received).toHaveLength(1);
     const push = svc.received[0];
     expect(push.host).toBe('fcm.googleapis.com');
@@ -67,20 +102,33 @@ describe('web push sending', () => {
     expect(push.headers.urgency).toBe('normal');
     expect(push.body.includes(Buffer.from('Report written'))).toBe(false); // encrypted on the wire
     expect(decryptPush(push, rig.sub)).toEqual({
-      type: 'task.done', title: 'Q3 sales', body: 'Report written: Q3-report.md', threadId: 'thr_9', url: '/#thread=thr_9', tag: 'thread-thr_9',
+      type: 'task.done',
+      title: 'Q3 sales',
+      body: 'Report written: Q3-report.md',
+      threadId: 'thr_9',
+      url: '/#thread=thr_9',
+      tag: 'thread-thr_9',
     });
-    const claims = verifyVapid(push.headers.authorization, rig.sub.subscription.endpoint, { subject: SUBJECT, publicKey: rig.keys.publicKey });
+    const claims = verifyVapid(push.headers.authorization, rig.sub.subscription.endpoint, {
+      subject: SUBJECT,
+      publicKey: rig.keys.publicKey,
+    });
     expect(claims.aud).toBe('https://fcm.googleapis.com');
     // The private key never travels.
     expect(JSON.stringify(push.headers)).not.toContain(rig.keys.privateKey);
   });
 
-  it('signs for the endpoint\'s own origin at other push services too', async () => {
+  it("signs for the endpoint's own origin at other push services too", async () => {
     rig = await makeRig({}, 'https://web.push.apple.com/QGx1y2z3');
     await rig.sender.send('dev_a', testJob());
     const push = svc.received[0];
     expect(push.host).toBe('web.push.apple.com');
-    expect(verifyVapid(push.headers.authorization, rig.sub.subscription.endpoint, { subject: SUBJECT, publicKey: rig.keys.publicKey }).aud).toBe('https://web.push.apple.com');
+    expect(
+      verifyVapid(push.headers.authorization, rig.sub.subscription.endpoint, {
+        subject: SUBJECT,
+        publicKey: rig.keys.publicKey,
+      }).aud,
+    ).toBe('https://web.push.apple.com');
     expect(decryptPush(push, rig.sub)).toMatchObject({ type: 'test', tag: 'errand-test' });
   });
 
@@ -114,13 +162,20 @@ describe('web push sending', () => {
     expect(rig.outcomes[1]).toMatchObject({ result: 'sent', status: 201 });
     // The retry is a fresh request that still decrypts and verifies.
     expect(decryptPush(svc.received[1], rig.sub)).toMatchObject({ type: 'task.done' });
-    verifyVapid(svc.received[1].headers.authorization, rig.sub.subscription.endpoint, { subject: SUBJECT, publicKey: rig.keys.publicKey });
+    verifyVapid(svc.received[1].headers.authorization, rig.sub.subscription.endpoint, {
+      subject: SUBJECT,
+      publicKey: rig.keys.publicKey,
+    });
   });
 
   it('429 with a Retry-After beyond the limit gives up instead', async () => {
     rig = await makeRig({ maxRetryAfterMs: 60_000 });
     svc.respond = () => ({ status: 429, headers: { 'retry-after': '7200' } });
-    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({ result: 'failed', status: 429, detail: expect.stringMatching(/gave up/) });
+    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({
+      result: 'failed',
+      status: 429,
+      detail: expect.stringMatching(/gave up/),
+    });
     expect(rig.sender.pendingRetries()).toBe(0);
   });
 
@@ -146,7 +201,10 @@ describe('web push sending', () => {
     let n = 0;
     svc.respond = () => (++n === 1 ? { status: 0, drop: true } : { status: 201 });
     const first = await rig.sender.send('dev_a', doneJob());
-    expect(first).toMatchObject({ result: 'failed', detail: expect.stringMatching(/could not reach the push service.*retrying/) });
+    expect(first).toMatchObject({
+      result: 'failed',
+      detail: expect.stringMatching(/could not reach the push service.*retrying/),
+    });
     expect(first!.status).toBeUndefined();
     await expect.poll(() => rig.outcomes.map((o) => o.result)).toEqual(['failed', 'sent']);
   });
@@ -154,9 +212,17 @@ describe('web push sending', () => {
   it('a redirect is not followed, and other client errors are final', async () => {
     rig = await makeRig();
     svc.respond = () => ({ status: 307, headers: { location: 'https://127.0.0.1:1/steal' } });
-    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({ result: 'failed', status: 307, detail: expect.stringMatching(/redirect/) });
+    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({
+      result: 'failed',
+      status: 307,
+      detail: expect.stringMatching(/redirect/),
+    });
     svc.respond = () => ({ status: 403, body: 'bad jwt' });
-    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({ result: 'failed', status: 403, detail: expect.stringMatching(/push keys not accepted/) });
+    expect(await rig.sender.send('dev_a', doneJob())).toMatchObject({
+      result: 'failed',
+      status: 403,
+      detail: expect.stringMatching(/push keys not accepted/),
+    });
     await new Promise((r) => setTimeout(r, 150));
     expect(svc.received).toHaveLength(2);
     expect(rig.sender.pendingRetries()).toBe(0);
@@ -164,20 +230,35 @@ describe('web push sending', () => {
 
   it('a stored subscription that no longer passes the allowlist is dropped, not sent to', async () => {
     rig = await makeRig();
-    await rig.store.set({ deviceId: 'dev_b', endpoint: 'https://10.0.0.1/push', keys: rig.sub.subscription.keys, createdAt: 1 });
-    expect(await rig.sender.send('dev_b', doneJob())).toMatchObject({ result: 'removed', detail: expect.stringMatching(/IP address/) });
+    await rig.store.set({
+      deviceId: 'dev_b',
+      endpoint: 'https://10.0.0.1/push',
+      keys: rig.sub.subscription.keys,
+      createdAt: 1,
+    });
+    expect(await rig.sender.send('dev_b', doneJob())).toMatchObject({
+      result: 'removed',
+      detail: expect.stringMatching(/IP address/),
+    });
     expect(rig.store.get('dev_b')).toBeUndefined();
     expect(svc.received).toHaveLength(0);
   });
 
-  it('the https transport verifies the push service\'s certificate and host name', async () => {
-    const request = { endpoint: 'https://fcm.googleapis.com/fcm/send/x', method: 'POST' as const, headers: {}, body: Buffer.from('x') };
+  it("the https transport verifies the push service's certificate and host name", async () => {
+    const request = {
+      endpoint: 'https://fcm.googleapis.com/fcm/send/x',
+      method: 'POST' as const,
+      headers: {},
+      body: Buffer.from('x'),
+    };
     const untrusted = httpsTransport({ connectTo: { host: '127.0.0.1', port: svc.port }, timeoutMs: 3000 });
     await expect(untrusted(request)).rejects.toThrow(/self[- ]signed|certificate/i);
     untrusted.close();
     const trusted = httpsTransport({ connectTo: { host: '127.0.0.1', port: svc.port }, ca: svc.cert, timeoutMs: 3000 });
     // The certificate names fcm.googleapis.com etc.; another allowed host must still match it.
-    await expect(trusted({ ...request, endpoint: 'https://other.notify.windows.com/w/x' })).rejects.toThrow(/altnames|does not match|hostname/i);
+    await expect(trusted({ ...request, endpoint: 'https://other.notify.windows.com/w/x' })).rejects.toThrow(
+      /altnames|does not match|hostname/i,
+    );
     await expect(trusted(request)).resolves.toMatchObject({ status: 201 });
     await expect(trusted({ ...request, endpoint: 'http://fcm.googleapis.com/x' })).rejects.toThrow(/only speaks https/);
     trusted.close();

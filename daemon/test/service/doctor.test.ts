@@ -28,7 +28,13 @@ function setup(name: string, config: Record<string, unknown>) {
 async function doctor(home: string, env: NodeJS.ProcessEnv, fetchImpl?: typeof fetch) {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIO = { out: (t) => out.push(t), err: (t) => err.push(t), env, interactive: false, confirm: async () => false };
+  const io: CliIO = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env,
+    interactive: false,
+    confirm: async () => false,
+  };
   const cmd = makeDoctorCommand({ run: recordingRunner().run, platform: 'linux', fetch: fetchImpl, timeoutMs: 2000 });
   const code = await cmd.run({ home, values: { json: true }, positionals: [] }, io);
   const report = JSON.parse(out.join('\n')) as { ok: boolean; checks: Check[] };
@@ -38,8 +44,15 @@ async function doctor(home: string, env: NodeJS.ProcessEnv, fetchImpl?: typeof f
   return { code, report, byId, human: human.join('\n') };
 }
 
-const offline: typeof fetch = async () => { throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } }); };
-const env = (extra: NodeJS.ProcessEnv = {}) => ({ PATH: '/usr/bin:/bin', HOME: path.join(tmp, 'user'), XDG_CONFIG_HOME: path.join(tmp, 'user', '.config'), ...extra });
+const offline: typeof fetch = async () => {
+  throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
+};
+const env = (extra: NodeJS.ProcessEnv = {}) => ({
+  PATH: '/usr/bin:/bin',
+  HOME: path.join(tmp, 'user'),
+  XDG_CONFIG_HOME: path.join(tmp, 'user', '.config'),
+  ...extra,
+});
 
 describe('errand doctor', () => {
   it('reports a missing API key and a missing root, each with its fix, and exits 1', async () => {
@@ -53,7 +66,9 @@ describe('errand doctor', () => {
     expect(d.byId('apiKey')).toMatchObject({ status: 'fail', detail: 'no Anthropic API key is configured' });
     expect(d.byId('apiKey').fix).toContain('"anthropic": {"apiKey"');
     expect(d.byId(`root:${missing}`)).toMatchObject({ status: 'fail', detail: 'does not exist' });
-    expect(d.byId(`root:${missing}`).fix).toBe(`Create the folder ${missing}, or remove it from "roots" in config.json.`);
+    expect(d.byId(`root:${missing}`).fix).toBe(
+      `Create the folder ${missing}, or remove it from "roots" in config.json.`,
+    );
     expect(d.byId(`root:${present}`).status).toBe('ok');
 
     // Offline is "unknown", not a failure; a stopped daemon and no service say what to run.
@@ -71,7 +86,7 @@ describe('errand doctor', () => {
     expect(d.human).toContain(`→ Create the folder ${missing}`);
   });
 
-  it('checks the key against the model endpoint and reads a running daemon\'s status', async () => {
+  it("checks the key against the model endpoint and reads a running daemon's status", async () => {
     let seenKey: string | undefined;
     let answer = 401;
     const server = http.createServer((req, res) => {
@@ -80,13 +95,19 @@ describe('errand doctor', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const home = setup('h2', { anthropic: { apiKey: 'sk-ant-test', baseUrl: base }, publicUrl: 'https://errand.example.com', connectors: [{ name: 'mail', transport: 'http', url: 'https://mcp.example.com/' }] });
+    const home = setup('h2', {
+      anthropic: { apiKey: 'sk-ant-test', baseUrl: base },
+      publicUrl: 'https://errand.example.com',
+      connectors: [{ name: 'mail', transport: 'http', url: 'https://mcp.example.com/' }],
+    });
     fs.writeFileSync(path.join(home, 'vapid.json'), '{}');
     fs.mkdirSync(path.join(home, 'workspace'));
 
     const control = new ControlServer(path.join(home, 'control.sock'), createLogger({}));
     control.register('status', async () => ({
-      version: '0.1.0', startedAt: Date.now() - 5000, origins: ['http://127.0.0.1:7345', 'https://errand.example.com'],
+      version: '0.1.0',
+      startedAt: Date.now() - 5000,
+      origins: ['http://127.0.0.1:7345', 'https://errand.example.com'],
       connectors: [{ name: 'mail', transport: 'http', status: 'failed', reason: 'HTTP 500', tools: 0 }],
       sandbox: { enabled: true },
     }));
@@ -126,10 +147,16 @@ describe('errand doctor', () => {
     const e = env();
     const unitDir = path.join(e.XDG_CONFIG_HOME, 'systemd', 'user');
     fs.mkdirSync(unitDir, { recursive: true });
-    fs.writeFileSync(path.join(unitDir, 'errand.service'), systemdUnit({
-      node: path.join(tmp, 'old-node', 'bin', 'node'), entry: path.join(projectDir(), 'daemon', 'bin', 'errand.js'),
-      projectDir: projectDir(), home, homeIsDefault: false,
-    }));
+    fs.writeFileSync(
+      path.join(unitDir, 'errand.service'),
+      systemdUnit({
+        node: path.join(tmp, 'old-node', 'bin', 'node'),
+        entry: path.join(projectDir(), 'daemon', 'bin', 'errand.js'),
+        projectDir: projectDir(),
+        home,
+        homeIsDefault: false,
+      }),
+    );
     const d = await doctor(home, e, offline);
     expect(d.byId('service')).toMatchObject({ status: 'fail' });
     expect(d.byId('service').detail).toContain(path.join(tmp, 'old-node', 'bin', 'node'));

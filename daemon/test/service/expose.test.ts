@@ -23,9 +23,17 @@ function statusJson(backendState = 'Running') {
     AuthURL: '',
     TailscaleIPs: ['100.101.102.103', 'fd7a:115c:a1e0::6501:6667'],
     Self: {
-      ID: 'nAbCdEf1234CNTRL', PublicKey: 'nodekey:0123456789abcdef', HostName: 'laptop', DNSName: `${DNS}.`,
-      OS: 'linux', UserID: 1234567, TailscaleIPs: ['100.101.102.103', 'fd7a:115c:a1e0::6501:6667'],
-      Online: true, ExitNode: false, Active: true, CapMap: { https: null, funnel: null },
+      ID: 'nAbCdEf1234CNTRL',
+      PublicKey: 'nodekey:0123456789abcdef',
+      HostName: 'laptop',
+      DNSName: `${DNS}.`,
+      OS: 'linux',
+      UserID: 1234567,
+      TailscaleIPs: ['100.101.102.103', 'fd7a:115c:a1e0::6501:6667'],
+      Online: true,
+      ExitNode: false,
+      Active: true,
+      CapMap: { https: null, funnel: null },
     },
     Health: [],
     MagicDNSSuffix: 'tail1234.ts.net',
@@ -77,7 +85,12 @@ process.exit(2);
   return {
     home,
     // Secrets in the caller's environment must not reach the programs Errand runs.
-    env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, ANTHROPIC_API_KEY: 'sk-ant-secret', SOME_TOKEN: 't' } as NodeJS.ProcessEnv,
+    env: {
+      PATH: `${bin}:/usr/bin:/bin`,
+      HOME: dir,
+      ANTHROPIC_API_KEY: 'sk-ant-secret',
+      SOME_TOKEN: 't',
+    } as NodeJS.ProcessEnv,
     calls: () => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n').filter(Boolean) : []),
     serve: () => JSON.parse(fs.readFileSync(state, 'utf8')) as Record<string, unknown>,
     config: () => JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')) as Record<string, unknown>,
@@ -87,7 +100,13 @@ process.exit(2);
 function io(env: NodeJS.ProcessEnv, interactive = false, answer = false) {
   const out: string[] = [];
   const err: string[] = [];
-  const value: CliIO = { out: (t) => out.push(t), err: (t) => err.push(t), env, interactive, confirm: async () => answer };
+  const value: CliIO = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env,
+    interactive,
+    confirm: async () => answer,
+  };
   return { io: value, out: () => out.join('\n'), err: () => err.join('\n') };
 }
 
@@ -144,12 +163,18 @@ describe('errand expose tailscale', () => {
 
     // Going back to plain Serve turns Funnel off first.
     expect(await run(ts.home, ['tailscale'], {}, io(ts.env))).toBe(0);
-    expect(ts.calls().slice(-2)).toEqual(['funnel --https=443 off', 'serve --bg --yes --https=443 http://127.0.0.1:7999']);
+    expect(ts.calls().slice(-2)).toEqual([
+      'funnel --https=443 off',
+      'serve --bg --yes --https=443 http://127.0.0.1:7999',
+    ]);
     expect(ts.serve().AllowFunnel).toBeUndefined();
   });
 
   it('does not take over another service on :443 without --force, and off leaves it alone', async () => {
-    const other = { TCP: { '443': { HTTPS: true } }, Web: { [`${DNS}:443`]: { Handlers: { '/': { Proxy: 'http://127.0.0.1:3000' } } } } };
+    const other = {
+      TCP: { '443': { HTTPS: true } },
+      Web: { [`${DNS}:443`]: { Handlers: { '/': { Proxy: 'http://127.0.0.1:3000' } } } },
+    };
     const ts = fakeTailscale('other', { serve: other });
     const t = io(ts.env);
     expect(await run(ts.home, ['tailscale'], {}, t)).toBe(1);
@@ -167,7 +192,9 @@ describe('errand expose tailscale', () => {
   });
 
   it('explains what to do when Tailscale is logged out or not installed', async () => {
-    const ts = fakeTailscale('stopped', { status: { ...statusJson('NeedsLogin'), Self: { ...statusJson().Self, DNSName: '' } } });
+    const ts = fakeTailscale('stopped', {
+      status: { ...statusJson('NeedsLogin'), Self: { ...statusJson().Self, DNSName: '' } },
+    });
     const t = io(ts.env);
     expect(await run(ts.home, ['tailscale'], {}, t)).toBe(1);
     expect(t.err()).toMatch(/not connected \(state: NeedsLogin\)/);

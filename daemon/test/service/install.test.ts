@@ -17,7 +17,11 @@ function io(env: NodeJS.ProcessEnv) {
   const out: string[] = [];
   const err: string[] = [];
   const value: CliIO = {
-    out: (t) => out.push(t), err: (t) => err.push(t), env, interactive: false, confirm: async () => false,
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env,
+    interactive: false,
+    confirm: async () => false,
   };
   return { io: value, out, err, text: () => out.join('\n'), errText: () => err.join('\n') };
 }
@@ -31,7 +35,12 @@ function sandbox(name: string) {
   const xdg = path.join(tmp, name, 'xdg-config');
   const home = path.join(tmp, name, 'errand-home');
   fs.mkdirSync(userHome, { recursive: true });
-  return { userHome, xdg, home, env: { HOME: userHome, XDG_CONFIG_HOME: xdg, PATH: '/usr/bin:/bin', USER: 'nobody-errand-test' } };
+  return {
+    userHome,
+    xdg,
+    home,
+    env: { HOME: userHome, XDG_CONFIG_HOME: xdg, PATH: '/usr/bin:/bin', USER: 'nobody-errand-test' },
+  };
 }
 
 describe('errand install / uninstall on Linux (systemd)', () => {
@@ -55,7 +64,11 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     ]);
     expect(t.text()).toContain('loginctl enable-linger $USER');
     expect(await serviceState(s.home, { env: s.env, platform: 'linux' })).toEqual({
-      installed: true, kind: 'systemd', unitPath, home: s.home, servesThisHome: true,
+      installed: true,
+      kind: 'systemd',
+      unitPath,
+      home: s.home,
+      servesThisHome: true,
       program: [process.execPath, path.join(projectDir(), 'daemon', 'bin', 'errand.js')],
     });
 
@@ -68,7 +81,11 @@ describe('errand install / uninstall on Linux (systemd)', () => {
       ['systemctl', '--user', 'daemon-reload'],
     ]);
     expect(t2.text()).toContain(`Removed ${unitPath}`);
-    expect(await serviceState(s.home, { env: s.env, platform: 'linux' })).toEqual({ installed: false, kind: 'systemd', unitPath });
+    expect(await serviceState(s.home, { env: s.env, platform: 'linux' })).toEqual({
+      installed: false,
+      kind: 'systemd',
+      unitPath,
+    });
   });
 
   it('re-installing for another home folder says so and points the unit there', async () => {
@@ -80,7 +97,11 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     const t = io(s.env);
     expect(await install.run(args(other), t.io)).toBe(0);
     expect(t.text()).toContain(`ran the home folder ${s.home}; it now runs ${other}`);
-    expect(await serviceState(other, { env: s.env, platform: 'linux' })).toMatchObject({ installed: true, home: other, servesThisHome: true });
+    expect(await serviceState(other, { env: s.env, platform: 'linux' })).toMatchObject({
+      installed: true,
+      home: other,
+      servesThisHome: true,
+    });
   });
 
   it('falls back to ~/.config without XDG_CONFIG_HOME', async () => {
@@ -95,7 +116,9 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     const s = sandbox('dry');
     const runner = recordingRunner();
     const t = io(s.env);
-    expect(await makeInstallCommand({ run: runner.run, platform: 'linux' }).run(args(s.home, { 'dry-run': true }), t.io)).toBe(0);
+    expect(
+      await makeInstallCommand({ run: runner.run, platform: 'linux' }).run(args(s.home, { 'dry-run': true }), t.io),
+    ).toBe(0);
     expect(runner.calls).toEqual([]);
     expect(fs.existsSync(s.xdg)).toBe(false);
     expect(fs.existsSync(s.home)).toBe(false);
@@ -105,8 +128,9 @@ describe('errand install / uninstall on Linux (systemd)', () => {
 
   it('says what to do when the user manager is unreachable', async () => {
     const s = sandbox('nobus');
-    const runner = recordingRunner((cmd, a) => (a.includes('daemon-reload')
-      ? { code: 1, stderr: 'Failed to connect to bus: No medium found' } : undefined));
+    const runner = recordingRunner((cmd, a) =>
+      a.includes('daemon-reload') ? { code: 1, stderr: 'Failed to connect to bus: No medium found' } : undefined,
+    );
     const t = io(s.env);
     expect(await makeInstallCommand({ run: runner.run, platform: 'linux' }).run(args(s.home), t.io)).toBe(1);
     expect(t.errText()).toContain('Failed to connect to bus');
@@ -119,7 +143,9 @@ describe('errand install / uninstall on Linux (systemd)', () => {
 describe('errand install / uninstall on macOS (launchd)', () => {
   it('writes the LaunchAgent and bootstraps it; uninstall boots it out and removes it', async () => {
     const s = sandbox('mac');
-    const runner = recordingRunner((cmd, a) => (a[0] === 'bootout' ? { code: 3, stderr: 'Boot-out failed: 3: No such process' } : undefined));
+    const runner = recordingRunner((cmd, a) =>
+      a[0] === 'bootout' ? { code: 3, stderr: 'Boot-out failed: 3: No such process' } : undefined,
+    );
     const t = io(s.env);
     expect(await makeInstallCommand({ run: runner.run, platform: 'darwin', uid: 501 }).run(args(s.home), t.io)).toBe(0);
     const plist = path.join(s.userHome, 'Library', 'LaunchAgents', 'dev.errand.daemon.plist');
@@ -130,11 +156,16 @@ describe('errand install / uninstall on macOS (launchd)', () => {
       ['launchctl', 'bootstrap', 'gui/501', plist],
     ]);
     expect(await serviceState(s.home, { env: s.env, platform: 'darwin' })).toMatchObject({
-      installed: true, kind: 'launchd', servesThisHome: true, program: [process.execPath, path.join(projectDir(), 'daemon', 'bin', 'errand.js')],
+      installed: true,
+      kind: 'launchd',
+      servesThisHome: true,
+      program: [process.execPath, path.join(projectDir(), 'daemon', 'bin', 'errand.js')],
     });
 
     const runner2 = recordingRunner();
-    expect(await makeUninstallCommand({ run: runner2.run, platform: 'darwin', uid: 501 }).run(args(s.home), io(s.env).io)).toBe(0);
+    expect(
+      await makeUninstallCommand({ run: runner2.run, platform: 'darwin', uid: 501 }).run(args(s.home), io(s.env).io),
+    ).toBe(0);
     expect(runner2.calls).toEqual([['launchctl', 'bootout', 'gui/501/dev.errand.daemon']]);
     expect(fs.existsSync(plist)).toBe(false);
   });

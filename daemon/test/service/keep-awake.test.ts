@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../../shared/src/index.js';
 import type { DaemonContext } from '../../src/context.js';
-import { inhibitCommand, startKeepAwake, type InhibitorProcess } from '../../src/service/keep-awake.js';
+import { type InhibitorProcess, inhibitCommand, startKeepAwake } from '../../src/service/keep-awake.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { createLogger } from '../../src/util/log.js';
 
@@ -29,15 +29,26 @@ async function fakeContext(name: string) {
 
 function task(id: string, state: Task['state']): Task {
   return {
-    id, threadId: 't1', state, messageId: `m-${id}`, createdAt: Date.now(), turns: 0,
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: 0,
+    id,
+    threadId: 't1',
+    state,
+    messageId: `m-${id}`,
+    createdAt: Date.now(),
+    turns: 0,
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    costUsd: 0,
   };
 }
 
 class FakeProcess extends EventEmitter implements InhibitorProcess {
   pid = 4242;
   killed: string[] = [];
-  stdin = Object.assign(new EventEmitter(), { ended: false, end() { this.ended = true; } });
+  stdin = Object.assign(new EventEmitter(), {
+    ended: false,
+    end() {
+      this.ended = true;
+    },
+  });
   kill(signal: NodeJS.Signals = 'SIGTERM') {
     this.killed.push(signal);
     setImmediate(() => this.emit('exit', null, signal));
@@ -58,15 +69,25 @@ describe('keep-awake', () => {
     const bin = standIn(path.join(tmp, 'bin-fake'), 'systemd-inhibit', 'exit 0');
     const spawned: { command: string; args: string[]; proc: FakeProcess }[] = [];
     const ka = startKeepAwake(ctx, {
-      platform: 'linux', env: { PATH: bin },
-      spawn: (command, args) => { const proc = new FakeProcess(); spawned.push({ command, args, proc }); return proc; },
+      platform: 'linux',
+      env: { PATH: bin },
+      spawn: (command, args) => {
+        const proc = new FakeProcess();
+        spawned.push({ command, args, proc });
+        return proc;
+      },
     });
     expect(status().keepAwake).toBe(false);
 
     await events.append({ kind: 'task.updated', task: task('a', 'queued') });
     expect(spawned).toHaveLength(1);
     expect(spawned[0].command).toBe(path.join(bin, 'systemd-inhibit'));
-    expect(spawned[0].args.slice(0, 4)).toEqual(['--what=sleep:idle', '--who=Errand', '--why=Errand task running', '--mode=block']);
+    expect(spawned[0].args.slice(0, 4)).toEqual([
+      '--what=sleep:idle',
+      '--who=Errand',
+      '--why=Errand task running',
+      '--mode=block',
+    ]);
     expect(status().keepAwake).toBe(true);
 
     await events.append({ kind: 'task.updated', task: task('a', 'running') });
@@ -96,19 +117,28 @@ describe('keep-awake', () => {
     const record = path.join(tmp, 'inhibit-args.txt');
     const pidFile = path.join(tmp, 'inhibit-pid.txt');
     // Records its arguments, then runs the command after the options, as systemd-inhibit does.
-    const bin = standIn(path.join(tmp, 'bin-real'), 'systemd-inhibit', [
-      `printf '%s\\n' "$@" > '${record}'`,
-      `echo $$ > '${pidFile}'`,
-      'while [ $# -gt 0 ]; do case "$1" in --*) shift;; *) break;; esac; done',
-      'exec "$@"',
-    ].join('\n'));
+    const bin = standIn(
+      path.join(tmp, 'bin-real'),
+      'systemd-inhibit',
+      [
+        `printf '%s\\n' "$@" > '${record}'`,
+        `echo $$ > '${pidFile}'`,
+        'while [ $# -gt 0 ]; do case "$1" in --*) shift;; *) break;; esac; done',
+        'exec "$@"',
+      ].join('\n'),
+    );
     const ka = startKeepAwake(ctx, { platform: 'linux', env: { PATH: `${bin}:/usr/bin:/bin` } });
     await events.append({ kind: 'task.updated', task: task('x', 'running') });
     await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '');
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     expect(alive(pid)).toBe(true);
-    expect(fs.readFileSync(record, 'utf8').split('\n').slice(0, 5)).toEqual(
-      ['--what=sleep:idle', '--who=Errand', '--why=Errand task running', '--mode=block', 'sh']);
+    expect(fs.readFileSync(record, 'utf8').split('\n').slice(0, 5)).toEqual([
+      '--what=sleep:idle',
+      '--who=Errand',
+      '--why=Errand task running',
+      '--mode=block',
+      'sh',
+    ]);
     expect(status().keepAwake).toBe(true);
 
     await events.append({ kind: 'task.updated', task: task('x', 'cancelled') });
@@ -120,14 +150,22 @@ describe('keep-awake', () => {
 
   it('uses caffeinate on macOS, watching the daemon pid, and nothing when no inhibitor exists', () => {
     const bin = standIn(path.join(tmp, 'bin-mac'), 'caffeinate', 'exit 0');
-    expect(inhibitCommand('darwin', { PATH: bin }, 123)).toEqual({ command: path.join(bin, 'caffeinate'), args: ['-i', '-w', '123'] });
+    expect(inhibitCommand('darwin', { PATH: bin }, 123)).toEqual({
+      command: path.join(bin, 'caffeinate'),
+      args: ['-i', '-w', '123'],
+    });
     expect(inhibitCommand('linux', { PATH: path.join(tmp, 'empty') }, 1)).toBeUndefined();
     expect(inhibitCommand('win32', { PATH: bin }, 1)).toBeUndefined();
   });
 });
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {

@@ -14,7 +14,13 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function io() {
   const out: string[] = [];
   const err: string[] = [];
-  const value: CliIO = { out: (t) => out.push(t), err: (t) => err.push(t), env: { PATH: '/usr/bin:/bin', HOME: tmp }, interactive: false, confirm: async () => false };
+  const value: CliIO = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env: { PATH: '/usr/bin:/bin', HOME: tmp },
+    interactive: false,
+    confirm: async () => false,
+  };
   return { io: value, out, err };
 }
 
@@ -28,9 +34,17 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
 
 describe('errand logs', () => {
   it('formats a JSON line readably and strips terminal escapes', () => {
-    const { text, level } = formatLogLine(JSON.stringify({ t: '2026-01-02T03:04:05.000Z', level: 'warn', msg: 'device \u001b[31mred\u001b[0m', device: 'my phone', n: 3 }));
+    const { text, level } = formatLogLine(
+      JSON.stringify({
+        t: '2026-01-02T03:04:05.000Z',
+        level: 'warn',
+        msg: 'device \u001b[31mred\u001b[0m',
+        device: 'my phone',
+        n: 3,
+      }),
+    );
     expect(level).toBe('warn');
-    expect(text).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARN  device red {2}device="my phone" n=3$/);
+    expect(text).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARN {2}device red {2}device="my phone" n=3$/);
     expect(formatLogLine('plain text\u0007').text).toBe('plain text');
   });
 
@@ -44,8 +58,8 @@ describe('errand logs', () => {
     const t = io();
     expect(await makeLogsCommand().run({ home, values: { lines: '3' }, positionals: [] }, t.io)).toBe(0);
     expect(t.out).toHaveLength(3);
-    expect(t.out[0]).toMatch(/INFO  line 9$/);
-    expect(t.out[2]).toMatch(/WARN  pairing failed {2}token=\[redacted\] address=10\.0\.0\.2$/);
+    expect(t.out[0]).toMatch(/INFO {2}line 9$/);
+    expect(t.out[2]).toMatch(/WARN {2}pairing failed {2}token=\[redacted\] address=10\.0\.0\.2$/);
     expect(t.out.join('\n')).not.toContain('abc123secret');
 
     const w = io();
@@ -70,7 +84,10 @@ describe('errand logs', () => {
     log.info('before follow');
     const controller = new AbortController();
     const t = io();
-    const done = makeLogsCommand({ signal: controller.signal, pollMs: 20 }).run({ home, values: { follow: true, lines: '1' }, positionals: [] }, t.io);
+    const done = makeLogsCommand({ signal: controller.signal, pollMs: 20 }).run(
+      { home, values: { follow: true, lines: '1' }, positionals: [] },
+      t.io,
+    );
     await waitFor(() => t.out.length === 1);
     expect(t.out[0]).toMatch(/before follow$/);
 
@@ -87,7 +104,10 @@ describe('errand logs', () => {
     expect(await done).toBe(0);
     log.close();
 
-    const entries = t.out.map((l) => /INFO {2}entry (\d+) /.exec(l)?.[1]).filter(Boolean).map(Number);
+    const entries = t.out
+      .map((l) => /INFO {2}entry (\d+) /.exec(l)?.[1])
+      .filter(Boolean)
+      .map(Number);
     expect(entries).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 });

@@ -5,8 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { homeFromServiceFile, launchdPlist, programFromServiceFile, systemdUnit, type ServiceSpec } from '../../src/service/units.js';
 import { projectDir } from '../../src/service/index.js';
+import {
+  homeFromServiceFile,
+  launchdPlist,
+  programFromServiceFile,
+  type ServiceSpec,
+  systemdUnit,
+} from '../../src/service/units.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-units-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -30,7 +36,8 @@ function verify(text: string): { stderr: string; status: number | null } {
   const file = path.join(dir, 'errand.service');
   fs.writeFileSync(file, text);
   const r = spawnSync('systemd-analyze', ['--user', 'verify', file], {
-    env: { ...process.env, XDG_RUNTIME_DIR: runtime, SYSTEMD_LOG_LEVEL: 'info' }, encoding: 'utf8',
+    env: { ...process.env, XDG_RUNTIME_DIR: runtime, SYSTEMD_LOG_LEVEL: 'info' },
+    encoding: 'utf8',
   });
   return { stderr: r.stderr, status: r.status };
 }
@@ -80,7 +87,11 @@ describe('LaunchAgent plist', () => {
   it('parses as a property list with the required keys', () => {
     const file = path.join(tmp, 'dev.errand.daemon.plist');
     fs.writeFileSync(file, plist);
-    const out = execFileSync('python3', ['-c', 'import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],"rb"))))', file], { encoding: 'utf8' });
+    const out = execFileSync(
+      'python3',
+      ['-c', 'import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],"rb"))))', file],
+      { encoding: 'utf8' },
+    );
     const parsed = JSON.parse(out) as Record<string, unknown>;
     expect(parsed.Label).toBe('dev.errand.daemon');
     expect(parsed.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=2', spec.entry, 'start']);

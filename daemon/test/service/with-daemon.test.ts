@@ -10,8 +10,8 @@ import type { Task } from '../../../shared/src/index.js';
 import type { CliIO } from '../../src/cli/command.js';
 import { makeExposeCommand } from '../../src/cli/commands/expose.js';
 import { controlCall } from '../../src/control/client.js';
-import { startKeepAwake, type InhibitorProcess } from '../../src/service/keep-awake.js';
-import { startTestDaemon, tempHome, type TestDaemon } from '../helpers/daemon.js';
+import { type InhibitorProcess, startKeepAwake } from '../../src/service/keep-awake.js';
+import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 
 let td: TestDaemon;
 const bin = tempHome('errand-bin-');
@@ -26,22 +26,41 @@ afterAll(async () => {
 
 function task(id: string, state: Task['state']): Task {
   return {
-    id, threadId: 'th', state, messageId: `m-${id}`, createdAt: Date.now(), turns: 0,
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: 0,
+    id,
+    threadId: 'th',
+    state,
+    messageId: `m-${id}`,
+    createdAt: Date.now(),
+    turns: 0,
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    costUsd: 0,
   };
 }
 
 class FakeInhibitor extends EventEmitter implements InhibitorProcess {
   kills = 0;
-  kill() { this.kills++; setImmediate(() => this.emit('exit', null, 'SIGTERM')); return true; }
+  kill() {
+    this.kills++;
+    setImmediate(() => this.emit('exit', null, 'SIGTERM'));
+    return true;
+  }
 }
 
 describe('with a running daemon', () => {
   it('keep-awake follows task events and shows in the daemon status', async () => {
     const ctx = td.daemon.ctx;
     const procs: FakeInhibitor[] = [];
-    const ka = startKeepAwake(ctx, { platform: 'linux', env: { PATH: bin }, spawn: () => { const p = new FakeInhibitor(); procs.push(p); return p; } });
-    const status = async () => ((await controlCall(ctx.paths.socket, 'status', {}, { timeoutMs: 3000 })) as { keepAwake: boolean }).keepAwake;
+    const ka = startKeepAwake(ctx, {
+      platform: 'linux',
+      env: { PATH: bin },
+      spawn: () => {
+        const p = new FakeInhibitor();
+        procs.push(p);
+        return p;
+      },
+    });
+    const status = async () =>
+      ((await controlCall(ctx.paths.socket, 'status', {}, { timeoutMs: 3000 })) as { keepAwake: boolean }).keepAwake;
     try {
       expect(await status()).toBe(false);
       await ctx.emit({ kind: 'task.updated', task: task('t1', 'running') });
@@ -60,15 +79,29 @@ describe('with a running daemon', () => {
 
   it('expose url: the running daemon answers at the new address at once, and stops after expose off', async () => {
     const out: string[] = [];
-    const io: CliIO = { out: (t) => out.push(t), err: (t) => out.push(t), env: { PATH: '/usr/bin:/bin' }, interactive: false, confirm: async () => false };
+    const io: CliIO = {
+      out: (t) => out.push(t),
+      err: (t) => out.push(t),
+      env: { PATH: '/usr/bin:/bin' },
+      interactive: false,
+      confirm: async () => false,
+    };
     const expose = makeExposeCommand({ followUpMs: 3000 });
     // fetch() will not send a Host header of our choosing; http.get does.
-    const hostStatus = (host: string) => new Promise<number>((resolve, reject) => {
-      http.get(`${td.url}/healthz`, { headers: { host }, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
-    });
+    const hostStatus = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .get(`${td.url}/healthz`, { headers: { host }, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
     expect(await hostStatus('errand.example.com')).toBe(403);
 
-    expect(await expose.run({ home: td.home, positionals: ['url', 'https://errand.example.com'], values: {} }, io)).toBe(0);
+    expect(
+      await expose.run({ home: td.home, positionals: ['url', 'https://errand.example.com'], values: {} }, io),
+    ).toBe(0);
     expect(out.join('\n')).toContain('The running daemon has picked up the change.');
     expect(await hostStatus('errand.example.com')).toBe(200);
 

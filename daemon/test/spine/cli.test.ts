@@ -1,9 +1,9 @@
 // The CLI as a user runs it, against a daemon started by `errand start` in a child process.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempHome } from '../helpers/daemon.js';
-import { freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
+
 import { spawn } from 'node:child_process';
-import { ERRAND_BIN } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERRAND_BIN, freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
+import { tempHome } from '../helpers/daemon.js';
 
 let home: string;
 let daemon: Awaited<ReturnType<typeof spawnDaemon>>;
@@ -18,7 +18,9 @@ afterAll(async () => {
 
 /** `errand pair --yes --json` in the background; the phone side claims the code it prints. */
 async function pairViaCli(name: string): Promise<{ token: string; deviceId: string; lines: string[] }> {
-  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], { env: { PATH: process.env.PATH ?? '', ERRAND_HOME: home } });
+  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], {
+    env: { PATH: process.env.PATH ?? '', ERRAND_HOME: home },
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', r));
@@ -26,7 +28,11 @@ async function pairViaCli(name: string): Promise<{ token: string; deviceId: stri
   const { url } = JSON.parse(out.split('\n')[0]) as { url: string };
   expect(url.startsWith(`${daemon.url}/#pair=`)).toBe(true);
   const code = new URL(url).hash.slice('#pair='.length);
-  const res = await fetch(`${daemon.url}/api/pair/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }) });
+  const res = await fetch(`${daemon.url}/api/pair/claim`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, name }),
+  });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { token: string; deviceId: string };
   expect(await exited).toBe(0);
@@ -37,7 +43,23 @@ describe('errand CLI', () => {
   it('--help lists every command and each command has --help', async () => {
     const top = await runErrand(['--help'], { ERRAND_HOME: home });
     expect(top.code).toBe(0);
-    for (const name of ['start', 'pair', 'devices', 'status', 'roots', 'allow', 'disallow', 'connectors', 'trash', 'push', 'install', 'uninstall', 'logs', 'expose', 'doctor']) {
+    for (const name of [
+      'start',
+      'pair',
+      'devices',
+      'status',
+      'roots',
+      'allow',
+      'disallow',
+      'connectors',
+      'trash',
+      'push',
+      'install',
+      'uninstall',
+      'logs',
+      'expose',
+      'doctor',
+    ]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
       const sub = await runErrand([name, '--help'], { ERRAND_HOME: home });
       expect(sub.code, name).toBe(0);

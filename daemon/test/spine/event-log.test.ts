@@ -13,7 +13,8 @@ it('keeps sequence order across overlapping batches, in listeners and on disk', 
   log.subscribe((e) => seen.push(e.seq));
   const pending: Promise<number>[] = [];
   for (let burst = 0; burst < 30; burst++) {
-    for (let i = 0; i < 10; i++) pending.push(log.append({ kind: 'notice', level: 'info', text: `${burst}.${i}`, at: 0 }));
+    for (let i = 0; i < 10; i++)
+      pending.push(log.append({ kind: 'notice', level: 'info', text: `${burst}.${i}`, at: 0 }));
     // Let the previous batch start its write and sync before the next burst arrives.
     await new Promise((r) => setImmediate(r));
   }
@@ -22,7 +23,11 @@ it('keeps sequence order across overlapping batches, in listeners and on disk', 
   expect(seen).toEqual(seqs);
   await log.close();
   const file = fs.readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
-  const onDisk = fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+  const onDisk = fs
+    .readFileSync(path.join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { seq: number }).seq);
   expect(onDisk).toEqual(seqs);
   const reopened = await EventLog.open(dir);
   expect(reopened.since(0)!.map((e) => e.seq)).toEqual(seqs);

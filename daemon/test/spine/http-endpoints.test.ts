@@ -3,15 +3,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let td: TestDaemon;
-beforeEach(async () => { td = await startTestDaemon(); });
-afterEach(async () => { await td.stop(); });
+beforeEach(async () => {
+  td = await startTestDaemon();
+});
+afterEach(async () => {
+  await td.stop();
+});
 
 describe('pairing claim', () => {
   it('waits for a decision made seconds later (as a person at the terminal does)', async () => {
     const { code } = td.mintPairCode();
-    td.daemon.pairing.events.once('claim', (c: { id: string }) => setTimeout(() => td.daemon.pairing.decide(c.id, true), 1500));
+    td.daemon.pairing.events.once('claim', (c: { id: string }) =>
+      setTimeout(() => td.daemon.pairing.decide(c.id, true), 1500),
+    );
     const res = await fetch(`${td.url}/api/pair/claim`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'Slow approver' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name: 'Slow approver' }),
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { token: string }).token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -22,13 +30,17 @@ describe('pairing claim', () => {
     const claimed = new Promise((r) => td.daemon.pairing.events.once('claim', r));
     const abort = new AbortController();
     const req = fetch(`${td.url}/api/pair/claim`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'Gone' }), signal: abort.signal,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name: 'Gone' }),
+      signal: abort.signal,
     }).catch(() => 'aborted');
     await claimed;
     expect(td.daemon.pairing.pendingClaims()).toHaveLength(1);
     abort.abort();
     expect(await req).toBe('aborted');
-    for (let i = 0; i < 50 && td.daemon.pairing.pendingClaims().length; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && td.daemon.pairing.pendingClaims().length; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(td.daemon.pairing.pendingClaims()).toHaveLength(0);
     expect(td.daemon.ctx.store.devices.list()).toHaveLength(0);
   });
@@ -43,7 +55,13 @@ describe('uploads', () => {
     it(`accepts a ${type} file byte for byte`, async () => {
       const { token } = await td.pairDevice();
       const res = await fetch(`${td.url}/api/upload`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type, 'x-filename': encodeURIComponent('my file.bin') }, body,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': type,
+          'x-filename': encodeURIComponent('my file.bin'),
+        },
+        body,
       });
       expect(res.status).toBe(200);
       const u = (await res.json()) as { id: string; size: number; mediaType: string; name: string };
@@ -57,7 +75,11 @@ describe('uploads', () => {
 
   it('refuses an upload without a device token, and a token in the URL does not count', async () => {
     const { token } = await td.pairDevice();
-    const res = await fetch(`${td.url}/api/upload?token=${token}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    const res = await fetch(`${td.url}/api/upload?token=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -90,9 +112,13 @@ describe('the phone app files', () => {
     expect((await fetch(`${td.url}/assets/missing.js`)).status).toBe(404);
     expect((await fetch(`${td.url}/api/nothing`)).status).toBe(404);
     const http = await import('node:http');
-    const raw = (p: string) => new Promise<number>((resolve) => {
-      http.get({ host: '127.0.0.1', port: td.port, path: p }, (res) => { res.resume(); resolve(res.statusCode!); });
-    });
+    const raw = (p: string) =>
+      new Promise<number>((resolve) => {
+        http.get({ host: '127.0.0.1', port: td.port, path: p }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+      });
     expect(await raw('/../package.json')).toBe(404);
     expect(await raw('/%2e%2e/%2e%2e/package.json')).toBe(404);
     expect(await raw('/%E0%A4%A')).toBe(400);

@@ -5,12 +5,19 @@ import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
 let td: TestDaemon;
-beforeEach(async () => { td = await startTestDaemon(); });
-afterEach(async () => { await td.stop(); });
-
-const claim = (code: string, name = 'Phone') => fetch(`${td.url}/api/pair/claim`, {
-  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }),
+beforeEach(async () => {
+  td = await startTestDaemon();
 });
+afterEach(async () => {
+  await td.stop();
+});
+
+const claim = (code: string, name = 'Phone') =>
+  fetch(`${td.url}/api/pair/claim`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, name }),
+  });
 
 function closeOf(ws: ReturnType<typeof WsTestClient.raw>): Promise<{ code: number; reason: string; status?: number }> {
   return new Promise((resolve) => {
@@ -32,9 +39,13 @@ describe('health and security headers', () => {
 
   it('refuses a foreign Host (DNS rebinding) and a foreign or null Origin', async () => {
     const http = await import('node:http');
-    const get = (headers: Record<string, string>) => new Promise<number>((resolve) => {
-      http.get({ host: '127.0.0.1', port: td.port, path: '/healthz', headers }, (res) => { res.resume(); resolve(res.statusCode!); });
-    });
+    const get = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        http.get({ host: '127.0.0.1', port: td.port, path: '/healthz', headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+      });
     expect(await get({ host: `rebind.attacker.example:${td.port}` })).toBe(403);
     expect(await get({ host: `127.0.0.1:${td.port}`, origin: 'https://evil.example' })).toBe(403);
     expect(await get({ host: `127.0.0.1:${td.port}`, origin: 'null' })).toBe(403);
@@ -121,7 +132,8 @@ describe('WebSocket authentication', () => {
 
   it('rate-limits brute force, loopback included, and the limit also stops a correct token', async () => {
     const { token } = await td.pairDevice();
-    for (let i = 0; i < 10; i++) await expect(WsTestClient.open(td.url, `wrong-token-${i}-${'x'.repeat(30)}`)).rejects.toThrow();
+    for (let i = 0; i < 10; i++)
+      await expect(WsTestClient.open(td.url, `wrong-token-${i}-${'x'.repeat(30)}`)).rejects.toThrow();
     await expect(WsTestClient.open(td.url, token)).rejects.toThrow(/too many/);
     const res = await claim('A'.repeat(32));
     expect(res.status).toBe(429);

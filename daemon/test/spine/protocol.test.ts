@@ -3,12 +3,16 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventLog } from '../../src/store/event-log.js';
-import { startTestDaemon, tempHome, type TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
 
 let td: TestDaemon;
-beforeEach(async () => { td = await startTestDaemon(); });
-afterEach(async () => { await td.stop(); });
+beforeEach(async () => {
+  td = await startTestDaemon();
+});
+afterEach(async () => {
+  await td.stop();
+});
 
 const notice = (text: string) => td.daemon.ctx.emit({ kind: 'notice', level: 'info', text, at: Date.now() });
 const noticeTexts = (c: WsTestClient) => c.events().flatMap((f) => (f.event.kind === 'notice' ? [f.event.text] : []));
@@ -79,7 +83,9 @@ describe('resume', () => {
     c1.socket.terminate(); // a dropped connection, not a polite close
     for (let i = 0; i < 7; i++) await notice(`while away ${i}`);
     // Events keep flowing while the client re-authenticates and replays.
-    const live = (async () => { for (let i = 0; i < 5; i++) await notice(`live ${i}`); })();
+    const live = (async () => {
+      for (let i = 0; i < 5; i++) await notice(`live ${i}`);
+    })();
     const c2 = await td.connect({ token, lastSeq: last });
     await live;
     await c2.event('notice', (e) => e.text === 'live 4');
@@ -88,7 +94,9 @@ describe('resume', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(seqs.at(-1)! - seqs[0] + 1).toBe(seqs.length); // no gaps
-    expect(noticeTexts(c2)).toEqual([...Array(7)].map((_, i) => `while away ${i}`).concat([...Array(5)].map((_, i) => `live ${i}`)));
+    expect(noticeTexts(c2)).toEqual(
+      [...Array(7)].map((_, i) => `while away ${i}`).concat([...Array(5)].map((_, i) => `live ${i}`)),
+    );
   });
 
   it('sequence numbers survive a restart and keep increasing', async () => {

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { homePaths } from '../../src/config/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { PROJECT_ROOT } from '../../src/util/project-root.js';
-import { tempHome } from '../helpers/daemon.js';
 import { freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
+import { tempHome } from '../helpers/daemon.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
 async function initialisedHome(): Promise<string> {
@@ -44,8 +44,12 @@ describe('corrupt store', () => {
     const home = await initialisedHome();
     const store = await openStore(homePaths(home));
     const [t] = store.threads.list();
-    await store.threads.update(t.id, (d) => { d.meta.title = 'first'; });
-    await store.threads.update(t.id, (d) => { d.meta.title = 'second'; });
+    await store.threads.update(t.id, (d) => {
+      d.meta.title = 'first';
+    });
+    await store.threads.update(t.id, (d) => {
+      d.meta.title = 'second';
+    });
     await store.close();
     const bak = JSON.parse(fs.readFileSync(path.join(home, 'store', 'threads', `${t.id}.json.bak`), 'utf8'));
     expect(bak.meta.title).toBe('first');
@@ -133,7 +137,12 @@ describe('kill -9', () => {
     for (let round = 0; round < 3; round++) {
       const child = spawn(process.execPath, [script, home], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      await new Promise<void>((resolve) => child.stdout!.on('data', (d) => { out += d; if (out.includes('ready')) resolve(); }));
+      await new Promise<void>((resolve) =>
+        child.stdout!.on('data', (d) => {
+          out += d;
+          if (out.includes('ready')) resolve();
+        }),
+      );
       await new Promise((r) => setTimeout(r, 300 + round * 200));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));

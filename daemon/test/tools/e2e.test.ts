@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ToolRuntime } from '../../src/agent/tool-runtime.js';
 import { startTools, type ToolsModule } from '../../src/tools/index.js';
-import { startHarness, type Harness } from '../agent/harness.js';
-import { reply, startModelServer, text, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { type Harness, startHarness } from '../agent/harness.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 
 let h: Harness | undefined;
 let server: ModelServer | undefined;
@@ -61,14 +61,26 @@ describe('scripted model against the real tools', () => {
     const { thread, task } = await h.send('thread.create', { text: 'snoop around' });
 
     const approval = await h.waitEvent('approval.requested');
-    expect(approval.approval.action).toMatchObject({ tool: 'shell', argv: ['bash', '-c', 'echo approved > ran.txt'], cwd: ws });
+    expect(approval.approval.action).toMatchObject({
+      tool: 'shell',
+      argv: ['bash', '-c', 'echo approved > ran.txt'],
+      cwd: ws,
+    });
     await h.waitTask(task.id, ['waiting']);
     const got = await h.send('thread.get', { threadId: thread.id });
     expect(got.approvals.map((a: { id: string }) => a.id)).toEqual([approval.approval.id]);
-    await h.send('approval.decide', { approvalId: approval.approval.id, hash: approval.approval.hash, decision: 'approve' });
+    await h.send('approval.decide', {
+      approvalId: approval.approval.id,
+      hash: approval.approval.hash,
+      decision: 'approve',
+    });
     await h.waitTask(task.id, ['done']);
 
-    const results = server.requests[1].body.messages[2].content as Array<{ type: string; is_error?: boolean; content: Array<{ type: string; text: string }> }>;
+    const results = server.requests[1].body.messages[2].content as Array<{
+      type: string;
+      is_error?: boolean;
+      content: Array<{ type: string; text: string }>;
+    }>;
     const texts = results.map((r) => r.content.map((c) => c.text).join('\n'));
     expect(results.map((r) => r.is_error ?? false)).toEqual([true, true, true, true, true, true, false]);
     expect(texts[0]).toMatch(/paths may not contain "\.\."/);
@@ -82,8 +94,19 @@ describe('scripted model against the real tools', () => {
     expect(fs.existsSync(path.join(outside, 'planted.txt'))).toBe(false);
     expect(fs.readFileSync(path.join(ws, 'ran.txt'), 'utf8')).toBe('approved\n');
 
-    const items = (await h.send('thread.get', { threadId: thread.id })).items.filter((i: { kind: string }) => i.kind === 'tool');
-    expect(items.map((i: { state: string }) => i.state)).toEqual(['error', 'error', 'error', 'error', 'error', 'error', 'completed', 'completed']);
+    const items = (await h.send('thread.get', { threadId: thread.id })).items.filter(
+      (i: { kind: string }) => i.kind === 'tool',
+    );
+    expect(items.map((i: { state: string }) => i.state)).toEqual([
+      'error',
+      'error',
+      'error',
+      'error',
+      'error',
+      'error',
+      'completed',
+      'completed',
+    ]);
     const audit = await tools.audit.forTask(task.id);
     expect(audit).toHaveLength(8);
     expect(audit.at(-1)).toMatchObject({ tool: 'shell', approvedBy: 'Test phone (dev_test)' });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/client.js';
-import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 import { makePdf, TINY_PNG } from './pdf.js';
 
 let h: ToolsHarness;
@@ -38,7 +38,11 @@ describe('reading', () => {
   });
 
   it('reads CSV as a paged table', async () => {
-    const rows = ['name,amount,note', 'alice,10,"says ""hi"", ok"', ...Array.from({ length: 500 }, (_, i) => `p${i},${i},x`)];
+    const rows = [
+      'name,amount,note',
+      'alice,10,"says ""hi"", ok"',
+      ...Array.from({ length: 500 }, (_, i) => `p${i},${i},x`),
+    ];
     fs.writeFileSync(path.join(ws, 'data.csv'), rows.join('\r\n'));
     const out = textOf(await h.run('fs_read', { path: 'data.csv' }));
     expect(out).toContain('rows 1-200 of 502, 3 columns; call again with offset=201');
@@ -94,7 +98,9 @@ describe('reading', () => {
     expect(notObject).toMatchObject({ isError: true, state: 'error' });
     expect(textOf(notObject)).toBe('The tool input must be a JSON object.');
     expect(textOf(await h.run('fs_read', {}))).toBe('"path" is required and must be a non-empty string.');
-    expect(textOf(await h.run('fs_nope', {}))).toMatch(/^There is no tool named "fs_nope".*Available tools: fs_list, fs_find/);
+    expect(textOf(await h.run('fs_nope', {}))).toMatch(
+      /^There is no tool named "fs_nope".*Available tools: fs_list, fs_find/,
+    );
     expect(textOf(await h.run('shell', { argv: 'ls -la' }))).toMatch(/"argv" must be a non-empty array of strings/);
   });
 
@@ -102,7 +108,10 @@ describe('reading', () => {
     fs.writeFileSync(path.join(ws, 'dot.png'), TINY_PNG);
     const img = await h.run('fs_read', { path: 'dot.png' });
     const block = img.content.find((b) => b.type === 'image');
-    expect(block).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: TINY_PNG.toString('base64') } });
+    expect(block).toEqual({
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: TINY_PNG.toString('base64') },
+    });
     fs.writeFileSync(path.join(ws, 'blob.bin'), Buffer.from([0, 1, 2, 3, 0, 255]));
     const bin = await h.run('fs_read', { path: 'blob.bin' });
     expect(bin.isError).toBe(true);
@@ -159,8 +168,21 @@ describe('changing files, journal and undo', () => {
     }
     expect(fs.readFileSync(path.join(ws, 'notes.txt'), 'utf8')).toBe('alpha\nBETA\ngamma\n');
     expect(fs.existsSync(path.join(ws, 'trash-me.txt'))).toBe(false);
-    const update = await h.waitEvent('changes.updated', (e) => e.taskId === 'thr_x.task_undo' && e.changes.length === 9);
-    expect(update.changes.map((c) => c.op)).toEqual(['write', 'edit', 'mkdir', 'mkdir', 'create', 'mkdir', 'mkdir', 'move', 'trash']);
+    const update = await h.waitEvent(
+      'changes.updated',
+      (e) => e.taskId === 'thr_x.task_undo' && e.changes.length === 9,
+    );
+    expect(update.changes.map((c) => c.op)).toEqual([
+      'write',
+      'edit',
+      'mkdir',
+      'mkdir',
+      'create',
+      'mkdir',
+      'mkdir',
+      'move',
+      'trash',
+    ]);
     const { changes } = await h.send('task.changes', { taskId: 'thr_x.task_undo' });
     expect(changes).toHaveLength(9);
 
@@ -192,7 +214,9 @@ describe('changing files, journal and undo', () => {
     expect(fs.readFileSync(path.join(ws, 'a.txt'), 'utf8')).toBe('A0');
     expect(fs.readFileSync(path.join(ws, 'b.txt'), 'utf8')).toBe('user edit');
     expect(result.restored).toEqual([path.join(ws, 'a.txt')]);
-    expect(result.skipped).toEqual([{ path: path.join(ws, 'b.txt'), reason: expect.stringMatching(/changed since the task/) }]);
+    expect(result.skipped).toEqual([
+      { path: path.join(ws, 'b.txt'), reason: expect.stringMatching(/changed since the task/) },
+    ]);
   });
 
   it('undo and task.file do not follow a folder that became a link after the task', async () => {
@@ -204,9 +228,14 @@ describe('changing files, journal and undo', () => {
     fs.writeFileSync(path.join(h.outside, 'dir', 'a.txt'), 'task wrote this');
     fs.renameSync(path.join(ws, 'dir'), path.join(ws, 'dir-old'));
     fs.symlinkSync(path.join(h.outside, 'dir'), path.join(ws, 'dir'));
-    await expect(h.send('task.file', { taskId: 'task_swap', path: path.join(ws, 'dir', 'a.txt') })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(
+      h.send('task.file', { taskId: 'task_swap', path: path.join(ws, 'dir', 'a.txt') }),
+    ).rejects.toMatchObject({ code: 'forbidden' });
     const result = await h.send('task.undo', { taskId: 'task_swap' });
-    expect(result.skipped[0]).toMatchObject({ path: path.join(ws, 'dir', 'a.txt'), reason: expect.stringMatching(/replaced by a link/) });
+    expect(result.skipped[0]).toMatchObject({
+      path: path.join(ws, 'dir', 'a.txt'),
+      reason: expect.stringMatching(/replaced by a link/),
+    });
     expect(fs.readFileSync(path.join(h.outside, 'dir', 'a.txt'), 'utf8')).toBe('task wrote this');
   });
 
@@ -231,13 +260,17 @@ describe('changing files, journal and undo', () => {
     const ws2 = fs.realpathSync(h2.ctx.paths.workspace);
     fs.writeFileSync(path.join(ws2, 'old.txt'), 'keep me');
     await h2.run('fs_delete', { path: 'old.txt' }, h2.task({ taskId: 'task_t' }));
-    const { items } = await controlCall(h2.ctx.paths.socket, 'trash.list') as { items: Array<{ id: string; originalPath: string; taskId: string }> };
+    const { items } = (await controlCall(h2.ctx.paths.socket, 'trash.list')) as {
+      items: Array<{ id: string; originalPath: string; taskId: string }>;
+    };
     expect(items).toEqual([expect.objectContaining({ originalPath: path.join(ws2, 'old.txt'), taskId: 'task_t' })]);
-    await expect(controlCall(h2.ctx.paths.socket, 'trash.restore', { id: '../../etc' })).rejects.toThrow(/No such item/);
-    const r = await controlCall(h2.ctx.paths.socket, 'trash.restore', { id: items[0].id }) as { restored: string };
+    await expect(controlCall(h2.ctx.paths.socket, 'trash.restore', { id: '../../etc' })).rejects.toThrow(
+      /No such item/,
+    );
+    const r = (await controlCall(h2.ctx.paths.socket, 'trash.restore', { id: items[0].id })) as { restored: string };
     expect(r.restored).toBe(path.join(ws2, 'old.txt'));
     expect(fs.readFileSync(path.join(ws2, 'old.txt'), 'utf8')).toBe('keep me');
-    expect((await controlCall(h2.ctx.paths.socket, 'trash.list') as { items: unknown[] }).items).toEqual([]);
+    expect(((await controlCall(h2.ctx.paths.socket, 'trash.list')) as { items: unknown[] }).items).toEqual([]);
   });
 
   it('edit needs a unique exact match and says what went wrong', async () => {
@@ -268,12 +301,29 @@ describe('changing files, journal and undo', () => {
     const md = await h.send('task.file', { taskId: 'task_view', path: path.join(ws, 'report.md') });
     expect(md.file).toEqual({ kind: 'markdown', name: 'report.md', text: '# Report\nAll good.', truncated: false });
     const csv = await h.send('task.file', { taskId: 'task_view', path: path.join(ws, 't.csv') });
-    expect(csv.file).toEqual({ kind: 'table', name: 't.csv', sheets: [{ name: 't.csv', rows: [['a', 'b'], ['1', '2']], truncated: false }] });
+    expect(csv.file).toEqual({
+      kind: 'table',
+      name: 't.csv',
+      sheets: [
+        {
+          name: 't.csv',
+          rows: [
+            ['a', 'b'],
+            ['1', '2'],
+          ],
+          truncated: false,
+        },
+      ],
+    });
     const gone = await h.send('task.file', { taskId: 'task_view', path: path.join(ws, 'gone.txt') });
     expect(gone.file.text).toBe('soon trashed');
     fs.writeFileSync(path.join(h.outside, 'secret.txt'), 'TOP SECRET');
-    await expect(h.send('task.file', { taskId: 'task_view', path: path.join(h.outside, 'secret.txt') })).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(h.send('task.file', { taskId: 'task_view', path: h.ctx.paths.config })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(
+      h.send('task.file', { taskId: 'task_view', path: path.join(h.outside, 'secret.txt') }),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(h.send('task.file', { taskId: 'task_view', path: h.ctx.paths.config })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
     const dl = await h.download('task_view', path.join(ws, 'report.md'));
     expect(dl?.data.toString()).toBe('# Report\nAll good.');
     expect(dl?.mediaType).toMatch(/text\/markdown/);

@@ -7,13 +7,13 @@ import path from 'node:path';
 import type { ClientCommand, HostStatus, ServerEvent } from '../../../shared/src/index.js';
 import type { TaskToolContext } from '../../src/agent/tool-runtime.js';
 import { homePaths } from '../../src/config/paths.js';
-import { ConfigSchema, type Config } from '../../src/config/schema.js';
+import { type Config, ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext, FileDownloadHandler } from '../../src/context.js';
 import { ControlServer } from '../../src/control/server.js';
-import { CommandRouter, type CommandContext } from '../../src/server/command-router.js';
+import { type CommandContext, CommandRouter } from '../../src/server/command-router.js';
 import { UploadStore } from '../../src/server/uploads.js';
 import { EventLog } from '../../src/store/event-log.js';
-import { startTools, type StartToolsOptions, type ToolsModule } from '../../src/tools/index.js';
+import { type StartToolsOptions, startTools, type ToolsModule } from '../../src/tools/index.js';
 import { createLogger } from '../../src/util/log.js';
 
 export interface ToolsHarness {
@@ -26,16 +26,31 @@ export interface ToolsHarness {
   control: ControlServer;
   download(taskId: string, path: string): ReturnType<FileDownloadHandler>;
   setConfig(change: (raw: Record<string, any>) => void): void;
-  send<T extends ClientCommand['type']>(type: T, body: Omit<Extract<ClientCommand, { type: T }>, 'id' | 'type'>, device?: { id: string; name: string }): Promise<any>;
-  task(opts?: { taskId?: string; threadId?: string; tainted?: boolean; signal?: AbortSignal }): TaskToolContext & { waiting: boolean[] };
+  send<T extends ClientCommand['type']>(
+    type: T,
+    body: Omit<Extract<ClientCommand, { type: T }>, 'id' | 'type'>,
+    device?: { id: string; name: string },
+  ): Promise<any>;
+  task(opts?: {
+    taskId?: string;
+    threadId?: string;
+    tainted?: boolean;
+    signal?: AbortSignal;
+  }): TaskToolContext & { waiting: boolean[] };
   run(name: string, input: unknown, task?: TaskToolContext): ReturnType<ToolsModule['run']>;
-  waitEvent<K extends ServerEvent['kind']>(kind: K, match?: (e: Extract<ServerEvent, { kind: K }>) => boolean, timeoutMs?: number): Promise<Extract<ServerEvent, { kind: K }>>;
+  waitEvent<K extends ServerEvent['kind']>(
+    kind: K,
+    match?: (e: Extract<ServerEvent, { kind: K }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<ServerEvent, { kind: K }>>;
   close(): Promise<void>;
 }
 
 let counter = 0;
 
-export async function toolsHarness(opts: { config?: Record<string, any>; listen?: boolean; tools?: StartToolsOptions; noWait?: boolean } = {}): Promise<ToolsHarness> {
+export async function toolsHarness(
+  opts: { config?: Record<string, any>; listen?: boolean; tools?: StartToolsOptions; noWait?: boolean } = {},
+): Promise<ToolsHarness> {
   const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-tools-')));
   const home = path.join(base, 'home');
   const outside = path.join(base, 'outside');
@@ -66,7 +81,9 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
     paths,
     config: () => config,
     reloadConfig: reload,
-    onConfigChange: (l) => { listeners.push(l); },
+    onConfigChange: (l) => {
+      listeners.push(l);
+    },
     store: undefined as never,
     commands,
     control,
@@ -74,10 +91,14 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
     presence: { online: () => false, viewing: () => false },
     uploads: new UploadStore(paths.uploads),
     emit: (event) => eventLog.append(event),
-    provideStatus: (part) => { statusParts.push(part); },
+    provideStatus: (part) => {
+      statusParts.push(part);
+    },
     status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
     origins: () => ['http://127.0.0.1:0'],
-    setFileDownload: (handler) => { download = handler; },
+    setFileDownload: (handler) => {
+      download = handler;
+    },
     version: 'test',
     startedAt: Date.now(),
   };
@@ -85,7 +106,12 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
   if (!opts.noWait) await tools.ready();
   const device = { id: 'dev_phone', name: 'Phone' };
   const h: ToolsHarness = {
-    home, outside, ctx, tools, events, control,
+    home,
+    outside,
+    ctx,
+    tools,
+    events,
+    control,
     download: (taskId, p) => download!(taskId, p),
     setConfig(change) {
       change(raw);
@@ -93,16 +119,24 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
       reload();
     },
     send(type, body, dev = device) {
-      const cc: CommandContext = { device: { ...dev, pairedAt: 0, tokenHash: '0'.repeat(64) }, address: '127.0.0.1', connectionId: 'c1' };
+      const cc: CommandContext = {
+        device: { ...dev, pairedAt: 0, tokenHash: '0'.repeat(64) },
+        address: '127.0.0.1',
+        connectionId: 'c1',
+      };
       return commands.dispatch({ id: `cmd_${++counter}_abcdefgh`, type, ...body } as never, cc);
     },
     task(o = {}) {
       const waiting: boolean[] = [];
       return {
-        taskId: o.taskId ?? `task_${++counter}`, threadId: o.threadId ?? 'thr_1', tainted: o.tainted ?? false,
+        taskId: o.taskId ?? `task_${++counter}`,
+        threadId: o.threadId ?? 'thr_1',
+        tainted: o.tainted ?? false,
         signal: o.signal ?? new AbortController().signal,
         waiting,
-        async setWaiting(w: boolean) { waiting.push(w); },
+        async setWaiting(w: boolean) {
+          waiting.push(w);
+        },
       };
     },
     run(name, input, task) {
@@ -128,4 +162,7 @@ export async function toolsHarness(opts: { config?: Record<string, any>; listen?
 }
 
 export const textOf = (o: { content: Array<{ type: string; text?: string }> }): string =>
-  o.content.filter((b) => b.type === 'text').map((b) => b.text).join('\n');
+  o.content
+    .filter((b) => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n');

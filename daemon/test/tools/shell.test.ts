@@ -7,11 +7,14 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessNotes } from '../../src/tools/orphans.js';
 import { scrubbedEnv } from '../../src/tools/shell.js';
-import { toolsHarness, textOf, type ToolsHarness } from './helpers.js';
+import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 
 let h: ToolsHarness;
 let stopApproving: (() => void) | undefined;
-afterEach(async () => { stopApproving?.(); await h?.close(); });
+afterEach(async () => {
+  stopApproving?.();
+  await h?.close();
+});
 
 /** Approve every request, as a phone would, and count them. */
 function autoApprove(): { count: () => number } {
@@ -21,7 +24,9 @@ function autoApprove(): { count: () => number } {
       if (e.kind !== 'approval.requested' || (e as { done?: boolean }).done) continue;
       (e as { done?: boolean }).done = true;
       n++;
-      void h.send('approval.decide', { approvalId: e.approval.id, hash: e.approval.hash, decision: 'approve' }).catch(() => undefined);
+      void h
+        .send('approval.decide', { approvalId: e.approval.id, hash: e.approval.hash, decision: 'approve' })
+        .catch(() => undefined);
     }
   }, 10);
   stopApproving = () => clearInterval(timer);
@@ -63,7 +68,14 @@ describe('shell', () => {
 
   it('passes a scrubbed environment: no API keys, tokens, passwords or credentials', async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, { ANTHROPIC_API_KEY: 'sk-ant-xyz', GITHUB_TOKEN: 'ghp_x', DB_PASSWORD: 'pw', AWS_SECRET_ACCESS_KEY: 's', MY_CREDENTIALS: 'c', HARMLESS_VAR: 'h' });
+    Object.assign(process.env, {
+      ANTHROPIC_API_KEY: 'sk-ant-xyz',
+      GITHUB_TOKEN: 'ghp_x',
+      DB_PASSWORD: 'pw',
+      AWS_SECRET_ACCESS_KEY: 's',
+      MY_CREDENTIALS: 'c',
+      HARMLESS_VAR: 'h',
+    });
     try {
       const env = scrubbedEnv();
       expect(Object.keys(env).sort()).toEqual(expect.arrayContaining(['LANG', 'PATH', 'TERM']));
@@ -71,7 +83,16 @@ describe('shell', () => {
       autoApprove();
       const out = textOf(await h.run('shell', { argv: ['env'] }));
       expect(out).toContain('PATH=');
-      for (const bad of ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'DB_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'MY_CREDENTIALS', 'HARMLESS_VAR', 'sk-ant-xyz']) expect(out).not.toContain(bad);
+      for (const bad of [
+        'ANTHROPIC_API_KEY',
+        'GITHUB_TOKEN',
+        'DB_PASSWORD',
+        'AWS_SECRET_ACCESS_KEY',
+        'MY_CREDENTIALS',
+        'HARMLESS_VAR',
+        'sk-ant-xyz',
+      ])
+        expect(out).not.toContain(bad);
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     }
@@ -82,9 +103,19 @@ describe('shell', () => {
     autoApprove();
     const ws = fs.realpathSync(h.ctx.paths.workspace);
     const ac = new AbortController();
-    const running = h.run('shell', { argv: ['bash', '-c', 'sleep 300 & echo $! > child.pid; sleep 300'] }, h.task({ signal: ac.signal }));
+    const running = h.run(
+      'shell',
+      { argv: ['bash', '-c', 'sleep 300 & echo $! > child.pid; sleep 300'] },
+      h.task({ signal: ac.signal }),
+    );
     const pidFile = path.join(ws, 'child.pid');
-    const pidText = () => { try { return fs.readFileSync(pidFile, 'utf8'); } catch { return ''; } };
+    const pidText = () => {
+      try {
+        return fs.readFileSync(pidFile, 'utf8');
+      } catch {
+        return '';
+      }
+    };
     for (let i = 0; i < 500 && !pidText().endsWith('\n'); i++) await new Promise((r) => setTimeout(r, 10));
     const child = Number(pidText());
     expect(alive(child)).toBe(true);
@@ -125,8 +156,13 @@ describe('shell', () => {
   });
 
   it('without a sandbox every call asks, even when a rule allows it, and the status says why', async () => {
-    h = await toolsHarness({ config: { shell: { sandbox: 'off' }, policy: { rules: [{ tool: 'shell', match: 'echo', decision: 'allow' }] } } });
-    expect(h.ctx.status().sandbox).toEqual({ enabled: false, reason: expect.stringMatching(/turned off in the configuration/) });
+    h = await toolsHarness({
+      config: { shell: { sandbox: 'off' }, policy: { rules: [{ tool: 'shell', match: 'echo', decision: 'allow' }] } },
+    });
+    expect(h.ctx.status().sandbox).toEqual({
+      enabled: false,
+      reason: expect.stringMatching(/turned off in the configuration/),
+    });
     expect(h.tools.promptContext().join('\n')).toMatch(/not sandboxed/);
     const approver = autoApprove();
     const out = await h.run('shell', { argv: ['echo', 'hi'] });
@@ -151,7 +187,9 @@ describe('shell', () => {
   });
 
   it('sandboxed: writes only inside the roots, no network, home folder hidden; allow rules run without asking', async () => {
-    h = await toolsHarness({ config: { shell: { sandbox: 'auto' }, policy: { rules: [{ tool: 'shell', match: 'bash', decision: 'allow' }] } } });
+    h = await toolsHarness({
+      config: { shell: { sandbox: 'auto' }, policy: { rules: [{ tool: 'shell', match: 'bash', decision: 'allow' }] } },
+    });
     const state = h.tools.sandbox.state;
     // This machine has bubblewrap, socat and ripgrep: the sandbox must be on. If it were not, the reason says why.
     expect(state, state.reason).toEqual({ enabled: true });
@@ -179,13 +217,29 @@ describe('shell', () => {
     // Cancelling a sandboxed command kills it and what it started inside the sandbox.
     const ac = new AbortController();
     const marker = `${300 + Math.floor(Math.random() * 1e6) / 1e3}`; // a sleep no other process on this machine runs
-    const running = h.run('shell', { argv: ['bash', '-c', `sleep ${marker} & echo started > started.txt; wait`] }, h.task({ signal: ac.signal }));
-    for (let i = 0; i < 500 && !fs.existsSync(path.join(ws, 'started.txt')); i++) await new Promise((r) => setTimeout(r, 10));
-    const sleeping = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${marker}\u0000` && alive(Number(p)); } catch { return false; }
-    });
+    const running = h.run(
+      'shell',
+      { argv: ['bash', '-c', `sleep ${marker} & echo started > started.txt; wait`] },
+      h.task({ signal: ac.signal }),
+    );
+    for (let i = 0; i < 500 && !fs.existsSync(path.join(ws, 'started.txt')); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const sleeping = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${marker}\u0000` && alive(Number(p));
+          } catch {
+            return false;
+          }
+        });
     let before = sleeping();
-    for (let i = 0; i < 250 && before.length === 0; i++) { await new Promise((r) => setTimeout(r, 20)); before = sleeping(); }
+    for (let i = 0; i < 250 && before.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      before = sleeping();
+    }
     expect(before.length).toBeGreaterThan(0);
     const t0 = Date.now();
     ac.abort();

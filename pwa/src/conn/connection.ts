@@ -5,7 +5,7 @@ import type { CommandType, ServerEvent, ServerFrame } from '../../../shared/src/
 import { newId } from '../lib/ids.js';
 import { appStore, authStore, connStore, forgetPairing, saveNow } from '../state/app.js';
 import { applySequenced, applySnapshot, cacheIsStale, emptyState, markAllSeen, setDetail } from '../state/model.js';
-import { type CommandInput, CommandFailed, type ResultOf } from './types.js';
+import { CommandFailed, type CommandInput, type ResultOf } from './types.js';
 
 export const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 const PING_EVERY_MS = 20_000;
@@ -18,7 +18,12 @@ type Validate = typeof import('./validate.js');
 let validate: Validate | undefined;
 export const loadValidation = (): Promise<Validate> => import('./validate.js').then((v) => (validate = v));
 
-interface Pending { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout>; type: CommandType }
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+  type: CommandType;
+}
 
 let ws: WebSocket | undefined;
 let authed = false;
@@ -77,7 +82,11 @@ function teardown(): void {
   clearTimeout(syncTimer);
   if (ws) {
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-    try { ws.close(); } catch { /* already closed */ }
+    try {
+      ws.close();
+    } catch {
+      /* already closed */
+    }
   }
   ws = undefined;
   authed = false;
@@ -96,34 +105,50 @@ async function connect(): Promise<void> {
   teardown();
   const mine = ++connectSeq;
   if (!validate) {
-    try { await loadValidation(); } catch { if (mine === connectSeq) scheduleReconnect(); return; }
+    try {
+      await loadValidation();
+    } catch {
+      if (mine === connectSeq) scheduleReconnect();
+      return;
+    }
     // Another attempt started while this one waited: it owns the socket now.
     if (mine !== connectSeq) return;
   }
-  connStore.set((c) => ({ ...c, status: c.status === 'online' ? 'offline' : c.status === 'loading' ? 'connecting' : c.status, retryAt: undefined }));
+  connStore.set((c) => ({
+    ...c,
+    status: c.status === 'online' ? 'offline' : c.status === 'loading' ? 'connecting' : c.status,
+    retryAt: undefined,
+  }));
   const sock = new WebSocket(wsUrl());
   ws = sock;
   sock.onopen = () => {
     sock.send(JSON.stringify({ type: 'auth', token: auth.token, lastSeq: appStore.get().lastSeq, protocol: 1 }));
-    syncTimer = setTimeout(() => { if (ws === sock && !synced) sock.close(); }, SYNC_TIMEOUT_MS);
+    syncTimer = setTimeout(() => {
+      if (ws === sock && !synced) sock.close();
+    }, SYNC_TIMEOUT_MS);
   };
   sock.onmessage = (m) => {
     if (ws !== sock) return;
     heard();
     let raw: unknown;
-    try { raw = JSON.parse(String(m.data)); } catch { return; }
+    try {
+      raw = JSON.parse(String(m.data));
+    } catch {
+      return;
+    }
     const parsed = validate!.ServerFrame.safeParse(raw);
     if (!parsed.success) {
       console.warn('errand: ignoring an invalid frame', parsed.error.issues[0]);
       const id = (raw as { id?: unknown })?.id;
-      if (typeof id === 'string') settle(id, new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
+      if (typeof id === 'string')
+        settle(id, new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
       return;
     }
     onFrame(parsed.data);
   };
   sock.onclose = (e) => {
     if (ws !== sock) return;
-    const wasAuthed = authed;
+    const _wasAuthed = authed;
     teardown();
     failPending('The connection to your computer closed.');
     // CloseCode.revoked (4001) and .unauthorized (4003) from shared/src/protocol/frames.ts, written out
@@ -142,13 +167,24 @@ function settle(id: string, result: unknown): void {
   if (!p) return;
   pending.delete(id);
   clearTimeout(p.timer);
-  if (result instanceof Error) { p.reject(result); return; }
-  const schema = (validate!.results as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>)[p.type];
-  if (!schema) { p.resolve(result); return; }
+  if (result instanceof Error) {
+    p.reject(result);
+    return;
+  }
+  const schema = (validate!.results as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>)[
+    p.type
+  ];
+  if (!schema) {
+    p.resolve(result);
+    return;
+  }
   const r = schema.safeParse(result);
   if (r.success) p.resolve(r.data);
   else {
-    console.warn(`errand: unreadable reply to ${p.type}`, JSON.stringify((r as { error?: { issues?: unknown } }).error?.issues ?? '').slice(0, 500));
+    console.warn(
+      `errand: unreadable reply to ${p.type}`,
+      JSON.stringify((r as { error?: { issues?: unknown } }).error?.issues ?? '').slice(0, 500),
+    );
     p.reject(new CommandFailed('bad_response', 'The host sent a reply this app cannot read.'));
   }
 }
@@ -200,12 +236,18 @@ async function afterSync(): Promise<void> {
     firstSync = false;
     try {
       const threads = await request({ type: 'threads.list' });
-      appStore.set((s) => markAllSeen({ ...s, threads: { ...s.threads, ...Object.fromEntries(threads.map((t) => [t.id, t])) } }));
-    } catch { /* the next sync tries again */ }
+      appStore.set((s) =>
+        markAllSeen({ ...s, threads: { ...s.threads, ...Object.fromEntries(threads.map((t) => [t.id, t])) } }),
+      );
+    } catch {
+      /* the next sync tries again */
+    }
   }
   void saveNow();
   for (const fn of syncListeners) fn();
-  request({ type: 'status.get' }).then((host) => appStore.set((s) => ({ ...s, host }))).catch(() => undefined);
+  request({ type: 'status.get' })
+    .then((host) => appStore.set((s) => ({ ...s, host })))
+    .catch(() => undefined);
 }
 
 function startHeartbeat(): void {
@@ -213,11 +255,16 @@ function startHeartbeat(): void {
   pingTimer = setInterval(() => {
     const sock = ws;
     if (!sock || !synced) return;
-    const t = setTimeout(() => { if (ws === sock) sock.close(); }, PING_TIMEOUT_MS);
+    const t = setTimeout(() => {
+      if (ws === sock) sock.close();
+    }, PING_TIMEOUT_MS);
     // Any answer (even an error frame) proves the link is alive; only silence closes it.
-    request({ type: 'ping' }, { timeoutMs: PING_TIMEOUT_MS }).then(() => clearTimeout(t), (e: unknown) => {
-      if (!(e instanceof CommandFailed) || (e.code !== 'timeout' && e.code !== 'offline')) clearTimeout(t);
-    });
+    request({ type: 'ping' }, { timeoutMs: PING_TIMEOUT_MS }).then(
+      () => clearTimeout(t),
+      (e: unknown) => {
+        if (!(e instanceof CommandFailed) || (e.code !== 'timeout' && e.code !== 'offline')) clearTimeout(t);
+      },
+    );
   }, PING_EVERY_MS);
 }
 
@@ -251,7 +298,11 @@ export async function loadThread(threadId: string, force = false): Promise<void>
 /** Try to reconnect now (app back in the foreground, network back). */
 export function poke(): void {
   if (!started || !authStore.get()) return;
-  if (!ws || ws.readyState > WebSocket.OPEN) { attempt = 0; void connect(); return; }
+  if (!ws || ws.readyState > WebSocket.OPEN) {
+    attempt = 0;
+    void connect();
+    return;
+  }
   // A socket that looks open may have died while the phone slept: prove it with a quick ping.
   if (synced) {
     const sock = ws;
@@ -262,7 +313,10 @@ export function poke(): void {
 }
 
 export function start(): void {
-  if (started) { poke(); return; }
+  if (started) {
+    poke();
+    return;
+  }
   started = true;
   addEventListener('online', poke);
   document.addEventListener('visibilitychange', () => {

@@ -26,31 +26,52 @@ export async function claimPairing(code: string, name: string, signal?: AbortSig
       credentials: 'omit',
     });
   } catch {
-    return { ok: false, kind: 'network', message: "Can't reach your computer. Is Errand running, and is this phone on the same network?" };
+    return {
+      ok: false,
+      kind: 'network',
+      message: "Can't reach your computer. Is Errand running, and is this phone on the same network?",
+    };
   }
   let body: unknown;
-  try { body = await res.json(); } catch { body = undefined; }
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
   if (res.ok) {
     const p = v.PairClaimResponse.safeParse(body);
     if (p.success) return { ok: true, ...p.data };
     return { ok: false, kind: 'other', message: 'Your computer answered with something this app cannot read.' };
   }
-  const msg = body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
-    ? (body as { message: string }).message : '';
-  if (res.status === 404) return { ok: false, kind: 'code_invalid', message: msg || 'This pairing code was already used or has expired.' };
+  const msg =
+    body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
+      ? (body as { message: string }).message
+      : '';
+  if (res.status === 404)
+    return { ok: false, kind: 'code_invalid', message: msg || 'This pairing code was already used or has expired.' };
   if (res.status === 403) return { ok: false, kind: 'denied', message: msg || 'Pairing was denied on your computer.' };
-  if (res.status === 408) return { ok: false, kind: 'timeout', message: msg || 'Nobody approved the pairing on your computer in time.' };
-  if (res.status === 429) return { ok: false, kind: 'rate_limited', message: msg || 'Too many attempts. Wait a minute and try again.' };
+  if (res.status === 408)
+    return { ok: false, kind: 'timeout', message: msg || 'Nobody approved the pairing on your computer in time.' };
+  if (res.status === 429)
+    return { ok: false, kind: 'rate_limited', message: msg || 'Too many attempts. Wait a minute and try again.' };
   return { ok: false, kind: 'other', message: msg || `Pairing failed (HTTP ${res.status}).` };
 }
 
-export async function upload(blob: Blob, name: string, type: string): Promise<{ id: string; name: string; size: number; mediaType: string }> {
+export async function upload(
+  blob: Blob,
+  name: string,
+  type: string,
+): Promise<{ id: string; name: string; size: number; mediaType: string }> {
   const v = await loadValidation();
   let res: Response;
   try {
     res = await fetch('/api/upload', {
       method: 'POST',
-      headers: { ...authHeader(), 'X-Filename': encodeURIComponent(name), 'Content-Type': type || 'application/octet-stream' },
+      headers: {
+        ...authHeader(),
+        'X-Filename': encodeURIComponent(name),
+        'Content-Type': type || 'application/octet-stream',
+      },
       body: blob,
       credentials: 'omit',
     });

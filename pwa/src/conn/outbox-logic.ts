@@ -1,6 +1,10 @@
 // Pure outbox rules, kept apart from I/O so they are easy to test.
 
-export interface OutboxFile { name: string; type: string; blob: Blob }
+export interface OutboxFile {
+  name: string;
+  type: string;
+  blob: Blob;
+}
 
 export interface OutboxEntry {
   /** The command id: the same on every resend, so the host runs it once. */
@@ -28,12 +32,21 @@ export function nextToSend(entries: readonly OutboxEntry[]): OutboxEntry | undef
   return best;
 }
 
-export function toCommand(e: OutboxEntry):
+export function toCommand(
+  e: OutboxEntry,
+):
   | { id: string; type: 'thread.create'; text: string; attachmentIds?: string[] }
   | { id: string; type: 'thread.send'; threadId: string; text: string; attachmentIds?: string[] } {
   const attachmentIds = e.uploaded.length ? e.uploaded.map((u) => u.id) : undefined;
-  if (e.type === 'thread.create') return { id: e.id, type: 'thread.create', text: e.text, ...(attachmentIds ? { attachmentIds } : {}) };
-  return { id: e.id, type: 'thread.send', threadId: e.threadId!, text: e.text, ...(attachmentIds ? { attachmentIds } : {}) };
+  if (e.type === 'thread.create')
+    return { id: e.id, type: 'thread.create', text: e.text, ...(attachmentIds ? { attachmentIds } : {}) };
+  return {
+    id: e.id,
+    type: 'thread.send',
+    threadId: e.threadId!,
+    text: e.text,
+    ...(attachmentIds ? { attachmentIds } : {}),
+  };
 }
 
 /** Entries to show in a thread (or, for a thread being created, under its pending id). */

@@ -1,14 +1,15 @@
 // The outbox: messages are written to IndexedDB before anything else, shown as pending, and sent
 // when the host is reachable — each with its own command id, reused on every resend, so the host
 // runs it exactly once even if a reply was lost or the app restarted mid-send.
-import { newId } from '../lib/ids.js';
+
 import { idb } from '../lib/idb.js';
+import { newId } from '../lib/ids.js';
 import { appStore, authStore } from '../state/app.js';
 import { createStore } from '../state/store.js';
 import { isOnline, onSynced, request } from './connection.js';
-import { type OutboxEntry, isRetryable, nextToSend, toCommand } from './outbox-logic.js';
-import { CommandFailed } from './types.js';
 import { upload } from './http.js';
+import { isRetryable, nextToSend, type OutboxEntry, toCommand } from './outbox-logic.js';
+import { CommandFailed } from './types.js';
 
 export type { OutboxEntry };
 export const outboxStore = createStore<OutboxEntry[]>([]);
@@ -22,7 +23,9 @@ export async function loadOutbox(): Promise<void> {
 
 async function persist(e: OutboxEntry): Promise<void> {
   await idb.put('outbox', e.id, e);
-  outboxStore.set((list) => (list.some((x) => x.id === e.id) ? list.map((x) => (x.id === e.id ? e : x)) : [...list, e]));
+  outboxStore.set((list) =>
+    list.some((x) => x.id === e.id) ? list.map((x) => (x.id === e.id ? e : x)) : [...list, e],
+  );
 }
 
 async function remove(id: string): Promise<void> {

@@ -1,11 +1,27 @@
 import type {
-  Approval, ChangeEntry, ClientCommand, CommandType, Device, FileView, HostStatus, PushOutcome, Question, Task,
-  ThreadItem, ThreadSummary,
+  Approval,
+  ChangeEntry,
+  ClientCommand,
+  CommandType,
+  Device,
+  FileView,
+  HostStatus,
+  PushOutcome,
+  Question,
+  Task,
+  ThreadItem,
+  ThreadSummary,
 } from '../../../shared/src/index.js';
 
 export interface ResultMap {
   'threads.list': ThreadSummary[];
-  'thread.get': { thread: ThreadSummary; items: ThreadItem[]; tasks: Task[]; approvals: Approval[]; questions: Question[] };
+  'thread.get': {
+    thread: ThreadSummary;
+    items: ThreadItem[];
+    tasks: Task[];
+    approvals: Approval[];
+    questions: Question[];
+  };
   'thread.create': { thread: ThreadSummary; task: Task };
   'thread.send': { task: Task; item: ThreadItem };
   'task.changes': ChangeEntry[];
@@ -21,7 +37,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type CommandInput = DistributiveOmit<ClientCommand, 'id'>;
 
 export class CommandFailed extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

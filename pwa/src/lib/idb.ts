@@ -16,20 +16,26 @@ function open(): Promise<IDBDatabase> {
       if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox');
     };
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => { dbPromise = undefined; reject(req.error); };
+    req.onerror = () => {
+      dbPromise = undefined;
+      reject(req.error);
+    };
   });
   return dbPromise;
 }
 
 function run<T>(store: StoreName, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest): Promise<T> {
-  return open().then((db) => new Promise<T>((resolve, reject) => {
-    const tx = db.transaction(store, mode);
-    const req = fn(tx.objectStore(store));
-    // Resolve when the transaction commits, so a caller that awaits a put knows it is durable.
-    tx.oncomplete = () => resolve(req.result as T);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
-  }));
+  return open().then(
+    (db) =>
+      new Promise<T>((resolve, reject) => {
+        const tx = db.transaction(store, mode);
+        const req = fn(tx.objectStore(store));
+        // Resolve when the transaction commits, so a caller that awaits a put knows it is durable.
+        tx.oncomplete = () => resolve(req.result as T);
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+      }),
+  );
 }
 
 export const idb = {

@@ -6,7 +6,9 @@ interface BeforeInstallPromptEvent extends Event {
   userChoice: Promise<{ outcome: 'accepted' | 'dismissed' }>;
 }
 
-export const installStore = createStore<{ prompt?: BeforeInstallPromptEvent; installed: boolean }>({ installed: false });
+export const installStore = createStore<{ prompt?: BeforeInstallPromptEvent; installed: boolean }>({
+  installed: false,
+});
 
 export function watchInstall(): void {
   addEventListener('beforeinstallprompt', (e) => {

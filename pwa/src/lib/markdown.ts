@@ -13,7 +13,9 @@ export function safeHref(url: string): string | undefined {
   if (!SAFE_URL.test(u)) return undefined;
   try {
     const parsed = new URL(u);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' || parsed.protocol === 'mailto:' ? parsed.href : undefined;
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' || parsed.protocol === 'mailto:'
+      ? parsed.href
+      : undefined;
   } catch {
     return undefined;
   }
@@ -25,18 +27,27 @@ function link(text: Child[], url: string, key: number): Child {
   return h('a', { key, href, rel: 'noopener noreferrer nofollow', target: '_blank' }, text);
 }
 
-interface Rule { re: RegExp; make(m: RegExpExecArray, key: number): Child }
+interface Rule {
+  re: RegExp;
+  make(m: RegExpExecArray, key: number): Child;
+}
 
 const RULES: Rule[] = [
   { re: /\\([\\`*_{}[\]()#+\-.!~|>])/, make: (m) => m[1] },
   { re: /(`+)([\s\S]*?[^`])\1(?!`)/, make: (m, key) => h('code', { key }, m[2].trim() || m[2]) },
-  { re: /!\[([^\]]*)\]\(([^)\s]*)(?:\s+"[^"]*")?\)/, make: (m, key) => h('span', { key, class: 'md-img' }, `[image${m[1] ? `: ${m[1]}` : ''}]`) },
+  {
+    re: /!\[([^\]]*)\]\(([^)\s]*)(?:\s+"[^"]*")?\)/,
+    make: (m, key) => h('span', { key, class: 'md-img' }, `[image${m[1] ? `: ${m[1]}` : ''}]`),
+  },
   { re: /\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/, make: (m, key) => link(inline(m[1]), m[2], key) },
   { re: /<((?:https?:\/\/|mailto:)[^\s>]+)>/, make: (m, key) => link([m[1]], m[1], key) },
   { re: /(\*\*|__)(?=\S)([\s\S]*?\S)\1/, make: (m, key) => h('strong', { key }, inline(m[2])) },
   { re: /~~(?=\S)([\s\S]*?\S)~~/, make: (m, key) => h('del', { key }, inline(m[1])) },
   { re: /\*(?=[^\s*])([\s\S]*?[^\s*])\*/, make: (m, key) => h('em', { key }, inline(m[1])) },
-  { re: /(?<![A-Za-z0-9])_(?=[^\s_])([\s\S]*?[^\s_])_(?![A-Za-z0-9])/, make: (m, key) => h('em', { key }, inline(m[1])) },
+  {
+    re: /(?<![A-Za-z0-9])_(?=[^\s_])([\s\S]*?[^\s_])_(?![A-Za-z0-9])/,
+    make: (m, key) => h('em', { key }, inline(m[1])),
+  },
   { re: /https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"]/, make: (m, key) => link([m[0]], m[0], key) },
 ];
 
@@ -51,7 +62,10 @@ export function inline(text: string): Child[] {
       const m = rule.re.exec(rest);
       if (m && (!best || m.index < best.m.index)) best = { m, rule };
     }
-    if (!best) { pushText(out, rest, () => key++); break; }
+    if (!best) {
+      pushText(out, rest, () => key++);
+      break;
+    }
     if (best.m.index > 0) pushText(out, rest.slice(0, best.m.index), () => key++);
     out.push(best.rule.make(best.m, key++));
     rest = rest.slice(best.m.index + best.m[0].length);
@@ -81,8 +95,16 @@ function splitRow(line: string): string[] {
   const cells: string[] = [];
   let cur = '';
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && s[i + 1] === '|') { cur += '|'; i++; continue; }
-    if (s[i] === '|') { cells.push(cur.trim()); cur = ''; continue; }
+    if (s[i] === '\\' && s[i + 1] === '|') {
+      cur += '|';
+      i++;
+      continue;
+    }
+    if (s[i] === '|') {
+      cells.push(cur.trim());
+      cur = '';
+      continue;
+    }
     cur += s[i];
   }
   cells.push(cur.trim());
@@ -90,8 +112,14 @@ function splitRow(line: string): string[] {
 }
 
 function startsBlock(line: string, next: string | undefined): boolean {
-  return FENCE.test(line) || HEADING.test(line) || HR.test(line) || QUOTE.test(line) || LIST.test(line)
-    || (line.includes('|') && next !== undefined && TABLE_SEP.test(next));
+  return (
+    FENCE.test(line) ||
+    HEADING.test(line) ||
+    HR.test(line) ||
+    QUOTE.test(line) ||
+    LIST.test(line) ||
+    (line.includes('|') && next !== undefined && TABLE_SEP.test(next))
+  );
 }
 
 function blocks(lines: string[], depth: number): Child[] {
@@ -100,7 +128,10 @@ function blocks(lines: string[], depth: number): Child[] {
   let key = 0;
   while (i < lines.length) {
     const line = lines[i];
-    if (!line.trim()) { i++; continue; }
+    if (!line.trim()) {
+      i++;
+      continue;
+    }
     let m: RegExpExecArray | null;
     if ((m = FENCE.exec(line))) {
       const fence = m[1];
@@ -117,10 +148,17 @@ function blocks(lines: string[], depth: number): Child[] {
       i++;
       continue;
     }
-    if (HR.test(line)) { out.push(h('hr', { key: key++ })); i++; continue; }
+    if (HR.test(line)) {
+      out.push(h('hr', { key: key++ }));
+      i++;
+      continue;
+    }
     if (QUOTE.test(line)) {
       const body: string[] = [];
-      while (i < lines.length && (m = QUOTE.exec(lines[i]))) { body.push(m[1]); i++; }
+      while (i < lines.length && (m = QUOTE.exec(lines[i]))) {
+        body.push(m[1]);
+        i++;
+      }
       out.push(h('blockquote', { key: key++ }, depth < 8 ? blocks(body, depth + 1) : body.join('\n')));
       continue;
     }
@@ -129,10 +167,36 @@ function blocks(lines: string[], depth: number): Child[] {
       i += 2;
       const rows: string[][] = [];
       while (i < lines.length && lines[i].trim() && lines[i].includes('|')) rows.push(splitRow(lines[i++]));
-      out.push(h('div', { key: key++, class: 'table-wrap' }, h('table', null,
-        h('thead', null, h('tr', null, head.map((c, j) => h('th', { key: j, scope: 'col' }, inline(c))))),
-        h('tbody', null, rows.map((r, k) => h('tr', { key: k }, head.map((_, j) => h('td', { key: j }, inline(r[j] ?? ''))))))),
-      ));
+      out.push(
+        h(
+          'div',
+          { key: key++, class: 'table-wrap' },
+          h(
+            'table',
+            null,
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                head.map((c, j) => h('th', { key: j, scope: 'col' }, inline(c))),
+              ),
+            ),
+            h(
+              'tbody',
+              null,
+              rows.map((r, k) =>
+                h(
+                  'tr',
+                  { key: k },
+                  head.map((_, j) => h('td', { key: j }, inline(r[j] ?? ''))),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
       continue;
     }
     if ((m = LIST.exec(line))) {
@@ -147,7 +211,11 @@ function blocks(lines: string[], depth: number): Child[] {
           continue;
         }
         // Continuation: indented lines (possibly after blank lines) belong to the current item.
-        if (items.length && /^\s{2,}\S/.test(lines[i])) { items[items.length - 1].push(lines[i].replace(/^\s{2,4}/, '')); i++; continue; }
+        if (items.length && /^\s{2,}\S/.test(lines[i])) {
+          items[items.length - 1].push(lines[i].replace(/^\s{2,4}/, ''));
+          i++;
+          continue;
+        }
         if (items.length && !lines[i].trim() && i + 1 < lines.length && /^\s{2,}\S/.test(lines[i + 1])) {
           items[items.length - 1].push('');
           i++;
@@ -159,7 +227,10 @@ function blocks(lines: string[], depth: number): Child[] {
         let first = it[0];
         let check: Child | undefined;
         const cm = /^\[([ xX])\]\s+(.*)$/.exec(first);
-        if (cm) { check = cm[1] === ' ' ? '☐ ' : '☑ '; first = cm[2]; }
+        if (cm) {
+          check = cm[1] === ' ' ? '☐ ' : '☑ ';
+          first = cm[2];
+        }
         const inner = it.length === 1 || depth >= 8 ? inline(first) : blocks([first, ...it.slice(1)], depth + 1);
         return h('li', { key: k }, check ? [check, ...inner] : inner);
       });

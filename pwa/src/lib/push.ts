@@ -10,7 +10,8 @@ export type PushSupport =
 export function pushSupport(): PushSupport {
   if (!isSecureContext) return { ok: false, why: 'insecure' };
   if (isIOS() && !isStandalone()) return { ok: false, why: 'ios-not-installed' };
-  if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) return { ok: false, why: 'unsupported' };
+  if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window))
+    return { ok: false, why: 'unsupported' };
   if (Notification.permission === 'denied') return { ok: false, why: 'denied' };
   return { ok: true };
 }
@@ -32,7 +33,16 @@ function keyBytes(base64url: string): Uint8Array<ArrayBuffer> {
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(message)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -40,24 +50,38 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 export async function enablePush(): Promise<void> {
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') {
-    throw new Error(permission === 'denied'
-      ? 'Notifications are blocked for this app. Allow them in your browser or phone settings, then try again.'
-      : 'Notifications were not allowed.');
+    throw new Error(
+      permission === 'denied'
+        ? 'Notifications are blocked for this app. Allow them in your browser or phone settings, then try again.'
+        : 'Notifications were not allowed.',
+    );
   }
-  const reg = await withTimeout(navigator.serviceWorker.ready, 10_000, 'The app is still installing its service worker; try again in a moment.');
+  const reg = await withTimeout(
+    navigator.serviceWorker.ready,
+    10_000,
+    'The app is still installing its service worker; try again in a moment.',
+  );
   const { publicKey } = await request({ type: 'push.key' });
   let sub = await reg.pushManager.getSubscription();
-  if (sub && !sameKey(sub, publicKey)) { await sub.unsubscribe(); sub = null; }
+  if (sub && !sameKey(sub, publicKey)) {
+    await sub.unsubscribe();
+    sub = null;
+  }
   sub ??= await withTimeout(
     reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) }),
     20_000,
     "The browser's push service did not answer. Check the phone's connection and try again.",
   );
   const json = sub.toJSON();
-  if (!json.endpoint || !json.keys?.p256dh || !json.keys.auth) throw new Error('The browser gave an incomplete push subscription.');
+  if (!json.endpoint || !json.keys?.p256dh || !json.keys.auth)
+    throw new Error('The browser gave an incomplete push subscription.');
   await request({
     type: 'push.subscribe',
-    subscription: { endpoint: json.endpoint, expirationTime: json.expirationTime ?? null, keys: { p256dh: json.keys.p256dh, auth: json.keys.auth } },
+    subscription: {
+      endpoint: json.endpoint,
+      expirationTime: json.expirationTime ?? null,
+      keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
+    },
   });
 }
 

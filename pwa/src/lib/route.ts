@@ -24,10 +24,14 @@ export function parseHash(hash: string): Route {
 
 export function hrefFor(r: Route): string {
   switch (r.name) {
-    case 'list': return '#';
-    case 'thread': return `#${new URLSearchParams({ thread: r.id })}`;
-    case 'file': return `#${new URLSearchParams({ thread: r.threadId, task: r.taskId, file: r.path })}`;
-    default: return `#${r.name}`;
+    case 'list':
+      return '#';
+    case 'thread':
+      return `#${new URLSearchParams({ thread: r.id })}`;
+    case 'file':
+      return `#${new URLSearchParams({ thread: r.threadId, task: r.taskId, file: r.path })}`;
+    default:
+      return `#${r.name}`;
   }
 }
 

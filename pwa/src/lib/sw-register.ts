@@ -21,20 +21,23 @@ export function registerServiceWorker(): void {
       if (u.origin === location.origin) navigate(parseHash(u.hash));
     }
   });
-  navigator.serviceWorker.register('/sw.js', { scope: '/' }).then((reg) => {
-    const track = (w: ServiceWorker | null) => {
-      if (!w) return;
-      w.addEventListener('statechange', () => {
-        if (w.state === 'installed' && navigator.serviceWorker.controller) updateStore.set({ waiting: w });
+  navigator.serviceWorker
+    .register('/sw.js', { scope: '/' })
+    .then((reg) => {
+      const track = (w: ServiceWorker | null) => {
+        if (!w) return;
+        w.addEventListener('statechange', () => {
+          if (w.state === 'installed' && navigator.serviceWorker.controller) updateStore.set({ waiting: w });
+        });
+      };
+      if (reg.waiting && navigator.serviceWorker.controller) updateStore.set({ waiting: reg.waiting });
+      track(reg.installing);
+      reg.addEventListener('updatefound', () => track(reg.installing));
+      document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'visible') reg.update().catch(() => undefined);
       });
-    };
-    if (reg.waiting && navigator.serviceWorker.controller) updateStore.set({ waiting: reg.waiting });
-    track(reg.installing);
-    reg.addEventListener('updatefound', () => track(reg.installing));
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') reg.update().catch(() => undefined);
-    });
-  }).catch((err) => console.warn('errand: service worker registration failed', err));
+    })
+    .catch((err) => console.warn('errand: service worker registration failed', err));
 }
 
 export function applyUpdate(): void {

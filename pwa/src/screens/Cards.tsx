@@ -10,21 +10,37 @@ import { ErrorText, StateChip } from '../ui/common.js';
 type ToolItem = Extract<ThreadItem, { kind: 'tool' }>;
 
 const TOOL_MARK: Record<ToolItem['state'], string> = {
-  pending: '○', running: '◐', completed: '✓', error: '✕', denied: '⊘', unknown: '?',
+  pending: '○',
+  running: '◐',
+  completed: '✓',
+  error: '✕',
+  denied: '⊘',
+  unknown: '?',
 };
 
 function pretty(v: unknown): string {
   if (typeof v === 'string') return v;
-  try { return JSON.stringify(v, null, 2); } catch { return String(v); }
+  try {
+    return JSON.stringify(v, null, 2);
+  } catch {
+    return String(v);
+  }
 }
 
 export function ToolRow({ item }: { item: ToolItem }) {
   const [open, setOpen] = useState(false);
   return (
     <div class={`tool tool-${item.state}`}>
-      <button type="button" class="tool-head" aria-expanded={open} aria-label={`${item.tool}: ${item.summary} (${item.state}). ${open ? 'Hide' : 'Show'} details`}
-        onClick={() => setOpen(!open)}>
-        <span class="tool-mark" aria-hidden="true">{TOOL_MARK[item.state]}</span>
+      <button
+        type="button"
+        class="tool-head"
+        aria-expanded={open}
+        aria-label={`${item.tool}: ${item.summary} (${item.state}). ${open ? 'Hide' : 'Show'} details`}
+        onClick={() => setOpen(!open)}
+      >
+        <span class="tool-mark" aria-hidden="true">
+          {TOOL_MARK[item.state]}
+        </span>
         <span class="tool-name">{item.tool}</span>
         <span class="tool-summary">{item.summary}</span>
       </button>
@@ -32,7 +48,12 @@ export function ToolRow({ item }: { item: ToolItem }) {
         <div class="tool-body">
           <div class="label">Input</div>
           <pre>{pretty(item.input)}</pre>
-          {item.output !== undefined && (<><div class="label">Output</div><pre>{item.output}</pre></>)}
+          {item.output !== undefined && (
+            <>
+              <div class="label">Output</div>
+              <pre>{item.output}</pre>
+            </>
+          )}
         </div>
       )}
     </div>
@@ -53,7 +74,12 @@ const DECIDED: Record<string, string> = { approved: '✓ Approved', denied: '⊘
 
 export function ApprovalCard({ approval }: { approval: Approval }) {
   if (approval.state !== 'pending') {
-    return <p class="approval-done" aria-label={`Approval ${approval.state}: ${approval.summary}`}>{DECIDED[approval.state]}{approval.decidedBy ? ` by ${approval.decidedBy}` : ''}: {approval.summary}</p>;
+    return (
+      <p class="approval-done" aria-label={`Approval ${approval.state}: ${approval.summary}`}>
+        {DECIDED[approval.state]}
+        {approval.decidedBy ? ` by ${approval.decidedBy}` : ''}: {approval.summary}
+      </p>
+    );
   }
   return <PendingApproval approval={approval} />;
 }
@@ -80,7 +106,11 @@ function PendingApproval({ approval }: { approval: Approval }) {
     <section class={`card approval approval-${approval.state}`} aria-label={`Approval needed: ${approval.summary}`}>
       <div class="approval-head">
         <strong>{pending ? 'Needs your OK' : `Approval ${approval.state}`}</strong>
-        {pending && <span class={`countdown${left < 60_000 ? ' soon' : ''}`} aria-label="Time left to decide" role="timer">{expired ? 'Expired' : `Expires in ${countdown(left)}`}</span>}
+        {pending && (
+          <span class={`countdown${left < 60_000 ? ' soon' : ''}`} aria-label="Time left to decide" role="timer">
+            {expired ? 'Expired' : `Expires in ${countdown(left)}`}
+          </span>
+        )}
       </div>
       <p class="approval-summary">{approval.summary}</p>
       <div class="label">Exact action ({approval.tool})</div>
@@ -88,9 +118,26 @@ function PendingApproval({ approval }: { approval: Approval }) {
       <ErrorText error={error} />
       {pending && !expired && (
         <div class="btn-row">
-          <button type="button" class="primary" aria-label="Approve" disabled={busy} onClick={() => void decide('approve')}>Approve</button>
-          <button type="button" class="danger" aria-label="Deny" disabled={busy} onClick={() => void decide('deny')}>Deny</button>
-          <button type="button" aria-label="Allow for this task" disabled={busy} onClick={() => void decide('allow_task')}>Allow for this task</button>
+          <button
+            type="button"
+            class="primary"
+            aria-label="Approve"
+            disabled={busy}
+            onClick={() => void decide('approve')}
+          >
+            Approve
+          </button>
+          <button type="button" class="danger" aria-label="Deny" disabled={busy} onClick={() => void decide('deny')}>
+            Deny
+          </button>
+          <button
+            type="button"
+            aria-label="Allow for this task"
+            disabled={busy}
+            onClick={() => void decide('allow_task')}
+          >
+            Allow for this task
+          </button>
         </div>
       )}
     </section>
@@ -121,13 +168,20 @@ export function QuestionCard({ question }: { question: Question }) {
       <p>{question.text}</p>
       <textarea aria-label="Your answer" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       <ErrorText error={error} />
-      <button type="submit" class="primary" aria-label="Send answer" disabled={busy || !text.trim()}>Answer</button>
+      <button type="submit" class="primary" aria-label="Send answer" disabled={busy || !text.trim()}>
+        Answer
+      </button>
     </form>
   );
 }
 
 const OP_LABEL: Record<ChangeEntry['op'], string> = {
-  create: 'Created', write: 'Wrote', edit: 'Edited', mkdir: 'New folder', move: 'Moved', trash: 'Moved to trash',
+  create: 'Created',
+  write: 'Wrote',
+  edit: 'Edited',
+  mkdir: 'New folder',
+  move: 'Moved',
+  trash: 'Moved to trash',
 };
 
 const changesAsked = new Set<string>();
@@ -136,10 +190,19 @@ const changesAsked = new Set<string>();
 function ensureChanges(threadId: string, taskId: string, force = false): Promise<void> {
   if (changesAsked.has(taskId) && !force) return Promise.resolve();
   changesAsked.add(taskId);
-  return request({ type: 'task.changes', taskId }).then((list) => appStore.set((s) => {
-    const d = s.details[threadId];
-    return d ? { ...s, details: { ...s.details, [threadId]: { ...d, changes: { ...d.changes, [taskId]: list } } } } : s;
-  }), (e: unknown) => { changesAsked.delete(taskId); throw e; });
+  return request({ type: 'task.changes', taskId }).then(
+    (list) =>
+      appStore.set((s) => {
+        const d = s.details[threadId];
+        return d
+          ? { ...s, details: { ...s.details, [threadId]: { ...d, changes: { ...d.changes, [taskId]: list } } } }
+          : s;
+      }),
+    (e: unknown) => {
+      changesAsked.delete(taskId);
+      throw e;
+    },
+  );
 }
 
 export function ChangesList({ task, threadId }: { task: Task; threadId: string }) {
@@ -158,10 +221,17 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
         const viewable = c.op !== 'trash' && c.op !== 'mkdir' && !c.undone;
         return (
           <li key={c.id} class={c.undone ? 'undone' : ''}>
-            <span class="op">{OP_LABEL[c.op]}{c.undone ? ' (undone)' : ''}</span>
-            {viewable
-              ? <a href={hrefFor({ name: 'file', threadId, taskId: task.id, path })} aria-label={`View ${path}`}>{path}</a>
-              : <span class="path">{c.op === 'move' ? `${c.path} → ${c.toPath ?? ''}` : c.path}</span>}
+            <span class="op">
+              {OP_LABEL[c.op]}
+              {c.undone ? ' (undone)' : ''}
+            </span>
+            {viewable ? (
+              <a href={hrefFor({ name: 'file', threadId, taskId: task.id, path })} aria-label={`View ${path}`}>
+                {path}
+              </a>
+            ) : (
+              <span class="path">{c.op === 'move' ? `${c.path} → ${c.toPath ?? ''}` : c.path}</span>
+            )}
           </li>
         );
       })}
@@ -178,7 +248,7 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
   const [showChanges, setShowChanges] = useState(false);
   const [confirmUndo, setConfirmUndo] = useState(false);
   const changes = appStore.get().details[threadId]?.changes[task.id];
-  const changeCount = changes ? changes.filter((c) => !c.undone).length : task.changedFiles?.length ?? 0;
+  const changeCount = changes ? changes.filter((c) => !c.undone).length : (task.changedFiles?.length ?? 0);
   const ended = ENDED.has(task.state);
   useEffect(() => {
     if (ended && !changes) ensureChanges(threadId, task.id).catch(() => undefined);
@@ -202,23 +272,66 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
         <span class="usage">{usageLine(task)}</span>
       </div>
       {task.reason && ENDED.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
-      {changes && changes.length > 0 && changeCount === 0 && <p class="muted" role="status">All of this task's changes were undone.</p>}
+      {changes && changes.length > 0 && changeCount === 0 && (
+        <p class="muted" role="status">
+          All of this task's changes were undone.
+        </p>
+      )}
       <div class="btn-row">
-        {ACTIVE.has(task.state) && <button type="button" class="danger" aria-label="Cancel task" disabled={!!busy} onClick={() => void run('task.cancel')}>Cancel</button>}
-        {task.state === 'interrupted' && <button type="button" class="primary" aria-label="Resume task" disabled={!!busy} onClick={() => void run('task.resume')}>Resume</button>}
+        {ACTIVE.has(task.state) && (
+          <button
+            type="button"
+            class="danger"
+            aria-label="Cancel task"
+            disabled={!!busy}
+            onClick={() => void run('task.cancel')}
+          >
+            Cancel
+          </button>
+        )}
+        {task.state === 'interrupted' && (
+          <button
+            type="button"
+            class="primary"
+            aria-label="Resume task"
+            disabled={!!busy}
+            onClick={() => void run('task.resume')}
+          >
+            Resume
+          </button>
+        )}
         {(task.state === 'failed' || task.state === 'cancelled' || task.state === 'interrupted') && (
-          <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>Retry</button>
+          <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>
+            Retry
+          </button>
         )}
         {(changeCount > 0 || (changes?.length ?? 0) > 0) && (
-          <button type="button" aria-expanded={showChanges} aria-label="Changed files" onClick={() => setShowChanges(!showChanges)}>
+          <button
+            type="button"
+            aria-expanded={showChanges}
+            aria-label="Changed files"
+            onClick={() => setShowChanges(!showChanges)}
+          >
             Changed files ({changeCount})
           </button>
         )}
-        {ENDED.has(task.state) && changeCount > 0 && (
-          confirmUndo
-            ? <button type="button" class="danger" aria-label="Confirm undo changes" disabled={!!busy} onClick={() => void run('task.undo')}>Tap again to undo</button>
-            : <button type="button" aria-label="Undo changes" disabled={!!busy} onClick={() => setConfirmUndo(true)}>Undo changes</button>
-        )}
+        {ENDED.has(task.state) &&
+          changeCount > 0 &&
+          (confirmUndo ? (
+            <button
+              type="button"
+              class="danger"
+              aria-label="Confirm undo changes"
+              disabled={!!busy}
+              onClick={() => void run('task.undo')}
+            >
+              Tap again to undo
+            </button>
+          ) : (
+            <button type="button" aria-label="Undo changes" disabled={!!busy} onClick={() => setConfirmUndo(true)}>
+              Undo changes
+            </button>
+          ))}
       </div>
       <ErrorText error={error} />
       {showChanges && <ChangesList task={task} threadId={threadId} />}

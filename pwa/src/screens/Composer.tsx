@@ -5,7 +5,12 @@ import { Icon, IconButton } from '../ui/common.js';
 
 const MAX_FILES = 20;
 
-export function Composer({ threadId, onQueued, autoFocus, placeholder }: {
+export function Composer({
+  threadId,
+  onQueued,
+  autoFocus,
+  placeholder,
+}: {
   threadId?: string;
   onQueued?(id: string): void;
   autoFocus?: boolean;
@@ -31,25 +36,44 @@ export function Composer({ threadId, onQueued, autoFocus, placeholder }: {
   };
 
   return (
-    <form class="composer" aria-label="Compose" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+    <form
+      class="composer"
+      aria-label="Compose"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}
+    >
       {files.length > 0 && (
         <ul class="attachments" aria-label="Attached files">
           {files.map((f, i) => (
             <li key={`${f.name}-${i}`} class="attachment">
-              <span>{f.name} · {bytes(f.size)}</span>
-              <IconButton icon="close" label={`Remove ${f.name}`} onClick={() => setFiles(files.filter((_, j) => j !== i))} />
+              <span>
+                {f.name} · {bytes(f.size)}
+              </span>
+              <IconButton
+                icon="close"
+                label={`Remove ${f.name}`}
+                onClick={() => setFiles(files.filter((_, j) => j !== i))}
+              />
             </li>
           ))}
         </ul>
       )}
       <div class="composer-row">
         <IconButton icon="clip" label="Attach files" onClick={() => fileInput.current?.click()} />
-        <input ref={fileInput} type="file" multiple hidden aria-label="Choose files to attach"
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          aria-label="Choose files to attach"
           onChange={(e) => {
             const picked = [...(e.currentTarget.files ?? [])];
             setFiles((cur) => [...cur, ...picked].slice(0, MAX_FILES));
             e.currentTarget.value = '';
-          }} />
+          }}
+        />
         <textarea
           class="composer-input"
           aria-label="Message"
@@ -59,7 +83,12 @@ export function Composer({ threadId, onQueued, autoFocus, placeholder }: {
           autoFocus={autoFocus}
           maxLength={100_000}
           onInput={(e) => setText(e.currentTarget.value)}
-          onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); void send(); } }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+              e.preventDefault();
+              void send();
+            }
+          }}
         />
         <button type="submit" class="send-btn" aria-label="Send" disabled={!text.trim() || busy}>
           <Icon name="send" />

@@ -16,8 +16,26 @@ function Sheet({ rows, truncated }: { rows: string[][]; truncated: boolean }) {
   return (
     <div class="table-wrap">
       <table>
-        {head && <thead><tr>{head.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>}
-        <tbody>{body.map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
+        {head && (
+          <thead>
+            <tr>
+              {head.map((c, i) => (
+                <th key={i} scope="col">
+                  {c}
+                </th>
+              ))}
+            </tr>
+          </thead>
+        )}
+        <tbody>
+          {body.map((r, i) => (
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j}>{c}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
       </table>
       {truncated && <p class="muted">Only the first rows are shown.</p>}
     </div>
@@ -28,9 +46,19 @@ function View({ view }: { view: FileView }) {
   const [sheet, setSheet] = useState(0);
   switch (view.kind) {
     case 'markdown':
-      return <article class="md file-md">{renderMarkdown(view.text)}{view.truncated && <p class="muted">The file is longer; download it to see all.</p>}</article>;
+      return (
+        <article class="md file-md">
+          {renderMarkdown(view.text)}
+          {view.truncated && <p class="muted">The file is longer; download it to see all.</p>}
+        </article>
+      );
     case 'text':
-      return <><pre class="file-text">{view.text}</pre>{view.truncated && <p class="muted">The file is longer; download it to see all.</p>}</>;
+      return (
+        <>
+          <pre class="file-text">{view.text}</pre>
+          {view.truncated && <p class="muted">The file is longer; download it to see all.</p>}
+        </>
+      );
     case 'table': {
       const s = view.sheets[Math.min(sheet, view.sheets.length - 1)];
       return (
@@ -38,7 +66,16 @@ function View({ view }: { view: FileView }) {
           {view.sheets.length > 1 && (
             <div class="tabs" role="tablist" aria-label="Sheets">
               {view.sheets.map((x, i) => (
-                <button key={x.name} type="button" role="tab" aria-selected={i === sheet} aria-label={`Sheet ${x.name}`} onClick={() => setSheet(i)}>{x.name}</button>
+                <button
+                  key={x.name}
+                  type="button"
+                  role="tab"
+                  aria-selected={i === sheet}
+                  aria-label={`Sheet ${x.name}`}
+                  onClick={() => setSheet(i)}
+                >
+                  {x.name}
+                </button>
               ))}
             </div>
           )}
@@ -47,11 +84,17 @@ function View({ view }: { view: FileView }) {
       );
     }
     case 'image':
-      return IMAGE_TYPES.test(view.mediaType)
-        ? <img class="file-img" alt={view.name} src={`data:${view.mediaType};base64,${view.dataBase64}`} />
-        : <p class="muted">This image type is not shown here; download it instead.</p>;
+      return IMAGE_TYPES.test(view.mediaType) ? (
+        <img class="file-img" alt={view.name} src={`data:${view.mediaType};base64,${view.dataBase64}`} />
+      ) : (
+        <p class="muted">This image type is not shown here; download it instead.</p>
+      );
     case 'binary':
-      return <p class="muted">This file ({bytes(view.size)}) can't be shown on the phone. Download it to open it with another app.</p>;
+      return (
+        <p class="muted">
+          This file ({bytes(view.size)}) can't be shown on the phone. Download it to open it with another app.
+        </p>
+      );
   }
 }
 
@@ -67,12 +110,19 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
   const dl = () => download(taskId, path, name).catch((e: Error) => setError(e.message));
   return (
     <div class="screen">
-      <Header title={name} sub={<span class="path">{path}</span>}
+      <Header
+        title={name}
+        sub={<span class="path">{path}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back()} />}
-        right={<IconButton icon="download" label={`Download ${name}`} onClick={() => void dl()} />} />
+        right={<IconButton icon="download" label={`Download ${name}`} onClick={() => void dl()} />}
+      />
       <main class="file pad" aria-label={`File ${name}`}>
         <ErrorText error={error} />
-        {view ? <View view={view} /> : !error && <p class="muted">{online ? 'Loading…' : 'The file will load when your computer is reachable.'}</p>}
+        {view ? (
+          <View view={view} />
+        ) : (
+          !error && <p class="muted">{online ? 'Loading…' : 'The file will load when your computer is reachable.'}</p>
+        )}
       </main>
     </div>
   );

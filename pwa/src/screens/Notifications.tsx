@@ -7,15 +7,25 @@ import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 
 const WHY: Record<string, string> = {
-  'ios-not-installed': 'On iPhone and iPad, notifications work only in the installed app. Add Errand to your Home Screen first (Share → Add to Home Screen), then open it from there and turn notifications on.',
+  'ios-not-installed':
+    'On iPhone and iPad, notifications work only in the installed app. Add Errand to your Home Screen first (Share → Add to Home Screen), then open it from there and turn notifications on.',
   unsupported: 'This browser cannot receive push notifications.',
-  insecure: 'Notifications need a secure (https) address for Errand. Set up Tailscale Serve or a public https URL on your computer.',
-  denied: 'Notifications are blocked for Errand. Allow them in the browser’s site settings (or the phone’s Settings → Notifications), then come back here.',
+  insecure:
+    'Notifications need a secure (https) address for Errand. Set up Tailscale Serve or a public https URL on your computer.',
+  denied:
+    'Notifications are blocked for Errand. Allow them in the browser’s site settings (or the phone’s Settings → Notifications), then come back here.',
 };
 
 function describe(o: PushOutcome): string {
   const what = o.kind === 'test' ? 'Test push' : `Push (${o.kind})`;
-  const how = o.result === 'sent' ? 'sent' : o.result === 'suppressed' ? 'not sent' : o.result === 'removed' ? 'subscription removed' : 'failed';
+  const how =
+    o.result === 'sent'
+      ? 'sent'
+      : o.result === 'suppressed'
+        ? 'not sent'
+        : o.result === 'removed'
+          ? 'subscription removed'
+          : 'failed';
   return `${what} ${how} ${timeAgo(o.at)}${o.detail ? ` — ${o.detail}` : ''}${o.status ? ` (HTTP ${o.status})` : ''}`;
 }
 
@@ -31,7 +41,9 @@ export function NotificationsSwitch() {
   const last = outcomes.find((o) => o.deviceId === deviceId);
 
   useEffect(() => {
-    void currentSubscription().then((s) => setOn(!!s)).catch(() => setOn(false));
+    void currentSubscription()
+      .then((s) => setOn(!!s))
+      .catch(() => setOn(false));
   }, []);
   useEffect(() => {
     if (!online) return;
@@ -40,14 +52,25 @@ export function NotificationsSwitch() {
       .catch(() => undefined);
   }, [online]);
 
-  if (!support.ok) return <p class="notice" role="note">{WHY[support.why]}</p>;
+  if (!support.ok)
+    return (
+      <p class="notice" role="note">
+        {WHY[support.why]}
+      </p>
+    );
 
   const toggle = async () => {
     setBusy(true);
     setError(undefined);
     setInfo(undefined);
     try {
-      if (on) { await disablePush(); setOn(false); } else { await enablePush(); setOn(true); }
+      if (on) {
+        await disablePush();
+        setOn(false);
+      } else {
+        await enablePush();
+        setOn(true);
+      }
     } catch (e) {
       setError((e as Error).message);
       if (pushSupport().ok === false) setOn(false);
@@ -69,14 +92,34 @@ export function NotificationsSwitch() {
     <div class="stack">
       <label class="switch-row">
         <span>Notify me when a task is done, fails, or needs me</span>
-        <input type="checkbox" role="switch" aria-label="Notifications" checked={!!on} disabled={busy || on === undefined || !online}
-          onChange={() => void toggle()} />
+        <input
+          type="checkbox"
+          role="switch"
+          aria-label="Notifications"
+          checked={!!on}
+          disabled={busy || on === undefined || !online}
+          onChange={() => void toggle()}
+        />
       </label>
       {!online && <p class="muted">Connect to your computer to change notifications.</p>}
-      {error && <p class="error" role="alert">{error}</p>}
-      {info && <p class="muted" role="status">{info}</p>}
-      <p class="muted" aria-label="Last push">{last ? describe(last) : 'No push sent to this device yet.'}</p>
-      {on && <button type="button" aria-label="Send test push" disabled={!online} onClick={() => void test()}>Send test push</button>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {info && (
+        <p class="muted" role="status">
+          {info}
+        </p>
+      )}
+      <p class="muted" aria-label="Last push">
+        {last ? describe(last) : 'No push sent to this device yet.'}
+      </p>
+      {on && (
+        <button type="button" aria-label="Send test push" disabled={!online} onClick={() => void test()}>
+          Send test push
+        </button>
+      )}
     </div>
   );
 }

@@ -7,10 +7,7 @@ import { saveAuth } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { NotificationsSwitch } from './Notifications.js';
 
-type Phase =
-  | { step: 'name' }
-  | { step: 'waiting' }
-  | { step: 'failed'; kind: string; message: string };
+type Phase = { step: 'name' } | { step: 'waiting' } | { step: 'failed'; kind: string; message: string };
 
 const RUN_AGAIN = 'On your computer, run `errand pair` again and scan the new QR code.';
 
@@ -29,7 +26,13 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
     const r = await claimPairing(code, n, abort.current.signal);
     if (abort.current.signal.aborted) return;
     if (r.ok) {
-      await saveAuth({ token: r.token, deviceId: r.deviceId, hostName: r.hostName, deviceName: n, pairedAt: Date.now() });
+      await saveAuth({
+        token: r.token,
+        deviceId: r.deviceId,
+        hostName: r.hostName,
+        deviceName: n,
+        pairedAt: Date.now(),
+      });
       onDone();
       navigate({ name: 'welcome' }, true);
       return;
@@ -49,9 +52,17 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
       ) : phase.step === 'name' ? (
         <form class="stack" onSubmit={claim}>
           <label for="device-name">Name for this device</label>
-          <input id="device-name" value={name} maxLength={80} required autoComplete="off"
-            onInput={(e) => setName(e.currentTarget.value)} />
-          <button class="primary" type="submit" aria-label="Pair this device">Pair</button>
+          <input
+            id="device-name"
+            value={name}
+            maxLength={80}
+            required
+            autoComplete="off"
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+          <button class="primary" type="submit" aria-label="Pair this device">
+            Pair
+          </button>
           <p class="muted">Your computer will ask you to approve this device.</p>
         </form>
       ) : phase.step === 'waiting' ? (
@@ -59,15 +70,41 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
           <div class="spinner" aria-hidden="true" />
           <p class="big">Approve on your computer</p>
           <p class="muted">Your computer shows a request from “{name.trim()}”. Accept it there to finish pairing.</p>
-          <button type="button" aria-label="Cancel pairing" onClick={() => { abort.current?.abort(); setPhase({ step: 'failed', kind: 'cancelled', message: 'You cancelled pairing. The code cannot be used again.' }); }}>Cancel</button>
+          <button
+            type="button"
+            aria-label="Cancel pairing"
+            onClick={() => {
+              abort.current?.abort();
+              setPhase({
+                step: 'failed',
+                kind: 'cancelled',
+                message: 'You cancelled pairing. The code cannot be used again.',
+              });
+            }}
+          >
+            Cancel
+          </button>
         </div>
       ) : (
         <div class="card stack" role="alert">
-          <p class="big">{phase.kind === 'code_invalid' ? 'This pairing code cannot be used' : phase.kind === 'denied' ? 'Pairing was denied' : 'Pairing did not finish'}</p>
+          <p class="big">
+            {phase.kind === 'code_invalid'
+              ? 'This pairing code cannot be used'
+              : phase.kind === 'denied'
+                ? 'Pairing was denied'
+                : 'Pairing did not finish'}
+          </p>
           <p>{phase.message}</p>
           {/* A code is used up by its first claim, even one that is denied or times out. */}
-          {phase.kind === 'code_invalid' || phase.kind === 'denied' || phase.kind === 'timeout' || phase.kind === 'cancelled' ? <p>{RUN_AGAIN}</p> : (
-            <button type="button" class="primary" aria-label="Try pairing again" onClick={claim}>Try again</button>
+          {phase.kind === 'code_invalid' ||
+          phase.kind === 'denied' ||
+          phase.kind === 'timeout' ||
+          phase.kind === 'cancelled' ? (
+            <p>{RUN_AGAIN}</p>
+          ) : (
+            <button type="button" class="primary" aria-label="Try pairing again" onClick={claim}>
+              Try again
+            </button>
           )}
         </div>
       )}
@@ -83,7 +120,9 @@ export function NotPaired({ revoked }: { revoked?: boolean }) {
         {revoked && <p>Your computer no longer accepts this device, so it was signed out.</p>}
         <p>To use Errand on this phone, pair it with your computer:</p>
         <ol>
-          <li>On your computer, run <code>errand pair</code>.</li>
+          <li>
+            On your computer, run <code>errand pair</code>.
+          </li>
           <li>Scan the QR code it shows with this phone's camera.</li>
         </ol>
       </div>
@@ -99,8 +138,12 @@ export function InstallGuide() {
       <div class="stack">
         <p>Add Errand to your Home Screen so it opens like an app and can notify you:</p>
         <ol>
-          <li>Tap the <strong>Share</strong> button (the square with an arrow) in Safari.</li>
-          <li>Choose <strong>Add to Home Screen</strong>, then <strong>Add</strong>.</li>
+          <li>
+            Tap the <strong>Share</strong> button (the square with an arrow) in Safari.
+          </li>
+          <li>
+            Choose <strong>Add to Home Screen</strong>, then <strong>Add</strong>.
+          </li>
           <li>Open Errand from the Home Screen.</li>
         </ol>
       </div>
@@ -110,11 +153,18 @@ export function InstallGuide() {
     return (
       <div class="stack">
         <p>Add Errand to your home screen so it opens like an app.</p>
-        <button type="button" class="primary" aria-label="Add to Home Screen" onClick={() => void promptInstall()}>Add to Home Screen</button>
+        <button type="button" class="primary" aria-label="Add to Home Screen" onClick={() => void promptInstall()}>
+          Add to Home Screen
+        </button>
       </div>
     );
   }
-  return <p>To add Errand to your home screen, open the browser menu (⋮) and choose <strong>Install app</strong> or <strong>Add to Home screen</strong>.</p>;
+  return (
+    <p>
+      To add Errand to your home screen, open the browser menu (⋮) and choose <strong>Install app</strong> or{' '}
+      <strong>Add to Home screen</strong>.
+    </p>
+  );
 }
 
 export function Welcome() {
@@ -130,7 +180,14 @@ export function Welcome() {
         <h2>Notifications</h2>
         <NotificationsSwitch />
       </section>
-      <button type="button" class="primary wide" aria-label="Start using Errand" onClick={() => navigate({ name: 'list' }, true)}>Start</button>
+      <button
+        type="button"
+        class="primary wide"
+        aria-label="Start using Errand"
+        onClick={() => navigate({ name: 'list' }, true)}
+      >
+        Start
+      </button>
     </main>
   );
 }

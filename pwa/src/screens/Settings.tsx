@@ -16,7 +16,9 @@ function DeviceName() {
   const [name, setName] = useState(device?.name ?? auth?.deviceName ?? '');
   const [msg, setMsg] = useState<string>();
   const [error, setError] = useState<string>();
-  useEffect(() => { if (device?.name) setName(device.name); }, [device?.name]);
+  useEffect(() => {
+    if (device?.name) setName(device.name);
+  }, [device?.name]);
   const save = async (e: Event) => {
     e.preventDefault();
     if (!device || !name.trim()) return;
@@ -33,10 +35,28 @@ function DeviceName() {
     <form class="stack" onSubmit={save}>
       <label for="this-device">This device's name</label>
       <div class="input-row">
-        <input id="this-device" value={name} maxLength={80} onInput={(e) => { setName(e.currentTarget.value); setMsg(undefined); }} />
-        <button type="submit" aria-label="Save device name" disabled={!online || !name.trim() || name.trim() === device?.name}>Save</button>
+        <input
+          id="this-device"
+          value={name}
+          maxLength={80}
+          onInput={(e) => {
+            setName(e.currentTarget.value);
+            setMsg(undefined);
+          }}
+        />
+        <button
+          type="submit"
+          aria-label="Save device name"
+          disabled={!online || !name.trim() || name.trim() === device?.name}
+        >
+          Save
+        </button>
       </div>
-      {msg && <p class="muted" role="status">{msg}</p>}
+      {msg && (
+        <p class="muted" role="status">
+          {msg}
+        </p>
+      )}
       <ErrorText error={error} />
     </form>
   );
@@ -50,7 +70,10 @@ function Devices() {
   const [error, setError] = useState<string>();
   useEffect(() => {
     if (!online) return;
-    request({ type: 'devices.list' }).then((list) => appStore.set((s) => ({ ...s, devices: list })), (e: Error) => setError(e.message));
+    request({ type: 'devices.list' }).then(
+      (list) => appStore.set((s) => ({ ...s, devices: list })),
+      (e: Error) => setError(e.message),
+    );
   }, [online]);
   const revoke = async (d: Device) => {
     setError(undefined);
@@ -69,12 +92,27 @@ function Devices() {
         {devices.map((d) => (
           <li key={d.id} class="device">
             <div>
-              <strong>{d.name}</strong>{d.id === me && <span class="muted"> (this device)</span>}
-              <div class="muted">{d.online ? 'Online now' : `Last seen ${timeAgo(d.lastSeenAt)}`} · paired {timeAgo(d.pairedAt)}</div>
+              <strong>{d.name}</strong>
+              {d.id === me && <span class="muted"> (this device)</span>}
+              <div class="muted">
+                {d.online ? 'Online now' : `Last seen ${timeAgo(d.lastSeenAt)}`} · paired {timeAgo(d.pairedAt)}
+              </div>
             </div>
-            {d.id !== me && (confirm === d.id
-              ? <button type="button" class="danger" aria-label={`Confirm revoke ${d.name}`} onClick={() => void revoke(d)}>Revoke?</button>
-              : <button type="button" aria-label={`Revoke ${d.name}`} onClick={() => setConfirm(d.id)}>Revoke</button>)}
+            {d.id !== me &&
+              (confirm === d.id ? (
+                <button
+                  type="button"
+                  class="danger"
+                  aria-label={`Confirm revoke ${d.name}`}
+                  onClick={() => void revoke(d)}
+                >
+                  Revoke?
+                </button>
+              ) : (
+                <button type="button" aria-label={`Revoke ${d.name}`} onClick={() => setConfirm(d.id)}>
+                  Revoke
+                </button>
+              ))}
           </li>
         ))}
       </ul>
@@ -89,23 +127,64 @@ function Host() {
   const auth = useStore(authStore, (a) => a);
   return (
     <dl class="facts">
-      <dt>Computer</dt><dd>{host?.name ?? auth?.hostName ?? '—'}</dd>
-      <dt>Status</dt><dd>{conn.status === 'online' ? 'Online' : `Offline · last seen ${timeAgo(conn.lastSeenAt)}`}</dd>
-      {host && (<>
-        <dt>Version</dt><dd>{host.version} · {host.os}</dd>
-        <dt>Model</dt><dd>{host.model}{host.apiKeyConfigured ? '' : ' (no API key set)'}</dd>
-        <dt>Tasks</dt><dd>{host.runningTasks} running · {host.queuedTasks} queued</dd>
-        <dt>Sandbox</dt><dd>{host.sandbox.enabled ? 'On' : `Off${host.sandbox.reason ? ` — ${host.sandbox.reason}` : ''}`}</dd>
-        <dt>Keeps awake</dt><dd>{host.keepAwake ? 'While tasks run' : 'No'}</dd>
-        <dt>Folders</dt>
-        <dd>{host.roots.length ? <ul>{host.roots.map((r) => <li key={r.path} class={r.exists ? '' : 'error'}>{r.path}{r.exists ? '' : ' (missing)'}</li>)}</ul> : 'None allowed yet'}</dd>
-        <dt>Connectors</dt>
-        <dd>{host.connectors.length ? (
-          <ul>{host.connectors.map((c) => (
-            <li key={c.name}>{c.name}: <span class={`conn-${c.status}`}>{c.status}</span> · {c.tools} tools{c.reason ? ` — ${c.reason}` : ''}
-              {c.changedTools?.length ? <div class="error">Changed since approved: {c.changedTools.join(', ')}</div> : null}</li>
-          ))}</ul>) : 'None'}</dd>
-      </>)}
+      <dt>Computer</dt>
+      <dd>{host?.name ?? auth?.hostName ?? '—'}</dd>
+      <dt>Status</dt>
+      <dd>{conn.status === 'online' ? 'Online' : `Offline · last seen ${timeAgo(conn.lastSeenAt)}`}</dd>
+      {host && (
+        <>
+          <dt>Version</dt>
+          <dd>
+            {host.version} · {host.os}
+          </dd>
+          <dt>Model</dt>
+          <dd>
+            {host.model}
+            {host.apiKeyConfigured ? '' : ' (no API key set)'}
+          </dd>
+          <dt>Tasks</dt>
+          <dd>
+            {host.runningTasks} running · {host.queuedTasks} queued
+          </dd>
+          <dt>Sandbox</dt>
+          <dd>{host.sandbox.enabled ? 'On' : `Off${host.sandbox.reason ? ` — ${host.sandbox.reason}` : ''}`}</dd>
+          <dt>Keeps awake</dt>
+          <dd>{host.keepAwake ? 'While tasks run' : 'No'}</dd>
+          <dt>Folders</dt>
+          <dd>
+            {host.roots.length ? (
+              <ul>
+                {host.roots.map((r) => (
+                  <li key={r.path} class={r.exists ? '' : 'error'}>
+                    {r.path}
+                    {r.exists ? '' : ' (missing)'}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              'None allowed yet'
+            )}
+          </dd>
+          <dt>Connectors</dt>
+          <dd>
+            {host.connectors.length ? (
+              <ul>
+                {host.connectors.map((c) => (
+                  <li key={c.name}>
+                    {c.name}: <span class={`conn-${c.status}`}>{c.status}</span> · {c.tools} tools
+                    {c.reason ? ` — ${c.reason}` : ''}
+                    {c.changedTools?.length ? (
+                      <div class="error">Changed since approved: {c.changedTools.join(', ')}</div>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              'None'
+            )}
+          </dd>
+        </>
+      )}
     </dl>
   );
 }
@@ -123,17 +202,38 @@ export default function SettingsScreen() {
     <div class="screen">
       <Header title="Settings" left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />} />
       <main class="pad settings">
-        <section class="card" aria-labelledby="s-device"><h2 id="s-device">This device</h2><DeviceName /></section>
-        <section class="card" aria-labelledby="s-notif"><h2 id="s-notif">Notifications</h2><NotificationsSwitch /></section>
-        <section class="card" aria-labelledby="s-host"><h2 id="s-host">Your computer</h2><Host /></section>
-        <section class="card" aria-labelledby="s-devices"><h2 id="s-devices">Paired devices</h2><Devices /></section>
-        <section class="card" aria-labelledby="s-install"><h2 id="s-install">Home Screen</h2><InstallGuide /></section>
+        <section class="card" aria-labelledby="s-device">
+          <h2 id="s-device">This device</h2>
+          <DeviceName />
+        </section>
+        <section class="card" aria-labelledby="s-notif">
+          <h2 id="s-notif">Notifications</h2>
+          <NotificationsSwitch />
+        </section>
+        <section class="card" aria-labelledby="s-host">
+          <h2 id="s-host">Your computer</h2>
+          <Host />
+        </section>
+        <section class="card" aria-labelledby="s-devices">
+          <h2 id="s-devices">Paired devices</h2>
+          <Devices />
+        </section>
+        <section class="card" aria-labelledby="s-install">
+          <h2 id="s-install">Home Screen</h2>
+          <InstallGuide />
+        </section>
         <section class="card" aria-labelledby="s-unpair">
           <h2 id="s-unpair">Unpair</h2>
           <p class="muted">Removes this device from your computer and deletes its data here.</p>
-          {confirmUnpair
-            ? <button type="button" class="danger" aria-label="Confirm unpair this device" onClick={() => void unpair()}>Unpair now</button>
-            : <button type="button" aria-label="Unpair this device" onClick={() => setConfirmUnpair(true)}>Unpair this device</button>}
+          {confirmUnpair ? (
+            <button type="button" class="danger" aria-label="Confirm unpair this device" onClick={() => void unpair()}>
+              Unpair now
+            </button>
+          ) : (
+            <button type="button" aria-label="Unpair this device" onClick={() => setConfirmUnpair(true)}>
+              Unpair this device
+            </button>
+          )}
         </section>
       </main>
     </div>

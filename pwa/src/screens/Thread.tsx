@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ThreadItem } from '../../../shared/src/index.js';
 import { loadThread, request } from '../conn/connection.js';
-import { type OutboxEntry, createdStore, discard, outboxStore, retry } from '../conn/outbox.js';
+import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../conn/outbox.js';
 import { entriesFor } from '../conn/outbox-logic.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { back, navigate } from '../lib/route.js';
@@ -16,8 +16,13 @@ import { Composer } from './Composer.js';
 function unsent(entries: OutboxEntry[], items: ThreadItem[]): OutboxEntry[] {
   const used = new Set<string>();
   return entries.filter((e) => {
-    const match = items.find((i) => i.kind === 'user' && !used.has(i.id) && i.text === e.text && i.createdAt >= e.createdAt - 120_000);
-    if (match) { used.add(match.id); return false; }
+    const match = items.find(
+      (i) => i.kind === 'user' && !used.has(i.id) && i.text === e.text && i.createdAt >= e.createdAt - 120_000,
+    );
+    if (match) {
+      used.add(match.id);
+      return false;
+    }
     return true;
   });
 }
@@ -25,19 +30,34 @@ function unsent(entries: OutboxEntry[], items: ThreadItem[]): OutboxEntry[] {
 function PendingBubble({ entry, online }: { entry: OutboxEntry; online: boolean }) {
   const names = [...entry.uploaded.map((u) => u.name), ...entry.files.map((f) => f.name)];
   return (
-    <div class={`msg msg-user pending${entry.state === 'failed' ? ' failed' : ''}`} aria-label="Message not yet delivered">
+    <div
+      class={`msg msg-user pending${entry.state === 'failed' ? ' failed' : ''}`}
+      aria-label="Message not yet delivered"
+    >
       <div class="bubble">
         <p class="plain">{entry.text}</p>
-        {names.length > 0 && <ul class="att-list">{names.map((n) => <li key={n}>📎 {n}</li>)}</ul>}
+        {names.length > 0 && (
+          <ul class="att-list">
+            {names.map((n) => (
+              <li key={n}>📎 {n}</li>
+            ))}
+          </ul>
+        )}
       </div>
       {entry.state === 'failed' ? (
         <div class="pending-state">
           <span class="error">Not sent: {entry.error}</span>
-          <button type="button" aria-label="Retry sending" onClick={() => void retry(entry.id)}>Retry</button>
-          <button type="button" aria-label="Discard message" onClick={() => void discard(entry.id)}>Discard</button>
+          <button type="button" aria-label="Retry sending" onClick={() => void retry(entry.id)}>
+            Retry
+          </button>
+          <button type="button" aria-label="Discard message" onClick={() => void discard(entry.id)}>
+            Discard
+          </button>
         </div>
       ) : (
-        <div class="pending-state muted" role="status">{online ? 'Sending…' : 'Waiting for your computer'}</div>
+        <div class="pending-state muted" role="status">
+          {online ? 'Sending…' : 'Waiting for your computer'}
+        </div>
       )}
     </div>
   );
@@ -51,7 +71,11 @@ function Item({ item, streaming }: { item: ThreadItem; streaming: boolean }) {
           <div class="bubble">
             <p class="plain">{item.text}</p>
             {item.attachments && item.attachments.length > 0 && (
-              <ul class="att-list">{item.attachments.map((a) => <li key={a.id}>📎 {a.name}</li>)}</ul>
+              <ul class="att-list">
+                {item.attachments.map((a) => (
+                  <li key={a.id}>📎 {a.name}</li>
+                ))}
+              </ul>
             )}
           </div>
         </div>
@@ -72,12 +96,17 @@ function Item({ item, streaming }: { item: ThreadItem; streaming: boolean }) {
 function useThreadPresence(threadId: string | undefined, online: boolean): void {
   useEffect(() => {
     if (!online || !threadId) return;
-    const send = () => void request({ type: 'presence.set', threadId, foreground: document.visibilityState === 'visible' }).catch(() => undefined);
+    const send = () =>
+      void request({ type: 'presence.set', threadId, foreground: document.visibilityState === 'visible' }).catch(
+        () => undefined,
+      );
     send();
     document.addEventListener('visibilitychange', send);
     return () => {
       document.removeEventListener('visibilitychange', send);
-      void request({ type: 'presence.set', threadId: null, foreground: document.visibilityState === 'visible' }).catch(() => undefined);
+      void request({ type: 'presence.set', threadId: null, foreground: document.visibilityState === 'visible' }).catch(
+        () => undefined,
+      );
     };
   }, [threadId, online]);
 }
@@ -104,7 +133,11 @@ export function ThreadScreen({ id }: { id: string }) {
 
   useEffect(() => {
     if (pendingId) return;
-    const load = () => loadThread(id).then(() => setError(undefined), (e: Error) => setError(e.message));
+    const load = () =>
+      loadThread(id).then(
+        () => setError(undefined),
+        (e: Error) => setError(e.message),
+      );
     if (online) void load();
   }, [id, online, pendingId]);
 
@@ -128,12 +161,29 @@ export function ThreadScreen({ id }: { id: string }) {
 
   return (
     <div class="screen">
-      <Header title={title}
+      <Header
+        title={title}
         left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />}
-        sub={thread?.lastTaskState ? <StateChip state={thread.lastTaskState} /> : undefined} />
-      <div class="conversation" ref={scroller} role="log" aria-label="Conversation" aria-live="polite"
-        onScroll={(e) => { const el = e.currentTarget; nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80; }}>
-        {!pendingId && !detail && (error ? <ErrorText error={error} /> : <p class="muted center">{online ? 'Loading…' : 'This thread will load when your computer is reachable.'}</p>)}
+        sub={thread?.lastTaskState ? <StateChip state={thread.lastTaskState} /> : undefined}
+      />
+      <div
+        class="conversation"
+        ref={scroller}
+        role="log"
+        aria-label="Conversation"
+        aria-live="polite"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+        }}
+      >
+        {!pendingId &&
+          !detail &&
+          (error ? (
+            <ErrorText error={error} />
+          ) : (
+            <p class="muted center">{online ? 'Loading…' : 'This thread will load when your computer is reachable.'}</p>
+          ))}
         {groups.map((g, gi) => {
           const task = g.taskId ? detail?.tasks[g.taskId] : undefined;
           const approvals = Object.values(detail?.approvals ?? {}).filter((a) => a.taskId === g.taskId);
@@ -141,15 +191,27 @@ export function ThreadScreen({ id }: { id: string }) {
           const running = task?.state === 'running';
           return (
             <section key={g.taskId ?? `g${gi}`} class="task-group">
-              {g.items.map((item) => <Item key={item.id} item={item} streaming={running && item === lastItem && item.kind === 'assistant'} />)}
-              {approvals.map((a) => <ApprovalCard key={a.id} approval={a} />)}
-              {questions.map((q) => <QuestionCard key={q.id} question={q} />)}
+              {g.items.map((item) => (
+                <Item key={item.id} item={item} streaming={running && item === lastItem && item.kind === 'assistant'} />
+              ))}
+              {approvals.map((a) => (
+                <ApprovalCard key={a.id} approval={a} />
+              ))}
+              {questions.map((q) => (
+                <QuestionCard key={q.id} question={q} />
+              ))}
               {task && <TaskFooter task={task} threadId={id} />}
             </section>
           );
         })}
-        {orphanTasks.map((t) => <section key={t.id} class="task-group"><TaskFooter task={t} threadId={id} /></section>)}
-        {pending.map((e) => <PendingBubble key={e.id} entry={e} online={online} />)}
+        {orphanTasks.map((t) => (
+          <section key={t.id} class="task-group">
+            <TaskFooter task={t} threadId={id} />
+          </section>
+        ))}
+        {pending.map((e) => (
+          <PendingBubble key={e.id} entry={e} online={online} />
+        ))}
       </div>
       {!pendingId && <Composer threadId={id} placeholder="Follow up…" />}
     </div>
@@ -161,9 +223,15 @@ export function NewTaskScreen() {
     <div class="screen">
       <Header title="New task" left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />} />
       <div class="conversation">
-        <p class="muted pad">Tell your computer what to do. It works in the folders you allowed and tells you when it's done.</p>
+        <p class="muted pad">
+          Tell your computer what to do. It works in the folders you allowed and tells you when it's done.
+        </p>
       </div>
-      <Composer autoFocus placeholder="e.g. Summarise the PDFs in Downloads into a report" onQueued={(pid) => navigate({ name: 'thread', id: `pending:${pid}` }, true)} />
+      <Composer
+        autoFocus
+        placeholder="e.g. Summarise the PDFs in Downloads into a report"
+        onQueued={(pid) => navigate({ name: 'thread', id: `pending:${pid}` }, true)}
+      />
     </div>
   );
 }

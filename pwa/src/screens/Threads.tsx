@@ -13,21 +13,34 @@ export function ThreadsScreen() {
   const pendingNew = outbox.filter((e) => e.type === 'thread.create');
   return (
     <div class="screen">
-      <Header title="Errand" right={<IconButton icon="gear" label="Settings" onClick={() => navigate({ name: 'settings' })} />} />
+      <Header
+        title="Errand"
+        right={<IconButton icon="gear" label="Settings" onClick={() => navigate({ name: 'settings' })} />}
+      />
       <main class="list" aria-label="Threads">
         {threads.length === 0 && pendingNew.length === 0 && (
           <div class="empty">
             <p>No threads yet.</p>
-            <p class="muted">Tap <strong>New task</strong> and tell your computer what to do.</p>
+            <p class="muted">
+              Tap <strong>New task</strong> and tell your computer what to do.
+            </p>
           </div>
         )}
         <ul class="threads">
           {pendingNew.map((e) => (
             <li key={e.id}>
-              <a class="thread-row" href={hrefFor({ name: 'thread', id: `pending:${e.id}` })} aria-label={`New task, ${e.state === 'failed' ? 'not sent' : 'waiting to send'}`}>
-                <div class="row-top"><span class="row-title">{e.text.split('\n')[0].slice(0, 80)}</span></div>
+              <a
+                class="thread-row"
+                href={hrefFor({ name: 'thread', id: `pending:${e.id}` })}
+                aria-label={`New task, ${e.state === 'failed' ? 'not sent' : 'waiting to send'}`}
+              >
+                <div class="row-top">
+                  <span class="row-title">{e.text.split('\n')[0].slice(0, 80)}</span>
+                </div>
                 <div class="row-bottom">
-                  <span class={`chip ${e.state === 'failed' ? 'chip-failed' : 'chip-queued'}`}>{e.state === 'failed' ? 'Not sent' : 'Waiting to send'}</span>
+                  <span class={`chip ${e.state === 'failed' ? 'chip-failed' : 'chip-queued'}`}>
+                    {e.state === 'failed' ? 'Not sent' : 'Waiting to send'}
+                  </span>
                 </div>
               </a>
             </li>
@@ -36,12 +49,17 @@ export function ThreadsScreen() {
             const unread = isUnread(state, t);
             return (
               <li key={t.id}>
-                <a class={`thread-row${unread ? ' unread' : ''}`} href={hrefFor({ name: 'thread', id: t.id })}
-                  aria-label={`${t.title}${unread ? ', unread' : ''}`}>
+                <a
+                  class={`thread-row${unread ? ' unread' : ''}`}
+                  href={hrefFor({ name: 'thread', id: t.id })}
+                  aria-label={`${t.title}${unread ? ', unread' : ''}`}
+                >
                   <div class="row-top">
                     {unread && <span class="dot" aria-hidden="true" />}
                     <span class="row-title">{t.title || 'Untitled'}</span>
-                    <time class="row-time" dateTime={new Date(t.updatedAt).toISOString()}>{shortTime(t.updatedAt)}</time>
+                    <time class="row-time" dateTime={new Date(t.updatedAt).toISOString()}>
+                      {shortTime(t.updatedAt)}
+                    </time>
                   </div>
                   <div class="row-bottom">
                     {t.lastTaskState && <StateChip state={t.lastTaskState} />}

@@ -60,7 +60,11 @@ export function saveNow(): Promise<void> {
   if (!authStore.get()) return saving;
   const s = appStore.get();
   const cache: Cached = {
-    lastSeq: s.lastSeq, hostId: s.hostId, threads: s.threads, details: trimDetails(s), seen: s.seen,
+    lastSeq: s.lastSeq,
+    hostId: s.hostId,
+    threads: s.threads,
+    details: trimDetails(s),
+    seen: s.seen,
     lastSeenAt: connStore.get().lastSeenAt,
   };
   saving = saving.then(() => idb.put('kv', CACHE_KEY, cache)).catch(() => undefined);

@@ -1,7 +1,15 @@
 // The app's state and the pure functions that change it. No I/O here: the connection manager feeds
 // events in, the UI reads state out, and tests drive it directly.
 import type {
-  Approval, ChangeEntry, Device, HostStatus, PushOutcome, Question, ServerEvent, Task, ThreadItem,
+  Approval,
+  ChangeEntry,
+  Device,
+  HostStatus,
+  PushOutcome,
+  Question,
+  ServerEvent,
+  Task,
+  ThreadItem,
   ThreadSummary,
 } from '../../../shared/src/index.js';
 
@@ -29,7 +37,12 @@ export interface AppState {
 }
 
 export const emptyState = (): AppState => ({
-  lastSeq: 0, threads: {}, details: {}, seen: {}, pushOutcomes: [], notices: [],
+  lastSeq: 0,
+  threads: {},
+  details: {},
+  seen: {},
+  pushOutcomes: [],
+  notices: [],
 });
 
 export const emptyDetail = (): ThreadDetail => ({ items: [], tasks: {}, approvals: {}, questions: {}, changes: {} });
@@ -71,7 +84,13 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
       return withDetail(state, ev.threadId, (d) => {
         const i = d.items.findIndex((x) => x.id === ev.itemId);
         if (i === -1) {
-          const item: ThreadItem = { kind: 'assistant', id: ev.itemId, taskId: ev.taskId, text: ev.delta, createdAt: Date.now() };
+          const item: ThreadItem = {
+            kind: 'assistant',
+            id: ev.itemId,
+            taskId: ev.taskId,
+            text: ev.delta,
+            createdAt: Date.now(),
+          };
           return { ...d, items: [...d.items, item] };
         }
         const cur = d.items[i];
@@ -85,15 +104,24 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
       const t = next.threads[ev.task.threadId];
       // Keep the list's state chip current even before the daemon's thread.updated arrives.
       if (t && (t.lastTaskId === ev.task.id || !t.lastTaskId)) {
-        next = { ...next, threads: { ...next.threads, [t.id]: { ...t, lastTaskId: ev.task.id, lastTaskState: ev.task.state } } };
+        next = {
+          ...next,
+          threads: { ...next.threads, [t.id]: { ...t, lastTaskId: ev.task.id, lastTaskState: ev.task.state } },
+        };
       }
       return next;
     }
     case 'approval.requested':
     case 'approval.resolved':
-      return withDetail(state, ev.approval.threadId, (d) => ({ ...d, approvals: { ...d.approvals, [ev.approval.id]: ev.approval } }));
+      return withDetail(state, ev.approval.threadId, (d) => ({
+        ...d,
+        approvals: { ...d.approvals, [ev.approval.id]: ev.approval },
+      }));
     case 'question.asked':
-      return withDetail(state, ev.question.threadId, (d) => ({ ...d, questions: { ...d.questions, [ev.question.id]: ev.question } }));
+      return withDetail(state, ev.question.threadId, (d) => ({
+        ...d,
+        questions: { ...d.questions, [ev.question.id]: ev.question },
+      }));
     case 'question.answered': {
       const tid = taskThread(state, ev.taskId);
       if (!tid) return state;
@@ -154,7 +182,11 @@ export function setDetail(
     questions: Object.fromEntries(r.questions.map((q) => [q.id, q])),
     changes: old?.changes ?? {},
   };
-  return { ...state, threads: { ...state.threads, [r.thread.id]: r.thread }, details: { ...state.details, [r.thread.id]: detail } };
+  return {
+    ...state,
+    threads: { ...state.threads, [r.thread.id]: r.thread },
+    details: { ...state.details, [r.thread.id]: detail },
+  };
 }
 
 export function isUnread(state: AppState, t: ThreadSummary): boolean {

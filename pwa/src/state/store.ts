@@ -33,7 +33,10 @@ export function useStore<T, S>(store: Store<T>, select: (v: T) => S): S {
     let last = select(store.get());
     const check = () => {
       const next = select(store.get());
-      if (!Object.is(next, last)) { last = next; force((n) => n + 1); }
+      if (!Object.is(next, last)) {
+        last = next;
+        force((n) => n + 1);
+      }
     };
     check();
     return store.subscribe(check);

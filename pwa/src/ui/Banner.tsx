@@ -18,8 +18,13 @@ export function ConnectionBanner() {
   const secs = c.retryAt ? Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000)) : 0;
   return (
     <div class="banner banner-offline" role="status" aria-live="polite">
-      <span>Can't reach your computer — last seen {timeAgo(c.lastSeenAt)}.{secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}</span>
-      <button type="button" aria-label="Retry now" onClick={poke}>Retry</button>
+      <span>
+        Can't reach your computer — last seen {timeAgo(c.lastSeenAt)}.
+        {secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}
+      </span>
+      <button type="button" aria-label="Retry now" onClick={poke}>
+        Retry
+      </button>
     </div>
   );
 }
@@ -30,7 +35,9 @@ export function UpdateBanner() {
   return (
     <div class="banner banner-update" role="status">
       <span>A new version is ready.</span>
-      <button type="button" class="primary" aria-label="Reload to update" onClick={applyUpdate}>Reload</button>
+      <button type="button" class="primary" aria-label="Reload to update" onClick={applyUpdate}>
+        Reload
+      </button>
     </div>
   );
 }
@@ -43,7 +50,9 @@ export function NoticeBanner() {
   return (
     <div class={`banner banner-${notice.level}`} role="alert">
       <span>{notice.text}</span>
-      <button type="button" aria-label="Dismiss notice" onClick={() => setDismissed(notice.at)}>OK</button>
+      <button type="button" aria-label="Dismiss notice" onClick={() => setDismissed(notice.at)}>
+        OK
+      </button>
     </div>
   );
 }

@@ -21,7 +21,17 @@ export function Icon({ name }: { name: keyof typeof PATHS }) {
   );
 }
 
-export function Header({ title, left, right, sub }: { title: string; left?: ComponentChildren; right?: ComponentChildren; sub?: ComponentChildren }) {
+export function Header({
+  title,
+  left,
+  right,
+  sub,
+}: {
+  title: string;
+  left?: ComponentChildren;
+  right?: ComponentChildren;
+  sub?: ComponentChildren;
+}) {
   return (
     <header class="top">
       <div class="top-side">{left}</div>
@@ -34,7 +44,9 @@ export function Header({ title, left, right, sub }: { title: string; left?: Comp
   );
 }
 
-export function IconButton(props: { icon: keyof typeof PATHS; label: string } & Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'icon'>) {
+export function IconButton(
+  props: { icon: keyof typeof PATHS; label: string } & Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'icon'>,
+) {
   const { icon, label, ...rest } = props;
   return (
     <button type="button" class="icon-btn" aria-label={label} title={label} {...rest}>
@@ -48,5 +60,9 @@ export function StateChip({ state }: { state: TaskState }) {
 }
 
 export function ErrorText({ error }: { error?: string }) {
-  return error ? <p class="error" role="alert">{error}</p> : null;
+  return error ? (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  ) : null;
 }

@@ -9,9 +9,20 @@ export function lazy<P extends object>(load: () => Promise<{ default: ComponentT
     const [error, setError] = useState(false);
     useEffect(() => {
       if (C) return;
-      load().then((m) => { cached = m.default; setC(() => m.default); }, () => setError(true));
+      load().then(
+        (m) => {
+          cached = m.default;
+          setC(() => m.default);
+        },
+        () => setError(true),
+      );
     }, []);
-    if (error) return <p class="error pad" role="alert">This screen could not load. Check the connection and reopen it.</p>;
+    if (error)
+      return (
+        <p class="error pad" role="alert">
+          This screen could not load. Check the connection and reopen it.
+        </p>
+      );
     return C ? <C {...props} /> : <p class="muted pad">Loading…</p>;
   };
 }

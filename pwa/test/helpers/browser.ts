@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startTestDaemon, type TestDaemon } from '../../../daemon/test/helpers/daemon.js';
-import { startModelServer, type ModelServer } from '../../../daemon/test/helpers/model-server.js';
+import { type ModelServer, startModelServer } from '../../../daemon/test/helpers/model-server.js';
 
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,14 +26,19 @@ function newestMtime(dir: string): number {
 
 function sourcesMtime(): number {
   return Math.max(
-    newestMtime(path.join(ROOT, 'pwa/src')), newestMtime(path.join(ROOT, 'pwa/public')), newestMtime(path.join(ROOT, 'shared/src')),
-    fs.statSync(path.join(ROOT, 'pwa/index.html')).mtimeMs, fs.statSync(path.join(ROOT, 'pwa/vite.config.ts')).mtimeMs,
+    newestMtime(path.join(ROOT, 'pwa/src')),
+    newestMtime(path.join(ROOT, 'pwa/public')),
+    newestMtime(path.join(ROOT, 'shared/src')),
+    fs.statSync(path.join(ROOT, 'pwa/index.html')).mtimeMs,
+    fs.statSync(path.join(ROOT, 'pwa/vite.config.ts')).mtimeMs,
   );
 }
 
 function isFresh(): boolean {
   const idx = path.join(DIST, 'sw.js');
-  return fs.existsSync(idx) && fs.existsSync(path.join(DIST, 'index.html')) && fs.statSync(idx).mtimeMs >= sourcesMtime();
+  return (
+    fs.existsSync(idx) && fs.existsSync(path.join(DIST, 'index.html')) && fs.statSync(idx).mtimeMs >= sourcesMtime()
+  );
 }
 
 /** Build pwa/dist unless it is newer than every source. One builder at a time across test files. */
@@ -47,13 +52,29 @@ export async function ensureBuilt(): Promise<void> {
       break;
     } catch {
       // Someone else builds; a lock older than two minutes is stale.
-      try { if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) fs.rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) fs.rmSync(lock, { recursive: true, force: true });
+      } catch {
+        /* gone */
+      }
       if (Date.now() > deadline) throw new Error('timed out waiting for the PWA build lock');
       await new Promise((r) => setTimeout(r, 300));
     }
   }
   try {
-    if (!isFresh()) await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'pwa/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } });
+    if (!isFresh())
+      await run(
+        process.execPath,
+        [
+          path.join(ROOT, 'node_modules/vite/bin/vite.js'),
+          'build',
+          '--config',
+          'pwa/vite.config.ts',
+          '--logLevel',
+          'error',
+        ],
+        { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
+      );
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }
@@ -73,19 +94,33 @@ export async function launch(): Promise<Browser> {
     headless: true,
     viewport: { width: 360, height: 640 },
     deviceScaleFactor: 2,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   context.setDefaultTimeout(10_000);
   // Record any Content-Security-Policy violation, so tests can assert the app needs no exceptions.
   await context.addInitScript(() => {
     const w = window as unknown as { cspViolations: string[] };
     w.cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   const page = context.pages()[0] ?? (await context.newPage());
   // Page errors and warnings help when a test fails; expected reconnect noise is left out.
   page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !/WebSocket connection to|Failed to load resource/.test(m.text())) console.error('[console]', m.text());
+    if (
+      (m.type() === 'error' || m.type() === 'warning') &&
+      !/WebSocket connection to|Failed to load resource/.test(m.text())
+    )
+      console.error('[console]', m.text());
   });
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   return {
@@ -107,7 +142,10 @@ export async function shot(page: Page, name: string): Promise<void> {
 /** Pair the browser through the real UI flow, approving on the "desktop" side. */
 export async function pairThroughUi(
   page: Page,
-  td: { mintPairCode(): { url: string }; daemon: { pairing: { events: import('node:events').EventEmitter; decide(id: string, ok: boolean): boolean } } },
+  td: {
+    mintPairCode(): { url: string };
+    daemon: { pairing: { events: import('node:events').EventEmitter; decide(id: string, ok: boolean): boolean } };
+  },
   name = 'Test phone',
 ): Promise<void> {
   const { url } = td.mintPairCode();
@@ -123,16 +161,26 @@ export async function pairThroughUi(
 }
 
 /** A phone-sized browser, paired through the UI with a real daemon that talks to a scripted model. */
-export interface PhoneRig { model: ModelServer; td: TestDaemon; b: Browser; close(): Promise<void> }
+export interface PhoneRig {
+  model: ModelServer;
+  td: TestDaemon;
+  b: Browser;
+  close(): Promise<void>;
+}
 
 export async function startPhoneRig(deviceName: string): Promise<PhoneRig> {
   await ensureBuilt();
   const model = await startModelServer();
-  const td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }, config: { shell: { sandbox: 'off' } } });
+  const td = await startTestDaemon({
+    env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
+    config: { shell: { sandbox: 'off' } },
+  });
   const b = await launch();
   await pairThroughUi(b.page, td, deviceName);
   return {
-    model, td, b,
+    model,
+    td,
+    b,
     async close() {
       await b.close();
       await td.stop();
@@ -143,26 +191,39 @@ export async function startPhoneRig(deviceName: string): Promise<PhoneRig> {
 
 /** Read a value from the app's IndexedDB key-value store. */
 export function readKv<T>(page: Page, key: string): Promise<T | undefined> {
-  return page.evaluate((k) => new Promise<T | undefined>((resolve, reject) => {
-    const req = indexedDB.open('errand');
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const tx = req.result.transaction('kv', 'readonly');
-      const g = tx.objectStore('kv').get(k);
-      g.onsuccess = () => { resolve(g.result as T | undefined); req.result.close(); };
-      g.onerror = () => reject(g.error);
-    };
-  }), key);
+  return page.evaluate(
+    (k) =>
+      new Promise<T | undefined>((resolve, reject) => {
+        const req = indexedDB.open('errand');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction('kv', 'readonly');
+          const g = tx.objectStore('kv').get(k);
+          g.onsuccess = () => {
+            resolve(g.result as T | undefined);
+            req.result.close();
+          };
+          g.onerror = () => reject(g.error);
+        };
+      }),
+    key,
+  );
 }
 
 /** Interactive elements on the page without an accessible name (should be none). */
 export function unnamedControls(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const bad: string[] = [];
-    for (const el of document.querySelectorAll<HTMLElement>('button, a[href], input:not([type=hidden]), textarea, select, [role=switch], [role=tab]')) {
+    for (const el of document.querySelectorAll<HTMLElement>(
+      'button, a[href], input:not([type=hidden]), textarea, select, [role=switch], [role=tab]',
+    )) {
       if (el.hidden || el.closest('[hidden]')) continue;
-      const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
-        || ((el as HTMLInputElement).labels?.length ? (el as HTMLInputElement).labels![0].textContent : '') || el.textContent;
+      const labelled =
+        el.getAttribute('aria-label') ||
+        el.getAttribute('aria-labelledby') ||
+        el.getAttribute('title') ||
+        ((el as HTMLInputElement).labels?.length ? (el as HTMLInputElement).labels![0].textContent : '') ||
+        el.textContent;
       if (!labelled?.trim()) bad.push(el.outerHTML.slice(0, 120));
     }
     return bad;

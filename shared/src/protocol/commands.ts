@@ -6,7 +6,11 @@ import { Id } from './entities.js';
 export const MAX_TEXT = 100_000;
 const Text = z.string().max(MAX_TEXT);
 const Name = z.string().trim().min(1).max(80);
-const CommandId = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const CommandId = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
 const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
   z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
@@ -64,13 +68,34 @@ export type CommandOf<T extends CommandType> = Extract<ClientCommand, { type: T 
 
 /** Commands that change state: their replies are remembered durably so a re-sent id is not re-run. */
 export const MUTATING_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([
-  'thread.create', 'thread.send', 'thread.rename', 'thread.archive', 'thread.delete', 'thread.restore',
-  'task.cancel', 'task.retry', 'task.resume', 'task.answer', 'task.undo', 'approval.decide',
-  'device.rename', 'device.revoke', 'push.subscribe', 'push.unsubscribe', 'push.test',
+  'thread.create',
+  'thread.send',
+  'thread.rename',
+  'thread.archive',
+  'thread.delete',
+  'thread.restore',
+  'task.cancel',
+  'task.retry',
+  'task.resume',
+  'task.answer',
+  'task.undo',
+  'approval.decide',
+  'device.rename',
+  'device.revoke',
+  'push.subscribe',
+  'push.unsubscribe',
+  'push.test',
 ]);
 
 export const ErrorCode = z.enum([
-  'bad_request', 'unknown_command', 'not_found', 'conflict', 'forbidden', 'rate_limited',
-  'unavailable', 'too_large', 'internal',
+  'bad_request',
+  'unknown_command',
+  'not_found',
+  'conflict',
+  'forbidden',
+  'rate_limited',
+  'unavailable',
+  'too_large',
+  'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -1,8 +1,18 @@
 // Daemon → client events. Each is persisted with a per-host sequence number before it is sent.
 import { z } from 'zod';
 import {
-  Approval, ChangeEntry, ConnectorStatus, Device, HostStatus, Id, PushOutcome, Question, Task,
-  ThreadItem, ThreadSummary, Timestamp,
+  Approval,
+  ChangeEntry,
+  ConnectorStatus,
+  Device,
+  HostStatus,
+  Id,
+  PushOutcome,
+  Question,
+  Task,
+  ThreadItem,
+  ThreadSummary,
+  Timestamp,
 } from './entities.js';
 
 export const ServerEvent = z.discriminatedUnion('kind', [

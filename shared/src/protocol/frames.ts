@@ -12,19 +12,26 @@ export const MAX_FRAME = 1024 * 1024;
 /** The client must authenticate within this many milliseconds of connecting. */
 export const AUTH_DEADLINE_MS = 5000;
 
-export const AuthFrame = z.object({
-  type: z.literal('auth'),
-  token: z.string().min(1).max(200),
-  /** The last event sequence number this client saw; the daemon sends everything after it. */
-  lastSeq: z.number().int().nonnegative().optional(),
-  protocol: z.number().int().optional(),
-}).strict();
+export const AuthFrame = z
+  .object({
+    type: z.literal('auth'),
+    token: z.string().min(1).max(200),
+    /** The last event sequence number this client saw; the daemon sends everything after it. */
+    lastSeq: z.number().int().nonnegative().optional(),
+    protocol: z.number().int().optional(),
+  })
+  .strict();
 export type AuthFrame = z.infer<typeof AuthFrame>;
 
 export const ClientFrame = z.union([AuthFrame, ClientCommand]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
-export const EventFrame = z.object({ type: z.literal('event'), seq: z.number().int().positive(), at: Timestamp, event: ServerEvent });
+export const EventFrame = z.object({
+  type: z.literal('event'),
+  seq: z.number().int().positive(),
+  at: Timestamp,
+  event: ServerEvent,
+});
 export type EventFrame = z.infer<typeof EventFrame>;
 
 export const ServerFrame = z.discriminatedUnion('type', [

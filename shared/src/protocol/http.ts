@@ -3,10 +3,12 @@ import { z } from 'zod';
 
 export const PAIR_CODE_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
 
-export const PairClaimRequest = z.object({
-  code: z.string().regex(PAIR_CODE_PATTERN),
-  name: z.string().trim().min(1).max(80),
-}).strict();
+export const PairClaimRequest = z
+  .object({
+    code: z.string().regex(PAIR_CODE_PATTERN),
+    name: z.string().trim().min(1).max(80),
+  })
+  .strict();
 export type PairClaimRequest = z.infer<typeof PairClaimRequest>;
 
 export const PairClaimResponse = z.object({ deviceId: z.string(), token: z.string(), hostName: z.string() });

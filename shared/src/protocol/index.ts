@@ -1,5 +1,5 @@
-export * from './entities.js';
 export * from './commands.js';
+export * from './entities.js';
 export * from './events.js';
 export * from './frames.js';
 export * from './http.js';

@@ -1,8 +1,8 @@
 // `errand allow <folder>`: add a root. The daemon picks it up at once, without a restart.
 import fs from 'node:fs';
 import path from 'node:path';
-import { homePaths } from '../../config/paths.js';
 import { updateConfigFile } from '../../config/load.js';
+import { homePaths } from '../../config/paths.js';
 import { isInside } from '../../tools/roots.js';
 import type { CliCommand } from '../command.js';
 import { reloadDaemon } from './roots.js';
@@ -38,16 +38,27 @@ change up at once. Undo with \`errand disallow <folder>\`.`,
     const paths = homePaths(args.home);
     const home = fs.existsSync(paths.home) ? fs.realpathSync(paths.home) : path.resolve(paths.home);
     if (isInside(home, real)) {
-      io.err(`errand: ${real} is inside Errand's own state folder (${home}); the agent never works there. Its workspace (${paths.workspace}) is always allowed.`);
+      io.err(
+        `errand: ${real} is inside Errand's own state folder (${home}); the agent never works there. Its workspace (${paths.workspace}) is always allowed.`,
+      );
       return 1;
     }
     let added = false;
     updateConfigFile(args.home, (raw) => {
-      const roots = Array.isArray(raw.roots) ? (raw.roots as unknown[]).filter((r): r is string => typeof r === 'string') : [];
+      const roots = Array.isArray(raw.roots)
+        ? (raw.roots as unknown[]).filter((r): r is string => typeof r === 'string')
+        : [];
       const same = roots.some((r) => {
-        try { return fs.realpathSync(r) === real; } catch { return path.resolve(r) === real; }
+        try {
+          return fs.realpathSync(r) === real;
+        } catch {
+          return path.resolve(r) === real;
+        }
       });
-      if (!same) { roots.push(real); added = true; }
+      if (!same) {
+        roots.push(real);
+        added = true;
+      }
       raw.roots = roots;
     });
     if (!added) {

@@ -1,8 +1,9 @@
 // `errand connectors`: list, add, remove MCP servers, and accept changed tool descriptions.
 // The exact launch command is shown before a connector is enabled; values for its environment and
 // headers go to secrets.json (0600), and config.json keeps only their names.
-import { homePaths } from '../../config/paths.js';
+
 import { readConfigFile, updateConfigFile } from '../../config/load.js';
+import { homePaths } from '../../config/paths.js';
 import { ConnectorConfig } from '../../config/schema.js';
 import { launchLine } from '../../connectors/connector.js';
 import { SecretStore } from '../../connectors/secrets.js';
@@ -10,11 +11,23 @@ import { controlCall, DaemonNotRunningError } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { reloadDaemon } from './roots.js';
 
-type Status = { name: string; transport: string; status: string; reason?: string; tools: number; changedTools?: string[]; launch: string };
+type Status = {
+  name: string;
+  transport: string;
+  status: string;
+  reason?: string;
+  tools: number;
+  changedTools?: string[];
+  launch: string;
+};
 
 const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
 
-async function daemonCall(home: string, method: string, params: Record<string, unknown> = {}): Promise<unknown | undefined> {
+async function daemonCall(
+  home: string,
+  method: string,
+  params: Record<string, unknown> = {},
+): Promise<unknown | undefined> {
   try {
     return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000 });
   } catch (err) {
@@ -46,7 +59,9 @@ async function waitSettled(home: string, name: string): Promise<Status | undefin
 }
 
 function describe(s: Status): string {
-  const changed = s.changedTools?.length ? `\n    tools disabled because their description changed: ${s.changedTools.join(', ')} (review with \`errand connectors accept ${s.name}\`)` : '';
+  const changed = s.changedTools?.length
+    ? `\n    tools disabled because their description changed: ${s.changedTools.join(', ')} (review with \`errand connectors accept ${s.name}\`)`
+    : '';
   return `${s.name}  ${s.status}${s.reason ? `: ${clean(s.reason)}` : ''}${s.status === 'connected' ? `, ${s.tools} tools` : ''}\n    ${clean(s.launch)}${changed}`;
 }
 
@@ -58,11 +73,18 @@ async function list(home: string, io: CliIO, json: boolean): Promise<number> {
     const raw = readConfigFile(homePaths(home).config);
     statuses = (Array.isArray(raw.connectors) ? raw.connectors : []).map((c) => {
       const cfg = ConnectorConfig.parse(c);
-      return { name: cfg.name, transport: cfg.transport, status: cfg.enabled ? 'not running' : 'disabled', tools: 0, launch: launchLine(cfg) };
+      return {
+        name: cfg.name,
+        transport: cfg.transport,
+        status: cfg.enabled ? 'not running' : 'disabled',
+        tools: 0,
+        launch: launchLine(cfg),
+      };
     });
   }
   if (json) io.out(JSON.stringify(statuses, null, 2));
-  else if (!statuses.length) io.out('No connectors. Add one with `errand connectors add <name> -- <command> [args…]` or `--url <https://…>`.');
+  else if (!statuses.length)
+    io.out('No connectors. Add one with `errand connectors add <name> -- <command> [args…]` or `--url <https://…>`.');
   else for (const s of statuses) io.out(describe(s));
   if (!r && !json) io.out('(The daemon is not running; statuses appear when it runs.)');
   return 0;
@@ -120,11 +142,28 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       }
       const secretName = (kind: string, key: string) => `connector.${name}.${kind}.${key}`;
       const candidate = url
-        ? { name, transport: 'http' as const, url, headers: Object.fromEntries(Object.keys(headers).map((k) => [k, secretName('header', k)])) }
-        : { name, transport: 'stdio' as const, command: rest[0], args: rest.slice(1), env: Object.fromEntries(Object.keys(env).map((k) => [k, secretName('env', k)])) };
-      const parsed = ConnectorConfig.safeParse({ ...candidate, readOnly: args.values['read-only'] === true, enabled: args.values.disabled !== true });
+        ? {
+            name,
+            transport: 'http' as const,
+            url,
+            headers: Object.fromEntries(Object.keys(headers).map((k) => [k, secretName('header', k)])),
+          }
+        : {
+            name,
+            transport: 'stdio' as const,
+            command: rest[0],
+            args: rest.slice(1),
+            env: Object.fromEntries(Object.keys(env).map((k) => [k, secretName('env', k)])),
+          };
+      const parsed = ConnectorConfig.safeParse({
+        ...candidate,
+        readOnly: args.values['read-only'] === true,
+        enabled: args.values.disabled !== true,
+      });
       if (!parsed.success) {
-        io.err(`errand: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'connector'}: ${i.message}`).join('; ')}`);
+        io.err(
+          `errand: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'connector'}: ${i.message}`).join('; ')}`,
+        );
         return 2;
       }
       const raw = readConfigFile(paths.config);
@@ -132,10 +171,19 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         io.err(`errand: a connector named "${name}" exists; remove it first.`);
         return 1;
       }
-      io.out(url ? `Errand will connect to: ${launchLine(parsed.data)}` : `Errand will run this command on this computer:\n  ${launchLine(parsed.data)}`);
-      if (Object.keys(env).length) io.out(`with these environment variables from secrets.json: ${Object.keys(env).join(', ')}`);
+      io.out(
+        url
+          ? `Errand will connect to: ${launchLine(parsed.data)}`
+          : `Errand will run this command on this computer:\n  ${launchLine(parsed.data)}`,
+      );
+      if (Object.keys(env).length)
+        io.out(`with these environment variables from secrets.json: ${Object.keys(env).join(', ')}`);
       if (args.values.yes !== true && !(await io.confirm('Add and enable this connector?'))) {
-        io.err(io.interactive ? 'Not added.' : 'errand: not added; run again with --yes to confirm (the command is shown above).');
+        io.err(
+          io.interactive
+            ? 'Not added.'
+            : 'errand: not added; run again with --yes to confirm (the command is shown above).',
+        );
         return 1;
       }
       const values: Record<string, string> = {};
@@ -143,13 +191,23 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       for (const [k, v] of Object.entries(headers)) values[secretName('header', k)] = v;
       if (Object.keys(values).length) await secrets.set(values);
       updateConfigFile(args.home, (c) => {
-        c.connectors = [...(Array.isArray(c.connectors) ? c.connectors : []), { ...candidate, ...(parsed.data.readOnly ? { readOnly: true } : {}), ...(parsed.data.enabled ? {} : { enabled: false }) }];
+        c.connectors = [
+          ...(Array.isArray(c.connectors) ? c.connectors : []),
+          {
+            ...candidate,
+            ...(parsed.data.readOnly ? { readOnly: true } : {}),
+            ...(parsed.data.enabled ? {} : { enabled: false }),
+          },
+        ];
       });
       io.out(`Added connector "${name}"; its tools will be named ${name}__<tool>.`);
       if (await reloadDaemon(args.home, io)) {
         const s = await waitSettled(args.home, name);
         if (s) io.out(describe(s));
-        if (s?.status === 'connected') io.out(`Its ${s.tools} tool descriptions are pinned now; a later change disables the tool until you accept it.`);
+        if (s?.status === 'connected')
+          io.out(
+            `Its ${s.tools} tool descriptions are pinned now; a later change disables the tool until you accept it.`,
+          );
       }
       return 0;
     }
@@ -172,9 +230,11 @@ that tool is disabled until you review it with \`errand connectors accept <name>
     }
 
     if (action === 'accept') {
-      const info = (await daemonCall(args.home, 'connectors.tools', { name })) as { tools: Array<{ name: string; description: string; changed: boolean }> } | undefined;
+      const info = (await daemonCall(args.home, 'connectors.tools', { name })) as
+        | { tools: Array<{ name: string; description: string; changed: boolean }> }
+        | undefined;
       if (!info) {
-        io.err('errand: the daemon is not running; start it so it can read the connector\'s current tools.');
+        io.err("errand: the daemon is not running; start it so it can read the connector's current tools.");
         return 1;
       }
       const changed = info.tools.filter((t) => t.changed);
@@ -183,9 +243,14 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         return 0;
       }
       io.out(`These tools of "${name}" changed. Read their descriptions as the model will see them:`);
-      for (const t of changed) io.out(`\n  ${name}__${t.name}:\n    ${clean(t.description).split('\n').join('\n    ')}`);
+      for (const t of changed)
+        io.out(`\n  ${name}__${t.name}:\n    ${clean(t.description).split('\n').join('\n    ')}`);
       if (args.values.yes !== true && !(await io.confirm('\nAccept these descriptions and enable the tools?'))) {
-        io.err(io.interactive ? 'Not accepted; the tools stay disabled.' : 'errand: not accepted; run again with --yes after reading them.');
+        io.err(
+          io.interactive
+            ? 'Not accepted; the tools stay disabled.'
+            : 'errand: not accepted; run again with --yes after reading them.',
+        );
         return 1;
       }
       const r = (await daemonCall(args.home, 'connectors.accept', { name })) as { connector: { tools: number } };

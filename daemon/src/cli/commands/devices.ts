@@ -1,8 +1,8 @@
 // `errand devices`: list, rename, revoke paired devices.
 import type { Device } from '../../../../shared/src/index.js';
+import { stripControl } from '../../util/text.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
-import { stripControl } from '../../util/text.js';
 
 export const devicesCommand: CliCommand = {
   name: 'devices',
@@ -17,12 +17,25 @@ export const devicesCommand: CliCommand = {
     const [action, id, ...rest] = args.positionals;
     if (action === 'rename' || action === 'revoke') {
       if (!id || (action === 'rename' && rest.length === 0)) {
-        io.err(`Usage: errand devices ${action} <id>${action === 'rename' ? ' <new name>' : ''} (ids are shown by \`errand devices\`)`);
+        io.err(
+          `Usage: errand devices ${action} <id>${action === 'rename' ? ' <new name>' : ''} (ids are shown by \`errand devices\`)`,
+        );
         return 2;
       }
-      const result = await callDaemon(io, args.home, `devices.${action}`, action === 'rename' ? { deviceId: id, name: rest.join(' ') } : { deviceId: id });
+      const result = await callDaemon(
+        io,
+        args.home,
+        `devices.${action}`,
+        action === 'rename' ? { deviceId: id, name: rest.join(' ') } : { deviceId: id },
+      );
       if (result === undefined) return 1;
-      io.out(json ? JSON.stringify(result) : action === 'rename' ? `Renamed ${id}.` : `Revoked ${id}; its connections are closed.`);
+      io.out(
+        json
+          ? JSON.stringify(result)
+          : action === 'rename'
+            ? `Renamed ${id}.`
+            : `Revoked ${id}; its connections are closed.`,
+      );
       return 0;
     }
     if (action !== undefined && action !== 'list') {
@@ -41,7 +54,9 @@ export const devicesCommand: CliCommand = {
     }
     // Device names come from phones: strip control characters before they reach the terminal.
     for (const d of devices) {
-      io.out(`${d.id}  ${stripControl(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${stripControl(d.lastAddress)}` : ''}`);
+      io.out(
+        `${d.id}  ${stripControl(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${stripControl(d.lastAddress)}` : ''}`,
+      );
     }
     return 0;
   },

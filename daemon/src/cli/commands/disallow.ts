@@ -1,13 +1,19 @@
 // `errand disallow <folder>`: remove a root. The daemon stops using it at once.
 import fs from 'node:fs';
 import path from 'node:path';
-import { homePaths } from '../../config/paths.js';
 import { updateConfigFile } from '../../config/load.js';
+import { homePaths } from '../../config/paths.js';
 import type { CliCommand } from '../command.js';
 import { reloadDaemon } from './roots.js';
 
 const same = (a: string, b: string) => {
-  const norm = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+  const norm = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
   return path.resolve(a) === path.resolve(b) || norm(a) === norm(b);
 };
 
@@ -32,7 +38,9 @@ The workspace folder cannot be removed.`,
     }
     let removed: string[] = [];
     updateConfigFile(args.home, (raw) => {
-      const roots = Array.isArray(raw.roots) ? (raw.roots as unknown[]).filter((r): r is string => typeof r === 'string') : [];
+      const roots = Array.isArray(raw.roots)
+        ? (raw.roots as unknown[]).filter((r): r is string => typeof r === 'string')
+        : [];
       removed = roots.filter((r) => same(r, target));
       raw.roots = roots.filter((r) => !same(r, target));
     });

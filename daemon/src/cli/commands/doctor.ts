@@ -1,5 +1,5 @@
 // `errand doctor`: what is wrong, and the fix for each.
-import { formatChecks, runDoctor, type DoctorOptions } from '../../doctor/index.js';
+import { type DoctorOptions, formatChecks, runDoctor } from '../../doctor/index.js';
 import type { CliCommand } from '../command.js';
 
 export type DoctorCommandDeps = Omit<DoctorOptions, 'home' | 'env'>;

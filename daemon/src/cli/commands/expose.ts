@@ -2,9 +2,20 @@
 import { ConfigError, loadConfig, readConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import {
-  daemonFollowUp, FUNNEL_WARNING, LAN_WARNING, normalizePublicUrl, setLan, setPublicUrl,
+  daemonFollowUp,
+  FUNNEL_WARNING,
+  LAN_WARNING,
+  normalizePublicUrl,
+  setLan,
+  setPublicUrl,
 } from '../../remote/index.js';
-import { exposeTailscale, tailscaleBinary, tailscaleServing, TailscaleError, unexposeTailscale } from '../../remote/tailscale.js';
+import {
+  exposeTailscale,
+  TailscaleError,
+  tailscaleBinary,
+  tailscaleServing,
+  unexposeTailscale,
+} from '../../remote/tailscale.js';
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand, CliIO } from '../command.js';
 
@@ -56,7 +67,8 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
       const [mode = 'status', ...rest] = args.positionals;
       const tdeps = { run: deps.run ?? execRunner, env: io.env, platform: deps.platform };
       const followUpMs = deps.followUpMs ?? 1500;
-      const say = (human: string, value: Record<string, unknown>) => io.out(json ? JSON.stringify(value, null, 2) : human);
+      const say = (human: string, value: Record<string, unknown>) =>
+        io.out(json ? JSON.stringify(value, null, 2) : human);
       try {
         if (mode === 'status') {
           const raw = readConfigFile(homePaths(args.home).config);
@@ -65,15 +77,29 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           const publicUrl = typeof raw.publicUrl === 'string' ? raw.publicUrl : undefined;
           const lan = raw.lan === true;
           const lines = [`This computer: http://127.0.0.1:${port}`];
-          lines.push(publicUrl ? `Public address: ${publicUrl}` : 'Public address: none (run `errand expose tailscale`, or `errand expose url <https-url>` for your own proxy)');
+          lines.push(
+            publicUrl
+              ? `Public address: ${publicUrl}`
+              : 'Public address: none (run `errand expose tailscale`, or `errand expose url <https-url>` for your own proxy)',
+          );
           if (ts.installed) {
-            lines.push(ts.serving ? `Tailscale Serve: on${ts.funnel ? ' with FUNNEL (public internet)' : ''}, ${ts.url}` : `Tailscale Serve: off${ts.running ? '' : ' (Tailscale is not connected)'}`);
+            lines.push(
+              ts.serving
+                ? `Tailscale Serve: on${ts.funnel ? ' with FUNNEL (public internet)' : ''}, ${ts.url}`
+                : `Tailscale Serve: off${ts.running ? '' : ' (Tailscale is not connected)'}`,
+            );
           }
           if (lan) lines.push('LAN mode: on (plain HTTP; no install, push or offline on the phone)');
           say(lines.join('\n'), { port, publicUrl: publicUrl ?? null, lan, tailscale: ts });
           return 0;
         }
-        if (mode === 'tailscale') return await tailscale(args.home, Boolean(args.values.funnel), Boolean(args.values.force), Boolean(args.values.yes));
+        if (mode === 'tailscale')
+          return await tailscale(
+            args.home,
+            Boolean(args.values.funnel),
+            Boolean(args.values.force),
+            Boolean(args.values.yes),
+          );
         if (mode === 'url') {
           if (rest.length !== 1) {
             io.err('Give the https address of your proxy: `errand expose url https://errand.example.com`.');
@@ -83,15 +109,20 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           setPublicUrl(args.home, url);
           const port = currentPort(args.home, io.env);
           const follow = await daemonFollowUp(args.home, { expectOrigin: url }, followUpMs);
-          say(`Saved publicUrl = ${url}.\nPoint your proxy at http://127.0.0.1:${port} (keep the Host header), then pair your phone with \`errand pair\`.\n${follow}`,
-            { publicUrl: url, port, daemon: follow });
+          say(
+            `Saved publicUrl = ${url}.\nPoint your proxy at http://127.0.0.1:${port} (keep the Host header), then pair your phone with \`errand pair\`.\n${follow}`,
+            { publicUrl: url, port, daemon: follow },
+          );
           return 0;
         }
         if (mode === 'lan') {
           io.err(LAN_WARNING);
           setLan(args.home, true);
           const follow = await daemonFollowUp(args.home, {}, 0);
-          say(`LAN mode is on in config.json (you can also start once with \`errand start --lan\`).\n${follow}`, { lan: true, daemon: follow });
+          say(`LAN mode is on in config.json (you can also start once with \`errand start --lan\`).\n${follow}`, {
+            lan: true,
+            daemon: follow,
+          });
           return 0;
         }
         if (mode === 'off') {
@@ -101,18 +132,27 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           const ts = await unexposeTailscale(tdeps, { port });
           setPublicUrl(args.home, undefined);
           setLan(args.home, false);
-          const follow = oldUrl || raw.lan === true
-            ? await daemonFollowUp(args.home, { goneOrigin: oldUrl }, oldUrl ? followUpMs : 0) : '';
+          const follow =
+            oldUrl || raw.lan === true
+              ? await daemonFollowUp(args.home, { goneOrigin: oldUrl }, oldUrl ? followUpMs : 0)
+              : '';
           const lines = [
-            ts.removed ? 'Tailscale Serve no longer serves Errand.' : ts.note ?? '',
+            ts.removed ? 'Tailscale Serve no longer serves Errand.' : (ts.note ?? ''),
             oldUrl ? `Removed publicUrl (${oldUrl}).` : 'No publicUrl was set.',
             'Errand is reachable from this computer only now.',
             follow,
           ].filter(Boolean);
-          say(lines.join('\n'), { tailscaleRemoved: ts.removed, commands: ts.commands, removedPublicUrl: oldUrl ?? null, daemon: follow });
+          say(lines.join('\n'), {
+            tailscaleRemoved: ts.removed,
+            commands: ts.commands,
+            removedPublicUrl: oldUrl ?? null,
+            daemon: follow,
+          });
           return 0;
         }
-        io.err(`Unknown way to expose Errand: "${mode}". Use one of: tailscale, url <https-url>, lan, off (see \`errand expose --help\`).`);
+        io.err(
+          `Unknown way to expose Errand: "${mode}". Use one of: tailscale, url <https-url>, lan, off (see \`errand expose --help\`).`,
+        );
         return 2;
       } catch (err) {
         return fail(io, err);
@@ -120,16 +160,20 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
 
       async function tailscale(home: string, funnel: boolean, force: boolean, yes: boolean): Promise<number> {
         if (!tailscaleBinary(io.env, deps.platform)) {
-          io.err('The `tailscale` command is not installed. Install Tailscale (https://tailscale.com/download) on this computer and your phone, '
-            + 'log in on both, then run `errand expose tailscale` again. Or use your own HTTPS proxy: `errand expose url <https-url>`.');
+          io.err(
+            'The `tailscale` command is not installed. Install Tailscale (https://tailscale.com/download) on this computer and your phone, ' +
+              'log in on both, then run `errand expose tailscale` again. Or use your own HTTPS proxy: `errand expose url <https-url>`.',
+          );
           return 1;
         }
         if (funnel) {
           io.err(FUNNEL_WARNING);
           if (!yes) {
-            const ok = io.interactive && await io.confirm('Put Errand on the public internet with Tailscale Funnel?');
+            const ok = io.interactive && (await io.confirm('Put Errand on the public internet with Tailscale Funnel?'));
             if (!ok) {
-              io.err(io.interactive ? 'Not changed.' : 'Not changed: add --yes to confirm Funnel when not at a terminal.');
+              io.err(
+                io.interactive ? 'Not changed.' : 'Not changed: add --yes to confirm Funnel when not at a terminal.',
+              );
               return 1;
             }
           }
@@ -145,7 +189,12 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           follow,
           'Undo with `errand expose off`.',
         ];
-        say(lines.join('\n'), { url: result.url, funnel, commands: result.commands.map((c) => formatCommand(c)), daemon: follow });
+        say(lines.join('\n'), {
+          url: result.url,
+          funnel,
+          commands: result.commands.map((c) => formatCommand(c)),
+          daemon: follow,
+        });
         return 0;
       }
     },

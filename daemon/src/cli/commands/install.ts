@@ -1,7 +1,7 @@
 // `errand install`: make the daemon a login service (systemd user unit / LaunchAgent).
 import fs from 'node:fs';
-import { controlCall } from '../../control/client.js';
 import { homePaths } from '../../config/paths.js';
+import { controlCall } from '../../control/client.js';
 import { adviceForFailure, applyPlan, describePlan, planInstall, serviceState } from '../../service/index.js';
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand } from '../command.js';
@@ -36,7 +36,14 @@ Note: the service does not see your shell's environment; keep the API key in con
     options: { 'dry-run': { type: 'boolean' } },
     async run(args, io) {
       const json = Boolean(args.values.json);
-      const plan = planInstall({ home: args.home, env: io.env, platform: deps.platform, node: deps.node, projectDir: deps.projectDir, uid: deps.uid });
+      const plan = planInstall({
+        home: args.home,
+        env: io.env,
+        platform: deps.platform,
+        node: deps.node,
+        projectDir: deps.projectDir,
+        uid: deps.uid,
+      });
       if (plan.kind === 'none') {
         if (json) io.out(JSON.stringify({ supported: false, notes: plan.notes }, null, 2));
         else io.err(plan.notes.join('\n'));
@@ -44,7 +51,10 @@ Note: the service does not see your shell's environment; keep the API key in con
       }
       if (args.values['dry-run']) {
         if (json) io.out(JSON.stringify({ dryRun: true, ...plan }, null, 2));
-        else io.out(`Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}\n\n${plan.notes.join('\n')}`);
+        else
+          io.out(
+            `Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}\n\n${plan.notes.join('\n')}`,
+          );
         return 0;
       }
       // A daemon started by hand holds the home folder's lock; the service would wait for it.
@@ -52,7 +62,9 @@ Note: the service does not see your shell's environment; keep the API key in con
       try {
         await controlCall(homePaths(args.home).socket, 'status', {}, { timeoutMs: 2000 });
         foreground = !io.env.ERRAND_SUPERVISOR;
-      } catch { /* not running: fine */ }
+      } catch {
+        /* not running: fine */
+      }
       const existedBefore = plan.file ? fs.existsSync(plan.file) : false;
       const previous = await serviceState(args.home, { env: io.env, platform: deps.platform });
       if (previous.installed && previous.servesThisHome === false && !json) {
@@ -62,19 +74,38 @@ Note: the service does not see your shell's environment; keep the API key in con
       // Half an install is worse than none: remove a service file this run created.
       if (!result.ok && !existedBefore && plan.file) fs.rmSync(plan.file, { force: true });
       if (json) {
-        io.out(JSON.stringify({ ok: result.ok, kind: plan.kind, file: plan.file, failed: result.failed && { ...result.failed, step: describeStep(result.failed.step) }, warnings: result.warnings }, null, 2));
+        io.out(
+          JSON.stringify(
+            {
+              ok: result.ok,
+              kind: plan.kind,
+              file: plan.file,
+              failed: result.failed && { ...result.failed, step: describeStep(result.failed.step) },
+              warnings: result.warnings,
+            },
+            null,
+            2,
+          ),
+        );
       }
       if (!result.ok) {
-        io.err(`Could not install the login service: ${describeStep(result.failed!.step)} failed: ${result.failed!.message}`);
+        io.err(
+          `Could not install the login service: ${describeStep(result.failed!.step)} failed: ${result.failed!.message}`,
+        );
         io.err(adviceForFailure(plan.kind, result.failed!.message));
-        if (!existedBefore) io.err('Nothing was left installed; `errand install --dry-run` prints the file and commands if you want to set it up by hand.');
+        if (!existedBefore)
+          io.err(
+            'Nothing was left installed; `errand install --dry-run` prints the file and commands if you want to set it up by hand.',
+          );
         return 1;
       }
       if (!json) {
         io.out(`Installed ${plan.file}`);
         io.out(plan.notes.join('\n'));
         if (foreground) {
-          io.out('A daemon you started by hand is running for this home folder: stop it (Ctrl-C in its terminal) and the service takes over.');
+          io.out(
+            'A daemon you started by hand is running for this home folder: stop it (Ctrl-C in its terminal) and the service takes over.',
+          );
         }
       }
       return 0;

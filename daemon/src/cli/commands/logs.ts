@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { homePaths } from '../../config/paths.js';
-import { serviceState, SYSTEMD_UNIT_NAME } from '../../service/index.js';
-import { followLog, formatLogLine, levelAtLeast, logFile, readTail, type LogLevel } from '../../service/logs.js';
+import { SYSTEMD_UNIT_NAME, serviceState } from '../../service/index.js';
+import { followLog, formatLogLine, type LogLevel, levelAtLeast, logFile, readTail } from '../../service/logs.js';
 import { childEnv } from '../../service/runner.js';
 import type { CliCommand } from '../command.js';
 
@@ -60,7 +60,10 @@ Options:
         const jargs = ['--user', '-u', SYSTEMD_UNIT_NAME, '-n', String(count), '--no-pager', ...(follow ? ['-f'] : [])];
         return new Promise<number>((resolve) => {
           const child = spawn('journalctl', jargs, { stdio: 'inherit', env: childEnv(io.env) });
-          child.on('error', (err) => { io.err(`Cannot run journalctl (${err.message}); run \`errand logs\` to read the log file.`); resolve(1); });
+          child.on('error', (err) => {
+            io.err(`Cannot run journalctl (${err.message}); run \`errand logs\` to read the log file.`);
+            resolve(1);
+          });
           child.on('exit', (code) => resolve(code ?? 0));
         });
       }
@@ -75,8 +78,13 @@ Options:
       const tail = readTail(dir, count);
       if (!tail.position && tail.lines.length === 0 && !follow) {
         const state = await serviceState(args.home, { env: io.env });
-        io.err(`No log yet at ${logFile(dir)}: the daemon writes it once it runs (\`errand start\`, or \`errand install\` for a login service).`);
-        if (state.installed && state.kind === 'systemd') io.err(`The service's own output is in the journal: \`errand logs --journal\` (journalctl --user -u ${SYSTEMD_UNIT_NAME}).`);
+        io.err(
+          `No log yet at ${logFile(dir)}: the daemon writes it once it runs (\`errand start\`, or \`errand install\` for a login service).`,
+        );
+        if (state.installed && state.kind === 'systemd')
+          io.err(
+            `The service's own output is in the journal: \`errand logs --journal\` (journalctl --user -u ${SYSTEMD_UNIT_NAME}).`,
+          );
         return 1;
       }
       for (const line of tail.lines) show(line);

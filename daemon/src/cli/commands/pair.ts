@@ -23,40 +23,62 @@ Options:
   async run(args, io) {
     const json = args.values.json === true;
     let answered = Promise.resolve();
-    const result = await callDaemon(io, args.home, 'pair.start', { autoApprove: args.values.yes === true }, {
-      timeoutMs: 0,
-      onProgress: (value) => {
-        const p = value as Progress;
-        if (p.type === 'code') {
-          if (json) return io.out(JSON.stringify({ url: p.url, expiresAt: new Date(p.expiresAt).toISOString() }));
-          answered = renderQr(p.url).then((qr) => {
-            io.out(qr);
-            io.out(`Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`);
-            if (!p.url.startsWith('https://') && !/\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(p.url)) {
-              io.out('Warning: this is plain HTTP on your network; notifications, install and offline use need HTTPS (see `errand expose`).');
-            }
+    const result = await callDaemon(
+      io,
+      args.home,
+      'pair.start',
+      { autoApprove: args.values.yes === true },
+      {
+        timeoutMs: 0,
+        onProgress: (value) => {
+          const p = value as Progress;
+          if (p.type === 'code') {
+            if (json) return io.out(JSON.stringify({ url: p.url, expiresAt: new Date(p.expiresAt).toISOString() }));
+            answered = renderQr(p.url).then((qr) => {
+              io.out(qr);
+              io.out(
+                `Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`,
+              );
+              if (!p.url.startsWith('https://') && !/\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(p.url)) {
+                io.out(
+                  'Warning: this is plain HTTP on your network; notifications, install and offline use need HTTPS (see `errand expose`).',
+                );
+              }
+            });
+            return;
+          }
+          const c = p.claim;
+          if (json) io.out(JSON.stringify({ claim: c }));
+          else io.out(`\n"${c.name}" from ${c.address ?? 'unknown address'} wants to pair.`);
+          if (args.values.yes === true) return;
+          answered = answered.then(async () => {
+            const approve = await io.confirm('Approve this device? [y/N] ');
+            await callDaemon(io, args.home, 'pair.decide', { claimId: c.id, approve });
           });
-          return;
-        }
-        const c = p.claim;
-        if (json) io.out(JSON.stringify({ claim: c }));
-        else io.out(`\n"${c.name}" from ${c.address ?? 'unknown address'} wants to pair.`);
-        if (args.values.yes === true) return;
-        answered = answered.then(async () => {
-          const approve = await io.confirm('Approve this device? [y/N] ');
-          await callDaemon(io, args.home, 'pair.decide', { claimId: c.id, approve });
-        });
+        },
       },
-    });
+    );
     await answered;
     if (result === undefined) return 1;
-    const r = result as { paired?: { id: string; name: string }; declined?: boolean; expired?: boolean; cancelled?: boolean };
+    const r = result as {
+      paired?: { id: string; name: string };
+      declined?: boolean;
+      expired?: boolean;
+      cancelled?: boolean;
+    };
     if (json) io.out(JSON.stringify(r));
     if (r.paired) {
       if (!json) io.out(`Paired "${r.paired.name}". Open the app on the phone and add it to the home screen.`);
       return 0;
     }
-    if (!json) io.err(r.declined ? 'Pairing declined.' : r.expired ? 'The pairing code expired. Run `errand pair` again.' : 'Pairing cancelled.');
+    if (!json)
+      io.err(
+        r.declined
+          ? 'Pairing declined.'
+          : r.expired
+            ? 'The pairing code expired. Run `errand pair` again.'
+            : 'Pairing cancelled.',
+      );
     return 1;
   },
 };

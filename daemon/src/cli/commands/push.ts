@@ -1,10 +1,12 @@
 // `errand push`: which devices get notifications, what happened to recent pushes, send a test.
 import type { PushOutcome } from '../../../../shared/src/index.js';
+import { stripControl } from '../../util/text.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
-import { stripControl } from '../../util/text.js';
 
-interface PushStatus { subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number }> }
+interface PushStatus {
+  subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number }>;
+}
 
 export const pushCommand: CliCommand = {
   name: 'push',
@@ -21,16 +23,27 @@ export const pushCommand: CliCommand = {
       const s = (await callDaemon(io, args.home, 'push.status')) as PushStatus | undefined;
       if (!s) return 1;
       if (json) io.out(JSON.stringify(s.subscriptions, null, 2));
-      else if (s.subscriptions.length === 0) io.out('No device has notifications on. Turn them on in the app: Settings → Notifications.');
-      else for (const sub of s.subscriptions) io.out(`${sub.deviceId}  ${stripControl(sub.device ?? '(removed device)')}  via ${sub.service}, since ${ago(sub.since)}`);
+      else if (s.subscriptions.length === 0)
+        io.out('No device has notifications on. Turn them on in the app: Settings → Notifications.');
+      else
+        for (const sub of s.subscriptions)
+          io.out(
+            `${sub.deviceId}  ${stripControl(sub.device ?? '(removed device)')}  via ${sub.service}, since ${ago(sub.since)}`,
+          );
       return 0;
     }
     if (action === 'outcomes') {
-      const list = (await callDaemon(io, args.home, 'push.outcomes', deviceId ? { deviceId } : {})) as PushOutcome[] | undefined;
+      const list = (await callDaemon(io, args.home, 'push.outcomes', deviceId ? { deviceId } : {})) as
+        | PushOutcome[]
+        | undefined;
       if (!list) return 1;
       if (json) io.out(JSON.stringify(list, null, 2));
       else if (list.length === 0) io.out('No pushes yet.');
-      else for (const o of list) io.out(`${new Date(o.at).toISOString().slice(0, 19).replace('T', ' ')}  ${o.deviceId}  ${o.kind}  ${o.result}${o.status ? ` (${o.status})` : ''}${o.detail ? `: ${stripControl(o.detail)}` : ''}`);
+      else
+        for (const o of list)
+          io.out(
+            `${new Date(o.at).toISOString().slice(0, 19).replace('T', ' ')}  ${o.deviceId}  ${o.kind}  ${o.result}${o.status ? ` (${o.status})` : ''}${o.detail ? `: ${stripControl(o.detail)}` : ''}`,
+          );
       return 0;
     }
     if (action === 'test') {
@@ -40,7 +53,11 @@ export const pushCommand: CliCommand = {
       }
       const outcome = (await callDaemon(io, args.home, 'push.test', { deviceId })) as PushOutcome | undefined;
       if (!outcome) return 1;
-      io.out(json ? JSON.stringify(outcome) : `Test push ${outcome.result}${outcome.detail ? `: ${stripControl(outcome.detail)}` : ''}.`);
+      io.out(
+        json
+          ? JSON.stringify(outcome)
+          : `Test push ${outcome.result}${outcome.detail ? `: ${stripControl(outcome.detail)}` : ''}.`,
+      );
       return outcome.result === 'sent' ? 0 : 1;
     }
     io.err(`Unknown action "${action}". Try \`errand push --help\`.`);

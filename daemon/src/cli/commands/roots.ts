@@ -1,8 +1,8 @@
 // `errand roots`: the folders the agent may work in (the workspace first), and whether each is usable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { homePaths } from '../../config/paths.js';
 import { readConfigFile } from '../../config/load.js';
+import { homePaths } from '../../config/paths.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
 
@@ -16,7 +16,10 @@ interface RootsView {
 /** Ask the running daemon; without one, read config.json. */
 export async function rootsView(home: string): Promise<RootsView> {
   try {
-    const v = await controlCall(homePaths(home).socket, 'roots.list', {}, { timeoutMs: 10_000 }) as Omit<RootsView, 'running'>;
+    const v = (await controlCall(homePaths(home).socket, 'roots.list', {}, { timeoutMs: 10_000 })) as Omit<
+      RootsView,
+      'running'
+    >;
     return { ...v, running: true };
   } catch (err) {
     if (!(err instanceof DaemonNotRunningError)) throw err;
@@ -58,7 +61,12 @@ export function printRoots(io: CliIO, v: RootsView): void {
     const note = r.problem ? `  (${r.problem}: not used)` : '';
     io.out(`  ${r.path}${i === 0 ? '  (workspace, always allowed)' : ''}${note}`);
   });
-  if (v.sandbox) io.out(v.sandbox.enabled ? 'Shell sandbox: on (writes only in these folders, no network).' : `Shell sandbox: OFF (${v.sandbox.reason ?? 'unavailable'}): every shell command needs approval.`);
+  if (v.sandbox)
+    io.out(
+      v.sandbox.enabled
+        ? 'Shell sandbox: on (writes only in these folders, no network).'
+        : `Shell sandbox: OFF (${v.sandbox.reason ?? 'unavailable'}): every shell command needs approval.`,
+    );
   if (!v.running) io.out('(The daemon is not running; this is what config.json says.)');
 }
 

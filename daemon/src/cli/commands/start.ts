@@ -36,7 +36,12 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     try {
       // Loaded here, not at the top: other commands should not pay for the whole daemon.
       const { startDaemon } = await import('../../daemon.js');
-      daemon = await startDaemon({ home: args.home, env: io.env, overrides: { port, lan: args.values.lan === true }, logToStderr: true });
+      daemon = await startDaemon({
+        home: args.home,
+        env: io.env,
+        overrides: { port, lan: args.values.lan === true },
+        logToStderr: true,
+      });
     } catch (err) {
       io.err(`errand: ${(err as Error).message}`);
       const code = exitCodeOf(err);
@@ -47,15 +52,23 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     }
     const { ctx } = daemon;
     io.out(`Errand ${ctx.version} is running at ${daemon.url} (home ${ctx.paths.home}).`);
-    if (ctx.config().lan) io.out('LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.');
-    if (!ctx.config().anthropic.apiKey) io.out(`No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY or add anthropic.apiKey to ${ctx.paths.config} (a login service does not see your shell's environment).`);
+    if (ctx.config().lan)
+      io.out(
+        'LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.',
+      );
+    if (!ctx.config().anthropic.apiKey)
+      io.out(
+        `No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY or add anthropic.apiKey to ${ctx.paths.config} (a login service does not see your shell's environment).`,
+      );
 
     if (ctx.store.devices.list().length === 0 && io.interactive) {
       const { code, expiresAt } = daemon.pairing.mint();
       const url = `${daemon.url}/#pair=${code}`;
       const { renderQr } = await import('../qr.js'); // only when a QR code is shown
       io.out(await renderQr(url));
-      io.out(`No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`);
+      io.out(
+        `No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`,
+      );
       daemon.pairing.events.once('claim', (claim: { id: string; name: string; address?: string }) => {
         io.out(`"${claim.name}" from ${claim.address ?? 'unknown address'} wants to pair.`);
         void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
@@ -73,7 +86,13 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
           // Everything is flushed and closed; do not wait for stragglers (a peer's half-closed socket).
           setTimeout(() => process.exit(code), 200).unref();
         };
-        void daemon.stop(signal).then(() => exit(0), (err) => { io.err(`errand: stop failed: ${(err as Error).message}`); exit(1); });
+        void daemon.stop(signal).then(
+          () => exit(0),
+          (err) => {
+            io.err(`errand: stop failed: ${(err as Error).message}`);
+            exit(1);
+          },
+        );
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);

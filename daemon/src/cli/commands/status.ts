@@ -1,9 +1,9 @@
 // `errand status`: what the running daemon is doing.
 import type { Device, HostStatus } from '../../../../shared/src/index.js';
-import type { CliCommand } from '../command.js';
-import { serviceState, type ServiceState } from '../../service/index.js';
-import { ago, callDaemon } from '../daemon-client.js';
+import { type ServiceState, serviceState } from '../../service/index.js';
 import { stripControl } from '../../util/text.js';
+import type { CliCommand } from '../command.js';
+import { ago, callDaemon } from '../daemon-client.js';
 
 type Status = HostStatus & { pid: number; home: string; devices: Device[] };
 
@@ -23,18 +23,20 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
       return 0;
     }
     const uptime = Math.round((Date.now() - s.startedAt) / 1000);
-    io.out([
-      `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
-      `Home:      ${s.home}`,
-      `Service:   ${describeService(service)}`,
-      `Reach it:  ${s.origins.join('  ')}`,
-      `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
-      `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
-      `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
-      `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
-      `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
-      `Devices:   ${s.devices.length ? s.devices.map((d) => `${stripControl(d.name)}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
-    ].join('\n'));
+    io.out(
+      [
+        `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
+        `Home:      ${s.home}`,
+        `Service:   ${describeService(service)}`,
+        `Reach it:  ${s.origins.join('  ')}`,
+        `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
+        `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
+        `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
+        `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
+        `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
+        `Devices:   ${s.devices.length ? s.devices.map((d) => `${stripControl(d.name)}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
+      ].join('\n'),
+    );
     return 0;
   },
 };

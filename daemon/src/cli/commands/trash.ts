@@ -2,7 +2,12 @@
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 
-interface TrashItem { id: string; originalPath: string; taskId: string; at: number }
+interface TrashItem {
+  id: string;
+  originalPath: string;
+  taskId: string;
+  at: number;
+}
 
 export const trashCommand: CliCommand = {
   name: 'trash',

@@ -33,14 +33,23 @@ Options:
       }
       const existed = plan.file ? fs.existsSync(plan.file) : false;
       const result = await applyPlan(plan, deps.run ?? execRunner, io.env);
-      if (json) io.out(JSON.stringify({ ok: result.ok, removed: existed, file: plan.file, warnings: result.warnings }, null, 2));
+      if (json)
+        io.out(
+          JSON.stringify({ ok: result.ok, removed: existed, file: plan.file, warnings: result.warnings }, null, 2),
+        );
       if (!result.ok) {
-        io.err(`Could not remove the login service: ${describeStep(result.failed!.step)} failed: ${result.failed!.message}`);
+        io.err(
+          `Could not remove the login service: ${describeStep(result.failed!.step)} failed: ${result.failed!.message}`,
+        );
         io.err(adviceForFailure(plan.kind, result.failed!.message));
         return 1;
       }
       if (!json) {
-        io.out(existed ? `Removed ${plan.file}` : `No login service was installed (${plan.file} did not exist); made sure it is stopped.`);
+        io.out(
+          existed
+            ? `Removed ${plan.file}`
+            : `No login service was installed (${plan.file} did not exist); made sure it is stopped.`,
+        );
         io.out(plan.notes.join('\n'));
       }
       return 0;
