@@ -178,6 +178,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       })();
       return stopping;
     };
+    // What opening the store found and fixed (a torn journal tail, a migration) is said, not hidden.
+    for (const text of store.journal.notices) {
+      log.warn(text);
+      void ctx.emit({ kind: 'notice', level: 'warning', text, at: Date.now() }).catch(() => undefined);
+    }
     log.info('started', { version: VERSION, origins: policy.origins, home: paths.home });
     return {
       ctx,

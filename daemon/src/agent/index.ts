@@ -103,6 +103,11 @@ class AgentService implements AgentModule, RunHost {
   }
 
   private launch(slot: Slot): void {
+    // A run is not part of the command that queued it: its writes are records of their own.
+    this.ctx.store.journal.detached(() => this.runTask(slot));
+  }
+
+  private runTask(slot: Slot): void {
     const run = new TaskRun(this, slot);
     this.runs.set(slot.taskId, run);
     void run

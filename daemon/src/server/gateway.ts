@@ -254,9 +254,7 @@ export class Gateway implements Presence {
         };
       }
     };
-    const reply = MUTATING_COMMANDS.has(cmd.type)
-      ? await this.deps.commands.once(`${device.id}:${cmd.id}`, run)
-      : await run();
+    const reply = MUTATING_COMMANDS.has(cmd.type) ? await this.deps.commands.once(device.id, cmd.id, run) : await run();
     if (reply.ok) this.send(conn, { type: 'reply', id: cmd.id, ok: true, result: reply.result });
     else {
       const e = reply.result as { code: 'internal'; message: string };

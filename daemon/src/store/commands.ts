@@ -1,54 +1,96 @@
-// Replies to state-changing commands, remembered by (device, command id) so a re-sent command
+// Replies to state-changing commands, remembered per device by command id so a re-sent command
 // (after a reconnect, or from the phone's outbox after an app restart) has the effect of once.
-import path from 'node:path';
-import type { Low } from 'lowdb';
-import { z } from 'zod';
-import { openDoc, zodValidator } from './doc.js';
+// The reply is an op in the same journal record as the command's effect and events: after a crash
+// there is all of it or none of it.
+import type { Journal } from './journal.js';
+import { DiskFullError } from './journal.js';
 
-const Entry = z.object({ key: z.string(), at: z.number(), ok: z.boolean(), result: z.unknown() });
-const CommandsDoc = z.object({ schema: z.literal(1), entries: z.array(Entry) });
-type CommandsDoc = z.infer<typeof CommandsDoc>;
 export type RememberedReply = { ok: boolean; result: unknown };
+interface ReplyOp {
+  device: string;
+  id: string;
+  ok: boolean;
+  result: unknown;
+}
 
-const LIMIT = 2000;
+/** Replies kept per device. */
+export const REPLIES_PER_DEVICE = 2000;
+export const REPLY_OP = 'reply';
 
 export class CommandLog {
-  private index = new Map<string, RememberedReply>();
+  /** device → (command id → reply), oldest first (Map keeps insertion order). */
+  private byDevice = new Map<string, Map<string, RememberedReply>>();
   private inflight = new Map<string, Promise<RememberedReply>>();
-  private constructor(private readonly db: Low<CommandsDoc>) {
-    for (const e of db.data.entries) this.index.set(e.key, { ok: e.ok, result: e.result });
+
+  constructor(private readonly journal: Journal) {
+    journal.register(REPLY_OP, {
+      apply: (d) => this.remember(d as ReplyOp),
+      snapshot: () => {
+        const out: ReplyOp[] = [];
+        for (const [device, m] of this.byDevice)
+          for (const [id, r] of m) out.push({ device, id, ok: r.ok, result: r.result });
+        return out;
+      },
+      restore: (d) => {
+        for (const r of d as ReplyOp[]) this.remember(r);
+      },
+    });
   }
 
-  static async open(dir: string): Promise<CommandLog> {
-    const db = await openDoc<CommandsDoc>({
-      file: path.join(dir, 'commands.json'),
-      version: 1,
-      validate: zodValidator(CommandsDoc),
-      initial: () => ({ schema: 1, entries: [] }),
-      keepBackup: false,
-    });
-    return new CommandLog(db);
+  private remember(r: ReplyOp): void {
+    let m = this.byDevice.get(r.device);
+    if (!m) {
+      m = new Map();
+      this.byDevice.set(r.device, m);
+    }
+    m.set(r.id, { ok: r.ok, result: r.result });
+    if (m.size > REPLIES_PER_DEVICE) m.delete(m.keys().next().value!);
+  }
+
+  /** For the migration: a reply remembered by an older store. */
+  adopt(device: string, id: string, reply: RememberedReply): void {
+    this.remember({ device, id, ...reply });
+  }
+
+  /** The remembered reply to a device's command, if any. */
+  get(device: string, id: string): RememberedReply | undefined {
+    return this.byDevice.get(device)?.get(id);
+  }
+
+  count(device: string): number {
+    return this.byDevice.get(device)?.size ?? 0;
   }
 
   /**
-   * Run `fn` once per key. A key seen before returns the remembered reply; a key still running
-   * returns the same promise. The reply is durable before it is returned.
+   * Run `fn` once per (device, id). An id seen before returns the remembered reply; one still
+   * running returns the same promise. `fn` runs as one journal transaction whose record also holds
+   * the reply, so the reply is durable before it is returned. A record that cannot be written
+   * (disk full) gives an `unavailable` reply that is not remembered.
    */
-  async once(key: string, fn: () => Promise<RememberedReply>): Promise<RememberedReply> {
-    const known = this.index.get(key);
+  async once(device: string, id: string, fn: () => Promise<RememberedReply>): Promise<RememberedReply> {
+    const known = this.get(device, id);
     if (known) return known;
+    const key = `${device}\u0000${id}`;
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = (async () => {
-      const reply = await fn();
-      this.index.set(key, reply);
-      this.db.data.entries.push({ key, at: Date.now(), ...reply });
-      if (this.db.data.entries.length > LIMIT) {
-        for (const old of this.db.data.entries.splice(0, this.db.data.entries.length - LIMIT))
-          this.index.delete(old.key);
+    const p = (async (): Promise<RememberedReply> => {
+      try {
+        const reply = await this.journal.transaction(fn, (tx, reply) => {
+          if (reply) tx.add({ t: REPLY_OP, d: { device, id, ok: reply.ok, result: reply.result } satisfies ReplyOp });
+        });
+        this.remember({ device, id, ...reply });
+        return reply;
+      } catch (err) {
+        if (err instanceof DiskFullError)
+          return {
+            ok: false,
+            result: {
+              code: 'unavailable',
+              message: `The host could not save this: ${err.message}. Free some space, then send it again.`,
+            },
+          };
+        throw err;
       }
-      await this.db.write();
-      return reply;
     })();
     this.inflight.set(key, p);
     try {

@@ -1,13 +1,18 @@
-// The daemon's durable state, opened together. Opening refuses a corrupt or unknown store.
+// The daemon's durable state, opened together. Threads, tasks, events and remembered replies are
+// folds of one write-ahead journal (store/wal); devices stay a small lowdb document. Opening
+// refuses a corrupt or unknown store.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HomePaths } from '../config/paths.js';
 import { CommandLog } from './commands.js';
 import { DeviceStore } from './devices.js';
 import { EventLog } from './event-log.js';
+import { Journal } from './journal.js';
+import { migrateLegacyStore } from './migrate.js';
 import { ThreadStore } from './threads.js';
 
 export interface Store {
+  journal: Journal;
   devices: DeviceStore;
   threads: ThreadStore;
   commands: CommandLog;
@@ -17,35 +22,50 @@ export interface Store {
 
 const KEEP_BACKUPS = 5;
 
+export const journalDir = (paths: HomePaths) => path.join(paths.store, 'wal');
+
 /** A rolling copy of the small store files, taken at each start after they loaded cleanly. */
 async function backupSmallFiles(paths: HomePaths): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dest = path.join(paths.backups, stamp);
   await fs.mkdir(dest, { recursive: true, mode: 0o700 });
-  for (const name of ['index.json', 'devices.json', 'commands.json']) {
+  for (const name of ['devices.json'])
     await fs.copyFile(path.join(paths.store, name), path.join(dest, name)).catch(() => undefined);
-  }
   const all = (await fs.readdir(paths.backups)).sort();
-  for (const old of all.slice(0, -KEEP_BACKUPS))
+  for (const old of all.slice(0, -KEEP_BACKUPS)) {
+    if (old.startsWith('pre-journal-')) continue;
     await fs.rm(path.join(paths.backups, old), { recursive: true, force: true });
+  }
+}
+
+/** Temp files a crash left behind (durable writes go through `.<name>.<pid>.tmp`). */
+async function removeTempFiles(dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir).catch(() => [] as string[]))
+    if (name.endsWith('.tmp')) await fs.rm(path.join(dir, name), { force: true });
 }
 
 export async function openStore(paths: HomePaths): Promise<Store> {
   await fs.mkdir(paths.store, { recursive: true, mode: 0o700 });
+  await removeTempFiles(paths.store);
   const devices = await DeviceStore.open(paths.store);
-  const threads = await ThreadStore.open(paths.store);
-  const commands = await CommandLog.open(paths.store);
-  const events = await EventLog.open(paths.events);
+  const journal = await Journal.open(journalDir(paths));
+  const threads = new ThreadStore(journal);
+  const commands = new CommandLog(journal);
+  const events = new EventLog(journal);
+  await journal.load((r) => events.replayed(r));
+  await migrateLegacyStore(paths, journal, threads, commands);
+  await threads.ready();
   await devices.flush();
   await backupSmallFiles(paths);
   return {
+    journal,
     devices,
     threads,
     commands,
     events,
     async close() {
-      await events.close();
-      await Promise.all([threads.flush(), devices.flush()]);
+      await journal.close();
+      await devices.flush();
     },
   };
 }

@@ -1,14 +1,12 @@
-// Threads, sharded: one durable file per thread (its history and tasks) plus a small index of
-// summaries. A write touches one thread's file, so its cost does not grow with the total history.
-// The index is a cache derived from the thread files: it is written coalesced, and rebuilt for any
-// thread file newer than it at start-up.
+// Threads: a fold of the journal, kept in memory. A change is made to the document in memory and
+// recorded as a delta (what changed, never the whole thread) in the journal; inside a command the
+// delta joins the command's record, otherwise it is a record of its own. Start-up rebuilds every
+// thread from the latest snapshot and the journal tail.
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Low } from 'lowdb';
 import { z } from 'zod';
-import { Task, ThreadItem, ThreadState, ThreadSummary } from '../../../shared/src/index.js';
-import { openDoc, zodValidator } from './doc.js';
+import { Task, ThreadItem, ThreadState, type ThreadSummary } from '../../../shared/src/index.js';
+import type { Fold, Journal } from './journal.js';
+import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
 
 export const ThreadMeta = z.object({
   id: z.string(),
@@ -19,7 +17,7 @@ export const ThreadMeta = z.object({
 });
 export type ThreadMeta = z.infer<typeof ThreadMeta>;
 
-const ThreadDocSchema = z.object({
+export const ThreadDocSchema = z.object({
   schema: z.literal(1),
   meta: ThreadMeta,
   items: z.array(ThreadItem),
@@ -29,17 +27,7 @@ const ThreadDocSchema = z.object({
 });
 export type ThreadDoc = z.infer<typeof ThreadDocSchema>;
 
-const IndexDoc = z.object({
-  schema: z.literal(1),
-  hostId: z.string(),
-  writtenAt: z.number(),
-  threads: z.record(z.string(), ThreadSummary),
-});
-type IndexDoc = z.infer<typeof IndexDoc>;
-
-const INDEX_DELAY_MS = 250;
-const CACHE_LIMIT = 64;
-const ID_PATTERN = /^thr_[A-Za-z0-9_-]{6,40}$/;
+export const THREAD_ID = /^thr_[A-Za-z0-9_-]{6,40}$/;
 
 export function summarize(doc: ThreadDoc): ThreadSummary {
   const last = [...doc.items].reverse().find((i) => i.kind === 'assistant' || i.kind === 'user');
@@ -53,105 +41,95 @@ export function summarize(doc: ThreadDoc): ThreadSummary {
   };
 }
 
+export const THREAD_OP = 'thread';
+export const HOST_OP = 'host';
+
 export class ThreadStore {
-  private docs = new Map<string, Low<ThreadDoc>>();
-  private locks = new Map<string, Promise<unknown>>();
-  private indexTimer: NodeJS.Timeout | undefined;
+  private docs = new Map<string, ThreadDoc>();
+  private summaries = new Map<string, ThreadSummary>();
+  private shadows = new Map<string, ReturnType<typeof shadowOf>>();
+  private host = '';
 
-  private constructor(
-    private readonly dir: string,
-    private readonly index: Low<IndexDoc>,
-  ) {}
-
-  static async open(storeDir: string): Promise<ThreadStore> {
-    const dir = path.join(storeDir, 'threads');
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const index = await openDoc<IndexDoc>({
-      file: path.join(storeDir, 'index.json'),
-      version: 1,
-      validate: zodValidator(IndexDoc),
-      initial: () => ({
-        schema: 1,
-        hostId: `host_${crypto.randomBytes(9).toString('base64url')}`,
-        writtenAt: 0,
-        threads: {},
-      }),
+  constructor(private readonly journal: Journal) {
+    const threads: Fold = {
+      apply: (d) => {
+        const delta = d as ThreadDelta;
+        if (delta.create) this.docs.set(delta.id, structuredClone(delta.create));
+        else {
+          const doc = this.docs.get(delta.id);
+          if (doc) applyDelta(doc, delta);
+        }
+        this.summaries.delete(delta.id);
+        this.shadows.delete(delta.id);
+      },
+      snapshot: () => [...this.docs.values()],
+      restore: (data) => {
+        for (const doc of data as ThreadDoc[]) this.docs.set(doc.meta.id, doc);
+      },
+    };
+    journal.register(THREAD_OP, threads);
+    journal.register(HOST_OP, {
+      apply: (d) => {
+        this.host = (d as { hostId: string }).hostId;
+      },
+      snapshot: () => ({ hostId: this.host }),
+      restore: (d) => {
+        this.host = (d as { hostId: string }).hostId;
+      },
     });
-    const store = new ThreadStore(dir, index);
-    await store.reconcile();
-    return store;
+  }
+
+  /** After load: give a new home its host id. */
+  async ready(): Promise<void> {
+    if (!this.host) {
+      this.host = `host_${crypto.randomBytes(9).toString('base64url')}`;
+      await this.journal.record({ t: HOST_OP, d: { hostId: this.host } });
+    }
   }
 
   get hostId(): string {
-    return this.index.data.hostId;
+    return this.host;
   }
 
-  private fileOf(id: string): string {
-    return path.join(this.dir, `${id}.json`);
+  /** For the migration: put a whole thread as read from an older store. */
+  adopt(doc: ThreadDoc): void {
+    this.docs.set(doc.meta.id, doc);
+  }
+  adoptHost(hostId: string): void {
+    this.host = hostId;
   }
 
-  /** Bring the index up to date with thread files written after it (a crash between the two). */
-  private async reconcile(): Promise<void> {
-    const writtenAt = this.index.data.writtenAt;
-    let changed = this.index.data.writtenAt === 0;
-    for (const name of await fs.readdir(this.dir)) {
-      if (!name.endsWith('.json')) continue;
-      const id = name.slice(0, -5);
-      if (!ID_PATTERN.test(id)) continue;
-      const stat = await fs.stat(this.fileOf(id));
-      if (this.index.data.threads[id] && stat.mtimeMs < writtenAt - 1000) continue;
-      const doc = await this.load(id);
-      this.index.data.threads[id] = summarize(doc);
-      changed = true;
+  private summaryOf(id: string): ThreadSummary | undefined {
+    let s = this.summaries.get(id);
+    if (!s) {
+      const doc = this.docs.get(id);
+      if (!doc) return undefined;
+      s = summarize(doc);
+      this.summaries.set(id, s);
     }
-    if (changed) await this.writeIndex();
+    return s;
   }
 
   list(includeArchived = false): ThreadSummary[] {
-    return Object.values(this.index.data.threads)
-      .filter((t) => includeArchived || t.state === 'active')
-      .sort((a, b) => b.updatedAt - a.updatedAt);
+    const out: ThreadSummary[] = [];
+    for (const id of this.docs.keys()) {
+      const s = this.summaryOf(id)!;
+      if (includeArchived || s.state === 'active') out.push(s);
+    }
+    return out.sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
   summary(id: string): ThreadSummary | undefined {
-    return this.index.data.threads[id];
+    return this.summaryOf(id);
   }
   has(id: string): boolean {
-    return ID_PATTERN.test(id) && id in this.index.data.threads;
+    return this.docs.has(id);
   }
 
   async load(id: string): Promise<ThreadDoc> {
-    if (!ID_PATTERN.test(id)) throw new Error(`invalid thread id ${id}`);
-    let db = this.docs.get(id);
-    if (!db) {
-      db = await openDoc<ThreadDoc>({
-        file: this.fileOf(id),
-        version: 1,
-        validate: zodValidator(ThreadDocSchema),
-        initial: () => ({
-          schema: 1,
-          meta: { id, title: '', state: 'active', createdAt: 0, updatedAt: 0 },
-          items: [],
-          tasks: [],
-          agent: {},
-        }),
-        mustExist: true,
-      });
-      this.docs.set(id, db);
-      this.evict();
-    } else {
-      // Refresh recency.
-      this.docs.delete(id);
-      this.docs.set(id, db);
-    }
-    return db.data;
-  }
-
-  private evict(): void {
-    for (const id of this.docs.keys()) {
-      if (this.docs.size <= CACHE_LIMIT) break;
-      if (!this.locks.has(id)) this.docs.delete(id);
-    }
+    const doc = this.docs.get(id);
+    if (!doc) throw new Error(`no thread ${id}`);
+    return doc;
   }
 
   async create(title: string, fill: (doc: ThreadDoc) => void): Promise<ThreadDoc> {
@@ -165,70 +143,46 @@ export class ThreadStore {
       agent: {},
     };
     fill(data);
-    const db = await openDoc<ThreadDoc>({
-      file: this.fileOf(id),
-      version: 1,
-      validate: zodValidator(ThreadDocSchema),
-      initial: () => data,
-    });
-    db.data = data;
-    await db.write();
-    this.docs.set(id, db);
-    this.evict();
-    this.index.data.threads[id] = summarize(data);
-    this.scheduleIndex();
+    this.docs.set(id, data);
+    this.shadows.set(id, shadowOf(data));
+    const delta: ThreadDelta = { id, create: structuredClone(data) };
+    await this.journal.record({ t: THREAD_OP, d: delta }, id);
     return data;
   }
 
   /**
-   * Change a thread and make the change durable. Updates of one thread run one at a time, in order.
-   * Returns the new summary, for a thread.updated event.
+   * Change a thread and make the change durable (inside a command: part of its record). Changes
+   * are made in call order. Returns the new summary, for a thread.updated event.
    */
   async update<R>(
     id: string,
     change: (doc: ThreadDoc) => R,
   ): Promise<{ result: R; summary: ThreadSummary; doc: ThreadDoc }> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev
-      .catch(() => undefined)
-      .then(async () => {
-        await this.load(id);
-        const db = this.docs.get(id)!;
-        const result = change(db.data);
-        db.data.meta.updatedAt = Math.max(Date.now(), db.data.meta.updatedAt);
-        await db.write();
-        const summary = summarize(db.data);
-        this.index.data.threads[id] = summary;
-        this.scheduleIndex();
-        return { result, summary, doc: db.data };
-      });
-    this.locks.set(id, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(id) === run) this.locks.delete(id);
+    const doc = this.docs.get(id);
+    if (!doc) throw new Error(`no thread ${id}`);
+    let shadow = this.shadows.get(id);
+    if (!shadow) {
+      shadow = shadowOf(doc);
+      this.shadows.set(id, shadow);
     }
-  }
-
-  private scheduleIndex(): void {
-    if (this.indexTimer) return;
-    this.indexTimer = setTimeout(() => {
-      this.indexTimer = undefined;
-      void this.writeIndex().catch(() => undefined);
-    }, INDEX_DELAY_MS);
-  }
-
-  private async writeIndex(): Promise<void> {
-    this.index.data.writtenAt = Date.now();
-    await this.index.write();
+    let result: R;
+    try {
+      result = change(doc);
+    } catch (err) {
+      // Whatever the change did before it threw is in memory, so it is recorded too.
+      this.summaries.delete(id);
+      const partial = diffThread(doc, shadow);
+      if (partial) await this.journal.record({ t: THREAD_OP, d: partial }, id);
+      throw err;
+    }
+    doc.meta.updatedAt = Math.max(Date.now(), doc.meta.updatedAt);
+    this.summaries.delete(id);
+    const delta = diffThread(doc, shadow);
+    if (delta) await this.journal.record({ t: THREAD_OP, d: delta }, id);
+    return { result, summary: this.summaryOf(id)!, doc };
   }
 
   async flush(): Promise<void> {
-    if (this.indexTimer) {
-      clearTimeout(this.indexTimer);
-      this.indexTimer = undefined;
-    }
-    await Promise.allSettled([...this.locks.values()]);
-    await this.writeIndex();
+    await this.journal.settle();
   }
 }

@@ -1,9 +1,8 @@
 // The event log hands events to listeners, and writes them to disk, strictly in sequence order,
 // even when new events arrive while an earlier batch is still being synced.
-import fs from 'node:fs';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 import { EventLog } from '../../src/store/event-log.js';
+import { scanJournal } from '../../src/store/journal.js';
 import { tempHome } from '../helpers/daemon.js';
 
 it('keeps sequence order across overlapping batches, in listeners and on disk', async () => {
@@ -22,12 +21,10 @@ it('keeps sequence order across overlapping batches, in listeners and on disk', 
   expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   expect(seen).toEqual(seqs);
   await log.close();
-  const file = fs.readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
-  const onDisk = fs
-    .readFileSync(path.join(dir, file), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { seq: number }).seq);
+  const scan = scanJournal(dir);
+  expect(scan.torn).toBeUndefined();
+  expect(scan.damaged).toBeUndefined();
+  const onDisk = scan.records.flatMap((r) => r.events.map((e) => e.seq));
   expect(onDisk).toEqual(seqs);
   const reopened = await EventLog.open(dir);
   expect(reopened.since(0)!.map((e) => e.seq)).toEqual(seqs);

@@ -120,9 +120,12 @@ describe('resume', () => {
     expect(log.since(2)).toBeUndefined();
     expect(log.since(25)!.map((e) => e.seq)).toEqual([26, 27, 28, 29, 30]);
     await log.close();
-    // A torn last line (crash mid-append) is cut off on the next open; earlier events stay.
-    const seg = fs.readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
-    fs.appendFileSync(`${dir}/${seg}`, '{"seq":31,"at":0,"ev');
+    // A torn last record (crash mid-append) is cut off on the next open; earlier events stay.
+    const seg = fs.readdirSync(dir).find((f) => f.endsWith('.wal'))!;
+    expect(seg).toBeDefined();
+    const torn = Buffer.alloc(20);
+    torn.writeUInt32LE(500, 0); // a record header whose body was never written
+    fs.appendFileSync(`${dir}/${seg}`, torn);
     const reopened = await EventLog.open(dir, { ringSize: 10 });
     expect(reopened.lastSeq).toBe(30);
     expect(await reopened.append({ kind: 'notice', level: 'info', text: 'after', at: 0 })).toBe(31);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { homePaths } from '../../src/config/paths.js';
 import { openStore } from '../../src/store/index.js';
+import { scanJournal } from '../../src/store/journal.js';
 import { PROJECT_ROOT } from '../../src/util/project-root.js';
 import { freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
 import { tempHome } from '../helpers/daemon.js';
@@ -21,12 +22,12 @@ async function initialisedHome(): Promise<string> {
 
 describe('corrupt store', () => {
   for (const [what, content] of [
-    ['not valid JSON', '{"schema": 1, "hostId": "h", "writ'],
-    ['an unknown schema version', JSON.stringify({ schema: 99, hostId: 'h', writtenAt: 1, threads: {} })],
+    ['not valid JSON', '{"schema": 1, "devices": [{"id'],
+    ['an unknown schema version', JSON.stringify({ schema: 99, devices: [] })],
   ] as const) {
     it(`refuses to start on a store file that is ${what}, names it, and leaves it byte-for-byte untouched`, async () => {
       const home = await initialisedHome();
-      const file = path.join(home, 'store', 'index.json');
+      const file = path.join(home, 'store', 'devices.json');
       fs.writeFileSync(file, content);
       const before = fs.readFileSync(file);
       const backupsBefore = fs.readdirSync(path.join(home, 'backups'));
@@ -40,7 +41,7 @@ describe('corrupt store', () => {
     });
   }
 
-  it('keeps a backup of the previous version of each store file', async () => {
+  it('keeps the previous versions: every thread change is its own journal record; devices.json keeps a .bak', async () => {
     const home = await initialisedHome();
     const store = await openStore(homePaths(home));
     const [t] = store.threads.list();
@@ -50,9 +51,17 @@ describe('corrupt store', () => {
     await store.threads.update(t.id, (d) => {
       d.meta.title = 'second';
     });
+    await store.devices.add('phone one', undefined);
+    await store.devices.add('phone two', undefined);
+    const bak = JSON.parse(fs.readFileSync(path.join(home, 'store', 'devices.json.bak'), 'utf8'));
     await store.close();
-    const bak = JSON.parse(fs.readFileSync(path.join(home, 'store', 'threads', `${t.id}.json.bak`), 'utf8'));
-    expect(bak.meta.title).toBe('first');
+    const titles = scanJournal(path.join(home, 'store', 'wal'))
+      .records.flatMap((r) => r.ops)
+      .flatMap((op) =>
+        (op.d as { meta?: { title: string } }).meta ? [(op.d as { meta: { title: string } }).meta.title] : [],
+      );
+    expect(titles.slice(-2)).toEqual(['first', 'second']);
+    expect(bak.devices.map((d: { name: string }) => d.name)).toEqual(['phone one']);
     expect(fs.readdirSync(path.join(home, 'backups')).length).toBeGreaterThanOrEqual(2);
   });
 });
@@ -120,7 +129,10 @@ describe('one daemon per home, clean stop', () => {
     const d = await spawnDaemon({ ERRAND_HOME: home }, await freePort());
     try {
       expect(fs.statSync(home).mode & 0o777).toBe(0o700);
-      for (const f of ['store/index.json', 'store/devices.json', 'daemon.lock', 'control.sock', 'logs/daemon.log']) {
+      const wal = fs.readdirSync(path.join(home, 'store', 'wal')).map((f) => `store/wal/${f}`);
+      expect(wal.some((f) => f.endsWith('.wal'))).toBe(true);
+      expect(fs.statSync(path.join(home, 'store', 'wal')).mode & 0o777).toBe(0o700);
+      for (const f of [...wal, 'store/devices.json', 'daemon.lock', 'control.sock', 'logs/daemon.log']) {
         expect(fs.statSync(path.join(home, f)).mode & 0o777, f).toBe(0o600);
       }
     } finally {

@@ -1,0 +1,531 @@
+// The write-ahead journal: the store's source of truth (see docs/store.md). Records are appended to
+// segment files as [u32 length][u32 crc32][JSON payload]; each holds typed ops (applied by folds on
+// load) and the events they caused. Appends made in the same tick share one write and one
+// fdatasync (group commit); nothing a record holds is published before it is durable.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { ServerEvent } from '../../../shared/src/index.js';
+import { fsyncDir, writeFileDurably } from './durable-file.js';
+
+/** One typed change; `t` names the fold that applies it. */
+export interface Op {
+  t: string;
+  d: unknown;
+}
+
+export interface LoggedEvent {
+  seq: number;
+  at: number;
+  event: ServerEvent;
+}
+
+/** A committed record: its number, its ops and its events (with their sequence numbers). */
+export interface JournalRecord {
+  n: number;
+  at: number;
+  ops: Op[];
+  events: LoggedEvent[];
+}
+
+/** Turns ops of one type into state. `apply` runs on load only: live changes are already in memory. */
+export interface Fold {
+  apply(data: unknown): void;
+  snapshot(): unknown;
+  restore(data: unknown): void;
+}
+
+const HEADER = 8;
+const MAX_RECORD = 256 * 1024 * 1024;
+const SEGMENT_BYTES = 32 * 1024 * 1024;
+/** Journal bytes after which a snapshot is written and older segments dropped. */
+const COMPACT_BYTES = 64 * 1024 * 1024;
+/** Covered segments kept anyway, so clients a little behind still get events replayed after a restart. */
+const KEEP_FOR_REPLAY_BYTES = 24 * 1024 * 1024;
+const SEGMENT = /^seg-(\d{16})\.wal$/;
+const SNAPSHOT = /^snapshot-(\d{16})\.json$/;
+const pad = (n: number) => String(n).padStart(16, '0');
+
+export class JournalDamagedError extends Error {
+  readonly exitCode = 65; // EX_DATAERR
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly problem: string,
+    readonly eventsAfter: number,
+  ) {
+    super(
+      `The journal file ${file} is damaged at byte ${offset} (${problem}), and valid records follow it. Errand did not change it. ` +
+        `Run \`errand repair\` to keep a copy and cut the journal at the last good record` +
+        `${eventsAfter ? ` (${eventsAfter} event(s) after it would be dropped)` : ''}, or restore the store folder from the backups folder.`,
+    );
+  }
+}
+
+export class DiskFullError extends Error {
+  constructor(readonly dir: string) {
+    super(`disk full at ${dir}`);
+  }
+}
+
+/** A unit of work whose ops and events are committed as one record. */
+export class Tx {
+  ops: Op[] = [];
+  events: ServerEvent[] = [];
+  keys = new Set<string>();
+  closed = false;
+  /** Writers outside the transaction whose ops joined it (same key): resolved when it commits. */
+  joined: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  add(op: Op): void {
+    this.ops.push(op);
+  }
+}
+
+interface Pending {
+  ops: Op[];
+  events: ServerEvent[];
+  resolve: (r: JournalRecord) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface ScanResult {
+  records: JournalRecord[];
+  /** Bytes of the records numbered above n. */
+  bytesAfter(n: number): number;
+  /** Set when the last segment ends in a cut record. */
+  torn?: { file: string; offset: number; bytes: number };
+  damaged?: { file: string; offset: number; problem: string; eventsAfter: number };
+}
+
+function readRecordAt(buf: Buffer, off: number): { rec: JournalRecord; end: number } | string {
+  if (off + HEADER > buf.length) return 'record header is cut off';
+  const len = buf.readUInt32LE(off);
+  const crc = buf.readUInt32LE(off + 4);
+  if (len === 0 || len > MAX_RECORD) return 'record length is invalid';
+  if (off + HEADER + len > buf.length) return 'record is cut off';
+  const body = buf.subarray(off + HEADER, off + HEADER + len);
+  if (crc32(body) !== crc) return 'checksum does not match';
+  try {
+    const rec = JSON.parse(body.toString('utf8')) as JournalRecord;
+    if (typeof rec.n !== 'number' || !Array.isArray(rec.ops)) return 'record has no number';
+    rec.events ??= [];
+    return { rec, end: off + HEADER + len };
+  } catch {
+    return 'record is not valid JSON';
+  }
+}
+
+/** Read every segment of a journal folder, in order; stops at the first bad record. */
+export function scanJournal(dir: string): ScanResult {
+  const names = listSegments(dir);
+  const records: JournalRecord[] = [];
+  const sizes: number[] = [];
+  const bytesAfter = (n: number) => records.reduce((sum, r, i) => (r.n > n ? sum + sizes[i] : sum), 0);
+  for (let i = 0; i < names.length; i++) {
+    const file = path.join(dir, names[i]);
+    const buf = fs.readFileSync(file);
+    let off = 0;
+    while (off < buf.length) {
+      const r = readRecordAt(buf, off);
+      if (typeof r === 'string') {
+        // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
+        const after = validAfter(buf, off + 1, names.slice(i + 1), dir);
+        if (after.records === 0 && i === names.length - 1)
+          return { records, bytesAfter, torn: { file, offset: off, bytes: buf.length - off } };
+        return { records, bytesAfter, damaged: { file, offset: off, problem: r, eventsAfter: after.events } };
+      }
+      records.push(r.rec);
+      sizes.push(r.end - off);
+      off = r.end;
+    }
+  }
+  return { records, bytesAfter };
+}
+
+function validAfter(buf: Buffer, from: number, later: string[], dir: string): { records: number; events: number } {
+  let records = 0;
+  let events = 0;
+  const count = (b: Buffer, start: number) => {
+    let off = start;
+    while (off + HEADER <= b.length) {
+      const r = readRecordAt(b, off);
+      if (typeof r === 'string') {
+        off++;
+        continue;
+      }
+      records++;
+      events += r.rec.events.length;
+      off = r.end;
+    }
+  };
+  count(buf, from);
+  for (const name of later) count(fs.readFileSync(path.join(dir, name)), 0);
+  return { records, events };
+}
+
+function listSegments(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((f) => SEGMENT.test(f)).sort();
+}
+
+function listSnapshots(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((f) => SNAPSHOT.test(f)).sort();
+}
+
+const als = new AsyncLocalStorage<Tx>();
+
+export class Journal {
+  private folds = new Map<string, Fold>();
+  private committedListeners = new Set<(r: JournalRecord) => void>();
+  private n = 0;
+  private seq = 0;
+  private fd: number | undefined;
+  private segmentBytes = 0;
+  private bytesSinceSnapshot = 0;
+  private snapshotN = 0;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+  private openByKey = new Map<string, Tx>();
+  private openTx = 0;
+  private compacting: Promise<void> | undefined;
+  private closed = false;
+  /** What load found and fixed (a torn tail): shown to the user as notices. */
+  readonly notices: string[] = [];
+
+  private constructor(readonly dir: string) {}
+
+  /** Open a journal folder. Register folds, then call load(). */
+  static async open(dir: string): Promise<Journal> {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    return new Journal(dir);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+  get lastRecord(): number {
+    return this.n;
+  }
+
+  /** True when load found neither a snapshot nor a record (a new home, or one from before the journal). */
+  isEmpty(): boolean {
+    return this.snapshotN === 0 && this.n === 0 && listSnapshots(this.dir).length === 0;
+  }
+
+  /** For the migration: continue the event numbering of an older store. */
+  adoptSeq(seq: number): void {
+    if (this.n === 0 && seq > this.seq) this.seq = seq;
+  }
+
+  register(type: string, fold: Fold): void {
+    if (this.folds.has(type)) throw new Error(`journal fold ${type} registered twice`);
+    this.folds.set(type, fold);
+  }
+
+  onCommit(listener: (r: JournalRecord) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
+
+  /**
+   * Restore the newest snapshot, then apply every later record in number order. Calls `onRecord`
+   * for each replayed record (the event log rebuilds its replay window from them).
+   */
+  async load(onRecord?: (r: JournalRecord) => void): Promise<void> {
+    for (const name of fs.readdirSync(this.dir))
+      if (name.endsWith('.tmp')) await fsp.rm(path.join(this.dir, name), { force: true });
+    const snaps = listSnapshots(this.dir);
+    const latest = snaps.at(-1);
+    if (latest) {
+      const file = path.join(this.dir, latest);
+      let snap: { n: number; seq: number; folds: Record<string, unknown> };
+      try {
+        snap = JSON.parse(await fsp.readFile(file, 'utf8'));
+      } catch (err) {
+        throw new JournalDamagedError(file, 0, `snapshot is not valid JSON: ${(err as Error).message}`, 0);
+      }
+      this.n = this.snapshotN = snap.n;
+      this.seq = snap.seq;
+      for (const [type, data] of Object.entries(snap.folds)) this.folds.get(type)?.restore(data);
+    }
+    const scan = scanJournal(this.dir);
+    if (scan.damaged) {
+      const d = scan.damaged;
+      throw new JournalDamagedError(d.file, d.offset, d.problem, d.eventsAfter);
+    }
+    if (scan.torn) {
+      const { file, offset, bytes } = scan.torn;
+      const kept = path.join(this.dir, `torn-${Date.now()}.bin`);
+      const buf = fs.readFileSync(file);
+      fs.writeFileSync(kept, buf.subarray(offset), { mode: 0o600 });
+      fs.truncateSync(file, offset);
+      await fsyncDir(this.dir);
+      this.notices.push(
+        `The journal ended in a record cut off by a crash (${bytes} bytes at byte ${offset} of ${path.basename(file)}); it was never acknowledged. The bytes are kept in ${kept}.`,
+      );
+    }
+    for (const rec of scan.records) {
+      if (rec.n <= this.snapshotN) {
+        // Covered by the snapshot: only its events matter (the replay window).
+        onRecord?.(rec);
+        continue;
+      }
+      if (rec.n !== this.n + 1)
+        throw new JournalDamagedError(this.dir, 0, `record ${this.n + 1} is missing (found ${rec.n})`, 0);
+      this.n = rec.n;
+      for (const op of rec.ops) this.folds.get(op.t)?.apply(op.d);
+      for (const e of rec.events) {
+        if (e.seq !== this.seq + 1)
+          throw new JournalDamagedError(this.dir, 0, `event ${this.seq + 1} is missing (found ${e.seq})`, 0);
+        this.seq = e.seq;
+      }
+      onRecord?.(rec);
+    }
+    const segs = listSegments(this.dir);
+    this.bytesSinceSnapshot = scan.bytesAfter(this.snapshotN);
+    const last = segs.at(-1);
+    if (last) {
+      const file = path.join(this.dir, last);
+      this.fd = fs.openSync(file, 'a', 0o600);
+      this.segmentBytes = fs.fstatSync(this.fd).size;
+    }
+  }
+
+  /** The transaction this async context runs in, if it is still open. */
+  current(): Tx | undefined {
+    const tx = als.getStore();
+    return tx && !tx.closed ? tx : undefined;
+  }
+
+  /** Run `fn` outside any transaction (work it starts is not part of the caller's record). */
+  detached<T>(fn: () => T): T {
+    return als.exit(fn);
+  }
+
+  /**
+   * Run `fn` as one transaction: every op and event it records (directly or through the stores) is
+   * committed as ONE record after it returns, together with what `finish` adds. Resolves once durable.
+   */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, finish?: (tx: Tx, value: T | undefined) => void): Promise<T> {
+    const tx = new Tx();
+    this.openTx++;
+    let value: T | undefined;
+    let failed: { err: unknown } | undefined;
+    try {
+      value = await als.run(tx, () => fn(tx));
+    } catch (err) {
+      failed = { err };
+    }
+    try {
+      finish?.(tx, value);
+    } finally {
+      tx.closed = true;
+      this.openTx--;
+      for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
+    }
+    if (tx.ops.length || tx.events.length) {
+      try {
+        await this.append(tx.ops, tx.events);
+        for (const j of tx.joined) j.resolve();
+      } catch (err) {
+        for (const j of tx.joined) j.reject(err);
+        throw err;
+      }
+    } else for (const j of tx.joined) j.resolve();
+    if (failed) throw failed.err;
+    return value as T;
+  }
+
+  /**
+   * Record an op. Inside a transaction it joins the transaction's record (resolves at once); an op
+   * on a key an open transaction touched joins that transaction (so the journal keeps the order the
+   * changes were made in); otherwise it is its own record. Resolves once durable.
+   */
+  record(op: Op, key?: string): Promise<void> {
+    const tx = this.current();
+    if (tx) {
+      tx.ops.push(op);
+      if (key) {
+        tx.keys.add(key);
+        this.openByKey.set(key, tx);
+      }
+      return Promise.resolve();
+    }
+    const open = key ? this.openByKey.get(key) : undefined;
+    if (open && !open.closed) {
+      open.ops.push(op);
+      return new Promise((resolve, reject) => open.joined.push({ resolve, reject }));
+    }
+    return this.append([op], []).then(() => undefined);
+  }
+
+  /** Publish an event: inside a transaction it leaves with the record (resolves 0 at once). */
+  event(e: ServerEvent): Promise<number> {
+    const tx = this.current();
+    if (tx) {
+      tx.events.push(e);
+      return Promise.resolve(0);
+    }
+    return this.append([], [e]).then((r) => r.events[0].seq);
+  }
+
+  /** Append one record (group commit); resolves once it is durable and its events were handed on. */
+  append(ops: Op[], events: ServerEvent[]): Promise<JournalRecord> {
+    if (this.closed) return Promise.reject(new Error('the journal is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          const run = this.flushing.then(() => this.flush());
+          this.flushing = run.catch(() => undefined);
+        });
+      }
+    });
+  }
+
+  private openSegment(firstN: number): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = fs.openSync(path.join(this.dir, `seg-${pad(firstN)}.wal`), 'a', 0o600);
+    this.segmentBytes = 0;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0);
+    if (!batch.length) return;
+    const n0 = this.n;
+    const seq0 = this.seq;
+    const records: JournalRecord[] = [];
+    const bufs: Buffer[] = [];
+    let size = 0;
+    const at = Date.now();
+    try {
+      for (const p of batch) {
+        const rec: JournalRecord = {
+          n: ++this.n,
+          at,
+          ops: p.ops,
+          events: p.events.map((event) => ({ seq: ++this.seq, at, event })),
+        };
+        records.push(rec);
+        const body = Buffer.from(JSON.stringify(rec), 'utf8');
+        const head = Buffer.alloc(HEADER);
+        head.writeUInt32LE(body.length, 0);
+        head.writeUInt32LE(crc32(body), 4);
+        bufs.push(head, body);
+        size += HEADER + body.length;
+      }
+      if (this.fd === undefined || this.segmentBytes >= SEGMENT_BYTES) {
+        this.openSegment(records[0].n);
+        await fsyncDir(this.dir);
+      }
+      const fd = this.fd!;
+      const data = Buffer.concat(bufs, size);
+      let written = 0;
+      try {
+        while (written < data.length) {
+          written += await new Promise<number>((resolve, reject) =>
+            fs.write(fd, data, written, data.length - written, null, (err, w) => (err ? reject(err) : resolve(w))),
+          );
+        }
+        await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        // Cut what made it to the file so the journal stays whole; the next append starts clean.
+        if (written > 0 || (err as NodeJS.ErrnoException).code === 'ENOSPC') {
+          try {
+            fs.ftruncateSync(fd, this.segmentBytes);
+          } catch {
+            /* the next load cuts it as a torn tail */
+          }
+        }
+        throw err;
+      }
+      this.segmentBytes += size;
+      this.bytesSinceSnapshot += size;
+    } catch (err) {
+      this.n = n0;
+      this.seq = seq0;
+      const code = (err as NodeJS.ErrnoException).code;
+      const e = code === 'ENOSPC' || code === 'EDQUOT' ? new DiskFullError(this.dir) : err;
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      for (const l of this.committedListeners) l(records[i]);
+      batch[i].resolve(records[i]);
+    }
+    if (this.bytesSinceSnapshot > COMPACT_BYTES) this.compactSoon();
+  }
+
+  private compactSoon(): void {
+    if (this.compacting) return;
+    this.compacting = this.snapshot()
+      .catch(() => undefined)
+      .finally(() => {
+        this.compacting = undefined;
+      });
+  }
+
+  /** Wait until nothing is queued or being written. */
+  async settle(): Promise<void> {
+    while (this.queue.length || this.scheduled) {
+      await new Promise((r) => setImmediate(r));
+      await this.flushing;
+    }
+    await this.flushing;
+  }
+
+  /**
+   * Write a snapshot of every fold as of the last committed record, then drop the segments it
+   * covers. Only taken when no transaction is open, so memory equals the committed state.
+   */
+  async snapshot(): Promise<void> {
+    await this.settle();
+    if (this.openTx > 0 || this.queue.length) return;
+    const folds: Record<string, unknown> = {};
+    for (const [type, fold] of this.folds) folds[type] = fold.snapshot();
+    const n = this.n;
+    const text = JSON.stringify({ v: 1, n, seq: this.seq, at: Date.now(), folds });
+    await writeFileDurably(path.join(this.dir, `snapshot-${pad(n)}.json`), text, false);
+    this.snapshotN = n;
+    this.bytesSinceSnapshot = 0;
+    for (const s of listSnapshots(this.dir)) {
+      if (Number(SNAPSHOT.exec(s)![1]) < n) await fsp.rm(path.join(this.dir, s), { force: true });
+    }
+    // Drop segments the snapshot covers, except the newest ones kept for replaying events.
+    const segs = listSegments(this.dir);
+    let kept = 0;
+    for (let i = segs.length - 1; i >= 0; i--) {
+      const file = path.join(this.dir, segs[i]);
+      const covered = i < segs.length - 1 && Number(SEGMENT.exec(segs[i + 1])![1]) - 1 <= n;
+      if (covered && kept >= KEEP_FOR_REPLAY_BYTES) await fsp.rm(file, { force: true });
+      else kept += fs.statSync(file).size;
+    }
+    await fsyncDir(this.dir);
+  }
+
+  async close(snapshot = true): Promise<void> {
+    if (this.closed) return;
+    await this.settle();
+    if (this.compacting) await this.compacting;
+    if (snapshot && this.n > this.snapshotN) await this.snapshot().catch(() => undefined);
+    this.closed = true;
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
