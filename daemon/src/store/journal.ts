@@ -187,6 +187,24 @@ function listSnapshots(dir: string): string[] {
 
 const als = new AsyncLocalStorage<Tx>();
 
+/**
+ * Test-only crash points, so tests can kill -9 at an exact place: ERRAND_TEST_CRASH=
+ * `mid-append:<command id>` (half the record written), `after-append:<command id>` (durable, reply
+ * not sent) or `mid-snapshot` (temp file half written).
+ */
+const CRASH = (() => {
+  const v = process.env.ERRAND_TEST_CRASH;
+  if (!v) return undefined;
+  const cut = v.indexOf(':');
+  return cut < 0 ? { point: v, id: '' } : { point: v.slice(0, cut), id: v.slice(cut + 1) };
+})();
+const repliesTo = (recs: JournalRecord[], id: string) =>
+  recs.some((r) => r.ops.some((o) => o.t === 'reply' && (o.d as { id?: string }).id === id));
+function crashNow(): never {
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable');
+}
+
 export class Journal {
   private folds = new Map<string, Fold>();
   private committedListeners = new Set<(r: JournalRecord) => void>();
@@ -437,6 +455,11 @@ export class Journal {
       const fd = this.fd!;
       const data = Buffer.concat(bufs, size);
       let written = 0;
+      if (CRASH?.point === 'mid-append' && repliesTo(records, CRASH.id)) {
+        fs.writeSync(fd, data, 0, Math.floor(data.length / 2));
+        fs.fdatasyncSync(fd);
+        crashNow();
+      }
       try {
         while (written < data.length) {
           written += await new Promise<number>((resolve, reject) =>
@@ -457,6 +480,7 @@ export class Journal {
       }
       this.segmentBytes += size;
       this.bytesSinceSnapshot += size;
+      if (CRASH?.point === 'after-append' && repliesTo(records, CRASH.id)) crashNow();
     } catch (err) {
       this.n = n0;
       this.seq = seq0;
@@ -501,6 +525,13 @@ export class Journal {
     for (const [type, fold] of this.folds) folds[type] = fold.snapshot();
     const n = this.n;
     const text = JSON.stringify({ v: 1, n, seq: this.seq, at: Date.now(), folds });
+    if (CRASH?.point === 'mid-snapshot') {
+      fs.writeFileSync(
+        path.join(this.dir, `.snapshot-${pad(n)}.json.${process.pid}.tmp`),
+        text.slice(0, text.length / 2),
+      );
+      crashNow();
+    }
     await writeFileDurably(path.join(this.dir, `snapshot-${pad(n)}.json`), text, false);
     this.snapshotN = n;
     this.bytesSinceSnapshot = 0;
