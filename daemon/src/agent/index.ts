@@ -38,7 +38,6 @@ export interface AgentModule extends DaemonModule {
 
 const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
 const CRASH_QUEUED_REASON = 'Errand stopped unexpectedly before this task started';
-const STOP_QUEUED_REASON = 'Errand stopped before this task started';
 const ACTIVE = new Set(['queued', 'running', 'waiting']);
 
 function summaryKey(s: ThreadSummary): string {
@@ -399,60 +398,72 @@ class AgentService implements AgentModule, RunHost {
 
   // ---- start and stop ---------------------------------------------------------------------------
 
-  /** Tasks left running by a previous process are interrupted; clean-stop ones resume if configured. */
+  /**
+   * After a stop or crash, every task not in a final state gets an event for its recovered state,
+   * in the same journal record as the change: queued tasks that never started (the user's unanswered
+   * messages) run; tasks a crash cut off are interrupted; tasks a clean stop cut off resume when
+   * agent.autoResume is on. Every thread is looked at (no index, no clock decides).
+   */
   async recover(): Promise<void> {
     const autoResume = this.ctx.config().agent.autoResume;
     let crashed = 0;
     const resume: Slot[] = [];
+    const docs: ThreadDoc[] = [];
     for (const s of this.ctx.store.threads.list(true)) {
-      if (!s.lastTaskState || !['queued', 'running', 'waiting', 'interrupted', 'cancelled'].includes(s.lastTaskState))
-        continue;
       const doc = await this.ctx.store.threads.load(s.id);
-      if (!doc.tasks.some((t) => ACTIVE.has(t.state) || t.state === 'interrupted')) continue;
+      if (doc.tasks.some((t) => ACTIVE.has(t.state) || t.state === 'interrupted')) docs.push(doc);
+    }
+    // Oldest first, so queued work runs in the order it was asked for.
+    docs.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
+    for (const doc of docs) {
+      const threadId = doc.meta.id;
       const steps = new Map<string, StepRecord[]>();
       for (const t of doc.tasks) if (ACTIVE.has(t.state)) steps.set(t.id, await this.journal.read(t.id));
-      const { result } = await this.mutate(s.id, (d, rec) => {
-        const changed: Task[] = [];
-        const notices: ThreadItem[] = [];
-        const items: ThreadItem[] = [];
-        for (const t of d.tasks) {
-          const r = rec.tasks[t.id];
-          if (ACTIVE.has(t.state)) {
-            items.push(...foldSteps(d, rec, t, steps.get(t.id) ?? []));
+      await this.ctx.store.journal.transaction(async () => {
+        const { result } = await this.mutate(threadId, (d, rec) => {
+          const changed: Task[] = [];
+          const notices: ThreadItem[] = [];
+          const items: ThreadItem[] = [];
+          for (const t of d.tasks) {
+            const r = rec.tasks[t.id];
             const began = r?.started ?? false;
-            t.state = 'interrupted';
-            t.reason = began ? CRASH_REASON : CRASH_QUEUED_REASON;
-            t.endedAt = Date.now();
-            if (r) r.autoResume = undefined;
-            changed.push({ ...t });
-            if (began) {
-              const n: ThreadItem = {
-                kind: 'notice',
-                id: newItemId('ntc'),
-                taskId: t.id,
-                text: `${CRASH_REASON}. Resume it to continue from its last checkpoint.`,
-                createdAt: Date.now(),
-              };
-              d.items.push(n);
-              notices.push(n);
+            if (t.state === 'queued' && d.meta.state !== 'deleted') {
+              resume.push({ taskId: t.id, threadId });
+            } else if (ACTIVE.has(t.state)) {
+              items.push(...foldSteps(d, rec, t, steps.get(t.id) ?? []));
+              t.state = 'interrupted';
+              t.reason = began ? CRASH_REASON : CRASH_QUEUED_REASON;
+              t.endedAt = Date.now();
+              if (r) r.autoResume = undefined;
+              if (began) {
+                const n: ThreadItem = {
+                  kind: 'notice',
+                  id: newItemId('ntc'),
+                  taskId: t.id,
+                  text: `${CRASH_REASON}. Resume it to continue from its last checkpoint.`,
+                  createdAt: Date.now(),
+                };
+                d.items.push(n);
+                notices.push(n);
+              }
+              crashed++;
+            } else if (t.state === 'interrupted' && r?.autoResume) {
+              r.autoResume = undefined;
+              if (autoResume && d.meta.state !== 'deleted') {
+                t.state = 'queued';
+                delete t.reason;
+                delete t.endedAt;
+                resume.push({ taskId: t.id, threadId });
+              }
             }
-            crashed++;
-          } else if (t.state === 'interrupted' && r?.autoResume) {
-            r.autoResume = undefined;
-            if (autoResume && d.meta.state !== 'deleted') {
-              t.state = 'queued';
-              delete t.reason;
-              delete t.endedAt;
-              changed.push({ ...t });
-              resume.push({ taskId: t.id, threadId: d.meta.id });
-            }
+            if (ACTIVE.has(t.state) || t.state === 'interrupted') changed.push({ ...t });
           }
-        }
-        return { changed, notices, items };
+          return { changed, notices, items };
+        });
+        for (const item of result.items) this.emit({ kind: 'item.updated', threadId, item });
+        for (const n of result.notices) this.emit({ kind: 'item.added', threadId, item: n });
+        for (const t of result.changed) this.emit({ kind: 'task.updated', task: t });
       });
-      for (const item of result.items) this.emit({ kind: 'item.updated', threadId: s.id, item });
-      for (const n of result.notices) this.emit({ kind: 'item.added', threadId: s.id, item: n });
-      for (const t of result.changed) this.emit({ kind: 'task.updated', task: t });
     }
     if (crashed) {
       const text = `${crashed === 1 ? 'A task was' : `${crashed} tasks were`} interrupted because Errand stopped unexpectedly. Open ${crashed === 1 ? 'it' : 'them'} to resume.`;
@@ -461,7 +472,8 @@ class AgentService implements AgentModule, RunHost {
     }
     await this.journal.clear();
     for (const slot of resume) this.scheduler.enqueue(slot);
-    if (resume.length) this.ctx.log.info(`resuming ${resume.length} task(s) interrupted by the last stop`);
+    if (resume.length)
+      this.ctx.log.info(`running ${resume.length} task(s) left queued or interrupted by the last stop`);
   }
 
   async stop(): Promise<void> {
@@ -479,18 +491,8 @@ class AgentService implements AgentModule, RunHost {
     );
     for (const run of runs) run.abort('shutdown');
     await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
-    // Queued tasks: interrupted by a clean stop, resumed on the next start.
-    for (const slot of this.scheduler.queued()) {
-      this.scheduler.remove(slot.taskId);
-      await this.setTask(
-        slot.taskId,
-        { state: 'interrupted', reason: STOP_QUEUED_REASON, endedAt: Date.now() },
-        (_d, rec) => {
-          const r = rec.tasks[slot.taskId];
-          if (r) r.autoResume = true;
-        },
-      ).catch((err: unknown) => this.ctx.log.error('could not record a queued task at stop', { err: String(err) }));
-    }
+    // Queued tasks stay queued: they are the user's unanswered messages and run on the next start.
+    for (const slot of this.scheduler.queued()) this.scheduler.remove(slot.taskId);
     await Promise.allSettled([...this.pendingEmits]);
     this.journal.close();
   }

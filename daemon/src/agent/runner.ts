@@ -1,5 +1,6 @@
-// One task's run: prepares the conversation from the thread file, runs the agent loop with a sink
-// that persists (ThreadStore.update, durable) and publishes (ctx.emit), and records how it ended.
+// One task's run: prepares the conversation from the thread, runs the agent loop with a sink that
+// persists (ThreadStore.update: a journal record of what changed, with its events) and publishes
+// (ctx.emit), and records how it ended.
 
 import crypto from 'node:crypto';
 import type { Question, ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
@@ -90,8 +91,12 @@ export class TaskRun {
     if (!this.controller.signal.aborted) this.controller.abort(why);
   }
 
-  /** One durable write of the thread, carrying any deferred changes; their events follow it. */
-  private async write<R>(change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<R> {
+  /** One durable write of the thread, carrying any deferred changes, and their events: one journal record. */
+  private write<R>(change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<R> {
+    return this.host.ctx.store.journal.transaction(() => this.writeNow(change));
+  }
+
+  private async writeNow<R>(change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<R> {
     const pending = this.deferred.splice(0);
     const events = this.deferredEvents.splice(0);
     const saved = [...this.unsaved.entries()];
@@ -122,7 +127,12 @@ export class TaskRun {
     for (const e of events) this.host.emit(e);
   }
 
-  private async updateTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+  /** A task change and its events: one journal record. */
+  private updateTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
+    return this.host.ctx.store.journal.transaction(() => this.changeTask(patch, extra));
+  }
+
+  private async changeTask(patch: Partial<Task>, extra?: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<Task> {
     const result = await this.write((doc, rec) => {
       const t = findTask(doc, this.taskId);
       if (!t) throw new Error(`task ${this.taskId} is gone`);

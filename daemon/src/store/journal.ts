@@ -38,6 +38,8 @@ export interface Fold {
 }
 
 const HEADER = 8;
+/** How long a transaction waits for an earlier one that changed the same thing. */
+const ORDER_WAIT_MS = 5000;
 const MAX_RECORD = 256 * 1024 * 1024;
 const SEGMENT_BYTES = 32 * 1024 * 1024;
 /** Journal bytes after which a snapshot is written and older segments dropped. */
@@ -78,6 +80,16 @@ export class Tx {
   closed = false;
   /** Writers outside the transaction whose ops joined it (same key): resolved when it commits. */
   joined: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  /** Open transactions that changed one of this one's keys first: they are appended before it. */
+  after = new Set<Tx>();
+  /** Settles when this transaction's record is written (or failed). */
+  readonly done: Promise<void>;
+  settle!: () => void;
+  constructor() {
+    this.done = new Promise((r) => {
+      this.settle = r;
+    });
+  }
   add(op: Op): void {
     this.ops.push(op);
   }
@@ -339,6 +351,13 @@ export class Journal {
    * committed as ONE record after it returns, together with what `finish` adds. Resolves once durable.
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>, finish?: (tx: Tx, value: T | undefined) => void): Promise<T> {
+    const outer = this.current();
+    if (outer) {
+      // Nested: part of the enclosing transaction's record.
+      const v = await fn(outer);
+      finish?.(outer, v);
+      return v;
+    }
     const tx = new Tx();
     this.openTx++;
     let value: T | undefined;
@@ -355,15 +374,31 @@ export class Journal {
       this.openTx--;
       for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
     }
-    if (tx.ops.length || tx.events.length) {
-      try {
-        await this.append(tx.ops, tx.events);
-        for (const j of tx.joined) j.resolve();
-      } catch (err) {
-        for (const j of tx.joined) j.reject(err);
-        throw err;
+    try {
+      if (tx.after.size) {
+        // Keep the order the changes were made in; bounded, so two transactions waiting on each
+        // other's work cannot hang.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...tx.after].map((t) => t.done)),
+          new Promise((r) => {
+            timer = setTimeout(r, ORDER_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
       }
-    } else for (const j of tx.joined) j.resolve();
+      if (tx.ops.length || tx.events.length) {
+        try {
+          await this.append(tx.ops, tx.events);
+          for (const j of tx.joined) j.resolve();
+        } catch (err) {
+          for (const j of tx.joined) j.reject(err);
+          throw err;
+        }
+      } else for (const j of tx.joined) j.resolve();
+    } finally {
+      tx.settle();
+    }
     if (failed) throw failed.err;
     return value as T;
   }
@@ -378,6 +413,8 @@ export class Journal {
     if (tx) {
       tx.ops.push(op);
       if (key) {
+        const other = this.openByKey.get(key);
+        if (other && other !== tx && !other.closed) tx.after.add(other);
         tx.keys.add(key);
         this.openByKey.set(key, tx);
       }
