@@ -23,4 +23,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
   { name: 'expose', load: async () => (await import('./commands/expose.js')).exposeCommand },
   { name: 'doctor', load: async () => (await import('./commands/doctor.js')).doctorCommand },
+  { name: 'repair', load: async () => (await import('./commands/repair.js')).repairCommand },
 ];

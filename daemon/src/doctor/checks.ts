@@ -9,6 +9,7 @@ import { controlCall, DaemonNotRunningError } from '../control/client.js';
 import { tailscaleServing } from '../remote/tailscale.js';
 import { serviceState } from '../service/index.js';
 import { execRunner, type Runner, which } from '../service/runner.js';
+import { inspectJournal, journalDirOf } from '../store/repair.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -476,6 +477,25 @@ async function checkDisk(home: string): Promise<Check> {
   }
 }
 
+function checkJournal(paths: ReturnType<typeof homePaths>): Check {
+  const title = 'Store journal';
+  try {
+    const h = inspectJournal(journalDirOf(paths));
+    if (h.status === 'damaged')
+      return {
+        id: 'journal',
+        title,
+        status: 'fail',
+        detail: h.detail,
+        fix: 'Stop Errand and run `errand repair`: it keeps a copy, cuts the journal at the last good record and says what was dropped.',
+      };
+    if (h.status === 'torn') return { id: 'journal', title, status: 'ok', detail: h.detail };
+    return { id: 'journal', title, status: 'ok', detail: h.detail };
+  } catch (err) {
+    return { id: 'journal', title, status: 'unknown', detail: `could not read it (${(err as Error).message})` };
+  }
+}
+
 export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   const env = opts.env ?? process.env;
   const platform = opts.platform ?? process.platform;
@@ -522,6 +542,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
     origin,
     checkPushKeys(paths.vapid, Boolean(daemon.status)),
     checkConnectors(config, daemon.status),
+    checkJournal(paths),
     disk,
   );
   return checks;

@@ -75,9 +75,13 @@ export class CommandLog {
     if (running) return running;
     const p = (async (): Promise<RememberedReply> => {
       try {
-        const reply = await this.journal.transaction(fn, (tx, reply) => {
-          if (reply) tx.add({ t: REPLY_OP, d: { device, id, ok: reply.ok, result: reply.result } satisfies ReplyOp });
-        });
+        const reply = await this.journal.transaction(
+          fn,
+          (tx, reply) => {
+            if (reply) tx.add({ t: REPLY_OP, d: { device, id, ok: reply.ok, result: reply.result } satisfies ReplyOp });
+          },
+          { undoable: true },
+        );
         this.remember({ device, id, ...reply });
         return reply;
       } catch (err) {

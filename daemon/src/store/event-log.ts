@@ -74,6 +74,8 @@ export class EventLog {
 
   /** Events after `seq`, or undefined when they are no longer all in memory (send a snapshot). */
   since(seq: number): LoggedEvent[] | undefined {
+    // A client that saw events `errand repair` dropped holds state the store no longer has.
+    if (this.journal.dropped.some((d) => seq >= d.from && seq <= d.to)) return undefined;
     if (seq >= this.lastSeq) return [];
     const first = this.ring[0];
     if (!first || first.seq > seq + 1) return undefined;

@@ -7,8 +7,9 @@ import type { HomePaths } from '../config/paths.js';
 import { CommandLog } from './commands.js';
 import { DeviceStore } from './devices.js';
 import { EventLog } from './event-log.js';
-import { Journal } from './journal.js';
+import { DiskFullError, Journal } from './journal.js';
 import { migrateLegacyStore } from './migrate.js';
+import { journalDirOf } from './repair.js';
 import { ThreadStore } from './threads.js';
 
 export interface Store {
@@ -22,7 +23,7 @@ export interface Store {
 
 const KEEP_BACKUPS = 5;
 
-export const journalDir = (paths: HomePaths) => path.join(paths.store, 'wal');
+export const journalDir = journalDirOf;
 
 /** A rolling copy of the small store files, taken at each start after they loaded cleanly. */
 async function backupSmallFiles(paths: HomePaths): Promise<void> {
@@ -44,7 +45,28 @@ async function removeTempFiles(dir: string): Promise<void> {
     if (name.endsWith('.tmp')) await fs.rm(path.join(dir, name), { force: true });
 }
 
+/** The disk is full at start: an environment problem to fix, not a crash to restart from. */
+export class DiskFullAtStartError extends Error {
+  readonly exitCode = 74; // EX_IOERR
+  constructor(dir: string) {
+    super(
+      `The disk is full at ${dir}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
+    );
+  }
+}
+
 export async function openStore(paths: HomePaths): Promise<Store> {
+  try {
+    return await openStoreFiles(paths);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof DiskFullError || code === 'ENOSPC' || code === 'EDQUOT')
+      throw new DiskFullAtStartError(paths.store);
+    throw err;
+  }
+}
+
+async function openStoreFiles(paths: HomePaths): Promise<Store> {
   await fs.mkdir(paths.store, { recursive: true, mode: 0o700 });
   await removeTempFiles(paths.store);
   const devices = await DeviceStore.open(paths.store);

@@ -38,6 +38,7 @@ export interface Fold {
 }
 
 const HEADER = 8;
+export const SEQ_FLOOR_OP = 'journal.seq';
 /** How long a transaction waits for an earlier one that changed the same thing. */
 const ORDER_WAIT_MS = 5000;
 const MAX_RECORD = 256 * 1024 * 1024;
@@ -82,6 +83,12 @@ export class Tx {
   joined: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   /** Open transactions that changed one of this one's keys first: they are appended before it. */
   after = new Set<Tx>();
+  /** A command: stores keep what they need to undo its changes in memory if its record fails. */
+  undoable = false;
+  /** Run (newest first) when the record could not be written: the stores undo what it changed in memory. */
+  failHooks: Array<() => void> = [];
+  /** Stores keep what they need to undo here (e.g. a thread as it was before this transaction). */
+  undo = new Map<string, unknown>();
   /** Settles when this transaction's record is written (or failed). */
   readonly done: Promise<void>;
   settle!: () => void;
@@ -111,7 +118,16 @@ export interface ScanResult {
   damaged?: { file: string; offset: number; problem: string; eventsAfter: number };
 }
 
-function readRecordAt(buf: Buffer, off: number): { rec: JournalRecord; end: number } | string {
+/** Frame one record: header (length, CRC-32) and payload. */
+export function frameRecord(rec: JournalRecord): Buffer {
+  const body = Buffer.from(JSON.stringify(rec), 'utf8');
+  const head = Buffer.alloc(HEADER);
+  head.writeUInt32LE(body.length, 0);
+  head.writeUInt32LE(crc32(body), 4);
+  return Buffer.concat([head, body]);
+}
+
+export function readRecordAt(buf: Buffer, off: number): { rec: JournalRecord; end: number } | string {
   if (off + HEADER > buf.length) return 'record header is cut off';
   const len = buf.readUInt32LE(off);
   const crc = buf.readUInt32LE(off + 4);
@@ -177,7 +193,7 @@ function validAfter(buf: Buffer, from: number, later: string[], dir: string): { 
   return { records, events };
 }
 
-function listSegments(dir: string): string[] {
+export function listSegments(dir: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -187,7 +203,7 @@ function listSegments(dir: string): string[] {
   return names.filter((f) => SEGMENT.test(f)).sort();
 }
 
-function listSnapshots(dir: string): string[] {
+export function listSnapshots(dir: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -210,6 +226,8 @@ const CRASH = (() => {
   const cut = v.indexOf(':');
   return cut < 0 ? { point: v, id: '' } : { point: v.slice(0, cut), id: v.slice(cut + 1) };
 })();
+/** Test-only: while the file ERRAND_TEST_DISK_FULL names exists, appends fail as on a full disk. */
+const DISK_FULL_FLAG = process.env.ERRAND_TEST_DISK_FULL;
 const repliesTo = (recs: JournalRecord[], id: string) =>
   recs.some((r) => r.ops.some((o) => o.t === 'reply' && (o.d as { id?: string }).id === id));
 function crashNow(): never {
@@ -233,6 +251,8 @@ export class Journal {
   private openTx = 0;
   private compacting: Promise<void> | undefined;
   private closed = false;
+  /** Event numbers `errand repair` dropped: a client that saw one of them needs a fresh snapshot. */
+  dropped: Array<{ from: number; to: number }> = [];
   /** What load found and fixed (a torn tail): shown to the user as notices. */
   readonly notices: string[] = [];
 
@@ -282,7 +302,7 @@ export class Journal {
     const latest = snaps.at(-1);
     if (latest) {
       const file = path.join(this.dir, latest);
-      let snap: { n: number; seq: number; folds: Record<string, unknown> };
+      let snap: { n: number; seq: number; folds: Record<string, unknown>; dropped?: Journal['dropped'] };
       try {
         snap = JSON.parse(await fsp.readFile(file, 'utf8'));
       } catch (err) {
@@ -290,6 +310,7 @@ export class Journal {
       }
       this.n = this.snapshotN = snap.n;
       this.seq = snap.seq;
+      this.dropped = snap.dropped ?? [];
       for (const [type, data] of Object.entries(snap.folds)) this.folds.get(type)?.restore(data);
     }
     const scan = scanJournal(this.dir);
@@ -317,7 +338,14 @@ export class Journal {
       if (rec.n !== this.n + 1)
         throw new JournalDamagedError(this.dir, 0, `record ${this.n + 1} is missing (found ${rec.n})`, 0);
       this.n = rec.n;
-      for (const op of rec.ops) this.folds.get(op.t)?.apply(op.d);
+      for (const op of rec.ops) {
+        // Written by `errand repair`: events numbered up to here were dropped; never reuse their numbers.
+        if (op.t === SEQ_FLOOR_OP) {
+          const f = op.d as { seq: number; droppedFrom?: number };
+          this.seq = Math.max(this.seq, f.seq);
+          if (f.droppedFrom !== undefined) this.dropped.push({ from: f.droppedFrom, to: f.seq });
+        } else this.folds.get(op.t)?.apply(op.d);
+      }
       for (const e of rec.events) {
         if (e.seq !== this.seq + 1)
           throw new JournalDamagedError(this.dir, 0, `event ${this.seq + 1} is missing (found ${e.seq})`, 0);
@@ -350,7 +378,11 @@ export class Journal {
    * Run `fn` as one transaction: every op and event it records (directly or through the stores) is
    * committed as ONE record after it returns, together with what `finish` adds. Resolves once durable.
    */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>, finish?: (tx: Tx, value: T | undefined) => void): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Tx) => Promise<T>,
+    finish?: (tx: Tx, value: T | undefined) => void,
+    opts: { undoable?: boolean } = {},
+  ): Promise<T> {
     const outer = this.current();
     if (outer) {
       // Nested: part of the enclosing transaction's record.
@@ -359,6 +391,7 @@ export class Journal {
       return v;
     }
     const tx = new Tx();
+    tx.undoable = opts.undoable ?? false;
     this.openTx++;
     let value: T | undefined;
     let failed: { err: unknown } | undefined;
@@ -392,6 +425,7 @@ export class Journal {
           await this.append(tx.ops, tx.events);
           for (const j of tx.joined) j.resolve();
         } catch (err) {
+          for (const hook of tx.failHooks.reverse()) hook();
           for (const j of tx.joined) j.reject(err);
           throw err;
         }
@@ -492,6 +526,8 @@ export class Journal {
       const fd = this.fd!;
       const data = Buffer.concat(bufs, size);
       let written = 0;
+      if (DISK_FULL_FLAG && fs.existsSync(DISK_FULL_FLAG))
+        throw Object.assign(new Error('ENOSPC: no space left on device (injected)'), { code: 'ENOSPC' });
       if (CRASH?.point === 'mid-append' && repliesTo(records, CRASH.id)) {
         fs.writeSync(fd, data, 0, Math.floor(data.length / 2));
         fs.fdatasyncSync(fd);
@@ -561,7 +597,7 @@ export class Journal {
     const folds: Record<string, unknown> = {};
     for (const [type, fold] of this.folds) folds[type] = fold.snapshot();
     const n = this.n;
-    const text = JSON.stringify({ v: 1, n, seq: this.seq, at: Date.now(), folds });
+    const text = JSON.stringify({ v: 1, n, seq: this.seq, at: Date.now(), folds, dropped: this.dropped });
     if (CRASH?.point === 'mid-snapshot') {
       fs.writeFileSync(
         path.join(this.dir, `.snapshot-${pad(n)}.json.${process.pid}.tmp`),

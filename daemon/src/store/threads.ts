@@ -132,6 +132,49 @@ export class ThreadStore {
     return doc;
   }
 
+  /** Threads whose last record failed (disk full): their next record holds the whole thread. */
+  private needsFull = new Set<string>();
+
+  /**
+   * Inside a transaction, keep the thread as it was before the transaction's first change to it,
+   * so a record that cannot be written (disk full) leaves memory as the journal has it.
+   */
+  private keepUndo(id: string): void {
+    const tx = this.journal.current();
+    const key = `thread:${id}`;
+    if (!tx?.undoable || tx.undo.has(key)) return;
+    const before = this.docs.get(id);
+    tx.undo.set(key, before ? structuredClone(before) : null);
+    tx.failHooks.push(() => {
+      const doc = tx.undo.get(key) as ThreadDoc | null;
+      if (doc) {
+        this.docs.set(id, doc);
+        this.shadows.set(id, shadowOf(doc));
+      } else {
+        this.docs.delete(id);
+        this.shadows.delete(id);
+      }
+      this.summaries.delete(id);
+    });
+  }
+
+  private async recordDelta(id: string, delta: ThreadDelta): Promise<void> {
+    const doc = this.docs.get(id);
+    if (this.needsFull.has(id) && doc) {
+      delta = { id, create: structuredClone(doc) };
+      this.needsFull.delete(id);
+    }
+    const tx = this.journal.current();
+    if (tx) tx.failHooks.push(() => this.needsFull.add(id));
+    try {
+      await this.journal.record({ t: THREAD_OP, d: delta }, id);
+    } catch (err) {
+      // Memory is ahead of the journal now; the thread's next record carries all of it.
+      this.needsFull.add(id);
+      throw err;
+    }
+  }
+
   async create(title: string, fill: (doc: ThreadDoc) => void): Promise<ThreadDoc> {
     const now = Date.now();
     const id = `thr_${crypto.randomBytes(12).toString('base64url')}`;
@@ -143,10 +186,10 @@ export class ThreadStore {
       agent: {},
     };
     fill(data);
+    this.keepUndo(id);
     this.docs.set(id, data);
     this.shadows.set(id, shadowOf(data));
-    const delta: ThreadDelta = { id, create: structuredClone(data) };
-    await this.journal.record({ t: THREAD_OP, d: delta }, id);
+    await this.recordDelta(id, { id, create: structuredClone(data) });
     return data;
   }
 
@@ -165,6 +208,7 @@ export class ThreadStore {
       shadow = shadowOf(doc);
       this.shadows.set(id, shadow);
     }
+    this.keepUndo(id);
     let result: R;
     try {
       result = change(doc);
@@ -172,13 +216,13 @@ export class ThreadStore {
       // Whatever the change did before it threw is in memory, so it is recorded too.
       this.summaries.delete(id);
       const partial = diffThread(doc, shadow);
-      if (partial) await this.journal.record({ t: THREAD_OP, d: partial }, id);
+      if (partial) await this.recordDelta(id, partial);
       throw err;
     }
     doc.meta.updatedAt = Math.max(Date.now(), doc.meta.updatedAt);
     this.summaries.delete(id);
     const delta = diffThread(doc, shadow);
-    if (delta) await this.journal.record({ t: THREAD_OP, d: delta }, id);
+    if (delta || this.needsFull.has(id)) await this.recordDelta(id, delta ?? { id });
     return { result, summary: this.summaryOf(id)!, doc };
   }
 

@@ -59,6 +59,7 @@ describe('errand CLI', () => {
       'logs',
       'expose',
       'doctor',
+      'repair',
     ]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
       const sub = await runErrand([name, '--help'], { ERRAND_HOME: home });

@@ -43,6 +43,13 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         logToStderr: true,
       });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        // Before the store opened (the lock file, the log): the same environment error as in the store.
+        io.err(
+          `errand: The disk is full at ${args.home}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
+        );
+        return 74;
+      }
       io.err(`errand: ${(err as Error).message}`);
       const code = exitCodeOf(err);
       // launchd cannot skip restarts for particular exit codes: a configuration error or a corrupt

@@ -1,0 +1,212 @@
+// Damage and a full disk, with the real `errand` processes: a damaged record in the middle of the
+// journal refuses start (file, offset, fix); doctor explains it; `errand repair` keeps a copy, cuts
+// at the last good record and says how many events were dropped; numbering never reuses a number.
+// A full disk fails the command with `unavailable` and the daemon stays up and recovers.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import type { ThreadSummary } from '../../../shared/src/index.js';
+import { listSegments, scanJournal } from '../../src/store/journal.js';
+import { ensureBuilt } from '../agent/build.js';
+import { runErrand } from '../helpers/cli.js';
+import { Homes } from './helpers.js';
+
+const homes = new Homes();
+beforeAll(() => {
+  expect(fs.existsSync(ensureBuilt('dist/daemon/src/cli/main.js'))).toBe(true);
+}, 180_000);
+afterEach(() => homes.cleanup());
+
+type Created = { thread: ThreadSummary; task: { id: string } };
+
+it('a damaged middle record refuses start naming file and offset; doctor explains; repair cuts it, keeps a copy, counts dropped events, never reuses a number', async () => {
+  const { home, tokens } = await homes.home();
+  const first = await homes.start(home);
+  const ws = await homes.connect(first.url, tokens[0], 0);
+  const made = await ws.send<Created>({ type: 'thread.create', text: 'keep me' });
+  for (let i = 0; i < 5; i++) await ws.send({ type: 'thread.rename', threadId: made.thread.id, title: `title ${i}` });
+  const seenSeq = ws.lastSeq();
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  // Flip a byte inside the payload of a record in the middle (the third from the end).
+  const wal = path.join(home, 'store', 'wal');
+  const seg = path.join(wal, listSegments(wal).at(-1)!);
+  const before = scanJournal(wal).records;
+  const buf = fs.readFileSync(seg);
+  let off = 0;
+  const offsets: number[] = [];
+  while (off < buf.length) {
+    offsets.push(off);
+    off += 8 + buf.readUInt32LE(off);
+  }
+  const victim = offsets.at(-3)!;
+  buf[victim + 20] ^= 0xff;
+  fs.writeFileSync(seg, buf);
+  const damaged = fs.readFileSync(seg);
+  const eventsAfter = before.slice(-2).reduce((n, r) => n + r.events.length, 0);
+
+  const env = { ERRAND_HOME: home };
+  const refused = await runErrand(['start'], env);
+  expect(refused.code).toBe(65);
+  expect(refused.stderr).toContain(seg);
+  expect(refused.stderr).toContain(`at byte ${victim}`);
+  expect(refused.stderr).toContain('errand repair');
+  expect(fs.readFileSync(seg).equals(damaged)).toBe(true); // untouched
+
+  const doctor = await runErrand(['doctor', '--json'], env);
+  const check = (
+    JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; fix?: string }> }
+  ).checks.find((c) => c.id === 'journal');
+  expect(check).toMatchObject({ status: 'fail' });
+  expect(check!.fix).toContain('errand repair');
+
+  const repaired = await runErrand(['repair', '--json'], env);
+  expect(repaired.code).toBe(0);
+  const r = JSON.parse(repaired.stdout);
+  expect(r).toMatchObject({ repaired: true, droppedRecords: 2, droppedEvents: eventsAfter });
+  expect(fs.readFileSync(path.join(r.backup, path.basename(seg))).equals(damaged)).toBe(true);
+  expect((await runErrand(['repair', '--check'], env)).code).toBe(0);
+
+  const second = await homes.start(home);
+  const again = await homes.connect(second.url, tokens[0], seenSeq);
+  const got = await again.send<{ thread: ThreadSummary }>({ type: 'thread.get', threadId: made.thread.id });
+  expect(got.thread.title).toMatch(/^title [0-2]$/); // the changes before the damaged record
+  // The phone saw events that are gone: it gets a snapshot, and new events are numbered above them.
+  expect(again.frames.some((f) => f.type === 'snapshot')).toBe(true);
+  await again.send({ type: 'thread.rename', threadId: made.thread.id, title: 'after repair' });
+  const next = await again.event('thread.updated', (e) => e.thread.title === 'after repair');
+  const seq = again.events().find((e) => e.event === next)!.seq;
+  expect(seq).toBeGreaterThan(seenSeq);
+});
+
+it('a full disk: the command fails with unavailable "disk full at <path>", nothing is acknowledged, the daemon stays up and recovers', async () => {
+  const { home, tokens } = await homes.home();
+  const flag = path.join(home, 'disk-is-full');
+  const d = await homes.start(home, { ERRAND_TEST_DISK_FULL: flag });
+  const ws = await homes.connect(d.url, tokens[0], 0);
+  const ok = await ws.send<Created>({ type: 'thread.create', text: 'before' });
+  fs.writeFileSync(flag, '');
+  const err = await ws.send({ type: 'thread.create', text: 'on a full disk' }, 'full-disk-cmd-1').then(
+    () => undefined,
+    (e: Error & { code: string }) => e,
+  );
+  expect(err?.code).toBe('unavailable');
+  expect(err?.message).toContain(`disk full at ${path.join(home, 'store', 'wal')}`);
+  const renameErr = await ws.send({ type: 'thread.rename', threadId: ok.thread.id, title: 'not saved' }).then(
+    () => undefined,
+    (e: Error & { code: string }) => e,
+  );
+  expect(renameErr?.code).toBe('unavailable');
+  // Still up; memory is what the journal has (the failed changes were undone).
+  expect((await fetch(`${d.url}/healthz`)).ok).toBe(true);
+  let list = await ws.send<ThreadSummary[]>({ type: 'threads.list' });
+  expect(list.map((t) => t.title)).toEqual(['before']);
+  expect(ws.events().some((e) => e.event.kind === 'thread.updated' && e.event.thread.title === 'on a full disk')).toBe(
+    false,
+  );
+
+  fs.rmSync(flag);
+  const made = await ws.send<Created>({ type: 'thread.create', text: 'on a full disk' }, 'full-disk-cmd-1');
+  list = await ws.send<ThreadSummary[]>({ type: 'threads.list' });
+  expect(list.map((t) => t.title).sort()).toEqual(['before', 'on a full disk']);
+
+  d.child.kill('SIGKILL');
+  await d.exited;
+  const again = await homes.start(home);
+  const c = await homes.connect(again.url, tokens[0]);
+  list = await c.send<ThreadSummary[]>({ type: 'threads.list' });
+  expect(list.map((t) => [t.title, t.id]).sort()).toEqual(
+    [
+      ['before', ok.thread.id],
+      ['on a full disk', made.thread.id],
+    ].sort(),
+  );
+});
+
+/** A small tmpfs (needs root); undefined where mounting is not allowed. */
+function smallDisk(): { dir: string; release: () => void } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  return {
+    dir,
+    release: () => {
+      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fill the disk: a file grown until the disk refuses more. */
+function fill(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) fs.writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+  // Small writes may still fit in the last partial block: take those too.
+  const small = Buffer.alloc(1);
+  const fd2 = fs.openSync(`${file}.2`, 'w');
+  try {
+    for (;;) fs.writeSync(fd2, small);
+  } catch {
+    /* full */
+  } finally {
+    fs.closeSync(fd2);
+  }
+}
+
+const disk = smallDisk();
+disk?.release();
+
+it.runIf(disk !== undefined)(
+  'a really full disk (small tmpfs): commands fail with unavailable and the daemon stays up; a start on it exits 74 saying so',
+  async () => {
+    const mnt = smallDisk()!;
+    try {
+      const home = path.join(mnt.dir, 'home');
+      fs.mkdirSync(path.join(home, 'store'), { recursive: true, mode: 0o700 });
+      const { DeviceStore } = await import('../../src/store/devices.js');
+      const { token } = await (await DeviceStore.open(path.join(home, 'store'))).add('Phone', undefined);
+      const d = await homes.start(home, { ERRAND_LOG_LEVEL: 'error' });
+      const ws = await homes.connect(d.url, token, 0);
+      await ws.send<Created>({ type: 'thread.create', text: 'before' });
+      const filler = path.join(mnt.dir, 'filler');
+      fill(filler);
+      const err = await ws.send({ type: 'thread.create', text: 'x'.repeat(20_000) }, 'tmpfs-full-cmd').then(
+        () => undefined,
+        (e: Error & { code: string }) => e,
+      );
+      expect(err?.code).toBe('unavailable');
+      expect(err?.message).toContain('disk full at');
+      expect((await fetch(`${d.url}/healthz`)).ok).toBe(true);
+      fs.rmSync(filler);
+      fs.rmSync(`${filler}.2`);
+      const made = await ws.send<Created>({ type: 'thread.create', text: 'x'.repeat(20_000) }, 'tmpfs-full-cmd');
+      expect(made.thread.id).toMatch(/^thr_/);
+      d.child.kill('SIGTERM');
+      expect((await d.exited).code).toBe(0);
+
+      fill(filler);
+      const r = await runErrand(['start'], { ERRAND_HOME: home, ERRAND_PORT: '0' });
+      expect(r.code).toBe(74);
+      expect(r.stderr).toMatch(/disk is full/);
+    } finally {
+      await homes.cleanup();
+      mnt.release();
+    }
+  },
+  60_000,
+);
