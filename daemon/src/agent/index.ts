@@ -102,11 +102,20 @@ class AgentService implements AgentModule, RunHost {
   }
 
   private launch(slot: Slot): void {
-    // A run is not part of the command that queued it: its writes are records of their own.
-    this.ctx.store.journal.detached(() => this.runTask(slot));
+    // A run is not part of the command that queued it: its writes are records of their own, and it
+    // starts once the command's record is written (the reply does not wait for the run's first steps).
+    const { journal } = this.ctx.store;
+    journal.afterCommit(() => journal.detached(() => this.runTask(slot)));
   }
 
   private runTask(slot: Slot): void {
+    // Cancelled (or gone with an undone command) between being queued and starting: nothing to run.
+    const doc = this.ctx.store.threads.has(slot.threadId) ? this.ctx.store.threads.peek(slot.threadId) : undefined;
+    const state = doc ? findTask(doc, slot.taskId)?.state : undefined;
+    if (state !== 'queued') {
+      this.scheduler.finished(slot);
+      return;
+    }
     const run = new TaskRun(this, slot);
     this.runs.set(slot.taskId, run);
     void run

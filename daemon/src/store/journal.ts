@@ -83,6 +83,8 @@ export class Tx {
   joined: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   /** Open transactions that changed one of this one's keys first: they are appended before it. */
   after = new Set<Tx>();
+  /** Work to start once the record is written (or failed): it must not delay the commit. */
+  afterCommit: Array<() => void> = [];
   /** A command: stores keep what they need to undo its changes in memory if its record fails. */
   undoable = false;
   /** Run (newest first) when the record could not be written: the stores undo what it changed in memory. */
@@ -369,6 +371,13 @@ export class Journal {
     return tx && !tx.closed ? tx : undefined;
   }
 
+  /** Run `fn` once the current transaction's record is written (at once when there is none). */
+  afterCommit(fn: () => void): void {
+    const tx = this.current();
+    if (tx) tx.afterCommit.push(fn);
+    else fn();
+  }
+
   /** Run `fn` outside any transaction (work it starts is not part of the caller's record). */
   detached<T>(fn: () => T): T {
     return als.exit(fn);
@@ -432,6 +441,7 @@ export class Journal {
       } else for (const j of tx.joined) j.resolve();
     } finally {
       tx.settle();
+      for (const fn of tx.afterCommit) this.detached(fn);
     }
     if (failed) throw failed.err;
     return value as T;

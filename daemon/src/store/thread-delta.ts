@@ -25,7 +25,8 @@ export interface ThreadDelta {
 
 interface Shadow {
   meta: string;
-  items: Map<string, string>;
+  /** Items are replaced, never changed in place (see upsertItem), so the recorded object is enough. */
+  items: Map<string, unknown>;
   itemIds: string[];
   tasks: Map<string, string>;
   taskIds: string[];
@@ -52,7 +53,7 @@ export function shadowOf(doc: ThreadDoc): Shadow {
   const a = agentParts(doc);
   return {
     meta: json(doc.meta),
-    items: new Map(doc.items.map((i) => [i.id, json(i)])),
+    items: new Map(doc.items.map((i) => [i.id, i])),
     itemIds: doc.items.map((i) => i.id),
     tasks: new Map(doc.tasks.map((t) => [t.id, json(t)])),
     taskIds: doc.tasks.map((t) => t.id),
@@ -69,17 +70,18 @@ function isPrefix(prefix: string[], all: string[]): boolean {
   return true;
 }
 
-function diffList<T extends { id: string }>(
+function diffList<T extends { id: string }, K>(
   list: T[],
-  seen: Map<string, string>,
+  seen: Map<string, K>,
   ids: string[],
-): { changed: T[]; order?: string[]; seen: Map<string, string>; ids: string[] } {
+  key: (x: T) => K,
+): { changed: T[]; order?: string[]; seen: Map<string, K>; ids: string[] } {
   const changed: T[] = [];
-  const next = new Map<string, string>();
+  const next = new Map<string, K>();
   for (const x of list) {
-    const j = json(x);
-    next.set(x.id, j);
-    if (seen.get(x.id) !== j) changed.push(x);
+    const k = key(x);
+    next.set(x.id, k);
+    if (seen.get(x.id) !== k) changed.push(x);
   }
   const nowIds = list.map((x) => x.id);
   return { changed, order: isPrefix(ids, nowIds) ? undefined : nowIds, seen: next, ids: nowIds };
@@ -95,7 +97,7 @@ export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefi
     shadow.meta = meta;
     any = true;
   }
-  const items = diffList(doc.items, shadow.items, shadow.itemIds);
+  const items = diffList(doc.items, shadow.items, shadow.itemIds, (i) => i as unknown);
   if (items.changed.length || items.order) {
     delta.items = items.changed;
     if (items.order) delta.itemOrder = items.order;
@@ -103,7 +105,7 @@ export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefi
   }
   shadow.items = items.seen;
   shadow.itemIds = items.ids;
-  const tasks = diffList(doc.tasks, shadow.tasks, shadow.taskIds);
+  const tasks = diffList(doc.tasks, shadow.tasks, shadow.taskIds, json);
   if (tasks.changed.length || tasks.order) {
     delta.tasks = tasks.changed;
     if (tasks.order) delta.taskOrder = tasks.order;

@@ -41,6 +41,25 @@ export function summarize(doc: ThreadDoc): ThreadSummary {
   };
 }
 
+/**
+ * A copy deep enough to undo a command: items and messages are replaced, never changed in place, so
+ * copies of the arrays do; tasks and per-task agent records are changed in place, so they are copied.
+ */
+function copyForUndo(doc: ThreadDoc): ThreadDoc {
+  const agent = doc.agent as { messages?: unknown[]; tasks?: Record<string, object> };
+  return {
+    schema: doc.schema,
+    meta: { ...doc.meta },
+    items: [...doc.items],
+    tasks: doc.tasks.map((t) => ({ ...t, usage: { ...t.usage } })),
+    agent: {
+      ...doc.agent,
+      ...(agent.messages ? { messages: [...agent.messages] } : {}),
+      ...(agent.tasks ? { tasks: Object.fromEntries(Object.entries(agent.tasks).map(([k, v]) => [k, { ...v }])) } : {}),
+    },
+  };
+}
+
 export const THREAD_OP = 'thread';
 export const HOST_OP = 'host';
 
@@ -126,6 +145,11 @@ export class ThreadStore {
     return this.docs.has(id);
   }
 
+  /** The thread in memory, if there is one (no copy: do not change it outside update). */
+  peek(id: string): ThreadDoc | undefined {
+    return this.docs.get(id);
+  }
+
   async load(id: string): Promise<ThreadDoc> {
     const doc = this.docs.get(id);
     if (!doc) throw new Error(`no thread ${id}`);
@@ -144,7 +168,7 @@ export class ThreadStore {
     const key = `thread:${id}`;
     if (!tx?.undoable || tx.undo.has(key)) return;
     const before = this.docs.get(id);
-    tx.undo.set(key, before ? structuredClone(before) : null);
+    tx.undo.set(key, before ? copyForUndo(before) : null);
     tx.failHooks.push(() => {
       const doc = tx.undo.get(key) as ThreadDoc | null;
       if (doc) {

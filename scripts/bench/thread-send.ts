@@ -1,0 +1,137 @@
+// `thread.send` reply time through the WebSocket, against the real daemon in its own process, on a
+// home with 1,000 threads x 100 messages and a full command memory (2,000 remembered replies).
+// Baseline, interleaved in the same run on the same disk: one fdatasync'd append of a record the
+// size of the command's journal record. Targets: p95 <= 5 ms and <= 2x the baseline's p95.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { homePaths } from '../../daemon/src/config/paths.js';
+import { openStore } from '../../daemon/src/store/index.js';
+import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
+import { ms, percentile, report } from './stats.js';
+
+const THREADS = 1000;
+const MESSAGES = 100;
+const SENDS = 400;
+const WARMUP = 50;
+
+async function prepareHome(home: string): Promise<{ token: string; threadIds: string[] }> {
+  const store = await openStore(homePaths(home));
+  const { device, token } = await store.devices.add('bench phone', undefined);
+  const threadIds: string[] = [];
+  for (let t = 0; t < THREADS; t++) {
+    const doc = await store.threads.create(`Thread ${t}`, (d) => {
+      for (let m = 0; m < MESSAGES; m++) {
+        d.items.push({
+          kind: m % 2 ? 'assistant' : 'user',
+          id: `i${m}`,
+          taskId: 'task',
+          text: `Message ${m}: ${'lorem ipsum dolor sit amet '.repeat(8)}`,
+          createdAt: Date.now(),
+        });
+      }
+    });
+    threadIds.push(doc.meta.id);
+  }
+  // A full command memory for this device.
+  for (let i = 0; i < 2000; i++)
+    store.commands.adopt(device.id, `old-command-${i}`, { ok: true, result: { thread: store.threads.list()[0] } });
+  await store.close(); // a snapshot: the daemon starts from it
+  return { token, threadIds };
+}
+
+async function startDaemon(home: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], {
+    // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
+    env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode})`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+export async function benchThreadSend(): Promise<boolean> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-send-'));
+  const rawDir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-append-'));
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  try {
+    process.stdout.write(`preparing ${THREADS} threads x ${MESSAGES} messages and a full command memory…\n`);
+    const { token, threadIds } = await prepareHome(home);
+    daemon = await startDaemon(home);
+    const ws = new WebSocket(`${daemon.url.replace('http', 'ws')}/ws`);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'auth', token }));
+    await new Promise((r) => ws.once('message', r));
+    const replies = new Map<string, () => void>();
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as { type: string; id?: string };
+      if ((f.type === 'reply' || f.type === 'error') && f.id) replies.get(f.id)?.();
+    });
+
+    // The baseline: a record-sized append + fdatasync to a file on the same disk, no store code.
+    const fd = fs.openSync(path.join(rawDir, 'append.wal'), 'a');
+    const record = Buffer.alloc(1200, 'x');
+    const appendOnce = () =>
+      new Promise<void>((resolve, reject) =>
+        fs.write(fd, record, (err) => (err ? reject(err) : fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())))),
+      );
+
+    const send: number[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < SENDS + WARMUP; i++) {
+      const id = `bench-send-${i.toString().padStart(6, '0')}`;
+      const threadId = threadIds[(i * 7919) % threadIds.length];
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        replies.set(id, resolve);
+        ws.send(JSON.stringify({ type: 'thread.send', id, threadId, text: `Bench message ${i}` }));
+      });
+      const t1 = performance.now();
+      replies.delete(id);
+      await appendOnce();
+      const t2 = performance.now();
+      if (i >= WARMUP) {
+        send.push(t1 - t0);
+        base.push(t2 - t1);
+      }
+      // Let the background task (it fails at once: no API key) settle, as between a person's messages.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    fs.closeSync(fd);
+    ws.close();
+    const ps = percentile(send, 95);
+    const pb = percentile(base, 95);
+    console.log(
+      `thread.send reply: p95 ${ms(ps)} (median ${ms(percentile(send, 50))}); one fdatasync'd append: p95 ${ms(pb)} (median ${ms(percentile(base, 50))})`,
+    );
+    const a = report('thread.send reply p95', ms(ps), ps <= 5, '<= 5 ms');
+    const b = report('thread.send p95 vs one durable append', `${(ps / pb).toFixed(2)}x`, ps <= pb * 2, '<= 2x');
+    return a && b;
+  } finally {
+    await daemon?.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(rawDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = (await benchThreadSend()) ? 0 : 1;
