@@ -24,6 +24,25 @@ import type { FailureLimiter } from './rate-limit.js';
 const HEARTBEAT_MS = 20_000;
 const MAX_CONNECTIONS = 64;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Replay: events sent per turn of the event loop, and the buffered bytes at which it waits. */
+const REPLAY_CHUNK = 64;
+const REPLAY_HIGH_WATER = 1024 * 1024;
+
+/** Resolves when the socket's send buffer has drained (or soon, if the socket cannot say). */
+function drained(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const raw = (socket as unknown as { _socket?: NodeJS.EventEmitter })._socket;
+    const timer = setTimeout(done, 200);
+    function done() {
+      clearTimeout(timer);
+      raw?.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    }
+    raw?.once('drain', done);
+    socket.once('close', done);
+  });
+}
 
 interface Connection {
   id: string;
@@ -173,24 +192,51 @@ export class Gateway implements Presence {
       if (replaying) buffered.push(e);
       else if (e.seq > replayedUpTo) this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
     });
-    if (frame.lastSeq !== undefined) {
-      const missed = events.since(frame.lastSeq);
-      if (missed) {
-        for (const e of missed) this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
-        replayedUpTo = Math.max(frame.lastSeq, missed.at(-1)?.seq ?? frame.lastSeq);
-      } else {
-        replayedUpTo = events.lastSeq;
-        this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
-      }
+    const finish = () => {
+      for (const e of buffered)
+        if (e.seq > replayedUpTo) {
+          this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+          replayedUpTo = e.seq;
+        }
+      buffered.length = 0;
+      replaying = false;
+      this.send(conn, { type: 'synced', seq: replayedUpTo });
+    };
+    if (frame.lastSeq === undefined) {
+      replaying = false;
+      return unsubscribe;
     }
-    for (const e of buffered)
-      if (e.seq > replayedUpTo) {
-        this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
-        replayedUpTo = e.seq;
-      }
-    replaying = false;
-    this.send(conn, { type: 'synced', seq: replayedUpTo });
+    const missed = events.since(frame.lastSeq);
+    if (!missed) {
+      replayedUpTo = events.lastSeq;
+      this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
+      finish();
+      return unsubscribe;
+    }
+    replayedUpTo = Math.max(frame.lastSeq, missed.at(-1)?.seq ?? frame.lastSeq);
+    void this.replay(conn, missed).then(finish, () => conn.socket.terminate());
     return unsubscribe;
+  }
+
+  /**
+   * Send missed events in chunks, waiting for the socket to drain when the peer is slow and letting
+   * other clients' work run between chunks: a reader far behind is never cut off, nobody stalls.
+   */
+  private async replay(conn: Connection, missed: LoggedEvent[]): Promise<void> {
+    const socket = conn.socket;
+    for (let i = 0; i < missed.length; ) {
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > REPLAY_HIGH_WATER) {
+        await drained(socket);
+        continue;
+      }
+      const end = Math.min(missed.length, i + REPLAY_CHUNK);
+      for (; i < end; i++) {
+        const e = missed[i];
+        socket.send(JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event }));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   private async onCommand(conn: Connection, text: string): Promise<void> {
