@@ -93,7 +93,11 @@ export class CommandLog {
               message: `The host could not save this: ${err.message}. Free some space, then send it again.`,
             },
           };
-        throw err;
+        // Not written (the host is stopping, or the disk failed): nothing is acknowledged or remembered.
+        return {
+          ok: false,
+          result: { code: 'unavailable', message: 'The host could not save this; send it again in a moment.' },
+        };
       }
     })();
     this.inflight.set(key, p);

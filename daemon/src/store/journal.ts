@@ -414,7 +414,6 @@ export class Journal {
     } finally {
       tx.closed = true;
       this.openTx--;
-      for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
     }
     try {
       if (tx.after.size) {
@@ -440,6 +439,7 @@ export class Journal {
         }
       } else for (const j of tx.joined) j.resolve();
     } finally {
+      for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
       tx.settle();
       for (const fn of tx.afterCommit) this.detached(fn);
     }
@@ -469,6 +469,8 @@ export class Journal {
       open.ops.push(op);
       return new Promise((resolve, reject) => open.joined.push({ resolve, reject }));
     }
+    // A transaction that changed this key is finishing: this record goes after its record.
+    if (open) return open.done.then(() => this.append([op], [])).then(() => undefined);
     return this.append([op], []).then(() => undefined);
   }
 

@@ -1,0 +1,161 @@
+// The journal itself, on real files: one record per transaction, events published only once their
+// record is on disk, group commit, order kept across transactions, torn tails, and thread deltas
+// that rebuild exactly the thread they describe.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { homePaths } from '../../src/config/paths.js';
+import { EventLog } from '../../src/store/event-log.js';
+import { openStore } from '../../src/store/index.js';
+import { Journal, scanJournal } from '../../src/store/journal.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-journal-unit-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const notice = (text: string) => ({ kind: 'notice' as const, level: 'info' as const, text, at: 0 });
+
+it('a transaction is one record; its events reach listeners only after the record is on disk', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  const events = new EventLog(journal);
+  await journal.load();
+  const seenOnDisk: boolean[] = [];
+  events.subscribe((e) => {
+    seenOnDisk.push(scanJournal(dir).records.some((r) => r.events.some((x) => x.seq === e.seq)));
+  });
+  await journal.transaction(async () => {
+    await journal.record({ t: 'test', d: { a: 1 } });
+    expect(await events.append(notice('one'))).toBe(0); // leaves with the record
+    await journal.record({ t: 'test', d: { b: 2 } });
+    await events.append(notice('two'));
+    expect(seenOnDisk).toEqual([]); // nothing published while the transaction runs
+  });
+  expect(seenOnDisk).toEqual([true, true]);
+  const recs = scanJournal(dir).records;
+  expect(recs).toHaveLength(1);
+  expect(recs[0].ops.map((o) => o.d)).toEqual([{ a: 1 }, { b: 2 }]);
+  expect(recs[0].events.map((e) => e.seq)).toEqual([1, 2]);
+  await journal.close();
+});
+
+it('group commit: appends of one tick share a write; numbers are gapless and in file order', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  const events = new EventLog(journal);
+  await journal.load();
+  const seqs = await Promise.all(Array.from({ length: 200 }, (_, i) => events.append(notice(String(i)))));
+  expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  const recs = scanJournal(dir).records;
+  expect(recs.map((r) => r.n)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  await journal.close();
+});
+
+it('a write outside a transaction to a thread an open transaction changed is recorded after it', async () => {
+  const home = tmp();
+  const store = await openStore(homePaths(home));
+  const doc = await store.threads.create('t', () => undefined);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const tx = store.journal.transaction(async () => {
+    await store.threads.update(doc.meta.id, (d) => {
+      d.meta.title = 'by the command';
+    });
+    await gate;
+  });
+  // A run's write to the same thread, while the command is still open.
+  const outside = store.threads.update(doc.meta.id, (d) => {
+    d.meta.title = 'by the run, later';
+  });
+  release();
+  await Promise.all([tx, outside]);
+  await store.close();
+  const reopened = await openStore(homePaths(home));
+  expect(reopened.threads.summary(doc.meta.id)?.title).toBe('by the run, later');
+  await reopened.close();
+});
+
+it('thread deltas rebuild the thread exactly: appends, replacements, removals, reorders, conversation cuts', async () => {
+  const home = tmp();
+  const store = await openStore(homePaths(home));
+  const doc = await store.threads.create('deltas', () => undefined);
+  const id = doc.meta.id;
+  const item = (n: number, text = `m${n}`) => ({ kind: 'user' as const, id: `i${n}`, taskId: 't', text, createdAt: n });
+  let rnd = 7;
+  const next = () => {
+    rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
+    return rnd;
+  };
+  for (let step = 0; step < 300; step++) {
+    await store.threads.update(id, (d) => {
+      const a = d.agent as { v?: number; messages?: unknown[]; tasks?: Record<string, unknown> };
+      a.messages ??= [];
+      a.tasks ??= {};
+      switch (next() % 7) {
+        case 0:
+          d.items.push(item(step));
+          break;
+        case 1:
+          if (d.items.length) d.items[next() % d.items.length] = item(step, `replaced ${step}`);
+          break;
+        case 2:
+          if (d.items.length) d.items.splice(next() % d.items.length, 1);
+          break;
+        case 3:
+          d.items.reverse();
+          break;
+        case 4:
+          a.messages.push({ role: 'user', content: [{ type: 'text', text: `say ${step}` }] });
+          break;
+        case 5:
+          a.messages.splice(next() % (a.messages.length + 1));
+          break;
+        default: {
+          const last = a.messages.at(-1) as { content: Array<{ text: string }> } | undefined;
+          if (last) last.content[0].text += ' (changed in place)';
+          a.tasks[`t${next() % 5}`] = { started: step % 2 === 0, step };
+          d.meta.title = `title ${step}`;
+        }
+      }
+    });
+  }
+  const expected = JSON.parse(JSON.stringify(await store.threads.load(id)));
+  await store.journal.settle();
+  // Load from the records alone (no snapshot): kill the store without closing it.
+  const copy = tmp();
+  fs.cpSync(home, copy, { recursive: true });
+  await store.close();
+  const reopened = await openStore(homePaths(copy));
+  expect(JSON.parse(JSON.stringify(await reopened.threads.load(id)))).toEqual(expected);
+  await reopened.close();
+});
+
+it('a torn tail is cut, its bytes kept aside, and a notice says so', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  const events = new EventLog(journal);
+  await journal.load();
+  await events.append(notice('kept'));
+  await journal.close(false);
+  const seg = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.wal'))!);
+  const whole = fs.statSync(seg).size;
+  fs.appendFileSync(seg, Buffer.from([50, 0, 0, 0, 1, 2, 3, 4, 123, 34]));
+  const again = await Journal.open(dir);
+  await again.load();
+  expect(fs.statSync(seg).size).toBe(whole);
+  const torn = fs.readdirSync(dir).filter((f) => f.startsWith('torn-'));
+  expect(torn).toHaveLength(1);
+  expect(fs.readFileSync(path.join(dir, torn[0]))).toEqual(Buffer.from([50, 0, 0, 0, 1, 2, 3, 4, 123, 34]));
+  expect(again.notices.join(' ')).toMatch(/cut off by a crash/);
+  expect(again.lastSeq).toBe(1);
+  await again.close();
+});
