@@ -540,6 +540,15 @@ class AgentService implements AgentModule, RunHost {
     }));
     c.register('task.resume', async (cmd) => ({ task: await this.again(cmd.taskId, ['interrupted'], 'resumed') }));
     c.register('task.answer', async (cmd) => ({ task: await this.answer(cmd.taskId, cmd.questionId, cmd.text) }));
+    c.register('step.output', async (cmd) => {
+      const doc = await this.loadThread(cmd.threadId);
+      const item = doc.items.find((i) => i.id === cmd.stepId);
+      if (item?.kind !== 'tool') throw new CommandError('not_found', 'There is no such step.');
+      if (!item.outputBlob) return { text: item.output ?? '' };
+      const text = await this.ctx.store.blobs.get(item.outputBlob.id);
+      if (text === undefined) throw new CommandError('not_found', 'The full output of this step is no longer kept.');
+      return { text };
+    });
     this.ctx.provideStatus(() => ({
       runningTasks: this.runs.size,
       queuedTasks: this.scheduler.queued().length,

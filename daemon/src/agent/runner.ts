@@ -53,6 +53,8 @@ export function noKeyReason(home: string): string {
 
 export const STOPPED_REASON = 'Errand stopped while this task was running';
 const CANCELLED_REASON = 'Cancelled.';
+/** Characters of a tool's output kept in the thread and its events; longer outputs are blobs. */
+export const OUTPUT_PREVIEW = 64_000;
 
 type AssistantItem = Extract<ThreadItem, { kind: 'assistant' }>;
 
@@ -397,12 +399,19 @@ export class TaskRun {
                 input: step.input,
                 createdAt: endedAt,
               };
+        // A long output is kept whole as a blob (durable before the record naming it); the item and
+        // its events carry a bounded preview.
+        const blob =
+          end.output !== undefined && end.output.length > OUTPUT_PREVIEW
+            ? await this.host.ctx.store.blobs.put(end.output).catch(() => undefined)
+            : undefined;
         const item = this.remember({
           ...base,
           state: end.state,
           endedAt,
           ...(end.summary ? { summary: end.summary } : {}),
-          ...(end.output !== undefined ? { output: end.output.slice(0, 64_000) } : {}),
+          ...(end.output !== undefined ? { output: end.output.slice(0, OUTPUT_PREVIEW) } : {}),
+          ...(blob ? { outputBlob: blob } : {}),
         } as ThreadItem);
         // Shown once durable: with the next journal record or thread write.
         this.deferredEvents.push({ kind: 'item.updated', threadId: this.threadId, item: { ...item } });

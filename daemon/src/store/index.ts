@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HomePaths } from '../config/paths.js';
+import { BlobStore } from './blobs.js';
 import { CommandLog } from './commands.js';
 import { DeviceStore } from './devices.js';
 import { EventLog } from './event-log.js';
@@ -14,6 +15,7 @@ import { ThreadStore } from './threads.js';
 
 export interface Store {
   journal: Journal;
+  blobs: BlobStore;
   devices: DeviceStore;
   threads: ThreadStore;
   commands: CommandLog;
@@ -81,6 +83,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   await backupSmallFiles(paths);
   return {
     journal,
+    blobs: new BlobStore(path.join(paths.store, 'blobs')),
     devices,
     threads,
     commands,

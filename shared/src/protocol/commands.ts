@@ -42,6 +42,7 @@ export const ClientCommand = z.discriminatedUnion('type', [
   cmd('task.undo', { taskId: Id }),
   cmd('task.changes', { taskId: Id }),
   cmd('task.file', { taskId: Id, path: z.string().min(1).max(4096) }),
+  cmd('step.output', { threadId: Id, stepId: Id }),
   cmd('task.audit', { taskId: Id }),
   // approvals
   cmd('approval.decide', {

@@ -91,6 +91,8 @@ export const ThreadItem = z.discriminatedUnion('kind', [
     state: ToolStepState,
     input: z.unknown(),
     output: z.string().optional(),
+    /** Set when `output` is only a preview of a longer output: fetch the whole with `step.output`. */
+    outputBlob: z.object({ id: z.string().regex(/^[a-f0-9]{64}$/), bytes: z.number().int().nonnegative() }).optional(),
     createdAt: Timestamp,
     endedAt: Timestamp.optional(),
   }),
