@@ -3,13 +3,13 @@
 // Events of one command leave with its record; others are records of their own (group commit).
 // The replay window is kept in memory, bounded by count and by bytes.
 import type { ServerEvent } from '../../../shared/src/index.js';
-import { Journal, type JournalRecord, type LoggedEvent } from './journal.js';
+import { Journal, type JournalRecord, type LoggedEvent, REPLAY_WINDOW } from './journal.js';
 
 export type { LoggedEvent } from './journal.js';
 
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
-const DEFAULT_RING = 20_000;
-const DEFAULT_RING_BYTES = 32 * 1024 * 1024;
+const DEFAULT_RING = REPLAY_WINDOW.events;
+const DEFAULT_RING_BYTES = REPLAY_WINDOW.bytes;
 
 export class EventLog {
   private ring: LoggedEvent[] = [];

@@ -71,6 +71,10 @@ export async function openStore(paths: HomePaths): Promise<Store> {
 async function openStoreFiles(paths: HomePaths): Promise<Store> {
   await fs.mkdir(paths.store, { recursive: true, mode: 0o700 });
   await removeTempFiles(paths.store);
+  // Blob files are written through temp files too (one folder per first two hex digits).
+  const blobDir = path.join(paths.store, 'blobs');
+  for (const sub of await fs.readdir(blobDir).catch(() => [] as string[]))
+    await removeTempFiles(path.join(blobDir, sub));
   const devices = await DeviceStore.open(paths.store);
   const journal = await Journal.open(journalDir(paths));
   const threads = new ThreadStore(journal);

@@ -38,6 +38,8 @@ export interface Fold {
 }
 
 const HEADER = 8;
+/** Events kept in memory for replay (a client further behind gets a snapshot). */
+export const REPLAY_WINDOW = { events: 20_000, bytes: 32 * 1024 * 1024 };
 export const SEQ_FLOOR_OP = 'journal.seq';
 /** How long a transaction waits for an earlier one that changed the same thing. */
 const ORDER_WAIT_MS = 5000;
@@ -129,7 +131,18 @@ export function frameRecord(rec: JournalRecord): Buffer {
   return Buffer.concat([head, body]);
 }
 
-export function readRecordAt(buf: Buffer, off: number): { rec: JournalRecord; end: number } | string {
+/** A record checked (checksum) but not parsed: only its number is known until `parseLazy`. */
+interface LazyRecord extends JournalRecord {
+  body?: Buffer;
+}
+
+const N_PREFIX = /^\{"n":(\d+),/;
+
+export function readRecordAt(
+  buf: Buffer,
+  off: number,
+  parseAbove = Number.NEGATIVE_INFINITY,
+): { rec: JournalRecord; end: number } | string {
   if (off + HEADER > buf.length) return 'record header is cut off';
   const len = buf.readUInt32LE(off);
   const crc = buf.readUInt32LE(off + 4);
@@ -137,6 +150,12 @@ export function readRecordAt(buf: Buffer, off: number): { rec: JournalRecord; en
   if (off + HEADER + len > buf.length) return 'record is cut off';
   const body = buf.subarray(off + HEADER, off + HEADER + len);
   if (crc32(body) !== crc) return 'checksum does not match';
+  // Records a snapshot covers are parsed only if the replay window needs their events.
+  const m = N_PREFIX.exec(body.subarray(0, 32).toString('latin1'));
+  if (m && Number(m[1]) <= parseAbove) {
+    const lazy: LazyRecord = { n: Number(m[1]), at: 0, ops: [], events: [], body };
+    return { rec: lazy, end: off + HEADER + len };
+  }
   try {
     const rec = JSON.parse(body.toString('utf8')) as JournalRecord;
     if (typeof rec.n !== 'number' || !Array.isArray(rec.ops)) return 'record has no number';
@@ -147,8 +166,17 @@ export function readRecordAt(buf: Buffer, off: number): { rec: JournalRecord; en
   }
 }
 
-/** Read every segment of a journal folder, in order; stops at the first bad record. */
-export function scanJournal(dir: string): ScanResult {
+function parseLazy(rec: JournalRecord): JournalRecord {
+  const body = (rec as LazyRecord).body;
+  if (!body) return rec;
+  const full = JSON.parse(body.toString('utf8')) as JournalRecord;
+  full.events ??= [];
+  return full;
+}
+
+/** Read every segment of a journal folder, in order; stops at the first bad record. Records numbered
+ * up to `parseAbove` are checked but left unparsed (see parseLazy). */
+export function scanJournal(dir: string, parseAbove = Number.NEGATIVE_INFINITY): ScanResult {
   const names = listSegments(dir);
   const records: JournalRecord[] = [];
   const sizes: number[] = [];
@@ -158,7 +186,7 @@ export function scanJournal(dir: string): ScanResult {
     const buf = fs.readFileSync(file);
     let off = 0;
     while (off < buf.length) {
-      const r = readRecordAt(buf, off);
+      const r = readRecordAt(buf, off, parseAbove);
       if (typeof r === 'string') {
         // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
         const after = validAfter(buf, off + 1, names.slice(i + 1), dir);
@@ -315,7 +343,7 @@ export class Journal {
       this.dropped = snap.dropped ?? [];
       for (const [type, data] of Object.entries(snap.folds)) this.folds.get(type)?.restore(data);
     }
-    const scan = scanJournal(this.dir);
+    const scan = scanJournal(this.dir, this.snapshotN);
     if (scan.damaged) {
       const d = scan.damaged;
       throw new JournalDamagedError(d.file, d.offset, d.problem, d.eventsAfter);
@@ -331,12 +359,21 @@ export class Journal {
         `The journal ended in a record cut off by a crash (${bytes} bytes at byte ${offset} of ${path.basename(file)}); it was never acknowledged. The bytes are kept in ${kept}.`,
       );
     }
+    // Records the snapshot covers matter only for their events (the replay window): parse the
+    // newest of them, as many as the window holds.
+    const covered = scan.records.filter((r) => r.n <= this.snapshotN);
+    let from = covered.length;
+    let events = 0;
+    let bytes = 0;
+    while (from > 0 && events < REPLAY_WINDOW.events && bytes < REPLAY_WINDOW.bytes) {
+      from--;
+      bytes += (covered[from] as LazyRecord).body?.length ?? 0;
+      covered[from] = parseLazy(covered[from]);
+      events += covered[from].events.length;
+    }
+    for (let i = from; i < covered.length; i++) onRecord?.(covered[i]);
     for (const rec of scan.records) {
-      if (rec.n <= this.snapshotN) {
-        // Covered by the snapshot: only its events matter (the replay window).
-        onRecord?.(rec);
-        continue;
-      }
+      if (rec.n <= this.snapshotN) continue;
       if (rec.n !== this.n + 1)
         throw new JournalDamagedError(this.dir, 0, `record ${this.n + 1} is missing (found ${rec.n})`, 0);
       this.n = rec.n;

@@ -159,3 +159,19 @@ it('a torn tail is cut, its bytes kept aside, and a notice says so', async () =>
   expect(again.lastSeq).toBe(1);
   await again.close();
 });
+
+it('after a restart the replay window holds the newest events (records the snapshot covers are read only for that)', async () => {
+  const dir = tmp();
+  const log = await EventLog.open(dir);
+  for (let i = 0; i < 25_000; i += 1000)
+    await Promise.all(Array.from({ length: 1000 }, (_, j) => log.append(notice(String(i + j)))));
+  await log.close(); // writes a snapshot covering every record
+  expect(fs.readdirSync(dir).some((f) => f.startsWith('snapshot-'))).toBe(true);
+  const reopened = await EventLog.open(dir);
+  expect(reopened.lastSeq).toBe(25_000);
+  expect(reopened.since(24_900)!.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 24_901 + i));
+  expect(reopened.since(6_000)!.length).toBe(19_000); // within the window (20,000 events)
+  expect(reopened.since(10)).toBeUndefined(); // beyond it: a snapshot
+  expect(await reopened.append(notice('next'))).toBe(25_001);
+  await reopened.close();
+});
