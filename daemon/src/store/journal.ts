@@ -578,7 +578,8 @@ export class Journal {
       if (DISK_FULL_FLAG && fs.existsSync(DISK_FULL_FLAG))
         throw Object.assign(new Error('ENOSPC: no space left on device (injected)'), { code: 'ENOSPC' });
       if (CRASH?.point === 'mid-append' && repliesTo(records, CRASH.id)) {
-        fs.writeSync(fd, data, 0, Math.floor(data.length / 2));
+        // Cut inside the last record of the batch (never on a record boundary).
+        fs.writeSync(fd, data, 0, data.length - Math.max(1, Math.floor(bufs.at(-1)!.length / 2)));
         fs.fdatasyncSync(fd);
         crashNow();
       }

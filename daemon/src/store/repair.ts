@@ -102,12 +102,24 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
 
   const scan = scanJournal(dir);
   const dropped = recordsAfter(dir, file, offset);
-  const droppedSeqs = dropped.flatMap((r) => r.events.map((e) => e.seq));
-  const droppedEvents = droppedSeqs.length;
+  const droppedEvents = dropped.reduce((n, r) => n + r.events.length, 0);
   const lastGood = scan.records.at(-1);
-  const snapN = Math.max(0, ...listSnapshots(dir).map((s) => Number(s.slice(9, 25))));
-  let maxSeq = lastGood ? Math.max(0, ...lastGood.events.map((e) => e.seq)) : 0;
-  for (const r of [...scan.records, ...dropped]) for (const e of r.events) maxSeq = Math.max(maxSeq, e.seq);
+  const snaps = listSnapshots(dir);
+  const snapN = Math.max(0, ...snaps.map((s) => Number(s.slice(9, 25))));
+  let snapSeq = 0;
+  if (snaps.length) {
+    try {
+      snapSeq = (JSON.parse(fs.readFileSync(path.join(dir, snaps.at(-1)!), 'utf8')) as { seq: number }).seq;
+    } catch {
+      /* a damaged snapshot: the next start says so */
+    }
+  }
+  // Everything numbered after what the kept records and the snapshot hold is gone (the damaged
+  // record's events too, though they cannot be counted).
+  let keptSeq = snapSeq;
+  for (const r of scan.records) for (const e of r.events) keptSeq = Math.max(keptSeq, e.seq);
+  let maxSeq = keptSeq;
+  for (const r of dropped) for (const e of r.events) maxSeq = Math.max(maxSeq, e.seq);
 
   // Cut at the damaged record; later segments go (their copy is in the backup).
   const names = listSegments(dir);
@@ -118,9 +130,7 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   const floor: JournalRecord = {
     n: Math.max(lastGood?.n ?? 0, snapN) + 1,
     at: Date.now(),
-    ops: [
-      { t: SEQ_FLOOR_OP, d: { seq: maxSeq, ...(droppedSeqs.length ? { droppedFrom: Math.min(...droppedSeqs) } : {}) } },
-    ],
+    ops: [{ t: SEQ_FLOOR_OP, d: { seq: maxSeq, ...(maxSeq > keptSeq ? { droppedFrom: keptSeq + 1 } : {}) } }],
     events: [],
   };
   const fd = fs.openSync(file, 'a', 0o600);
