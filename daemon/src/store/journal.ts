@@ -448,9 +448,10 @@ export class Journal {
     }
     try {
       finish?.(tx, value);
+    } catch (err) {
+      failed ??= { err };
     } finally {
       tx.closed = true;
-      this.openTx--;
     }
     try {
       if (tx.after.size) {
@@ -476,6 +477,8 @@ export class Journal {
         }
       } else for (const j of tx.joined) j.resolve();
     } finally {
+      // Open until its record is queued or failed: a snapshot never holds a change not yet written.
+      this.openTx--;
       for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
       tx.settle();
       for (const fn of tx.afterCommit) this.detached(fn);
