@@ -73,7 +73,13 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   await roots.init();
   await fsp.mkdir(ctx.paths.journal, { recursive: true, mode: 0o700 });
   await fsp.mkdir(ctx.paths.trash, { recursive: true, mode: 0o700 });
-  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash);
+  // Every restore goes through the roots check at the moment it writes (a root may be gone since,
+  // or a link planted on the way: placeContained refuses to follow it).
+  const mayWriteNow = async (target: string) => {
+    const r = await roots.resolve(target, 'write');
+    if (r.real !== target) throw new ToolError(`${target} now leads to ${r.real}; left as it is.`);
+  };
+  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash, mayWriteNow);
   const notes = new ProcessNotes(path.join(ctx.paths.home, 'running-commands.json'));
   const orphans = notes.reap();
   if (orphans.length)

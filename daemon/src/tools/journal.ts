@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeEntry } from '../../../shared/src/index.js';
+import { type PlaceCheck, placeContained } from './safe-place.js';
 import { sha256, ToolError } from './util.js';
 
 export interface JournalEntry extends ChangeEntry {
@@ -111,6 +112,8 @@ export class ChangeJournal {
   constructor(
     private readonly dir: string,
     private readonly trashDir: string,
+    /** The roots check at the moment of a restore: undo writes only where tools may write now. */
+    private readonly mayRestoreTo: PlaceCheck = async () => undefined,
   ) {}
 
   private taskDir(taskId: string): string {
@@ -394,10 +397,11 @@ export class ChangeJournal {
     } catch {
       throw new ToolError('No such item in the trash.');
     }
-    await check(note.originalPath);
-    if (await exists(note.originalPath)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
-    await fsp.mkdir(path.dirname(note.originalPath), { recursive: true });
-    await moveAcross(path.join(slot, path.basename(note.originalPath)), note.originalPath);
+    const source = path.join(slot, path.basename(note.originalPath));
+    await placeContained(note.originalPath, check, async (destination) => {
+      if (await exists(destination)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
+      await moveAcross(source, destination);
+    });
     await fsp.rm(slot, { recursive: true, force: true });
     return note.originalPath;
   }
@@ -470,7 +474,10 @@ export class ChangeJournal {
           await this.moveToTrash(taskId, e.path, `undo-${e.id}`);
           return undefined;
         }
-        await writeAtomic(e.path, await this.readBlob(taskId, e.beforeBlob), e.beforeMode);
+        const before = await this.readBlob(taskId, e.beforeBlob);
+        await placeContained(e.path, this.mayRestoreTo, (destination) =>
+          writeAtomic(destination, before, e.beforeMode),
+        );
         return undefined;
       }
       case 'mkdir': {
@@ -486,14 +493,20 @@ export class ChangeJournal {
         const st = await exists(e.toPath!);
         if (!st) return changedSince;
         if (e.kind === 'file' && (await this.fileSha(e.toPath!)) !== e.afterSha) return changedSince;
-        await moveAcross(e.toPath!, e.path);
+        await placeContained(e.path, this.mayRestoreTo, async (destination) => {
+          if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
+          await moveAcross(e.toPath!, destination);
+        });
         return undefined;
       }
       case 'trash': {
         if (await exists(e.path)) return `${e.path} exists again; left as it is`;
         if (!e.trashPath || !(await exists(e.trashPath))) return 'its copy is no longer in the trash';
-        await fsp.mkdir(path.dirname(e.path), { recursive: true });
-        await moveAcross(e.trashPath, e.path);
+        const trashPath = e.trashPath;
+        await placeContained(e.path, this.mayRestoreTo, async (destination) => {
+          if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
+          await moveAcross(trashPath, destination);
+        });
         await fsp.rm(path.dirname(e.trashPath), { recursive: true, force: true });
         return undefined;
       }
