@@ -2,11 +2,14 @@
 // running group is noted in a small file in the home folder; the next start kills what is left.
 // On Linux a note carries the process start time, so a recycled process id is never killed.
 import fs from 'node:fs';
+import { killMarked } from './descendants.js';
 
 interface Note {
   pid: number;
   start: string | null;
   argv0: string;
+  /** The call's environment marker: its descendants carry it, also those outside the group. */
+  marker?: string;
 }
 
 function startTime(pid: number): string | null {
@@ -31,8 +34,8 @@ export class ProcessNotes {
     }
   }
 
-  add(pid: number, argv0: string): void {
-    this.running.set(pid, { pid, start: startTime(pid), argv0 });
+  add(pid: number, argv0: string, marker?: string): void {
+    this.running.set(pid, { pid, start: startTime(pid), argv0, marker });
     this.save();
   }
 
@@ -60,6 +63,12 @@ export class ProcessNotes {
         /* already gone */
       }
     }
+    // Descendants that left the group (setsid) still carry their call's marker.
+    killMarked(
+      (Array.isArray(notes) ? notes : []).flatMap((n) =>
+        typeof n?.marker === 'string' && /^[0-9a-f]{18}$/.test(n.marker) ? [n.marker] : [],
+      ),
+    );
     fs.rmSync(this.file, { force: true });
     return killed;
   }

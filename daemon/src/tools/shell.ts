@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import { CALL_MARKER_VAR, killMarked, newCallMarker } from './descendants.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
 import type { Roots } from './roots.js';
@@ -76,7 +77,16 @@ export interface RunResult {
   error?: string;
 }
 
-/** Run argv in its own process group; kill the group on timeout or abort. */
+/** After the command exits, how long its output may still drain before the call ends anyway. */
+const DRAIN_AFTER_EXIT_MS = 300;
+/** After a kill (timeout, cancel), how long before the call ends whatever still holds its pipes. */
+const END_AFTER_KILL_MS = 1_000;
+
+/**
+ * Run argv in its own process group. The call ends when the command exits (a process it left
+ * behind holding the pipes does not keep it open) or at its timeout; then its process group and
+ * every process carrying its marker (descendants, also setsid ones) are killed.
+ */
 export function runProcess(
   argv: string[],
   opts: {
@@ -90,51 +100,47 @@ export function runProcess(
 ): Promise<RunResult> {
   return new Promise((resolve) => {
     const out = new HeadTailBuffer(opts.maxOutputBytes);
+    const marker = newCallMarker();
     let timedOut = false;
     let cancelled = false;
     let error: string | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let ended = false;
+    let endTimer: NodeJS.Timeout | undefined;
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
-      env: opts.env,
+      env: { ...opts.env, [CALL_MARKER_VAR]: marker },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (child.pid !== undefined) opts.notes?.add(child.pid, argv[0]);
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
+    if (child.pid !== undefined) opts.notes?.add(child.pid, argv[0], marker);
+    const killAll = () => {
+      if (child.pid !== undefined) {
         try {
-          child.kill('SIGKILL');
+          process.kill(-child.pid, 'SIGKILL');
         } catch {
-          /* gone */
+          try {
+            child.kill('SIGKILL');
+          } catch {
+            /* gone */
+          }
         }
       }
+      killMarked([marker]);
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, opts.timeoutMs);
-    const onAbort = () => {
-      cancelled = true;
-      killGroup();
-    };
-    if (opts.signal.aborted) onAbort();
-    else opts.signal.addEventListener('abort', onAbort, { once: true });
-    child.stdout!.on('data', (c: Buffer) => out.push(c));
-    child.stderr!.on('data', (c: Buffer) => out.push(c));
-    child.on('error', (err) => {
-      error = err.message;
-    });
-    child.on('close', (code, signal) => {
+    const finish = () => {
+      if (ended) return;
+      ended = true;
       clearTimeout(timer);
+      clearTimeout(endTimer);
       opts.signal.removeEventListener('abort', onAbort);
-      killGroup(); // anything the command left behind in its group
+      killAll(); // anything the command left behind
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       if (child.pid !== undefined) opts.notes?.remove(child.pid);
       resolve({
-        code,
-        signal,
+        code: exit?.code ?? null,
+        signal: exit?.signal ?? (timedOut || cancelled ? 'SIGKILL' : null),
         timedOut,
         cancelled,
         output: out.text(),
@@ -142,6 +148,35 @@ export function runProcess(
         truncated: out.truncated,
         error,
       });
+    };
+    const endSoon = (ms: number) => {
+      if (!ended && !endTimer) endTimer = setTimeout(finish, ms);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killAll();
+      endSoon(END_AFTER_KILL_MS);
+    }, opts.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      killAll();
+      endSoon(END_AFTER_KILL_MS);
+    };
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => out.push(c));
+    child.on('error', (err) => {
+      error = err.message;
+      endSoon(0);
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      endSoon(DRAIN_AFTER_EXIT_MS);
+    });
+    child.on('close', (code, signal) => {
+      exit ??= { code, signal };
+      finish();
     });
   });
 }

@@ -128,6 +128,47 @@ describe('shell', () => {
     expect(alive(child)).toBe(false);
   });
 
+  /** Wait (bounded) for a pid file the command writes, and return the pid. */
+  async function pidFrom(file: string): Promise<number> {
+    for (let i = 0; i < 500; i++) {
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (text.endsWith('\n')) return Number(text);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no pid in ${file}`);
+  }
+
+  it('a process that leaves the group (setsid) and holds the pipes neither hangs the call nor outlives it', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'off', timeoutSeconds: 30 } } });
+    autoApprove();
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    const started = Date.now();
+    const out = await h.run('shell', {
+      argv: ['sh', '-c', 'setsid sleep 300 & echo $! > escaped.pid; echo started'],
+    });
+    expect(Date.now() - started).toBeLessThan(5000); // far below the 30 s limit: the call ended when sh exited
+    expect(out.isError).toBe(false);
+    expect(textOf(out)).toContain('started');
+    const escaped = await pidFrom(path.join(ws, 'escaped.pid'));
+    for (let i = 0; i < 200 && alive(escaped); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(alive(escaped)).toBe(false);
+  });
+
+  it('at the time limit the call ends even while an escaped process holds its pipes, and that process is killed', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'off', timeoutSeconds: 1 } } });
+    autoApprove();
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    const started = Date.now();
+    const out = await h.run('shell', {
+      argv: ['sh', '-c', 'setsid sh -c "sleep 300" & echo $! > escaped.pid; sleep 300'],
+    });
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(textOf(out)).toContain('killed after the 1s time limit');
+    const escaped = await pidFrom(path.join(ws, 'escaped.pid'));
+    for (let i = 0; i < 200 && alive(escaped); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(alive(escaped)).toBe(false);
+  });
+
   it('notes running commands, and the next start kills what a crashed daemon left running (never a recycled pid)', async () => {
     h = await toolsHarness();
     autoApprove();
@@ -136,7 +177,14 @@ describe('shell', () => {
     const running = h.run('shell', { argv: ['sleep', '300'] }, h.task({ signal: ac.signal }));
     for (let i = 0; i < 500 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
     const noted = JSON.parse(fs.readFileSync(file, 'utf8'));
-    expect(noted).toEqual([{ pid: expect.any(Number), start: expect.any(String), argv0: 'sleep' }]);
+    expect(noted).toEqual([
+      {
+        pid: expect.any(Number),
+        start: expect.any(String),
+        argv0: 'sleep',
+        marker: expect.stringMatching(/^[0-9a-f]{18}$/),
+      },
+    ]);
     ac.abort();
     await running;
     expect(fs.existsSync(file)).toBe(false);
