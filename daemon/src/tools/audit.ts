@@ -9,6 +9,10 @@ import { sha256 } from './util.js';
 
 const MAX_STRING = 2000;
 
+/** The outcome of a call's first entry, written before it runs; its outcome entry follows. */
+export const AUDIT_STARTED = 'started';
+const NEVER_FINISHED = 'started; never finished (the call or the daemon was killed while it ran)';
+
 /** Redact secret-named keys and known secret values; shorten long strings (content is hashed, not kept). */
 export function auditArgs(value: unknown, secrets: string[] = [], depth = 0): unknown {
   if (typeof value === 'string') {
@@ -55,11 +59,21 @@ export class AuditLog {
       return out;
     }
     const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+    // A call's "started" entry is replaced by its outcome entry; one without an outcome says so.
+    const startedAt = new Map<string, number>();
     for await (const line of rl) {
       if (!line.includes(taskId)) continue;
       try {
         const e = JSON.parse(line) as AuditEntry;
-        if (e.taskId === taskId) out.push(e);
+        if (e.taskId !== taskId) continue;
+        const open = e.callId !== undefined ? startedAt.get(e.callId) : undefined;
+        if (open !== undefined) {
+          out[open] = e;
+          startedAt.delete(e.callId!);
+        } else if (e.outcome === AUDIT_STARTED && e.callId !== undefined) {
+          startedAt.set(e.callId, out.length);
+          out.push({ ...e, outcome: NEVER_FINISHED });
+        } else out.push(e);
       } catch {
         /* torn line */
       }

@@ -12,7 +12,7 @@ import type {
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
 import type { Approvals } from './approvals.js';
-import { type AuditLog, auditArgs } from './audit.js';
+import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
 import type { ChangeJournal } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
 import { asInput, type PreparedCall, type ToolSpec } from './types.js';
@@ -76,6 +76,7 @@ export class Runtime implements ToolRuntime {
           at: Date.now(),
           taskId: ctx.taskId,
           tool: call.name,
+          callId: call.id,
           args: auditArgs(call.input, this.d.secrets()),
           decision: verdict?.decision ?? 'deny',
           ...(approvedBy ? { approvedBy } : {}),
@@ -221,6 +222,8 @@ export class Runtime implements ToolRuntime {
 
       if (ctx.signal.aborted)
         return fail('denied', 'The task was cancelled; nothing was run.', 'cancelled before running');
+      // Written before the call runs, so a call killed mid-run (or a daemon killed under it) is on record.
+      audit(AUDIT_STARTED);
       let res;
       try {
         res = await prepared.execute(ctx.signal);

@@ -169,6 +169,27 @@ describe('shell', () => {
     expect(alive(escaped)).toBe(false);
   });
 
+  it('the audit log holds a call from the moment it starts; its outcome completes that entry', async () => {
+    h = await toolsHarness();
+    autoApprove();
+    const ac = new AbortController();
+    const running = h.run('shell', { argv: ['sleep', '300'] }, h.task({ taskId: 'task_audit', signal: ac.signal }));
+    let entries: Array<{ tool: string; outcome: string }> = [];
+    for (let i = 0; i < 500 && entries.length === 0; i++) {
+      entries = await h.tools.audit.forTask('task_audit');
+      if (!entries.length) await new Promise((r) => setTimeout(r, 10));
+    }
+    // Read while the command still runs (a daemon killed now would leave exactly this on record).
+    expect(entries).toEqual([
+      expect.objectContaining({ tool: 'shell', outcome: expect.stringMatching(/^started; never finished/) }),
+    ]);
+    ac.abort();
+    await running;
+    const after = await h.tools.audit.forTask('task_audit');
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ tool: 'shell', outcome: expect.stringMatching(/cancel/) });
+  });
+
   it('notes running commands, and the next start kills what a crashed daemon left running (never a recycled pid)', async () => {
     h = await toolsHarness();
     autoApprove();

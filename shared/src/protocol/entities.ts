@@ -201,6 +201,8 @@ export const AuditEntry = z.object({
   args: z.unknown(),
   decision: z.enum(['allow', 'ask', 'deny']),
   approvedBy: z.string().optional(),
+  /** The tool call: a call's "started" entry and its outcome entry share it. */
+  callId: z.string().optional(),
   outcome: z.string(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
