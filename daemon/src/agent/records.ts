@@ -34,6 +34,15 @@ export interface AgentRecord {
   tasks: Record<string, TaskRecord>;
 }
 
+/**
+ * Untrusted content (connector output, web pages) that entered the conversation stays there: old
+ * tool output is shortened, never dropped, and every later task sends the whole conversation. So a
+ * thread whose conversation holds it taints every task that follows, not just the one that read it.
+ */
+export function conversationTainted(rec: AgentRecord): boolean {
+  return Object.values(rec.tasks).some((t) => t.tainted && t.started);
+}
+
 export function agentRecord(doc: ThreadDoc): AgentRecord {
   const a = doc.agent as Partial<AgentRecord>;
   if (a.v !== 1) {

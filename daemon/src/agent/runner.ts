@@ -10,6 +10,7 @@ import { type LoopResult, type LoopSink, type LoopState, runAgentLoop, type Tool
 import { systemPrompt } from './prompt.js';
 import {
   type AgentRecord,
+  conversationTainted,
   findTask,
   firstLine,
   newItemId,
@@ -180,7 +181,7 @@ export class TaskRun {
           turns: t.turns,
           usage: { ...t.usage },
           costUsd: t.costUsd,
-          tainted: r.tainted ?? false,
+          tainted: (r.tainted ?? false) || conversationTainted(rec),
         };
       },
     );
