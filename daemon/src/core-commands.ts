@@ -4,6 +4,7 @@ import type { DaemonContext } from './context.js';
 import type { Pairing } from './pairing/pairing.js';
 import { CommandError } from './server/command-router.js';
 import type { Gateway } from './server/gateway.js';
+import { phoneOrigin } from './server/origins.js';
 import { publicDevice } from './store/devices.js';
 import { stripControl } from './util/text.js';
 
@@ -59,8 +60,9 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
   // `errand pair`: mint a code, report it, then report each claim and wait for the decision.
   control.register('pair.start', async (p, { progress, signal }) => {
     const { code, expiresAt } = pairing.mint();
-    const url = `${ctx.origins()[0]}/#pair=${code}`;
-    progress({ type: 'code', code, url, expiresAt });
+    const { origin, phoneReachable } = phoneOrigin(ctx.origins());
+    const url = `${origin}/#pair=${code}`;
+    progress({ type: 'code', code, url, expiresAt, phoneReachable });
     return new Promise((resolve) => {
       const onClaim = (claim: { id: string; name: string; address?: string }) => {
         progress({ type: 'claim', claim });

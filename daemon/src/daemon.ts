@@ -15,7 +15,7 @@ import { Pairing } from './pairing/pairing.js';
 import { buildApp } from './server/app.js';
 import { CommandRouter } from './server/command-router.js';
 import { Gateway } from './server/gateway.js';
-import { type OriginPolicy, originPolicy } from './server/origins.js';
+import { type OriginPolicy, originPolicy, phoneOrigin } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { UploadStore } from './server/uploads.js';
 import { openStore } from './store/index.js';
@@ -189,7 +189,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       app,
       pairing,
       gateway,
-      url: policy.origins.find((o) => o.startsWith('https://')) ?? policy.origins[0],
+      url: phoneOrigin(policy.origins).origin,
       port: listenPort,
       stop,
     };

@@ -38,3 +38,23 @@ export function originPolicy(config: Config, port: number): OriginPolicy {
   }
   return { hosts, origins };
 }
+
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
+
+/**
+ * The origin a phone can open (pairing links and QR codes): the HTTPS publicUrl, else a LAN or
+ * bound address, else loopback, which only this computer can open (`phoneReachable: false`).
+ */
+export function phoneOrigin(origins: string[]): { origin: string; phoneReachable: boolean } {
+  const https = origins.find((o) => o.startsWith('https://'));
+  if (https) return { origin: https, phoneReachable: true };
+  const network = origins.find((o) => !LOOPBACK.test(o));
+  if (network) return { origin: network, phoneReachable: true };
+  return { origin: origins[0], phoneReachable: false };
+}
+
+/** What to say beside a pairing code that only this computer can open. */
+export const LOOPBACK_ONLY_HINT =
+  'This address works only on this computer: a phone cannot open it. To pair a phone, first run ' +
+  '`errand expose tailscale` (private HTTPS through Tailscale) or `errand expose url <https-url>` ' +
+  '(your own HTTPS proxy); on a trusted home network `errand expose lan` also works.';

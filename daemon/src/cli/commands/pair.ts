@@ -1,10 +1,12 @@
 // `errand pair`: show a QR code, wait for a phone to claim it, approve it on this terminal.
+
+import { LOOPBACK_ONLY_HINT } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { renderQr } from '../qr.js';
 
 type Progress =
-  | { type: 'code'; code: string; url: string; expiresAt: number }
+  | { type: 'code'; code: string; url: string; expiresAt: number; phoneReachable?: boolean }
   | { type: 'claim'; claim: { id: string; name: string; address?: string } };
 
 export const pairCommand: CliCommand = {
@@ -33,13 +35,21 @@ Options:
         onProgress: (value) => {
           const p = value as Progress;
           if (p.type === 'code') {
-            if (json) return io.out(JSON.stringify({ url: p.url, expiresAt: new Date(p.expiresAt).toISOString() }));
+            if (json)
+              return io.out(
+                JSON.stringify({
+                  url: p.url,
+                  expiresAt: new Date(p.expiresAt).toISOString(),
+                  phoneReachable: p.phoneReachable !== false,
+                }),
+              );
             answered = renderQr(p.url).then((qr) => {
               io.out(qr);
               io.out(
                 `Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`,
               );
-              if (!p.url.startsWith('https://') && !/\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(p.url)) {
+              if (p.phoneReachable === false) io.out(LOOPBACK_ONLY_HINT);
+              else if (!p.url.startsWith('https://')) {
                 io.out(
                   'Warning: this is plain HTTP on your network; notifications, install and offline use need HTTPS (see `errand expose`).',
                 );
@@ -52,6 +62,13 @@ Options:
           else io.out(`\n"${c.name}" from ${c.address ?? 'unknown address'} wants to pair.`);
           if (args.values.yes === true) return;
           answered = answered.then(async () => {
+            if (!io.interactive) {
+              io.err(
+                'errand pair: approving a phone needs a terminal to answer in; run `errand pair` in a terminal, or `errand pair --yes` to approve the first phone that claims the code. Declined.',
+              );
+              await callDaemon(io, args.home, 'pair.decide', { claimId: c.id, approve: false });
+              return;
+            }
             const approve = await io.confirm('Approve this device? [y/N] ');
             await callDaemon(io, args.home, 'pair.decide', { claimId: c.id, approve });
           });

@@ -1,4 +1,5 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
+import { LOOPBACK_ONLY_HINT, phoneOrigin } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 
 /** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
@@ -76,6 +77,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       io.out(
         `No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`,
       );
+      if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(LOOPBACK_ONLY_HINT);
       daemon.pairing.events.once('claim', (claim: { id: string; name: string; address?: string }) => {
         io.out(`"${claim.name}" from ${claim.address ?? 'unknown address'} wants to pair.`);
         void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
