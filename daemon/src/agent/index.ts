@@ -41,7 +41,7 @@ const CRASH_QUEUED_REASON = 'Errand stopped unexpectedly before this task starte
 const ACTIVE = new Set(['queued', 'running', 'waiting']);
 
 function summaryKey(s: ThreadSummary): string {
-  return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}`;
+  return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}\u0000${s.urgentState ?? ''}`;
 }
 
 class AgentService implements AgentModule, RunHost {

@@ -4,7 +4,7 @@
 // thread from the latest snapshot and the journal tail.
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { Task, ThreadItem, ThreadState, type ThreadSummary } from '../../../shared/src/index.js';
+import { mostUrgentState, Task, ThreadItem, ThreadState, type ThreadSummary } from '../../../shared/src/index.js';
 import type { Fold, Journal } from './journal.js';
 import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
 
@@ -37,7 +37,16 @@ export function summarize(doc: ThreadDoc): ThreadSummary {
   return {
     ...doc.meta,
     lastLine,
-    ...(task ? { lastTaskId: task.id, lastTaskState: task.state } : {}),
+    ...(task
+      ? {
+          lastTaskId: task.id,
+          lastTaskState: task.state,
+          urgentState: mostUrgentState(
+            doc.tasks.map((t) => t.state),
+            task.state,
+          ),
+        }
+      : {}),
   };
 }
 

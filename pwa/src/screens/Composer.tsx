@@ -1,4 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
+import type { Question } from '../../../shared/src/index.js';
+import { request } from '../conn/connection.js';
 import { enqueue } from '../conn/outbox.js';
 import { bytes } from '../lib/format.js';
 import { Icon, IconButton } from '../ui/common.js';
@@ -10,21 +12,37 @@ export function Composer({
   onQueued,
   autoFocus,
   placeholder,
+  answering,
 }: {
   threadId?: string;
   onQueued?(id: string): void;
   autoFocus?: boolean;
   placeholder?: string;
+  /** An open question from the agent: what is typed here answers it instead of queueing a task. */
+  answering?: Question;
 }) {
   const [text, setText] = useState('');
   const [files, setFiles] = useState<File[]>([]);
   const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
   const fileInput = useRef<HTMLInputElement>(null);
 
   const send = async () => {
     const t = text.trim();
     if (!t || busy) return;
     setBusy(true);
+    setError(undefined);
+    if (answering) {
+      try {
+        await request({ type: 'task.answer', taskId: answering.taskId, questionId: answering.id, text: t });
+        setText('');
+      } catch (err) {
+        setError((err as Error).message);
+      } finally {
+        setBusy(false);
+      }
+      return;
+    }
     try {
       const e = await enqueue({ threadId, text: t, files });
       setText('');
@@ -44,7 +62,12 @@ export function Composer({
         void send();
       }}
     >
-      {files.length > 0 && (
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {files.length > 0 && !answering && (
         <ul class="attachments" aria-label="Attached files">
           {files.map((f, i) => (
             <li key={`${f.name}-${i}`} class="attachment">
@@ -61,7 +84,7 @@ export function Composer({
         </ul>
       )}
       <div class="composer-row">
-        <IconButton icon="clip" label="Attach files" onClick={() => fileInput.current?.click()} />
+        {!answering && <IconButton icon="clip" label="Attach files" onClick={() => fileInput.current?.click()} />}
         <input
           ref={fileInput}
           type="file"
@@ -76,8 +99,8 @@ export function Composer({
         />
         <textarea
           class="composer-input"
-          aria-label="Message"
-          placeholder={placeholder ?? 'Message your computer…'}
+          aria-label={answering ? 'Reply to the question' : 'Message'}
+          placeholder={answering ? 'Answer your computer’s question…' : (placeholder ?? 'Message your computer…')}
           rows={autoFocus ? 4 : 1}
           value={text}
           autoFocus={autoFocus}
@@ -90,7 +113,12 @@ export function Composer({
             }
           }}
         />
-        <button type="submit" class="send-btn" aria-label="Send" disabled={!text.trim() || busy}>
+        <button
+          type="submit"
+          class="send-btn"
+          aria-label={answering ? 'Reply' : 'Send'}
+          disabled={!text.trim() || busy}
+        >
           <Icon name="send" />
         </button>
       </div>

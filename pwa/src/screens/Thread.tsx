@@ -1,5 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ThreadItem } from '../../../shared/src/index.js';
+import { mostUrgentState } from '../../../shared/src/task-states.js';
 import { loadThread, request } from '../conn/connection.js';
 import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../conn/outbox.js';
 import { entriesFor } from '../conn/outbox-logic.js';
@@ -156,6 +157,14 @@ export function ThreadScreen({ id }: { id: string }) {
 
   const title = pendingId ? 'New task' : thread?.title || 'Thread';
   const groups = groupByTask(items);
+  const headerState = detail
+    ? mostUrgentState(
+        Object.values(detail.tasks).map((t) => t.state),
+        thread?.lastTaskState,
+      )
+    : (thread?.urgentState ?? thread?.lastTaskState);
+  // While the agent waits on a question, the bottom box answers it (people type there, not in the card).
+  const openQuestion = Object.values(detail?.questions ?? {}).sort((a, b) => a.createdAt - b.createdAt)[0];
   const shownTasks = new Set(groups.map((g) => g.taskId));
   const orphanTasks = Object.values(detail?.tasks ?? {}).filter((t) => !shownTasks.has(t.id));
 
@@ -164,7 +173,7 @@ export function ThreadScreen({ id }: { id: string }) {
       <Header
         title={title}
         left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />}
-        sub={thread?.lastTaskState ? <StateChip state={thread.lastTaskState} /> : undefined}
+        sub={headerState ? <StateChip state={headerState} /> : undefined}
       />
       <div
         class="conversation"
@@ -213,7 +222,7 @@ export function ThreadScreen({ id }: { id: string }) {
           <PendingBubble key={e.id} entry={e} online={online} />
         ))}
       </div>
-      {!pendingId && <Composer threadId={id} placeholder="Follow up…" />}
+      {!pendingId && <Composer threadId={id} placeholder="Follow up…" answering={openQuestion} />}
     </div>
   );
 }

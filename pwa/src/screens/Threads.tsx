@@ -62,7 +62,7 @@ export function ThreadsScreen() {
                     </time>
                   </div>
                   <div class="row-bottom">
-                    {t.lastTaskState && <StateChip state={t.lastTaskState} />}
+                    {(t.urgentState ?? t.lastTaskState) && <StateChip state={(t.urgentState ?? t.lastTaskState)!} />}
                     <span class="row-line">{t.lastLine}</span>
                   </div>
                 </a>

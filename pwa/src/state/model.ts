@@ -12,6 +12,7 @@ import type {
   ThreadItem,
   ThreadSummary,
 } from '../../../shared/src/index.js';
+import { mostUrgentState } from '../../../shared/src/task-states.js';
 
 export interface ThreadDetail {
   items: ThreadItem[];
@@ -100,13 +101,30 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
         return { ...d, items };
       });
     case 'task.updated': {
+      // A task the loaded thread does not know yet is a new one: the thread's latest.
+      const before = state.details[ev.task.threadId];
+      const isNew = !!before && !before.tasks[ev.task.id];
       let next = withDetail(state, ev.task.threadId, (d) => ({ ...d, tasks: { ...d.tasks, [ev.task.id]: ev.task } }));
       const t = next.threads[ev.task.threadId];
       // Keep the list's state chip current even before the daemon's thread.updated arrives.
-      if (t && (t.lastTaskId === ev.task.id || !t.lastTaskId)) {
+      if (t) {
+        const isLast = t.lastTaskId === ev.task.id || !t.lastTaskId || isNew;
+        const lastTaskState = isLast ? ev.task.state : t.lastTaskState;
+        // With the thread's tasks at hand the chip's urgent state is exact; without, the daemon's
+        // thread.updated follows.
+        const tasks = next.details[ev.task.threadId]?.tasks;
+        const urgentState = tasks
+          ? mostUrgentState(
+              Object.values(tasks).map((x) => x.state),
+              lastTaskState,
+            )
+          : mostUrgentState([ev.task.state, ...(t.urgentState ? [t.urgentState] : [])], lastTaskState);
         next = {
           ...next,
-          threads: { ...next.threads, [t.id]: { ...t, lastTaskId: ev.task.id, lastTaskState: ev.task.state } },
+          threads: {
+            ...next.threads,
+            [t.id]: { ...t, ...(isLast ? { lastTaskId: ev.task.id } : {}), lastTaskState, urgentState },
+          },
         };
       }
       return next;

@@ -7,6 +7,8 @@ export const Timestamp = z.number().int().nonnegative(); // ms since epoch
 export const TaskState = z.enum(['queued', 'running', 'waiting', 'done', 'failed', 'cancelled', 'interrupted']);
 export type TaskState = z.infer<typeof TaskState>;
 
+export { mostUrgentState } from '../task-states.js';
+
 export const Usage = z.object({
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
@@ -49,6 +51,8 @@ export const ThreadSummary = z.object({
   lastLine: z.string(),
   lastTaskId: Id.optional(),
   lastTaskState: TaskState.optional(),
+  /** The most urgent task state in the thread (see mostUrgentState): what the list and header show. */
+  urgentState: TaskState.optional(),
 });
 export type ThreadSummary = z.infer<typeof ThreadSummary>;
 

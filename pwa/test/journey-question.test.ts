@@ -1,0 +1,47 @@
+// The obvious box answers: while the agent waits on a question, what the person types into the
+// bottom box answers it (no task is queued behind the waiting one), and the thread's chip shows
+// "waiting" as the most urgent state.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
+
+let rig: PhoneRig | undefined;
+beforeAll(async () => {
+  rig = await startPhoneRig('Question phone');
+}, 120_000);
+afterAll(async () => {
+  await rig?.close();
+});
+
+it('typing into the bottom box while a question is open answers it and the task finishes', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  model.push(
+    reply(toolUse('ask_user', { question: 'Which folder should I tidy?' })),
+    reply(text('Tidied Downloads as you asked.')),
+  );
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Tidy a folder');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const q = page.getByRole('form', { name: 'Question from your computer' });
+  await q.getByText('Which folder should I tidy?').waitFor({ timeout: 15_000 });
+
+  // The header's chip shows the thread is waiting for the person.
+  await page.locator('header.top .chip-waiting').waitFor({ timeout: 10_000 });
+  const box = page.getByRole('textbox', { name: 'Reply to the question' });
+  await box.waitFor();
+  expect(await page.getByRole('textbox', { name: 'Message' }).count()).toBe(0);
+  await shot(page, 'journey-question-bottom-box');
+  await box.fill('Downloads');
+  await page.getByRole('button', { name: 'Reply', exact: true }).click();
+
+  await page.getByText('Tidied Downloads as you asked.').waitFor({ timeout: 15_000 });
+  await expect.poll(() => q.count()).toBe(0);
+  expect(JSON.stringify(model.requests.at(-1)?.body.messages)).toContain('Downloads');
+  // One task in the thread: the answer did not queue another one.
+  expect(await page.locator('.task-group').count()).toBe(1);
+  await page.locator('.task-group .chip-done').waitFor({ timeout: 10_000 });
+  // With the question gone, the bottom box sends messages again.
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+});
