@@ -124,9 +124,11 @@ export const ConfigSchema = z
           .string()
           .regex(/^(mailto:|https:)/, 'must start with mailto: or https:')
           .default('mailto:errand@localhost'),
+        /** Lock-screen text: 'private' shows no command, model text or file text; 'full' does. */
+        previews: z.enum(['private', 'full']).default('private'),
       })
       .strict()
-      .default({ subject: 'mailto:errand@localhost' }),
+      .default({ subject: 'mailto:errand@localhost', previews: 'private' }),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

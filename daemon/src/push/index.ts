@@ -108,7 +108,12 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (event.kind !== 'task.updated' && event.kind !== 'approval.requested' && event.kind !== 'question.asked') return;
     let job: PushJob | undefined;
     try {
-      job = jobForEvent(event, (threadId) => ctx.store.threads.summary(threadId)?.title);
+      job = jobForEvent(
+        event,
+        (threadId) => ctx.store.threads.summary(threadId)?.title,
+        Date.now(),
+        ctx.config().push.previews,
+      );
     } catch (err) {
       log.error('could not build a push', { event: event.kind, error: (err as Error).message });
       return;

@@ -26,6 +26,13 @@ export interface PushJob {
   ttlSeconds: number;
 }
 
+/**
+ * How much a push may show on a lock screen. 'private' (the default): no command, no model text
+ * and no file text, only what kind of thing happened and where ("Needs your OK: a shell command in
+ * Projects"); the app shows everything after unlock. 'full': the action and the answer's first line.
+ */
+export type PushPreviews = 'private' | 'full';
+
 export const MAX_PAYLOAD_BYTES = 1024;
 const TITLE_MAX = 90;
 const BODY_MAX = 220;
@@ -53,6 +60,19 @@ function firstLine(text: string | undefined): string | undefined {
 
 function baseName(p: string): string {
   return p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
+}
+
+/** An approval's action in a few plain words, with no attacker-chosen text (no command, no content). */
+export function privateActionLine(tool: string, action: Record<string, unknown>): string {
+  const where = (p: unknown) => (typeof p === 'string' && p ? ` in ${oneLine(baseName(p), 40)}` : '');
+  if (tool === 'shell') return `a shell command${where(action.cwd)}`;
+  if (tool.startsWith('fs_')) {
+    const target = typeof action.path === 'string' ? action.path : undefined;
+    const folder = target?.split(/[\\/]/).slice(0, -1).join('/');
+    return `a file change${where(folder)}`;
+  }
+  const sep = tool.indexOf('__');
+  return sep > 0 ? `an action in ${oneLine(tool.slice(0, sep), 40)}` : 'an action';
 }
 
 export const threadTag = (threadId: string) => `thread-${threadId}`;
@@ -115,7 +135,9 @@ export function jobForEvent(
   event: ServerEvent,
   titleOf: (threadId: string) => string | undefined,
   now = Date.now(),
+  previews: PushPreviews = 'private',
 ): PushJob | undefined {
+  const full = previews === 'full';
   const title = (threadId: string, fallback: string) => oneLine(titleOf(threadId), TITLE_MAX) || fallback;
   switch (event.kind) {
     case 'task.updated': {
@@ -126,7 +148,8 @@ export function jobForEvent(
           files.length === 0
             ? undefined
             : `Wrote ${baseName(files[0])}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
-        const body = oneLine(firstLine(t.resultSummary), BODY_MAX) || fileLine || 'Finished.';
+        const answer = full ? oneLine(firstLine(t.resultSummary), BODY_MAX) : '';
+        const body = answer || fileLine || (full ? 'Finished.' : 'Finished. Open Errand to see the answer.');
         return threadJob(
           'task.done',
           `task:${t.id}:done`,
@@ -161,7 +184,9 @@ export function jobForEvent(
         `approval:${a.id}`,
         a.threadId,
         `Needs your OK · ${title(a.threadId, 'Errand task')}`,
-        oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`,
+        full
+          ? oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`
+          : `Needs your OK: ${privateActionLine(a.tool, a.action)}`,
         'high',
         Math.min(ttl, DAY),
       );
@@ -173,7 +198,7 @@ export function jobForEvent(
         `question:${q.id}`,
         q.threadId,
         `Question · ${title(q.threadId, 'Errand task')}`,
-        oneLine(q.text, BODY_MAX) || 'The agent has a question for you.',
+        (full && oneLine(q.text, BODY_MAX)) || 'Your computer has a question for you.',
         'high',
         DAY,
       );

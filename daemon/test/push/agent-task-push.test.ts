@@ -38,7 +38,7 @@ beforeAll(async () => {
   setPushTransportForTests(svc.transport());
   td = await startTestDaemon({
     config: {
-      push: { subject: SUBJECT },
+      push: { subject: SUBJECT, previews: 'full' },
       anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
     },
   });

@@ -29,7 +29,7 @@ async function stopDaemon(): Promise<void> {
 beforeAll(async () => {
   svc = await FakePushService.start();
   setPushTransportForTests(svc.transport());
-  td = await startTestDaemon({ config: { push: { subject: SUBJECT } } });
+  td = await startTestDaemon({ config: { push: { subject: SUBJECT, previews: 'full' } } });
   await ensurePush(td);
 });
 afterAll(async () => {

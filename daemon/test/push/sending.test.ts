@@ -74,6 +74,8 @@ const doneJob = (): PushJob =>
       },
     },
     () => 'Q3 sales',
+    Date.now(),
+    'full',
   )!;
 
 beforeEach(() => {
