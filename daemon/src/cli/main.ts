@@ -64,5 +64,12 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
     io.out(cmd.help);
     return 0;
   }
-  return cmd.run({ values: parsed.values, positionals: parsed.positionals, home: defaultHome(io.env) }, io);
+  try {
+    return await cmd.run({ values: parsed.values, positionals: parsed.positionals, home: defaultHome(io.env) }, io);
+  } catch (err) {
+    // An error nobody expected still reads as a sentence, not a stack trace (ERRAND_DEBUG=1 shows it).
+    io.err(`errand ${name}: ${(err as Error).message ?? String(err)}`);
+    if (io.env.ERRAND_DEBUG) io.err((err as Error).stack ?? '');
+    return 1;
+  }
 }

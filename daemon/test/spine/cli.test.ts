@@ -110,4 +110,15 @@ describe('errand CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().length).toBeGreaterThan(0);
   });
+
+  it('errors read as one sentence with the command named, never a stack trace; bogus actions are not echoed', async () => {
+    const accept = await runErrand(['connectors', 'accept', 'nope'], { ERRAND_HOME: home });
+    expect(accept.code).toBe(1);
+    expect(accept.stderr).toMatch(/^errand connectors: .*nope/);
+    expect(accept.stderr).not.toMatch(/\n\s+at /);
+    const frob = await runErrand(['connectors', 'frob', 'x'], { ERRAND_HOME: home });
+    expect(frob.code).toBe(2);
+    expect(frob.stderr).toContain('errand connectors: unknown action');
+    expect(frob.stderr + frob.stdout).not.toContain('frob');
+  });
 });

@@ -118,6 +118,10 @@ that tool is disabled until you review it with \`errand connectors accept <name>
     const json = args.values.json === true;
     const [action = 'list', name, ...rest] = args.positionals;
     if (action === 'list') return list(args.home, io, json);
+    if (!['add', 'remove', 'accept'].includes(action)) {
+      io.err('errand connectors: unknown action. Try `errand connectors --help`.');
+      return 2;
+    }
     if (!name) {
       io.err(`Usage: errand connectors ${action} <name>`);
       return 2;
@@ -258,7 +262,6 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       return 0;
     }
 
-    io.err(`Unknown action "${action}". Try \`errand connectors --help\`.`);
     return 2;
   },
 };
