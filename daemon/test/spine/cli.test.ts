@@ -121,4 +121,14 @@ describe('errand CLI', () => {
     expect(frob.stderr).toContain('errand connectors: unknown action');
     expect(frob.stderr + frob.stdout).not.toContain('frob');
   });
+
+  it('text from elsewhere cannot steer the terminal: escapes and direction marks are shown, not obeyed', async () => {
+    const evil = 'ok\u001b[2K\rerrand-safe-tool\u202etxt.exe';
+    const add = await runErrand(['connectors', 'add', 'sneaky', '--', 'node', evil], { ERRAND_HOME: home });
+    expect(add.code).toBe(1); // not confirmed (no terminal, no --yes)
+    expect(add.stdout).toContain('Errand will run this command');
+    expect(add.stdout).not.toMatch(/[\u001b\r\u202e]/);
+    expect(add.stdout).toContain('\\x1b[2K\\x0d');
+    expect(add.stdout).toContain('\\u{202e}');
+  });
 });

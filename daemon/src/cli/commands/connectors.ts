@@ -9,6 +9,7 @@ import { launchLine } from '../../connectors/connector.js';
 import { SecretStore } from '../../connectors/secrets.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
+import { forTerminal, linesForTerminal } from '../terminal-text.js';
 import { reloadDaemon } from './roots.js';
 
 type Status = {
@@ -21,7 +22,7 @@ type Status = {
   launch: string;
 };
 
-const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+const clean = forTerminal;
 
 async function daemonCall(
   home: string,
@@ -177,8 +178,8 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       }
       io.out(
         url
-          ? `Errand will connect to: ${launchLine(parsed.data)}`
-          : `Errand will run this command on this computer:\n  ${launchLine(parsed.data)}`,
+          ? `Errand will connect to: ${forTerminal(launchLine(parsed.data))}`
+          : `Errand will run this command on this computer:\n  ${forTerminal(launchLine(parsed.data))}`,
       );
       if (Object.keys(env).length)
         io.out(`with these environment variables from secrets.json: ${Object.keys(env).join(', ')}`);
@@ -248,7 +249,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       }
       io.out(`These tools of "${name}" changed. Read their descriptions as the model will see them:`);
       for (const t of changed)
-        io.out(`\n  ${name}__${t.name}:\n    ${clean(t.description).split('\n').join('\n    ')}`);
+        io.out(`\n  ${name}__${clean(t.name)}:\n    ${linesForTerminal(t.description).join('\n    ')}`);
       if (args.values.yes !== true && !(await io.confirm('\nAccept these descriptions and enable the tools?'))) {
         io.err(
           io.interactive

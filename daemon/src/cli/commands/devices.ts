@@ -1,8 +1,8 @@
 // `errand devices`: list, rename, revoke paired devices.
 import type { Device } from '../../../../shared/src/index.js';
-import { stripControl } from '../../util/text.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
+import { forTerminal } from '../terminal-text.js';
 
 export const devicesCommand: CliCommand = {
   name: 'devices',
@@ -55,7 +55,7 @@ export const devicesCommand: CliCommand = {
     // Device names come from phones: strip control characters before they reach the terminal.
     for (const d of devices) {
       io.out(
-        `${d.id}  ${stripControl(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${stripControl(d.lastAddress)}` : ''}`,
+        `${d.id}  ${forTerminal(d.name)}${d.online ? '  (online)' : ''}\n    paired ${ago(d.pairedAt)}, last seen ${ago(d.lastSeenAt)}${d.lastAddress ? ` from ${forTerminal(d.lastAddress)}` : ''}`,
       );
     }
     return 0;

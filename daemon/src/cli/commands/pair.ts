@@ -4,6 +4,7 @@ import { LOOPBACK_ONLY_HINT } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { renderQr } from '../qr.js';
+import { forTerminal } from '../terminal-text.js';
 
 type Progress =
   | { type: 'code'; code: string; url: string; expiresAt: number; phoneReachable?: boolean }
@@ -59,7 +60,7 @@ Options:
           }
           const c = p.claim;
           if (json) io.out(JSON.stringify({ claim: c }));
-          else io.out(`\n"${c.name}" from ${c.address ?? 'unknown address'} wants to pair.`);
+          else io.out(`\n"${forTerminal(c.name)}" from ${forTerminal(c.address ?? 'unknown address')} wants to pair.`);
           if (args.values.yes === true) return;
           answered = answered.then(async () => {
             if (!io.interactive) {

@@ -1,8 +1,8 @@
 // `errand push`: which devices get notifications, what happened to recent pushes, send a test.
 import type { PushOutcome } from '../../../../shared/src/index.js';
-import { stripControl } from '../../util/text.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
+import { forTerminal } from '../terminal-text.js';
 
 interface PushStatus {
   subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number }>;
@@ -28,7 +28,7 @@ export const pushCommand: CliCommand = {
       else
         for (const sub of s.subscriptions)
           io.out(
-            `${sub.deviceId}  ${stripControl(sub.device ?? '(removed device)')}  via ${sub.service}, since ${ago(sub.since)}`,
+            `${sub.deviceId}  ${forTerminal(sub.device ?? '(removed device)')}  via ${sub.service}, since ${ago(sub.since)}`,
           );
       return 0;
     }
@@ -42,7 +42,7 @@ export const pushCommand: CliCommand = {
       else
         for (const o of list)
           io.out(
-            `${new Date(o.at).toISOString().slice(0, 19).replace('T', ' ')}  ${o.deviceId}  ${o.kind}  ${o.result}${o.status ? ` (${o.status})` : ''}${o.detail ? `: ${stripControl(o.detail)}` : ''}`,
+            `${new Date(o.at).toISOString().slice(0, 19).replace('T', ' ')}  ${o.deviceId}  ${o.kind}  ${o.result}${o.status ? ` (${o.status})` : ''}${o.detail ? `: ${forTerminal(o.detail)}` : ''}`,
           );
       return 0;
     }
@@ -56,7 +56,7 @@ export const pushCommand: CliCommand = {
       io.out(
         json
           ? JSON.stringify(outcome)
-          : `Test push ${outcome.result}${outcome.detail ? `: ${stripControl(outcome.detail)}` : ''}.`,
+          : `Test push ${outcome.result}${outcome.detail ? `: ${forTerminal(outcome.detail)}` : ''}.`,
       );
       return outcome.result === 'sent' ? 0 : 1;
     }

@@ -1,6 +1,7 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
 import { LOOPBACK_ONLY_HINT, phoneOrigin } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
+import { forTerminal } from '../terminal-text.js';
 
 /** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
 function exitCodeOf(err: unknown): number {
@@ -79,7 +80,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       );
       if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(LOOPBACK_ONLY_HINT);
       daemon.pairing.events.once('claim', (claim: { id: string; name: string; address?: string }) => {
-        io.out(`"${claim.name}" from ${claim.address ?? 'unknown address'} wants to pair.`);
+        io.out(`"${forTerminal(claim.name)}" from ${forTerminal(claim.address ?? 'unknown address')} wants to pair.`);
         void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
       });
     }

@@ -1,9 +1,9 @@
 // `errand status`: what the running daemon is doing.
 import type { Device, HostStatus } from '../../../../shared/src/index.js';
 import { type ServiceState, serviceState } from '../../service/index.js';
-import { stripControl } from '../../util/text.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
+import { forTerminal } from '../terminal-text.js';
 
 type Status = HostStatus & { pid: number; home: string; devices: Device[] };
 
@@ -34,7 +34,7 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
         `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
         `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
         `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
-        `Devices:   ${s.devices.length ? s.devices.map((d) => `${stripControl(d.name)}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
+        `Devices:   ${s.devices.length ? s.devices.map((d) => `${forTerminal(d.name)}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
       ].join('\n'),
     );
     return 0;

@@ -1,0 +1,20 @@
+// Text that came from elsewhere (a phone's device name, a connector's command or tool description)
+// printed on the user's terminal: control characters and invisible direction or width marks are
+// shown as visible escapes, so nothing can move the cursor, recolour, hide or reorder what the user
+// is asked to approve.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+
+const visible = (ch: string): string => {
+  const code = ch.codePointAt(0)!;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+};
+
+/** One line for a terminal: every control or invisible formatting character made visible. */
+export function forTerminal(text: string): string {
+  return text.replace(UNSAFE, visible);
+}
+
+/** Several lines for a terminal (tool descriptions): line breaks kept, everything else made visible. */
+export function linesForTerminal(text: string): string[] {
+  return text.split(/\r?\n/).map(forTerminal);
+}
