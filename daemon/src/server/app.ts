@@ -48,7 +48,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   /** The device behind an `Authorization: Bearer` header; tokens never travel in URLs. */
   const authDevice = (authorization: string | undefined, address: string): DeviceRecord | undefined => {
-    if (!opts.limiter.allowed(address)) return undefined;
+    // A valid token always works; only failures are counted (and refused once over budget).
     const token = authorization?.match(/^Bearer ([A-Za-z0-9_-]{20,200})$/)?.[1];
     const device = token ? opts.devices.byToken(token) : undefined;
     if (!device) opts.limiter.fail(address);
@@ -59,8 +59,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.post('/api/pair/claim', async (req, reply) => {
     const address = req.socket.remoteAddress ?? 'unknown';
-    if (!opts.limiter.allowed(address))
-      return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    // The live code (192 random bits) always works; only failed attempts are counted and held back.
     const body = PairClaimRequest.safeParse(req.body);
     if (!body.success) {
       opts.limiter.fail(address);
@@ -84,7 +83,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return { deviceId: result.device.id, token: result.token, hostName: opts.hostName } satisfies PairClaimResponse;
     }
     if (result.reason === 'code_invalid') {
+      const over = !opts.limiter.allowed(address);
       opts.limiter.fail(address);
+      if (over) return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
       return httpError(
         reply,
         404,

@@ -22,7 +22,11 @@ import { CommandError, type CommandRouter } from './command-router.js';
 import type { FailureLimiter } from './rate-limit.js';
 
 const HEARTBEAT_MS = 20_000;
+/** Authenticated connections (phones, CLI clients). Unauthenticated sockets are counted apart. */
 const MAX_CONNECTIONS = 64;
+/** Sockets that have not authenticated yet: in all, and from one address. */
+const MAX_PREAUTH = 32;
+const MAX_PREAUTH_PER_ADDRESS = 8;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Replay: events sent per turn of the event loop, and the buffered bytes at which it waits. */
 const REPLAY_CHUNK = 64;
@@ -101,10 +105,26 @@ export class Gateway implements Presence {
     }
   }
 
+  /** Unauthenticated sockets, oldest first. They can never crowd out a device that authenticates. */
+  private preAuth = new Set<Connection>();
+
   accept(socket: WebSocket, address: string): void {
-    if (!this.accepting || this.connections.size >= MAX_CONNECTIONS) {
-      socket.close(CloseCode.goingAway, this.accepting ? 'too many connections' : 'shutting down');
+    if (!this.accepting) {
+      socket.close(CloseCode.goingAway, 'shutting down');
       return;
+    }
+    let fromAddress = 0;
+    for (const c of this.preAuth) if (c.address === address) fromAddress++;
+    if (fromAddress >= MAX_PREAUTH_PER_ADDRESS) {
+      socket.close(CloseCode.policyViolation, 'too many unauthenticated connections from your address');
+      return;
+    }
+    if (this.preAuth.size >= MAX_PREAUTH) {
+      // Full of sockets that never said who they are: the oldest makes room (a real phone
+      // authenticates within one round trip, so it is never the oldest for long).
+      const oldest = this.preAuth.values().next().value!;
+      this.preAuth.delete(oldest);
+      oldest.socket.close(CloseCode.policyViolation, 'authentication required');
     }
     const conn: Connection = {
       id: crypto.randomBytes(8).toString('hex'),
@@ -114,6 +134,7 @@ export class Gateway implements Presence {
       alive: true,
     };
     this.connections.add(conn);
+    this.preAuth.add(conn);
     let unsubscribe: (() => void) | undefined;
     const deadline = setTimeout(() => {
       if (!conn.device) socket.close(CloseCode.policyViolation, 'authentication required within 5 seconds');
@@ -126,6 +147,7 @@ export class Gateway implements Presence {
       clearTimeout(deadline);
       unsubscribe?.();
       this.connections.delete(conn);
+      this.preAuth.delete(conn);
     });
     socket.on('error', () => undefined);
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -155,23 +177,29 @@ export class Gateway implements Presence {
 
   private authenticate(conn: Connection, text: string): (() => void) | undefined {
     const { limiter, devices, events, threads, log } = this.deps;
-    if (!limiter.allowed(conn.address)) {
-      conn.socket.close(CloseCode.policyViolation, 'too many failed attempts; wait a minute');
-      return undefined;
-    }
-    let frame: AuthFrame;
+    this.preAuth.delete(conn);
+    let frame: AuthFrame | undefined;
     try {
       frame = AuthFrame.parse(JSON.parse(text));
     } catch {
+      frame = undefined;
+    }
+    // A valid device token always gets in: only failing attempts count against (and are held
+    // back by) the failure budget, so a flood of bad attempts cannot lock the owner out.
+    const device = frame ? devices.byToken(frame.token) : undefined;
+    if (!frame || !device) {
+      const over = !limiter.allowed(conn.address);
       limiter.fail(conn.address);
-      conn.socket.close(CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
+      if (over) conn.socket.close(CloseCode.policyViolation, 'too many failed attempts; wait a minute');
+      else if (!frame) conn.socket.close(CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
+      else {
+        log.warn('websocket authentication failed', { address: conn.address });
+        conn.socket.close(CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
+      }
       return undefined;
     }
-    const device = devices.byToken(frame.token);
-    if (!device) {
-      limiter.fail(conn.address);
-      log.warn('websocket authentication failed', { address: conn.address });
-      conn.socket.close(CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
+    if (this.connections.size - this.preAuth.size > MAX_CONNECTIONS) {
+      conn.socket.close(CloseCode.goingAway, 'too many connections');
       return undefined;
     }
     conn.device = device;

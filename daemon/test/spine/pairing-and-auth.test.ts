@@ -1,6 +1,7 @@
 // Pairing, first-message auth, Host/Origin checks, rate limiting and revocation, against a real
 // daemon on loopback with a real WebSocket client.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
@@ -130,13 +131,60 @@ describe('WebSocket authentication', () => {
     expect(closed.reason).toMatch(/query/);
   });
 
-  it('rate-limits brute force, loopback included, and the limit also stops a correct token', async () => {
+  it('rate-limits brute force, loopback included, but a valid device token always gets in', async () => {
     const { token } = await td.pairDevice();
     for (let i = 0; i < 10; i++)
       await expect(WsTestClient.open(td.url, `wrong-token-${i}-${'x'.repeat(30)}`)).rejects.toThrow();
-    await expect(WsTestClient.open(td.url, token)).rejects.toThrow(/too many/);
+    await expect(WsTestClient.open(td.url, `wrong-token-again-${'x'.repeat(30)}`)).rejects.toThrow(/too many/);
+    const owner = await WsTestClient.open(td.url, token);
+    owner.socket.close();
     const res = await claim('A'.repeat(32));
     expect(res.status).toBe(429);
+  });
+
+  it('a flood of idle sockets and failing attempts from many addresses never keeps the paired phone out', async () => {
+    const { token } = await td.pairDevice('Owner phone');
+    const flood: WebSocket[] = [];
+    const open = (address: string) => {
+      const ws = new WebSocket(`${td.url.replace(/^http/, 'ws')}/ws`, { localAddress: address });
+      ws.on('error', () => undefined);
+      flood.push(ws);
+      return new Promise<void>((resolve) => {
+        ws.once('open', () => resolve());
+        ws.once('close', () => resolve());
+      });
+    };
+    try {
+      // 80 idle unauthenticated sockets from 16 addresses, and 60 failing auths from 12 more.
+      const opened: Promise<void>[] = [];
+      for (let a = 0; a < 16; a++) for (let i = 0; i < 5; i++) opened.push(open(`127.0.1.${a + 1}`));
+      await Promise.all(opened);
+      const failures: Promise<unknown>[] = [];
+      for (let a = 0; a < 12; a++)
+        for (let i = 0; i < 5; i++) {
+          const ws = new WebSocket(`${td.url.replace(/^http/, 'ws')}/ws`, { localAddress: `127.0.2.${a + 1}` });
+          ws.on('error', () => undefined);
+          flood.push(ws);
+          failures.push(
+            new Promise((resolve) => {
+              ws.once('open', () =>
+                ws.send(JSON.stringify({ type: 'auth', token: `bad-${a}-${i}-${'y'.repeat(30)}` })),
+              );
+              ws.once('close', resolve);
+            }),
+          );
+        }
+      await Promise.all(failures);
+      // The owner's phone connects in the middle of it and is let in, every time.
+      for (let round = 0; round < 3; round++) {
+        const phone = await WsTestClient.open(td.url, token);
+        expect(phone.closed).toBeUndefined();
+        phone.socket.close();
+        await open(`127.0.1.${round + 1}`); // the flood keeps coming
+      }
+    } finally {
+      for (const ws of flood) ws.terminate();
+    }
   });
 
   it('revoking a device closes its open sockets at once and its token stops working', async () => {
