@@ -17,6 +17,7 @@ import { CommandRouter } from './server/command-router.js';
 import { Gateway } from './server/gateway.js';
 import { type OriginPolicy, originPolicy, phoneOrigin } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
+import { RefusalLog } from './server/refusals.js';
 import { UploadStore } from './server/uploads.js';
 import { openStore } from './store/index.js';
 import { acquireLock } from './store/lock.js';
@@ -59,6 +60,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const commands = new CommandRouter();
     const control = new ControlServer(paths.socket, log);
     const limiter = new FailureLimiter();
+    const refusals = new RefusalLog(log);
     const uploads = new UploadStore(paths.uploads);
     const gateway = new Gateway({
       devices: store.devices,
@@ -67,6 +69,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       commands: store.commands,
       router: commands,
       limiter,
+      refusals,
       log,
       hostId: store.threads.hostId,
     });
@@ -139,6 +142,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       devices: store.devices,
       uploads,
       limiter,
+      refusals,
       log,
       fileDownload: () => fileDownload,
       pwaDir: opts.pwaDir,

@@ -13,6 +13,7 @@ import { stripControl } from '../util/text.js';
 import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
+import type { RefusalLog } from './refusals.js';
 import { installSecurity } from './security.js';
 import { serveStatic } from './static-files.js';
 import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   devices: DeviceStore;
   uploads: UploadStore;
   limiter: FailureLimiter;
+  /** Where refused requests are logged (rate-limited, no secrets). */
+  refusals?: RefusalLog;
   log: Logger;
   fileDownload: () => FileDownloadHandler | undefined;
   pwaDir?: string;
@@ -44,14 +47,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: true,
   });
-  installSecurity(app, opts.policy);
+  installSecurity(app, opts.policy, opts.refusals);
 
   /** The device behind an `Authorization: Bearer` header; tokens never travel in URLs. */
   const authDevice = (authorization: string | undefined, address: string): DeviceRecord | undefined => {
     // A valid token always works; only failures are counted (and refused once over budget).
     const token = authorization?.match(/^Bearer ([A-Za-z0-9_-]{20,200})$/)?.[1];
     const device = token ? opts.devices.byToken(token) : undefined;
-    if (!device) opts.limiter.fail(address);
+    if (!device) {
+      opts.limiter.fail(address);
+      opts.refusals?.refused('auth_failed', { address });
+    }
     return device;
   };
 
@@ -85,6 +91,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (result.reason === 'code_invalid') {
       const over = !opts.limiter.allowed(address);
       opts.limiter.fail(address);
+      opts.refusals?.refused(over ? 'rate_limited' : 'pair_code_invalid', { address, path: req.url });
       if (over) return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
       return httpError(
         reply,

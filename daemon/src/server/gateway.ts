@@ -20,6 +20,7 @@ import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
 import { CommandError, type CommandRouter } from './command-router.js';
 import type { FailureLimiter } from './rate-limit.js';
+import type { RefusalLog } from './refusals.js';
 
 const HEARTBEAT_MS = 20_000;
 /** Authenticated connections (phones, CLI clients). Unauthenticated sockets are counted apart. */
@@ -58,6 +59,8 @@ interface Connection {
 }
 
 export interface GatewayDeps {
+  /** Where refused attempts are logged (rate-limited, no secrets). */
+  refusals?: RefusalLog;
   devices: DeviceStore;
   events: EventLog;
   threads: ThreadStore;
@@ -176,7 +179,7 @@ export class Gateway implements Presence {
   }
 
   private authenticate(conn: Connection, text: string): (() => void) | undefined {
-    const { limiter, devices, events, threads, log } = this.deps;
+    const { limiter, devices, events, threads } = this.deps;
     this.preAuth.delete(conn);
     let frame: AuthFrame | undefined;
     try {
@@ -190,10 +193,10 @@ export class Gateway implements Presence {
     if (!frame || !device) {
       const over = !limiter.allowed(conn.address);
       limiter.fail(conn.address);
+      this.deps.refusals?.refused(over ? 'rate_limited' : 'auth_failed', { address: conn.address, path: '/ws' });
       if (over) conn.socket.close(CloseCode.policyViolation, 'too many failed attempts; wait a minute');
       else if (!frame) conn.socket.close(CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
       else {
-        log.warn('websocket authentication failed', { address: conn.address });
         conn.socket.close(CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
       }
       return undefined;

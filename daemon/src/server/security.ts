@@ -3,6 +3,7 @@
 // response carries strict security headers.
 import type { FastifyInstance } from 'fastify';
 import type { OriginPolicy } from './origins.js';
+import type { RefusalLog } from './refusals.js';
 
 export const CSP = [
   "default-src 'self'",
@@ -19,7 +20,7 @@ export const CSP = [
   "form-action 'self'",
 ].join('; ');
 
-export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy): void {
+export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy, refusals?: RefusalLog): void {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('Content-Security-Policy', CSP);
     reply.header('X-Content-Type-Options', 'nosniff');
@@ -40,6 +41,12 @@ export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy
         ? { error: 'bad_origin', message: 'Requests from other sites are refused.' }
         : undefined;
     if (!problem) return;
+    refusals?.refused(problem.error as 'bad_host' | 'bad_origin', {
+      address: req.socket.remoteAddress,
+      host,
+      origin,
+      path: req.url,
+    });
     if (req.headers.upgrade) {
       // Refuse the WebSocket upgrade on the raw socket and drop it, so nothing half-open lingers.
       reply.hijack();
