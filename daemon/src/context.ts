@@ -20,6 +20,8 @@ export interface Presence {
 export type FileDownloadHandler = (
   taskId: string,
   path: string,
+  /** The paired device downloading (for the audit log). */
+  by: { id: string; name: string },
 ) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
 
 export interface DaemonContext {

@@ -144,7 +144,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const handler = opts.fileDownload();
     if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler)
       return httpError(reply, 400, 'bad_request', 'Give task and path.');
-    const file = await handler(q.task, q.path);
+    const file = await handler(q.task, q.path, { id: device.id, name: device.name });
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
     reply.header('Content-Disposition', `attachment; filename="${encodeURIComponent(file.name)}"`);
     return reply.type(file.mediaType).send(file.data);

@@ -178,21 +178,26 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   ctx.commands.register('task.changes', async (cmd) => ({ changes: await journal.changes(cmd.taskId) }));
   ctx.commands.register('task.audit', async (cmd) => ({ entries: await audit.forTask(cmd.taskId) }));
   /** The file a client may see for a task: one the task touched (or its trashed copy), or one inside the roots. */
-  const taskFile = async (taskId: string, p: string): Promise<string> => {
-    const touched = await journal.touched(taskId);
-    // A touched path is served only while no link has crept into it since (realpath must be itself).
+  /** A file the task created or changed (or its trashed copy), while no link has crept into its path. */
+  const touchedFile = async (taskId: string, p: string): Promise<string | undefined> => {
+    const touched = await journal.touched(taskId).catch(() => new Set<string>());
     if (
-      touched.has(p) &&
-      !roots.isPrivate(p) &&
-      (await fsp.realpath(path.dirname(p)).catch(() => '')) === path.dirname(p)
-    ) {
-      const st = await fsp.lstat(p).catch(() => undefined);
-      if (st?.isFile() && st.nlink === 1) return p;
-      const trashed = (await journal.entries(taskId))
-        .reverse()
-        .find((e) => e.op === 'trash' && e.path === p && e.trashPath);
-      if (trashed && (await fsp.lstat(trashed.trashPath!).catch(() => undefined))?.isFile()) return trashed.trashPath!;
-    }
+      !touched.has(p) ||
+      roots.isPrivate(p) ||
+      (await fsp.realpath(path.dirname(p)).catch(() => '')) !== path.dirname(p)
+    )
+      return undefined;
+    const st = await fsp.lstat(p).catch(() => undefined);
+    if (st?.isFile() && st.nlink === 1) return p;
+    const trashed = (await journal.entries(taskId))
+      .reverse()
+      .find((e) => e.op === 'trash' && e.path === p && e.trashPath);
+    if (trashed && (await fsp.lstat(trashed.trashPath!).catch(() => undefined))?.isFile()) return trashed.trashPath!;
+    return undefined;
+  };
+  const taskFile = async (taskId: string, p: string): Promise<string> => {
+    const touched = await touchedFile(taskId, p);
+    if (touched) return touched;
     try {
       const r = await roots.resolve(p, 'read', { mustExist: true });
       if (!r.stat?.isFile()) throw new ToolError(`${p} is not a file.`);
@@ -209,14 +214,24 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     const { data } = await readNoFollow(file);
     return { file: await fileView(cmd.path, data) };
   });
-  ctx.setFileDownload(async (taskId, p) => {
-    let file: string;
-    try {
-      file = await taskFile(taskId, p);
-    } catch {
-      return undefined;
-    }
+  // Downloads: only files the task created or changed (as docs/protocol.md says), each one audited.
+  ctx.setFileDownload(async (taskId, p, by) => {
+    const file = await touchedFile(taskId, p).catch(() => undefined);
+    if (!file) return undefined;
     const { data } = await readNoFollow(file);
+    try {
+      audit.append({
+        at: Date.now(),
+        taskId,
+        tool: 'file.download',
+        args: { path: p },
+        decision: 'allow',
+        approvedBy: `${by.name} (${by.id})`,
+        outcome: `downloaded ${data.length} bytes`,
+      });
+    } catch (err) {
+      ctx.log.error('audit log write failed', { error: (err as Error).message });
+    }
     return { name: path.basename(p), mediaType: mediaTypeOf(p), data };
   });
 

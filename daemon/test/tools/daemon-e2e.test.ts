@@ -110,6 +110,18 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
   );
   expect(dl.status).toBe(200);
   expect(await dl.text()).toBe('# Summary\nAll done.');
+  // Only files this task created or changed: not another file in the allowed folders, not for a made-up task.
+  fs.writeFileSync(path.join(ws, 'untouched.txt'), 'not part of the task');
+  const other = await fetch(
+    `${td.url}/api/file?task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(path.join(real, 'untouched.txt'))}`,
+    { headers: { authorization: `Bearer ${token}` } },
+  );
+  expect(other.status).toBe(404);
+  const madeUp = await fetch(
+    `${td.url}/api/file?task=tsk_madeup123&path=${encodeURIComponent(path.join(real, 'report', 'summary.md'))}`,
+    { headers: { authorization: `Bearer ${token}` } },
+  );
+  expect(madeUp.status).toBe(404);
 
   const { entries } = await phone.send<{ entries: AuditEntry[] }>({ type: 'task.audit', taskId });
   expect(entries.map((e) => [e.tool, e.decision])).toEqual([
@@ -119,8 +131,14 @@ it('a phone drives a task whose escapes are refused, approves a command, then re
     ['fs_edit', 'allow'],
     ['fs_write', 'allow'],
     ['shell', 'ask'],
+    ['file.download', 'allow'],
   ]);
   expect(entries[5].approvedBy).toMatch(/^Test phone \(dev_/);
+  expect(entries[6]).toMatchObject({
+    args: { path: path.join(real, 'report', 'summary.md') },
+    approvedBy: expect.stringMatching(/^Laptop \(dev_/),
+    outcome: 'downloaded 19 bytes',
+  });
 
   const undone = await phone.send<{ restored: string[]; skipped: unknown[] }>({ type: 'task.undo', taskId });
   expect(undone.skipped).toEqual([]);

@@ -112,7 +112,7 @@ export async function toolsHarness(
     tools,
     events,
     control,
-    download: (taskId, p) => download!(taskId, p),
+    download: (taskId, p) => download!(taskId, p, { id: 'dev_phone', name: 'Phone' }),
     setConfig(change) {
       change(raw);
       fs.writeFileSync(paths.config, JSON.stringify(raw), { mode: 0o600 });
