@@ -33,7 +33,7 @@ import type { ConnectorConfig } from '../config/schema.js';
 import { scrubbedEnv } from '../tools/shell.js';
 import { ToolError } from '../tools/util.js';
 import type { Logger } from '../util/log.js';
-import { type PinStore, toolPin } from './pins.js';
+import { legacyToolPin, type PinStore, toolPin } from './pins.js';
 import type { SecretStore } from './secrets.js';
 
 export interface ConnectorDeps {
@@ -207,6 +207,12 @@ export class Connector {
     let pins = this.deps.pins.get(this.name);
     if (!pins) {
       pins = Object.fromEntries(tools.map((t) => [t.name, toolPin(t)]));
+      await this.deps.pins.set(this.name, pins);
+    }
+    // Pins written before annotations were covered: upgrade those that still match, once.
+    const upgraded = tools.filter((t) => pins![t.name] !== toolPin(t) && pins![t.name] === legacyToolPin(t));
+    if (upgraded.length) {
+      pins = { ...pins, ...Object.fromEntries(upgraded.map((t) => [t.name, toolPin(t)])) };
       await this.deps.pins.set(this.name, pins);
     }
     this.tools = tools;

@@ -1,13 +1,32 @@
 // Tool description pins: the hash of each connector tool's name, description and input schema,
 // recorded when the connector is added (its first successful connection) or accepted again with
-// `errand connectors accept <name>`. A tool whose hash no longer matches is disabled.
+// `errand connectors accept <name>`. A tool whose hash no longer matches is disabled. The pin covers
+// the tool's annotations too.
 import fs from 'node:fs';
 import { writeAtomic } from '../tools/journal.js';
 import { actionHash } from '../tools/util.js';
 
 type PinsDoc = { schema: 1; connectors: Record<string, Record<string, string>> };
 
-export function toolPin(tool: { name: string; description?: string; inputSchema?: unknown; title?: string }): string {
+type PinnedTool = { name: string; description?: string; inputSchema?: unknown; title?: string; annotations?: unknown };
+
+/**
+ * A tool's pin covers what changes how it is treated too: its annotations (a readOnlyHint flipped
+ * from false to true would otherwise make a tool stop asking and stop counting as egress unnoticed).
+ */
+export function toolPin(tool: PinnedTool): string {
+  return actionHash({
+    v: 2,
+    name: tool.name,
+    title: tool.title ?? null,
+    description: tool.description ?? '',
+    inputSchema: tool.inputSchema ?? null,
+    annotations: tool.annotations ?? null,
+  });
+}
+
+/** The pin before annotations were covered: a match is re-pinned once, with the annotations seen now. */
+export function legacyToolPin(tool: PinnedTool): string {
   return actionHash({
     name: tool.name,
     title: tool.title ?? null,

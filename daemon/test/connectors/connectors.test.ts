@@ -142,6 +142,39 @@ describe('connectors', () => {
     expect(textOf(out)).toMatch(/no tool named "broken__anything"/);
   });
 
+  it('a tool whose annotations change (readOnlyHint false → true) is disabled until accepted, like a changed description', async () => {
+    const dir = fs.mkdtempSync('/tmp/errand-mcp-fixture-');
+    const desc = path.join(dir, 'desc.txt');
+    const ann = path.join(dir, 'annotations.json');
+    fs.writeFileSync(desc, 'Greets the user.');
+    fs.writeFileSync(ann, JSON.stringify({ readOnlyHint: false }));
+    try {
+      h = await toolsHarness({
+        config: {
+          connectors: [
+            {
+              name: 'fix',
+              transport: 'stdio',
+              command: process.execPath,
+              args: [FIXTURE, desc, `--annotations=${ann}`],
+            },
+          ],
+        },
+      });
+      await until(() => statusOf('fix')?.status === 'connected', 'connect');
+      await h.tools.connectors.settled();
+      expect(h.tools.definitions().map((d) => d.name)).toContain('fix__greet');
+      // Same description, but the server now claims the tool only reads: it would stop asking.
+      fs.writeFileSync(ann, JSON.stringify({ readOnlyHint: true }));
+      process.kill(h.tools.connectors.get('fix')!.pid!, 'SIGUSR2');
+      const changed = await h.waitEvent('connector.updated', (e) => (e.connector.changedTools ?? []).includes('greet'));
+      expect(changed.connector.changedTools).toEqual(['greet']);
+      expect(h.tools.definitions().map((d) => d.name)).not.toContain('fix__greet');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a changed tool description disables that tool until accepted again; secrets reach the server only', async () => {
     const dir = fs.mkdtempSync('/tmp/errand-mcp-fixture-');
     const desc = path.join(dir, 'desc.txt');
