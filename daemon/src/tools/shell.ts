@@ -12,42 +12,28 @@ import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
 
-/** Programs whose arguments are themselves a program: "allow for this task" covers only the same argv. */
-const OPEN_ENDED = new Set([
-  'sh',
-  'bash',
-  'zsh',
-  'dash',
-  'ksh',
-  'fish',
-  'python',
-  'python3',
-  'node',
-  'perl',
-  'ruby',
-  'php',
-  'osascript',
-  'pwsh',
-  'powershell',
-  'env',
-  'sudo',
-  'doas',
-  'xargs',
-  'nohup',
-  'nice',
-  'timeout',
-  'exec',
-  'eval',
-  'command',
-  'npx',
-  'npm',
-  'make',
-]);
+/**
+ * Programs that can run other programs or write files through their arguments (find -exec/-delete,
+ * git -c alias.x='!cmd', awk 'BEGIN{system()}', sed e/w, tar --to-command, ssh host cmd, dd of=, …):
+ * "allow for this task" on one of them covers only the exact same argv.
+ */
+const OPEN_ENDED = new Set(
+  (
+    'sh bash zsh dash ksh fish csh tcsh busybox python python2 python3 node deno bun tsx ts-node perl ruby irb php ' +
+    'lua luajit tclsh wish Rscript R julia swift java osascript pwsh powershell expect ' +
+    'env sudo doas su xargs nohup nice ionice timeout exec eval command setsid stdbuf flock watch parallel chroot ' +
+    'unshare nsenter script strace ltrace gdb systemd-run at batch crontab ' +
+    'npx npm pnpm yarn pip pip3 cargo go make cmake gradle mvn ' +
+    'find git awk gawk mawk nawk sed gsed ssh scp sftp rsync tar zip unzip vim vi nvim ex emacs less more man ' +
+    'dd tee cp mv ln install curl wget socat nc ncat sqlite3 psql mysql docker podman kubectl xdg-open open'
+  ).split(' '),
+);
 
-/** The class of calls an "allow for this task" decision covers: the same program, or the same argv for open-ended ones. */
-export function shellActionClass(argv: string[]): string {
+export function shellActionClass(argv: string[], sandboxOn = true): string {
   const prog = path.basename(argv[0]);
-  return OPEN_ENDED.has(prog) || /^python\d/.test(prog) ? `shell:${JSON.stringify(argv)}` : `shell:${prog}`;
+  // Without the sandbox nothing contains what a different argv could do: a grant is for this argv only.
+  const exact = !sandboxOn || OPEN_ENDED.has(prog) || /^(python|perl|ruby|php|node|lua)[\d.]*$/.test(prog);
+  return exact ? `shell:${JSON.stringify(argv)}` : `shell:${prog}`;
 }
 
 const SECRET_NAME = /key|token|secret|password|passwd|credential|auth|cookie|session/i;
@@ -234,7 +220,7 @@ export function shellTool(deps: {
             ? 'on: writes only in allowed folders, no network'
             : `off: ${deps.sandbox.state.reason ?? 'unavailable'}`,
         },
-        actionClass: shellActionClass(argv),
+        actionClass: shellActionClass(argv, sandboxed),
         summary: `Run ${clip(line, 120)}`,
         subjects: [line],
         async execute(signal) {

