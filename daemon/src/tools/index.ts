@@ -132,6 +132,26 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     return lines;
   };
 
+  // Secrets the daemon knows, kept out of everything tools return (stored, sent to phones, sent to
+  // the model): the API key, the push signing key and connector secrets.
+  let vapidKey: { mtimeMs: number; value?: string } | undefined;
+  const knownSecrets = (): string[] => {
+    const out = [...connectors.secrets.values()];
+    const apiKey = ctx.config().anthropic.apiKey;
+    if (apiKey) out.push(apiKey);
+    try {
+      const st = fs.statSync(ctx.paths.vapid);
+      if (vapidKey?.mtimeMs !== st.mtimeMs) {
+        const doc = JSON.parse(fs.readFileSync(ctx.paths.vapid, 'utf8')) as { privateKey?: unknown };
+        vapidKey = { mtimeMs: st.mtimeMs, value: typeof doc.privateKey === 'string' ? doc.privateKey : undefined };
+      }
+      if (vapidKey.value) out.push(vapidKey.value);
+    } catch {
+      /* no push keys yet */
+    }
+    return out;
+  };
+
   const runtime = new Runtime({
     builtins: [
       ...readTools(roots),
@@ -145,7 +165,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     audit,
     journal,
     sandboxOn: () => sandbox.state.enabled,
-    secrets: () => connectors.secrets.values(),
+    secrets: () => knownSecrets(),
     promptLines,
     emit: (e) => ctx.emit(e),
     log: ctx.log,

@@ -190,6 +190,22 @@ describe('shell', () => {
     expect(after[0]).toMatchObject({ tool: 'shell', outcome: expect.stringMatching(/cancel/) });
   });
 
+  it("known secrets (API key, push signing key) never come back in a tool's output", async () => {
+    const apiKey = 'sk-ant-api03-TESTONLY-0123456789abcdef';
+    h = await toolsHarness({ config: { shell: { sandbox: 'off' }, anthropic: { apiKey } } });
+    autoApprove();
+    const vapidPrivate = 'vapidPrivateKeyTESTONLY0123456789';
+    fs.writeFileSync(
+      h.ctx.paths.vapid,
+      JSON.stringify({ publicKey: 'pub', privateKey: vapidPrivate, subject: 'mailto:x@example.com' }),
+    );
+    const out = await h.run('shell', { argv: ['echo', `key=${apiKey} vapid=${vapidPrivate}`] });
+    expect(out.isError).toBe(false);
+    expect(JSON.stringify(out)).not.toContain(apiKey);
+    expect(JSON.stringify(out)).not.toContain(vapidPrivate);
+    expect(textOf(out)).toContain('key=[redacted] vapid=[redacted]');
+  });
+
   it('notes running commands, and the next start kills what a crashed daemon left running (never a recycled pid)', async () => {
     h = await toolsHarness();
     autoApprove();
