@@ -2,6 +2,7 @@
 // the push service's answer. The real transport is node:https: no redirects followed (a 3xx comes
 // back as a status), a hard timeout, the response body read only up to a small cap.
 import https from 'node:https';
+import { vettedLookup } from './vetted-lookup.js';
 
 export interface PushRequest {
   endpoint: string;
@@ -28,6 +29,8 @@ export interface HttpsTransportOptions {
   connectTo?: { host: string; port: number };
   /** Extra trusted CA certificates (PEM), for a test push service. */
   ca?: string | Buffer;
+  /** How host names are resolved (tests); whatever it answers is vetted: internal addresses are refused. */
+  resolve?: Parameters<typeof vettedLookup>[0];
 }
 
 export interface HttpsTransport extends PushTransport {
@@ -45,6 +48,7 @@ export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport
     timeout: timeoutMs,
     ...(opts.ca ? { ca: opts.ca } : {}),
   });
+  const lookup = vettedLookup(opts.resolve);
   const send = (req: PushRequest) =>
     new Promise<PushResponse>((resolve, reject) => {
       const url = new URL(req.endpoint);
@@ -57,6 +61,8 @@ export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport
           agent,
           method: req.method,
           hostname: opts.connectTo?.host ?? url.hostname,
+          // Connect only to a public address, the very one that was checked.
+          ...(opts.connectTo ? {} : { lookup: lookup as never }),
           port: opts.connectTo?.port ?? (url.port || 443),
           servername: url.hostname,
           path: `${url.pathname}${url.search}`,
