@@ -1,6 +1,8 @@
 // The CLI as a user runs it, against a daemon started by `errand start` in a child process.
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRAND_BIN, freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
 import { tempHome } from '../helpers/daemon.js';
@@ -130,5 +132,29 @@ describe('errand CLI', () => {
     expect(add.stdout).not.toMatch(/[\u001b\r\u202e]/);
     expect(add.stdout).toContain('\\x1b[2K\\x0d');
     expect(add.stdout).toContain('\\u{202e}');
+  });
+
+  it('a port in use says which, who holds it, how to pick another, and exits as a configuration error', async () => {
+    const other = tempHome();
+    const blocker = net.createServer();
+    try {
+      const port = new URL(daemon.url).port;
+      const taken = await runErrand(['start'], { ERRAND_HOME: other, ERRAND_PORT: port });
+      expect(taken.code).toBe(78);
+      expect(taken.stderr).toContain(`port ${port}`);
+      expect(taken.stderr).toContain('another Errand daemon');
+      expect(taken.stderr).toMatch(/--port \d+/);
+      expect(taken.stderr).toContain('ERRAND_PORT');
+      expect(taken.stderr).not.toMatch(/\n\s+at /);
+      const blockedPort = await new Promise<number>((resolve) =>
+        blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)),
+      );
+      const plain = await runErrand(['start'], { ERRAND_HOME: other, ERRAND_PORT: String(blockedPort) });
+      expect(plain.code).toBe(78);
+      expect(plain.stderr).toContain('another program holds it');
+    } finally {
+      blocker.close();
+      fs.rmSync(other, { recursive: true, force: true });
+    }
   });
 });

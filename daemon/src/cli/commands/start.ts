@@ -1,4 +1,5 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
+import { homePaths } from '../../config/paths.js';
 import { LOOPBACK_ONLY_HINT, phoneOrigin } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 import { forTerminal } from '../terminal-text.js';
@@ -51,6 +52,10 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
           `errand: The disk is full at ${args.home}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
         );
         return 74;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        io.err(await portInUseMessage(err as NodeJS.ErrnoException & { port?: number; address?: string }, args.home));
+        return 78; // a configuration error: the service manager must not retry it every few seconds
       }
       io.err(`errand: ${(err as Error).message}`);
       const code = exitCodeOf(err);
@@ -109,3 +114,22 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     });
   },
 };
+
+/** Which port, who holds it when that can be known (another Errand answers /healthz), how to pick another. */
+async function portInUseMessage(err: { port?: number; address?: string }, home: string): Promise<string> {
+  const port = err.port ?? 7345;
+  let holder = 'another program holds it';
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const body = (await res.json()) as { name?: string; version?: string };
+    if (body.name === 'errand')
+      holder = `another Errand daemon (version ${String(body.version).slice(0, 20)}) is already running there; \`errand status\` shows it`;
+  } catch {
+    /* not an Errand, or not answering HTTP */
+  }
+  const next = port < 65535 ? port + 1 : port - 1;
+  return [
+    `errand start: port ${port} on ${err.address ?? '127.0.0.1'} is in use: ${holder}.`,
+    `Pick another port: \`errand start --port ${next}\`, ERRAND_PORT=${next}, or "port": ${next} in ${homePaths(home).config}.`,
+  ].join('\n');
+}
