@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     maxWorkers: 2,
     pool: 'forks',
+    // Removes every errand-* temp folder a test file made, when its tests are done.
+    setupFiles: ['daemon/test/helpers/temp-cleanup.ts'],
   },
 });
