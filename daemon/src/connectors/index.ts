@@ -157,7 +157,7 @@ export class ConnectorManager {
         const readOnly = tool.annotations?.readOnlyHint === true;
         specs.push({
           kind: 'connector',
-          egress: !readOnly && !conn.config.readOnly,
+          egress: !conn.config.readOnly, // a server's own readOnlyHint is not trusted for this
           readOnly,
           connector: conn.name,
           definition: {

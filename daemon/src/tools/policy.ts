@@ -96,11 +96,10 @@ export function decide(opts: {
     };
   } else if (spec.kind === 'shell') {
     verdict = { decision: 'ask', reason: 'shell commands need approval' };
-  } else if (opts.connectorReadOnly || spec.readOnly) {
-    verdict = {
-      decision: 'allow',
-      reason: opts.connectorReadOnly ? 'the connector is configured read-only' : 'the tool declares itself read-only',
-    };
+  } else if (opts.connectorReadOnly) {
+    // Only the user's own "read-only" mark lowers the policy: a server's readOnlyHint is its claim
+    // about itself, and a hostile or compromised server would make it.
+    verdict = { decision: 'allow', reason: 'the connector is configured read-only' };
   } else {
     verdict = { decision: 'ask', reason: 'connector tools that may change things need approval' };
   }
@@ -108,7 +107,7 @@ export function decide(opts: {
   if (verdict.decision === 'allow' && spec.kind === 'shell' && !opts.sandboxOn) {
     return { decision: 'ask', reason: 'the shell sandbox is off, so every command needs approval' };
   }
-  const egress = spec.kind === 'shell' || (spec.kind === 'connector' && !opts.connectorReadOnly && !spec.readOnly);
+  const egress = spec.kind === 'shell' || (spec.kind === 'connector' && !opts.connectorReadOnly);
   if (verdict.decision === 'allow' && opts.tainted && egress) {
     return { decision: 'ask', reason: 'this task has read untrusted content, and this tool can send data out' };
   }

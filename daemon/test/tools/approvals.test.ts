@@ -313,7 +313,7 @@ describe('policy decisions', () => {
   });
   const shell = (argv: string[]) => prepared({ tool: 'shell', argv, cwd: '/w' }, [argv.join(' ')]);
 
-  it('defaults: reads and changes in roots allowed, shell asks, connector tools ask unless read-only', () => {
+  it('defaults: reads and changes in roots allowed, shell asks, connector tools ask unless the user marked the connector read-only', () => {
     const base = { rules: [], tainted: false, sandboxOn: true, connectorReadOnly: false };
     expect(decide({ ...base, spec: spec('read', 'fs_read'), prepared: prepared({}, ['/w/a']) }).decision).toBe('allow');
     expect(decide({ ...base, spec: spec('write', 'fs_write'), prepared: prepared({}, ['/w/a']) }).decision).toBe(
@@ -323,9 +323,10 @@ describe('policy decisions', () => {
     expect(
       decide({ ...base, spec: spec('connector', 'gh__create_issue'), prepared: prepared({ arguments: {} }) }).decision,
     ).toBe('ask');
+    // The server's own readOnlyHint does not lower the policy.
     expect(
       decide({ ...base, spec: spec('connector', 'gh__list', true), prepared: prepared({ arguments: {} }) }).decision,
-    ).toBe('allow');
+    ).toBe('ask');
     expect(
       decide({
         ...base,
@@ -363,8 +364,10 @@ describe('policy decisions', () => {
     };
     expect(decide({ ...conn, tainted: false }).decision).toBe('allow');
     expect(decide({ ...conn, tainted: true }).decision).toBe('ask');
-    // Read-only connector tools cannot send data out: tainting does not matter.
-    expect(decide({ ...conn, tainted: true, spec: spec('connector', 'gh__list', true) }).decision).toBe('allow');
+    // A server's own read-only claim does not make a tool safe in a tainted task …
+    expect(decide({ ...conn, tainted: true, spec: spec('connector', 'gh__list', true) }).decision).toBe('ask');
+    // … the user's read-only mark on the connector does: tainting does not matter then.
+    expect(decide({ ...conn, tainted: true, connectorReadOnly: true }).decision).toBe('allow');
   });
 
   it('action hashes are canonical: key order does not matter, values do', () => {

@@ -102,7 +102,8 @@ export const connectorsCommand: CliCommand = {
   errand connectors accept <name> [--yes]
 
 A connector is an MCP server whose tools the agent may use, named <name>__<tool>. Its tools ask
-for approval unless the server marks them read-only or you add it with --read-only. The exact
+for approval unless you add it with --read-only (a server's own read-only claim is not trusted)
+or a policy rule allows them. The exact
 command is shown before it is enabled. --env and --header values are kept in secrets.json (0600),
 never in config.json and never sent to the phone. When a server changes a tool's description,
 that tool is disabled until you review it with \`errand connectors accept <name>\`.`,
