@@ -89,6 +89,26 @@ describe('errand roots / allow / disallow', () => {
   });
 });
 
+describe('errand allow refuses what would expose Errand or your credentials', () => {
+  it('a folder containing the state folder is refused; a folder holding .ssh needs --yes', async () => {
+    await daemon();
+    const base = path.dirname(h.home); // holds the state folder (home) and the outside folder
+    const containing = await cli(allowCommand, [base]);
+    expect(containing.code).toBe(1);
+    expect(containing.err).toMatch(/contains Errand's own state folder/);
+    const keys = path.join(h.outside, 'me');
+    fs.mkdirSync(path.join(keys, '.ssh'), { recursive: true });
+    const noYes = await cli(allowCommand, [keys]);
+    expect(noYes.code).toBe(1);
+    expect(noYes.err).toContain(path.join(keys, '.ssh'));
+    expect(noYes.err).toContain('--yes');
+    expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).roots ?? []).not.toContain(keys);
+    const withYes = await cli(allowCommand, [keys, '--yes']);
+    expect(withYes.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).roots).toContain(keys);
+  });
+});
+
 describe('errand connectors', () => {
   it('add shows the exact command and needs confirmation; secrets go to secrets.json; list, remove', async () => {
     await daemon();

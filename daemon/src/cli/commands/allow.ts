@@ -1,5 +1,6 @@
 // `errand allow <folder>`: add a root. The daemon picks it up at once, without a restart.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
@@ -11,11 +12,15 @@ export const allowCommand: CliCommand = {
   name: 'allow',
   summary: 'Let the agent work in a folder',
   help: `Usage:
-  errand allow <folder>
+  errand allow <folder> [--yes]
 
 Adds <folder> to the folders the agent may read and change (its "roots"). Changes the agent makes
 there are journaled and can be undone; deletes go to Errand's trash. The running daemon picks the
-change up at once. Undo with \`errand disallow <folder>\`.`,
+change up at once. Undo with \`errand disallow <folder>\`.
+
+Refused: the whole file system, a folder inside or containing Errand's own state folder. Your home
+folder, or a folder holding keys and credentials (.ssh, .gnupg, .aws, …), needs --yes.`,
+  options: { yes: { type: 'boolean', short: 'y' } },
   allowPositionals: true,
   async run(args, io) {
     if (args.positionals.length !== 1) {
@@ -43,6 +48,19 @@ change up at once. Undo with \`errand disallow <folder>\`.`,
       );
       return 1;
     }
+    if (isInside(real, home)) {
+      io.err(
+        `errand allow: ${real} contains Errand's own state folder (${home}), where its keys, tokens and journal live; the agent must never reach it. Pick a narrower folder, or move Errand's state elsewhere (ERRAND_HOME) first.`,
+      );
+      return 1;
+    }
+    const sensitive = credentialsIn(real);
+    if (sensitive.length && args.values.yes !== true) {
+      io.err(
+        `errand allow: ${real} holds ${sensitive.join(', ')}: the agent could read and change your keys and credentials there. Pick a narrower folder, or run again with --yes if you mean it.`,
+      );
+      return 1;
+    }
     let added = false;
     updateConfigFile(args.home, (raw) => {
       const roots = Array.isArray(raw.roots)
@@ -66,8 +84,30 @@ change up at once. Undo with \`errand disallow <folder>\`.`,
       return 0;
     }
     io.out(`Allowed ${real}. The agent may now read and change files there (changes are journaled and undoable).`);
-    if (isInside(real, home)) io.out(`Note: it contains Errand's state folder ${home}, which stays out of reach.`);
     await reloadDaemon(args.home, io);
     return 0;
   },
 };
+
+/** Folders with keys and credentials: allowing one of them, or a folder holding them, needs --yes. */
+const CREDENTIALS = [
+  '.ssh',
+  '.gnupg',
+  '.aws',
+  '.azure',
+  '.kube',
+  '.docker',
+  '.config/gcloud',
+  '.password-store',
+  '.netrc',
+];
+
+function credentialsIn(folder: string): string[] {
+  const found: string[] = [];
+  if (folder === fs.realpathSync(os.homedir())) found.push('your home folder');
+  for (const name of CREDENTIALS) {
+    const own = path.basename(folder) === name || folder.endsWith(`${path.sep}${name}`);
+    if (own || fs.existsSync(path.join(folder, name))) found.push(own ? name : path.join(folder, name));
+  }
+  return found;
+}
