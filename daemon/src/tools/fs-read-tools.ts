@@ -3,6 +3,7 @@ import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { readNoFollow } from './journal.js';
+import { inFolder, openNoFollow } from './no-follow.js';
 import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
 import { asInput, optBool, optNum, optStr, str, type ToolSpec, text } from './types.js';
@@ -20,7 +21,11 @@ const pathProp = (what: string) => ({
   description: `${what} Absolute, or relative to the workspace folder.`,
 });
 
-/** Walk a folder without following symlinks or entering Errand's private folder. */
+/**
+ * Walk a folder without following symlinks or entering Errand's private folder. Each folder is
+ * listed through a handle reached without following links, so a folder swapped for a link while
+ * the walk runs is skipped, not listed.
+ */
 async function* walk(
   roots: Roots,
   dir: string,
@@ -28,7 +33,7 @@ async function* walk(
 ): AsyncGenerator<{ full: string; dirent: fs.Dirent }> {
   let entries: fs.Dirent[];
   try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
+    entries = await inFolder(dir, {}, (folder) => fsp.readdir(folder, { withFileTypes: true }));
   } catch {
     return;
   }
@@ -39,6 +44,21 @@ async function* walk(
     if (roots.isPrivate(full)) continue;
     yield { full, dirent };
     if (dirent.isDirectory() && !SKIP_DIRS.has(dirent.name)) yield* walk(roots, full, state);
+  }
+}
+
+/** A regular, singly linked file up to SEARCH_FILE_MAX, opened without following links; else 'skip'. */
+async function readSmallNoFollow(full: string): Promise<Buffer | 'skip'> {
+  const h = await openNoFollow(full).catch(() => undefined);
+  if (!h) return 'skip';
+  try {
+    const st = await h.stat();
+    if (!st.isFile() || st.size > SEARCH_FILE_MAX || st.nlink > 1) return 'skip';
+    return await h.readFile();
+  } catch {
+    return 'skip';
+  } finally {
+    await h.close();
   }
 }
 
@@ -75,17 +95,20 @@ export function readTools(roots: Roots): ToolSpec[] {
         subjects: [r.real],
         async execute() {
           await roots.recheck(p, r, 'read');
-          const names = (await fsp.readdir(r.real)).sort();
-          const lines: string[] = [];
-          for (const name of names.slice(offset, offset + LIST_MAX)) {
-            const full = path.join(r.real, name);
-            const st = await fsp.lstat(full).catch(() => undefined);
-            if (!st) continue;
-            const kind = typeName(st);
-            lines.push(
-              `${name}${kind === 'folder' ? '/' : kind === 'symlink' ? ' (symlink)' : ''}\t${kind === 'file' ? fmt(st.size) + ' bytes' : ''}\t${st.mtime.toISOString()}`,
-            );
-          }
+          // Listed through the folder reached without following links (a swap since the check fails).
+          const { names, lines } = await inFolder(r.real, {}, async (folder) => {
+            const names = (await fsp.readdir(folder)).sort();
+            const lines: string[] = [];
+            for (const name of names.slice(offset, offset + LIST_MAX)) {
+              const st = await fsp.lstat(`${folder}/${name}`).catch(() => undefined);
+              if (!st) continue;
+              const kind = typeName(st);
+              lines.push(
+                `${name}${kind === 'folder' ? '/' : kind === 'symlink' ? ' (symlink)' : ''}\t${kind === 'file' ? fmt(st.size) + ' bytes' : ''}\t${st.mtime.toISOString()}`,
+              );
+            }
+            return { names, lines };
+          });
           const end = Math.min(names.length, offset + LIST_MAX);
           const head =
             names.length === 0
@@ -212,13 +235,12 @@ export function readTools(roots: Roots): ToolSpec[] {
             if (signal.aborted) break;
             if (dirent && !dirent.isFile()) continue;
             if (nameRe && !nameRe.test(path.basename(full))) continue;
-            const st = await fsp.lstat(full).catch(() => undefined);
-            if (!st?.isFile() || st.size > SEARCH_FILE_MAX || st.nlink > 1) {
+            const data = await readSmallNoFollow(full);
+            if (data === 'skip') {
               skipped++;
               continue;
             }
-            const data = await fsp.readFile(full).catch(() => undefined);
-            if (!data || looksBinary(data) || ['pdf', 'xlsx', 'image'].includes(kindOf(full))) continue;
+            if (looksBinary(data) || ['pdf', 'xlsx', 'image'].includes(kindOf(full))) continue;
             const lines = data.toString('utf8').split(/\r?\n/);
             for (let i = 0; i < lines.length; i++) {
               if (re.test(isRegex ? lines[i].slice(0, 2000) : lines[i])) {
@@ -258,7 +280,11 @@ export function readTools(roots: Roots): ToolSpec[] {
         subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'read');
-          const st = now.stat!;
+          // The facts come from the path reached without following links, not from the check.
+          const name = path.basename(now.real);
+          const st = name
+            ? await inFolder(path.dirname(now.real), {}, (folder) => fsp.lstat(`${folder}/${name}`))
+            : now.stat!;
           const facts = [
             `path: ${now.real}`,
             `type: ${typeName(st)}`,

@@ -4,9 +4,10 @@
 // task, leaving alone (and reporting) any path that changed since. Delete means "move to trash".
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
+import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeEntry } from '../../../shared/src/index.js';
+import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
 import { sha256, ToolError } from './util.js';
 
@@ -41,21 +42,8 @@ export interface UndoResult {
 
 const newId = () => `chg_${crypto.randomBytes(8).toString('base64url')}`;
 
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await fsp.open(dir, 'r').catch(() => undefined);
-  if (!h) return;
-  try {
-    await h.sync();
-  } catch {
-    /* not supported everywhere */
-  } finally {
-    await h.close();
-  }
-}
-
-/** Read a regular file without following a symlink at its last component. */
-export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
-  const h = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+/** Read a regular, singly linked file from an open handle (closing it); `file` names it in errors. */
+async function readHandle(h: FileHandle, file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
   try {
     const stat = await h.stat();
     if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);
@@ -66,25 +54,20 @@ export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: 
   }
 }
 
+/** Read a regular file (a real path) without following a link anywhere on its path. */
+export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
+  return readHandle(await openNoFollow(file), file);
+}
+
+/** Read `here`, a name in a folder already reached without following links (inParent). */
+async function readAt(here: string, file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+  return readHandle(await fsp.open(here, flags), file);
+}
+
 /** Write a file durably: temp file beside it, fsync, rename over, fsync the folder. */
 export async function writeAtomic(file: string, data: Buffer, mode?: number): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.errand-${crypto.randomBytes(6).toString('hex')}.tmp`);
-  const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
-  try {
-    await h.writeFile(data);
-    if (mode !== undefined) await h.chmod(mode);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
+  await writeAtomicIn(path.dirname(file), path.basename(file), data, mode);
 }
 
 /** rename, falling back to copy + remove across file systems. */
@@ -194,85 +177,101 @@ export class ChangeJournal {
     return set;
   }
 
-  /** Create missing folders above `target`, each journaled so undo removes them. */
-  private async ensureParents(taskId: string, target: string): Promise<void> {
-    const missing: string[] = [];
-    for (let d = path.dirname(target); !(await exists(d)); d = path.dirname(d)) {
-      missing.unshift(d);
-      if (path.dirname(d) === d) break;
-    }
-    for (const d of missing) await this.mkdirOne(taskId, d);
+  /** Journal a folder the task created, so undo removes it. */
+  private async recordMkdir(taskId: string, dir: string): Promise<void> {
+    await this.append(taskId, { entry: { id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' } });
   }
 
-  private async mkdirOne(taskId: string, dir: string): Promise<void> {
-    await fsp.mkdir(dir);
-    await this.append(taskId, { entry: { id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' } });
+  /**
+   * Run fn in the folder holding `target`, reached without following links (missing folders are
+   * created and journaled when `create`): a folder swapped for a link since the check fails the call.
+   */
+  private inParent<T>(
+    taskId: string,
+    target: string,
+    create: boolean,
+    fn: (folder: string, name: string) => Promise<T>,
+  ): Promise<T> {
+    const name = path.basename(target);
+    return inFolder(path.dirname(target), create ? { create, onCreate: (d) => this.recordMkdir(taskId, d) } : {}, (f) =>
+      fn(f, name),
+    );
   }
 
   /** Write (create or overwrite) a file, keeping its previous content. */
   async writeFile(taskId: string, file: string, data: Buffer, op: 'write' | 'edit' = 'write'): Promise<JournalEntry> {
-    const st = await exists(file);
-    let beforeBlob: string | undefined;
-    let beforeMode: number | undefined;
-    if (st) {
-      if (!st.isFile()) throw new ToolError(`${file} exists and is not a regular file.`);
-      const before = await readNoFollow(file);
-      beforeBlob = await this.saveBlob(taskId, before.data);
-      beforeMode = before.stat.mode & 0o7777;
-    } else {
-      await this.ensureParents(taskId, file);
-    }
-    await writeAtomic(file, data, beforeMode);
-    const entry: JournalEntry = {
-      id: newId(),
-      taskId,
-      op: st ? op : 'create',
-      path: file,
-      at: Date.now(),
-      kind: 'file',
-      beforeBlob,
-      beforeMode,
-      afterSha: sha256(data),
-    };
-    await this.append(taskId, { entry });
-    return entry;
+    return this.inParent(taskId, file, true, async (folder, name) => {
+      const here = `${folder}/${name}`;
+      const st = await exists(here);
+      let beforeBlob: string | undefined;
+      let beforeMode: number | undefined;
+      if (st) {
+        if (!st.isFile()) throw new ToolError(`${file} exists and is not a regular file.`);
+        const before = await readAt(here, file);
+        beforeBlob = await this.saveBlob(taskId, before.data);
+        beforeMode = before.stat.mode & 0o7777;
+      }
+      await writeAtomicIn(folder, name, data, beforeMode);
+      const entry: JournalEntry = {
+        id: newId(),
+        taskId,
+        op: st ? op : 'create',
+        path: file,
+        at: Date.now(),
+        kind: 'file',
+        beforeBlob,
+        beforeMode,
+        afterSha: sha256(data),
+      };
+      await this.append(taskId, { entry });
+      return entry;
+    });
   }
 
   async mkdir(taskId: string, dir: string): Promise<number> {
-    const st = await exists(dir);
-    if (st) {
-      if (st.isDirectory()) return 0;
-      throw new ToolError(`${dir} exists and is not a folder.`);
-    }
-    await this.ensureParents(taskId, dir);
-    await this.mkdirOne(taskId, dir);
-    return 1;
+    return this.inParent(taskId, dir, true, async (folder, name) => {
+      const st = await exists(`${folder}/${name}`);
+      if (st) {
+        if (st.isDirectory()) return 0;
+        throw new ToolError(`${dir} exists and is not a folder.`);
+      }
+      await fsp.mkdir(`${folder}/${name}`);
+      await this.recordMkdir(taskId, dir);
+      return 1;
+    });
   }
 
   async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
-    const st = await exists(from);
-    if (!st) throw new ToolError(`${from} does not exist.`);
-    if (await exists(to))
-      throw new ToolError(`${to} already exists; move refuses to overwrite. Delete it first or pick another name.`);
-    const afterSha = st.isFile() ? sha256((await readNoFollow(from)).data) : undefined;
-    await this.ensureParents(taskId, to);
-    await moveAcross(from, to);
-    const entry: JournalEntry = {
-      id: newId(),
-      taskId,
-      op: 'move',
-      path: from,
-      toPath: to,
-      at: Date.now(),
-      kind: st.isDirectory() ? 'dir' : 'file',
-      afterSha,
-    };
-    await this.append(taskId, { entry });
-    return entry;
+    return this.inParent(taskId, from, false, (fromFolder, fromName) =>
+      this.inParent(taskId, to, true, async (toFolder, toName) => {
+        const source = `${fromFolder}/${fromName}`;
+        const st = await exists(source);
+        if (!st) throw new ToolError(`${from} does not exist.`);
+        if (await exists(`${toFolder}/${toName}`))
+          throw new ToolError(`${to} already exists; move refuses to overwrite. Delete it first or pick another name.`);
+        const afterSha = st.isFile() ? sha256((await readAt(source, from)).data) : undefined;
+        await moveAcross(source, `${toFolder}/${toName}`);
+        const entry: JournalEntry = {
+          id: newId(),
+          taskId,
+          op: 'move',
+          path: from,
+          toPath: to,
+          at: Date.now(),
+          kind: st.isDirectory() ? 'dir' : 'file',
+          afterSha,
+        };
+        await this.append(taskId, { entry });
+        return entry;
+      }),
+    );
   }
 
-  /** Move a path into a fresh trash slot with a note of where it came from; returns its new place. */
-  private async moveToTrash(taskId: string, target: string, id: string): Promise<string> {
+  /**
+   * Move a path into a fresh trash slot with a note of where it came from; returns its new place.
+   * `here` names the path through its folder reached without following links (inParent).
+   */
+  private async moveToTrash(taskId: string, target: string, id: string, here: string): Promise<string> {
     const slot = path.join(this.trashDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}`);
     await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
     const trashPath = path.join(slot, path.basename(target));
@@ -281,29 +280,32 @@ export class ChangeJournal {
       JSON.stringify({ originalPath: target, taskId, at: Date.now() }, null, 2) + '\n',
       { mode: 0o600 },
     );
-    await moveAcross(target, trashPath);
+    await moveAcross(here, trashPath);
     return trashPath;
   }
 
   /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
   async trash(taskId: string, target: string): Promise<JournalEntry> {
-    const st = await exists(target);
-    if (!st) throw new ToolError(`${target} does not exist.`);
-    const id = newId();
-    const afterSha = st.isFile() ? sha256((await readNoFollow(target)).data) : undefined;
-    const trashPath = await this.moveToTrash(taskId, target, id);
-    const entry: JournalEntry = {
-      id,
-      taskId,
-      op: 'trash',
-      path: target,
-      at: Date.now(),
-      kind: st.isDirectory() ? 'dir' : 'file',
-      trashPath,
-      afterSha,
-    };
-    await this.append(taskId, { entry });
-    return entry;
+    return this.inParent(taskId, target, false, async (folder, name) => {
+      const here = `${folder}/${name}`;
+      const st = await exists(here);
+      if (!st) throw new ToolError(`${target} does not exist.`);
+      const id = newId();
+      const afterSha = st.isFile() ? sha256((await readAt(here, target)).data) : undefined;
+      const trashPath = await this.moveToTrash(taskId, target, id, here);
+      const entry: JournalEntry = {
+        id,
+        taskId,
+        op: 'trash',
+        path: target,
+        at: Date.now(),
+        kind: st.isDirectory() ? 'dir' : 'file',
+        trashPath,
+        afterSha,
+      };
+      await this.append(taskId, { entry });
+      return entry;
+    });
   }
 
   /**
@@ -471,7 +473,9 @@ export class ChangeJournal {
         if ((await this.fileSha(e.path)) !== e.afterSha) return changedSince;
         if (!e.beforeBlob) {
           // The task created it: move it to the trash rather than deleting it.
-          await this.moveToTrash(taskId, e.path, `undo-${e.id}`);
+          await this.inParent(taskId, e.path, false, (folder, name) =>
+            this.moveToTrash(taskId, e.path, `undo-${e.id}`, `${folder}/${name}`),
+          );
           return undefined;
         }
         const before = await this.readBlob(taskId, e.beforeBlob);
@@ -485,7 +489,7 @@ export class ChangeJournal {
         if (!st) return undefined;
         if (!st.isDirectory() || (await fsp.readdir(e.path)).length)
           return 'folder is not empty (or changed) since the task; left as it is';
-        await fsp.rmdir(e.path);
+        await this.inParent(taskId, e.path, false, (folder, name) => fsp.rmdir(`${folder}/${name}`));
         return undefined;
       }
       case 'move': {

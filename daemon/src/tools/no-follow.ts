@@ -1,0 +1,162 @@
+// Reach a real path without following any link on the way, so containment holds at the moment of
+// the open and not only at the moment of the check. The tools resolve a path to its real path and
+// check it is inside the roots; a folder on that path can be swapped for a link to outside right
+// after. On Linux every folder is opened one by one with O_NOFOLLOW, and the final open, write or
+// rename goes through the opened folder itself (/proc/self/fd/N/name): a swapped folder makes the
+// walk fail instead of leading outside. Elsewhere the folder is checked before and after.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ToolError } from './util.js';
+
+const PROC_FD = '/proc/self/fd';
+export const hasProcFd = (() => {
+  try {
+    return process.platform === 'linux' && fs.statSync(PROC_FD).isDirectory();
+  } catch {
+    return false;
+  }
+})();
+
+const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+
+export interface FolderOptions {
+  /** Create missing folders (each one reported to onCreate, parents first). */
+  create?: boolean;
+  onCreate?: (dir: string) => Promise<void>;
+  /** The refusal when a folder on the way is a link (default: says the path changed). */
+  refusal?: string;
+}
+
+const linkRefusal = (dir: string, opts: FolderOptions) =>
+  new ToolError(
+    opts.refusal ?? `${dir} changed while Errand was using it (a folder on its path is now a link); nothing was done.`,
+  );
+
+/** The folder handle's own path: names under it are looked up in that very folder. */
+export const fdPath = (h: FileHandle, name?: string): string =>
+  name === undefined ? `${PROC_FD}/${h.fd}` : `${PROC_FD}/${h.fd}/${name}`;
+
+/** Open the real folder `dir` folder by folder without following links. */
+export async function openFolderNoFollow(dir: string, opts: FolderOptions = {}): Promise<FileHandle> {
+  if (!path.isAbsolute(dir) || path.normalize(dir) !== dir) throw new ToolError(`Bad path ${dir}.`);
+  const parts = dir.split(path.sep).filter(Boolean);
+  let handle = await fsp.open(path.parse(dir).root || '/', fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  let sofar = path.parse(dir).root || '/';
+  try {
+    for (const part of parts) {
+      sofar = path.join(sofar, part);
+      const inside = fdPath(handle, part);
+      let next: FileHandle;
+      try {
+        next = await fsp.open(inside, DIR_FLAGS);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP' || code === 'ENOTDIR') throw linkRefusal(dir, opts);
+        if (code !== 'ENOENT') throw err;
+        if (!opts.create) throw new ToolError(`${sofar} does not exist (any more); nothing was done.`);
+        let made = true;
+        await fsp.mkdir(inside, 0o777).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+          made = false;
+        });
+        if (made) await opts.onCreate?.(sofar);
+        try {
+          next = await fsp.open(inside, DIR_FLAGS);
+        } catch (e) {
+          const c = (e as NodeJS.ErrnoException).code;
+          if (c === 'ELOOP' || c === 'ENOTDIR') throw linkRefusal(dir, opts);
+          throw e;
+        }
+      }
+      await handle.close();
+      handle = next;
+    }
+    return handle;
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Without /proc: the folder must be itself (no link) before and after. */
+async function folderIsItself(dir: string, opts: FolderOptions): Promise<fs.Stats> {
+  const real = await fsp.realpath(dir).catch(() => '');
+  if (real !== dir) throw linkRefusal(dir, opts);
+  return fsp.lstat(dir);
+}
+
+/**
+ * Run `fn(folder)` where `folder` names the real folder `dir` reached without following links:
+ * `${folder}/${name}` opens, creates or renames inside that folder and nowhere else.
+ */
+export async function inFolder<T>(dir: string, opts: FolderOptions, fn: (folder: string) => Promise<T>): Promise<T> {
+  if (hasProcFd) {
+    const h = await openFolderNoFollow(dir, opts);
+    try {
+      return await fn(fdPath(h));
+    } finally {
+      await h.close();
+    }
+  }
+  if (opts.create) {
+    const missing: string[] = [];
+    for (let d = dir; !(await fsp.lstat(d).catch(() => undefined)); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      await fsp.mkdir(d);
+      await opts.onCreate?.(d);
+    }
+  }
+  const before = await folderIsItself(dir, opts);
+  const out = await fn(dir);
+  const after = await folderIsItself(dir, opts).catch(() => undefined);
+  if (!after || after.ino !== before.ino || after.dev !== before.dev) throw linkRefusal(dir, opts);
+  return out;
+}
+
+/** Open the real path `file` for reading without following a link anywhere on it. */
+export async function openNoFollow(file: string, opts: FolderOptions = {}): Promise<FileHandle> {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+  const name = path.basename(file);
+  if (!name) return fsp.open(file, fs.constants.O_RDONLY);
+  try {
+    return await inFolder(path.dirname(file), opts, (folder) => fsp.open(`${folder}/${name}`, flags));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw linkRefusal(file, opts);
+    throw err;
+  }
+}
+
+/** fsync a folder (not supported everywhere). */
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, 'r').catch(() => undefined);
+  if (!h) return;
+  try {
+    await h.sync();
+  } catch {
+    /* not supported everywhere */
+  } finally {
+    await h.close();
+  }
+}
+
+/** Write `name` in an opened folder durably: temp file beside it, fsync, rename over, fsync the folder. */
+export async function writeAtomicIn(folder: string, name: string, data: Buffer, mode?: number): Promise<void> {
+  const tmp = `${folder}/.errand-${crypto.randomBytes(6).toString('hex')}.tmp`;
+  const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
+  try {
+    await h.writeFile(data);
+    if (mode !== undefined) await h.chmod(mode);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  try {
+    await fsp.rename(tmp, `${folder}/${name}`);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(folder);
+}
