@@ -39,9 +39,13 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     try {
       // Loaded here, not at the top: other commands should not pay for the whole daemon.
       const { startDaemon } = await import('../../daemon.js');
+      // Secrets in the environment are read once, then removed from it (also from what
+      // /proc/<pid>/environ shows): a command run without the sandbox could read them there.
+      const { takeSecretsFromEnvironment } = await import('../../tools/environ.js');
+      const env = io.env === process.env ? takeSecretsFromEnvironment().env : io.env;
       daemon = await startDaemon({
         home: args.home,
-        env: io.env,
+        env,
         overrides: { port, lan: args.values.lan === true },
         logToStderr: true,
       });
