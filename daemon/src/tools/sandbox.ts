@@ -55,8 +55,8 @@ export class Sandbox {
     private readonly workspace: string,
   ) {}
 
-  /** Paths in Errand's home folder that a sandboxed command may neither read nor write. */
-  private privatePaths(): string[] {
+  /** Entries of Errand's home folder other than its workspace, as they are now. */
+  private privateEntries(): string[] {
     let names: string[] = [];
     try {
       names = fs.readdirSync(this.home);
@@ -67,11 +67,29 @@ export class Sandbox {
     return names.map((n) => path.join(this.home, n)).filter((p) => path.resolve(p) !== ws);
   }
 
+  /** The home folder under every spelling (given and real). */
+  private homeSpellings(): string[] {
+    const out = [path.resolve(this.home)];
+    try {
+      const real = fs.realpathSync(this.home);
+      if (!out.includes(real)) out.push(real);
+    } catch {
+      /* no home yet */
+    }
+    return out;
+  }
+
   private runtimeConfig(roots: string[]) {
-    const priv = this.privatePaths();
+    // Linux (bubblewrap): the whole home folder is hidden under an empty tmpfs, so entries made
+    // after the command starts are hidden too and nothing a command writes there reaches the disk;
+    // the workspace inside it is bound back because it is an allowed write path. Elsewhere the
+    // entries that exist when the command starts are denied one by one.
+    const linux = process.platform === 'linux';
+    const home = this.homeSpellings();
+    const entries = linux ? [] : this.privateEntries();
     return {
       network: { allowedDomains: [] as string[], deniedDomains: [] as string[] },
-      filesystem: { denyRead: priv, allowWrite: roots, denyWrite: priv },
+      filesystem: { denyRead: linux ? home : entries, allowWrite: roots, denyWrite: entries },
     };
   }
 
