@@ -109,6 +109,30 @@ describe('errand allow refuses what would expose Errand or your credentials', ()
   });
 });
 
+describe('errand allow refuses a folder holding a hard link to a state file', () => {
+  it('a hard link to secrets.json deep in the folder is found and refused, even with --yes; once removed the folder is allowed', async () => {
+    await daemon();
+    fs.writeFileSync(h.ctx.paths.secrets, '{"gh":"STATE_SECRET"}', { mode: 0o600 });
+    const project = path.join(h.outside, 'project');
+    fs.mkdirSync(path.join(project, 'a', 'b'), { recursive: true });
+    fs.writeFileSync(path.join(project, 'readme.txt'), 'hello');
+    const link = path.join(project, 'a', 'b', 'notes.json');
+    fs.linkSync(h.ctx.paths.secrets, link);
+    for (const argv of [[project], [project, '--yes']]) {
+      const refused = await cli(allowCommand, argv);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(link);
+      expect(refused.err).toMatch(/hard link/);
+      expect(refused.err).not.toContain('STATE_SECRET');
+      expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).roots ?? []).not.toContain(project);
+    }
+    fs.unlinkSync(link);
+    const ok = await cli(allowCommand, [project]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).roots).toContain(project);
+  });
+});
+
 describe('errand connectors', () => {
   it('add shows the exact command and needs confirmation; secrets go to secrets.json; list, remove', async () => {
     await daemon();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { isInside } from '../../tools/roots.js';
+import { hardLinksToState } from '../../tools/state-links.js';
 import type { CliCommand } from '../command.js';
 import { reloadDaemon } from './roots.js';
 
@@ -18,7 +19,8 @@ Adds <folder> to the folders the agent may read and change (its "roots"). Change
 there are journaled and can be undone; deletes go to Errand's trash. The running daemon picks the
 change up at once. Undo with \`errand disallow <folder>\`.
 
-Refused: the whole file system, a folder inside or containing Errand's own state folder. Your home
+Refused: the whole file system, a folder inside or containing Errand's own state folder, a folder
+holding a hard link to one of Errand's state files. Your home
 folder, or a folder holding keys and credentials (.ssh, .gnupg, .aws, …), needs --yes.`,
   options: { yes: { type: 'boolean', short: 'y' } },
   allowPositionals: true,
@@ -51,6 +53,24 @@ folder, or a folder holding keys and credentials (.ssh, .gnupg, .aws, …), need
     if (isInside(real, home)) {
       io.err(
         `errand allow: ${real} contains Errand's own state folder (${home}), where its keys, tokens and journal live; the agent must never reach it. Pick a narrower folder, or move Errand's state elsewhere (ERRAND_HOME) first.`,
+      );
+      return 1;
+    }
+    const linked = hardLinksToState(
+      real,
+      home,
+      fs.existsSync(paths.workspace) ? fs.realpathSync(paths.workspace) : paths.workspace,
+    );
+    if (linked.links.length) {
+      const [link, target] = linked.links[0];
+      io.err(
+        `errand allow: ${link} is another name (a hard link) for ${target} in Errand's own state folder${linked.links.length > 1 ? ` (and ${linked.links.length - 1} more)` : ''}: the agent could read or change Errand's keys and tokens through it. Remove the link first.`,
+      );
+      return 1;
+    }
+    if (!linked.complete && args.values.yes !== true) {
+      io.err(
+        `errand allow: ${real} is too large to check whole for hard links into Errand's state folder (${home}). Pick a narrower folder, or run again with --yes if you are sure it holds none.`,
       );
       return 1;
     }
