@@ -166,6 +166,8 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     journal,
     sandboxOn: () => sandbox.state.enabled,
     secrets: () => knownSecrets(),
+    // The tools harness runs without a store; the daemon always has one.
+    tokenHashes: () => new Set((ctx.store?.devices.list() ?? []).map((d) => d.tokenHash)),
     promptLines,
     emit: (e) => ctx.emit(e),
     log: ctx.log,
