@@ -1,40 +1,19 @@
 // The shell tool: one command as argv, in a folder inside a root, with a scrubbed environment, a
 // timeout, capped output (head and tail kept), killed with its whole process group on cancel.
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { CALL_MARKER_VAR, killMarked, newCallMarker } from './descendants.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
 import type { Roots } from './roots.js';
 import type { Sandbox } from './sandbox.js';
+import { shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
 
-/**
- * Programs that can run other programs or write files through their arguments (find -exec/-delete,
- * git -c alias.x='!cmd', awk 'BEGIN{system()}', sed e/w, tar --to-command, ssh host cmd, dd of=, …):
- * "allow for this task" on one of them covers only the exact same argv.
- */
-const OPEN_ENDED = new Set(
-  (
-    'sh bash zsh dash ksh fish csh tcsh busybox python python2 python3 node deno bun tsx ts-node perl ruby irb php ' +
-    'lua luajit tclsh wish Rscript R julia swift java osascript pwsh powershell expect ' +
-    'env sudo doas su xargs nohup nice ionice timeout exec eval command setsid stdbuf flock watch parallel chroot ' +
-    'unshare nsenter script strace ltrace gdb systemd-run at batch crontab ' +
-    'npx npm pnpm yarn pip pip3 cargo go make cmake gradle mvn ' +
-    'find git awk gawk mawk nawk sed gsed ssh scp sftp rsync tar zip unzip vim vi nvim ex emacs less more man ' +
-    'dd tee cp mv ln install curl wget socat nc ncat sqlite3 psql mysql docker podman kubectl xdg-open open'
-  ).split(' '),
-);
-
-export function shellActionClass(argv: string[], sandboxOn = true): string {
-  const prog = path.basename(argv[0]);
-  // Without the sandbox nothing contains what a different argv could do: a grant is for this argv only.
-  const exact = !sandboxOn || OPEN_ENDED.has(prog) || /^(python|perl|ruby|php|node|lua)[\d.]*$/.test(prog);
-  return exact ? `shell:${JSON.stringify(argv)}` : `shell:${prog}`;
-}
+// What "allow for this task" covers (exact argv unless a plain read): see shell-grants.ts.
+export { shellActionClass } from './shell-grants.js';
 
 const SECRET_NAME = /key|token|secret|password|passwd|credential|auth|cookie|session/i;
 const PASS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'USER', 'LOGNAME', 'SHELL', 'TZ', 'TMPDIR'];

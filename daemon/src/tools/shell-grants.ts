@@ -1,0 +1,105 @@
+// What "allow for the rest of this task" covers for a shell command. A grant is never wider than
+// what was shown: it covers other arguments of the same program only for programs known to just
+// read and print (ls, cat, grep …), and only while none of the options that would let them run a
+// program or write a file is used (rg --pre, sort -o, fd --exec …). Every other program (anything
+// that can run programs or write through its arguments: find, git, awk, sed, perl, xargs, make,
+// ssh, env, sh -c … and anything unknown) gets a grant for the exact same argv only, as does every
+// command while the sandbox is off (nothing then contains what a different argv could do).
+
+interface Reader {
+  /** Short option letters that make the program run something or write a file. */
+  short?: string;
+  /** Long options (without --) that do; an abbreviation of one counts too (GNU getopt accepts them). */
+  long?: string[];
+  /** At most this many positional arguments (uniq IN OUT writes OUT). */
+  maxPositionals?: number;
+}
+
+const PLAIN: Reader = {};
+
+const READERS: Record<string, Reader> = {
+  ls: PLAIN,
+  cat: PLAIN,
+  head: PLAIN,
+  tail: PLAIN,
+  wc: PLAIN,
+  grep: PLAIN,
+  egrep: PLAIN,
+  fgrep: PLAIN,
+  cut: PLAIN,
+  nl: PLAIN,
+  stat: PLAIN,
+  du: PLAIN,
+  df: PLAIN,
+  pwd: PLAIN,
+  echo: PLAIN,
+  printf: PLAIN,
+  basename: PLAIN,
+  dirname: PLAIN,
+  realpath: PLAIN,
+  readlink: PLAIN,
+  whoami: PLAIN,
+  id: PLAIN,
+  uname: PLAIN,
+  which: PLAIN,
+  true: PLAIN,
+  false: PLAIN,
+  seq: PLAIN,
+  cmp: PLAIN,
+  comm: PLAIN,
+  diff: PLAIN,
+  md5sum: PLAIN,
+  sha1sum: PLAIN,
+  sha256sum: PLAIN,
+  sha512sum: PLAIN,
+  cksum: PLAIN,
+  jq: PLAIN,
+  column: PLAIN,
+  fold: PLAIN,
+  rev: PLAIN,
+  tac: PLAIN,
+  strings: PLAIN,
+  od: PLAIN,
+  nproc: PLAIN,
+  date: { short: 's', long: ['set'] },
+  file: { short: 'C', long: ['compile'] },
+  tree: { short: 'o' },
+  uniq: { maxPositionals: 1 },
+  sort: { short: 'oT', long: ['output', 'compress-program', 'temporary-directory'] },
+  rg: { short: 'z', long: ['pre', 'pre-glob', 'search-zip'] },
+  fd: { short: 'xX', long: ['exec', 'exec-batch'] },
+  fdfind: { short: 'xX', long: ['exec', 'exec-batch'] },
+};
+
+/** True when this argv of a known reader uses nothing that could run a program or write a file. */
+function onlyReads(argv: string[], reader: Reader): boolean {
+  let positionals = 0;
+  let options = true;
+  for (const arg of argv.slice(1)) {
+    if (options && arg === '--') {
+      options = false;
+      continue;
+    }
+    if (options && arg.startsWith('--')) {
+      const name = arg.slice(2).split('=')[0];
+      if (name === '' || reader.long?.some((l) => l.startsWith(name))) return false;
+      continue;
+    }
+    if (options && arg.startsWith('-') && arg.length > 1) {
+      // A cluster (-nro): any letter in it may be the dangerous one (or take the rest as its value).
+      if ([...arg.slice(1)].some((c) => reader.short?.includes(c))) return false;
+      continue;
+    }
+    positionals++;
+  }
+  return reader.maxPositionals === undefined || positionals <= reader.maxPositionals;
+}
+
+/** The grant class of a shell command: `shell:<program>` for plain reads, else the exact argv. */
+export function shellActionClass(argv: string[], sandboxOn = true): string {
+  const prog = argv[0];
+  // A path (./ls, /tmp/x/cat) may be any program under that name: exact.
+  const reader = !prog.includes('/') && Object.hasOwn(READERS, prog) ? READERS[prog] : undefined;
+  const wide = sandboxOn && reader !== undefined && onlyReads(argv, reader);
+  return wide ? `shell:${prog}` : `shell:${JSON.stringify(argv)}`;
+}
