@@ -9,6 +9,7 @@ import type { Roots } from './roots.js';
 import type { Sandbox } from './sandbox.js';
 import { shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
+import { underKeeper } from './subreaper.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, HeadTailBuffer, shellQuote, ToolError } from './util.js';
 
@@ -46,6 +47,8 @@ export interface RunResult {
 const DRAIN_AFTER_EXIT_MS = 300;
 /** After a kill (timeout, cancel), how long before the call ends whatever still holds its pipes. */
 const END_AFTER_KILL_MS = 1_000;
+/** How long the keeper has to kill what the command started before the group is killed anyway. */
+const KEEPER_GRACE_MS = 300;
 
 /**
  * Run argv in its own process group. The call ends when the command exits (a process it left
@@ -61,6 +64,8 @@ export function runProcess(
     maxOutputBytes: number;
     signal: AbortSignal;
     notes?: ProcessNotes;
+    /** Run under the subreaper keeper (no sandbox: nothing else contains what the command leaves). */
+    keeper?: boolean;
   },
 ): Promise<RunResult> {
   return new Promise((resolve) => {
@@ -72,13 +77,26 @@ export function runProcess(
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let ended = false;
     let endTimer: NodeJS.Timeout | undefined;
-    const child = spawn(argv[0], argv.slice(1), {
+    const kept = opts.keeper ? underKeeper(argv) : undefined;
+    const spawnArgv = kept ?? argv;
+    const child = spawn(spawnArgv[0], spawnArgv.slice(1), {
       cwd: opts.cwd,
       env: { ...opts.env, [CALL_MARKER_VAR]: marker },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid !== undefined) opts.notes?.add(child.pid, argv[0], marker);
+    let backstop: NodeJS.Timeout | undefined;
+    /** Timeout or cancel: the keeper kills every descendant itself; the group kill follows as a backstop. */
+    const stopAll = () => {
+      if (!kept || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return killAll();
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      backstop ??= setTimeout(killAll, KEEPER_GRACE_MS);
+    };
     const killAll = () => {
       if (child.pid !== undefined) {
         try {
@@ -98,6 +116,7 @@ export function runProcess(
       ended = true;
       clearTimeout(timer);
       clearTimeout(endTimer);
+      clearTimeout(backstop);
       opts.signal.removeEventListener('abort', onAbort);
       killAll(); // anything the command left behind
       child.stdout?.destroy();
@@ -119,12 +138,12 @@ export function runProcess(
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      killAll();
+      stopAll();
       endSoon(END_AFTER_KILL_MS);
     }, opts.timeoutMs);
     const onAbort = () => {
       cancelled = true;
-      killAll();
+      stopAll();
       endSoon(END_AFTER_KILL_MS);
     };
     if (opts.signal.aborted) onAbort();
@@ -226,6 +245,7 @@ export function shellTool(deps: {
                 maxOutputBytes: cfg.maxOutputBytes,
                 signal,
                 notes: deps.notes,
+                keeper: !sandboxed,
               }),
           });
           const res = undo.value;

@@ -43,6 +43,26 @@ const alive = (pid: number) => {
   }
 };
 
+/** Live processes running `sleep <secs>`. */
+const sleepers = (secs: string): number[] =>
+  fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${secs}\u0000` && alive(Number(p));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+
+/** Wait (bounded) for a condition. */
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+}
+
 describe('shell', () => {
   it('kills a command at the time limit', async () => {
     h = await toolsHarness({ config: { shell: { sandbox: 'off', timeoutSeconds: 1 } } });
@@ -167,6 +187,30 @@ describe('shell', () => {
     const escaped = await pidFrom(path.join(ws, 'escaped.pid'));
     for (let i = 0; i < 200 && alive(escaped); i++) await new Promise((r) => setTimeout(r, 10));
     expect(alive(escaped)).toBe(false);
+  });
+
+  it('without the sandbox, processes that drop the marker, leave the group and double-fork do not outlive the call or its time limit', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'off', timeoutSeconds: 2 } } });
+    autoApprove();
+    const unique = () => `${400 + Math.floor(Math.random() * 1e6) / 1e3}`; // a sleep no other process runs
+    const [a, b, c] = [unique(), unique(), unique()];
+    const detach = (secs: string) => `env -u ERRAND_CALL setsid sleep ${secs} </dev/null >/dev/null 2>&1`;
+    try {
+      // The command exits at once, leaving a setsid process and a double-forked one, both without the marker.
+      const out = await h.run('shell', {
+        argv: ['bash', '-c', `${detach(a)} & ( ${detach(b)} & ) ; echo started`],
+      });
+      expect(textOf(out)).toContain('started');
+      await until(() => sleepers(a).length + sleepers(b).length === 0, 'the left-behind processes to be killed');
+      // At the time limit, the same.
+      const t0 = Date.now();
+      const timed = await h.run('shell', { argv: ['bash', '-c', `( ${detach(c)} & ) ; sleep 300`] });
+      expect(textOf(timed)).toContain('killed after the 2s time limit');
+      expect(Date.now() - t0).toBeLessThan(8000);
+      await until(() => sleepers(c).length === 0, 'the escaped process to be killed at the time limit');
+    } finally {
+      for (const pid of [...sleepers(a), ...sleepers(b), ...sleepers(c)]) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('the audit log holds a call from the moment it starts; its outcome completes that entry', async () => {
