@@ -95,11 +95,29 @@ function onlyReads(argv: string[], reader: Reader): boolean {
   return reader.maxPositionals === undefined || positionals <= reader.maxPositionals;
 }
 
-/** The grant class of a shell command: `shell:<program>` for plain reads, else the exact argv. */
-export function shellActionClass(argv: string[], sandboxOn = true): string {
+/** What an argument may name as a file: itself, an option's value (--file=x, -fx). */
+function pathCandidates(arg: string): string[] {
+  const out = [arg];
+  const eq = arg.indexOf('=');
+  if (arg.startsWith('-') && eq > 0) out.push(arg.slice(eq + 1));
+  if (/^-[^-]./.test(arg)) out.push(arg.slice(2));
+  return out.filter((c) => c !== '' && c !== '-');
+}
+
+/**
+ * The grant class of a shell command: `shell:<program>` for plain reads, else the exact argv.
+ * `inside(candidate)` says whether an argument that names an existing file or folder is inside the
+ * allowed folders: a wide grant never covers reading something outside them (cat ~/.ssh/id_rsa
+ * after cat notes.txt), since the sandbox does not stop reads there.
+ */
+export function shellActionClass(argv: string[], sandboxOn = true, inside?: (candidate: string) => boolean): string {
   const prog = argv[0];
   // A path (./ls, /tmp/x/cat) may be any program under that name: exact.
   const reader = !prog.includes('/') && Object.hasOwn(READERS, prog) ? READERS[prog] : undefined;
-  const wide = sandboxOn && reader !== undefined && onlyReads(argv, reader);
+  const wide =
+    sandboxOn &&
+    reader !== undefined &&
+    onlyReads(argv, reader) &&
+    (!inside || argv.slice(1).every((a) => pathCandidates(a).every(inside)));
   return wide ? `shell:${prog}` : `shell:${JSON.stringify(argv)}`;
 }

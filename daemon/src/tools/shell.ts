@@ -1,11 +1,13 @@
 // The shell tool: one command as argv, in a folder inside a root, with a scrubbed environment, a
 // timeout, capped output (head and tail kept), killed with its whole process group on cancel.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { CALL_MARKER_VAR, killMarked, newCallMarker } from './descendants.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
-import type { Roots } from './roots.js';
+import { isInside, type Roots } from './roots.js';
 import type { Sandbox } from './sandbox.js';
 import { shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
@@ -165,6 +167,23 @@ export function runProcess(
   });
 }
 
+/** An argument naming no existing file counts as inside; one that does must really be in a root. */
+function existingInsideRoots(candidate: string, cwd: string, roots: Roots): boolean {
+  const abs = path.resolve(cwd, candidate);
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    // A dangling link is not a plain word: only a name that is not there at all counts as inside.
+    try {
+      return fs.lstatSync(abs, { throwIfNoEntry: false }) === undefined;
+    } catch {
+      return false;
+    }
+  }
+  return roots.usable().some((r) => isInside(r, real)) && !roots.isPrivate(real);
+}
+
 export function shellTool(deps: {
   roots: Roots;
   sandbox: Sandbox;
@@ -218,7 +237,9 @@ export function shellTool(deps: {
             ? 'on: writes only in allowed folders, no network'
             : `off: ${deps.sandbox.state.reason ?? 'unavailable'}`,
         },
-        actionClass: shellActionClass(argv, sandboxed),
+        actionClass: shellActionClass(argv, sandboxed, (candidate) =>
+          existingInsideRoots(candidate, cwd.real, deps.roots),
+        ),
         summary: `Run ${clip(line, 120)}`,
         subjects: [line],
         async execute(signal) {

@@ -311,6 +311,35 @@ describe('approvals', () => {
     expect(fs.existsSync(path.join(ws, 'local-rg.txt'))).toBe(false);
   });
 
+  it('sandboxed, a grant on reading a file inside never covers reading one outside the allowed folders', async () => {
+    h = await toolsHarness({ config: { shell: { sandbox: 'auto' } } });
+    expect(h.tools.sandbox.state.enabled).toBe(true);
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    fs.writeFileSync(path.join(ws, 'notes.txt'), 'inside notes');
+    fs.writeFileSync(path.join(ws, 'more.txt'), 'more notes');
+    fs.writeFileSync(path.join(h.outside, 'secret.txt'), 'OUTSIDE SECRET');
+    fs.symlinkSync(path.join(h.outside, 'secret.txt'), path.join(ws, 'link.txt'));
+    const task = h.task({ taskId: 'task_cat' });
+    const first = h.run('shell', { argv: ['cat', 'notes.txt'] }, task);
+    const a = await nextApproval();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'allow_task' });
+    expect(textOf(await first)).toContain('inside notes');
+    expect(textOf(await h.run('shell', { argv: ['cat', 'more.txt'] }, task))).toContain('more notes');
+    for (const argv of [
+      ['cat', path.join(h.outside, 'secret.txt')],
+      ['cat', 'link.txt'],
+      ['grep', `--file=${path.join(h.outside, 'secret.txt')}`, 'notes.txt'],
+    ]) {
+      const call = h.run('shell', { argv }, task);
+      const b = await nextApproval();
+      expect(b.action.argv).toEqual(argv);
+      await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'deny' });
+      const out = await call;
+      expect(out.state).toBe('denied');
+      expect(textOf(out)).not.toContain('OUTSIDE SECRET');
+    }
+  });
+
   it('cancelling the task ends the wait', async () => {
     h = await toolsHarness();
     const ac = new AbortController();
