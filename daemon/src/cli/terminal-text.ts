@@ -2,7 +2,7 @@
 // printed on the user's terminal: control characters and invisible direction or width marks are
 // shown as visible escapes, so nothing can move the cursor, recolour, hide or reorder what the user
 // is asked to approve.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+import { UNSAFE_TEXT } from '../util/text.js';
 
 const visible = (ch: string): string => {
   const code = ch.codePointAt(0)!;
@@ -11,7 +11,7 @@ const visible = (ch: string): string => {
 
 /** One line for a terminal: every control or invisible formatting character made visible. */
 export function forTerminal(text: string): string {
-  return text.replace(UNSAFE, visible);
+  return text.replace(UNSAFE_TEXT, visible);
 }
 
 /** Several lines for a terminal (tool descriptions): line breaks kept, everything else made visible. */

@@ -3,6 +3,7 @@
 // never pushes twice. Payloads hold a title, a short line and a link into the app: never file
 // contents, tool output or anything secret, and never more than ~1 KB of JSON.
 import type { ServerEvent } from '../../../shared/src/index.js';
+import { UNSAFE_TEXT } from '../util/text.js';
 
 export type PushKind = 'task.done' | 'task.failed' | 'approval' | 'question' | 'test';
 export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
@@ -41,10 +42,7 @@ const DAY = 24 * 3600;
 /** One visible line: no control or bidi-override characters, whitespace collapsed, length capped. */
 export function oneLine(text: string | undefined, max: number): string {
   if (!text) return '';
-  const clean = text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const clean = text.replace(UNSAFE_TEXT, ' ').replace(/\s+/g, ' ').trim();
   const chars = Array.from(clean);
   return chars.length <= max
     ? clean

@@ -1,13 +1,12 @@
 // The whole daemon, as a user runs it: `errand start` (built CLI) with the real tools, a paired
 // device on the WebSocket, kill -9 mid-task, start again, the task is interrupted, and resuming it
 // finishes without running the finished tool call again (the audit log shows one fs_write).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { ERRAND_BIN, freePort, spawnDaemon } from '../helpers/cli.js';
+import { freePort, killChildren, pairWithCli, spawnDaemon } from '../helpers/cli.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 import { ensureBuilt } from './build.js';
@@ -27,36 +26,12 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  }
+  await killChildren(children);
   await server.close();
   fs.rmSync(home, { recursive: true, force: true });
 });
 
-/** `errand pair --yes --json`, then claim the code over HTTP as the phone does. */
-async function pair(env: Record<string, string>, url: string): Promise<string> {
-  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const first = await new Promise<string>((resolve) =>
-    readline.createInterface({ input: child.stdout! }).once('line', resolve),
-  );
-  const code = new URL(JSON.parse(first).url).hash.replace(/^#pair=/, '');
-  const res = await fetch(`${url}/api/pair/claim`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code, name: 'Crash test phone' }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
+const pair = (env: Record<string, string>, url: string) => pairWithCli(env, url, 'Crash test phone', children);
 
 it('kill -9 of `errand start` mid-task: interrupted after restart, resume completes without repeating the finished tool call', async () => {
   const port = await freePort();

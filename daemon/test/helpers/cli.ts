@@ -74,3 +74,43 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * `errand pair --yes --json`, then claim the code over HTTP as the phone does; returns the device
+ * token. The CLI process is added to `children` so the test's cleanup ends it.
+ */
+export async function pairWithCli(
+  env: Record<string, string>,
+  url: string,
+  name: string,
+  children: ChildProcess[],
+): Promise<string> {
+  const readline = await import('node:readline');
+  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const first = await new Promise<string>((resolve) =>
+    readline.createInterface({ input: child.stdout! }).once('line', resolve),
+  );
+  const code = new URL(JSON.parse(first).url).hash.replace(/^#pair=/, '');
+  const res = await fetch(`${url}/api/pair/claim`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, name }),
+  });
+  if (res.status !== 200) throw new Error(`pairing failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** SIGKILL every child process still running and wait until each has exited. */
+export async function killChildren(children: ChildProcess[]): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await gone;
+    }
+  }
+}

@@ -1,14 +1,13 @@
 // No secret stays in the daemon's environment after start: a command run without the sandbox runs
 // as the same user and could read /proc/<daemon pid>/environ. The daemon still uses the API key it
 // read, also after a configuration reload.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ensureBuilt } from '../agent/build.js';
-import { ERRAND_BIN, freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
+import { freePort, killChildren, pairWithCli, runErrand, spawnDaemon } from '../helpers/cli.js';
 import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
@@ -27,35 +26,12 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  }
+  await killChildren(children);
   await server.close();
   fs.rmSync(base, { recursive: true, force: true });
 });
 
-async function pair(env: Record<string, string>, url: string): Promise<string> {
-  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const first = await new Promise<string>((resolve) =>
-    readline.createInterface({ input: child.stdout! }).once('line', resolve),
-  );
-  const code = new URL(JSON.parse(first).url).hash.replace(/^#pair=/, '');
-  const res = await fetch(`${url}/api/pair/claim`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code, name: 'Environ test phone' }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
+const pair = (env: Record<string, string>, url: string) => pairWithCli(env, url, 'Environ test phone', children);
 
 /** The API key a model request carried (x-api-key or a bearer token). */
 const keyOf = (i: number): string | undefined => {

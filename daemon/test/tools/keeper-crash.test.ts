@@ -1,15 +1,14 @@
 // Without the sandbox, what an approved command leaves running dies with the daemon: `errand start`
 // killed with -9 mid-command takes the command and a process that dropped its marker and left the
 // group with it, at once, not at the next start.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
 import { ensureBuilt } from '../agent/build.js';
-import { ERRAND_BIN, freePort, spawnDaemon } from '../helpers/cli.js';
+import { freePort, killChildren, pairWithCli, spawnDaemon } from '../helpers/cli.js';
 import { type ModelServer, reply, startModelServer, toolUse } from '../helpers/model-server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
@@ -52,36 +51,13 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  }
+  await killChildren(children);
   for (const secs of leftovers.splice(0)) for (const pid of sleepers(secs)) process.kill(pid, 'SIGKILL');
   await server.close();
   fs.rmSync(home, { recursive: true, force: true });
 });
 
-async function pair(env: Record<string, string>, url: string): Promise<string> {
-  const child = spawn(process.execPath, [ERRAND_BIN, 'pair', '--yes', '--json'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const first = await new Promise<string>((resolve) =>
-    readline.createInterface({ input: child.stdout! }).once('line', resolve),
-  );
-  const code = new URL(JSON.parse(first).url).hash.replace(/^#pair=/, '');
-  const res = await fetch(`${url}/api/pair/claim`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code, name: 'Keeper test phone' }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
+const pair = (env: Record<string, string>, url: string) => pairWithCli(env, url, 'Keeper test phone', children);
 
 it.skipIf(process.platform !== 'linux')(
   'kill -9 of the daemon mid-command (no sandbox): the command and what it detached die with it',
