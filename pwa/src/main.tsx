@@ -1,11 +1,11 @@
 import { render } from 'preact';
 import { App } from './App.js';
-import { start } from './conn/connection.js';
+import { onSynced, start } from './conn/connection.js';
 import { loadOutbox } from './conn/outbox.js';
 import { watchInstall } from './lib/install.js';
 import { startRouting, takePairCode } from './lib/route.js';
 import { registerServiceWorker } from './lib/sw-register.js';
-import { authStore, connStore, loadPersisted } from './state/app.js';
+import { appStore, authStore, connStore, loadPersisted } from './state/app.js';
 import './styles.css';
 
 // Read and remove a pairing code before anything else, so it never lingers in the address bar.
@@ -13,6 +13,27 @@ const pairCode = takePairCode();
 startRouting();
 watchInstall();
 registerServiceWorker();
+
+// Each time the app connects, keep this phone's notifications working: when the computer's push keys
+// changed (or it lost this subscription), subscribe again. Loaded only where notifications are allowed.
+onSynced(() => {
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  import('./lib/push.js')
+    .then((m) => m.renewPushIfNeeded())
+    .catch(() =>
+      appStore.set((s) => ({
+        ...s,
+        notices: [
+          ...s.notices,
+          {
+            level: 'warning' as const,
+            text: 'Notifications need renewing on this phone: open Settings → Notifications and turn them on again.',
+            at: Date.now(),
+          },
+        ].slice(-5),
+      })),
+    );
+});
 
 async function boot(): Promise<void> {
   try {

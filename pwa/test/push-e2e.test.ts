@@ -3,10 +3,12 @@
 // switch, and that payload, delivered to the service worker, shows the notification.
 // Only the browser's push service is faked (PushManager.subscribe never settles in this sandbox):
 // the page gets a subscription whose keys this test holds, so it can decrypt what the daemon sends.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setPushTransportForTests } from '../../daemon/src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { decryptPush, FakePushService, makeSubscriber } from '../../daemon/test/push/push-service.js';
+import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from '../../daemon/test/push/push-service.js';
 import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
 
 describe('notifications switch and test push, end to end', () => {
@@ -97,4 +99,44 @@ describe('notifications switch and test push, end to end', () => {
     await expect.poll(() => toggle.isChecked()).toBe(false);
     expect(await page.getByRole('button', { name: 'Send test push' }).count()).toBe(0);
   });
+  it("after the computer's push keys are replaced, the app renews its subscription when it reconnects", async () => {
+    const { page } = b;
+    const toggle = page.getByRole('switch', { name: 'Notifications' });
+    await expect.poll(() => toggle.isEnabled()).toBe(true);
+    await toggle.click();
+    await expect.poll(() => toggle.isChecked()).toBe(true);
+    const home = td.home;
+    const port = td.port;
+    const storedKeys = () =>
+      (
+        JSON.parse(fs.readFileSync(path.join(home, 'store', 'push.json'), 'utf8')) as {
+          subscriptions: { vapidKey?: string }[];
+        }
+      ).subscriptions.map((s) => s.vapidKey);
+    const oldKey = (JSON.parse(fs.readFileSync(path.join(home, 'vapid.json'), 'utf8')) as { publicKey: string })
+      .publicKey;
+    await expect.poll(storedKeys).toEqual([oldKey]);
+    await td.stop();
+
+    const webpush = (await import('web-push')).default;
+    const fresh = webpush.generateVAPIDKeys();
+    fs.writeFileSync(
+      path.join(home, 'vapid.json'),
+      JSON.stringify({ schema: 1, publicKey: fresh.publicKey, privateKey: fresh.privateKey, createdAt: Date.now() }),
+      { mode: 0o600 },
+    );
+    td = await startTestDaemon({ home, config: { port, push: { subject: 'mailto:owner@example.org' } } });
+    // No tap needed: the app notices on reconnecting and subscribes again with the new key.
+    await expect.poll(storedKeys, { timeout: 30_000 }).toEqual([fresh.publicKey]);
+
+    const before = svc.received.length;
+    await page.getByRole('button', { name: 'Send test push' }).click();
+    await svc.waitFor(before + 1, 10_000);
+    const got = svc.received[before];
+    verifyVapid(got.headers.authorization, sub.subscription.endpoint, {
+      subject: 'mailto:owner@example.org',
+      publicKey: fresh.publicKey,
+    });
+    expect(decryptPush(got, sub)).toMatchObject({ type: 'test' });
+  }, 90_000);
 });

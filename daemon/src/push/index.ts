@@ -49,6 +49,18 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (!ctx.store.devices.get(s.deviceId)) await store.remove(s.deviceId);
   }
 
+  // vapid.json replaced (keys rotated): those phones' subscriptions now fail with 403. Say so; each phone
+  // renews its subscription the next time the app opens (push.key tells it its subscription is stale).
+  const stale = await store.adoptVapidKey(keys.publicKey);
+  if (stale.length > 0)
+    log.warn('push keys changed: devices must open the app once to renew notifications', {
+      devices: stale.length,
+    });
+  const subscriptionState = (deviceId: string): 'none' | 'current' | 'stale' => {
+    const s = store.get(deviceId);
+    return !s ? 'none' : s.vapidKey === keys.publicKey ? 'current' : 'stale';
+  };
+
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     const q = p.catch((err) => log.error('push failed', { error: (err as Error).message }));
@@ -140,7 +152,10 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     return outcome;
   };
 
-  ctx.commands.register('push.key', async () => ({ publicKey: keys.publicKey }));
+  ctx.commands.register('push.key', async (_c, cc) => ({
+    publicKey: keys.publicKey,
+    subscription: subscriptionState(cc.device.id),
+  }));
   ctx.commands.register('push.subscribe', async (c, cc) => {
     const check = checkEndpoint(c.subscription.endpoint);
     if (!check.ok) throw new CommandError('bad_request', check.reason);
@@ -151,6 +166,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       endpoint: check.url.href,
       keys: { p256dh: c.subscription.keys.p256dh, auth: c.subscription.keys.auth },
       createdAt: Date.now(),
+      vapidKey: keys.publicKey,
     });
     log.info('push subscription saved', { device: cc.device.id, service: check.url.hostname });
     return { subscribed: true, service: check.url.hostname };
@@ -177,6 +193,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       device: ctx.store.devices.get(s.deviceId)?.name,
       service: new URL(s.endpoint).hostname,
       since: s.createdAt,
+      current: s.vapidKey === keys.publicKey,
     })),
   }));
 

@@ -137,6 +137,14 @@ export class PushSender {
       await this.deps.store.remove(sub.deviceId, sub.endpoint);
       return this.outcome(a, 'removed', check.reason);
     }
+    if (sub.vapidKey !== undefined && sub.vapidKey !== this.deps.keys.publicKey) {
+      // Made with keys that were replaced: the push service would refuse it (403). Not worth a request.
+      return this.outcome(
+        a,
+        'failed',
+        'Errand has new push keys: open Errand on this device once to renew notifications.',
+      );
+    }
     const webpush = await loadWebpush();
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {

@@ -11,6 +11,8 @@ const Subscription = z.object({
   endpoint: z.string().max(2048),
   keys: z.object({ p256dh: z.string().max(256), auth: z.string().max(64) }),
   createdAt: z.number(),
+  /** The VAPID public key the browser subscribed with: after the keys change, this subscription cannot work. */
+  vapidKey: z.string().max(128).optional(),
 });
 export type StoredSubscription = z.infer<typeof Subscription>;
 
@@ -19,6 +21,8 @@ const PushDoc = z.object({
   subscriptions: z.array(Subscription),
   outcomes: z.array(PushOutcome),
   pushedKeys: z.array(z.string()),
+  /** The VAPID public key in use when this file was last opened (subscriptions older than vapidKey carry it). */
+  vapidKey: z.string().max(128).optional(),
 });
 type PushDoc = z.infer<typeof PushDoc>;
 
@@ -40,6 +44,25 @@ export class PushStore {
       initial: () => ({ schema: 1, subscriptions: [], outcomes: [], pushedKeys: [] }),
     });
     return new PushStore(db);
+  }
+
+  /**
+   * Record the key in use now. Subscriptions saved before keys were recorded were made with the key of the
+   * last start (or, on a first start with this field, the current one). Returns the subscriptions that were
+   * made with another key: they need the device to subscribe again.
+   */
+  async adoptVapidKey(publicKey: string): Promise<StoredSubscription[]> {
+    const previous = this.db.data.vapidKey ?? publicKey;
+    let changed = this.db.data.vapidKey !== publicKey;
+    for (const s of this.db.data.subscriptions) {
+      if (s.vapidKey === undefined) {
+        s.vapidKey = previous;
+        changed = true;
+      }
+    }
+    this.db.data.vapidKey = publicKey;
+    if (changed) await this.db.write();
+    return this.db.data.subscriptions.filter((s) => s.vapidKey !== publicKey);
   }
 
   subscriptions(): StoredSubscription[] {

@@ -72,7 +72,8 @@ describe('push through the daemon', () => {
     phoneB = await td.connect({ token: b.token });
     laptop = await td.connect();
     const reply = await phoneA.send<Record<string, unknown>>({ type: 'push.key' });
-    expect(Object.keys(reply)).toEqual(['publicKey']);
+    expect(Object.keys(reply).sort()).toEqual(['publicKey', 'subscription']);
+    expect(reply.subscription).toBe('none');
     publicKey = reply.publicKey as string;
     const file = td.daemon.ctx.paths.vapid;
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
@@ -254,7 +255,7 @@ describe('push through the daemon', () => {
     td = await startTestDaemon({ home });
     await ensurePush(td);
     const again = await td.connect({ token: b.token });
-    expect(await again.send({ type: 'push.key' })).toEqual({ publicKey });
+    expect(await again.send({ type: 'push.key' })).toEqual({ publicKey, subscription: 'current' });
     const before = svc.received.length;
     const thread = await td.daemon.ctx.store.threads.create('After restart', () => undefined);
     await td.daemon.ctx.emit({ kind: 'task.updated', task: task(thread.meta.id, { resultSummary: 'All done.' }) });
@@ -266,5 +267,55 @@ describe('push through the daemon', () => {
     });
     const outcomes = await again.send<PushOutcome[]>({ type: 'push.outcomes' });
     expect(outcomes.at(-1)).toMatchObject({ result: 'sent', kind: 'task.done' });
+  });
+  it('replaced push keys: no request on the old subscription, the device is told to renew, and renewing works', async () => {
+    const home = td.home;
+    const d = await td.pairDevice('Phone D');
+    const phoneD = await td.connect({ token: d.token });
+    const subD = makeSubscriber('https://web.push.apple.com/QGdef');
+    await phoneD.send({ type: 'push.subscribe', subscription: subD.subscription });
+    await stopDaemon();
+
+    // The owner replaces vapid.json (say, restored from elsewhere): every existing subscription is now stale.
+    const webpush = (await import('web-push')).default;
+    const fresh = webpush.generateVAPIDKeys();
+    fs.writeFileSync(
+      path.join(home, 'vapid.json'),
+      JSON.stringify({ schema: 1, publicKey: fresh.publicKey, privateKey: fresh.privateKey, createdAt: Date.now() }),
+      { mode: 0o600 },
+    );
+    td = await startTestDaemon({ home });
+    await ensurePush(td);
+    const again = await td.connect({ token: d.token });
+    expect(await again.send({ type: 'push.key' })).toEqual({ publicKey: fresh.publicKey, subscription: 'stale' });
+    const logs = () =>
+      fs
+        .readdirSync(td.daemon.ctx.paths.logs)
+        .map((f) => fs.readFileSync(path.join(td.daemon.ctx.paths.logs, f), 'utf8'))
+        .join('');
+    expect(logs()).toMatch(/push keys changed/);
+
+    const before = svc.received.length;
+    const thread = await td.daemon.ctx.store.threads.create('Old keys', () => undefined);
+    const failed = outcomeOf(again, (o) => o.deviceId === d.deviceId && o.result === 'failed');
+    await td.daemon.ctx.emit({ kind: 'task.updated', task: task(thread.meta.id, { resultSummary: 'Done.' }) });
+    expect((await failed).detail).toMatch(/open Errand on this device once to renew/);
+    expect(svc.received.slice(before).filter((p) => p.path.includes('QGdef'))).toEqual([]);
+
+    // What the app does when it opens: subscribe again with the new key.
+    await again.send({ type: 'push.subscribe', subscription: subD.subscription });
+    expect(await again.send({ type: 'push.key' })).toEqual({ publicKey: fresh.publicKey, subscription: 'current' });
+    const n = svc.received.length;
+    await td.daemon.ctx.emit({
+      kind: 'task.updated',
+      task: task(thread.meta.id, { id: 'tsk_renewed', resultSummary: 'Done again.' }),
+    });
+    await svc.waitFor(n + 1);
+    const got = svc.received.slice(n).find((p) => p.path.includes('QGdef'))!;
+    expect(decryptPush(got, subD)).toMatchObject({ type: 'task.done', body: 'Done again.' });
+    verifyVapid(got.headers.authorization, subD.subscription.endpoint, {
+      subject: SUBJECT,
+      publicKey: fresh.publicKey,
+    });
   });
 });

@@ -28,7 +28,7 @@ export interface ResultMap {
   'task.file': FileView;
   'status.get': HostStatus;
   'devices.list': Device[];
-  'push.key': { publicKey: string };
+  'push.key': { publicKey: string; subscription?: 'none' | 'current' | 'stale' };
   'push.outcomes': PushOutcome[];
 }
 export type ResultOf<T extends CommandType> = T extends keyof ResultMap ? ResultMap[T] : unknown;

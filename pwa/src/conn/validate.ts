@@ -39,7 +39,10 @@ export const results = {
   'task.file': z.union([FileView, z.object({ file: FileView }).transform((r) => r.file)]),
   'status.get': HostStatus,
   'devices.list': z.array(Device),
-  'push.key': z.object({ publicKey: z.string() }),
+  'push.key': z.object({
+    publicKey: z.string(),
+    subscription: z.enum(['none', 'current', 'stale']).optional(),
+  }),
   'push.outcomes': z.array(PushOutcome),
 } as const;
 

@@ -62,7 +62,16 @@ export async function enablePush(): Promise<void> {
     'The app is still installing its service worker; try again in a moment.',
   );
   const { publicKey } = await request({ type: 'push.key' });
-  let sub = await reg.pushManager.getSubscription();
+  await subscribeWith(reg, publicKey, await reg.pushManager.getSubscription());
+}
+
+/** Subscribe (again, when the key changed) and hand the subscription to the host. */
+async function subscribeWith(
+  reg: ServiceWorkerRegistration,
+  publicKey: string,
+  existing: PushSubscription | null,
+): Promise<void> {
+  let sub = existing;
   if (sub && !sameKey(sub, publicKey)) {
     await sub.unsubscribe();
     sub = null;
@@ -83,6 +92,25 @@ export async function enablePush(): Promise<void> {
       keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
     },
   });
+}
+
+/**
+ * Run each time the app connects: when notifications are on in this browser but the computer's push keys
+ * changed, or the computer no longer holds this subscription (it expired, or was made with old keys),
+ * subscribe again. Without permission, or with notifications off on both sides, nothing happens.
+ */
+export async function renewPushIfNeeded(): Promise<'unchanged' | 'renewed'> {
+  if (!pushSupport().ok || Notification.permission !== 'granted') return 'unchanged';
+  const reg = await navigator.serviceWorker.getRegistration('/');
+  if (!reg) return 'unchanged';
+  const sub = await reg.pushManager.getSubscription();
+  const { publicKey, subscription } = await request({ type: 'push.key' });
+  const keyChanged = !!sub && !sameKey(sub, publicKey);
+  // On at the computer but gone here (the browser dropped it), or here but not current there.
+  const wanted = sub ? keyChanged || subscription !== 'current' : subscription === 'stale';
+  if (!wanted) return 'unchanged';
+  await subscribeWith(reg, publicKey, sub);
+  return 'renewed';
 }
 
 function sameKey(sub: PushSubscription, publicKey: string): boolean {

@@ -5,7 +5,7 @@ import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
 
 interface PushStatus {
-  subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number }>;
+  subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number; current?: boolean }>;
 }
 
 export const pushCommand: CliCommand = {
@@ -28,7 +28,7 @@ export const pushCommand: CliCommand = {
       else
         for (const sub of s.subscriptions)
           io.out(
-            `${sub.deviceId}  ${forTerminal(sub.device ?? '(removed device)')}  via ${sub.service}, since ${ago(sub.since)}`,
+            `${sub.deviceId}  ${forTerminal(sub.device ?? '(removed device)')}  via ${sub.service}, since ${ago(sub.since)}${sub.current === false ? ' — made with old push keys: open Errand on this device to renew' : ''}`,
           );
       return 0;
     }
