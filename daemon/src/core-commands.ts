@@ -2,10 +2,10 @@
 // control methods for the CLI.
 import type { DaemonContext } from './context.js';
 import type { Pairing } from './pairing/pairing.js';
-import { CommandError } from './server/command-router.js';
 import type { Gateway } from './server/gateway.js';
 import { phoneOrigin } from './server/origins.js';
 import { publicDevice } from './store/devices.js';
+import { CommandError } from './util/command-error.js';
 import { stripControl } from './util/text.js';
 
 export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairing: Pairing): void {

@@ -3,8 +3,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Attachment } from '../../../shared/src/index.js';
-import { CommandError } from '../server/command-router.js';
 import type { UploadStore } from '../server/uploads.js';
+import { CommandError } from '../util/command-error.js';
 import type { ImageBlock, TextBlock } from './wire.js';
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);

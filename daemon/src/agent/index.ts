@@ -3,8 +3,9 @@
 import path from 'node:path';
 import type { Approval, Question, ServerEvent, Task, ThreadItem, ThreadSummary } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
-import { type CommandContext, CommandError } from '../server/command-router.js';
+import type { CommandContext } from '../server/command-router.js';
 import type { ThreadDoc } from '../store/threads.js';
+import { CommandError } from '../util/command-error.js';
 import { landAttachments, userContent } from './attachments.js';
 import { anthropicModel } from './model.js';
 import { emptyUsage } from './pricing.js';
@@ -34,6 +35,8 @@ export interface AgentModule extends DaemonModule {
   queuedTasks(): number;
   /** Resolves when no task is running or queued and every event is written (for tests, benchmarks). */
   idle(): Promise<void>;
+  /** Start a task from Errand itself (a schedule's run): in `threadId` while it exists, else in a new thread. */
+  startTask(req: { text: string; title: string; threadId?: string }): Promise<{ threadId: string; task: Task }>;
 }
 
 const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
@@ -161,6 +164,18 @@ class AgentService implements AgentModule, RunHost {
     while (this.runs.size || this.scheduler.queued().length || this.pendingEmits.size) {
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  async startTask(req: { text: string; title: string; threadId?: string }) {
+    // No attachments, so no device is needed to find uploads.
+    const cc = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
+    const doc = req.threadId && this.ctx.store.threads.has(req.threadId) ? await this.loadThread(req.threadId) : undefined;
+    if (doc && req.threadId && doc.meta.state !== 'deleted') {
+      const made = await this.send({ threadId: req.threadId, text: req.text }, cc);
+      return { threadId: req.threadId, task: made.task };
+    }
+    const made = await this.create({ text: req.text, title: req.title }, cc);
+    return { threadId: made.thread.id, task: made.task };
   }
 
   private async loadThread(threadId: string): Promise<ThreadDoc> {

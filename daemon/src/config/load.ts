@@ -1,6 +1,7 @@
 // Load config.json, apply environment overrides, validate. An invalid value names its key and what is allowed.
 import fs from 'node:fs';
 import type { z } from 'zod';
+import { writeFileDurablySync } from '../util/durable-file.js';
 import { homePaths } from './paths.js';
 import { type Config, ConfigSchema } from './schema.js';
 
@@ -77,14 +78,6 @@ export function updateConfigFile(home: string, change: (raw: Record<string, unkn
   change(raw);
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, JSON.stringify(raw, null, 2) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileDurablySync(file, JSON.stringify(raw, null, 2) + '\n', 0o600);
   return parsed.data;
 }

@@ -3,8 +3,8 @@
 // `errand connectors accept <name>`. A tool whose hash no longer matches is disabled. The pin covers
 // the tool's annotations too.
 import fs from 'node:fs';
-import { writeAtomic } from '../tools/journal.js';
 import { actionHash } from '../tools/util.js';
+import { writeFileDurably } from '../util/durable-file.js';
 
 type PinsDoc = { schema: 1; connectors: Record<string, Record<string, string>> };
 
@@ -55,13 +55,13 @@ export class PinStore {
   async set(connector: string, pins: Record<string, string>): Promise<void> {
     const doc = this.read();
     doc.connectors[connector] = pins;
-    await writeAtomic(this.file, Buffer.from(JSON.stringify(doc, null, 2) + '\n'), 0o600);
+    await writeFileDurably(this.file, JSON.stringify(doc, null, 2) + '\n', false, 0o600);
   }
 
   async remove(connector: string): Promise<void> {
     const doc = this.read();
     if (!(connector in doc.connectors)) return;
     delete doc.connectors[connector];
-    await writeAtomic(this.file, Buffer.from(JSON.stringify(doc, null, 2) + '\n'), 0o600);
+    await writeFileDurably(this.file, JSON.stringify(doc, null, 2) + '\n', false, 0o600);
   }
 }

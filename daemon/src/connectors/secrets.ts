@@ -1,7 +1,7 @@
 // Secrets for connectors (environment values, auth headers), kept in secrets.json (0600) in the
 // home folder. Config files and clients only ever see their names.
 import fs from 'node:fs';
-import { writeAtomic } from '../tools/journal.js';
+import { writeFileDurably } from '../util/durable-file.js';
 
 export class SecretStore {
   constructor(readonly file: string) {}
@@ -30,13 +30,13 @@ export class SecretStore {
   }
 
   async set(values: Record<string, string>): Promise<void> {
-    await writeAtomic(this.file, Buffer.from(JSON.stringify({ ...this.all(), ...values }, null, 2) + '\n'), 0o600);
+    await writeFileDurably(this.file, JSON.stringify({ ...this.all(), ...values }, null, 2) + '\n', false, 0o600);
   }
 
   async removePrefix(prefix: string): Promise<void> {
     const all = this.all();
     const kept = Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith(prefix)));
     if (Object.keys(kept).length !== Object.keys(all).length)
-      await writeAtomic(this.file, Buffer.from(JSON.stringify(kept, null, 2) + '\n'), 0o600);
+      await writeFileDurably(this.file, JSON.stringify(kept, null, 2) + '\n', false, 0o600);
   }
 }

@@ -3,7 +3,7 @@
 // the device has that thread in the foreground right now. Every push ends in a recorded outcome.
 import type { PushOutcome } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
-import { CommandError } from '../server/command-router.js';
+import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
 import { PushSender, type RetryPolicy } from './sender.js';

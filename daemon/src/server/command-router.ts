@@ -1,7 +1,8 @@
 // Routes authenticated client commands to the module that owns them. Modules register their
 // handlers at start-up; the WebSocket gateway only validates, de-duplicates and dispatches.
-import type { CommandOf, CommandType, ErrorCode } from '../../../shared/src/index.js';
+import type { CommandOf, CommandType } from '../../../shared/src/index.js';
 import type { DeviceRecord } from '../store/devices.js';
+import { CommandError } from '../util/command-error.js';
 
 export interface CommandContext {
   device: DeviceRecord;
@@ -11,15 +12,7 @@ export interface CommandContext {
 
 export type CommandHandler<T extends CommandType> = (cmd: CommandOf<T>, ctx: CommandContext) => Promise<unknown>;
 
-/** A failure the client should see as-is: a code to branch on and a sentence to show. */
-export class CommandError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { CommandError };
 
 export class CommandRouter {
   private handlers = new Map<CommandType, CommandHandler<CommandType>>();

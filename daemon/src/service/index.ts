@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultHome } from '../config/paths.js';
+import { writeFileDurablySync } from '../util/durable-file.js';
 import { formatCommand, type Runner } from './runner.js';
 import {
   homeFromServiceFile,
@@ -242,7 +243,7 @@ export async function applyPlan(plan: Plan, run: Runner, env: NodeJS.ProcessEnv 
     try {
       if (step.kind === 'mkdir') fs.mkdirSync(step.path, { recursive: true, mode: step.mode });
       else if (step.kind === 'remove') fs.rmSync(step.path, { force: true });
-      else if (step.kind === 'write') writeFileAtomic(step.path, step.content, step.mode);
+      else if (step.kind === 'write') writeFileDurablySync(step.path, step.content, step.mode);
       else {
         const [cmd, ...args] = step.argv;
         const r = await run(cmd, args, { env });
@@ -257,13 +258,6 @@ export async function applyPlan(plan: Plan, run: Runner, env: NodeJS.ProcessEnv 
     }
   }
   return { ok: true, warnings };
-}
-
-function writeFileAtomic(file: string, content: string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.chmodSync(tmp, mode);
-  fs.renameSync(tmp, file);
 }
 
 /** What to tell the user when a service-manager command failed. */

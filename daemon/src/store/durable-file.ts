@@ -1,9 +1,10 @@
-// A lowdb adapter that makes writes durable: write a temp file, fsync it, keep the previous version
-// as a backup (hard link, so it costs no copy), rename over the target, fsync the folder.
-// lowdb's own TextFile adapter renames but never fsyncs (lowdb issue #549).
+// A lowdb adapter that makes writes durable (util/durable-file.ts), keeping the previous version as a
+// backup. lowdb's own TextFile adapter renames but never fsyncs (lowdb issue #549).
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { Adapter } from 'lowdb';
+import { writeFileDurably } from '../util/durable-file.js';
+
+export { fsyncDir, writeFileDurably } from '../util/durable-file.js';
 
 export class StoreCorruptError extends Error {
   readonly exitCode = 65; // EX_DATAERR
@@ -19,41 +20,6 @@ export class StoreCorruptError extends Error {
 
 /** Reads and upgrades a file's contents; throws a message describing the problem when it cannot. */
 export type Decode<T> = (value: unknown) => T;
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function writeFileDurably(file: string, text: string, keepBackup = true): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const handle = await fs.open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    // fdatasync: the data and the size; the rename and the folder's fsync make the name durable.
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  if (keepBackup) {
-    // Keep the previous generation: link the current file to .bak (atomic replace via rename).
-    const bakTmp = `${file}.bak.tmp`;
-    try {
-      await fs.rm(bakTmp, { force: true });
-      await fs.link(file, bakTmp);
-      await fs.rename(bakTmp, `${file}.bak`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  await fs.rename(tmp, file);
-  await fsyncDir(dir);
-}
 
 export class DurableJsonFile<T> implements Adapter<T> {
   private pending: T | undefined;

@@ -3,7 +3,7 @@
 // decision must carry the hash of the action it approves. A replayed decision does nothing.
 import crypto from 'node:crypto';
 import type { Approval, ServerEvent } from '../../../shared/src/index.js';
-import { CommandError } from '../server/command-router.js';
+import { CommandError } from '../util/command-error.js';
 
 export type ApprovalOutcome =
   | { result: 'approve' | 'allow_task'; by: string }

@@ -9,7 +9,7 @@ import type { ToolRuntime } from '../agent/tool-runtime.js';
 import type { Config } from '../config/schema.js';
 import { ConnectorManager } from '../connectors/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
-import { CommandError } from '../server/command-router.js';
+import { CommandError } from '../util/command-error.js';
 import { Approvals } from './approvals.js';
 import { AuditLog } from './audit.js';
 import { readTools } from './fs-read-tools.js';

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir } from '../util/durable-file.js';
 import { ToolError } from './util.js';
 
 const PROC_FD = '/proc/self/fd';
@@ -125,19 +126,6 @@ export async function openNoFollow(file: string, opts: FolderOptions = {}): Prom
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw linkRefusal(file, opts);
     throw err;
-  }
-}
-
-/** fsync a folder (not supported everywhere). */
-export async function fsyncDir(dir: string): Promise<void> {
-  const h = await fsp.open(dir, 'r').catch(() => undefined);
-  if (!h) return;
-  try {
-    await h.sync();
-  } catch {
-    /* not supported everywhere */
-  } finally {
-    await h.close();
   }
 }
 
