@@ -6,8 +6,8 @@ import type { HomePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import type { ControlServer } from './control/server.js';
 import type { CommandRouter } from './server/command-router.js';
-import type { UploadStore } from './server/uploads.js';
 import type { Store } from './store/index.js';
+import type { UploadStore } from './store/uploads.js';
 import type { Logger } from './util/log.js';
 
 export interface Presence {

@@ -18,9 +18,9 @@ import { Gateway } from './server/gateway.js';
 import { type OriginPolicy, originPolicy, phoneOrigin } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { RefusalLog } from './server/refusals.js';
-import { UploadStore } from './server/uploads.js';
 import { openStore } from './store/index.js';
 import { acquireLock } from './store/lock.js';
+import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
 import { VERSION } from './version.js';
 

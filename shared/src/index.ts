@@ -1,1 +1,3 @@
 export * from './protocol/index.js';
+export * from './task-states.js';
+export * from './words.js';

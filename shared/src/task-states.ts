@@ -1,5 +1,20 @@
 // Task-state vocabulary shared by daemon and app, free of schema code (the app's first load stays light).
-import type { TaskState } from './protocol/entities.js';
+
+export const TASK_STATES = ['queued', 'running', 'waiting', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+/** The same union as the protocol's TaskState (entities.ts builds its schema from TASK_STATES). */
+type TaskState = (typeof TASK_STATES)[number];
+
+/** States in which a task still holds its thread: it runs, waits for the person, or waits its turn. */
+export const ACTIVE_TASK_STATES: ReadonlySet<TaskState> = new Set<TaskState>(['queued', 'running', 'waiting']);
+/** States a task reaches when it has stopped (interrupted can still be resumed). */
+export const ENDED_TASK_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
+  'done',
+  'failed',
+  'cancelled',
+  'interrupted',
+]);
+export const isActiveTaskState = (s: string): boolean => ACTIVE_TASK_STATES.has(s as TaskState);
+export const isEndedTaskState = (s: string): boolean => ENDED_TASK_STATES.has(s as TaskState);
 
 /** What a thread's chip shows: the most urgent task state in it (waiting for you > running > queued > the latest). */
 const URGENCY: TaskState[] = ['waiting', 'running', 'queued'];

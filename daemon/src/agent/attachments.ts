@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Attachment } from '../../../shared/src/index.js';
-import type { UploadStore } from '../server/uploads.js';
+import type { UploadStore } from '../store/uploads.js';
 import { CommandError } from '../util/command-error.js';
 import type { ImageBlock, TextBlock } from './wire.js';
 

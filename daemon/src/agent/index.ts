@@ -1,9 +1,17 @@
 // The agent module: threads and tasks as clients see them (commands), the scheduler, the runs, and
 // recovery after a stop or crash. Wire it with `startAgent(ctx, tools)`.
 import path from 'node:path';
-import type { Approval, Question, ServerEvent, Task, ThreadItem, ThreadSummary } from '../../../shared/src/index.js';
+import {
+  ACTIVE_TASK_STATES,
+  type Approval,
+  type Question,
+  type ServerEvent,
+  type Task,
+  type ThreadItem,
+  type ThreadSummary,
+} from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
-import type { CommandContext } from '../server/command-router.js';
+import type { CommandContext } from '../util/command-context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { CommandError } from '../util/command-error.js';
 import { landAttachments, userContent } from './attachments.js';
@@ -41,7 +49,6 @@ export interface AgentModule extends DaemonModule {
 
 const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
 const CRASH_QUEUED_REASON = 'Errand stopped unexpectedly before this task started';
-const ACTIVE = new Set(['queued', 'running', 'waiting']);
 
 function summaryKey(s: ThreadSummary): string {
   return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}\u0000${s.urgentState ?? ''}`;
@@ -130,7 +137,7 @@ class AgentService implements AgentModule, RunHost {
         });
         await this.mutate(slot.threadId, (doc) => {
           const t = findTask(doc, slot.taskId);
-          if (t && ACTIVE.has(t.state))
+          if (t && ACTIVE_TASK_STATES.has(t.state))
             Object.assign(t, {
               state: 'failed',
               reason: `Errand hit an internal error: ${(err as Error)?.message ?? String(err)}`,
@@ -169,7 +176,8 @@ class AgentService implements AgentModule, RunHost {
   async startTask(req: { text: string; title: string; threadId?: string }) {
     // No attachments, so no device is needed to find uploads.
     const cc = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
-    const doc = req.threadId && this.ctx.store.threads.has(req.threadId) ? await this.loadThread(req.threadId) : undefined;
+    const doc =
+      req.threadId && this.ctx.store.threads.has(req.threadId) ? await this.loadThread(req.threadId) : undefined;
     if (doc && req.threadId && doc.meta.state !== 'deleted') {
       const made = await this.send({ threadId: req.threadId, text: req.text }, cc);
       return { threadId: req.threadId, task: made.task };
@@ -435,14 +443,14 @@ class AgentService implements AgentModule, RunHost {
     const docs: ThreadDoc[] = [];
     for (const s of this.ctx.store.threads.list(true)) {
       const doc = await this.ctx.store.threads.load(s.id);
-      if (doc.tasks.some((t) => ACTIVE.has(t.state) || t.state === 'interrupted')) docs.push(doc);
+      if (doc.tasks.some((t) => ACTIVE_TASK_STATES.has(t.state) || t.state === 'interrupted')) docs.push(doc);
     }
     // Oldest first, so queued work runs in the order it was asked for.
     docs.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const doc of docs) {
       const threadId = doc.meta.id;
       const steps = new Map<string, StepRecord[]>();
-      for (const t of doc.tasks) if (ACTIVE.has(t.state)) steps.set(t.id, await this.journal.read(t.id));
+      for (const t of doc.tasks) if (ACTIVE_TASK_STATES.has(t.state)) steps.set(t.id, await this.journal.read(t.id));
       await this.ctx.store.journal.transaction(async () => {
         const { result } = await this.mutate(threadId, (d, rec) => {
           const changed: Task[] = [];
@@ -453,7 +461,7 @@ class AgentService implements AgentModule, RunHost {
             const began = r?.started ?? false;
             if (t.state === 'queued' && d.meta.state !== 'deleted') {
               resume.push({ taskId: t.id, threadId });
-            } else if (ACTIVE.has(t.state)) {
+            } else if (ACTIVE_TASK_STATES.has(t.state)) {
               items.push(...foldSteps(d, rec, t, steps.get(t.id) ?? []));
               t.state = 'interrupted';
               t.reason = began ? CRASH_REASON : CRASH_QUEUED_REASON;
@@ -480,7 +488,7 @@ class AgentService implements AgentModule, RunHost {
                 resume.push({ taskId: t.id, threadId });
               }
             }
-            if (ACTIVE.has(t.state) || t.state === 'interrupted') changed.push({ ...t });
+            if (ACTIVE_TASK_STATES.has(t.state) || t.state === 'interrupted') changed.push({ ...t });
           }
           return { changed, notices, items };
         });
@@ -539,7 +547,8 @@ class AgentService implements AgentModule, RunHost {
     );
     c.register('thread.delete', async (cmd) => {
       const doc = await this.loadThread(cmd.threadId);
-      for (const t of doc.tasks) if (ACTIVE.has(t.state)) await this.cancel(t.id, undefined).catch(() => undefined);
+      for (const t of doc.tasks)
+        if (ACTIVE_TASK_STATES.has(t.state)) await this.cancel(t.id, undefined).catch(() => undefined);
       return this.setThreadState(cmd.threadId, (d) => {
         d.meta.state = 'deleted';
       });

@@ -1,7 +1,8 @@
 // One model call of the agent loop: stream the reply through the sink (text live, tool input
 // assembled), watch for a stalled connection, and retry what is worth retrying within the window.
 
-import type { LoopSettings, LoopSink, LoopState } from './loop.js';
+import { plural } from '../../../shared/src/words.js';
+import type { LoopSettings, LoopSink, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
 import type { ModelClient, ModelRequest, StreamEvent, WireBlock } from './wire.js';
@@ -27,10 +28,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }
     signal.addEventListener('abort', done, { once: true });
   });
-
-function plural(n: number, one: string): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : `${one}s`}`;
-}
 
 export type Reply =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }

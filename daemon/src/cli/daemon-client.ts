@@ -19,11 +19,4 @@ export async function callDaemon(
   }
 }
 
-export function ago(ms: number | undefined): string {
-  if (!ms) return 'never';
-  const s = Math.round((Date.now() - ms) / 1000);
-  if (s < 60) return 'just now';
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-}
+export { timeAgo as ago } from '../../../shared/src/words.js';

@@ -7,6 +7,7 @@ import { MAX_FRAME, PairClaimRequest, type PairClaimResponse } from '../../../sh
 import type { FileDownloadHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
+import { MAX_UPLOAD_BYTES, type UploadStore } from '../store/uploads.js';
 import type { Logger } from '../util/log.js';
 import { PROJECT_ROOT } from '../util/project-root.js';
 import { stripControl } from '../util/text.js';
@@ -16,7 +17,6 @@ import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
 import { installSecurity } from './security.js';
 import { serveStatic } from './static-files.js';
-import { MAX_UPLOAD_BYTES, type UploadStore } from './uploads.js';
 
 export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
 

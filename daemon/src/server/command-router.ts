@@ -1,14 +1,10 @@
 // Routes authenticated client commands to the module that owns them. Modules register their
 // handlers at start-up; the WebSocket gateway only validates, de-duplicates and dispatches.
 import type { CommandOf, CommandType } from '../../../shared/src/index.js';
-import type { DeviceRecord } from '../store/devices.js';
+import type { CommandContext } from '../util/command-context.js';
 import { CommandError } from '../util/command-error.js';
 
-export interface CommandContext {
-  device: DeviceRecord;
-  address: string | undefined;
-  connectionId: string;
-}
+export type { CommandContext };
 
 export type CommandHandler<T extends CommandType> = (cmd: CommandOf<T>, ctx: CommandContext) => Promise<unknown>;
 

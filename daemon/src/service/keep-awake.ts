@@ -1,10 +1,10 @@
 // Keep the computer awake while a task runs: hold a sleep inhibitor (systemd-inhibit on Linux,
 // caffeinate on macOS) from the first busy task until the last one ends.
 import { spawn as nodeSpawn } from 'node:child_process';
+import { ACTIVE_TASK_STATES } from '../../../shared/src/index.js';
 import type { DaemonContext } from '../context.js';
 import { which } from './runner.js';
 
-const BUSY = new Set(['queued', 'running', 'waiting']);
 /** After the inhibitor failed to start, wait this long before trying again. */
 const RETRY_AFTER_FAILURE_MS = 60_000;
 
@@ -163,7 +163,7 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
   const unsubscribe = ctx.store.events.subscribe((e) => {
     if (e.event.kind !== 'task.updated') return;
     const task = e.event.task;
-    if (BUSY.has(task.state)) busyTasks.set(task.id, task.state);
+    if (ACTIVE_TASK_STATES.has(task.state)) busyTasks.set(task.id, task.state);
     else busyTasks.delete(task.id);
     if (busyTasks.size > 0) acquire();
     else {

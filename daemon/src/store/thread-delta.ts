@@ -2,7 +2,7 @@
 // whole thread. A shadow per thread remembers what was recorded (JSON of small parts, references of
 // conversation messages) so a turn's checkpoint costs what the turn added.
 import type { Task, ThreadItem } from '../../../shared/src/index.js';
-import type { ThreadDoc, ThreadMeta } from './threads.js';
+import type { ThreadDoc, ThreadMeta } from './thread-doc.js';
 
 export interface ThreadDelta {
   id: string;

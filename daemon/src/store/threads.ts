@@ -3,29 +3,13 @@
 // delta joins the command's record, otherwise it is a record of its own. Start-up rebuilds every
 // thread from the latest snapshot and the journal tail.
 import crypto from 'node:crypto';
-import { z } from 'zod';
-import { mostUrgentState, Task, ThreadItem, ThreadState, type ThreadSummary } from '../../../shared/src/index.js';
+import { mostUrgentState, type ThreadSummary } from '../../../shared/src/index.js';
 import type { Fold, Journal } from './journal.js';
 import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
+import type { ThreadDoc } from './thread-doc.js';
 
-export const ThreadMeta = z.object({
-  id: z.string(),
-  title: z.string(),
-  state: ThreadState,
-  createdAt: z.number(),
-  updatedAt: z.number(),
-});
-export type ThreadMeta = z.infer<typeof ThreadMeta>;
-
-export const ThreadDocSchema = z.object({
-  schema: z.literal(1),
-  meta: ThreadMeta,
-  items: z.array(ThreadItem),
-  tasks: z.array(Task),
-  /** State private to the agent (conversation in the Messages API format, checkpoints). */
-  agent: z.record(z.string(), z.unknown()),
-});
-export type ThreadDoc = z.infer<typeof ThreadDocSchema>;
+export type { ThreadDoc } from './thread-doc.js';
+export { ThreadDocSchema, ThreadMeta } from './thread-doc.js';
 
 export const THREAD_ID = /^thr_[A-Za-z0-9_-]{6,40}$/;
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
-import { runProcess } from './shell.js';
+import { runProcess } from './run-process.js';
 import { shellQuote } from './util.js';
 
 export interface SandboxState {

@@ -17,9 +17,9 @@ import { type Config, ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext } from '../../src/context.js';
 import { ControlServer } from '../../src/control/server.js';
 import { type CommandContext, CommandRouter } from '../../src/server/command-router.js';
-import { UploadStore } from '../../src/server/uploads.js';
 import type { LoggedEvent } from '../../src/store/event-log.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { UploadStore } from '../../src/store/uploads.js';
 import { createLogger } from '../../src/util/log.js';
 
 export interface TestTools {
@@ -205,7 +205,7 @@ export async function startHarness(
   const tools = opts.tools ?? testTools(path.join(home, 'files'));
   const agent = await startAgent(ctx, tools.runtime, { retryBaseMs: 50, deltaIntervalMs: 100, ...opts.agentOptions });
   const cc: CommandContext = {
-    device: { id: 'dev_test', name: 'Test phone', pairedAt: Date.now(), tokenHash: '0'.repeat(64) },
+    device: { id: 'dev_test', name: 'Test phone', pairedAt: Date.now() },
     address: '127.0.0.1',
     connectionId: 'conn_test',
   };

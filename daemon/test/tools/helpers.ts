@@ -11,8 +11,8 @@ import { type Config, ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext, FileDownloadHandler } from '../../src/context.js';
 import { ControlServer } from '../../src/control/server.js';
 import { type CommandContext, CommandRouter } from '../../src/server/command-router.js';
-import { UploadStore } from '../../src/server/uploads.js';
 import { EventLog } from '../../src/store/event-log.js';
+import { UploadStore } from '../../src/store/uploads.js';
 import { type StartToolsOptions, startTools, type ToolsModule } from '../../src/tools/index.js';
 import { createLogger } from '../../src/util/log.js';
 
@@ -120,7 +120,7 @@ export async function toolsHarness(
     },
     send(type, body, dev = device) {
       const cc: CommandContext = {
-        device: { ...dev, pairedAt: 0, tokenHash: '0'.repeat(64) },
+        device: { ...dev, pairedAt: 0 },
         address: '127.0.0.1',
         connectionId: 'c1',
       };

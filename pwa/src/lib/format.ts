@@ -1,17 +1,6 @@
 import type { Task, TaskState, Usage } from '../../../shared/src/index.js';
 
-export function timeAgo(at: number | undefined, now = Date.now()): string {
-  if (!at) return 'never';
-  const s = Math.max(0, Math.round((now - at) / 1000));
-  if (s < 45) return 'just now';
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.round(m / 60);
-  if (h < 24) return `${h} h ago`;
-  const d = Math.round(h / 24);
-  if (d < 7) return `${d} d ago`;
-  return new Date(at).toLocaleDateString();
-}
+export { timeAgo } from '../../../shared/src/words.js';
 
 export function shortTime(at: number, now = Date.now()): string {
   const d = new Date(at);

@@ -1,6 +1,7 @@
 // The interactive cards inside a thread: tool steps, approvals, questions, task controls.
 import { useEffect, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
+import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
 import { countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
@@ -239,9 +240,6 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   );
 }
 
-const ACTIVE = new Set(['queued', 'running', 'waiting']);
-const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
-
 export function TaskFooter({ task, threadId }: { task: Task; threadId: string }) {
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<string>();
@@ -249,7 +247,7 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
   const [confirmUndo, setConfirmUndo] = useState(false);
   const changes = appStore.get().details[threadId]?.changes[task.id];
   const changeCount = changes ? changes.filter((c) => !c.undone).length : (task.changedFiles?.length ?? 0);
-  const ended = ENDED.has(task.state);
+  const ended = ENDED_TASK_STATES.has(task.state);
   useEffect(() => {
     if (ended && !changes) ensureChanges(threadId, task.id).catch(() => undefined);
   }, [ended, task.id, threadId]);
@@ -271,14 +269,14 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
         <StateChip state={task.state} />
         <span class="usage">{usageLine(task)}</span>
       </div>
-      {task.reason && ENDED.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
+      {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
       {changes && changes.length > 0 && changeCount === 0 && (
         <p class="muted" role="status">
           All of this task's changes were undone.
         </p>
       )}
       <div class="btn-row">
-        {ACTIVE.has(task.state) && (
+        {ACTIVE_TASK_STATES.has(task.state) && (
           <button
             type="button"
             class="danger"
@@ -315,7 +313,7 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
             Changed files ({changeCount})
           </button>
         )}
-        {ENDED.has(task.state) &&
+        {ENDED_TASK_STATES.has(task.state) &&
           changeCount > 0 &&
           (confirmUndo ? (
             <button

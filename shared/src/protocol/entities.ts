@@ -1,13 +1,12 @@
 // Entities that travel between daemon and clients. Defined once, as zod schemas with inferred types.
 import { z } from 'zod';
+import { TASK_STATES } from '../task-states.js';
 
 export const Id = z.string().min(1).max(128);
 export const Timestamp = z.number().int().nonnegative(); // ms since epoch
 
-export const TaskState = z.enum(['queued', 'running', 'waiting', 'done', 'failed', 'cancelled', 'interrupted']);
+export const TaskState = z.enum(TASK_STATES);
 export type TaskState = z.infer<typeof TaskState>;
-
-export { mostUrgentState } from '../task-states.js';
 
 export const Usage = z.object({
   inputTokens: z.number().int().nonnegative(),
