@@ -2,6 +2,7 @@
 import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
 import { startPush } from './push/index.js';
+import { startSchedules } from './schedules/index.js';
 import { startKeepAwake } from './service/keep-awake.js';
 import { startTools } from './tools/index.js';
 
@@ -20,6 +21,8 @@ export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> 
     const agent = await startAgent(ctx, tools);
     modules.push(agent);
     agent.setApprovalsProvider((threadId) => tools.pendingApprovals(threadId));
+    // After the agent recovered its tasks: runs missed while Errand was down are accounted for now.
+    modules.push(await startSchedules(ctx, agent));
     // "Allow for this task" grants end with the task.
     const unsubscribe = ctx.store.events.subscribe((e) => {
       if (e.event.kind === 'task.updated' && ENDED.has(e.event.task.state)) tools.endTask(e.event.task.id);

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HomePaths } from '../config/paths.js';
+import { ScheduleStore } from '../schedules/store.js';
 import { BlobStore } from './blobs.js';
 import { CommandLog } from './commands.js';
 import { DeviceStore } from './devices.js';
@@ -20,6 +21,8 @@ export interface Store {
   threads: ThreadStore;
   commands: CommandLog;
   events: EventLog;
+  /** Scheduled errands (a journal fold like threads). */
+  schedules: ScheduleStore;
   close(): Promise<void>;
 }
 
@@ -80,6 +83,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   const threads = new ThreadStore(journal);
   const commands = new CommandLog(journal);
   const events = new EventLog(journal);
+  const schedules = new ScheduleStore(journal);
   await journal.load((r) => events.replayed(r));
   await migrateLegacyStore(paths, journal, threads, commands);
   await threads.ready();
@@ -92,6 +96,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
     threads,
     commands,
     events,
+    schedules,
     async close() {
       await journal.close();
       await devices.flush();

@@ -2,6 +2,7 @@
 // with a `reply` frame of the same id. Re-sending an id has the effect of sending it once.
 import { z } from 'zod';
 import { Id } from './entities.js';
+import { SCHEDULE_MUTATING, ScheduleCommands } from './schedules.js';
 
 export const MAX_TEXT = 100_000;
 const Text = z.string().max(MAX_TEXT);
@@ -62,6 +63,8 @@ export const ClientCommand = z.discriminatedUnion('type', [
   cmd('push.unsubscribe', {}),
   cmd('push.test', {}),
   cmd('push.outcomes', {}),
+  // schedules (schedules.ts)
+  ...ScheduleCommands,
 ]);
 export type ClientCommand = z.infer<typeof ClientCommand>;
 export type CommandType = ClientCommand['type'];
@@ -86,6 +89,7 @@ export const MUTATING_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>(
   'push.subscribe',
   'push.unsubscribe',
   'push.test',
+  ...SCHEDULE_MUTATING,
 ]);
 
 export const ErrorCode = z.enum([

@@ -14,6 +14,7 @@ import {
   ThreadSummary,
   Timestamp,
 } from './entities.js';
+import { ScheduleEvents } from './schedules.js';
 
 export const ServerEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('thread.updated'), thread: ThreadSummary }),
@@ -33,6 +34,7 @@ export const ServerEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('host.updated'), status: HostStatus }),
   z.object({ kind: z.literal('push.outcome'), outcome: PushOutcome }),
   z.object({ kind: z.literal('notice'), level: z.enum(['info', 'warning', 'error']), text: z.string(), at: Timestamp }),
+  ...ScheduleEvents,
 ]);
 export type ServerEvent = z.infer<typeof ServerEvent>;
 export type EventKind = ServerEvent['kind'];

@@ -3,3 +3,4 @@ export * from './entities.js';
 export * from './events.js';
 export * from './frames.js';
 export * from './http.js';
+export * from './schedules.js';

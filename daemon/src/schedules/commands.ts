@@ -1,0 +1,168 @@
+// The schedule commands, for the phone (WebSocket commands, each one journal transaction with its
+// reply) and for the CLI (control methods, each one journal transaction). Both validate with the
+// schemas in shared/.
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { type Schedule, ScheduleFields, type ScheduleWhen } from '../../../shared/src/index.js';
+import { titleFrom } from '../agent/records.js';
+import type { DaemonContext } from '../context.js';
+import { CommandError } from '../util/command-error.js';
+import { stripControl } from '../util/text.js';
+import type { ScheduleEngine } from './engine.js';
+import type { ScheduleStore } from './store.js';
+import { hostTimeZone, nextDue, whenProblem } from './timing.js';
+
+export const newScheduleId = () => `sch_${crypto.randomBytes(8).toString('base64url')}`;
+
+type Fields = { [K in keyof typeof ScheduleFields]?: z.infer<(typeof ScheduleFields)[K]> };
+
+function cleanTitle(title: string | undefined, text: string): string {
+  const t = stripControl(title ?? '')
+    .trim()
+    .slice(0, 80);
+  return t || titleFrom(stripControl(text));
+}
+
+/** Check a rhythm and its time zone; a one-off must still be ahead. */
+function checkTiming(s: Pick<Schedule, 'when' | 'timeZone' | 'accountedUntil'>): void {
+  const problem = whenProblem(s.when, s.timeZone);
+  if (problem) throw new CommandError('bad_request', problem);
+  if (nextDue(s) === undefined)
+    throw new CommandError('bad_request', 'That time has already passed: pick a time in the future.');
+}
+
+export function makeSchedule(f: Fields & { text: string; when: ScheduleWhen }, now: number): Schedule {
+  const s: Schedule = {
+    id: newScheduleId(),
+    title: cleanTitle(f.title, f.text),
+    text: f.text,
+    when: f.when,
+    timeZone: f.timeZone ?? hostTimeZone(),
+    catchUp: f.catchUp ?? 'run',
+    ...(f.catchUpWindowMinutes ? { catchUpWindowMinutes: f.catchUpWindowMinutes } : {}),
+    ...(f.maxCostUsd ? { maxCostUsd: f.maxCostUsd } : {}),
+    state: 'active',
+    createdAt: now,
+    updatedAt: now,
+    accountedUntil: now,
+    history: [],
+    spentUsd: 0,
+  };
+  checkTiming(s);
+  return s;
+}
+
+export interface ScheduleOps {
+  list(): Schedule[];
+  create(f: Fields & { text: string; when: ScheduleWhen }): Promise<Schedule>;
+  update(id: string, f: Fields): Promise<Schedule>;
+  pause(id: string): Promise<Schedule>;
+  resume(id: string): Promise<Schedule>;
+  remove(id: string): Promise<{ removed: string }>;
+  run(id: string): Promise<{ schedule: Schedule; taskId: string; threadId: string }>;
+  decide(id: string, occurrenceId: string, decision: 'run' | 'skip'): Promise<Schedule>;
+}
+
+export function scheduleOps(engine: ScheduleEngine, store: ScheduleStore, now: () => number): ScheduleOps {
+  const missing = () => new CommandError('not_found', 'There is no such schedule.');
+  const need = <T>(v: T | undefined): T => {
+    if (v === undefined) throw missing();
+    return v;
+  };
+  const setState = async (id: string, state: 'active' | 'paused') => {
+    const s = need(store.get(id));
+    if (s.state === 'ended') throw new CommandError('conflict', 'This schedule has ended (its one time has passed).');
+    return need(await engine.edit(id, (x) => ({ ...x, state })));
+  };
+  return {
+    list: () => store.list(),
+    create: (f) => engine.add(makeSchedule(f, now())),
+    async update(id, f) {
+      const s = need(store.get(id));
+      const changed: Schedule = {
+        ...s,
+        ...(f.text !== undefined ? { text: f.text } : {}),
+        ...(f.when !== undefined ? { when: f.when } : {}),
+        ...(f.timeZone !== undefined ? { timeZone: f.timeZone } : {}),
+        ...(f.catchUp !== undefined ? { catchUp: f.catchUp } : {}),
+        ...(f.catchUpWindowMinutes !== undefined ? { catchUpWindowMinutes: f.catchUpWindowMinutes } : {}),
+        ...(f.maxCostUsd !== undefined ? { maxCostUsd: f.maxCostUsd } : {}),
+      };
+      if (f.title !== undefined) changed.title = cleanTitle(f.title, changed.text);
+      const retimed = f.when !== undefined || f.timeZone !== undefined;
+      if (retimed) {
+        checkTiming({ ...changed, accountedUntil: Math.max(s.accountedUntil, now()) });
+        // A one-off moved to a new time runs again.
+        if (changed.state === 'ended') changed.state = 'active';
+      }
+      return need(await engine.edit(id, () => changed));
+    },
+    pause: (id) => setState(id, 'paused'),
+    resume: (id) => setState(id, 'active'),
+    async remove(id) {
+      if (!(await engine.remove(id))) throw missing();
+      return { removed: id };
+    },
+    async run(id) {
+      const r = await engine.runNow(id);
+      if (r === undefined) throw missing();
+      if (r === 'busy') throw new CommandError('conflict', 'The previous run of this schedule is still going.');
+      return { schedule: r.schedule, taskId: r.occurrence.taskId!, threadId: r.schedule.threadId! };
+    },
+    async decide(id, occurrenceId, decision) {
+      const r = await engine.decide(id, occurrenceId, decision);
+      if (r === undefined) throw missing();
+      if (r === 'not_open') throw new CommandError('conflict', 'That missed run was already decided or has passed.');
+      if (r === 'busy') throw new CommandError('conflict', 'The previous run of this schedule is still going.');
+      return r;
+    },
+  };
+}
+
+const ControlCreate = z.object(ScheduleFields).strict();
+const ControlUpdate = z
+  .object({ scheduleId: z.string().min(1).max(128), ...ScheduleFields })
+  .partial({ text: true, when: true })
+  .strict();
+const ControlId = z.object({ scheduleId: z.string().min(1).max(128) }).strict();
+
+/** Phone commands and CLI control methods. */
+export function registerScheduleCommands(ctx: DaemonContext, ops: ScheduleOps): void {
+  const c = ctx.commands;
+  c.register('schedules.list', async () => ({ schedules: ops.list() }));
+  c.register('schedule.create', async (cmd) => ({ schedule: await ops.create(cmd) }));
+  c.register('schedule.update', async ({ scheduleId, ...f }) => ({ schedule: await ops.update(scheduleId, f) }));
+  c.register('schedule.pause', async (cmd) => ({ schedule: await ops.pause(cmd.scheduleId) }));
+  c.register('schedule.resume', async (cmd) => ({ schedule: await ops.resume(cmd.scheduleId) }));
+  c.register('schedule.delete', async (cmd) => ops.remove(cmd.scheduleId));
+  c.register('schedule.run', async (cmd) => ops.run(cmd.scheduleId));
+  c.register('schedule.decide', async (cmd) => ({
+    schedule: await ops.decide(cmd.scheduleId, cmd.occurrenceId, cmd.decision),
+  }));
+
+  // The CLI: same operations; each change is one journal record with its event.
+  const tx = <T>(fn: () => Promise<T>) => ctx.store.journal.transaction(fn);
+  const parse = <S extends z.ZodTypeAny>(schema: S, p: unknown): z.infer<S> => {
+    const r = schema.safeParse(p);
+    if (!r.success)
+      throw new Error(r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+    return r.data;
+  };
+  const ctl = ctx.control;
+  ctl.register('schedules.list', async () => ({ schedules: ops.list() }));
+  ctl.register('schedules.add', (p) => tx(async () => ({ schedule: await ops.create(parse(ControlCreate, p)) })));
+  ctl.register('schedules.update', (p) =>
+    tx(async () => {
+      const { scheduleId, ...f } = parse(ControlUpdate, p);
+      return { schedule: await ops.update(scheduleId, f) };
+    }),
+  );
+  ctl.register('schedules.pause', (p) =>
+    tx(async () => ({ schedule: await ops.pause(parse(ControlId, p).scheduleId) })),
+  );
+  ctl.register('schedules.resume', (p) =>
+    tx(async () => ({ schedule: await ops.resume(parse(ControlId, p).scheduleId) })),
+  );
+  ctl.register('schedules.remove', (p) => tx(() => ops.remove(parse(ControlId, p).scheduleId)));
+  ctl.register('schedules.run', (p) => tx(() => ops.run(parse(ControlId, p).scheduleId)));
+}

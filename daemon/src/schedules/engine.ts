@@ -1,0 +1,388 @@
+// The timetable: one timer for the next due occurrence of any schedule, and the accounting of every
+// occurrence (ran, failed, interrupted, cancelled, skipped by the overlap rule, missed while Errand
+// was not running or the computer slept). Missed ones are found at start and when the timer fires
+// far later than it was set for (a wall-clock jump: sleep), then caught up, skipped or asked about
+// by the schedule's rule. A schedule change and its event are one journal record.
+import crypto from 'node:crypto';
+import type { Occurrence, Schedule, ServerEvent, TaskState } from '../../../shared/src/index.js';
+import type { Journal } from '../store/journal.js';
+import type { Logger } from '../util/log.js';
+import type { ScheduleStore } from './store.js';
+import { catchUpWindowMs, dueBetween, nextDue } from './timing.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Starts a schedule's run as a task in its thread; inside the caller's journal transaction. */
+export interface RunStarter {
+  start(s: Schedule): Promise<{ taskId: string; threadId: string }>;
+  /** The task's state now; undefined when the task no longer exists. */
+  taskState(taskId: string): TaskState | undefined;
+}
+
+export interface EngineDeps {
+  store: ScheduleStore;
+  journal: Journal;
+  clock: Clock;
+  runs: RunStarter;
+  emit(e: ServerEvent): Promise<unknown>;
+  log: Logger;
+  /** A missed occurrence waits for the user's Run or Skip (catch-up rule "ask"). */
+  onAsk?(s: Schedule, occ: Occurrence): void;
+}
+
+/** The longest the timer sleeps: a timer set before a sleep fires late by the sleep, which is how a wake is seen. */
+export const WATCH_MS = 60_000;
+/** A timer this late means the wall clock jumped (the computer slept). */
+export const JUMP_MS = 30_000;
+/** An occurrence started this late still counts as on time. */
+export const LATE_MS = 60_000;
+/** Missed occurrences beyond this many in a row are folded into one history entry with a count. */
+const UNFOLDED = 5;
+
+const ACTIVE_TASK = new Set<TaskState>(['queued', 'running', 'waiting']);
+const OUTCOME_OF: Partial<Record<TaskState, Occurrence['outcome']>> = {
+  done: 'ran',
+  failed: 'failed',
+  interrupted: 'interrupted',
+  cancelled: 'cancelled',
+};
+
+type Cause = 'start' | 'timer' | 'wake';
+const MISSED_BECAUSE: Record<Cause, string> = {
+  start: 'Errand was not running',
+  wake: 'the computer was asleep',
+  timer: 'Errand could not start it on time',
+};
+
+export const newOccurrenceId = () => `occ_${crypto.randomBytes(6).toString('base64url')}`;
+
+function minutes(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  return m < 120 ? `${m} min` : `${Math.round(m / 60)} h`;
+}
+
+export class ScheduleEngine {
+  private timer: unknown;
+  private expectedAt = 0;
+  /** After a failed accounting (disk full), wait before trying again instead of spinning. */
+  private retryAt = 0;
+  private lock: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  /** Task → schedule, for the tasks of occurrences still being accounted. */
+  private byTask = new Map<string, string>();
+
+  constructor(private readonly d: EngineDeps) {}
+
+  /** Run `fn` after every earlier change (ticks, commands, task outcomes never interleave). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Account for what happened while Errand was not running, then arm the timer. */
+  async start(): Promise<void> {
+    await this.exclusive(async () => {
+      for (const s of this.d.store.list()) {
+        for (const o of s.history) if (o.taskId && o.outcome === 'running') this.byTask.set(o.taskId, s.id);
+      }
+      // Runs whose task ended (or vanished) while no one was listening.
+      for (const [taskId, scheduleId] of [...this.byTask]) {
+        const state = this.d.runs.taskState(taskId);
+        if (state === undefined || !ACTIVE_TASK.has(state))
+          await this.d.journal.transaction(() => this.settleRun(scheduleId, taskId, state));
+      }
+    });
+    await this.tick('start');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.d.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Settle with every queued change (tests, stop). */
+  async settled(): Promise<void> {
+    await this.exclusive(async () => undefined);
+  }
+
+  // ---- the timer ------------------------------------------------------------------------------
+
+  private arm(): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) this.d.clock.clearTimeout(this.timer);
+    const now = this.d.clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const s of this.d.store.list())
+      if (s.state === 'active' && s.nextRunAt !== undefined && s.nextRunAt < next) next = s.nextRunAt;
+    const delay = Math.max(0, Math.min(next - now, WATCH_MS), Math.min(this.retryAt - now, WATCH_MS));
+    this.expectedAt = now + delay;
+    this.timer = this.d.clock.setTimeout(() => {
+      this.timer = undefined;
+      const late = this.d.clock.now() - this.expectedAt;
+      const cause: Cause = late > JUMP_MS ? 'wake' : 'timer';
+      if (cause === 'wake') this.d.log.info('the clock jumped: the computer slept', { lateMs: late });
+      void this.tick(cause);
+    }, delay);
+  }
+
+  /** Account for every occurrence due by now, then re-arm. */
+  tick(cause: Cause): Promise<void> {
+    return this.exclusive(async () => {
+      const now = this.d.clock.now();
+      try {
+        for (const s of this.d.store.list()) {
+          if (s.state !== 'active' || s.nextRunAt === undefined || s.nextRunAt > now) continue;
+          await this.d.journal
+            .transaction(() => this.account(s.id, now, cause))
+            .catch((err) => {
+              this.retryAt = now + 5000;
+              this.d.log.error('could not account for a schedule', { schedule: s.id, err: String(err) });
+            });
+        }
+      } finally {
+        this.arm();
+      }
+    });
+  }
+
+  private async account(id: string, now: number, cause: Cause): Promise<void> {
+    const s = this.d.store.get(id);
+    if (s?.state !== 'active') return;
+    const { times, more } = dueBetween(s, s.accountedUntil, now);
+    if (!times.length) return this.save({ ...s, nextRunAt: nextDue(s) });
+    const last = times[times.length - 1];
+    const onTime = !more && now - last <= LATE_MS;
+    const missed = onTime ? times.slice(0, -1) : times;
+    const history = [...s.history];
+    let next: Schedule = { ...s, history };
+    if (missed.length) {
+      const why = MISSED_BECAUSE[cause];
+      const latest = missed[missed.length - 1];
+      const earlier = missed.slice(0, -1);
+      if (earlier.length > UNFOLDED || more) {
+        history.push({
+          id: newOccurrenceId(),
+          dueAt: earlier[0] ?? latest,
+          lastDueAt: earlier[earlier.length - 1] ?? latest,
+          count: Math.max(2, earlier.length),
+          outcome: 'missed',
+          reason: `${more ? 'At least ' : ''}${earlier.length} occurrences missed: ${why}.`,
+        });
+      } else
+        for (const t of earlier)
+          history.push({ id: newOccurrenceId(), dueAt: t, outcome: 'missed', reason: `${why}.` });
+      const occ: Occurrence = { id: newOccurrenceId(), dueAt: latest, outcome: 'missed', reason: `${why}.` };
+      if (!onTime) {
+        const window = catchUpWindowMs(s, latest);
+        if (s.catchUp === 'run' && now - latest <= window) {
+          history.push(occ);
+          next = await this.begin(next, occ, { late: true });
+        } else if (s.catchUp === 'run') {
+          history.push({
+            ...occ,
+            reason: `${why}; too late to catch up (more than ${minutes(window)} after its time).`,
+          });
+        } else if (s.catchUp === 'skip') {
+          history.push({ ...occ, reason: `${why}; not caught up (its rule is skip).` });
+        } else {
+          const asked: Occurrence = { ...occ, ask: 'open' };
+          history.push(asked);
+          this.d.onAsk?.(s, asked);
+        }
+      } else history.push(occ);
+    }
+    if (onTime) {
+      // A new occurrence runs: an older "run the missed one?" question is stale now.
+      for (let i = 0; i < history.length; i++)
+        if (history[i].ask === 'open') history[i] = { ...history[i], ask: 'expired' };
+      const occ: Occurrence = { id: newOccurrenceId(), dueAt: last, outcome: 'missed' };
+      history.push(occ);
+      next = await this.begin(next, occ, {});
+    }
+    let accountedUntil = last;
+    if (more && s.when.kind !== 'every') accountedUntil = now;
+    else if (more && s.when.kind === 'every') {
+      const step = s.when.hours * 3_600_000;
+      accountedUntil = last + Math.floor((now - last) / step) * step;
+    }
+    next = { ...next, accountedUntil };
+    next.nextRunAt = nextDue(next);
+    if (next.nextRunAt === undefined) next.state = 'ended';
+    await this.save(next);
+  }
+
+  /**
+   * Start a run for `occ` (already in `s.history`): the overlap rule first (a run still going means
+   * this one is skipped), then a task in the schedule's thread. Returns the changed schedule.
+   */
+  private async begin(s: Schedule, occ: Occurrence, opts: { late?: boolean; manual?: boolean }): Promise<Schedule> {
+    const history = s.history;
+    const i = history.findIndex((o) => o.id === occ.id);
+    const running = history.find(
+      (o) => o.outcome === 'running' && o.taskId && ACTIVE_TASK.has(this.d.runs.taskState(o.taskId) ?? 'done'),
+    );
+    if (running) {
+      history[i] = {
+        ...history[i],
+        outcome: 'skipped',
+        reason: `The previous run was still going${opts.late ? ` (this one had been missed: ${history[i].reason ?? ''})` : ''}.`,
+      };
+      return s;
+    }
+    const { taskId, threadId } = await this.d.runs.start(s);
+    this.byTask.set(taskId, s.id);
+    const now = this.d.clock.now();
+    history[i] = {
+      ...history[i],
+      outcome: 'running',
+      taskId,
+      startedAt: now,
+      ...(opts.late ? { late: true } : {}),
+      ...(opts.manual ? { manual: true } : {}),
+    };
+    return { ...s, threadId };
+  }
+
+  private async save(s: Schedule): Promise<void> {
+    const changed = { ...s, updatedAt: this.d.clock.now() };
+    await this.d.store.put(changed);
+    await this.d.emit({ kind: 'schedule.updated', schedule: this.d.store.get(s.id)! });
+  }
+
+  // ---- task outcomes --------------------------------------------------------------------------
+
+  /** A task changed state: a run's outcome is recorded when its task ends. */
+  taskUpdated(taskId: string, state: TaskState, extra: { reason?: string; costUsd?: number } = {}): void {
+    const scheduleId = this.byTask.get(taskId);
+    if (!scheduleId || ACTIVE_TASK.has(state)) return;
+    void this.exclusive(() => this.d.journal.transaction(() => this.settleRun(scheduleId, taskId, state, extra))).catch(
+      (err) => this.d.log.error('could not record a scheduled run', { taskId, err: String(err) }),
+    );
+  }
+
+  private async settleRun(
+    scheduleId: string,
+    taskId: string,
+    state: TaskState | undefined,
+    extra: { reason?: string; costUsd?: number } = {},
+  ): Promise<void> {
+    const s = this.d.store.get(scheduleId);
+    if (!s) {
+      this.byTask.delete(taskId);
+      return;
+    }
+    const i = s.history.findIndex((o) => o.taskId === taskId);
+    if (i < 0) return;
+    const outcome = state ? (OUTCOME_OF[state] ?? 'interrupted') : 'interrupted';
+    const history = [...s.history];
+    const o = history[i];
+    // An interrupted run can be resumed: keep listening until it really ends.
+    if (outcome !== 'interrupted' || state === undefined) this.byTask.delete(taskId);
+    history[i] = {
+      ...o,
+      outcome,
+      endedAt: this.d.clock.now(),
+      ...(extra.costUsd !== undefined ? { costUsd: extra.costUsd } : {}),
+      ...(state === undefined
+        ? { reason: 'Its task no longer exists.' }
+        : extra.reason && outcome !== 'ran'
+          ? { reason: extra.reason }
+          : {}),
+    };
+    const spent = (extra.costUsd ?? 0) - (o.costUsd ?? 0);
+    await this.save({ ...s, history, spentUsd: Math.max(0, s.spentUsd + spent) });
+  }
+
+  // ---- changes asked for by the user (inside their command's transaction) ----------------------
+
+  async add(s: Schedule): Promise<Schedule> {
+    return this.exclusive(async () => {
+      const first = nextDue(s);
+      await this.save({ ...s, nextRunAt: first, state: first === undefined ? 'ended' : s.state });
+      this.arm();
+      return this.d.store.get(s.id)!;
+    });
+  }
+
+  /** Change a schedule's fields; `when`/time-zone changes count from now. */
+  async edit(id: string, change: (s: Schedule) => Schedule): Promise<Schedule | undefined> {
+    return this.exclusive(async () => {
+      const s = this.d.store.get(id);
+      if (!s) return undefined;
+      let next = change({ ...s });
+      if (next.state === 'active') {
+        const retimed = next.when !== s.when || next.timeZone !== s.timeZone || s.state !== 'active';
+        // Occurrences while paused are not missed: the user chose not to run them.
+        if (retimed) next = { ...next, accountedUntil: Math.max(s.accountedUntil, this.d.clock.now()) };
+        next.nextRunAt = nextDue(next);
+        if (next.nextRunAt === undefined) next.state = 'ended';
+      } else next = { ...next, nextRunAt: undefined };
+      await this.save(next);
+      this.arm();
+      return this.d.store.get(id);
+    });
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.d.store.get(id)) return false;
+      await this.d.store.remove(id);
+      await this.d.emit({ kind: 'schedule.removed', scheduleId: id });
+      this.arm();
+      return true;
+    });
+  }
+
+  /** "Run now": a manual occurrence; refused (undefined) while the previous run is still going. */
+  async runNow(id: string): Promise<{ schedule: Schedule; occurrence: Occurrence } | 'busy' | undefined> {
+    return this.exclusive(async () => {
+      const s = this.d.store.get(id);
+      if (!s) return undefined;
+      const occ: Occurrence = { id: newOccurrenceId(), dueAt: this.d.clock.now(), outcome: 'missed', manual: true };
+      const next = await this.begin({ ...s, history: [...s.history, occ] }, occ, { manual: true });
+      const made = next.history.find((o) => o.id === occ.id)!;
+      if (made.outcome === 'skipped') return 'busy';
+      await this.save(next);
+      return { schedule: this.d.store.get(id)!, occurrence: made };
+    });
+  }
+
+  /** The user's answer to "run the missed occurrence now?". */
+  async decide(
+    id: string,
+    occurrenceId: string,
+    decision: 'run' | 'skip',
+  ): Promise<Schedule | 'not_open' | 'busy' | undefined> {
+    return this.exclusive(async () => {
+      const s = this.d.store.get(id);
+      if (!s) return undefined;
+      const i = s.history.findIndex((o) => o.id === occurrenceId);
+      if (i < 0 || s.history[i].ask !== 'open') return 'not_open';
+      const history = [...s.history];
+      history[i] = { ...history[i], ask: decision };
+      let next: Schedule = { ...s, history };
+      if (decision === 'run') {
+        next = await this.begin(next, history[i], { late: true });
+        if (next.history[i].outcome === 'skipped') return 'busy';
+      }
+      await this.save(next);
+      return this.d.store.get(id);
+    });
+  }
+}

@@ -1,0 +1,58 @@
+// The schedules module: saved tasks run on a calendar, each run a task in the schedule's own thread,
+// every occurrence accounted for. Wire it with `startSchedules(ctx, agent)` after the agent, which
+// has already recovered its tasks.
+import type { AgentModule } from '../agent/index.js';
+import { findTask, threadOfTask } from '../agent/records.js';
+import type { DaemonContext, DaemonModule } from '../context.js';
+import { registerScheduleCommands, type ScheduleOps, scheduleOps } from './commands.js';
+import { type Clock, ScheduleEngine, systemClock } from './engine.js';
+
+export interface SchedulesModule extends DaemonModule {
+  engine: ScheduleEngine;
+  ops: ScheduleOps;
+}
+
+export async function startSchedules(
+  ctx: DaemonContext,
+  agent: Pick<AgentModule, 'startTask'>,
+  opts: { clock?: Clock } = {},
+): Promise<SchedulesModule> {
+  const clock = opts.clock ?? systemClock;
+  const { store } = ctx;
+  const engine = new ScheduleEngine({
+    store: store.schedules,
+    journal: store.journal,
+    clock,
+    log: ctx.log,
+    emit: (e) => ctx.emit(e),
+    runs: {
+      async start(s) {
+        const { threadId, task } = await agent.startTask({ text: s.text, title: s.title, threadId: s.threadId });
+        return { taskId: task.id, threadId };
+      },
+      taskState(taskId) {
+        const doc = store.threads.peek(threadOfTask(taskId));
+        return doc ? findTask(doc, taskId)?.state : undefined;
+      },
+    },
+  });
+  const ops = scheduleOps(engine, store.schedules, () => clock.now());
+  registerScheduleCommands(ctx, ops);
+  const unsubscribe = store.events.subscribe((e) => {
+    if (e.event.kind === 'task.updated')
+      engine.taskUpdated(e.event.task.id, e.event.task.state, {
+        reason: e.event.task.reason,
+        costUsd: e.event.task.costUsd,
+      });
+  });
+  await engine.start();
+  return {
+    engine,
+    ops,
+    async stop() {
+      unsubscribe();
+      engine.stop();
+      await engine.settled();
+    },
+  };
+}

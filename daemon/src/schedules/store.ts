@@ -1,0 +1,75 @@
+// Schedules: a fold of the journal, kept in memory. A change replaces the schedule object (never
+// changed in place) and records it whole (a schedule is small: its history is bounded); inside a
+// command the op joins the command's record with its event and reply.
+import { Schedule } from '../../../shared/src/index.js';
+import type { Journal } from '../store/journal.js';
+
+export const SCHEDULE_OP = 'schedule';
+/** Occurrences kept per schedule (older ones are dropped from the history, oldest first). */
+export const HISTORY_LIMIT = 60;
+
+type ScheduleOp = { set: Schedule } | { del: string };
+
+export class ScheduleStore {
+  private map = new Map<string, Schedule>();
+
+  constructor(private readonly journal: Journal) {
+    journal.register(SCHEDULE_OP, {
+      apply: (d) => {
+        const op = d as ScheduleOp;
+        if ('del' in op) this.map.delete(op.del);
+        else if (op.set) this.keep(op.set);
+      },
+      snapshot: () => [...this.map.values()],
+      restore: (data) => {
+        this.map.clear();
+        if (Array.isArray(data)) for (const s of data) this.keep(s as Schedule);
+      },
+    });
+  }
+
+  private keep(raw: unknown): void {
+    const parsed = Schedule.safeParse(raw);
+    if (parsed.success) this.map.set(parsed.data.id, parsed.data);
+  }
+
+  get(id: string): Schedule | undefined {
+    return this.map.get(id);
+  }
+
+  list(): Schedule[] {
+    return [...this.map.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Replace a schedule in memory and record it; durable when the promise resolves. */
+  put(s: Schedule): Promise<void> {
+    const next = { ...s, history: s.history.slice(-HISTORY_LIMIT) };
+    this.undoable(s.id);
+    this.map.set(s.id, next);
+    return this.journal.record({ t: SCHEDULE_OP, d: { set: next } }, `schedule:${s.id}`);
+  }
+
+  remove(id: string): Promise<void> {
+    this.undoable(id);
+    this.map.delete(id);
+    return this.journal.record({ t: SCHEDULE_OP, d: { del: id } }, `schedule:${id}`);
+  }
+
+  /** Inside a command whose record fails (disk full), put the schedule back as it was. */
+  private undoable(id: string): void {
+    const tx = this.journal.current();
+    if (!tx?.undoable) return;
+    const key = `schedule:${id}`;
+    if (tx.undo.has(key)) return;
+    const before = this.map.get(id);
+    tx.undo.set(key, before);
+    tx.failHooks.push(() => {
+      if (before) this.map.set(id, before);
+      else this.map.delete(id);
+    });
+  }
+}

@@ -1,0 +1,164 @@
+// Scheduled errands: a saved task plus when it runs, and what became of every occurrence.
+// Kept apart from commands.ts/events.ts, which only spread these into their unions.
+import { z } from 'zod';
+import { Id, Timestamp } from './entities.js';
+
+const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24-hour)');
+const LocalDateTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/, 'a local date and time as YYYY-MM-DDTHH:MM');
+
+/** When a schedule runs, read in its time zone. */
+export const ScheduleWhen = z.discriminatedUnion('kind', [
+  /** Five fields (minute hour day month weekday), or six with seconds first. */
+  z.object({ kind: z.literal('cron'), expr: z.string().trim().min(9).max(120) }).strict(),
+  z.object({ kind: z.literal('once'), at: LocalDateTime }).strict(),
+  z.object({ kind: z.literal('daily'), time: Clock }).strict(),
+  z.object({ kind: z.literal('weekdays'), time: Clock }).strict(),
+  z
+    .object({
+      kind: z.literal('every'),
+      hours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 7),
+    })
+    .strict(),
+]);
+export type ScheduleWhen = z.infer<typeof ScheduleWhen>;
+
+/** What happens to an occurrence missed while the computer slept or Errand was not running. */
+export const CatchUpRule = z.enum(['run', 'skip', 'ask']);
+export type CatchUpRule = z.infer<typeof CatchUpRule>;
+
+export const OccurrenceOutcome = z.enum([
+  'running',
+  'ran',
+  'failed',
+  'interrupted',
+  'cancelled',
+  /** Not run because the previous run was still going (the overlap rule). */
+  'skipped',
+  /** Not run at its time: the computer was asleep or Errand was not running. */
+  'missed',
+]);
+export type OccurrenceOutcome = z.infer<typeof OccurrenceOutcome>;
+
+export const Occurrence = z.object({
+  id: Id,
+  /** When it was due (for a "run now", when it was asked for). */
+  dueAt: Timestamp,
+  outcome: OccurrenceOutcome,
+  /** Why it was missed, skipped or failed, in words a person understands. */
+  reason: z.string().optional(),
+  taskId: Id.optional(),
+  startedAt: Timestamp.optional(),
+  endedAt: Timestamp.optional(),
+  /** A missed occurrence run late by the catch-up rule or by the user's "Run". */
+  late: z.boolean().optional(),
+  /** Started by "run now", not by the calendar. */
+  manual: z.boolean().optional(),
+  /** Catch-up rule "ask": open until the user picks Run or Skip (or a later occurrence runs). */
+  ask: z.enum(['open', 'run', 'skip', 'expired']).optional(),
+  /** Several occurrences missed in a row, folded into one entry: how many, and the last one's time. */
+  count: z.number().int().min(2).optional(),
+  lastDueAt: Timestamp.optional(),
+  costUsd: z.number().nonnegative().optional(),
+});
+export type Occurrence = z.infer<typeof Occurrence>;
+
+export const ScheduleState = z.enum(['active', 'paused', 'ended']);
+export type ScheduleState = z.infer<typeof ScheduleState>;
+
+export const Schedule = z.object({
+  id: Id,
+  title: z.string(),
+  /** The task as the user wrote it; each run sends it to the schedule's thread. */
+  text: z.string(),
+  when: ScheduleWhen,
+  /** IANA time zone the calendar is read in (the user's, e.g. "Europe/Paris"). */
+  timeZone: z.string(),
+  catchUp: CatchUpRule,
+  /** How late a missed occurrence may still be caught up; default half the period. */
+  catchUpWindowMinutes: z.number().positive().optional(),
+  /** Spending limit per run, in US dollars (default: agent.maxCostUsd). */
+  maxCostUsd: z.number().positive().optional(),
+  state: ScheduleState,
+  /** The schedule's own thread: every run goes there. */
+  threadId: Id.optional(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  /** Every occurrence due at or before this time has been accounted for. */
+  accountedUntil: Timestamp,
+  /** The next due occurrence (none when paused or ended). */
+  nextRunAt: Timestamp.optional(),
+  /** Recent occurrences, oldest first (bounded). */
+  history: z.array(Occurrence),
+  spentUsd: z.number().nonnegative(),
+});
+export type Schedule = z.infer<typeof Schedule>;
+
+const Title = z.string().trim().min(1).max(80);
+const TaskText = z.string().min(1).max(20_000);
+const TimeZone = z.string().min(1).max(64);
+
+/** Fields a client sets when creating or editing a schedule. */
+export const ScheduleFields = {
+  title: Title.optional(),
+  text: TaskText,
+  when: ScheduleWhen,
+  timeZone: TimeZone.optional(),
+  catchUp: CatchUpRule.optional(),
+  catchUpWindowMinutes: z
+    .number()
+    .positive()
+    .max(60 * 24 * 31)
+    .optional(),
+  maxCostUsd: z.number().positive().max(10_000).optional(),
+};
+
+const CommandId = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
+// The same shape as commands.ts's helper (importing it from there would be a cycle).
+const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
+
+export const ScheduleCommands = [
+  cmd('schedules.list', {}),
+  cmd('schedule.create', ScheduleFields),
+  cmd('schedule.update', {
+    scheduleId: Id,
+    title: Title.optional(),
+    text: TaskText.optional(),
+    when: ScheduleWhen.optional(),
+    timeZone: TimeZone.optional(),
+    catchUp: CatchUpRule.optional(),
+    catchUpWindowMinutes: ScheduleFields.catchUpWindowMinutes,
+    maxCostUsd: ScheduleFields.maxCostUsd,
+  }),
+  cmd('schedule.pause', { scheduleId: Id }),
+  cmd('schedule.resume', { scheduleId: Id }),
+  cmd('schedule.delete', { scheduleId: Id }),
+  cmd('schedule.run', { scheduleId: Id }),
+  /** The answer to a catch-up "ask": run the missed occurrence now, or skip it. */
+  cmd('schedule.decide', { scheduleId: Id, occurrenceId: Id, decision: z.enum(['run', 'skip']) }),
+] as const;
+
+export const SCHEDULE_MUTATING = [
+  'schedule.create',
+  'schedule.update',
+  'schedule.pause',
+  'schedule.resume',
+  'schedule.delete',
+  'schedule.run',
+  'schedule.decide',
+] as const;
+
+export const ScheduleEvents = [
+  z.object({ kind: z.literal('schedule.updated'), schedule: Schedule }),
+  z.object({ kind: z.literal('schedule.removed'), scheduleId: Id }),
+] as const;
