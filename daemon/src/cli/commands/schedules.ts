@@ -1,0 +1,182 @@
+// `errand schedules`: list, add, pause, resume, remove and run scheduled errands on the running daemon.
+import type { Occurrence, Schedule, ScheduleWhen } from '../../../../shared/src/index.js';
+import { describeWhen } from '../../schedules/timing.js';
+import type { CliCommand, CliIO, ParsedCommandArgs } from '../command.js';
+import { callDaemon } from '../daemon-client.js';
+import { forTerminal } from '../terminal-text.js';
+
+const HELP = `Usage:
+  errand schedules [list] [--json]              list schedules: next run, last run and its outcome
+  errand schedules add "<task>" <when> [options] save a task to run on a schedule
+  errand schedules pause <id>                    stop running it until resumed
+  errand schedules resume <id>                   run it again (times passed while paused are not missed)
+  errand schedules remove <id>                   delete it (its thread stays)
+  errand schedules run <id>                      run it now
+
+When (one of):
+  --daily HH:MM          every day at that time
+  --weekdays HH:MM       Monday to Friday at that time
+  --every <N>h           every N hours (elapsed time)
+  --once "YYYY-MM-DD HH:MM"
+  --cron "<expr>"        five fields (minute hour day month weekday)
+
+Options for add:
+  --title <text>         a name for the schedule and its thread (default: the task's first line)
+  --tz <zone>            time zone, e.g. Europe/Paris (default: this computer's)
+  --catch-up run|skip|ask  a run missed while the computer slept or Errand was down:
+                         run it once if within the window (default), skip it, or ask on the phone
+  --window <minutes>     how late a missed run may still be caught up (default: half the period)
+  --max-cost <USD>       spending limit per run (default: agent.maxCostUsd)`;
+
+const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+function when(args: ParsedCommandArgs): ScheduleWhen | string {
+  const v = args.values;
+  const picked: ScheduleWhen[] = [];
+  if (typeof v.daily === 'string') picked.push({ kind: 'daily', time: v.daily });
+  if (typeof v.weekdays === 'string') picked.push({ kind: 'weekdays', time: v.weekdays });
+  if (typeof v.every === 'string') {
+    const m = /^(\d+)\s*h?$/.exec(v.every.trim());
+    if (!m) return `--every takes a number of hours, like 3h.`;
+    picked.push({ kind: 'every', hours: Number(m[1]) });
+  }
+  if (typeof v.once === 'string') picked.push({ kind: 'once', at: v.once.trim().replace(' ', 'T') });
+  if (typeof v.cron === 'string') picked.push({ kind: 'cron', expr: v.cron.trim() });
+  if (picked.length !== 1) return 'Say when, once: --daily, --weekdays, --every, --once or --cron.';
+  return picked[0];
+}
+
+function timeIn(ms: number | undefined, zone: string): string {
+  if (ms === undefined) return '—';
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(ms));
+  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
+  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
+}
+
+function outcomeText(o: Occurrence): string {
+  const count = o.count ? ` ×${o.count}` : '';
+  const extra = o.ask === 'open' ? ' (asking on the phone: run or skip?)' : o.late ? ' (late)' : '';
+  return `${o.outcome}${count}${extra}`;
+}
+
+function describe(s: Schedule): string {
+  const last = s.history.at(-1);
+  const missed = s.history.reduce((n, o) => n + (o.outcome === 'missed' ? (o.count ?? 1) : 0), 0);
+  const lines = [
+    `${s.id}  ${forTerminal(s.title)}  (${s.state})`,
+    `    ${describeWhen(s.when)} (${s.timeZone}); catch-up: ${s.catchUp}`,
+    `    next: ${s.state === 'active' ? timeIn(s.nextRunAt, s.timeZone) : '—'}; last: ${
+      last ? `${timeIn(last.dueAt, s.timeZone)} ${outcomeText(last)}` : 'never'
+    }${missed ? `; missed recently: ${missed}` : ''}; spent $${s.spentUsd.toFixed(2)}`,
+  ];
+  if (last?.reason) lines.push(`    ${forTerminal(last.reason)}`);
+  return lines.join('\n');
+}
+
+async function list(args: ParsedCommandArgs, io: CliIO, json: boolean): Promise<number> {
+  const r = (await callDaemon(io, args.home, 'schedules.list')) as { schedules: Schedule[] } | undefined;
+  if (r === undefined) return 1;
+  if (json) io.out(JSON.stringify(r.schedules, null, 2));
+  else if (!r.schedules.length) io.out('No schedules yet. Add one with `errand schedules add "<task>" --daily 08:00`.');
+  else io.out(r.schedules.map(describe).join('\n'));
+  return 0;
+}
+
+export const schedulesCommand: CliCommand = {
+  name: 'schedules',
+  summary: 'List, add, pause, resume, remove or run scheduled errands',
+  help: HELP,
+  allowPositionals: true,
+  options: {
+    daily: { type: 'string' },
+    weekdays: { type: 'string' },
+    every: { type: 'string' },
+    once: { type: 'string' },
+    cron: { type: 'string' },
+    title: { type: 'string' },
+    tz: { type: 'string' },
+    'catch-up': { type: 'string' },
+    window: { type: 'string' },
+    'max-cost': { type: 'string' },
+  },
+  async run(args, io) {
+    const json = args.values.json === true;
+    const [action = 'list', ...rest] = args.positionals;
+    if (action === 'list') return list(args, io, json);
+    if (action === 'add') {
+      const text = rest.join(' ').trim();
+      if (!text) {
+        io.err('Usage: errand schedules add "<task>" --daily 08:00 (see `errand schedules --help`)');
+        return 2;
+      }
+      const w = when(args);
+      if (typeof w === 'string') {
+        io.err(w);
+        return 2;
+      }
+      const v = args.values;
+      const num = (name: string): number | undefined | string => {
+        const raw = v[name];
+        if (typeof raw !== 'string') return undefined;
+        const n = Number(raw);
+        return Number.isFinite(n) && n > 0 ? n : `--${name} takes a positive number.`;
+      };
+      const window = num('window');
+      const maxCost = num('max-cost');
+      for (const x of [window, maxCost])
+        if (typeof x === 'string') {
+          io.err(x);
+          return 2;
+        }
+      const catchUp = v['catch-up'];
+      if (catchUp !== undefined && catchUp !== 'run' && catchUp !== 'skip' && catchUp !== 'ask') {
+        io.err('--catch-up is run, skip or ask.');
+        return 2;
+      }
+      const r = (await callDaemon(io, args.home, 'schedules.add', {
+        text,
+        when: w,
+        timeZone: typeof v.tz === 'string' ? v.tz : localZone(),
+        ...(typeof v.title === 'string' ? { title: v.title } : {}),
+        ...(catchUp ? { catchUp } : {}),
+        ...(window !== undefined ? { catchUpWindowMinutes: window } : {}),
+        ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}),
+      })) as { schedule: Schedule } | undefined;
+      if (r === undefined) return 1;
+      io.out(json ? JSON.stringify(r.schedule, null, 2) : `Added.\n${describe(r.schedule)}`);
+      return 0;
+    }
+    const verbs: Record<string, string> = {
+      pause: 'Paused',
+      resume: 'Resumed',
+      remove: 'Removed',
+      run: 'Started',
+    };
+    if (!(action in verbs)) {
+      io.err(`Unknown action "${action}". Try \`errand schedules --help\`.`);
+      return 2;
+    }
+    const id = rest[0];
+    if (!id || rest.length > 1) {
+      io.err(`Usage: errand schedules ${action} <id> (ids are shown by \`errand schedules\`)`);
+      return 2;
+    }
+    const r = (await callDaemon(io, args.home, `schedules.${action}`, { scheduleId: id })) as
+      | { schedule?: Schedule; removed?: string; taskId?: string; threadId?: string }
+      | undefined;
+    if (r === undefined) return 1;
+    if (json) io.out(JSON.stringify(r, null, 2));
+    else if (r.schedule && action !== 'run') io.out(`${verbs[action]}.\n${describe(r.schedule)}`);
+    else if (action === 'run') io.out(`Started: task ${r.taskId} in thread ${r.threadId}.`);
+    else io.out(`Removed ${id}. Its thread stays.`);
+    return 0;
+  },
+};
