@@ -8,8 +8,8 @@ export default {
   external: [
     /^@anthropic-ai\//,
     /^@modelcontextprotocol\//,
-    /^exceljs/,
-    /^pdfjs-dist/,
+    /^read-excel-file/,
+    /^unpdf/,
     /^web-push/,
     /^qrcode-terminal/,
   ],

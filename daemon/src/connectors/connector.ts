@@ -1,31 +1,25 @@
 // One MCP server: connect over stdio or streamable HTTP, report status instead of throwing,
 // restart with backoff after a crash, refresh tools on tools/list_changed, and disable tools
 // whose description no longer matches its pin.
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Tool, Transport } from '@modelcontextprotocol/client';
+import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
-/** The MCP SDK is loaded when the first connector starts: a daemon without connectors never pays for it. */
+/** The MCP SDK (its client package) is loaded when the first connector starts: a daemon without connectors never pays for it. */
 let mcpLoaded:
   | Promise<{
-      Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
-      StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
-      StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
-      ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema;
+      Client: typeof import('@modelcontextprotocol/client').Client;
+      StdioClientTransport: typeof import('@modelcontextprotocol/client/stdio').StdioClientTransport;
+      StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/client').StreamableHTTPClientTransport;
     }>
   | undefined;
 const loadMcp = () =>
   (mcpLoaded ??= Promise.all([
-    import('@modelcontextprotocol/sdk/client/index.js'),
-    import('@modelcontextprotocol/sdk/client/stdio.js'),
-    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
-    import('@modelcontextprotocol/sdk/types.js'),
-  ]).then(([c, s, h, t]) => ({
+    import('@modelcontextprotocol/client'),
+    import('@modelcontextprotocol/client/stdio'),
+  ]).then(([c, s]) => ({
     Client: c.Client,
     StdioClientTransport: s.StdioClientTransport,
-    StreamableHTTPClientTransport: h.StreamableHTTPClientTransport,
-    ToolListChangedNotificationSchema: t.ToolListChangedNotificationSchema,
+    StreamableHTTPClientTransport: c.StreamableHTTPClientTransport,
   })));
 
 import type { ConnectorStatus } from '../../../shared/src/index.js';
@@ -165,7 +159,7 @@ export class Connector {
     const gen = ++this.generation;
     this.stderrTail = '';
     this.setStatus('starting');
-    const { Client, ToolListChangedNotificationSchema } = await loadMcp();
+    const { Client } = await loadMcp();
     const client = new Client({ name: 'errand', version: this.deps.version }, { capabilities: {} });
     try {
       const transport = await this.transport();
@@ -175,7 +169,7 @@ export class Connector {
       };
       client.onerror = (err) =>
         this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });
-      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      client.setNotificationHandler('notifications/tools/list_changed', async () => {
         if (gen !== this.generation) return;
         await this.refresh().catch((err: Error) =>
           this.deps.log.warn('connector tool refresh failed', { connector: this.name, error: err.message }),
@@ -252,7 +246,7 @@ export class Connector {
     if (!client || this.status !== 'connected')
       throw new ToolError(`The connector "${this.name}" is not connected (${this.reason ?? this.status}).`);
     try {
-      return await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: timeoutMs });
+      return await client.callTool({ name: tool, arguments: args }, { signal, timeout: timeoutMs });
     } catch (err) {
       if (this.config.transport === 'http' && /fetch failed|ECONNREFUSED|socket/i.test((err as Error).message))
         this.crashed((err as Error).message);

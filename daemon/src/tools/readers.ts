@@ -152,35 +152,20 @@ function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date)
     return v.getUTCHours() || v.getUTCMinutes() || v.getUTCSeconds() ? v.toISOString() : v.toISOString().slice(0, 10);
-  if (typeof v !== 'object') return String(v);
-  const o = v as Record<string, unknown>;
-  if ('result' in o) return cellText(o.result);
-  if ('formula' in o || 'sharedFormula' in o) return '';
-  if (Array.isArray(o.richText)) return (o.richText as Array<{ text: string }>).map((t) => t.text).join('');
-  if ('text' in o) return cellText(o.text);
-  if ('error' in o) return String(o.error);
-  return JSON.stringify(v);
+  return String(v);
 }
 
+/**
+ * Every sheet as rows of text. read-excel-file returns formulas as the values the spreadsheet app
+ * computed and dates as Dates (from the cell's number format).
+ */
 export async function xlsxSheets(data: Buffer): Promise<Array<{ name: string; rows: string[][] }>> {
-  const ExcelJS = (await import('exceljs')).default;
-  const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(data as unknown as ArrayBuffer);
-  return wb.worksheets.map((ws) => {
-    const rows: string[][] = [];
-    ws.eachRow({ includeEmpty: true }, (row, n) => {
-      while (rows.length < n - 1) rows.push([]);
-      const cells: string[] = [];
-      row.eachCell({ includeEmpty: true }, (cell, col) => {
-        cells[col - 1] = cellText(cell.value);
-      });
-      rows.push(Array.from(cells, (c) => c ?? ''));
-    });
-    return { name: ws.name, rows };
-  });
+  const readExcelFile = (await import('read-excel-file/node')).default;
+  const sheets = await readExcelFile(data);
+  return sheets.map((s) => ({ name: s.sheet, rows: s.data.map((row) => row.map(cellText)) }));
 }
 
-/** exceljs holds the whole workbook in memory, many times its file size. */
+/** The whole workbook is held in memory, many times its file size. */
 export const MAX_XLSX_BYTES = 15 * 1024 * 1024;
 
 export async function readXlsx(name: string, data: Buffer, opts: ReadOptions): Promise<ReadResult> {
@@ -211,13 +196,13 @@ export async function pdfPages(
   first = 1,
   max = Number.MAX_SAFE_INTEGER,
 ): Promise<{ total: number; pages: string[] }> {
-  const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
-  const doc = await pdfjs.getDocument({
-    data: new Uint8Array(data),
+  // unpdf: pdf.js built for servers, without the canvas package text extraction does not need.
+  const { getDocumentProxy } = await import('unpdf');
+  const doc = await getDocumentProxy(new Uint8Array(data), {
     isEvalSupported: false,
     disableFontFace: true,
     verbosity: 0,
-  }).promise;
+  });
   try {
     const pages: string[] = [];
     const last = Math.min(doc.numPages, first - 1 + max);
