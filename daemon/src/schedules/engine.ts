@@ -48,7 +48,7 @@ export interface EngineDeps {
 export const WATCH_MS = 60_000;
 /** A timer this late means the wall clock jumped (the computer slept). */
 export const JUMP_MS = 30_000;
-/** An occurrence started this late still counts as on time. */
+/** An occurrence the timer starts this late (a busy event loop) still counts as on time. */
 export const LATE_MS = 60_000;
 /** Missed occurrences beyond this many in a row are folded into one history entry with a count. */
 const UNFOLDED = 5;
@@ -167,7 +167,8 @@ export class ScheduleEngine {
     const { times, more } = dueBetween(s, s.accountedUntil, now);
     if (!times.length) return this.save({ ...s, nextRunAt: nextDue(s) });
     const last = times[times.length - 1];
-    const onTime = !more && now - last <= LATE_MS;
+    // Due while Errand was down or the computer slept: missed, whatever the rule then does with it.
+    const onTime = cause === 'timer' && !more && now - last <= LATE_MS;
     const missed = onTime ? times.slice(0, -1) : times;
     const history = [...s.history];
     let next: Schedule = { ...s, history };

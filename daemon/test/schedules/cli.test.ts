@@ -1,0 +1,137 @@
+// `errand schedules` against the real daemon process (built CLI), and an occurrence missed while
+// the daemon was killed: recorded at the next start and caught up by its rule.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { Schedule } from '../../../shared/src/index.js';
+import { ensureBuilt } from '../agent/build.js';
+import { freePort, killChildren, runErrand, spawnDaemon } from '../helpers/cli.js';
+import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
+
+beforeAll(() => {
+  expect(fs.existsSync(ensureBuilt('dist/daemon/src/cli/main.js'))).toBe(true);
+}, 120_000);
+
+let server: ModelServer;
+let home: string;
+let env: Record<string, string>;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  server = await startModelServer(() => reply(text('Plants watered (in spirit).')));
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-schedules-cli-'));
+  env = {
+    ERRAND_HOME: home,
+    ANTHROPIC_BASE_URL: server.url,
+    ANTHROPIC_API_KEY: 'sk-test-key',
+    ERRAND_MODEL: 'claude-sonnet-4-6',
+  };
+});
+afterEach(async () => {
+  await killChildren(children);
+  await server.close();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+async function start(port: number) {
+  const d = await spawnDaemon(env, port);
+  children.push(d.child);
+  return d;
+}
+
+async function errand(...args: string[]) {
+  const r = await runErrand(['schedules', ...args], env);
+  return { ...r, json: () => JSON.parse(r.stdout) };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+it('lists, adds, pauses, resumes, runs and removes schedules, in words and in JSON', async () => {
+  const port = await freePort();
+  await start(port);
+  expect((await errand()).stdout).toMatch(/No schedules yet/);
+
+  const added = await errand(
+    'add',
+    'Water the plants',
+    '--weekdays',
+    '18:00',
+    '--tz',
+    'Europe/Paris',
+    '--catch-up',
+    'ask',
+    '--json',
+  );
+  expect(added.code).toBe(0);
+  const s = added.json() as Schedule;
+  expect(s).toMatchObject({ title: 'Water the plants', state: 'active', catchUp: 'ask', timeZone: 'Europe/Paris' });
+  expect(s.when).toEqual({ kind: 'weekdays', time: '18:00' });
+  expect(s.nextRunAt).toBeGreaterThan(Date.now());
+
+  const listed = await errand('list');
+  expect(listed.stdout).toContain(s.id);
+  expect(listed.stdout).toMatch(/weekdays at 18:00 \(Europe\/Paris\); catch-up: ask/);
+  expect(listed.stdout).toMatch(/next: \d{4}-\d\d-\d\d 18:00/);
+
+  const paused = await errand('pause', s.id);
+  expect(paused.stdout).toMatch(/^Paused\./);
+  expect(((await errand('--json')).json() as Schedule[])[0].state).toBe('paused');
+  expect((await errand('resume', s.id, '--json')).json().schedule.state).toBe('active');
+
+  const ran = (await errand('run', s.id, '--json')).json() as { taskId: string; threadId: string };
+  expect(ran.threadId).toMatch(/^thr_/);
+  await until('the run recorded as ran', async () => {
+    const list = (await errand('--json')).json() as Schedule[];
+    return list[0].history.at(-1)?.outcome === 'ran';
+  });
+  expect(server.requests[0].body.messages[0].content[0].text).toBe('Water the plants');
+
+  const bad = await errand('add', 'x', '--daily', '25:00');
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/HH:MM/);
+  const none = await errand('add', 'x');
+  expect(none.code).toBe(2);
+  expect(none.stderr).toMatch(/Say when/);
+
+  expect((await errand('remove', s.id)).stdout).toMatch(/Removed/);
+  expect((await errand('--json')).json()).toEqual([]);
+  const gone = await errand('pause', s.id);
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toMatch(/no such schedule/);
+}, 60_000);
+
+it('an occurrence due while the daemon was killed is recorded as missed at the next start and caught up', async () => {
+  const port = await freePort();
+  const first = await start(port);
+  // One occurrence a few seconds ahead (six-field cron, seconds first, in UTC).
+  const due = new Date(Math.ceil((Date.now() + 8000) / 1000) * 1000);
+  const expr = `${due.getUTCSeconds()} ${due.getUTCMinutes()} ${due.getUTCHours()} ${due.getUTCDate()} ${due.getUTCMonth() + 1} *`;
+  const s = (await errand('add', 'Morning brief', '--cron', expr, '--tz', 'UTC', '--json')).json() as Schedule;
+  expect(s.nextRunAt).toBe(due.getTime());
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await until('the due time to pass', async () => Date.now() > due.getTime() + 1000);
+  expect(server.requests).toHaveLength(0);
+
+  await start(port);
+  const occ = await until('the missed occurrence caught up', async () => {
+    const list = (await errand('--json')).json() as Schedule[];
+    const o = list[0].history.at(-1);
+    return o?.outcome === 'ran' ? o : undefined;
+  });
+  expect(occ).toMatchObject({ dueAt: due.getTime(), late: true });
+  expect(occ.reason).toMatch(/Errand was not running/);
+  expect(server.requests).toHaveLength(1);
+  const words = (await errand()).stdout;
+  expect(words).toMatch(/ran \(late\)/);
+}, 60_000);
