@@ -45,6 +45,8 @@ export interface DaemonContext {
   status(): HostStatus;
   /** The origins the phone may use: loopback, publicUrl, LAN. The first is the one QR codes use. */
   origins(): string[];
+  /** Of those, the ones the listening socket serves now (a LAN address set since the start needs a restart). */
+  listening(): string[];
   /** Serve GET /api/file (a task's file, downloaded by a paired device). Set by the tools module. */
   setFileDownload(handler: FileDownloadHandler): void;
   version: string;

@@ -47,6 +47,7 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
     ...ctx.status(),
     pid: process.pid,
     home: ctx.paths.home,
+    listening: ctx.listening(),
     devices: devicesView(),
   }));
   control.register('devices.list', async () => devicesView());

@@ -15,7 +15,7 @@ import { Pairing } from './pairing/pairing.js';
 import { buildApp } from './server/app.js';
 import { CommandRouter } from './server/command-router.js';
 import { Gateway } from './server/gateway.js';
-import { type OriginPolicy, originPolicy, phoneOrigin } from './server/origins.js';
+import { type OriginPolicy, originPolicy, phoneOrigin, servedOrigins } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { RefusalLog } from './server/refusals.js';
 import { openStore } from './store/index.js';
@@ -79,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     let listenPort = config.port;
     let policy: OriginPolicy = originPolicy(config, listenPort);
     let fileDownload: FileDownloadHandler | undefined;
+    let boundHost = config.lan ? '0.0.0.0' : config.bind;
 
     const ctx: DaemonContext = {
       paths,
@@ -123,6 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         return statusParts.reduce<HostStatus>((s, part) => ({ ...s, ...part() }), base);
       },
       origins: () => policy.origins,
+      listening: () => servedOrigins(policy.origins, boundHost),
       setFileDownload: (h) => {
         fileDownload = h;
       },
@@ -151,6 +153,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await app.listen({ port: config.port, host });
     const address = app.server.address();
     listenPort = typeof address === 'object' && address ? address.port : config.port;
+    if (typeof address === 'object' && address) boundHost = address.address;
     policy = originPolicy(config, listenPort);
     await control.listen();
 

@@ -1,12 +1,11 @@
 // The daemon's feature modules, started in order after the core and stopped in reverse.
+import { ENDED_TASK_STATES } from '../../shared/src/index.js';
 import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
 import { startPush } from './push/index.js';
 import { startSchedules } from './schedules/index.js';
 import { startKeepAwake } from './service/keep-awake.js';
 import { startTools } from './tools/index.js';
-
-const ENDED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 
 export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> {
   const modules: DaemonModule[] = [];
@@ -25,7 +24,7 @@ export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> 
     modules.push(await startSchedules(ctx, agent));
     // "Allow for this task" grants end with the task.
     const unsubscribe = ctx.store.events.subscribe((e) => {
-      if (e.event.kind === 'task.updated' && ENDED.has(e.event.task.state)) tools.endTask(e.event.task.id);
+      if (e.event.kind === 'task.updated' && ENDED_TASK_STATES.has(e.event.task.state)) tools.endTask(e.event.task.id);
     });
     modules.push({ stop: async () => unsubscribe() });
     return modules;

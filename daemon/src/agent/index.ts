@@ -11,8 +11,8 @@ import {
   type ThreadSummary,
 } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
-import type { CommandContext } from '../util/command-context.js';
 import type { ThreadDoc } from '../store/threads.js';
+import type { CommandContext } from '../util/command-context.js';
 import { CommandError } from '../util/command-error.js';
 import { landAttachments, userContent } from './attachments.js';
 import { anthropicModel } from './model.js';

@@ -14,7 +14,10 @@ export async function callDaemon(
   try {
     return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000, ...opts });
   } catch (err) {
-    io.err(err instanceof DaemonNotRunningError ? err.message : `errand: ${(err as Error).message}`);
+    // One voice: `errand <command>: …`, the command being the method's first part (push.test → push).
+    io.err(
+      err instanceof DaemonNotRunningError ? err.message : `errand ${method.split('.')[0]}: ${(err as Error).message}`,
+    );
     return undefined;
   }
 }

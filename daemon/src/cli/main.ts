@@ -38,6 +38,16 @@ export function defaultIO(): CliIO {
 
 export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0]) {
+    // `errand help pair` is `errand pair --help`.
+    const entry = COMMANDS.find((c) => c.name === rest[0]);
+    if (!entry) {
+      io.err(`errand help: unknown command "${rest[0]}".\n\n${await usage()}`);
+      return 2;
+    }
+    io.out((await entry.load()).help);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(await usage());
     return name ? 0 : 2;

@@ -175,13 +175,17 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
   ctx.commands.register('push.test', async (_c, cc) => sendTest(cc.device.id));
   ctx.commands.register('push.outcomes', async (_c, cc) => store.outcomes(cc.device.id));
 
+  const knownDevice = (id: string) => {
+    if (!ctx.store.devices.get(id)) throw new Error(`no such device: ${id}. \`errand devices\` lists the paired ones.`);
+    return id;
+  };
   const deviceParam = (p: Record<string, unknown>) => {
     if (typeof p.deviceId !== 'string' || !p.deviceId) throw new Error('missing deviceId');
-    return p.deviceId;
+    return knownDevice(p.deviceId);
   };
   ctx.control.register('push.outcomes', async (p) =>
     store.outcomes(
-      typeof p.deviceId === 'string' ? p.deviceId : undefined,
+      typeof p.deviceId === 'string' ? knownDevice(p.deviceId) : undefined,
       typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100,
     ),
   );

@@ -39,6 +39,25 @@ export function originPolicy(config: Config, port: number): OriginPolicy {
   return { hosts, origins };
 }
 
+/**
+ * Of the accepted origins, those the listening socket actually serves: bound to 127.0.0.1 that is
+ * 127.0.0.1 and localhost (not [::1], not a LAN address configured since the start); bound to
+ * 0.0.0.0 every IPv4 address; bound to :: everything. The https publicUrl is served through its
+ * proxy, so it stays.
+ */
+export function servedOrigins(origins: string[], boundHost: string): string[] {
+  return origins.filter((o) => {
+    const u = new URL(o);
+    if (u.protocol === 'https:') return true;
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    if (boundHost === '::') return true;
+    if (boundHost === '0.0.0.0') return host === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(host);
+    if (boundHost === '127.0.0.1') return host === '127.0.0.1' || host === 'localhost';
+    if (boundHost === '::1') return host === '::1';
+    return host === boundHost;
+  });
+}
+
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
 
 /**

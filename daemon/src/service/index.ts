@@ -82,6 +82,22 @@ export interface PlanOptions extends ServiceEnv {
   uid?: number;
 }
 
+/** Settings config/load.ts reads from the environment: set where `errand install` runs, the service must get them too. */
+export const CARRIED_SETTINGS = ['ERRAND_PORT', 'ERRAND_BIND', 'ERRAND_PUBLIC_URL', 'ERRAND_MODEL'] as const;
+
+function carriedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(CARRIED_SETTINGS.filter((k) => env[k]).map((k) => [k, env[k]!]));
+}
+
+/** Say which settings the service takes from the environment the install ran in. */
+function carriedNote(settings: Record<string, string>): string[] {
+  const keys = Object.keys(settings);
+  if (!keys.length) return [];
+  return [
+    `The service keeps ${keys.map((k) => `${k}=${settings[k]}`).join(', ')} from this shell's environment; to change ${keys.length === 1 ? 'it' : 'them'}, run \`errand install\` again with the new value (or put the setting in config.json).`,
+  ];
+}
+
 function specFor(opts: PlanOptions, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): ServiceSpec {
   const project = opts.projectDir ?? projectDir();
   const node = opts.node ?? process.execPath;
@@ -99,6 +115,7 @@ function specFor(opts: PlanOptions, env: NodeJS.ProcessEnv, platform: NodeJS.Pla
     home,
     homeIsDefault,
     path: unique.join(path.delimiter),
+    settings: carriedSettings(env),
   };
 }
 
@@ -152,6 +169,7 @@ export function planInstall(opts: PlanOptions): Plan {
       notes: [
         'Errand now starts when you log in and restarts if it fails (but not on a configuration error).',
         'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
+        ...carriedNote(carriedSettings(env)),
         lingerNote(env),
       ],
     };
@@ -173,6 +191,7 @@ export function planInstall(opts: PlanOptions): Plan {
     notes: [
       'Errand now starts when you log in and restarts if it fails.',
       'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
+      ...carriedNote(carriedSettings(env)),
     ],
   };
 }

@@ -25,6 +25,8 @@ export interface ServiceSpec {
   homeIsDefault: boolean;
   /** PATH for the daemon, so the agent's shell finds the same tools as the user's terminal. */
   path?: string;
+  /** Settings that came from the installing shell's environment (ERRAND_PORT …): the service gets them too. */
+  settings?: Record<string, string>;
 }
 
 // --- systemd ---------------------------------------------------------------------------------
@@ -40,7 +42,14 @@ function systemdEnv(name: string, value: string): string {
 }
 
 function assertNoNewline(spec: ServiceSpec): void {
-  for (const v of [spec.node, spec.entry, spec.projectDir, spec.home, spec.path ?? '']) {
+  for (const v of [
+    spec.node,
+    spec.entry,
+    spec.projectDir,
+    spec.home,
+    spec.path ?? '',
+    ...Object.values(spec.settings ?? {}),
+  ]) {
     if (/[\r\n\0]/.test(v))
       throw new Error(`A path contains a line break, which a service file cannot hold: ${JSON.stringify(v)}`);
   }
@@ -51,6 +60,7 @@ export function systemdUnit(spec: ServiceSpec): string {
   const env = [systemdEnv('ERRAND_SUPERVISOR', 'systemd')];
   if (!spec.homeIsDefault) env.push(systemdEnv('ERRAND_HOME', spec.home));
   if (spec.path) env.push(systemdEnv('PATH', spec.path));
+  for (const [k, v] of Object.entries(spec.settings ?? {})) env.push(systemdEnv(k, v));
   return [
     '# Written by `errand install`; remove it with `errand uninstall`.',
     '[Unit]',
@@ -109,6 +119,7 @@ export function launchdPlist(spec: ServiceSpec): string {
   const env: Record<string, string> = { ERRAND_SUPERVISOR: 'launchd' };
   if (!spec.homeIsDefault) env.ERRAND_HOME = spec.home;
   if (spec.path) env.PATH = spec.path;
+  Object.assign(env, spec.settings ?? {});
   const serviceLog = path.join(spec.home, 'logs', 'service.log');
   const dict: Record<string, PlistValue> = {
     Label: LAUNCHD_LABEL,

@@ -198,6 +198,7 @@ export async function startHarness(
     },
     status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
     origins: () => ['http://127.0.0.1:0'],
+    listening: () => ['http://127.0.0.1:0'],
     setFileDownload: () => undefined,
     version: 'test',
     startedAt: Date.now(),

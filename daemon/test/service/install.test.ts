@@ -104,6 +104,37 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     });
   });
 
+  it('carries settings that came from the environment (ERRAND_PORT …) into the unit and says so', async () => {
+    const s = sandbox('carry');
+    const runner = recordingRunner();
+    const env = { ...s.env, ERRAND_PORT: '8123', ERRAND_PUBLIC_URL: 'https://desk.example.ts.net' };
+    const t = io(env);
+    expect(await makeInstallCommand({ run: runner.run, platform: 'linux' }).run(args(s.home), t.io)).toBe(0);
+    const unit = fs.readFileSync(path.join(s.xdg, 'systemd', 'user', 'errand.service'), 'utf8');
+    expect(unit).toContain('Environment="ERRAND_PORT=8123"');
+    expect(unit).toContain('Environment="ERRAND_PUBLIC_URL=https://desk.example.ts.net"');
+    expect(unit).not.toContain('ERRAND_BIND');
+    expect(t.text()).toContain('keeps ERRAND_PORT=8123, ERRAND_PUBLIC_URL=https://desk.example.ts.net');
+    // Without them in the environment, the unit carries none.
+    const plain = sandbox('carry-none');
+    expect(
+      await makeInstallCommand({ run: runner.run, platform: 'linux' }).run(args(plain.home), io(plain.env).io),
+    ).toBe(0);
+    expect(fs.readFileSync(path.join(plain.xdg, 'systemd', 'user', 'errand.service'), 'utf8')).not.toContain(
+      'ERRAND_PORT',
+    );
+  });
+
+  it('uninstall with nothing installed says so, and not that something was removed', async () => {
+    const s = sandbox('nothing');
+    const t = io(s.env);
+    expect(await makeUninstallCommand({ run: recordingRunner().run, platform: 'linux' }).run(args(s.home), t.io)).toBe(
+      0,
+    );
+    expect(t.text()).toContain('No login service was installed');
+    expect(t.text()).not.toMatch(/removed/i);
+  });
+
   it('falls back to ~/.config without XDG_CONFIG_HOME', async () => {
     const s = sandbox('linux-noxdg');
     const env = { ...s.env, XDG_CONFIG_HOME: undefined };
@@ -124,6 +155,7 @@ describe('errand install / uninstall on Linux (systemd)', () => {
     expect(fs.existsSync(s.home)).toBe(false);
     expect(t.text()).toContain('systemctl --user enable errand.service');
     expect(t.text()).toContain('RestartPreventExitStatus=78 65');
+    expect(t.text()).not.toContain('now starts when you log in');
   });
 
   it('says what to do when the user manager is unreachable', async () => {

@@ -71,6 +71,12 @@ describe('errand CLI', () => {
     const bad = await runErrand(['frobnicate'], { ERRAND_HOME: home });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
+    // `errand help pair` is pair's own help, not the list of commands.
+    const helpPair = await runErrand(['help', 'pair'], { ERRAND_HOME: home });
+    expect(helpPair.code).toBe(0);
+    expect(helpPair.stdout).toBe((await runErrand(['pair', '--help'], { ERRAND_HOME: home })).stdout);
+    expect(helpPair.stdout).not.toMatch(/^Commands:/m);
+    expect((await runErrand(['help', 'nope'], { ERRAND_HOME: home })).code).toBe(2);
   });
 
   it('pair --yes --json pairs a device; devices lists, renames and revokes it', async () => {
@@ -80,7 +86,13 @@ describe('errand CLI', () => {
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: deviceId, name: 'Phone <b>one</b>' })]);
     expect(list.stdout).not.toMatch(/tokenHash/);
 
-    expect((await runErrand(['devices', 'rename', deviceId, 'Work', 'phone'], { ERRAND_HOME: home })).code).toBe(0);
+    const long = 'L'.repeat(100);
+    const shortened = await runErrand(['devices', 'rename', deviceId, long], { ERRAND_HOME: home });
+    expect(shortened.code).toBe(0);
+    expect(shortened.stdout).toMatch(/shortened: names keep at most 80 characters/);
+    const renamed = await runErrand(['devices', 'rename', deviceId, 'Work', 'phone'], { ERRAND_HOME: home });
+    expect(renamed.code).toBe(0);
+    expect(renamed.stdout).toBe(`Renamed ${deviceId} to "Work phone".\n`);
     const human = await runErrand(['devices'], { ERRAND_HOME: home });
     expect(human.stdout).toContain('Work phone');
 
@@ -89,6 +101,11 @@ describe('errand CLI', () => {
     expect(s.devices.map((d: { name: string }) => d.name)).toEqual(['Work phone']);
     expect(s.origins[0]).toBe(daemon.url);
     expect(s.service).toMatchObject({ installed: false });
+    // Bound to 127.0.0.1: [::1] is accepted as a Host but not served, so status does not list it.
+    expect(s.listening).toEqual([daemon.url, daemon.url.replace('127.0.0.1', 'localhost')]);
+    const humanStatus = await runErrand(['status'], { ERRAND_HOME: home });
+    expect(humanStatus.stdout).toMatch(/^Reach it: {2}http:\/\/127\.0\.0\.1:\d+ {2}http:\/\/localhost:\d+$/m);
+    expect(humanStatus.stdout).not.toContain('[::1]');
 
     expect((await runErrand(['devices', 'revoke', deviceId], { ERRAND_HOME: home })).code).toBe(0);
     expect(JSON.parse((await runErrand(['devices', '--json'], { ERRAND_HOME: home })).stdout)).toEqual([]);
@@ -100,7 +117,12 @@ describe('errand CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/No device has notifications on/);
     expect((await runErrand(['push', 'test'], { ERRAND_HOME: home })).code).toBe(2);
-    expect((await runErrand(['push', 'test', 'dev_nope'], { ERRAND_HOME: home })).code).toBe(1);
+    const nope = await runErrand(['push', 'test', 'dev_nope'], { ERRAND_HOME: home });
+    expect(nope.code).toBe(1);
+    expect(nope.stderr).toMatch(/^errand push: no such device: dev_nope/);
+    const outcomes = await runErrand(['push', 'outcomes', 'dev_nope'], { ERRAND_HOME: home });
+    expect(outcomes.code).toBe(1);
+    expect(outcomes.stderr).toMatch(/^errand push: no such device: dev_nope/);
   });
 
   it('trash starts empty and refuses to restore an unknown item', async () => {
@@ -122,6 +144,11 @@ describe('errand CLI', () => {
     expect(frob.code).toBe(2);
     expect(frob.stderr).toContain('errand connectors: unknown action');
     expect(frob.stderr + frob.stdout).not.toContain('frob');
+    for (const cmd of ['devices', 'push', 'trash']) {
+      const r = await runErrand([cmd, 'frob'], { ERRAND_HOME: home });
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toBe(`errand ${cmd}: unknown action. Try \`errand ${cmd} --help\`.\n`);
+    }
   });
 
   it('text from elsewhere cannot steer the terminal: escapes and direction marks are shown, not obeyed', async () => {

@@ -96,6 +96,7 @@ export async function toolsHarness(
     },
     status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
     origins: () => ['http://127.0.0.1:0'],
+    listening: () => ['http://127.0.0.1:0'],
     setFileDownload: (handler) => {
       download = handler;
     },

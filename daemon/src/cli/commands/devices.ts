@@ -29,17 +29,22 @@ export const devicesCommand: CliCommand = {
         action === 'rename' ? { deviceId: id, name: rest.join(' ') } : { deviceId: id },
       );
       if (result === undefined) return 1;
-      io.out(
-        json
-          ? JSON.stringify(result)
-          : action === 'rename'
-            ? `Renamed ${id}.`
-            : `Revoked ${id}; its connections are closed.`,
-      );
+      if (json) io.out(JSON.stringify(result));
+      else if (action === 'revoke') io.out(`Revoked ${id}; its connections are closed.`);
+      else {
+        const asked = rest.join(' ');
+        const got = (result as { name?: string }).name ?? asked;
+        // Names are kept to 80 visible characters; say so rather than shorten silently.
+        io.out(
+          got === asked.trim()
+            ? `Renamed ${id} to "${forTerminal(got)}".`
+            : `Renamed ${id} to "${forTerminal(got)}" (shortened: names keep at most 80 characters, without control characters).`,
+        );
+      }
       return 0;
     }
     if (action !== undefined && action !== 'list') {
-      io.err(`Unknown action "${action}". Try \`errand devices --help\`.`);
+      io.err('errand devices: unknown action. Try `errand devices --help`.');
       return 2;
     }
     const devices = (await callDaemon(io, args.home, 'devices.list')) as Device[] | undefined;

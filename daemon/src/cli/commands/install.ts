@@ -51,10 +51,7 @@ Note: the service does not see your shell's environment; keep the API key in con
       }
       if (args.values['dry-run']) {
         if (json) io.out(JSON.stringify({ dryRun: true, ...plan }, null, 2));
-        else
-          io.out(
-            `Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}\n\n${plan.notes.join('\n')}`,
-          );
+        else io.out(`Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}`);
         return 0;
       }
       // A daemon started by hand holds the home folder's lock; the service would wait for it.

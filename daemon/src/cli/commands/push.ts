@@ -60,7 +60,7 @@ export const pushCommand: CliCommand = {
       );
       return outcome.result === 'sent' ? 0 : 1;
     }
-    io.err(`Unknown action "${action}". Try \`errand push --help\`.`);
+    io.err('errand push: unknown action. Try `errand push --help`.');
     return 2;
   },
 };

@@ -5,7 +5,7 @@ import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
 
-type Status = HostStatus & { pid: number; home: string; devices: Device[] };
+type Status = HostStatus & { pid: number; home: string; devices: Device[]; listening?: string[] };
 
 export const statusCommand: CliCommand = {
   name: 'status',
@@ -23,12 +23,16 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
       return 0;
     }
     const uptime = Math.round((Date.now() - s.startedAt) / 1000);
+    // Only what the socket serves now; what the configuration adds since the start needs a restart.
+    const served = s.listening ?? s.origins;
+    const pending = s.origins.filter((o) => !served.includes(o) && !/\[::1\]/.test(o));
     io.out(
       [
         `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
         `Home:      ${s.home}`,
         `Service:   ${describeService(service)}`,
-        `Reach it:  ${s.origins.join('  ')}`,
+        `Reach it:  ${served.join('  ')}`,
+        ...(pending.length ? [`           after a restart also: ${pending.join('  ')}`] : []),
         `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
         `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
         `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,

@@ -29,7 +29,7 @@ export const trashCommand: CliCommand = {
       return 0;
     }
     if (action !== 'list') {
-      io.err(`Unknown action "${action}". Try \`errand trash --help\`.`);
+      io.err('errand trash: unknown action. Try `errand trash --help`.');
       return 2;
     }
     const r = (await callDaemon(io, args.home, 'trash.list')) as { items: TrashItem[] } | undefined;

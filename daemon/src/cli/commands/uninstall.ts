@@ -45,12 +45,11 @@ Options:
         return 1;
       }
       if (!json) {
-        io.out(
-          existed
-            ? `Removed ${plan.file}`
-            : `No login service was installed (${plan.file} did not exist); made sure it is stopped.`,
-        );
-        io.out(plan.notes.join('\n'));
+        if (existed) io.out(`Removed ${plan.file}\n${plan.notes.join('\n')}`);
+        else
+          io.out(
+            `No login service was installed (${plan.file} did not exist); made sure it is stopped. Your home folder is untouched.`,
+          );
       }
       return 0;
     },
