@@ -1,4 +1,5 @@
 // The configuration file (config.json in the home folder), validated on load.
+import path from 'node:path';
 import { z } from 'zod';
 
 export const DEFAULT_PORT = 7345;
@@ -94,7 +95,17 @@ export const ConfigSchema = z
         retryWindowSeconds: 120,
       }),
     /** Folders the agent may work in. The workspace folder in the home folder is always first. */
-    roots: z.array(z.string().min(1)).default([]),
+    roots: z
+      .array(
+        z
+          .string()
+          .min(1)
+          // A relative root would mean a different folder depending on where Errand was started.
+          .refine((p) => path.isAbsolute(p), {
+            message: 'must hold absolute paths (like /home/you/Documents); use `errand allow <folder>` to add one',
+          }),
+      )
+      .default([]),
     approvals: z
       .object({
         expireMinutes: z
