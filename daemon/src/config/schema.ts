@@ -28,6 +28,8 @@ export const ConnectorConfig = z.discriminatedUnion('transport', [
       /** Names of secrets (kept in secrets.json) passed to the server as environment variables. */
       env: z.record(z.string(), z.string()).default({}),
       enabled: z.boolean().default(true),
+      /** Why `errand connectors add` kept it disabled (its first launch failed). */
+      disabledReason: z.string().max(300).optional(),
       readOnly: z.boolean().default(false),
     })
     .strict(),
@@ -38,6 +40,7 @@ export const ConnectorConfig = z.discriminatedUnion('transport', [
       url: z.string().url(),
       headers: z.record(z.string(), z.string()).default({}),
       enabled: z.boolean().default(true),
+      disabledReason: z.string().max(300).optional(),
       readOnly: z.boolean().default(false),
     })
     .strict(),
@@ -140,6 +143,14 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ subject: 'mailto:errand@localhost', previews: 'private' }),
+    /** Spending caps: at one, new tasks do not start until it is raised (or the day or month turns). */
+    spend: z
+      .object({
+        dailyUsd: z.number().positive().optional(),
+        monthlyUsd: z.number().positive().optional(),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

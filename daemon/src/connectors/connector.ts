@@ -68,6 +68,42 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     );
   });
 
+/** The MCP SDK, loaded on first use. */
+export const mcpClient = () => loadMcp();
+
+/**
+ * A transport for one connector: its command run over stdio (secrets as environment variables, in an
+ * environment scrubbed of the daemon's own), or its URL over streamable HTTP (secrets as headers).
+ */
+export async function openTransport(
+  config: ConnectorConfig,
+  secrets: Record<string, string>,
+  onStderr?: (text: string) => void,
+): Promise<Transport> {
+  const { StdioClientTransport, StreamableHTTPClientTransport } = await loadMcp();
+  const lookup = (kind: string, map: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(map).map(([k, name]) => {
+        const v = secrets[name];
+        if (v === undefined) throw new Error(`the secret "${name}" for ${kind} ${k} is missing from secrets.json`);
+        return [k, v];
+      }),
+    );
+  if (config.transport === 'stdio') {
+    const t = new StdioClientTransport({
+      command: config.command,
+      args: config.args,
+      env: { ...scrubbedEnv(), ...lookup('environment variable', config.env) },
+      stderr: 'pipe',
+    });
+    t.stderr?.on('data', (c: Buffer) => onStderr?.(c.toString('utf8')));
+    return t;
+  }
+  return new StreamableHTTPClientTransport(new URL(config.url), {
+    requestInit: { headers: lookup('header', config.headers) },
+  });
+}
+
 export class Connector {
   status: ConnectorStatus['status'] = 'starting';
   reason: string | undefined;
@@ -119,7 +155,7 @@ export class Connector {
 
   start(): Promise<void> {
     if (!this.config.enabled) {
-      this.setStatus('disabled', 'turned off in the configuration');
+      this.setStatus('disabled', this.config.disabledReason ?? 'turned off in the configuration');
       return Promise.resolve();
     }
     this.stopped = false;
@@ -128,30 +164,8 @@ export class Connector {
   }
 
   private async transport(): Promise<Transport> {
-    const { StdioClientTransport, StreamableHTTPClientTransport } = await loadMcp();
-    const secrets = this.deps.secrets.all();
-    const lookup = (kind: string, map: Record<string, string>) =>
-      Object.fromEntries(
-        Object.entries(map).map(([k, name]) => {
-          const v = secrets[name];
-          if (v === undefined) throw new Error(`the secret "${name}" for ${kind} ${k} is missing from secrets.json`);
-          return [k, v];
-        }),
-      );
-    if (this.config.transport === 'stdio') {
-      const t = new StdioClientTransport({
-        command: this.config.command,
-        args: this.config.args,
-        env: { ...scrubbedEnv(), ...lookup('environment variable', this.config.env) },
-        stderr: 'pipe',
-      });
-      t.stderr?.on('data', (c: Buffer) => {
-        this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-2000);
-      });
-      return t;
-    }
-    return new StreamableHTTPClientTransport(new URL(this.config.url), {
-      requestInit: { headers: lookup('header', this.config.headers) },
+    return openTransport(this.config, this.deps.secrets.all(), (text) => {
+      this.stderrTail = (this.stderrTail + text).slice(-2000);
     });
   }
 
@@ -233,6 +247,7 @@ export class Connector {
     void old?.close().catch(() => undefined);
     const delay = Math.min(this.deps.maxBackoffMs, this.deps.backoffMs * 2 ** this.attempts);
     this.attempts++;
+    this.deps.log.warn('connector failed', { connector: this.name, reason, retryInMs: delay });
     this.setStatus('failed', `${reason}; retrying in ${Math.max(1, Math.round(delay / 1000))}s`);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {

@@ -1,6 +1,7 @@
 // `errand roots`, `errand allow`, `errand disallow` and `errand connectors` against a running
 // tools module over the real control socket: the daemon picks changes up without a restart.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CliCommand, parseCommandArgs } from '../../src/cli/command.js';
@@ -196,6 +197,57 @@ describe('errand connectors', () => {
     for (let i = 0; i < 100 && h.tools.connectors.statuses().length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(h.tools.definitions().some((d) => d.name.startsWith('files__'))).toBe(false);
     expect((await cli(connectorsCommand, ['remove', 'files'])).code).toBe(1);
+  });
+
+  it('a connector that does not start is named (not found, refused, closed), kept disabled with the reason, and enable tries again', async () => {
+    await daemon();
+    const wrapper = path.join(h.outside, 'fs-server.sh');
+    const missing = await cli(connectorsCommand, ['add', 'files', '--yes', '--', wrapper, h.outside]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/"files" did not start \(not found: the program ".*fs-server\.sh" was not found/);
+    expect(missing.err).toContain('errand connectors enable files');
+    expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).connectors[0]).toMatchObject({
+      name: 'files',
+      enabled: false,
+      disabledReason: expect.stringMatching(/^not found: /),
+    });
+    const listed = await cli(connectorsCommand, ['list']);
+    expect(listed.out).toMatch(/files {2}disabled: not found: /);
+
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const refused = await cli(connectorsCommand, ['add', 'web', '--yes', '--url', `http://127.0.0.1:${port}/mcp`]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/"web" did not start \(refused: nothing answered at http:\/\/127\.0\.0\.1/);
+
+    const quits = await cli(connectorsCommand, [
+      'add',
+      'quits',
+      '--yes',
+      '--',
+      process.execPath,
+      '-e',
+      'process.exit(0)',
+    ]);
+    expect(quits.code).toBe(1);
+    expect(quits.err).toMatch(/"quits" did not start \(closed: /);
+
+    // Fixed: the program exists now. enable checks it again and turns it on.
+    const server = path.resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${server}" "$@"\n`, { mode: 0o755 });
+    const enabled = await cli(connectorsCommand, ['enable', 'files']);
+    expect(enabled.code, enabled.err).toBe(0);
+    expect(enabled.out).toContain('Enabled "files" (14 tools)');
+    const entry = JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).connectors[0];
+    expect(entry.enabled).toBeUndefined();
+    expect(entry.disabledReason).toBeUndefined();
+    await expect
+      .poll(() => h.tools.definitions().some((d) => d.name === 'files__list_directory'), { timeout: 15_000 })
+      .toBe(true);
   });
 
   it('rejects bad names and missing commands', async () => {

@@ -6,6 +6,7 @@ import { readConfigFile, updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { ConnectorConfig } from '../../config/schema.js';
 import { launchLine } from '../../connectors/connector.js';
+import { probeConnector } from '../../connectors/probe.js';
 import { SecretStore } from '../../connectors/secrets.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
@@ -78,6 +79,7 @@ async function list(home: string, io: CliIO, json: boolean): Promise<number> {
         name: cfg.name,
         transport: cfg.transport,
         status: cfg.enabled ? 'not running' : 'disabled',
+        ...(cfg.enabled ? {} : { reason: cfg.disabledReason }),
         tools: 0,
         launch: launchLine(cfg),
       };
@@ -99,8 +101,12 @@ export const connectorsCommand: CliCommand = {
   errand connectors add <name> [--env NAME=VALUE]… [--read-only] [--yes] -- <command> [args…]
   errand connectors add <name> --url <url> [--header NAME=VALUE]… [--read-only] [--yes]
   errand connectors remove <name>
+  errand connectors enable <name>        try a disabled connector again and turn it on
   errand connectors accept <name> [--yes]
 
+Before a connector is turned on, Errand starts it once and does the MCP handshake; when that
+fails (program not found, address refused, connection closed, no answer in time) it is kept
+disabled with the reason, and \`errand connectors enable <name>\` tries again once you fixed it.
 A connector is an MCP server whose tools the agent may use, named <name>__<tool>. Its tools ask
 for approval unless you add it with --read-only (a server's own read-only claim is not trusted)
 or a policy rule allows them. The exact
@@ -120,7 +126,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
     const json = args.values.json === true;
     const [action = 'list', name, ...rest] = args.positionals;
     if (action === 'list') return list(args.home, io, json);
-    if (!['add', 'remove', 'accept'].includes(action)) {
+    if (!['add', 'remove', 'accept', 'enable'].includes(action)) {
       io.err('errand connectors: unknown action. Try `errand connectors --help`.');
       return 2;
     }
@@ -195,6 +201,14 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       const values: Record<string, string> = {};
       for (const [k, v] of Object.entries(env)) values[secretName('env', k)] = v;
       for (const [k, v] of Object.entries(headers)) values[secretName('header', k)] = v;
+      // Try it before turning it on: a missing program or a closed port is said now, not found later.
+      let failed: string | undefined;
+      if (parsed.data.enabled) {
+        io.out('Starting it once to check the MCP handshake …');
+        const probe = await probeConnector(parsed.data, values);
+        if (!probe.ok) failed = `${probe.kind}: ${probe.reason}`;
+        else io.out(`It answered with ${probe.tools} tool${probe.tools === 1 ? '' : 's'}.`);
+      }
       if (Object.keys(values).length) await secrets.set(values);
       updateConfigFile(args.home, (c) => {
         c.connectors = [
@@ -202,10 +216,18 @@ that tool is disabled until you review it with \`errand connectors accept <name>
           {
             ...candidate,
             ...(parsed.data.readOnly ? { readOnly: true } : {}),
-            ...(parsed.data.enabled ? {} : { enabled: false }),
+            ...(parsed.data.enabled && !failed ? {} : { enabled: false }),
+            ...(failed ? { disabledReason: failed.slice(0, 300) } : {}),
           },
         ];
       });
+      if (failed) {
+        io.err(
+          `errand connectors: "${name}" did not start (${forTerminal(failed)}). It is saved but disabled; fix it, then run \`errand connectors enable ${name}\`.`,
+        );
+        await reloadDaemon(args.home, io);
+        return 1;
+      }
       io.out(`Added connector "${name}"; its tools will be named ${name}__<tool>.`);
       if (await reloadDaemon(args.home, io)) {
         const s = await waitSettled(args.home, name);
@@ -231,6 +253,45 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       }
       await secrets.removePrefix(`connector.${name}.`);
       io.out(`Removed connector "${name}" and its secrets.`);
+      await reloadDaemon(args.home, io);
+      return 0;
+    }
+
+    if (action === 'enable') {
+      const raw = readConfigFile(paths.config);
+      const entry = (Array.isArray(raw.connectors) ? raw.connectors : []).find(
+        (c) => (c as { name?: string }).name === name,
+      );
+      if (!entry) {
+        io.err(`errand connectors: no connector named "${forTerminal(name)}".`);
+        return 1;
+      }
+      const cfg = ConnectorConfig.parse({ ...(entry as object), enabled: true, disabledReason: undefined });
+      io.out(`Starting "${name}" once to check the MCP handshake …`);
+      const probe = await probeConnector(cfg, secrets.all());
+      if (!probe.ok) {
+        updateConfigFile(args.home, (c) => {
+          for (const x of Array.isArray(c.connectors) ? c.connectors : [])
+            if ((x as { name?: string }).name === name)
+              Object.assign(x as object, {
+                enabled: false,
+                disabledReason: `${probe.kind}: ${probe.reason}`.slice(0, 300),
+              });
+        });
+        io.err(
+          `errand connectors: "${name}" still does not start (${probe.kind}: ${forTerminal(probe.reason)}); it stays disabled.`,
+        );
+        return 1;
+      }
+      updateConfigFile(args.home, (c) => {
+        for (const x of Array.isArray(c.connectors) ? c.connectors : [])
+          if ((x as { name?: string }).name === name) {
+            const rec = x as Record<string, unknown>;
+            delete rec.enabled;
+            delete rec.disabledReason;
+          }
+      });
+      io.out(`Enabled "${name}" (${probe.tools} tool${probe.tools === 1 ? '' : 's'}).`);
       await reloadDaemon(args.home, io);
       return 0;
     }
