@@ -4,6 +4,7 @@ import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
 import { startPush } from './push/index.js';
 import { startSchedules } from './schedules/index.js';
+import { startSpend } from './spend/index.js';
 import { startKeepAwake } from './service/keep-awake.js';
 import { startTools } from './tools/index.js';
 
@@ -20,6 +21,8 @@ export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> 
     const agent = await startAgent(ctx, tools);
     modules.push(agent);
     agent.setApprovalsProvider((threadId) => tools.pendingApprovals(threadId));
+    // Daily and monthly spending caps (before schedules, so a run caught up at start obeys them).
+    modules.push(startSpend(ctx, agent));
     // After the agent recovered its tasks: runs missed while Errand was down are accounted for now.
     modules.push(await startSchedules(ctx, agent));
     // "Allow for this task" grants end with the task.

@@ -44,7 +44,15 @@ export interface AgentModule extends DaemonModule {
   /** Resolves when no task is running or queued and every event is written (for tests, benchmarks). */
   idle(): Promise<void>;
   /** Start a task from Errand itself (a schedule's run): in `threadId` while it exists, else in a new thread. */
-  startTask(req: { text: string; title: string; threadId?: string }): Promise<{ threadId: string; task: Task }>;
+  startTask(req: {
+    text: string;
+    title: string;
+    threadId?: string;
+    /** The task's own spending limit (a scheduled run's), instead of agent.maxCostUsd. */
+    maxCostUsd?: number;
+  }): Promise<{ threadId: string; task: Task }>;
+  /** Refuse new tasks while `why` returns a sentence (a daily or monthly spending cap reached). */
+  setStartGate(why: () => string | undefined): void;
 }
 
 const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
@@ -173,17 +181,22 @@ class AgentService implements AgentModule, RunHost {
     }
   }
 
-  async startTask(req: { text: string; title: string; threadId?: string }) {
+  async startTask(req: { text: string; title: string; threadId?: string; maxCostUsd?: number }) {
     // No attachments, so no device is needed to find uploads.
     const cc = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
     const doc =
       req.threadId && this.ctx.store.threads.has(req.threadId) ? await this.loadThread(req.threadId) : undefined;
     if (doc && req.threadId && doc.meta.state !== 'deleted') {
-      const made = await this.send({ threadId: req.threadId, text: req.text }, cc);
+      const made = await this.send({ threadId: req.threadId, text: req.text, maxCostUsd: req.maxCostUsd }, cc);
       return { threadId: req.threadId, task: made.task };
     }
-    const made = await this.create({ text: req.text, title: req.title }, cc);
+    const made = await this.create({ text: req.text, title: req.title, maxCostUsd: req.maxCostUsd }, cc);
     return { threadId: made.thread.id, task: made.task };
+  }
+
+  private startGate: (() => string | undefined) | undefined;
+  setStartGate(why: () => string | undefined): void {
+    this.startGate = why;
   }
 
   private async loadThread(threadId: string): Promise<ThreadDoc> {
@@ -204,11 +217,16 @@ class AgentService implements AgentModule, RunHost {
 
   private requireWork(): void {
     if (this.stopping) throw new CommandError('unavailable', 'Errand is stopping; send this again when it is back.');
+    const capped = this.startGate?.();
+    if (capped) throw new CommandError('forbidden', capped);
   }
 
   // ---- threads ----------------------------------------------------------------------------------
 
-  async create(cmd: { text: string; title?: string; attachmentIds?: string[] }, cc: CommandContext) {
+  async create(
+    cmd: { text: string; title?: string; attachmentIds?: string[]; maxCostUsd?: number },
+    cc: CommandContext,
+  ) {
     this.requireWork();
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
     const start = { role: 'user' as const, content: await userContent(cmd.text, landed) };
@@ -237,7 +255,7 @@ class AgentService implements AgentModule, RunHost {
       };
       d.items.push(item);
       d.tasks.push(task);
-      rec.tasks[taskId] = { start, started: false };
+      rec.tasks[taskId] = { start, started: false, ...(cmd.maxCostUsd ? { maxCostUsd: cmd.maxCostUsd } : {}) };
       made = { task: { ...task }, item };
     });
     const thread = this.ctx.store.threads.summary(doc.meta.id)!;
@@ -249,19 +267,27 @@ class AgentService implements AgentModule, RunHost {
     return { thread, task: made.task };
   }
 
-  async send(cmd: { threadId: string; text: string; attachmentIds?: string[] }, cc: CommandContext) {
+  async send(
+    cmd: { threadId: string; text: string; attachmentIds?: string[]; maxCostUsd?: number },
+    cc: CommandContext,
+  ) {
     this.requireWork();
     const doc = await this.loadThread(cmd.threadId);
     if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
-    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed);
+    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed, cmd.maxCostUsd);
     this.emit({ kind: 'item.added', threadId: cmd.threadId, item: made.item });
     this.emit({ kind: 'task.updated', task: made.task });
     this.scheduler.enqueue({ taskId: made.task.id, threadId: cmd.threadId });
     return made;
   }
 
-  private async newTaskInDocAsync(threadId: string, text: string, landed: Awaited<ReturnType<typeof landAttachments>>) {
+  private async newTaskInDocAsync(
+    threadId: string,
+    text: string,
+    landed: Awaited<ReturnType<typeof landAttachments>>,
+    maxCostUsd?: number,
+  ) {
     const content = await userContent(text, landed);
     const { result } = await this.mutate(threadId, (doc, rec) => {
       if (doc.meta.state === 'archived') doc.meta.state = 'active';
@@ -287,7 +313,7 @@ class AgentService implements AgentModule, RunHost {
       };
       doc.items.push(item);
       doc.tasks.push(task);
-      rec.tasks[taskId] = { start: { role: 'user', content }, started: false };
+      rec.tasks[taskId] = { start: { role: 'user', content }, started: false, ...(maxCostUsd ? { maxCostUsd } : {}) };
       return { task: { ...task }, item };
     });
     return result;

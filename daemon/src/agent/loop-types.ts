@@ -10,6 +10,8 @@ export interface Budgets {
   maxOutputTokens: number;
   maxWallMs: number;
   maxCostUsd: number;
+  /** Where the cost limit comes from, for the stop reason (default agent.maxCostUsd). */
+  costLimitName?: string;
 }
 
 export interface LoopSettings {

@@ -11,7 +11,8 @@ import { plural } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { callModel, INVALID_INPUT } from './model-call.js';
 import { ASK_USER, askUserTool } from './prompt.js';
-import type { ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
+import { RunawayWatch } from './runaway.js';
+import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import type {
   ModelClient,
   ModelRequest,
@@ -141,6 +142,27 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     else wall.resume();
     await sink.setWaiting(w);
   };
+  // At a spending limit or a suspected runaway the task pauses and asks (when the runtime can ask;
+  // without it the old rule holds: a limit ends the task).
+  let costLimit = budgets.maxCostUsd;
+  const runaway = new RunawayWatch();
+  const mayContinue = async (req: ContinueRequest): Promise<ContinueAnswer> => {
+    if (!tools.askToContinue) return 'stop';
+    await waiting(true);
+    let answer: ContinueAnswer;
+    try {
+      answer = await tools.askToContinue(req, { taskId: opts.taskId, threadId: opts.threadId, signal: opts.signal });
+    } catch {
+      answer = 'stop';
+    }
+    if (opts.signal.aborted) return 'cancelled';
+    await waiting(false);
+    return answer;
+  };
+  const stoppedBecause = (reason: string, answer: ContinueAnswer) =>
+    !tools.askToContinue
+      ? reason
+      : `${reason} ${answer === 'expired' ? 'Nobody answered whether to continue.' : 'You chose to stop it.'}`;
 
   const toolDefs: WireTool[] = [
     ...tools.definitions().map((d) => ({
@@ -198,11 +220,18 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         });
       }
       const costThis = state.costUsd - base.cost;
-      if (costThis >= budgets.maxCostUsd) {
-        return finish({
-          kind: 'failed',
-          reason: `Stopped after spending about $${costThis.toFixed(2)} (limit: agent.maxCostUsd = $${budgets.maxCostUsd.toFixed(2)}).`,
+      if (costThis >= costLimit) {
+        const reason = `Stopped after spending about $${costThis.toFixed(2)} (limit: ${budgets.costLimitName ?? 'agent.maxCostUsd'} = $${costLimit.toFixed(2)}).`;
+        const answer = await mayContinue({
+          kind: 'spend',
+          summary: `Used $${costThis.toFixed(2)} of $${costLimit.toFixed(2)} — continue for +$${budgets.maxCostUsd.toFixed(2)}?`,
+          details: { usedUsd: Math.round(costThis * 100) / 100, limitUsd: costLimit, raiseByUsd: budgets.maxCostUsd },
         });
+        if (answer === 'cancelled') return aborted();
+        if (answer !== 'continue' || budgets.maxCostUsd <= 0)
+          return finish({ kind: 'failed', reason: stoppedBecause(reason, answer) });
+        // "+$2" is $2 more from what it has spent now.
+        costLimit = costThis + budgets.maxCostUsd;
       }
 
       const request = buildRequest();
@@ -232,12 +261,36 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       }
       // Any tool_use in the reply gets its result (whatever the stop reason), so the history stays valid.
       if (toolUses.length) {
+        const calls = toolUses.filter((b) => b.name !== ASK_USER).map((b) => ({ name: b.name, input: b.input }));
+        const repeated = tools.askToContinue ? runaway.beforeCalls(calls) : undefined;
+        if (repeated) {
+          const answer = await mayContinue(repeated);
+          if (answer === 'cancelled') return aborted();
+          if (answer !== 'continue')
+            return finish({
+              kind: 'failed',
+              reason: stoppedBecause(`Stopped: ${repeated.summary.replace(/ Let it continue\?$/, '')}`, answer),
+            });
+          runaway.reset(repeated.kind, repeated.details);
+        }
         state.inflight = { assistant: content, started: [], results: {} };
         await sink.toolsPlanned(toolUses.map(stepOf));
         const r = await runTools(state.inflight);
         if (r === 'stopped') return aborted();
+        const results = toolUses.map((b) => JSON.stringify(state.inflight?.results[b.id]?.content ?? ''));
         commitTurn();
         await settleCheckpoint();
+        const stale = tools.askToContinue ? runaway.afterTurn(textOf(content), calls, results) : undefined;
+        if (stale) {
+          const answer = await mayContinue(stale);
+          if (answer === 'cancelled') return aborted();
+          if (answer !== 'continue')
+            return finish({
+              kind: 'failed',
+              reason: stoppedBecause(`Stopped: ${stale.summary.replace(/ Let it continue\?$/, '')}`, answer),
+            });
+          runaway.reset(stale.kind, stale.details);
+        }
         continue;
       }
       if (!content.length) content.push({ type: 'text', text: '(no reply)' });

@@ -26,6 +26,8 @@ export interface TaskRecord {
   autoResume?: boolean;
   /** The run that last started (its step-journal records carry this name). */
   attempt?: string;
+  /** A spending limit of its own (a scheduled run's), instead of agent.maxCostUsd. */
+  maxCostUsd?: number;
 }
 
 export interface AgentRecord {

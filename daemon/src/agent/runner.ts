@@ -156,6 +156,7 @@ export class TaskRun {
     const cfg = ctx.config();
     // Put the start message into the conversation (once), closing any turn an interrupted task left open.
     let state!: LoopState;
+    let ownLimit: number | undefined;
     const settled: ThreadItem[] = [];
     await this.updateTask(
       { state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model },
@@ -164,6 +165,7 @@ export class TaskRun {
         t.startedAt ??= Date.now();
         const r = rec.tasks[this.taskId];
         r.attempt = this.attempt;
+        ownLimit = r.maxCostUsd;
         if (!r.started) {
           settled.push(...settleOpenTurns(doc, rec, this.taskId));
           rec.messages.push(r.start);
@@ -203,7 +205,8 @@ export class TaskRun {
         maxTurns: cfg.agent.maxTurns,
         maxOutputTokens: cfg.agent.maxOutputTokens,
         maxWallMs: cfg.agent.maxWallMinutes * 60_000,
-        maxCostUsd: cfg.agent.maxCostUsd,
+        maxCostUsd: ownLimit ?? cfg.agent.maxCostUsd,
+        ...(ownLimit !== undefined ? { costLimitName: "the schedule's limit per run" } : {}),
       },
       settings: {
         model: cfg.anthropic.model,

@@ -44,6 +44,17 @@ export interface TaskToolContext {
   describe?(summary: string): void;
 }
 
+/** The loop pauses a task at a limit (spending, a runaway) and asks the user whether to go on. */
+export interface ContinueRequest {
+  kind: 'spend' | 'same_call' | 'no_progress';
+  /** The question, with the evidence in a sentence: "Used $2.00 of $2.00 — continue for +$2.00?". */
+  summary: string;
+  /** What the user is shown in full (the evidence). */
+  details: Record<string, unknown>;
+}
+
+export type ContinueAnswer = 'continue' | 'stop' | 'expired' | 'cancelled';
+
 export interface ToolRuntime {
   /** The tools offered to the model for this task (stable order, so the prompt cache holds). */
   definitions(): ModelToolDefinition[];
@@ -55,4 +66,9 @@ export interface ToolRuntime {
   promptContext(): string[];
   /** Files the task created or changed, for display (relative to the workspace when inside it). */
   changedFiles?(taskId: string): Promise<string[]>;
+  /** Ask the user (an approval on every device, pushed) whether the task may go on past a limit. */
+  askToContinue?(
+    req: ContinueRequest,
+    ctx: { taskId: string; threadId: string; signal: AbortSignal },
+  ): Promise<ContinueAnswer>;
 }

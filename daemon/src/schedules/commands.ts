@@ -107,6 +107,7 @@ export function scheduleOps(engine: ScheduleEngine, store: ScheduleStore, now: (
       const r = await engine.runNow(id);
       if (r === undefined) throw missing();
       if (r === 'busy') throw new CommandError('conflict', 'The previous run of this schedule is still going.');
+      if ('refused' in r) throw new CommandError('forbidden', r.refused);
       return { schedule: r.schedule, taskId: r.occurrence.taskId!, threadId: r.schedule.threadId! };
     },
     async decide(id, occurrenceId, decision) {

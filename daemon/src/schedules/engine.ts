@@ -246,7 +246,20 @@ export class ScheduleEngine {
       };
       return s;
     }
-    const { taskId, threadId } = await this.d.runs.start(s);
+    let started: { taskId: string; threadId: string };
+    try {
+      started = await this.d.runs.start(s);
+    } catch (err) {
+      // Refused before anything was made (a spending cap reached, Errand stopping): say so, never drop it.
+      history[i] = {
+        ...history[i],
+        outcome: 'failed',
+        reason: `Not started: ${(err as Error).message}`,
+        endedAt: this.d.clock.now(),
+      };
+      return s;
+    }
+    const { taskId, threadId } = started;
     this.byTask.set(taskId, s.id);
     const now = this.d.clock.now();
     history[i] = {
@@ -351,7 +364,9 @@ export class ScheduleEngine {
   }
 
   /** "Run now": a manual occurrence; refused (undefined) while the previous run is still going. */
-  async runNow(id: string): Promise<{ schedule: Schedule; occurrence: Occurrence } | 'busy' | undefined> {
+  async runNow(
+    id: string,
+  ): Promise<{ schedule: Schedule; occurrence: Occurrence } | 'busy' | { refused: string } | undefined> {
     return this.exclusive(async () => {
       const s = this.d.store.get(id);
       if (!s) return undefined;
@@ -359,6 +374,8 @@ export class ScheduleEngine {
       const next = await this.begin({ ...s, history: [...s.history, occ] }, occ, { manual: true });
       const made = next.history.find((o) => o.id === occ.id)!;
       if (made.outcome === 'skipped') return 'busy';
+      // Asked for now and refused now (a spending cap): the answer says why; nothing to account for.
+      if (made.outcome === 'failed') return { refused: (made.reason ?? '').replace(/^Not started: /, '') };
       await this.save(next);
       return { schedule: this.d.store.get(id)!, occurrence: made };
     });

@@ -27,7 +27,12 @@ export async function startSchedules(
     emit: (e) => ctx.emit(e),
     runs: {
       async start(s) {
-        const { threadId, task } = await agent.startTask({ text: s.text, title: s.title, threadId: s.threadId });
+        const { threadId, task } = await agent.startTask({
+          text: s.text,
+          title: s.title,
+          threadId: s.threadId,
+          maxCostUsd: s.maxCostUsd,
+        });
         return { taskId: task.id, threadId };
       },
       taskState(taskId) {

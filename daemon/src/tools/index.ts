@@ -11,6 +11,7 @@ import { ConnectorManager } from '../connectors/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
 import { CommandError } from '../util/command-error.js';
 import { Approvals } from './approvals.js';
+import { askToContinue } from './ask-to-continue.js';
 import { AuditLog } from './audit.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
@@ -311,6 +312,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
       });
     },
     pendingApprovals: (threadId) => runtime.pendingApprovals(threadId),
+    askToContinue: askToContinue(approvals),
     endTask: (taskId) => approvals.endTask(taskId),
     async ready() {
       await sandbox.ensureStarted();

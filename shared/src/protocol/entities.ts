@@ -172,6 +172,16 @@ export const HostStatus = z.object({
   runningTasks: z.number().int().nonnegative(),
   queuedTasks: z.number().int().nonnegative(),
   keepAwake: z.boolean(),
+  /** Spend today and this month (host time zone), the caps, and why new tasks do not start (a cap reached). */
+  spend: z
+    .object({
+      todayUsd: z.number().nonnegative(),
+      monthUsd: z.number().nonnegative(),
+      dailyCapUsd: z.number().positive().optional(),
+      monthlyCapUsd: z.number().positive().optional(),
+      blocked: z.string().optional(),
+    })
+    .optional(),
 });
 export type HostStatus = z.infer<typeof HostStatus>;
 

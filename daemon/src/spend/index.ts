@@ -1,0 +1,49 @@
+// Spending caps per day and per month (config `spend.dailyUsd`, `spend.monthlyUsd`): at a cap new
+// tasks do not start (the agent refuses them with the sentence below, shown on the phone, in the
+// CLI and in a schedule's history) until the cap is raised or the day or month turns. Spend today
+// and this month is part of the host status (`errand status --json`, the phone).
+import type { AgentModule } from '../agent/index.js';
+import type { DaemonContext, DaemonModule } from '../context.js';
+import { hostTimeZone } from '../schedules/timing.js';
+import { SpendLedger } from './ledger.js';
+
+const usd = (n: number) => `$${n.toFixed(2)}`;
+
+export function startSpend(
+  ctx: DaemonContext,
+  agent: Pick<AgentModule, 'setStartGate'>,
+  now: () => number = Date.now,
+): DaemonModule & { ledger: SpendLedger; blocked(): string | undefined } {
+  const ledger = new SpendLedger(hostTimeZone);
+  for (const s of ctx.store.threads.list(true))
+    for (const t of ctx.store.threads.peek(s.id)?.tasks ?? []) ledger.see(t);
+  const unsubscribe = ctx.store.events.subscribe((e) => {
+    if (e.event.kind === 'task.updated') ledger.see(e.event.task);
+  });
+
+  const blocked = (): string | undefined => {
+    const caps = ctx.config().spend;
+    const today = ledger.today(now());
+    if (caps.dailyUsd !== undefined && today >= caps.dailyUsd)
+      return `Today's spending cap is reached (${usd(today)} of ${usd(caps.dailyUsd)}): new tasks start again tomorrow, or raise spend.dailyUsd in config.json.`;
+    const month = ledger.month(now());
+    if (caps.monthlyUsd !== undefined && month >= caps.monthlyUsd)
+      return `This month's spending cap is reached (${usd(month)} of ${usd(caps.monthlyUsd)}): new tasks start again next month, or raise spend.monthlyUsd in config.json.`;
+    return undefined;
+  };
+  agent.setStartGate(blocked);
+  ctx.provideStatus(() => {
+    const caps = ctx.config().spend;
+    const why = blocked();
+    return {
+      spend: {
+        todayUsd: ledger.today(now()),
+        monthUsd: ledger.month(now()),
+        ...(caps.dailyUsd !== undefined ? { dailyCapUsd: caps.dailyUsd } : {}),
+        ...(caps.monthlyUsd !== undefined ? { monthlyCapUsd: caps.monthlyUsd } : {}),
+        ...(why ? { blocked: why } : {}),
+      },
+    };
+  });
+  return { ledger, blocked, stop: async () => unsubscribe() };
+}

@@ -1,0 +1,44 @@
+// What tasks cost per day and per month, in the host's time zone: a fold of the tasks' own costs
+// (each task's cost counts on the day it started), rebuilt at start from the threads and kept
+// current from task.updated events. No state of its own, so nothing can disagree with the threads.
+import type { Task } from '../../../shared/src/index.js';
+
+function keys(at: number, timeZone: string): { day: string; month: string } {
+  const day = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(at));
+  return { day, month: day.slice(0, 7) };
+}
+
+export class SpendLedger {
+  private tasks = new Map<string, { day: string; month: string; usd: number }>();
+  private days = new Map<string, number>();
+  private months = new Map<string, number>();
+
+  constructor(private readonly timeZone: () => string) {}
+
+  /** A task as it is now: its cost replaces what it counted before. */
+  see(task: Pick<Task, 'id' | 'costUsd' | 'createdAt' | 'startedAt'>): void {
+    const prev = this.tasks.get(task.id);
+    if (prev) {
+      this.days.set(prev.day, (this.days.get(prev.day) ?? 0) - prev.usd);
+      this.months.set(prev.month, (this.months.get(prev.month) ?? 0) - prev.usd);
+    }
+    const k = keys(task.startedAt ?? task.createdAt, this.timeZone());
+    const usd = task.costUsd;
+    this.tasks.set(task.id, { ...k, usd });
+    this.days.set(k.day, (this.days.get(k.day) ?? 0) + usd);
+    this.months.set(k.month, (this.months.get(k.month) ?? 0) + usd);
+  }
+
+  today(now: number): number {
+    return Math.max(0, this.days.get(keys(now, this.timeZone()).day) ?? 0);
+  }
+
+  month(now: number): number {
+    return Math.max(0, this.months.get(keys(now, this.timeZone()).month) ?? 0);
+  }
+}

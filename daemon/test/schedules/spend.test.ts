@@ -1,0 +1,186 @@
+// Spending limits that pause and ask, daily caps that block new tasks, and runaway detection, on the
+// real agent and store with the scripted model server; the question is a real approval (tools/approvals).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Approval, Schedule } from '../../../shared/src/index.js';
+import { RunawayWatch, STALE_TURN_LIMIT } from '../../src/agent/runaway.js';
+import { startSchedules } from '../../src/schedules/index.js';
+import { startSpend } from '../../src/spend/index.js';
+import { Approvals } from '../../src/tools/approvals.js';
+import { askToContinue } from '../../src/tools/ask-to-continue.js';
+import { type Harness, startHarness, testTools } from '../agent/harness.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+
+let server: ModelServer;
+let h: Harness | undefined;
+let approvals: Approvals | undefined;
+const stops: Array<() => Promise<void>> = [];
+
+beforeEach(async () => {
+  server = await startModelServer();
+});
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s();
+  approvals?.stop();
+  approvals = undefined;
+  await h?.cleanup();
+  h = undefined;
+  await server.close();
+});
+
+// 10,000 input tokens on Sonnet: $0.03 per call.
+const costly = { input_tokens: 10_000, output_tokens: 0 };
+
+async function boot(config: Record<string, unknown>, opts: { canAsk?: boolean } = {}) {
+  const tools = testTools(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-spend-')), 'files'));
+  if (opts.canAsk !== false) {
+    approvals = new Approvals(
+      (e) => h!.ctx.emit(e),
+      () => 30,
+    );
+    tools.runtime.askToContinue = askToContinue(approvals);
+  }
+  h = await startHarness({ modelUrl: server.url, config: config as never, tools });
+  return h;
+}
+
+async function approvalFor(taskId: string): Promise<Approval> {
+  return (await h!.waitEvent('approval.requested', (e) => e.approval.taskId === taskId)).approval;
+}
+
+describe('a spending limit', () => {
+  it('pauses the task at its limit and asks; approve lets it continue for one more limit', async () => {
+    server.push(
+      { content: [toolUse('write_file', { name: 'a.txt', text: 'one' })], usage: costly },
+      { content: [text('All done.')], usage: { input_tokens: 10, output_tokens: 5 } },
+    );
+    await boot({ agent: { maxCostUsd: 0.02 } });
+    const { task } = await h!.send('thread.create', { text: 'Write a.txt' });
+    const approval = await approvalFor(task.id);
+    expect(approval.summary).toBe('Used $0.03 of $0.02 — continue for +$0.02?');
+    expect(approval.action).toMatchObject({ kind: 'spend', usedUsd: 0.03, limitUsd: 0.02, raiseByUsd: 0.02 });
+    expect((await h!.waitTask(task.id, ['waiting'])).state).toBe('waiting');
+    expect(server.requests).toHaveLength(1);
+    approvals!.decide(approval.id, approval.hash, 'approve', { id: 'dev_test', name: 'Test phone' });
+    const done = await h!.waitTask(task.id, ['done']);
+    expect(done.resultSummary).toBe('All done.');
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('deny ends the task, saying why', async () => {
+    server.push({ content: [toolUse('write_file', { name: 'a.txt', text: 'one' })], usage: costly });
+    await boot({ agent: { maxCostUsd: 0.02 } });
+    const { task } = await h!.send('thread.create', { text: 'Write a.txt' });
+    const approval = await approvalFor(task.id);
+    approvals!.decide(approval.id, approval.hash, 'deny', { id: 'dev_test', name: 'Test phone' });
+    const failed = await h!.waitTask(task.id, ['failed']);
+    expect(failed.reason).toBe(
+      'Stopped after spending about $0.03 (limit: agent.maxCostUsd = $0.02). You chose to stop it.',
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("a scheduled run has its schedule's own limit per run", async () => {
+    server.push({ content: [toolUse('write_file', { name: 'a.txt', text: 'one' })], usage: costly });
+    await boot({ agent: { maxCostUsd: 5 } });
+    const mod = await startSchedules(h!.ctx, h!.agent);
+    stops.push(() => mod.stop());
+    const { schedule } = (await h!.send('schedule.create', {
+      text: 'Write a.txt',
+      when: { kind: 'daily', time: '08:00' },
+      timeZone: 'UTC',
+      maxCostUsd: 0.01,
+    })) as { schedule: Schedule };
+    const ran = await h!.send('schedule.run', { scheduleId: schedule.id });
+    const approval = await approvalFor(ran.taskId);
+    expect(approval.summary).toBe('Used $0.03 of $0.01 — continue for +$0.01?');
+    approvals!.decide(approval.id, approval.hash, 'deny', { id: 'dev_test', name: 'Test phone' });
+    const failed = await h!.waitTask(ran.taskId, ['failed']);
+    expect(failed.reason).toMatch(/limit: the schedule's limit per run = \$0\.01/);
+  });
+});
+
+describe('a daily cap', () => {
+  it('blocks new tasks, scheduled runs included, with a clear message in the status, until it is raised', async () => {
+    server.push({ content: [text('Expensive answer.')], usage: costly });
+    await boot({ spend: { dailyUsd: 0.02 } });
+    const spend = startSpend(h!.ctx, h!.agent);
+    stops.push(() => spend.stop());
+    const mod = await startSchedules(h!.ctx, h!.agent);
+    stops.push(() => mod.stop());
+    const { task } = await h!.send('thread.create', { text: 'Think hard' });
+    await h!.waitTask(task.id, ['done']);
+    await h!.agent.idle();
+
+    await expect(h!.send('thread.create', { text: 'One more' })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/^Today's spending cap is reached \(\$0\.03 of \$0\.02\)/),
+    });
+    const status = h!.ctx.status();
+    expect(status.spend).toMatchObject({ dailyCapUsd: 0.02 });
+    expect(status.spend!.todayUsd).toBeCloseTo(0.03, 6);
+    expect(status.spend!.blocked).toMatch(/raise spend\.dailyUsd/);
+
+    const { schedule } = (await h!.send('schedule.create', {
+      text: 'Daily brief',
+      when: { kind: 'daily', time: '08:00' },
+      timeZone: 'UTC',
+    })) as { schedule: Schedule };
+    await expect(h!.send('schedule.run', { scheduleId: schedule.id })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/spending cap/),
+    });
+    expect(server.requests).toHaveLength(1);
+
+    // Raised: new tasks start again.
+    (h!.config as { spend: { dailyUsd?: number } }).spend.dailyUsd = 1;
+    expect(h!.ctx.status().spend!.blocked).toBeUndefined();
+    server.push(reply(text('ok')));
+    const again = await h!.send('thread.create', { text: 'One more' });
+    await h!.waitTask(again.task.id, ['done']);
+  });
+});
+
+describe('runaway detection', () => {
+  it('the same call with the same arguments three times pauses the task and shows the call', async () => {
+    const same = () => ({ content: [toolUse('write_file', { text: 'x', name: 'loop.txt' })] });
+    server.push(same(), same(), same(), { content: [text('unreachable')] });
+    await boot({});
+    const { task } = await h!.send('thread.create', { text: 'Loop' });
+    const approval = await approvalFor(task.id);
+    expect(approval.summary).toBe(
+      'The agent made the same call 3 times: write_file {"name":"loop.txt","text":"x"}. Let it continue?',
+    );
+    expect(approval.action).toMatchObject({ kind: 'same_call', tool: 'write_file', times: 3 });
+    expect(h!.tools.runs.get('write_file')).toBe(2);
+    approvals!.decide(approval.id, approval.hash, 'deny', { id: 'dev_test', name: 'Test phone' });
+    const failed = await h!.waitTask(task.id, ['failed']);
+    expect(failed.reason).toBe(
+      'Stopped: The agent made the same call 3 times: write_file {"name":"loop.txt","text":"x"}. You chose to stop it.',
+    );
+    expect(h!.tools.runs.get('write_file')).toBe(2);
+  });
+
+  it('without a way to ask (no approvals), the loop keeps its old rules', async () => {
+    const same = () => ({ content: [toolUse('write_file', { text: 'x', name: 'loop.txt' })] });
+    server.push(same(), same(), same(), { content: [text('Finished.')] });
+    await boot({}, { canAsk: false });
+    const { task } = await h!.send('thread.create', { text: 'Loop' });
+    expect((await h!.waitTask(task.id, ['done'])).resultSummary).toBe('Finished.');
+  });
+
+  it('turns that bring nothing new are counted; any new text or result starts the count again', () => {
+    const w = new RunawayWatch();
+    const call = [{ name: 'shell', input: { cmd: 'ls' } }];
+    expect(w.afterTurn('', call, ['a.txt'])).toBeUndefined();
+    for (let i = 1; i < STALE_TURN_LIMIT; i++) expect(w.afterTurn('', call, ['a.txt'])).toBeUndefined();
+    const seen = w.afterTurn('', call, ['a.txt']);
+    expect(seen?.kind).toBe('no_progress');
+    expect(seen?.details.lastCalls).toContain('shell {"cmd":"ls"}');
+    w.reset('no_progress', {});
+    expect(w.afterTurn('', call, ['b.txt'])).toBeUndefined();
+    expect(w.afterTurn('Here is what I found', call, ['b.txt'])).toBeUndefined();
+  });
+});
