@@ -149,6 +149,15 @@ describe('connectors', () => {
       reason: expect.stringMatching(/secret "conn.nosecret.greeting" .* is missing/),
     });
     expect(h.tools.definitions().some((d) => d.name.startsWith('broken__'))).toBe(false);
+    // What `errand logs` shows: the failure at warn level, with the reason.
+    const logText = () =>
+      fs
+        .readdirSync(h.ctx.paths.logs)
+        .map((f) => fs.readFileSync(path.join(h.ctx.paths.logs, f), 'utf8'))
+        .join('');
+    await expect
+      .poll(logText)
+      .toMatch(/"level":"warn".*"msg":"connector failed".*"connector":"broken".*boom: missing config/);
     const out = await h.run('broken__anything', {});
     expect(textOf(out)).toMatch(/no tool named "broken__anything"/);
   });

@@ -62,7 +62,8 @@ export async function toolsHarness(
   fs.writeFileSync(paths.config, JSON.stringify(raw), { mode: 0o600 });
   let config: Config = ConfigSchema.parse(raw);
   const listeners: Array<(c: Config) => void> = [];
-  const log = createLogger({ level: 'error' });
+  // Warnings and errors go to the home's log file, as `errand logs` would show them.
+  const log = createLogger({ dir: paths.logs, level: 'warn' });
   const eventLog = await EventLog.open(paths.events);
   const events: ServerEvent[] = [];
   eventLog.subscribe((e) => events.push(e.event));
@@ -156,6 +157,7 @@ export async function toolsHarness(
       await tools.stop();
       await control.close().catch(() => undefined);
       await eventLog.close();
+      log.close();
       await fsp.rm(base, { recursive: true, force: true });
     },
   };
