@@ -35,18 +35,18 @@ folder, or a folder holding keys and credentials (.ssh, .gnupg, .aws, …), need
       real = fs.realpathSync(abs);
       if (!fs.statSync(real).isDirectory()) throw new Error('not a folder');
     } catch {
-      io.err(`errand: ${abs} is not an existing folder.`);
+      io.err(`errand allow: ${abs} is not an existing folder.`);
       return 1;
     }
     if (real === path.parse(real).root) {
-      io.err('errand: refusing to allow the whole file system; pick a narrower folder.');
+      io.err('errand allow: refusing to allow the whole file system; pick a narrower folder.');
       return 1;
     }
     const paths = homePaths(args.home);
     const home = fs.existsSync(paths.home) ? fs.realpathSync(paths.home) : path.resolve(paths.home);
     if (isInside(home, real)) {
       io.err(
-        `errand: ${real} is inside Errand's own state folder (${home}); the agent never works there. Its workspace (${paths.workspace}) is always allowed.`,
+        `errand allow: ${real} is inside Errand's own state folder (${home}); the agent never works there. Its workspace (${paths.workspace}) is always allowed.`,
       );
       return 1;
     }

@@ -144,12 +144,12 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         env = pairs(args.values.env, 'env');
         headers = pairs(args.values.header, 'header');
       } catch (err) {
-        io.err(`errand: ${(err as Error).message}`);
+        io.err(`errand connectors: ${(err as Error).message}`);
         return 2;
       }
       const url = typeof args.values.url === 'string' ? args.values.url : undefined;
       if (!url && rest.length === 0) {
-        io.err('errand: give the server command after --, or --url for an HTTP server.');
+        io.err('errand connectors: give the server command after --, or --url for an HTTP server.');
         return 2;
       }
       const secretName = (kind: string, key: string) => `connector.${name}.${kind}.${key}`;
@@ -174,13 +174,13 @@ that tool is disabled until you review it with \`errand connectors accept <name>
       });
       if (!parsed.success) {
         io.err(
-          `errand: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'connector'}: ${i.message}`).join('; ')}`,
+          `errand connectors: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'connector'}: ${i.message}`).join('; ')}`,
         );
         return 2;
       }
       const raw = readConfigFile(paths.config);
       if ((Array.isArray(raw.connectors) ? raw.connectors : []).some((c) => (c as { name?: string }).name === name)) {
-        io.err(`errand: a connector named "${name}" exists; remove it first.`);
+        io.err(`errand connectors: a connector named "${name}" exists; remove it first.`);
         return 1;
       }
       io.out(
@@ -194,7 +194,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         io.err(
           io.interactive
             ? 'Not added.'
-            : 'errand: not added; run again with --yes to confirm (the command is shown above).',
+            : 'errand connectors: not added; run again with --yes to confirm (the command is shown above).',
         );
         return 1;
       }
@@ -248,7 +248,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         c.connectors = all.filter((x) => (x as { name?: string }).name !== name);
       });
       if (!found) {
-        io.err(`errand: no connector named "${name}".`);
+        io.err(`errand connectors: no connector named "${name}".`);
         return 1;
       }
       await secrets.removePrefix(`connector.${name}.`);
@@ -301,7 +301,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         | { tools: Array<{ name: string; description: string; changed: boolean }> }
         | undefined;
       if (!info) {
-        io.err("errand: the daemon is not running; start it so it can read the connector's current tools.");
+        io.err("errand connectors: the daemon is not running; start it so it can read the connector's current tools.");
         return 1;
       }
       const changed = info.tools.filter((t) => t.changed);
@@ -316,7 +316,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         io.err(
           io.interactive
             ? 'Not accepted; the tools stay disabled.'
-            : 'errand: not accepted; run again with --yes after reading them.',
+            : 'errand connectors: not accepted; run again with --yes after reading them.',
         );
         return 1;
       }

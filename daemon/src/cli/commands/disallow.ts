@@ -33,7 +33,7 @@ The workspace folder cannot be removed.`,
     }
     const target = path.resolve(args.positionals[0]);
     if (same(target, homePaths(args.home).workspace)) {
-      io.err('errand: the workspace folder is always allowed; it cannot be removed.');
+      io.err('errand disallow: the workspace folder is always allowed; it cannot be removed.');
       return 1;
     }
     let removed: string[] = [];
@@ -45,7 +45,7 @@ The workspace folder cannot be removed.`,
       raw.roots = roots.filter((r) => !same(r, target));
     });
     if (!removed.length) {
-      io.err(`errand: ${target} is not an allowed folder (see \`errand roots\`).`);
+      io.err(`errand disallow: ${target} is not an allowed folder (see \`errand roots\`).`);
       return 1;
     }
     io.out(`Removed ${removed.join(', ')} from the allowed folders.`);

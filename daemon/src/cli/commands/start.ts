@@ -53,7 +53,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         // Before the store opened (the lock file, the log): the same environment error as in the store.
         io.err(
-          `errand: The disk is full at ${args.home}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
+          `errand start: The disk is full at ${args.home}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
         );
         return 74;
       }
@@ -61,7 +61,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         io.err(await portInUseMessage(err as NodeJS.ErrnoException & { port?: number; address?: string }, args.home));
         return 78; // a configuration error: the service manager must not retry it every few seconds
       }
-      io.err(`errand: ${(err as Error).message}`);
+      io.err(`errand start: ${(err as Error).message}`);
       const code = exitCodeOf(err);
       // launchd cannot skip restarts for particular exit codes: a configuration error or a corrupt
       // store exits 0 under it, so it is not restarted every few seconds to fail the same way.
@@ -108,7 +108,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         void daemon.stop(signal).then(
           () => exit(0),
           (err) => {
-            io.err(`errand: stop failed: ${(err as Error).message}`);
+            io.err(`errand start: stop failed: ${(err as Error).message}`);
             exit(1);
           },
         );
