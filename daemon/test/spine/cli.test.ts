@@ -3,6 +3,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRAND_BIN, freePort, runErrand, spawnDaemon } from '../helpers/cli.js';
 import { tempHome } from '../helpers/daemon.js';
@@ -148,6 +150,46 @@ describe('errand CLI', () => {
       const r = await runErrand([cmd, 'frob'], { ERRAND_HOME: home });
       expect(r.code, cmd).toBe(2);
       expect(r.stderr, cmd).toBe(`errand ${cmd}: unknown action. Try \`errand ${cmd} --help\`.\n`);
+    }
+  });
+
+  it("the daemon's own config.reload applies allow, disallow and connectors at once (no restart)", async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-cli-root-'));
+    try {
+      const allowed = await runErrand(['allow', folder], { ERRAND_HOME: home });
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(allowed.stdout).not.toMatch(/not running/);
+      // roots --json asks the running daemon (roots.list): the folder is live there already.
+      const live = JSON.parse((await runErrand(['roots', '--json'], { ERRAND_HOME: home })).stdout) as {
+        running: boolean;
+        roots: { path: string }[];
+      };
+      expect(live.running).toBe(true);
+      expect(live.roots.map((r) => r.path)).toContain(fs.realpathSync(folder));
+
+      const server = path.resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+      const added = await runErrand(['connectors', 'add', 'files', '--yes', '--', process.execPath, server, folder], {
+        ERRAND_HOME: home,
+      });
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toMatch(/files {2}connected, \d+ tools/);
+      const status = JSON.parse((await runErrand(['status', '--json'], { ERRAND_HOME: home })).stdout) as {
+        connectors: { name: string; status: string }[];
+      };
+      expect(status.connectors).toEqual([expect.objectContaining({ name: 'files', status: 'connected' })]);
+      expect((await runErrand(['connectors', 'remove', 'files'], { ERRAND_HOME: home })).code).toBe(0);
+
+      expect((await runErrand(['disallow', folder], { ERRAND_HOME: home })).code).toBe(0);
+      const after = JSON.parse((await runErrand(['roots', '--json'], { ERRAND_HOME: home })).stdout) as {
+        roots: { path: string }[];
+      };
+      expect(after.roots.map((r) => r.path)).not.toContain(fs.realpathSync(folder));
+      const gone = JSON.parse((await runErrand(['status', '--json'], { ERRAND_HOME: home })).stdout) as {
+        connectors: unknown[];
+      };
+      expect(gone.connectors).toEqual([]);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
     }
   });
 

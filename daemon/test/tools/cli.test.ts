@@ -35,7 +35,8 @@ async function cli(cmd: CliCommand, argv: string[], home = h.home, confirm = fal
 
 async function daemon() {
   h = await toolsHarness({ listen: true });
-  // The lead's core registers config.reload in the real daemon; the harness adds the same method.
+  // This harness runs the tools module alone, so it adds config.reload itself; the daemon's own
+  // config.reload is exercised through a real daemon process in spine/cli.test.ts.
   h.control.register('config.reload', async () => {
     h.ctx.reloadConfig();
     return { reloaded: true };
