@@ -56,4 +56,6 @@ export interface DaemonContext {
 /** A module's handle; stopped in reverse start order on shutdown. */
 export interface DaemonModule {
   stop(): Promise<void>;
+  /** Resolves once the work it started so far has settled (tests wait on this instead of sleeping). */
+  idle?(): Promise<void>;
 }

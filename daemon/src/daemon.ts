@@ -38,6 +38,8 @@ export interface Daemon {
   /** The origin QR codes use. */
   url: string;
   port: number;
+  /** Resolves once every module's work started so far has settled (pushes attempted …). */
+  idle(): Promise<void>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -198,6 +200,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       gateway,
       url: phoneOrigin(policy.origins).origin,
       port: listenPort,
+      idle: async () => {
+        await Promise.all(modules.map((m) => m.idle?.()));
+      },
       stop,
     };
   } catch (err) {

@@ -88,8 +88,9 @@ it('a finished agent task pushes once per subscribed device, none to the one vie
     detail: expect.stringMatching(/foreground/),
   });
 
-  await new Promise((r) => setTimeout(r, 300));
-  expect(svc.received).toHaveLength(1); // queued / running / done updates: one push, to A only
+  // Every push the updates started has been attempted: still only one (queued / running / done → one push, to A).
+  await td.daemon.idle();
+  expect(svc.received).toHaveLength(1);
   expect(svc.received[0].host).toBe('fcm.googleapis.com');
   expect(decryptPush(svc.received[0], subA)).toEqual({
     type: 'task.done',

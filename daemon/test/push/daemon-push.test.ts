@@ -139,7 +139,7 @@ describe('push through the daemon', () => {
       detail: expect.stringMatching(/foreground/),
     });
 
-    await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up, if there were one
+    await td.daemon.idle(); // every push those updates started has been attempted: a duplicate would be here
     expect(svc.received).toHaveLength(1);
     const push = svc.received[0];
     expect(push.host).toBe('fcm.googleapis.com');
@@ -188,7 +188,7 @@ describe('push through the daemon', () => {
       },
     });
     await svc.waitFor(before + 4); // A and B each get both (B views another thread)
-    await new Promise((r) => setTimeout(r, 200));
+    await td.daemon.idle();
     const got = svc.received.slice(before);
     expect(got).toHaveLength(4);
     const payloads = got.map((p) => decryptPush(p, p.path.startsWith('/fcm/') ? subA : subB));
@@ -236,7 +236,7 @@ describe('push through the daemon', () => {
     await phoneA.waitClosed();
     const count = svc.received.length;
     await ctx.emit({ kind: 'task.updated', task: task(thread.meta.id) });
-    await new Promise((r) => setTimeout(r, 300));
+    await td.daemon.idle();
     expect(svc.received).toHaveLength(count);
     const stored = () =>
       (JSON.parse(fs.readFileSync(path.join(ctx.paths.store, 'push.json'), 'utf8')) as { subscriptions: unknown[] })
