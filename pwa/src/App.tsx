@@ -11,6 +11,7 @@ import { lazy } from './ui/lazy.js';
 
 const SettingsScreen = lazy(() => import('./screens/Settings.js'));
 const FileScreen = lazy(() => import('./screens/File.js'));
+const SchedulesScreen = lazy(() => import('./screens/Schedules.js'));
 
 export function App({ pairCode }: { pairCode?: string }) {
   const [code, setCode] = useState(pairCode);
@@ -50,6 +51,9 @@ export function App({ pairCode }: { pairCode?: string }) {
       break;
     case 'settings':
       screen = <SettingsScreen />;
+      break;
+    case 'schedules':
+      screen = <SchedulesScreen />;
       break;
     case 'new':
       screen = <NewTaskScreen />;

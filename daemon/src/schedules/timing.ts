@@ -98,18 +98,4 @@ export function catchUpWindowMs(s: Timed & Pick<Schedule, 'catchUpWindowMinutes'
   return next === undefined ? ONCE_WINDOW_MS : (next - dueAt) / 2;
 }
 
-/** The schedule's rhythm in words, for lists and the CLI. */
-export function describeWhen(when: ScheduleWhen): string {
-  switch (when.kind) {
-    case 'cron':
-      return `cron ${when.expr}`;
-    case 'once':
-      return `once at ${when.at.replace('T', ' ')}`;
-    case 'daily':
-      return `every day at ${when.time}`;
-    case 'weekdays':
-      return `weekdays at ${when.time}`;
-    case 'every':
-      return when.hours === 1 ? 'every hour' : `every ${when.hours} hours`;
-  }
-}
+export { describeWhen } from '../../../shared/src/index.js';

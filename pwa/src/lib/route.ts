@@ -6,6 +6,7 @@ export type Route =
   | { name: 'thread'; id: string }
   | { name: 'file'; threadId: string; taskId: string; path: string }
   | { name: 'settings' }
+  | { name: 'schedules' }
   | { name: 'new' }
   | { name: 'welcome' };
 
@@ -17,6 +18,7 @@ export function parseHash(hash: string): Route {
   if (thread && task && file) return { name: 'file', threadId: thread, taskId: task, path: file };
   if (thread) return { name: 'thread', id: thread };
   if (p.has('settings')) return { name: 'settings' };
+  if (p.has('schedules')) return { name: 'schedules' };
   if (p.has('new')) return { name: 'new' };
   if (p.has('welcome')) return { name: 'welcome' };
   return { name: 'list' };

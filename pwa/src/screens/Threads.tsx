@@ -15,6 +15,7 @@ export function ThreadsScreen() {
     <div class="screen">
       <Header
         title="Errand"
+        left={<IconButton icon="clock" label="Schedules" onClick={() => navigate({ name: 'schedules' })} />}
         right={<IconButton icon="gear" label="Settings" onClick={() => navigate({ name: 'settings' })} />}
       />
       <main class="list" aria-label="Threads">

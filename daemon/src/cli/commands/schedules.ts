@@ -1,6 +1,11 @@
 // `errand schedules`: list, add, pause, resume, remove and run scheduled errands on the running daemon.
-import type { Occurrence, Schedule, ScheduleWhen } from '../../../../shared/src/index.js';
-import { describeWhen } from '../../schedules/timing.js';
+import {
+  describeWhen,
+  type Occurrence,
+  type Schedule,
+  type ScheduleWhen,
+  timeIn,
+} from '../../../../shared/src/index.js';
 import type { CliCommand, CliIO, ParsedCommandArgs } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
@@ -44,21 +49,6 @@ function when(args: ParsedCommandArgs): ScheduleWhen | string {
   if (typeof v.cron === 'string') picked.push({ kind: 'cron', expr: v.cron.trim() });
   if (picked.length !== 1) return 'Say when, once: --daily, --weekdays, --every, --once or --cron.';
   return picked[0];
-}
-
-function timeIn(ms: number | undefined, zone: string): string {
-  if (ms === undefined) return '—';
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: zone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ms));
-  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
-  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }
 
 function outcomeText(o: Occurrence): string {

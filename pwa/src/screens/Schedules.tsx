@@ -1,0 +1,349 @@
+// Schedules: saved tasks that run on a calendar. Each shows its rhythm, next run, last run and its
+// outcome, and its history (every occurrence accounted for: ran, missed, skipped…); run now, pause,
+// resume, delete, answer a missed run's "run now?", and add a new one. Spend today and this month.
+// Before any schema is built or used: no code generation in zod (the CSP has no 'unsafe-eval').
+import '../conn/zod-config.js';
+import { useEffect, useState } from 'preact/hooks';
+import { z } from 'zod';
+import {
+  describeWhen,
+  type Occurrence,
+  OUTCOME_WORDS,
+  Schedule,
+  type ScheduleWhen,
+  timeIn,
+} from '../../../shared/src/index.js';
+import { onEvent, request } from '../conn/connection.js';
+import { back, navigate } from '../lib/route.js';
+import { appStore, connStore } from '../state/app.js';
+import { useStore } from '../state/store.js';
+import { ErrorText, Header, IconButton } from '../ui/common.js';
+
+const ListResult = z.object({ schedules: z.array(Schedule) });
+const OneResult = z.object({ schedule: Schedule });
+
+function upsert(list: Schedule[] | undefined, s: Schedule): Schedule[] {
+  const rest = (list ?? []).filter((x) => x.id !== s.id);
+  return [...rest, s].sort((a, b) => a.createdAt - b.createdAt);
+}
+
+function occurrenceLine(o: Occurrence, zone: string): string {
+  const when = timeIn(o.dueAt, zone);
+  const what = `${OUTCOME_WORDS[o.outcome]}${o.count ? ` ×${o.count}` : ''}${o.late ? ' (late)' : ''}${o.manual ? ' (run now)' : ''}`;
+  return `${when} · ${what}${o.reason ? ` — ${o.reason}` : ''}`;
+}
+
+function Spend() {
+  const spend = useStore(appStore, (s) => s.host?.spend);
+  if (!spend) return null;
+  const cap = (n: number | undefined) => (n === undefined ? '' : ` of $${n.toFixed(2)}`);
+  return (
+    <section class="card" aria-labelledby="sch-spend">
+      <h2 id="sch-spend">Spending</h2>
+      <p>
+        Today ${spend.todayUsd.toFixed(2)}
+        {cap(spend.dailyCapUsd)} · this month ${spend.monthUsd.toFixed(2)}
+        {cap(spend.monthlyCapUsd)}
+      </p>
+      {spend.blocked && (
+        <p class="error" role="alert">
+          {spend.blocked}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undefined) => void }) {
+  const [open, setOpen] = useState(false);
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const last = s.history.at(-1);
+  const asks = s.history.filter((o) => o.ask === 'open');
+  const act = async (fn: () => Promise<unknown>) => {
+    setBusy(true);
+    onError(undefined);
+    try {
+      await fn();
+    } catch (e) {
+      onError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <li class="card schedule">
+      <h3>{s.title}</h3>
+      <p class="muted">
+        {describeWhen(s.when)} · {s.timeZone} · {s.state}
+      </p>
+      <dl class="facts">
+        <dt>Next run</dt>
+        <dd>{s.state === 'active' ? timeIn(s.nextRunAt, s.timeZone) : s.state === 'paused' ? 'Paused' : 'Ended'}</dd>
+        <dt>Last run</dt>
+        <dd>{last ? occurrenceLine(last, s.timeZone) : 'Not yet'}</dd>
+        <dt>Spent</dt>
+        <dd>${s.spentUsd.toFixed(2)}</dd>
+      </dl>
+      {asks.map((o) => (
+        <section class="notice" aria-label={`Missed run ${timeIn(o.dueAt, s.timeZone)}`} key={o.id}>
+          <p>
+            {timeIn(o.dueAt, s.timeZone)} was missed{o.reason ? ` (${o.reason.replace(/\.$/, '')})` : ''}. Run it now?
+          </p>
+          <div class="btn-row">
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() =>
+                void act(() =>
+                  request({ type: 'schedule.decide', scheduleId: s.id, occurrenceId: o.id, decision: 'run' }),
+                )
+              }
+            >
+              Run
+            </button>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() =>
+                void act(() =>
+                  request({ type: 'schedule.decide', scheduleId: s.id, occurrenceId: o.id, decision: 'skip' }),
+                )
+              }
+            >
+              Skip
+            </button>
+          </div>
+        </section>
+      ))}
+      <div class="btn-row">
+        <button
+          type="button"
+          disabled={busy}
+          aria-label={`Run ${s.title} now`}
+          onClick={() => void act(() => request({ type: 'schedule.run', scheduleId: s.id }))}
+        >
+          Run now
+        </button>
+        {s.state === 'active' && (
+          <button
+            type="button"
+            disabled={busy}
+            aria-label={`Pause ${s.title}`}
+            onClick={() => void act(() => request({ type: 'schedule.pause', scheduleId: s.id }))}
+          >
+            Pause
+          </button>
+        )}
+        {s.state === 'paused' && (
+          <button
+            type="button"
+            disabled={busy}
+            aria-label={`Resume ${s.title}`}
+            onClick={() => void act(() => request({ type: 'schedule.resume', scheduleId: s.id }))}
+          >
+            Resume
+          </button>
+        )}
+        {s.threadId && (
+          <button type="button" onClick={() => navigate({ name: 'thread', id: s.threadId! })}>
+            Open thread
+          </button>
+        )}
+        <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+          History ({s.history.length})
+        </button>
+        {confirm ? (
+          <button
+            type="button"
+            class="danger"
+            disabled={busy}
+            aria-label={`Confirm delete ${s.title}`}
+            onClick={() => void act(() => request({ type: 'schedule.delete', scheduleId: s.id }))}
+          >
+            Delete?
+          </button>
+        ) : (
+          <button type="button" aria-label={`Delete ${s.title}`} onClick={() => setConfirm(true)}>
+            Delete
+          </button>
+        )}
+      </div>
+      {open && (
+        <ol class="history" aria-label={`History of ${s.title}`}>
+          {[...s.history].reverse().map((o) => (
+            <li key={o.id}>{occurrenceLine(o, s.timeZone)}</li>
+          ))}
+          {!s.history.length && <li class="muted">Nothing yet.</li>}
+        </ol>
+      )}
+    </li>
+  );
+}
+
+type Kind = ScheduleWhen['kind'];
+
+function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
+  const [text, setText] = useState('');
+  const [title, setTitle] = useState('');
+  const [kind, setKind] = useState<Kind>('daily');
+  const [time, setTime] = useState('08:00');
+  const [hours, setHours] = useState('3');
+  const [at, setAt] = useState('');
+  const [expr, setExpr] = useState('0 8 * * 1');
+  const [catchUp, setCatchUp] = useState<'run' | 'skip' | 'ask'>('run');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const when = (): ScheduleWhen => {
+    if (kind === 'every') return { kind, hours: Number(hours) };
+    if (kind === 'once') return { kind, at };
+    if (kind === 'cron') return { kind, expr };
+    return { kind, time };
+  };
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const r = OneResult.parse(
+        await request({
+          type: 'schedule.create',
+          text: text.trim(),
+          when: when(),
+          timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+          catchUp,
+          ...(title.trim() ? { title: title.trim() } : {}),
+        }),
+      );
+      onDone(r.schedule);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card stack" onSubmit={submit} aria-labelledby="sch-new">
+      <h2 id="sch-new">New schedule</h2>
+      <label for="sch-text">Task</label>
+      <textarea
+        id="sch-text"
+        rows={3}
+        value={text}
+        placeholder="Summarise what landed in Inbox"
+        onInput={(e) => setText(e.currentTarget.value)}
+      />
+      <label for="sch-title">Name (optional)</label>
+      <input id="sch-title" value={title} maxLength={80} onInput={(e) => setTitle(e.currentTarget.value)} />
+      <label for="sch-kind">When</label>
+      <select id="sch-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+        <option value="daily">Every day at…</option>
+        <option value="weekdays">Weekdays at…</option>
+        <option value="every">Every N hours</option>
+        <option value="once">Once at…</option>
+        <option value="cron">Cron expression</option>
+      </select>
+      {(kind === 'daily' || kind === 'weekdays') && (
+        <>
+          <label for="sch-time">Time</label>
+          <input id="sch-time" type="time" value={time} onInput={(e) => setTime(e.currentTarget.value)} />
+        </>
+      )}
+      {kind === 'every' && (
+        <>
+          <label for="sch-hours">Hours between runs</label>
+          <input
+            id="sch-hours"
+            type="number"
+            min={1}
+            max={168}
+            value={hours}
+            onInput={(e) => setHours(e.currentTarget.value)}
+          />
+        </>
+      )}
+      {kind === 'once' && (
+        <>
+          <label for="sch-at">Date and time</label>
+          <input id="sch-at" type="datetime-local" value={at} onInput={(e) => setAt(e.currentTarget.value)} />
+        </>
+      )}
+      {kind === 'cron' && (
+        <>
+          <label for="sch-cron">Cron expression (minute hour day month weekday)</label>
+          <input id="sch-cron" value={expr} onInput={(e) => setExpr(e.currentTarget.value)} />
+        </>
+      )}
+      <label for="sch-catch">If a run is missed (computer asleep or off)</label>
+      <select
+        id="sch-catch"
+        value={catchUp}
+        onChange={(e) => setCatchUp(e.currentTarget.value as 'run' | 'skip' | 'ask')}
+      >
+        <option value="run">Run it once when back, if not too late</option>
+        <option value="skip">Skip it</option>
+        <option value="ask">Ask me</option>
+      </select>
+      <ErrorText error={error} />
+      <div class="btn-row">
+        <button type="submit" disabled={busy || !text.trim()}>
+          Save schedule
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export default function SchedulesScreen() {
+  const online = useStore(connStore, (c) => c.status === 'online');
+  const [list, setList] = useState<Schedule[]>();
+  const [error, setError] = useState<string>();
+  const [adding, setAdding] = useState(false);
+  useEffect(() => {
+    if (!online) return;
+    request({ type: 'schedules.list' }).then(
+      (r) => setList(ListResult.parse(r).schedules),
+      (e: Error) => setError(e.message),
+    );
+  }, [online]);
+  useEffect(
+    () =>
+      onEvent((ev) => {
+        if (ev.kind === 'schedule.updated') setList((l) => upsert(l, ev.schedule));
+        else if (ev.kind === 'schedule.removed') setList((l) => l?.filter((s) => s.id !== ev.scheduleId));
+      }),
+    [],
+  );
+  return (
+    <div class="screen">
+      <Header
+        title="Schedules"
+        left={<IconButton icon="back" label="Back" onClick={() => back()} />}
+        right={<IconButton icon="plus" label="New schedule" onClick={() => setAdding(!adding)} />}
+      />
+      <main class="pad schedules">
+        {adding && (
+          <NewSchedule
+            onDone={(s) => {
+              setList((l) => upsert(l, s));
+              setAdding(false);
+            }}
+          />
+        )}
+        <Spend />
+        <ErrorText error={error} />
+        {!list ? (
+          <p class="muted">{online ? 'Loading…' : 'Shown when your computer is reachable.'}</p>
+        ) : list.length === 0 ? (
+          <p class="muted">No schedules yet. Tap + to run a task every morning, on weekdays, or every few hours.</p>
+        ) : (
+          <ul class="schedule-list" aria-label="Schedules">
+            {list.map((s) => (
+              <ScheduleCard key={s.id} s={s} onError={setError} />
+            ))}
+          </ul>
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,114 @@
+// The Schedules screen against the real daemon: add a schedule from the phone, run it now into its
+// own thread, pause and resume, answer a missed run's "run now?", delete; live updates by events.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { reply, text } from '../../daemon/test/helpers/model-server.js';
+import type { Schedule } from '../../shared/src/index.js';
+import { cspViolations, type PhoneRig, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
+
+let rig: PhoneRig | undefined;
+beforeAll(async () => {
+  rig = await startPhoneRig('Schedules phone');
+}, 120_000);
+afterAll(async () => {
+  await rig?.close();
+});
+
+const schedules = () => rig!.td.daemon.ctx.store.schedules;
+
+it('adds, runs now, pauses, resumes and deletes a schedule from the phone', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'Schedules' }).click();
+  await page.getByRole('heading', { name: 'Schedules' }).waitFor();
+  await page.getByText('No schedules yet.', { exact: false }).waitFor();
+
+  await page.getByRole('button', { name: 'New schedule' }).click();
+  await page.getByLabel('Task').fill('Summarise what landed in Inbox');
+  await page.getByLabel('Name (optional)').fill('Morning brief');
+  await page.getByLabel('When').selectOption('weekdays');
+  await page.getByLabel('Time').fill('07:30');
+  await page.getByRole('button', { name: 'Save schedule' }).click();
+  const card = page.locator('li.schedule', { hasText: 'Morning brief' });
+  await card.getByText('weekdays at 07:30', { exact: false }).waitFor();
+  await expect.poll(() => schedules().list().length).toBe(1);
+  const made = schedules().list()[0];
+  expect(made).toMatchObject({ title: 'Morning brief', when: { kind: 'weekdays', time: '07:30' }, state: 'active' });
+  expect(made.nextRunAt).toBeGreaterThan(Date.now());
+  expect(await unnamedControls(page)).toEqual([]);
+
+  model.push(reply(text('Inbox: three new files.')));
+  await page.getByRole('button', { name: 'Run Morning brief now' }).click();
+  // Updated by events: the run ends as "ran", and its thread can be opened.
+  await card.getByText(/· ran \(run now\)/).waitFor({ timeout: 15_000 });
+  await card.getByRole('button', { name: 'History (1)' }).click();
+  await page
+    .getByRole('list', { name: 'History of Morning brief' })
+    .getByText(/ran \(run now\)/)
+    .waitFor();
+  await shot(page, 'schedules-list');
+
+  await page.getByRole('button', { name: 'Pause Morning brief' }).click();
+  await card.getByText('Paused', { exact: true }).waitFor();
+  await expect.poll(() => schedules().get(made.id)?.state).toBe('paused');
+  await page.getByRole('button', { name: 'Resume Morning brief' }).click();
+  await expect.poll(() => schedules().get(made.id)?.state).toBe('active');
+  await page.getByRole('button', { name: 'Pause Morning brief' }).waitFor();
+
+  await card.getByRole('button', { name: 'Open thread' }).click();
+  await page.getByText('Inbox: three new files.').waitFor({ timeout: 10_000 });
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Schedules' }).waitFor();
+
+  await page.getByRole('button', { name: 'Delete Morning brief' }).click();
+  await page.getByRole('button', { name: 'Confirm delete Morning brief' }).click();
+  await expect.poll(() => page.locator('li.schedule').count()).toBe(0);
+  expect(schedules().list()).toEqual([]);
+  expect(await cspViolations(page)).toEqual([]);
+}, 90_000);
+
+it('a missed run asks on the phone; Run runs it late in the schedule thread', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  const now = Date.now();
+  // A schedule whose 07:00 run was missed while the computer slept and whose rule is "ask" (the
+  // engine's detection is tested in the daemon's schedule tests; here the phone answers).
+  const s: Schedule = {
+    id: 'sch_phone_ask_1',
+    title: 'Plants',
+    text: 'Water the plants',
+    when: { kind: 'daily', time: '07:00' },
+    timeZone: 'UTC',
+    catchUp: 'ask',
+    state: 'active',
+    createdAt: now - 86_400_000,
+    updatedAt: now,
+    accountedUntil: now - 60_000,
+    nextRunAt: now + 86_400_000,
+    history: [
+      {
+        id: 'occ_phone_ask_1',
+        dueAt: now - 60_000,
+        outcome: 'missed',
+        reason: 'the computer was asleep.',
+        ask: 'open',
+      },
+    ],
+    spentUsd: 0,
+  };
+  await td.daemon.ctx.store.journal.transaction(async () => {
+    await schedules().put(s);
+    await td.daemon.ctx.emit({ kind: 'schedule.updated', schedule: s });
+  });
+  await page.goto(`${td.url}/#schedules`);
+  const ask = page.getByRole('region', { name: /^Missed run / });
+  await ask.getByText('was missed (the computer was asleep). Run it now?', { exact: false }).waitFor();
+  model.push(reply(text('Watered.')));
+  await ask.getByRole('button', { name: 'Run' }).click();
+  await expect.poll(() => page.getByRole('region', { name: /^Missed run / }).count()).toBe(0);
+  const card = page.locator('li.schedule', { hasText: 'Plants' });
+  await card.getByText(/· ran \(late\)/).waitFor({ timeout: 15_000 });
+  const after = schedules().get(s.id)!;
+  expect(after.history.at(-1)).toMatchObject({ id: 'occ_phone_ask_1', ask: 'run', outcome: 'ran', late: true });
+  expect(td.daemon.ctx.store.threads.summary(after.threadId!)?.title).toBe('Plants');
+}, 60_000);
