@@ -151,7 +151,7 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           return 0;
         }
         io.err(
-          `Unknown way to expose Errand: "${mode}". Use one of: tailscale, url <https-url>, lan, off (see \`errand expose --help\`).`,
+          'errand expose: unknown way to expose Errand. Use one of: tailscale, url <https-url>, lan, off (see `errand expose --help`).',
         );
         return 2;
       } catch (err) {

@@ -7,6 +7,7 @@ import { SYSTEMD_UNIT_NAME, serviceState } from '../../service/index.js';
 import { followLog, formatLogLine, type LogLevel, levelAtLeast, logFile, readTail } from '../../service/logs.js';
 import { childEnv } from '../../service/runner.js';
 import type { CliCommand } from '../command.js';
+import { forTerminal } from '../terminal-text.js';
 
 export interface LogsCommandDeps {
   /** Ends -f (default: Ctrl-C / SIGTERM). */
@@ -40,12 +41,14 @@ Options:
       const linesArg = args.values.lines === undefined ? '50' : String(args.values.lines);
       const count = Number(linesArg);
       if (!Number.isInteger(count) || count < 0) {
-        io.err(`--lines must be a whole number, like \`errand logs -n 100\` (got "${linesArg}").`);
+        io.err(
+          `errand logs: --lines must be a whole number, like \`errand logs -n 100\` (got "${forTerminal(String(linesArg))}").`,
+        );
         return 2;
       }
       const level = args.values.level === undefined ? undefined : String(args.values.level);
       if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level)) {
-        io.err(`--level must be one of debug, info, warn, error (got "${level}").`);
+        io.err(`errand logs: --level must be one of debug, info, warn, error (got "${forTerminal(String(level))}").`);
         return 2;
       }
       const follow = Boolean(args.values.follow);

@@ -31,7 +31,9 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     if (args.values.port !== undefined) {
       port = Number(args.values.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        io.err(`--port must be a whole number from 1 to 65535, not "${String(args.values.port)}".`);
+        io.err(
+          `errand start: --port must be a whole number from 1 to 65535, not "${forTerminal(String(args.values.port))}".`,
+        );
         return 2;
       }
     }
