@@ -3,9 +3,10 @@ import { ENDED_TASK_STATES } from '../../shared/src/index.js';
 import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
 import { startPush } from './push/index.js';
-import { startSchedules } from './schedules/index.js';
-import { startSpend } from './spend/index.js';
+import { withScheduleTool } from './schedules/agent-tool.js';
+import { type SchedulesModule, startSchedules } from './schedules/index.js';
 import { startKeepAwake } from './service/keep-awake.js';
+import { startSpend } from './spend/index.js';
 import { startTools } from './tools/index.js';
 
 export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> {
@@ -18,13 +19,19 @@ export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> 
     modules.push(await startPush(ctx));
     const tools = await startTools(ctx);
     modules.push(tools);
-    const agent = await startAgent(ctx, tools);
+    let schedules: SchedulesModule | undefined;
+    // The agent's schedule tool creates a schedule only after the user approves it on the phone.
+    const agent = await startAgent(
+      ctx,
+      withScheduleTool(tools, { approvals: tools.approvals, journal: ctx.store.journal, ops: () => schedules?.ops }),
+    );
     modules.push(agent);
     agent.setApprovalsProvider((threadId) => tools.pendingApprovals(threadId));
     // Daily and monthly spending caps (before schedules, so a run caught up at start obeys them).
     modules.push(startSpend(ctx, agent));
     // After the agent recovered its tasks: runs missed while Errand was down are accounted for now.
-    modules.push(await startSchedules(ctx, agent));
+    schedules = await startSchedules(ctx, agent);
+    modules.push(schedules);
     // "Allow for this task" grants end with the task.
     const unsubscribe = ctx.store.events.subscribe((e) => {
       if (e.event.kind === 'task.updated' && ENDED_TASK_STATES.has(e.event.task.state)) tools.endTask(e.event.task.id);

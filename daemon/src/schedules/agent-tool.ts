@@ -1,0 +1,144 @@
+// The agent's schedule tool: "every Monday remind me…" becomes a schedule only after the user
+// confirms it on the phone (an approval naming the exact schedule, pushed like any other). The tool
+// is added in front of the tools runtime; every other call passes through unchanged.
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { CatchUpRule, describeWhen, ScheduleWhen, timeIn } from '../../../shared/src/index.js';
+import type { ModelToolDefinition, ToolCallOutcome, ToolRuntime } from '../agent/tool-runtime.js';
+import type { Journal } from '../store/journal.js';
+import type { Approvals } from '../tools/approvals.js';
+import { makeSchedule, type ScheduleOps } from './commands.js';
+import { hostTimeZone, nextDue } from './timing.js';
+
+export const SCHEDULE_TOOL = 'schedule_create';
+
+const definition: ModelToolDefinition = {
+  name: SCHEDULE_TOOL,
+  description:
+    'Save a task that runs on a schedule, when the user asks for something recurring or later ("every weekday at 8 summarise my inbox", "every Monday remind me…"). ' +
+    "Times are in the user's time zone. The user confirms it on their phone before it exists; each run happens in the schedule's own thread.",
+  input_schema: {
+    type: 'object',
+    properties: {
+      task: { type: 'string', description: 'What to do at each run, written as the instruction for that run.' },
+      title: { type: 'string', description: 'A short name (up to 80 characters).' },
+      when: {
+        type: 'object',
+        description:
+          'One of: {"kind":"daily","time":"HH:MM"}, {"kind":"weekdays","time":"HH:MM"}, {"kind":"every","hours":N}, {"kind":"once","at":"YYYY-MM-DDTHH:MM"}, {"kind":"cron","expr":"minute hour day month weekday"}.',
+      },
+      catchUp: {
+        type: 'string',
+        enum: ['run', 'skip', 'ask'],
+        description: 'A run missed while the computer slept: run it once when back (default), skip it, or ask.',
+      },
+    },
+    required: ['task', 'when'],
+  },
+};
+
+const Input = z.object({
+  task: z.string().trim().min(1).max(20_000),
+  title: z.string().trim().min(1).max(80).optional(),
+  when: ScheduleWhen,
+  catchUp: CatchUpRule.optional(),
+});
+
+const fail = (text: string, state: ToolCallOutcome['state'] = 'error'): ToolCallOutcome => ({
+  content: [{ type: 'text', text }],
+  isError: true,
+  state,
+});
+
+export interface ScheduleToolDeps {
+  approvals: Approvals;
+  journal: Journal;
+  /** Set once the schedules module has started. */
+  ops: () => ScheduleOps | undefined;
+}
+
+export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: ScheduleToolDeps): ToolRuntime {
+  return {
+    definitions: () => [...inner.definitions(), definition],
+    summarize: (name, input) => {
+      if (name !== SCHEDULE_TOOL) return inner.summarize(name, input);
+      const p = Input.safeParse(input);
+      return p.success ? `Schedule: ${describeWhen(p.data.when)}` : 'Schedule a task';
+    },
+    promptContext: () => inner.promptContext(),
+    ...(inner.changedFiles ? { changedFiles: (taskId: string) => inner.changedFiles!(taskId) } : {}),
+    ...(inner.askToContinue ? { askToContinue: inner.askToContinue.bind(inner) } : {}),
+    async run(call, ctx) {
+      if (call.name !== SCHEDULE_TOOL) return inner.run(call, ctx);
+      const ops = deps.ops();
+      if (!ops) return fail('Schedules are not available right now; tell the user to try again in a moment.');
+      const p = Input.safeParse(call.input);
+      if (!p.success)
+        return fail(
+          `The schedule is not valid: ${p.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}. Fix it and call ${SCHEDULE_TOOL} again.`,
+        );
+      const fields = {
+        text: p.data.task,
+        when: p.data.when,
+        timeZone: hostTimeZone(),
+        ...(p.data.title ? { title: p.data.title } : {}),
+        ...(p.data.catchUp ? { catchUp: p.data.catchUp } : {}),
+      };
+      let draft: ReturnType<typeof makeSchedule>;
+      try {
+        draft = makeSchedule(fields, Date.now());
+      } catch (err) {
+        return fail(`${(err as Error).message} Fix it and call ${SCHEDULE_TOOL} again.`);
+      }
+      const summary = `Create schedule "${draft.title}": ${describeWhen(draft.when)} (${draft.timeZone}), first run ${timeIn(nextDue(draft), draft.timeZone)}?`;
+      const action = {
+        title: draft.title,
+        task: draft.text,
+        when: draft.when,
+        timeZone: draft.timeZone,
+        catchUp: draft.catchUp,
+      };
+      const hash = crypto.createHash('sha256').update(JSON.stringify(action)).digest('hex');
+      ctx.describe?.(`Schedule "${draft.title}": ${describeWhen(draft.when)}`);
+      await ctx.setWaiting(true);
+      let outcome: Awaited<ReturnType<Approvals['request']>>;
+      try {
+        outcome = await deps.approvals.request({
+          taskId: ctx.taskId,
+          threadId: ctx.threadId,
+          tool: SCHEDULE_TOOL,
+          summary,
+          action,
+          hash,
+          actionClass: `${SCHEDULE_TOOL}:${hash}`,
+          signal: ctx.signal,
+        });
+      } finally {
+        if (!ctx.signal.aborted) await ctx.setWaiting(false);
+      }
+      if (outcome.result === 'deny')
+        return fail('The user declined on their phone; no schedule was created.', 'denied');
+      if (outcome.result !== 'approve' && outcome.result !== 'allow_task')
+        return fail(
+          `No schedule was created: the confirmation ${outcome.result === 'expired' ? 'expired' : 'was cancelled'}.`,
+          'denied',
+        );
+      try {
+        const made = await deps.journal.transaction(() => ops.create(fields));
+        return {
+          content: [
+            {
+              type: 'text',
+              text: `Created schedule ${made.id} "${made.title}": ${describeWhen(made.when)} (${made.timeZone}); next run ${timeIn(made.nextRunAt, made.timeZone)}. Each run goes to its own thread.`,
+            },
+          ],
+          isError: false,
+          state: 'completed',
+          summary: `Scheduled "${made.title}": ${describeWhen(made.when)}`,
+        };
+      } catch (err) {
+        return fail(`The schedule could not be saved: ${(err as Error).message}`);
+      }
+    },
+  };
+}
