@@ -40,6 +40,9 @@ describe('pairing in the browser', () => {
     expect(await page.evaluate(() => location.href)).not.toContain(code);
     // Prefilled from the platform.
     expect((await nameField.inputValue()).length).toBeGreaterThan(0);
+    // It names the computer it pairs with (asked for with the live code, which stays unused).
+    const os = await import('node:os');
+    await expect.poll(() => page.getByTestId('pair-host').innerText()).toBe(`with ${os.hostname()}`);
     await shot(page, '01-pair-name');
     await nameField.fill('Pixel test');
     await page.getByRole('button', { name: 'Pair this device' }).click();
@@ -84,6 +87,13 @@ describe('pairing in the browser', () => {
       body: JSON.stringify({ code, name: 'first' }),
     });
     expect(res.status).toBe(200);
+    // A used code names no computer.
+    const peek = await fetch(`${td.url}/api/pair/peek`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+    expect(peek.status).toBe(404);
     await page.goto(url);
     await page.getByRole('button', { name: 'Pair this device' }).click();
     await page.getByText('This pairing code cannot be used').waitFor();

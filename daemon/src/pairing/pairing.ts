@@ -48,12 +48,17 @@ export class Pairing {
     return undefined;
   }
 
-  private takeCode(code: string): boolean {
+  /** True when `code` is the live code (compared in constant time); does not use it up. */
+  isLive(code: string): boolean {
     const live = this.current();
     if (!live) return false;
     const a = Buffer.from(live.code);
     const b = Buffer.from(code);
-    if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return false;
+    return a.length === b.length && crypto.timingSafeEqual(a, b);
+  }
+
+  private takeCode(code: string): boolean {
+    if (!this.isLive(code)) return false;
     this.live = undefined; // single use, even if the claim is later denied
     return true;
   }

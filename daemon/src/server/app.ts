@@ -3,7 +3,13 @@
 import path from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { MAX_FRAME, PairClaimRequest, type PairClaimResponse } from '../../../shared/src/index.js';
+import {
+  MAX_FRAME,
+  PairClaimRequest,
+  type PairClaimResponse,
+  PairPeekRequest,
+  type PairPeekResponse,
+} from '../../../shared/src/index.js';
 import type { FileDownloadHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
@@ -62,6 +68,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
 
   app.get('/healthz', async () => ({ ok: true, name: 'errand', version: opts.version }));
+
+  // The pairing screen names the computer before the phone claims: only for the live code, so the
+  // name is told to no one but the person holding the code from this computer's screen.
+  app.post('/api/pair/peek', async (req, reply) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const body = PairPeekRequest.safeParse(req.body);
+    if (!body.success || !opts.limiter.allowed(address) || !opts.pairing.isLive(body.data.code)) {
+      opts.limiter.fail(address);
+      opts.refusals?.refused('pair_code_invalid', { address, path: req.url });
+      return httpError(
+        reply,
+        404,
+        'code_invalid',
+        'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.',
+      );
+    }
+    return { hostName: opts.hostName } satisfies PairPeekResponse;
+  });
 
   app.post('/api/pair/claim', async (req, reply) => {
     const address = req.socket.remoteAddress ?? 'unknown';

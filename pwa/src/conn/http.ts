@@ -14,6 +14,25 @@ export type ClaimResult =
   | { ok: true; deviceId: string; token: string; hostName: string }
   | { ok: false; kind: 'code_invalid' | 'denied' | 'timeout' | 'rate_limited' | 'network' | 'other'; message: string };
 
+/** Which computer a pairing code belongs to, asked before claiming; undefined when it cannot say. */
+export async function peekPairing(code: string, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    const res = await fetch('/api/pair/peek', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code }),
+      signal,
+      credentials: 'omit',
+    });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { hostName?: unknown };
+    // Shown as text only (never as markup), and kept short.
+    return typeof body.hostName === 'string' && body.hostName.trim() ? body.hostName.trim().slice(0, 80) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function claimPairing(code: string, name: string, signal?: AbortSignal): Promise<ClaimResult> {
   const v = await loadValidation();
   let res: Response;

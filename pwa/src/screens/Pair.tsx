@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { claimPairing } from '../conn/http.js';
+import { claimPairing, peekPairing } from '../conn/http.js';
 import { installStore, promptInstall } from '../lib/install.js';
 import { defaultDeviceName, isIOS, isStandalone } from '../lib/platform.js';
 import { navigate } from '../lib/route.js';
@@ -16,6 +16,14 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
   const [phase, setPhase] = useState<Phase>({ step: 'name' });
   const abort = useRef<AbortController | undefined>(undefined);
   useEffect(() => () => abort.current?.abort(), []);
+  // Name the computer this code pairs with, so the person knows what they are connecting to.
+  const [hostName, setHostName] = useState<string>();
+  useEffect(() => {
+    if (!/^[A-Za-z0-9_-]{22,64}$/.test(code)) return;
+    const ac = new AbortController();
+    void peekPairing(code, ac.signal).then(setHostName);
+    return () => ac.abort();
+  }, [code]);
 
   const claim = async (e: Event) => {
     e.preventDefault();
@@ -44,6 +52,11 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
   return (
     <main class="screen pad center" aria-labelledby="pair-title">
       <h1 id="pair-title">Pair this phone</h1>
+      {hostName && !malformed && (
+        <p class="big" data-testid="pair-host">
+          with <strong>{hostName}</strong>
+        </p>
+      )}
       {malformed ? (
         <div class="card" role="alert">
           <p>This pairing link is incomplete or damaged.</p>

@@ -11,6 +11,11 @@ export const PairClaimRequest = z
   .strict();
 export type PairClaimRequest = z.infer<typeof PairClaimRequest>;
 
+/** Before claiming: which computer this code pairs with (answered only for the live code). */
+export const PairPeekRequest = z.object({ code: z.string().regex(PAIR_CODE_PATTERN) }).strict();
+export const PairPeekResponse = z.object({ hostName: z.string().max(200) });
+export type PairPeekResponse = z.infer<typeof PairPeekResponse>;
+
 export const PairClaimResponse = z.object({ deviceId: z.string(), token: z.string(), hostName: z.string() });
 export type PairClaimResponse = z.infer<typeof PairClaimResponse>;
 
