@@ -103,6 +103,11 @@ it('lists, adds, pauses, resumes, runs and removes schedules, in words and in JS
   expect(none.code).toBe(2);
   expect(none.stderr).toMatch(/Say when/);
 
+  // Spend today and this month, in words and in JSON.
+  const status = await runErrand(['status', '--json'], env);
+  expect(JSON.parse(status.stdout).spend).toMatchObject({ monthUsd: expect.any(Number), todayUsd: expect.any(Number) });
+  expect((await runErrand(['status'], env)).stdout).toMatch(/Spend: {5}\$\d+\.\d\d today, \$\d+\.\d\d this month/);
+
   expect((await errand('remove', s.id)).stdout).toMatch(/Removed/);
   expect((await errand('--json')).json()).toEqual([]);
   const gone = await errand('pause', s.id);

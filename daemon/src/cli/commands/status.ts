@@ -35,6 +35,12 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
         ...(pending.length ? [`           after a restart also: ${pending.join('  ')}`] : []),
         `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
         `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
+        ...(s.spend
+          ? [
+              `Spend:     $${s.spend.todayUsd.toFixed(2)} today${s.spend.dailyCapUsd ? ` of $${s.spend.dailyCapUsd.toFixed(2)}` : ''}, $${s.spend.monthUsd.toFixed(2)} this month${s.spend.monthlyCapUsd ? ` of $${s.spend.monthlyCapUsd.toFixed(2)}` : ''}`,
+              ...(s.spend.blocked ? [`           ${s.spend.blocked}`] : []),
+            ]
+          : []),
         `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
         `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
         `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
