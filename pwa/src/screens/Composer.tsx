@@ -1,7 +1,8 @@
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Question } from '../../../shared/src/index.js';
 import { request } from '../conn/connection.js';
 import { enqueue } from '../conn/outbox.js';
+import { clearDraft, draftKey, loadDraftFiles, loadDraftText, saveDraftFiles, saveDraftText } from '../lib/drafts.js';
 import { bytes } from '../lib/format.js';
 import { Icon, IconButton } from '../ui/common.js';
 
@@ -13,6 +14,8 @@ export function Composer({
   autoFocus,
   placeholder,
   answering,
+  stoppable,
+  onSent,
 }: {
   threadId?: string;
   onQueued?(id: string): void;
@@ -20,12 +23,47 @@ export function Composer({
   placeholder?: string;
   /** An open question from the agent: what is typed here answers it instead of queueing a task. */
   answering?: Question;
+  /** A task of this thread is working: the composer offers to stop it. */
+  stoppable?: string;
+  /** Called after a message or an answer went out (the thread scrolls to it). */
+  onSent?(): void;
 }) {
-  const [text, setText] = useState('');
+  const key = draftKey(threadId);
+  const [text, setText] = useState(() => loadDraftText(key));
   const [files, setFiles] = useState<File[]>([]);
   const [busy, setBusy] = useState(false);
+  const [stopping, setStopping] = useState(false);
   const [error, setError] = useState<string>();
   const fileInput = useRef<HTMLInputElement>(null);
+  // The draft of this thread (another thread's composer may have been on screen before).
+  useEffect(() => {
+    setText(loadDraftText(key));
+    let live = true;
+    void loadDraftFiles(key).then((f) => live && setFiles(f));
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  const changeText = (t: string) => {
+    setText(t);
+    saveDraftText(key, t);
+  };
+  const changeFiles = (f: File[]) => {
+    setFiles(f);
+    void saveDraftFiles(key, f);
+  };
+  const stop = async () => {
+    if (!stoppable || stopping) return;
+    setStopping(true);
+    setError(undefined);
+    try {
+      await request({ type: 'task.cancel', taskId: stoppable });
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setStopping(false);
+    }
+  };
 
   const send = async () => {
     const t = text.trim();
@@ -35,7 +73,8 @@ export function Composer({
     if (answering) {
       try {
         await request({ type: 'task.answer', taskId: answering.taskId, questionId: answering.id, text: t });
-        setText('');
+        changeText('');
+        onSent?.();
       } catch (err) {
         setError((err as Error).message);
       } finally {
@@ -47,6 +86,8 @@ export function Composer({
       const e = await enqueue({ threadId, text: t, files });
       setText('');
       setFiles([]);
+      void clearDraft(key);
+      onSent?.();
       onQueued?.(e.id);
     } finally {
       setBusy(false);
@@ -77,7 +118,7 @@ export function Composer({
               <IconButton
                 icon="close"
                 label={`Remove ${f.name}`}
-                onClick={() => setFiles(files.filter((_, j) => j !== i))}
+                onClick={() => changeFiles(files.filter((_, j) => j !== i))}
               />
             </li>
           ))}
@@ -93,7 +134,7 @@ export function Composer({
           aria-label="Choose files to attach"
           onChange={(e) => {
             const picked = [...(e.currentTarget.files ?? [])];
-            setFiles((cur) => [...cur, ...picked].slice(0, MAX_FILES));
+            changeFiles([...files, ...picked].slice(0, MAX_FILES));
             e.currentTarget.value = '';
           }}
         />
@@ -105,7 +146,7 @@ export function Composer({
           value={text}
           autoFocus={autoFocus}
           maxLength={100_000}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => changeText(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
@@ -113,6 +154,17 @@ export function Composer({
             }
           }}
         />
+        {stoppable && !text.trim() && (
+          <button
+            type="button"
+            class="stop-btn"
+            aria-label="Stop the task"
+            disabled={stopping}
+            onClick={() => void stop()}
+          >
+            <span class="stop-square" aria-hidden="true" />
+          </button>
+        )}
         <button
           type="submit"
           class="send-btn"

@@ -129,6 +129,13 @@ export function ThreadScreen({ id }: { id: string }) {
   const [error, setError] = useState<string>();
   const scroller = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
+  const [scrolledUp, setScrolledUp] = useState(false);
+  const toLatest = (smooth = false) => {
+    const el = scroller.current;
+    nearBottom.current = true;
+    setScrolledUp(false);
+    if (el) el.scrollTo({ top: el.scrollHeight, behavior: smooth ? 'smooth' : 'auto' });
+  };
 
   useThreadPresence(pendingId ? undefined : id, online);
 
@@ -165,6 +172,8 @@ export function ThreadScreen({ id }: { id: string }) {
     : (thread?.urgentState ?? thread?.lastTaskState);
   // While the agent waits on a question, the bottom box answers it (people type there, not in the card).
   const openQuestion = Object.values(detail?.questions ?? {}).sort((a, b) => a.createdAt - b.createdAt)[0];
+  // The task the composer's Stop ends: one that is working or waiting for the person right now.
+  const workingTask = Object.values(detail?.tasks ?? {}).find((t) => t.state === 'running' || t.state === 'waiting');
   const shownTasks = new Set(groups.map((g) => g.taskId));
   const orphanTasks = Object.values(detail?.tasks ?? {}).filter((t) => !shownTasks.has(t.id));
 
@@ -184,6 +193,7 @@ export function ThreadScreen({ id }: { id: string }) {
         onScroll={(e) => {
           const el = e.currentTarget;
           nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+          if (scrolledUp === nearBottom.current) setScrolledUp(!nearBottom.current);
         }}
       >
         {!pendingId &&
@@ -198,6 +208,8 @@ export function ThreadScreen({ id }: { id: string }) {
           const approvals = Object.values(detail?.approvals ?? {}).filter((a) => a.taskId === g.taskId);
           const questions = Object.values(detail?.questions ?? {}).filter((q) => q.taskId === g.taskId);
           const running = task?.state === 'running';
+          // Before the first words arrive: nothing from the agent yet after the person's message.
+          const thinking = running && g.items[g.items.length - 1]?.kind === 'user' && approvals.length === 0;
           return (
             <section key={g.taskId ?? `g${gi}`} class="task-group">
               {g.items.map((item) => (
@@ -209,6 +221,12 @@ export function ThreadScreen({ id }: { id: string }) {
               {questions.map((q) => (
                 <QuestionCard key={q.id} question={q} />
               ))}
+              {thinking && (
+                <p class="thinking" role="status">
+                  <span class="thinking-dots" aria-hidden="true" />
+                  Thinking…
+                </p>
+              )}
               {task && <TaskFooter task={task} threadId={id} />}
             </section>
           );
@@ -222,7 +240,20 @@ export function ThreadScreen({ id }: { id: string }) {
           <PendingBubble key={e.id} entry={e} online={online} />
         ))}
       </div>
-      {!pendingId && <Composer threadId={id} placeholder="Follow up…" answering={openQuestion} />}
+      {scrolledUp && (
+        <button type="button" class="jump-latest" onClick={() => toLatest(true)}>
+          Jump to latest ↓
+        </button>
+      )}
+      {!pendingId && (
+        <Composer
+          threadId={id}
+          placeholder="Follow up…"
+          answering={openQuestion}
+          stoppable={workingTask?.id}
+          onSent={() => toLatest()}
+        />
+      )}
     </div>
   );
 }

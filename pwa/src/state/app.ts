@@ -1,6 +1,7 @@
 // The app's live stores and their persistence: the state cache (saved together with lastSeq, so a
 // restart resumes exactly where the saved state ends), the pairing record and connection status.
 import type { Device } from '../../../shared/src/index.js';
+import { clearAllDrafts } from '../lib/drafts.js';
 import { idb } from '../lib/idb.js';
 import { type AppState, emptyState } from './model.js';
 import { createStore } from './store.js';
@@ -87,7 +88,9 @@ export async function saveAuth(a: AuthRecord): Promise<void> {
 export async function forgetPairing(): Promise<void> {
   clearTimeout(saveTimer);
   saveTimer = undefined;
-  await Promise.all([idb.del('kv', 'auth'), idb.del('kv', CACHE_KEY), idb.clear('outbox')]);
+  // The whole kv store: auth, the cached state, and drafts (what was written here stays here).
+  clearAllDrafts();
+  await Promise.all([idb.clear('kv'), idb.clear('outbox')]);
   authStore.set(undefined);
   appStore.set(emptyState());
 }
