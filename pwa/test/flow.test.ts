@@ -48,7 +48,18 @@ describe('tasks from the phone', () => {
     // The approval card names the exact action, counts down, and offers the three choices.
     const card = page.getByRole('region', { name: /Approval needed/ });
     await card.waitFor({ timeout: 20_000 });
+    // One plain sentence, the command on one line, the sandbox as a badge; the exact action behind Details.
+    await expect
+      .poll(() => card.locator('.approval-summary').innerText())
+      .toMatch(/^Your computer wants to run a command in workspace\.$/);
+    expect(await card.getByLabel('Command').innerText()).toBe('ls -la');
+    expect(await card.locator('.badge').innerText()).toMatch(/^(Sandboxed|Not sandboxed)$/);
+    expect(await card.locator('.approval-action').isVisible()).toBe(false);
+    await card.getByText('Details').click();
     await expect.poll(() => card.locator('.approval-action').innerText()).toContain('"ls"');
+    // The task's Cancel is not beside Deny while the card waits (Stop is in the composer).
+    expect(await page.getByRole('button', { name: 'Cancel task' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Stop the task' }).waitFor();
     expect(await card.getByRole('timer').innerText()).toMatch(/^Expires in \d+:\d\d$/);
     await page.getByRole('button', { name: 'Allow for this task' }).waitFor();
     await page.getByRole('button', { name: 'Deny' }).waitFor();

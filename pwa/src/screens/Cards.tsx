@@ -3,9 +3,11 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
+import { approvalWords } from '../lib/approval-words.js';
 import { countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
 import { appStore } from '../state/app.js';
+import { useStore } from '../state/store.js';
 import { ErrorText, StateChip } from '../ui/common.js';
 
 type ToolItem = Extract<ThreadItem, { kind: 'tool' }>;
@@ -92,6 +94,8 @@ function PendingApproval({ approval }: { approval: Approval }) {
   const [error, setError] = useState<string>();
   const left = approval.expiresAt - now;
   const expired = pending && left <= 0;
+  const roots = useStore(appStore, (s) => s.host?.roots.map((r) => r.path) ?? []);
+  const words = approvalWords(approval, roots);
   const decide = async (decision: 'approve' | 'deny' | 'allow_task') => {
     setBusy(true);
     setError(undefined);
@@ -113,9 +117,20 @@ function PendingApproval({ approval }: { approval: Approval }) {
           </span>
         )}
       </div>
-      <p class="approval-summary">{approval.summary}</p>
-      <div class="label">Exact action ({approval.tool})</div>
-      <pre class="approval-action">{pretty(approval.action)}</pre>
+      <p class="approval-summary">{words.sentence}</p>
+      {words.command !== undefined && (
+        <div class="approval-command-row">
+          <code class="approval-command" aria-label="Command">
+            {words.command}
+          </code>
+          <span class={`badge sandbox-${words.sandbox}`}>{words.sandbox === 'on' ? 'Sandboxed' : 'Not sandboxed'}</span>
+        </div>
+      )}
+      <details class="approval-details">
+        <summary>Details</summary>
+        <div class="label">Exact action ({approval.tool})</div>
+        <pre class="approval-action">{pretty(approval.action)}</pre>
+      </details>
       <ErrorText error={error} />
       {pending && !expired && (
         <div class="btn-row">
@@ -240,7 +255,16 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   );
 }
 
-export function TaskFooter({ task, threadId }: { task: Task; threadId: string }) {
+export function TaskFooter({
+  task,
+  threadId,
+  awaitingApproval,
+}: {
+  task: Task;
+  threadId: string;
+  /** An approval card of this task is on screen: Cancel stays away from its Deny (Stop is in the composer). */
+  awaitingApproval?: boolean;
+}) {
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<string>();
   const [showChanges, setShowChanges] = useState(false);
@@ -276,7 +300,7 @@ export function TaskFooter({ task, threadId }: { task: Task; threadId: string })
         </p>
       )}
       <div class="btn-row">
-        {ACTIVE_TASK_STATES.has(task.state) && (
+        {ACTIVE_TASK_STATES.has(task.state) && !awaitingApproval && (
           <button
             type="button"
             class="danger"

@@ -227,7 +227,9 @@ export function ThreadScreen({ id }: { id: string }) {
                   Thinking…
                 </p>
               )}
-              {task && <TaskFooter task={task} threadId={id} />}
+              {task && (
+                <TaskFooter task={task} threadId={id} awaitingApproval={approvals.some((a) => a.state === 'pending')} />
+              )}
             </section>
           );
         })}

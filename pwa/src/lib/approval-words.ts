@@ -1,0 +1,69 @@
+// An approval in plain words: one sentence saying what the computer wants to do, the command on one
+// line, paths relative to the allowed folder they are in, and whether the shell sandbox contains it.
+// The exact action (what the decision is bound to) stays one tap away, behind "Details".
+import type { Approval } from '../../../shared/src/index.js';
+
+export interface ApprovalWords {
+  sentence: string;
+  /** The command, on one line (shell only). */
+  command?: string;
+  /** 'on' / 'off' for shell commands. */
+  sandbox?: 'on' | 'off';
+}
+
+/** `path` relative to the deepest allowed folder holding it ("Projects/report.md"), else as given. */
+export function relativeToRoot(path: string, roots: string[]): string {
+  let best: string | undefined;
+  for (const r of roots) {
+    const root = r.endsWith('/') ? r.slice(0, -1) : r;
+    if ((path === root || path.startsWith(`${root}/`)) && (!best || root.length > best.length)) best = root;
+  }
+  if (!best) return path;
+  const name = best.split('/').pop() || best;
+  return path === best ? name : `${name}/${path.slice(best.length + 1)}`;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Quote an argument only when it needs it, so the line reads as the person would type it. */
+function shellLine(argv: unknown): string | undefined {
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) return undefined;
+  return (argv as string[])
+    .map((a) => (/^[A-Za-z0-9_\-./=:@%+,]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+export function approvalWords(a: Approval, roots: string[]): ApprovalWords {
+  const act = a.action;
+  const rel = (p: unknown) => (typeof p === 'string' ? relativeToRoot(p, roots) : '');
+  switch (str(act.tool)) {
+    case 'shell': {
+      const sandbox = str(act.sandbox)?.startsWith('on') ? 'on' : 'off';
+      return {
+        sentence: `Your computer wants to run a command in ${rel(act.cwd) || 'its workspace'}.`,
+        command: shellLine(act.argv),
+        sandbox,
+      };
+    }
+    case 'fs_write':
+      return {
+        sentence: `Your computer wants to ${act.overwrite ? 'overwrite' : 'create'} ${rel(act.path)}.`,
+      };
+    case 'fs_edit':
+      return { sentence: `Your computer wants to change ${rel(act.path)}.` };
+    case 'fs_delete':
+      return {
+        sentence: `Your computer wants to delete the ${act.type === 'folder' ? 'folder' : 'file'} ${rel(act.path)}.`,
+      };
+    case 'fs_move':
+      return { sentence: `Your computer wants to move ${rel(act.from)} to ${rel(act.to)}.` };
+    case 'fs_mkdir':
+      return { sentence: `Your computer wants to create the folder ${rel(act.path)}.` };
+    default:
+      if (str(act.connector) && str(act.serverTool))
+        return {
+          sentence: `Your computer wants to use “${str(act.serverTool)}” from the ${str(act.connector)} connector.`,
+        };
+      return { sentence: `Your computer wants to: ${a.summary}` };
+  }
+}
