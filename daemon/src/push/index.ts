@@ -117,7 +117,13 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       track(store.remove(event.deviceId));
       return;
     }
-    if (event.kind !== 'task.updated' && event.kind !== 'approval.requested' && event.kind !== 'question.asked') return;
+    if (
+      event.kind !== 'task.updated' &&
+      event.kind !== 'approval.requested' &&
+      event.kind !== 'question.asked' &&
+      event.kind !== 'schedule.updated'
+    )
+      return;
     let job: PushJob | undefined;
     try {
       job = jobForEvent(

@@ -2,10 +2,10 @@
 // buzz (a task done or failed, an approval or a question), identified by a key so the same change
 // never pushes twice. Payloads hold a title, a short line and a link into the app: never file
 // contents, tool output or anything secret, and never more than ~1 KB of JSON.
-import type { ServerEvent } from '../../../shared/src/index.js';
+import { type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
-export type PushKind = 'task.done' | 'task.failed' | 'approval' | 'question' | 'test';
+export type PushKind = 'task.done' | 'task.failed' | 'approval' | 'question' | 'schedule.missed' | 'test';
 export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
 
 export interface PushPayload {
@@ -201,9 +201,34 @@ export function jobForEvent(
         DAY,
       );
     }
+    case 'schedule.updated':
+      return scheduleAskJob(event.schedule, full);
     default:
       return undefined;
   }
+}
+
+/** A missed run waiting for the user's Run or Skip (catch-up rule "ask"): one push per occurrence. */
+function scheduleAskJob(
+  s: Extract<ServerEvent, { kind: 'schedule.updated' }>['schedule'],
+  full: boolean,
+): PushJob | undefined {
+  const occ = s.history.findLast((o) => o.ask === 'open');
+  if (!occ) return undefined;
+  const at = timeIn(occ.dueAt, s.timeZone).slice(11);
+  const why = occ.reason?.split(/[.;]/)[0]?.trim();
+  return {
+    key: `schedule-ask:${occ.id}`,
+    urgency: 'high',
+    ttlSeconds: DAY,
+    payload: fitPayload({
+      type: 'schedule.missed',
+      title: full ? `${at} ${s.title} was missed` : `A scheduled run was missed (${at})`,
+      body: `${why ? `${why[0].toUpperCase()}${why.slice(1)}` : 'Missed'} — run it now? Open Errand to run or skip it.`,
+      url: '/#schedules',
+      tag: `schedule-${s.id}`.slice(0, 64),
+    }),
+  };
 }
 
 export function testJob(now = Date.now()): PushJob {
