@@ -64,7 +64,9 @@ describe('tasks from the phone', () => {
     await page.getByRole('button', { name: 'Allow for this task' }).waitFor();
     await page.getByRole('button', { name: 'Deny' }).waitFor();
     // The file tool ran without asking and shows as a compact row that expands.
-    const toolRow = page.getByRole('button', { name: /^fs_write: / });
+    // Named by what it did, not by the tool's internal name.
+    const toolRow = page.getByRole('button', { name: /^Created report\.md, done\./ });
+    expect(await page.locator('.tool-head', { hasText: 'fs_write' }).count()).toBe(0);
     await toolRow.click();
     await expect.poll(() => page.locator('.tool-body pre').first().innerText()).toContain('report.md');
     await toolRow.click();

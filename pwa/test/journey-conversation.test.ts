@@ -2,7 +2,7 @@
 // button in the composer while a task works, "Jump to latest" after scrolling up (and a sent message
 // always brought into view), and drafts kept per thread across navigation and a reload.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { reply, text } from '../../daemon/test/helpers/model-server.js';
+import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
 import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
 
 let rig: PhoneRig | undefined;
@@ -96,4 +96,42 @@ it('keeps a draft per thread across navigation and a reload; sending clears it',
   await page.getByRole('button', { name: 'Back to threads' }).click();
   await page.getByRole('button', { name: 'New task' }).click();
   await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('');
+});
+
+it('a thread opened with an approval waiting starts at the card, its expiry in view; streaming is announced once', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  const long = Array.from({ length: 60 }, (_, i) => `Paragraph ${i + 1}.`).join('\n\n');
+  model.push(reply(text(long)));
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('A long one, then a command');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Paragraph 60.').waitFor({ timeout: 15_000 });
+  const log = page.getByRole('log', { name: 'Conversation' });
+  await expect.poll(() => log.getAttribute('aria-busy')).toBe('false');
+  const threadUrl = page.url();
+
+  model.push(reply(toolUse('shell', { argv: ['make', 'deploy'] })), reply(text('Deployed.')));
+  await page.getByRole('textbox', { name: 'Message' }).fill('Now deploy');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const card = page.getByRole('region', { name: /Approval needed/ });
+  await card.waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'Back to threads' }).click();
+  await page.goto(threadUrl);
+  await card.waitFor();
+  const timer = card.getByRole('timer');
+  // The card's top and its expiry are on screen without scrolling.
+  const inView = async (loc: typeof card) => {
+    const box = await loc.boundingBox();
+    const logBox = await log.boundingBox();
+    return !!box && !!logBox && box.y >= logBox.y - 1 && box.y + box.height <= logBox.y + logBox.height + 1;
+  };
+  await expect
+    .poll(() => card.boundingBox().then(async (b) => !!b && b.y >= ((await log.boundingBox())?.y ?? 0) - 1))
+    .toBe(true);
+  await expect.poll(() => inView(timer)).toBe(true);
+  await shot(page, 'journey-approval-on-open');
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByText('Deployed.').waitFor({ timeout: 15_000 });
 });

@@ -30,26 +30,42 @@ function pretty(v: unknown): string {
   }
 }
 
+const STATE_WORDS: Record<ToolItem['state'], string> = {
+  pending: 'waiting',
+  running: 'working',
+  completed: 'done',
+  error: 'failed',
+  denied: 'not allowed',
+  unknown: 'outcome unknown',
+};
+
+/** A connector's tools are named `<connector>__<tool>`: say which connector, never the internal name. */
+function connectorOf(tool: string): string | undefined {
+  const i = tool.indexOf('__');
+  return i > 0 ? tool.slice(0, i) : undefined;
+}
+
 export function ToolRow({ item }: { item: ToolItem }) {
   const [open, setOpen] = useState(false);
+  const via = connectorOf(item.tool);
   return (
     <div class={`tool tool-${item.state}`}>
       <button
         type="button"
         class="tool-head"
         aria-expanded={open}
-        aria-label={`${item.tool}: ${item.summary} (${item.state}). ${open ? 'Hide' : 'Show'} details`}
+        aria-label={`${item.summary}${via ? ` (via ${via})` : ''}, ${STATE_WORDS[item.state]}. ${open ? 'Hide' : 'Show'} details`}
         onClick={() => setOpen(!open)}
       >
         <span class="tool-mark" aria-hidden="true">
           {TOOL_MARK[item.state]}
         </span>
-        <span class="tool-name">{item.tool}</span>
         <span class="tool-summary">{item.summary}</span>
+        {via && <span class="tool-via">via {via}</span>}
       </button>
       {open && (
         <div class="tool-body">
-          <div class="label">Input</div>
+          <div class="label">Input ({item.tool})</div>
           <pre>{pretty(item.input)}</pre>
           {item.output !== undefined && (
             <>

@@ -156,9 +156,23 @@ export function ThreadScreen({ id }: { id: string }) {
   const items = detail?.items ?? [];
   const pending = unsent(entriesFor(outbox, id), items);
   const lastItem = items[items.length - 1];
+  const streamingNow =
+    lastItem?.kind === 'assistant' && Object.values(detail?.tasks ?? {}).some((t) => t.state === 'running');
 
+  // Opened with an approval waiting: start at the card's top, its expiry in view (once per thread).
+  const shownApprovalFor = useRef<string | undefined>(undefined);
+  const pendingApproval = Object.values(detail?.approvals ?? {}).find((a) => a.state === 'pending');
   useLayoutEffect(() => {
     const el = scroller.current;
+    if (el && pendingApproval && shownApprovalFor.current !== id) {
+      shownApprovalFor.current = id;
+      const card = el.querySelector<HTMLElement>('.approval-pending');
+      if (card) {
+        nearBottom.current = false;
+        el.scrollTop = card.offsetTop - el.offsetTop - 8;
+        return;
+      }
+    }
     if (el && nearBottom.current) el.scrollTop = el.scrollHeight;
   });
 
@@ -190,6 +204,8 @@ export function ThreadScreen({ id }: { id: string }) {
         role="log"
         aria-label="Conversation"
         aria-live="polite"
+        // While words stream in, screen readers wait and then hear the message once.
+        aria-busy={streamingNow ? 'true' : 'false'}
         onScroll={(e) => {
           const el = e.currentTarget;
           nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
