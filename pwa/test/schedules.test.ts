@@ -24,7 +24,7 @@ it('adds, runs now, pauses, resumes and deletes a schedule from the phone', asyn
   await page.getByText('No schedules yet.', { exact: false }).waitFor();
 
   await page.getByRole('button', { name: 'New schedule' }).click();
-  await page.getByLabel('Task').fill('Summarise what landed in Inbox');
+  await page.getByLabel('Task', { exact: true }).fill('Summarise what landed in Inbox');
   await page.getByLabel('Name (optional)').fill('Morning brief');
   await page.getByLabel('When').selectOption('weekdays');
   await page.getByLabel('Time').fill('07:30');
@@ -111,4 +111,35 @@ it('a missed run asks on the phone; Run runs it late in the schedule thread', as
   const after = schedules().get(s.id)!;
   expect(after.history.at(-1)).toMatchObject({ id: 'occ_phone_ask_1', ask: 'run', outcome: 'ran', late: true });
   expect(td.daemon.ctx.store.threads.summary(after.threadId!)?.title).toBe('Plants');
+}, 60_000);
+
+it('spending limits are set from the phone: at the daily cap new runs do not start, with the reason shown', async () => {
+  const { page } = rig!.b;
+  const { td } = rig!;
+  await page.goto(`${td.url}/#schedules`);
+  const card = page.getByRole('region', { name: 'Spending' });
+  await card.getByText(/^Today \$\d+\.\d\d/).waitFor();
+  // Earlier runs in this file cost a little; a cap below that is reached at once.
+  await card.getByLabel('Daily cap ($, empty for none)').fill('0.00001');
+  await card.getByLabel('Per task: pause and ask at ($)').fill('3');
+  await card.getByRole('button', { name: 'Save spending limits' }).click();
+  await card.getByText('Saved.').waitFor();
+  expect(td.daemon.ctx.config().spend.dailyUsd).toBe(0.00001);
+  expect(td.daemon.ctx.config().agent.maxCostUsd).toBe(3);
+  await card
+    .getByRole('alert')
+    .getByText(/^Today's spending cap is reached/)
+    .waitFor();
+
+  await page.getByRole('button', { name: 'Run Plants now' }).click();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /spending cap/ })
+    .first()
+    .waitFor();
+  await card.getByLabel('Daily cap ($, empty for none)').fill('');
+  await card.getByRole('button', { name: 'Save spending limits' }).click();
+  await expect.poll(() => card.getByRole('alert').count()).toBe(0);
+  expect(td.daemon.ctx.config().spend.dailyUsd).toBeUndefined();
+  expect(await unnamedControls(page)).toEqual([]);
 }, 60_000);

@@ -3,6 +3,7 @@
 // CLI and in a schedule's history) until the cap is raised or the day or month turns. Spend today
 // and this month is part of the host status (`errand status --json`, the phone).
 import type { AgentModule } from '../agent/index.js';
+import { updateConfigFile } from '../config/load.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
 import { hostTimeZone } from '../schedules/timing.js';
 import { SpendLedger } from './ledger.js';
@@ -39,11 +40,29 @@ export function startSpend(
       spend: {
         todayUsd: ledger.today(now()),
         monthUsd: ledger.month(now()),
+        perTaskUsd: ctx.config().agent.maxCostUsd,
         ...(caps.dailyUsd !== undefined ? { dailyCapUsd: caps.dailyUsd } : {}),
         ...(caps.monthlyUsd !== undefined ? { monthlyCapUsd: caps.monthlyUsd } : {}),
         ...(why ? { blocked: why } : {}),
       },
     };
+  });
+  // The phone's spending settings write config.json (the one place limits live), then apply at once.
+  ctx.commands.register('spend.set', async (c) => {
+    updateConfigFile(ctx.paths.home, (raw) => {
+      const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };
+      for (const key of ['dailyUsd', 'monthlyUsd'] as const) {
+        if (c[key] === null) delete spend[key];
+        else if (c[key] !== undefined) spend[key] = c[key];
+      }
+      raw.spend = spend;
+      if (c.perTaskUsd !== undefined)
+        raw.agent = { ...((raw.agent as Record<string, unknown> | undefined) ?? {}), maxCostUsd: c.perTaskUsd };
+    });
+    ctx.reloadConfig();
+    const status = ctx.status();
+    await ctx.emit({ kind: 'host.updated', status });
+    return { spend: status.spend };
   });
   return { ledger, blocked, stop: async () => unsubscribe() };
 }

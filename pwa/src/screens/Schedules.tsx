@@ -33,10 +33,51 @@ function occurrenceLine(o: Occurrence, zone: string): string {
   return `${when} · ${what}${o.reason ? ` — ${o.reason}` : ''}`;
 }
 
+/** A dollar amount typed by the user: undefined when empty, NaN when not a positive number. */
+const dollars = (v: string): number | undefined =>
+  v.trim() === '' ? undefined : Number(v) > 0 ? Number(v) : Number.NaN;
+
 function Spend() {
   const spend = useStore(appStore, (s) => s.host?.spend);
+  const online = useStore(connStore, (c) => c.status === 'online');
+  const [daily, setDaily] = useState('');
+  const [monthly, setMonthly] = useState('');
+  const [perTask, setPerTask] = useState('');
+  const [msg, setMsg] = useState<string>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    setDaily(spend?.dailyCapUsd?.toString() ?? '');
+    setMonthly(spend?.monthlyCapUsd?.toString() ?? '');
+    setPerTask(spend?.perTaskUsd?.toString() ?? '');
+  }, [spend?.dailyCapUsd, spend?.monthlyCapUsd, spend?.perTaskUsd]);
+  // Spend moves as tasks run: fresh figures each time the screen opens.
+  useEffect(() => {
+    if (!online) return;
+    request({ type: 'status.get' }).then(
+      (host) => appStore.set((s) => ({ ...s, host })),
+      () => undefined,
+    );
+  }, [online]);
   if (!spend) return null;
   const cap = (n: number | undefined) => (n === undefined ? '' : ` of $${n.toFixed(2)}`);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setMsg(undefined);
+    setError(undefined);
+    const d = dollars(daily);
+    const m = dollars(monthly);
+    const t = dollars(perTask);
+    if ([d, m, t].some((x) => Number.isNaN(x))) {
+      setError('Limits are amounts in dollars above zero (leave a cap empty for none).');
+      return;
+    }
+    try {
+      await request({ type: 'spend.set', dailyUsd: d ?? null, monthlyUsd: m ?? null, ...(t ? { perTaskUsd: t } : {}) });
+      setMsg('Saved.');
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
   return (
     <section class="card" aria-labelledby="sch-spend">
       <h2 id="sch-spend">Spending</h2>
@@ -50,6 +91,25 @@ function Spend() {
           {spend.blocked}
         </p>
       )}
+      <form class="stack" onSubmit={save}>
+        <label for="cap-task">Per task: pause and ask at ($)</label>
+        <input id="cap-task" inputMode="decimal" value={perTask} onInput={(e) => setPerTask(e.currentTarget.value)} />
+        <label for="cap-day">Daily cap ($, empty for none)</label>
+        <input id="cap-day" inputMode="decimal" value={daily} onInput={(e) => setDaily(e.currentTarget.value)} />
+        <label for="cap-month">Monthly cap ($, empty for none)</label>
+        <input id="cap-month" inputMode="decimal" value={monthly} onInput={(e) => setMonthly(e.currentTarget.value)} />
+        <div class="btn-row">
+          <button type="submit" disabled={!online} aria-label="Save spending limits">
+            Save limits
+          </button>
+        </div>
+        {msg && (
+          <p class="muted" role="status">
+            {msg}
+          </p>
+        )}
+        <ErrorText error={error} />
+      </form>
     </section>
   );
 }

@@ -179,6 +179,8 @@ export const HostStatus = z.object({
       monthUsd: z.number().nonnegative(),
       dailyCapUsd: z.number().positive().optional(),
       monthlyCapUsd: z.number().positive().optional(),
+      /** agent.maxCostUsd: the limit at which a task pauses and asks. */
+      perTaskUsd: z.number().nonnegative().optional(),
       blocked: z.string().optional(),
     })
     .optional(),
