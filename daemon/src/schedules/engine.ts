@@ -97,13 +97,19 @@ export class ScheduleEngine {
   /** Account for what happened while Errand was not running, then arm the timer. */
   async start(): Promise<void> {
     await this.exclusive(async () => {
-      for (const s of this.d.store.list()) {
-        for (const o of s.history) if (o.taskId && o.outcome === 'running') this.byTask.set(o.taskId, s.id);
-      }
-      // Runs whose task ended (or vanished) while no one was listening.
-      for (const [taskId, scheduleId] of [...this.byTask]) {
+      // Runs still going, and interrupted ones (they can be resumed and still end as ran or failed).
+      const open: Array<{ taskId: string; scheduleId: string; outcome: Occurrence['outcome'] }> = [];
+      for (const s of this.d.store.list())
+        for (const o of s.history)
+          if (o.taskId && (o.outcome === 'running' || o.outcome === 'interrupted'))
+            open.push({ taskId: o.taskId, scheduleId: s.id, outcome: o.outcome });
+      for (const { taskId, scheduleId, outcome } of open) {
         const state = this.d.runs.taskState(taskId);
-        if (state === undefined || !ACTIVE_TASK.has(state))
+        if (state !== undefined && (ACTIVE_TASK.has(state) || state === 'interrupted'))
+          this.byTask.set(taskId, scheduleId);
+        // Runs whose task ended (or vanished) while no one was listening.
+        const now = state === undefined ? 'interrupted' : (OUTCOME_OF[state] ?? 'running');
+        if (now !== outcome && now !== 'running')
           await this.d.journal.transaction(() => this.settleRun(scheduleId, taskId, state));
       }
     });

@@ -166,6 +166,20 @@ describe('a schedule', () => {
     expect(last(s.id)).toMatchObject({ outcome: 'interrupted' });
   });
 
+  it('a run cut off by a clean stop resumes after the restart and is then recorded as ran', async () => {
+    server.setScript((_req, i) => (i === 0 ? { kind: 'hang' } : reply(text('Brief ready.'))));
+    const { clock } = await boot(MON_0759_PARIS);
+    const s = await create({ when: { kind: 'daily', time: '08:00' }, timeZone: 'Europe/Paris' });
+    await clock.advance(MIN);
+    await server.waitForRequests(1);
+    const taskId = last(s.id).taskId!;
+    const home = await shutdown();
+    await boot(MON_0800_PARIS + 2 * MIN, home);
+    await h!.waitTask(taskId, ['done']);
+    await until('the resumed run recorded as ran', () => last(s.id).outcome === 'ran');
+    expect(get(s.id).history).toHaveLength(1);
+  });
+
   it('skips an occurrence while the previous run is still going (the overlap rule)', async () => {
     server.setScript(() => ({ kind: 'hang' }));
     const start = Date.parse('2027-01-11T10:00:30Z');
