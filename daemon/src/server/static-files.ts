@@ -1,6 +1,8 @@
 // Serves the PWA's built files. The folder is listed once at start-up and only those exact files
 // are served (no path from a request ever reaches the file system), so there is no traversal to
 // guard against; any other GET that is not an API path gets index.html (the app's routes).
+// Text assets go out brotli- or gzip-compressed when the browser accepts it, from the copies the
+// build wrote beside them (scripts/precompress.mjs): nothing is compressed per request.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -34,15 +36,48 @@ function cacheControl(urlPath: string): string {
   return urlPath.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
 }
 
+const COMPRESSED = /\.(br|gz)$/;
+
+/** The encoding to send: brotli, then gzip, when the browser accepts it and the build made that copy. */
+function pickEncoding(
+  accept: string | undefined,
+  all: Map<string, string>,
+  urlPath: string,
+): { encoding: 'br' | 'gzip'; file: string } | undefined {
+  const accepted = (name: string) =>
+    (accept ?? '')
+      .toLowerCase()
+      .split(',')
+      .some((part) => {
+        const [token, ...params] = part.trim().split(';');
+        return token.trim() === name && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+      });
+  const br = all.get(`${urlPath}.br`);
+  if (br && accepted('br')) return { encoding: 'br', file: br };
+  const gz = all.get(`${urlPath}.gz`);
+  if (gz && accepted('gzip')) return { encoding: 'gzip', file: gz };
+  return undefined;
+}
+
 export function serveStatic(app: FastifyInstance, root: string): boolean {
   if (!fs.existsSync(path.join(root, 'index.html'))) return false;
-  const files = listFiles(root);
-  const send = async (urlPath: string, file: string, reply: import('fastify').FastifyReply) => {
-    const data = await fs.promises.readFile(file);
-    return reply
+  const all = listFiles(root);
+  // The compressed copies are only ever sent in place of their original, never by their own name.
+  const files = new Map([...all].filter(([p]) => !COMPRESSED.test(p)));
+  const send = async (
+    urlPath: string,
+    file: string,
+    reply: import('fastify').FastifyReply,
+    acceptEncoding: string | undefined,
+  ) => {
+    const compressed = pickEncoding(acceptEncoding, all, urlPath);
+    const data = await fs.promises.readFile(compressed?.file ?? file);
+    reply
       .header('Cache-Control', cacheControl(urlPath))
-      .type(TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream')
-      .send(data);
+      .header('Vary', 'Accept-Encoding')
+      .type(TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
+    if (compressed) reply.header('Content-Encoding', compressed.encoding);
+    return reply.send(data);
   };
   app.setNotFoundHandler(async (req, reply) => {
     let urlPath: string;
@@ -54,10 +89,11 @@ export function serveStatic(app: FastifyInstance, root: string): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return reply.code(404).send({ error: 'not_found', message: 'No such endpoint.' });
     const file = files.get(urlPath === '/' ? '/index.html' : urlPath);
-    if (file) return send(urlPath, file, reply);
+    const accept = req.headers['accept-encoding'];
+    if (file) return send(urlPath === '/' ? '/index.html' : urlPath, file, reply, accept);
     if (urlPath.startsWith('/api/') || path.extname(urlPath))
       return reply.code(404).send({ error: 'not_found', message: 'No such file or endpoint.' });
-    return send('/index.html', files.get('/index.html')!, reply);
+    return send('/index.html', files.get('/index.html')!, reply, accept);
   });
   return true;
 }

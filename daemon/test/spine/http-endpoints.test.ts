@@ -123,4 +123,48 @@ describe('the phone app files', () => {
     expect(await raw('/%2e%2e/%2e%2e/package.json')).toBe(404);
     expect(await raw('/%E0%A4%A')).toBe(400);
   });
+
+  it('sends the precompressed copy the browser accepts (brotli, then gzip), never by its own name', async () => {
+    const fs = await import('node:fs');
+    const http = await import('node:http');
+    const zlib = await import('node:zlib');
+    const { PWA_DIST } = await import('../../src/server/app.js');
+    const asset = fs
+      .readdirSync(`${PWA_DIST}/assets`)
+      .find((f) => f.endsWith('.js') && fs.existsSync(`${PWA_DIST}/assets/${f}.br`))!;
+    expect(asset).toBeDefined();
+    const original = fs.readFileSync(`${PWA_DIST}/assets/${asset}`);
+    const get = (p: string, acceptEncoding?: string) =>
+      new Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: Buffer }>((resolve) => {
+        http.get(
+          {
+            host: '127.0.0.1',
+            port: td.port,
+            path: p,
+            headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {},
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (c: Buffer) => parts.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
+          },
+        );
+      });
+    const br = await get(`/assets/${asset}`, 'gzip, deflate, br');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers.vary).toMatch(/Accept-Encoding/i);
+    expect(br.body.length).toBeLessThan(original.length);
+    expect(zlib.brotliDecompressSync(br.body).equals(original)).toBe(true);
+    const gz = await get(`/assets/${asset}`, 'gzip');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(zlib.gunzipSync(gz.body).equals(original)).toBe(true);
+    const refusedBr = await get(`/assets/${asset}`, 'br;q=0, gzip');
+    expect(refusedBr.headers['content-encoding']).toBe('gzip');
+    const plain = await get(`/assets/${asset}`);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.equals(original)).toBe(true);
+    // The page itself too; the compressed copies are not files of their own.
+    expect((await get('/', 'br')).headers['content-encoding']).toBe('br');
+    expect((await get(`/assets/${asset}.br`, 'br')).status).toBe(404);
+  });
 });
