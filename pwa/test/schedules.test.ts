@@ -37,6 +37,16 @@ it('adds, runs now, pauses, resumes and deletes a schedule from the phone', asyn
   expect(made.nextRunAt).toBeGreaterThan(Date.now());
   expect(await unnamedControls(page)).toEqual([]);
 
+  // Edit: a new time and a limit per run.
+  await page.getByRole('button', { name: 'Edit Morning brief' }).click();
+  const edit = page.getByRole('form', { name: 'Edit Morning brief' });
+  await edit.getByLabel('Time').fill('09:15');
+  await edit.getByLabel('Spending limit per run ($, empty for the per-task limit)').fill('0.5');
+  await edit.getByRole('button', { name: 'Save schedule' }).click();
+  await card.getByText('weekdays at 09:15', { exact: false }).waitFor();
+  await expect.poll(() => page.getByRole('form', { name: 'Edit Morning brief' }).count()).toBe(0);
+  expect(schedules().get(made.id)).toMatchObject({ when: { kind: 'weekdays', time: '09:15' }, maxCostUsd: 0.5 });
+
   model.push(reply(text('Inbox: three new files.')));
   await page.getByRole('button', { name: 'Run Morning brief now' }).click();
   // Updated by events: the run ends as "ran", and its thread can be opened.

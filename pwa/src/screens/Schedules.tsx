@@ -117,6 +117,7 @@ function Spend() {
 function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undefined) => void }) {
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState(false);
+  const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
   const last = s.history.at(-1);
   const asks = s.history.filter((o) => o.ask === 'open');
@@ -210,6 +211,14 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
             Open thread
           </button>
         )}
+        <button
+          type="button"
+          aria-expanded={editing}
+          aria-label={`Edit ${s.title}`}
+          onClick={() => setEditing(!editing)}
+        >
+          Edit
+        </button>
         <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
           History ({s.history.length})
         </button>
@@ -229,6 +238,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
           </button>
         )}
       </div>
+      {editing && <ScheduleForm initial={s} onDone={() => setEditing(false)} />}
       {open && (
         <ol class="history" aria-label={`History of ${s.title}`}>
           {[...s.history].reverse().map((o) => (
@@ -243,17 +253,21 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
 
 type Kind = ScheduleWhen['kind'];
 
-function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
-  const [text, setText] = useState('');
-  const [title, setTitle] = useState('');
-  const [kind, setKind] = useState<Kind>('daily');
-  const [time, setTime] = useState('08:00');
-  const [hours, setHours] = useState('3');
-  const [at, setAt] = useState('');
-  const [expr, setExpr] = useState('0 8 * * 1');
-  const [catchUp, setCatchUp] = useState<'run' | 'skip' | 'ask'>('run');
+/** Create a schedule, or edit `initial` (rhythm changes count from now). */
+function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Schedule) => void }) {
+  const w = initial?.when;
+  const [text, setText] = useState(initial?.text ?? '');
+  const [title, setTitle] = useState(initial?.title ?? '');
+  const [kind, setKind] = useState<Kind>(w?.kind ?? 'daily');
+  const [time, setTime] = useState(w?.kind === 'daily' || w?.kind === 'weekdays' ? w.time : '08:00');
+  const [hours, setHours] = useState(w?.kind === 'every' ? String(w.hours) : '3');
+  const [at, setAt] = useState(w?.kind === 'once' ? w.at : '');
+  const [expr, setExpr] = useState(w?.kind === 'cron' ? w.expr : '0 8 * * 1');
+  const [catchUp, setCatchUp] = useState<'run' | 'skip' | 'ask'>(initial?.catchUp ?? 'run');
+  const [limit, setLimit] = useState(initial?.maxCostUsd?.toString() ?? '');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const p = initial ? `sch-${initial.id}` : 'sch-new';
   const when = (): ScheduleWhen => {
     if (kind === 'every') return { kind, hours: Number(hours) };
     if (kind === 'once') return { kind, at };
@@ -262,18 +276,29 @@ function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
   };
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
     setError(undefined);
+    const maxCostUsd = dollars(limit);
+    if (Number.isNaN(maxCostUsd)) {
+      setError('The limit per run is an amount in dollars above zero (or empty).');
+      return;
+    }
+    setBusy(true);
+    const fields = {
+      text: text.trim(),
+      when: when(),
+      catchUp,
+      ...(title.trim() ? { title: title.trim() } : {}),
+      ...(maxCostUsd ? { maxCostUsd } : {}),
+    };
     try {
       const r = OneResult.parse(
-        await request({
-          type: 'schedule.create',
-          text: text.trim(),
-          when: when(),
-          timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-          catchUp,
-          ...(title.trim() ? { title: title.trim() } : {}),
-        }),
+        await (initial
+          ? request({ type: 'schedule.update', scheduleId: initial.id, ...fields })
+          : request({
+              type: 'schedule.create',
+              ...fields,
+              timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+            })),
       );
       onDone(r.schedule);
     } catch (err) {
@@ -283,20 +308,20 @@ function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
     }
   };
   return (
-    <form class="card stack" onSubmit={submit} aria-labelledby="sch-new">
-      <h2 id="sch-new">New schedule</h2>
-      <label for="sch-text">Task</label>
+    <form class="card stack" onSubmit={submit} aria-labelledby={`${p}-h`}>
+      <h2 id={`${p}-h`}>{initial ? `Edit ${initial.title}` : 'New schedule'}</h2>
+      <label for={`${p}-text`}>Task</label>
       <textarea
-        id="sch-text"
+        id={`${p}-text`}
         rows={3}
         value={text}
         placeholder="Summarise what landed in Inbox"
         onInput={(e) => setText(e.currentTarget.value)}
       />
-      <label for="sch-title">Name (optional)</label>
-      <input id="sch-title" value={title} maxLength={80} onInput={(e) => setTitle(e.currentTarget.value)} />
-      <label for="sch-kind">When</label>
-      <select id="sch-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+      <label for={`${p}-title`}>Name (optional)</label>
+      <input id={`${p}-title`} value={title} maxLength={80} onInput={(e) => setTitle(e.currentTarget.value)} />
+      <label for={`${p}-kind`}>When</label>
+      <select id={`${p}-kind`} value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
         <option value="daily">Every day at…</option>
         <option value="weekdays">Weekdays at…</option>
         <option value="every">Every N hours</option>
@@ -305,15 +330,15 @@ function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
       </select>
       {(kind === 'daily' || kind === 'weekdays') && (
         <>
-          <label for="sch-time">Time</label>
-          <input id="sch-time" type="time" value={time} onInput={(e) => setTime(e.currentTarget.value)} />
+          <label for={`${p}-time`}>Time</label>
+          <input id={`${p}-time`} type="time" value={time} onInput={(e) => setTime(e.currentTarget.value)} />
         </>
       )}
       {kind === 'every' && (
         <>
-          <label for="sch-hours">Hours between runs</label>
+          <label for={`${p}-hours`}>Hours between runs</label>
           <input
-            id="sch-hours"
+            id={`${p}-hours`}
             type="number"
             min={1}
             max={168}
@@ -324,19 +349,19 @@ function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
       )}
       {kind === 'once' && (
         <>
-          <label for="sch-at">Date and time</label>
-          <input id="sch-at" type="datetime-local" value={at} onInput={(e) => setAt(e.currentTarget.value)} />
+          <label for={`${p}-at`}>Date and time</label>
+          <input id={`${p}-at`} type="datetime-local" value={at} onInput={(e) => setAt(e.currentTarget.value)} />
         </>
       )}
       {kind === 'cron' && (
         <>
-          <label for="sch-cron">Cron expression (minute hour day month weekday)</label>
-          <input id="sch-cron" value={expr} onInput={(e) => setExpr(e.currentTarget.value)} />
+          <label for={`${p}-cron`}>Cron expression (minute hour day month weekday)</label>
+          <input id={`${p}-cron`} value={expr} onInput={(e) => setExpr(e.currentTarget.value)} />
         </>
       )}
-      <label for="sch-catch">If a run is missed (computer asleep or off)</label>
+      <label for={`${p}-catch`}>If a run is missed (computer asleep or off)</label>
       <select
-        id="sch-catch"
+        id={`${p}-catch`}
         value={catchUp}
         onChange={(e) => setCatchUp(e.currentTarget.value as 'run' | 'skip' | 'ask')}
       >
@@ -344,6 +369,8 @@ function NewSchedule({ onDone }: { onDone: (s: Schedule) => void }) {
         <option value="skip">Skip it</option>
         <option value="ask">Ask me</option>
       </select>
+      <label for={`${p}-limit`}>Spending limit per run ($, empty for the per-task limit)</label>
+      <input id={`${p}-limit`} inputMode="decimal" value={limit} onInput={(e) => setLimit(e.currentTarget.value)} />
       <ErrorText error={error} />
       <div class="btn-row">
         <button type="submit" disabled={busy || !text.trim()}>
@@ -383,7 +410,7 @@ export default function SchedulesScreen() {
       />
       <main class="pad schedules">
         {adding && (
-          <NewSchedule
+          <ScheduleForm
             onDone={(s) => {
               setList((l) => upsert(l, s));
               setAdding(false);
