@@ -69,6 +69,10 @@ export function privateActionLine(tool: string, action: Record<string, unknown>)
     const folder = target?.split(/[\\/]/).slice(0, -1).join('/');
     return `a file change${where(folder)}`;
   }
+  // Errand's own questions (spending limits, runaway checks, the agent's schedule tool).
+  if (tool === 'spending limit') return 'more spending for a task';
+  if (tool === 'runaway check') return 'a task that seems to be looping';
+  if (tool === 'schedule_create') return 'a new schedule';
   const sep = tool.indexOf('__');
   return sep > 0 ? `an action in ${oneLine(tool.slice(0, sep), 40)}` : 'an action';
 }

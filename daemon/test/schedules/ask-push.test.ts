@@ -40,3 +40,10 @@ it('a missed run waiting for Run or Skip is pushed once, and opens the Schedules
   expect(quiet?.key).toBe(full?.key);
   expect(jobForEvent({ kind: 'schedule.updated', schedule: schedule('run') }, none, dueAt, 'full')).toBeUndefined();
 });
+
+it("Errand's own approvals say what they are on the lock screen, privately", async () => {
+  const { privateActionLine } = await import('../../src/push/payload.js');
+  expect(privateActionLine('spending limit', { kind: 'spend' })).toBe('more spending for a task');
+  expect(privateActionLine('runaway check', { kind: 'same_call' })).toBe('a task that seems to be looping');
+  expect(privateActionLine('schedule_create', {})).toBe('a new schedule');
+});
