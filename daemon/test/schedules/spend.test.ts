@@ -12,6 +12,7 @@ import { Approvals } from '../../src/tools/approvals.js';
 import { askToContinue } from '../../src/tools/ask-to-continue.js';
 import { type Harness, startHarness, testTools } from '../agent/harness.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { FakeClock } from './fake-clock.js';
 
 let server: ModelServer;
 let h: Harness | undefined;
@@ -133,6 +134,7 @@ describe('a daily cap', () => {
       message: expect.stringMatching(/spending cap/),
     });
     expect(server.requests).toHaveLength(1);
+    expect(mod.engine).toBeDefined();
 
     // Raised: new tasks start again.
     (h!.config as { spend: { dailyUsd?: number } }).spend.dailyUsd = 1;
@@ -141,6 +143,32 @@ describe('a daily cap', () => {
     const again = await h!.send('thread.create', { text: 'One more' });
     await h!.waitTask(again.task.id, ['done']);
   });
+});
+
+it('a scheduled run due at the cap is recorded as failed with the reason, never dropped', async () => {
+  server.push({ content: [text('Expensive answer.')], usage: costly });
+  await boot({ spend: { dailyUsd: 0.02 } });
+  const spend = startSpend(h!.ctx, h!.agent);
+  stops.push(() => spend.stop());
+  const { task } = await h!.send('thread.create', { text: 'Think hard' });
+  await h!.waitTask(task.id, ['done']);
+  await h!.agent.idle();
+  const start = Date.now();
+  const clock = new FakeClock(start, async () => {
+    await mod.engine.settled();
+  });
+  const mod = await startSchedules(h!.ctx, h!.agent, { clock });
+  stops.push(() => mod.stop());
+  const { schedule } = (await h!.send('schedule.create', {
+    text: 'Hourly check',
+    when: { kind: 'every', hours: 1 },
+    timeZone: 'UTC',
+  })) as { schedule: Schedule };
+  await clock.advance(60 * 60_000);
+  const occ = h!.store.schedules.get(schedule.id)!.history.at(-1)!;
+  expect(occ).toMatchObject({ outcome: 'failed', dueAt: start + 60 * 60_000 });
+  expect(occ.reason).toMatch(/^Not started: Today's spending cap is reached/);
+  expect(server.requests).toHaveLength(1);
 });
 
 describe('runaway detection', () => {
