@@ -63,7 +63,13 @@ export interface ScheduleOps {
   decide(id: string, occurrenceId: string, decision: 'run' | 'skip'): Promise<Schedule>;
 }
 
-export function scheduleOps(engine: ScheduleEngine, store: ScheduleStore, now: () => number): ScheduleOps {
+export function scheduleOps(
+  engine: ScheduleEngine,
+  store: ScheduleStore,
+  now: () => number,
+  /** The schedule's thread follows its name (pushes and the thread list name the schedule). */
+  retitle?: (threadId: string, title: string) => Promise<void>,
+): ScheduleOps {
   const missing = () => new CommandError('not_found', 'There is no such schedule.');
   const need = <T>(v: T | undefined): T => {
     if (v === undefined) throw missing();
@@ -95,7 +101,9 @@ export function scheduleOps(engine: ScheduleEngine, store: ScheduleStore, now: (
         // A one-off moved to a new time runs again.
         if (changed.state === 'ended') changed.state = 'active';
       }
-      return need(await engine.edit(id, () => changed));
+      const saved = need(await engine.edit(id, () => changed));
+      if (saved.title !== s.title && saved.threadId && retitle) await retitle(saved.threadId, saved.title);
+      return saved;
     },
     pause: (id) => setState(id, 'paused'),
     resume: (id) => setState(id, 'active'),

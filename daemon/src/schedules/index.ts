@@ -4,8 +4,12 @@
 import type { AgentModule } from '../agent/index.js';
 import { findTask, threadOfTask } from '../agent/records.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
+import type { CommandContext } from '../util/command-context.js';
 import { registerScheduleCommands, type ScheduleOps, scheduleOps } from './commands.js';
 import { type Clock, ScheduleEngine, systemClock } from './engine.js';
+
+/** Errand itself, as the author of the changes a schedule makes to its thread. */
+const ERRAND = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
 
 export interface SchedulesModule extends DaemonModule {
   engine: ScheduleEngine;
@@ -41,7 +45,16 @@ export async function startSchedules(
       },
     },
   });
-  const ops = scheduleOps(engine, store.schedules, () => clock.now());
+  const ops = scheduleOps(
+    engine,
+    store.schedules,
+    () => clock.now(),
+    async (threadId, title) => {
+      // Through the thread command itself, so the change joins this command's record with its event.
+      if (!ctx.commands.has('thread.rename') || !store.threads.has(threadId)) return;
+      await ctx.commands.dispatch({ id: 'schedule-retitle', type: 'thread.rename', threadId, title }, ERRAND);
+    },
+  );
   registerScheduleCommands(ctx, ops);
   const unsubscribe = store.events.subscribe((e) => {
     if (e.event.kind === 'task.updated')

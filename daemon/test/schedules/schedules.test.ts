@@ -230,6 +230,12 @@ describe('a schedule', () => {
     await h!.waitTask(ran.taskId, ['done']);
     await until('the manual run recorded', () => last(s.id).outcome === 'ran');
 
+    // Renamed: its thread follows, so pushes and the thread list name the schedule.
+    const renamed = (await h!.send('schedule.update', { scheduleId: s.id, title: 'Evening brief' }))
+      .schedule as Schedule;
+    expect(renamed.title).toBe('Evening brief');
+    expect(h!.store.threads.summary(ran.threadId)?.title).toBe('Evening brief');
+
     expect((await h!.send('schedules.list', {})).schedules).toHaveLength(1);
     expect(await h!.send('schedule.delete', { scheduleId: s.id })).toEqual({ removed: s.id });
     expect(h!.eventsOf('schedule.removed')).toEqual([{ kind: 'schedule.removed', scheduleId: s.id }]);
