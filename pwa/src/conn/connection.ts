@@ -93,8 +93,6 @@ function teardown(): void {
   synced = false;
 }
 
-let connectSeq = 0;
-
 async function connect(): Promise<void> {
   clearTimeout(retryTimer);
   const auth = authStore.get();
@@ -103,17 +101,10 @@ async function connect(): Promise<void> {
     return;
   }
   teardown();
-  const mine = ++connectSeq;
-  if (!validate) {
-    try {
-      await loadValidation();
-    } catch {
-      if (mine === connectSeq) scheduleReconnect();
-      return;
-    }
-    // Another attempt started while this one waited: it owns the socket now.
-    if (mine !== connectSeq) return;
-  }
+  // The validation code loads beside the connect, not before it: the socket opens at once, and frames
+  // that arrive before it is ready wait for it, in order. Nothing unvalidated is ever applied.
+  const ready = validate ? Promise.resolve(validate) : loadValidation();
+  ready.catch(() => undefined); // a failed load is handled where frames wait for it
   connStore.set((c) => ({
     ...c,
     status: c.status === 'online' ? 'offline' : c.status === 'loading' ? 'connecting' : c.status,
@@ -127,12 +118,11 @@ async function connect(): Promise<void> {
       if (ws === sock && !synced) sock.close();
     }, SYNC_TIMEOUT_MS);
   };
-  sock.onmessage = (m) => {
-    if (ws !== sock) return;
-    heard();
+  const early: string[] = [];
+  const handle = (data: string) => {
     let raw: unknown;
     try {
-      raw = JSON.parse(String(m.data));
+      raw = JSON.parse(data);
     } catch {
       return;
     }
@@ -145,6 +135,27 @@ async function connect(): Promise<void> {
       return;
     }
     onFrame(parsed.data);
+  };
+  sock.onmessage = (m) => {
+    if (ws !== sock) return;
+    heard();
+    if (!validate || early.length > 0) {
+      early.push(String(m.data));
+      if (early.length === 1)
+        ready.then(
+          () => {
+            // Frames keep arriving while earlier ones are handled: drain until none is left.
+            while (ws === sock && early.length > 0) handle(early.shift()!);
+            early.length = 0;
+          },
+          () => {
+            // The app's own code could not load (offline mid-update): start over.
+            if (ws === sock) sock.close();
+          },
+        );
+      return;
+    }
+    handle(String(m.data));
   };
   sock.onclose = (e) => {
     if (ws !== sock) return;
