@@ -2,7 +2,6 @@
 // home with 1,000 threads x 100 messages and a full command memory (2,000 remembered replies).
 // Baseline, interleaved in the same run on the same disk: one fdatasync'd append of a record the
 // size of the command's journal record. Targets: p95 <= 5 ms and <= 2x the baseline's p95.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { homePaths } from '../../daemon/src/config/paths.js';
 import { openStore } from '../../daemon/src/store/index.js';
-import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
+import { type DaemonProcess, startDaemonProcess } from './daemon-process.js';
 import { ms, percentile, report } from './stats.js';
 
 const THREADS = 1000;
@@ -43,41 +42,14 @@ async function prepareHome(home: string): Promise<{ token: string; threadIds: st
   return { token, threadIds };
 }
 
-async function startDaemon(home: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], {
-    // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
-    env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode})`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-    },
-  };
-}
-
 export async function benchThreadSend(): Promise<boolean> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-send-'));
   const rawDir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-append-'));
-  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let daemon: DaemonProcess | undefined;
   try {
     process.stdout.write(`preparing ${THREADS} threads x ${MESSAGES} messages and a full command memory…\n`);
     const { token, threadIds } = await prepareHome(home);
-    daemon = await startDaemon(home);
+    daemon = await startDaemonProcess(home);
     const ws = new WebSocket(`${daemon.url.replace('http', 'ws')}/ws`);
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'auth', token }));

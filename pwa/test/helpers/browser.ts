@@ -75,6 +75,9 @@ export async function ensureBuilt(): Promise<void> {
         ],
         { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
       );
+    // The compressed copies the daemon serves, as `npm run build` makes them.
+    if (!isFresh() || !fs.readdirSync(path.join(ROOT, 'pwa/dist/assets')).some((f) => f.endsWith('.br')))
+      await run(process.execPath, [path.join(ROOT, 'scripts/precompress.mjs')], { cwd: ROOT, env: process.env });
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }

@@ -1,0 +1,40 @@
+// The daemon as users run it, in its own process, for the benchmarks: `errand start` on a free port
+// of a prepared home, ready once /healthz answers.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
+
+export interface DaemonProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startDaemonProcess(home: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], {
+    // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
+    env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode})`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
