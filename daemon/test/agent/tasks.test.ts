@@ -224,15 +224,13 @@ describe('a task', () => {
     h = await startHarness({ modelUrl: server.url });
     const { thread, task } = await h.send('thread.create', { text: 'do it' });
     await server.waitForRequests(2);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(server.openRequests()).toBe(1);
+    await expect.poll(() => server.openRequests()).toBe(1);
     const t0 = Date.now();
     const { task: cancelled } = await h.send('task.cancel', { taskId: task.id });
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(cancelled.state).toBe('cancelled');
     expect(cancelled.turns).toBe(1);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(server.openRequests()).toBe(0);
+    await expect.poll(() => server.openRequests()).toBe(0);
     const got = await h.send('thread.get', { threadId: thread.id });
     expect(got.items.find((i: { kind: string }) => i.kind === 'tool').state).toBe('completed');
     expect(fs.readFileSync(path.join(h.tools.dir, 'first.txt'), 'utf8')).toBe('1');

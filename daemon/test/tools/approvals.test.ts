@@ -63,12 +63,12 @@ describe('approvals', () => {
     await expect(
       h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' }),
     ).rejects.toMatchObject({ code: 'conflict' });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(fs.readFileSync(path.join(ws, 'runs.txt'), 'utf8')).toBe('ran\n');
     expect(h.tools.pendingApprovals('thr_a')).toEqual([]);
 
+    // A run is audited when it starts: one entry means the command ran once.
     const { entries } = await h.send('task.audit', { taskId: 'task_a' });
     expect(entries).toHaveLength(1);
+    expect(fs.readFileSync(path.join(ws, 'runs.txt'), 'utf8')).toBe('ran\n');
     expect(entries[0]).toMatchObject({
       tool: 'shell',
       decision: 'ask',
@@ -104,10 +104,10 @@ describe('approvals', () => {
     await expect(
       h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'approve' }),
     ).rejects.toMatchObject({ code: 'conflict' });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(fs.existsSync(path.join(h.ctx.paths.workspace, 'late.txt'))).toBe(false);
+    // A run is audited when it starts: the one entry is the expired call, nothing ran after the late decision.
     const { entries } = await h.send('task.audit', { taskId: 'task_exp' });
     expect(entries).toEqual([expect.objectContaining({ tool: 'shell', decision: 'ask', outcome: 'approval expired' })]);
+    expect(fs.existsSync(path.join(h.ctx.paths.workspace, 'late.txt'))).toBe(false);
   });
 
   it('a changed action needs a new approval (re-checked right before it runs)', async () => {
