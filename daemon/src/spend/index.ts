@@ -44,6 +44,12 @@ export function startSpend(
         ...(caps.dailyUsd !== undefined ? { dailyCapUsd: caps.dailyUsd } : {}),
         ...(caps.monthlyUsd !== undefined ? { monthlyCapUsd: caps.monthlyUsd } : {}),
         ...(why ? { blocked: why } : {}),
+        schedules: ctx.store.schedules
+          .list()
+          .filter((s) => s.spentUsd > 0)
+          .sort((a, b) => b.spentUsd - a.spentUsd)
+          .slice(0, 20)
+          .map((s) => ({ id: s.id, title: s.title, spentUsd: s.spentUsd })),
       },
     };
   });

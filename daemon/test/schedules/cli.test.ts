@@ -95,6 +95,8 @@ it('lists, adds, pauses, resumes, runs and removes schedules, in words and in JS
     return list[0].history.at(-1)?.outcome === 'ran';
   });
   expect(server.requests[0].body.messages[0].content[0].text).toBe('Water the plants');
+  const ranStatus = JSON.parse((await runErrand(['status', '--json'], env)).stdout);
+  expect(ranStatus.spend.schedules).toEqual([{ id: s.id, title: 'Water the plants', spentUsd: expect.any(Number) }]);
 
   const bad = await errand('add', 'x', '--daily', '25:00');
   expect(bad.code).toBe(1);

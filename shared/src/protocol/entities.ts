@@ -182,6 +182,11 @@ export const HostStatus = z.object({
       /** agent.maxCostUsd: the limit at which a task pauses and asks. */
       perTaskUsd: z.number().nonnegative().optional(),
       blocked: z.string().optional(),
+      /** What each schedule's runs have cost (the 20 that cost most). */
+      schedules: z
+        .array(z.object({ id: Id, title: z.string(), spentUsd: z.number().nonnegative() }))
+        .max(20)
+        .optional(),
     })
     .optional(),
 });
