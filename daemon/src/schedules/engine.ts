@@ -176,7 +176,8 @@ export class ScheduleEngine {
     // Due while Errand was down or the computer slept: missed, whatever the rule then does with it.
     const onTime = cause === 'timer' && !more && now - last <= LATE_MS;
     const missed = onTime ? times.slice(0, -1) : times;
-    const history = [...s.history];
+    // A newer occurrence is due: an older "run the missed one?" question is stale now.
+    const history = s.history.map((o) => (o.ask === 'open' ? { ...o, ask: 'expired' as const } : o));
     let next: Schedule = { ...s, history };
     if (missed.length) {
       const why = MISSED_BECAUSE[cause];
@@ -215,9 +216,6 @@ export class ScheduleEngine {
       } else history.push(occ);
     }
     if (onTime) {
-      // A new occurrence runs: an older "run the missed one?" question is stale now.
-      for (let i = 0; i < history.length; i++)
-        if (history[i].ask === 'open') history[i] = { ...history[i], ask: 'expired' };
       const occ: Occurrence = { id: newOccurrenceId(), dueAt: last, outcome: 'missed' };
       history.push(occ);
       next = await this.begin(next, occ, {});

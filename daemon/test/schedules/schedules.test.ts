@@ -213,6 +213,23 @@ describe('a schedule', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('only the newest missed run is asked about; an older question expires', async () => {
+    const { clock } = await boot(MON_0759_PARIS);
+    const s = await create({ when: { kind: 'daily', time: '08:00' }, timeZone: 'Europe/Paris', catchUp: 'ask' });
+    clock.sleep(HOUR);
+    await clock.advance(MIN);
+    expect(last(s.id)).toMatchObject({ dueAt: MON_0800_PARIS, outcome: 'missed', ask: 'open' });
+    clock.sleep(24 * HOUR);
+    await clock.advance(MIN);
+    const hist = get(s.id).history;
+    expect(hist.map((o) => [o.dueAt, o.ask])).toEqual([
+      [MON_0800_PARIS, 'expired'],
+      [MON_0800_PARIS + 24 * HOUR, 'open'],
+    ]);
+    expect(hist[1].reason).toMatch(/the computer was asleep/);
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('pause, resume, run now and delete; occurrences while paused are not missed', async () => {
     const { clock } = await boot(MON_0759_PARIS);
     const s = await create({ when: { kind: 'daily', time: '08:00' }, timeZone: 'Europe/Paris' });
