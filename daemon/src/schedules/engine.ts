@@ -8,7 +8,7 @@ import type { Occurrence, Schedule, ServerEvent, TaskState } from '../../../shar
 import type { Journal } from '../store/journal.js';
 import type { Logger } from '../util/log.js';
 import type { ScheduleStore } from './store.js';
-import { catchUpWindowMs, dueBetween, nextDue } from './timing.js';
+import { catchUpWindowMs, dueBetween, latestDue, nextDue } from './timing.js';
 
 export interface Clock {
   now(): number;
@@ -172,6 +172,11 @@ export class ScheduleEngine {
     if (s?.state !== 'active') return;
     const { times, more } = dueBetween(s, s.accountedUntil, now);
     if (!times.length) return this.save({ ...s, nextRunAt: nextDue(s) });
+    // Too many to list (a long sleep of a frequent schedule): the newest one still counts on its own.
+    if (more) {
+      const newest = latestDue(s, now);
+      if (newest !== undefined && newest > times[times.length - 1]) times.push(newest);
+    }
     const last = times[times.length - 1];
     // Due while Errand was down or the computer slept: missed, whatever the rule then does with it.
     const onTime = cause === 'timer' && !more && now - last <= LATE_MS;
@@ -220,13 +225,7 @@ export class ScheduleEngine {
       history.push(occ);
       next = await this.begin(next, occ, {});
     }
-    let accountedUntil = last;
-    if (more && s.when.kind !== 'every') accountedUntil = now;
-    else if (more && s.when.kind === 'every') {
-      const step = s.when.hours * 3_600_000;
-      accountedUntil = last + Math.floor((now - last) / step) * step;
-    }
-    next = { ...next, accountedUntil };
+    next = { ...next, accountedUntil: last };
     next.nextRunAt = nextDue(next);
     if (next.nextRunAt === undefined) next.state = 'ended';
     await this.save(next);

@@ -77,6 +77,20 @@ export function nextDue(s: Timed, after = s.accountedUntil): number | undefined 
   return cronOf(s.when, s.timeZone)?.nextRun(new Date(after))?.getTime() ?? undefined;
 }
 
+/** The last occurrence due at or before `to` (after the last accounted one), or undefined. */
+export function latestDue(s: Timed, to: number): number | undefined {
+  if (s.when.kind === 'every') {
+    const step = s.when.hours * HOUR;
+    const k = Math.floor((to - s.accountedUntil) / step);
+    return k >= 1 ? s.accountedUntil + k * step : undefined;
+  }
+  const prev = cronOf(s.when, s.timeZone)
+    ?.previousRuns(2, new Date(to + 1000))
+    .map((d) => d.getTime())
+    .find((t) => t <= to);
+  return prev !== undefined && prev > s.accountedUntil ? prev : undefined;
+}
+
 /** Occurrences due in (from, to]: the first MAX_ENUMERATED of them, and whether there were more. */
 export function dueBetween(s: Timed, from: number, to: number): { times: number[]; more: boolean } {
   const times: number[] = [];

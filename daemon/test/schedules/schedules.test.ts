@@ -213,6 +213,21 @@ describe('a schedule', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('a frequent schedule slept through for days: the misses are counted, the newest is accounted on its own', async () => {
+    const t0 = Date.parse('2027-01-11T06:00:30Z');
+    const { clock } = await boot(t0);
+    const s = await create({ when: { kind: 'cron', expr: '* * * * *' }, timeZone: 'UTC', catchUp: 'skip' });
+    clock.sleep(3 * 24 * HOUR);
+    await clock.advance(30_000);
+    const hist = get(s.id).history;
+    expect(hist).toHaveLength(2);
+    expect(hist[0]).toMatchObject({ outcome: 'missed', count: 2000 });
+    expect(hist[0].reason).toMatch(/^At least 2000 occurrences missed: the computer was asleep\./);
+    const newest = Math.floor(clock.now() / MIN) * MIN;
+    expect(hist[1]).toMatchObject({ outcome: 'missed', dueAt: newest });
+    expect(get(s.id)).toMatchObject({ accountedUntil: newest, nextRunAt: newest + MIN });
+  });
+
   it('only the newest missed run is asked about; an older question expires', async () => {
     const { clock } = await boot(MON_0759_PARIS);
     const s = await create({ when: { kind: 'daily', time: '08:00' }, timeZone: 'Europe/Paris', catchUp: 'ask' });

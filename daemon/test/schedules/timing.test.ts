@@ -1,7 +1,14 @@
 // Calendar maths in the schedule's time zone, across daylight-saving changes (croner underneath).
 import { describe, expect, it } from 'vitest';
 import type { ScheduleWhen } from '../../../shared/src/index.js';
-import { catchUpWindowMs, describeWhen, dueBetween, nextDue, whenProblem } from '../../src/schedules/timing.js';
+import {
+  catchUpWindowMs,
+  describeWhen,
+  dueBetween,
+  latestDue,
+  nextDue,
+  whenProblem,
+} from '../../src/schedules/timing.js';
 
 const at = (when: ScheduleWhen, timeZone: string, accountedUntil: number) => ({ when, timeZone, accountedUntil });
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -66,5 +73,9 @@ describe('schedule timing', () => {
     const { times, more } = dueBetween(s, start, start + 30 * 24 * HOUR);
     expect(more).toBe(true);
     expect(times.length).toBe(2000);
+    // The newest due one is still found directly.
+    expect(latestDue(s, start + 30 * 24 * HOUR + 30_000)).toBe(start + 30 * 24 * HOUR);
+    expect(latestDue({ ...s, when: { kind: 'every', hours: 3 } }, start + 10 * HOUR)).toBe(start + 9 * HOUR);
+    expect(latestDue({ ...s, when: { kind: 'every', hours: 3 } }, start + 2 * HOUR)).toBeUndefined();
   });
 });
