@@ -38,6 +38,9 @@ export interface RuntimeDeps {
 
 const MAX_APPROVAL_ROUNDS = 3;
 
+/** The most of one call's output shown to the phone (tools have their own, lower caps). */
+const MAX_STEP_OUTPUT = 10_000_000;
+
 export class Runtime implements ToolRuntime {
   constructor(private readonly d: RuntimeDeps) {}
 
@@ -259,7 +262,8 @@ export class Runtime implements ToolRuntime {
         isError: !!res.isError,
         state: res.isError ? 'error' : 'completed',
         summary: res.summary ?? prepared.summary,
-        output: clip(textOut, 16_000),
+        // Whole (up to a bound): the runner keeps a preview in the thread and the rest as a blob the phone fetches.
+        output: clip(textOut, MAX_STEP_OUTPUT),
         ...(res.tainted ? { tainted: true } : {}),
       };
     } catch (err) {

@@ -153,7 +153,7 @@ export function shellTool(deps: {
             content: [{ type: 'text', text: body }],
             isError: res.code !== 0 || !!res.error,
             summary: `Ran ${clip(line, 60)}: ${status}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
-            output: clip(body, 64_000),
+            output: body, // bounded by maxOutputBytes; the phone gets a preview and fetches the rest
             changed: undo.changed,
           };
         },

@@ -30,6 +30,7 @@ export interface ResultMap {
   'devices.list': Device[];
   'push.key': { publicKey: string; subscription?: 'none' | 'current' | 'stale' };
   'push.outcomes': PushOutcome[];
+  'step.output': { text: string };
 }
 export type ResultOf<T extends CommandType> = T extends keyof ResultMap ? ResultMap[T] : unknown;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -44,6 +44,7 @@ export const results = {
     subscription: z.enum(['none', 'current', 'stale']).optional(),
   }),
   'push.outcomes': z.array(PushOutcome),
+  'step.output': z.object({ text: z.string() }),
 } as const;
 
 export type ResultSchemas = typeof results;

@@ -4,7 +4,7 @@ import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../..
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
 import { approvalWords } from '../lib/approval-words.js';
-import { countdown, usageLine } from '../lib/format.js';
+import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
 import { appStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
@@ -45,9 +45,25 @@ function connectorOf(tool: string): string | undefined {
   return i > 0 ? tool.slice(0, i) : undefined;
 }
 
-export function ToolRow({ item }: { item: ToolItem }) {
+export function ToolRow({ item, threadId }: { item: ToolItem; threadId?: string }) {
   const [open, setOpen] = useState(false);
   const via = connectorOf(item.tool);
+  // A long output arrives as a preview; the whole of it is fetched when asked for.
+  const [full, setFull] = useState<string>();
+  const [loading, setLoading] = useState(false);
+  const [fullError, setFullError] = useState<string>();
+  const showAll = async () => {
+    if (!threadId) return;
+    setLoading(true);
+    setFullError(undefined);
+    try {
+      setFull((await request({ type: 'step.output', threadId, stepId: item.id })).text);
+    } catch (e) {
+      setFullError((e as Error).message);
+    } finally {
+      setLoading(false);
+    }
+  };
   return (
     <div class={`tool tool-${item.state}`}>
       <button
@@ -70,7 +86,13 @@ export function ToolRow({ item }: { item: ToolItem }) {
           {item.output !== undefined && (
             <>
               <div class="label">Output</div>
-              <pre>{item.output}</pre>
+              <pre>{full ?? item.output}</pre>
+              {item.outputBlob && full === undefined && threadId && (
+                <button type="button" disabled={loading} onClick={() => void showAll()}>
+                  {loading ? 'Loading…' : `Show the whole output (${bytes(item.outputBlob.bytes)})`}
+                </button>
+              )}
+              <ErrorText error={fullError} />
             </>
           )}
         </div>

@@ -64,7 +64,7 @@ function PendingBubble({ entry, online }: { entry: OutboxEntry; online: boolean 
   );
 }
 
-function Item({ item, streaming }: { item: ThreadItem; streaming: boolean }) {
+function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: boolean; threadId: string }) {
   switch (item.kind) {
     case 'user':
       return (
@@ -88,7 +88,7 @@ function Item({ item, streaming }: { item: ThreadItem; streaming: boolean }) {
         </div>
       );
     case 'tool':
-      return <ToolRow item={item} />;
+      return <ToolRow item={item} threadId={threadId} />;
     case 'notice':
       return <p class="item-notice">{item.text}</p>;
   }
@@ -229,7 +229,12 @@ export function ThreadScreen({ id }: { id: string }) {
           return (
             <section key={g.taskId ?? `g${gi}`} class="task-group">
               {g.items.map((item) => (
-                <Item key={item.id} item={item} streaming={running && item === lastItem && item.kind === 'assistant'} />
+                <Item
+                  key={item.id}
+                  item={item}
+                  threadId={id}
+                  streaming={running && item === lastItem && item.kind === 'assistant'}
+                />
               ))}
               {approvals.map((a) => (
                 <ApprovalCard key={a.id} approval={a} />
