@@ -57,6 +57,16 @@ const CANCELLED_REASON = 'Cancelled.';
 /** Characters of a tool's output kept in the thread and its events; longer outputs are blobs. */
 export const OUTPUT_PREVIEW = 64_000;
 
+/** How much of a call's input a step shows; the model keeps the whole input in the conversation. */
+export const INPUT_PREVIEW_BYTES = 32 * 1024;
+
+/** A tool's input as the phone shows it: whole when small, else a bounded preview (events stay bounded). */
+export function inputForDisplay(input: unknown): unknown {
+  const json = JSON.stringify(input) ?? '';
+  if (json.length <= INPUT_PREVIEW_BYTES) return input;
+  return { preview: `${json.slice(0, INPUT_PREVIEW_BYTES)}…`, bytes: Buffer.byteLength(json) };
+}
+
 type AssistantItem = Extract<ThreadItem, { kind: 'assistant' }>;
 
 export class TaskRun {
@@ -365,7 +375,7 @@ export class TaskRun {
             tool: s.name,
             summary: s.summary,
             state: 'pending',
-            input: s.input,
+            input: inputForDisplay(s.input),
             createdAt: now,
           }),
         );
@@ -400,7 +410,7 @@ export class TaskRun {
                 taskId: this.taskId,
                 tool: step.name,
                 summary: step.summary,
-                input: step.input,
+                input: inputForDisplay(step.input),
                 createdAt: endedAt,
               };
         // A long output is kept whole as a blob (durable before the record naming it); the item and

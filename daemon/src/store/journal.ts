@@ -53,6 +53,18 @@ const SEGMENT = /^seg-(\d{16})\.wal$/;
 const SNAPSHOT = /^snapshot-(\d{16})\.json$/;
 const pad = (n: number) => String(n).padStart(16, '0');
 
+/** The most one event may weigh, serialized: half a WebSocket frame (MAX_FRAME). */
+export const MAX_EVENT_BYTES = 512 * 1024;
+
+export class EventTooLargeError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly bytes: number,
+  ) {
+    super(`a ${kind} event of ${bytes} bytes is over the ${MAX_EVENT_BYTES}-byte bound; it was not recorded`);
+  }
+}
+
 export class JournalDamagedError extends Error {
   readonly exitCode = 65; // EX_DATAERR
   constructor(
@@ -516,6 +528,9 @@ export class Journal {
 
   /** Publish an event: inside a transaction it leaves with the record (resolves 0 at once). */
   event(e: ServerEvent): Promise<number> {
+    // Every event fits in one WebSocket frame with room to spare; a larger one is a bug upstream.
+    const size = Buffer.byteLength(JSON.stringify(e));
+    if (size > MAX_EVENT_BYTES) return Promise.reject(new EventTooLargeError(e.kind, size));
     const tx = this.current();
     if (tx) {
       tx.events.push(e);

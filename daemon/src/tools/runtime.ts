@@ -38,6 +38,8 @@ export interface RuntimeDeps {
 
 const MAX_APPROVAL_ROUNDS = 3;
 
+/** The largest exact action a call may have: it travels whole in its approval event. */
+const MAX_ACTION_BYTES = 128 * 1024;
 /** The most of one call's output shown to the phone (tools have their own, lower caps). */
 const MAX_STEP_OUTPUT = 10_000_000;
 
@@ -131,6 +133,14 @@ export class Runtime implements ToolRuntime {
         return fail('error', msg, `refused: ${msg}`);
       }
       ctx.describe?.(prepared.summary);
+      // An action a person cannot read on a phone cannot be approved: too large for its event.
+      const actionSize = Buffer.byteLength(JSON.stringify(prepared.action));
+      if (actionSize > MAX_ACTION_BYTES)
+        return fail(
+          'error',
+          `This call is too large to show for approval (${Math.round(actionSize / 1024)} KB; the limit is ${MAX_ACTION_BYTES / 1024} KB). Split it into smaller steps, e.g. write a script file first and run that.`,
+          'refused: the action is too large to show',
+        );
 
       verdict = decide({
         rules: this.d.config().policy.rules,
