@@ -70,7 +70,12 @@ export function serveStatic(app: FastifyInstance, root: string): boolean {
     reply: import('fastify').FastifyReply,
     acceptEncoding: string | undefined,
   ) => {
-    const compressed = pickEncoding(acceptEncoding, all, urlPath);
+    let compressed = pickEncoding(acceptEncoding, all, urlPath);
+    // A copy older than its original (the file was replaced after the build) is stale: send the original.
+    if (compressed) {
+      const [orig, copy] = await Promise.all([fs.promises.stat(file), fs.promises.stat(compressed.file)]);
+      if (copy.mtimeMs < orig.mtimeMs) compressed = undefined;
+    }
     const data = await fs.promises.readFile(compressed?.file ?? file);
     reply
       .header('Cache-Control', cacheControl(urlPath))
