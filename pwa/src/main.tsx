@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { App } from './App.js';
-import { onSynced, start } from './conn/connection.js';
+import { isOnline, onSynced, request, start } from './conn/connection.js';
 import { loadOutbox } from './conn/outbox.js';
 import { watchInstall } from './lib/install.js';
 import { startRouting, takePairCode } from './lib/route.js';
@@ -13,6 +13,35 @@ const pairCode = takePairCode();
 startRouting();
 watchInstall();
 registerServiceWorker();
+
+// A Run or Skip tapped on a missed-run notification: send it once connected (the service worker
+// opens the app, or tells an open one).
+const decidePending = () =>
+  void import('./lib/pending-decision.js')
+    .then((m) => m.takePendingDecision())
+    .then((d) =>
+      d
+        ? request({
+            type: 'schedule.decide',
+            scheduleId: d.scheduleId,
+            occurrenceId: d.occurrenceId,
+            decision: d.decision,
+          })
+        : undefined,
+    )
+    .catch((e: Error) =>
+      appStore.set((s) => ({
+        ...s,
+        notices: [
+          ...s.notices,
+          { level: 'warning' as const, text: `The missed run could not be decided: ${e.message}`, at: Date.now() },
+        ].slice(-5),
+      })),
+    );
+onSynced(decidePending);
+navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
+  if ((e.data as { type?: string } | undefined)?.type === 'open' && isOnline()) decidePending();
+});
 
 // Each time the app connects, keep this phone's notifications working: when the computer's push keys
 // changed (or it lost this subscription), subscribe again. Loaded only where notifications are allowed.

@@ -7,9 +7,11 @@ export interface ShownNotification {
   tag: string;
   url: string;
   renotify: boolean;
+  /** A missed scheduled run: the notification's Run and Skip buttons decide it. */
+  schedule?: { id: string; occurrenceId: string };
 }
 
-const KNOWN = new Set(['task.done', 'task.failed', 'approval', 'question', 'test']);
+const KNOWN = new Set(['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test']);
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const GENERIC: ShownNotification = {
@@ -42,11 +44,22 @@ export function notificationFor(data: unknown, origin: string): ShownNotificatio
   }
   const tag =
     typeof d.tag === 'string' && /^[\w:.-]{1,64}$/.test(d.tag) ? d.tag : threadId ? `thread-${threadId}` : 'errand';
+  const sched = d.schedule as { id?: unknown; occurrenceId?: unknown } | undefined;
+  const schedule =
+    type === 'schedule.missed' &&
+    sched &&
+    typeof sched.id === 'string' &&
+    ID.test(sched.id) &&
+    typeof sched.occurrenceId === 'string' &&
+    ID.test(sched.occurrenceId)
+      ? { id: sched.id, occurrenceId: sched.occurrenceId }
+      : undefined;
   return {
     title,
     body: clip(d.body, 300) ?? (KNOWN.has(type) ? '' : GENERIC.body),
     tag,
     url,
-    renotify: type === 'approval' || type === 'question',
+    renotify: type === 'approval' || type === 'question' || type === 'schedule.missed',
+    ...(schedule ? { schedule } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // for navigations, shows a notification for every push, and opens the right thread on a tap.
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { savePendingDecision } from './lib/pending-decision.js';
 import { notificationFor } from './push-payload.js';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
@@ -32,10 +33,19 @@ self.addEventListener('push', (event) => {
     self.registration.showNotification(n.title, {
       body: n.body,
       tag: n.tag,
-      data: { url: n.url },
+      data: { url: n.url, schedule: n.schedule },
       icon: '/icons/icon-192.png',
       badge: '/icons/badge-96.png',
       renotify: n.renotify,
+      // A missed scheduled run is decided from the notification itself.
+      ...(n.schedule
+        ? {
+            actions: [
+              { action: 'run', title: 'Run now' },
+              { action: 'skip', title: 'Skip' },
+            ],
+          }
+        : {}),
     } as NotificationOptions),
   );
 });
@@ -61,8 +71,19 @@ async function openUrl(url: string): Promise<void> {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const url = (event.notification.data as { url?: unknown } | null)?.url;
-  const done = openUrl(typeof url === 'string' ? url : '/');
+  const data = event.notification.data as { url?: unknown; schedule?: { id: string; occurrenceId: string } } | null;
+  const url = typeof data?.url === 'string' ? data.url : '/';
+  const decision = event.action === 'run' || event.action === 'skip' ? event.action : undefined;
+  // Run / Skip: leave the decision for the app (it sends it once connected), then open it.
+  const done =
+    decision && data?.schedule
+      ? savePendingDecision({
+          scheduleId: data.schedule.id,
+          occurrenceId: data.schedule.occurrenceId,
+          decision,
+          at: Date.now(),
+        }).then(() => openUrl(url))
+      : openUrl(url);
   try {
     event.waitUntil(done);
   } catch {

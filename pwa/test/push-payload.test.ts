@@ -45,3 +45,23 @@ describe('push payload → notification', () => {
     expect(n.body.length).toBe(300);
   });
 });
+
+describe('missed scheduled runs', () => {
+  it('carry the schedule and occurrence for the Run and Skip buttons, only when both ids are sound', async () => {
+    const { notificationFor } = await import('../src/push-payload.js');
+    const base = { type: 'schedule.missed', title: '07:00 Plants was missed', body: 'Run it now?', url: '/#schedules' };
+    expect(
+      notificationFor({ ...base, schedule: { id: 'sch_a', occurrenceId: 'occ_1' } }, 'https://x').schedule,
+    ).toEqual({
+      id: 'sch_a',
+      occurrenceId: 'occ_1',
+    });
+    expect(
+      notificationFor({ ...base, schedule: { id: 'sch a/../', occurrenceId: 'occ_1' } }, 'https://x').schedule,
+    ).toBeUndefined();
+    expect(
+      notificationFor({ ...base, type: 'task.done', schedule: { id: 'sch_a', occurrenceId: 'o' } }, 'https://x')
+        .schedule,
+    ).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { reply, text } from '../../daemon/test/helpers/model-server.js';
 import type { Schedule } from '../../shared/src/index.js';
-import { cspViolations, type PhoneRig, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
+import { cspViolations, type PhoneRig, readKv, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
 
 let rig: PhoneRig | undefined;
 beforeAll(async () => {
@@ -121,6 +121,55 @@ it('a missed run asks on the phone; Run runs it late in the schedule thread', as
   const after = schedules().get(s.id)!;
   expect(after.history.at(-1)).toMatchObject({ id: 'occ_phone_ask_1', ask: 'run', outcome: 'ran', late: true });
   expect(td.daemon.ctx.store.threads.summary(after.threadId!)?.title).toBe('Plants');
+}, 60_000);
+
+it('Skip tapped on the missed-run notification is sent by the app once it connects', async () => {
+  const { page } = rig!.b;
+  const { td } = rig!;
+  const now = Date.now();
+  const s: Schedule = {
+    id: 'sch_notif_skip_1',
+    title: 'Backups',
+    text: 'Check the backups',
+    when: { kind: 'daily', time: '06:00' },
+    timeZone: 'UTC',
+    catchUp: 'ask',
+    state: 'active',
+    createdAt: now - 86_400_000,
+    updatedAt: now,
+    accountedUntil: now - 60_000,
+    nextRunAt: now + 86_400_000,
+    history: [
+      { id: 'occ_notif_1', dueAt: now - 60_000, outcome: 'missed', reason: 'Errand was not running.', ask: 'open' },
+    ],
+    spentUsd: 0,
+  };
+  await td.daemon.ctx.store.journal.transaction(async () => {
+    await schedules().put(s);
+    await td.daemon.ctx.emit({ kind: 'schedule.updated', schedule: s });
+  });
+  // What the service worker does on the notification's Skip: leave the decision, then open the app.
+  await page.goto(`${td.url}/#`);
+  await page.evaluate(
+    (d) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('errand');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction('kv', 'readwrite');
+          tx.objectStore('kv').put(d, 'pending-schedule-decision');
+          tx.oncomplete = () => {
+            req.result.close();
+            resolve();
+          };
+        };
+      }),
+    { scheduleId: s.id, occurrenceId: 'occ_notif_1', decision: 'skip', at: Date.now() },
+  );
+  await page.reload();
+  await expect.poll(() => schedules().get(s.id)?.history.at(-1)?.ask, { timeout: 15_000 }).toBe('skip');
+  // Sent once: the decision is gone from the phone.
+  expect(await readKv(page, 'pending-schedule-decision')).toBeUndefined();
 }, 60_000);
 
 it('spending limits are set from the phone: at the daily cap new runs do not start, with the reason shown', async () => {

@@ -2,7 +2,7 @@
 // shell served with the host stopped, installability, a push shown with its tag and link, a tap.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
-import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi, readKv, shot } from './helpers/browser.js';
 
 describe('service worker, manifest and push handler', () => {
   let td: TestDaemon | undefined;
@@ -127,6 +127,43 @@ describe('service worker, manifest and push handler', () => {
     await expect.poll(() => new URL(page.url()).hash).toBe('#thread=th_push1');
     // The tapped notification is closed.
     await expect.poll(async () => (await getNotes()).map((n) => n.tag)).toEqual(['errand']);
+
+    // A missed scheduled run offers Run and Skip on the notification; Skip leaves the decision for the
+    // app (which sends it when connected) and opens the Schedules screen.
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: td!.url,
+      registrationId: reg.registrationId,
+      data: JSON.stringify({
+        type: 'schedule.missed',
+        title: '07:00 Plants was missed',
+        body: 'The computer was asleep — run it now?',
+        url: '/#schedules',
+        tag: 'schedule-sch_p',
+        schedule: { id: 'sch_p', occurrenceId: 'occ_p1' },
+      }),
+    });
+    await expect
+      .poll(() =>
+        sw.evaluate(async () => {
+          const g = self as unknown as ServiceWorkerGlobalScope;
+          const [n] = await g.registration.getNotifications({ tag: 'schedule-sch_p' });
+          return n ? (n as Notification & { actions: { action: string; title: string }[] }).actions : undefined;
+        }),
+      )
+      .toEqual([
+        expect.objectContaining({ action: 'run', title: 'Run now' }),
+        expect.objectContaining({ action: 'skip', title: 'Skip' }),
+      ]);
+    await sw.evaluate(async () => {
+      const g = self as unknown as ServiceWorkerGlobalScope;
+      const [n] = await g.registration.getNotifications({ tag: 'schedule-sch_p' });
+      g.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'skip' }));
+    });
+    await expect.poll(() => new URL(page.url()).hash).toBe('#schedules');
+    // The open, connected app took the decision at once and sent it; the host knows no schedule sch_p,
+    // so the refusal is shown, and the decision is gone (sent once).
+    await page.getByText(/^The missed run could not be decided: /).waitFor({ timeout: 10_000 });
+    expect(await readKv(page, 'pending-schedule-decision')).toBeUndefined();
     await cdp.detach();
   });
 

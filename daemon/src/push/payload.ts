@@ -15,6 +15,8 @@ export interface PushPayload {
   threadId?: string;
   url: string;
   tag: string;
+  /** A missed scheduled run (catch-up rule "ask"): the notification offers Run and Skip for it. */
+  schedule?: { id: string; occurrenceId: string };
 }
 
 export interface PushJob {
@@ -228,9 +230,10 @@ function scheduleAskJob(
     payload: fitPayload({
       type: 'schedule.missed',
       title: full ? `${at} ${s.title} was missed` : `A scheduled run was missed (${at})`,
-      body: `${why ? `${why[0].toUpperCase()}${why.slice(1)}` : 'Missed'} — run it now? Open Errand to run or skip it.`,
+      body: `${why ? `${why[0].toUpperCase()}${why.slice(1)}` : 'Missed'} — run it now?`,
       url: '/#schedules',
       tag: `schedule-${s.id}`.slice(0, 64),
+      schedule: { id: s.id, occurrenceId: occ.id },
     }),
   };
 }

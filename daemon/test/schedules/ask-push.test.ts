@@ -22,7 +22,7 @@ const schedule = (ask: 'open' | 'run'): Schedule => ({
 });
 const none = () => undefined;
 
-it('a missed run waiting for Run or Skip is pushed once, and opens the Schedules screen', () => {
+it('a missed run waiting for Run or Skip is pushed once with both as actions, and opens the Schedules screen', () => {
   const full = jobForEvent({ kind: 'schedule.updated', schedule: schedule('open') }, none, dueAt, 'full');
   expect(full).toMatchObject({
     key: 'schedule-ask:occ_1',
@@ -30,9 +30,11 @@ it('a missed run waiting for Run or Skip is pushed once, and opens the Schedules
     payload: {
       type: 'schedule.missed',
       title: '07:00 Morning brief was missed',
-      body: 'The computer was asleep — run it now? Open Errand to run or skip it.',
+      body: 'The computer was asleep — run it now?',
       url: '/#schedules',
       tag: 'schedule-sch_morning',
+      // The notification's Run and Skip buttons decide this occurrence.
+      schedule: { id: 'sch_morning', occurrenceId: 'occ_1' },
     },
   });
   const quiet = jobForEvent({ kind: 'schedule.updated', schedule: schedule('open') }, none, dueAt, 'private');
