@@ -54,6 +54,18 @@ describe('settings', () => {
     expect(await unnamedControls(page)).toEqual([]);
   });
 
+  it('sets spending limits from Settings', async () => {
+    const { page } = b;
+    await page.goto(`${td.url}/#settings`);
+    const card = page.getByRole('region', { name: 'Spending' });
+    await card.waitFor({ timeout: 10_000 });
+    await card.getByLabel('Daily cap ($, empty for none)').fill('7');
+    await card.getByRole('button', { name: 'Save spending limits' }).click();
+    await card.getByText('Saved.').waitFor();
+    await expect.poll(() => td.daemon.ctx.config().spend?.dailyUsd).toBe(7);
+    await card.getByText(/Today \$0\.00 of \$7\.00/).waitFor();
+  });
+
   it('explains blocked notifications', async () => {
     const { page, context } = b;
     const cdp = await context.newCDPSession(page);

@@ -37,7 +37,8 @@ function occurrenceLine(o: Occurrence, zone: string): string {
 const dollars = (v: string): number | undefined =>
   v.trim() === '' ? undefined : Number(v) > 0 ? Number(v) : Number.NaN;
 
-function Spend() {
+/** Spend so far and the limits (per task, per day, per month); on the Schedules screen and in Settings. */
+export function Spend() {
   const spend = useStore(appStore, (s) => s.host?.spend);
   const online = useStore(connStore, (c) => c.status === 'online');
   const [daily, setDaily] = useState('');

@@ -8,6 +8,7 @@ import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
 import { NotificationsSwitch } from './Notifications.js';
 import { InstallGuide } from './Pair.js';
+import { Spend } from './Schedules.js';
 
 function DeviceName() {
   const device = useStore(connStore, (c) => c.device);
@@ -210,6 +211,7 @@ export default function SettingsScreen() {
           <h2 id="s-notif">Notifications</h2>
           <NotificationsSwitch />
         </section>
+        <Spend />
         <section class="card" aria-labelledby="s-host">
           <h2 id="s-host">Your computer</h2>
           <Host />
