@@ -16,6 +16,9 @@ function blockChars(b: WireBlock): number {
       return b.name.length + JSON.stringify(b.input ?? {}).length + 20;
     case 'tool_result':
       return 20 + b.content.reduce((n, c) => n + blockChars(c), 0);
+    default:
+      // Server tool blocks (web search / fetch): kept whole, counted as their JSON.
+      return JSON.stringify(b).length;
   }
 }
 
@@ -25,7 +28,11 @@ export function messageChars(m: WireMessage): number {
 
 export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
   let chars = req.system.reduce((n, b) => n + b.text.length, 0);
-  for (const t of req.tools) chars += t.name.length + t.description.length + JSON.stringify(t.input_schema).length;
+  for (const t of req.tools)
+    chars +=
+      'input_schema' in t
+        ? t.name.length + t.description.length + JSON.stringify(t.input_schema).length
+        : JSON.stringify(t).length;
   for (const m of req.messages) chars += messageChars(m);
   return Math.ceil(chars / 4);
 }

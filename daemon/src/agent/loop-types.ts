@@ -85,6 +85,8 @@ export interface LoopSink {
   setWaiting(waiting: boolean): Promise<void>;
   /** A model call failed and is tried again after `delayMs`; called once per failed attempt. */
   retrying(failure: Failure, delayMs: number): void;
+  /** Something the user should know about the run (shown in the thread). */
+  notice?(text: string): void;
 }
 
 export type AbortWhy = 'cancel' | 'shutdown';

@@ -13,6 +13,7 @@ import { callModel, INVALID_INPUT } from './model-call.js';
 import { ASK_USER, askUserTool } from './prompt.js';
 import { RunawayWatch } from './runaway.js';
 import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
+import { countUses, noteBlock, readsWeb, type WebSettings, webTools } from './web-tools.js';
 import type {
   ModelClient,
   ModelRequest,
@@ -63,7 +64,18 @@ export interface LoopOptions {
   threadId: string;
   /** How long a tool may take to return after an abort before the loop stops waiting for it. */
   toolAbortGraceMs?: number;
+  /** The API's web tools (server tools); absent = off. */
+  web?: {
+    settings: WebSettings;
+    /** The user allowed web fetch for this task although the thread is tainted. */
+    fetchAllowed?: boolean;
+    /** The endpoint refused server tools: turn them off for it (the loop carries on without). */
+    refused?: (reason: string) => void;
+  };
 }
+
+export const WEB_OFF_NOTICE =
+  'This model endpoint does not support web search and web fetch, so Errand turned them off for it and carried on without them.';
 
 export const UNKNOWN_OUTCOME = 'outcome unknown: Errand stopped while this ran; check before retrying';
 
@@ -174,6 +186,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   ];
   toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };
 
+  let webOff = false;
+  const webUses = { searches: 0, fetches: 0 };
+
   // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
   // lose a finished tool's result). Kept as a promise so every exit path awaits it.
   let pendingCheckpoint: Promise<void> | undefined;
@@ -241,6 +256,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       }
       const reply = await callModel({ model: opts.model, signal, sink, settings, state }, request);
       await settleCheckpoint();
+      if (reply.kind === 'no-server-tools') {
+        webOff = true;
+        opts.web?.refused?.(reply.reason);
+        sink.notice?.(WEB_OFF_NOTICE);
+        continue;
+      }
       if (reply.kind === 'aborted') {
         if (opts.signal.reason !== 'shutdown' && reply.partial.length) {
           // Keep what the model had said before the cancel, so a follow-up has it.
@@ -252,6 +273,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       if (reply.kind === 'failed') return finish({ kind: 'failed', reason: reply.reason });
 
       const { content, stopReason } = reply;
+      // Web results are untrusted text in the conversation from now on.
+      if (readsWeb(content)) state.tainted = true;
+      const used = countUses(content);
+      webUses.searches += used.searches;
+      webUses.fetches += used.fetches;
       const toolUses = content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       if (stopReason === 'refusal') {
         if (content.length) state.messages.push({ role: 'assistant', content });
@@ -512,6 +538,17 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       } as WireBlock;
       messages[messages.length - 1] = { role: last.role, content };
     }
-    return { model: settings.model, max_tokens: settings.maxTokens, system: opts.system, tools: toolDefs, messages };
+    const web = webOff
+      ? { tools: [] }
+      : webTools(opts.web?.settings, {
+          tainted: state.tainted,
+          fetchAllowed: opts.web?.fetchAllowed,
+          searchesUsed: webUses.searches,
+          fetchesUsed: webUses.fetches,
+        });
+    // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
+    const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;
+    const system = web.note ? [...opts.system, noteBlock(web.note)] : opts.system;
+    return { model: settings.model, max_tokens: settings.maxTokens, system, tools, messages };
   }
 }

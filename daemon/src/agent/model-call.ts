@@ -5,7 +5,8 @@ import { plural } from '../../../shared/src/words.js';
 import type { LoopSettings, LoopSink, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
-import type { ModelClient, ModelRequest, StreamEvent, WireBlock } from './wire.js';
+import { refusesServerTools } from './web-tools.js';
+import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
 export const INVALID_INPUT = '__errand_invalid_json';
 
@@ -32,7 +33,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export type Reply =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
   | { kind: 'failed'; reason: string }
-  | { kind: 'aborted'; partial: WireBlock[] };
+  | { kind: 'aborted'; partial: WireBlock[] }
+  /** The endpoint rejected the server tools (web search / fetch) in the request. */
+  | { kind: 'no-server-tools'; reason: string };
 
 /** One model call, retried (backoff, retry-after) within the retry window. */
 export async function callModel(c: CallContext, request: ModelRequest): Promise<Reply> {
@@ -50,6 +53,10 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
       };
     }
     const f = classify(r.error, settings.model);
+    if (request.tools.some((t) => !('input_schema' in t)) && refusesServerTools(r.error)) {
+      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      return { kind: 'no-server-tools', reason: f.message };
+    }
     if (!f.retryable) {
       await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
       return { kind: 'failed', reason: f.message };
@@ -80,6 +87,9 @@ interface Block {
   name?: string;
   json: string;
   done: boolean;
+  /** A server tool block as it started (web search / fetch), kept whole. */
+  raw?: Record<string, unknown>;
+  citations?: unknown[];
 }
 type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
@@ -106,6 +116,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
       case 'content_block_start': {
         const cb = ev.content_block;
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
+        if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result')) b.raw = { ...cb };
         if (cb.type === 'text') {
           b.itemId = reuse.shift() ?? sink.textStart();
           if (b.text) sink.textDelta(b.itemId, b.text);
@@ -121,6 +132,8 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
           sink.textDelta(b.itemId!, ev.delta.text);
         } else if (ev.delta.type === 'input_json_delta' && ev.delta.partial_json) {
           b.json += ev.delta.partial_json;
+        } else if (ev.delta.type === 'citations_delta' && ev.delta.citation) {
+          (b.citations ??= []).push(ev.delta.citation);
         }
         break;
       }
@@ -139,6 +152,10 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
           if (u.input_tokens != null) usage.inputTokens = u.input_tokens;
           if (u.cache_read_input_tokens != null) usage.cacheReadTokens = u.cache_read_input_tokens;
           if (u.cache_creation_input_tokens != null) usage.cacheWriteTokens = u.cache_creation_input_tokens;
+          // Server tool uses are reported for the whole message (cumulative), like output tokens.
+          const st = u.server_tool_use;
+          if (st?.web_search_requests) usage.webSearches = st.web_search_requests;
+          if (st?.web_fetch_requests) usage.webFetches = st.web_fetch_requests;
         }
         break;
       }
@@ -181,8 +198,19 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   const content: WireBlock[] = [];
   for (const [, b] of [...blocks.entries()].sort((x, y) => x[0] - y[0])) {
     if (b.type === 'text') {
-      if (b.text) content.push({ type: 'text', text: b.text });
+      if (b.text) content.push({ type: 'text', text: b.text, ...(b.citations ? { citations: b.citations } : {}) });
       else await sink.textEnd(b.itemId!, '');
+    } else if (b.raw) {
+      const block = { ...b.raw } as ServerBlock;
+      if (b.type === 'server_tool_use') {
+        try {
+          const input = b.json.trim() ? JSON.parse(b.json) : (block.input ?? {});
+          block.input = input;
+        } catch {
+          block.input = {};
+        }
+      }
+      content.push(block);
     } else if (b.type === 'tool_use') {
       let input: unknown = {};
       try {
@@ -193,7 +221,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
       }
       content.push({ type: 'tool_use', id: b.id!, name: b.name!, input });
     }
-    // Other block types (thinking …) are not requested and not kept.
+    // Other block types (thinking …) are not requested and not kept here.
   }
   return { kind: 'ok', content, stopReason };
 }

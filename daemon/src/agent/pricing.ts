@@ -29,8 +29,11 @@ export function costUsd(model: string, usage: Usage): number {
     usage.outputTokens * p.output +
     usage.cacheWriteTokens * p.input * 1.25 +
     usage.cacheReadTokens * p.input * 0.1;
-  return micro / 1_000_000;
+  return micro / 1_000_000 + (usage.webSearches ?? 0) * WEB_SEARCH_USD;
 }
+
+/** Web search is billed per search ($10 per 1,000), on top of the tokens its results add. */
+export const WEB_SEARCH_USD = 0.01;
 
 export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
 
@@ -40,5 +43,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
     outputTokens: a.outputTokens + b.outputTokens,
     cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
     cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    ...(a.webSearches || b.webSearches ? { webSearches: (a.webSearches ?? 0) + (b.webSearches ?? 0) } : {}),
+    ...(a.webFetches || b.webFetches ? { webFetches: (a.webFetches ?? 0) + (b.webFetches ?? 0) } : {}),
   };
 }

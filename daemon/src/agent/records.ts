@@ -28,6 +28,8 @@ export interface TaskRecord {
   attempt?: string;
   /** A spending limit of its own (a scheduled run's), instead of agent.maxCostUsd. */
   maxCostUsd?: number;
+  /** The user allowed web fetch for this task although the thread is tainted (web-tools.ts). */
+  webFetchAllowed?: boolean;
 }
 
 export interface AgentRecord {

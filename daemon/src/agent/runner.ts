@@ -22,6 +22,7 @@ import { retryNotice } from './retry.js';
 import type { Scheduler, Slot } from './scheduler.js';
 import type { StepJournal, StepRecord } from './step-journal.js';
 import type { ToolRuntime } from './tool-runtime.js';
+import { webOptions } from './web-tools.js';
 import type { ModelClient, WireMessage } from './wire.js';
 
 export interface AgentOptions {
@@ -167,6 +168,7 @@ export class TaskRun {
     // Put the start message into the conversation (once), closing any turn an interrupted task left open.
     let state!: LoopState;
     let ownLimit: number | undefined;
+    let webFetchAllowed = false;
     const settled: ThreadItem[] = [];
     await this.updateTask(
       { state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model },
@@ -176,6 +178,7 @@ export class TaskRun {
         const r = rec.tasks[this.taskId];
         r.attempt = this.attempt;
         ownLimit = r.maxCostUsd;
+        webFetchAllowed = r.webFetchAllowed ?? false;
         if (!r.started) {
           settled.push(...settleOpenTurns(doc, rec, this.taskId));
           rec.messages.push(r.start);
@@ -231,6 +234,7 @@ export class TaskRun {
       taskId: this.taskId,
       threadId: this.threadId,
       toolAbortGraceMs: this.host.options.toolAbortGraceMs,
+      ...webOptions(cfg.web, cfg.anthropic.baseUrl, webFetchAllowed),
     });
     await this.finish(result, state);
   }
@@ -498,6 +502,12 @@ export class TaskRun {
         // Shown in the thread at once; it goes into the thread file with the next write of this run
         // (thread.get shows it from `unsaved` meanwhile), like the run's other items.
         const text = retryNotice(failure, delayMs);
+        emitItem(
+          this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }),
+          true,
+        );
+      },
+      notice: (text) => {
         emitItem(
           this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }),
           true,

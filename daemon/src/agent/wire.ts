@@ -6,6 +6,8 @@ export interface CacheControl {
 export interface TextBlock {
   type: 'text';
   text: string;
+  /** Sources the API attached to this text (web search / fetch results). */
+  citations?: unknown[];
   cache_control?: CacheControl;
 }
 export interface ImageBlock {
@@ -27,7 +29,22 @@ export interface ToolResultBlock {
   is_error?: boolean;
   cache_control?: CacheControl;
 }
-export type WireBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock;
+/**
+ * A block of the API's server tools (web search / web fetch): `server_tool_use` and its result
+ * (`web_search_tool_result`, `web_fetch_tool_result`). Kept exactly as the API sent it, so the
+ * history the model sees on the next call (and after a restart) is the one it produced.
+ */
+export interface ServerBlock {
+  type: 'server_tool_use' | 'web_search_tool_result' | 'web_fetch_tool_result';
+  id?: string;
+  name?: string;
+  input?: unknown;
+  tool_use_id?: string;
+  content?: unknown;
+  cache_control?: CacheControl;
+  [key: string]: unknown;
+}
+export type WireBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ServerBlock;
 export interface WireMessage {
   role: 'user' | 'assistant';
   content: WireBlock[];
@@ -45,8 +62,18 @@ export interface ModelRequest {
   model: string;
   max_tokens: number;
   system: TextBlock[];
-  tools: WireTool[];
+  tools: Array<WireTool | ServerTool>;
   messages: WireMessage[];
+}
+
+/** A server tool the API runs itself (see web-tools.ts). */
+export interface ServerTool {
+  type: string;
+  name: string;
+  max_uses?: number;
+  allowed_domains?: string[];
+  blocked_domains?: string[];
+  cache_control?: CacheControl;
 }
 
 /** The raw SSE events of a streamed reply (the subset the loop reads). */
@@ -55,9 +82,13 @@ export type StreamEvent =
   | {
       type: 'content_block_start';
       index: number;
-      content_block: { type: string; text?: string; id?: string; name?: string };
+      content_block: { type: string; text?: string; id?: string; name?: string; [key: string]: unknown };
     }
-  | { type: 'content_block_delta'; index: number; delta: { type: string; text?: string; partial_json?: string } }
+  | {
+      type: 'content_block_delta';
+      index: number;
+      delta: { type: string; text?: string; partial_json?: string; citation?: unknown };
+    }
   | { type: 'content_block_stop'; index: number }
   | { type: 'message_delta'; delta: { stop_reason?: string | null }; usage?: Partial<ApiUsage> | null }
   | { type: 'message_stop' };
@@ -67,6 +98,7 @@ export interface ApiUsage {
   output_tokens: number | null;
   cache_read_input_tokens: number | null;
   cache_creation_input_tokens: number | null;
+  server_tool_use?: { web_search_requests?: number | null; web_fetch_requests?: number | null } | null;
 }
 
 /** A model behind the Messages API. `stream` resolves when the reply ended, rejects on any failure. */

@@ -97,6 +97,19 @@ export const ConfigSchema = z
         maxCostUsd: 5,
         retryWindowSeconds: 120,
       }),
+    /** The API's web search and web fetch tools (run at the API; results are untrusted). */
+    web: z
+      .object({
+        search: z.boolean().default(true),
+        fetch: z.boolean().default(true),
+        /** Only these domains (the API takes either this or blockedDomains). */
+        allowedDomains: z.array(z.string().min(1).max(253)).max(100).default([]),
+        blockedDomains: z.array(z.string().min(1).max(253)).max(100).default([]),
+        /** Uses per task, of search and of fetch each. */
+        maxUsesPerTask: z.number().int().min(1).max(100).default(10),
+      })
+      .strict()
+      .default({ search: true, fetch: true, allowedDomains: [], blockedDomains: [], maxUsesPerTask: 10 }),
     /** Folders the agent may work in. The workspace folder in the home folder is always first. */
     roots: z
       .array(

@@ -174,6 +174,8 @@ export async function startHarness(
   if (opts.apiKey !== null) raw.anthropic.apiKey = opts.apiKey ?? 'sk-test-key';
   if (opts.modelUrl) raw.anthropic.baseUrl = opts.modelUrl;
   raw.agent = { retryWindowSeconds: 10, ...(raw.agent ?? {}) };
+  // The API's web tools are on by default; tests about them turn them on (the rest see the tools they list).
+  raw.web = { search: false, fetch: false, ...(raw.web ?? {}) };
   const config = ConfigSchema.parse(raw);
   const store = await openStore(paths);
   const log = createLogger({ level: 'error' });

@@ -7,7 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export type ScriptBlock =
-  | { type: 'text'; text: string }
+  | { type: 'text'; text: string /** Sent as citations_delta events after the text. */; citations?: unknown[] }
+  /**
+   * A server tool block as the API streams it: `server_tool_use` (its input follows as
+   * input_json_delta) or a result block (`web_search_tool_result`, `web_fetch_tool_result`, whole
+   * in content_block_start).
+   */
+  | { type: 'server'; block: Record<string, unknown> & { type: string }; input?: unknown }
   | {
       type: 'tool_use';
       id?: string;
@@ -21,6 +27,7 @@ export interface ScriptUsage {
   output_tokens?: number;
   cache_read_input_tokens?: number;
   cache_creation_input_tokens?: number;
+  server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number };
 }
 
 export type ScriptReply =
@@ -236,6 +243,22 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
           outTokens++;
           if (delay) await sleep(delay);
         }
+        for (const citation of block.citations ?? [])
+          sse(res, 'content_block_delta', {
+            type: 'content_block_delta',
+            index,
+            delta: { type: 'citations_delta', citation },
+          });
+      } else if (block.type === 'server') {
+        const start = block.block.type === 'server_tool_use' ? { ...block.block, input: {} } : block.block;
+        sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: start });
+        if (block.block.type === 'server_tool_use')
+          for (const c of chunks(JSON.stringify(block.input ?? {}), 7))
+            sse(res, 'content_block_delta', {
+              type: 'content_block_delta',
+              index,
+              delta: { type: 'input_json_delta', partial_json: c },
+            });
       } else {
         const id = block.id ?? nextId('toolu_');
         sse(res, 'content_block_start', {
@@ -264,6 +287,7 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
         output_tokens: usage.output_tokens ?? Math.max(1, outTokens),
         cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
         cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+        ...(usage.server_tool_use ? { server_tool_use: usage.server_tool_use } : {}),
       },
     });
     sse(res, 'message_stop', { type: 'message_stop' });

@@ -13,6 +13,10 @@ export const Usage = z.object({
   outputTokens: z.number().int().nonnegative(),
   cacheReadTokens: z.number().int().nonnegative(),
   cacheWriteTokens: z.number().int().nonnegative(),
+  /** Web searches the API ran for the task (server tool; billed per search). */
+  webSearches: z.number().int().nonnegative().optional(),
+  /** Web pages the API fetched for the task (server tool; billed as tokens only). */
+  webFetches: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 
