@@ -3,6 +3,7 @@
 // loop.ts do not import each other.
 import type { ToolStepState, Usage } from '../../../shared/src/index.js';
 import type { Failure } from './retry.js';
+import type { WebStep } from './web-tools.js';
 import type { ImageBlock, TextBlock, WireBlock, WireMessage } from './wire.js';
 
 export interface Budgets {
@@ -66,7 +67,7 @@ export interface LoopSink {
   textStart(): string;
   textDelta(itemId: string, delta: string): void;
   /** A text block ended: persist its full text. */
-  textEnd(itemId: string, text: string): Promise<void>;
+  textEnd(itemId: string, text: string, sources?: Array<{ title: string; url: string }>): Promise<void>;
   /** A retried attempt starts over: the item's text is cleared and will stream again. */
   textReset(itemId: string): void;
   /** The reply asked for these tools; state.inflight is set. Durable. */
@@ -87,6 +88,8 @@ export interface LoopSink {
   retrying(failure: Failure, delayMs: number): void;
   /** Something the user should know about the run (shown in the thread). */
   notice?(text: string): void;
+  /** A server tool (web search / fetch) finished at the API: show it as a step. */
+  webStep?(step: WebStep): void;
 }
 
 export type AbortWhy = 'cancel' | 'shutdown';

@@ -5,7 +5,7 @@ import { plural } from '../../../shared/src/words.js';
 import type { LoopSettings, LoopSink, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
-import { refusesServerTools } from './web-tools.js';
+import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
 export const INVALID_INPUT = '__errand_invalid_json';
@@ -141,7 +141,16 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         const b = blocks.get(ev.index);
         if (!b) break;
         b.done = true;
-        if (b.type === 'text') persists.push(sink.textEnd(b.itemId!, b.text));
+        if (b.type === 'text') persists.push(sink.textEnd(b.itemId!, b.text, sourcesOf(b.citations)));
+        else if (b.raw && b.type !== 'server_tool_use') {
+          const use = [...blocks.values()].find((x) => x.type === 'server_tool_use' && x.id === b.raw?.tool_use_id);
+          let input: unknown = use?.raw?.input;
+          try {
+            if (use?.json.trim()) input = JSON.parse(use.json);
+          } catch {}
+          const step = webStepOf(use ? ({ ...use.raw, input } as ServerBlock) : undefined, b.raw);
+          if (step) sink.webStep?.(step);
+        }
         break;
       }
       case 'message_delta': {

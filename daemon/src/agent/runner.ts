@@ -300,7 +300,12 @@ export class TaskRun {
    * A text block ended: its full text goes into the thread with the next durable write of this run
    * (the tool "started" record or the turn's checkpoint, which follow at once), or now when `now`.
    */
-  private async persistText(itemId: string, text: string, now = false): Promise<void> {
+  private async persistText(
+    itemId: string,
+    text: string,
+    now = false,
+    sources?: Array<{ title: string; url: string }>,
+  ): Promise<void> {
     const pending = this.pendingDeltas.get(itemId);
     if (pending) {
       this.host.emit({ kind: 'item.delta', threadId: this.threadId, taskId: this.taskId, itemId, delta: pending });
@@ -309,7 +314,14 @@ export class TaskRun {
     const live = this.live.get(itemId);
     this.live.delete(itemId);
     const createdAt = live?.createdAt ?? Date.now();
-    const item: AssistantItem = { kind: 'assistant', id: itemId, taskId: this.taskId, text, createdAt };
+    const item: AssistantItem = {
+      kind: 'assistant',
+      id: itemId,
+      taskId: this.taskId,
+      text,
+      createdAt,
+      ...(sources ? { sources } : {}),
+    };
     if (text) {
       this.remember(item);
     } else {
@@ -348,7 +360,7 @@ export class TaskRun {
         this.pendingDeltas.set(itemId, (this.pendingDeltas.get(itemId) ?? '') + delta);
         this.deltaTimer ??= setTimeout(() => this.flushDeltas(), interval);
       },
-      textEnd: (itemId, text) => this.persistText(itemId, text),
+      textEnd: (itemId, text, sources) => this.persistText(itemId, text, false, sources),
       textReset: (itemId) => {
         this.pendingDeltas.delete(itemId);
         const item = this.live.get(itemId) ?? {
@@ -506,6 +518,10 @@ export class TaskRun {
           this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }),
           true,
         );
+      },
+      webStep: (s) => {
+        const now = Date.now();
+        emitItem(this.remember({ kind: 'tool', ...s, taskId: this.taskId, createdAt: now, endedAt: now }), true);
       },
       notice: (text) => {
         emitItem(

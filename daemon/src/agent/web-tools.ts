@@ -3,7 +3,7 @@
 // thread like connector output); once a thread is tainted, web fetch (a way to send data out in a
 // URL) is withdrawn unless the user allowed it for the task. Versions as in @anthropic-ai/sdk 1.12
 // (generally available: no beta header).
-import type { ServerTool, TextBlock, WireBlock, WireMessage } from './wire.js';
+import type { ServerBlock, ServerTool, TextBlock, WireBlock, WireMessage } from './wire.js';
 
 export const WEB_SEARCH = 'web_search';
 export const WEB_FETCH = 'web_fetch';
@@ -113,3 +113,76 @@ export function webOptions(
 
 /** The system note for the model (appended after the cached prompt, so the cache prefix holds). */
 export const noteBlock = (note: string): TextBlock => ({ type: 'text', text: note });
+
+/** A web step as the phone shows it (a tool item with state completed or error). */
+export interface WebStep {
+  id: string;
+  tool: string;
+  summary: string;
+  state: 'completed' | 'error';
+  input: { query?: string; url?: string; results?: Array<{ title: string; url: string }>; title?: string };
+  output: string;
+}
+
+const str = (v: unknown, max = 500): string => (typeof v === 'string' ? v.slice(0, max) : '');
+
+/** The step for a finished server tool result, with the use that asked for it (its query or URL). */
+export function webStepOf(use: ServerBlock | undefined, result: Record<string, unknown>): WebStep | undefined {
+  const id = str(result.tool_use_id, 200);
+  if (!id) return undefined;
+  const input = (use?.input ?? {}) as { query?: unknown; url?: unknown };
+  const content = result.content as Record<string, unknown> | Array<Record<string, unknown>> | undefined;
+  const failed = (c: unknown) => {
+    const code = (c as { error_code?: unknown } | undefined)?.error_code;
+    return typeof code === 'string' ? code : undefined;
+  };
+  if (result.type === 'web_search_tool_result') {
+    const query = str(input.query, 300);
+    const error = Array.isArray(content) ? undefined : failed(content);
+    const results = Array.isArray(content)
+      ? content
+          .filter((r) => r?.type === 'web_search_result')
+          .slice(0, 20)
+          .map((r) => ({ title: str(r.title, 300) || str(r.url), url: str(r.url, 2000) }))
+      : [];
+    return {
+      id,
+      tool: WEB_SEARCH,
+      summary: `Searched the web for “${query}”`,
+      state: error ? 'error' : 'completed',
+      input: { query, results },
+      output: error
+        ? `Search failed: ${error}`
+        : results.map((r) => `${r.title} — ${r.url}`).join('\n') || 'No results',
+    };
+  }
+  if (result.type === 'web_fetch_tool_result') {
+    const c = (Array.isArray(content) ? undefined : content) ?? {};
+    const url = str(c.url, 2000) || str(input.url, 2000);
+    const error = failed(c);
+    const doc = c.content as { title?: unknown } | undefined;
+    const title = str(doc?.title, 300) || url;
+    return {
+      id,
+      tool: WEB_FETCH,
+      summary: error ? `Could not read ${url}` : `Read ${title}`,
+      state: error ? 'error' : 'completed',
+      input: { url, title },
+      output: error ? `Fetch failed: ${error}` : `${title} — ${url}`,
+    };
+  }
+  return undefined;
+}
+
+/** Sources cited by a text block, deduplicated by URL, for the list under the answer. */
+export function sourcesOf(citations: unknown[] | undefined): Array<{ title: string; url: string }> | undefined {
+  if (!citations?.length) return undefined;
+  const seen = new Map<string, { title: string; url: string }>();
+  for (const c of citations) {
+    const url = str((c as { url?: unknown })?.url, 2000);
+    if (!url || seen.has(url) || !/^https?:\/\//i.test(url)) continue;
+    seen.set(url, { title: str((c as { title?: unknown }).title, 300) || url, url });
+    if (seen.size >= 20) break;
+  }
+  return seen.size ? [...seen.values()] : undefined;
+}

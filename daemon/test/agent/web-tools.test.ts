@@ -101,6 +101,25 @@ it('offers web search and fetch, keeps their blocks across turns and a restart, 
     { type: 'text', text: 'Flights start at $99.', citations: [citation] },
   ]);
 
+  // The phone sees the search as a step (query, titles, links) and the cited source under the answer.
+  const got = await h.send('thread.get', { threadId: thread.id });
+  const step = got.items.find((i: { kind: string; tool?: string }) => i.kind === 'tool' && i.tool === 'web_search');
+  expect(step).toMatchObject({
+    id: 'srvtoolu_01',
+    summary: 'Searched the web for “cheap flights lisbon”',
+    state: 'completed',
+    input: {
+      query: 'cheap flights lisbon',
+      results: [{ title: 'Cheap flights to Lisbon', url: 'https://example.com/flights' }],
+    },
+  });
+  const answer = got.items.find(
+    (i: { kind: string; text?: string }) => i.kind === 'assistant' && i.text === 'Flights start at $99.',
+  );
+  expect(answer.sources).toEqual([{ title: 'Cheap flights to Lisbon', url: 'https://example.com/flights' }]);
+  const order = got.items.map((i: { id: string }) => i.id);
+  expect(order.indexOf(step.id)).toBeLessThan(order.indexOf(answer.id));
+
   // Cost: one search ($0.01) on top of the tokens.
   expect(done.usage.webSearches).toBe(1);
   expect(done.costUsd).toBeGreaterThan(0.01);

@@ -88,6 +88,11 @@ export const ThreadItem = z.discriminatedUnion('kind', [
     taskId: Id,
     text: z.string(),
     createdAt: Timestamp,
+    /** Web pages the answer cites (web search / fetch), shown under it. */
+    sources: z
+      .array(z.object({ title: z.string().max(300), url: z.string().max(2000) }))
+      .max(20)
+      .optional(),
   }),
   z.object({
     kind: z.literal('tool'),
