@@ -12,6 +12,7 @@ import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
 import { ApprovalCard, QuestionCard, TaskFooter, ToolRow } from './Cards.js';
 import { Composer } from './Composer.js';
+import { isWebStep, Sources, WebStepRow } from './WebSteps.js';
 
 /** Outbox entries not yet matched by a user message the host already recorded (no double bubble). */
 function unsent(entries: OutboxEntry[], items: ThreadItem[]): OutboxEntry[] {
@@ -85,10 +86,11 @@ function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: bool
       return (
         <div class={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-item={item.id}>
           <div class="md">{renderMarkdown(item.text)}</div>
+          <Sources sources={item.sources} />
         </div>
       );
     case 'tool':
-      return <ToolRow item={item} threadId={threadId} />;
+      return isWebStep(item) ? <WebStepRow item={item} /> : <ToolRow item={item} threadId={threadId} />;
     case 'notice':
       return <p class="item-notice">{item.text}</p>;
   }
