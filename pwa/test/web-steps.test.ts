@@ -1,0 +1,105 @@
+// Web research on the phone: a web search the API ran shows as a step with its result links, a web
+// fetch as "Read <title>", and the answer lists the sources it cites. Chromium against the real
+// daemon and a scripted model that streams server tool blocks.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
+import { type ModelServer, startModelServer } from '../../daemon/test/helpers/model-server.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi } from './helpers/browser.js';
+
+let model: ModelServer;
+let td: TestDaemon;
+let b: Browser;
+beforeAll(async () => {
+  await ensureBuilt();
+  model = await startModelServer();
+  td = await startTestDaemon({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url } });
+  b = await launch();
+  await pairThroughUi(b.page, td, 'Web phone');
+}, 120_000);
+afterAll(async () => {
+  await b?.close();
+  await td?.stop();
+  await model?.close();
+});
+
+it('shows web search and fetch steps with their links and the cited sources under the answer', async () => {
+  const { page } = b;
+  model.push({
+    content: [
+      {
+        type: 'server',
+        block: { type: 'server_tool_use', id: 'srvtoolu_s1', name: 'web_search' },
+        input: { query: 'lisbon flights' },
+      },
+      {
+        type: 'server',
+        block: {
+          type: 'web_search_tool_result',
+          tool_use_id: 'srvtoolu_s1',
+          content: [
+            {
+              type: 'web_search_result',
+              url: 'https://example.com/a',
+              title: 'Fares to Lisbon',
+              encrypted_content: 'E1',
+            },
+            { type: 'web_search_result', url: 'javascript:alert(1)', title: 'Bad link', encrypted_content: 'E2' },
+          ],
+        },
+      },
+      {
+        type: 'server',
+        block: { type: 'server_tool_use', id: 'srvtoolu_f1', name: 'web_fetch' },
+        input: { url: 'https://example.com/a' },
+      },
+      {
+        type: 'server',
+        block: {
+          type: 'web_fetch_tool_result',
+          tool_use_id: 'srvtoolu_f1',
+          content: {
+            type: 'web_fetch_result',
+            url: 'https://example.com/a',
+            content: {
+              type: 'document',
+              source: { type: 'text', media_type: 'text/plain', data: 'fares' },
+              title: 'Fares page',
+            },
+          },
+        },
+      },
+      {
+        type: 'text',
+        text: 'Cheapest fare is 99 euros.',
+        citations: [
+          {
+            type: 'web_search_result_location',
+            url: 'https://example.com/a',
+            title: 'Fares to Lisbon',
+            encrypted_index: 'I',
+            cited_text: '99',
+          },
+        ],
+      },
+    ],
+    usage: { server_tool_use: { web_search_requests: 1, web_fetch_requests: 1 } },
+  });
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Find flights');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Cheapest fare is 99 euros.').waitFor({ timeout: 20_000 });
+
+  await page.getByText('Searched the web for “lisbon flights”').waitFor({ timeout: 20_000 });
+  const results = page.getByRole('list', { name: 'Search results' });
+  await expect
+    .poll(() => results.getByRole('link', { name: 'Fares to Lisbon' }).getAttribute('href'))
+    .toBe('https://example.com/a');
+  // A result link that is not http(s) is not offered as a link.
+  expect(await page.getByRole('link', { name: 'Bad link' }).count()).toBe(0);
+  await page.getByText('Read Fares page').waitFor({ timeout: 20_000 });
+  const sources = page.getByRole('list', { name: 'Sources' });
+  await expect.poll(() => sources.getByRole('link', { name: 'Fares to Lisbon' }).count()).toBe(1);
+  // The request carried both web tools (on by default).
+  const names = model.requests[0].body.tools.map((t: { name: string }) => t.name);
+  expect(names).toEqual(expect.arrayContaining(['web_search', 'web_fetch']));
+});
