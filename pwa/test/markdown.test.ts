@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown, safeHref } from '../src/lib/markdown.js';
+import { plainLine } from '../src/lib/plain.js';
 import { toHtml } from './vnode-text.js';
 
 const md = (s: string) => toHtml(renderMarkdown(s));
@@ -35,9 +36,29 @@ describe('safe markdown renderer', () => {
 
   it('renders GFM tables', () => {
     const out = md('| Region | Sales |\n|---|---:|\n| North | 10 |\n| South | 7 \\| 8 |');
-    expect(out).toContain('<table><thead><tr><th scope="col">Region</th><th scope="col">Sales</th></tr></thead>');
-    expect(out).toContain('<tr><td>North</td><td>10</td></tr>');
-    expect(out).toContain('<td>7 | 8</td>');
+    expect(out).toContain(
+      '<table><thead><tr><th scope="col">Region</th><th scope="col" class="al-r">Sales</th></tr></thead>',
+    );
+    expect(out).toContain('<tr><td>North</td><td class="al-r nb">10</td></tr>');
+    expect(out).toContain('<td class="al-r">7 | 8</td>');
+  });
+
+  it('aligns table columns as the separator row says and keeps numbers and dates unbroken', () => {
+    const out = md('| L | C | R |\n|:--|:-:|--:|\n| a | 2026-12-05 | 1 234,50 € |\n| b | 14:05 | two words |');
+    expect(out).toContain('<th scope="col" class="al-l">L</th><th scope="col" class="al-c">C</th>');
+    expect(out).toContain(
+      '<td class="al-l">a</td><td class="al-c nb">2026-12-05</td><td class="al-r nb">1 234,50 €</td>',
+    );
+    expect(out).toContain('<td class="al-c nb">14:05</td><td class="al-r">two words</td>');
+  });
+
+  it('nests lists by indentation (two or more spaces past the parent marker)', () => {
+    expect(md('- fruit\n  - apple\n  - pear\n- veg')).toBe(
+      '<ul><li><p>fruit</p><ul><li>apple</li><li>pear</li></ul></li><li>veg</li></ul>',
+    );
+    expect(md('1. plan\n   1. draft\n      - note\n2. ship')).toBe(
+      '<ol start="1"><li><p>plan</p><ol start="1"><li><p>draft</p><ul><li>note</li></ul></li></ol></li><li>ship</li></ol>',
+    );
   });
 
   it('renders lists, nested content, task boxes and fenced code', () => {
@@ -60,5 +81,17 @@ describe('safe markdown renderer', () => {
     const deep = '>'.repeat(200) + ' x';
     expect(() => md(deep)).not.toThrow();
     expect(() => md('- a\n'.repeat(2000))).not.toThrow();
+  });
+});
+
+describe('plain previews', () => {
+  it('shows a line of Markdown as plain words', () => {
+    expect(plainLine('## **Sales** rose by *12%* in `Q3`')).toBe('Sales rose by 12% in Q3');
+    expect(plainLine('- [x] see [the report](https://x.example/r) and ~~old~~ __new__')).toBe(
+      'see the report and old new',
+    );
+    expect(plainLine('> quoted_name_kept 1. \\*literal\\*')).toBe('quoted_name_kept 1. *literal*');
+    expect(plainLine('| North | 10 |')).toBe('North · 10');
+    expect(plainLine('3 * 4 = 12')).toBe('3 * 4 = 12');
   });
 });

@@ -86,7 +86,7 @@ const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 const HR = /^\s{0,3}([-*_])(\s*\1){2,}\s*$/;
 const QUOTE = /^\s{0,3}>\s?(.*)$/;
 const LIST = /^(\s{0,3})([-*+]|\d{1,9}[.)])\s+(.*)$/;
-const TABLE_SEP = /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/;
+const TABLE_SEP = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
 
 function splitRow(line: string): string[] {
   let s = line.trim();
@@ -109,6 +109,21 @@ function splitRow(line: string): string[] {
   }
   cells.push(cur.trim());
   return cells;
+}
+
+/** Column alignment from a GFM separator cell (`:--`, `:-:`, `--:`), as a class (the CSP allows no inline style). */
+function alignOf(sep: string): string | undefined {
+  const left = sep.startsWith(':');
+  const right = sep.endsWith(':');
+  return left && right ? 'al-c' : right ? 'al-r' : left ? 'al-l' : undefined;
+}
+
+// Numbers, amounts, dates and times: kept on one line so "2026-12-05" or "1 234,50" never breaks.
+const NUMERIC = /^[-+]?[\d$€£¥]?[\d\s.,:/%$€£¥+-]*\d[\d\s.,:/%$€£¥-]*(?:[ \u00a0]?(?:[AaPp][Mm]|%|[kKMB]))?$/;
+
+export function cellClass(align: string | undefined, cell: string): string | undefined {
+  const nowrap = cell.length <= 32 && NUMERIC.test(cell.trim()) ? 'nb' : undefined;
+  return [align, nowrap].filter(Boolean).join(' ') || undefined;
 }
 
 function startsBlock(line: string, next: string | undefined): boolean {
@@ -164,6 +179,7 @@ function blocks(lines: string[], depth: number): Child[] {
     }
     if (line.includes('|') && i + 1 < lines.length && TABLE_SEP.test(lines[i + 1])) {
       const head = splitRow(line);
+      const align = splitRow(lines[i + 1]).map(alignOf);
       i += 2;
       const rows: string[][] = [];
       while (i < lines.length && lines[i].trim() && lines[i].includes('|')) rows.push(splitRow(lines[i++]));
@@ -180,7 +196,7 @@ function blocks(lines: string[], depth: number): Child[] {
               h(
                 'tr',
                 null,
-                head.map((c, j) => h('th', { key: j, scope: 'col' }, inline(c))),
+                head.map((c, j) => h('th', { key: j, scope: 'col', class: align[j] }, inline(c))),
               ),
             ),
             h(
@@ -190,7 +206,7 @@ function blocks(lines: string[], depth: number): Child[] {
                 h(
                   'tr',
                   { key: k },
-                  head.map((_, j) => h('td', { key: j }, inline(r[j] ?? ''))),
+                  head.map((_, j) => h('td', { key: j, class: cellClass(align[j], r[j] ?? '') }, inline(r[j] ?? ''))),
                 ),
               ),
             ),
@@ -200,11 +216,18 @@ function blocks(lines: string[], depth: number): Child[] {
       continue;
     }
     if ((m = LIST.exec(line))) {
+      const indent = m[1].length;
       const ordered = /\d/.test(m[2]);
       const start = ordered ? parseInt(m[2], 10) : undefined;
       const items: string[][] = [];
       while (i < lines.length) {
         const lm = LIST.exec(lines[i]);
+        // A marker indented past this list's own is a nested list inside the current item.
+        if (lm && items.length && lm[1].length >= indent + 2) {
+          items[items.length - 1].push(lines[i].slice(Math.min(lm[1].length, indent + 4)));
+          i++;
+          continue;
+        }
         if (lm && /\d/.test(lm[2]) === ordered) {
           items.push([lm[3]]);
           i++;

@@ -3,7 +3,7 @@ import type { FileView } from '../../../shared/src/index.js';
 import { request } from '../conn/connection.js';
 import { download } from '../conn/http.js';
 import { bytes } from '../lib/format.js';
-import { renderMarkdown } from '../lib/markdown.js';
+import { cellClass, renderMarkdown } from '../lib/markdown.js';
 import { back } from '../lib/route.js';
 import { connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
@@ -31,7 +31,9 @@ function Sheet({ rows, truncated }: { rows: string[][]; truncated: boolean }) {
           {body.map((r, i) => (
             <tr key={i}>
               {r.map((c, j) => (
-                <td key={j}>{c}</td>
+                <td key={j} class={cellClass(undefined, c)}>
+                  {c}
+                </td>
               ))}
             </tr>
           ))}

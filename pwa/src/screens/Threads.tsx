@@ -1,5 +1,6 @@
 import { outboxStore } from '../conn/outbox.js';
 import { shortTime } from '../lib/format.js';
+import { plainLine } from '../lib/plain.js';
 import { hrefFor, navigate } from '../lib/route.js';
 import { appStore } from '../state/app.js';
 import { isUnread, threadsSorted } from '../state/model.js';
@@ -64,7 +65,7 @@ export function ThreadsScreen() {
                   </div>
                   <div class="row-bottom">
                     {(t.urgentState ?? t.lastTaskState) && <StateChip state={(t.urgentState ?? t.lastTaskState)!} />}
-                    <span class="row-line">{t.lastLine}</span>
+                    <span class="row-line">{plainLine(t.lastLine)}</span>
                   </div>
                 </a>
               </li>
