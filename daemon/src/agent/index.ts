@@ -31,6 +31,7 @@ import { type AgentOptions, liveItems, type RunHost, TaskRun } from './runner.js
 import { Scheduler, type Slot } from './scheduler.js';
 import { StepJournal, type StepRecord } from './step-journal.js';
 import type { ToolRuntime } from './tool-runtime.js';
+import { registerWebCommands } from './web-commands.js';
 import type { ModelClient } from './wire.js';
 
 export { runAgentLoop } from './loop.js';
@@ -598,6 +599,18 @@ class AgentService implements AgentModule, RunHost {
       const text = await this.ctx.store.blobs.get(item.outputBlob.id);
       if (text === undefined) throw new CommandError('not_found', 'The full output of this step is no longer kept.');
       return { text };
+    });
+    registerWebCommands(this.ctx, {
+      allowFetch: async (taskId) => {
+        await this.taskOf(taskId);
+        const task = await this.setTask(taskId, {}, (_doc, rec) => {
+          const r = rec.tasks[taskId];
+          if (!r) throw new CommandError('not_found', 'There is no such task.');
+          r.webFetchAllowed = true;
+        });
+        this.runs.get(taskId)?.allowWebFetch();
+        return task;
+      },
     });
     this.ctx.provideStatus(() => ({
       runningTasks: this.runs.size,

@@ -67,8 +67,8 @@ export interface LoopOptions {
   /** The API's web tools (server tools); absent = off. */
   web?: {
     settings: WebSettings;
-    /** The user allowed web fetch for this task although the thread is tainted. */
-    fetchAllowed?: boolean;
+    /** The user allowed web fetch for this task although the thread is tainted (asked before each call). */
+    fetchAllowed?: () => boolean;
     /** The endpoint refused server tools: turn them off for it (the loop carries on without). */
     refused?: (reason: string) => void;
   };
@@ -542,7 +542,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       ? { tools: [] }
       : webTools(opts.web?.settings, {
           tainted: state.tainted,
-          fetchAllowed: opts.web?.fetchAllowed,
+          fetchAllowed: opts.web?.fetchAllowed?.(),
           searchesUsed: webUses.searches,
           fetchesUsed: webUses.fetches,
         });

@@ -87,6 +87,11 @@ export class TaskRun {
   private deferred: Array<(doc: ThreadDoc, rec: AgentRecord) => void> = [];
   private deferredEvents: ServerEvent[] = [];
   private deltaTimer: NodeJS.Timeout | undefined;
+  /** The user allowed web fetch for this task (task.allowWebFetch); read before each model call. */
+  private webFetchAllowed = false;
+  allowWebFetch(): void {
+    this.webFetchAllowed = true;
+  }
   cancelledBy: string | undefined;
 
   constructor(
@@ -168,7 +173,6 @@ export class TaskRun {
     // Put the start message into the conversation (once), closing any turn an interrupted task left open.
     let state!: LoopState;
     let ownLimit: number | undefined;
-    let webFetchAllowed = false;
     const settled: ThreadItem[] = [];
     await this.updateTask(
       { state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model },
@@ -178,7 +182,7 @@ export class TaskRun {
         const r = rec.tasks[this.taskId];
         r.attempt = this.attempt;
         ownLimit = r.maxCostUsd;
-        webFetchAllowed = r.webFetchAllowed ?? false;
+        if (r.webFetchAllowed) this.webFetchAllowed = true;
         if (!r.started) {
           settled.push(...settleOpenTurns(doc, rec, this.taskId));
           rec.messages.push(r.start);
@@ -234,7 +238,7 @@ export class TaskRun {
       taskId: this.taskId,
       threadId: this.threadId,
       toolAbortGraceMs: this.host.options.toolAbortGraceMs,
-      ...webOptions(cfg.web, cfg.anthropic.baseUrl, webFetchAllowed),
+      ...webOptions(cfg.web, cfg.anthropic.baseUrl, () => this.webFetchAllowed),
     });
     await this.finish(result, state);
   }

@@ -105,8 +105,8 @@ export const markWebRefused = (baseUrl: string | undefined) => refusedEndpoints.
 export function webOptions(
   web: WebSettings,
   baseUrl: string | undefined,
-  fetchAllowed: boolean,
-): { web?: { settings: WebSettings; fetchAllowed: boolean; refused: () => void } } {
+  fetchAllowed: () => boolean,
+): { web?: { settings: WebSettings; fetchAllowed: () => boolean; refused: () => void } } {
   if ((!web.search && !web.fetch) || webRefusedBy(baseUrl)) return {};
   return { web: { settings: web, fetchAllowed, refused: () => markWebRefused(baseUrl) } };
 }

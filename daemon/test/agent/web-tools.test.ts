@@ -182,3 +182,26 @@ it('turns the web tools off for an endpoint that refuses them, with a notice, an
   expect(toolNames(2)).not.toContain('web_search');
   expect(server.requests).toHaveLength(3);
 });
+
+it('gives web fetch back to a tainted task once the user allows it from the phone, and switches the tools in config', async () => {
+  server.push(
+    { content: [...webBlocks, toolUse('ask_user', { question: 'Read the page too?' })] },
+    { content: [text('Read it.')] },
+  );
+  h = await startHarness({ modelUrl: server.url, config: { web: WEB } });
+  const { task } = await h.send('thread.create', { text: 'find flights' });
+  const asked = await h.waitEvent('question.asked');
+  await h.send('task.allowWebFetch', { taskId: task.id });
+  await h.send('task.answer', { taskId: task.id, questionId: asked.question.id, text: 'yes' });
+  await h.waitTask(task.id, ['done']);
+  expect(toolNames(0)).toContain('web_fetch');
+  // Tainted by the search results, but allowed: fetch is offered and no note is added.
+  expect(toolNames(1)).toContain('web_fetch');
+  expect(server.requests[1].body.system).toHaveLength(1);
+  await expect(h.send('task.allowWebFetch', { taskId: `${task.id}x` })).rejects.toMatchObject({ code: 'not_found' });
+
+  const set = await h.send('web.set', { fetch: false });
+  expect(set.web).toMatchObject({ search: true });
+  const saved = JSON.parse(fs.readFileSync(path.join(h.home, 'config.json'), 'utf8'));
+  expect(saved.web).toEqual({ fetch: false });
+});

@@ -45,6 +45,10 @@ export const ClientCommand = z.discriminatedUnion('type', [
   cmd('task.file', { taskId: Id, path: z.string().min(1).max(4096) }),
   cmd('step.output', { threadId: Id, stepId: Id }),
   cmd('task.audit', { taskId: Id }),
+  /** Let this task use web fetch although its thread read untrusted content (web-tools.ts). */
+  cmd('task.allowWebFetch', { taskId: Id }),
+  /** The API's web tools, on or off (config web.search / web.fetch). */
+  cmd('web.set', { search: z.boolean().optional(), fetch: z.boolean().optional() }),
   // approvals
   cmd('approval.decide', {
     approvalId: Id,
@@ -83,6 +87,8 @@ export const MUTATING_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>(
   'task.resume',
   'task.answer',
   'task.undo',
+  'task.allowWebFetch',
+  'web.set',
   'approval.decide',
   'device.rename',
   'device.revoke',

@@ -181,6 +181,8 @@ export const HostStatus = z.object({
   runningTasks: z.number().int().nonnegative(),
   queuedTasks: z.number().int().nonnegative(),
   keepAwake: z.boolean(),
+  /** The API's web tools: on or off, and whether the model endpoint refused them (then off for it). */
+  web: z.object({ search: z.boolean(), fetch: z.boolean(), refused: z.boolean().optional() }).optional(),
   /** Spend today and this month (host time zone), the caps, and why new tasks do not start (a cap reached). */
   spend: z
     .object({

@@ -1,0 +1,31 @@
+// Phone commands for the API's web tools: switch them on or off (config web.search / web.fetch),
+// and let one task use web fetch although its thread is tainted. Status shows their state.
+import { updateConfigFile } from '../config/load.js';
+import type { DaemonContext } from '../context.js';
+import { webRefusedBy } from './web-tools.js';
+
+export interface WebCommandHost {
+  /** Durably mark the task as allowed, and tell its run if it is going. Throws not_found. */
+  allowFetch(taskId: string): Promise<unknown>;
+}
+
+export function registerWebCommands(ctx: DaemonContext, host: WebCommandHost): void {
+  ctx.commands.register('task.allowWebFetch', async (c) => ({ task: await host.allowFetch(c.taskId) }));
+  ctx.commands.register('web.set', async (c) => {
+    updateConfigFile(ctx.paths.home, (raw) => {
+      const web = { ...((raw.web as Record<string, unknown> | undefined) ?? {}) };
+      if (c.search !== undefined) web.search = c.search;
+      if (c.fetch !== undefined) web.fetch = c.fetch;
+      raw.web = web;
+    });
+    ctx.reloadConfig();
+    const status = ctx.status();
+    await ctx.emit({ kind: 'host.updated', status });
+    return { web: status.web };
+  });
+  ctx.provideStatus(() => {
+    const cfg = ctx.config();
+    const refused = webRefusedBy(cfg.anthropic.baseUrl);
+    return { web: { search: cfg.web.search, fetch: cfg.web.fetch, ...(refused ? { refused } : {}) } };
+  });
+}
