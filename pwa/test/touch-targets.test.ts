@@ -1,0 +1,79 @@
+// One-handed on a small phone: every control a finger uses is at least 44 px in both directions (a
+// switch counts by its row, the label that toggles it), on the thread list, a thread with steps, an
+// approval and a finished answer, and Settings; at 200 % text nothing scrolls sideways and the
+// composer and the header's state chip stay on screen.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
+
+let rig: PhoneRig | undefined;
+beforeAll(async () => {
+  rig = await startPhoneRig('Touch phone');
+}, 120_000);
+afterAll(async () => {
+  await rig?.close();
+});
+
+/** Visible controls smaller than 44 × 44 px (a control inside a label counts by the label). */
+const tooSmall = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('button, a[href], input, textarea, select, summary, [role=switch]')]
+      .filter((e) => (e as HTMLElement).offsetParent !== null)
+      .map((e) => {
+        const target = (e.closest('label') as HTMLElement | null) ?? (e as HTMLElement);
+        const r = target.getBoundingClientRect();
+        return { label: e.getAttribute('aria-label') ?? e.textContent?.trim().slice(0, 40), w: r.width, h: r.height };
+      })
+      .filter((x) => x.w < 43.5 || x.h < 43.5),
+  );
+
+it('every touch target is at least 44 px, and 200 % text still fits', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  model.push(
+    reply(toolUse('fs_write', { path: 'notes.md', content: '# Notes' })),
+    reply(toolUse('shell', { argv: ['ls'] })),
+    reply(text('Done. Wrote notes.md.')),
+  );
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).waitFor();
+  expect(await tooSmall(page)).toEqual([]);
+  await page.getByRole('button', { name: 'New task' }).click();
+  expect(await tooSmall(page)).toEqual([]);
+  await page.getByRole('textbox', { name: 'Message' }).fill('Write notes, then list the folder');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });
+  expect(await tooSmall(page)).toEqual([]);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByText('Done. Wrote notes.md.').waitFor({ timeout: 15_000 });
+  expect(await tooSmall(page)).toEqual([]);
+
+  // 200 % text: no sideways scrolling; the header chip and the composer stay on screen.
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '200%';
+  });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  for (const loc of [page.locator('header.top .chip').first(), page.getByRole('textbox', { name: 'Message' })]) {
+    const box = await loc.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.y).toBeGreaterThanOrEqual(0);
+    expect(box!.y + box!.height).toBeLessThanOrEqual(640 + 1);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(360 + 1);
+  }
+  // A one-line title, and a message box wide enough to write in.
+  const title = page.locator('header.top h1');
+  const lineHeight = await title.evaluate((el) => Number.parseFloat(getComputedStyle(el).lineHeight));
+  expect((await title.boundingBox())!.height).toBeLessThan(lineHeight * 1.5);
+  expect((await page.getByRole('textbox', { name: 'Message' }).boundingBox())!.width).toBeGreaterThan(150);
+  await shot(page, 'touch-200-percent-thread');
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '';
+  });
+
+  await page.getByRole('button', { name: 'Back to threads' }).click();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  expect(await tooSmall(page)).toEqual([]);
+});
