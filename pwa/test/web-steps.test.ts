@@ -103,3 +103,53 @@ it('shows web search and fetch steps with their links and the cited sources unde
   const names = model.requests[0].body.tools.map((t: { name: string }) => t.name);
   expect(names).toEqual(expect.arrayContaining(['web_search', 'web_fetch']));
 });
+
+it('allows reading web pages for a tainted task from its step, and switches web fetch off in Settings', async () => {
+  const { page } = b;
+  const before = model.requests.length;
+  model.push(
+    {
+      content: [
+        {
+          type: 'server',
+          block: { type: 'server_tool_use', id: 'srvtoolu_s2', name: 'web_search' },
+          input: { query: 'rome hotels' },
+        },
+        {
+          type: 'server',
+          block: {
+            type: 'web_search_tool_result',
+            tool_use_id: 'srvtoolu_s2',
+            content: [
+              { type: 'web_search_result', url: 'https://example.com/r', title: 'Rome', encrypted_content: 'E' },
+            ],
+          },
+        },
+        { type: 'tool_use', name: 'ask_user', input: { question: 'May I read the hotel page?' } },
+      ],
+    },
+    { content: [{ type: 'text', text: 'Hotels found.' }] },
+  );
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click({ timeout: 20_000 });
+  await page.getByRole('textbox', { name: 'Message' }).fill('Find hotels');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Searched the web for “rome hotels”').waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: 'Allow reading web pages for this task' }).click({ timeout: 20_000 });
+  await page.getByText('Reading web pages is allowed for this task.').waitFor({ timeout: 20_000 });
+  await page.getByRole('textbox', { name: 'Your answer' }).fill('yes');
+  await page.getByRole('button', { name: 'Send answer' }).click();
+  await page.getByText('Hotels found.').waitFor({ timeout: 20_000 });
+  const names = model.requests[before + 1].body.tools.map((t: { name: string }) => t.name);
+  expect(names).toContain('web_fetch');
+
+  await page.goto(`${td.url}/#settings`);
+  const card = page.getByRole('region', { name: 'Web research' });
+  await card.waitFor({ timeout: 10_000 });
+  const fetchBox = card.getByRole('checkbox', { name: 'Read web pages (web fetch)' });
+  await expect.poll(() => fetchBox.isChecked()).toBe(true);
+  await fetchBox.click();
+  await expect.poll(() => td.daemon.ctx.config().web.fetch).toBe(false);
+  await expect.poll(() => fetchBox.isChecked()).toBe(false);
+  expect(td.daemon.ctx.config().web.search).toBe(true);
+});

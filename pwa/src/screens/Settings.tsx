@@ -9,6 +9,7 @@ import { ErrorText, Header, IconButton } from '../ui/common.js';
 import { NotificationsSwitch } from './Notifications.js';
 import { InstallGuide } from './Pair.js';
 import { Spend } from './Schedules.js';
+import { WebSettings } from './WebSettings.js';
 
 function DeviceName() {
   const device = useStore(connStore, (c) => c.device);
@@ -212,6 +213,7 @@ export default function SettingsScreen() {
           <NotificationsSwitch />
         </section>
         <Spend />
+        <WebSettings />
         <section class="card" aria-labelledby="s-host">
           <h2 id="s-host">Your computer</h2>
           <Host />

@@ -90,7 +90,11 @@ function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: bool
         </div>
       );
     case 'tool':
-      return isWebStep(item) ? <WebStepRow item={item} /> : <ToolRow item={item} threadId={threadId} />;
+      return isWebStep(item) ? (
+        <WebStepRow item={item} threadId={threadId} />
+      ) : (
+        <ToolRow item={item} threadId={threadId} />
+      );
     case 'notice':
       return <p class="item-notice">{item.text}</p>;
   }
