@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { type Schedule, ScheduleFields, type ScheduleWhen } from '../../../shared/src/index.js';
 import { titleFrom } from '../agent/records.js';
 import type { DaemonContext } from '../context.js';
+import type { ScheduleStore } from '../store/schedules.js';
 import { CommandError } from '../util/command-error.js';
 import { stripControl } from '../util/text.js';
 import type { ScheduleEngine } from './engine.js';
-import type { ScheduleStore } from './store.js';
 import { hostTimeZone, nextDue, whenProblem } from './timing.js';
 
 export const newScheduleId = () => `sch_${crypto.randomBytes(8).toString('base64url')}`;

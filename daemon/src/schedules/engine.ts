@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import type { Occurrence, Schedule, ServerEvent, TaskState } from '../../../shared/src/index.js';
 import type { Journal } from '../store/journal.js';
+import type { ScheduleStore } from '../store/schedules.js';
 import type { Logger } from '../util/log.js';
-import type { ScheduleStore } from './store.js';
 import { catchUpWindowMs, dueBetween, latestDue, nextDue } from './timing.js';
 
 export interface Clock {

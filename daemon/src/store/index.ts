@@ -4,7 +4,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HomePaths } from '../config/paths.js';
-import { ScheduleStore } from '../schedules/store.js';
 import { BlobStore } from './blobs.js';
 import { CommandLog } from './commands.js';
 import { DeviceStore } from './devices.js';
@@ -12,6 +11,7 @@ import { EventLog } from './event-log.js';
 import { DiskFullError, Journal } from './journal.js';
 import { migrateLegacyStore } from './migrate.js';
 import { journalDirOf } from './repair.js';
+import { ScheduleStore } from './schedules.js';
 import { ThreadStore } from './threads.js';
 
 export interface Store {

@@ -2,7 +2,7 @@
 // changed in place) and records it whole (a schedule is small: its history is bounded); inside a
 // command the op joins the command's record with its event and reply.
 import type { Schedule } from '../../../shared/src/index.js';
-import type { Journal } from '../store/journal.js';
+import type { Journal } from './journal.js';
 
 export const SCHEDULE_OP = 'schedule';
 /** Occurrences kept per schedule (older ones are dropped from the history, oldest first). */
