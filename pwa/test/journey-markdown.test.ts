@@ -68,3 +68,27 @@ it('renders nested lists, aligned columns and unbroken numbers; the list preview
   await expect.poll(() => row.innerText(), { timeout: 10_000 }).toBe('Plan for the week');
   await shot(page, 'journey-markdown-list');
 });
+
+it('a code block has a Copy button that puts the exact code on the clipboard', async () => {
+  const { page, context } = rig!.b;
+  const { model, td } = rig!;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(td.url).origin });
+  const code = 'grep -c "<b>" report.md\necho done';
+  model.push(reply(text(`Run this:\n\n\`\`\`sh\n${code}\n\`\`\``)));
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('How do I count them');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.task-group .chip-done').waitFor({ timeout: 20_000 });
+  const copy = page.getByRole('button', { name: 'Copy code' });
+  const box = await copy.boundingBox();
+  expect(box!.width).toBeGreaterThanOrEqual(44);
+  expect(box!.height).toBeGreaterThanOrEqual(44);
+  // It sits in the block's corner, not on a line of its own under it.
+  const pre = (await page.locator('.md-code-wrap pre').boundingBox())!;
+  expect(box!.y).toBeLessThan(pre.y + pre.height / 2);
+  expect(box!.x + box!.width).toBeLessThanOrEqual(pre.x + pre.width + 1);
+  await copy.click();
+  await expect.poll(() => copy.innerText()).toBe('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
+  await shot(page, 'journey-code-copy');
+});

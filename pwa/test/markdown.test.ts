@@ -66,7 +66,9 @@ describe('safe markdown renderer', () => {
       '<ul><li>one</li><li><p>two<br></br>more</p></li></ul><ol start="1"><li>first</li><li>second</li></ol>',
     );
     expect(md('- [x] done\n- [ ] todo')).toBe('<ul><li>☑ done</li><li>☐ todo</li></ul>');
-    expect(md('```js\nconst a = "<b>";\n```')).toBe('<pre class="md-code"><code>const a = "&lt;b&gt;";</code></pre>');
+    expect(md('```js\nconst a = "<b>";\n```')).toBe(
+      '<div class="md-code-wrap"><pre class="md-code"><code>const a = "&lt;b&gt;";</code></pre><button type="button" class="copy-code" aria-label="Copy code" aria-live="polite">Copy</button></div>',
+    );
   });
 
   it('renders blockquotes, rules, bare links and line breaks', () => {

@@ -2,6 +2,7 @@
 // never uses innerHTML, so whatever the model or a file contains is rendered as text. Links are kept
 // only for http(s) and mailto; images are never fetched (shown as their alt text).
 import { type ComponentChildren, h, type VNode } from 'preact';
+import { installCopyCode } from './copy-code.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Child = VNode<any> | string;
@@ -154,7 +155,14 @@ function blocks(lines: string[], depth: number): Child[] {
       i++;
       while (i < lines.length && !lines[i].trim().startsWith(fence)) body.push(lines[i++]);
       i++;
-      out.push(h('pre', { key: key++, class: 'md-code' }, h('code', null, body.join('\n'))));
+      out.push(
+        h(
+          'div',
+          { key: key++, class: 'md-code-wrap' },
+          h('pre', { class: 'md-code' }, h('code', null, body.join('\n'))),
+          h('button', { type: 'button', class: 'copy-code', 'aria-label': 'Copy code', 'aria-live': 'polite' }, 'Copy'),
+        ),
+      );
       continue;
     }
     if ((m = HEADING.exec(line))) {
@@ -270,5 +278,6 @@ function blocks(lines: string[], depth: number): Child[] {
 
 /** Render Markdown text as Preact vnodes. */
 export function renderMarkdown(text: string): ComponentChildren {
+  installCopyCode();
   return blocks(text.replace(/\r\n?/g, '\n').split('\n'), 0);
 }
