@@ -71,6 +71,8 @@ export interface LoopOptions {
     fetchAllowed?: () => boolean;
     /** The endpoint refused server tools: turn them off for it (the loop carries on without). */
     refused?: (reason: string) => void;
+    /** Uses the task made before this run (a resume): the per-task limit counts them. */
+    used?: { searches: number; fetches: number };
   };
 }
 
@@ -187,7 +189,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };
 
   let webOff = false;
-  const webUses = { searches: 0, fetches: 0 };
+  const webUses = { searches: opts.web?.used?.searches ?? 0, fetches: opts.web?.used?.fetches ?? 0 };
 
   // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
   // lose a finished tool's result). Kept as a promise so every exit path awaits it.

@@ -22,7 +22,7 @@ import { retryNotice } from './retry.js';
 import type { Scheduler, Slot } from './scheduler.js';
 import type { StepJournal, StepRecord } from './step-journal.js';
 import type { ToolRuntime } from './tool-runtime.js';
-import { webOptions } from './web-tools.js';
+import { usedByTask, webOptions } from './web-tools.js';
 import type { ModelClient, WireMessage } from './wire.js';
 
 export interface AgentOptions {
@@ -173,6 +173,7 @@ export class TaskRun {
     // Put the start message into the conversation (once), closing any turn an interrupted task left open.
     let state!: LoopState;
     let ownLimit: number | undefined;
+    let webUsed = { searches: 0, fetches: 0 };
     const settled: ThreadItem[] = [];
     await this.updateTask(
       { state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model },
@@ -202,6 +203,7 @@ export class TaskRun {
           costUsd: t.costUsd,
           tainted: (r.tainted ?? false) || conversationTainted(rec),
         };
+        webUsed = usedByTask(rec.messages, r.start, r.inflight?.assistant);
       },
     );
     for (const item of settled) this.host.emit({ kind: 'item.updated', threadId: this.threadId, item });
@@ -238,7 +240,7 @@ export class TaskRun {
       taskId: this.taskId,
       threadId: this.threadId,
       toolAbortGraceMs: this.host.options.toolAbortGraceMs,
-      ...webOptions(cfg.web, cfg.anthropic.baseUrl, () => this.webFetchAllowed),
+      ...webOptions(cfg.web, cfg.anthropic.baseUrl, () => this.webFetchAllowed, webUsed),
     });
     await this.finish(result, state);
   }

@@ -106,9 +106,17 @@ export function webOptions(
   web: WebSettings,
   baseUrl: string | undefined,
   fetchAllowed: () => boolean,
-): { web?: { settings: WebSettings; fetchAllowed: () => boolean; refused: () => void } } {
+  used: { searches: number; fetches: number },
+): {
+  web?: {
+    settings: WebSettings;
+    fetchAllowed: () => boolean;
+    refused: () => void;
+    used: { searches: number; fetches: number };
+  };
+} {
   if ((!web.search && !web.fetch) || webRefusedBy(baseUrl)) return {};
-  return { web: { settings: web, fetchAllowed, refused: () => markWebRefused(baseUrl) } };
+  return { web: { settings: web, fetchAllowed, refused: () => markWebRefused(baseUrl), used } };
 }
 
 /** The system note for the model (appended after the cached prompt, so the cache prefix holds). */
@@ -185,4 +193,26 @@ export function sourcesOf(citations: unknown[] | undefined): Array<{ title: stri
     if (seen.size >= 20) break;
   }
   return seen.size ? [...seen.values()] : undefined;
+}
+
+/**
+ * The web tool uses a task already made (a resumed or restarted task): the server_tool_use blocks
+ * after its start message, and in its open turn. Keeps the per-task limit across restarts.
+ */
+export function usedByTask(
+  messages: WireMessage[],
+  start: WireMessage | undefined,
+  open: WireBlock[] | undefined,
+): { searches: number; fetches: number } {
+  const key = start ? JSON.stringify(start) : undefined;
+  let from = messages.length;
+  if (key)
+    for (let i = messages.length - 1; i >= 0; i--)
+      if (messages[i].role === start?.role && JSON.stringify(messages[i]) === key) {
+        from = i;
+        break;
+      }
+  const used = usesIn(messages.slice(from));
+  const more = countUses(open ?? []);
+  return { searches: used.searches + more.searches, fetches: used.fetches + more.fetches };
 }

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { usedByTask, webTools } from '../../src/agent/web-tools.js';
+import type { WireMessage } from '../../src/agent/wire.js';
 import { type ModelServer, type ScriptBlock, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -204,4 +206,21 @@ it('gives web fetch back to a tainted task once the user allows it from the phon
   expect(set.web).toMatchObject({ search: true });
   const saved = JSON.parse(fs.readFileSync(path.join(h.home, 'config.json'), 'utf8'));
   expect(saved.web).toEqual({ fetch: false });
+});
+
+it('counts the uses a task made before a resume against its per-task limit', () => {
+  const use = (name: string) => ({ type: 'server_tool_use' as const, id: `srv_${name}`, name, input: {} });
+  const start: WireMessage = { role: 'user', content: [{ type: 'text', text: 'task two' }] };
+  const messages: WireMessage[] = [
+    { role: 'user', content: [{ type: 'text', text: 'task one' }] },
+    { role: 'assistant', content: [use('web_search'), use('web_search')] },
+    start,
+    { role: 'assistant', content: [use('web_search'), use('web_fetch')] },
+  ];
+  const used = usedByTask(messages, start, [use('web_search')]);
+  expect(used).toEqual({ searches: 2, fetches: 1 });
+  const settings = { search: true, fetch: true, allowedDomains: [], blockedDomains: [], maxUsesPerTask: 2 };
+  const next = webTools(settings, { tainted: false, searchesUsed: used.searches, fetchesUsed: used.fetches });
+  // Both searches spent: only fetch is offered, with its one use left.
+  expect(next.tools).toEqual([{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1 }]);
 });
