@@ -1,5 +1,5 @@
-// The house has a direction: no file imports itself back through others, and the modules the server
-// serves never import server/ (or the CLI).
+// The house has a direction: no file imports itself back through others, no folder of daemon/src
+// reaches into one that reaches back, and the modules the server serves never import server/ (or the CLI).
 // Imports are read from the sources (static `import … from`, `export … from`, and `import()`).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -95,8 +95,23 @@ describe('import direction', () => {
     expect(cycles(graph)).toEqual([]);
   });
 
+  it('no two folders of daemon/src import each other, directly or around a loop', () => {
+    const folders = new Map<string, Set<string>>();
+    for (const [from, deps] of graph) {
+      const a = folderOf(from);
+      if (!a) continue;
+      for (const d of deps) {
+        const b = folderOf(d);
+        if (!b || b === a) continue;
+        if (!folders.has(a)) folders.set(a, new Set());
+        folders.get(a)!.add(b);
+      }
+    }
+    expect(cycles(folders)).toEqual([]);
+  });
+
   it('the modules the server serves never import from server/ or the CLI', () => {
-    const below = ['agent', 'tools', 'push', 'store', 'connectors', 'util', 'config', 'pairing', 'schedules'];
+    const below = ['agent', 'tools', 'push', 'store', 'util', 'config', 'pairing', 'schedules', 'spend'];
     const leaks: string[] = [];
     for (const [from, deps] of graph) {
       if (!below.includes(folderOf(from) ?? '')) continue;

@@ -5,10 +5,10 @@
 import { readConfigFile, updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { ConnectorConfig } from '../../config/schema.js';
-import { launchLine } from '../../connectors/connector.js';
-import { probeConnector } from '../../connectors/probe.js';
-import { SecretStore } from '../../connectors/secrets.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
+import { launchLine } from '../../tools/connectors/connector.js';
+import { probeConnector } from '../../tools/connectors/probe.js';
+import { SecretStore } from '../../tools/connectors/secrets.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
 import { reloadDaemon } from './roots.js';

@@ -1,12 +1,12 @@
 // Connectors (MCP servers): started from the configuration, re-applied when it changes, their
 // tools offered to the model as `<connector>__<tool>`. Output is untrusted: it taints the task.
 import path from 'node:path';
-import type { ConnectorStatus, ServerEvent } from '../../../shared/src/index.js';
-import type { ToolResultBlock } from '../agent/tool-runtime.js';
-import type { ConnectorConfig } from '../config/schema.js';
-import { asInput, type ToolSpec } from '../tools/types.js';
-import { canonicalJson, clip, ToolError } from '../tools/util.js';
-import type { Logger } from '../util/log.js';
+import type { ConnectorStatus, ServerEvent } from '../../../../shared/src/index.js';
+import type { ToolResultBlock } from '../../agent/tool-runtime.js';
+import type { ConnectorConfig } from '../../config/schema.js';
+import type { Logger } from '../../util/log.js';
+import { asInput, type ToolSpec } from '../types.js';
+import { canonicalJson, clip, ToolError } from '../util.js';
 import { Connector, launchLine } from './connector.js';
 import { PinStore } from './pins.js';
 import { SecretStore } from './secrets.js';

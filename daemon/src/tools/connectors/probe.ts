@@ -1,7 +1,7 @@
 // Before a connector is saved enabled: launch it (or open its URL), do the MCP handshake and list its
 // tools, then close. A failure is named the way a person can act on it: the program was not found,
 // the address refused, the server closed the connection, or it did not answer in time.
-import type { ConnectorConfig } from '../config/schema.js';
+import type { ConnectorConfig } from '../../config/schema.js';
 import { mcpClient, openTransport } from './connector.js';
 
 export type ProbeResult =

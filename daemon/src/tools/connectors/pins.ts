@@ -3,8 +3,8 @@
 // `errand connectors accept <name>`. A tool whose hash no longer matches is disabled. The pin covers
 // the tool's annotations too.
 import fs from 'node:fs';
-import { actionHash } from '../tools/util.js';
-import { writeFileDurably } from '../util/durable-file.js';
+import { writeFileDurably } from '../../util/durable-file.js';
+import { actionHash } from '../util.js';
 
 type PinsDoc = { schema: 1; connectors: Record<string, Record<string, string>> };
 

@@ -22,11 +22,11 @@ const loadMcp = () =>
     StreamableHTTPClientTransport: c.StreamableHTTPClientTransport,
   })));
 
-import type { ConnectorStatus } from '../../../shared/src/index.js';
-import type { ConnectorConfig } from '../config/schema.js';
-import { scrubbedEnv } from '../tools/shell.js';
-import { ToolError } from '../tools/util.js';
-import type { Logger } from '../util/log.js';
+import type { ConnectorStatus } from '../../../../shared/src/index.js';
+import type { ConnectorConfig } from '../../config/schema.js';
+import type { Logger } from '../../util/log.js';
+import { scrubbedEnv } from '../shell.js';
+import { ToolError } from '../util.js';
 import { legacyToolPin, type PinStore, toolPin } from './pins.js';
 import type { SecretStore } from './secrets.js';
 

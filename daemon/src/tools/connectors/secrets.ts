@@ -1,7 +1,7 @@
 // Secrets for connectors (environment values, auth headers), kept in secrets.json (0600) in the
 // home folder. Config files and clients only ever see their names.
 import fs from 'node:fs';
-import { writeFileDurably } from '../util/durable-file.js';
+import { writeFileDurably } from '../../util/durable-file.js';
 
 export class SecretStore {
   constructor(readonly file: string) {}
