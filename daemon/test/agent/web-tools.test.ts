@@ -224,3 +224,33 @@ it('counts the uses a task made before a resume against its per-task limit', () 
   // Both searches spent: only fetch is offered, with its one use left.
   expect(next.tools).toEqual([{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1 }]);
 });
+
+it('keeps the server blocks of a turn left open by a stop, and resumes it with them intact', async () => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-web-'));
+  server.push({
+    content: [...webBlocks, toolUse('slow', { ms: 60_000 })],
+    usage: { server_tool_use: { web_search_requests: 1 } },
+  });
+  const config = { web: WEB, agent: { autoResume: false } };
+  h = await startHarness({ modelUrl: server.url, home, config });
+  const { task } = await h.send('thread.create', { text: 'find flights slowly' });
+  await h.tools.slowStarted();
+  await h.stop();
+  server.push({ content: [text('Resumed with the search.')] });
+  h = await startHarness({ modelUrl: server.url, home, config });
+  await h.waitTask(task.id, ['interrupted']);
+  await h.send('task.resume', { taskId: task.id });
+  await h.waitTask(task.id, ['done']);
+  const assistant = server.requests[1].body.messages[1];
+  const strip = (b: Record<string, unknown>) => {
+    const { cache_control: _, ...rest } = b;
+    return rest;
+  };
+  expect(assistant.content.map(strip).slice(1, 3)).toEqual([
+    { ...searchUse, input: { query: 'cheap flights lisbon' } },
+    searchResult,
+  ]);
+  // Still tainted after the restart: no fetch; one search of five used.
+  expect(toolNames(1)).not.toContain('web_fetch');
+  expect(tool(1, 'web_search').max_uses).toBe(4);
+});
