@@ -82,6 +82,9 @@ describe('results on the phone', () => {
 
     // Undo (two taps) takes the file away again.
     await page.getByRole('button', { name: 'Undo changes' }).click();
+    // Before the second tap it says what undo will do.
+    await page.getByText('Undo will remove report.md and sales.csv, which this task created.').waitFor();
+    await shot(page, '15-undo-preview');
     await page.getByRole('button', { name: 'Confirm undo changes' }).click();
     const abs = changed.startsWith('/') ? changed : `${td.home}/workspace/${changed}`;
     expect(abs.endsWith('report.md')).toBe(true);

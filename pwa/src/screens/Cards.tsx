@@ -6,6 +6,7 @@ import { request } from '../conn/connection.js';
 import { approvalWords } from '../lib/approval-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
+import { undoPreview } from '../lib/undo-words.js';
 import { appStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, StateChip } from '../ui/common.js';
@@ -361,7 +362,13 @@ export function TaskFooter({
           </button>
         )}
         {(task.state === 'failed' || task.state === 'cancelled' || task.state === 'interrupted') && (
-          <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>
+          <button
+            type="button"
+            class={task.state === 'failed' ? 'primary' : undefined}
+            aria-label="Retry task"
+            disabled={!!busy}
+            onClick={() => void run('task.retry')}
+          >
             Retry
           </button>
         )}
@@ -393,6 +400,11 @@ export function TaskFooter({
             </button>
           ))}
       </div>
+      {confirmUndo && changes && (
+        <p class="undo-preview" role="status">
+          {undoPreview(changes)}
+        </p>
+      )}
       <ErrorText error={error} />
       {showChanges && <ChangesList task={task} threadId={threadId} />}
     </div>
