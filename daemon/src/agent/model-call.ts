@@ -53,7 +53,8 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
       };
     }
     const f = classify(r.error, settings.model);
-    if (request.tools.some((t) => !('input_schema' in t)) && refusesServerTools(r.error)) {
+    const serverTools = request.tools.flatMap((t, i) => ('input_schema' in t ? [] : [i]));
+    if (serverTools.length && refusesServerTools(r.error, serverTools)) {
       await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
       return { kind: 'no-server-tools', reason: f.message };
     }

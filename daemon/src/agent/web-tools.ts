@@ -89,11 +89,13 @@ export function usesIn(messages: WireMessage[]): { searches: number; fetches: nu
  * An Anthropic-compatible endpoint that does not know server tools answers 400 naming the tool
  * type or the field; the web tools are turned off for that endpoint and the call is made again.
  */
-export function refusesServerTools(err: unknown): boolean {
+export function refusesServerTools(err: unknown, serverToolIndexes: number[] = []): boolean {
   const e = err as { status?: number; message?: string; error?: { error?: { message?: string } } };
   if (e?.status !== 400) return false;
   const msg = `${e.message ?? ''} ${e.error?.error?.message ?? ''}`.toLowerCase();
-  return /web_search|web_fetch|server[ _]tool|tools\.\d+|unknown tool|tool type|input_schema/.test(msg);
+  if (/web_search|web_fetch|server[ _]tool/.test(msg)) return true;
+  // "tools.4: …" about one of the server tools (not about a tool of our own).
+  return serverToolIndexes.some((i) => new RegExp(`tools\\.${i}\\b`).test(msg));
 }
 
 /** Endpoints (anthropic.baseUrl) that refused server tools, while this daemon runs. */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { usedByTask, webTools } from '../../src/agent/web-tools.js';
+import { refusesServerTools, usedByTask, webTools } from '../../src/agent/web-tools.js';
 import type { WireMessage } from '../../src/agent/wire.js';
 import { type ModelServer, type ScriptBlock, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { type Harness, startHarness } from './harness.js';
@@ -253,4 +253,12 @@ it('keeps the server blocks of a turn left open by a stop, and resumes it with t
   // Still tainted after the restart: no fetch; one search of five used.
   expect(toolNames(1)).not.toContain('web_fetch');
   expect(tool(1, 'web_search').max_uses).toBe(4);
+});
+
+it('recognises an endpoint refusing the server tools, not a fault in a tool of its own', () => {
+  expect(refusesServerTools({ status: 400, message: 'tools.4: Extra inputs are not permitted' }, [4, 5])).toBe(true);
+  expect(refusesServerTools({ status: 400, message: 'unknown tool type web_fetch_20250910' }, [4])).toBe(true);
+  expect(refusesServerTools({ status: 400, message: 'tools.0.input_schema: invalid' }, [4, 5])).toBe(false);
+  expect(refusesServerTools({ status: 400, message: 'tools.45: invalid' }, [4])).toBe(false);
+  expect(refusesServerTools({ status: 500, message: 'web_search failed' }, [4])).toBe(false);
 });
