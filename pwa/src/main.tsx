@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { App } from './App.js';
 import { isOnline, onSynced, request, start } from './conn/connection.js';
 import { loadOutbox } from './conn/outbox.js';
+import { installHaptics } from './lib/haptics.js';
 import { watchInstall } from './lib/install.js';
 import { startRouting, takePairCode } from './lib/route.js';
 import { registerServiceWorker } from './lib/sw-register.js';
@@ -13,6 +14,7 @@ const pairCode = takePairCode();
 startRouting();
 watchInstall();
 registerServiceWorker();
+installHaptics(appStore, onSynced);
 
 // A Run or Skip tapped on a missed-run notification: send it once connected (the service worker
 // opens the app, or tells an open one).
