@@ -16,7 +16,7 @@ const MESSAGES = 100;
 const HISTORY_BYTES = 12 * 1024 * 1024;
 const ROUNDS = 5;
 
-async function prepareHome(home: string): Promise<number> {
+export async function prepareHome(home: string): Promise<number> {
   const store = await openStore(homePaths(home));
   const threadIds: string[] = [];
   for (let t = 0; t < THREADS; t++) {
