@@ -309,7 +309,13 @@ export function TaskFooter({
   const [showChanges, setShowChanges] = useState(false);
   const [confirmUndo, setConfirmUndo] = useState(false);
   const changes = appStore.get().details[threadId]?.changes[task.id];
-  const changeCount = changes ? changes.filter((c) => !c.undone).length : (task.changedFiles?.length ?? 0);
+  const open = changes?.filter((c) => !c.undone);
+  // Files, not folders: a folder made on the way to a file is not a result of its own; a file
+  // written twice counts once.
+  const changeCount = open
+    ? new Set(open.filter((c) => c.op !== 'mkdir').map((c) => c.toPath ?? c.path)).size
+    : (task.changedFiles?.length ?? 0);
+  const undoable = open ? open.length > 0 : changeCount > 0;
   const ended = ENDED_TASK_STATES.has(task.state);
   useEffect(() => {
     if (ended && !changes) ensureChanges(threadId, task.id).catch(() => undefined);
@@ -333,7 +339,7 @@ export function TaskFooter({
         <span class="usage">{usageLine(task)}</span>
       </div>
       {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
-      {changes && changes.length > 0 && changeCount === 0 && (
+      {changes && changes.length > 0 && !undoable && (
         <p class="muted" role="status">
           All of this task's changes were undone.
         </p>
@@ -372,7 +378,7 @@ export function TaskFooter({
             Retry
           </button>
         )}
-        {(changeCount > 0 || (changes?.length ?? 0) > 0) && (
+        {(undoable || (changes?.length ?? 0) > 0) && (
           <button
             type="button"
             aria-expanded={showChanges}
@@ -383,7 +389,7 @@ export function TaskFooter({
           </button>
         )}
         {ENDED_TASK_STATES.has(task.state) &&
-          changeCount > 0 &&
+          undoable &&
           (confirmUndo ? (
             <button
               type="button"

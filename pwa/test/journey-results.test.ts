@@ -1,0 +1,35 @@
+// Results count what a person thinks of as results: files, not the folders made on the way to them.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
+
+let rig: PhoneRig | undefined;
+beforeAll(async () => {
+  rig = await startPhoneRig('Results phone');
+}, 120_000);
+afterAll(async () => {
+  await rig?.close();
+});
+
+it('a file written into a new folder counts as one changed file, and undo still takes both away', async () => {
+  const { page } = rig!.b;
+  const { model } = rig!;
+  model.push(
+    reply(
+      toolUse('fs_write', { path: 'reports/q3.md', content: '# Q3\n' }),
+      toolUse('fs_write', { path: 'reports/q3.md', content: '# Q3 final\n' }),
+    ),
+    reply(text('Wrote reports/q3.md.')),
+  );
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Write the Q3 report in a reports folder');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.task-group .chip-done').waitFor({ timeout: 20_000 });
+  const changed = page.getByRole('button', { name: 'Changed files' });
+  await expect.poll(() => changed.innerText(), { timeout: 10_000 }).toBe('Changed files (1)');
+  await shot(page, 'journey-results-count');
+  await page.getByRole('button', { name: 'Undo changes' }).click();
+  await page.getByRole('button', { name: 'Confirm undo changes' }).click();
+  await page.getByText("All of this task's changes were undone.").waitFor({ timeout: 10_000 });
+  expect(await page.getByRole('button', { name: 'Undo changes' }).count()).toBe(0);
+});
