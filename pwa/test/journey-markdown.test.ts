@@ -91,4 +91,7 @@ it('a code block has a Copy button that puts the exact code on the clipboard', a
   await expect.poll(() => copy.innerText()).toBe('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
   await shot(page, 'journey-code-copy');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'journey-code-copy-dark');
+  await page.emulateMedia({ colorScheme: null });
 });
