@@ -149,6 +149,8 @@ interface LazyRecord extends JournalRecord {
 }
 
 const N_PREFIX = /^\{"n":(\d+),/;
+/** How a record with no events ends (records are written as {n, at, ops, events}). */
+const NO_EVENTS = Buffer.from(',"events":[]}', 'latin1');
 
 export function readRecordAt(
   buf: Buffer,
@@ -379,7 +381,10 @@ export class Journal {
     let bytes = 0;
     while (from > 0 && events < REPLAY_WINDOW.events && bytes < REPLAY_WINDOW.bytes) {
       from--;
-      bytes += (covered[from] as LazyRecord).body?.length ?? 0;
+      const body = (covered[from] as LazyRecord).body;
+      // A record without events (most thread changes) adds nothing to the window: not parsed.
+      if (body?.subarray(-NO_EVENTS.length).equals(NO_EVENTS)) continue;
+      bytes += body?.length ?? 0;
       covered[from] = parseLazy(covered[from]);
       events += covered[from].events.length;
     }

@@ -175,3 +175,25 @@ it('after a restart the replay window holds the newest events (records the snaps
   expect(await reopened.append(notice('next'))).toBe(25_001);
   await reopened.close();
 });
+
+it('records without events do not use up the replay window after a restart (they are not parsed for it)', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  journal.register('bulk', { apply: () => undefined, snapshot: () => null, restore: () => undefined });
+  await journal.load();
+  await Promise.all(Array.from({ length: 50 }, (_, i) => journal.event(notice(`early ${i}`))));
+  // 40 MB of records with no events (more than the window's 32 MB) after them.
+  const big = 'x'.repeat(1024 * 1024);
+  for (let i = 0; i < 40; i++) await journal.append([{ t: 'bulk', d: big }], []);
+  await journal.event(notice('late'));
+  await journal.close(); // a snapshot covering every record
+  const again = await Journal.open(dir);
+  again.register('bulk', { apply: () => undefined, snapshot: () => null, restore: () => undefined });
+  const reopened = new EventLog(again);
+  await again.load((r) => reopened.replayed(r));
+  expect(reopened.since(0)!.map((e) => (e.event as { text: string }).text)).toEqual([
+    ...Array.from({ length: 50 }, (_, i) => `early ${i}`),
+    'late',
+  ]);
+  await again.close(false);
+});
