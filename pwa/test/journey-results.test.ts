@@ -33,3 +33,25 @@ it('a file written into a new folder counts as one changed file, and undo still 
   await page.getByText("All of this task's changes were undone.").waitFor({ timeout: 10_000 });
   expect(await page.getByRole('button', { name: 'Undo changes' }).count()).toBe(0);
 });
+
+it('cancelling a task that has done work asks first; the second tap cancels', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  model.push(reply(toolUse('fs_write', { path: 'draft.md', content: 'draft\n' })), {
+    kind: 'hang',
+    afterHeaders: true,
+  });
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Draft something long');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Created draft.md').waitFor({ timeout: 20_000 });
+  await expect.poll(() => model.openRequests(), { timeout: 10_000 }).toBe(1);
+  await page.getByRole('button', { name: 'Cancel task' }).click();
+  await page.getByText('Cancel stops the task where it is').waitFor();
+  expect(await page.locator('.task-footer .chip-cancelled').count()).toBe(0);
+  await shot(page, 'journey-cancel-asks');
+  await page.getByRole('button', { name: 'Confirm cancel task' }).click();
+  await page.locator('.task-footer .chip-cancelled').waitFor({ timeout: 10_000 });
+  await expect.poll(() => model.openRequests(), { timeout: 10_000 }).toBe(0);
+});

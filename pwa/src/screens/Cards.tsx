@@ -308,6 +308,7 @@ export function TaskFooter({
   const [error, setError] = useState<string>();
   const [showChanges, setShowChanges] = useState(false);
   const [confirmUndo, setConfirmUndo] = useState(false);
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const changes = appStore.get().details[threadId]?.changes[task.id];
   const open = changes?.filter((c) => !c.undone);
   // Files, not folders: a folder made on the way to a file is not a result of its own; a file
@@ -349,11 +350,15 @@ export function TaskFooter({
           <button
             type="button"
             class="danger"
-            aria-label="Cancel task"
+            aria-label={confirmCancel ? 'Confirm cancel task' : 'Cancel task'}
             disabled={!!busy}
-            onClick={() => void run('task.cancel')}
+            onClick={() => {
+              // Once the task has done some work, the first tap asks: that work in progress would stop.
+              if (!confirmCancel && (task.turns > 0 || undoable)) setConfirmCancel(true);
+              else void run('task.cancel');
+            }}
           >
-            Cancel
+            {confirmCancel ? 'Tap again to cancel' : 'Cancel'}
           </button>
         )}
         {task.state === 'interrupted' && (
@@ -406,6 +411,11 @@ export function TaskFooter({
             </button>
           ))}
       </div>
+      {confirmCancel && ACTIVE_TASK_STATES.has(task.state) && (
+        <p class="undo-preview" role="status">
+          Cancel stops the task where it is: what it has done so far stays, the rest is not done.
+        </p>
+      )}
       {confirmUndo && changes && (
         <p class="undo-preview" role="status">
           {undoPreview(changes)}
