@@ -37,6 +37,13 @@ describe('results on the phone', () => {
     await page.getByRole('textbox', { name: 'Message' }).fill('Write the report file');
     await page.getByRole('button', { name: 'Send' }).click();
     await page.locator('.task-footer .chip-done').waitFor({ timeout: 20_000 });
+    // Result files as cards right under the answer: name, folder, Open.
+    const cards = page.getByRole('list', { name: 'Result files' });
+    await expect.poll(() => cards.locator('.result-name').allInnerTexts()).toEqual(['report.md', 'sales.csv']);
+    expect(await cards.locator('.result-folder').allInnerTexts()).toEqual(['workspace', 'workspace']);
+    await page.getByRole('link', { name: 'Open report.md (result file)' }).click();
+    await page.locator('main.file table').waitFor();
+    await page.getByRole('button', { name: 'Back' }).click();
     // Results: the changed file opens rendered (Markdown with its table).
     await page.getByRole('button', { name: 'Changed files' }).click();
     const link = page.getByRole('link', { name: /report\.md$/ });
@@ -92,6 +99,9 @@ describe('results on the phone', () => {
     await page.getByText("All of this task's changes were undone.").waitFor();
     await page.getByRole('button', { name: 'Changed files' }).click();
     await expect.poll(() => page.getByText('Created (undone)').count()).toBe(2);
+    // The cards say what undo did, and no longer open anything.
+    await expect.poll(() => cards.getByText('Removed by undo').count()).toBe(2);
+    expect(await cards.getByRole('link').count()).toBe(0);
     expect(await page.getByRole('link', { name: /report\.md$/ }).count()).toBe(0);
     await shot(page, '15-undone');
   });

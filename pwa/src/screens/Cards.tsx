@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
-import { approvalWords } from '../lib/approval-words.js';
+import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
 import { undoPreview } from '../lib/undo-words.js';
@@ -239,6 +239,67 @@ const OP_LABEL: Record<ChangeEntry['op'], string> = {
   trash: 'Moved to trash',
 };
 
+/** The files a task produced, as they are now: created, written or edited, followed through moves. */
+function resultFiles(changes: ChangeEntry[]): Array<{ path: string; undone: boolean }> {
+  const files = new Map<string, boolean>();
+  for (const c of changes) {
+    if (c.op === 'create' || c.op === 'write' || c.op === 'edit') files.set(c.path, !!c.undone);
+    else if (c.op === 'move' && c.toPath) {
+      const undone = files.get(c.path);
+      files.delete(c.path);
+      files.set(c.toPath, !!c.undone || !!undone);
+    } else if (c.op === 'trash') files.delete(c.path);
+  }
+  return [...files].map(([path, undone]) => ({ path, undone }));
+}
+
+function fileIcon(name: string): string {
+  if (/\.(png|jpe?g|gif|webp|svg|heic)$/i.test(name)) return '🖼';
+  if (/\.(csv|tsv|xlsx?|ods)$/i.test(name)) return '📊';
+  if (/\.(pdf)$/i.test(name)) return '📕';
+  return '📄';
+}
+
+/** Result files as cards right under the answer: what the task made, where, and Open. */
+export function ResultCards({ task, threadId }: { task: Task; threadId: string }) {
+  const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
+  const roots = useStore(appStore, (s) => s.host?.roots.map((r) => r.path) ?? []);
+  if (!changes) return null;
+  const files = resultFiles(changes);
+  if (!files.length) return null;
+  return (
+    <ul class="result-cards" aria-label="Result files">
+      {files.map((f) => {
+        const rel = relativeToRoot(f.path, roots);
+        const name = rel.split('/').pop() ?? rel;
+        const folder = rel.includes('/') ? rel.slice(0, rel.length - name.length - 1) : '';
+        return (
+          <li key={f.path} class={`result-card${f.undone ? ' undone' : ''}`}>
+            <span class="result-icon" aria-hidden="true">
+              {fileIcon(name)}
+            </span>
+            <span class="result-text">
+              <span class="result-name">{name}</span>
+              {folder && <span class="result-folder">{folder}</span>}
+            </span>
+            {f.undone ? (
+              <span class="muted">Removed by undo</span>
+            ) : (
+              <a
+                class="result-open"
+                href={hrefFor({ name: 'file', threadId, taskId: task.id, path: f.path })}
+                aria-label={`Open ${name} (result file)`}
+              >
+                Open
+              </a>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 const changesAsked = new Set<string>();
 
 /** Fetch a task's change list once (later changes arrive as changes.updated events). */
@@ -335,6 +396,7 @@ export function TaskFooter({
   };
   return (
     <div class="task-footer" aria-label="Task">
+      {ended && <ResultCards task={task} threadId={threadId} />}
       <div class="task-line">
         <StateChip state={task.state} />
         <span class="usage">{usageLine(task)}</span>
