@@ -56,6 +56,8 @@ async function main(): Promise<boolean> {
   // Through the daemon.
   setPushTransportForTests(svc.transport());
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-push-'));
+  // Full previews, so the bench can check each push carries its own result line (private is the default).
+  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ push: { previews: 'full' } }), { mode: 0o600 });
   const daemon = await startDaemon({ home, env: {}, overrides: { port: 0 } });
   let own: PushModule | undefined;
   const samples: number[] = [];
