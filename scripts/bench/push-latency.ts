@@ -107,6 +107,7 @@ async function main(): Promise<boolean> {
     await daemon.stop();
     setPushTransportForTests(undefined);
     await svc.close();
+    fs.rmSync(home, { recursive: true, force: true });
   }
 
   const p = (xs: number[], q: number) => ms(percentile(xs, q));

@@ -58,10 +58,11 @@ export type Responder = (req: ReceivedPush) => {
   drop?: boolean;
 };
 
-let certDir: string | undefined;
+/** Made once per process; the files are read into memory and removed at once (nothing left in /tmp). */
+let made: { key: string; cert: string } | undefined;
 function certificate(): { key: string; cert: string } {
-  if (!certDir) {
-    certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-push-cert-'));
+  if (!made) {
+    const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-push-cert-'));
     execFileSync(
       'openssl',
       [
@@ -85,11 +86,16 @@ function certificate(): { key: string; cert: string } {
       ],
       { stdio: 'ignore' },
     );
+    try {
+      made = {
+        key: fs.readFileSync(path.join(certDir, 'key.pem'), 'utf8'),
+        cert: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8'),
+      };
+    } finally {
+      fs.rmSync(certDir, { recursive: true, force: true });
+    }
   }
-  return {
-    key: fs.readFileSync(path.join(certDir, 'key.pem'), 'utf8'),
-    cert: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8'),
-  };
+  return made;
 }
 
 export class FakePushService {
