@@ -39,6 +39,10 @@ it('typing into the bottom box while a question is open answers it and the task 
   await page.getByText('Tidied Downloads as you asked.').waitFor({ timeout: 15_000 });
   await expect.poll(() => q.count()).toBe(0);
   expect(JSON.stringify(model.requests.at(-1)?.body.messages)).toContain('Downloads');
+  // The question and the answer stay in the conversation where they happened.
+  const group = page.locator('.task-group').first();
+  await group.locator('.asked-q', { hasText: 'Which folder should I tidy?' }).waitFor();
+  expect(await group.locator('.asked .msg-user').innerText()).toBe('Downloads');
   // One task in the thread: the answer did not queue another one.
   expect(await page.locator('.task-group').count()).toBe(1);
   await page.locator('.task-group .chip-done').waitFor({ timeout: 10_000 });

@@ -65,6 +65,33 @@ function PendingBubble({ entry, online }: { entry: OutboxEntry; online: boolean 
   );
 }
 
+/**
+ * A question the agent asked, once answered: the question, and the person's answer as their own
+ * message, where it happened. (While it is open, the question card and the message box handle it.)
+ */
+function AskedItem({ item }: { item: Extract<ThreadItem, { kind: 'tool' }> }) {
+  if (item.state === 'pending' || item.state === 'running') return null;
+  const q = (item.input as { question?: unknown } | undefined)?.question;
+  const question = typeof q === 'string' && q ? q : item.summary.replace(/^Asked: /, '');
+  return (
+    <div class="asked">
+      <p class="asked-q">
+        <span aria-hidden="true">? </span>
+        {question}
+      </p>
+      {item.state === 'completed' && item.output !== undefined ? (
+        <div class="msg msg-user">
+          <div class="bubble">
+            <p class="plain">{item.output}</p>
+          </div>
+        </div>
+      ) : (
+        <p class="muted">Not answered.</p>
+      )}
+    </div>
+  );
+}
+
 function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: boolean; threadId: string }) {
   switch (item.kind) {
     case 'user':
@@ -90,6 +117,7 @@ function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: bool
         </div>
       );
     case 'tool':
+      if (item.tool === 'ask_user') return <AskedItem item={item} />;
       return isWebStep(item) ? (
         <WebStepRow item={item} threadId={threadId} />
       ) : (
