@@ -228,6 +228,12 @@ describe('tasks from the phone', () => {
     await page.locator('.task-group').last().locator('.chip-failed').waitFor({ timeout: 15_000 });
     await page.locator('.task-group').last().locator('.reason').waitFor();
     await shot(page, '19-failed');
+    // The thread list says why it failed (what to do next), not the prompt it failed on.
+    const reason = (await page.locator('.task-group').last().locator('.reason').innerText()).split('\n')[0].trim();
+    await page.getByRole('button', { name: 'Back to threads' }).click();
+    const row = page.locator('.thread-row', { hasText: 'Make the sales chart' });
+    await expect.poll(() => row.locator('.row-line').innerText()).toBe(reason.slice(0, 160));
+    await row.click();
     await page.locator('.task-group').last().getByRole('button', { name: 'Retry task' }).click();
     await page.getByText('Second try worked.').waitFor({ timeout: 15_000 });
     await page.locator('.task-group').last().locator('.chip-done').waitFor();

@@ -13,11 +13,18 @@ export { ThreadDocSchema, ThreadMeta } from './thread-doc.js';
 
 export const THREAD_ID = /^thr_[A-Za-z0-9_-]{6,40}$/;
 
+const firstLine = (text: string) => (text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 160);
+
 export function summarize(doc: ThreadDoc): ThreadSummary {
   const last = [...doc.items].reverse().find((i) => i.kind === 'assistant' || i.kind === 'user');
-  const lastLine =
-    last && 'text' in last ? (last.text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 160) : '';
   const task = doc.tasks.at(-1);
+  // A failed task: the list shows why (what to do next), not the prompt it failed on.
+  const lastLine =
+    task?.state === 'failed' && task.reason
+      ? firstLine(task.reason)
+      : last && 'text' in last
+        ? firstLine(last.text)
+        : '';
   return {
     ...doc.meta,
     lastLine,
