@@ -139,4 +139,27 @@ describe('notifications switch and test push, end to end', () => {
     });
     expect(decryptPush(got, sub)).toMatchObject({ type: 'test' });
   }, 90_000);
+
+  it('a subscription the browser lost silently is made again when the app next opens', async () => {
+    const { page } = b;
+    const stored = () =>
+      (
+        JSON.parse(fs.readFileSync(path.join(td.home, 'store', 'push.json'), 'utf8')) as {
+          subscriptions: { createdAt: number }[];
+        }
+      ).subscriptions.map((s) => s.createdAt);
+    const [before] = stored();
+    expect(before).toBeGreaterThan(0);
+    // The browser (or its push service) dropped the subscription; the computer still holds it.
+    await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      await (await reg.pushManager.getSubscription())?.unsubscribe();
+    });
+    await page.reload();
+    await expect.poll(stored, { timeout: 30_000 }).toEqual([expect.any(Number)]);
+    await expect.poll(() => stored()[0], { timeout: 30_000 }).toBeGreaterThan(before);
+    expect(
+      await page.evaluate(async () => !!(await (await navigator.serviceWorker.ready).pushManager.getSubscription())),
+    ).toBe(true);
+  }, 60_000);
 });

@@ -33,6 +33,15 @@ export interface PushModule extends DaemonModule {
   idle(): Promise<void>;
 }
 
+/** Endpoints are stored normalised (URL.href): compare them the same way. */
+function sameEndpoint(stored: string, given: string): boolean {
+  try {
+    return new URL(given).href === stored;
+  } catch {
+    return false;
+  }
+}
+
 const TEST_PUSH_INTERVAL_MS = 3000;
 const STOP_WAIT_MS = 3000;
 
@@ -56,9 +65,11 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     log.warn('push keys changed: devices must open the app once to renew notifications', {
       devices: stale.length,
     });
-  const subscriptionState = (deviceId: string): 'none' | 'current' | 'stale' => {
+  /** With `endpoint` (the browser's subscription now), a different stored one counts as none held. */
+  const subscriptionState = (deviceId: string, endpoint?: string): 'none' | 'current' | 'stale' => {
     const s = store.get(deviceId);
-    return !s ? 'none' : s.vapidKey === keys.publicKey ? 'current' : 'stale';
+    if (!s || (endpoint !== undefined && !sameEndpoint(s.endpoint, endpoint))) return 'none';
+    return s.vapidKey === keys.publicKey ? 'current' : 'stale';
   };
 
   const inflight = new Set<Promise<unknown>>();
@@ -158,9 +169,9 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     return outcome;
   };
 
-  ctx.commands.register('push.key', async (_c, cc) => ({
+  ctx.commands.register('push.key', async (c, cc) => ({
     publicKey: keys.publicKey,
-    subscription: subscriptionState(cc.device.id),
+    subscription: subscriptionState(cc.device.id, c.endpoint),
   }));
   ctx.commands.register('push.subscribe', async (c, cc) => {
     const check = checkEndpoint(c.subscription.endpoint);

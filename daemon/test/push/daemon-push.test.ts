@@ -256,6 +256,13 @@ describe('push through the daemon', () => {
     await ensurePush(td);
     const again = await td.connect({ token: b.token });
     expect(await again.send({ type: 'push.key' })).toEqual({ publicKey, subscription: 'current' });
+    // Asked about the browser's own endpoint: the same one is current; a browser that moved to another is not held.
+    expect(await again.send({ type: 'push.key', endpoint: subC.subscription.endpoint })).toMatchObject({
+      subscription: 'current',
+    });
+    expect(await again.send({ type: 'push.key', endpoint: 'https://web.push.apple.com/QGother' })).toMatchObject({
+      subscription: 'none',
+    });
     const before = svc.received.length;
     const thread = await td.daemon.ctx.store.threads.create('After restart', () => undefined);
     await td.daemon.ctx.emit({ kind: 'task.updated', task: task(thread.meta.id, { resultSummary: 'All done.' }) });

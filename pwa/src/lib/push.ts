@@ -104,10 +104,11 @@ export async function renewPushIfNeeded(): Promise<'unchanged' | 'renewed'> {
   const reg = await navigator.serviceWorker.getRegistration('/');
   if (!reg) return 'unchanged';
   const sub = await reg.pushManager.getSubscription();
-  const { publicKey, subscription } = await request({ type: 'push.key' });
+  const { publicKey, subscription } = await request({ type: 'push.key', ...(sub ? { endpoint: sub.endpoint } : {}) });
   const keyChanged = !!sub && !sameKey(sub, publicKey);
-  // On at the computer but gone here (the browser dropped it), or here but not current there.
-  const wanted = sub ? keyChanged || subscription !== 'current' : subscription === 'stale';
+  // Here but not current there (made with old keys, expired there, or the browser moved to a new
+  // endpoint), or on at the computer but gone here (the browser or push service dropped it silently).
+  const wanted = sub ? keyChanged || subscription !== 'current' : subscription !== undefined && subscription !== 'none';
   if (!wanted) return 'unchanged';
   await subscribeWith(reg, publicKey, sub);
   return 'renewed';

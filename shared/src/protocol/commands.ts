@@ -62,7 +62,8 @@ export const ClientCommand = z.discriminatedUnion('type', [
   // presence, for push suppression: which thread this device shows in the foreground right now
   cmd('presence.set', { threadId: Id.nullable(), foreground: z.boolean() }),
   // push
-  cmd('push.key', {}),
+  /** `endpoint`: this browser's current subscription, so the reply says whether the computer holds that one. */
+  cmd('push.key', { endpoint: z.string().max(2048).optional() }),
   cmd('push.subscribe', { subscription: PushSubscriptionInput }),
   cmd('push.unsubscribe', {}),
   cmd('push.test', {}),
