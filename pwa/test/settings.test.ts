@@ -81,6 +81,11 @@ describe('settings', () => {
     await cdp.send('Browser.resetPermissions', {});
     await page.reload();
     await page.getByRole('switch', { name: 'Notifications' }).waitFor();
+    // This daemon has no push contact and no https address: the screen says iPhones may refuse.
+    await page
+      .getByRole('note', { name: 'Push contact' })
+      .getByText(/placeholder Apple refuses/)
+      .waitFor();
     await cdp.detach();
   });
 

@@ -147,15 +147,16 @@ export const ConfigSchema = z
     connectors: z.array(ConnectorConfig).default([]),
     push: z
       .object({
+        /** VAPID contact; when absent, the https publicUrl (push/subject.ts). */
         subject: z
           .string()
           .regex(/^(mailto:|https:)/, 'must start with mailto: or https:')
-          .default('mailto:errand@localhost'),
+          .optional(),
         /** Lock-screen text: 'private' shows no command, model text or file text; 'full' does. */
         previews: z.enum(['private', 'full']).default('private'),
       })
       .strict()
-      .default({ subject: 'mailto:errand@localhost', previews: 'private' }),
+      .default({ previews: 'private' }),
     /** Spending caps: at one, new tasks do not start until it is raised (or the day or month turns). */
     spend: z
       .object({

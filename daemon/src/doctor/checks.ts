@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, readConfigFile } from '../config/load.js';
 import { homePaths } from '../config/paths.js';
 import { type Config, ConfigSchema } from '../config/schema.js';
 import { controlCall, DaemonNotRunningError } from '../control/client.js';
+import { SUBJECT_FIX, vapidSubject } from '../push/subject.js';
 import { tailscaleServing } from '../remote/tailscale.js';
 import { serviceState } from '../service/index.js';
 import { execRunner, type Runner, which } from '../service/runner.js';
@@ -421,6 +422,13 @@ function checkPushKeys(vapid: string, daemonRunning: boolean): Check {
   };
 }
 
+function checkPushSubject(config: Config): Check {
+  const s = vapidSubject(config);
+  const title = 'Push contact';
+  if (!s.problem) return { id: 'pushSubject', title, status: 'ok', detail: s.subject };
+  return { id: 'pushSubject', title, status: 'warn', detail: s.problem, fix: SUBJECT_FIX };
+}
+
 function checkConnectors(config: Config, daemon?: DaemonStatus): Check {
   const title = 'Connectors';
   const enabled = config.connectors.filter((c) => c.enabled);
@@ -541,6 +549,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
     sandbox,
     origin,
     checkPushKeys(paths.vapid, Boolean(daemon.status)),
+    checkPushSubject(config),
     checkConnectors(config, daemon.status),
     checkJournal(paths),
     disk,

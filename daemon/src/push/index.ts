@@ -8,6 +8,7 @@ import { checkEndpoint, checkKeys } from './endpoint.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { PushStore } from './store.js';
+import { vapidSubject } from './subject.js';
 import { type HttpsTransport, httpsTransport, type PushTransport, pushTransportForTests } from './transport.js';
 import { loadOrCreateVapidKeys } from './vapid.js';
 
@@ -97,7 +98,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     store,
     transport,
     keys,
-    subject: () => ctx.config().push.subject,
+    subject: () => vapidSubject(ctx.config()).subject,
     log,
     report,
     retry: opts.retry,
@@ -169,10 +170,15 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     return outcome;
   };
 
-  ctx.commands.register('push.key', async (c, cc) => ({
-    publicKey: keys.publicKey,
-    subscription: subscriptionState(cc.device.id, c.endpoint),
-  }));
+  ctx.commands.register('push.key', async (c, cc) => {
+    const { problem } = vapidSubject(ctx.config());
+    return {
+      publicKey: keys.publicKey,
+      subscription: subscriptionState(cc.device.id, c.endpoint),
+      // The notifications screen warns while the VAPID contact is one Apple refuses.
+      ...(problem ? { subjectProblem: problem } : {}),
+    };
+  });
   ctx.commands.register('push.subscribe', async (c, cc) => {
     const check = checkEndpoint(c.subscription.endpoint);
     if (!check.ok) throw new CommandError('bad_request', check.reason);
@@ -209,6 +215,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
   ctx.control.register('push.test', async (p) => sendTest(deviceParam(p)));
   ctx.control.register('push.status', async () => ({
     publicKey: keys.publicKey,
+    subject: vapidSubject(ctx.config()),
     subscriptions: store.subscriptions().map((s) => ({
       deviceId: s.deviceId,
       device: ctx.store.devices.get(s.deviceId)?.name,

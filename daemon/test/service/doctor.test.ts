@@ -172,4 +172,18 @@ describe('errand doctor', () => {
     expect(d.byId('apiKey').status).toBe('ok');
     expect(d.code).toBe(1);
   });
+
+  it('warns while the push contact is a placeholder Apple refuses; an https publicUrl or a real contact is ok', async () => {
+    const placeholder = await doctor(setup('h5', {}), env(), offline);
+    expect(placeholder.byId('pushSubject')).toMatchObject({ status: 'warn', title: 'Push contact' });
+    expect(placeholder.byId('pushSubject').detail).toContain('mailto:errand@localhost');
+    expect(placeholder.byId('pushSubject').fix).toContain('"subject"');
+    expect(placeholder.human).toMatch(/WARN\s+Push contact/);
+    const localhost = await doctor(setup('h6', { push: { subject: 'mailto:me@localhost' } }), env(), offline);
+    expect(localhost.byId('pushSubject')).toMatchObject({ status: 'warn' });
+    const viaUrl = await doctor(setup('h7', { publicUrl: 'https://box.tail1234.ts.net' }), env(), offline);
+    expect(viaUrl.byId('pushSubject')).toMatchObject({ status: 'ok', detail: 'https://box.tail1234.ts.net' });
+    const contact = await doctor(setup('h8', { push: { subject: 'mailto:me@my-domain.org' } }), env(), offline);
+    expect(contact.byId('pushSubject')).toMatchObject({ status: 'ok', detail: 'mailto:me@my-domain.org' });
+  });
 });

@@ -28,7 +28,7 @@ export interface ResultMap {
   'task.file': FileView;
   'status.get': HostStatus;
   'devices.list': Device[];
-  'push.key': { publicKey: string; subscription?: 'none' | 'current' | 'stale' };
+  'push.key': { publicKey: string; subscription?: 'none' | 'current' | 'stale'; subjectProblem?: string };
   'push.outcomes': PushOutcome[];
   'step.output': { text: string };
 }

@@ -42,6 +42,7 @@ export const results = {
   'push.key': z.object({
     publicKey: z.string(),
     subscription: z.enum(['none', 'current', 'stale']).optional(),
+    subjectProblem: z.string().max(300).optional(),
   }),
   'push.outcomes': z.array(PushOutcome),
   'step.output': z.object({ text: z.string() }),

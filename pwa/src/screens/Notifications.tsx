@@ -45,8 +45,12 @@ export function NotificationsSwitch() {
       .then((s) => setOn(!!s))
       .catch(() => setOn(false));
   }, []);
+  const [subjectProblem, setSubjectProblem] = useState<string>();
   useEffect(() => {
     if (!online) return;
+    request({ type: 'push.key' })
+      .then((k) => setSubjectProblem(k.subjectProblem))
+      .catch(() => undefined);
     request({ type: 'push.outcomes' })
       .then((list) => appStore.set((s) => ({ ...s, pushOutcomes: [...list].sort((a, b) => b.at - a.at).slice(0, 20) })))
       .catch(() => undefined);
@@ -102,6 +106,12 @@ export function NotificationsSwitch() {
         />
       </label>
       {!online && <p class="muted">Connect to your computer to change notifications.</p>}
+      {subjectProblem && (
+        <p class="notice" role="note" aria-label="Push contact">
+          iPhones may refuse these notifications: {subjectProblem}. On the computer, set push.subject in config.json to
+          your own mailto: address, or give Errand its https address (errand expose).
+        </p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}
