@@ -135,3 +135,18 @@ it('a thread opened with an approval waiting starts at the card, its expiry in v
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.getByText('Deployed.').waitFor({ timeout: 15_000 });
 });
+
+it('a retry notice shows while the task retries and is gone once it has ended', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  model.push({ kind: 'status', status: 529 }, reply(text('Answered after a retry.')));
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Try until it works');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const notice = page.locator('.item-notice', { hasText: 'busy' });
+  await notice.waitFor({ timeout: 15_000 });
+  await page.getByText('Answered after a retry.').waitFor({ timeout: 15_000 });
+  await page.locator('.task-group .chip-done').waitFor();
+  await expect.poll(() => notice.count()).toBe(0);
+});

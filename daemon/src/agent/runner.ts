@@ -521,7 +521,14 @@ export class TaskRun {
         // (thread.get shows it from `unsaved` meanwhile), like the run's other items.
         const text = retryNotice(failure, delayMs);
         emitItem(
-          this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.taskId, text, createdAt: Date.now() }),
+          this.remember({
+            kind: 'notice',
+            id: newItemId('ntc'),
+            taskId: this.taskId,
+            text,
+            transient: true,
+            createdAt: Date.now(),
+          }),
           true,
         );
       },

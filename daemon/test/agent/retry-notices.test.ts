@@ -56,6 +56,8 @@ it('shows one notice per retried model call, live and in the thread afterwards, 
   // Live: exactly one item.added per failed attempt, each a notice of this task, never updated again.
   const added = h.eventsOf('item.added').filter((e) => e.threadId === thread.id && e.item.kind === 'notice');
   expect(notices(added.map((e) => e.item)).map((n) => n.text)).toEqual([BUSY, BROKE, LIMIT]);
+  // Retry notices are news only while the task runs: the phone leaves them out once it has ended.
+  expect(notices(added.map((e) => e.item)).every((n) => n.transient === true)).toBe(true);
   expect(added.every((e) => e.item.taskId === task.id)).toBe(true);
   expect(new Set(added.map((e) => e.item.id)).size).toBe(3);
   const ids = new Set(added.map((e) => e.item.id));

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ThreadItem } from '../../../shared/src/index.js';
-import { mostUrgentState } from '../../../shared/src/task-states.js';
+import { ENDED_TASK_STATES, mostUrgentState } from '../../../shared/src/task-states.js';
 import { loadThread, request } from '../conn/connection.js';
 import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../conn/outbox.js';
 import { entriesFor } from '../conn/outbox-logic.js';
@@ -92,7 +92,17 @@ function AskedItem({ item }: { item: Extract<ThreadItem, { kind: 'tool' }> }) {
   );
 }
 
-function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: boolean; threadId: string }) {
+function Item({
+  item,
+  streaming,
+  threadId,
+  taskEnded,
+}: {
+  item: ThreadItem;
+  streaming: boolean;
+  threadId: string;
+  taskEnded?: boolean;
+}) {
   switch (item.kind) {
     case 'user':
       return (
@@ -124,6 +134,8 @@ function Item({ item, streaming, threadId }: { item: ThreadItem; streaming: bool
         <ToolRow item={item} threadId={threadId} />
       );
     case 'notice':
+      // A retry in progress is news only while its task runs.
+      if (item.transient && taskEnded) return null;
       return <p class="item-notice">{item.text}</p>;
   }
 }
@@ -267,6 +279,7 @@ export function ThreadScreen({ id }: { id: string }) {
                   key={item.id}
                   item={item}
                   threadId={id}
+                  taskEnded={!!task && ENDED_TASK_STATES.has(task.state)}
                   streaming={running && item === lastItem && item.kind === 'assistant'}
                 />
               ))}

@@ -113,6 +113,8 @@ export const ThreadItem = z.discriminatedUnion('kind', [
     id: Id,
     taskId: Id.optional(),
     text: z.string(),
+    /** Only news while its task runs (a retry in progress): not shown once the task has ended. */
+    transient: z.boolean().optional(),
     createdAt: Timestamp,
   }),
 ]);
@@ -203,16 +205,35 @@ export const HostStatus = z.object({
 });
 export type HostStatus = z.infer<typeof HostStatus>;
 
+/** A push's id: 128 random bits, sent to the device only inside the encrypted push (its receipt proves it). */
+export const PushId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
+
+/**
+ * One step of one push to one device (or to the fallback channel): `accepted` by the push service
+ * (older records say `sent`), `delivered` (the service worker showed it), `opened` (tapped), or
+ * `suppressed` (the device showed that thread), `failed` (with the reason), `removed` (subscription
+ * gone), `escalated` (nobody confirmed in time: sent on to other devices or the fallback channel).
+ */
 export const PushOutcome = z.object({
-  deviceId: Id,
+  /** Absent for the fallback channel. */
+  deviceId: Id.optional(),
+  /** The fallback channel this step went through (ntfy or webhook), instead of a device. */
+  channel: z.enum(['ntfy', 'webhook']).optional(),
+  pushId: PushId.optional(),
   at: Timestamp,
   kind: z.string(),
   threadId: Id.optional(),
-  result: z.enum(['sent', 'suppressed', 'failed', 'removed']),
+  result: z.enum(['sent', 'accepted', 'delivered', 'opened', 'suppressed', 'failed', 'removed', 'escalated']),
   detail: z.string().optional(),
   status: z.number().int().optional(),
 });
 export type PushOutcome = z.infer<typeof PushOutcome>;
+
+/** What the service worker posts to /api/push/receipt: this push was shown (`delivered`) or tapped (`opened`). */
+export const PushReceipt = z
+  .object({ pushId: PushId, state: z.enum(['delivered', 'opened']), at: Timestamp.optional() })
+  .strict();
+export type PushReceipt = z.infer<typeof PushReceipt>;
 
 export const ChangeEntry = z.object({
   id: Id,
