@@ -6,6 +6,7 @@ import type { DaemonContext, DaemonModule } from '../context.js';
 import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
+import { Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
@@ -44,6 +45,8 @@ function sameEndpoint(stored: string, given: string): boolean {
 }
 
 const TEST_PUSH_INTERVAL_MS = 3000;
+/** How long "Send test push" waits for the device to say it showed the notification. */
+const TEST_RECEIPT_WAIT_MS = 10_000;
 const STOP_WAIT_MS = 3000;
 
 export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Promise<PushModule> {
@@ -94,6 +97,9 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       });
   };
 
+  const receipts = new Receipts(store, report, (id) => !!ctx.store.devices.get(id));
+  ctx.setPushReceipt?.((r) => receipts.receive(r));
+
   const sender = new PushSender({
     store,
     transport,
@@ -119,7 +125,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
           });
           return;
         }
-        await sender.send(s.deviceId, job);
+        await sender.send(s.deviceId, job, receipts.newPush(s.deviceId, job.payload.type, job.threadId, job.key));
       }),
     );
   };
@@ -163,11 +169,20 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (now - (lastTest.get(deviceId) ?? 0) < TEST_PUSH_INTERVAL_MS)
       throw new CommandError('rate_limited', 'A test push was just sent; wait a few seconds before sending another.');
     lastTest.set(deviceId, now);
-    const sending = sender.send(deviceId, testJob(now));
+    const job = testJob(now);
+    const pushId = receipts.newPush(deviceId, job.payload.type, undefined, job.key);
+    const sending = sender.send(deviceId, job, pushId);
     track(sending);
     const outcome = await sending;
     if (!outcome) throw new CommandError('not_found', 'This device has no push subscription any more.');
-    return outcome;
+    if (outcome.result !== 'accepted') return outcome;
+    // Accepted by the push service is not arrival: wait for the device's receipt.
+    return (await receipts.waitDelivered(pushId, TEST_RECEIPT_WAIT_MS))
+      ? { ...outcome, result: 'delivered' as const, at: Date.now() }
+      : {
+          ...outcome,
+          detail: `accepted by the push service, but the device did not confirm it within ${TEST_RECEIPT_WAIT_MS / 1000} s (it may be off or offline; it may still arrive)`,
+        };
   };
 
   ctx.commands.register('push.key', async (c, cc) => {
