@@ -227,7 +227,20 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100,
     ),
   );
-  ctx.control.register('push.test', async (p) => sendTest(deviceParam(p)));
+  ctx.control.register('push.test', async (p) => {
+    if (p.all !== true) return sendTest(deviceParam(p));
+    // Every device with notifications on, at once; each says delivered or not within 10 s.
+    return Promise.all(
+      store.subscriptions().map(async (s) => {
+        const device = ctx.store.devices.get(s.deviceId)?.name;
+        try {
+          return { deviceId: s.deviceId, device, outcome: await sendTest(s.deviceId) };
+        } catch (err) {
+          return { deviceId: s.deviceId, device, error: (err as Error).message };
+        }
+      }),
+    );
+  });
   ctx.control.register('push.status', async () => ({
     publicKey: keys.publicKey,
     subject: vapidSubject(ctx.config()),
