@@ -6,7 +6,6 @@ import type { DaemonContext, DaemonModule } from '../context.js';
 import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
-import { Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
@@ -45,8 +44,6 @@ function sameEndpoint(stored: string, given: string): boolean {
 }
 
 const TEST_PUSH_INTERVAL_MS = 3000;
-/** How long "Send test push" waits for the device to say it showed the notification. */
-const TEST_RECEIPT_WAIT_MS = 10_000;
 const STOP_WAIT_MS = 3000;
 
 export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Promise<PushModule> {
@@ -97,9 +94,6 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       });
   };
 
-  const receipts = new Receipts(store, report, (id) => !!ctx.store.devices.get(id));
-  ctx.setPushReceipt?.((r) => receipts.receive(r));
-
   const sender = new PushSender({
     store,
     transport,
@@ -125,7 +119,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
           });
           return;
         }
-        await sender.send(s.deviceId, job, receipts.newPush(s.deviceId, job.payload.type, job.threadId, job.key));
+        await sender.send(s.deviceId, job);
       }),
     );
   };
@@ -169,20 +163,11 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (now - (lastTest.get(deviceId) ?? 0) < TEST_PUSH_INTERVAL_MS)
       throw new CommandError('rate_limited', 'A test push was just sent; wait a few seconds before sending another.');
     lastTest.set(deviceId, now);
-    const job = testJob(now);
-    const pushId = receipts.newPush(deviceId, job.payload.type, undefined, job.key);
-    const sending = sender.send(deviceId, job, pushId);
+    const sending = sender.send(deviceId, testJob(now));
     track(sending);
     const outcome = await sending;
     if (!outcome) throw new CommandError('not_found', 'This device has no push subscription any more.');
-    if (outcome.result !== 'accepted') return outcome;
-    // Accepted by the push service is not arrival: wait for the device's receipt.
-    return (await receipts.waitDelivered(pushId, TEST_RECEIPT_WAIT_MS))
-      ? { ...outcome, result: 'delivered' as const, at: Date.now() }
-      : {
-          ...outcome,
-          detail: `accepted by the push service, but the device did not confirm it within ${TEST_RECEIPT_WAIT_MS / 1000} s (it may be off or offline; it may still arrive)`,
-        };
+    return outcome;
   };
 
   ctx.commands.register('push.key', async (c, cc) => {
@@ -227,20 +212,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100,
     ),
   );
-  ctx.control.register('push.test', async (p) => {
-    if (p.all !== true) return sendTest(deviceParam(p));
-    // Every device with notifications on, at once; each says delivered or not within 10 s.
-    return Promise.all(
-      store.subscriptions().map(async (s) => {
-        const device = ctx.store.devices.get(s.deviceId)?.name;
-        try {
-          return { deviceId: s.deviceId, device, outcome: await sendTest(s.deviceId) };
-        } catch (err) {
-          return { deviceId: s.deviceId, device, error: (err as Error).message };
-        }
-      }),
-    );
-  });
+  ctx.control.register('push.test', async (p) => sendTest(deviceParam(p)));
   ctx.control.register('push.status', async () => ({
     publicKey: keys.publicKey,
     subject: vapidSubject(ctx.config()),

@@ -7,7 +7,7 @@ import type { PushOutcome } from '../../../shared/src/index.js';
 import { setPushTransportForTests } from '../../src/push/index.js';
 import { subjectProblem, vapidSubject } from '../../src/push/subject.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { decryptPush, FakePushService, makeSubscriber, postReceipt, verifyVapid } from './push-service.js';
+import { FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
 
 describe('vapidSubject', () => {
   it('prefers push.subject, then the https publicUrl, else the named placeholder', () => {
@@ -66,11 +66,8 @@ describe('the subject pushes are signed with', () => {
     expect(key.subjectProblem).toBeUndefined();
     const sub = makeSubscriber('https://web.push.apple.com/QGsubject');
     await phone.send({ type: 'push.subscribe', subscription: sub.subscription });
-    const replied = phone.send<PushOutcome>({ type: 'push.test' });
-    await svc.waitFor(1);
-    const { receipt } = decryptPush(svc.received[0], sub);
-    await postReceipt(td.url, { pushId: receipt, state: 'delivered' });
-    expect(await replied).toMatchObject({ status: 201, result: 'delivered' });
+    const out = await phone.send<PushOutcome>({ type: 'push.test' });
+    expect(out.status).toBe(201);
     verifyVapid(svc.received[0].headers.authorization, sub.subscription.endpoint, {
       subject: 'https://errand-box.tail1234.ts.net',
       publicKey: key.publicKey,
