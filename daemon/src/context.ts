@@ -1,7 +1,7 @@
 // What the daemon gives each of its modules (agent, tools, connectors, push, service) at start-up.
 // Modules publish events through `emit`, register client commands on `commands` and local CLI
 // methods on `control`; none of them reaches back into the server.
-import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
+import type { HostStatus, PushReceipt, ServerEvent } from '../../shared/src/index.js';
 import type { HomePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import type { ControlServer } from './control/server.js';
@@ -23,6 +23,9 @@ export type FileDownloadHandler = (
   /** The paired device downloading (for the audit log). */
   by: { id: string; name: string },
 ) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
+
+/** Record a push receipt from a service worker; false when the push id is unknown. */
+export type PushReceiptHandler = (receipt: PushReceipt) => boolean;
 
 export interface DaemonContext {
   paths: HomePaths;
@@ -49,6 +52,8 @@ export interface DaemonContext {
   listening(): string[];
   /** Serve GET /api/file (a task's file, downloaded by a paired device). Set by the tools module. */
   setFileDownload(handler: FileDownloadHandler): void;
+  /** Serve POST /api/push/receipt (a service worker saying a push arrived or was tapped). Set by push. */
+  setPushReceipt?(handler: PushReceiptHandler): void;
   version: string;
   startedAt: number;
 }

@@ -7,7 +7,7 @@ import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
 import { type LoadOptions, loadConfig } from './config/load.js';
 import { homePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
-import type { DaemonContext, DaemonModule, FileDownloadHandler } from './context.js';
+import type { DaemonContext, DaemonModule, FileDownloadHandler, PushReceiptHandler } from './context.js';
 import { ControlServer } from './control/server.js';
 import { registerCoreCommands } from './core-commands.js';
 import { startModules } from './modules.js';
@@ -81,6 +81,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     let listenPort = config.port;
     let policy: OriginPolicy = originPolicy(config, listenPort);
     let fileDownload: FileDownloadHandler | undefined;
+    let pushReceipt: PushReceiptHandler | undefined;
     let boundHost = config.lan ? '0.0.0.0' : config.bind;
 
     const ctx: DaemonContext = {
@@ -130,6 +131,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       setFileDownload: (h) => {
         fileDownload = h;
       },
+      setPushReceipt: (h) => {
+        pushReceipt = h;
+      },
       version: VERSION,
       startedAt,
     };
@@ -149,6 +153,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       refusals,
       log,
       fileDownload: () => fileDownload,
+      pushReceipt: () => pushReceipt,
       pwaDir: opts.pwaDir,
     });
     const host = config.lan ? '0.0.0.0' : config.bind;

@@ -4,7 +4,8 @@ import { isOnline, onSynced, request, start } from './conn/connection.js';
 import { loadOutbox } from './conn/outbox.js';
 import { installHaptics } from './lib/haptics.js';
 import { watchInstall } from './lib/install.js';
-import { startRouting, takePairCode } from './lib/route.js';
+import { takePendingOpen } from './lib/pending-open.js';
+import { navigate, parseHash, startRouting, takePairCode } from './lib/route.js';
 import { registerServiceWorker } from './lib/sw-register.js';
 import { appStore, authStore, connStore, loadPersisted } from './state/app.js';
 import './styles.css';
@@ -45,6 +46,11 @@ navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
   if ((e.data as { type?: string } | undefined)?.type === 'open' && isOnline()) decidePending();
 });
 
+// Push receipts that waited on this phone while the computer was unreachable go now.
+onSynced(() => {
+  void import('./lib/receipts.js').then((m) => m.flushReceipts()).catch(() => undefined);
+});
+
 // Each time the app connects, keep this phone's notifications working: when the computer's push keys
 // changed (or it lost this subscription), subscribe again. Loaded only where notifications are allowed.
 onSynced(() => {
@@ -74,6 +80,13 @@ async function boot(): Promise<void> {
   }
   if (!authStore.get()) connStore.set({ status: 'unpaired' });
   else connStore.set((c) => ({ ...c, status: 'connecting' }));
+  // Started from a tapped notification at the start page (iOS, when the app was closed): show its thread.
+  try {
+    const target = await takePendingOpen();
+    if (target && !location.hash && !pairCode) navigate(parseHash(target), true);
+  } catch {
+    /* no IndexedDB: the start page it is */
+  }
   render(<App pairCode={pairCode} />, document.getElementById('app')!);
   if (authStore.get() && !pairCode) start();
 }

@@ -9,6 +9,8 @@ export interface ShownNotification {
   renotify: boolean;
   /** A missed scheduled run: the notification's Run and Skip buttons decide it. */
   schedule?: { id: string; occurrenceId: string };
+  /** The push's id: posted back as its receipt when shown and when tapped. */
+  receipt?: string;
 }
 
 const KNOWN = new Set(['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test']);
@@ -54,7 +56,9 @@ export function notificationFor(data: unknown, origin: string): ShownNotificatio
     ID.test(sched.occurrenceId)
       ? { id: sched.id, occurrenceId: sched.occurrenceId }
       : undefined;
+  const receipt = typeof d.receipt === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(d.receipt) ? d.receipt : undefined;
   return {
+    ...(receipt ? { receipt } : {}),
     title,
     body: clip(d.body, 300) ?? (KNOWN.has(type) ? '' : GENERIC.body),
     tag,

@@ -4,6 +4,8 @@
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { savePendingDecision } from './lib/pending-decision.js';
+import { savePendingOpen } from './lib/pending-open.js';
+import { flushReceipts, sendReceipt } from './lib/receipts.js';
 import { notificationFor } from './push-payload.js';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
@@ -29,24 +31,30 @@ self.addEventListener('push', (event) => {
   }
   const n = notificationFor(data, self.location.origin);
   // Always show something: a push that shows nothing gets the subscription penalised or revoked.
+  // Then say so to the computer (delivered), with any receipts that waited for the network.
+  const shown = self.registration.showNotification(n.title, {
+    body: n.body,
+    tag: n.tag,
+    data: { url: n.url, schedule: n.schedule, receipt: n.receipt },
+    icon: '/icons/icon-192.png',
+    badge: '/icons/badge-96.png',
+    renotify: n.renotify,
+    // A missed scheduled run is decided from the notification itself.
+    ...(n.schedule
+      ? {
+          actions: [
+            { action: 'run', title: 'Run now' },
+            { action: 'skip', title: 'Skip' },
+          ],
+        }
+      : {}),
+  } as NotificationOptions);
+  const receipt = n.receipt;
   event.waitUntil(
-    self.registration.showNotification(n.title, {
-      body: n.body,
-      tag: n.tag,
-      data: { url: n.url, schedule: n.schedule },
-      icon: '/icons/icon-192.png',
-      badge: '/icons/badge-96.png',
-      renotify: n.renotify,
-      // A missed scheduled run is decided from the notification itself.
-      ...(n.schedule
-        ? {
-            actions: [
-              { action: 'run', title: 'Run now' },
-              { action: 'skip', title: 'Skip' },
-            ],
-          }
-        : {}),
-    } as NotificationOptions),
+    shown.then(async () => {
+      if (receipt) await sendReceipt({ pushId: receipt, state: 'delivered', at: Date.now() }).catch(() => undefined);
+      await flushReceipts().catch(() => undefined);
+    }),
   );
 });
 
@@ -65,14 +73,24 @@ async function openUrl(url: string): Promise<void> {
     }
     return;
   }
-  // …or open a new window on the thread.
+  // …or open a new window on the thread. Some phones (iOS) start the app at its start page instead:
+  // the target waits in IndexedDB, and the app shows it when it starts.
+  await savePendingOpen(target.pathname + target.hash).catch(() => undefined);
   await self.clients.openWindow(target.href);
 }
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const data = event.notification.data as { url?: unknown; schedule?: { id: string; occurrenceId: string } } | null;
+  const data = event.notification.data as {
+    url?: unknown;
+    schedule?: { id: string; occurrenceId: string };
+    receipt?: unknown;
+  } | null;
   const url = typeof data?.url === 'string' ? data.url : '/';
+  const opened =
+    typeof data?.receipt === 'string'
+      ? sendReceipt({ pushId: data.receipt, state: 'opened', at: Date.now() }).catch(() => undefined)
+      : Promise.resolve();
   const decision = event.action === 'run' || event.action === 'skip' ? event.action : undefined;
   // Run / Skip: leave the decision for the app (it sends it once connected), then open it.
   const done =
@@ -85,7 +103,7 @@ self.addEventListener('notificationclick', (event) => {
         }).then(() => openUrl(url))
       : openUrl(url);
   try {
-    event.waitUntil(done);
+    event.waitUntil(Promise.all([done, opened]));
   } catch {
     // Only an untrusted (synthetic) event refuses waitUntil; the work above still runs.
   }

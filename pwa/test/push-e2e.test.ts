@@ -9,13 +9,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setPushTransportForTests } from '../../daemon/src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from '../../daemon/test/push/push-service.js';
-import { type Browser, ensureBuilt, launch, pairThroughUi, shot } from './helpers/browser.js';
+import type { PushOutcome } from '../../shared/src/index.js';
+import { type Browser, ensureBuilt, launch, pairThroughUi, readKv, shot } from './helpers/browser.js';
 
 describe('notifications switch and test push, end to end', () => {
   let svc: FakePushService;
   let td: TestDaemon;
   let b: Browser;
   const sub = makeSubscriber();
+  const storedOutcomes = () =>
+    (JSON.parse(fs.readFileSync(path.join(td.home, 'store', 'push.json'), 'utf8')) as { outcomes: PushOutcome[] })
+      .outcomes;
+
+  /** Deliver bytes to the service worker as the push service would (CDP). */
+  async function swDelivery(origin: string): Promise<(data: string) => Promise<unknown>> {
+    const cdp = await b.context.newCDPSession(b.page);
+    const regs = new Promise<{ registrationId: string; scopeURL: string }[]>((resolve) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+        if (e.registrations.length) resolve(e.registrations);
+      });
+    });
+    await cdp.send('ServiceWorker.enable');
+    const reg = (await regs).find((r) => r.scopeURL === `${origin}/`)!;
+    return (data) => cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: reg.registrationId, data });
+  }
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -55,8 +72,8 @@ describe('notifications switch and test push, end to end', () => {
     await svc?.close();
   });
 
-  it('subscribes, sends a test push, shows its outcome, and the service worker shows it', async () => {
-    const { page, context } = b;
+  it('subscribes, sends a test push, the service worker shows it and confirms it: the switch says delivered', async () => {
+    const { page } = b;
     await page.getByRole('button', { name: 'Settings' }).click();
     const toggle = page.getByRole('switch', { name: 'Notifications' });
     await expect.poll(() => toggle.isEnabled()).toBe(true);
@@ -67,32 +84,32 @@ describe('notifications switch and test push, end to end', () => {
     await svc.waitFor(1, 10_000);
     const payload = decryptPush(svc.received[0], sub);
     expect(payload).toMatchObject({ type: 'test', title: 'Errand test notification' });
-    await expect.poll(() => page.getByLabel('Last push').innerText()).toMatch(/^Test push sent just now/);
-    await shot(page, '33-settings-push-on');
+    expect(payload.receipt).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    await page.getByText(/waiting for this device to confirm it/).waitFor();
 
-    // The same bytes, delivered to the service worker as the push service would.
-    const cdp = await context.newCDPSession(page);
-    const regs = new Promise<{ registrationId: string; scopeURL: string }[]>((resolve) => {
-      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
-        if (e.registrations.length) resolve(e.registrations);
-      });
-    });
-    await cdp.send('ServiceWorker.enable');
-    const reg = (await regs).find((r) => r.scopeURL === `${td.url}/`)!;
-    const deliver = () =>
-      cdp.send('ServiceWorker.deliverPushMessage', {
-        origin: td.url,
-        registrationId: reg.registrationId,
-        data: JSON.stringify(payload),
-      });
+    // The same bytes, delivered to the service worker as the push service would: it shows the
+    // notification and posts the receipt, so the waiting test push reports delivered.
+    const deliver = await swDelivery(td.url);
     const notes = () =>
       page.evaluate(async () =>
         (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.tag}|${n.title}`),
       );
-    await deliver();
-    await expect.poll(notes, { timeout: 4000 }).toEqual(['errand-test|Errand test notification']).catch(deliver);
+    await deliver(JSON.stringify(payload));
+    await expect
+      .poll(notes, { timeout: 4000 })
+      .toEqual(['errand-test|Errand test notification'])
+      .catch(() => deliver(JSON.stringify(payload)));
     await expect.poll(notes).toEqual(['errand-test|Errand test notification']);
-    await cdp.detach();
+    await page.getByText('Test push delivered to this device.').waitFor();
+    await expect.poll(() => page.getByLabel('Last push').innerText()).toMatch(/^Test push delivered just now/);
+    await expect
+      .poll(() =>
+        storedOutcomes()
+          .filter((o) => o.pushId === payload.receipt)
+          .map((o) => o.result),
+      )
+      .toEqual(['accepted', 'delivered']);
+    await shot(page, '33-settings-push-on');
 
     // Turning it off unsubscribes (push.unsubscribe to the host, then the browser subscription).
     await toggle.click();
@@ -161,5 +178,100 @@ describe('notifications switch and test push, end to end', () => {
     expect(
       await page.evaluate(async () => !!(await (await navigator.serviceWorker.ready).pushManager.getSubscription())),
     ).toBe(true);
+  }, 60_000);
+
+  it('with the computer off, the receipt waits in IndexedDB and arrives when the app reconnects', async () => {
+    const { page } = b;
+    const thread = await td.daemon.ctx.store.threads.create('Receipt offline', () => undefined);
+    const before = svc.received.length;
+    await td.daemon.ctx.emit({
+      kind: 'question.asked',
+      question: { id: 'q_off', taskId: 'tsk_off', threadId: thread.meta.id, text: 'Which?', createdAt: Date.now() },
+    });
+    await svc.waitFor(before + 1, 10_000);
+    const payload = decryptPush(svc.received[before], sub);
+    expect(payload).toMatchObject({ type: 'question', receipt: expect.any(String) });
+    await td.daemon.idle();
+    const { home, port, url } = td;
+    await td.stop();
+
+    const deliver = await swDelivery(url);
+    const key = `push-receipt:${payload.receipt}:delivered`;
+    await deliver(JSON.stringify(payload));
+    await expect
+      .poll(() => readKv(page, key), { timeout: 6000 })
+      .toMatchObject({ pushId: payload.receipt, state: 'delivered' })
+      .catch(() => deliver(JSON.stringify(payload)));
+    await expect.poll(() => readKv(page, key)).toMatchObject({ pushId: payload.receipt, state: 'delivered' });
+
+    td = await startTestDaemon({ home, config: { port, push: { subject: 'mailto:owner@example.org' } } });
+    await expect
+      .poll(
+        () =>
+          storedOutcomes()
+            .filter((o) => o.pushId === payload.receipt)
+            .map((o) => o.result),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toEqual(['accepted', 'delivered']);
+    await expect.poll(() => readKv(page, key)).toBeUndefined();
+  }, 90_000);
+
+  it('a tap with no window open lands on the thread, also when the phone starts the app at its start page', async () => {
+    const title = 'Tapped from the lock screen';
+    const thread = await td.daemon.ctx.store.threads.create(title, () => undefined);
+    const id = thread.meta.id;
+    const tag = `thread-${id}`;
+    const deliver = await swDelivery(td.url);
+    const data = JSON.stringify({ type: 'task.done', title, body: 'Done.', threadId: id, url: `/#thread=${id}`, tag });
+    const sw = b.context.serviceWorkers().find((w) => w.url().startsWith(td.url))!;
+    const shown = () =>
+      sw.evaluate(
+        async (t) =>
+          (await (self as unknown as ServiceWorkerGlobalScope).registration.getNotifications({ tag: t })).length,
+        tag,
+      );
+    await deliver(data);
+    await expect
+      .poll(shown, { timeout: 4000 })
+      .toBe(1)
+      .catch(() => deliver(data));
+    await expect.poll(shown).toBe(1);
+
+    // Close the app: only a blank page (another origin) keeps the browser open.
+    const blank = await b.context.newPage();
+    await b.page.close();
+    b.page = blank;
+    await sw.evaluate(async (t) => {
+      const g = self as unknown as ServiceWorkerGlobalScope;
+      const [n] = await g.registration.getNotifications({ tag: t });
+      g.dispatchEvent(new NotificationEvent('notificationclick', { notification: n }));
+    }, tag);
+    const pending = () =>
+      sw.evaluate(
+        () =>
+          new Promise<unknown>((resolve) => {
+            const req = indexedDB.open('errand');
+            req.onsuccess = () => {
+              const g = req.result.transaction('kv', 'readonly').objectStore('kv').get('pending-open');
+              g.onsuccess = () => {
+                resolve(g.result);
+                req.result.close();
+              };
+            };
+          }),
+      );
+    const opened = () => b.context.pages().find((p) => p.url().includes(`#thread=${id}`));
+    // Chromium opens the link itself when it may; the phone may instead start the app at its start page.
+    await expect.poll(async () => !!opened() || !!(await pending()), { timeout: 10_000 }).toBe(true);
+    let app = opened();
+    if (!app) {
+      app = await b.context.newPage();
+      await app.goto(`${td.url}/`);
+    }
+    await expect.poll(() => new URL(app.url()).hash, { timeout: 15_000 }).toBe(`#thread=${id}`);
+    await app.getByText(title).first().waitFor({ timeout: 15_000 });
   }, 60_000);
 });

@@ -154,9 +154,22 @@ export const ConfigSchema = z
           .optional(),
         /** Lock-screen text: 'private' shows no command, model text or file text; 'full' does. */
         previews: z.enum(['private', 'full']).default('private'),
+        /** An approval or question no device confirmed within this goes on: other devices, then the fallback. */
+        escalateAfterMinutes: z.number().positive().max(1440).default(2),
+        /** Where an unconfirmed approval or question goes last: an ntfy topic URL or a webhook (push/fallback.ts). */
+        fallback: z
+          .object({
+            type: z.enum(['ntfy', 'webhook']),
+            url: z
+              .string()
+              .url()
+              .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
-      .default({ previews: 'private' }),
+      .default({ previews: 'private', escalateAfterMinutes: 2 }),
     /** Spending caps: at one, new tasks do not start until it is raised (or the day or month turns). */
     spend: z
       .object({

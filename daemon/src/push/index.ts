@@ -1,13 +1,16 @@
 // The push module: VAPID keys, per-device subscriptions over the authenticated protocol, and one
 // Web Push per change worth a buzz (task done / failed, approval needed, question asked), unless
 // the device has that thread in the foreground right now. Every push ends in a recorded outcome.
-import type { PushOutcome } from '../../../shared/src/index.js';
+import { isEndedTaskState, type PushOutcome } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
 import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
+import { Escalations } from './escalation.js';
+import { type FallbackMessage, fallbackMessageFor, sendFallback } from './fallback.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
+import { Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
-import { PushStore } from './store.js';
+import { KEEP_OUTCOMES, PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
 import { type HttpsTransport, httpsTransport, type PushTransport, pushTransportForTests } from './transport.js';
 import { loadOrCreateVapidKeys } from './vapid.js';
@@ -44,6 +47,8 @@ function sameEndpoint(stored: string, given: string): boolean {
 }
 
 const TEST_PUSH_INTERVAL_MS = 3000;
+/** How long "Send test push" waits for the device to say it showed the notification. */
+const TEST_RECEIPT_WAIT_MS = 10_000;
 const STOP_WAIT_MS = 3000;
 
 export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Promise<PushModule> {
@@ -94,6 +99,9 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       });
   };
 
+  const receipts = new Receipts(store, report, (id) => !!ctx.store.devices.get(id));
+  ctx.setPushReceipt?.((r) => receipts.receive(r));
+
   const sender = new PushSender({
     store,
     transport,
@@ -104,8 +112,12 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     retry: opts.retry,
   });
 
-  const deliver = async (job: PushJob) => {
+  /** Push a job to every subscribed device but one showing its thread; returns the devices sent to. */
+  const deliver = async (job: PushJob): Promise<string[]> => {
     const targets = store.subscriptions().filter((s) => ctx.store.devices.get(s.deviceId));
+    const sentTo = targets
+      .filter((s) => !(job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)))
+      .map((s) => s.deviceId);
     await Promise.all(
       targets.map(async (s) => {
         if (job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)) {
@@ -119,16 +131,51 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
           });
           return;
         }
-        await sender.send(s.deviceId, job);
+        await sender.send(s.deviceId, job, receipts.newPush(s.deviceId, job.payload.type, job.threadId, job.key));
       }),
     );
+    return sentTo;
   };
+
+  const escalations = new Escalations({
+    afterMs: () => ctx.config().push.escalateAfterMinutes * 60_000,
+    receipts,
+    subscribed: () =>
+      store
+        .subscriptions()
+        .filter((s) => ctx.store.devices.get(s.deviceId))
+        .map((s) => s.deviceId),
+    resend: async (job, deviceIds) => {
+      await Promise.all(
+        deviceIds.map((id) => sender.send(id, job, receipts.newPush(id, job.payload.type, job.threadId, job.key))),
+      );
+    },
+    fallback: () => ctx.config().push.fallback,
+    sendFallback: (target, m) => sendFallback(target, m),
+    report,
+    track,
+    log,
+  });
 
   const unsubscribe = ctx.store.events.subscribe(({ event }) => {
     if (event.kind === 'device.revoked') {
       track(store.remove(event.deviceId));
       return;
     }
+    // What still waits for the person (escalation stops once it is answered, expires or its task ends).
+    let fallbackMessage: FallbackMessage | undefined;
+    if (event.kind === 'approval.requested') {
+      const a = event.approval;
+      if (a.state === 'pending') {
+        escalations.opened(`approval:${a.id}`, a.taskId, a.expiresAt);
+        fallbackMessage = fallbackMessageFor(event, ctx.origins()[0] ?? '');
+      } else escalations.closed(`approval:${a.id}`);
+    } else if (event.kind === 'approval.resolved') escalations.closed(`approval:${event.approval.id}`);
+    else if (event.kind === 'question.asked') {
+      escalations.opened(`question:${event.question.id}`, event.question.taskId);
+      fallbackMessage = fallbackMessageFor(event, ctx.origins()[0] ?? '');
+    } else if (event.kind === 'question.answered') escalations.closed(`question:${event.questionId}`);
+    else if (event.kind === 'task.updated' && isEndedTaskState(event.task.state)) escalations.taskEnded(event.task.id);
     if (
       event.kind !== 'task.updated' &&
       event.kind !== 'approval.requested' &&
@@ -149,7 +196,12 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       return;
     }
     if (!job || !store.claim(job.key)) return; // at most one push per change
-    track(deliver(job));
+    const pushed = job;
+    track(
+      deliver(pushed).then((sentTo) => {
+        if (fallbackMessage) escalations.watch(pushed, fallbackMessage, sentTo);
+      }),
+    );
   });
 
   const lastTest = new Map<string, number>();
@@ -163,11 +215,20 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     if (now - (lastTest.get(deviceId) ?? 0) < TEST_PUSH_INTERVAL_MS)
       throw new CommandError('rate_limited', 'A test push was just sent; wait a few seconds before sending another.');
     lastTest.set(deviceId, now);
-    const sending = sender.send(deviceId, testJob(now));
+    const job = testJob(now);
+    const pushId = receipts.newPush(deviceId, job.payload.type, undefined, job.key);
+    const sending = sender.send(deviceId, job, pushId);
     track(sending);
     const outcome = await sending;
     if (!outcome) throw new CommandError('not_found', 'This device has no push subscription any more.');
-    return outcome;
+    if (outcome.result !== 'accepted') return outcome;
+    // Accepted by the push service is not arrival: wait for the device's receipt.
+    return (await receipts.waitDelivered(pushId, TEST_RECEIPT_WAIT_MS))
+      ? { ...outcome, result: 'delivered' as const, at: Date.now() }
+      : {
+          ...outcome,
+          detail: `accepted by the push service, but the device did not confirm it within ${TEST_RECEIPT_WAIT_MS / 1000} s (it may be off or offline; it may still arrive)`,
+        };
   };
 
   ctx.commands.register('push.key', async (c, cc) => {
@@ -196,7 +257,13 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
   });
   ctx.commands.register('push.unsubscribe', async (_c, cc) => ({ unsubscribed: await store.remove(cc.device.id) }));
   ctx.commands.register('push.test', async (_c, cc) => sendTest(cc.device.id));
-  ctx.commands.register('push.outcomes', async (_c, cc) => store.outcomes(cc.device.id));
+  // This device's pushes, and the escalations and fallback messages (they concern every device).
+  ctx.commands.register('push.outcomes', async (_c, cc) =>
+    store
+      .outcomes(undefined, KEEP_OUTCOMES)
+      .filter((o) => o.deviceId === cc.device.id || !o.deviceId)
+      .slice(-50),
+  );
 
   const knownDevice = (id: string) => {
     if (!ctx.store.devices.get(id)) throw new Error(`no such device: ${id}. \`errand devices\` lists the paired ones.`);
@@ -212,7 +279,20 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
       typeof p.limit === 'number' ? Math.max(1, Math.min(300, p.limit)) : 100,
     ),
   );
-  ctx.control.register('push.test', async (p) => sendTest(deviceParam(p)));
+  ctx.control.register('push.test', async (p) => {
+    if (p.all !== true) return sendTest(deviceParam(p));
+    // Every device with notifications on, at once; each says delivered or not within 10 s.
+    return Promise.all(
+      store.subscriptions().map(async (s) => {
+        const device = ctx.store.devices.get(s.deviceId)?.name;
+        try {
+          return { deviceId: s.deviceId, device, outcome: await sendTest(s.deviceId) };
+        } catch (err) {
+          return { deviceId: s.deviceId, device, error: (err as Error).message };
+        }
+      }),
+    );
+  });
   ctx.control.register('push.status', async () => ({
     publicKey: keys.publicKey,
     subject: vapidSubject(ctx.config()),
@@ -234,6 +314,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
     idle,
     async stop() {
       unsubscribe();
+      escalations.stop();
       sender.stop();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

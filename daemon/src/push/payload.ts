@@ -17,6 +17,8 @@ export interface PushPayload {
   tag: string;
   /** A missed scheduled run (catch-up rule "ask"): the notification offers Run and Skip for it. */
   schedule?: { id: string; occurrenceId: string };
+  /** This push's id, per device (added at sending): the service worker posts it back as a receipt. */
+  receipt?: string;
 }
 
 export interface PushJob {
@@ -37,6 +39,8 @@ export interface PushJob {
 export type PushPreviews = 'private' | 'full';
 
 export const MAX_PAYLOAD_BYTES = 1024;
+/** Room left for the per-device `"receipt":"<push id>"` added at sending. */
+const RECEIPT_ROOM = 48;
 const TITLE_MAX = 90;
 const BODY_MAX = 220;
 const DAY = 24 * 3600;
@@ -97,14 +101,14 @@ export function redactSecrets(text: string): string {
     });
 }
 
-/** Redact, then shrink body, then title, until the JSON fits in MAX_PAYLOAD_BYTES. */
+/** Redact, then shrink body, then title, until the JSON (with its receipt id) fits in MAX_PAYLOAD_BYTES. */
 export function fitPayload(p: PushPayload): PushPayload {
   const out = {
     ...p,
     title: oneLine(redactSecrets(p.title), TITLE_MAX),
     body: oneLine(redactSecrets(p.body), BODY_MAX),
   };
-  const size = () => Buffer.byteLength(JSON.stringify(out));
+  const size = () => Buffer.byteLength(JSON.stringify(out)) + RECEIPT_ROOM;
   while (size() > MAX_PAYLOAD_BYTES && Array.from(out.body).length > 1)
     out.body = oneLine(out.body, Math.floor(Array.from(out.body).length * 0.8));
   while (size() > MAX_PAYLOAD_BYTES && Array.from(out.title).length > 1)

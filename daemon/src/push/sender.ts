@@ -60,6 +60,8 @@ export function retryAfterMs(value: string | string[] | undefined, now: number):
 
 interface Attempt {
   job: PushJob;
+  /** Sent inside the encrypted push as `receipt`; the service worker's receipt names it. */
+  pushId?: string;
   deviceId: string;
   endpoint: string;
   failures: number;
@@ -78,10 +80,10 @@ export class PushSender {
   }
 
   /** Send to the device's current subscription. Resolves with the first attempt's outcome; retries continue in the background. */
-  async send(deviceId: string, job: PushJob): Promise<PushOutcome | undefined> {
+  async send(deviceId: string, job: PushJob, pushId?: string): Promise<PushOutcome | undefined> {
     const sub = this.deps.store.get(deviceId);
     if (!sub) return undefined;
-    return this.attempt(sub, { job, deviceId, endpoint: sub.endpoint, failures: 0, rateLimited: 0 });
+    return this.attempt(sub, { job, pushId, deviceId, endpoint: sub.endpoint, failures: 0, rateLimited: 0 });
   }
 
   /** Cancel pending retries. */
@@ -98,6 +100,7 @@ export class PushSender {
   private outcome(a: Attempt, result: PushOutcome['result'], detail?: string, status?: number): PushOutcome {
     const o: PushOutcome = {
       deviceId: a.deviceId,
+      ...(a.pushId ? { pushId: a.pushId } : {}),
       at: this.now(),
       kind: a.job.payload.type,
       result,
@@ -150,7 +153,7 @@ export class PushSender {
     try {
       details = webpush.generateRequestDetails(
         { endpoint: sub.endpoint, keys: sub.keys },
-        JSON.stringify(a.job.payload),
+        JSON.stringify(a.pushId ? { ...a.job.payload, receipt: a.pushId } : a.job.payload),
         {
           vapidDetails: {
             subject: this.deps.subject(),
@@ -182,7 +185,7 @@ export class PushSender {
       );
     }
     const status = res.status;
-    if (status >= 200 && status < 300) return this.outcome(a, 'sent', undefined, status);
+    if (status >= 200 && status < 300) return this.outcome(a, 'accepted', undefined, status);
     if (status === 404 || status === 410) {
       await this.deps.store.remove(sub.deviceId, sub.endpoint);
       this.deps.log.info('push subscription expired; removed', { device: a.deviceId, status });

@@ -26,7 +26,7 @@ const PushDoc = z.object({
 });
 type PushDoc = z.infer<typeof PushDoc>;
 
-export const KEEP_OUTCOMES = 300;
+export const KEEP_OUTCOMES = 500;
 const KEEP_KEYS = 2000;
 
 export class PushStore {

@@ -1,8 +1,6 @@
 // The VAPID subject: the contact a push service may use about this sender. Apple's push service
 // rejects made-up ones (mailto:…@localhost gets 403 BadJwtToken), so it defaults to the https
 // publicUrl when one is set, and a placeholder is named as such (doctor, the notifications screen).
-import type { Config } from '../config/schema.js';
-
 export const PLACEHOLDER_SUBJECT = 'mailto:errand@localhost';
 
 export interface VapidSubject {
@@ -38,7 +36,7 @@ export function subjectProblem(subject: string): string | undefined {
   return `"${subject}" is not a mailto: or https: address`;
 }
 
-export function vapidSubject(config: Pick<Config, 'publicUrl' | 'push'>): VapidSubject {
+export function vapidSubject(config: { publicUrl?: string; push: { subject?: string } }): VapidSubject {
   const configured = config.push.subject;
   if (configured) {
     const problem = subjectProblem(configured);

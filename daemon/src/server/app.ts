@@ -9,8 +9,9 @@ import {
   type PairClaimResponse,
   PairPeekRequest,
   type PairPeekResponse,
+  PushReceipt,
 } from '../../../shared/src/index.js';
-import type { FileDownloadHandler } from '../context.js';
+import type { FileDownloadHandler, PushReceiptHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
 import { MAX_UPLOAD_BYTES, type UploadStore } from '../store/uploads.js';
@@ -39,6 +40,7 @@ export interface AppOptions {
   refusals?: RefusalLog;
   log: Logger;
   fileDownload: () => FileDownloadHandler | undefined;
+  pushReceipt?: () => PushReceiptHandler | undefined;
   pwaDir?: string;
 }
 
@@ -172,6 +174,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
     reply.header('Content-Disposition', `attachment; filename="${encodeURIComponent(file.name)}"`);
     return reply.type(file.mediaType).send(file.data);
+  });
+
+  // A service worker says a push arrived or was tapped. It holds no token: the push id (128 random
+  // bits, sent only inside the encrypted push) is the proof, so unknown ids count as failed attempts.
+  app.post('/api/push/receipt', { bodyLimit: 1024 }, async (req, reply) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (!opts.limiter.allowed(address))
+      return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    const body = PushReceipt.safeParse(req.body);
+    const handler = opts.pushReceipt?.();
+    if (!body.success || !handler) return httpError(reply, 400, 'bad_request', 'Send {"pushId", "state"}.');
+    if (!handler(body.data)) {
+      opts.limiter.fail(address);
+      return httpError(reply, 404, 'not_found', 'No such push.');
+    }
+    return { ok: true };
   });
 
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_FRAME } });

@@ -80,7 +80,7 @@ it('a finished agent task pushes once per subscribed device, none to the one vie
   await phoneA.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
   const sent = await phoneA.event('push.outcome', (e) => e.outcome.deviceId === a.deviceId, 10_000);
   const suppressed = await phoneA.event('push.outcome', (e) => e.outcome.deviceId === b.deviceId, 10_000);
-  expect(sent.outcome).toMatchObject({ result: 'sent', kind: 'task.done', threadId: thread.id });
+  expect(sent.outcome).toMatchObject({ result: 'accepted', kind: 'task.done', threadId: thread.id });
   expect(suppressed.outcome).toMatchObject({
     result: 'suppressed',
     kind: 'task.done',
@@ -99,8 +99,9 @@ it('a finished agent task pushes once per subscribed device, none to the one vie
     threadId: thread.id,
     url: `/#thread=${thread.id}`,
     tag: `thread-${thread.id}`,
+    receipt: sent.outcome.pushId,
   });
   verifyVapid(svc.received[0].headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
-  expect((await outcomes()).map((o) => o.result)).toEqual(['sent']);
+  expect((await outcomes()).map((o) => o.result)).toEqual(['accepted']);
   expect((await phoneB.send<PushOutcome[]>({ type: 'push.outcomes' })).map((o) => o.result)).toEqual(['suppressed']);
 });

@@ -8,7 +8,7 @@ import type { PushOutcome, Task } from '../../../shared/src/index.js';
 import { type PushModule, setPushTransportForTests, startPush } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
-import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
+import { decryptPush, FakePushService, makeSubscriber, postReceipt, verifyVapid } from './push-service.js';
 
 const SUBJECT = 'mailto:owner@example.org';
 
@@ -132,7 +132,7 @@ describe('push through the daemon', () => {
 
     const sentA = await outcomeOf(laptop, (o) => o.deviceId === idA && o.kind === 'task.done');
     const suppressedB = await outcomeOf(laptop, (o) => o.deviceId === idB && o.kind === 'task.done');
-    expect(sentA).toMatchObject({ result: 'sent', status: 201, threadId: thread.meta.id });
+    expect(sentA).toMatchObject({ result: 'accepted', status: 201, threadId: thread.meta.id });
     expect(suppressedB).toMatchObject({
       result: 'suppressed',
       threadId: thread.meta.id,
@@ -150,7 +150,9 @@ describe('push through the daemon', () => {
       threadId: thread.meta.id,
       url: `/#thread=${thread.meta.id}`,
       tag: `thread-${thread.meta.id}`,
+      receipt: sentA.pushId,
     });
+    expect(sentA.pushId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     verifyVapid(push.headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
     expect(laptop.events().filter((e) => e.event.kind === 'push.outcome')).toHaveLength(2);
 
@@ -202,12 +204,16 @@ describe('push through the daemon', () => {
     expect(got.every((p) => p.headers.urgency === 'high')).toBe(true);
   });
 
-  it('push.test sends a test push to the calling device only', async () => {
+  it('push.test sends a test push to the calling device only, and reports it delivered once the device says so', async () => {
     const before = svc.received.length;
-    const outcome = await phoneB.send<PushOutcome>({ type: 'push.test' });
-    expect(outcome).toMatchObject({ deviceId: idB, kind: 'test', result: 'sent' });
+    const replied = phoneB.send<PushOutcome>({ type: 'push.test' });
+    await svc.waitFor(before + 1);
+    const payload = decryptPush(svc.received[before], subB);
+    expect(payload).toMatchObject({ type: 'test', url: '/', receipt: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
+    expect((await postReceipt(td.url, { pushId: payload.receipt, state: 'delivered' })).status).toBe(200);
+    const outcome = await replied;
+    expect(outcome).toMatchObject({ deviceId: idB, kind: 'test', result: 'delivered', pushId: payload.receipt });
     expect(svc.received).toHaveLength(before + 1);
-    expect(decryptPush(svc.received[before], subB)).toMatchObject({ type: 'test', url: '/' });
     await expect(phoneB.send({ type: 'push.test' })).rejects.toThrow(/wait a few seconds/);
   });
 
@@ -273,7 +279,7 @@ describe('push through the daemon', () => {
       body: 'All done.',
     });
     const outcomes = await again.send<PushOutcome[]>({ type: 'push.outcomes' });
-    expect(outcomes.at(-1)).toMatchObject({ result: 'sent', kind: 'task.done' });
+    expect(outcomes.at(-1)).toMatchObject({ result: 'accepted', kind: 'task.done' });
   });
   it('replaced push keys: no request on the old subscription, the device is told to renew, and renewing works', async () => {
     const home = td.home;

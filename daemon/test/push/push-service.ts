@@ -220,3 +220,17 @@ export function verifyVapid(
   if (claims.sub !== expected.subject) throw new Error(`JWT sub ${claims.sub} is not ${expected.subject}`);
   return claims;
 }
+
+/** Post a receipt as the service worker does (same-origin fetch, so Origin is the daemon's own). */
+export async function postReceipt(
+  baseUrl: string,
+  body: Record<string, unknown>,
+  origin: string = baseUrl,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${baseUrl}/api/push/receipt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}

@@ -90,7 +90,7 @@ describe('web push sending', () => {
     const outcome = await rig.sender.send('dev_a', doneJob());
     expect(outcome).toMatchObject({
       deviceId: 'dev_a',
-      result: 'sent',
+      result: 'accepted',
       status: 201,
       kind: 'task.done',
       threadId: 'thr_9',
@@ -161,7 +161,7 @@ describe('web push sending', () => {
     expect(gap).toBeGreaterThanOrEqual(950);
     expect(gap).toBeLessThan(3000);
     await expect.poll(() => rig.outcomes.length).toBe(2);
-    expect(rig.outcomes[1]).toMatchObject({ result: 'sent', status: 201 });
+    expect(rig.outcomes[1]).toMatchObject({ result: 'accepted', status: 201 });
     // The retry is a fresh request that still decrypts and verifies.
     expect(decryptPush(svc.received[1], rig.sub)).toMatchObject({ type: 'task.done' });
     verifyVapid(svc.received[1].headers.authorization, rig.sub.subscription.endpoint, {
@@ -209,7 +209,7 @@ describe('web push sending', () => {
       detail: expect.stringMatching(/could not reach the push service.*retrying/),
     });
     expect(first!.status).toBeUndefined();
-    await expect.poll(() => rig.outcomes.map((o) => o.result)).toEqual(['failed', 'sent']);
+    await expect.poll(() => rig.outcomes.map((o) => o.result)).toEqual(['failed', 'accepted']);
   });
 
   it('a redirect is not followed, and other client errors are final', async () => {

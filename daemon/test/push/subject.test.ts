@@ -7,19 +7,19 @@ import type { PushOutcome } from '../../../shared/src/index.js';
 import { setPushTransportForTests } from '../../src/push/index.js';
 import { subjectProblem, vapidSubject } from '../../src/push/subject.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
+import { decryptPush, FakePushService, makeSubscriber, postReceipt, verifyVapid } from './push-service.js';
 
 describe('vapidSubject', () => {
   it('prefers push.subject, then the https publicUrl, else the named placeholder', () => {
-    expect(vapidSubject({ push: { subject: 'mailto:me@mydomain.net', previews: 'private' } })).toEqual({
+    expect(vapidSubject({ push: { subject: 'mailto:me@mydomain.net' } })).toEqual({
       subject: 'mailto:me@mydomain.net',
       source: 'config',
     });
-    expect(vapidSubject({ publicUrl: 'https://box.tail1234.ts.net/app', push: { previews: 'private' } })).toEqual({
+    expect(vapidSubject({ publicUrl: 'https://box.tail1234.ts.net/app', push: {} })).toEqual({
       subject: 'https://box.tail1234.ts.net',
       source: 'publicUrl',
     });
-    const d = vapidSubject({ push: { previews: 'private' } });
+    const d = vapidSubject({ push: {} });
     expect(d).toMatchObject({ subject: 'mailto:errand@localhost', source: 'default' });
     expect(d.problem).toMatch(/placeholder/);
   });
@@ -66,8 +66,11 @@ describe('the subject pushes are signed with', () => {
     expect(key.subjectProblem).toBeUndefined();
     const sub = makeSubscriber('https://web.push.apple.com/QGsubject');
     await phone.send({ type: 'push.subscribe', subscription: sub.subscription });
-    const out = await phone.send<PushOutcome>({ type: 'push.test' });
-    expect(out.status).toBe(201);
+    const replied = phone.send<PushOutcome>({ type: 'push.test' });
+    await svc.waitFor(1);
+    const { receipt } = decryptPush(svc.received[0], sub);
+    await postReceipt(td.url, { pushId: receipt, state: 'delivered' });
+    expect(await replied).toMatchObject({ status: 201, result: 'delivered' });
     verifyVapid(svc.received[0].headers.authorization, sub.subscription.endpoint, {
       subject: 'https://errand-box.tail1234.ts.net',
       publicKey: key.publicKey,

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { PushOutcome } from '../../../shared/src/index.js';
+// The fold only, not the shared index: that would pull the schemas (zod) into the first chunk.
+import { type PushSummary, pushStateWords, summarizePushes } from '../../../shared/src/push-outcomes.js';
 import { request } from '../conn/connection.js';
 import { timeAgo } from '../lib/format.js';
 import { currentSubscription, disablePush, enablePush, pushSupport } from '../lib/push.js';
@@ -16,17 +18,17 @@ const WHY: Record<string, string> = {
     'Notifications are blocked for Errand. Allow them in the browser’s site settings (or the phone’s Settings → Notifications), then come back here.',
 };
 
-function describe(o: PushOutcome): string {
-  const what = o.kind === 'test' ? 'Test push' : `Push (${o.kind})`;
-  const how =
-    o.result === 'sent'
-      ? 'sent'
-      : o.result === 'suppressed'
-        ? 'not sent'
-        : o.result === 'removed'
-          ? 'subscription removed'
-          : 'failed';
-  return `${what} ${how} ${timeAgo(o.at)}${o.detail ? ` — ${o.detail}` : ''}${o.status ? ` (HTTP ${o.status})` : ''}`;
+const KIND: Record<string, string> = {
+  test: 'Test push',
+  'task.done': 'Task done',
+  'task.failed': 'Task failed',
+  approval: 'Approval',
+  question: 'Question',
+  'schedule.missed': 'Missed run',
+};
+
+function describe(s: PushSummary): string {
+  return `${KIND[s.kind] ?? `Push (${s.kind})`} ${pushStateWords(s)} ${timeAgo(s.at)}${s.status && s.state === 'failed' ? ` (HTTP ${s.status})` : ''}`;
 }
 
 export function NotificationsSwitch() {
@@ -38,7 +40,9 @@ export function NotificationsSwitch() {
   const deviceId = useStore(connStore, (c) => c.device?.id);
   const online = useStore(connStore, (c) => c.status === 'online');
   const outcomes = useStore(appStore, (s) => s.pushOutcomes);
-  const last = outcomes.find((o) => o.deviceId === deviceId);
+  // This device's pushes, and the escalations and fallback messages (they concern every device).
+  const mine = summarizePushes(outcomes.filter((o) => o.deviceId === deviceId || !o.deviceId));
+  const last = mine[0];
 
   useEffect(() => {
     void currentSubscription()
@@ -84,10 +88,16 @@ export function NotificationsSwitch() {
   };
   const test = async () => {
     setError(undefined);
+    setInfo('Test push sent; waiting for this device to confirm it (up to 10 s)…');
     try {
-      await request({ type: 'push.test' });
-      setInfo('Test push requested. It should arrive in a few seconds.');
+      const o = (await request({ type: 'push.test' })) as PushOutcome;
+      if (o.result === 'delivered') setInfo('Test push delivered to this device.');
+      else {
+        setInfo(undefined);
+        setError(`Test push not delivered: ${o.detail ?? pushStateWords({ state: o.result })}`);
+      }
     } catch (e) {
+      setInfo(undefined);
       setError((e as Error).message);
     }
   };
@@ -125,6 +135,13 @@ export function NotificationsSwitch() {
       <p class="muted" aria-label="Last push">
         {last ? describe(last) : 'No push sent to this device yet.'}
       </p>
+      {mine.length > 1 && (
+        <ul class="muted" aria-label="Recent pushes">
+          {mine.slice(1, 6).map((p) => (
+            <li key={`${p.pushId ?? ''}${p.at}`}>{describe(p)}</li>
+          ))}
+        </ul>
+      )}
       {on && (
         <button type="button" aria-label="Send test push" disabled={!online} onClick={() => void test()}>
           Send test push

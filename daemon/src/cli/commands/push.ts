@@ -1,5 +1,5 @@
 // `errand push`: which devices get notifications, what happened to recent pushes, send a test.
-import type { PushOutcome } from '../../../../shared/src/index.js';
+import { type PushOutcome, type PushSummary, pushStateWords, summarizePushes } from '../../../../shared/src/index.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
@@ -8,14 +8,45 @@ interface PushStatus {
   subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number; current?: boolean }>;
 }
 
+interface TestResult {
+  deviceId: string;
+  device?: string;
+  outcome?: PushOutcome;
+  error?: string;
+}
+
+const time = (at: number) => new Date(at).toISOString().slice(0, 19).replace('T', ' ');
+const clock = (at: number | undefined) => (at === undefined ? '' : new Date(at).toISOString().slice(11, 19));
+
+function pushLine(p: PushSummary): string {
+  const steps = [
+    p.acceptedAt !== undefined ? `accepted ${clock(p.acceptedAt)}` : '',
+    p.deliveredAt !== undefined ? `delivered ${clock(p.deliveredAt)}` : '',
+    p.openedAt !== undefined ? `opened ${clock(p.openedAt)}` : '',
+  ].filter(Boolean);
+  const who = p.deviceId ?? (p.channel ? `fallback (${p.channel})` : 'escalation');
+  return `${time(p.at)}  ${who}  ${p.kind}  ${forTerminal(pushStateWords(p))}${p.status && p.state === 'failed' ? ` (HTTP ${p.status})` : ''}${steps.length ? `  [${steps.join(', ')}]` : ''}${p.escalated ? '  (escalated)' : ''}`;
+}
+
+function testLine(r: TestResult): string {
+  const who = r.device ? `${forTerminal(r.device)} (${r.deviceId})` : r.deviceId;
+  if (r.error) return `${who}: not sent: ${forTerminal(r.error)}`;
+  const o = r.outcome!;
+  if (o.result === 'delivered') return `${who}: delivered`;
+  return `${who}: not delivered: ${forTerminal(o.detail ?? pushStateWords({ state: o.result }))}`;
+}
+
 export const pushCommand: CliCommand = {
   name: 'push',
   summary: 'Notification status: subscribed devices, recent outcomes, test push',
   help: `Usage:
   errand push [--json]                     devices subscribed to notifications
-  errand push outcomes [<deviceId>] [--json]  what happened to recent pushes (sent, suppressed, failed)
-  errand push test <deviceId>              send a test notification to a device`,
+  errand push outcomes [<deviceId>] [--json]  each recent push per device: accepted by the push service,
+                                           delivered (shown), opened (tapped), or failed with the reason
+  errand push test <deviceId> | --all      send a test notification; says within 10 s whether each device
+                                           showed it (exit 1 when one did not)`,
   allowPositionals: true,
+  options: { all: { type: 'boolean' } },
   async run(args, io) {
     const json = args.values.json === true;
     const [action = 'status', deviceId] = args.positionals;
@@ -37,28 +68,31 @@ export const pushCommand: CliCommand = {
         | PushOutcome[]
         | undefined;
       if (!list) return 1;
-      if (json) io.out(JSON.stringify(list, null, 2));
-      else if (list.length === 0) io.out('No pushes yet.');
-      else
-        for (const o of list)
-          io.out(
-            `${new Date(o.at).toISOString().slice(0, 19).replace('T', ' ')}  ${o.deviceId}  ${o.kind}  ${o.result}${o.status ? ` (${o.status})` : ''}${o.detail ? `: ${forTerminal(o.detail)}` : ''}`,
-          );
+      // One line per push and device, its furthest step: accepted → delivered → opened, or failed.
+      const pushes = summarizePushes(list);
+      if (json) io.out(JSON.stringify(pushes, null, 2));
+      else if (pushes.length === 0) io.out('No pushes yet.');
+      else for (const p of pushes) io.out(pushLine(p));
       return 0;
     }
     if (action === 'test') {
+      if (args.values.all === true) {
+        const results = (await callDaemon(io, args.home, 'push.test', { all: true })) as TestResult[] | undefined;
+        if (!results) return 1;
+        if (json) io.out(JSON.stringify(results, null, 2));
+        else if (results.length === 0)
+          io.out('No device has notifications on. Turn them on in the app: Settings → Notifications.');
+        else for (const r of results) io.out(testLine(r));
+        return results.length > 0 && results.every((r) => r.outcome?.result === 'delivered') ? 0 : 1;
+      }
       if (!deviceId) {
-        io.err('Usage: errand push test <deviceId> (ids are shown by `errand push`).');
+        io.err('Usage: errand push test <deviceId> | --all (ids are shown by `errand push`).');
         return 2;
       }
       const outcome = (await callDaemon(io, args.home, 'push.test', { deviceId })) as PushOutcome | undefined;
       if (!outcome) return 1;
-      io.out(
-        json
-          ? JSON.stringify(outcome)
-          : `Test push ${outcome.result}${outcome.detail ? `: ${forTerminal(outcome.detail)}` : ''}.`,
-      );
-      return outcome.result === 'sent' ? 0 : 1;
+      io.out(json ? JSON.stringify(outcome) : testLine({ deviceId, outcome }));
+      return outcome.result === 'delivered' ? 0 : 1;
     }
     io.err('errand push: unknown action. Try `errand push --help`.');
     return 2;

@@ -1,0 +1,117 @@
+// Proof of arrival. Each push to each device gets an id (128 random bits) that travels only inside
+// the encrypted push; the service worker posts it back when it showed the notification (delivered)
+// and when it was tapped (opened). Holding the id is the proof, so the worker needs no token.
+import crypto from 'node:crypto';
+import type { PushOutcome, PushReceipt } from '../../../shared/src/index.js';
+import type { PushStore } from './store.js';
+
+export interface SentPush {
+  pushId: string;
+  deviceId: string;
+  kind: string;
+  threadId?: string;
+  /** The change it announces (approval id …); absent for pushes known only from the stored outcomes. */
+  jobKey?: string;
+  at: number;
+}
+
+type ReceiptState = PushReceipt['state'];
+const KEEP_PENDING = 2000;
+
+export class Receipts {
+  private readonly sent = new Map<string, SentPush>();
+  private readonly seen = new Set<string>();
+  private readonly waiters = new Map<string, Array<() => void>>();
+  private readonly listeners: Array<(push: SentPush, state: ReceiptState) => void> = [];
+
+  constructor(
+    private readonly store: PushStore,
+    private readonly report: (outcome: PushOutcome) => void,
+    private readonly deviceExists: (deviceId: string) => boolean,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A new push to a device: its id, remembered before anything is sent (a receipt may beat the 201). */
+  newPush(deviceId: string, kind: string, threadId: string | undefined, jobKey: string): string {
+    const pushId = crypto.randomBytes(16).toString('base64url');
+    this.sent.set(pushId, { pushId, deviceId, kind, ...(threadId ? { threadId } : {}), jobKey, at: this.now() });
+    if (this.sent.size > KEEP_PENDING) this.sent.delete(this.sent.keys().next().value as string);
+    return pushId;
+  }
+
+  private lookup(pushId: string): SentPush | undefined {
+    const known = this.sent.get(pushId);
+    if (known) return known;
+    // Sent before a restart: its outcome was stored.
+    const o = this.store.outcomes(undefined, Number.MAX_SAFE_INTEGER).find((x) => x.pushId === pushId && x.deviceId);
+    return o?.deviceId
+      ? { pushId, deviceId: o.deviceId, kind: o.kind, ...(o.threadId ? { threadId: o.threadId } : {}), at: o.at }
+      : undefined;
+  }
+
+  private has(pushId: string, state: ReceiptState): boolean {
+    return (
+      this.seen.has(`${pushId}:${state}`) ||
+      this.store.outcomes(undefined, Number.MAX_SAFE_INTEGER).some((o) => o.pushId === pushId && o.result === state)
+    );
+  }
+
+  /** Record a receipt. False when the id is unknown (or its device was revoked); a repeat is accepted once. */
+  receive(r: PushReceipt): boolean {
+    const push = this.lookup(r.pushId);
+    if (!push || !this.deviceExists(push.deviceId)) return false;
+    if (this.has(r.pushId, r.state)) return true;
+    this.seen.add(`${r.pushId}:${r.state}`);
+    const now = this.now();
+    // A receipt that waited offline keeps its time, but never before the push or after now.
+    const at = r.at === undefined ? now : Math.min(now, Math.max(push.at, r.at));
+    this.report({
+      deviceId: push.deviceId,
+      pushId: r.pushId,
+      at,
+      kind: push.kind,
+      ...(push.threadId ? { threadId: push.threadId } : {}),
+      result: r.state,
+    });
+    for (const l of this.listeners) l(push, r.state);
+    const w = this.waiters.get(r.pushId);
+    if (w) {
+      this.waiters.delete(r.pushId);
+      for (const resolve of w) resolve();
+    }
+    return true;
+  }
+
+  /** Whether this push was delivered (or opened) yet. */
+  arrived(pushId: string): boolean {
+    return this.has(pushId, 'delivered') || this.has(pushId, 'opened');
+  }
+
+  /** Resolves true when the push is delivered within `ms`, false otherwise. */
+  waitDelivered(pushId: string, ms: number): Promise<boolean> {
+    if (this.arrived(pushId)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(pushId)?.filter((f) => f !== done) ?? [];
+        if (list.length) this.waiters.set(pushId, list);
+        else this.waiters.delete(pushId);
+        resolve(false);
+      }, ms);
+      timer.unref();
+      this.waiters.set(pushId, [...(this.waiters.get(pushId) ?? []), done]);
+    });
+  }
+
+  onReceipt(listener: (push: SentPush, state: ReceiptState) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Pushes sent for a change (job key), per device. */
+  forJob(jobKey: string): SentPush[] {
+    return [...this.sent.values()].filter((p) => p.jobKey === jobKey);
+  }
+}
