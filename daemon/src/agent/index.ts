@@ -7,6 +7,7 @@ import {
   type Question,
   type ServerEvent,
   type Task,
+  type TaskState,
   type ThreadItem,
   type ThreadSummary,
 } from '../../../shared/src/index.js';
@@ -468,10 +469,8 @@ class AgentService implements AgentModule, RunHost {
     let crashed = 0;
     const resume: Slot[] = [];
     const docs: ThreadDoc[] = [];
-    for (const s of this.ctx.store.threads.list(true)) {
-      const doc = await this.ctx.store.threads.load(s.id);
-      if (doc.tasks.some((t) => ACTIVE_TASK_STATES.has(t.state) || t.state === 'interrupted')) docs.push(doc);
-    }
+    const unfinished = new Set<TaskState>([...ACTIVE_TASK_STATES, 'interrupted']);
+    for (const id of this.ctx.store.threads.withTasksIn(unfinished)) docs.push(await this.ctx.store.threads.load(id));
     // Oldest first, so queued work runs in the order it was asked for.
     docs.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const doc of docs) {

@@ -35,6 +35,46 @@ export interface Fold {
   apply(data: unknown): void;
   snapshot(): unknown;
   restore(data: unknown): void;
+  /**
+   * A fold with many large members (threads) may snapshot them as parts: one JSON text each, written
+   * on a line of its own after the snapshot's head and handed back unparsed on load, so start-up
+   * parses only what it uses. `head` is stored in the snapshot's head line.
+   */
+  snapshotParts?(): { head: unknown; parts: string[] };
+  restoreParts?(head: unknown, parts: string[]): void;
+}
+
+/** The first line of a snapshot (format 2); its folds' parts follow, one per line, in `parts` order. */
+interface SnapshotHead {
+  v: number;
+  n: number;
+  seq: number;
+  folds: Record<string, unknown>;
+  /** Parts per fold, in the order they follow the head (format 2). */
+  parts?: Record<string, number>;
+  dropped?: Journal['dropped'];
+}
+
+const NEWLINE = 0x0a;
+
+/** Read a snapshot: format 1 is one JSON document; format 2 a head line and then one part per line. */
+function readSnapshot(buf: Buffer): { head: SnapshotHead; parts: Map<string, string[]> } {
+  const end = buf.indexOf(NEWLINE);
+  const head = JSON.parse(buf.toString('utf8', 0, end < 0 ? buf.length : end)) as SnapshotHead;
+  const parts = new Map<string, string[]>();
+  let pos = end + 1;
+  for (const [type, count] of Object.entries(head.parts ?? {})) {
+    const list: string[] = [];
+    for (let i = 0; i < count; i++) {
+      let next = buf.indexOf(NEWLINE, pos);
+      if (next < 0) next = buf.length;
+      if (pos >= buf.length) throw new Error(`the snapshot ends before part ${i + 1} of ${count} of ${type}`);
+      list.push(buf.toString('utf8', pos, next));
+      pos = next + 1;
+    }
+    parts.set(type, list);
+  }
+  return { head, parts };
 }
 
 const HEADER = 8;
@@ -346,16 +386,22 @@ export class Journal {
     const latest = snaps.at(-1);
     if (latest) {
       const file = path.join(this.dir, latest);
-      let snap: { n: number; seq: number; folds: Record<string, unknown>; dropped?: Journal['dropped'] };
+      let snap: ReturnType<typeof readSnapshot>;
       try {
-        snap = JSON.parse(await fsp.readFile(file, 'utf8'));
+        snap = readSnapshot(await fsp.readFile(file));
       } catch (err) {
-        throw new JournalDamagedError(file, 0, `snapshot is not valid JSON: ${(err as Error).message}`, 0);
+        throw new JournalDamagedError(file, 0, `snapshot is not valid: ${(err as Error).message}`, 0);
       }
-      this.n = this.snapshotN = snap.n;
-      this.seq = snap.seq;
-      this.dropped = snap.dropped ?? [];
-      for (const [type, data] of Object.entries(snap.folds)) this.folds.get(type)?.restore(data);
+      const { head, parts } = snap;
+      this.n = this.snapshotN = head.n;
+      this.seq = head.seq;
+      this.dropped = head.dropped ?? [];
+      for (const [type, data] of Object.entries(head.folds)) {
+        const fold = this.folds.get(type);
+        const list = parts.get(type);
+        if (list && fold?.restoreParts) fold.restoreParts(data, list);
+        else fold?.restore(data);
+      }
     }
     const scan = scanJournal(this.dir, this.snapshotN);
     if (scan.damaged) {
@@ -668,9 +714,27 @@ export class Journal {
     await this.settle();
     if (this.openTx > 0 || this.queue.length) return;
     const folds: Record<string, unknown> = {};
-    for (const [type, fold] of this.folds) folds[type] = fold.snapshot();
+    const partCounts: Record<string, number> = {};
+    const lines: string[] = [];
+    for (const [type, fold] of this.folds) {
+      if (fold.snapshotParts) {
+        const { head, parts } = fold.snapshotParts();
+        folds[type] = head;
+        partCounts[type] = parts.length;
+        lines.push(...parts);
+      } else folds[type] = fold.snapshot();
+    }
     const n = this.n;
-    const text = JSON.stringify({ v: 1, n, seq: this.seq, at: Date.now(), folds, dropped: this.dropped });
+    const head = JSON.stringify({
+      v: 2,
+      n,
+      seq: this.seq,
+      at: Date.now(),
+      folds,
+      parts: partCounts,
+      dropped: this.dropped,
+    });
+    const text = lines.length ? `${head}\n${lines.join('\n')}` : head;
     if (CRASH?.point === 'mid-snapshot') {
       fs.writeFileSync(
         path.join(this.dir, `.snapshot-${pad(n)}.json.${process.pid}.tmp`),

@@ -3,7 +3,7 @@
 // delta joins the command's record, otherwise it is a record of its own. Start-up rebuilds every
 // thread from the latest snapshot and the journal tail.
 import crypto from 'node:crypto';
-import { mostUrgentState, type ThreadSummary } from '../../../shared/src/index.js';
+import { mostUrgentState, type TaskState, type ThreadSummary } from '../../../shared/src/index.js';
 import type { Fold, Journal } from './journal.js';
 import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
 import type { ThreadDoc } from './thread-doc.js';
@@ -63,8 +63,19 @@ function copyForUndo(doc: ThreadDoc): ThreadDoc {
 export const THREAD_OP = 'thread';
 export const HOST_OP = 'host';
 
+/** What the snapshot keeps beside each thread's part, so start-up parses no thread it does not use. */
+interface ThreadIndexEntry {
+  id: string;
+  summary: ThreadSummary;
+  /** The distinct states of its tasks (recovery looks only at threads with unfinished ones). */
+  taskStates: TaskState[];
+}
+
 export class ThreadStore {
   private docs = new Map<string, ThreadDoc>();
+  /** Threads restored from a snapshot and not used since: their JSON text, parsed on first use. */
+  private raw = new Map<string, string>();
+  private rawTaskStates = new Map<string, TaskState[]>();
   private summaries = new Map<string, ThreadSummary>();
   private shadows = new Map<string, ReturnType<typeof shadowOf>>();
   private host = '';
@@ -73,17 +84,29 @@ export class ThreadStore {
     const threads: Fold = {
       apply: (d) => {
         const delta = d as ThreadDelta;
-        if (delta.create) this.docs.set(delta.id, structuredClone(delta.create));
-        else {
-          const doc = this.docs.get(delta.id);
+        if (delta.create) {
+          this.forgetRaw(delta.id);
+          this.docs.set(delta.id, structuredClone(delta.create));
+        } else {
+          const doc = this.doc(delta.id);
           if (doc) applyDelta(doc, delta);
         }
         this.summaries.delete(delta.id);
         this.shadows.delete(delta.id);
       },
-      snapshot: () => [...this.docs.values()],
+      snapshot: () => [...this.ids()].map((id) => this.doc(id)),
       restore: (data) => {
         for (const doc of data as ThreadDoc[]) this.docs.set(doc.meta.id, doc);
+      },
+      snapshotParts: () => this.snapshotParts(),
+      restoreParts: (head, parts) => {
+        const index = (head as { index: ThreadIndexEntry[] }).index;
+        if (index.length !== parts.length) throw new Error('the thread index does not match the threads');
+        index.forEach((e, i) => {
+          this.raw.set(e.id, parts[i]);
+          this.summaries.set(e.id, e.summary);
+          this.rawTaskStates.set(e.id, e.taskStates);
+        });
       },
     };
     journal.register(THREAD_OP, threads);
@@ -96,6 +119,50 @@ export class ThreadStore {
         this.host = (d as { hostId: string }).hostId;
       },
     });
+  }
+
+  /** The thread, parsed from its snapshot text on first use. */
+  private doc(id: string): ThreadDoc | undefined {
+    const doc = this.docs.get(id);
+    if (doc) return doc;
+    const text = this.raw.get(id);
+    if (text === undefined) return undefined;
+    const parsed = JSON.parse(text) as ThreadDoc;
+    this.forgetRaw(id);
+    this.docs.set(id, parsed);
+    return parsed;
+  }
+
+  private forgetRaw(id: string): void {
+    this.raw.delete(id);
+    this.rawTaskStates.delete(id);
+  }
+
+  /** Each thread as one part (threads never used since the last snapshot are written as they were read). */
+  private snapshotParts(): { head: { index: ThreadIndexEntry[] }; parts: string[] } {
+    const index: ThreadIndexEntry[] = [];
+    const parts: string[] = [];
+    for (const id of this.ids()) {
+      const text = this.raw.get(id);
+      const doc = text === undefined ? this.docs.get(id)! : undefined;
+      const taskStates = doc ? [...new Set(doc.tasks.map((t) => t.state))] : (this.rawTaskStates.get(id) ?? []);
+      index.push({ id, summary: this.summaryOf(id)!, taskStates });
+      parts.push(text ?? JSON.stringify(doc));
+    }
+    return { head: { index }, parts };
+  }
+
+  private *ids(): Iterable<string> {
+    yield* this.docs.keys();
+    yield* this.raw.keys();
+  }
+
+  /** Ids of threads with a task in one of these states (threads not yet parsed are judged by the index). */
+  withTasksIn(states: ReadonlySet<TaskState>): string[] {
+    const out: string[] = [];
+    for (const [id, doc] of this.docs) if (doc.tasks.some((t) => states.has(t.state))) out.push(id);
+    for (const [id, list] of this.rawTaskStates) if (list.some((s) => states.has(s))) out.push(id);
+    return out;
   }
 
   /** After load: give a new home its host id. */
@@ -112,6 +179,7 @@ export class ThreadStore {
 
   /** For the migration: put a whole thread as read from an older store. */
   adopt(doc: ThreadDoc): void {
+    this.forgetRaw(doc.meta.id);
     this.docs.set(doc.meta.id, doc);
   }
   adoptHost(hostId: string): void {
@@ -121,7 +189,7 @@ export class ThreadStore {
   private summaryOf(id: string): ThreadSummary | undefined {
     let s = this.summaries.get(id);
     if (!s) {
-      const doc = this.docs.get(id);
+      const doc = this.doc(id);
       if (!doc) return undefined;
       s = summarize(doc);
       this.summaries.set(id, s);
@@ -131,7 +199,7 @@ export class ThreadStore {
 
   list(includeArchived = false): ThreadSummary[] {
     const out: ThreadSummary[] = [];
-    for (const id of this.docs.keys()) {
+    for (const id of this.ids()) {
       const s = this.summaryOf(id)!;
       if (includeArchived || s.state === 'active') out.push(s);
     }
@@ -142,16 +210,16 @@ export class ThreadStore {
     return this.summaryOf(id);
   }
   has(id: string): boolean {
-    return this.docs.has(id);
+    return this.docs.has(id) || this.raw.has(id);
   }
 
   /** The thread in memory, if there is one (no copy: do not change it outside update). */
   peek(id: string): ThreadDoc | undefined {
-    return this.docs.get(id);
+    return this.doc(id);
   }
 
   async load(id: string): Promise<ThreadDoc> {
-    const doc = this.docs.get(id);
+    const doc = this.doc(id);
     if (!doc) throw new Error(`no thread ${id}`);
     return doc;
   }
@@ -167,7 +235,7 @@ export class ThreadStore {
     const tx = this.journal.current();
     const key = `thread:${id}`;
     if (!tx?.undoable || tx.undo.has(key)) return;
-    const before = this.docs.get(id);
+    const before = this.doc(id);
     tx.undo.set(key, before ? copyForUndo(before) : null);
     tx.failHooks.push(() => {
       const doc = tx.undo.get(key) as ThreadDoc | null;
@@ -183,7 +251,7 @@ export class ThreadStore {
   }
 
   private async recordDelta(id: string, delta: ThreadDelta): Promise<void> {
-    const doc = this.docs.get(id);
+    const doc = this.doc(id);
     if (this.needsFull.has(id) && doc) {
       delta = { id, create: structuredClone(doc) };
       this.needsFull.delete(id);
@@ -225,7 +293,7 @@ export class ThreadStore {
     id: string,
     change: (doc: ThreadDoc) => R,
   ): Promise<{ result: R; summary: ThreadSummary; doc: ThreadDoc }> {
-    const doc = this.docs.get(id);
+    const doc = this.doc(id);
     if (!doc) throw new Error(`no thread ${id}`);
     let shadow = this.shadows.get(id);
     if (!shadow) {

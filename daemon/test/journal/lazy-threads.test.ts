@@ -1,0 +1,117 @@
+// Start-up parses only the threads it uses: the snapshot keeps each thread as a line of its own with
+// an index (summary, task states) in its head, so listing threads and finding unfinished tasks need
+// no thread parsed, and a thread never touched is written to the next snapshot exactly as read.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it, vi } from 'vitest';
+import { homePaths } from '../../src/config/paths.js';
+import { openStore } from '../../src/store/index.js';
+import { listSnapshots } from '../../src/store/journal.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+const tmpHome = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-lazy-threads-'));
+  dirs.push(d);
+  return homePaths(d);
+};
+
+const task = (id: string, state: 'done' | 'queued' | 'running') => ({
+  id,
+  threadId: 'x',
+  prompt: 'p',
+  state,
+  createdAt: 1,
+  usage: { inputTokens: 0, outputTokens: 0 },
+});
+
+/** Count JSON.parse calls on texts that are whole threads. */
+function countThreadParses(): () => number {
+  const real = JSON.parse;
+  let n = 0;
+  vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    if (typeof text === 'string' && text.startsWith('{"schema":1,"meta":')) n++;
+    return real(text, reviver);
+  });
+  return () => n;
+}
+
+it('restarts without parsing threads it does not use, and keeps untouched ones exactly', async () => {
+  const paths = tmpHome();
+  const store = await openStore(paths);
+  const ids: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const doc = await store.threads.create(`Thread ${i}`, (d) => {
+      d.items.push({ kind: 'user', id: `u${i}`, taskId: `t${i}`, text: `Question ${i}`, createdAt: i });
+      d.tasks.push({ ...task(`t${i}`, i === 7 ? 'queued' : 'done'), threadId: d.meta.id });
+    });
+    ids.push(doc.meta.id);
+  }
+  const before = store.threads.list(true);
+  await store.close(); // a clean stop writes a snapshot covering everything
+  const snapshot = path.join(paths.store, 'wal', listSnapshots(path.join(paths.store, 'wal')).at(-1)!);
+  const firstText = fs.readFileSync(snapshot, 'utf8');
+  expect(firstText.split('\n')).toHaveLength(31); // the head, then one line per thread
+
+  const parses = countThreadParses();
+  const again = await openStore(paths);
+  expect(again.threads.list(true)).toEqual(before);
+  expect(again.threads.withTasksIn(new Set(['queued', 'running']))).toEqual([ids[7]]);
+  expect(parses()).toBe(0);
+  // Used: parsed once, then changed like any other.
+  expect((await again.threads.load(ids[3])).items[0]).toMatchObject({ text: 'Question 3' });
+  expect(parses()).toBe(1);
+  await again.threads.update(ids[3], (d) => {
+    d.meta.title = 'Renamed';
+  });
+  await again.close();
+
+  const third = await openStore(paths);
+  expect(third.threads.summary(ids[3])?.title).toBe('Renamed');
+  expect(third.threads.list(true)).toHaveLength(30);
+  // A thread nobody touched is written as it was read, byte for byte.
+  const line = (text: string, id: string) =>
+    text.split('\n').find((l) => l.includes(`"id":"${id}"`) && l.startsWith('{"schema"'));
+  const latest = path.join(paths.store, 'wal', listSnapshots(path.join(paths.store, 'wal')).at(-1)!);
+  expect(line(fs.readFileSync(latest, 'utf8'), ids[12])).toBe(line(firstText, ids[12]));
+  expect((await third.threads.load(ids[12])).tasks[0].state).toBe('done');
+  await third.close();
+});
+
+it('a change recorded after the snapshot applies to a thread restored unparsed', async () => {
+  const paths = tmpHome();
+  const store = await openStore(paths);
+  const doc = await store.threads.create('First', () => undefined);
+  await store.journal.snapshot();
+  await store.threads.update(doc.meta.id, (d) => {
+    d.meta.title = 'Changed after the snapshot';
+  });
+  await store.journal.close(false); // as after a crash: the change is only in the journal's tail
+  const again = await openStore(paths);
+  expect(again.threads.summary(doc.meta.id)?.title).toBe('Changed after the snapshot');
+  await again.close();
+});
+
+it('reads a snapshot written in the first format (one JSON document)', async () => {
+  const paths = tmpHome();
+  const store = await openStore(paths);
+  const doc = await store.threads.create('Old format', (d) => {
+    d.tasks.push({ ...task('t1', 'running'), threadId: d.meta.id });
+  });
+  await store.close();
+  const wal = path.join(paths.store, 'wal');
+  const name = listSnapshots(wal).at(-1)!;
+  const [headLine, ...parts] = fs.readFileSync(path.join(wal, name), 'utf8').split('\n');
+  const head = JSON.parse(headLine);
+  const v1 = { v: 1, n: head.n, seq: head.seq, at: head.at, dropped: head.dropped, folds: { ...head.folds } };
+  v1.folds.thread = parts.map((p) => JSON.parse(p));
+  fs.writeFileSync(path.join(wal, name), JSON.stringify(v1));
+  const again = await openStore(paths);
+  expect(again.threads.summary(doc.meta.id)?.title).toBe('Old format');
+  expect(again.threads.withTasksIn(new Set(['running']))).toEqual([doc.meta.id]);
+  await again.close();
+});
