@@ -16,8 +16,7 @@ export function startSpend(
   now: () => number = Date.now,
 ): DaemonModule & { ledger: SpendLedger; blocked(): string | undefined } {
   const ledger = new SpendLedger(hostTimeZone);
-  for (const s of ctx.store.threads.list(true))
-    for (const t of ctx.store.threads.peek(s.id)?.tasks ?? []) ledger.see(t);
+  for (const t of ctx.store.threads.taskBriefs()) ledger.see(t);
   const unsubscribe = ctx.store.events.subscribe((e) => {
     if (e.event.kind === 'task.updated') ledger.see(e.event.task);
   });

@@ -3,13 +3,16 @@
 // current from task.updated events. No state of its own, so nothing can disagree with the threads.
 import type { Task } from '../../../shared/src/index.js';
 
+// One formatter per time zone: making one costs far more than formatting (thousands of tasks at start).
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 function keys(at: number, timeZone: string): { day: string; month: string } {
-  const day = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(at));
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  const day = f.format(new Date(at));
   return { day, month: day.slice(0, 7) };
 }
 

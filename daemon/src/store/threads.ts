@@ -3,7 +3,7 @@
 // delta joins the command's record, otherwise it is a record of its own. Start-up rebuilds every
 // thread from the latest snapshot and the journal tail.
 import crypto from 'node:crypto';
-import { mostUrgentState, type TaskState, type ThreadSummary } from '../../../shared/src/index.js';
+import { mostUrgentState, type Task, type TaskState, type ThreadSummary } from '../../../shared/src/index.js';
 import type { Fold, Journal } from './journal.js';
 import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
 import type { ThreadDoc } from './thread-doc.js';
@@ -67,15 +67,26 @@ export const HOST_OP = 'host';
 interface ThreadIndexEntry {
   id: string;
   summary: ThreadSummary;
-  /** The distinct states of its tasks (recovery looks only at threads with unfinished ones). */
-  taskStates: TaskState[];
+  /** Its tasks in brief (recovery looks for unfinished ones; spending sums their costs). */
+  tasks: TaskBrief[];
 }
+
+/** What start-up needs of a task without parsing its thread. */
+export type TaskBrief = Pick<Task, 'id' | 'state' | 'costUsd' | 'createdAt' | 'startedAt'>;
+
+const brief = (t: Task): TaskBrief => ({
+  id: t.id,
+  state: t.state,
+  costUsd: t.costUsd,
+  createdAt: t.createdAt,
+  ...(t.startedAt !== undefined ? { startedAt: t.startedAt } : {}),
+});
 
 export class ThreadStore {
   private docs = new Map<string, ThreadDoc>();
   /** Threads restored from a snapshot and not used since: their JSON text, parsed on first use. */
   private raw = new Map<string, string>();
-  private rawTaskStates = new Map<string, TaskState[]>();
+  private rawTasks = new Map<string, TaskBrief[]>();
   private summaries = new Map<string, ThreadSummary>();
   private shadows = new Map<string, ReturnType<typeof shadowOf>>();
   private host = '';
@@ -105,7 +116,8 @@ export class ThreadStore {
         index.forEach((e, i) => {
           this.raw.set(e.id, parts[i]);
           this.summaries.set(e.id, e.summary);
-          this.rawTaskStates.set(e.id, e.taskStates);
+          if (Array.isArray(e.tasks)) this.rawTasks.set(e.id, e.tasks);
+          else this.doc(e.id); // an index without briefs: parse it now
         });
       },
     };
@@ -135,7 +147,7 @@ export class ThreadStore {
 
   private forgetRaw(id: string): void {
     this.raw.delete(id);
-    this.rawTaskStates.delete(id);
+    this.rawTasks.delete(id);
   }
 
   /** Each thread as one part (threads never used since the last snapshot are written as they were read). */
@@ -145,8 +157,8 @@ export class ThreadStore {
     for (const id of this.ids()) {
       const text = this.raw.get(id);
       const doc = text === undefined ? this.docs.get(id)! : undefined;
-      const taskStates = doc ? [...new Set(doc.tasks.map((t) => t.state))] : (this.rawTaskStates.get(id) ?? []);
-      index.push({ id, summary: this.summaryOf(id)!, taskStates });
+      const tasks = doc ? doc.tasks.map(brief) : (this.rawTasks.get(id) ?? []);
+      index.push({ id, summary: this.summaryOf(id)!, tasks });
       parts.push(text ?? JSON.stringify(doc));
     }
     return { head: { index }, parts };
@@ -161,8 +173,14 @@ export class ThreadStore {
   withTasksIn(states: ReadonlySet<TaskState>): string[] {
     const out: string[] = [];
     for (const [id, doc] of this.docs) if (doc.tasks.some((t) => states.has(t.state))) out.push(id);
-    for (const [id, list] of this.rawTaskStates) if (list.some((s) => states.has(s))) out.push(id);
+    for (const [id, list] of this.rawTasks) if (list.some((t) => states.has(t.state))) out.push(id);
     return out;
+  }
+
+  /** Every task of every thread, in brief (threads not yet parsed are read from the index). */
+  *taskBriefs(): Iterable<TaskBrief> {
+    for (const doc of this.docs.values()) yield* doc.tasks;
+    for (const list of this.rawTasks.values()) yield* list;
   }
 
   /** After load: give a new home its host id. */

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
+import type { Task } from '../../../shared/src/index.js';
 import { homePaths } from '../../src/config/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { listSnapshots } from '../../src/store/journal.js';
@@ -20,13 +21,15 @@ const tmpHome = () => {
   return homePaths(d);
 };
 
-const task = (id: string, state: 'done' | 'queued' | 'running') => ({
+const task = (id: string, state: 'done' | 'queued' | 'running', costUsd = 0): Task => ({
   id,
-  threadId: 'x',
-  prompt: 'p',
+  threadId: 'thr_placeholder',
+  messageId: `msg_${id}`,
   state,
-  createdAt: 1,
-  usage: { inputTokens: 0, outputTokens: 0 },
+  createdAt: Date.parse('2026-12-01T12:00:00Z'),
+  turns: 1,
+  usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+  costUsd,
 });
 
 /** Count JSON.parse calls on texts that are whole threads. */
@@ -47,7 +50,7 @@ it('restarts without parsing threads it does not use, and keeps untouched ones e
   for (let i = 0; i < 30; i++) {
     const doc = await store.threads.create(`Thread ${i}`, (d) => {
       d.items.push({ kind: 'user', id: `u${i}`, taskId: `t${i}`, text: `Question ${i}`, createdAt: i });
-      d.tasks.push({ ...task(`t${i}`, i === 7 ? 'queued' : 'done'), threadId: d.meta.id });
+      d.tasks.push({ ...task(`t${i}`, i === 7 ? 'queued' : 'done', 0.25), threadId: d.meta.id });
     });
     ids.push(doc.meta.id);
   }
@@ -61,6 +64,9 @@ it('restarts without parsing threads it does not use, and keeps untouched ones e
   const again = await openStore(paths);
   expect(again.threads.list(true)).toEqual(before);
   expect(again.threads.withTasksIn(new Set(['queued', 'running']))).toEqual([ids[7]]);
+  const briefs = [...again.threads.taskBriefs()];
+  expect(briefs).toHaveLength(30);
+  expect(briefs.reduce((sum, t) => sum + t.costUsd, 0)).toBeCloseTo(7.5);
   expect(parses()).toBe(0);
   // Used: parsed once, then changed like any other.
   expect((await again.threads.load(ids[3])).items[0]).toMatchObject({ text: 'Question 3' });
