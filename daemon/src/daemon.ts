@@ -163,6 +163,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (typeof address === 'object' && address) boundHost = address.address;
     policy = originPolicy(config, listenPort);
     await control.listen();
+    // Answer first; then read the older events a resuming phone may ask for (resumes wait for them).
+    setImmediate(() => void store.events.ready());
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {

@@ -237,15 +237,21 @@ export class Gateway implements Presence {
       replaying = false;
       return unsubscribe;
     }
-    const missed = events.since(frame.lastSeq);
-    if (!missed) {
-      replayedUpTo = events.lastSeq;
-      this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
-      finish();
-      return unsubscribe;
-    }
-    replayedUpTo = Math.max(frame.lastSeq, missed.at(-1)?.seq ?? frame.lastSeq);
-    void this.replay(conn, missed).then(finish, () => conn.socket.terminate());
+    const lastSeq = frame.lastSeq;
+    const resume = () => {
+      if (conn.socket.readyState !== conn.socket.OPEN) return;
+      const missed = events.since(lastSeq);
+      if (!missed) {
+        replayedUpTo = events.lastSeq;
+        this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
+        finish();
+        return;
+      }
+      replayedUpTo = Math.max(lastSeq, missed.at(-1)?.seq ?? lastSeq);
+      void this.replay(conn, missed).then(finish, () => conn.socket.terminate());
+    };
+    // The replay window's older part is read just after start-up: a resume then waits for it.
+    void events.ready().then(resume);
     return unsubscribe;
   }
 

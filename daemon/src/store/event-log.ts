@@ -36,12 +36,41 @@ export class EventLog {
     const journal = await Journal.open(dir);
     const log = new EventLog(journal, opts.ringSize ?? DEFAULT_RING, DEFAULT_RING_BYTES, true);
     await journal.load((r) => log.replayed(r));
+    await log.ready();
     return log;
   }
 
-  /** Rebuild the replay window from a record read at start-up. */
+  /** Rebuild the replay window from a record read at start-up (the journal's tail). */
   replayed(r: JournalRecord): void {
     for (const e of r.events) this.keep(e);
+  }
+
+  private warming: Promise<void> | undefined;
+
+  /**
+   * The replay window's older part, from records the snapshot covers, is read after start-up (the
+   * daemon answers before it is in): resolves once it is. Replays wait for this.
+   */
+  ready(): Promise<void> {
+    this.warming ??= this.journal.readCoveredWindow({ events: this.ringSize, bytes: this.ringMaxBytes }).then(
+      (records) => this.prepend(records),
+      () => undefined, // unreadable history: clients further back get a snapshot, as beyond the window
+    );
+    return this.warming;
+  }
+
+  private prepend(records: JournalRecord[]): void {
+    const first = this.ring[0]?.seq ?? Number.POSITIVE_INFINITY;
+    const older: LoggedEvent[] = [];
+    for (const r of records) for (const e of r.events) if (e.seq < first) older.push(e);
+    if (!older.length) return;
+    // Only a run ending right before the ring's first event can be replayed with it (since() counts on it).
+    if (Number.isFinite(first) && older.at(-1)!.seq !== first - 1) return;
+    const sizes = older.map((e) => JSON.stringify(e.event).length);
+    this.ring = older.concat(this.ring);
+    this.sizes = sizes.concat(this.sizes);
+    this.ringBytes += sizes.reduce((a, b) => a + b, 0);
+    this.trim();
   }
 
   private keep(e: LoggedEvent): void {
@@ -49,6 +78,10 @@ export class EventLog {
     this.ring.push(e);
     this.sizes.push(size);
     this.ringBytes += size;
+    this.trim();
+  }
+
+  private trim(): void {
     if (this.ring.length > this.ringSize * 1.25 || this.ringBytes > this.ringMaxBytes) {
       let drop = Math.max(0, this.ring.length - this.ringSize);
       let bytes = this.ringBytes;

@@ -8,7 +8,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ServerEvent } from '../../../shared/src/index.js';
-import { fsyncDir, writeFileDurably } from './durable-file.js';
+import { fsyncDir } from './durable-file.js';
+import {
+  openSnapshot,
+  type SnapshotHead,
+  type SnapshotPart,
+  type SnapshotSource,
+  writeSnapshot,
+} from './snapshot-file.js';
 
 /** One typed change; `t` names the fold that applies it. */
 export interface Op {
@@ -37,44 +44,12 @@ export interface Fold {
   restore(data: unknown): void;
   /**
    * A fold with many large members (threads) may snapshot them as parts: one JSON text each, written
-   * on a line of its own after the snapshot's head and handed back unparsed on load, so start-up
-   * parses only what it uses. `head` is stored in the snapshot's head line.
+   * on a line of its own after the snapshot's head and handed back unread on load (a SnapshotPart,
+   * read when used; return it as is to copy it into the next snapshot). `head` is stored in the
+   * snapshot's head line.
    */
-  snapshotParts?(): { head: unknown; parts: string[] };
-  restoreParts?(head: unknown, parts: string[]): void;
-}
-
-/** The first line of a snapshot (format 2); its folds' parts follow, one per line, in `parts` order. */
-interface SnapshotHead {
-  v: number;
-  n: number;
-  seq: number;
-  folds: Record<string, unknown>;
-  /** Parts per fold, in the order they follow the head (format 2). */
-  parts?: Record<string, number>;
-  dropped?: Journal['dropped'];
-}
-
-const NEWLINE = 0x0a;
-
-/** Read a snapshot: format 1 is one JSON document; format 2 a head line and then one part per line. */
-function readSnapshot(buf: Buffer): { head: SnapshotHead; parts: Map<string, string[]> } {
-  const end = buf.indexOf(NEWLINE);
-  const head = JSON.parse(buf.toString('utf8', 0, end < 0 ? buf.length : end)) as SnapshotHead;
-  const parts = new Map<string, string[]>();
-  let pos = end + 1;
-  for (const [type, count] of Object.entries(head.parts ?? {})) {
-    const list: string[] = [];
-    for (let i = 0; i < count; i++) {
-      let next = buf.indexOf(NEWLINE, pos);
-      if (next < 0) next = buf.length;
-      if (pos >= buf.length) throw new Error(`the snapshot ends before part ${i + 1} of ${count} of ${type}`);
-      list.push(buf.toString('utf8', pos, next));
-      pos = next + 1;
-    }
-    parts.set(type, list);
-  }
-  return { head, parts };
+  snapshotParts?(): { head: unknown; parts: Array<string | SnapshotPart> };
+  restoreParts?(head: unknown, parts: SnapshotPart[]): void;
 }
 
 const HEADER = 8;
@@ -185,7 +160,11 @@ export function frameRecord(rec: JournalRecord): Buffer {
 
 /** A record checked (checksum) but not parsed: only its number is known until `parseLazy`. */
 interface LazyRecord extends JournalRecord {
+  /** Where its payload is: read again only if the replay window needs its events. */
+  at_?: { file: string; offset: number; length: number };
   body?: Buffer;
+  /** It holds no events (most thread changes): the replay window skips it unread. */
+  noEvents?: boolean;
 }
 
 const N_PREFIX = /^\{"n":(\d+),/;
@@ -207,7 +186,8 @@ export function readRecordAt(
   // Records a snapshot covers are parsed only if the replay window needs their events.
   const m = N_PREFIX.exec(body.subarray(0, 32).toString('latin1'));
   if (m && Number(m[1]) <= parseAbove) {
-    const lazy: LazyRecord = { n: Number(m[1]), at: 0, ops: [], events: [], body };
+    const noEvents = body.subarray(-NO_EVENTS.length).equals(NO_EVENTS);
+    const lazy: LazyRecord = { n: Number(m[1]), at: 0, ops: [], events: [], body, noEvents };
     return { rec: lazy, end: off + HEADER + len };
   }
   try {
@@ -220,37 +200,89 @@ export function readRecordAt(
   }
 }
 
-function parseLazy(rec: JournalRecord): JournalRecord {
-  const body = (rec as LazyRecord).body;
+/** Parse a record left unparsed by the scan (`files` keeps the segments open between calls). */
+function parseLazy(rec: JournalRecord, files = new Map<string, number>()): JournalRecord {
+  const lazy = rec as LazyRecord;
+  let body = lazy.body;
+  if (!body && lazy.at_) {
+    body = Buffer.allocUnsafe(lazy.at_.length);
+    let fd = files.get(lazy.at_.file);
+    if (fd === undefined) {
+      fd = fs.openSync(lazy.at_.file, 'r');
+      files.set(lazy.at_.file, fd);
+    }
+    fs.readSync(fd, body, 0, body.length, lazy.at_.offset);
+  }
   if (!body) return rec;
   const full = JSON.parse(body.toString('utf8')) as JournalRecord;
   full.events ??= [];
   return full;
 }
 
-/** Read every segment of a journal folder, in order; stops at the first bad record. Records numbered
- * up to `parseAbove` are checked but left unparsed (see parseLazy). */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Read every segment of a journal folder, in order; stops at the first bad record. Records numbered
+ * up to `parseAbove` are checked but left unparsed (see parseLazy). Segments are read through one
+ * reused buffer: large fresh allocations (a whole segment) cost more than the reading.
+ */
 export function scanJournal(dir: string, parseAbove = Number.NEGATIVE_INFINITY): ScanResult {
   const names = listSegments(dir);
   const records: JournalRecord[] = [];
   const sizes: number[] = [];
   const bytesAfter = (n: number) => records.reduce((sum, r, i) => (r.n > n ? sum + sizes[i] : sum), 0);
+  let buf = Buffer.allocUnsafe(READ_CHUNK);
   for (let i = 0; i < names.length; i++) {
     const file = path.join(dir, names[i]);
-    const buf = fs.readFileSync(file);
-    let off = 0;
-    while (off < buf.length) {
-      const r = readRecordAt(buf, off, parseAbove);
-      if (typeof r === 'string') {
-        // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
-        const after = validAfter(buf, off + 1, names.slice(i + 1), dir);
-        if (after.records === 0 && i === names.length - 1)
-          return { records, bytesAfter, torn: { file, offset: off, bytes: buf.length - off } };
-        return { records, bytesAfter, damaged: { file, offset: off, problem: r, eventsAfter: after.events } };
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      let bufStart = 0; // file offset of buf[0]
+      let filled = 0;
+      let off = 0; // file offset of the next record
+      // Make buf hold the file's bytes [off, off + need) (or up to the end of the file).
+      const ensure = (need: number) => {
+        if (off - bufStart + need <= filled) return;
+        const keep = filled - (off - bufStart);
+        if (need > buf.length) {
+          const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+          buf.copy(bigger, 0, off - bufStart, filled);
+          buf = bigger;
+        } else buf.copy(buf, 0, off - bufStart, filled);
+        bufStart = off;
+        filled = keep;
+        while (filled < buf.length && bufStart + filled < size) {
+          const n = fs.readSync(fd, buf, filled, buf.length - filled, bufStart + filled);
+          if (n <= 0) break;
+          filled += n;
+        }
+      };
+      while (off < size) {
+        ensure(HEADER);
+        const len = filled - (off - bufStart) >= HEADER ? buf.readUInt32LE(off - bufStart) : 0;
+        if (len > 0 && len <= MAX_RECORD) ensure(HEADER + len);
+        const r = readRecordAt(buf.subarray(0, filled), off - bufStart, parseAbove);
+        if (typeof r === 'string') {
+          // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
+          const whole = fs.readFileSync(file);
+          const after = validAfter(whole, off + 1, names.slice(i + 1), dir);
+          if (after.records === 0 && i === names.length - 1)
+            return { records, bytesAfter, torn: { file, offset: off, bytes: size - off } };
+          return { records, bytesAfter, damaged: { file, offset: off, problem: r, eventsAfter: after.events } };
+        }
+        const length = r.end - (off - bufStart);
+        const lazy = r.rec as LazyRecord;
+        if (lazy.body) {
+          // The buffer is reused: a covered record keeps where it is, not its bytes.
+          lazy.body = undefined;
+          lazy.at_ = { file, offset: off + HEADER, length: length - HEADER };
+        }
+        records.push(r.rec);
+        sizes.push(length);
+        off += length;
       }
-      records.push(r.rec);
-      sizes.push(r.end - off);
-      off = r.end;
+    } finally {
+      fs.closeSync(fd);
     }
   }
   return { records, bytesAfter };
@@ -335,6 +367,10 @@ export class Journal {
   private openTx = 0;
   private compacting: Promise<void> | undefined;
   private closed = false;
+  /** Records the snapshot covers, kept unread for the replay window (readCoveredWindow). */
+  private covered: JournalRecord[] = [];
+  /** The snapshot that folds' unread parts are in. */
+  private source: SnapshotSource | undefined;
   /** Event numbers `errand repair` dropped: a client that saw one of them needs a fresh snapshot. */
   dropped: Array<{ from: number; to: number }> = [];
   /** What load found and fixed (a torn tail): shown to the user as notices. */
@@ -386,13 +422,14 @@ export class Journal {
     const latest = snaps.at(-1);
     if (latest) {
       const file = path.join(this.dir, latest);
-      let snap: ReturnType<typeof readSnapshot>;
+      let snap: ReturnType<typeof openSnapshot>;
       try {
-        snap = readSnapshot(await fsp.readFile(file));
+        snap = openSnapshot(file);
       } catch (err) {
         throw new JournalDamagedError(file, 0, `snapshot is not valid: ${(err as Error).message}`, 0);
       }
       const { head, parts } = snap;
+      this.source = snap.source;
       this.n = this.snapshotN = head.n;
       this.seq = head.seq;
       this.dropped = head.dropped ?? [];
@@ -419,22 +456,9 @@ export class Journal {
         `The journal ended in a record cut off by a crash (${bytes} bytes at byte ${offset} of ${path.basename(file)}); it was never acknowledged. The bytes are kept in ${kept}.`,
       );
     }
-    // Records the snapshot covers matter only for their events (the replay window): parse the
-    // newest of them, as many as the window holds.
-    const covered = scan.records.filter((r) => r.n <= this.snapshotN);
-    let from = covered.length;
-    let events = 0;
-    let bytes = 0;
-    while (from > 0 && events < REPLAY_WINDOW.events && bytes < REPLAY_WINDOW.bytes) {
-      from--;
-      const body = (covered[from] as LazyRecord).body;
-      // A record without events (most thread changes) adds nothing to the window: not parsed.
-      if (body?.subarray(-NO_EVENTS.length).equals(NO_EVENTS)) continue;
-      bytes += body?.length ?? 0;
-      covered[from] = parseLazy(covered[from]);
-      events += covered[from].events.length;
-    }
-    for (let i = from; i < covered.length; i++) onRecord?.(covered[i]);
+    // Records the snapshot covers matter only for their events (the replay window): they are read
+    // after start-up, when the event log asks (readCoveredWindow).
+    this.covered = scan.records.filter((r) => r.n <= this.snapshotN);
     for (const rec of scan.records) {
       if (rec.n <= this.snapshotN) continue;
       if (rec.n !== this.n + 1)
@@ -463,6 +487,34 @@ export class Journal {
       this.fd = fs.openSync(file, 'a', 0o600);
       this.segmentBytes = fs.fstatSync(this.fd).size;
     }
+  }
+
+  /**
+   * The newest records the last snapshot covers, as many as the replay window holds, oldest first,
+   * parsed now (once; start-up only keeps where they are). `yieldEvery` lets other work run.
+   */
+  async readCoveredWindow(limits = REPLAY_WINDOW, yieldEvery = 200): Promise<JournalRecord[]> {
+    const covered = this.covered;
+    this.covered = [];
+    const out: JournalRecord[] = [];
+    let events = 0;
+    let bytes = 0;
+    const files = new Map<string, number>();
+    try {
+      for (let i = covered.length - 1, k = 0; i >= 0 && events < limits.events && bytes < limits.bytes; i--) {
+        const lazy = covered[i] as LazyRecord;
+        // A record without events (most thread changes) adds nothing to the window: not read again.
+        if (lazy.noEvents) continue;
+        bytes += lazy.at_?.length ?? lazy.body?.length ?? 0;
+        const rec = parseLazy(lazy, files);
+        events += rec.events.length;
+        out.push(rec);
+        if (++k % yieldEvery === 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      for (const fd of files.values()) fs.closeSync(fd);
+    }
+    return out.reverse();
   }
 
   /** The transaction this async context runs in, if it is still open. */
@@ -715,17 +767,17 @@ export class Journal {
     if (this.openTx > 0 || this.queue.length) return;
     const folds: Record<string, unknown> = {};
     const partCounts: Record<string, number> = {};
-    const lines: string[] = [];
+    const parts: Array<string | SnapshotPart> = [];
     for (const [type, fold] of this.folds) {
       if (fold.snapshotParts) {
-        const { head, parts } = fold.snapshotParts();
-        folds[type] = head;
-        partCounts[type] = parts.length;
-        lines.push(...parts);
+        const taken = fold.snapshotParts();
+        folds[type] = taken.head;
+        partCounts[type] = taken.parts.length;
+        parts.push(...taken.parts);
       } else folds[type] = fold.snapshot();
     }
     const n = this.n;
-    const head = JSON.stringify({
+    const head: SnapshotHead = {
       v: 2,
       n,
       seq: this.seq,
@@ -733,16 +785,18 @@ export class Journal {
       folds,
       parts: partCounts,
       dropped: this.dropped,
-    });
-    const text = lines.length ? `${head}\n${lines.join('\n')}` : head;
-    if (CRASH?.point === 'mid-snapshot') {
-      fs.writeFileSync(
-        path.join(this.dir, `.snapshot-${pad(n)}.json.${process.pid}.tmp`),
-        text.slice(0, text.length / 2),
-      );
-      crashNow();
-    }
-    await writeFileDurably(path.join(this.dir, `snapshot-${pad(n)}.json`), text, false);
+    };
+    const crash =
+      CRASH?.point === 'mid-snapshot'
+        ? (partial: Buffer): never => {
+            fs.writeFileSync(path.join(this.dir, `.snapshot-${pad(n)}.json.${process.pid}.tmp`), partial);
+            crashNow();
+          }
+        : undefined;
+    const source = await writeSnapshot(path.join(this.dir, `snapshot-${pad(n)}.json`), head, parts, crash);
+    // Every part still on disk was copied into the new file and moved there: the old one can close.
+    this.source?.close();
+    this.source = source;
     this.snapshotN = n;
     this.bytesSinceSnapshot = 0;
     for (const s of listSnapshots(this.dir)) {
@@ -768,5 +822,7 @@ export class Journal {
     this.closed = true;
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+    this.source?.close();
+    this.source = undefined;
   }
 }

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { mostUrgentState, type Task, type TaskState, type ThreadSummary } from '../../../shared/src/index.js';
 import type { Fold, Journal } from './journal.js';
+import type { SnapshotPart } from './snapshot-file.js';
 import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
 import type { ThreadDoc } from './thread-doc.js';
 
@@ -84,8 +85,8 @@ const brief = (t: Task): TaskBrief => ({
 
 export class ThreadStore {
   private docs = new Map<string, ThreadDoc>();
-  /** Threads restored from a snapshot and not used since: their JSON text, parsed on first use. */
-  private raw = new Map<string, string>();
+  /** Threads restored from a snapshot and not used since: their place in it, read on first use. */
+  private raw = new Map<string, SnapshotPart>();
   private rawTasks = new Map<string, TaskBrief[]>();
   private summaries = new Map<string, ThreadSummary>();
   private shadows = new Map<string, ReturnType<typeof shadowOf>>();
@@ -137,9 +138,9 @@ export class ThreadStore {
   private doc(id: string): ThreadDoc | undefined {
     const doc = this.docs.get(id);
     if (doc) return doc;
-    const text = this.raw.get(id);
-    if (text === undefined) return undefined;
-    const parsed = JSON.parse(text) as ThreadDoc;
+    const part = this.raw.get(id);
+    if (part === undefined) return undefined;
+    const parsed = JSON.parse(part.read()) as ThreadDoc;
     this.forgetRaw(id);
     this.docs.set(id, parsed);
     return parsed;
@@ -151,15 +152,15 @@ export class ThreadStore {
   }
 
   /** Each thread as one part (threads never used since the last snapshot are written as they were read). */
-  private snapshotParts(): { head: { index: ThreadIndexEntry[] }; parts: string[] } {
+  private snapshotParts(): { head: { index: ThreadIndexEntry[] }; parts: Array<string | SnapshotPart> } {
     const index: ThreadIndexEntry[] = [];
-    const parts: string[] = [];
+    const parts: Array<string | SnapshotPart> = [];
     for (const id of this.ids()) {
-      const text = this.raw.get(id);
-      const doc = text === undefined ? this.docs.get(id)! : undefined;
+      const part = this.raw.get(id);
+      const doc = part === undefined ? this.docs.get(id)! : undefined;
       const tasks = doc ? doc.tasks.map(brief) : (this.rawTasks.get(id) ?? []);
       index.push({ id, summary: this.summaryOf(id)!, tasks });
-      parts.push(text ?? JSON.stringify(doc));
+      parts.push(part ?? JSON.stringify(doc));
     }
     return { head: { index }, parts };
   }

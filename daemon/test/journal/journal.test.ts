@@ -191,6 +191,7 @@ it('records without events do not use up the replay window after a restart (they
   again.register('bulk', { apply: () => undefined, snapshot: () => null, restore: () => undefined });
   const reopened = new EventLog(again);
   await again.load((r) => reopened.replayed(r));
+  await reopened.ready(); // the covered records are read just after start-up
   expect(reopened.since(0)!.map((e) => (e.event as { text: string }).text)).toEqual([
     ...Array.from({ length: 50 }, (_, i) => `early ${i}`),
     'late',

@@ -58,7 +58,7 @@ it('restarts without parsing threads it does not use, and keeps untouched ones e
   await store.close(); // a clean stop writes a snapshot covering everything
   const snapshot = path.join(paths.store, 'wal', listSnapshots(path.join(paths.store, 'wal')).at(-1)!);
   const firstText = fs.readFileSync(snapshot, 'utf8');
-  expect(firstText.split('\n')).toHaveLength(31); // the head, then one line per thread
+  expect(firstText.split('\n').filter(Boolean)).toHaveLength(31); // the head, then one line per thread
 
   const parses = countThreadParses();
   const again = await openStore(paths);
@@ -111,13 +111,35 @@ it('reads a snapshot written in the first format (one JSON document)', async () 
   await store.close();
   const wal = path.join(paths.store, 'wal');
   const name = listSnapshots(wal).at(-1)!;
-  const [headLine, ...parts] = fs.readFileSync(path.join(wal, name), 'utf8').split('\n');
+  const [headLine, ...parts] = fs.readFileSync(path.join(wal, name), 'utf8').split('\n').filter(Boolean);
   const head = JSON.parse(headLine);
   const v1 = { v: 1, n: head.n, seq: head.seq, at: head.at, dropped: head.dropped, folds: { ...head.folds } };
+  expect(head.partBytes).toHaveLength(1);
   v1.folds.thread = parts.map((p) => JSON.parse(p));
   fs.writeFileSync(path.join(wal, name), JSON.stringify(v1));
   const again = await openStore(paths);
   expect(again.threads.summary(doc.meta.id)?.title).toBe('Old format');
   expect(again.threads.withTasksIn(new Set(['running']))).toEqual([doc.meta.id]);
   await again.close();
+});
+
+it('a damaged thread in the snapshot is named when used, and a cut-short snapshot refuses start', async () => {
+  const paths = tmpHome();
+  const store = await openStore(paths);
+  const a = await store.threads.create('Alpha', (d) => {
+    d.items.push({ kind: 'user', id: 'u1', taskId: 't1', text: 'AAAA', createdAt: 1 });
+  });
+  await store.threads.create('Beta', () => undefined);
+  await store.close();
+  const wal = path.join(paths.store, 'wal');
+  const file = path.join(wal, listSnapshots(wal).at(-1)!);
+  const text = fs.readFileSync(file, 'utf8');
+  const at = text.lastIndexOf('AAAA'); // in the thread's part (the head's summary has it too)
+  fs.writeFileSync(file, `${text.slice(0, at)}AXAA${text.slice(at + 4)}`);
+  const again = await openStore(paths);
+  expect(again.threads.summary(a.meta.id)?.title).toBe('Alpha'); // the index is whole
+  await expect(again.threads.load(a.meta.id)).rejects.toThrow(/snapshot .* is damaged at byte \d+/);
+  await again.journal.close(false);
+  fs.writeFileSync(file, text.slice(0, text.length - 20));
+  await expect(openStore(paths)).rejects.toThrow(/snapshot is not valid/);
 });

@@ -1,0 +1,167 @@
+// Snapshot files. Format 2: a head line (JSON: the folds' small state, the number of parts per fold,
+// each part's byte length and checksum), then each part on a line of its own. Parts (one thread
+// each) stay on disk until used: start-up reads the head only, a part is read when its thread is
+// first used, and a part never used is copied as bytes into the next snapshot. Format 1 (one JSON
+// document) is still read. See docs/store.md.
+import fs from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { writeFileDurably } from './durable-file.js';
+
+export interface SnapshotHead {
+  v: number;
+  n: number;
+  seq: number;
+  at?: number;
+  folds: Record<string, unknown>;
+  /** Parts per fold, in the order they follow the head (format 2). */
+  parts?: Record<string, number>;
+  /** Byte length and CRC-32 of each part, in order (format 2). */
+  partBytes?: number[];
+  partCrcs?: number[];
+  dropped?: Array<{ from: number; to: number }>;
+}
+
+/** An open snapshot file that parts are read from; kept open while any part may still be read. */
+export class SnapshotSource {
+  constructor(
+    readonly file: string,
+    readonly fd: number,
+  ) {}
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** One part of a snapshot, on disk: read when used. */
+export class SnapshotPart {
+  constructor(
+    private source: SnapshotSource,
+    private offset: number,
+    readonly length: number,
+    readonly crc: number,
+  ) {}
+
+  bytes(): Buffer {
+    const buf = Buffer.allocUnsafe(this.length);
+    let got = 0;
+    while (got < this.length) {
+      const n = fs.readSync(this.source.fd, buf, got, this.length - got, this.offset + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    if (got !== this.length || crc32(buf) !== this.crc)
+      throw new Error(
+        `The snapshot ${this.source.file} is damaged at byte ${this.offset}. Restore the store folder from the backups folder, or run \`errand doctor\`.`,
+      );
+    return buf;
+  }
+
+  read(): string {
+    return this.bytes().toString('utf8');
+  }
+
+  /** After a new snapshot was written: the same bytes, now in that file. */
+  moveTo(source: SnapshotSource, offset: number): void {
+    this.source = source;
+    this.offset = offset;
+  }
+}
+
+const NEWLINE = 0x0a;
+const HEAD_CHUNK = 64 * 1024;
+
+/** Open a snapshot: its head, and its parts (format 2) left on disk. */
+export function openSnapshot(file: string): {
+  head: SnapshotHead;
+  parts: Map<string, SnapshotPart[]>;
+  source?: SnapshotSource;
+} {
+  const fd = fs.openSync(file, 'r');
+  let keepOpen = false;
+  try {
+    const size = fs.fstatSync(fd).size;
+    // Read until the end of the head line (or of the file, for format 1).
+    let buf = Buffer.allocUnsafe(Math.min(HEAD_CHUNK, Math.max(size, 1)));
+    let filled = 0;
+    let end = -1;
+    while (filled < size) {
+      if (filled === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(size, buf.length * 2));
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, filled, buf.length - filled, filled);
+      if (n <= 0) break;
+      end = buf.indexOf(NEWLINE, filled);
+      filled += n;
+      if (end >= 0 && end < filled) break;
+      end = -1;
+    }
+    const head = JSON.parse(buf.toString('utf8', 0, end < 0 ? filled : end)) as SnapshotHead;
+    const parts = new Map<string, SnapshotPart[]>();
+    if (!head.parts) return { head, parts }; // format 1
+    if (end < 0) {
+      // Format 2 with no parts at all (no threads yet): the head is the whole file.
+      for (const [type, count] of Object.entries(head.parts)) {
+        if (count !== 0) throw new Error(`the file ends before the parts of ${type}`);
+        parts.set(type, []);
+      }
+      return { head, parts };
+    }
+    const source = new SnapshotSource(file, fd);
+    const bytes = head.partBytes ?? [];
+    const crcs = head.partCrcs ?? [];
+    let offset = end + 1;
+    let i = 0;
+    for (const [type, count] of Object.entries(head.parts)) {
+      const list: SnapshotPart[] = [];
+      for (let k = 0; k < count; k++, i++) {
+        if (bytes[i] === undefined || crcs[i] === undefined) throw new Error(`part ${i + 1} has no length`);
+        list.push(new SnapshotPart(source, offset, bytes[i], crcs[i]));
+        offset += bytes[i] + 1;
+      }
+      parts.set(type, list);
+    }
+    if (offset !== size + 1 && offset !== size)
+      throw new Error(`the file is ${size} bytes, its head describes ${offset - 1}`);
+    keepOpen = true;
+    return { head, parts, source };
+  } finally {
+    if (!keepOpen) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Write a snapshot durably: `head` (without the part lengths, added here) and the parts in order.
+ * Text parts were made when the snapshot was taken; parts still on disk are copied as bytes, then
+ * moved to the new file. Returns the new file's source (the caller closes the old one).
+ */
+export async function writeSnapshot(
+  file: string,
+  head: SnapshotHead,
+  parts: Array<string | SnapshotPart>,
+  crashMidway?: (partial: Buffer) => never,
+): Promise<SnapshotSource | undefined> {
+  if (parts.length === 0) {
+    const text = JSON.stringify(head);
+    if (crashMidway) crashMidway(Buffer.from(text.slice(0, text.length / 2)));
+    await writeFileDurably(file, text, false);
+    return undefined;
+  }
+  const chunks = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p.bytes()));
+  const headLine = Buffer.from(
+    `${JSON.stringify({ ...head, partBytes: chunks.map((c) => c.length), partCrcs: chunks.map((c) => crc32(c)) })}\n`,
+  );
+  const all: Buffer[] = [headLine];
+  for (const c of chunks) all.push(c, Buffer.from([NEWLINE]));
+  const whole = Buffer.concat(all);
+  if (crashMidway) crashMidway(whole.subarray(0, whole.length / 2));
+  await writeFileDurably(file, whole, false);
+  const source = new SnapshotSource(file, fs.openSync(file, 'r'));
+  let offset = headLine.length;
+  parts.forEach((p, i) => {
+    if (typeof p !== 'string') p.moveTo(source, offset);
+    offset += chunks[i].length + 1;
+  });
+  return source;
+}
