@@ -60,6 +60,18 @@ export class SnapshotPart {
     return this.bytes().toString('utf8');
   }
 
+  /** The same, read without blocking (for copying into a new snapshot). */
+  async bytesAsync(): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(this.length);
+    const { bytesRead } = await new Promise<{ bytesRead: number }>((resolve, reject) =>
+      fs.read(this.source.fd, buf, 0, this.length, this.offset, (err, bytesRead) =>
+        err ? reject(err) : resolve({ bytesRead }),
+      ),
+    );
+    if (bytesRead !== this.length || crc32(buf) !== this.crc) return this.bytes(); // short read or damage: the checked path
+    return buf;
+  }
+
   /** After a new snapshot was written: the same bytes, now in that file. */
   moveTo(source: SnapshotSource, offset: number): void {
     this.source = source;
@@ -134,7 +146,8 @@ export function openSnapshot(file: string): {
 /**
  * Write a snapshot durably: `head` (without the part lengths, added here) and the parts in order.
  * Text parts were made when the snapshot was taken; parts still on disk are copied as bytes, then
- * moved to the new file. Returns the new file's source (the caller closes the old one).
+ * moved to the new file. The copying is asynchronous, a slice at a time, so a snapshot never stalls
+ * the daemon for long. Returns the new file's source (the caller closes the old one).
  */
 export async function writeSnapshot(
   file: string,
@@ -148,20 +161,41 @@ export async function writeSnapshot(
     await writeFileDurably(file, text, false);
     return undefined;
   }
-  const chunks = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p.bytes()));
+  // Lengths and checksums go in the head: text parts are encoded now, parts on disk carry theirs.
+  const texts = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : undefined));
   const headLine = Buffer.from(
-    `${JSON.stringify({ ...head, partBytes: chunks.map((c) => c.length), partCrcs: chunks.map((c) => crc32(c)) })}\n`,
+    `${JSON.stringify({
+      ...head,
+      partBytes: parts.map((p, i) => texts[i]?.length ?? (p as SnapshotPart).length),
+      partCrcs: parts.map((p, i) => (texts[i] ? crc32(texts[i]) : (p as SnapshotPart).crc)),
+    })}\n`,
   );
-  const all: Buffer[] = [headLine];
-  for (const c of chunks) all.push(c, Buffer.from([NEWLINE]));
-  const whole = Buffer.concat(all);
-  if (crashMidway) crashMidway(whole.subarray(0, whole.length / 2));
-  await writeFileDurably(file, whole, false);
+  const newline = Buffer.from([NEWLINE]);
+  async function* chunks(): AsyncIterable<Buffer> {
+    yield headLine;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      yield texts[i] ?? (await (p as SnapshotPart).bytesAsync());
+      yield newline;
+    }
+  }
+  if (crashMidway) {
+    const partial: Buffer[] = [];
+    let bytes = 0;
+    for await (const c of chunks()) {
+      partial.push(c);
+      bytes += c.length;
+      if (bytes > headLine.length * 2) break;
+    }
+    crashMidway(Buffer.concat(partial));
+  }
+  await writeFileDurably(file, chunks(), false);
   const source = new SnapshotSource(file, fs.openSync(file, 'r'));
   let offset = headLine.length;
   parts.forEach((p, i) => {
+    const length = texts[i]?.length ?? (p as SnapshotPart).length;
     if (typeof p !== 'string') p.moveTo(source, offset);
-    offset += chunks[i].length + 1;
+    offset += length + 1;
   });
   return source;
 }

@@ -41,13 +41,34 @@ function tempNameFor(file: string): string {
   );
 }
 
+/** Write chunks in batches of about a megabyte (one writev each), every byte of each. */
+async function writeChunks(handle: fsp.FileHandle, data: AsyncIterable<Uint8Array>): Promise<void> {
+  let batch: Uint8Array[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    const all = batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes);
+    batch = [];
+    bytes = 0;
+    for (let off = 0; off < all.length; ) {
+      const { bytesWritten } = await handle.write(all, off, all.length - off);
+      off += bytesWritten;
+    }
+  };
+  for await (const chunk of data) {
+    batch.push(chunk);
+    bytes += chunk.length;
+    if (bytes >= 1024 * 1024) await flush();
+  }
+  if (bytes) await flush();
+}
+
 /**
  * Replace `file` durably with `data` (created with `mode`, 0600 by default). With `keepBackup`, the
  * previous version stays as `<file>.bak` (a hard link, so it costs no copy).
  */
 export async function writeFileDurably(
   file: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
   keepBackup = true,
   mode = 0o600,
 ): Promise<void> {
@@ -55,7 +76,8 @@ export async function writeFileDurably(
   const tmp = tempNameFor(file);
   const handle = await fsp.open(tmp, 'wx', mode);
   try {
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else await writeChunks(handle, data);
     await handle.chmod(mode); // the umask may have narrowed it
     // fdatasync: the data and the size; the rename and the folder's fsync make the name durable.
     await handle.datasync();
