@@ -15,7 +15,7 @@ import {
 import type { Presence } from '../context.js';
 import type { CommandLog } from '../store/commands.js';
 import { type DeviceRecord, type DeviceStore, publicDevice } from '../store/devices.js';
-import type { EventLog, LoggedEvent } from '../store/event-log.js';
+import type { EventLog, KeptEvent, LoggedEvent } from '../store/event-log.js';
 import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
 import { CommandError, type CommandRouter } from './command-router.js';
@@ -240,7 +240,7 @@ export class Gateway implements Presence {
     const lastSeq = frame.lastSeq;
     const resume = () => {
       if (conn.socket.readyState !== conn.socket.OPEN) return;
-      const missed = events.since(lastSeq);
+      const missed = events.framesSince(lastSeq);
       if (!missed) {
         replayedUpTo = events.lastSeq;
         this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
@@ -259,7 +259,7 @@ export class Gateway implements Presence {
    * Send missed events in chunks, waiting for the socket to drain when the peer is slow and letting
    * other clients' work run between chunks: a reader far behind is never cut off, nobody stalls.
    */
-  private async replay(conn: Connection, missed: LoggedEvent[]): Promise<void> {
+  private async replay(conn: Connection, missed: KeptEvent[]): Promise<void> {
     const socket = conn.socket;
     for (let i = 0; i < missed.length; ) {
       if (socket.readyState !== socket.OPEN) return;
@@ -269,8 +269,7 @@ export class Gateway implements Presence {
       }
       const end = Math.min(missed.length, i + REPLAY_CHUNK);
       for (; i < end; i++) {
-        const e = missed[i];
-        socket.send(JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event }));
+        socket.send(missed[i].frame);
       }
       await new Promise((r) => setImmediate(r));
     }

@@ -7,13 +7,23 @@ import { Journal, type JournalRecord, type LoggedEvent, REPLAY_WINDOW } from './
 
 export type { LoggedEvent } from './journal.js';
 
+/** An event as the replay window keeps it: its frame, serialized once (compact, and ready to send). */
+export interface KeptEvent {
+  seq: number;
+  frame: string;
+}
+
+const frameOf = (e: LoggedEvent): KeptEvent => ({
+  seq: e.seq,
+  frame: JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event }),
+});
+
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
 const DEFAULT_RING = REPLAY_WINDOW.events;
 const DEFAULT_RING_BYTES = REPLAY_WINDOW.bytes;
 
 export class EventLog {
-  private ring: LoggedEvent[] = [];
-  private sizes: number[] = [];
+  private ring: KeptEvent[] = [];
   private ringBytes = 0;
   private listeners = new Set<(e: LoggedEvent) => void>();
 
@@ -61,23 +71,20 @@ export class EventLog {
 
   private prepend(records: JournalRecord[]): void {
     const first = this.ring[0]?.seq ?? Number.POSITIVE_INFINITY;
-    const older: LoggedEvent[] = [];
-    for (const r of records) for (const e of r.events) if (e.seq < first) older.push(e);
+    const older: KeptEvent[] = [];
+    for (const r of records) for (const e of r.events) if (e.seq < first) older.push(frameOf(e));
     if (!older.length) return;
     // Only a run ending right before the ring's first event can be replayed with it (since() counts on it).
     if (Number.isFinite(first) && older.at(-1)!.seq !== first - 1) return;
-    const sizes = older.map((e) => JSON.stringify(e.event).length);
     this.ring = older.concat(this.ring);
-    this.sizes = sizes.concat(this.sizes);
-    this.ringBytes += sizes.reduce((a, b) => a + b, 0);
+    this.ringBytes += older.reduce((n, k) => n + k.frame.length, 0);
     this.trim();
   }
 
   private keep(e: LoggedEvent): void {
-    const size = JSON.stringify(e.event).length;
-    this.ring.push(e);
-    this.sizes.push(size);
-    this.ringBytes += size;
+    const kept = frameOf(e);
+    this.ring.push(kept);
+    this.ringBytes += kept.frame.length;
     this.trim();
   }
 
@@ -85,10 +92,9 @@ export class EventLog {
     if (this.ring.length > this.ringSize * 1.25 || this.ringBytes > this.ringMaxBytes) {
       let drop = Math.max(0, this.ring.length - this.ringSize);
       let bytes = this.ringBytes;
-      for (let i = 0; i < drop; i++) bytes -= this.sizes[i];
-      while (bytes > this.ringMaxBytes * 0.8 && drop < this.ring.length - 1) bytes -= this.sizes[drop++];
+      for (let i = 0; i < drop; i++) bytes -= this.ring[i].frame.length;
+      while (bytes > this.ringMaxBytes * 0.8 && drop < this.ring.length - 1) bytes -= this.ring[drop++].frame.length;
       this.ring = this.ring.slice(drop);
-      this.sizes = this.sizes.slice(drop);
       this.ringBytes = bytes;
     }
   }
@@ -105,14 +111,22 @@ export class EventLog {
     return this.journal.event(event);
   }
 
-  /** Events after `seq`, or undefined when they are no longer all in memory (send a snapshot). */
-  since(seq: number): LoggedEvent[] | undefined {
+  /** Frames of the events after `seq`, or undefined when they are no longer all in memory (send a snapshot). */
+  framesSince(seq: number): KeptEvent[] | undefined {
     // A client that saw events `errand repair` dropped holds state the store no longer has.
     if (this.journal.dropped.some((d) => seq >= d.from && seq <= d.to)) return undefined;
     if (seq >= this.lastSeq) return [];
     const first = this.ring[0];
     if (!first || first.seq > seq + 1) return undefined;
     return this.ring.slice(seq + 1 - first.seq);
+  }
+
+  /** The same events, parsed (tests, tools). */
+  since(seq: number): LoggedEvent[] | undefined {
+    return this.framesSince(seq)?.map((k) => {
+      const f = JSON.parse(k.frame) as LoggedEvent;
+      return { seq: f.seq, at: f.at, event: f.event };
+    });
   }
 
   subscribe(listener: (e: LoggedEvent) => void): () => void {
