@@ -14,6 +14,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,
+    // NO_MINIFY=1 builds readable code for profiling (scripts/bench/pwa-streaming.ts with BENCH_PROFILE=1).
+    minify: !process.env.NO_MINIFY,
     // No inline <script>/<style> and no data: modules: the daemon's CSP forbids them.
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },

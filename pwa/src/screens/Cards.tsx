@@ -1,5 +1,5 @@
 // The interactive cards inside a thread: tool steps, approvals, questions, task controls.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
@@ -10,6 +10,15 @@ import { undoPreview } from '../lib/undo-words.js';
 import { appStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, StateChip } from '../ui/common.js';
+
+/**
+ * The allowed folders' paths. The selector returns the store's own array (a new array on every
+ * update would re-render every card in the thread on every streamed word).
+ */
+function useRootPaths(): string[] {
+  const roots = useStore(appStore, (s) => s.host?.roots);
+  return useMemo(() => roots?.map((r) => r.path) ?? [], [roots]);
+}
 
 type ToolItem = Extract<ThreadItem, { kind: 'tool' }>;
 
@@ -133,7 +142,7 @@ function PendingApproval({ approval }: { approval: Approval }) {
   const [error, setError] = useState<string>();
   const left = approval.expiresAt - now;
   const expired = pending && left <= 0;
-  const roots = useStore(appStore, (s) => s.host?.roots.map((r) => r.path) ?? []);
+  const roots = useRootPaths();
   const words = approvalWords(approval, roots);
   const decide = async (decision: 'approve' | 'deny' | 'allow_task') => {
     setBusy(true);
@@ -263,7 +272,7 @@ function fileIcon(name: string): string {
 /** Result files as cards right under the answer: what the task made, where, and Open. */
 export function ResultCards({ task, threadId }: { task: Task; threadId: string }) {
   const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
-  const roots = useStore(appStore, (s) => s.host?.roots.map((r) => r.path) ?? []);
+  const roots = useRootPaths();
   if (!changes) return null;
   const files = resultFiles(changes);
   if (!files.length) return null;

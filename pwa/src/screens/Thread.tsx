@@ -1,5 +1,5 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ThreadItem } from '../../../shared/src/index.js';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Approval, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ENDED_TASK_STATES, mostUrgentState } from '../../../shared/src/task-states.js';
 import { loadThread, request } from '../conn/connection.js';
 import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../conn/outbox.js';
@@ -10,6 +10,7 @@ import { appStore, connStore } from '../state/app.js';
 import { groupByTask, markSeen } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
+import { memo, sameElements } from '../ui/memo.js';
 import { ApprovalCard, QuestionCard, TaskFooter, ToolRow } from './Cards.js';
 import { Composer } from './Composer.js';
 import { isWebStep, Sources, WebStepRow } from './WebSteps.js';
@@ -140,6 +141,88 @@ function Item({
   }
 }
 
+const MemoItem = memo(Item);
+
+interface TaskGroupProps {
+  items: ThreadItem[];
+  task: Task | undefined;
+  approvals: Approval[];
+  questions: Question[];
+  threadId: string;
+  /** The message streaming in right now, when it is in this group. */
+  streamingItemId: string | undefined;
+}
+
+/** One task's part of the conversation: its messages and steps, its open cards, its footer. */
+function TaskGroupView({ items, task, approvals, questions, threadId, streamingItemId }: TaskGroupProps) {
+  const running = task?.state === 'running';
+  // Before the first words arrive: nothing from the agent yet after the person's message.
+  const thinking = running && items[items.length - 1]?.kind === 'user' && approvals.length === 0;
+  const taskEnded = !!task && ENDED_TASK_STATES.has(task.state);
+  return (
+    <section class="task-group">
+      {items.map((item) => (
+        <MemoItem
+          key={item.id}
+          item={item}
+          threadId={threadId}
+          taskEnded={taskEnded}
+          streaming={item.id === streamingItemId}
+        />
+      ))}
+      {approvals.map((a) => (
+        <ApprovalCard key={a.id} approval={a} />
+      ))}
+      {questions.map((q) => (
+        <QuestionCard key={q.id} question={q} />
+      ))}
+      {thinking && (
+        <p class="thinking" role="status">
+          <span class="thinking-dots" aria-hidden="true" />
+          Thinking…
+        </p>
+      )}
+      {task && (
+        <TaskFooter task={task} threadId={threadId} awaitingApproval={approvals.some((a) => a.state === 'pending')} />
+      )}
+    </section>
+  );
+}
+
+// Groups are rebuilt on every update from items that mostly were not: compare what they hold.
+const TaskGroup = memo(
+  TaskGroupView,
+  (a, b) =>
+    sameElements(a.items, b.items) &&
+    a.task === b.task &&
+    sameElements(a.approvals, b.approvals) &&
+    sameElements(a.questions, b.questions) &&
+    a.threadId === b.threadId &&
+    a.streamingItemId === b.streamingItemId,
+);
+
+/** Task groups rendered at first in a long thread; earlier ones come as the person scrolls up. */
+const GROUPS_PER_PAGE = 30;
+
+/** Shows earlier messages: tapped, or by itself once scrolled into view. */
+function EarlierButton({ count, onShow }: { count: number; onShow: () => void }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) onShow();
+    });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [onShow, count]);
+  return (
+    <button type="button" class="earlier" ref={ref} onClick={onShow}>
+      Show earlier messages ({count} {count === 1 ? 'task' : 'tasks'})
+    </button>
+  );
+}
+
 function useThreadPresence(threadId: string | undefined, online: boolean): void {
   useEffect(() => {
     if (!online || !threadId) return;
@@ -223,7 +306,24 @@ export function ThreadScreen({ id }: { id: string }) {
   });
 
   const title = pendingId ? 'New task' : thread?.title || 'Thread';
-  const groups = groupByTask(items);
+  const groups = useMemo(() => groupByTask(items), [items]);
+  // A long thread shows its latest tasks first; earlier ones are added above, keeping the view in place.
+  const [shownGroups, setShownGroups] = useState(GROUPS_PER_PAGE);
+  useEffect(() => setShownGroups(GROUPS_PER_PAGE), [id]);
+  const start = Math.max(0, groups.length - shownGroups);
+  const keepFromBottom = useRef<number | undefined>(undefined);
+  const showEarlier = useCallback(() => {
+    const el = scroller.current;
+    if (el) keepFromBottom.current = el.scrollHeight - el.scrollTop;
+    setShownGroups((n) => n + GROUPS_PER_PAGE);
+  }, []);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && keepFromBottom.current !== undefined) {
+      el.scrollTop = el.scrollHeight - keepFromBottom.current;
+      keepFromBottom.current = undefined;
+    }
+  }, [shownGroups]);
   const headerState = detail
     ? mostUrgentState(
         Object.values(detail.tasks).map((t) => t.state),
@@ -265,42 +365,18 @@ export function ThreadScreen({ id }: { id: string }) {
           ) : (
             <p class="muted center">{online ? 'Loading…' : 'This thread will load when your computer is reachable.'}</p>
           ))}
-        {groups.map((g, gi) => {
-          const task = g.taskId ? detail?.tasks[g.taskId] : undefined;
-          const approvals = Object.values(detail?.approvals ?? {}).filter((a) => a.taskId === g.taskId);
-          const questions = Object.values(detail?.questions ?? {}).filter((q) => q.taskId === g.taskId);
-          const running = task?.state === 'running';
-          // Before the first words arrive: nothing from the agent yet after the person's message.
-          const thinking = running && g.items[g.items.length - 1]?.kind === 'user' && approvals.length === 0;
-          return (
-            <section key={g.taskId ?? `g${gi}`} class="task-group">
-              {g.items.map((item) => (
-                <Item
-                  key={item.id}
-                  item={item}
-                  threadId={id}
-                  taskEnded={!!task && ENDED_TASK_STATES.has(task.state)}
-                  streaming={running && item === lastItem && item.kind === 'assistant'}
-                />
-              ))}
-              {approvals.map((a) => (
-                <ApprovalCard key={a.id} approval={a} />
-              ))}
-              {questions.map((q) => (
-                <QuestionCard key={q.id} question={q} />
-              ))}
-              {thinking && (
-                <p class="thinking" role="status">
-                  <span class="thinking-dots" aria-hidden="true" />
-                  Thinking…
-                </p>
-              )}
-              {task && (
-                <TaskFooter task={task} threadId={id} awaitingApproval={approvals.some((a) => a.state === 'pending')} />
-              )}
-            </section>
-          );
-        })}
+        {start > 0 && <EarlierButton count={start} onShow={showEarlier} />}
+        {groups.slice(start).map((g, gi) => (
+          <TaskGroup
+            key={g.taskId ?? `g${start + gi}`}
+            items={g.items}
+            task={g.taskId ? detail?.tasks[g.taskId] : undefined}
+            approvals={Object.values(detail?.approvals ?? {}).filter((a) => a.taskId === g.taskId)}
+            questions={Object.values(detail?.questions ?? {}).filter((q) => q.taskId === g.taskId)}
+            threadId={id}
+            streamingItemId={streamingNow && g.items.at(-1) === lastItem ? lastItem?.id : undefined}
+          />
+        ))}
         {orphanTasks.map((t) => (
           <section key={t.id} class="task-group">
             <TaskFooter task={t} threadId={id} />

@@ -1,0 +1,313 @@
+// What one streamed update costs the phone app, in a thread of 200 messages against an empty thread,
+// measured in the same run with the rounds interleaved: the real daemon in its own process, a scripted
+// model streaming a Markdown answer, Chromium at phone size with a 4x CPU slowdown (CDP).
+// Per update: the page's script time (CDP Performance.ScriptDuration) over the stream divided by the
+// item.delta frames received; long tasks (PerformanceObserver) and the worst gap between frames
+// (requestAnimationFrame) while the words stream in.
+// Targets: script time per update with 200 messages <= 1.2x the empty thread's; no long task over
+// 50 ms in either; worst frame gap <= 50 ms.
+// BENCH_PROFILE=1 prints the functions that took the most time in each long-thread stream (build the
+// app with NO_MINIFY=1 first for readable names).
+import fs from 'node:fs';
+import WebSocket from 'ws';
+import { type ModelServer, reply, startModelServer, text } from '../../daemon/test/helpers/model-server.js';
+import type { Task, ThreadItem } from '../../shared/src/index.js';
+import { startDaemonProcess } from './daemon-process.js';
+import { CPU_SLOWDOWN, launchPhone, median, PUT_AUTH, pairedHome, throttle, withTimeout } from './pwa-browser.js';
+import { report } from './stats.js';
+
+const ROUNDS = 4;
+const TASKS = 100; // x (question + answer) = 200 messages, and a tool step every other task
+const TARGET_RATIO = 1.2;
+const LONG_TASK_MS = 50;
+const TARGET_GAP_MS = 50;
+
+const ANSWER = (n: number) =>
+  [
+    `## Summary ${n}`,
+    '',
+    `I read the **${n} files** in \`Downloads\` and wrote the report. Here is what stood out:`,
+    '',
+    '- The invoices from March are missing a VAT number;',
+    '- two PDFs are scans without text, so I *described* them instead;',
+    '- the spreadsheet totals match the bank export.',
+    '',
+    '```',
+    `total = ${n * 17} EUR`,
+    '```',
+    '',
+    'Tell me if you want the report as a spreadsheet too.',
+  ].join('\n');
+
+/** The streamed answer: long enough for ~20 updates at the daemon's 250 ms delta interval. */
+const STREAMED = (round: number) =>
+  `${Array.from({ length: 6 }, (_, i) => ANSWER(i)).join('\n\n')}\n\nEnd of streamed answer ${round}.`;
+
+function longThread(threadId: string): { items: ThreadItem[]; tasks: Task[] } {
+  const items: ThreadItem[] = [];
+  const tasks: Task[] = [];
+  const t0 = Date.now() - TASKS * 60_000;
+  for (let i = 0; i < TASKS; i++) {
+    const taskId = `task${i}`;
+    const at = t0 + i * 60_000;
+    items.push({
+      kind: 'user',
+      id: `u${i}`,
+      taskId,
+      text: `Please look at folder ${i} and summarise it.`,
+      createdAt: at,
+    });
+    if (i % 2)
+      items.push({
+        kind: 'tool',
+        id: `tool${i}`,
+        taskId,
+        tool: 'read_file',
+        summary: `Read notes-${i}.md`,
+        state: 'completed',
+        input: { path: `notes-${i}.md` },
+        output: 'a few lines',
+        createdAt: at + 1000,
+        endedAt: at + 1200,
+      });
+    items.push({ kind: 'assistant', id: `a${i}`, taskId, text: ANSWER(i), createdAt: at + 2000 });
+    tasks.push({
+      id: taskId,
+      threadId,
+      state: 'done',
+      messageId: `u${i}`,
+      createdAt: at,
+      startedAt: at,
+      endedAt: at + 3000,
+      resultSummary: `Summary ${i}`,
+      turns: 2,
+      usage: { inputTokens: 1000, outputTokens: 200, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      costUsd: 0.01,
+    });
+  }
+  return { items, tasks };
+}
+
+/** A second device that sends the messages, so the phone under test only renders. */
+function driver(url: string, token: string) {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  const waiting = new Map<string, (r: { result?: unknown; message?: string; type: string }) => void>();
+  let n = 0;
+  ws.on('message', (data) => {
+    const f = JSON.parse(data.toString()) as { type: string; id?: string; result?: unknown; message?: string };
+    if (f.id) waiting.get(f.id)?.(f);
+  });
+  const synced = new Promise<void>((resolve) =>
+    ws.on('message', (d) => {
+      if ((JSON.parse(d.toString()) as { type: string }).type === 'synced') resolve();
+    }),
+  );
+  ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', token, lastSeq: 0, protocol: 1 })));
+  return {
+    synced,
+    async request<R>(cmd: Record<string, unknown>): Promise<R> {
+      const id = `bench-command-${++n}`;
+      const f = await withTimeout(
+        new Promise<{ result?: unknown; message?: string; type: string }>((resolve) => {
+          waiting.set(id, resolve);
+          ws.send(JSON.stringify({ ...cmd, id }));
+        }),
+        20_000,
+        String(cmd.type),
+      );
+      if (f.type !== 'reply') throw new Error(`${String(cmd.type)}: ${f.message}`);
+      return f.result as R;
+    },
+    close: () => ws.close(),
+  };
+}
+
+// In the page: long tasks and frame gaps, counted only while `on`.
+const INSTRUMENT = `(() => {
+  const b = (window.__bench = { on: false, last: 0, maxGap: 0, longest: 0, longTasks: 0 });
+  new PerformanceObserver((list) => {
+    if (!b.on) return;
+    for (const e of list.getEntries()) {
+      if (e.duration > ${LONG_TASK_MS}) b.longTasks++;
+      b.longest = Math.max(b.longest, e.duration);
+    }
+  }).observe({ type: 'longtask' });
+  const tick = (t) => {
+    if (b.on) {
+      if (b.last) b.maxGap = Math.max(b.maxGap, t - b.last);
+      b.last = t;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})()`;
+
+interface Sample {
+  perUpdateMs: number;
+  updates: number;
+  longest: number;
+  longTasks: number;
+  maxGap: number;
+}
+
+const { home, auth, long, driverToken } = await (async () => {
+  let longId = '';
+  let driverToken = '';
+  const h = await pairedHome('errand-bench-stream-', async (store) => {
+    driverToken = (await store.devices.add('bench driver', undefined)).token;
+    const doc = await store.threads.create('A long thread', (d) => {
+      const { items, tasks } = longThread(d.meta.id);
+      d.items.push(...items);
+      d.tasks.push(...tasks);
+    });
+    longId = doc.meta.id;
+  });
+  return { ...h, long: longId, driverToken };
+})();
+
+let model: ModelServer | undefined;
+let daemon: Awaited<ReturnType<typeof startDaemonProcess>> | undefined;
+let phone: Awaited<ReturnType<typeof launchPhone>> | undefined;
+let drive: ReturnType<typeof driver> | undefined;
+let ok = false;
+try {
+  // Each reply waits for the bench's go, so the phone is showing the thread before words arrive.
+  let release: (() => void) | undefined;
+  let gate: Promise<void> = Promise.resolve();
+  const nextGate = () => {
+    gate = new Promise<void>((r) => (release = r));
+  };
+  let round = 0;
+  model = await startModelServer(async () => {
+    await gate;
+    return { ...reply(text(STREAMED(round))), chunkDelayMs: 8 };
+  });
+  daemon = await startDaemonProcess(home, { ANTHROPIC_API_KEY: 'sk-bench', ANTHROPIC_BASE_URL: model.url });
+  drive = driver(daemon.url, driverToken);
+  await withTimeout(drive.synced, 20_000, 'driver sync');
+
+  phone = await launchPhone();
+  const { page, cdp } = phone;
+  await page.addInitScript(INSTRUMENT);
+  await page.goto(`${daemon.url}/#`);
+  await page.evaluate(`(${PUT_AUTH})(${JSON.stringify(auth)})`);
+  await page.reload();
+  await page.getByRole('button', { name: 'New task' }).waitFor({ timeout: 30_000 });
+  await cdp.send('Performance.enable');
+  await cdp.send('Network.enable');
+  let deltas = 0;
+  cdp.on('Network.webSocketFrameReceived', (e: { response: { payloadData: string } }) => {
+    if (e.response.payloadData.includes('"item.delta"')) deltas++;
+  });
+  await throttle(cdp, false);
+
+  const scriptSeconds = async () =>
+    (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ScriptDuration')!.value;
+
+  const stream = async (which: 'empty' | 'long'): Promise<Sample> => {
+    round++;
+    const prompt = `Bench round ${round}: summarise the folder.`;
+    nextGate();
+    const go = release!;
+    const threadId =
+      which === 'long'
+        ? (await drive!.request({ type: 'thread.send', threadId: long, text: prompt }), long)
+        : (await drive!.request<{ thread: { id: string } }>({ type: 'thread.create', text: prompt })).thread.id;
+    await page.evaluate(`location.hash = '#thread=${threadId}'`);
+    await page.getByText(prompt).waitFor({ timeout: 60_000 });
+    await page.locator('.thinking').waitFor({ timeout: 60_000 });
+    // Let the thread's first render (and, the first time, the long history) finish before measuring.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 500)))');
+    await page.evaluate('Object.assign(window.__bench, { on: true, last: 0, maxGap: 0, longest: 0, longTasks: 0 })');
+    const before = await scriptSeconds();
+    const deltasBefore = deltas;
+    if (process.env.BENCH_PROFILE && which === 'long') {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
+    go();
+    await page
+      .locator('.msg-assistant:not(.streaming)', { hasText: `End of streamed answer ${round}.` })
+      .waitFor({ timeout: 120_000 });
+    const b = (await page.evaluate('window.__bench')) as { maxGap: number; longest: number; longTasks: number };
+    await page.evaluate('window.__bench.on = false');
+    const script = (await scriptSeconds()) - before;
+    if (process.env.BENCH_PROFILE && which === 'long') {
+      const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
+        profile: {
+          nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+          samples: number[];
+          timeDeltas: number[];
+        };
+      };
+      const self = new Map<string, number>();
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      profile.samples.forEach((id, i) => {
+        const f = byId.get(id)!.callFrame;
+        const k = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+        self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      });
+      console.log(
+        [...self]
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, 25)
+          .map(([k, t]) => `${(t / 1000).toFixed(1)} ${k}`)
+          .join('\n'),
+      );
+    }
+    const updates = deltas - deltasBefore;
+    return { perUpdateMs: (script * 1000) / Math.max(1, updates), updates, ...b };
+  };
+
+  const empty: Sample[] = [];
+  const full: Sample[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which goes first, so a busy machine's noise falls on both alike.
+    if (r % 2) {
+      full.push(await stream('long'));
+      empty.push(await stream('empty'));
+    } else {
+      empty.push(await stream('empty'));
+      full.push(await stream('long'));
+    }
+    const e = empty[empty.length - 1];
+    const f = full[full.length - 1];
+    console.log(
+      `round ${r + 1}: empty ${e.perUpdateMs.toFixed(1)} ms/update (${e.updates} updates, gap ${e.maxGap.toFixed(0)} ms, longest task ${e.longest.toFixed(0)} ms) · ` +
+        `200 messages ${f.perUpdateMs.toFixed(1)} ms/update (${f.updates} updates, gap ${f.maxGap.toFixed(0)} ms, longest task ${f.longest.toFixed(0)} ms)`,
+    );
+  }
+  const emptyMs = median(empty.map((s) => s.perUpdateMs));
+  const fullMs = median(full.map((s) => s.perUpdateMs));
+  const worstGap = (xs: Sample[]) => Math.max(...xs.map((s) => s.maxGap));
+  const longest = (xs: Sample[]) => Math.max(0, ...xs.map((s) => s.longest));
+  console.log(`CPU ${CPU_SLOWDOWN}x slower, ${ROUNDS} streams each, medians`);
+  const results = [
+    report(
+      'script time per streamed update, 200 messages vs empty thread',
+      `${fullMs.toFixed(1)} ms vs ${emptyMs.toFixed(1)} ms (${(fullMs / emptyMs).toFixed(2)}x)`,
+      fullMs <= emptyMs * TARGET_RATIO,
+      `<= ${TARGET_RATIO}x`,
+    ),
+    report(
+      'longest task while streaming, 200 messages / empty',
+      `${longest(full).toFixed(0)} ms / ${longest(empty).toFixed(0)} ms`,
+      longest(full) <= LONG_TASK_MS && longest(empty) <= LONG_TASK_MS,
+      `no task over ${LONG_TASK_MS} ms`,
+    ),
+    report(
+      'worst frame gap while streaming, 200 messages / empty',
+      `${worstGap(full).toFixed(0)} ms / ${worstGap(empty).toFixed(0)} ms`,
+      worstGap(full) <= TARGET_GAP_MS && worstGap(empty) <= TARGET_GAP_MS,
+      `<= ${TARGET_GAP_MS} ms`,
+    ),
+  ];
+  ok = results.every(Boolean);
+} finally {
+  drive?.close();
+  await phone?.close();
+  await daemon?.stop();
+  await model?.close();
+  fs.rmSync(home, { recursive: true, force: true });
+}
+process.exitCode = ok ? 0 : 1;
