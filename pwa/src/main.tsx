@@ -73,6 +73,8 @@ onSynced(() => {
 });
 
 async function boot(): Promise<void> {
+  // Everything local is read at once: the pairing, the cached state, the outbox, a tapped notification.
+  const pendingOpen = takePendingOpen().catch(() => undefined); // no IndexedDB: the start page it is
   try {
     await Promise.all([loadPersisted(), loadOutbox()]);
   } catch (e) {
@@ -80,15 +82,14 @@ async function boot(): Promise<void> {
   }
   if (!authStore.get()) connStore.set({ status: 'unpaired' });
   else connStore.set((c) => ({ ...c, status: 'connecting' }));
-  // Started from a tapped notification at the start page (iOS, when the app was closed): show its thread.
-  try {
-    const target = await takePendingOpen();
-    if (target && !location.hash && !pairCode) navigate(parseHash(target), true);
-  } catch {
-    /* no IndexedDB: the start page it is */
-  }
-  render(<App pairCode={pairCode} />, document.getElementById('app')!);
+  // Connect before the first render: opening the socket needs no screen, and the phone waits less.
   if (authStore.get() && !pairCode) start();
+  // Started from a tapped notification at the start page (iOS, when the app was closed): show its thread.
+  const target = await pendingOpen;
+  if (target && !location.hash && !pairCode) navigate(parseHash(target), true);
+  render(<App pairCode={pairCode} />, document.getElementById('app')!);
+  // The static shell index.html shows until now (it paints before any script has run).
+  document.getElementById('boot')?.remove();
 }
 
 void boot();
