@@ -15,6 +15,7 @@ import {
   SEQ_FLOOR_OP,
   scanJournal,
 } from './journal.js';
+import { openSnapshot } from './snapshot-file.js';
 
 export const journalDirOf = (paths: HomePaths) => path.join(paths.store, 'wal');
 
@@ -109,7 +110,9 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   let snapSeq = 0;
   if (snaps.length) {
     try {
-      snapSeq = (JSON.parse(fs.readFileSync(path.join(dir, snaps.at(-1)!), 'utf8')) as { seq: number }).seq;
+      const snap = openSnapshot(path.join(dir, snaps.at(-1)!)); // its head only
+      snap.source?.close();
+      snapSeq = snap.head.seq;
     } catch {
       /* a damaged snapshot: the next start says so */
     }

@@ -8,7 +8,8 @@ import { afterEach, expect, it, vi } from 'vitest';
 import type { Task } from '../../../shared/src/index.js';
 import { homePaths } from '../../src/config/paths.js';
 import { openStore } from '../../src/store/index.js';
-import { listSnapshots } from '../../src/store/journal.js';
+import { listSnapshots, scanJournal } from '../../src/store/journal.js';
+import { repairJournal } from '../../src/store/repair.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -142,4 +143,43 @@ it('a damaged thread in the snapshot is named when used, and a cut-short snapsho
   await again.journal.close(false);
   fs.writeFileSync(file, text.slice(0, text.length - 20));
   await expect(openStore(paths)).rejects.toThrow(/snapshot is not valid/);
+});
+
+it('repair works beside a format-2 snapshot: it cuts the damaged record and numbers stay above everything written', async () => {
+  const paths = tmpHome();
+  const store = await openStore(paths);
+  await store.threads.create('Before the snapshot', () => undefined);
+  for (let i = 0; i < 20; i++) await store.events.append({ kind: 'notice', level: 'info', text: `n${i}`, at: 0 });
+  const snapSeq = store.events.lastSeq;
+  await store.journal.snapshot();
+  // Later records in a new segment: the snapshot covers all of the first one.
+  for (let i = 0; i < 3; i++) await store.events.append({ kind: 'notice', level: 'info', text: `late${i}`, at: 0 });
+  await store.journal.close(false);
+  const wal = path.join(paths.store, 'wal');
+  // Damage the first record after the snapshot, with valid ones after it.
+  const seg = path.join(
+    wal,
+    fs
+      .readdirSync(wal)
+      .filter((f) => f.endsWith('.wal'))
+      .at(-1)!,
+  );
+  const buf = fs.readFileSync(seg);
+  const records = scanJournal(wal).records.filter((r) => r.events.some((e) => e.seq > snapSeq));
+  expect(records.length).toBeGreaterThan(1);
+  let off = 0;
+  while (off < buf.length) {
+    const len = buf.readUInt32LE(off);
+    const body = buf.subarray(off + 8, off + 8 + len).toString();
+    if (body.includes('late0')) break;
+    off += 8 + len;
+  }
+  buf[off + 20] ^= 0xff;
+  fs.writeFileSync(seg, buf);
+  const result = await repairJournal(paths);
+  expect(result.repaired).toBe(true);
+  const again = await openStore(paths);
+  const next = await again.events.append({ kind: 'notice', level: 'info', text: 'after repair', at: 0 });
+  expect(next).toBeGreaterThan(snapSeq + 3);
+  await again.close();
 });
