@@ -87,7 +87,11 @@ describe('tasks from the phone', () => {
     await shot(page, '12-streaming');
     await page.locator('.task-footer .chip-done').waitFor({ timeout: 20_000 });
     expect((await last.innerText()).trim()).toBe(FINAL.trim());
-    expect(await page.locator('.task-footer .usage').innerText()).toMatch(/^\d+ in · \d+ out tokens · (<)?\$\d/);
+    // Tokens and cost are one tap away, under "Usage".
+    const usage = page.locator('.task-footer .usage');
+    expect(await usage.isVisible()).toBe(false);
+    await page.locator('.task-footer summary', { hasText: 'Usage' }).click();
+    expect(await usage.innerText()).toMatch(/^\d+ in · \d+ out tokens · (<)?\$\d/);
     await shot(page, '13-done');
     expect(await unnamedControls(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -54,6 +54,42 @@ describe('settings', () => {
     expect(await unnamedControls(page)).toEqual([]);
   });
 
+  it('keeps a task\'s cost under "Usage" unless Display shows it inline', async () => {
+    const { page } = b;
+    const doc = await td.daemon.ctx.store.threads.create('Costly task', (d) => {
+      const at = Date.now() - 60_000;
+      d.items.push({ kind: 'user', id: 'u1', taskId: 'task1', text: 'Do the costly thing', createdAt: at });
+      d.items.push({ kind: 'assistant', id: 'a1', taskId: 'task1', text: 'Done.', createdAt: at + 1 });
+      d.tasks.push({
+        id: 'task1',
+        threadId: d.meta.id,
+        state: 'done',
+        messageId: 'u1',
+        createdAt: at,
+        endedAt: at + 2,
+        turns: 1,
+        usage: { inputTokens: 1200, outputTokens: 300, cacheReadTokens: 0, cacheWriteTokens: 0 },
+        costUsd: 0.42,
+      });
+    });
+    const usage = page.locator('.task-footer .usage');
+    await page.goto(`${td.url}/#thread=${doc.meta.id}`);
+    await page.locator('.task-footer summary', { hasText: 'Usage' }).waitFor();
+    expect(await usage.isVisible()).toBe(false);
+
+    await page.goto(`${td.url}/#settings`);
+    const inline = page.getByRole('switch', { name: 'Show cost under each task' });
+    await inline.check();
+    await page.goto(`${td.url}/#thread=${doc.meta.id}`);
+    await expect.poll(() => usage.isVisible()).toBe(true);
+    expect(await usage.innerText()).toBe('1.2k in · 300 out tokens · $0.42');
+    expect(await page.locator('.task-footer summary').count()).toBe(0);
+    await page.reload(); // a preference of this phone: kept
+    await expect.poll(() => usage.isVisible()).toBe(true);
+    await page.goto(`${td.url}/#settings`);
+    await inline.uncheck();
+  });
+
   it('sets spending limits from Settings', async () => {
     const { page } = b;
     await page.goto(`${td.url}/#settings`);

@@ -6,6 +6,7 @@ import { request } from '../conn/connection.js';
 import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
+import { showCostStore } from '../lib/show-cost.js';
 import { undoPreview } from '../lib/undo-words.js';
 import { appStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
@@ -379,6 +380,7 @@ export function TaskFooter({
   const [showChanges, setShowChanges] = useState(false);
   const [confirmUndo, setConfirmUndo] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const showCost = useStore(showCostStore, (v) => v);
   const changes = appStore.get().details[threadId]?.changes[task.id];
   const open = changes?.filter((c) => !c.undone);
   // Files, not folders: a folder made on the way to a file is not a result of its own; a file
@@ -408,8 +410,15 @@ export function TaskFooter({
       {ended && <ResultCards task={task} threadId={threadId} />}
       <div class="task-line">
         <StateChip state={task.state} />
-        <span class="usage">{usageLine(task)}</span>
+        {showCost && <span class="usage">{usageLine(task)}</span>}
       </div>
+      {!showCost && (
+        // Tokens and cost are a detail (a setting shows them inline); they update while the task runs.
+        <details class="usage-details">
+          <summary>Usage</summary>
+          <p class="usage">{usageLine(task)}</p>
+        </details>
+      )}
       {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
       {changes && changes.length > 0 && !undoable && (
         <p class="muted" role="status">

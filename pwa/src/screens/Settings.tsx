@@ -3,6 +3,7 @@ import type { Device } from '../../../shared/src/index.js';
 import { request, stop } from '../conn/connection.js';
 import { timeAgo } from '../lib/format.js';
 import { back } from '../lib/route.js';
+import { setShowCost, showCostStore } from '../lib/show-cost.js';
 import { appStore, authStore, connStore, forgetPairing } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
@@ -191,6 +192,22 @@ function Host() {
   );
 }
 
+function ShowCostSwitch() {
+  const on = useStore(showCostStore, (v) => v);
+  return (
+    <label class="switch-row">
+      <span>Show each task's tokens and cost under it (otherwise they are under "Usage")</span>
+      <input
+        type="checkbox"
+        role="switch"
+        aria-label="Show cost under each task"
+        checked={on}
+        onChange={(e) => setShowCost(e.currentTarget.checked)}
+      />
+    </label>
+  );
+}
+
 export default function SettingsScreen() {
   const [confirmUnpair, setConfirmUnpair] = useState(false);
   const unpair = async () => {
@@ -213,6 +230,10 @@ export default function SettingsScreen() {
           <NotificationsSwitch />
         </section>
         <Spend />
+        <section class="card" aria-labelledby="s-display">
+          <h2 id="s-display">Display</h2>
+          <ShowCostSwitch />
+        </section>
         <WebSettings />
         <section class="card" aria-labelledby="s-host">
           <h2 id="s-host">Your computer</h2>
