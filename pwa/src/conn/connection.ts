@@ -306,6 +306,15 @@ export async function loadThread(threadId: string, force = false): Promise<void>
   appStore.set((s) => setDetail(s, r));
 }
 
+/** Pulled to refresh: reconnect if needed, then fetch the thread list and the computer's status anew. */
+export async function refresh(): Promise<void> {
+  poke();
+  const threads = await request({ type: 'threads.list' });
+  appStore.set((s) => ({ ...s, threads: { ...s.threads, ...Object.fromEntries(threads.map((t) => [t.id, t])) } }));
+  const host = await request({ type: 'status.get' });
+  appStore.set((s) => ({ ...s, host }));
+}
+
 /** Try to reconnect now (app back in the foreground, network back). */
 export function poke(): void {
   if (!started || !authStore.get()) return;

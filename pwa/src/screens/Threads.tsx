@@ -1,3 +1,5 @@
+import { useRef } from 'preact/hooks';
+import { refresh } from '../conn/connection.js';
 import { outboxStore } from '../conn/outbox.js';
 import { shortTime } from '../lib/format.js';
 import { plainLine } from '../lib/plain.js';
@@ -6,12 +8,15 @@ import { appStore } from '../state/app.js';
 import { isUnread, threadsSorted } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { Header, Icon, IconButton, StateChip } from '../ui/common.js';
+import { usePullToRefresh } from '../ui/pull-to-refresh.js';
 
 export function ThreadsScreen() {
   const state = useStore(appStore, (s) => s);
   const outbox = useStore(outboxStore, (o) => o);
   const threads = threadsSorted(state);
   const pendingNew = outbox.filter((e) => e.type === 'thread.create');
+  const list = useRef<HTMLElement>(null);
+  const pull = usePullToRefresh(list, refresh);
   return (
     <div class="screen">
       <Header
@@ -19,7 +24,16 @@ export function ThreadsScreen() {
         left={<IconButton icon="clock" label="Schedules" onClick={() => navigate({ name: 'schedules' })} />}
         right={<IconButton icon="gear" label="Settings" onClick={() => navigate({ name: 'settings' })} />}
       />
-      <main class="list" aria-label="Threads">
+      <main class="list" aria-label="Threads" ref={list}>
+        {pull.phase !== 'idle' && (
+          <p
+            class="pull-status"
+            role="status"
+            style={pull.phase === 'pulling' ? { height: `${pull.distance}px` } : undefined}
+          >
+            {pull.phase === 'refreshing' ? 'Refreshing…' : pull.ready ? 'Release to refresh' : 'Pull to refresh'}
+          </p>
+        )}
         {threads.length === 0 && pendingNew.length === 0 && (
           <div class="empty">
             <p>No threads yet.</p>
