@@ -25,6 +25,10 @@ export interface LoopSettings {
   retryBaseMs: number;
   /** An attempt with no stream event for this long is abandoned and retried. Default 180 s. */
   stallMs?: number;
+  /** Extended thinking with this budget (tokens); absent: off. */
+  thinkingBudget?: number;
+  /** Ask the API to clear old tool uses near the window (context management beta). */
+  contextManagement?: boolean;
 }
 
 export interface StoredResult {
@@ -70,6 +74,8 @@ export interface LoopSink {
   textEnd(itemId: string, text: string, sources?: Array<{ title: string; url: string }>): Promise<void>;
   /** A retried attempt starts over: the item's text is cleared and will stream again. */
   textReset(itemId: string): void;
+  /** A thinking block ended: its summary text (empty when redacted) and how long it streamed. */
+  thought?(t: { summary: string; redacted: boolean; ms: number }): Promise<void>;
   /** The reply asked for these tools; state.inflight is set. Durable. */
   toolsPlanned(steps: ToolStep[]): Promise<void>;
   /** Durable before the call runs. */

@@ -9,6 +9,7 @@
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import { plural } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
+import { modelFeatures } from './features.js';
 import { callModel, INVALID_INPUT } from './model-call.js';
 import { ASK_USER, askUserTool } from './prompt.js';
 import { RunawayWatch } from './runaway.js';
@@ -551,6 +552,13 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
     const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;
     const system = web.note ? [...opts.system, noteBlock(web.note)] : opts.system;
-    return { model: settings.model, max_tokens: settings.maxTokens, system, tools, messages };
+    return {
+      model: settings.model,
+      max_tokens: settings.maxTokens,
+      system,
+      tools,
+      messages,
+      ...modelFeatures(settings),
+    };
   }
 }

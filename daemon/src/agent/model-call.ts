@@ -91,6 +91,9 @@ interface Block {
   /** A server tool block as it started (web search / fetch), kept whole. */
   raw?: Record<string, unknown>;
   citations?: unknown[];
+  /** Thinking: its signature, and when it started streaming (for "Thought for 12 s"). */
+  signature?: string;
+  startedAt?: number;
 }
 type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
@@ -117,7 +120,13 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
       case 'content_block_start': {
         const cb = ev.content_block;
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
-        if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result')) b.raw = { ...cb };
+        if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking')
+          b.raw = { ...cb };
+        if (cb.type === 'thinking') {
+          b.text = typeof cb.thinking === 'string' ? cb.thinking : '';
+          b.signature = typeof cb.signature === 'string' ? cb.signature : '';
+          b.startedAt = Date.now();
+        }
         if (cb.type === 'text') {
           b.itemId = reuse.shift() ?? sink.textStart();
           if (b.text) sink.textDelta(b.itemId, b.text);
@@ -133,6 +142,10 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
           sink.textDelta(b.itemId!, ev.delta.text);
         } else if (ev.delta.type === 'input_json_delta' && ev.delta.partial_json) {
           b.json += ev.delta.partial_json;
+        } else if (ev.delta.type === 'thinking_delta' && ev.delta.thinking) {
+          b.text += ev.delta.thinking;
+        } else if (ev.delta.type === 'signature_delta' && ev.delta.signature) {
+          b.signature = (b.signature ?? '') + ev.delta.signature;
         } else if (ev.delta.type === 'citations_delta' && ev.delta.citation) {
           (b.citations ??= []).push(ev.delta.citation);
         }
@@ -143,7 +156,14 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         if (!b) break;
         b.done = true;
         if (b.type === 'text') persists.push(sink.textEnd(b.itemId!, b.text, sourcesOf(b.citations)));
-        else if (b.raw && b.type !== 'server_tool_use') {
+        else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
+          const p = sink.thought?.({
+            summary: b.type === 'thinking' ? b.text : '',
+            redacted: b.type === 'redacted_thinking',
+            ms: b.startedAt ? Date.now() - b.startedAt : 0,
+          });
+          if (p) persists.push(p);
+        } else if (b.raw && b.type !== 'server_tool_use') {
           const use = [...blocks.values()].find((x) => x.type === 'server_tool_use' && x.id === b.raw?.tool_use_id);
           let input: unknown = use?.raw?.input;
           try {
@@ -210,6 +230,11 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
     if (b.type === 'text') {
       if (b.text) content.push({ type: 'text', text: b.text, ...(b.citations ? { citations: b.citations } : {}) });
       else await sink.textEnd(b.itemId!, '');
+    } else if (b.type === 'thinking') {
+      // Kept exactly (text and signature): the API checks them when they come back.
+      content.push({ type: 'thinking', thinking: b.text, signature: b.signature ?? '' });
+    } else if (b.type === 'redacted_thinking') {
+      content.push({ type: 'redacted_thinking', data: String(b.raw?.data ?? '') });
     } else if (b.raw) {
       const block = { ...b.raw } as ServerBlock;
       if (b.type === 'server_tool_use') {
@@ -231,7 +256,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
       }
       content.push({ type: 'tool_use', id: b.id!, name: b.name!, input });
     }
-    // Other block types (thinking …) are not requested and not kept here.
+    // Other block types are not requested and not kept here.
   }
   return { kind: 'ok', content, stopReason };
 }

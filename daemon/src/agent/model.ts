@@ -16,7 +16,11 @@ export function anthropicModel(opts: { apiKey: string; baseURL?: string }): Mode
     async stream(request, { signal, onEvent }) {
       const sdk = await load();
       let stopped = false;
-      const stream = sdk.messages.stream(request as unknown as Parameters<typeof sdk.messages.stream>[0], { signal });
+      const { betas, ...body } = request;
+      const stream = sdk.messages.stream(body as unknown as Parameters<typeof sdk.messages.stream>[0], {
+        signal,
+        ...(betas?.length ? { headers: { 'anthropic-beta': betas.join(',') } } : {}),
+      });
       stream.on('streamEvent', (event) => {
         if ((event as { type: string }).type === 'message_stop') stopped = true;
         onEvent(event as unknown as StreamEvent);

@@ -231,6 +231,10 @@ export class TaskRun {
         model: cfg.anthropic.model,
         maxTokens: cfg.anthropic.maxTokens,
         contextTokens: cfg.anthropic.contextTokens,
+        ...(cfg.anthropic.thinking.enabled ? { thinkingBudget: cfg.anthropic.thinking.budgetTokens } : {}),
+        contextManagement:
+          cfg.anthropic.contextManagement === 'on' ||
+          (cfg.anthropic.contextManagement === 'auto' && !cfg.anthropic.baseUrl),
         retryWindowMs: cfg.agent.retryWindowSeconds * 1000,
         retryBaseMs: this.host.options.retryBaseMs ?? 1000,
         stallMs: this.host.options.stallMs,
@@ -367,6 +371,18 @@ export class TaskRun {
         this.deltaTimer ??= setTimeout(() => this.flushDeltas(), interval);
       },
       textEnd: (itemId, text, sources) => this.persistText(itemId, text, false, sources),
+      thought: async ({ summary, redacted, ms }) => {
+        const item: ThreadItem = {
+          kind: 'thought',
+          id: newItemId('itm'),
+          taskId: this.taskId,
+          text: summary.slice(0, 20_000),
+          ...(redacted ? { redacted: true } : {}),
+          ms: Math.max(0, Math.round(ms)),
+          createdAt: Date.now(),
+        };
+        emitItem(this.remember(item), true);
+      },
       textReset: (itemId) => {
         this.pendingDeltas.delete(itemId);
         const item = this.live.get(itemId) ?? {

@@ -44,7 +44,27 @@ export interface ServerBlock {
   cache_control?: CacheControl;
   [key: string]: unknown;
 }
-export type WireBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ServerBlock;
+/**
+ * The model's extended thinking. The API requires these blocks back exactly as it sent them (text and
+ * signature byte for byte, redacted data untouched) on later turns, so they are stored whole.
+ */
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+export interface RedactedThinkingBlock {
+  type: 'redacted_thinking';
+  data: string;
+}
+export type WireBlock =
+  | TextBlock
+  | ImageBlock
+  | ToolUseBlock
+  | ToolResultBlock
+  | ServerBlock
+  | ThinkingBlock
+  | RedactedThinkingBlock;
 export interface WireMessage {
   role: 'user' | 'assistant';
   content: WireBlock[];
@@ -64,6 +84,12 @@ export interface ModelRequest {
   system: TextBlock[];
   tools: Array<WireTool | ServerTool>;
   messages: WireMessage[];
+  /** Extended thinking (model.ts: anthropic.thinking). */
+  thinking?: { type: 'enabled'; budget_tokens: number };
+  /** The API's context management (clear old tool uses near the window). */
+  context_management?: { edits: Array<Record<string, unknown>> };
+  /** Beta features: sent as the anthropic-beta header by the client, never in the body. */
+  betas?: string[];
 }
 
 /** A server tool the API runs itself (see web-tools.ts). */
@@ -87,7 +113,14 @@ export type StreamEvent =
   | {
       type: 'content_block_delta';
       index: number;
-      delta: { type: string; text?: string; partial_json?: string; citation?: unknown };
+      delta: {
+        type: string;
+        text?: string;
+        partial_json?: string;
+        citation?: unknown;
+        thinking?: string;
+        signature?: string;
+      };
     }
   | { type: 'content_block_stop'; index: number }
   | { type: 'message_delta'; delta: { stop_reason?: string | null }; usage?: Partial<ApiUsage> | null }

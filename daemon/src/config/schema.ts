@@ -70,9 +70,30 @@ export const ConfigSchema = z
         model: z.string().min(1).default(DEFAULT_MODEL),
         maxTokens: z.number().int().min(256).max(128_000).default(8192),
         contextTokens: z.number().int().min(8_000).default(180_000),
+        /** Extended thinking; the budget is taken from maxTokens (at most maxTokens - 1024). */
+        thinking: z
+          .object({
+            enabled: z.boolean().default(true),
+            budgetTokens: z.number().int().min(1024).max(128_000).default(4096),
+          })
+          .strict()
+          .default({ enabled: true, budgetTokens: 4096 }),
+        /** The API's context management (clears old tool uses); 'auto': on at the Anthropic API, off at another baseUrl. */
+        contextManagement: z.enum(['auto', 'on', 'off']).default('auto'),
       })
       .strict()
-      .default({ model: DEFAULT_MODEL, maxTokens: 8192, contextTokens: 180_000 }),
+      .default({
+        model: DEFAULT_MODEL,
+        maxTokens: 8192,
+        contextTokens: 180_000,
+        thinking: { enabled: true, budgetTokens: 4096 },
+        contextManagement: 'auto',
+      }),
+    /** The memory tool: notes the agent keeps across threads (home/memory, outside the allowed roots). */
+    memory: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .default({ enabled: true }),
     agent: z
       .object({
         maxParallelTasks: z.number().int().min(1).max(32).default(3),

@@ -14,6 +14,10 @@ export type ScriptBlock =
    * in content_block_start).
    */
   | { type: 'server'; block: Record<string, unknown> & { type: string }; input?: unknown }
+  /** Extended thinking: thinking_delta chunks then one signature_delta, as the API streams it. */
+  | { type: 'thinking'; thinking: string; signature: string }
+  /** A redacted thinking block: its encrypted data whole in content_block_start. */
+  | { type: 'redacted_thinking'; data: string }
   | {
       type: 'tool_use';
       id?: string;
@@ -249,6 +253,32 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
             index,
             delta: { type: 'citations_delta', citation },
           });
+      } else if (block.type === 'thinking') {
+        sse(res, 'content_block_start', {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'thinking', thinking: '', signature: '' },
+        });
+        for (const c of chunks(block.thinking, 5)) {
+          sse(res, 'content_block_delta', {
+            type: 'content_block_delta',
+            index,
+            delta: { type: 'thinking_delta', thinking: c },
+          });
+          outTokens++;
+          if (delay) await sleep(delay);
+        }
+        sse(res, 'content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'signature_delta', signature: block.signature },
+        });
+      } else if (block.type === 'redacted_thinking') {
+        sse(res, 'content_block_start', {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'redacted_thinking', data: block.data },
+        });
       } else if (block.type === 'server') {
         const start = block.block.type === 'server_tool_use' ? { ...block.block, input: {} } : block.block;
         sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: start });

@@ -108,6 +108,18 @@ export const ThreadItem = z.discriminatedUnion('kind', [
     createdAt: Timestamp,
     endedAt: Timestamp.optional(),
   }),
+  /** The model thought before acting: shown folded ("Thought for 12 s"), the summary inside. */
+  z.object({
+    kind: z.literal('thought'),
+    id: Id,
+    taskId: Id,
+    /** The thinking summary the API returned (empty when the API redacted it). */
+    text: z.string().max(20_000),
+    redacted: z.boolean().optional(),
+    /** How long the thinking streamed, in ms. */
+    ms: z.number().int().nonnegative(),
+    createdAt: Timestamp,
+  }),
   z.object({
     kind: z.literal('notice'),
     id: Id,
