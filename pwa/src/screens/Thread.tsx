@@ -13,6 +13,7 @@ import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
 import { memo, sameElements } from '../ui/memo.js';
 import { ApprovalCard, QuestionCard, TaskFooter, ToolRow } from './Cards.js';
 import { Composer } from './Composer.js';
+import { ThinkingItem } from './ThinkingItem.js';
 import { isWebStep, Sources, WebStepRow } from './WebSteps.js';
 
 /** Outbox entries not yet matched by a user message the host already recorded (no double bubble). */
@@ -134,6 +135,8 @@ function Item({
       ) : (
         <ToolRow item={item} threadId={threadId} />
       );
+    case 'thought':
+      return <ThinkingItem item={item} />;
     case 'notice':
       // A retry in progress is news only while its task runs.
       if (item.transient && taskEnded) return null;
