@@ -1,0 +1,80 @@
+// Every screen a person meets, at phone size, in light and dark, at 320 px wide and at 200 % text:
+// nothing scrolls sideways, every control has a name, and a screenshot of each goes to
+// test-output/screenshots/matrix-* for a person to look at.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { type PhoneRig, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
+
+let rig: PhoneRig | undefined;
+let threadId = '';
+beforeAll(async () => {
+  rig = await startPhoneRig('Matrix phone');
+  const { page } = rig.b;
+  // A thread with a step, a written file, a table and an answer.
+  rig.model.push(
+    reply(toolUse('fs_write', { path: 'report.md', content: '# Report\n\nAll good.' })),
+    reply(text('Done: **report.md** is written.\n\n| Month | Total |\n|---|---:|\n| Jan | 1,200 |')),
+  );
+  await page.goto(`${rig.td.url}/#new`);
+  await page.getByRole('textbox', { name: 'Message' }).fill('Write the monthly report');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('is written.').waitFor({ timeout: 20_000 });
+  threadId = decodeURIComponent(new URL(page.url()).hash.match(/thread=([^&]+)/)![1]);
+}, 120_000);
+afterAll(async () => {
+  await rig?.close();
+});
+
+const MODES = [
+  { name: 'light', width: 360, dark: false, text: 100 },
+  { name: 'dark', width: 360, dark: true, text: 100 },
+  { name: '320px', width: 320, dark: false, text: 100 },
+  { name: 'text200', width: 360, dark: false, text: 200 },
+] as const;
+
+async function check(page: Page, screen: string, mode: (typeof MODES)[number]): Promise<string[]> {
+  await page.setViewportSize({ width: mode.width, height: 640 });
+  await page.emulateMedia({ colorScheme: mode.dark ? 'dark' : 'light' });
+  await page.evaluate((pct) => {
+    document.documentElement.style.fontSize = `${pct}%`;
+  }, mode.text);
+  await shot(page, `matrix-${screen}-${mode.name}`);
+  const problems: string[] = [];
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) problems.push(`${screen} ${mode.name}: scrolls sideways by ${overflow} px`);
+  for (const c of await unnamedControls(page)) problems.push(`${screen} ${mode.name}: unnamed control ${c}`);
+  return problems;
+}
+
+it('every screen fits and names its controls in light, dark, 320 px and 200 % text', async () => {
+  const { page } = rig!.b;
+  const url = rig!.td.url;
+  const screens: Array<{ name: string; hash: string; ready: () => Promise<unknown> }> = [
+    { name: 'list', hash: '#', ready: () => page.getByRole('button', { name: 'New task' }).waitFor() },
+    { name: 'new', hash: '#new', ready: () => page.getByRole('textbox', { name: 'Message' }).waitFor() },
+    { name: 'thread', hash: `#thread=${threadId}`, ready: () => page.getByText('is written.').waitFor() },
+    {
+      name: 'settings',
+      hash: '#settings',
+      ready: () => page.getByRole('heading', { name: 'Paired devices' }).waitFor(),
+    },
+    {
+      name: 'schedules',
+      hash: '#schedules',
+      ready: () => page.getByRole('heading', { name: 'Schedules' }).first().waitFor(),
+    },
+  ];
+  const problems: string[] = [];
+  for (const s of screens) {
+    await page.goto(`${url}/${s.hash}`);
+    await s.ready();
+    for (const mode of MODES) problems.push(...(await check(page, s.name, mode)));
+    await page.evaluate(() => {
+      document.documentElement.style.fontSize = '';
+    });
+  }
+  await page.setViewportSize({ width: 360, height: 640 });
+  await page.emulateMedia({ colorScheme: 'light' });
+  expect(problems).toEqual([]);
+});
