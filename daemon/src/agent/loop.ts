@@ -18,6 +18,7 @@ import { countUses, noteBlock, readsWeb, type WebSettings, webTools } from './we
 import type {
   ModelClient,
   ModelRequest,
+  ServerTool,
   TextBlock,
   ToolResultBlock,
   ToolUseBlock,
@@ -179,12 +180,14 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       ? reason
       : `${reason} ${answer === 'expired' ? 'Nobody answered whether to continue.' : 'You chose to stop it.'}`;
 
-  const toolDefs: WireTool[] = [
-    ...tools.definitions().map((d) => ({
-      name: d.name,
-      description: d.description,
-      input_schema: d.input_schema as Record<string, unknown>,
-    })),
+  const toolDefs: Array<WireTool | ServerTool> = [
+    ...tools
+      .definitions()
+      .map((d) =>
+        d.apiType
+          ? { type: d.apiType, name: d.name }
+          : { name: d.name, description: d.description, input_schema: d.input_schema as Record<string, unknown> },
+      ),
     { ...askUserTool },
   ];
   toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };

@@ -53,7 +53,8 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
       };
     }
     const f = classify(r.error, settings.model);
-    const serverTools = request.tools.flatMap((t, i) => ('input_schema' in t ? [] : [i]));
+    // Tools the API runs itself (web); the memory tool has an API type too but runs here.
+    const serverTools = request.tools.flatMap((t, i) => ('input_schema' in t || t.name === 'memory' ? [] : [i]));
     if (serverTools.length && refusesServerTools(r.error, serverTools)) {
       await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
       return { kind: 'no-server-tools', reason: f.message };

@@ -6,6 +6,8 @@ import type { ToolStepState } from '../../../shared/src/index.js';
 /** A tool as the model sees it (the Messages API `tools` entry). */
 export interface ModelToolDefinition {
   name: string;
+  /** A tool the API defines itself (the memory tool): sent as {type, name} only. */
+  apiType?: string;
   description: string;
   input_schema: { type: 'object'; properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown };
 }

@@ -32,6 +32,8 @@ export function homePaths(home: string) {
     vapid: path.join(home, 'vapid.json'),
     secrets: path.join(home, 'secrets.json'),
     workspace: path.join(home, 'workspace'),
+    /** The memory tool's folder: outside the workspace, so no file tool or shell command reaches it. */
+    memory: path.join(home, 'memory'),
   };
 }
 export type HomePaths = ReturnType<typeof homePaths>;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Approval, FileView } from '../../../shared/src/index.js';
+import { memoryTool } from '../agent/memory/tool.js';
 import type { ToolRuntime } from '../agent/tool-runtime.js';
 import type { Config } from '../config/schema.js';
 import type { DaemonContext, DaemonModule } from '../context.js';
@@ -76,7 +77,12 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   await fsp.mkdir(ctx.paths.trash, { recursive: true, mode: 0o700 });
   // Every restore goes through the roots check at the moment it writes (a root may be gone since,
   // or a link planted on the way: placeContained refuses to follow it).
+  const memoryRoot = ctx.paths.memory;
+  await fsp.mkdir(memoryRoot, { recursive: true, mode: 0o700 });
   const mayWriteNow = async (target: string) => {
+    // Undo of a memory change writes back into the memory folder (its own path rules hold there).
+    const rel = path.relative(memoryRoot, target);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return;
     const r = await roots.resolve(target, 'write');
     if (r.real !== target) throw new ToolError(`${target} now leads to ${r.real}; left as it is.`);
   };
@@ -153,12 +159,14 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     return out;
   };
 
+  const memory = memoryTool({ root: memoryRoot, journal });
   const runtime = new Runtime({
     builtins: [
       ...readTools(roots),
       ...writeTools(roots, journal),
       shellTool({ roots, sandbox, config: () => ctx.config(), journal, notes, undoLimits: opts.shellUndoLimits }),
     ],
+    optionalTools: () => (ctx.config().memory.enabled ? [memory] : []),
     connectorTools: () => connectors.toolSpecs(),
     connectorReadOnly: (n) => connectors.isReadOnly(n),
     config: () => ctx.config(),

@@ -108,6 +108,12 @@ export function decide(opts: {
     return { decision: 'ask', reason: 'the shell sandbox is off, so every command needs approval' };
   }
   const egress = spec.kind === 'shell' || (spec.kind === 'connector' && !opts.connectorReadOnly);
+  if (verdict.decision === 'allow' && opts.tainted && prepared.persists) {
+    return {
+      decision: 'ask',
+      reason: 'this thread has read untrusted content, and memory outlives the thread',
+    };
+  }
   if (verdict.decision === 'allow' && opts.tainted && egress) {
     return { decision: 'ask', reason: 'this task has read untrusted content, and this tool can send data out' };
   }

@@ -22,6 +22,8 @@ import { actionHash, clip, ToolError } from './util.js';
 export interface RuntimeDeps {
   builtins: ToolSpec[];
   connectorTools(): ToolSpec[];
+  /** Built-in tools that come and go with the configuration (the memory tool). */
+  optionalTools?(): ToolSpec[];
   connectorReadOnly(name: string): boolean;
   config(): Config;
   approvals: Approvals;
@@ -47,7 +49,7 @@ export class Runtime implements ToolRuntime {
   constructor(private readonly d: RuntimeDeps) {}
 
   private specs(): ToolSpec[] {
-    return [...this.d.builtins, ...this.d.connectorTools()];
+    return [...this.d.builtins, ...(this.d.optionalTools?.() ?? []), ...this.d.connectorTools()];
   }
 
   private find(name: string): ToolSpec | undefined {

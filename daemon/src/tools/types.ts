@@ -25,6 +25,8 @@ export interface PreparedCall {
   summary: string;
   /** What policy patterns match: the command line for shell, resolved paths for file tools. */
   subjects: string[];
+  /** The change outlives the thread (memory): in a tainted thread it needs the user's approval. */
+  persists?: boolean;
   execute(signal: AbortSignal): Promise<ExecResult>;
 }
 

@@ -1,0 +1,218 @@
+// The memory tool's six commands (view, create, str_replace, insert, delete, rename), run by the
+// daemon on the memory folder. Each is prepared first into its exact action (for a change: the
+// whole file as it would be written), so an approval shows exactly that and its hash covers it;
+// changes go through the change journal, so they are undoable like file changes.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { ChangeJournal } from '../../tools/journal.js';
+import type { PreparedCall } from '../../tools/types.js';
+import { ToolError } from '../../tools/util.js';
+import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseLinks } from './paths.js';
+
+export interface MemoryDeps {
+  /** The memory folder (home/memory). */
+  root: string;
+  journal: ChangeJournal;
+}
+
+const text = (t: string) => [{ type: 'text' as const, text: t }];
+
+function needStr(input: Record<string, unknown>, key: string, allowEmpty = false): string {
+  const v = input[key];
+  if (typeof v !== 'string' || (!allowEmpty && v === '')) throw new ToolError(`"${key}" is required (a string).`);
+  if (v.includes('\0')) throw new ToolError(`"${key}" contains a NUL character.`);
+  return v;
+}
+
+function checkSize(content: string, name: string): void {
+  const bytes = Buffer.byteLength(content);
+  if (bytes > MAX_MEMORY_FILE)
+    throw new ToolError(
+      `Refused: ${name} would be ${bytes} bytes; a memory file holds at most ${MAX_MEMORY_FILE}. Keep memory short.`,
+    );
+}
+
+async function stat(p: MemoryPath) {
+  try {
+    return await fsp.lstat(p.real);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readFile(p: MemoryPath): Promise<string> {
+  const st = await stat(p);
+  if (!st) throw new ToolError(`${p.name} does not exist.`);
+  if (!st.isFile()) throw new ToolError(`${p.name} is not a file.`);
+  if (st.size > MAX_MEMORY_FILE) throw new ToolError(`${p.name} is too large to read (${st.size} bytes).`);
+  return fsp.readFile(p.real, 'utf8');
+}
+
+const human = (n: number) => (n < 1024 ? `${n}B` : `${(n / 1024).toFixed(1)}K`);
+
+/** Files and folders up to two levels below `p`, as the memory tool lists them. */
+async function listing(root: string, p: MemoryPath): Promise<string> {
+  const lines: string[] = [];
+  const walk = async (dir: string, name: string, depth: number) => {
+    const entries = (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (e.name.startsWith('.') || lines.length >= 500) continue;
+      const full = path.join(dir, e.name);
+      const st = await fsp.lstat(full);
+      if (st.isSymbolicLink()) continue;
+      lines.push(`${human(st.size)}\t${name}/${e.name}${st.isDirectory() ? '/' : ''}`);
+      if (st.isDirectory() && depth < 2) await walk(full, `${name}/${e.name}`, depth + 1);
+    }
+  };
+  await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+  await walk(p.real, p.name, 1);
+  return `Here are the files and directories up to 2 levels deep in ${p.name}:\n${lines.join('\n') || '(empty)'}`;
+}
+
+function numbered(content: string, range?: unknown): string {
+  const lines = content.split('\n');
+  let from = 1;
+  let to = lines.length;
+  if (Array.isArray(range) && range.length === 2 && range.every((n) => Number.isInteger(n))) {
+    from = Math.max(1, range[0] as number);
+    to = (range[1] as number) === -1 ? lines.length : Math.min(lines.length, range[1] as number);
+  }
+  return lines
+    .slice(from - 1, to)
+    .map((l, i) => `${String(from + i).padStart(6)}\t${l}`)
+    .join('\n');
+}
+
+/** Whether a command changes memory (a change in a tainted thread needs approval). */
+export const changesMemory = (command: unknown): boolean => command !== 'view';
+
+export async function prepareMemory(
+  d: MemoryDeps,
+  input: Record<string, unknown>,
+  taskId: string,
+): Promise<PreparedCall> {
+  const command = input.command;
+  const base = { actionClass: 'memory', subjects: [] as string[] };
+  const at = async (key: string) => {
+    const p = memoryPath(d.root, input[key]);
+    await refuseLinks(d.root, p);
+    return p;
+  };
+  const write = async (
+    p: MemoryPath,
+    content: string,
+    op: 'write' | 'edit',
+    summary: string,
+  ): Promise<PreparedCall> => {
+    if (!p.segments.length) throw new ToolError('Refused: /memories is the folder; name a file under it.');
+    checkSize(content, p.name);
+    return {
+      ...base,
+      action: { command, path: p.name, content },
+      summary,
+      subjects: [p.name],
+      persists: true,
+      async execute() {
+        await refuseLinks(d.root, p);
+        await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
+        return { content: text(`${summary}.`), summary, changed: true };
+      },
+    };
+  };
+  switch (command) {
+    case 'view': {
+      const p = await at('path');
+      const st = await stat(p);
+      return {
+        ...base,
+        action: { command, path: p.name },
+        summary: `Read memory ${p.name}`,
+        subjects: [p.name],
+        async execute() {
+          if (!st || st.isDirectory()) {
+            if (!st && p.segments.length) throw new ToolError(`${p.name} does not exist.`);
+            return { content: text(await listing(d.root, p)), summary: `Listed ${p.name}` };
+          }
+          const body = await readFile(p);
+          return {
+            content: text(`Here's the content of ${p.name} with line numbers:\n${numbered(body, input.view_range)}`),
+            summary: `Read memory ${p.name}`,
+          };
+        },
+      };
+    }
+    case 'create': {
+      const p = await at('path');
+      const content = needStr(input, 'file_text', true);
+      if (await stat(p)) throw new ToolError(`${p.name} already exists; use str_replace or delete it first.`);
+      return write(p, content, 'write', `Created memory ${p.name}`);
+    }
+    case 'str_replace': {
+      const p = await at('path');
+      const oldStr = needStr(input, 'old_str');
+      const newStr = needStr(input, 'new_str', true);
+      const body = await readFile(p);
+      const count = body.split(oldStr).length - 1;
+      if (count === 0) throw new ToolError(`No replacement was made: old_str does not appear in ${p.name}.`);
+      if (count > 1) throw new ToolError(`No replacement was made: old_str appears ${count} times in ${p.name}.`);
+      return write(
+        p,
+        body.replace(oldStr, () => newStr),
+        'edit',
+        `Edited memory ${p.name}`,
+      );
+    }
+    case 'insert': {
+      const p = await at('path');
+      const insertText = needStr(input, 'insert_text', true);
+      const line = input.insert_line;
+      const body = await readFile(p);
+      const lines = body.split('\n');
+      if (typeof line !== 'number' || !Number.isInteger(line) || line < 0 || line > lines.length)
+        throw new ToolError(`"insert_line" must be a whole number from 0 to ${lines.length}.`);
+      lines.splice(line, 0, ...insertText.split('\n'));
+      return write(p, lines.join('\n'), 'edit', `Edited memory ${p.name}`);
+    }
+    case 'delete': {
+      const p = await at('path');
+      if (!p.segments.length) throw new ToolError('Refused: /memories itself cannot be deleted.');
+      if (!(await stat(p))) throw new ToolError(`${p.name} does not exist.`);
+      const summary = `Deleted memory ${p.name}`;
+      return {
+        ...base,
+        action: { command, path: p.name },
+        summary,
+        subjects: [p.name],
+        persists: true,
+        async execute() {
+          await refuseLinks(d.root, p);
+          await d.journal.trash(taskId, p.real);
+          return { content: text(`${summary}.`), summary, changed: true };
+        },
+      };
+    }
+    case 'rename': {
+      const from = await at('old_path');
+      const to = await at('new_path');
+      if (!from.segments.length || !to.segments.length) throw new ToolError('Refused: /memories itself cannot move.');
+      if (!(await stat(from))) throw new ToolError(`${from.name} does not exist.`);
+      if (await stat(to)) throw new ToolError(`${to.name} already exists.`);
+      const summary = `Renamed memory ${from.name} to ${to.name}`;
+      return {
+        ...base,
+        action: { command, from: from.name, to: to.name },
+        summary,
+        subjects: [from.name, to.name],
+        persists: true,
+        async execute() {
+          await refuseLinks(d.root, from);
+          await refuseLinks(d.root, to);
+          await d.journal.move(taskId, from.real, to.real);
+          return { content: text(`${summary}.`), summary, changed: true };
+        },
+      };
+    }
+    default:
+      throw new ToolError('"command" must be one of view, create, str_replace, insert, delete, rename.');
+  }
+}
