@@ -78,3 +78,17 @@ it('every screen fits and names its controls in light, dark, 320 px and 200 % te
   await page.emulateMedia({ colorScheme: 'light' });
   expect(problems).toEqual([]);
 });
+
+it('a file named in the answer is a link to the file viewer', async () => {
+  const { page } = rig!.b;
+  await page.goto(`${rig!.td.url}/#thread=${threadId}`);
+  const link = page.locator('.msg-assistant').getByRole('link', { name: 'Open report.md' });
+  await link.waitFor({ timeout: 10_000 });
+  expect(await link.getAttribute('href')).toMatch(/^#thread=.+&task=.+&file=.+report\.md$/);
+  await link.click();
+  await page.getByText('All good.').waitFor({ timeout: 10_000 });
+  // Words that are not a produced file stay plain.
+  await page.goto(`${rig!.td.url}/#thread=${threadId}`);
+  await link.waitFor();
+  expect(await page.locator('.msg-assistant a.path-link').count()).toBe(1);
+});

@@ -16,7 +16,7 @@ import { ErrorText, StateChip } from '../ui/common.js';
  * The allowed folders' paths. The selector returns the store's own array (a new array on every
  * update would re-render every card in the thread on every streamed word).
  */
-function useRootPaths(): string[] {
+export function useRootPaths(): string[] {
   const roots = useStore(appStore, (s) => s.host?.roots);
   return useMemo(() => roots?.map((r) => r.path) ?? [], [roots]);
 }
@@ -250,7 +250,7 @@ const OP_LABEL: Record<ChangeEntry['op'], string> = {
 };
 
 /** The files a task produced, as they are now: created, written or edited, followed through moves. */
-function resultFiles(changes: ChangeEntry[]): Array<{ path: string; undone: boolean }> {
+export function resultFiles(changes: ChangeEntry[]): Array<{ path: string; undone: boolean }> {
   const files = new Map<string, boolean>();
   for (const c of changes) {
     if (c.op === 'create' || c.op === 'write' || c.op === 'edit') files.set(c.path, !!c.undone);

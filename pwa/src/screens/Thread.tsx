@@ -4,14 +4,16 @@ import { ENDED_TASK_STATES, mostUrgentState } from '../../../shared/src/task-sta
 import { loadThread, request } from '../conn/connection.js';
 import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../conn/outbox.js';
 import { entriesFor } from '../conn/outbox-logic.js';
+import { relativeToRoot } from '../lib/approval-words.js';
 import { renderMarkdown } from '../lib/markdown.js';
-import { back, navigate } from '../lib/route.js';
+import { linkPaths, pathTargets } from '../lib/path-links.js';
+import { back, hrefFor, navigate } from '../lib/route.js';
 import { appStore, connStore } from '../state/app.js';
 import { groupByTask, markSeen } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
 import { memo, sameElements } from '../ui/memo.js';
-import { ApprovalCard, QuestionCard, TaskFooter, ToolRow } from './Cards.js';
+import { ApprovalCard, QuestionCard, resultFiles, TaskFooter, ToolRow, useRootPaths } from './Cards.js';
 import { Composer } from './Composer.js';
 import { ThinkingItem } from './ThinkingItem.js';
 import { isWebStep, Sources, WebStepRow } from './WebSteps.js';
@@ -122,12 +124,7 @@ function Item({
         </div>
       );
     case 'assistant':
-      return (
-        <div class={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-item={item.id}>
-          <div class="md">{renderMarkdown(item.text)}</div>
-          <Sources sources={item.sources} />
-        </div>
-      );
+      return <AssistantMessage item={item} streaming={streaming} threadId={threadId} />;
     case 'tool':
       if (item.tool === 'ask_user') return <AskedItem item={item} />;
       return isWebStep(item) ? (
@@ -142,6 +139,44 @@ function Item({
       if (item.transient && taskEnded) return null;
       return <p class="item-notice">{item.text}</p>;
   }
+}
+
+/** An answer: its Markdown (rendered once per text), with the files its task produced as links. */
+function AssistantMessage({
+  item,
+  streaming,
+  threadId,
+}: {
+  item: Extract<ThreadItem, { kind: 'assistant' }>;
+  streaming: boolean;
+  threadId: string;
+}) {
+  const changes = useStore(appStore, (s) => s.details[threadId]?.changes[item.taskId]);
+  const roots = useRootPaths();
+  const targets = useMemo(
+    () =>
+      pathTargets(
+        resultFiles(changes ?? [])
+          .filter((f) => !f.undone)
+          .map((f) => ({ path: f.path, rel: relativeToRoot(f.path, roots) })),
+      ),
+    [changes, roots],
+  );
+  const body = useMemo(
+    () =>
+      linkPaths(
+        renderMarkdown(item.text),
+        (path) => hrefFor({ name: 'file', threadId, taskId: item.taskId, path }),
+        targets,
+      ),
+    [item.text, targets, threadId, item.taskId],
+  );
+  return (
+    <div class={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-item={item.id}>
+      <div class="md">{body}</div>
+      <Sources sources={item.sources} />
+    </div>
+  );
 }
 
 const MemoItem = memo(Item);
