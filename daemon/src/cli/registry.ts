@@ -18,6 +18,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'connectors', load: async () => (await import('./commands/connectors.js')).connectorsCommand },
   { name: 'trash', load: async () => (await import('./commands/trash.js')).trashCommand },
   { name: 'push', load: async () => (await import('./commands/push.js')).pushCommand },
+  { name: 'memory', load: async () => (await import('./commands/memory.js')).memoryCommand },
   { name: 'schedules', load: async () => (await import('./commands/schedules.js')).schedulesCommand },
   { name: 'install', load: async () => (await import('./commands/install.js')).installCommand },
   { name: 'uninstall', load: async () => (await import('./commands/uninstall.js')).uninstallCommand },

@@ -34,6 +34,8 @@ export function homePaths(home: string) {
     workspace: path.join(home, 'workspace'),
     /** The memory tool's folder: outside the workspace, so no file tool or shell command reaches it. */
     memory: path.join(home, 'memory'),
+    /** The personal instructions the user keeps (phone: Settings → Memory), in every task's prompt. */
+    instructions: path.join(home, 'instructions.md'),
   };
 }
 export type HomePaths = ReturnType<typeof homePaths>;

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Approval, FileView } from '../../../shared/src/index.js';
+import { registerMemoryCommands } from '../agent/memory/register.js';
+import { MemoryService } from '../agent/memory/service.js';
 import { memoryTool } from '../agent/memory/tool.js';
 import type { ToolRuntime } from '../agent/tool-runtime.js';
 import type { Config } from '../config/schema.js';
@@ -160,6 +162,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   };
 
   const memory = memoryTool({ root: memoryRoot, journal });
+  registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions));
   const runtime = new Runtime({
     builtins: [
       ...readTools(roots),

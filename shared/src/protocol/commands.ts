@@ -2,6 +2,7 @@
 // with a `reply` frame of the same id. Re-sending an id has the effect of sending it once.
 import { z } from 'zod';
 import { Id } from './entities.js';
+import { MEMORY_MUTATING, MemoryCommands } from './memory.js';
 import { SCHEDULE_MUTATING, ScheduleCommands } from './schedules.js';
 
 export const MAX_TEXT = 100_000;
@@ -70,6 +71,8 @@ export const ClientCommand = z.discriminatedUnion('type', [
   cmd('push.outcomes', {}),
   // schedules (schedules.ts)
   ...ScheduleCommands,
+  // memory and personal instructions (memory.ts)
+  ...MemoryCommands,
 ]);
 export type ClientCommand = z.infer<typeof ClientCommand>;
 export type CommandType = ClientCommand['type'];
@@ -97,6 +100,7 @@ export const MUTATING_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>(
   'push.unsubscribe',
   'push.test',
   ...SCHEDULE_MUTATING,
+  ...MEMORY_MUTATING,
 ]);
 
 export const ErrorCode = z.enum([

@@ -1,0 +1,124 @@
+// `errand memory`: what the agent remembers across threads (the memory tool's files), shown,
+// edited and deleted from the terminal.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { MemoryEntry } from '../../../../shared/src/index.js';
+import { homePaths } from '../../config/paths.js';
+import { controlCall } from '../../control/client.js';
+import type { CliCommand, CliIO } from '../command.js';
+import { ago, callDaemon } from '../daemon-client.js';
+
+const full = (p: string) => (p.startsWith('/memories/') ? p : `/memories/${p.replace(/^\/+/, '')}`);
+
+function readStdin(): string {
+  return fs.readFileSync(0, 'utf8');
+}
+
+/** Edit `text` in $EDITOR (or vi); undefined when the editor failed. */
+function inEditor(io: CliIO, text: string): string | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-memory-'));
+  try {
+    const file = path.join(dir, 'memory.md');
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    const editor = io.env.VISUAL || io.env.EDITOR || 'vi';
+    const r = spawnSync(editor, [file], { stdio: 'inherit', shell: true });
+    if (r.status !== 0) return undefined;
+    return fs.readFileSync(file, 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const memoryCommand: CliCommand = {
+  name: 'memory',
+  summary: 'What the agent remembers across threads: list, show, edit, delete',
+  help: `Usage:
+  errand memory [list] [--json]          the memory files (/memories/...)
+  errand memory show <path>              print one
+  errand memory edit <path> [--text T]   replace one: --text, --file F, piped stdin, or $EDITOR
+  errand memory rm <path>                delete one
+  errand memory clear [--yes]            delete every memory file
+Paths may leave out /memories/ (errand memory show prefs.md).`,
+  options: { text: { type: 'string' }, file: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
+  allowPositionals: true,
+  async run(args, io) {
+    const [action = 'list', name] = args.positionals;
+    const json = args.values.json === true;
+    const needPath = () => {
+      if (name) return true;
+      io.err(`Usage: errand memory ${action} <path> (paths are shown by \`errand memory\`).`);
+      return false;
+    };
+    switch (action) {
+      case 'list': {
+        const r = (await callDaemon(io, args.home, 'memory.list')) as
+          | { entries: MemoryEntry[]; enabled: boolean }
+          | undefined;
+        if (!r) return 1;
+        if (json) io.out(JSON.stringify(r, null, 2));
+        else {
+          if (!r.enabled)
+            io.out('Memory is off (config memory.enabled = false); the agent neither reads nor writes it.');
+          if (r.entries.length === 0) io.out('The agent remembers nothing yet.');
+          for (const e of r.entries) io.out(`${e.path}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
+        }
+        return 0;
+      }
+      case 'show': {
+        if (!needPath()) return 2;
+        const r = (await callDaemon(io, args.home, 'memory.show', { path: full(name!) })) as
+          | { path: string; text: string }
+          | undefined;
+        if (!r) return 1;
+        io.out(json ? JSON.stringify(r) : r.text);
+        return 0;
+      }
+      case 'edit': {
+        if (!needPath()) return 2;
+        let text: string | undefined;
+        if (typeof args.values.text === 'string') text = args.values.text;
+        else if (typeof args.values.file === 'string') text = fs.readFileSync(args.values.file, 'utf8');
+        else if (!io.interactive) text = readStdin();
+        else {
+          // A new file starts empty: no error for a missing one.
+          const cur = (await controlCall(homePaths(args.home).socket, 'memory.show', { path: full(name!) }).catch(
+            () => undefined,
+          )) as { text: string } | undefined;
+          text = inEditor(io, cur?.text ?? '');
+          if (text === undefined) {
+            io.err('The editor failed; nothing changed.');
+            return 1;
+          }
+        }
+        const r = (await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text })) as
+          | { entry: MemoryEntry }
+          | undefined;
+        if (!r) return 1;
+        io.out(json ? JSON.stringify(r.entry) : `Saved ${r.entry.path} (${r.entry.bytes} bytes).`);
+        return 0;
+      }
+      case 'rm': {
+        if (!needPath()) return 2;
+        const r = await callDaemon(io, args.home, 'memory.rm', { path: full(name!) });
+        if (!r) return 1;
+        io.out(json ? JSON.stringify({ removed: full(name!) }) : `Deleted ${full(name!)}.`);
+        return 0;
+      }
+      case 'clear': {
+        if (args.values.yes !== true && !(await io.confirm('Delete everything the agent remembers?'))) {
+          io.err('Nothing deleted (pass --yes to clear without asking).');
+          return 1;
+        }
+        const r = (await callDaemon(io, args.home, 'memory.clear')) as { removed: number } | undefined;
+        if (!r) return 1;
+        io.out(json ? JSON.stringify(r) : `Deleted ${r.removed} memory file${r.removed === 1 ? '' : 's'}.`);
+        return 0;
+      }
+      default:
+        io.err('errand memory: unknown action. Try `errand memory --help`.');
+        return 2;
+    }
+  },
+};

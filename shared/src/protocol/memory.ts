@@ -1,0 +1,51 @@
+// What the agent remembers across threads (the memory tool's files under /memories) and the
+// personal instructions the user keeps: read, edited and cleared from the phone and the CLI.
+// Kept apart from commands.ts, which only spreads these into its union.
+import { z } from 'zod';
+import { Timestamp } from './entities.js';
+
+/** A memory file's name as the agent sees it: /memories/... */
+export const MemoryPath = z
+  .string()
+  .min(10)
+  .max(512)
+  .regex(/^\/memories\/[^\0]+$/, 'a path under /memories/');
+/** The largest memory file (bytes); the memory tool holds the same limit. */
+export const MAX_MEMORY_BYTES = 100_000;
+/** The personal instructions file, at most this many characters. */
+export const MAX_INSTRUCTIONS = 20_000;
+
+export const MemoryEntry = z.object({
+  path: MemoryPath,
+  bytes: z.number().int().nonnegative(),
+  modifiedAt: Timestamp,
+});
+export type MemoryEntry = z.infer<typeof MemoryEntry>;
+
+const CommandId = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
+// The same shape as commands.ts's helper (importing it from there would be a cycle).
+const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
+
+export const MemoryCommands = [
+  /** Reply: { entries: MemoryEntry[], enabled: boolean } */
+  cmd('memory.list', {}),
+  /** Reply: { path, text } */
+  cmd('memory.get', { path: MemoryPath }),
+  /** Replace a memory file's text (creates it). Reply: { entry: MemoryEntry } */
+  cmd('memory.put', { path: MemoryPath, text: z.string().max(MAX_MEMORY_BYTES) }),
+  /** Reply: {} */
+  cmd('memory.delete', { path: MemoryPath }),
+  /** Delete every memory file. Reply: { removed: number } */
+  cmd('memory.clear', {}),
+  /** The personal instructions (in every task's system prompt). Reply: { text } */
+  cmd('instructions.get', {}),
+  /** Reply: { text } */
+  cmd('instructions.put', { text: z.string().max(MAX_INSTRUCTIONS) }),
+] as const;
+
+export const MEMORY_MUTATING = ['memory.put', 'memory.delete', 'memory.clear', 'instructions.put'] as const;
