@@ -45,9 +45,9 @@ it('errand memory lists, shows, edits, deletes and clears what the agent remembe
   expect(edit.out).toContain('Saved /memories/prefs.md (20 bytes)');
   expect(fs.readFileSync(path.join(root, 'prefs.md'), 'utf8')).toBe('Reports as Markdown.');
 
-  const escape = await cli(memoryCommand, ['edit', '/memories/../config.json', '--text', '{}']);
-  expect(escape.code).toBe(1);
-  expect(escape.err).toContain('errand memory:');
+  const escaped = await cli(memoryCommand, ['edit', '/memories/../config.json', '--text', '{}']);
+  expect(escaped.code).toBe(1);
+  expect(escaped.err).toContain('errand memory:');
   expect(JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8'))).not.toEqual({});
 
   const rm = await cli(memoryCommand, ['rm', 'people/ana.md']);
