@@ -1,6 +1,7 @@
 // The system prompt and the built-in ask_user tool. The prompt is stable within a day, so the
 // prompt cache (cache_control on its last block and on the last tool) holds across turns and tasks.
 import os from 'node:os';
+import { type Instructions, instructionsText } from './instructions.js';
 import type { ToolRuntime } from './tool-runtime.js';
 import type { TextBlock, WireTool } from './wire.js';
 
@@ -29,6 +30,10 @@ export interface PromptHost {
   os?: string;
   date?: Date;
   workspace: string;
+  /** CLAUDE.md / AGENTS.md of the folders and the personal instructions (instructions.ts). */
+  instructions?: Instructions;
+  /** The memory tool is offered: say how to use it. */
+  memory?: boolean;
 }
 
 export function systemPrompt(tools: ToolRuntime, host: PromptHost): TextBlock[] {
@@ -50,6 +55,19 @@ export function systemPrompt(tools: ToolRuntime, host: PromptHost): TextBlock[] 
     'Where you can work:',
     ...(where.length ? where.map((l) => `- ${l}`) : ['- (no folders are allowed yet)']),
     `- Files the user sends from the phone are saved in ${host.workspace}/inbox/.`,
+    ...(host.memory
+      ? [
+          '',
+          'Memory: the memory tool keeps notes across threads in /memories. View it at the start of a task for what you learned before',
+          "(the user's preferences, their folders' conventions); record what will help later tasks. Never store secrets there.",
+        ]
+      : []),
   ].join('\n');
-  return [{ type: 'text', text, cache_control: { type: 'ephemeral' } }];
+  const extra = instructionsText(host.instructions);
+  // One cache breakpoint, on the last block: the whole system prompt is the stable prefix.
+  if (!extra) return [{ type: 'text', text, cache_control: { type: 'ephemeral' } }];
+  return [
+    { type: 'text', text },
+    { type: 'text', text: extra, cache_control: { type: 'ephemeral' } },
+  ];
 }

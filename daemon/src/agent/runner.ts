@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { Question, ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
 import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
+import { readInstructions } from './instructions.js';
 import { type LoopResult, type LoopSink, type LoopState, runAgentLoop, type ToolStep } from './loop.js';
 import { systemPrompt } from './prompt.js';
 import {
@@ -239,7 +240,14 @@ export class TaskRun {
         retryBaseMs: this.host.options.retryBaseMs ?? 1000,
         stallMs: this.host.options.stallMs,
       },
-      system: systemPrompt(this.host.tools, { workspace: ctx.paths.workspace }),
+      system: systemPrompt(this.host.tools, {
+        workspace: ctx.paths.workspace,
+        memory: this.host.tools.definitions().some((d) => d.apiType === 'memory_20250818'),
+        instructions: await readInstructions({
+          personalFile: ctx.paths.instructions,
+          folders: [ctx.paths.workspace, ...cfg.roots],
+        }),
+      }),
       state,
       taskId: this.taskId,
       threadId: this.threadId,
