@@ -12,6 +12,7 @@ import { lazy } from './ui/lazy.js';
 const SettingsScreen = lazy(() => import('./screens/Settings.js'));
 const FileScreen = lazy(() => import('./screens/File.js'));
 const SchedulesScreen = lazy(() => import('./screens/Schedules.js'));
+const MemoryScreen = lazy(() => import('./screens/Memory.js'));
 
 export function App({ pairCode }: { pairCode?: string }) {
   const [code, setCode] = useState(pairCode);
@@ -54,6 +55,9 @@ export function App({ pairCode }: { pairCode?: string }) {
       break;
     case 'schedules':
       screen = <SchedulesScreen />;
+      break;
+    case 'memory':
+      screen = <MemoryScreen />;
       break;
     case 'new':
       screen = <NewTaskScreen />;

@@ -7,6 +7,7 @@ export type Route =
   | { name: 'file'; threadId: string; taskId: string; path: string }
   | { name: 'settings' }
   | { name: 'schedules' }
+  | { name: 'memory' }
   | { name: 'new' }
   | { name: 'welcome' };
 
@@ -19,6 +20,7 @@ export function parseHash(hash: string): Route {
   if (thread) return { name: 'thread', id: thread };
   if (p.has('settings')) return { name: 'settings' };
   if (p.has('schedules')) return { name: 'schedules' };
+  if (p.has('memory')) return { name: 'memory' };
   if (p.has('new')) return { name: 'new' };
   if (p.has('welcome')) return { name: 'welcome' };
   return { name: 'list' };

@@ -1,0 +1,217 @@
+// Settings → Memory: what the agent remembers across threads (its /memories files: read, edit,
+// delete one, clear all) and the personal instructions it reads in every task.
+import { useEffect, useState } from 'preact/hooks';
+import type { MemoryEntry } from '../../../shared/src/index.js';
+import { request } from '../conn/connection.js';
+import { back } from '../lib/route.js';
+import { connStore } from '../state/app.js';
+import { useStore } from '../state/store.js';
+import { ErrorText, Header, IconButton } from '../ui/common.js';
+
+// Checked by hand: zod's object parser probes eval, which the app's CSP reports as a violation.
+interface ListResult {
+  entries: MemoryEntry[];
+  enabled: boolean;
+}
+const isEntry = (e: unknown): e is MemoryEntry =>
+  !!e &&
+  typeof (e as MemoryEntry).path === 'string' &&
+  typeof (e as MemoryEntry).bytes === 'number' &&
+  typeof (e as MemoryEntry).modifiedAt === 'number';
+function listResult(r: unknown): ListResult {
+  const v = r as Partial<ListResult> | null;
+  if (!v || !Array.isArray(v.entries) || !v.entries.every(isEntry))
+    throw new Error('Unexpected reply from the computer.');
+  return { entries: v.entries, enabled: v.enabled !== false };
+}
+function textOf(r: unknown): string {
+  const t = (r as { text?: unknown } | null)?.text;
+  if (typeof t !== 'string') throw new Error('Unexpected reply from the computer.');
+  return t;
+}
+
+const short = (p: string) => p.replace(/^\/memories\//, '');
+
+function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
+  const [text, setText] = useState<string>();
+  const [saved, setSaved] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [confirm, setConfirm] = useState(false);
+  const open = text !== undefined;
+  const load = () =>
+    request({ type: 'memory.get', path: entry.path }).then(
+      (r) => {
+        const t = textOf(r);
+        setText(t);
+        setSaved(t);
+      },
+      (e: Error) => setError(e.message),
+    );
+  const save = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await request({ type: 'memory.put', path: entry.path, text: text ?? '' });
+      setSaved(text);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    setBusy(true);
+    try {
+      await request({ type: 'memory.delete', path: entry.path });
+      onGone();
+    } catch (e) {
+      setError((e as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <li class="memory-entry" data-path={entry.path}>
+      <button
+        type="button"
+        class="memory-name"
+        aria-expanded={open}
+        onClick={() => (open ? setText(undefined) : void load())}
+      >
+        {short(entry.path)} <span class="muted">({entry.bytes} bytes)</span>
+      </button>
+      {open && (
+        <div class="memory-edit">
+          <textarea
+            aria-label={`Text of ${short(entry.path)}`}
+            rows={8}
+            value={text}
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
+          <div class="row">
+            <button type="button" disabled={busy || text === saved} onClick={() => void save()}>
+              {text === saved ? 'Saved' : 'Save'}
+            </button>
+            {confirm ? (
+              <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
+                Delete {short(entry.path)} now
+              </button>
+            ) : (
+              <button type="button" onClick={() => setConfirm(true)}>
+                Delete
+              </button>
+            )}
+          </div>
+        </div>
+      )}
+      <ErrorText error={error} />
+    </li>
+  );
+}
+
+function PersonalInstructions({ online }: { online: boolean }) {
+  const [text, setText] = useState<string>();
+  const [saved, setSaved] = useState<string>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    if (!online) return;
+    request({ type: 'instructions.get' }).then(
+      (r) => {
+        const t = textOf(r);
+        setText(t);
+        setSaved(t);
+      },
+      (e: Error) => setError(e.message),
+    );
+  }, [online]);
+  const save = () =>
+    request({ type: 'instructions.put', text: text ?? '' }).then(
+      () => setSaved(text),
+      (e: Error) => setError(e.message),
+    );
+  return (
+    <section class="card" aria-labelledby="m-instr">
+      <h2 id="m-instr">Personal instructions</h2>
+      <p class="muted">
+        The agent reads these in every task (with CLAUDE.md and AGENTS.md of the folders it works in).
+      </p>
+      {text !== undefined && (
+        <>
+          <textarea
+            aria-label="Personal instructions"
+            rows={6}
+            value={text}
+            placeholder="For example: write reports in Markdown; my time zone is Lisbon."
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
+          <button type="button" disabled={text === saved} onClick={() => void save()}>
+            {text === saved ? 'Saved' : 'Save instructions'}
+          </button>
+        </>
+      )}
+      <ErrorText error={error} />
+    </section>
+  );
+}
+
+export default function MemoryScreen() {
+  const online = useStore(connStore, (c) => c.status === 'online');
+  const [list, setList] = useState<ListResult>();
+  const [error, setError] = useState<string>();
+  const [confirmClear, setConfirmClear] = useState(false);
+  const reload = () =>
+    request({ type: 'memory.list' }).then(
+      (r) => setList(listResult(r)),
+      (e: Error) => setError(e.message),
+    );
+  useEffect(() => {
+    if (online) void reload();
+  }, [online]);
+  const clear = async () => {
+    try {
+      await request({ type: 'memory.clear' });
+      setConfirmClear(false);
+      await reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <div class="screen">
+      <Header title="Memory" left={<IconButton icon="back" label="Back" onClick={() => back()} />} />
+      <main class="pad settings memory">
+        <section class="card" aria-labelledby="m-mem">
+          <h2 id="m-mem">What the agent remembers</h2>
+          {list && !list.enabled && (
+            <p class="muted">
+              Memory is off on your computer (memory.enabled = false): the agent neither reads nor writes it.
+            </p>
+          )}
+          {list && list.entries.length === 0 && (
+            <p class="muted">Nothing yet. The agent keeps notes here across threads.</p>
+          )}
+          {list && list.entries.length > 0 && (
+            <ul class="memory-list">
+              {list.entries.map((e) => (
+                <Entry key={e.path} entry={e} onGone={() => void reload()} />
+              ))}
+            </ul>
+          )}
+          {list &&
+            list.entries.length > 0 &&
+            (confirmClear ? (
+              <button type="button" class="danger" onClick={() => void clear()}>
+                Delete all {list.entries.length} now
+              </button>
+            ) : (
+              <button type="button" onClick={() => setConfirmClear(true)}>
+                Clear all memory
+              </button>
+            ))}
+          <ErrorText error={error} />
+        </section>
+        <PersonalInstructions online={online} />
+      </main>
+    </div>
+  );
+}
