@@ -1,5 +1,7 @@
 // Keep a conversation within the model's context: estimate tokens (≈ chars / 4) and shorten the
-// oldest tool results first, visibly, with a marker the model can read. Nothing is dropped.
+// oldest tool results first, visibly, with a marker the model can read; if that is not enough,
+// clear the oldest results whole (the daemon's fallback for the API's context management).
+// No message is dropped.
 import type { ModelRequest, WireBlock, WireMessage } from './wire.js';
 
 const IMAGE_CHARS = 6_400; // ≈ 1,600 tokens for a typical image
@@ -70,8 +72,24 @@ export function fitContext(
     }
   }
   tokens = estimateTokens(req);
+  // Still too long (a very long task: hundreds of shortened results add up): clear old results
+  // entirely, oldest first, as the API's clear_tool_uses edit would. The tool_use/tool_result
+  // pairs stay, so the conversation stays valid.
+  for (let i = 0; i < last && tokens > limitTokens; i++) {
+    for (const b of req.messages[i].content) {
+      if (b.type !== 'tool_result' || tokens <= limitTokens) continue;
+      const before = blockChars(b);
+      if (before <= CLEARED.length + 40) continue;
+      b.content = [{ type: 'text', text: CLEARED }];
+      tokens -= Math.floor((before - blockChars(b)) / 4);
+      changed = true;
+    }
+  }
+  tokens = estimateTokens(req);
   return { fits: tokens <= limitTokens, changed, tokens };
 }
+
+export const CLEARED = '[older output cleared to keep the conversation within the context window]';
 
 /** The API wants alternating roles: merge neighbours of the same role (a failed task's start message and a follow-up). */
 export function normalizeMessages(messages: WireMessage[]): WireMessage[] {
