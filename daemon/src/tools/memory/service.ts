@@ -4,9 +4,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_INSTRUCTIONS, type MemoryEntry } from '../../../../shared/src/index.js';
-import { writeAtomic } from '../../tools/journal.js';
-import { ToolError } from '../../tools/util.js';
 import { CommandError } from '../../util/command-error.js';
+import { writeAtomic } from '../journal.js';
+import { ToolError } from '../util.js';
 import { MAX_MEMORY_FILE, MEMORY_PREFIX, memoryPath, refuseLinks } from './paths.js';
 
 export class MemoryService {

@@ -4,9 +4,9 @@
 // changes go through the change journal, so they are undoable like file changes.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { ChangeJournal } from '../../tools/journal.js';
-import type { PreparedCall } from '../../tools/types.js';
-import { ToolError } from '../../tools/util.js';
+import type { ChangeJournal } from '../journal.js';
+import type { PreparedCall } from '../types.js';
+import { ToolError } from '../util.js';
 import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseLinks } from './paths.js';
 
 export interface MemoryDeps {

@@ -4,7 +4,7 @@
 // link on the way (a link could lead out of the folder).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { ToolError } from '../../tools/util.js';
+import { ToolError } from '../util.js';
 
 export const MEMORY_PREFIX = '/memories';
 /** One memory file at most this many bytes: memory is notes, not storage. */

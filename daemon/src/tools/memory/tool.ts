@@ -1,7 +1,7 @@
 // The memory tool as the tool runtime sees it: the Messages API's client-side memory tool
 // (memory_20250818), run by the daemon on home/memory. It is a 'write' tool (journaled, undoable)
 // whose changes persist beyond the thread, so policy asks before one in a tainted thread.
-import type { ToolSpec } from '../../tools/types.js';
+import type { ToolSpec } from '../types.js';
 import { type MemoryDeps, prepareMemory } from './commands.js';
 
 export const MEMORY_TOOL_TYPE = 'memory_20250818';
