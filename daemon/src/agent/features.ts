@@ -9,7 +9,9 @@ export const CONTEXT_MANAGEMENT_BETA = 'context-management-2025-06-27';
 export const MIN_THINKING_BUDGET = 1024;
 
 /** Claude 4 and later think between tool calls (interleaved); older models only at the start of a reply. */
-export const interleaves = (model: string): boolean => /^claude-(opus|sonnet|haiku)-4/.test(model);
+export const interleaves = (model: string): boolean => /^claude-(opus|sonnet|haiku)-[4-9]/.test(model);
+/** Models with extended thinking: Claude 3.7 Sonnet and Claude 4 on (others refuse the parameter). */
+export const thinks = (model: string): boolean => interleaves(model) || /^claude-3-7-sonnet/.test(model);
 
 export function modelFeatures(
   settings: Pick<LoopSettings, 'model' | 'maxTokens' | 'contextTokens' | 'thinkingBudget' | 'contextManagement'>,
@@ -18,7 +20,7 @@ export function modelFeatures(
   const betas: string[] = [];
   // The budget is part of max_tokens and must stay under it, leaving room for the answer.
   const budget = Math.min(settings.thinkingBudget ?? 0, settings.maxTokens - MIN_THINKING_BUDGET);
-  if (settings.thinkingBudget && budget >= MIN_THINKING_BUDGET) {
+  if (settings.thinkingBudget && budget >= MIN_THINKING_BUDGET && thinks(settings.model)) {
     out.thinking = { type: 'enabled', budget_tokens: budget };
     if (interleaves(settings.model)) betas.push(INTERLEAVED_THINKING_BETA);
   }

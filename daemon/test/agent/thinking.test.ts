@@ -127,3 +127,12 @@ it('anthropic.thinking.enabled = false sends no thinking; contextManagement on s
   });
   expect(String(r.headers['anthropic-beta'])).toBe('context-management-2025-06-27');
 });
+
+it('sends no thinking to a model without extended thinking', async () => {
+  server.push(reply(text('ok')));
+  h = await startHarness({ modelUrl: server.url, home, config: { anthropic: { model: 'claude-3-5-haiku-latest' } } });
+  const { task } = await h.send('thread.create', { text: 'hi' });
+  await h.waitTask(task.id, ['done']);
+  expect(server.requests[0].body.thinking).toBeUndefined();
+  expect(server.requests[0].headers['anthropic-beta']).toBeUndefined();
+});
