@@ -14,6 +14,10 @@ export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 }
 
+// A page that defines this before the app loads sees the props of every memoised render that was not
+// skipped: how pwa/test/thread-memo.test.ts shows a streamed word re-renders only its own message.
+const probe = (globalThis as { __errandRenderProbe?: (props: object) => void }).__errandRenderProbe;
+
 export function memo<P extends object>(
   render: FunctionComponent<P>,
   same: (prev: P, next: P) => boolean = shallowEqual,
@@ -23,6 +27,7 @@ export function memo<P extends object>(
       return !same(this.props, next);
     }
     render() {
+      probe?.(this.props);
       return h(render, this.props);
     }
   }
