@@ -3,7 +3,7 @@
 // same nodes. Earlier messages shown by scrolling up do not re-render the ones already on screen.
 // The app reports each memoised render that was not skipped to window.__errandRenderProbe (ui/memo.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { reply, text } from '../../daemon/test/helpers/model-server.js';
+import { text } from '../../daemon/test/helpers/model-server.js';
 import type { Task, ThreadItem } from '../../shared/src/index.js';
 import { type PhoneRig, startPhoneRig } from './helpers/browser.js';
 
@@ -82,7 +82,7 @@ it('a streamed answer re-renders only itself: earlier messages keep their render
       (document.querySelector(sel) as unknown as { __mark: boolean }).__mark = true;
   });
   await clearRenders();
-  rig!.model.push({ ...reply(text(STREAMED)), chunkDelayMs: 25 });
+  rig!.model.push({ content: [text(STREAMED)], chunkDelayMs: 25 });
   await page.getByRole('textbox', { name: 'Message' }).fill('One more question');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByText('end.', { exact: false }).last().waitFor({ timeout: 30_000 });
