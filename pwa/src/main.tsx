@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { App } from './App.js';
-import { isOnline, onSynced, request, start } from './conn/connection.js';
+import { dropPreconnect, isOnline, onSynced, preconnect, request, start } from './conn/connection.js';
 import { loadOutbox } from './conn/outbox.js';
 import { installHaptics } from './lib/haptics.js';
 import { watchInstall } from './lib/install.js';
@@ -12,6 +12,8 @@ import './styles.css';
 
 // Read and remove a pairing code before anything else, so it never lingers in the address bar.
 const pairCode = takePairCode();
+// Open the socket while the pairing is read from storage (not when pairing now).
+if (!pairCode) preconnect();
 startRouting();
 watchInstall();
 registerServiceWorker();
@@ -84,6 +86,7 @@ async function boot(): Promise<void> {
   else connStore.set((c) => ({ ...c, status: 'connecting' }));
   // Connect before the first render: opening the socket needs no screen, and the phone waits less.
   if (authStore.get() && !pairCode) start();
+  else dropPreconnect();
   // Started from a tapped notification at the start page (iOS, when the app was closed): show its thread.
   const target = await pendingOpen;
   if (target && !location.hash && !pairCode) navigate(parseHash(target), true);

@@ -76,6 +76,35 @@ function scheduleReconnect(): void {
   retryTimer = setTimeout(connect, delay);
 }
 
+/** A socket opened while the app still reads its pairing from storage (see preconnect). */
+let preopened: WebSocket | undefined;
+
+/**
+ * Open the socket at once, before the pairing is read from storage: the handshake's round trip
+ * overlaps that reading. The first connect() adopts it; without a pairing it is closed unused.
+ */
+export function preconnect(): void {
+  if (preopened || ws || typeof WebSocket === 'undefined') return;
+  try {
+    preopened = new WebSocket(wsUrl());
+  } catch {
+    preopened = undefined;
+  }
+}
+
+/** The preopened socket, if it is still usable (and drop it either way). */
+function takePreopened(): WebSocket | undefined {
+  const sock = preopened;
+  preopened = undefined;
+  if (sock && sock.readyState <= WebSocket.OPEN) return sock;
+  return undefined;
+}
+
+/** Close a preopened socket nobody will use (no pairing). */
+export function dropPreconnect(): void {
+  takePreopened()?.close();
+}
+
 function teardown(): void {
   clearInterval(pingTimer);
   pingTimer = undefined;
@@ -110,7 +139,7 @@ async function connect(): Promise<void> {
     status: c.status === 'online' ? 'offline' : c.status === 'loading' ? 'connecting' : c.status,
     retryAt: undefined,
   }));
-  const sock = new WebSocket(wsUrl());
+  const sock = takePreopened() ?? new WebSocket(wsUrl());
   ws = sock;
   sock.onopen = () => {
     sock.send(JSON.stringify({ type: 'auth', token: auth.token, lastSeq: appStore.get().lastSeq, protocol: 1 }));
@@ -118,6 +147,8 @@ async function connect(): Promise<void> {
       if (ws === sock && !synced) sock.close();
     }, SYNC_TIMEOUT_MS);
   };
+  // A preopened socket may be open already: say who we are now.
+  if (sock.readyState === WebSocket.OPEN) sock.onopen(new Event('open'));
   const early: string[] = [];
   const handle = (data: string) => {
     let raw: unknown;
