@@ -238,7 +238,9 @@ export default function SettingsScreen() {
         <section class="card" aria-labelledby="s-memory">
           <h2 id="s-memory">Memory</h2>
           <p class="muted">What the agent remembers across threads, and your personal instructions.</p>
-          <a href="#memory">Open Memory</a>
+          <a class="card-link" href="#memory">
+            Open Memory
+          </a>
         </section>
         <section class="card" aria-labelledby="s-host">
           <h2 id="s-host">Your computer</h2>
