@@ -178,7 +178,9 @@ try {
     gate = new Promise<void>((r) => (release = r));
   };
   let round = 0;
+  let atGate = 0; // model requests that reached the gate
   model = await startModelServer(async () => {
+    atGate++;
     await gate;
     return { ...reply(text(STREAMED(round))), chunkDelayMs: 8 };
   });
@@ -209,13 +211,19 @@ try {
     const prompt = `Bench round ${round}: summarise the folder.`;
     nextGate();
     const go = release!;
+    const gateBefore = atGate;
     const threadId =
       which === 'long'
         ? (await drive!.request({ type: 'thread.send', threadId: long, text: prompt }), long)
         : (await drive!.request<{ thread: { id: string } }>({ type: 'thread.create', text: prompt })).thread.id;
     await page.evaluate(`location.hash = '#thread=${threadId}'`);
     await page.getByText(prompt).waitFor({ timeout: 60_000 });
-    await page.locator('.thinking').waitFor({ timeout: 60_000 });
+    // The model request waits at the gate (observed on the server, not through the app's own indicator).
+    const gateDeadline = Date.now() + 60_000;
+    while (atGate === gateBefore) {
+      if (Date.now() > gateDeadline) throw new Error(`round ${round}: no model request reached the gate`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     // Let the thread's first render (and, the first time, the long history) finish before measuring.
     await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 500)))');
     await page.evaluate('Object.assign(window.__bench, { on: true, last: 0, maxGap: 0, longest: 0, longTasks: 0 })');
