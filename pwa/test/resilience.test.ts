@@ -175,7 +175,7 @@ describe('offline outbox, reconnect and reload', () => {
     await last.locator('.chip-interrupted').waitFor({ timeout: 30_000 });
     await shot(page, '23-interrupted');
     await last.getByRole('button', { name: 'Resume task' }).click();
-    await page.getByText('Resumed and finished.').waitFor({ timeout: 15_000 });
+    await page.getByText('Resumed and finished.').waitFor({ timeout: 30_000 });
     await page.locator('.task-group').last().locator('.chip-done').waitFor();
   });
 

@@ -257,7 +257,13 @@ class AgentService implements AgentModule, RunHost {
       };
       d.items.push(item);
       d.tasks.push(task);
-      rec.tasks[taskId] = { start, started: false, ...(cmd.maxCostUsd ? { maxCostUsd: cmd.maxCostUsd } : {}) };
+      rec.tasks[taskId] = {
+        start,
+        started: false,
+        ...(cmd.maxCostUsd ? { maxCostUsd: cmd.maxCostUsd } : {}),
+        // Files received from outside are untrusted content, like web pages and connector output.
+        ...(landed.length ? { tainted: true } : {}),
+      };
       made = { task: { ...task }, item };
     });
     const thread = this.ctx.store.threads.summary(doc.meta.id)!;
@@ -315,7 +321,13 @@ class AgentService implements AgentModule, RunHost {
       };
       doc.items.push(item);
       doc.tasks.push(task);
-      rec.tasks[taskId] = { start: { role: 'user', content }, started: false, ...(maxCostUsd ? { maxCostUsd } : {}) };
+      rec.tasks[taskId] = {
+        start: { role: 'user', content },
+        started: false,
+        ...(maxCostUsd ? { maxCostUsd } : {}),
+        // Files received from outside are untrusted content, like web pages and connector output.
+        ...(landed.length ? { tainted: true } : {}),
+      };
       return { task: { ...task }, item };
     });
     return result;
