@@ -162,7 +162,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   };
 
   const memory = memoryTool({ root: memoryRoot, journal });
-  registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions));
+  registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions), audit);
   const runtime = new Runtime({
     builtins: [
       ...readTools(roots),

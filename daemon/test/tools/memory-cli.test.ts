@@ -65,7 +65,23 @@ it('errand memory lists, shows, edits, deletes and clears what the agent remembe
   expect(cleared).toMatchObject({ code: 0, out: 'Deleted 1 memory file.' });
   expect(fs.readdirSync(root)).toEqual([]);
   expect((await cli(memoryCommand, [])).out).toBe('The agent remembers nothing yet.');
+  // Each change made here is in the audit log, saying who made it.
+  const byPerson = auditLines().filter((e) => e.approvedBy === 'errand CLI on this computer');
+  expect(byPerson.map((e) => `${e.tool} ${e.outcome}`)).toEqual([
+    'memory.put wrote 20 bytes',
+    'memory.delete deleted',
+    'memory.clear removed 1 file(s)',
+  ]);
 });
+
+/** The audit log's entries (one JSON object per line). */
+function auditLines(): Array<{ tool: string; outcome: string; approvedBy?: string; args: unknown }> {
+  return fs
+    .readFileSync(h.ctx.paths.audit, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
 
 it('the phone reads, edits, deletes and clears memory, and keeps the personal instructions', async () => {
   h = await toolsHarness();
@@ -101,4 +117,14 @@ it('the phone reads, edits, deletes and clears memory, and keeps the personal in
   await h.send('instructions.put', { text: 'Answer in Portuguese.' });
   expect(fs.readFileSync(h.ctx.paths.instructions, 'utf8')).toBe('Answer in Portuguese.');
   expect(await h.send('instructions.get', {})).toEqual({ text: 'Answer in Portuguese.' });
+  // The phone's changes are audited with the device that made them.
+  const fromPhone = auditLines().filter((e) => e.approvedBy === 'Phone (dev_phone)');
+  expect(fromPhone.map((e) => e.tool)).toEqual([
+    'memory.put',
+    'memory.put',
+    'memory.delete',
+    'memory.clear',
+    'instructions.put',
+  ]);
+  expect(JSON.stringify(fromPhone)).not.toContain('Portuguese'); // sizes, not the text
 });

@@ -1,19 +1,48 @@
-// Memory on the phone (WebSocket commands) and in the CLI (control socket methods).
+// Memory on the phone (WebSocket commands) and in the CLI (control socket methods). Every change a
+// person makes here is in the audit log too, like the agent's own memory changes.
 import type { DaemonContext } from '../../context.js';
+import type { AuditLog } from '../audit.js';
 import type { MemoryService } from './service.js';
 
-export function registerMemoryCommands(ctx: DaemonContext, m: MemoryService): void {
+/** Audit entries for changes made by a person, not by a task. */
+const BY_PERSON = 'memory-by-person';
+
+export function registerMemoryCommands(ctx: DaemonContext, m: MemoryService, audit?: AuditLog): void {
+  const record = (tool: string, args: Record<string, unknown>, by: string, outcome: string) => {
+    try {
+      audit?.append({ at: Date.now(), taskId: BY_PERSON, tool, args, decision: 'allow', approvedBy: by, outcome });
+    } catch (err) {
+      ctx.log.error('audit log write failed', { error: (err as Error).message });
+    }
+  };
+  const onPhone = (cc: { device: { name: string; id: string } }) => `${cc.device.name} (${cc.device.id})`;
+  const onComputer = 'errand CLI on this computer';
+  const bytes = (text: string) => `${Buffer.byteLength(text)} bytes`;
+
   const c = ctx.commands;
   c.register('memory.list', async () => ({ entries: await m.list(), enabled: ctx.config().memory.enabled }));
   c.register('memory.get', async (cmd) => m.read(cmd.path));
-  c.register('memory.put', async (cmd) => ({ entry: await m.write(cmd.path, cmd.text) }));
-  c.register('memory.delete', async (cmd) => {
+  c.register('memory.put', async (cmd, cc) => {
+    const entry = await m.write(cmd.path, cmd.text);
+    record('memory.put', { path: cmd.path }, onPhone(cc), `wrote ${bytes(cmd.text)}`);
+    return { entry };
+  });
+  c.register('memory.delete', async (cmd, cc) => {
     await m.remove(cmd.path);
+    record('memory.delete', { path: cmd.path }, onPhone(cc), 'deleted');
     return {};
   });
-  c.register('memory.clear', async () => ({ removed: await m.clear() }));
+  c.register('memory.clear', async (_cmd, cc) => {
+    const removed = await m.clear();
+    record('memory.clear', {}, onPhone(cc), `removed ${removed} file(s)`);
+    return { removed };
+  });
   c.register('instructions.get', async () => ({ text: await m.instructions() }));
-  c.register('instructions.put', async (cmd) => ({ text: await m.setInstructions(cmd.text) }));
+  c.register('instructions.put', async (cmd, cc) => {
+    const text = await m.setInstructions(cmd.text);
+    record('instructions.put', {}, onPhone(cc), `wrote ${bytes(cmd.text)}`);
+    return { text };
+  });
 
   const str = (v: unknown, name: string): string => {
     if (typeof v !== 'string') throw new Error(`${name} is required`);
@@ -22,10 +51,19 @@ export function registerMemoryCommands(ctx: DaemonContext, m: MemoryService): vo
   const ctl = ctx.control;
   ctl.register('memory.list', async () => ({ entries: await m.list(), enabled: ctx.config().memory.enabled }));
   ctl.register('memory.show', async (p) => m.read(str(p.path, 'path')));
-  ctl.register('memory.edit', async (p) => ({ entry: await m.write(str(p.path, 'path'), str(p.text, 'text')) }));
+  ctl.register('memory.edit', async (p) => {
+    const entry = await m.write(str(p.path, 'path'), str(p.text, 'text'));
+    record('memory.put', { path: p.path }, onComputer, `wrote ${bytes(str(p.text, 'text'))}`);
+    return { entry };
+  });
   ctl.register('memory.rm', async (p) => {
     await m.remove(str(p.path, 'path'));
+    record('memory.delete', { path: p.path }, onComputer, 'deleted');
     return {};
   });
-  ctl.register('memory.clear', async () => ({ removed: await m.clear() }));
+  ctl.register('memory.clear', async () => {
+    const removed = await m.clear();
+    record('memory.clear', {}, onComputer, `removed ${removed} file(s)`);
+    return { removed };
+  });
 }
