@@ -62,8 +62,14 @@ export function whenProblem(when: ScheduleWhen, timeZone: string): string | unde
 }
 
 /** The host's time zone, the default for schedules made without one. */
+// Making a DateTimeFormat costs ~1 ms; this runs per task. Node fixes its default zone at start
+// (only a change of process.env.TZ moves it), so the answer is kept per TZ value.
+let zoneFor: { tz: string | undefined; zone: string } | undefined;
+
 export function hostTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  if (zoneFor?.tz !== process.env.TZ || !zoneFor)
+    zoneFor = { tz: process.env.TZ, zone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' };
+  return zoneFor.zone;
 }
 
 /** The first occurrence strictly after `after`, or undefined when there is none (a past one-off). */
