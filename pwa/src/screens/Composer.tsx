@@ -35,11 +35,16 @@ export function Composer({
   const [stopping, setStopping] = useState(false);
   const [error, setError] = useState<string>();
   const fileInput = useRef<HTMLInputElement>(null);
+  /** Files chosen on this screen before the saved draft's files were read: the draft must not replace them. */
+  const filesTouched = useRef(false);
   // The draft of this thread (another thread's composer may have been on screen before).
   useEffect(() => {
     setText(loadDraftText(key));
+    filesTouched.current = false;
     let live = true;
-    void loadDraftFiles(key).then((f) => live && setFiles(f));
+    void loadDraftFiles(key).then((f) => {
+      if (live && !filesTouched.current) setFiles(f);
+    });
     return () => {
       live = false;
     };
@@ -49,6 +54,7 @@ export function Composer({
     saveDraftText(key, t);
   };
   const changeFiles = (f: File[]) => {
+    filesTouched.current = true;
     setFiles(f);
     void saveDraftFiles(key, f);
   };
