@@ -4,35 +4,12 @@
 // The app reports each memoised render that was not skipped to window.__errandRenderProbe (ui/memo.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { text } from '../../daemon/test/helpers/model-server.js';
-import type { Task, ThreadItem } from '../../shared/src/index.js';
 import { type PhoneRig, startPhoneRig } from './helpers/browser.js';
+import { finishedHistory } from './helpers/history.js';
 
 const TASKS = 100;
 
-function history(threadId: string): { items: ThreadItem[]; tasks: Task[] } {
-  const items: ThreadItem[] = [];
-  const tasks: Task[] = [];
-  const t0 = Date.now() - TASKS * 60_000;
-  for (let i = 0; i < TASKS; i++) {
-    const taskId = `task${i}`;
-    const at = t0 + i * 60_000;
-    items.push({ kind: 'user', id: `u${i}`, taskId, text: `Question number ${i}`, createdAt: at });
-    items.push({ kind: 'assistant', id: `a${i}`, taskId, text: `Answer number ${i}, **done**.`, createdAt: at + 1 });
-    tasks.push({
-      id: taskId,
-      threadId,
-      state: 'done',
-      messageId: `u${i}`,
-      createdAt: at,
-      startedAt: at,
-      endedAt: at + 2,
-      turns: 1,
-      usage: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 },
-      costUsd: 0.001,
-    });
-  }
-  return { items, tasks };
-}
+const history = (threadId: string) => finishedHistory(threadId, TASKS);
 
 const historyIds = new Set(Array.from({ length: TASKS }, (_, i) => [`u${i}`, `a${i}`]).flat());
 const STREAMED = `The streamed answer, word by word: ${'one two three four five six seven eight nine ten '.repeat(6)}end.`;

@@ -6,41 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { homePaths } from '../../daemon/src/config/paths.js';
-import { openStore } from '../../daemon/src/store/index.js';
 import { startDaemonProcess } from './daemon-process.js';
+import { FORGET_APP, PUT_AUTH, pairedHome } from './pwa-browser.js';
 import { report } from './stats.js';
 
 const TARGET_KB = 60;
-
-async function pairedHome(): Promise<{ home: string; auth: Record<string, unknown> }> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-connect-'));
-  const store = await openStore(homePaths(home));
-  const { device, token } = await store.devices.add('bench phone', undefined);
-  await store.close();
-  return {
-    home,
-    auth: { token, deviceId: device.id, hostName: 'bench', deviceName: 'bench phone', pairedAt: Date.now() },
-  };
-}
-
-/** Bytes received (encoded, headers included) from navigation until the first WebSocket frame is sent. */
-// Run in the page (as text: this script is compiled without the DOM's types).
-const PUT_AUTH = `(a) => new Promise((resolve, reject) => {
-  const req = indexedDB.open('errand');
-  req.onerror = () => reject(req.error);
-  req.onupgradeneeded = () => { req.result.createObjectStore('kv'); req.result.createObjectStore('outbox'); };
-  req.onsuccess = () => {
-    const tx = req.result.transaction('kv', 'readwrite');
-    tx.objectStore('kv').put(a, 'auth');
-    tx.oncomplete = () => { req.result.close(); resolve(); };
-    tx.onerror = () => reject(tx.error);
-  };
-})`;
-const FORGET_APP = `async () => {
-  for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
-  for (const k of await caches.keys()) await caches.delete(k);
-}`;
 
 /** Bytes received (encoded, headers included) from navigation until the first WebSocket frame is sent. */
 async function coldLoadBytes(url: string, auth: Record<string, unknown>, identity: boolean): Promise<number> {
@@ -89,7 +59,7 @@ async function coldLoadBytes(url: string, auth: Record<string, unknown>, identit
   }
 }
 
-const { home, auth } = await pairedHome();
+const { home, auth } = await pairedHome('errand-bench-connect-');
 const daemon = await startDaemonProcess(home);
 let ok = false;
 try {
