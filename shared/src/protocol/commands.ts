@@ -1,6 +1,7 @@
 // Client → daemon commands. Every command carries a client-chosen `id`; the daemon answers each
 // with a `reply` frame of the same id. Re-sending an id has the effect of sending it once.
 import { z } from 'zod';
+import { DiffCommands } from './diff.js';
 import { Id } from './entities.js';
 import { MEMORY_MUTATING, MemoryCommands } from './memory.js';
 import { SCHEDULE_MUTATING, ScheduleCommands } from './schedules.js';
@@ -44,6 +45,8 @@ export const ClientCommand = z.discriminatedUnion('type', [
   cmd('task.undo', { taskId: Id }),
   cmd('task.changes', { taskId: Id }),
   cmd('task.file', { taskId: Id, path: z.string().min(1).max(4096) }),
+  // task.diff (diff.ts)
+  ...DiffCommands,
   cmd('step.output', { threadId: Id, stepId: Id }),
   cmd('task.audit', { taskId: Id }),
   /** Let this task use web fetch although its thread read untrusted content (web-tools.ts). */

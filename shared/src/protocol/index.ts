@@ -1,4 +1,5 @@
 export * from './commands.js';
+export * from './diff.js';
 export * from './entities.js';
 export * from './events.js';
 export * from './frames.js';
