@@ -64,13 +64,5 @@ export const ServerFrame = z.discriminatedUnion('type', [
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 
-/** WebSocket close codes the daemon uses. */
-export const CloseCode = {
-  goingAway: 1001,
-  policyViolation: 1008,
-  tooBig: 1009,
-  /** This device was revoked while connected. */
-  revoked: 4001,
-  /** The token is unknown (never issued, or the device was revoked): pair again. */
-  unauthorized: 4003,
-} as const;
+/** WebSocket close codes the daemon uses (defined without zod, for the phone app's first-connect path). */
+export { CloseCode } from '../close-codes.js';
