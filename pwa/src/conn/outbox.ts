@@ -1,6 +1,7 @@
 // The outbox: messages are written to IndexedDB before anything else, shown as pending, and sent
 // when the host is reachable — each with its own command id, reused on every resend, so the host
-// runs it exactly once even if a reply was lost or the app restarted mid-send.
+// runs it exactly once even if a reply was lost or the app restarted mid-send. Importing this does
+// nothing: main.tsx reads the saved outbox (loadOutbox) and starts sending (startOutbox).
 
 import { idb } from '../lib/idb.js';
 import { newId } from '../lib/ids.js';
@@ -107,4 +108,7 @@ export async function flush(): Promise<void> {
   }
 }
 
-onSynced(() => void flush());
+/** Send what waits after each (re)sync (called once, from main.tsx). */
+export function startOutbox(): () => void {
+  return onSynced(() => void flush());
+}

@@ -1,5 +1,6 @@
 // The app's live stores and their persistence: the state cache (saved together with lastSeq, so a
 // restart resumes exactly where the saved state ends), the pairing record and connection status.
+// Importing this does nothing: main.tsx reads the saved state and starts saving it.
 import type { Device } from '../../../shared/src/index.js';
 import { clearAllDrafts } from '../lib/drafts.js';
 import { idb } from '../lib/idb.js';
@@ -76,7 +77,10 @@ export function scheduleSave(): void {
   if (saveTimer === undefined) saveTimer = setTimeout(() => void saveNow(), 400);
 }
 
-appStore.subscribe(scheduleSave);
+/** Save the state cache a moment after each change (called once, from main.tsx). */
+export function startPersistence(): () => void {
+  return appStore.subscribe(scheduleSave);
+}
 
 export async function saveAuth(a: AuthRecord): Promise<void> {
   await idb.put('kv', 'auth', a);
