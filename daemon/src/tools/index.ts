@@ -13,6 +13,7 @@ import { Approvals } from './approvals.js';
 import { askToContinue } from './ask-to-continue.js';
 import { AuditLog } from './audit.js';
 import { ConnectorManager } from './connectors/index.js';
+import { registerDiffCommand } from './diff-command.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
 import { ChangeJournal, readNoFollow, type UndoResult } from './journal.js';
@@ -210,6 +211,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
   });
   ctx.commands.register('task.undo', async (cmd) => undo(cmd.taskId));
   ctx.commands.register('task.changes', async (cmd) => ({ changes: await journal.changes(cmd.taskId) }));
+  registerDiffCommand(ctx.commands, journal, roots);
   ctx.commands.register('task.audit', async (cmd) => ({ entries: await audit.forTask(cmd.taskId) }));
   /** The file a client may see for a task: one the task touched (or its trashed copy), or one inside the roots. */
   /** A file the task created or changed (or its trashed copy), while no link has crept into its path. */
