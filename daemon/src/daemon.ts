@@ -10,7 +10,7 @@ import type { Config } from './config/schema.js';
 import type { DaemonContext, DaemonModule, FileDownloadHandler, PushReceiptHandler } from './context.js';
 import { ControlServer } from './control/server.js';
 import { registerCoreCommands } from './core-commands.js';
-import { startModules } from './modules.js';
+import { type ModuleOptions, startModules } from './modules.js';
 import { Pairing } from './pairing/pairing.js';
 import { buildApp } from './server/app.js';
 import { CommandRouter } from './server/command-router.js';
@@ -24,7 +24,7 @@ import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
 import { VERSION } from './version.js';
 
-export interface DaemonOptions extends LoadOptions {
+export interface DaemonOptions extends LoadOptions, ModuleOptions {
   /** Also write readable log lines to stderr (foreground runs). */
   logToStderr?: boolean;
   pwaDir?: string;
@@ -139,7 +139,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     };
 
     registerCoreCommands(ctx, gateway, pairing);
-    modules.push(...(await startModules(ctx)));
+    modules.push(...(await startModules(ctx, opts)));
 
     const app = await buildApp({
       version: VERSION,

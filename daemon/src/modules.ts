@@ -2,21 +2,27 @@
 import { ENDED_TASK_STATES } from '../../shared/src/index.js';
 import { startAgent } from './agent/index.js';
 import type { DaemonContext, DaemonModule } from './context.js';
-import { startPush } from './push/index.js';
+import { type PushOptions, startPush } from './push/index.js';
 import { withScheduleTool } from './schedules/agent-tool.js';
 import { type SchedulesModule, startSchedules } from './schedules/index.js';
 import { startKeepAwake } from './service/keep-awake.js';
 import { startSpend } from './spend/index.js';
 import { startTools } from './tools/index.js';
 
-export async function startModules(ctx: DaemonContext): Promise<DaemonModule[]> {
+/** What tests and benchmarks inject into the modules instead of the real thing. */
+export interface ModuleOptions {
+  /** The push module's transport (a stand-in push service) and retry timing. */
+  push?: PushOptions;
+}
+
+export async function startModules(ctx: DaemonContext, opts: ModuleOptions = {}): Promise<DaemonModule[]> {
   const modules: DaemonModule[] = [];
   try {
     // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
     const keepAwake = startKeepAwake(ctx);
     modules.push(keepAwake);
     // Push before the agent, so changes announced while the agent recovers tasks are pushed too.
-    modules.push(await startPush(ctx));
+    modules.push(await startPush(ctx, opts.push));
     const tools = await startTools(ctx);
     modules.push(tools);
     let schedules: SchedulesModule | undefined;

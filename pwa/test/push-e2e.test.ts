@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setPushTransportForTests } from '../../daemon/src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from '../../daemon/test/push/push-service.js';
 import type { PushOutcome } from '../../shared/src/index.js';
@@ -37,8 +36,10 @@ describe('notifications switch and test push, end to end', () => {
   beforeAll(async () => {
     await ensureBuilt();
     svc = await FakePushService.start();
-    setPushTransportForTests(svc.transport());
-    td = await startTestDaemon({ config: { push: { subject: 'mailto:owner@example.org' } } });
+    td = await startTestDaemon({
+      config: { push: { subject: 'mailto:owner@example.org' } },
+      push: { transport: svc.transport() },
+    });
     b = await launch();
     await b.context.grantPermissions(['notifications'], { origin: td.url });
     await b.context.addInitScript((fake: { endpoint: string; keys: { p256dh: string; auth: string } }) => {
@@ -68,7 +69,6 @@ describe('notifications switch and test push, end to end', () => {
   afterAll(async () => {
     await b?.close();
     await td?.stop();
-    setPushTransportForTests(undefined);
     await svc?.close();
   });
 
@@ -142,7 +142,11 @@ describe('notifications switch and test push, end to end', () => {
       JSON.stringify({ schema: 1, publicKey: fresh.publicKey, privateKey: fresh.privateKey, createdAt: Date.now() }),
       { mode: 0o600 },
     );
-    td = await startTestDaemon({ home, config: { port, push: { subject: 'mailto:owner@example.org' } } });
+    td = await startTestDaemon({
+      home,
+      config: { port, push: { subject: 'mailto:owner@example.org' } },
+      push: { transport: svc.transport() },
+    });
     // No tap needed: the app notices on reconnecting and subscribes again with the new key.
     await expect.poll(storedKeys, { timeout: 30_000 }).toEqual([fresh.publicKey]);
 
@@ -204,7 +208,11 @@ describe('notifications switch and test push, end to end', () => {
       .catch(() => deliver(JSON.stringify(payload)));
     await expect.poll(() => readKv(page, key)).toMatchObject({ pushId: payload.receipt, state: 'delivered' });
 
-    td = await startTestDaemon({ home, config: { port, push: { subject: 'mailto:owner@example.org' } } });
+    td = await startTestDaemon({
+      home,
+      config: { port, push: { subject: 'mailto:owner@example.org' } },
+      push: { transport: svc.transport() },
+    });
     await expect
       .poll(
         () =>

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import webpush from 'web-push';
 import { startDaemon } from '../../daemon/src/daemon.js';
-import { type PushModule, setPushTransportForTests, startPush } from '../../daemon/src/push/index.js';
 import { decryptPush, FakePushService, makeSubscriber } from '../../daemon/test/push/push-service.js';
 import { ms, percentile, report } from './stats.js';
 
@@ -54,17 +53,14 @@ async function main(): Promise<boolean> {
   bare.close();
 
   // Through the daemon.
-  setPushTransportForTests(svc.transport());
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-push-'));
   // Full previews, so the bench can check each push carries its own result line (private is the default).
   fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ push: { previews: 'full' } }), { mode: 0o600 });
-  const daemon = await startDaemon({ home, env: {}, overrides: { port: 0 } });
-  let own: PushModule | undefined;
+  const daemon = await startDaemon({ home, env: {}, overrides: { port: 0 }, push: { transport: svc.transport() } });
   const samples: number[] = [];
   const persisted: number[] = [];
   try {
     const ctx = daemon.ctx;
-    own = ctx.commands.has('push.key') ? undefined : await startPush(ctx);
     const { device } = await ctx.store.devices.add('bench phone', undefined);
     await ctx.commands.dispatch(
       { type: 'push.subscribe', id: 'bench-sub', subscription: sub.subscription },
@@ -103,9 +99,7 @@ async function main(): Promise<boolean> {
     const last = decryptPush(svc.received.at(-1)!, sub);
     if (last.body !== `Report ${N + WARMUP - 1} written`) throw new Error(`unexpected payload ${JSON.stringify(last)}`);
   } finally {
-    await own?.stop();
     await daemon.stop();
-    setPushTransportForTests(undefined);
     await svc.close();
     fs.rmSync(home, { recursive: true, force: true });
   }

@@ -12,21 +12,15 @@ import { Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { KEEP_OUTCOMES, PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
-import { type HttpsTransport, httpsTransport, type PushTransport, pushTransportForTests } from './transport.js';
+import { type HttpsTransport, httpsTransport, type PushTransport } from './transport.js';
 import { loadOrCreateVapidKeys } from './vapid.js';
 
 export { checkEndpoint } from './endpoint.js';
 export type { PushKind, PushPayload } from './payload.js';
-export {
-  httpsTransport,
-  type PushRequest,
-  type PushResponse,
-  type PushTransport,
-  setPushTransportForTests,
-} from './transport.js';
+export { httpsTransport, type PushRequest, type PushResponse, type PushTransport } from './transport.js';
 
 export interface PushOptions {
-  /** Deliver through this instead of https to the push service (tests, benchmarks). */
+  /** Deliver through this instead of https to the push service (tests and benchmarks pass it to startDaemon). */
   transport?: PushTransport;
   retry?: Partial<RetryPolicy>;
 }
@@ -55,9 +49,8 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
   const { log } = ctx;
   const keys = await loadOrCreateVapidKeys(ctx.paths.vapid, log);
   const store = await PushStore.open(ctx.paths.store);
-  const injected = opts.transport ?? pushTransportForTests();
-  const own: HttpsTransport | undefined = injected ? undefined : httpsTransport();
-  const transport: PushTransport = injected ?? own!;
+  const own: HttpsTransport | undefined = opts.transport ? undefined : httpsTransport();
+  const transport: PushTransport = opts.transport ?? own!;
 
   // A device revoked while its subscription was kept (or a hand-edited store): drop it.
   for (const s of [...store.subscriptions()]) {

@@ -85,18 +85,3 @@ export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport
     });
   return Object.assign(send, { close: () => agent.destroy() });
 }
-
-let transportForTests: PushTransport | undefined;
-
-/**
- * Tests only: make push modules started after this call deliver through `transport` instead of
- * the network (undefined restores the real one). Deliberately not reachable from config, the
- * environment or any client: a test calls it in-process.
- */
-export function setPushTransportForTests(transport: PushTransport | undefined): void {
-  transportForTests = transport;
-}
-
-export function pushTransportForTests(): PushTransport | undefined {
-  return transportForTests;
-}

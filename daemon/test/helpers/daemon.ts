@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Daemon, startDaemon } from '../../src/daemon.js';
+import { type Daemon, type DaemonOptions, startDaemon } from '../../src/daemon.js';
 import { WsTestClient } from './ws-client.js';
 
 export interface TestDaemonOptions {
@@ -12,6 +12,8 @@ export interface TestDaemonOptions {
   env?: Record<string, string>;
   /** Reuse a home folder (restart tests). */
   home?: string;
+  /** Stand-ins injected into the modules (a fake push service's transport …). */
+  push?: DaemonOptions['push'];
 }
 
 export interface TestDaemon {
@@ -41,6 +43,7 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
     home,
     env: { ...opts.env },
     overrides: { port: opts.config?.port === undefined ? 0 : undefined },
+    push: opts.push,
   });
   const clients: WsTestClient[] = [];
   const td: TestDaemon = {

@@ -3,27 +3,14 @@
 // the foreground gets none, and its outcome says so.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PushOutcome } from '../../../shared/src/index.js';
-import { type AgentModule, startAgent } from '../../src/agent/index.js';
-import type { ToolRuntime } from '../../src/agent/tool-runtime.js';
-import { type PushModule, setPushTransportForTests, startPush } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
 import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
 
 const SUBJECT = 'mailto:owner@example.org';
-/** No tools: the scripted model only answers in text. */
-const noTools: ToolRuntime = {
-  definitions: () => [],
-  summarize: (name) => name,
-  run: async () => ({ content: [{ type: 'text', text: 'no tools here' }], isError: true, state: 'error' }),
-  promptContext: () => [],
-};
-
 let svc: FakePushService;
 let model: ModelServer;
 let td: TestDaemon;
-let push: PushModule | undefined;
-let agent: AgentModule | undefined;
 let release: () => void = () => undefined;
 
 beforeAll(async () => {
@@ -35,26 +22,17 @@ beforeAll(async () => {
     return reply(text('Report written: Q3-report.md\nIt covers revenue and churn, with a chart.'));
   });
   svc = await FakePushService.start();
-  setPushTransportForTests(svc.transport());
   td = await startTestDaemon({
     config: {
       push: { subject: SUBJECT, previews: 'full' },
       anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
     },
+    push: { transport: svc.transport() },
   });
-  const ctx = td.daemon.ctx;
-  // Until the lead wires both modules into daemon/src/modules.ts, start them here.
-  push = ctx.commands.has('push.key') ? undefined : await startPush(ctx);
-  agent = ctx.commands.has('thread.create')
-    ? undefined
-    : await startAgent(ctx, noTools, { retryBaseMs: 50, deltaIntervalMs: 50 });
 });
 afterAll(async () => {
   release();
-  await agent?.stop();
-  await push?.stop();
   await td.stop();
-  setPushTransportForTests(undefined);
   await Promise.all([svc.close(), model.close()]);
 });
 

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PushSummary } from '../../../shared/src/index.js';
 import type { CliIO } from '../../src/cli/command.js';
 import { pushCommand } from '../../src/cli/commands/push.js';
-import { setPushTransportForTests } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt } from './push-service.js';
 
@@ -12,12 +11,13 @@ let svc: FakePushService;
 let td: TestDaemon;
 beforeAll(async () => {
   svc = await FakePushService.start();
-  setPushTransportForTests(svc.transport());
-  td = await startTestDaemon({ config: { push: { subject: 'mailto:owner@example.org' } } });
+  td = await startTestDaemon({
+    config: { push: { subject: 'mailto:owner@example.org' } },
+    push: { transport: svc.transport() },
+  });
 });
 afterAll(async () => {
   await td.stop();
-  setPushTransportForTests(undefined);
   await svc.close();
 });
 

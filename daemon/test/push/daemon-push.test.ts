@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushOutcome, Task } from '../../../shared/src/index.js';
-import { type PushModule, setPushTransportForTests, startPush } from '../../src/push/index.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, type TestDaemon, type TestDaemonOptions } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt, verifyVapid } from './push-service.js';
 
@@ -14,27 +13,21 @@ const SUBJECT = 'mailto:owner@example.org';
 
 let svc: FakePushService;
 let td: TestDaemon;
-let ownModule: PushModule | undefined;
 
-/** Start push on the test daemon unless the daemon's module list already does. */
-async function ensurePush(daemon: TestDaemon): Promise<void> {
-  ownModule = daemon.daemon.ctx.commands.has('push.key') ? undefined : await startPush(daemon.daemon.ctx);
+/** A test daemon whose pushes go to the fake push service. */
+function startPushDaemon(opts: TestDaemonOptions = {}): Promise<TestDaemon> {
+  return startTestDaemon({ ...opts, push: { transport: svc.transport() } });
 }
 async function stopDaemon(): Promise<void> {
-  await ownModule?.stop();
-  ownModule = undefined;
   await td.stop();
 }
 
 beforeAll(async () => {
   svc = await FakePushService.start();
-  setPushTransportForTests(svc.transport());
-  td = await startTestDaemon({ config: { push: { subject: SUBJECT, previews: 'full' } } });
-  await ensurePush(td);
+  td = await startPushDaemon({ config: { push: { subject: SUBJECT, previews: 'full' } } });
 });
 afterAll(async () => {
   await stopDaemon();
-  setPushTransportForTests(undefined);
   await svc.close();
 });
 
@@ -258,8 +251,7 @@ describe('push through the daemon', () => {
     await phoneC.send({ type: 'push.subscribe', subscription: subC.subscription });
     await stopDaemon();
 
-    td = await startTestDaemon({ home });
-    await ensurePush(td);
+    td = await startPushDaemon({ home });
     const again = await td.connect({ token: b.token });
     expect(await again.send({ type: 'push.key' })).toEqual({ publicKey, subscription: 'current' });
     // Asked about the browser's own endpoint: the same one is current; a browser that moved to another is not held.
@@ -297,8 +289,7 @@ describe('push through the daemon', () => {
       JSON.stringify({ schema: 1, publicKey: fresh.publicKey, privateKey: fresh.privateKey, createdAt: Date.now() }),
       { mode: 0o600 },
     );
-    td = await startTestDaemon({ home });
-    await ensurePush(td);
+    td = await startPushDaemon({ home });
     const again = await td.connect({ token: d.token });
     expect(await again.send({ type: 'push.key' })).toEqual({ publicKey: fresh.publicKey, subscription: 'stale' });
     const logs = () =>

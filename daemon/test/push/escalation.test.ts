@@ -6,7 +6,6 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Approval, PushOutcome } from '../../../shared/src/index.js';
 import { sendFallback } from '../../src/push/fallback.js';
-import { setPushTransportForTests } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt } from './push-service.js';
 
@@ -54,7 +53,6 @@ let td: TestDaemon;
 beforeAll(async () => {
   svc = await FakePushService.start();
   ntfy = await startNtfy();
-  setPushTransportForTests(svc.transport());
   td = await startTestDaemon({
     config: {
       push: {
@@ -63,11 +61,11 @@ beforeAll(async () => {
         fallback: { type: 'ntfy', url: `${ntfy.url}/errand-alerts` },
       },
     },
+    push: { transport: svc.transport() },
   });
 });
 afterAll(async () => {
   await td.stop();
-  setPushTransportForTests(undefined);
   await svc.close();
   await ntfy.close();
 });

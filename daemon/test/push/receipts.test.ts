@@ -4,7 +4,6 @@
 // receipt that waited on the phone while the computer was off), and "Send test push" waits for it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PushOutcome, summarizePushes } from '../../../shared/src/index.js';
-import { setPushTransportForTests } from '../../src/push/index.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt } from './push-service.js';
@@ -18,15 +17,16 @@ const sub = makeSubscriber('https://web.push.apple.com/QGreceipts');
 
 beforeAll(async () => {
   svc = await FakePushService.start();
-  setPushTransportForTests(svc.transport());
-  td = await startTestDaemon({ config: { push: { subject: 'mailto:owner@example.org' } } });
+  td = await startTestDaemon({
+    config: { push: { subject: 'mailto:owner@example.org' } },
+    push: { transport: svc.transport() },
+  });
   ({ deviceId, token } = await td.pairDevice('iPhone'));
   phone = await td.connect({ token });
   await phone.send({ type: 'push.subscribe', subscription: sub.subscription });
 });
 afterAll(async () => {
   await td.stop();
-  setPushTransportForTests(undefined);
   await svc.close();
 });
 
@@ -82,7 +82,7 @@ describe('push receipts', () => {
     const shownAt = Date.now();
     const home = td.home;
     await td.stop();
-    td = await startTestDaemon({ home });
+    td = await startTestDaemon({ home, push: { transport: svc.transport() } });
     phone = await td.connect({ token });
     expect((await postReceipt(td.url, { pushId: receipt, state: 'delivered', at: shownAt })).status).toBe(200);
     await td.daemon.idle();

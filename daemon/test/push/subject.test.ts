@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PushOutcome } from '../../../shared/src/index.js';
-import { setPushTransportForTests } from '../../src/push/index.js';
 import { subjectProblem, vapidSubject } from '../../src/push/subject.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt, verifyVapid } from './push-service.js';
@@ -45,15 +44,13 @@ describe('the subject pushes are signed with', () => {
   afterEach(async () => {
     await td?.stop();
     td = undefined;
-    setPushTransportForTests(undefined);
     await svc?.close();
     svc = undefined;
   });
 
   it('is the https publicUrl when no contact is configured; the phone is told of no problem', async () => {
     svc = await FakePushService.start();
-    setPushTransportForTests(svc.transport());
-    td = await startTestDaemon();
+    td = await startTestDaemon({ push: { transport: svc.transport() } });
     const dev = await td.pairDevice('iPhone');
     const phone = await td.connect({ token: dev.token });
     // `errand expose url` sets publicUrl (after pairing here, so the test pairs over loopback).
