@@ -1,12 +1,14 @@
 // Phone commands for the API's web tools: switch them on or off (config web.search / web.fetch),
 // and let one task use web fetch although its thread is tainted. Status shows their state.
+
+import type { Task } from '../../../shared/src/index.js';
 import { updateConfigFile } from '../config/load.js';
 import type { DaemonContext } from '../context.js';
 import { webRefusedBy } from './web-tools.js';
 
 export interface WebCommandHost {
   /** Durably mark the task as allowed, and tell its run if it is going. Throws not_found. */
-  allowFetch(taskId: string): Promise<unknown>;
+  allowFetch(taskId: string): Promise<Task>;
 }
 
 export function registerWebCommands(ctx: DaemonContext, host: WebCommandHost): void {

@@ -5,4 +5,5 @@ export * from './events.js';
 export * from './frames.js';
 export * from './http.js';
 export * from './memory.js';
+export * from './results.js';
 export * from './schedules.js';

@@ -44,7 +44,7 @@ export class MemoryService {
           out.push({
             path: `${MEMORY_PREFIX}/${[...rel, e.name].join('/')}`,
             bytes: st.size,
-            modifiedAt: st.mtimeMs | 0,
+            modifiedAt: Math.floor(st.mtimeMs),
           });
         }
       }
@@ -74,7 +74,7 @@ export class MemoryService {
     await refuseLinks(this.root, p);
     await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
     const st = await fsp.lstat(p.real);
-    return { path: p.name, bytes: st.size, modifiedAt: st.mtimeMs | 0 };
+    return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) };
   }
 
   async remove(name: string): Promise<void> {
