@@ -11,6 +11,7 @@ import { lazy } from './ui/lazy.js';
 
 const SettingsScreen = lazy(() => import('./screens/Settings.js'));
 const FileScreen = lazy(() => import('./screens/File.js'));
+const DiffScreen = lazy(() => import('./screens/Diff.js'));
 const SchedulesScreen = lazy(() => import('./screens/Schedules.js'));
 const MemoryScreen = lazy(() => import('./screens/Memory.js'));
 
@@ -49,6 +50,16 @@ export function App({ pairCode }: { pairCode?: string }) {
       break;
     case 'file':
       screen = <FileScreen key={`${route.taskId}:${route.path}`} taskId={route.taskId} path={route.path} />;
+      break;
+    case 'diff':
+      screen = (
+        <DiffScreen
+          key={`${route.taskId}:${route.path}`}
+          threadId={route.threadId}
+          taskId={route.taskId}
+          path={route.path}
+        />
+      );
       break;
     case 'settings':
       screen = <SettingsScreen />;

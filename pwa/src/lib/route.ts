@@ -5,6 +5,7 @@ export type Route =
   | { name: 'list' }
   | { name: 'thread'; id: string }
   | { name: 'file'; threadId: string; taskId: string; path: string }
+  | { name: 'diff'; threadId: string; taskId: string; path: string }
   | { name: 'settings' }
   | { name: 'schedules' }
   | { name: 'memory' }
@@ -16,7 +17,9 @@ export function parseHash(hash: string): Route {
   const thread = p.get('thread');
   const task = p.get('task');
   const file = p.get('file');
+  const diff = p.get('diff');
   if (thread && task && file) return { name: 'file', threadId: thread, taskId: task, path: file };
+  if (thread && task && diff) return { name: 'diff', threadId: thread, taskId: task, path: diff };
   if (thread) return { name: 'thread', id: thread };
   if (p.has('settings')) return { name: 'settings' };
   if (p.has('schedules')) return { name: 'schedules' };
@@ -34,6 +37,8 @@ export function hrefFor(r: Route): string {
       return `#${new URLSearchParams({ thread: r.id })}`;
     case 'file':
       return `#${new URLSearchParams({ thread: r.threadId, task: r.taskId, file: r.path })}`;
+    case 'diff':
+      return `#${new URLSearchParams({ thread: r.threadId, task: r.taskId, diff: r.path })}`;
     default:
       return `#${r.name}`;
   }

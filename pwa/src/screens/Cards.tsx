@@ -295,13 +295,22 @@ export function ResultCards({ task, threadId }: { task: Task; threadId: string }
             {f.undone ? (
               <span class="muted">Removed by undo</span>
             ) : (
-              <a
-                class="result-open"
-                href={hrefFor({ name: 'file', threadId, taskId: task.id, path: f.path })}
-                aria-label={`Open ${name} (result file)`}
-              >
-                Open
-              </a>
+              <>
+                <a
+                  class="result-diff"
+                  href={hrefFor({ name: 'diff', threadId, taskId: task.id, path: f.path })}
+                  aria-label={`View changes to ${name}`}
+                >
+                  Changes
+                </a>
+                <a
+                  class="result-open"
+                  href={hrefFor({ name: 'file', threadId, taskId: task.id, path: f.path })}
+                  aria-label={`Open ${name} (result file)`}
+                >
+                  Open
+                </a>
+              </>
             )}
           </li>
         );
@@ -357,6 +366,15 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
               </a>
             ) : (
               <span class="path">{c.op === 'move' ? `${c.path} → ${c.toPath ?? ''}` : c.path}</span>
+            )}
+            {viewable && c.op !== 'move' && (
+              <a
+                class="diff-link"
+                href={hrefFor({ name: 'diff', threadId, taskId: task.id, path })}
+                aria-label={`View changes to ${path}`}
+              >
+                View changes
+              </a>
             )}
           </li>
         );
