@@ -107,7 +107,10 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
   const name = path.split('/').pop() || path;
   useEffect(() => {
     if (!online || view) return;
-    request({ type: 'task.file', taskId, path }).then(setView, (e: Error) => setError(e.message));
+    request({ type: 'task.file', taskId, path }).then(
+      (r) => setView(r.file),
+      (e: Error) => setError(e.message),
+    );
   }, [taskId, path, online]);
   const dl = () => download(taskId, path, name).catch((e: Error) => setError(e.message));
   return (

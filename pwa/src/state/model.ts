@@ -9,6 +9,7 @@ import type {
   Question,
   ServerEvent,
   Task,
+  ThreadDetailResult,
   ThreadItem,
   ThreadSummary,
 } from '../../../shared/src/index.js';
@@ -200,10 +201,7 @@ export function applySequenced(state: AppState, seq: number, ev: ServerEvent): A
 }
 
 /** The reply of thread.get becomes the thread's detail. */
-export function setDetail(
-  state: AppState,
-  r: { thread: ThreadSummary; items: ThreadItem[]; tasks: Task[]; approvals: Approval[]; questions: Question[] },
-): AppState {
+export function setDetail(state: AppState, r: ThreadDetailResult): AppState {
   const old = state.details[r.thread.id];
   const detail: ThreadDetail = {
     items: r.items,
