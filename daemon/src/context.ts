@@ -58,9 +58,14 @@ export interface DaemonContext {
   startedAt: number;
 }
 
+/** A module's part of the host status (roots, sandbox, running tasks …); daemon.ts composes them. */
+export type StatusPart = Partial<HostStatus>;
+
 /** A module's handle; stopped in reverse start order on shutdown. */
 export interface DaemonModule {
   stop(): Promise<void>;
+  /** Its part of the host status, read each time the status is asked for. */
+  status?(): StatusPart;
   /** Resolves once the work it started so far has settled (tests wait on this instead of sleeping). */
   idle?(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
+import { webStatus } from './agent/web-commands.js';
 import { type LoadOptions, loadConfig } from './config/load.js';
 import { homePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
@@ -124,7 +125,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           queuedTasks: 0,
           keepAwake: false,
         };
-        return statusParts.reduce<HostStatus>((s, part) => ({ ...s, ...part() }), base);
+        const parts = [webStatus(config), ...statusParts.map((part) => part()), ...modules.map((m) => m.status?.())];
+        return parts.reduce<HostStatus>((s, part) => ({ ...s, ...part }), base);
       },
       origins: () => policy.origins,
       listening: () => servedOrigins(policy.origins, boundHost),
@@ -139,7 +141,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     };
 
     registerCoreCommands(ctx, gateway, pairing);
-    modules.push(...(await startModules(ctx, opts)));
+    await startModules(ctx, modules, opts);
 
     const app = await buildApp({
       version: VERSION,

@@ -15,37 +15,41 @@ export interface ModuleOptions {
   push?: PushOptions;
 }
 
-export async function startModules(ctx: DaemonContext, opts: ModuleOptions = {}): Promise<DaemonModule[]> {
-  const modules: DaemonModule[] = [];
-  try {
-    // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
-    const keepAwake = startKeepAwake(ctx);
-    modules.push(keepAwake);
-    // Push before the agent, so changes announced while the agent recovers tasks are pushed too.
-    modules.push(await startPush(ctx, opts.push));
-    const tools = await startTools(ctx);
-    modules.push(tools);
-    let schedules: SchedulesModule | undefined;
-    // The agent's schedule tool creates a schedule only after the user approves it on the phone.
-    const agent = await startAgent(
-      ctx,
-      withScheduleTool(tools, { approvals: tools.approvals, journal: ctx.store.journal, ops: () => schedules?.ops }),
-    );
-    modules.push(agent);
-    agent.setApprovalsProvider((threadId) => tools.pendingApprovals(threadId));
-    // Daily and monthly spending caps (before schedules, so a run caught up at start obeys them).
-    modules.push(startSpend(ctx, agent));
-    // After the agent recovered its tasks: runs missed while Errand was down are accounted for now.
-    schedules = await startSchedules(ctx, agent);
-    modules.push(schedules);
-    // "Allow for this task" grants end with the task.
-    const unsubscribe = ctx.store.events.subscribe((e) => {
-      if (e.event.kind === 'task.updated' && ENDED_TASK_STATES.has(e.event.task.state)) tools.endTask(e.event.task.id);
-    });
-    modules.push({ stop: async () => unsubscribe() });
-    return modules;
-  } catch (err) {
-    for (const m of modules.reverse()) await m.stop().catch(() => undefined);
-    throw err;
-  }
+/**
+ * Start the modules, adding each to `modules` as soon as it runs (from then on the host status
+ * shows its part). If one fails, the caller stops those already in the list.
+ */
+export async function startModules(
+  ctx: DaemonContext,
+  modules: DaemonModule[],
+  opts: ModuleOptions = {},
+): Promise<void> {
+  // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
+  const keepAwake = startKeepAwake(ctx);
+  modules.push(keepAwake);
+  // Push before the agent, so changes announced while the agent recovers tasks are pushed too.
+  modules.push(await startPush(ctx, opts.push));
+  const tools = await startTools(ctx);
+  modules.push(tools);
+  let schedules: SchedulesModule | undefined;
+  // The agent's schedule tool creates a schedule only after the user approves it on the phone.
+  const agent = await startAgent(ctx, {
+    tools: withScheduleTool(tools, {
+      approvals: tools.approvals,
+      journal: ctx.store.journal,
+      ops: () => schedules?.ops,
+    }),
+    pendingApprovals: (threadId) => tools.pendingApprovals(threadId),
+  });
+  modules.push(agent);
+  // Daily and monthly spending caps (before schedules, so a run caught up at start obeys them).
+  modules.push(startSpend(ctx, agent));
+  // After the agent recovered its tasks: runs missed while Errand was down are accounted for now.
+  schedules = await startSchedules(ctx, agent);
+  modules.push(schedules);
+  // "Allow for this task" grants end with the task.
+  const unsubscribe = ctx.store.events.subscribe((e) => {
+    if (e.event.kind === 'task.updated' && ENDED_TASK_STATES.has(e.event.task.state)) tools.endTask(e.event.task.id);
+  });
+  modules.push({ stop: async () => unsubscribe() });
 }

@@ -1,5 +1,5 @@
 // The agent module: threads and tasks as clients see them (commands), the scheduler, the runs, and
-// recovery after a stop or crash. Wire it with `startAgent(ctx, tools)`.
+// recovery after a stop or crash. Wire it with `startAgent(ctx, { tools, pendingApprovals })`.
 import path from 'node:path';
 import {
   ACTIVE_TASK_STATES,
@@ -11,7 +11,7 @@ import {
   type ThreadItem,
   type ThreadSummary,
 } from '../../../shared/src/index.js';
-import type { DaemonContext, DaemonModule } from '../context.js';
+import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import type { CommandContext } from '../util/command-context.js';
 import { CommandError } from '../util/command-error.js';
@@ -39,8 +39,8 @@ export { runAgentLoop } from './loop.js';
 export type { AgentOptions } from './runner.js';
 
 export interface AgentModule extends DaemonModule {
-  /** The tools module supplies the pending approvals shown in thread.get. */
-  setApprovalsProvider(fn: (threadId: string) => Approval[]): void;
+  /** Its part of the host status: running and queued tasks, model. */
+  status(): StatusPart;
   runningTasks(): number;
   queuedTasks(): number;
   /** Resolves when no task is running or queued and every event is written (for tests, benchmarks). */
@@ -78,7 +78,9 @@ class AgentService implements AgentModule, RunHost {
     readonly ctx: DaemonContext,
     readonly tools: ToolRuntime,
     readonly options: AgentOptions,
+    pendingApprovals?: (threadId: string) => Approval[],
   ) {
+    this.approvals = pendingApprovals;
     this.journal = new StepJournal(path.join(ctx.paths.store, 'agent-steps'));
     this.scheduler = new Scheduler(
       () => ctx.config().agent.maxParallelTasks,
@@ -167,9 +169,6 @@ class AgentService implements AgentModule, RunHost {
       });
   }
 
-  setApprovalsProvider(fn: (threadId: string) => Approval[]): void {
-    this.approvals = fn;
-  }
   runningTasks(): number {
     return this.runs.size;
   }
@@ -623,22 +622,32 @@ class AgentService implements AgentModule, RunHost {
         return task;
       },
     });
-    this.ctx.provideStatus(() => ({
+  }
+
+  status(): StatusPart {
+    return {
       runningTasks: this.runs.size,
       queuedTasks: this.scheduler.queued().length,
       apiKeyConfigured: Boolean(this.ctx.config().anthropic.apiKey),
       model: this.ctx.config().anthropic.model,
-    }));
+    };
   }
+}
+
+/** What the agent is built with besides the daemon context. */
+export interface AgentDeps {
+  tools: ToolRuntime;
+  /** Approvals waiting for a decision in a thread, shown by thread.get (the tools module's). */
+  pendingApprovals?: (threadId: string) => Approval[];
 }
 
 /** Start the agent: register its commands and status, recover tasks from the last run. */
 export async function startAgent(
   ctx: DaemonContext,
-  tools: ToolRuntime,
+  deps: AgentDeps,
   options: AgentOptions = {},
 ): Promise<AgentModule> {
-  const service = new AgentService(ctx, tools, options);
+  const service = new AgentService(ctx, deps.tools, options, deps.pendingApprovals);
   service.register();
   await service.recover();
   return service;

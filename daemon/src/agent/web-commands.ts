@@ -3,7 +3,8 @@
 
 import type { Task } from '../../../shared/src/index.js';
 import { updateConfigFile } from '../config/load.js';
-import type { DaemonContext } from '../context.js';
+import type { Config } from '../config/schema.js';
+import type { DaemonContext, StatusPart } from '../context.js';
 import { webRefusedBy } from './web-tools.js';
 
 export interface WebCommandHost {
@@ -25,9 +26,10 @@ export function registerWebCommands(ctx: DaemonContext, host: WebCommandHost): v
     await ctx.emit({ kind: 'host.updated', status });
     return { web: status.web };
   });
-  ctx.provideStatus(() => {
-    const cfg = ctx.config();
-    const refused = webRefusedBy(cfg.anthropic.baseUrl);
-    return { web: { search: cfg.web.search, fetch: cfg.web.fetch, ...(refused ? { refused } : {}) } };
-  });
+}
+
+/** The web tools' part of the host status (composed by daemon.ts). */
+export function webStatus(cfg: Config): StatusPart {
+  const refused = webRefusedBy(cfg.anthropic.baseUrl);
+  return { web: { search: cfg.web.search, fetch: cfg.web.fetch, ...(refused ? { refused } : {}) } };
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClientCommand, HostStatus, ServerEvent, Task } from '../../../shared/src/index.js';
+import type { Approval, ClientCommand, HostStatus, ServerEvent, Task } from '../../../shared/src/index.js';
 import { type AgentModule, type AgentOptions, startAgent } from '../../src/agent/index.js';
 import type {
   ModelToolDefinition,
@@ -12,6 +12,7 @@ import type {
   ToolCallOutcome,
   ToolRuntime,
 } from '../../src/agent/tool-runtime.js';
+import { webStatus } from '../../src/agent/web-commands.js';
 import { homePaths } from '../../src/config/paths.js';
 import { type Config, ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext } from '../../src/context.js';
@@ -165,6 +166,8 @@ export async function startHarness(
     agentOptions?: AgentOptions;
     home?: string;
     tools?: TestTools;
+    /** Approvals waiting in a thread, for thread.get (the tools module's in the daemon). */
+    pendingApprovals?: (threadId: string) => Approval[];
   } = {},
 ): Promise<Harness> {
   const home = opts.home ?? fs.mkdtempSync(path.join(os.tmpdir(), 'errand-agent-'));
@@ -183,6 +186,7 @@ export async function startHarness(
   const statusParts: Array<() => Partial<HostStatus>> = [];
   const events: LoggedEvent[] = [];
   store.events.subscribe((e) => events.push(e));
+  let started: AgentModule | undefined;
   const ctx: DaemonContext = {
     paths,
     config: () => config,
@@ -198,7 +202,7 @@ export async function startHarness(
     provideStatus: (part) => {
       statusParts.push(part);
     },
-    status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
+    status: () => Object.assign({}, webStatus(config), ...statusParts.map((p) => p()), started?.status()) as HostStatus,
     origins: () => ['http://127.0.0.1:0'],
     listening: () => ['http://127.0.0.1:0'],
     setFileDownload: () => undefined,
@@ -206,7 +210,12 @@ export async function startHarness(
     startedAt: Date.now(),
   };
   const tools = opts.tools ?? testTools(path.join(home, 'files'));
-  const agent = await startAgent(ctx, tools.runtime, { retryBaseMs: 50, deltaIntervalMs: 100, ...opts.agentOptions });
+  const agent = await startAgent(
+    ctx,
+    { tools: tools.runtime, pendingApprovals: opts.pendingApprovals },
+    { retryBaseMs: 50, deltaIntervalMs: 100, ...opts.agentOptions },
+  );
+  started = agent;
   const cc: CommandContext = {
     device: { id: 'dev_test', name: 'Test phone', pairedAt: Date.now() },
     address: '127.0.0.1',

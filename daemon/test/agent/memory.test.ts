@@ -34,9 +34,9 @@ async function start(homeDir: string, config: Record<string, unknown> = {}): Pro
     home: homeDir,
     config: { shell: { sandbox: 'off' }, ...config },
     tools: { runtime: lazy, dir: '', runs: new Map(), slowStarted: async () => undefined, slowAborted: [] },
+    pendingApprovals: (threadId) => real?.pendingApprovals(threadId) ?? [],
   });
   real = tools = await startTools(h.ctx);
-  h.agent.setApprovalsProvider((threadId) => tools!.pendingApprovals(threadId));
 }
 
 it('a note written in one thread is there in another thread after a restart', async () => {

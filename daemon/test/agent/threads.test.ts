@@ -63,7 +63,9 @@ it('lists, renames, archives, deletes (restorably) and restores threads', async 
 
 it('shows pending approvals from the tools module in thread.get', async () => {
   server.setScript(() => reply(text('ok')));
-  h = await startHarness({ modelUrl: server.url });
+  let shown: Approval[] = [];
+  let shownIn = '';
+  h = await startHarness({ modelUrl: server.url, pendingApprovals: (id) => (id === shownIn ? shown : []) });
   const { thread, task } = await h.send('thread.create', { text: 'x' });
   const approval: Approval = {
     id: 'apr_1',
@@ -77,7 +79,8 @@ it('shows pending approvals from the tools module in thread.get', async () => {
     expiresAt: 2,
     state: 'pending',
   };
-  h.agent.setApprovalsProvider((id) => (id === thread.id ? [approval] : []));
+  shown = [approval];
+  shownIn = thread.id;
   const got = await h.send('thread.get', { threadId: thread.id });
   expect(got.approvals).toEqual([approval]);
 });

@@ -34,9 +34,9 @@ describe('scripted model against the real tools', () => {
       modelUrl: server.url,
       config: { shell: { sandbox: 'off' } },
       tools: { runtime: lazy, dir: '', runs: new Map(), slowStarted: async () => undefined, slowAborted: [] },
+      pendingApprovals: (threadId) => real?.pendingApprovals(threadId) ?? [],
     });
     real = tools = await startTools(h.ctx);
-    h.agent.setApprovalsProvider((threadId) => tools!.pendingApprovals(threadId));
 
     const ws = fs.realpathSync(h.ctx.paths.workspace);
     const outside = fs.mkdtempSync('/tmp/errand-e2e-outside-');
