@@ -4,6 +4,7 @@ import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../..
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
 import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
+import { failureWords } from '../lib/failure-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
 import { showCostStore } from '../lib/show-cost.js';
@@ -383,6 +384,25 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   );
 }
 
+/** A failed task: what happened in one sentence, the host's full reason behind Details, and Retry. */
+function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean; onRetry: () => void }) {
+  const words = failureWords(reason);
+  return (
+    <section class="failure-card" aria-label="Task failed">
+      <p class="reason">{words.sentence}</p>
+      {words.details && (
+        <details class="failure-details">
+          <summary>Details</summary>
+          <p>{words.details}</p>
+        </details>
+      )}
+      <button type="button" class="primary" aria-label="Retry task" disabled={busy} onClick={onRetry}>
+        Retry
+      </button>
+    </section>
+  );
+}
+
 export function TaskFooter({
   task,
   threadId,
@@ -437,7 +457,11 @@ export function TaskFooter({
           <p class="usage">{usageLine(task)}</p>
         </details>
       )}
-      {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>}
+      {task.state === 'failed' ? (
+        <FailureCard reason={task.reason} busy={!!busy} onRetry={() => void run('task.retry')} />
+      ) : (
+        task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>
+      )}
       {changes && changes.length > 0 && !undoable && (
         <p class="muted" role="status">
           All of this task's changes were undone.
@@ -470,14 +494,8 @@ export function TaskFooter({
             Resume
           </button>
         )}
-        {(task.state === 'failed' || task.state === 'cancelled' || task.state === 'interrupted') && (
-          <button
-            type="button"
-            class={task.state === 'failed' ? 'primary' : undefined}
-            aria-label="Retry task"
-            disabled={!!busy}
-            onClick={() => void run('task.retry')}
-          >
+        {(task.state === 'cancelled' || task.state === 'interrupted') && (
+          <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>
             Retry
           </button>
         )}

@@ -1,6 +1,7 @@
 import { useRef } from 'preact/hooks';
 import { refresh } from '../conn/connection.js';
 import { outboxStore } from '../conn/outbox.js';
+import { failureWords } from '../lib/failure-words.js';
 import { shortTime } from '../lib/format.js';
 import { plainLine } from '../lib/plain.js';
 import { hrefFor, navigate } from '../lib/route.js';
@@ -79,7 +80,9 @@ export function ThreadsScreen() {
                   </div>
                   <div class="row-bottom">
                     {(t.urgentState ?? t.lastTaskState) && <StateChip state={(t.urgentState ?? t.lastTaskState)!} />}
-                    <span class="row-line">{plainLine(t.lastLine)}</span>
+                    <span class="row-line">
+                      {t.lastTaskState === 'failed' ? failureWords(t.lastLine).sentence : plainLine(t.lastLine)}
+                    </span>
                   </div>
                 </a>
               </li>

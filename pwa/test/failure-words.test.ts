@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { failureWords } from '../src/lib/failure-words.js';
+
+describe('failureWords', () => {
+  it('keeps one plain sentence and puts the rest behind details', () => {
+    expect(failureWords('The model API refused the request (400): scripted refusal')).toEqual({
+      sentence: 'The model API refused the request.',
+      details: 'The model API refused the request (400): scripted refusal',
+    });
+    const limit = 'Stopped after 40 turns (limit: agent.maxTurns = 40).';
+    expect(failureWords(limit)).toEqual({ sentence: 'Stopped after 40 turns.', details: limit });
+    const key =
+      'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.';
+    expect(failureWords(key).sentence).toBe('The Anthropic API rejected the API key.');
+    expect(failureWords('Could not reach the model API (connect ECONNREFUSED 127.0.0.1:9).').sentence).toBe(
+      'Could not reach the model API.',
+    );
+  });
+
+  it('a reason that is already one sentence has no details', () => {
+    expect(failureWords('The model declined to continue this task.')).toEqual({
+      sentence: 'The model declined to continue this task.',
+    });
+    expect(failureWords(undefined)).toEqual({ sentence: 'The task stopped with an error.' });
+  });
+
+  it('cuts a very long sentence', () => {
+    const w = failureWords(`Stopped: ${'x'.repeat(400)}`);
+    expect(w.sentence.length).toBe(160);
+    expect(w.sentence.endsWith('…')).toBe(true);
+    expect(w.details).toBeDefined();
+  });
+});
