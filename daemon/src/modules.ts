@@ -5,7 +5,7 @@ import type { DaemonContext, DaemonModule } from './context.js';
 import { type PushOptions, startPush } from './push/index.js';
 import { withScheduleTool } from './schedules/agent-tool.js';
 import { type SchedulesModule, startSchedules } from './schedules/index.js';
-import { startKeepAwake } from './service/keep-awake.js';
+import { type KeepAwakeOptions, startKeepAwake } from './service/keep-awake.js';
 import { startSpend } from './spend/index.js';
 import { startTools } from './tools/index.js';
 
@@ -13,6 +13,8 @@ import { startTools } from './tools/index.js';
 export interface ModuleOptions {
   /** The push module's transport (a stand-in push service) and retry timing. */
   push?: PushOptions;
+  /** How keep-awake finds and starts the sleep inhibitor (a stand-in one). */
+  keepAwake?: KeepAwakeOptions;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function startModules(
   opts: ModuleOptions = {},
 ): Promise<void> {
   // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
-  const keepAwake = startKeepAwake(ctx);
+  const keepAwake = startKeepAwake({ events: ctx.store.events, log: ctx.log }, opts.keepAwake);
   modules.push(keepAwake);
   // Push before the agent, so changes announced while the agent recovers tasks are pushed too.
   modules.push(await startPush(ctx, opts.push));

@@ -2,7 +2,9 @@
 // caffeinate on macOS) from the first busy task until the last one ends.
 import { spawn as nodeSpawn } from 'node:child_process';
 import { ACTIVE_TASK_STATES } from '../../../shared/src/index.js';
-import type { DaemonContext } from '../context.js';
+import type { DaemonModule, StatusPart } from '../context.js';
+import type { EventLog } from '../store/event-log.js';
+import type { Logger } from '../util/log.js';
 import { which } from './runner.js';
 
 /** After the inhibitor failed to start, wait this long before trying again. */
@@ -73,13 +75,21 @@ const defaultSpawn =
       env: { PATH: env.PATH ?? '/usr/bin:/bin' },
     });
 
-export interface KeepAwake {
+export interface KeepAwake extends DaemonModule {
   /** True while an inhibitor is held. */
   active(): boolean;
-  stop(): Promise<void>;
+  /** keepAwake: whether an inhibitor is held now. */
+  status(): StatusPart;
 }
 
-export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}): KeepAwake {
+/** What keep-awake uses: the task events it follows and the log. */
+export interface KeepAwakeDeps {
+  events: Pick<EventLog, 'subscribe'>;
+  log: Logger;
+}
+
+export function startKeepAwake(deps: KeepAwakeDeps, opts: KeepAwakeOptions = {}): KeepAwake {
+  const { log } = deps;
   const platform = opts.platform ?? process.platform;
   const env = opts.env ?? process.env;
   const spawner = opts.spawn ?? defaultSpawn(env);
@@ -97,7 +107,7 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
     const cmd = inhibitCommand(platform, env, pid);
     if (!cmd) {
       if (!warnedMissing) {
-        ctx.log.info(
+        log.info(
           'keep-awake: no sleep inhibitor on this system (systemd-inhibit or caffeinate); the computer may sleep during tasks',
         );
         warnedMissing = true;
@@ -109,7 +119,7 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
       proc = spawner(cmd.command, cmd.args);
     } catch (err) {
       failedAt = Date.now();
-      ctx.log.warn('keep-awake: could not start the sleep inhibitor', { error: (err as Error).message });
+      log.warn('keep-awake: could not start the sleep inhibitor', { error: (err as Error).message });
       return;
     }
     child = proc;
@@ -125,7 +135,7 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
       held = false;
       if (busyTasks.size > 0 && !stopped) {
         failedAt = Date.now();
-        ctx.log.warn('keep-awake: the sleep inhibitor ended while a task is running', {
+        log.warn('keep-awake: the sleep inhibitor ended while a task is running', {
           reason: why,
           stderr: stderr.trim() || undefined,
         });
@@ -133,7 +143,7 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
     };
     proc.on('error', (err) => gone(err.message));
     proc.on('exit', (code, signal) => gone(signal ? `signal ${signal}` : `exit code ${code}`));
-    ctx.log.info('keep-awake: holding the computer awake while tasks run', { command: cmd.command });
+    log.info('keep-awake: holding the computer awake while tasks run', { command: cmd.command });
   };
 
   const release = () => {
@@ -157,10 +167,10 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
         /* already gone */
       }
     }
-    ctx.log.info('keep-awake: released; no task is running');
+    log.info('keep-awake: released; no task is running');
   };
 
-  const unsubscribe = ctx.store.events.subscribe((e) => {
+  const unsubscribe = deps.events.subscribe((e) => {
     if (e.event.kind !== 'task.updated') return;
     const task = e.event.task;
     if (ACTIVE_TASK_STATES.has(task.state)) busyTasks.set(task.id, task.state);
@@ -172,10 +182,9 @@ export function startKeepAwake(ctx: DaemonContext, opts: KeepAwakeOptions = {}):
     }
   });
 
-  ctx.provideStatus(() => ({ keepAwake: held }));
-
   return {
     active: () => held,
+    status: () => ({ keepAwake: held }),
     async stop() {
       stopped = true;
       unsubscribe();

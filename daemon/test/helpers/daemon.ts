@@ -14,6 +14,8 @@ export interface TestDaemonOptions {
   home?: string;
   /** Stand-ins injected into the modules (a fake push service's transport …). */
   push?: DaemonOptions['push'];
+  /** How keep-awake starts its sleep inhibitor (a stand-in). */
+  keepAwake?: DaemonOptions['keepAwake'];
 }
 
 export interface TestDaemon {
@@ -44,6 +46,7 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
     env: { ...opts.env },
     overrides: { port: opts.config?.port === undefined ? 0 : undefined },
     push: opts.push,
+    keepAwake: opts.keepAwake,
   });
   const clients: WsTestClient[] = [];
   const td: TestDaemon = {

@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../../shared/src/index.js';
-import type { DaemonContext } from '../../src/context.js';
 import { type InhibitorProcess, inhibitCommand, startKeepAwake } from '../../src/service/keep-awake.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { createLogger } from '../../src/util/log.js';
@@ -13,18 +12,10 @@ import { createLogger } from '../../src/util/log.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-keepawake-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Just enough of a DaemonContext: a real event log, a logger, and status providers. */
-async function fakeContext(name: string) {
+/** Keep-awake's dependencies: a real event log and a logger. */
+async function keepAwakeDeps(name: string) {
   const events = await EventLog.open(path.join(tmp, name, 'events'));
-  const parts: (() => Record<string, unknown>)[] = [];
-  const ctx = {
-    store: { events },
-    log: createLogger({}),
-    provideStatus: (p: () => Record<string, unknown>) => parts.push(p),
-    emit: (e: Parameters<EventLog['append']>[0]) => events.append(e),
-  } as unknown as DaemonContext;
-  const status = () => Object.assign({}, ...parts.map((p) => p())) as { keepAwake?: boolean };
-  return { ctx, events, status };
+  return { events, log: createLogger({}) };
 }
 
 function task(id: string, state: Task['state']): Task {
@@ -65,10 +56,11 @@ function standIn(dir: string, name: string, body: string): string {
 
 describe('keep-awake', () => {
   it('starts with the first busy task and stops with the last', async () => {
-    const { ctx, events, status } = await fakeContext('fake');
+    const deps = await keepAwakeDeps('fake');
+    const { events } = deps;
     const bin = standIn(path.join(tmp, 'bin-fake'), 'systemd-inhibit', 'exit 0');
     const spawned: { command: string; args: string[]; proc: FakeProcess }[] = [];
-    const ka = startKeepAwake(ctx, {
+    const ka = startKeepAwake(deps, {
       platform: 'linux',
       env: { PATH: bin },
       spawn: (command, args) => {
@@ -77,7 +69,7 @@ describe('keep-awake', () => {
         return proc;
       },
     });
-    expect(status().keepAwake).toBe(false);
+    expect(ka.status().keepAwake).toBe(false);
 
     await events.append({ kind: 'task.updated', task: task('a', 'queued') });
     expect(spawned).toHaveLength(1);
@@ -88,7 +80,7 @@ describe('keep-awake', () => {
       '--why=Errand task running',
       '--mode=block',
     ]);
-    expect(status().keepAwake).toBe(true);
+    expect(ka.status().keepAwake).toBe(true);
 
     await events.append({ kind: 'task.updated', task: task('a', 'running') });
     await events.append({ kind: 'task.updated', task: task('b', 'running') });
@@ -96,12 +88,12 @@ describe('keep-awake', () => {
     await events.append({ kind: 'task.updated', task: task('b', 'waiting') });
     expect(spawned).toHaveLength(1); // one inhibitor for all tasks
     expect(spawned[0].proc.killed).toEqual([]);
-    expect(status().keepAwake).toBe(true);
+    expect(ka.status().keepAwake).toBe(true);
 
     await events.append({ kind: 'task.updated', task: task('b', 'failed') });
     expect(spawned[0].proc.killed).toEqual(['SIGTERM']);
     expect(spawned[0].proc.stdin.ended).toBe(true);
-    expect(status().keepAwake).toBe(false);
+    expect(ka.status().keepAwake).toBe(false);
 
     // Busy again: a fresh inhibitor; stopping the module releases it.
     await events.append({ kind: 'task.updated', task: task('c', 'running') });
@@ -113,7 +105,8 @@ describe('keep-awake', () => {
   });
 
   it('holds a real inhibitor process (stand-in systemd-inhibit on PATH) and ends it when idle', async () => {
-    const { ctx, events, status } = await fakeContext('real');
+    const deps = await keepAwakeDeps('real');
+    const { events } = deps;
     const record = path.join(tmp, 'inhibit-args.txt');
     const pidFile = path.join(tmp, 'inhibit-pid.txt');
     // Records its arguments, then runs the command after the options, as systemd-inhibit does.
@@ -127,7 +120,7 @@ describe('keep-awake', () => {
         'exec "$@"',
       ].join('\n'),
     );
-    const ka = startKeepAwake(ctx, { platform: 'linux', env: { PATH: `${bin}:/usr/bin:/bin` } });
+    const ka = startKeepAwake(deps, { platform: 'linux', env: { PATH: `${bin}:/usr/bin:/bin` } });
     await events.append({ kind: 'task.updated', task: task('x', 'running') });
     await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '');
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
@@ -139,10 +132,10 @@ describe('keep-awake', () => {
       '--mode=block',
       'sh',
     ]);
-    expect(status().keepAwake).toBe(true);
+    expect(ka.status().keepAwake).toBe(true);
 
     await events.append({ kind: 'task.updated', task: task('x', 'cancelled') });
-    expect(status().keepAwake).toBe(false);
+    expect(ka.status().keepAwake).toBe(false);
     await waitFor(() => !alive(pid));
     await ka.stop();
     await events.close();

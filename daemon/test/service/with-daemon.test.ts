@@ -10,14 +10,26 @@ import type { Task } from '../../../shared/src/index.js';
 import type { CliIO } from '../../src/cli/command.js';
 import { makeExposeCommand } from '../../src/cli/commands/expose.js';
 import { controlCall } from '../../src/control/client.js';
-import { type InhibitorProcess, startKeepAwake } from '../../src/service/keep-awake.js';
+import type { InhibitorProcess } from '../../src/service/keep-awake.js';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 
 let td: TestDaemon;
 const bin = tempHome('errand-bin-');
+/** The sleep inhibitors the daemon's keep-awake started (stand-ins). */
+const procs: FakeInhibitor[] = [];
 beforeAll(async () => {
   fs.writeFileSync(path.join(bin, 'systemd-inhibit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-  td = await startTestDaemon();
+  td = await startTestDaemon({
+    keepAwake: {
+      platform: 'linux',
+      env: { PATH: bin },
+      spawn: () => {
+        const p = new FakeInhibitor();
+        procs.push(p);
+        return p;
+      },
+    },
+  });
 });
 afterAll(async () => {
   await td?.stop();
@@ -49,32 +61,18 @@ class FakeInhibitor extends EventEmitter implements InhibitorProcess {
 describe('with a running daemon', () => {
   it('keep-awake follows task events and shows in the daemon status', async () => {
     const ctx = td.daemon.ctx;
-    const procs: FakeInhibitor[] = [];
-    const ka = startKeepAwake(ctx, {
-      platform: 'linux',
-      env: { PATH: bin },
-      spawn: () => {
-        const p = new FakeInhibitor();
-        procs.push(p);
-        return p;
-      },
-    });
     const status = async () =>
       ((await controlCall(ctx.paths.socket, 'status', {}, { timeoutMs: 3000 })) as { keepAwake: boolean }).keepAwake;
-    try {
-      expect(await status()).toBe(false);
-      await ctx.emit({ kind: 'task.updated', task: task('t1', 'running') });
-      await ctx.emit({ kind: 'task.updated', task: task('t2', 'queued') });
-      expect(procs).toHaveLength(1);
-      expect(await status()).toBe(true);
-      await ctx.emit({ kind: 'task.updated', task: task('t1', 'done') });
-      expect(await status()).toBe(true);
-      await ctx.emit({ kind: 'task.updated', task: task('t2', 'cancelled') });
-      expect(procs[0].kills).toBe(1);
-      expect(await status()).toBe(false);
-    } finally {
-      await ka.stop();
-    }
+    expect(await status()).toBe(false);
+    await ctx.emit({ kind: 'task.updated', task: task('t1', 'running') });
+    await ctx.emit({ kind: 'task.updated', task: task('t2', 'queued') });
+    expect(procs).toHaveLength(1);
+    expect(await status()).toBe(true);
+    await ctx.emit({ kind: 'task.updated', task: task('t1', 'done') });
+    expect(await status()).toBe(true);
+    await ctx.emit({ kind: 'task.updated', task: task('t2', 'cancelled') });
+    expect(procs[0].kills).toBe(1);
+    expect(await status()).toBe(false);
   });
 
   it('expose url: the running daemon answers at the new address at once, and stops after expose off', async () => {
