@@ -1,7 +1,8 @@
 // The daemon as users run it, in its own process, for the benchmarks: `errand start` on a free port
-// of a prepared home, ready once /healthz answers.
+// of a prepared home with the Node flags its login service uses, ready once /healthz answers.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
 import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
 
 export interface DaemonProcess {
@@ -12,11 +13,15 @@ export interface DaemonProcess {
 
 export async function startDaemonProcess(home: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], {
-    // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
-    env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...DAEMON_NODE_FLAGS, path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
+    {
+      // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
+      env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode})`);
