@@ -69,7 +69,7 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
         progress({ type: 'claim', claim });
         if (p.autoApprove === true) pairing.decide(claim.id, true);
       };
-      const onPaired = (device: unknown) => {
+      const onPaired = (device: { id: string; name: string; address?: string }) => {
         cleanup();
         resolve({ paired: device });
       };

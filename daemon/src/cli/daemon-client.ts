@@ -1,16 +1,17 @@
 // Helpers for commands that talk to the running daemon.
 import { homePaths } from '../config/paths.js';
 import { type ControlCallOptions, controlCall, DaemonNotRunningError } from '../control/client.js';
+import type { ControlMethod, ControlParams, ControlResult } from '../control/protocol.js';
 import type { CliIO } from './command.js';
 
 /** Call the daemon; when none runs, say so in one line. Returns undefined after printing an error. */
-export async function callDaemon(
+export async function callDaemon<M extends ControlMethod>(
   io: CliIO,
   home: string,
-  method: string,
-  params: Record<string, unknown> = {},
-  opts: ControlCallOptions = {},
-): Promise<unknown | undefined> {
+  method: M,
+  params: ControlParams<M> = {} as ControlParams<M>,
+  opts: ControlCallOptions<M> = {},
+): Promise<ControlResult<M> | undefined> {
   try {
     return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000, ...opts });
   } catch (err) {

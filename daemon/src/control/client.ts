@@ -1,6 +1,6 @@
 // The CLI's end of the control channel.
 import net from 'node:net';
-import type { ControlMessage } from './protocol.js';
+import type { ControlMessage, ControlMethod, ControlParams, ControlProgress, ControlResult } from './protocol.js';
 
 export class DaemonNotRunningError extends Error {
   constructor(socketPath: string) {
@@ -8,17 +8,18 @@ export class DaemonNotRunningError extends Error {
   }
 }
 
-export interface ControlCallOptions {
-  onProgress?: (value: unknown) => void;
+export interface ControlCallOptions<M extends ControlMethod = ControlMethod> {
+  onProgress?: (value: ControlProgress<M>) => void;
   timeoutMs?: number;
 }
 
-export async function controlCall(
+/** Call a control method; the answer is typed by ControlMethods (the daemon's handler is bound to it). */
+export async function controlCall<M extends ControlMethod>(
   socketPath: string,
-  method: string,
-  params: Record<string, unknown> = {},
-  opts: ControlCallOptions = {},
-): Promise<unknown> {
+  method: M,
+  params: ControlParams<M> = {} as ControlParams<M>,
+  opts: ControlCallOptions<M> = {},
+): Promise<ControlResult<M>> {
   const socket = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.createConnection(socketPath);
     s.once('connect', () => resolve(s));
@@ -47,8 +48,8 @@ export async function controlCall(
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const msg = JSON.parse(buffer.slice(0, nl)) as ControlMessage;
         buffer = buffer.slice(nl + 1);
-        if ('progress' in msg) opts.onProgress?.(msg.progress);
-        else if (msg.ok) finish(() => resolve(msg.result));
+        if ('progress' in msg) opts.onProgress?.(msg.progress as ControlProgress<M>);
+        else if (msg.ok) finish(() => resolve(msg.result as ControlResult<M>));
         else finish(() => reject(new Error(msg.error)));
       }
     });

@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../util/log.js';
-import { type ControlHandler, type ControlMessage, ControlRequest } from './protocol.js';
+import { type ControlHandler, type ControlMessage, type ControlMethod, ControlRequest } from './protocol.js';
 
 const MAX_LINE = 256 * 1024;
 
 export class ControlServer {
-  private handlers = new Map<string, ControlHandler>();
+  private handlers = new Map<string, ControlHandler<ControlMethod>>();
   private server: net.Server | undefined;
   private sockets = new Set<net.Socket>();
 
@@ -16,9 +16,14 @@ export class ControlServer {
     private readonly log: Logger,
   ) {}
 
-  register(method: string, handler: ControlHandler): void {
+  register<M extends ControlMethod>(method: M, handler: ControlHandler<M>): void {
     if (this.handlers.has(method)) throw new Error(`control method ${method} registered twice`);
-    this.handlers.set(method, handler);
+    this.handlers.set(method, handler as unknown as ControlHandler<ControlMethod>);
+  }
+
+  /** The methods registered so far (a test checks a started daemon has every ControlMethods entry). */
+  methods(): string[] {
+    return [...this.handlers.keys()];
   }
 
   async listen(): Promise<void> {

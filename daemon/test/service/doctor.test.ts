@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/command.js';
 import { makeDoctorCommand } from '../../src/cli/commands/doctor.js';
+import type { ControlStatus } from '../../src/control/protocol.js';
 import { ControlServer } from '../../src/control/server.js';
 import type { Check } from '../../src/doctor/index.js';
 import { projectDir } from '../../src/service/index.js';
@@ -104,13 +105,18 @@ describe('errand doctor', () => {
     fs.mkdirSync(path.join(home, 'workspace'));
 
     const control = new ControlServer(path.join(home, 'control.sock'), createLogger({}));
-    control.register('status', async () => ({
-      version: '0.1.0',
-      startedAt: Date.now() - 5000,
-      origins: ['http://127.0.0.1:7345', 'https://errand.example.com'],
-      connectors: [{ name: 'mail', transport: 'http', status: 'failed', reason: 'HTTP 500', tools: 0 }],
-      sandbox: { enabled: true },
-    }));
+    // A partial status: what doctor reads of it.
+    control.register(
+      'status',
+      async () =>
+        ({
+          version: '0.1.0',
+          startedAt: Date.now() - 5000,
+          origins: ['http://127.0.0.1:7345', 'https://errand.example.com'],
+          connectors: [{ name: 'mail', transport: 'http', status: 'failed', reason: 'HTTP 500', tools: 0 }],
+          sandbox: { enabled: true },
+        }) as unknown as ControlStatus,
+    );
     await control.listen();
     try {
       const rejected = await doctor(home, env());

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_TYPES, CommandResults } from '../../../shared/src/index.js';
+import { CONTROL_METHODS } from '../../src/control/protocol.js';
 import { COMMAND_OWNERS } from '../../src/server/command-router.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
@@ -65,6 +66,10 @@ describe('a started daemon', () => {
 
   it('has a handler for every command type', () => {
     expect(td.daemon.ctx.commands.missing()).toEqual([]);
+  });
+
+  it('answers every control method, and no other', () => {
+    expect(td.daemon.ctx.control.methods().sort()).toEqual([...CONTROL_METHODS].sort());
   });
 
   it('answers commands with results their schemas accept', async () => {

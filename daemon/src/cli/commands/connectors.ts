@@ -6,6 +6,7 @@ import { readConfigFile, updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { ConnectorConfig } from '../../config/schema.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
+import type { ControlMethod, ControlParams, ControlResult } from '../../control/protocol.js';
 import { launchLine } from '../../tools/connectors/connector.js';
 import { probeConnector } from '../../tools/connectors/probe.js';
 import { SecretStore } from '../../tools/connectors/secrets.js';
@@ -25,11 +26,11 @@ type Status = {
 
 const clean = forTerminal;
 
-async function daemonCall(
+async function daemonCall<M extends ControlMethod>(
   home: string,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown | undefined> {
+  method: M,
+  params: ControlParams<M> = {} as ControlParams<M>,
+): Promise<ControlResult<M> | undefined> {
   try {
     return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000 });
   } catch (err) {
@@ -52,7 +53,7 @@ function pairs(values: unknown, what: string): Record<string, string> {
 
 async function waitSettled(home: string, name: string): Promise<Status | undefined> {
   for (let i = 0; i < 100; i++) {
-    const r = (await daemonCall(home, 'connectors.list')) as { connectors: Status[] } | undefined;
+    const r = await daemonCall(home, 'connectors.list');
     const s = r?.connectors.find((c) => c.name === name);
     if (!r || (s && s.status !== 'starting')) return s;
     await new Promise((res) => setTimeout(res, 200));
@@ -68,7 +69,7 @@ function describe(s: Status): string {
 }
 
 async function list(home: string, io: CliIO, json: boolean): Promise<number> {
-  const r = (await daemonCall(home, 'connectors.list')) as { connectors: Status[] } | undefined;
+  const r = await daemonCall(home, 'connectors.list');
   let statuses: Status[];
   if (r) statuses = r.connectors;
   else {
@@ -297,9 +298,7 @@ that tool is disabled until you review it with \`errand connectors accept <name>
     }
 
     if (action === 'accept') {
-      const info = (await daemonCall(args.home, 'connectors.tools', { name })) as
-        | { tools: Array<{ name: string; description: string; changed: boolean }> }
-        | undefined;
+      const info = await daemonCall(args.home, 'connectors.tools', { name });
       if (!info) {
         io.err("errand connectors: the daemon is not running; start it so it can read the connector's current tools.");
         return 1;
@@ -320,8 +319,8 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         );
         return 1;
       }
-      const r = (await daemonCall(args.home, 'connectors.accept', { name })) as { connector: { tools: number } };
-      io.out(`Accepted. "${name}" has ${r.connector.tools} tools enabled.`);
+      const r = await daemonCall(args.home, 'connectors.accept', { name });
+      io.out(`Accepted. "${name}" has ${r!.connector.tools} tools enabled.`);
       return 0;
     }
 

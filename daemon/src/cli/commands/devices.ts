@@ -1,5 +1,4 @@
 // `errand devices`: list, rename, revoke paired devices.
-import type { Device } from '../../../../shared/src/index.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
@@ -33,7 +32,7 @@ export const devicesCommand: CliCommand = {
       else if (action === 'revoke') io.out(`Revoked ${id}; its connections are closed.`);
       else {
         const asked = rest.join(' ');
-        const got = (result as { name?: string }).name ?? asked;
+        const got = ('name' in result ? result.name : undefined) ?? asked;
         // Names are kept to 80 visible characters; say so rather than shorten silently.
         io.out(
           got === asked.trim()
@@ -47,7 +46,7 @@ export const devicesCommand: CliCommand = {
       io.err('errand devices: unknown action. Try `errand devices --help`.');
       return 2;
     }
-    const devices = (await callDaemon(io, args.home, 'devices.list')) as Device[] | undefined;
+    const devices = await callDaemon(io, args.home, 'devices.list');
     if (devices === undefined) return 1;
     if (json) {
       io.out(JSON.stringify(devices, null, 2));

@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { MemoryEntry } from '../../../../shared/src/index.js';
 import { homePaths } from '../../config/paths.js';
 import { controlCall } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
@@ -53,9 +52,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
     };
     switch (action) {
       case 'list': {
-        const r = (await callDaemon(io, args.home, 'memory.list')) as
-          | { entries: MemoryEntry[]; enabled: boolean }
-          | undefined;
+        const r = await callDaemon(io, args.home, 'memory.list');
         if (!r) return 1;
         if (json) io.out(JSON.stringify(r, null, 2));
         else {
@@ -68,9 +65,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
       }
       case 'show': {
         if (!needPath()) return 2;
-        const r = (await callDaemon(io, args.home, 'memory.show', { path: full(name!) })) as
-          | { path: string; text: string }
-          | undefined;
+        const r = await callDaemon(io, args.home, 'memory.show', { path: full(name!) });
         if (!r) return 1;
         io.out(json ? JSON.stringify(r) : r.text);
         return 0;
@@ -83,18 +78,16 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
         else if (!io.interactive) text = readStdin();
         else {
           // A new file starts empty: no error for a missing one.
-          const cur = (await controlCall(homePaths(args.home).socket, 'memory.show', { path: full(name!) }).catch(
+          const cur = await controlCall(homePaths(args.home).socket, 'memory.show', { path: full(name!) }).catch(
             () => undefined,
-          )) as { text: string } | undefined;
+          );
           text = inEditor(io, cur?.text ?? '');
           if (text === undefined) {
             io.err('The editor failed; nothing changed.');
             return 1;
           }
         }
-        const r = (await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text })) as
-          | { entry: MemoryEntry }
-          | undefined;
+        const r = await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text });
         if (!r) return 1;
         io.out(json ? JSON.stringify(r.entry) : `Saved ${r.entry.path} (${r.entry.bytes} bytes).`);
         return 0;
@@ -111,7 +104,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
           io.err('Nothing deleted (pass --yes to clear without asking).');
           return 1;
         }
-        const r = (await callDaemon(io, args.home, 'memory.clear')) as { removed: number } | undefined;
+        const r = await callDaemon(io, args.home, 'memory.clear');
         if (!r) return 1;
         io.out(json ? JSON.stringify(r) : `Deleted ${r.removed} memory file${r.removed === 1 ? '' : 's'}.`);
         return 0;

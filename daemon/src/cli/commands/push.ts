@@ -1,19 +1,9 @@
 // `errand push`: which devices get notifications, what happened to recent pushes, send a test.
-import { type PushOutcome, type PushSummary, pushStateWords, summarizePushes } from '../../../../shared/src/index.js';
+import { type PushSummary, pushStateWords, summarizePushes } from '../../../../shared/src/index.js';
+import type { PushTestResult as TestResult } from '../../control/protocol.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
-
-interface PushStatus {
-  subscriptions: Array<{ deviceId: string; device?: string; service: string; since: number; current?: boolean }>;
-}
-
-interface TestResult {
-  deviceId: string;
-  device?: string;
-  outcome?: PushOutcome;
-  error?: string;
-}
 
 const time = (at: number) => new Date(at).toISOString().slice(0, 19).replace('T', ' ');
 const clock = (at: number | undefined) => (at === undefined ? '' : new Date(at).toISOString().slice(11, 19));
@@ -51,7 +41,7 @@ export const pushCommand: CliCommand = {
     const json = args.values.json === true;
     const [action = 'status', deviceId] = args.positionals;
     if (action === 'status') {
-      const s = (await callDaemon(io, args.home, 'push.status')) as PushStatus | undefined;
+      const s = await callDaemon(io, args.home, 'push.status');
       if (!s) return 1;
       if (json) io.out(JSON.stringify(s.subscriptions, null, 2));
       else if (s.subscriptions.length === 0)
@@ -64,9 +54,7 @@ export const pushCommand: CliCommand = {
       return 0;
     }
     if (action === 'outcomes') {
-      const list = (await callDaemon(io, args.home, 'push.outcomes', deviceId ? { deviceId } : {})) as
-        | PushOutcome[]
-        | undefined;
+      const list = await callDaemon(io, args.home, 'push.outcomes', deviceId ? { deviceId } : {});
       if (!list) return 1;
       // One line per push and device, its furthest step: accepted → delivered → opened, or failed.
       const pushes = summarizePushes(list);
@@ -77,8 +65,9 @@ export const pushCommand: CliCommand = {
     }
     if (action === 'test') {
       if (args.values.all === true) {
-        const results = (await callDaemon(io, args.home, 'push.test', { all: true })) as TestResult[] | undefined;
-        if (!results) return 1;
+        const results = await callDaemon(io, args.home, 'push.test', { all: true });
+        // With `all`, one result per device.
+        if (!results || !Array.isArray(results)) return 1;
         if (json) io.out(JSON.stringify(results, null, 2));
         else if (results.length === 0)
           io.out('No device has notifications on. Turn them on in the app: Settings → Notifications.');
@@ -89,8 +78,8 @@ export const pushCommand: CliCommand = {
         io.err('Usage: errand push test <deviceId> | --all (ids are shown by `errand push`).');
         return 2;
       }
-      const outcome = (await callDaemon(io, args.home, 'push.test', { deviceId })) as PushOutcome | undefined;
-      if (!outcome) return 1;
+      const outcome = await callDaemon(io, args.home, 'push.test', { deviceId });
+      if (!outcome || Array.isArray(outcome)) return 1;
       io.out(json ? JSON.stringify(outcome) : testLine({ deviceId, outcome }));
       return outcome.result === 'delivered' ? 0 : 1;
     }

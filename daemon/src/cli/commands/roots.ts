@@ -4,22 +4,15 @@ import path from 'node:path';
 import { readConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
+import type { RootsView as DaemonRootsView } from '../../control/protocol.js';
 import type { CliCommand, CliIO } from '../command.js';
 
-interface RootsView {
-  roots: Array<{ path: string; exists: boolean; problem?: string }>;
-  workspace: string;
-  sandbox?: { enabled: boolean; reason?: string };
-  running: boolean;
-}
+type RootsView = Omit<DaemonRootsView, 'sandbox'> & { sandbox?: DaemonRootsView['sandbox']; running: boolean };
 
 /** Ask the running daemon; without one, read config.json. */
 export async function rootsView(home: string): Promise<RootsView> {
   try {
-    const v = (await controlCall(homePaths(home).socket, 'roots.list', {}, { timeoutMs: 10_000 })) as Omit<
-      RootsView,
-      'running'
-    >;
+    const v = await controlCall(homePaths(home).socket, 'roots.list', {}, { timeoutMs: 10_000 });
     return { ...v, running: true };
   } catch (err) {
     if (!(err instanceof DaemonNotRunningError)) throw err;

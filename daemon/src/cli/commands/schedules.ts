@@ -72,7 +72,7 @@ function describe(s: Schedule): string {
 }
 
 async function list(args: ParsedCommandArgs, io: CliIO, json: boolean): Promise<number> {
-  const r = (await callDaemon(io, args.home, 'schedules.list')) as { schedules: Schedule[] } | undefined;
+  const r = await callDaemon(io, args.home, 'schedules.list');
   if (r === undefined) return 1;
   if (json) io.out(JSON.stringify(r.schedules, null, 2));
   else if (!r.schedules.length) io.out('No schedules yet. Add one with `errand schedules add "<task>" --daily 08:00`.');
@@ -131,26 +131,22 @@ export const schedulesCommand: CliCommand = {
         io.err('--catch-up is run, skip or ask.');
         return 2;
       }
-      const r = (await callDaemon(io, args.home, 'schedules.add', {
+      const r = await callDaemon(io, args.home, 'schedules.add', {
         text,
         when: w,
         timeZone: typeof v.tz === 'string' ? v.tz : localZone(),
         ...(typeof v.title === 'string' ? { title: v.title } : {}),
         ...(catchUp ? { catchUp } : {}),
-        ...(window !== undefined ? { catchUpWindowMinutes: window } : {}),
-        ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}),
-      })) as { schedule: Schedule } | undefined;
+        ...(typeof window === 'number' ? { catchUpWindowMinutes: window } : {}),
+        ...(typeof maxCost === 'number' ? { maxCostUsd: maxCost } : {}),
+      });
       if (r === undefined) return 1;
       io.out(json ? JSON.stringify(r.schedule, null, 2) : `Added.\n${describe(r.schedule)}`);
       return 0;
     }
-    const verbs: Record<string, string> = {
-      pause: 'Paused',
-      resume: 'Resumed',
-      remove: 'Removed',
-      run: 'Started',
-    };
-    if (!(action in verbs)) {
+    const verbs = { pause: 'Paused', resume: 'Resumed', remove: 'Removed', run: 'Started' } as const;
+    const isVerb = (a: string): a is keyof typeof verbs => a in verbs;
+    if (!isVerb(action)) {
       io.err(`Unknown action "${action}". Try \`errand schedules --help\`.`);
       return 2;
     }
@@ -159,13 +155,11 @@ export const schedulesCommand: CliCommand = {
       io.err(`Usage: errand schedules ${action} <id> (ids are shown by \`errand schedules\`)`);
       return 2;
     }
-    const r = (await callDaemon(io, args.home, `schedules.${action}`, { scheduleId: id })) as
-      | { schedule?: Schedule; removed?: string; taskId?: string; threadId?: string }
-      | undefined;
+    const r = await callDaemon(io, args.home, `schedules.${action}`, { scheduleId: id });
     if (r === undefined) return 1;
     if (json) io.out(JSON.stringify(r, null, 2));
-    else if (r.schedule && action !== 'run') io.out(`${verbs[action]}.\n${describe(r.schedule)}`);
-    else if (action === 'run') io.out(`Started: task ${r.taskId} in thread ${r.threadId}.`);
+    else if ('taskId' in r) io.out(`Started: task ${r.taskId} in thread ${r.threadId}.`);
+    else if ('schedule' in r) io.out(`${verbs[action]}.\n${describe(r.schedule)}`);
     else io.out(`Removed ${id}. Its thread stays.`);
     return 0;
   },

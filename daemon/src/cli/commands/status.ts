@@ -1,11 +1,8 @@
 // `errand status`: what the running daemon is doing.
-import type { Device, HostStatus } from '../../../../shared/src/index.js';
 import { type ServiceState, serviceState } from '../../service/index.js';
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
-
-type Status = HostStatus & { pid: number; home: string; devices: Device[]; listening?: string[] };
 
 export const statusCommand: CliCommand = {
   name: 'status',
@@ -15,7 +12,7 @@ export const statusCommand: CliCommand = {
 Shows the running daemon's version, uptime, the URLs a phone can use, paired devices, running
 tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
   async run(args, io) {
-    const s = (await callDaemon(io, args.home, 'status')) as Status | undefined;
+    const s = await callDaemon(io, args.home, 'status');
     if (s === undefined) return 1;
     const service = await serviceState(args.home, { env: io.env });
     if (args.values.json === true) {

@@ -2,13 +2,6 @@
 import type { CliCommand } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 
-interface TrashItem {
-  id: string;
-  originalPath: string;
-  taskId: string;
-  at: number;
-}
-
 export const trashCommand: CliCommand = {
   name: 'trash',
   summary: 'List what the agent deleted, and restore it',
@@ -23,7 +16,7 @@ export const trashCommand: CliCommand = {
         io.err('Usage: errand trash restore <id> (ids are shown by `errand trash`).');
         return 2;
       }
-      const r = (await callDaemon(io, args.home, 'trash.restore', { id })) as { restored: string } | undefined;
+      const r = await callDaemon(io, args.home, 'trash.restore', { id });
       if (!r) return 1;
       io.out(args.values.json === true ? JSON.stringify(r) : `Restored ${r.restored}.`);
       return 0;
@@ -32,7 +25,7 @@ export const trashCommand: CliCommand = {
       io.err('errand trash: unknown action. Try `errand trash --help`.');
       return 2;
     }
-    const r = (await callDaemon(io, args.home, 'trash.list')) as { items: TrashItem[] } | undefined;
+    const r = await callDaemon(io, args.home, 'trash.list');
     if (!r) return 1;
     if (args.values.json === true) io.out(JSON.stringify(r.items, null, 2));
     else if (r.items.length === 0) io.out('The trash is empty.');
