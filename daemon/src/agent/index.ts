@@ -60,6 +60,13 @@ export interface AgentModule extends DaemonModule {
 const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
 const CRASH_QUEUED_REASON = 'Errand stopped unexpectedly before this task started';
 
+/** Wait for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 function summaryKey(s: ThreadSummary): string {
   return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}\u0000${s.urgentState ?? ''}`;
 }
@@ -67,6 +74,10 @@ function summaryKey(s: ThreadSummary): string {
 class AgentService implements AgentModule, RunHost {
   readonly scheduler: Scheduler;
   private runs = new Map<string, TaskRun>();
+  /** Each launched task's run: settles when it ended (or turned out to have nothing to run). */
+  private settled = new Map<string, Promise<void>>();
+  /** Wake idle() callers waiting for a launch. */
+  private launchWaiters: Array<() => void> = [];
   private approvals: ((threadId: string) => Approval[]) | undefined;
   private pendingEmits = new Set<Promise<unknown>>();
   private lastSummary = new Map<string, string>();
@@ -127,10 +138,23 @@ class AgentService implements AgentModule, RunHost {
     // A run is not part of the command that queued it: its writes are records of their own, and it
     // starts once the command's record is written (the reply does not wait for the run's first steps).
     const { journal } = this.ctx.store;
-    journal.afterCommit(() => journal.detached(() => this.runTask(slot)));
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    this.settled.set(slot.taskId, done);
+    for (const wake of this.launchWaiters.splice(0)) wake();
+    journal.afterCommit(() =>
+      journal.detached(() =>
+        this.runTask(slot).finally(() => {
+          if (this.settled.get(slot.taskId) === done) this.settled.delete(slot.taskId);
+          ended();
+        }),
+      ),
+    );
   }
 
-  private runTask(slot: Slot): void {
+  private async runTask(slot: Slot): Promise<void> {
     // Cancelled (or gone with an undone command) between being queued and starting: nothing to run.
     const doc = this.ctx.store.threads.has(slot.threadId) ? this.ctx.store.threads.peek(slot.threadId) : undefined;
     const state = doc ? findTask(doc, slot.taskId)?.state : undefined;
@@ -140,7 +164,7 @@ class AgentService implements AgentModule, RunHost {
     }
     const run = new TaskRun(this, slot);
     this.runs.set(slot.taskId, run);
-    void run
+    await run
       .execute()
       .catch(async (err: unknown) => {
         this.ctx.log.error('task run failed', {
@@ -177,8 +201,12 @@ class AgentService implements AgentModule, RunHost {
   }
 
   async idle(): Promise<void> {
-    while (this.runs.size || this.scheduler.queued().length || this.pendingEmits.size) {
-      await new Promise((r) => setTimeout(r, 5));
+    for (;;) {
+      const waits: Promise<unknown>[] = [...this.settled.values(), ...this.pendingEmits];
+      if (!waits.length && !this.scheduler.queued().length) return;
+      // Queued with nothing running only while the scheduler is paused: wait for a launch.
+      if (!waits.length) waits.push(new Promise<void>((r) => this.launchWaiters.push(r)));
+      await Promise.allSettled(waits);
     }
   }
 
@@ -392,12 +420,9 @@ class AgentService implements AgentModule, RunHost {
     const run = this.runs.get(taskId);
     if (run) {
       run.cancelledBy = by;
-      const ended = new Promise<void>((resolve) => {
-        const check = () => (this.runs.has(taskId) ? setTimeout(check, 10) : resolve());
-        check();
-      });
+      const ended = this.settled.get(taskId) ?? Promise.resolve();
       run.abort('cancel');
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 3000))]);
+      await within(ended, 3000);
       return { ...(await this.taskOf(taskId)).task };
     }
     if (this.scheduler.remove(taskId) || task.state === 'queued' || task.state === 'interrupted') {
@@ -549,17 +574,9 @@ class AgentService implements AgentModule, RunHost {
     this.stopping = true;
     this.scheduler.pause();
     const runs = [...this.runs.values()];
-    const ended = Promise.all(
-      runs.map(
-        (run) =>
-          new Promise<void>((resolve) => {
-            const check = () => (this.runs.has(run.taskId) ? setTimeout(check, 10) : resolve());
-            check();
-          }),
-      ),
-    );
+    const ended = Promise.all(runs.map((run) => this.settled.get(run.taskId)));
     for (const run of runs) run.abort('shutdown');
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
+    await within(ended, 5000);
     // Queued tasks stay queued: they are the user's unanswered messages and run on the next start.
     for (const slot of this.scheduler.queued()) this.scheduler.remove(slot.taskId);
     await Promise.allSettled([...this.pendingEmits]);
