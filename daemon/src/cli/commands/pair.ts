@@ -6,10 +6,6 @@ import { callDaemon } from '../daemon-client.js';
 import { renderQr } from '../qr.js';
 import { forTerminal } from '../terminal-text.js';
 
-type Progress =
-  | { type: 'code'; code: string; url: string; expiresAt: number; phoneReachable?: boolean }
-  | { type: 'claim'; claim: { id: string; name: string; address?: string } };
-
 export const pairCommand: CliCommand = {
   name: 'pair',
   summary: 'Pair a phone: show a QR code, then approve the device',
@@ -33,8 +29,7 @@ Options:
       { autoApprove: args.values.yes === true },
       {
         timeoutMs: 0,
-        onProgress: (value) => {
-          const p = value as Progress;
+        onProgress: (p) => {
           if (p.type === 'code') {
             if (json)
               return io.out(
@@ -78,22 +73,17 @@ Options:
     );
     await answered;
     if (result === undefined) return 1;
-    const r = result as {
-      paired?: { id: string; name: string };
-      declined?: boolean;
-      expired?: boolean;
-      cancelled?: boolean;
-    };
+    const r = result;
     if (json) io.out(JSON.stringify(r));
-    if (r.paired) {
+    if ('paired' in r) {
       if (!json) io.out(`Paired "${r.paired.name}". Open the app on the phone and add it to the home screen.`);
       return 0;
     }
     if (!json)
       io.err(
-        r.declined
+        'declined' in r
           ? 'Pairing declined.'
-          : r.expired
+          : 'expired' in r
             ? 'The pairing code expired. Run `errand pair` again.'
             : 'Pairing cancelled.',
       );
