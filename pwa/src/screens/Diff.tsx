@@ -116,8 +116,8 @@ export default function DiffScreen({ threadId, taskId, path }: { threadId: strin
   return (
     <div class="screen">
       <Header
-        title={`Changes to ${name}`}
-        sub={<span class="path">{relativeToRoot(path, roots)}</span>}
+        title={name}
+        sub={<span class="path">Changes · {relativeToRoot(path, roots)}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back({ name: 'thread', id: threadId })} />}
       />
       <main class="diff pad" aria-label={`Changes to ${name}`}>
