@@ -1,5 +1,6 @@
 // Every screen a person meets, at phone size, in light and dark, at 320 px wide and at 200 % text:
-// nothing scrolls sideways, every control has a name, and a screenshot of each goes to
+// nothing scrolls sideways, every control has a name (on pairing, the file viewer and the diff every
+// touch target is at least 44 px too), and a screenshot of each goes to
 // test-output/screenshots/matrix-* for a person to look at.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { type PhoneRig, shot, startPhoneRig, unnamedControls } from './helpers/b
 
 let rig: PhoneRig | undefined;
 let threadId = '';
+/** The diff screen's address: the edit made in beforeAll. */
+let diffHash = '';
 beforeAll(async () => {
   rig = await startPhoneRig('Matrix phone');
   const { page } = rig.b;
@@ -21,6 +24,23 @@ beforeAll(async () => {
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByText('is written.').waitFor({ timeout: 20_000 });
   threadId = decodeURIComponent(new URL(page.url()).hash.match(/thread=([^&]+)/)![1]);
+  // Another thread whose task edits that file, for the diff screen (removed and added lines).
+  rig.model.push(
+    reply(
+      toolUse('fs_edit', {
+        path: 'report.md',
+        old_text: '# Report\n',
+        new_text: '# Monthly report\n\nChecked twice.\n',
+      }),
+    ),
+    reply(text('Updated report.md.')),
+  );
+  await page.goto(`${rig.td.url}/#new`);
+  await page.getByRole('textbox', { name: 'Message' }).fill('Check the report again');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const diffLink = page.getByRole('link', { name: 'View changes to report.md' });
+  await diffLink.waitFor({ timeout: 20_000 });
+  diffHash = (await diffLink.getAttribute('href'))!;
 }, 120_000);
 afterAll(async () => {
   await rig?.close();
@@ -33,6 +53,22 @@ const MODES = [
   { name: 'text200', width: 360, dark: false, text: 200 },
 ] as const;
 
+/** Screens whose every touch target is checked to be at least 44 px in every mode. */
+const touchChecked = new Set(['pair', 'file', 'diff']);
+
+/** Visible controls smaller than 44 × 44 px (a control inside a label counts by the label). */
+const tooSmall = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('button, a[href], input, textarea, select, summary, [role=switch]')]
+      .filter((e) => (e as HTMLElement).offsetParent !== null)
+      .map((e) => {
+        const target = (e.closest('label') as HTMLElement | null) ?? (e as HTMLElement);
+        const r = target.getBoundingClientRect();
+        return { label: e.getAttribute('aria-label') ?? e.textContent?.trim().slice(0, 40), w: r.width, h: r.height };
+      })
+      .filter((x) => x.w < 43.5 || x.h < 43.5),
+  );
+
 async function check(page: Page, screen: string, mode: (typeof MODES)[number]): Promise<string[]> {
   await page.setViewportSize({ width: mode.width, height: 640 });
   await page.emulateMedia({ colorScheme: mode.dark ? 'dark' : 'light' });
@@ -44,6 +80,9 @@ async function check(page: Page, screen: string, mode: (typeof MODES)[number]): 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 0) problems.push(`${screen} ${mode.name}: scrolls sideways by ${overflow} px`);
   for (const c of await unnamedControls(page)) problems.push(`${screen} ${mode.name}: unnamed control ${c}`);
+  if (touchChecked.has(screen))
+    for (const t of await tooSmall(page))
+      problems.push(`${screen} ${mode.name}: touch target ${t.label} is ${Math.round(t.w)}×${Math.round(t.h)} px`);
   return problems;
 }
 
@@ -65,6 +104,11 @@ it('every screen fits and names its controls in light, dark, 320 px and 200 % te
       ready: () => page.getByRole('heading', { name: 'Schedules' }).first().waitFor(),
     },
   ];
+  const fileHash = diffHash.replace('&diff=', '&file=');
+  screens.push(
+    { name: 'file', hash: fileHash, ready: () => page.getByText('Checked twice.').waitFor() },
+    { name: 'diff', hash: diffHash, ready: () => page.locator('.dl-del').first().waitFor() },
+  );
   const problems: string[] = [];
   for (const s of screens) {
     await page.goto(`${url}/${s.hash}`);
@@ -76,6 +120,16 @@ it('every screen fits and names its controls in light, dark, 320 px and 200 % te
   }
   await page.setViewportSize({ width: 360, height: 640 });
   await page.emulateMedia({ colorScheme: 'light' });
+
+  // The pairing screen, as a phone opens the code's link (a page load with #pair=…; not claimed here).
+  const pairPage = await rig!.b.context.newPage();
+  try {
+    await pairPage.goto(rig!.td.mintPairCode().url);
+    await pairPage.getByLabel('Name for this device').waitFor();
+    for (const mode of MODES) problems.push(...(await check(pairPage, 'pair', mode)));
+  } finally {
+    await pairPage.close();
+  }
   expect(problems).toEqual([]);
 });
 
