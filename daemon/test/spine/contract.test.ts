@@ -14,11 +14,11 @@ import type { WsTestClient } from '../helpers/ws-client.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const protocolDoc = path.join(here, '../../../docs/protocol.md');
 
-/** The command names in the first column of the "| Command | Fields | Result |" table. */
-function documentedCommands(markdown: string): string[] {
+/** The names in the first column of the table whose first header is `first` ("Command", "Method"). */
+function documentedNames(markdown: string, first: string): string[] {
   const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => /^\|\s*Command\s*\|/.test(l));
-  if (start < 0) throw new Error('no command table in docs/protocol.md');
+  const start = lines.findIndex((l) => l.replace(/\s/g, '').startsWith(`|${first}|`));
+  if (start < 0) throw new Error(`no "${first}" table in docs/protocol.md`);
   const names: string[] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
@@ -43,15 +43,20 @@ describe('the command contract', () => {
   });
 
   it('docs/protocol.md documents every command type, and no other', () => {
-    const documented = documentedCommands(fs.readFileSync(protocolDoc, 'utf8'));
+    const documented = documentedNames(fs.readFileSync(protocolDoc, 'utf8'), 'Command');
     expect(documented.filter((n) => !(COMMAND_TYPES as string[]).includes(n))).toEqual([]);
     expect(COMMAND_TYPES.filter((t) => !documented.includes(t))).toEqual([]);
     expect(new Set(documented).size).toBe(documented.length);
   });
 
+  it('docs/protocol.md documents every control method, and no other', () => {
+    const documented = documentedNames(fs.readFileSync(protocolDoc, 'utf8'), 'Method');
+    expect([...documented].sort()).toEqual([...CONTROL_METHODS].sort());
+  });
+
   it('reads the table as written (a "." name continues the prefix before it)', () => {
     const md = '| Command | Fields | Result |\n|---|---|---|\n| `a.b` / `.c` | x | y |\n| `d.e` | — | z |\n\nafter';
-    expect(documentedCommands(md)).toEqual(['a.b', 'a.c', 'd.e']);
+    expect(documentedNames(md, 'Command')).toEqual(['a.b', 'a.c', 'd.e']);
   });
 });
 
