@@ -269,7 +269,7 @@ export class Gateway implements Presence {
       }
       const end = Math.min(missed.length, i + REPLAY_CHUNK);
       for (; i < end; i++) {
-        socket.send(missed[i].frame);
+        socket.send(missed[i].frame, { binary: false });
       }
       await new Promise((r) => setImmediate(r));
     }

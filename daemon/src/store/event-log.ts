@@ -3,28 +3,20 @@
 // Events of one command leave with its record; others are records of their own (group commit).
 // The replay window is kept in memory, bounded by count and by bytes.
 import type { ServerEvent } from '../../../shared/src/index.js';
+import { FrameRing, type KeptEvent } from './frame-ring.js';
 import { Journal, type JournalRecord, type LoggedEvent, REPLAY_WINDOW } from './journal.js';
 
+export type { KeptEvent } from './frame-ring.js';
 export type { LoggedEvent } from './journal.js';
 
-/** An event as the replay window keeps it: its frame, serialized once (compact, and ready to send). */
-export interface KeptEvent {
-  seq: number;
-  frame: string;
-}
-
-const frameOf = (e: LoggedEvent): KeptEvent => ({
-  seq: e.seq,
-  frame: JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event }),
-});
+const frameOf = (e: LoggedEvent): string => JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event });
 
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
 const DEFAULT_RING = REPLAY_WINDOW.events;
 const DEFAULT_RING_BYTES = REPLAY_WINDOW.bytes;
 
 export class EventLog {
-  private ring: KeptEvent[] = [];
-  private ringBytes = 0;
+  private ring = new FrameRing();
   private listeners = new Set<(e: LoggedEvent) => void>();
 
   constructor(
@@ -70,32 +62,30 @@ export class EventLog {
   }
 
   private prepend(records: JournalRecord[]): void {
-    const first = this.ring[0]?.seq ?? Number.POSITIVE_INFINITY;
-    const older: KeptEvent[] = [];
-    for (const r of records) for (const e of r.events) if (e.seq < first) older.push(frameOf(e));
+    const first = this.ring.firstSeq ?? Number.POSITIVE_INFINITY;
+    const older = new FrameRing();
+    for (const r of records) for (const e of r.events) if (e.seq < first) older.push(e.seq, frameOf(e));
     if (!older.length) return;
     // Only a run ending right before the ring's first event can be replayed with it (since() counts on it).
-    if (Number.isFinite(first) && older.at(-1)!.seq !== first - 1) return;
-    this.ring = older.concat(this.ring);
-    this.ringBytes += older.reduce((n, k) => n + k.frame.length, 0);
+    if (Number.isFinite(first) && older.lastSeq !== first - 1) return;
+    for (const k of this.ring.from(0)) older.push(k.seq, k.frame);
+    this.ring = older;
     this.trim();
   }
 
   private keep(e: LoggedEvent): void {
-    const kept = frameOf(e);
-    this.ring.push(kept);
-    this.ringBytes += kept.frame.length;
+    this.ring.push(e.seq, frameOf(e));
     this.trim();
   }
 
   private trim(): void {
-    if (this.ring.length > this.ringSize * 1.25 || this.ringBytes > this.ringMaxBytes) {
-      let drop = Math.max(0, this.ring.length - this.ringSize);
-      let bytes = this.ringBytes;
-      for (let i = 0; i < drop; i++) bytes -= this.ring[i].frame.length;
-      while (bytes > this.ringMaxBytes * 0.8 && drop < this.ring.length - 1) bytes -= this.ring[drop++].frame.length;
-      this.ring = this.ring.slice(drop);
-      this.ringBytes = bytes;
+    const ring = this.ring;
+    if (ring.length > this.ringSize * 1.25 || ring.bytes > this.ringMaxBytes) {
+      let drop = Math.max(0, ring.length - this.ringSize);
+      let bytes = ring.bytes;
+      for (let i = 0; i < drop; i++) bytes -= ring.lengthAt(i);
+      while (bytes > this.ringMaxBytes * 0.8 && drop < ring.length - 1) bytes -= ring.lengthAt(drop++);
+      ring.dropOldest(drop);
     }
   }
 
@@ -116,15 +106,15 @@ export class EventLog {
     // A client that saw events `errand repair` dropped holds state the store no longer has.
     if (this.journal.dropped.some((d) => seq >= d.from && seq <= d.to)) return undefined;
     if (seq >= this.lastSeq) return [];
-    const first = this.ring[0];
-    if (!first || first.seq > seq + 1) return undefined;
-    return this.ring.slice(seq + 1 - first.seq);
+    const first = this.ring.firstSeq;
+    if (first === undefined || first > seq + 1) return undefined;
+    return this.ring.from(seq + 1 - first);
   }
 
   /** The same events, parsed (tests, tools). */
   since(seq: number): LoggedEvent[] | undefined {
     return this.framesSince(seq)?.map((k) => {
-      const f = JSON.parse(k.frame) as LoggedEvent;
+      const f = JSON.parse(k.frame.toString('utf8')) as LoggedEvent;
       return { seq: f.seq, at: f.at, event: f.event };
     });
   }

@@ -99,6 +99,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
     schedules,
     async close() {
       await journal.close();
+      threads.close();
       await devices.flush();
     },
   };

@@ -72,6 +72,10 @@ export class SnapshotPart {
     return buf;
   }
 
+  isIn(source: SnapshotSource): boolean {
+    return this.source === source;
+  }
+
   /** After a new snapshot was written: the same bytes, now in that file. */
   moveTo(source: SnapshotSource, offset: number): void {
     this.source = source;

@@ -3,7 +3,14 @@
 // delta joins the command's record, otherwise it is a record of its own. Start-up rebuilds every
 // thread from the latest snapshot and the journal tail.
 import crypto from 'node:crypto';
-import { mostUrgentState, type Task, type TaskState, type ThreadSummary } from '../../../shared/src/index.js';
+import {
+  isActiveTaskState,
+  mostUrgentState,
+  type Task,
+  type TaskState,
+  type ThreadSummary,
+} from '../../../shared/src/index.js';
+import { ColdParts } from './cold-parts.js';
 import type { Fold, Journal } from './journal.js';
 import type { SnapshotPart } from './snapshot-file.js';
 import { applyDelta, diffThread, shadowOf, type ThreadDelta } from './thread-delta.js';
@@ -83,16 +90,28 @@ const brief = (t: Task): TaskBrief => ({
   ...(t.startedAt !== undefined ? { startedAt: t.startedAt } : {}),
 });
 
+/** Parsed threads with no task under way kept in memory; older ones move to the cold file. */
+const KEEP_PARSED = 32;
+
 export class ThreadStore {
   private docs = new Map<string, ThreadDoc>();
-  /** Threads restored from a snapshot and not used since: their place in it, read on first use. */
+  /**
+   * Threads not in memory: restored from a snapshot and not used since, or moved out when finished
+   * (the cold file). Their place on disk, read on first use.
+   */
   private raw = new Map<string, SnapshotPart>();
+  private cold: ColdParts;
+  /** Parsed threads with no active task, least recently used first (candidates to move out). */
+  private quiet = new Set<string>();
+  private evictScheduled = false;
+  private evictions = 0;
   private rawTasks = new Map<string, TaskBrief[]>();
   private summaries = new Map<string, ThreadSummary>();
   private shadows = new Map<string, ReturnType<typeof shadowOf>>();
   private host = '';
 
   constructor(private readonly journal: Journal) {
+    this.cold = new ColdParts(journal.dir);
     const threads: Fold = {
       apply: (d) => {
         const delta = d as ThreadDelta;
@@ -105,10 +124,14 @@ export class ThreadStore {
         }
         this.summaries.delete(delta.id);
         this.shadows.delete(delta.id);
+        this.touched(delta.id);
       },
       snapshot: () => [...this.ids()].map((id) => this.doc(id)),
       restore: (data) => {
-        for (const doc of data as ThreadDoc[]) this.docs.set(doc.meta.id, doc);
+        for (const doc of data as ThreadDoc[]) {
+          this.docs.set(doc.meta.id, doc);
+          this.touched(doc.meta.id);
+        }
       },
       snapshotParts: () => this.snapshotParts(),
       restoreParts: (head, parts) => {
@@ -143,7 +166,55 @@ export class ThreadStore {
     const parsed = JSON.parse(part.read()) as ThreadDoc;
     this.forgetRaw(id);
     this.docs.set(id, parsed);
+    this.touched(id);
     return parsed;
+  }
+
+  /** A thread was used or changed: it is the most recently used, and a candidate to move out if idle. */
+  private touched(id: string): void {
+    const doc = this.docs.get(id);
+    this.quiet.delete(id);
+    if (!doc || doc.tasks.some((t) => isActiveTaskState(t.state))) return;
+    this.quiet.add(id);
+    if (this.quiet.size > KEEP_PARSED && !this.evictScheduled) {
+      // Not now: the caller may be iterating the maps or holding the document until its next await.
+      this.evictScheduled = true;
+      setImmediate(() => this.evictIdle());
+    }
+  }
+
+  /** Move the least recently used idle threads out of memory, down to KEEP_PARSED. */
+  private evictIdle(): void {
+    this.evictScheduled = false;
+    for (const id of this.quiet) {
+      if (this.quiet.size <= KEEP_PARSED) break;
+      this.quiet.delete(id);
+      const doc = this.docs.get(id);
+      // A thread whose last record failed keeps its memory (its next record holds all of it).
+      if (!doc || this.needsFull.has(id) || doc.tasks.some((t) => isActiveTaskState(t.state))) continue;
+      const summary = this.summaryOf(id);
+      const part = summary && this.cold.put(JSON.stringify(doc));
+      if (!part) continue;
+      this.docs.delete(id);
+      this.shadows.delete(id);
+      this.raw.set(id, part);
+      this.rawTasks.set(id, doc.tasks.map(brief));
+      this.evictions++;
+    }
+    if (this.evictions >= 256) {
+      this.evictions = 0;
+      this.cold.compactIfSparse(this.raw.values());
+    }
+  }
+
+  /** Threads held parsed in memory now (the rest are read from disk when used). */
+  parsedCount(): number {
+    return this.docs.size;
+  }
+
+  /** Close the cold file (after the journal is closed). */
+  close(): void {
+    this.cold.close();
   }
 
   private forgetRaw(id: string): void {
@@ -200,6 +271,7 @@ export class ThreadStore {
   adopt(doc: ThreadDoc): void {
     this.forgetRaw(doc.meta.id);
     this.docs.set(doc.meta.id, doc);
+    this.touched(doc.meta.id);
   }
   adoptHost(hostId: string): void {
     this.host = hostId;
@@ -259,9 +331,11 @@ export class ThreadStore {
     tx.failHooks.push(() => {
       const doc = tx.undo.get(key) as ThreadDoc | null;
       if (doc) {
+        this.forgetRaw(id);
         this.docs.set(id, doc);
         this.shadows.set(id, shadowOf(doc));
       } else {
+        this.forgetRaw(id);
         this.docs.delete(id);
         this.shadows.delete(id);
       }
@@ -301,6 +375,7 @@ export class ThreadStore {
     this.docs.set(id, data);
     this.shadows.set(id, shadowOf(data));
     await this.recordDelta(id, { id, create: structuredClone(data) });
+    this.touched(id);
     return data;
   }
 
@@ -334,6 +409,7 @@ export class ThreadStore {
     this.summaries.delete(id);
     const delta = diffThread(doc, shadow);
     if (delta || this.needsFull.has(id)) await this.recordDelta(id, delta ?? { id });
+    this.touched(id);
     return { result, summary: this.summaryOf(id)!, doc };
   }
 
