@@ -31,8 +31,19 @@ export function auditArgs(value: unknown, secrets: string[] = [], depth = 0): un
   return out;
 }
 
+/**
+ * Tool calls' entries (`write`) are written at once (in order; a killed daemon keeps them) and made
+ * durable by one fdatasync for every entry written meanwhile (group commit): parallel tasks share a
+ * flush and the event loop never blocks on the disk. `synced()` resolves once every entry written so
+ * far is durable.
+ */
 export class AuditLog {
   private fd: number | undefined;
+  /** Entries written, and how many of them are known durable. */
+  private written = 0;
+  private durable = 0;
+  private flushing = false;
+  private waiters: Array<{ upTo: number; resolve: () => void; reject: (err: Error) => void }> = [];
   constructor(private readonly file: string) {}
 
   private open(): number {
@@ -43,10 +54,62 @@ export class AuditLog {
     return this.fd;
   }
 
+  /** Append an entry durably before returning (blocks on the disk: for rare entries). */
   append(entry: AuditEntry): void {
+    this.write(entry);
+    fs.fdatasyncSync(this.fd!);
+    this.durable = this.written;
+    this.settle();
+  }
+
+  /** Append an entry now; it is durable once `synced()` resolves (tool calls, many in parallel). */
+  write(entry: AuditEntry): void {
     const fd = this.open();
     fs.writeSync(fd, JSON.stringify(entry) + '\n');
-    fs.fdatasyncSync(fd);
+    this.written++;
+    this.flush();
+  }
+
+  /** Resolves once every entry appended so far is on disk (rejects if that flush failed). */
+  synced(): Promise<void> {
+    if (this.durable >= this.written) return Promise.resolve();
+    const upTo = this.written;
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ upTo, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.flushing || this.fd === undefined || this.durable >= this.written) return;
+    this.flushing = true;
+    const upTo = this.written;
+    fs.fdatasync(this.fd, (err) => {
+      this.flushing = false;
+      if (err) {
+        const waiting = this.waiters;
+        this.waiters = [];
+        for (const w of waiting) {
+          if (w.upTo <= upTo && w.upTo > this.durable) w.reject(err);
+          else this.waiters.push(w);
+        }
+      } else this.durable = Math.max(this.durable, upTo);
+      this.settle();
+      // Entries written during this flush: the next one covers them all. After a failure only a
+      // caller still waiting retries.
+      if (!err || this.waiters.length) this.flush();
+    });
+  }
+
+  /** Resolve the callers whose entries are all durable. */
+  private settle(): void {
+    if (!this.waiters.some((w) => w.upTo <= this.durable)) return;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (w.upTo <= this.durable) w.resolve();
+      else this.waiters.push(w);
+    }
   }
 
   async forTask(taskId: string, limit = 2000): Promise<AuditEntry[]> {
@@ -82,7 +145,23 @@ export class AuditLog {
   }
 
   close(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
+    if (this.fd !== undefined) {
+      if (this.durable < this.written) {
+        try {
+          fs.fdatasyncSync(this.fd);
+          this.durable = this.written;
+        } catch {
+          /* reported to whoever waits, below */
+        }
+      }
+      fs.closeSync(this.fd);
+    }
     this.fd = undefined;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (w.upTo <= this.durable) w.resolve();
+      else w.reject(new Error('the audit log was closed before this entry was on disk'));
+    }
   }
 }

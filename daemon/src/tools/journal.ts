@@ -133,9 +133,13 @@ export class ChangeJournal {
 
   /** Every change of a task, oldest first, with undone marks applied. */
   async entries(taskId: string): Promise<JournalEntry[]> {
+    const file = path.join(this.taskDir(taskId), 'changes.jsonl');
+    // Most tasks change nothing: asked at the end of every task, a missing file is answered without
+    // a failed open (each one builds an error with a stack, a cost per task under load).
+    if (!fs.existsSync(file)) return [];
     let text: string;
     try {
-      text = await fsp.readFile(path.join(this.taskDir(taskId), 'changes.jsonl'), 'utf8');
+      text = await fsp.readFile(file, 'utf8');
     } catch {
       return [];
     }

@@ -77,12 +77,30 @@ export class Runtime implements ToolRuntime {
     return this.d.approvals.forThread(threadId);
   }
 
+  /** A tool call; its audit entries are durable before it runs and before its outcome is returned. */
   async run(call: { id: string; name: string; input: unknown }, ctx: TaskToolContext): Promise<ToolCallOutcome> {
+    const out = await this.runCall(call, ctx);
+    await this.auditSynced();
+    return out;
+  }
+
+  private async auditSynced(): Promise<void> {
+    try {
+      await this.d.audit.synced();
+    } catch (err) {
+      this.d.log.error('audit log write failed', { error: (err as Error).message });
+    }
+  }
+
+  private async runCall(
+    call: { id: string; name: string; input: unknown },
+    ctx: TaskToolContext,
+  ): Promise<ToolCallOutcome> {
     let verdict: PolicyVerdict | undefined;
     let approvedBy: string | undefined;
     const audit = (outcome: string) => {
       try {
-        this.d.audit.append({
+        this.d.audit.write({
           at: Date.now(),
           taskId: ctx.taskId,
           tool: call.name,
@@ -242,6 +260,7 @@ export class Runtime implements ToolRuntime {
         return fail('denied', 'The task was cancelled; nothing was run.', 'cancelled before running');
       // Written before the call runs, so a call killed mid-run (or a daemon killed under it) is on record.
       audit(AUDIT_STARTED);
+      await this.auditSynced();
       let res;
       try {
         res = await prepared.execute(ctx.signal);
