@@ -1,4 +1,6 @@
-// What the daemon gives each of its modules (agent, tools, connectors, push, service) at start-up.
+// The daemon's core services (built by daemon.ts, the composition root). Each module is started
+// with the part of it that it uses (its Deps type), plus what earlier modules handed forward; it
+// returns its own outputs (a status part, HTTP handlers) instead of setting them on the context.
 // Modules publish events through `emit`, register client commands on `commands` and local CLI
 // methods on `control`; none of them reaches back into the server.
 import type { HostStatus, PushReceipt, ServerEvent } from '../../shared/src/index.js';
@@ -43,17 +45,12 @@ export interface DaemonContext {
   uploads: UploadStore;
   /** Persist an event with the next sequence number, then send it to every connected device. */
   emit(event: ServerEvent): Promise<number>;
-  /** Each module adds its part of the host status (roots, sandbox, running tasks …). */
-  provideStatus(part: () => Partial<HostStatus>): void;
+  /** The host status: the core's fields with every started module's part. */
   status(): HostStatus;
   /** The origins the phone may use: loopback, publicUrl, LAN. The first is the one QR codes use. */
   origins(): string[];
   /** Of those, the ones the listening socket serves now (a LAN address set since the start needs a restart). */
   listening(): string[];
-  /** Serve GET /api/file (a task's file, downloaded by a paired device). Set by the tools module. */
-  setFileDownload(handler: FileDownloadHandler): void;
-  /** Serve POST /api/push/receipt (a service worker saying a push arrived or was tapped). Set by push. */
-  setPushReceipt?(handler: PushReceiptHandler): void;
   version: string;
   startedAt: number;
 }

@@ -8,7 +8,7 @@ import { webStatus } from './agent/web-commands.js';
 import { type LoadOptions, loadConfig } from './config/load.js';
 import { homePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
-import type { DaemonContext, DaemonModule, FileDownloadHandler, PushReceiptHandler } from './context.js';
+import type { DaemonContext, DaemonModule } from './context.js';
 import { ControlServer } from './control/server.js';
 import { registerCoreCommands } from './core-commands.js';
 import { type ModuleOptions, startModules } from './modules.js';
@@ -77,12 +77,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       hostId: store.threads.hostId,
     });
     const pairing = new Pairing(store.devices);
-    const statusParts: Array<() => Partial<HostStatus>> = [];
     const configListeners: Array<(c: Config) => void> = [];
     let listenPort = config.port;
     let policy: OriginPolicy = originPolicy(config, listenPort);
-    let fileDownload: FileDownloadHandler | undefined;
-    let pushReceipt: PushReceiptHandler | undefined;
     let boundHost = config.lan ? '0.0.0.0' : config.bind;
 
     const ctx: DaemonContext = {
@@ -106,9 +103,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       presence: gateway,
       uploads,
       emit: (event: ServerEvent) => store.events.append(event),
-      provideStatus: (part) => {
-        statusParts.push(part);
-      },
       status: () => {
         const base: HostStatus = {
           name: config.hostName ?? os.hostname(),
@@ -125,23 +119,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           queuedTasks: 0,
           keepAwake: false,
         };
-        const parts = [webStatus(config), ...statusParts.map((part) => part()), ...modules.map((m) => m.status?.())];
+        // Each started module's part (roots, sandbox, running tasks …) over the core's fields.
+        const parts = [webStatus(config), ...modules.map((m) => m.status?.())];
         return parts.reduce<HostStatus>((s, part) => ({ ...s, ...part }), base);
       },
       origins: () => policy.origins,
       listening: () => servedOrigins(policy.origins, boundHost),
-      setFileDownload: (h) => {
-        fileDownload = h;
-      },
-      setPushReceipt: (h) => {
-        pushReceipt = h;
-      },
       version: VERSION,
       startedAt,
     };
 
     registerCoreCommands(ctx, gateway, pairing);
-    await startModules(ctx, modules, opts);
+    const { fileDownload, pushReceipt } = await startModules(ctx, modules, opts);
 
     const app = await buildApp({
       version: VERSION,

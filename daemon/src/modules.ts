@@ -1,7 +1,7 @@
 // The daemon's feature modules, started in order after the core and stopped in reverse.
 import { ENDED_TASK_STATES } from '../../shared/src/index.js';
 import { startAgent } from './agent/index.js';
-import type { DaemonContext, DaemonModule } from './context.js';
+import type { DaemonContext, DaemonModule, FileDownloadHandler, PushReceiptHandler } from './context.js';
 import { type PushOptions, startPush } from './push/index.js';
 import { withScheduleTool } from './schedules/agent-tool.js';
 import { type SchedulesModule, startSchedules } from './schedules/index.js';
@@ -17,20 +17,29 @@ export interface ModuleOptions {
   keepAwake?: KeepAwakeOptions;
 }
 
+/** What the modules hand to the HTTP server. */
+export interface ModuleOutputs {
+  /** GET /api/file (the tools module's). */
+  fileDownload: FileDownloadHandler;
+  /** POST /api/push/receipt (the push module's). */
+  pushReceipt: PushReceiptHandler;
+}
+
 /**
- * Start the modules, adding each to `modules` as soon as it runs (from then on the host status
- * shows its part). If one fails, the caller stops those already in the list.
+ * Start the modules, each with what it uses, adding each to `modules` as soon as it runs (from
+ * then on the host status shows its part). If one fails, the caller stops those already in the list.
  */
 export async function startModules(
   ctx: DaemonContext,
   modules: DaemonModule[],
   opts: ModuleOptions = {},
-): Promise<void> {
+): Promise<ModuleOutputs> {
   // Keep-awake subscribes before the agent recovers tasks, so it sees auto-resumed ones; it stops last.
   const keepAwake = startKeepAwake({ events: ctx.store.events, log: ctx.log }, opts.keepAwake);
   modules.push(keepAwake);
   // Push before the agent, so changes announced while the agent recovers tasks are pushed too.
-  modules.push(await startPush(ctx, opts.push));
+  const push = await startPush(ctx, opts.push);
+  modules.push(push);
   const tools = await startTools(ctx);
   modules.push(tools);
   let schedules: SchedulesModule | undefined;
@@ -54,4 +63,5 @@ export async function startModules(
     if (e.event.kind === 'task.updated' && ENDED_TASK_STATES.has(e.event.task.state)) tools.endTask(e.event.task.id);
   });
   modules.push({ stop: async () => unsubscribe() });
+  return { fileDownload: tools.fileDownload, pushReceipt: push.receipt };
 }

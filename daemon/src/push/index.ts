@@ -2,7 +2,8 @@
 // Web Push per change worth a buzz (task done / failed, approval needed, question asked), unless
 // the device has that thread in the foreground right now. Every push ends in a recorded outcome.
 import { isEndedTaskState, type PushOutcome } from '../../../shared/src/index.js';
-import type { DaemonContext, DaemonModule } from '../context.js';
+import type { DaemonContext, DaemonModule, PushReceiptHandler } from '../context.js';
+import type { Store } from '../store/index.js';
 import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
 import { Escalations } from './escalation.js';
@@ -25,8 +26,16 @@ export interface PushOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** What the push module uses from the daemon. */
+export type PushDeps = Pick<
+  DaemonContext,
+  'paths' | 'config' | 'log' | 'emit' | 'presence' | 'origins' | 'commands' | 'control'
+> & { store: Pick<Store, 'devices' | 'events' | 'threads'> };
+
 export interface PushModule extends DaemonModule {
   readonly publicKey: string;
+  /** Serves POST /api/push/receipt: a service worker saying a push arrived or was tapped. */
+  receipt: PushReceiptHandler;
   /** Resolves once every push started so far has had its first attempt and its outcome recorded. */
   idle(): Promise<void>;
 }
@@ -45,7 +54,7 @@ const TEST_PUSH_INTERVAL_MS = 3000;
 const TEST_RECEIPT_WAIT_MS = 10_000;
 const STOP_WAIT_MS = 3000;
 
-export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Promise<PushModule> {
+export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<PushModule> {
   const { log } = ctx;
   const keys = await loadOrCreateVapidKeys(ctx.paths.vapid, log);
   const store = await PushStore.open(ctx.paths.store);
@@ -93,7 +102,6 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
   };
 
   const receipts = new Receipts(store, report, (id) => !!ctx.store.devices.get(id));
-  ctx.setPushReceipt?.((r) => receipts.receive(r));
 
   const sender = new PushSender({
     store,
@@ -304,6 +312,7 @@ export async function startPush(ctx: DaemonContext, opts: PushOptions = {}): Pro
 
   return {
     publicKey: keys.publicKey,
+    receipt: (r) => receipts.receive(r),
     idle,
     async stop() {
       unsubscribe();

@@ -4,17 +4,23 @@
 // and this month is part of the host status (`errand status --json`, the phone).
 import type { AgentModule } from '../agent/index.js';
 import { updateConfigFile } from '../config/load.js';
-import type { DaemonContext, DaemonModule } from '../context.js';
+import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
 import { hostTimeZone } from '../schedules/timing.js';
+import type { Store } from '../store/index.js';
 import { SpendLedger } from './ledger.js';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
+/** What the spending caps use: tasks' costs (events, threads), schedules' spend, config and host status. */
+export type SpendDeps = Pick<DaemonContext, 'paths' | 'config' | 'reloadConfig' | 'status' | 'emit' | 'commands'> & {
+  store: Pick<Store, 'threads' | 'events' | 'schedules'>;
+};
+
 export function startSpend(
-  ctx: DaemonContext,
+  ctx: SpendDeps,
   agent: Pick<AgentModule, 'setStartGate'>,
   now: () => number = Date.now,
-): DaemonModule & { ledger: SpendLedger; blocked(): string | undefined } {
+): DaemonModule & { ledger: SpendLedger; blocked(): string | undefined; status(): StatusPart } {
   const ledger = new SpendLedger(hostTimeZone);
   for (const t of ctx.store.threads.taskBriefs()) ledger.see(t);
   const unsubscribe = ctx.store.events.subscribe((e) => {
@@ -32,7 +38,7 @@ export function startSpend(
     return undefined;
   };
   agent.setStartGate(blocked);
-  ctx.provideStatus(() => {
+  const status = (): StatusPart => {
     const caps = ctx.config().spend;
     const why = blocked();
     return {
@@ -51,7 +57,7 @@ export function startSpend(
           .map((s) => ({ id: s.id, title: s.title, spentUsd: s.spentUsd })),
       },
     };
-  });
+  };
   // The phone's spending settings write config.json (the one place limits live), then apply at once.
   ctx.commands.register('spend.set', async (c) => {
     updateConfigFile(ctx.paths.home, (raw) => {
@@ -69,5 +75,5 @@ export function startSpend(
     await ctx.emit({ kind: 'host.updated', status });
     return { spend: status.spend };
   });
-  return { ledger, blocked, stop: async () => unsubscribe() };
+  return { ledger, blocked, status, stop: async () => unsubscribe() };
 }

@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { Approval, FileView } from '../../../shared/src/index.js';
 import type { ToolRuntime } from '../agent/tool-runtime.js';
 import type { Config } from '../config/schema.js';
-import type { DaemonContext, DaemonModule } from '../context.js';
+import type { DaemonContext, DaemonModule, FileDownloadHandler, StatusPart } from '../context.js';
+import type { Store } from '../store/index.js';
 import { CommandError } from '../util/command-error.js';
 import { Approvals } from './approvals.js';
 import { askToContinue } from './ask-to-continue.js';
@@ -59,7 +60,20 @@ export interface ToolsModule extends ToolRuntime, DaemonModule {
   approvals: Approvals;
   journal: ChangeJournal;
   audit: AuditLog;
+  /** Serves GET /api/file: a file the task created or changed, downloaded by a paired device (audited). */
+  fileDownload: FileDownloadHandler;
+  /** Roots, connectors and sandbox. */
+  status(): StatusPart;
 }
+
+/** What the tools module uses from the daemon (`status` is the whole host status, for host.updated). */
+export type ToolsDeps = Pick<
+  DaemonContext,
+  'paths' | 'config' | 'onConfigChange' | 'log' | 'emit' | 'status' | 'commands' | 'control' | 'version'
+> & {
+  /** Paired devices, whose token hashes never reach the model (absent in tools-only tests). */
+  store?: Pick<Store, 'devices'>;
+};
 
 export interface StartToolsOptions {
   /** Connector restart backoff (first delay) and call timeout; tests shorten them. */
@@ -69,7 +83,7 @@ export interface StartToolsOptions {
   shellUndoLimits?: SnapshotLimits;
 }
 
-export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {}): Promise<ToolsModule> {
+export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): Promise<ToolsModule> {
   const roots = new Roots({
     home: ctx.paths.home,
     workspace: ctx.paths.workspace,
@@ -251,7 +265,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     return { file: await fileView(cmd.path, data) };
   });
   // Downloads: only files the task created or changed (as docs/protocol.md says), each one audited.
-  ctx.setFileDownload(async (taskId, p, by) => {
+  const fileDownload: FileDownloadHandler = async (taskId, p, by) => {
     const file = await touchedFile(taskId, p).catch(() => undefined);
     if (!file) return undefined;
     const { data } = await readNoFollow(file);
@@ -269,7 +283,7 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
       ctx.log.error('audit log write failed', { error: (err as Error).message });
     }
     return { name: path.basename(p), mediaType: mediaTypeOf(p), data };
-  });
+  };
 
   // Local control methods for the CLI (errand roots / allow / disallow / connectors).
   const rootsView = () => ({ roots: roots.list(), workspace: roots.workspace, sandbox: sandbox.state });
@@ -303,13 +317,15 @@ export async function startTools(ctx: DaemonContext, opts: StartToolsOptions = {
     return { connector: await connectors.accept(params.name) };
   });
 
-  ctx.provideStatus(() => ({
+  const status = (): StatusPart => ({
     roots: roots.list().map((r) => ({ path: r.path, exists: r.exists })),
     connectors: connectors.statuses().map(({ launch: _launch, ...s }) => s),
     sandbox: { enabled: sandbox.state.enabled, ...(sandbox.state.reason ? { reason: sandbox.state.reason } : {}) },
-  }));
+  });
 
   return {
+    fileDownload,
+    status,
     definitions: () => runtime.definitions(),
     summarize: (name, input) => runtime.summarize(name, input),
     run: (call, tctx) => runtime.run(call, tctx),

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Approval, ClientCommand, HostStatus, ServerEvent, Task } from '../../../shared/src/index.js';
+import type { Approval, ClientCommand, ServerEvent, Task } from '../../../shared/src/index.js';
 import { type AgentModule, type AgentOptions, startAgent } from '../../src/agent/index.js';
 import type {
   ModelToolDefinition,
@@ -12,16 +12,13 @@ import type {
   ToolCallOutcome,
   ToolRuntime,
 } from '../../src/agent/tool-runtime.js';
-import { webStatus } from '../../src/agent/web-commands.js';
 import { homePaths } from '../../src/config/paths.js';
 import { type Config, ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext } from '../../src/context.js';
-import { ControlServer } from '../../src/control/server.js';
-import { type CommandContext, CommandRouter } from '../../src/server/command-router.js';
+import type { CommandContext } from '../../src/server/command-router.js';
 import type { LoggedEvent } from '../../src/store/event-log.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { UploadStore } from '../../src/store/uploads.js';
-import { createLogger } from '../../src/util/log.js';
+import { type TestContext, testContext } from '../helpers/context.js';
 
 export interface TestTools {
   runtime: ToolRuntime;
@@ -130,6 +127,8 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 export interface Harness {
   home: string;
   ctx: DaemonContext;
+  /** Show a module the test started in ctx.status() (as the daemon does); returns it. */
+  add: TestContext['add'];
   store: Store;
   agent: AgentModule;
   tools: TestTools;
@@ -181,41 +180,17 @@ export async function startHarness(
   raw.web = { search: false, fetch: false, ...(raw.web ?? {}) };
   const config = ConfigSchema.parse(raw);
   const store = await openStore(paths);
-  const log = createLogger({ level: 'error' });
-  const commands = new CommandRouter();
-  const statusParts: Array<() => Partial<HostStatus>> = [];
   const events: LoggedEvent[] = [];
   store.events.subscribe((e) => events.push(e));
-  let started: AgentModule | undefined;
-  const ctx: DaemonContext = {
-    paths,
-    config: () => config,
-    reloadConfig: () => config,
-    onConfigChange: () => undefined,
-    store,
-    commands,
-    control: new ControlServer(paths.socket, log),
-    log,
-    presence: { online: () => false, viewing: () => false },
-    uploads: new UploadStore(paths.uploads),
-    emit: (event) => store.events.append(event),
-    provideStatus: (part) => {
-      statusParts.push(part);
-    },
-    status: () => Object.assign({}, webStatus(config), ...statusParts.map((p) => p()), started?.status()) as HostStatus,
-    origins: () => ['http://127.0.0.1:0'],
-    listening: () => ['http://127.0.0.1:0'],
-    setFileDownload: () => undefined,
-    version: 'test',
-    startedAt: Date.now(),
-  };
+  const { ctx, add } = testContext({ home, config, store, events: store.events });
   const tools = opts.tools ?? testTools(path.join(home, 'files'));
-  const agent = await startAgent(
-    ctx,
-    { tools: tools.runtime, pendingApprovals: opts.pendingApprovals },
-    { retryBaseMs: 50, deltaIntervalMs: 100, ...opts.agentOptions },
+  const agent = add(
+    await startAgent(
+      ctx,
+      { tools: tools.runtime, pendingApprovals: opts.pendingApprovals },
+      { retryBaseMs: 50, deltaIntervalMs: 100, ...opts.agentOptions },
+    ),
   );
-  started = agent;
   const cc: CommandContext = {
     device: { id: 'dev_test', name: 'Test phone', pairedAt: Date.now() },
     address: '127.0.0.1',
@@ -225,13 +200,14 @@ export async function startHarness(
   const h: Harness = {
     home,
     ctx,
+    add,
     store,
     agent,
     tools,
     events,
     cc,
     config,
-    send: (type, body) => commands.dispatch({ id: `cmd_${++cmdCounter}_xxxxxxxx`, type, ...body } as never, cc),
+    send: (type, body) => ctx.commands.dispatch({ id: `cmd_${++cmdCounter}_xxxxxxxx`, type, ...body } as never, cc),
     async waitTask(taskId, states, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

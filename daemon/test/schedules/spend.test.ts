@@ -107,7 +107,7 @@ describe('a daily cap', () => {
   it('blocks new tasks, scheduled runs included, with a clear message in the status, until it is raised', async () => {
     server.push({ content: [text('Expensive answer.')], usage: costly });
     await boot({ spend: { dailyUsd: 0.02 } });
-    const spend = startSpend(h!.ctx, h!.agent);
+    const spend = h!.add(startSpend(h!.ctx, h!.agent));
     stops.push(() => spend.stop());
     const mod = await startSchedules(h!.ctx, h!.agent);
     stops.push(() => mod.stop());
@@ -148,7 +148,7 @@ describe('a daily cap', () => {
 it('a scheduled run due at the cap is recorded as failed with the reason, never dropped', async () => {
   server.push({ content: [text('Expensive answer.')], usage: costly });
   await boot({ spend: { dailyUsd: 0.02 } });
-  const spend = startSpend(h!.ctx, h!.agent);
+  const spend = h!.add(startSpend(h!.ctx, h!.agent));
   stops.push(() => spend.stop());
   const { task } = await h!.send('thread.create', { text: 'Think hard' });
   await h!.waitTask(task.id, ['done']);

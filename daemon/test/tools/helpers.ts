@@ -1,20 +1,20 @@
-// A minimal real daemon context for the tools tests: temp home, real event log, real command
+// The tools module on the shared test context (helpers/context.ts): temp home, real event log, real command
 // router and control server, config held in memory (and written to config.json for reloads).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClientCommand, HostStatus, ServerEvent } from '../../../shared/src/index.js';
+import type { ClientCommand, ServerEvent } from '../../../shared/src/index.js';
 import type { TaskToolContext } from '../../src/agent/tool-runtime.js';
 import { homePaths } from '../../src/config/paths.js';
-import { type Config, ConfigSchema } from '../../src/config/schema.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 import type { DaemonContext, FileDownloadHandler } from '../../src/context.js';
-import { ControlServer } from '../../src/control/server.js';
-import { type CommandContext, CommandRouter } from '../../src/server/command-router.js';
+import type { ControlServer } from '../../src/control/server.js';
+import type { CommandContext } from '../../src/server/command-router.js';
 import { EventLog } from '../../src/store/event-log.js';
-import { UploadStore } from '../../src/store/uploads.js';
 import { type StartToolsOptions, startTools, type ToolsModule } from '../../src/tools/index.js';
 import { createLogger } from '../../src/util/log.js';
+import { testContext } from '../helpers/context.js';
 
 export interface ToolsHarness {
   home: string;
@@ -58,53 +58,23 @@ export async function toolsHarness(
   fs.mkdirSync(outside);
   const paths = homePaths(home);
   // The sandbox takes seconds to start; tests that are not about the shell run without it.
-  let raw: Record<string, any> = structuredClone({ shell: { sandbox: 'off' }, ...(opts.config ?? {}) });
+  const raw: Record<string, any> = structuredClone({ shell: { sandbox: 'off' }, ...(opts.config ?? {}) });
   fs.writeFileSync(paths.config, JSON.stringify(raw), { mode: 0o600 });
-  let config: Config = ConfigSchema.parse(raw);
-  const listeners: Array<(c: Config) => void> = [];
   // Warnings and errors go to the home's log file, as `errand logs` would show them.
   const log = createLogger({ dir: paths.logs, level: 'warn' });
   const eventLog = await EventLog.open(paths.events);
   const events: ServerEvent[] = [];
   eventLog.subscribe((e) => events.push(e.event));
-  const control = new ControlServer(paths.socket, log);
-  if (opts.listen) await control.listen();
-  const commands = new CommandRouter();
-  const statusParts: Array<() => Partial<HostStatus>> = [];
-  let download: FileDownloadHandler | undefined;
-  const reload = () => {
-    raw = JSON.parse(fs.readFileSync(paths.config, 'utf8'));
-    config = ConfigSchema.parse(raw);
-    for (const l of listeners) l(config);
-    return config;
-  };
-  const ctx: DaemonContext = {
-    paths,
-    config: () => config,
-    reloadConfig: reload,
-    onConfigChange: (l) => {
-      listeners.push(l);
-    },
-    store: undefined as never,
-    commands,
-    control,
+  const { ctx, add } = testContext({
+    home,
+    config: ConfigSchema.parse(raw),
+    reloadFromFile: true,
+    events: eventLog,
     log,
-    presence: { online: () => false, viewing: () => false },
-    uploads: new UploadStore(paths.uploads),
-    emit: (event) => eventLog.append(event),
-    provideStatus: (part) => {
-      statusParts.push(part);
-    },
-    status: () => Object.assign({}, ...statusParts.map((p) => p())) as HostStatus,
-    origins: () => ['http://127.0.0.1:0'],
-    listening: () => ['http://127.0.0.1:0'],
-    setFileDownload: (handler) => {
-      download = handler;
-    },
-    version: 'test',
-    startedAt: Date.now(),
-  };
-  const tools = await startTools(ctx, opts.tools);
+  });
+  const { control, commands } = ctx;
+  if (opts.listen) await control.listen();
+  const tools = add(await startTools(ctx, opts.tools));
   if (!opts.noWait) await tools.ready();
   const device = { id: 'dev_phone', name: 'Phone' };
   const h: ToolsHarness = {
@@ -114,11 +84,12 @@ export async function toolsHarness(
     tools,
     events,
     control,
-    download: (taskId, p) => download!(taskId, p, { id: 'dev_phone', name: 'Phone' }),
+    download: (taskId, p) => tools.fileDownload(taskId, p, { id: 'dev_phone', name: 'Phone' }),
     setConfig(change) {
+      const raw = JSON.parse(fs.readFileSync(paths.config, 'utf8'));
       change(raw);
       fs.writeFileSync(paths.config, JSON.stringify(raw), { mode: 0o600 });
-      reload();
+      ctx.reloadConfig();
     },
     send(type, body, dev = device) {
       const cc: CommandContext = {

@@ -7,7 +7,11 @@ import type { MemoryService } from './service.js';
 /** Audit entries for changes made by a person, not by a task. */
 const BY_PERSON = 'memory-by-person';
 
-export function registerMemoryCommands(ctx: DaemonContext, m: MemoryService, audit?: AuditLog): void {
+export function registerMemoryCommands(
+  ctx: Pick<DaemonContext, 'log' | 'commands' | 'control' | 'config'>,
+  m: MemoryService,
+  audit?: AuditLog,
+): void {
   const record = (tool: string, args: Record<string, unknown>, by: string, outcome: string) => {
     try {
       audit?.append({ at: Date.now(), taskId: BY_PERSON, tool, args, decision: 'allow', approvedBy: by, outcome });
