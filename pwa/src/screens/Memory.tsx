@@ -3,32 +3,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { MemoryEntry } from '../../../shared/src/index.js';
 import { request } from '../conn/connection.js';
+import type { ResultOf } from '../conn/types.js';
 import { back } from '../lib/route.js';
 import { connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
 
-// Checked by hand: zod's object parser probes eval, which the app's CSP reports as a violation.
-interface ListResult {
-  entries: MemoryEntry[];
-  enabled: boolean;
-}
-const isEntry = (e: unknown): e is MemoryEntry =>
-  !!e &&
-  typeof (e as MemoryEntry).path === 'string' &&
-  typeof (e as MemoryEntry).bytes === 'number' &&
-  typeof (e as MemoryEntry).modifiedAt === 'number';
-function listResult(r: unknown): ListResult {
-  const v = r as Partial<ListResult> | null;
-  if (!v || !Array.isArray(v.entries) || !v.entries.every(isEntry))
-    throw new Error('Unexpected reply from the computer.');
-  return { entries: v.entries, enabled: v.enabled !== false };
-}
-function textOf(r: unknown): string {
-  const t = (r as { text?: unknown } | null)?.text;
-  if (typeof t !== 'string') throw new Error('Unexpected reply from the computer.');
-  return t;
-}
+// Replies are checked against their schemas (shared results.ts) before they get here.
+type ListResult = ResultOf<'memory.list'>;
 
 const short = (p: string) => p.replace(/^\/memories\//, '');
 
@@ -42,9 +24,8 @@ function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
   const load = () =>
     request({ type: 'memory.get', path: entry.path }).then(
       (r) => {
-        const t = textOf(r);
-        setText(t);
-        setSaved(t);
+        setText(r.text);
+        setSaved(r.text);
       },
       (e: Error) => setError(e.message),
     );
@@ -117,9 +98,8 @@ function PersonalInstructions({ online }: { online: boolean }) {
     if (!online) return;
     request({ type: 'instructions.get' }).then(
       (r) => {
-        const t = textOf(r);
-        setText(t);
-        setSaved(t);
+        setText(r.text);
+        setSaved(r.text);
       },
       (e: Error) => setError(e.message),
     );
@@ -161,7 +141,7 @@ export default function MemoryScreen() {
   const [confirmClear, setConfirmClear] = useState(false);
   const reload = () =>
     request({ type: 'memory.list' }).then(
-      (r) => setList(listResult(r)),
+      (r) => setList(r),
       (e: Error) => setError(e.message),
     );
   useEffect(() => {

@@ -1,5 +1,4 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { PushOutcome } from '../../../shared/src/index.js';
 // The fold only, not the shared index: that would pull the schemas (zod) into the first chunk.
 import { type PushSummary, pushStateWords, summarizePushes } from '../../../shared/src/push-outcomes.js';
 import { request } from '../conn/connection.js';
@@ -90,7 +89,7 @@ export function NotificationsSwitch() {
     setError(undefined);
     setInfo('Test push sent; waiting for this device to confirm it (up to 10 s)…');
     try {
-      const o = (await request({ type: 'push.test' })) as PushOutcome;
+      const o = await request({ type: 'push.test' });
       if (o.result === 'delivered') setInfo('Test push delivered to this device.');
       else {
         setInfo(undefined);
