@@ -17,7 +17,7 @@ import type { CommandRouter } from '../server/command-router.js';
 import { CommandError } from '../util/command-error.js';
 import { type ChangeJournal, readNoFollow } from './journal.js';
 import type { Roots } from './roots.js';
-import { sha256 } from './util.js';
+import { sha256, ToolError } from './util.js';
 
 type Side = { data: Buffer } | { tooLarge: number } | undefined;
 
@@ -53,8 +53,11 @@ const MAX_EDITS = 1500;
 export function registerDiffCommand(commands: CommandRouter, journal: ChangeJournal, roots: Roots): void {
   commands.register('task.diff', async (cmd): Promise<TaskDiffResult> => {
     const p = cmd.path;
-    // An id that cannot name a task reads as no changes (entries() never throws).
-    const entries = await journal.entries(cmd.taskId);
+    // An id that cannot name a task has no changes.
+    const entries = await journal.entries(cmd.taskId).catch((err: unknown) => {
+      if (err instanceof ToolError) return [];
+      throw err;
+    });
     const mine = entries.filter((e) => e.path === p || e.toPath === p);
     if (!mine.length || !path.isAbsolute(p) || roots.isPrivate(p))
       throw new CommandError('not_found', 'That file is not one this task changed.');
