@@ -84,7 +84,9 @@ export class StepJournal {
       this.fds.delete(taskId);
       fs.closeSync(fd);
     }
-    await fsp.rm(this.fileOf(taskId), { force: true });
+    // Most runs (no tool calls) never made one: checked without a failed unlink's error.
+    const file = this.fileOf(taskId);
+    if (fs.existsSync(file)) await fsp.rm(file, { force: true });
   }
 
   /** At start-up, once recovery has folded what matters into the thread files: drop every file. */
