@@ -1,6 +1,6 @@
 // The types the agent loop shares with the model call and the runner: the conversation state, the
-// sink the loop reports through, its settings, budgets and result. Kept apart so model-call.ts and
-// loop.ts do not import each other.
+// events the loop reports and the hooks it asks the person through, its settings, budgets and
+// result. Kept apart so model-call.ts and loop.ts do not import each other.
 import type { ToolStepState, Usage } from '../../../shared/src/index.js';
 import type { Failure } from './retry.js';
 import type { WebStep } from './web-tools.js';
@@ -66,36 +66,63 @@ export interface StepEnd {
   output?: string;
 }
 
-export interface LoopSink {
-  /** A text block starts streaming: returns the id of its thread item. */
-  textStart(): string;
-  textDelta(itemId: string, delta: string): void;
-  /** A text block ended: persist its full text. */
-  textEnd(itemId: string, text: string, sources?: Array<{ title: string; url: string }>): Promise<void>;
+/**
+ * What the loop reports, in order, through one `emit`. The loop awaits the promise `emit` returns
+ * where order against durability matters (tool.started is durable before the call runs; checkpoint
+ * is durable before the next model call). Events carry the data they are about (no back-reference
+ * to the loop's state).
+ */
+export type LoopEvent =
+  /** A text block starts streaming as thread item `itemId`. */
+  | { type: 'text.started'; itemId: string }
+  | { type: 'text.delta'; itemId: string; delta: string }
+  /** A text block ended: its full text is kept with the run's next durable write. */
+  | { type: 'text.ended'; itemId: string; text: string; sources?: Array<{ title: string; url: string }> }
   /** A retried attempt starts over: the item's text is cleared and will stream again. */
-  textReset(itemId: string): void;
+  | { type: 'text.reset'; itemId: string }
   /** A thinking block ended: its summary text (empty when redacted) and how long it streamed. */
-  thought?(t: { summary: string; redacted: boolean; ms: number }): Promise<void>;
-  /** The reply asked for these tools; state.inflight is set. Durable. */
-  toolsPlanned(steps: ToolStep[]): Promise<void>;
-  /** Durable before the call runs. */
-  toolStarted(step: ToolStep): Promise<void>;
-  /** state.inflight.results has the result. Durable. */
-  toolFinished(step: ToolStep, end: StepEnd): Promise<void>;
-  describe(step: ToolStep, summary: string): void;
-  /** The turn is committed to state.messages. Durable. */
-  checkpoint(): Promise<void>;
+  | { type: 'thought'; summary: string; redacted: boolean; ms: number }
+  /** The reply asked for these tools; `inflight` is the open turn. */
+  | { type: 'tools.planned'; steps: ToolStep[]; inflight: Inflight }
+  /** Durable before the call runs; `turn` = committed turns. */
+  | { type: 'tool.started'; step: ToolStep; turn: number }
+  /** `inflight.results` has the call's result. */
+  | { type: 'tool.finished'; step: ToolStep; end: StepEnd; inflight: Inflight; tainted: boolean }
+  /** A running tool says what it is doing now. */
+  | { type: 'tool.described'; step: ToolStep; summary: string }
+  /** The turn is committed: the conversation as it stands now. Durable. */
+  | { type: 'checkpoint'; state: LoopState }
   /** Usage or turns changed. */
-  progress(): void;
+  | { type: 'usage'; turns: number; usage: Usage; costUsd: number }
+  /** A model call failed and is tried again after `delayMs`; one per failed attempt. */
+  | { type: 'retrying'; failure: Failure; delayMs: number }
+  /** Something the user should know about the run (shown in the thread). */
+  | { type: 'notice'; text: string }
+  /** A server tool (web search / fetch) finished at the API: show it as a step. */
+  | { type: 'web.step'; step: WebStep };
+
+export type Emit = (event: LoopEvent) => void | Promise<void>;
+
+/** Where the loop waits for a person. */
+export interface LoopHooks {
   /** Ask the user (the ask_user tool); resolves with the answer, rejects when the task is aborted. */
   ask(question: string, step: ToolStep, signal: AbortSignal): Promise<string>;
+  /** The task waits for a person (true: its slot goes to other work) or goes on (false). */
   setWaiting(waiting: boolean): Promise<void>;
-  /** A model call failed and is tried again after `delayMs`; called once per failed attempt. */
-  retrying(failure: Failure, delayMs: number): void;
-  /** Something the user should know about the run (shown in the thread). */
-  notice?(text: string): void;
-  /** A server tool (web search / fetch) finished at the API: show it as a step. */
-  webStep?(step: WebStep): void;
+}
+
+/** A copy of the conversation state as it is now (a checkpoint's content). */
+export function snapshot(state: LoopState): LoopState {
+  return {
+    // Committed turns are never changed again (except old tool output being shortened, which
+    // should be kept too), so a shallow copy is enough.
+    messages: [...state.messages],
+    inflight: state.inflight ? structuredClone(state.inflight) : undefined,
+    turns: state.turns,
+    usage: { ...state.usage },
+    costUsd: state.costUsd,
+    tainted: state.tainted,
+  };
 }
 
 export type AbortWhy = 'cancel' | 'shutdown';

@@ -1,10 +1,10 @@
-// The agent loop: one function, its dependencies injected (model client, tools, abort signal, an
-// event sink that persists and publishes, budgets). It knows nothing about threads on disk or the
-// network; the task runner (runner.ts) gives it a sink.
+// The agent loop: one function, its dependencies injected (model client, tools, abort signal,
+// budgets, one `emit` for what happens and hooks for asking the person). It knows nothing about
+// threads on disk or the network; the task runner (runner.ts) records its events (recorder.ts).
 //
 // A turn = one model reply plus the results of the tools it asked for. The loop keeps the
-// conversation in `state`; the sink makes it durable at the points the loop names:
-//   toolsPlanned (the reply is in, tools about to run) → toolStarted / toolFinished per call →
+// conversation in `state`; the recorder makes it durable at the events the loop emits:
+//   tools.planned (the reply is in, tools about to run) → tool.started / tool.finished per call →
 //   checkpoint (turn committed to state.messages).
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import { plural } from '../../../shared/src/index.js';
@@ -29,27 +29,31 @@ import type {
 export type {
   AbortWhy,
   Budgets,
+  Emit,
   Inflight,
+  LoopEvent,
+  LoopHooks,
   LoopResult,
   LoopSettings,
-  LoopSink,
   LoopState,
   StepEnd,
   StoredResult,
   ToolStep,
 } from './loop-types.js';
 
-import type {
-  AbortWhy,
-  Budgets,
-  Inflight,
-  LoopResult,
-  LoopSettings,
-  LoopSink,
-  LoopState,
-  StepEnd,
-  StoredResult,
-  ToolStep,
+import {
+  type AbortWhy,
+  type Budgets,
+  type Emit,
+  type Inflight,
+  type LoopHooks,
+  type LoopResult,
+  type LoopSettings,
+  type LoopState,
+  type StepEnd,
+  type StoredResult,
+  snapshot,
+  type ToolStep,
 } from './loop-types.js';
 
 export interface LoopOptions {
@@ -57,7 +61,9 @@ export interface LoopOptions {
   tools: ToolRuntime;
   /** Aborted with reason 'cancel' or 'shutdown'. */
   signal: AbortSignal;
-  sink: LoopSink;
+  /** What happens, in order (loop-types.ts LoopEvent); awaited where durability matters. */
+  emit: Emit;
+  hooks: LoopHooks;
   budgets: Budgets;
   settings: LoopSettings;
   system: TextBlock[];
@@ -140,7 +146,7 @@ function resultText(r: StoredResult): string {
 
 /** Run the loop until the task is done, fails, or is aborted. Never throws for model or tool failures. */
 export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
-  const { state, sink, budgets, settings, tools } = opts;
+  const { state, emit, hooks, budgets, settings, tools } = opts;
   const wall = new WallClock(budgets.maxWallMs);
   const signal = AbortSignal.any([opts.signal, wall.controller.signal]);
   const base = { turns: state.turns, output: state.usage.outputTokens, cost: state.costUsd };
@@ -156,7 +162,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   const waiting = async (w: boolean) => {
     if (w) wall.pause();
     else wall.resume();
-    await sink.setWaiting(w);
+    await hooks.setWaiting(w);
   };
   // At a spending limit or a suspected runaway the task pauses and asks (when the runtime can ask;
   // without it the old rule holds: a limit ends the task).
@@ -260,19 +266,19 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         await settleCheckpoint();
         return finish({ kind: 'failed', reason: request.failed });
       }
-      const reply = await callModel({ model: opts.model, signal, sink, settings, state }, request);
+      const reply = await callModel({ model: opts.model, signal, emit, settings, state }, request);
       await settleCheckpoint();
       if (reply.kind === 'no-server-tools') {
         webOff = true;
         opts.web?.refused?.(reply.reason);
-        sink.notice?.(WEB_OFF_NOTICE);
+        void emit({ type: 'notice', text: WEB_OFF_NOTICE });
         continue;
       }
       if (reply.kind === 'aborted') {
         if (opts.signal.reason !== 'shutdown' && reply.partial.length) {
           // Keep what the model had said before the cancel, so a follow-up has it.
           state.messages.push({ role: 'assistant', content: reply.partial });
-          await sink.checkpoint();
+          await checkpoint();
         }
         return aborted();
       }
@@ -288,7 +294,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       if (stopReason === 'refusal') {
         if (content.length) state.messages.push({ role: 'assistant', content });
         state.turns++;
-        await sink.checkpoint();
+        await checkpoint();
         return finish({ kind: 'failed', reason: 'The model declined to continue this task.' });
       }
       // Any tool_use in the reply gets its result (whatever the stop reason), so the history stays valid.
@@ -306,7 +312,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           runaway.reset(repeated.kind, repeated.details);
         }
         state.inflight = { assistant: content, started: [], results: {} };
-        await sink.toolsPlanned(toolUses.map(stepOf));
+        await emit({ type: 'tools.planned', steps: toolUses.map(stepOf), inflight: state.inflight });
         const r = await runTools(state.inflight);
         if (r === 'stopped') return aborted();
         const results = toolUses.map((b) => JSON.stringify(state.inflight?.results[b.id]?.content ?? ''));
@@ -329,7 +335,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       state.messages.push({ role: 'assistant', content });
       state.turns++;
       if (stopReason === 'pause_turn') {
-        await sink.checkpoint();
+        await checkpoint();
         continue;
       }
       // The task ends here: the runner's final write records this turn with the outcome.
@@ -346,6 +352,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     wall.stop();
     // Never leave a checkpoint write behind (its failure is the task's failure).
     await settleCheckpoint();
+  }
+
+  /** The turn is committed: make the conversation as it stands durable. */
+  async function checkpoint(): Promise<void> {
+    await emit({ type: 'checkpoint', state: snapshot(state) });
   }
 
   function stepOf(b: ToolUseBlock): ToolStep {
@@ -370,7 +381,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     state.messages.push({ role: 'assistant', content: inflight.assistant }, { role: 'user', content: results });
     state.inflight = undefined;
     state.turns++;
-    pendingCheckpoint = sink.checkpoint();
+    pendingCheckpoint = checkpoint();
     pendingCheckpoint.catch(() => undefined); // observed by settleCheckpoint
   }
 
@@ -423,7 +434,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         continue;
       }
       if (!inflight.started.includes(b.id)) inflight.started.push(b.id);
-      await sink.toolStarted(step);
+      await emit({ type: 'tool.started', step, turn: state.turns });
       if (b.name === ASK_USER) {
         const question =
           String((b.input as { question?: unknown })?.question ?? '').trim() ||
@@ -431,7 +442,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         wall.pause();
         let answer: string | undefined;
         try {
-          answer = await sink.ask(question, step, signal);
+          answer = await hooks.ask(question, step, signal);
         } catch {
           answer = undefined;
         } finally {
@@ -484,8 +495,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   }
 
   async function record(step: ToolStep, result: StoredResult, end: StepEnd): Promise<void> {
-    state.inflight!.results[step.id] = result;
-    await sink.toolFinished(step, end);
+    const inflight = state.inflight!;
+    inflight.results[step.id] = result;
+    await emit({ type: 'tool.finished', step, end, inflight, tainted: state.tainted });
   }
 
   /** One tool call; 'gone' when the task was aborted and the tool did not return within the grace time. */
@@ -499,7 +511,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           signal,
           tainted: state.tainted,
           setWaiting: waiting,
-          describe: (summary) => sink.describe(step, summary),
+          describe: (summary) => void emit({ type: 'tool.described', step, summary }),
         },
       )
       .catch(

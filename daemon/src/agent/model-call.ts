@@ -1,8 +1,9 @@
-// One model call of the agent loop: stream the reply through the sink (text live, tool input
-// assembled), watch for a stalled connection, and retry what is worth retrying within the window.
+// One model call of the agent loop: stream the reply as events (text live, tool input assembled),
+// watch for a stalled connection, and retry what is worth retrying within the window.
 
 import { plural } from '../../../shared/src/words.js';
-import type { LoopSettings, LoopSink, LoopState } from './loop-types.js';
+import { newItemId } from './ids.js';
+import type { Emit, LoopSettings, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
 import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
@@ -13,7 +14,7 @@ export const INVALID_INPUT = '__errand_invalid_json';
 export interface CallContext {
   model: ModelClient;
   signal: AbortSignal;
-  sink: LoopSink;
+  emit: Emit;
   settings: LoopSettings;
   state: LoopState;
 }
@@ -39,14 +40,16 @@ export type Reply =
 
 /** One model call, retried (backoff, retry-after) within the retry window. */
 export async function callModel(c: CallContext, request: ModelRequest): Promise<Reply> {
-  const { signal, sink, settings } = c;
+  const { signal, emit, settings } = c;
+  const textEnd = (it: { itemId: string; text: string }) =>
+    emit({ type: 'text.ended', itemId: it.itemId, text: it.text });
   const started = Date.now();
   let reuse: string[] = [];
   for (let attempt = 0; ; attempt++) {
     const r = await streamOnce(c, request, reuse);
     if (r.kind === 'ok') return r;
     if (signal.aborted) {
-      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      await Promise.all(r.items.map(textEnd));
       return {
         kind: 'aborted',
         partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })),
@@ -56,25 +59,25 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     // Tools the API runs itself (web); the memory tool has an API type too but runs here.
     const serverTools = request.tools.flatMap((t, i) => ('input_schema' in t || t.name === 'memory' ? [] : [i]));
     if (serverTools.length && refusesServerTools(r.error, serverTools)) {
-      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      await Promise.all(r.items.map(textEnd));
       return { kind: 'no-server-tools', reason: f.message };
     }
     if (!f.retryable) {
-      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      await Promise.all(r.items.map(textEnd));
       return { kind: 'failed', reason: f.message };
     }
     const delay = Math.max(f.retryAfterMs ?? 0, backoffMs(attempt, settings.retryBaseMs));
     const spent = Date.now() - started;
     if (spent + delay > settings.retryWindowMs) {
-      await Promise.all(r.items.map((it) => sink.textEnd(it.itemId, it.text)));
+      await Promise.all(r.items.map(textEnd));
       const window = Math.round(settings.retryWindowMs / 1000);
       return {
         kind: 'failed',
         reason: `${f.message} Errand retried for ${plural(Math.max(1, Math.round(spent / 1000)), 'second')} (limit: agent.retryWindowSeconds = ${window}) and gave up; retry the task later.`,
       };
     }
-    sink.retrying(f, delay);
-    for (const it of r.items) sink.textReset(it.itemId);
+    void emit({ type: 'retrying', failure: f, delayMs: delay });
+    for (const it of r.items) void emit({ type: 'text.reset', itemId: it.itemId });
     reuse = r.items.map((it) => it.itemId);
     await sleep(delay, signal);
     if (signal.aborted) return { kind: 'aborted', partial: [] };
@@ -100,11 +103,16 @@ type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
   | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
 
-/** One streamed attempt: text goes to the sink as it comes; the reply is assembled at the end. */
+/** One streamed attempt: text is emitted as it comes; the reply is assembled at the end. */
 async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]): Promise<Attempt> {
-  const { signal, sink, settings, state } = c;
+  const { signal, emit, settings, state } = c;
   const blocks = new Map<number, Block>();
-  const persists: Promise<void>[] = [];
+  const persists: Array<void | Promise<void>> = [];
+  const startText = (): string => {
+    const itemId = newItemId('itm');
+    void emit({ type: 'text.started', itemId });
+    return itemId;
+  };
   let stopReason = 'end_turn';
   const usage = emptyUsage();
   let sawStop = false;
@@ -129,8 +137,8 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
           b.startedAt = Date.now();
         }
         if (cb.type === 'text') {
-          b.itemId = reuse.shift() ?? sink.textStart();
-          if (b.text) sink.textDelta(b.itemId, b.text);
+          b.itemId = reuse.shift() ?? startText();
+          if (b.text) void emit({ type: 'text.delta', itemId: b.itemId, delta: b.text });
         }
         blocks.set(ev.index, b);
         break;
@@ -140,7 +148,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         if (!b) break;
         if (ev.delta.type === 'text_delta' && ev.delta.text) {
           b.text += ev.delta.text;
-          sink.textDelta(b.itemId!, ev.delta.text);
+          void emit({ type: 'text.delta', itemId: b.itemId!, delta: ev.delta.text });
         } else if (ev.delta.type === 'input_json_delta' && ev.delta.partial_json) {
           b.json += ev.delta.partial_json;
         } else if (ev.delta.type === 'thinking_delta' && ev.delta.thinking) {
@@ -156,14 +164,17 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         const b = blocks.get(ev.index);
         if (!b) break;
         b.done = true;
-        if (b.type === 'text') persists.push(sink.textEnd(b.itemId!, b.text, sourcesOf(b.citations)));
+        if (b.type === 'text')
+          persists.push(emit({ type: 'text.ended', itemId: b.itemId!, text: b.text, sources: sourcesOf(b.citations) }));
         else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
-          const p = sink.thought?.({
-            summary: b.type === 'thinking' ? b.text : '',
-            redacted: b.type === 'redacted_thinking',
-            ms: b.startedAt ? Date.now() - b.startedAt : 0,
-          });
-          if (p) persists.push(p);
+          persists.push(
+            emit({
+              type: 'thought',
+              summary: b.type === 'thinking' ? b.text : '',
+              redacted: b.type === 'redacted_thinking',
+              ms: b.startedAt ? Date.now() - b.startedAt : 0,
+            }),
+          );
         } else if (b.raw && b.type !== 'server_tool_use') {
           const use = [...blocks.values()].find((x) => x.type === 'server_tool_use' && x.id === b.raw?.tool_use_id);
           let input: unknown = use?.raw?.input;
@@ -171,7 +182,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
             if (use?.json.trim()) input = JSON.parse(use.json);
           } catch {}
           const step = webStepOf(use ? ({ ...use.raw, input } as ServerBlock) : undefined, b.raw);
-          if (step) sink.webStep?.(step);
+          if (step) void emit({ type: 'web.step', step });
         }
         break;
       }
@@ -220,7 +231,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   state.usage = addUsage(state.usage, usage);
   state.costUsd = costUsd(settings.model, state.usage);
   if (error !== undefined || !sawStop || signal.aborted) {
-    sink.progress();
+    void emit({ type: 'usage', turns: state.turns, usage: state.usage, costUsd: state.costUsd });
     const items = [...blocks.values()]
       .filter((b) => b.type === 'text' && b.itemId)
       .map((b) => ({ itemId: b.itemId!, text: b.text }));
@@ -230,7 +241,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   for (const [, b] of [...blocks.entries()].sort((x, y) => x[0] - y[0])) {
     if (b.type === 'text') {
       if (b.text) content.push({ type: 'text', text: b.text, ...(b.citations ? { citations: b.citations } : {}) });
-      else await sink.textEnd(b.itemId!, '');
+      else await emit({ type: 'text.ended', itemId: b.itemId!, text: '' });
     } else if (b.type === 'thinking') {
       // Kept exactly (text and signature): the API checks them when they come back.
       content.push({ type: 'thinking', thinking: b.text, signature: b.signature ?? '' });

@@ -1,6 +1,5 @@
 // The agent's private part of a thread file (`doc.agent`): the conversation in Messages API format
 // and, per task, where it stands. Every change to it goes through ThreadStore.update (durable).
-import crypto from 'node:crypto';
 import type { Task, ThreadItem } from '../../../shared/src/index.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { type Inflight, type StoredResult, UNKNOWN_OUTCOME } from './loop.js';
@@ -59,13 +58,7 @@ export function agentRecord(doc: ThreadDoc): AgentRecord {
   return a as AgentRecord;
 }
 
-const rand = (n = 9) => crypto.randomBytes(n).toString('base64url');
-
-/** Task ids carry their thread id, so a command naming a task finds its thread without a search. */
-export const newTaskId = (threadId: string) => `${threadId}.t${rand()}`;
-export const threadOfTask = (taskId: string): string => taskId.split('.')[0] ?? '';
-export const newItemId = (prefix: 'msg' | 'itm' | 'ntc') => `${prefix}_${rand()}`;
-export const newQuestionId = () => `q_${rand()}`;
+export { newItemId, newQuestionId, newTaskId, threadOfTask } from './ids.js';
 
 export function findTask(doc: ThreadDoc, taskId: string): Task | undefined {
   return doc.tasks.find((t) => t.id === taskId);

@@ -1,0 +1,11 @@
+// Ids of threads' tasks, items and questions: random, url-safe. A leaf module, so the loop can
+// name the items it streams without importing the thread records.
+import crypto from 'node:crypto';
+
+const rand = (n = 9) => crypto.randomBytes(n).toString('base64url');
+
+/** Task ids carry their thread id, so a command naming a task finds its thread without a search. */
+export const newTaskId = (threadId: string) => `${threadId}.t${rand()}`;
+export const threadOfTask = (taskId: string): string => taskId.split('.')[0] ?? '';
+export const newItemId = (prefix: 'msg' | 'itm' | 'ntc') => `${prefix}_${rand()}`;
+export const newQuestionId = () => `q_${rand()}`;

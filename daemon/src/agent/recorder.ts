@@ -1,0 +1,409 @@
+// A run's recorder: applies the loop's events (loop-types.ts LoopEvent) to the thread and the step
+// journal and publishes them, keeping the commit rule: what a phone is shown is durable first.
+// It knows the store and the event stream, not the loop.
+//
+// Where its writes go: a tool's "started" is a step-journal record (one fdatasync) written before
+// the call runs; it also carries the reply and the results of calls finished since the last
+// record. The turn's checkpoint (a thread write) then holds all of it in the thread file. Items
+// that change between writes are kept in `unsaved` (thread.get shows them) and ride along with
+// the next write; streaming text is sent as item.delta at most every `deltaIntervalMs`.
+import type { ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { ThreadDoc } from '../store/threads.js';
+import type { LoopEvent, LoopState, StepEnd, ToolStep } from './loop-types.js';
+import { type AgentRecord, findTask, newItemId, upsertItem } from './records.js';
+import { type Failure, retryNotice } from './retry.js';
+import type { StepJournal, StepRecord } from './step-journal.js';
+import type { WebStep } from './web-tools.js';
+
+/** Characters of a tool's output kept in the thread and its events; longer outputs are blobs. */
+export const OUTPUT_PREVIEW = 64_000;
+
+/** How much of a call's input a step shows; the model keeps the whole input in the conversation. */
+export const INPUT_PREVIEW_BYTES = 32 * 1024;
+
+/** A tool's input as the phone shows it: whole when small, else a bounded preview (events stay bounded). */
+export function inputForDisplay(input: unknown): unknown {
+  const json = JSON.stringify(input) ?? '';
+  if (json.length <= INPUT_PREVIEW_BYTES) return input;
+  return { preview: `${json.slice(0, INPUT_PREVIEW_BYTES)}…`, bytes: Buffer.byteLength(json) };
+}
+
+type AssistantItem = Extract<ThreadItem, { kind: 'assistant' }>;
+type Change<R> = (doc: ThreadDoc, rec: AgentRecord) => R;
+
+export interface RecorderDeps {
+  taskId: string;
+  threadId: string;
+  /** This run's name in the step journal. */
+  attempt: string;
+  /** One durable change of the thread (its summary event included). */
+  mutate<R>(threadId: string, change: Change<R>): Promise<{ result: R; doc: ThreadDoc }>;
+  /** Run `fn` as one journal record. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Publish an event to the phones (after what it shows is durable). */
+  publish(event: ServerEvent): void;
+  steps: StepJournal;
+  blobs: Pick<BlobStore, 'put'>;
+  warn(message: string, fields: Record<string, unknown>): void;
+  /** How often streamed text is sent as item.delta (ms). */
+  deltaIntervalMs: number;
+}
+
+export class RunRecorder {
+  /** Streaming text items not yet persisted (thread.get shows them too). */
+  private readonly live = new Map<string, AssistantItem>();
+  /** Items whose latest state waits for the next thread write (thread.get shows them meanwhile). */
+  private readonly unsaved = new Map<string, ThreadItem>();
+  /** What the next step-journal record carries besides its own step. */
+  private journalCarry: Omit<StepRecord, 'attempt' | 'turn' | 'started'> = {};
+  private pendingDeltas = new Map<string, string>();
+  /** Changes (and their events) that ride along with the next durable write of this run. */
+  private deferred: Array<Change<void>> = [];
+  private deferredEvents: ServerEvent[] = [];
+  private deltaTimer: NodeJS.Timeout | undefined;
+  /** The task as last written (usage events update it between writes). */
+  private task: Task | undefined;
+
+  constructor(private readonly d: RecorderDeps) {}
+
+  /** The run's items as they are now, for thread.get (saved ones may be newer in memory). */
+  liveItems(): ThreadItem[] {
+    return [...this.unsaved.values(), ...this.live.values()]
+      .filter((i) => i.kind !== 'assistant' || i.text)
+      .map((i) => ({ ...i }) as ThreadItem);
+  }
+
+  /** Apply one loop event. The promise settles when what it needs durable is durable. */
+  apply(e: LoopEvent): void | Promise<void> {
+    switch (e.type) {
+      case 'text.started':
+        return this.textStarted(e.itemId);
+      case 'text.delta':
+        return this.textDelta(e.itemId, e.delta);
+      case 'text.ended':
+        return this.persistText(e.itemId, e.text, false, e.sources);
+      case 'text.reset':
+        return this.textReset(e.itemId);
+      case 'thought':
+        return this.thought(e);
+      case 'tools.planned':
+        return this.toolsPlanned(e.steps, e.inflight);
+      case 'tool.started':
+        return this.toolStarted(e.step, e.turn);
+      case 'tool.finished':
+        return this.toolFinished(e);
+      case 'tool.described':
+        return this.described(e.step, e.summary);
+      case 'checkpoint':
+        return this.checkpoint(e.state);
+      case 'usage':
+        return this.usage(e);
+      case 'retrying':
+        return this.retrying(e.failure, e.delayMs);
+      case 'notice':
+        return this.notice(e.text);
+      case 'web.step':
+        return this.webStep(e.step);
+    }
+  }
+
+  // ---- durable writes ---------------------------------------------------------------------------
+
+  /** One durable write of the thread, carrying any deferred changes, and their events: one journal record. */
+  write<R>(change: Change<R>): Promise<R> {
+    return this.d.transaction(() => this.writeNow(change));
+  }
+
+  private async writeNow<R>(change: Change<R>): Promise<R> {
+    const pending = this.deferred.splice(0);
+    const events = this.deferredEvents.splice(0);
+    const saved = [...this.unsaved.entries()];
+    this.journalCarry = {}; // everything it held is in `pending` too
+    const { result } = await this.d.mutate(this.d.threadId, (doc, rec) => {
+      for (const d of pending) d(doc, rec);
+      return change(doc, rec);
+    });
+    for (const [id, item] of saved) if (this.unsaved.get(id) === item) this.unsaved.delete(id);
+    for (const e of events) this.d.publish(e);
+    return result;
+  }
+
+  /** Keep `item` as the latest state of a thread item until the next thread write has it. */
+  private remember(item: ThreadItem): ThreadItem {
+    const copy = { ...item } as ThreadItem;
+    this.unsaved.set(item.id, copy);
+    this.deferred.push((doc) => upsertItem(doc, copy));
+    return copy;
+  }
+
+  /** One durable step-journal record; events held for durability follow it. */
+  private async journal(turn: number, started: string): Promise<void> {
+    const record: StepRecord = { attempt: this.d.attempt, turn, ...this.journalCarry, started };
+    this.journalCarry = {};
+    const events = this.deferredEvents.splice(0);
+    await this.d.steps.append(this.d.taskId, record);
+    for (const e of events) this.d.publish(e);
+  }
+
+  /** A task change and its events: one journal record. */
+  updateTask(patch: Partial<Task>, extra?: Change<void>): Promise<Task> {
+    return this.d.transaction(() => this.changeTask(patch, extra));
+  }
+
+  private async changeTask(patch: Partial<Task>, extra?: Change<void>): Promise<Task> {
+    const result = await this.write((doc, rec) => {
+      const t = findTask(doc, this.d.taskId);
+      if (!t) throw new Error(`task ${this.d.taskId} is gone`);
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined) delete (t as Record<string, unknown>)[k];
+        else (t as Record<string, unknown>)[k] = v;
+      }
+      extra?.(doc, rec);
+      return { ...t };
+    });
+    this.task = result;
+    this.d.publish({ kind: 'task.updated', task: result });
+    return result;
+  }
+
+  /** The run ends: send what streamed, and keep the text of blocks the loop did not get to end. */
+  async settleText(): Promise<void> {
+    this.flushDeltas();
+    // Streaming items the loop did not get to persist (an abort between events): keep their text.
+    for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
+  }
+
+  // ---- streaming text ---------------------------------------------------------------------------
+
+  private emitItem(item: ThreadItem | undefined, added = false): void {
+    if (item)
+      this.d.publish({ kind: added ? 'item.added' : 'item.updated', threadId: this.d.threadId, item: { ...item } });
+  }
+
+  private flushDeltas(): void {
+    clearTimeout(this.deltaTimer);
+    this.deltaTimer = undefined;
+    for (const [itemId, delta] of this.pendingDeltas) {
+      if (delta)
+        this.d.publish({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta });
+    }
+    this.pendingDeltas.clear();
+  }
+
+  private textStarted(itemId: string): void {
+    const item: AssistantItem = {
+      kind: 'assistant',
+      id: itemId,
+      taskId: this.d.taskId,
+      text: '',
+      createdAt: Date.now(),
+    };
+    this.live.set(item.id, item);
+    this.emitItem(item, true);
+  }
+
+  private textDelta(itemId: string, delta: string): void {
+    const item = this.live.get(itemId);
+    if (item) item.text += delta;
+    this.pendingDeltas.set(itemId, (this.pendingDeltas.get(itemId) ?? '') + delta);
+    this.deltaTimer ??= setTimeout(() => this.flushDeltas(), this.d.deltaIntervalMs);
+  }
+
+  private textReset(itemId: string): void {
+    this.pendingDeltas.delete(itemId);
+    const item = this.live.get(itemId) ?? {
+      kind: 'assistant' as const,
+      id: itemId,
+      taskId: this.d.taskId,
+      text: '',
+      createdAt: Date.now(),
+    };
+    item.text = '';
+    this.live.set(itemId, item);
+    this.emitItem(item);
+  }
+
+  /**
+   * A text block ended: its full text goes into the thread with the next durable write of this run
+   * (the tool "started" record or the turn's checkpoint, which follow at once), or now when `now`.
+   */
+  private async persistText(
+    itemId: string,
+    text: string,
+    now = false,
+    sources?: Array<{ title: string; url: string }>,
+  ): Promise<void> {
+    const pending = this.pendingDeltas.get(itemId);
+    if (pending) {
+      this.d.publish({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta: pending });
+      this.pendingDeltas.delete(itemId);
+    }
+    const live = this.live.get(itemId);
+    this.live.delete(itemId);
+    const createdAt = live?.createdAt ?? Date.now();
+    const item: AssistantItem = {
+      kind: 'assistant',
+      id: itemId,
+      taskId: this.d.taskId,
+      text,
+      createdAt,
+      ...(sources ? { sources } : {}),
+    };
+    if (text) {
+      this.remember(item);
+    } else {
+      // Nothing said in this block (a retried attempt said less): drop it from the history.
+      this.unsaved.delete(itemId);
+      this.deferred.push((doc) => {
+        doc.items = doc.items.filter((x) => x.id !== itemId);
+      });
+    }
+    this.deferredEvents.push({ kind: 'item.updated', threadId: this.d.threadId, item });
+    if (now) await this.write(() => undefined);
+  }
+
+  private async thought({ summary, redacted, ms }: { summary: string; redacted: boolean; ms: number }) {
+    const item: ThreadItem = {
+      kind: 'thought',
+      id: newItemId('itm'),
+      taskId: this.d.taskId,
+      text: summary.slice(0, 20_000),
+      ...(redacted ? { redacted: true } : {}),
+      ms: Math.max(0, Math.round(ms)),
+      createdAt: Date.now(),
+    };
+    this.emitItem(this.remember(item), true);
+  }
+
+  // ---- tool steps -------------------------------------------------------------------------------
+
+  private async toolsPlanned(steps: ToolStep[], inflight: NonNullable<LoopState['inflight']>): Promise<void> {
+    const now = Date.now();
+    const copy = structuredClone(inflight);
+    this.deferred.push((_doc, rec) => {
+      rec.tasks[this.d.taskId].inflight = copy;
+    });
+    const items = steps.map((s) =>
+      this.remember({
+        kind: 'tool',
+        id: s.id,
+        taskId: this.d.taskId,
+        tool: s.name,
+        summary: s.summary,
+        state: 'pending',
+        input: inputForDisplay(s.input),
+        createdAt: now,
+      }),
+    );
+    this.journalCarry = {
+      assistant: inflight.assistant,
+      items: [...this.unsaved.values()].map((i) => ({ ...i })),
+    };
+    for (const item of items) this.emitItem(item, true);
+  }
+
+  private async toolStarted(step: ToolStep, turn: number): Promise<void> {
+    const prev = this.unsaved.get(step.id);
+    await this.journal(turn, step.id);
+    if (prev && prev.kind === 'tool') this.emitItem(this.remember({ ...prev, state: 'running' }));
+  }
+
+  private async toolFinished(e: {
+    step: ToolStep;
+    end: StepEnd;
+    inflight: NonNullable<LoopState['inflight']>;
+    tainted: boolean;
+  }): Promise<void> {
+    const { step, end, tainted } = e;
+    const endedAt = Date.now();
+    const result = e.inflight.results[step.id];
+    const inflight = structuredClone(e.inflight);
+    this.deferred.push((_doc, rec) => {
+      rec.tasks[this.d.taskId].inflight = inflight;
+      if (tainted) rec.tasks[this.d.taskId].tainted = true;
+    });
+    this.journalCarry.results = { ...this.journalCarry.results, [step.id]: { result, end, endedAt } };
+    const prev = this.unsaved.get(step.id);
+    const base =
+      prev && prev.kind === 'tool'
+        ? prev
+        : {
+            kind: 'tool' as const,
+            id: step.id,
+            taskId: this.d.taskId,
+            tool: step.name,
+            summary: step.summary,
+            input: inputForDisplay(step.input),
+            createdAt: endedAt,
+          };
+    // A long output is kept whole as a blob (durable before the record naming it); the item and
+    // its events carry a bounded preview.
+    const blob =
+      end.output !== undefined && end.output.length > OUTPUT_PREVIEW
+        ? await this.d.blobs.put(end.output).catch(() => undefined)
+        : undefined;
+    const item = this.remember({
+      ...base,
+      state: end.state,
+      endedAt,
+      ...(end.summary ? { summary: end.summary } : {}),
+      ...(end.output !== undefined ? { output: end.output.slice(0, OUTPUT_PREVIEW) } : {}),
+      ...(blob ? { outputBlob: blob } : {}),
+    } as ThreadItem);
+    // Shown once durable: with the next journal record or thread write.
+    this.deferredEvents.push({ kind: 'item.updated', threadId: this.d.threadId, item: { ...item } });
+  }
+
+  private described(step: ToolStep, summary: string): void {
+    const prev = this.unsaved.get(step.id);
+    if (prev && prev.kind === 'tool') this.emitItem(this.remember({ ...prev, summary }));
+  }
+
+  // ---- turns and usage --------------------------------------------------------------------------
+
+  private async checkpoint(state: LoopState): Promise<void> {
+    await this.updateTask({ turns: state.turns, usage: state.usage, costUsd: state.costUsd }, (_doc, rec) => {
+      rec.messages = state.messages;
+      const r = rec.tasks[this.d.taskId];
+      r.inflight = state.inflight;
+      r.tainted = state.tainted || undefined;
+    });
+  }
+
+  private usage(e: { turns: number; usage: Task['usage']; costUsd: number }): void {
+    if (!this.task) return;
+    this.task = { ...this.task, turns: e.turns, usage: { ...e.usage }, costUsd: e.costUsd };
+    this.d.publish({ kind: 'task.updated', task: this.task });
+  }
+
+  private retrying(failure: Failure, delayMs: number): void {
+    this.d.warn('model call failed; retrying', { taskId: this.d.taskId, message: failure.message, delayMs });
+    // Shown in the thread at once; it goes into the thread file with the next write of this run
+    // (thread.get shows it from `unsaved` meanwhile), like the run's other items.
+    const text = retryNotice(failure, delayMs);
+    this.emitItem(
+      this.remember({
+        kind: 'notice',
+        id: newItemId('ntc'),
+        taskId: this.d.taskId,
+        text,
+        transient: true,
+        createdAt: Date.now(),
+      }),
+      true,
+    );
+  }
+
+  private notice(text: string): void {
+    this.emitItem(
+      this.remember({ kind: 'notice', id: newItemId('ntc'), taskId: this.d.taskId, text, createdAt: Date.now() }),
+      true,
+    );
+  }
+
+  private webStep(s: WebStep): void {
+    const now = Date.now();
+    this.emitItem(this.remember({ kind: 'tool', ...s, taskId: this.d.taskId, createdAt: now, endedAt: now }), true);
+  }
+}
