@@ -6,8 +6,9 @@
 // (requestAnimationFrame) while the words stream in.
 // Targets: script time per update with 200 messages <= 1.2x the empty thread's; no long task over
 // 50 ms in either; worst frame gap <= 50 ms.
-// BENCH_PROFILE=1 prints the functions that took the most time in each long-thread stream (build the
-// app with NO_MINIFY=1 first for readable names).
+// BENCH_PROFILE=1 prints the functions that took the most time in each stream, and in its longest
+// busy stretch (=long or =empty: only those streams; build the app with NO_MINIFY=1 first for
+// readable names).
 import fs from 'node:fs';
 import WebSocket from 'ws';
 import { type ModelServer, reply, startModelServer, text } from '../../daemon/test/helpers/model-server.js';
@@ -217,6 +218,11 @@ try {
   const scriptSeconds = async () =>
     (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ScriptDuration')!.value;
 
+  // BENCH_PROFILE=long or =empty profiles only that kind of thread; any other value both.
+  const profiling = (which: 'empty' | 'long') => {
+    const p = process.env.BENCH_PROFILE;
+    return !!p && (p === which || (p !== 'long' && p !== 'empty'));
+  };
   const stream = async (which: 'empty' | 'long'): Promise<Sample> => {
     round++;
     const prompt = `Bench round ${round}: summarise the folder.`;
@@ -228,7 +234,8 @@ try {
         ? (await drive!.request({ type: 'thread.send', threadId: long, text: prompt }), long)
         : (await drive!.request<{ thread: { id: string } }>({ type: 'thread.create', text: prompt })).thread.id;
     await page.evaluate(`location.hash = '#thread=${threadId}'`);
-    await page.getByText(prompt).waitFor({ timeout: 60_000 });
+    // (In the conversation: the thread's title may be the same words.)
+    await page.getByRole('log', { name: 'Conversation' }).getByText(prompt).waitFor({ timeout: 60_000 });
     // The model request waits at the gate (observed on the server, not through the app's own indicator).
     const gateDeadline = Date.now() + 60_000;
     while (atGate === gateBefore) {
@@ -244,7 +251,7 @@ try {
     const finished = page.evaluate('new Promise((r) => { window.__bench.done = r; })');
     const before = await scriptSeconds();
     const deltasBefore = deltas;
-    if (process.env.BENCH_PROFILE && which === 'long') {
+    if (profiling(which)) {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
@@ -254,7 +261,7 @@ try {
     await page.evaluate('new Promise((r) => setTimeout(r, 100))');
     const b = (await page.evaluate('window.__bench')) as { maxGap: number; longest: number; longTasks: number };
     const script = (await scriptSeconds()) - before;
-    if (process.env.BENCH_PROFILE && which === 'long') {
+    if (profiling(which)) {
       const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
         profile: {
           nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
@@ -262,20 +269,45 @@ try {
           timeDeltas: number[];
         };
       };
-      const self = new Map<string, number>();
       const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-      profile.samples.forEach((id, i) => {
+      const name = (id: number) => {
         const f = byId.get(id)!.callFrame;
-        const k = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
-        self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+        return `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+      };
+      const top = (samples: number[], n: number) => {
+        const self = new Map<string, number>();
+        for (const i of samples) {
+          const k = name(profile.samples[i]);
+          self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+        }
+        return [...self]
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, n)
+          .map(([k, t]) => `${(t / 1000).toFixed(1)} ${k}`)
+          .join('\n');
+      };
+      // The whole stream, then the longest stretch without idle time (what a long task was doing).
+      let longestRun: number[] = [];
+      let run: number[] = [];
+      let runMs = 0;
+      let longestMs = 0;
+      profile.samples.forEach((id, i) => {
+        if (name(id).startsWith('(idle)')) {
+          run = [];
+          runMs = 0;
+          return;
+        }
+        run.push(i);
+        runMs += (profile.timeDeltas[i] ?? 0) / 1000;
+        if (runMs > longestMs) [longestMs, longestRun] = [runMs, run.slice()];
       });
       console.log(
-        [...self]
-          .sort((x, y) => y[1] - x[1])
-          .slice(0, 25)
-          .map(([k, t]) => `${(t / 1000).toFixed(1)} ${k}`)
-          .join('\n'),
+        `${which} thread, whole stream (self ms):\n${top(
+          profile.samples.map((_, i) => i),
+          20,
+        )}`,
       );
+      console.log(`longest busy stretch ${longestMs.toFixed(0)} ms:\n${top(longestRun, 12)}`);
     }
     const updates = deltas - deltasBefore;
     return { perUpdateMs: (script * 1000) / Math.max(1, updates), updates, ...b };

@@ -6,12 +6,15 @@ import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../
 import { entriesFor } from '../conn/outbox-logic.js';
 import { relativeToRoot } from '../lib/approval-words.js';
 import { renderMarkdown } from '../lib/markdown.js';
+import { markdownParts } from '../lib/markdown-parts.js';
 import { linkPaths, pathTargets } from '../lib/path-links.js';
 import { back, hrefFor, navigate } from '../lib/route.js';
 import { appStore, connStore } from '../state/app.js';
 import { groupByTask, markSeen } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
+import '../ui/conversation.css';
+import { useStoreByFrame } from '../ui/frame-store.js';
 import { memo, sameElements } from '../ui/memo.js';
 import { ApprovalCard, QuestionCard, resultFiles, TaskFooter, ToolRow, useRootPaths } from './Cards.js';
 import { Composer } from './Composer.js';
@@ -162,14 +165,19 @@ function AssistantMessage({
       ),
     [changes, roots],
   );
+  const toHref = useCallback(
+    (path: string) => hrefFor({ name: 'file', threadId, taskId: item.taskId, path }),
+    [threadId, item.taskId],
+  );
+  // While it streams, only its last part is rendered again; once finished, the whole text once.
   const body = useMemo(
     () =>
-      linkPaths(
-        renderMarkdown(item.text),
-        (path) => hrefFor({ name: 'file', threadId, taskId: item.taskId, path }),
-        targets,
-      ),
-    [item.text, targets, threadId, item.taskId],
+      streaming
+        ? markdownParts(item.text).map((part, i) => (
+            <MarkdownPart key={i} text={part} toHref={toHref} targets={targets} />
+          ))
+        : linkPaths(renderMarkdown(item.text), toHref, targets),
+    [streaming, item.text, targets, toHref],
   );
   return (
     <div class={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-item={item.id}>
@@ -178,6 +186,19 @@ function AssistantMessage({
     </div>
   );
 }
+
+/** One part of a streaming answer's Markdown (see markdownParts): rendered again only when its text changes. */
+const MarkdownPart = memo(function MarkdownPart({
+  text,
+  toHref,
+  targets,
+}: {
+  text: string;
+  toHref: (path: string) => string;
+  targets: Map<string, string>;
+}) {
+  return <>{linkPaths(renderMarkdown(text), toHref, targets)}</>;
+});
 
 const MemoItem = memo(Item);
 
@@ -197,8 +218,13 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
   // Before the first words arrive: nothing from the agent yet after the person's message.
   const thinking = running && items[items.length - 1]?.kind === 'user' && approvals.length === 0;
   const taskEnded = !!task && ENDED_TASK_STATES.has(task.state);
+  // Painted once: from now on it may be skipped while off screen (ui/conversation.css), its size
+  // kept as it was. Set on the node, not through a render: the class prop stays the same, so Preact
+  // leaves it.
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => ref.current?.classList.add('laid-out'), []);
   return (
-    <section class="task-group">
+    <section class="task-group" ref={ref}>
       {items.map((item) => (
         <MemoItem
           key={item.id}
@@ -291,7 +317,8 @@ export function ThreadScreen({ id }: { id: string }) {
 
   const online = useStore(connStore, (c) => c.status === 'online');
   const thread = useStore(appStore, (s) => s.threads[id]);
-  const detail = useStore(appStore, (s) => s.details[id]);
+  // Streamed words arrive as many events: the conversation shows them once per frame.
+  const detail = useStoreByFrame(appStore, (s) => s.details[id]);
   const outbox = useStore(outboxStore, (o) => o);
   const [error, setError] = useState<string>();
   const scroller = useRef<HTMLDivElement>(null);

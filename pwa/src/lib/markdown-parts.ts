@@ -1,0 +1,41 @@
+// A streaming answer grows at its end: split its Markdown where the renderer starts afresh, so each
+// update re-renders only the last part (the earlier parts keep their text, so their memoised
+// rendering is reused). The finished answer is rendered whole, once.
+
+const FENCE = /^\s{0,3}(```+|~~~+)/;
+
+/**
+ * The text cut at blank lines outside code fences that are followed by an unindented line: there
+ * renderMarkdown's paragraphs, lists, quotes and tables all end, so rendering the parts one after the
+ * other gives the blocks the whole text gives. (A fence inside a list item may be cut differently
+ * while streaming; the finished answer is rendered whole.)
+ */
+export function markdownParts(text: string): string[] {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const parts: string[] = [];
+  let start = 0;
+  let fence: string | undefined;
+  let blank = false;
+  let content = false; // the current part has more than blank lines
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (fence !== undefined) {
+      if (line.trim().startsWith(fence)) fence = undefined;
+      continue;
+    }
+    if (!line.trim()) {
+      blank = true;
+      continue;
+    }
+    if (blank && content && !/^\s/.test(line)) {
+      parts.push(lines.slice(start, i).join('\n'));
+      start = i;
+    }
+    blank = false;
+    content = true;
+    const m = FENCE.exec(line);
+    if (m) fence = m[1];
+  }
+  parts.push(lines.slice(start).join('\n'));
+  return parts;
+}
