@@ -446,6 +446,10 @@ export function TaskFooter({
   return (
     <div class="task-footer" aria-label="Task">
       {ended && <ResultCards task={task} threadId={threadId} />}
+      {task.state === 'failed' && (
+        // What happened comes first, with Retry; state and usage follow.
+        <FailureCard reason={task.reason} busy={!!busy} onRetry={() => void run('task.retry')} />
+      )}
       <div class="task-line">
         <StateChip state={task.state} />
         {showCost && <span class="usage">{usageLine(task)}</span>}
@@ -457,10 +461,8 @@ export function TaskFooter({
           <p class="usage">{usageLine(task)}</p>
         </details>
       )}
-      {task.state === 'failed' ? (
-        <FailureCard reason={task.reason} busy={!!busy} onRetry={() => void run('task.retry')} />
-      ) : (
-        task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && <p class="reason">{task.reason}</p>
+      {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && task.state !== 'failed' && (
+        <p class="reason">{task.reason}</p>
       )}
       {changes && changes.length > 0 && !undoable && (
         <p class="muted" role="status">
