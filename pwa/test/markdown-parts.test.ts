@@ -69,5 +69,10 @@ describe('streamed Markdown in parts', () => {
     // An unfinished fence keeps everything after it in one part.
     expect(markdownParts('```\nx\n\ny')).toEqual(['```\nx\n\ny']);
     expect(markdownParts('')).toEqual(['']);
+    // A fence inside a list item need not close before the list ends: no cuts after it.
+    const listFence = 'Intro\n\n- item\n  ```\n  code\n\nPara\n\n```\nfenced\n\nNot a paragraph\n```\n\nEnd';
+    expect(markdownParts(listFence)).toEqual(['Intro\n', listFence.slice('Intro\n\n'.length)]);
+    for (let n = 0; n <= listFence.length; n++)
+      expect(byParts(listFence.slice(0, n))).toBe(whole(listFence.slice(0, n)));
   });
 });

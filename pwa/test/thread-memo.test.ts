@@ -12,7 +12,7 @@ const TASKS = 100;
 const history = (threadId: string) => finishedHistory(threadId, TASKS);
 
 const historyIds = new Set(Array.from({ length: TASKS }, (_, i) => [`u${i}`, `a${i}`]).flat());
-const STREAMED = `The streamed answer, word by word: ${'one two three four five six seven eight nine ten '.repeat(6)}end.`;
+const STREAMED = `## First part\n\nThe streamed answer, word by word: ${'one two three four five six seven eight nine ten '.repeat(6)}end.`;
 
 let rig: PhoneRig | undefined;
 let threadId = '';
@@ -59,6 +59,16 @@ it('a streamed answer re-renders only itself: earlier messages keep their render
       (document.querySelector(sel) as unknown as { __mark: boolean }).__mark = true;
   });
   await clearRenders();
+  // The answer's first part (its heading), marked the moment it shows while streaming.
+  await page.evaluate(() => {
+    new MutationObserver((_, mo) => {
+      const h = document.querySelector('.msg-assistant.streaming h3');
+      if (h) {
+        (h as unknown as { __mark: boolean }).__mark = true;
+        mo.disconnect();
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  });
   rig!.model.push({ content: [text(STREAMED)], chunkDelayMs: 25 });
   await page.getByRole('textbox', { name: 'Message' }).fill('One more question');
   await page.getByRole('button', { name: 'Send' }).click();
@@ -80,6 +90,14 @@ it('a streamed answer re-renders only itself: earlier messages keep their render
     ),
   ).toEqual([true, true]);
   expect(await page.locator('.msg-assistant').last().textContent()).toContain('The streamed answer, word by word');
+  // Its first part was rendered once: the same node through the stream and after it finished.
+  expect(
+    await page
+      .locator('.msg-assistant')
+      .last()
+      .locator('h3')
+      .evaluate((h) => (h as unknown as { __mark?: boolean }).__mark === true),
+  ).toBe(true);
 });
 
 it('scrolling up shows earlier messages without re-rendering the ones on screen', async () => {

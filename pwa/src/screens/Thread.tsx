@@ -144,7 +144,7 @@ function Item({
   }
 }
 
-/** An answer: its Markdown (rendered once per text), with the files its task produced as links. */
+/** An answer: its Markdown (each part rendered once per text), with the files its task produced as links. */
 function AssistantMessage({
   item,
   streaming,
@@ -169,15 +169,11 @@ function AssistantMessage({
     (path: string) => hrefFor({ name: 'file', threadId, taskId: item.taskId, path }),
     [threadId, item.taskId],
   );
-  // While it streams, only its last part is rendered again; once finished, the whole text once.
+  // In parts: while it streams only the last one is rendered again, and finishing changes none.
   const body = useMemo(
     () =>
-      streaming
-        ? markdownParts(item.text).map((part, i) => (
-            <MarkdownPart key={i} text={part} toHref={toHref} targets={targets} />
-          ))
-        : linkPaths(renderMarkdown(item.text), toHref, targets),
-    [streaming, item.text, targets, toHref],
+      markdownParts(item.text).map((part, i) => <MarkdownPart key={i} text={part} toHref={toHref} targets={targets} />),
+    [item.text, targets, toHref],
   );
   return (
     <div class={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-item={item.id}>
@@ -187,7 +183,7 @@ function AssistantMessage({
   );
 }
 
-/** One part of a streaming answer's Markdown (see markdownParts): rendered again only when its text changes. */
+/** One part of an answer's Markdown (see markdownParts): rendered again only when its text changes. */
 const MarkdownPart = memo(function MarkdownPart({
   text,
   toHref,
