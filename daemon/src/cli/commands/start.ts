@@ -126,7 +126,7 @@ async function portInUseMessage(err: { port?: number; address?: string }, home: 
   const port = err.port ?? 7345;
   let holder = 'another program holds it';
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
     const body = (await res.json()) as { name?: string; version?: string };
     if (body.name === 'errand')
       holder = `another Errand daemon (version ${String(body.version).slice(0, 20)}) is already running there; \`errand status\` shows it`;
