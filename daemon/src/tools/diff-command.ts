@@ -13,7 +13,7 @@ import {
   MAX_DIFF_LINES,
   type TaskDiffResult,
 } from '../../../shared/src/index.js';
-import type { CommandRouter } from '../server/command-router.js';
+import type { DaemonContext } from '../context.js';
 import { CommandError } from '../util/command-error.js';
 import { type ChangeJournal, readNoFollow } from './journal.js';
 import type { Roots } from './roots.js';
@@ -50,8 +50,8 @@ const clip = (line: string) =>
 /** The most added + removed lines computed. */
 const MAX_EDITS = 1500;
 
-export function registerDiffCommand(commands: CommandRouter, journal: ChangeJournal, roots: Roots): void {
-  commands.register('task.diff', async (cmd): Promise<TaskDiffResult> => {
+export function registerDiffCommand(ctx: Pick<DaemonContext, 'commands'>, journal: ChangeJournal, roots: Roots): void {
+  ctx.commands.register('task.diff', async (cmd): Promise<TaskDiffResult> => {
     const p = cmd.path;
     // An id that cannot name a task has no changes.
     const entries = await journal.entries(cmd.taskId).catch((err: unknown) => {

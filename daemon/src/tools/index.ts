@@ -225,7 +225,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   });
   ctx.commands.register('task.undo', async (cmd) => undo(cmd.taskId));
   ctx.commands.register('task.changes', async (cmd) => ({ changes: await journal.changes(cmd.taskId) }));
-  registerDiffCommand(ctx.commands, journal, roots);
+  registerDiffCommand(ctx, journal, roots);
   ctx.commands.register('task.audit', async (cmd) => ({ entries: await audit.forTask(cmd.taskId) }));
   /** The file a client may see for a task: one the task touched (or its trashed copy), or one inside the roots. */
   /** A file the task created or changed (or its trashed copy), while no link has crept into its path. */
