@@ -44,4 +44,12 @@ export const idb = {
   del: (store: StoreName, key: string) => run<void>(store, 'readwrite', (s) => s.delete(key)),
   all: <T>(store: StoreName) => run<T[]>(store, 'readonly', (s) => s.getAll()),
   clear: (store: StoreName) => run<void>(store, 'readwrite', (s) => s.clear()),
+  /** Several puts and deletes in one transaction: all of them are durable, or none. */
+  batch: (store: StoreName, puts: Array<[string, unknown]>, dels: string[] = []) =>
+    run<void>(store, 'readwrite', (s) => {
+      for (const key of dels) s.delete(key);
+      let last: IDBRequest | undefined;
+      for (const [key, value] of puts) last = s.put(value, key);
+      return last ?? s.count();
+    }),
 };

@@ -34,13 +34,35 @@ export const authStore = createStore<AuthRecord | undefined>(undefined);
 const CACHE_KEY = 'cache';
 const MAX_CACHED_DETAILS = 12;
 
-type Cached = Pick<AppState, 'lastSeq' | 'hostId' | 'threads' | 'details' | 'seen'> & { lastSeenAt?: number };
+// Each thread's history is kept under its own key, written in the same transaction as the rest
+// (lastSeq with it) and only when it changed: a streamed word then clones one thread, not all.
+const detailKey = (id: string) => `detail:${id}`;
+type Cached = Pick<AppState, 'lastSeq' | 'hostId' | 'threads' | 'seen'> & {
+  lastSeenAt?: number;
+  /** The threads whose histories are saved (detailKey). */
+  detailIds?: string[];
+  /** Histories inline: how caches were saved before detailIds. */
+  details?: AppState['details'];
+};
+
+/** The histories as last written (by reference): what the next save can leave out. */
+let savedDetails = new Map<string, AppState['details'][string]>();
 
 export async function loadPersisted(): Promise<void> {
   const [auth, cache] = await Promise.all([idb.get<AuthRecord>('kv', 'auth'), idb.get<Cached>('kv', CACHE_KEY)]);
   authStore.set(auth);
   if (cache && auth) {
-    appStore.set({ ...emptyState(), ...cache });
+    const { detailIds, details: inline, ...rest } = cache;
+    const details: AppState['details'] = { ...inline };
+    const loaded = await Promise.all(
+      (detailIds ?? []).map((id) => idb.get<AppState['details'][string]>('kv', detailKey(id))),
+    );
+    (detailIds ?? []).forEach((id, i) => {
+      const d = loaded[i];
+      if (d) details[id] = d;
+    });
+    savedDetails = new Map(inline ? [] : Object.entries(details));
+    appStore.set({ ...emptyState(), ...rest, details });
     connStore.set((c) => ({ ...c, lastSeenAt: cache.lastSeenAt }));
   }
 }
@@ -61,15 +83,29 @@ export function saveNow(): Promise<void> {
   saveTimer = undefined;
   if (!authStore.get()) return saving;
   const s = appStore.get();
+  const details = trimDetails(s);
   const cache: Cached = {
     lastSeq: s.lastSeq,
     hostId: s.hostId,
     threads: s.threads,
-    details: trimDetails(s),
+    detailIds: Object.keys(details),
     seen: s.seen,
     lastSeenAt: connStore.get().lastSeenAt,
   };
-  saving = saving.then(() => idb.put('kv', CACHE_KEY, cache)).catch(() => undefined);
+  // Compared once the previous save is done, with what it wrote.
+  saving = saving
+    .then(async () => {
+      const puts: Array<[string, unknown]> = Object.entries(details)
+        .filter(([id, d]) => savedDetails.get(id) !== d)
+        .map(([id, d]) => [detailKey(id), d]);
+      const dels = [...savedDetails.keys()].filter((id) => !details[id]).map(detailKey);
+      await idb.batch('kv', [...puts, [CACHE_KEY, cache]], dels);
+      savedDetails = new Map(Object.entries(details));
+    })
+    .catch(() => {
+      // Not written: the next save writes every history again.
+      savedDetails = new Map();
+    });
   return saving;
 }
 
@@ -84,7 +120,8 @@ export function startPersistence(): () => void {
 
 export async function saveAuth(a: AuthRecord): Promise<void> {
   await idb.put('kv', 'auth', a);
-  await idb.del('kv', CACHE_KEY);
+  await idb.batch('kv', [], [CACHE_KEY, ...[...savedDetails.keys()].map(detailKey)]);
+  savedDetails = new Map();
   appStore.set(emptyState());
   authStore.set(a);
 }
@@ -95,6 +132,7 @@ export async function forgetPairing(): Promise<void> {
   // The whole kv store: auth, the cached state, and drafts (what was written here stays here).
   clearAllDrafts();
   await Promise.all([idb.clear('kv'), idb.clear('outbox')]);
+  savedDetails = new Map();
   authStore.set(undefined);
   appStore.set(emptyState());
 }
