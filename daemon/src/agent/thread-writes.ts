@@ -1,0 +1,49 @@
+// The agent's writes to threads and its events: one durable change of a thread (a journal record)
+// with a thread.updated event when its summary changed, and events published in the background
+// but tracked, so a stop (or a test) can wait until every one is written.
+import type { ServerEvent, ThreadSummary } from '../../../shared/src/index.js';
+import type { DaemonContext } from '../context.js';
+import type { ThreadDoc } from '../store/threads.js';
+import { type AgentRecord, agentRecord } from './records.js';
+
+function summaryKey(s: ThreadSummary): string {
+  return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}\u0000${s.urgentState ?? ''}`;
+}
+
+export class ThreadWrites {
+  private pendingEmits = new Set<Promise<unknown>>();
+  private lastSummary = new Map<string, string>();
+
+  constructor(private readonly ctx: Pick<DaemonContext, 'emit' | 'log' | 'store'>) {}
+
+  emit(event: ServerEvent): void {
+    const p = this.ctx
+      .emit(event)
+      .catch((err: unknown) => this.ctx.log.error('could not emit an event', { kind: event.kind, err: String(err) }));
+    this.pendingEmits.add(p);
+    void p.finally(() => this.pendingEmits.delete(p));
+  }
+
+  async mutate<R>(
+    threadId: string,
+    change: (doc: ThreadDoc, rec: AgentRecord) => R,
+  ): Promise<{ result: R; doc: ThreadDoc }> {
+    const { result, summary, doc } = await this.ctx.store.threads.update(threadId, (d) => change(d, agentRecord(d)));
+    const key = summaryKey(summary);
+    if (this.lastSummary.get(threadId) !== key) {
+      this.lastSummary.set(threadId, key);
+      this.emit({ kind: 'thread.updated', thread: summary });
+    }
+    return { result, doc };
+  }
+
+  /** A new thread's summary, about to be published by its creator (no second thread.updated for it). */
+  created(thread: ThreadSummary): void {
+    this.lastSummary.set(thread.id, summaryKey(thread));
+  }
+
+  /** Events not yet written. */
+  pending(): Array<Promise<unknown>> {
+    return [...this.pendingEmits];
+  }
+}
