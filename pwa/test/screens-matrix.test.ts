@@ -86,6 +86,7 @@ async function check(page: Page, screen: string, mode: (typeof MODES)[number]): 
   return problems;
 }
 
+// Eight screens × four modes with screenshots: about 25 s on an idle machine, more under load.
 it('every screen fits and names its controls in light, dark, 320 px and 200 % text', async () => {
   const { page } = rig!.b;
   const url = rig!.td.url;
@@ -131,7 +132,7 @@ it('every screen fits and names its controls in light, dark, 320 px and 200 % te
     await pairPage.close();
   }
   expect(problems).toEqual([]);
-});
+}, 120_000);
 
 it('a file named in the answer is a link to the file viewer', async () => {
   const { page } = rig!.b;
