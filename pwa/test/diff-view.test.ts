@@ -71,7 +71,7 @@ it('an edited file shows its removed and added lines, with line numbers', async 
     .getByRole('link', { name: /^View changes to .*plan\.md$/ })
     .click();
   await diff.locator('.dl-del').waitFor({ timeout: 10_000 });
-});
+}, 60_000);
 
 it('a file the agent created shows as all added; after undo it says the changes were undone', async () => {
   const { page } = rig!.b;
@@ -103,4 +103,4 @@ it('a file the agent created shows as all added; after undo it says the changes 
   expect(await page.getByRole('link', { name: 'View changes to todo.txt' }).count()).toBe(0);
   await page.goto(`${td.url}/${diffHref}`);
   await diff.getByText("The task's changes to this file were undone.").waitFor({ timeout: 10_000 });
-});
+}, 60_000);

@@ -53,7 +53,7 @@ it('a failed task shows one failure card with Retry; the list row gives the reas
   await page.getByText('Second try worked.').waitFor({ timeout: 20_000 });
   await page.locator('.task-group').last().locator('.chip-done').waitFor({ timeout: 10_000 });
   expect(await page.getByRole('region', { name: 'Task failed' }).count()).toBe(0);
-});
+}, 60_000);
 
 it('a retry notice shows while the call is retried and goes away when the task ends', async () => {
   const { page } = rig!.b;
@@ -87,4 +87,4 @@ it('a retry notice shows while the call is retried and goes away when the task e
   await page.locator('.task-group').last().locator('.chip-done').waitFor({ timeout: 10_000 });
   await expect.poll(() => notice.count(), { timeout: 10_000 }).toBe(0);
   expect(await page.getByRole('region', { name: 'Task failed' }).count()).toBe(0);
-});
+}, 60_000);

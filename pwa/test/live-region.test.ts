@@ -103,4 +103,4 @@ it('a streamed answer is announced once, whole', async () => {
   // … and was announced once, with all of it.
   expect(aboutAnswer).toHaveLength(1);
   for (const w of words) expect(aboutAnswer[0]).toContain(w);
-});
+}, 60_000);
