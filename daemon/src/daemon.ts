@@ -155,7 +155,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     policy = originPolicy(config, listenPort);
     await control.listen();
     // Answer first; then read the older events a resuming phone may ask for (resumes wait for them).
-    setImmediate(() => void store.events.ready());
+    // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles small.
+    setImmediate(() => void store.events.ready().then(collectStartupGarbage));
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
@@ -209,4 +210,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     lock.release();
     throw err;
   }
+}
+
+/** One full collection after start-up, when Node runs with --expose-gc (DAEMON_NODE_FLAGS). */
+function collectStartupGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }

@@ -52,7 +52,9 @@ describe('systemd user unit', () => {
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
     expect(unit).toMatch(/^TimeoutStopSec=\d+$/m);
     expect(unit).toMatch(/^WantedBy=default\.target$/m);
-    expect(unit).toContain(`ExecStart="${process.execPath}" "--max-semi-space-size=2" "--heap-growing-percent=20" "${spec.entry}" "start"`);
+    expect(unit).toContain(
+      `ExecStart="${process.execPath}" "--max-semi-space-size=2" "--heap-growing-percent=20" "--expose-gc" "${spec.entry}" "start"`,
+    );
     expect(unit).not.toMatch(/ANTHROPIC|apiKey/i);
     expect(homeFromServiceFile(unit)).toBe(awkwardHome);
   });
@@ -94,7 +96,14 @@ describe('LaunchAgent plist', () => {
     );
     const parsed = JSON.parse(out) as Record<string, unknown>;
     expect(parsed.Label).toBe('dev.errand.daemon');
-    expect(parsed.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=2', '--heap-growing-percent=20', spec.entry, 'start']);
+    expect(parsed.ProgramArguments).toEqual([
+      process.execPath,
+      '--max-semi-space-size=2',
+      '--heap-growing-percent=20',
+      '--expose-gc',
+      spec.entry,
+      'start',
+    ]);
     expect(parsed.RunAtLoad).toBe(true);
     expect(parsed.KeepAlive).toEqual({ SuccessfulExit: false, Crashed: true });
     expect(parsed.StandardOutPath).toBe(path.join(awkwardHome, 'logs', 'service.log'));
