@@ -168,14 +168,15 @@ export class Gateway implements Presence {
     });
   }
 
-  private send(conn: Connection, frame: ServerFrame): void {
+  private send(conn: Connection, frame: ServerFrame | string): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     if (conn.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       // A peer that cannot keep up reconnects and resumes from its last sequence number.
       conn.socket.terminate();
       return;
     }
-    conn.socket.send(JSON.stringify(frame));
+    // A string is an event's frame, serialized once by the event log for every client.
+    conn.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
   private authenticate(conn: Connection, text: string): (() => void) | undefined {
@@ -219,9 +220,9 @@ export class Gateway implements Presence {
     let replayedUpTo = frame.lastSeq ?? events.lastSeq;
     const buffered: LoggedEvent[] = [];
     let replaying = true;
-    const unsubscribe = events.subscribe((e) => {
+    const unsubscribe = events.subscribe((e, frame) => {
       if (replaying) buffered.push(e);
-      else if (e.seq > replayedUpTo) this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+      else if (e.seq > replayedUpTo) this.send(conn, frame);
     });
     const finish = () => {
       for (const e of buffered)

@@ -4,12 +4,18 @@
 // The replay window is kept in memory, bounded by count and by bytes.
 import type { ServerEvent } from '../../../shared/src/index.js';
 import { FrameRing, type KeptEvent } from './frame-ring.js';
-import { Journal, type JournalRecord, type LoggedEvent, REPLAY_WINDOW } from './journal.js';
+import { committedEventJson, Journal, type JournalRecord, type LoggedEvent, REPLAY_WINDOW } from './journal.js';
 
 export type { KeptEvent } from './frame-ring.js';
 export type { LoggedEvent } from './journal.js';
 
-const frameOf = (e: LoggedEvent): string => JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event });
+/** JSON.stringify({ type: 'event', seq, at, event }) byte for byte, from the event's JSON in its record when the journal kept it. */
+const frameOf = (e: LoggedEvent): string => {
+  const json = committedEventJson(e);
+  return json === undefined
+    ? JSON.stringify({ type: 'event', seq: e.seq, at: e.at, event: e.event })
+    : `{"type":"event","seq":${e.seq},"at":${e.at},"event":${json}}`;
+};
 
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
 const DEFAULT_RING = REPLAY_WINDOW.events;
@@ -17,7 +23,7 @@ const DEFAULT_RING_BYTES = REPLAY_WINDOW.bytes;
 
 export class EventLog {
   private ring = new FrameRing();
-  private listeners = new Set<(e: LoggedEvent) => void>();
+  private listeners = new Set<(e: LoggedEvent, frame: string) => void>();
 
   constructor(
     private readonly journal: Journal,
@@ -27,8 +33,8 @@ export class EventLog {
   ) {
     journal.onCommit((r) => {
       for (const e of r.events) {
-        this.keep(e);
-        for (const l of this.listeners) l(e);
+        const frame = this.keep(e);
+        for (const l of this.listeners) l(e, frame);
       }
     });
   }
@@ -73,9 +79,11 @@ export class EventLog {
     this.trim();
   }
 
-  private keep(e: LoggedEvent): void {
-    this.ring.push(e.seq, frameOf(e));
+  private keep(e: LoggedEvent): string {
+    const frame = frameOf(e);
+    this.ring.push(e.seq, frame);
     this.trim();
+    return frame;
   }
 
   private trim(): void {
@@ -119,7 +127,8 @@ export class EventLog {
     });
   }
 
-  subscribe(listener: (e: LoggedEvent) => void): () => void {
+  /** `frame` is the event's frame as clients get it, serialized once for every listener. */
+  subscribe(listener: (e: LoggedEvent, frame: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -80,6 +80,24 @@ export class EventTooLargeError extends Error {
   }
 }
 
+/** Each committed event's JSON, as written in its record (the event log builds its frame from it). */
+const eventJsons = new WeakMap<LoggedEvent, string>();
+
+/** The JSON of an event the journal committed, when it still has it (serialized once per event). */
+export function committedEventJson(e: LoggedEvent): string | undefined {
+  return eventJsons.get(e);
+}
+
+/** JSON.stringify(rec), byte for byte, keeping each event's JSON for its frame. */
+function recordJson(rec: JournalRecord): string {
+  const events = rec.events.map((e) => {
+    const json = JSON.stringify(e.event);
+    eventJsons.set(e, json);
+    return `{"seq":${e.seq},"at":${e.at},"event":${json}}`;
+  });
+  return `{"n":${rec.n},"at":${rec.at},"ops":${JSON.stringify(rec.ops)},"events":[${events.join(',')}]}`;
+}
+
 export class JournalDamagedError extends Error {
   readonly exitCode = 65; // EX_DATAERR
   constructor(
@@ -682,7 +700,7 @@ export class Journal {
           events: p.events.map((event) => ({ seq: ++this.seq, at, event })),
         };
         records.push(rec);
-        const body = Buffer.from(JSON.stringify(rec), 'utf8');
+        const body = Buffer.from(recordJson(rec), 'utf8');
         const head = Buffer.alloc(HEADER);
         head.writeUInt32LE(body.length, 0);
         head.writeUInt32LE(crc32(body), 4);
