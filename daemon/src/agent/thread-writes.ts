@@ -10,6 +10,9 @@ function summaryKey(s: ThreadSummary): string {
   return `${s.title}\u0000${s.state}\u0000${s.lastLine}\u0000${s.lastTaskId ?? ''}\u0000${s.lastTaskState ?? ''}\u0000${s.urgentState ?? ''}`;
 }
 
+/** Threads whose last published summary is remembered (most recent); older ones may get a repeat. */
+const REMEMBERED_SUMMARIES = 256;
+
 export class ThreadWrites {
   private pendingEmits = new Set<Promise<unknown>>();
   private lastSummary = new Map<string, string>();
@@ -31,7 +34,7 @@ export class ThreadWrites {
     const { result, summary, doc } = await this.ctx.store.threads.update(threadId, (d) => change(d, agentRecord(d)));
     const key = summaryKey(summary);
     if (this.lastSummary.get(threadId) !== key) {
-      this.lastSummary.set(threadId, key);
+      this.remember(threadId, key);
       this.emit({ kind: 'thread.updated', thread: summary });
     }
     return { result, doc };
@@ -39,7 +42,14 @@ export class ThreadWrites {
 
   /** A new thread's summary, about to be published by its creator (no second thread.updated for it). */
   created(thread: ThreadSummary): void {
-    this.lastSummary.set(thread.id, summaryKey(thread));
+    this.remember(thread.id, summaryKey(thread));
+  }
+
+  /** Bounded, so memory stays flat as threads pile up: a forgotten thread's next change repeats its (unchanged) summary. */
+  private remember(threadId: string, key: string): void {
+    this.lastSummary.delete(threadId);
+    this.lastSummary.set(threadId, key);
+    if (this.lastSummary.size > REMEMBERED_SUMMARIES) this.lastSummary.delete(this.lastSummary.keys().next().value!);
   }
 
   /** Events not yet written. */
