@@ -197,6 +197,8 @@ const MarkdownPart = memo(function MarkdownPart({
 });
 
 const MemoItem = memo(Item);
+// The message box keeps its own state: a streamed word changes none of its props.
+const MemoComposer = memo(Composer);
 
 interface TaskGroupProps {
   items: ThreadItem[];
@@ -320,12 +322,14 @@ export function ThreadScreen({ id }: { id: string }) {
   const scroller = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
   const [scrolledUp, setScrolledUp] = useState(false);
-  const toLatest = (smooth = false) => {
+  // Stable (refs and a state setter only), so the memoised composer is not rendered again per word.
+  const toLatest = useCallback((smooth = false) => {
     const el = scroller.current;
     nearBottom.current = true;
     setScrolledUp(false);
     if (el) el.scrollTo({ top: el.scrollHeight, behavior: smooth ? 'smooth' : 'auto' });
-  };
+  }, []);
+  const onSent = useCallback(() => toLatest(), [toLatest]);
 
   useThreadPresence(pendingId ? undefined : id, online);
 
@@ -453,12 +457,12 @@ export function ThreadScreen({ id }: { id: string }) {
         </button>
       )}
       {!pendingId && (
-        <Composer
+        <MemoComposer
           threadId={id}
           placeholder="Follow up…"
           answering={openQuestion}
           stoppable={workingTask?.id}
-          onSent={() => toLatest()}
+          onSent={onSent}
         />
       )}
     </div>
