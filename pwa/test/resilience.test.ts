@@ -177,7 +177,7 @@ describe('offline outbox, reconnect and reload', () => {
     await last.getByRole('button', { name: 'Resume task' }).click();
     await page.getByText('Resumed and finished.').waitFor({ timeout: 30_000 });
     await page.locator('.task-group').last().locator('.chip-done').waitFor();
-  });
+  }, 90_000);
 
   it('notices a link that went silent without closing, and recovers when it answers again', async () => {
     const { page } = b;

@@ -90,7 +90,7 @@ it('a damaged middle record refuses start naming file and offset; doctor explain
   const next = await again.event('thread.updated', (e) => e.thread.title === 'after repair');
   const seq = again.events().find((e) => e.event === next)!.seq;
   expect(seq).toBeGreaterThan(seenSeq);
-});
+}, 90_000);
 
 it('a full disk: the command fails with unavailable "disk full at <path>", nothing is acknowledged, the daemon stays up and recovers', async () => {
   const { home, tokens } = await homes.home();
@@ -134,7 +134,7 @@ it('a full disk: the command fails with unavailable "disk full at <path>", nothi
       ['on a full disk', made.thread.id],
     ].sort(),
   );
-});
+}, 90_000);
 
 /** A small tmpfs (needs root); undefined where mounting is not allowed. */
 function smallDisk(): { dir: string; release: () => void } | undefined {
