@@ -68,7 +68,35 @@ export async function loadPersisted(): Promise<void> {
 }
 
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
+/** When the pending save runs (Date.now()). */
+let saveDue = 0;
 let saving: Promise<void> = Promise.resolve();
+/** The state the last save wrote, and when: a change since then that only added streamed words waits. */
+let savedState: AppState | undefined;
+let savedAt = 0;
+const SAVE_MS = 400;
+/** While words stream in, at most one save this often: each copies the whole thread, a task on the
+ *  phone's main thread; a reload fetches the stream again from the saved lastSeq anyway. */
+const STREAM_SAVE_MS = 2000;
+
+/** Only streamed words changed: the cached parts are the same but some answers' text grew. */
+function onlyWordsStreamed(prev: AppState, next: AppState): boolean {
+  if (prev.threads !== next.threads || prev.seen !== next.seen || prev.hostId !== next.hostId) return false;
+  if (prev.details === next.details) return true;
+  const ids = Object.keys(next.details);
+  if (ids.length !== Object.keys(prev.details).length) return false;
+  return ids.every((id) => {
+    const a = prev.details[id];
+    const b = next.details[id];
+    if (a === b) return true;
+    if (!a || !b || a.tasks !== b.tasks || a.approvals !== b.approvals || a.questions !== b.questions) return false;
+    if (a.changes !== b.changes || a.items.length !== b.items.length) return false;
+    return b.items.every((item, i) => {
+      const was = a.items[i];
+      return item === was || (item.kind === 'assistant' && was.kind === 'assistant' && item.id === was.id);
+    });
+  });
+}
 
 /** Keep only the most recently updated threads' histories, to bound the cache. */
 function trimDetails(s: AppState): AppState['details'] {
@@ -83,6 +111,8 @@ export function saveNow(): Promise<void> {
   saveTimer = undefined;
   if (!authStore.get()) return saving;
   const s = appStore.get();
+  savedState = s;
+  savedAt = Date.now();
   const details = trimDetails(s);
   const cache: Cached = {
     lastSeq: s.lastSeq,
@@ -105,12 +135,21 @@ export function saveNow(): Promise<void> {
     .catch(() => {
       // Not written: the next save writes every history again.
       savedDetails = new Map();
+      savedState = undefined;
     });
   return saving;
 }
 
 export function scheduleSave(): void {
-  if (saveTimer === undefined) saveTimer = setTimeout(() => void saveNow(), 400);
+  const now = Date.now();
+  // A save due soon covers this change too.
+  if (saveTimer !== undefined && saveDue <= now + SAVE_MS) return;
+  const words = !!savedState && onlyWordsStreamed(savedState, appStore.get());
+  const wait = words ? Math.max(SAVE_MS, savedAt + STREAM_SAVE_MS - now) : SAVE_MS;
+  if (saveTimer !== undefined && saveDue <= now + wait) return;
+  clearTimeout(saveTimer);
+  saveDue = now + wait;
+  saveTimer = setTimeout(() => void saveNow(), wait);
 }
 
 /** Save the state cache a moment after each change (called once, from main.tsx). */
@@ -122,6 +161,7 @@ export async function saveAuth(a: AuthRecord): Promise<void> {
   await idb.put('kv', 'auth', a);
   await idb.batch('kv', [], [CACHE_KEY, ...[...savedDetails.keys()].map(detailKey)]);
   savedDetails = new Map();
+  savedState = undefined;
   appStore.set(emptyState());
   authStore.set(a);
 }
@@ -133,6 +173,7 @@ export async function forgetPairing(): Promise<void> {
   clearAllDrafts();
   await Promise.all([idb.clear('kv'), idb.clear('outbox')]);
   savedDetails = new Map();
+  savedState = undefined;
   authStore.set(undefined);
   appStore.set(emptyState());
 }
