@@ -13,7 +13,6 @@ import { appStore, connStore } from '../state/app.js';
 import { groupByTask, markSeen } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
-import '../ui/conversation.css';
 import { useStoreByFrame } from '../ui/frame-store.js';
 import { memo, sameElements } from '../ui/memo.js';
 import { ApprovalCard, QuestionCard, resultFiles, TaskFooter, ToolRow, useRootPaths } from './Cards.js';
@@ -197,6 +196,10 @@ const MarkdownPart = memo(function MarkdownPart({
 });
 
 const MemoItem = memo(Item);
+// The header does not change while words stream in: not rendered again per frame. (The task footer
+// is not memoised: it reads the task's changes from the store as its group renders.)
+const MemoHeader = memo(Header);
+const goBack = () => back();
 // The message box keeps its own state: a streamed word changes none of its props.
 const MemoComposer = memo(Composer);
 
@@ -216,13 +219,8 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
   // Before the first words arrive: nothing from the agent yet after the person's message.
   const thinking = running && items[items.length - 1]?.kind === 'user' && approvals.length === 0;
   const taskEnded = !!task && ENDED_TASK_STATES.has(task.state);
-  // Painted once: from now on it may be skipped while off screen (ui/conversation.css), its size
-  // kept as it was. Set on the node, not through a render: the class prop stays the same, so Preact
-  // leaves it.
-  const ref = useRef<HTMLElement>(null);
-  useEffect(() => ref.current?.classList.add('laid-out'), []);
   return (
-    <section class="task-group" ref={ref}>
+    <section class="task-group">
       {items.map((item) => (
         <MemoItem
           key={item.id}
@@ -402,13 +400,13 @@ export function ThreadScreen({ id }: { id: string }) {
   const shownTasks = new Set(groups.map((g) => g.taskId));
   const orphanTasks = Object.values(detail?.tasks ?? {}).filter((t) => !shownTasks.has(t.id));
 
+  // Built once per state shown, so the memoised header sees the same props while words stream in.
+  const backButton = useMemo(() => <IconButton icon="back" label="Back to threads" onClick={goBack} />, []);
+  const chip = useMemo(() => (headerState ? <StateChip state={headerState} /> : undefined), [headerState]);
+
   return (
     <div class="screen">
-      <Header
-        title={title}
-        left={<IconButton icon="back" label="Back to threads" onClick={() => back()} />}
-        sub={headerState ? <StateChip state={headerState} /> : undefined}
-      />
+      <MemoHeader title={title} left={backButton} sub={chip} />
       <div
         class="conversation"
         ref={scroller}
