@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type PhoneRig, shot, startPhoneRig, unnamedControls } from './helpers/browser.js';
+import { type PhoneRig, shot, startPhoneRig, tooSmall, unnamedControls } from './helpers/browser.js';
 
 let rig: PhoneRig | undefined;
 let threadId = '';
@@ -55,19 +55,6 @@ const MODES = [
 
 /** Screens whose every touch target is checked to be at least 44 px in every mode. */
 const touchChecked = new Set(['pair', 'file', 'diff']);
-
-/** Visible controls smaller than 44 × 44 px (a control inside a label counts by the label). */
-const tooSmall = (page: Page) =>
-  page.evaluate(() =>
-    [...document.querySelectorAll('button, a[href], input, textarea, select, summary, [role=switch]')]
-      .filter((e) => (e as HTMLElement).offsetParent !== null)
-      .map((e) => {
-        const target = (e.closest('label') as HTMLElement | null) ?? (e as HTMLElement);
-        const r = target.getBoundingClientRect();
-        return { label: e.getAttribute('aria-label') ?? e.textContent?.trim().slice(0, 40), w: r.width, h: r.height };
-      })
-      .filter((x) => x.w < 43.5 || x.h < 43.5),
-  );
 
 async function check(page: Page, screen: string, mode: (typeof MODES)[number]): Promise<string[]> {
   await page.setViewportSize({ width: mode.width, height: 640 });

@@ -2,10 +2,9 @@
 // switch counts by its row, the label that toggles it), on the thread list, a thread with steps, an
 // approval and a finished answer, and Settings; at 200 % text nothing scrolls sideways and the
 // composer and the header's state chip stay on screen.
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
+import { type PhoneRig, shot, startPhoneRig, tooSmall } from './helpers/browser.js';
 
 let rig: PhoneRig | undefined;
 beforeAll(async () => {
@@ -14,19 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
 });
-
-/** Visible controls smaller than 44 × 44 px (a control inside a label counts by the label). */
-const tooSmall = (page: Page) =>
-  page.evaluate(() =>
-    [...document.querySelectorAll('button, a[href], input, textarea, select, summary, [role=switch]')]
-      .filter((e) => (e as HTMLElement).offsetParent !== null)
-      .map((e) => {
-        const target = (e.closest('label') as HTMLElement | null) ?? (e as HTMLElement);
-        const r = target.getBoundingClientRect();
-        return { label: e.getAttribute('aria-label') ?? e.textContent?.trim().slice(0, 40), w: r.width, h: r.height };
-      })
-      .filter((x) => x.w < 43.5 || x.h < 43.5),
-  );
 
 it('every touch target is at least 44 px, and 200 % text still fits', async () => {
   const { page } = rig!.b;

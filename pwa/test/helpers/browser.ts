@@ -237,3 +237,16 @@ export function unnamedControls(page: Page): Promise<string[]> {
 export function cspViolations(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? ['(not recorded)']);
 }
+
+/** Visible controls smaller than 44 × 44 px (a control inside a label counts by the label). */
+export const tooSmall = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('button, a[href], input, textarea, select, summary, [role=switch]')]
+      .filter((e) => (e as HTMLElement).offsetParent !== null)
+      .map((e) => {
+        const target = (e.closest('label') as HTMLElement | null) ?? (e as HTMLElement);
+        const r = target.getBoundingClientRect();
+        return { label: e.getAttribute('aria-label') ?? e.textContent?.trim().slice(0, 40), w: r.width, h: r.height };
+      })
+      .filter((x) => x.w < 43.5 || x.h < 43.5),
+  );

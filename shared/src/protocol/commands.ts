@@ -1,6 +1,7 @@
 // Client → daemon commands. Every command carries a client-chosen `id`; the daemon answers each
 // with a `reply` frame of the same id. Re-sending an id has the effect of sending it once.
 import { z } from 'zod';
+import { cmd } from './command-shape.js';
 import { DiffCommands } from './diff.js';
 import { Id } from './entities.js';
 import { MEMORY_MUTATING, MemoryCommands } from './memory.js';
@@ -9,14 +10,6 @@ import { SCHEDULE_MUTATING, ScheduleCommands } from './schedules.js';
 export const MAX_TEXT = 100_000;
 const Text = z.string().max(MAX_TEXT);
 const Name = z.string().trim().min(1).max(80);
-const CommandId = z
-  .string()
-  .min(8)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/);
-
-const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
-  z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
 
 export const PushSubscriptionInput = z.object({
   endpoint: z.string().max(2048),

@@ -2,6 +2,7 @@
 // by the host from the change journal (the same before-content undo restores). Kept apart from
 // commands.ts, which only spreads the command into its union.
 import { z } from 'zod';
+import { cmd } from './command-shape.js';
 import { Id } from './entities.js';
 
 /** Each side (before, after) is read up to this many bytes; a larger file answers too_large. */
@@ -54,15 +55,6 @@ export type FileDiff = z.infer<typeof FileDiff>;
 /** The reply to task.diff. */
 export const TaskDiffResult = z.object({ diff: FileDiff });
 export type TaskDiffResult = z.infer<typeof TaskDiffResult>;
-
-const CommandId = z
-  .string()
-  .min(8)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/);
-// The same shape as commands.ts's helper (importing it from there would be a cycle).
-const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
-  z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
 
 export const DiffCommands = [
   /** A file the task changed (a path in its change journal), before → after. Reply: TaskDiffResult */

@@ -2,6 +2,7 @@
 // personal instructions the user keeps: read, edited and cleared from the phone and the CLI.
 // Kept apart from commands.ts, which only spreads these into its union.
 import { z } from 'zod';
+import { cmd } from './command-shape.js';
 import { Timestamp } from './entities.js';
 
 /** A memory file's name as the agent sees it: /memories/... */
@@ -21,15 +22,6 @@ export const MemoryEntry = z.object({
   modifiedAt: Timestamp,
 });
 export type MemoryEntry = z.infer<typeof MemoryEntry>;
-
-const CommandId = z
-  .string()
-  .min(8)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/);
-// The same shape as commands.ts's helper (importing it from there would be a cycle).
-const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
-  z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
 
 export const MemoryCommands = [
   /** Reply: { entries: MemoryEntry[], enabled: boolean } */

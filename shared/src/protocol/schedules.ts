@@ -1,6 +1,7 @@
 // Scheduled errands: a saved task plus when it runs, and what became of every occurrence.
 // Kept apart from commands.ts/events.ts, which only spread these into their unions.
 import { z } from 'zod';
+import { cmd } from './command-shape.js';
 import { Id, Timestamp } from './entities.js';
 
 const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24-hour)');
@@ -117,15 +118,6 @@ export const ScheduleFields = {
     .optional(),
   maxCostUsd: z.number().positive().max(10_000).optional(),
 };
-
-const CommandId = z
-  .string()
-  .min(8)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/);
-// The same shape as commands.ts's helper (importing it from there would be a cycle).
-const cmd = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
-  z.object({ id: CommandId, type: z.literal(type), ...shape }).strict();
 
 export const ScheduleCommands = [
   cmd('schedules.list', {}),
