@@ -11,11 +11,16 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
+/** ERRAND_BENCH_NODE_FLAGS adds Node flags to the daemon's (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile it). */
+function extraFlags(): string[] {
+  return (process.env.ERRAND_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export async function startDaemonProcess(home: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [...DAEMON_NODE_FLAGS, path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
+    [...DAEMON_NODE_FLAGS, ...extraFlags(), path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
     {
       // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
       env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },

@@ -18,6 +18,17 @@ const PARALLEL = 32;
 const ROUNDS = 10;
 const MODEL = 'claude-sonnet-4-6';
 
+/** A process's CPU time so far (user + system, ms) from /proc; 0 where there is none. */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
 /** A paired client on the daemon's WebSocket that runs one-turn tasks and waits for them to end. */
 export async function connectTaskClient(url: string, token: string) {
   const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
@@ -106,9 +117,18 @@ export async function benchTinyTasks(): Promise<boolean> {
     await daemonBatch();
     const s: number[] = [];
     const d: number[] = [];
+    // CPU time, which the machine's load disturbs less than rates: the daemon's per task, and this
+    // process's per bare call (the SDK and the scripted server both run here).
+    let daemonCpu = 0;
+    let sdkCpu = 0;
     for (let r = 0; r < ROUNDS; r++) {
+      const c0 = process.cpuUsage();
       s.push(await sdkBatch());
+      const c1 = process.cpuUsage(c0);
+      sdkCpu += (c1.user + c1.system) / 1000;
+      const p0 = processCpuMs(daemon.pid);
       d.push(await daemonBatch());
+      daemonCpu += processCpuMs(daemon.pid) - p0;
     }
     client.close();
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -117,6 +137,10 @@ export async function benchTinyTasks(): Promise<boolean> {
     console.log(
       `${PARALLEL} parallel: through Errand median ${dm.toFixed(1)} tasks/s (${d.map((x) => x.toFixed(0)).join(', ')}); bare SDK median ${sm.toFixed(1)} calls/s (${s.map((x) => x.toFixed(0)).join(', ')})`,
     );
+    if (daemonCpu > 0)
+      console.log(
+        `CPU: daemon ${(daemonCpu / (ROUNDS * PARALLEL)).toFixed(2)} ms per task; bench process ${(sdkCpu / (ROUNDS * PARALLEL)).toFixed(2)} ms per bare call (SDK and scripted server)`,
+      );
     return report('tiny tasks/s vs bare SDK calls/s', `${(dm / sm).toFixed(2)}x`, dm >= sm * 0.5, '>= 0.5x');
   } finally {
     await daemon?.stop();
