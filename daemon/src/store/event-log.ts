@@ -22,7 +22,7 @@ const DEFAULT_RING = REPLAY_WINDOW.events;
 const DEFAULT_RING_BYTES = REPLAY_WINDOW.bytes;
 
 export class EventLog {
-  private ring = new FrameRing();
+  private ring: FrameRing;
   private listeners = new Set<(e: LoggedEvent, frame: string) => void>();
 
   constructor(
@@ -31,6 +31,7 @@ export class EventLog {
     private readonly ringMaxBytes = DEFAULT_RING_BYTES,
     private readonly owned = false,
   ) {
+    this.ring = new FrameRing(journal.dir);
     journal.onCommit((r) => {
       for (const e of r.events) {
         const frame = this.keep(e);
@@ -69,12 +70,16 @@ export class EventLog {
 
   private prepend(records: JournalRecord[]): void {
     const first = this.ring.firstSeq ?? Number.POSITIVE_INFINITY;
-    const older = new FrameRing();
+    const older = new FrameRing(this.journal.dir);
     for (const r of records) for (const e of r.events) if (e.seq < first) older.push(e.seq, frameOf(e));
-    if (!older.length) return;
+    const newer = older.length ? this.ring.from(0) : undefined;
     // Only a run ending right before the ring's first event can be replayed with it (since() counts on it).
-    if (Number.isFinite(first) && older.lastSeq !== first - 1) return;
-    for (const k of this.ring.from(0)) older.push(k.seq, k.frame);
+    if (!newer || (Number.isFinite(first) && older.lastSeq !== first - 1)) {
+      older.close();
+      return;
+    }
+    for (const k of newer) older.push(k.seq, k.frame);
+    this.ring.close();
     this.ring = older;
     this.trim();
   }
@@ -134,7 +139,14 @@ export class EventLog {
   }
 
   async close(): Promise<void> {
-    if (this.owned) await this.journal.close();
-    else await this.journal.settle();
+    if (this.owned) {
+      await this.journal.close();
+      this.ring.close();
+    } else await this.journal.settle();
+  }
+
+  /** Close the replay window's file, once the journal is closed (no more events). */
+  closeWindow(): void {
+    this.ring.close();
   }
 }

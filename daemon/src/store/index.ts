@@ -100,6 +100,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
     async close() {
       await journal.close();
       threads.close();
+      events.closeWindow();
       await devices.flush();
     },
   };
