@@ -2,6 +2,7 @@
 // (CLAUDE.md, AGENTS.md in the workspace and each allowed folder) and the personal instructions
 // file (home/instructions.md, edited from the phone). They go into the system prompt's cached
 // prefix, so they are read once per task and stay byte-identical while unchanged.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
@@ -17,16 +18,53 @@ export interface Instructions {
   folders: Array<{ path: string; text: string }>;
 }
 
-/** A regular file, not a link (a link could pull in a file outside the folder), capped. */
+/** What a file was when last read: read again only when one of these changed. */
+interface Seen {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  text: string | undefined;
+}
+const seen = new Map<string, Seen>();
+/** Files remembered at most (personal file + two per folder, for a generous number of folders). */
+const MAX_SEEN = 256;
+
+/**
+ * A regular file, not a link (a link could pull in a file outside the folder), capped. Checked with
+ * a synchronous lstat that returns nothing for a missing file (most folders have none: no error is
+ * built), and read again only when it changed since the last task.
+ */
 async function readPlain(file: string): Promise<string | undefined> {
+  let st: fs.Stats | undefined;
   try {
-    const st = await fsp.lstat(file);
-    if (!st.isFile() || st.size > MAX_FILE_CHARS * 4) return undefined;
-    const text = (await fsp.readFile(file, 'utf8')).slice(0, MAX_FILE_CHARS).trim();
-    return text || undefined;
+    st = fs.lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
+  if (!st?.isFile() || st.size > MAX_FILE_CHARS * 4) {
+    seen.delete(file);
+    return undefined;
+  }
+  const before = seen.get(file);
+  if (
+    before &&
+    before.ino === st.ino &&
+    before.size === st.size &&
+    before.mtimeMs === st.mtimeMs &&
+    before.ctimeMs === st.ctimeMs
+  )
+    return before.text;
+  let text: string | undefined;
+  try {
+    text = (await fsp.readFile(file, 'utf8')).slice(0, MAX_FILE_CHARS).trim() || undefined;
   } catch {
     return undefined;
   }
+  seen.delete(file);
+  if (seen.size >= MAX_SEEN) seen.delete(seen.keys().next().value!);
+  seen.set(file, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, text });
+  return text;
 }
 
 export async function readInstructions(opts: { personalFile: string; folders: string[] }): Promise<Instructions> {

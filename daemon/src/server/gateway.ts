@@ -56,6 +56,8 @@ interface Connection {
   device?: DeviceRecord;
   view: { threadId: string | null; foreground: boolean };
   alive: boolean;
+  /** Its socket holds writes until the end of this tick (cork). */
+  corked?: boolean;
 }
 
 export interface GatewayDeps {
@@ -176,7 +178,24 @@ export class Gateway implements Presence {
       return;
     }
     // A string is an event's frame, serialized once by the event log for every client.
+    this.cork(conn);
     conn.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /**
+   * Frames sent in one turn of the event loop (a record's events, a reply) leave in one write:
+   * each write on a socket is a system call, and a task's ten or so events would be ten.
+   */
+  private cork(conn: Connection): void {
+    if (conn.corked) return;
+    const raw = (conn.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!raw) return;
+    conn.corked = true;
+    raw.cork();
+    process.nextTick(() => {
+      conn.corked = false;
+      raw.uncork();
+    });
   }
 
   private authenticate(conn: Connection, text: string): (() => void) | undefined {

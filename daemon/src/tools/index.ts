@@ -331,10 +331,12 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     run: (call, tctx) => runtime.run(call, tctx),
     promptContext: () => runtime.promptContext(),
     changedFiles: async (taskId) => {
-      const ws = fs.realpathSync(roots.workspace);
       const files = (await journal.changes(taskId))
         .filter((c) => c.op !== 'mkdir' && c.op !== 'trash' && !c.undone)
         .map((c) => c.toPath ?? c.path);
+      // Most tasks change nothing: the workspace's real path is looked up only when needed.
+      if (!files.length) return [];
+      const ws = fs.realpathSync(roots.workspace);
       return [...new Set(files)].map((f) => {
         const rel = path.relative(ws, f);
         return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : f;

@@ -64,4 +64,17 @@ it('reads CLAUDE.md, AGENTS.md and the personal instructions into a stable cache
   const third = server.requests[2].body.system.map((x: { text: string }) => x.text).join('\n');
   expect(third).toContain('Answer in French.');
   expect(third).not.toContain('Portuguese');
+
+  // Files are read again only when they changed: an edit of the same size is seen too, and so is a
+  // removed file.
+  fs.writeFileSync(h.ctx.paths.instructions, 'Answer in German.');
+  fs.rmSync(path.join(root, 'AGENTS.md'));
+  server.push(reply(text('ok')));
+  const fourth = await h.send('thread.create', { text: 'four' });
+  await h.waitTask(fourth.task.id, ['done']);
+  const last = server.requests[3].body.system.map((x: { text: string }) => x.text).join('\n');
+  expect(last).toContain('Answer in German.');
+  expect(last).not.toContain('French');
+  expect(last).not.toContain('Run make test before you finish.');
+  expect(last).toContain('Use tabs in this project.');
 });
