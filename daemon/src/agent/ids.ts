@@ -1,8 +1,8 @@
 // Ids of threads' tasks, items and questions: random, url-safe. A leaf module, so the loop can
 // name the items it streams without importing the thread records.
-import crypto from 'node:crypto';
+import { randomId } from '../util/random-id.js';
 
-const rand = (n = 9) => crypto.randomBytes(n).toString('base64url');
+const rand = (n = 9) => randomId(n);
 
 /** Task ids carry their thread id, so a command naming a task finds its thread without a search. */
 export const newTaskId = (threadId: string) => `${threadId}.t${rand()}`;

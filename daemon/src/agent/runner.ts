@@ -2,10 +2,10 @@
 // that applies its events (recorder.ts: persist, then publish), answers the loop's hooks for the
 // person (questions, waiting), and records how the task ended.
 
-import crypto from 'node:crypto';
 import type { Question, ServerEvent, ThreadItem } from '../../../shared/src/index.js';
 import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
+import { randomId } from '../util/random-id.js';
 import { readInstructions } from './instructions.js';
 import { type LoopHooks, type LoopResult, type LoopState, runAgentLoop } from './loop.js';
 import { systemPrompt } from './prompt.js';
@@ -60,7 +60,7 @@ const CANCELLED_REASON = 'Cancelled.';
 export class TaskRun {
   readonly controller = new AbortController();
   /** This run's name in the step journal. */
-  readonly attempt = crypto.randomBytes(6).toString('base64url');
+  readonly attempt = randomId(6);
   /** Applies the loop's events to the thread and the step journal, and publishes them. */
   readonly recorder: RunRecorder;
   question: { q: Question; resolve: (answer: string) => void; reject: (err: Error) => void } | undefined;

@@ -10,6 +10,7 @@ import {
   type TaskState,
   type ThreadSummary,
 } from '../../../shared/src/index.js';
+import { randomId } from '../util/random-id.js';
 import { ColdParts } from './cold-parts.js';
 import type { Fold, Journal } from './journal.js';
 import type { SnapshotPart } from './snapshot-file.js';
@@ -362,7 +363,7 @@ export class ThreadStore {
 
   async create(title: string, fill: (doc: ThreadDoc) => void): Promise<ThreadDoc> {
     const now = Date.now();
-    const id = `thr_${crypto.randomBytes(12).toString('base64url')}`;
+    const id = `thr_${randomId(12)}`;
     const data: ThreadDoc = {
       schema: 1,
       meta: { id, title, state: 'active', createdAt: now, updatedAt: now },
