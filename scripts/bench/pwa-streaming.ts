@@ -8,8 +8,11 @@
 // 50 ms in either; worst frame gap <= 50 ms.
 // BENCH_PROFILE=1 prints the functions that took the most time in each stream, and in its longest
 // busy stretch (=long or =empty: only those streams; build the app with NO_MINIFY=1 first for
-// readable names).
+// readable names). BENCH_TRACE (=long, =empty or any value for both) records a Chromium trace of each
+// stream and prints what the main thread did in every task over 50 ms (style, layout, paint, scripts);
+// BENCH_TRACE_DIR=dir also writes each trace there.
 import fs from 'node:fs';
+import type { CDPSession } from 'playwright-core';
 import WebSocket from 'ws';
 import { type ModelServer, reply, startModelServer, text } from '../../daemon/test/helpers/model-server.js';
 import type { Task, ThreadItem } from '../../shared/src/index.js';
@@ -154,6 +157,99 @@ const INSTRUMENT = `(() => {
   requestAnimationFrame(tick);
 })()`;
 
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  /** The thread's own CPU time: not stretched by other processes nor by the CPU slowdown. */
+  tdur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string; data?: Record<string, unknown>; beginData?: Record<string, unknown> };
+}
+
+/** Starts a Chromium trace of the page's main thread; the returned function stops it and gives its events. */
+async function startTrace(cdp: CDPSession): Promise<() => Promise<TraceEvent[]>> {
+  const events: TraceEvent[] = [];
+  const onData = (e: { value: unknown[] }) => {
+    events.push(...(e.value as TraceEvent[]));
+  };
+  cdp.on('Tracing.dataCollected', onData);
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: {
+      includedCategories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline'],
+    },
+  });
+  return async () => {
+    const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
+    await cdp.send('Tracing.end');
+    await done;
+    cdp.off('Tracing.dataCollected', onData);
+    return events;
+  };
+}
+
+/** For each main-thread task over the long-task limit: where its time went, by the self time of the
+ *  events inside it (script, style, layout, paint, ...; the task's own remainder is "(other)").
+ *  Each with its CPU time: a loaded machine stretches the wall time, not that. */
+function summariseTrace(events: TraceEvent[]): string {
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  if (!main) return '(no renderer main thread in the trace)';
+  const onMain = events
+    .filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined)
+    .sort((x, y) => x.ts - y.ts || y.dur! - x.dur!);
+  const isTask = (e: TraceEvent) => e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask';
+  const lines: string[] = [];
+  // Per frame of work (every task over 8 ms): wall and CPU time, to tell the app's cost from a busy machine's.
+  let lastEnd = 0;
+  const busy = onMain.filter((e) => {
+    if (!isTask(e) || e.ts < lastEnd) return false;
+    lastEnd = e.ts + e.dur!;
+    return e.dur! > 8000;
+  });
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  lines.push(
+    `  ${busy.length} tasks over 8 ms: wall ${(sum(busy.map((e) => e.dur!)) / 1000).toFixed(0)} ms, cpu ${(sum(busy.map((e) => e.tdur ?? 0)) / 1000).toFixed(0)} ms`,
+  );
+  for (let i = 0; i < onMain.length; i++) {
+    const t = onMain[i];
+    if (!isTask(t) || t.dur! <= LONG_TASK_MS * 1000) continue;
+    const end = t.ts + t.dur!;
+    const self = new Map<string, number>();
+    // Nested events: each one's time minus its children's is its own.
+    const stack: Array<{ e: TraceEvent; key: string; child: number }> = [{ e: t, key: '(other)', child: 0 }];
+    const close = (upTo: number) => {
+      while (stack.length > 1 && stack[stack.length - 1].e.ts + stack[stack.length - 1].e.dur! <= upTo) {
+        const top = stack.pop()!;
+        self.set(top.key, (self.get(top.key) ?? 0) + top.e.dur! - top.child);
+        stack[stack.length - 1].child += top.e.dur!;
+      }
+    };
+    let j = i + 1;
+    for (; j < onMain.length && onMain[j].ts < end; j++) {
+      const e = onMain[j];
+      if (isTask(e)) continue;
+      close(e.ts);
+      const d = e.args?.data ?? e.args?.beginData;
+      const what = d ? String(d.functionName || d.type || '').slice(0, 30) : '';
+      stack.push({ e, key: `${e.name}${what ? ` ${what}` : ''}`, child: 0 });
+    }
+    close(Number.POSITIVE_INFINITY);
+    self.set('(other)', (self.get('(other)') ?? 0) + t.dur! - stack[0].child);
+    const parts = [...self]
+      .filter(([, us]) => us >= 1000)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 10);
+    lines.push(
+      `  task ${(t.dur! / 1000).toFixed(0)} ms (cpu ${((t.tdur ?? 0) / 1000).toFixed(0)} ms): ${parts.map(([k, us]) => `${k} ${(us / 1000).toFixed(1)}`).join(' · ')}`,
+    );
+    while (i + 1 < onMain.length && onMain[i + 1].ts < end) i++;
+  }
+  return lines.join('\n') || '  (none)';
+}
+
 interface Sample {
   perUpdateMs: number;
   updates: number;
@@ -218,11 +314,11 @@ try {
   const scriptSeconds = async () =>
     (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ScriptDuration')!.value;
 
-  // BENCH_PROFILE=long or =empty profiles only that kind of thread; any other value both.
-  const profiling = (which: 'empty' | 'long') => {
-    const p = process.env.BENCH_PROFILE;
-    return !!p && (p === which || (p !== 'long' && p !== 'empty'));
-  };
+  // BENCH_PROFILE=long or =empty profiles only that kind of thread; any other value both (BENCH_TRACE alike).
+  const wanted = (p: string | undefined, which: 'empty' | 'long') =>
+    !!p && (p === which || (p !== 'long' && p !== 'empty'));
+  const profiling = (which: 'empty' | 'long') => wanted(process.env.BENCH_PROFILE, which);
+  const tracing = (which: 'empty' | 'long') => wanted(process.env.BENCH_TRACE, which);
   const stream = async (which: 'empty' | 'long'): Promise<Sample> => {
     round++;
     const prompt = `Bench round ${round}: summarise the folder.`;
@@ -255,16 +351,31 @@ try {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
+    const trace = tracing(which) ? await startTrace(cdp) : undefined;
     go();
     await withTimeout(finished, 120_000, `round ${round}: the finished answer`);
     // The observer hears of the last task once it has ended.
     await page.evaluate('new Promise((r) => setTimeout(r, 100))');
     const b = (await page.evaluate('window.__bench')) as { maxGap: number; longest: number; longTasks: number };
     const script = (await scriptSeconds()) - before;
+    if (trace) {
+      const events = await trace();
+      // BENCH_TRACE_DIR keeps each trace (Chrome's trace format: open it in DevTools' Performance panel).
+      if (process.env.BENCH_TRACE_DIR)
+        fs.writeFileSync(
+          `${process.env.BENCH_TRACE_DIR}/stream-${round}-${which}.json`,
+          JSON.stringify({ traceEvents: events }),
+        );
+      console.log(`${which} thread, tasks over ${LONG_TASK_MS} ms:\n${summariseTrace(events)}`);
+    }
     if (profiling(which)) {
       const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
         profile: {
-          nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+          nodes: Array<{
+            id: number;
+            children?: number[];
+            callFrame: { functionName: string; url: string; lineNumber: number };
+          }>;
           samples: number[];
           timeDeltas: number[];
         };
@@ -308,6 +419,23 @@ try {
         )}`,
       );
       console.log(`longest busy stretch ${longestMs.toFixed(0)} ms:\n${top(longestRun, 12)}`);
+      // Inclusive time (a function with all it calls, counted once however deep it recurses).
+      const parent = new Map<number, number>();
+      for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+      const total = new Map<string, number>();
+      profile.samples.forEach((id, i) => {
+        const seen = new Set<string>();
+        for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) seen.add(name(n));
+        for (const k of seen) total.set(k, (total.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      });
+      console.log(
+        `${which} thread, whole stream (inclusive ms):\n${[...total]
+          .filter(([k]) => !/^\((program|idle|root|garbage collector)\)/.test(k))
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, 30)
+          .map(([k, t]) => `${(t / 1000).toFixed(1)} ${k}`)
+          .join('\n')}`,
+      );
     }
     const updates = deltas - deltasBefore;
     return { perUpdateMs: (script * 1000) / Math.max(1, updates), updates, ...b };
