@@ -84,8 +84,11 @@ export type LoopEvent =
   | { type: 'thought'; summary: string; redacted: boolean; ms: number }
   /** The reply asked for these tools; `inflight` is the open turn. */
   | { type: 'tools.planned'; steps: ToolStep[]; inflight: Inflight }
-  /** Durable before the call runs; `turn` = committed turns. */
-  | { type: 'tool.started'; step: ToolStep; turn: number }
+  /**
+   * Durable before the call runs, unless `readOnly` (no side effect: a read run again after a crash
+   * is harmless, so it waits for the turn's checkpoint); `turn` = committed turns.
+   */
+  | { type: 'tool.started'; step: ToolStep; turn: number; readOnly?: boolean }
   /** `inflight.results` has the call's result. */
   | { type: 'tool.finished'; step: ToolStep; end: StepEnd; inflight: Inflight; tainted: boolean }
   /** A running tool says what it is doing now. */

@@ -186,14 +186,16 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       ? reason
       : `${reason} ${answer === 'expired' ? 'Nobody answered whether to continue.' : 'You chose to stop it.'}`;
 
+  const defs = tools.definitions();
+  const readOnlyTools = new Set(defs.filter((d) => d.readOnly).map((d) => d.name));
+  /** What this turn's read-only calls still write elsewhere (audit): the checkpoint waits for it. */
+  const turnDurable: Array<Promise<void>> = [];
   const toolDefs: Array<WireTool | ServerTool> = [
-    ...tools
-      .definitions()
-      .map((d) =>
-        d.apiType
-          ? { type: d.apiType, name: d.name }
-          : { name: d.name, description: d.description, input_schema: d.input_schema as Record<string, unknown> },
-      ),
+    ...defs.map((d) =>
+      d.apiType
+        ? { type: d.apiType, name: d.name }
+        : { name: d.name, description: d.description, input_schema: d.input_schema as Record<string, unknown> },
+    ),
     { ...askUserTool },
   ];
   toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };
@@ -381,7 +383,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     state.messages.push({ role: 'assistant', content: inflight.assistant }, { role: 'user', content: results });
     state.inflight = undefined;
     state.turns++;
-    pendingCheckpoint = checkpoint();
+    // Read-only calls return before their audit entries are durable: the checkpoint that shows
+    // their results waits for them (already being flushed, so this rarely waits).
+    const durable = turnDurable.splice(0);
+    pendingCheckpoint = durable.length
+      ? Promise.all(durable.map((p) => p.catch(() => undefined))).then(checkpoint)
+      : checkpoint();
     pendingCheckpoint.catch(() => undefined); // observed by settleCheckpoint
   }
 
@@ -433,8 +440,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         );
         continue;
       }
-      if (!inflight.started.includes(b.id)) inflight.started.push(b.id);
-      await emit({ type: 'tool.started', step, turn: state.turns });
+      // A read-only call is not marked started: after a crash or stop it runs again (harmless)
+      // instead of being reported as outcome unknown, so nothing needs to be durable before it.
+      const readOnly = readOnlyTools.has(b.name);
+      if (!readOnly && !inflight.started.includes(b.id)) inflight.started.push(b.id);
+      await emit({ type: 'tool.started', step, turn: state.turns, ...(readOnly ? { readOnly } : {}) });
       if (b.name === ASK_USER) {
         const question =
           String((b.input as { question?: unknown })?.question ?? '').trim() ||
@@ -477,6 +487,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         );
         continue;
       }
+      if (outcome.durable) turnDurable.push(outcome.durable);
       if (outcome.tainted) state.tainted = true;
       await record(
         step,

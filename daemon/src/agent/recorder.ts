@@ -4,7 +4,8 @@
 //
 // Where its writes go: a tool's "started" is a step-journal record (one fdatasync) written before
 // the call runs; it also carries the reply and the results of calls finished since the last
-// record. The turn's checkpoint (a thread write) then holds all of it in the thread file. Items
+// record. A read-only call gets no such record (run again after a crash, it does no harm). The
+// turn's checkpoint (one journal record) then holds all of it. Items
 // that change between writes are kept in `unsaved` (thread.get shows them) and ride along with
 // the next write; streaming text is sent as item.delta at most every `deltaIntervalMs`.
 import type { ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
@@ -57,6 +58,10 @@ export class RunRecorder {
   private readonly unsaved = new Map<string, ThreadItem>();
   /** What the next step-journal record carries besides its own step. */
   private journalCarry: Omit<StepRecord, 'attempt' | 'turn' | 'started'> = {};
+  /** Read-only calls running now (they get no record of their own before they run). */
+  private readonly readOnlySteps = new Set<string>();
+  /** The carry holds the result of a call with effects: the next call makes it durable first. */
+  private effectsCarried = false;
   private pendingDeltas = new Map<string, string>();
   /** Changes (and their events) that ride along with the next durable write of this run. */
   private deferred: Array<Change<void>> = [];
@@ -90,7 +95,7 @@ export class RunRecorder {
       case 'tools.planned':
         return this.toolsPlanned(e.steps, e.inflight);
       case 'tool.started':
-        return this.toolStarted(e.step, e.turn);
+        return this.toolStarted(e.step, e.turn, e.readOnly);
       case 'tool.finished':
         return this.toolFinished(e);
       case 'tool.described':
@@ -120,6 +125,7 @@ export class RunRecorder {
     const events = this.deferredEvents.splice(0);
     const saved = [...this.unsaved.entries()];
     this.journalCarry = {}; // everything it held is in `pending` too
+    this.effectsCarried = false;
     const { result } = await this.d.mutate(this.d.threadId, (doc, rec) => {
       for (const d of pending) d(doc, rec);
       return change(doc, rec);
@@ -138,9 +144,10 @@ export class RunRecorder {
   }
 
   /** One durable step-journal record; events held for durability follow it. */
-  private async journal(turn: number, started: string): Promise<void> {
-    const record: StepRecord = { attempt: this.d.attempt, turn, ...this.journalCarry, started };
+  private async journal(turn: number, started?: string): Promise<void> {
+    const record: StepRecord = { attempt: this.d.attempt, turn, ...this.journalCarry, ...(started ? { started } : {}) };
     this.journalCarry = {};
+    this.effectsCarried = false;
     const events = this.deferredEvents.splice(0);
     await this.d.steps.append(this.d.taskId, record);
     for (const e of events) this.d.publish(e);
@@ -303,9 +310,17 @@ export class RunRecorder {
     for (const item of items) this.emitItem(item, true);
   }
 
-  private async toolStarted(step: ToolStep, turn: number): Promise<void> {
+  private async toolStarted(step: ToolStep, turn: number, readOnly = false): Promise<void> {
     const prev = this.unsaved.get(step.id);
-    await this.journal(turn, step.id);
+    // A read-only call runs without a record of its own: after a crash it is run again, not
+    // reported unknown. What it finds rides with the turn's checkpoint (or with the record of a
+    // later call with effects). Only the result of an earlier call with effects is made durable
+    // first (in a record naming no call), so a crash now cannot turn that one into "unknown".
+    if (!readOnly) await this.journal(turn, step.id);
+    else {
+      this.readOnlySteps.add(step.id);
+      if (this.effectsCarried) await this.journal(turn);
+    }
     if (prev && prev.kind === 'tool') this.emitItem(this.remember({ ...prev, state: 'running' }));
   }
 
@@ -316,6 +331,7 @@ export class RunRecorder {
     tainted: boolean;
   }): Promise<void> {
     const { step, end, tainted } = e;
+    if (!this.readOnlySteps.delete(step.id)) this.effectsCarried = true;
     const endedAt = Date.now();
     const result = e.inflight.results[step.id];
     const inflight = structuredClone(e.inflight);

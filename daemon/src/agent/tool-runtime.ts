@@ -9,6 +9,11 @@ export interface ModelToolDefinition {
   /** A tool the API defines itself (the memory tool): sent as {type, name} only. */
   apiType?: string;
   description: string;
+  /**
+   * No side effect (reads files, lists, searches): a call run again after a crash does no harm, so
+   * its "about to run" need not be durable before it runs. Not sent to the model.
+   */
+  readOnly?: boolean;
   input_schema: { type: 'object'; properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown };
 }
 
@@ -31,6 +36,11 @@ export interface ToolCallOutcome {
   output?: string;
   /** The call read untrusted content (web, mail, connector output): the task is tainted from now on. */
   tainted?: boolean;
+  /**
+   * A read-only call may return before its records outside the thread (audit entries) are durable:
+   * this resolves when they are. The turn's checkpoint, which shows the result, waits for it.
+   */
+  durable?: Promise<void>;
 }
 
 export interface TaskToolContext {

@@ -57,7 +57,7 @@ export class Runtime implements ToolRuntime {
   }
 
   definitions(): ModelToolDefinition[] {
-    return this.specs().map((s) => s.definition);
+    return this.specs().map((s) => (s.kind === 'read' ? { ...s.definition, readOnly: true } : s.definition));
   }
 
   summarize(name: string, input: unknown): string {
@@ -77,9 +77,14 @@ export class Runtime implements ToolRuntime {
     return this.d.approvals.forThread(threadId);
   }
 
-  /** A tool call; its audit entries are durable before it runs and before its outcome is returned. */
+  /**
+   * A tool call; its audit entries are durable before it runs and before its outcome is returned.
+   * A built-in read (no side effect) does not wait for them: its outcome carries the wait
+   * (`durable`), which the turn's checkpoint awaits before the result is shown or sent to the model.
+   */
   async run(call: { id: string; name: string; input: unknown }, ctx: TaskToolContext): Promise<ToolCallOutcome> {
     const out = await this.runCall(call, ctx);
+    if (this.find(call.name)?.kind === 'read') return { ...out, durable: this.auditSynced() };
     await this.auditSynced();
     return out;
   }
@@ -258,9 +263,10 @@ export class Runtime implements ToolRuntime {
 
       if (ctx.signal.aborted)
         return fail('denied', 'The task was cancelled; nothing was run.', 'cancelled before running');
-      // Written before the call runs, so a call killed mid-run (or a daemon killed under it) is on record.
+      // Written before the call runs, so a call killed mid-run (or a daemon killed under it) is on
+      // record; durable first unless the call only reads (see run).
       audit(AUDIT_STARTED);
-      await this.auditSynced();
+      if (spec.kind !== 'read') await this.auditSynced();
       let res;
       try {
         res = await prepared.execute(ctx.signal);

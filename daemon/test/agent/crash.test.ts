@@ -199,6 +199,75 @@ describe('kill -9 mid-task', () => {
     expect(results[1].content[0].text).toBe('outcome unknown: Errand stopped while this ran; check before retrying');
   });
 
+  it('a read-only call cut off by a crash runs again on resume (not outcome unknown); the finished write before it is kept and not run again', async () => {
+    server.push(
+      reply(
+        text('Write, then wait.'),
+        toolUse('write_file', { name: 'a.txt', text: 'A' }),
+        toolUse('wait_for', { file: 'go.txt' }),
+      ),
+    );
+    const first = await startHost(home, server.url);
+    hosts.push(first);
+    const { thread, task } = await first.send({ type: 'thread.create', text: 'write a.txt, then wait for go.txt' });
+    await until('the read-only call to start', () => (runsOf(home).length === 2 ? true : undefined));
+    await first.kill9();
+    // The flag that marks a tool read-only stays in the daemon.
+    for (const t of server.requests[0].body.tools) expect(t).not.toHaveProperty('readOnly');
+
+    server.push(reply(text('Both steps are done.')));
+    const second = await startHost(home, server.url);
+    hosts.push(second);
+    const before = await second.send({ type: 'thread.get', threadId: thread.id });
+    expect(before.tasks[0].state).toBe('interrupted');
+    const tools = before.items.filter((i: { kind: string }) => i.kind === 'tool');
+    expect(tools.map((i: { tool: string }) => i.tool)).toEqual(['write_file', 'wait_for']);
+    expect(tools[0].state).toBe('completed');
+    expect(tools[1].state).not.toBe('unknown');
+
+    fs.writeFileSync(path.join(home, 'files', 'go.txt'), 'go');
+    await second.send({ type: 'task.resume', taskId: task.id });
+    const g = await until('the resumed task to finish', async () => {
+      const r = await second.send({ type: 'thread.get', threadId: thread.id });
+      return r.tasks[0].state === 'done' ? r : undefined;
+    });
+    expect(runsOf(home).map((l) => l.split(' ')[0])).toEqual(['write_file', 'wait_for', 'wait_for']);
+    expect(g.items.filter((i: { kind: string }) => i.kind === 'tool').map((i: { state: string }) => i.state)).toEqual([
+      'completed',
+      'completed',
+    ]);
+    expect(server.requests).toHaveLength(2);
+    const results = server.requests[1].body.messages.at(-1).content;
+    expect(results[0]).toMatchObject({ type: 'tool_result', content: [{ type: 'text', text: 'Wrote a.txt' }] });
+    expect(results[1]).toMatchObject({ type: 'tool_result', content: [{ type: 'text', text: 'saw go.txt' }] });
+    expect(results[1].is_error).toBeUndefined();
+  });
+
+  it('a turn of read-only calls writes no step record before they run; after a crash the turn is asked again', async () => {
+    server.push(reply(text('Waiting.'), toolUse('wait_for', { file: 'go.txt' })));
+    const first = await startHost(home, server.url);
+    hosts.push(first);
+    const { thread, task } = await first.send({ type: 'thread.create', text: 'wait for go.txt' });
+    await until('the read-only call to start', () => (runsOf(home).length === 1 ? true : undefined));
+    // A record would have been durable before the call started.
+    const stepsDir = path.join(home, 'store', 'agent-steps');
+    expect(fs.existsSync(stepsDir) ? fs.readdirSync(stepsDir) : []).toEqual([]);
+    await first.kill9();
+
+    server.push(reply(text('Nothing left to wait for.')));
+    const second = await startHost(home, server.url);
+    hosts.push(second);
+    await second.send({ type: 'task.resume', taskId: task.id });
+    const g = await until('the resumed task to finish', async () => {
+      const r = await second.send({ type: 'thread.get', threadId: thread.id });
+      return r.tasks[0].state === 'done' ? r : undefined;
+    });
+    expect(g.tasks[0].resultSummary).toBe('Nothing left to wait for.');
+    // The cut-off turn was not kept: the model is asked again from the user's message.
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1].body.messages.map((m: { role: string }) => m.role)).toEqual(['user']);
+  });
+
   it('after SIGTERM the task is interrupted cleanly and resumes by itself on the next start', async () => {
     server.push({ kind: 'hang' });
     const first = await startHost(home, server.url);

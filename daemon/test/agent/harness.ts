@@ -35,7 +35,8 @@ export interface TestTools {
  * write_file {name, text}: writes dir/name and appends a line to dir/log.txt (so a repeated run is visible);
  * slow {ms}: waits ms or until the task's signal aborts;
  * approve_me {}: goes waiting (as an approval would) for `waitMs` then completes;
- * big {chars}: returns that many characters.
+ * big {chars}: returns that many characters;
+ * wait_for {file}: read-only (no side effect); waits until dir/file exists or the task's signal aborts.
  */
 export function testTools(dir: string): TestTools {
   fs.mkdirSync(dir, { recursive: true });
@@ -65,6 +66,12 @@ export function testTools(dir: string): TestTools {
       name: 'big',
       description: 'Returns a long output.',
       input_schema: { type: 'object', properties: { chars: { type: 'number' } } },
+    },
+    {
+      name: 'wait_for',
+      description: 'Wait until a file exists (reads only).',
+      readOnly: true,
+      input_schema: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
     },
   ];
   const ok = (t: string, output?: string): ToolCallOutcome => ({
@@ -116,6 +123,15 @@ export function testTools(dir: string): TestTools {
         return ok('approved and done');
       }
       if (call.name === 'big') return ok('x'.repeat(Number(input.chars ?? 10_000)));
+      if (call.name === 'wait_for') {
+        const file = path.join(dir, path.basename(String(input.file)));
+        while (!fs.existsSync(file)) {
+          if (ctx.signal.aborted)
+            return { content: [{ type: 'text', text: 'aborted' }], isError: true, state: 'error' };
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return ok(`saw ${path.basename(file)}`);
+      }
       return { content: [{ type: 'text', text: `unknown tool ${call.name}` }], isError: true, state: 'error' };
     },
   };

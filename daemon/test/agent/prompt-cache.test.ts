@@ -55,6 +55,7 @@ it('marks the last system block and the last tool for caching, and keeps both id
     'slow',
     'approve_me',
     'big',
+    'wait_for',
     'ask_user',
   ]);
   expect(server.requests[0].body.system[0].text).toContain(h.tools.dir);

@@ -154,7 +154,7 @@ it('passes a blocked-domain list when no allow list is set, and offers nothing w
   h = await startHarness({ modelUrl: server.url, config: { web: { search: false, fetch: false } } });
   const second = await h.send('thread.create', { text: 'y' });
   await h.waitTask(second.task.id, ['done']);
-  expect(toolNames(1)).toEqual(['write_file', 'slow', 'approve_me', 'big', 'ask_user']);
+  expect(toolNames(1)).toEqual(['write_file', 'slow', 'approve_me', 'big', 'wait_for', 'ask_user']);
 });
 
 it('turns the web tools off for an endpoint that refuses them, with a notice, and finishes the task', async () => {
