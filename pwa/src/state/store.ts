@@ -1,5 +1,5 @@
 // A minimal observable store and a Preact hook to read it.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 export interface Store<T> {
   get(): T;
@@ -25,22 +25,35 @@ export function createStore<T>(initial: T): Store<T> {
   };
 }
 
+/**
+ * What a subscription compares against: the selector of the latest render (usually an inline arrow
+ * reading props) and the value that render showed. Kept in a ref, so one subscription per component
+ * lasts as long as it is mounted: subscribing again after every render cost an effect per render of
+ * every component that reads a store (each streamed word rendered several).
+ */
+export function useSelection<T, S>(store: Store<T>, select: (v: T) => S) {
+  const current = select(store.get());
+  const ref = useRef({ select, shown: current });
+  ref.current.select = select;
+  ref.current.shown = current;
+  return { current, ref };
+}
+
 /** Re-render when the selected slice changes (compared with Object.is). */
 export function useStore<T, S>(store: Store<T>, select: (v: T) => S): S {
   const [, force] = useState(0);
-  const current = select(store.get());
+  const { current, ref } = useSelection(store, select);
   useEffect(() => {
-    let last = select(store.get());
     const check = () => {
-      const next = select(store.get());
-      if (!Object.is(next, last)) {
-        last = next;
+      const next = ref.current.select(store.get());
+      if (!Object.is(next, ref.current.shown)) {
+        ref.current.shown = next;
         force((n) => n + 1);
       }
     };
+    // A change between the first render and the subscription is not missed.
     check();
     return store.subscribe(check);
-    // The selector is usually an inline arrow; re-subscribing each render is cheap and keeps it current.
-  });
+  }, [store]);
   return current;
 }

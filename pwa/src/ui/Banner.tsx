@@ -7,14 +7,16 @@ import { useStore } from '../state/store.js';
 
 /** "Can't reach your computer": shown only after a real failure, never during the first connect. */
 export function ConnectionBanner() {
-  const c = useStore(connStore, (s) => s);
+  // Only while offline: online, every frame from the host updates lastSeenAt (renders for nothing).
+  const c = useStore(connStore, (s) => (s.status === 'offline' ? s : undefined));
   const [, tick] = useState(0);
+  const offline = !!c;
   useEffect(() => {
-    if (c.status !== 'offline') return;
+    if (!offline) return;
     const t = setInterval(() => tick((n) => n + 1), 1000);
     return () => clearInterval(t);
-  }, [c.status]);
-  if (c.status !== 'offline') return null;
+  }, [offline]);
+  if (!c) return null;
   const secs = c.retryAt ? Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000)) : 0;
   return (
     <div class="banner banner-offline" role="status" aria-live="polite">
