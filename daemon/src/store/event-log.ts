@@ -61,20 +61,29 @@ export class EventLog {
    * daemon answers before it is in): resolves once it is. Replays wait for this.
    */
   ready(): Promise<void> {
-    this.warming ??= this.journal.readCoveredWindow({ events: this.ringSize, bytes: this.ringMaxBytes }).then(
-      (records) => this.prepend(records),
-      () => undefined, // unreadable history: clients further back get a snapshot, as beyond the window
-    );
+    this.warming ??= (async () => {
+      const older = new FrameRing(this.journal.dir);
+      try {
+        await this.journal.readCoveredWindow((e) => older.push(e.seq, frameOf(e)), {
+          events: this.ringSize,
+          bytes: this.ringMaxBytes,
+        });
+      } catch {
+        // Unreadable history: clients further back get a snapshot, as beyond the window.
+        older.close();
+        return;
+      }
+      this.prepend(older);
+    })();
     return this.warming;
   }
 
-  private prepend(records: JournalRecord[]): void {
-    const first = this.ring.firstSeq ?? Number.POSITIVE_INFINITY;
-    const older = new FrameRing(this.journal.dir);
-    for (const r of records) for (const e of r.events) if (e.seq < first) older.push(e.seq, frameOf(e));
-    const newer = older.length ? this.ring.from(0) : undefined;
+  /** Put the frames read from older records before the ring's. */
+  private prepend(older: FrameRing): void {
+    const first = this.ring.firstSeq;
     // Only a run ending right before the ring's first event can be replayed with it (since() counts on it).
-    if (!newer || (Number.isFinite(first) && older.lastSeq !== first - 1)) {
+    const newer = older.length && (first === undefined || older.lastSeq === first - 1) ? this.ring.from(0) : undefined;
+    if (!newer) {
       older.close();
       return;
     }
