@@ -383,11 +383,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     state.messages.push({ role: 'assistant', content: inflight.assistant }, { role: 'user', content: results });
     state.inflight = undefined;
     state.turns++;
-    // Read-only calls return before their audit entries are durable: the checkpoint that shows
-    // their results waits for them (already being flushed, so this rarely waits).
+    // Read-only calls return before their audit entries are durable: they are flushed alongside
+    // the checkpoint (two syncs in parallel, not one after the other), and both are durable before
+    // the next model call sends the results out.
     const durable = turnDurable.splice(0);
     pendingCheckpoint = durable.length
-      ? Promise.all(durable.map((p) => p.catch(() => undefined))).then(checkpoint)
+      ? Promise.all([checkpoint(), ...durable.map((p) => p.catch(() => undefined))]).then(() => undefined)
       : checkpoint();
     pendingCheckpoint.catch(() => undefined); // observed by settleCheckpoint
   }

@@ -38,7 +38,8 @@ export interface ToolCallOutcome {
   tainted?: boolean;
   /**
    * A read-only call may return before its records outside the thread (audit entries) are durable:
-   * this resolves when they are. The turn's checkpoint, which shows the result, waits for it.
+   * this resolves when they are. The loop waits for it with the turn's checkpoint, before the
+   * result goes out to the model.
    */
   durable?: Promise<void>;
 }

@@ -3,7 +3,7 @@ import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { readNoFollow } from './journal.js';
-import { inFolder, openNoFollow } from './no-follow.js';
+import { inFolder, openNoFollow, readFileNoFollow } from './no-follow.js';
 import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
 import { asInput, optBool, optNum, optStr, str, type ToolSpec, text } from './types.js';
@@ -343,10 +343,11 @@ export function readTools(roots: Roots): ToolSpec[] {
         summary: `Read ${r.real}`,
         subjects: [r.real],
         async execute() {
-          const now = await roots.recheck(p, r, 'read');
-          const { data } = await readNoFollow(now.real);
-          const res = await readForModel(now.real, data, opts);
-          return { content: res.blocks, summary: `Read ${path.basename(now.real)} (${res.summary})` };
+          // Read through folders reached without following links: the checked real path (inside
+          // the roots, a regular file with one link) or nothing, so no second resolve is needed.
+          const { data } = await readFileNoFollow(r.real);
+          const res = await readForModel(r.real, data, opts);
+          return { content: res.blocks, summary: `Read ${path.basename(r.real)} (${res.summary})` };
         },
       };
     },

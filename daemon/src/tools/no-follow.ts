@@ -129,6 +129,89 @@ export async function openNoFollow(file: string, opts: FolderOptions = {}): Prom
   }
 }
 
+/** Files up to this size are read in one blocking call (from the page cache: well under a millisecond). */
+const SYNC_READ_MAX = 256 * 1024;
+
+/**
+ * `openFolderNoFollow`, blocking (Linux): each step is one lookup in a folder (microseconds), where
+ * each asynchronous step costs a trip through the thread pool. Returns the folder's descriptor.
+ */
+function openFolderNoFollowSync(dir: string, opts: FolderOptions): number {
+  if (!path.isAbsolute(dir) || path.normalize(dir) !== dir) throw new ToolError(`Bad path ${dir}.`);
+  let sofar = path.parse(dir).root || '/';
+  let fd = fs.openSync(sofar, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    for (const part of dir.split(path.sep).filter(Boolean)) {
+      sofar = path.join(sofar, part);
+      let next: number;
+      try {
+        next = fs.openSync(`${PROC_FD}/${fd}/${part}`, DIR_FLAGS);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP' || code === 'ENOTDIR') throw linkRefusal(dir, opts);
+        if (code === 'ENOENT') throw new ToolError(`${sofar} does not exist (any more); nothing was done.`);
+        throw err;
+      }
+      fs.closeSync(fd);
+      fd = next;
+    }
+    return fd;
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/**
+ * Read the real path `file`, a regular file with one link, without following a link anywhere on
+ * it: what is read is that very path or nothing, whatever was swapped since it was checked.
+ */
+export async function readFileNoFollow(
+  file: string,
+  opts: FolderOptions = {},
+): Promise<{ data: Buffer; stat: fs.Stats }> {
+  const name = path.basename(file);
+  let fd: number;
+  if (hasProcFd && name) {
+    const dir = openFolderNoFollowSync(path.dirname(file), opts);
+    try {
+      fd = fs.openSync(
+        `${PROC_FD}/${dir}/${name}`,
+        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw linkRefusal(file, opts);
+      throw err;
+    } finally {
+      fs.closeSync(dir);
+    }
+  } else {
+    const h = await openNoFollow(file, opts);
+    fd = h.fd;
+    try {
+      return await readFd(fd, file);
+    } finally {
+      await h.close();
+    }
+  }
+  try {
+    return await readFd(fd, file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function readFd(fd: number, file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
+  const stat = fs.fstatSync(fd);
+  if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);
+  if (stat.nlink > 1) throw new ToolError(`${file} has other hard links; Errand will not use it.`);
+  const data =
+    stat.size <= SYNC_READ_MAX
+      ? fs.readFileSync(fd)
+      : await new Promise<Buffer>((resolve, reject) => fs.readFile(fd, (err, d) => (err ? reject(err) : resolve(d))));
+  return { data, stat };
+}
+
 /** Write `name` in an opened folder durably: temp file beside it, fsync, rename over, fsync the folder. */
 export async function writeAtomicIn(folder: string, name: string, data: Buffer, mode?: number): Promise<void> {
   const tmp = `${folder}/.errand-${crypto.randomBytes(6).toString('hex')}.tmp`;

@@ -79,8 +79,9 @@ export class Runtime implements ToolRuntime {
 
   /**
    * A tool call; its audit entries are durable before it runs and before its outcome is returned.
-   * A built-in read (no side effect) does not wait for them: its outcome carries the wait
-   * (`durable`), which the turn's checkpoint awaits before the result is shown or sent to the model.
+   * A built-in read (no side effect) has one entry, its outcome, and does not wait for it: the
+   * outcome carries the wait (`durable`), which the loop awaits before the result goes to the model.
+   * (Killed mid-read, a read left nothing out and runs again on resume, where it is audited.)
    */
   async run(call: { id: string; name: string; input: unknown }, ctx: TaskToolContext): Promise<ToolCallOutcome> {
     const out = await this.runCall(call, ctx);
@@ -263,10 +264,12 @@ export class Runtime implements ToolRuntime {
 
       if (ctx.signal.aborted)
         return fail('denied', 'The task was cancelled; nothing was run.', 'cancelled before running');
-      // Written before the call runs, so a call killed mid-run (or a daemon killed under it) is on
-      // record; durable first unless the call only reads (see run).
-      audit(AUDIT_STARTED);
-      if (spec.kind !== 'read') await this.auditSynced();
+      // Durable before the call runs, so a call killed mid-run (or a daemon killed under it) is on
+      // record; a read has only its outcome entry (see run).
+      if (spec.kind !== 'read') {
+        audit(AUDIT_STARTED);
+        await this.auditSynced();
+      }
       let res;
       try {
         res = await prepared.execute(ctx.signal);
