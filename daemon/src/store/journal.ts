@@ -88,10 +88,16 @@ export function committedEventJson(e: LoggedEvent): string | undefined {
   return eventJsons.get(e);
 }
 
-/** JSON.stringify(rec), byte for byte, keeping each event's JSON for its frame. */
+/**
+ * Each event's JSON as made by event() for its size check, so it is serialized once: the record
+ * holds the event as it was when published (the bytes that were checked against the bound).
+ */
+const publishedJsons = new WeakMap<ServerEvent, string>();
+
+/** JSON.stringify(rec), byte for byte (each event as published), keeping each event's JSON for its frame. */
 function recordJson(rec: JournalRecord): string {
   const events = rec.events.map((e) => {
-    const json = JSON.stringify(e.event);
+    const json = publishedJsons.get(e.event) ?? JSON.stringify(e.event);
     eventJsons.set(e, json);
     return `{"seq":${e.seq},"at":${e.at},"event":${json}}`;
   });
@@ -658,8 +664,11 @@ export class Journal {
   /** Publish an event: inside a transaction it leaves with the record (resolves 0 at once). */
   event(e: ServerEvent): Promise<number> {
     // Every event fits in one WebSocket frame with room to spare; a larger one is a bug upstream.
-    const size = Buffer.byteLength(JSON.stringify(e));
+    const json = JSON.stringify(e);
+    // Bytes are at most 3 per UTF-16 unit: most events need no exact count.
+    const size = json.length * 3 <= MAX_EVENT_BYTES ? json.length : Buffer.byteLength(json);
     if (size > MAX_EVENT_BYTES) return Promise.reject(new EventTooLargeError(e.kind, size));
+    publishedJsons.set(e, json);
     const tx = this.current();
     if (tx) {
       tx.events.push(e);

@@ -198,3 +198,22 @@ it('records without events do not use up the replay window after a restart (they
   ]);
   await again.close(false);
 });
+
+it('an event is recorded and sent as it was when published, serialized once', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  const events = new EventLog(journal);
+  await journal.load();
+  const frames: string[] = [];
+  events.subscribe((_e, frame) => frames.push(frame));
+  const e = notice('as published');
+  await journal.transaction(async () => {
+    await events.append(e);
+    e.text = 'changed after publishing';
+  });
+  const rec = scanJournal(dir).records.at(-1)!;
+  expect(rec.events.map((x) => (x.event as { text?: string }).text)).toEqual(['as published']);
+  expect(frames).toHaveLength(1);
+  expect(JSON.parse(frames[0]).event.text).toBe('as published');
+  await journal.close();
+});
