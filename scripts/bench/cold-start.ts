@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
 import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
 import { ms, percentile, report } from './stats.js';
 
@@ -69,9 +69,11 @@ export async function benchColdStart(): Promise<boolean> {
     // also creates its state (push keys, workspace): measured apart; the target is a normal start.
     const args = [...DAEMON_NODE_FLAGS, path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'];
     const port1 = await freePort();
-    firstRuns.push((await startAndMeasure(args, { ERRAND_HOME: home, ERRAND_PORT: String(port1) }, port1)).ms);
+    firstRuns.push(
+      (await startAndMeasure(args, { ...DAEMON_ENV, ERRAND_HOME: home, ERRAND_PORT: String(port1) }, port1)).ms,
+    );
     const port2 = await freePort();
-    const r = await startAndMeasure(args, { ERRAND_HOME: home, ERRAND_PORT: String(port2) }, port2);
+    const r = await startAndMeasure(args, { ...DAEMON_ENV, ERRAND_HOME: home, ERRAND_PORT: String(port2) }, port2);
     starts.push(r.ms);
     rss.push(r.rss);
     fs.rmSync(home, { recursive: true, force: true });

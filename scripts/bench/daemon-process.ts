@@ -1,8 +1,8 @@
 // The daemon as users run it, in its own process, for the benchmarks: `errand start` on a free port
-// of a prepared home with the Node flags its login service uses, ready once /healthz answers.
+// of a prepared home with the Node flags and environment its login service uses, ready once /healthz answers.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
 import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
 
 export interface DaemonProcess {
@@ -23,7 +23,7 @@ export async function startDaemonProcess(home: string, env: Record<string, strin
     [...DAEMON_NODE_FLAGS, ...extraFlags(), path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
     {
       // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
-      env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },
+      env: { ...DAEMON_ENV, PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'ignore', 'ignore'],
     },
   );

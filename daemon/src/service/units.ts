@@ -1,7 +1,7 @@
 // The files a login service is made of: a systemd user unit (Linux) and a LaunchAgent plist (macOS).
 // Pure functions of their inputs, so tests can verify them without installing anything.
 import path from 'node:path';
-import { DAEMON_NODE_FLAGS } from '../util/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../util/node-flags.js';
 
 export const SYSTEMD_UNIT_NAME = 'errand.service';
 export const LAUNCHD_LABEL = 'dev.errand.daemon';
@@ -60,6 +60,7 @@ export function systemdUnit(spec: ServiceSpec): string {
   const env = [systemdEnv('ERRAND_SUPERVISOR', 'systemd')];
   if (!spec.homeIsDefault) env.push(systemdEnv('ERRAND_HOME', spec.home));
   if (spec.path) env.push(systemdEnv('PATH', spec.path));
+  for (const [k, v] of Object.entries(DAEMON_ENV)) env.push(systemdEnv(k, v));
   for (const [k, v] of Object.entries(spec.settings ?? {})) env.push(systemdEnv(k, v));
   return [
     '# Written by `errand install`; remove it with `errand uninstall`.',
@@ -116,7 +117,7 @@ function plistValue(value: PlistValue, indent: string): string {
 
 export function launchdPlist(spec: ServiceSpec): string {
   assertNoNewline(spec);
-  const env: Record<string, string> = { ERRAND_SUPERVISOR: 'launchd' };
+  const env: Record<string, string> = { ERRAND_SUPERVISOR: 'launchd', ...DAEMON_ENV };
   if (!spec.homeIsDefault) env.ERRAND_HOME = spec.home;
   if (spec.path) env.PATH = spec.path;
   Object.assign(env, spec.settings ?? {});

@@ -8,3 +8,13 @@
 // on a home with 4,000 finished tasks.
 // Used by the login service files, `npm start` and the benchmarks.
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20', '--expose-gc'];
+
+// Environment for the daemon's process (glibc's allocator; other systems ignore it). A fixed mmap
+// threshold: glibc otherwise raises it each time a large buffer is freed (reading the journal),
+// after which freed memory stays in the heap for good; two arenas instead of one per thread.
+// 4,000 one-turn tasks: 123 MB resident instead of 134 (1.15x the figure after 200, was 1.25x);
+// idle after a restart on that home 89-90 MB instead of 97-98. Used where DAEMON_NODE_FLAGS are.
+export const DAEMON_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+};

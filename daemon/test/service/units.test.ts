@@ -55,6 +55,9 @@ describe('systemd user unit', () => {
     expect(unit).toContain(
       `ExecStart="${process.execPath}" "--max-semi-space-size=2" "--heap-growing-percent=20" "--expose-gc" "${spec.entry}" "start"`,
     );
+    // glibc's allocator settings that keep the daemon's memory flat (DAEMON_ENV).
+    expect(unit).toMatch(/^Environment="MALLOC_ARENA_MAX=2"$/m);
+    expect(unit).toMatch(/^Environment="MALLOC_MMAP_THRESHOLD_=131072"$/m);
     expect(unit).not.toMatch(/ANTHROPIC|apiKey/i);
     expect(homeFromServiceFile(unit)).toBe(awkwardHome);
   });
@@ -111,6 +114,7 @@ describe('LaunchAgent plist', () => {
     expect(parsed.WorkingDirectory).toBe(project);
     expect(parsed.ExitTimeOut).toBeGreaterThan(0);
     expect((parsed.EnvironmentVariables as Record<string, string>).ERRAND_HOME).toBe(awkwardHome);
+    expect(parsed.EnvironmentVariables).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
     expect(homeFromServiceFile(plist)).toBe(awkwardHome);
   });
 });
