@@ -127,7 +127,9 @@ export class Roots {
     }
     let realBase: string;
     try {
-      realBase = await fsp.realpath(existing);
+      // Blocking, like the lstat above: one lookup per folder (microseconds), where the async call
+      // waits its turn in a thread pool that fsyncs keep busy.
+      realBase = fs.realpathSync.native(existing);
     } catch {
       throw new ToolError(`Refused "${input}": it is a symbolic link whose target does not exist.`);
     }
