@@ -32,9 +32,19 @@ export class SpendLedger {
     }
     const k = keys(task.startedAt ?? task.createdAt, this.timeZone());
     const usd = task.costUsd;
-    this.tasks.set(task.id, { ...k, usd });
+    // A literal, not a spread: a spread gave each of thousands of entries a hidden class of its own.
+    this.tasks.set(task.id, { day: this.intern(k.day), month: this.intern(k.month), usd });
     this.days.set(k.day, (this.days.get(k.day) ?? 0) + usd);
     this.months.set(k.month, (this.months.get(k.month) ?? 0) + usd);
+  }
+
+  /** One string per day and month, shared by its tasks. */
+  private names = new Map<string, string>();
+  private intern(key: string): string {
+    const known = this.names.get(key);
+    if (known !== undefined) return known;
+    this.names.set(key, key);
+    return key;
   }
 
   today(now: number): number {
