@@ -409,7 +409,8 @@ export function ThreadScreen({ id }: { id: string }) {
       const card = el.querySelector<HTMLElement>('.approval-pending');
       if (card) {
         nearBottom.current = false;
-        el.scrollTop = card.offsetTop - el.offsetTop - 8;
+        // (Measured on screen: the card's offsetParent is its task group, not the conversation.)
+        el.scrollTop += card.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
         return;
       }
     }
