@@ -154,6 +154,8 @@ export async function pairThroughUi(
   const { url } = td.mintPairCode();
   td.daemon.pairing.events.once('claim', (c: { id: string }) => td.daemon.pairing.decide(c.id, true));
   await page.goto(url);
+  // The first load of the app (no service worker yet) can take over 10 s on a loaded machine.
+  await page.getByLabel('Name for this device').waitFor({ timeout: 30_000 });
   await page.getByLabel('Name for this device').fill(name);
   await page.getByRole('button', { name: 'Pair this device' }).click();
   await page.getByRole('heading', { name: 'Paired' }).waitFor();
