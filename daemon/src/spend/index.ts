@@ -5,7 +5,6 @@
 import type { AgentModule } from '../agent/index.js';
 import { updateConfigFile } from '../config/load.js';
 import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
-import { hostTimeZone } from '../schedules/timing.js';
 import type { Store } from '../store/index.js';
 import { SpendLedger } from './ledger.js';
 
@@ -21,7 +20,8 @@ export function startSpend(
   agent: Pick<AgentModule, 'setStartGate'>,
   now: () => number = Date.now,
 ): DaemonModule & { ledger: SpendLedger; blocked(): string | undefined; status(): StatusPart } {
-  const ledger = new SpendLedger(hostTimeZone);
+  // Days turn in the host's own zone (hostTimeZone), read from Date's local time.
+  const ledger = new SpendLedger();
   for (const t of ctx.store.threads.taskBriefs()) ledger.see(t);
   const unsubscribe = ctx.store.events.subscribe((e) => {
     if (e.event.kind === 'task.updated') ledger.see(e.event.task);

@@ -5,8 +5,19 @@ import type { Task } from '../../../shared/src/index.js';
 
 // One formatter per time zone: making one costs far more than formatting (thousands of tasks at start).
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const two = (n: number) => String(n).padStart(2, '0');
 
-function keys(at: number, timeZone: string): { day: string; month: string } {
+/**
+ * The day and month of `at` in `timeZone`, or without one in the host's own zone: Date's local time,
+ * the same zone, which needs none of ICU's locale data (any Intl date format reads ~8 MB of it into
+ * memory, which an idle daemon then keeps).
+ */
+function keys(at: number, timeZone: string | undefined): { day: string; month: string } {
+  if (timeZone === undefined) {
+    const d = new Date(at);
+    const month = `${d.getFullYear()}-${two(d.getMonth() + 1)}`;
+    return { day: `${month}-${two(d.getDate())}`, month };
+  }
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
@@ -21,7 +32,8 @@ export class SpendLedger {
   private days = new Map<string, number>();
   private months = new Map<string, number>();
 
-  constructor(private readonly timeZone: () => string) {}
+  /** `timeZone`: where days turn; by default the host's own zone. */
+  constructor(private readonly timeZone: () => string | undefined = () => undefined) {}
 
   /** A task as it is now: its cost replaces what it counted before. */
   see(task: Pick<Task, 'id' | 'costUsd' | 'createdAt' | 'startedAt'>): void {
