@@ -419,7 +419,8 @@ export function TaskFooter({
   const [confirmUndo, setConfirmUndo] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
   const showCost = useStore(showCostStore, (v) => v);
-  const changes = appStore.get().details[threadId]?.changes[task.id];
+  // Subscribed, so the footer can be memoised (a streamed word renders none of its props).
+  const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
   const open = changes?.filter((c) => !c.undone);
   // Files, not folders: a folder made on the way to a file is not a result of its own; a file
   // written twice counts once.

@@ -243,9 +243,9 @@ function warmUpMarkdown(): void {
 }
 
 const MemoItem = memo(Item);
-// The header does not change while words stream in: not rendered again per frame. (The task footer
-// is not memoised: it reads the task's changes from the store as its group renders.)
+// The header and the task footer do not change while words stream in: not rendered again per frame.
 const MemoHeader = memo(Header);
+const MemoFooter = memo(TaskFooter);
 const goBack = () => back();
 // The message box keeps its own state: a streamed word changes none of its props.
 const MemoComposer = memo(Composer);
@@ -290,7 +290,7 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
         </p>
       )}
       {task && (
-        <TaskFooter task={task} threadId={threadId} awaitingApproval={approvals.some((a) => a.state === 'pending')} />
+        <MemoFooter task={task} threadId={threadId} awaitingApproval={approvals.some((a) => a.state === 'pending')} />
       )}
     </section>
   );
@@ -491,7 +491,7 @@ export function ThreadScreen({ id }: { id: string }) {
         ))}
         {orphanTasks.map((t) => (
           <section key={t.id} class="task-group">
-            <TaskFooter task={t} threadId={id} />
+            <MemoFooter task={t} threadId={id} />
           </section>
         ))}
         {pending.map((e) => (
