@@ -20,6 +20,9 @@ import type { WebStep } from './web-tools.js';
 /** Characters of a tool's output kept in the thread and its events; longer outputs are blobs. */
 export const OUTPUT_PREVIEW = 64_000;
 
+/** A read-only call shows it is running only once it takes this long (most reads end well before). */
+export const SHOW_RUNNING_AFTER_MS = 200;
+
 /** How much of a call's input a step shows; the model keeps the whole input in the conversation. */
 export const INPUT_PREVIEW_BYTES = 32 * 1024;
 
@@ -62,6 +65,8 @@ export class RunRecorder {
   private readonly readOnlySteps = new Set<string>();
   /** The carry holds the result of a call with effects: the next call makes it durable first. */
   private effectsCarried = false;
+  /** Read-only calls whose running state is not shown yet, with the timer that will show it. */
+  private readonly quietRunning = new Map<string, NodeJS.Timeout>();
   private pendingDeltas = new Map<string, string>();
   /** Changes (and their events) that ride along with the next durable write of this run. */
   private deferred: Array<Change<void>> = [];
@@ -176,6 +181,8 @@ export class RunRecorder {
 
   /** The run ends: send what streamed, and keep the text of blocks the loop did not get to end. */
   async settleText(): Promise<void> {
+    for (const timer of this.quietRunning.values()) clearTimeout(timer);
+    this.quietRunning.clear();
     this.flushDeltas();
     // Streaming items the loop did not get to persist (an abort between events): keep their text.
     for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
@@ -316,12 +323,24 @@ export class RunRecorder {
     // reported unknown. What it finds rides with the turn's checkpoint (or with the record of a
     // later call with effects). Only the result of an earlier call with effects is made durable
     // first (in a record naming no call), so a crash now cannot turn that one into "unknown".
-    if (!readOnly) await this.journal(turn, step.id);
-    else {
-      this.readOnlySteps.add(step.id);
-      if (this.effectsCarried) await this.journal(turn);
+    if (!readOnly) {
+      await this.journal(turn, step.id);
+      if (prev && prev.kind === 'tool') this.emitItem(this.remember({ ...prev, state: 'running' }));
+      return;
     }
-    if (prev && prev.kind === 'tool') this.emitItem(this.remember({ ...prev, state: 'running' }));
+    this.readOnlySteps.add(step.id);
+    if (this.effectsCarried) await this.journal(turn);
+    if (prev && prev.kind !== 'tool') return;
+    // A quick read goes from pending to its result (with the checkpoint) without an event of its
+    // own for "running" (each is a journal record); a slow one (a search of a big folder) shows it.
+    if (prev) this.remember({ ...prev, state: 'running' });
+    const timer = setTimeout(() => {
+      this.quietRunning.delete(step.id);
+      const now = this.unsaved.get(step.id);
+      if (now?.kind === 'tool' && now.state === 'running') this.emitItem(now);
+    }, SHOW_RUNNING_AFTER_MS);
+    timer.unref();
+    this.quietRunning.set(step.id, timer);
   }
 
   private async toolFinished(e: {
@@ -332,6 +351,8 @@ export class RunRecorder {
   }): Promise<void> {
     const { step, end, tainted } = e;
     if (!this.readOnlySteps.delete(step.id)) this.effectsCarried = true;
+    clearTimeout(this.quietRunning.get(step.id));
+    this.quietRunning.delete(step.id);
     const endedAt = Date.now();
     const result = e.inflight.results[step.id];
     const inflight = structuredClone(e.inflight);
@@ -373,7 +394,9 @@ export class RunRecorder {
 
   private described(step: ToolStep, summary: string): void {
     const prev = this.unsaved.get(step.id);
-    if (prev && prev.kind === 'tool') this.emitItem(this.remember({ ...prev, summary }));
+    if (prev?.kind !== 'tool') return;
+    const item = this.remember({ ...prev, summary });
+    if (!this.quietRunning.has(step.id)) this.emitItem(item);
   }
 
   // ---- turns and usage --------------------------------------------------------------------------

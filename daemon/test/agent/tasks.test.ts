@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SHOW_RUNNING_AFTER_MS } from '../../src/agent/recorder.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -124,6 +125,48 @@ describe('a task', () => {
     expect(steps).toEqual(['running', 'completed']);
     expect(h.eventsOf('item.added').find((e) => e.item.id === toolItems[0].id)!.item).toMatchObject({
       state: 'pending',
+    });
+  });
+
+  it('a read-only call that ends quickly goes from pending to completed; one that lasts shows it is running', async () => {
+    server.push(
+      reply(text('Looking.'), toolUse('wait_for', { file: 'ready.txt' })),
+      reply(text('It was there.')),
+      reply(toolUse('wait_for', { file: 'later.txt' })),
+      reply(text('It came.')),
+    );
+    h = await startHarness({ modelUrl: server.url });
+    fs.writeFileSync(path.join(h.tools.dir, 'ready.txt'), 'ready');
+    const first = await h.send('thread.create', { text: 'is ready.txt there?' });
+    await h.waitTask(first.task.id, ['done']);
+    const states = (id: string) =>
+      h!
+        .eventsOf('item.updated')
+        .filter((e) => e.item.id === id)
+        .map((e) => (e.item as { state: string }).state);
+    const quick = h.eventsOf('item.added').find((e) => e.item.kind === 'tool')!.item;
+    expect(quick).toMatchObject({ state: 'pending', tool: 'wait_for' });
+    // No "running" in between when it ended within SHOW_RUNNING_AFTER_MS of being planned (a
+    // loaded machine may take longer, and then it rightly shows it ran).
+    const ended = (await h.send('thread.get', { threadId: first.thread.id })).items.find(
+      (i: { id: string }) => i.id === quick.id,
+    );
+    expect(ended.state).toBe('completed');
+    if (ended.endedAt - quick.createdAt < SHOW_RUNNING_AFTER_MS) expect(states(quick.id)).toEqual(['completed']);
+    else expect(states(quick.id)).toEqual(['running', 'completed']);
+
+    const second = await h.send('thread.create', { text: 'wait for later.txt' });
+    const running = await h.waitEvent(
+      'item.updated',
+      (e) => e.item.kind === 'tool' && e.item.id !== quick.id && (e.item as { state: string }).state === 'running',
+    );
+    fs.writeFileSync(path.join(h.tools.dir, 'later.txt'), 'later');
+    await h.waitTask(second.task.id, ['done']);
+    expect(states(running.item.id)).toEqual(['running', 'completed']);
+    const got = await h.send('thread.get', { threadId: second.thread.id });
+    expect(got.items.find((i: { id: string }) => i.id === running.item.id)).toMatchObject({
+      state: 'completed',
+      output: 'saw later.txt',
     });
   });
 
