@@ -49,8 +49,14 @@ export const emptyState = (): AppState => ({
 
 export const emptyDetail = (): ThreadDetail => ({ items: [], tasks: {}, approvals: {}, questions: {}, changes: {} });
 
+/** Where an item is: looked for from the end, where the items that change (streaming) are. */
+function indexOfItem(items: ThreadItem[], id: string): number {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i].id === id) return i;
+  return -1;
+}
+
 function upsertItem(items: ThreadItem[], item: ThreadItem): ThreadItem[] {
-  const i = items.findIndex((x) => x.id === item.id);
+  const i = indexOfItem(items, item.id);
   if (i === -1) return [...items, item];
   const next = items.slice();
   next[i] = item;
@@ -84,7 +90,7 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
       return withDetail(state, ev.threadId, (d) => ({ ...d, items: upsertItem(d.items, ev.item) }));
     case 'item.delta':
       return withDetail(state, ev.threadId, (d) => {
-        const i = d.items.findIndex((x) => x.id === ev.itemId);
+        const i = indexOfItem(d.items, ev.itemId);
         if (i === -1) {
           const item: ThreadItem = {
             kind: 'assistant',
