@@ -28,12 +28,21 @@ export function messageChars(m: WireMessage): number {
   return 10 + m.content.reduce((n, b) => n + blockChars(b), 0);
 }
 
+/** Length of each tool's schema as JSON: schemas are built once per tool and never changed, and
+ * every model call estimates all of them (16 stringifies per call otherwise). */
+const schemaChars = new WeakMap<object, number>();
+function schemaLength(schema: object): number {
+  let n = schemaChars.get(schema);
+  if (n === undefined) schemaChars.set(schema, (n = JSON.stringify(schema).length));
+  return n;
+}
+
 export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
   let chars = req.system.reduce((n, b) => n + b.text.length, 0);
   for (const t of req.tools)
     chars +=
       'input_schema' in t
-        ? t.name.length + t.description.length + JSON.stringify(t.input_schema).length
+        ? t.name.length + t.description.length + schemaLength(t.input_schema)
         : JSON.stringify(t).length;
   for (const m of req.messages) chars += messageChars(m);
   return Math.ceil(chars / 4);

@@ -1,4 +1,4 @@
-// The agent's schedule tool: "every Monday remind me…" becomes a schedule only after the user
+// The agent's schedule tool: "every Monday remind me..." becomes a schedule only after the user
 // confirms it on the phone (an approval naming the exact schedule, pushed like any other). The tool
 // is added in front of the tools runtime; every other call passes through unchanged.
 import crypto from 'node:crypto';
@@ -15,7 +15,7 @@ export const SCHEDULE_TOOL = 'schedule_create';
 const definition: ModelToolDefinition = {
   name: SCHEDULE_TOOL,
   description:
-    'Save a task that runs on a schedule, when the user asks for something recurring or later ("every weekday at 8 summarise my inbox", "every Monday remind me…"). ' +
+    'Save a task that runs on a schedule, when the user asks for something recurring or later ("every weekday at 8 summarise my inbox", "every Monday remind me..."). ' +
     "Times are in the user's time zone. The user confirms it on their phone before it exists; each run happens in the schedule's own thread.",
   input_schema: {
     type: 'object',

@@ -62,7 +62,7 @@ export function shellTool(deps: {
     definition: {
       name: 'shell',
       description:
-        'Run one program on the host: argv is the program and its arguments (no shell syntax unless you run ["bash","-c","…"] yourself), cwd a folder inside the allowed folders (default: the workspace). The user may have to approve it. Output is capped (start and end kept); there is a time limit. When sandboxed, it can write only inside the allowed folders and has no network.',
+        'Run one program on the host: argv is the program and its arguments (no shell syntax unless you run ["bash","-c","..."] yourself), cwd a folder inside the allowed folders (default: the workspace). The user may have to approve it. Output is capped (start and end kept); there is a time limit. When sandboxed, it can write only inside the allowed folders and has no network.',
       input_schema: {
         type: 'object',
         properties: {
