@@ -2,6 +2,7 @@
 // the local control socket. `main` (cli/commands/start.ts) only calls this.
 import fs from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
 import { webStatus } from './agent/web-commands.js';
@@ -212,7 +213,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
 }
 
-/** One full collection after start-up, when Node runs with --expose-gc (DAEMON_NODE_FLAGS). */
+/**
+ * One full collection after start-up, when Node runs with --expose-gc (DAEMON_NODE_FLAGS), that also
+ * compacts: start-up's garbage leaves old-generation pages part full, which V8 would keep resident
+ * (home with 4,000 finished tasks: old space 22-23 MB for 13 MB of objects; idle RSS ~4 MB less).
+ */
 function collectStartupGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  let compacting = false;
+  try {
+    v8.setFlagsFromString('--compact-on-every-full-gc');
+    compacting = true;
+  } catch {
+    // A Node whose flags are frozen: a plain collection.
+  }
+  try {
+    gc();
+  } finally {
+    if (compacting) v8.setFlagsFromString('--no-compact-on-every-full-gc');
+  }
 }
