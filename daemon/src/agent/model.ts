@@ -10,7 +10,14 @@ export function anthropicModel(opts: { apiKey: string; baseURL?: string }): Mode
   const load = () =>
     (client ??= import('@anthropic-ai/sdk').then(
       ({ default: SDK }) =>
-        new SDK({ apiKey: opts.apiKey, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}), maxRetries: 0 }),
+        // No OpenTelemetry: the daemon registers no tracer, so the SDK's spans would record nothing,
+        // yet building their attributes (headers rebuilt, body read) costs every model call.
+        new SDK({
+          apiKey: opts.apiKey,
+          ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+          maxRetries: 0,
+          openTelemetry: false,
+        }),
     ));
   return {
     async stream(request, { signal, onEvent }) {
