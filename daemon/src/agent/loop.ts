@@ -204,9 +204,19 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   const webUses = { searches: opts.web?.used?.searches ?? 0, fetches: opts.web?.used?.fetches ?? 0 };
 
   // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
-  // lose a finished tool's result). Kept as a promise so every exit path awaits it.
+  // lose a finished tool's result), except after a turn of read-only calls: losing it only means
+  // reading again, so it is written while the next call goes out (its events still leave only once
+  // it is durable). Kept as a promise so every exit path awaits it. `pendingAudit`: the audit
+  // entries of read-only calls, durable before their results go out to the model.
   let pendingCheckpoint: Promise<void> | undefined;
+  let pendingAudit: Promise<unknown> | undefined;
+  const settleAudit = async () => {
+    const p = pendingAudit;
+    pendingAudit = undefined;
+    if (p) await p;
+  };
   const settleCheckpoint = async () => {
+    await settleAudit();
     const p = pendingCheckpoint;
     pendingCheckpoint = undefined;
     if (p) await p;
@@ -319,7 +329,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         if (r === 'stopped') return aborted();
         const results = toolUses.map((b) => JSON.stringify(state.inflight?.results[b.id]?.content ?? ''));
         commitTurn();
-        await settleCheckpoint();
+        if (toolUses.every((b) => readOnlyTools.has(b.name))) await settleAudit();
+        else await settleCheckpoint();
         const stale = tools.askToContinue ? runaway.afterTurn(textOf(content), calls, results) : undefined;
         if (stale) {
           const answer = await mayContinue(stale);
@@ -384,12 +395,10 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     state.inflight = undefined;
     state.turns++;
     // Read-only calls return before their audit entries are durable: they are flushed alongside
-    // the checkpoint (two syncs in parallel, not one after the other), and both are durable before
-    // the next model call sends the results out.
+    // the checkpoint (two syncs in parallel, not one after the other).
     const durable = turnDurable.splice(0);
-    pendingCheckpoint = durable.length
-      ? Promise.all([checkpoint(), ...durable.map((p) => p.catch(() => undefined))]).then(() => undefined)
-      : checkpoint();
+    if (durable.length) pendingAudit = Promise.all(durable.map((p) => p.catch(() => undefined)));
+    pendingCheckpoint = checkpoint();
     pendingCheckpoint.catch(() => undefined); // observed by settleCheckpoint
   }
 
