@@ -1,4 +1,4 @@
-// The replay window's frames, packed: each event's frame as UTF-8 bytes in 1 MB chunks, with its
+// The replay window's frames, packed: each event's frame as UTF-8 bytes in 256 KB chunks, with its
 // sequence number and place in typed arrays. Only the chunk being filled stays in memory: a full
 // chunk is written to an anonymous file (created and unlinked at once, like the cold file: nothing
 // is left after a crash, and the journal stays the truth) and read back when a client resumes. So
@@ -15,8 +15,13 @@ export interface KeptEvent {
   frame: Buffer;
 }
 
-/** A chunk holds any one event's frame (events are bounded at 512 KB); a larger frame gets a chunk of its own, kept in memory. */
-const CHUNK_BYTES = 1024 * 1024;
+/** Frames are packed in chunks of this size; a larger frame gets a chunk of its own size. */
+const CHUNK_BYTES = 256 * 1024;
+/**
+ * Room for one chunk in the file: any frame fits (events are bounded at 512 KB); a larger one stays
+ * in memory. A 256 KB chunk leaves the rest of its slot unwritten (a hole, no disk used).
+ */
+const SLOT_BYTES = 1024 * 1024;
 
 /** A full chunk: in memory (the one being filled, or one the file could not take) or in a slot of the file. */
 interface Chunk {
@@ -26,7 +31,7 @@ interface Chunk {
   crc?: number;
 }
 
-/** The anonymous file full chunks go to, in slots of CHUNK_BYTES reused once their frames are dropped. */
+/** The anonymous file full chunks go to, in slots of SLOT_BYTES reused once their frames are dropped. */
 class SpillFile {
   private fd: number | undefined;
   private slots = 0;
@@ -37,7 +42,7 @@ class SpillFile {
 
   /** Write a full chunk; undefined when it cannot be (no folder, disk full): it stays in memory. */
   put(buf: Buffer, fill: number): number | undefined {
-    if (!this.dir || this.closed || buf.length > CHUNK_BYTES) return undefined;
+    if (!this.dir || this.closed || fill > SLOT_BYTES) return undefined;
     try {
       if (this.fd === undefined) {
         // A .tmp name: if the daemon dies between open and unlink, start-up removes it.
@@ -50,7 +55,7 @@ class SpillFile {
       }
       const slot = this.free.pop() ?? this.slots++;
       let done = 0;
-      while (done < fill) done += fs.writeSync(this.fd, buf, done, fill - done, slot * CHUNK_BYTES + done);
+      while (done < fill) done += fs.writeSync(this.fd, buf, done, fill - done, slot * SLOT_BYTES + done);
       return slot;
     } catch {
       return undefined;
@@ -63,7 +68,7 @@ class SpillFile {
     const buf = Buffer.allocUnsafe(fill);
     let got = 0;
     while (got < buf.length) {
-      const n = fs.readSync(this.fd, buf, got, buf.length - got, slot * CHUNK_BYTES + got);
+      const n = fs.readSync(this.fd, buf, got, buf.length - got, slot * SLOT_BYTES + got);
       if (n <= 0) throw new Error('replay file cut short');
       got += n;
     }

@@ -140,6 +140,10 @@ export class ThreadStore {
         if (index.length !== parts.length) throw new Error('the thread index does not match the threads');
         index.forEach((e, i) => {
           this.raw.set(e.id, parts[i]);
+          // One string per id: the summary and the briefs share the index's (thousands of threads).
+          if (e.summary.id === e.id) e.summary.id = e.id;
+          const last = Array.isArray(e.tasks) ? e.tasks.at(-1) : undefined;
+          if (last && e.summary.lastTaskId === last.id) e.summary.lastTaskId = last.id;
           this.summaries.set(e.id, e.summary);
           if (Array.isArray(e.tasks)) this.rawTasks.set(e.id, e.tasks);
           else this.doc(e.id); // an index without briefs: parse it now
