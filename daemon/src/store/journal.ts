@@ -707,7 +707,8 @@ export class Journal {
     const n0 = this.n;
     const seq0 = this.seq;
     const records: JournalRecord[] = [];
-    const bufs: Buffer[] = [];
+    const jsons: string[] = [];
+    const lengths: number[] = [];
     let size = 0;
     const at = Date.now();
     try {
@@ -719,25 +720,32 @@ export class Journal {
           events: p.events.map((event) => ({ seq: ++this.seq, at, event })),
         };
         records.push(rec);
-        const body = Buffer.from(recordJson(rec), 'utf8');
-        const head = Buffer.alloc(HEADER);
-        head.writeUInt32LE(body.length, 0);
-        head.writeUInt32LE(crc32(body), 4);
-        bufs.push(head, body);
-        size += HEADER + body.length;
+        const json = recordJson(rec);
+        const len = Buffer.byteLength(json, 'utf8');
+        jsons.push(json);
+        lengths.push(len);
+        size += HEADER + len;
+      }
+      // The batch is encoded straight into one buffer (no buffer per record, header and copy).
+      const data = Buffer.allocUnsafe(size);
+      for (let i = 0, off = 0; i < jsons.length; i++) {
+        const len = lengths[i];
+        if (data.write(jsons[i], off + HEADER, 'utf8') !== len) throw new Error('journal: record encoding mismatch');
+        data.writeUInt32LE(len, off);
+        data.writeUInt32LE(crc32(data.subarray(off + HEADER, off + HEADER + len)), off + 4);
+        off += HEADER + len;
       }
       if (this.fd === undefined || this.segmentBytes >= SEGMENT_BYTES) {
         this.openSegment(records[0].n);
         await fsyncDir(this.dir);
       }
       const fd = this.fd!;
-      const data = Buffer.concat(bufs, size);
       let written = 0;
       if (DISK_FULL_FLAG && fs.existsSync(DISK_FULL_FLAG))
         throw Object.assign(new Error('ENOSPC: no space left on device (injected)'), { code: 'ENOSPC' });
       if (CRASH?.point === 'mid-append' && repliesTo(records, CRASH.id)) {
         // Cut inside the last record of the batch (never on a record boundary).
-        fs.writeSync(fd, data, 0, data.length - Math.max(1, Math.floor(bufs.at(-1)!.length / 2)));
+        fs.writeSync(fd, data, 0, data.length - Math.max(1, Math.floor(lengths.at(-1)! / 2)));
         fs.fdatasyncSync(fd);
         crashNow();
       }
