@@ -20,11 +20,15 @@ export class ThreadWrites {
   constructor(private readonly ctx: Pick<DaemonContext, 'emit' | 'log' | 'store'>) {}
 
   emit(event: ServerEvent): void {
-    const p = this.ctx
-      .emit(event)
-      .catch((err: unknown) => this.ctx.log.error('could not emit an event', { kind: event.kind, err: String(err) }));
+    // One derived promise per event (not catch + finally: three, each a promise-hook round under load).
+    const p: Promise<unknown> = this.ctx.emit(event).then(
+      () => this.pendingEmits.delete(p),
+      (err: unknown) => {
+        this.pendingEmits.delete(p);
+        this.ctx.log.error('could not emit an event', { kind: event.kind, err: String(err) });
+      },
+    );
     this.pendingEmits.add(p);
-    void p.finally(() => this.pendingEmits.delete(p));
   }
 
   async mutate<R>(
