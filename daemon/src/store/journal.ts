@@ -142,15 +142,30 @@ export class Tx {
   undoable = false;
   /** Run (newest first) when the record could not be written: the stores undo what it changed in memory. */
   failHooks: Array<() => void> = [];
+  private undoMap: Map<string, unknown> | undefined;
+  private donePromise: Promise<void> | undefined;
+  private resolveDone: (() => void) | undefined;
+  private settled = false;
   /** Stores keep what they need to undo here (e.g. a thread as it was before this transaction). */
-  undo = new Map<string, unknown>();
-  /** Settles when this transaction's record is written (or failed). */
-  readonly done: Promise<void>;
-  settle!: () => void;
-  constructor() {
-    this.done = new Promise((r) => {
-      this.settle = r;
-    });
+  get undo(): Map<string, unknown> {
+    this.undoMap ??= new Map();
+    return this.undoMap;
+  }
+  /**
+   * Settles when this transaction's record is written (or failed). Made when first asked for: most
+   * transactions are waited on by no one, and each promise is a round through the promise hooks.
+   */
+  get done(): Promise<void> {
+    this.donePromise ??= this.settled
+      ? Promise.resolve()
+      : new Promise<void>((r) => {
+          this.resolveDone = r;
+        });
+    return this.donePromise;
+  }
+  settle(): void {
+    this.settled = true;
+    this.resolveDone?.();
   }
   add(op: Op): void {
     this.ops.push(op);
