@@ -87,7 +87,13 @@ export class EventLog {
       older.close();
       return;
     }
-    for (const k of newer) older.push(k.seq, k.frame);
+    try {
+      for (const k of newer) older.push(k.seq, k.frame);
+    } catch {
+      // The newer frames could not be read back: keep the ring as it is.
+      older.close();
+      return;
+    }
     this.ring.close();
     this.ring = older;
     this.trim();

@@ -29,6 +29,27 @@ interface Chunk {
   slot?: number;
   fill: number;
   crc?: number;
+  /** Its frames were dropped (its slot may hold another chunk now). */
+  dropped?: boolean;
+  /** It could not be read back: resumes that need it get a snapshot. */
+  broken?: boolean;
+}
+
+/**
+ * A kept frame whose bytes are read when first sent: a resume far behind reads the file a chunk at
+ * a time between the sends (which let other clients' work run), not all at once before.
+ */
+class LazyFrame implements KeptEvent {
+  constructor(
+    readonly seq: number,
+    private readonly reader: (chunk: Chunk) => Buffer,
+    private readonly chunk: Chunk,
+    private readonly off: number,
+    private readonly len: number,
+  ) {}
+  get frame(): Buffer {
+    return this.reader(this.chunk).subarray(this.off, this.off + this.len);
+  }
 }
 
 /** The anonymous file full chunks go to, in slots of SLOT_BYTES reused once their frames are dropped. */
@@ -180,6 +201,7 @@ export class FrameRing {
     for (const [id, chunk] of this.chunks) {
       if (id >= firstChunk) break;
       if (chunk.slot !== undefined) this.file.release(chunk.slot);
+      chunk.dropped = true;
       this.chunks.delete(id);
     }
     // Move the kept entries to the front once most of the arrays are dropped entries.
@@ -191,31 +213,43 @@ export class FrameRing {
   }
 
   /**
-   * The kept frames from the i-th (0 = oldest) on, read back from the file where they were moved;
-   * undefined when they cannot be read (the caller sends a snapshot instead).
+   * The kept frames from the i-th (0 = oldest) on; their bytes are read back from the file when
+   * first used (reading a frame throws if its chunk was dropped since or cannot be read). Undefined
+   * when a chunk they need could not be read before (the caller sends a snapshot instead).
    */
   from(i: number): KeptEvent[] | undefined {
-    const out: KeptEvent[] = [];
-    let chunkId = -1;
-    let data: Buffer | undefined;
-    try {
-      for (let k = this.start + Math.max(0, i); k < this.end; k++) {
-        if (this.chunkIds[k] !== chunkId) {
-          chunkId = this.chunkIds[k];
-          const chunk = this.chunks.get(chunkId)!;
-          if (chunk.buf) {
-            data = chunk.buf;
-          } else {
-            data = this.file.read(chunk.slot!, chunk.fill);
-            if (crc32(data) !== chunk.crc) return undefined;
-          }
-        }
-        const off = this.offsets[k];
-        out.push({ seq: this.seqs[k], frame: data!.subarray(off, off + this.lengths[k]) });
-      }
-    } catch {
-      return undefined;
+    const first = this.start + Math.max(0, i);
+    if (first < this.end) {
+      const fromChunk = this.chunkIds[first];
+      for (const [id, chunk] of this.chunks) if (id >= fromChunk && chunk.broken) return undefined;
     }
+    let last: Chunk | undefined;
+    let lastBytes: Buffer | undefined;
+    const reader = (chunk: Chunk): Buffer => {
+      if (chunk.buf) return chunk.buf;
+      if (chunk === last) return lastBytes!;
+      if (chunk.dropped || chunk.slot === undefined) throw new Error('these events left the replay window');
+      let data: Buffer;
+      try {
+        data = this.file.read(chunk.slot, chunk.fill);
+      } catch (err) {
+        chunk.broken = true;
+        throw err;
+      }
+      if (chunk.dropped) throw new Error('these events left the replay window');
+      if (crc32(data) !== chunk.crc) {
+        chunk.broken = true;
+        throw new Error('the replay file is damaged');
+      }
+      last = chunk;
+      lastBytes = data;
+      return data;
+    };
+    const out: KeptEvent[] = [];
+    for (let k = first; k < this.end; k++)
+      out.push(
+        new LazyFrame(this.seqs[k], reader, this.chunks.get(this.chunkIds[k])!, this.offsets[k], this.lengths[k]),
+      );
     return out;
   }
 

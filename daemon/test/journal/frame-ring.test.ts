@@ -87,6 +87,10 @@ it('a chunk that reads back damaged gives undefined (the client then gets a snap
   for (let s = 1; s <= 4000; s++) r.push(s, frame(s));
   const [fd] = spillFds();
   fs.writeSync(fd, Buffer.from('garbage'), 0, 7, 100);
+  // Read when sent: the damaged chunk's frames throw (the gateway then closes that connection)...
+  const frames = r.from(0)!;
+  expect(() => frames[0].frame).toThrow(/damaged/);
+  // ...and from then on a resume that needs it gets a snapshot.
   expect(r.from(0)).toBeUndefined();
   // Frames still in memory (the chunk being filled) are unaffected.
   expect(r.from(3999)!.map((k) => k.seq)).toEqual([4000]);
@@ -97,4 +101,18 @@ it('without a folder every chunk stays in memory', () => {
   for (let s = 1; s <= 4000; s++) r.push(s, frame(s));
   expect(spillFds()).toEqual([]);
   expect(r.from(0)!.map((k) => k.frame.toString('utf8'))).toEqual(Array.from({ length: 4000 }, (_, i) => frame(i + 1)));
+});
+
+it('frames handed out are read as they are sent; one whose chunk was dropped meanwhile throws, never wrong bytes', () => {
+  const dir = folder();
+  const r = ring(dir);
+  for (let s = 1; s <= 4000; s++) r.push(s, frame(s));
+  const frames = r.from(0)!;
+  expect(frames[1].frame.toString('utf8')).toBe(frame(2));
+  // The window moves on: the oldest chunks are dropped and their slots reused by new frames.
+  for (let s = 4001; s <= 12000; s++) r.push(s, frame(s));
+  r.dropOldest(8000);
+  // A chunk read before the drop is still right; one not read yet is gone.
+  expect(frames[0].frame.toString('utf8')).toBe(frame(1));
+  expect(() => frames[1500].frame).toThrow(/left the replay window/);
 });
