@@ -288,6 +288,8 @@ export class Gateway implements Presence {
         continue;
       }
       const end = Math.min(missed.length, i + REPLAY_CHUNK);
+      // One write for the chunk, not one per frame.
+      this.cork(conn);
       for (; i < end; i++) {
         socket.send(missed[i].frame, { binary: false });
       }
