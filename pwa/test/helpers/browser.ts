@@ -107,6 +107,19 @@ export async function launch(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+  const close = async () => {
+    await context.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  };
+  try {
+    return await prepare(context, dir, close);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function prepare(context: BrowserContext, dir: string, close: () => Promise<void>): Promise<Browser> {
   context.setDefaultTimeout(10_000);
   // Record any Content-Security-Policy violation, so tests can assert the app needs no exceptions.
   await context.addInitScript(() => {
@@ -126,15 +139,7 @@ export async function launch(): Promise<Browser> {
       console.error('[console]', m.text());
   });
   page.on('pageerror', (e) => console.error('[page error]', e.message));
-  return {
-    context,
-    page,
-    dir,
-    async close() {
-      await context.close().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { context, page, dir, close };
 }
 
 export async function shot(page: Page, name: string): Promise<void> {
@@ -180,8 +185,17 @@ export async function startPhoneRig(deviceName: string): Promise<PhoneRig> {
     env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
     config: { shell: { sandbox: 'off' } },
   });
-  const b = await launch();
-  await pairThroughUi(b.page, td, deviceName);
+  let b: Browser | undefined;
+  try {
+    b = await launch();
+    await pairThroughUi(b.page, td, deviceName);
+  } catch (err) {
+    // A setup that fails leaves nothing behind: the test file never gets a rig to close.
+    await b?.close();
+    await td.stop();
+    await model.close();
+    throw err;
+  }
   return {
     model,
     td,
