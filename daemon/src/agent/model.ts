@@ -2,6 +2,8 @@
 // (the loop retries, bounded by agent.retryWindowSeconds) and cancellation through an AbortSignal.
 // The SDK (about 20 MB resident) is loaded with the first model call, not at daemon start.
 import type Anthropic from '@anthropic-ai/sdk';
+import { httpFetch } from './http-fetch.js';
+import { encodeJsonBody } from './request-body.js';
 import { IncompleteStreamError } from './retry.js';
 import type { ModelClient, StreamEvent } from './wire.js';
 
@@ -17,6 +19,7 @@ export function anthropicModel(opts: { apiKey: string; baseURL?: string }): Mode
           ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
           maxRetries: 0,
           openTelemetry: false,
+          fetch: httpFetch,
         }),
     ));
   return {
@@ -26,7 +29,12 @@ export function anthropicModel(opts: { apiKey: string; baseURL?: string }): Mode
       const { betas, ...body } = request;
       const stream = sdk.messages.stream(body as unknown as Parameters<typeof sdk.messages.stream>[0], {
         signal,
-        ...(betas?.length ? { headers: { 'anthropic-beta': betas.join(',') } } : {}),
+        // The bytes the SDK would send (its params plus stream: true), made without one big string.
+        body: encodeJsonBody({ ...body, stream: true }),
+        headers: {
+          'content-type': 'application/json',
+          ...(betas?.length ? { 'anthropic-beta': betas.join(',') } : {}),
+        },
       });
       stream.on('streamEvent', (event) => {
         if ((event as { type: string }).type === 'message_stop') stopped = true;

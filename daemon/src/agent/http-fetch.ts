@@ -1,0 +1,73 @@
+// The model client's fetch: node:http(s) writing the request body straight to the socket.
+// Node's built-in fetch (undici) copies a body twice before it leaves (encoded, then cloned into a
+// web stream). An agent's request carries the whole conversation, often near a megabyte, every
+// turn, so those copies and the collections they caused were much of the daemon's time per turn.
+// Here the bytes (request-body.ts) are written as they are and their buffer goes back to the pool
+// once written; a string is encoded once. Other bodies (forms, streams) go to the built-in fetch.
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { releaseJsonBody } from './request-body.js';
+
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+
+/** Statuses whose response has no body: a Response refuses one. */
+const NO_BODY = new Set([101, 103, 204, 205, 304]);
+
+function abortError(): DOMException {
+  return new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** A fetch-compatible function for the Anthropic SDK's `fetch` option. */
+export function httpFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : undefined;
+  const { body, signal } = init;
+  const agent = url && agents[url.protocol as keyof typeof agents];
+  if (!url || !agent || (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)))
+    return fetch(input, init);
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: init.method ?? 'GET',
+      headers,
+      agent,
+    });
+    const onAbort = () => request.destroy(abortError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', onAbort);
+    request.once('error', (err) => {
+      settle();
+      // Shaped like the built-in fetch's failures: the SDK turns them into a connection error.
+      reject(err.name === 'AbortError' ? err : new TypeError('fetch failed', { cause: err }));
+    });
+    request.once('response', (res) => {
+      const responseHeaders = new Headers();
+      const raw = res.rawHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i], raw[i + 1]);
+      const status = res.statusCode ?? 0;
+      const hasBody = !NO_BODY.has(status) && init.method !== 'HEAD';
+      if (!hasBody) res.resume();
+      // An abort after the headers ends the body stream with the same error the built-in fetch gives.
+      if (signal) {
+        signal.removeEventListener('abort', onAbort);
+        const abortBody = () => res.destroy(abortError());
+        signal.addEventListener('abort', abortBody, { once: true });
+        res.once('close', () => signal.removeEventListener('abort', abortBody));
+      }
+      resolve(
+        new Response(hasBody ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null, {
+          status,
+          statusText: res.statusMessage ?? '',
+          headers: responseHeaders,
+        }),
+      );
+    });
+    if (body == null) request.end();
+    else if (typeof body === 'string') request.end(Buffer.from(body));
+    else request.end(body, () => releaseJsonBody(body));
+  });
+}

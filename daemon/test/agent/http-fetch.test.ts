@@ -1,0 +1,163 @@
+// The model client's fetch on node:http: what the SDK relies on from fetch (bytes sent as given,
+// headers, streamed bodies, abort before and after the headers, connection failures shaped like
+// the built-in fetch's), against a real server on loopback.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpFetch } from '../../src/agent/http-fetch.js';
+import { encodeJsonBody } from '../../src/agent/request-body.js';
+
+interface Seen {
+  method?: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+let server: http.Server;
+let base: string;
+const seen: Seen[] = [];
+const held: http.ServerResponse[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      if (req.url === '/empty') {
+        res.writeHead(204, [
+          ['set-cookie', 'a=1'],
+          ['set-cookie', 'b=2'],
+        ]);
+        return res.end();
+      }
+      if (req.url === '/hold') return void held.push(res);
+      if (req.url === '/half') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first part ');
+        return void held.push(res);
+      }
+      if (req.url === '/v1/messages') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const events = [
+          {
+            type: 'message_start',
+            message: {
+              id: 'msg_1',
+              type: 'message',
+              role: 'assistant',
+              model: 'm',
+              content: [],
+              stop_reason: null,
+              stop_sequence: null,
+              usage: { input_tokens: 1, output_tokens: 0 },
+            },
+          },
+          { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+          { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello there' } },
+          { type: 'content_block_stop', index: 0 },
+          {
+            type: 'message_delta',
+            delta: { stop_reason: 'end_turn', stop_sequence: null },
+            usage: { output_tokens: 2 },
+          },
+          { type: 'message_stop' },
+        ];
+        for (const e of events) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ echoed: Buffer.concat(chunks).length }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  for (const res of held) res.destroy();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+describe('httpFetch', () => {
+  it('carries the SDK: the pooled body arrives byte for byte, headers pass, the reply streams', async () => {
+    const client = new Anthropic({ apiKey: 'sk-test-key', baseURL: base, maxRetries: 0, fetch: httpFetch });
+    const params = {
+      model: 'm',
+      max_tokens: 100,
+      messages: [{ role: 'user' as const, content: `caf\u00e9 \ud83d\udcc4 ${'x'.repeat(300_000)}` }],
+    };
+    const message = await client.messages
+      .stream(params, {
+        body: encodeJsonBody({ ...params, stream: true }),
+        headers: { 'content-type': 'application/json' },
+      })
+      .finalMessage();
+    expect(message.content).toEqual(
+      [{ type: 'text', text: 'Hello there', citations: undefined }].map(({ citations: _c, ...b }) =>
+        expect.objectContaining(b),
+      ),
+    );
+    const request = seen.at(-1) as Seen;
+    expect(request.body).toBe(JSON.stringify({ ...params, stream: true }));
+    expect(request.headers.authorization ?? request.headers['x-api-key']).toContain('sk-test-key');
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['content-length']).toBe(String(Buffer.byteLength(request.body)));
+  });
+
+  it('sends a string body as UTF-8 and reads a JSON reply', async () => {
+    const res = await httpFetch(`${base}/echo`, {
+      method: 'POST',
+      body: '{"a":"\u00e9\u2026"}',
+      headers: { 'x-one': '1' },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ echoed: Buffer.byteLength('{"a":"\u00e9\u2026"}') });
+    expect(seen.at(-1)?.headers['x-one']).toBe('1');
+  });
+
+  it('gives a 204 no body and keeps repeated headers', async () => {
+    const res = await httpFetch(`${base}/empty`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(204);
+    expect(res.body).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+  });
+
+  it('rejects with an AbortError when aborted before the headers, and when already aborted', async () => {
+    const controller = new AbortController();
+    const pending = httpFetch(`${base}/hold`, { method: 'POST', body: '{}', signal: controller.signal });
+    await expect.poll(() => held.length).toBeGreaterThan(0);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(httpFetch(`${base}/echo`, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+  });
+
+  it('ends the body with an AbortError when aborted after the headers', async () => {
+    const controller = new AbortController();
+    const res = await httpFetch(`${base}/half`, { method: 'POST', body: '{}', signal: controller.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(Buffer.from(first.value as Uint8Array).toString()).toBe('first part ');
+    controller.abort();
+    await expect(reader.read()).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('fails like the built-in fetch when nothing listens, which the SDK calls a connection error', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const failure = await httpFetch(`http://127.0.0.1:${port}/x`, { method: 'POST', body: '{}' }).catch((e) => e);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect(failure.message).toBe('fetch failed');
+    expect(failure.cause.code).toBe('ECONNREFUSED');
+    const client = new Anthropic({ apiKey: 'k', baseURL: `http://127.0.0.1:${port}`, maxRetries: 0, fetch: httpFetch });
+    await expect(client.messages.create({ model: 'm', max_tokens: 1, messages: [] })).rejects.toBeInstanceOf(
+      Anthropic.APIConnectionError,
+    );
+  });
+});

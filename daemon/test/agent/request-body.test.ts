@@ -1,0 +1,88 @@
+// The model request written piece by piece must be byte for byte what JSON.stringify gives, and
+// a pooled buffer must never be handed out again while its bytes may still be in flight.
+import { describe, expect, it } from 'vitest';
+import { encodeJsonBody, releaseJsonBody } from '../../src/agent/request-body.js';
+
+const page = (n: number) => `File ${n}\n${'The quick brown fox jumps over the lazy dog; '.repeat(1300)}`;
+
+function agentRequest(turns: number) {
+  const messages: unknown[] = [{ role: 'user', content: [{ type: 'text', text: 'Summarise the files, please.' }] }];
+  for (let t = 0; t < turns; t++) {
+    messages.push({
+      role: 'assistant',
+      content: [
+        { type: 'text', text: `Reading file ${t} \u2026 caf\u00e9 \ud83d\udcc4` },
+        {
+          type: 'tool_use',
+          id: `toolu_${t}`,
+          name: 'fs_read',
+          input: { path: `/home/u/f${t}.txt`, offset: undefined },
+        },
+      ],
+    });
+    messages.push({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: `toolu_${t}`, content: page(t), is_error: undefined }],
+    });
+  }
+  return {
+    model: 'claude-sonnet-4-5',
+    max_tokens: 8192,
+    system: [{ type: 'text', text: 'You are Errand.', cache_control: { type: 'ephemeral' } }],
+    tools: [{ name: 'fs_read', description: 'Reads a file.', input_schema: { type: 'object', properties: {} } }],
+    messages,
+    thinking: undefined,
+    stream: true,
+  };
+}
+
+describe('request body', () => {
+  it('is exactly JSON.stringify for an agent request near a megabyte, reused buffer or not', () => {
+    const request = agentRequest(20);
+    const expected = JSON.stringify(request);
+    expect(expected.length).toBeGreaterThan(1_000_000);
+    const first = encodeJsonBody(request);
+    expect(first.toString('utf8')).toBe(expected);
+    releaseJsonBody(first);
+    // The released buffer serves the next body, which must not carry anything of the last one.
+    const smaller = agentRequest(2);
+    const second = encodeJsonBody(smaller);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.toString('utf8')).toBe(JSON.stringify(smaller));
+  });
+
+  it('matches JSON.stringify where values have no JSON form, have toJSON, or are deep', () => {
+    const odd = {
+      a: undefined,
+      b: () => 1,
+      c: Symbol('s'),
+      d: [undefined, () => 1, Symbol('t'), null, Number.NaN, -0, 1e21],
+      e: new Date(0),
+      f: { toJSON: () => ({ x: 'y' }) },
+      g: [[[[[[[{ deep: ['\u2028', '"\\', '\u0000'] }]]]]]]],
+      'key "quoted"': '\ud800 lone surrogate',
+      h: [],
+      i: {},
+    };
+    expect(encodeJsonBody(odd).toString('utf8')).toBe(JSON.stringify(odd));
+    expect(encodeJsonBody([undefined]).toString('utf8')).toBe('[null]');
+    expect(encodeJsonBody('text').toString('utf8')).toBe('"text"');
+  });
+
+  it('does not hand a buffer out twice while the first body is still held', () => {
+    const a = encodeJsonBody(agentRequest(3));
+    const b = encodeJsonBody(agentRequest(3));
+    expect(b.buffer).not.toBe(a.buffer);
+    const copy = Buffer.from(a);
+    encodeJsonBody({ overwrite: 'x'.repeat(a.length) });
+    expect(Buffer.compare(a, copy)).toBe(0);
+  });
+
+  it('never takes in a buffer it did not hand out', () => {
+    const foreign = Buffer.alloc(256 * 1024, 0x61);
+    releaseJsonBody(foreign);
+    const body = encodeJsonBody({ hello: 'world' });
+    expect(body.buffer).not.toBe(foreign.buffer);
+    expect(foreign.every((byte) => byte === 0x61)).toBe(true);
+  });
+});
