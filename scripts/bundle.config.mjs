@@ -30,18 +30,47 @@ const latin1Source = {
   },
 };
 
+const external = [
+  /^@anthropic-ai\//,
+  /^@modelcontextprotocol\//,
+  /^read-excel-file/,
+  /^unpdf/,
+  /^web-push/,
+  /^qrcode-terminal/,
+];
+
+/**
+ * import() of a library left outside the bundle goes through `__import`, which daemon/bin/code-cache.js
+ * passes in: in Node 20 a script compiled from cached code loses its dynamic import callback
+ * ("A dynamic import callback was not specified"). Loaded without the cache, plain import() is used.
+ */
+const importThroughLoader = {
+  name: 'import-through-loader',
+  generateBundle(_options, bundle) {
+    for (const chunk of Object.values(bundle)) {
+      if (chunk.type !== 'chunk') continue;
+      chunk.code = chunk.code.replace(/(?<![\w$.])import\((["'])([^"'\n]+)\1\)/g, (call, _q, specifier) =>
+        external.some((re) => re.test(specifier))
+          ? `(typeof __import === "function" ? __import : (s) => import(s))(${JSON.stringify(specifier)})`
+          : call,
+      );
+    }
+  },
+};
+
 export default {
-  plugins: [latin1Source],
+  plugins: [importThroughLoader, latin1Source],
   input: 'dist/daemon/src/cli/main.js',
   platform: 'node',
-  external: [
-    /^@anthropic-ai\//,
-    /^@modelcontextprotocol\//,
-    /^read-excel-file/,
-    /^unpdf/,
-    /^web-push/,
-    /^qrcode-terminal/,
-  ],
-  output: { dir: 'dist/bundle', format: 'esm', cleanDir: true },
+  external,
+  // CommonJS so that daemon/bin/code-cache.js can hand V8 its compiled code (Node 20 caches no ES
+  // module's code). Rolldown makes each chunk strict, as the ES module bundle was.
+  output: {
+    dir: 'dist/bundle',
+    format: 'cjs',
+    entryFileNames: '[name].cjs',
+    chunkFileNames: '[name]-[hash].cjs',
+    cleanDir: true,
+  },
   logLevel: 'warn',
 };

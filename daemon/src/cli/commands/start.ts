@@ -72,6 +72,8 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     }
     const { ctx } = daemon;
     io.out(`Errand ${ctx.version} is running at ${daemon.url} (home ${ctx.paths.home}).`);
+    // daemon/bin/errand.js keeps the code compiled so far for the next start (bin/code-cache.js).
+    (process as NodeJS.EventEmitter).emit('errand:started');
     if (ctx.config().lan)
       io.out(
         'LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.',
