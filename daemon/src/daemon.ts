@@ -2,7 +2,6 @@
 // the local control socket. `main` (cli/commands/start.ts) only calls this.
 import fs from 'node:fs';
 import os from 'node:os';
-import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
 import { webStatus } from './agent/web-commands.js';
@@ -24,6 +23,7 @@ import { openStore } from './store/index.js';
 import { acquireLock } from './store/lock.js';
 import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
+import { collectStartupGarbage, trimYoungGenerationWhenIdle } from './util/memory-trim.js';
 import { VERSION } from './version.js';
 
 export interface DaemonOptions extends LoadOptions, ModuleOptions {
@@ -158,6 +158,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Answer first; then read the older events a resuming phone may ask for (resumes wait for them).
     // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles small.
     setImmediate(() => void store.events.ready().then(collectStartupGarbage));
+    const stopTrimming = trimYoungGenerationWhenIdle();
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
@@ -173,6 +174,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const stop = (reason = 'stop') => {
       stopping ??= (async () => {
         log!.info('stopping', { reason });
+        stopTrimming();
         fs.unwatchFile(paths.config);
         gateway.close();
         for (const m of [...modules].reverse())
@@ -210,27 +212,5 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log?.close();
     lock.release();
     throw err;
-  }
-}
-
-/**
- * One full collection after start-up, when Node runs with --expose-gc (DAEMON_NODE_FLAGS), that also
- * compacts: start-up's garbage leaves old-generation pages part full, which V8 would keep resident
- * (home with 4,000 finished tasks: old space 22-23 MB for 13 MB of objects; idle RSS ~4 MB less).
- */
-function collectStartupGarbage(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return;
-  let compacting = false;
-  try {
-    v8.setFlagsFromString('--compact-on-every-full-gc');
-    compacting = true;
-  } catch {
-    // A Node whose flags are frozen: a plain collection.
-  }
-  try {
-    gc();
-  } finally {
-    if (compacting) v8.setFlagsFromString('--no-compact-on-every-full-gc');
   }
 }
