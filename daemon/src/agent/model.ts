@@ -3,7 +3,7 @@
 // The SDK (about 20 MB resident) is loaded with the first model call, not at daemon start.
 import type Anthropic from '@anthropic-ai/sdk';
 import { httpFetch } from './http-fetch.js';
-import { encodeJsonBody } from './request-body.js';
+import { encodeModelRequest } from './request-body.js';
 import { IncompleteStreamError } from './retry.js';
 import type { ModelClient, StreamEvent } from './wire.js';
 
@@ -30,7 +30,7 @@ export function anthropicModel(opts: { apiKey: string; baseURL?: string }): Mode
       const stream = sdk.messages.stream(body as unknown as Parameters<typeof sdk.messages.stream>[0], {
         signal,
         // The bytes the SDK would send (its params plus stream: true), made without one big string.
-        body: encodeJsonBody({ ...body, stream: true }),
+        body: encodeModelRequest({ ...body, stream: true }),
         headers: {
           'content-type': 'application/json',
           ...(betas?.length ? { 'anthropic-beta': betas.join(',') } : {}),

@@ -1,12 +1,7 @@
-// The model request's JSON, written piece by piece into a kept buffer. JSON.stringify of a whole
-// request (the conversation so far, often near a megabyte) makes one large string every turn, and
-// a string over 128 KB lives in V8's large-object space: fresh memory pages from the system each
-// time, which on this class of machine cost more (2 ms per 700 KB) than all the encoding. Here
-// only small pieces (a message's block, a tool's schema) are strings, and the buffer is reused.
-// The bytes are exactly JSON.stringify's (same key order, same skipping of undefined).
+// The model request's JSON (the conversation so far, often near a megabyte) written into a kept
+// buffer with util/json-writer.ts, without one large string per turn (see there why that matters).
+import { JsonWriter, noJsonForm } from '../util/json-writer.js';
 
-/** Arrays and objects this deep are walked; what lies deeper is one JSON.stringify piece. */
-const WALK_DEPTH = 5;
 const MIN_BUFFER = 64 * 1024;
 const SPARE_KEPT_MS = 30_000;
 
@@ -15,68 +10,114 @@ let spareTimer: NodeJS.Timeout | undefined;
 /** Buffers handed out here, so only those come back to the pool. */
 const issued = new WeakSet<ArrayBufferLike>();
 
-class Writer {
-  buffer: Buffer;
-  length = 0;
-  constructor(capacity: number) {
-    const kept = spare;
-    if (kept && kept.length >= capacity) {
-      spare = undefined;
-      this.buffer = kept;
-    } else this.buffer = newBuffer(capacity);
-  }
-  add(piece: string): void {
-    // Latin-1 pieces take at most two UTF-8 bytes a character, others three.
-    const room = this.buffer.length - this.length;
-    if (piece.length * 3 > room) {
-      const needed = Buffer.byteLength(piece);
-      if (needed > room) this.grow(this.length + needed);
-    }
-    this.length += this.buffer.write(piece, this.length, 'utf8');
-  }
-  private grow(atLeast: number): void {
-    const bigger = newBuffer(Math.max(atLeast, this.buffer.length * 2));
-    this.buffer.copy(bigger, 0, 0, this.length);
-    this.buffer = bigger;
-  }
-}
-
 function newBuffer(capacity: number): Buffer {
   const buffer = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, capacity));
   issued.add(buffer.buffer);
   return buffer;
 }
 
-function write(w: Writer, value: unknown, depth: number): void {
-  if (depth < WALK_DEPTH && value !== null && typeof value === 'object') {
-    if (Array.isArray(value)) {
-      w.add('[');
-      for (let i = 0; i < value.length; i++) {
-        if (i) w.add(',');
-        const item = value[i];
-        // As JSON.stringify: what has no JSON form is null in an array.
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') w.add('null');
-        else write(w, item, depth + 1);
-      }
-      w.add(']');
-      return;
-    }
-    if (typeof (value as { toJSON?: unknown }).toJSON !== 'function') {
-      w.add('{');
-      let first = true;
-      for (const key of Object.keys(value)) {
-        const item = (value as Record<string, unknown>)[key];
-        // ...and is left out of an object.
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        w.add(first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`);
-        first = false;
-        write(w, item, depth + 1);
-      }
-      w.add('}');
-      return;
-    }
+/** A writer on the kept buffer when it is free and large enough, else on a new one. */
+function pooledWriter(capacity: number): JsonWriter {
+  const kept = spare;
+  if (kept && kept.length >= capacity) spare = undefined;
+  return new JsonWriter(kept && kept.length >= capacity ? kept : newBuffer(capacity), newBuffer);
+}
+
+// A conversation's blocks (a message's content blocks, the tools, the system prompt) are the same
+// objects turn after turn: the bytes of a large one are kept, so a turn encodes only what is new.
+// A kept encoding is used only while the block's own properties are still the very same values;
+// blocks are changed by replacing a property (context-window.ts shortens an old tool result by
+// giving it new content), never by editing what a property holds.
+const KEEP_BLOCK_BYTES = 1024;
+interface KeptBlock {
+  bytes: Buffer;
+  keys: string[];
+  values: unknown[];
+}
+const keptBlocks = new WeakMap<object, KeptBlock>();
+
+function stillSame(block: Record<string, unknown>, kept: KeptBlock): boolean {
+  let n = 0;
+  for (const key in block) {
+    if (key !== kept.keys[n] || block[key] !== kept.values[n]) return false;
+    n++;
   }
-  w.add(JSON.stringify(value) ?? 'null');
+  return n === kept.keys.length;
+}
+
+function writeBlock(w: JsonWriter, block: unknown, depth: number): void {
+  if (
+    block === null ||
+    typeof block !== 'object' ||
+    Array.isArray(block) ||
+    Object.getPrototypeOf(block) !== Object.prototype
+  ) {
+    w.json(block, depth);
+    return;
+  }
+  const record = block as Record<string, unknown>;
+  const kept = keptBlocks.get(record);
+  if (kept && stillSame(record, kept)) {
+    w.addBytes(kept.bytes);
+    return;
+  }
+  const start = w.length;
+  w.json(record, depth);
+  if (w.length - start < KEEP_BLOCK_BYTES) return;
+  const keys = Object.keys(record);
+  keptBlocks.set(record, {
+    bytes: Buffer.from(w.buffer.subarray(start, w.length)),
+    keys,
+    values: keys.map((k) => record[k]),
+  });
+}
+
+function writeBlocks(w: JsonWriter, blocks: unknown, depth: number): void {
+  if (!Array.isArray(blocks)) {
+    w.json(blocks, depth);
+    return;
+  }
+  w.add('[');
+  for (let i = 0; i < blocks.length; i++) {
+    if (i) w.add(',');
+    const item = blocks[i];
+    if (noJsonForm(item)) w.add('null');
+    else writeBlock(w, item, depth + 1);
+  }
+  w.add(']');
+}
+
+/**
+ * A Messages API request as JSON bytes (exactly JSON.stringify's), with the blocks of its messages,
+ * its tools and its system prompt kept encoded from turn to turn. Released like `encodeJsonBody`.
+ */
+export function encodeModelRequest(request: Record<string, unknown>): Buffer {
+  const w = pooledWriter(0);
+  if (typeof request.toJSON === 'function') w.json(request, 0);
+  else
+    w.object(request, 0, (key, item) => {
+      if (key === 'tools' || key === 'system') {
+        writeBlocks(w, item, 1);
+        return true;
+      }
+      if (key !== 'messages' || !Array.isArray(item)) return false;
+      w.add('[');
+      item.forEach((message, i) => {
+        if (i) w.add(',');
+        if (noJsonForm(message)) w.add('null');
+        else if (message === null || typeof message !== 'object' || typeof message.toJSON === 'function')
+          w.json(message, 2);
+        else
+          w.object(message, 2, (messageKey, content) => {
+            if (messageKey !== 'content') return false;
+            writeBlocks(w, content, 3);
+            return true;
+          });
+      });
+      w.add(']');
+      return true;
+    });
+  return w.buffer.subarray(0, w.length);
 }
 
 /**
@@ -84,8 +125,8 @@ function write(w: Writer, value: unknown, depth: number): void {
  * A body never released is simply left to the garbage collector.
  */
 export function encodeJsonBody(value: unknown, sizeHint = 0): Buffer {
-  const w = new Writer(sizeHint);
-  write(w, value, 0);
+  const w = pooledWriter(sizeHint);
+  w.json(value, 0);
   return w.buffer.subarray(0, w.length);
 }
 

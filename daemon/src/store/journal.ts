@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ServerEvent } from '../../../shared/src/index.js';
+import { JsonWriter } from '../util/json-writer.js';
 import { fsyncDir } from './durable-file.js';
 import {
   openSnapshot,
@@ -53,6 +54,8 @@ export interface Fold {
 }
 
 const HEADER = 8;
+/** The journal's encoding buffer is kept up to this size between flushes. */
+const ENCODER_BYTES = 256 * 1024;
 /** Events kept in memory for replay (a client further behind gets a snapshot). */
 export const REPLAY_WINDOW = { events: 20_000, bytes: 32 * 1024 * 1024 };
 export const SEQ_FLOOR_OP = 'journal.seq';
@@ -94,14 +97,22 @@ export function committedEventJson(e: LoggedEvent): string | undefined {
  */
 const publishedJsons = new WeakMap<ServerEvent, string>();
 
-/** JSON.stringify(rec), byte for byte (each event as published), keeping each event's JSON for its frame. */
-function recordJson(rec: JournalRecord): string {
-  const events = rec.events.map((e) => {
+/**
+ * JSON.stringify(rec), byte for byte (each event as published), written into `w` in pieces: no
+ * string of the whole record. Each event's JSON is kept for its frame.
+ */
+function writeRecord(w: JsonWriter, rec: JournalRecord): void {
+  w.add(`{"n":${rec.n},"at":${rec.at},"ops":`);
+  w.json(rec.ops, 1);
+  w.add(',"events":[');
+  rec.events.forEach((e, i) => {
     const json = publishedJsons.get(e.event) ?? JSON.stringify(e.event);
     eventJsons.set(e, json);
-    return `{"seq":${e.seq},"at":${e.at},"event":${json}}`;
+    w.add(`${i ? ',' : ''}{"seq":${e.seq},"at":${e.at},"event":`);
+    w.add(json);
+    w.add('}');
   });
-  return `{"n":${rec.n},"at":${rec.at},"ops":${JSON.stringify(rec.ops)},"events":[${events.join(',')}]}`;
+  w.add(']}');
 }
 
 export class JournalDamagedError extends Error {
@@ -402,6 +413,8 @@ export class Journal {
   private queue: Pending[] = [];
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
+  /** Where a flush encodes its batch (see flush); a large one is not kept past the flush. */
+  private encoder = new JsonWriter(Buffer.allocUnsafeSlow(ENCODER_BYTES));
   private openByKey = new Map<string, Tx>();
   private openTx = 0;
   private compacting: Promise<void> | undefined;
@@ -722,11 +735,14 @@ export class Journal {
     const n0 = this.n;
     const seq0 = this.seq;
     const records: JournalRecord[] = [];
-    const jsons: string[] = [];
-    const lengths: number[] = [];
-    let size = 0;
     const at = Date.now();
     try {
+      // The batch is encoded straight into the journal's kept buffer, a record's JSON in pieces:
+      // a turn's record can pass 128 KB, and one string or buffer that large per append costs fresh
+      // memory pages every time (util/json-writer.ts). Flushes run one at a time, so one buffer.
+      const w = this.encoder;
+      w.length = 0;
+      let lastLength = 0;
       for (const p of batch) {
         const rec: JournalRecord = {
           n: ++this.n,
@@ -735,21 +751,14 @@ export class Journal {
           events: p.events.map((event) => ({ seq: ++this.seq, at, event })),
         };
         records.push(rec);
-        const json = recordJson(rec);
-        const len = Buffer.byteLength(json, 'utf8');
-        jsons.push(json);
-        lengths.push(len);
-        size += HEADER + len;
+        const head = w.reserve(HEADER);
+        writeRecord(w, rec);
+        lastLength = w.length - head - HEADER;
+        w.buffer.writeUInt32LE(lastLength, head);
+        w.buffer.writeUInt32LE(crc32(w.buffer.subarray(head + HEADER, w.length)), head + 4);
       }
-      // The batch is encoded straight into one buffer (no buffer per record, header and copy).
-      const data = Buffer.allocUnsafe(size);
-      for (let i = 0, off = 0; i < jsons.length; i++) {
-        const len = lengths[i];
-        if (data.write(jsons[i], off + HEADER, 'utf8') !== len) throw new Error('journal: record encoding mismatch');
-        data.writeUInt32LE(len, off);
-        data.writeUInt32LE(crc32(data.subarray(off + HEADER, off + HEADER + len)), off + 4);
-        off += HEADER + len;
-      }
+      const data = w.buffer.subarray(0, w.length);
+      const size = data.length;
       if (this.fd === undefined || this.segmentBytes >= SEGMENT_BYTES) {
         this.openSegment(records[0].n);
         await fsyncDir(this.dir);
@@ -760,7 +769,7 @@ export class Journal {
         throw Object.assign(new Error('ENOSPC: no space left on device (injected)'), { code: 'ENOSPC' });
       if (CRASH?.point === 'mid-append' && repliesTo(records, CRASH.id)) {
         // Cut inside the last record of the batch (never on a record boundary).
-        fs.writeSync(fd, data, 0, data.length - Math.max(1, Math.floor(lengths.at(-1)! / 2)));
+        fs.writeSync(fd, data, 0, data.length - Math.max(1, Math.floor(lastLength / 2)));
         fs.fdatasyncSync(fd);
         crashNow();
       }
@@ -792,6 +801,8 @@ export class Journal {
       const e = code === 'ENOSPC' || code === 'EDQUOT' ? new DiskFullError(this.dir) : err;
       for (const p of batch) p.reject(e);
       return;
+    } finally {
+      if (this.encoder.buffer.length > ENCODER_BYTES) this.encoder.buffer = Buffer.allocUnsafeSlow(ENCODER_BYTES);
     }
     for (let i = 0; i < batch.length; i++) {
       for (const l of this.committedListeners) l(records[i]);

@@ -1,7 +1,8 @@
 // The model request written piece by piece must be byte for byte what JSON.stringify gives, and
 // a pooled buffer must never be handed out again while its bytes may still be in flight.
 import { describe, expect, it } from 'vitest';
-import { encodeJsonBody, releaseJsonBody } from '../../src/agent/request-body.js';
+import { fitContext } from '../../src/agent/context-window.js';
+import { encodeJsonBody, encodeModelRequest, releaseJsonBody } from '../../src/agent/request-body.js';
 
 const page = (n: number) => `File ${n}\n${'The quick brown fox jumps over the lazy dog; '.repeat(1300)}`;
 
@@ -22,7 +23,14 @@ function agentRequest(turns: number) {
     });
     messages.push({
       role: 'user',
-      content: [{ type: 'tool_result', tool_use_id: `toolu_${t}`, content: page(t), is_error: undefined }],
+      content: [
+        {
+          type: 'tool_result',
+          tool_use_id: `toolu_${t}`,
+          content: [{ type: 'text', text: page(t) }],
+          is_error: undefined,
+        },
+      ],
     });
   }
   return {
@@ -84,5 +92,58 @@ describe('request body', () => {
     const body = encodeJsonBody({ hello: 'world' });
     expect(body.buffer).not.toBe(foreign.buffer);
     expect(foreign.every((byte) => byte === 0x61)).toBe(true);
+  });
+});
+
+describe('model request with kept block encodings', () => {
+  const same = (request: Record<string, unknown>) => {
+    const bytes = encodeModelRequest(request);
+    expect(bytes.toString('utf8')).toBe(JSON.stringify(request));
+    releaseJsonBody(bytes);
+  };
+
+  it('stays exactly JSON.stringify turn after turn as the conversation grows and old results shrink', () => {
+    const request = agentRequest(2) as ReturnType<typeof agentRequest> & { messages: any[] };
+    same(request);
+    for (let t = 2; t < 40; t++) {
+      request.messages.push(...(agentRequest(t + 1).messages.slice(-2) as any[]));
+      // The context rules shorten old tool results in place (a new content array on the same block).
+      fitContext(request as never, 150_000);
+      same(request);
+    }
+    expect(JSON.stringify(request)).toContain('shortened');
+  });
+
+  it('notices a block whose own properties were replaced, added or removed', () => {
+    const request = agentRequest(3) as any;
+    same(request);
+    const result = request.messages[2].content[0];
+    result.content = 'replaced output '.repeat(200);
+    same(request);
+    result.is_error = true;
+    same(request);
+    delete result.is_error;
+    same(request);
+    request.tools[0].description = 'Reads a file, now described differently. '.repeat(40);
+    same(request);
+    request.system[0] = { ...request.system[0], text: 'Another system prompt. '.repeat(100) };
+    same(request);
+  });
+
+  it('writes what has no JSON form as JSON.stringify does, at every level', () => {
+    const odd = {
+      model: 'm',
+      system: 'plain string system',
+      tools: [undefined, null, { name: 't', when: new Date(0), skip: undefined }],
+      messages: [
+        { role: 'user', content: 'plain string content', extra: undefined },
+        { role: 'assistant', content: [null, undefined, { type: 'text', text: 'x'.repeat(5000), f: () => 1 }] },
+        null,
+        'not a message',
+      ],
+      stream: true,
+    };
+    same(odd);
+    same(odd);
   });
 });

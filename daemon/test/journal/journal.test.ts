@@ -79,6 +79,33 @@ it('a batch of records with multi-byte text is written whole: each record reads 
   ]);
 });
 
+it('records larger than the kept encoding buffer are written whole, byte for byte JSON.stringify of the record', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  const events = new EventLog(journal);
+  await journal.load();
+  const big = { output: 'line of tool output \u2026\n'.repeat(20_000), when: new Date(0), skip: undefined };
+  await journal.transaction(async () => {
+    await journal.record({ t: 'test', d: big });
+    await events.append(notice('x'.repeat(100_000)));
+  });
+  await Promise.all([events.append(notice('small one')), journal.record({ t: 'test', d: { after: [1, undefined] } })]);
+  await journal.close();
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.wal')) as string;
+  const bytes = fs.readFileSync(path.join(dir, file));
+  const recs = scanJournal(dir).records;
+  expect(recs).toHaveLength(3);
+  let off = 0;
+  for (const rec of recs) {
+    const len = bytes.readUInt32LE(off);
+    const { n, at, ops, events: evs } = rec;
+    expect(bytes.subarray(off + 8, off + 8 + len).toString('utf8')).toBe(JSON.stringify({ n, at, ops, events: evs }));
+    off += 8 + len;
+  }
+  expect(off).toBe(bytes.length);
+  expect((recs[0].ops[0].d as { output: string }).output).toBe(big.output);
+});
+
 it('a write outside a transaction to a thread an open transaction changed is recorded after it', async () => {
   const home = tmp();
   const store = await openStore(homePaths(home));
