@@ -8,6 +8,15 @@ const IMAGE_CHARS = 6_400; // ≈ 1,600 tokens for a typical image
 const KEEP_HEAD = 300;
 const MIN_SHORTEN = 600;
 
+/** Length as JSON of objects never changed once made (tool inputs, server tool blocks): every model
+ * call estimates the whole conversation, whose tool calls would otherwise be stringified each time. */
+const jsonChars = new WeakMap<object, number>();
+function jsonLength(value: object): number {
+  let n = jsonChars.get(value);
+  if (n === undefined) jsonChars.set(value, (n = JSON.stringify(value).length));
+  return n;
+}
+
 function blockChars(b: WireBlock): number {
   switch (b.type) {
     case 'text':
@@ -15,12 +24,16 @@ function blockChars(b: WireBlock): number {
     case 'image':
       return IMAGE_CHARS;
     case 'tool_use':
-      return b.name.length + JSON.stringify(b.input ?? {}).length + 20;
+      return (
+        b.name.length +
+        (b.input && typeof b.input === 'object' ? jsonLength(b.input) : JSON.stringify(b.input ?? {}).length) +
+        20
+      );
     case 'tool_result':
       return 20 + b.content.reduce((n, c) => n + blockChars(c), 0);
     default:
       // Server tool blocks (web search / fetch): kept whole, counted as their JSON.
-      return JSON.stringify(b).length;
+      return jsonLength(b);
   }
 }
 
@@ -28,21 +41,12 @@ export function messageChars(m: WireMessage): number {
   return 10 + m.content.reduce((n, b) => n + blockChars(b), 0);
 }
 
-/** Length of each tool's schema as JSON: schemas are built once per tool and never changed, and
- * every model call estimates all of them (16 stringifies per call otherwise). */
-const schemaChars = new WeakMap<object, number>();
-function schemaLength(schema: object): number {
-  let n = schemaChars.get(schema);
-  if (n === undefined) schemaChars.set(schema, (n = JSON.stringify(schema).length));
-  return n;
-}
-
 export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
   let chars = req.system.reduce((n, b) => n + b.text.length, 0);
   for (const t of req.tools)
     chars +=
       'input_schema' in t
-        ? t.name.length + t.description.length + schemaLength(t.input_schema)
+        ? t.name.length + t.description.length + jsonLength(t.input_schema)
         : JSON.stringify(t).length;
   for (const m of req.messages) chars += messageChars(m);
   return Math.ceil(chars / 4);
