@@ -23,7 +23,7 @@ import { ms, percentile, report } from './stats.js';
 import { connectTaskClient, prepareTaskHome } from './tiny-tasks.js';
 
 const TURNS = 150;
-const ROUNDS = 3;
+const ROUNDS = 5; // per-turn medians over rounds: a collection in one round moves no figure
 const LINE = `${'The quick brown fox jumps over the lazy dog; '.repeat(3).slice(0, 139)}\n`;
 const fileText = (n: number) => `File ${n}\n${LINE.repeat(425)}`; // ~59.5 KB
 
