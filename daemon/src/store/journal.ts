@@ -54,6 +54,22 @@ export interface Fold {
 }
 
 const HEADER = 8;
+/** Long work in slices: `maybeYield` lets other callbacks run once `ms` have passed since the last. */
+function timeSlices(ms: number): { maybeYield(): Promise<void> | undefined } {
+  let since = performance.now();
+  return {
+    maybeYield() {
+      if (performance.now() - since < ms) return undefined;
+      return new Promise<void>((r) =>
+        setImmediate(() => {
+          since = performance.now();
+          r();
+        }),
+      );
+    },
+  };
+}
+
 /** The journal's encoding buffer is kept up to this size between flushes. */
 const ENCODER_BYTES = 256 * 1024;
 /** Events kept in memory for replay (a client further behind gets a snapshot). */
@@ -547,12 +563,15 @@ export class Journal {
    * newest first to find where the window starts, then oldest first; no record is held longer than
    * it is read, so a long history leaves no garbage old enough to stay resident (the first way held
    * every record until the last: ~13 MB of heap kept after a home with 4,000 tasks had started).
-   * `yieldEvery` lets other work run.
+   * It runs after the daemon answers, in slices of `sliceMs` between which requests are served (a
+   * count of records made a slice of 20-30 ms on a long history: the first requests after a
+   * restart waited for it).
    */
-  async readCoveredWindow(onEvent: (e: LoggedEvent) => void, limits = REPLAY_WINDOW, yieldEvery = 200): Promise<void> {
+  async readCoveredWindow(onEvent: (e: LoggedEvent) => void, limits = REPLAY_WINDOW, sliceMs = 4): Promise<void> {
     const covered = this.covered;
     this.covered = [];
     const files = new Map<string, number>();
+    const slice = timeSlices(sliceMs);
     try {
       let first = covered.length;
       let events = 0;
@@ -564,13 +583,13 @@ export class Journal {
         bytes += lazy.at_?.length ?? lazy.body?.length ?? 0;
         events += parseLazy(lazy, files).events.length;
         first = i;
-        if (++k % yieldEvery === 0) await new Promise((r) => setImmediate(r));
+        if (++k % 8 === 0) await slice.maybeYield();
       }
       for (let i = first, k = 0; i < covered.length; i++) {
         const lazy = covered[i] as LazyRecord;
         if (lazy.noEvents) continue;
         for (const e of parseLazy(lazy, files).events) onEvent(e);
-        if (++k % yieldEvery === 0) await new Promise((r) => setImmediate(r));
+        if (++k % 8 === 0) await slice.maybeYield();
       }
     } finally {
       for (const fd of files.values()) fs.closeSync(fd);
