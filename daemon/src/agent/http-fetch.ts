@@ -39,32 +39,42 @@ export function httpFetch(input: string | URL | Request, init: RequestInit = {})
     const onAbort = () => request.destroy(abortError());
     signal?.addEventListener('abort', onAbort, { once: true });
     const settle = () => signal?.removeEventListener('abort', onAbort);
-    request.once('error', (err) => {
+    // Shaped like the built-in fetch's failures: the SDK turns them into a connection error. Not
+    // `once`: a request that emits a second error must not find no listener (that would end the daemon).
+    const fail = (err: Error) => {
       settle();
-      // Shaped like the built-in fetch's failures: the SDK turns them into a connection error.
       reject(err.name === 'AbortError' ? err : new TypeError('fetch failed', { cause: err }));
-    });
+    };
+    request.on('error', fail);
+    // A redirect is not followed: the Messages API does not redirect, and following one would carry
+    // the API key to wherever it points. The SDK reports the 3xx as an API error.
     request.once('response', (res) => {
-      const responseHeaders = new Headers();
-      const raw = res.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i], raw[i + 1]);
-      const status = res.statusCode ?? 0;
-      const hasBody = !NO_BODY.has(status) && init.method !== 'HEAD';
-      if (!hasBody) res.resume();
-      // An abort after the headers ends the body stream with the same error the built-in fetch gives.
-      if (signal) {
-        signal.removeEventListener('abort', onAbort);
-        const abortBody = () => res.destroy(abortError());
-        signal.addEventListener('abort', abortBody, { once: true });
-        res.once('close', () => signal.removeEventListener('abort', abortBody));
-      }
-      resolve(
-        new Response(hasBody ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null, {
+      res.on('error', () => undefined); // a body cut short errors its stream, read by the SDK
+      try {
+        const responseHeaders = new Headers();
+        const raw = res.rawHeaders;
+        for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i], raw[i + 1]);
+        const status = res.statusCode ?? 0;
+        const hasBody = !NO_BODY.has(status) && init.method !== 'HEAD';
+        // A status no Response can have (outside 200-599) throws here, as it fails the built-in fetch.
+        const response = new Response(hasBody ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null, {
           status,
           statusText: res.statusMessage ?? '',
           headers: responseHeaders,
-        }),
-      );
+        });
+        if (!hasBody) res.resume();
+        // An abort after the headers ends the body stream with the same error the built-in fetch gives.
+        if (signal) {
+          signal.removeEventListener('abort', onAbort);
+          const abortBody = () => res.destroy(abortError());
+          signal.addEventListener('abort', abortBody, { once: true });
+          res.once('close', () => signal.removeEventListener('abort', abortBody));
+        }
+        resolve(response);
+      } catch (err) {
+        res.destroy();
+        fail(err as Error);
+      }
     });
     if (body == null) request.end();
     else if (typeof body === 'string') request.end(Buffer.from(body));

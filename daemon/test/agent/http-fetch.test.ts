@@ -33,6 +33,21 @@ beforeAll(async () => {
         return res.end();
       }
       if (req.url === '/hold') return void held.push(res);
+      if (req.url === '/redirect') {
+        res.writeHead(307, { location: '/echo' });
+        return res.end();
+      }
+      if (req.url === '/odd-status') {
+        // A status no fetch Response can carry: written raw, as a broken server or proxy might.
+        req.socket.end('HTTP/1.1 600 Odd\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      if (req.url === '/cut') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+        res.write('only part of it');
+        setImmediate(() => res.socket?.destroy());
+        return;
+      }
       if (req.url === '/half') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first part ');
@@ -144,6 +159,26 @@ describe('httpFetch', () => {
     expect(Buffer.from(first.value as Uint8Array).toString()).toBe('first part ');
     controller.abort();
     await expect(reader.read()).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('does not follow a redirect (it would carry the API key elsewhere)', async () => {
+    const before = seen.length;
+    const res = await httpFetch(`${base}/redirect`, { method: 'POST', body: '{}', headers: { 'x-api-key': 'k' } });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toBe('/echo');
+    expect(seen.length).toBe(before + 1);
+  });
+
+  it('fails as a connection error on a status no response can have, and the process lives on', async () => {
+    const failure = await httpFetch(`${base}/odd-status`, { method: 'POST', body: '{}' }).catch((e) => e);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect(failure.message).toBe('fetch failed');
+    expect(failure.cause).toBeInstanceOf(RangeError);
+  });
+
+  it('errors the body stream when the connection is cut mid-body', async () => {
+    const res = await httpFetch(`${base}/cut`, { method: 'POST', body: '{}' });
+    await expect(res.text()).rejects.toThrow();
   });
 
   it('fails like the built-in fetch when nothing listens, which the SDK calls a connection error', async () => {
