@@ -1,4 +1,4 @@
-// The real model client: @anthropic-ai/sdk's messages.stream(), with the SDK's own retries off
+// The real model client: @anthropic-ai/sdk's streamed messages.create(), with the SDK's own retries off
 // (the loop retries, bounded by agent.retryWindowSeconds) and cancellation through an AbortSignal.
 // The SDK (about 20 MB resident) is loaded with the first model call, not at daemon start.
 import type Anthropic from '@anthropic-ai/sdk';
@@ -27,20 +27,26 @@ export function anthropicModel(opts: { apiKey: string; baseURL?: string }): Mode
       const sdk = await load();
       let stopped = false;
       const { betas, ...body } = request;
-      const stream = sdk.messages.stream(body as unknown as Parameters<typeof sdk.messages.stream>[0], {
-        signal,
-        // The bytes the SDK would send (its params plus stream: true), made without one big string.
-        body: encodeModelRequest({ ...body, stream: true }),
-        headers: {
-          'content-type': 'application/json',
-          ...(betas?.length ? { 'anthropic-beta': betas.join(',') } : {}),
+      // The raw event stream, not the SDK's MessageStream: the loop assembles the reply itself
+      // (model-call.ts), so MessageStream's own copy of it (re-parsing a tool's partial input at
+      // every delta) and its event emitter were work done twice.
+      const stream = await sdk.messages.create(
+        { ...body, stream: true } as unknown as Parameters<typeof sdk.messages.create>[0] & { stream: true },
+        {
+          signal,
+          // The bytes the SDK would send (its params plus stream: true), made without one big string.
+          body: encodeModelRequest({ ...body, stream: true }),
+          headers: {
+            'content-type': 'application/json',
+            ...(betas?.length ? { 'anthropic-beta': betas.join(',') } : {}),
+          },
         },
-      });
-      stream.on('streamEvent', (event) => {
-        if ((event as { type: string }).type === 'message_stop') stopped = true;
+      );
+      // An abort ends the iteration quietly; the caller sees its signal aborted.
+      for await (const event of stream) {
+        if (event.type === 'message_stop') stopped = true;
         onEvent(event as unknown as StreamEvent);
-      });
-      await stream.done();
+      }
       if (!stopped && !signal.aborted) throw new IncompleteStreamError();
     },
   };
