@@ -9,7 +9,11 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { releaseJsonBody } from './request-body.js';
 
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+// Connections are kept between calls; an idle one is closed after 4 s (or the server's keep-alive
+// hint, if shorter), as the built-in fetch does: one kept longer may have been dropped on the way
+// (a NAT, a proxy), and the next call on it would fail. Only idle connections time out.
+const keep = { keepAlive: true, timeout: 4_000 };
+const agents = { 'http:': new http.Agent(keep), 'https:': new https.Agent(keep) };
 
 /** Statuses whose response has no body: a Response refuses one. */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);

@@ -181,6 +181,25 @@ describe('httpFetch', () => {
     await expect(res.text()).rejects.toThrow();
   });
 
+  it('keeps the connection between calls and closes it once idle for a few seconds', async () => {
+    const own = http.createServer((_req, res) => res.end('{}'));
+    own.keepAliveTimeout = 60_000; // only the client's idle timeout may close the connection
+    const sockets: import('node:net').Socket[] = [];
+    own.on('connection', (socket) => sockets.push(socket));
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(own.address() as AddressInfo).port}/`;
+    try {
+      await (await httpFetch(url, { method: 'POST', body: '{}' })).json();
+      await (await httpFetch(url, { method: 'POST', body: '{}' })).json();
+      expect(sockets).toHaveLength(1); // the second call reused the first connection
+      const [socket] = sockets;
+      await new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once('close', resolve)));
+    } finally {
+      own.closeAllConnections();
+      await new Promise((r) => own.close(r));
+    }
+  }, 15_000);
+
   it('fails like the built-in fetch when nothing listens, which the SDK calls a connection error', async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
