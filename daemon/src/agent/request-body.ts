@@ -1,6 +1,6 @@
 // The model request's JSON (the conversation so far, often near a megabyte) written into a kept
 // buffer with util/json-writer.ts, without one large string per turn (see there why that matters).
-import { JsonWriter, noJsonForm } from '../util/json-writer.js';
+import { JsonWriter } from '../util/json-writer.js';
 
 const MIN_BUFFER = 64 * 1024;
 const SPARE_KEPT_MS = 30_000;
@@ -16,11 +16,11 @@ function newBuffer(capacity: number): Buffer {
   return buffer;
 }
 
-/** A writer on the kept buffer when it is free and large enough, else on a new one. */
-function pooledWriter(capacity: number): JsonWriter {
+/** A writer on the kept buffer when it is free, else on a new one. */
+function pooledWriter(): JsonWriter {
   const kept = spare;
-  if (kept && kept.length >= capacity) spare = undefined;
-  return new JsonWriter(kept && kept.length >= capacity ? kept : newBuffer(capacity), newBuffer);
+  spare = undefined;
+  return new JsonWriter(kept ?? newBuffer(0), newBuffer);
 }
 
 // A conversation's blocks (a message's content blocks, the tools, the system prompt) are the same
@@ -73,26 +73,17 @@ function writeBlock(w: JsonWriter, block: unknown, depth: number): void {
 }
 
 function writeBlocks(w: JsonWriter, blocks: unknown, depth: number): void {
-  if (!Array.isArray(blocks)) {
-    w.json(blocks, depth);
-    return;
-  }
-  w.add('[');
-  for (let i = 0; i < blocks.length; i++) {
-    if (i) w.add(',');
-    const item = blocks[i];
-    if (noJsonForm(item)) w.add('null');
-    else writeBlock(w, item, depth + 1);
-  }
-  w.add(']');
+  if (Array.isArray(blocks)) w.array(blocks, (block) => writeBlock(w, block, depth + 1));
+  else w.json(blocks, depth);
 }
 
 /**
  * A Messages API request as JSON bytes (exactly JSON.stringify's), with the blocks of its messages,
- * its tools and its system prompt kept encoded from turn to turn. Released like `encodeJsonBody`.
+ * its tools and its system prompt kept encoded from turn to turn, in a pooled buffer that goes back
+ * to the pool with `releaseJsonBody` once written (one never released is left to the collector).
  */
 export function encodeModelRequest(request: Record<string, unknown>): Buffer {
-  const w = pooledWriter(0);
+  const w = pooledWriter();
   if (typeof request.toJSON === 'function') w.json(request, 0);
   else
     w.object(request, 0, (key, item) => {
@@ -101,36 +92,26 @@ export function encodeModelRequest(request: Record<string, unknown>): Buffer {
         return true;
       }
       if (key !== 'messages' || !Array.isArray(item)) return false;
-      w.add('[');
-      item.forEach((message, i) => {
-        if (i) w.add(',');
-        if (noJsonForm(message)) w.add('null');
-        else if (message === null || typeof message !== 'object' || typeof message.toJSON === 'function')
+      w.array(item, (message) => {
+        if (
+          message === null ||
+          typeof message !== 'object' ||
+          typeof (message as { toJSON?: unknown }).toJSON === 'function'
+        )
           w.json(message, 2);
         else
-          w.object(message, 2, (messageKey, content) => {
+          w.object(message as Record<string, unknown>, 2, (messageKey, content) => {
             if (messageKey !== 'content') return false;
             writeBlocks(w, content, 3);
             return true;
           });
       });
-      w.add(']');
       return true;
     });
   return w.buffer.subarray(0, w.length);
 }
 
-/**
- * `value` as JSON bytes, in a buffer that goes back to the pool with `releaseJsonBody` once written.
- * A body never released is simply left to the garbage collector.
- */
-export function encodeJsonBody(value: unknown, sizeHint = 0): Buffer {
-  const w = pooledWriter(sizeHint);
-  w.json(value, 0);
-  return w.buffer.subarray(0, w.length);
-}
-
-/** The bytes of an `encodeJsonBody` body were written out: its buffer may serve the next request. */
+/** The bytes of an `encodeModelRequest` body were written out: its buffer may serve the next request. */
 export function releaseJsonBody(bytes: Uint8Array): void {
   if (!issued.has(bytes.buffer)) return;
   const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);

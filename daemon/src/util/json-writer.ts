@@ -45,15 +45,7 @@ export class JsonWriter {
   json(value: unknown, depth = 0): void {
     if (depth < WALK_DEPTH && value !== null && typeof value === 'object') {
       if (Array.isArray(value)) {
-        this.add('[');
-        for (let i = 0; i < value.length; i++) {
-          if (i) this.add(',');
-          const item = value[i];
-          // As JSON.stringify: what has no JSON form is null in an array...
-          if (noJsonForm(item)) this.add('null');
-          else this.json(item, depth + 1);
-        }
-        this.add(']');
+        this.array(value, (item) => this.json(item, depth + 1));
         return;
       }
       if (typeof (value as { toJSON?: unknown }).toJSON !== 'function') {
@@ -62,6 +54,18 @@ export class JsonWriter {
       }
     }
     this.add(JSON.stringify(value) ?? 'null');
+  }
+
+  /** An array's items as JSON.stringify writes them, each with JSON form written by `item`. */
+  array(items: unknown[], item: (value: unknown) => void): void {
+    this.add('[');
+    for (let i = 0; i < items.length; i++) {
+      if (i) this.add(',');
+      // As JSON.stringify: what has no JSON form is null in an array...
+      if (noJsonForm(items[i])) this.add('null');
+      else item(items[i]);
+    }
+    this.add(']');
   }
 
   /** An object's properties as JSON.stringify writes them; `special` may write some itself. */

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpFetch } from '../../src/agent/http-fetch.js';
-import { encodeJsonBody } from '../../src/agent/request-body.js';
+import { encodeModelRequest } from '../../src/agent/request-body.js';
 
 interface Seen {
   method?: string;
@@ -106,7 +106,7 @@ describe('httpFetch', () => {
     };
     const message = await client.messages
       .stream(params, {
-        body: encodeJsonBody({ ...params, stream: true }),
+        body: encodeModelRequest({ ...params, stream: true }),
         headers: { 'content-type': 'application/json' },
       })
       .finalMessage();

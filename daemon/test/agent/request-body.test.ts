@@ -2,7 +2,15 @@
 // a pooled buffer must never be handed out again while its bytes may still be in flight.
 import { describe, expect, it } from 'vitest';
 import { fitContext } from '../../src/agent/context-window.js';
-import { encodeJsonBody, encodeModelRequest, releaseJsonBody } from '../../src/agent/request-body.js';
+import { encodeModelRequest, releaseJsonBody } from '../../src/agent/request-body.js';
+import { JsonWriter } from '../../src/util/json-writer.js';
+
+/** `value` through the piecewise writer, from a buffer small enough to make it grow. */
+function jsonOf(value: unknown): string {
+  const w = new JsonWriter(Buffer.alloc(16));
+  w.json(value);
+  return w.buffer.toString('utf8', 0, w.length);
+}
 
 const page = (n: number) => `File ${n}\n${'The quick brown fox jumps over the lazy dog; '.repeat(1300)}`;
 
@@ -49,12 +57,12 @@ describe('request body', () => {
     const request = agentRequest(20);
     const expected = JSON.stringify(request);
     expect(expected.length).toBeGreaterThan(1_000_000);
-    const first = encodeJsonBody(request);
+    const first = encodeModelRequest(request);
     expect(first.toString('utf8')).toBe(expected);
     releaseJsonBody(first);
     // The released buffer serves the next body, which must not carry anything of the last one.
     const smaller = agentRequest(2);
-    const second = encodeJsonBody(smaller);
+    const second = encodeModelRequest(smaller);
     expect(second.buffer).toBe(first.buffer);
     expect(second.toString('utf8')).toBe(JSON.stringify(smaller));
   });
@@ -72,24 +80,24 @@ describe('request body', () => {
       h: [],
       i: {},
     };
-    expect(encodeJsonBody(odd).toString('utf8')).toBe(JSON.stringify(odd));
-    expect(encodeJsonBody([undefined]).toString('utf8')).toBe('[null]');
-    expect(encodeJsonBody('text').toString('utf8')).toBe('"text"');
+    expect(jsonOf(odd)).toBe(JSON.stringify(odd));
+    expect(jsonOf([undefined])).toBe('[null]');
+    expect(jsonOf('text')).toBe('"text"');
   });
 
   it('does not hand a buffer out twice while the first body is still held', () => {
-    const a = encodeJsonBody(agentRequest(3));
-    const b = encodeJsonBody(agentRequest(3));
+    const a = encodeModelRequest(agentRequest(3));
+    const b = encodeModelRequest(agentRequest(3));
     expect(b.buffer).not.toBe(a.buffer);
     const copy = Buffer.from(a);
-    encodeJsonBody({ overwrite: 'x'.repeat(a.length) });
+    encodeModelRequest({ overwrite: 'x'.repeat(a.length) });
     expect(Buffer.compare(a, copy)).toBe(0);
   });
 
   it('never takes in a buffer it did not hand out', () => {
     const foreign = Buffer.alloc(256 * 1024, 0x61);
     releaseJsonBody(foreign);
-    const body = encodeJsonBody({ hello: 'world' });
+    const body = encodeModelRequest({ hello: 'world' });
     expect(body.buffer).not.toBe(foreign.buffer);
     expect(foreign.every((byte) => byte === 0x61)).toBe(true);
   });
