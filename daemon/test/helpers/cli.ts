@@ -64,15 +64,24 @@ export async function spawnDaemon(
   throw new Error(`daemon did not come up: ${out}\n${err}`);
 }
 
-/** A free TCP port on loopback. */
+/**
+ * A free TCP port on loopback, below the system's ephemeral range (32768-60999 here). A port taken
+ * with listen(0) comes from that range, so while the daemon was starting on it another test's
+ * listen(0) (a model server) could be handed the same port: the daemon then found it in use, and
+ * the other server got its /healthz polls as requests.
+ */
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 on 127.0.0.1');
 }
 
 /**
