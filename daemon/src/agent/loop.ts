@@ -11,20 +11,12 @@ import { plural } from '../../../shared/src/index.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { modelFeatures } from './features.js';
 import { callModel, INVALID_INPUT } from './model-call.js';
-import { ASK_USER, askUserTool } from './prompt.js';
+import { ASK_USER } from './prompt.js';
 import { RunawayWatch } from './runaway.js';
 import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import { countUses, noteBlock, readsWeb, type WebSettings, webTools } from './web-tools.js';
-import type {
-  ModelClient,
-  ModelRequest,
-  ServerTool,
-  TextBlock,
-  ToolResultBlock,
-  ToolUseBlock,
-  WireBlock,
-  WireTool,
-} from './wire.js';
+import type { ModelClient, ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock } from './wire.js';
+import { wireTools } from './wire-tools.js';
 
 export type {
   AbortWhy,
@@ -190,15 +182,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   const readOnlyTools = new Set(defs.filter((d) => d.readOnly).map((d) => d.name));
   /** What this turn's read-only calls still write elsewhere (audit): the checkpoint waits for it. */
   const turnDurable: Array<Promise<void>> = [];
-  const toolDefs: Array<WireTool | ServerTool> = [
-    ...defs.map((d) =>
-      d.apiType
-        ? { type: d.apiType, name: d.name }
-        : { name: d.name, description: d.description, input_schema: d.input_schema as Record<string, unknown> },
-    ),
-    { ...askUserTool },
-  ];
-  toolDefs[toolDefs.length - 1] = { ...toolDefs[toolDefs.length - 1], cache_control: { type: 'ephemeral' } };
+  const toolDefs = wireTools(defs);
 
   let webOff = false;
   const webUses = { searches: opts.web?.used?.searches ?? 0, fetches: opts.web?.used?.fetches ?? 0 };

@@ -24,11 +24,14 @@ function pooledWriter(): JsonWriter {
 }
 
 // A conversation's blocks (a message's content blocks, the tools, the system prompt) are the same
-// objects turn after turn: the bytes of a large one are kept, so a turn encodes only what is new.
+// objects turn after turn (and wire-tools.ts keeps the tools the same from task to task): their
+// bytes are kept, so a turn encodes only what is new.
 // A kept encoding is used only while the block's own properties are still the very same values;
 // blocks are changed by replacing a property (context-window.ts shortens an old tool result by
 // giving it new content), never by editing what a property holds.
-const KEEP_BLOCK_BYTES = 1024;
+// Message blocks are many and mostly small: only large ones are kept. Tools and system blocks are
+// few and the same in every request of every task: all are kept.
+const KEEP_MESSAGE_BLOCK_BYTES = 1024;
 interface KeptBlock {
   bytes: Buffer;
   keys: string[];
@@ -45,7 +48,7 @@ function stillSame(block: Record<string, unknown>, kept: KeptBlock): boolean {
   return n === kept.keys.length;
 }
 
-function writeBlock(w: JsonWriter, block: unknown, depth: number): void {
+function writeBlock(w: JsonWriter, block: unknown, depth: number, keepFrom: number): void {
   if (
     block === null ||
     typeof block !== 'object' ||
@@ -63,7 +66,7 @@ function writeBlock(w: JsonWriter, block: unknown, depth: number): void {
   }
   const start = w.length;
   w.json(record, depth);
-  if (w.length - start < KEEP_BLOCK_BYTES) return;
+  if (w.length - start < keepFrom) return;
   const keys = Object.keys(record);
   keptBlocks.set(record, {
     bytes: Buffer.from(w.buffer.subarray(start, w.length)),
@@ -72,8 +75,8 @@ function writeBlock(w: JsonWriter, block: unknown, depth: number): void {
   });
 }
 
-function writeBlocks(w: JsonWriter, blocks: unknown, depth: number): void {
-  if (Array.isArray(blocks)) w.array(blocks, (block) => writeBlock(w, block, depth + 1));
+function writeBlocks(w: JsonWriter, blocks: unknown, depth: number, keepFrom: number): void {
+  if (Array.isArray(blocks)) w.array(blocks, (block) => writeBlock(w, block, depth + 1, keepFrom));
   else w.json(blocks, depth);
 }
 
@@ -88,7 +91,7 @@ export function encodeModelRequest(request: Record<string, unknown>): Buffer {
   else
     w.object(request, 0, (key, item) => {
       if (key === 'tools' || key === 'system') {
-        writeBlocks(w, item, 1);
+        writeBlocks(w, item, 1, 0);
         return true;
       }
       if (key !== 'messages' || !Array.isArray(item)) return false;
@@ -102,7 +105,7 @@ export function encodeModelRequest(request: Record<string, unknown>): Buffer {
         else
           w.object(message as Record<string, unknown>, 2, (messageKey, content) => {
             if (messageKey !== 'content') return false;
-            writeBlocks(w, content, 3);
+            writeBlocks(w, content, 3, KEEP_MESSAGE_BLOCK_BYTES);
             return true;
           });
       });

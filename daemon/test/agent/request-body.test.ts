@@ -132,7 +132,12 @@ describe('model request with kept block encodings', () => {
     same(request);
     delete result.is_error;
     same(request);
+    // Tool and system blocks are kept however small they are.
+    request.tools[0].name = 'fs_read_2';
+    same(request);
     request.tools[0].description = 'Reads a file, now described differently. '.repeat(40);
+    same(request);
+    request.system[0].cache_control = { type: 'ephemeral', ttl: '1h' };
     same(request);
     request.system[0] = { ...request.system[0], text: 'Another system prompt. '.repeat(100) };
     same(request);
