@@ -7,6 +7,22 @@
 /** Arrays and objects this deep are walked; what lies deeper is one JSON.stringify piece. */
 const WALK_DEPTH = 5;
 
+/** Pieces up to this many characters are copied byte by byte when they are ASCII. */
+const SHORT_PIECE = 32;
+
+// Objects of one kind repeat their keys: each key's JSON (`"key":`) is made once. Bounded, since
+// the keys of data from outside (a tool's input, a connector's output) may be anything.
+const KEY_JSON_KEPT = 4096;
+const keyJsonKept = new Map<string, string>();
+function keyJson(key: string): string {
+  let piece = keyJsonKept.get(key);
+  if (piece === undefined) {
+    piece = `${JSON.stringify(key)}:`;
+    if (keyJsonKept.size < KEY_JSON_KEPT && key.length <= SHORT_PIECE) keyJsonKept.set(key, piece);
+  }
+  return piece;
+}
+
 export const noJsonForm = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
 export class JsonWriter {
@@ -18,8 +34,24 @@ export class JsonWriter {
 
   /** A piece of text, as UTF-8. */
   add(piece: string): void {
-    // Latin-1 pieces take at most two UTF-8 bytes a character, others three.
     const room = this.buffer.length - this.length;
+    // Most pieces are a few ASCII characters (punctuation, keys, numbers): copied here, they cost
+    // neither a call into the engine nor the flattening of a concatenated string.
+    if (piece.length <= SHORT_PIECE && piece.length <= room) {
+      const buffer = this.buffer;
+      const at = this.length;
+      let i = 0;
+      for (; i < piece.length; i++) {
+        const c = piece.charCodeAt(i);
+        if (c > 0x7f) break;
+        buffer[at + i] = c;
+      }
+      if (i === piece.length) {
+        this.length += i;
+        return;
+      }
+    }
+    // Latin-1 pieces take at most two UTF-8 bytes a character, others three.
     if (piece.length * 3 > room) {
       const needed = Buffer.byteLength(piece);
       if (needed > room) this.grow(this.length + needed);
@@ -76,7 +108,8 @@ export class JsonWriter {
       const item = value[key];
       // ...and is left out of an object.
       if (noJsonForm(item)) continue;
-      this.add(first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`);
+      if (!first) this.add(',');
+      this.add(keyJson(key));
       first = false;
       if (!special(key, item)) this.json(item, depth + 1);
     }
