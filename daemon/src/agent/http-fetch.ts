@@ -18,6 +18,61 @@ const agents = { 'http:': new http.Agent(keep), 'https:': new https.Agent(keep) 
 /** Statuses whose response has no body: a Response refuses one. */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
+/**
+ * A streamed reply's body (server-sent events, as every model call gets). The SDK reads a body as an
+ * async iterable when it is one, so it gets the Node stream itself: in Node 20 a web stream on it
+ * costs more than a short reply it carries. What asks for a reader (or to pipe, tee or cancel) gets a
+ * web stream made then, so the body still works as a ReadableStream.
+ */
+/** The chunks of `res`; a cut connection fails as the built-in fetch's body does, TypeError('terminated'). */
+async function* chunksOf(res: http.IncomingMessage): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of res) yield chunk;
+  } catch (err) {
+    throw (err as Error).name === 'AbortError' ? err : new TypeError('terminated', { cause: err });
+  }
+}
+
+function streamedBody(res: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let web: ReadableStream<Uint8Array> | undefined;
+  const asWeb = () => {
+    web ??= Readable.toWeb(res) as ReadableStream<Uint8Array>;
+    return web;
+  };
+  const body = {
+    [Symbol.asyncIterator]: () => (web ? web[Symbol.asyncIterator]() : chunksOf(res)),
+    get locked() {
+      return web?.locked ?? false;
+    },
+    getReader: (options?: never) => asWeb().getReader(options),
+    cancel: (reason?: unknown) => asWeb().cancel(reason),
+    pipeTo: (...a: Parameters<ReadableStream['pipeTo']>) => asWeb().pipeTo(...a),
+    pipeThrough: (...a: Parameters<ReadableStream['pipeThrough']>) => asWeb().pipeThrough(...a),
+    tee: () => asWeb().tee(),
+  };
+  return body as unknown as ReadableStream<Uint8Array>;
+}
+
+/** `response` reads its body from `res`: as the streamed body, or whole (text, json, arrayBuffer). */
+function streamFrom(response: Response, res: http.IncomingMessage): void {
+  const body = streamedBody(res);
+  const whole = async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  };
+  const text = async () => (await whole()).toString('utf8');
+  Object.defineProperties(response, {
+    body: { value: body },
+    text: { value: text },
+    json: { value: async () => JSON.parse(await text()) },
+    arrayBuffer: { value: async () => new Uint8Array(await whole()).buffer },
+  });
+}
+
+const isEventStream = (res: http.IncomingMessage) =>
+  (res.headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
+
 function abortError(): DOMException {
   return new DOMException('This operation was aborted', 'AbortError');
 }
@@ -60,13 +115,14 @@ export function httpFetch(input: string | URL | Request, init: RequestInit = {})
         for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i], raw[i + 1]);
         const status = res.statusCode ?? 0;
         const hasBody = !NO_BODY.has(status) && init.method !== 'HEAD';
+        const streamed = hasBody && status >= 200 && status < 300 && isEventStream(res);
         // A status no Response can have (outside 200-599) throws here, as it fails the built-in fetch.
-        const response = new Response(hasBody ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null, {
-          status,
-          statusText: res.statusMessage ?? '',
-          headers: responseHeaders,
-        });
-        if (!hasBody) res.resume();
+        const response = new Response(
+          hasBody && !streamed ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null,
+          { status, statusText: res.statusMessage ?? '', headers: responseHeaders },
+        );
+        if (streamed) streamFrom(response, res);
+        else if (!hasBody) res.resume();
         // An abort after the headers ends the body stream with the same error the built-in fetch gives.
         if (signal) {
           signal.removeEventListener('abort', onAbort);

@@ -53,6 +53,17 @@ beforeAll(async () => {
         res.write('first part ');
         return void held.push(res);
       }
+      if (req.url === '/sse-half' || req.url === '/sse-cut') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('event: ping\ndata: {"type":"ping"}\n\n');
+        if (req.url === '/sse-cut') setImmediate(() => res.socket?.destroy());
+        else held.push(res);
+        return;
+      }
+      if (req.url === '/sse-whole') {
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+        return res.end('data: {"caf\u00e9":1}');
+      }
       if (req.url === '/v1/messages') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const events = [
@@ -159,6 +170,64 @@ describe('httpFetch', () => {
     expect(Buffer.from(first.value as Uint8Array).toString()).toBe('first part ');
     controller.abort();
     await expect(reader.read()).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('streams an event-stream body, ended by an abort or a cut as the built-in fetch would end it', async () => {
+    const controller = new AbortController();
+    const res = await httpFetch(`${base}/sse-half`, { method: 'POST', body: '{}', signal: controller.signal });
+    const chunks = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    expect(Buffer.from(first.value as Uint8Array).toString()).toContain('ping');
+    controller.abort();
+    await expect(chunks.next()).rejects.toMatchObject({ name: 'AbortError' });
+
+    const cut = await httpFetch(`${base}/sse-cut`, { method: 'POST', body: '{}' });
+    await expect(
+      (async () => {
+        for await (const _ of cut.body as unknown as AsyncIterable<Uint8Array>);
+      })(),
+    ).rejects.toThrow();
+  });
+
+  it('an event-stream body still reads as a web stream and whole', async () => {
+    const viaReader = await httpFetch(`${base}/sse-whole`, { method: 'POST', body: '{}' });
+    const reader = (viaReader.body as ReadableStream<Uint8Array>).getReader();
+    const parts: Uint8Array[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+    expect(Buffer.concat(parts).toString()).toBe('data: {"caf\u00e9":1}');
+    expect(await (await httpFetch(`${base}/sse-whole`, { method: 'POST', body: '{}' })).text()).toBe(
+      'data: {"caf\u00e9":1}',
+    );
+  });
+
+  it('an SDK stream aborted or cut mid-reply ends as it does on the built-in fetch', async () => {
+    /** How the SDK's event stream ends on `route` (aborted after its first event if asked). */
+    const ending = async (fetchImpl: typeof fetch, route: string, abort: boolean) => {
+      const client = new Anthropic({ apiKey: 'k', baseURL: `${base}/${route}#`, maxRetries: 0, fetch: fetchImpl });
+      const controller = new AbortController();
+      const heldBefore = held.length;
+      const stream = await client.messages.create(
+        { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], stream: true },
+        { signal: controller.signal },
+      );
+      const events = stream[Symbol.asyncIterator]();
+      const pending = events.next();
+      if (abort) {
+        expect(held.length).toBeGreaterThan(heldBefore); // the reply has begun and is held open
+        controller.abort();
+      }
+      return pending.then(
+        (r) => `ended: done ${r.done}`,
+        (e: Error) => `failed: ${e.constructor.name} ${e.message}`,
+      );
+    };
+    for (const [route, abort] of [
+      ['sse-half', true],
+      ['sse-cut', false],
+    ] as const) {
+      const builtIn = await ending(fetch, route, abort);
+      expect(await ending(httpFetch, route, abort)).toBe(builtIn);
+    }
   });
 
   it('does not follow a redirect (it would carry the API key elsewhere)', async () => {
