@@ -7,7 +7,9 @@
 // record. A read-only call gets no such record (run again after a crash, it does no harm). The
 // turn's checkpoint (one journal record) then holds all of it. Items
 // that change between writes are kept in `unsaved` (thread.get shows them) and ride along with
-// the next write; streaming text is sent as item.delta at most every `deltaIntervalMs`.
+// the next write; streaming text is sent at most every `deltaIntervalMs` (item.added with the text
+// so far, then item.delta), or sooner with this run's next write: a short reply's text goes out in
+// the same journal record as the task's end, so the end does not wait for a flush of its own.
 import type { ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { ThreadDoc } from '../store/threads.js';
@@ -67,7 +69,12 @@ export class RunRecorder {
   private effectsCarried = false;
   /** Read-only calls whose running state is not shown yet, with the timer that will show it. */
   private readonly quietRunning = new Map<string, NodeJS.Timeout>();
+  /** Streamed text not sent yet, by item. */
   private pendingDeltas = new Map<string, string>();
+  /** Streaming items the phones have not been told of: item.added goes out with their first text. */
+  private readonly unannounced = new Set<string>();
+  /** Events of ended text blocks due within `deltaIntervalMs` (before the streamed text still live). */
+  private streamed: ServerEvent[] = [];
   /** Changes (and their events) that ride along with the next durable write of this run. */
   private deferred: Array<Change<void>> = [];
   private deferredEvents: ServerEvent[] = [];
@@ -136,6 +143,7 @@ export class RunRecorder {
       return change(doc, rec);
     });
     for (const [id, item] of saved) if (this.unsaved.get(id) === item) this.unsaved.delete(id);
+    for (const e of this.takeStreamEvents()) this.d.publish(e);
     for (const e of events) this.d.publish(e);
     return result;
   }
@@ -155,7 +163,7 @@ export class RunRecorder {
     this.effectsCarried = false;
     const events = this.deferredEvents.splice(0);
     await this.d.steps.append(this.d.taskId, record);
-    for (const e of events) this.d.publish(e);
+    this.publishNow(events);
   }
 
   /** A task change and its events: one journal record. */
@@ -175,15 +183,17 @@ export class RunRecorder {
       return { ...t };
     });
     this.task = result;
-    this.d.publish({ kind: 'task.updated', task: result });
+    this.publishNow([{ kind: 'task.updated', task: result }]);
     return result;
   }
 
-  /** The run ends: send what streamed, and keep the text of blocks the loop did not get to end. */
+  /**
+   * The run ends: keep the text of blocks the loop did not get to end. What streamed goes out with
+   * the run's last write, which follows.
+   */
   async settleText(): Promise<void> {
     for (const timer of this.quietRunning.values()) clearTimeout(timer);
     this.quietRunning.clear();
-    this.flushDeltas();
     // Streaming items the loop did not get to persist (an abort between events): keep their text.
     for (const item of [...this.live.values()]) await this.persistText(item.id, item.text);
   }
@@ -192,17 +202,47 @@ export class RunRecorder {
 
   private emitItem(item: ThreadItem | undefined, added = false): void {
     if (item)
-      this.d.publish({ kind: added ? 'item.added' : 'item.updated', threadId: this.d.threadId, item: { ...item } });
+      this.publishNow([{ kind: added ? 'item.added' : 'item.updated', threadId: this.d.threadId, item: { ...item } }]);
+  }
+
+  /**
+   * Publish `events` now, after the streamed text not sent yet (phones see items in the order they
+   * came), as one journal record when there are several.
+   */
+  private publishNow(events: ServerEvent[]): void {
+    const all = [...this.takeStreamEvents(), ...events];
+    if (all.length === 1) this.d.publish(all[0]);
+    else if (all.length > 1)
+      this.d
+        .transaction(async () => {
+          for (const e of all) this.d.publish(e);
+        })
+        .catch((err: unknown) => this.d.warn('could not publish streamed text', { error: String(err) }));
+  }
+
+  /** The streamed text not sent yet, as events (the timer that would have sent it is stopped). */
+  private takeStreamEvents(): ServerEvent[] {
+    clearTimeout(this.deltaTimer);
+    this.deltaTimer = undefined;
+    const events = this.streamed;
+    this.streamed = [];
+    for (const [itemId, delta] of this.pendingDeltas) {
+      const item = this.live.get(itemId);
+      if (!delta || !item) continue;
+      if (this.unannounced.delete(itemId))
+        events.push({ kind: 'item.added', threadId: this.d.threadId, item: { ...item } });
+      else events.push({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta });
+    }
+    this.pendingDeltas.clear();
+    return events;
   }
 
   private flushDeltas(): void {
-    clearTimeout(this.deltaTimer);
-    this.deltaTimer = undefined;
-    for (const [itemId, delta] of this.pendingDeltas) {
-      if (delta)
-        this.d.publish({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta });
-    }
-    this.pendingDeltas.clear();
+    this.publishNow([]);
+  }
+
+  private sendStreamedSoon(): void {
+    this.deltaTimer ??= setTimeout(() => this.flushDeltas(), this.d.deltaIntervalMs);
   }
 
   private textStarted(itemId: string): void {
@@ -214,14 +254,14 @@ export class RunRecorder {
       createdAt: Date.now(),
     };
     this.live.set(item.id, item);
-    this.emitItem(item, true);
+    this.unannounced.add(item.id); // told with its first text
   }
 
   private textDelta(itemId: string, delta: string): void {
     const item = this.live.get(itemId);
     if (item) item.text += delta;
     this.pendingDeltas.set(itemId, (this.pendingDeltas.get(itemId) ?? '') + delta);
-    this.deltaTimer ??= setTimeout(() => this.flushDeltas(), this.d.deltaIntervalMs);
+    this.sendStreamedSoon();
   }
 
   private textReset(itemId: string): void {
@@ -235,7 +275,8 @@ export class RunRecorder {
     };
     item.text = '';
     this.live.set(itemId, item);
-    this.emitItem(item);
+    // An item the phones were never told of has nothing to take back.
+    if (!this.unannounced.has(itemId)) this.emitItem(item);
   }
 
   /**
@@ -249,10 +290,8 @@ export class RunRecorder {
     sources?: Array<{ title: string; url: string }>,
   ): Promise<void> {
     const pending = this.pendingDeltas.get(itemId);
-    if (pending) {
-      this.d.publish({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta: pending });
-      this.pendingDeltas.delete(itemId);
-    }
+    this.pendingDeltas.delete(itemId);
+    const unannounced = this.unannounced.delete(itemId);
     const live = this.live.get(itemId);
     this.live.delete(itemId);
     const createdAt = live?.createdAt ?? Date.now();
@@ -266,6 +305,17 @@ export class RunRecorder {
     };
     if (text) {
       this.remember(item);
+      // The text reaches the phones within deltaIntervalMs, or with this run's next write if sooner.
+      if (unannounced) this.streamed.push({ kind: 'item.added', threadId: this.d.threadId, item: { ...item } });
+      else if (pending)
+        this.streamed.push({
+          kind: 'item.delta',
+          threadId: this.d.threadId,
+          taskId: this.d.taskId,
+          itemId,
+          delta: pending,
+        });
+      this.sendStreamedSoon();
     } else {
       // Nothing said in this block (a retried attempt said less): drop it from the history.
       this.unsaved.delete(itemId);
@@ -273,7 +323,8 @@ export class RunRecorder {
         doc.items = doc.items.filter((x) => x.id !== itemId);
       });
     }
-    this.deferredEvents.push({ kind: 'item.updated', threadId: this.d.threadId, item });
+    // (An empty block the phones never saw needs no word to them.)
+    if (text || !unannounced) this.deferredEvents.push({ kind: 'item.updated', threadId: this.d.threadId, item });
     if (now) await this.write(() => undefined);
   }
 
@@ -413,7 +464,7 @@ export class RunRecorder {
   private usage(e: { turns: number; usage: Task['usage']; costUsd: number }): void {
     if (!this.task) return;
     this.task = { ...this.task, turns: e.turns, usage: { ...e.usage }, costUsd: e.costUsd };
-    this.d.publish({ kind: 'task.updated', task: this.task });
+    this.publishNow([{ kind: 'task.updated', task: this.task }]);
   }
 
   private retrying(failure: Failure, delayMs: number): void {

@@ -1,0 +1,72 @@
+// Streamed text reaches the phones live, in order with the run's other items, and a short answer
+// commits in the same journal record as the task's end (the end does not wait for a flush of its own).
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { ServerEvent } from '../../../shared/src/index.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { streamedEvents, streamedText } from '../helpers/streamed-text.js';
+import { type Harness, startHarness } from './harness.js';
+
+let server: ModelServer;
+let h: Harness | undefined;
+
+beforeEach(async () => {
+  server = await startModelServer();
+});
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+  await server.close();
+});
+
+const inOrder = (hh: Harness) => [...hh.events].sort((a, b) => a.seq - b.seq).map((e) => e.event);
+const isDone = (e: ServerEvent) => e.kind === 'task.updated' && e.task.state === 'done';
+
+it('a long answer streams while the task runs: the text so far, then what follows', async () => {
+  const answer = `Findings: ${'the quarter went well, '.repeat(40)}end.`;
+  server.push({ content: [text(answer)], chunkDelayMs: 5 }); // ~1.2 s of streaming, deltaIntervalMs 100
+  h = await startHarness({ modelUrl: server.url });
+  const { task } = await h.send('thread.create', { text: 'Summarise' });
+  const first = await h.waitEvent('item.added', (e) => e.item.kind === 'assistant');
+  // Shown while the task runs, with part of the text.
+  expect(h.eventsOf('task.updated').some((e) => e.task.id === task.id && e.task.state === 'done')).toBe(false);
+  expect(first.item.kind === 'assistant' && first.item.text.length).toBeGreaterThan(0);
+  expect(answer.startsWith((first.item as { text: string }).text)).toBe(true);
+  await h.waitTask(task.id, ['done']);
+  const events = inOrder(h);
+  expect(h.eventsOf('item.delta').length).toBeGreaterThan(2);
+  expect(streamedText(events)).toBe(answer);
+});
+
+it('text before tool calls is shown before the tools, and once', async () => {
+  server.push(
+    reply(text('I will write a file.'), toolUse('write_file', { name: 'a.txt', text: 'alpha' })),
+    reply(text('Wrote a.txt.')),
+  );
+  h = await startHarness({ modelUrl: server.url });
+  const { task } = await h.send('thread.create', { text: 'write it' });
+  await h.waitTask(task.id, ['done']);
+  await h.agent.idle();
+  const added = inOrder(h)
+    .filter((e) => e.kind === 'item.added')
+    .map((e) => (e.kind === 'item.added' ? [e.item.kind, 'text' in e.item ? e.item.text : ''] : []));
+  expect(added.filter(([kind]) => kind !== 'user')).toEqual([
+    ['assistant', 'I will write a file.'],
+    ['tool', ''],
+    ['assistant', 'Wrote a.txt.'],
+  ]);
+  expect(streamedText(inOrder(h))).toBe('I will write a file.Wrote a.txt.');
+});
+
+it("a short answer commits in the same journal record as the task's end", async () => {
+  server.push(reply(text('Done.')));
+  h = await startHarness({ modelUrl: server.url });
+  const records: ServerEvent[][] = [];
+  const stop = h.store.journal.onCommit((r) => records.push(r.events.map((e) => e.event)));
+  const { task } = await h.send('thread.create', { text: 'tiny' });
+  await h.waitTask(task.id, ['done']);
+  stop();
+  const withText = records.filter((events) => streamedEvents(events).length > 0);
+  expect(withText).toHaveLength(1);
+  expect(withText[0].some(isDone)).toBe(true);
+  expect(streamedText(withText[0])).toBe('Done.');
+});
