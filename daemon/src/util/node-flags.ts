@@ -9,8 +9,17 @@
 // --expose-gc lets the daemon collect start-up's garbage once (reading a long history for the
 // replay window), which V8 would otherwise keep resident while the daemon idles: ~15 MB less idle
 // on a home with 4,000 finished tasks.
+// One V8 worker thread (Node's default is four): a daemon on a two-core desktop gained nothing from
+// more helpers for collection and compilation but their coordination. Tiny tasks: 3.9-4.5 ms of CPU
+// each instead of 4.5-5.6, and 0.40-0.52x the bare SDK's rate instead of 0.27-0.32x (same runs,
+// interleaved); agent turns, replay, thread.send and idle memory alike.
 // Used by the login service files, `npm start` and the benchmarks.
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc'];
+export const DAEMON_NODE_FLAGS = [
+  '--max-semi-space-size=1',
+  '--heap-growing-percent=20',
+  '--expose-gc',
+  '--v8-pool-size=1',
+];
 
 // Environment for the daemon's process (glibc's allocator; other systems ignore it). A fixed mmap
 // threshold: glibc otherwise raises it each time a large buffer is freed (reading the journal),
