@@ -87,7 +87,8 @@ export function httpFetch(input: string | URL | Request, init: RequestInit = {})
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, name) => {
+    // The SDK hands a Headers: read as it is, not copied into another first.
+    (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
       headers[name] = value;
     });
     const request = (url.protocol === 'https:' ? https : http).request(url, {
