@@ -395,7 +395,14 @@ export function listSnapshots(dir: string): string[] {
   return names.filter((f) => SNAPSHOT.test(f)).sort();
 }
 
+// The open transaction of an async context. Node 20 tracks it with a hook on every promise made
+// anywhere in the process while the storage is enabled: it is enabled only while some transaction
+// is open (a context seen with none open can only hold a closed one, which counts as none).
 const als = new AsyncLocalStorage<Tx>();
+let openTransactions = 0;
+function transactionClosed(): void {
+  if (--openTransactions === 0) als.disable();
+}
 
 /**
  * Test-only crash points, so tests can kill -9 at an exact place: ERRAND_TEST_CRASH=
@@ -612,8 +619,9 @@ export class Journal {
   /** Run `fn` outside any transaction (work it starts is not part of the caller's record). */
   detached<T>(fn: () => T): T {
     // Not als.exit(): on Node 20 it turns the promise hooks off and on again around `fn` (~2 us,
-    // and it rebuilds them), for the same result as running with no transaction.
-    return als.run(undefined as unknown as Tx, fn);
+    // and it rebuilds them), for the same result as running with no transaction. With none open
+    // anywhere there is nothing to leave.
+    return openTransactions === 0 ? fn() : als.run(undefined as unknown as Tx, fn);
   }
 
   /**
@@ -635,6 +643,7 @@ export class Journal {
     const tx = new Tx();
     tx.undoable = opts.undoable ?? false;
     this.openTx++;
+    openTransactions++;
     let value: T | undefined;
     let failed: { err: unknown } | undefined;
     try {
@@ -675,6 +684,7 @@ export class Journal {
     } finally {
       // Open until its record is queued or failed: a snapshot never holds a change not yet written.
       this.openTx--;
+      transactionClosed();
       for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
       tx.settle();
       for (const fn of tx.afterCommit) this.detached(fn);

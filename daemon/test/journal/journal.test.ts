@@ -265,3 +265,58 @@ it('an event is recorded and sent as it was when published, serialized once', as
   expect(JSON.parse(frames[0]).event.text).toBe('as published');
   await journal.close();
 });
+
+it('each transaction keeps its own context across awaits while others open and close, and work it leaves behind is in none', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  await journal.load();
+  // Work a transaction starts and leaves behind, resumed only once a later transaction is open.
+  let resume!: () => void;
+  const gate = new Promise<void>((r) => {
+    resume = r;
+  });
+  let seenLate: unknown = 'not run';
+  let leftBehind: Promise<void> | undefined;
+  await journal.transaction(async () => {
+    leftBehind = gate.then(() => {
+      seenLate = journal.current();
+    });
+    await journal.record({ t: 'test', d: { first: true } });
+  });
+  expect(journal.current()).toBeUndefined();
+  expect(journal.detached(() => journal.current())).toBeUndefined();
+  await journal.transaction(async (tx) => {
+    expect(journal.current()).toBe(tx);
+    expect(journal.detached(() => journal.current())).toBeUndefined();
+    resume();
+    await leftBehind;
+    expect(journal.current()).toBe(tx);
+  });
+  expect(seenLate).toBeUndefined();
+
+  // Many at once, each awaiting at random points: every op lands in its own transaction's record.
+  const pause = (i: number) =>
+    new Promise<void>((r) => (i % 3 === 0 ? setImmediate(r) : i % 3 === 1 ? setTimeout(r, i % 4) : r()));
+  await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      (async () => {
+        await pause(i);
+        await journal.transaction(async (tx) => {
+          for (let k = 0; k < 3; k++) {
+            await pause(i + k);
+            expect(journal.current()).toBe(tx);
+            await journal.record({ t: 'test', d: { i, k } });
+          }
+        });
+      })(),
+    ),
+  );
+  const recs = scanJournal(dir).records.filter((r) => r.ops.some((o) => (o.d as { i?: number }).i !== undefined));
+  expect(recs).toHaveLength(30);
+  for (const r of recs) {
+    const ds = r.ops.map((o) => o.d as { i: number; k: number });
+    expect(ds.map((d) => d.k)).toEqual([0, 1, 2]);
+    expect(new Set(ds.map((d) => d.i)).size).toBe(1);
+  }
+  await journal.close();
+});
