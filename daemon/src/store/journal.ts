@@ -397,7 +397,8 @@ export function listSnapshots(dir: string): string[] {
 
 // The open transaction of an async context. Node 20 tracks it with a hook on every promise made
 // anywhere in the process while the storage is enabled: it is enabled only while some transaction
-// is open (a context seen with none open can only hold a closed one, which counts as none).
+// is open, until its body returns (a context seen with none open can only hold a closed one, which
+// counts as none).
 const als = new AsyncLocalStorage<Tx>();
 let openTransactions = 0;
 function transactionClosed(): void {
@@ -657,6 +658,7 @@ export class Journal {
       failed ??= { err };
     } finally {
       tx.closed = true;
+      transactionClosed(); // nothing joins it now, though its record is still to be written
     }
     try {
       if (tx.after.size) {
@@ -684,7 +686,6 @@ export class Journal {
     } finally {
       // Open until its record is queued or failed: a snapshot never holds a change not yet written.
       this.openTx--;
-      transactionClosed();
       for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
       tx.settle();
       for (const fn of tx.afterCommit) this.detached(fn);
