@@ -17,6 +17,7 @@ describe('JsonWriter', () => {
       { skipped: undefined, fn: () => 1, sym: Symbol('s'), kept: [undefined, () => 1] },
       { date: new Date(0), nested: { a: { b: { c: { d: { e: { f: 'deep' } } } } } } },
       ['short', 'x'.repeat(32), 'y'.repeat(33), 'ascii then ü'.repeat(3)],
+      ['a"b', 'x\\y', 'del\u007f', 'nl\n', '\u001f', 'z'.repeat(5000), `${'q'.repeat(40)}"`, ''],
       'a string at the top',
       42,
       null,
