@@ -12,7 +12,7 @@ export interface DaemonProcess {
 }
 
 /** ERRAND_BENCH_NODE_FLAGS adds Node flags to the daemon's (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile it). */
-function extraFlags(): string[] {
+export function benchNodeFlags(): string[] {
   return (process.env.ERRAND_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 }
 
@@ -20,7 +20,7 @@ export async function startDaemonProcess(home: string, env: Record<string, strin
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [...DAEMON_NODE_FLAGS, ...extraFlags(), path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
+    [...DAEMON_NODE_FLAGS, ...benchNodeFlags(), path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
     {
       // No PATH: this machine's sleep inhibitor may fail and be restarted per task, which a real desktop does not do.
       env: { ...DAEMON_ENV, PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error', ...env },

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { homePaths } from '../../daemon/src/config/paths.js';
 import { openStore } from '../../daemon/src/store/index.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../daemon/src/util/node-flags.js';
 import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
+import { benchNodeFlags } from './daemon-process.js';
 import { ms, percentile, report } from './stats.js';
 
 const THREADS = 1000;
@@ -57,10 +59,15 @@ export async function prepareHome(home: string): Promise<number> {
 async function startOnce(home: string): Promise<number> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'], {
-    env: { PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error' },
-    stdio: 'ignore',
-  });
+  // As the login service starts it: its Node flags and environment.
+  const child = spawn(
+    process.execPath,
+    [...DAEMON_NODE_FLAGS, ...benchNodeFlags(), path.join(PROJECT_ROOT, 'daemon', 'bin', 'errand.js'), 'start'],
+    {
+      env: { ...DAEMON_ENV, PATH: '', ERRAND_HOME: home, ERRAND_PORT: String(port), ERRAND_LOG_LEVEL: 'error' },
+      stdio: 'ignore',
+    },
+  );
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode})`);
