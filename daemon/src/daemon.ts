@@ -24,6 +24,9 @@ import { acquireLock } from './store/lock.js';
 import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
 import { collectStartupGarbage, trimYoungGenerationWhenIdle } from './util/memory-trim.js';
+
+const STARTUP_GC_DELAY_MS = 500;
+
 import { VERSION } from './version.js';
 
 export interface DaemonOptions extends LoadOptions, ModuleOptions {
@@ -156,8 +159,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     policy = originPolicy(config, listenPort);
     await control.listen();
     // Answer first; then read the older events a resuming phone may ask for (resumes wait for them).
-    // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles small.
-    setImmediate(() => void store.events.ready().then(collectStartupGarbage));
+    // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles
+    // small: a moment after start, so the first requests (a phone reconnecting to a restarted
+    // daemon) do not wait on that collection (~40 ms).
+    setTimeout(() => void store.events.ready().then(collectStartupGarbage), STARTUP_GC_DELAY_MS).unref();
     const stopTrimming = trimYoungGenerationWhenIdle();
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
