@@ -99,6 +99,26 @@ export class ChangeJournal {
     private readonly mayRestoreTo: PlaceCheck = async () => undefined,
   ) {}
 
+  /**
+   * Tasks that have a change file: listed once, then kept up to date by `append`. Most tasks change
+   * nothing, and every task's end asks for its changes: a file lookup per task on the daemon's
+   * thread waits behind the disk's flushes under load (this instance is the folder's only writer).
+   */
+  private withChanges: Set<string> | undefined;
+
+  private hasChanges(taskId: string): boolean {
+    if (!this.withChanges) {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(this.dir);
+      } catch {
+        /* no folder yet: no changes */
+      }
+      this.withChanges = new Set(names);
+    }
+    return this.withChanges.has(taskId);
+  }
+
   private taskDir(taskId: string): string {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) || taskId.includes('..'))
       throw new ToolError(`invalid task id "${taskId.slice(0, 40)}"`);
@@ -107,6 +127,8 @@ export class ChangeJournal {
 
   private async append(taskId: string, line: JournalLine): Promise<void> {
     const dir = this.taskDir(taskId);
+    this.hasChanges(taskId);
+    this.withChanges?.add(taskId);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const h = await fsp.open(path.join(dir, 'changes.jsonl'), 'a', 0o600);
     try {
@@ -136,7 +158,7 @@ export class ChangeJournal {
     const file = path.join(this.taskDir(taskId), 'changes.jsonl');
     // Most tasks change nothing: asked at the end of every task, a missing file is answered without
     // a failed open (each one builds an error with a stack, a cost per task under load).
-    if (!fs.existsSync(file)) return [];
+    if (!this.hasChanges(taskId) || !fs.existsSync(file)) return [];
     let text: string;
     try {
       text = await fsp.readFile(file, 'utf8');
