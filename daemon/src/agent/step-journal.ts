@@ -33,8 +33,27 @@ const SAFE = /^[A-Za-z0-9_.-]{1,160}$/;
 export class StepJournal {
   private fds = new Map<string, number>();
   private ready: Promise<void> | undefined;
+  /**
+   * Tasks that have a file: listed once, then kept up to date here (the folder's only writer). Most
+   * runs (no tool calls) never make one, and a file lookup on the daemon thread at each run's start
+   * and end waits behind the disk's flushes under load.
+   */
+  private withFile: Set<string> | undefined;
 
   constructor(private readonly dir: string) {}
+
+  private hasFile(taskId: string): boolean {
+    if (!this.withFile) {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(this.dir);
+      } catch {
+        /* no folder yet: no files */
+      }
+      this.withFile = new Set(names.filter((n) => n.endsWith('.jsonl')).map((n) => n.slice(0, -6)));
+    }
+    return this.withFile.has(taskId);
+  }
 
   private fileOf(taskId: string): string {
     if (!SAFE.test(taskId)) throw new Error(`invalid task id ${taskId}`);
@@ -47,8 +66,10 @@ export class StepJournal {
     if (fd === undefined) {
       this.ready ??= fsp.mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
       await this.ready;
+      this.hasFile(taskId);
       fd = fs.openSync(this.fileOf(taskId), 'a', 0o600);
       this.fds.set(taskId, fd);
+      this.withFile?.add(taskId);
       await fsyncDir(this.dir);
     }
     const line = JSON.stringify(record) + '\n';
@@ -84,9 +105,11 @@ export class StepJournal {
       this.fds.delete(taskId);
       fs.closeSync(fd);
     }
-    // Most runs (no tool calls) never made one: checked without a failed unlink's error.
+    // Most runs (no tool calls) never made one: known without a lookup or a failed unlink's error.
     const file = this.fileOf(taskId);
-    if (fs.existsSync(file)) await fsp.rm(file, { force: true });
+    if (!this.hasFile(taskId)) return;
+    this.withFile?.delete(taskId);
+    await fsp.rm(file, { force: true });
   }
 
   /** At start-up, once recovery has folded what matters into the thread files: drop every file. */
@@ -98,8 +121,10 @@ export class StepJournal {
       return;
     }
     for (const name of names)
-      if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6)))
+      if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6))) {
+        this.withFile?.delete(name.slice(0, -6));
         await fsp.rm(path.join(this.dir, name), { force: true });
+      }
   }
 
   close(): void {
