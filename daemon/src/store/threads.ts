@@ -22,10 +22,20 @@ export { ThreadDocSchema, ThreadMeta } from './thread-doc.js';
 
 export const THREAD_ID = /^thr_[A-Za-z0-9_-]{6,40}$/;
 
-const firstLine = (text: string) => (text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 160);
+/** The first line with something on it, trimmed, at most 160 characters (without splitting all the text). */
+function firstLine(text: string): string {
+  for (let start = 0; start < text.length; ) {
+    const end = text.indexOf('\n', start);
+    const line = text.slice(start, end < 0 ? text.length : end).trim();
+    if (line) return line.slice(0, 160);
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return '';
+}
 
 export function summarize(doc: ThreadDoc): ThreadSummary {
-  const last = [...doc.items].reverse().find((i) => i.kind === 'assistant' || i.kind === 'user');
+  const last = doc.items.findLast((i) => i.kind === 'assistant' || i.kind === 'user');
   const task = doc.tasks.at(-1);
   // A failed task: the list shows why (what to do next), not the prompt it failed on.
   const lastLine =
