@@ -7,9 +7,10 @@
 // record. A read-only call gets no such record (run again after a crash, it does no harm). The
 // turn's checkpoint (one journal record) then holds all of it. Items
 // that change between writes are kept in `unsaved` (thread.get shows them) and ride along with
-// the next write; streaming text is sent at most every `deltaIntervalMs` (item.added with the text
-// so far, then item.delta), or sooner with this run's next write: a short reply's text goes out in
-// the same journal record as the task's end, so the end does not wait for a flush of its own.
+// the next write; streaming text is sent as item.delta at most every `deltaIntervalMs` (its item
+// announced by item.added with the first), or sooner with this run's next write: a short reply's
+// text goes out in the same journal record as the task's end, which does not wait for a flush of
+// its own.
 import type { ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { ThreadDoc } from '../store/threads.js';
@@ -71,7 +72,7 @@ export class RunRecorder {
   private readonly quietRunning = new Map<string, NodeJS.Timeout>();
   /** Streamed text not sent yet, by item. */
   private pendingDeltas = new Map<string, string>();
-  /** Streaming items the phones have not been told of: item.added goes out with their first text. */
+  /** Streaming items the phones have not been told of: item.added goes out just before their first text. */
   private readonly unannounced = new Set<string>();
   /** Events of ended text blocks due within `deltaIntervalMs` (before the streamed text still live). */
   private streamed: ServerEvent[] = [];
@@ -229,12 +230,16 @@ export class RunRecorder {
     for (const [itemId, delta] of this.pendingDeltas) {
       const item = this.live.get(itemId);
       if (!delta || !item) continue;
-      if (this.unannounced.delete(itemId))
-        events.push({ kind: 'item.added', threadId: this.d.threadId, item: { ...item } });
-      else events.push({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta });
+      if (this.unannounced.delete(itemId)) events.push(this.announce(item));
+      events.push({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta });
     }
     this.pendingDeltas.clear();
     return events;
+  }
+
+  /** item.added of a streamed item, empty: its text follows as item.delta (the text is in deltas only). */
+  private announce(item: AssistantItem): ServerEvent {
+    return { kind: 'item.added', threadId: this.d.threadId, item: { ...item, text: '' } };
   }
 
   private flushDeltas(): void {
@@ -306,15 +311,10 @@ export class RunRecorder {
     if (text) {
       this.remember(item);
       // The text reaches the phones within deltaIntervalMs, or with this run's next write if sooner.
-      if (unannounced) this.streamed.push({ kind: 'item.added', threadId: this.d.threadId, item: { ...item } });
-      else if (pending)
-        this.streamed.push({
-          kind: 'item.delta',
-          threadId: this.d.threadId,
-          taskId: this.d.taskId,
-          itemId,
-          delta: pending,
-        });
+      if (unannounced) this.streamed.push(this.announce(item));
+      const delta = unannounced ? text : pending;
+      if (delta)
+        this.streamed.push({ kind: 'item.delta', threadId: this.d.threadId, taskId: this.d.taskId, itemId, delta });
       this.sendStreamedSoon();
     } else {
       // Nothing said in this block (a retried attempt said less): drop it from the history.

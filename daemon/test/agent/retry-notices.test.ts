@@ -4,7 +4,6 @@ import fsp from 'node:fs/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ThreadItem } from '../../../shared/src/index.js';
 import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
-import { streamedText } from '../helpers/streamed-text.js';
 import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
@@ -71,8 +70,12 @@ it('shows one notice per retried model call, live and in the thread afterwards, 
   expect(assistantTexts(after.items)).toEqual(['The answer is 42.']);
   // The live answer (deltas of the successful attempt) is not doubled either.
   const answerId = after.items.at(-1).id;
-  const inOrder = [...h.events].sort((a, b) => a.seq - b.seq).map((e) => e.event);
-  expect(streamedText(inOrder, answerId)).toBe('The answer is 42.');
+  const streamed = h
+    .eventsOf('item.delta')
+    .filter((d) => d.itemId === answerId)
+    .map((d) => d.delta)
+    .join('');
+  expect(streamed).toBe('The answer is 42.');
 
   // In the thread file, not only in memory: a restarted daemon shows the same thread.
   home = h.home;
