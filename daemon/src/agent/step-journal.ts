@@ -11,6 +11,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ThreadItem } from '../../../shared/src/index.js';
 import { fsyncDir } from '../store/durable-file.js';
+import { FolderIndex } from '../util/folder-index.js';
 import type { StepEnd, StoredResult } from './loop.js';
 import type { WireBlock } from './wire.js';
 
@@ -33,26 +34,11 @@ const SAFE = /^[A-Za-z0-9_.-]{1,160}$/;
 export class StepJournal {
   private fds = new Map<string, number>();
   private ready: Promise<void> | undefined;
-  /**
-   * Tasks that have a file: listed once, then kept up to date here (the folder's only writer). Most
-   * runs (no tool calls) never make one, and a file lookup on the daemon thread at each run's start
-   * and end waits behind the disk's flushes under load.
-   */
-  private withFile: Set<string> | undefined;
+  /** Tasks that have a file (most runs, with no tool calls, never make one). */
+  private readonly withFile: FolderIndex;
 
-  constructor(private readonly dir: string) {}
-
-  private hasFile(taskId: string): boolean {
-    if (!this.withFile) {
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(this.dir);
-      } catch {
-        /* no folder yet: no files */
-      }
-      this.withFile = new Set(names.filter((n) => n.endsWith('.jsonl')).map((n) => n.slice(0, -6)));
-    }
-    return this.withFile.has(taskId);
+  constructor(private readonly dir: string) {
+    this.withFile = new FolderIndex(dir, (name) => (name.endsWith('.jsonl') ? name.slice(0, -6) : undefined));
   }
 
   private fileOf(taskId: string): string {
@@ -66,10 +52,9 @@ export class StepJournal {
     if (fd === undefined) {
       this.ready ??= fsp.mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
       await this.ready;
-      this.hasFile(taskId);
+      this.withFile.add(taskId);
       fd = fs.openSync(this.fileOf(taskId), 'a', 0o600);
       this.fds.set(taskId, fd);
-      this.withFile?.add(taskId);
       await fsyncDir(this.dir);
     }
     const line = JSON.stringify(record) + '\n';
@@ -107,8 +92,8 @@ export class StepJournal {
     }
     // Most runs (no tool calls) never made one: known without a lookup or a failed unlink's error.
     const file = this.fileOf(taskId);
-    if (!this.hasFile(taskId)) return;
-    this.withFile?.delete(taskId);
+    if (!this.withFile.has(taskId)) return;
+    this.withFile.delete(taskId);
     await fsp.rm(file, { force: true });
   }
 
@@ -122,7 +107,7 @@ export class StepJournal {
     }
     for (const name of names)
       if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6))) {
-        this.withFile?.delete(name.slice(0, -6));
+        this.withFile.delete(name.slice(0, -6));
         await fsp.rm(path.join(this.dir, name), { force: true });
       }
   }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeEntry } from '../../../shared/src/index.js';
+import { FolderIndex } from '../util/folder-index.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
 import { sha256, ToolError } from './util.js';
@@ -92,31 +93,16 @@ async function exists(p: string): Promise<fs.Stats | undefined> {
 }
 
 export class ChangeJournal {
+  /** Tasks that have a change file (most tasks change nothing; every task's end asks). */
+  private readonly withChanges: FolderIndex;
+
   constructor(
     private readonly dir: string,
     private readonly trashDir: string,
     /** The roots check at the moment of a restore: undo writes only where tools may write now. */
     private readonly mayRestoreTo: PlaceCheck = async () => undefined,
-  ) {}
-
-  /**
-   * Tasks that have a change file: listed once, then kept up to date by `append`. Most tasks change
-   * nothing, and every task's end asks for its changes: a file lookup per task on the daemon's
-   * thread waits behind the disk's flushes under load (this instance is the folder's only writer).
-   */
-  private withChanges: Set<string> | undefined;
-
-  private hasChanges(taskId: string): boolean {
-    if (!this.withChanges) {
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(this.dir);
-      } catch {
-        /* no folder yet: no changes */
-      }
-      this.withChanges = new Set(names);
-    }
-    return this.withChanges.has(taskId);
+  ) {
+    this.withChanges = new FolderIndex(dir);
   }
 
   private taskDir(taskId: string): string {
@@ -127,8 +113,7 @@ export class ChangeJournal {
 
   private async append(taskId: string, line: JournalLine): Promise<void> {
     const dir = this.taskDir(taskId);
-    this.hasChanges(taskId);
-    this.withChanges?.add(taskId);
+    this.withChanges.add(taskId);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const h = await fsp.open(path.join(dir, 'changes.jsonl'), 'a', 0o600);
     try {
@@ -158,7 +143,7 @@ export class ChangeJournal {
     const file = path.join(this.taskDir(taskId), 'changes.jsonl');
     // Most tasks change nothing: asked at the end of every task, a missing file is answered without
     // a failed open (each one builds an error with a stack, a cost per task under load).
-    if (!this.hasChanges(taskId) || !fs.existsSync(file)) return [];
+    if (!this.withChanges.has(taskId) || !fs.existsSync(file)) return [];
     let text: string;
     try {
       text = await fsp.readFile(file, 'utf8');
