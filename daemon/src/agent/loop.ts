@@ -140,7 +140,14 @@ function resultText(r: StoredResult): string {
 export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   const { state, emit, hooks, budgets, settings, tools } = opts;
   const wall = new WallClock(budgets.maxWallMs);
-  const signal = AbortSignal.any([opts.signal, wall.controller.signal]);
+  // Aborted by a cancel or shutdown, or by the wall-clock budget, whichever comes first (listeners:
+  // cheaper per run than AbortSignal.any, which Node 20 tracks for its whole life).
+  const either = new AbortController();
+  for (const source of [opts.signal, wall.controller.signal]) {
+    if (source.aborted) either.abort(source.reason);
+    else source.addEventListener('abort', () => either.abort(source.reason), { once: true });
+  }
+  const signal = either.signal;
   const base = { turns: state.turns, output: state.usage.outputTokens, cost: state.costUsd };
   const grace = opts.toolAbortGraceMs ?? 1000;
 
