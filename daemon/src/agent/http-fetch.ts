@@ -18,12 +18,6 @@ const agents = { 'http:': new http.Agent(keep), 'https:': new https.Agent(keep) 
 /** Statuses whose response has no body: a Response refuses one. */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
-/**
- * A streamed reply's body (server-sent events, as every model call gets). The SDK reads a body as an
- * async iterable when it is one, so it gets the Node stream itself: in Node 20 a web stream on it
- * costs more than a short reply it carries. What asks for a reader (or to pipe, tee or cancel) gets a
- * web stream made then, so the body still works as a ReadableStream.
- */
 /** The chunks of `res`; a cut connection fails as the built-in fetch's body does, TypeError('terminated'). */
 async function* chunksOf(res: http.IncomingMessage): AsyncGenerator<Buffer> {
   try {
@@ -33,6 +27,12 @@ async function* chunksOf(res: http.IncomingMessage): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * A streamed reply's body (server-sent events, as every model call gets). The SDK reads a body as an
+ * async iterable when it is one, so it gets the Node stream itself: in Node 20 a web stream on it
+ * costs more than a short reply it carries. What asks for a reader (or to pipe, tee or cancel) gets a
+ * web stream made then, so the body still works as a ReadableStream.
+ */
 function streamedBody(res: http.IncomingMessage): ReadableStream<Uint8Array> {
   let web: ReadableStream<Uint8Array> | undefined;
   const asWeb = () => {

@@ -72,6 +72,8 @@ function timeSlices(ms: number): { maybeYield(): Promise<void> | undefined } {
 
 /** The journal's encoding buffer is kept up to this size between flushes. */
 const ENCODER_BYTES = 256 * 1024;
+/** Batches up to this size are written on the daemon's thread; larger ones in the thread pool. */
+const WRITE_HERE_MAX = 64 * 1024;
 /** Events kept in memory for replay (a client further behind gets a snapshot). */
 export const REPLAY_WINDOW = { events: 20_000, bytes: 32 * 1024 * 1024 };
 export const SEQ_FLOOR_OP = 'journal.seq';
@@ -401,8 +403,6 @@ export function listSnapshots(dir: string): string[] {
 // counts as none).
 const als = new AsyncLocalStorage<Tx>();
 
-/** Batches up to this size are written on the daemon's thread; larger ones in the thread pool. */
-const WRITE_HERE_MAX = 64 * 1024;
 let openTransactions = 0;
 function transactionClosed(): void {
   if (--openTransactions === 0) als.disable();
