@@ -162,8 +162,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles
     // small: a moment after start, so the first requests (a phone reconnecting to a restarted
     // daemon) do not wait on that collection (~40 ms).
-    setTimeout(() => void store.events.ready().then(collectStartupGarbage), STARTUP_GC_DELAY_MS).unref();
-    const stopTrimming = trimYoungGenerationWhenIdle();
+    const youngTrim = trimYoungGenerationWhenIdle();
+    setTimeout(
+      () =>
+        void store.events.ready().then(() => {
+          collectStartupGarbage();
+          youngTrim.trimNow();
+        }),
+      STARTUP_GC_DELAY_MS,
+    ).unref();
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
@@ -179,7 +186,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const stop = (reason = 'stop') => {
       stopping ??= (async () => {
         log!.info('stopping', { reason });
-        stopTrimming();
+        youngTrim.stop();
         fs.unwatchFile(paths.config);
         gateway.close();
         for (const m of [...modules].reverse())

@@ -1,8 +1,8 @@
-// Flags for the Node process that runs the daemon. A small young generation keeps an idle
-// daemon's resident memory down (about 12 MB less than V8's default; a 1 MB semi-space instead of
-// 2 MB: idle on a home with 4,000 finished tasks 66.9-68.6 MB instead of 69.3-70.6) at the cost of
-// more frequent, tiny scavenges (agent overhead per turn 3.1-4.0 ms instead of 2.1-2.9; tiny tasks
-// per second alike). That became cheap once a turn stopped making large strings and buffers.
+// Flags for the Node process that runs the daemon. The young generation may grow to 4 MB a
+// semi-space while the daemon is busy (V8 starts it at 1 MB and grows it when much survives): 32
+// tiny tasks in parallel cost ~1 ms less CPU each than with 1 MB, which collects what a task keeps
+// across a few milliseconds over and over. An idle daemon gives it back (util/memory-trim.ts), so
+// idle RSS is what a 1 MB cap gave.
 // A fixed old-generation growing factor of 1.2 (V8 picks up to 4 by itself when the daemon is
 // busy) keeps memory flat as finished tasks pile up: 1,500 one-turn tasks left 197-207 MB
 // resident without it and 125-131 MB with it, for ~5 % more CPU while busy.
@@ -15,7 +15,7 @@
 // interleaved); agent turns, replay, thread.send and idle memory alike.
 // Used by the login service files, `npm start` and the benchmarks.
 export const DAEMON_NODE_FLAGS = [
-  '--max-semi-space-size=1',
+  '--max-semi-space-size=4',
   '--heap-growing-percent=20',
   '--expose-gc',
   '--v8-pool-size=1',
