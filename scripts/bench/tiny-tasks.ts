@@ -15,7 +15,12 @@ import { type DaemonProcess, startDaemonProcess } from './daemon-process.js';
 import { report } from './stats.js';
 
 const PARALLEL = 32;
-const ROUNDS = 10;
+// The daemon is a login service that runs for days, so its code is warm when tasks come: one warm-up
+// batch left both sides' JIT half done (daemon CPU per task 3.2-3.5 ms, bare SDK rates rising
+// 2.5x over the rounds); after ten it is 2.2-2.4 ms. A batch is ~50 ms, so rounds are noisy:
+// thirty of each, interleaved, compared by their medians.
+const WARMUP_ROUNDS = 10;
+const ROUNDS = 30;
 const MODEL = 'claude-sonnet-4-6';
 
 /** A process's CPU time so far (user + system, ms) from /proc; 0 where there is none. */
@@ -113,8 +118,10 @@ export async function benchTinyTasks(): Promise<boolean> {
       return PARALLEL / ((performance.now() - t0) / 1000);
     };
     // Warm-up (JIT, sockets, the daemon's first tasks), then rounds alternating the two.
-    await sdkBatch();
-    await daemonBatch();
+    for (let w = 0; w < WARMUP_ROUNDS; w++) {
+      await sdkBatch();
+      await daemonBatch();
+    }
     const s: number[] = [];
     const d: number[] = [];
     // CPU time, which the machine's load disturbs less than rates: the daemon's per task, and this
