@@ -71,7 +71,7 @@ export class Roots {
       let real: string | undefined;
       let problem: string | undefined;
       try {
-        real = fs.realpathSync(abs);
+        real = fs.realpathSync.native(abs);
         if (!fs.statSync(real).isDirectory()) problem = 'not a folder';
         else if (this.isPrivate(real)) problem = "inside Errand's own state folder";
       } catch {
