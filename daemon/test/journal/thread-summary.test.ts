@@ -1,9 +1,12 @@
 // A thread's summary line for the list: the first line with something on it of the last message
 // (user or assistant), or why its last task failed.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { ThreadItem } from '../../../shared/src/index.js';
 import type { ThreadDoc } from '../../src/store/thread-doc.js';
 import { summarize } from '../../src/store/threads.js';
+import { PROJECT_ROOT } from '../../src/util/project-root.js';
 
 const doc = (items: ThreadItem[], tasks: ThreadDoc['tasks'] = []): ThreadDoc => ({
   schema: 1,
@@ -49,4 +52,38 @@ it('a failed last task shows why it failed, not the prompt it failed on', () => 
     usage: { inputTokens: 0, outputTokens: 0 },
   } as ThreadDoc['tasks'][number];
   expect(summarize(doc([say('user', 'Do it')], [failed])).lastLine).toBe('The API key was refused.');
+});
+
+it('summaries carry exactly the summary fields, and all share one hidden class', () => {
+  const withTask = summarize(
+    doc(
+      [say('user', 'Do it')],
+      [{ id: 'thr_abcdefgh.t1', state: 'done', usage: {} } as unknown as ThreadDoc['tasks'][number]],
+    ),
+  );
+  expect(withTask).toStrictEqual({
+    id: 'thr_abcdefgh',
+    title: 'T',
+    state: 'active',
+    createdAt: 1,
+    updatedAt: 1,
+    lastLine: 'Do it',
+    lastTaskId: 'thr_abcdefgh.t1',
+    lastTaskState: 'done',
+    urgentState: 'done',
+  });
+  expect(Object.keys(summarize(doc([])))).toEqual(['id', 'title', 'state', 'createdAt', 'updatedAt', 'lastLine']);
+  // A hidden class each (as a spread of the meta made) costs memory per thread and slows reads.
+  const module = path.join(PROJECT_ROOT, 'dist', 'daemon', 'src', 'store', 'threads.js');
+  const script = `
+    const { summarize } = await import(${JSON.stringify(module)});
+    const mk = (i) => ({ schema: 1, meta: { id: 'thr_' + i, title: 'T', state: 'active', createdAt: Date.now(), updatedAt: Date.now() },
+      items: [{ kind: 'user', id: 'm', taskId: 't', text: 'hi', createdAt: 1 }], tasks: [{ id: 't' + i, state: 'done' }], agent: {} });
+    const all = Array.from({ length: 500 }, (_, i) => summarize(mk(i)));
+    process.stdout.write(String(all.filter((s) => %HaveSameMap(s, all[0])).length));
+  `;
+  const same = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
+  expect(Number(same)).toBe(500);
 });
