@@ -23,7 +23,7 @@ import { openStore } from './store/index.js';
 import { acquireLock } from './store/lock.js';
 import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
-import { collectStartupGarbage, trimYoungGenerationWhenIdle } from './util/memory-trim.js';
+import { trimMemoryWhenIdle } from './util/memory-trim.js';
 
 const STARTUP_GC_DELAY_MS = 500;
 
@@ -162,15 +162,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles
     // small: a moment after start, so the first requests (a phone reconnecting to a restarted
     // daemon) do not wait on that collection (~40 ms).
-    const youngTrim = trimYoungGenerationWhenIdle();
-    setTimeout(
-      () =>
-        void store.events.ready().then(() => {
-          collectStartupGarbage();
-          youngTrim.trimNow();
-        }),
-      STARTUP_GC_DELAY_MS,
-    ).unref();
+    const idleTrim = trimMemoryWhenIdle();
+    setTimeout(() => void store.events.ready().then(idleTrim.afterStartup), STARTUP_GC_DELAY_MS).unref();
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
@@ -186,7 +179,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const stop = (reason = 'stop') => {
       stopping ??= (async () => {
         log!.info('stopping', { reason });
-        youngTrim.stop();
+        idleTrim.stop();
         fs.unwatchFile(paths.config);
         gateway.close();
         for (const m of [...modules].reverse())

@@ -1,5 +1,5 @@
-// Giving memory back when the daemon has nothing to do. Both need Node's --expose-gc, which the
-// daemon's login service and `npm start` pass (DAEMON_NODE_FLAGS); without it they do nothing.
+// Giving memory back when the daemon has nothing to do. It needs Node's --expose-gc, which the
+// daemon's login service and `npm start` pass (DAEMON_NODE_FLAGS); without it nothing is done.
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
@@ -7,12 +7,11 @@ type Gc = (options?: { type?: 'major' | 'minor' }) => void;
 const exposedGc = () => (globalThis as { gc?: Gc }).gc;
 
 /**
- * One full collection after start-up that also compacts: start-up's garbage leaves old-generation
- * pages part full, which V8 would keep resident (home with 4,000 finished tasks: old space 22-23 MB
- * for 13 MB of objects; idle RSS ~4 MB less).
+ * A full collection that also compacts: garbage leaves old-generation pages part full, which V8
+ * would keep resident (after start-up on a home with 4,000 finished tasks: old space 22-23 MB for
+ * 13 MB of objects; idle RSS ~4 MB less). Does nothing without an exposed gc.
  */
-export function collectStartupGarbage(): void {
-  const gc = exposedGc();
+export function compactingCollection(gc = exposedGc()): void {
   if (!gc) return;
   let compacting = false;
   try {
@@ -34,39 +33,56 @@ export function youngGenerationSize(): number {
   return 0;
 }
 
-const BUSY_BESIDES_A_RUN = 0.1;
-
-export interface YoungTrim {
-  stop(): void;
-  trimNow(): void;
+/** Size of V8's old generation now (every space but the young ones; bytes). */
+export function oldGenerationSize(): number {
+  let size = 0;
+  for (const space of v8.getHeapSpaceStatistics()) if (!space.space_name.startsWith('new_')) size += space.space_size;
+  return size;
 }
 
-export interface YoungTrimOptions {
+const BUSY_BESIDES_A_RUN = 0.1;
+/** Old-generation growth since the last compacting collection that is worth one when quiet. */
+const OLD_GROWTH_TO_COMPACT = 1.25;
+
+export interface IdleTrim {
+  stop(): void;
+  /** Start-up is done: a compacting collection and a young run now. */
+  afterStartup(): void;
+}
+
+export interface IdleTrimOptions {
   /** How often to look whether the daemon has gone quiet. */
   checkEveryMs?: number;
   /** Event-loop utilization below which a check counts as quiet. */
   quietBelow?: number;
-  /** Spacing and number of the collections in one trim. */
+  /** Spacing and number of the young collections in one run. */
   stepMs?: number;
   steps?: number;
   gc?: Gc;
   youngSize?: () => number;
-  /** The young generation's smallest size, when known: no trims at it. Otherwise learnt from the first trim that shrank it. */
+  oldSize?: () => number;
+  compact?: () => void;
+  /** The young generation's smallest size, when known: no runs at it. Otherwise learnt from the first run that shrank it. */
   smallestYoung?: number;
 }
 
 /**
- * Gives the young generation back once the daemon goes quiet. V8 grows it while the daemon is
- * busy (tiny tasks in parallel: ~1 ms less CPU per task with room for 4 MB than with 1 MB) but
- * shrinks it only in a young collection that finds the recent allocation rate low, judged over
- * its last ten collections; an idle daemon has none. So when a check finds the event loop quiet
- * and the young generation above its smallest, a short run of young collections 10 ms apart lets
- * V8 make that judgement (4 MB back to 1 MB, idle RSS ~6 MB less; each under a millisecond). A run
- * stops once the young generation shrank; V8 keeps the size if the daemon is still allocating,
- * and no new run starts until the daemon has been busy again. `trimNow` starts a run at once
- * (after start-up's collection, so that a fresh daemon settles at its idle size within a second).
+ * Gives memory back once the daemon goes quiet after work. V8 lets both generations grow while the
+ * daemon is busy (DAEMON_NODE_FLAGS: old generation up to twice what survived its last full
+ * collection, young generation up to 4 MB semi-spaces), which saves a quarter of the CPU a burst
+ * of tasks takes, and would keep that room resident for a long while after.
+ *
+ * - Old generation: if it grew by a quarter since the last compacting collection, one more
+ *   (~20-40 ms, while nothing else happens).
+ * - Young generation: V8 shrinks it only in a young collection that finds the recent allocation
+ *   rate low, judged over its last ten; an idle daemon makes none. So a short run of young
+ *   collections 10 ms apart lets V8 make that judgement (4 MB back to 1 MB; each well under a
+ *   millisecond). A run stops once it shrank; V8 keeps the size if the daemon is still allocating.
+ *
+ * "Quiet after work" is a half-second check that finds the event loop under 2 % busy after one that
+ * found it busier; nothing more happens until the daemon has been busy again.
  */
-export function trimYoungGenerationWhenIdle(options: YoungTrimOptions = {}): YoungTrim {
+export function trimMemoryWhenIdle(options: IdleTrimOptions = {}): IdleTrim {
   const {
     checkEveryMs = 500,
     quietBelow = 0.02,
@@ -74,15 +90,24 @@ export function trimYoungGenerationWhenIdle(options: YoungTrimOptions = {}): You
     steps = 24,
     gc = exposedGc(),
     youngSize = youngGenerationSize,
+    oldSize = oldGenerationSize,
+    compact = () => compactingCollection(gc),
   } = options;
-  if (!gc) return { stop: () => undefined, trimNow: () => undefined };
+  if (!gc) return { stop: () => undefined, afterStartup: () => undefined };
   let smallest = options.smallestYoung ?? 0;
+  let oldAfterCompact = oldSize();
   let busySinceTrim = true; // start-up itself
   let trimming: NodeJS.Timeout | undefined;
   let trimmedSinceCheck = false; // a run's own collections are not the daemon being busy
   let lastUse = performance.eventLoopUtilization();
 
-  const trim = () => {
+  const compactNow = () => {
+    compact();
+    oldAfterCompact = oldSize();
+    trimmedSinceCheck = true;
+  };
+
+  const trimYoung = () => {
     if (trimming) return;
     trimmedSinceCheck = true;
     const before = youngSize();
@@ -98,6 +123,10 @@ export function trimYoungGenerationWhenIdle(options: YoungTrimOptions = {}): You
     }, stepMs).unref();
   };
 
+  const trimYoungAboveSmallest = () => {
+    if (!smallest || youngSize() > smallest) trimYoung();
+  };
+
   const check = setInterval(() => {
     const use = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(use, lastUse).utilization;
@@ -111,7 +140,8 @@ export function trimYoungGenerationWhenIdle(options: YoungTrimOptions = {}): You
     }
     if (hadRun || !busySinceTrim) return;
     busySinceTrim = false;
-    if (!smallest || youngSize() > smallest) trim();
+    if (oldSize() > oldAfterCompact * OLD_GROWTH_TO_COMPACT) compactNow();
+    trimYoungAboveSmallest();
   }, checkEveryMs).unref();
 
   return {
@@ -119,9 +149,10 @@ export function trimYoungGenerationWhenIdle(options: YoungTrimOptions = {}): You
       clearInterval(check);
       clearInterval(trimming);
     },
-    trimNow: () => {
+    afterStartup: () => {
       busySinceTrim = false;
-      trim();
+      compactNow();
+      trimYoungAboveSmallest();
     },
   };
 }

@@ -1,14 +1,14 @@
-// Flags for the Node process that runs the daemon. The young generation may grow to 4 MB a
-// semi-space while the daemon is busy (V8 starts it at 1 MB and grows it when much survives): 32
-// tiny tasks in parallel cost ~1 ms less CPU each than with 1 MB, which collects what a task keeps
-// across a few milliseconds over and over. An idle daemon gives it back (util/memory-trim.ts), so
-// idle RSS is what a 1 MB cap gave.
-// A fixed old-generation growing factor of 1.2 (V8 picks up to 4 by itself when the daemon is
-// busy) keeps memory flat as finished tasks pile up: 1,500 one-turn tasks left 197-207 MB
-// resident without it and 125-131 MB with it, for ~5 % more CPU while busy.
-// --expose-gc lets the daemon collect start-up's garbage once (reading a long history for the
-// replay window), which V8 would otherwise keep resident while the daemon idles: ~15 MB less idle
-// on a home with 4,000 finished tasks.
+// Flags for the Node process that runs the daemon. While the daemon is busy V8 may let both
+// generations grow: the young one to 4 MB semi-spaces (V8 starts it at 1 MB and grows it when much
+// survives), the old one to 1.5x what survived its last full collection. Most of what a full
+// collection marks is the daemon's own code and shapes (~20 MB), so with the 1.2x the daemon used
+// before, a burst of tiny tasks spent a quarter of its CPU marking them again and again: warm, 32
+// in parallel, 1.6-1.9 ms of CPU per task instead of 2.1-2.3. 2x saves a little more but lets dead
+// buffers pile up in the C heap between collections, whose high-water mark stays resident (RSS
+// after 4,000 tasks 1.20-1.25x the figure after 200, against 1.13-1.15x). An idle daemon gives
+// both generations back (util/memory-trim.ts), so idle RSS is what small caps gave.
+// --expose-gc lets it do so: a compacting collection after start-up (reading a long history for
+// the replay window) and whenever the daemon goes quiet after work that grew the old generation.
 // One V8 worker thread (Node's default is four): a daemon on a two-core desktop gained nothing from
 // more helpers for collection and compilation but their coordination. Tiny tasks: 3.9-4.5 ms of CPU
 // each instead of 4.5-5.6, and 0.40-0.52x the bare SDK's rate instead of 0.27-0.32x (same runs,
@@ -16,7 +16,7 @@
 // Used by the login service files, `npm start` and the benchmarks.
 export const DAEMON_NODE_FLAGS = [
   '--max-semi-space-size=4',
-  '--heap-growing-percent=20',
+  '--heap-growing-percent=50',
   '--expose-gc',
   '--v8-pool-size=1',
 ];

@@ -1,97 +1,145 @@
-// The idle trim runs a short burst of young-generation collections once the daemon goes quiet with
-// its young generation above its smallest, not while busy, and not again until the daemon has been
-// busy again; in a real process with --expose-gc the young generation shrinks.
+// The idle trim gives memory back once the daemon goes quiet after work: a compacting collection
+// when the old generation grew by a quarter, and a short run of young collections while the young
+// generation is above its smallest; not while busy, not for the trim's own collections, and not
+// again until the daemon has been busy again. In a real process with --expose-gc both shrink.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expect, it, vi } from 'vitest';
-import { trimYoungGenerationWhenIdle } from '../../src/util/memory-trim.js';
+import { trimMemoryWhenIdle } from '../../src/util/memory-trim.js';
 import { PROJECT_ROOT } from '../../src/util/project-root.js';
 
-it('collects in a burst after a quiet check, stops when the young generation shrank, waits for work before the next', () => {
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+function fakeLoad() {
   const busy = vi.spyOn(performance, 'eventLoopUtilization');
+  const load = { utilization: 0.5 };
+  busy.mockImplementation(() => ({ idle: 0, active: 0, utilization: load.utilization }));
+  return { load, restore: () => busy.mockRestore() };
+}
+
+it('runs young collections after a quiet check, stops when the young generation shrank, waits for work before the next', () => {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  const { load, restore } = fakeLoad();
   try {
-    let utilization = 0.5;
-    busy.mockImplementation(() => ({ idle: 0, active: 0, utilization }));
     let young = 4;
     const calls: unknown[] = [];
     const gc = (options?: unknown) => {
       calls.push(options);
       if (calls.length === 5) young = 1; // V8 judged the allocation rate low on the fifth
     };
-    const trim = trimYoungGenerationWhenIdle({ gc, youngSize: () => young, smallestYoung: 1, checkEveryMs: 1000 });
+    const trim = trimMemoryWhenIdle({
+      gc,
+      youngSize: () => young,
+      oldSize: () => 10,
+      smallestYoung: 1,
+      checkEveryMs: 1000,
+    });
     vi.advanceTimersByTime(3000); // busy: nothing
     expect(calls).toHaveLength(0);
-    utilization = 0.001;
+    load.utilization = 0.001;
     vi.advanceTimersByTime(1000 + 24 * 10);
     expect(calls).toHaveLength(5);
     expect(calls.every((c) => (c as { type: string }).type === 'minor')).toBe(true);
-    young = 4; // grew again, but the daemon has not been busy since: no burst
+    young = 4; // grew again, but the daemon has not been busy since: no run
     vi.advanceTimersByTime(5000);
     expect(calls).toHaveLength(5);
-    utilization = 0.5;
+    load.utilization = 0.5;
     vi.advanceTimersByTime(1000);
-    utilization = 0.001;
-    vi.advanceTimersByTime(1000 + 24 * 10); // V8 keeps the size this time: the burst ends after 24
+    load.utilization = 0.001;
+    vi.advanceTimersByTime(1000 + 24 * 10); // V8 keeps the size this time: the run ends after 24
     expect(calls).toHaveLength(5 + 24);
-    utilization = 0.05; // the check that saw the burst's own collections does not count them as work
+    load.utilization = 0.05; // the check that saw the run's own collections does not count them as work
     vi.advanceTimersByTime(1000);
-    utilization = 0.001;
+    load.utilization = 0.001;
     vi.advanceTimersByTime(5000);
     expect(calls).toHaveLength(5 + 24);
-    trim.trimNow(); // after start-up's collection: a run at once
-    utilization = 0.5; // and work beside it counts: once quiet, another run
-    vi.advanceTimersByTime(1000);
-    expect(calls).toHaveLength(5 + 24 + 24);
-    utilization = 0.001;
-    vi.advanceTimersByTime(1000 + 24 * 10);
-    expect(calls).toHaveLength(5 + 24 + 24 + 24);
     trim.stop();
-    utilization = 0.5;
+    load.utilization = 0.5;
     vi.advanceTimersByTime(1000);
-    utilization = 0.001;
+    load.utilization = 0.001;
     vi.advanceTimersByTime(10_000);
-    expect(calls).toHaveLength(5 + 24 + 24 + 24);
+    expect(calls).toHaveLength(5 + 24);
   } finally {
-    busy.mockRestore();
+    restore();
     vi.useRealTimers();
   }
 });
 
-it('does nothing at its smallest or without an exposed gc', () => {
+it('compacts after start-up, then only when quiet after work with the old generation grown by a quarter', () => {
   vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  const { load, restore } = fakeLoad();
   try {
-    const calls: unknown[] = [];
-    const trim = trimYoungGenerationWhenIdle({ gc: (o) => calls.push(o), youngSize: () => 1, smallestYoung: 1 });
-    vi.advanceTimersByTime(10_000);
-    expect(calls).toHaveLength(0);
+    let old = 100;
+    let compactions = 0;
+    const minors: unknown[] = [];
+    const trim = trimMemoryWhenIdle({
+      gc: (o) => minors.push(o),
+      youngSize: () => 1,
+      smallestYoung: 1,
+      oldSize: () => old,
+      compact: () => {
+        compactions++;
+        old = 60;
+      },
+      checkEveryMs: 1000,
+    });
+    trim.afterStartup();
+    expect(compactions).toBe(1);
+    load.utilization = 0.5; // work that grows the old generation by a fifth: no compaction
+    old = 72;
+    vi.advanceTimersByTime(1000);
+    load.utilization = 0.001;
+    vi.advanceTimersByTime(2000);
+    expect(compactions).toBe(1);
+    load.utilization = 0.5; // more work: now it grew by more than a quarter
+    old = 80;
+    vi.advanceTimersByTime(1000);
+    expect(compactions).toBe(1); // not while busy
+    load.utilization = 0.001;
+    vi.advanceTimersByTime(1000);
+    expect(compactions).toBe(2);
+    old = 90; // grew again, but no work since: nothing
+    vi.advanceTimersByTime(5000);
+    expect(compactions).toBe(2);
+    expect(minors).toHaveLength(0); // the young generation was at its smallest throughout
     trim.stop();
-    const none = trimYoungGenerationWhenIdle({ gc: undefined });
-    expect(() => (none.trimNow(), none.stop())).not.toThrow();
   } finally {
+    restore();
     vi.useRealTimers();
   }
 });
 
-it('gives the young generation back in a real process once allocation stops', () => {
+it('does nothing without an exposed gc', () => {
+  const none = trimMemoryWhenIdle({ gc: undefined });
+  expect(() => (none.afterStartup(), none.stop())).not.toThrow();
+});
+
+it('gives both generations back in a real process once allocation stops', () => {
   const module = path.join(PROJECT_ROOT, 'dist', 'daemon', 'src', 'util', 'memory-trim.js');
   const script = `
-    const { trimYoungGenerationWhenIdle, youngGenerationSize } = await import(${JSON.stringify(module)});
-    // A start-up's worth of surviving allocation grows the young generation to its maximum.
-    const keep = [];
-    for (let i = 0; i < 400000; i++) keep.push({ i, s: 'x' + i });
-    const grown = youngGenerationSize();
-    const trim = trimYoungGenerationWhenIdle({ checkEveryMs: 200 });
+    const { trimMemoryWhenIdle, youngGenerationSize, oldGenerationSize } = await import(${JSON.stringify(module)});
+    const trim = trimMemoryWhenIdle({ checkEveryMs: 200 });
+    trim.afterStartup();
+    await new Promise((r) => setTimeout(r, 400));
+    const oldAtStart = oldGenerationSize();
+    // Work: objects that survive long enough to be promoted, then dropped; the young generation grows.
+    let keep = [];
+    for (let i = 0; i < 600000; i++) keep.push({ i, s: 'x' + i });
+    keep = [];
+    const grown = { young: youngGenerationSize(), old: oldGenerationSize() };
     const started = Date.now();
-    while (youngGenerationSize() >= grown && Date.now() - started < 15000) await new Promise((r) => setTimeout(r, 100));
+    while ((youngGenerationSize() >= grown.young || oldGenerationSize() >= grown.old) && Date.now() - started < 15000)
+      await new Promise((r) => setTimeout(r, 100));
     trim.stop();
-    process.stdout.write(JSON.stringify({ grown, now: youngGenerationSize(), kept: keep.length }));
+    process.stdout.write(JSON.stringify({ oldAtStart, grown, now: { young: youngGenerationSize(), old: oldGenerationSize() } }));
   `;
   const out = JSON.parse(
-    execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=4', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-    }),
+    execFileSync(
+      process.execPath,
+      ['--expose-gc', '--max-semi-space-size=4', '--heap-growing-percent=100', '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    ),
   );
-  expect(out.now).toBeLessThan(out.grown);
+  expect(out.grown.old).toBeGreaterThan(out.oldAtStart * 1.25);
+  expect(out.now.young).toBeLessThan(out.grown.young);
+  expect(out.now.old).toBeLessThan(out.grown.old);
 }, 30_000);
