@@ -51,8 +51,10 @@ export interface IdleTrim {
 }
 
 export interface IdleTrimOptions {
-  /** How often to look whether the daemon has gone quiet. */
+  /** How often to look whether the daemon has gone quiet, once it was seen busy. */
   checkEveryMs?: number;
+  /** How often to look while there is nothing to give back. */
+  idleCheckEveryMs?: number;
   /** Event-loop utilization below which a check counts as quiet. */
   quietBelow?: number;
   /** Spacing and number of the young collections in one run. */
@@ -68,9 +70,9 @@ export interface IdleTrimOptions {
 
 /**
  * Gives memory back once the daemon goes quiet after work. V8 lets both generations grow while the
- * daemon is busy (DAEMON_NODE_FLAGS: old generation up to twice what survived its last full
- * collection, young generation up to 4 MB semi-spaces), which saves a quarter of the CPU a burst
- * of tasks takes, and would keep that room resident for a long while after.
+ * daemon is busy (DAEMON_NODE_FLAGS: old generation up to 1.5x what survived its last full
+ * collection, young generation up to 4 MB semi-spaces), which saves a fifth of the CPU a burst of
+ * tasks takes, and would keep that room resident for a long while after.
  *
  * - Old generation: if it grew by a quarter since the last compacting collection, one more
  *   (~20-40 ms, while nothing else happens).
@@ -79,12 +81,15 @@ export interface IdleTrimOptions {
  *   collections 10 ms apart lets V8 make that judgement (4 MB back to 1 MB; each well under a
  *   millisecond). A run stops once it shrank; V8 keeps the size if the daemon is still allocating.
  *
- * "Quiet after work" is a half-second check that finds the event loop under 2 % busy after one that
- * found it busier; nothing more happens until the daemon has been busy again.
+ * "Quiet after work" is a check that finds the event loop under 2 % busy after one that found it
+ * busier; nothing more happens until the daemon has been busy again. Checks come every half second
+ * once work was seen, and every two seconds while there is nothing to give back, so that an idle
+ * daemon wakes up rarely.
  */
 export function trimMemoryWhenIdle(options: IdleTrimOptions = {}): IdleTrim {
   const {
     checkEveryMs = 500,
+    idleCheckEveryMs = 2000,
     quietBelow = 0.02,
     stepMs = 10,
     steps = 24,
@@ -127,7 +132,7 @@ export function trimMemoryWhenIdle(options: IdleTrimOptions = {}): IdleTrim {
     if (!smallest || youngSize() > smallest) trimYoung();
   };
 
-  const check = setInterval(() => {
+  const check = () => {
     const use = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(use, lastUse).utilization;
     lastUse = use;
@@ -142,11 +147,23 @@ export function trimMemoryWhenIdle(options: IdleTrimOptions = {}): IdleTrim {
     busySinceTrim = false;
     if (oldSize() > oldAfterCompact * OLD_GROWTH_TO_COMPACT) compactNow();
     trimYoungAboveSmallest();
-  }, checkEveryMs).unref();
+  };
+  let timer: NodeJS.Timeout;
+  const schedule = () => {
+    const soon = busySinceTrim || trimming !== undefined || trimmedSinceCheck;
+    timer = setTimeout(
+      () => {
+        check();
+        schedule();
+      },
+      soon ? checkEveryMs : idleCheckEveryMs,
+    ).unref();
+  };
+  schedule();
 
   return {
     stop: () => {
-      clearInterval(check);
+      clearTimeout(timer);
       clearInterval(trimming);
     },
     afterStartup: () => {

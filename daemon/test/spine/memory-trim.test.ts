@@ -17,7 +17,7 @@ function fakeLoad() {
 }
 
 it('runs young collections after a quiet check, stops when the young generation shrank, waits for work before the next', () => {
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
   const { load, restore } = fakeLoad();
   try {
     let young = 4;
@@ -32,6 +32,7 @@ it('runs young collections after a quiet check, stops when the young generation 
       oldSize: () => 10,
       smallestYoung: 1,
       checkEveryMs: 1000,
+      idleCheckEveryMs: 1000,
     });
     vi.advanceTimersByTime(3000); // busy: nothing
     expect(calls).toHaveLength(0);
@@ -65,7 +66,7 @@ it('runs young collections after a quiet check, stops when the young generation 
 });
 
 it('compacts after start-up, then only when quiet after work with the old generation grown by a quarter', () => {
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
   const { load, restore } = fakeLoad();
   try {
     let old = 100;
@@ -81,6 +82,7 @@ it('compacts after start-up, then only when quiet after work with the old genera
         old = 60;
       },
       checkEveryMs: 1000,
+      idleCheckEveryMs: 1000,
     });
     trim.afterStartup();
     expect(compactions).toBe(1);
@@ -108,6 +110,32 @@ it('compacts after start-up, then only when quiet after work with the old genera
   }
 });
 
+it('looks every half second once work was seen, every two seconds while there is nothing to give back', () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  const { load, restore } = fakeLoad();
+  const looks = vi.mocked(performance.eventLoopUtilization);
+  try {
+    const trim = trimMemoryWhenIdle({ gc: () => undefined, youngSize: () => 1, smallestYoung: 1, oldSize: () => 1 });
+    looks.mockClear();
+    vi.advanceTimersByTime(2000); // start-up counts as work: a look every 500 ms
+    expect(looks.mock.calls.length / 2).toBe(4); // two calls per look
+    load.utilization = 0.001; // quiet, nothing to give back: from now on every 2 s
+    vi.advanceTimersByTime(500);
+    looks.mockClear();
+    vi.advanceTimersByTime(10_000);
+    expect(looks.mock.calls.length / 2).toBe(5);
+    load.utilization = 0.5; // work seen: back to every 500 ms
+    vi.advanceTimersByTime(2000);
+    looks.mockClear();
+    vi.advanceTimersByTime(2000);
+    expect(looks.mock.calls.length / 2).toBe(4);
+    trim.stop();
+  } finally {
+    restore();
+    vi.useRealTimers();
+  }
+});
+
 it('does nothing without an exposed gc', () => {
   const none = trimMemoryWhenIdle({ gc: undefined });
   expect(() => (none.afterStartup(), none.stop())).not.toThrow();
@@ -117,7 +145,7 @@ it('gives both generations back in a real process once allocation stops', () => 
   const module = path.join(PROJECT_ROOT, 'dist', 'daemon', 'src', 'util', 'memory-trim.js');
   const script = `
     const { trimMemoryWhenIdle, youngGenerationSize, oldGenerationSize } = await import(${JSON.stringify(module)});
-    const trim = trimMemoryWhenIdle({ checkEveryMs: 200 });
+    const trim = trimMemoryWhenIdle({ checkEveryMs: 200, idleCheckEveryMs: 200 });
     trim.afterStartup();
     await new Promise((r) => setTimeout(r, 400));
     const oldAtStart = oldGenerationSize();
