@@ -22,11 +22,15 @@ function vmRssKb(pid: number): number {
   return Number(m[1]);
 }
 
-/** RSS once it has stopped moving: 1 s without a change over 1 %, at most 8 s. */
+/**
+ * RSS once it has stopped moving: 3 s without a change over 1 %, at most 12 s. A daemon that goes
+ * quiet gives memory back within ~3 s (util/memory-trim.ts: checks every 2 s while idle), so a
+ * shorter window could read the figure from before that.
+ */
 async function settledRss(pid: number): Promise<number> {
   let last = vmRssKb(pid);
   let stable = 0;
-  for (let i = 0; i < 32 && stable < 4; i++) {
+  for (let i = 0; i < 48 && stable < 12; i++) {
     await new Promise((r) => setTimeout(r, 250));
     const now = vmRssKb(pid);
     stable = Math.abs(now - last) <= last * 0.01 ? stable + 1 : 0;
