@@ -1,8 +1,7 @@
 // JSON written piece by piece into a growing buffer, bytes exactly JSON.stringify's (same key order,
 // same leaving out of undefined). JSON.stringify of a large value makes one large string, and on
-// this class of machine any allocation over 128 KB (a V8 large object, or a malloc chunk above the
-// daemon's mmap threshold) takes fresh pages from the system: about 2 ms per 700 KB, more than the
-// encoding. Here only small pieces are strings and the buffer can be kept from one use to the next.
+// this class of machine a V8 large object (over 128 KB) or a malloc chunk above the daemon's mmap
+// threshold takes fresh pages from the system: about 2 ms per 700 KB, more than the encoding. Here only small pieces are strings and the buffer can be kept from one use to the next.
 
 /** Arrays and objects this deep are walked; what lies deeper is one JSON.stringify piece. */
 const WALK_DEPTH = 5;

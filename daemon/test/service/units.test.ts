@@ -57,7 +57,7 @@ describe('systemd user unit', () => {
     );
     // glibc's allocator settings that keep the daemon's memory flat (DAEMON_ENV).
     expect(unit).toMatch(/^Environment="MALLOC_ARENA_MAX=2"$/m);
-    expect(unit).toMatch(/^Environment="MALLOC_MMAP_THRESHOLD_=131072"$/m);
+    expect(unit).toMatch(/^Environment="MALLOC_MMAP_THRESHOLD_=32768"$/m);
     expect(unit).not.toMatch(/ANTHROPIC|apiKey/i);
     expect(homeFromServiceFile(unit)).toBe(awkwardHome);
   });
@@ -115,7 +115,7 @@ describe('LaunchAgent plist', () => {
     expect(parsed.WorkingDirectory).toBe(project);
     expect(parsed.ExitTimeOut).toBeGreaterThan(0);
     expect((parsed.EnvironmentVariables as Record<string, string>).ERRAND_HOME).toBe(awkwardHome);
-    expect(parsed.EnvironmentVariables).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(parsed.EnvironmentVariables).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' });
     expect(homeFromServiceFile(plist)).toBe(awkwardHome);
   });
 });
