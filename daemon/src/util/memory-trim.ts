@@ -161,12 +161,15 @@ export function trimMemoryWhenIdle(options: IdleTrimOptions = {}): IdleTrim {
   };
   schedule();
 
+  let stopped = false;
   return {
     stop: () => {
+      stopped = true;
       clearTimeout(timer);
       clearInterval(trimming);
     },
     afterStartup: () => {
+      if (stopped) return; // a daemon stopped before start-up's collection was due
       busySinceTrim = false;
       compactNow();
       trimYoungAboveSmallest();

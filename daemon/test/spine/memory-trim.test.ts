@@ -136,6 +136,26 @@ it('looks every half second once work was seen, every two seconds while there is
   }
 });
 
+it('does nothing once stopped, start-up collection included', () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  try {
+    let compactions = 0;
+    const minors: unknown[] = [];
+    const trim = trimMemoryWhenIdle({
+      gc: (o) => minors.push(o),
+      youngSize: () => 4,
+      oldSize: () => 1,
+      compact: () => compactions++,
+    });
+    trim.stop();
+    trim.afterStartup();
+    vi.advanceTimersByTime(10_000);
+    expect({ compactions, minors: minors.length }).toEqual({ compactions: 0, minors: 0 });
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
 it('does nothing without an exposed gc', () => {
   const none = trimMemoryWhenIdle({ gc: undefined });
   expect(() => (none.afterStartup(), none.stop())).not.toThrow();
