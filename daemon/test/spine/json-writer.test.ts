@@ -18,6 +18,9 @@ describe('JsonWriter', () => {
       { date: new Date(0), nested: { a: { b: { c: { d: { e: { f: 'deep' } } } } } } },
       ['short', 'x'.repeat(32), 'y'.repeat(33), 'ascii then ü'.repeat(3)],
       ['a"b', 'x\\y', 'del\u007f', 'nl\n', '\u001f', 'z'.repeat(5000), `${'q'.repeat(40)}"`, ''],
+      // Whole numbers are written digit by digit; the rest as JSON.stringify writes them.
+      [0, 7, 9, 10, 99, 100, 1796530664539, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, 1e22, -0, -5, 1.5, 0.1],
+      { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, big: -Number.MAX_SAFE_INTEGER, at: 1796530664539 },
       'a string at the top',
       42,
       null,
