@@ -27,18 +27,29 @@ export class ColdParts {
     return new SnapshotSource(file, fd);
   }
 
-  /** Store a thread's text; undefined when it cannot be written (disk full): it then stays in memory. */
-  put(text: string): SnapshotPart | undefined {
+  /**
+   * Store threads' texts with one write; undefined for all when they cannot be written (disk full):
+   * they then stay in memory.
+   */
+  putAll(texts: string[]): Array<SnapshotPart | undefined> {
     try {
       this.source ??= this.open();
-      const buf = Buffer.from(text, 'utf8');
+      const lengths = texts.map((t) => Buffer.byteLength(t, 'utf8'));
+      const buf = Buffer.allocUnsafe(lengths.reduce((n, l) => n + l, 0));
+      let at = 0;
+      for (const t of texts) at += buf.write(t, at, 'utf8');
       let done = 0;
       while (done < buf.length) done += fs.writeSync(this.source.fd, buf, done, buf.length - done, this.size + done);
-      const part = new SnapshotPart(this.source, this.size, buf.length, crc32(buf));
+      at = 0;
+      const parts = lengths.map((length) => {
+        const part = new SnapshotPart(this.source!, this.size + at, length, crc32(buf.subarray(at, at + length)));
+        at += length;
+        return part;
+      });
       this.size += buf.length;
-      return part;
+      return parts;
     } catch {
-      return undefined;
+      return texts.map(() => undefined);
     }
   }
 

@@ -207,21 +207,27 @@ export class ThreadStore {
   /** Move the least recently used idle threads out of memory, down to KEEP_PARSED. */
   private evictIdle(): void {
     this.evictScheduled = false;
+    const leaving: Array<{ id: string; doc: ThreadDoc }> = [];
     for (const id of this.quiet) {
       if (this.quiet.size <= KEEP_PARSED) break;
       this.quiet.delete(id);
       const doc = this.docs.get(id);
       // A thread whose last record failed keeps its memory (its next record holds all of it).
       if (!doc || this.needsFull.has(id) || doc.tasks.some((t) => isActiveTaskState(t.state))) continue;
-      const summary = this.summaryOf(id);
-      const part = summary && this.cold.put(JSON.stringify(doc));
-      if (!part) continue;
+      if (this.summaryOf(id)) leaving.push({ id, doc });
+    }
+    if (!leaving.length) return;
+    // One write for all of them: each is a system call otherwise, one per finished task under load.
+    const parts = this.cold.putAll(leaving.map((l) => JSON.stringify(l.doc)));
+    leaving.forEach(({ id, doc }, i) => {
+      const part = parts[i];
+      if (!part) return;
       this.docs.delete(id);
       this.shadows.delete(id);
       this.raw.set(id, part);
       this.rawTasks.set(id, doc.tasks.map(brief));
       this.evictions++;
-    }
+    });
     if (this.evictions >= 256) {
       this.evictions = 0;
       this.cold.compactIfSparse(this.raw.values());
