@@ -4,23 +4,32 @@ import { JsonWriter } from '../util/json-writer.js';
 
 const MIN_BUFFER = 64 * 1024;
 const SPARE_KEPT_MS = 30_000;
+// Tasks in parallel encode their requests at once (32 tiny tasks: 32 buffers before the first is
+// written out), and each new buffer is fresh pages from the system (above the mmap threshold): so
+// one buffer of any size is kept (a long conversation's, near a megabyte, serves its next turn),
+// and more up to a count and a total size, for 30 s after the last comes back.
+const SPARES_KEPT = 32;
+const SPARE_BYTES_KEPT = 2 * 1024 * 1024;
 
-let spare: Buffer | undefined;
+const spares: Buffer[] = [];
+let spareBytes = 0;
 let spareTimer: NodeJS.Timeout | undefined;
-/** Buffers handed out here, so only those come back to the pool. */
-const issued = new WeakSet<ArrayBufferLike>();
+/** Buffers handed out and not back yet: only those come back to the pool, and once. */
+const out = new WeakSet<ArrayBufferLike>();
 
 function newBuffer(capacity: number): Buffer {
   const buffer = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, capacity));
-  issued.add(buffer.buffer);
+  out.add(buffer.buffer);
   return buffer;
 }
 
-/** A writer on the kept buffer when it is free, else on a new one. */
+/** A writer on a kept buffer when there is one, else on a new one. */
 function pooledWriter(): JsonWriter {
-  const kept = spare;
-  spare = undefined;
-  return new JsonWriter(kept ?? newBuffer(0), newBuffer);
+  const kept = spares.pop();
+  if (!kept) return new JsonWriter(newBuffer(0), newBuffer);
+  spareBytes -= kept.length;
+  out.add(kept.buffer);
+  return new JsonWriter(kept, newBuffer);
 }
 
 // A conversation's blocks (a message's content blocks, the tools, the system prompt) are the same
@@ -114,14 +123,16 @@ export function encodeModelRequest(request: Record<string, unknown>): Buffer {
   return w.buffer.subarray(0, w.length);
 }
 
-/** The bytes of an `encodeModelRequest` body were written out: its buffer may serve the next request. */
+/** The bytes of an `encodeModelRequest` body were written out: its buffer may serve a next request. */
 export function releaseJsonBody(bytes: Uint8Array): void {
-  if (!issued.has(bytes.buffer)) return;
-  const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
-  if (spare && spare.length >= whole.length) return;
-  spare = whole;
+  if (!out.delete(bytes.buffer)) return;
+  const size = bytes.buffer.byteLength;
+  if (spares.length && (spares.length >= SPARES_KEPT || spareBytes + size > SPARE_BYTES_KEPT)) return;
+  spares.push(Buffer.from(bytes.buffer, 0, size));
+  spareBytes += size;
   clearTimeout(spareTimer);
   spareTimer = setTimeout(() => {
-    spare = undefined;
+    spares.length = 0;
+    spareBytes = 0;
   }, SPARE_KEPT_MS).unref();
 }

@@ -94,6 +94,19 @@ describe('request body', () => {
     expect(Buffer.compare(a, copy)).toBe(0);
   });
 
+  it('keeps buffers for tasks that encode at once, and takes each back once', () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => encodeModelRequest({ task: i, text: 'x'.repeat(100) }));
+    expect(new Set(bodies.map((b) => b.buffer)).size).toBe(8);
+    for (const b of bodies) releaseJsonBody(b);
+    releaseJsonBody(bodies[0]); // a second release of the same body changes nothing
+    const again = Array.from({ length: 9 }, (_, i) => encodeModelRequest({ again: i }));
+    const reused = again.filter((b) => bodies.some((old) => old.buffer === b.buffer));
+    expect(reused).toHaveLength(8); // all eight come back, none twice; the ninth is new
+    expect(new Set(again.map((b) => b.buffer)).size).toBe(9);
+    for (const [i, b] of again.entries()) expect(b.toString('utf8')).toBe(JSON.stringify({ again: i }));
+    for (const b of again) releaseJsonBody(b);
+  });
+
   it('never takes in a buffer it did not hand out', () => {
     const foreign = Buffer.alloc(256 * 1024, 0x61);
     releaseJsonBody(foreign);
