@@ -613,7 +613,7 @@ export class Journal {
     return tx && !tx.closed ? tx : undefined;
   }
 
-  /** Run `fn` once the current transaction's record is written (at once when there is none). */
+  /** Run `fn` once the current transaction's record is written and its caller has the result (at once when there is none). */
   afterCommit(fn: () => void): void {
     const tx = this.current();
     if (tx) tx.afterCommit.push(fn);
@@ -691,7 +691,10 @@ export class Journal {
       this.openTx--;
       for (const k of tx.keys) if (this.openByKey.get(k) === tx) this.openByKey.delete(k);
       tx.settle();
-      for (const fn of tx.afterCommit) this.detached(fn);
+      // Next turn of the event loop: the caller's reply (a promise chain) leaves first. Run at once,
+      // a task's first steps took ~0.15 ms from every command that starts one before its reply went.
+      const later = tx.afterCommit;
+      if (later.length) setImmediate(() => later.forEach((fn) => this.detached(fn)));
     }
     if (failed) throw failed.err;
     return value as T;

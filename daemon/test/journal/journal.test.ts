@@ -320,3 +320,28 @@ it('each transaction keeps its own context across awaits while others open and c
   }
   await journal.close();
 });
+
+it('work a transaction starts after its commit runs once the caller has the result, outside the transaction', async () => {
+  const dir = tmp();
+  const journal = await Journal.open(dir);
+  await journal.load();
+  const order: string[] = [];
+  let ran!: () => void;
+  const started = new Promise<void>((resolve) => {
+    ran = resolve;
+  });
+  const value = await journal.transaction(async () => {
+    await journal.record({ t: 'test', d: { a: 1 } });
+    journal.afterCommit(() => {
+      order.push(`work (in a transaction: ${journal.current() !== undefined})`);
+      ran();
+    });
+    return 'reply';
+  });
+  // A command's reply is sent here: the work it started (a task's first steps) has not run yet.
+  order.push(`caller has ${value}`);
+  await started;
+  expect(order).toEqual(['caller has reply', 'work (in a transaction: false)']);
+  expect(scanJournal(dir).records).toHaveLength(1);
+  await journal.close();
+});
