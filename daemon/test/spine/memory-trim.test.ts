@@ -183,7 +183,7 @@ it('gives both generations back in a real process once allocation stops', () => 
   const out = JSON.parse(
     execFileSync(
       process.execPath,
-      ['--expose-gc', '--max-semi-space-size=4', '--heap-growing-percent=100', '--input-type=module', '-e', script],
+      ['--expose-gc', '--max-semi-space-size=8', '--heap-growing-percent=100', '--input-type=module', '-e', script],
       { encoding: 'utf8' },
     ),
   );
