@@ -104,6 +104,12 @@ export class Supervisor {
   }
 
   private async runTask(slot: Slot): Promise<void> {
+    // Launched by a command committed just before a clean stop began (a run starts on the loop turn
+    // after its command's reply): it stays queued, and runs on the next start.
+    if (this.stopping) {
+      this.scheduler.finished(slot);
+      return;
+    }
     // Cancelled (or gone with an undone command) between being queued and starting: nothing to run.
     const doc = this.ctx.store.threads.has(slot.threadId) ? this.ctx.store.threads.peek(slot.threadId) : undefined;
     const state = doc ? findTask(doc, slot.taskId)?.state : undefined;
