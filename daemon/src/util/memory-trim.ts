@@ -71,14 +71,14 @@ export interface IdleTrimOptions {
 /**
  * Gives memory back once the daemon goes quiet after work. V8 lets both generations grow while the
  * daemon is busy (DAEMON_NODE_FLAGS: old generation up to 1.5x what survived its last full
- * collection, young generation up to 4 MB semi-spaces), which saves a fifth of the CPU a burst of
+ * collection, young generation up to 8 MB semi-spaces), which saves a fifth of the CPU a burst of
  * tasks takes, and would keep that room resident for a long while after.
  *
  * - Old generation: if it grew by a quarter since the last compacting collection, one more
  *   (~20-40 ms, while nothing else happens).
  * - Young generation: V8 shrinks it only in a young collection that finds the recent allocation
  *   rate low, judged over its last ten; an idle daemon makes none. So a short run of young
- *   collections 10 ms apart lets V8 make that judgement (4 MB back to 1 MB; each well under a
+ *   collections 10 ms apart lets V8 make that judgement (back to 1 MB; each well under a
  *   millisecond). A run stops once it shrank; V8 keeps the size if the daemon is still allocating.
  *
  * "Quiet after work" is a check that finds the event loop under 2 % busy after one that found it

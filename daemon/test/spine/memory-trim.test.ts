@@ -9,17 +9,22 @@ import { expect, it, vi } from 'vitest';
 import { trimMemoryWhenIdle } from '../../src/util/memory-trim.js';
 import { PROJECT_ROOT } from '../../src/util/project-root.js';
 
-function fakeLoad() {
+/** Runs `test` on fake timers and a faked event-loop load (busy, until the test sets it). */
+function withFakeLoad(test: (load: { utilization: number }) => void): void {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
   const busy = vi.spyOn(performance, 'eventLoopUtilization');
   const load = { utilization: 0.5 };
   busy.mockImplementation(() => ({ idle: 0, active: 0, utilization: load.utilization }));
-  return { load, restore: () => busy.mockRestore() };
+  try {
+    test(load);
+  } finally {
+    busy.mockRestore();
+    vi.useRealTimers();
+  }
 }
 
-it('runs young collections after a quiet check, stops when the young generation shrank, waits for work before the next', () => {
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
-  const { load, restore } = fakeLoad();
-  try {
+it('runs young collections after a quiet check, stops when the young generation shrank, waits for work before the next', () =>
+  withFakeLoad((load) => {
     let young = 4;
     const calls: unknown[] = [];
     const gc = (options?: unknown) => {
@@ -59,16 +64,10 @@ it('runs young collections after a quiet check, stops when the young generation 
     load.utilization = 0.001;
     vi.advanceTimersByTime(10_000);
     expect(calls).toHaveLength(5 + 24);
-  } finally {
-    restore();
-    vi.useRealTimers();
-  }
-});
+  }));
 
-it('compacts after start-up, then only when quiet after work with the old generation grown by a quarter', () => {
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
-  const { load, restore } = fakeLoad();
-  try {
+it('compacts after start-up, then only when quiet after work with the old generation grown by a quarter', () =>
+  withFakeLoad((load) => {
     let old = 100;
     let compactions = 0;
     const minors: unknown[] = [];
@@ -104,17 +103,11 @@ it('compacts after start-up, then only when quiet after work with the old genera
     expect(compactions).toBe(2);
     expect(minors).toHaveLength(0); // the young generation was at its smallest throughout
     trim.stop();
-  } finally {
-    restore();
-    vi.useRealTimers();
-  }
-});
+  }));
 
-it('looks every half second once work was seen, every two seconds while there is nothing to give back', () => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-  const { load, restore } = fakeLoad();
-  const looks = vi.mocked(performance.eventLoopUtilization);
-  try {
+it('looks every half second once work was seen, every two seconds while there is nothing to give back', () =>
+  withFakeLoad((load) => {
+    const looks = vi.mocked(performance.eventLoopUtilization);
     const trim = trimMemoryWhenIdle({ gc: () => undefined, youngSize: () => 1, smallestYoung: 1, oldSize: () => 1 });
     looks.mockClear();
     vi.advanceTimersByTime(2000); // start-up counts as work: a look every 500 ms
@@ -130,11 +123,7 @@ it('looks every half second once work was seen, every two seconds while there is
     vi.advanceTimersByTime(2000);
     expect(looks.mock.calls.length / 2).toBe(4);
     trim.stop();
-  } finally {
-    restore();
-    vi.useRealTimers();
-  }
-});
+  }));
 
 it('does nothing once stopped, start-up collection included', () => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
