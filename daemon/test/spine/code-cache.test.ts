@@ -1,7 +1,7 @@
 // The bundle's compiled-code cache (daemon/bin/code-cache.js), in real Node processes: the first
 // run writes it, the next one uses it (and can still import() a library, which code from a cache
 // cannot do by itself in Node 20), a changed chunk of the same length never meets the old cache,
-// and a cache folder that cannot be written costs nothing but the cache.
+// a chunk outside ASCII reads as UTF-8, and a cache folder that cannot be written costs nothing but the cache.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,6 +64,12 @@ it('never runs an old cache for a changed chunk of the same length', () => {
   runOnce();
   writeChunk('HELLO'); // same length: V8's own check would take the old code
   expect(runOnce()).toEqual({ result: 'said HELLO function', written: 1 });
+});
+
+it('reads a chunk outside ASCII as UTF-8, from the cache too', () => {
+  writeChunk('h\u00e9llo \u2192 w\u00f6rld');
+  expect(runOnce().result).toBe('said h\u00e9llo \u2192 w\u00f6rld function');
+  expect(runOnce()).toEqual({ result: 'said h\u00e9llo \u2192 w\u00f6rld function', written: 0 });
 });
 
 it('still runs when the cache cannot be written', () => {
