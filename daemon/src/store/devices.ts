@@ -1,5 +1,6 @@
 // Paired devices. Tokens are stored only as sha256 hashes.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { z } from 'zod';
@@ -16,13 +17,17 @@ export const hashToken = (token: string) => crypto.createHash('sha256').update(t
 export class DeviceStore {
   private constructor(private readonly db: Low<DevicesDoc>) {}
 
+  /** Opens the devices file; a home without one gets it written now. */
   static async open(dir: string): Promise<DeviceStore> {
+    const file = path.join(dir, 'devices.json');
+    const isNew = !fs.existsSync(file);
     const db = await openDoc<DevicesDoc>({
-      file: path.join(dir, 'devices.json'),
+      file,
       version: 1,
       validate: zodValidator(DevicesDoc),
       initial: () => ({ schema: 1, devices: [] }),
     });
+    if (isNew) await db.write();
     return new DeviceStore(db);
   }
 

