@@ -47,6 +47,10 @@ export interface AppOptions {
 const httpError = (reply: FastifyReply, status: number, error: string, message: string) =>
   reply.code(status).send({ error, message });
 
+function noJsonSchemas(): never {
+  throw new Error('Errand routes validate requests with zod: give the route no JSON schema');
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
@@ -54,6 +58,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // Requests are checked with zod (shared/src/protocol) and no route has a JSON schema, so
+    // fastify's schema compilers are never used; left to fastify, it loads them (ajv and
+    // fast-json-stringify) at every start. A route given a schema fails at start-up, saying why.
+    schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },
   });
   installSecurity(app, opts.policy, opts.refusals);
 

@@ -22,11 +22,12 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-function listFiles(root: string, dir = root, out = new Map<string, string>()): Map<string, string> {
+/** URL path -> file, for every file under `dir` (the URL path is built as the folders are walked). */
+function listFiles(dir: string, urlPrefix = '/', out = new Map<string, string>()): Map<string, string> {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) listFiles(root, full, out);
-    else if (entry.isFile()) out.set('/' + path.relative(root, full).split(path.sep).join('/'), full);
+    if (entry.isDirectory()) listFiles(full, `${urlPrefix}${entry.name}/`, out);
+    else if (entry.isFile()) out.set(urlPrefix + entry.name, full);
   }
   return out;
 }
