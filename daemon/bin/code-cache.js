@@ -11,12 +11,13 @@
 // the file to a string, the wrapper made a second (V8 copies a joined string before compiling) and
 // the hash a third, in UTF-8 bytes: 6 MB of fresh memory per start for the 2 MB chunk, and fresh
 // memory is what a start pays most for on a virtual machine (each new page is a fault).
-import { isAscii } from 'node:buffer';
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import Module from 'node:module';
-import path from 'node:path';
-import vm from 'node:vm';
+'use strict';
+const { isAscii } = require('node:buffer');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
 
 // Node's module wrapper, plus __import for the bundle's import() of the libraries left outside it
 // (see scripts/bundle.config.mjs: code from a cache cannot call import() itself in Node 20).
@@ -54,7 +55,7 @@ function readChunk(filename) {
 const importLibrary = (specifier) => import(specifier);
 
 /** Compiles chunks under `bundleDir` with their cache; returns a function that saves new caches. */
-export function installCodeCache(bundleDir) {
+function installCodeCache(bundleDir) {
   const cacheDir = path.join(bundleDir, '.code-cache');
   const unsaved = [];
   const loadJs = Module._extensions['.js'];
@@ -102,3 +103,5 @@ export function installCodeCache(bundleDir) {
     return written;
   };
 }
+
+module.exports = { installCodeCache };
