@@ -32,12 +32,14 @@ export async function openDoc<T extends Versioned>(spec: DocSpec<T>): Promise<Lo
 export function zodValidator<T>(schema: {
   safeParse: (
     v: unknown,
+    params?: { jitless?: boolean },
   ) =>
     | { success: true; data: T }
     | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
 }) {
   return (value: unknown): T => {
-    const r = schema.safeParse(value);
+    // A store file is read once at open: no compiled parser (see config/load.ts, ONCE).
+    const r = schema.safeParse(value, { jitless: true });
     if (r.success) return r.data;
     const issue = r.error.issues[0];
     throw new Error(`${issue.path.map(String).join('.') || 'top level'}: ${issue.message}`);
