@@ -97,18 +97,21 @@ export class StepJournal {
     await fsp.rm(file, { force: true });
   }
 
-  /** At start-up, once recovery has folded what matters into the thread files: drop every file. */
+  /**
+   * At start-up, once recovery has folded what matters into the thread files: drop every file
+   * (synchronously: nothing else runs yet, and each asynchronous call waited on the thread pool).
+   */
   async clear(): Promise<void> {
     let names: string[];
     try {
-      names = await fsp.readdir(this.dir);
+      names = fs.readdirSync(this.dir);
     } catch {
       return;
     }
     for (const name of names)
       if (name.endsWith('.jsonl') && !this.fds.has(name.slice(0, -6))) {
         this.withFile.delete(name.slice(0, -6));
-        await fsp.rm(path.join(this.dir, name), { force: true });
+        fs.rmSync(path.join(this.dir, name), { force: true });
       }
   }
 

@@ -1,6 +1,6 @@
 // A lowdb adapter that makes writes durable (util/durable-file.ts), keeping the previous version as a
 // backup. lowdb's own TextFile adapter renames but never fsyncs (lowdb issue #549).
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import type { Adapter } from 'lowdb';
 import { writeFileDurably } from '../util/durable-file.js';
 
@@ -35,7 +35,9 @@ export class DurableJsonFile<T> implements Adapter<T> {
   async read(): Promise<T | null> {
     let text: string;
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      // Read once, when the document opens (at start): a synchronous read skips four trips through
+      // the thread pool (open, stat, read, close).
+      text = fs.readFileSync(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new StoreCorruptError(this.file, `cannot be read (${(err as Error).message})`);

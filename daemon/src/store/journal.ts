@@ -459,7 +459,7 @@ export class Journal {
 
   /** Open a journal folder. Register folds, then call load(). */
   static async open(dir: string): Promise<Journal> {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); // at start: nothing else waits
     return new Journal(dir);
   }
 

@@ -89,13 +89,14 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     workspace: ctx.paths.workspace,
     configured: () => ctx.config().roots,
   });
-  await roots.init();
-  await fsp.mkdir(ctx.paths.journal, { recursive: true, mode: 0o700 });
-  await fsp.mkdir(ctx.paths.trash, { recursive: true, mode: 0o700 });
+  roots.init();
+  // At start, synchronously: nothing else runs yet, and each asynchronous call waited on the thread pool.
+  fs.mkdirSync(ctx.paths.journal, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(ctx.paths.trash, { recursive: true, mode: 0o700 });
   // Every restore goes through the roots check at the moment it writes (a root may be gone since,
   // or a link planted on the way: placeContained refuses to follow it).
   const memoryRoot = ctx.paths.memory;
-  await fsp.mkdir(memoryRoot, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(memoryRoot, { recursive: true, mode: 0o700 });
   const mayWriteNow = async (target: string) => {
     // Undo of a memory change writes back into the memory folder (its own path rules hold there).
     const rel = path.relative(memoryRoot, target);

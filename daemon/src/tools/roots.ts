@@ -3,7 +3,6 @@
 // path.relative, refuse `..`, symlink and hardlink escapes, and Errand's own home folder (except
 // its workspace) even when a root contains it. Callers resolve again right before each operation.
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from './util.js';
@@ -45,12 +44,16 @@ export class Roots {
     this.realHome = path.resolve(opts.home);
   }
 
-  /** Create the workspace (0700) on first run and learn the real paths of home and workspace. */
-  async init(): Promise<void> {
-    await fsp.mkdir(this.opts.workspace, { recursive: true, mode: 0o700 });
-    await fsp.chmod(this.opts.workspace, 0o700).catch(() => undefined);
-    this.realHome = await fsp.realpath(this.opts.home);
-    this.realWorkspace = await fsp.realpath(this.opts.workspace);
+  /** Create the workspace (0700) on first run and learn the real paths of home and workspace (at start). */
+  init(): void {
+    fs.mkdirSync(this.opts.workspace, { recursive: true, mode: 0o700 });
+    try {
+      fs.chmodSync(this.opts.workspace, 0o700);
+    } catch {
+      /* not ours to change: the checks below still hold */
+    }
+    this.realHome = fs.realpathSync(this.opts.home);
+    this.realWorkspace = fs.realpathSync(this.opts.workspace);
   }
 
   get workspace(): string {
