@@ -38,7 +38,7 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
   if (text !== undefined) {
     let parsed: z.infer<typeof VapidFile>;
     try {
-      parsed = VapidFile.parse(JSON.parse(text));
+      parsed = VapidFile.parse(JSON.parse(text), { jitless: true }); // read once: no compiled parser (config/load.ts, ONCE)
     } catch {
       // Replacing the keys would silently break every phone's subscription: refuse instead.
       throw new StoreCorruptError(file, 'does not hold a valid VAPID key pair');
