@@ -1,7 +1,12 @@
 // Giving memory back when the daemon has nothing to do. It needs Node's --expose-gc, which the
 // daemon's login service and `npm start` pass (DAEMON_NODE_FLAGS); without it nothing is done.
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
+
+// node:v8 is loaded on first use: loading it took 3-4 ms of every start, and nothing here runs
+// before the daemon has started and gone quiet.
+let v8Module: typeof import('node:v8') | undefined;
+const v8 = (): typeof import('node:v8') => (v8Module ??= createRequire(import.meta.url)('node:v8'));
 
 type Gc = (options?: { type?: 'major' | 'minor' }) => void;
 const exposedGc = () => (globalThis as { gc?: Gc }).gc;
@@ -15,7 +20,7 @@ export function compactingCollection(gc = exposedGc()): void {
   if (!gc) return;
   let compacting = false;
   try {
-    v8.setFlagsFromString('--compact-on-every-full-gc');
+    v8().setFlagsFromString('--compact-on-every-full-gc');
     compacting = true;
   } catch {
     // A Node whose flags are frozen: a plain collection.
@@ -23,20 +28,20 @@ export function compactingCollection(gc = exposedGc()): void {
   try {
     gc();
   } finally {
-    if (compacting) v8.setFlagsFromString('--no-compact-on-every-full-gc');
+    if (compacting) v8().setFlagsFromString('--no-compact-on-every-full-gc');
   }
 }
 
 /** Size of V8's young generation now (bytes). */
 export function youngGenerationSize(): number {
-  for (const space of v8.getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_size;
+  for (const space of v8().getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_size;
   return 0;
 }
 
 /** Size of V8's old generation now (every space but the young ones; bytes). */
 export function oldGenerationSize(): number {
   let size = 0;
-  for (const space of v8.getHeapSpaceStatistics()) if (!space.space_name.startsWith('new_')) size += space.space_size;
+  for (const space of v8().getHeapSpaceStatistics()) if (!space.space_name.startsWith('new_')) size += space.space_size;
   return size;
 }
 
