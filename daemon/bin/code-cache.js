@@ -48,7 +48,7 @@ function readChunk(filename) {
   const text = wrapped.subarray(WRAP_HEAD.length, WRAP_HEAD.length + size);
   // The build writes chunks in ASCII (scripts/bundle.config.mjs), where Latin-1 reads the same as
   // UTF-8 in one copy; a chunk that is not is decoded as UTF-8.
-  const source = isAscii(text) ? wrapped.latin1Slice() : wrapped.utf8Slice();
+  const source = wrapped.toString(isAscii(text) ? 'latin1' : 'utf8');
   return { source, hashOf: (runtime) => createHash('sha256').update(runtime).update(text).digest('hex') };
 }
 
