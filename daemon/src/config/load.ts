@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { z } from 'zod';
 import { writeFileDurablySync } from '../util/durable-file.js';
+import { PARSE_ONCE } from '../util/parse-once.js';
 import { homePaths } from './paths.js';
 import { type Config, ConfigSchema } from './schema.js';
 
@@ -42,13 +43,6 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
-/**
- * For a parse done once in a while (the configuration at start and on a change): zod otherwise
- * writes and compiles a parser for each object schema on its first parse, which pays off only for
- * schemas used again and again (~4 ms of every start, for a dozen objects).
- */
-export const ONCE = { jitless: true } as const;
-
 export function describeIssue(issue: z.core.$ZodIssue, source: string): string {
   const key = issue.path.length ? issue.path.join('.') : '(top level)';
   return `Invalid configuration in ${source}: "${key}" ${issue.message.replace(/^Invalid input: /, '')}`;
@@ -58,7 +52,7 @@ export function loadConfig(opts: LoadOptions): Config {
   const env = opts.env ?? process.env;
   const file = homePaths(opts.home).config;
   const raw = readConfigFile(file);
-  const parsed = ConfigSchema.safeParse(raw, ONCE);
+  const parsed = ConfigSchema.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
   const config = parsed.data;
 
@@ -73,7 +67,7 @@ export function loadConfig(opts: LoadOptions): Config {
   if (env.ERRAND_MODEL) config.anthropic.model = env.ERRAND_MODEL;
 
   // Re-validate so environment values get the same checks as file values.
-  const final = ConfigSchema.safeParse(config, ONCE);
+  const final = ConfigSchema.safeParse(config, PARSE_ONCE);
   if (!final.success) throw new ConfigError(describeIssue(final.error.issues[0], 'the environment or command line'));
   return final.data;
 }
@@ -83,7 +77,7 @@ export function updateConfigFile(home: string, change: (raw: Record<string, unkn
   const file = homePaths(home).config;
   const raw = readConfigFile(file);
   change(raw);
-  const parsed = ConfigSchema.safeParse(raw, ONCE);
+  const parsed = ConfigSchema.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
   writeFileDurablySync(file, JSON.stringify(raw, null, 2) + '\n', 0o600);
   return parsed.data;

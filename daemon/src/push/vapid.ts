@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { StoreCorruptError, writeFileDurably } from '../store/durable-file.js';
 import type { Logger } from '../util/log.js';
+import { PARSE_ONCE } from '../util/parse-once.js';
 
 export interface VapidKeys {
   publicKey: string;
@@ -38,7 +39,7 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
   if (text !== undefined) {
     let parsed: z.infer<typeof VapidFile>;
     try {
-      parsed = VapidFile.parse(JSON.parse(text), { jitless: true }); // read once: no compiled parser (config/load.ts, ONCE)
+      parsed = VapidFile.parse(JSON.parse(text), PARSE_ONCE);
     } catch {
       // Replacing the keys would silently break every phone's subscription: refuse instead.
       throw new StoreCorruptError(file, 'does not hold a valid VAPID key pair');

@@ -1,6 +1,5 @@
 // Paired devices. Tokens are stored only as sha256 hashes.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { z } from 'zod';
@@ -19,15 +18,13 @@ export class DeviceStore {
 
   /** Opens the devices file; a home without one gets it written now. */
   static async open(dir: string): Promise<DeviceStore> {
-    const file = path.join(dir, 'devices.json');
-    const isNew = !fs.existsSync(file);
     const db = await openDoc<DevicesDoc>({
-      file,
+      file: path.join(dir, 'devices.json'),
       version: 1,
       validate: zodValidator(DevicesDoc),
       initial: () => ({ schema: 1, devices: [] }),
+      writeIfMissing: true,
     });
-    if (isNew) await db.write();
     return new DeviceStore(db);
   }
 

@@ -1,5 +1,6 @@
 // Open one durable, versioned lowdb document.
 import { Low } from 'lowdb';
+import { PARSE_ONCE } from '../util/parse-once.js';
 import { DurableJsonFile } from './durable-file.js';
 import { decodeVersioned, type Migration, type Versioned } from './schema-version.js';
 
@@ -13,6 +14,8 @@ export interface DocSpec<T extends Versioned> {
   keepBackup?: boolean;
   /** Fail when the file does not exist instead of starting from `initial`. */
   mustExist?: boolean;
+  /** Write `initial` to the file when it does not exist yet. */
+  writeIfMissing?: boolean;
 }
 
 export async function openDoc<T extends Versioned>(spec: DocSpec<T>): Promise<Low<T>> {
@@ -25,6 +28,7 @@ export async function openDoc<T extends Versioned>(spec: DocSpec<T>): Promise<Lo
   const found = await adapter.read();
   if (found === null && spec.mustExist) throw new Error(`${spec.file} does not exist`);
   if (found !== null) db.data = found;
+  else if (spec.writeIfMissing) await db.write();
   return db;
 }
 
@@ -38,8 +42,7 @@ export function zodValidator<T>(schema: {
     | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
 }) {
   return (value: unknown): T => {
-    // A store file is read once at open: no compiled parser (see config/load.ts, ONCE).
-    const r = schema.safeParse(value, { jitless: true });
+    const r = schema.safeParse(value, PARSE_ONCE); // a store file is read once, at open
     if (r.success) return r.data;
     const issue = r.error.issues[0];
     throw new Error(`${issue.path.map(String).join('.') || 'top level'}: ${issue.message}`);
