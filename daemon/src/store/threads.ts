@@ -218,7 +218,7 @@ export class ThreadStore {
     }
     if (!leaving.length) return;
     // One write for all of them: each is a system call otherwise, one per finished task under load.
-    const parts = this.cold.putAll(leaving.map((l) => JSON.stringify(l.doc)));
+    const parts = this.cold.putAll(leaving.map((l) => l.doc));
     leaving.forEach(({ id, doc }, i) => {
       const part = parts[i];
       if (!part) return;

@@ -23,6 +23,9 @@ function keyJson(key: string): string {
   return piece;
 }
 
+/** Characters JSON.stringify escapes, and any outside ASCII (more than one byte in UTF-8). */
+const WRITTEN_OTHERWISE = /["\\\u0000-\u001f\u007f-\uffff]/;
+
 export const noJsonForm = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
 export class JsonWriter {
@@ -75,6 +78,10 @@ export class JsonWriter {
 
   /** `value` as JSON.stringify would write it (`depth` counts how far in it already is). */
   json(value: unknown, depth = 0): void {
+    if (typeof value === 'string') {
+      this.string(value);
+      return;
+    }
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
       this.addDigits(value);
       return;
@@ -90,6 +97,39 @@ export class JsonWriter {
       }
     }
     this.add(JSON.stringify(value) ?? 'null');
+  }
+
+  /**
+   * A string as JSON.stringify writes it. One of plain printable ASCII is its own JSON between
+   * quotes: copied straight into the buffer rather than made into its JSON first (a thread's texts
+   * and a tool's output are most of what is written).
+   */
+  private string(s: string): void {
+    const room = this.buffer.length - this.length;
+    if (s.length <= SHORT_PIECE && s.length + 2 <= room) {
+      const buffer = this.buffer;
+      const at = this.length + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) break;
+        buffer[at + i] = c;
+      }
+      if (i === s.length) {
+        buffer[at - 1] = 0x22;
+        buffer[at + i] = 0x22;
+        this.length = at + i + 1;
+        return;
+      }
+    } else if (s.length > SHORT_PIECE && !WRITTEN_OTHERWISE.test(s)) {
+      if (s.length + 2 > room) this.grow(this.length + s.length + 2);
+      const buffer = this.buffer;
+      buffer[this.length] = 0x22;
+      this.length += 1 + buffer.write(s, this.length + 1, 'latin1');
+      buffer[this.length++] = 0x22;
+      return;
+    }
+    this.add(JSON.stringify(s));
   }
 
   /**

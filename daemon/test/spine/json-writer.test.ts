@@ -17,6 +17,16 @@ describe('JsonWriter', () => {
       { skipped: undefined, fn: () => 1, sym: Symbol('s'), kept: [undefined, () => 1] },
       { date: new Date(0), nested: { a: { b: { c: { d: { e: { f: 'deep' } } } } } } },
       ['short', 'x'.repeat(32), 'y'.repeat(33), 'ascii then ü'.repeat(3)],
+      // Strings: the plain ASCII ones are copied as they are; one escape or non-ASCII character
+      // anywhere (first, last) makes it JSON.stringify's.
+      [
+        's'.repeat(32),
+        `${'s'.repeat(31)}"`,
+        `${'p'.repeat(100)}\u0001`,
+        `é${'p'.repeat(100)}`,
+        `${'r'.repeat(60)}\ud83d`,
+      ],
+      [`${'c'.repeat(40)}${String(Date.now()).repeat(10)}`, '~'.repeat(33), `${' '.repeat(50)}\\`],
       ['a"b', 'x\\y', 'del\u007f', 'nl\n', '\u001f', 'z'.repeat(5000), `${'q'.repeat(40)}"`, ''],
       // Whole numbers are written digit by digit; the rest as JSON.stringify writes them.
       [0, 7, 9, 10, 99, 100, 1796530664539, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, 1e22, -0, -5, 1.5, 0.1],
