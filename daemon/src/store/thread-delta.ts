@@ -25,9 +25,8 @@ export interface ThreadDelta {
 
 interface Shadow {
   meta: string;
-  /** Items are replaced, never changed in place (see upsertItem), so the recorded object is enough. */
-  items: Map<string, unknown>;
-  itemIds: string[];
+  /** Items are replaced, never changed in place (see upsertItem), so the recorded objects are enough. */
+  items: ThreadItem[];
   tasks: Map<string, string>;
   taskIds: string[];
   agentTasks: Map<string, string>;
@@ -53,8 +52,7 @@ export function shadowOf(doc: ThreadDoc): Shadow {
   const a = agentParts(doc);
   return {
     meta: json(doc.meta),
-    items: new Map(doc.items.map((i) => [i.id, i])),
-    itemIds: doc.items.map((i) => i.id),
+    items: [...doc.items],
     tasks: new Map(doc.tasks.map((t) => [t.id, json(t)])),
     taskIds: doc.tasks.map((t) => t.id),
     agentTasks: new Map(Object.entries(a.tasks).map(([k, v]) => [k, json(v)])),
@@ -87,6 +85,22 @@ function diffList<T extends { id: string }, K>(
   return { changed, order: isPrefix(ids, nowIds) ? undefined : nowIds, seen: next, ids: nowIds };
 }
 
+/**
+ * Items added or replaced since `recorded` (compared as objects), and the new order when one was
+ * removed or moved. Most changes append: the recorded items come first, unchanged, and nothing is
+ * looked up (a long thread's items were put in a map on every change).
+ */
+function diffItems(list: ThreadItem[], recorded: ThreadItem[]): { changed: ThreadItem[]; order?: string[] } {
+  let same = 0;
+  const common = Math.min(list.length, recorded.length);
+  while (same < common && list[same] === recorded[same]) same++;
+  if (same === recorded.length) return { changed: list.slice(same) };
+  const known = new Set(recorded);
+  const ids = list.map((x) => x.id);
+  const recordedIds = recorded.map((x) => x.id);
+  return { changed: list.filter((x) => !known.has(x)), order: isPrefix(recordedIds, ids) ? undefined : ids };
+}
+
 /** The delta from the shadow to `doc`, updating the shadow; undefined when nothing changed. */
 export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefined {
   const delta: ThreadDelta = { id: doc.meta.id };
@@ -97,14 +111,13 @@ export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefi
     shadow.meta = meta;
     any = true;
   }
-  const items = diffList(doc.items, shadow.items, shadow.itemIds, (i) => i as unknown);
+  const items = diffItems(doc.items, shadow.items);
   if (items.changed.length || items.order) {
     delta.items = items.changed;
     if (items.order) delta.itemOrder = items.order;
     any = true;
   }
-  shadow.items = items.seen;
-  shadow.itemIds = items.ids;
+  shadow.items = [...doc.items];
   const tasks = diffList(doc.tasks, shadow.tasks, shadow.taskIds, json);
   if (tasks.changed.length || tasks.order) {
     delta.tasks = tasks.changed;
