@@ -2,7 +2,6 @@
 // echo server, each in its own process, as a phone meets them. The two are timed in alternating
 // blocks in the same run (a phase of the machine touches both alike). Target: median within 1.5x
 // of the raw echo.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { homePaths } from '../../daemon/src/config/paths.js';
 import { openStore } from '../../daemon/src/store/index.js';
-import { PROJECT_ROOT } from '../../daemon/src/util/project-root.js';
 import { startDaemonProcess } from './daemon-process.js';
+import { type EchoProcess, startEchoProcess } from './echo-process.js';
 import { ms, percentile, report } from './stats.js';
 
 const BLOCKS = 30;
@@ -23,34 +22,6 @@ const PER_BLOCK = 100;
  * 0.053 against 0.044 ms.
  */
 const WARMUP = 3000;
-
-/** A plain `ws` echo server in a Node process of its own; resolves with its port and a stop. */
-async function startEchoProcess(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const { WebSocketServer } = require('ws');
-       const s = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-       s.on('listening', () => process.stdout.write(s.address().port + '\\n'));
-       s.on('connection', (c) => c.on('message', (d) => c.send(d.toString())));`,
-    ],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the echo server exited (${code})`)));
-    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-  });
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-    },
-  };
-}
 
 /** `count` sequential round trips of a ping carrying its id; returns each one's time. */
 async function roundTrips(ws: WebSocket, count: number, prefix: string): Promise<number[]> {
@@ -84,7 +55,7 @@ async function open(url: string): Promise<WebSocket> {
 
 export async function benchRoundTrip(): Promise<boolean> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-bench-roundtrip-'));
-  let echo: Awaited<ReturnType<typeof startEchoProcess>> | undefined;
+  let echo: EchoProcess | undefined;
   let daemon: Awaited<ReturnType<typeof startDaemonProcess>> | undefined;
   try {
     const store = await openStore(homePaths(home));
