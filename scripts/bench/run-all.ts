@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const skip = new Set(['run-all.js', 'stats.js', 'daemon-process.js', 'pwa-browser.js']);
+const skip = new Set(['run-all.js', 'stats.js', 'daemon-process.js', 'echo-process.js', 'pwa-browser.js']);
 let failed = 0;
 for (const file of fs
   .readdirSync(dir)
