@@ -65,9 +65,13 @@ export async function benchThreadSend(): Promise<boolean> {
     [daemon, floor] = await Promise.all([startDaemonProcess(home), startEchoProcess(path.join(rawDir, 'floor.wal'))]);
     const floorWs = new WebSocket(`ws://127.0.0.1:${floor.port}`);
     await new Promise((r) => floorWs.once('open', r));
+    // A floor server that stopped (its fdatasync failed) ends the run instead of leaving it waiting.
+    let floorDone: { resolve: () => void; reject: (e: Error) => void } | undefined;
+    floorWs.on('message', () => floorDone?.resolve());
+    floorWs.on('close', () => floorDone?.reject(new Error('the floor server closed its connection')));
     const floorTrip = (id: string, threadId: string, text: string) =>
-      new Promise<void>((resolve) => {
-        floorWs.once('message', () => resolve());
+      new Promise<void>((resolve, reject) => {
+        floorDone = { resolve, reject };
         floorWs.send(JSON.stringify({ type: 'thread.send', id, threadId, text, pad: FLOOR_PAD }));
       });
     const ws = new WebSocket(`${daemon.url.replace('http', 'ws')}/ws`);
@@ -131,6 +135,7 @@ export async function benchThreadSend(): Promise<boolean> {
     }
     fs.closeSync(fd);
     ws.close();
+    floorDone = undefined;
     floorWs.close();
     const ps = percentile(send, 95);
     const pb = percentile(base, 95);
