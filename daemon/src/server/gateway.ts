@@ -23,8 +23,9 @@ import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
 
 const HEARTBEAT_MS = 20_000;
-/** Authenticated connections (phones, CLI clients). Unauthenticated sockets are counted apart. */
+/** Authenticated connections (phones, CLI clients) in all, and per device. Unauthenticated sockets are counted apart. */
 const MAX_CONNECTIONS = 64;
+const MAX_CONNECTIONS_PER_DEVICE = 8;
 /** Sockets that have not authenticated yet: in all, and from one address. */
 const MAX_PREAUTH = 32;
 const MAX_PREAUTH_PER_ADDRESS = 8;
@@ -58,6 +59,8 @@ interface Connection {
   alive: boolean;
   /** Its socket holds writes until the end of this tick (cork). */
   corked?: boolean;
+  /** Closed to make room for a newer connection: no longer counted, its messages ignored. */
+  closing?: boolean;
 }
 
 export interface GatewayDeps {
@@ -118,19 +121,18 @@ export class Gateway implements Presence {
       socket.close(CloseCode.goingAway, 'shutting down');
       return;
     }
+    // Over a limit, the oldest socket that has not said who it is makes room, and the new one is
+    // let in: a real phone authenticates within one round trip, so it is never the oldest for long,
+    // and idle sockets can never keep the owner out (a proxy or a tailnet peer shares 127.0.0.1).
+    let oldestHere: Connection | undefined;
     let fromAddress = 0;
-    for (const c of this.preAuth) if (c.address === address) fromAddress++;
-    if (fromAddress >= MAX_PREAUTH_PER_ADDRESS) {
-      socket.close(CloseCode.policyViolation, 'too many unauthenticated connections from your address');
-      return;
-    }
-    if (this.preAuth.size >= MAX_PREAUTH) {
-      // Full of sockets that never said who they are: the oldest makes room (a real phone
-      // authenticates within one round trip, so it is never the oldest for long).
-      const oldest = this.preAuth.values().next().value!;
-      this.preAuth.delete(oldest);
-      oldest.socket.close(CloseCode.policyViolation, 'authentication required');
-    }
+    for (const c of this.preAuth)
+      if (c.address === address) {
+        oldestHere ??= c;
+        fromAddress++;
+      }
+    if (oldestHere && fromAddress >= MAX_PREAUTH_PER_ADDRESS) this.dropPreAuth(oldestHere);
+    else if (this.preAuth.size >= MAX_PREAUTH) this.dropPreAuth(this.preAuth.values().next().value!);
     const conn: Connection = {
       id: crypto.randomBytes(8).toString('hex'),
       socket,
@@ -156,6 +158,7 @@ export class Gateway implements Presence {
     });
     socket.on('error', () => undefined);
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (conn.closing) return;
       conn.alive = true;
       if (!conn.device) {
         if (data.length > MAX_PREAUTH_FRAME || isBinary) {
@@ -168,6 +171,40 @@ export class Gateway implements Presence {
       }
       void this.onCommand(conn, data.toString('utf8'));
     });
+  }
+
+  private dropPreAuth(conn: Connection): void {
+    this.preAuth.delete(conn);
+    conn.closing = true;
+    conn.socket.close(CloseCode.policyViolation, 'authentication required');
+  }
+
+  /**
+   * Room for a device that just authenticated: past its own cap, its oldest socket goes; past the
+   * global cap, the oldest socket of the device holding the most. So one device (a reconnect loop,
+   * a stolen token) can never keep the owner's other devices out.
+   */
+  private makeRoomFor(device: DeviceRecord): void {
+    const byDevice = new Map<string, Connection[]>();
+    let live = 0;
+    for (const c of this.connections) {
+      if (!c.device || c.closing) continue;
+      live++;
+      const list = byDevice.get(c.device.id);
+      if (list) list.push(c);
+      else byDevice.set(c.device.id, [c]);
+    }
+    const mine = byDevice.get(device.id);
+    let victim: Connection | undefined;
+    if (mine && mine.length >= MAX_CONNECTIONS_PER_DEVICE) victim = mine[0];
+    else if (live >= MAX_CONNECTIONS) {
+      let busiest: Connection[] = [];
+      for (const list of byDevice.values()) if (list.length > busiest.length) busiest = list;
+      victim = busiest[0];
+    }
+    if (!victim) return;
+    victim.closing = true;
+    victim.socket.close(CloseCode.goingAway, 'too many connections for this device; the newest one stays');
   }
 
   private send(conn: Connection, frame: ServerFrame | string): void {
@@ -221,10 +258,7 @@ export class Gateway implements Presence {
       }
       return undefined;
     }
-    if (this.connections.size - this.preAuth.size > MAX_CONNECTIONS) {
-      conn.socket.close(CloseCode.goingAway, 'too many connections');
-      return undefined;
-    }
+    this.makeRoomFor(device);
     conn.device = device;
     devices.touch(device.id, conn.address);
     this.send(conn, {
