@@ -164,6 +164,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // daemon) do not wait on that collection (~40 ms).
     const idleTrim = trimMemoryWhenIdle();
     setTimeout(() => void store.events.ready().then(idleTrim.afterStartup), STARTUP_GC_DELAY_MS).unref();
+    void uploads.sweep().catch((err) => log!.warn('could not clear old uploads', { error: (err as Error).message }));
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {

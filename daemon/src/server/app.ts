@@ -2,7 +2,7 @@
 // the PWA's built files. Built by a function so tests can start it on any port.
 import path from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   MAX_FRAME,
   PairClaimRequest,
@@ -14,7 +14,7 @@ import {
 import type { FileDownloadHandler, PushReceiptHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
-import { MAX_UPLOAD_BYTES, type UploadStore } from '../store/uploads.js';
+import { MAX_UPLOAD_BYTES, type Upload, type UploadStore, UploadTooManyError } from '../store/uploads.js';
 import type { Logger } from '../util/log.js';
 import { PROJECT_ROOT } from '../util/project-root.js';
 import { stripControl } from '../util/text.js';
@@ -22,8 +22,9 @@ import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
-import { installSecurity } from './security.js';
+import { clientErrorHandler, frameworkErrorHandler, installSecurity } from './security.js';
 import { serveStatic } from './static-files.js';
+import { UploadSlots } from './upload-slots.js';
 
 export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
 
@@ -58,6 +59,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A request (an upload's body included) must arrive within 5 minutes: a 25 MB file at a slow
+    // phone's 1 Mbit/s takes half that. Fastify would otherwise wait for ever.
+    requestTimeout: 300_000,
+    frameworkErrors: frameworkErrorHandler(opts.policy),
+    clientErrorHandler,
     // Requests are checked with zod (shared/src/protocol) and no route has a JSON schema, so
     // fastify's schema compilers are never used; left to fastify, it loads them (ajv and
     // fast-json-stringify) at every start. A route given a schema fails at start-up, saying why.
@@ -65,16 +71,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   installSecurity(app, opts.policy, opts.refusals);
 
-  /** The device behind an `Authorization: Bearer` header; tokens never travel in URLs. */
-  const authDevice = (authorization: string | undefined, address: string): DeviceRecord | undefined => {
-    // A valid token always works; only failures are counted (and refused once over budget).
-    const token = authorization?.match(/^Bearer ([A-Za-z0-9_-]{20,200})$/)?.[1];
+  /**
+   * The device behind an `Authorization: Bearer` header (tokens never travel in URLs), or undefined
+   * once the refusal is sent. A valid token always works; only failures are counted, and refused
+   * with 429 once the address or everyone is over budget.
+   */
+  const authDevice = (req: FastifyRequest, reply: FastifyReply): DeviceRecord | undefined => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const token = req.headers.authorization?.match(/^Bearer ([A-Za-z0-9_-]{20,200})$/)?.[1];
     const device = token ? opts.devices.byToken(token) : undefined;
-    if (!device) {
-      opts.limiter.fail(address);
-      opts.refusals?.refused('auth_failed', { address });
-    }
-    return device;
+    if (device) return device;
+    const over = !opts.limiter.allowed(address);
+    opts.limiter.fail(address);
+    opts.refusals?.refused(over ? 'rate_limited' : 'auth_failed', { address, path: req.url });
+    // A refused upload's body is never read: close the connection rather than drain it.
+    reply.header('Connection', 'close');
+    if (over) httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    else httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+    return undefined;
   };
 
   app.get('/healthz', async () => ({ ok: true, name: 'errand', version: opts.version }));
@@ -150,8 +164,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES }, (_req, body, done) =>
       done(null, body),
     );
+    // The token is checked from the headers, before any of the body is read, and only a few
+    // uploads are read at once (each is held in memory until saved).
+    const uploaders = new WeakMap<FastifyRequest, DeviceRecord>();
+    const inFlight = new UploadSlots();
+    scope.addHook('onRequest', async (req, reply) => {
+      const device = authDevice(req, reply);
+      if (!device) return reply;
+      if (!inFlight.take(device.id, reply.raw)) {
+        reply.header('Connection', 'close');
+        return httpError(reply, 429, 'busy', 'Too many uploads at once. Wait for one to finish, then try again.');
+      }
+      uploaders.set(req, device);
+    });
     scope.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
-      const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+      const device = uploaders.get(req);
       if (!device)
         return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
       const data = Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -165,15 +192,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream')
         .split(';')[0]
         .slice(0, 100);
-      const u = await opts.uploads.save(device.id, name, mediaType, data);
+      let u: Upload;
+      try {
+        u = await opts.uploads.save(device.id, name, mediaType, data);
+      } catch (err) {
+        if (err instanceof UploadTooManyError) return httpError(reply, 429, 'busy', err.message);
+        throw err;
+      }
       return { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType };
     });
   });
 
   app.get('/api/file', async (req, reply) => {
-    const device = authDevice(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
-    if (!device)
-      return httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
+    const device = authDevice(req, reply);
+    if (!device) return reply;
     const q = req.query as Record<string, unknown>;
     const handler = opts.fileDownload();
     if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler)

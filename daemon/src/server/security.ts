@@ -1,7 +1,8 @@
 // Every HTTP request and every WebSocket upgrade passes here first: Host must be a name the
 // daemon answers to, Origin (when sent) must be one of its own origins ("null" never is), and every
 // response carries strict security headers.
-import type { FastifyInstance } from 'fastify';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OriginPolicy } from './origins.js';
 import type { RefusalLog } from './refusals.js';
 
@@ -20,28 +21,68 @@ export const CSP = [
   "form-action 'self'",
 ].join('; ');
 
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+type Problem = { error: 'bad_host' | 'bad_origin'; message: string };
+
+function problemWith(p: OriginPolicy, host: string, origin: string | undefined): Problem | undefined {
+  if (!p.hosts.has(host))
+    return {
+      error: 'bad_host',
+      message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.',
+    };
+  if (origin !== undefined && !p.origins.includes(origin))
+    return { error: 'bad_origin', message: 'Requests from other sites are refused.' };
+  return undefined;
+}
+
+/**
+ * For requests fastify answers before any hook runs (a URL it cannot decode): the same headers
+ * and the same Host and Origin check, and the URL is not echoed back.
+ */
+export function frameworkErrorHandler(policy: () => OriginPolicy) {
+  return (_err: Error, req: FastifyRequest, reply: FastifyReply) => {
+    reply.headers(SECURITY_HEADERS);
+    const problem = problemWith(policy(), (req.headers.host ?? '').toLowerCase(), req.headers.origin);
+    if (problem) return reply.code(403).send(problem);
+    return reply.code(400).send({ error: 'bad_request', message: 'The request URL could not be read.' });
+  };
+}
+
+/** For requests Node cannot parse at all (headers too large, malformed HTTP): a plain refusal with the headers. */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request took too long to arrive.']
+        : [400, 'Bad Request', 'The request could not be read.'];
+  const body = JSON.stringify({ error: 'bad_request', message });
+  const headers = Object.entries(SECURITY_HEADERS)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy, refusals?: RefusalLog): void {
   app.addHook('onRequest', async (req, reply) => {
-    reply.header('Content-Security-Policy', CSP);
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('X-Frame-Options', 'DENY');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
-    reply.header('Cross-Origin-Resource-Policy', 'same-origin');
-    reply.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
-    const p = policy();
+    reply.headers(SECURITY_HEADERS);
     const host = (req.headers.host ?? '').toLowerCase();
     const origin = req.headers.origin;
-    const problem = !p.hosts.has(host)
-      ? {
-          error: 'bad_host',
-          message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.',
-        }
-      : origin !== undefined && !p.origins.includes(origin)
-        ? { error: 'bad_origin', message: 'Requests from other sites are refused.' }
-        : undefined;
+    const problem = problemWith(policy(), host, origin);
     if (!problem) return;
-    refusals?.refused(problem.error as 'bad_host' | 'bad_origin', {
+    refusals?.refused(problem.error, {
       address: req.socket.remoteAddress,
       host,
       origin,
