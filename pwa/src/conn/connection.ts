@@ -4,6 +4,7 @@
 // another host, applies events, re-fetches what the app shows after a sync, and tells the rest of
 // the app (outbox, receipts, push keys) through onSynced. Nothing runs until start().
 import type { Device, ServerEvent } from '../../../shared/src/index.js';
+import { isActiveTaskState } from '../../../shared/src/task-states.js';
 import { appStore, authStore, connStore, forgetPairing, saveNow } from '../state/app.js';
 import { applySequenced, applySnapshot, cacheIsStale, emptyState, markAllSeen, setDetail } from '../state/model.js';
 import { closeTransport, openTransport, pokeTransport, request, type Session, type StateFrame } from './transport.js';
@@ -16,6 +17,18 @@ export {
   preconnect,
   request,
 } from './transport.js';
+
+/**
+ * Threads whose cached history may hold what only a live connection saw: text streamed by a task
+ * that was still active when the connection dropped, which a crashed computer never kept. Fetched
+ * anew the next time they are shown, so the phone shows what the computer holds.
+ */
+const unsure = new Set<string>();
+
+function markUnsure(): void {
+  for (const [threadId, d] of Object.entries(appStore.get().details))
+    if (Object.values(d.tasks).some((t) => isActiveTaskState(t.state))) unsure.add(threadId);
+}
 
 let started = false;
 let listening = false;
@@ -45,6 +58,7 @@ const session: Session = {
       return false;
     }
     firstSync = s.lastSeq === 0;
+    markUnsure();
     appStore.set((st) => ({ ...st, hostId }));
     connStore.set((c) => ({ ...c, device }));
     return true;
@@ -55,6 +69,8 @@ const session: Session = {
       return;
     }
     appStore.set((s) => applySequenced(s, f.seq, f.event));
+    // Interrupted is what a stopped or crashed computer makes of a task it was running.
+    if (f.event.kind === 'task.updated' && f.event.task.state === 'interrupted') unsure.add(f.event.task.threadId);
     for (const fn of eventListeners) fn(f.event);
   },
   synced(): void {
@@ -84,11 +100,17 @@ async function afterSync(): Promise<void> {
     .catch(() => undefined);
 }
 
-/** Fetch a thread's history, unless we hold it already (kept current by events since). */
+/** Fetch a thread's history, unless we hold it already and are sure of it (kept current by events since). */
 export async function loadThread(threadId: string, force = false): Promise<void> {
-  if (!force && appStore.get().details[threadId]) return;
-  const r = await request({ type: 'thread.get', threadId });
-  appStore.set((s) => setDetail(s, r));
+  if (!force && appStore.get().details[threadId] && !unsure.has(threadId)) return;
+  unsure.delete(threadId);
+  try {
+    const r = await request({ type: 'thread.get', threadId });
+    appStore.set((s) => setDetail(s, r));
+  } catch (err) {
+    if (appStore.get().details[threadId]) unsure.add(threadId);
+    throw err;
+  }
 }
 
 /** Pulled to refresh: reconnect if needed, then fetch the thread list and the computer's status anew. */
