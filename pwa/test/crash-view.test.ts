@@ -1,6 +1,7 @@
 // After the computer crashes mid-answer, the phone shows what the computer kept, not what it saw
 // streaming: text streamed but never made durable is gone from the store, so it goes from the
-// phone too once it reconnects, and stays gone after Resume and after a reload.
+// phone too once it reconnects, and stays gone after Resume. The notice about the interrupted
+// task goes once it is resumed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, spawnDaemon } from '../../daemon/test/helpers/cli.js';
 import { startTestDaemon } from '../../daemon/test/helpers/daemon.js';
@@ -79,9 +80,14 @@ describe('the phone after a crash mid-answer', () => {
       { timeout: 10_000 },
     );
 
+    const crashNotice = page.getByText('interrupted because Errand stopped unexpectedly');
+    await crashNotice.waitFor({ timeout: 10_000 });
+
     model.push(reply(text('RESUMED answer.')));
     await page.getByRole('button', { name: 'Resume task' }).click();
     await page.getByText('RESUMED answer.').waitFor({ timeout: 20_000 });
+    // Nothing is interrupted any more: the notice saying so goes.
+    await crashNotice.waitFor({ state: 'detached', timeout: 10_000 });
     expect((await shownAnswers()).some((t) => t.includes('UNKEPT'))).toBe(false);
     expect(await storedAnswers(threadId)).toEqual(
       (await shownAnswers()).map((t) => t.trim()).filter((t) => t.includes('RESUMED')),

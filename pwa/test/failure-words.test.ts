@@ -12,6 +12,14 @@ describe('failureWords', () => {
     const key =
       'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.';
     expect(failureWords(key).sentence).toBe('The Anthropic API rejected the API key.');
+    expect(failureWords(key).nextStep).toBe('Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.');
+    const refused =
+      'The model API refused the request (400): prompt is too long. Retry; if it is refused again, start a new thread.';
+    expect(failureWords(refused)).toEqual({
+      sentence: 'The model API refused the request.',
+      nextStep: 'Retry; if it is refused again, start a new thread.',
+      details: refused,
+    });
     expect(failureWords('Could not reach the model API (connect ECONNREFUSED 127.0.0.1:9).').sentence).toBe(
       'Could not reach the model API.',
     );

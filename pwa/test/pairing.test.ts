@@ -114,6 +114,19 @@ describe('pairing in the browser', () => {
     await page.close();
   });
 
+  it('a pairing link opened in the app already open shows the pairing form', async () => {
+    const page = await b.context.newPage();
+    await page.goto(`${td.url}/`);
+    await page.locator('#app *').first().waitFor();
+    const { code } = td.mintPairCode();
+    await page.evaluate((c) => {
+      location.hash = `#pair=${c}`;
+    }, code);
+    await page.getByLabel('Name for this device').waitFor({ timeout: 15_000 });
+    expect(new URL(page.url()).hash).toBe('');
+    await page.close();
+  });
+
   it('refuses a damaged link without contacting anything', async () => {
     const page = await b.context.newPage();
     let claimed = false;

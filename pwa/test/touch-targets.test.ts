@@ -19,7 +19,7 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   const { model, td } = rig!;
   model.push(
     reply(toolUse('fs_write', { path: 'notes.md', content: '# Notes' })),
-    reply(toolUse('shell', { argv: ['ls'] })),
+    reply(toolUse('shell', { argv: ['ls', '-la', '--color=never', `reports/${'quarterly-'.repeat(6)}end.txt`] })),
     reply(text('Done. Wrote notes.md.')),
   );
   await page.goto(`${td.url}/#`);
@@ -31,6 +31,10 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });
   expect(await tooSmall(page)).toEqual([]);
+  // The whole command is in view before Approve: wrapped, nothing scrolled off to the side.
+  const command = page.locator('.approval-command').first();
+  expect(await command.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+  expect(await command.innerText()).toContain('end.txt');
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.getByText('Done. Wrote notes.md.').waitFor({ timeout: 15_000 });
   expect(await tooSmall(page)).toEqual([]);

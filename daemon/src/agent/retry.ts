@@ -66,6 +66,9 @@ function apiText(err: APIError): string {
   return err.apiMessage ?? (err.message || 'no details');
 }
 
+/** The API's words end as a sentence, so the next step after them reads as its own. */
+const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
 export function classify(err: unknown, model: string): Failure {
   if (err instanceof IncompleteStreamError)
     return { retryable: true, message: err.message, brief: 'The connection to Claude broke in the middle of a reply' };
@@ -105,14 +108,20 @@ export function classify(err: unknown, model: string): Failure {
       };
     }
     if (status === 403)
-      return { retryable: false, message: `The API key is not allowed to do this (403): ${apiText(e)}` };
+      return {
+        retryable: false,
+        message: `The API key is not allowed to do this (403): ${sentence(apiText(e))} Check the key's permissions in the Anthropic Console, then retry.`,
+      };
     if (status === 404)
       return {
         retryable: false,
-        message: `The model API does not know model "${model}" or the base URL is wrong (404): ${apiText(e)}`,
+        message: `The model API does not know model "${model}" or the base URL is wrong (404): ${sentence(apiText(e))} Check anthropic.model and anthropic.baseUrl in config.json, then retry.`,
       };
     if (status === 402)
-      return { retryable: false, message: `The Anthropic account has a billing problem (402): ${apiText(e)}` };
+      return {
+        retryable: false,
+        message: `The Anthropic account has a billing problem (402): ${sentence(apiText(e))} Check billing in the Anthropic Console, then retry.`,
+      };
     if (status === 429) {
       return {
         retryable: true,
@@ -136,7 +145,10 @@ export function classify(err: unknown, model: string): Failure {
         brief: `Claude's servers had a problem (HTTP ${status})`,
       };
     }
-    return { retryable: false, message: `The model API refused the request (${status}): ${apiText(e)}` };
+    return {
+      retryable: false,
+      message: `The model API refused the request (${status}): ${sentence(apiText(e))} Retry; if it is refused again, start a new thread.`,
+    };
   }
   // fetch/undici failures surface as TypeError('terminated'), ECONNRESET …: the network.
   const msg = err instanceof Error ? err.message : String(err);

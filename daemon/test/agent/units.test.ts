@@ -49,8 +49,19 @@ it('classifies model failures into retryable or not, with reasons a person under
   );
   expect(classify(bad, 'm')).toEqual({
     retryable: false,
-    message: 'The model API refused the request (400): messages: bad',
+    message:
+      'The model API refused the request (400): messages: bad. Retry; if it is refused again, start a new thread.',
   });
+  // Every failure that cannot be retried by itself ends with what to do next.
+  for (const status of [401, 402, 403, 404, 400]) {
+    const err = APIError.generate(
+      status,
+      { type: 'error', error: { type: 'x', message: 'why.' } },
+      undefined,
+      new Headers(),
+    );
+    expect(classify(err, 'm').message).toMatch(/\. (Check|Retry)\b.*\.$/);
+  }
 });
 
 it('backs off exponentially with jitter, capped', () => {

@@ -1,13 +1,19 @@
-// Why a task failed, in one plain sentence for its card and the thread list; the host's full reason
-// (status codes, the API's own words, config keys) stays behind "Details".
+// Why a task failed, in one plain sentence for its card and the thread list, and what to do about it
+// when the host said; the host's full reason (status codes, the API's own words) stays behind "Details".
 
 const MAX = 160;
 
 export interface FailureWords {
   sentence: string;
+  /** What the person can do about it, when the host said ("Check … in config.json, then retry."). */
+  nextStep?: string;
   /** The whole reason, when the sentence leaves something out. */
   details?: string;
 }
+
+/** The reason's last sentence, when it tells the person what to do. */
+const NEXT_STEP =
+  /(?:^|[.!?)]\s)((?:Check|Set|Run|Open|Retry|Try|Wait|Start|Resume|Free|Give|Turn|Pair|Install|Use)\b.*[.!?])\s*$/;
 
 export function failureWords(reason: string | undefined): FailureWords {
   const full = (reason ?? '').trim();
@@ -23,5 +29,9 @@ export function failureWords(reason: string | undefined): FailureWords {
   if (!s) s = line;
   if (s.length > MAX) s = `${s.slice(0, MAX - 1).trimEnd()}…`;
   else s = `${s}.`;
-  return s.slice(0, -1) === full.replace(/[.!?]$/, '') ? { sentence: s } : { sentence: s, details: full };
+  const step = NEXT_STEP.exec(line)?.[1];
+  const nextStep = step && step !== s && step.length <= MAX ? { nextStep: step } : {};
+  return s.slice(0, -1) === full.replace(/[.!?]$/, '')
+    ? { sentence: s, ...nextStep }
+    : { sentence: s, ...nextStep, details: full };
 }

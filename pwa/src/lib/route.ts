@@ -75,6 +75,12 @@ export function takePairCode(): string | undefined {
 
 export function startRouting(): void {
   addEventListener('hashchange', () => {
+    // A pairing link opened in the app already running: start as that link's fresh load would
+    // (the code is read once, at start, before anything connects).
+    if (/^#\/?(?:.*&)?pair=/.test(location.hash)) {
+      location.reload();
+      return;
+    }
     navigatedInApp = true;
     routeStore.set(parseHash(location.hash));
   });

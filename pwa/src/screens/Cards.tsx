@@ -130,7 +130,8 @@ export function ApprovalCard({ approval }: { approval: Approval }) {
     return (
       <p class="approval-done" aria-label={`Approval ${approval.state}: ${approval.summary}`}>
         {DECIDED[approval.state]}
-        {approval.decidedBy ? ` by ${approval.decidedBy}` : ''}: {approval.summary}
+        {/* The host records "Name (dev_…)"; the id is for the audit log, the name is for people. */}
+        {approval.decidedBy ? ` by ${approval.decidedBy.replace(/\s*\(dev_[\w-]+\)$/, '')}` : ''}: {approval.summary}
       </p>
     );
   }
@@ -384,12 +385,13 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   );
 }
 
-/** A failed task: what happened in one sentence, the host's full reason behind Details, and Retry. */
+/** A failed task: what happened in one sentence, what to do next, the host's full reason behind Details, and Retry. */
 function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean; onRetry: () => void }) {
   const words = failureWords(reason);
   return (
     <section class="failure-card" aria-label="Task failed">
       <p class="reason">{words.sentence}</p>
+      {words.nextStep && <p class="next-step">{words.nextStep}</p>}
       {words.details && (
         <details class="failure-details">
           <summary>Details</summary>
@@ -463,7 +465,8 @@ export function TaskFooter({
         </details>
       )}
       {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && task.state !== 'failed' && (
-        <p class="reason">{task.reason}</p>
+        // Cancelled or interrupted is not an error: said plainly, not in the failure colour.
+        <p class="reason reason-plain">{task.reason}</p>
       )}
       {changes && changes.length > 0 && !undoable && (
         <p class="muted" role="status">

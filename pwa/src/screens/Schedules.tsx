@@ -100,8 +100,8 @@ export function Spend() {
         <label for="cap-month">Monthly cap ($, empty for none)</label>
         <input id="cap-month" inputMode="decimal" value={monthly} onInput={(e) => setMonthly(e.currentTarget.value)} />
         <div class="btn-row">
-          <button type="submit" disabled={!online} aria-label="Save spending limits">
-            Save limits
+          <button type="submit" disabled={!online}>
+            Save spending limits
           </button>
         </div>
         {msg && (

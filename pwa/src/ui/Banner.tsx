@@ -22,7 +22,8 @@ export function ConnectionBanner() {
     <div class="banner banner-offline" role="status" aria-live="polite">
       <span>
         Can't reach your computer — last seen {timeAgo(c.lastSeenAt)}.
-        {secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}
+        {/* The countdown changes every second: shown, not announced (a screen reader would be interrupted each time). */}
+        <span aria-hidden="true">{secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}</span>
       </span>
       <button type="button" aria-label="Retry now" onClick={poke}>
         Retry
@@ -47,12 +48,17 @@ export function UpdateBanner() {
 /** The host's latest warning or error notice (e.g. "host is stopping"), until dismissed. */
 export function NoticeBanner() {
   const notice = useStore(appStore, (s) => s.notices[s.notices.length - 1]);
+  // "Tasks were interrupted… open them to resume" is done with once no thread's latest task is.
+  const anyInterrupted = useStore(appStore, (s) =>
+    Object.values(s.threads).some((t) => t.lastTaskState === 'interrupted'),
+  );
   const [dismissed, setDismissed] = useState(0);
   if (!notice || notice.level === 'info' || notice.at <= dismissed || Date.now() - notice.at > 60 * 60_000) return null;
+  if (/\binterrupted\b/.test(notice.text) && !anyInterrupted) return null;
   return (
     <div class={`banner banner-${notice.level}`} role="alert">
       <span>{notice.text}</span>
-      <button type="button" aria-label="Dismiss notice" onClick={() => setDismissed(notice.at)}>
+      <button type="button" aria-label="OK, dismiss notice" onClick={() => setDismissed(notice.at)}>
         OK
       </button>
     </div>
