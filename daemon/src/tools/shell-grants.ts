@@ -1,13 +1,19 @@
 // What "allow for the rest of this task" covers for a shell command. A grant is never wider than
 // what was shown: it covers other arguments of the same program only for programs known to just
 // read and print (ls, cat, grep …), and only while none of the options that would let them run a
-// program or write a file is used (rg --pre, sort -o, fd --exec …). Every other program (anything
+// program, write a file, or read files no argument names is used (rg --pre, sort -o, fd --exec,
+// sort --files0-from, grep -R …). Every other program (anything
 // that can run programs or write through its arguments: find, git, awk, sed, perl, xargs, make,
 // ssh, env, sh -c … and anything unknown) gets a grant for the exact same argv only, as does every
 // command while the sandbox is off (nothing then contains what a different argv could do).
 
 interface Reader {
-  /** Short option letters that make the program run something or write a file. */
+  /**
+   * Short option letters that make the program run something, write a file, or read beyond its
+   * arguments: a list of file names from a file (--files0-from), or links followed while it walks
+   * a folder (grep -R, rg -L). Those reach files no argument names, so the check of the arguments
+   * against the allowed folders could not see them.
+   */
   short?: string;
   /** Long options (without --) that do; an abbreviation of one counts too (GNU getopt accepts them). */
   long?: string[];
@@ -16,20 +22,23 @@ interface Reader {
 }
 
 const PLAIN: Reader = {};
+/** md5sum -c LIST reads every file LIST names. */
+const CHECKSUM: Reader = { short: 'c', long: ['check'] };
+const GREP: Reader = { short: 'R', long: ['dereference-recursive'] };
 
 const READERS: Record<string, Reader> = {
-  ls: PLAIN,
+  ls: { short: 'L', long: ['dereference'] },
   cat: PLAIN,
   head: PLAIN,
   tail: PLAIN,
-  wc: PLAIN,
-  grep: PLAIN,
-  egrep: PLAIN,
-  fgrep: PLAIN,
+  wc: { long: ['files0-from'] },
+  grep: GREP,
+  egrep: GREP,
+  fgrep: GREP,
   cut: PLAIN,
   nl: PLAIN,
   stat: PLAIN,
-  du: PLAIN,
+  du: { short: 'L', long: ['files0-from', 'dereference'] },
   df: PLAIN,
   pwd: PLAIN,
   echo: PLAIN,
@@ -47,11 +56,12 @@ const READERS: Record<string, Reader> = {
   seq: PLAIN,
   cmp: PLAIN,
   comm: PLAIN,
-  diff: PLAIN,
-  md5sum: PLAIN,
-  sha1sum: PLAIN,
-  sha256sum: PLAIN,
-  sha512sum: PLAIN,
+  // diff follows links to what they point at, and -r walks folders.
+  diff: { short: 'r', long: ['recursive'] },
+  md5sum: CHECKSUM,
+  sha1sum: CHECKSUM,
+  sha256sum: CHECKSUM,
+  sha512sum: CHECKSUM,
   cksum: PLAIN,
   jq: PLAIN,
   column: PLAIN,
@@ -62,16 +72,16 @@ const READERS: Record<string, Reader> = {
   od: PLAIN,
   nproc: PLAIN,
   date: { short: 's', long: ['set'] },
-  file: { short: 'C', long: ['compile'] },
-  tree: { short: 'o' },
+  file: { short: 'Cf', long: ['compile', 'files-from'] },
+  tree: { short: 'ol' },
   uniq: { maxPositionals: 1 },
-  sort: { short: 'oT', long: ['output', 'compress-program', 'temporary-directory'] },
-  rg: { short: 'z', long: ['pre', 'pre-glob', 'search-zip'] },
-  fd: { short: 'xX', long: ['exec', 'exec-batch'] },
-  fdfind: { short: 'xX', long: ['exec', 'exec-batch'] },
+  sort: { short: 'oT', long: ['output', 'compress-program', 'temporary-directory', 'files0-from'] },
+  rg: { short: 'zL', long: ['pre', 'pre-glob', 'search-zip', 'follow'] },
+  fd: { short: 'xXL', long: ['exec', 'exec-batch', 'follow'] },
+  fdfind: { short: 'xXL', long: ['exec', 'exec-batch', 'follow'] },
 };
 
-/** True when this argv of a known reader uses nothing that could run a program or write a file. */
+/** True when this argv of a known reader uses nothing that could run a program, write a file, or read unnamed files. */
 function onlyReads(argv: string[], reader: Reader): boolean {
   let positionals = 0;
   let options = true;

@@ -253,6 +253,60 @@ describe('approvals', () => {
         ['cat', 'a.txt'],
         ['./cat', 'a.txt'],
       ],
+      // Options that read files no argument names: a list of names from a file, links followed
+      // while walking a folder. The arguments are all inside the roots; what they reach may not be.
+      [
+        ['sort', 'notes.txt'],
+        ['sort', '--files0-from=list.txt'],
+      ],
+      [
+        ['wc', 'notes.txt'],
+        ['wc', '-c', '--files0-from', 'list.txt'],
+      ],
+      [
+        ['du', 'docs'],
+        ['du', '-L', 'docs'],
+      ],
+      [
+        ['grep', 'a', 'notes.txt'],
+        ['grep', '-R', 'OUTSIDE', '.'],
+      ],
+      [
+        ['grep', 'a', 'notes.txt'],
+        ['grep', '--dereference-rec', 'OUTSIDE', '.'],
+      ],
+      [
+        ['rg', 'a', 'notes.txt'],
+        ['rg', '-L', 'OUTSIDE'],
+      ],
+      [
+        ['rg', 'a', 'notes.txt'],
+        ['rg', '--follow', 'OUTSIDE', '.'],
+      ],
+      [
+        ['ls', 'docs'],
+        ['ls', '-RL', 'docs'],
+      ],
+      [
+        ['diff', 'a.txt', 'b.txt'],
+        ['diff', '-r', 'a', 'b'],
+      ],
+      [
+        ['sha256sum', 'a.txt'],
+        ['sha256sum', '-c', 'sums.txt'],
+      ],
+      [
+        ['file', 'a.txt'],
+        ['file', '-f', 'names.txt'],
+      ],
+      [
+        ['tree', 'docs'],
+        ['tree', '-l', 'docs'],
+      ],
+      [
+        ['fd', 'x'],
+        ['fd', '--follow', 'x'],
+      ],
       // Unknown programs (m4 esyscmd, ed !cmd, xargs, make …) get the exact argv only.
       [
         ['m4', 'a.m4'],
