@@ -185,9 +185,14 @@ export class Runtime implements ToolRuntime {
       }
 
       if (verdict.decision === 'ask') {
+        // Taint follows what the model sees: a grant given before the task read untrusted content
+        // does not cover a call that could send data out after it (its class differs).
+        const egress =
+          spec.kind === 'shell' || (spec.kind === 'connector' && !this.d.connectorReadOnly(spec.connector ?? ''));
+        const grantClass = (p: PreparedCall) => (ctx.tainted && egress ? `${p.actionClass}#tainted` : p.actionClass);
         for (let round = 0; ; round++) {
           const hash = actionHash(prepared.action);
-          const grant = this.d.approvals.grantFor(ctx.taskId, prepared.actionClass);
+          const grant = this.d.approvals.grantFor(ctx.taskId, grantClass(prepared));
           if (grant) {
             approvedBy = `${grant}, allowed for this task`;
             break;
@@ -208,7 +213,7 @@ export class Runtime implements ToolRuntime {
               summary: prepared.summary,
               action: prepared.action,
               hash,
-              actionClass: prepared.actionClass,
+              actionClass: grantClass(prepared),
               signal: ctx.signal,
             });
           } finally {

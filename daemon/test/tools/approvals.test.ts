@@ -203,6 +203,24 @@ describe('approvals', () => {
     expect((await other).state).toBe('denied');
   });
 
+  it('a grant given before the task read untrusted content does not cover a call that can send data out after it', async () => {
+    h = await toolsHarness();
+    const clean = h.task({ taskId: 'task_taint' });
+    const first = h.run('shell', { argv: ['echo', 'a'] }, clean);
+    const a = await nextApproval();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'allow_task' });
+    await first;
+    // The same task, now with untrusted text in its context: the same command asks again.
+    const tainted = h.task({ taskId: 'task_taint', tainted: true });
+    const second = h.run('shell', { argv: ['echo', 'a'] }, tainted);
+    const b = await nextApproval();
+    expect(b.action.argv).toEqual(['echo', 'a']);
+    // Allowed for the task with the taint in view: that grant covers the tainted calls that follow.
+    await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'allow_task' });
+    expect(textOf(await second)).toContain('a');
+    expect(textOf(await h.run('shell', { argv: ['echo', 'a'] }, tainted))).toContain('a');
+  });
+
   it('programs that run programs or write through their arguments never get a grant wider than the argv', () => {
     const widen = [
       [
