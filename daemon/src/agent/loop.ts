@@ -250,7 +250,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         });
       }
       const costThis = state.costUsd - base.cost;
-      if (costThis >= costLimit) {
+      if (!(costThis < costLimit)) {
         const reason = `Stopped after spending about $${costThis.toFixed(2)} (limit: ${budgets.costLimitName ?? 'agent.maxCostUsd'} = $${costLimit.toFixed(2)}).`;
         const answer = await mayContinue({
           kind: 'spend',

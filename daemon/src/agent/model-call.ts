@@ -5,7 +5,7 @@ import { plural } from '../../../shared/src/words.js';
 import { newItemId } from './ids.js';
 import type { Emit, LoopSettings, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
-import { backoffMs, classify, IncompleteStreamError, StalledStreamError } from './retry.js';
+import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
 import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
@@ -103,6 +103,24 @@ type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
   | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
 
+/** A reply's text, thinking and tool input together: far past what any max_tokens allows. */
+export const MAX_REPLY_CHARS = 4_000_000;
+/** Tool call ids key the call's result: the API's own shape, never a name objects already have. */
+const TOOL_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+function checkToolCall(cb: { id?: unknown; name?: unknown }): void {
+  if (typeof cb.id !== 'string' || !TOOL_ID.test(cb.id) || cb.id in Object.prototype)
+    throw new ModelOutputError('The model API sent a tool call without a valid id; the reply was not used.');
+  if (typeof cb.name !== 'string' || cb.name.length === 0 || cb.name.length > 200)
+    throw new ModelOutputError('The model API sent a tool call without a valid name; the reply was not used.');
+}
+
+/** A token count as reported: a finite, non-negative whole number (bad figures must not lower the spend). */
+function tokens(n: unknown): number {
+  if (typeof n !== 'number' || !(n >= 0)) return 0;
+  return Math.min(Math.round(n), 1e9);
+}
+
 /** One streamed attempt: text is emitted as it comes; the reply is assembled at the end. */
 async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]): Promise<Attempt> {
   const { signal, emit, settings, state } = c;
@@ -116,18 +134,28 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   let stopReason = 'end_turn';
   const usage = emptyUsage();
   let sawStop = false;
+  let replyChars = 0;
+  const grew = (s: string) => {
+    replyChars += s.length;
+    if (replyChars > MAX_REPLY_CHARS)
+      throw new ModelOutputError(
+        `The model API sent a reply over ${MAX_REPLY_CHARS.toLocaleString('en')} characters; it was not used.`,
+      );
+  };
   const onEvent = (ev: StreamEvent) => {
     switch (ev.type) {
       case 'message_start': {
         const u = ev.message.usage ?? {};
-        usage.inputTokens = u.input_tokens ?? 0;
-        usage.cacheReadTokens = u.cache_read_input_tokens ?? 0;
-        usage.cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
-        usage.outputTokens = u.output_tokens ?? 0;
+        usage.inputTokens = tokens(u.input_tokens);
+        usage.cacheReadTokens = tokens(u.cache_read_input_tokens);
+        usage.cacheWriteTokens = tokens(u.cache_creation_input_tokens);
+        usage.outputTokens = tokens(u.output_tokens);
         break;
       }
       case 'content_block_start': {
         const cb = ev.content_block;
+        if (cb.type === 'tool_use' || cb.type === 'server_tool_use') checkToolCall(cb);
+        if (typeof cb.text === 'string') grew(cb.text);
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
         if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking')
           b.raw = { ...cb };
@@ -146,6 +174,8 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
       case 'content_block_delta': {
         const b = blocks.get(ev.index);
         if (!b) break;
+        for (const part of [ev.delta.text, ev.delta.partial_json, ev.delta.thinking])
+          if (typeof part === 'string') grew(part);
         if (ev.delta.type === 'text_delta' && ev.delta.text) {
           b.text += ev.delta.text;
           void emit({ type: 'text.delta', itemId: b.itemId!, delta: ev.delta.text });
@@ -190,14 +220,14 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         if (ev.delta.stop_reason) stopReason = ev.delta.stop_reason;
         const u = ev.usage;
         if (u) {
-          if (u.output_tokens != null) usage.outputTokens = u.output_tokens;
-          if (u.input_tokens != null) usage.inputTokens = u.input_tokens;
-          if (u.cache_read_input_tokens != null) usage.cacheReadTokens = u.cache_read_input_tokens;
-          if (u.cache_creation_input_tokens != null) usage.cacheWriteTokens = u.cache_creation_input_tokens;
+          if (u.output_tokens != null) usage.outputTokens = tokens(u.output_tokens);
+          if (u.input_tokens != null) usage.inputTokens = tokens(u.input_tokens);
+          if (u.cache_read_input_tokens != null) usage.cacheReadTokens = tokens(u.cache_read_input_tokens);
+          if (u.cache_creation_input_tokens != null) usage.cacheWriteTokens = tokens(u.cache_creation_input_tokens);
           // Server tool uses are reported for the whole message (cumulative), like output tokens.
           const st = u.server_tool_use;
-          if (st?.web_search_requests) usage.webSearches = st.web_search_requests;
-          if (st?.web_fetch_requests) usage.webFetches = st.web_fetch_requests;
+          if (st?.web_search_requests) usage.webSearches = tokens(st.web_search_requests);
+          if (st?.web_fetch_requests) usage.webFetches = tokens(st.web_fetch_requests);
         }
         break;
       }

@@ -29,6 +29,12 @@ export class StalledStreamError extends Error {
   }
 }
 
+/**
+ * The reply broke the Messages API's shape (a tool call without a proper id or name, a reply far
+ * past any max_tokens): a broken or hostile model server. Not used, not retried.
+ */
+export class ModelOutputError extends Error {}
+
 export interface Failure {
   retryable: boolean;
   /** For a person: what went wrong. */
@@ -75,6 +81,11 @@ export function classify(err: unknown, model: string): Failure {
   if (err instanceof StalledStreamError)
     return { retryable: true, message: err.message, brief: 'Claude stopped responding' };
   if (isA(err, 'APIUserAbortError')) return { retryable: false, message: 'The request was cancelled.' };
+  if (err instanceof ModelOutputError)
+    return {
+      retryable: false,
+      message: `${err.message} Retry; if it happens again, check anthropic.baseUrl in config.json.`,
+    };
   if (isA(err, 'APIConnectionError')) {
     const cause = ((err as Error).cause as Error | undefined)?.message;
     return {

@@ -30,10 +30,11 @@ export function startSpend(
   const blocked = (): string | undefined => {
     const caps = ctx.config().spend;
     const today = ledger.today(now());
-    if (caps.dailyUsd !== undefined && today >= caps.dailyUsd)
+    // Written as "not below" so a figure that is not a number counts as over, never as under.
+    if (caps.dailyUsd !== undefined && !(today < caps.dailyUsd))
       return `Today's spending cap is reached (${usd(today)} of ${usd(caps.dailyUsd)}): new tasks start again tomorrow, or raise spend.dailyUsd in config.json.`;
     const month = ledger.month(now());
-    if (caps.monthlyUsd !== undefined && month >= caps.monthlyUsd)
+    if (caps.monthlyUsd !== undefined && !(month < caps.monthlyUsd))
       return `This month's spending cap is reached (${usd(month)} of ${usd(caps.monthlyUsd)}): new tasks start again next month, or raise spend.monthlyUsd in config.json.`;
     return undefined;
   };

@@ -235,4 +235,58 @@ describe('agent loop (injected model client)', () => {
     expect(kinds(events)).toEqual(['tools.planned', 'tool.started', 'tool.finished', 'checkpoint']);
     expect(model.requests).toHaveLength(1);
   });
+
+  it('a tool call whose id is not the API shape, or an object key, fails the task and runs nothing', async () => {
+    for (const id of ['__proto__', 'constructor', 'has space', '']) {
+      const log: string[] = [];
+      const model = scriptedModel([toolReply(id, 'echo', { text: 'x' })]);
+      const { result, state } = await run(model, { log });
+      expect(result.kind).toBe('failed');
+      expect((result as { reason: string }).reason).toMatch(/without a valid id/);
+      expect(log).toEqual([]);
+      expect(state.messages).toHaveLength(1);
+    }
+    const model = scriptedModel([
+      [
+        start(),
+        {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'tool_use', id: 'tu_1', name: 12345 as never },
+        },
+        { type: 'content_block_stop', index: 0 },
+        ...end('tool_use'),
+      ],
+    ]);
+    expect((await run(model)).result).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/valid name/) });
+  });
+
+  it('usage figures that are not counts never lower the spend', async () => {
+    const model = scriptedModel([
+      [
+        {
+          type: 'message_start',
+          message: { usage: { input_tokens: 'lots', output_tokens: -1e12, cache_read_input_tokens: 1e308 } as never },
+        },
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'Hi.' } },
+        { type: 'content_block_stop', index: 0 },
+        { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: -5 } as never },
+        { type: 'message_stop' },
+      ],
+    ]);
+    const { state } = await run(model);
+    for (const n of Object.values(state.usage)) {
+      expect(typeof n).toBe('number');
+      expect(Number.isFinite(n) && n >= 0).toBe(true);
+    }
+    expect(state.usage.cacheReadTokens).toBe(1e9);
+    expect(Number.isFinite(state.costUsd) && state.costUsd > 0).toBe(true);
+  });
+
+  it('a reply far past any max_tokens is not used', async () => {
+    const chunk = 'x'.repeat(100_000);
+    const model = scriptedModel([textReply(...Array.from({ length: 41 }, () => chunk))]);
+    const { result } = await run(model);
+    expect(result).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/reply over 4,000,000 characters/) });
+  });
 });
