@@ -59,6 +59,16 @@ function removeTempFiles(dir: string): void {
   for (const name of namesIn(dir)) if (name.endsWith('.tmp')) fsSync.rmSync(path.join(dir, name), { force: true });
 }
 
+/**
+ * The home folder holds the files written beside it (config.json, vapid.json, secrets.json,
+ * connector-pins.json …) through util/durable-file's temp names: only names of that shape go.
+ */
+const DURABLE_TEMP = /^\..+\.\d+-[0-9a-f]{8}\.tmp$/;
+function removeDurableTempFiles(dir: string): void {
+  for (const name of namesIn(dir))
+    if (DURABLE_TEMP.test(name)) fsSync.rmSync(path.join(dir, name), { force: true });
+}
+
 /** The disk is full at start: an environment problem to fix, not a crash to restart from. */
 export class DiskFullAtStartError extends Error {
   readonly exitCode = 74; // EX_IOERR
@@ -85,6 +95,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   // for a trip through the thread pool (0.1-3 ms here; a home with blobs has up to 256 folders).
   fsSync.mkdirSync(paths.store, { recursive: true, mode: 0o700 });
   removeTempFiles(paths.store);
+  removeDurableTempFiles(paths.home);
   // Blob files are written through temp files too (one folder per first two hex digits).
   const blobDir = path.join(paths.store, 'blobs');
   for (const sub of namesIn(blobDir)) removeTempFiles(path.join(blobDir, sub));

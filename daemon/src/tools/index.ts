@@ -28,6 +28,7 @@ import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
 import { shellTool } from './shell.js';
 import type { SnapshotLimits } from './shell-journal.js';
+import { closeTempLedger, openTempLedger } from './temp-ledger.js';
 import { ToolError } from './util.js';
 
 const MEDIA: Record<string, string> = {
@@ -105,6 +106,8 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     if (r.real !== target) throw new ToolError(`${target} now leads to ${r.real}; left as it is.`);
   };
   const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash, mayWriteNow);
+  const leftTemps = openTempLedger(path.join(ctx.paths.store, 'temp-files'));
+  if (leftTemps) ctx.log.info('removed temp files a crash left beside files being written', { count: leftTemps });
   const notes = new ProcessNotes(path.join(ctx.paths.home, 'running-commands.json'));
   const orphans = notes.reap();
   if (orphans.length)
@@ -358,6 +361,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     journal,
     audit,
     async stop() {
+      closeTempLedger();
       approvals.stop();
       await connectors.stop();
       await sandbox.shutdown();

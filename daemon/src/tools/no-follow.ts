@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable-file.js';
+import { noteTemp, tempDone } from './temp-ledger.js';
 import { ToolError } from './util.js';
 
 const PROC_FD = '/proc/self/fd';
@@ -214,20 +215,27 @@ async function readFd(fd: number, file: string): Promise<{ data: Buffer; stat: f
 
 /** Write `name` in an opened folder durably: temp file beside it, fsync, rename over, fsync the folder. */
 export async function writeAtomicIn(folder: string, name: string, data: Buffer, mode?: number): Promise<void> {
-  const tmp = `${folder}/.errand-${crypto.randomBytes(6).toString('hex')}.tmp`;
-  const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
+  const tmpName = `.errand-${crypto.randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${folder}/${tmpName}`;
+  // Noted first, so a crash before the rename does not leave it in the user's folder for good.
+  noteTemp(folder, tmpName);
   try {
-    await h.writeFile(data);
-    if (mode !== undefined) await h.chmod(mode);
-    await h.sync();
+    const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
+    try {
+      await h.writeFile(data);
+      if (mode !== undefined) await h.chmod(mode);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    try {
+      await fsp.rename(tmp, `${folder}/${name}`);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
   } finally {
-    await h.close();
-  }
-  try {
-    await fsp.rename(tmp, `${folder}/${name}`);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
+    tempDone();
   }
   await fsyncDir(folder);
 }

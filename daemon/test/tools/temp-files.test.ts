@@ -1,0 +1,69 @@
+// Temp files a crash leaves are removed at the next start: in the user's folders, the ones the file
+// tools noted before creating them (never a file they did not note, never through a link); in the
+// home folder, the ones durable writes of config.json and its neighbours make.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeAtomicIn } from '../../src/tools/no-follow.js';
+import { closeTempLedger, noteTemp, openTempLedger } from '../../src/tools/temp-ledger.js';
+import { startTestDaemon } from '../helpers/daemon.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-temps-')));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  closeTempLedger();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('temp files in the user folders', () => {
+  it('a noted temp file left by a crash is removed at the next start; others are left alone', () => {
+    const state = tempDir();
+    const folder = tempDir();
+    const ledger = path.join(state, 'temp-files');
+    expect(openTempLedger(ledger)).toBe(0);
+    // A write got as far as creating its temp file, then the process died.
+    noteTemp(folder, '.errand-0123456789ab.tmp');
+    fs.writeFileSync(path.join(folder, '.errand-0123456789ab.tmp'), 'half');
+    // A file of the same shape nobody noted, and a noted name that is now a link to elsewhere.
+    fs.writeFileSync(path.join(folder, '.errand-bbbbbbbbbbbb.tmp'), 'not ours');
+    const elsewhere = path.join(tempDir(), 'keep.txt');
+    fs.writeFileSync(elsewhere, 'keep');
+    noteTemp(folder, '.errand-cccccccccccc.tmp');
+    fs.symlinkSync(elsewhere, path.join(folder, '.errand-cccccccccccc.tmp'));
+    closeTempLedger();
+
+    expect(openTempLedger(ledger)).toBe(1);
+    expect(fs.readdirSync(folder).sort()).toEqual(['.errand-bbbbbbbbbbbb.tmp', '.errand-cccccccccccc.tmp']);
+    expect(fs.readFileSync(elsewhere, 'utf8')).toBe('keep');
+  });
+
+  it('a finished write leaves nothing behind, in the folder or in the ledger', async () => {
+    const state = tempDir();
+    const folder = tempDir();
+    const ledger = path.join(state, 'temp-files');
+    openTempLedger(ledger);
+    await writeAtomicIn(folder, 'notes.md', Buffer.from('# Notes'));
+    expect(fs.readdirSync(folder)).toEqual(['notes.md']);
+    expect(fs.statSync(ledger).size).toBe(0);
+  });
+});
+
+describe('temp files in the home folder', () => {
+  it('durable-write leftovers beside config.json are removed at start; other files stay', async () => {
+    const home = tempDir();
+    fs.writeFileSync(path.join(home, '.config.json.4242-0a1b2c3d.tmp'), '{"half":');
+    fs.writeFileSync(path.join(home, '.secrets.json.77-deadbeef.tmp'), '{}');
+    fs.writeFileSync(path.join(home, 'my-notes.tmp'), 'mine');
+    const td = await startTestDaemon({ home });
+    try {
+      expect(fs.readdirSync(home).filter((n) => n.endsWith('.tmp'))).toEqual(['my-notes.tmp']);
+    } finally {
+      await td.stop();
+    }
+  });
+});
