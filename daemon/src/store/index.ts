@@ -65,8 +65,7 @@ function removeTempFiles(dir: string): void {
  */
 const DURABLE_TEMP = /^\..+\.\d+-[0-9a-f]{8}\.tmp$/;
 function removeDurableTempFiles(dir: string): void {
-  for (const name of namesIn(dir))
-    if (DURABLE_TEMP.test(name)) fsSync.rmSync(path.join(dir, name), { force: true });
+  for (const name of namesIn(dir)) if (DURABLE_TEMP.test(name)) fsSync.rmSync(path.join(dir, name), { force: true });
 }
 
 /** The disk is full at start: an environment problem to fix, not a crash to restart from. */

@@ -33,6 +33,7 @@ export function openTempLedger(file: string): number {
     }
   }
   if (fd !== undefined) fs.closeSync(fd);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fd = fs.openSync(file, 'w', 0o600);
   inFlight = 0;
   return removed;
