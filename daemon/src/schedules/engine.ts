@@ -238,10 +238,7 @@ export class ScheduleEngine {
   private async begin(s: Schedule, occ: Occurrence, opts: { late?: boolean; manual?: boolean }): Promise<Schedule> {
     const history = s.history;
     const i = history.findIndex((o) => o.id === occ.id);
-    const running = history.find(
-      (o) => o.outcome === 'running' && o.taskId && ACTIVE_TASK.has(this.d.runs.taskState(o.taskId) ?? 'done'),
-    );
-    if (running) {
+    if (this.activeRun(s) !== undefined) {
       history[i] = {
         ...history[i],
         outcome: 'skipped',
@@ -276,6 +273,18 @@ export class ScheduleEngine {
     return { ...s, threadId };
   }
 
+  /**
+   * The task of this schedule's run still going, if any: the runs being accounted for (a run that
+   * outlasts the history, an interrupted one the user resumed), then the history's open entries.
+   */
+  private activeRun(s: Schedule): string | undefined {
+    const active = (taskId: string) => ACTIVE_TASK.has(this.d.runs.taskState(taskId) ?? 'done');
+    for (const [taskId, scheduleId] of this.byTask) if (scheduleId === s.id && active(taskId)) return taskId;
+    return s.history.find(
+      (o) => o.taskId && (o.outcome === 'running' || o.outcome === 'interrupted') && active(o.taskId),
+    )?.taskId;
+  }
+
   private async save(s: Schedule): Promise<void> {
     const changed = { ...s, updatedAt: this.d.clock.now() };
     await this.d.store.put(changed);
@@ -304,10 +313,15 @@ export class ScheduleEngine {
       this.byTask.delete(taskId);
       return;
     }
-    const i = s.history.findIndex((o) => o.taskId === taskId);
-    if (i < 0) return;
     const outcome = state ? (OUTCOME_OF[state] ?? 'interrupted') : 'interrupted';
     const history = [...s.history];
+    let i = history.findIndex((o) => o.taskId === taskId);
+    if (i < 0) {
+      // Its entry is gone (only past the history's hard bound): the outcome and cost still count.
+      this.d.log.warn('a scheduled run ended after its history entry was dropped', { schedule: s.id, taskId });
+      const now = this.d.clock.now();
+      i = history.push({ id: newOccurrenceId(), dueAt: now, outcome, taskId }) - 1;
+    }
     const o = history[i];
     // An interrupted run can be resumed: keep listening until it really ends.
     if (outcome !== 'interrupted' || state === undefined) this.byTask.delete(taskId);

@@ -1,12 +1,33 @@
 // Schedules: a fold of the journal, kept in memory. A change replaces the schedule object (never
 // changed in place) and records it whole (a schedule is small: its history is bounded); inside a
 // command the op joins the command's record with its event and reply.
-import type { Schedule } from '../../../shared/src/index.js';
+import type { Occurrence, Schedule } from '../../../shared/src/index.js';
 import type { Journal } from './journal.js';
 
 export const SCHEDULE_OP = 'schedule';
-/** Occurrences kept per schedule (older ones are dropped from the history, oldest first). */
+/** Occurrences kept per schedule (older finished ones are dropped from the history, oldest first). */
 export const HISTORY_LIMIT = 60;
+/** The hard bound, open entries included (a run cut off by a crash every time and never resumed). */
+export const HISTORY_HARD_LIMIT = 2 * HISTORY_LIMIT;
+
+/** An entry still waiting for something: a run going or resumable, or a question the user has not answered. */
+export const isOpenOccurrence = (o: Occurrence): boolean =>
+  o.outcome === 'running' || o.outcome === 'interrupted' || o.ask === 'open';
+
+/**
+ * The history bounded to HISTORY_LIMIT by dropping the oldest finished entries. An open entry is
+ * never dropped for a finished one: its run's outcome and cost are recorded there when it ends, and
+ * the overlap rule and the user's Run/Skip need it. Only past HISTORY_HARD_LIMIT do the oldest
+ * interrupted entries go (never a running one or an open question).
+ */
+export function trimHistory(history: Occurrence[]): Occurrence[] {
+  if (history.length <= HISTORY_LIMIT) return history;
+  let finished = history.length - HISTORY_LIMIT;
+  let kept = history.filter((o) => isOpenOccurrence(o) || finished-- <= 0);
+  let interrupted = kept.length - HISTORY_HARD_LIMIT;
+  if (interrupted > 0) kept = kept.filter((o) => o.outcome !== 'interrupted' || o.ask === 'open' || interrupted-- <= 0);
+  return kept;
+}
 
 type ScheduleOp = { set: Schedule } | { del: string };
 
@@ -48,7 +69,7 @@ export class ScheduleStore {
 
   /** Replace a schedule in memory and record it; durable when the promise resolves. */
   put(s: Schedule): Promise<void> {
-    const next = { ...s, history: s.history.slice(-HISTORY_LIMIT) };
+    const next = { ...s, history: trimHistory(s.history) };
     this.undoable(s.id);
     this.map.set(s.id, next);
     return this.journal.record({ t: SCHEDULE_OP, d: { set: next } }, `schedule:${s.id}`);
