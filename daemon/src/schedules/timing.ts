@@ -2,7 +2,7 @@
 // a time skipped by a spring-forward runs at the first valid time after it, a time repeated by a
 // fall-back runs once). "Every N hours" is elapsed time, so it is plain arithmetic.
 import { Cron } from 'croner';
-import type { Schedule, ScheduleWhen } from '../../../shared/src/index.js';
+import { calendarDateProblem, type Schedule, type ScheduleWhen } from '../../../shared/src/index.js';
 
 const HOUR = 3_600_000;
 /** Missed occurrences enumerated one by one at most; beyond that they are counted as "at least". */
@@ -52,6 +52,10 @@ export function whenProblem(when: ScheduleWhen, timeZone: string): string | unde
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {
     return `"${timeZone}" is not a time zone (use a name such as Europe/Paris or America/New_York).`;
+  }
+  if (when.kind === 'once') {
+    const problem = calendarDateProblem(when.at);
+    if (problem) return problem;
   }
   try {
     cronOf(when, timeZone);

@@ -5,9 +5,44 @@ import { cmd } from './command-shape.js';
 import { Id, Timestamp } from './entities.js';
 
 const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24-hour)');
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/**
+ * Why a "YYYY-MM-DDTHH:MM" names no day on the calendar (2027-02-30, 2027-02-29, month 13), in a
+ * sentence; undefined when it is a real date. The parts must come back unchanged through Date.UTC,
+ * which would otherwise roll 30 February over into March.
+ */
+export function calendarDateProblem(at: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(at);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number);
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi));
+  if (t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d) return undefined;
+  const date = at.slice(0, 10);
+  if (mo < 1 || mo > 12) return `${date} is not a date: months run from 01 to 12.`;
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return `${date} is not a date: ${MONTHS[mo - 1]} ${y} has ${days} days.`;
+}
+
 const LocalDateTime = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/, 'a local date and time as YYYY-MM-DDTHH:MM');
+  .regex(/^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/, 'a local date and time as YYYY-MM-DDTHH:MM')
+  .refine((at) => calendarDateProblem(at) === undefined, {
+    error: (iss) => calendarDateProblem(String(iss.input)) ?? 'not a date on the calendar',
+  });
 
 /** When a schedule runs, read in its time zone. */
 export const ScheduleWhen = z.discriminatedUnion('kind', [
