@@ -55,8 +55,10 @@ function ensureHome(home: string): void {
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const startedAt = Date.now();
-  const paths = homePaths(opts.home);
-  ensureHome(paths.home);
+  ensureHome(opts.home);
+  // The real path: tools open every folder without following links, so a home reached through a
+  // link (a stow-managed ~/.local, ERRAND_HOME under a linked folder) would look swapped to them.
+  const paths = homePaths(fs.realpathSync(opts.home));
   let config: Config = loadConfig(opts);
   const lock = acquireLock(paths.lock);
   let log: Logger | undefined;

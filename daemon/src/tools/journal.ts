@@ -8,6 +8,7 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeEntry } from '../../../shared/src/index.js';
 import { FolderIndex } from '../util/folder-index.js';
+import { moveAcross, removeNoFollow } from './move-across.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
 import { sha256, ToolError } from './util.js';
@@ -71,25 +72,22 @@ export async function writeAtomic(file: string, data: Buffer, mode?: number): Pr
   await writeAtomicIn(path.dirname(file), path.basename(file), data, mode);
 }
 
-/** rename, falling back to copy + remove across file systems. */
-async function moveAcross(from: string, to: string): Promise<void> {
-  try {
-    await fsp.rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await fsp.cp(from, to, {
-      recursive: true,
-      preserveTimestamps: true,
-      verbatimSymlinks: true,
-      errorOnExist: true,
-      force: false,
-    });
-    await fsp.rm(from, { recursive: true, force: true });
-  }
-}
-
 async function exists(p: string): Promise<fs.Stats | undefined> {
   return fsp.lstat(p).catch(() => undefined);
+}
+
+/**
+ * A trash slot holds its note (errand-trash.json) and, in `item/`, what was deleted: apart, so a
+ * deleted file that is itself named errand-trash.json can neither overwrite nor forge the note.
+ * Slots written before this layout hold the item beside the note.
+ */
+const TRASH_NOTE = 'errand-trash.json';
+const TRASH_ITEM = 'item';
+
+async function slotItem(slot: string, originalPath: string): Promise<string> {
+  const inItem = path.join(slot, TRASH_ITEM, path.basename(originalPath));
+  if (await exists(inItem)) return inItem;
+  return path.join(slot, path.basename(originalPath));
 }
 
 export class ChangeJournal {
@@ -283,16 +281,26 @@ export class ChangeJournal {
    * `here` names the path through its folder reached without following links (inParent).
    */
   private async moveToTrash(taskId: string, target: string, id: string, here: string): Promise<string> {
+    const trashPath = await this.newTrashSlot(taskId, target, id);
+    await moveAcross(here, trashPath);
+    return trashPath;
+  }
+
+  /** A fresh trash slot with its note; returns where the item goes. */
+  private async newTrashSlot(taskId: string, target: string, id: string): Promise<string> {
     const slot = path.join(this.trashDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}`);
-    await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
-    const trashPath = path.join(slot, path.basename(target));
+    await fsp.mkdir(path.join(slot, TRASH_ITEM), { recursive: true, mode: 0o700 });
     await fsp.writeFile(
-      path.join(slot, 'errand-trash.json'),
+      path.join(slot, TRASH_NOTE),
       JSON.stringify({ originalPath: target, taskId, at: Date.now() }, null, 2) + '\n',
       { mode: 0o600 },
     );
-    await moveAcross(here, trashPath);
-    return trashPath;
+    return path.join(slot, TRASH_ITEM, path.basename(target));
+  }
+
+  /** The trash slot a trashed item's path is in. */
+  private slotOf(trashPath: string): string {
+    return path.join(this.trashDir, path.relative(this.trashDir, trashPath).split(path.sep)[0]);
   }
 
   /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
@@ -358,15 +366,8 @@ export class ChangeJournal {
     }
     for (const c of changes.deleted) {
       const id = newId();
-      const slot = path.join(this.trashDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}`);
-      await fsp.mkdir(slot, { recursive: true, mode: 0o700 });
-      const trashPath = path.join(slot, path.basename(c.path));
+      const trashPath = await this.newTrashSlot(taskId, c.path, id);
       await writeAtomic(trashPath, c.before, c.mode);
-      await fsp.writeFile(
-        path.join(slot, 'errand-trash.json'),
-        JSON.stringify({ originalPath: c.path, taskId, at: Date.now() }, null, 2) + '\n',
-        { mode: 0o600 },
-      );
       await add({
         id,
         taskId,
@@ -387,7 +388,7 @@ export class ChangeJournal {
     const out: Array<{ id: string; originalPath: string; taskId: string; at: number }> = [];
     for (const id of slots) {
       try {
-        const note = JSON.parse(await fsp.readFile(path.join(this.trashDir, id, 'errand-trash.json'), 'utf8')) as {
+        const note = JSON.parse(await fsp.readFile(path.join(this.trashDir, id, TRASH_NOTE), 'utf8')) as {
           originalPath: string;
           taskId: string;
           at: number;
@@ -406,16 +407,19 @@ export class ChangeJournal {
     const slot = path.join(this.trashDir, id);
     let note: { originalPath: string };
     try {
-      note = JSON.parse(await fsp.readFile(path.join(slot, 'errand-trash.json'), 'utf8')) as { originalPath: string };
+      note = JSON.parse(await fsp.readFile(path.join(slot, TRASH_NOTE), 'utf8')) as { originalPath: string };
     } catch {
       throw new ToolError('No such item in the trash.');
     }
-    const source = path.join(slot, path.basename(note.originalPath));
+    if (typeof note.originalPath !== 'string' || !path.isAbsolute(note.originalPath))
+      throw new ToolError('This trash item does not say where it came from; restore it by hand from the trash folder.');
+    const source = await slotItem(slot, note.originalPath);
+    if (!(await exists(source))) throw new ToolError('This trash item is empty; nothing to restore.');
     await placeContained(note.originalPath, check, async (destination) => {
       if (await exists(destination)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
       await moveAcross(source, destination);
     });
-    await fsp.rm(slot, { recursive: true, force: true });
+    await removeNoFollow(slot);
     return note.originalPath;
   }
 
@@ -507,11 +511,21 @@ export class ChangeJournal {
         if (await exists(e.path)) return `${e.path} exists again; left as it is`;
         const st = await exists(e.toPath!);
         if (!st) return changedSince;
+        // What the task moved is a file or a folder, never a link put there since.
+        if (e.kind === 'dir' ? !st.isDirectory() : !st.isFile()) return changedSince;
         if (e.kind === 'file' && (await this.fileSha(e.toPath!)) !== e.afterSha) return changedSince;
-        await placeContained(e.path, this.mayRestoreTo, async (destination) => {
-          if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
-          await moveAcross(e.toPath!, destination);
-        });
+        // The source is reached through its opened folder too: a folder on its path swapped for a
+        // link after the checks above makes the walk fail rather than move something from outside.
+        await this.inParent(taskId, e.toPath!, false, (fromFolder, fromName) =>
+          placeContained(e.path, this.mayRestoreTo, async (destination) => {
+            if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
+            const source = `${fromFolder}/${fromName}`;
+            const now = await exists(source);
+            if (!now || (e.kind === 'dir' ? !now.isDirectory() : !now.isFile()))
+              throw new ToolError(`${e.toPath} changed since the task; left as it is`);
+            await moveAcross(source, destination);
+          }),
+        );
         return undefined;
       }
       case 'trash': {
@@ -522,7 +536,7 @@ export class ChangeJournal {
           if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
           await moveAcross(trashPath, destination);
         });
-        await fsp.rm(path.dirname(e.trashPath), { recursive: true, force: true });
+        await removeNoFollow(this.slotOf(e.trashPath));
         return undefined;
       }
     }

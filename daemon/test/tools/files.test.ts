@@ -250,7 +250,7 @@ describe('changing files, journal and undo', () => {
     expect(slots).toHaveLength(1);
     const note = JSON.parse(fs.readFileSync(path.join(h.ctx.paths.trash, slots[0], 'errand-trash.json'), 'utf8'));
     expect(note).toMatchObject({ originalPath: path.join(ws, 'folder'), taskId: 'task_trash' });
-    expect(fs.readFileSync(path.join(h.ctx.paths.trash, slots[0], 'folder', 'x.txt'), 'utf8')).toBe('x');
+    expect(fs.readFileSync(path.join(h.ctx.paths.trash, slots[0], 'item', 'folder', 'x.txt'), 'utf8')).toBe('x');
     await h.send('task.undo', { taskId: 'task_trash' });
     expect(fs.readFileSync(path.join(ws, 'folder', 'x.txt'), 'utf8')).toBe('x');
   });

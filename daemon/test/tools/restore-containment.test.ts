@@ -117,3 +117,60 @@ it('restores under a folder flipped between real and a link to outside land insi
   const inside = [...filesUnder(flip), ...filesUnder(`${flip}.parked`)];
   expect(inside.length).toBeGreaterThanOrEqual(restored);
 });
+
+it('undo of a folder move does not move back a link put in its place', async () => {
+  fs.mkdirSync(path.join(ws, 'proj'));
+  fs.writeFileSync(path.join(ws, 'proj', 'a.txt'), 'a');
+  await h.run('fs_move', { from: 'proj', to: 'moved' }, h.task({ taskId: 'task_mv' }));
+  fs.rmSync(path.join(ws, 'moved'), { recursive: true });
+  fs.symlinkSync(h.outside, path.join(ws, 'moved'));
+  const result = await h.send('task.undo', { taskId: 'task_mv' });
+  expect(result.restored).toEqual([]);
+  expect(fs.existsSync(path.join(ws, 'proj'))).toBe(false);
+  expect(fs.lstatSync(path.join(ws, 'moved')).isSymbolicLink()).toBe(true);
+});
+
+it('a deleted file named like the trash note keeps its bytes and cannot forge where it came from', async () => {
+  fs.mkdirSync(path.join(ws, 'x'));
+  const forged = JSON.stringify({
+    originalPath: path.join(ws, 'docs', 'elsewhere.json'),
+    taskId: 'task_user',
+    at: 9e12,
+  });
+  fs.writeFileSync(path.join(ws, 'x', 'errand-trash.json'), forged);
+  await h.run('fs_delete', { path: 'x/errand-trash.json' }, h.task({ taskId: 'task_del' }));
+  const { items } = (await controlCall(h.ctx.paths.socket, 'trash.list')) as {
+    items: Array<{ id: string; originalPath: string; taskId: string }>;
+  };
+  expect(items).toEqual([
+    expect.objectContaining({ originalPath: path.join(ws, 'x', 'errand-trash.json'), taskId: 'task_del' }),
+  ]);
+  await controlCall(h.ctx.paths.socket, 'trash.restore', { id: items[0].id });
+  expect(fs.readFileSync(path.join(ws, 'x', 'errand-trash.json'), 'utf8')).toBe(forged);
+  expect(fs.existsSync(path.join(ws, 'docs'))).toBe(false);
+});
+
+it('a folder moved to another disk and back keeps its links as links; nothing outside is touched', async () => {
+  const shm = fs.mkdtempSync('/dev/shm/errand-root-');
+  try {
+    h.setConfig((raw) => {
+      raw.roots = [...(raw.roots ?? []), shm];
+    });
+    fs.writeFileSync(path.join(h.outside, 'secret.txt'), 'SECRET');
+    fs.mkdirSync(path.join(ws, 'tree', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'tree', 'sub', 'n.txt'), 'n');
+    fs.symlinkSync(h.outside, path.join(ws, 'tree', 'out'));
+    await h.run('fs_move', { from: path.join(ws, 'tree'), to: path.join(shm, 'tree') }, h.task({ taskId: 'task_x' }));
+    expect(fs.lstatSync(path.join(shm, 'tree', 'out')).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(path.join(shm, 'tree', 'sub', 'n.txt'), 'utf8')).toBe('n');
+    expect(fs.existsSync(path.join(ws, 'tree'))).toBe(false);
+    const result = await h.send('task.undo', { taskId: 'task_x' });
+    expect(result.skipped).toEqual([]);
+    expect(fs.lstatSync(path.join(ws, 'tree', 'out')).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(path.join(ws, 'tree', 'sub', 'n.txt'), 'utf8')).toBe('n');
+    expect(fs.existsSync(path.join(shm, 'tree'))).toBe(false);
+    expect(fs.readFileSync(path.join(h.outside, 'secret.txt'), 'utf8')).toBe('SECRET');
+  } finally {
+    fs.rmSync(shm, { recursive: true, force: true });
+  }
+});

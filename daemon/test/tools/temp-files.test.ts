@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeAtomicIn } from '../../src/tools/no-follow.js';
 import { closeTempLedger, noteTemp, openTempLedger } from '../../src/tools/temp-ledger.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -64,6 +65,32 @@ describe('temp files in the home folder', () => {
       expect(fs.readdirSync(home).filter((n) => n.endsWith('.tmp'))).toEqual(['my-notes.tmp']);
     } finally {
       await td.stop();
+    }
+  });
+});
+
+describe('a home folder reached through a link', () => {
+  it('works as its real path: the memory tool can write in it', async () => {
+    const base = tempDir();
+    fs.mkdirSync(path.join(base, 'real-local'));
+    fs.symlinkSync(path.join(base, 'real-local'), path.join(base, 'local'));
+    const model = await startModelServer();
+    const td = await startTestDaemon({
+      home: path.join(base, 'local', 'errand'),
+      env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
+    });
+    try {
+      model.push(
+        reply(toolUse('memory', { command: 'create', path: '/memories/n.md', file_text: 'hi' })),
+        reply(text('Noted.')),
+      );
+      const phone = await td.connect();
+      const { task } = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'remember hi' });
+      await phone.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+      expect(fs.readFileSync(path.join(base, 'real-local', 'errand', 'memory', 'n.md'), 'utf8')).toBe('hi');
+    } finally {
+      await td.stop();
+      await model.close();
     }
   });
 });
