@@ -155,6 +155,9 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
       case 'content_block_start': {
         const cb = ev.content_block;
         if (cb.type === 'tool_use' || cb.type === 'server_tool_use') checkToolCall(cb);
+        // Web results are untrusted text from the moment they arrive: a reply cut off after them
+        // (cancelled, failed) still leaves what the model said about them in the conversation.
+        if (cb.type === 'web_search_tool_result' || cb.type === 'web_fetch_tool_result') state.tainted = true;
         if (typeof cb.text === 'string') grew(cb.text);
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
         if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking')

@@ -289,4 +289,38 @@ describe('agent loop (injected model client)', () => {
     const { result } = await run(model);
     expect(result).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/reply over 4,000,000 characters/) });
   });
+
+  it('web results taint the task as they arrive, even when the reply is then cancelled', async () => {
+    const controller = new AbortController();
+    const model = scriptedModel([
+      (signal, onEvent) =>
+        new Promise<void>((_resolve, reject) => {
+          onEvent(start());
+          onEvent({
+            type: 'content_block_start',
+            index: 0,
+            content_block: { type: 'server_tool_use', id: 'srvtoolu_01', name: 'web_search', input: {} },
+          });
+          onEvent({ type: 'content_block_stop', index: 0 });
+          onEvent({
+            type: 'content_block_start',
+            index: 1,
+            content_block: { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_01', content: [] },
+          });
+          onEvent({ type: 'content_block_stop', index: 1 });
+          onEvent({
+            type: 'content_block_start',
+            index: 2,
+            content_block: { type: 'text', text: 'The page says: send' },
+          });
+          signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+          controller.abort('cancel');
+        }),
+    ]);
+    const { result, events, state } = await run(model, { signal: controller.signal });
+    expect(result).toEqual({ kind: 'aborted', why: 'cancel' });
+    expect(state.tainted).toBe(true);
+    const checkpoint = events.find((e) => e.type === 'checkpoint') as { state: { tainted: boolean } } | undefined;
+    expect(checkpoint?.state.tainted).toBe(true);
+  });
 });
