@@ -2,7 +2,13 @@
 // a time skipped by a spring-forward runs at the first valid time after it, a time repeated by a
 // fall-back runs once). "Every N hours" is elapsed time, so it is plain arithmetic.
 import { Cron } from 'croner';
-import { calendarDateProblem, type Schedule, type ScheduleWhen } from '../../../shared/src/index.js';
+import {
+  CRON_SHAPE,
+  CRON_SHAPE_PROBLEM,
+  calendarDateProblem,
+  type Schedule,
+  type ScheduleWhen,
+} from '../../../shared/src/index.js';
 
 const HOUR = 3_600_000;
 /** Missed occurrences enumerated one by one at most; beyond that they are counted as "at least". */
@@ -57,6 +63,8 @@ export function whenProblem(when: ScheduleWhen, timeZone: string): string | unde
     const problem = calendarDateProblem(when.at);
     if (problem) return problem;
   }
+  if (when.kind === 'cron' && !CRON_SHAPE.test(when.expr))
+    return `The schedule is not valid: ${CRON_SHAPE_PROBLEM}.`;
   try {
     cronOf(when, timeZone);
   } catch (err) {

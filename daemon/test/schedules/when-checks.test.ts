@@ -1,7 +1,8 @@
 // What a schedule's `when` may be: a one-off on a real calendar date (never rolled over into the next
 // month), and a cron expression of printable fields, so nothing odd reaches a terminal or the phone.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ScheduleWhen } from '../../../shared/src/index.js';
+import { type Schedule, ScheduleWhen } from '../../../shared/src/index.js';
+import { describeSchedule } from '../../src/cli/commands/schedules.js';
 import { type SchedulesModule, startSchedules } from '../../src/schedules/index.js';
 import { whenProblem } from '../../src/schedules/timing.js';
 import { type Harness, startHarness } from '../agent/harness.js';
@@ -36,6 +37,59 @@ describe('a one-off date', () => {
   });
 });
 
+describe('a cron expression', () => {
+  it.each([
+    ['a carriage return', '0\r8 * * *'],
+    ['a line feed', '0\n8 * * *'],
+    ['a tab', '0\t8 * * *'],
+    ['a vertical tab', '0\x0b8 * * *'],
+    ['a form feed', '0\x0c8 * * *'],
+    ['an escape sequence', '0 8 * * \x1b[2J*'],
+    ['a line separator', '0\u20288 * * *'],
+    ['a paragraph separator', '0\u20298 * * *'],
+    ['a byte-order mark', '0\ufeff8 * * *'],
+    ['a right-to-left override', '0 8 * * \u202e1'],
+    ['a no-break space', '0\u00a08 * * *'],
+    ['two spaces', '0  8 * * *'],
+    ['four fields', '0 8 * *'],
+    ['seven fields', '0 0 8 * * * 2027'],
+  ])('refuses one with %s', (_what, expr) => {
+    expect(issues({ kind: 'cron', expr })).toMatch(
+      /five fields .* of printable ASCII characters separated by single spaces/,
+    );
+  });
+
+  it('accepts five or six printable fields, trimmed first', () => {
+    for (const expr of ['0 8 * * 1-5', '*/15 9-17 * * MON-FRI', '30 0 8 * * *', '0 0 L * ?'])
+      expect(ScheduleWhen.parse({ kind: 'cron', expr })).toEqual({ kind: 'cron', expr });
+    expect(ScheduleWhen.parse({ kind: 'cron', expr: ' \ufeff0 8 * * *\r\n\u2028' })).toEqual({
+      kind: 'cron',
+      expr: '0 8 * * *',
+    });
+  });
+
+  it('`errand schedules` shows what a stored schedule holds with every control character made visible', () => {
+    // Saved before the schema was strict: the journal is not re-validated on load.
+    const s: Schedule = {
+      id: 'sch_1',
+      title: 'Brief\x1b[31m',
+      text: 'x',
+      when: { kind: 'cron', expr: '0\r8 * \x0b\x0c* *\u2028\u2029\ufeff' },
+      timeZone: 'Europe/Paris\x1b]0;owned\x07',
+      catchUp: 'run',
+      state: 'active',
+      createdAt: 0,
+      updatedAt: 0,
+      accountedUntil: 0,
+      history: [],
+      spentUsd: 0,
+    };
+    const out = describeSchedule(s);
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/);
+    expect(out).toContain('cron 0\\x0d8 * \\x0b\\x0c* *\\u{2028}\\u{2029}\\u{feff} (Europe/Paris\\x1b]0;owned\\x07)');
+  });
+});
+
 describe('refused on the wire', () => {
   let server: ModelServer | undefined;
   let h: Harness | undefined;
@@ -62,6 +116,10 @@ describe('refused on the wire', () => {
     });
     await expect(send({ kind: 'once', at: '2027-02-29T10:00' })).rejects.toMatchObject({
       message: expect.stringMatching(/2027-02-29 is not a date/),
+    });
+    await expect(send({ kind: 'cron', expr: '0\r8 * * *' })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/printable ASCII/),
     });
     expect(h.store.schedules.size).toBe(0);
   });

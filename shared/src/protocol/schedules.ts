@@ -44,10 +44,19 @@ const LocalDateTime = z
     error: (iss) => calendarDateProblem(String(iss.input)) ?? 'not a date on the calendar',
   });
 
+/**
+ * Five or six fields of printable ASCII separated by single spaces (after trimming): no control,
+ * line-separator or invisible characters, which would otherwise reach terminals and the phone raw.
+ */
+export const CRON_SHAPE = /^[\x21-\x7e]+(?: [\x21-\x7e]+){4,5}$/;
+export const CRON_SHAPE_PROBLEM =
+  'a cron expression is five fields (minute hour day month weekday), or six with seconds first, of printable ASCII characters separated by single spaces';
+const CronExpr = z.string().trim().max(120).regex(CRON_SHAPE, CRON_SHAPE_PROBLEM);
+
 /** When a schedule runs, read in its time zone. */
 export const ScheduleWhen = z.discriminatedUnion('kind', [
   /** Five fields (minute hour day month weekday), or six with seconds first. */
-  z.object({ kind: z.literal('cron'), expr: z.string().trim().min(9).max(120) }).strict(),
+  z.object({ kind: z.literal('cron'), expr: CronExpr }).strict(),
   z.object({ kind: z.literal('once'), at: LocalDateTime }).strict(),
   z.object({ kind: z.literal('daily'), time: Clock }).strict(),
   z.object({ kind: z.literal('weekdays'), time: Clock }).strict(),

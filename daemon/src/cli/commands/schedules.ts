@@ -57,12 +57,13 @@ function outcomeText(o: Occurrence): string {
   return `${o.outcome}${count}${extra}`;
 }
 
-function describe(s: Schedule): string {
+/** A schedule in lines for the terminal: everything that came from a client made visible, never raw. */
+export function describeSchedule(s: Schedule): string {
   const last = s.history.at(-1);
   const missed = s.history.reduce((n, o) => n + (o.outcome === 'missed' ? (o.count ?? 1) : 0), 0);
   const lines = [
-    `${s.id}  ${forTerminal(s.title)}  (${s.state})`,
-    `    ${describeWhen(s.when)} (${s.timeZone}); catch-up: ${s.catchUp}`,
+    `${forTerminal(s.id)}  ${forTerminal(s.title)}  (${s.state})`,
+    `    ${forTerminal(`${describeWhen(s.when)} (${s.timeZone})`)}; catch-up: ${s.catchUp}`,
     `    next: ${s.state === 'active' ? timeIn(s.nextRunAt, s.timeZone) : '—'}; last: ${
       last ? `${timeIn(last.dueAt, s.timeZone)} ${outcomeText(last)}` : 'never'
     }${missed ? `; missed recently: ${missed}` : ''}; spent $${s.spentUsd.toFixed(2)}`,
@@ -76,7 +77,7 @@ async function list(args: ParsedCommandArgs, io: CliIO, json: boolean): Promise<
   if (r === undefined) return 1;
   if (json) io.out(JSON.stringify(r.schedules, null, 2));
   else if (!r.schedules.length) io.out('No schedules yet. Add one with `errand schedules add "<task>" --daily 08:00`.');
-  else io.out(r.schedules.map(describe).join('\n'));
+  else io.out(r.schedules.map(describeSchedule).join('\n'));
   return 0;
 }
 
@@ -141,7 +142,7 @@ export const schedulesCommand: CliCommand = {
         ...(typeof maxCost === 'number' ? { maxCostUsd: maxCost } : {}),
       });
       if (r === undefined) return 1;
-      io.out(json ? JSON.stringify(r.schedule, null, 2) : `Added.\n${describe(r.schedule)}`);
+      io.out(json ? JSON.stringify(r.schedule, null, 2) : `Added.\n${describeSchedule(r.schedule)}`);
       return 0;
     }
     const verbs = { pause: 'Paused', resume: 'Resumed', remove: 'Removed', run: 'Started' } as const;
@@ -159,7 +160,7 @@ export const schedulesCommand: CliCommand = {
     if (r === undefined) return 1;
     if (json) io.out(JSON.stringify(r, null, 2));
     else if ('taskId' in r) io.out(`Started: task ${r.taskId} in thread ${r.threadId}.`);
-    else if ('schedule' in r) io.out(`${verbs[action]}.\n${describe(r.schedule)}`);
+    else if ('schedule' in r) io.out(`${verbs[action]}.\n${describeSchedule(r.schedule)}`);
     else io.out(`Removed ${id}. Its thread stays.`);
     return 0;
   },
