@@ -117,6 +117,14 @@ export class Supervisor {
       this.scheduler.finished(slot);
       return;
     }
+    // A spending cap reached while it waited its turn (the tasks before it spent it): it does not
+    // start, and says why (Retry once the cap is raised, or tomorrow).
+    const capped = this.startGate?.();
+    if (capped) {
+      await this.endBeforeStart(slot, capped);
+      this.scheduler.finished(slot);
+      return;
+    }
     const run = new TaskRun(this.host, slot);
     this.runs.set(slot.taskId, run);
     await run
@@ -148,6 +156,29 @@ export class Supervisor {
         this.runs.delete(slot.taskId);
         this.scheduler.finished(slot);
       });
+  }
+
+  private startGate: (() => string | undefined) | undefined;
+
+  /** Tasks do not start while `why` returns a sentence (a daily or monthly spending cap reached). */
+  setStartGate(why: () => string | undefined): void {
+    this.startGate = why;
+  }
+
+  /** A queued task that will not run: failed with `reason`, in one record with its event. */
+  private async endBeforeStart(slot: Slot, reason: string): Promise<void> {
+    await this.writes
+      .mutate(slot.threadId, (doc) => {
+        const t = findTask(doc, slot.taskId);
+        if (t?.state === 'queued') Object.assign(t, { state: 'failed', reason, endedAt: Date.now() });
+        return t ? { ...t } : undefined;
+      })
+      .then(
+        ({ result }) => {
+          if (result) this.writes.emit({ kind: 'task.updated', task: result });
+        },
+        (err: unknown) => this.ctx.log.warn('could not end a task held by a spending cap', { error: String(err) }),
+      );
   }
 
   /** Resolves when no task is running or queued and every event is written. */

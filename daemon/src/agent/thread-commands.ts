@@ -43,6 +43,8 @@ export class ThreadCommands {
   /** Refuse new tasks while `why` returns a sentence (a daily or monthly spending cap reached). */
   setStartGate(why: () => string | undefined): void {
     this.startGate = why;
+    // Tasks already queued are held by it too, when their turn comes.
+    this.runs.setStartGate(why);
   }
 
   async startTask(req: { text: string; title: string; threadId?: string; maxCostUsd?: number }) {
