@@ -310,7 +310,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           if (answer !== 'continue')
             return finish({
               kind: 'failed',
-              reason: stoppedBecause(`Stopped: ${repeated.summary.replace(/ Let it continue\?$/, '')}`, answer),
+              reason: stoppedBecause(repeated.stopped, answer),
             });
           runaway.reset(repeated.kind, repeated.details);
         }

@@ -10,8 +10,13 @@ export const STALE_TURN_LIMIT = 6;
 
 export interface RunawayEvidence {
   kind: 'same_call' | 'no_progress';
-  /** One sentence for the approval: what was seen. */
+  /** One sentence for the approval: what was seen (may quote the repeated call). */
   summary: string;
+  /**
+   * Why the task stopped, when the user says no: what was seen, with no arguments (they can hold
+   * file text or a command, and this sentence becomes the task's reason; the approval has them).
+   */
+  stopped: string;
   /** What the user is shown: the repeated call, or the last calls of the stale turns. */
   details: Record<string, unknown>;
 }
@@ -34,6 +39,12 @@ function shortArgs(input: unknown): string {
   return s.length > 200 ? `${s.slice(0, 197)}…` : s;
 }
 
+/** A tool name as the model gave it, capped (it is checked to be a string, not to be one of ours). */
+function shortName(name: string): string {
+  const s = name.replace(/[^\w.-]+/g, ' ').trim();
+  return s.length > 60 ? `${s.slice(0, 59)}…` : s || 'tool';
+}
+
 export class RunawayWatch {
   private calls = new Map<string, number>();
   private seenResults = new Set<string>();
@@ -50,6 +61,7 @@ export class RunawayWatch {
         return {
           kind: 'same_call',
           summary: `The agent made the same call ${n} times: ${c.name} ${shortArgs(c.input)}. Let it continue?`,
+          stopped: `Stopped: The agent made the same ${shortName(c.name)} call ${n} times.`,
           details: { tool: c.name, arguments: c.input, times: n },
         };
       }
@@ -76,6 +88,7 @@ export class RunawayWatch {
     return {
       kind: 'no_progress',
       summary: `${this.staleTurns} turns in a row brought nothing new (the same results again). Let it continue?`,
+      stopped: `Stopped: ${this.staleTurns} turns in a row brought nothing new.`,
       details: { turns: this.staleTurns, lastCalls: [...this.recentCalls] },
     };
   }

@@ -59,13 +59,15 @@ export async function sendFallback(
 export function fallbackMessageFor(
   event: { kind: 'approval.requested'; approval: Approval } | { kind: 'question.asked'; question: Question },
   appOrigin: string,
+  /** The allowed folders (real paths): the message names the one the action is in. */
+  roots: readonly string[] = [],
 ): FallbackMessage {
   if (event.kind === 'approval.requested') {
     const a = event.approval;
     return {
       kind: 'approval',
       title: 'Errand needs your OK',
-      body: `Needs your OK: ${privateActionLine(a.tool, a.action)}. Open Errand to decide.`,
+      body: `Needs your OK: ${privateActionLine(a.tool, a.action, roots)}. Open Errand to decide.`,
       url: `${appOrigin}${threadUrl(a.threadId)}`,
       threadId: a.threadId,
     };

@@ -1,6 +1,8 @@
 // The push module: VAPID keys, per-device subscriptions over the authenticated protocol, and one
 // Web Push per change worth a buzz (task done / failed, approval needed, question asked), unless
 // the device has that thread in the foreground right now. Every push ends in a recorded outcome.
+import fs from 'node:fs';
+import path from 'node:path';
 import { isEndedTaskState, type PushOutcome } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule, PushReceiptHandler } from '../context.js';
 import type { Store } from '../store/index.js';
@@ -158,6 +160,16 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     log,
   });
 
+  /** The allowed folders by their real paths (as tools resolve them): a private push names the one an action is in. */
+  const roots = () =>
+    [ctx.paths.workspace, ...ctx.config().roots].map((p) => {
+      try {
+        return fs.realpathSync.native(p);
+      } catch {
+        return path.resolve(p);
+      }
+    });
+
   const unsubscribe = ctx.store.events.subscribe(({ event }) => {
     if (event.kind === 'device.revoked') {
       track(store.remove(event.deviceId));
@@ -169,7 +181,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       const a = event.approval;
       if (a.state === 'pending') {
         escalations.opened(`approval:${a.id}`, a.taskId, a.expiresAt);
-        fallbackMessage = fallbackMessageFor(event, ctx.origins()[0] ?? '');
+        fallbackMessage = fallbackMessageFor(event, ctx.origins()[0] ?? '', roots());
       } else escalations.closed(`approval:${a.id}`);
     } else if (event.kind === 'approval.resolved') escalations.closed(`approval:${event.approval.id}`);
     else if (event.kind === 'question.asked') {
@@ -191,6 +203,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
         (threadId) => ctx.store.threads.summary(threadId)?.title,
         Date.now(),
         ctx.config().push.previews,
+        event.kind === 'approval.requested' ? roots() : [],
       );
     } catch (err) {
       log.error('could not build a push', { event: event.kind, error: (err as Error).message });

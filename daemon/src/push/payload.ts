@@ -2,6 +2,7 @@
 // buzz (a task done or failed, an approval or a question), identified by a key so the same change
 // never pushes twice. Payloads hold a title, a short line and a link into the app: never file
 // contents, tool output or anything secret, and never more than ~1 KB of JSON.
+import path from 'node:path';
 import { type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
@@ -34,7 +35,8 @@ export interface PushJob {
 /**
  * How much a push may show on a lock screen. 'private' (the default): no command, no model text
  * and no file text, only what kind of thing happened and where ("Needs your OK: a shell command in
- * Projects"); the app shows everything after unlock. 'full': the action and the answer's first line.
+ * Projects", where Projects is an allowed folder the user chose; "Stopped at its spending limit.");
+ * the app shows everything after unlock. 'full': the action, the answer's and the failure's first line.
  */
 export type PushPreviews = 'private' | 'full';
 
@@ -66,21 +68,91 @@ function baseName(p: string): string {
   return p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
 }
 
-/** An approval's action in a few plain words, with no attacker-chosen text (no command, no content). */
-export function privateActionLine(tool: string, action: Record<string, unknown>): string {
-  const where = (p: unknown) => (typeof p === 'string' && p ? ` in ${oneLine(baseName(p), 40)}` : '');
-  if (tool === 'shell') return `a shell command${where(action.cwd)}`;
-  if (tool.startsWith('fs_')) {
-    const target = typeof action.path === 'string' ? action.path : undefined;
-    const folder = target?.split(/[\\/]/).slice(0, -1).join('/');
-    return `a file change${where(folder)}`;
+/** The allowed folder (the deepest one) holding `p`, by its own name: chosen by the user, not the model. */
+function rootName(p: unknown, roots: readonly string[]): string | undefined {
+  if (typeof p !== 'string' || !path.isAbsolute(p)) return undefined;
+  let best: string | undefined;
+  for (const root of roots) {
+    const rel = path.relative(root, p);
+    const inside = rel === '' || (!path.isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${path.sep}`));
+    if (inside && (!best || root.length > best.length)) best = root;
   }
+  return best === undefined ? undefined : baseName(best) || undefined;
+}
+
+/**
+ * An approval's action in a few plain words, with no attacker-chosen text (no command, no content,
+ * no folder or file name the model picked): where it happens is named by the allowed folder (`roots`,
+ * real paths) it is in, or not at all.
+ */
+export function privateActionLine(
+  tool: string,
+  action: Record<string, unknown>,
+  roots: readonly string[] = [],
+): string {
+  const where = (p: unknown) => {
+    const name = rootName(p, roots);
+    return name ? ` in ${oneLine(name, 40)}` : '';
+  };
+  if (tool === 'shell') return `a shell command${where(action.cwd)}`;
+  if (tool.startsWith('fs_')) return `a file change${where(action.path ?? action.to ?? action.from)}`;
   // Errand's own questions (spending limits, runaway checks, the agent's schedule tool).
   if (tool === 'spending limit') return 'more spending for a task';
   if (tool === 'runaway check') return 'a task that seems to be looping';
   if (tool === 'schedule_create') return 'a new schedule';
   const sep = tool.indexOf('__');
   return sep > 0 ? `an action in ${oneLine(tool.slice(0, sep), 40)}` : 'an action';
+}
+
+/**
+ * Why a task failed, for the lock screen: a fixed sentence picked by which of the daemon's own
+ * reasons it is, never any of the reason's words (a reason can quote a call's arguments, a command,
+ * an API error that echoes the conversation, or an internal error message). The reason is matched
+ * only to choose among these; anything else gets the generic line. The app shows the whole reason.
+ */
+const FAILURE_LINES: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /^Stopped: (?:The agent made the same |\d+ turns in a row brought nothing new)/,
+    'Stopped: it seemed to be repeating itself.',
+  ],
+  [/^Stopped after spending about \$/, 'Stopped at its spending limit.'],
+  [/^Stopped after [\d,]+ turns? \(limit: /, 'Stopped at its limit on turns.'],
+  [/^Stopped after [\d,]+ output tokens? \(limit: /, 'Stopped at its limit on output.'],
+  [/^Stopped after [^(]* of work \(limit: /, 'Stopped at its time limit.'],
+  [/^The model declined to continue/, 'Stopped: the model declined to continue.'],
+  [
+    /^The conversation [^\n]*no longer fits in the model's context/,
+    "Stopped: the conversation no longer fits in the model's context.",
+  ],
+  [/^No Anthropic API key is set\./, 'Failed: no API key is set on the computer.'],
+  [/^The Anthropic API rejected the API key \(401\)/, 'Failed: the API key was rejected.'],
+  [/^The API key is not allowed to do this \(403\)/, 'Failed: the API key is not allowed to do this.'],
+  [/^The model API does not know model /, 'Failed: the model name or the API address is wrong.'],
+  [/^The Anthropic account has a billing problem/, 'Failed: the Anthropic account has a billing problem.'],
+  [/^The Anthropic API is rate limiting this key/, 'Failed: the model API is rate limiting the key.'],
+  [/^The Anthropic API is overloaded/, 'Failed: the model API is overloaded.'],
+  [/^The model API (?:had a server error|reported )/, 'Failed: the model API had a problem.'],
+  [/^The model API refused the request/, 'Failed: the model API refused the request.'],
+  [
+    /^(?:Could not reach the model API|The connection to the model API failed)/,
+    'Failed: the model API could not be reached.',
+  ],
+  [/^Errand hit an internal error/, 'Failed: Errand hit an internal error.'],
+  [/^Errand stopped /, 'Errand stopped while this task was running.'],
+];
+export const FAILED_GENERIC_LINE = 'The task failed. Open Errand to see why.';
+
+/** The lock-screen line for a task that ended without an answer (private previews). */
+export function privateFailureLine(reason: string | undefined): string {
+  const r = reason?.trim() ?? '';
+  const line = FAILURE_LINES.find(([re]) => re.test(r))?.[1];
+  if (!line) return FAILED_GENERIC_LINE;
+  // The loop's own endings when it asked whether to continue (runaway checks, spending limits).
+  if (line.startsWith('Stopped')) {
+    if (r.endsWith(' Nobody answered whether to continue.')) return `${line} Nobody answered in time.`;
+    if (r.endsWith(' You chose to stop it.')) return `${line} You chose to stop it.`;
+  }
+  return line;
 }
 
 export const threadTag = (threadId: string) => `thread-${threadId}`;
@@ -144,6 +216,8 @@ export function jobForEvent(
   titleOf: (threadId: string) => string | undefined,
   now = Date.now(),
   previews: PushPreviews = 'private',
+  /** The allowed folders (real paths): a private approval line names the one the action is in. */
+  roots: readonly string[] = [],
 ): PushJob | undefined {
   const full = previews === 'full';
   const title = (threadId: string, fallback: string) => oneLine(titleOf(threadId), TITLE_MAX) || fallback;
@@ -169,7 +243,9 @@ export function jobForEvent(
         );
       }
       if (t.state === 'failed') {
-        const reason = oneLine(firstLine(t.reason), BODY_MAX) || 'The task failed.';
+        const reason = full
+          ? oneLine(firstLine(t.reason), BODY_MAX) || 'The task failed.'
+          : privateFailureLine(t.reason);
         return threadJob(
           'task.failed',
           `task:${t.id}:failed`,
@@ -194,7 +270,7 @@ export function jobForEvent(
         `Needs your OK · ${title(a.threadId, 'Errand task')}`,
         full
           ? oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`
-          : `Needs your OK: ${privateActionLine(a.tool, a.action)}`,
+          : `Needs your OK: ${privateActionLine(a.tool, a.action, roots)}`,
         'high',
         Math.min(ttl, DAY),
       );
@@ -218,6 +294,9 @@ export function jobForEvent(
   }
 }
 
+/** Why a run was missed, as the scheduler says it (schedules/engine.ts): all a private push repeats. */
+const MISSED_CAUSES = ['Errand was not running', 'the computer was asleep', 'Errand could not start it on time'];
+
 /** A missed run waiting for the user's Run or Skip (catch-up rule "ask"): one push per occurrence. */
 function scheduleAskJob(
   s: Extract<ServerEvent, { kind: 'schedule.updated' }>['schedule'],
@@ -226,7 +305,9 @@ function scheduleAskJob(
   const occ = s.history.findLast((o) => o.ask === 'open');
   if (!occ) return undefined;
   const at = timeIn(occ.dueAt, s.timeZone).slice(11);
-  const why = occ.reason?.split(/[.;]/)[0]?.trim();
+  const said = occ.reason?.split(/[.;]/)[0]?.trim();
+  // Private: only the scheduler's own causes (a stored reason is free text to this module).
+  const why = full ? said : MISSED_CAUSES.find((c) => c.toLowerCase() === said?.toLowerCase());
   return {
     key: `schedule-ask:${occ.id}`,
     urgency: 'high',

@@ -104,15 +104,22 @@ describe('push payloads', () => {
     expect(job!.payload.body).toBe('Wrote Q3-report.md and 1 more file');
   });
 
-  it('task failed carries the reason; other states push nothing', () => {
-    const job = jobForEvent(
-      { kind: 'task.updated', task: task({ state: 'failed', reason: 'The model API refused the key (401).' }) },
-      titles('Sales'),
-    );
+  it('task failed: the reason with full previews, only what kind of failure by default; other states push nothing', () => {
+    const failed = task({
+      state: 'failed',
+      reason:
+        'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.',
+    });
+    const job = jobForEvent({ kind: 'task.updated', task: failed }, titles('Sales'), Date.now(), 'full');
     expect(job!.payload).toMatchObject({
       type: 'task.failed',
       title: 'Failed · Sales',
-      body: 'The model API refused the key (401).',
+      body: 'The Anthropic API rejected the API key (401). Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.',
+    });
+    expect(jobForEvent({ kind: 'task.updated', task: failed }, titles('Sales'))!.payload).toMatchObject({
+      type: 'task.failed',
+      title: 'Failed · Sales',
+      body: 'Failed: the API key was rejected.',
     });
     expect(job!.key).toBe('task:tsk_1:failed');
     for (const state of ['queued', 'running', 'waiting', 'cancelled', 'interrupted'] as const) {
@@ -179,7 +186,12 @@ describe('push payloads', () => {
   it('keeps secrets out of the lock screen even when an error message carries one', () => {
     const reason =
       'Model API said 401 for key sk-ant-api03-AbCdEf1234567890xyz; Authorization: Bearer abcdefghijklmnop0123; id 0123456789abcdef0123456789abcdef0123456789';
-    const job = jobForEvent({ kind: 'task.updated', task: task({ state: 'failed', reason }) }, titles('Sales'));
+    const job = jobForEvent(
+      { kind: 'task.updated', task: task({ state: 'failed', reason }) },
+      titles('Sales'),
+      Date.now(),
+      'full',
+    );
     expect(job!.payload.body).not.toMatch(/sk-ant|abcdefghijklmnop0123|0123456789abcdef0123456789abcdef/);
     expect(job!.payload.body).toMatch(/^Model API said 401 for key \[redacted\]/);
     // Ordinary words and file names stay.
@@ -218,7 +230,9 @@ describe('push payloads', () => {
       expiresAt: now + 600_000,
       state: 'pending' as const,
     };
-    const ask = jobForEvent({ kind: 'approval.requested', approval }, titles('Sales'), now)!.payload;
+    // Where: the allowed folder (chosen by the user) the action is in, by its name.
+    const roots = ['/home/me/Projects', '/home/me/Notes'];
+    const ask = jobForEvent({ kind: 'approval.requested', approval }, titles('Sales'), now, 'private', roots)!.payload;
     expect(ask.body).toBe('Needs your OK: a shell command in Projects');
     expect(JSON.stringify(ask)).not.toMatch(/curl|evil/);
     const write = jobForEvent(
@@ -228,6 +242,8 @@ describe('push payloads', () => {
       },
       titles('Sales'),
       now,
+      'private',
+      roots,
     )!.payload;
     expect(write.body).toBe('Needs your OK: a file change in Notes');
     const mail = jobForEvent(
