@@ -85,11 +85,31 @@ export class RunRecorder {
 
   constructor(private readonly d: RecorderDeps) {}
 
-  /** The run's items as they are now, for thread.get (saved ones may be newer in memory). */
+  /**
+   * The run's items as the events sent so far show them, for thread.get (saved ones may be newer in
+   * memory). Streamed text not sent yet is left out: it follows as item.delta, and a phone that
+   * fetched the thread meanwhile appends it once, never twice.
+   */
   liveItems(): ThreadItem[] {
-    return [...this.unsaved.values(), ...this.live.values()]
-      .filter((i) => i.kind !== 'assistant' || i.text)
-      .map((i) => ({ ...i }) as ThreadItem);
+    const unsent = new Map<string, string>();
+    const notAnnounced = new Set(this.unannounced);
+    for (const e of this.streamed) {
+      if (e.kind === 'item.added') notAnnounced.add(e.item.id);
+      else if (e.kind === 'item.delta') unsent.set(e.itemId, (unsent.get(e.itemId) ?? '') + e.delta);
+    }
+    for (const [id, delta] of this.pendingDeltas) unsent.set(id, (unsent.get(id) ?? '') + delta);
+    const out: ThreadItem[] = [];
+    for (const i of [...this.unsaved.values(), ...this.live.values()]) {
+      if (i.kind !== 'assistant') {
+        out.push({ ...i } as ThreadItem);
+        continue;
+      }
+      if (notAnnounced.has(i.id)) continue;
+      const rest = unsent.get(i.id);
+      const text = rest && i.text.endsWith(rest) ? i.text.slice(0, -rest.length) : i.text;
+      if (text) out.push({ ...i, text });
+    }
+    return out;
   }
 
   /** Apply one loop event. The promise settles when what it needs durable is durable. */
