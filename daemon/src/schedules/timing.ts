@@ -1,6 +1,10 @@
-// Calendar maths for schedules, in the schedule's time zone (croner does the work, DST included:
-// a time skipped by a spring-forward runs at the first valid time after it, a time repeated by a
-// fall-back runs once). "Every N hours" is elapsed time, so it is plain arithmetic.
+// Calendar maths for schedules, in the schedule's time zone. A calendar rhythm (cron, daily,
+// weekdays, once) names wall-clock times: croner finds them on a plain UTC calendar, where no time
+// is skipped or repeated, and each one is then placed in the zone. Daylight-saving changes, as
+// docs/protocol.md promises: a wall-clock time skipped by a spring-forward runs at the first valid
+// time after it (the transition itself; several skipped times are one run), and a time repeated by
+// a fall-back runs once, at its first instance (nothing runs during the repeated hour's second
+// pass). "Every N hours" is elapsed time, so it is plain arithmetic.
 import { Cron } from 'croner';
 import {
   CRON_SHAPE,
@@ -15,8 +19,85 @@ const HOUR = 3_600_000;
 export const MAX_ENUMERATED = 2000;
 /** Catch-up window for a one-off schedule (it has no period to halve). */
 const ONCE_WINDOW_MS = HOUR;
+/** Further than any offset from UTC (−12 h … +14 h): an offset seen this far away is the other side of a change. */
+const BEYOND_OFFSETS = 26 * HOUR;
 
 type Timed = Pick<Schedule, 'when' | 'timeZone' | 'accountedUntil'>;
+
+// ---- wall-clock times ---------------------------------------------------------------------------
+// A wall-clock time is written as the UTC instant with the same fields ("2027-11-07 01:30" in any
+// zone is Date.UTC(2027, 10, 7, 1, 30)), so it can be compared and counted.
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatIn(timeZone: string): Intl.DateTimeFormat {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    if (formats.size > 500) formats.clear();
+    formats.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The wall clock in `timeZone` at instant `t`. */
+function wallAt(timeZone: string, t: number): number {
+  const p: Record<string, number> = {};
+  for (const { type, value } of formatIn(timeZone).formatToParts(new Date(t))) p[type] = Number(value);
+  const ms = ((t % 1000) + 1000) % 1000;
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second) + ms;
+}
+
+const offsetAt = (timeZone: string, t: number): number => wallAt(timeZone, t) - t;
+
+/** The first instant in (lo, hi] whose offset is hi's: where the clocks changed. */
+function changeAt(timeZone: string, lo: number, hi: number): number {
+  const after = offsetAt(timeZone, hi);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetAt(timeZone, mid) === after) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * The instant a wall-clock time happens in `timeZone`: its first instance when a fall-back repeats
+ * it; the moment the clocks change (the first valid time after it) when a spring-forward skips it.
+ */
+export function instantOf(timeZone: string, wall: number): number {
+  const before = offsetAt(timeZone, wall - BEYOND_OFFSETS);
+  const after = offsetAt(timeZone, wall + BEYOND_OFFSETS);
+  if (before === after) return wall - before;
+  let first: number | undefined;
+  for (const o of new Set([before, offsetAt(timeZone, wall), after])) {
+    const t = wall - o;
+    if (wallAt(timeZone, t) === wall && (first === undefined || t < first)) first = t;
+  }
+  if (first !== undefined) return first;
+  // Skipped: it would be before the change in the new offset and after it in the old one.
+  return changeAt(timeZone, wall - Math.max(before, after), wall - Math.min(before, after));
+}
+
+/**
+ * The latest wall-clock time already used at instant `t`: its own wall clock, except during the
+ * second pass of a repeated hour, when everything up to the fall-back has been used.
+ */
+function wallUsedBy(timeZone: string, t: number): number {
+  const wall = wallAt(timeZone, t);
+  const first = instantOf(timeZone, wall);
+  if (first >= t) return wall;
+  return wallAt(timeZone, changeAt(timeZone, first, t) - 1);
+}
 
 const cache = new Map<string, Cron>();
 
@@ -24,8 +105,6 @@ function patternOf(when: ScheduleWhen): string | undefined {
   switch (when.kind) {
     case 'cron':
       return when.expr;
-    case 'once':
-      return `${when.at}:00`;
     case 'daily': {
       const [h, m] = when.time.split(':').map(Number);
       return `${m} ${h} * * *`;
@@ -34,22 +113,29 @@ function patternOf(when: ScheduleWhen): string | undefined {
       const [h, m] = when.time.split(':').map(Number);
       return `${m} ${h} * * 1-5`;
     }
+    case 'once':
     case 'every':
       return undefined;
   }
 }
 
-function cronOf(when: ScheduleWhen, timeZone: string): Cron | undefined {
+/** The rhythm's wall-clock times, on a calendar without daylight saving (UTC). */
+function wallCron(when: ScheduleWhen): Cron | undefined {
   const pattern = patternOf(when);
   if (pattern === undefined) return undefined;
-  const key = `${timeZone}\u0000${pattern}`;
-  let c = cache.get(key);
+  let c = cache.get(pattern);
   if (!c) {
-    c = new Cron(pattern, { timezone: timeZone, paused: true });
+    c = new Cron(pattern, { timezone: 'UTC', paused: true });
     if (cache.size > 5000) cache.clear();
-    cache.set(key, c);
+    cache.set(pattern, c);
   }
   return c;
+}
+
+/** A one-off's wall-clock time. */
+function onceWall(at: string): number {
+  const [y, mo, d, h, mi] = at.split(/[-T:]/).map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi);
 }
 
 /** Why `when` cannot be used in `timeZone`, in a sentence; undefined when it is fine. */
@@ -63,10 +149,9 @@ export function whenProblem(when: ScheduleWhen, timeZone: string): string | unde
     const problem = calendarDateProblem(when.at);
     if (problem) return problem;
   }
-  if (when.kind === 'cron' && !CRON_SHAPE.test(when.expr))
-    return `The schedule is not valid: ${CRON_SHAPE_PROBLEM}.`;
+  if (when.kind === 'cron' && !CRON_SHAPE.test(when.expr)) return `The schedule is not valid: ${CRON_SHAPE_PROBLEM}.`;
   try {
-    cronOf(when, timeZone);
+    wallCron(when);
   } catch (err) {
     return `The schedule is not valid: ${(err as Error).message}.`;
   }
@@ -84,6 +169,35 @@ export function hostTimeZone(): string {
   return zoneFor.zone;
 }
 
+/**
+ * A calendar rhythm's occurrences strictly after `after`, in order (endless for a repeating one).
+ * Every wall-clock time up to the one `after` has used is behind; each next one is placed in the
+ * zone, and several skipped times that land on the same change are one occurrence.
+ */
+function* calendarAfter(s: Timed, after: number): Generator<number> {
+  if (s.when.kind === 'once') {
+    const t = instantOf(s.timeZone, onceWall(s.when.at));
+    if (t > after) yield t;
+    return;
+  }
+  const c = wallCron(s.when);
+  if (!c) return;
+  let wall = wallUsedBy(s.timeZone, after);
+  let last = after;
+  // Times that collapse onto one already given: at most every second of a skipped stretch.
+  for (let merged = 0; merged < 100_000; merged++) {
+    const next = c.nextRun(new Date(wall))?.getTime();
+    if (next === undefined) return;
+    wall = next;
+    const t = instantOf(s.timeZone, next);
+    if (t > last) {
+      yield t;
+      last = t;
+      merged = 0;
+    }
+  }
+}
+
 /** The first occurrence strictly after `after`, or undefined when there is none (a past one-off). */
 export function nextDue(s: Timed, after = s.accountedUntil): number | undefined {
   if (s.when.kind === 'every') {
@@ -92,7 +206,8 @@ export function nextDue(s: Timed, after = s.accountedUntil): number | undefined 
     const k = Math.max(1, Math.floor((after - s.accountedUntil) / step) + 1);
     return s.accountedUntil + k * step;
   }
-  return cronOf(s.when, s.timeZone)?.nextRun(new Date(after))?.getTime() ?? undefined;
+  for (const t of calendarAfter(s, after)) return t;
+  return undefined;
 }
 
 /** The last occurrence due at or before `to` (after the last accounted one), or undefined. */
@@ -102,23 +217,33 @@ export function latestDue(s: Timed, to: number): number | undefined {
     const k = Math.floor((to - s.accountedUntil) / step);
     return k >= 1 ? s.accountedUntil + k * step : undefined;
   }
-  const prev = cronOf(s.when, s.timeZone)
-    ?.previousRuns(2, new Date(to + 1000))
-    .map((d) => d.getTime())
-    .find((t) => t <= to);
-  return prev !== undefined && prev > s.accountedUntil ? prev : undefined;
+  let t: number | undefined;
+  if (s.when.kind === 'once') t = instantOf(s.timeZone, onceWall(s.when.at));
+  else {
+    const used = wallUsedBy(s.timeZone, to);
+    const wall = wallCron(s.when)
+      ?.previousRuns(2, new Date(used + 1000))
+      .map((d) => d.getTime())
+      .find((w) => w <= used);
+    t = wall === undefined ? undefined : instantOf(s.timeZone, wall);
+  }
+  return t !== undefined && t <= to && t > s.accountedUntil ? t : undefined;
 }
 
 /** Occurrences due in (from, to]: the first MAX_ENUMERATED of them, and whether there were more. */
 export function dueBetween(s: Timed, from: number, to: number): { times: number[]; more: boolean } {
   const times: number[] = [];
-  let t = nextDue(s, from);
-  while (t !== undefined && t <= to) {
+  const all = s.when.kind === 'every' ? everyAfter(s, from) : calendarAfter(s, from);
+  for (const t of all) {
+    if (t > to) break;
     if (times.length === MAX_ENUMERATED) return { times, more: true };
     times.push(t);
-    t = nextDue(s, t);
   }
   return { times, more: false };
+}
+
+function* everyAfter(s: Timed, after: number): Generator<number> {
+  for (let t = nextDue(s, after); t !== undefined; t = nextDue(s, t)) yield t;
 }
 
 /** How long after its time a missed occurrence may still be caught up. */

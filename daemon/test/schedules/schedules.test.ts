@@ -196,6 +196,26 @@ describe('a schedule', () => {
     await until('the first run recorded as cancelled', () => get(s.id).history[0].outcome === 'cancelled');
   });
 
+  it('runs a time repeated by a fall-back once, and a one-off in a spring-forward gap at the change', async () => {
+    // New York, 7 November 2027: 01:00–01:59 happens twice (EDT, then EST).
+    const { clock } = await boot(Date.parse('2027-11-07T04:50:00Z'));
+    const s = await create({ when: { kind: 'cron', expr: '0,30 1 * * *' }, timeZone: 'America/New_York' });
+    // Half an hour at a time, each run finished before the next is due; then on past 01:59 EST.
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(30 * MIN);
+      await until('the runs recorded', () => get(s.id).history.every((o) => o.outcome === 'ran'));
+    }
+    expect(get(s.id).history.map((o) => new Date(o.dueAt).toISOString())).toEqual([
+      '2027-11-07T05:00:00.000Z',
+      '2027-11-07T05:30:00.000Z',
+    ]);
+    expect(server.requests).toHaveLength(2);
+    expect(get(s.id).nextRunAt).toBe(Date.parse('2027-11-08T06:00:00Z'));
+    // 12 March 2028: 02:30 does not exist; the first valid time after it is 03:00 EDT.
+    const once = await create({ when: { kind: 'once', at: '2028-03-12T02:30' }, timeZone: 'America/New_York' });
+    expect(once.nextRunAt).toBe(Date.parse('2028-03-12T07:00:00Z'));
+  });
+
   it('sees a wall-clock jump as sleep: every occurrence slept through is recorded, folded, never dropped', async () => {
     const t0 = Date.parse('2027-01-11T06:00:00Z');
     const { clock } = await boot(t0);

@@ -78,4 +78,86 @@ describe('schedule timing', () => {
     expect(latestDue({ ...s, when: { kind: 'every', hours: 3 } }, start + 10 * HOUR)).toBe(start + 9 * HOUR);
     expect(latestDue({ ...s, when: { kind: 'every', hours: 3 } }, start + 2 * HOUR)).toBeUndefined();
   });
+
+  // New York falls back on 7 November 2027 (02:00 EDT → 01:00 EST: 01:00–01:59 twice) and springs
+  // forward on 14 March 2027 (02:00 EST → 03:00 EDT: 02:00–02:59 never happens).
+  const NY = 'America/New_York';
+
+  it('a cron time repeated by a fall-back runs once, at its first instance', () => {
+    const s = at({ kind: 'cron', expr: '0,30 1 * * *' }, NY, Date.parse('2027-11-06T12:00:00Z'));
+    const { times } = dueBetween(s, s.accountedUntil, Date.parse('2027-11-09T00:00:00Z'));
+    expect(times.map(iso)).toEqual([
+      '2027-11-07T05:00:00.000Z', // 01:00 EDT
+      '2027-11-07T05:30:00.000Z', // 01:30 EDT; not again at 01:00 and 01:30 EST
+      '2027-11-08T06:00:00.000Z', // 01:00 EST
+      '2027-11-08T06:30:00.000Z',
+    ]);
+    // Counted from inside the second pass (01:10 EST): 01:30 has been used already.
+    expect(iso(nextDue(s, Date.parse('2027-11-07T06:10:00Z')))).toBe('2027-11-08T06:00:00.000Z');
+    // The newest one due by 01:40 EST is 01:30 EDT.
+    expect(iso(latestDue(s, Date.parse('2027-11-07T06:40:00Z')))).toBe('2027-11-07T05:30:00.000Z');
+    // A daily time in the repeated hour too.
+    const daily = at({ kind: 'daily', time: '01:30' }, NY, Date.parse('2027-11-06T12:00:00Z'));
+    expect(dueBetween(daily, daily.accountedUntil, Date.parse('2027-11-08T12:00:00Z')).times.map(iso)).toEqual([
+      '2027-11-07T05:30:00.000Z',
+      '2027-11-08T06:30:00.000Z',
+    ]);
+  });
+
+  it('an hourly cron does not run in the repeated hour: two real hours pass between 01:00 and 02:00', () => {
+    const s = at({ kind: 'cron', expr: '0 * * * *' }, NY, Date.parse('2027-11-07T04:00:00Z'));
+    const { times } = dueBetween(s, s.accountedUntil, Date.parse('2027-11-07T09:00:00Z'));
+    expect(times.map(iso)).toEqual([
+      '2027-11-07T05:00:00.000Z', // 01:00 EDT
+      '2027-11-07T07:00:00.000Z', // 02:00 EST
+      '2027-11-07T08:00:00.000Z',
+      '2027-11-07T09:00:00.000Z',
+    ]);
+  });
+
+  it('times skipped by a spring-forward run once, at the change (the first valid time after them)', () => {
+    const hourly = at({ kind: 'cron', expr: '0 * * * *' }, NY, Date.parse('2027-03-14T05:00:00Z'));
+    expect(dueBetween(hourly, hourly.accountedUntil, Date.parse('2027-03-14T09:00:00Z')).times.map(iso)).toEqual([
+      '2027-03-14T06:00:00.000Z', // 01:00 EST
+      '2027-03-14T07:00:00.000Z', // 02:00 skipped and 03:00 EDT: one run at 03:00 EDT
+      '2027-03-14T08:00:00.000Z',
+      '2027-03-14T09:00:00.000Z',
+    ]);
+    // croner on its own dropped these two for the day.
+    const pair = at({ kind: 'cron', expr: '0,30 2 * * *' }, NY, Date.parse('2027-03-13T12:00:00Z'));
+    expect(dueBetween(pair, pair.accountedUntil, Date.parse('2027-03-15T12:00:00Z')).times.map(iso)).toEqual([
+      '2027-03-14T07:00:00.000Z', // 03:00 EDT, once for both
+      '2027-03-15T06:00:00.000Z',
+      '2027-03-15T06:30:00.000Z',
+    ]);
+    const quarter = at({ kind: 'cron', expr: '*/15 2 * * *' }, NY, Date.parse('2027-03-14T05:00:00Z'));
+    expect(dueBetween(quarter, quarter.accountedUntil, Date.parse('2027-03-14T12:00:00Z')).times.map(iso)).toEqual([
+      '2027-03-14T07:00:00.000Z',
+    ]);
+  });
+
+  it('a one-off at a skipped time runs at the change; at a repeated time, at its first instance', () => {
+    const gap = at({ kind: 'once', at: '2027-03-14T02:30' }, NY, Date.parse('2027-03-01T00:00:00Z'));
+    expect(iso(nextDue(gap))).toBe('2027-03-14T07:00:00.000Z'); // 03:00 EDT, not 03:30
+    expect(iso(latestDue(gap, Date.parse('2027-03-14T07:00:00Z')))).toBe('2027-03-14T07:00:00.000Z');
+    const twice = at({ kind: 'once', at: '2027-11-07T01:30' }, NY, Date.parse('2027-11-01T00:00:00Z'));
+    expect(iso(nextDue(twice))).toBe('2027-11-07T05:30:00.000Z'); // 01:30 EDT
+    expect(nextDue(twice, Date.parse('2027-11-07T05:30:00Z'))).toBeUndefined();
+    expect(dueBetween(twice, twice.accountedUntil, Date.parse('2027-11-08T00:00:00Z')).times).toHaveLength(1);
+  });
+
+  it('a half-hour daylight-saving shift (Lord Howe Island) repeats only the half hour', () => {
+    // 4 April 2027: 02:00 (UTC+11) → 01:30 (UTC+10:30).
+    const s = at({ kind: 'cron', expr: '*/15 1 * * *' }, 'Australia/Lord_Howe', Date.parse('2027-04-03T12:00:00Z'));
+    const { times } = dueBetween(s, s.accountedUntil, Date.parse('2027-04-04T15:00:00Z'));
+    expect(times.map(iso)).toEqual([
+      '2027-04-03T14:00:00.000Z',
+      '2027-04-03T14:15:00.000Z',
+      '2027-04-03T14:30:00.000Z',
+      '2027-04-03T14:45:00.000Z', // 01:45 at UTC+11; not 01:30 and 01:45 again at UTC+10:30
+      '2027-04-04T14:30:00.000Z', // the next night's 01:00 at UTC+10:30
+      '2027-04-04T14:45:00.000Z',
+      '2027-04-04T15:00:00.000Z',
+    ]);
+  });
 });
