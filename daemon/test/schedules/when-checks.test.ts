@@ -1,7 +1,7 @@
 // What a schedule's `when` may be: a one-off on a real calendar date (never rolled over into the next
 // month), and a cron expression of printable fields, so nothing odd reaches a terminal or the phone.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Schedule, ScheduleWhen } from '../../../shared/src/index.js';
+import { ClientCommand, type Schedule, ScheduleWhen } from '../../../shared/src/index.js';
 import { describeSchedule } from '../../src/cli/commands/schedules.js';
 import { type SchedulesModule, startSchedules } from '../../src/schedules/index.js';
 import { whenProblem } from '../../src/schedules/timing.js';
@@ -122,5 +122,15 @@ describe('refused on the wire', () => {
       message: expect.stringMatching(/printable ASCII/),
     });
     expect(h.store.schedules.size).toBe(0);
+  });
+});
+
+describe('time zone names', () => {
+  it('refuses a zone with control characters before it can reach a terminal', () => {
+    const base = { type: 'schedule.create', id: 'cmd_tz_0001', text: 'x', when: { kind: 'daily', time: '08:00' } };
+    for (const good of ['Europe/Paris', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'UTC'])
+      expect(ClientCommand.safeParse({ ...base, timeZone: good }).success).toBe(true);
+    for (const bad of ['Europe/Paris\r\u001b[2J', 'UTC\u0007', '\u202eUTC', 'Europe/ Paris'])
+      expect(ClientCommand.safeParse({ ...base, timeZone: bad }).success).toBe(false);
   });
 });

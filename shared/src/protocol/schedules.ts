@@ -146,7 +146,12 @@ export type Schedule = z.infer<typeof Schedule>;
 
 const Title = z.string().trim().min(1).max(80);
 const TaskText = z.string().min(1).max(20_000);
-const TimeZone = z.string().min(1).max(64);
+/** An IANA zone name (Europe/Paris, America/Argentina/Buenos_Aires, Etc/GMT+5): never control characters. */
+const TimeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z][A-Za-z0-9_+\-/]*$/, 'Give an IANA time zone name, like Europe/Paris.');
 
 /** Fields a client sets when creating or editing a schedule. */
 export const ScheduleFields = {
