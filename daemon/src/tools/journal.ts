@@ -298,9 +298,16 @@ export class ChangeJournal {
     return path.join(slot, TRASH_ITEM, path.basename(target));
   }
 
-  /** The trash slot a trashed item's path is in. */
-  private slotOf(trashPath: string): string {
-    return path.join(this.trashDir, path.relative(this.trashDir, trashPath).split(path.sep)[0]);
+  /**
+   * The trash slot a trashed item's path is in: a folder right inside the trash holding a note,
+   * or undefined (a path recorded elsewhere, e.g. through a link to the home, is never removed).
+   */
+  private async slotOf(trashPath: string): Promise<string | undefined> {
+    const parent = path.dirname(trashPath);
+    const slot = path.basename(parent) === TRASH_ITEM ? path.dirname(parent) : parent;
+    if (path.dirname(slot) !== this.trashDir || !path.basename(slot) || path.basename(slot).startsWith('.'))
+      return undefined;
+    return (await exists(path.join(slot, TRASH_NOTE))) ? slot : undefined;
   }
 
   /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
@@ -536,7 +543,8 @@ export class ChangeJournal {
           if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
           await moveAcross(trashPath, destination);
         });
-        await removeNoFollow(this.slotOf(e.trashPath));
+        const slot = await this.slotOf(e.trashPath);
+        if (slot) await removeNoFollow(slot);
         return undefined;
       }
     }

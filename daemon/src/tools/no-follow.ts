@@ -218,7 +218,7 @@ export async function writeAtomicIn(folder: string, name: string, data: Buffer, 
   const tmpName = `.errand-${crypto.randomBytes(6).toString('hex')}.tmp`;
   const tmp = `${folder}/${tmpName}`;
   // Noted first, so a crash before the rename does not leave it in the user's folder for good.
-  noteTemp(folder, tmpName);
+  const noted = noteTemp(folder, tmpName);
   try {
     const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
     try {
@@ -235,7 +235,7 @@ export async function writeAtomicIn(folder: string, name: string, data: Buffer, 
       throw err;
     }
   } finally {
-    tempDone();
+    if (noted) tempDone();
   }
   await fsyncDir(folder);
 }

@@ -34,7 +34,10 @@ export function openTempLedger(file: string): number {
   }
   if (fd !== undefined) fs.closeSync(fd);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Append mode: after each truncation to empty, the next note goes at the start again.
   fd = fs.openSync(file, 'w', 0o600);
+  fs.closeSync(fd);
+  fd = fs.openSync(file, 'a', 0o600);
   inFlight = 0;
   return removed;
 }
@@ -44,19 +47,20 @@ export function closeTempLedger(): void {
   fd = undefined;
 }
 
-/** Note a temp file about to be created in `folder` (a real path, or an opened folder under /proc/self/fd). */
-export function noteTemp(folder: string, name: string): void {
-  if (fd === undefined) return;
-  let real = folder;
-  if (folder.startsWith('/proc/self/fd/')) {
-    try {
-      real = fs.readlinkSync(folder);
-    } catch {
-      return;
-    }
+/**
+ * Note a temp file about to be created in `folder` (a real path, or an opened folder under
+ * /proc/self/fd). True when noted: then call tempDone once it is gone.
+ */
+export function noteTemp(folder: string, name: string): boolean {
+  if (fd === undefined) return false;
+  try {
+    const real = folder.startsWith('/proc/self/fd/') ? fs.readlinkSync(folder) : folder;
+    fs.writeSync(fd, `${path.join(real, name)}\n`);
+  } catch {
+    return false; // not noted: the write goes on (a crash now would leave this one temp file)
   }
   inFlight++;
-  fs.writeSync(fd, `${path.join(real, name)}\n`);
+  return true;
 }
 
 /** A noted temp file is gone (renamed into place or removed): with none in flight, the ledger empties. */

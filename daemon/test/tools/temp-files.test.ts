@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ChangeJournal } from '../../src/tools/journal.js';
 import { writeAtomicIn } from '../../src/tools/no-follow.js';
 import { closeTempLedger, noteTemp, openTempLedger } from '../../src/tools/temp-ledger.js';
 import { startTestDaemon } from '../helpers/daemon.js';
@@ -49,8 +50,16 @@ describe('temp files in the user folders', () => {
     const ledger = path.join(state, 'temp-files');
     openTempLedger(ledger);
     await writeAtomicIn(folder, 'notes.md', Buffer.from('# Notes'));
-    expect(fs.readdirSync(folder)).toEqual(['notes.md']);
+    await writeAtomicIn(folder, 'more.md', Buffer.from('# More'));
+    expect(fs.readdirSync(folder).sort()).toEqual(['more.md', 'notes.md']);
     expect(fs.statSync(ledger).size).toBe(0);
+    // After the ledger emptied, a write cut off by a crash is still noted from the start, and found.
+    noteTemp(folder, '.errand-dddddddddddd.tmp');
+    fs.writeFileSync(path.join(folder, '.errand-dddddddddddd.tmp'), 'half');
+    expect(fs.readFileSync(ledger, 'utf8')).toBe(`${path.join(folder, '.errand-dddddddddddd.tmp')}\n`);
+    closeTempLedger();
+    expect(openTempLedger(ledger)).toBe(1);
+    expect(fs.readdirSync(folder).sort()).toEqual(['more.md', 'notes.md']);
   });
 });
 
@@ -92,5 +101,25 @@ describe('a home folder reached through a link', () => {
       await td.stop();
       await model.close();
     }
+  });
+});
+
+describe('undo after the home moved to its real path', () => {
+  it('restores an item trashed through the old linked path, and removes nothing but its slot', async () => {
+    const base = tempDir();
+    fs.mkdirSync(path.join(base, 'real', 'home', 'store'), { recursive: true });
+    fs.writeFileSync(path.join(base, 'real', 'home', 'store', 'keep.json'), '{}');
+    fs.symlinkSync(path.join(base, 'real'), path.join(base, 'link'));
+    const work = tempDir();
+    fs.writeFileSync(path.join(work, 'notes.txt'), 'notes');
+    const viaLink = path.join(base, 'link', 'home');
+    const before = new ChangeJournal(path.join(viaLink, 'journal'), path.join(viaLink, 'trash'));
+    await before.trash('task_old', path.join(work, 'notes.txt'));
+    const real = path.join(base, 'real', 'home');
+    const after = new ChangeJournal(path.join(real, 'journal'), path.join(real, 'trash'));
+    const result = await after.undo('task_old');
+    expect(result.restored).toEqual([path.join(work, 'notes.txt')]);
+    expect(fs.readFileSync(path.join(work, 'notes.txt'), 'utf8')).toBe('notes');
+    expect(fs.readFileSync(path.join(real, 'store', 'keep.json'), 'utf8')).toBe('{}');
   });
 });
