@@ -30,14 +30,30 @@ export async function moveAcross(from: string, to: string): Promise<void> {
     if (!st.isFile())
       throw new ToolError(`${from} is on another disk than ${to}; Errand moves folders only within one disk.`);
   }
-  await copyNoFollow(from, to);
-  await removeNoFollow(from);
+  // What was copied, by identity: the removal takes only those, so nothing that appeared in the
+  // source meanwhile is removed without a copy.
+  const copied = new Set<string>();
+  try {
+    await copyNoFollow(from, to, copied);
+  } catch (err) {
+    // Half a copy helps nobody: the source is still whole, so the copy goes.
+    await removeNoFollow(to).catch(() => undefined);
+    throw err;
+  }
+  const left = await removeCopied(from, copied);
+  if (left)
+    throw new ToolError(
+      `${from} was copied to ${to}, but ${left} ${left === 1 ? 'entry' : 'entries'} appeared in it meanwhile and ${left === 1 ? 'was' : 'were'} left where ${left === 1 ? 'it was' : 'they were'}.`,
+    );
 }
 
-async function copyNoFollow(from: string, to: string): Promise<void> {
+const identity = (st: fs.Stats) => `${st.dev}:${st.ino}`;
+
+async function copyNoFollow(from: string, to: string, copied: Set<string>): Promise<void> {
   const st = await fsp.lstat(from);
   if (st.isSymbolicLink()) {
     await fsp.symlink(await fsp.readlink(from), to);
+    copied.add(identity(st));
     return;
   }
   if (st.isFile()) {
@@ -45,39 +61,69 @@ async function copyNoFollow(from: string, to: string): Promise<void> {
     try {
       const opened = await h.stat();
       if (!opened.isFile()) throw new ToolError(`${from} changed while it was being moved; nothing was moved.`);
-      // The opened file itself is copied (through its descriptor on Linux, by the kernel).
-      if (hasProcFd) await fsp.copyFile(viaFd(h.fd), to, fs.constants.COPYFILE_EXCL);
-      else await fsp.writeFile(to, await h.readFile(), { flag: 'wx' });
-      const out = await fsp.open(to, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+      const out = await fsp.open(to, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       try {
-        await out.chmod(st.mode & 0o7777);
+        // The opened file itself is copied (through its descriptor on Linux, by the kernel).
+        if (hasProcFd) await fsp.copyFile(viaFd(h.fd), viaFd(out.fd));
+        else await out.writeFile(await h.readFile());
+        // Its mode through the descriptor, last: a read-only file is still written.
+        await out.chmod(opened.mode & 0o7777);
+        await out.utimes(opened.atime, opened.mtime);
         await out.sync();
       } finally {
         await out.close();
       }
-      await fsp.utimes(to, st.atime, st.mtime);
+      copied.add(identity(opened));
     } finally {
       await h.close();
     }
     return;
   }
-  if (!st.isDirectory()) throw new ToolError(`${from} is not a file or folder; nothing was moved.`);
+  if (!st.isDirectory()) throw new ToolError(`${from} is not a file, folder or link; nothing was moved.`);
   const source = await fsp.open(from, DIR_FLAGS).catch(() => {
     throw new ToolError(`${from} changed while it was being moved (a folder is now a link); nothing was moved.`);
   });
   try {
-    await fsp.mkdir(to, { mode: st.mode & 0o7777 });
+    // Made writable for the copy; its own mode once its entries are in (a read-only folder too).
+    await fsp.mkdir(to, { mode: 0o700 });
     const target = await fsp.open(to, DIR_FLAGS);
     try {
       for (const name of await fsp.readdir(viaFd(source.fd)))
-        await copyNoFollow(`${viaFd(source.fd)}/${name}`, `${viaFd(target.fd)}/${name}`);
+        await copyNoFollow(`${viaFd(source.fd)}/${name}`, `${viaFd(target.fd)}/${name}`, copied);
+      const opened = await source.stat();
+      await target.chmod(opened.mode & 0o7777);
       await target.sync();
+      copied.add(identity(opened));
     } finally {
       await target.close();
     }
   } finally {
     await source.close();
   }
+}
+
+/** Remove what was copied (links removed, never followed); returns how many entries were not. */
+async function removeCopied(at: string, copied: Set<string>): Promise<number> {
+  const st = await fsp.lstat(at);
+  if (!copied.has(identity(st))) return 1;
+  if (!st.isDirectory()) {
+    await fsp.unlink(at);
+    return 0;
+  }
+  const dir = await fsp.open(at, DIR_FLAGS).catch(() => {
+    throw new ToolError(`${at} changed while it was being removed (a folder is now a link); the rest was left.`);
+  });
+  let left = 0;
+  try {
+    // A read-only folder: writable for the removal of its entries.
+    if (!(st.mode & 0o200)) await dir.chmod((st.mode & 0o7777) | 0o700);
+    for (const name of await fsp.readdir(viaFd(dir.fd))) left += await removeCopied(`${viaFd(dir.fd)}/${name}`, copied);
+  } finally {
+    await dir.close();
+  }
+  // rmdir of a name that became a link fails (ENOTDIR): never the target.
+  if (!left) await fsp.rmdir(at);
+  return left;
 }
 
 /** Remove a file, link or folder tree; links are removed, never followed. */
@@ -91,6 +137,7 @@ export async function removeNoFollow(at: string): Promise<void> {
     throw new ToolError(`${at} changed while it was being removed (a folder is now a link); the rest was left.`);
   });
   try {
+    if (!(st.mode & 0o200)) await dir.chmod((st.mode & 0o7777) | 0o700);
     for (const name of await fsp.readdir(viaFd(dir.fd))) await removeNoFollow(`${viaFd(dir.fd)}/${name}`);
   } finally {
     await dir.close();

@@ -159,15 +159,23 @@ it('a folder moved to another disk and back keeps its links as links; nothing ou
     fs.writeFileSync(path.join(h.outside, 'secret.txt'), 'SECRET');
     fs.mkdirSync(path.join(ws, 'tree', 'sub'), { recursive: true });
     fs.writeFileSync(path.join(ws, 'tree', 'sub', 'n.txt'), 'n');
+    fs.writeFileSync(path.join(ws, 'tree', 'ro.txt'), 'read only', { mode: 0o444 });
+    fs.chmodSync(path.join(ws, 'tree', 'sub'), 0o775);
     fs.symlinkSync(h.outside, path.join(ws, 'tree', 'out'));
+    const modes = (root: string) => ({
+      sub: fs.statSync(path.join(root, 'tree', 'sub')).mode & 0o7777,
+      ro: fs.statSync(path.join(root, 'tree', 'ro.txt')).mode & 0o7777,
+    });
     await h.run('fs_move', { from: path.join(ws, 'tree'), to: path.join(shm, 'tree') }, h.task({ taskId: 'task_x' }));
     expect(fs.lstatSync(path.join(shm, 'tree', 'out')).isSymbolicLink()).toBe(true);
     expect(fs.readFileSync(path.join(shm, 'tree', 'sub', 'n.txt'), 'utf8')).toBe('n');
+    expect(modes(shm)).toEqual({ sub: 0o775, ro: 0o444 });
     expect(fs.existsSync(path.join(ws, 'tree'))).toBe(false);
     const result = await h.send('task.undo', { taskId: 'task_x' });
     expect(result.skipped).toEqual([]);
     expect(fs.lstatSync(path.join(ws, 'tree', 'out')).isSymbolicLink()).toBe(true);
     expect(fs.readFileSync(path.join(ws, 'tree', 'sub', 'n.txt'), 'utf8')).toBe('n');
+    expect(modes(ws)).toEqual({ sub: 0o775, ro: 0o444 });
     expect(fs.existsSync(path.join(shm, 'tree'))).toBe(false);
     expect(fs.readFileSync(path.join(h.outside, 'secret.txt'), 'utf8')).toBe('SECRET');
   } finally {
