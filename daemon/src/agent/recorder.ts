@@ -49,7 +49,8 @@ export interface RecorderDeps {
   /** Run `fn` as one journal record. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Publish an event to the phones (after what it shows is durable). */
-  publish(event: ServerEvent): void;
+  /** Publish an event; a promise, when given, settles once it is durable and sent. */
+  publish(event: ServerEvent): Promise<unknown> | void;
   steps: StepJournal;
   blobs: Pick<BlobStore, 'put'>;
   warn(message: string, fields: Record<string, unknown>): void;
@@ -93,7 +94,7 @@ export class RunRecorder {
   liveItems(): ThreadItem[] {
     const unsent = new Map<string, string>();
     const notAnnounced = new Set(this.unannounced);
-    for (const e of this.streamed) {
+    for (const e of [...this.inFlight, ...this.streamed]) {
       if (e.kind === 'item.added') notAnnounced.add(e.item.id);
       else if (e.kind === 'item.delta') unsent.set(e.itemId, (unsent.get(e.itemId) ?? '') + e.delta);
     }
@@ -110,6 +111,19 @@ export class RunRecorder {
       if (text) out.push({ ...i, text });
     }
     return out;
+  }
+
+  /** Streamed-text events handed on but not yet sent: thread.get counts them as not sent. */
+  private readonly inFlight = new Set<ServerEvent>();
+
+  private send(e: ServerEvent): void {
+    const sent = this.d.publish(e);
+    if (!sent || (e.kind !== 'item.delta' && e.kind !== 'item.added')) return;
+    this.inFlight.add(e);
+    void sent.then(
+      () => this.inFlight.delete(e),
+      () => this.inFlight.delete(e),
+    );
   }
 
   /** Apply one loop event. The promise settles when what it needs durable is durable. */
@@ -164,8 +178,8 @@ export class RunRecorder {
       return change(doc, rec);
     });
     for (const [id, item] of saved) if (this.unsaved.get(id) === item) this.unsaved.delete(id);
-    for (const e of this.takeStreamEvents()) this.d.publish(e);
-    for (const e of events) this.d.publish(e);
+    for (const e of this.takeStreamEvents()) this.send(e);
+    for (const e of events) this.send(e);
     return result;
   }
 
@@ -232,11 +246,11 @@ export class RunRecorder {
    */
   private publishNow(events: ServerEvent[]): void {
     const all = [...this.takeStreamEvents(), ...events];
-    if (all.length === 1) this.d.publish(all[0]);
+    if (all.length === 1) this.send(all[0]);
     else if (all.length > 1)
       this.d
         .transaction(async () => {
-          for (const e of all) this.d.publish(e);
+          for (const e of all) this.send(e);
         })
         .catch((err: unknown) => this.d.warn('could not publish streamed text', { error: String(err) }));
   }

@@ -43,7 +43,7 @@ export interface RunHost {
   scheduler: Scheduler;
   options: AgentOptions;
   mutate<R>(threadId: string, change: (doc: ThreadDoc, rec: AgentRecord) => R): Promise<{ result: R; doc: ThreadDoc }>;
-  emit(event: ServerEvent): void;
+  emit(event: ServerEvent): Promise<unknown> | void;
   modelFor(apiKey: string, baseURL: string | undefined): ModelClient;
   journal: StepJournal;
 }

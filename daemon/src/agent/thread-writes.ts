@@ -19,7 +19,8 @@ export class ThreadWrites {
 
   constructor(private readonly ctx: Pick<DaemonContext, 'emit' | 'log' | 'store'>) {}
 
-  emit(event: ServerEvent): void {
+  /** Publish `event`; the promise settles once it is durable and sent (never rejects). */
+  emit(event: ServerEvent): Promise<unknown> {
     // One derived promise per event (not catch + finally: three, each a promise-hook round under load).
     const p: Promise<unknown> = this.ctx.emit(event).then(
       () => this.pendingEmits.delete(p),
@@ -29,6 +30,7 @@ export class ThreadWrites {
       },
     );
     this.pendingEmits.add(p);
+    return p;
   }
 
   async mutate<R>(
