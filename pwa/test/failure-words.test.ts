@@ -15,6 +15,12 @@ describe('failureWords', () => {
     expect(failureWords(key).nextStep).toBe('Check ANTHROPIC_API_KEY or anthropic.apiKey in config.json.');
     const refused =
       'The model API refused the request (400): prompt is too long. Retry; if it is refused again, start a new thread.';
+    // Only the host's last sentence: the API's own words before it never count as the next step.
+    expect(
+      failureWords(
+        'The model API refused the request (400): Use a smaller image. Retry; if it is refused again, start a new thread.',
+      ).nextStep,
+    ).toBe('Retry; if it is refused again, start a new thread.');
     expect(failureWords(refused)).toEqual({
       sentence: 'The model API refused the request.',
       nextStep: 'Retry; if it is refused again, start a new thread.',

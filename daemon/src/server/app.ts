@@ -45,6 +45,9 @@ export interface AppOptions {
   pwaDir?: string;
 }
 
+/** An upload that sends nothing for this long is dropped. */
+const UPLOAD_IDLE_MS = 60_000;
+
 const httpError = (reply: FastifyReply, status: number, error: string, message: string) =>
   reply.code(status).send({ error, message });
 
@@ -176,6 +179,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         return httpError(reply, 429, 'busy', 'Too many uploads at once. Wait for one to finish, then try again.');
       }
       uploaders.set(req, device);
+      // A phone that lost its network mid-upload sends no reset: a minute without a byte frees the slot.
+      req.raw.socket.setTimeout(UPLOAD_IDLE_MS, () => req.raw.socket.destroy());
     });
     scope.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
       const device = uploaders.get(req);

@@ -87,13 +87,13 @@ export class Gateway implements Presence {
   }
 
   online(deviceId: string): boolean {
-    for (const c of this.connections) if (c.device?.id === deviceId) return true;
+    for (const c of this.connections) if (c.device?.id === deviceId && !c.closing) return true;
     return false;
   }
 
   viewing(deviceId: string, threadId: string): boolean {
     for (const c of this.connections) {
-      if (c.device?.id === deviceId && c.view.foreground && c.view.threadId === threadId) return true;
+      if (c.device?.id === deviceId && !c.closing && c.view.foreground && c.view.threadId === threadId) return true;
     }
     return false;
   }

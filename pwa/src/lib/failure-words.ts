@@ -11,9 +11,14 @@ export interface FailureWords {
   details?: string;
 }
 
-/** The reason's last sentence, when it tells the person what to do. */
-const NEXT_STEP =
-  /(?:^|[.!?)]\s)((?:Check|Set|Run|Open|Retry|Try|Wait|Start|Resume|Free|Give|Turn|Pair|Install|Use)\b.*[.!?])\s*$/;
+/** A sentence that tells the person what to do. */
+const NEXT_STEP = /^(?:Check|Set|Run|Open|Retry|Try|Wait|Start|Resume|Free|Give|Turn|Pair|Install|Use)\b/;
+
+/** The last sentence of `line` (the host's own, after the API's words): split where a capital follows ". ". */
+function lastSentence(line: string): string {
+  const parts = line.split(/(?<=[.!?])\s+(?=[A-Z])/);
+  return parts[parts.length - 1].trim();
+}
 
 export function failureWords(reason: string | undefined): FailureWords {
   const full = (reason ?? '').trim();
@@ -29,7 +34,8 @@ export function failureWords(reason: string | undefined): FailureWords {
   if (!s) s = line;
   if (s.length > MAX) s = `${s.slice(0, MAX - 1).trimEnd()}…`;
   else s = `${s}.`;
-  const step = NEXT_STEP.exec(line)?.[1];
+  const last = lastSentence(line);
+  const step = last !== line && NEXT_STEP.test(last) && /[.!?]$/.test(last) ? last : undefined;
   const nextStep = step && step !== s && step.length <= MAX ? { nextStep: step } : {};
   return s.slice(0, -1) === full.replace(/[.!?]$/, '')
     ? { sentence: s, ...nextStep }
