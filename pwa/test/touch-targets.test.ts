@@ -31,6 +31,8 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });
   expect(await tooSmall(page)).toEqual([]);
+  // The app scrolled to the card itself: no "Jump to latest" pill over Approve and Deny.
+  expect(await page.getByRole('button', { name: /Jump to latest/ }).count()).toBe(0);
   // The whole command is in view before Approve: wrapped, nothing scrolled off to the side.
   const command = page.locator('.approval-command').first();
   expect(await command.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);

@@ -278,6 +278,10 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
+    if (kind === 'once' && !at) {
+      setError('Pick a date and time for this run.');
+      return;
+    }
     const maxCostUsd = dollars(limit);
     if (Number.isNaN(maxCostUsd)) {
       setError('The limit per run is an amount in dollars above zero (or empty).');

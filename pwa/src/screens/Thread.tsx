@@ -401,6 +401,7 @@ export function ThreadScreen({ id }: { id: string }) {
 
   // Opened with an approval waiting: start at the card's top, its expiry in view (once per thread).
   const shownApprovalFor = useRef<string | undefined>(undefined);
+  const scrolledByApp = useRef(false);
   const pendingApproval = Object.values(detail?.approvals ?? {}).find((a) => a.state === 'pending');
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -409,6 +410,8 @@ export function ThreadScreen({ id }: { id: string }) {
       const card = el.querySelector<HTMLElement>('.approval-pending');
       if (card) {
         nearBottom.current = false;
+        // Our own scroll, not the person's: no "Jump to latest" over the Approve and Deny buttons.
+        scrolledByApp.current = true;
         // (Measured on screen: the card's offsetParent is its task group, not the conversation.)
         el.scrollTop += card.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
         return;
@@ -467,6 +470,10 @@ export function ThreadScreen({ id }: { id: string }) {
         onScroll={(e) => {
           const el = e.currentTarget;
           nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+          if (scrolledByApp.current) {
+            scrolledByApp.current = false;
+            return;
+          }
           if (scrolledUp === nearBottom.current) setScrolledUp(!nearBottom.current);
         }}
       >
