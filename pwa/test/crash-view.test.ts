@@ -93,4 +93,27 @@ describe('the phone after a crash mid-answer', () => {
       (await shownAnswers()).map((t) => t.trim()).filter((t) => t.includes('RESUMED')),
     );
   }, 120_000);
+
+  it('an interrupted task after which a later message ran offers no Resume that would fail', async () => {
+    const { page } = b;
+    model.push({
+      content: [text(`CUT ${Array.from({ length: 100 }, (_, i) => `v${i}`).join(' ')}`)],
+      chunkDelayMs: 40,
+    });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Another long one');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText(/CUT v0 v1 .* v10/).waitFor({ timeout: 20_000 });
+    daemon!.child.kill('SIGKILL');
+    await daemon!.exited;
+    daemon = await spawnDaemon(env(), port);
+    const cut = page.locator('.task-group').last();
+    await cut.locator('.chip-interrupted').waitFor({ timeout: 30_000 });
+    model.push(reply(text('LATER answer.')));
+    await page.getByRole('textbox', { name: 'Message' }).fill('Something else');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('LATER answer.').waitFor({ timeout: 20_000 });
+    const interrupted = page.locator('.task-group', { has: page.locator('.chip-interrupted') });
+    await interrupted.getByText('A later message has run since').waitFor({ timeout: 10_000 });
+    expect(await interrupted.getByRole('button', { name: 'Resume task' }).count()).toBe(0);
+  }, 120_000);
 });

@@ -423,6 +423,13 @@ export function TaskFooter({
   const showCost = useStore(showCostStore, (v) => v);
   // Subscribed, so the footer can be memoised (a streamed word renders none of its props).
   const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
+  // The host resumes or retries a task only while no later message of the thread has run: past
+  // that, offering it would only fail.
+  const laterRan = useStore(appStore, (s) =>
+    Object.values(s.details[threadId]?.tasks ?? {}).some(
+      (t) => t.createdAt > task.createdAt && t.startedAt !== undefined,
+    ),
+  );
   const open = changes?.filter((c) => !c.undone);
   // Files, not folders: a folder made on the way to a file is not a result of its own; a file
   // written twice counts once.
@@ -468,6 +475,9 @@ export function TaskFooter({
         // Cancelled or interrupted is not an error: said plainly, not in the failure colour.
         <p class="reason reason-plain">{task.reason}</p>
       )}
+      {laterRan && (task.state === 'cancelled' || task.state === 'interrupted') && (
+        <p class="muted">A later message has run since; send a new message to go on from here.</p>
+      )}
       {changes && changes.length > 0 && !undoable && (
         <p class="muted" role="status">
           All of this task's changes were undone.
@@ -489,7 +499,7 @@ export function TaskFooter({
             {confirmCancel ? 'Tap again to cancel' : 'Cancel'}
           </button>
         )}
-        {task.state === 'interrupted' && (
+        {task.state === 'interrupted' && !laterRan && (
           <button
             type="button"
             class="primary"
@@ -500,7 +510,7 @@ export function TaskFooter({
             Resume
           </button>
         )}
-        {(task.state === 'cancelled' || task.state === 'interrupted') && (
+        {(task.state === 'cancelled' || task.state === 'interrupted') && !laterRan && (
           <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>
             Retry
           </button>
