@@ -34,6 +34,23 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const REPLAY_CHUNK = 64;
 const REPLAY_HIGH_WATER = 1024 * 1024;
 
+/**
+ * Bytes a connection may send before it authenticates: the upgrade request (headers, up to 16 KiB
+ * as Node allows) and an auth frame of at most MAX_PREAUTH_FRAME.
+ */
+const PREAUTH_BYTES = 16 * 1024 + 4 * MAX_PREAUTH_FRAME;
+/** How long a refused socket gets to say goodbye before it is cut. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Close with a reason the peer can read, and cut the connection if it does not answer the close
+ * soon: a socket that never answers would otherwise be read from (and buffered) for 30 s.
+ */
+function closeNow(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
 /** Resolves when the socket's send buffer has drained (or soon, if the socket cannot say). */
 function drained(socket: WebSocket): Promise<void> {
   return new Promise((resolve) => {
@@ -144,9 +161,19 @@ export class Gateway implements Presence {
     this.preAuth.add(conn);
     let unsubscribe: (() => void) | undefined;
     const deadline = setTimeout(() => {
-      if (!conn.device) socket.close(CloseCode.policyViolation, 'authentication required within 5 seconds');
+      if (!conn.device) closeNow(socket, CloseCode.policyViolation, 'authentication required within 5 seconds');
     }, AUTH_DEADLINE_MS);
     deadline.unref();
+    // Before auth only a small frame is welcome: the connection's bytes are counted as they arrive
+    // (the upgrade request's included), so a frame that declares a large size is cut, not buffered
+    // in full (ws would hold up to MAX_FRAME per socket).
+    const raw = (socket as unknown as { _socket?: NodeJS.EventEmitter & { bytesRead: number } })._socket;
+    const countPreAuth = () => {
+      if (conn.device) raw?.off('data', countPreAuth);
+      else if ((raw?.bytesRead ?? 0) > PREAUTH_BYTES) socket.terminate();
+    };
+    raw?.on('data', countPreAuth);
+    countPreAuth();
     socket.on('pong', () => {
       conn.alive = true;
     });
@@ -162,21 +189,29 @@ export class Gateway implements Presence {
       conn.alive = true;
       if (!conn.device) {
         if (data.length > MAX_PREAUTH_FRAME || isBinary) {
-          socket.close(CloseCode.policyViolation, 'first message must be a small auth frame');
+          closeNow(socket, CloseCode.policyViolation, 'first message must be a small auth frame');
           return;
         }
         clearTimeout(deadline);
         unsubscribe = this.authenticate(conn, data.toString('utf8'));
         return;
       }
-      void this.onCommand(conn, data.toString('utf8'));
+      // A command that throws is answered, never left to kill the process (an unhandled rejection).
+      this.onCommand(conn, data.toString('utf8')).catch((err: unknown) => {
+        this.deps.log.error('command failed', { error: err instanceof Error ? err.message : String(err) });
+        this.send(conn, {
+          type: 'error',
+          code: 'internal',
+          message: 'The host hit an internal error; see `errand logs`.',
+        });
+      });
     });
   }
 
   private dropPreAuth(conn: Connection): void {
     this.preAuth.delete(conn);
     conn.closing = true;
-    conn.socket.close(CloseCode.policyViolation, 'authentication required');
+    closeNow(conn.socket, CloseCode.policyViolation, 'authentication required');
   }
 
   /**
@@ -251,10 +286,11 @@ export class Gateway implements Presence {
       const over = !limiter.allowed(conn.address);
       limiter.fail(conn.address);
       this.deps.refusals?.refused(over ? 'rate_limited' : 'auth_failed', { address: conn.address, path: '/ws' });
-      if (over) conn.socket.close(CloseCode.policyViolation, 'too many failed attempts; wait a minute');
-      else if (!frame) conn.socket.close(CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
+      if (over) closeNow(conn.socket, CloseCode.policyViolation, 'too many failed attempts; wait a minute');
+      else if (!frame)
+        closeNow(conn.socket, CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
       else {
-        conn.socket.close(CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
+        closeNow(conn.socket, CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
       }
       return undefined;
     }
@@ -362,7 +398,13 @@ export class Gateway implements Presence {
               code: 'bad_request',
               message: `Invalid "${String(type)}": ${issue.path.join('.') || 'frame'} ${issue.message}`,
             }
-          : { type: 'error', id, code: 'unknown_command', message: `Unknown command type ${JSON.stringify(type)}.` },
+          : {
+              type: 'error',
+              id,
+              code: 'unknown_command',
+              // Only a short string is named back: `type` is whatever the client sent.
+              message: `Unknown command type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : `(a ${type === null ? 'null' : typeof type})`}.`,
+            },
       );
       return;
     }

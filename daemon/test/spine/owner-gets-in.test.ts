@@ -155,3 +155,45 @@ describe('uploads no message claimed', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('hostile frames', () => {
+  it('a command whose type is a deeply nested array gets an error, and the daemon stays up', async () => {
+    const phone = await td.connect();
+    const depth = 50_000;
+    phone.socket.send(`{"id":"bomb0001","type":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    const reply = await phone.waitFor((f) => f.type === 'error' && f.id === 'bomb0001');
+    expect(reply).toMatchObject({ code: 'unknown_command' });
+    expect((await fetch(`${td.url}/healthz`)).ok).toBe(true);
+    phone.close();
+  });
+
+  it('an unauthenticated socket that starts a large frame is cut before it is buffered', async () => {
+    const socket = net.connect(td.port, '127.0.0.1');
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${td.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    // A masked text frame declaring 1 MiB (64-bit length), then its bytes 8 KB at a time, until cut.
+    const header = Buffer.alloc(14);
+    header[0] = 0x81;
+    header[1] = 0x80 | 127;
+    header.writeBigUInt64BE(BigInt(1024 * 1024), 2);
+    socket.write(header);
+    let sent = 0;
+    let cut = false;
+    void gone.then(() => {
+      cut = true;
+    });
+    while (!cut && sent < 1024 * 1024) {
+      socket.write(Buffer.alloc(8 * 1024, 0x61));
+      sent += 8 * 1024;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await gone;
+    // Cut well before the frame was whole.
+    expect(sent).toBeLessThan(256 * 1024);
+    expect(socket.destroyed).toBe(true);
+  });
+});
