@@ -49,3 +49,23 @@ it('typing into the bottom box while a question is open answers it and the task 
   // With the question gone, the bottom box sends messages again.
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
 });
+
+it('an answer typed in the question card survives leaving the thread and coming back', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  model.push(reply(toolUse('ask_user', { question: 'Which report?' })), reply(text('Sent the Q3 report.')));
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Send a report');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const q = page.getByRole('form', { name: 'Question from your computer' });
+  await q.getByText('Which report?').waitFor({ timeout: 15_000 });
+  await q.getByRole('textbox', { name: 'Your answer' }).fill('The Q3 one');
+  await page.getByRole('button', { name: 'Back to threads' }).click();
+  await page.getByRole('button', { name: 'New task' }).waitFor();
+  await page.getByText('Send a report').first().click();
+  await q.getByText('Which report?').waitFor({ timeout: 10_000 });
+  expect(await q.getByRole('textbox', { name: 'Your answer' }).inputValue()).toBe('The Q3 one');
+  await q.getByRole('button', { name: 'Send answer' }).click();
+  await page.getByText('Sent the Q3 report.').waitFor({ timeout: 15_000 });
+});

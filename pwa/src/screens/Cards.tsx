@@ -211,8 +211,17 @@ function PendingApproval({ approval }: { approval: Approval }) {
   );
 }
 
+/** Answers being typed in question cards, by question id, for as long as the app is open. */
+const answerDrafts = new Map<string, string>();
+
 export function QuestionCard({ question }: { question: Question }) {
-  const [text, setText] = useState('');
+  // What the person typed is kept across leaving the thread and coming back (the card is rebuilt).
+  const [text, setTextState] = useState(() => answerDrafts.get(question.id) ?? '');
+  const setText = (t: string) => {
+    setTextState(t);
+    if (t) answerDrafts.set(question.id, t);
+    else answerDrafts.delete(question.id);
+  };
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const answer = async (e: Event) => {
