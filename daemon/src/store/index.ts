@@ -54,18 +54,15 @@ function namesIn(dir: string): string[] {
   }
 }
 
-/** Temp files a crash left behind (durable writes go through `.<name>.<pid>.tmp`). */
-function removeTempFiles(dir: string): void {
-  for (const name of namesIn(dir)) if (name.endsWith('.tmp')) fsSync.rmSync(path.join(dir, name), { force: true });
-}
-
 /**
- * The home folder holds the files written beside it (config.json, vapid.json, secrets.json,
- * connector-pins.json …) through util/durable-file's temp names: only names of that shape go.
+ * Temp files a crash left behind (durable writes go through `.<name>.<pid>-<hex>.tmp`). The home
+ * folder holds the files written beside it (config.json, vapid.json, secrets.json,
+ * connector-pins.json …): there only names of util/durable-file's shape go.
  */
+const ANY_TEMP = /\.tmp$/;
 const DURABLE_TEMP = /^\..+\.\d+-[0-9a-f]{8}\.tmp$/;
-function removeDurableTempFiles(dir: string): void {
-  for (const name of namesIn(dir)) if (DURABLE_TEMP.test(name)) fsSync.rmSync(path.join(dir, name), { force: true });
+function removeTempFiles(dir: string, names = ANY_TEMP): void {
+  for (const name of namesIn(dir)) if (names.test(name)) fsSync.rmSync(path.join(dir, name), { force: true });
 }
 
 /** The disk is full at start: an environment problem to fix, not a crash to restart from. */
@@ -94,7 +91,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   // for a trip through the thread pool (0.1-3 ms here; a home with blobs has up to 256 folders).
   fsSync.mkdirSync(paths.store, { recursive: true, mode: 0o700 });
   removeTempFiles(paths.store);
-  removeDurableTempFiles(paths.home);
+  removeTempFiles(paths.home, DURABLE_TEMP);
   // Blob files are written through temp files too (one folder per first two hex digits).
   const blobDir = path.join(paths.store, 'blobs');
   for (const sub of namesIn(blobDir)) removeTempFiles(path.join(blobDir, sub));

@@ -40,7 +40,7 @@ export async function moveAcross(from: string, to: string): Promise<void> {
     await removeNoFollow(to).catch(() => undefined);
     throw err;
   }
-  const left = await removeCopied(from, copied);
+  const left = await removeTree(from, copied);
   if (left)
     throw new ToolError(
       `${from} was copied to ${to}, but ${left} ${left === 1 ? 'entry' : 'entries'} appeared in it meanwhile and ${left === 1 ? 'was' : 'were'} left where ${left === 1 ? 'it was' : 'they were'}.`,
@@ -102,10 +102,13 @@ async function copyNoFollow(from: string, to: string, copied: Set<string>): Prom
   }
 }
 
-/** Remove what was copied (links removed, never followed); returns how many entries were not. */
-async function removeCopied(at: string, copied: Set<string>): Promise<number> {
+/**
+ * Remove a file, link or folder tree (links removed, never followed). With `copied`, only entries
+ * copied (by identity) go; returns how many were left.
+ */
+async function removeTree(at: string, copied?: Set<string>): Promise<number> {
   const st = await fsp.lstat(at);
-  if (!copied.has(identity(st))) return 1;
+  if (copied && !copied.has(identity(st))) return 1;
   if (!st.isDirectory()) {
     await fsp.unlink(at);
     return 0;
@@ -117,7 +120,7 @@ async function removeCopied(at: string, copied: Set<string>): Promise<number> {
   try {
     // A read-only folder: writable for the removal of its entries.
     if (!(st.mode & 0o200)) await dir.chmod((st.mode & 0o7777) | 0o700);
-    for (const name of await fsp.readdir(viaFd(dir.fd))) left += await removeCopied(`${viaFd(dir.fd)}/${name}`, copied);
+    for (const name of await fsp.readdir(viaFd(dir.fd))) left += await removeTree(`${viaFd(dir.fd)}/${name}`, copied);
   } finally {
     await dir.close();
   }
@@ -128,20 +131,5 @@ async function removeCopied(at: string, copied: Set<string>): Promise<number> {
 
 /** Remove a file, link or folder tree; links are removed, never followed. */
 export async function removeNoFollow(at: string): Promise<void> {
-  const st = await fsp.lstat(at);
-  if (!st.isDirectory()) {
-    await fsp.unlink(at);
-    return;
-  }
-  const dir = await fsp.open(at, DIR_FLAGS).catch(() => {
-    throw new ToolError(`${at} changed while it was being removed (a folder is now a link); the rest was left.`);
-  });
-  try {
-    if (!(st.mode & 0o200)) await dir.chmod((st.mode & 0o7777) | 0o700);
-    for (const name of await fsp.readdir(viaFd(dir.fd))) await removeNoFollow(`${viaFd(dir.fd)}/${name}`);
-  } finally {
-    await dir.close();
-  }
-  // rmdir of a name that became a link fails (ENOTDIR): never the target.
-  await fsp.rmdir(at);
+  await removeTree(at);
 }
