@@ -18,6 +18,7 @@ import { MAX_UPLOAD_BYTES, type Upload, type UploadStore, UploadTooManyError } f
 import type { Logger } from '../util/log.js';
 import { PROJECT_ROOT } from '../util/project-root.js';
 import { stripControl } from '../util/text.js';
+import { ConnectionGuard } from './connection-guard.js';
 import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
@@ -73,6 +74,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },
   });
   installSecurity(app, opts.policy, opts.refusals);
+  const connections = new ConnectionGuard();
+  connections.attach(app.server);
 
   /**
    * The device behind an `Authorization: Bearer` header (tokens never travel in URLs), or undefined
@@ -83,7 +86,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const address = req.socket.remoteAddress ?? 'unknown';
     const token = req.headers.authorization?.match(/^Bearer ([A-Za-z0-9_-]{20,200})$/)?.[1];
     const device = token ? opts.devices.byToken(token) : undefined;
-    if (device) return device;
+    if (device) {
+      connections.vouch(req.socket);
+      return device;
+    }
     const over = !opts.limiter.allowed(address);
     opts.limiter.fail(address);
     opts.refusals?.refused(over ? 'rate_limited' : 'auth_failed', { address, path: req.url });
