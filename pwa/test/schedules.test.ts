@@ -180,7 +180,7 @@ it('spending limits are set from the phone: at the daily cap new runs do not sta
   await card.getByText(/^Today \$\d+\.\d\d/).waitFor();
   // Earlier runs in this file cost a little; a cap below that is reached at once.
   await card.getByLabel('Daily cap ($, empty for none)').fill('0.00001');
-  await card.getByLabel('Per task: pause and ask at ($)').fill('3');
+  await card.getByLabel('Per task: pause and ask at ($, empty for none)').fill('3');
   await card.getByRole('button', { name: 'Save spending limits' }).click();
   await card.getByText('Saved.').waitFor();
   expect(td.daemon.ctx.config().spend.dailyUsd).toBe(0.00001);

@@ -102,6 +102,24 @@ describe('settings', () => {
     await card.getByText(/Today \$0\.00 of \$7\.00/).waitFor();
   });
 
+  it('an emptied per-task limit is removed: tasks no longer pause at a cost', async () => {
+    const { page } = b;
+    await page.goto(`${td.url}/#settings`);
+    const card = page.getByRole('region', { name: 'Spending' });
+    const perTask = card.getByLabel('Per task: pause and ask at ($, empty for none)');
+    await perTask.fill('3');
+    await card.getByRole('button', { name: 'Save spending limits' }).click();
+    await expect.poll(() => td.daemon.ctx.config().agent.maxCostUsd).toBe(3);
+    await perTask.fill('');
+    await card.getByRole('button', { name: 'Save spending limits' }).click();
+    await expect.poll(() => td.daemon.ctx.config().agent.maxCostUsd).toBeNull();
+    expect(td.daemon.ctx.status().spend?.perTaskUsd).toBeUndefined();
+    // The host's answer (and a fresh status after a reload) leave the field empty, not back at a figure.
+    await page.reload();
+    await card.getByText(/^Today \$\d+\.\d\d/).waitFor();
+    await expect.poll(() => perTask.inputValue()).toBe('');
+  });
+
   it('explains blocked notifications', async () => {
     const { page, context } = b;
     const cdp = await context.newCDPSession(page);

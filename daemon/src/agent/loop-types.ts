@@ -10,6 +10,7 @@ export interface Budgets {
   maxTurns: number;
   maxOutputTokens: number;
   maxWallMs: number;
+  /** Infinity: no limit (agent.maxCostUsd is null). */
   maxCostUsd: number;
   /** Where the cost limit comes from, for the stop reason (default agent.maxCostUsd). */
   costLimitName?: string;

@@ -159,7 +159,7 @@ export class TaskRun {
         maxTurns: cfg.agent.maxTurns,
         maxOutputTokens: cfg.agent.maxOutputTokens,
         maxWallMs: cfg.agent.maxWallMinutes * 60_000,
-        maxCostUsd: ownLimit ?? cfg.agent.maxCostUsd,
+        maxCostUsd: ownLimit ?? cfg.agent.maxCostUsd ?? Number.POSITIVE_INFINITY,
         ...(ownLimit !== undefined ? { costLimitName: "the schedule's limit per run" } : {}),
       },
       settings: {

@@ -105,7 +105,8 @@ export const ConfigSchema = z
           .min(0.01)
           .max(24 * 60)
           .default(60),
-        maxCostUsd: z.number().min(0).default(5),
+        /** Where a task pauses and asks whether to go on; null: no limit per task. */
+        maxCostUsd: z.number().min(0).nullable().default(5),
         retryWindowSeconds: z.number().min(0).max(3600).default(120),
       })
       .strict()

@@ -41,12 +41,13 @@ export function startSpend(
   agent.setStartGate(blocked);
   const status = (): StatusPart => {
     const caps = ctx.config().spend;
+    const perTask = ctx.config().agent.maxCostUsd;
     const why = blocked();
     return {
       spend: {
         todayUsd: ledger.today(now()),
         monthUsd: ledger.month(now()),
-        perTaskUsd: ctx.config().agent.maxCostUsd,
+        ...(perTask !== null ? { perTaskUsd: perTask } : {}),
         ...(caps.dailyUsd !== undefined ? { dailyCapUsd: caps.dailyUsd } : {}),
         ...(caps.monthlyUsd !== undefined ? { monthlyCapUsd: caps.monthlyUsd } : {}),
         ...(why ? { blocked: why } : {}),
@@ -60,6 +61,7 @@ export function startSpend(
     };
   };
   // The phone's spending settings write config.json (the one place limits live), then apply at once.
+  // A per-task limit of null is written as null (no limit), not removed: absent means the default.
   ctx.commands.register('spend.set', async (c) => {
     updateConfigFile(ctx.paths.home, (raw) => {
       const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };

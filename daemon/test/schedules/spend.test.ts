@@ -83,6 +83,19 @@ describe('a spending limit', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('none (null, as the phone sets it when the field is emptied): the task goes on without asking', async () => {
+    server.push(
+      { content: [toolUse('write_file', { name: 'a.txt', text: 'one' })], usage: costly },
+      { content: [text('All done.')], usage: { input_tokens: 10, output_tokens: 5 } },
+    );
+    await boot({ agent: { maxCostUsd: null } });
+    const { task } = await h!.send('thread.create', { text: 'Write a.txt' });
+    const done = await h!.waitTask(task.id, ['done', 'failed', 'waiting']);
+    expect(done).toMatchObject({ state: 'done', resultSummary: 'All done.' });
+    expect(done.costUsd).toBeGreaterThan(0.02);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("a scheduled run has its schedule's own limit per run", async () => {
     server.push({ content: [toolUse('write_file', { name: 'a.txt', text: 'one' })], usage: costly });
     await boot({ agent: { maxCostUsd: 5 } });

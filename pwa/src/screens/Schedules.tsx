@@ -73,7 +73,7 @@ export function Spend() {
       return;
     }
     try {
-      await request({ type: 'spend.set', dailyUsd: d ?? null, monthlyUsd: m ?? null, ...(t ? { perTaskUsd: t } : {}) });
+      await request({ type: 'spend.set', dailyUsd: d ?? null, monthlyUsd: m ?? null, perTaskUsd: t ?? null });
       setMsg('Saved.');
     } catch (err) {
       setError((err as Error).message);
@@ -93,7 +93,7 @@ export function Spend() {
         </p>
       )}
       <form class="stack" onSubmit={save}>
-        <label for="cap-task">Per task: pause and ask at ($)</label>
+        <label for="cap-task">Per task: pause and ask at ($, empty for none)</label>
         <input id="cap-task" inputMode="decimal" value={perTask} onInput={(e) => setPerTask(e.currentTarget.value)} />
         <label for="cap-day">Daily cap ($, empty for none)</label>
         <input id="cap-day" inputMode="decimal" value={daily} onInput={(e) => setDaily(e.currentTarget.value)} />

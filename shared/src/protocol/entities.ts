@@ -204,7 +204,7 @@ export const HostStatus = z.object({
       monthUsd: z.number().nonnegative(),
       dailyCapUsd: z.number().positive().optional(),
       monthlyCapUsd: z.number().positive().optional(),
-      /** agent.maxCostUsd: the limit at which a task pauses and asks. */
+      /** agent.maxCostUsd: the limit at which a task pauses and asks (absent: none). */
       perTaskUsd: z.number().nonnegative().optional(),
       blocked: z.string().optional(),
       /** What each schedule's runs have cost (the 20 that cost most). */

@@ -187,11 +187,11 @@ export const ScheduleCommands = [
   cmd('schedule.run', { scheduleId: Id }),
   /** The answer to a catch-up "ask": run the missed occurrence now, or skip it. */
   cmd('schedule.decide', { scheduleId: Id, occurrenceId: Id, decision: z.enum(['run', 'skip']) }),
-  /** Spending limits from the phone: the daily and monthly caps (null removes one) and the per-task limit. */
+  /** Spending limits from the phone: the daily and monthly caps and the per-task limit (null removes one). */
   cmd('spend.set', {
     dailyUsd: z.number().positive().max(100_000).nullable().optional(),
     monthlyUsd: z.number().positive().max(1_000_000).nullable().optional(),
-    perTaskUsd: z.number().positive().max(10_000).optional(),
+    perTaskUsd: z.number().positive().max(10_000).nullable().optional(),
   }),
 ] as const;
 
