@@ -1,12 +1,13 @@
 // Bounds the HTTP connections no valid token has vouched for. A connection that never finishes its
 // headers, or sits idle after a request without a token, costs a file descriptor and memory; past a
-// limit (in all, and from one address) the oldest such connection is closed to make room, idle ones
-// before ones with a request in progress. The new connection is always let in: refusing it could
-// refuse the owner, who may share an address with the attacker (a proxy or a tailnet peer arrives
-// from 127.0.0.1). A connection whose request carries a valid token is no longer counted, and a
+// limit (from one address: its oldest; in all: the oldest from the address holding the most) a
+// connection is closed to make room, idle ones before ones with a request in progress. The new
+// connection is always let in: refusing it could refuse the owner, who may share an address with
+// the attacker (a proxy or a tailnet peer arrives from 127.0.0.1). A connection whose request carries a valid token is no longer counted, and a
 // WebSocket upgrade is handed to the gateway, which bounds unauthenticated sockets itself.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { oldestOfBusiest } from './crowd.js';
 
 export interface ConnectionLimits {
   /** Unvouched connections in all. */
@@ -66,17 +67,17 @@ export class ConnectionGuard {
     socket.once('close', () => this.tracked.delete(socket));
   }
 
-  /** Closes the oldest counted connection (from one address, if given), an idle one if there is one. */
+  /**
+   * Closes a counted connection, idle ones first: from `address` its oldest; else the oldest from
+   * the address holding the most (a crowd from one place never pushes out someone from elsewhere).
+   */
   private evictOldest(address?: string): void {
-    let victim: Socket | undefined;
-    for (const [socket, entry] of this.tracked) {
-      if (address !== undefined && entry.address !== address) continue;
-      if (entry.busy === 0) {
-        victim = socket;
-        break;
-      }
-      victim ??= socket;
-    }
+    const entries = [...this.tracked].filter(([, e]) => address === undefined || e.address === address);
+    const victim = oldestOfBusiest(
+      entries,
+      ([, e]) => e.address,
+      ([, e]) => e.busy === 0,
+    )?.[0];
     if (!victim) return;
     this.tracked.delete(victim);
     victim.destroy();

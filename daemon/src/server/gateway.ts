@@ -19,6 +19,7 @@ import type { EventLog, KeptEvent, LoggedEvent } from '../store/event-log.js';
 import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
 import { CommandError, type CommandRouter } from './command-router.js';
+import { oldestOfBusiest } from './crowd.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
 
@@ -138,9 +139,10 @@ export class Gateway implements Presence {
       socket.close(CloseCode.goingAway, 'shutting down');
       return;
     }
-    // Over a limit, the oldest socket that has not said who it is makes room, and the new one is
-    // let in: a real phone authenticates within one round trip, so it is never the oldest for long,
-    // and idle sockets can never keep the owner out (a proxy or a tailnet peer shares 127.0.0.1).
+    // Over a limit, the oldest socket that has not said who it is makes room (from this address, or
+    // in all from the address holding the most), and the new one is let in: a real phone
+    // authenticates within one round trip, so it is never the oldest for long, and idle sockets can
+    // never keep the owner out (a proxy or a tailnet peer shares 127.0.0.1).
     let oldestHere: Connection | undefined;
     let fromAddress = 0;
     for (const c of this.preAuth)
@@ -149,7 +151,7 @@ export class Gateway implements Presence {
         fromAddress++;
       }
     if (oldestHere && fromAddress >= MAX_PREAUTH_PER_ADDRESS) this.dropPreAuth(oldestHere);
-    else if (this.preAuth.size >= MAX_PREAUTH) this.dropPreAuth(this.preAuth.values().next().value!);
+    else if (this.preAuth.size >= MAX_PREAUTH) this.dropPreAuth(oldestOfBusiest(this.preAuth, (c) => c.address)!);
     const conn: Connection = {
       id: crypto.randomBytes(8).toString('hex'),
       socket,

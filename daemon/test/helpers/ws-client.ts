@@ -25,10 +25,14 @@ export class WsTestClient {
   }
 
   /** Open a socket without authenticating (for tests of the auth itself). */
-  static raw(url: string, opts: { origin?: string; path?: string; headers?: Record<string, string> } = {}): WebSocket {
+  static raw(
+    url: string,
+    opts: { origin?: string; path?: string; headers?: Record<string, string>; localAddress?: string } = {},
+  ): WebSocket {
     return new WebSocket(url.replace(/^http/, 'ws') + (opts.path ?? '/ws'), {
       origin: opts.origin,
       headers: opts.headers,
+      localAddress: opts.localAddress,
     });
   }
 

@@ -20,8 +20,8 @@ afterEach(async () => {
 
 const closes = new WeakMap<WebSocket, Promise<{ code: number; reason: string }>>();
 
-function opened(url: string): Promise<WebSocket> {
-  const s = WsTestClient.raw(url);
+function opened(url: string, localAddress?: string): Promise<WebSocket> {
+  const s = WsTestClient.raw(url, { localAddress });
   sockets.push(s);
   closes.set(
     s,
@@ -65,6 +65,25 @@ describe('the owner always gets in', () => {
     const refused = await closes.get(idle[0])!;
     expect(refused.reason).toBe('authentication required');
     owner.close();
+  });
+
+  it('a crowd of unauthenticated sockets from other addresses makes room from the busiest, not the first comer', async () => {
+    const { token } = await td.pairDevice();
+    // The owner's socket opens first and has not authenticated yet (its auth frame is on the way).
+    const mine = await opened(td.url, '127.0.0.1');
+    const crowd = [];
+    for (let a = 2; a < 7; a++) for (let i = 0; i < 8; i++) crowd.push(await opened(td.url, `127.0.0.${a}`));
+    // 41 sockets for 32 places: nine of the crowd were closed (the oldest of whichever address held
+    // the most), never the owner's.
+    let refused = 0;
+    for (const s of crowd) void closes.get(s)!.then((r) => r.reason === 'authentication required' && refused++);
+    const deadline = Date.now() + 5000;
+    while (refused < 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(refused).toBe(9);
+    expect(mine.readyState).toBe(mine.OPEN);
+    mine.send(JSON.stringify({ type: 'auth', token }));
+    const first = await new Promise<string>((resolve) => mine.once('message', (d) => resolve(d.toString())));
+    expect(JSON.parse(first).type).toBe('auth.ok');
   });
 
   it('one device with many sockets cannot crowd out another; its own oldest socket makes room', async () => {
