@@ -202,3 +202,49 @@ it('spending limits are set from the phone: at the daily cap new runs do not sta
   expect(td.daemon.ctx.config().spend.dailyUsd).toBeUndefined();
   expect(await unnamedControls(page)).toEqual([]);
 }, 60_000);
+
+it("the form's error goes once the input it is about changes: a missing date, a bad cron, a bad limit", async () => {
+  const { page } = rig!.b;
+  const { td } = rig!;
+  await page.goto(`${td.url}/#schedules`);
+  await page.getByRole('button', { name: 'New schedule' }).click();
+  const form = page.getByRole('form', { name: 'New schedule' });
+  const alert = form.getByRole('alert');
+  await form.getByLabel('Task', { exact: true }).fill('Tidy Downloads');
+  const save = form.getByRole('button', { name: 'Save schedule' });
+
+  // "Once at…" without a date: the error goes when another kind of "When" is picked…
+  await form.getByLabel('When').selectOption('once');
+  await save.click();
+  await alert.getByText('Pick a date and time for this run.').waitFor();
+  await form.getByLabel('When').selectOption('daily');
+  await expect.poll(() => alert.count()).toBe(0);
+  // …or when a date is typed.
+  await form.getByLabel('When').selectOption('once');
+  await save.click();
+  await alert.getByText('Pick a date and time for this run.').waitFor();
+  await form.getByLabel('Date and time').fill('2031-05-04T09:30');
+  await expect.poll(() => alert.count()).toBe(0);
+
+  // The computer refuses a cron expression: switching "When" away from cron clears it.
+  await form.getByLabel('When').selectOption('cron');
+  await form.getByLabel('Cron expression (minute hour day month weekday)').fill('0 8 * *');
+  await save.click();
+  await alert.waitFor();
+  expect(await alert.innerText()).toMatch(/cron/);
+  await form.getByLabel('When').selectOption('weekdays');
+  await expect.poll(() => alert.count()).toBe(0);
+
+  // A limit that is not an amount: its error goes when the limit is edited.
+  const limit = form.getByLabel('Spending limit per run ($, empty for the per-task limit)');
+  await limit.fill('lots');
+  await save.click();
+  await alert.getByText(/limit per run is an amount/).waitFor();
+  await limit.fill('2');
+  await expect.poll(() => alert.count()).toBe(0);
+  expect(
+    schedules()
+      .list()
+      .some((s) => s.title === 'Tidy Downloads'),
+  ).toBe(false);
+}, 60_000);

@@ -253,6 +253,11 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
 }
 
 type Kind = ScheduleWhen['kind'];
+/**
+ * What a form error is about; it goes when that input changes. A refusal from the computer is about
+ * the whole form ('all'): any change makes it describe something no longer on screen.
+ */
+type ErrorAbout = 'when' | 'limit' | 'all';
 
 /** Create a schedule, or edit `initial` (rhythm changes count from now). */
 function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Schedule) => void }) {
@@ -266,9 +271,11 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
   const [expr, setExpr] = useState(w?.kind === 'cron' ? w.expr : '0 8 * * 1');
   const [catchUp, setCatchUp] = useState<'run' | 'skip' | 'ask'>(initial?.catchUp ?? 'run');
   const [limit, setLimit] = useState(initial?.maxCostUsd?.toString() ?? '');
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<{ text: string; about: ErrorAbout }>();
   const [busy, setBusy] = useState(false);
   const p = initial ? `sch-${initial.id}` : 'sch-new';
+  const edited = (what: ErrorAbout | 'other') =>
+    setError((e) => (e && (e.about === what || e.about === 'all') ? undefined : e));
   const when = (): ScheduleWhen => {
     if (kind === 'every') return { kind, hours: Number(hours) };
     if (kind === 'once') return { kind, at };
@@ -279,12 +286,12 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
     e.preventDefault();
     setError(undefined);
     if (kind === 'once' && !at) {
-      setError('Pick a date and time for this run.');
+      setError({ text: 'Pick a date and time for this run.', about: 'when' });
       return;
     }
     const maxCostUsd = dollars(limit);
     if (Number.isNaN(maxCostUsd)) {
-      setError('The limit per run is an amount in dollars above zero (or empty).');
+      setError({ text: 'The limit per run is an amount in dollars above zero (or empty).', about: 'limit' });
       return;
     }
     setBusy(true);
@@ -307,7 +314,7 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
       );
       onDone(r.schedule);
     } catch (err) {
-      setError((err as Error).message);
+      setError({ text: (err as Error).message, about: 'all' });
     } finally {
       setBusy(false);
     }
@@ -321,12 +328,30 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
         rows={3}
         value={text}
         placeholder="Summarise what landed in Inbox"
-        onInput={(e) => setText(e.currentTarget.value)}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          edited('other');
+        }}
       />
       <label for={`${p}-title`}>Name (optional)</label>
-      <input id={`${p}-title`} value={title} maxLength={80} onInput={(e) => setTitle(e.currentTarget.value)} />
+      <input
+        id={`${p}-title`}
+        value={title}
+        maxLength={80}
+        onInput={(e) => {
+          setTitle(e.currentTarget.value);
+          edited('other');
+        }}
+      />
       <label for={`${p}-kind`}>When</label>
-      <select id={`${p}-kind`} value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+      <select
+        id={`${p}-kind`}
+        value={kind}
+        onChange={(e) => {
+          setKind(e.currentTarget.value as Kind);
+          edited('when');
+        }}
+      >
         <option value="daily">Every day at…</option>
         <option value="weekdays">Weekdays at…</option>
         <option value="every">Every N hours</option>
@@ -336,7 +361,15 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
       {(kind === 'daily' || kind === 'weekdays') && (
         <>
           <label for={`${p}-time`}>Time</label>
-          <input id={`${p}-time`} type="time" value={time} onInput={(e) => setTime(e.currentTarget.value)} />
+          <input
+            id={`${p}-time`}
+            type="time"
+            value={time}
+            onInput={(e) => {
+              setTime(e.currentTarget.value);
+              edited('when');
+            }}
+          />
         </>
       )}
       {kind === 'every' && (
@@ -348,35 +381,64 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
             min={1}
             max={168}
             value={hours}
-            onInput={(e) => setHours(e.currentTarget.value)}
+            onInput={(e) => {
+              setHours(e.currentTarget.value);
+              edited('when');
+            }}
           />
         </>
       )}
       {kind === 'once' && (
         <>
           <label for={`${p}-at`}>Date and time</label>
-          <input id={`${p}-at`} type="datetime-local" value={at} onInput={(e) => setAt(e.currentTarget.value)} />
+          <input
+            id={`${p}-at`}
+            type="datetime-local"
+            value={at}
+            onInput={(e) => {
+              setAt(e.currentTarget.value);
+              edited('when');
+            }}
+          />
         </>
       )}
       {kind === 'cron' && (
         <>
           <label for={`${p}-cron`}>Cron expression (minute hour day month weekday)</label>
-          <input id={`${p}-cron`} value={expr} onInput={(e) => setExpr(e.currentTarget.value)} />
+          <input
+            id={`${p}-cron`}
+            value={expr}
+            onInput={(e) => {
+              setExpr(e.currentTarget.value);
+              edited('when');
+            }}
+          />
         </>
       )}
       <label for={`${p}-catch`}>If a run is missed (computer asleep or off)</label>
       <select
         id={`${p}-catch`}
         value={catchUp}
-        onChange={(e) => setCatchUp(e.currentTarget.value as 'run' | 'skip' | 'ask')}
+        onChange={(e) => {
+          setCatchUp(e.currentTarget.value as 'run' | 'skip' | 'ask');
+          edited('other');
+        }}
       >
         <option value="run">Run it once when back, if not too late</option>
         <option value="skip">Skip it</option>
         <option value="ask">Ask me</option>
       </select>
       <label for={`${p}-limit`}>Spending limit per run ($, empty for the per-task limit)</label>
-      <input id={`${p}-limit`} inputMode="decimal" value={limit} onInput={(e) => setLimit(e.currentTarget.value)} />
-      <ErrorText error={error} />
+      <input
+        id={`${p}-limit`}
+        inputMode="decimal"
+        value={limit}
+        onInput={(e) => {
+          setLimit(e.currentTarget.value);
+          edited('limit');
+        }}
+      />
+      <ErrorText error={error?.text} />
       <div class="btn-row">
         <button type="submit" disabled={busy || !text.trim()}>
           Save schedule
