@@ -248,3 +248,42 @@ it("the form's error goes once the input it is about changes: a missing date, a 
       .some((s) => s.title === 'Tidy Downloads'),
   ).toBe(false);
 }, 60_000);
+
+/** The next day Berlin's clocks go forward (the last Sunday of March), at least two days ahead. */
+function nextSpringForward(): string {
+  for (let y = new Date().getUTCFullYear(); ; y++) {
+    const d = new Date(Date.UTC(y, 2, 31));
+    d.setUTCDate(31 - d.getUTCDay());
+    if (d.getTime() > Date.now() + 2 * 86_400_000) return d.toISOString().slice(0, 10);
+  }
+}
+
+it('a one-off at a time the clocks skip says so, and that it runs at the change', async () => {
+  const { td, b } = rig!;
+  // A phone in Berlin: the form sends the phone's own time zone.
+  const page = await b.context.newPage();
+  const cdp = await b.context.newCDPSession(page);
+  await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Europe/Berlin' });
+  const day = nextSpringForward();
+  await page.goto(`${td.url}/#schedules`);
+  await page.getByRole('button', { name: 'New schedule' }).click();
+  const form = page.getByRole('form', { name: 'New schedule' });
+  await form.getByLabel('Task', { exact: true }).fill('Send the spring report');
+  await form.getByLabel('Name (optional)').fill('Spring report');
+  await form.getByLabel('When').selectOption('once');
+  await form.getByLabel('Date and time').fill(`${day}T02:30`);
+  await form.getByRole('button', { name: 'Save schedule' }).click();
+  const card = page.locator('li.schedule', { hasText: 'Spring report' });
+  await card.getByText(`${day} 03:00`).waitFor();
+  await card
+    .getByText(`02:30 doesn't exist on ${day} because the clocks go forward that night: it runs at the change, 03:00.`)
+    .waitFor();
+  const made = schedules()
+    .list()
+    .find((s) => s.title === 'Spring report');
+  expect(made).toMatchObject({ timeZone: 'Europe/Berlin', nextRunSkipped: `${day}T02:30` });
+  await card.getByText('Next run').scrollIntoViewIfNeeded();
+  await shot(page, 'schedules-dst-gap');
+  await cdp.detach();
+  await page.close();
+}, 60_000);

@@ -26,6 +26,15 @@ export const OUTCOME_WORDS: Record<Occurrence['outcome'], string> = {
   missed: 'missed',
 };
 
+/**
+ * Why a schedule's next run is not at its own time: `skipped` ("YYYY-MM-DDTHH:MM", the schedule's
+ * `nextRunSkipped`) does not exist that day because the clocks go forward; it runs at the change.
+ */
+export function skippedWords(skipped: string, runsAt: number | undefined, timeZone: string): string {
+  const [date, time] = skipped.split('T');
+  return `${time} doesn't exist on ${date} because the clocks go forward that night: it runs at the change, ${timeIn(runsAt, timeZone).slice(11)}.`;
+}
+
 /** "YYYY-MM-DD HH:MM" of `ms` in `timeZone`. */
 export function timeIn(ms: number | undefined, timeZone: string): string {
   if (ms === undefined) return '—';

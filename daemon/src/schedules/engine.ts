@@ -8,7 +8,7 @@ import type { Occurrence, Schedule, ServerEvent, TaskState } from '../../../shar
 import type { Journal } from '../store/journal.js';
 import type { ScheduleStore } from '../store/schedules.js';
 import type { Logger } from '../util/log.js';
-import { catchUpWindowMs, dueBetween, latestDue, nextDue } from './timing.js';
+import { catchUpWindowMs, dueBetween, latestDue, nextDue, skippedBy } from './timing.js';
 
 export interface Clock {
   now(): number;
@@ -286,7 +286,11 @@ export class ScheduleEngine {
   }
 
   private async save(s: Schedule): Promise<void> {
-    const changed = { ...s, updatedAt: this.d.clock.now() };
+    const changed: Schedule = { ...s, updatedAt: this.d.clock.now() };
+    // The next run's own time, when a spring-forward skips it that day (it runs at the change).
+    const skipped = s.state === 'active' ? skippedBy(s, s.nextRunAt) : undefined;
+    if (skipped) changed.nextRunSkipped = skipped;
+    else delete changed.nextRunSkipped;
     await this.d.store.put(changed);
     await this.d.emit({ kind: 'schedule.updated', schedule: this.d.store.get(s.id)! });
   }

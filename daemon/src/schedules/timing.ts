@@ -210,6 +210,21 @@ export function nextDue(s: Timed, after = s.accountedUntil): number | undefined 
   return undefined;
 }
 
+/**
+ * The wall-clock time ("YYYY-MM-DDTHH:MM") that the occurrence at `t` stands for when a spring-forward
+ * skips it that day, so it runs at the change (`t`) instead; undefined when `t` is on its own time.
+ */
+export function skippedBy(s: Pick<Schedule, 'when' | 'timeZone'>, t: number | undefined): string | undefined {
+  if (t === undefined || s.when.kind === 'every') return undefined;
+  // Just before a spring-forward the wall clock reads the start of the gap; at `t`, its end.
+  const before = wallAt(s.timeZone, t - 1);
+  const after = wallAt(s.timeZone, t);
+  if (after - before <= 1) return undefined;
+  const wall = s.when.kind === 'once' ? onceWall(s.when.at) : wallCron(s.when)?.nextRun(new Date(before))?.getTime();
+  if (wall === undefined || wall <= before || wall >= after) return undefined;
+  return new Date(wall).toISOString().slice(0, 16);
+}
+
 /** The last occurrence due at or before `to` (after the last accounted one), or undefined. */
 export function latestDue(s: Timed, to: number): number | undefined {
   if (s.when.kind === 'every') {

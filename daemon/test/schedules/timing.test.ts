@@ -7,6 +7,7 @@ import {
   dueBetween,
   latestDue,
   nextDue,
+  skippedBy,
   whenProblem,
 } from '../../src/schedules/timing.js';
 
@@ -24,6 +25,26 @@ describe('schedule timing', () => {
       '2026-03-29T01:00:00.000Z', // 03:00 CEST, the first valid time after the gap
       '2026-03-30T00:30:00.000Z', // 02:30 CEST
     ]);
+  });
+
+  it('names the time a spring-forward skipped, for the run at the change, and nothing else', () => {
+    // Berlin skips 02:00–03:00 on 28 March 2027.
+    const change = Date.parse('2027-03-28T01:00:00Z'); // 03:00 CEST
+    const once = at({ kind: 'once', at: '2027-03-28T02:30' }, 'Europe/Berlin', Date.parse('2027-03-01T00:00:00Z'));
+    expect(nextDue(once)).toBe(change);
+    expect(skippedBy(once, change)).toBe('2027-03-28T02:30');
+    const daily = { ...once, when: { kind: 'daily', time: '02:30' } as ScheduleWhen };
+    expect(nextDue(daily, Date.parse('2027-03-27T12:00:00Z'))).toBe(change);
+    expect(skippedBy(daily, change)).toBe('2027-03-28T02:30');
+    // Several skipped times on one run: the first is named.
+    const quarters = { ...once, when: { kind: 'cron', expr: '*/15 2 * * *' } as ScheduleWhen };
+    expect(skippedBy(quarters, change)).toBe('2027-03-28T02:00');
+    // On its own time: a run at 03:00 that is meant for 03:00, a normal day, a repeated hour, elapsed time.
+    expect(skippedBy({ ...once, when: { kind: 'daily', time: '03:00' } }, change)).toBeUndefined();
+    expect(skippedBy(daily, Date.parse('2027-03-29T00:30:00Z'))).toBeUndefined();
+    expect(skippedBy(daily, Date.parse('2027-10-31T00:30:00Z'))).toBeUndefined();
+    expect(skippedBy({ ...once, when: { kind: 'every', hours: 1 } }, change)).toBeUndefined();
+    expect(skippedBy(daily, undefined)).toBeUndefined();
   });
 
   it('a daily time repeated by a fall-back runs once', () => {

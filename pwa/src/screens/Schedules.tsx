@@ -11,6 +11,7 @@ import {
   OUTCOME_WORDS,
   Schedule,
   type ScheduleWhen,
+  skippedWords,
   timeIn,
 } from '../../../shared/src/index.js';
 import { onEvent, request } from '../conn/connection.js';
@@ -141,7 +142,12 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
       </p>
       <dl class="facts">
         <dt>Next run</dt>
-        <dd>{s.state === 'active' ? timeIn(s.nextRunAt, s.timeZone) : s.state === 'paused' ? 'Paused' : 'Ended'}</dd>
+        <dd>
+          {s.state === 'active' ? timeIn(s.nextRunAt, s.timeZone) : s.state === 'paused' ? 'Paused' : 'Ended'}
+          {s.state === 'active' && s.nextRunSkipped && (
+            <p class="muted">{skippedWords(s.nextRunSkipped, s.nextRunAt, s.timeZone)}</p>
+          )}
+        </dd>
         <dt>Last run</dt>
         <dd>{last ? occurrenceLine(last, s.timeZone) : 'Not yet'}</dd>
         <dt>Spent</dt>

@@ -138,6 +138,11 @@ export const Schedule = z.object({
   accountedUntil: Timestamp,
   /** The next due occurrence (none when paused or ended). */
   nextRunAt: Timestamp.optional(),
+  /**
+   * The next run's own wall-clock time ("YYYY-MM-DDTHH:MM") when a spring-forward skips it that day:
+   * it does not exist there, and the run is at the change (`nextRunAt`). Absent otherwise.
+   */
+  nextRunSkipped: LocalDateTime.optional(),
   /** Recent occurrences, oldest first (bounded). */
   history: z.array(Occurrence),
   spentUsd: z.number().nonnegative(),
