@@ -143,6 +143,42 @@ describe('settings', () => {
     await cdp.detach();
   });
 
+  it('the notifications switch says "Turning on…" while it waits, and a refusal in plain words', async () => {
+    const { context } = b;
+    await context.grantPermissions(['notifications'], { origin: td.url });
+    const page = await context.newPage();
+    // The browser's push service (unreachable in this sandbox) answers when the test says so, with
+    // the refusal Chromium gives when it fails.
+    await page.addInitScript(() => {
+      const w = window as unknown as { refusePush?: () => void };
+      PushManager.prototype.subscribe = () =>
+        new Promise((_resolve, reject) => {
+          w.refusePush = () => reject(new DOMException('Registration failed - push service error', 'AbortError'));
+        });
+    });
+    await page.goto(`${td.url}/#settings`);
+    const toggle = page.getByRole('switch', { name: 'Notifications' });
+    await expect.poll(() => toggle.isEnabled()).toBe(true);
+    await toggle.click();
+    await page.getByRole('status').getByText('Turning on…').waitFor();
+    expect(await toggle.isDisabled()).toBe(true);
+    await shot(page, '31-settings-push-turning-on');
+    await page.waitForFunction(() => 'refusePush' in window);
+    await page.evaluate(() => (window as unknown as { refusePush: () => void }).refusePush());
+    await page
+      .getByRole('alert')
+      .getByText(
+        "The browser's push service refused to turn notifications on. Check the phone's connection and try again.",
+      )
+      .waitFor();
+    expect(await page.getByText('Registration failed', { exact: false }).count()).toBe(0);
+    expect(await page.getByText('Turning on…').count()).toBe(0);
+    await expect.poll(() => toggle.isEnabled()).toBe(true);
+    expect(await toggle.isChecked()).toBe(false);
+    await page.close();
+    await context.clearPermissions();
+  });
+
   it('on an iPhone outside the installed app, says to Add to Home Screen first', async () => {
     const page = await b.context.newPage();
     const cdp = await b.context.newCDPSession(page);

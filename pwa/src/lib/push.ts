@@ -46,15 +46,25 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   });
 }
 
+const BLOCKED = 'Notifications are blocked for this app. Allow them in your browser or phone settings, then try again.';
+
+/**
+ * Why turning notifications on or off failed, in words for the person: the browser's own refusals
+ * (a DOMException such as "Registration failed - push service error") are not.
+ */
+export function pushFailureWords(e: unknown, turningOn: boolean): string {
+  if (!(e instanceof DOMException)) return (e as Error).message;
+  if (e.name === 'NotAllowedError') return BLOCKED;
+  return turningOn
+    ? "The browser's push service refused to turn notifications on. Check the phone's connection and try again."
+    : 'The browser could not turn notifications off here. Try again.';
+}
+
 /** Turn notifications on. Must be called from a click. */
 export async function enablePush(): Promise<void> {
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') {
-    throw new Error(
-      permission === 'denied'
-        ? 'Notifications are blocked for this app. Allow them in your browser or phone settings, then try again.'
-        : 'Notifications were not allowed.',
-    );
+    throw new Error(permission === 'denied' ? BLOCKED : 'Notifications were not allowed.');
   }
   const reg = await withTimeout(
     navigator.serviceWorker.ready,

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type PushSummary, pushStateWords, summarizePushes } from '../../../shared/src/push-outcomes.js';
 import { request } from '../conn/connection.js';
 import { timeAgo } from '../lib/format.js';
-import { currentSubscription, disablePush, enablePush, pushSupport } from '../lib/push.js';
+import { currentSubscription, disablePush, enablePush, pushFailureWords, pushSupport } from '../lib/push.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 
@@ -33,7 +33,8 @@ function describe(s: PushSummary): string {
 export function NotificationsSwitch() {
   const support = pushSupport();
   const [on, setOn] = useState<boolean | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  /** Waiting for the permission prompt, the browser's push service and the computer's reply. */
+  const [busy, setBusy] = useState<'Turning on…' | 'Turning off…'>();
   const [error, setError] = useState<string>();
   const [info, setInfo] = useState<string>();
   const deviceId = useStore(connStore, (c) => c.device?.id);
@@ -67,7 +68,7 @@ export function NotificationsSwitch() {
     );
 
   const toggle = async () => {
-    setBusy(true);
+    setBusy(on ? 'Turning off…' : 'Turning on…');
     setError(undefined);
     setInfo(undefined);
     try {
@@ -79,10 +80,10 @@ export function NotificationsSwitch() {
         setOn(true);
       }
     } catch (e) {
-      setError((e as Error).message);
+      setError(pushFailureWords(e, !on));
       if (pushSupport().ok === false) setOn(false);
     } finally {
-      setBusy(false);
+      setBusy(undefined);
     }
   };
   const test = async () => {
@@ -110,10 +111,15 @@ export function NotificationsSwitch() {
           role="switch"
           aria-label="Notifications"
           checked={!!on}
-          disabled={busy || on === undefined || !online}
+          disabled={!!busy || on === undefined || !online}
           onChange={() => void toggle()}
         />
       </label>
+      {busy && (
+        <p class="muted" role="status">
+          {busy}
+        </p>
+      )}
       {!online && <p class="muted">Connect to your computer to change notifications.</p>}
       {subjectProblem && (
         <p class="notice" role="note" aria-label="Push contact">
