@@ -47,6 +47,19 @@ it('adds, runs now, pauses, resumes and deletes a schedule from the phone', asyn
   await expect.poll(() => page.getByRole('form', { name: 'Edit Morning brief' }).count()).toBe(0);
   expect(schedules().get(made.id)).toMatchObject({ when: { kind: 'weekdays', time: '09:15' }, maxCostUsd: 0.5 });
 
+  // Edit again and empty the limit: the schedule's own limit goes (its runs have the per-task one).
+  await page.getByRole('button', { name: 'Edit Morning brief' }).click();
+  await edit.getByLabel('Spending limit per run ($, empty for the per-task limit)').fill('');
+  await edit.getByRole('button', { name: 'Save schedule' }).click();
+  await expect.poll(() => page.getByRole('form', { name: 'Edit Morning brief' }).count()).toBe(0);
+  expect(schedules().get(made.id)).not.toHaveProperty('maxCostUsd');
+  expect(schedules().get(made.id)).toMatchObject({ when: { kind: 'weekdays', time: '09:15' } });
+  // Opened again, the field is still empty, not back at $0.50.
+  await page.getByRole('button', { name: 'Edit Morning brief' }).click();
+  expect(await edit.getByLabel('Spending limit per run ($, empty for the per-task limit)').inputValue()).toBe('');
+  await page.getByRole('button', { name: 'Edit Morning brief' }).click();
+  await expect.poll(() => page.getByRole('form', { name: 'Edit Morning brief' }).count()).toBe(0);
+
   model.push(reply(text('Inbox: three new files.')));
   await page.getByRole('button', { name: 'Run Morning brief now' }).click();
   // Updated by events: the run ends as "ran", and its thread can be opened.

@@ -15,6 +15,8 @@ import { hostTimeZone, nextDue, whenProblem } from './timing.js';
 export const newScheduleId = () => `sch_${crypto.randomBytes(8).toString('base64url')}`;
 
 type Fields = { [K in keyof typeof ScheduleFields]?: z.infer<(typeof ScheduleFields)[K]> };
+/** What an edit may set: as for a new schedule, and `maxCostUsd: null` removes the schedule's own limit. */
+type EditFields = Omit<Fields, 'maxCostUsd'> & { maxCostUsd?: number | null };
 
 function cleanTitle(title: string | undefined, text: string): string {
   const t = stripControl(title ?? '')
@@ -55,7 +57,7 @@ export function makeSchedule(f: Fields & { text: string; when: ScheduleWhen }, n
 export interface ScheduleOps {
   list(): Schedule[];
   create(f: Fields & { text: string; when: ScheduleWhen }): Promise<Schedule>;
-  update(id: string, f: Fields): Promise<Schedule>;
+  update(id: string, f: EditFields): Promise<Schedule>;
   pause(id: string): Promise<Schedule>;
   resume(id: string): Promise<Schedule>;
   remove(id: string): Promise<{ removed: string }>;
@@ -85,14 +87,16 @@ export function scheduleOps(
     create: (f) => engine.add(makeSchedule(f, now())),
     async update(id, f) {
       const s = need(store.get(id));
+      // null: the schedule's own limit goes, and its runs have the per-task limit (agent.maxCostUsd).
+      const { maxCostUsd: _dropped, ...kept } = s;
       const changed: Schedule = {
-        ...s,
+        ...(f.maxCostUsd === null ? kept : s),
         ...(f.text !== undefined ? { text: f.text } : {}),
         ...(f.when !== undefined ? { when: f.when } : {}),
         ...(f.timeZone !== undefined ? { timeZone: f.timeZone } : {}),
         ...(f.catchUp !== undefined ? { catchUp: f.catchUp } : {}),
         ...(f.catchUpWindowMinutes !== undefined ? { catchUpWindowMinutes: f.catchUpWindowMinutes } : {}),
-        ...(f.maxCostUsd !== undefined ? { maxCostUsd: f.maxCostUsd } : {}),
+        ...(typeof f.maxCostUsd === 'number' ? { maxCostUsd: f.maxCostUsd } : {}),
       };
       if (f.title !== undefined) changed.title = cleanTitle(f.title, changed.text);
       const retimed = f.when !== undefined || f.timeZone !== undefined;
@@ -130,7 +134,11 @@ export function scheduleOps(
 
 const ControlCreate = z.object(ScheduleFields).strict();
 const ControlUpdate = z
-  .object({ scheduleId: z.string().min(1).max(128), ...ScheduleFields })
+  .object({
+    scheduleId: z.string().min(1).max(128),
+    ...ScheduleFields,
+    maxCostUsd: ScheduleFields.maxCostUsd.unwrap().nullable().optional(),
+  })
   .partial({ text: true, when: true })
   .strict();
 const ControlId = z.object({ scheduleId: z.string().min(1).max(128) }).strict();

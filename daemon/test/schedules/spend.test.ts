@@ -114,6 +114,43 @@ describe('a spending limit', () => {
     const failed = await h!.waitTask(ran.taskId, ['failed']);
     expect(failed.reason).toMatch(/limit: the schedule's limit per run = \$0\.01/);
   });
+
+  it("null in schedule.update (the phone's emptied field) removes the schedule's own limit: runs have the per-task one", async () => {
+    server.push(
+      { content: [toolUse('write_file', { name: 'a.txt', text: 'one' })], usage: costly },
+      { content: [text('All done.')], usage: { input_tokens: 10, output_tokens: 5 } },
+    );
+    await boot({ agent: { maxCostUsd: 5 } });
+    const mod = await startSchedules(h!.ctx, h!.agent);
+    stops.push(() => mod.stop());
+    const { schedule } = (await h!.send('schedule.create', {
+      text: 'Write a.txt',
+      when: { kind: 'daily', time: '08:00' },
+      timeZone: 'UTC',
+      maxCostUsd: 0.01,
+    })) as { schedule: Schedule };
+    const { schedule: edited } = (await h!.send('schedule.update', {
+      scheduleId: schedule.id,
+      maxCostUsd: null,
+    })) as { schedule: Schedule };
+    expect(edited).not.toHaveProperty('maxCostUsd');
+    expect(mod.ops.list().find((s) => s.id === schedule.id)).not.toHaveProperty('maxCostUsd');
+    // Other fields left out of the edit stay as they were.
+    expect(edited).toMatchObject({ text: 'Write a.txt', when: { kind: 'daily', time: '08:00' } });
+    const ran = await h!.send('schedule.run', { scheduleId: schedule.id });
+    const done = await h!.waitTask(ran.taskId, ['done', 'failed', 'waiting']);
+    expect(done).toMatchObject({ state: 'done', resultSummary: 'All done.' });
+    expect(done.costUsd).toBeGreaterThan(0.01);
+    // A limit left out of an edit is kept; a number replaces it.
+    const { schedule: kept } = (await h!.send('schedule.update', { scheduleId: schedule.id, maxCostUsd: 2 })) as {
+      schedule: Schedule;
+    };
+    expect(kept.maxCostUsd).toBe(2);
+    const { schedule: renamed } = (await h!.send('schedule.update', { scheduleId: schedule.id, title: 'A' })) as {
+      schedule: Schedule;
+    };
+    expect(renamed.maxCostUsd).toBe(2);
+  });
 });
 
 describe('a daily cap', () => {

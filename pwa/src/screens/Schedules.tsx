@@ -311,7 +311,8 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
     try {
       const r = OneResult.parse(
         await (initial
-          ? request({ type: 'schedule.update', scheduleId: initial.id, ...fields })
+          ? // An emptied limit while editing removes the schedule's own one (null), not leaves it in place.
+            request({ type: 'schedule.update', scheduleId: initial.id, ...fields, maxCostUsd: maxCostUsd ?? null })
           : request({
               type: 'schedule.create',
               ...fields,

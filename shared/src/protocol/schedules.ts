@@ -184,7 +184,8 @@ export const ScheduleCommands = [
     timeZone: TimeZone.optional(),
     catchUp: CatchUpRule.optional(),
     catchUpWindowMinutes: ScheduleFields.catchUpWindowMinutes,
-    maxCostUsd: ScheduleFields.maxCostUsd,
+    /** null removes the schedule's own limit: its runs then have the per-task limit (agent.maxCostUsd). */
+    maxCostUsd: z.number().positive().max(10_000).nullable().optional(),
   }),
   cmd('schedule.pause', { scheduleId: Id }),
   cmd('schedule.resume', { scheduleId: Id }),
