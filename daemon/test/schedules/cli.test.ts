@@ -142,3 +142,30 @@ it('an occurrence due while the daemon was killed is recorded as missed at the n
   const words = (await errand()).stdout;
   expect(words).toMatch(/ran \(late\)/);
 }, 60_000);
+
+/** The next day Berlin's clocks go forward (the last Sunday of March), at least two days ahead. */
+function nextSpringForward(): string {
+  for (let y = new Date().getUTCFullYear(); ; y++) {
+    const d = new Date(Date.UTC(y, 2, 31));
+    d.setUTCDate(31 - d.getUTCDay());
+    if (d.getTime() > Date.now() + 2 * 86_400_000) return d.toISOString().slice(0, 10);
+  }
+}
+
+it('a next run at a time the clocks skip says why it shows the time of the change', async () => {
+  const port = await freePort();
+  await start(port);
+  const day = nextSpringForward();
+  const sentence = `02:30 doesn't exist on ${day} because the clocks go forward that night: it runs at the change, 03:00.`;
+  const added = await errand('add', 'Send the spring report', '--once', `${day} 02:30`, '--tz', 'Europe/Berlin');
+  expect(added.code).toBe(0);
+  expect(added.stdout).toContain(`next: ${day} 03:00`);
+  expect(added.stdout).toContain(sentence);
+  const listed = (await errand()).stdout;
+  expect(listed).toContain(sentence);
+  // A time that exists has no such sentence; a paused schedule has no next run to explain.
+  await errand('add', 'Water the plants', '--daily', '03:00', '--tz', 'Europe/Berlin');
+  const id = ((await errand('--json')).json() as Schedule[]).find((s) => s.nextRunSkipped)!.id;
+  await errand('pause', id);
+  expect((await errand()).stdout).not.toMatch(/doesn't exist/);
+}, 60_000);

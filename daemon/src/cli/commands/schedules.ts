@@ -4,6 +4,7 @@ import {
   type Occurrence,
   type Schedule,
   type ScheduleWhen,
+  skippedWords,
   timeIn,
 } from '../../../../shared/src/index.js';
 import type { CliCommand, CliIO, ParsedCommandArgs } from '../command.js';
@@ -68,6 +69,9 @@ export function describeSchedule(s: Schedule): string {
       last ? `${timeIn(last.dueAt, s.timeZone)} ${outcomeText(last)}` : 'never'
     }${missed ? `; missed recently: ${missed}` : ''}; spent $${s.spentUsd.toFixed(2)}`,
   ];
+  // A next run moved by a spring-forward: say why it is not at its own time (as the phone does).
+  if (s.state === 'active' && s.nextRunSkipped)
+    lines.push(`    ${forTerminal(skippedWords(s.nextRunSkipped, s.nextRunAt, s.timeZone))}`);
   if (last?.reason) lines.push(`    ${forTerminal(last.reason)}`);
   return lines.join('\n');
 }
