@@ -51,7 +51,13 @@ export interface LoopState {
   inflight?: Inflight;
   turns: number;
   usage: Usage;
+  /** The task's cost over all its runs. */
   costUsd: number;
+  /**
+   * Spending the person approved for this task beyond its limit ("continue for +$5"), kept with the
+   * task so a resume, a restart or a retry counts on from the task's whole cost, never afresh.
+   */
+  costRaisedUsd?: number;
   tainted: boolean;
 }
 
@@ -125,6 +131,7 @@ export function snapshot(state: LoopState): LoopState {
     turns: state.turns,
     usage: { ...state.usage },
     costUsd: state.costUsd,
+    ...(state.costRaisedUsd ? { costRaisedUsd: state.costRaisedUsd } : {}),
     tainted: state.tainted,
   };
 }

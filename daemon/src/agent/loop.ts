@@ -148,7 +148,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     else source.addEventListener('abort', () => either.abort(source.reason), { once: true });
   }
   const signal = either.signal;
-  const base = { turns: state.turns, output: state.usage.outputTokens, cost: state.costUsd };
+  const base = { turns: state.turns, output: state.usage.outputTokens };
   const grace = opts.toolAbortGraceMs ?? 1000;
 
   const abortWhy = (): AbortWhy | 'budget' | undefined => {
@@ -165,7 +165,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   };
   // At a spending limit or a suspected runaway the task pauses and asks (when the runtime can ask;
   // without it the old rule holds: a limit ends the task).
-  let costLimit = budgets.maxCostUsd;
+  // The limit is on the task's whole cost (all its runs): a resume or a restart never starts it afresh.
+  let costLimit = budgets.maxCostUsd + (state.costRaisedUsd ?? 0);
   const runaway = new RunawayWatch();
   const mayContinue = async (req: ContinueRequest): Promise<ContinueAnswer> => {
     if (!tools.askToContinue) return 'stop';
@@ -249,7 +250,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           reason: `Stopped after ${plural(outThis, 'output token')} (limit: agent.maxOutputTokens = ${fmt(budgets.maxOutputTokens)}).`,
         });
       }
-      const costThis = state.costUsd - base.cost;
+      const costThis = state.costUsd;
       if (!(costThis < costLimit)) {
         const reason = `Stopped after spending about $${costThis.toFixed(2)} (limit: ${budgets.costLimitName ?? 'agent.maxCostUsd'} = $${costLimit.toFixed(2)}).`;
         const answer = await mayContinue({
@@ -260,8 +261,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         if (answer === 'cancelled') return aborted();
         if (answer !== 'continue' || budgets.maxCostUsd <= 0)
           return finish({ kind: 'failed', reason: stoppedBecause(reason, answer) });
-        // "+$2" is $2 more from what it has spent now.
+        // "+$2" is $2 more from what it has spent now; kept with the task (its next checkpoint).
         costLimit = costThis + budgets.maxCostUsd;
+        state.costRaisedUsd = costLimit - budgets.maxCostUsd;
       }
 
       const request = buildRequest();

@@ -492,6 +492,7 @@ export class RunRecorder {
       const r = rec.tasks[this.d.taskId];
       r.inflight = state.inflight;
       r.tainted = state.tainted || undefined;
+      r.costRaisedUsd = state.costRaisedUsd;
     });
   }
 

@@ -27,6 +27,8 @@ export interface TaskRecord {
   attempt?: string;
   /** A spending limit of its own (a scheduled run's), instead of agent.maxCostUsd. */
   maxCostUsd?: number;
+  /** Spending approved beyond the limit for this task (LoopState.costRaisedUsd). */
+  costRaisedUsd?: number;
   /** The user allowed web fetch for this task although the thread is tainted (web-tools.ts). */
   webFetchAllowed?: boolean;
 }

@@ -135,6 +135,7 @@ export class TaskRun {
           turns: t.turns,
           usage: { ...t.usage },
           costUsd: t.costUsd,
+          ...(r.costRaisedUsd ? { costRaisedUsd: r.costRaisedUsd } : {}),
           tainted: (r.tainted ?? false) || conversationTainted(rec),
         };
         webUsed = usedByTask(rec.messages, r.start, r.inflight?.assistant);
@@ -207,6 +208,7 @@ export class TaskRun {
       const r = rec.tasks[this.taskId];
       r.inflight = state.inflight;
       r.tainted = state.tainted || undefined;
+      r.costRaisedUsd = state.costRaisedUsd;
       r.question = undefined;
       r.autoResume = undefined;
     };

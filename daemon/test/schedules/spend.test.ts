@@ -34,7 +34,7 @@ afterEach(async () => {
 // 10,000 input tokens on Sonnet: $0.03 per call.
 const costly = { input_tokens: 10_000, output_tokens: 0 };
 
-async function boot(config: Record<string, unknown>, opts: { canAsk?: boolean } = {}) {
+async function boot(config: Record<string, unknown>, opts: { canAsk?: boolean; home?: string } = {}) {
   const tools = testTools(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-spend-')), 'files'));
   if (opts.canAsk !== false) {
     approvals = new Approvals(
@@ -43,7 +43,7 @@ async function boot(config: Record<string, unknown>, opts: { canAsk?: boolean } 
     );
     tools.runtime.askToContinue = askToContinue(approvals);
   }
-  h = await startHarness({ modelUrl: server.url, config: config as never, tools });
+  h = await startHarness({ modelUrl: server.url, config: config as never, tools, home: opts.home });
   return h;
 }
 
@@ -68,6 +68,39 @@ describe('a spending limit', () => {
     const done = await h!.waitTask(task.id, ['done']);
     expect(done.resultSummary).toBe('All done.');
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('counts the whole task across restarts: a resume never starts the limit afresh, an approved raise is kept', async () => {
+    const config = { agent: { maxCostUsd: 0.05 } };
+    const write = (name: string) => ({ content: [toolUse('write_file', { name, text: name })], usage: costly });
+    server.push(write('a.txt'), { kind: 'hang' });
+    const home = (await boot(config)).home;
+    stops.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+    const { task } = await h!.send('thread.create', { text: 'Write files' });
+    // $0.03 spent; the daemon stops while the next call is out, and the task resumes at the next start.
+    const untilCalls = async (n: number) => {
+      for (let i = 0; i < 500 && server.requests.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(server.requests.length).toBe(n);
+    };
+    await untilCalls(2);
+    await h!.stop();
+    approvals?.stop();
+    server.push(write('b.txt'), write('c.txt'), { kind: 'hang' });
+    await boot(config, { home });
+    // $0.06 of the task's $0.05: it asks (counting from the resume, it would have gone on to $0.09).
+    let approval = await approvalFor(task.id);
+    expect(approval.summary).toBe('Used $0.06 of $0.05 — continue for +$0.05?');
+    expect(server.requests).toHaveLength(3);
+    approvals!.decide(approval.id, approval.hash, 'approve', { id: 'dev_test', name: 'Test phone' });
+    // Raised to $0.11: c.txt brings it to $0.09, and the daemon stops again mid-call.
+    await untilCalls(5);
+    await h!.stop();
+    approvals?.stop();
+    server.push(write('d.txt'));
+    await boot(config, { home });
+    approval = await approvalFor(task.id);
+    expect(approval.summary).toBe('Used $0.12 of $0.11 — continue for +$0.05?');
+    expect(server.requests).toHaveLength(6);
   });
 
   it('deny ends the task, saying why', async () => {
