@@ -64,6 +64,11 @@ export interface LoopOptions {
   threadId: string;
   /** How long a tool may take to return after an abort before the loop stops waiting for it. */
   toolAbortGraceMs?: number;
+  /**
+   * A daily or monthly spending cap reached (the sentence saying so), asked before each model call:
+   * a running task pauses and asks whether to go on past it, once per run.
+   */
+  capReached?: () => string | undefined;
   /** The API's web tools (server tools); absent = off. */
   web?: {
     settings: WebSettings;
@@ -167,6 +172,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   // without it the old rule holds: a limit ends the task).
   // The limit is on the task's whole cost (all its runs): a resume or a restart never starts it afresh.
   let costLimit = budgets.maxCostUsd + (state.costRaisedUsd ?? 0);
+  /** The person let this run go on past a daily or monthly cap. */
+  let capWaived = false;
   const runaway = new RunawayWatch();
   const mayContinue = async (req: ContinueRequest): Promise<ContinueAnswer> => {
     if (!tools.askToContinue) return 'stop';
@@ -249,6 +256,17 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           kind: 'failed',
           reason: `Stopped after ${plural(outThis, 'output token')} (limit: agent.maxOutputTokens = ${fmt(budgets.maxOutputTokens)}).`,
         });
+      }
+      const cap = capWaived ? undefined : opts.capReached?.();
+      if (cap) {
+        const answer = await mayContinue({
+          kind: 'spend',
+          summary: `${cap} Let this task go on anyway?`,
+          details: { cap, usedUsd: Math.round(state.costUsd * 100) / 100 },
+        });
+        if (answer === 'cancelled') return aborted();
+        if (answer !== 'continue') return finish({ kind: 'failed', reason: stoppedBecause(cap, answer) });
+        capWaived = true;
       }
       const costThis = state.costUsd;
       if (!(costThis < costLimit)) {

@@ -46,6 +46,8 @@ export interface RunHost {
   emit(event: ServerEvent): Promise<unknown> | void;
   modelFor(apiKey: string, baseURL: string | undefined): ModelClient;
   journal: StepJournal;
+  /** A daily or monthly spending cap reached: the sentence saying so. */
+  spendCap(): string | undefined;
 }
 
 export function noKeyReason(home: string): string {
@@ -187,6 +189,7 @@ export class TaskRun {
       taskId: this.taskId,
       threadId: this.threadId,
       toolAbortGraceMs: this.host.options.toolAbortGraceMs,
+      capReached: () => this.host.spendCap(),
       ...webOptions(cfg.web, cfg.anthropic.baseUrl, () => this.webFetchAllowed, webUsed),
     });
     await this.finish(result, state);

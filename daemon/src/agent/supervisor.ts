@@ -57,6 +57,7 @@ export class Supervisor {
       emit: (event) => writes.emit(event),
       modelFor: (apiKey, baseURL) => this.modelFor(apiKey, baseURL),
       journal: this.steps,
+      spendCap: () => this.startGate?.(),
     };
   }
 

@@ -187,6 +187,38 @@ describe('a spending limit', () => {
 });
 
 describe('a daily cap', () => {
+  it('pauses tasks already running when it is reached; approve lets that task go on', async () => {
+    const write = (name: string) => ({ content: [toolUse('write_file', { name, text: name })], usage: costly });
+    server.push(write('a.txt'), write('b.txt'), { content: [text('All written.')], usage: costly });
+    await boot({ spend: { dailyUsd: 0.05 } });
+    const spend = h!.add(startSpend(h!.ctx, h!.agent));
+    stops.push(() => spend.stop());
+    const { task } = await h!.send('thread.create', { text: 'Write files' });
+    // $0.06 today after two calls: before the third, the running task asks.
+    const approval = await approvalFor(task.id);
+    expect(approval.summary).toMatch(
+      /^Today's spending cap is reached \(\$0\.06 of \$0\.05\).* Let this task go on anyway\?$/,
+    );
+    expect(server.requests).toHaveLength(2);
+    approvals!.decide(approval.id, approval.hash, 'approve', { id: 'dev_test', name: 'Test phone' });
+    expect((await h!.waitTask(task.id, ['done'])).resultSummary).toBe('All written.');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('a running task whose cap question is denied ends, saying the cap stopped it', async () => {
+    const write = (name: string) => ({ content: [toolUse('write_file', { name, text: name })], usage: costly });
+    server.push(write('a.txt'), write('b.txt'));
+    await boot({ spend: { monthlyUsd: 0.05 } });
+    const spend = h!.add(startSpend(h!.ctx, h!.agent));
+    stops.push(() => spend.stop());
+    const { task } = await h!.send('thread.create', { text: 'Write files' });
+    const approval = await approvalFor(task.id);
+    approvals!.decide(approval.id, approval.hash, 'deny', { id: 'dev_test', name: 'Test phone' });
+    const failed = await h!.waitTask(task.id, ['failed']);
+    expect(failed.reason).toMatch(/^This month's spending cap is reached .* You chose to stop it\.$/);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('blocks new tasks, scheduled runs included, with a clear message in the status, until it is raised', async () => {
     server.push({ content: [text('Expensive answer.')], usage: costly });
     await boot({ spend: { dailyUsd: 0.02 } });
