@@ -59,6 +59,23 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   const lineHeight = await title.evaluate((el) => Number.parseFloat(getComputedStyle(el).lineHeight));
   expect((await title.boundingBox())!.height).toBeLessThan(lineHeight * 1.5);
   expect((await page.getByRole('textbox', { name: 'Message' }).boundingBox())!.width).toBeGreaterThan(150);
+  // The result file's card: its name is readable and Changes and Open stay inside it (they go to a
+  // second line rather than past the card's edge, where Open was cut off and the name squeezed to nothing).
+  const result = page.locator('.result-card').first();
+  await result.scrollIntoViewIfNeeded();
+  const inCard = await result.evaluate((card) => {
+    const c = card.getBoundingClientRect();
+    return {
+      nameWidth: card.querySelector('.result-name')!.getBoundingClientRect().width,
+      outside: [...card.querySelectorAll('a')]
+        .filter((a) => a.getBoundingClientRect().right > c.right + 0.5)
+        .map((a) => a.textContent),
+    };
+  });
+  expect(inCard.outside).toEqual([]);
+  expect(inCard.nameWidth).toBeGreaterThan(60);
+  await shot(page, 'touch-200-percent-result');
+  await result.getByRole('link', { name: 'Open notes.md (result file)' }).waitFor();
   await shot(page, 'touch-200-percent-thread');
   await page.evaluate(() => {
     document.documentElement.style.fontSize = '';
