@@ -129,6 +129,8 @@ it('a file named in the answer is a link to the file viewer', async () => {
   expect(await link.getAttribute('href')).toMatch(/^#thread=.+&task=.+&file=.+report\.md$/);
   await link.click();
   await page.getByText('All good.').waitFor({ timeout: 10_000 });
+  // The header says where the file is from the shared folder, as the diff does, not the host's full path.
+  expect(await page.locator('header.top .path').innerText()).toBe('workspace/report.md');
   // Words that are not a produced file stay plain.
   await page.goto(`${rig!.td.url}/#thread=${threadId}`);
   await link.waitFor();

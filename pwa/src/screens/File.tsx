@@ -2,12 +2,14 @@ import { useEffect, useState } from 'preact/hooks';
 import type { FileView } from '../../../shared/src/index.js';
 import { request } from '../conn/connection.js';
 import { download } from '../conn/http.js';
+import { relativeToRoot } from '../lib/approval-words.js';
 import { bytes } from '../lib/format.js';
 import { cellClass, renderMarkdown } from '../lib/markdown.js';
 import { back } from '../lib/route.js';
 import { connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
+import { useRootPaths } from './Cards.js';
 
 const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
 
@@ -105,6 +107,8 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
   const [view, setView] = useState<FileView>();
   const [error, setError] = useState<string>();
   const name = path.split('/').pop() || path;
+  // Where it is, from the folder you shared (as on the diff and the result card), not the host's full path.
+  const roots = useRootPaths();
   useEffect(() => {
     if (!online || view) return;
     request({ type: 'task.file', taskId, path }).then(
@@ -117,7 +121,7 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
     <div class="screen">
       <Header
         title={name}
-        sub={<span class="path">{path}</span>}
+        sub={<span class="path">{relativeToRoot(path, roots)}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back()} />}
         right={<IconButton icon="download" label={`Download ${name}`} onClick={() => void dl()} />}
       />
