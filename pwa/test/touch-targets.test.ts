@@ -82,6 +82,31 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   });
 
   await page.getByRole('button', { name: 'Back to threads' }).click();
+  // The thread list at 200 %: a row's title keeps most of the width (the time and the last line go
+  // under it when they do not fit beside it), instead of a few letters and an ellipsis.
+  await page.getByRole('button', { name: 'New task' }).waitFor();
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '200%';
+  });
+  const row = page.locator('.thread-row').first();
+  const widths = await row.evaluate((r) => {
+    const w = (sel: string) => r.querySelector(sel)!.getBoundingClientRect();
+    const inner = r.getBoundingClientRect();
+    return {
+      title: w('.row-title').width,
+      line: w('.row-line').width,
+      time: w('.row-time').right <= inner.right + 0.5 && w('.row-time').width > 0,
+      row: inner.width,
+    };
+  });
+  expect(widths.title).toBeGreaterThan(widths.row * 0.6);
+  expect(widths.line).toBeGreaterThan(widths.row * 0.6);
+  expect(widths.time).toBe(true);
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  await shot(page, 'touch-200-percent-list');
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '';
+  });
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
   expect(await tooSmall(page)).toEqual([]);
