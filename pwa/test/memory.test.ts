@@ -75,4 +75,24 @@ describe('memory screen', () => {
     await page.getByText('Nothing yet.').waitFor();
     expect(fs.readdirSync(root)).toEqual([]);
   });
+
+  it('opened while the computer is unreachable, both cards say they show once it is reachable', async () => {
+    const { page, context } = b;
+    await context.setOffline(true);
+    try {
+      await page.reload();
+      await page.getByText("Can't reach your computer", { exact: false }).waitFor({ timeout: 15_000 });
+      for (const name of ['What the agent remembers', 'Personal instructions'])
+        await page
+          .getByRole('region', { name })
+          .getByText('Shown when your computer is reachable.')
+          .waitFor();
+    } finally {
+      await context.setOffline(false);
+    }
+    // Back online, the cards fill in.
+    await page.getByText('Nothing yet.').waitFor({ timeout: 15_000 });
+    await page.getByRole('textbox', { name: 'Personal instructions' }).waitFor();
+    expect(await page.getByText('Shown when your computer is reachable.').count()).toBe(0);
+  });
 });

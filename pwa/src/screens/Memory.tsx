@@ -115,6 +115,9 @@ function PersonalInstructions({ online }: { online: boolean }) {
       <p class="muted">
         The agent reads these in every task (with CLAUDE.md and AGENTS.md of the folders it works in).
       </p>
+      {text === undefined && !error && (
+        <p class="muted">{online ? 'Loading…' : 'Shown when your computer is reachable.'}</p>
+      )}
       {text !== undefined && (
         <>
           <textarea
@@ -162,6 +165,7 @@ export default function MemoryScreen() {
       <main class="pad settings memory">
         <section class="card" aria-labelledby="m-mem">
           <h2 id="m-mem">What the agent remembers</h2>
+          {!list && !error && <p class="muted">{online ? 'Loading…' : 'Shown when your computer is reachable.'}</p>}
           {list && !list.enabled && (
             <p class="muted">
               Memory is off on your computer (memory.enabled = false): the agent neither reads nor writes it.
