@@ -202,6 +202,21 @@ describe('settings', () => {
     await expect.poll(() => banner.count()).toBe(0);
   });
 
+  it('while the computer is unreachable, this device is not said to be online', async () => {
+    const { page } = b;
+    const { home, port } = td;
+    await page.goto(`${td.url}/#settings`);
+    const devices = page.getByRole('region', { name: 'Paired devices' });
+    await devices.getByText('Online now', { exact: false }).waitFor();
+    await td.stop();
+    await page.getByText("Can't reach your computer", { exact: false }).waitFor({ timeout: 15_000 });
+    await devices.getByText('Not connected to your computer now', { exact: false }).waitFor();
+    expect(await devices.getByText('Online now').count()).toBe(0);
+    // The computer back: online again.
+    td = await startTestDaemon({ home, config: { port } });
+    await devices.getByText('Online now', { exact: false }).waitFor({ timeout: 30_000 });
+  });
+
   it('signs out at once when this device is revoked on the computer', async () => {
     const { page } = b;
     await page.goto(`${td.url}/#`);

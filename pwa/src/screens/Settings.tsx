@@ -89,6 +89,18 @@ function Devices() {
     }
   };
   if (!devices) return <p class="muted">{online ? 'Loading…' : 'Shown when your computer is reachable.'}</p>;
+  // The list is the computer's, from when it was last reachable: while it is not, this device is not
+  // connected to it, and another's "online" is only what it was then.
+  const presence = (d: Device) =>
+    online
+      ? d.online
+        ? 'Online now'
+        : `Last seen ${timeAgo(d.lastSeenAt)}`
+      : d.id === me
+        ? 'Not connected to your computer now'
+        : d.online
+          ? 'Was online when your computer was last reachable'
+          : `Last seen ${timeAgo(d.lastSeenAt)}`;
   return (
     <>
       <ul class="devices">
@@ -98,7 +110,7 @@ function Devices() {
               <strong>{d.name}</strong>
               {d.id === me && <span class="muted"> (this device)</span>}
               <div class="muted">
-                {d.online ? 'Online now' : `Last seen ${timeAgo(d.lastSeenAt)}`} · paired {timeAgo(d.pairedAt)}
+                {presence(d)} · paired {timeAgo(d.pairedAt)}
               </div>
             </div>
             {d.id !== me &&
