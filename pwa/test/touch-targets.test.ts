@@ -31,6 +31,24 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });
   expect(await tooSmall(page)).toEqual([]);
+  // 200 % text while the task runs (Stop beside Send): the message box keeps room to write in; it
+  // takes a line of its own above the buttons rather than a sliver between them.
+  await page.getByRole('button', { name: 'Stop the task' }).waitFor();
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '200%';
+  });
+  const running = await page.getByRole('textbox', { name: 'Message' }).boundingBox();
+  expect(running!.width).toBeGreaterThan(250);
+  expect(await tooSmall(page)).toEqual([]);
+  for (const name of ['Attach files', 'Stop the task', 'Send']) {
+    const box = (await page.getByRole('button', { name, exact: true }).boundingBox())!;
+    expect(box.y + box.height).toBeLessThanOrEqual(640 + 1);
+    expect(box.x + box.width).toBeLessThanOrEqual(360 + 1);
+  }
+  await shot(page, 'touch-200-percent-running');
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '';
+  });
   // The app scrolled to the card itself: no "Jump to latest" pill over Approve and Deny.
   expect(await page.getByRole('button', { name: /Jump to latest/ }).count()).toBe(0);
   // The whole command is in view before Approve: wrapped, nothing scrolled off to the side.
