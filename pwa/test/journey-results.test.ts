@@ -27,6 +27,8 @@ it('a file written into a new folder counts as one changed file, and undo still 
   await page.locator('.task-group .chip-done').waitFor({ timeout: 20_000 });
   const changed = page.getByRole('button', { name: 'Changed files' });
   await expect.poll(() => changed.innerText(), { timeout: 10_000 }).toBe('Changed files (1)');
+  // A screen reader hears the count too, not only "Changed files".
+  await page.getByRole('button', { name: 'Changed files (1)', exact: true }).waitFor();
   await shot(page, 'journey-results-count');
   await page.getByRole('button', { name: 'Undo changes' }).click();
   await page.getByRole('button', { name: 'Confirm undo changes' }).click();

@@ -525,12 +525,7 @@ export function TaskFooter({
           </button>
         )}
         {(undoable || (changes?.length ?? 0) > 0) && (
-          <button
-            type="button"
-            aria-expanded={showChanges}
-            aria-label="Changed files"
-            onClick={() => setShowChanges(!showChanges)}
-          >
+          <button type="button" aria-expanded={showChanges} onClick={() => setShowChanges(!showChanges)}>
             Changed files ({changeCount})
           </button>
         )}
