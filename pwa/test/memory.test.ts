@@ -83,10 +83,7 @@ describe('memory screen', () => {
       await page.reload();
       await page.getByText("Can't reach your computer", { exact: false }).waitFor({ timeout: 15_000 });
       for (const name of ['What the agent remembers', 'Personal instructions'])
-        await page
-          .getByRole('region', { name })
-          .getByText('Shown when your computer is reachable.')
-          .waitFor();
+        await page.getByRole('region', { name }).getByText('Shown when your computer is reachable.').waitFor();
     } finally {
       await context.setOffline(false);
     }
