@@ -7,6 +7,8 @@ export type PushState = PushOutcome['result'];
 
 export interface PushSummary {
   pushId?: string;
+  /** What devices get instead of the push id (see PushOutcome.ref). */
+  ref?: string;
   deviceId?: string;
   channel?: 'ntfy' | 'webhook';
   kind: string;
@@ -40,11 +42,13 @@ export function summarizePushes(outcomes: readonly PushOutcome[]): PushSummary[]
   const byKey = new Map<string, PushSummary>();
   const sorted = [...outcomes].sort((a, b) => a.at - b.at);
   sorted.forEach((o, i) => {
-    const key = o.pushId ? `${o.pushId}|${o.deviceId ?? o.channel ?? ''}` : `#${i}`;
+    const id = o.ref ?? o.pushId;
+    const key = id ? `${id}|${o.deviceId ?? o.channel ?? ''}` : `#${i}`;
     let s = byKey.get(key);
     if (!s) {
       s = {
         ...(o.pushId ? { pushId: o.pushId } : {}),
+        ...(o.ref ? { ref: o.ref } : {}),
         ...(o.deviceId ? { deviceId: o.deviceId } : {}),
         ...(o.channel ? { channel: o.channel } : {}),
         kind: o.kind,

@@ -11,7 +11,7 @@ import { checkEndpoint, checkKeys } from './endpoint.js';
 import { Escalations } from './escalation.js';
 import { type FallbackMessage, fallbackMessageFor, sendFallback } from './fallback.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
-import { Receipts } from './receipts.js';
+import { publicOutcome, Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { KEEP_OUTCOMES, PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
@@ -93,7 +93,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   const report = (outcome: PushOutcome) => {
     if (closing) return; // the event log and store are about to close; a push cut short by the stop is not news
     track(store.addOutcome(outcome));
-    track(ctx.emit({ kind: 'push.outcome', outcome }));
+    track(ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(outcome) }));
     if (outcome.result === 'failed')
       log.warn('push failed', {
         device: outcome.deviceId,
@@ -270,13 +270,14 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     return { subscribed: true, service: check.url.hostname };
   });
   ctx.commands.register('push.unsubscribe', async (_c, cc) => ({ unsubscribed: await store.remove(cc.device.id) }));
-  ctx.commands.register('push.test', async (_c, cc) => sendTest(cc.device.id));
+  ctx.commands.register('push.test', async (_c, cc) => publicOutcome(await sendTest(cc.device.id)));
   // This device's pushes, and the escalations and fallback messages (they concern every device).
   ctx.commands.register('push.outcomes', async (_c, cc) =>
     store
       .outcomes(undefined, KEEP_OUTCOMES)
       .filter((o) => o.deviceId === cc.device.id || !o.deviceId)
-      .slice(-50),
+      .slice(-50)
+      .map(publicOutcome),
   );
 
   const knownDevice = (id: string) => {

@@ -15,6 +15,21 @@ export interface SentPush {
   at: number;
 }
 
+/** A name for a push that proves nothing: devices group a push's steps by it (the id itself is the proof). */
+export function pushRef(pushId: string): string {
+  return crypto.createHash('sha256').update(`errand push ref\0${pushId}`).digest('base64url').slice(0, 22);
+}
+
+/**
+ * An outcome as devices see it (events go to every paired device and stay in the journal): the push id
+ * replaced by its ref, so no device can post a receipt for another device's push.
+ */
+export function publicOutcome(o: PushOutcome): PushOutcome {
+  if (!o.pushId) return o;
+  const { pushId, ...rest } = o;
+  return { ...rest, ref: pushRef(pushId) };
+}
+
 type ReceiptState = PushReceipt['state'];
 const KEEP_PENDING = 2000;
 

@@ -3,6 +3,7 @@
 // the foreground gets none, and its outcome says so.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PushOutcome } from '../../../shared/src/index.js';
+import { pushRef } from '../../src/push/receipts.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
 import { decryptPush, FakePushService, makeSubscriber, verifyVapid } from './push-service.js';
@@ -77,8 +78,11 @@ it('a finished agent task pushes once per subscribed device, none to the one vie
     threadId: thread.id,
     url: `/#thread=${thread.id}`,
     tag: `thread-${thread.id}`,
-    receipt: sent.outcome.pushId,
+    receipt: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
   });
+  // The event names the push by its ref, never by the id a receipt proves itself with.
+  expect(sent.outcome.pushId).toBeUndefined();
+  expect(sent.outcome.ref).toBe(pushRef(decryptPush(svc.received[0], subA).receipt as string));
   verifyVapid(svc.received[0].headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
   expect((await outcomes()).map((o) => o.result)).toEqual(['accepted']);
   expect((await phoneB.send<PushOutcome[]>({ type: 'push.outcomes' })).map((o) => o.result)).toEqual(['suppressed']);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushOutcome, Task } from '../../../shared/src/index.js';
+import { pushRef } from '../../src/push/receipts.js';
 import { startTestDaemon, type TestDaemon, type TestDaemonOptions } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt, verifyVapid } from './push-service.js';
@@ -143,9 +144,10 @@ describe('push through the daemon', () => {
       threadId: thread.meta.id,
       url: `/#thread=${thread.meta.id}`,
       tag: `thread-${thread.meta.id}`,
-      receipt: sentA.pushId,
+      receipt: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
     });
-    expect(sentA.pushId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(sentA.pushId).toBeUndefined();
+    expect(sentA.ref).toBe(pushRef(decryptPush(push, subA).receipt as string));
     verifyVapid(push.headers.authorization, subA.subscription.endpoint, { subject: SUBJECT, publicKey });
     expect(laptop.events().filter((e) => e.event.kind === 'push.outcome')).toHaveLength(2);
 
@@ -205,7 +207,13 @@ describe('push through the daemon', () => {
     expect(payload).toMatchObject({ type: 'test', url: '/', receipt: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
     expect((await postReceipt(td.url, { pushId: payload.receipt, state: 'delivered' })).status).toBe(200);
     const outcome = await replied;
-    expect(outcome).toMatchObject({ deviceId: idB, kind: 'test', result: 'delivered', pushId: payload.receipt });
+    expect(outcome).toMatchObject({
+      deviceId: idB,
+      kind: 'test',
+      result: 'delivered',
+      ref: pushRef(payload.receipt as string),
+    });
+    expect(outcome.pushId).toBeUndefined();
     expect(svc.received).toHaveLength(before + 1);
     await expect(phoneB.send({ type: 'push.test' })).rejects.toThrow(/wait a few seconds/);
   });

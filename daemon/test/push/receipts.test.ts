@@ -4,6 +4,7 @@
 // receipt that waited on the phone while the computer was off), and "Send test push" waits for it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PushOutcome, summarizePushes } from '../../../shared/src/index.js';
+import { pushRef } from '../../src/push/receipts.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
 import { decryptPush, FakePushService, makeSubscriber, postReceipt } from './push-service.js';
@@ -45,7 +46,7 @@ async function askQuestion(id: string): Promise<{ threadId: string; receipt: str
 }
 
 const outcomesOf = async (pushId: string) =>
-  (await phone.send<PushOutcome[]>({ type: 'push.outcomes' })).filter((o) => o.pushId === pushId);
+  (await phone.send<PushOutcome[]>({ type: 'push.outcomes' })).filter((o) => o.ref === pushRef(pushId));
 
 describe('push receipts', () => {
   it('records accepted → delivered → opened once each, and refuses what it never sent', async () => {
@@ -56,14 +57,14 @@ describe('push receipts', () => {
       status: 200,
       body: { ok: true },
     });
-    expect((await delivered).outcome).toMatchObject({ deviceId, pushId: receipt, kind: 'question', threadId });
+    expect((await delivered).outcome).toMatchObject({ deviceId, ref: pushRef(receipt), kind: 'question', threadId });
     expect((await postReceipt(td.url, { pushId: receipt, state: 'opened' })).status).toBe(200);
     // The same receipt again (a queued copy sent twice) is fine, and recorded once.
     expect((await postReceipt(td.url, { pushId: receipt, state: 'delivered' })).status).toBe(200);
     await td.daemon.idle();
     expect((await outcomesOf(receipt)).map((o) => o.result)).toEqual(['accepted', 'delivered', 'opened']);
     const [summary] = summarizePushes(await outcomesOf(receipt));
-    expect(summary).toMatchObject({ pushId: receipt, deviceId, state: 'opened', kind: 'question' });
+    expect(summary).toMatchObject({ ref: pushRef(receipt), deviceId, state: 'opened', kind: 'question' });
     expect(summary.acceptedAt).toBeLessThanOrEqual(summary.deliveredAt!);
     expect(summary.deliveredAt).toBeLessThanOrEqual(summary.openedAt!);
 

@@ -231,7 +231,16 @@ export const PushOutcome = z.object({
   deviceId: Id.optional(),
   /** The fallback channel this step went through (ntfy or webhook), instead of a device. */
   channel: z.enum(['ntfy', 'webhook']).optional(),
+  /**
+   * The push's id: the proof a receipt holds. Kept in the daemon's store and shown only on the local
+   * control channel (`errand push outcomes`); never sent to a device (events and replies carry `ref`).
+   */
   pushId: PushId.optional(),
+  /** Names the push without proving it (a one-way hash of its id): what devices see to group its steps. */
+  ref: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/)
+    .optional(),
   at: Timestamp,
   kind: z.string(),
   threadId: Id.optional(),
