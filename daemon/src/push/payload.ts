@@ -23,7 +23,10 @@ export interface PushPayload {
 }
 
 export interface PushJob {
-  /** The identity of the change (task id + state, approval id, question id): pushed at most once. */
+  /**
+   * The identity of the change (task id + state + when that run ended, approval id, question id):
+   * pushed at most once. A retried or resumed task that ends again is a new change.
+   */
   key: string;
   threadId?: string;
   payload: PushPayload;
@@ -224,6 +227,9 @@ export function jobForEvent(
   switch (event.kind) {
     case 'task.updated': {
       const t = event.task;
+      // Each run of a task ends once: re-announcements of that ending carry the same endedAt, a retry's
+      // or resume's ending a new one.
+      const ending = (state: string) => `task:${t.id}:${state}${t.endedAt !== undefined ? `:${t.endedAt}` : ''}`;
       if (t.state === 'done') {
         const files = t.changedFiles ?? [];
         const fileLine =
@@ -232,15 +238,7 @@ export function jobForEvent(
             : `Wrote ${baseName(files[0])}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
         const answer = full ? oneLine(firstLine(t.resultSummary), BODY_MAX) : '';
         const body = answer || fileLine || (full ? 'Finished.' : 'Finished. Open Errand to see the answer.');
-        return threadJob(
-          'task.done',
-          `task:${t.id}:done`,
-          t.threadId,
-          title(t.threadId, 'Task done'),
-          body,
-          'normal',
-          DAY,
-        );
+        return threadJob('task.done', ending('done'), t.threadId, title(t.threadId, 'Task done'), body, 'normal', DAY);
       }
       if (t.state === 'failed') {
         const reason = full
@@ -248,7 +246,7 @@ export function jobForEvent(
           : privateFailureLine(t.reason);
         return threadJob(
           'task.failed',
-          `task:${t.id}:failed`,
+          ending('failed'),
           t.threadId,
           `Failed · ${title(t.threadId, 'Errand task')}`,
           reason,
