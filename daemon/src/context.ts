@@ -26,8 +26,11 @@ export type FileDownloadHandler = (
   by: { id: string; name: string },
 ) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
 
-/** Record a push receipt from a service worker; false when the push id is unknown. */
-export type PushReceiptHandler = (receipt: PushReceipt) => boolean;
+/**
+ * Record a push receipt from a service worker: resolves true once it is durable, false when the push
+ * id is unknown; rejects when it could not be stored (a full disk), so the worker keeps it and retries.
+ */
+export type PushReceiptHandler = (receipt: PushReceipt) => Promise<boolean>;
 
 export interface DaemonContext {
   paths: HomePaths;

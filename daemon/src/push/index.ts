@@ -90,10 +90,20 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   };
 
   let closing = false;
+  /**
+   * push.json first (durably), then the event: the journal never holds an outcome push.json lost. With
+   * `strict` (a receipt) a failed write is undone and rejects, so the phone is told to send it again.
+   */
+  const record = async (outcome: PushOutcome, strict = false): Promise<void> => {
+    if (closing) {
+      if (strict) throw new Error('Errand is stopping');
+      return; // the event log and store are about to close; a push cut short by the stop is not news
+    }
+    await store.addOutcome(outcome, strict);
+    await ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(outcome) });
+  };
   const report = (outcome: PushOutcome) => {
-    if (closing) return; // the event log and store are about to close; a push cut short by the stop is not news
-    track(store.addOutcome(outcome));
-    track(ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(outcome) }));
+    track(record(outcome));
     if (outcome.result === 'failed')
       log.warn('push failed', {
         device: outcome.deviceId,
@@ -103,7 +113,11 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       });
   };
 
-  const receipts = new Receipts(store, report, (id) => !!ctx.store.devices.get(id));
+  const receipts = new Receipts(
+    store,
+    (o) => record(o, true),
+    (id) => !!ctx.store.devices.get(id),
+  );
 
   const sender = new PushSender({
     store,

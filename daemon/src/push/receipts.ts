@@ -37,11 +37,14 @@ export class Receipts {
   private readonly sent = new Map<string, SentPush>();
   private readonly seen = new Set<string>();
   private readonly waiters = new Map<string, Array<() => void>>();
+  /** Receipts being written, by push id and state: a copy arriving meanwhile waits for the same write. */
+  private readonly recording = new Map<string, Promise<void>>();
   private readonly listeners: Array<(push: SentPush, state: ReceiptState) => void> = [];
 
   constructor(
     private readonly store: PushStore,
-    private readonly report: (outcome: PushOutcome) => void,
+    /** Store the outcome durably, then announce it; rejects when it could not be stored. */
+    private readonly record: (outcome: PushOutcome) => Promise<void>,
     private readonly deviceExists: (deviceId: string) => boolean,
     private readonly now: () => number = Date.now,
   ) {}
@@ -71,16 +74,25 @@ export class Receipts {
     );
   }
 
-  /** Record a receipt. False when the id is unknown (or its device was revoked); a repeat is accepted once. */
-  receive(r: PushReceipt): boolean {
+  /**
+   * Record a receipt: resolves true once it is durable (a repeat is recorded once), false when the id is
+   * unknown (or its device was revoked). Rejects when it could not be stored: nothing is kept then, so
+   * the service worker's retry records it.
+   */
+  async receive(r: PushReceipt): Promise<boolean> {
     const push = this.lookup(r.pushId);
     if (!push || !this.deviceExists(push.deviceId)) return false;
+    const key = `${r.pushId}:${r.state}`;
+    const writing = this.recording.get(key);
+    if (writing) {
+      await writing;
+      return true;
+    }
     if (this.has(r.pushId, r.state)) return true;
-    this.seen.add(`${r.pushId}:${r.state}`);
     const now = this.now();
     // A receipt that waited offline keeps its time, but never before the push or after now.
     const at = r.at === undefined ? now : Math.min(now, Math.max(push.at, r.at));
-    this.report({
+    const write = this.record({
       deviceId: push.deviceId,
       pushId: r.pushId,
       at,
@@ -88,6 +100,13 @@ export class Receipts {
       ...(push.threadId ? { threadId: push.threadId } : {}),
       result: r.state,
     });
+    this.recording.set(key, write);
+    try {
+      await write;
+    } finally {
+      this.recording.delete(key);
+    }
+    this.seen.add(key);
     for (const l of this.listeners) l(push, r.state);
     const w = this.waiters.get(r.pushId);
     if (w) {

@@ -104,11 +104,23 @@ export class PushStore {
     return true;
   }
 
-  async addOutcome(outcome: PushOutcome): Promise<void> {
+  /**
+   * Add an outcome and write it durably. With `strict` (a receipt, which the phone sends again unless it
+   * is told it is stored), a failed write takes it out again, so the retry records it anew.
+   */
+  async addOutcome(outcome: PushOutcome, strict = false): Promise<void> {
     const list = this.db.data.outcomes;
     list.push(outcome);
     if (list.length > KEEP_OUTCOMES) list.splice(0, list.length - KEEP_OUTCOMES);
-    await this.db.write();
+    try {
+      await this.db.write();
+    } catch (err) {
+      if (strict) {
+        const i = this.db.data.outcomes.lastIndexOf(outcome);
+        if (i >= 0) this.db.data.outcomes.splice(i, 1);
+      }
+      throw err;
+    }
   }
 
   /** Recent outcomes, oldest first; for one device or all. */

@@ -236,7 +236,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const body = PushReceipt.safeParse(req.body);
     const handler = opts.pushReceipt?.();
     if (!body.success || !handler) return httpError(reply, 400, 'bad_request', 'Send {"pushId", "state"}.');
-    if (handler(body.data)) return { ok: true };
+    let known: boolean;
+    try {
+      // Answered only once the receipt is on disk: the service worker drops it on a 200.
+      known = await handler(body.data);
+    } catch (err) {
+      opts.log.error('could not store a push receipt', { error: (err as Error).message });
+      return httpError(
+        reply,
+        503,
+        'unavailable',
+        'The computer could not save this receipt (is its disk full?). Keep it and send it again later.',
+      );
+    }
+    if (known) return { ok: true };
     if (!opts.limiter.allowed(address))
       return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
     opts.limiter.fail(address);

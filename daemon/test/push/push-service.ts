@@ -50,12 +50,16 @@ export interface ReceivedPush {
   at: number;
 }
 
-/** `drop: true` cuts the connection without an answer (a network failure). */
+/**
+ * `drop: true` cuts the connection without an answer (a network failure); `hold: true` never answers
+ * (a push service that hangs: the request stays open until the sender gives up or the service closes).
+ */
 export type Responder = (req: ReceivedPush) => {
   status: number;
   headers?: Record<string, string>;
   body?: string;
   drop?: boolean;
+  hold?: boolean;
 };
 
 /** Made once per process; the files are read into memory and removed at once (nothing left in /tmp). */
@@ -128,6 +132,10 @@ export class FakePushService {
         const answer = svc!.respond(got);
         if (answer.drop) {
           req.socket.destroy();
+          return;
+        }
+        if (answer.hold) {
+          svc!.waiters = svc!.waiters.filter((w) => (svc!.received.length >= w.n ? (w.resolve(), false) : true));
           return;
         }
         res.writeHead(answer.status, answer.headers);
