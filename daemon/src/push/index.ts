@@ -55,6 +55,8 @@ const TEST_PUSH_INTERVAL_MS = 3000;
 /** How long "Send test push" waits for the device to say it showed the notification. */
 const TEST_RECEIPT_WAIT_MS = 10_000;
 const STOP_WAIT_MS = 3000;
+/** A push a stop or crash left unsent is sent at the next start only if it is younger than this. */
+const RESEND_WITHIN_MS = 3600_000;
 
 export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<PushModule> {
   const { log } = ctx;
@@ -94,16 +96,18 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
    * push.json first (durably), then the event: the journal never holds an outcome push.json lost. With
    * `strict` (a receipt) a failed write is undone and rejects, so the phone is told to send it again.
    */
-  const record = async (outcome: PushOutcome, strict = false): Promise<void> => {
+  const record = async (outcome: PushOutcome, opts: { strict?: boolean; settle?: boolean } = {}): Promise<void> => {
     if (closing) {
-      if (strict) throw new Error('Errand is stopping');
-      return; // the event log and store are about to close; a push cut short by the stop is not news
+      if (opts.strict) throw new Error('Errand is stopping');
+      // The event log and store are about to close; a push cut short by the stop stays pending.
+      return;
     }
-    await store.addOutcome(outcome, strict);
+    await store.addOutcome(outcome, opts);
     await ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(outcome) });
   };
-  const report = (outcome: PushOutcome) => {
-    track(record(outcome));
+  /** `settle`: the outcome is its push's last (it is no longer pending). */
+  const report = (outcome: PushOutcome, settle = true) => {
+    track(record(outcome, { settle }));
     if (outcome.result === 'failed')
       log.warn('push failed', {
         device: outcome.deviceId,
@@ -115,7 +119,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
 
   const receipts = new Receipts(
     store,
-    (o) => record(o, true),
+    (o) => record(o, { strict: true }),
     (id) => !!ctx.store.devices.get(id),
   );
 
@@ -126,8 +130,74 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     subject: () => vapidSubject(ctx.config()).subject,
     log,
     report,
+    abandon: (pushId) => track(store.dropPending(pushId)),
     retry: opts.retry,
   });
+
+  /**
+   * Push a job to these devices: each push is recorded in push.json (durably, with the change's claimed
+   * key) before it is sent, and stays pending until its outcome is final, so a crash or a stop cannot
+   * lose it: the next start sends what is still pending. Test pushes are not kept.
+   */
+  const dispatch = async (job: PushJob, deviceIds: string[]): Promise<void> => {
+    const now = Date.now();
+    const pushes = deviceIds.flatMap((deviceId) => {
+      const sub = store.get(deviceId);
+      if (!sub) return [];
+      const pushId = receipts.newPush(deviceId, job.payload.type, job.threadId, job.key);
+      return [{ pushId, deviceId, endpoint: sub.endpoint, at: now, job }];
+    });
+    if (job.payload.type !== 'test') {
+      try {
+        await store.addPending(pushes);
+      } catch (err) {
+        // Not kept (a full disk): still worth sending now; only a crash before it finishes would lose it.
+        log.warn('could not record pushes before sending them', { error: (err as Error).message });
+      }
+    }
+    await Promise.all(
+      pushes.map(async (p) => {
+        if (!(await sender.send(p.deviceId, job, p.pushId))) await store.dropPending(p.pushId);
+      }),
+    );
+  };
+
+  /** Pushes a stop or a crash left pending: sent again (once), or, when no longer worth it, recorded as not sent. */
+  const resume = async (): Promise<void> => {
+    const now = Date.now();
+    const sends: Promise<unknown>[] = [];
+    for (const p of [...store.pending()]) {
+      const base = {
+        deviceId: p.deviceId,
+        pushId: p.pushId,
+        at: now,
+        kind: p.job.payload.type,
+        ...(p.job.threadId ? { threadId: p.job.threadId } : {}),
+      };
+      const sub = store.get(p.deviceId);
+      const age = now - p.at;
+      const ttlLeft = p.job.ttlSeconds - Math.ceil(age / 1000);
+      let notSent: string | undefined;
+      if (!ctx.store.devices.get(p.deviceId)) {
+        await store.dropPending(p.pushId); // revoked: nobody to tell
+        continue;
+      }
+      if (!sub || sub.endpoint !== p.endpoint)
+        notSent = 'not sent: Errand stopped before it went out, and notifications on this device changed since';
+      else if (p.job.payload.type === 'approval' || p.job.payload.type === 'question')
+        notSent = 'not sent: Errand stopped before it went out (open Errand to see what still waits)';
+      else if (age > RESEND_WITHIN_MS || ttlLeft < 60)
+        notSent = 'not sent: Errand stopped before it went out, and it is too old to send now';
+      if (notSent) {
+        await record({ ...base, result: 'failed', detail: notSent }, { settle: true });
+        continue;
+      }
+      receipts.newPush(p.deviceId, p.job.payload.type, p.job.threadId, p.job.key, { pushId: p.pushId, at: p.at });
+      log.info('sending a push again that a stop or crash left unfinished', { device: p.deviceId, kind: base.kind });
+      sends.push(sender.send(p.deviceId, { ...p.job, ttlSeconds: ttlLeft }, p.pushId));
+    }
+    await Promise.all(sends);
+  };
 
   /** Push a job to every subscribed device but one showing its thread; returns the devices sent to. */
   const deliver = async (job: PushJob): Promise<string[]> => {
@@ -135,22 +205,18 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     const sentTo = targets
       .filter((s) => !(job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)))
       .map((s) => s.deviceId);
-    await Promise.all(
-      targets.map(async (s) => {
-        if (job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)) {
-          report({
-            deviceId: s.deviceId,
-            at: Date.now(),
-            kind: job.payload.type,
-            threadId: job.threadId,
-            result: 'suppressed',
-            detail: 'the device has this thread open in the foreground',
-          });
-          return;
-        }
-        await sender.send(s.deviceId, job, receipts.newPush(s.deviceId, job.payload.type, job.threadId, job.key));
-      }),
-    );
+    for (const s of targets) {
+      if (job.threadId && !sentTo.includes(s.deviceId))
+        report({
+          deviceId: s.deviceId,
+          at: Date.now(),
+          kind: job.payload.type,
+          threadId: job.threadId,
+          result: 'suppressed',
+          detail: 'the device has this thread open in the foreground',
+        });
+    }
+    await dispatch(job, sentTo);
     return sentTo;
   };
 
@@ -162,11 +228,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
         .subscriptions()
         .filter((s) => ctx.store.devices.get(s.deviceId))
         .map((s) => s.deviceId),
-    resend: async (job, deviceIds) => {
-      await Promise.all(
-        deviceIds.map((id) => sender.send(id, job, receipts.newPush(id, job.payload.type, job.threadId, job.key))),
-      );
-    },
+    resend: (job, deviceIds) => dispatch(job, deviceIds),
     fallback: () => ctx.config().push.fallback,
     sendFallback: (target, m) => sendFallback(target, m),
     report,
@@ -333,6 +395,8 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       current: s.vapidKey === keys.publicKey,
     })),
   }));
+
+  track(resume());
 
   const idle = async () => {
     while (inflight.size > 0) await Promise.all([...inflight]);

@@ -49,10 +49,20 @@ export class Receipts {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A new push to a device: its id, remembered before anything is sent (a receipt may beat the 201). */
-  newPush(deviceId: string, kind: string, threadId: string | undefined, jobKey: string): string {
-    const pushId = crypto.randomBytes(16).toString('base64url');
-    this.sent.set(pushId, { pushId, deviceId, kind, ...(threadId ? { threadId } : {}), jobKey, at: this.now() });
+  /**
+   * A new push to a device: its id, remembered before anything is sent (a receipt may beat the 201).
+   * `again`: one recorded before a restart and sent again now, with its own id and time.
+   */
+  newPush(
+    deviceId: string,
+    kind: string,
+    threadId: string | undefined,
+    jobKey: string,
+    again?: { pushId: string; at: number },
+  ): string {
+    const pushId = again?.pushId ?? crypto.randomBytes(16).toString('base64url');
+    const at = again?.at ?? this.now();
+    this.sent.set(pushId, { pushId, deviceId, kind, ...(threadId ? { threadId } : {}), jobKey, at });
     if (this.sent.size > KEEP_PENDING) this.sent.delete(this.sent.keys().next().value as string);
     return pushId;
   }

@@ -1,7 +1,9 @@
 // Sends one push job to one device and accounts for it: every attempt ends in a recorded outcome
 // (sent, failed with status, removed). 404/410 drop the subscription; 429 waits as long as the
 // push service asks (Retry-After); server errors and network failures retry with backoff; other
-// client errors and redirects are final (the same request would fail the same way).
+// client errors and redirects are final (the same request would fail the same way). Retries wait in
+// memory; the push stays pending in push.json until its outcome is final, so after a stop or a crash
+// the next start sends it again (index.ts).
 import type webpushModule from 'web-push';
 
 /** web-push is loaded on the first push, not at start-up (it costs memory and start time). */
@@ -43,8 +45,10 @@ export interface SenderDeps {
   keys: VapidKeys;
   subject: () => string;
   log: Logger;
-  /** Record and announce an outcome (push.outcome event). */
-  report: (outcome: PushOutcome) => void;
+  /** Record and announce an outcome (push.outcome event); `final`: no attempt for this push follows. */
+  report: (outcome: PushOutcome, final: boolean) => void;
+  /** A retry that will not happen: the device's subscription was replaced or removed meanwhile. */
+  abandon?: (pushId: string) => void;
   retry?: Partial<RetryPolicy>;
   now?: () => number;
 }
@@ -57,6 +61,8 @@ export function retryAfterMs(value: string | string[] | undefined, now: number):
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
+
+const AT_NEXT_START = 'Errand is stopping: it is sent again when Errand starts';
 
 interface Attempt {
   job: PushJob;
@@ -97,7 +103,13 @@ export class PushSender {
     return this.timers.size;
   }
 
-  private outcome(a: Attempt, result: PushOutcome['result'], detail?: string, status?: number): PushOutcome {
+  private outcome(
+    a: Attempt,
+    result: PushOutcome['result'],
+    detail?: string,
+    status?: number,
+    final = true,
+  ): PushOutcome {
     const o: PushOutcome = {
       deviceId: a.deviceId,
       ...(a.pushId ? { pushId: a.pushId } : {}),
@@ -108,7 +120,7 @@ export class PushSender {
       ...(detail ? { detail } : {}),
       ...(status !== undefined ? { status } : {}),
     };
-    this.deps.report(o);
+    this.deps.report(o, final);
     return o;
   }
 
@@ -119,7 +131,10 @@ export class PushSender {
       if (this.stopped) return;
       // The subscription may have been replaced or removed meanwhile: only retry the same one.
       const sub = this.deps.store.get(a.deviceId);
-      if (!sub || sub.endpoint !== a.endpoint) return;
+      if (!sub || sub.endpoint !== a.endpoint) {
+        if (a.pushId) this.deps.abandon?.(a.pushId);
+        return;
+      }
       void this.attempt(sub, a).catch((err) =>
         this.deps.log.error('push retry failed', { error: (err as Error).message }),
       );
@@ -207,12 +222,15 @@ export class PushSender {
           status,
         );
       }
+      if (this.stopped)
+        return this.outcome(a, 'failed', `rate limited by the push service; ${AT_NEXT_START}`, status, false);
       this.later(wait, a);
       return this.outcome(
         a,
         'failed',
         `rate limited by the push service; retrying in ${Math.ceil(wait / 1000)} s`,
         status,
+        false,
       );
     }
     if (status >= 300 && status < 400)
@@ -236,7 +254,10 @@ export class PushSender {
 
   private retryOrFail(a: Attempt, status: number | undefined, why: string): PushOutcome {
     a.failures += 1;
-    if (a.failures >= this.policy.attempts || this.stopped) {
+    // Errand is stopping: the push stays pending and goes again when it starts.
+    if (this.stopped && a.failures < this.policy.attempts)
+      return this.outcome(a, 'failed', `${why}; ${AT_NEXT_START}`, status, false);
+    if (a.failures >= this.policy.attempts) {
       return this.outcome(
         a,
         'failed',
@@ -246,7 +267,7 @@ export class PushSender {
     }
     const wait = this.backoff(a.failures);
     this.later(wait, a);
-    return this.outcome(a, 'failed', `${why}; retrying in ${Math.max(1, Math.round(wait / 1000))} s`, status);
+    return this.outcome(a, 'failed', `${why}; retrying in ${Math.max(1, Math.round(wait / 1000))} s`, status, false);
   }
 }
 

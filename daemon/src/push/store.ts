@@ -1,5 +1,6 @@
-// push.json: each device's push subscription, the recent outcomes (bounded), and the keys of
-// changes already pushed (bounded), so a change is pushed at most once even across a restart.
+// push.json: each device's push subscription, the recent outcomes (bounded), the keys of changes
+// already pushed (bounded), so a change is pushed at most once even across a restart, and the pushes
+// not finished yet (recorded before the first attempt), so a crash or a stop does not lose them.
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { z } from 'zod';
@@ -16,17 +17,45 @@ const Subscription = z.object({
 });
 export type StoredSubscription = z.infer<typeof Subscription>;
 
+/** A push to one device recorded before its first attempt, until its outcome is final. */
+const PendingPush = z.object({
+  pushId: z.string().max(64),
+  deviceId: Id,
+  /** The subscription it was meant for: a replaced one is not sent to. */
+  endpoint: z.string().max(2048),
+  /** When it was first recorded. */
+  at: z.number(),
+  job: z.object({
+    key: z.string().max(512),
+    threadId: Id.optional(),
+    urgency: z.enum(['very-low', 'low', 'normal', 'high']),
+    ttlSeconds: z.number().int().positive(),
+    payload: z.object({
+      type: z.enum(['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test']),
+      title: z.string().max(1024),
+      body: z.string().max(1024),
+      threadId: Id.optional(),
+      url: z.string().max(2048),
+      tag: z.string().max(256),
+      schedule: z.object({ id: z.string().max(128), occurrenceId: z.string().max(128) }).optional(),
+    }),
+  }),
+});
+export type PendingPush = z.infer<typeof PendingPush>;
+
 const PushDoc = z.object({
   schema: z.literal(1),
   subscriptions: z.array(Subscription),
   outcomes: z.array(PushOutcome),
   pushedKeys: z.array(z.string()),
+  pending: z.array(PendingPush).default([]),
   /** The VAPID public key in use when this file was last opened (subscriptions older than vapidKey carry it). */
   vapidKey: z.string().max(128).optional(),
 });
 type PushDoc = z.infer<typeof PushDoc>;
 
 export const KEEP_OUTCOMES = 500;
+const KEEP_PENDING = 500;
 const KEEP_KEYS = 2000;
 
 export class PushStore {
@@ -41,7 +70,7 @@ export class PushStore {
       file: path.join(storeDir, 'push.json'),
       version: 1,
       validate: zodValidator(PushDoc),
-      initial: () => ({ schema: 1, subscriptions: [], outcomes: [], pushedKeys: [] }),
+      initial: () => ({ schema: 1, subscriptions: [], outcomes: [], pushedKeys: [], pending: [] }),
     });
     return new PushStore(db);
   }
@@ -106,12 +135,15 @@ export class PushStore {
 
   /**
    * Add an outcome and write it durably. With `strict` (a receipt, which the phone sends again unless it
-   * is told it is stored), a failed write takes it out again, so the retry records it anew.
+   * is told it is stored), a failed write takes it out again, so the retry records it anew. With
+   * `settle`, the outcome is its push's last: the push is no longer pending (in the same write).
    */
-  async addOutcome(outcome: PushOutcome, strict = false): Promise<void> {
+  async addOutcome(outcome: PushOutcome, opts: { strict?: boolean; settle?: boolean } = {}): Promise<void> {
+    const { strict = false, settle = false } = opts;
     const list = this.db.data.outcomes;
     list.push(outcome);
     if (list.length > KEEP_OUTCOMES) list.splice(0, list.length - KEEP_OUTCOMES);
+    if (settle && outcome.pushId) this.takePending(outcome.pushId);
     try {
       await this.db.write();
     } catch (err) {
@@ -121,6 +153,31 @@ export class PushStore {
       }
       throw err;
     }
+  }
+
+  /** Pushes recorded before their first attempt whose outcome is not final yet, oldest first. */
+  pending(): readonly PendingPush[] {
+    return this.db.data.pending;
+  }
+
+  /** Record pushes about to be sent, durably (with the change keys claimed so far) before any is sent. */
+  async addPending(list: PendingPush[]): Promise<void> {
+    if (list.length === 0) return;
+    const all = this.db.data.pending;
+    all.push(...list);
+    if (all.length > KEEP_PENDING) all.splice(0, all.length - KEEP_PENDING);
+    await this.db.write();
+  }
+
+  /** A pending push that will not be sent after all (its subscription went away). */
+  async dropPending(pushId: string): Promise<void> {
+    if (this.takePending(pushId)) await this.db.write();
+  }
+
+  private takePending(pushId: string): boolean {
+    const before = this.db.data.pending.length;
+    this.db.data.pending = this.db.data.pending.filter((p) => p.pushId !== pushId);
+    return this.db.data.pending.length !== before;
   }
 
   /** Recent outcomes, oldest first; for one device or all. */
