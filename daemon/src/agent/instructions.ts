@@ -8,7 +8,8 @@ import path from 'node:path';
 
 export const INSTRUCTION_FILES = ['CLAUDE.md', 'AGENTS.md'] as const;
 /** Per file, and for all of them: instructions are guidance, not documents. */
-const MAX_FILE_CHARS = 20_000;
+export const MAX_INSTRUCTION_CHARS = 20_000;
+const MAX_FILE_CHARS = MAX_INSTRUCTION_CHARS;
 const MAX_TOTAL_CHARS = 60_000;
 
 export interface Instructions {

@@ -1,18 +1,33 @@
 // Changing tools: write, edit, mkdir, move, delete (to trash). Each goes through the change
 // journal, which keeps the previous content so the task can be undone.
 import path from 'node:path';
+import { INSTRUCTION_FILES, MAX_INSTRUCTION_CHARS } from '../agent/instructions.js';
 import type { ChangeJournal } from './journal.js';
 import { readNoFollow } from './journal.js';
 import { looksBinary } from './readers.js';
 import type { Roots } from './roots.js';
 import { asInput, optBool, str, type ToolSpec, text } from './types.js';
-import { clip, fmt, sha256, ToolError } from './util.js';
+import { actionHash, clip, fmt, sha256, ToolError } from './util.js';
 
 const MAX_WRITE_BYTES = 20 * 1024 * 1024;
 const pathProp = (what: string) => ({
   type: 'string',
   description: `${what} Absolute, or relative to the workspace folder.`,
 });
+
+/** CLAUDE.md and AGENTS.md (any case, any folder): every later task reads them as instructions. */
+export const isInstructionFile = (real: string): boolean =>
+  INSTRUCTION_FILES.some((name) => name.toLowerCase() === path.basename(real).toLowerCase());
+
+/**
+ * A change to an instruction file outlives the thread, like memory: in a tainted thread it asks, and
+ * a grant covers only this exact change (its class is the action's hash).
+ */
+function lasting(targets: string[], action: Record<string, unknown>, actionClass: string) {
+  return targets.some(isInstructionFile)
+    ? { action, actionClass: `${actionClass}:${actionHash(action)}`, persists: true }
+    : { action, actionClass };
+}
 
 export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
   const refuseRoot = (real: string, what: string) => {
@@ -44,15 +59,19 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const r = await roots.resolve(p, 'write');
       if (r.stat && !r.stat.isFile()) throw new ToolError(`${p} exists and is not a regular file.`);
       return {
-        action: {
-          tool: 'fs_write',
-          path: r.real,
-          bytes: data.length,
-          sha256: sha256(data),
-          overwrite: r.exists,
-          preview: clip(input.content, 1000),
-        },
-        actionClass: 'fs_write',
+        ...lasting(
+          [r.real],
+          {
+            tool: 'fs_write',
+            path: r.real,
+            bytes: data.length,
+            sha256: sha256(data),
+            overwrite: r.exists,
+            // Instructions are shown whole (as far as a task reads them): nothing hides past the preview.
+            preview: clip(input.content, isInstructionFile(r.real) ? MAX_INSTRUCTION_CHARS : 1000),
+          },
+          'fs_write',
+        ),
         summary: `${r.exists ? 'Overwrite' : 'Create'} ${r.real}`,
         subjects: [r.real],
         async execute() {
@@ -114,15 +133,18 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       };
       const first = await compute(r.real);
       return {
-        action: {
-          tool: 'fs_edit',
-          path: r.real,
-          old_text: oldText,
-          new_text: newText,
-          replace_all: all,
-          fileSha256: first.beforeSha,
-        },
-        actionClass: 'fs_edit',
+        ...lasting(
+          [r.real],
+          {
+            tool: 'fs_edit',
+            path: r.real,
+            old_text: oldText,
+            new_text: newText,
+            replace_all: all,
+            fileSha256: first.beforeSha,
+          },
+          'fs_edit',
+        ),
         summary: `Edit ${r.real}`,
         subjects: [r.real],
         async execute() {
@@ -194,8 +216,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       if (a.stat?.isDirectory() && (b.real + path.sep).startsWith(a.real + path.sep))
         throw new ToolError('A folder cannot be moved into itself.');
       return {
-        action: { tool: 'fs_move', from: a.real, to: b.real },
-        actionClass: 'fs_move',
+        ...lasting([b.real], { tool: 'fs_move', from: a.real, to: b.real }, 'fs_move'),
         summary: `Move ${a.real} to ${b.real}`,
         subjects: [a.real, b.real],
         async execute() {

@@ -111,7 +111,10 @@ export function decide(opts: {
   if (verdict.decision === 'allow' && opts.tainted && prepared.persists) {
     return {
       decision: 'ask',
-      reason: 'this thread has read untrusted content, and memory outlives the thread',
+      reason:
+        spec.kind === 'write'
+          ? 'this thread has read untrusted content, and every later task follows CLAUDE.md and AGENTS.md'
+          : 'this thread has read untrusted content, and memory outlives the thread',
     };
   }
   if (verdict.decision === 'allow' && opts.tainted && egress) {
