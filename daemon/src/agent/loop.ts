@@ -85,6 +85,21 @@ export const WEB_OFF_NOTICE =
   'This model endpoint does not support web search and web fetch, so Errand turned them off for it and carried on without them.';
 
 export const UNKNOWN_OUTCOME = 'outcome unknown: Errand stopped while this ran; check before retrying';
+/**
+ * Tool calls run from one reply; the rest are answered with an error the model can read, never
+ * planned as steps: a reply of thousands of calls would otherwise cost memory and time per call
+ * for each one (a reply of 4,000 ran the daemon out of memory).
+ */
+export const MAX_CALLS_PER_REPLY = 64;
+const tooManyCalls = (n: number): StoredResult => ({
+  content: [
+    {
+      type: 'text',
+      text: `Not run: one reply may make at most ${MAX_CALLS_PER_REPLY} tool calls and this one made ${n}. Make the calls that are still needed in your next reply.`,
+    },
+  ],
+  isError: true,
+});
 
 /** Wall-clock budget that does not count time spent waiting for a person. */
 class WallClock {
@@ -335,7 +350,13 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           runaway.reset(repeated.kind, repeated.details);
         }
         state.inflight = { assistant: content, started: [], results: {} };
-        await emit({ type: 'tools.planned', steps: toolUses.map(stepOf), inflight: state.inflight });
+        const over = toolUses.slice(MAX_CALLS_PER_REPLY);
+        for (const b of over) state.inflight.results[b.id] = tooManyCalls(toolUses.length);
+        await emit({
+          type: 'tools.planned',
+          steps: toolUses.slice(0, MAX_CALLS_PER_REPLY).map(stepOf),
+          inflight: state.inflight,
+        });
         const r = await runTools(state.inflight);
         if (r === 'stopped') return aborted();
         const results = toolUses.map((b) => JSON.stringify(state.inflight?.results[b.id]?.content ?? ''));
