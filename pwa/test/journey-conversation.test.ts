@@ -59,6 +59,27 @@ it('a long thread offers Jump to latest when scrolled up, and a sent message is 
   await expect.poll(distanceFromBottom).toBeLessThan(80);
   await expect.poll(() => jump.count()).toBe(0);
 
+  // The pill sits above the message box, at the usual text size and at 200 % (a taller composer).
+  const composer = page.getByRole('form', { name: 'Compose' });
+  for (const size of ['', '200%']) {
+    await page.evaluate((s) => {
+      document.documentElement.style.fontSize = s;
+    }, size);
+    await log.evaluate((el) => el.scrollTo({ top: 0 }));
+    await jump.waitFor();
+    const pill = (await jump.boundingBox())!;
+    const box = (await composer.boundingBox())!;
+    expect(pill.y + pill.height).toBeLessThanOrEqual(box.y + 1);
+    expect(pill.y).toBeGreaterThanOrEqual((await log.boundingBox())!.y);
+    if (size) await shot(page, 'journey-jump-to-latest-200-percent');
+    await jump.click();
+    await expect.poll(distanceFromBottom).toBeLessThan(80);
+    await expect.poll(() => jump.count()).toBe(0);
+  }
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '';
+  });
+
   // Scrolled up again, the person sends a follow-up: it comes into view.
   await log.evaluate((el) => el.scrollTo({ top: 0 }));
   await jump.waitFor();

@@ -506,9 +506,12 @@ export function ThreadScreen({ id }: { id: string }) {
         ))}
       </div>
       {scrolledUp && (
-        <button type="button" class="jump-latest" onClick={() => toLatest(true)}>
-          Jump to latest ↓
-        </button>
+        // Anchored to the composer's top edge: the pill sits above the message box at any text size.
+        <div class="jump-anchor">
+          <button type="button" class="jump-latest" onClick={() => toLatest(true)}>
+            Jump to latest ↓
+          </button>
+        </div>
       )}
       {!pendingId && (
         <MemoComposer
