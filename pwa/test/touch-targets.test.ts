@@ -45,6 +45,27 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
     expect(box.y + box.height).toBeLessThanOrEqual(640 + 1);
     expect(box.x + box.width).toBeLessThanOrEqual(360 + 1);
   }
+  // The approval card's header: "Needs your OK" and the expiry were squeezed side by side onto two or
+  // three lines each. The expiry now goes under the title, on one line; the title has the card's width.
+  const head = await page
+    .locator('.approval-head')
+    .first()
+    .evaluate((h) => {
+      const lines = (el: Element) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      };
+      const [title, expiry] = [...h.children];
+      const t = title.getBoundingClientRect();
+      const e = expiry.getBoundingClientRect();
+      return {
+        expiryLines: lines(expiry),
+        stacked: e.top >= t.bottom - 1,
+        titleFullWidth: lines(title) === 1 || t.width >= h.getBoundingClientRect().width - 1,
+      };
+    });
+  expect(head).toEqual({ expiryLines: 1, stacked: true, titleFullWidth: true });
   await shot(page, 'touch-200-percent-running');
   await page.evaluate(() => {
     document.documentElement.style.fontSize = '';
