@@ -153,3 +153,40 @@ it('allows reading web pages for a tainted task from its step, and switches web 
   await expect.poll(() => fetchBox.isChecked()).toBe(false);
   expect(td.daemon.ctx.config().web.search).toBe(true);
 });
+
+it('while the computer is unreachable the web research switches are off limits, and the card says why', async () => {
+  const { page, context } = b;
+  await page.goto(`${td.url}/#settings`);
+  const card = page.getByRole('region', { name: 'Web research' });
+  const boxes = card.getByRole('checkbox');
+  await expect.poll(() => boxes.count(), { timeout: 10_000 }).toBe(2);
+  expect(await boxes.first().isEnabled()).toBe(true);
+  const why = card.getByText('Connect to your computer to change web research.');
+  expect(await why.count()).toBe(0);
+  // The link drops (the host stops answering): like other settings, nothing can be changed, and it says why.
+  const gateway = td.daemon.gateway as unknown as { send: unknown };
+  gateway.send = () => undefined;
+  try {
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    await page.getByText("Can't reach your computer", { exact: false }).waitFor({ timeout: 10_000 });
+    await why.waitFor();
+    for (const box of await boxes.all()) expect(await box.isDisabled()).toBe(true);
+  } finally {
+    delete gateway.send;
+  }
+  await expect.poll(() => boxes.first().isEnabled(), { timeout: 30_000 }).toBe(true);
+  expect(await why.count()).toBe(0);
+
+  // Opened while unreachable (a reload offline): the card is there, saying when it shows.
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.getByText("Can't reach your computer", { exact: false }).waitFor({ timeout: 15_000 });
+    await card.getByText('Shown when your computer is reachable.').waitFor();
+    expect(await boxes.count()).toBe(0);
+  } finally {
+    await context.setOffline(false);
+  }
+  await expect.poll(() => boxes.count(), { timeout: 15_000 }).toBe(2);
+  expect(await card.getByText('Shown when your computer is reachable.').count()).toBe(0);
+}, 60_000);
