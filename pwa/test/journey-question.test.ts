@@ -32,6 +32,10 @@ it('typing into the bottom box while a question is open answers it and the task 
   const box = page.getByRole('textbox', { name: 'Reply to the question' });
   await box.waitFor();
   expect(await page.getByRole('textbox', { name: 'Message' }).count()).toBe(0);
+  // One way to stop the task while it waits: the composer's Stop (as while an approval waits), not
+  // also the task's Cancel under the question.
+  await page.getByRole('button', { name: 'Stop the task' }).waitFor();
+  expect(await page.getByRole('button', { name: /Cancel task/ }).count()).toBe(0);
   await shot(page, 'journey-question-bottom-box');
   await box.fill('Downloads');
   await page.getByRole('button', { name: 'Reply', exact: true }).click();

@@ -417,12 +417,15 @@ function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean
 export function TaskFooter({
   task,
   threadId,
-  awaitingApproval,
+  awaitingPerson,
 }: {
   task: Task;
   threadId: string;
-  /** An approval card of this task is on screen: Cancel stays away from its Deny (Stop is in the composer). */
-  awaitingApproval?: boolean;
+  /**
+   * An approval or a question of this task is on screen: the composer's Stop is the one way to end
+   * the task (no Cancel beside Deny, nor a second stop control under the question).
+   */
+  awaitingPerson?: boolean;
 }) {
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<string>();
@@ -493,7 +496,7 @@ export function TaskFooter({
         </p>
       )}
       <div class="btn-row">
-        {ACTIVE_TASK_STATES.has(task.state) && !awaitingApproval && (
+        {ACTIVE_TASK_STATES.has(task.state) && !awaitingPerson && (
           <button
             type="button"
             class="danger"

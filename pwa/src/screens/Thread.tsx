@@ -290,7 +290,11 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
         </p>
       )}
       {task && (
-        <MemoFooter task={task} threadId={threadId} awaitingApproval={approvals.some((a) => a.state === 'pending')} />
+        <MemoFooter
+          task={task}
+          threadId={threadId}
+          awaitingPerson={approvals.some((a) => a.state === 'pending') || questions.length > 0}
+        />
       )}
     </section>
   );
