@@ -34,6 +34,14 @@ it('a file written into a new folder counts as one changed file, and undo still 
   await page.getByRole('button', { name: 'Confirm undo changes' }).click();
   await page.getByText("All of this task's changes were undone.").waitFor({ timeout: 10_000 });
   expect(await page.getByRole('button', { name: 'Undo changes' }).count()).toBe(0);
+  // The count and the list agree: the file is listed as undone, and the button counts it as such
+  // (it read "Changed files (0)" over a list that still showed the file).
+  await expect.poll(() => changed.innerText(), { timeout: 10_000 }).toBe('Changed files (1 undone)');
+  await changed.click();
+  const list = page.getByRole('list', { name: 'Changed files' });
+  await list.getByText('Created (undone)').waitFor();
+  expect(await list.locator('li:not(.undone)').count()).toBe(0);
+  await shot(page, 'journey-results-undone');
 });
 
 it('cancelling a task that has done work asks first; the second tap cancels', async () => {

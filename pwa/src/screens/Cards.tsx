@@ -445,9 +445,19 @@ export function TaskFooter({
   const open = changes?.filter((c) => !c.undone);
   // Files, not folders: a folder made on the way to a file is not a result of its own; a file
   // written twice counts once.
-  const changeCount = open
-    ? new Set(open.filter((c) => c.op !== 'mkdir').map((c) => c.toPath ?? c.path)).size
-    : (task.changedFiles?.length ?? 0);
+  const files = (list: ChangeEntry[]) => new Set(list.filter((c) => c.op !== 'mkdir').map((c) => c.toPath ?? c.path));
+  const changeCount = open ? files(open).size : (task.changedFiles?.length ?? 0);
+  // Files whose changes were all undone: still in the list (marked "undone"), so the count says so too.
+  const openFiles = open ? files(open) : undefined;
+  const undoneCount = changes
+    ? [...files(changes.filter((c) => c.undone))].filter((f) => !openFiles?.has(f)).length
+    : 0;
+  const changedLabel =
+    undoneCount === 0
+      ? `Changed files (${changeCount})`
+      : changeCount === 0
+        ? `Changed files (${undoneCount} undone)`
+        : `Changed files (${changeCount}, ${undoneCount} undone)`;
   const undoable = open ? open.length > 0 : changeCount > 0;
   const ended = ENDED_TASK_STATES.has(task.state);
   useEffect(() => {
@@ -529,7 +539,7 @@ export function TaskFooter({
         )}
         {(undoable || (changes?.length ?? 0) > 0) && (
           <button type="button" aria-expanded={showChanges} onClick={() => setShowChanges(!showChanges)}>
-            Changed files ({changeCount})
+            {changedLabel}
           </button>
         )}
         {ENDED_TASK_STATES.has(task.state) &&
