@@ -36,6 +36,10 @@ it('adds, runs now, pauses, resumes and deletes a schedule from the phone', asyn
   expect(made).toMatchObject({ title: 'Morning brief', when: { kind: 'weekdays', time: '07:30' }, state: 'active' });
   expect(made.nextRunAt).toBeGreaterThan(Date.now());
   expect(await unnamedControls(page)).toEqual([]);
+  // The schedule's line is plain words: no raw state ("· active") while it runs as planned.
+  const line = card.locator('h3 + p');
+  expect(await line.innerText()).toMatch(/weekdays at 07:30 · \S+$/);
+  expect(await line.innerText()).not.toMatch(/active/i);
 
   // Edit: a new time and a limit per run.
   await page.getByRole('button', { name: 'Edit Morning brief' }).click();
@@ -74,9 +78,12 @@ it('adds, runs now, pauses, resumes and deletes a schedule from the phone', asyn
   await page.getByRole('button', { name: 'Pause Morning brief' }).click();
   await card.getByText('Paused', { exact: true }).waitFor();
   await expect.poll(() => schedules().get(made.id)?.state).toBe('paused');
+  // Paused stays visible on the schedule's line.
+  expect(await line.innerText()).toMatch(/ · Paused$/);
   await page.getByRole('button', { name: 'Resume Morning brief' }).click();
   await expect.poll(() => schedules().get(made.id)?.state).toBe('active');
   await page.getByRole('button', { name: 'Pause Morning brief' }).waitFor();
+  expect(await line.innerText()).not.toMatch(/Paused|active/i);
 
   await card.getByRole('button', { name: 'Open thread' }).click();
   await page.getByText('Inbox: three new files.').waitFor({ timeout: 10_000 });

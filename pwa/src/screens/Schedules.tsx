@@ -138,7 +138,9 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
     <li class="card schedule">
       <h3>{s.title}</h3>
       <p class="muted">
-        {describeWhen(s.when)} · {s.timeZone} · {s.state}
+        {describeWhen(s.when)} · {s.timeZone}
+        {/* Running as planned needs no word; a paused or ended schedule says so plainly. */}
+        {s.state === 'paused' ? ' · Paused' : s.state === 'ended' ? ' · Ended' : ''}
       </p>
       <dl class="facts">
         <dt>Next run</dt>
