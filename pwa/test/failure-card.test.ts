@@ -31,21 +31,23 @@ it('a failed task shows one failure card with Retry; the list row gives the reas
   await group.locator('.chip-failed').waitFor({ timeout: 20_000 });
   const card = group.getByRole('region', { name: 'Task failed' });
   expect(await card.count()).toBe(1);
-  expect(await card.locator('.reason').innerText()).toBe('The model API refused the request.');
+  // In plain words: the service by the name people know, not "the model API".
+  expect(await card.locator('.reason').innerText()).toBe("Claude's service refused the request.");
   // One Retry, inside the card, and it is the primary action.
   expect(await group.getByRole('button', { name: 'Retry task' }).count()).toBe(1);
   const retry = card.getByRole('button', { name: 'Retry task' });
   expect(await retry.getAttribute('class')).toContain('primary');
   // The API's own words are a tap away, not in the sentence.
   await card.getByText('Details').click();
-  await card.getByText(/scripted refusal/).waitFor();
+  // The host's own sentence stays there, word for word.
+  await card.getByText(/^The model API refused the request \(400\): scripted refusal/).waitFor();
   await shot(page, 'failure-card');
 
   await page.getByRole('button', { name: 'Back to threads' }).click();
   const row = page.locator('.thread-row', { hasText: 'Summarise' });
   await expect
     .poll(() => row.locator('.row-line').innerText(), { timeout: 10_000 })
-    .toBe('The model API refused the request.');
+    .toBe("Claude's service refused the request.");
   await row.click();
 
   queue.push(reply(text('Second try worked.')));

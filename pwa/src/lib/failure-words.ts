@@ -20,6 +20,12 @@ function lastSentence(line: string): string {
   return parts[parts.length - 1].trim();
 }
 
+/**
+ * The host names the service it calls "the model API" or "the Anthropic API": people know it as
+ * Claude's. (Its own words stay in the details.)
+ */
+const SERVICE = /\b(?:the|The) (?:model|Anthropic) API\b/g;
+
 export function failureWords(reason: string | undefined): FailureWords {
   const full = (reason ?? '').trim();
   const line = (full.split('\n').find((l) => l.trim()) ?? '').trim();
@@ -32,6 +38,7 @@ export function failureWords(reason: string | undefined): FailureWords {
   // Asides in brackets ("(limit: agent.maxTurns = 40)", "(ECONNREFUSED)") are details.
   s = s.replace(/\s*\([^()]*\)/g, '').trim();
   if (!s) s = line;
+  s = s.replace(SERVICE, "Claude's service");
   if (s.length > MAX) s = `${s.slice(0, MAX - 1).trimEnd()}…`;
   else s = `${s}.`;
   const last = lastSentence(line);
