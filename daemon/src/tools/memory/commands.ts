@@ -1,12 +1,14 @@
 // The memory tool's six commands (view, create, str_replace, insert, delete, rename), run by the
 // daemon on the memory folder. Each is prepared first into its exact action (for a change: the
 // whole file as it would be written), so an approval shows exactly that and its hash covers it;
-// changes go through the change journal, so they are undoable like file changes.
+// changes go through the change journal, so they are undoable like file changes. A change's grant
+// class is its action's hash: "Allow for this task" covers only that exact change again, never a
+// different file, other content, a delete or a rename.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeJournal } from '../journal.js';
 import type { PreparedCall } from '../types.js';
-import { ToolError } from '../util.js';
+import { actionHash, ToolError } from '../util.js';
 import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseLinks } from './paths.js';
 
 export interface MemoryDeps {
@@ -93,6 +95,8 @@ export async function prepareMemory(
 ): Promise<PreparedCall> {
   const command = input.command;
   const base = { actionClass: 'memory', subjects: [] as string[] };
+  // A change outlives the thread: its grant is bound to exactly what the approval showed.
+  const exact = (action: Record<string, unknown>) => ({ action, actionClass: `memory:${actionHash(action)}` });
   const at = async (key: string) => {
     const p = memoryPath(d.root, input[key]);
     await refuseLinks(d.root, p);
@@ -106,9 +110,10 @@ export async function prepareMemory(
   ): Promise<PreparedCall> => {
     if (!p.segments.length) throw new ToolError('Refused: /memories is the folder; name a file under it.');
     checkSize(content, p.name);
+    const action = { command, path: p.name, content };
     return {
       ...base,
-      action: { command, path: p.name, content },
+      ...exact(action),
       summary,
       subjects: [p.name],
       persists: true,
@@ -180,7 +185,7 @@ export async function prepareMemory(
       const summary = `Deleted memory ${p.name}`;
       return {
         ...base,
-        action: { command, path: p.name },
+        ...exact({ command, path: p.name }),
         summary,
         subjects: [p.name],
         persists: true,
@@ -200,7 +205,7 @@ export async function prepareMemory(
       const summary = `Renamed memory ${from.name} to ${to.name}`;
       return {
         ...base,
-        action: { command, from: from.name, to: to.name },
+        ...exact({ command, from: from.name, to: to.name }),
         summary,
         subjects: [from.name, to.name],
         persists: true,
