@@ -120,6 +120,22 @@ describe('settings', () => {
     await expect.poll(() => perTask.inputValue()).toBe('');
   });
 
+  it("a limit being typed is not overwritten when the host's limits change meanwhile", async () => {
+    const { page } = b;
+    await page.goto(`${td.url}/#settings`);
+    const card = page.getByRole('region', { name: 'Spending' });
+    const daily = card.getByLabel('Daily cap ($, empty for none)');
+    await daily.fill('7');
+    // Another device changes the limits before this one saves.
+    const other = await td.connect();
+    await other.send({ type: 'spend.set', monthlyUsd: 90 });
+    await card.getByText(/of \$90\.00/).waitFor();
+    expect(await daily.inputValue()).toBe('7');
+    await card.getByRole('button', { name: 'Save spending limits' }).click();
+    await expect.poll(() => td.daemon.ctx.config().spend.dailyUsd).toBe(7);
+    other.close();
+  });
+
   it('explains blocked notifications', async () => {
     const { page, context } = b;
     const cdp = await context.newCDPSession(page);

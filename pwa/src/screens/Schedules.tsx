@@ -3,7 +3,7 @@
 // resume, delete, answer a missed run's "run now?", and add a new one. Spend today and this month.
 // Before any schema is built or used: no code generation in zod (the CSP has no 'unsafe-eval').
 import '../conn/zod-config.js';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { z } from 'zod';
 import {
   describeWhen,
@@ -47,7 +47,16 @@ export function Spend() {
   const [perTask, setPerTask] = useState('');
   const [msg, setMsg] = useState<string>();
   const [error, setError] = useState<string>();
+  // The host's figures fill the fields, except over edits not saved yet: the answer to a save can
+  // arrive after the person has typed again, and must not put the old figure back.
+  const edits = useRef(0);
+  const savedEdits = useRef(0);
+  const typed = (set: (v: string) => void) => (e: { currentTarget: HTMLInputElement }) => {
+    edits.current++;
+    set(e.currentTarget.value);
+  };
   useEffect(() => {
+    if (edits.current !== savedEdits.current) return;
     setDaily(spend?.dailyCapUsd?.toString() ?? '');
     setMonthly(spend?.monthlyCapUsd?.toString() ?? '');
     setPerTask(spend?.perTaskUsd?.toString() ?? '');
@@ -73,8 +82,10 @@ export function Spend() {
       setError('Limits are amounts in dollars above zero (leave a cap empty for none).');
       return;
     }
+    const covered = edits.current;
     try {
       await request({ type: 'spend.set', dailyUsd: d ?? null, monthlyUsd: m ?? null, perTaskUsd: t ?? null });
+      savedEdits.current = covered;
       setMsg('Saved.');
     } catch (err) {
       setError((err as Error).message);
@@ -95,11 +106,11 @@ export function Spend() {
       )}
       <form class="stack" onSubmit={save}>
         <label for="cap-task">Per task: pause and ask at ($, empty for none)</label>
-        <input id="cap-task" inputMode="decimal" value={perTask} onInput={(e) => setPerTask(e.currentTarget.value)} />
+        <input id="cap-task" inputMode="decimal" value={perTask} onInput={typed(setPerTask)} />
         <label for="cap-day">Daily cap ($, empty for none)</label>
-        <input id="cap-day" inputMode="decimal" value={daily} onInput={(e) => setDaily(e.currentTarget.value)} />
+        <input id="cap-day" inputMode="decimal" value={daily} onInput={typed(setDaily)} />
         <label for="cap-month">Monthly cap ($, empty for none)</label>
-        <input id="cap-month" inputMode="decimal" value={monthly} onInput={(e) => setMonthly(e.currentTarget.value)} />
+        <input id="cap-month" inputMode="decimal" value={monthly} onInput={typed(setMonthly)} />
         <div class="btn-row">
           <button type="submit" disabled={!online}>
             Save spending limits
