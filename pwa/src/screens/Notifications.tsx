@@ -143,7 +143,7 @@ export function NotificationsSwitch() {
       {mine.length > 1 && (
         <ul class="muted" aria-label="Recent pushes">
           {mine.slice(1, 6).map((p) => (
-            <li key={`${p.pushId ?? ''}${p.at}`}>{describe(p)}</li>
+            <li key={`${p.ref ?? p.pushId ?? ''}${p.at}`}>{describe(p)}</li>
           ))}
         </ul>
       )}
