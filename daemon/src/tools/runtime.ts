@@ -44,6 +44,8 @@ const MAX_APPROVAL_ROUNDS = 3;
 const MAX_ACTION_BYTES = 128 * 1024;
 /** The most of one call's output shown to the phone (tools have their own, lower caps). */
 const MAX_STEP_OUTPUT = 10_000_000;
+/** The most of a connector's error message passed on (an error explains; it is not a result). */
+const MAX_CONNECTOR_ERROR = 10_000;
 
 export class Runtime implements ToolRuntime {
   constructor(private readonly d: RuntimeDeps) {}
@@ -281,17 +283,27 @@ export class Runtime implements ToolRuntime {
       } catch (err) {
         const msg =
           err instanceof ToolError ? err.message : `${spec.definition.name} failed: ${(err as Error).message}`;
-        return fail('error', msg, `error: ${msg}`);
+        if (spec.kind !== 'connector') return fail('error', msg, `error: ${msg}`);
+        // A connector's error text is the server's words (a JSON-RPC error message, its stderr in a
+        // "not connected" reason): untrusted like its output. The model gets it marked as data and
+        // redacted, and the task is tainted, so what the model read keeps egress asking.
+        const said = clip(redactText(msg, this.knownSecrets()), MAX_CONNECTOR_ERROR);
+        audit(`error: ${said}`);
+        return {
+          content: this.markAsData(spec, [{ type: 'text', text: said }]),
+          isError: true,
+          state: 'error',
+          summary: clip(said, 120),
+          output: said,
+          tainted: true,
+        };
       }
       if (res.changed) {
         const changes = await this.d.journal.changes(ctx.taskId);
         void this.d.emit({ kind: 'changes.updated', taskId: ctx.taskId, changes }).catch(() => undefined);
       }
       // Known secrets never leave in a tool's output (stored, replayed to phones, sent to the model).
-      const secrets: KnownSecrets = {
-        values: this.d.secrets().filter((x) => x.length >= 8),
-        tokenHashes: this.d.tokenHashes?.() ?? new Set(),
-      };
+      const secrets = this.knownSecrets();
       const content = redactBlocks(this.markAsData(spec, res.content), secrets);
       if (res.output !== undefined) res.output = redactText(res.output, secrets);
       if (res.summary !== undefined) res.summary = redactText(res.summary, secrets);
@@ -319,6 +331,13 @@ export class Runtime implements ToolRuntime {
         `internal error: ${(err as Error).message}`,
       );
     }
+  }
+
+  private knownSecrets(): KnownSecrets {
+    return {
+      values: this.d.secrets().filter((x) => x.length >= 8),
+      tokenHashes: this.d.tokenHashes?.() ?? new Set(),
+    };
   }
 
   /** Tool output is data, not instructions: say so in front of what came from files, programs and servers. */
