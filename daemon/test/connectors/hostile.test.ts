@@ -46,20 +46,25 @@ async function daemonWithHostile(): Promise<{ td: TestDaemon; model: ModelServer
   return { td, model };
 }
 
+/** A paired phone, once the daemon reports the connector connected. */
+async function connectedPhone(td: TestDaemon) {
+  const phone = await td.connect();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const s = await phone.send<HostStatus>({ type: 'status.get' });
+    if (s.connectors.some((c) => c.name === 'dict' && c.status === 'connected')) return phone;
+    if (Date.now() > deadline) throw new Error(`dict never connected: ${JSON.stringify(s.connectors)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const toolResults = (body: { messages: Array<{ role: string; content: unknown }> }) =>
   JSON.stringify(body.messages.at(-1)?.content);
 const offersWebFetch = (body: { tools: Array<{ name: string }> }) => body.tools.some((t) => t.name === 'web_fetch');
 
 it("a connector's error text reaches the model marked as untrusted and redacted, and taints the task (no web fetch after it)", async () => {
   const { td, model } = await daemonWithHostile();
-  const phone = await td.connect();
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = await phone.send<HostStatus>({ type: 'status.get' });
-    if (s.connectors.some((c) => c.name === 'dict' && c.status === 'connected')) break;
-    if (Date.now() > deadline) throw new Error(`dict never connected: ${JSON.stringify(s.connectors)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const phone = await connectedPhone(td);
   model.push(reply(toolUse('dict__lookup', { q: 'hello' })), reply(text('The lookup failed.')));
   const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'define hello' });
   await phone.event('task.updated', (e) => e.task.id === created.task.id && e.task.state === 'done', 20_000);
@@ -78,4 +83,40 @@ it("a connector's error text reaches the model marked as untrusted and redacted,
   // The phone's copy and the audit log are redacted too.
   expect(JSON.stringify(phone.events())).not.toContain(TOKEN);
   expect(fs.readFileSync(path.join(td.home, 'audit.log'), 'utf8')).not.toContain(TOKEN);
+});
+
+it('a huge connector result is clipped as a whole with a note the model reads, and an oversized image is left out', async () => {
+  const { td, model } = await daemonWithHostile();
+  const phone = await connectedPhone(td);
+  // `big`: 40 text blocks of 100,000 characters (4 MB); `pictures`: an 8 MB-base64 image and a small one.
+  model.push(reply(toolUse('dict__big', {}), toolUse('dict__pictures', {})), reply(text('Summarised.')));
+  const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'get everything' });
+  const end = await phone.event(
+    'task.updated',
+    (e) => e.task.id === created.task.id && ['done', 'failed'].includes(e.task.state),
+    30_000,
+  );
+  expect(end.task.state).toBe('done');
+
+  const results = model.requests[1].body.messages.at(-1).content as Array<{
+    content: Array<{ type: string; text?: string; source?: { data: string } }>;
+  }>;
+  expect(results).toHaveLength(2);
+  const [big, pictures] = results.map((r) => r.content);
+  const bigText = big.map((b) => b.text ?? '').join('');
+  expect(bigText.length).toBeLessThan(101_000 + 1_000);
+  expect(bigText).toContain('[Output from the dict connector (untrusted)');
+  const note = big.at(-1)?.text ?? '';
+  expect(note).toMatch(
+    /^\[Clipped: this result was too large to pass on whole; 3,900,000 characters and 39 more blocks/,
+  );
+  expect(note).toContain('Ask the tool for less');
+
+  const images = pictures.filter((b) => b.type === 'image');
+  expect(images).toHaveLength(1);
+  expect(images[0].source!.data.length).toBeLessThan(200);
+  expect(pictures.map((b) => b.text ?? '').join('\n')).toMatch(
+    /\[image \(image\/png, 6\.0 MB\) left out: an image may be at most 5\.0 MB\]/,
+  );
+  expect(JSON.stringify(model.requests[1].body).length).toBeLessThan(400_000);
 });

@@ -5,6 +5,7 @@ import type { ConnectorStatus, ServerEvent } from '../../../../shared/src/index.
 import type { ToolResultBlock } from '../../agent/tool-runtime.js';
 import type { ConnectorConfig } from '../../config/schema.js';
 import type { Logger } from '../../util/log.js';
+import { MAX_IMAGE_BYTES } from '../readers.js';
 import { asInput, type ToolSpec } from '../types.js';
 import { canonicalJson, clip, ToolError } from '../util.js';
 import { Connector, launchLine } from './connector.js';
@@ -28,7 +29,15 @@ export interface ConnectorManagerOptions {
 }
 
 const IMAGE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
-const MAX_TOOL_TEXT = 100_000;
+/**
+ * One connector result is bounded as a whole, as the shell's output is (shell.maxOutputBytes): at
+ * most this many characters of text over all its blocks, images only up to the size fs_read sends
+ * (MAX_IMAGE_BYTES each and in all), and at most this many blocks. What is left out is named in a
+ * plain note the model reads, so it can ask the tool for less.
+ */
+export const MAX_RESULT_TEXT = 100_000;
+export const MAX_RESULT_IMAGES = MAX_IMAGE_BYTES;
+const MAX_RESULT_BLOCKS = 100;
 
 /** Model tool names allow [a-zA-Z0-9_-]{1,64}. */
 function modelName(connector: string, tool: string): string {
@@ -45,27 +54,61 @@ type McpContent = {
   resource?: { uri: string; text?: string; mimeType?: string };
 };
 
-function toBlocks(content: McpContent[] | undefined, structured: unknown): ToolResultBlock[] {
+/** Bytes an image's base64 data decodes to. */
+const decoded = (b64: string) => Math.floor((b64.length * 3) / 4);
+const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+
+export function toBlocks(content: McpContent[] | undefined, structured: unknown): ToolResultBlock[] {
   const blocks: ToolResultBlock[] = [];
-  for (const c of content ?? []) {
-    if (c.type === 'text' && typeof c.text === 'string')
-      blocks.push({ type: 'text', text: clip(c.text, MAX_TOOL_TEXT) });
-    else if (c.type === 'image' && c.data && c.mimeType && IMAGE.has(c.mimeType)) {
-      blocks.push({ type: 'image', source: { type: 'base64', media_type: c.mimeType as 'image/png', data: c.data } });
+  let textLeft = MAX_RESULT_TEXT;
+  let imageLeft = MAX_RESULT_IMAGES;
+  let clippedChars = 0;
+  let droppedBlocks = 0;
+  const addText = (t: string) => {
+    if (blocks.length >= MAX_RESULT_BLOCKS || textLeft <= 0) {
+      clippedChars += t.length;
+      droppedBlocks++;
+      return;
+    }
+    if (t.length > textLeft) {
+      clippedChars += t.length - textLeft;
+      blocks.push({ type: 'text', text: t.slice(0, textLeft) });
+      textLeft = 0;
+      return;
+    }
+    blocks.push({ type: 'text', text: t });
+    textLeft -= t.length;
+  };
+  for (const c of Array.isArray(content) ? content : []) {
+    if (c.type === 'text' && typeof c.text === 'string') addText(c.text);
+    else if (c.type === 'image' && typeof c.data === 'string' && c.mimeType && IMAGE.has(c.mimeType)) {
+      const size = decoded(c.data);
+      if (size > MAX_IMAGE_BYTES)
+        addText(`[image (${c.mimeType}, ${mb(size)}) left out: an image may be at most ${mb(MAX_IMAGE_BYTES)}]`);
+      else if (size > imageLeft)
+        addText(
+          `[image (${c.mimeType}, ${mb(size)}) left out: this result's images may total at most ${mb(MAX_RESULT_IMAGES)}]`,
+        );
+      else if (blocks.length >= MAX_RESULT_BLOCKS) droppedBlocks++;
+      else {
+        imageLeft -= size;
+        blocks.push({ type: 'image', source: { type: 'base64', media_type: c.mimeType as 'image/png', data: c.data } });
+      }
     } else if (c.type === 'resource' && c.resource) {
-      blocks.push({
-        type: 'text',
-        text:
-          c.resource.text !== undefined
-            ? `[resource ${c.resource.uri}]\n${clip(c.resource.text, MAX_TOOL_TEXT)}`
-            : `[resource ${c.resource.uri} (${c.resource.mimeType ?? 'binary'})]`,
-      });
-    } else if (c.type === 'resource_link')
-      blocks.push({ type: 'text', text: `[link: ${c.uri ?? ''} ${c.name ?? ''}]` });
-    else blocks.push({ type: 'text', text: `[${c.type} content omitted]` });
+      addText(
+        c.resource.text !== undefined
+          ? `[resource ${c.resource.uri}]\n${c.resource.text}`
+          : `[resource ${c.resource.uri} (${c.resource.mimeType ?? 'binary'})]`,
+      );
+    } else if (c.type === 'resource_link') addText(`[link: ${c.uri ?? ''} ${c.name ?? ''}]`);
+    else addText(`[${c.type} content omitted]`);
   }
-  if (!blocks.length && structured !== undefined)
-    blocks.push({ type: 'text', text: clip(JSON.stringify(structured), MAX_TOOL_TEXT) });
+  if (!blocks.length && !droppedBlocks && structured !== undefined) addText(JSON.stringify(structured));
+  if (clippedChars || droppedBlocks)
+    blocks.push({
+      type: 'text',
+      text: `[Clipped: this result was too large to pass on whole; ${clippedChars.toLocaleString('en-US')} characters${droppedBlocks ? ` and ${droppedBlocks.toLocaleString('en-US')} more blocks` : ''} were left out (a connector result is shown up to ${MAX_RESULT_TEXT.toLocaleString('en-US')} characters and ${MAX_RESULT_BLOCKS} blocks). Ask the tool for less, e.g. a narrower query or one page at a time.]`,
+    });
   if (!blocks.length) blocks.push({ type: 'text', text: '(no output)' });
   return blocks;
 }
