@@ -28,6 +28,7 @@ import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
 import { shellTool } from './shell.js';
 import type { SnapshotLimits } from './shell-journal.js';
+import { TaintedFiles } from './tainted-files.js';
 import { closeTempLedger, openTempLedger } from './temp-ledger.js';
 import { ToolError } from './util.js';
 
@@ -182,7 +183,9 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
 
   const memory = memoryTool({ root: memoryRoot, journal });
   registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions), audit);
+  const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'));
   const runtime = new Runtime({
+    taintedFiles,
     builtins: [
       ...readTools(roots),
       ...writeTools(roots, journal),

@@ -16,6 +16,7 @@ import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
 import type { ChangeJournal } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
 import { type KnownSecrets, redactBlocks, redactText } from './redact.js';
+import type { TaintedFiles } from './tainted-files.js';
 import { asInput, type PreparedCall, type ToolSpec } from './types.js';
 import { actionHash, clip, ToolError } from './util.js';
 
@@ -36,6 +37,8 @@ export interface RuntimeDeps {
   promptLines(): string[];
   emit(e: ServerEvent): Promise<number>;
   log: Logger;
+  /** Files written by tasks that had untrusted text in view: reading one taints the reader. */
+  taintedFiles?: TaintedFiles;
 }
 
 const MAX_APPROVAL_ROUNDS = 3;
@@ -298,6 +301,11 @@ export class Runtime implements ToolRuntime {
           tainted: true,
         };
       }
+      // Taint follows content through files: what a tainted task wrote taints whoever reads it.
+      let readTainted = false;
+      if (spec.kind === 'write' && ctx.tainted && !res.isError) this.d.taintedFiles?.add(prepared.subjects);
+      else if (spec.kind === 'read')
+        readTainted = !!this.d.taintedFiles?.readBy(prepared.subjects, spec.definition.name === 'fs_search');
       if (res.changed) {
         const changes = await this.d.journal.changes(ctx.taskId);
         void this.d.emit({ kind: 'changes.updated', taskId: ctx.taskId, changes }).catch(() => undefined);
@@ -321,7 +329,7 @@ export class Runtime implements ToolRuntime {
         summary: res.summary ?? prepared.summary,
         // Whole (up to a bound): the runner keeps a preview in the thread and the rest as a blob the phone fetches.
         output: clip(textOut, MAX_STEP_OUTPUT),
-        ...(res.tainted ? { tainted: true } : {}),
+        ...(res.tainted || readTainted ? { tainted: true } : {}),
       };
     } catch (err) {
       this.d.log.error('tool runtime failure', { tool: call.name, error: (err as Error).stack });

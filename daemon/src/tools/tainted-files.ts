@@ -1,0 +1,58 @@
+// Files a task changed while untrusted text was in its view (a web page, connector output, a
+// received file): what it wrote may carry that text's instructions. A task that later reads one of
+// them is tainted in turn, so taint follows content through files, across threads and restarts.
+// Kept as one path per line (JSON), appended as files are written; bounded to the newest paths.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const MAX_PATHS = 10_000;
+
+export class TaintedFiles {
+  private readonly paths = new Set<string>();
+
+  constructor(private readonly file: string) {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      /* none yet */
+    }
+    for (const line of text.split('\n')) {
+      try {
+        const p = JSON.parse(line) as unknown;
+        if (typeof p === 'string' && path.isAbsolute(p)) this.remember(p);
+      } catch {
+        /* a line cut by a crash */
+      }
+    }
+  }
+
+  /** Does a read of `subjects` see a noted file (`within`: also files inside them, for a search)? */
+  readBy(subjects: string[], within: boolean): boolean {
+    if (subjects.some((s) => this.paths.has(s))) return true;
+    if (!within || !this.paths.size) return false;
+    const folders = subjects.map((s) => s + path.sep);
+    for (const p of this.paths) if (folders.some((f) => p.startsWith(f))) return true;
+    return false;
+  }
+
+  /** Notes files a tainted task wrote (before its result reaches the model). */
+  add(files: string[]): void {
+    const fresh = files.filter((f) => path.isAbsolute(f) && !this.paths.has(f));
+    if (!fresh.length) return;
+    for (const f of fresh) this.remember(f);
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    if (this.paths.size >= MAX_PATHS) {
+      // Past the bound the oldest go: rewrite with what is kept.
+      const tmp = `${this.file}.tmp`;
+      fs.writeFileSync(tmp, [...this.paths].map((p) => `${JSON.stringify(p)}\n`).join(''), { mode: 0o600 });
+      fs.renameSync(tmp, this.file);
+    } else fs.appendFileSync(this.file, fresh.map((p) => `${JSON.stringify(p)}\n`).join(''), { mode: 0o600 });
+  }
+
+  private remember(file: string): void {
+    this.paths.delete(file);
+    this.paths.add(file);
+    if (this.paths.size > MAX_PATHS) this.paths.delete(this.paths.values().next().value!);
+  }
+}
