@@ -65,7 +65,7 @@ async function start(home: string): Promise<{ open: number; engine: number; stop
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     },
-    runs: { start: async () => ({ taskId: 'none', threadId: 'none' }), taskState: () => undefined },
+    runs: { start: async () => ({ taskId: 'none', threadId: 'none' }), task: () => undefined },
     emit: async () => 0,
     log,
   });

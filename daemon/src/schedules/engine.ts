@@ -4,7 +4,7 @@
 // far later than it was set for (a wall-clock jump: sleep), then caught up, skipped or asked about
 // by the schedule's rule. A schedule change and its event are one journal record.
 import crypto from 'node:crypto';
-import type { Occurrence, Schedule, ServerEvent, TaskState } from '../../../shared/src/index.js';
+import type { Occurrence, Schedule, ServerEvent, Task, TaskState } from '../../../shared/src/index.js';
 import type { Journal } from '../store/journal.js';
 import type { ScheduleStore } from '../store/schedules.js';
 import type { Logger } from '../util/log.js';
@@ -29,8 +29,8 @@ export const systemClock: Clock = {
 /** Starts a schedule's run as a task in its thread; inside the caller's journal transaction. */
 export interface RunStarter {
   start(s: Schedule): Promise<{ taskId: string; threadId: string }>;
-  /** The task's state now; undefined when the task no longer exists. */
-  taskState(taskId: string): TaskState | undefined;
+  /** The task as it is now (its state, and once it ended its reason and cost); undefined when it no longer exists. */
+  task(taskId: string): Pick<Task, 'state' | 'reason' | 'costUsd'> | undefined;
 }
 
 export interface EngineDeps {
@@ -104,13 +104,18 @@ export class ScheduleEngine {
           if (o.taskId && (o.outcome === 'running' || o.outcome === 'interrupted'))
             open.push({ taskId: o.taskId, scheduleId: s.id, outcome: o.outcome });
       for (const { taskId, scheduleId, outcome } of open) {
-        const state = this.d.runs.taskState(taskId);
+        const task = this.d.runs.task(taskId);
+        const state = task?.state;
         if (state !== undefined && (ACTIVE_TASK.has(state) || state === 'interrupted'))
           this.byTask.set(taskId, scheduleId);
-        // Runs whose task ended (or vanished) while no one was listening.
+        // Runs whose task ended (or vanished) while no one was listening: recorded with the task's own
+        // outcome, reason and cost, as if its end had been heard (a crash between the task's "done"
+        // and this record must not lose what the run cost).
         const now = state === undefined ? 'interrupted' : (OUTCOME_OF[state] ?? 'running');
         if (now !== outcome && now !== 'running')
-          await this.d.journal.transaction(() => this.settleRun(scheduleId, taskId, state));
+          await this.d.journal.transaction(() =>
+            this.settleRun(scheduleId, taskId, state, { reason: task?.reason, costUsd: task?.costUsd }),
+          );
       }
     });
     await this.tick('start');
@@ -278,7 +283,7 @@ export class ScheduleEngine {
    * outlasts the history, an interrupted one the user resumed), then the history's open entries.
    */
   private activeRun(s: Schedule): string | undefined {
-    const active = (taskId: string) => ACTIVE_TASK.has(this.d.runs.taskState(taskId) ?? 'done');
+    const active = (taskId: string) => ACTIVE_TASK.has(this.d.runs.task(taskId)?.state ?? 'done');
     for (const [taskId, scheduleId] of this.byTask) if (scheduleId === s.id && active(taskId)) return taskId;
     return s.history.find(
       (o) => o.taskId && (o.outcome === 'running' || o.outcome === 'interrupted') && active(o.taskId),
@@ -340,7 +345,9 @@ export class ScheduleEngine {
           ? { reason: extra.reason }
           : {}),
     };
-    const spent = (extra.costUsd ?? 0) - (o.costUsd ?? 0);
+    // A cost replaces the one the entry had (an interrupted run resumed costs more); no cost known
+    // changes nothing (the spend never goes down).
+    const spent = extra.costUsd !== undefined ? extra.costUsd - (o.costUsd ?? 0) : 0;
     await this.save({ ...s, history, spentUsd: Math.max(0, s.spentUsd + spent) });
   }
 

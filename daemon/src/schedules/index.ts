@@ -39,9 +39,9 @@ export async function startSchedules(
         });
         return { taskId: task.id, threadId };
       },
-      taskState(taskId) {
+      task(taskId) {
         const doc = store.threads.peek(threadOfTask(taskId));
-        return doc ? findTask(doc, taskId)?.state : undefined;
+        return doc ? findTask(doc, taskId) : undefined;
       },
     },
   });
