@@ -157,8 +157,9 @@ export function registerScheduleCommands(ctx: DaemonContext, ops: ScheduleOps): 
     schedule: await ops.decide(cmd.scheduleId, cmd.occurrenceId, cmd.decision),
   }));
 
-  // The CLI: same operations; each change is one journal record with its event.
-  const tx = <T>(fn: () => Promise<T>) => ctx.store.journal.transaction(fn);
+  // The CLI: same operations; each change is one journal record with its event (undone in memory
+  // when it cannot be written, as a phone command is).
+  const tx = <T>(fn: () => Promise<T>) => ctx.store.journal.transaction(fn, undefined, { undoable: true });
   const parse = <S extends z.ZodTypeAny>(schema: S, p: unknown): z.infer<S> => {
     const r = schema.safeParse(p);
     if (!r.success)

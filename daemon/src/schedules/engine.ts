@@ -2,10 +2,14 @@
 // occurrence (ran, failed, interrupted, cancelled, skipped by the overlap rule, missed while Errand
 // was not running or the computer slept). Missed ones are found at start and when the timer fires
 // far later than it was set for (a wall-clock jump: sleep), then caught up, skipped or asked about
-// by the schedule's rule. A schedule change and its event are one journal record.
+// by the schedule's rule. A schedule change and its event are one journal record, and an undoable
+// one: when it cannot be written (disk full) the schedule, and the thread and task a run would have
+// started, are put back as the journal has them, and the run never starts; the timer tries again
+// a few seconds later (a run's end too), and occurrences the full disk kept from being recorded
+// say so.
 import crypto from 'node:crypto';
 import type { Occurrence, Schedule, ServerEvent, Task, TaskState } from '../../../shared/src/index.js';
-import type { Journal } from '../store/journal.js';
+import { DiskFullError, type Journal } from '../store/journal.js';
 import type { ScheduleStore } from '../store/schedules.js';
 import type { Logger } from '../util/log.js';
 import { catchUpWindowMs, dueBetween, latestDue, nextDue, skippedBy } from './timing.js';
@@ -26,7 +30,10 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-/** Starts a schedule's run as a task in its thread; inside the caller's journal transaction. */
+/**
+ * Starts a schedule's run as a task in its thread; inside the caller's journal transaction, so the
+ * task is undone with it when its record fails (and a task not recorded never runs).
+ */
 export interface RunStarter {
   start(s: Schedule): Promise<{ taskId: string; threadId: string }>;
   /** The task as it is now (its state, and once it ended its reason and cost); undefined when it no longer exists. */
@@ -50,6 +57,8 @@ export const WATCH_MS = 60_000;
 export const JUMP_MS = 30_000;
 /** An occurrence the timer starts this late (a busy event loop) still counts as on time. */
 export const LATE_MS = 60_000;
+/** After a record that could not be written (disk full), the timer tries again this much later. */
+export const RETRY_MS = 5000;
 /** Missed occurrences beyond this many in a row are folded into one history entry with a count. */
 const UNFOLDED = 5;
 
@@ -67,6 +76,8 @@ const MISSED_BECAUSE: Record<Cause, string> = {
   wake: 'the computer was asleep',
   timer: 'Errand could not start it on time',
 };
+/** Why occurrences were missed while their schedule's records failed because the disk was full. */
+const MISSED_DISK_FULL = 'the disk was full, so Errand could not record it';
 
 export const newOccurrenceId = () => `occ_${crypto.randomBytes(6).toString('base64url')}`;
 
@@ -78,8 +89,12 @@ function minutes(ms: number): string {
 export class ScheduleEngine {
   private timer: unknown;
   private expectedAt = 0;
-  /** After a failed accounting (disk full), wait before trying again instead of spinning. */
+  /** After a record that failed (disk full): when to try again (0: nothing to try again). */
   private retryAt = 0;
+  /** Schedules whose last accounting could not be written because the disk was full. */
+  private diskFull = new Set<string>();
+  /** Runs whose end could not be recorded (disk full): task → schedule, tried again at each tick. */
+  private unsettled = new Map<string, string>();
   private lock: Promise<unknown> = Promise.resolve();
   private stopped = false;
   /** Task → schedule, for the tasks of occurrences still being accounted. */
@@ -113,9 +128,7 @@ export class ScheduleEngine {
         // and this record must not lose what the run cost).
         const now = state === undefined ? 'interrupted' : (OUTCOME_OF[state] ?? 'running');
         if (now !== outcome && now !== 'running')
-          await this.d.journal.transaction(() =>
-            this.settleRun(scheduleId, taskId, state, { reason: task?.reason, costUsd: task?.costUsd }),
-          );
+          await this.settle(scheduleId, taskId, state, { reason: task?.reason, costUsd: task?.costUsd });
       }
     });
     await this.tick('start');
@@ -141,7 +154,12 @@ export class ScheduleEngine {
     let next = Number.POSITIVE_INFINITY;
     for (const s of this.d.store.list())
       if (s.state === 'active' && s.nextRunAt !== undefined && s.nextRunAt < next) next = s.nextRunAt;
-    const delay = Math.max(0, Math.min(next - now, WATCH_MS), Math.min(this.retryAt - now, WATCH_MS));
+    // After a record that failed: again in a few seconds (the due work with it), neither at once (a
+    // spin while the disk stays full) nor only at the next due time (a run's end waits to be recorded).
+    const delay =
+      this.retryAt > 0
+        ? Math.max(0, Math.min(this.retryAt - now, WATCH_MS))
+        : Math.max(0, Math.min(next - now, WATCH_MS));
     this.expectedAt = now + delay;
     this.timer = this.d.clock.setTimeout(() => {
       this.timer = undefined;
@@ -152,19 +170,31 @@ export class ScheduleEngine {
     }, delay);
   }
 
-  /** Account for every occurrence due by now, then re-arm. */
+  /** Record the runs' ends that failed before, account for every occurrence due by now, then re-arm. */
   tick(cause: Cause): Promise<void> {
     return this.exclusive(async () => {
       const now = this.d.clock.now();
+      this.retryAt = 0;
       try {
+        await this.retrySettles();
         for (const s of this.d.store.list()) {
           if (s.state !== 'active' || s.nextRunAt === undefined || s.nextRunAt > now) continue;
-          await this.d.journal
-            .transaction(() => this.account(s.id, now, cause))
-            .catch((err) => {
-              this.retryAt = now + 5000;
-              this.d.log.error('could not account for a schedule', { schedule: s.id, err: String(err) });
+          const asks: Occurrence[] = [];
+          try {
+            await this.commit(() => this.account(s.id, now, cause, asks));
+          } catch (err) {
+            this.failed();
+            if (err instanceof DiskFullError) this.diskFull.add(s.id);
+            this.d.log.error('could not account for a schedule; trying again soon', {
+              schedule: s.id,
+              err: String(err),
             });
+            continue;
+          }
+          this.diskFull.delete(s.id);
+          // Asked once the question is recorded (never about an occurrence the journal does not have).
+          const asked = this.d.store.get(s.id);
+          if (asked) for (const occ of asks) this.d.onAsk?.(asked, occ);
         }
       } finally {
         this.arm();
@@ -172,7 +202,21 @@ export class ScheduleEngine {
     });
   }
 
-  private async account(id: string, now: number, cause: Cause): Promise<void> {
+  /**
+   * Run `fn` as one undoable journal transaction: when its record cannot be written, the stores put
+   * back what it changed in memory (a schedule, a run's thread and task), so memory stays what the
+   * journal has, and a task it made is gone before its run would start.
+   */
+  private commit(fn: () => Promise<void>): Promise<void> {
+    return this.d.journal.transaction(fn, undefined, { undoable: true });
+  }
+
+  /** A record failed: try again a little later. */
+  private failed(): void {
+    this.retryAt = this.d.clock.now() + RETRY_MS;
+  }
+
+  private async account(id: string, now: number, cause: Cause, asks: Occurrence[]): Promise<void> {
     const s = this.d.store.get(id);
     if (s?.state !== 'active') return;
     const { times, more } = dueBetween(s, s.accountedUntil, now);
@@ -190,7 +234,8 @@ export class ScheduleEngine {
     const history = s.history.map((o) => (o.ask === 'open' ? { ...o, ask: 'expired' as const } : o));
     let next: Schedule = { ...s, history };
     if (missed.length) {
-      const why = MISSED_BECAUSE[cause];
+      // Still due when the disk was full: the records failed, not Errand or the computer.
+      const why = cause === 'timer' && this.diskFull.has(id) ? MISSED_DISK_FULL : MISSED_BECAUSE[cause];
       const latest = missed[missed.length - 1];
       const earlier = missed.slice(0, -1);
       if (earlier.length > UNFOLDED || more) {
@@ -221,7 +266,7 @@ export class ScheduleEngine {
         } else {
           const asked: Occurrence = { ...occ, ask: 'open' };
           history.push(asked);
-          this.d.onAsk?.(s, asked);
+          asks.push(asked);
         }
       } else history.push(occ);
     }
@@ -266,6 +311,7 @@ export class ScheduleEngine {
     }
     const { taskId, threadId } = started;
     this.byTask.set(taskId, s.id);
+    this.onFail(() => this.byTask.delete(taskId));
     const now = this.d.clock.now();
     history[i] = {
       ...history[i],
@@ -290,6 +336,12 @@ export class ScheduleEngine {
     )?.taskId;
   }
 
+  /** In an undoable transaction: `undo` runs if its record cannot be written. */
+  private onFail(undo: () => void): void {
+    const tx = this.d.journal.current();
+    if (tx?.undoable) tx.failHooks.push(undo);
+  }
+
   private async save(s: Schedule): Promise<void> {
     const changed: Schedule = { ...s, updatedAt: this.d.clock.now() };
     // The next run's own time, when a spring-forward skips it that day (it runs at the change).
@@ -306,9 +358,38 @@ export class ScheduleEngine {
   taskUpdated(taskId: string, state: TaskState, extra: { reason?: string; costUsd?: number } = {}): void {
     const scheduleId = this.byTask.get(taskId);
     if (!scheduleId || ACTIVE_TASK.has(state)) return;
-    void this.exclusive(() => this.d.journal.transaction(() => this.settleRun(scheduleId, taskId, state, extra))).catch(
-      (err) => this.d.log.error('could not record a scheduled run', { taskId, err: String(err) }),
-    );
+    void this.exclusive(() => this.settle(scheduleId, taskId, state, extra));
+  }
+
+  /** Record a run's end; when that cannot be written (disk full), the next tick, a few seconds on, tries again. */
+  private async settle(
+    scheduleId: string,
+    taskId: string,
+    state: TaskState | undefined,
+    extra: { reason?: string; costUsd?: number },
+  ): Promise<void> {
+    try {
+      await this.commit(() => this.settleRun(scheduleId, taskId, state, extra));
+      this.unsettled.delete(taskId);
+    } catch (err) {
+      this.unsettled.set(taskId, scheduleId);
+      this.failed();
+      this.arm();
+      this.d.log.error('could not record a scheduled run; trying again soon', { taskId, err: String(err) });
+    }
+  }
+
+  /** The runs' ends that could not be recorded, again, as their tasks are now. */
+  private async retrySettles(): Promise<void> {
+    for (const [taskId, scheduleId] of [...this.unsettled]) {
+      const task = this.d.runs.task(taskId);
+      // Going again (an interrupted run the user resumed): recorded when it ends.
+      if (task && ACTIVE_TASK.has(task.state)) {
+        this.unsettled.delete(taskId);
+        continue;
+      }
+      await this.settle(scheduleId, taskId, task?.state, { reason: task?.reason, costUsd: task?.costUsd });
+    }
   }
 
   private async settleRun(
@@ -333,7 +414,8 @@ export class ScheduleEngine {
     }
     const o = history[i];
     // An interrupted run can be resumed: keep listening until it really ends.
-    if (outcome !== 'interrupted' || state === undefined) this.byTask.delete(taskId);
+    if ((outcome !== 'interrupted' || state === undefined) && this.byTask.delete(taskId))
+      this.onFail(() => this.byTask.set(taskId, scheduleId));
     history[i] = {
       ...o,
       outcome,
