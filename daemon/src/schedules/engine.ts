@@ -55,6 +55,12 @@ export interface EngineDeps {
 export const WATCH_MS = 60_000;
 /** A timer this late means the wall clock jumped (the computer slept). */
 export const JUMP_MS = 30_000;
+/**
+ * The wall clock set back this far behind what a schedule has already accounted for (a clock set
+ * forward by mistake, then corrected): the schedule counts again from now. Less is ordinary drift
+ * (and nothing accounted is ever run again for it).
+ */
+export const BACK_MS = JUMP_MS;
 /** An occurrence the timer starts this late (a busy event loop) still counts as on time. */
 export const LATE_MS = 60_000;
 /** After a record that could not be written (disk full), the timer tries again this much later. */
@@ -166,6 +172,7 @@ export class ScheduleEngine {
       const late = this.d.clock.now() - this.expectedAt;
       const cause: Cause = late > JUMP_MS ? 'wake' : 'timer';
       if (cause === 'wake') this.d.log.info('the clock jumped: the computer slept', { lateMs: late });
+      else if (late < -JUMP_MS) this.d.log.info('the clock went back', { byMs: -late });
       void this.tick(cause);
     }, delay);
   }
@@ -178,7 +185,9 @@ export class ScheduleEngine {
       try {
         await this.retrySettles();
         for (const s of this.d.store.list()) {
-          if (s.state !== 'active' || s.nextRunAt === undefined || s.nextRunAt > now) continue;
+          if (s.state !== 'active') continue;
+          const back = s.accountedUntil - now > BACK_MS;
+          if (!back && (s.nextRunAt === undefined || s.nextRunAt > now)) continue;
           const asks: Occurrence[] = [];
           try {
             await this.commit(() => this.account(s.id, now, cause, asks));
@@ -219,6 +228,7 @@ export class ScheduleEngine {
   private async account(id: string, now: number, cause: Cause, asks: Occurrence[]): Promise<void> {
     const s = this.d.store.get(id);
     if (s?.state !== 'active') return;
+    if (s.accountedUntil - now > BACK_MS) return this.countFromNow(s, now);
     const { times, more } = dueBetween(s, s.accountedUntil, now);
     if (!times.length) return this.save({ ...s, nextRunAt: nextDue(s) });
     // Too many to list (a long sleep of a frequent schedule): the newest one still counts on its own.
@@ -276,6 +286,28 @@ export class ScheduleEngine {
       next = await this.begin(next, occ, {});
     }
     next = { ...next, accountedUntil: last };
+    next.nextRunAt = nextDue(next);
+    if (next.nextRunAt === undefined) next.state = 'ended';
+    await this.save(next);
+  }
+
+  /**
+   * The wall clock went back before what `s` has accounted for (set forward by mistake, then
+   * corrected): the occurrences it recorded as missed stay in its history, and it counts again from
+   * now, so the real ones between now and then still run. An "every N hours" rhythm keeps its phase.
+   */
+  private async countFromNow(s: Schedule, now: number): Promise<void> {
+    let from = now;
+    if (s.when.kind === 'every') {
+      const step = s.when.hours * 3_600_000;
+      from = s.accountedUntil - Math.ceil((s.accountedUntil - now) / step) * step;
+    }
+    this.d.log.warn('the clock went back: the schedule counts again from now', {
+      schedule: s.id,
+      accountedUntil: new Date(s.accountedUntil).toISOString(),
+      now: new Date(now).toISOString(),
+    });
+    const next: Schedule = { ...s, accountedUntil: from };
     next.nextRunAt = nextDue(next);
     if (next.nextRunAt === undefined) next.state = 'ended';
     await this.save(next);

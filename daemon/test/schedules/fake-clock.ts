@@ -56,4 +56,9 @@ export class FakeClock implements Clock {
   sleep(ms: number): void {
     this.wall += ms;
   }
+
+  /** The wall clock is set forward or back by `ms` (by hand, or corrected by NTP); timers do not move. */
+  jump(ms: number): void {
+    this.wall += ms;
+  }
 }

@@ -26,6 +26,7 @@ let server: ModelServer;
 let h: Harness | undefined;
 let mod: SchedulesModule | undefined;
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 // 10,000 input tokens on Sonnet: $0.03 per call.
 const costly = { input_tokens: 10_000, output_tokens: 0 };
 
@@ -235,4 +236,44 @@ it('a run asked for from the CLI on a full disk fails and leaves no thread or ta
   } finally {
     await h!.ctx.control.close();
   }
+});
+
+it('a wall clock set an hour forward, then corrected: the real occurrences after the correction still run on time', async () => {
+  const t0 = Date.parse('2027-01-11T10:00:30Z');
+  const at = (hhmm: string) => Date.parse(`2027-01-11T${hhmm}:00Z`);
+  const { clock } = await boot(t0);
+  const s = await create({ when: { kind: 'cron', expr: '*/10 * * * *' }, timeZone: 'UTC', catchUp: 'skip' });
+  expect(s.nextRunAt).toBe(at('10:10'));
+  // An hour forward: seen as a jump, the hour's occurrences recorded as missed (nothing caught up).
+  clock.jump(HOUR);
+  await clock.advance(MIN);
+  expect(get(s.id)).toMatchObject({ accountedUntil: at('11:00'), nextRunAt: at('11:10') });
+  const recorded = get(s.id).history.length;
+  expect(last(s.id)).toMatchObject({ dueAt: at('11:00'), outcome: 'missed' });
+  // Corrected: the schedule counts again from the real time, within the timer's next minute.
+  clock.jump(-HOUR);
+  await clock.advance(MIN);
+  expect(get(s.id)).toMatchObject({ accountedUntil: at('10:02') + 30_000, nextRunAt: at('10:10') });
+  expect(get(s.id).history).toHaveLength(recorded);
+  await clock.advance(8 * MIN);
+  const run = last(s.id);
+  expect(run).toMatchObject({ dueAt: at('10:10') });
+  expect(STARTED).toContain(run.outcome);
+  expect(run.late).toBeUndefined();
+  await h!.waitTask(run.taskId!, ['done']);
+  expect(get(s.id).nextRunAt).toBe(at('10:20'));
+  expect(server.requests).toHaveLength(1);
+});
+
+it('an every-N-hours schedule set back keeps its rhythm', async () => {
+  const t0 = Date.parse('2027-01-11T06:00:00Z');
+  const { clock } = await boot(t0);
+  const s = await create({ when: { kind: 'every', hours: 2 }, timeZone: 'UTC', catchUp: 'skip' });
+  clock.jump(5 * HOUR);
+  await clock.advance(MIN);
+  expect(get(s.id).accountedUntil).toBe(t0 + 4 * HOUR);
+  clock.jump(-5 * HOUR);
+  await clock.advance(MIN);
+  // Counted from the last occurrence of the same rhythm at or before now: the next one is 08:00.
+  expect(get(s.id)).toMatchObject({ accountedUntil: t0, nextRunAt: t0 + 2 * HOUR });
 });
