@@ -6,6 +6,7 @@ import type { AgentModule } from '../agent/index.js';
 import { updateConfigFile } from '../config/load.js';
 import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
 import type { Store } from '../store/index.js';
+import { CommandError } from '../util/command-error.js';
 import { SpendLedger } from './ledger.js';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
@@ -63,16 +64,27 @@ export function startSpend(
   // The phone's spending settings write config.json (the one place limits live), then apply at once.
   // A per-task limit of null is written as null (no limit), not removed: absent means the default.
   ctx.commands.register('spend.set', async (c) => {
-    updateConfigFile(ctx.paths.home, (raw) => {
-      const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };
-      for (const key of ['dailyUsd', 'monthlyUsd'] as const) {
-        if (c[key] === null) delete spend[key];
-        else if (c[key] !== undefined) spend[key] = c[key];
-      }
-      raw.spend = spend;
-      if (c.perTaskUsd !== undefined)
-        raw.agent = { ...((raw.agent as Record<string, unknown> | undefined) ?? {}), maxCostUsd: c.perTaskUsd };
-    });
+    try {
+      updateConfigFile(ctx.paths.home, (raw) => {
+        const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };
+        for (const key of ['dailyUsd', 'monthlyUsd'] as const) {
+          if (c[key] === null) delete spend[key];
+          else if (c[key] !== undefined) spend[key] = c[key];
+        }
+        raw.spend = spend;
+        if (c.perTaskUsd !== undefined)
+          raw.agent = { ...((raw.agent as Record<string, unknown> | undefined) ?? {}), maxCostUsd: c.perTaskUsd };
+      });
+    } catch (err) {
+      // A full disk: the same answer as any command whose record cannot be written (config.json is unchanged).
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT')
+        throw new CommandError(
+          'unavailable',
+          `The host could not save this: disk full at ${ctx.paths.home}. Free some space, then send it again.`,
+        );
+      throw err;
+    }
     ctx.reloadConfig();
     const status = ctx.status();
     await ctx.emit({ kind: 'host.updated', status });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Approval, Schedule } from '../../../shared/src/index.js';
 import { RunawayWatch, STALE_TURN_LIMIT } from '../../src/agent/runaway.js';
 import { startSchedules } from '../../src/schedules/index.js';
@@ -325,4 +325,35 @@ describe('runaway detection', () => {
     expect(w.afterTurn('', call, ['b.txt'])).toBeUndefined();
     expect(w.afterTurn('Here is what I found', call, ['b.txt'])).toBeUndefined();
   });
+});
+
+it('spend.set on a full disk says the disk is full, as other commands do, and changes nothing', async () => {
+  await boot({});
+  const spend = h!.add(startSpend(h!.ctx, h!.agent));
+  stops.push(async () => spend.stop());
+  const file = h!.ctx.paths.config;
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  // config.json is written through a temp file: that write fails as on a full disk.
+  const write = fs.writeFileSync;
+  const full = vi.spyOn(fs, 'writeFileSync').mockImplementation(((
+    target: unknown,
+    data: unknown,
+    ...rest: unknown[]
+  ) => {
+    if (typeof target === 'number' && String(data).includes('"spend"'))
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return (write as (...a: unknown[]) => void)(target, data, ...rest);
+  }) as typeof fs.writeFileSync);
+  try {
+    await expect(h!.send('spend.set', { dailyUsd: 5 })).rejects.toMatchObject({
+      code: 'unavailable',
+      message: `The host could not save this: disk full at ${h!.home}. Free some space, then send it again.`,
+    });
+  } finally {
+    full.mockRestore();
+  }
+  expect(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined).toBe(before);
+  // With room again it is saved.
+  await h!.send('spend.set', { dailyUsd: 5 });
+  expect(JSON.parse(fs.readFileSync(file, 'utf8')).spend).toEqual({ dailyUsd: 5 });
 });
