@@ -87,7 +87,9 @@ const MISSED_DISK_FULL = 'the disk was full, so Errand could not record it';
 
 export const newOccurrenceId = () => `occ_${crypto.randomBytes(6).toString('base64url')}`;
 
+/** A catch-up window in words: seconds under a minute (never "0 min"), then minutes, then hours. */
 function minutes(ms: number): string {
+  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
   const m = Math.round(ms / 60_000);
   return m < 120 ? `${m} min` : `${Math.round(m / 60)} h`;
 }

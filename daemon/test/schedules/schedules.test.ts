@@ -248,6 +248,23 @@ describe('a schedule', () => {
     expect(get(s.id)).toMatchObject({ accountedUntil: newest, nextRunAt: newest + MIN });
   });
 
+  it('says how late in seconds when the catch-up window is under a minute', async () => {
+    const { clock } = await boot(MON_0759_PARIS);
+    const s = await create({
+      when: { kind: 'daily', time: '08:00' },
+      timeZone: 'Europe/Paris',
+      catchUp: 'run',
+      catchUpWindowMinutes: 0.5,
+    });
+    clock.sleep(5 * MIN);
+    await clock.advance(MIN);
+    expect(last(s.id)).toMatchObject({
+      dueAt: MON_0800_PARIS,
+      outcome: 'missed',
+      reason: 'the computer was asleep; too late to catch up (more than 30 s after its time).',
+    });
+  });
+
   it('only the newest missed run is asked about; an older question expires', async () => {
     const { clock } = await boot(MON_0759_PARIS);
     const s = await create({ when: { kind: 'daily', time: '08:00' }, timeZone: 'Europe/Paris', catchUp: 'ask' });
