@@ -10,6 +10,7 @@ import {
   CRON_SHAPE,
   CRON_SHAPE_PROBLEM,
   calendarDateProblem,
+  cronFrequencyProblem,
   type Schedule,
   type ScheduleWhen,
 } from '../../../shared/src/index.js';
@@ -150,6 +151,9 @@ export function whenProblem(when: ScheduleWhen, timeZone: string): string | unde
     if (problem) return problem;
   }
   if (when.kind === 'cron' && !CRON_SHAPE.test(when.expr)) return `The schedule is not valid: ${CRON_SHAPE_PROBLEM}.`;
+  // More often than once a minute (every second): refused ("every" is whole hours, by its schema).
+  const tooOften = when.kind === 'cron' ? cronFrequencyProblem(when.expr) : undefined;
+  if (tooOften) return tooOften;
   try {
     wallCron(when);
   } catch (err) {

@@ -90,6 +90,24 @@ describe('a cron expression', () => {
   });
 });
 
+describe('how often', () => {
+  it.each([
+    ['every second', '* * * * * *'],
+    ['every 10 seconds', '*/10 * * * * *'],
+    ['twice a minute', '0,30 * * * * *'],
+    ['a range of seconds', '0-59 8 * * * *'],
+  ])('refuses a cron expression that runs more often than once a minute (%s)', (_what, expr) => {
+    expect(whenProblem({ kind: 'cron', expr }, 'UTC')).toBe(
+      'A schedule runs at most once a minute: in a six-field cron expression the first field (seconds) must be one number from 0 to 59, such as 0.',
+    );
+  });
+
+  it('accepts once a minute or less often, with or without a seconds field', () => {
+    for (const expr of ['* * * * *', '0 * * * * *', '30 0 8 * * *', '59 */5 * * * *', '*/15 9-17 * * MON-FRI'])
+      expect({ expr, problem: whenProblem({ kind: 'cron', expr }, 'UTC') }).toEqual({ expr, problem: undefined });
+  });
+});
+
 describe('refused on the wire', () => {
   let server: ModelServer | undefined;
   let h: Harness | undefined;
@@ -120,6 +138,10 @@ describe('refused on the wire', () => {
     await expect(send({ kind: 'cron', expr: '0\r8 * * *' })).rejects.toMatchObject({
       code: 'bad_request',
       message: expect.stringMatching(/printable ASCII/),
+    });
+    await expect(send({ kind: 'cron', expr: '* * * * * *' })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^A schedule runs at most once a minute/),
     });
     expect(h.store.schedules.size).toBe(0);
   });

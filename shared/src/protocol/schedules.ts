@@ -53,6 +53,18 @@ export const CRON_SHAPE_PROBLEM =
   'a cron expression is five fields (minute hour day month weekday), or six with seconds first, of printable ASCII characters separated by single spaces';
 const CronExpr = z.string().trim().max(120).regex(CRON_SHAPE, CRON_SHAPE_PROBLEM);
 
+/**
+ * Why a cron expression would run more often than once a minute, in a sentence; undefined when it
+ * does not. Five fields run at most once a minute; with six, the seconds field must name one second.
+ * Checked when a schedule is made or changed (not by the schema, so a schedule stored before still
+ * reads): each run is a task, and each tick rewrites the schedule's record.
+ */
+export function cronFrequencyProblem(expr: string): string | undefined {
+  const fields = expr.trim().split(' ');
+  if (fields.length !== 6 || /^[0-5]?\d$/.test(fields[0])) return undefined;
+  return 'A schedule runs at most once a minute: in a six-field cron expression the first field (seconds) must be one number from 0 to 59, such as 0.';
+}
+
 /** When a schedule runs, read in its time zone. */
 export const ScheduleWhen = z.discriminatedUnion('kind', [
   /** Five fields (minute hour day month weekday), or six with seconds first. */
