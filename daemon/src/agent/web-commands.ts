@@ -2,8 +2,8 @@
 // and let one task use web fetch although its thread is tainted. Status shows their state.
 
 import type { Task } from '../../../shared/src/index.js';
-import { updateConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { updateConfigFromCommand } from '../config/update-from-command.js';
 import type { DaemonContext, StatusPart } from '../context.js';
 import { webRefusedBy } from './web-tools.js';
 
@@ -15,7 +15,7 @@ export interface WebCommandHost {
 export function registerWebCommands(ctx: DaemonContext, host: WebCommandHost): void {
   ctx.commands.register('task.allowWebFetch', async (c) => ({ task: await host.allowFetch(c.taskId) }));
   ctx.commands.register('web.set', async (c) => {
-    updateConfigFile(ctx.paths.home, (raw) => {
+    updateConfigFromCommand(ctx.paths.home, (raw) => {
       const web = { ...((raw.web as Record<string, unknown> | undefined) ?? {}) };
       if (c.search !== undefined) web.search = c.search;
       if (c.fetch !== undefined) web.fetch = c.fetch;

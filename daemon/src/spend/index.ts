@@ -3,10 +3,9 @@
 // CLI and in a schedule's history) until the cap is raised or the day or month turns. Spend today
 // and this month is part of the host status (`errand status --json`, the phone).
 import type { AgentModule } from '../agent/index.js';
-import { updateConfigFile } from '../config/load.js';
+import { updateConfigFromCommand } from '../config/update-from-command.js';
 import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
 import type { Store } from '../store/index.js';
-import { CommandError } from '../util/command-error.js';
 import { SpendLedger } from './ledger.js';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
@@ -64,27 +63,16 @@ export function startSpend(
   // The phone's spending settings write config.json (the one place limits live), then apply at once.
   // A per-task limit of null is written as null (no limit), not removed: absent means the default.
   ctx.commands.register('spend.set', async (c) => {
-    try {
-      updateConfigFile(ctx.paths.home, (raw) => {
-        const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };
-        for (const key of ['dailyUsd', 'monthlyUsd'] as const) {
-          if (c[key] === null) delete spend[key];
-          else if (c[key] !== undefined) spend[key] = c[key];
-        }
-        raw.spend = spend;
-        if (c.perTaskUsd !== undefined)
-          raw.agent = { ...((raw.agent as Record<string, unknown> | undefined) ?? {}), maxCostUsd: c.perTaskUsd };
-      });
-    } catch (err) {
-      // A full disk: the same answer as any command whose record cannot be written (config.json is unchanged).
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT')
-        throw new CommandError(
-          'unavailable',
-          `The host could not save this: disk full at ${ctx.paths.home}. Free some space, then send it again.`,
-        );
-      throw err;
-    }
+    updateConfigFromCommand(ctx.paths.home, (raw) => {
+      const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };
+      for (const key of ['dailyUsd', 'monthlyUsd'] as const) {
+        if (c[key] === null) delete spend[key];
+        else if (c[key] !== undefined) spend[key] = c[key];
+      }
+      raw.spend = spend;
+      if (c.perTaskUsd !== undefined)
+        raw.agent = { ...((raw.agent as Record<string, unknown> | undefined) ?? {}), maxCostUsd: c.perTaskUsd };
+    });
     ctx.reloadConfig();
     const status = ctx.status();
     await ctx.emit({ kind: 'host.updated', status });
