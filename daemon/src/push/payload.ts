@@ -6,8 +6,10 @@ import path from 'node:path';
 import { type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
-export type PushKind = 'task.done' | 'task.failed' | 'approval' | 'question' | 'schedule.missed' | 'test';
-export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
+export const PUSH_KINDS = ['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test'] as const;
+export type PushKind = (typeof PUSH_KINDS)[number];
+export const PUSH_URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
+export type PushUrgency = (typeof PUSH_URGENCIES)[number];
 
 export interface PushPayload {
   type: PushKind;

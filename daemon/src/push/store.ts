@@ -4,8 +4,9 @@
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { z } from 'zod';
-import { Id, PushOutcome } from '../../../shared/src/index.js';
+import { Id, PushId, PushOutcome } from '../../../shared/src/index.js';
 import { openDoc, zodValidator } from '../store/doc.js';
+import { PUSH_KINDS, PUSH_URGENCIES } from './payload.js';
 
 const Subscription = z.object({
   deviceId: Id,
@@ -19,7 +20,7 @@ export type StoredSubscription = z.infer<typeof Subscription>;
 
 /** A push to one device recorded before its first attempt, until its outcome is final. */
 const PendingPush = z.object({
-  pushId: z.string().max(64),
+  pushId: PushId,
   deviceId: Id,
   /** The subscription it was meant for: a replaced one is not sent to. */
   endpoint: z.string().max(2048),
@@ -28,10 +29,10 @@ const PendingPush = z.object({
   job: z.object({
     key: z.string().max(512),
     threadId: Id.optional(),
-    urgency: z.enum(['very-low', 'low', 'normal', 'high']),
+    urgency: z.enum(PUSH_URGENCIES),
     ttlSeconds: z.number().int().positive(),
     payload: z.object({
-      type: z.enum(['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test']),
+      type: z.enum(PUSH_KINDS),
       title: z.string().max(1024),
       body: z.string().max(1024),
       threadId: Id.optional(),

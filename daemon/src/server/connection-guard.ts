@@ -52,7 +52,7 @@ export class ConnectionGuard {
     this.tracked.delete(socket);
   }
 
-  /** How many connections are counted now (for tests and `errand doctor`-style checks). */
+  /** How many connections are counted now. */
   get size(): number {
     return this.tracked.size;
   }

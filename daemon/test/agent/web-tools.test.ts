@@ -4,9 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { refusesServerTools, usedByTask, webTools } from '../../src/agent/web-tools.js';
 import type { WireMessage } from '../../src/agent/wire.js';
+import { failWritesContaining } from '../helpers/disk-full.js';
 import { type ModelServer, type ScriptBlock, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -213,23 +214,14 @@ it('web.set on a full disk says the disk is full, as other commands do, and chan
   const file = path.join(h.home, 'config.json');
   const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
   // config.json is written through a temp file: that write fails as on a full disk.
-  const write = fs.writeFileSync;
-  const full = vi.spyOn(fs, 'writeFileSync').mockImplementation(((
-    target: unknown,
-    data: unknown,
-    ...rest: unknown[]
-  ) => {
-    if (typeof target === 'number' && String(data).includes('"web"'))
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    return (write as (...a: unknown[]) => void)(target, data, ...rest);
-  }) as typeof fs.writeFileSync);
+  const full = failWritesContaining('"web"');
   try {
     await expect(h.send('web.set', { fetch: false })).rejects.toMatchObject({
       code: 'unavailable',
       message: `The host could not save this: disk full at ${h.home}. Free some space, then send it again.`,
     });
   } finally {
-    full.mockRestore();
+    full.restore();
   }
   expect(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined).toBe(before);
   await h.send('web.set', { fetch: false });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Approval, Schedule } from '../../../shared/src/index.js';
 import { RunawayWatch, STALE_TURN_LIMIT } from '../../src/agent/runaway.js';
 import { startSchedules } from '../../src/schedules/index.js';
@@ -11,6 +11,7 @@ import { startSpend } from '../../src/spend/index.js';
 import { Approvals } from '../../src/tools/approvals.js';
 import { askToContinue } from '../../src/tools/ask-to-continue.js';
 import { type Harness, startHarness, testTools } from '../agent/harness.js';
+import { failWritesContaining } from '../helpers/disk-full.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -334,23 +335,14 @@ it('spend.set on a full disk says the disk is full, as other commands do, and ch
   const file = h!.ctx.paths.config;
   const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
   // config.json is written through a temp file: that write fails as on a full disk.
-  const write = fs.writeFileSync;
-  const full = vi.spyOn(fs, 'writeFileSync').mockImplementation(((
-    target: unknown,
-    data: unknown,
-    ...rest: unknown[]
-  ) => {
-    if (typeof target === 'number' && String(data).includes('"spend"'))
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    return (write as (...a: unknown[]) => void)(target, data, ...rest);
-  }) as typeof fs.writeFileSync);
+  const full = failWritesContaining('"spend"');
   try {
     await expect(h!.send('spend.set', { dailyUsd: 5 })).rejects.toMatchObject({
       code: 'unavailable',
       message: `The host could not save this: disk full at ${h!.home}. Free some space, then send it again.`,
     });
   } finally {
-    full.mockRestore();
+    full.restore();
   }
   expect(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined).toBe(before);
   // With room again it is saved.
