@@ -13,7 +13,15 @@ export interface ShownNotification {
   receipt?: string;
 }
 
-const KNOWN = new Set(['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test']);
+const KNOWN = new Set([
+  'task.done',
+  'task.failed',
+  'task.interrupted',
+  'approval',
+  'question',
+  'schedule.missed',
+  'test',
+]);
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const GENERIC: ShownNotification = {

@@ -13,6 +13,17 @@ export const ENDED_TASK_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
   'cancelled',
   'interrupted',
 ]);
+/**
+ * Why a task is interrupted after a crash (set by the daemon's recovery). Such a task does not resume by
+ * itself: the phone is told (a push), where a task a clean stop cut off resumes on the next start.
+ */
+export const CRASH_REASONS = {
+  running: 'Errand stopped unexpectedly while this task was running',
+  notStarted: 'Errand stopped unexpectedly before this task started',
+} as const;
+export const isCrashReason = (reason: string | undefined): boolean =>
+  reason === CRASH_REASONS.running || reason === CRASH_REASONS.notStarted;
+
 export const isActiveTaskState = (s: string): boolean => ACTIVE_TASK_STATES.has(s as TaskState);
 export const isEndedTaskState = (s: string): boolean => ENDED_TASK_STATES.has(s as TaskState);
 

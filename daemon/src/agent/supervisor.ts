@@ -2,7 +2,13 @@
 // is written; each run is a promise, so cancel, stop and idle() await runs instead of polling.
 // Recovery after a stop or crash, and the clean stop, live here too.
 import path from 'node:path';
-import { ACTIVE_TASK_STATES, type Task, type TaskState, type ThreadItem } from '../../../shared/src/index.js';
+import {
+  ACTIVE_TASK_STATES,
+  CRASH_REASONS,
+  type Task,
+  type TaskState,
+  type ThreadItem,
+} from '../../../shared/src/index.js';
 import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { anthropicModel } from './model.js';
@@ -14,8 +20,8 @@ import type { ThreadWrites } from './thread-writes.js';
 import type { ToolRuntime } from './tool-runtime.js';
 import type { ModelClient } from './wire.js';
 
-const CRASH_REASON = 'Errand stopped unexpectedly while this task was running';
-const CRASH_QUEUED_REASON = 'Errand stopped unexpectedly before this task started';
+const CRASH_REASON = CRASH_REASONS.running;
+const CRASH_QUEUED_REASON = CRASH_REASONS.notStarted;
 
 /** Wait for `p`, at most `ms`. */
 async function within(p: Promise<unknown>, ms: number): Promise<void> {

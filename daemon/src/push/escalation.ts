@@ -2,7 +2,8 @@
 // push.escalateAfterMinutes goes to the devices that did not get it (the one that showed the thread
 // when it came, or one subscribed since), and when still nothing after as long again, to the fallback
 // channel (ntfy or a webhook) if one is set. It stops as soon as the approval or question is answered,
-// expires, or its task ends. Timers live in memory: after a restart, waiting ones are not escalated.
+// expires, or its task ends. Timers live in memory: after a restart nothing waits any more (a crash
+// interrupts the task, which is pushed; a clean stop's task resumes and asks again, a new approval).
 import type { PushOutcome } from '../../../shared/src/index.js';
 import type { Logger } from '../util/log.js';
 import type { FallbackConfig, FallbackMessage } from './fallback.js';

@@ -1,12 +1,20 @@
 // What a push says. Built from the persisted events the daemon emits; one job per change worth a
-// buzz (a task done or failed, an approval or a question), identified by a key so the same change
+// buzz (a task done, failed or cut off by a crash, an approval or a question), identified by a key so the same change
 // never pushes twice. Payloads hold a title, a short line and a link into the app: never file
 // contents, tool output or anything secret, and never more than ~1 KB of JSON.
 import path from 'node:path';
-import { type ServerEvent, timeIn } from '../../../shared/src/index.js';
+import { CRASH_REASONS, isCrashReason, type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
-export const PUSH_KINDS = ['task.done', 'task.failed', 'approval', 'question', 'schedule.missed', 'test'] as const;
+export const PUSH_KINDS = [
+  'task.done',
+  'task.failed',
+  'task.interrupted',
+  'approval',
+  'question',
+  'schedule.missed',
+  'test',
+] as const;
 export type PushKind = (typeof PUSH_KINDS)[number];
 export const PUSH_URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
 export type PushUrgency = (typeof PUSH_URGENCIES)[number];
@@ -51,6 +59,7 @@ const RECEIPT_ROOM = 48;
 const TITLE_MAX = 90;
 const BODY_MAX = 220;
 const DAY = 24 * 3600;
+const HOUR_MS = 3600_000;
 
 /** One visible line: no control or bidi-override characters, whitespace collapsed, length capped. */
 export function oneLine(text: string | undefined, max: number): string {
@@ -252,6 +261,26 @@ export function jobForEvent(
           t.threadId,
           `Failed · ${title(t.threadId, 'Errand task')}`,
           reason,
+          'normal',
+          DAY,
+        );
+      }
+      // A crash cut it off: it will not resume or finish by itself, so the "done" the person waits for
+      // would never come. (One a clean stop cut off resumes on the next start: no push.) Each start
+      // announces every interrupted task again; only the fresh ending (from this recovery) is news.
+      const fresh = t.endedAt !== undefined && now - t.endedAt < HOUR_MS;
+      if (t.state === 'interrupted' && isCrashReason(t.reason) && fresh) {
+        const body =
+          t.reason === CRASH_REASONS.notStarted
+            ? 'Errand stopped unexpectedly before this task started. Open Errand to run it.'
+            : 'Errand stopped unexpectedly while this task was running. Open Errand to resume it.';
+        const name = title(t.threadId, 'Errand task');
+        return threadJob(
+          'task.interrupted',
+          ending('interrupted'),
+          t.threadId,
+          `Interrupted · ${name}`,
+          body,
           'normal',
           DAY,
         );

@@ -1,6 +1,6 @@
 // Which endpoints the daemon will POST to, and what a push says.
 import { describe, expect, it } from 'vitest';
-import type { ServerEvent, Task } from '../../../shared/src/index.js';
+import { CRASH_REASONS, type ServerEvent, type Task } from '../../../shared/src/index.js';
 import { checkEndpoint, checkKeys } from '../../src/push/endpoint.js';
 import { jobForEvent, MAX_PAYLOAD_BYTES, oneLine, testJob } from '../../src/push/payload.js';
 import { makeSubscriber } from './push-service.js';
@@ -125,6 +125,28 @@ describe('push payloads', () => {
     for (const state of ['queued', 'running', 'waiting', 'cancelled', 'interrupted'] as const) {
       expect(jobForEvent({ kind: 'task.updated', task: task({ state }) }, titles('x'))).toBeUndefined();
     }
+  });
+
+  it('interrupted by a crash: pushed while fresh; by a clean stop or a cancel, or long ago: not pushed', () => {
+    const now = Date.now();
+    const crashed = (reason: string, endedAt = now) =>
+      jobForEvent(
+        { kind: 'task.updated', task: task({ state: 'interrupted', reason, endedAt }) },
+        titles('Sales'),
+        now,
+      );
+    expect(crashed(CRASH_REASONS.running)!.payload).toMatchObject({
+      type: 'task.interrupted',
+      title: 'Interrupted · Sales',
+      body: 'Errand stopped unexpectedly while this task was running. Open Errand to resume it.',
+    });
+    expect(crashed(CRASH_REASONS.notStarted)!.payload.body).toBe(
+      'Errand stopped unexpectedly before this task started. Open Errand to run it.',
+    );
+    expect(crashed(CRASH_REASONS.running)!.key).toBe(`task:tsk_1:interrupted:${now}`);
+    // An old crash's task announced again at a later start is not news.
+    expect(crashed(CRASH_REASONS.running, now - 2 * 3600_000)).toBeUndefined();
+    expect(crashed('Errand stopped while this task was running')).toBeUndefined(); // a clean stop's reason
   });
 
   it('approval needed: the action in a few words, high urgency, TTL until it expires; none once expired', () => {

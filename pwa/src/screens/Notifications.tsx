@@ -21,6 +21,7 @@ const KIND: Record<string, string> = {
   test: 'Test push',
   'task.done': 'Task done',
   'task.failed': 'Task failed',
+  'task.interrupted': 'Task interrupted',
   approval: 'Approval',
   question: 'Question',
   'schedule.missed': 'Missed run',
