@@ -105,7 +105,9 @@ const cache = new Map<string, Cron>();
 function patternOf(when: ScheduleWhen): string | undefined {
   switch (when.kind) {
     case 'cron':
-      return when.expr;
+      // One stored before sub-minute rhythms were refused runs once a minute (at second 0), not every
+      // second: each run is a task.
+      return cronFrequencyProblem(when.expr) ? `0 ${when.expr.trim().split(' ').slice(1).join(' ')}` : when.expr;
     case 'daily': {
       const [h, m] = when.time.split(':').map(Number);
       return `${m} ${h} * * *`;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientCommand, type Schedule, ScheduleWhen } from '../../../shared/src/index.js';
 import { describeSchedule } from '../../src/cli/commands/schedules.js';
 import { type SchedulesModule, startSchedules } from '../../src/schedules/index.js';
-import { whenProblem } from '../../src/schedules/timing.js';
+import { dueBetween, nextDue, whenProblem } from '../../src/schedules/timing.js';
 import { type Harness, startHarness } from '../agent/harness.js';
 import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
 import { FakeClock } from './fake-clock.js';
@@ -100,6 +100,18 @@ describe('how often', () => {
     expect(whenProblem({ kind: 'cron', expr }, 'UTC')).toBe(
       'A schedule runs at most once a minute: in a six-field cron expression the first field (seconds) must be one number from 0 to 59, such as 0.',
     );
+  });
+
+  it('one stored before such rhythms were refused runs once a minute, at second 0', () => {
+    const from = Date.parse('2027-01-11T06:59:30Z');
+    for (const expr of ['* * * * * *', '*/10 * * * * *', '5-10 * * * * *']) {
+      const s = { when: { kind: 'cron' as const, expr }, timeZone: 'UTC', accountedUntil: from };
+      expect(dueBetween(s, from, from + 180_000)).toEqual({
+        times: ['07:00:00', '07:01:00', '07:02:00'].map((t) => Date.parse(`2027-01-11T${t}Z`)),
+        more: false,
+      });
+      expect(nextDue(s)).toBe(Date.parse('2027-01-11T07:00:00Z'));
+    }
   });
 
   it('accepts once a minute or less often, with or without a seconds field', () => {
