@@ -59,13 +59,26 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
       const [title, expiry] = [...h.children];
       const t = title.getBoundingClientRect();
       const e = expiry.getBoundingClientRect();
+      /** The line (its top) each word of the title is on. */
+      const words = (el: Element) => {
+        const node = el.firstChild as Text;
+        return [...node.data.matchAll(/\S+/g)].map((m) => {
+          const range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          return `${m[0]}@${Math.round(range.getBoundingClientRect().top)}`;
+        });
+      };
+      const [, your, ok] = words(title);
       return {
         expiryLines: lines(expiry),
         stacked: e.top >= t.bottom - 1,
         titleFullWidth: lines(title) === 1 || t.width >= h.getBoundingClientRect().width - 1,
+        // Not "Needs your / OK": "OK" never on a line of its own.
+        okWithYour: your.split('@')[1] === ok.split('@')[1],
       };
     });
-  expect(head).toEqual({ expiryLines: 1, stacked: true, titleFullWidth: true });
+  expect(head).toEqual({ expiryLines: 1, stacked: true, titleFullWidth: true, okWithYour: true });
   await shot(page, 'touch-200-percent-running');
   await page.evaluate(() => {
     document.documentElement.style.fontSize = '';

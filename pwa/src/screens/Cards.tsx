@@ -161,7 +161,8 @@ function PendingApproval({ approval }: { approval: Approval }) {
   return (
     <section class={`card approval approval-${approval.state}`} aria-label={`Approval needed: ${approval.summary}`}>
       <div class="approval-head">
-        <strong>{pending ? 'Needs your OK' : `Approval ${approval.state}`}</strong>
+        {/* "your OK" stays together: at large text the title breaks as "Needs / your OK", never "… / OK". */}
+        <strong>{pending ? 'Needs your\u00a0OK' : `Approval ${approval.state}`}</strong>
         {pending && (
           <span class={`countdown${left < 60_000 ? ' soon' : ''}`} aria-label="Time left to decide" role="timer">
             {expired ? 'Expired' : `Expires in ${countdown(left)}`}
