@@ -30,6 +30,14 @@ it('a file written into a new folder counts as one changed file, and undo still 
   // A screen reader hears the count too, not only "Changed files".
   await page.getByRole('button', { name: 'Changed files (1)', exact: true }).waitFor();
   await shot(page, 'journey-results-count');
+  // One row per file (the file written twice is one), its path from the shared folder.
+  await changed.click();
+  const rows = page.getByRole('list', { name: 'Changed files' }).locator('li');
+  await expect
+    .poll(() => rows.evaluateAll((lis) => lis.map((li) => (li as HTMLElement).innerText.replace(/\s+/g, ' ').trim())))
+    .toEqual(['NEW FOLDER workspace/reports', 'CREATED workspace/reports/q3.md View changes']);
+  await shot(page, 'journey-results-rows');
+  await changed.click();
   await page.getByRole('button', { name: 'Undo changes' }).click();
   await page.getByRole('button', { name: 'Confirm undo changes' }).click();
   await page.getByText("All of this task's changes were undone.").waitFor({ timeout: 10_000 });

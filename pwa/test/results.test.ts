@@ -47,7 +47,7 @@ describe('results on the phone', () => {
     // Results: the changed file opens rendered (Markdown with its table).
     await page.getByRole('button', { name: 'Changed files' }).click();
     // The row's own link (the row also has "View changes to …", the card "View changes to report.md").
-    const link = page.locator('.changes').getByRole('link', { name: /^View \/.*\/report\.md$/ });
+    const link = page.locator('.changes').getByRole('link', { name: 'View workspace/report.md', exact: true });
     await link.click();
     const table = page.locator('main.file table');
     await table.waitFor();
@@ -82,10 +82,7 @@ describe('results on the phone', () => {
 
     // A CSV opens as a table.
     await page.getByRole('button', { name: 'Changed files' }).click();
-    await page
-      .locator('.changes')
-      .getByRole('link', { name: /^View \/.*\/sales\.csv$/ })
-      .click();
+    await page.locator('.changes').getByRole('link', { name: 'View workspace/sales.csv', exact: true }).click();
     await page.locator('main.file table').waitFor();
     expect(await page.locator('main.file th').allInnerTexts()).toEqual(['region', 'sales']);
     expect(await page.locator('main.file td').allInnerTexts()).toEqual(['North', '10', 'South', '7']);

@@ -4,6 +4,7 @@ import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../..
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { request } from '../conn/connection.js';
 import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
+import { changeRows } from '../lib/change-rows.js';
 import { failureWords } from '../lib/failure-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
@@ -252,15 +253,6 @@ export function QuestionCard({ question }: { question: Question }) {
   );
 }
 
-const OP_LABEL: Record<ChangeEntry['op'], string> = {
-  create: 'Created',
-  write: 'Wrote',
-  edit: 'Edited',
-  mkdir: 'New folder',
-  move: 'Moved',
-  trash: 'Moved to trash',
-};
-
 /** The files a task produced, as they are now: created, written or edited, followed through moves. */
 export function resultFiles(changes: ChangeEntry[]): Array<{ path: string; undone: boolean }> {
   const files = new Map<string, boolean>();
@@ -354,6 +346,7 @@ function ensureChanges(threadId: string, taskId: string, force = false): Promise
 
 export function ChangesList({ task, threadId }: { task: Task; threadId: string }) {
   const changes = appStore.get().details[threadId]?.changes[task.id];
+  const roots = useRootPaths();
   const [error, setError] = useState<string>();
   useEffect(() => {
     ensureChanges(threadId, task.id, true).catch((e: Error) => setError(e.message));
@@ -361,29 +354,28 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   if (error) return <ErrorText error={error} />;
   if (!changes) return <p class="muted">Loading changes…</p>;
   if (!changes.length) return <p class="muted">No file changes.</p>;
+  // One row per file, followed through moves; paths from the shared folder they are in.
   return (
     <ul class="changes" aria-label="Changed files">
-      {changes.map((c) => {
-        const path = c.op === 'move' && c.toPath ? c.toPath : c.path;
-        const viewable = c.op !== 'trash' && c.op !== 'mkdir' && !c.undone;
+      {changeRows(changes).map((r) => {
+        const shown = relativeToRoot(r.path, roots);
+        const viewable = !r.folder && !r.trashed && !r.undone;
         return (
-          <li key={c.id} class={c.undone ? 'undone' : ''}>
-            <span class="op">
-              {OP_LABEL[c.op]}
-              {c.undone ? ' (undone)' : ''}
-            </span>
+          <li key={r.key} class={r.undone ? 'undone' : ''}>
+            <span class="op">{r.label}</span>
             {viewable ? (
-              <a href={hrefFor({ name: 'file', threadId, taskId: task.id, path })} aria-label={`View ${path}`}>
-                {path}
+              <a href={hrefFor({ name: 'file', threadId, taskId: task.id, path: r.path })} aria-label={`View ${shown}`}>
+                {shown}
               </a>
             ) : (
-              <span class="path">{c.op === 'move' ? `${c.path} → ${c.toPath ?? ''}` : c.path}</span>
+              <span class="path">{shown}</span>
             )}
-            {viewable && c.op !== 'move' && (
+            {r.from && <span class="muted from">from {relativeToRoot(r.from, roots)}</span>}
+            {viewable && r.diffPath && (
               <a
                 class="diff-link"
-                href={hrefFor({ name: 'diff', threadId, taskId: task.id, path })}
-                aria-label={`View changes to ${path}`}
+                href={hrefFor({ name: 'diff', threadId, taskId: task.id, path: r.diffPath })}
+                aria-label={`View changes to ${shown}`}
               >
                 View changes
               </a>
