@@ -1,9 +1,10 @@
 // Changing tools: write, edit, mkdir, move, delete (to trash). Each goes through the change
 // journal, which keeps the previous content so the task can be undone.
 import path from 'node:path';
-import { INSTRUCTION_FILES, MAX_INSTRUCTION_CHARS } from '../agent/instructions.js';
+import { MAX_INSTRUCTION_CHARS } from '../agent/instructions.js';
 import type { ChangeJournal } from './journal.js';
 import { readNoFollow } from './journal.js';
+import { lastingKind } from './lasting-files.js';
 import { looksBinary } from './readers.js';
 import type { Roots } from './roots.js';
 import { asInput, optBool, str, type ToolSpec, text } from './types.js';
@@ -15,18 +16,16 @@ const pathProp = (what: string) => ({
   description: `${what} Absolute, or relative to the workspace folder.`,
 });
 
-/** CLAUDE.md and AGENTS.md (any case, any folder): every later task reads them as instructions. */
-export const isInstructionFile = (real: string): boolean =>
-  INSTRUCTION_FILES.some((name) => name.toLowerCase() === path.basename(real).toLowerCase());
-
 /**
- * A change to an instruction file outlives the thread, like memory: in a tainted thread it asks, and
- * a grant covers only this exact change (its class is the action's hash).
+ * A change to an instruction file or a file other programs run later (lasting-files.ts) outlives
+ * the thread, like memory: in a tainted thread it asks, and a grant covers only this exact change
+ * (its class is the action's hash).
  */
 function lasting(targets: string[], action: Record<string, unknown>, actionClass: string) {
-  return targets.some(isInstructionFile)
-    ? { action, actionClass: `${actionClass}:${actionHash(action)}`, persists: true }
-    : { action, actionClass };
+  const kinds = targets.map(lastingKind).filter((k) => k !== undefined);
+  if (!kinds.length) return { action, actionClass };
+  const persists = kinds.includes('runs-later') ? ('runs-later' as const) : ('instructions' as const);
+  return { action, actionClass: `${actionClass}:${actionHash(action)}`, persists };
 }
 
 export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
@@ -67,8 +66,9 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
             bytes: data.length,
             sha256: sha256(data),
             overwrite: r.exists,
-            // Instructions are shown whole (as far as a task reads them): nothing hides past the preview.
-            preview: clip(input.content, isInstructionFile(r.real) ? MAX_INSTRUCTION_CHARS : 1000),
+            // Instructions and files run later are shown whole (as far as a task reads instructions):
+            // nothing hides past the preview.
+            preview: clip(input.content, lastingKind(r.real) ? MAX_INSTRUCTION_CHARS : 1000),
           },
           'fs_write',
         ),

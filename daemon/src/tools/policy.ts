@@ -1,8 +1,8 @@
 // The policy outside the model: for each prepared call, allow, ask or deny. Rules from the config
 // ({tool, match?, decision}) come first; then the defaults: reads and file changes inside roots are
 // allowed (changes are journaled), shell asks, connector tools ask unless read-only. Once a task
-// has read untrusted content, tools that can send data out ask even when a rule allows them; and
-// with no sandbox, every shell call asks.
+// has read untrusted content, tools that can send data out (the shell, every connector) and changes
+// that outlive the thread ask even when a rule allows them; and with no sandbox, every shell call asks.
 import path from 'node:path';
 import type { PolicyRule } from '../config/schema.js';
 import type { PreparedCall, ToolSpec } from './types.js';
@@ -17,13 +17,18 @@ export interface PolicyVerdict {
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish']);
 
-/** Does a shell rule's match (a command prefix, word-wise) cover this command line? */
+/**
+ * Does a shell rule's match (a command prefix, word-wise) cover this command line? A rule naming a
+ * program by name allows only that name as the shell finds it: `./git` or `/tmp/x/git` is another
+ * program, which only a deny rule (the wider the better) also covers by its base name.
+ */
 function shellMatches(match: string, argv: string[], decision: Decision): boolean {
   const want = match.trim().split(/\s+/);
   const prog = [path.basename(argv[0]), ...argv.slice(1)];
   const prefix = (words: string[]) => want.every((w, i) => words[i] === w);
-  if (prefix(prog) || prefix(argv)) return true;
+  if (prefix(argv)) return true;
   if (decision !== 'deny') return false;
+  if (prefix(prog)) return true;
   // Deny rules also look inside `bash -c "…"` scripts and after env/sudo/xargs-style wrappers.
   const scripts = SHELLS.has(prog[0])
     ? argv
@@ -58,6 +63,13 @@ function ruleMatches(rule: PolicyRule, spec: ToolSpec, prepared: PreparedCall): 
   // Connector tools: match against the canonical JSON of the arguments, as a glob.
   return globToRegExp(`*${rule.match}*`).test(JSON.stringify(prepared.action.arguments ?? {}));
 }
+
+/** Why a change that outlives the thread asks once untrusted text is in it. */
+const LASTS: Record<NonNullable<PreparedCall['persists']>, string> = {
+  memory: 'memory outlives the thread',
+  instructions: 'every later task follows CLAUDE.md and AGENTS.md',
+  'runs-later': 'other programs run or load this file later, outside the sandbox (git, a shell, a login service …)',
+};
 
 export function decide(opts: {
   rules: PolicyRule[];
@@ -107,15 +119,11 @@ export function decide(opts: {
   if (verdict.decision === 'allow' && spec.kind === 'shell' && !opts.sandboxOn) {
     return { decision: 'ask', reason: 'the shell sandbox is off, so every command needs approval' };
   }
-  const egress = spec.kind === 'shell' || (spec.kind === 'connector' && !opts.connectorReadOnly);
+  // A read-only connector still carries its arguments to its server: once untrusted text is in the
+  // context, that is a way out too.
+  const egress = spec.kind === 'shell' || spec.kind === 'connector';
   if (verdict.decision === 'allow' && opts.tainted && prepared.persists) {
-    return {
-      decision: 'ask',
-      reason:
-        spec.kind === 'write'
-          ? 'this thread has read untrusted content, and every later task follows CLAUDE.md and AGENTS.md'
-          : 'this thread has read untrusted content, and memory outlives the thread',
-    };
+    return { decision: 'ask', reason: `this thread has read untrusted content, and ${LASTS[prepared.persists]}` };
   }
   if (verdict.decision === 'allow' && opts.tainted && egress) {
     return { decision: 'ask', reason: 'this task has read untrusted content, and this tool can send data out' };

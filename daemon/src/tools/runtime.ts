@@ -191,10 +191,15 @@ export class Runtime implements ToolRuntime {
 
       if (verdict.decision === 'ask') {
         // Taint follows what the model sees: a grant given before the task read untrusted content
-        // does not cover a call that could send data out after it (its class differs).
-        const egress =
-          spec.kind === 'shell' || (spec.kind === 'connector' && !this.d.connectorReadOnly(spec.connector ?? ''));
-        const grantClass = (p: PreparedCall) => (ctx.tainted && egress ? `${p.actionClass}#tainted` : p.actionClass);
+        // does not cover a call that could send data out after it (its class differs). A connector's
+        // arguments are what leaves: once tainted, "allow for this task" covers those exact ones.
+        const egress = spec.kind === 'shell' || spec.kind === 'connector';
+        const grantClass = (p: PreparedCall) =>
+          !(ctx.tainted && egress)
+            ? p.actionClass
+            : spec.kind === 'connector'
+              ? `${p.actionClass}:${actionHash(p.action)}#tainted`
+              : `${p.actionClass}#tainted`;
         for (let round = 0; ; round++) {
           const hash = actionHash(prepared.action);
           const grant = this.d.approvals.grantFor(ctx.taskId, grantClass(prepared));

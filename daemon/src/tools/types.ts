@@ -25,8 +25,11 @@ export interface PreparedCall {
   summary: string;
   /** What policy patterns match: the command line for shell, resolved paths for file tools. */
   subjects: string[];
-  /** The change outlives the thread (memory): in a tainted thread it needs the user's approval. */
-  persists?: boolean;
+  /**
+   * The change outlives the thread (memory, an instruction file, a file other programs run later):
+   * in a tainted thread it needs the user's approval.
+   */
+  persists?: 'memory' | 'instructions' | 'runs-later';
   execute(signal: AbortSignal): Promise<ExecResult>;
 }
 

@@ -89,6 +89,49 @@ describe('connectors', () => {
     fs.rmSync(data, { recursive: true, force: true });
   });
 
+  it('in a tainted task a connector grant covers only the exact arguments shown, and the read-only mark does not skip asking', async () => {
+    const data = fs.mkdtempSync('/tmp/errand-mcp-data-');
+    fs.writeFileSync(path.join(data, 'a.txt'), 'meeting at 3');
+    fs.writeFileSync(path.join(data, 'b.txt'), 'BANK PIN 4242');
+    h = await toolsHarness({
+      config: {
+        connectors: [
+          { name: 'files', transport: 'stdio', command: process.execPath, args: [FS_SERVER, data] },
+          { name: 'ro', transport: 'stdio', command: process.execPath, args: [FS_SERVER, data], readOnly: true },
+        ],
+      },
+    });
+    await h.tools.connectors.settled();
+    const tainted = h.task({ taskId: 'task_inj', tainted: true });
+    const asked = new Set<string>();
+    const nextAsk = async () => {
+      const e = await h.waitEvent('approval.requested', (ev) => !asked.has(ev.approval.id));
+      asked.add(e.approval.id);
+      return e.approval;
+    };
+    const first = h.run('files__read_text_file', { path: path.join(data, 'a.txt') }, tainted);
+    const a = await nextAsk();
+    await h.send('approval.decide', { approvalId: a.id, hash: a.hash, decision: 'allow_task' });
+    expect(textOf(await first)).toContain('meeting at 3');
+    // The same call again is covered; other arguments (what would leave) are not.
+    expect(textOf(await h.run('files__read_text_file', { path: path.join(data, 'a.txt') }, tainted))).toContain(
+      'meeting at 3',
+    );
+    const other = h.run('files__read_text_file', { path: path.join(data, 'b.txt') }, tainted);
+    const b = await nextAsk();
+    expect(b.action).toMatchObject({ arguments: { path: path.join(data, 'b.txt') } });
+    await h.send('approval.decide', { approvalId: b.id, hash: b.hash, decision: 'deny' });
+    expect((await other).state).toBe('denied');
+    // The user's read-only mark: runs without asking, until untrusted text is in the task's context.
+    expect(textOf(await h.run('ro__read_text_file', { path: path.join(data, 'a.txt') }))).toContain('meeting at 3');
+    const leak = h.run('ro__read_text_file', { path: path.join(data, 'b.txt') }, tainted);
+    const c = await nextAsk();
+    expect(c.tool).toBe('ro__read_text_file');
+    await h.send('approval.decide', { approvalId: c.id, hash: c.hash, decision: 'deny' });
+    expect((await leak).state).toBe('denied');
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+
   it('a crashed server is restarted with backoff, and works again', async () => {
     const data = fs.mkdtempSync('/tmp/errand-mcp-data-');
     h = await toolsHarness({

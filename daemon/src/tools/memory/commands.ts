@@ -116,7 +116,7 @@ export async function prepareMemory(
       ...exact(action),
       summary,
       subjects: [p.name],
-      persists: true,
+      persists: 'memory' as const,
       async execute() {
         await refuseLinks(d.root, p);
         await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
@@ -188,7 +188,7 @@ export async function prepareMemory(
         ...exact({ command, path: p.name }),
         summary,
         subjects: [p.name],
-        persists: true,
+        persists: 'memory' as const,
         async execute() {
           await refuseLinks(d.root, p);
           await d.journal.trash(taskId, p.real);
@@ -208,7 +208,7 @@ export async function prepareMemory(
         ...exact({ command, from: from.name, to: to.name }),
         summary,
         subjects: [from.name, to.name],
-        persists: true,
+        persists: 'memory' as const,
         async execute() {
           await refuseLinks(d.root, from);
           await refuseLinks(d.root, to);
