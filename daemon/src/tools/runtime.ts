@@ -16,7 +16,7 @@ import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
 import type { ChangeJournal } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
 import { type KnownSecrets, redactBlocks, redactText } from './redact.js';
-import type { TaintedFiles } from './tainted-files.js';
+import { shellReadTargets, type TaintedFiles } from './tainted-files.js';
 import { asInput, type PreparedCall, type ToolSpec } from './types.js';
 import { actionHash, clip, ToolError } from './util.js';
 
@@ -285,6 +285,9 @@ export class Runtime implements ToolRuntime {
         audit(AUDIT_STARTED);
         await this.auditSynced();
       }
+      // What a tainted task's command writes may carry what it read: its new changes are noted below.
+      const changesBefore =
+        spec.kind === 'shell' && ctx.tainted ? (await this.d.journal.changes(ctx.taskId)).length : 0;
       let res;
       try {
         res = await prepared.execute(ctx.signal);
@@ -311,6 +314,14 @@ export class Runtime implements ToolRuntime {
       if (spec.kind === 'write' && ctx.tainted && !res.isError) this.d.taintedFiles?.add(prepared.subjects);
       else if (spec.kind === 'read')
         readTainted = !!this.d.taintedFiles?.readBy(prepared.subjects, spec.definition.name === 'fs_search');
+      else if (spec.kind === 'shell') {
+        const { argv, cwd } = prepared.action as { argv: string[]; cwd: string };
+        readTainted = !!this.d.taintedFiles?.readBy(shellReadTargets(argv, cwd), true);
+        if (ctx.tainted && res.changed) {
+          const made = (await this.d.journal.changes(ctx.taskId)).slice(changesBefore);
+          this.d.taintedFiles?.add(made.flatMap((c) => (c.toPath ? [c.path, c.toPath] : [c.path])));
+        }
+      }
       if (res.changed) {
         const changes = await this.d.journal.changes(ctx.taskId);
         void this.d.emit({ kind: 'changes.updated', taskId: ctx.taskId, changes }).catch(() => undefined);

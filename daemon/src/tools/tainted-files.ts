@@ -7,6 +7,57 @@ import path from 'node:path';
 
 const MAX_PATHS = 10_000;
 
+/** Programs that read only the files their arguments name (no folder walk, no script). */
+const NAMED_FILE_READERS = new Set([
+  'cat',
+  'head',
+  'tail',
+  'less',
+  'more',
+  'wc',
+  'sort',
+  'uniq',
+  'cut',
+  'nl',
+  'od',
+  'xxd',
+  'hexdump',
+  'md5sum',
+  'sha1sum',
+  'sha256sum',
+  'file',
+  'stat',
+  'diff',
+  'cmp',
+  'jq',
+  'echo',
+  'printf',
+  'pwd',
+  'date',
+  'true',
+  'false',
+  'mkdir',
+  'touch',
+  'rm',
+]);
+
+/**
+ * What a shell command may read, from its words: every path-like word of its arguments (also
+ * inside a `-c` script), resolved from its folder, and the folder itself unless the program only
+ * reads the files it names (a search, a script, an unknown program may read anything there).
+ */
+export function shellReadTargets(argv: string[], cwd: string): string[] {
+  const targets = new Set<string>();
+  for (const arg of argv.slice(1))
+    for (const word of arg.split(/[\s;|&()<>'"`=,]+/)) {
+      if (!word || word.startsWith('-') || word.length > 4096 || word.includes('\0')) continue;
+      const p = path.resolve(cwd, word.replace(/^~(?=\/|$)/, process.env.HOME ?? '~'));
+      targets.add(p.length > 1 && p.endsWith(path.sep) ? p.slice(0, -1) : p);
+    }
+  if (!NAMED_FILE_READERS.has(path.basename(argv[0] ?? ''))) targets.add(cwd);
+  return [...targets];
+}
+
 export class TaintedFiles {
   private readonly paths = new Set<string>();
 
