@@ -18,7 +18,7 @@ import { decide, type PolicyVerdict } from './policy.js';
 import { type KnownSecrets, redactBlocks, redactText } from './redact.js';
 import { shellReadTargets, type TaintedFiles } from './tainted-files.js';
 import { asInput, type PreparedCall, type ToolSpec } from './types.js';
-import { actionHash, clip, ToolError } from './util.js';
+import { actionHash, clip, clipLine, ToolError } from './util.js';
 
 export interface RuntimeDeps {
   builtins: ToolSpec[];
@@ -125,13 +125,14 @@ export class Runtime implements ToolRuntime {
         this.d.log.error('audit log write failed', { error: (err as Error).message });
       }
     };
-    const fail = (state: 'error' | 'denied', message: string, outcome: string): ToolCallOutcome => {
+    /** `message` is for the model; `shown`, the step row's line, is for the person (default: the message). */
+    const fail = (state: 'error' | 'denied', message: string, outcome: string, shown?: string): ToolCallOutcome => {
       audit(outcome);
       return {
         content: [{ type: 'text', text: message }],
         isError: true,
         state,
-        summary: clip(message, 120),
+        summary: clipLine(shown ?? message, 120),
         output: message,
       };
     };
@@ -186,6 +187,7 @@ export class Runtime implements ToolRuntime {
           'denied',
           `Not allowed: ${prepared.summary} was ${verdict.reason}. The policy on this computer forbids it; do not retry it, and tell the user if the task needs it.`,
           `denied: ${verdict.reason}`,
+          `${prepared.summary}: not allowed by the policy on this computer`,
         );
       }
 
@@ -212,6 +214,7 @@ export class Runtime implements ToolRuntime {
               'denied',
               'The action kept changing between approval and execution; it was not run.',
               'not run: action kept changing',
+              `${prepared.summary}: not run, it kept changing after approval`,
             );
           await ctx.setWaiting(true).catch(() => undefined);
           let result;
@@ -235,14 +238,16 @@ export class Runtime implements ToolRuntime {
               'denied',
               `The user denied this action (${prepared.summary}). Do not retry it; continue without it or ask the user.`,
               `denied by ${result.by}`,
+              prepared.summary,
             );
           }
           if (result.result === 'expired') {
             const mins = this.d.config().approvals.expireMinutes;
             return fail(
               'denied',
-              `Approval expired: nobody approved "${prepared.summary}" within ${mins} minutes, so it was not run.`,
+              `Approval expired: nobody approved "${prepared.summary}" within ${mins} minute${mins === 1 ? '' : 's'}, so it was not run.`,
               'approval expired',
+              `${prepared.summary}: nobody approved it in time`,
             );
           }
           if (result.result === 'cancelled')
@@ -250,6 +255,7 @@ export class Runtime implements ToolRuntime {
               'denied',
               'The task was cancelled while waiting for approval; nothing was run.',
               'cancelled while waiting for approval',
+              `${prepared.summary}: not run, the task was cancelled`,
             );
           approvedBy = (result as { by: string }).by;
           // Re-check at execution: prepare again and compare the action's hash.
@@ -278,7 +284,12 @@ export class Runtime implements ToolRuntime {
       }
 
       if (ctx.signal.aborted)
-        return fail('denied', 'The task was cancelled; nothing was run.', 'cancelled before running');
+        return fail(
+          'denied',
+          'The task was cancelled; nothing was run.',
+          'cancelled before running',
+          `${prepared.summary}: not run, the task was cancelled`,
+        );
       // Durable before the call runs, so a call killed mid-run (or a daemon killed under it) is on
       // record; a read has only its outcome entry (see run).
       if (spec.kind !== 'read') {

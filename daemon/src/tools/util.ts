@@ -94,6 +94,12 @@ export class HeadTailBuffer {
   }
 }
 
+/** Cut a long string for a one-line label a person reads (a step row): an ellipsis, no count. */
+export function clipLine(text: string, max: number): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+}
+
 /** Cut a long string for display, saying so. */
 export function clip(text: string, max: number): string {
   return text.length <= max

@@ -87,6 +87,8 @@ describe('approvals', () => {
     expect(out.state).toBe('denied');
     expect(out.isError).toBe(true);
     expect(textOf(out)).toMatch(/user denied/);
+    // The step row on the phone names the action; the words for the model stay out of it.
+    expect(out.summary).toBe(a.summary);
     expect(fs.existsSync(path.join(h.ctx.paths.workspace, 'never.txt'))).toBe(false);
   });
 
@@ -98,7 +100,8 @@ describe('approvals', () => {
     const out = await running;
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     expect(out.state).toBe('denied');
-    expect(textOf(out)).toMatch(/Approval expired/);
+    expect(textOf(out)).toMatch(/Approval expired: nobody approved "Run touch late.txt.*" within 0.05 minutes/);
+    expect(out.summary).toBe(`${a.summary}: nobody approved it in time`);
     const resolved = await h.waitEvent('approval.resolved', (e) => e.approval.id === a.id);
     expect(resolved.approval.state).toBe('expired');
     await expect(
