@@ -7,7 +7,15 @@ import type { Device, ServerEvent } from '../../../shared/src/index.js';
 import { isActiveTaskState } from '../../../shared/src/task-states.js';
 import { appStore, authStore, connStore, forgetPairing, saveNow } from '../state/app.js';
 import { applySequenced, applySnapshot, cacheIsStale, emptyState, markAllSeen, setDetail } from '../state/model.js';
-import { closeTransport, openTransport, pokeTransport, request, type Session, type StateFrame } from './transport.js';
+import {
+  closeTransport,
+  networkLost,
+  openTransport,
+  pokeTransport,
+  request,
+  type Session,
+  type StateFrame,
+} from './transport.js';
 
 export {
   BACKOFF_MS,
@@ -136,7 +144,14 @@ export function start(): void {
   started = true;
   if (!listening) {
     listening = true;
-    addEventListener('online', poke);
+    // The network came back: reconnect at once (not at the end of the backoff).
+    addEventListener('online', () => {
+      if (started) pokeTransport(true);
+    });
+    // It went away: the socket is dead even if it looks open, and its close event may take minutes.
+    addEventListener('offline', () => {
+      if (started) networkLost();
+    });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') poke();
       else void saveNow();

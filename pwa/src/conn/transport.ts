@@ -9,11 +9,28 @@ import { connStore } from '../state/app.js';
 import { CommandFailed, type CommandInput, type ResultOf } from './types.js';
 
 export const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
-const PING_EVERY_MS = 20_000;
-const PING_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-/** From opening the socket to the end of the replay; longer means a dead or stuck link. */
-const SYNC_TIMEOUT_MS = 15_000;
+
+/** How long the link may stay silent. A page may shorten these before the app loads (tests do). */
+interface Timings {
+  /** A ping this often while online… */
+  pingEveryMs: number;
+  /** …that must be answered within this. */
+  pingTimeoutMs: number;
+  /** A poke (foreground, network back) proves an open-looking socket alive within this. */
+  pokeTimeoutMs: number;
+  /** From creating the socket to its opening, and from opening to the end of the replay. */
+  syncTimeoutMs: number;
+}
+const T: Timings = (() => {
+  const t: Timings = { pingEveryMs: 20_000, pingTimeoutMs: 10_000, pokeTimeoutMs: 5000, syncTimeoutMs: 15_000 };
+  const given = (globalThis as { __errandTimings?: Partial<Record<keyof Timings, unknown>> }).__errandTimings;
+  for (const k of Object.keys(t) as (keyof Timings)[]) {
+    const v = given?.[k];
+    if (typeof v === 'number' && v > 0 && v < 600_000) t[k] = v;
+  }
+  return t;
+})();
 
 /** Frames that carry state: the session applies them. */
 export type StateFrame = Extract<ServerFrame, { type: 'event' | 'snapshot' }>;
@@ -127,6 +144,32 @@ function teardown(): void {
   synced = false;
 }
 
+/**
+ * What follows the end of a socket, whether its close event came or we gave up on it: nothing of it
+ * reaches the app any more, what waited for an answer fails as retryable ("offline"), and a
+ * reconnect is scheduled, unless the host refused this device.
+ */
+function lost(s: Session, code?: number, reason = ''): void {
+  teardown();
+  failPending('The connection to your computer closed.');
+  if (code === CloseCode.revoked || code === CloseCode.unauthorized) {
+    connStore.set({ status: 'revoked', reason });
+    s.refused(reason);
+    return;
+  }
+  scheduleReconnect();
+}
+
+/**
+ * Give up on this socket now (no answer, no network). A dead link may hold a closing socket for
+ * minutes before its close event comes, if ever: it is not waited for. Late events of this socket
+ * find their handlers gone, and every handler checks it is still the current socket anyway.
+ */
+function abandon(sock: WebSocket): void {
+  if (ws !== sock || !session) return;
+  lost(session);
+}
+
 function connect(): void {
   clearTimeout(retryTimer);
   const token = session?.token();
@@ -147,11 +190,18 @@ function connect(): void {
   }));
   const sock = takePreopened() ?? new WebSocket(wsUrl());
   ws = sock;
-  sock.onopen = () => {
-    sock.send(JSON.stringify({ type: 'auth', token, lastSeq: s.lastSeq(), protocol: 1 }));
+  // A socket that neither opens nor finishes its replay in time is on a dead or stuck link.
+  const giveUpUnlessSynced = () => {
+    clearTimeout(syncTimer);
     syncTimer = setTimeout(() => {
-      if (ws === sock && !synced) sock.close();
-    }, SYNC_TIMEOUT_MS);
+      if (!synced) abandon(sock);
+    }, T.syncTimeoutMs);
+  };
+  giveUpUnlessSynced();
+  sock.onopen = () => {
+    if (ws !== sock) return;
+    sock.send(JSON.stringify({ type: 'auth', token, lastSeq: s.lastSeq(), protocol: 1 }));
+    giveUpUnlessSynced();
   };
   // A preopened socket may be open already: say who we are now.
   if (sock.readyState === WebSocket.OPEN) sock.onopen(new Event('open'));
@@ -196,14 +246,7 @@ function connect(): void {
   };
   sock.onclose = (e) => {
     if (ws !== sock) return;
-    teardown();
-    failPending('The connection to your computer closed.');
-    if (e.code === CloseCode.revoked || e.code === CloseCode.unauthorized) {
-      connStore.set({ status: 'revoked', reason: e.reason });
-      s.refused(e.reason);
-      return;
-    }
-    scheduleReconnect();
+    lost(s, e.code, e.reason);
   };
 }
 
@@ -272,17 +315,15 @@ function startHeartbeat(): void {
   pingTimer = setInterval(() => {
     const sock = ws;
     if (!sock || !synced) return;
-    const t = setTimeout(() => {
-      if (ws === sock) sock.close();
-    }, PING_TIMEOUT_MS);
-    // Any answer (even an error frame) proves the link is alive; only silence closes it.
-    request({ type: 'ping' }, { timeoutMs: PING_TIMEOUT_MS }).then(
+    const t = setTimeout(() => abandon(sock), T.pingTimeoutMs);
+    // Any answer (even an error frame) proves the link is alive; only silence drops it.
+    request({ type: 'ping' }, { timeoutMs: T.pingTimeoutMs }).then(
       () => clearTimeout(t),
       (e: unknown) => {
         if (!(e instanceof CommandFailed) || (e.code !== 'timeout' && e.code !== 'offline')) clearTimeout(t);
       },
     );
-  }, PING_EVERY_MS);
+  }, T.pingEveryMs);
 }
 
 export function request<C extends CommandInput>(
@@ -305,10 +346,13 @@ export function request<C extends CommandInput>(
   });
 }
 
-/** Reconnect now if the socket is gone; if it looks open, prove it with a quick ping. */
-export function pokeTransport(): void {
+/**
+ * Reconnect now if the socket is gone; if it looks open, prove it with a quick ping. When the
+ * network came back, a socket still connecting was started on the old one: start again at once.
+ */
+export function pokeTransport(networkBack = false): void {
   if (!session?.token()) return;
-  if (!ws || ws.readyState > WebSocket.OPEN) {
+  if (!ws || ws.readyState > WebSocket.OPEN || (networkBack && !synced)) {
     attempt = 0;
     connect();
     return;
@@ -316,10 +360,18 @@ export function pokeTransport(): void {
   // A socket that looks open may have died while the phone slept.
   if (synced) {
     const sock = ws;
-    request({ type: 'ping' }, { timeoutMs: 5000 }).catch((e: unknown) => {
-      if (e instanceof CommandFailed && e.code === 'timeout' && ws === sock) sock.close();
+    request({ type: 'ping' }, { timeoutMs: T.pokeTimeoutMs }).catch((e: unknown) => {
+      if (e instanceof CommandFailed && e.code === 'timeout') abandon(sock);
     });
   }
+}
+
+/**
+ * The browser says the network is gone: the socket cannot be alive, and its close event may not
+ * come for minutes. Say so now, and keep retrying (with the backoff) until the network is back.
+ */
+export function networkLost(): void {
+  if (ws) abandon(ws);
 }
 
 /** Connect for this session (replacing any connection), and keep reconnecting until closeTransport. */
