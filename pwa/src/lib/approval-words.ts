@@ -1,7 +1,11 @@
 // An approval in plain words: one sentence saying what the computer wants to do, the command on one
 // line, paths relative to the allowed folder they are in, and whether the shell sandbox contains it.
 // The exact action (what the decision is bound to) stays one tap away, behind "Details".
+// Every word that came from the model or the host (paths, the command, a connector's names, the
+// summary) is shown with its invisible, control and direction-changing characters as visible markers
+// (⟨U+202E⟩): what the card reads is what runs.
 import type { Approval } from '../../../shared/src/index.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 
 export interface ApprovalWords {
   sentence: string;
@@ -25,15 +29,26 @@ export function relativeToRoot(path: string, roots: string[]): string {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** Quote an argument only when it needs it, so the line reads as the person would type it. */
+/**
+ * Quote an argument only when it needs it, so the line reads as the person would type it; one line,
+ * with line breaks, tabs and every invisible or direction-changing character shown as a marker.
+ */
 function shellLine(argv: unknown): string | undefined {
   if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) return undefined;
-  return (argv as string[])
-    .map((a) => (/^[A-Za-z0-9_\-./=:@%+,]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
+  return visibleText(
+    (argv as string[])
+      .map((a) => (/^[A-Za-z0-9_\-./=:@%+,]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+      .join(' '),
+  );
 }
 
 export function approvalWords(a: Approval, roots: string[]): ApprovalWords {
+  const words = sentenceAndCommand(a, roots);
+  // The sentence's own words are plain; what it quotes (paths, names, the summary) is not.
+  return { ...words, sentence: visibleText(words.sentence) };
+}
+
+function sentenceAndCommand(a: Approval, roots: string[]): ApprovalWords {
   const act = a.action;
   const rel = (p: unknown) => (typeof p === 'string' ? relativeToRoot(p, roots) : '');
   switch (str(act.tool)) {

@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
 import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
 import { changeRows } from '../lib/change-rows.js';
@@ -126,13 +127,21 @@ export function useNow(everyMs: number, active = true): number {
 
 const DECIDED: Record<string, string> = { approved: '✓ Approved', denied: '⊘ Denied', expired: '✕ Expired' };
 
+/*
+ * What an approval card shows is what runs: every word from the model or the host goes through
+ * visibleText (an invisible, control or direction-changing character reads as ⟨U+202E⟩), and the
+ * sentence, the command and the exact action sit in <bdo dir="ltr">, so even right-to-left letters
+ * are drawn in the order they run, never reordered around the punctuation between them.
+ */
 export function ApprovalCard({ approval }: { approval: Approval }) {
   if (approval.state !== 'pending') {
+    const summary = visibleText(approval.summary);
     return (
-      <p class="approval-done" aria-label={`Approval ${approval.state}: ${approval.summary}`}>
+      <p class="approval-done" aria-label={`Approval ${approval.state}: ${summary}`}>
         {DECIDED[approval.state]}
         {/* The host records "Name (dev_…)"; the id is for the audit log, the name is for people. */}
-        {approval.decidedBy ? ` by ${approval.decidedBy.replace(/\s*\(dev_[\w-]+\)$/, '')}` : ''}: {approval.summary}
+        {approval.decidedBy ? ` by ${visibleText(approval.decidedBy.replace(/\s*\(dev_[\w-]+\)$/, ''))}` : ''}:{' '}
+        <bdo dir="ltr">{summary}</bdo>
       </p>
     );
   }
@@ -160,7 +169,10 @@ function PendingApproval({ approval }: { approval: Approval }) {
     }
   };
   return (
-    <section class={`card approval approval-${approval.state}`} aria-label={`Approval needed: ${approval.summary}`}>
+    <section
+      class={`card approval approval-${approval.state}`}
+      aria-label={`Approval needed: ${visibleText(approval.summary)}`}
+    >
       <div class="approval-head">
         {/* "your OK" stays together: at large text the title breaks as "Needs / your OK", never "… / OK". */}
         <strong>{pending ? 'Needs your\u00a0OK' : `Approval ${approval.state}`}</strong>
@@ -170,19 +182,24 @@ function PendingApproval({ approval }: { approval: Approval }) {
           </span>
         )}
       </div>
-      <p class="approval-summary">{words.sentence}</p>
+      <p class="approval-summary">
+        <bdo dir="ltr">{words.sentence}</bdo>
+      </p>
       {words.command !== undefined && (
         <div class="approval-command-row">
           <code class="approval-command" aria-label="Command">
-            {words.command}
+            <bdo dir="ltr">{words.command}</bdo>
           </code>
           <span class={`badge sandbox-${words.sandbox}`}>{words.sandbox === 'on' ? 'Sandboxed' : 'Not sandboxed'}</span>
         </div>
       )}
       <details class="approval-details">
         <summary>Details</summary>
-        <div class="label">Exact action ({approval.tool})</div>
-        <pre class="approval-action">{pretty(approval.action)}</pre>
+        <div class="label">Exact action ({visibleText(approval.tool)})</div>
+        {/* JSON already escapes control characters inside strings; the line breaks are its layout. */}
+        <pre class="approval-action">
+          <bdo dir="ltr">{visibleText(pretty(approval.action), true)}</bdo>
+        </pre>
       </details>
       <ErrorText error={error} />
       {pending && !expired && (

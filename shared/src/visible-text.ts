@@ -1,0 +1,33 @@
+// Text shown for a person to approve (a command, a path, a connector's words), made to read as what
+// runs: a character that would be invisible, would control the display, or would change the direction
+// of what follows it is shown as a marker such as ⟨U+202E⟩, never as itself. U+202E and its friends
+// reorder a line on screen ("rm -rf data" can read as a comment), zero-width characters hide text,
+// and a line break or a look-alike space can make one argument read as two.
+// No dependencies: the PWA imports this file directly, not through the shared index.
+
+/**
+ * Shown as a marker:
+ * - control characters (C0, DEL, C1), line breaks and tabs included;
+ * - format characters (\p{Cf}): bidi embeddings, overrides, isolates and marks (U+202A–202E,
+ *   U+2066–2069, U+200E, U+200F, U+061C), zero-width space and joiners (U+200B–200D), word joiner
+ *   and invisible operators (U+2060–2064), byte order mark (U+FEFF), soft hyphen, tag characters;
+ * - line and paragraph separators (U+2028, U+2029) and lone surrogates;
+ * - every space but the plain one (U+00A0, U+1680, U+2000–200A, U+202F, U+205F, U+3000);
+ * - characters drawn as nothing: combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
+ *   Mongolian variation selectors, braille blank, variation selectors;
+ * - "⟨" itself, so every marker on screen is one this function made.
+ */
+const HIDDEN =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each mark and filler is matched alone, on purpose.
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0100}-\u{e01ef}\u27e8]/gu;
+
+const marker = (ch: string): string => `⟨U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+
+/**
+ * `text` with every invisible, control and direction-changing character shown as ⟨U+XXXX⟩.
+ * `keepLineBreaks` leaves "\n" as a line break (for text shown on several lines, such as the
+ * pretty-printed action); otherwise the text stays on one line.
+ */
+export function visibleText(text: string, keepLineBreaks = false): string {
+  return text.replace(HIDDEN, (ch) => (keepLineBreaks && ch === '\n' ? ch : marker(ch)));
+}
