@@ -105,4 +105,11 @@ it('a command hiding its rm behind direction marks shows the marks, and the rm w
   expect(doneText).toContain(';rm -rf data;⟨U+2069⟩ ⟨U+2066⟩#');
   expect(doneText).not.toMatch(HIDDEN);
   expect(await outOfOrder(done)).toEqual([]);
+  // The step row beside it, and its input when opened, show the marks too.
+  const step = page.locator('.tool-summary').last();
+  expect(await step.innerText()).toContain(';rm -rf data;⟨U+2069⟩ ⟨U+2066⟩#');
+  await page.locator('.tool-head').last().click();
+  const input = await page.locator('.tool-body pre').first().innerText();
+  expect(input).toContain('⟨U+202E⟩');
+  expect(input.replaceAll('\n', ' ')).not.toMatch(HIDDEN);
 });

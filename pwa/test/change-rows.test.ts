@@ -19,7 +19,13 @@ describe('changed files, one row per file', () => {
   it('a file written then edited twice is one row, its diff asked by its path', () => {
     const list = [change('create', '/w/notes.md'), change('edit', '/w/notes.md'), change('edit', '/w/notes.md')];
     expect(rows(list)).toEqual([{ path: '/w/notes.md', label: 'Created' }]);
-    expect(changeRows(list)[0]).toMatchObject({ key: list[0].id, diffPath: '/w/notes.md', trashed: false });
+    expect(changeRows(list)[0]).toMatchObject({
+      key: list[0].id,
+      diffPath: '/w/notes.md',
+      trashed: false,
+      created: true,
+    });
+    expect(changeRows([change('edit', '/w/old.md')])[0].created).toBe(false);
   });
 
   it('an existing file rewritten, edited, moved; a folder; a file moved to the trash', () => {

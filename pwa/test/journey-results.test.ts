@@ -1,7 +1,9 @@
 // Results count what a person thinks of as results: files, not the folders made on the way to them.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
-import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
+import { lowContrast, type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
 
 let rig: PhoneRig | undefined;
 beforeAll(async () => {
@@ -72,4 +74,33 @@ it('cancelling a task that has done work asks first; the second tap cancels', as
   await page.getByRole('button', { name: 'Confirm cancel task' }).click();
   await page.locator('.task-footer .chip-cancelled').waitFor({ timeout: 10_000 });
   await expect.poll(() => model.openRequests(), { timeout: 10_000 }).toBe(0);
+});
+
+it('after undo, a file the task changed is put back, not removed; undone cards keep their contrast', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  fs.writeFileSync(path.join(td.home, 'workspace', 'plan.txt'), 'Buy milk\n');
+  model.push(
+    reply(toolUse('fs_edit', { path: 'plan.txt', old_text: 'milk', new_text: 'oat milk' })),
+    reply(text('Changed the plan.')),
+  );
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Make it oat milk');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Changed the plan.').waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: 'Undo changes' }).click();
+  await page.getByRole('button', { name: 'Confirm undo changes' }).click();
+  await page.getByText("All of this task's changes were undone.").waitFor({ timeout: 10_000 });
+  const card = page.getByRole('list', { name: 'Result files' }).locator('li');
+  // It said "Removed by undo", though the file is there, as it was before the task.
+  await expect.poll(() => card.innerText()).toContain('Put back as it was by undo');
+  expect(fs.readFileSync(path.join(td.home, 'workspace', 'plan.txt'), 'utf8')).toBe('Buy milk\n');
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await card.scrollIntoViewIfNeeded();
+    expect({ scheme, low: await lowContrast(page) }).toEqual({ scheme, low: [] });
+    await shot(page, `journey-results-undone-edit-${scheme}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
 });

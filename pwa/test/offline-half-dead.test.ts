@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reply, text } from '../../daemon/test/helpers/model-server.js';
 import type { ThreadItem } from '../../shared/src/index.js';
-import { type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
+import { lowContrast, type PhoneRig, shot, startPhoneRig } from './helpers/browser.js';
 
 describe('a half-dead connection', () => {
   let rig: PhoneRig;
@@ -13,6 +13,7 @@ describe('a half-dead connection', () => {
 
   beforeAll(async () => {
     rig = await startPhoneRig('Half-dead phone');
+    watchSockets();
     // Before the app's own scripts: shorter heartbeat timings, and hiding the browser's `offline`
     // event (a half-open connection gives no such signal), each when the test asks for it.
     await rig.b.context.addInitScript(() => {
@@ -49,6 +50,30 @@ describe('a half-dead connection', () => {
     await rig?.close();
   });
 
+  /** Sockets the app opened, and the pings it sent and had answered (observable, instead of waiting a while). */
+  const seen = { sockets: 0, pingsAnswered: 0 };
+  function watchSockets(): void {
+    rig.b.page.on('websocket', (ws) => {
+      seen.sockets++;
+      const asked = new Set<string>();
+      ws.on('framesent', (f) => {
+        const m =
+          typeof f.payload === 'string'
+            ? /"type":"ping"[^}]*"id":"([^"]+)"|"id":"([^"]+)"[^}]*"type":"ping"/.exec(f.payload)
+            : null;
+        if (m) asked.add(m[1] ?? m[2]);
+      });
+      ws.on('framereceived', (f) => {
+        if (typeof f.payload !== 'string') return;
+        for (const id of asked)
+          if (f.payload.includes(`"${id}"`)) {
+            asked.delete(id);
+            seen.pingsAnswered++;
+          }
+      });
+    });
+  }
+
   async function userCopies(message: string): Promise<number> {
     const c = await rig.td.connect();
     try {
@@ -84,10 +109,13 @@ describe('a half-dead connection', () => {
     await page.getByText("Can't reach your computer").waitFor({ timeout: 5000 });
     await page.getByText('Waiting for your computer').waitFor({ timeout: 2000 });
     // Retrying while offline leaves it so (each attempt fails, none is taken for a connection).
-    await page.waitForTimeout(2500);
+    const tries = seen.sockets;
+    await expect.poll(() => seen.sockets, { timeout: 15_000 }).toBeGreaterThanOrEqual(tries + 2);
     expect(await page.getByText("Can't reach your computer").count()).toBe(1);
     expect(await page.getByText('Waiting for your computer').count()).toBe(1);
     expect(await page.getByText('Sending…').count()).toBe(0);
+    // The waiting message stays readable (it was faded to 3.6:1 against its bubble).
+    expect(await lowContrast(page)).toEqual([]);
     await shot(page, '24-offline-waiting');
     await deliveredOnce(message, 'Got the one written offline.');
   }, 60_000);
@@ -102,7 +130,8 @@ describe('a half-dead connection', () => {
     await page.reload();
     await page.getByText('First answer.').waitFor({ timeout: 15_000 });
     // Pings every 1.5 s are answered: no false alarm.
-    await page.waitForTimeout(4000);
+    const answered = seen.pingsAnswered;
+    await expect.poll(() => seen.pingsAnswered, { timeout: 15_000 }).toBeGreaterThanOrEqual(answered + 2);
     expect(await page.getByText("Can't reach your computer").count()).toBe(0);
 
     await context.setOffline(true);
@@ -117,7 +146,9 @@ describe('a half-dead connection', () => {
     // The unanswered ping (1.5 s + 1.5 s) gives up on the socket without its close event.
     await page.getByText("Can't reach your computer").waitFor({ timeout: 10_000 });
     await page.getByText('Waiting for your computer').waitFor({ timeout: 2000 });
-    await page.waitForTimeout(2000);
+    const retries = seen.sockets;
+    await expect.poll(() => seen.sockets, { timeout: 15_000 }).toBeGreaterThanOrEqual(retries + 2);
+    expect(await page.getByText('Waiting for your computer').count()).toBe(1);
     expect(await page.getByText('Sending…').count()).toBe(0);
     await deliveredOnce(message, 'Got the one sent into silence.');
   }, 60_000);

@@ -18,6 +18,8 @@ export interface ChangeRow {
   diffPath?: string;
   /** In the trash now: nothing to open. */
   trashed: boolean;
+  /** The task made it (undo removes it; for a file it changed, undo puts the earlier version back). */
+  created: boolean;
   /** Every change of the row was undone. */
   undone: boolean;
 }
@@ -85,6 +87,7 @@ function finish(r: Building): ChangeRow {
     folder,
     ...(r.contentPath ? { diffPath: r.contentPath } : {}),
     trashed,
+    created: folder || created,
     undone: undoneAll,
   };
 }

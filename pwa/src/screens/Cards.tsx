@@ -84,19 +84,20 @@ export function ToolRow({ item, threadId }: { item: ToolItem; threadId?: string 
         type="button"
         class="tool-head"
         aria-expanded={open}
-        aria-label={`${item.summary}${via ? ` (via ${via})` : ''}, ${STATE_WORDS[item.state]}. ${open ? 'Hide' : 'Show'} details`}
+        aria-label={`${visibleText(item.summary)}${via ? ` (via ${via})` : ''}, ${STATE_WORDS[item.state]}. ${open ? 'Hide' : 'Show'} details`}
         onClick={() => setOpen(!open)}
       >
         <span class="tool-mark" aria-hidden="true">
           {TOOL_MARK[item.state]}
         </span>
-        <span class="tool-summary">{item.summary}</span>
+        {/* Like the approval beside it: what the step ran, with hidden and direction characters shown. */}
+        <span class="tool-summary">{visibleText(item.summary)}</span>
         {via && <span class="tool-via">via {via}</span>}
       </button>
       {open && (
         <div class="tool-body">
           <div class="label">Input ({item.tool})</div>
-          <pre>{pretty(item.input)}</pre>
+          <pre>{visibleText(pretty(item.input), true)}</pre>
           {item.output !== undefined && (
             <>
               <div class="label">Output</div>
@@ -271,17 +272,10 @@ export function QuestionCard({ question }: { question: Question }) {
 }
 
 /** The files a task produced, as they are now: created, written or edited, followed through moves. */
-export function resultFiles(changes: ChangeEntry[]): Array<{ path: string; undone: boolean }> {
-  const files = new Map<string, boolean>();
-  for (const c of changes) {
-    if (c.op === 'create' || c.op === 'write' || c.op === 'edit') files.set(c.path, !!c.undone);
-    else if (c.op === 'move' && c.toPath) {
-      const undone = files.get(c.path);
-      files.delete(c.path);
-      files.set(c.toPath, !!c.undone || !!undone);
-    } else if (c.op === 'trash') files.delete(c.path);
-  }
-  return [...files].map(([path, undone]) => ({ path, undone }));
+export function resultFiles(changes: ChangeEntry[]): Array<{ path: string; undone: boolean; created: boolean }> {
+  return changeRows(changes)
+    .filter((r) => !r.folder && !r.trashed && r.diffPath)
+    .map((r) => ({ path: r.path, undone: r.undone, created: r.created }));
 }
 
 function fileIcon(name: string): string {
@@ -314,7 +308,7 @@ export function ResultCards({ task, threadId }: { task: Task; threadId: string }
               {folder && <span class="result-folder">{folder}</span>}
             </span>
             {f.undone ? (
-              <span class="muted">Removed by undo</span>
+              <span class="muted">{f.created ? 'Removed by undo' : 'Put back as it was by undo'}</span>
             ) : (
               <>
                 <a

@@ -266,3 +266,83 @@ export const tooSmall = (page: Page) =>
       })
       .filter((x) => x.w < 43.5 || x.h < 43.5),
   );
+
+/**
+ * Visible text whose contrast with what is behind it is under 4.5:1 (WCAG AA for body text), with
+ * the opacity of the text and its ancestors taken into account. Disabled controls are left out.
+ */
+export const lowContrast = (page: Page) =>
+  page.evaluate(() => {
+    type RGBA = [number, number, number, number];
+    const parse = (c: string): RGBA | undefined => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return undefined;
+      const v = m[1]
+        .split(/[\s,/]+/)
+        .filter(Boolean)
+        .map(Number);
+      return [v[0], v[1], v[2], v[3] ?? 1];
+    };
+    const blend = (fg: RGBA, bg: RGBA): RGBA => [
+      fg[0] * fg[3] + bg[0] * (1 - fg[3]),
+      fg[1] * fg[3] + bg[1] * (1 - fg[3]),
+      fg[2] * fg[3] + bg[2] * (1 - fg[3]),
+      1,
+    ];
+    const lum = ([r, g, b]: RGBA) => {
+      const f = (x: number) => {
+        const s = x / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    /** The solid colour behind an element: its own and its ancestors' backgrounds, blended. */
+    const behind = (e: Element | null): RGBA => {
+      const layers: RGBA[] = [];
+      for (let a = e; a; a = a.parentElement) {
+        const c = parse(getComputedStyle(a).backgroundColor);
+        if (c && c[3] > 0) {
+          layers.push(c);
+          if (c[3] >= 1) break;
+        }
+      }
+      let bg: RGBA = parse(getComputedStyle(document.documentElement).backgroundColor) ?? [255, 255, 255, 1];
+      if (bg[3] < 1) bg = [255, 255, 255, 1];
+      for (let i = layers.length - 1; i >= 0; i--) bg = blend(layers[i], bg);
+      return bg;
+    };
+    const out: string[] = [];
+    for (const e of document.querySelectorAll('body *')) {
+      const el = e as HTMLElement;
+      if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+      if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent?.trim())) continue;
+      if (el.closest('[disabled], [aria-disabled=true], [aria-hidden=true]')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || r.bottom < 0 || r.top > innerHeight) continue;
+      const color = parse(getComputedStyle(el).color);
+      if (!color) continue;
+      let opacity = 1;
+      let faded: Element | undefined;
+      for (let a: Element | null = el; a; a = a.parentElement) {
+        const o = Number(getComputedStyle(a).opacity);
+        if (o < 1) {
+          opacity *= o;
+          faded = a;
+        }
+      }
+      let bg = behind(el);
+      let fg = blend(color, bg);
+      if (faded) {
+        const under = behind(faded.parentElement);
+        fg = blend([fg[0], fg[1], fg[2], opacity], under);
+        bg = blend([bg[0], bg[1], bg[2], opacity], under);
+      }
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 4.5)
+        out.push(
+          `${el.tagName.toLowerCase()}.${el.className} "${el.textContent!.trim().slice(0, 30)}" ${ratio.toFixed(2)}`,
+        );
+    }
+    return out;
+  });
