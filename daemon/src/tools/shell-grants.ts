@@ -6,6 +6,12 @@
 // that can run programs or write through its arguments: find, git, awk, sed, perl, xargs, make,
 // ssh, env, sh -c … and anything unknown) gets a grant for the exact same argv only, as does every
 // command while the sandbox is off (nothing then contains what a different argv could do).
+//
+// A grant is bound to the file that runs, not to the name the model typed: the class names the
+// program's resolved absolute path (shell:/usr/bin/cat), so a grant for cat at /usr/bin/cat does not
+// cover a `cat` that later resolves to a file planted in a PATH folder inside the allowed folders.
+// A program the agent could have written (inside the allowed folders) is never covered across
+// arguments: its grant is the exact argv and the exact content (SHA-256) of that file.
 
 interface Reader {
   /**
@@ -114,14 +120,30 @@ function pathCandidates(arg: string): string[] {
   return out.filter((c) => c !== '' && c !== '-');
 }
 
+/** The file a command runs, as resolve-program.ts found it. */
+export interface ProgramFile {
+  path: string;
+  writable: boolean;
+  sha256?: string;
+}
+
 /**
  * The grant class of a shell command: `shell:<program>` for plain reads, else the exact argv.
  * `inside(candidate)` says whether an argument that names an existing file or folder is inside the
  * allowed folders: a wide grant never covers reading something outside them (cat ~/.ssh/id_rsa
- * after cat notes.txt), since the sandbox does not stop reads there.
+ * after cat notes.txt), since the sandbox does not stop reads there. `program` is the file argv[0]
+ * resolved to: the class names it, and one the agent could have written gets an exact class bound
+ * to its content.
  */
-export function shellActionClass(argv: string[], sandboxOn = true, inside?: (candidate: string) => boolean): string {
+export function shellActionClass(
+  argv: string[],
+  sandboxOn = true,
+  inside?: (candidate: string) => boolean,
+  program?: ProgramFile,
+): string {
   const prog = argv[0];
+  if (program?.writable)
+    return `shell:${JSON.stringify({ program: program.path, sha256: program.sha256 ?? null, argv })}`;
   // A path (./ls, /tmp/x/cat) may be any program under that name: exact.
   const reader = !prog.includes('/') && Object.hasOwn(READERS, prog) ? READERS[prog] : undefined;
   const wide =
@@ -129,5 +151,6 @@ export function shellActionClass(argv: string[], sandboxOn = true, inside?: (can
     reader !== undefined &&
     onlyReads(argv, reader) &&
     (!inside || argv.slice(1).every((a) => pathCandidates(a).every(inside)));
-  return wide ? `shell:${prog}` : `shell:${JSON.stringify(argv)}`;
+  if (!program) return wide ? `shell:${prog}` : `shell:${JSON.stringify(argv)}`;
+  return wide ? `shell:${program.path}` : `shell:${JSON.stringify([program.path, ...argv.slice(1)])}`;
 }

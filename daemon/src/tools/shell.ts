@@ -3,8 +3,9 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
+import { recheckProgram, resolveProgram } from './resolve-program.js';
 import { isInside, type Roots } from './roots.js';
-import { runProcess } from './run-process.js';
+import { limitArgv, limitNote, runProcess } from './run-process.js';
 import type { Sandbox } from './sandbox.js';
 import { shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
@@ -12,6 +13,9 @@ import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, shellQuote, ToolError } from './util.js';
 
 // What "allow for this task" covers (exact argv unless a plain read): see shell-grants.ts.
+// What runs is what was shown: argv[0] is resolved once, when the call is prepared, against the PATH
+// the command runs with, and that absolute path is what the approval shows and what runs (see
+// resolve-program.ts).
 export { type RunResult, runProcess } from './run-process.js';
 export { shellActionClass } from './shell-grants.js';
 
@@ -46,6 +50,11 @@ function existingInsideRoots(candidate: string, cwd: string, roots: Roots): bool
     }
   }
   return roots.usable().some((r) => isInside(r, real)) && !roots.isPrivate(real);
+}
+
+/** A real path the agent can write: inside an allowed folder (file tools, the sandboxed shell). */
+function inRoots(real: string, roots: Roots): boolean {
+  return roots.usable().some((r) => isInside(r, real));
 }
 
 export function shellTool(deps: {
@@ -91,29 +100,57 @@ export function shellTool(deps: {
       if (!cwd.stat?.isDirectory()) throw new ToolError(`cwd ${cwdIn} is not a folder.`);
       await deps.sandbox.ensureStarted();
       const sandboxed = deps.sandbox.state.enabled;
+      // The environment the command runs with (the sandbox passes it on): its PATH finds the program.
+      const env = scrubbedEnv();
+      const inside = (real: string) => inRoots(real, deps.roots);
+      const program = await resolveProgram(argv[0], { pathVar: env.PATH, cwd: cwd.real, inside });
       const line = shellQuote(argv);
+      // A program from the allowed folders is one the agent may have written: the summary says so.
+      const where = !program.writable
+        ? ''
+        : argv[0].includes('/')
+          ? ' (a program in the allowed folders)'
+          : ` (${argv[0]} here is ${clip(program.path, 120)}, a program in the allowed folders)`;
       return {
         action: {
           tool: 'shell',
           argv,
+          program: program.path,
+          ...(program.real !== program.path ? { programTarget: program.real } : {}),
+          ...(program.writable
+            ? {
+                programInAllowedFolders:
+                  'the agent can change this file: an approval covers only this exact content and argv',
+                programSha256: program.sha256,
+              }
+            : {}),
           cwd: cwd.real,
           sandbox: sandboxed
             ? 'on: writes only in allowed folders, no network'
             : `off: ${deps.sandbox.state.reason ?? 'unavailable'}`,
         },
-        actionClass: shellActionClass(argv, sandboxed, (candidate) =>
-          existingInsideRoots(candidate, cwd.real, deps.roots),
+        actionClass: shellActionClass(
+          argv,
+          sandboxed,
+          (candidate) => existingInsideRoots(candidate, cwd.real, deps.roots),
+          program,
         ),
-        summary: `Run ${clip(line, 120)}`,
+        summary: `Run ${clip(line, 120)}${where}`,
         subjects: [line],
         async execute(signal) {
           const now = await deps.roots.recheck(cwdIn, cwd, 'write');
           const cfg = deps.config().shell;
-          let run = argv;
+          // Exactly the file that was shown runs: its absolute path, no second PATH lookup; one the
+          // agent could have changed is hashed again first.
+          await recheckProgram(program, { cwd: now.real, inside });
+          const exact = [program.path, ...argv.slice(1)];
+          let run = exact;
+          // Memory and process limits: set inside the sandbox (counted there per command), else by runProcess.
+          const limits = { memoryMB: cfg.maxMemoryMB, processes: cfg.maxProcesses };
           if (sandboxed) {
             if (!deps.sandbox.state.enabled)
               throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
-            run = (await deps.sandbox.wrap(argv, now.real, deps.roots.usable(), call.callId)).argv;
+            run = (await deps.sandbox.wrap(limitArgv(exact, limits), now.real, deps.roots.usable(), call.callId)).argv;
           }
           // The files under cwd are kept before it runs and compared after it ends (however it ends), so undo covers it.
           const undo = await withShellUndo({
@@ -125,12 +162,13 @@ export function shellTool(deps: {
             run: () =>
               runProcess(run, {
                 cwd: now.real,
-                env: scrubbedEnv(),
+                env,
                 timeoutMs: cfg.timeoutSeconds * 1000,
                 maxOutputBytes: cfg.maxOutputBytes,
                 signal,
                 notes: deps.notes,
                 keeper: !sandboxed,
+                limits: { ...limits, applied: sandboxed },
               }),
           });
           const res = undo.value;
@@ -144,15 +182,18 @@ export function shellTool(deps: {
                 : res.code !== null
                   ? `exit code ${res.code}`
                   : `killed by ${res.signal}`;
+          // Stopped at a limit, or failed the way a program does at one: the result says which limit.
+          const limitSays = limitNote(res, limits);
+          const ended = res.limit && limitSays ? limitSays : limitSays ? `${status}; ${limitSays}` : status;
           const output = sandboxed ? deps.sandbox.annotate(call.callId, res.output) : res.output;
           const capNote = res.truncated
             ? ` (output ${fmt(res.bytes)} bytes, capped at ${fmt(cfg.maxOutputBytes)}: start and end kept)`
             : '';
-          const body = `$ ${line}\n[${status}${capNote}]\n[${undo.note}]\n${output}`;
+          const body = `$ ${line}\n[${ended}${capNote}]\n[${undo.note}]\n${output}`;
           return {
             content: [{ type: 'text', text: body }],
             isError: res.code !== 0 || !!res.error,
-            summary: `Ran ${clip(line, 60)}: ${status}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
+            summary: `Ran ${clip(line, 60)}: ${ended}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
             output: body, // bounded by maxOutputBytes; the phone gets a preview and fetches the rest
             changed: undo.changed,
           };
