@@ -19,7 +19,8 @@ import { Gateway } from './server/gateway.js';
 import { type OriginPolicy, originPolicy, phoneOrigin, servedOrigins } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { RefusalLog } from './server/refusals.js';
-import { openStore } from './store/index.js';
+import { DiskFullAtStartError, openStore } from './store/index.js';
+import { DiskFullError } from './store/journal.js';
 import { acquireLock } from './store/lock.js';
 import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
@@ -219,6 +220,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     for (const m of [...modules].reverse()) await m.stop().catch(() => undefined);
     log?.close();
     lock.release();
+    // Full while starting up (recovering tasks, schedules): the same environment error as a full
+    // disk while opening the store, so the service manager is told it is not a crash.
+    if (err instanceof DiskFullError) throw new DiskFullAtStartError(err.dir);
     throw err;
   }
 }

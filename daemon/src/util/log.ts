@@ -54,9 +54,15 @@ export function createLogger(opts: { dir?: string; level?: Level; stderr?: boole
     const safe = fields ? (redact(fields) as Record<string, unknown>) : undefined;
     if (fd !== undefined) {
       const line = JSON.stringify({ t: new Date().toISOString(), level, msg, ...safe }) + '\n';
-      fs.writeSync(fd, line);
-      size += line.length;
-      if (size > MAX_LOG_BYTES) rotate();
+      // A log line that cannot be written (a full disk) is lost, never the daemon: logging runs in
+      // error handlers, where a throw would end the process. The terminal still gets it.
+      try {
+        fs.writeSync(fd, line);
+        size += line.length;
+        if (size > MAX_LOG_BYTES) rotate();
+      } catch {
+        /* dropped */
+      }
     }
     if (opts.stderr) {
       const extra = safe && Object.keys(safe).length ? ' ' + JSON.stringify(safe) : '';

@@ -11,6 +11,7 @@ import type { ThreadSummary } from '../../../shared/src/index.js';
 import { listSegments, scanJournal } from '../../src/store/journal.js';
 import { ensureBuilt } from '../agent/build.js';
 import { runErrand } from '../helpers/cli.js';
+import { type ModelServer, startModelServer } from '../helpers/model-server.js';
 import { Homes } from './helpers.js';
 
 const homes = new Homes();
@@ -185,6 +186,7 @@ it.runIf(disk !== undefined)(
   'a really full disk (small tmpfs): commands fail with unavailable and the daemon stays up; a start on it exits 74 saying so',
   async () => {
     const mnt = smallDisk()!;
+    let model: ModelServer | undefined;
     try {
       const home = path.join(mnt.dir, 'home');
       fs.mkdirSync(path.join(home, 'store'), { recursive: true, mode: 0o700 });
@@ -213,8 +215,32 @@ it.runIf(disk !== undefined)(
       const r = await runErrand(['start'], { ERRAND_HOME: home, ERRAND_PORT: '0' });
       expect(r.code).toBe(74);
       expect(r.stderr).toMatch(/disk is full/);
+
+      // Killed while a task ran: the start must record it as interrupted, and the disk is full
+      // by then. The same environment error (it exited 1, as a crash, from the recovery).
+      fs.rmSync(filler);
+      fs.rmSync(`${filler}.2`);
+      model = await startModelServer(() => ({ kind: 'hang' }));
+      const modelEnv = {
+        ANTHROPIC_BASE_URL: model.url,
+        ANTHROPIC_API_KEY: 'sk-test-key',
+        ERRAND_MODEL: 'claude-sonnet-4-6',
+      };
+      const running = await homes.start(home, { ERRAND_LOG_LEVEL: 'error', ...modelEnv });
+      const ws2 = await homes.connect(running.url, token, 0);
+      await ws2.send<Created>({ type: 'thread.create', text: 'A long job' });
+      await model.waitForRequests(1, 15_000);
+      running.child.kill('SIGKILL');
+      await running.exited;
+      fill(filler);
+      const recovering = await runErrand(['start'], { ERRAND_HOME: home, ERRAND_PORT: '0', ...modelEnv });
+      expect({ code: recovering.code, stderr: recovering.stderr }).toEqual({
+        code: 74,
+        stderr: expect.stringMatching(/disk is full/),
+      });
     } finally {
       await homes.cleanup();
+      await model?.close();
       mnt.release();
     }
   },
