@@ -52,8 +52,15 @@ function ruleMatches(rule: PolicyRule, spec: ToolSpec, prepared: PreparedCall): 
   if (!globToRegExp(rule.tool).test(spec.definition.name)) return false;
   if (rule.match === undefined || rule.match === '' || rule.match === '*') return true;
   if (spec.kind === 'shell') {
-    const argv = prepared.action.argv as string[];
-    return shellMatches(rule.match, argv, rule.decision);
+    const { argv, program, programSha256 } = prepared.action as {
+      argv: string[];
+      program?: string;
+      programSha256?: string;
+    };
+    // A program found in the allowed folders is one the agent may have written: a rule allows it
+    // only by its path, never by the name it shares with a system program.
+    const matched = programSha256 && program && rule.decision !== 'deny' ? [program, ...argv.slice(1)] : argv;
+    return shellMatches(rule.match, matched, rule.decision);
   }
   if (spec.kind === 'read' || spec.kind === 'write') {
     const re = globToRegExp(rule.match);

@@ -36,6 +36,8 @@ describe('approvals', () => {
     expect(a.action).toEqual({
       tool: 'shell',
       argv: ['bash', '-c', 'echo ran >> runs.txt; echo done'],
+      // The file that runs, found on PATH when the call was prepared (and run as found).
+      program: expect.stringMatching(/^\/.*\/bash$/),
       cwd: ws,
       sandbox: expect.stringMatching(/^off: /),
     });
@@ -521,7 +523,8 @@ describe('approvals', () => {
       ['rm', '-rf', '/'],
       ['/bin/rm', 'x'],
       ['bash', '-c', 'ls && rm -rf .'],
-      ['sudo', 'rm', 'x'],
+      // A wrapper running rm (sudo is not installed here: a program not found is an error first).
+      ['nice', 'rm', 'x'],
     ]) {
       const out = await h.run('shell', { argv }, task);
       expect(out.state, argv.join(' ')).toBe('denied');
@@ -642,6 +645,17 @@ describe('policy decisions', () => {
     expect(decide({ ...base, rules: byPath, prepared: shell(['/usr/bin/git', 'status']) }).decision).toBe('allow');
     const deny = [{ tool: 'shell', match: 'rm', decision: 'deny' as const }];
     expect(decide({ ...base, rules: deny, prepared: shell(['/bin/rm', '-rf', 'x']) }).decision).toBe('deny');
+    // A program the shell finds by name in the allowed folders (the agent may have written it) is
+    // not the system one the rule meant: a rule allows it only by its path; a deny rule by name holds.
+    const planted = prepared(
+      { tool: 'shell', argv: ['git', 'status'], program: '/w/bin/git', programSha256: 'ab'.repeat(32), cwd: '/w' },
+      ['git status'],
+    );
+    expect(decide({ ...base, prepared: planted }).decision).toBe('ask');
+    const pathRule = [{ tool: 'shell', match: '/w/bin/git status', decision: 'allow' as const }];
+    expect(decide({ ...base, rules: pathRule, prepared: planted }).decision).toBe('allow');
+    const denyGit = [{ tool: 'shell', match: 'git', decision: 'deny' as const }];
+    expect(decide({ ...base, rules: denyGit, prepared: planted }).decision).toBe('deny');
   });
 
   it('action hashes are canonical: key order does not matter, values do', () => {

@@ -262,7 +262,7 @@ describe('shell', () => {
       {
         pid: expect.any(Number),
         start: expect.any(String),
-        argv0: 'sleep',
+        argv0: expect.stringMatching(/^\/.*\/sleep$/),
         marker: expect.stringMatching(/^[0-9a-f]{18}$/),
       },
     ]);
