@@ -14,6 +14,9 @@ export interface SandboxState {
 
 type SandboxManagerT = typeof import('@anthropic-ai/sandbox-runtime').SandboxManager;
 
+/** What the sandbox runs on Linux besides the command: bubblewrap, socat (its network bridge), ripgrep. */
+const SANDBOX_PROGRAMS = ['bwrap', 'socat', 'rg'] as const;
+
 /** SandboxManager is one per process: only the Sandbox that initialized it last may reset it. */
 let owner: Sandbox | undefined;
 
@@ -28,10 +31,41 @@ function onPath(bin: string): boolean {
   });
 }
 
+/**
+ * A program the sandbox itself runs (bwrap, socat, rg), by its real path, found on PATH outside the
+ * allowed folders: a PATH folder inside them (~/bin with root ~) may hold one the agent planted,
+ * and that one would run outside the sandbox, before it.
+ */
+export function systemProgram(name: string, roots: string[]): string | undefined {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync.native(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const realRoots = roots.map((r) => real(r) ?? path.resolve(r));
+  const inside = (p: string) => realRoots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!path.isAbsolute(dir)) continue;
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+    } catch {
+      continue;
+    }
+    const at = real(file);
+    const folder = real(dir);
+    if (!at || !folder || inside(at) || inside(folder)) continue;
+    return at;
+  }
+  return undefined;
+}
+
 /** What the sandbox will most likely be, without loading it: are the programs it needs there? */
 function precheck(): SandboxState {
   if (process.platform === 'linux') {
-    const missing = ['bwrap', 'socat', 'rg'].filter((b) => !onPath(b));
+    const missing = SANDBOX_PROGRAMS.filter((b) => !onPath(b));
     return missing.length
       ? { enabled: false, reason: `missing: ${missing.join(', ')} (install bubblewrap, socat and ripgrep)` }
       : { enabled: true };
@@ -87,9 +121,18 @@ export class Sandbox {
     const linux = process.platform === 'linux';
     const home = this.homeSpellings();
     const entries = linux ? [] : this.privateEntries();
+    // The programs it runs outside the sandbox, by path (never looked up on a PATH the agent can write to).
+    // doStart refuses to start when one is found only inside them.
+    const [bwrap, socat, rg] = linux ? SANDBOX_PROGRAMS.map((name) => systemProgram(name, roots)) : [];
+    const programs = {
+      ...(bwrap ? { bwrapPath: bwrap } : {}),
+      ...(socat ? { socatPath: socat } : {}),
+      ...(rg ? { ripgrep: { command: rg } } : {}),
+    };
     return {
       network: { allowedDomains: [] as string[], deniedDomains: [] as string[] },
       filesystem: { denyRead: linux ? home : entries, allowWrite: roots, denyWrite: entries },
+      ...programs,
     };
   }
 
@@ -162,6 +205,14 @@ export class Sandbox {
       const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
       if (!SandboxManager.isSupportedPlatform())
         return (this.state = { enabled: false, reason: `no sandbox for this platform (${process.platform})` });
+      if (process.platform === 'linux') {
+        const planted = SANDBOX_PROGRAMS.filter((name) => !systemProgram(name, roots) && onPath(name));
+        if (planted.length)
+          return (this.state = {
+            enabled: false,
+            reason: `${planted.join(', ')} found only inside the allowed folders, where the agent can write: install it in a system folder (apt install bubblewrap socat ripgrep)`,
+          });
+      }
       const deps = SandboxManager.checkDependencies();
       if (deps.errors.length) return (this.state = { enabled: false, reason: `missing: ${deps.errors.join('; ')}` });
       owner = this;
