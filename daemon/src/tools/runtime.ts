@@ -296,6 +296,16 @@ export class Runtime implements ToolRuntime {
         audit(AUDIT_STARTED);
         await this.auditSynced();
       }
+      // Taint follows content through files. What a tainted task writes is noted before it is
+      // written (durably), so a crash as the file lands cannot leave it unmarked.
+      if (spec.kind === 'write' && ctx.tainted) {
+        try {
+          this.d.taintedFiles?.add(prepared.subjects);
+        } catch (err) {
+          const msg = `It could not be noted that this file holds text from untrusted content (${(err as Error).message}), so it was not written.`;
+          return fail('error', msg, `not run: ${msg}`);
+        }
+      }
       // What a tainted task's command writes may carry what it read: its new changes are noted below.
       const changesBefore =
         spec.kind === 'shell' && ctx.tainted ? (await this.d.journal.changes(ctx.taskId)).length : 0;
@@ -322,8 +332,7 @@ export class Runtime implements ToolRuntime {
       }
       // Taint follows content through files: what a tainted task wrote taints whoever reads it.
       let readTainted = false;
-      if (spec.kind === 'write' && ctx.tainted && !res.isError) this.d.taintedFiles?.add(prepared.subjects);
-      else if (spec.kind === 'read')
+      if (spec.kind === 'read')
         readTainted = !!this.d.taintedFiles?.readBy(prepared.subjects, spec.definition.name === 'fs_search');
       else if (spec.kind === 'shell') {
         const { argv, cwd } = prepared.action as { argv: string[]; cwd: string };

@@ -87,7 +87,7 @@ export class TaintedFiles {
     return false;
   }
 
-  /** Notes files a tainted task wrote (before its result reaches the model). */
+  /** Notes files a tainted task is about to write, durably (before the write; throws when it cannot). */
   add(files: string[]): void {
     const fresh = files.filter((f) => path.isAbsolute(f) && !this.paths.has(f));
     if (!fresh.length) return;
@@ -96,9 +96,24 @@ export class TaintedFiles {
     if (this.paths.size >= MAX_PATHS) {
       // Past the bound the oldest go: rewrite with what is kept.
       const tmp = `${this.file}.tmp`;
-      fs.writeFileSync(tmp, [...this.paths].map((p) => `${JSON.stringify(p)}\n`).join(''), { mode: 0o600 });
+      const fd = fs.openSync(tmp, 'w', 0o600);
+      try {
+        fs.writeSync(fd, [...this.paths].map((p) => `${JSON.stringify(p)}\n`).join(''));
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, this.file);
-    } else fs.appendFileSync(this.file, fresh.map((p) => `${JSON.stringify(p)}\n`).join(''), { mode: 0o600 });
+    } else {
+      // Durable before the write it marks (a crash as the file lands must not leave it unmarked).
+      const fd = fs.openSync(this.file, 'a', 0o600);
+      try {
+        fs.writeSync(fd, fresh.map((p) => `${JSON.stringify(p)}\n`).join(''));
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   }
 
   private remember(file: string): void {
