@@ -6,6 +6,7 @@ import { readNoFollow } from './journal.js';
 import { inFolder, openNoFollow, readFileNoFollow } from './no-follow.js';
 import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
+import { MATCH_BUDGET_MS, type MatchReply, MatchTimeout, searchMatcher } from './search-worker.js';
 import { asInput, optBool, optNum, optStr, str, type ToolSpec, text } from './types.js';
 import { clip, fmt, globToRegExp, ToolError } from './util.js';
 
@@ -14,6 +15,9 @@ const FIND_MAX = 500;
 const SEARCH_MAX = 200;
 const WALK_MAX = 200_000;
 const SEARCH_FILE_MAX = 5 * 1024 * 1024;
+/** fs_search sends files to its worker in batches of up to this many files or characters. */
+const BATCH_FILES = 64;
+const BATCH_CHARS = 1024 * 1024;
 const SKIP_DIRS = new Set(['.git', 'node_modules']);
 
 const pathProp = (what: string) => ({
@@ -226,12 +230,55 @@ export function readTools(roots: Roots): ToolSpec[] {
           const hits: string[] = [];
           let skipped = 0;
           let more = false;
+          // Files are read here (no-follow opens, private folder skipped) and matched in the search
+          // worker in batches: no pattern runs on the daemon's event loop (search-worker.ts).
+          let batch: Array<{ full: string; text: string }> = [];
+          let batchChars = 0;
+          /** Match the batch; false when the search is done (enough matches, or cancelled). */
+          const flush = async (): Promise<boolean> => {
+            const files = batch;
+            batch = [];
+            batchChars = 0;
+            if (!files.length || signal.aborted) return !signal.aborted;
+            let reply: MatchReply;
+            try {
+              reply = await searchMatcher.match(
+                {
+                  source: re.source,
+                  flags,
+                  clipLines: isRegex,
+                  texts: files.map((f) => f.text),
+                  max: SEARCH_MAX - hits.length + 1,
+                },
+                signal,
+              );
+            } catch (err) {
+              if (signal.aborted) return false;
+              if (err instanceof MatchTimeout)
+                throw new ToolError(
+                  `The search pattern took too long (over ${MATCH_BUDGET_MS / 1000} s on a few files), so the search was stopped: ${isRegex ? 'use a simpler pattern or a plain-text search (regex: false)' : 'use a shorter search string'}, or search a narrower folder.`,
+                );
+              throw err;
+            }
+            if (reply.error) throw new ToolError(`Invalid regular expression: ${reply.error}`);
+            for (let f = 0; f < files.length; f++) {
+              for (const [i, line] of reply.hits[f] ?? []) {
+                if (hits.length >= SEARCH_MAX) {
+                  more = true;
+                  return false;
+                }
+                hits.push(`${files[f].full}:${i + 1}: ${clip(line.trim(), 300)}`);
+              }
+            }
+            return true;
+          };
           const files = r.stat?.isDirectory()
             ? walk(roots, r.real, { visited: 0 })
             : (async function* () {
                 yield { full: r.real, dirent: undefined };
               })();
-          outer: for await (const { full, dirent } of files) {
+          let going = true;
+          for await (const { full, dirent } of files) {
             if (signal.aborted) break;
             if (dirent && !dirent.isFile()) continue;
             if (nameRe && !nameRe.test(path.basename(full))) continue;
@@ -241,17 +288,15 @@ export function readTools(roots: Roots): ToolSpec[] {
               continue;
             }
             if (looksBinary(data) || ['pdf', 'xlsx', 'image'].includes(kindOf(full))) continue;
-            const lines = data.toString('utf8').split(/\r?\n/);
-            for (let i = 0; i < lines.length; i++) {
-              if (re.test(isRegex ? lines[i].slice(0, 2000) : lines[i])) {
-                if (hits.length >= SEARCH_MAX) {
-                  more = true;
-                  break outer;
-                }
-                hits.push(`${full}:${i + 1}: ${clip(lines[i].trim(), 300)}`);
-              }
+            const content = data.toString('utf8');
+            batch.push({ full, text: content });
+            batchChars += content.length;
+            if (batch.length >= BATCH_FILES || batchChars >= BATCH_CHARS) {
+              going = await flush();
+              if (!going) break;
             }
           }
+          if (going) await flush();
           const head = `[${hits.length} match${hits.length === 1 ? '' : 'es'} for "${query}"${more ? `; stopped at ${SEARCH_MAX}, narrow the search` : ''}${skipped ? `; ${skipped} large, linked or unreadable files skipped` : ''}]`;
           return { content: text(`${head}\n${hits.join('\n')}`), summary: `${hits.length} matches` };
         },
