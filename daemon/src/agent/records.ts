@@ -11,6 +11,12 @@ export interface PendingQuestion {
   text: string;
   toolUseId: string;
   createdAt: number;
+  /**
+   * The person's answer, written with task.answer's reply (the run may wait a while for a free slot
+   * before the answer reaches the conversation): a run resumed after a crash or a stop takes it
+   * instead of asking again.
+   */
+  answer?: string;
 }
 
 export interface TaskRecord {

@@ -66,6 +66,8 @@ export class TaskRun {
   /** Applies the loop's events to the thread and the step journal, and publishes them. */
   readonly recorder: RunRecorder;
   question: { q: Question; resolve: (answer: string) => void; reject: (err: Error) => void } | undefined;
+  /** The answer to this run's open ask_user call, given before the last run was cut off. */
+  private earlierAnswer: { toolUseId: string; answer: string } | undefined;
   /** The user allowed web fetch for this task (task.allowWebFetch); read before each model call. */
   private webFetchAllowed = false;
   allowWebFetch(): void {
@@ -120,6 +122,8 @@ export class TaskRun {
         r.attempt = this.attempt;
         ownLimit = r.maxCostUsd;
         if (r.webFetchAllowed) this.webFetchAllowed = true;
+        if (r.question?.answer !== undefined)
+          this.earlierAnswer = { toolUseId: r.question.toolUseId, answer: r.question.answer };
         if (!r.started) {
           settled.push(...settleOpenTurns(doc, rec, this.taskId));
           rec.messages.push(r.start);
@@ -206,13 +210,14 @@ export class TaskRun {
       endedAt: Date.now(),
       ...(changedFiles?.length ? { changedFiles } : {}),
     };
-    const keep = (rec: AgentRecord) => {
+    const keep = (rec: AgentRecord, resumable = false) => {
       rec.messages = [...state.messages];
       const r = rec.tasks[this.taskId];
       r.inflight = state.inflight;
       r.tainted = state.tainted || undefined;
       r.costRaisedUsd = state.costRaisedUsd;
-      r.question = undefined;
+      // An answer given but not yet in the conversation is kept for the resumed run.
+      if (!(resumable && r.question?.answer !== undefined && state.inflight)) r.question = undefined;
       r.autoResume = undefined;
     };
     if (result.kind === 'done') {
@@ -233,7 +238,7 @@ export class TaskRun {
       );
     } else {
       await this.recorder.updateTask({ ...base, state: 'interrupted', reason: STOPPED_REASON }, (_d, rec) => {
-        keep(rec);
+        keep(rec, true);
         rec.tasks[this.taskId].autoResume = true;
       });
     }
@@ -246,6 +251,10 @@ export class TaskRun {
     const host = this.host;
     return {
       ask: async (text, step, signal) => {
+        // Answered before a crash or a stop cut the run off: the answer stands, nobody is asked again.
+        const earlier = this.earlierAnswer;
+        this.earlierAnswer = undefined;
+        if (earlier?.toolUseId === step.id) return earlier.answer;
         const q: Question = {
           id: newQuestionId(),
           taskId: this.taskId,

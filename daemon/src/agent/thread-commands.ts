@@ -255,7 +255,14 @@ export class ThreadCommands {
           : `The task is not waiting for an answer (${task.state}).`,
       );
     }
-    run.question.resolve(text);
+    // Durable with the reply: acknowledged means kept, even if the run then waits for a free slot
+    // and Errand stops before the answer is in the conversation.
+    const pending = run.question;
+    await this.mutate(threadOfTask(taskId), (_doc, rec) => {
+      const q = rec.tasks[taskId]?.question;
+      if (q?.id === questionId) q.answer = text;
+    });
+    pending.resolve(text);
     return { ...task };
   }
 
