@@ -72,6 +72,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const limiter = new FailureLimiter();
     const refusals = new RefusalLog(log);
     const uploads = new UploadStore(paths.uploads);
+    // Before any command can use an upload: settles what a crash left (partial uploads, messages half made).
+    void uploads
+      .sweep(store)
+      .catch((err) => log!.warn('could not clear old uploads', { error: (err as Error).message }));
     const gateway = new Gateway({
       devices: store.devices,
       events: store.events,
@@ -167,7 +171,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // daemon) do not wait on that collection (~40 ms).
     const idleTrim = trimMemoryWhenIdle();
     setTimeout(() => void store.events.ready().then(idleTrim.afterStartup), STARTUP_GC_DELAY_MS).unref();
-    void uploads.sweep().catch((err) => log!.warn('could not clear old uploads', { error: (err as Error).message }));
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {
