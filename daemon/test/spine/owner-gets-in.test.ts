@@ -156,22 +156,29 @@ describe('HTTP requests are judged by their headers', () => {
   });
 });
 
-describe('uploads no message claimed', () => {
-  it('are removed at the next start (nothing could ever claim them)', async () => {
+describe('uploads no message claimed yet', () => {
+  it('are kept across a restart (they were acknowledged), and the message sent after it takes them', async () => {
     const { token } = await td.pairDevice();
     const res = await fetch(`${td.url}/api/upload`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
-      body: 'never sent',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'x-file-name': 'later.txt' },
+      body: 'sent after the restart',
     });
     const { id } = (await res.json()) as { id: string };
     const dir = path.join(td.home, 'uploads');
-    expect(fs.readdirSync(dir)).toEqual([id]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(id)).length).toBeGreaterThan(0);
     const home = td.home;
     await td.daemon.stop('test');
     td = await startTestDaemon({ home });
-    for (let i = 0; i < 100 && fs.readdirSync(dir).length; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(fs.readdirSync(dir)).toEqual([]);
+    const phone = await td.connect({ token });
+    const made = await phone.send<{ thread: { id: string } }>({
+      type: 'thread.create',
+      text: 'Here is the file',
+      attachmentIds: [id],
+    });
+    expect(made.thread.id).toMatch(/^thr_/);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(id))).toEqual([]);
+    phone.close();
   });
 });
 
