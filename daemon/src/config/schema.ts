@@ -163,9 +163,13 @@ export const ConfigSchema = z
         timeoutSeconds: z.number().min(1).max(3600).default(120),
         maxOutputBytes: z.number().int().min(1024).max(10_000_000).default(64_000),
         sandbox: z.enum(['auto', 'off']).default('auto'),
+        /** Memory each process of a command may hold (RLIMIT_DATA), in MB. */
+        maxMemoryMB: z.number().int().min(64).max(1_048_576).default(4096),
+        /** Processes and threads a command may run at once (RLIMIT_NPROC; watched for root). */
+        maxProcesses: z.number().int().min(8).max(1_000_000).default(4096),
       })
       .strict()
-      .default({ timeoutSeconds: 120, maxOutputBytes: 64_000, sandbox: 'auto' }),
+      .default({ timeoutSeconds: 120, maxOutputBytes: 64_000, sandbox: 'auto', maxMemoryMB: 4096, maxProcesses: 4096 }),
     connectors: z.array(ConnectorConfig).default([]),
     push: z
       .object({

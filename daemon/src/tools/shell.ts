@@ -5,7 +5,7 @@ import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
 import { recheckProgram, resolveProgram } from './resolve-program.js';
 import { isInside, type Roots } from './roots.js';
-import { runProcess } from './run-process.js';
+import { limitArgv, limitNote, runProcess } from './run-process.js';
 import type { Sandbox } from './sandbox.js';
 import { shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
@@ -145,10 +145,12 @@ export function shellTool(deps: {
           await recheckProgram(program, { cwd: now.real, inside });
           const exact = [program.path, ...argv.slice(1)];
           let run = exact;
+          // Memory and process limits: set inside the sandbox (counted there per command), else by runProcess.
+          const limits = { memoryMB: cfg.maxMemoryMB, processes: cfg.maxProcesses };
           if (sandboxed) {
             if (!deps.sandbox.state.enabled)
               throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
-            run = (await deps.sandbox.wrap(exact, now.real, deps.roots.usable(), call.callId)).argv;
+            run = (await deps.sandbox.wrap(limitArgv(exact, limits), now.real, deps.roots.usable(), call.callId)).argv;
           }
           // The files under cwd are kept before it runs and compared after it ends (however it ends), so undo covers it.
           const undo = await withShellUndo({
@@ -166,6 +168,7 @@ export function shellTool(deps: {
                 signal,
                 notes: deps.notes,
                 keeper: !sandboxed,
+                limits: { ...limits, applied: sandboxed },
               }),
           });
           const res = undo.value;
@@ -179,15 +182,18 @@ export function shellTool(deps: {
                 : res.code !== null
                   ? `exit code ${res.code}`
                   : `killed by ${res.signal}`;
+          // Stopped at a limit, or failed the way a program does at one: the result says which limit.
+          const limitSays = limitNote(res, limits);
+          const ended = res.limit && limitSays ? limitSays : limitSays ? `${status}; ${limitSays}` : status;
           const output = sandboxed ? deps.sandbox.annotate(call.callId, res.output) : res.output;
           const capNote = res.truncated
             ? ` (output ${fmt(res.bytes)} bytes, capped at ${fmt(cfg.maxOutputBytes)}: start and end kept)`
             : '';
-          const body = `$ ${line}\n[${status}${capNote}]\n[${undo.note}]\n${output}`;
+          const body = `$ ${line}\n[${ended}${capNote}]\n[${undo.note}]\n${output}`;
           return {
             content: [{ type: 'text', text: body }],
             isError: res.code !== 0 || !!res.error,
-            summary: `Ran ${clip(line, 60)}: ${status}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
+            summary: `Ran ${clip(line, 60)}: ${ended}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
             output: body, // bounded by maxOutputBytes; the phone gets a preview and fetches the rest
             changed: undo.changed,
           };
