@@ -1,5 +1,6 @@
 // Turn a push payload into what the notification shows. Anything unexpected becomes a generic
 // notification: a push must always show something, and never show text we did not check.
+import { PUSH_KINDS } from '../../shared/src/push-kinds.js';
 
 export interface ShownNotification {
   title: string;
@@ -13,15 +14,7 @@ export interface ShownNotification {
   receipt?: string;
 }
 
-const KNOWN = new Set([
-  'task.done',
-  'task.failed',
-  'task.interrupted',
-  'approval',
-  'question',
-  'schedule.missed',
-  'test',
-]);
+const KNOWN: ReadonlySet<string> = new Set(PUSH_KINDS);
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const GENERIC: ShownNotification = {

@@ -4,18 +4,10 @@
 // contents, tool output or anything secret, and never more than ~1 KB of JSON.
 import path from 'node:path';
 import { CRASH_REASONS, isCrashReason, type ServerEvent, timeIn } from '../../../shared/src/index.js';
+import { PUSH_KINDS, type PushKind } from '../../../shared/src/push-kinds.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
-export const PUSH_KINDS = [
-  'task.done',
-  'task.failed',
-  'task.interrupted',
-  'approval',
-  'question',
-  'schedule.missed',
-  'test',
-] as const;
-export type PushKind = (typeof PUSH_KINDS)[number];
+export { PUSH_KINDS, type PushKind };
 export const PUSH_URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
 export type PushUrgency = (typeof PUSH_URGENCIES)[number];
 
