@@ -1,7 +1,10 @@
 // The change journal: every change a task makes to a file goes through here, which keeps the
 // previous content first (content-addressed blobs under journal/<taskId>/blobs) and records the
-// change. Undo walks a task's changes backwards and restores each path to its state before the
-// task, leaving alone (and reporting) any path that changed since. Delete means "move to trash".
+// change as an intent, durably, before it is made: a kill -9 at any point leaves either no change
+// or a change its entry names. An intent counts once it is marked made (or, after a crash, once
+// what is on disk shows it was); one not made after all is dropped. Undo walks a task's changes
+// backwards and restores each path to its state before the task, leaving alone (and reporting) any
+// path that changed since. Delete means "move to trash".
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
@@ -11,6 +14,7 @@ import { FolderIndex } from '../util/folder-index.js';
 import { moveAcross, removeNoFollow } from './move-across.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
+import { recoverRun } from './shell-journal.js';
 import { sha256, ToolError } from './util.js';
 
 export interface JournalEntry extends ChangeEntry {
@@ -34,7 +38,33 @@ export interface ExternalChanges {
   deleted: Array<{ path: string; before: Buffer; mode: number }>;
 }
 
-type JournalLine = { entry: JournalEntry } | { undone: string[]; at: number };
+type JournalLine =
+  /** A change; with `intent`, written before it was made: it counts once settled (below). */
+  | { entry: JournalEntry; intent?: true }
+  /** Intents settled: made (`landed`) or not made after all (`missed`). The first word on an id holds. */
+  | { landed: string[] }
+  | { missed: string[] }
+  /** What a shell run changed, in one line (a torn line holds none of it, so recovery redoes it whole). */
+  | { external: JournalEntry[]; run?: string }
+  | { undone: string[]; at: number };
+
+/** Shell runs in flight keep their snapshot here (see shell-journal.ts). */
+const RUNS = '.shell-runs';
+const RUN_NAME = /^run_[0-9a-f]{16}\.run$/;
+
+/**
+ * Test-only: ERRAND_TEST_CRASH=after-file-change:<file name> kills the process right after a file
+ * tool changed (wrote, moved, trashed) that file, before the change is marked made.
+ */
+const CRASH_AFTER_CHANGE = (() => {
+  const v = process.env.ERRAND_TEST_CRASH;
+  const point = 'after-file-change:';
+  return v?.startsWith(point) ? v.slice(point.length) : undefined;
+})();
+function crashPoint(e: JournalEntry): void {
+  if (CRASH_AFTER_CHANGE !== undefined && path.basename(e.toPath ?? e.path) === CRASH_AFTER_CHANGE)
+    process.kill(process.pid, 'SIGKILL');
+}
 
 export interface UndoResult {
   restored: string[];
@@ -93,6 +123,13 @@ async function slotItem(slot: string, originalPath: string): Promise<string> {
 export class ChangeJournal {
   /** Tasks that have a change file (most tasks change nothing; every task's end asks). */
   private readonly withChanges: FolderIndex;
+  /** Intents being made now, by this process: not changes yet, and not to be settled from disk. */
+  private readonly making = new Set<string>();
+  /** Tasks whose intents a crash left open were settled since this process started. */
+  private readonly settledTasks = new Set<string>();
+  /** Where shell runs keep their snapshots while they run. */
+  readonly runsDir: string;
+  private readonly recovering: Promise<void>;
 
   constructor(
     private readonly dir: string,
@@ -100,7 +137,43 @@ export class ChangeJournal {
     /** The roots check at the moment of a restore: undo writes only where tools may write now. */
     private readonly mayRestoreTo: PlaceCheck = async () => undefined,
   ) {
-    this.withChanges = new FolderIndex(dir);
+    this.withChanges = new FolderIndex(dir, (name) => (name.startsWith('.') ? undefined : name));
+    this.runsDir = path.join(dir, RUNS);
+    // Shell runs a crash cut off: listed now, before any new one starts; recovered once the rest
+    // of start-up (which kills the commands a previous daemon left running) has run.
+    let left: string[] = [];
+    try {
+      left = fs.readdirSync(this.runsDir);
+    } catch {
+      /* none */
+    }
+    this.recovering = left.length
+      ? new Promise<void>((r) => setImmediate(r)).then(() => this.recoverRuns(left))
+      : Promise.resolve();
+  }
+
+  /** Resolves once the shell runs a crash cut off are recorded (changes and new runs wait for it). */
+  ready(): Promise<void> {
+    return this.recovering;
+  }
+
+  private async recoverRuns(names: string[]): Promise<void> {
+    for (const name of names) {
+      if (!RUN_NAME.test(name)) continue;
+      await recoverRun(this, path.join(this.runsDir, name)).catch(() => undefined); // left for the next start
+    }
+  }
+
+  /** The file a shell run keeps its snapshot in while it runs. */
+  runFile(runId: string): string {
+    if (!RUN_NAME.test(`${runId}.run`)) throw new Error('bad run id');
+    return path.join(this.runsDir, `${runId}.run`);
+  }
+
+  /** Run `fn`, a change of the tools, once the recovery at start is done. */
+  private async afterRecovery<T>(fn: () => Promise<T>): Promise<T> {
+    await this.recovering;
+    return fn();
   }
 
   private taskDir(taskId: string): string {
@@ -109,14 +182,15 @@ export class ChangeJournal {
     return path.join(this.dir, taskId);
   }
 
-  private async append(taskId: string, line: JournalLine): Promise<void> {
+  /** Append a line; durable on return unless `sync` is false (then the next durable append takes it along). */
+  private async append(taskId: string, line: JournalLine, sync = true): Promise<void> {
     const dir = this.taskDir(taskId);
     this.withChanges.add(taskId);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const h = await fsp.open(path.join(dir, 'changes.jsonl'), 'a', 0o600);
     try {
       await h.write(JSON.stringify(line) + '\n');
-      await h.datasync();
+      if (sync) await h.datasync();
     } finally {
       await h.close();
     }
@@ -136,8 +210,8 @@ export class ChangeJournal {
     return fsp.readFile(path.join(this.taskDir(taskId), 'blobs', name));
   }
 
-  /** Every change of a task, oldest first, with undone marks applied. */
-  async entries(taskId: string): Promise<JournalEntry[]> {
+  /** The lines of a task's change file (a torn last line after a crash is left out). */
+  private async lines(taskId: string): Promise<JournalLine[]> {
     const file = path.join(this.taskDir(taskId), 'changes.jsonl');
     // Most tasks change nothing: asked at the end of every task, a missing file is answered without
     // a failed open (each one builds an error with a stack, a cost per task under load).
@@ -148,20 +222,142 @@ export class ChangeJournal {
     } catch {
       return [];
     }
-    const entries: JournalEntry[] = [];
-    const undone = new Set<string>();
+    const out: JournalLine[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
         const l = JSON.parse(line) as JournalLine;
-        if ('entry' in l) entries.push(l.entry);
-        else for (const id of l.undone) undone.add(id);
+        if (l && typeof l === 'object') out.push(l);
       } catch {
         /* a torn last line after a crash */
       }
     }
-    for (const e of entries) if (undone.has(e.id)) e.undone = true;
+    return out;
+  }
+
+  /** Whether a shell run's changes are recorded (a recovery after a crash must not record them twice). */
+  async hasRun(taskId: string, runId: string): Promise<boolean> {
+    return (await this.lines(taskId)).some((l) => 'external' in l && l.run === runId);
+  }
+
+  /**
+   * Every change of a task, oldest first, with undone marks applied. An intent counts once marked
+   * made; one a crash (or a failed mark) left open is settled here by what is on disk, once.
+   */
+  async entries(taskId: string): Promise<JournalEntry[]> {
+    await this.recovering;
+    const list: Array<{ entry: JournalEntry; intent: boolean }> = [];
+    const settled = new Map<string, boolean>();
+    const undone = new Set<string>();
+    for (const l of await this.lines(taskId)) {
+      if ('entry' in l) list.push({ entry: l.entry, intent: l.intent === true });
+      else if ('external' in l) for (const entry of l.external) list.push({ entry, intent: false });
+      else if ('landed' in l) for (const id of l.landed) settled.set(id, settled.get(id) ?? true);
+      else if ('missed' in l) for (const id of l.missed) settled.set(id, settled.get(id) ?? false);
+      else if ('undone' in l) for (const id of l.undone) undone.add(id);
+    }
+    const open = list.filter((x) => x.intent && !settled.has(x.entry.id) && !this.making.has(x.entry.id));
+    if (open.length) {
+      const landed: string[] = [];
+      const missed: string[] = [];
+      for (const { entry } of open) {
+        const made = await this.wasMade(entry);
+        settled.set(entry.id, made);
+        (made ? landed : missed).push(entry.id);
+      }
+      try {
+        if (landed.length) await this.append(taskId, { landed });
+        if (missed.length) await this.append(taskId, { missed });
+      } catch {
+        /* settled again at the next read, from the same disk */
+      }
+    }
+    if (list.length) this.settledTasks.add(taskId);
+    const entries: JournalEntry[] = [];
+    for (const { entry, intent } of list) {
+      // Not made after all, or being made right now: not a change (yet).
+      if (intent && settled.get(entry.id) !== true) continue;
+      if (undone.has(entry.id)) entry.undone = true;
+      entries.push(entry);
+    }
     return entries;
+  }
+
+  /**
+   * Whether an intent's change was made, judged by what is on disk: false only when the paths are
+   * plainly as they were before it (then an empty trash slot it made is removed). When it cannot be
+   * told (something else changed the path since) it counts as made: undo then finds the path
+   * changed since the task and leaves it alone.
+   */
+  private async wasMade(e: JournalEntry): Promise<boolean> {
+    let made: boolean | undefined;
+    try {
+      switch (e.op) {
+        case 'create':
+        case 'write':
+        case 'edit': {
+          if (!(await exists(e.path))) made = e.beforeBlob ? undefined : false;
+          else {
+            const sha = await this.fileSha(e.path);
+            made = sha === e.afterSha ? true : e.beforeBlob && sha === e.beforeBlob ? false : undefined;
+          }
+          break;
+        }
+        case 'mkdir':
+          made = !!(await exists(e.path))?.isDirectory();
+          break;
+        case 'move':
+        case 'trash': {
+          const from = await exists(e.path);
+          const dest = e.op === 'move' ? e.toPath : e.trashPath;
+          const to = dest ? await exists(dest) : undefined;
+          made = !from && to ? true : from && !to ? false : undefined;
+          break;
+        }
+      }
+    } catch {
+      made = undefined;
+    }
+    if (made === false) await this.dropEmptySlot(e);
+    return made !== false;
+  }
+
+  /** The trash slot made for a trash that did not happen, if its item is not there: removed. */
+  private async dropEmptySlot(e: JournalEntry): Promise<void> {
+    if (e.op !== 'trash' || !e.trashPath || (await exists(e.trashPath))) return;
+    const slot = await this.slotOf(e.trashPath).catch(() => undefined);
+    if (slot) await removeNoFollow(slot).catch(() => undefined);
+  }
+
+  /**
+   * Make a change the intent way: `entry` is appended durably first, then `act` makes the change,
+   * then the entry is marked made (or, when `act` failed, by what is on disk).
+   */
+  private async change(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
+    // Intents a crash left open are settled before a new change to the task can blur them.
+    if (this.withChanges.has(taskId) && !this.settledTasks.has(taskId)) await this.entries(taskId);
+    this.making.add(entry.id);
+    let made: boolean | undefined; // undefined: the intent is not recorded, nothing was done
+    try {
+      await this.append(taskId, { entry, intent: true });
+      made = false;
+      try {
+        await act();
+        made = true;
+      } catch (err) {
+        // A failed mkdir made nothing (a folder there now is someone else's); otherwise ask the disk.
+        made = entry.op === 'mkdir' ? false : await this.wasMade(entry);
+        throw err;
+      }
+      crashPoint(entry);
+      return entry;
+    } finally {
+      // Not synced: if a crash takes the mark, the next read finds on disk whether it was made.
+      if (made !== undefined)
+        await this.append(taskId, made ? { landed: [entry.id] } : { missed: [entry.id] }, false).catch(() => undefined);
+      else await this.dropEmptySlot(entry); // the intent could not be recorded: nothing was done
+      this.making.delete(entry.id);
+    }
   }
 
   async changes(taskId: string): Promise<ChangeEntry[]> {
@@ -186,7 +382,10 @@ export class ChangeJournal {
     return set;
   }
 
-  /** Journal a folder the task created, so undo removes it. */
+  /**
+   * Journal a folder the task just created on the way to a path, so undo removes it. (Made before
+   * it is recorded: a crash in between leaves an empty folder the task's undo does not remove.)
+   */
   private async recordMkdir(taskId: string, dir: string): Promise<void> {
     await this.append(taskId, { entry: { id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' } });
   }
@@ -209,70 +408,74 @@ export class ChangeJournal {
 
   /** Write (create or overwrite) a file, keeping its previous content. */
   async writeFile(taskId: string, file: string, data: Buffer, op: 'write' | 'edit' = 'write'): Promise<JournalEntry> {
-    return this.inParent(taskId, file, true, async (folder, name) => {
-      const here = `${folder}/${name}`;
-      const st = await exists(here);
-      let beforeBlob: string | undefined;
-      let beforeMode: number | undefined;
-      if (st) {
-        if (!st.isFile()) throw new ToolError(`${file} exists and is not a regular file.`);
-        const before = await readAt(here, file);
-        beforeBlob = await this.saveBlob(taskId, before.data);
-        beforeMode = before.stat.mode & 0o7777;
-      }
-      await writeAtomicIn(folder, name, data, beforeMode);
-      const entry: JournalEntry = {
-        id: newId(),
-        taskId,
-        op: st ? op : 'create',
-        path: file,
-        at: Date.now(),
-        kind: 'file',
-        beforeBlob,
-        beforeMode,
-        afterSha: sha256(data),
-      };
-      await this.append(taskId, { entry });
-      return entry;
-    });
-  }
-
-  async mkdir(taskId: string, dir: string): Promise<number> {
-    return this.inParent(taskId, dir, true, async (folder, name) => {
-      const st = await exists(`${folder}/${name}`);
-      if (st) {
-        if (st.isDirectory()) return 0;
-        throw new ToolError(`${dir} exists and is not a folder.`);
-      }
-      await fsp.mkdir(`${folder}/${name}`);
-      await this.recordMkdir(taskId, dir);
-      return 1;
-    });
-  }
-
-  async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
-    return this.inParent(taskId, from, false, (fromFolder, fromName) =>
-      this.inParent(taskId, to, true, async (toFolder, toName) => {
-        const source = `${fromFolder}/${fromName}`;
-        const st = await exists(source);
-        if (!st) throw new ToolError(`${from} does not exist.`);
-        if (await exists(`${toFolder}/${toName}`))
-          throw new ToolError(`${to} already exists; move refuses to overwrite. Delete it first or pick another name.`);
-        const afterSha = st.isFile() ? sha256((await readAt(source, from)).data) : undefined;
-        await moveAcross(source, `${toFolder}/${toName}`);
+    return this.afterRecovery(() =>
+      this.inParent(taskId, file, true, async (folder, name) => {
+        const here = `${folder}/${name}`;
+        const st = await exists(here);
+        let beforeBlob: string | undefined;
+        let beforeMode: number | undefined;
+        if (st) {
+          if (!st.isFile()) throw new ToolError(`${file} exists and is not a regular file.`);
+          const before = await readAt(here, file);
+          beforeBlob = await this.saveBlob(taskId, before.data);
+          beforeMode = before.stat.mode & 0o7777;
+        }
         const entry: JournalEntry = {
           id: newId(),
           taskId,
-          op: 'move',
-          path: from,
-          toPath: to,
+          op: st ? op : 'create',
+          path: file,
           at: Date.now(),
-          kind: st.isDirectory() ? 'dir' : 'file',
-          afterSha,
+          kind: 'file',
+          beforeBlob,
+          beforeMode,
+          afterSha: sha256(data),
         };
-        await this.append(taskId, { entry });
-        return entry;
+        return this.change(taskId, entry, () => writeAtomicIn(folder, name, data, beforeMode));
       }),
+    );
+  }
+
+  async mkdir(taskId: string, dir: string): Promise<number> {
+    return this.afterRecovery(() =>
+      this.inParent(taskId, dir, true, async (folder, name) => {
+        const st = await exists(`${folder}/${name}`);
+        if (st) {
+          if (st.isDirectory()) return 0;
+          throw new ToolError(`${dir} exists and is not a folder.`);
+        }
+        const entry: JournalEntry = { id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' };
+        await this.change(taskId, entry, () => fsp.mkdir(`${folder}/${name}`));
+        return 1;
+      }),
+    );
+  }
+
+  async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
+    return this.afterRecovery(() =>
+      this.inParent(taskId, from, false, (fromFolder, fromName) =>
+        this.inParent(taskId, to, true, async (toFolder, toName) => {
+          const source = `${fromFolder}/${fromName}`;
+          const st = await exists(source);
+          if (!st) throw new ToolError(`${from} does not exist.`);
+          if (await exists(`${toFolder}/${toName}`))
+            throw new ToolError(
+              `${to} already exists; move refuses to overwrite. Delete it first or pick another name.`,
+            );
+          const afterSha = st.isFile() ? sha256((await readAt(source, from)).data) : undefined;
+          const entry: JournalEntry = {
+            id: newId(),
+            taskId,
+            op: 'move',
+            path: from,
+            toPath: to,
+            at: Date.now(),
+            kind: st.isDirectory() ? 'dir' : 'file',
+            afterSha,
+          };
+          return this.change(taskId, entry, () => moveAcross(source, `${toFolder}/${toName}`));
+        }),
+      ),
     );
   }
 
@@ -312,26 +515,28 @@ export class ChangeJournal {
 
   /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
   async trash(taskId: string, target: string): Promise<JournalEntry> {
-    return this.inParent(taskId, target, false, async (folder, name) => {
-      const here = `${folder}/${name}`;
-      const st = await exists(here);
-      if (!st) throw new ToolError(`${target} does not exist.`);
-      const id = newId();
-      const afterSha = st.isFile() ? sha256((await readAt(here, target)).data) : undefined;
-      const trashPath = await this.moveToTrash(taskId, target, id, here);
-      const entry: JournalEntry = {
-        id,
-        taskId,
-        op: 'trash',
-        path: target,
-        at: Date.now(),
-        kind: st.isDirectory() ? 'dir' : 'file',
-        trashPath,
-        afterSha,
-      };
-      await this.append(taskId, { entry });
-      return entry;
-    });
+    return this.afterRecovery(() =>
+      this.inParent(taskId, target, false, async (folder, name) => {
+        const here = `${folder}/${name}`;
+        const st = await exists(here);
+        if (!st) throw new ToolError(`${target} does not exist.`);
+        const id = newId();
+        const afterSha = st.isFile() ? sha256((await readAt(here, target)).data) : undefined;
+        // The slot (with its note) first, so the entry can name where the item goes.
+        const trashPath = await this.newTrashSlot(taskId, target, id);
+        const entry: JournalEntry = {
+          id,
+          taskId,
+          op: 'trash',
+          path: target,
+          at: Date.now(),
+          kind: st.isDirectory() ? 'dir' : 'file',
+          trashPath,
+          afterSha,
+        };
+        return this.change(taskId, entry, () => moveAcross(here, trashPath));
+      }),
+    );
   }
 
   /**
@@ -339,16 +544,12 @@ export class ChangeJournal {
    * as create, changed files as write (previous content kept as a blob), deleted files as trash (their
    * previous content put in a trash slot, so undo and the trash restore them like a deleted file).
    */
-  async recordExternal(taskId: string, changes: ExternalChanges): Promise<JournalEntry[]> {
+  async recordExternal(taskId: string, changes: ExternalChanges, run?: string): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
-    const add = async (entry: JournalEntry) => {
-      await this.append(taskId, { entry });
-      out.push(entry);
-    };
-    for (const dir of changes.dirs)
-      await add({ id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' });
+    const add = (entry: JournalEntry) => out.push(entry);
+    for (const dir of changes.dirs) add({ id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' });
     for (const c of changes.created)
-      await add({
+      add({
         id: newId(),
         taskId,
         op: 'create',
@@ -359,7 +560,7 @@ export class ChangeJournal {
       });
     for (const c of changes.modified) {
       const beforeBlob = await this.saveBlob(taskId, c.before);
-      await add({
+      add({
         id: newId(),
         taskId,
         op: 'write',
@@ -375,7 +576,7 @@ export class ChangeJournal {
       const id = newId();
       const trashPath = await this.newTrashSlot(taskId, c.path, id);
       await writeAtomic(trashPath, c.before, c.mode);
-      await add({
+      add({
         id,
         taskId,
         op: 'trash',
@@ -386,6 +587,8 @@ export class ChangeJournal {
         afterSha: sha256(c.before),
       });
     }
+    // One line, one fdatasync: all of the run's changes or (a torn line) none of them.
+    if (out.length) await this.append(taskId, { external: out, ...(run ? { run } : {}) });
     return out;
   }
 
@@ -411,6 +614,7 @@ export class ChangeJournal {
   /** Put a trashed item back where it was (`check` confirms that place is still allowed). */
   async restoreFromTrash(id: string, check: (originalPath: string) => Promise<void>): Promise<string> {
     if (!/^[A-Za-z0-9_.-]+$/.test(id) || id.startsWith('.')) throw new ToolError('No such item in the trash.');
+    await this.recovering;
     const slot = path.join(this.trashDir, id);
     let note: { originalPath: string };
     try {
@@ -422,10 +626,12 @@ export class ChangeJournal {
       throw new ToolError('This trash item does not say where it came from; restore it by hand from the trash folder.');
     const source = await slotItem(slot, note.originalPath);
     if (!(await exists(source))) throw new ToolError('This trash item is empty; nothing to restore.');
-    await placeContained(note.originalPath, check, async (destination) => {
-      if (await exists(destination)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
-      await moveAcross(source, destination);
-    });
+    await this.afterRecovery(() =>
+      placeContained(note.originalPath, check, async (destination) => {
+        if (await exists(destination)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
+        await moveAcross(source, destination);
+      }),
+    );
     await removeNoFollow(slot);
     return note.originalPath;
   }

@@ -1,12 +1,17 @@
 // Undo for shell commands: before a command runs, keep the files under its working folder (bounded;
 // symlinks are never followed, Errand's own state folder is skipped as everywhere); after it ends,
 // compare and journal what it created, modified and deleted, so undoing the task restores them.
+//
+// The kept files are written to one run file (journal/.shell-runs/run_<id>.run) and made durable
+// before the command starts, and removed once its changes are journaled: after a kill -9 mid-command
+// the next start compares the folder with that file and journals what the command changed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir } from '../util/durable-file.js';
 import type { ChangeJournal, ExternalChanges } from './journal.js';
-import { readNoFollow } from './journal.js';
+import { readFileNoFollow } from './no-follow.js';
 
 export interface SnapshotLimits {
   /** Regular files kept at most. */
@@ -87,7 +92,7 @@ export async function takeSnapshot(
         return false;
       }
       try {
-        const { data, stat } = await readNoFollow(full);
+        const { data, stat } = await readFileNoFollow(full);
         bytes += data.length;
         if (bytes > limits.maxBytes) {
           tooLarge = true;
@@ -169,6 +174,123 @@ export async function diffSnapshot(
   return { changes, count, incomplete: !complete };
 }
 
+/** A run file: u32 LE length of the head, the head (JSON), then each kept file's bytes in the head's order. */
+interface RunHead {
+  v: 1;
+  id: string;
+  taskId: string;
+  root: string;
+  at: number;
+  limits: SnapshotLimits;
+  /** Paths the walk skipped as Errand's own state (the same are skipped when it is compared after a crash). */
+  skipped: string[];
+  present: string[];
+  /** [path, sha256, mode, bytes] */
+  files: Array<[string, string, number, number]>;
+}
+
+/** Write the snapshot to its run file durably (then the command may run). Returns the run's id. */
+async function keepRun(
+  journal: ChangeJournal,
+  taskId: string,
+  snap: Snapshot,
+  skipped: string[],
+  limits: SnapshotLimits,
+): Promise<string> {
+  const id = `run_${crypto.randomBytes(8).toString('hex')}`;
+  const kept = [...snap.files];
+  const head: RunHead = {
+    v: 1,
+    id,
+    taskId,
+    root: snap.root,
+    at: Date.now(),
+    limits,
+    skipped,
+    present: [...snap.present],
+    files: kept.map(([p, k]) => [p, k.sha, k.mode, k.data.length]),
+  };
+  const headBytes = Buffer.from(JSON.stringify(head));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(headBytes.length);
+  const file = journal.runFile(id);
+  await fsp.mkdir(journal.runsDir, { recursive: true, mode: 0o700 });
+  const h = await fsp.open(file, 'wx', 0o600);
+  try {
+    // About a megabyte per write: one trip through the thread pool each, not one per file.
+    let batch: Buffer[] = [len, headBytes];
+    let bytes = len.length + headBytes.length;
+    const flush = async () => {
+      const all = Buffer.concat(batch, bytes);
+      batch = [];
+      bytes = 0;
+      for (let off = 0; off < all.length; ) off += (await h.write(all, off, all.length - off)).bytesWritten;
+    };
+    for (const [, k] of kept) {
+      batch.push(k.data);
+      bytes += k.data.length;
+      if (bytes >= 1024 * 1024) await flush();
+    }
+    if (bytes) await flush();
+    await h.datasync();
+  } catch (err) {
+    await h.close().catch(() => undefined);
+    await fsp.rm(file, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await h.close();
+  await fsyncDir(journal.runsDir);
+  return id;
+}
+
+/** The run's file is no longer needed: its changes are journaled (durably), or there were none. */
+async function dropRun(journal: ChangeJournal, id: string, recorded: boolean): Promise<void> {
+  await fsp.rm(journal.runFile(id), { force: true });
+  // Nothing else says the run ended: the removal itself must last, or the next start compares again.
+  if (!recorded) await fsyncDir(journal.runsDir);
+}
+
+/** A run file read back, or undefined when it is torn (the crash came before the command started). */
+function readRun(data: Buffer): { head: RunHead; snapshot: Snapshot } | undefined {
+  if (data.length < 4) return undefined;
+  const len = data.readUInt32LE(0);
+  if (4 + len > data.length) return undefined;
+  let head: RunHead;
+  try {
+    head = JSON.parse(data.subarray(4, 4 + len).toString('utf8')) as RunHead;
+  } catch {
+    return undefined;
+  }
+  if (head?.v !== 1 || !Array.isArray(head.files) || !Array.isArray(head.present) || !path.isAbsolute(head.root))
+    return undefined;
+  const snapshot: Snapshot = { root: head.root, files: new Map(), present: new Set(head.present) };
+  let off = 4 + len;
+  for (const [p, sha, mode, bytes] of head.files) {
+    if (off + bytes > data.length) return undefined;
+    const kept = data.subarray(off, off + bytes);
+    off += bytes;
+    // A file whose bytes do not match is treated as one that was not kept (undo leaves it alone).
+    if (crypto.createHash('sha256').update(kept).digest('hex') === sha)
+      snapshot.files.set(p, { sha, data: Buffer.from(kept), mode });
+  }
+  return { head, snapshot };
+}
+
+/**
+ * After a crash: journal what the command of a run file changed (the folder now against the kept
+ * files), then remove the file. Called by the change journal at start, before any change or new run.
+ */
+export async function recoverRun(journal: ChangeJournal, file: string): Promise<void> {
+  const run = readRun(await fsp.readFile(file));
+  if (run && !(await journal.hasRun(run.head.taskId, run.head.id))) {
+    const skipped = new Set(run.head.skipped ?? []);
+    const skip = (p: string) => skipped.has(p);
+    const diff = await diffSnapshot(run.snapshot, skip, run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS);
+    if (diff.count) await journal.recordExternal(run.head.taskId, diff.changes, run.head.id);
+  }
+  await fsp.rm(file, { force: true });
+}
+
 /** Snapshot, run, compare, journal. Returns a note for the tool result and whether the journal changed. */
 export async function withShellUndo<T>(opts: {
   journal: ChangeJournal;
@@ -179,13 +301,34 @@ export async function withShellUndo<T>(opts: {
   run: () => Promise<T>;
 }): Promise<{ value: T; note: string; changed: boolean; undoable: boolean }> {
   const limits = opts.limits ?? DEFAULT_SNAPSHOT_LIMITS;
-  const snap = await takeSnapshot(opts.cwd, opts.skip, limits);
-  const value = await opts.run();
+  await opts.journal.ready();
+  const skipped: string[] = [];
+  const skip = (p: string) => {
+    if (!opts.skip(p)) return false;
+    skipped.push(p);
+    return true;
+  };
+  const snap = await takeSnapshot(opts.cwd, skip, limits);
+  let runId: string | undefined;
+  let unkept = '';
+  if (snap.ok)
+    try {
+      runId = await keepRun(opts.journal, opts.taskId, snap.snapshot, skipped, limits);
+    } catch (err) {
+      unkept = `; what it changes is kept in memory only (${(err as Error).message}), so a crash while it runs would lose it`;
+    }
+  let value: T;
+  try {
+    value = await opts.run();
+  } catch (err) {
+    // Still journal what it changed, then fail as it did.
+    if (snap.ok) await record(opts, snap.snapshot, skip, limits, runId).catch(() => undefined);
+    throw err;
+  }
   if (!snap.ok) return { value, note: notUndoable(snap.reason), changed: false, undoable: false };
   let diff: DiffResult;
   try {
-    diff = await diffSnapshot(snap.snapshot, opts.skip, limits);
-    if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes);
+    diff = await record(opts, snap.snapshot, skip, limits, runId);
   } catch (err) {
     return {
       value,
@@ -205,7 +348,22 @@ export async function withShellUndo<T>(opts: {
     ? '; the folder grew too large to compare in full, so some new files may not be undoable'
     : '';
   const note = parts.length
-    ? `file changes recorded for undo: ${parts.join(', ')}${more}`
+    ? `file changes recorded for undo: ${parts.join(', ')}${more}${unkept}`
     : `no file changes under ${opts.cwd}${more}`;
   return { value, note, changed: diff.count > 0, undoable: true };
+}
+
+/** Compare, journal the command's changes (one durable line), then drop the run file. */
+async function record(
+  opts: { journal: ChangeJournal; taskId: string },
+  snap: Snapshot,
+  skip: (p: string) => boolean,
+  limits: SnapshotLimits,
+  runId: string | undefined,
+): Promise<DiffResult> {
+  const diff = await diffSnapshot(snap, skip, limits);
+  if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes, runId);
+  // A run file left by a failure here is compared again at the next start (its run id then found journaled).
+  if (runId) await dropRun(opts.journal, runId, diff.count > 0).catch(() => undefined);
+  return diff;
 }
