@@ -5,6 +5,9 @@
 // what is on disk shows it was); one not made after all is dropped. Undo walks a task's changes
 // backwards and restores each path to its state before the task, leaving alone (and reporting) any
 // path that changed since. Delete means "move to trash".
+//
+// Shell commands running meanwhile are told which paths the tools are changing (watch), so a
+// command's before/after comparison never takes another task's change for its own.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
@@ -14,7 +17,7 @@ import { FolderIndex } from '../util/folder-index.js';
 import { moveAcross, removeNoFollow } from './move-across.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
-import { recoverRun } from './shell-journal.js';
+import { recoverRun, type ToolNote, ToolPaths } from './shell-journal.js';
 import { sha256, ToolError } from './util.js';
 
 export interface JournalEntry extends ChangeEntry {
@@ -48,8 +51,18 @@ type JournalLine =
   | { external: JournalEntry[]; run?: string }
   | { undone: string[]; at: number };
 
-/** Shell runs in flight keep their snapshot here (see shell-journal.ts). */
+/** A shell run Errand's tools are telling about their changes (see ChangeJournal.watch). */
+export interface ToolWatch {
+  /** What the tools changed or are changing since the watch began (or were changing when it began). */
+  readonly paths: ToolPaths;
+  /** Where the durable touch log stood when the watch began. */
+  readonly offset: number;
+  close(): void;
+}
+
+/** Shell runs in flight keep their snapshot here (see shell-journal.ts), with the tools' touch log. */
 const RUNS = '.shell-runs';
+const TOUCH_LOG = 'touched.log';
 const RUN_NAME = /^run_[0-9a-f]{16}\.run$/;
 
 /**
@@ -64,6 +77,13 @@ const CRASH_AFTER_CHANGE = (() => {
 function crashPoint(e: JournalEntry): void {
   if (CRASH_AFTER_CHANGE !== undefined && path.basename(e.toPath ?? e.path) === CRASH_AFTER_CHANGE)
     process.kill(process.pid, 'SIGKILL');
+}
+
+/** A path and every folder above it: what writing it may create. */
+function withParents(p: string): string[] {
+  const out = [p];
+  for (let d = path.dirname(p); d !== path.dirname(d); d = path.dirname(d)) out.push(d);
+  return out;
 }
 
 export interface UndoResult {
@@ -127,8 +147,17 @@ export class ChangeJournal {
   private readonly making = new Set<string>();
   /** Tasks whose intents a crash left open were settled since this process started. */
   private readonly settledTasks = new Set<string>();
+  /** What the tools are changing right now (a shell watch that begins meanwhile gets them too). */
+  private readonly active = new Map<number, ToolNote>();
+  private noteKey = 0;
+  /** Shell runs in flight, told about every change the tools make. */
+  private readonly watchers = new Set<ToolPaths>();
+  private logWrites = 0;
+  /** A run a crash cut off could not be recovered: its touch log is kept for the next start. */
+  private keepLog = false;
   /** Where shell runs keep their snapshots while they run. */
   readonly runsDir: string;
+  private readonly touchLog: string;
   private readonly recovering: Promise<void>;
 
   constructor(
@@ -139,6 +168,7 @@ export class ChangeJournal {
   ) {
     this.withChanges = new FolderIndex(dir, (name) => (name.startsWith('.') ? undefined : name));
     this.runsDir = path.join(dir, RUNS);
+    this.touchLog = path.join(this.runsDir, TOUCH_LOG);
     // Shell runs a crash cut off: listed now, before any new one starts; recovered once the rest
     // of start-up (which kills the commands a previous daemon left running) has run.
     let left: string[] = [];
@@ -158,10 +188,16 @@ export class ChangeJournal {
   }
 
   private async recoverRuns(names: string[]): Promise<void> {
+    const log = await fsp.readFile(this.touchLog).catch(() => Buffer.alloc(0));
     for (const name of names) {
       if (!RUN_NAME.test(name)) continue;
-      await recoverRun(this, path.join(this.runsDir, name)).catch(() => undefined); // left for the next start
+      try {
+        await recoverRun(this, path.join(this.runsDir, name), log);
+      } catch {
+        this.keepLog = true; // left for the next start, with the log it needs
+      }
     }
+    if (!this.keepLog) await fsp.rm(this.touchLog, { force: true }).catch(() => undefined);
   }
 
   /** The file a shell run keeps its snapshot in while it runs. */
@@ -170,10 +206,68 @@ export class ChangeJournal {
     return path.join(this.runsDir, `${runId}.run`);
   }
 
-  /** Run `fn`, a change of the tools, once the recovery at start is done. */
-  private async afterRecovery<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Begin telling a shell run what the tools change (it must not take those changes for its own):
+   * what they are changing now, and everything they change until close. While a watch is open each
+   * change is also appended durably to the touch log before it is made, for a recovery after a crash.
+   */
+  watch(): ToolWatch {
+    const paths = new ToolPaths();
+    for (const n of this.active.values()) paths.add(n);
+    this.watchers.add(paths);
+    fs.mkdirSync(this.runsDir, { recursive: true, mode: 0o700 });
+    let offset = 0;
+    try {
+      offset = fs.statSync(this.touchLog).size;
+    } catch {
+      /* no log yet */
+    }
+    return {
+      paths,
+      offset,
+      close: () => {
+        if (!this.watchers.delete(paths) || this.watchers.size || this.logWrites || this.keepLog) return;
+        try {
+          fs.rmSync(this.touchLog, { force: true });
+        } catch {
+          /* removed at the next start */
+        }
+      },
+    };
+  }
+
+  /** Tell the shell runs in flight (but `except`) that `note`'s paths change (durably, before the change). */
+  private async tell(note: ToolNote, except?: ToolPaths): Promise<void> {
+    const told = [...this.watchers].filter((w) => w !== except);
+    if (!told.length) return;
+    for (const w of told) w.add(note);
+    this.logWrites++;
+    try {
+      const h = await fsp.open(this.touchLog, 'a', 0o600);
+      try {
+        await h.write(`${JSON.stringify(note)}\n`);
+        await h.datasync();
+      } finally {
+        await h.close();
+      }
+    } catch {
+      /* only a recovery after a crash would miss it */
+    } finally {
+      this.logWrites--;
+    }
+  }
+
+  /** Run `fn`, a change of the tools to `note`'s paths, with the shell runs in flight told first. */
+  private async noting<T>(note: ToolNote, fn: () => Promise<T>): Promise<T> {
     await this.recovering;
-    return fn();
+    const key = ++this.noteKey;
+    this.active.set(key, note);
+    try {
+      await this.tell(note);
+      return await fn();
+    } finally {
+      this.active.delete(key);
+    }
   }
 
   private taskDir(taskId: string): string {
@@ -408,7 +502,7 @@ export class ChangeJournal {
 
   /** Write (create or overwrite) a file, keeping its previous content. */
   async writeFile(taskId: string, file: string, data: Buffer, op: 'write' | 'edit' = 'write'): Promise<JournalEntry> {
-    return this.afterRecovery(() =>
+    return this.noting({ exact: withParents(file), trees: [] }, () =>
       this.inParent(taskId, file, true, async (folder, name) => {
         const here = `${folder}/${name}`;
         const st = await exists(here);
@@ -437,7 +531,7 @@ export class ChangeJournal {
   }
 
   async mkdir(taskId: string, dir: string): Promise<number> {
-    return this.afterRecovery(() =>
+    return this.noting({ exact: withParents(dir), trees: [] }, () =>
       this.inParent(taskId, dir, true, async (folder, name) => {
         const st = await exists(`${folder}/${name}`);
         if (st) {
@@ -452,7 +546,7 @@ export class ChangeJournal {
   }
 
   async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
-    return this.afterRecovery(() =>
+    return this.noting({ exact: withParents(to), trees: [from, to] }, () =>
       this.inParent(taskId, from, false, (fromFolder, fromName) =>
         this.inParent(taskId, to, true, async (toFolder, toName) => {
           const source = `${fromFolder}/${fromName}`;
@@ -515,7 +609,7 @@ export class ChangeJournal {
 
   /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
   async trash(taskId: string, target: string): Promise<JournalEntry> {
-    return this.afterRecovery(() =>
+    return this.noting({ exact: [], trees: [target] }, () =>
       this.inParent(taskId, target, false, async (folder, name) => {
         const here = `${folder}/${name}`;
         const st = await exists(here);
@@ -544,9 +638,28 @@ export class ChangeJournal {
    * as create, changed files as write (previous content kept as a blob), deleted files as trash (their
    * previous content put in a trash slot, so undo and the trash restore them like a deleted file).
    */
-  async recordExternal(taskId: string, changes: ExternalChanges, run?: string): Promise<JournalEntry[]> {
+  async recordExternal(
+    taskId: string,
+    changes: ExternalChanges,
+    run?: string,
+    /** The run's own watch (it is not told its own changes). */
+    self?: ToolPaths,
+  ): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
     const add = (entry: JournalEntry) => out.push(entry);
+    // Another shell run in flight in the same folder does not take these for its own when it ends later.
+    await this.tell(
+      {
+        exact: [
+          ...changes.dirs,
+          ...changes.created.map((c) => c.path),
+          ...changes.modified.map((c) => c.path),
+          ...changes.deleted.map((c) => c.path),
+        ],
+        trees: [],
+      },
+      self,
+    );
     for (const dir of changes.dirs) add({ id: newId(), taskId, op: 'mkdir', path: dir, at: Date.now(), kind: 'dir' });
     for (const c of changes.created)
       add({
@@ -626,7 +739,7 @@ export class ChangeJournal {
       throw new ToolError('This trash item does not say where it came from; restore it by hand from the trash folder.');
     const source = await slotItem(slot, note.originalPath);
     if (!(await exists(source))) throw new ToolError('This trash item is empty; nothing to restore.');
-    await this.afterRecovery(() =>
+    await this.noting({ exact: withParents(note.originalPath), trees: [note.originalPath] }, () =>
       placeContained(note.originalPath, check, async (destination) => {
         if (await exists(destination)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
         await moveAcross(source, destination);
@@ -669,7 +782,9 @@ export class ChangeJournal {
         continue;
       }
       try {
-        const changed = await this.undoOne(taskId, e);
+        const changed = await this.noting({ exact: paths.flatMap(withParents), trees: paths }, () =>
+          this.undoOne(taskId, e),
+        );
         if (changed) {
           block(paths, changed);
           continue;

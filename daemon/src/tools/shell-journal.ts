@@ -1,6 +1,8 @@
 // Undo for shell commands: before a command runs, keep the files under its working folder (bounded;
-// symlinks are never followed, Errand's own state folder is skipped as everywhere); after it ends,
-// compare and journal what it created, modified and deleted, so undoing the task restores them.
+// symlinks are never followed, Errand's own state folder and Errand's temp files are skipped); after
+// it ends, compare and journal what it created, modified and deleted, so undoing the task restores
+// them. What Errand's own tools changed meanwhile (other tasks' file writes, moves, undos) is theirs,
+// not the command's: the change journal tells each run in flight (ChangeJournal.watch).
 //
 // The kept files are written to one run file (journal/.shell-runs/run_<id>.run) and made durable
 // before the command starts, and removed once its changes are journaled: after a kill -9 mid-command
@@ -10,7 +12,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable-file.js';
-import type { ChangeJournal, ExternalChanges } from './journal.js';
+import type { ChangeJournal, ExternalChanges, ToolWatch } from './journal.js';
 import { readFileNoFollow } from './no-follow.js';
 
 export interface SnapshotLimits {
@@ -37,6 +39,41 @@ export interface Snapshot {
   /** Every path that existed (any type), so a changed link or unreadable file is never taken for a new one. */
   present: Set<string>;
 }
+
+/** Paths Errand's tools change: `exact` ones, and `trees` (moved or trashed: with all inside). */
+export interface ToolNote {
+  exact: string[];
+  trees: string[];
+}
+
+/** What Errand's own tools changed while a command ran: never the command's. */
+export class ToolPaths {
+  readonly notes: ToolNote[] = [];
+  private readonly exact = new Set<string>();
+  private readonly trees = new Set<string>();
+
+  add(note: ToolNote): void {
+    if (!note || !Array.isArray(note.exact) || !Array.isArray(note.trees)) return;
+    this.notes.push(note);
+    for (const p of note.exact) if (typeof p === 'string') this.exact.add(p);
+    for (const p of note.trees) if (typeof p === 'string') this.trees.add(p);
+  }
+
+  /** The tools changed `p` itself, or moved or trashed something it is in. */
+  covers(p: string): boolean {
+    if (this.exact.has(p) || this.trees.has(p)) return true;
+    if (!this.trees.size) return false;
+    for (let d = path.dirname(p); d !== path.dirname(d); d = path.dirname(d)) if (this.trees.has(d)) return true;
+    return false;
+  }
+}
+
+/** Errand's temp files: `.errand-<hex>.tmp` (file tools) and `.<name>.<pid>-<hex>.tmp` (durable writes). */
+const TEMP_NAMES = [/^\.errand-[0-9a-f]{12}\.tmp$/, /^\..+\.\d+-[0-9a-f]{8}\.tmp$/];
+export const isErrandTemp = (p: string): boolean => {
+  const name = path.basename(p);
+  return TEMP_NAMES.some((r) => r.test(name));
+};
 
 export type SnapshotResult = { ok: true; snapshot: Snapshot } | { ok: false; reason: string };
 
@@ -136,32 +173,38 @@ export interface DiffResult {
   incomplete: boolean;
 }
 
-/** Compare the folder now with the snapshot: folders and files created, files modified or deleted. */
+/**
+ * Compare the folder now with the snapshot: folders and files created, files modified or deleted.
+ * What `theirs` covers (Errand's tools changed it meanwhile) is left out.
+ */
 export async function diffSnapshot(
   snap: Snapshot,
   skip: (p: string) => boolean,
   limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+  theirs?: ToolPaths,
 ): Promise<DiffResult> {
   const changes: ExternalChanges = { dirs: [], created: [], modified: [], deleted: [] };
   const seen = new Set<string>();
+  const notMine = (p: string) => theirs?.covers(p) ?? false;
   let visited = 0;
   const complete = await walk(snap.root, skip, async (full, st) => {
     if (++visited > entryCap(limits) * 2) return false;
     seen.add(full);
     const before = snap.files.get(full);
     if (st.isDirectory()) {
-      if (!snap.present.has(full)) changes.dirs.push(full);
+      if (!snap.present.has(full) && !notMine(full)) changes.dirs.push(full);
       return;
     }
     if (!trackable(st)) return;
     if (!before && snap.present.has(full)) return; // it was something we did not keep (a link, say): left out
     const sha = await hashNoFollow(full);
     if (sha === undefined) return;
+    if (before?.sha === sha || notMine(full)) return;
     if (!before) changes.created.push({ path: full, afterSha: sha });
-    else if (before.sha !== sha)
-      changes.modified.push({ path: full, before: before.data, mode: before.mode, afterSha: sha });
+    else changes.modified.push({ path: full, before: before.data, mode: before.mode, afterSha: sha });
   }).catch(() => false);
   for (const [file, kept] of snap.files) {
+    if (notMine(file)) continue;
     const st = await fsp.lstat(file).catch(() => undefined);
     // Still a file: compared above. Not visited (the walk stopped early) but still there: left alone.
     if (st && (st.isFile() || !seen.has(file))) continue;
@@ -181,6 +224,10 @@ interface RunHead {
   taskId: string;
   root: string;
   at: number;
+  /** Where the change journal's touch log stood when the run began: what the tools changed after is there. */
+  offset: number;
+  /** What the tools were changing when the run began, or changed before its head was written. */
+  notes: ToolNote[];
   limits: SnapshotLimits;
   /** Paths the walk skipped as Errand's own state (the same are skipped when it is compared after a crash). */
   skipped: string[];
@@ -196,6 +243,7 @@ async function keepRun(
   snap: Snapshot,
   skipped: string[],
   limits: SnapshotLimits,
+  watch: ToolWatch,
 ): Promise<string> {
   const id = `run_${crypto.randomBytes(8).toString('hex')}`;
   const kept = [...snap.files];
@@ -205,6 +253,8 @@ async function keepRun(
     taskId,
     root: snap.root,
     at: Date.now(),
+    offset: watch.offset,
+    notes: [...watch.paths.notes],
     limits,
     skipped,
     present: [...snap.present],
@@ -278,14 +328,25 @@ function readRun(data: Buffer): { head: RunHead; snapshot: Snapshot } | undefine
 
 /**
  * After a crash: journal what the command of a run file changed (the folder now against the kept
- * files), then remove the file. Called by the change journal at start, before any change or new run.
+ * files, leaving out what the tools changed meanwhile, from the touch log), then remove the file.
+ * Called by the change journal at start, before any change or new run.
  */
-export async function recoverRun(journal: ChangeJournal, file: string): Promise<void> {
+export async function recoverRun(journal: ChangeJournal, file: string, touchLog: Buffer): Promise<void> {
   const run = readRun(await fsp.readFile(file));
   if (run && !(await journal.hasRun(run.head.taskId, run.head.id))) {
+    const theirs = new ToolPaths();
+    for (const n of run.head.notes ?? []) theirs.add(n);
+    if (touchLog.length > run.head.offset)
+      for (const line of touchLog.subarray(run.head.offset).toString('utf8').split('\n')) {
+        try {
+          if (line) theirs.add(JSON.parse(line) as ToolNote);
+        } catch {
+          /* a torn last line */
+        }
+      }
     const skipped = new Set(run.head.skipped ?? []);
-    const skip = (p: string) => skipped.has(p);
-    const diff = await diffSnapshot(run.snapshot, skip, run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS);
+    const skip = (p: string) => isErrandTemp(p) || skipped.has(p);
+    const diff = await diffSnapshot(run.snapshot, skip, run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS, theirs);
     if (diff.count) await journal.recordExternal(run.head.taskId, diff.changes, run.head.id);
   }
   await fsp.rm(file, { force: true });
@@ -302,55 +363,62 @@ export async function withShellUndo<T>(opts: {
 }): Promise<{ value: T; note: string; changed: boolean; undoable: boolean }> {
   const limits = opts.limits ?? DEFAULT_SNAPSHOT_LIMITS;
   await opts.journal.ready();
-  const skipped: string[] = [];
-  const skip = (p: string) => {
-    if (!opts.skip(p)) return false;
-    skipped.push(p);
-    return true;
-  };
-  const snap = await takeSnapshot(opts.cwd, skip, limits);
-  let runId: string | undefined;
-  let unkept = '';
-  if (snap.ok)
-    try {
-      runId = await keepRun(opts.journal, opts.taskId, snap.snapshot, skipped, limits);
-    } catch (err) {
-      unkept = `; what it changes is kept in memory only (${(err as Error).message}), so a crash while it runs would lose it`;
-    }
-  let value: T;
+  // From here on, what Errand's tools change is told to this run (and was being changed is known).
+  const watch = opts.journal.watch();
   try {
-    value = await opts.run();
-  } catch (err) {
-    // Still journal what it changed, then fail as it did.
-    if (snap.ok) await record(opts, snap.snapshot, skip, limits, runId).catch(() => undefined);
-    throw err;
-  }
-  if (!snap.ok) return { value, note: notUndoable(snap.reason), changed: false, undoable: false };
-  let diff: DiffResult;
-  try {
-    diff = await record(opts, snap.snapshot, skip, limits, runId);
-  } catch (err) {
-    return {
-      value,
-      note: notUndoable(`recording them failed: ${(err as Error).message}`),
-      changed: false,
-      undoable: false,
+    const skipped: string[] = [];
+    const skip = (p: string) => {
+      if (isErrandTemp(p)) return true;
+      if (!opts.skip(p)) return false;
+      skipped.push(p);
+      return true;
     };
+    const snap = await takeSnapshot(opts.cwd, skip, limits);
+    let runId: string | undefined;
+    let unkept = '';
+    if (snap.ok)
+      try {
+        runId = await keepRun(opts.journal, opts.taskId, snap.snapshot, skipped, limits, watch);
+      } catch (err) {
+        unkept = `; what it changes is kept in memory only (${(err as Error).message}), so a crash while it runs would lose it`;
+      }
+    let value: T;
+    try {
+      value = await opts.run();
+    } catch (err) {
+      // Still journal what it changed, then fail as it did.
+      if (snap.ok) await record(opts, snap.snapshot, skip, limits, watch, runId).catch(() => undefined);
+      throw err;
+    }
+    if (!snap.ok) return { value, note: notUndoable(snap.reason), changed: false, undoable: false };
+    let diff: DiffResult;
+    try {
+      diff = await record(opts, snap.snapshot, skip, limits, watch, runId);
+    } catch (err) {
+      return {
+        value,
+        note: notUndoable(`recording them failed: ${(err as Error).message}`),
+        changed: false,
+        undoable: false,
+      };
+    }
+    const c = diff.changes;
+    const parts = [
+      c.created.length && `${c.created.length} created`,
+      c.modified.length && `${c.modified.length} modified`,
+      c.deleted.length && `${c.deleted.length} deleted`,
+      c.dirs.length && `${c.dirs.length} folder${c.dirs.length === 1 ? '' : 's'} created`,
+    ].filter(Boolean);
+    const more = diff.incomplete
+      ? '; the folder grew too large to compare in full, so some new files may not be undoable'
+      : '';
+    const note = parts.length
+      ? `file changes recorded for undo: ${parts.join(', ')}${more}${unkept}`
+      : `no file changes under ${opts.cwd}${more}`;
+    return { value, note, changed: diff.count > 0, undoable: true };
+  } finally {
+    watch.close();
   }
-  const c = diff.changes;
-  const parts = [
-    c.created.length && `${c.created.length} created`,
-    c.modified.length && `${c.modified.length} modified`,
-    c.deleted.length && `${c.deleted.length} deleted`,
-    c.dirs.length && `${c.dirs.length} folder${c.dirs.length === 1 ? '' : 's'} created`,
-  ].filter(Boolean);
-  const more = diff.incomplete
-    ? '; the folder grew too large to compare in full, so some new files may not be undoable'
-    : '';
-  const note = parts.length
-    ? `file changes recorded for undo: ${parts.join(', ')}${more}${unkept}`
-    : `no file changes under ${opts.cwd}${more}`;
-  return { value, note, changed: diff.count > 0, undoable: true };
 }
 
 /** Compare, journal the command's changes (one durable line), then drop the run file. */
@@ -359,10 +427,11 @@ async function record(
   snap: Snapshot,
   skip: (p: string) => boolean,
   limits: SnapshotLimits,
+  watch: ToolWatch,
   runId: string | undefined,
 ): Promise<DiffResult> {
-  const diff = await diffSnapshot(snap, skip, limits);
-  if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes, runId);
+  const diff = await diffSnapshot(snap, skip, limits, watch.paths);
+  if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes, runId, watch.paths);
   // A run file left by a failure here is compared again at the next start (its run id then found journaled).
   if (runId) await dropRun(opts.journal, runId, diff.count > 0).catch(() => undefined);
   return diff;
