@@ -17,7 +17,10 @@ import { FolderIndex } from '../util/folder-index.js';
 import { moveAcross, removeNoFollow } from './move-across.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
-import { recoverRun, type ToolNote, ToolPaths } from './shell-journal.js';
+import { type ExternalChanges, recoverRun, type ToolNote, ToolPaths, type ToolWatch } from './shell-journal.js';
+
+export type { ExternalChanges, ToolWatch };
+
 import { sha256, ToolError } from './util.js';
 
 export interface JournalEntry extends ChangeEntry {
@@ -32,15 +35,6 @@ export interface JournalEntry extends ChangeEntry {
 }
 
 /** Changes made outside the file tools (by a shell command), found by comparing snapshots. */
-export interface ExternalChanges {
-  /** New folders, parents first. */
-  dirs: string[];
-  created: Array<{ path: string; afterSha: string }>;
-  modified: Array<{ path: string; before: Buffer; mode: number; afterSha: string }>;
-  /** Deleted files, with their content before. */
-  deleted: Array<{ path: string; before: Buffer; mode: number }>;
-}
-
 type JournalLine =
   /** A change; with `intent`, written before it was made: it counts once settled (below). */
   | { entry: JournalEntry; intent?: true }
@@ -52,14 +46,6 @@ type JournalLine =
   | { undone: string[]; at: number };
 
 /** A shell run Errand's tools are telling about their changes (see ChangeJournal.watch). */
-export interface ToolWatch {
-  /** What the tools changed or are changing since the watch began (or were changing when it began). */
-  readonly paths: ToolPaths;
-  /** Where the durable touch log stood when the watch began. */
-  readonly offset: number;
-  close(): void;
-}
-
 /** Shell runs in flight keep their snapshot here (see shell-journal.ts), with the tools' touch log. */
 const RUNS = '.shell-runs';
 const TOUCH_LOG = 'touched.log';

@@ -12,7 +12,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable-file.js';
-import type { ChangeJournal, ExternalChanges, ToolWatch } from './journal.js';
 import { readFileNoFollow } from './no-follow.js';
 
 export interface SnapshotLimits {
@@ -38,6 +37,36 @@ export interface Snapshot {
   files: Map<string, KeptFile>;
   /** Every path that existed (any type), so a changed link or unreadable file is never taken for a new one. */
   present: Set<string>;
+}
+
+export interface ExternalChanges {
+  /** New folders, parents first. */
+  dirs: string[];
+  created: Array<{ path: string; afterSha: string }>;
+  modified: Array<{ path: string; before: Buffer; mode: number; afterSha: string }>;
+  /** Deleted files, with their content before. */
+  deleted: Array<{ path: string; before: Buffer; mode: number }>;
+}
+
+export interface ToolWatch {
+  /** What the tools changed or are changing since the watch began (or were changing when it began). */
+  readonly paths: ToolPaths;
+  /** Where the durable touch log stood when the watch began. */
+  readonly offset: number;
+  close(): void;
+}
+
+/**
+ * What a shell run needs of the change journal (journal.ts's ChangeJournal): said here, so this file
+ * does not import the journal that imports it.
+ */
+export interface ShellRunJournal {
+  readonly runsDir: string;
+  runFile(runId: string): string;
+  ready(): Promise<void>;
+  watch(): ToolWatch;
+  hasRun(taskId: string, runId: string): Promise<boolean>;
+  recordExternal(taskId: string, changes: ExternalChanges, run?: string, self?: ToolPaths): Promise<unknown>;
 }
 
 /** Paths Errand's tools change: `exact` ones, and `trees` (moved or trashed: with all inside). */
@@ -238,7 +267,7 @@ interface RunHead {
 
 /** Write the snapshot to its run file durably (then the command may run). Returns the run's id. */
 async function keepRun(
-  journal: ChangeJournal,
+  journal: ShellRunJournal,
   taskId: string,
   snap: Snapshot,
   skipped: string[],
@@ -294,7 +323,7 @@ async function keepRun(
 }
 
 /** The run's file is no longer needed: its changes are journaled (durably), or there were none. */
-async function dropRun(journal: ChangeJournal, id: string, recorded: boolean): Promise<void> {
+async function dropRun(journal: ShellRunJournal, id: string, recorded: boolean): Promise<void> {
   await fsp.rm(journal.runFile(id), { force: true });
   // Nothing else says the run ended: the removal itself must last, or the next start compares again.
   if (!recorded) await fsyncDir(journal.runsDir);
@@ -331,7 +360,7 @@ function readRun(data: Buffer): { head: RunHead; snapshot: Snapshot } | undefine
  * files, leaving out what the tools changed meanwhile, from the touch log), then remove the file.
  * Called by the change journal at start, before any change or new run.
  */
-export async function recoverRun(journal: ChangeJournal, file: string, touchLog: Buffer): Promise<void> {
+export async function recoverRun(journal: ShellRunJournal, file: string, touchLog: Buffer): Promise<void> {
   const run = readRun(await fsp.readFile(file));
   if (run && !(await journal.hasRun(run.head.taskId, run.head.id))) {
     const theirs = new ToolPaths();
@@ -354,7 +383,7 @@ export async function recoverRun(journal: ChangeJournal, file: string, touchLog:
 
 /** Snapshot, run, compare, journal. Returns a note for the tool result and whether the journal changed. */
 export async function withShellUndo<T>(opts: {
-  journal: ChangeJournal;
+  journal: ShellRunJournal;
   taskId: string;
   cwd: string;
   skip: (p: string) => boolean;
@@ -423,7 +452,7 @@ export async function withShellUndo<T>(opts: {
 
 /** Compare, journal the command's changes (one durable line), then drop the run file. */
 async function record(
-  opts: { journal: ChangeJournal; taskId: string },
+  opts: { journal: ShellRunJournal; taskId: string },
   snap: Snapshot,
   skip: (p: string) => boolean,
   limits: SnapshotLimits,
