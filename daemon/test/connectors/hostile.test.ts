@@ -91,6 +91,15 @@ it('a huge connector result is clipped as a whole with a note the model reads, a
   // `big`: 40 text blocks of 100,000 characters (4 MB); `pictures`: an 8 MB-base64 image and a small one.
   model.push(reply(toolUse('dict__big', {}), toolUse('dict__pictures', {})), reply(text('Summarised.')));
   const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'get everything' });
+  // The first result is untrusted text in the task's view: the second call, read-only connector or
+  // not, carries arguments to the server, so it asks now.
+  const asked = await phone.event('approval.requested', (e) => e.approval.tool === 'dict__pictures', 30_000);
+  await phone.send({
+    type: 'approval.decide',
+    approvalId: asked.approval.id,
+    hash: asked.approval.hash,
+    decision: 'approve',
+  });
   const end = await phone.event(
     'task.updated',
     (e) => e.task.id === created.task.id && ['done', 'failed'].includes(e.task.state),
