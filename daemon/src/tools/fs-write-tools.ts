@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MAX_INSTRUCTION_CHARS } from '../agent/instructions.js';
 import type { ChangeJournal } from './journal.js';
 import { readNoFollow } from './journal.js';
-import { lastingKind } from './lasting-files.js';
+import { lastingInMovedFolder, lastingKind } from './lasting-files.js';
 import { looksBinary } from './readers.js';
 import type { Roots } from './roots.js';
 import { asInput, optBool, str, type ToolSpec, text } from './types.js';
@@ -21,8 +21,16 @@ const pathProp = (what: string) => ({
  * the thread, like memory: in a tainted thread it asks, and a grant covers only this exact change
  * (its class is the action's hash).
  */
-function lasting(targets: string[], action: Record<string, unknown>, actionClass: string) {
-  const kinds = targets.map(lastingKind).filter((k) => k !== undefined);
+function lasting(
+  targets: string[],
+  action: Record<string, unknown>,
+  actionClass: string,
+  movedFolder?: { from: string; to: string },
+) {
+  const kinds = [
+    ...targets.map(lastingKind),
+    movedFolder ? lastingInMovedFolder(movedFolder.from, movedFolder.to) : undefined,
+  ].filter((k) => k !== undefined);
   if (!kinds.length) return { action, actionClass };
   const persists = kinds.includes('runs-later') ? ('runs-later' as const) : ('instructions' as const);
   return { action, actionClass: `${actionClass}:${actionHash(action)}`, persists };
@@ -216,7 +224,12 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       if (a.stat?.isDirectory() && (b.real + path.sep).startsWith(a.real + path.sep))
         throw new ToolError('A folder cannot be moved into itself.');
       return {
-        ...lasting([b.real], { tool: 'fs_move', from: a.real, to: b.real }, 'fs_move'),
+        ...lasting(
+          [b.real],
+          { tool: 'fs_move', from: a.real, to: b.real },
+          'fs_move',
+          a.stat?.isDirectory() ? { from: a.real, to: b.real } : undefined,
+        ),
         summary: `Move ${a.real} to ${b.real}`,
         subjects: [a.real, b.real],
         async execute() {

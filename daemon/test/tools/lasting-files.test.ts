@@ -1,6 +1,9 @@
 // Which files outlive the thread: instruction files, and files other programs run or load later.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lastingKind } from '../../src/tools/lasting-files.js';
+import { lastingInMovedFolder, lastingKind } from '../../src/tools/lasting-files.js';
 
 describe('lasting files', () => {
   it.each([
@@ -27,6 +30,11 @@ describe('lasting files', () => {
     ['/home/u/.npmrc', 'runs-later'],
     ['/home/u/.local/lib/python3.11/site-packages/evil.pth', 'runs-later'],
     ['/home/u/.local/lib/python3.11/site-packages/sitecustomize.py', 'runs-later'],
+    ['/home/u/.bash_aliases', 'runs-later'],
+    // Folders moved into place whole.
+    ['/home/u/.ssh', 'runs-later'],
+    ['/home/u/.config/systemd', 'runs-later'],
+    ['/home/u/repo/.husky', 'runs-later'],
   ])('%s is %s', (file, kind) => {
     expect(lastingKind(file)).toBe(kind);
   });
@@ -40,5 +48,23 @@ describe('lasting files', () => {
     '/home/u/work/profile.md',
   ])('%s is an ordinary file', (file) => {
     expect(lastingKind(file)).toBeUndefined();
+  });
+});
+
+describe('a folder moved into place', () => {
+  it('is lasting when anything in it lands on a lasting path; ordinary folders are not', () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-lasting-'));
+    try {
+      fs.mkdirSync(path.join(base, 'cfg/systemd/user'), { recursive: true });
+      fs.writeFileSync(path.join(base, 'cfg/systemd/user/x.service'), '[Service]\n');
+      fs.mkdirSync(path.join(base, 'docs'));
+      fs.writeFileSync(path.join(base, 'docs/CLAUDE.md'), 'rules');
+      fs.writeFileSync(path.join(base, 'docs/notes.md'), 'notes');
+      expect(lastingInMovedFolder(path.join(base, 'cfg'), '/home/u/.config')).toBe('runs-later');
+      expect(lastingInMovedFolder(path.join(base, 'cfg'), '/home/u/stuff')).toBeUndefined();
+      expect(lastingInMovedFolder(path.join(base, 'docs'), '/home/u/project')).toBe('instructions');
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 });
