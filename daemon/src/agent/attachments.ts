@@ -93,6 +93,17 @@ export async function landAttachments(
       await fsyncDir(path.dirname(made));
       if (made !== inbox) await fsyncDir(workspace);
     }
+    // A link left in its place (by a command, a cloned repository) would take the files elsewhere.
+    const [st, real, realWorkspace] = await Promise.all([
+      fs.lstat(inbox),
+      fs.realpath(inbox),
+      fs.realpath(workspace),
+    ]);
+    if (!st.isDirectory() || real !== path.join(realWorkspace, 'inbox'))
+      throw new CommandError(
+        'conflict',
+        `${inbox} is not a folder of its own (it is a link or a file), so the attachment was not put there. Rename or remove it on the computer, then send again.`,
+      );
     for (const u of taken) {
       const target = await landOne(u, inbox, uploads);
       out.push({

@@ -1,5 +1,6 @@
 // Thread commands, attachments from the phone, and keeping long histories inside the context.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
@@ -123,6 +124,29 @@ it('moves attachments into the workspace inbox without overwriting, and gives th
   await expect(
     h.send('thread.send', { threadId: thread.id, text: 'again', attachmentIds: [txt.id] }),
   ).rejects.toMatchObject({ code: 'not_found' });
+});
+
+it('an inbox that is a link (left by a command or a cloned repository) is not followed', async () => {
+  h = await startHarness({ modelUrl: server.url });
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-outside-'));
+  try {
+    fs.mkdirSync(h.ctx.paths.workspace, { recursive: true });
+    fs.symlinkSync(outside, path.join(h.ctx.paths.workspace, 'inbox'));
+    const up = await h.ctx.uploads.save(h.cc.device.id, 'notes.desktop', 'text/plain', Buffer.from('[Desktop Entry]'));
+    await expect(h.send('thread.create', { text: 'look', attachmentIds: [up.id] })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/is not a folder of its own/),
+    });
+    expect(fs.readdirSync(outside)).toEqual([]);
+    // The upload still waits for a message, once the link is gone.
+    fs.rmSync(path.join(h.ctx.paths.workspace, 'inbox'));
+    server.push(reply(text('Got it.')));
+    const { task } = await h.send('thread.create', { text: 'look', attachmentIds: [up.id] });
+    await h.waitTask(task.id, ['done']);
+    expect(fs.readFileSync(path.join(h.ctx.paths.workspace, 'inbox', 'notes.desktop'), 'utf8')).toBe('[Desktop Entry]');
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
 });
 
 it('shortens older tool output visibly to stay within anthropic.contextTokens, dropping no message', async () => {
