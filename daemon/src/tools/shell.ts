@@ -141,8 +141,7 @@ export function shellTool(deps: {
           const now = await deps.roots.recheck(cwdIn, cwd, 'write');
           const cfg = deps.config().shell;
           // Exactly the file that was shown runs: its absolute path, no second PATH lookup; one the
-          // agent could have changed is hashed again first.
-          await recheckProgram(program, { cwd: now.real, inside });
+          // agent could have changed is hashed again just before it starts (below).
           const exact = [program.path, ...argv.slice(1)];
           let run = exact;
           // Memory and process limits: set inside the sandbox (counted there per command), else by runProcess.
@@ -159,8 +158,10 @@ export function shellTool(deps: {
             cwd: now.real,
             skip: (p) => deps.roots.isPrivate(p),
             limits: deps.undoLimits,
-            run: () =>
-              runProcess(run, {
+            // Checked last, after the folder was kept (that can take a while): no window for a swap.
+            run: async () => {
+              await recheckProgram(program, { cwd: now.real, inside });
+              return runProcess(run, {
                 cwd: now.real,
                 env,
                 timeoutMs: cfg.timeoutSeconds * 1000,
@@ -169,7 +170,8 @@ export function shellTool(deps: {
                 notes: deps.notes,
                 keeper: !sandboxed,
                 limits: { ...limits, applied: sandboxed },
-              }),
+              });
+            },
           });
           const res = undo.value;
           if (sandboxed) deps.sandbox.after();
