@@ -2,13 +2,14 @@
 import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { globMatcher } from './glob.js';
 import { readNoFollow } from './journal.js';
 import { inFolder, openNoFollow, readFileNoFollow } from './no-follow.js';
 import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
 import { MATCH_BUDGET_MS, type MatchReply, MatchTimeout, searchMatcher } from './search-worker.js';
 import { asInput, optBool, optNum, optStr, str, type ToolSpec, text } from './types.js';
-import { clip, fmt, globToRegExp, ToolError } from './util.js';
+import { clip, fmt, ToolError } from './util.js';
 
 const LIST_MAX = 500;
 const FIND_MAX = 500;
@@ -144,7 +145,7 @@ export function readTools(roots: Roots): ToolSpec[] {
       const p = optStr(input, 'path') ?? roots.workspace;
       const r = await roots.resolve(p, 'read', { mustExist: true });
       if (!r.stat?.isDirectory()) throw new ToolError(`${p} is not a folder.`);
-      const re = globToRegExp(pattern, { caseInsensitive: true });
+      const matches = globMatcher(pattern, { caseInsensitive: true });
       const byName = !pattern.includes('/');
       return {
         action: { tool: 'fs_find', path: r.real, pattern },
@@ -158,7 +159,7 @@ export function readTools(roots: Roots): ToolSpec[] {
           let more = false;
           for await (const { full, dirent } of walk(roots, r.real, state)) {
             const rel = path.relative(r.real, full).split(path.sep).join('/');
-            if (re.test(byName ? dirent.name : rel)) {
+            if (matches(byName ? dirent.name : rel)) {
               if (hits.length >= FIND_MAX) {
                 more = true;
                 break;
@@ -218,7 +219,7 @@ export function readTools(roots: Roots): ToolSpec[] {
       } catch (err) {
         throw new ToolError(`Invalid regular expression: ${(err as Error).message}`);
       }
-      const nameRe = glob ? globToRegExp(glob, { caseInsensitive: true }) : undefined;
+      const nameMatches = glob ? globMatcher(glob, { caseInsensitive: true }) : undefined;
       const r = await roots.resolve(p, 'read', { mustExist: true });
       return {
         action: { tool: 'fs_search', path: r.real, query, glob },
@@ -281,7 +282,7 @@ export function readTools(roots: Roots): ToolSpec[] {
           for await (const { full, dirent } of files) {
             if (signal.aborted) break;
             if (dirent && !dirent.isFile()) continue;
-            if (nameRe && !nameRe.test(path.basename(full))) continue;
+            if (nameMatches && !nameMatches(path.basename(full))) continue;
             const data = await readSmallNoFollow(full);
             if (data === 'skip') {
               skipped++;

@@ -5,8 +5,8 @@
 // that outlive the thread ask even when a rule allows them; and with no sandbox, every shell call asks.
 import path from 'node:path';
 import type { PolicyRule } from '../config/schema.js';
+import { globMatcher } from './glob.js';
 import type { PreparedCall, ToolSpec } from './types.js';
-import { globToRegExp } from './util.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
 
@@ -49,7 +49,7 @@ function shellMatches(match: string, argv: string[], decision: Decision): boolea
 }
 
 function ruleMatches(rule: PolicyRule, spec: ToolSpec, prepared: PreparedCall): boolean {
-  if (!globToRegExp(rule.tool).test(spec.definition.name)) return false;
+  if (!globMatcher(rule.tool)(spec.definition.name)) return false;
   if (rule.match === undefined || rule.match === '' || rule.match === '*') return true;
   if (spec.kind === 'shell') {
     const { argv, program, programSha256 } = prepared.action as {
@@ -63,12 +63,12 @@ function ruleMatches(rule: PolicyRule, spec: ToolSpec, prepared: PreparedCall): 
     return shellMatches(rule.match, matched, rule.decision);
   }
   if (spec.kind === 'read' || spec.kind === 'write') {
-    const re = globToRegExp(rule.match);
-    const name = globToRegExp(rule.match.includes('/') ? rule.match : `**/${rule.match}`);
-    return prepared.subjects.some((p) => re.test(p) || name.test(p));
+    const whole = globMatcher(rule.match);
+    const name = globMatcher(rule.match.includes('/') ? rule.match : `**/${rule.match}`);
+    return prepared.subjects.some((p) => whole(p) || name(p));
   }
   // Connector tools: match against the canonical JSON of the arguments, as a glob.
-  return globToRegExp(`*${rule.match}*`).test(JSON.stringify(prepared.action.arguments ?? {}));
+  return globMatcher(`*${rule.match}*`)(JSON.stringify(prepared.action.arguments ?? {}));
 }
 
 /** Why a change that outlives the thread asks once untrusted text is in it. */

@@ -18,40 +18,6 @@ export const actionHash = (action: unknown): string => sha256(canonicalJson(acti
 /** A refusal or failure whose message is written for the model (and shown on the phone). */
 export class ToolError extends Error {}
 
-/** Glob to RegExp: `**` crosses folders, `*` and `?` do not, `{a,b}` alternatives, `[abc]` sets. */
-export function globToRegExp(glob: string, opts: { caseInsensitive?: boolean } = {}): RegExp {
-  let re = '';
-  let inGroup = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        const slashAfter = glob[i + 2] === '/';
-        re += slashAfter ? '(?:.*/)?' : '.*';
-        i += slashAfter ? 2 : 1;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      inGroup++;
-      re += '(?:';
-    } else if (c === '}' && inGroup) {
-      inGroup--;
-      re += ')';
-    } else if (c === ',' && inGroup) re += '|';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        let body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
-        if (body.startsWith('!')) body = '^' + body.slice(1);
-        re += `[${body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^$()|\\\]]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, opts.caseInsensitive ? 'i' : '');
-}
-
 /** Keeps the first and last `limit/2` bytes of a stream and counts what it dropped in between. */
 export class HeadTailBuffer {
   private head: Buffer[] = [];
