@@ -17,10 +17,44 @@ export interface ResolvedProgram {
   path: string;
   /** The file it is once every link is followed. */
   real: string;
-  /** The agent can change what runs: the file or a link on the way to it is inside the allowed folders. */
+  /**
+   * The agent can change what runs: the file or a link on the way to it is inside the allowed
+   * folders, or it is a script whose interpreter (`#!`, also through `env`) is.
+   */
   writable: boolean;
-  /** SHA-256 of the file's content (hex), for a writable program. */
+  /** SHA-256 of the file's content (hex), for a writable program; with the interpreter's for a script. */
   sha256?: string;
+  /** A script's interpreter inside the allowed folders (its real path). */
+  interpreter?: string;
+}
+
+/** The interpreter a script names on its `#!` line (through `env`, looked up on `pathVar`), if any. */
+function interpreterOf(file: string, pathVar: string, cwd: string): string | undefined {
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      head = Buffer.alloc(256);
+      head = head.subarray(0, fs.readSync(fd, head, 0, 256, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
+  const words = head.toString('latin1').slice(2).split('\n')[0].trim().split(/\s+/);
+  let name = words[0];
+  if (!name) return undefined;
+  if (path.basename(name) === 'env') {
+    name = words.slice(1).find((w) => !w.startsWith('-') && !w.includes('=')) ?? '';
+    if (!name) return undefined;
+    if (!name.includes('/')) {
+      const dir = pathVar.split(path.delimiter).find((d) => executableFile(path.resolve(cwd, d, name)));
+      return dir === undefined ? undefined : path.resolve(cwd, dir, name);
+    }
+  }
+  return path.isAbsolute(name) && executableFile(name) ? name : undefined;
 }
 
 /** Links followed at most (as the kernel's limit). */
@@ -94,9 +128,26 @@ export async function resolveProgram(
     if (err instanceof ToolError) throw err;
     throw new ToolError(`The program ${name} could not be looked at: ${(err as Error).message}`);
   }
-  if (!found.writable) return found;
+  // A script runs its interpreter: one the agent can change is bound too (one level, as the kernel).
+  let interpreter: string | undefined;
+  const named = interpreterOf(found.real, opts.pathVar, opts.cwd);
+  if (named) {
+    try {
+      const i = follow(named, opts.inside);
+      if (i.writable) interpreter = i.real;
+    } catch {
+      /* a broken link: the kernel will refuse to run it */
+    }
+  }
+  if (!found.writable && !interpreter) return found;
   try {
-    return { ...found, sha256: await sha256Of(found.real) };
+    let sha256 = await sha256Of(found.real);
+    if (interpreter)
+      sha256 = crypto
+        .createHash('sha256')
+        .update(`${sha256}:${await sha256Of(interpreter)}`)
+        .digest('hex');
+    return { ...found, writable: true, sha256, ...(interpreter ? { interpreter } : {}) };
   } catch (err) {
     throw new ToolError(`The program ${name} (${found.path}) could not be read: ${(err as Error).message}`);
   }
@@ -108,16 +159,22 @@ export async function resolveProgram(
  */
 export async function recheckProgram(
   shown: ResolvedProgram,
-  opts: { cwd: string; inside: (real: string) => boolean },
+  opts: { cwd: string; inside: (real: string) => boolean; pathVar?: string },
 ): Promise<void> {
   if (!shown.writable) return;
   let now: ResolvedProgram | undefined;
   try {
-    now = await resolveProgram(shown.path, { pathVar: '', cwd: opts.cwd, inside: opts.inside });
+    now = await resolveProgram(shown.path, { pathVar: opts.pathVar ?? '', cwd: opts.cwd, inside: opts.inside });
   } catch {
     now = undefined;
   }
-  if (!now || now.path !== shown.path || now.real !== shown.real || now.sha256 !== shown.sha256)
+  if (
+    !now ||
+    now.path !== shown.path ||
+    now.real !== shown.real ||
+    now.sha256 !== shown.sha256 ||
+    now.interpreter !== shown.interpreter
+  )
     throw new ToolError(
       `The program ${shown.path} changed since this command was checked (it is inside the allowed folders); nothing was run.`,
     );

@@ -108,9 +108,11 @@ export function shellTool(deps: {
       // A program from the allowed folders is one the agent may have written: the summary says so.
       const where = !program.writable
         ? ''
-        : argv[0].includes('/')
-          ? ' (a program in the allowed folders)'
-          : ` (${argv[0]} here is ${clip(program.path, 120)}, a program in the allowed folders)`;
+        : program.interpreter && !inside(program.real)
+          ? ` (its interpreter ${clip(program.interpreter, 120)} is in the allowed folders)`
+          : argv[0].includes('/')
+            ? ' (a program in the allowed folders)'
+            : ` (${argv[0]} here is ${clip(program.path, 120)}, a program in the allowed folders)`;
       return {
         action: {
           tool: 'shell',
@@ -122,6 +124,7 @@ export function shellTool(deps: {
                 programInAllowedFolders:
                   'the agent can change this file: an approval covers only this exact content and argv',
                 programSha256: program.sha256,
+                ...(program.interpreter ? { interpreter: program.interpreter } : {}),
               }
             : {}),
           cwd: cwd.real,
@@ -160,7 +163,7 @@ export function shellTool(deps: {
             limits: deps.undoLimits,
             // Checked last, after the folder was kept (that can take a while): no window for a swap.
             run: async () => {
-              await recheckProgram(program, { cwd: now.real, inside });
+              await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });
               return runProcess(run, {
                 cwd: now.real,
                 env,

@@ -154,6 +154,47 @@ describe('program resolution', () => {
     expect(fs.readFileSync(path.join(ws, 'ran.txt'), 'utf8')).toBe('one\none\n');
   });
 
+  it("a script's interpreter inside the allowed folders is bound too: rewritten, the grant no longer covers it", async () => {
+    h = await toolsHarness();
+    const ws = fs.realpathSync(h.ctx.paths.workspace);
+    const interp = path.join(ws, 'interp');
+    const ran = path.join(ws, 'ran.txt');
+    fs.writeFileSync(
+      interp,
+      `#!/bin/sh
+echo shown >> ${ran}
+`,
+      { mode: 0o755 },
+    );
+    // The script itself is outside the allowed folders (a venv's python named by a system script).
+    const prog = path.join(h.home, '..', 'outside', 'prog');
+    fs.writeFileSync(
+      prog,
+      `#!${interp}
+`,
+      { mode: 0o755 },
+    );
+    const task = h.task({ taskId: 'task_interp' });
+    const decided = new Set<string>();
+    const first = h.run('shell', { argv: [prog] }, task);
+    const a = await decideNext('allow_task', decided);
+    expect(a.action).toMatchObject({ interpreter: interp, programSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect((await first).state).toBe('completed');
+    expect(fs.readFileSync(ran, 'utf8')).toBe('shown\n');
+    // The model rewrites the interpreter (no approval needed inside the allowed folders).
+    fs.writeFileSync(
+      interp,
+      `#!/bin/sh
+echo ATTACKER >> ${ran}
+`,
+    );
+    const again = h.run('shell', { argv: [prog] }, task);
+    const b = await decideNext('deny', decided);
+    expect(b.action.programSha256).not.toBe(a.action.programSha256);
+    expect((await again).state).toBe('denied');
+    expect(fs.readFileSync(ran, 'utf8')).toBe('shown\n');
+  });
+
   it('a program on no PATH folder is a clear tool error, asked of nobody', async () => {
     h = await toolsHarness();
     const out = await h.run('shell', { argv: ['errand-no-such-program'] });
