@@ -94,11 +94,7 @@ export async function landAttachments(
       if (made !== inbox) await fsyncDir(workspace);
     }
     // A link left in its place (by a command, a cloned repository) would take the files elsewhere.
-    const [st, real, realWorkspace] = await Promise.all([
-      fs.lstat(inbox),
-      fs.realpath(inbox),
-      fs.realpath(workspace),
-    ]);
+    const [st, real, realWorkspace] = await Promise.all([fs.lstat(inbox), fs.realpath(inbox), fs.realpath(workspace)]);
     if (!st.isDirectory() || real !== path.join(realWorkspace, 'inbox'))
       throw new CommandError(
         'conflict',
