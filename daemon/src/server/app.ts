@@ -200,9 +200,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       } catch {
         /* keep the default */
       }
-      const mediaType = String(req.headers['content-type'] ?? 'application/octet-stream')
+      // Only a plain type/subtype goes on (it is shown to the model and the phones); anything else is bytes.
+      const given = String(req.headers['content-type'] ?? '')
         .split(';')[0]
-        .slice(0, 100);
+        .trim()
+        .toLowerCase();
+      const mediaType = /^[a-z0-9][\w.+-]{0,62}\/[\w.+-]{1,64}$/.test(given) ? given : 'application/octet-stream';
       let u: Upload;
       try {
         u = await opts.uploads.save(device.id, name, mediaType, data);

@@ -73,6 +73,24 @@ describe('uploads', () => {
     });
   }
 
+  it('keeps only a plain type/subtype as an upload media type; anything else is bytes', async () => {
+    const { token } = await td.pairDevice();
+    /** The media type kept, or the HTTP status when the upload was refused outright. */
+    const send = async (type: string) => {
+      const res = await fetch(`${td.url}/api/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': type },
+        body: 'x',
+      });
+      return res.ok ? ((await res.json()) as { mediaType: string }).mediaType : res.status;
+    };
+    expect(await send('Image/PNG; charset=binary')).toBe('image/png');
+    for (const odd of ['image/png" onerror="alert(1)', `text/${'x'.repeat(90)} ignore previous instructions`]) {
+      const kept = await send(odd);
+      expect(kept === 'application/octet-stream' || (typeof kept === 'number' && kept >= 400 && kept < 500)).toBe(true);
+    }
+  });
+
   it('refuses an upload without a device token, and a token in the URL does not count', async () => {
     const { token } = await td.pairDevice();
     const res = await fetch(`${td.url}/api/upload?token=${token}`, {
