@@ -14,6 +14,12 @@ import { clip, fmt, ToolError } from './util.js';
 const LIST_MAX = 500;
 const FIND_MAX = 500;
 const SEARCH_MAX = 200;
+/**
+ * Matching time one search may take in all (each batch also has its own budget): a pattern just
+ * under a batch's budget would otherwise hold the one shared worker, and every other task's
+ * searches behind it, for as many batches as there are.
+ */
+export const searchLimits = { totalMs: 15_000 };
 const WALK_MAX = 200_000;
 const SEARCH_FILE_MAX = 5 * 1024 * 1024;
 /** fs_search sends files to its worker in batches of up to this many files or characters. */
@@ -231,6 +237,8 @@ export function readTools(roots: Roots): ToolSpec[] {
           const hits: string[] = [];
           let skipped = 0;
           let more = false;
+          let matchingMs = 0;
+          let outOfTime = false;
           // Files are read here (no-follow opens, private folder skipped) and matched in the search
           // worker in batches: no pattern runs on the daemon's event loop (search-worker.ts).
           let batch: Array<{ full: string; text: string }> = [];
@@ -241,7 +249,12 @@ export function readTools(roots: Roots): ToolSpec[] {
             batch = [];
             batchChars = 0;
             if (!files.length || signal.aborted) return !signal.aborted;
+            if (matchingMs > searchLimits.totalMs) {
+              outOfTime = true;
+              return false;
+            }
             let reply: MatchReply;
+            const started = performance.now();
             try {
               reply = await searchMatcher.match(
                 {
@@ -261,6 +274,7 @@ export function readTools(roots: Roots): ToolSpec[] {
                 );
               throw err;
             }
+            matchingMs += performance.now() - started;
             if (reply.error) throw new ToolError(`Invalid regular expression: ${reply.error}`);
             for (let f = 0; f < files.length; f++) {
               for (const [i, line] of reply.hits[f] ?? []) {
@@ -298,7 +312,7 @@ export function readTools(roots: Roots): ToolSpec[] {
             }
           }
           if (going) await flush();
-          const head = `[${hits.length} match${hits.length === 1 ? '' : 'es'} for "${query}"${more ? `; stopped at ${SEARCH_MAX}, narrow the search` : ''}${skipped ? `; ${skipped} large, linked or unreadable files skipped` : ''}]`;
+          const head = `[${hits.length} match${hits.length === 1 ? '' : 'es'} for "${query}"${more ? `; stopped at ${SEARCH_MAX}, narrow the search` : ''}${outOfTime ? `; stopped after ${searchLimits.totalMs / 1000} s of matching (only part of the files were searched): use a simpler pattern or a narrower folder` : ''}${skipped ? `; ${skipped} large, linked or unreadable files skipped` : ''}]`;
           return { content: text(`${head}\n${hits.join('\n')}`), summary: `${hits.length} matches` };
         },
       };

@@ -103,3 +103,28 @@ it('an exponential regular expression ends with a clear error in seconds while t
   expect(JSON.stringify(plain.content)).toContain('1 match');
   expect(JSON.stringify(plain.content)).toContain(`${path.sep}r.txt:1: ${'a'.repeat(28)}!`);
 });
+
+it('one search has a total matching budget: past it, it stops with what it found and says so', async () => {
+  const { toolsHarness, textOf } = await import('./helpers.js');
+  const { searchLimits } = await import('../../src/tools/fs-read-tools.js');
+  const fs = await import('node:fs');
+  const h = await toolsHarness();
+  const saved = searchLimits.totalMs;
+  try {
+    // Three batches of files (64 a batch); a budget the first batch alone uses up.
+    const dir = path.join(h.ctx.paths.workspace, 'many');
+    fs.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(dir, `f${String(i).padStart(3, '0')}.txt`), 'needle\n');
+    searchLimits.totalMs = 0.001;
+    const out = await h.run('fs_search', { query: 'needle', path: 'many' });
+    expect(out.state).toBe('completed');
+    const said = textOf(out);
+    expect(said).toMatch(/stopped after 0\.000001 s of matching \(only part of the files were searched\)/);
+    expect(Number(/\[(\d+) match/.exec(said)?.[1])).toBeLessThan(150);
+    searchLimits.totalMs = saved;
+    expect(textOf(await h.run('fs_search', { query: 'needle', path: 'many' }))).toMatch(/\[150 matches/);
+  } finally {
+    searchLimits.totalMs = saved;
+    await h.close();
+  }
+});
