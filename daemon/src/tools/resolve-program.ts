@@ -49,12 +49,18 @@ function interpreterOf(file: string, pathVar: string, cwd: string): string | und
   if (path.basename(name) === 'env') {
     name = words.slice(1).find((w) => !w.startsWith('-') && !w.includes('=')) ?? '';
     if (!name) return undefined;
-    if (!name.includes('/')) {
-      const dir = pathVar.split(path.delimiter).find((d) => executableFile(path.resolve(cwd, d, name)));
-      return dir === undefined ? undefined : path.resolve(cwd, dir, name);
-    }
+    if (!name.includes('/')) return onPath(name, pathVar, cwd);
   }
   return path.isAbsolute(name) && executableFile(name) ? name : undefined;
+}
+
+/** As execvp: the first folder on `pathVar` holding an executable file `name`; an empty entry is `cwd`. */
+function onPath(name: string, pathVar: string, cwd: string): string | undefined {
+  for (const dir of pathVar.split(path.delimiter)) {
+    const p = path.resolve(cwd, dir, name);
+    if (executableFile(p)) return p;
+  }
+  return undefined;
 }
 
 /** Links followed at most (as the kernel's limit). */
@@ -111,14 +117,7 @@ export async function resolveProgram(
     if (!executableFile(abs)) throw new ToolError(`There is no program at ${name} (no executable file there).`);
     candidate = abs;
   } else {
-    // As execvp: the first folder holding an executable file of that name; an empty entry is the working folder.
-    for (const dir of opts.pathVar.split(path.delimiter)) {
-      const p = path.resolve(opts.cwd, dir, name);
-      if (executableFile(p)) {
-        candidate = p;
-        break;
-      }
-    }
+    candidate = onPath(name, opts.pathVar, opts.cwd);
     if (!candidate) throw new ToolError(`No program named ${name} on this computer's PATH.`);
   }
   let found: Omit<ResolvedProgram, 'sha256'>;

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
+import { isInside } from './roots.js';
 import { runProcess } from './run-process.js';
 import { shellQuote } from './util.js';
 
@@ -45,7 +46,7 @@ export function systemProgram(name: string, roots: string[]): string | undefined
     }
   };
   const realRoots = roots.map((r) => real(r) ?? path.resolve(r));
-  const inside = (p: string) => realRoots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+  const inside = (p: string) => realRoots.some((r) => isInside(r, p));
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!path.isAbsolute(dir)) continue;
     const file = path.join(dir, name);

@@ -4,6 +4,7 @@
 // Kept as one path per line (JSON), appended as files are written; bounded to the newest paths.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileDurablySync } from '../util/durable-file.js';
 
 const MAX_PATHS = 10_000;
 
@@ -95,15 +96,7 @@ export class TaintedFiles {
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     if (this.paths.size >= MAX_PATHS) {
       // Past the bound the oldest go: rewrite with what is kept.
-      const tmp = `${this.file}.tmp`;
-      const fd = fs.openSync(tmp, 'w', 0o600);
-      try {
-        fs.writeSync(fd, [...this.paths].map((p) => `${JSON.stringify(p)}\n`).join(''));
-        fs.fdatasyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, this.file);
+      writeFileDurablySync(this.file, [...this.paths].map((p) => `${JSON.stringify(p)}\n`).join(''));
     } else {
       // Durable before the write it marks (a crash as the file lands must not leave it unmarked).
       const fd = fs.openSync(this.file, 'a', 0o600);
