@@ -30,10 +30,14 @@ interface KeptFile {
   sha: string;
   data: Buffer;
   mode: number;
+  /** Its stat when it was read (statSignature); none for files read back after a crash. */
+  sig?: string;
 }
 
 export interface Snapshot {
   root: string;
+  /** Date.now() before the walk began: files changed since may share a timestamp with a later change. */
+  takenAt: number;
   files: Map<string, KeptFile>;
   /** Every path that existed (any type), so a changed link or unreadable file is never taken for a new one. */
   present: Set<string>;
@@ -136,13 +140,43 @@ async function walk(root: string, skip: (p: string) => boolean, visit: Visit): P
 
 const trackable = (st: fs.Stats) => st.isFile() && st.nlink === 1;
 
+/**
+ * What changes whenever a file's content does: its ctime is set by the kernel on every write,
+ * rename or chmod, and no unprivileged program can set it back (unlike mtime). So a file whose
+ * signature is the same as when it was kept has the same content, and is not read again.
+ */
+export const statSignature = (st: fs.Stats): string =>
+  `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.mtimeMs}:${st.ctimeMs}`;
+
+/**
+ * A file whose ctime is this close to (or after) the moment it was kept is read again all the same:
+ * a change made within the same timestamp tick as the keeping would leave the signature as it was.
+ */
+const RACY_MS = 2000;
+const settledBefore = (st: fs.Stats, at: number) => st.ctimeMs < at - RACY_MS;
+
+/**
+ * sha256 of files by signature, from earlier snapshots and comparisons: the next command in the
+ * same folder reads its files (their bytes are kept) but need not hash the unchanged ones again.
+ * Only hashes are remembered, never content; bounded.
+ */
+const knownHashes = new Map<string, { sig: string; sha: string; at: number }>();
+const KNOWN_HASHES_MAX = 20_000;
+/** `at`: a moment before the bytes hashed were read. */
+function rememberHash(file: string, sig: string, sha: string, at: number): void {
+  knownHashes.delete(file);
+  if (knownHashes.size >= KNOWN_HASHES_MAX) knownHashes.delete(knownHashes.keys().next().value as string);
+  knownHashes.set(file, { sig, sha, at });
+}
+
 /** Keep the content of every regular file under `root`, or say why not (over the limits). */
 export async function takeSnapshot(
   root: string,
   skip: (p: string) => boolean,
   limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
 ): Promise<SnapshotResult> {
-  const snapshot: Snapshot = { root, files: new Map(), present: new Set() };
+  const takenAt = Date.now();
+  const snapshot: Snapshot = { root, takenAt, files: new Map(), present: new Set() };
   let bytes = 0;
   let tooLarge = false;
   try {
@@ -164,11 +198,15 @@ export async function takeSnapshot(
           tooLarge = true;
           return false;
         }
-        snapshot.files.set(full, {
-          sha: crypto.createHash('sha256').update(data).digest('hex'),
-          data,
-          mode: stat.mode & 0o7777,
-        });
+        const sig = statSignature(stat);
+        const known = knownHashes.get(full);
+        let sha: string;
+        if (known?.sig === sig && settledBefore(stat, known.at)) sha = known.sha;
+        else {
+          sha = crypto.createHash('sha256').update(data).digest('hex');
+          rememberHash(full, sig, sha, takenAt);
+        }
+        snapshot.files.set(full, { sha, data, mode: stat.mode & 0o7777, sig });
       } catch {
         /* unreadable or changed under us: not tracked (and not taken for new afterwards) */
       }
@@ -179,7 +217,10 @@ export async function takeSnapshot(
   return tooLarge ? { ok: false, reason: TOO_LARGE } : { ok: true, snapshot };
 }
 
-/** sha256 of a regular file, streamed, without following a link at its last component. */
+/** Files up to this size are hashed from one read; larger ones are streamed. */
+const HASH_IN_ONE_READ = 1024 * 1024;
+
+/** sha256 of a regular file, without following a link at its last component. */
 async function hashNoFollow(file: string): Promise<string | undefined> {
   let h: fsp.FileHandle | undefined;
   try {
@@ -187,7 +228,8 @@ async function hashNoFollow(file: string): Promise<string | undefined> {
     const st = await h.stat();
     if (!trackable(st)) return undefined;
     const hash = crypto.createHash('sha256');
-    for await (const chunk of h.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    if (st.size <= HASH_IN_ONE_READ) hash.update(await h.readFile());
+    else for await (const chunk of h.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
     return hash.digest('hex');
   } catch {
     return undefined;
@@ -226,6 +268,8 @@ export async function diffSnapshot(
     }
     if (!trackable(st)) return;
     if (!before && snap.present.has(full)) return; // it was something we did not keep (a link, say): left out
+    // Unchanged since it was kept (and not changed within the tick it was kept in): not read again.
+    if (before?.sig !== undefined && before.sig === statSignature(st) && settledBefore(st, snap.takenAt)) return;
     const sha = await hashNoFollow(full);
     if (sha === undefined) return;
     if (before?.sha === sha || notMine(full)) return;
@@ -342,7 +386,7 @@ function readRun(data: Buffer): { head: RunHead; snapshot: Snapshot } | undefine
   }
   if (head?.v !== 1 || !Array.isArray(head.files) || !Array.isArray(head.present) || !path.isAbsolute(head.root))
     return undefined;
-  const snapshot: Snapshot = { root: head.root, files: new Map(), present: new Set(head.present) };
+  const snapshot: Snapshot = { root: head.root, takenAt: head.at, files: new Map(), present: new Set(head.present) };
   let off = 4 + len;
   for (const [p, sha, mode, bytes] of head.files) {
     if (off + bytes > data.length) return undefined;
