@@ -18,6 +18,7 @@ import { moveAcross, removeNoFollow } from './move-across.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
 import { type PlaceCheck, placeContained } from './safe-place.js';
 import { type ExternalChanges, recoverRun, type ToolNote, ToolPaths, type ToolWatch } from './shell-journal.js';
+import { KeptStore } from './shell-kept.js';
 
 export type { ExternalChanges, ToolWatch };
 
@@ -45,7 +46,6 @@ type JournalLine =
   | { external: JournalEntry[]; run?: string }
   | { undone: string[]; at: number };
 
-/** A shell run Errand's tools are telling about their changes (see ChangeJournal.watch). */
 /** Shell runs in flight keep their snapshot here (see shell-journal.ts), with the tools' touch log. */
 const RUNS = '.shell-runs';
 const TOUCH_LOG = 'touched.log';
@@ -143,6 +143,8 @@ export class ChangeJournal {
   private keepLog = false;
   /** Where shell runs keep their snapshots while they run. */
   readonly runsDir: string;
+  /** The contents shell runs keep, shared by the runs (shell-kept.ts). */
+  readonly kept: KeptStore;
   private readonly touchLog: string;
   private readonly recovering: Promise<void>;
 
@@ -154,6 +156,7 @@ export class ChangeJournal {
   ) {
     this.withChanges = new FolderIndex(dir, (name) => (name.startsWith('.') ? undefined : name));
     this.runsDir = path.join(dir, RUNS);
+    this.kept = new KeptStore(this.runsDir);
     this.touchLog = path.join(this.runsDir, TOUCH_LOG);
     // Shell runs a crash cut off: listed now, before any new one starts; recovered once the rest
     // of start-up (which kills the commands a previous daemon left running) has run.
@@ -183,7 +186,9 @@ export class ChangeJournal {
         this.keepLog = true; // left for the next start, with the log it needs
       }
     }
-    if (!this.keepLog) await fsp.rm(this.touchLog, { force: true }).catch(() => undefined);
+    if (this.keepLog) return;
+    await fsp.rm(this.touchLog, { force: true }).catch(() => undefined);
+    await this.kept.clear().catch(() => undefined); // no run refers to it now
   }
 
   /** The file a shell run keeps its snapshot in while it runs. */

@@ -4,15 +4,18 @@
 // them. What Errand's own tools changed meanwhile (other tasks' file writes, moves, undos) is theirs,
 // not the command's: the change journal tells each run in flight (ChangeJournal.watch).
 //
-// The kept files are written to one run file (journal/.shell-runs/run_<id>.run) and made durable
-// before the command starts, and removed once its changes are journaled: after a kill -9 mid-command
-// the next start compares the folder with that file and journals what the command changed.
+// What is kept is made durable before the command starts: contents in the kept store's packs
+// (shell-kept.ts; a file unchanged since an earlier run is not read or written again), and a run
+// file (journal/.shell-runs/run_<id>.run) naming each file's hash and where its content lies. The
+// run file is removed once the command's changes are journaled: after a kill -9 mid-command the
+// next start compares the folder with it and journals what the command changed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable-file.js';
 import { readFileNoFollow } from './no-follow.js';
+import type { KeptAt, KeptStore } from './shell-kept.js';
 
 export interface SnapshotLimits {
   /** Regular files kept at most. */
@@ -28,7 +31,10 @@ const entryCap = (l: SnapshotLimits) => l.maxFiles * 10;
 
 interface KeptFile {
   sha: string;
-  data: Buffer;
+  /** The content in memory, until it is in the kept store (or when the store could not take it). */
+  data?: Buffer;
+  /** Where the content lies in the kept store. */
+  at?: KeptAt;
   mode: number;
   /** Its stat when it was read (statSignature); none for files read back after a crash. */
   sig?: string;
@@ -41,6 +47,8 @@ export interface Snapshot {
   files: Map<string, KeptFile>;
   /** Every path that existed (any type), so a changed link or unreadable file is never taken for a new one. */
   present: Set<string>;
+  /** The kept store's packs this snapshot refers to: held until its run ends. */
+  held: Set<string>;
 }
 
 export interface ExternalChanges {
@@ -66,6 +74,7 @@ export interface ToolWatch {
  */
 export interface ShellRunJournal {
   readonly runsDir: string;
+  readonly kept: KeptStore;
   runFile(runId: string): string;
   ready(): Promise<void>;
   watch(): ToolWatch;
@@ -155,28 +164,23 @@ export const statSignature = (st: fs.Stats): string =>
 const RACY_MS = 2000;
 const settledBefore = (st: fs.Stats, at: number) => st.ctimeMs < at - RACY_MS;
 
-/**
- * sha256 of files by signature, from earlier snapshots and comparisons: the next command in the
- * same folder reads its files (their bytes are kept) but need not hash the unchanged ones again.
- * Only hashes are remembered, never content; bounded.
- */
-const knownHashes = new Map<string, { sig: string; sha: string; at: number }>();
-const KNOWN_HASHES_MAX = 20_000;
-/** `at`: a moment before the bytes hashed were read. */
-function rememberHash(file: string, sig: string, sha: string, at: number): void {
-  knownHashes.delete(file);
-  if (knownHashes.size >= KNOWN_HASHES_MAX) knownHashes.delete(knownHashes.keys().next().value as string);
-  knownHashes.set(file, { sig, sha, at });
-}
+/** Content kept in memory, or read back from the kept store. */
+const contentOf = async (k: KeptFile, store?: KeptStore): Promise<Buffer | undefined> =>
+  k.data ?? (k.at && store ? await store.read(k.at, k.sha) : undefined);
 
-/** Keep the content of every regular file under `root`, or say why not (over the limits). */
+/**
+ * Keep the content of every regular file under `root`, or say why not (over the limits). With a
+ * kept store, a file whose signature is as remembered and whose content is in the store is not
+ * read: the snapshot refers to the store (and holds its pack; the caller releases `held`).
+ */
 export async function takeSnapshot(
   root: string,
   skip: (p: string) => boolean,
   limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+  store?: KeptStore,
 ): Promise<SnapshotResult> {
   const takenAt = Date.now();
-  const snapshot: Snapshot = { root, takenAt, files: new Map(), present: new Set() };
+  const snapshot: Snapshot = { root, takenAt, files: new Map(), present: new Set(), held: new Set() };
   let bytes = 0;
   let tooLarge = false;
   try {
@@ -191,6 +195,19 @@ export async function takeSnapshot(
         tooLarge = true;
         return false;
       }
+      const sig = statSignature(st);
+      const known = store?.knownFile(full);
+      const at = known?.sig === sig && settledBefore(st, known.at) ? store?.locate(known.sha) : undefined;
+      if (known && at) {
+        // Held at once (no await between): the store cannot remove the pack under this snapshot.
+        if (!snapshot.held.has(at.pack)) {
+          store!.hold([at.pack]);
+          snapshot.held.add(at.pack);
+        }
+        bytes += at.length;
+        snapshot.files.set(full, { sha: known.sha, at, mode: st.mode & 0o7777, sig });
+        return;
+      }
       try {
         const { data, stat } = await readFileNoFollow(full);
         bytes += data.length;
@@ -198,23 +215,21 @@ export async function takeSnapshot(
           tooLarge = true;
           return false;
         }
-        const sig = statSignature(stat);
-        const known = knownHashes.get(full);
-        let sha: string;
-        if (known?.sig === sig && settledBefore(stat, known.at)) sha = known.sha;
-        else {
-          sha = crypto.createHash('sha256').update(data).digest('hex');
-          rememberHash(full, sig, sha, takenAt);
-        }
-        snapshot.files.set(full, { sha, data, mode: stat.mode & 0o7777, sig });
+        const readSig = statSignature(stat);
+        const sha = crypto.createHash('sha256').update(data).digest('hex');
+        store?.remember(full, { sig: readSig, sha, at: takenAt });
+        snapshot.files.set(full, { sha, data, mode: stat.mode & 0o7777, sig: readSig });
       } catch {
         /* unreadable or changed under us: not tracked (and not taken for new afterwards) */
       }
     });
   } catch (err) {
+    store?.release(snapshot.held);
     return { ok: false, reason: `the folder could not be read: ${(err as Error).message}` };
   }
-  return tooLarge ? { ok: false, reason: TOO_LARGE } : { ok: true, snapshot };
+  if (!tooLarge) return { ok: true, snapshot };
+  store?.release(snapshot.held);
+  return { ok: false, reason: TOO_LARGE };
 }
 
 /** Files up to this size are hashed from one read; larger ones are streamed. */
@@ -253,6 +268,7 @@ export async function diffSnapshot(
   skip: (p: string) => boolean,
   limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
   theirs?: ToolPaths,
+  store?: KeptStore,
 ): Promise<DiffResult> {
   const changes: ExternalChanges = { dirs: [], created: [], modified: [], deleted: [] };
   const seen = new Set<string>();
@@ -273,8 +289,10 @@ export async function diffSnapshot(
     const sha = await hashNoFollow(full);
     if (sha === undefined) return;
     if (before?.sha === sha || notMine(full)) return;
-    if (!before) changes.created.push({ path: full, afterSha: sha });
-    else changes.modified.push({ path: full, before: before.data, mode: before.mode, afterSha: sha });
+    if (!before) return void changes.created.push({ path: full, afterSha: sha });
+    const kept = await contentOf(before, store);
+    // Its content could not be read back (the kept store was damaged): left out, as a file not kept.
+    if (kept) changes.modified.push({ path: full, before: kept, mode: before.mode, afterSha: sha });
   }).catch(() => false);
   for (const [file, kept] of snap.files) {
     if (notMine(file)) continue;
@@ -282,7 +300,8 @@ export async function diffSnapshot(
     // Still a file: compared above. Not visited (the walk stopped early) but still there: left alone.
     if (st && (st.isFile() || !seen.has(file))) continue;
     // Gone, or replaced by a folder or a link: its content is kept for undo (which leaves alone what is there now).
-    changes.deleted.push({ path: file, before: kept.data, mode: kept.mode });
+    const before = await contentOf(kept, store);
+    if (before) changes.deleted.push({ path: file, before, mode: kept.mode });
   }
   // Parents before children, so undo (newest first) removes the children first.
   changes.dirs.sort((a, b) => a.split(path.sep).length - b.split(path.sep).length || a.localeCompare(b));
@@ -290,9 +309,13 @@ export async function diffSnapshot(
   return { changes, count, incomplete: !complete };
 }
 
-/** A run file: u32 LE length of the head, the head (JSON), then each kept file's bytes in the head's order. */
+/**
+ * A run file: u32 LE length of the head, then the head (JSON). Version 2 names where each kept
+ * file's content lies in the kept store; version 1 (earlier releases) had the contents after the
+ * head, in its order.
+ */
 interface RunHead {
-  v: 1;
+  v: 1 | 2;
   id: string;
   taskId: string;
   root: string;
@@ -305,11 +328,15 @@ interface RunHead {
   /** Paths the walk skipped as Errand's own state (the same are skipped when it is compared after a crash). */
   skipped: string[];
   present: string[];
-  /** [path, sha256, mode, bytes] */
-  files: Array<[string, string, number, number]>;
+  /** [path, sha256, mode, bytes] and, in version 2, [pack, offset] in the kept store. */
+  files: Array<[string, string, number, number, string?, number?]>;
 }
 
-/** Write the snapshot to its run file durably (then the command may run). Returns the run's id. */
+/**
+ * Make the snapshot durable (then the command may run): the contents not in the kept store yet go
+ * there as one pack, then the run file names them all. Returns the run's id. The contents then
+ * leave memory.
+ */
 async function keepRun(
   journal: ShellRunJournal,
   taskId: string,
@@ -318,10 +345,23 @@ async function keepRun(
   limits: SnapshotLimits,
   watch: ToolWatch,
 ): Promise<string> {
+  const store = journal.kept;
+  const fresh = new Map<string, Buffer>();
+  for (const k of snap.files.values()) {
+    if (k.at || !k.data || fresh.has(k.sha)) continue;
+    const at = store.locate(k.sha); // the same content kept already (another file, an earlier run)
+    if (!at) fresh.set(k.sha, k.data);
+    else if (!snap.held.has(at.pack)) {
+      store.hold([at.pack]);
+      snap.held.add(at.pack);
+    }
+  }
+  const placed = await store.add(fresh);
+  for (const { pack } of placed.values()) snap.held.add(pack); // held by add
+  for (const k of snap.files.values()) k.at ??= placed.get(k.sha) ?? store.locate(k.sha);
   const id = `run_${crypto.randomBytes(8).toString('hex')}`;
-  const kept = [...snap.files];
   const head: RunHead = {
-    v: 1,
+    v: 2,
     id,
     taskId,
     root: snap.root,
@@ -331,7 +371,7 @@ async function keepRun(
     limits,
     skipped,
     present: [...snap.present],
-    files: kept.map(([p, k]) => [p, k.sha, k.mode, k.data.length]),
+    files: [...snap.files].map(([p, k]) => [p, k.sha, k.mode, k.at!.length, k.at!.pack, k.at!.offset]),
   };
   const headBytes = Buffer.from(JSON.stringify(head));
   const len = Buffer.alloc(4);
@@ -340,21 +380,7 @@ async function keepRun(
   await fsp.mkdir(journal.runsDir, { recursive: true, mode: 0o700 });
   const h = await fsp.open(file, 'wx', 0o600);
   try {
-    // About a megabyte per write: one trip through the thread pool each, not one per file.
-    let batch: Buffer[] = [len, headBytes];
-    let bytes = len.length + headBytes.length;
-    const flush = async () => {
-      const all = Buffer.concat(batch, bytes);
-      batch = [];
-      bytes = 0;
-      for (let off = 0; off < all.length; ) off += (await h.write(all, off, all.length - off)).bytesWritten;
-    };
-    for (const [, k] of kept) {
-      batch.push(k.data);
-      bytes += k.data.length;
-      if (bytes >= 1024 * 1024) await flush();
-    }
-    if (bytes) await flush();
+    await h.writeFile(Buffer.concat([len, headBytes]));
     await h.datasync();
   } catch (err) {
     await h.close().catch(() => undefined);
@@ -363,6 +389,7 @@ async function keepRun(
   }
   await h.close();
   await fsyncDir(journal.runsDir);
+  for (const k of snap.files.values()) k.data = undefined;
   return id;
 }
 
@@ -372,6 +399,14 @@ async function dropRun(journal: ShellRunJournal, id: string, recorded: boolean):
   // Nothing else says the run ended: the removal itself must last, or the next start compares again.
   if (!recorded) await fsyncDir(journal.runsDir);
 }
+
+const validEntry = (e: unknown): e is [string, string, number, number, string?, number?] =>
+  Array.isArray(e) &&
+  typeof e[0] === 'string' &&
+  typeof e[1] === 'string' &&
+  Number.isInteger(e[2]) &&
+  Number.isSafeInteger(e[3]) &&
+  e[3] >= 0;
 
 /** A run file read back, or undefined when it is torn (the crash came before the command started). */
 function readRun(data: Buffer): { head: RunHead; snapshot: Snapshot } | undefined {
@@ -384,11 +419,29 @@ function readRun(data: Buffer): { head: RunHead; snapshot: Snapshot } | undefine
   } catch {
     return undefined;
   }
-  if (head?.v !== 1 || !Array.isArray(head.files) || !Array.isArray(head.present) || !path.isAbsolute(head.root))
+  if (
+    (head?.v !== 1 && head?.v !== 2) ||
+    !Array.isArray(head.files) ||
+    !head.files.every(validEntry) ||
+    !Array.isArray(head.present) ||
+    !path.isAbsolute(head.root)
+  )
     return undefined;
-  const snapshot: Snapshot = { root: head.root, takenAt: head.at, files: new Map(), present: new Set(head.present) };
+  const snapshot: Snapshot = {
+    root: head.root,
+    takenAt: head.at,
+    files: new Map(),
+    present: new Set(head.present),
+    held: new Set(),
+  };
   let off = 4 + len;
-  for (const [p, sha, mode, bytes] of head.files) {
+  for (const [p, sha, mode, bytes, pack, offset] of head.files) {
+    if (head.v === 2) {
+      // Read back (and its hash checked) only if the comparison needs it.
+      if (typeof pack === 'string' && Number.isSafeInteger(offset))
+        snapshot.files.set(p, { sha, mode, at: { pack, offset: offset!, length: bytes } });
+      continue;
+    }
     if (off + bytes > data.length) return undefined;
     const kept = data.subarray(off, off + bytes);
     off += bytes;
@@ -419,7 +472,13 @@ export async function recoverRun(journal: ShellRunJournal, file: string, touchLo
       }
     const skipped = new Set(run.head.skipped ?? []);
     const skip = (p: string) => isErrandTemp(p) || skipped.has(p);
-    const diff = await diffSnapshot(run.snapshot, skip, run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS, theirs);
+    const diff = await diffSnapshot(
+      run.snapshot,
+      skip,
+      run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS,
+      theirs,
+      journal.kept,
+    );
     if (diff.count) await journal.recordExternal(run.head.taskId, diff.changes, run.head.id);
   }
   await fsp.rm(file, { force: true });
@@ -438,6 +497,7 @@ export async function withShellUndo<T>(opts: {
   await opts.journal.ready();
   // From here on, what Errand's tools change is told to this run (and was being changed is known).
   const watch = opts.journal.watch();
+  let held: Set<string> | undefined;
   try {
     const skipped: string[] = [];
     const skip = (p: string) => {
@@ -446,7 +506,8 @@ export async function withShellUndo<T>(opts: {
       skipped.push(p);
       return true;
     };
-    const snap = await takeSnapshot(opts.cwd, skip, limits);
+    const snap = await takeSnapshot(opts.cwd, skip, limits, opts.journal.kept);
+    if (snap.ok) held = snap.snapshot.held;
     let runId: string | undefined;
     let unkept = '';
     if (snap.ok)
@@ -491,6 +552,7 @@ export async function withShellUndo<T>(opts: {
     return { value, note, changed: diff.count > 0, undoable: true };
   } finally {
     watch.close();
+    if (held) opts.journal.kept.release(held);
   }
 }
 
@@ -503,7 +565,7 @@ async function record(
   watch: ToolWatch,
   runId: string | undefined,
 ): Promise<DiffResult> {
-  const diff = await diffSnapshot(snap, skip, limits, watch.paths);
+  const diff = await diffSnapshot(snap, skip, limits, watch.paths, opts.journal.kept);
   if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes, runId, watch.paths);
   // A run file left by a failure here is compared again at the next start (its run id then found journaled).
   if (runId) await dropRun(opts.journal, runId, diff.count > 0).catch(() => undefined);
