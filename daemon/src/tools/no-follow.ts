@@ -213,14 +213,22 @@ async function readFd(fd: number, file: string): Promise<{ data: Buffer; stat: f
   return { data, stat };
 }
 
+const removed = (file: string): Promise<boolean> =>
+  fsp.rm(file, { force: true }).then(
+    () => true,
+    () => false,
+  );
+
 /** Write `name` in an opened folder durably: temp file beside it, fsync, rename over, fsync the folder. */
 export async function writeAtomicIn(folder: string, name: string, data: Buffer, mode?: number): Promise<void> {
   const tmpName = `.errand-${crypto.randomBytes(6).toString('hex')}.tmp`;
   const tmp = `${folder}/${tmpName}`;
   // Noted first, so a crash before the rename does not leave it in the user's folder for good.
   const noted = noteTemp(folder, tmpName);
+  let left = false; // a temp file is in the folder
   try {
     const h = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode ?? 0o644);
+    left = true;
     try {
       await h.writeFile(data);
       if (mode !== undefined) await h.chmod(mode);
@@ -228,14 +236,15 @@ export async function writeAtomicIn(folder: string, name: string, data: Buffer, 
     } finally {
       await h.close();
     }
-    try {
-      await fsp.rename(tmp, `${folder}/${name}`);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
+    await fsp.rename(tmp, `${folder}/${name}`);
+    left = false;
+  } catch (err) {
+    // Whatever failed (a full disk fails the write or the sync), the temp file goes with it.
+    if (left) left = !(await removed(tmp));
+    throw err;
   } finally {
-    if (noted) tempDone();
+    // One that could not be removed stays noted: the next start removes it.
+    if (noted && !left) tempDone();
   }
   await fsyncDir(folder);
 }
