@@ -103,7 +103,10 @@ type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
   | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
 
-/** A reply's text, thinking and tool input together: far past what any max_tokens allows. */
+/**
+ * A reply's text, thinking, tool input and server tool results together: far past what any
+ * max_tokens (or web fetch's max_content_tokens) allows.
+ */
 export const MAX_REPLY_CHARS = 4_000_000;
 /** Tool call ids key the call's result: the API's own shape, never a name objects already have. */
 const TOOL_ID = /^[A-Za-z0-9_-]{1,200}$/;
@@ -159,6 +162,8 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         // (cancelled, failed) still leaves what the model said about them in the conversation.
         if (cb.type === 'web_search_tool_result' || cb.type === 'web_fetch_tool_result') state.tainted = true;
         if (typeof cb.text === 'string') grew(cb.text);
+        // A result block comes whole and is kept whole (a fetched page can be megabytes): it counts too.
+        else if (cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking') grew(JSON.stringify(cb));
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
         if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking')
           b.raw = { ...cb };
