@@ -103,21 +103,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ ok: true, name: 'errand', version: opts.version }));
 
   // The pairing screen names the computer before the phone claims: only for the live code, so the
-  // name is told to no one but the person holding the code from this computer's screen.
+  // name is told to no one but the person holding the code from this computer's screen. As with
+  // claim, the live code always works (behind Tailscale Serve everyone shares 127.0.0.1, so others'
+  // failures must not hide the name from the owner); only other codes are counted and held back.
   app.post('/api/pair/peek', async (req, reply) => {
     const address = req.socket.remoteAddress ?? 'unknown';
     const body = PairPeekRequest.safeParse(req.body);
-    if (!body.success || !opts.limiter.allowed(address) || !opts.pairing.isLive(body.data.code)) {
-      opts.limiter.fail(address);
-      opts.refusals?.refused('pair_code_invalid', { address, path: req.url });
-      return httpError(
-        reply,
-        404,
-        'code_invalid',
-        'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.',
-      );
-    }
-    return { hostName: opts.hostName } satisfies PairPeekResponse;
+    if (body.success && opts.pairing.isLive(body.data.code))
+      return { hostName: opts.hostName } satisfies PairPeekResponse;
+    const over = !opts.limiter.allowed(address);
+    opts.limiter.fail(address);
+    opts.refusals?.refused(over ? 'rate_limited' : 'pair_code_invalid', { address, path: req.url });
+    if (over) return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    return httpError(
+      reply,
+      404,
+      'code_invalid',
+      'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.',
+    );
   });
 
   app.post('/api/pair/claim', async (req, reply) => {

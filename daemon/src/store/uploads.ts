@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Attachment, ServerEvent } from '../../../shared/src/index.js';
+import { stripControl } from '../util/text.js';
 import { REPLY_OP } from './commands.js';
 import { fsyncDir, writeFileDurably } from './durable-file.js';
 import type { EventLog } from './event-log.js';
@@ -65,14 +66,18 @@ interface Kept extends TakenUpload {
 
 export const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 
-/** A file name safe to create anywhere: no folders, no control characters, no leading dots. */
+/**
+ * A file name safe to create anywhere and to show: no folders, no leading dots, none of the
+ * characters that must not reach a reader (control, invisible and direction marks: U+202E makes
+ * "\u202egnp.exe" read as "exe.png"), the one rule of util/text.ts.
+ */
 export function safeFileName(raw: string): string {
-  const base = raw.split(/[\\/]/).pop() ?? '';
+  const base = stripControl(raw).split(/[\\/]/).pop() ?? '';
   const cleaned = base
-    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_')
-    .replace(/^\.+/, '')
-    .trim()
-    .slice(0, 120);
+    .replace(/[<>:"|?*]/g, '_')
+    .replace(/^[\s.]+/, '') // no hidden file, however it is spaced
+    .slice(0, 120)
+    .trimEnd();
   return cleaned || 'file';
 }
 

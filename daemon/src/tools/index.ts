@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Approval, FileView } from '../../../shared/src/index.js';
+import { threadOfTask } from '../agent/ids.js';
 import type { ToolRuntime } from '../agent/tool-runtime.js';
 import type { Config } from '../config/schema.js';
 import type { DaemonContext, DaemonModule, FileDownloadHandler, StatusPart } from '../context.js';
@@ -17,7 +18,7 @@ import { ConnectorManager } from './connectors/index.js';
 import { registerDiffCommand } from './diff-command.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
-import { ChangeJournal, readNoFollow, type UndoResult } from './journal.js';
+import { ChangeJournal, isTaskId, readNoFollow, type UndoResult } from './journal.js';
 import { registerMemoryCommands } from './memory/register.js';
 import { MemoryService } from './memory/service.js';
 import { memoryTool } from './memory/tool.js';
@@ -73,8 +74,11 @@ export type ToolsDeps = Pick<
   DaemonContext,
   'paths' | 'config' | 'onConfigChange' | 'log' | 'emit' | 'status' | 'commands' | 'control' | 'version'
 > & {
-  /** Paired devices, whose token hashes never reach the model (absent in tools-only tests). */
-  store?: Pick<Store, 'devices'>;
+  /**
+   * Paired devices, whose token hashes never reach the model, and the threads that say which tasks
+   * exist (absent in tools-only tests).
+   */
+  store?: Pick<Store, 'devices' | 'threads'>;
 };
 
 export interface StartToolsOptions {
@@ -221,8 +225,25 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
 
   const undo = async (taskId: string): Promise<UndoResult> => {
     const result = await journal.undo(taskId);
-    await ctx.emit({ kind: 'changes.updated', taskId, changes: await journal.changes(taskId) });
+    // Nothing undone, nothing changed: no event for every device to store and show.
+    if (result.restored.length || result.skipped.length)
+      await ctx.emit({ kind: 'changes.updated', taskId, changes: await journal.changes(taskId) });
     return result;
+  };
+
+  /**
+   * Refuses a task id a client made up, before anything is read, written or announced for it:
+   * bad_request when it cannot be a task id at all, not_found when no thread has that task.
+   */
+  const knownTask = async (taskId: string): Promise<void> => {
+    if (!isTaskId(taskId))
+      throw new CommandError('bad_request', 'That is not a task id. Pick the task again from its thread.');
+    const threads = ctx.store?.threads;
+    if (!threads) return; // the tools harness runs without a store; the daemon always has one
+    const threadId = threadOfTask(taskId);
+    const found = threads.has(threadId) && (await threads.load(threadId)).tasks.some((t) => t.id === taskId);
+    if (!found)
+      throw new CommandError('not_found', 'There is no such task. It may have been deleted; refresh the thread.');
   };
 
   // Client commands.
@@ -230,10 +251,19 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     const approval = approvals.decide(cmd.approvalId, cmd.hash, cmd.decision, { id: c.device.id, name: c.device.name });
     return { approval };
   });
-  ctx.commands.register('task.undo', async (cmd) => undo(cmd.taskId));
-  ctx.commands.register('task.changes', async (cmd) => ({ changes: await journal.changes(cmd.taskId) }));
+  ctx.commands.register('task.undo', async (cmd) => {
+    await knownTask(cmd.taskId);
+    return undo(cmd.taskId);
+  });
+  ctx.commands.register('task.changes', async (cmd) => {
+    await knownTask(cmd.taskId);
+    return { changes: await journal.changes(cmd.taskId) };
+  });
   registerDiffCommand(ctx, journal, roots);
-  ctx.commands.register('task.audit', async (cmd) => ({ entries: await audit.forTask(cmd.taskId) }));
+  ctx.commands.register('task.audit', async (cmd) => {
+    await knownTask(cmd.taskId);
+    return { entries: await audit.forTask(cmd.taskId) };
+  });
   /** The file a client may see for a task: one the task touched (or its trashed copy), or one inside the roots. */
   /** A file the task created or changed (or its trashed copy), while no link has crept into its path. */
   const touchedFile = async (taskId: string, p: string): Promise<string | undefined> => {

@@ -78,6 +78,10 @@ export interface UndoResult {
   skipped: Array<{ path: string; reason: string }>;
 }
 
+/** An id the journal can keep a task's folder under: one plain path segment. */
+export const isTaskId = (taskId: string): boolean =>
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) && !taskId.includes('..');
+
 const newId = () => `chg_${crypto.randomBytes(8).toString('base64url')}`;
 
 /** Read a regular, singly linked file from an open handle (closing it); `file` names it in errors. */
@@ -262,8 +266,7 @@ export class ChangeJournal {
   }
 
   private taskDir(taskId: string): string {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) || taskId.includes('..'))
-      throw new ToolError(`invalid task id "${taskId.slice(0, 40)}"`);
+    if (!isTaskId(taskId)) throw new ToolError(`invalid task id "${taskId.slice(0, 40)}"`);
     return path.join(this.dir, taskId);
   }
 
