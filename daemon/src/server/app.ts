@@ -14,6 +14,7 @@ import {
 import type { FileDownloadHandler, PushReceiptHandler } from '../context.js';
 import type { Pairing } from '../pairing/pairing.js';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
+import { DiskFullError } from '../store/journal.js';
 import { MAX_UPLOAD_BYTES, type Upload, type UploadStore, UploadTooManyError } from '../store/uploads.js';
 import type { Logger } from '../util/log.js';
 import { PROJECT_ROOT } from '../util/project-root.js';
@@ -214,6 +215,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         u = await opts.uploads.save(device.id, name, mediaType, data);
       } catch (err) {
         if (err instanceof UploadTooManyError) return httpError(reply, 429, 'busy', err.message);
+        if (err instanceof DiskFullError)
+          return httpError(
+            reply,
+            503,
+            'unavailable',
+            `The computer could not save this file: ${err.message}. Free some space, then attach it again.`,
+          );
         throw err;
       }
       return { id: u.id, name: u.name, size: u.size, mediaType: u.mediaType };

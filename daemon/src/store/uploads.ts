@@ -22,7 +22,7 @@ import { stripControl } from '../util/text.js';
 import { REPLY_OP } from './commands.js';
 import { fsyncDir, writeFileDurably } from './durable-file.js';
 import type { EventLog } from './event-log.js';
-import type { Journal, Tx } from './journal.js';
+import { DiskFullError, type Journal, type Tx } from './journal.js';
 
 export interface Upload {
   id: string;
@@ -240,7 +240,8 @@ export class UploadStore {
     } catch (err) {
       await fsp.rm(this.metaFile(id), { force: true });
       await fsp.rm(file, { force: true });
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw code === 'ENOSPC' || code === 'EDQUOT' ? new DiskFullError(this.dir) : err;
     } finally {
       this.writing.delete(id);
     }
