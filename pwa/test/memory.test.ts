@@ -92,4 +92,13 @@ describe('memory screen', () => {
     await page.getByRole('textbox', { name: 'Personal instructions' }).waitFor();
     expect(await page.getByText('Shown when your computer is reachable.').count()).toBe(0);
   });
+
+  it('shows a name the model wrote with a direction mark as the mark, never reordered', async () => {
+    const { page } = b;
+    fs.writeFileSync(path.join(td.daemon.ctx.paths.memory, '\u202etxt.sh'), 'x');
+    await page.reload();
+    const entry = page.locator('.memory-entry .memory-name');
+    await entry.first().waitFor();
+    expect(await entry.allInnerTexts()).toEqual([expect.stringContaining('⟨U+202E⟩txt.sh')]);
+  });
 });

@@ -74,6 +74,21 @@ it('errand memory lists, shows, edits, deletes and clears what the agent remembe
   ]);
 });
 
+it('errand memory shows what the model wrote with its escapes and direction marks visible, never acted on', async () => {
+  h = await toolsHarness({ listen: true });
+  // A title change, a screen clear and a name that reads backwards (U+202E), as a model could write.
+  const text = 'Line one\n\u001b]0;pwned\u0007\u001b[2Jsecond';
+  await h.run('memory', { command: 'create', path: '/memories/\u202etxt.sh', file_text: text });
+  const list = await cli(memoryCommand, []);
+  expect(list.out).toContain('/memories/\\u{202e}txt.sh  (');
+  const shown = await cli(memoryCommand, ['show', '/memories/\u202etxt.sh']);
+  expect(shown.code).toBe(0);
+  expect(shown.out).toBe('Line one\n\\x1b]0;pwned\\x07\\x1b[2Jsecond');
+  expect(shown.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
+  // --json keeps the exact text (JSON escapes it).
+  expect(JSON.parse((await cli(memoryCommand, ['show', '/memories/\u202etxt.sh', '--json'])).out).text).toBe(text);
+});
+
 /** The audit log's entries (one JSON object per line). */
 function auditLines(): Array<{ tool: string; outcome: string; approvedBy?: string; args: unknown }> {
   return fs

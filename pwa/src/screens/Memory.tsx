@@ -2,6 +2,7 @@
 // delete one, clear all) and the personal instructions it reads in every task.
 import { useEffect, useState } from 'preact/hooks';
 import type { MemoryEntry } from '../../../shared/src/index.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
 import type { ResultOf } from '../conn/types.js';
 import { back } from '../lib/route.js';
@@ -12,7 +13,8 @@ import { ErrorText, Header, IconButton } from '../ui/common.js';
 // Replies are checked against their schemas (shared results.ts) before they get here.
 type ListResult = ResultOf<'memory.list'>;
 
-const short = (p: string) => p.replace(/^\/memories\//, '');
+/** A memory file's name as shown: the model chose it, so hidden and direction marks are made visible. */
+const short = (p: string) => visibleText(p.replace(/^\/memories\//, ''));
 
 function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
   const [text, setText] = useState<string>();

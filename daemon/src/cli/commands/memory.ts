@@ -8,6 +8,7 @@ import { homePaths } from '../../config/paths.js';
 import { controlCall } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
+import { forTerminal, linesForTerminal } from '../terminal-text.js';
 
 const full = (p: string) => (p.startsWith('/memories/') ? p : `/memories/${p.replace(/^\/+/, '')}`);
 
@@ -59,7 +60,8 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
           if (!r.enabled)
             io.out('Memory is off (config memory.enabled = false); the agent neither reads nor writes it.');
           if (r.entries.length === 0) io.out('The agent remembers nothing yet.');
-          for (const e of r.entries) io.out(`${e.path}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
+          // The model wrote these: escapes and direction marks are shown, never acted on by the terminal.
+          for (const e of r.entries) io.out(`${forTerminal(e.path)}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
         }
         return 0;
       }
@@ -67,7 +69,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
         if (!needPath()) return 2;
         const r = await callDaemon(io, args.home, 'memory.show', { path: full(name!) });
         if (!r) return 1;
-        io.out(json ? JSON.stringify(r) : r.text);
+        io.out(json ? JSON.stringify(r) : linesForTerminal(r.text).join('\n'));
         return 0;
       }
       case 'edit': {
@@ -89,14 +91,14 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
         }
         const r = await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text });
         if (!r) return 1;
-        io.out(json ? JSON.stringify(r.entry) : `Saved ${r.entry.path} (${r.entry.bytes} bytes).`);
+        io.out(json ? JSON.stringify(r.entry) : `Saved ${forTerminal(r.entry.path)} (${r.entry.bytes} bytes).`);
         return 0;
       }
       case 'rm': {
         if (!needPath()) return 2;
         const r = await callDaemon(io, args.home, 'memory.rm', { path: full(name!) });
         if (!r) return 1;
-        io.out(json ? JSON.stringify({ removed: full(name!) }) : `Deleted ${full(name!)}.`);
+        io.out(json ? JSON.stringify({ removed: full(name!) }) : `Deleted ${forTerminal(full(name!))}.`);
         return 0;
       }
       case 'clear': {
