@@ -1,10 +1,17 @@
 // Changing tools: write, edit, mkdir, move, delete (to trash). Each goes through the change
 // journal, which keeps the previous content so the task can be undone.
+import type fs from 'node:fs';
 import path from 'node:path';
 import { MAX_INSTRUCTION_CHARS } from '../agent/instructions.js';
 import type { ChangeJournal } from './journal.js';
 import { readNoFollow } from './journal.js';
-import { lastingInMovedFolder, lastingKind } from './lasting-files.js';
+import {
+  isExecutable,
+  type LastingKind,
+  lastingInMovedFolder,
+  lastingKind,
+  lastingKindOfFile,
+} from './lasting-files.js';
 import { looksBinary } from './readers.js';
 import type { Roots } from './roots.js';
 import { asInput, optBool, str, type ToolSpec, text } from './types.js';
@@ -22,18 +29,35 @@ const pathProp = (what: string) => ({
  * (its class is the action's hash).
  */
 function lasting(
-  targets: string[],
+  targetKinds: Array<LastingKind | undefined>,
   action: Record<string, unknown>,
   actionClass: string,
   movedFolder?: { from: string; to: string },
 ) {
   const kinds = [
-    ...targets.map(lastingKind),
+    ...targetKinds,
     movedFolder ? lastingInMovedFolder(movedFolder.from, movedFolder.to) : undefined,
   ].filter((k) => k !== undefined);
   if (!kinds.length) return { action, actionClass };
   const persists = kinds.includes('runs-later') ? ('runs-later' as const) : ('instructions' as const);
   return { action, actionClass: `${actionClass}:${actionHash(action)}`, persists };
+}
+
+/**
+ * Shown on the approval of a change to an executable file, and part of the action's hash: a file
+ * made executable while its change waits for approval is a changed action that asks again.
+ */
+function executableMark(stat: fs.Stats | undefined): { executable?: true } {
+  return isExecutable(stat) ? { executable: true } : {};
+}
+
+/**
+ * Refuse a change to a file that became executable after the call was checked: it was decided on
+ * as an ordinary file, and the overwrite would keep the bit.
+ */
+function refuseNewlyExecutable(file: string, checked: fs.Stats | undefined, now: fs.Stats | undefined) {
+  if (!isExecutable(checked) && isExecutable(now))
+    throw new ToolError(`${file} became executable after the change was checked; nothing was done. Try again.`);
 }
 
 export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
@@ -65,18 +89,20 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         throw new ToolError(`The content is ${fmt(data.length)} bytes; the limit is ${fmt(MAX_WRITE_BYTES)}.`);
       const r = await roots.resolve(p, 'write');
       if (r.stat && !r.stat.isFile()) throw new ToolError(`${p} exists and is not a regular file.`);
+      const kind = lastingKindOfFile(r.real, r.stat);
       return {
         ...lasting(
-          [r.real],
+          [kind],
           {
             tool: 'fs_write',
             path: r.real,
             bytes: data.length,
             sha256: sha256(data),
             overwrite: r.exists,
+            ...executableMark(r.stat),
             // Instructions and files run later are shown whole (as far as a task reads instructions):
             // nothing hides past the preview.
-            preview: clip(input.content, lastingKind(r.real) ? MAX_INSTRUCTION_CHARS : 1000),
+            preview: clip(input.content, kind ? MAX_INSTRUCTION_CHARS : 1000),
           },
           'fs_write',
         ),
@@ -84,6 +110,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');
+          refuseNewlyExecutable(now.real, r.stat, now.stat);
           const entry = await journal.writeFile(call.taskId, now.real, data, 'write');
           return {
             content: text(`${entry.op === 'create' ? 'Created' : 'Wrote'} ${now.real} (${fmt(data.length)} bytes).`),
@@ -142,7 +169,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const first = await compute(r.real);
       return {
         ...lasting(
-          [r.real],
+          [lastingKindOfFile(r.real, r.stat)],
           {
             tool: 'fs_edit',
             path: r.real,
@@ -150,6 +177,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
             new_text: newText,
             replace_all: all,
             fileSha256: first.beforeSha,
+            ...executableMark(r.stat),
           },
           'fs_edit',
         ),
@@ -157,6 +185,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         subjects: [r.real],
         async execute() {
           const now = await roots.recheck(p, r, 'write');
+          refuseNewlyExecutable(now.real, r.stat, now.stat);
           const res = await compute(now.real);
           await journal.writeFile(call.taskId, now.real, res.after, 'edit');
           return {
@@ -225,7 +254,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         throw new ToolError('A folder cannot be moved into itself.');
       return {
         ...lasting(
-          [b.real],
+          [lastingKind(b.real)],
           { tool: 'fs_move', from: a.real, to: b.real },
           'fs_move',
           a.stat?.isDirectory() ? { from: a.real, to: b.real } : undefined,

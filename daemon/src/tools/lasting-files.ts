@@ -1,9 +1,12 @@
 // Files whose change outlives the thread: instruction files every later task reads (CLAUDE.md,
 // AGENTS.md), and files other programs run or load on their own later, outside the sandbox and
-// without the person deciding to run them (git hooks and config, shell start-up files, direnv,
-// ssh, login services, editor and package-manager config, Python .pth files). A change to one in a
-// thread that read untrusted content asks, shows the whole content, and is granted only exactly.
+// without the person deciding to run them: start-up files (shells, editors, REPLs, login
+// services), tool config that names commands, the build files a routine command runs (npm install,
+// pytest, make, cargo build, git commit), installed code (node_modules, site-packages), programs
+// in a folder on PATH, and executable files. A change to one in a thread that read untrusted
+// content asks, shows the whole content, and is granted only exactly.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { INSTRUCTION_FILES } from '../agent/instructions.js';
 
@@ -11,9 +14,9 @@ export type LastingKind = 'instructions' | 'runs-later';
 
 const INSTRUCTIONS = new Set(INSTRUCTION_FILES.map((n) => n.toLowerCase()));
 
-/** Files run or loaded by a program the person starts for another reason (a shell, git, npm, vim …). */
+/** Files run or loaded by a program the person starts for another reason (a shell, git, npm, make …). */
 const RUNS_LATER_NAMES = new Set([
-  // shells
+  // shells and desktop sessions
   '.profile',
   '.bashrc',
   '.bash_profile',
@@ -37,25 +40,108 @@ const RUNS_LATER_NAMES = new Set([
   '.xsession',
   '.xsessionrc',
   '.pam_environment',
-  // git, editors, tools that run commands from their config
+  // git and the hook managers a commit runs
   '.git',
   '.gitconfig',
   '.gitmodules',
+  '.pre-commit-config.yaml',
+  'lefthook.yml',
+  '.lefthook.yml',
+  // editors, debuggers and REPLs that run commands from their start-up files
   '.vimrc',
   '.gvimrc',
   '.exrc',
   '.nvimrc',
+  '.emacs',
+  '.emacs.el',
   '.tmux.conf',
-  '.npmrc',
-  '.yarnrc',
-  '.yarnrc.yml',
+  '.gdbinit',
+  '.lldbinit',
+  '.pdbrc',
+  '.pdbrc.py',
   '.pythonrc',
   '.pythonrc.py',
   'sitecustomize.py',
   'usercustomize.py',
+  '.irbrc',
+  '.pryrc',
+  '.rprofile',
+  '.psqlrc',
+  '.sqliterc',
   '.curlrc',
   '.wgetrc',
+  // package-manager config: where packages come from, what runs around an install, where uploads go
+  '.npmrc',
+  '.yarnrc',
+  '.yarnrc.yml',
+  '.pnpmfile.cjs',
+  '.pnp.cjs',
+  '.pnp.loader.mjs',
+  'pip.conf',
+  '.pypirc',
+  '.condarc',
+  '.gemrc',
+  // JavaScript: npm runs lifecycle scripts (postinstall, prepare) at the next install; node-gyp runs binding.gyp
+  'package.json',
+  'binding.gyp',
+  // lock and requirement files: an install fetches (and runs the install scripts of) what they point at, unread
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'requirements.txt',
+  'pipfile',
+  'pipfile.lock',
+  'poetry.lock',
+  'uv.lock',
+  // Python: pytest imports conftest.py and the plugins its config names; installs run the build backend
+  'conftest.py',
+  'pytest.ini',
+  '.pytest.ini',
+  'tox.ini',
+  'noxfile.py',
+  'setup.py',
+  'setup.cfg',
+  'pyproject.toml',
+  // make and other C/C++ builds
+  'makefile',
+  'gnumakefile',
+  'cmakelists.txt',
+  'meson.build',
+  // Rust: cargo build runs build.rs (or what Cargo.toml names), and the toolchain may point at a folder
+  'build.rs',
+  'cargo.toml',
+  'rust-toolchain',
+  'rust-toolchain.toml',
+  // Ruby: bundler evaluates the Gemfile, rake the Rakefile
+  'gemfile',
+  'rakefile',
+  'rakefile.rb',
+  // JVM: gradle and maven builds, and the wrappers that download and run a build tool
+  'build.gradle',
+  'build.gradle.kts',
+  'settings.gradle',
+  'settings.gradle.kts',
+  'gradle.properties',
+  'gradlew',
+  'gradlew.bat',
+  'gradle-wrapper.properties',
+  'gradle-wrapper.jar',
+  'pom.xml',
+  'mvnw',
+  'mvnw.cmd',
+  'build.sbt',
+  // task runners and tool managers (mise runs hooks on cd)
+  'justfile',
+  '.justfile',
+  'taskfile.yml',
+  'taskfile.yaml',
+  '.mise.toml',
+  'mise.toml',
 ]);
+
+/** Endings of file names run or loaded later: Python .pth lines run at every start; bundler evaluates gemspecs. */
+const RUNS_LATER_ENDINGS = ['.pth', '.gemspec'];
 
 /** Folders whose files are run or loaded later (anywhere on the path, any case). */
 const RUNS_LATER_FOLDERS = new Set([
@@ -64,26 +150,129 @@ const RUNS_LATER_FOLDERS = new Set([
   '.githooks',
   '.ssh',
   '.vscode',
+  '.idea',
+  '.devcontainer',
+  '.emacs.d',
   '.bashrc.d',
   'launchagents',
   'launchdaemons',
+  // IPython start-up scripts and config (profile_*/startup/*.py), Jupyter config and kernels
+  '.ipython',
+  '.jupyter',
+  // build tools' own config, init scripts, wrappers and caches of code they run
+  '.cargo',
+  '.gradle',
+  '.mvn',
+  '.m2',
+  '.yarn',
+  // installed code, imported by whatever runs next
+  'node_modules',
+  'site-packages',
+  'dist-packages',
 ]);
 
 /** Folders under ~/.config whose files are run or loaded later. */
-const CONFIG_FOLDERS = new Set(['systemd', 'autostart', 'environment.d', 'fish', 'git', 'nvim', 'direnv']);
+const CONFIG_FOLDERS = [
+  'systemd',
+  'autostart',
+  'autostart-scripts',
+  'plasma-workspace',
+  'environment.d',
+  'fish',
+  'git',
+  'nvim',
+  'emacs',
+  'direnv',
+  'ipython',
+  'jupyter',
+  'pip',
+  'mise',
+];
+
+/** Nested folders (matched as a run of folder names, anywhere) whose files are run or loaded later. */
+const RUNS_LATER_NESTED = [
+  ...CONFIG_FOLDERS.map((f) => `.config/${f}`),
+  '.local/bin', // on PATH in most distributions, often ahead of /usr/bin: a `git` here replaces git
+  '.local/share/systemd', // user units, like ~/.config/systemd
+  '.local/share/applications', // menu entries: a copy of firefox.desktop runs its own Exec line
+  '.local/share/jupyter', // kernel specs name the command a notebook starts
+  '.venv/bin', // on PATH while the virtualenv is active: pytest, black, python itself
+].map((f) => `/${f}/`);
+
+/** How long the folders on PATH are reused before being looked up again (a link in them may change). */
+const PROGRAM_FOLDERS_TTL_MS = 2_000;
+let programFoldersCache: { key: string; at: number; folders: Set<string> } | undefined;
+
+/**
+ * Folders whose files run when someone types their name: those on PATH as the daemon sees it (the
+ * service is given the user's), plus ~/bin and ~/.local/bin, which login shells add once they exist.
+ * Each as written and as resolved, in lower case, as lastingKind compares them. Cached: lastingKind
+ * runs on every write.
+ */
+function programFolders(): Set<string> {
+  const home = os.homedir();
+  const pathVar = process.env.PATH ?? '';
+  const key = `${home}\0${pathVar}`;
+  const now = Date.now();
+  const cached = programFoldersCache;
+  if (cached?.key === key && now - cached.at < PROGRAM_FOLDERS_TTL_MS) return cached.folders;
+  const folders = new Set<string>();
+  for (const dir of [...pathVar.split(path.delimiter), path.join(home, 'bin'), path.join(home, '.local', 'bin')]) {
+    // '' and '.' mean "the current folder" to a shell: not one place, and not worth asking for every write.
+    if (!path.isAbsolute(dir)) continue;
+    folders.add(path.resolve(dir).toLowerCase());
+    folders.add(realOrNearest(dir).toLowerCase());
+  }
+  programFoldersCache = { key, at: now, folders };
+  return folders;
+}
+
+/** realpath of `dir`; for a missing one, of its deepest existing ancestor with the rest appended (as roots.ts does). */
+function realOrNearest(dir: string): string {
+  const rest: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync.native(at), ...rest);
+    } catch {
+      const parent = path.dirname(at);
+      if (parent === at) return path.resolve(dir);
+      rest.unshift(path.basename(at));
+      at = parent;
+    }
+  }
+}
 
 /** What kind of lasting file `real` (a resolved path) is, if any. Case-insensitive (macOS folders are). */
 export function lastingKind(real: string): LastingKind | undefined {
   const parts = real.toLowerCase().split(path.sep).filter(Boolean);
   const name = parts[parts.length - 1] ?? '';
   if (INSTRUCTIONS.has(name)) return 'instructions';
-  if (RUNS_LATER_NAMES.has(name) || name.endsWith('.pth')) return 'runs-later';
+  if (RUNS_LATER_NAMES.has(name) || RUNS_LATER_ENDINGS.some((e) => name.endsWith(e))) return 'runs-later';
   // The folders themselves too: a folder moved into place as `.ssh` or `.config/systemd` brings
   // everything in it there at once.
   if (parts.some((f) => RUNS_LATER_FOLDERS.has(f))) return 'runs-later';
-  const config = parts.indexOf('.config');
-  if (config !== -1 && CONFIG_FOLDERS.has(parts[config + 1] ?? '')) return 'runs-later';
+  const joined = `/${parts.join('/')}`;
+  const asFolder = `${joined}/`;
+  if (RUNS_LATER_NESTED.some((f) => asFolder.includes(f))) return 'runs-later';
+  // A program in a folder on PATH (or that folder itself, moved into place).
+  const onPath = programFolders();
+  if (onPath.has(joined) || onPath.has(`/${parts.slice(0, -1).join('/')}`)) return 'runs-later';
   return undefined;
+}
+
+/**
+ * lastingKind of an existing file as well: one with an executable bit runs whenever something calls
+ * it by its path (a cron line, another script, a folder on PATH), and an overwrite keeps the bit.
+ */
+export function lastingKindOfFile(real: string, stat: fs.Stats | undefined): LastingKind | undefined {
+  if (isExecutable(stat)) return 'runs-later';
+  return lastingKind(real);
+}
+
+/** True for a regular file with any executable bit set. */
+export function isExecutable(stat: fs.Stats | undefined): boolean {
+  return !!stat?.isFile() && (stat.mode & 0o111) !== 0;
 }
 
 /** Entries of a moved folder looked at, at most; past that the move counts as lasting. */
