@@ -51,7 +51,14 @@ it('a file written into a new folder counts as one changed file, and undo still 
   const list = page.getByRole('list', { name: 'Changed files' });
   await list.getByText('Created (undone)').waitFor();
   expect(await list.locator('li:not(.undone)').count()).toBe(0);
-  await shot(page, 'journey-results-undone');
+  // Undone rows stay readable: struck through, not faded (they were 2.98:1 light, 4.15:1 dark).
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await list.locator('li.undone').last().scrollIntoViewIfNeeded();
+    expect({ scheme, low: await lowContrast(page) }).toEqual({ scheme, low: [] });
+    await shot(page, `journey-results-undone-${scheme}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
 });
 
 it('cancelling a task that has done work asks first; the second tap cancels', async () => {
@@ -103,4 +110,63 @@ it('after undo, a file the task changed is put back, not removed; undone cards k
     await shot(page, `journey-results-undone-edit-${scheme}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
+});
+
+it('result files with the same name in different folders are told apart, by ear and by eye', async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  const deep = 'archive/2024/quarterly/regional/sales/north';
+  model.push(
+    reply(
+      toolUse('fs_write', { path: 'north/report.md', content: '# North\n' }),
+      toolUse('fs_write', { path: 'south/report.md', content: '# South\n' }),
+      toolUse('fs_write', { path: `${deep}/summary.md`, content: '# Summary\n' }),
+      toolUse('fs_write', { path: 'notes.md', content: '# Notes\n' }),
+    ),
+    reply(text('Wrote both reports.')),
+  );
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Write a report for north and for south');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Wrote both reports.').waitFor({ timeout: 20_000 });
+  const cards = page.getByRole('list', { name: 'Result files' });
+  await expect.poll(() => cards.locator('li').count()).toBe(4);
+  // Both were "Open report.md (result file)": the same name for links to different files. A name
+  // no other card has stays short.
+  expect(await cards.getByRole('link').evaluateAll((as) => as.map((a) => a.getAttribute('aria-label')))).toEqual([
+    'View changes to workspace/north/report.md',
+    'Open workspace/north/report.md (result file)',
+    'View changes to workspace/south/report.md',
+    'Open workspace/south/report.md (result file)',
+    'View changes to summary.md',
+    'Open summary.md (result file)',
+    'View changes to notes.md',
+    'Open notes.md (result file)',
+  ]);
+  // A folder too long for its line loses its start, not the end that tells folders apart; a short
+  // one is shown whole.
+  const folders = await cards
+    .locator('.result-folder')
+    .evaluateAll((spans) => spans.map((s) => ({ text: s.textContent, fits: s.scrollWidth <= s.clientWidth })));
+  expect(folders.map((f) => f.text)).toEqual([
+    'workspace/north',
+    'workspace/south',
+    expect.stringMatching(/^…\/(.*\/)?sales\/north$/),
+    'workspace',
+  ]);
+  expect(folders.every((f) => f.fits)).toBe(true);
+  await cards.scrollIntoViewIfNeeded();
+  await shot(page, 'journey-results-same-names');
+  // With 200 % text the line is narrower: still the end of the folder, still on its line.
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '200%';
+  });
+  const deepLine = cards.locator('.result-folder').nth(2);
+  await expect
+    .poll(() => deepLine.evaluate((s) => ({ fits: s.scrollWidth <= s.clientWidth, text: s.textContent })))
+    .toEqual({ fits: true, text: expect.stringMatching(/^…\/(.*\/)?north$/) });
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '';
+  });
 });

@@ -1,7 +1,7 @@
 // One-handed on a small phone: every control a finger uses is at least 44 px in both directions (a
-// switch counts by its row, the label that toggles it), on the thread list, a thread with steps, an
-// approval and a finished answer, and Settings; at 200 % text nothing scrolls sideways and the
-// composer and the header's state chip stay on screen.
+// switch counts by its row, the label that toggles it), on the thread list, a new task with a file
+// attached, a thread with steps, an approval and a finished answer, and Settings; at 200 % text
+// nothing scrolls sideways and the composer and the header's state chip stay on screen.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { reply, text, toolUse } from '../../daemon/test/helpers/model-server.js';
 import { type PhoneRig, shot, startPhoneRig, tooSmall } from './helpers/browser.js';
@@ -27,6 +27,16 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
   expect(await tooSmall(page)).toEqual([]);
   await page.getByRole('button', { name: 'New task' }).click();
   expect(await tooSmall(page)).toEqual([]);
+  // A file attached: its chip's Remove button is a finger's size too (it was 36 px).
+  await page
+    .getByLabel('Choose files to attach')
+    .setInputFiles({ name: 'budget.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n') });
+  const remove = page.getByRole('button', { name: 'Remove budget.csv' });
+  await remove.waitFor();
+  expect(await tooSmall(page)).toEqual([]);
+  await shot(page, 'touch-attached-file');
+  await remove.click();
+  await remove.waitFor({ state: 'detached' });
   await page.getByRole('textbox', { name: 'Message' }).fill('Write notes, then list the folder');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });

@@ -1,5 +1,5 @@
 // The interactive cards inside a thread: tool steps, approvals, questions, task controls.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { visibleText } from '../../../shared/src/visible-text.js';
@@ -285,19 +285,71 @@ function fileIcon(name: string): string {
   return '📄';
 }
 
+/** A folder cut from its start, keeping its last `keep` parts ("…/dir/sub"): the end tells folders apart. */
+function folderTail(folder: string, keep: number): string {
+  const parts = folder.split('/');
+  return keep >= parts.length ? folder : `…/${parts.slice(-keep).join('/')}`;
+}
+
+let measurer: CanvasRenderingContext2D | null | undefined;
+
+/** How many of the folder's last parts fit on the element's line, in its font (at least one). */
+function partsThatFit(el: HTMLElement, folder: string): number {
+  const parts = folder.split('/').length;
+  measurer ??= document.createElement('canvas').getContext('2d');
+  if (!measurer || el.clientWidth === 0) return parts;
+  measurer.font = getComputedStyle(el).font;
+  for (let keep = parts; keep > 1; keep--) {
+    if (measurer.measureText(folderTail(folder, keep)).width <= el.clientWidth) return keep;
+  }
+  return 1;
+}
+
+/** A result card's folder line: the whole folder when it fits, else as much of its end as fits. */
+function FolderLine({ folder }: { folder: string }) {
+  const ref = useRef<HTMLSpanElement>(null);
+  const [keep, setKeep] = useState(Number.POSITIVE_INFINITY);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const refit = () => setKeep(partsThatFit(el, folder));
+    refit();
+    const watch = new ResizeObserver(refit);
+    watch.observe(el);
+    return () => watch.disconnect();
+  }, [folder]);
+  return (
+    <span ref={ref} class="result-folder">
+      {folderTail(folder, keep)}
+    </span>
+  );
+}
+
+/** The file names more than one of the cards has (north/report.md and south/report.md). */
+function repeatedNames(names: string[]): Set<string> {
+  const count = new Map<string, number>();
+  for (const n of names) count.set(n, (count.get(n) ?? 0) + 1);
+  return new Set(names.filter((n) => (count.get(n) ?? 0) > 1));
+}
+
 /** Result files as cards right under the answer: what the task made, where, and Open. */
 export function ResultCards({ task, threadId }: { task: Task; threadId: string }) {
   const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
   const roots = useRootPaths();
   if (!changes) return null;
-  const files = resultFiles(changes);
+  const files = resultFiles(changes).map((f) => {
+    const rel = relativeToRoot(f.path, roots);
+    return { ...f, rel, name: rel.split('/').pop() ?? rel };
+  });
   if (!files.length) return null;
+  const repeated = repeatedNames(files.map((f) => f.name));
   return (
     <ul class="result-cards" aria-label="Result files">
       {files.map((f) => {
-        const rel = relativeToRoot(f.path, roots);
-        const name = rel.split('/').pop() ?? rel;
+        const { rel, name } = f;
         const folder = rel.includes('/') ? rel.slice(0, rel.length - name.length - 1) : '';
+        // Cards whose files share a name say which one in their links' names, by the whole path.
+        const called = repeated.has(name) ? rel : name;
         return (
           <li key={f.path} class={`result-card${f.undone ? ' undone' : ''}`}>
             <span class="result-icon" aria-hidden="true">
@@ -305,7 +357,7 @@ export function ResultCards({ task, threadId }: { task: Task; threadId: string }
             </span>
             <span class="result-text">
               <span class="result-name">{name}</span>
-              {folder && <span class="result-folder">{folder}</span>}
+              {folder && <FolderLine folder={folder} />}
             </span>
             {f.undone ? (
               <span class="muted">{f.created ? 'Removed by undo' : 'Put back as it was by undo'}</span>
@@ -314,14 +366,14 @@ export function ResultCards({ task, threadId }: { task: Task; threadId: string }
                 <a
                   class="result-diff"
                   href={hrefFor({ name: 'diff', threadId, taskId: task.id, path: f.path })}
-                  aria-label={`View changes to ${name}`}
+                  aria-label={`View changes to ${called}`}
                 >
                   Changes
                 </a>
                 <a
                   class="result-open"
                   href={hrefFor({ name: 'file', threadId, taskId: task.id, path: f.path })}
-                  aria-label={`Open ${name} (result file)`}
+                  aria-label={`Open ${called} (result file)`}
                 >
                   Open
                 </a>
