@@ -26,6 +26,8 @@ export interface AgentModule extends DaemonModule {
     threadId?: string;
     /** The task's own spending limit (a scheduled run's), instead of agent.maxCostUsd. */
     maxCostUsd?: number;
+    /** The text came from untrusted content (a schedule made by a tainted task): the task starts tainted. */
+    untrusted?: boolean;
   }): Promise<{ threadId: string; task: Task }>;
   /** Refuse new tasks while `why` returns a sentence (a daily or monthly spending cap reached). */
   setStartGate(why: () => string | undefined): void;

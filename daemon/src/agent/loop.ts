@@ -616,6 +616,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           fetchAllowed: opts.web?.fetchAllowed?.(),
           searchesUsed: webUses.searches,
           fetchesUsed: webUses.fetches,
+          messages: state.messages,
         });
     // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
     const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;

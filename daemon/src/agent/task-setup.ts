@@ -13,6 +13,8 @@ export interface NewTask {
   start: WireMessage;
   landed: Landed[];
   maxCostUsd?: number;
+  /** The text came from untrusted content (a schedule a tainted task made). */
+  untrusted?: boolean;
 }
 
 /** Add the message and its queued task to `doc` (inside a thread change). */
@@ -43,8 +45,9 @@ export function addQueuedTask(doc: ThreadDoc, rec: AgentRecord, m: NewTask): { t
     start: m.start,
     started: false,
     ...(m.maxCostUsd ? { maxCostUsd: m.maxCostUsd } : {}),
-    // Files received from outside are untrusted content, like web pages and connector output.
-    ...(m.landed.length ? { tainted: true } : {}),
+    // Files received from outside are untrusted content, like web pages and connector output; so is
+    // text a tainted task wrote (a schedule's).
+    ...(m.landed.length || m.untrusted ? { tainted: true } : {}),
   };
   return { task: { ...task }, item };
 }

@@ -47,16 +47,16 @@ export class ThreadCommands {
     this.runs.setStartGate(why);
   }
 
-  async startTask(req: { text: string; title: string; threadId?: string; maxCostUsd?: number }) {
+  async startTask(req: { text: string; title: string; threadId?: string; maxCostUsd?: number; untrusted?: boolean }) {
     // No attachments, so no device is needed to find uploads.
     const cc = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
     const doc =
       req.threadId && this.ctx.store.threads.has(req.threadId) ? await this.loadThread(req.threadId) : undefined;
     if (doc && req.threadId && doc.meta.state !== 'deleted') {
-      const made = await this.send({ threadId: req.threadId, text: req.text, maxCostUsd: req.maxCostUsd }, cc);
+      const made = await this.send({ threadId: req.threadId, text: req.text, maxCostUsd: req.maxCostUsd }, cc, req);
       return { threadId: req.threadId, task: made.task };
     }
-    const made = await this.create({ text: req.text, title: req.title, maxCostUsd: req.maxCostUsd }, cc);
+    const made = await this.create({ text: req.text, title: req.title, maxCostUsd: req.maxCostUsd }, cc, req);
     return { threadId: made.thread.id, task: made.task };
   }
 
@@ -88,13 +88,20 @@ export class ThreadCommands {
   async create(
     cmd: { text: string; title?: string; attachmentIds?: string[]; maxCostUsd?: number },
     cc: CommandContext,
+    origin: { untrusted?: boolean } = {},
   ) {
     this.requireWork();
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
     const start = { role: 'user' as const, content: await userContent(cmd.text, landed) };
     let made!: { task: Task; item: ThreadItem };
     const doc = await this.ctx.store.threads.create(cmd.title ?? titleFrom(cmd.text), (d) => {
-      made = addQueuedTask(d, agentRecord(d), { text: cmd.text, start, landed, maxCostUsd: cmd.maxCostUsd });
+      made = addQueuedTask(d, agentRecord(d), {
+        text: cmd.text,
+        start,
+        landed,
+        maxCostUsd: cmd.maxCostUsd,
+        untrusted: origin.untrusted,
+      });
     });
     const thread = this.ctx.store.threads.summary(doc.meta.id)!;
     this.writes.created(thread);
@@ -108,12 +115,13 @@ export class ThreadCommands {
   async send(
     cmd: { threadId: string; text: string; attachmentIds?: string[]; maxCostUsd?: number },
     cc: CommandContext,
+    origin: { untrusted?: boolean } = {},
   ) {
     this.requireWork();
     const doc = await this.loadThread(cmd.threadId);
     if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
-    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed, cmd.maxCostUsd);
+    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed, cmd.maxCostUsd, origin.untrusted);
     this.emit({ kind: 'item.added', threadId: cmd.threadId, item: made.item });
     this.emit({ kind: 'task.updated', task: made.task });
     this.runs.scheduler.enqueue({ taskId: made.task.id, threadId: cmd.threadId });
@@ -125,11 +133,12 @@ export class ThreadCommands {
     text: string,
     landed: Awaited<ReturnType<typeof landAttachments>>,
     maxCostUsd?: number,
+    untrusted?: boolean,
   ) {
     const start = { role: 'user' as const, content: await userContent(text, landed) };
     const { result } = await this.mutate(threadId, (doc, rec) => {
       if (doc.meta.state === 'archived') doc.meta.state = 'active';
-      return addQueuedTask(doc, rec, { text, start, landed, maxCostUsd });
+      return addQueuedTask(doc, rec, { text, start, landed, maxCostUsd, untrusted });
     });
     return result;
   }

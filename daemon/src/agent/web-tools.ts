@@ -3,6 +3,12 @@
 // thread like connector output); once a thread is tainted, web fetch (a way to send data out in a
 // URL) is withdrawn unless the user allowed it for the task. Versions as in @anthropic-ai/sdk 1.12
 // (generally available: no beta header).
+//
+// Taint only takes effect at the next request, and server tools run many steps inside one request
+// with no chance to intervene: a search result could steer a fetch in the same reply (choosing
+// among URLs a page lists leaks data bit by bit). So in a clean thread no request offers a fetch
+// after untrusted content can arrive: web fetch is offered alone (no search) with one use, when the
+// person's latest message gives an http(s) URL (or search is off or used up); otherwise search is.
 import type { ServerBlock, ServerTool, TextBlock, WireBlock, WireMessage } from './wire.js';
 
 export const WEB_SEARCH = 'web_search';
@@ -25,6 +31,8 @@ export interface WebState {
   fetchAllowed?: boolean;
   searchesUsed: number;
   fetchesUsed: number;
+  /** The conversation so far: whether the person's latest message gives a URL to fetch. */
+  messages?: WireMessage[];
 }
 
 const domains = (w: WebSettings) =>
@@ -35,23 +43,55 @@ const domains = (w: WebSettings) =>
       ? { blocked_domains: [...w.blockedDomains] }
       : {};
 
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"']+/i;
+
+/**
+ * Does the person's latest message give an http(s) URL? That is the last user message with text
+ * blocks of its own; tool results (data the model read, never the person's words) are skipped.
+ */
+export function personGaveUrl(messages: WireMessage[] | undefined): boolean {
+  for (let i = (messages?.length ?? 0) - 1; i >= 0; i--) {
+    const m = messages![i];
+    if (m.role !== 'user') continue;
+    const said = m.content.filter((b): b is TextBlock => b.type === 'text');
+    if (said.length) return said.some((b) => URL_IN_TEXT.test(b.text));
+  }
+  return false;
+}
+
 /** The server tools for the next call, and a note for the model when fetch was withdrawn. */
 export function webTools(w: WebSettings | undefined, s: WebState): { tools: ServerTool[]; note?: string } {
   if (!w) return { tools: [] };
-  const tools: ServerTool[] = [];
   const searchLeft = w.maxUsesPerTask - s.searchesUsed;
-  if (w.search && searchLeft > 0)
-    tools.push({ type: WEB_SEARCH_TYPE, name: WEB_SEARCH, max_uses: searchLeft, ...domains(w) });
   const fetchLeft = w.maxUsesPerTask - s.fetchesUsed;
-  let note: string | undefined;
-  if (w.fetch && fetchLeft > 0) {
-    if (s.tainted && !s.fetchAllowed)
-      note =
-        'The web_fetch tool is not available now: this conversation contains untrusted content (web pages or connector output), ' +
-        'and fetching a URL could send data out. Work with web search results, or ask the user to allow web fetch for this task from their phone.';
-    else tools.push({ type: WEB_FETCH_TYPE, name: WEB_FETCH, max_uses: fetchLeft, ...domains(w) });
+  const searchTool = (): ServerTool => ({
+    type: WEB_SEARCH_TYPE,
+    name: WEB_SEARCH,
+    max_uses: searchLeft,
+    ...domains(w),
+  });
+  const fetchTool = (uses: number): ServerTool => ({
+    type: WEB_FETCH_TYPE,
+    name: WEB_FETCH,
+    max_uses: uses,
+    ...domains(w),
+  });
+  const canSearch = w.search && searchLeft > 0;
+  const canFetch = w.fetch && fetchLeft > 0;
+  if (s.tainted) {
+    // The user allowed fetch for this task knowing the thread read untrusted content.
+    if (s.fetchAllowed)
+      return { tools: [...(canSearch ? [searchTool()] : []), ...(canFetch ? [fetchTool(fetchLeft)] : [])] };
+    const note = canFetch
+      ? 'The web_fetch tool is not available now: this conversation contains untrusted content (web pages or connector output), ' +
+        'and fetching a URL could send data out. Work with web search results, or ask the user to allow web fetch for this task from their phone.'
+      : undefined;
+    return { tools: canSearch ? [searchTool()] : [], ...(note ? { note } : {}) };
   }
-  return { tools, ...(note ? { note } : {}) };
+  // Clean: a fetch goes alone, with one use, so its result taints the thread before any further
+  // fetch. It is the pick when the person gave a URL (or search is off or used up); otherwise search.
+  if (canFetch && (!canSearch || personGaveUrl(s.messages))) return { tools: [fetchTool(1)] };
+  return { tools: canSearch ? [searchTool()] : [] };
 }
 
 export const isServerBlock = (b: WireBlock): boolean =>

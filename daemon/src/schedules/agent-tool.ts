@@ -12,6 +12,10 @@ import { hostTimeZone, nextDue } from './timing.js';
 
 export const SCHEDULE_TOOL = 'schedule_create';
 
+/** In front of the card's sentence when the asking task had read untrusted content. */
+export const UNTRUSTED_WARNING =
+  'Caution: this task text was written after the conversation read untrusted content (a web page, a received file or connector output) and may carry its instructions; every run starts as untrusted. Check the task in Details. ';
+
 const definition: ModelToolDefinition = {
   name: SCHEDULE_TOOL,
   description:
@@ -84,19 +88,23 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
         ...(p.data.title ? { title: p.data.title } : {}),
         ...(p.data.catchUp ? { catchUp: p.data.catchUp } : {}),
       };
+      // Text written after the task read untrusted content may be that content's instructions: the
+      // schedule keeps saying so, and each of its runs starts untrusted (taint follows the text).
+      const origin = ctx.tainted ? { fromUntrusted: true } : {};
       let draft: ReturnType<typeof makeSchedule>;
       try {
-        draft = makeSchedule(fields, Date.now());
+        draft = makeSchedule(fields, Date.now(), origin);
       } catch (err) {
         return fail(`${(err as Error).message} Fix it and call ${SCHEDULE_TOOL} again.`);
       }
-      const summary = `Create schedule "${draft.title}": ${describeWhen(draft.when)} (${draft.timeZone}), first run ${timeIn(nextDue(draft), draft.timeZone)}?`;
+      const summary = `${ctx.tainted ? UNTRUSTED_WARNING : ''}Create schedule "${draft.title}": ${describeWhen(draft.when)} (${draft.timeZone}), first run ${timeIn(nextDue(draft), draft.timeZone)}?`;
       const action = {
         title: draft.title,
         task: draft.text,
         when: draft.when,
         timeZone: draft.timeZone,
         catchUp: draft.catchUp,
+        ...(draft.fromUntrusted ? { fromUntrusted: true } : {}),
       };
       const hash = crypto.createHash('sha256').update(JSON.stringify(action)).digest('hex');
       ctx.describe?.(`Schedule "${draft.title}": ${describeWhen(draft.when)}`);
@@ -124,7 +132,7 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
           'denied',
         );
       try {
-        const made = await deps.journal.transaction(() => ops.create(fields));
+        const made = await deps.journal.transaction(() => ops.create(fields, origin));
         return {
           content: [
             {

@@ -33,7 +33,16 @@ function checkTiming(s: Pick<Schedule, 'when' | 'timeZone' | 'accountedUntil'>):
     throw new CommandError('bad_request', 'That time has already passed: pick a time in the future.');
 }
 
-export function makeSchedule(f: Fields & { text: string; when: ScheduleWhen }, now: number): Schedule {
+/** Where a new schedule's text came from: a task that had read untrusted content (agent-tool.ts). */
+export interface ScheduleOrigin {
+  fromUntrusted?: boolean;
+}
+
+export function makeSchedule(
+  f: Fields & { text: string; when: ScheduleWhen },
+  now: number,
+  origin: ScheduleOrigin = {},
+): Schedule {
   const s: Schedule = {
     id: newScheduleId(),
     title: cleanTitle(f.title, f.text),
@@ -49,6 +58,7 @@ export function makeSchedule(f: Fields & { text: string; when: ScheduleWhen }, n
     accountedUntil: now,
     history: [],
     spentUsd: 0,
+    ...(origin.fromUntrusted ? { fromUntrusted: true } : {}),
   };
   checkTiming(s);
   return s;
@@ -56,7 +66,7 @@ export function makeSchedule(f: Fields & { text: string; when: ScheduleWhen }, n
 
 export interface ScheduleOps {
   list(): Schedule[];
-  create(f: Fields & { text: string; when: ScheduleWhen }): Promise<Schedule>;
+  create(f: Fields & { text: string; when: ScheduleWhen }, origin?: ScheduleOrigin): Promise<Schedule>;
   update(id: string, f: EditFields): Promise<Schedule>;
   pause(id: string): Promise<Schedule>;
   resume(id: string): Promise<Schedule>;
@@ -84,9 +94,11 @@ export function scheduleOps(
   };
   return {
     list: () => store.list(),
-    create: (f) => engine.add(makeSchedule(f, now())),
+    create: (f, origin) => engine.add(makeSchedule(f, now(), origin)),
     async update(id, f) {
       const s = need(store.get(id));
+      // An edit keeps `fromUntrusted` (spread from s): text first written from untrusted content may
+      // still carry its instructions after the user changed its time or some of its words.
       // null: the schedule's own limit goes, and its runs have the per-task limit (agent.maxCostUsd).
       const { maxCostUsd: _dropped, ...kept } = s;
       const changed: Schedule = {

@@ -36,6 +36,8 @@ export async function startSchedules(
           title: s.title,
           threadId: s.threadId,
           maxCostUsd: s.maxCostUsd,
+          // Text from a task that had read untrusted content: each run starts tainted, as a received file makes it.
+          untrusted: s.fromUntrusted === true,
         });
         return { taskId: task.id, threadId };
       },

@@ -331,12 +331,12 @@ export class Runtime implements ToolRuntime {
         };
       }
       // Taint follows content through files: what a tainted task wrote taints whoever reads it.
-      let readTainted = false;
+      let readTainted = !!prepared.reads?.length && !!this.d.taintedFiles?.readBy(prepared.reads, false);
       if (spec.kind === 'read')
-        readTainted = !!this.d.taintedFiles?.readBy(prepared.subjects, spec.definition.name === 'fs_search');
+        readTainted ||= !!this.d.taintedFiles?.readBy(prepared.subjects, spec.definition.name === 'fs_search');
       else if (spec.kind === 'shell') {
         const { argv, cwd } = prepared.action as { argv: string[]; cwd: string };
-        readTainted = !!this.d.taintedFiles?.readBy(shellReadTargets(argv, cwd), true);
+        readTainted ||= !!this.d.taintedFiles?.readBy(shellReadTargets(argv, cwd), true);
         if (ctx.tainted && res.changed) {
           const made = (await this.d.journal.changes(ctx.taskId)).slice(changesBefore);
           this.d.taintedFiles?.add(made.flatMap((c) => (c.toPath ? [c.path, c.toPath] : [c.path])));

@@ -30,6 +30,11 @@ export interface PreparedCall {
    * in a tainted thread it needs the user's approval.
    */
   persists?: 'memory' | 'instructions' | 'runs-later';
+  /**
+   * Files whose content the call shows the model, for a tool that is not a 'read' (whose subjects
+   * are what it reads): reading one a tainted task wrote taints the task.
+   */
+  reads?: string[];
   execute(signal: AbortSignal): Promise<ExecResult>;
 }
 

@@ -1,6 +1,7 @@
 // The API's web tools (server tools): offered with the configured domains and per-task uses, their
 // blocks kept whole in the conversation (across turns and a restart), counted in cost, withdrawn
-// (fetch) once the thread is tainted, and turned off for an endpoint that refuses them.
+// (fetch) once the thread is tainted, and turned off for an endpoint that refuses them. Which one a
+// clean request offers (never both) is in web-same-turn.test.ts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,14 +77,15 @@ it('offers web search and fetch, keeps their blocks across turns and a restart, 
   const { thread, task } = await h.send('thread.create', { text: 'find cheap flights' });
   const done = await h.waitTask(task.id, ['done']);
 
-  // First call: both tools, with the allowed domains and the per-task uses; no note.
+  // First call: search with the allowed domains and the per-task uses; no note. The message gives
+  // no URL, so fetch is not offered (never in the same request as search: web-tools.ts).
   expect(tool(0, 'web_search')).toEqual({
     type: 'web_search_20250305',
     name: 'web_search',
     max_uses: 5,
     allowed_domains: ['example.com', 'docs.example.org'],
   });
-  expect(tool(0, 'web_fetch')).toMatchObject({ type: 'web_fetch_20250910', max_uses: 5 });
+  expect(toolNames(0)).not.toContain('web_fetch');
   expect(toolNames(0).at(-1)).toBe('ask_user');
   expect(server.requests[0].body.system).toHaveLength(1);
 
@@ -197,7 +199,7 @@ it('gives web fetch back to a tainted task once the user allows it from the phon
   await h.send('task.allowWebFetch', { taskId: task.id });
   await h.send('task.answer', { taskId: task.id, questionId: asked.question.id, text: 'yes' });
   await h.waitTask(task.id, ['done']);
-  expect(toolNames(0)).toContain('web_fetch');
+  expect(toolNames(0)).not.toContain('web_fetch');
   // Tainted by the search results, but allowed: fetch is offered and no note is added.
   expect(toolNames(1)).toContain('web_fetch');
   expect(server.requests[1].body.system).toHaveLength(1);

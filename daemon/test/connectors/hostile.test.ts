@@ -66,7 +66,11 @@ it("a connector's error text reaches the model marked as untrusted and redacted,
   const { td, model } = await daemonWithHostile();
   const phone = await connectedPhone(td);
   model.push(reply(toolUse('dict__lookup', { q: 'hello' })), reply(text('The lookup failed.')));
-  const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'define hello' });
+  // The message gives a URL, so a clean first request offers web fetch (web-tools.ts).
+  const created = await phone.send<{ task: { id: string } }>({
+    type: 'thread.create',
+    text: 'define hello as https://example.com/words uses it',
+  });
   await phone.event('task.updated', (e) => e.task.id === created.task.id && e.task.state === 'done', 20_000);
 
   expect(offersWebFetch(model.requests[0].body)).toBe(true);

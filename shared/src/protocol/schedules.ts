@@ -158,6 +158,12 @@ export const Schedule = z.object({
   /** Recent occurrences, oldest first (bounded). */
   history: z.array(Occurrence),
   spentUsd: z.number().nonnegative(),
+  /**
+   * Made by a task that had read untrusted content (a web page, a received file, connector output):
+   * its text may carry that content's instructions, so every run starts as untrusted. Kept through
+   * edits; absent (older schedules, the user's own) means false.
+   */
+  fromUntrusted: z.boolean().optional(),
 });
 export type Schedule = z.infer<typeof Schedule>;
 

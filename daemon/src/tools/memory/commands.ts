@@ -133,6 +133,8 @@ export async function prepareMemory(
         action: { command, path: p.name },
         summary: `Read memory ${p.name}`,
         subjects: [p.name],
+        // A note a tainted task wrote taints the reader (a folder listing shows only names).
+        ...(st?.isFile() ? { reads: [p.name] } : {}),
         async execute() {
           if (!st || st.isDirectory()) {
             if (!st && p.segments.length) throw new ToolError(`${p.name} does not exist.`);
