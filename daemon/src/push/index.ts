@@ -1,15 +1,17 @@
 // The push module: VAPID keys, per-device subscriptions over the authenticated protocol, and one
 // Web Push per change worth a buzz (task done / failed, approval needed, question asked), unless
 // the device has that thread in the foreground right now. Every push ends in a recorded outcome.
+// A task ending a crash cut off before its push was recorded is pushed at the next start (missed.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { isEndedTaskState, type PushOutcome } from '../../../shared/src/index.js';
+import { isEndedTaskState, type PushOutcome, type ServerEvent, type Task } from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule, PushReceiptHandler } from '../context.js';
 import type { Store } from '../store/index.js';
 import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
 import { Escalations } from './escalation.js';
 import { type FallbackMessage, fallbackMessageFor, sendFallback } from './fallback.js';
+import { endingsAfter } from './missed.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
 import { publicOutcome, Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
@@ -149,7 +151,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     });
     if (job.payload.type !== 'test') {
       try {
-        await store.addPending(pushes);
+        await store.addPending(job.key, pushes);
       } catch (err) {
         // Not kept (a full disk): still worth sending now; only a crash before it finishes would lose it.
         log.warn('could not record pushes before sending them', { error: (err as Error).message });
@@ -246,7 +248,36 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       }
     });
 
-  const unsubscribe = ctx.store.events.subscribe(({ event }) => {
+  /** The push an event asks for, if any (undefined when none, or when it cannot be built). */
+  const jobFor = (event: ServerEvent, now = Date.now()): PushJob | undefined => {
+    try {
+      return jobForEvent(
+        event,
+        (threadId) => ctx.store.threads.summary(threadId)?.title,
+        now,
+        ctx.config().push.previews,
+        event.kind === 'approval.requested' ? roots() : [],
+      );
+    } catch (err) {
+      log.error('could not build a push', { event: event.kind, error: (err as Error).message });
+      return undefined;
+    }
+  };
+
+  /**
+   * Push a change once (its key decides). Synchronous up to the first write: the key and its pending
+   * pushes are in push.json's data before the caller marks its event handled.
+   */
+  const pushOnce = (job: PushJob, fallbackMessage?: FallbackMessage): void => {
+    if (!store.claim(job.key)) return;
+    track(
+      deliver(job).then((sentTo) => {
+        if (fallbackMessage) escalations.watch(job, fallbackMessage, sentTo);
+      }),
+    );
+  };
+
+  const onEvent = (event: ServerEvent): void => {
     if (event.kind === 'device.revoked') {
       track(store.remove(event.deviceId));
       return;
@@ -272,27 +303,57 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       event.kind !== 'schedule.updated'
     )
       return;
-    let job: PushJob | undefined;
-    try {
-      job = jobForEvent(
-        event,
-        (threadId) => ctx.store.threads.summary(threadId)?.title,
-        Date.now(),
-        ctx.config().push.previews,
-        event.kind === 'approval.requested' ? roots() : [],
-      );
-    } catch (err) {
-      log.error('could not build a push', { event: event.kind, error: (err as Error).message });
+    const job = jobFor(event);
+    if (job) pushOnce(job, fallbackMessage);
+  };
+
+  // Events committed up to now were looked at by an earlier run, or are looked at once more by catchUp.
+  const startSeq = ctx.store.events.lastSeq;
+  let lastSeen = startSeq;
+  /** Until catchUp has recorded what it pushes, push.json keeps saying it looked only as far as before. */
+  let caughtUp = false;
+  const unsubscribe = ctx.store.events.subscribe(({ seq, event }) => {
+    onEvent(event);
+    lastSeen = seq;
+    if (caughtUp) store.markHandled(seq);
+  });
+
+  /** Whether the thread store still holds this ending (the thread not deleted, the task not run again). */
+  const stillEnded = (t: Task): boolean => {
+    const doc = ctx.store.threads.peek(t.threadId);
+    const now = doc && doc.meta.state !== 'deleted' ? doc.tasks.find((x) => x.id === t.id) : undefined;
+    return now?.state === t.state && now.endedAt === t.endedAt;
+  };
+
+  /**
+   * The endings committed after the last event push.json says it looked at, up to this start: a crash
+   * came before their push was recorded. Each still worth it (an hour, as for pending pushes) is pushed
+   * now, once. A file from before the mark was kept says nothing about them: nothing is guessed, and
+   * the mark is written now, so the next crash finds it.
+   */
+  const catchUp = async (): Promise<void> => {
+    const from = store.handledSeq();
+    if (from === undefined) {
+      store.markHandled(lastSeen);
+      caughtUp = true;
+      await store.flush().catch((err) => log.warn('could not write push.json', { error: (err as Error).message }));
       return;
     }
-    if (!job || !store.claim(job.key)) return; // at most one push per change
-    const pushed = job;
-    track(
-      deliver(pushed).then((sentTo) => {
-        if (fallbackMessage) escalations.watch(pushed, fallbackMessage, sentTo);
-      }),
-    );
-  });
+    if (store.subscriptions().length > 0) {
+      const missed = await endingsAfter(ctx.store.events, from, startSeq);
+      const now = Date.now();
+      for (const { task, at } of missed) {
+        const age = now - (task.endedAt ?? at);
+        if (age > RESEND_WITHIN_MS || !stillEnded(task)) continue;
+        const job = jobFor({ kind: 'task.updated', task }, now);
+        if (!job || store.isRecorded(job.key)) continue;
+        log.info('sending a push a crash cut off before it was recorded', { kind: job.payload.type });
+        pushOnce({ ...job, ttlSeconds: Math.max(60, job.ttlSeconds - Math.ceil(age / 1000)) });
+      }
+    }
+    caughtUp = true;
+    store.markHandled(lastSeen);
+  };
 
   const lastTest = new Map<string, number>();
   const sendTest = async (deviceId: string) => {
@@ -397,6 +458,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   }));
 
   track(resume());
+  track(catchUp());
 
   const idle = async () => {
     while (inflight.size > 0) await Promise.all([...inflight]);

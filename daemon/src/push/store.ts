@@ -1,6 +1,8 @@
 // push.json: each device's push subscription, the recent outcomes (bounded), the keys of changes
-// already pushed (bounded), so a change is pushed at most once even across a restart, and the pushes
-// not finished yet (recorded before the first attempt), so a crash or a stop does not lose them.
+// already pushed (bounded), so a change is pushed at most once even across a restart, the pushes
+// not finished yet (recorded before the first attempt), so a crash or a stop does not lose them, and
+// the last event looked at: a start looks again at the events after it (a crash can come between an
+// event's commit and the write that records its push).
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { z } from 'zod';
@@ -52,6 +54,11 @@ const PushDoc = z.object({
   pending: z.array(PendingPush).default([]),
   /** The VAPID public key in use when this file was last opened (subscriptions older than vapidKey carry it). */
   vapidKey: z.string().max(128).optional(),
+  /**
+   * The sequence number of the last event looked at: the push of every event up to it (if it asked for
+   * one) is in this file, as a key with its pending pushes. Absent in files from before it was kept.
+   */
+  handledSeq: z.number().int().nonnegative().optional(),
 });
 type PushDoc = z.infer<typeof PushDoc>;
 
@@ -60,10 +67,14 @@ const KEEP_PENDING = 500;
 const KEEP_KEYS = 2000;
 
 export class PushStore {
-  private keys: Set<string>;
+  /** Keys in pushedKeys, and keys claimed since the start whose pushes are not recorded yet. */
+  private claimed: Set<string>;
+  /** Keys in pushedKeys. */
+  private recorded: Set<string>;
 
   private constructor(private readonly db: Low<PushDoc>) {
-    this.keys = new Set(db.data.pushedKeys);
+    this.recorded = new Set(db.data.pushedKeys);
+    this.claimed = new Set(db.data.pushedKeys);
   }
 
   static async open(storeDir: string): Promise<PushStore> {
@@ -122,16 +133,45 @@ export class PushStore {
     return true;
   }
 
-  /** Mark a change as pushed; false when it already was. Synchronous, so two events racing cannot both win. */
+  /**
+   * Take a change for pushing; false when it already was taken. Synchronous, so two events racing cannot
+   * both win. In memory only: the key goes into push.json with the change's pending pushes (addPending).
+   */
   claim(key: string): boolean {
-    if (this.keys.has(key)) return false;
-    this.keys.add(key);
+    if (this.claimed.has(key)) return false;
+    this.claimed.add(key);
+    return true;
+  }
+
+  /** Whether a change's push is recorded here (sent, pending, or not needed). */
+  isRecorded(key: string): boolean {
+    return this.recorded.has(key);
+  }
+
+  private rememberKey(key: string): void {
+    if (this.recorded.has(key)) return;
+    this.recorded.add(key);
     const list = this.db.data.pushedKeys;
     list.push(key);
     if (list.length > KEEP_KEYS) {
-      for (const old of list.splice(0, list.length - KEEP_KEYS)) this.keys.delete(old);
+      for (const old of list.splice(0, list.length - KEEP_KEYS)) {
+        this.recorded.delete(old);
+        this.claimed.delete(old);
+      }
     }
-    return true;
+  }
+
+  /** The last event looked at (see PushDoc.handledSeq); undefined in a file from before it was kept. */
+  handledSeq(): number | undefined {
+    return this.db.data.handledSeq;
+  }
+
+  /**
+   * Every event up to `seq` had its push recorded (in memory). It goes to disk with the next write, so
+   * call it only once those pushes are in memory too: push.json never says more was handled than it holds.
+   */
+  markHandled(seq: number): void {
+    this.db.data.handledSeq = seq;
   }
 
   /**
@@ -161,8 +201,13 @@ export class PushStore {
     return this.db.data.pending;
   }
 
-  /** Record pushes about to be sent, durably (with the change keys claimed so far) before any is sent. */
-  async addPending(list: PendingPush[]): Promise<void> {
+  /**
+   * Record a change's pushes about to be sent, with its key, durably before any is sent. Key and pushes
+   * go into memory at once (before this awaits), so any write of push.json holds both or neither. With
+   * no pushes (nobody to tell) nothing is written now: the key goes to disk with the next write.
+   */
+  async addPending(key: string, list: PendingPush[]): Promise<void> {
+    this.rememberKey(key);
     if (list.length === 0) return;
     const all = this.db.data.pending;
     all.push(...list);
