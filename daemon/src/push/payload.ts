@@ -309,11 +309,14 @@ export function jobForEvent(
       );
     }
     case 'schedule.updated':
-      return scheduleAskJob(event.schedule, full);
+      return scheduleAskJob(event.schedule, full) ?? scheduleNotRunJob(event.schedule, full, now);
     default:
       return undefined;
   }
 }
+
+/** A stored reason's first clause ("$1.00" stays whole: a clause ends at a stop before a space). */
+const firstClause = (reason: string | undefined) => reason?.split(/[.;](?:\s|$)/)[0]?.trim();
 
 /** Why a run was missed, as the scheduler says it (schedules/engine.ts): all a private push repeats. */
 const MISSED_CAUSES = ['Errand was not running', 'the computer was asleep', 'Errand could not start it on time'];
@@ -326,7 +329,7 @@ function scheduleAskJob(
   const occ = s.history.findLast((o) => o.ask === 'open');
   if (!occ) return undefined;
   const at = timeIn(occ.dueAt, s.timeZone).slice(11);
-  const said = occ.reason?.split(/[.;]/)[0]?.trim();
+  const said = firstClause(occ.reason);
   // Private: only the scheduler's own causes (a stored reason is free text to this module).
   const why = full ? said : MISSED_CAUSES.find((c) => c.toLowerCase() === said?.toLowerCase());
   return {
@@ -340,6 +343,48 @@ function scheduleAskJob(
       url: '/#schedules',
       tag: `schedule-${s.id}`.slice(0, 64),
       schedule: { id: s.id, occurrenceId: occ.id },
+    }),
+  };
+}
+
+/** Past this, a schedule's newest occurrence is old news (its key may have left push.json's memory). */
+const NOT_RUN_FRESH_MS = 32 * DAY * 1000;
+
+/**
+ * The schedule's newest occurrence did not run and nobody is asked about it: missed and not caught
+ * up (its rule is skip, or too late), or refused before it started (a spending cap reached). The
+ * user would otherwise learn of it only by opening the Schedules screen: one push per occurrence.
+ */
+function scheduleNotRunJob(
+  s: Extract<ServerEvent, { kind: 'schedule.updated' }>['schedule'],
+  full: boolean,
+  now: number,
+): PushJob | undefined {
+  const occ = s.history.at(-1);
+  if (!occ || occ.ask !== undefined || occ.manual) return undefined;
+  const missed = occ.outcome === 'missed';
+  const refused = occ.outcome === 'failed' && occ.taskId === undefined;
+  if (!missed && !refused) return undefined;
+  if (now - (occ.lastDueAt ?? occ.dueAt) > NOT_RUN_FRESH_MS) return undefined;
+  const at = timeIn(occ.dueAt, s.timeZone).slice(11);
+  const said = firstClause(occ.reason);
+  // Private: only the scheduler's own causes (a stored reason is free text to this module).
+  const why = full ? said : MISSED_CAUSES.find((c) => c.toLowerCase() === said?.toLowerCase());
+  const what = missed ? 'was missed' : 'did not run';
+  return {
+    key: `schedule-not-run:${occ.id}`,
+    urgency: 'normal',
+    ttlSeconds: DAY,
+    payload: fitPayload({
+      type: 'schedule.missed',
+      title: full ? `${at} ${s.title} ${what}` : `A scheduled run ${what} (${at})`,
+      body: why
+        ? `${why[0].toUpperCase()}${why.slice(1)}.`
+        : missed
+          ? 'It was not caught up. Open Schedules to run it now.'
+          : 'It could not start. Open Schedules to see why.',
+      url: '/#schedules',
+      tag: `schedule-${s.id}`.slice(0, 64),
     }),
   };
 }
