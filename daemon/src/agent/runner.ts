@@ -2,8 +2,9 @@
 // that applies its events (recorder.ts: persist, then publish), answers the loop's hooks for the
 // person (questions, waiting), and records how the task ended.
 
-import type { Question, ServerEvent, ThreadItem } from '../../../shared/src/index.js';
+import type { Question, ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
 import type { DaemonContext } from '../context.js';
+import { DiskFullError, type Tx } from '../store/journal.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { randomId } from '../util/random-id.js';
 import { readInstructions } from './instructions.js';
@@ -56,6 +57,21 @@ export function noKeyReason(home: string): string {
 
 export { INPUT_PREVIEW_BYTES, inputForDisplay, OUTPUT_PREVIEW } from './recorder.js';
 
+/** A write failed because the disk (or the user's quota) is full. */
+export function isDiskFull(err: unknown): boolean {
+  if (err instanceof DiskFullError) return true;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+type Change = (doc: ThreadDoc, rec: AgentRecord) => unknown;
+
+/** A record of a run that could not be written (disk full): its changes and events, to write again. */
+export interface UnwrittenRecord {
+  changes: Change[];
+  events: ServerEvent[];
+}
+
 export const STOPPED_REASON = 'Errand stopped while this task was running';
 const CANCELLED_REASON = 'Cancelled.';
 
@@ -74,6 +90,12 @@ export class TaskRun {
     this.webFetchAllowed = true;
   }
   cancelledBy: string | undefined;
+  /** The changes made in each of this run's open records, kept in case the record cannot be written. */
+  private readonly changesOf = new WeakMap<Tx, Change[]>();
+  /** This run's last record that could not be written because the disk was full. */
+  private unwritten: UnwrittenRecord | undefined;
+  /** The run's end, when the record holding it could not be written (disk full): to be written again. */
+  unwrittenEnd: UnwrittenRecord | undefined;
 
   constructor(
     private readonly host: RunHost,
@@ -84,8 +106,12 @@ export class TaskRun {
       taskId: slot.taskId,
       threadId: slot.threadId,
       attempt: this.attempt,
-      mutate: (threadId, change) => host.mutate(threadId, change),
-      transaction: (fn) => ctx.store.journal.transaction(fn),
+      mutate: (threadId, change) => {
+        const tx = ctx.store.journal.current();
+        if (tx) this.changesOf.get(tx)?.push(change);
+        return host.mutate(threadId, change);
+      },
+      transaction: (fn) => this.record(fn),
       publish: (event) => host.emit(event),
       steps: host.journal,
       blobs: ctx.store.blobs,
@@ -99,6 +125,31 @@ export class TaskRun {
   }
   get threadId(): string {
     return this.slot.threadId;
+  }
+
+  /**
+   * One record of this run. Undoable: when it cannot be written, the thread in memory goes back to
+   * what the journal has, so nothing unwritten is shown. On a full disk its changes and events are
+   * kept, so that the run's end can be written again once there is room.
+   */
+  private record<T>(fn: () => Promise<T>): Promise<T> {
+    const { journal } = this.host.ctx.store;
+    if (journal.current()) return fn(); // part of the record already open
+    let tx: Tx | undefined;
+    return journal
+      .transaction(
+        (t) => {
+          tx = t;
+          this.changesOf.set(t, []);
+          return fn();
+        },
+        undefined,
+        { undoable: true },
+      )
+      .catch((err: unknown) => {
+        if (tx && isDiskFull(err)) this.unwritten = { changes: this.changesOf.get(tx) ?? [], events: [...tx.events] };
+        throw err;
+      });
   }
 
   abort(why: 'cancel' | 'shutdown'): void {
@@ -221,14 +272,14 @@ export class TaskRun {
       r.autoResume = undefined;
     };
     if (result.kind === 'done') {
-      await this.recorder.updateTask(
+      await this.end(
         { ...base, state: 'done', resultSummary: firstLine(result.text) || 'Done.', reason: undefined },
         (_d, rec) => keep(rec),
       );
     } else if (result.kind === 'failed') {
-      await this.recorder.updateTask({ ...base, state: 'failed', reason: result.reason }, (_d, rec) => keep(rec));
+      await this.end({ ...base, state: 'failed', reason: result.reason }, (_d, rec) => keep(rec));
     } else if (result.why === 'cancel') {
-      await this.recorder.updateTask(
+      await this.end(
         {
           ...base,
           state: 'cancelled',
@@ -237,12 +288,23 @@ export class TaskRun {
         (_d, rec) => keep(rec),
       );
     } else {
-      await this.recorder.updateTask({ ...base, state: 'interrupted', reason: STOPPED_REASON }, (_d, rec) => {
+      await this.end({ ...base, state: 'interrupted', reason: STOPPED_REASON }, (_d, rec) => {
         keep(rec, true);
         rec.tasks[this.taskId].autoResume = true;
       });
     }
     await this.host.journal.remove(this.taskId);
+  }
+
+  /** Write how the run ended; when the disk is full, keep that record to write again (unwrittenEnd). */
+  private async end(patch: Partial<Task>, extra: (doc: ThreadDoc, rec: AgentRecord) => void): Promise<void> {
+    this.unwritten = undefined;
+    try {
+      await this.recorder.updateTask(patch, extra);
+    } catch (err) {
+      this.unwrittenEnd = this.unwritten;
+      throw err;
+    }
   }
 
   // ---- asking the person -----------------------------------------------------------------------

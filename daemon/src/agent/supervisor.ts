@@ -1,6 +1,7 @@
 // The runs: the scheduler starts a queued task as a run (runner.ts) once the command that queued it
 // is written; each run is a promise, so cancel, stop and idle() await runs instead of polling.
 // Recovery after a stop or crash, and the clean stop, live here too.
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   ACTIVE_TASK_STATES,
@@ -13,7 +14,7 @@ import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import { anthropicModel } from './model.js';
 import { findTask, foldSteps, newItemId } from './records.js';
-import { type AgentOptions, type RunHost, TaskRun } from './runner.js';
+import { type AgentOptions, isDiskFull, type RunHost, TaskRun, type UnwrittenRecord } from './runner.js';
 import { Scheduler, type Slot } from './scheduler.js';
 import { StepJournal, type StepRecord } from './step-journal.js';
 import type { ThreadWrites } from './thread-writes.js';
@@ -22,6 +23,31 @@ import type { ModelClient } from './wire.js';
 
 const CRASH_REASON = CRASH_REASONS.running;
 const CRASH_QUEUED_REASON = CRASH_REASONS.notStarted;
+
+/** How soon an end the disk had no room for is written again: doubling from 1 s, then every 5 s (as schedules do). */
+const END_RETRY_FIRST_MS = 1000;
+const END_RETRY_MAX_MS = 5000;
+/** Less free space than this: the end is not tried yet. */
+const END_RETRY_MIN_FREE_BYTES = 64 * 1024;
+
+/** How a run ended, to be written (again, while the disk is full). */
+interface RunEnd {
+  slot: Slot;
+  /** The run's own last record (its end with the answer, and its events), when the disk had no room for it. */
+  record?: UnwrittenRecord;
+  /** Otherwise the task fails, saying why. */
+  reason?: string;
+  delayMs: number;
+  timer?: NodeJS.Timeout;
+  /** Resolves once the end is written, or given up at a stop. */
+  settle: () => void;
+}
+
+/** Why a task failed because the disk was full: where, and what to do. */
+function diskFullReason(err: unknown, store: string): string {
+  const where = (err as { dir?: string }).dir ?? (err as { path?: string }).path ?? store;
+  return `Errand could not save this task: disk full at ${where}. Free some space, then retry it.`;
+}
 
 /** Wait for `p`, at most `ms`. */
 async function within(p: Promise<unknown>, ms: number): Promise<void> {
@@ -42,6 +68,8 @@ export class Supervisor {
   private clients = new Map<string, ModelClient>();
   /** Set by stop(): no new work is taken. */
   stopping = false;
+  /** Ends of runs the disk had no room for, by task: written again until they land. */
+  private unwrittenEnds = new Map<string, RunEnd>();
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -134,35 +162,132 @@ export class Supervisor {
     }
     const run = new TaskRun(this.host, slot);
     this.runs.set(slot.taskId, run);
-    await run
-      .execute()
-      .catch(async (err: unknown) => {
-        this.ctx.log.error('task run failed', {
-          taskId: slot.taskId,
-          err: err instanceof Error ? (err.stack ?? err.message) : String(err),
-        });
-        await this.writes
-          .mutate(slot.threadId, (doc) => {
-            const t = findTask(doc, slot.taskId);
-            if (t && ACTIVE_TASK_STATES.has(t.state))
-              Object.assign(t, {
-                state: 'failed',
-                reason: `Errand hit an internal error: ${(err as Error)?.message ?? String(err)}`,
-                endedAt: Date.now(),
-              });
-            return t ? { ...t } : undefined;
-          })
-          .then(
-            ({ result }) => {
-              if (result) this.writes.emit({ kind: 'task.updated', task: result });
-            },
-            () => undefined,
-          );
-      })
-      .finally(() => {
-        this.runs.delete(slot.taskId);
-        this.scheduler.finished(slot);
+    try {
+      await run.execute();
+    } catch (err) {
+      this.runs.delete(slot.taskId);
+      await this.endAfterFailure(slot, run, err);
+    } finally {
+      this.runs.delete(slot.taskId);
+      this.scheduler.finished(slot);
+    }
+  }
+
+  /**
+   * The run failed, or its end could not be written: record how it ended. The thread in memory is
+   * as the journal has it (a run's records are undoable), so phones see the task as it was until
+   * the end is written. On a full disk that is tried again every few seconds; the thread stays the
+   * task's meanwhile (a follow-up waits), but its slot goes to other work. Resolves once written.
+   */
+  private async endAfterFailure(slot: Slot, run: TaskRun, err: unknown): Promise<void> {
+    const full = isDiskFull(err);
+    if (full) this.ctx.log.warn('task run failed: the disk is full', { taskId: slot.taskId, err: String(err) });
+    else
+      this.ctx.log.error('task run failed', {
+        taskId: slot.taskId,
+        err: err instanceof Error ? (err.stack ?? err.message) : String(err),
       });
+    let settle!: () => void;
+    const settled = new Promise<void>((r) => {
+      settle = r;
+    });
+    const end: RunEnd = {
+      slot,
+      ...(full && run.unwrittenEnd
+        ? { record: run.unwrittenEnd }
+        : {
+            reason: full
+              ? diskFullReason(err, this.ctx.paths.store)
+              : `Errand hit an internal error: ${(err as Error)?.message ?? String(err)}`,
+          }),
+      delayMs: END_RETRY_FIRST_MS,
+      settle,
+    };
+    // Just failed for want of room: the first try waits (a try shows its change until its record fails).
+    if (!full && (await this.tryEnd(end))) return;
+    if (this.stopping) {
+      this.ctx.log.warn('the end of a task was not recorded (disk full); the next start finds it interrupted', {
+        taskId: slot.taskId,
+      });
+      return;
+    }
+    this.ctx.log.warn('the end of a task is not recorded yet (disk full); trying again every few seconds', {
+      taskId: slot.taskId,
+    });
+    this.unwrittenEnds.set(slot.taskId, end);
+    this.scheduler.release(slot.taskId);
+    this.retryEndSoon(end);
+    await settled;
+  }
+
+  /** Write `end` once: true when it is done with (written, or not to be written); false when the disk is full. */
+  private async tryEnd(end: RunEnd): Promise<boolean> {
+    try {
+      await this.ctx.store.journal.detached(() => this.writeEnd(end));
+      return true;
+    } catch (err) {
+      if (isDiskFull(err) && !this.stopping) return false;
+      this.ctx.log.error('could not record the end of a task', { taskId: end.slot.taskId, err: String(err) });
+      return true;
+    }
+  }
+
+  private retryEndSoon(end: RunEnd): void {
+    end.timer = setTimeout(async () => {
+      end.timer = undefined;
+      if (this.stopping) return; // given up by stop()
+      if (!(await this.hasRoom()) || !(await this.tryEnd(end))) {
+        end.delayMs = Math.min(end.delayMs * 2, END_RETRY_MAX_MS);
+        return this.retryEndSoon(end);
+      }
+      if (!this.stopping)
+        this.ctx.log.info('recorded the end of a task once the disk had room', { taskId: end.slot.taskId });
+      this.unwrittenEnds.delete(end.slot.taskId);
+      end.settle();
+    }, end.delayMs);
+    end.timer.unref();
+  }
+
+  /** Some free space where the journal is (none: a try would fail, after showing its change meanwhile). */
+  private async hasRoom(): Promise<boolean> {
+    try {
+      const s = await fs.promises.statfs(this.ctx.paths.store);
+      return s.bavail * s.bsize >= END_RETRY_MIN_FREE_BYTES;
+    } catch {
+      return true; // not known: try
+    }
+  }
+
+  /**
+   * The end and its events in one undoable record (on a full disk nothing of it stays in memory).
+   * A task that ended otherwise meanwhile (a cancel) is left as it is.
+   */
+  private async writeEnd(end: RunEnd): Promise<void> {
+    const { threadId, taskId } = end.slot;
+    await this.ctx.store.journal.transaction(
+      async () => {
+        const { result } = await this.writes.mutate(threadId, (doc, rec) => {
+          const t = findTask(doc, taskId);
+          if (!t || !ACTIVE_TASK_STATES.has(t.state)) return undefined;
+          for (const change of end.record?.changes ?? []) change(doc, rec);
+          if (ACTIVE_TASK_STATES.has(t.state))
+            Object.assign(t, {
+              state: 'failed',
+              reason: end.reason ?? 'Errand stopped this task.',
+              endedAt: Date.now(),
+            });
+          return { ...t };
+        });
+        if (!result) return;
+        // The run's own events, but its thread summary as it is now (mutate sent that).
+        const events = end.record?.events.filter((e) => e.kind !== 'thread.updated') ?? [];
+        for (const e of events) this.writes.emit(e);
+        if (!events.some((e) => e.kind === 'task.updated' && e.task.id === taskId && e.task.state === result.state))
+          this.writes.emit({ kind: 'task.updated', task: result });
+      },
+      undefined,
+      { undoable: true },
+    );
   }
 
   private startGate: (() => string | undefined) | undefined;
@@ -290,6 +415,12 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     this.scheduler.pause();
+    // Ends the disk had no room for stay unwritten: the next start finds those tasks interrupted.
+    for (const end of this.unwrittenEnds.values()) {
+      clearTimeout(end.timer);
+      end.settle();
+    }
+    this.unwrittenEnds.clear();
     const runs = [...this.runs.values()];
     const ended = Promise.all(runs.map((run) => this.settled.get(run.taskId)));
     for (const run of runs) run.abort('shutdown');

@@ -41,6 +41,8 @@ export class ThreadWrites {
     const key = summaryKey(summary);
     if (this.lastSummary.get(threadId) !== key) {
       this.remember(threadId, key);
+      // In a record that may yet fail (disk full): then the phones were told nothing, and the next change tells them.
+      this.ctx.store.journal.current()?.failHooks.push(() => this.lastSummary.delete(threadId));
       this.emit({ kind: 'thread.updated', thread: summary });
     }
     return { result, doc };
