@@ -1,7 +1,9 @@
 // One model call of the agent loop: stream the reply as events (text live, tool input assembled),
 // watch for a stalled connection, and retry what is worth retrying within the window.
 
+import type { Usage } from '../../../shared/src/index.js';
 import { plural } from '../../../shared/src/words.js';
+import { estimateTokens } from './context-window.js';
 import { newItemId } from './ids.js';
 import type { Emit, LoopSettings, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
@@ -45,8 +47,11 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     emit({ type: 'text.ended', itemId: it.itemId, text: it.text });
   const started = Date.now();
   let reuse: string[] = [];
+  // The request's size in tokens (chars / 4): worked out once, and only for a reply without a believable prompt figure.
+  let estimate: number | undefined;
+  const promptEstimate = () => (estimate ??= estimateTokens(request));
   for (let attempt = 0; ; attempt++) {
-    const r = await streamOnce(c, request, reuse);
+    const r = await streamOnce(c, request, reuse, promptEstimate);
     if (r.kind === 'ok') return r;
     if (signal.aborted) {
       await Promise.all(r.items.map(textEnd));
@@ -118,14 +123,61 @@ function checkToolCall(cb: { id?: unknown; name?: unknown }): void {
     throw new ModelOutputError('The model API sent a tool call without a valid name; the reply was not used.');
 }
 
-/** A token count as reported: a finite, non-negative whole number (bad figures must not lower the spend). */
-function tokens(n: unknown): number {
-  if (typeof n !== 'number' || !(n >= 0)) return 0;
+/** A token count as reported: a whole number up to 1e9, or undefined when missing, negative or not a number. */
+function tokens(n: unknown): number | undefined {
+  if (typeof n !== 'number' || !(n >= 0)) return undefined;
   return Math.min(Math.round(n), 1e9);
 }
 
+/**
+ * How far reported output tokens may fall below our own estimate (characters streamed / 4) before
+ * they are not believed: below a quarter of it (one token per 16 characters, which no real
+ * tokenizer reaches) AND by more than this many tokens (a short reply's estimate is rough).
+ */
+const IMPLAUSIBLE_SHORTFALL_TOKENS = 1_000;
+
+/**
+ * The usage a call is charged: the API's figures, exactly, when they are believable; otherwise our
+ * own estimate, so a server that reports nothing, negatives or zeros cannot switch the spending
+ * limits off (they would count $0 forever). `reported` says which figures arrived at all; the
+ * prompt's estimate (a pass over the conversation) is only worked out when it is needed.
+ * - The prompt (input plus cache reads and writes, judged together: with caching, input alone is
+ *   legitimately tiny) is estimated when it is not reported or reported as 0 tokens, which no
+ *   request can be. An estimated prompt is priced as uncached input. A small nonzero figure is
+ *   believed: the estimate cannot tell a lie from a server that counts differently.
+ * - Output tokens are estimated when not reported or implausibly low for what was streamed.
+ */
+export function chargedUsage(
+  usage: Usage,
+  reported: { input: boolean; output: boolean },
+  estimate: { inputTokens: () => number; outputTokens: number },
+): { usage: Usage; estimated: boolean } {
+  const prompt = usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
+  const charged = { ...usage };
+  let estimated = false;
+  if (!reported.input || prompt === 0) {
+    charged.inputTokens = Math.max(prompt, estimate.inputTokens()) - usage.cacheReadTokens - usage.cacheWriteTokens;
+    estimated = true;
+  }
+  const output = usage.outputTokens;
+  const tooLow = output * 4 < estimate.outputTokens && estimate.outputTokens - output > IMPLAUSIBLE_SHORTFALL_TOKENS;
+  if (!reported.output || tooLow) {
+    charged.outputTokens = Math.max(output, estimate.outputTokens);
+    estimated = true;
+  }
+  return { usage: charged, estimated };
+}
+
+/** Runs told that the API's usage figures were not used (once per run: a notice each turn would be noise). */
+const toldEstimated = new WeakSet<LoopState>();
+
 /** One streamed attempt: text is emitted as it comes; the reply is assembled at the end. */
-async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]): Promise<Attempt> {
+async function streamOnce(
+  c: CallContext,
+  request: ModelRequest,
+  reuse: string[],
+  promptEstimate: () => number,
+): Promise<Attempt> {
   const { signal, emit, settings, state } = c;
   const blocks = new Map<number, Block>();
   const persists: Array<void | Promise<void>> = [];
@@ -136,6 +188,21 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   };
   let stopReason = 'end_turn';
   const usage = emptyUsage();
+  const reported = new Set<keyof Usage>();
+  // The prompt's figures are fixed once message_start reports them (message_delta only repeats
+  // them): the largest counts, so a later lower figure (a 0) never takes back what was reported.
+  // Output tokens in message_start are a placeholder (1) before anything is written; message_delta's
+  // count replaces it, and the streamed characters are the floor under it (chargedUsage).
+  const report = (key: keyof Usage, n: unknown, replaces = false) => {
+    const v = tokens(n);
+    if (v === undefined) return;
+    reported.add(key);
+    usage[key] = replaces ? v : Math.max(usage[key] ?? 0, v);
+  };
+  /** Whether the server answered at all (a refused request, 429 or 5xx, is not billed). */
+  let answered = false;
+  /** Characters the model wrote (text, thinking, tool input): what output tokens are estimated from. */
+  let outputChars = 0;
   let sawStop = false;
   let replyChars = 0;
   const grew = (s: string) => {
@@ -149,10 +216,10 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
     switch (ev.type) {
       case 'message_start': {
         const u = ev.message.usage ?? {};
-        usage.inputTokens = tokens(u.input_tokens);
-        usage.cacheReadTokens = tokens(u.cache_read_input_tokens);
-        usage.cacheWriteTokens = tokens(u.cache_creation_input_tokens);
-        usage.outputTokens = tokens(u.output_tokens);
+        report('inputTokens', u.input_tokens);
+        report('cacheReadTokens', u.cache_read_input_tokens);
+        report('cacheWriteTokens', u.cache_creation_input_tokens);
+        report('outputTokens', u.output_tokens);
         break;
       }
       case 'content_block_start': {
@@ -161,7 +228,10 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         // Web results are untrusted text from the moment they arrive: a reply cut off after them
         // (cancelled, failed) still leaves what the model said about them in the conversation.
         if (cb.type === 'web_search_tool_result' || cb.type === 'web_fetch_tool_result') state.tainted = true;
-        if (typeof cb.text === 'string') grew(cb.text);
+        if (typeof cb.text === 'string') {
+          grew(cb.text);
+          outputChars += cb.text.length;
+        }
         // A result block comes whole and is kept whole (a fetched page can be megabytes): it counts too.
         else if (cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking') grew(JSON.stringify(cb));
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
@@ -183,7 +253,10 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         const b = blocks.get(ev.index);
         if (!b) break;
         for (const part of [ev.delta.text, ev.delta.partial_json, ev.delta.thinking])
-          if (typeof part === 'string') grew(part);
+          if (typeof part === 'string') {
+            grew(part);
+            outputChars += part.length;
+          }
         if (ev.delta.type === 'text_delta' && ev.delta.text) {
           b.text += ev.delta.text;
           void emit({ type: 'text.delta', itemId: b.itemId!, delta: ev.delta.text });
@@ -228,14 +301,14 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
         if (ev.delta.stop_reason) stopReason = ev.delta.stop_reason;
         const u = ev.usage;
         if (u) {
-          if (u.output_tokens != null) usage.outputTokens = tokens(u.output_tokens);
-          if (u.input_tokens != null) usage.inputTokens = tokens(u.input_tokens);
-          if (u.cache_read_input_tokens != null) usage.cacheReadTokens = tokens(u.cache_read_input_tokens);
-          if (u.cache_creation_input_tokens != null) usage.cacheWriteTokens = tokens(u.cache_creation_input_tokens);
+          report('outputTokens', u.output_tokens, true);
+          report('inputTokens', u.input_tokens);
+          report('cacheReadTokens', u.cache_read_input_tokens);
+          report('cacheWriteTokens', u.cache_creation_input_tokens);
           // Server tool uses are reported for the whole message (cumulative), like output tokens.
           const st = u.server_tool_use;
-          if (st?.web_search_requests) usage.webSearches = tokens(st.web_search_requests);
-          if (st?.web_fetch_requests) usage.webFetches = tokens(st.web_fetch_requests);
+          if (st?.web_search_requests) report('webSearches', st.web_search_requests);
+          if (st?.web_fetch_requests) report('webFetches', st.web_fetch_requests);
         }
         break;
       }
@@ -258,6 +331,7 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   else signal.addEventListener('abort', follow, { once: true });
   const onEventWatched = (ev: StreamEvent) => {
     watchdog.refresh();
+    answered = true;
     onEvent(ev);
   };
   let error: unknown;
@@ -271,7 +345,21 @@ async function streamOnce(c: CallContext, request: ModelRequest, reuse: string[]
   }
   if (stalled && !signal.aborted) error = new StalledStreamError(stallMs);
   await Promise.allSettled(persists);
-  state.usage = addUsage(state.usage, usage);
+  if (answered) {
+    const charged = chargedUsage(
+      usage,
+      { input: reported.has('inputTokens'), output: reported.has('outputTokens') },
+      { inputTokens: promptEstimate, outputTokens: Math.ceil(outputChars / 4) },
+    );
+    state.usage = addUsage(state.usage, charged.usage);
+    if (charged.estimated && !toldEstimated.has(state)) {
+      toldEstimated.add(state);
+      void emit({
+        type: 'notice',
+        text: 'The model API did not report believable usage for a reply; its cost is estimated from the size of the request and the reply.',
+      });
+    }
+  }
   state.costUsd = costUsd(settings.model, state.usage);
   if (error !== undefined || !sawStop || signal.aborted) {
     void emit({ type: 'usage', turns: state.turns, usage: state.usage, costUsd: state.costUsd });

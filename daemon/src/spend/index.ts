@@ -11,8 +11,11 @@ import { SpendLedger } from './ledger.js';
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
 /** What the spending caps use: tasks' costs (events, threads), schedules' spend, config and host status. */
-export type SpendDeps = Pick<DaemonContext, 'paths' | 'config' | 'reloadConfig' | 'status' | 'emit' | 'commands'> & {
-  store: Pick<Store, 'threads' | 'events' | 'schedules'>;
+export type SpendDeps = Pick<
+  DaemonContext,
+  'paths' | 'config' | 'reloadConfig' | 'status' | 'emit' | 'commands' | 'log'
+> & {
+  store: Pick<Store, 'threads' | 'events' | 'schedules' | 'spendDays'>;
 };
 
 export function startSpend(
@@ -20,14 +23,26 @@ export function startSpend(
   agent: Pick<AgentModule, 'setStartGate'>,
   now: () => number = Date.now,
 ): DaemonModule & { ledger: SpendLedger; blocked(): string | undefined; status(): StatusPart } {
-  // Days turn in the host's own zone (hostTimeZone), read from Date's local time.
-  const ledger = new SpendLedger();
-  for (const t of ctx.store.threads.taskBriefs()) ledger.see(t);
+  // Days turn in the host's own zone (hostTimeZone), read from Date's local time. Each increase of a
+  // task's cost counts on the day it is seen; where a task's spending moved on to a new day is kept
+  // in the journal (a failed write only loses that split after a restart: the cost itself is kept).
+  const ledger = new SpendLedger(undefined, (taskId, mark) => {
+    ctx.store.spendDays.mark(taskId, mark).catch((err: unknown) =>
+      ctx.log.warn('spend: could not record that a task spent on a new day', {
+        taskId,
+        error: (err as Error)?.message ?? String(err),
+      }),
+    );
+  });
+  for (const t of ctx.store.threads.taskBriefs()) ledger.see(t, ctx.store.spendDays.of(t.id));
   const unsubscribe = ctx.store.events.subscribe((e) => {
-    if (e.event.kind === 'task.updated') ledger.see(e.event.task);
+    if (e.event.kind === 'task.updated') ledger.spent(e.event.task, now());
   });
 
   const blocked = (): string | undefined => {
+    // Called before every model call (the loop's cap check) and for the status: when the day has
+    // turned, tasks under way count from here on today, before their next call costs anything.
+    ledger.turn(now());
     const caps = ctx.config().spend;
     const today = ledger.today(now());
     // Written as "not below" so a figure that is not a number counts as over, never as under.

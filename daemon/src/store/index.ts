@@ -13,6 +13,7 @@ import { DiskFullError, Journal } from './journal.js';
 import { migrateLegacyStore } from './migrate.js';
 import { journalDirOf } from './repair.js';
 import { ScheduleStore } from './schedules.js';
+import { SpendDays } from './spend-days.js';
 import { ThreadStore } from './threads.js';
 
 export interface Store {
@@ -24,6 +25,8 @@ export interface Store {
   events: EventLog;
   /** Scheduled errands (a journal fold like threads). */
   schedules: ScheduleStore;
+  /** Where tasks' spending moved on to a new day (for the daily and monthly caps). */
+  spendDays: SpendDays;
   close(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   const commands = new CommandLog(journal);
   const events = new EventLog(journal);
   const schedules = new ScheduleStore(journal);
+  const spendDays = new SpendDays(journal);
   await journal.load((r) => events.replayed(r));
   await migrateLegacyStore(paths, journal, threads, commands);
   await threads.ready();
@@ -114,6 +118,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
     commands,
     events,
     schedules,
+    spendDays,
     async close() {
       await backup;
       await journal.close();
