@@ -350,15 +350,21 @@ async function keepRun(
   for (const k of snap.files.values()) {
     if (k.at || !k.data || fresh.has(k.sha)) continue;
     const at = store.locate(k.sha); // the same content kept already (another file, an earlier run)
-    if (!at) fresh.set(k.sha, k.data);
-    else if (!snap.held.has(at.pack)) {
+    if (!at) {
+      fresh.set(k.sha, k.data);
+      continue;
+    }
+    // Taken (and held) now: another run's pack may take over this content's place while ours is
+    // written, and only a held pack is sure to stay.
+    k.at = at;
+    if (!snap.held.has(at.pack)) {
       store.hold([at.pack]);
       snap.held.add(at.pack);
     }
   }
   const placed = await store.add(fresh);
   for (const { pack } of placed.values()) snap.held.add(pack); // held by add
-  for (const k of snap.files.values()) k.at ??= placed.get(k.sha) ?? store.locate(k.sha);
+  for (const k of snap.files.values()) k.at ??= placed.get(k.sha);
   const id = `run_${crypto.randomBytes(8).toString('hex')}`;
   const head: RunHead = {
     v: 2,

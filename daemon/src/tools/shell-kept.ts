@@ -132,7 +132,8 @@ export class KeptStore {
     }
     this.packs.set(name, { bytes: offset, shas: [...placed.keys()], users: 1 });
     this.bytes += offset;
-    for (const [sha, at] of placed) this.where.set(sha, at);
+    // A content another run kept meanwhile keeps its first place (runs may hold that pack).
+    for (const [sha, at] of placed) if (!this.where.has(sha)) this.where.set(sha, at);
     return placed;
   }
 

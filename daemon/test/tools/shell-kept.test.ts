@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChangeJournal } from '../../src/tools/journal.js';
-import { withShellUndo } from '../../src/tools/shell-journal.js';
-import { KeptStore } from '../../src/tools/shell-kept.js';
+import { type ShellRunJournal, ToolPaths, withShellUndo } from '../../src/tools/shell-journal.js';
+import { type KeptAt, KeptStore } from '../../src/tools/shell-kept.js';
 
 let base: string;
 afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
@@ -98,7 +98,13 @@ describe('the kept store of shell runs', () => {
     const journalDir = path.join(base, 'journal');
     const journal = new ChangeJournal(journalDir, path.join(base, 'trash'));
     await settle(folder);
-    await withShellUndo({ journal, taskId: 'thr_k.task_one', cwd: folder, skip: () => false, run: async () => undefined });
+    await withShellUndo({
+      journal,
+      taskId: 'thr_k.task_one',
+      cwd: folder,
+      skip: () => false,
+      run: async () => undefined,
+    });
     const [pack] = packsIn(journalDir);
     fs.writeFileSync(path.join(journalDir, '.shell-runs', 'kept', pack), 'THE DAMAGED TEXT!');
 
@@ -152,5 +158,78 @@ describe('the kept store of shell runs', () => {
     const again = new ChangeJournal(journalDir, path.join(base, 'trash'));
     await again.ready();
     expect(fs.existsSync(left.dir)).toBe(false);
+  });
+
+  it('a run keeps to the pack it took a content from, while other runs keep the same content at once', async () => {
+    base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'errand-kept-')));
+    const cwd = path.join(base, 'work');
+    const runsDir = path.join(base, 'runs');
+    fs.mkdirSync(cwd);
+    fs.writeFileSync(path.join(cwd, 'x.txt'), 'precious content X\n');
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((r) => {
+        open = r;
+      });
+      return { open, opened };
+    };
+    // Each add() says it began and waits for its gate: the order of the runs' writes is set here.
+    const began = [gate(), gate(), gate()];
+    const mayFinish = [gate(), gate(), gate()];
+    let calls = 0;
+    class GatedStore extends KeptStore {
+      override async add(contents: Map<string, Buffer>): Promise<Map<string, KeptAt>> {
+        const n = calls++;
+        began[n].open();
+        await mayFinish[n].opened;
+        return super.add(contents);
+      }
+    }
+    // A full store: every pack let go is removed at once.
+    const kept = new GatedStore(runsDir, { bytes: 1, packs: 1 });
+    const recorded: Array<{ taskId: string; deleted: string[] }> = [];
+    const journal: ShellRunJournal = {
+      runsDir,
+      kept,
+      runFile: (id) => path.join(runsDir, `${id}.run`),
+      ready: async () => undefined,
+      watch: () => ({ paths: new ToolPaths(), offset: 0, close() {} }),
+      hasRun: async () => false,
+      recordExternal: async (taskId, changes) => {
+        recorded.push({ taskId, deleted: changes.deleted.map((d) => path.basename(d.path)) });
+      },
+    };
+    const run = (taskId: string, fn: () => Promise<void>) =>
+      withShellUndo({ journal, taskId, cwd, skip: () => false, run: fn });
+    const aRunning = gate();
+    const bRunning = gate();
+    const cRunning = gate();
+    const bDone = gate();
+    const aDone = gate();
+
+    // B and C both keep x.txt as new; C's pack lands first, B's is held back.
+    const b = run('task_b', () => (bRunning.open(), aRunning.opened)).then((r) => (bDone.open(), r));
+    await began[0].opened;
+    const c = run('task_c', () => (cRunning.open(), aDone.opened));
+    await began[1].opened;
+    mayFinish[1].open();
+    await cRunning.opened;
+    // A finds x.txt kept in C's pack (and has a new file of its own to keep).
+    fs.writeFileSync(path.join(cwd, 'n.txt'), 'new file for A\n');
+    const a = run('task_a', async () => {
+      aRunning.open();
+      await bDone.opened; // B ended and let go of its pack: gone, the store being full
+      for (const end = Date.now() + 5000; fs.readdirSync(kept.dir).length > 2; )
+        if (Date.now() > end) throw new Error("B's pack was not removed");
+        else await new Promise((r) => setTimeout(r, 10));
+      fs.rmSync(path.join(cwd, 'x.txt')); // A's command deletes x.txt
+    }).then((r) => (aDone.open(), r));
+    await began[2].opened;
+    mayFinish[0].open(); // B's pack lands (x.txt's content in it too) before A's
+    await bRunning.opened;
+    mayFinish[2].open();
+    const [ra] = await Promise.all([a, b, c]);
+    expect(ra.note).toBe('file changes recorded for undo: 1 deleted');
+    expect(recorded.filter((r) => r.taskId === 'task_a')).toEqual([{ taskId: 'task_a', deleted: ['x.txt'] }]);
   });
 });
