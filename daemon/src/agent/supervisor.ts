@@ -325,6 +325,11 @@ export class Supervisor {
   }
 
   /** Cancel the run of `taskId`: resolves once it ended (at most 3 s); false when it is not running. */
+  /** The task's run has ended, but the disk had no room for its end yet (it is written once there is). */
+  endWaitsForRoom(taskId: string): boolean {
+    return this.unwrittenEnds.has(taskId);
+  }
+
   async cancelRun(taskId: string, by: string | undefined): Promise<boolean> {
     const run = this.runs.get(taskId);
     if (!run) return false;

@@ -201,6 +201,11 @@ export class ThreadCommands {
   async cancel(taskId: string, by: string | undefined): Promise<Task> {
     const { task } = await this.taskOf(taskId);
     if (await this.runs.cancelRun(taskId, by)) return { ...(await this.taskOf(taskId)).task };
+    if (this.runs.endWaitsForRoom(taskId))
+      throw new CommandError(
+        'unavailable',
+        'This task has already finished; the disk was full when Errand saved how it ended, and it shows once there is room. Free some space.',
+      );
     if (this.runs.scheduler.remove(taskId) || task.state === 'queued' || task.state === 'interrupted') {
       return this.setTask(
         taskId,
