@@ -1,10 +1,4 @@
-// Damage and a full disk, with the real `errand` processes: a damaged record in the middle of the
-// journal refuses start (file, offset, fix); doctor explains it; `errand repair` keeps a copy, cuts
-// at the last good record and says how many events were dropped; numbering never reuses a number.
-// A full disk fails the command with `unavailable` and the daemon stays up and recovers.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { ThreadSummary } from '../../../shared/src/index.js';
@@ -12,6 +6,7 @@ import { listSegments, scanJournal } from '../../src/store/journal.js';
 import { ensureBuilt } from '../agent/build.js';
 import { runErrand } from '../helpers/cli.js';
 import { type ModelServer, startModelServer } from '../helpers/model-server.js';
+import { canMountSmallDisk, fill, smallDisk } from '../helpers/small-disk.js';
 import { Homes } from './helpers.js';
 
 const homes = new Homes();
@@ -137,52 +132,7 @@ it('a full disk: the command fails with unavailable "disk full at <path>", nothi
   );
 }, 90_000);
 
-/** A small tmpfs (needs root); undefined where mounting is not allowed. */
-function smallDisk(): { dir: string; release: () => void } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    fs.rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-  return {
-    dir,
-    release: () => {
-      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Fill the disk: a file grown until the disk refuses more. */
-function fill(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (;;) fs.writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    fs.closeSync(fd);
-  }
-  // Small writes may still fit in the last partial block: take those too.
-  const small = Buffer.alloc(1);
-  const fd2 = fs.openSync(`${file}.2`, 'w');
-  try {
-    for (;;) fs.writeSync(fd2, small);
-  } catch {
-    /* full */
-  } finally {
-    fs.closeSync(fd2);
-  }
-}
-
-const disk = smallDisk();
-disk?.release();
-
-it.runIf(disk !== undefined)(
+it.runIf(canMountSmallDisk)(
   'a really full disk (small tmpfs): commands fail with unavailable and the daemon stays up; a start on it exits 74 saying so',
   async () => {
     const mnt = smallDisk()!;
@@ -196,7 +146,7 @@ it.runIf(disk !== undefined)(
       const ws = await homes.connect(d.url, token, 0);
       await ws.send<Created>({ type: 'thread.create', text: 'before' });
       const filler = path.join(mnt.dir, 'filler');
-      fill(filler);
+      const free = fill(filler);
       const err = await ws.send({ type: 'thread.create', text: 'x'.repeat(20_000) }, 'tmpfs-full-cmd').then(
         () => undefined,
         (e: Error & { code: string }) => e,
@@ -204,8 +154,7 @@ it.runIf(disk !== undefined)(
       expect(err?.code).toBe('unavailable');
       expect(err?.message).toContain('disk full at');
       expect((await fetch(`${d.url}/healthz`)).ok).toBe(true);
-      fs.rmSync(filler);
-      fs.rmSync(`${filler}.2`);
+      free();
       const made = await ws.send<Created>({ type: 'thread.create', text: 'x'.repeat(20_000) }, 'tmpfs-full-cmd');
       expect(made.thread.id).toMatch(/^thr_/);
       d.child.kill('SIGTERM');
@@ -218,8 +167,7 @@ it.runIf(disk !== undefined)(
 
       // Killed while a task ran: the start must record it as interrupted, and the disk is full
       // by then. The same environment error (it exited 1, as a crash, from the recovery).
-      fs.rmSync(filler);
-      fs.rmSync(`${filler}.2`);
+      free();
       model = await startModelServer(() => ({ kind: 'hang' }));
       const modelEnv = {
         ANTHROPIC_BASE_URL: model.url,
