@@ -29,7 +29,7 @@ interface Shadow {
   items: ThreadItem[];
   tasks: Map<string, string>;
   taskIds: string[];
-  agentTasks: Map<string, string>;
+  agentTasks: Map<string, RecordMark>;
   messages: unknown[];
   /** JSON of the last messages, which may be changed in place. */
   tail: string[];
@@ -38,6 +38,26 @@ interface Shadow {
 
 const TAIL = 2;
 const json = (v: unknown) => JSON.stringify(v) ?? 'null';
+
+/**
+ * How a per-task agent record was recorded. Its `start` (the person's message, with any images as
+ * base64) is set once and replaced, never changed in place, so it is compared as an object: turned
+ * into JSON on every change, a 4 MB photo in one earlier task cost every later change to the
+ * thread (each turn's checkpoint) two 4 MB strings.
+ */
+interface RecordMark {
+  start: unknown;
+  rest: string;
+}
+
+function markOf(v: unknown): RecordMark {
+  if (v === null || typeof v !== 'object' || !('start' in v)) return { start: undefined, rest: json(v) };
+  const { start, ...rest } = v as { start: unknown };
+  return { start, rest: json(rest) };
+}
+
+const sameMark = (a: RecordMark | undefined, b: RecordMark) =>
+  a !== undefined && a.start === b.start && a.rest === b.rest;
 
 function agentParts(doc: ThreadDoc): {
   messages: unknown[];
@@ -55,7 +75,7 @@ export function shadowOf(doc: ThreadDoc): Shadow {
     items: [...doc.items],
     tasks: new Map(doc.tasks.map((t) => [t.id, json(t)])),
     taskIds: doc.tasks.map((t) => t.id),
-    agentTasks: new Map(Object.entries(a.tasks).map(([k, v]) => [k, json(v)])),
+    agentTasks: new Map(Object.entries(a.tasks).map(([k, v]) => [k, markOf(v)])),
     messages: [...a.messages],
     tail: a.messages.slice(-TAIL).map(json),
     agentRest: json(a.rest),
@@ -130,11 +150,11 @@ export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefi
   const a = agentParts(doc);
   const at: Record<string, unknown> = {};
   let anyTask = false;
-  const nextTasks = new Map<string, string>();
+  const nextTasks = new Map<string, RecordMark>();
   for (const [k, v] of Object.entries(a.tasks)) {
-    const j = json(v);
-    nextTasks.set(k, j);
-    if (shadow.agentTasks.get(k) !== j) {
+    const mark = markOf(v);
+    nextTasks.set(k, mark);
+    if (!sameMark(shadow.agentTasks.get(k), mark)) {
       at[k] = v;
       anyTask = true;
     }
