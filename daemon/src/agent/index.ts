@@ -28,6 +28,8 @@ export interface AgentModule extends DaemonModule {
     maxCostUsd?: number;
     /** The text came from untrusted content (a schedule made by a tainted task): the task starts tainted. */
     untrusted?: boolean;
+    /** The model sees only this task's conversation, not the thread's earlier tasks (a scheduled run). */
+    freshContext?: boolean;
   }): Promise<{ threadId: string; task: Task }>;
   /** Refuse new tasks while `why` returns a sentence (a daily or monthly spending cap reached). */
   setStartGate(why: () => string | undefined): void;

@@ -60,6 +60,11 @@ export interface LoopOptions {
   settings: LoopSettings;
   system: TextBlock[];
   state: LoopState;
+  /**
+   * The model is sent the conversation from this message on (a scheduled run: its own part only).
+   * The state keeps the whole conversation, which the thread keeps.
+   */
+  contextFrom?: number;
   taskId: string;
   threadId: string;
   /** How long a tool may take to return after an abort before the loop stops waiting for it. */
@@ -589,8 +594,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
   function buildRequest(): ModelRequest | { failed: string } {
     const reserve = settings.maxTokens;
+    // Never past the last message: the request always has one (the task's start is at contextFrom).
+    const from = Math.min(opts.contextFrom ?? 0, Math.max(0, state.messages.length - 1));
+    const conversation = from > 0 ? state.messages.slice(from) : state.messages;
     const fit = fitContext(
-      { system: opts.system, tools: toolDefs, messages: state.messages },
+      { system: opts.system, tools: toolDefs, messages: conversation },
       settings.contextTokens - reserve,
     );
     if (!fit.fits) {
@@ -598,7 +606,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         failed: `The conversation (about ${fmt(fit.tokens)} tokens) no longer fits in the model's context (anthropic.contextTokens = ${fmt(settings.contextTokens)}). Start a new thread for the next step.`,
       };
     }
-    const messages = normalizeMessages(state.messages);
+    const messages = normalizeMessages(conversation);
     // Cache the conversation prefix too: mark the last block of the last message.
     const last = messages.at(-1);
     if (last?.content.length) {
@@ -616,7 +624,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           fetchAllowed: opts.web?.fetchAllowed?.(),
           searchesUsed: webUses.searches,
           fetchesUsed: webUses.fetches,
-          messages: state.messages,
+          messages: conversation,
         });
     // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
     const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;

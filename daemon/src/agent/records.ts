@@ -37,6 +37,14 @@ export interface TaskRecord {
   costRaisedUsd?: number;
   /** The user allowed web fetch for this task although the thread is tainted (web-tools.ts). */
   webFetchAllowed?: boolean;
+  /**
+   * The model sees only this task's part of the conversation (a schedule's run): earlier runs stay
+   * in the thread for the person but are not sent again, or every run would cost more than the last
+   * until the conversation no longer fitted and every run failed.
+   */
+  freshContext?: boolean;
+  /** Where this task's part of the conversation begins (set when it starts, with freshContext). */
+  contextFrom?: number;
 }
 
 export interface AgentRecord {

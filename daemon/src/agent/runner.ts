@@ -162,6 +162,7 @@ export class TaskRun {
     // Put the start message into the conversation (once), closing any turn an interrupted task left open.
     let state!: LoopState;
     let ownLimit: number | undefined;
+    let contextFrom: number | undefined;
     let webUsed = { searches: 0, fetches: 0 };
     const settled: ThreadItem[] = [];
     await this.recorder.updateTask(
@@ -177,6 +178,7 @@ export class TaskRun {
           this.earlierAnswer = { toolUseId: r.question.toolUseId, answer: r.question.answer };
         if (!r.started) {
           settled.push(...settleOpenTurns(doc, rec, this.taskId));
+          if (r.freshContext) r.contextFrom = rec.messages.length;
           rec.messages.push(r.start);
           r.started = true;
         } else if (!r.inflight && rec.messages.at(-1)?.role === 'assistant') {
@@ -186,6 +188,7 @@ export class TaskRun {
             content: [{ type: 'text', text: '(The user asked to continue this task.)' }],
           });
         }
+        contextFrom = r.contextFrom;
         state = {
           messages: structuredClone(rec.messages),
           inflight: r.inflight ? structuredClone(r.inflight) : undefined,
@@ -241,6 +244,7 @@ export class TaskRun {
         }),
       }),
       state,
+      ...(contextFrom !== undefined ? { contextFrom } : {}),
       taskId: this.taskId,
       threadId: this.threadId,
       toolAbortGraceMs: this.host.options.toolAbortGraceMs,

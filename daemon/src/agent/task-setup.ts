@@ -15,6 +15,8 @@ export interface NewTask {
   maxCostUsd?: number;
   /** The text came from untrusted content (a schedule a tainted task made). */
   untrusted?: boolean;
+  /** The model sees only this task's conversation (records.ts TaskRecord.freshContext). */
+  freshContext?: boolean;
 }
 
 /** Add the message and its queued task to `doc` (inside a thread change). */
@@ -45,6 +47,7 @@ export function addQueuedTask(doc: ThreadDoc, rec: AgentRecord, m: NewTask): { t
     start: m.start,
     started: false,
     ...(m.maxCostUsd ? { maxCostUsd: m.maxCostUsd } : {}),
+    ...(m.freshContext ? { freshContext: true } : {}),
     // Files received from outside are untrusted content, like web pages and connector output; so is
     // text a tainted task wrote (a schedule's).
     ...(m.landed.length || m.untrusted ? { tainted: true } : {}),

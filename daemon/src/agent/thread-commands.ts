@@ -17,9 +17,12 @@ import { landAttachments, userContent } from './attachments.js';
 import { type AgentRecord, agentRecord, findTask, threadOfTask, titleFrom } from './records.js';
 import { liveItems } from './runner.js';
 import type { Supervisor } from './supervisor.js';
-import { addQueuedTask } from './task-setup.js';
+import { addQueuedTask, type NewTask } from './task-setup.js';
 import type { ThreadWrites } from './thread-writes.js';
 import { registerWebCommands } from './web-commands.js';
+
+/** Where a task's text came from, as far as how it runs is concerned. */
+type TaskOrigin = Pick<NewTask, 'untrusted' | 'freshContext'>;
 
 export class ThreadCommands {
   private startGate: (() => string | undefined) | undefined;
@@ -47,7 +50,7 @@ export class ThreadCommands {
     this.runs.setStartGate(why);
   }
 
-  async startTask(req: { text: string; title: string; threadId?: string; maxCostUsd?: number; untrusted?: boolean }) {
+  async startTask(req: { text: string; title: string; threadId?: string; maxCostUsd?: number } & TaskOrigin) {
     // No attachments, so no device is needed to find uploads.
     const cc = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
     const doc =
@@ -88,7 +91,7 @@ export class ThreadCommands {
   async create(
     cmd: { text: string; title?: string; attachmentIds?: string[]; maxCostUsd?: number },
     cc: CommandContext,
-    origin: { untrusted?: boolean } = {},
+    origin: TaskOrigin = {},
   ) {
     this.requireWork();
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
@@ -101,6 +104,7 @@ export class ThreadCommands {
         landed,
         maxCostUsd: cmd.maxCostUsd,
         untrusted: origin.untrusted,
+        freshContext: origin.freshContext,
       });
     });
     const thread = this.ctx.store.threads.summary(doc.meta.id)!;
@@ -115,13 +119,13 @@ export class ThreadCommands {
   async send(
     cmd: { threadId: string; text: string; attachmentIds?: string[]; maxCostUsd?: number },
     cc: CommandContext,
-    origin: { untrusted?: boolean } = {},
+    origin: TaskOrigin = {},
   ) {
     this.requireWork();
     const doc = await this.loadThread(cmd.threadId);
     if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
-    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed, cmd.maxCostUsd, origin.untrusted);
+    const made = await this.newTaskInDocAsync(cmd.threadId, cmd.text, landed, cmd.maxCostUsd, origin);
     this.emit({ kind: 'item.added', threadId: cmd.threadId, item: made.item });
     this.emit({ kind: 'task.updated', task: made.task });
     this.runs.scheduler.enqueue({ taskId: made.task.id, threadId: cmd.threadId });
@@ -132,13 +136,20 @@ export class ThreadCommands {
     threadId: string,
     text: string,
     landed: Awaited<ReturnType<typeof landAttachments>>,
-    maxCostUsd?: number,
-    untrusted?: boolean,
+    maxCostUsd: number | undefined,
+    origin: TaskOrigin,
   ) {
     const start = { role: 'user' as const, content: await userContent(text, landed) };
     const { result } = await this.mutate(threadId, (doc, rec) => {
       if (doc.meta.state === 'archived') doc.meta.state = 'active';
-      return addQueuedTask(doc, rec, { text, start, landed, maxCostUsd, untrusted });
+      return addQueuedTask(doc, rec, {
+        text,
+        start,
+        landed,
+        maxCostUsd,
+        untrusted: origin.untrusted,
+        freshContext: origin.freshContext,
+      });
     });
     return result;
   }

@@ -38,6 +38,9 @@ export async function startSchedules(
           maxCostUsd: s.maxCostUsd,
           // Text from a task that had read untrusted content: each run starts tainted, as a received file makes it.
           untrusted: s.fromUntrusted === true,
+          // Each run sees its own conversation: resending every earlier run made each cost more than
+          // the last, until the conversation no longer fitted and every run failed.
+          freshContext: true,
         });
         return { taskId: task.id, threadId };
       },
