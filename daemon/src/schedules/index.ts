@@ -8,6 +8,14 @@ import type { CommandContext } from '../util/command-context.js';
 import { registerScheduleCommands, type ScheduleOps, scheduleOps } from './commands.js';
 import { type Clock, ScheduleEngine, systemClock } from './engine.js';
 
+/**
+ * Runs a schedule's thread takes before the next run starts a new one. Runs start fresh (they do
+ * not resend the thread's conversation), so nothing is lost to the model; a thread that grew
+ * forever made every change to it cost more (an hourly schedule: 8,760 tasks a year) and its
+ * thread heavy to open on the phone.
+ */
+export const RUNS_PER_THREAD = 200;
+
 /** Errand itself, as the author of the changes a schedule makes to its thread. */
 const ERRAND = { device: { id: 'errand', name: 'Errand' } } as CommandContext;
 
@@ -19,7 +27,7 @@ export interface SchedulesModule extends DaemonModule {
 export async function startSchedules(
   ctx: DaemonContext,
   agent: Pick<AgentModule, 'startTask'>,
-  opts: { clock?: Clock } = {},
+  opts: { clock?: Clock; runsPerThread?: number } = {},
 ): Promise<SchedulesModule> {
   const clock = opts.clock ?? systemClock;
   const { store } = ctx;
@@ -31,10 +39,12 @@ export async function startSchedules(
     emit: (e) => ctx.emit(e),
     runs: {
       async start(s) {
+        const current = s.threadId ? store.threads.peek(s.threadId) : undefined;
+        const full = current !== undefined && current.tasks.length >= (opts.runsPerThread ?? RUNS_PER_THREAD);
         const { threadId, task } = await agent.startTask({
           text: s.text,
           title: s.title,
-          threadId: s.threadId,
+          threadId: full ? undefined : s.threadId,
           maxCostUsd: s.maxCostUsd,
           // Text from a task that had read untrusted content: each run starts tainted, as a received file makes it.
           untrusted: s.fromUntrusted === true,

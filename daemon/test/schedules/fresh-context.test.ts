@@ -69,3 +69,32 @@ it("each scheduled run sends only its own conversation; a person's message in th
     'user: Which run found something?',
   ]);
 });
+
+it('a schedule whose thread holds its share of runs starts the next run in a new thread', async () => {
+  const t0 = Date.parse('2027-01-11T06:00:00Z');
+  h = await startHarness({ modelUrl: server.url });
+  const clock = new FakeClock(t0, async () => {
+    await mod?.engine.settled();
+  });
+  mod = await startSchedules(h.ctx, h.agent, { clock, runsPerThread: 2 });
+  const made = (await h.send('schedule.create', {
+    text: 'Check the Inbox folder for new invoices',
+    when: { kind: 'every', hours: 1 },
+    timeZone: 'UTC',
+  } as never)) as { schedule: Schedule };
+  const get = () => h!.store.schedules.get(made.schedule.id)!;
+  const threads: string[] = [];
+  for (let run = 1; run <= 3; run++) {
+    await clock.advance(HOUR);
+    await h.waitTask(get().history.at(-1)!.taskId!, ['done']);
+    threads.push(get().threadId!);
+  }
+  expect(threads[1]).toBe(threads[0]);
+  expect(threads[2]).not.toBe(threads[0]);
+  expect((await h.store.threads.load(threads[0])).tasks).toHaveLength(2);
+  const next = await h.store.threads.load(threads[2]);
+  expect(next.tasks).toHaveLength(1);
+  expect(next.meta.title).toBe(get().title);
+  // The run in the new thread is still accounted for in the schedule's history.
+  expect(get().history.filter((o) => o.outcome === 'ran')).toHaveLength(3);
+});
