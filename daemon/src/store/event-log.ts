@@ -133,7 +133,10 @@ export class EventLog {
   framesSince(seq: number): KeptEvent[] | undefined {
     // A client that saw events `errand repair` dropped holds state the store no longer has.
     if (this.journal.dropped.some((d) => seq >= d.from && seq <= d.to)) return undefined;
-    if (seq >= this.lastSeq) return [];
+    if (seq === this.lastSeq) return [];
+    // A number this host never gave out (a home restored from a backup, another host at this address):
+    // the client holds state the store does not have, and would skip live events up to that number.
+    if (seq > this.lastSeq) return undefined;
     const first = this.ring.firstSeq;
     if (first === undefined || first > seq + 1) return undefined;
     return this.ring.from(seq + 1 - first);
