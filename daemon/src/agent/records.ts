@@ -2,6 +2,7 @@
 // and, per task, where it stands. Every change to it goes through ThreadStore.update (durable).
 import type { Task, ThreadItem } from '../../../shared/src/index.js';
 import type { ThreadDoc } from '../store/threads.js';
+import { cutText, stripControl } from '../util/text.js';
 import { type Inflight, type StoredResult, UNKNOWN_OUTCOME } from './loop.js';
 import type { StepRecord } from './step-journal.js';
 import type { ToolResultBlock, ToolUseBlock, WireMessage } from './wire.js';
@@ -81,12 +82,13 @@ export function findTask(doc: ThreadDoc, taskId: string): Task | undefined {
 }
 
 export function firstLine(text: string, max = 200): string {
-  return (text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, max);
+  return cutText((text.split('\n').find((l) => l.trim()) ?? '').trim(), max);
 }
 
+/** A thread's title from its first message: one line, without invisible or reordering marks. */
 export function titleFrom(text: string): string {
-  const line = firstLine(text, 200);
-  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line || 'New thread';
+  const line = stripControl(firstLine(text, 200).replace(/[\t\r]/g, ' ')).trim();
+  return line.length > 60 ? `${cutText(line, 57).trimEnd()}…` : line || 'New thread';
 }
 
 export function upsertItem(doc: ThreadDoc, item: ThreadItem): void {
