@@ -26,6 +26,8 @@ type TaskOrigin = Pick<NewTask, 'untrusted' | 'freshContext'>;
 
 export class ThreadCommands {
   private startGate: (() => string | undefined) | undefined;
+  /** Questions whose answer was taken (the newest 10,000), so a second answer is refused, not dropped. */
+  private readonly answered = new Set<string>();
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -271,6 +273,14 @@ export class ThreadCommands {
 
   async answer(taskId: string, questionId: string, text: string): Promise<Task> {
     const { task } = await this.taskOf(taskId);
+    // Checked and claimed with no await in between: of two devices answering at once (or one right
+    // after the other, while the run has not taken the answer yet) exactly one is used, and the
+    // other is told so instead of being acknowledged and dropped.
+    if (this.answered.has(questionId))
+      throw new CommandError(
+        'conflict',
+        'That question was already answered (from this or another device); your answer was not used. Refresh the thread to see it.',
+      );
     const run = this.runs.run(taskId);
     if (!run?.question || run.question.q.id !== questionId) {
       throw new CommandError(
@@ -283,10 +293,17 @@ export class ThreadCommands {
     // Durable with the reply: acknowledged means kept, even if the run then waits for a free slot
     // and Errand stops before the answer is in the conversation.
     const pending = run.question;
-    await this.mutate(threadOfTask(taskId), (_doc, rec) => {
-      const q = rec.tasks[taskId]?.question;
-      if (q?.id === questionId) q.answer = text;
-    });
+    this.answered.add(questionId);
+    if (this.answered.size > 10_000) this.answered.delete(this.answered.values().next().value!);
+    try {
+      await this.mutate(threadOfTask(taskId), (_doc, rec) => {
+        const q = rec.tasks[taskId]?.question;
+        if (q?.id === questionId) q.answer = text;
+      });
+    } catch (err) {
+      this.answered.delete(questionId); // not kept, so not taken: the question is open again
+      throw err;
+    }
     pending.resolve(text);
     return { ...task };
   }

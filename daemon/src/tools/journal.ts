@@ -78,6 +78,22 @@ export interface UndoResult {
   skipped: Array<{ path: string; reason: string }>;
 }
 
+/**
+ * Why a path could not be restored, as a client may read it: the file tools reach a folder through
+ * its opened descriptor (/proc/self/fd/N/name), a name that means nothing outside this process and
+ * is gone by now. Each such name becomes the real path it stood for (`paths`: the change's paths).
+ */
+function restoreFailure(err: unknown, paths: string[]): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const real = message.replace(/\/proc\/self\/fd\/\d+(?:\/([^'"\s]+))?/g, (_whole, name?: string) => {
+    const known = name && paths.find((p) => path.basename(p) === name);
+    if (known) return known;
+    const folder = path.dirname(paths[0]);
+    return name ? path.join(folder, name) : folder;
+  });
+  return `could not be restored: ${real.replace(/\.$/, '')}; fix that and undo again`;
+}
+
 /** An id the journal can keep a task's folder under: one plain path segment. */
 export const isTaskId = (taskId: string): boolean =>
   /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) && !taskId.includes('..');
@@ -151,6 +167,8 @@ export class ChangeJournal {
   readonly kept: KeptStore;
   private readonly touchLog: string;
   private readonly recovering: Promise<void>;
+  /** Per task, the end of its queue of undos and changes (see oneAtATime). */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dir: string,
@@ -262,6 +280,27 @@ export class ChangeJournal {
       return await fn();
     } finally {
       this.active.delete(key);
+    }
+  }
+
+  /**
+   * Run `fn` once the task's earlier undo or change has finished: an undo from two devices at once
+   * runs twice in turn (the second reads the first's undone marks and finds nothing left), and a
+   * change of the task never lands in the middle of its undo.
+   */
+  private async oneAtATime<T>(taskId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(taskId);
+    let done!: () => void;
+    const mine = new Promise<void>((r) => {
+      done = r;
+    });
+    this.turns.set(taskId, mine);
+    try {
+      if (before) await before;
+      return await fn();
+    } finally {
+      done();
+      if (this.turns.get(taskId) === mine) this.turns.delete(taskId);
     }
   }
 
@@ -421,7 +460,11 @@ export class ChangeJournal {
    * Make a change the intent way: `entry` is appended durably first, then `act` makes the change,
    * then the entry is marked made (or, when `act` failed, by what is on disk).
    */
-  private async change(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
+  private change(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
+    return this.oneAtATime(taskId, () => this.changeNow(taskId, entry, act));
+  }
+
+  private async changeNow(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
     // Intents a crash left open are settled before a new change to the task can blur them.
     if (this.withChanges.has(taskId) && !this.settledTasks.has(taskId)) await this.entries(taskId);
     this.making.add(entry.id);
@@ -573,7 +616,14 @@ export class ChangeJournal {
    */
   private async moveToTrash(taskId: string, target: string, id: string, here: string): Promise<string> {
     const trashPath = await this.newTrashSlot(taskId, target, id);
-    await moveAcross(here, trashPath);
+    try {
+      await moveAcross(here, trashPath);
+    } catch (err) {
+      // Nothing went in: a slot left behind would be a trash entry that points at nothing.
+      const slot = await this.slotOf(trashPath).catch(() => undefined);
+      if (slot) await removeNoFollow(slot).catch(() => undefined);
+      throw err;
+    }
     return trashPath;
   }
 
@@ -755,7 +805,12 @@ export class ChangeJournal {
    * Undo a task: newest change first. A path whose current state is not what the task left is
    * left alone, as is every earlier change to it, and reported.
    */
-  async undo(taskId: string): Promise<UndoResult> {
+  undo(taskId: string): Promise<UndoResult> {
+    // The entries are read inside the turn: a second undo sees what the first undid.
+    return this.oneAtATime(taskId, () => this.undoNow(taskId));
+  }
+
+  private async undoNow(taskId: string): Promise<UndoResult> {
     const all = await this.entries(taskId);
     const result: UndoResult = { restored: [], skipped: [] };
     const blocked = new Map<string, string>();
@@ -786,7 +841,7 @@ export class ChangeJournal {
         done.push(e.id);
         for (const p of paths) if (!result.restored.includes(p)) result.restored.push(p);
       } catch (err) {
-        block(paths, `could not be restored: ${(err as Error).message}`);
+        block(paths, restoreFailure(err, paths));
       }
     }
     if (done.length) await this.append(taskId, { undone: done, at: Date.now() });
