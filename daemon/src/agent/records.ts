@@ -85,6 +85,11 @@ export function firstLine(text: string, max = 200): string {
   return cutText((text.split('\n').find((l) => l.trim()) ?? '').trim(), max);
 }
 
+/** A title a person or a client gave, as every reader gets it: one line, no invisible or reordering marks. */
+export function cleanTitle(title: string): string {
+  return stripControl(title.replace(/[\t\r\n]/g, ' ')).trim();
+}
+
 /** A thread's title from its first message: one line, without invisible or reordering marks. */
 export function titleFrom(text: string): string {
   const line = stripControl(firstLine(text, 200).replace(/[\t\r]/g, ' ')).trim();

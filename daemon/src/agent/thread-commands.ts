@@ -14,7 +14,7 @@ import type { ThreadDoc } from '../store/threads.js';
 import type { CommandContext } from '../util/command-context.js';
 import { CommandError } from '../util/command-error.js';
 import { landAttachments, userContent } from './attachments.js';
-import { type AgentRecord, agentRecord, findTask, threadOfTask, titleFrom } from './records.js';
+import { type AgentRecord, agentRecord, cleanTitle, findTask, threadOfTask, titleFrom } from './records.js';
 import { liveItems } from './runner.js';
 import type { Supervisor } from './supervisor.js';
 import { addQueuedTask, type NewTask } from './task-setup.js';
@@ -99,7 +99,8 @@ export class ThreadCommands {
     const landed = await landAttachments(cmd.attachmentIds, cc.device.id, this.ctx.uploads, this.ctx.paths.workspace);
     const start = { role: 'user' as const, content: await userContent(cmd.text, landed) };
     let made!: { task: Task; item: ThreadItem };
-    const doc = await this.ctx.store.threads.create(cmd.title ?? titleFrom(cmd.text), (d) => {
+    const title = (cmd.title !== undefined && cleanTitle(cmd.title)) || titleFrom(cmd.text);
+    const doc = await this.ctx.store.threads.create(title, (d) => {
       made = addQueuedTask(d, agentRecord(d), {
         text: cmd.text,
         start,
@@ -315,11 +316,13 @@ export class ThreadCommands {
     c.register('thread.get', async (cmd) => this.get(cmd.threadId));
     c.register('thread.create', async (cmd, cc) => this.create(cmd, cc));
     c.register('thread.send', async (cmd, cc) => this.send(cmd, cc));
-    c.register('thread.rename', async (cmd) =>
-      this.setThreadState(cmd.threadId, (d) => {
-        d.meta.title = cmd.title;
-      }),
-    );
+    c.register('thread.rename', async (cmd) => {
+      const title = cleanTitle(cmd.title);
+      if (!title) throw new CommandError('bad_request', 'A title needs at least one visible character.');
+      return this.setThreadState(cmd.threadId, (d) => {
+        d.meta.title = title;
+      });
+    });
     c.register('thread.archive', async (cmd) =>
       this.setThreadState(cmd.threadId, (d) => {
         if (d.meta.state === 'active') d.meta.state = 'archived';

@@ -30,3 +30,19 @@ it('a title made from the message is one clean line, cut between characters', as
   };
   expect(marks.thread.title).toBe('invoiceexe.txt for March');
 });
+
+it('a title given by a client loses the same marks; one with nothing visible is refused', async () => {
+  h = await startHarness({ modelUrl: server.url });
+  const made = (await h.send('thread.create', { text: 'Sort the receipts', title: '\u202e\u2066Receipts\u0000' })) as {
+    thread: { id: string; title: string };
+  };
+  expect(made.thread.title).toBe('Receipts');
+  const renamed = (await h.send('thread.rename', { threadId: made.thread.id, title: 'abc\u202eexe.txt\u0000' })) as {
+    thread: { title: string };
+  };
+  expect(renamed.thread.title).toBe('abcexe.txt');
+  await expect(h.send('thread.rename', { threadId: made.thread.id, title: '\u202e\u200b' })).rejects.toMatchObject({
+    code: 'bad_request',
+  });
+  expect(h.store.threads.summary(made.thread.id)?.title).toBe('abcexe.txt');
+});
