@@ -2,6 +2,7 @@
 import { homePaths } from '../../config/paths.js';
 import { LOOPBACK_ONLY_HINT, phoneOrigin } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
+import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
 import { forTerminal } from '../terminal-text.js';
 
 /** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
@@ -63,8 +64,9 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         io.err(await portInUseMessage(err as NodeJS.ErrnoException & { port?: number; address?: string }, args.home));
         return 78; // a configuration error: the service manager must not retry it every few seconds
       }
-      io.err(`errand start: ${(err as Error).message}`);
-      const code = exitCodeOf(err);
+      const homeProblem = homeAccessMessage(err, args.home);
+      io.err(`errand start: ${homeProblem ?? (err as Error).message}`);
+      const code = homeProblem ? EXIT_HOME_UNUSABLE : exitCodeOf(err);
       // launchd cannot skip restarts for particular exit codes: a configuration error or a corrupt
       // store exits 0 under it, so it is not restarted every few seconds to fail the same way.
       if (io.env.ERRAND_SUPERVISOR === 'launchd' && (code === 78 || code === 65)) return 0;
