@@ -4,6 +4,7 @@
 // link on the way (a link could lead out of the folder).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { UNSAFE_TEXT } from '../../util/text.js';
 import { ToolError } from '../util.js';
 
 export const MEMORY_PREFIX = '/memories';
@@ -11,6 +12,8 @@ export const MEMORY_PREFIX = '/memories';
 export const MAX_MEMORY_FILE = 100_000;
 const MAX_PATH = 512;
 const SEGMENT = /^[^/\\\0-\x1f\x7f]{1,255}$/;
+/** Marks that reorder or hide what a reader sees ("\u202egnp.md" reads "dm.png"): a name shown on the phone and in the terminal. */
+const INVISIBLE = new RegExp(UNSAFE_TEXT.source);
 
 export interface MemoryPath {
   /** The name as the model sees it: /memories or /memories/a/b.md */
@@ -35,6 +38,10 @@ export function memoryPath(root: string, input: unknown): MemoryPath {
   for (const s of segments) {
     if (s === '..' || s === '.' || !SEGMENT.test(s))
       throw new ToolError(`Refused: ${input.slice(0, 80)} is not a plain path under /memories ("${s.slice(0, 40)}").`);
+    if (INVISIBLE.test(s))
+      throw new ToolError(
+        'Refused: the name holds an invisible or direction-changing character. Name memory files with visible characters only.',
+      );
   }
   const real = path.join(root, ...segments);
   // Belt and braces: the join stays in the folder.
