@@ -6,11 +6,16 @@ import { ConfigError, loadConfig, readConfigFile } from '../config/load.js';
 import { homePaths } from '../config/paths.js';
 import { type Config, ConfigSchema } from '../config/schema.js';
 import { controlCall, DaemonNotRunningError } from '../control/client.js';
+import { PushStore } from '../push/store.js';
 import { SUBJECT_FIX, vapidSubject } from '../push/subject.js';
+import { loadOrCreateVapidKeys } from '../push/vapid.js';
 import { tailscaleServing } from '../remote/tailscale.js';
 import { serviceState } from '../service/index.js';
 import { execRunner, type Runner, which } from '../service/runner.js';
+import { DeviceStore } from '../store/devices.js';
+import { StoreCorruptError } from '../store/durable-file.js';
 import { inspectJournal, journalDirOf } from '../store/repair.js';
+import type { Logger } from '../util/log.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -44,6 +49,8 @@ interface DaemonStatus {
 }
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
+/** For the loaders doctor borrows from start: what they would log is not doctor's output. */
+const QUIET: Logger = { debug() {}, info() {}, warn() {}, error() {}, close() {} };
 
 function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -497,11 +504,66 @@ function checkJournal(paths: ReturnType<typeof homePaths>): Check {
         detail: h.detail,
         fix: 'Stop Errand and run `errand repair`: it keeps a copy, cuts the journal at the last good record and says what was dropped.',
       };
+    if (h.status === 'lost')
+      return {
+        id: 'journal',
+        title,
+        status: 'fail',
+        detail: h.detail,
+        fix: `If you have a copy of the missing segment file (another disk, a backup), put it back in ${journalDirOf(paths)}. Otherwise stop Errand and run \`errand repair\`: it keeps a copy and goes on from what is left (the lost changes cannot be recovered).`,
+      };
     if (h.status === 'torn') return { id: 'journal', title, status: 'ok', detail: h.detail };
     return { id: 'journal', title, status: 'ok', detail: h.detail };
   } catch (err) {
     return { id: 'journal', title, status: 'unknown', detail: `could not read it (${(err as Error).message})` };
   }
+}
+
+/**
+ * The small store files start opens (devices.json, push.json, vapid.json), checked by the code that
+ * opens them at start, so a file start would refuse gets start's own message and fix. Opening an
+ * existing file reads it and changes nothing.
+ */
+async function checkStoreFile(
+  file: string,
+  open: () => Promise<string | Omit<Check, 'id' | 'title'>>,
+): Promise<Check | undefined> {
+  const name = path.basename(file);
+  const id = `storeFile:${name}`;
+  const title = `Store file ${name}`;
+  if (!fs.existsSync(file)) return undefined; // start writes it; nothing to check yet
+  try {
+    const found = await open();
+    return typeof found === 'string' ? { id, title, status: 'ok', detail: found } : { id, title, ...found };
+  } catch (err) {
+    if (err instanceof StoreCorruptError)
+      return { id, title, status: 'fail', detail: `${err.problem}: Errand will not start`, fix: err.message };
+    return { id, title, status: 'unknown', detail: `could not check ${file} (${(err as Error).message})` };
+  }
+}
+
+function checkStoreFiles(paths: ReturnType<typeof homePaths>): Promise<Array<Check | undefined>> {
+  return Promise.all([
+    checkStoreFile(path.join(paths.store, 'devices.json'), async () => {
+      const n = (await DeviceStore.open(paths.store)).list().length;
+      return `valid (${n} paired device${n === 1 ? '' : 's'})`;
+    }),
+    checkStoreFile(path.join(paths.store, 'push.json'), async () => {
+      const n = (await PushStore.open(paths.store)).subscriptions().length;
+      return `valid (${n} push subscription${n === 1 ? '' : 's'})`;
+    }),
+    checkStoreFile(paths.vapid, async () => {
+      // Start tightens a key file others can read: a change doctor does not make, so it only says so.
+      if (process.platform !== 'win32' && fs.statSync(paths.vapid).mode & 0o077)
+        return {
+          status: 'warn',
+          detail: `${paths.vapid} (the private push key) can be read by other users`,
+          fix: `Run \`chmod 600 ${paths.vapid}\` (the next start does it too).`,
+        };
+      await loadOrCreateVapidKeys(paths.vapid, QUIET);
+      return 'valid key pair';
+    }),
+  ]);
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
@@ -552,6 +614,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
     checkPushSubject(config),
     checkConnectors(config, daemon.status),
     checkJournal(paths),
+    ...(await checkStoreFiles(paths)).filter((c): c is Check => c !== undefined),
     disk,
   );
   return checks;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ServerEvent } from '../../../shared/src/index.js';
 import { JsonWriter } from '../util/json-writer.js';
-import { fsyncDir } from './durable-file.js';
+import { fsyncDir, writeFileDurably } from './durable-file.js';
 import {
   openSnapshot,
   type SnapshotHead,
@@ -88,6 +88,84 @@ const KEEP_FOR_REPLAY_BYTES = 24 * 1024 * 1024;
 const SEGMENT = /^seg-(\d{16})\.wal$/;
 const SNAPSHOT = /^snapshot-(\d{16})\.json$/;
 const pad = (n: number) => String(n).padStart(16, '0');
+export const segmentName = (firstN: number) => `seg-${pad(firstN)}.wal`;
+/** The record number a snapshot file holds the state as of (it is in its name). */
+export const snapshotNumber = (name: string) => Number(SNAPSHOT.exec(name)?.[1] ?? 0);
+
+/**
+ * Names the newest segment. Records after the last snapshot live only in segments, so a newest
+ * segment deleted or lost in a restore would otherwise go unnoticed: load refuses when the segment
+ * it names is gone. Written (durably) before the first record goes into a segment it does not name
+ * (a new segment, or the first append after a start), never per record. A clean stop, whose
+ * snapshot holds every record, removes it: nothing after the snapshot can be lost then.
+ */
+export const NEWEST_SEGMENT_FILE = 'newest-segment.json';
+
+/** The segment the mark names; undefined when there is none (a home from before it) or it is not readable. */
+export function readNewestSegmentMark(dir: string): string | undefined {
+  try {
+    const v = JSON.parse(fs.readFileSync(path.join(dir, NEWEST_SEGMENT_FILE), 'utf8')) as { segment?: unknown };
+    return typeof v.segment === 'string' && SEGMENT.test(v.segment) ? v.segment : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeNewestSegmentMark(dir: string, segment: string): Promise<void> {
+  return writeFileDurably(path.join(dir, NEWEST_SEGMENT_FILE), `${JSON.stringify({ v: 1, segment })}\n`, false);
+}
+
+/** The newest records are gone: what load, `errand doctor` and `errand repair` say about it. */
+export interface LostRecords {
+  /** The missing segment, or the journal folder when which one is not known. */
+  file: string;
+  problem: string;
+  /** The last record left (in a segment or the snapshot): changes after it are gone. */
+  lastRecord: number;
+  /** When it was written, when known (0 when not). */
+  lastAt: number;
+}
+
+/**
+ * Whether the newest records are gone: the segment the mark names is missing and no record from its
+ * first number on is left, or a snapshot at n > 0 has no segment holding record n or a later one
+ * (snapshot() always keeps the segment holding its last record, or one starting right after it).
+ * `records` are the records the segments hold.
+ */
+export function findLostRecords(
+  dir: string,
+  records: JournalRecord[],
+  snapshot: { n: number; at?: number },
+): LostRecords | undefined {
+  const snapshotN = snapshot.n;
+  let lastRecord = snapshotN;
+  let lastAt = snapshot.at ?? 0;
+  for (const r of records) {
+    if (r.n > lastRecord) lastRecord = r.n;
+    if (r.at > lastAt) lastAt = r.at; // 0 in records left unparsed (covered by the snapshot)
+  }
+  const top = records.reduce((m, r) => Math.max(m, r.n), 0);
+  // Mark first, then the folder: a running daemon writes a new segment before the mark that names it.
+  for (let tries = 0; tries < 3; tries++) {
+    const mark = readNewestSegmentMark(dir);
+    const segments = listSegments(dir);
+    // Records in later segments (an older Errand, run meanwhile, moved on without the mark) leave
+    // any gap to the checks of record numbers.
+    if (mark && !segments.includes(mark) && top < Number(SEGMENT.exec(mark)![1])) {
+      if (readNewestSegmentMark(dir) !== mark) continue; // moved on meanwhile: look again
+      return { file: path.join(dir, mark), problem: `its newest segment ${mark} is missing`, lastRecord, lastAt };
+    }
+    if (snapshotN > 0 && top < snapshotN && !segments.includes(segmentName(snapshotN + 1)))
+      return {
+        file: dir,
+        problem: `the snapshot holds records up to ${snapshotN}, but no segment holds record ${snapshotN} or a later one`,
+        lastRecord,
+        lastAt,
+      };
+    return undefined;
+  }
+  return undefined;
+}
 
 /** The most one event may weigh, serialized: half a WebSocket frame (MAX_FRAME). */
 export const MAX_EVENT_BYTES = 512 * 1024;
@@ -146,6 +224,27 @@ export class JournalDamagedError extends Error {
         `Run \`errand repair\` to keep a copy and cut the journal at the last good record` +
         `${eventsAfter ? ` (${eventsAfter} event(s) after it would be dropped)` : ''}, or restore the store folder from the backups folder.`,
     );
+  }
+}
+
+/** When a record was written, for people: `2025-01-31 14:05:09 UTC`. */
+export const recordTime = (at: number) => `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+/** What was lost, for people: after which record, and when it was written. */
+export const lostAfter = (lost: LostRecords) =>
+  `after record ${lost.lastRecord}${lost.lastAt ? ` (written ${recordTime(lost.lastAt)})` : ''}`;
+
+/** The newest records are gone (a segment deleted, or lost in a restore): start refuses. */
+export class JournalRecordsLostError extends JournalDamagedError {
+  constructor(
+    readonly dir: string,
+    readonly lost: LostRecords,
+  ) {
+    super(lost.file, 0, lost.problem, 0);
+    this.message =
+      `The journal in ${dir} has lost its newest records: ${lost.problem}. Changes acknowledged ${lostAfter(lost)} may be missing, so Errand did not start, and it changed nothing. ` +
+      `If you have a copy of the missing segment file (another disk, a backup), put it back in ${dir}. ` +
+      'Otherwise run `errand repair`: it keeps a copy of the journal and goes on from what is left (the lost changes cannot be recovered). `errand doctor` says the same.';
   }
 }
 
@@ -428,15 +527,25 @@ function crashNow(): never {
   throw new Error('unreachable');
 }
 
+/** Sizes tests make small, to see segments turn over and be dropped without writing 32 MB. */
+export interface JournalOptions {
+  segmentBytes?: number;
+  keepForReplayBytes?: number;
+}
+
 export class Journal {
   private folds = new Map<string, Fold>();
   private committedListeners = new Set<(r: JournalRecord) => void>();
   private n = 0;
   private seq = 0;
   private fd: number | undefined;
+  /** The segment appended to, and the one the newest-segment mark names. */
+  private segment: string | undefined;
+  private markedSegment: string | undefined;
   private segmentBytes = 0;
   private bytesSinceSnapshot = 0;
   private snapshotN = 0;
+  private snapshotAt = 0;
   private queue: Pending[] = [];
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -452,15 +561,29 @@ export class Journal {
   private source: SnapshotSource | undefined;
   /** Event numbers `errand repair` dropped: a client that saw one of them needs a fresh snapshot. */
   dropped: Array<{ from: number; to: number }> = [];
+  /**
+   * Events numbered up to here are not handed to the replay window at load: numbering jumps over
+   * the numbers `errand repair` dropped, and the window is read by position, so it never spans a jump.
+   */
+  private windowAfter = 0;
   /** What load found and fixed (a torn tail): shown to the user as notices. */
   readonly notices: string[] = [];
 
-  private constructor(readonly dir: string) {}
+  private readonly maxSegmentBytes: number;
+  private readonly keepForReplayBytes: number;
+
+  private constructor(
+    readonly dir: string,
+    opts: JournalOptions,
+  ) {
+    this.maxSegmentBytes = opts.segmentBytes ?? SEGMENT_BYTES;
+    this.keepForReplayBytes = opts.keepForReplayBytes ?? KEEP_FOR_REPLAY_BYTES;
+  }
 
   /** Open a journal folder. Register folds, then call load(). */
-  static async open(dir: string): Promise<Journal> {
+  static async open(dir: string, opts: JournalOptions = {}): Promise<Journal> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 }); // at start: nothing else waits
-    return new Journal(dir);
+    return new Journal(dir, opts);
   }
 
   get lastSeq(): number {
@@ -510,6 +633,7 @@ export class Journal {
       const { head, parts } = snap;
       this.source = snap.source;
       this.n = this.snapshotN = head.n;
+      this.snapshotAt = head.at ?? 0;
       this.seq = head.seq;
       this.dropped = head.dropped ?? [];
       for (const [type, data] of Object.entries(head.folds)) {
@@ -524,6 +648,10 @@ export class Journal {
       const d = scan.damaged;
       throw new JournalDamagedError(d.file, d.offset, d.problem, d.eventsAfter);
     }
+    // Before anything is changed (a torn tail cut): a start from what is left would hand out again
+    // numbers phones already hold.
+    const lost = findLostRecords(this.dir, scan.records, { n: this.snapshotN, at: this.snapshotAt });
+    if (lost) throw new JournalRecordsLostError(this.dir, lost);
     if (scan.torn) {
       const { file, offset, bytes } = scan.torn;
       const kept = path.join(this.dir, `torn-${Date.now()}.bin`);
@@ -538,6 +666,13 @@ export class Journal {
     // Records the snapshot covers matter only for their events (the replay window): they are read
     // after start-up, when the event log asks (readCoveredWindow).
     this.covered = scan.records.filter((r) => r.n <= this.snapshotN);
+    for (const d of this.dropped) this.windowAfter = Math.max(this.windowAfter, d.to);
+    for (const rec of scan.records) {
+      if (rec.n <= this.snapshotN) continue;
+      for (const op of rec.ops)
+        if (op.t === SEQ_FLOOR_OP && (op.d as { droppedFrom?: number }).droppedFrom !== undefined)
+          this.windowAfter = Math.max(this.windowAfter, (op.d as { seq: number }).seq);
+    }
     for (const rec of scan.records) {
       if (rec.n <= this.snapshotN) continue;
       if (rec.n !== this.n + 1)
@@ -556,7 +691,8 @@ export class Journal {
           throw new JournalDamagedError(this.dir, 0, `event ${this.seq + 1} is missing (found ${e.seq})`, 0);
         this.seq = e.seq;
       }
-      onRecord?.(rec);
+      // A record's events are all on one side of a jump (the floor record holds none).
+      if (!rec.events.length || rec.events[0].seq > this.windowAfter) onRecord?.(rec);
     }
     const segs = listSegments(this.dir);
     this.bytesSinceSnapshot = scan.bytesAfter(this.snapshotN);
@@ -564,8 +700,11 @@ export class Journal {
     if (last) {
       const file = path.join(this.dir, last);
       this.fd = fs.openSync(file, 'a', 0o600);
+      this.segment = last;
       this.segmentBytes = fs.fstatSync(this.fd).size;
     }
+    // Absent after a clean stop (or in a home from before it): the first append writes it.
+    this.markedSegment = readNewestSegmentMark(this.dir);
   }
 
   /**
@@ -599,7 +738,7 @@ export class Journal {
       for (let i = first, k = 0; i < covered.length; i++) {
         const lazy = covered[i] as LazyRecord;
         if (lazy.noEvents) continue;
-        for (const e of parseLazy(lazy, files).events) onEvent(e);
+        for (const e of parseLazy(lazy, files).events) if (e.seq > this.windowAfter) onEvent(e);
         if (++k % 8 === 0) await slice.maybeYield();
       }
     } finally {
@@ -764,7 +903,8 @@ export class Journal {
 
   private openSegment(firstN: number): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = fs.openSync(path.join(this.dir, `seg-${pad(firstN)}.wal`), 'a', 0o600);
+    this.segment = segmentName(firstN);
+    this.fd = fs.openSync(path.join(this.dir, this.segment), 'a', 0o600);
     this.segmentBytes = 0;
   }
 
@@ -798,9 +938,15 @@ export class Journal {
       }
       const data = w.buffer.subarray(0, w.length);
       const size = data.length;
-      if (this.fd === undefined || this.segmentBytes >= SEGMENT_BYTES) {
+      if (this.fd === undefined || this.segmentBytes >= this.maxSegmentBytes) {
         this.openSegment(records[0].n);
         await fsyncDir(this.dir);
+      }
+      // The segment is on disk before the mark names it, and the mark before a record goes in.
+      // Retried with the next batch if it fails (no record of this one is then in the segment).
+      if (this.markedSegment !== this.segment) {
+        await writeNewestSegmentMark(this.dir, this.segment!);
+        this.markedSegment = this.segment;
       }
       const fd = this.fd!;
       let written = 0;
@@ -916,13 +1062,16 @@ export class Journal {
     for (const s of listSnapshots(this.dir)) {
       if (Number(SNAPSHOT.exec(s)![1]) < n) await fsp.rm(path.join(this.dir, s), { force: true });
     }
-    // Drop segments the snapshot covers, except the newest ones kept for replaying events.
+    // Drop segments the snapshot covers, except the newest ones kept for replaying events. The
+    // segment holding record n, or one starting at n + 1, always stays (load counts on it), and so
+    // does the one the newest-segment mark names.
     const segs = listSegments(this.dir);
     let kept = 0;
     for (let i = segs.length - 1; i >= 0; i--) {
       const file = path.join(this.dir, segs[i]);
       const covered = i < segs.length - 1 && Number(SEGMENT.exec(segs[i + 1])![1]) - 1 <= n;
-      if (covered && kept >= KEEP_FOR_REPLAY_BYTES) await fsp.rm(file, { force: true });
+      if (covered && kept >= this.keepForReplayBytes && segs[i] !== this.markedSegment)
+        await fsp.rm(file, { force: true });
       else kept += fs.statSync(file).size;
     }
     await fsyncDir(this.dir);
@@ -934,6 +1083,10 @@ export class Journal {
     if (this.compacting) await this.compacting;
     if (snapshot && this.n > this.snapshotN) await this.snapshot().catch(() => undefined);
     this.closed = true;
+    if (snapshot && this.n === this.snapshotN && !this.queue.length) {
+      // The snapshot holds every record: no mark needed until the next append (see NEWEST_SEGMENT_FILE).
+      await fsp.rm(path.join(this.dir, NEWEST_SEGMENT_FILE), { force: true }).catch(() => undefined);
+    }
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
     this.source?.close();

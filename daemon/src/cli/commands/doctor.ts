@@ -13,7 +13,8 @@ export function makeDoctorCommand(deps: DoctorCommandDeps = {}): CliCommand {
 Checks, without changing anything: the daemon is running, the login service is installed, an
 API key is set, the model endpoint answers (unknown when offline), the allowed folders exist,
 the shell sandbox works, the phone has a secure (HTTPS) address, push keys exist, connectors
-are healthy, and there is disk space. Each line says ok, WARN, FAIL or ?? and the fix.
+are healthy, the store journal is whole, the store files start reads (devices.json, push.json,
+vapid.json) are valid, and there is disk space. Each line says ok, WARN, FAIL or ?? and the fix.
 
 Exits with 1 when any check fails (warnings do not), so scripts can use it.
 

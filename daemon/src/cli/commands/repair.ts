@@ -1,5 +1,6 @@
 // `errand repair`: fix a damaged journal (the daemon refuses to start on one). Keeps a copy,
-// cuts the journal at the last good record and says how many events were dropped.
+// cuts the journal at the last good record (or goes on from what is left when its newest records
+// are gone) and says what was dropped.
 import { homePaths } from '../../config/paths.js';
 import { lockHolder } from '../../store/lock.js';
 import { inspectJournal, journalDirOf, repairJournal } from '../../store/repair.js';
@@ -12,11 +13,17 @@ export const repairCommand: CliCommand = {
 
 When Errand refuses to start because its journal (<home>/store/wal) is damaged in the middle,
 this keeps a copy of the journal in <home>/backups, cuts it at the last good record and says how
-many records and events after it were dropped. Sequence numbers are never reused: phones that saw a
-dropped event get a fresh thread list when they reconnect. Errand must be stopped.
+many records and events after it were dropped.
+
+When the journal's newest records are gone (a segment file deleted, or lost in a restore), put the
+missing file back if you have a copy; otherwise this keeps a copy of the journal and goes on from
+what is left, saying after which record (and when) changes were lost.
+
+Sequence numbers are never reused: phones that saw a dropped event get a fresh thread list when
+they reconnect. Errand must be stopped.
 
 Options:
-  --check   only say whether the journal is whole; change nothing`,
+  --check   only say whether the journal is whole; change nothing (exits 1 when it needs repair)`,
   options: { check: { type: 'boolean' } },
   async run(args, io) {
     const paths = homePaths(args.home);
@@ -24,7 +31,7 @@ Options:
     if (args.values.check === true) {
       const h = inspectJournal(journalDirOf(paths));
       io.out(json ? JSON.stringify(h) : `Journal: ${h.status} — ${h.detail}.`);
-      return h.status === 'damaged' ? 1 : 0;
+      return h.status === 'damaged' || h.status === 'lost' ? 1 : 0;
     }
     const pid = lockHolder(paths.lock);
     if (pid !== undefined) {
