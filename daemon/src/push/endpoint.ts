@@ -2,6 +2,7 @@
 // POST to, chosen by an authenticated but possibly hostile client: without a strict allowlist it
 // is a server-side request forgery into the user's network (Syncthing CVE-2022-46165). Only https
 // on port 443 at the browsers' real push services passes; anything else is refused with a reason.
+import crypto from 'node:crypto';
 import net from 'node:net';
 
 /** Exact hosts, and suffixes that need at least one label in front (matched on a dot boundary). */
@@ -50,6 +51,24 @@ export interface SubscriptionKeys {
   auth: string;
 }
 
+/** Whether 65 bytes (0x04, x, y) are a point on P-256: every push is encrypted to it, so one that is not would fail each time. */
+function onCurve(point: Buffer): boolean {
+  try {
+    crypto.createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: point.subarray(1, 33).toString('base64url'),
+        y: point.subarray(33, 65).toString('base64url'),
+      },
+      format: 'jwk',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The browser's ECDH public key (uncompressed P-256 point) and auth secret, base64url. */
 export function checkKeys(keys: SubscriptionKeys): string | undefined {
   const b64url = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -57,6 +76,8 @@ export function checkKeys(keys: SubscriptionKeys): string | undefined {
   const p256dh = Buffer.from(keys.p256dh, 'base64url');
   if (p256dh.length !== 65 || p256dh[0] !== 0x04)
     return 'Push subscription key p256dh must be an uncompressed P-256 public key (65 bytes).';
+  if (!onCurve(p256dh))
+    return 'Push subscription key p256dh is not a point on the P-256 curve, so no push could be encrypted for it. Turn notifications off and on again on this device.';
   if (Buffer.from(keys.auth, 'base64url').length !== 16) return 'Push subscription key auth must be 16 bytes.';
   return undefined;
 }

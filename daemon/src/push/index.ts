@@ -1,17 +1,24 @@
 // The push module: VAPID keys, per-device subscriptions over the authenticated protocol, and one
 // Web Push per change worth a buzz (task done / failed, approval needed, question asked), unless
 // the device has that thread in the foreground right now. Every push ends in a recorded outcome.
-// A task ending a crash cut off before its push was recorded is pushed at the next start (missed.ts).
+// A task ending or a schedule's missed run a crash cut off before its push was recorded is pushed at
+// the next start (missed.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { isEndedTaskState, type PushOutcome, type ServerEvent, type Task } from '../../../shared/src/index.js';
+import {
+  isEndedTaskState,
+  type PushOutcome,
+  type Schedule,
+  type ServerEvent,
+  type Task,
+} from '../../../shared/src/index.js';
 import type { DaemonContext, DaemonModule, PushReceiptHandler } from '../context.js';
 import type { Store } from '../store/index.js';
 import { CommandError } from '../util/command-error.js';
 import { checkEndpoint, checkKeys } from './endpoint.js';
 import { Escalations } from './escalation.js';
 import { type FallbackMessage, fallbackMessageFor, sendFallback } from './fallback.js';
-import { endingsAfter } from './missed.js';
+import { changesAfter } from './missed.js';
 import { jobForEvent, type PushJob, testJob } from './payload.js';
 import { publicOutcome, Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
@@ -34,7 +41,7 @@ export interface PushOptions {
 export type PushDeps = Pick<
   DaemonContext,
   'paths' | 'config' | 'log' | 'emit' | 'presence' | 'origins' | 'commands' | 'control'
-> & { store: Pick<Store, 'devices' | 'events' | 'threads'> };
+> & { store: Pick<Store, 'devices' | 'events' | 'threads' | 'schedules'> };
 
 export interface PushModule extends DaemonModule {
   readonly publicKey: string;
@@ -139,9 +146,10 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   /**
    * Push a job to these devices: each push is recorded in push.json (durably, with the change's claimed
    * key) before it is sent, and stays pending until its outcome is final, so a crash or a stop cannot
-   * lose it: the next start sends what is still pending. Test pushes are not kept.
+   * lose it: the next start sends what is still pending. Test pushes are not kept. `suppressed` (the
+   * devices showing its thread) go into the same write, then are announced.
    */
-  const dispatch = async (job: PushJob, deviceIds: string[]): Promise<void> => {
+  const dispatch = async (job: PushJob, deviceIds: string[], suppressed: PushOutcome[] = []): Promise<void> => {
     const now = Date.now();
     const pushes = deviceIds.flatMap((deviceId) => {
       const sub = store.get(deviceId);
@@ -151,7 +159,9 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     });
     if (job.payload.type !== 'test') {
       try {
-        await store.addPending(job.key, pushes);
+        await store.addPending(job.key, pushes, suppressed);
+        // push.json first, then the event (as `record` does); the sends need not wait for it.
+        if (!closing) for (const o of suppressed) track(ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(o) }));
       } catch (err) {
         // Not kept (a full disk): still worth sending now; only a crash before it finishes would lose it.
         log.warn('could not record pushes before sending them', { error: (err as Error).message });
@@ -204,12 +214,11 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   /** Push a job to every subscribed device but one showing its thread; returns the devices sent to. */
   const deliver = async (job: PushJob): Promise<string[]> => {
     const targets = store.subscriptions().filter((s) => ctx.store.devices.get(s.deviceId));
-    const sentTo = targets
-      .filter((s) => !(job.threadId && ctx.presence.viewing(s.deviceId, job.threadId)))
-      .map((s) => s.deviceId);
+    const sentTo: string[] = [];
+    const suppressed: PushOutcome[] = [];
     for (const s of targets) {
-      if (job.threadId && !sentTo.includes(s.deviceId))
-        report({
+      if (job.threadId && ctx.presence.viewing(s.deviceId, job.threadId))
+        suppressed.push({
           deviceId: s.deviceId,
           at: Date.now(),
           kind: job.payload.type,
@@ -217,8 +226,9 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
           result: 'suppressed',
           detail: 'the device has this thread open in the foreground',
         });
+      else sentTo.push(s.deviceId);
     }
-    await dispatch(job, sentTo);
+    await dispatch(job, sentTo, suppressed);
     return sentTo;
   };
 
@@ -326,10 +336,28 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   };
 
   /**
-   * The endings committed after the last event push.json says it looked at, up to this start: a crash
-   * came before their push was recorded. Each still worth it (an hour, as for pending pushes) is pushed
-   * now, once. A file from before the mark was kept says nothing about them: nothing is guessed, and
-   * the mark is written now, so the next crash finds it.
+   * Whether a schedule update's push is still news: the schedule is still there, and a missed run
+   * that asked Run or Skip still waits for the answer (not answered, not replaced by a newer one).
+   */
+  const stillNews = (s: Schedule, job: PushJob): boolean => {
+    const current = ctx.store.schedules.get(s.id);
+    if (!current) return false;
+    const asked = job.payload.schedule?.occurrenceId;
+    return asked === undefined || current.history.some((o) => o.id === asked && o.ask === 'open');
+  };
+
+  /** Push once what a crash cut off, if its key has no record; its time to live shortened by its age. */
+  const pushMissed = (job: PushJob | undefined, age: number): void => {
+    if (!job || store.isRecorded(job.key)) return;
+    log.info('sending a push a crash cut off before it was recorded', { kind: job.payload.type });
+    pushOnce({ ...job, ttlSeconds: Math.max(60, job.ttlSeconds - Math.ceil(age / 1000)) });
+  };
+
+  /**
+   * The endings and schedule updates committed after the last event push.json says it looked at, up to
+   * this start: a crash came before their push was recorded. Each still worth it (an hour, as for
+   * pending pushes) is pushed now, once. A file from before the mark was kept says nothing about them:
+   * nothing is guessed, and the mark is written now, so the next crash finds it.
    */
   const catchUp = async (): Promise<void> => {
     const from = store.handledSeq();
@@ -340,15 +368,20 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       return;
     }
     if (store.subscriptions().length > 0) {
-      const missed = await endingsAfter(ctx.store.events, from, startSeq);
+      const missed = await changesAfter(ctx.store.events, from, startSeq);
       const now = Date.now();
-      for (const { task, at } of missed) {
+      for (const { task, at } of missed.endings) {
         const age = now - (task.endedAt ?? at);
         if (age > RESEND_WITHIN_MS || !stillEnded(task)) continue;
-        const job = jobFor({ kind: 'task.updated', task }, now);
-        if (!job || store.isRecorded(job.key)) continue;
-        log.info('sending a push a crash cut off before it was recorded', { kind: job.payload.type });
-        pushOnce({ ...job, ttlSeconds: Math.max(60, job.ttlSeconds - Math.ceil(age / 1000)) });
+        pushMissed(jobFor({ kind: 'task.updated', task }, now), age);
+      }
+      // Each update as it was committed: the push it asked for then (one per occurrence; pushOnce
+      // sends a key once however many updates repeat it).
+      for (const { schedule, at } of missed.schedules) {
+        const age = now - at;
+        if (age > RESEND_WITHIN_MS) continue;
+        const job = jobFor({ kind: 'schedule.updated', schedule }, now);
+        if (job && stillNews(schedule, job)) pushMissed(job, age);
       }
     }
     caughtUp = true;

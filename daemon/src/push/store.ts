@@ -181,9 +181,7 @@ export class PushStore {
    */
   async addOutcome(outcome: PushOutcome, opts: { strict?: boolean; settle?: boolean } = {}): Promise<void> {
     const { strict = false, settle = false } = opts;
-    const list = this.db.data.outcomes;
-    list.push(outcome);
-    if (list.length > KEEP_OUTCOMES) list.splice(0, list.length - KEEP_OUTCOMES);
+    this.keepOutcomes([outcome]);
     if (settle && outcome.pushId) this.takePending(outcome.pushId);
     try {
       await this.db.write();
@@ -196,22 +194,31 @@ export class PushStore {
     }
   }
 
+  private keepOutcomes(outcomes: PushOutcome[]): void {
+    const list = this.db.data.outcomes;
+    list.push(...outcomes);
+    if (list.length > KEEP_OUTCOMES) list.splice(0, list.length - KEEP_OUTCOMES);
+  }
+
   /** Pushes recorded before their first attempt whose outcome is not final yet, oldest first. */
   pending(): readonly PendingPush[] {
     return this.db.data.pending;
   }
 
   /**
-   * Record a change's pushes about to be sent, with its key, durably before any is sent. Key and pushes
-   * go into memory at once (before this awaits), so any write of push.json holds both or neither. With
-   * no pushes (nobody to tell) nothing is written now: the key goes to disk with the next write.
+   * Record a change's pushes about to be sent, with its key and the devices it is not sent to
+   * (`suppressed`: they show its thread), durably before any is sent. All go into memory at once
+   * (before this awaits), so any write of push.json holds all or none: a crash cannot leave a
+   * "suppressed" on disk without the key, which would send that push at the next start after all.
+   * With nothing to record (nobody to tell) nothing is written now: the key goes with the next write.
    */
-  async addPending(key: string, list: PendingPush[]): Promise<void> {
+  async addPending(key: string, list: PendingPush[], suppressed: PushOutcome[] = []): Promise<void> {
     this.rememberKey(key);
-    if (list.length === 0) return;
+    if (list.length === 0 && suppressed.length === 0) return;
     const all = this.db.data.pending;
     all.push(...list);
     if (all.length > KEEP_PENDING) all.splice(0, all.length - KEEP_PENDING);
+    this.keepOutcomes(suppressed);
     await this.db.write();
   }
 

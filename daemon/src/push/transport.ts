@@ -1,6 +1,7 @@
 // Delivers one already-built Web Push request (from webpush.generateRequestDetails) and reports
 // the push service's answer. The real transport is node:https: no redirects followed (a 3xx comes
-// back as a status), a hard timeout, the response body read only up to a small cap.
+// back as a status), a deadline for the whole exchange (not only between bytes), the response body
+// read only up to a small cap.
 import https from 'node:https';
 import { vettedLookup } from './vetted-lookup.js';
 
@@ -56,6 +57,15 @@ export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport
         reject(new Error('push transport only speaks https'));
         return;
       }
+      let deadline: NodeJS.Timeout | undefined;
+      let settled = false;
+      const settle = (done: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        done();
+      };
+      const fail = (err: Error) => settle(() => reject(err));
       const r = https.request(
         {
           agent,
@@ -71,16 +81,33 @@ export function httpsTransport(opts: HttpsTransportOptions = {}): HttpsTransport
         },
         (res) => {
           let body = '';
+          const answer = () => settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
-            if (body.length < MAX_RESPONSE_BODY) body += chunk.slice(0, MAX_RESPONSE_BODY - body.length);
+            body += chunk.slice(0, MAX_RESPONSE_BODY - body.length);
+            if (body.length < MAX_RESPONSE_BODY) return;
+            // Enough for the outcome's detail: the rest is not read (a body without end would keep it open).
+            answer();
+            res.destroy();
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-          res.on('error', reject);
+          res.on('end', answer);
+          res.on('error', fail);
         },
       );
+      // The socket timeout restarts with every byte, so a service trickling its answer would hold the
+      // push (and one of the connections every push to that host shares) for ever: the whole exchange,
+      // from when it has a connection (waiting for one is bounded by the deadlines ahead of it), gets
+      // timeoutMs. A destroyed connection is not reused; the next push opens a new one.
+      r.on('socket', () => {
+        if (settled) return;
+        deadline ??= setTimeout(() => {
+          const err = new Error(`no complete answer from the push service within ${timeoutMs} ms`);
+          fail(err);
+          r.destroy(err);
+        }, timeoutMs);
+      });
       r.on('timeout', () => r.destroy(new Error(`no answer from the push service within ${timeoutMs} ms`)));
-      r.on('error', reject);
+      r.on('error', fail);
       r.end(req.body ?? undefined);
     });
   return Object.assign(send, { close: () => agent.destroy() });
