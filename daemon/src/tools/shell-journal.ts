@@ -1,7 +1,9 @@
 // Undo for shell commands: before a command runs, keep the files under its working folder (bounded;
-// symlinks are never followed, Errand's own state folder and Errand's temp files are skipped); after
-// it ends, compare and journal what it created, modified and deleted, so undoing the task restores
-// them. What Errand's own tools changed meanwhile (other tasks' file writes, moves, undos) is theirs,
+// symlinks are never followed, Errand's own state folder is skipped, and so are the temp files of
+// the tools' writes in flight); after it ends, compare and journal what it created, modified
+// (content or mode) and deleted, so undoing the task restores them. The comparison reads within
+// bounds (shell-compare.ts): what it could not compare is said, and the step is then not undoable.
+// What Errand's own tools changed meanwhile (other tasks' file writes, moves, undos) is theirs,
 // not the command's: the change journal tells each run in flight (ChangeJournal.watch).
 //
 // What is kept is made durable before the command starts: contents in the kept store's packs
@@ -10,11 +12,11 @@
 // run file is removed once the command's changes are journaled: after a kill -9 mid-command the
 // next start compares the folder with it and journals what the command changed.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable-file.js';
-import { readFileNoFollow } from './no-follow.js';
+import { HashBudget, hashRegular, type LeftReason, reachNoFollow, readRegular } from './shell-compare.js';
 import type { KeptAt, KeptStore } from './shell-kept.js';
 
 export interface SnapshotLimits {
@@ -22,9 +24,18 @@ export interface SnapshotLimits {
   maxFiles: number;
   /** Their bytes in all, at most. */
   maxBytes: number;
+  /** Bytes of one changed file hashed after the command, at most (past it, its change is not undoable). */
+  maxHashFile?: number;
+  /** Bytes of all changed files hashed after the command, at most. */
+  maxHashBytes?: number;
 }
 
-export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { maxFiles: 2000, maxBytes: 50 * 1024 * 1024 };
+export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = {
+  maxFiles: 2000,
+  maxBytes: 50 * 1024 * 1024,
+  maxHashFile: 256 * 1024 * 1024,
+  maxHashBytes: 1024 * 1024 * 1024,
+};
 
 /** Folders, links and other entries count too, so a huge tree of empty folders is bounded as well. */
 const entryCap = (l: SnapshotLimits) => l.maxFiles * 10;
@@ -93,12 +104,23 @@ export class ToolPaths {
   readonly notes: ToolNote[] = [];
   private readonly exact = new Set<string>();
   private readonly trees = new Set<string>();
+  /** The folders of the `exact` paths: where the tools' writes put their temp files. */
+  private readonly folders = new Set<string>();
 
   add(note: ToolNote): void {
     if (!note || !Array.isArray(note.exact) || !Array.isArray(note.trees)) return;
     this.notes.push(note);
-    for (const p of note.exact) if (typeof p === 'string') this.exact.add(p);
+    for (const p of note.exact)
+      if (typeof p === 'string') {
+        this.exact.add(p);
+        this.folders.add(path.dirname(p));
+      }
     for (const p of note.trees) if (typeof p === 'string') this.trees.add(p);
+  }
+
+  /** The tools write (or wrote) a file in `dir`. */
+  writesIn(dir: string): boolean {
+    return this.folders.has(dir);
   }
 
   /** The tools changed `p` itself, or moved or trashed something it is in. */
@@ -110,12 +132,17 @@ export class ToolPaths {
   }
 }
 
-/** Errand's temp files: `.errand-<hex>.tmp` (file tools) and `.<name>.<pid>-<hex>.tmp` (durable writes). */
-const TEMP_NAMES = [/^\.errand-[0-9a-f]{12}\.tmp$/, /^\..+\.\d+-[0-9a-f]{8}\.tmp$/];
-export const isErrandTemp = (p: string): boolean => {
-  const name = path.basename(p);
-  return TEMP_NAMES.some((r) => r.test(name));
-};
+/** The temp file a tool's write makes beside its target (no-follow.ts writeAtomicIn). */
+const TOOL_TEMP = /^\.errand-[0-9a-f]{12}\.tmp$/;
+/**
+ * A regular file that is the temp file of a write of Errand's tools (told to this run): not the
+ * command's. Only such files, in a folder the tools write in: a command's own file or folder named
+ * like one is compared like any other.
+ */
+export const toolTempOf =
+  (theirs: ToolPaths) =>
+  (p: string): boolean =>
+    TOOL_TEMP.test(path.basename(p)) && theirs.writesIn(path.dirname(p));
 
 export type SnapshotResult = { ok: true; snapshot: Snapshot } | { ok: false; reason: string };
 
@@ -124,8 +151,16 @@ export const notUndoable = (reason: string) => `changes made by this command can
 
 type Visit = (full: string, st: fs.Stats) => Promise<boolean | void>;
 
-/** Walk a folder without following links; `visit` returns false to stop. Unreadable folders are not entered. */
-async function walk(root: string, skip: (p: string) => boolean, visit: Visit): Promise<boolean> {
+/**
+ * Walk a folder without following links; `visit` returns false to stop. Unreadable folders are not
+ * entered; regular files `toolTemp` names are left out.
+ */
+async function walk(
+  root: string,
+  skip: (p: string) => boolean,
+  toolTemp: ((p: string) => boolean) | undefined,
+  visit: Visit,
+): Promise<boolean> {
   const stack = [root];
   while (stack.length) {
     const dir = stack.pop()!;
@@ -139,15 +174,13 @@ async function walk(root: string, skip: (p: string) => boolean, visit: Visit): P
       const full = path.join(dir, name);
       if (skip(full)) continue;
       const st = await fsp.lstat(full).catch(() => undefined);
-      if (!st) continue;
+      if (!st || (st.isFile() && toolTemp?.(full))) continue;
       if ((await visit(full, st)) === false) return false;
       if (st.isDirectory()) stack.push(full);
     }
   }
   return true;
 }
-
-const trackable = (st: fs.Stats) => st.isFile() && st.nlink === 1;
 
 /**
  * What changes whenever a file's content does: its ctime is set by the kernel on every write,
@@ -169,28 +202,30 @@ const contentOf = async (k: KeptFile, store?: KeptStore): Promise<Buffer | undef
   k.data ?? (k.at && store ? await store.read(k.at, k.sha) : undefined);
 
 /**
- * Keep the content of every regular file under `root`, or say why not (over the limits). With a
- * kept store, a file whose signature is as remembered and whose content is in the store is not
- * read: the snapshot refers to the store (and holds its pack; the caller releases `held`).
+ * Keep the content of every regular file under `root` (hard-linked ones too), or say why not (over
+ * the limits). With a kept store, a file whose signature is as remembered and whose content is in
+ * the store is not read: the snapshot refers to the store (and holds its pack; the caller releases
+ * `held`).
  */
 export async function takeSnapshot(
   root: string,
   skip: (p: string) => boolean,
   limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
   store?: KeptStore,
+  toolTemp?: (p: string) => boolean,
 ): Promise<SnapshotResult> {
   const takenAt = Date.now();
   const snapshot: Snapshot = { root, takenAt, files: new Map(), present: new Set(), held: new Set() };
   let bytes = 0;
   let tooLarge = false;
   try {
-    await walk(root, skip, async (full, st) => {
+    await walk(root, skip, toolTemp, async (full, st) => {
       snapshot.present.add(full);
       if (snapshot.present.size > entryCap(limits)) {
         tooLarge = true;
         return false;
       }
-      if (!trackable(st)) return;
+      if (!st.isFile()) return;
       if (snapshot.files.size + 1 > limits.maxFiles || bytes + st.size > limits.maxBytes) {
         tooLarge = true;
         return false;
@@ -208,20 +243,27 @@ export async function takeSnapshot(
         snapshot.files.set(full, { sha: known.sha, at, mode: st.mode & 0o7777, sig });
         return;
       }
+      // Reached without following a link on its folders; unreadable or gone: not tracked (and not
+      // taken for new afterwards, as it is present).
+      const reached = reachNoFollow(full);
+      if (!reached) return;
+      let read: Awaited<ReturnType<typeof readRegular>>;
       try {
-        const { data, stat } = await readFileNoFollow(full);
-        bytes += data.length;
-        if (bytes > limits.maxBytes) {
-          tooLarge = true;
-          return false;
-        }
-        const readSig = statSignature(stat);
-        const sha = crypto.createHash('sha256').update(data).digest('hex');
-        store?.remember(full, { sig: readSig, sha, at: takenAt });
-        snapshot.files.set(full, { sha, data, mode: stat.mode & 0o7777, sig: readSig });
-      } catch {
-        /* unreadable or changed under us: not tracked (and not taken for new afterwards) */
+        read = await readRegular(reached.at, limits.maxBytes - bytes);
+      } finally {
+        reached.close();
       }
+      if (read === 'too large') {
+        tooLarge = true;
+        return false;
+      }
+      if (!read) return;
+      const { data, stat } = read;
+      bytes += data.length;
+      const readSig = statSignature(stat);
+      const sha = crypto.createHash('sha256').update(data).digest('hex');
+      store?.remember(full, { sig: readSig, sha, at: takenAt });
+      snapshot.files.set(full, { sha, data, mode: stat.mode & 0o7777, sig: readSig });
     });
   } catch (err) {
     store?.release(snapshot.held);
@@ -232,36 +274,28 @@ export async function takeSnapshot(
   return { ok: false, reason: TOO_LARGE };
 }
 
-/** Files up to this size are hashed from one read; larger ones are streamed. */
-const HASH_IN_ONE_READ = 1024 * 1024;
-
-/** sha256 of a regular file, without following a link at its last component. */
-async function hashNoFollow(file: string): Promise<string | undefined> {
-  let h: fsp.FileHandle | undefined;
-  try {
-    h = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    const st = await h.stat();
-    if (!trackable(st)) return undefined;
-    const hash = crypto.createHash('sha256');
-    if (st.size <= HASH_IN_ONE_READ) hash.update(await h.readFile());
-    else for await (const chunk of h.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  } catch {
-    return undefined;
-  } finally {
-    await h?.close().catch(() => undefined);
-  }
-}
-
 export interface DiffResult {
   changes: ExternalChanges;
   count: number;
+  /** The walk stopped at its cap: new files and folders past it are not recorded. */
   incomplete: boolean;
+  /** Changed files that could not be compared (hashing them was over a bound): their changes are not recorded. */
+  leftOut: Array<{ path: string; why: LeftReason }>;
 }
 
+const hashBounds = (limits: SnapshotLimits) => ({
+  perFile: limits.maxHashFile ?? DEFAULT_SNAPSHOT_LIMITS.maxHashFile!,
+  total: limits.maxHashBytes ?? DEFAULT_SNAPSHOT_LIMITS.maxHashBytes!,
+});
+
+/** How much the comparison after a command may hash; once the task is cancelled, little more. */
+export const hashBudgetFor = (limits: SnapshotLimits, signal?: AbortSignal): HashBudget =>
+  new HashBudget({ ...hashBounds(limits), signal, afterCancel: limits.maxBytes });
+
 /**
- * Compare the folder now with the snapshot: folders and files created, files modified or deleted.
- * What `theirs` covers (Errand's tools changed it meanwhile) is left out.
+ * Compare the folder now with the snapshot: folders and files created, files modified (content or
+ * mode) or deleted. What `theirs` covers (Errand's tools changed it meanwhile) is left out. Every
+ * kept file is compared, the walk's cap or not: one the walk did not reach is reached directly.
  */
 export async function diffSnapshot(
   snap: Snapshot,
@@ -269,12 +303,32 @@ export async function diffSnapshot(
   limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
   theirs?: ToolPaths,
   store?: KeptStore,
+  budget: HashBudget = hashBudgetFor(limits),
 ): Promise<DiffResult> {
   const changes: ExternalChanges = { dirs: [], created: [], modified: [], deleted: [] };
+  const leftOut: DiffResult['leftOut'] = [];
+  /** Paths the walk visited; of the kept ones, those it found a regular file (compared there). */
   const seen = new Set<string>();
+  const compared = new Set<string>();
   const notMine = (p: string) => theirs?.covers(p) ?? false;
+
+  /** Compare the regular file at `full` (opened as `at`) with what was kept of it, if anything. */
+  const compare = async (full: string, at: string, st: fs.Stats, before: KeptFile | undefined) => {
+    // Unchanged since it was kept (and not changed within the tick it was kept in): not read again.
+    if (before?.sig !== undefined && before.sig === statSignature(st) && settledBefore(st, snap.takenAt)) return;
+    if (notMine(full)) return;
+    const got = await hashRegular(at, budget);
+    if (got === undefined) return;
+    if ('left' in got) return void leftOut.push({ path: full, why: got.left });
+    if (!before) return void changes.created.push({ path: full, afterSha: got.sha });
+    if (before.sha === got.sha && before.mode === got.mode) return;
+    const kept = await contentOf(before, store);
+    // Its content could not be read back (the kept store was damaged): left out, as a file not kept.
+    if (kept) changes.modified.push({ path: full, before: kept, mode: before.mode, afterSha: got.sha });
+  };
+
   let visited = 0;
-  const complete = await walk(snap.root, skip, async (full, st) => {
+  const complete = await walk(snap.root, skip, theirs && toolTempOf(theirs), async (full, st) => {
     if (++visited > entryCap(limits) * 2) return false;
     seen.add(full);
     const before = snap.files.get(full);
@@ -282,31 +336,43 @@ export async function diffSnapshot(
       if (!snap.present.has(full) && !notMine(full)) changes.dirs.push(full);
       return;
     }
-    if (!trackable(st)) return;
-    if (!before && snap.present.has(full)) return; // it was something we did not keep (a link, say): left out
-    // Unchanged since it was kept (and not changed within the tick it was kept in): not read again.
-    if (before?.sig !== undefined && before.sig === statSignature(st) && settledBefore(st, snap.takenAt)) return;
-    const sha = await hashNoFollow(full);
-    if (sha === undefined) return;
-    if (before?.sha === sha || notMine(full)) return;
-    if (!before) return void changes.created.push({ path: full, afterSha: sha });
-    const kept = await contentOf(before, store);
-    // Its content could not be read back (the kept store was damaged): left out, as a file not kept.
-    if (kept) changes.modified.push({ path: full, before: kept, mode: before.mode, afterSha: sha });
+    if (!st.isFile()) return;
+    if (before) compared.add(full);
+    else if (snap.present.has(full)) return; // it was something we did not keep (a link, say): left out
+    await compare(full, full, st, before);
   }).catch(() => false);
-  for (const [file, kept] of snap.files) {
-    if (notMine(file)) continue;
-    const st = await fsp.lstat(file).catch(() => undefined);
-    // Still a file: compared above. Not visited (the walk stopped early) but still there: left alone.
-    if (st && (st.isFile() || !seen.has(file))) continue;
-    // Gone, or replaced by a folder or a link: its content is kept for undo (which leaves alone what is there now).
+
+  const deleted = async (file: string, kept: KeptFile) => {
     const before = await contentOf(kept, store);
     if (before) changes.deleted.push({ path: file, before, mode: kept.mode });
+  };
+  for (const [file, kept] of snap.files) {
+    if (compared.has(file) || notMine(file)) continue;
+    // Visited, but no regular file now (a folder, a link): its content is kept for undo (which
+    // leaves alone what is there now).
+    if (seen.has(file)) {
+      await deleted(file, kept);
+      continue;
+    }
+    // Not visited: gone, or its folder is gone or now a link (what is at the link's target is not
+    // this file), or the walk stopped before it. Reached without links, and compared there.
+    const reached = reachNoFollow(file);
+    if (!reached) {
+      await deleted(file, kept);
+      continue;
+    }
+    try {
+      const st = await fsp.lstat(reached.at).catch(() => undefined);
+      if (st?.isFile()) await compare(file, reached.at, st, kept);
+      else await deleted(file, kept);
+    } finally {
+      reached.close();
+    }
   }
   // Parents before children, so undo (newest first) removes the children first.
   changes.dirs.sort((a, b) => a.split(path.sep).length - b.split(path.sep).length || a.localeCompare(b));
   const count = changes.dirs.length + changes.created.length + changes.modified.length + changes.deleted.length;
-  return { changes, count, incomplete: !complete };
+  return { changes, count, incomplete: !complete, leftOut };
 }
 
 /**
@@ -477,14 +543,12 @@ export async function recoverRun(journal: ShellRunJournal, file: string, touchLo
         }
       }
     const skipped = new Set(run.head.skipped ?? []);
-    const skip = (p: string) => isErrandTemp(p) || skipped.has(p);
-    const diff = await diffSnapshot(
-      run.snapshot,
-      skip,
-      run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS,
-      theirs,
-      journal.kept,
-    );
+    const limits = run.head.limits ?? DEFAULT_SNAPSHOT_LIMITS;
+    // Every file tool waits for this (ready()): what it hashes is bounded by the snapshot's own
+    // size, and a changed file past that is left out (not undoable) rather than read for minutes.
+    const bounds = hashBounds(limits);
+    const budget = new HashBudget({ ...bounds, total: Math.min(bounds.total, limits.maxBytes), afterCancel: 0 });
+    const diff = await diffSnapshot(run.snapshot, (p) => skipped.has(p), limits, theirs, journal.kept, budget);
     if (diff.count) await journal.recordExternal(run.head.taskId, diff.changes, run.head.id);
   }
   await fsp.rm(file, { force: true });
@@ -497,6 +561,8 @@ export async function withShellUndo<T>(opts: {
   cwd: string;
   skip: (p: string) => boolean;
   limits?: SnapshotLimits;
+  /** The task's cancel: the comparison after the command then hashes little more. */
+  signal?: AbortSignal;
   run: () => Promise<T>;
 }): Promise<{ value: T; note: string; changed: boolean; undoable: boolean }> {
   const limits = opts.limits ?? DEFAULT_SNAPSHOT_LIMITS;
@@ -507,12 +573,11 @@ export async function withShellUndo<T>(opts: {
   try {
     const skipped: string[] = [];
     const skip = (p: string) => {
-      if (isErrandTemp(p)) return true;
       if (!opts.skip(p)) return false;
       skipped.push(p);
       return true;
     };
-    const snap = await takeSnapshot(opts.cwd, skip, limits, opts.journal.kept);
+    const snap = await takeSnapshot(opts.cwd, skip, limits, opts.journal.kept, toolTempOf(watch.paths));
     if (snap.ok) held = snap.snapshot.held;
     let runId: string | undefined;
     let unkept = '';
@@ -549,13 +614,17 @@ export async function withShellUndo<T>(opts: {
       c.deleted.length && `${c.deleted.length} deleted`,
       c.dirs.length && `${c.dirs.length} folder${c.dirs.length === 1 ? '' : 's'} created`,
     ].filter(Boolean);
-    const more = diff.incomplete
-      ? '; the folder grew too large to compare in full, so some new files may not be undoable'
-      : '';
+    const caveats = [
+      diff.incomplete &&
+        'the folder grew too large to compare in full: new files and folders past that point are not recorded and cannot be undone',
+      diff.leftOut.length && leftOutNote(diff.leftOut, opts.cwd, limits),
+    ].filter(Boolean);
+    const more = caveats.map((c) => `; ${c}`).join('');
     const note = parts.length
       ? `file changes recorded for undo: ${parts.join(', ')}${more}${unkept}`
-      : `no file changes under ${opts.cwd}${more}`;
-    return { value, note, changed: diff.count > 0, undoable: true };
+      : `no file changes ${caveats.length ? 'recorded ' : ''}under ${opts.cwd}${more}`;
+    // Part of what it changed cannot be undone: the step says so (not undoable), whatever was recorded.
+    return { value, note, changed: diff.count > 0, undoable: !caveats.length };
   } finally {
     watch.close();
     if (held) opts.journal.kept.release(held);
@@ -564,16 +633,34 @@ export async function withShellUndo<T>(opts: {
 
 /** Compare, journal the command's changes (one durable line), then drop the run file. */
 async function record(
-  opts: { journal: ShellRunJournal; taskId: string },
+  opts: { journal: ShellRunJournal; taskId: string; signal?: AbortSignal },
   snap: Snapshot,
   skip: (p: string) => boolean,
   limits: SnapshotLimits,
   watch: ToolWatch,
   runId: string | undefined,
 ): Promise<DiffResult> {
-  const diff = await diffSnapshot(snap, skip, limits, watch.paths, opts.journal.kept);
+  const budget = hashBudgetFor(limits, opts.signal);
+  const diff = await diffSnapshot(snap, skip, limits, watch.paths, opts.journal.kept, budget);
   if (diff.count) await opts.journal.recordExternal(opts.taskId, diff.changes, runId, watch.paths);
   // A run file left by a failure here is compared again at the next start (its run id then found journaled).
   if (runId) await dropRun(opts.journal, runId, diff.count > 0).catch(() => undefined);
   return diff;
+}
+
+const MB = 1024 * 1024;
+const size = (n: number) => (n >= MB ? `${Math.round(n / MB)} MB` : `${n} bytes`);
+
+/** Which changed files were not compared, and why, for the step's note (a few named). */
+function leftOutNote(left: DiffResult['leftOut'], cwd: string, limits: SnapshotLimits): string {
+  const bounds = hashBounds(limits);
+  const why: Record<LeftReason, string> = {
+    'too large': `over ${size(bounds.perFile)}`,
+    'over budget': `past the ${size(bounds.total)} compared in all`,
+    cancelled: 'the task was cancelled',
+  };
+  const named = left.slice(0, 3).map((l) => `${path.relative(cwd, l.path)} (${why[l.why]})`);
+  const rest = left.length > named.length ? ` and ${left.length - named.length} more` : '';
+  const n = left.length;
+  return `${n} changed file${n === 1 ? '' : 's'} could not be compared, so ${n === 1 ? 'its change is' : 'their changes are'} not recorded and cannot be undone: ${named.join(', ')}${rest}`;
 }

@@ -161,6 +161,8 @@ export function shellTool(deps: {
             cwd: now.real,
             skip: (p) => deps.roots.isPrivate(p),
             limits: deps.undoLimits,
+            // A cancelled task stops comparing big files (what is left is recorded as not undoable).
+            signal,
             // Checked last, after the folder was kept (that can take a while): no window for a swap.
             run: async () => {
               await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });

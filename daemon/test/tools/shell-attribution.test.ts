@@ -83,14 +83,12 @@ describe('what a shell command is credited with', () => {
     fs.writeFileSync(path.join(ws, 'tree', 'deep', 'a.txt'), 'a');
     fs.mkdirSync(path.join(ws, 'bin'));
     fs.writeFileSync(path.join(ws, 'bin', 'b.txt'), 'b');
-    // A leftover of Errand's atomic writes, which the command removes: not a user file.
-    fs.writeFileSync(path.join(ws, '.errand-0123456789ab.tmp'), 'partial');
     const shellTask = h.task({ taskId: 'thr_a.task_shell2' });
     const other = h.task({ taskId: 'thr_b.task_mover' });
     const started = path.join(h.outside, 'started2');
     const running = h.run(
       'shell',
-      { argv: ['bash', '-c', `touch ${started} && sleep 1.5 && rm -f .errand-0123456789ab.tmp`] },
+      { argv: ['bash', '-c', `touch ${started} && sleep 1.5`] },
       shellTask,
     );
     await until(() => fs.existsSync(started), 'the command to start');
