@@ -228,12 +228,12 @@ async function streamOnce(
         // Web results are untrusted text from the moment they arrive: a reply cut off after them
         // (cancelled, failed) still leaves what the model said about them in the conversation.
         if (cb.type === 'web_search_tool_result' || cb.type === 'web_fetch_tool_result') state.tainted = true;
-        if (typeof cb.text === 'string') {
-          grew(cb.text);
-          outputChars += cb.text.length;
-        }
-        // A result block comes whole and is kept whole (a fetched page can be megabytes): it counts too.
-        else if (cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking') grew(JSON.stringify(cb));
+        // Every part of a block counts toward the bound however it arrives: its text, thinking and
+        // signature, citations, a tool's input, a whole result (a fetched page can be megabytes). Each
+        // is kept and sent back with every later request: one left out made a thread unusable.
+        grew(JSON.stringify(cb));
+        if (typeof cb.text === 'string') outputChars += cb.text.length;
+        if (cb.type === 'thinking' && typeof cb.thinking === 'string') outputChars += cb.thinking.length;
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
         if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking')
           b.raw = { ...cb };
@@ -257,6 +257,8 @@ async function streamOnce(
             grew(part);
             outputChars += part.length;
           }
+        if (typeof ev.delta.signature === 'string') grew(ev.delta.signature);
+        if (ev.delta.citation !== undefined) grew(JSON.stringify(ev.delta.citation) ?? '');
         if (ev.delta.type === 'text_delta' && ev.delta.text) {
           b.text += ev.delta.text;
           void emit({ type: 'text.delta', itemId: b.itemId!, delta: ev.delta.text });

@@ -55,3 +55,31 @@ it('fails a reply whose web fetch result is over the reply bound, saying why, an
   const normal = await h.send('thread.create', { text: 'read https://example.com/page' });
   await h.waitTask(normal.task.id, ['done']);
 });
+
+it('counts every part of a reply toward the bound: a thinking signature, citations, thinking sent whole', async () => {
+  const huge = 'x'.repeat(MAX_REPLY_CHARS + 1000);
+  const citations = Array.from({ length: 40 }, (_, i) => ({
+    type: 'web_search_result_location',
+    url: `https://example.com/${i}`,
+    title: 'A page',
+    cited_text: 'y'.repeat(Math.ceil(MAX_REPLY_CHARS / 40)),
+    encrypted_index: 'abc',
+  }));
+  server.push(
+    { content: [{ type: 'thinking', thinking: 'Let me think.', signature: huge }, text('Done.')] },
+    { content: [{ type: 'text', text: 'As the pages say.', citations }] },
+    { content: [{ type: 'server', block: { type: 'thinking', thinking: huge, signature: 'sig' } }, text('Done.')] },
+  );
+  h = await startHarness({ modelUrl: server.url });
+  for (const what of ['a signature', 'citations', 'thinking whole in its first event']) {
+    const made = await h.send('thread.create', { text: `Reply with ${what}` });
+    const failed = await h.waitTask(made.task.id, ['failed', 'done']);
+    expect({ what, state: failed.state, reason: failed.reason }).toMatchObject({
+      what,
+      state: 'failed',
+      reason: expect.stringContaining(`over ${MAX_REPLY_CHARS.toLocaleString('en')} characters`),
+    });
+    const { thread } = await h.send('thread.get', { threadId: made.thread.id });
+    expect(JSON.stringify(thread).length).toBeLessThan(100_000);
+  }
+});
