@@ -76,9 +76,11 @@ it('errand memory lists, shows, edits, deletes and clears what the agent remembe
 
 it('errand memory shows what the model wrote with its escapes and direction marks visible, never acted on', async () => {
   h = await toolsHarness({ listen: true });
-  // A title change, a screen clear and a name that reads backwards (U+202E), as a model could write.
+  // A title change and a screen clear, as a model could write, in a file whose name reads backwards
+  // (U+202E: the memory tool refuses such a name now, but one can be there from before).
   const text = 'Line one\n\u001b]0;pwned\u0007\u001b[2Jsecond';
-  await h.run('memory', { command: 'create', path: '/memories/\u202etxt.sh', file_text: text });
+  fs.mkdirSync(h.ctx.paths.memory, { recursive: true });
+  fs.writeFileSync(path.join(h.ctx.paths.memory, '\u202etxt.sh'), text);
   const list = await cli(memoryCommand, []);
   expect(list.out).toContain('/memories/\\u{202e}txt.sh  (');
   const shown = await cli(memoryCommand, ['show', '/memories/\u202etxt.sh']);

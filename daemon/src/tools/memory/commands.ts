@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ChangeJournal } from '../journal.js';
 import type { PreparedCall } from '../types.js';
 import { actionHash, ToolError } from '../util.js';
-import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseLinks } from './paths.js';
+import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseInvisibleName, refuseLinks } from './paths.js';
 
 export interface MemoryDeps {
   /** The memory folder (home/memory). */
@@ -150,6 +150,7 @@ export async function prepareMemory(
     }
     case 'create': {
       const p = await at('path');
+      refuseInvisibleName(p);
       const content = needStr(input, 'file_text', true);
       if (await stat(p)) throw new ToolError(`${p.name} already exists; use str_replace or delete it first.`);
       return write(p, content, 'write', `Created memory ${p.name}`);
@@ -201,6 +202,7 @@ export async function prepareMemory(
     case 'rename': {
       const from = await at('old_path');
       const to = await at('new_path');
+      refuseInvisibleName(to);
       if (!from.segments.length || !to.segments.length) throw new ToolError('Refused: /memories itself cannot move.');
       if (!(await stat(from))) throw new ToolError(`${from.name} does not exist.`);
       if (await stat(to)) throw new ToolError(`${to.name} already exists.`);

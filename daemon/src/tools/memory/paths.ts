@@ -38,16 +38,23 @@ export function memoryPath(root: string, input: unknown): MemoryPath {
   for (const s of segments) {
     if (s === '..' || s === '.' || !SEGMENT.test(s))
       throw new ToolError(`Refused: ${input.slice(0, 80)} is not a plain path under /memories ("${s.slice(0, 40)}").`);
-    if (INVISIBLE.test(s))
-      throw new ToolError(
-        'Refused: the name holds an invisible or direction-changing character. Name memory files with visible characters only.',
-      );
   }
   const real = path.join(root, ...segments);
   // Belt and braces: the join stays in the folder.
   const rel = path.relative(root, real);
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw new ToolError('Refused: the path leaves /memories.');
   return { name: segments.length ? `${MEMORY_PREFIX}/${segments.join('/')}` : MEMORY_PREFIX, segments, real };
+}
+
+/**
+ * For a name the model gives a new file (create, rename): no mark that reorders or hides what a
+ * reader sees. Existing files keep working (read, edit, delete) whatever their name.
+ */
+export function refuseInvisibleName(p: MemoryPath): void {
+  if (p.segments.some((s) => INVISIBLE.test(s)))
+    throw new ToolError(
+      'Refused: the name holds an invisible or direction-changing character. Name memory files with visible characters only.',
+    );
 }
 
 /** No link anywhere from the memory folder down to the path (the path itself may not exist yet). */
