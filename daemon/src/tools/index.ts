@@ -18,7 +18,7 @@ import { ConnectorManager } from './connectors/index.js';
 import { registerDiffCommand } from './diff-command.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
-import { ChangeJournal, isTaskId, readNoFollow, type UndoResult } from './journal.js';
+import { ChangeJournal, changesUpdated, isTaskId, readNoFollow, type UndoResult } from './journal.js';
 import { registerMemoryCommands } from './memory/register.js';
 import { MemoryService } from './memory/service.js';
 import { memoryTool } from './memory/tool.js';
@@ -123,6 +123,8 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     () => ctx.config().approvals.expireMinutes,
   );
   const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
+  const bridges = sandbox.reapLeftBridges();
+  if (bridges) ctx.log.warn('stopped sandbox network bridges left running by a previous daemon', { count: bridges });
   let sandboxMode = ctx.config().shell.sandbox;
   /** Tell clients the host status changed (sandbox started, roots or connectors changed). */
   const hostUpdated = () => {
@@ -226,8 +228,17 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   const undo = async (taskId: string): Promise<UndoResult> => {
     const result = await journal.undo(taskId);
     // Nothing undone, nothing changed: no event for every device to store and show.
-    if (result.restored.length || result.skipped.length)
-      await ctx.emit({ kind: 'changes.updated', taskId, changes: await journal.changes(taskId) });
+    if (result.restored.length || result.skipped.length) {
+      // The undo is done on disk: a notice that could not go out is logged, never answered as a failed undo.
+      try {
+        await ctx.emit(changesUpdated(taskId, await journal.changes(taskId)));
+      } catch (err) {
+        ctx.log.error('the changes.updated event after an undo was not sent', {
+          taskId,
+          error: (err as Error).message,
+        });
+      }
+    }
     return result;
   };
 

@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { ChangeEntry } from '../../../shared/src/index.js';
+import type { ChangeEntry, ServerEvent } from '../../../shared/src/index.js';
+import { MAX_EVENT_BYTES } from '../store/journal.js';
 import { FolderIndex } from '../util/folder-index.js';
 import { moveAcross, removeNoFollow } from './move-across.js';
 import { inFolder, openNoFollow, writeAtomicIn } from './no-follow.js';
@@ -94,11 +95,37 @@ function restoreFailure(err: unknown, paths: string[]): string {
   return `could not be restored: ${real.replace(/\.$/, '')}; fix that and undo again`;
 }
 
+/**
+ * The most a changes.updated event's list may weigh (serialized): a quarter of an event. The list is
+ * sent again after every step that changes files, and every device replays the event log.
+ */
+export const MAX_CHANGES_EVENT_BYTES = MAX_EVENT_BYTES / 4;
+
+/**
+ * The changes.updated event for a task's change list: the whole list while it is short; past that,
+ * only its length, and the client fetches the list with task.changes.
+ */
+export function changesUpdated(
+  taskId: string,
+  changes: ChangeEntry[],
+): Extract<ServerEvent, { kind: 'changes.updated' }> {
+  let bytes = 2; // the brackets
+  for (const c of changes) {
+    bytes += Buffer.byteLength(JSON.stringify(c)) + 1;
+    if (bytes > MAX_CHANGES_EVENT_BYTES)
+      return { kind: 'changes.updated', taskId, changes: [], count: changes.length, omitted: true };
+  }
+  return { kind: 'changes.updated', taskId, changes, count: changes.length };
+}
+
 /** An id the journal can keep a task's folder under: one plain path segment. */
 export const isTaskId = (taskId: string): boolean =>
   /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(taskId) && !taskId.includes('..');
 
 const newId = () => `chg_${crypto.randomBytes(8).toString('base64url')}`;
+
+/** How much of a file is read at a time to hash it: its whole size is never held. */
+const HASH_CHUNK = 1024 * 1024;
 
 /** Read a regular, singly linked file from an open handle (closing it); `file` names it in errors. */
 async function readHandle(h: FileHandle, file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
@@ -793,11 +820,39 @@ export class ChangeJournal {
     return note.originalPath;
   }
 
+  /**
+   * sha256 of the file at `file` now, streamed (a file of any size, in bounded memory), without
+   * following a symbolic link anywhere on its path. Undefined when no regular file is there (gone, or a
+   * folder or link now); a ToolError saying why when the one there cannot be compared.
+   */
   private async fileSha(file: string): Promise<string | undefined> {
+    let h: FileHandle;
     try {
-      return sha256((await readNoFollow(file)).data);
-    } catch {
-      return undefined;
+      h = await openNoFollow(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // ELOOP is refused as a ToolError by openNoFollow: a link where the file was.
+      if (err instanceof ToolError || code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new ToolError(`${file} could not be opened to check it (${(err as Error).message})`);
+    }
+    try {
+      const stat = await h.stat();
+      if (!stat.isFile()) return undefined;
+      // Another hard link is fine: this only compares a hash, and undo replaces or moves this one
+      // name, never the content the other names share.
+      const hash = crypto.createHash('sha256');
+      const chunk = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(stat.size, 1)));
+      for (;;) {
+        const { bytesRead } = await h.read(chunk, 0, chunk.length, null);
+        if (!bytesRead) break;
+        hash.update(chunk.subarray(0, bytesRead));
+      }
+      return hash.digest('hex');
+    } catch (err) {
+      if (err instanceof ToolError) throw err;
+      throw new ToolError(`${file} could not be read to check it (${(err as Error).message})`);
+    } finally {
+      await h.close().catch(() => undefined);
     }
   }
 

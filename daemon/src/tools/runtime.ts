@@ -13,7 +13,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
 import type { Approvals } from './approvals.js';
 import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
-import type { ChangeJournal } from './journal.js';
+import { type ChangeJournal, changesUpdated } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
 import { type KnownSecrets, redactBlocks, redactText } from './redact.js';
 import { shellReadTargets, type TaintedFiles } from './tainted-files.js';
@@ -344,7 +344,12 @@ export class Runtime implements ToolRuntime {
       }
       if (res.changed) {
         const changes = await this.d.journal.changes(ctx.taskId);
-        void this.d.emit({ kind: 'changes.updated', taskId: ctx.taskId, changes }).catch(() => undefined);
+        void this.d.emit(changesUpdated(ctx.taskId, changes)).catch((err: Error) =>
+          this.d.log.error('the changes.updated event after a tool step was not sent', {
+            taskId: ctx.taskId,
+            error: err.message,
+          }),
+        );
       }
       // Known secrets never leave in a tool's output (stored, replayed to phones, sent to the model).
       const secrets = this.knownSecrets();

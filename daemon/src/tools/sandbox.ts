@@ -21,6 +21,60 @@ const SANDBOX_PROGRAMS = ['bwrap', 'socat', 'rg'] as const;
 /** SandboxManager is one per process: only the Sandbox that initialized it last may reset it. */
 let owner: Sandbox | undefined;
 
+/**
+ * On Linux the runtime bridges the sandbox's network through socat processes it starts (one
+ * listening on a socket in the temp folder), stopped only by a clean reset: a daemon killed with
+ * -9 leaves them running for good. They are noted in this file of the home while they run, and the
+ * next start stops the ones still there.
+ */
+const BRIDGES_NOTE = 'sandbox-bridges.json';
+
+/** A bridge: its process (with its start time, so a recycled process id is never taken for it) and socket. */
+interface BridgeNote {
+  pid: number;
+  start: string;
+  socket: string;
+}
+
+/** The runtime's bridge socket names (linux-sandbox-utils.js, initializeLinuxNetworkBridge). */
+const BRIDGE_SOCKET = /^claude-(?:http|socks)-[0-9a-f]{16}\.sock$/;
+
+/** A process's start time (field 22 of /proc/<pid>/stat) and parent, or undefined when it is gone. */
+function procStat(pid: number): { start: string; ppid: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : { start: fields[19], ppid: Number(fields[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is, right now, a socat listening on `socket` the way the runtime starts its bridges. */
+function isBridge(pid: number, socket: string): boolean {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // By its real path, which may be socat1 (socat is a link to it on newer systems).
+    return /^socat\d*$/.test(path.basename(argv[0])) && argv[1] === `UNIX-LISTEN:${socket},fork,reuseaddr`;
+  } catch {
+    return false;
+  }
+}
+
+/** This process's children that are bridges listening on one of `sockets`. */
+function findBridges(sockets: string[]): BridgeNote[] {
+  const out: BridgeNote[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const stat = procStat(pid);
+    if (stat?.ppid !== process.pid) continue;
+    const socket = sockets.find((s) => isBridge(pid, s));
+    if (socket) out.push({ pid, start: stat.start, socket });
+  }
+  return out;
+}
+
 function onPath(bin: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
     try {
@@ -89,6 +143,72 @@ export class Sandbox {
     private readonly home: string,
     private readonly workspace: string,
   ) {}
+
+  private get bridgesNote(): string {
+    return path.join(this.home, BRIDGES_NOTE);
+  }
+
+  /**
+   * Stop the network bridges a previous daemon of this home left running (killed with -9) and
+   * remove their sockets; returns how many were stopped. Only a process that is still the noted
+   * socat, listening on the noted socket, is killed.
+   */
+  reapLeftBridges(): number {
+    let note: { daemon?: { pid?: unknown; start?: unknown }; bridges?: unknown };
+    try {
+      note = JSON.parse(fs.readFileSync(this.bridgesNote, 'utf8'));
+    } catch {
+      return 0; // none noted
+    }
+    // The daemon that noted them still runs: they are its own.
+    const daemon = note.daemon;
+    if (
+      typeof daemon?.pid === 'number' &&
+      typeof daemon.start === 'string' &&
+      procStat(daemon.pid)?.start === daemon.start
+    )
+      return 0;
+    let stopped = 0;
+    for (const b of Array.isArray(note.bridges) ? (note.bridges as Partial<BridgeNote>[]) : []) {
+      if (typeof b?.pid !== 'number' || b.pid <= 1 || typeof b.socket !== 'string') continue;
+      if (!path.isAbsolute(b.socket) || !BRIDGE_SOCKET.test(path.basename(b.socket))) continue;
+      if (procStat(b.pid)?.start === b.start && isBridge(b.pid, b.socket)) {
+        try {
+          process.kill(b.pid, 'SIGKILL');
+          stopped++;
+        } catch {
+          /* gone meanwhile */
+        }
+      }
+      try {
+        if (fs.lstatSync(b.socket).isSocket()) fs.rmSync(b.socket, { force: true });
+      } catch {
+        /* already gone */
+      }
+    }
+    fs.rmSync(this.bridgesNote, { force: true });
+    return stopped;
+  }
+
+  /** Note the bridges the runtime just started (written whole, then renamed: never a torn note). */
+  private noteBridges(manager: SandboxManagerT): void {
+    if (process.platform !== 'linux') return;
+    try {
+      const sockets = [manager.getLinuxHttpSocketPath(), manager.getLinuxSocksSocketPath()].filter(
+        (s): s is string => !!s,
+      );
+      const bridges = findBridges([...new Set(sockets)]);
+      if (!bridges.length) return;
+      const daemon = { pid: process.pid, start: procStat(process.pid)?.start };
+      const temp = `${this.bridgesNote}.tmp`;
+      fs.writeFileSync(temp, JSON.stringify({ daemon, bridges }), { mode: 0o600 });
+      fs.renameSync(temp, this.bridgesNote);
+    } catch (err) {
+      this.log.warn('the sandbox network bridges could not be noted; a crash would leave them running', {
+        error: (err as Error).message,
+      });
+    }
+  }
 
   /** Entries of Errand's home folder other than its workspace, as they are now. */
   private privateEntries(): string[] {
@@ -218,6 +338,7 @@ export class Sandbox {
       if (deps.errors.length) return (this.state = { enabled: false, reason: `missing: ${deps.errors.join('; ')}` });
       owner = this;
       await SandboxManager.initialize(this.runtimeConfig(roots));
+      this.noteBridges(SandboxManager);
       if (!SandboxManager.isSandboxingEnabled())
         return (this.state = { enabled: false, reason: 'the sandbox runtime did not enable itself' });
       this.manager = SandboxManager;
@@ -283,7 +404,12 @@ export class Sandbox {
     this.manager = undefined;
     if (m && owner === this) {
       owner = undefined;
-      await m.reset().catch(() => undefined);
+      // Reset stops the bridges; a note of bridges that may still run is kept for the next start.
+      const reset = await m.reset().then(
+        () => true,
+        () => false,
+      );
+      if (reset) fs.rmSync(this.bridgesNote, { force: true });
     }
   }
 }

@@ -87,7 +87,7 @@ describe('a folder swapped for a link', () => {
 });
 
 describe('hard links', () => {
-  it('a file changed and left with a second link is recorded, and restored once that link is gone', async () => {
+  it('a file changed and left with a second link is recorded, and undo restores it and removes the link', async () => {
     const { work, journal } = setup();
     fs.writeFileSync(path.join(work, 'a.txt'), 'ORIGINAL');
     const taskId = 'thr_x.task_link_a';
@@ -99,10 +99,11 @@ describe('hard links', () => {
         ['write', path.join(work, 'a.txt')],
       ].sort(),
     );
-    fs.rmSync(path.join(work, '.keep'));
     const undo = await journal.undo(taskId);
-    expect(undo.restored).toEqual([path.join(work, 'a.txt')]);
+    expect(undo.restored.sort()).toEqual([path.join(work, '.keep'), path.join(work, 'a.txt')].sort());
+    expect(undo.skipped).toEqual([]);
     expect(fs.readFileSync(path.join(work, 'a.txt'), 'utf8')).toBe('ORIGINAL');
+    expect(fs.existsSync(path.join(work, '.keep'))).toBe(false);
   });
 
   it('a file with two links is kept: changed and unlinked by a later command, undo restores it', async () => {

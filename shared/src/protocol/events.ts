@@ -27,7 +27,19 @@ export const ServerEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('approval.resolved'), approval: Approval }),
   z.object({ kind: z.literal('question.asked'), question: Question }),
   z.object({ kind: z.literal('question.answered'), questionId: Id, taskId: Id }),
-  z.object({ kind: z.literal('changes.updated'), taskId: Id, changes: z.array(ChangeEntry) }),
+  /**
+   * A task's change list changed. `changes` is the whole list while it is short. A longer one is
+   * left out (`changes` empty, `omitted: true`): sent again after every step, it would fill the
+   * event log every device replays. The client then fetches it with task.changes. `count` is the
+   * list's length (older events lack it).
+   */
+  z.object({
+    kind: z.literal('changes.updated'),
+    taskId: Id,
+    changes: z.array(ChangeEntry),
+    count: z.number().int().nonnegative().optional(),
+    omitted: z.literal(true).optional(),
+  }),
   z.object({ kind: z.literal('device.updated'), device: Device }),
   z.object({ kind: z.literal('device.revoked'), deviceId: Id }),
   z.object({ kind: z.literal('connector.updated'), connector: ConnectorStatus }),
