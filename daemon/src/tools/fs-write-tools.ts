@@ -261,6 +261,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         ),
         summary: `Move ${a.real} to ${b.real}`,
         subjects: [a.real, b.real],
+        moves: { from: a.real, to: b.real },
         async execute() {
           const na = await roots.recheck(from, a, 'write');
           const nb = await roots.recheck(to, b, 'write');

@@ -306,9 +306,18 @@ export class Runtime implements ToolRuntime {
           return fail('error', msg, `not run: ${msg}`);
         }
       }
+      // A move keeps a noted file's mark, in a clean task too (a rename must not launder it).
+      if (prepared.moves) {
+        try {
+          this.d.taintedFiles?.carry(prepared.moves.from, prepared.moves.to);
+        } catch (err) {
+          const msg = `It could not be noted that the moved file holds text from untrusted content (${(err as Error).message}), so it was not moved.`;
+          return fail('error', msg, `not run: ${msg}`);
+        }
+      }
       // What a tainted task's command writes may carry what it read: its new changes are noted below.
       const changesBefore =
-        spec.kind === 'shell' && ctx.tainted ? (await this.d.journal.changes(ctx.taskId)).length : 0;
+        spec.kind === 'shell' && this.d.taintedFiles ? (await this.d.journal.changes(ctx.taskId)).length : 0;
       let res;
       try {
         res = await prepared.execute(ctx.signal);
@@ -340,6 +349,13 @@ export class Runtime implements ToolRuntime {
         if (ctx.tainted && res.changed) {
           const made = (await this.d.journal.changes(ctx.taskId)).slice(changesBefore);
           this.d.taintedFiles?.add(made.flatMap((c) => (c.toPath ? [c.path, c.toPath] : [c.path])));
+        } else if (res.changed && this.d.taintedFiles) {
+          // A clean task's command that removed a noted file (`mv` shows as a removal and a new
+          // file): what it wrote may be that file under another name, so it is noted too.
+          const made = (await this.d.journal.changes(ctx.taskId)).slice(changesBefore);
+          const tainted = this.d.taintedFiles;
+          if (made.some((c) => c.op === 'trash' && tainted.readBy([c.path], true)))
+            tainted.add(made.filter((c) => c.op !== 'trash' && c.op !== 'mkdir').map((c) => c.path));
         }
       }
       if (res.changed) {

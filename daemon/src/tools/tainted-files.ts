@@ -109,6 +109,20 @@ export class TaintedFiles {
     }
   }
 
+  /**
+   * `from` (a file or a folder) is about to be moved to `to`: every noted name at or under it is
+   * noted under `to` too, durably, before the move. The old names stay noted (harmless once gone).
+   */
+  carry(from: string, to: string): void {
+    const inside = from + path.sep;
+    const moved: string[] = [];
+    for (const p of this.paths) {
+      if (p === from) moved.push(to);
+      else if (p.startsWith(inside)) moved.push(to + p.slice(from.length));
+    }
+    if (moved.length) this.add(moved);
+  }
+
   private remember(file: string): void {
     this.paths.delete(file);
     this.paths.add(file);

@@ -35,6 +35,11 @@ export interface PreparedCall {
    * are what it reads): reading one a tainted task wrote taints the task.
    */
   reads?: string[];
+  /**
+   * The call gives content a new name (a move, a rename): a mark that the old name holds text from
+   * untrusted content goes with it, whoever moves it, or a clean task could launder a note.
+   */
+  moves?: { from: string; to: string };
   execute(signal: AbortSignal): Promise<ExecResult>;
 }
 

@@ -212,6 +212,7 @@ export async function prepareMemory(
         ...exact({ command, from: from.name, to: to.name }),
         summary,
         subjects: [from.name, to.name],
+        moves: { from: from.name, to: to.name },
         persists: 'memory' as const,
         async execute() {
           await refuseLinks(d.root, from);
