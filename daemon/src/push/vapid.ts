@@ -34,7 +34,7 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new StoreCorruptError(file, `cannot be read (${(err as Error).message})`);
+      throw new StoreCorruptError(file, `cannot be read (${(err as Error).message})`, false);
   }
   if (text !== undefined) {
     let parsed: z.infer<typeof VapidFile>;
@@ -42,7 +42,7 @@ export async function loadOrCreateVapidKeys(file: string, log: Logger): Promise<
       parsed = VapidFile.parse(JSON.parse(text), PARSE_ONCE);
     } catch {
       // Replacing the keys would silently break every phone's subscription: refuse instead.
-      throw new StoreCorruptError(file, 'does not hold a valid VAPID key pair');
+      throw new StoreCorruptError(file, 'does not hold a valid VAPID key pair', false);
     }
     const mode = fs.statSync(file).mode & 0o777;
     if (mode & 0o077) {

@@ -11,9 +11,11 @@ export class StoreCorruptError extends Error {
   constructor(
     readonly file: string,
     readonly problem: string,
+    /** Whether a previous version is kept beside it (`<file>.bak`); vapid.json keeps none. */
+    hasBackup = true,
   ) {
     super(
-      `The store file ${file} ${problem}. Errand did not change it. Restore it from ${file}.bak or the backups folder, or move it away to start fresh.`,
+      `The store file ${file} ${problem}. Errand did not change it. Restore it from ${hasBackup ? `${file}.bak or ` : ''}the backups folder, or move it away to start fresh.`,
     );
   }
 }
@@ -40,18 +42,18 @@ export class DurableJsonFile<T> implements Adapter<T> {
       text = fs.readFileSync(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new StoreCorruptError(this.file, `cannot be read (${(err as Error).message})`);
+      throw new StoreCorruptError(this.file, `cannot be read (${(err as Error).message})`, this.keepBackup);
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new StoreCorruptError(this.file, `is not valid JSON (${(err as Error).message})`);
+      throw new StoreCorruptError(this.file, `is not valid JSON (${(err as Error).message})`, this.keepBackup);
     }
     try {
       return this.decode(value);
     } catch (err) {
-      throw new StoreCorruptError(this.file, (err as Error).message);
+      throw new StoreCorruptError(this.file, (err as Error).message, this.keepBackup);
     }
   }
 

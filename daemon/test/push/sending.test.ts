@@ -291,6 +291,10 @@ describe('VAPID keys', () => {
     const file = path.join(dir, 'vapid.json');
     fs.writeFileSync(file, '{"schema":1,"publicKey":"short"}', { mode: 0o600 });
     await expect(loadOrCreateVapidKeys(file, log)).rejects.toBeInstanceOf(StoreCorruptError);
+    // No vapid.json.bak is ever kept: the fix names only what exists.
+    const refused = await loadOrCreateVapidKeys(file, log).catch((e: Error) => e.message);
+    expect(refused).toContain('Restore it from the backups folder');
+    expect(refused).not.toContain('.bak');
     expect(fs.readFileSync(file, 'utf8')).toBe('{"schema":1,"publicKey":"short"}');
   });
 });
