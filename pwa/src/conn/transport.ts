@@ -151,7 +151,7 @@ function teardown(): void {
  */
 function lost(s: Session, code?: number, reason = ''): void {
   teardown();
-  failPending('The connection to your computer closed.');
+  failPending("The connection to your computer closed. Try again when it's back.");
   if (code === CloseCode.revoked || code === CloseCode.unauthorized) {
     connStore.set({ status: 'revoked', reason });
     s.refused(reason);
@@ -333,7 +333,9 @@ export function request<C extends CommandInput>(
   type T = C['type'];
   const sock = ws;
   if (!sock || !synced || sock.readyState !== WebSocket.OPEN) {
-    return Promise.reject(new CommandFailed('offline', "Can't reach your computer right now."));
+    return Promise.reject(
+      new CommandFailed('offline', "Can't reach your computer right now. Try again when it's back."),
+    );
   }
   const id = opts.id ?? newId();
   return new Promise<ResultOf<T>>((resolve, reject) => {

@@ -1,9 +1,12 @@
 // The interactive cards inside a thread: tool steps, approvals, questions, task controls.
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { visibleText } from '../../../shared/src/visible-text.js';
-import { request } from '../conn/connection.js';
+import { onEvent, onSynced, request } from '../conn/connection.js';
+import { enqueueAnswer, enqueueDecision, responsesStore } from '../conn/outbox.js';
+import { answerFor, DECISION_WORDS, type Decision, decisionFor } from '../conn/outbox-logic.js';
+import { CommandFailed } from '../conn/types.js';
 import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
 import { changeRows } from '../lib/change-rows.js';
 import { failureWords } from '../lib/failure-words.js';
@@ -11,7 +14,7 @@ import { bytes, countdown, usageLine } from '../lib/format.js';
 import { hrefFor } from '../lib/route.js';
 import { showCostStore } from '../lib/show-cost.js';
 import { undoPreview } from '../lib/undo-words.js';
-import { appStore } from '../state/app.js';
+import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, StateChip } from '../ui/common.js';
 
@@ -22,6 +25,31 @@ import { ErrorText, StateChip } from '../ui/common.js';
 export function useRootPaths(): string[] {
   const roots = useStore(appStore, (s) => s.host?.roots);
   return useMemo(() => roots?.map((r) => r.path) ?? [], [roots]);
+}
+
+/** Whether the computer is reachable (the socket is up and in step). */
+export const useOnline = (): boolean => useStore(connStore, (c) => c.status === 'online');
+
+/**
+ * The error of a command this card sent. One saying the computer could not be reached goes when it
+ * is reachable again: it no longer holds, and tapping again now works.
+ */
+export function useCommandError(): [string | undefined, (err?: unknown) => void] {
+  const online = useOnline();
+  const [error, setError] = useState<{ text: string; offline: boolean }>();
+  useEffect(() => {
+    if (online) setError((e) => (e?.offline ? undefined : e));
+  }, [online]);
+  const set = useCallback(
+    (err?: unknown) =>
+      setError(
+        err === undefined
+          ? undefined
+          : { text: (err as Error).message, offline: err instanceof CommandFailed && err.code === 'offline' },
+      ),
+    [],
+  );
+  return [error?.text, set];
 }
 
 type ToolItem = Extract<ThreadItem, { kind: 'tool' }>;
@@ -65,15 +93,15 @@ export function ToolRow({ item, threadId }: { item: ToolItem; threadId?: string 
   // A long output arrives as a preview; the whole of it is fetched when asked for.
   const [full, setFull] = useState<string>();
   const [loading, setLoading] = useState(false);
-  const [fullError, setFullError] = useState<string>();
+  const [fullError, setFullError] = useCommandError();
   const showAll = async () => {
     if (!threadId) return;
     setLoading(true);
-    setFullError(undefined);
+    setFullError();
     try {
       setFull((await request({ type: 'step.output', threadId, stepId: item.id })).text);
     } catch (e) {
-      setFullError((e as Error).message);
+      setFullError(e);
     } finally {
       setLoading(false);
     }
@@ -126,49 +154,38 @@ export function useNow(everyMs: number, active = true): number {
   return now;
 }
 
-const DECIDED: Record<string, string> = { approved: '✓ Approved', denied: '⊘ Denied', expired: '✕ Expired' };
-
 /*
  * What an approval card shows is what runs: every word from the model or the host goes through
  * visibleText (an invisible, control or direction-changing character reads as ⟨U+202E⟩), and the
  * sentence, the command and the exact action sit in <bdo dir="ltr">, so even right-to-left letters
  * are drawn in the order they run, never reordered around the punctuation between them.
+ *
+ * Only a pending approval has a card. Decided or expired, it goes, on every phone alike: the
+ * computer keeps no record of it but the step it asked about (thread.get gives pending approvals
+ * only), and that step's row shows what became of it.
  */
 export function ApprovalCard({ approval }: { approval: Approval }) {
-  if (approval.state !== 'pending') {
-    const summary = visibleText(approval.summary);
-    return (
-      <p class="approval-done" aria-label={`Approval ${approval.state}: ${summary}`}>
-        {DECIDED[approval.state]}
-        {/* The host records "Name (dev_…)"; the id is for the audit log, the name is for people. */}
-        {approval.decidedBy ? ` by ${visibleText(approval.decidedBy.replace(/\s*\(dev_[\w-]+\)$/, ''))}` : ''}:{' '}
-        <bdo dir="ltr">{summary}</bdo>
-      </p>
-    );
-  }
+  if (approval.state !== 'pending') return null;
   return <PendingApproval approval={approval} />;
 }
 
 function PendingApproval({ approval }: { approval: Approval }) {
-  const pending = true;
-  const now = useNow(1000, pending);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const now = useNow(1000);
+  const online = useOnline();
+  // A decision tapped here waits in the outbox until the computer takes it (or refuses it).
+  const queued = useStore(responsesStore, (r) => decisionFor(r, approval.id));
   const left = approval.expiresAt - now;
-  const expired = pending && left <= 0;
+  const expired = left <= 0;
   const roots = useRootPaths();
   const words = approvalWords(approval, roots);
-  const decide = async (decision: 'approve' | 'deny' | 'allow_task') => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await request({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision });
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const decide = (decision: Decision) =>
+    void enqueueDecision({
+      threadId: approval.threadId,
+      approvalId: approval.id,
+      hash: approval.hash,
+      decision,
+      summary: approval.summary,
+    });
   return (
     <section
       class={`card approval approval-${approval.state}`}
@@ -176,12 +193,10 @@ function PendingApproval({ approval }: { approval: Approval }) {
     >
       <div class="approval-head">
         {/* "your OK" stays together: at large text the title breaks as "Needs / your OK", never "… / OK". */}
-        <strong>{pending ? 'Needs your\u00a0OK' : `Approval ${approval.state}`}</strong>
-        {pending && (
-          <span class={`countdown${left < 60_000 ? ' soon' : ''}`} aria-label="Time left to decide" role="timer">
-            {expired ? 'Expired' : `Expires in ${countdown(left)}`}
-          </span>
-        )}
+        <strong>{'Needs your\u00a0OK'}</strong>
+        <span class={`countdown${left < 60_000 ? ' soon' : ''}`} aria-label="Time left to decide" role="timer">
+          {expired ? 'Expired' : `Expires in ${countdown(left)}`}
+        </span>
       </div>
       <p class="approval-summary">
         <bdo dir="ltr">{words.sentence}</bdo>
@@ -202,30 +217,27 @@ function PendingApproval({ approval }: { approval: Approval }) {
           <bdo dir="ltr">{visibleText(pretty(approval.action), true)}</bdo>
         </pre>
       </details>
-      <ErrorText error={error} />
-      {pending && !expired && (
-        <div class="btn-row">
-          <button
-            type="button"
-            class="primary"
-            aria-label="Approve"
-            disabled={busy}
-            onClick={() => void decide('approve')}
-          >
-            Approve
-          </button>
-          <button type="button" class="danger" aria-label="Deny" disabled={busy} onClick={() => void decide('deny')}>
-            Deny
-          </button>
-          <button
-            type="button"
-            aria-label="Allow for this task"
-            disabled={busy}
-            onClick={() => void decide('allow_task')}
-          >
-            Allow for this task
-          </button>
-        </div>
+      {queued?.state === 'failed' && <ErrorText error={`Not sent: ${queued.error}`} />}
+      {queued?.state === 'pending' ? (
+        // Tapped while the computer was away (or on its way): said like a message waiting to go.
+        <p class="queued-state" role="status">
+          <strong>{DECISION_WORDS[queued.decision]}</strong> ·{' '}
+          {online ? 'Sending…' : 'Waiting for your computer; sent when it is back'}
+        </p>
+      ) : (
+        !expired && (
+          <div class="btn-row">
+            <button type="button" class="primary" aria-label="Approve" onClick={() => decide('approve')}>
+              Approve
+            </button>
+            <button type="button" class="danger" aria-label="Deny" onClick={() => decide('deny')}>
+              Deny
+            </button>
+            <button type="button" aria-label="Allow for this task" onClick={() => decide('allow_task')}>
+              Allow for this task
+            </button>
+          </div>
+        )
       )}
     </section>
   );
@@ -242,29 +254,42 @@ export function QuestionCard({ question }: { question: Question }) {
     if (t) answerDrafts.set(question.id, t);
     else answerDrafts.delete(question.id);
   };
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const answer = async (e: Event) => {
+  const online = useOnline();
+  // An answer sent from here or from the message box waits in the outbox until the computer takes it.
+  const queued = useStore(responsesStore, (r) => answerFor(r, question.id));
+  // Refused, with the host's reason shown: what was sent is back in the box, to change and send again.
+  useEffect(() => {
+    if (queued?.state === 'failed' && !answerDrafts.get(question.id)) setText(queued.text);
+  }, [queued?.state]);
+  const answer = (e: Event) => {
     e.preventDefault();
-    if (!text.trim()) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await request({ type: 'task.answer', taskId: question.taskId, questionId: question.id, text: text.trim() });
-      setText('');
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    const t = text.trim();
+    if (!t) return;
+    void enqueueAnswer({ threadId: question.threadId, taskId: question.taskId, questionId: question.id, text: t });
+    setText('');
   };
+  if (queued?.state === 'pending')
+    return (
+      <section class="card question" aria-label="Question from your computer">
+        <strong>Your computer asks</strong>
+        <p>{question.text}</p>
+        <div class="msg msg-user pending" aria-label="Answer not yet delivered">
+          <div class="bubble">
+            <p class="plain">{queued.text}</p>
+          </div>
+          <div class="pending-state muted" role="status">
+            {online ? 'Sending…' : 'Waiting for your computer'}
+          </div>
+        </div>
+      </section>
+    );
   return (
     <form class="card question" aria-label="Question from your computer" onSubmit={answer}>
       <strong>Your computer asks</strong>
       <p>{question.text}</p>
       <textarea aria-label="Your answer" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
-      <ErrorText error={error} />
-      <button type="submit" class="primary" aria-label="Send answer" disabled={busy || !text.trim()}>
+      {queued?.state === 'failed' && <ErrorText error={`Not sent: ${queued.error}`} />}
+      <button type="submit" class="primary" aria-label="Send answer" disabled={!text.trim()}>
         Answer
       </button>
     </form>
@@ -386,26 +411,63 @@ export function ResultCards({ task, threadId }: { task: Task; threadId: string }
   );
 }
 
-const changesAsked = new Set<string>();
+/** Per task, the newest task.changes request on its way: an answer to an older one that comes later is dropped. */
+const changesFetches = new Map<string, Promise<void>>();
 
-/** Fetch a task's change list once (later changes arrive as changes.updated events). */
-function ensureChanges(threadId: string, taskId: string, force = false): Promise<void> {
-  if (changesAsked.has(taskId) && !force) return Promise.resolve();
-  changesAsked.add(taskId);
-  return request({ type: 'task.changes', taskId }).then(
-    ({ changes: list }) =>
+/**
+ * Fetch a task's change list (later changes arrive as changes.updated events). Without `force`, a
+ * request already on its way is the answer.
+ */
+export function ensureChanges(threadId: string, taskId: string, force = false): Promise<void> {
+  const pending = changesFetches.get(taskId);
+  if (pending && !force) return pending;
+  const fetching: Promise<void> = request({ type: 'task.changes', taskId })
+    .then(({ changes: list }) => {
+      if (changesFetches.get(taskId) !== fetching) return;
       appStore.set((s) => {
         const d = s.details[threadId];
         return d
           ? { ...s, details: { ...s.details, [threadId]: { ...d, changes: { ...d.changes, [taskId]: list } } } }
           : s;
-      }),
-    (e: unknown) => {
-      changesAsked.delete(taskId);
-      throw e;
-    },
-  );
+      });
+    })
+    .finally(() => {
+      if (changesFetches.get(taskId) === fetching) changesFetches.delete(taskId);
+    });
+  changesFetches.set(taskId, fetching);
+  return fetching;
 }
+
+/** Tasks whose change list is on screen, by task id: the thread, and how many cards show it. */
+const watched = new Map<string, { threadId: string; cards: number }>();
+
+/**
+ * Keep a task's change list current while a card shows it (returns the release). An event too long
+ * to carry the list drops it from the state (model.ts); a shown one is then fetched anew, at once
+ * or after the next sync (a replayed event arrives before requests can go out).
+ */
+export function watchChanges(threadId: string, taskId: string): () => void {
+  const w = watched.get(taskId) ?? { threadId, cards: 0 };
+  w.cards++;
+  watched.set(taskId, w);
+  return () => {
+    if (--w.cards === 0 && watched.get(taskId) === w) watched.delete(taskId);
+  };
+}
+
+/** Fetch a shown task's list the state no longer holds (its thread still held). */
+const refetchMissing = (taskId: string, threadId: string) => {
+  const d = appStore.get().details[threadId];
+  if (d && !d.changes[taskId]) ensureChanges(threadId, taskId, true).catch(() => undefined);
+};
+onEvent((ev) => {
+  if (ev.kind !== 'changes.updated' || !ev.omitted) return;
+  const w = watched.get(ev.taskId);
+  if (w) refetchMissing(ev.taskId, w.threadId);
+});
+onSynced(() => {
+  for (const [taskId, w] of watched) refetchMissing(taskId, w.threadId);
+});
 
 export function ChangesList({ task, threadId }: { task: Task; threadId: string }) {
   const changes = appStore.get().details[threadId]?.changes[task.id];
@@ -450,21 +512,47 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   );
 }
 
-/** A failed task: what happened in one sentence, what to do next, the host's full reason behind Details, and Retry. */
+/**
+ * The limit a task stopped at, when it is one a retry starts afresh (turns, output, minutes of work
+ * count per run): the retry goes on from where the task stopped, so it is offered as Continue.
+ */
+export function limitReached(reason: string | undefined): { setting: string } | undefined {
+  const m = /\(limit: (agent\.(?:maxTurns|maxOutputTokens|maxWallMinutes)) = [^)]*\)/.exec(reason ?? '');
+  return m ? { setting: m[1] } : undefined;
+}
+
+/**
+ * A failed task: what happened in one sentence, what to do next, the host's full reason behind
+ * Details, and Retry (Continue after a per-run limit).
+ */
 function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean; onRetry: () => void }) {
   const words = failureWords(reason);
+  const limit = limitReached(reason);
   return (
     <section class="failure-card" aria-label="Task failed">
       <p class="reason">{words.sentence}</p>
-      {words.nextStep && <p class="next-step">{words.nextStep}</p>}
+      {limit ? (
+        <p class="next-step">
+          Continue goes on from where it stopped, with the same limit again. To change the limit, set{' '}
+          <code>{limit.setting}</code> in config.json.
+        </p>
+      ) : (
+        words.nextStep && <p class="next-step">{words.nextStep}</p>
+      )}
       {words.details && (
         <details class="failure-details">
           <summary>Details</summary>
           <p>{words.details}</p>
         </details>
       )}
-      <button type="button" class="primary" aria-label="Retry task" disabled={busy} onClick={onRetry}>
-        Retry
+      <button
+        type="button"
+        class="primary"
+        aria-label={limit ? 'Continue task' : 'Retry task'}
+        disabled={busy}
+        onClick={onRetry}
+      >
+        {limit ? 'Continue' : 'Retry'}
       </button>
     </section>
   );
@@ -474,6 +562,7 @@ export function TaskFooter({
   task,
   threadId,
   awaitingPerson,
+  reasonShown,
 }: {
   task: Task;
   threadId: string;
@@ -482,9 +571,11 @@ export function TaskFooter({
    * the task (no Cancel beside Deny, nor a second stop control under the question).
    */
   awaitingPerson?: boolean;
+  /** A notice of the task's own already says why it ended (a crash's): not said twice. */
+  reasonShown?: boolean;
 }) {
   const [busy, setBusy] = useState<string>();
-  const [error, setError] = useState<string>();
+  const [error, setError] = useCommandError();
   const [showChanges, setShowChanges] = useState(false);
   const [confirmUndo, setConfirmUndo] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
@@ -519,14 +610,19 @@ export function TaskFooter({
   useEffect(() => {
     if (ended && !changes) ensureChanges(threadId, task.id).catch(() => undefined);
   }, [ended, task.id, threadId]);
+  // The result cards and the open list show the list: kept current while they are on screen.
+  useEffect(
+    () => (ended || showChanges ? watchChanges(threadId, task.id) : undefined),
+    [ended, showChanges, task.id, threadId],
+  );
   const run = async (type: 'task.cancel' | 'task.retry' | 'task.resume' | 'task.undo') => {
     setBusy(type);
-    setError(undefined);
+    setError();
     try {
       await request({ type, taskId: task.id });
       if (type === 'task.undo') setConfirmUndo(false);
     } catch (e) {
-      setError((e as Error).message);
+      setError(e);
     } finally {
       setBusy(undefined);
     }
@@ -549,10 +645,14 @@ export function TaskFooter({
           <p class="usage">{usageLine(task)}</p>
         </details>
       )}
-      {task.reason && ENDED_TASK_STATES.has(task.state) && task.state !== 'done' && task.state !== 'failed' && (
-        // Cancelled or interrupted is not an error: said plainly, not in the failure colour.
-        <p class="reason reason-plain">{task.reason}</p>
-      )}
+      {task.reason &&
+        !reasonShown &&
+        ENDED_TASK_STATES.has(task.state) &&
+        task.state !== 'done' &&
+        task.state !== 'failed' && (
+          // Cancelled or interrupted is not an error: said plainly, not in the failure colour.
+          <p class="reason reason-plain">{task.reason}</p>
+        )}
       {laterRan && (task.state === 'cancelled' || task.state === 'interrupted') && (
         <p class="muted">A later message has run since; send a new message to go on from here.</p>
       )}

@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Question } from '../../../shared/src/index.js';
 import { request } from '../conn/connection.js';
-import { enqueue } from '../conn/outbox.js';
+import { enqueue, enqueueAnswer } from '../conn/outbox.js';
 import { clearDraft, draftKey, loadDraftFiles, loadDraftText, saveDraftFiles, saveDraftText } from '../lib/drafts.js';
 import { bytes } from '../lib/format.js';
 import { Icon, IconButton } from '../ui/common.js';
+import { useCommandError } from './Cards.js';
 
 const MAX_FILES = 20;
 
@@ -21,7 +22,10 @@ export function Composer({
   onQueued?(id: string): void;
   autoFocus?: boolean;
   placeholder?: string;
-  /** An open question from the agent: what is typed here answers it instead of queueing a task. */
+  /**
+   * An open question from the agent: what is typed here answers it instead of queueing a task. The
+   * answer goes through the outbox like a message: written offline, it is sent once the computer is back.
+   */
   answering?: Question;
   /** A task of this thread is working: the composer offers to stop it. */
   stoppable?: string;
@@ -33,7 +37,7 @@ export function Composer({
   const [files, setFiles] = useState<File[]>([]);
   const [busy, setBusy] = useState(false);
   const [stopping, setStopping] = useState(false);
-  const [error, setError] = useState<string>();
+  const [error, setError] = useCommandError();
   const fileInput = useRef<HTMLInputElement>(null);
   /** Files chosen on this screen before the saved draft's files were read: the draft must not replace them. */
   const filesTouched = useRef(false);
@@ -61,11 +65,11 @@ export function Composer({
   const stop = async () => {
     if (!stoppable || stopping) return;
     setStopping(true);
-    setError(undefined);
+    setError();
     try {
       await request({ type: 'task.cancel', taskId: stoppable });
     } catch (err) {
-      setError((err as Error).message);
+      setError(err);
     } finally {
       setStopping(false);
     }
@@ -75,14 +79,17 @@ export function Composer({
     const t = text.trim();
     if (!t || busy) return;
     setBusy(true);
-    setError(undefined);
+    setError();
     if (answering) {
       try {
-        await request({ type: 'task.answer', taskId: answering.taskId, questionId: answering.id, text: t });
+        await enqueueAnswer({
+          threadId: answering.threadId,
+          taskId: answering.taskId,
+          questionId: answering.id,
+          text: t,
+        });
         changeText('');
         onSent?.();
-      } catch (err) {
-        setError((err as Error).message);
       } finally {
         setBusy(false);
       }

@@ -2,9 +2,18 @@ import { render } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Approval, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ENDED_TASK_STATES, mostUrgentState } from '../../../shared/src/task-states.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { loadThread, request } from '../conn/connection.js';
-import { createdStore, discard, type OutboxEntry, outboxStore, retry } from '../conn/outbox.js';
-import { entriesFor } from '../conn/outbox-logic.js';
+import {
+  createdStore,
+  discard,
+  type OutboxEntry,
+  outboxStore,
+  type ResponseEntry,
+  responsesStore,
+  retry,
+} from '../conn/outbox.js';
+import { answerFor, DECISION_WORDS, entriesFor, refusedFor } from '../conn/outbox-logic.js';
 import { relativeToRoot } from '../lib/approval-words.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { markdownParts } from '../lib/markdown-parts.js';
@@ -70,6 +79,56 @@ function PendingBubble({ entry, online }: { entry: OutboxEntry; online: boolean 
       )}
     </div>
   );
+}
+
+/**
+ * An answer or an approval decision the computer refused after its card had gone (answered from
+ * another device, expired while this phone was away): the person learns it was not used.
+ */
+function RefusedNote({ entry }: { entry: ResponseEntry }) {
+  // The computer's reason says what became of it ("…was already answered (from this or another device)").
+  return (
+    <div class="refused-note" role="status">
+      <p>
+        {entry.type === 'task.answer' ? (
+          <>
+            Your answer “<span class="plain">{entry.text}</span>”:
+          </>
+        ) : (
+          <>
+            Your {DECISION_WORDS[entry.decision]} for “<bdo dir="ltr">{visibleText(entry.summary)}</bdo>”:
+          </>
+        )}{' '}
+        {entry.error}
+      </p>
+      <button type="button" aria-label="Dismiss this note" onClick={() => void discard(entry.id)}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
+/** A task's notice already says why it ended (after a crash, with what to do): the footer need not. */
+export function reasonInItems(items: readonly ThreadItem[], task: Task | undefined): boolean {
+  const reason = task?.reason;
+  return !!reason && items.some((i) => i.kind === 'notice' && i.taskId === task.id && i.text.startsWith(reason));
+}
+
+/** The approvals a thread shows: the pending ones, as the computer gives them (thread.get). */
+export const shownApprovals = (approvals: Record<string, Approval> | undefined): Approval[] =>
+  Object.values(approvals ?? {}).filter((a) => a.state === 'pending');
+
+/**
+ * The question the message box answers: the oldest open one whose answer is not already on its way
+ * (a second answer to it would be refused).
+ */
+export function questionToAnswer(
+  questions: Record<string, Question> | undefined,
+  outbox: Parameters<typeof answerFor>[0],
+): Question | undefined {
+  return Object.values(questions ?? {})
+    .filter((q) => answerFor(outbox, q.id)?.state !== 'pending')
+    .sort((a, b) => a.createdAt - b.createdAt)[0];
 }
 
 /**
@@ -293,7 +352,8 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
         <MemoFooter
           task={task}
           threadId={threadId}
-          awaitingPerson={approvals.some((a) => a.state === 'pending') || questions.length > 0}
+          awaitingPerson={approvals.length > 0 || questions.length > 0}
+          reasonShown={reasonInItems(items, task)}
         />
       )}
     </section>
@@ -367,6 +427,7 @@ export function ThreadScreen({ id }: { id: string }) {
   // Streamed words arrive as many events: the conversation shows them once per frame.
   const detail = useStoreByFrame(appStore, (s) => s.details[id]);
   const outbox = useStore(outboxStore, (o) => o);
+  const responses = useStore(responsesStore, (r) => r);
   const [error, setError] = useState<string>();
   const scroller = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
@@ -406,7 +467,8 @@ export function ThreadScreen({ id }: { id: string }) {
   // Opened with an approval waiting: start at the card's top, its expiry in view (once per thread).
   const shownApprovalFor = useRef<string | undefined>(undefined);
   const scrolledByApp = useRef(false);
-  const pendingApproval = Object.values(detail?.approvals ?? {}).find((a) => a.state === 'pending');
+  const approvals = shownApprovals(detail?.approvals);
+  const pendingApproval = approvals[0];
   useLayoutEffect(() => {
     const el = scroller.current;
     if (el && pendingApproval && shownApprovalFor.current !== id) {
@@ -450,7 +512,11 @@ export function ThreadScreen({ id }: { id: string }) {
       )
     : (thread?.urgentState ?? thread?.lastTaskState);
   // While the agent waits on a question, the bottom box answers it (people type there, not in the card).
-  const openQuestion = Object.values(detail?.questions ?? {}).sort((a, b) => a.createdAt - b.createdAt)[0];
+  const openQuestion = questionToAnswer(detail?.questions, responses);
+  const refused = refusedFor(responses, id, {
+    questions: new Set(Object.keys(detail?.questions ?? {})),
+    approvals: new Set(approvals.map((a) => a.id)),
+  });
   // The task the composer's Stop ends: one that is working or waiting for the person right now.
   const workingTask = Object.values(detail?.tasks ?? {}).find((t) => t.state === 'running' || t.state === 'waiting');
   const shownTasks = new Set(groups.map((g) => g.taskId));
@@ -494,7 +560,7 @@ export function ThreadScreen({ id }: { id: string }) {
             key={g.taskId ?? `g${start + gi}`}
             items={g.items}
             task={g.taskId ? detail?.tasks[g.taskId] : undefined}
-            approvals={Object.values(detail?.approvals ?? {}).filter((a) => a.taskId === g.taskId)}
+            approvals={approvals.filter((a) => a.taskId === g.taskId)}
             questions={Object.values(detail?.questions ?? {}).filter((q) => q.taskId === g.taskId)}
             threadId={id}
             streamingItemId={streamingNow && g.items.at(-1) === lastItem ? lastItem?.id : undefined}
@@ -505,6 +571,9 @@ export function ThreadScreen({ id }: { id: string }) {
             <MemoFooter task={t} threadId={id} />
           </section>
         ))}
+        {refused.map((e) => (
+          <RefusedNote key={e.id} entry={e} />
+        ))}
         {pending.map((e) => (
           <PendingBubble key={e.id} entry={e} online={online} />
         ))}
@@ -512,8 +581,9 @@ export function ThreadScreen({ id }: { id: string }) {
       {scrolledUp && (
         // Anchored to the composer's top edge: the pill sits above the message box at any text size.
         <div class="jump-anchor">
-          <button type="button" class="jump-latest" onClick={() => toLatest(true)}>
-            Jump to latest ↓
+          {/* Short, so it stays one line at any text size; its name says the whole of it. */}
+          <button type="button" class="jump-latest" aria-label="Jump to latest ↓" onClick={() => toLatest(true)}>
+            Latest ↓
           </button>
         </div>
       )}

@@ -137,11 +137,20 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
       return next;
     }
     case 'approval.requested':
-    case 'approval.resolved':
       return withDetail(state, ev.approval.threadId, (d) => ({
         ...d,
         approvals: { ...d.approvals, [ev.approval.id]: ev.approval },
       }));
+    case 'approval.resolved':
+      // Decided or expired, it goes: the computer keeps pending approvals only (thread.get), so a
+      // phone that watched shows what a phone that loads the thread later shows. The step it asked
+      // about records what became of it.
+      return withDetail(state, ev.approval.threadId, (d) => {
+        if (!d.approvals[ev.approval.id]) return d;
+        const approvals = { ...d.approvals };
+        delete approvals[ev.approval.id];
+        return { ...d, approvals };
+      });
     case 'question.asked':
       return withDetail(state, ev.question.threadId, (d) => ({
         ...d,
@@ -159,7 +168,13 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
     case 'changes.updated': {
       const tid = taskThread(state, ev.taskId);
       if (!tid) return state;
-      return withDetail(state, tid, (d) => ({ ...d, changes: { ...d.changes, [ev.taskId]: ev.changes } }));
+      return withDetail(state, tid, (d) => {
+        if (!ev.omitted) return { ...d, changes: { ...d.changes, [ev.taskId]: ev.changes } };
+        // A list too long for an event: the one held is out of date, and a missing list is fetched (Cards).
+        const changes = { ...d.changes };
+        delete changes[ev.taskId];
+        return { ...d, changes };
+      });
     }
     case 'device.updated': {
       if (!state.devices) return state;
