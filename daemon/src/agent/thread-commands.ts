@@ -280,7 +280,7 @@ export class ThreadCommands {
     if (this.answered.has(questionId))
       throw new CommandError(
         'conflict',
-        'That question was already answered (from this or another device); your answer was not used. Refresh the thread to see it.',
+        'That question was already answered (from this or another device); your answer was not used.',
       );
     const run = this.runs.run(taskId);
     if (!run?.question || run.question.q.id !== questionId) {
