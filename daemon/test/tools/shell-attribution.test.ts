@@ -86,11 +86,7 @@ describe('what a shell command is credited with', () => {
     const shellTask = h.task({ taskId: 'thr_a.task_shell2' });
     const other = h.task({ taskId: 'thr_b.task_mover' });
     const started = path.join(h.outside, 'started2');
-    const running = h.run(
-      'shell',
-      { argv: ['bash', '-c', `touch ${started} && sleep 1.5`] },
-      shellTask,
-    );
+    const running = h.run('shell', { argv: ['bash', '-c', `touch ${started} && sleep 1.5`] }, shellTask);
     await until(() => fs.existsSync(started), 'the command to start');
     expect((await h.run('fs_move', { from: 'tree', to: 'moved/tree' }, other)).isError).toBe(false);
     expect((await h.run('fs_delete', { path: 'bin' }, other)).isError).toBe(false);
