@@ -34,6 +34,28 @@ type ScheduleInput = { [K in keyof typeof ScheduleFields]?: z.infer<(typeof Sche
 /** What `status` answers: the host status plus the process, home folder, listening origins and devices. */
 export type ControlStatus = HostStatus & { pid: number; home: string; listening: string[]; devices: Device[] };
 export type ConnectorView = ConnectorStatus & { launch: string };
+/** A connector tool's text as a person reviews it: what the model is sent, and the annotations Errand acts on. */
+export interface ConnectorToolText {
+  title?: string;
+  /** The description exactly as the model reads it. */
+  description: string;
+  /** The input schema exactly as the model reads it, property descriptions included. */
+  inputSchema: Record<string, unknown>;
+  annotations?: unknown;
+}
+/**
+ * One tool of connectors.tools. name, description and changed are all a daemon older than the
+ * review by hash sends; such a daemon cannot be asked to pin what was shown.
+ */
+export interface ConnectorToolView extends Partial<ConnectorToolText> {
+  name: string;
+  description: string;
+  changed: boolean;
+  /** The hash connectors.accept takes: it enables exactly this text. */
+  pin?: string;
+  /** For a changed tool, the text accepted before (absent for a new tool, or a pin older than kept texts). */
+  accepted?: ConnectorToolText;
+}
 export interface RootsView {
   roots: Array<{ path: string; real?: string; exists: boolean; problem?: string }>;
   workspace: string;
@@ -83,11 +105,15 @@ export interface ControlMethods {
   'trash.list': { params: NoParams; result: { items: TrashItem[] } };
   'trash.restore': { params: { id: string }; result: { restored: string } };
   'connectors.list': { params: NoParams; result: { connectors: ConnectorView[] } };
-  'connectors.tools': {
-    params: { name: string };
-    result: { status: ConnectorStatus; tools: Array<{ name: string; description: string; changed: boolean }> };
+  'connectors.tools': { params: { name: string }; result: { status: ConnectorStatus; tools: ConnectorToolView[] } };
+  /**
+   * Pins each tool named in `pins` to the hash connectors.tools showed for it, only if its text is
+   * still the one shown; one that changed again stays in the status's changedTools.
+   */
+  'connectors.accept': {
+    params: { name: string; pins: Record<string, string> };
+    result: { connector: ConnectorStatus };
   };
-  'connectors.accept': { params: { name: string }; result: { connector: ConnectorStatus } };
   'memory.list': { params: NoParams; result: { entries: MemoryEntry[]; enabled: boolean } };
   'memory.show': { params: { path: string }; result: { path: string; text: string } };
   'memory.edit': { params: { path: string; text: string }; result: { entry: MemoryEntry } };

@@ -14,6 +14,7 @@ import { CommandError } from '../util/command-error.js';
 import { Approvals } from './approvals.js';
 import { askToContinue } from './ask-to-continue.js';
 import { AuditLog } from './audit.js';
+import { registerConnectorControl } from './connectors/control.js';
 import { ConnectorManager } from './connectors/index.js';
 import { registerDiffCommand } from './diff-command.js';
 import { readTools } from './fs-read-tools.js';
@@ -347,23 +348,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     });
     return { restored };
   });
-  ctx.control.register('connectors.list', async () => ({ connectors: connectors.statuses() }));
-  ctx.control.register('connectors.tools', async (params) => {
-    const c = typeof params.name === 'string' ? connectors.get(params.name) : undefined;
-    if (!c) throw new Error(`No connector named "${String(params.name)}".`);
-    return {
-      status: c.statusView(),
-      tools: c.tools.map((t) => ({
-        name: t.name,
-        description: t.description ?? '',
-        changed: c.changedTools.includes(t.name),
-      })),
-    };
-  });
-  ctx.control.register('connectors.accept', async (params) => {
-    if (typeof params.name !== 'string') throw new Error('name is required');
-    return { connector: await connectors.accept(params.name) };
-  });
+  registerConnectorControl(ctx.control, connectors);
 
   const status = (): StatusPart => ({
     roots: roots.list().map((r) => ({ path: r.path, exists: r.exists })),

@@ -305,9 +305,10 @@ describe('connectors', () => {
     );
     expect(h.tools.definitions().map((d) => d.name)).not.toContain('fix__greet');
     // … until the user accepts it again (errand connectors accept fix → control method).
-    const accepted = (await controlCall(h.ctx.paths.socket, 'connectors.accept', { name: 'fix' })) as {
-      connector: { tools: number; changedTools?: string[] };
-    };
+    const shown = await controlCall(h.ctx.paths.socket, 'connectors.tools', { name: 'fix' });
+    const pins = Object.fromEntries(shown.tools.filter((t) => t.changed).map((t) => [t.name, t.pin!]));
+    expect(Object.keys(pins)).toEqual(['greet']);
+    const accepted = await controlCall(h.ctx.paths.socket, 'connectors.accept', { name: 'fix', pins });
     expect(accepted.connector.tools).toBe(2);
     expect(accepted.connector.changedTools).toBeUndefined();
     expect(h.tools.definitions().map((d) => d.name)).toContain('fix__greet');

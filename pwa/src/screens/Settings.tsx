@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Device } from '../../../shared/src/index.js';
+import type { ConnectorStatus, Device } from '../../../shared/src/index.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { request, stop } from '../conn/connection.js';
 import { timeAgo } from '../lib/format.js';
 import { back } from '../lib/route.js';
@@ -136,6 +137,19 @@ function Devices() {
   );
 }
 
+/** A connector's line. Tool names and the reason are the server's words: a direction mark would reorder them. */
+export function ConnectorRow({ c }: { c: ConnectorStatus }) {
+  return (
+    <li>
+      {c.name}: <span class={`conn-${c.status}`}>{c.status}</span> · {c.tools} tools
+      {c.reason ? ` — ${visibleText(c.reason)}` : ''}
+      {c.changedTools?.length ? (
+        <div class="error">Changed since approved: {c.changedTools.map((t) => visibleText(t)).join(', ')}</div>
+      ) : null}
+    </li>
+  );
+}
+
 function Host() {
   const host = useStore(appStore, (s) => s.host);
   const conn = useStore(connStore, (c) => c);
@@ -185,13 +199,7 @@ function Host() {
             {host.connectors.length ? (
               <ul>
                 {host.connectors.map((c) => (
-                  <li key={c.name}>
-                    {c.name}: <span class={`conn-${c.status}`}>{c.status}</span> · {c.tools} tools
-                    {c.reason ? ` — ${c.reason}` : ''}
-                    {c.changedTools?.length ? (
-                      <div class="error">Changed since approved: {c.changedTools.join(', ')}</div>
-                    ) : null}
-                  </li>
+                  <ConnectorRow key={c.name} c={c} />
                 ))}
               </ul>
             ) : (

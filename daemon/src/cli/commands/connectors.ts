@@ -6,10 +6,17 @@ import { readConfigFile, updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { ConnectorConfig } from '../../config/schema.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
-import type { ControlMethod, ControlParams, ControlResult } from '../../control/protocol.js';
+import type {
+  ConnectorToolText,
+  ConnectorToolView,
+  ControlMethod,
+  ControlParams,
+  ControlResult,
+} from '../../control/protocol.js';
 import { launchLine } from '../../tools/connectors/connector.js';
 import { probeConnector } from '../../tools/connectors/probe.js';
 import { SecretStore } from '../../tools/connectors/secrets.js';
+import { canonicalJson } from '../../tools/util.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
 import { reloadDaemon } from './roots.js';
@@ -61,11 +68,46 @@ async function waitSettled(home: string, name: string): Promise<Status | undefin
   return undefined;
 }
 
+/** A connector's status; every name and reason came from the server or its config, so each is cleaned. */
 function describe(s: Status): string {
   const changed = s.changedTools?.length
-    ? `\n    tools disabled because their description changed: ${s.changedTools.join(', ')} (review with \`errand connectors accept ${s.name}\`)`
+    ? `\n    tools disabled because they changed: ${s.changedTools.map(clean).join(', ')} (review with \`errand connectors accept ${clean(s.name)}\`)`
     : '';
-  return `${s.name}  ${s.status}${s.reason ? `: ${clean(s.reason)}` : ''}${s.status === 'connected' ? `, ${s.tools} tools` : ''}\n    ${clean(s.launch)}${changed}`;
+  // A connected connector's reason says which tools were left out.
+  const head =
+    s.status === 'connected'
+      ? `${clean(s.name)}  connected, ${s.tools} tools`
+      : `${clean(s.name)}  ${s.status}${s.reason ? `: ${clean(s.reason)}` : ''}`;
+  const leftOut = s.status === 'connected' && s.reason ? `\n    ${clean(s.reason)}` : '';
+  return `${head}\n    ${clean(s.launch)}${leftOut}${changed}`;
+}
+
+const PARTS: Array<[keyof ConnectorToolText, string]> = [
+  ['title', 'title'],
+  ['description', 'description'],
+  ['inputSchema', 'input schema'],
+  ['annotations', 'annotations'],
+];
+const indent = (text: unknown) =>
+  linesForTerminal(typeof text === 'string' ? text : JSON.stringify(text, null, 2)).map((l) => `      ${l}`);
+
+/** A changed tool as the person reviews it: all of its text as the model will see it, and for each changed part what it was. */
+function review(connector: string, t: ConnectorToolView): string[] {
+  const before = t.accepted;
+  const changed = before ? PARTS.filter(([k]) => canonicalJson(t[k]) !== canonicalJson(before[k])) : [];
+  const what = !before
+    ? 'new, or accepted before Errand kept tool texts (no earlier text to compare)'
+    : changed.length
+      ? `changed ${changed.map(([, label]) => label).join(', ')}`
+      : 'changed only past what the model is shown (a description over 2,000 characters)';
+  const lines = [`\n  ${clean(connector)}__${clean(t.name)}: ${what}`];
+  for (const [key, label] of PARTS) {
+    const was = changed.some(([k]) => k === key);
+    if (t[key] === undefined && !was) continue;
+    lines.push(`    ${label}${was ? ' (changed)' : ''}:`, ...indent(t[key] ?? '(none)'));
+    if (was) lines.push(`    ${label} before:`, ...indent(before?.[key] ?? '(none)'));
+  }
+  return lines;
 }
 
 async function list(home: string, io: CliIO, json: boolean): Promise<number> {
@@ -108,12 +150,15 @@ export const connectorsCommand: CliCommand = {
 Before a connector is turned on, Errand starts it once and does the MCP handshake; when that
 fails (program not found, address refused, connection closed, no answer in time) it is kept
 disabled with the reason, and \`errand connectors enable <name>\` tries again once you fixed it.
-A connector is an MCP server whose tools the agent may use, named <name>__<tool>. Its tools ask
+A connector is an MCP server whose tools the agent may use, named <name>__<tool> (with a short
+suffix when two tools would share a name). Its tools ask
 for approval unless you add it with --read-only (a server's own read-only claim is not trusted)
 or a policy rule allows them. The exact
 command is shown before it is enabled. --env and --header values are kept in secrets.json (0600),
 never in config.json and never sent to the phone. When a server changes a tool's description,
-that tool is disabled until you review it with \`errand connectors accept <name>\`.`,
+input schema or annotations, that tool is disabled until you review it with \`errand connectors
+accept <name>\`, which shows its whole text and accepts exactly that text. A connector offers at
+most 100 tools, 8 KB of definition each and 64 KB in all; the status names what was left out.`,
   allowPositionals: true,
   options: {
     url: { type: 'string' },
@@ -308,10 +353,16 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         io.out(`No tool of "${name}" has a changed description.`);
         return 0;
       }
-      io.out(`These tools of "${name}" changed. Read their descriptions as the model will see them:`);
-      for (const t of changed)
-        io.out(`\n  ${name}__${clean(t.name)}:\n    ${linesForTerminal(t.description).join('\n    ')}`);
-      if (args.values.yes !== true && !(await io.confirm('\nAccept these descriptions and enable the tools?'))) {
+      // What is accepted is exactly what is shown here: each tool by the hash of this text.
+      if (changed.some((t) => t.pin === undefined)) {
+        io.err(
+          'errand connectors: the running daemon is older than this errand and cannot accept exactly the text shown; restart it (stop it, then `errand start`) and try again.',
+        );
+        return 1;
+      }
+      io.out(`These tools of "${name}" changed. Read them as the model will see them:`);
+      for (const t of changed) io.out(review(name, t).join('\n'));
+      if (args.values.yes !== true && !(await io.confirm('\nAccept exactly these texts and enable the tools?'))) {
         io.err(
           io.interactive
             ? 'Not accepted; the tools stay disabled.'
@@ -319,8 +370,20 @@ that tool is disabled until you review it with \`errand connectors accept <name>
         );
         return 1;
       }
-      const r = await daemonCall(args.home, 'connectors.accept', { name });
-      io.out(`Accepted. "${name}" has ${r!.connector.tools} tools enabled.`);
+      const pins = Object.fromEntries(changed.map((t) => [t.name, t.pin!]));
+      const r = await daemonCall(args.home, 'connectors.accept', { name, pins });
+      if (!r) {
+        io.err('errand connectors: the daemon stopped; nothing was accepted.');
+        return 1;
+      }
+      const again = changed.filter((t) => r.connector.changedTools?.includes(t.name)).map((t) => clean(t.name));
+      if (again.length < changed.length) io.out(`Accepted. "${name}" has ${r.connector.tools} tools enabled.`);
+      if (again.length) {
+        io.err(
+          `errand connectors: ${again.join(', ')} changed again while you read; not accepted, and disabled until you review it with \`errand connectors accept ${name}\`.`,
+        );
+        return 1;
+      }
       return 0;
     }
 

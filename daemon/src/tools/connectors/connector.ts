@@ -1,6 +1,6 @@
 // One MCP server: connect over stdio or streamable HTTP, report status instead of throwing,
-// restart with backoff after a crash, refresh tools on tools/list_changed, and disable tools
-// whose description no longer matches its pin.
+// restart with backoff after a crash, refresh tools on tools/list_changed (coalesced), offer only
+// tools within the bounds of tool-defs.ts, and disable tools whose text no longer matches its pin.
 import type { Client, Tool, Transport } from '@modelcontextprotocol/client';
 import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
@@ -24,11 +24,15 @@ const loadMcp = () =>
 
 import type { ConnectorStatus } from '../../../../shared/src/index.js';
 import type { ConnectorConfig } from '../../config/schema.js';
+import type { ConnectorToolView } from '../../control/protocol.js';
 import type { Logger } from '../../util/log.js';
 import { scrubbedEnv } from '../shell.js';
 import { ToolError } from '../util.js';
+import { AnswerTooLargeError, boundedFetch } from './bounded-fetch.js';
 import { legacyToolPin, type PinStore, toolPin } from './pins.js';
+import { RefreshGate, type RefreshGateOptions } from './refresh-gate.js';
 import type { SecretStore } from './secrets.js';
+import { boundTools, toolText } from './tool-defs.js';
 
 export interface ConnectorDeps {
   pins: PinStore;
@@ -40,6 +44,8 @@ export interface ConnectorDeps {
   backoffMs: number;
   maxBackoffMs: number;
   connectTimeoutMs: number;
+  /** How tools/list_changed notices are paced (refresh-gate.ts); its defaults otherwise. */
+  refresh?: Pick<RefreshGateOptions, 'intervalMs' | 'floodLimit' | 'floodWindowMs'>;
 }
 
 /** The exact command a stdio connector runs, as the user should see it before enabling it. */
@@ -79,6 +85,7 @@ export async function openTransport(
   config: ConnectorConfig,
   secrets: Record<string, string>,
   onStderr?: (text: string) => void,
+  onTooLarge?: (err: AnswerTooLargeError) => void,
 ): Promise<Transport> {
   const { StdioClientTransport, StreamableHTTPClientTransport } = await loadMcp();
   const lookup = (kind: string, map: Record<string, string>) =>
@@ -101,15 +108,26 @@ export async function openTransport(
   }
   return new StreamableHTTPClientTransport(new URL(config.url), {
     requestInit: { headers: lookup('header', config.headers) },
+    fetch: boundedFetch({ onTooLarge }),
   });
 }
 
 export class Connector {
   status: ConnectorStatus['status'] = 'starting';
   reason: string | undefined;
+  /** The tools within bounds, pinned or not. */
   tools: Tool[] = [];
   enabledTools: Tool[] = [];
   changedTools: string[] = [];
+  /** What the bounds left out, for the status. */
+  private leftOut: string | undefined;
+  /** Enabled tools left out because their model name is another tool's (set by the manager). */
+  private nameClashes: string[] = [];
+  private gate: RefreshGate | undefined;
+  /** Listing is one at a time: two refreshes must not interleave their pin writes. */
+  private listing: Promise<void> = Promise.resolve();
+  /** Aborted when an event stream carried an answer over the bound: the request it carried would otherwise wait out its time limit. */
+  private tooLarge = new AbortController();
   private client: Client | undefined;
   private transportRef: Transport | undefined;
   private generation = 0;
@@ -137,11 +155,16 @@ export class Connector {
   }
 
   statusView(): ConnectorStatus {
+    const clashes = this.nameClashes.length
+      ? `${this.nameClashes.join(', ')} left out: another connector tool has the same model name`
+      : undefined;
+    const reason =
+      this.reason ?? (this.status === 'connected' ? [this.leftOut, clashes].filter(Boolean).join('; ') : '');
     return {
       name: this.name,
       transport: this.config.transport,
       status: this.status,
-      ...(this.reason ? { reason: this.reason } : {}),
+      ...(reason ? { reason } : {}),
       tools: this.enabledTools.length,
       ...(this.changedTools.length ? { changedTools: this.changedTools } : {}),
     };
@@ -164,9 +187,18 @@ export class Connector {
   }
 
   private async transport(): Promise<Transport> {
-    return openTransport(this.config, this.deps.secrets.all(), (text) => {
-      this.stderrTail = (this.stderrTail + text).slice(-2000);
-    });
+    return openTransport(
+      this.config,
+      this.deps.secrets.all(),
+      (text) => {
+        this.stderrTail = (this.stderrTail + text).slice(-2000);
+      },
+      (err) => {
+        const over = this.tooLarge;
+        this.tooLarge = new AbortController();
+        over.abort(err);
+      },
+    );
   }
 
   private async connect(): Promise<void> {
@@ -183,11 +215,24 @@ export class Connector {
       };
       client.onerror = (err) =>
         this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });
+      this.gate?.close();
+      const gate = new RefreshGate({
+        ...this.deps.refresh,
+        run: () =>
+          this.refresh().catch((err: Error) =>
+            this.deps.log.warn('connector tool refresh failed', { connector: this.name, error: err.message }),
+          ),
+        onFlood: (notices, windowMs) => {
+          if (gen === this.generation && !this.stopped)
+            this.crashed(
+              `it said its tools changed ${notices} times in ${Math.round(windowMs / 1000)}s (a flood of tools/list_changed); Errand stopped listening to it`,
+              this.deps.maxBackoffMs,
+            );
+        },
+      });
+      this.gate = gate;
       client.setNotificationHandler('notifications/tools/list_changed', async () => {
-        if (gen !== this.generation) return;
-        await this.refresh().catch((err: Error) =>
-          this.deps.log.warn('connector tool refresh failed', { connector: this.name, error: err.message }),
-        );
+        if (gen === this.generation) gate.notice();
       });
       this.client = client;
       await withTimeout(client.connect(transport), this.deps.connectTimeoutMs, 'the server');
@@ -201,42 +246,98 @@ export class Connector {
     }
   }
 
-  /** List tools again; pin on first sight, disable tools whose description changed. */
-  async refresh(): Promise<void> {
+  /** List tools again; pin on first sight, disable tools whose text changed. One listing at a time. */
+  refresh(): Promise<void> {
+    const run = this.listing.then(() => this.list());
+    this.listing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when no tools/list_changed refresh runs or waits (tests). */
+  async refreshesDone(): Promise<void> {
+    await this.gate?.idle();
+    await this.listing;
+  }
+
+  private async list(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    const tools: Tool[] = [];
+    const listed: Tool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.deps.connectTimeoutMs });
-      tools.push(...page.tools);
+      const page = await client.listTools(cursor ? { cursor } : undefined, {
+        timeout: this.deps.connectTimeoutMs,
+        signal: this.tooLarge.signal,
+      });
+      listed.push(...page.tools);
       cursor = page.nextCursor;
-    } while (cursor && tools.length < 1000);
+    } while (cursor && listed.length < 1000);
+    const { kept: tools, leftOut } = boundTools(listed);
+    const texts = (list: Tool[]) => Object.fromEntries(list.map((t) => [t.name, toolText(this.name, t)]));
     let pins = this.deps.pins.get(this.name);
     if (!pins) {
       pins = Object.fromEntries(tools.map((t) => [t.name, toolPin(t)]));
-      await this.deps.pins.set(this.name, pins);
+      await this.deps.pins.set(this.name, pins, texts(tools));
     }
     // Pins written before annotations were covered: upgrade those that still match, once.
     const upgraded = tools.filter((t) => pins![t.name] !== toolPin(t) && pins![t.name] === legacyToolPin(t));
     if (upgraded.length) {
       pins = { ...pins, ...Object.fromEntries(upgraded.map((t) => [t.name, toolPin(t)])) };
-      await this.deps.pins.set(this.name, pins);
+      await this.deps.pins.set(this.name, pins, { ...this.deps.pins.texts(this.name), ...texts(upgraded) });
     }
     this.tools = tools;
+    this.leftOut = leftOut;
     this.enabledTools = tools.filter((t) => pins![t.name] === toolPin(t));
     this.changedTools = tools.filter((t) => pins![t.name] !== toolPin(t)).map((t) => t.name);
     if (this.status === 'connected') this.deps.onStatus(this.statusView());
   }
 
-  /** The user looked at the tools again: pin their current descriptions. */
-  async accept(): Promise<void> {
-    await this.deps.pins.set(this.name, Object.fromEntries(this.tools.map((t) => [t.name, toolPin(t)])));
+  /** Every tool within bounds with its text, its pin hash, and for a changed one the text accepted before. */
+  toolsView(): ConnectorToolView[] {
+    const accepted = this.deps.pins.texts(this.name);
+    return this.tools.map((t) => {
+      const changed = this.changedTools.includes(t.name);
+      const before = changed ? accepted[t.name] : undefined;
+      return {
+        name: t.name,
+        ...toolText(this.name, t),
+        changed,
+        pin: toolPin(t),
+        ...(before ? { accepted: before } : {}),
+      };
+    });
+  }
+
+  /**
+   * The person read the tools `shown` (name → the pin hash they were shown with). Only a tool whose
+   * text is still that one is pinned: one that changed again since (or is gone) stays as it was.
+   */
+  async accept(shown: Record<string, string>): Promise<void> {
     await this.refresh();
+    const pins = { ...this.deps.pins.get(this.name) };
+    const texts = { ...this.deps.pins.texts(this.name) };
+    let accepted = 0;
+    for (const t of this.tools)
+      if (Object.hasOwn(shown, t.name) && shown[t.name] === toolPin(t)) {
+        pins[t.name] = shown[t.name]!;
+        texts[t.name] = toolText(this.name, t);
+        accepted++;
+      }
+    if (accepted) {
+      await this.deps.pins.set(this.name, pins, texts);
+      await this.refresh();
+    }
     this.deps.onStatus(this.statusView());
   }
 
-  private crashed(why: string): void {
+  /** The manager found enabled tools whose model name another tool has: named in the status. */
+  setNameClashes(tools: string[]): void {
+    if (tools.join('\0') === this.nameClashes.join('\0')) return;
+    this.nameClashes = tools;
+    if (this.status === 'connected') this.deps.onStatus(this.statusView());
+  }
+
+  private crashed(why: string, minDelayMs = 0): void {
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
     let reason = `${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`;
     for (const secret of this.deps.secrets.values())
@@ -244,8 +345,9 @@ export class Connector {
     const old = this.client;
     this.client = undefined;
     this.generation++;
+    this.gate?.close();
     void old?.close().catch(() => undefined);
-    const delay = Math.min(this.deps.maxBackoffMs, this.deps.backoffMs * 2 ** this.attempts);
+    const delay = Math.max(minDelayMs, Math.min(this.deps.maxBackoffMs, this.deps.backoffMs * 2 ** this.attempts));
     this.attempts++;
     this.deps.log.warn('connector failed', { connector: this.name, reason, retryInMs: delay });
     this.setStatus('failed', `${reason}; retrying in ${Math.max(1, Math.round(delay / 1000))}s`);
@@ -260,9 +362,16 @@ export class Connector {
     const client = this.client;
     if (!client || this.status !== 'connected')
       throw new ToolError(`The connector "${this.name}" is not connected (${this.reason ?? this.status}).`);
+    const tooLarge = this.tooLarge.signal;
     try {
-      return await client.callTool({ name: tool, arguments: args }, { signal, timeout: timeoutMs });
+      return await client.callTool(
+        { name: tool, arguments: args },
+        { signal: AbortSignal.any([signal, tooLarge]), timeout: timeoutMs },
+      );
     } catch (err) {
+      if (err instanceof AnswerTooLargeError) throw new ToolError(`The ${this.name} connector failed: ${err.message}.`);
+      if (tooLarge.aborted && !signal.aborted)
+        throw new ToolError(`The ${this.name} connector failed: ${(tooLarge.reason as Error).message}.`);
       if (this.config.transport === 'http' && /fetch failed|ECONNREFUSED|socket/i.test((err as Error).message))
         this.crashed((err as Error).message);
       throw err;
@@ -272,6 +381,7 @@ export class Connector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.generation++;
+    this.gate?.close();
     clearTimeout(this.timer);
     const c = this.client;
     this.client = undefined;

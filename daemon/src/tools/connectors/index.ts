@@ -4,13 +4,16 @@ import path from 'node:path';
 import type { ConnectorStatus, ServerEvent } from '../../../../shared/src/index.js';
 import type { ToolResultBlock } from '../../agent/tool-runtime.js';
 import type { ConnectorConfig } from '../../config/schema.js';
+import type { ConnectorToolView } from '../../control/protocol.js';
 import type { Logger } from '../../util/log.js';
 import { MAX_IMAGE_BYTES } from '../readers.js';
 import { asInput, type ToolSpec } from '../types.js';
-import { canonicalJson, clip, ToolError } from '../util.js';
-import { Connector, launchLine } from './connector.js';
+import { canonicalJson, ToolError } from '../util.js';
+import { Connector, type ConnectorDeps, launchLine } from './connector.js';
+import { uniqueModelNames } from './model-names.js';
 import { PinStore } from './pins.js';
 import { SecretStore } from './secrets.js';
+import { modelDescription, modelSchema } from './tool-defs.js';
 
 export { launchLine } from './connector.js';
 export { PinStore } from './pins.js';
@@ -26,6 +29,7 @@ export interface ConnectorManagerOptions {
   maxBackoffMs?: number;
   connectTimeoutMs?: number;
   callTimeoutMs?: number;
+  refresh?: ConnectorDeps['refresh'];
 }
 
 const IMAGE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
@@ -38,11 +42,6 @@ const IMAGE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 export const MAX_RESULT_TEXT = 100_000;
 export const MAX_RESULT_IMAGES = MAX_IMAGE_BYTES;
 const MAX_RESULT_BLOCKS = 100;
-
-/** Model tool names allow [a-zA-Z0-9_-]{1,64}. */
-function modelName(connector: string, tool: string): string {
-  return `${connector}__${tool.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
-}
 
 type McpContent = {
   type: string;
@@ -155,6 +154,7 @@ export class ConnectorManager {
         backoffMs: this.opts.backoffMs ?? 1000,
         maxBackoffMs: this.opts.maxBackoffMs ?? 60_000,
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 30_000,
+        ...(this.opts.refresh ? { refresh: this.opts.refresh } : {}),
       });
       this.connectors.set(cfg.name, conn);
       void conn.start();
@@ -178,63 +178,82 @@ export class ConnectorManager {
     return this.connectors.get(name)?.config.readOnly ?? false;
   }
 
-  async accept(name: string): Promise<ConnectorStatus> {
+  /** Each tool of a connector as a person reviews it before accepting (errand connectors accept). */
+  toolsView(name: string): { status: ConnectorStatus; tools: ConnectorToolView[] } {
     const c = this.connectors.get(name);
     if (!c) throw new Error(`No connector named "${name}".`);
+    return { status: c.statusView(), tools: c.toolsView() };
+  }
+
+  /**
+   * Pin the tools the person was shown, each only if its text is still the one shown (`pins`: tool
+   * name → the pin hash toolsView gave). A grant is never wider than what was shown: a tool that
+   * changed again stays in the status's changedTools.
+   */
+  async accept(name: string, pins?: Record<string, string>): Promise<ConnectorStatus> {
+    const c = this.connectors.get(name);
+    if (!c) throw new Error(`No connector named "${name}".`);
+    if (!pins)
+      throw new Error(
+        'Accepting needs the tool texts you were shown; run `errand connectors accept <name>` from this version of Errand.',
+      );
     if (c.status !== 'connected')
       throw new Error(
         `The connector "${name}" is ${c.status}${c.reason ? ` (${c.reason})` : ''}; it must be connected to accept its tools.`,
       );
-    await c.accept();
+    await c.accept(pins);
     return c.statusView();
   }
 
-  /** Tool specs for every enabled tool of every connected connector, in a stable order. */
+  /** Tool specs for every enabled tool of every connected connector, in a stable order, each under its own name. */
   toolSpecs(): ToolSpec[] {
     const specs: ToolSpec[] = [];
     const callTimeout = this.opts.callTimeoutMs ?? 120_000;
-    for (const conn of [...this.connectors.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (conn.status !== 'connected') continue;
-      for (const tool of [...conn.enabledTools].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-        const name = modelName(conn.name, tool.name);
-        const readOnly = tool.annotations?.readOnlyHint === true;
-        specs.push({
-          kind: 'connector',
-          egress: !conn.config.readOnly, // a server's own readOnlyHint is not trusted for this
-          readOnly,
-          connector: conn.name,
-          definition: {
-            name,
-            description: clip(`[${conn.name} connector] ${tool.description ?? tool.title ?? tool.name}`, 2000),
-            input_schema: { ...(tool.inputSchema as Record<string, unknown>), type: 'object' },
-          },
-          summarize: () => `${conn.name}: ${tool.title ?? tool.name}`,
-          async prepare(raw, call) {
-            const args = asInput(raw ?? {});
-            return {
-              action: { tool: name, connector: conn.name, serverTool: tool.name, arguments: args },
-              actionClass: name,
-              summary: `${conn.name}: ${tool.title ?? tool.name}`,
-              subjects: [],
-              async execute(signal) {
-                const live = conn.enabledTools.find((t) => t.name === tool.name);
-                if (!live)
-                  throw new ToolError(
-                    `The tool ${name} is disabled now (its description changed or the connector restarted); the user must accept it again.`,
-                  );
-                const res = await conn.call(tool.name, args, signal, callTimeout);
-                const blocks = toBlocks(res.content as McpContent[] | undefined, res.structuredContent);
-                return {
-                  content: blocks,
-                  isError: res.isError === true,
-                  tainted: true,
-                  summary: `${conn.name}: ${tool.name}${res.isError ? ' (error)' : ''}`,
-                };
-              },
-            };
-          },
-        });
-      }
+    const connected = [...this.connectors.values()]
+      .filter((c) => c.status === 'connected')
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    const entries = connected.flatMap((conn) =>
+      [...conn.enabledTools]
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+        .map((tool) => ({ connector: conn.name, tool: tool.name, conn, def: tool })),
+    );
+    const { named, clashes } = uniqueModelNames(entries);
+    for (const conn of connected) conn.setNameClashes(clashes.filter((e) => e.conn === conn).map((e) => e.tool));
+    for (const { entry, name } of named) {
+      const { conn, def: tool } = entry;
+      const readOnly = tool.annotations?.readOnlyHint === true;
+      specs.push({
+        kind: 'connector',
+        egress: !conn.config.readOnly, // a server's own readOnlyHint is not trusted for this
+        readOnly,
+        connector: conn.name,
+        definition: { name, description: modelDescription(conn.name, tool), input_schema: modelSchema(tool) },
+        summarize: () => `${conn.name}: ${tool.title ?? tool.name}`,
+        async prepare(raw, call) {
+          const args = asInput(raw ?? {});
+          return {
+            action: { tool: name, connector: conn.name, serverTool: tool.name, arguments: args },
+            actionClass: name,
+            summary: `${conn.name}: ${tool.title ?? tool.name}`,
+            subjects: [],
+            async execute(signal) {
+              const live = conn.enabledTools.find((t) => t.name === tool.name);
+              if (!live)
+                throw new ToolError(
+                  `The tool ${name} is disabled now (its description changed or the connector restarted); the user must accept it again.`,
+                );
+              const res = await conn.call(tool.name, args, signal, callTimeout);
+              const blocks = toBlocks(res.content as McpContent[] | undefined, res.structuredContent);
+              return {
+                content: blocks,
+                isError: res.isError === true,
+                tainted: true,
+                summary: `${conn.name}: ${tool.name}${res.isError ? ' (error)' : ''}`,
+              };
+            },
+          };
+        },
+      });
     }
     return specs;
   }

@@ -1,12 +1,19 @@
 // Tool description pins: the hash of each connector tool's name, description and input schema,
 // recorded when the connector is added (its first successful connection) or accepted again with
 // `errand connectors accept <name>`. A tool whose hash no longer matches is disabled. The pin covers
-// the tool's annotations too.
+// the tool's annotations too. The text accepted is kept beside the hash, so a later change can be
+// shown as what changed.
 import fs from 'node:fs';
+import type { ConnectorToolText } from '../../control/protocol.js';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { actionHash } from '../util.js';
 
-type PinsDoc = { schema: 1; connectors: Record<string, Record<string, string>> };
+type PinsDoc = {
+  schema: 1;
+  connectors: Record<string, Record<string, string>>;
+  /** Per connector and tool, the text the pin was made from (absent for pins made before it was kept). */
+  texts?: Record<string, Record<string, ConnectorToolText>>;
+};
 
 type PinnedTool = { name: string; description?: string; inputSchema?: unknown; title?: string; annotations?: unknown };
 
@@ -52,9 +59,16 @@ export class PinStore {
     return this.read().connectors[connector];
   }
 
-  async set(connector: string, pins: Record<string, string>): Promise<void> {
+  /** The text each tool's pin was made from, where it is known. */
+  texts(connector: string): Record<string, ConnectorToolText> {
+    return this.read().texts?.[connector] ?? {};
+  }
+
+  /** Replace a connector's pins, and the texts they were made from (kept as they are when not given). */
+  async set(connector: string, pins: Record<string, string>, texts?: Record<string, ConnectorToolText>): Promise<void> {
     const doc = this.read();
     doc.connectors[connector] = pins;
+    if (texts) doc.texts = { ...doc.texts, [connector]: texts };
     await writeFileDurably(this.file, JSON.stringify(doc, null, 2) + '\n', false, 0o600);
   }
 
@@ -62,6 +76,7 @@ export class PinStore {
     const doc = this.read();
     if (!(connector in doc.connectors)) return;
     delete doc.connectors[connector];
+    delete doc.texts?.[connector];
     await writeFileDurably(this.file, JSON.stringify(doc, null, 2) + '\n', false, 0o600);
   }
 }

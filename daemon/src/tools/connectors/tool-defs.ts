@@ -1,0 +1,104 @@
+// A connector's tools as the model sees them, and the bound on what one connector may add to every
+// request. Tool definitions are the server's text: a 3 MB schema or 3,000 tools would make every
+// task of every thread too large to send, so tools past these bounds are left out and named in the
+// connector's status.
+import type { Tool } from '@modelcontextprotocol/client';
+import type { ConnectorToolText } from '../../control/protocol.js';
+import { clip } from '../util.js';
+
+/** One tool's definition (name, title, description, input schema, annotations) as JSON, at most. */
+export const MAX_TOOL_DEFINITION_BYTES = 8 * 1024;
+/** What one connector offers the model, at most. */
+export const MAX_CONNECTOR_TOOLS = 100;
+export const MAX_CONNECTOR_DEFINITION_BYTES = 64 * 1024;
+const MAX_MODEL_DESCRIPTION = 2000;
+
+/**
+ * The names MCP recommends for tools (letters, digits, _ - . and /, up to 128). Anything else (an
+ * escape sequence, a direction mark, a line break) would be printed in `errand connectors` and on
+ * the phone; such a tool is left out rather than shown rewritten.
+ */
+const TOOL_NAME = /^[A-Za-z0-9_./-]{1,128}$/;
+
+export function modelDescription(connector: string, tool: Tool): string {
+  return clip(`[${connector} connector] ${tool.description ?? tool.title ?? tool.name}`, MAX_MODEL_DESCRIPTION);
+}
+
+export function modelSchema(tool: Tool): Record<string, unknown> & { type: 'object' } {
+  return { ...(tool.inputSchema as Record<string, unknown>), type: 'object' };
+}
+
+/** The text a person reviews: the description and schema exactly as the model is sent them, and the annotations Errand acts on. */
+export function toolText(connector: string, tool: Tool): ConnectorToolText {
+  return {
+    ...(tool.title !== undefined ? { title: tool.title } : {}),
+    description: modelDescription(connector, tool),
+    inputSchema: modelSchema(tool),
+    ...(tool.annotations !== undefined ? { annotations: tool.annotations } : {}),
+  };
+}
+
+const definitionBytes = (t: Tool): number =>
+  Buffer.byteLength(
+    JSON.stringify({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: t.inputSchema,
+      annotations: t.annotations,
+    }),
+  );
+
+const kb = (n: number) =>
+  n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
+const some = (names: string[]) =>
+  names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+/**
+ * The tools a connector may offer, in the server's order: names that could not be shown safely,
+ * a name listed twice, and definitions over MAX_TOOL_DEFINITION_BYTES are left out; then tools
+ * past MAX_CONNECTOR_TOOLS or MAX_CONNECTOR_DEFINITION_BYTES in all. `leftOut` says what and why.
+ */
+export function boundTools(listed: Tool[]): { kept: Tool[]; leftOut?: string } {
+  const kept: Tool[] = [];
+  const seen = new Set<string>();
+  let badNames = 0;
+  let twice = 0;
+  const tooBig: string[] = [];
+  let overBudget = 0;
+  let total = 0;
+  for (const tool of listed) {
+    if (typeof tool.name !== 'string' || !TOOL_NAME.test(tool.name)) {
+      badNames++;
+      continue;
+    }
+    if (seen.has(tool.name)) {
+      twice++;
+      continue;
+    }
+    seen.add(tool.name);
+    const size = definitionBytes(tool);
+    if (size > MAX_TOOL_DEFINITION_BYTES) {
+      tooBig.push(`${tool.name} (${kb(size)})`);
+      continue;
+    }
+    if (kept.length >= MAX_CONNECTOR_TOOLS || total + size > MAX_CONNECTOR_DEFINITION_BYTES) {
+      overBudget++;
+      continue;
+    }
+    total += size;
+    kept.push(tool);
+  }
+  const why: string[] = [];
+  if (tooBig.length) why.push(`${some(tooBig)}: a tool's definition may be at most ${kb(MAX_TOOL_DEFINITION_BYTES)}`);
+  if (overBudget)
+    why.push(
+      `${plural(overBudget, 'more tool')}: a connector offers at most ${MAX_CONNECTOR_TOOLS} tools and ${kb(MAX_CONNECTOR_DEFINITION_BYTES)} of tool definitions`,
+    );
+  if (badNames)
+    why.push(`${plural(badNames, 'tool')} named with characters other than A-Z a-z 0-9 _ . - / or over 128 long`);
+  if (twice) why.push(`${plural(twice, 'tool')} listed twice under one name`);
+  const out = tooBig.length + overBudget + badNames + twice;
+  return { kept, ...(out ? { leftOut: `${plural(out, 'tool')} left out: ${why.join('; ')}` } : {}) };
+}
