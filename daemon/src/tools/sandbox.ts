@@ -2,6 +2,7 @@
 // sandbox-exec on macOS). Writes only inside the roots, no network, Errand's own state folder
 // hidden. When it cannot start, the status says why and every shell call needs an approval.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
 import { isInside } from './roots.js';
@@ -38,6 +39,11 @@ interface BridgeNote {
 
 /** The runtime's bridge socket names (linux-sandbox-utils.js, initializeLinuxNetworkBridge). */
 const BRIDGE_SOCKET = /^claude-(?:http|socks)-[0-9a-f]{16}\.sock$/;
+/**
+ * The sockets the runtime's proxy listens on in the daemon itself (mux-proxy.js: srt-mux-<pid>-<n>.sock):
+ * a daemon killed with -9 leaves them in the temp folder.
+ */
+const muxSocketsOf = (pid: number) => new RegExp(`^srt-mux-${pid}-[0-9a-z]+\\.sock$`);
 
 /** A process's start time (field 22 of /proc/<pid>/stat) and parent, or undefined when it is gone. */
 function procStat(pid: number): { start: string; ppid: number } | undefined {
@@ -154,7 +160,7 @@ export class Sandbox {
    * socat, listening on the noted socket, is killed.
    */
   reapLeftBridges(): number {
-    let note: { daemon?: { pid?: unknown; start?: unknown }; bridges?: unknown };
+    let note: { daemon?: { pid?: unknown; start?: unknown }; bridges?: unknown; proxySockets?: unknown };
     try {
       note = JSON.parse(fs.readFileSync(this.bridgesNote, 'utf8'));
     } catch {
@@ -186,6 +192,16 @@ export class Sandbox {
         /* already gone */
       }
     }
+    // The dead daemon's own proxy sockets.
+    const own = typeof daemon?.pid === 'number' ? muxSocketsOf(daemon.pid) : undefined;
+    for (const socket of Array.isArray(note.proxySockets) ? note.proxySockets : []) {
+      if (typeof socket !== 'string' || !path.isAbsolute(socket) || !own?.test(path.basename(socket))) continue;
+      try {
+        if (fs.lstatSync(socket).isSocket()) fs.rmSync(socket, { force: true });
+      } catch {
+        /* already gone */
+      }
+    }
     fs.rmSync(this.bridgesNote, { force: true });
     return stopped;
   }
@@ -200,8 +216,13 @@ export class Sandbox {
       const bridges = findBridges([...new Set(sockets)]);
       if (!bridges.length) return;
       const daemon = { pid: process.pid, start: procStat(process.pid)?.start };
+      const own = muxSocketsOf(process.pid);
+      const proxySockets = fs
+        .readdirSync(os.tmpdir())
+        .filter((n) => own.test(n))
+        .map((n) => path.join(os.tmpdir(), n));
       const temp = `${this.bridgesNote}.tmp`;
-      fs.writeFileSync(temp, JSON.stringify({ daemon, bridges }), { mode: 0o600 });
+      fs.writeFileSync(temp, JSON.stringify({ daemon, bridges, proxySockets }), { mode: 0o600 });
       fs.renameSync(temp, this.bridgesNote);
     } catch (err) {
       this.log.warn('the sandbox network bridges could not be noted; a crash would leave them running', {

@@ -92,7 +92,16 @@ it.skipIf(!canSandbox)(
     expect(bridges.length).toBeGreaterThan(0);
 
     const notePath = path.join(home, 'sandbox-bridges.json');
-    const note = JSON.parse(fs.readFileSync(notePath, 'utf8')) as { bridges: Array<{ pid: number; socket: string }> };
+    const note = JSON.parse(fs.readFileSync(notePath, 'utf8')) as {
+      bridges: Array<{ pid: number; socket: string }>;
+      proxySockets: string[];
+    };
+    // The daemon's own proxy socket (the runtime's srt-mux-<pid>-<n>.sock) is noted too.
+    expect(note.proxySockets.length).toBeGreaterThan(0);
+    for (const s of note.proxySockets) {
+      expect(path.basename(s)).toMatch(new RegExp(`^srt-mux-${first.child.pid}-`));
+      expect(fs.lstatSync(s).isSocket()).toBe(true);
+    }
     const pids = note.bridges.map((b) => b.pid);
     expect(pids.sort()).toEqual(bridges.map((b) => b.pid).sort());
     for (const b of note.bridges) {
@@ -109,6 +118,7 @@ it.skipIf(!canSandbox)(
     children.push(second.child);
     await until(() => pids.every((pid) => parentOf(pid) === undefined), 'the left bridges to be killed');
     for (const b of note.bridges) expect(fs.existsSync(b.socket)).toBe(false);
+    for (const s of note.proxySockets) expect(fs.existsSync(s)).toBe(false);
     expect(fs.existsSync(notePath)).toBe(false);
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
