@@ -14,6 +14,7 @@ import { serviceState } from '../service/index.js';
 import { execRunner, type Runner, which } from '../service/runner.js';
 import { DeviceStore } from '../store/devices.js';
 import { StoreCorruptError } from '../store/durable-file.js';
+import { SNAPSHOT_FIX } from '../store/journal.js';
 import { inspectJournal, journalDirOf } from '../store/repair.js';
 import type { Logger } from '../util/log.js';
 
@@ -504,6 +505,7 @@ function checkJournal(paths: ReturnType<typeof homePaths>): Check {
         detail: h.detail,
         fix: 'Stop Errand and run `errand repair`: it keeps a copy, cuts the journal at the last good record and says what was dropped.',
       };
+    if (h.status === 'snapshot') return { id: 'journal', title, status: 'fail', detail: h.detail, fix: SNAPSHOT_FIX };
     if (h.status === 'lost')
       return {
         id: 'journal',

@@ -227,6 +227,18 @@ export class JournalDamagedError extends Error {
   }
 }
 
+/** What to do about a damaged snapshot: nothing in Errand can rebuild it (its older records are gone). */
+export const SNAPSHOT_FIX =
+  'Restore the store folder from a backup of your home if you have one. `errand repair` cannot rebuild a snapshot: the records it was made from are no longer all in the journal.';
+
+/** The newest snapshot cannot be read: start refuses, and so does repair (see SNAPSHOT_FIX). */
+export class SnapshotDamagedError extends JournalDamagedError {
+  constructor(file: string, problem: string) {
+    super(file, 0, problem, 0);
+    this.message = `The journal's snapshot ${file} is damaged (${problem}). Errand did not change it. ${SNAPSHOT_FIX}`;
+  }
+}
+
 /** When a record was written, for people: `2025-01-31 14:05:09 UTC`. */
 export const recordTime = (at: number) => `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
@@ -628,7 +640,7 @@ export class Journal {
       try {
         snap = openSnapshot(file);
       } catch (err) {
-        throw new JournalDamagedError(file, 0, `snapshot is not valid: ${(err as Error).message}`, 0);
+        throw new SnapshotDamagedError(file, `snapshot is not valid: ${(err as Error).message}`);
       }
       const { head, parts } = snap;
       this.source = snap.source;

@@ -17,6 +17,7 @@ import {
   readNewestSegmentMark,
   readRecordAt,
   SEQ_FLOOR_OP,
+  SNAPSHOT_FIX,
   scanJournal,
   segmentName,
   snapshotNumber,
@@ -35,7 +36,8 @@ export const LOST_SEQ_GAP = 1_000_000_000;
 
 export interface JournalHealth {
   /** `lost`: the newest records are gone (a segment deleted, or lost in a restore). */
-  status: 'ok' | 'empty' | 'torn' | 'damaged' | 'lost';
+  /** `snapshot`: the newest snapshot cannot be read (nothing here can rebuild it). */
+  status: 'ok' | 'empty' | 'torn' | 'damaged' | 'lost' | 'snapshot';
   records: number;
   detail: string;
   file?: string;
@@ -62,6 +64,20 @@ export function inspectJournal(dir: string): JournalHealth {
   if (!listSegments(dir).length && !listSnapshots(dir).length && !readNewestSegmentMark(dir))
     return { status: 'empty', records: 0, detail: 'no journal yet' };
   // The snapshot first: a running daemon drops segments only after writing a newer snapshot.
+  const snapName = listSnapshots(dir).at(-1);
+  if (snapName) {
+    const file = path.join(dir, snapName);
+    try {
+      openSnapshot(file).source?.close(); // as start opens it
+    } catch (err) {
+      return {
+        status: 'snapshot',
+        records: 0,
+        file,
+        detail: `the snapshot ${file} is damaged (${(err as Error).message})`,
+      };
+    }
+  }
   const snapshot = newestSnapshot(dir);
   const scan = scanJournal(dir);
   if (scan.damaged) {
@@ -103,6 +119,8 @@ export interface RepairResult {
   droppedEvents?: number;
   /** The newest records were gone: what was found. */
   lost?: string;
+  /** The damage is of a kind repair cannot fix (a damaged snapshot): the message says what to do. */
+  cannot?: true;
 }
 
 /** Every valid record after a damaged place (the damaged segment's rest and all later segments). */
@@ -129,6 +147,8 @@ function recordsAfter(dir: string, file: string, offset: number): JournalRecord[
 export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   const dir = journalDirOf(paths);
   const health = inspectJournal(dir);
+  if (health.status === 'snapshot')
+    return { repaired: false, cannot: true, message: `Not repaired: ${health.detail}. ${SNAPSHOT_FIX}` };
   if (health.status !== 'damaged' && health.status !== 'lost')
     return {
       repaired: false,

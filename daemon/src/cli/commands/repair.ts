@@ -31,7 +31,7 @@ Options:
     if (args.values.check === true) {
       const h = inspectJournal(journalDirOf(paths));
       io.out(json ? JSON.stringify(h) : `Journal: ${h.status} — ${h.detail}.`);
-      return h.status === 'damaged' || h.status === 'lost' ? 1 : 0;
+      return h.status === 'damaged' || h.status === 'lost' || h.status === 'snapshot' ? 1 : 0;
     }
     const pid = lockHolder(paths.lock);
     if (pid !== undefined) {
@@ -40,6 +40,6 @@ Options:
     }
     const r = await repairJournal(paths);
     io.out(json ? JSON.stringify(r) : r.message);
-    return 0;
+    return r.cannot ? 1 : 0;
   },
 };
