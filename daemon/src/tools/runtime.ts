@@ -318,6 +318,7 @@ export class Runtime implements ToolRuntime {
       // What a tainted task's command writes may carry what it read: its new changes are noted below.
       const changesBefore =
         spec.kind === 'shell' && this.d.taintedFiles ? (await this.d.journal.changes(ctx.taskId)).length : 0;
+      const startedAt = Date.now();
       let res;
       try {
         res = await prepared.execute(ctx.signal);
@@ -345,17 +346,16 @@ export class Runtime implements ToolRuntime {
         readTainted ||= !!this.d.taintedFiles?.readBy(prepared.subjects, spec.definition.name === 'fs_search');
       else if (spec.kind === 'shell') {
         const { argv, cwd } = prepared.action as { argv: string[]; cwd: string };
-        readTainted ||= !!this.d.taintedFiles?.readBy(shellReadTargets(argv, cwd), true);
-        if (ctx.tainted && res.changed) {
-          const made = (await this.d.journal.changes(ctx.taskId)).slice(changesBefore);
-          this.d.taintedFiles?.add(made.flatMap((c) => (c.toPath ? [c.path, c.toPath] : [c.path])));
-        } else if (res.changed && this.d.taintedFiles) {
-          // A clean task's command that removed a noted file (`mv` shows as a removal and a new
-          // file): what it wrote may be that file under another name, so it is noted too.
-          const made = (await this.d.journal.changes(ctx.taskId)).slice(changesBefore);
-          const tainted = this.d.taintedFiles;
-          if (made.some((c) => c.op === 'trash' && tainted.readBy([c.path], true)))
-            tainted.add(made.filter((c) => c.op !== 'trash' && c.op !== 'mkdir').map((c) => c.path));
+        const targets = shellReadTargets(argv, cwd);
+        readTainted ||= !!this.d.taintedFiles?.readBy(targets, true);
+        // What a command writes may carry what it read (or what the task had in view). Only a noted
+        // file it names counts here: its folder as a whole (bash may read anything there) would
+        // note every file any command writes near one.
+        if (this.d.taintedFiles) {
+          const named = targets.filter((t) => t !== cwd);
+          const readNoted = this.d.taintedFiles.readBy(named, true);
+          const made = res.changed ? (await this.d.journal.changes(ctx.taskId)).slice(changesBefore) : [];
+          this.d.taintedFiles.noteShellStep({ argv, cwd, taskTainted: ctx.tainted, readNoted, made, startedAt });
         }
       }
       if (res.changed) {

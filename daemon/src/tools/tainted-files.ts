@@ -59,6 +59,20 @@ export function shellReadTargets(argv: string[], cwd: string): string[] {
   return [...targets];
 }
 
+/** What a shell step did, for noting what it wrote (see TaintedFiles.noteShellStep). */
+export interface ShellStep {
+  argv: string[];
+  cwd: string;
+  /** The task had untrusted text in view before the step. */
+  taskTainted: boolean;
+  /** The step read a noted file (by its arguments or its folder). */
+  readNoted: boolean;
+  /** The step's recorded changes (in its folder). */
+  made: Array<{ op: string; path: string; toPath?: string }>;
+  /** When the step started (ms): an argument path changed since then was written by it. */
+  startedAt: number;
+}
+
 export class TaintedFiles {
   private readonly paths = new Set<string>();
 
@@ -121,6 +135,31 @@ export class TaintedFiles {
       else if (p.startsWith(inside)) moved.push(to + p.slice(from.length));
     }
     if (moved.length) this.add(moved);
+  }
+
+  /**
+   * Note what a shell step wrote when it may carry untrusted text: the task had some in view, or the
+   * step read a noted file (`cp noted copy`, `cat noted > out`) or removed one (`mv` shows as a
+   * removal and a new file). Besides its recorded changes (its folder only), an argument path
+   * changed during the step is noted too (`mv noted ../elsewhere/name`).
+   */
+  noteShellStep(step: ShellStep): void {
+    const removedNoted = step.made.some((c) => c.op === 'trash' && this.readBy([c.path], true));
+    if (!step.taskTainted && !step.readNoted && !removedNoted) return;
+    const written = step.made
+      .filter((c) => c.op !== 'trash' && c.op !== 'mkdir')
+      .flatMap((c) => (c.toPath ? [c.path, c.toPath] : [c.path]));
+    for (const p of shellReadTargets(step.argv, step.cwd)) {
+      if (p === step.cwd) continue;
+      try {
+        const st = fs.lstatSync(p);
+        // A rename changes the ctime, a copy makes a new file: either is at or after the start.
+        if (st.isFile() && st.ctimeMs >= step.startedAt - 1) written.push(p);
+      } catch {
+        /* not there (a word, or a file it removed) */
+      }
+    }
+    this.add(written);
   }
 
   private remember(file: string): void {
