@@ -45,6 +45,22 @@ function upsert<E extends QueuedEntry>(list: E[], e: E): E[] {
   return list.some((x) => x.id === e.id) ? list.map((x) => (x.id === e.id ? e : x)) : [...list, e];
 }
 
+/**
+ * Bumped when the pairing is forgotten (unpaired, or revoked by the computer): what was queued for
+ * that computer is dropped, and a send in flight then writes nothing back, so nothing queued for one
+ * pairing ever goes to the next computer paired without a reload.
+ */
+let pairing = 0;
+
+function dropQueued(): void {
+  pairing++;
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
+  outboxStore.set([]);
+  responsesStore.set([]);
+  createdStore.set({});
+}
+
 async function persist(e: QueuedEntry): Promise<void> {
   await idb.put('outbox', e.id, e);
   if (isResponse(e)) responsesStore.set((list) => upsert(list, e));
@@ -154,14 +170,15 @@ let retryTimer: ReturnType<typeof setTimeout> | undefined;
 export async function flush(): Promise<void> {
   if (flushing || !authStore.get()) return;
   flushing = true;
+  const mine = pairing;
   try {
     for (;;) {
-      if (!isOnline()) return;
+      if (!isOnline() || pairing !== mine) return;
       // In the order written: an answer goes before a follow-up typed after it.
       let e = nextToSend<QueuedEntry>([...outboxStore.get(), ...responsesStore.get()]);
       if (!e) return;
       try {
-        if (e.type === 'thread.create' || e.type === 'thread.send') e = await uploadFiles(e);
+        if (e.type === 'thread.create' || e.type === 'thread.send') e = await uploadFiles(e, mine);
         const cmd = toCommand(e);
         if (cmd.type === 'thread.create') {
           const { id: _id, ...rest } = cmd;
@@ -177,8 +194,10 @@ export async function flush(): Promise<void> {
           const { id: _id, ...rest } = cmd;
           await request(rest, { id: e.id });
         }
+        if (pairing !== mine) return;
         await remove(e.id);
       } catch (err) {
+        if (pairing !== mine) return; // forgotten meanwhile: nothing goes back into the outbox
         const code = err instanceof CommandFailed ? err.code : 'internal';
         if (isRetryable(code)) {
           clearTimeout(retryTimer);
@@ -196,11 +215,12 @@ export async function flush(): Promise<void> {
 }
 
 /** Upload a message's files still waiting, recording each as it lands (never uploaded twice). */
-async function uploadFiles(entry: OutboxEntry): Promise<OutboxEntry> {
+async function uploadFiles(entry: OutboxEntry, mine: number): Promise<OutboxEntry> {
   let e = entry;
   while (e.files.length) {
     const [file, ...rest] = e.files;
     const up = await upload(file.blob, file.name, file.type);
+    if (pairing !== mine) throw new Error('the pairing was forgotten');
     e = { ...e, files: rest, uploaded: [...e.uploaded, { id: up.id, name: up.name }] };
     await persist(e);
   }
@@ -209,5 +229,12 @@ async function uploadFiles(entry: OutboxEntry): Promise<OutboxEntry> {
 
 /** Send what waits after each (re)sync (called once, from main.tsx). */
 export function startOutbox(): () => void {
-  return onSynced(() => void flush());
+  const offSynced = onSynced(() => void flush());
+  const offAuth = authStore.subscribe(() => {
+    if (!authStore.get()) dropQueued();
+  });
+  return () => {
+    offSynced();
+    offAuth();
+  };
 }
