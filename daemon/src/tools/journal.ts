@@ -73,6 +73,9 @@ function withParents(p: string): string[] {
   return out;
 }
 
+/** A change's act refused before it changed anything: its intent is settled as not made. */
+class NothingDone extends ToolError {}
+
 export interface UndoResult {
   restored: string[];
   /** Paths left alone, with the reason (changed since the task, or an error). */
@@ -313,7 +316,9 @@ export class ChangeJournal {
   /**
    * Run `fn` once the task's earlier undo or change has finished: an undo from two devices at once
    * runs twice in turn (the second reads the first's undone marks and finds nothing left), and a
-   * change of the task never lands in the middle of its undo.
+   * change of the task never lands in the middle of its undo, nor an undo between a change's checks
+   * (what is there, the content before) and its act. Nothing inside a turn takes another turn of
+   * the same task: it would wait for itself.
    */
   private async oneAtATime<T>(taskId: string, fn: () => Promise<T>): Promise<T> {
     const before = this.turns.get(taskId);
@@ -329,6 +334,15 @@ export class ChangeJournal {
       done();
       if (this.turns.get(taskId) === mine) this.turns.delete(taskId);
     }
+  }
+
+  /**
+   * A file tool's or an undo's turn, once the shell runs a crash cut off are recorded: their
+   * recording (recordExternal) takes turns too, and must not wait behind a turn that waits for it.
+   */
+  private async turn<T>(taskId: string, fn: () => Promise<T>): Promise<T> {
+    await this.recovering;
+    return this.oneAtATime(taskId, fn);
   }
 
   private taskDir(taskId: string): string {
@@ -485,13 +499,10 @@ export class ChangeJournal {
 
   /**
    * Make a change the intent way: `entry` is appended durably first, then `act` makes the change,
-   * then the entry is marked made (or, when `act` failed, by what is on disk).
+   * then the entry is marked made (or, when `act` failed, by what is on disk). Called within the
+   * task's turn, by the method that made the checks the change relies on.
    */
-  private change(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
-    return this.oneAtATime(taskId, () => this.changeNow(taskId, entry, act));
-  }
-
-  private async changeNow(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
+  private async change(taskId: string, entry: JournalEntry, act: () => Promise<void>): Promise<JournalEntry> {
     // Intents a crash left open are settled before a new change to the task can blur them.
     if (this.withChanges.has(taskId) && !this.settledTasks.has(taskId)) await this.entries(taskId);
     this.making.add(entry.id);
@@ -503,8 +514,9 @@ export class ChangeJournal {
         await act();
         made = true;
       } catch (err) {
-        // A failed mkdir made nothing (a folder there now is someone else's); otherwise ask the disk.
-        made = entry.op === 'mkdir' ? false : await this.wasMade(entry);
+        // A failed mkdir made nothing (a folder there now is someone else's), nor did an act that
+        // refused before it began; otherwise ask the disk.
+        made = entry.op === 'mkdir' || err instanceof NothingDone ? false : await this.wasMade(entry);
         throw err;
       }
       crashPoint(entry);
@@ -566,6 +578,12 @@ export class ChangeJournal {
 
   /** Write (create or overwrite) a file, keeping its previous content. */
   async writeFile(taskId: string, file: string, data: Buffer, op: 'write' | 'edit' = 'write'): Promise<JournalEntry> {
+    // The whole of it in the task's turn: an undo between the look at what is there and the write
+    // would leave the entry naming a state (created, or the content before) that is no longer so.
+    return this.turn(taskId, () => this.writeFileNow(taskId, file, data, op));
+  }
+
+  private writeFileNow(taskId: string, file: string, data: Buffer, op: 'write' | 'edit'): Promise<JournalEntry> {
     return this.noting({ exact: withParents(file), trees: [] }, () =>
       this.inParent(taskId, file, true, async (folder, name) => {
         const here = `${folder}/${name}`;
@@ -594,7 +612,11 @@ export class ChangeJournal {
     );
   }
 
-  async mkdir(taskId: string, dir: string): Promise<number> {
+  mkdir(taskId: string, dir: string): Promise<number> {
+    return this.turn(taskId, () => this.mkdirNow(taskId, dir));
+  }
+
+  private mkdirNow(taskId: string, dir: string): Promise<number> {
     return this.noting({ exact: withParents(dir), trees: [] }, () =>
       this.inParent(taskId, dir, true, async (folder, name) => {
         const st = await exists(`${folder}/${name}`);
@@ -609,7 +631,12 @@ export class ChangeJournal {
     );
   }
 
-  async move(taskId: string, from: string, to: string): Promise<JournalEntry> {
+  move(taskId: string, from: string, to: string): Promise<JournalEntry> {
+    // In the task's turn: an undo restoring `to` after the check that it is free would be overwritten.
+    return this.turn(taskId, () => this.moveNow(taskId, from, to));
+  }
+
+  private moveNow(taskId: string, from: string, to: string): Promise<JournalEntry> {
     return this.noting({ exact: withParents(to), trees: [from, to] }, () =>
       this.inParent(taskId, from, false, (fromFolder, fromName) =>
         this.inParent(taskId, to, true, async (toFolder, toName) => {
@@ -631,7 +658,12 @@ export class ChangeJournal {
             kind: st.isDirectory() ? 'dir' : 'file',
             afterSha,
           };
-          return this.change(taskId, entry, () => moveAcross(source, `${toFolder}/${toName}`));
+          return this.change(taskId, entry, async () => {
+            // Checked again at the last moment: a rename replaces whatever is there.
+            if (await exists(`${toFolder}/${toName}`))
+              throw new NothingDone(`${to} appeared meanwhile; move refuses to overwrite. Nothing was moved.`);
+            await moveAcross(source, `${toFolder}/${toName}`);
+          });
         }),
       ),
     );
@@ -679,7 +711,11 @@ export class ChangeJournal {
   }
 
   /** Move a file or folder to Errand's trash (restorable: undo, or by hand from the trash folder). */
-  async trash(taskId: string, target: string): Promise<JournalEntry> {
+  trash(taskId: string, target: string): Promise<JournalEntry> {
+    return this.turn(taskId, () => this.trashNow(taskId, target));
+  }
+
+  private trashNow(taskId: string, target: string): Promise<JournalEntry> {
     return this.noting({ exact: [], trees: [target] }, () =>
       this.inParent(taskId, target, false, async (folder, name) => {
         const here = `${folder}/${name}`;
@@ -709,12 +745,23 @@ export class ChangeJournal {
    * as create, changed files as write (previous content kept as a blob), deleted files as trash (their
    * previous content put in a trash slot, so undo and the trash restore them like a deleted file).
    */
-  async recordExternal(
+  recordExternal(
     taskId: string,
     changes: ExternalChanges,
     run?: string,
     /** The run's own watch (it is not told its own changes). */
     self?: ToolPaths,
+  ): Promise<JournalEntry[]> {
+    // In the task's turn, never between an undo's read of the entries and its undone mark. Not
+    // after `recovering`: the recovery itself records through here.
+    return this.oneAtATime(taskId, () => this.recordExternalNow(taskId, changes, run, self));
+  }
+
+  private async recordExternalNow(
+    taskId: string,
+    changes: ExternalChanges,
+    run: string | undefined,
+    self: ToolPaths | undefined,
   ): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
     const add = (entry: JournalEntry) => out.push(entry);
@@ -862,7 +909,7 @@ export class ChangeJournal {
    */
   undo(taskId: string): Promise<UndoResult> {
     // The entries are read inside the turn: a second undo sees what the first undid.
-    return this.oneAtATime(taskId, () => this.undoNow(taskId));
+    return this.turn(taskId, () => this.undoNow(taskId));
   }
 
   private async undoNow(taskId: string): Promise<UndoResult> {

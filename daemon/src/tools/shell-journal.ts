@@ -279,8 +279,11 @@ export interface DiffResult {
   count: number;
   /** The walk stopped at its cap: new files and folders past it are not recorded. */
   incomplete: boolean;
-  /** Changed files that could not be compared (hashing them was over a bound): their changes are not recorded. */
-  leftOut: Array<{ path: string; why: LeftReason }>;
+  /**
+   * Changed files that could not be compared (hashing them was over a bound, or they could not be
+   * read, e.g. the command took away read permission): their changes are not recorded.
+   */
+  leftOut: Array<{ path: string; why: LeftReason | 'unreadable' }>;
 }
 
 const hashBounds = (limits: SnapshotLimits) => ({
@@ -318,7 +321,13 @@ export async function diffSnapshot(
     if (before?.sig !== undefined && before.sig === statSignature(st) && settledBefore(st, snap.takenAt)) return;
     if (notMine(full)) return;
     const got = await hashRegular(at, budget);
-    if (got === undefined) return;
+    if (got === undefined) {
+      // Still a regular file, yet it could not be opened or read (chmod 000, say): what the command
+      // did to it is unknown, so it is said, and the step is not undoable. (Gone or no regular file
+      // by now: as before, nothing to compare.)
+      if ((await fsp.lstat(at).catch(() => undefined))?.isFile()) leftOut.push({ path: full, why: 'unreadable' });
+      return;
+    }
     if ('left' in got) return void leftOut.push({ path: full, why: got.left });
     if (!before) return void changes.created.push({ path: full, afterSha: got.sha });
     if (before.sha === got.sha && before.mode === got.mode) return;
@@ -654,8 +663,9 @@ const size = (n: number) => (n >= MB ? `${Math.round(n / MB)} MB` : `${n} bytes`
 /** Which changed files were not compared, and why, for the step's note (a few named). */
 function leftOutNote(left: DiffResult['leftOut'], cwd: string, limits: SnapshotLimits): string {
   const bounds = hashBounds(limits);
-  const why: Record<LeftReason, string> = {
+  const why: Record<LeftReason | 'unreadable', string> = {
     'too large': `over ${size(bounds.perFile)}`,
+    unreadable: 'it could not be read',
     'over budget': `past the ${size(bounds.total)} compared in all`,
     cancelled: 'the task was cancelled',
   };
