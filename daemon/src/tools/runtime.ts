@@ -315,9 +315,7 @@ export class Runtime implements ToolRuntime {
           return fail('error', msg, `not run: ${msg}`);
         }
       }
-      // What a tainted task's command writes may carry what it read: its new changes are noted below.
-      const changesBefore =
-        spec.kind === 'shell' && this.d.taintedFiles ? (await this.d.journal.changes(ctx.taskId)).length : 0;
+      // What a command writes may carry what it read: its changes (those recorded from now on) are noted below.
       const startedAt = Date.now();
       let res;
       try {
@@ -354,7 +352,7 @@ export class Runtime implements ToolRuntime {
         if (this.d.taintedFiles) {
           const named = targets.filter((t) => t !== cwd);
           const readNoted = this.d.taintedFiles.readBy(named, true);
-          const made = res.changed ? (await this.d.journal.changes(ctx.taskId)).slice(changesBefore) : [];
+          const made = res.changed ? (await this.d.journal.changes(ctx.taskId)).filter((c) => c.at >= startedAt) : [];
           this.d.taintedFiles.noteShellStep({ argv, cwd, taskTainted: ctx.tainted, readNoted, made, startedAt });
         }
       }

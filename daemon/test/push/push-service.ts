@@ -64,7 +64,8 @@ export type Responder = (req: ReceivedPush) => {
 
 /** Made once per process; the files are read into memory and removed at once (nothing left in /tmp). */
 let made: { key: string; cert: string } | undefined;
-function certificate(): { key: string; cert: string } {
+/** A certificate for the push hosts (fcm.googleapis.com and the others), made once per process. */
+export function certificate(): { key: string; cert: string } {
   if (!made) {
     const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-push-cert-'));
     execFileSync(

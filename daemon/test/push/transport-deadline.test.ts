@@ -3,14 +3,11 @@
 // and eight such requests took every connection to that host, so pushes to other devices waited
 // behind them for good. Each request now has a deadline for the whole exchange, and a body past the
 // small cap is not read on. Real https (a local server with a certificate for fcm.googleapis.com).
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type HttpsTransport, httpsTransport, type PushResponse } from '../../src/push/transport.js';
+import { certificate } from './push-service.js';
 
 let server: https.Server;
 let port: number;
@@ -36,44 +33,16 @@ function endless(res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-push-deadline-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=fcm.googleapis.com',
-        '-addext',
-        'subjectAltName=DNS:fcm.googleapis.com',
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-    const key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
-    server = https.createServer({ key, cert }, (req, res) => {
-      req.resume();
-      req.on('end', () => {
-        if (req.url?.startsWith('/trickle/')) trickle(res);
-        else if (req.url?.startsWith('/endless/')) endless(res);
-        else res.writeHead(201).end();
-      });
+  const made = certificate();
+  cert = made.cert;
+  server = https.createServer({ key: made.key, cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.startsWith('/trickle/')) trickle(res);
+      else if (req.url?.startsWith('/endless/')) endless(res);
+      else res.writeHead(201).end();
     });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
 });
