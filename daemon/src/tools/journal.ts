@@ -45,7 +45,9 @@ type JournalLine =
   | { missed: string[] }
   /** What a shell run changed, in one line (a torn line holds none of it, so recovery redoes it whole). */
   | { external: JournalEntry[]; run?: string }
-  | { undone: string[]; at: number };
+  | { undone: string[]; at: number }
+  /** Written (durably) before an undo acts: a crash may leave these reversed but not marked undone. */
+  | { undoing: string[]; at: number };
 
 /** Shell runs in flight keep their snapshot here (see shell-journal.ts), with the tools' touch log. */
 const RUNS = '.shell-runs';
@@ -63,6 +65,16 @@ const CRASH_AFTER_CHANGE = (() => {
 })();
 function crashPoint(e: JournalEntry): void {
   if (CRASH_AFTER_CHANGE !== undefined && path.basename(e.toPath ?? e.path) === CRASH_AFTER_CHANGE)
+    process.kill(process.pid, 'SIGKILL');
+}
+/** Test-only: ERRAND_TEST_CRASH=after-undo-of:<file name> kills the process right after an undo reversed a change to that file. */
+const CRASH_AFTER_UNDO = (() => {
+  const v = process.env.ERRAND_TEST_CRASH;
+  const point = 'after-undo-of:';
+  return v?.startsWith(point) ? v.slice(point.length) : undefined;
+})();
+function undoCrashPoint(e: JournalEntry): void {
+  if (CRASH_AFTER_UNDO !== undefined && path.basename(e.path) === CRASH_AFTER_UNDO)
     process.kill(process.pid, 'SIGKILL');
 }
 
@@ -914,6 +926,9 @@ export class ChangeJournal {
 
   private async undoNow(taskId: string): Promise<UndoResult> {
     const all = await this.entries(taskId);
+    const interrupted = await this.undoInterrupted(taskId);
+    const pending = all.filter((e) => !e.undone).map((e) => e.id);
+    if (pending.length) await this.append(taskId, { undoing: pending, at: Date.now() });
     const result: UndoResult = { restored: [], skipped: [] };
     const blocked = new Map<string, string>();
     const done: string[] = [];
@@ -933,9 +948,10 @@ export class ChangeJournal {
         continue;
       }
       try {
-        const changed = await this.noting({ exact: paths.flatMap(withParents), trees: paths }, () =>
-          this.undoOne(taskId, e),
+        const changed = await this.noting({ exact: paths.flatMap(withParents), trees: paths }, async () =>
+          interrupted.has(e.id) && (await this.alreadyReversed(e)) ? undefined : this.undoOne(taskId, e),
         );
+        undoCrashPoint(e);
         if (changed) {
           block(paths, changed);
           continue;
@@ -949,6 +965,44 @@ export class ChangeJournal {
     if (done.length) await this.append(taskId, { undone: done, at: Date.now() });
     result.restored = result.restored.filter((p) => !blocked.has(p));
     return result;
+  }
+
+  /** Changes an earlier undo set out to reverse and never marked undone (a crash, or left as they were). */
+  private async undoInterrupted(taskId: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const l of await this.lines(taskId)) {
+      if ('undoing' in l) for (const id of l.undoing) out.add(id);
+      else if ('undone' in l) for (const id of l.undone) out.delete(id);
+    }
+    return out;
+  }
+
+  /**
+   * Whether the paths are already as they were before the change: an undo a crash cut off reversed
+   * it but never marked it. Counted as undone; otherwise the next undo found "changed since the
+   * task", reported a restored file as left alone, and left the earlier changes to it undone too.
+   */
+  private async alreadyReversed(e: JournalEntry): Promise<boolean> {
+    switch (e.op) {
+      case 'create':
+      case 'write':
+      case 'edit':
+        return e.beforeBlob ? (await this.fileSha(e.path)) === e.beforeBlob : !(await exists(e.path));
+      case 'mkdir':
+        return !(await exists(e.path));
+      case 'move': {
+        const st = await exists(e.path);
+        if (!st || (await exists(e.toPath!))) return false;
+        return e.kind === 'dir' ? st.isDirectory() : (await this.fileSha(e.path)) === e.afterSha;
+      }
+      case 'trash': {
+        if (!(await exists(e.path)) || (e.trashPath && (await exists(e.trashPath)))) return false;
+        // The crash may have come between putting it back and removing its emptied trash slot.
+        const slot = e.trashPath ? await this.slotOf(e.trashPath).catch(() => undefined) : undefined;
+        if (slot) await removeNoFollow(slot);
+        return true;
+      }
+    }
   }
 
   /** Reverse one change; returns a reason when the path changed since (and nothing was done). */

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeJournal } from '../../src/tools/journal.js';
 import { ensureBuilt } from '../agent/build.js';
 import { freePort, killChildren, pairWithCli, spawnDaemon } from '../helpers/cli.js';
-import { type ModelServer, reply, startModelServer, toolUse } from '../helpers/model-server.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
 beforeAll(() => {
@@ -136,6 +136,58 @@ it('kill -9 in the middle of a shell command: after the restart what it changed,
   // The run's kept files are gone once its changes are journaled.
   expect(fs.readdirSync(path.join(home, 'journal', '.shell-runs')).filter((n) => n.endsWith('.run'))).toEqual([]);
 }, 120_000);
+
+// Undo goes newest first; the hook kills the daemon right after the named change was reversed: a
+// deleted file put back from the trash, a move put back, or a file the task made moved to the trash.
+it.each([
+  ['moved.txt', 'a move put back'],
+  ['gone.txt', 'a deleted file put back'],
+  ['made.txt', 'a created file taken away'],
+])(
+  'kill -9 partway through an undo (right after %s: %s): the next undo finishes it, every path restored, none skipped',
+  async (crashAt) => {
+    const ws0 = path.join(home, 'workspace');
+    fs.mkdirSync(ws0, { recursive: true });
+    const ws = fs.realpathSync(ws0);
+    const [kept, made, gone, moved, movedTo] = ['kept.txt', 'made.txt', 'gone.txt', 'moved.txt', 'moved-to.txt'].map(
+      (n) => path.join(ws, n),
+    );
+    fs.writeFileSync(kept, 'before');
+    fs.writeFileSync(gone, 'deleted by the task');
+    fs.writeFileSync(moved, 'moved by the task');
+    server.push(reply(toolUse('fs_write', { path: 'kept.txt', content: 'after' })));
+    server.push(reply(toolUse('fs_write', { path: 'made.txt', content: 'new file' })));
+    server.push(reply(toolUse('fs_delete', { path: 'gone.txt' })));
+    server.push(reply(toolUse('fs_move', { from: 'moved.txt', to: 'moved-to.txt' })));
+    server.push(reply(text('Done.')));
+
+    const first = await start({ ...baseEnv(), ERRAND_TEST_CRASH: `after-undo-of:${crashAt}` });
+    const { task } = await first.ws.send<{ task: { id: string } }>({ type: 'thread.create', text: 'change files' });
+    await first.ws.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+    void first.ws.send({ type: 'task.undo', taskId: task.id }).catch(() => undefined);
+    expect((await first.daemon.exited).signal).toBe('SIGKILL');
+    expect(fs.readFileSync(kept, 'utf8')).toBe('after'); // the oldest change: not reached
+
+    const again = await start(baseEnv(), first.token);
+    const undo = await again.ws.send<{ restored: string[]; skipped: unknown[] }>({
+      type: 'task.undo',
+      taskId: task.id,
+    });
+    expect(undo.skipped).toEqual([]);
+    expect([...undo.restored].sort()).toEqual([gone, kept, made, moved, movedTo].sort());
+    expect(fs.readFileSync(kept, 'utf8')).toBe('before');
+    expect(fs.readFileSync(gone, 'utf8')).toBe('deleted by the task');
+    expect(fs.readFileSync(moved, 'utf8')).toBe('moved by the task');
+    expect(fs.existsSync(made) || fs.existsSync(movedTo)).toBe(false);
+    const { changes } = await again.ws.send<{ changes: Change[] }>({ type: 'task.changes', taskId: task.id });
+    expect(changes.every((c) => c.undone)).toBe(true);
+    // No emptied trash slot is left behind by the interrupted put-back.
+    const trash = path.join(home, 'trash');
+    const slots = fs.existsSync(trash) ? fs.readdirSync(trash).filter((n) => !n.startsWith('.')) : [];
+    for (const slot of slots) expect(fs.readdirSync(path.join(trash, slot)).length).toBeGreaterThan(1);
+  },
+  120_000,
+);
 
 describe('an intent a crash left without its change', () => {
   it('is not listed, and undo neither fails nor touches the file (an overwrite that never happened, a create that never happened)', async () => {
