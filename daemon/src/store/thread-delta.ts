@@ -27,9 +27,9 @@ interface Shadow {
   meta: string;
   /** Items are replaced, never changed in place (see upsertItem), so the recorded objects are enough. */
   items: ThreadItem[];
-  tasks: Map<string, string>;
+  tasks: Map<string, Recorded>;
   taskIds: string[];
-  agentTasks: Map<string, RecordMark>;
+  agentTasks: Map<string, Recorded>;
   messages: unknown[];
   /** JSON of the last messages, which may be changed in place. */
   tail: string[];
@@ -40,24 +40,70 @@ const TAIL = 2;
 const json = (v: unknown) => JSON.stringify(v) ?? 'null';
 
 /**
- * How a per-task agent record was recorded. Its `start` (the person's message, with any images as
- * base64) is set once and replaced, never changed in place, so it is compared as an object: turned
- * into JSON on every change, a 4 MB photo in one earlier task cost every later change to the
- * thread (each turn's checkpoint) two 4 MB strings.
+ * A task or per-task agent record as it was recorded, cheap to compare again. Tasks and records are
+ * changed in place, so each is compared on every change of its thread: as JSON, a thread with
+ * 3,000 tasks cost every turn's checkpoint about 6 ms. Kept field by field instead: a primitive as
+ * it is, a flat object or array (a task's usage, its changed files) as a shallow copy, anything
+ * deeper as JSON. A record's `start` (the person's message, any photo as base64) is set once and
+ * replaced, never changed in place, so it is kept as the object itself.
  */
-interface RecordMark {
-  start: unknown;
-  rest: string;
+interface Recorded {
+  keys: string[];
+  values: unknown[];
+}
+class Deep {
+  constructor(readonly json: string) {}
+}
+class Flat {
+  constructor(
+    readonly keys: string[],
+    readonly values: unknown[],
+  ) {}
+}
+class FlatList {
+  constructor(readonly values: unknown[]) {}
+}
+const BY_IDENTITY = 'start';
+
+const isPrimitive = (v: unknown) => v === null || (typeof v !== 'object' && typeof v !== 'function');
+// NaN equals itself here, as in JSON (both "null").
+const samePrimitive = (a: unknown, b: unknown) => a === b || (Number.isNaN(a) && Number.isNaN(b));
+
+function keep(key: string, v: unknown): unknown {
+  if (isPrimitive(v) || key === BY_IDENTITY) return v;
+  if (Array.isArray(v)) return v.every(isPrimitive) ? new FlatList([...v]) : new Deep(json(v));
+  const keys = Object.keys(v as object);
+  const values = keys.map((k) => (v as Record<string, unknown>)[k]);
+  return values.every(isPrimitive) ? new Flat(keys, values) : new Deep(json(v));
 }
 
-function markOf(v: unknown): RecordMark {
-  if (v === null || typeof v !== 'object' || !('start' in v)) return { start: undefined, rest: json(v) };
-  const { start, ...rest } = v as { start: unknown };
-  return { start, rest: json(rest) };
+function recordedOf(v: object): Recorded {
+  const keys = Object.keys(v);
+  return { keys, values: keys.map((k) => keep(k, (v as Record<string, unknown>)[k])) };
 }
 
-const sameMark = (a: RecordMark | undefined, b: RecordMark) =>
-  a !== undefined && a.start === b.start && a.rest === b.rest;
+function sameKeys(v: object, keys: string[], values: unknown[], same: (a: unknown, b: unknown, k: string) => boolean) {
+  // for-in, not Object.keys: no array made per task per change (tasks and records are plain objects).
+  let i = 0;
+  for (const k in v) {
+    if (k !== keys[i] || !same((v as Record<string, unknown>)[k], values[i], k)) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
+function sameValue(v: unknown, kept: unknown, key: string): boolean {
+  if (key === BY_IDENTITY) return v === kept;
+  if (kept instanceof Deep) return !isPrimitive(v) && json(v) === kept.json;
+  if (kept instanceof FlatList)
+    return Array.isArray(v) && v.length === kept.values.length && v.every((x, i) => samePrimitive(x, kept.values[i]));
+  if (kept instanceof Flat)
+    return !isPrimitive(v) && !Array.isArray(v) && sameKeys(v as object, kept.keys, kept.values, samePrimitive);
+  return isPrimitive(v) && samePrimitive(v, kept);
+}
+
+const sameAsRecorded = (v: unknown, r: Recorded | undefined) =>
+  r !== undefined && !isPrimitive(v) && sameKeys(v as object, r.keys, r.values, sameValue);
 
 function agentParts(doc: ThreadDoc): {
   messages: unknown[];
@@ -73,9 +119,9 @@ export function shadowOf(doc: ThreadDoc): Shadow {
   return {
     meta: json(doc.meta),
     items: [...doc.items],
-    tasks: new Map(doc.tasks.map((t) => [t.id, json(t)])),
+    tasks: new Map(doc.tasks.map((t) => [t.id, recordedOf(t)])),
     taskIds: doc.tasks.map((t) => t.id),
-    agentTasks: new Map(Object.entries(a.tasks).map(([k, v]) => [k, markOf(v)])),
+    agentTasks: new Map(Object.entries(a.tasks).map(([k, v]) => [k, recordedOf(v as object)])),
     messages: [...a.messages],
     tail: a.messages.slice(-TAIL).map(json),
     agentRest: json(a.rest),
@@ -88,21 +134,54 @@ function isPrefix(prefix: string[], all: string[]): boolean {
   return true;
 }
 
-function diffList<T extends { id: string }, K>(
-  list: T[],
-  seen: Map<string, K>,
-  ids: string[],
-  key: (x: T) => K,
-): { changed: T[]; order?: string[]; seen: Map<string, K>; ids: string[] } {
-  const changed: T[] = [];
-  const next = new Map<string, K>();
-  for (const x of list) {
-    const k = key(x);
-    next.set(x.id, k);
-    if (seen.get(x.id) !== k) changed.push(x);
+/** Tasks changed or added since recorded (the shadow is brought up to date), and the new order when one was removed or moved. */
+function diffTasks(list: Task[], shadow: Shadow): { changed: Task[]; order?: string[] } {
+  const changed: Task[] = [];
+  const ids = shadow.taskIds;
+  let moved = list.length < ids.length;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i];
+    if (i < ids.length && ids[i] !== t.id) moved = true;
+    if (!sameAsRecorded(t, shadow.tasks.get(t.id))) {
+      changed.push(t);
+      shadow.tasks.set(t.id, recordedOf(t));
+    }
   }
-  const nowIds = list.map((x) => x.id);
-  return { changed, order: isPrefix(ids, nowIds) ? undefined : nowIds, seen: next, ids: nowIds };
+  if (!moved) {
+    for (let i = ids.length; i < list.length; i++) ids.push(list[i].id);
+    return { changed };
+  }
+  shadow.taskIds = list.map((t) => t.id);
+  const present = new Set(shadow.taskIds);
+  for (const id of shadow.tasks.keys()) if (!present.has(id)) shadow.tasks.delete(id);
+  return { changed, order: shadow.taskIds };
+}
+
+/** Per-task agent records set or removed (null) since recorded; the shadow is brought up to date. */
+function diffRecords(records: Record<string, unknown>, shadow: Shadow): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  const recorded = shadow.agentTasks.size;
+  let known = 0;
+  for (const k in records) {
+    if (!Object.hasOwn(records, k)) continue;
+    const v = records[k];
+    const was = shadow.agentTasks.get(k);
+    if (was) known++;
+    if (!sameAsRecorded(v, was)) {
+      out ??= {};
+      out[k] = v;
+      shadow.agentTasks.set(k, isPrimitive(v) ? { keys: [], values: [] } : recordedOf(v as object));
+    }
+  }
+  // Some recorded record is gone only when fewer were met than were recorded.
+  if (known < recorded)
+    for (const k of shadow.agentTasks.keys())
+      if (!Object.hasOwn(records, k)) {
+        out ??= {};
+        out[k] = null;
+        shadow.agentTasks.delete(k);
+      }
+  return out;
 }
 
 /**
@@ -131,42 +210,28 @@ export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefi
     shadow.meta = meta;
     any = true;
   }
+  const recordedItems = shadow.items.length;
   const items = diffItems(doc.items, shadow.items);
   if (items.changed.length || items.order) {
     delta.items = items.changed;
     if (items.order) delta.itemOrder = items.order;
     any = true;
   }
-  shadow.items = [...doc.items];
-  const tasks = diffList(doc.tasks, shadow.tasks, shadow.taskIds, json);
+  // Appended only (the common case): the shadow takes the new ones, not a copy of the whole list.
+  if (!items.order && items.changed.length === doc.items.length - recordedItems && doc.items.length >= recordedItems)
+    shadow.items.push(...items.changed);
+  else shadow.items = [...doc.items];
+  const tasks = diffTasks(doc.tasks, shadow);
   if (tasks.changed.length || tasks.order) {
     delta.tasks = tasks.changed;
     if (tasks.order) delta.taskOrder = tasks.order;
     any = true;
   }
-  shadow.tasks = tasks.seen;
-  shadow.taskIds = tasks.ids;
 
   const a = agentParts(doc);
-  const at: Record<string, unknown> = {};
-  let anyTask = false;
-  const nextTasks = new Map<string, RecordMark>();
-  for (const [k, v] of Object.entries(a.tasks)) {
-    const mark = markOf(v);
-    nextTasks.set(k, mark);
-    if (!sameMark(shadow.agentTasks.get(k), mark)) {
-      at[k] = v;
-      anyTask = true;
-    }
-  }
-  for (const k of shadow.agentTasks.keys())
-    if (!nextTasks.has(k)) {
-      at[k] = null;
-      anyTask = true;
-    }
-  shadow.agentTasks = nextTasks;
-  if (anyTask) {
-    delta.agentTasks = at;
+  const records = diffRecords(a.tasks, shadow);
+  if (records) {
+    delta.agentTasks = records;
     any = true;
   }
 
@@ -188,7 +253,8 @@ export function diffThread(doc: ThreadDoc, shadow: Shadow): ThreadDelta | undefi
     delta.messages = { from, add: msgs.slice(from) };
     any = true;
   }
-  shadow.messages = [...msgs];
+  if (from === old.length) old.push(...msgs.slice(from));
+  else shadow.messages = [...msgs];
   shadow.tail = msgs.slice(-TAIL).map(json);
 
   const rest = json(a.rest);
