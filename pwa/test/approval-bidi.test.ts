@@ -109,3 +109,17 @@ it('a command hiding its rm behind direction marks shows the marks, and the rm w
   expect(input).toContain('⟨U+202E⟩');
   expect(input.replaceAll('\n', ' ')).not.toMatch(HIDDEN);
 });
+
+it("a tool name the model made up with direction marks shows the marks in the step's Input label", async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  model.push(reply(toolUse('fs_read\u202Eevil', { path: 'x.txt' })), reply(text('No such tool, then.')));
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Read it');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('No such tool, then.').waitFor({ timeout: 20_000 });
+  await page.locator('.tool-head').last().click();
+  const label = page.locator('.tool-body .label').first();
+  expect(await label.textContent()).toBe('Input (fs_read⟨U+202E⟩evil)');
+});

@@ -30,7 +30,13 @@ function checkTiming(s: Pick<Schedule, 'when' | 'timeZone' | 'accountedUntil'>):
   const problem = whenProblem(s.when, s.timeZone);
   if (problem) throw new CommandError('bad_request', problem);
   if (nextDue(s) === undefined)
-    throw new CommandError('bad_request', 'That time has already passed: pick a time in the future.');
+    throw new CommandError(
+      'bad_request',
+      s.when.kind === 'once'
+        ? 'That time has already passed: pick a time in the future.'
+        : // Nothing passed: the rhythm names a date that never comes (30 February).
+          'This rhythm never matches a real date (like 30 February): pick a day that exists.',
+    );
 }
 
 /** Where a new schedule's text came from: a task that had read untrusted content (agent-tool.ts). */

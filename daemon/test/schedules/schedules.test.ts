@@ -312,7 +312,7 @@ describe('a schedule', () => {
     await expect(h!.send('schedule.pause', { scheduleId: s.id })).rejects.toMatchObject({ code: 'not_found' });
   });
 
-  it('refuses a bad time zone, a bad cron expression and a one-off time already past', async () => {
+  it('refuses a bad time zone, a bad cron expression, a date that never comes and a one-off time already past', async () => {
     await boot(MON_0759_PARIS);
     await expect(create({ when: { kind: 'daily', time: '08:00' }, timeZone: 'Mars/Base' })).rejects.toMatchObject({
       code: 'bad_request',
@@ -324,6 +324,12 @@ describe('a schedule', () => {
     await expect(
       create({ when: { kind: 'once', at: '2027-01-11T07:00' }, timeZone: 'Europe/Paris' }),
     ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/already passed/) });
+    // A date that never comes is not "already passed".
+    for (const expr of ['0 9 30 2 *', '0 9 31 4 *'])
+      await expect(create({ when: { kind: 'cron', expr }, timeZone: 'UTC' })).rejects.toMatchObject({
+        code: 'bad_request',
+        message: expect.stringMatching(/never matches a real date/),
+      });
     const once = await create({ when: { kind: 'once', at: '2027-01-11T08:30' }, timeZone: 'Europe/Paris' });
     expect(once.nextRunAt).toBe(MON_0800_PARIS + 30 * MIN);
   });

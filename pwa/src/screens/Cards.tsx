@@ -124,7 +124,7 @@ export function ToolRow({ item, threadId }: { item: ToolItem; threadId?: string 
       </button>
       {open && (
         <div class="tool-body">
-          <div class="label">Input ({item.tool})</div>
+          <div class="label">Input ({visibleText(item.tool)})</div>
           <pre>{visibleText(pretty(item.input), true)}</pre>
           {item.output !== undefined && (
             <>
