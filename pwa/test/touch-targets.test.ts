@@ -116,10 +116,13 @@ it('every touch target is at least 44 px, and 200 % text still fits', async () =
     expect(box!.y + box!.height).toBeLessThanOrEqual(640 + 1);
     expect(box!.x + box!.width).toBeLessThanOrEqual(360 + 1);
   }
-  // A one-line title, and a message box wide enough to write in.
+  // A title of two lines at most, a state chip never cut ("Waiting for…" lost the word that says
+  // to act), and a message box wide enough to write in.
   const title = page.locator('header.top h1');
   const lineHeight = await title.evaluate((el) => Number.parseFloat(getComputedStyle(el).lineHeight));
-  expect((await title.boundingBox())!.height).toBeLessThan(lineHeight * 1.5);
+  expect((await title.boundingBox())!.height).toBeLessThan(lineHeight * 2.5);
+  const chip = page.locator('header.top .chip').first();
+  expect(await chip.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
   expect((await page.getByRole('textbox', { name: 'Message' }).boundingBox())!.width).toBeGreaterThan(150);
   // The result file's card: its name is readable and Changes and Open stay inside it (they go to a
   // second line rather than past the card's edge, where Open was cut off and the name squeezed to nothing).
