@@ -50,6 +50,9 @@ const MAX_STEP_OUTPUT = 10_000_000;
 /** The most of a connector's error message passed on (an error explains; it is not a result). */
 const MAX_CONNECTOR_ERROR = 10_000;
 
+/** A run stopped by Errand stopping (a restart, a shutdown), not by the person's cancel: its steps say so. */
+const stoppedBy = (signal: AbortSignal) => signal.aborted && signal.reason === 'shutdown';
+
 export class Runtime implements ToolRuntime {
   constructor(private readonly d: RuntimeDeps) {}
 
@@ -251,12 +254,19 @@ export class Runtime implements ToolRuntime {
             );
           }
           if (result.result === 'cancelled')
-            return fail(
-              'denied',
-              'The task was cancelled while waiting for approval; nothing was run.',
-              'cancelled while waiting for approval',
-              `${prepared.summary}: not run, the task was cancelled`,
-            );
+            return stoppedBy(ctx.signal)
+              ? fail(
+                  'denied',
+                  'Errand stopped while this waited for approval; nothing was run.',
+                  'stopped while waiting for approval',
+                  `${prepared.summary}: not run, Errand stopped`,
+                )
+              : fail(
+                  'denied',
+                  'The task was cancelled while waiting for approval; nothing was run.',
+                  'cancelled while waiting for approval',
+                  `${prepared.summary}: not run, the task was cancelled`,
+                );
           approvedBy = (result as { by: string }).by;
           // Re-check at execution: prepare again and compare the action's hash.
           let again: PreparedCall;
@@ -284,12 +294,19 @@ export class Runtime implements ToolRuntime {
       }
 
       if (ctx.signal.aborted)
-        return fail(
-          'denied',
-          'The task was cancelled; nothing was run.',
-          'cancelled before running',
-          `${prepared.summary}: not run, the task was cancelled`,
-        );
+        return stoppedBy(ctx.signal)
+          ? fail(
+              'denied',
+              'Errand stopped; nothing was run.',
+              'stopped before running',
+              `${prepared.summary}: not run, Errand stopped`,
+            )
+          : fail(
+              'denied',
+              'The task was cancelled; nothing was run.',
+              'cancelled before running',
+              `${prepared.summary}: not run, the task was cancelled`,
+            );
       // Durable before the call runs, so a call killed mid-run (or a daemon killed under it) is on
       // record; a read has only its outcome entry (see run).
       if (spec.kind !== 'read') {
