@@ -1,8 +1,8 @@
 // Changing tools: write, edit, mkdir, move, delete (to trash). Each goes through the change
 // journal, which keeps the previous content so the task can be undone.
 import type fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { MAX_INSTRUCTION_CHARS } from '../agent/instructions.js';
 import type { ChangeJournal } from './journal.js';
 import { readNoFollow } from './journal.js';
 import {
@@ -11,9 +11,10 @@ import {
   lastingInMovedFolder,
   lastingKind,
   lastingKindOfFile,
+  placedByMovedFolder,
 } from './lasting-files.js';
 import { looksBinary } from './readers.js';
-import type { Roots } from './roots.js';
+import type { ResolvedPath, Roots } from './roots.js';
 import { asInput, optBool, str, type ToolSpec, text } from './types.js';
 import { actionHash, clip, fmt, sha256, ToolError } from './util.js';
 
@@ -41,6 +42,94 @@ function lasting(
   if (!kinds.length) return { action, actionClass };
   const persists = kinds.includes('runs-later') ? ('runs-later' as const) : ('instructions' as const);
   return { action, actionClass: `${actionClass}:${actionHash(action)}`, persists };
+}
+
+/**
+ * The most of what lands in lasting files one approval shows, whole: as much as a memory note, so
+ * the action stays inside the runtime's bound on one approval (128 KB, JSON escapes included). A
+ * larger change is refused, never shown in part: a Makefile or a hook runs whole, unseen tail and all.
+ */
+const MAX_SHOWN_BYTES = 100_000;
+/** The most files one move may put where other programs run or read them. */
+const MAX_SHOWN_FILES = 100;
+
+const WRITE_IT_INSTEAD =
+  'Write it there with fs_write instead, in parts: fs_write the first part, then add the rest with fs_edit.';
+const WRITE_INSTEAD =
+  'Write the files there with fs_write instead (each is shown whole); a long one in parts: fs_write the first part, then add the rest with fs_edit.';
+
+/** What a lasting file is, in words for a refusal. */
+const lastingWords = (kind: LastingKind) =>
+  kind === 'instructions'
+    ? 'an instruction file every later task follows'
+    : 'a file other programs (git, a shell, a build …) run or read later';
+
+const tooLargeToShow = (what: string, bytes: number) =>
+  `Refused: ${what}, and a change there is shown whole for approval: at most ${fmt(MAX_SHOWN_BYTES)} bytes can be shown, and this is ${fmt(bytes)}. Nothing was changed.`;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * What an approval shows of content that lands in a lasting file, as fs_write shows it: its size,
+ * its hash and all of it. Bytes that are not UTF-8 text cannot be shown, so they cannot land there.
+ */
+function shownWhole(file: string, data: Buffer, stat: fs.Stats | undefined, where: string) {
+  let preview: string;
+  try {
+    preview = utf8.decode(data);
+  } catch {
+    throw new ToolError(
+      `Refused: ${file} is not UTF-8 text, so it cannot be shown for approval, and ${where}. Nothing was changed. Ask the user to put it there themselves.`,
+    );
+  }
+  return { bytes: data.length, sha256: sha256(data), ...executableMark(stat), preview };
+}
+
+/**
+ * What lands in lasting places when `a` moves to `b`, shown as fs_write would show it: the file
+ * itself when its new path is lasting; for a folder, each file the move puts in a lasting place
+ * (placedByMovedFolder). Empty when nothing lands in one. The approval's hash covers it, and the
+ * move checks it again right before it runs.
+ */
+async function landing(a: ResolvedPath, b: ResolvedPath): Promise<Record<string, unknown>> {
+  if (!a.stat?.isDirectory()) {
+    const kind = lastingKind(b.real);
+    if (!kind) return {};
+    const what = `${b.real} would be ${lastingWords(kind)}`;
+    const tooLarge = (n: number) => new ToolError(`${tooLargeToShow(what, n)} ${WRITE_IT_INSTEAD}`);
+    if ((a.stat?.size ?? 0) > MAX_SHOWN_BYTES) throw tooLarge(a.stat?.size ?? 0);
+    const { data, stat } = await readNoFollow(a.real);
+    if (data.length > MAX_SHOWN_BYTES) throw tooLarge(data.length);
+    return shownWhole(a.real, data, stat, `at ${b.real} it would be ${lastingWords(kind)}`);
+  }
+  const { placed, complete } = placedByMovedFolder(a.real, b.real);
+  const into = `${a.real} would put files where other programs run or read them later (${b.real})`;
+  if (!complete)
+    throw new ToolError(
+      `Refused: ${into}, and it holds too much (or something unreadable) to show for approval. Nothing was moved. ${WRITE_INSTEAD}`,
+    );
+  if (!placed.length) return {};
+  const other = placed.find((p) => !p.file);
+  if (other)
+    throw new ToolError(
+      `Refused: ${into}, and ${other.rel} in it is a link or special file, which cannot be shown for approval. Nothing was moved. ${WRITE_INSTEAD}`,
+    );
+  if (placed.length > MAX_SHOWN_FILES)
+    throw new ToolError(
+      `Refused: ${into}: ${fmt(placed.length)} of them, and at most ${MAX_SHOWN_FILES} can be shown for approval. Nothing was moved. ${WRITE_INSTEAD}`,
+    );
+  const sizes = await Promise.all(placed.map((p) => fsp.lstat(path.join(a.real, p.rel)).then((st) => st.size)));
+  const planned = sizes.reduce((sum, n) => sum + n, 0);
+  if (planned > MAX_SHOWN_BYTES) throw new ToolError(`${tooLargeToShow(into, planned)} ${WRITE_INSTEAD}`);
+  const files: Array<Record<string, unknown>> = [];
+  let total = 0;
+  for (const { rel } of placed) {
+    const { data, stat } = await readNoFollow(path.join(a.real, rel));
+    total += data.length;
+    if (total > MAX_SHOWN_BYTES) throw new ToolError(`${tooLargeToShow(into, total)} ${WRITE_INSTEAD}`);
+    files.push({ path: path.join(b.real, rel), ...shownWhole(path.join(a.real, rel), data, stat, into) });
+  }
+  return { files };
 }
 
 /**
@@ -90,6 +179,10 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const r = await roots.resolve(p, 'write');
       if (r.stat && !r.stat.isFile()) throw new ToolError(`${p} exists and is not a regular file.`);
       const kind = lastingKindOfFile(r.real, r.stat);
+      if (kind && data.length > MAX_SHOWN_BYTES)
+        throw new ToolError(
+          `${tooLargeToShow(`${r.real} is ${lastingWords(kind)}`, data.length)} Write a shorter file, or write it in parts: fs_write the first part, then add the rest with fs_edit.`,
+        );
       return {
         ...lasting(
           [kind],
@@ -100,9 +193,8 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
             sha256: sha256(data),
             overwrite: r.exists,
             ...executableMark(r.stat),
-            // Instructions and files run later are shown whole (as far as a task reads instructions):
-            // nothing hides past the preview.
-            preview: clip(input.content, kind ? MAX_INSTRUCTION_CHARS : 1000),
+            // Instructions and files run later are shown whole: nothing hides past the preview.
+            preview: kind ? input.content : clip(input.content, 1000),
           },
           'fs_write',
         ),
@@ -252,10 +344,11 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       if (b.exists) throw new ToolError(`${to} already exists; pick a new name, or delete it first.`);
       if (a.stat?.isDirectory() && (b.real + path.sep).startsWith(a.real + path.sep))
         throw new ToolError('A folder cannot be moved into itself.');
+      const lands = await landing(a, b);
       return {
         ...lasting(
           [lastingKind(b.real)],
-          { tool: 'fs_move', from: a.real, to: b.real },
+          { tool: 'fs_move', from: a.real, to: b.real, ...lands },
           'fs_move',
           a.stat?.isDirectory() ? { from: a.real, to: b.real } : undefined,
         ),
@@ -265,6 +358,11 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         async execute() {
           const na = await roots.recheck(from, a, 'write');
           const nb = await roots.recheck(to, b, 'write');
+          // What lands in a lasting place is exactly what was shown (and approved), or nothing moves.
+          if (actionHash(await landing(na, nb)) !== actionHash(lands))
+            throw new ToolError(
+              `${na.real} changed after the move was checked; nothing was moved. Look at it again, then retry.`,
+            );
           await journal.move(call.taskId, na.real, nb.real);
           return {
             content: text(`Moved ${na.real} to ${nb.real}.`),

@@ -243,21 +243,34 @@ function realOrNearest(dir: string): string {
   }
 }
 
+const lowerParts = (p: string) => p.toLowerCase().split(path.sep).filter(Boolean);
+
+/** Whether everything under the folder `parts` is lasting by its names: a lasting folder, or in one. */
+function lastingFolderByNames(parts: string[]): boolean {
+  const asFolder = `/${parts.join('/')}/`;
+  return parts.some((f) => RUNS_LATER_FOLDERS.has(f)) || RUNS_LATER_NESTED.some((f) => asFolder.includes(f));
+}
+
 /** What kind of lasting file `real` (a resolved path) is, if any. Case-insensitive (macOS folders are). */
 export function lastingKind(real: string): LastingKind | undefined {
-  const parts = real.toLowerCase().split(path.sep).filter(Boolean);
+  const parts = lowerParts(real);
+  const byName = lastingByNames(parts);
+  if (byName) return byName;
+  // A program in a folder on PATH (or that folder itself, moved into place).
+  const joined = `/${parts.join('/')}`;
+  const onPath = programFolders();
+  if (onPath.has(joined) || onPath.has(`/${parts.slice(0, -1).join('/')}`)) return 'runs-later';
+  return undefined;
+}
+
+/** lastingKind by the names on a path alone (lower case), wherever the path is: PATH aside. */
+function lastingByNames(parts: string[]): LastingKind | undefined {
   const name = parts[parts.length - 1] ?? '';
   if (INSTRUCTIONS.has(name)) return 'instructions';
   if (RUNS_LATER_NAMES.has(name) || RUNS_LATER_ENDINGS.some((e) => name.endsWith(e))) return 'runs-later';
   // The folders themselves too: a folder moved into place as `.ssh` or `.config/systemd` brings
   // everything in it there at once.
-  if (parts.some((f) => RUNS_LATER_FOLDERS.has(f))) return 'runs-later';
-  const joined = `/${parts.join('/')}`;
-  const asFolder = `${joined}/`;
-  if (RUNS_LATER_NESTED.some((f) => asFolder.includes(f))) return 'runs-later';
-  // A program in a folder on PATH (or that folder itself, moved into place).
-  const onPath = programFolders();
-  if (onPath.has(joined) || onPath.has(`/${parts.slice(0, -1).join('/')}`)) return 'runs-later';
+  if (lastingFolderByNames(parts)) return 'runs-later';
   return undefined;
 }
 
@@ -309,4 +322,63 @@ export function lastingInMovedFolder(from: string, to: string): LastingKind | un
   };
   walk(from, '');
   return found;
+}
+
+/**
+ * The entries of a folder moved from `from` to `to` that the move puts where other programs run or
+ * read them: lasting at their new path for a reason their path inside the folder does not carry.
+ * A `.git`, a Makefile or a CLAUDE.md inside the folder keeps its role wherever the folder goes (and
+ * was lasting, so shown, when it was written there); `hooks/pre-commit` moved to `.git/` or
+ * `evil` moved to `~/bin/` gets a new one. Paths are relative to the folder; folders themselves are
+ * not listed (they carry nothing but their entries). `complete` is false when the walk stopped at
+ * MAX_WALK entries or at a folder it could not read.
+ */
+export function placedByMovedFolder(
+  from: string,
+  to: string,
+): { placed: Array<{ rel: string; file: boolean }>; complete: boolean } {
+  const placed: Array<{ rel: string; file: boolean }> = [];
+  // Most folders go where nothing runs (a project into an archive): no walk, however large.
+  if (!mayPlaceLasting(to)) return { placed, complete: true };
+  let seen = 0;
+  const walk = (rel: string): boolean => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(from, rel), { withFileTypes: true });
+    } catch {
+      return false; // what it holds cannot be told
+    }
+    for (const e of entries) {
+      if (++seen > MAX_WALK) return false;
+      const inside = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        // Under a lasting folder of its own (`.git`, `node_modules`), everything keeps its role.
+        if (!lastingFolderByNames(lowerParts(inside)) && !walk(inside)) return false;
+        continue;
+      }
+      const now = lastingKind(path.join(to, inside));
+      if (now && now !== lastingByNames(lowerParts(inside))) placed.push({ rel: inside, file: e.isFile() });
+    }
+    return true;
+  };
+  const complete = walk('');
+  return { placed, complete };
+}
+
+/**
+ * Whether an entry moved into the folder `to` could be lasting because it is there: `to` is (in) a
+ * lasting folder or on PATH, it starts a nested one (`.config` for `.config/systemd`, `.local` for
+ * `.local/bin`), or a folder on PATH lies under it.
+ */
+function mayPlaceLasting(to: string): boolean {
+  const parts = lowerParts(to);
+  const joined = `/${parts.join('/')}`;
+  if (lastingFolderByNames(parts)) return true;
+  const starts = RUNS_LATER_NESTED.some((f) => {
+    const segs = f.split('/').filter(Boolean);
+    return segs.some((_, k) => k > 0 && `${joined}/`.endsWith(`/${segs.slice(0, k).join('/')}/`));
+  });
+  if (starts) return true;
+  for (const dir of programFolders()) if (dir === joined || dir.startsWith(`${joined}/`)) return true;
+  return false;
 }

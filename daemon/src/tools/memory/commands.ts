@@ -50,6 +50,8 @@ async function readFile(p: MemoryPath): Promise<string> {
   return fsp.readFile(p.real, 'utf8');
 }
 
+const edited = (p: MemoryPath) => ({ ask: `Edit memory ${p.name}`, done: `Edited memory ${p.name}` });
+
 const human = (n: number) => (n < 1024 ? `${n}B` : `${(n / 1024).toFixed(1)}K`);
 
 /** Files and folders up to two levels below `p`, as the memory tool lists them. */
@@ -102,11 +104,12 @@ export async function prepareMemory(
     await refuseLinks(d.root, p);
     return p;
   };
+  // An approval asks ("Create memory …") before anything happened; the result says what did.
   const write = async (
     p: MemoryPath,
     content: string,
     op: 'write' | 'edit',
-    summary: string,
+    words: { ask: string; done: string },
   ): Promise<PreparedCall> => {
     if (!p.segments.length) throw new ToolError('Refused: /memories is the folder; name a file under it.');
     checkSize(content, p.name);
@@ -114,13 +117,13 @@ export async function prepareMemory(
     return {
       ...base,
       ...exact(action),
-      summary,
+      summary: words.ask,
       subjects: [p.name],
       persists: 'memory' as const,
       async execute() {
         await refuseLinks(d.root, p);
         await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
-        return { content: text(`${summary}.`), summary, changed: true };
+        return { content: text(`${words.done}.`), summary: words.done, changed: true };
       },
     };
   };
@@ -153,7 +156,7 @@ export async function prepareMemory(
       refuseInvisibleName(p);
       const content = needStr(input, 'file_text', true);
       if (await stat(p)) throw new ToolError(`${p.name} already exists; use str_replace or delete it first.`);
-      return write(p, content, 'write', `Created memory ${p.name}`);
+      return write(p, content, 'write', { ask: `Create memory ${p.name}`, done: `Created memory ${p.name}` });
     }
     case 'str_replace': {
       const p = await at('path');
@@ -167,7 +170,7 @@ export async function prepareMemory(
         p,
         body.replace(oldStr, () => newStr),
         'edit',
-        `Edited memory ${p.name}`,
+        edited(p),
       );
     }
     case 'insert': {
@@ -179,23 +182,23 @@ export async function prepareMemory(
       if (typeof line !== 'number' || !Number.isInteger(line) || line < 0 || line > lines.length)
         throw new ToolError(`"insert_line" must be a whole number from 0 to ${lines.length}.`);
       lines.splice(line, 0, ...insertText.split('\n'));
-      return write(p, lines.join('\n'), 'edit', `Edited memory ${p.name}`);
+      return write(p, lines.join('\n'), 'edit', edited(p));
     }
     case 'delete': {
       const p = await at('path');
       if (!p.segments.length) throw new ToolError('Refused: /memories itself cannot be deleted.');
       if (!(await stat(p))) throw new ToolError(`${p.name} does not exist.`);
-      const summary = `Deleted memory ${p.name}`;
+      const done = `Deleted memory ${p.name}`;
       return {
         ...base,
         ...exact({ command, path: p.name }),
-        summary,
+        summary: `Delete memory ${p.name}`,
         subjects: [p.name],
         persists: 'memory' as const,
         async execute() {
           await refuseLinks(d.root, p);
           await d.journal.trash(taskId, p.real);
-          return { content: text(`${summary}.`), summary, changed: true };
+          return { content: text(`${done}.`), summary: done, changed: true };
         },
       };
     }
@@ -206,11 +209,11 @@ export async function prepareMemory(
       if (!from.segments.length || !to.segments.length) throw new ToolError('Refused: /memories itself cannot move.');
       if (!(await stat(from))) throw new ToolError(`${from.name} does not exist.`);
       if (await stat(to)) throw new ToolError(`${to.name} already exists.`);
-      const summary = `Renamed memory ${from.name} to ${to.name}`;
+      const done = `Renamed memory ${from.name} to ${to.name}`;
       return {
         ...base,
         ...exact({ command, from: from.name, to: to.name }),
-        summary,
+        summary: `Rename memory ${from.name} to ${to.name}`,
         subjects: [from.name, to.name],
         moves: { from: from.name, to: to.name },
         persists: 'memory' as const,
@@ -218,7 +221,7 @@ export async function prepareMemory(
           await refuseLinks(d.root, from);
           await refuseLinks(d.root, to);
           await d.journal.move(taskId, from.real, to.real);
-          return { content: text(`${summary}.`), summary, changed: true };
+          return { content: text(`${done}.`), summary: done, changed: true };
         },
       };
     }
