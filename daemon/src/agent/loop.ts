@@ -8,9 +8,10 @@
 //   checkpoint (turn committed to state.messages).
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import { plural } from '../../../shared/src/index.js';
+import { type CallCheck, callEstimateUsd, checkCall } from '../spend/call-check.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { modelFeatures } from './features.js';
-import { callModel, INVALID_INPUT } from './model-call.js';
+import { callModel, INVALID_INPUT, type Reply } from './model-call.js';
 import { ASK_USER } from './prompt.js';
 import { RunawayWatch } from './runaway.js';
 import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
@@ -70,8 +71,9 @@ export interface LoopOptions {
   /** How long a tool may take to return after an abort before the loop stops waiting for it. */
   toolAbortGraceMs?: number;
   /**
-   * A daily or monthly spending cap reached (the sentence saying so), asked before each model call:
-   * a running task pauses and asks whether to go on past it, once per run.
+   * A daily or monthly spending cap reached (the sentence saying so), asked before each model call
+   * with the call riding along (spend/call-check.ts): a running task pauses and asks whether to go
+   * on past it, again for another cap, a new day or month, or once it spent one more cap's worth.
    */
   capReached?: () => string | undefined;
   /** The API's web tools (server tools); absent = off. */
@@ -88,6 +90,9 @@ export interface LoopOptions {
 
 export const WEB_OFF_NOTICE =
   'This model endpoint does not support web search and web fetch, so Errand turned them off for it and carried on without them.';
+
+/** The waiver key of a cap whose check did not say which cap it is. */
+const UNKNOWN_CAP = 'cap';
 
 export const UNKNOWN_OUTCOME = 'outcome unknown: Errand stopped while this ran; check before retrying';
 /**
@@ -192,8 +197,13 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   // without it the old rule holds: a limit ends the task).
   // The limit is on the task's whole cost (all its runs): a resume or a restart never starts it afresh.
   let costLimit = budgets.maxCostUsd + (state.costRaisedUsd ?? 0);
-  /** The person let this run go on past a daily or monthly cap. */
-  let capWaived = false;
+  /**
+   * Caps the person let this run go past (the cap with its day or month, spend/call-check.ts capKey),
+   * from the task's cost at the approval up to that plus the cap's amount: past it (after at least
+   * one call) the question comes again, like the per-task limit's "+$X", so one approval never
+   * means unbounded spend.
+   */
+  const capWaivers = new Map<string, { fromUsd: number; upToUsd: number }>();
   const runaway = new RunawayWatch();
   const mayContinue = async (req: ContinueRequest): Promise<ContinueAnswer> => {
     if (!tools.askToContinue) return 'stop';
@@ -277,17 +287,6 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           reason: `Stopped after ${plural(outThis, 'output token')} (limit: agent.maxOutputTokens = ${fmt(budgets.maxOutputTokens)}).`,
         });
       }
-      const cap = capWaived ? undefined : opts.capReached?.();
-      if (cap) {
-        const answer = await mayContinue({
-          kind: 'spend',
-          summary: `${cap} Let this task go on anyway?`,
-          details: { cap, usedUsd: Math.round(state.costUsd * 100) / 100 },
-        });
-        if (answer === 'cancelled') return aborted();
-        if (answer !== 'continue') return finish({ kind: 'failed', reason: stoppedBecause(cap, answer) });
-        capWaived = true;
-      }
       const costThis = state.costUsd;
       if (!(costThis < costLimit)) {
         const reason = `Stopped after spending about $${costThis.toFixed(2)} (limit: ${budgets.costLimitName ?? 'agent.maxCostUsd'} = $${costLimit.toFixed(2)}).`;
@@ -309,7 +308,32 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         await settleCheckpoint();
         return finish({ kind: 'failed', reason: request.failed });
       }
-      const reply = await callModel({ model: opts.model, signal, emit, settings, state }, request);
+      // Nothing awaits between the check and the call: its reservation is for this call only.
+      const call = checkCaps(request);
+      if (call.cap) {
+        const answer = await mayContinue({
+          kind: 'spend',
+          summary: `${call.cap} Let this task go on anyway?`,
+          details: { cap: call.cap, usedUsd: Math.round(state.costUsd * 100) / 100 },
+        });
+        if (answer === 'cancelled') return aborted();
+        if (answer !== 'continue') return finish({ kind: 'failed', reason: stoppedBecause(call.cap, answer) });
+        capWaivers.set(call.reached?.key ?? UNKNOWN_CAP, {
+          fromUsd: state.costUsd,
+          upToUsd: state.costUsd + (call.reached?.limitUsd ?? Number.POSITIVE_INFINITY),
+        });
+        continue; // checked again from the top: another cap may be reached too
+      }
+      if (call.wait) {
+        await untilOrAborted(call.wait);
+        continue;
+      }
+      let reply: Reply;
+      try {
+        reply = await callModel({ model: opts.model, signal, emit, settings, state }, request);
+      } finally {
+        call.settle?.(state.costUsd);
+      }
       await settleCheckpoint();
       if (reply.kind === 'no-server-tools') {
         webOff = true;
@@ -402,6 +426,40 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     wall.stop();
     // Never leave a checkpoint write behind (its failure is the task's failure).
     await settleCheckpoint();
+  }
+
+  /**
+   * The spending caps before a model call: a cap reached (`cap`, and which one in `reached`), a wait
+   * for calls under way, or the call may go (its cost reserved until `settle`).
+   */
+  function checkCaps(request: ModelRequest): CallCheck & { cap?: string } {
+    for (const [key, w] of capWaivers)
+      if (state.costUsd > w.fromUsd && !(state.costUsd < w.upToUsd)) capWaivers.delete(key);
+    const call: CallCheck = {
+      taskId: opts.taskId,
+      costUsd: state.costUsd,
+      estimateUsd: callEstimateUsd(request),
+      waived: new Set(capWaivers.keys()),
+    };
+    const capReached = opts.capReached;
+    if (!capReached) return call;
+    const cap = checkCall(call, capReached);
+    // A check that cannot say which cap (not the spending caps' own): one approval covers it.
+    if (!cap || (!call.reached && capWaivers.has(UNKNOWN_CAP))) return call;
+    return Object.assign(call, { cap });
+  }
+
+  /** Resolves when `p` does or the run is aborted (the loop then sees the abort at the top). */
+  function untilOrAborted(p: Promise<void>): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      p.then(done);
+    });
   }
 
   /** The turn is committed: make the conversation as it stands durable. */

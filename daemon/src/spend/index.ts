@@ -1,12 +1,16 @@
 // Spending caps per day and per month (config `spend.dailyUsd`, `spend.monthlyUsd`): at a cap new
 // tasks do not start (the agent refuses them with the sentence below, shown on the phone, in the
-// CLI and in a schedule's history) until the cap is raised or the day or month turns. Spend today
-// and this month is part of the host status (`errand status --json`, the phone).
+// CLI and in a schedule's history) until the cap is raised or the day or month turns. Before each
+// model call of a running task the same check counts the calls still going (calls-under-way.ts) and
+// the caps the person let that task go past (call-check.ts). Spend today and this month is part of
+// the host status (`errand status --json`, the phone).
 import type { AgentModule } from '../agent/index.js';
 import { updateConfigFromCommand } from '../config/update-from-command.js';
 import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
 import type { Store } from '../store/index.js';
-import { SpendLedger } from './ledger.js';
+import { callBeingChecked, capKey } from './call-check.js';
+import { CallsUnderWay } from './calls-under-way.js';
+import { canSpend, SpendLedger } from './ledger.js';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
@@ -35,22 +39,58 @@ export function startSpend(
     );
   });
   for (const t of ctx.store.threads.taskBriefs()) ledger.see(t, ctx.store.spendDays.of(t.id));
+  const calls = new CallsUnderWay((taskId) => ledger.costOf(taskId));
   const unsubscribe = ctx.store.events.subscribe((e) => {
-    if (e.event.kind === 'task.updated') ledger.spent(e.event.task, now());
+    if (e.event.kind !== 'task.updated') return;
+    ledger.spent(e.event.task, now());
+    if (!canSpend(e.event.task)) calls.drop(e.event.task.id);
   });
 
   const blocked = (): string | undefined => {
     // Called before every model call (the loop's cap check) and for the status: when the day has
     // turned, tasks under way count from here on today, before their next call costs anything.
     ledger.turn(now());
+    const at = now();
     const caps = ctx.config().spend;
-    const today = ledger.today(now());
-    // Written as "not below" so a figure that is not a number counts as over, never as under.
-    if (caps.dailyUsd !== undefined && !(today < caps.dailyUsd))
-      return `Today's spending cap is reached (${usd(today)} of ${usd(caps.dailyUsd)}): new tasks start again tomorrow, or raise spend.dailyUsd in config.json.`;
-    const month = ledger.month(now());
-    if (caps.monthlyUsd !== undefined && !(month < caps.monthlyUsd))
-      return `This month's spending cap is reached (${usd(month)} of ${usd(caps.monthlyUsd)}): new tasks start again next month, or raise spend.monthlyUsd in config.json.`;
+    const period = ledger.period(at);
+    // What calls that ended cost before their task's next write is spent already.
+    const { unrecordedUsd, reservedUsd } = calls.totals();
+    const checks = [
+      {
+        key: capKey('daily', period.day),
+        limit: caps.dailyUsd,
+        used: ledger.today(at) + unrecordedUsd,
+        says: (used: number, limit: number) =>
+          `Today's spending cap is reached (${usd(used)} of ${usd(limit)}): new tasks start again tomorrow, or raise spend.dailyUsd in config.json.`,
+      },
+      {
+        key: capKey('monthly', period.month),
+        limit: caps.monthlyUsd,
+        used: ledger.month(at) + unrecordedUsd,
+        says: (used: number, limit: number) =>
+          `This month's spending cap is reached (${usd(used)} of ${usd(limit)}): new tasks start again next month, or raise spend.monthlyUsd in config.json.`,
+      },
+    ];
+    // A model call about to go (not a new task's start): it also counts the calls still going.
+    const call = callBeingChecked();
+    let full = false;
+    for (const { key, limit, used, says } of checks) {
+      if (limit === undefined || call?.waived.has(key)) continue;
+      // Written as "not below" so a figure that is not a number counts as over, never as under.
+      if (!(used < limit)) {
+        if (call) call.reached = { key, limitUsd: limit };
+        return says(used, limit);
+      }
+      if (!(used + reservedUsd < limit)) full = true;
+    }
+    if (!call) return undefined;
+    // The cap is not reached, but the calls under way may reach it: this one waits for one of them
+    // to end instead of going past the cap with them (or asking about a cap they may not reach).
+    if (full) call.wait = calls.whenOneEnds();
+    else {
+      calls.reserve(call.taskId, call.costUsd, call.estimateUsd);
+      call.settle = (costUsdAfter) => calls.settle(call.taskId, costUsdAfter);
+    }
     return undefined;
   };
   agent.setStartGate(blocked);

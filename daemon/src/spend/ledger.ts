@@ -35,6 +35,8 @@ export type SpendTask = Pick<Task, 'id' | 'costUsd' | 'createdAt' | 'startedAt'>
 
 /** States in which a task can spend again (a resumed interrupted task shows queued or running first). */
 const CAN_SPEND = new Set<TaskState>(['queued', 'running', 'waiting']);
+/** The task may still spend (a task seen without a state is taken to). */
+export const canSpend = (task: Pick<SpendTask, 'state'>) => task.state === undefined || CAN_SPEND.has(task.state);
 /** States of a task spending now or about to (its spending moves to the new day when the day turns). */
 const UNDER_WAY = new Set<TaskState>(['running', 'waiting']);
 
@@ -134,6 +136,16 @@ export class SpendLedger {
       const counted = this.tasks.get(id);
       if (counted && counted.day !== today.day) this.moveOn(id, counted, today);
     }
+  }
+
+  /** The day and month `now` is in (what the caps are counted per). */
+  period(now: number): { day: string; month: string } {
+    return keys(now, this.timeZone());
+  }
+
+  /** A task's cost as counted (0 for a task not seen yet). */
+  costOf(taskId: string): number {
+    return this.tasks.get(taskId)?.cost ?? 0;
   }
 
   today(now: number): number {
