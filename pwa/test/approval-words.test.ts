@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Approval } from '../../shared/src/index.js';
 import { visibleText } from '../../shared/src/visible-text.js';
-import { approvalWords, relativeToRoot } from '../src/lib/approval-words.js';
+import { approvalWords, asksToContinue, relativeToRoot } from '../src/lib/approval-words.js';
 
 const approval = (action: Record<string, unknown>, summary = 'do something'): Approval => ({
   id: 'apr_1',
@@ -21,6 +21,16 @@ const approval = (action: Record<string, unknown>, summary = 'do something'): Ap
 const roots = ['/home/ann/.errand/workspace', '/home/ann/Projects', '/home/ann/Projects/site'];
 
 describe('approval words', () => {
+  it('a spending limit or a suspected runaway asks whether to go on, not what the computer wants to do', () => {
+    const spend = approval({ kind: 'spend', question: 'q' }, 'Used $1.20 of $0.50 — continue for +$0.50?');
+    expect(approvalWords(spend, roots).sentence).toBe('Spending limit. Used $1.20 of $0.50 — continue for +$0.50?');
+    const loop = approval({ kind: 'same_call', question: 'q' }, 'The same call three times. Go on?');
+    expect(approvalWords(loop, roots).sentence).toBe('This task may be stuck. The same call three times. Go on?');
+    // Never granted for the rest of the task (each limit asks again): no "Allow for this task".
+    expect([spend, loop].map(asksToContinue)).toEqual([true, true]);
+    expect(asksToContinue(approval({ tool: 'shell', argv: ['ls'] }))).toBe(false);
+  });
+
   it('shows paths relative to the deepest allowed folder holding them', () => {
     expect(relativeToRoot('/home/ann/Projects/q3/report.md', roots)).toBe('Projects/q3/report.md');
     expect(relativeToRoot('/home/ann/Projects/site/index.html', roots)).toBe('site/index.html');

@@ -48,8 +48,19 @@ export function approvalWords(a: Approval, roots: string[]): ApprovalWords {
   return { ...words, sentence: visibleText(words.sentence) };
 }
 
+/**
+ * "May this task go on?" (a spending limit or cap, a suspected runaway): not something the computer
+ * wants to do, and never granted for the rest of the task (each limit asks again), so its card has
+ * no "Allow for this task".
+ */
+export const asksToContinue = (a: Approval): boolean =>
+  a.action.kind === 'spend' || a.action.kind === 'same_call' || a.action.kind === 'no_progress';
+
 function sentenceAndCommand(a: Approval, roots: string[]): ApprovalWords {
   const act = a.action;
+  if (act.kind === 'spend') return { sentence: `Spending limit. ${a.summary}` };
+  if (act.kind === 'same_call' || act.kind === 'no_progress')
+    return { sentence: `This task may be stuck. ${a.summary}` };
   const rel = (p: unknown) => (typeof p === 'string' ? relativeToRoot(p, roots) : '');
   switch (str(act.tool)) {
     case 'shell': {

@@ -7,7 +7,7 @@ import { onEvent, onSynced, request } from '../conn/connection.js';
 import { enqueueAnswer, enqueueDecision, responsesStore } from '../conn/outbox.js';
 import { answerFor, DECISION_WORDS, type Decision, decisionFor } from '../conn/outbox-logic.js';
 import { CommandFailed } from '../conn/types.js';
-import { approvalWords, relativeToRoot } from '../lib/approval-words.js';
+import { approvalWords, asksToContinue, relativeToRoot } from '../lib/approval-words.js';
 import { changeRows } from '../lib/change-rows.js';
 import { failureWords } from '../lib/failure-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
@@ -233,9 +233,11 @@ function PendingApproval({ approval }: { approval: Approval }) {
             <button type="button" class="danger" aria-label="Deny" onClick={() => decide('deny')}>
               Deny
             </button>
-            <button type="button" aria-label="Allow for this task" onClick={() => decide('allow_task')}>
-              Allow for this task
-            </button>
+            {!asksToContinue(approval) && (
+              <button type="button" aria-label="Allow for this task" onClick={() => decide('allow_task')}>
+                Allow for this task
+              </button>
+            )}
           </div>
         )
       )}
