@@ -17,6 +17,11 @@ export interface Instructions {
   personal: string;
   /** Folder files, in a stable order: [path, text]. */
   folders: Array<{ path: string; text: string }>;
+  /**
+   * Of the files read in, those a task wrote with untrusted text in its view (noted in the taint
+   * ledger): their text may carry that content's instructions, so the task starts tainted.
+   */
+  untrusted: string[];
 }
 
 /** What a file was when last read: read again only when one of these changed. */
@@ -68,8 +73,28 @@ async function readPlain(file: string): Promise<string | undefined> {
   return text;
 }
 
-export async function readInstructions(opts: { personalFile: string; folders: string[] }): Promise<Instructions> {
+/** A file's names as given and by its folder's real path (the tools note real paths). */
+function namesOf(file: string): string[] {
+  try {
+    const real = path.join(fs.realpathSync(path.dirname(file)), path.basename(file));
+    return real === file ? [file] : [file, real];
+  } catch {
+    return [file];
+  }
+}
+
+export async function readInstructions(opts: {
+  personalFile: string;
+  folders: string[];
+  /** Is any of these names of a file noted as written from untrusted content (TaintedFiles.readBy)? */
+  noted?: (names: string[]) => boolean;
+}): Promise<Instructions> {
+  const untrusted: string[] = [];
+  const check = (file: string) => {
+    if (opts.noted?.(namesOf(file))) untrusted.push(file);
+  };
   const personal = (await readPlain(opts.personalFile)) ?? '';
+  if (personal) check(opts.personalFile);
   const folders: Instructions['folders'] = [];
   let total = personal.length;
   for (const folder of [...new Set(opts.folders.map((f) => path.resolve(f)))]) {
@@ -79,9 +104,10 @@ export async function readInstructions(opts: { personalFile: string; folders: st
       if (!text || total + text.length > MAX_TOTAL_CHARS) continue;
       total += text.length;
       folders.push({ path: file, text });
+      check(file);
     }
   }
-  return { personal, folders };
+  return { personal, folders, untrusted };
 }
 
 /** The prompt text for them; empty when there are none. */

@@ -8,7 +8,7 @@
 //   checkpoint (turn committed to state.messages).
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import { plural } from '../../../shared/src/index.js';
-import { type CallCheck, callEstimateUsd, checkCall } from '../spend/call-check.js';
+import { type CallCheck, callEstimateUsd, checkCall } from './call-check.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { modelFeatures } from './features.js';
 import { callModel, INVALID_INPUT, type Reply } from './model-call.js';
@@ -72,7 +72,7 @@ export interface LoopOptions {
   toolAbortGraceMs?: number;
   /**
    * A daily or monthly spending cap reached (the sentence saying so), asked before each model call
-   * with the call riding along (spend/call-check.ts): a running task pauses and asks whether to go
+   * with the call riding along (call-check.ts): a running task pauses and asks whether to go
    * on past it, again for another cap, a new day or month, or once it spent one more cap's worth.
    */
   capReached?: () => string | undefined;
@@ -198,7 +198,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   // The limit is on the task's whole cost (all its runs): a resume or a restart never starts it afresh.
   let costLimit = budgets.maxCostUsd + (state.costRaisedUsd ?? 0);
   /**
-   * Caps the person let this run go past (the cap with its day or month, spend/call-check.ts capKey),
+   * Caps the person let this run go past (the cap with its day or month, call-check.ts capKey),
    * from the task's cost at the approval up to that plus the cap's amount: past it (after at least
    * one call) the question comes again, like the per-task limit's "+$X", so one approval never
    * means unbounded spend.

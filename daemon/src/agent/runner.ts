@@ -210,6 +210,14 @@ export class TaskRun {
       await this.finish({ kind: 'failed', reason: noKeyReason(ctx.paths.home) }, state);
       return;
     }
+    const tools = this.host.tools;
+    const instructions = await readInstructions({
+      personalFile: ctx.paths.instructions,
+      folders: [ctx.paths.workspace, ...cfg.roots],
+      noted: (names) => tools.notedFiles?.(names) ?? false,
+    });
+    // An instruction file a tainted task wrote puts untrusted text in this prompt: tainted from the start.
+    if (instructions.untrusted.length) state.tainted = true;
     const result = await runAgentLoop({
       model: this.host.modelFor(apiKey, cfg.anthropic.baseUrl),
       tools: this.host.tools,
@@ -238,10 +246,7 @@ export class TaskRun {
       system: systemPrompt(this.host.tools, {
         workspace: ctx.paths.workspace,
         memory: this.host.tools.definitions().some((d) => d.apiType === 'memory_20250818'),
-        instructions: await readInstructions({
-          personalFile: ctx.paths.instructions,
-          folders: [ctx.paths.workspace, ...cfg.roots],
-        }),
+        instructions,
       }),
       state,
       ...(contextFrom !== undefined ? { contextFrom } : {}),

@@ -79,6 +79,11 @@ export interface ToolRuntime {
   promptContext(): string[];
   /** Files the task created or changed, for display (relative to the workspace when inside it). */
   changedFiles?(taskId: string): Promise<string[]>;
+  /**
+   * Whether any of these names is a file a task wrote with untrusted text in view (the taint
+   * ledger): an instruction file loaded into the prompt that is starts the task tainted.
+   */
+  notedFiles?(names: string[]): boolean;
   /** Ask the user (an approval on every device, pushed) whether the task may go on past a limit. */
   askToContinue?(
     req: ContinueRequest,

@@ -72,6 +72,7 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
     promptContext: () => inner.promptContext(),
     ...(inner.changedFiles ? { changedFiles: (taskId: string) => inner.changedFiles!(taskId) } : {}),
     ...(inner.askToContinue ? { askToContinue: inner.askToContinue.bind(inner) } : {}),
+    ...(inner.notedFiles ? { notedFiles: inner.notedFiles.bind(inner) } : {}),
     async run(call, ctx) {
       if (call.name !== SCHEDULE_TOOL) return inner.run(call, ctx);
       const ops = deps.ops();

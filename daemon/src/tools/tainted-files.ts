@@ -1,12 +1,50 @@
 // Files a task changed while untrusted text was in its view (a web page, connector output, a
 // received file): what it wrote may carry that text's instructions. A task that later reads one of
 // them is tainted in turn, so taint follows content through files, across threads and restarts.
-// Kept as one path per line (JSON), appended as files are written; bounded to the newest paths.
+// Kept as one mark per line (JSON), appended as files are written. A mark is a file, or a folder
+// (its path ending in the separator) that covers everything under it. The ledger never forgets a
+// mark: past its bound, marks give way to their folders' marks (more counts as tainted, never less).
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileDurablySync } from '../util/durable-file.js';
 
-const MAX_PATHS = 10_000;
+/** Marks kept at most; past it they collapse into folder marks, down to KEEP_MARKS (so a rewrite is rare). */
+const MAX_MARKS = 10_000;
+const KEEP_MARKS = 7_500;
+/** Past the bound, marks deeper than this many names first count as their folder at this depth. */
+const MAX_COLLAPSE_DEPTH = 32;
+
+/** How many names deep a path is (the root is 0). */
+function depthOf(p: string): number {
+  let n = 0;
+  for (let i = p.indexOf(path.sep, 1); i !== -1; i = p.indexOf(path.sep, i + 1)) n++;
+  return p.length === rootLength(p) ? 0 : n + 1;
+}
+
+function rootLength(p: string): number {
+  return p.startsWith(path.sep) ? 1 : path.parse(p).root.length;
+}
+
+/** A mark cut to at most `depth` names: itself when not deeper, else its folder's mark at that depth. */
+function cutAt(mark: string, depth: number): string {
+  const p = markedPath(mark);
+  let end = rootLength(p) - 1;
+  for (let d = 0; d < depth; d++) {
+    end = p.indexOf(path.sep, end + 1);
+    if (end === -1) return mark;
+  }
+  return end + 1 >= p.length ? mark : p.slice(0, end + 1);
+}
+
+/** The mark for a folder and everything under it. */
+function folderMark(dir: string): string {
+  return dir.endsWith(path.sep) ? dir : dir + path.sep;
+}
+
+/** The path a mark names (a folder mark without its trailing separator; the root stays the root). */
+function markedPath(mark: string): string {
+  return mark.length > 1 && mark.endsWith(path.sep) ? mark.slice(0, -1) : mark;
+}
 
 /** Programs that read only the files their arguments name (no folder walk, no script). */
 const NAMED_FILE_READERS = new Set([
@@ -74,7 +112,8 @@ export interface ShellStep {
 }
 
 export class TaintedFiles {
-  private readonly paths = new Set<string>();
+  /** Files, and folders (ending in the separator) with everything under them. */
+  private readonly marks = new Set<string>();
 
   constructor(private readonly file: string) {
     let text = '';
@@ -86,55 +125,54 @@ export class TaintedFiles {
     for (const line of text.split('\n')) {
       try {
         const p = JSON.parse(line) as unknown;
-        if (typeof p === 'string' && path.isAbsolute(p)) this.remember(p);
+        if (typeof p === 'string' && path.isAbsolute(p)) this.marks.add(p);
       } catch {
         /* a line cut by a crash */
       }
     }
+    // A file a rewrite did not shorten (it failed): collapsed here, rewritten at the next collapse.
+    this.collapse();
   }
 
   /** Does a read of `subjects` see a noted file (`within`: also files inside them, for a search)? */
   readBy(subjects: string[], within: boolean): boolean {
-    if (subjects.some((s) => this.paths.has(s))) return true;
-    if (!within || !this.paths.size) return false;
-    const folders = subjects.map((s) => s + path.sep);
-    for (const p of this.paths) if (folders.some((f) => p.startsWith(f))) return true;
-    return false;
+    if (!this.marks.size) return false;
+    if (subjects.some((s) => this.marks.has(s) || this.covered(s))) return true;
+    return within && subjects.some((s) => this.holdsUnder(s));
   }
 
   /** Notes files a tainted task is about to write, durably (before the write; throws when it cannot). */
   add(files: string[]): void {
-    const fresh = files.filter((f) => path.isAbsolute(f) && !this.paths.has(f));
+    const fresh = [...new Set(files)].filter((f) => path.isAbsolute(f) && !this.marks.has(f) && !this.covered(f));
     if (!fresh.length) return;
-    for (const f of fresh) this.remember(f);
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    if (this.paths.size >= MAX_PATHS) {
-      // Past the bound the oldest go: rewrite with what is kept.
-      writeFileDurablySync(this.file, [...this.paths].map((p) => `${JSON.stringify(p)}\n`).join(''));
-    } else {
-      // Durable before the write it marks (a crash as the file lands must not leave it unmarked).
-      const fd = fs.openSync(this.file, 'a', 0o600);
-      try {
-        fs.writeSync(fd, fresh.map((p) => `${JSON.stringify(p)}\n`).join(''));
-        fs.fdatasyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+    // Durable before the write it marks (a crash as the file lands must not leave it unmarked).
+    const fd = fs.openSync(this.file, 'a', 0o600);
+    try {
+      fs.writeSync(fd, fresh.map((p) => `${JSON.stringify(p)}\n`).join(''));
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // Known only once on disk: a failed append leaves them unknown, so a retry appends them again.
+    for (const f of fresh) this.marks.add(f);
+    if (!this.collapse()) return;
+    try {
+      writeFileDurablySync(this.file, [...this.marks].map((p) => `${JSON.stringify(p)}\n`).join(''));
+    } catch {
+      // The appended file still holds every mark (finer ones): a later start collapses it again.
     }
   }
 
   /**
-   * `from` (a file or a folder) is about to be moved to `to`: every noted name at or under it is
-   * noted under `to` too, durably, before the move. The old names stay noted (harmless once gone).
+   * `from` (a file or a folder) is about to be moved to `to`: what was noted there is noted under
+   * `to` too, durably, before the move. A folder holding noted files is noted once as a folder (a
+   * mark per file would let a task flood the ledger by moving a folder back and forth). The old
+   * names stay noted (harmless once gone).
    */
   carry(from: string, to: string): void {
-    const inside = from + path.sep;
-    const moved: string[] = [];
-    for (const p of this.paths) {
-      if (p === from) moved.push(to);
-      else if (p.startsWith(inside)) moved.push(to + p.slice(from.length));
-    }
-    if (moved.length) this.add(moved);
+    if (this.covered(from) || this.holdsUnder(from)) this.add([folderMark(to)]);
+    else if (this.marks.has(from)) this.add([to]);
   }
 
   /**
@@ -162,9 +200,67 @@ export class TaintedFiles {
     this.add(written);
   }
 
-  private remember(file: string): void {
-    this.paths.delete(file);
-    this.paths.add(file);
-    if (this.paths.size > MAX_PATHS) this.paths.delete(this.paths.values().next().value!);
+  /** Is anything under the folder `dir` marked? */
+  private holdsUnder(dir: string): boolean {
+    const inside = folderMark(dir);
+    for (const m of this.marks) if (m.startsWith(inside)) return true;
+    return false;
+  }
+
+  /** Is `p` (a file or a folder) under a folder mark, or one itself? */
+  private covered(p: string): boolean {
+    for (let dir = markedPath(p); ; ) {
+      if (this.marks.has(folderMark(dir))) return true;
+      const up = path.dirname(dir);
+      if (up === dir) return false;
+      dir = up;
+    }
+  }
+
+  /**
+   * Past the bound, marks give way to their folders' marks: the deepest first (a file a level below
+   * the rest of the flood keeps its own mark), and at the level that must give way, the fullest
+   * folders first (the fewest files newly counted as tainted per mark saved). Whatever was noted
+   * stays noted, now or under a folder. Returns whether it collapsed anything.
+   */
+  private collapse(): boolean {
+    if (this.marks.size <= MAX_MARKS) return false;
+    // What lies deeper than MAX_COLLAPSE_DEPTH gives way first, at once: the work stays small for any path.
+    const marks = [...new Set([...this.marks].map((m) => cutAt(m, MAX_COLLAPSE_DEPTH)))];
+    const distinctAt = (depth: number) => new Set(marks.map((m) => cutAt(m, depth))).size;
+    // The deepest level whose cut keeps few enough (cutting at 0 leaves the root alone); the
+    // number of distinct cuts only grows with the depth, so a binary search finds it.
+    let fits = 0;
+    let over = 0;
+    for (const m of marks) over = Math.max(over, depthOf(markedPath(m)));
+    if (marks.length <= KEEP_MARKS) fits = over;
+    while (over - fits > 1) {
+      const mid = (fits + over) >> 1;
+      if (distinctAt(mid) <= KEEP_MARKS) fits = mid;
+      else over = mid;
+    }
+    // Cut at `over`, then the fullest of its folders at `fits` give way until few enough.
+    const byFolder = new Map<string, Set<string>>();
+    for (const m of marks) {
+      const coarse = cutAt(m, fits);
+      const members = byFolder.get(coarse) ?? new Set<string>();
+      members.add(cutAt(m, over));
+      byFolder.set(coarse, members);
+    }
+    let count = 0;
+    for (const members of byFolder.values()) count += members.size;
+    this.marks.clear();
+    for (const [coarse, members] of [...byFolder].sort((a, b) => b[1].size - a[1].size)) {
+      if (count > KEEP_MARKS && members.size > 1) {
+        count -= members.size - 1;
+        this.marks.add(coarse);
+      } else for (const m of members) this.marks.add(m);
+    }
+    // A mark inside a folder mark adds nothing.
+    for (const m of this.marks) {
+      const p = markedPath(m);
+      if (path.dirname(p) !== p && this.covered(path.dirname(p))) this.marks.delete(m);
+    }
+    return true;
   }
 }

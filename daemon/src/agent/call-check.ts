@@ -4,9 +4,9 @@
 // rides along for the length of that one synchronous check (checkCall), so the caps can reserve its
 // cost, skip the caps the person already let this task go past, and say which cap stopped it,
 // without widening every layer in between. Outside a check (a new task's start gate) there is none.
-import { estimateTokens } from '../agent/context-window.js';
-import { priceOf } from '../agent/pricing.js';
-import type { ModelRequest } from '../agent/wire.js';
+import { estimateTokens } from './context-window.js';
+import { priceOf } from './pricing.js';
+import type { ModelRequest } from './wire.js';
 
 export interface CallCheck {
   taskId: string;
