@@ -3,6 +3,7 @@
 // returns its own outputs (a status part, HTTP handlers) instead of setting them on the context.
 // Modules publish events through `emit`, register client commands on `commands` and local CLI
 // methods on `control`; none of them reaches back into the server.
+import type { Readable } from 'node:stream';
 import type { HostStatus, PushReceipt, ServerEvent } from '../../shared/src/index.js';
 import type { HomePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
@@ -24,7 +25,17 @@ export type FileDownloadHandler = (
   path: string,
   /** The paired device downloading (for the audit log). */
   by: { id: string; name: string },
-) => Promise<{ name: string; mediaType: string; data: Buffer } | undefined>;
+) => Promise<
+  | {
+      name: string;
+      mediaType: string;
+      /** Bytes the stream gives: the file's size when it was opened. */
+      size: number;
+      /** The file's bytes, read from the handle opened without following links; destroy it to close the file. */
+      stream: Readable;
+    }
+  | undefined
+>;
 
 /**
  * Record a push receipt from a service worker: resolves true once it is durable, false when the push

@@ -24,9 +24,9 @@ import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
+import { RequestSlots, type SlotLimits, UPLOAD_SLOTS } from './request-slots.js';
 import { clientErrorHandler, frameworkErrorHandler, installSecurity } from './security.js';
 import { serveStatic } from './static-files.js';
-import { UploadSlots } from './upload-slots.js';
 
 export const PWA_DIST = path.join(PROJECT_ROOT, 'pwa', 'dist');
 
@@ -47,11 +47,49 @@ export interface AppOptions {
   pwaDir?: string;
 }
 
+/** Downloads sent at once: each holds an open file and a connection's buffers. */
+const DOWNLOAD_SLOTS: SlotLimits = { total: 8, perDevice: 3 };
+
 /** An upload that sends nothing for this long is dropped. */
 const UPLOAD_IDLE_MS = 60_000;
 
 const httpError = (reply: FastifyReply, status: number, error: string, message: string) =>
   reply.code(status).send({ error, message });
+
+const revoked = (reply: FastifyReply) =>
+  httpError(reply, 401, 'unauthorized', 'This device was removed on the computer. Pair it again with `errand pair`.');
+
+/**
+ * Every route's failures in the documented `{error, message}` shape. A request fastify refuses (a
+ * body too large or not valid JSON) says why; anything else is logged and answered `internal`, its
+ * message (which may name files on the computer) kept to the log.
+ */
+function errorHandler(log: Logger) {
+  return (err: { statusCode?: number; code?: string; message: string }, req: FastifyRequest, reply: FastifyReply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      // The route's pattern, not the URL: nothing a client put in a query string reaches the log.
+      log.error('request failed', {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unknown',
+        error: stripControl(String(err.message)).slice(0, 500),
+      });
+      return httpError(reply, 500, 'internal', 'The host hit an internal error; see `errand logs`.');
+    }
+    if (status === 413 && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const upload = req.routeOptions.url === '/api/upload';
+      return httpError(
+        reply,
+        413,
+        'too_large',
+        upload
+          ? `Files up to ${MAX_UPLOAD_BYTES / (1024 * 1024)} MiB can be attached; this one is larger.`
+          : 'The request body is too large.',
+      );
+    }
+    return httpError(reply, status, status === 413 ? 'too_large' : 'bad_request', err.message);
+  };
+}
 
 function noJsonSchemas(): never {
   throw new Error('Errand routes validate requests with zod: give the route no JSON schema');
@@ -74,6 +112,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // fast-json-stringify) at every start. A route given a schema fails at start-up, saying why.
     schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },
   });
+  // First, before any route or plugin: fastify fixes a route's error handler when it is declared,
+  // so a handler set later would miss every route above it.
+  app.setErrorHandler(errorHandler(opts.log));
   installSecurity(app, opts.policy, opts.refusals);
   const connections = new ConnectionGuard();
   connections.attach(app.server);
@@ -89,6 +130,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const device = token ? opts.devices.byToken(token) : undefined;
     if (device) {
       connections.vouch(req.socket);
+      // Revoking the device cuts this request off, however far along it is.
+      opts.gateway.httpRequests.track(device.id, reply.raw);
       return device;
     }
     const over = !opts.limiter.allowed(address);
@@ -180,7 +223,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // The token is checked from the headers, before any of the body is read, and only a few
     // uploads are read at once (each is held in memory until saved).
     const uploaders = new WeakMap<FastifyRequest, DeviceRecord>();
-    const inFlight = new UploadSlots();
+    const inFlight = new RequestSlots(UPLOAD_SLOTS);
     scope.addHook('onRequest', async (req, reply) => {
       const device = authDevice(req, reply);
       if (!device) return reply;
@@ -210,6 +253,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         .trim()
         .toLowerCase();
       const mediaType = /^[a-z0-9][\w.+-]{0,62}\/[\w.+-]{1,64}$/.test(given) ? given : 'application/octet-stream';
+      // The device may have been revoked while its body arrived: nothing is kept for it.
+      if (!opts.devices.get(device.id)) return revoked(reply);
       let u: Upload;
       try {
         u = await opts.uploads.save(device.id, name, mediaType, data);
@@ -228,6 +273,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     });
   });
 
+  // Each download holds an open file while it is streamed: only a few run at once.
+  const downloads = new RequestSlots(DOWNLOAD_SLOTS);
   app.get('/api/file', async (req, reply) => {
     const device = authDevice(req, reply);
     if (!device) return reply;
@@ -235,10 +282,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const handler = opts.fileDownload();
     if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler)
       return httpError(reply, 400, 'bad_request', 'Give task and path.');
+    if (!downloads.take(device.id, reply.raw))
+      return httpError(reply, 429, 'busy', 'Too many downloads at once. Wait for one to finish, then try again.');
     const file = await handler(q.task, q.path, { id: device.id, name: device.name });
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
+    // The device may have been revoked while the file was opened.
+    if (!opts.devices.get(device.id)) {
+      file.stream.destroy();
+      return revoked(reply);
+    }
     reply.header('Content-Disposition', `attachment; filename="${encodeURIComponent(file.name)}"`);
-    return reply.type(file.mediaType).send(file.data);
+    reply.header('Content-Length', file.size);
+    return reply.type(file.mediaType).send(file.stream);
   });
 
   // A service worker says a push arrived or was tapped. It holds no token: the push id (128 random
@@ -286,15 +341,5 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
   }
 
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) opts.log.error('request failed', { error: err.message });
-    return httpError(
-      reply,
-      status,
-      status === 413 ? 'too_large' : status === 500 ? 'internal' : 'bad_request',
-      status === 500 ? 'The host hit an internal error; see `errand logs`.' : err.message,
-    );
-  });
   return app;
 }

@@ -20,6 +20,7 @@ import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
 import { CommandError, type CommandRouter } from './command-router.js';
 import { oldestOfBusiest } from './crowd.js';
+import { DeviceRequests } from './device-requests.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
 
@@ -96,6 +97,8 @@ export interface GatewayDeps {
 
 export class Gateway implements Presence {
   private connections = new Set<Connection>();
+  /** Each device's HTTP requests under way (the app adds them once their token is checked). */
+  readonly httpRequests = new DeviceRequests();
   private heartbeat: NodeJS.Timeout;
   private accepting = true;
 
@@ -444,10 +447,11 @@ export class Gateway implements Presence {
     }
   }
 
-  /** Close every live socket of a revoked device at once. */
+  /** Close every live socket of a revoked device at once, its HTTP requests under way included. */
   revoke(deviceId: string): void {
     for (const c of this.connections)
       if (c.device?.id === deviceId) c.socket.close(CloseCode.revoked, 'device revoked');
+    this.httpRequests.cut(deviceId);
   }
 
   connectedDevices(): string[] {

@@ -19,7 +19,7 @@ import { ConnectorManager } from './connectors/index.js';
 import { registerDiffCommand } from './diff-command.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
-import { ChangeJournal, changesUpdated, isTaskId, readNoFollow, type UndoResult } from './journal.js';
+import { ChangeJournal, changesUpdated, isTaskId, readNoFollow, streamNoFollow, type UndoResult } from './journal.js';
 import { registerMemoryCommands } from './memory/register.js';
 import { MemoryService } from './memory/service.js';
 import { memoryTool } from './memory/tool.js';
@@ -314,10 +314,11 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     return { file: await fileView(cmd.path, data) };
   });
   // Downloads: only files the task created or changed (as docs/protocol.md says), each one audited.
+  // The file is streamed from the handle opened without following links: never held whole in memory.
   const fileDownload: FileDownloadHandler = async (taskId, p, by) => {
     const file = await touchedFile(taskId, p).catch(() => undefined);
     if (!file) return undefined;
-    const { data } = await readNoFollow(file);
+    const { stream, stat } = await streamNoFollow(file);
     try {
       audit.append({
         at: Date.now(),
@@ -326,12 +327,12 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
         args: { path: p },
         decision: 'allow',
         approvedBy: `${by.name} (${by.id})`,
-        outcome: `downloaded ${data.length} bytes`,
+        outcome: `downloaded ${stat.size} bytes`,
       });
     } catch (err) {
       ctx.log.error('audit log write failed', { error: (err as Error).message });
     }
-    return { name: path.basename(p), mediaType: mediaTypeOf(p), data };
+    return { name: path.basename(p), mediaType: mediaTypeOf(p), size: stat.size, stream };
   };
 
   // Local control methods for the CLI (errand roots / allow / disallow / connectors).
@@ -377,6 +378,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     },
     pendingApprovals: (threadId) => runtime.pendingApprovals(threadId),
     askToContinue: askToContinue(approvals),
+    notedFiles: (names) => taintedFiles.readBy(names, false),
     endTask: (taskId) => approvals.endTask(taskId),
     async ready() {
       await sandbox.ensureStarted();

@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { ChangeEntry, ServerEvent } from '../../../shared/src/index.js';
 import { MAX_EVENT_BYTES } from '../store/journal.js';
 import { FolderIndex } from '../util/folder-index.js';
@@ -157,6 +158,42 @@ async function readHandle(h: FileHandle, file: string): Promise<{ data: Buffer; 
 /** Read a regular file (a real path) without following a link anywhere on its path. */
 export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
   return readHandle(await openNoFollow(file), file);
+}
+
+/**
+ * Stream a regular, singly linked file (a real path), opened without following a link anywhere on
+ * its path, never held whole: exactly the size it had when opened (an answer's Content-Length), or
+ * an error if it shrank meanwhile. Destroying the stream closes the file.
+ */
+export async function streamNoFollow(file: string): Promise<{ stream: Readable; stat: fs.Stats }> {
+  const handle = await openNoFollow(file);
+  let stat: fs.Stats;
+  try {
+    stat = await handle.stat();
+    if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);
+    if (stat.nlink > 1) throw new ToolError(`${file} has other hard links; Errand will not use it.`);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  const size = stat.size;
+  if (size === 0) {
+    await handle.close();
+    return { stream: Readable.from([]), stat };
+  }
+  let seen = 0;
+  const exact = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      done(seen < size ? new Error(`${file} shrank while it was read.`) : null);
+    },
+  });
+  // Errors and destruction travel both ways: the file is closed whichever side ends first.
+  const stream = pipeline(handle.createReadStream({ start: 0, end: size - 1 }), exact, () => undefined);
+  return { stream, stat };
 }
 
 /** Read `here`, a name in a folder already reached without following links (inParent). */

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { text } from 'node:stream/consumers';
 import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/client.js';
@@ -325,7 +326,8 @@ describe('changing files, journal and undo', () => {
       code: 'forbidden',
     });
     const dl = await h.download('task_view', path.join(ws, 'report.md'));
-    expect(dl?.data.toString()).toBe('# Report\nAll good.');
+    expect(await text(dl!.stream)).toBe('# Report\nAll good.');
+    expect(dl?.size).toBe(Buffer.byteLength('# Report\nAll good.'));
     expect(dl?.mediaType).toMatch(/text\/markdown/);
     expect(await h.download('task_view', path.join(h.outside, 'secret.txt'))).toBeUndefined();
   });

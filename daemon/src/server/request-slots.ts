@@ -1,18 +1,25 @@
-// How many uploads are being read at once, in all and per device: each body is held in memory
-// until it is saved, so the count bounds the memory uploads can take (8 x 25 MB at most).
+// How many requests of one kind (uploads, downloads) run at once, in all and per device: each holds
+// a whole file in memory until it is saved or sent, so the counts bound the memory they can take.
 import type { ServerResponse } from 'node:http';
 
-const MAX_UPLOADS = 8;
-const MAX_UPLOADS_PER_DEVICE = 3;
+export interface SlotLimits {
+  total: number;
+  perDevice: number;
+}
 
-export class UploadSlots {
+/** Uploads: 8 x 25 MiB at most. */
+export const UPLOAD_SLOTS: SlotLimits = { total: 8, perDevice: 3 };
+
+export class RequestSlots {
   private total = 0;
   private perDevice = new Map<string, number>();
+
+  constructor(private readonly limits: SlotLimits) {}
 
   /** Takes a slot for this response, given back when it closes (finished or aborted); false when full. */
   take(deviceId: string, response: ServerResponse): boolean {
     const mine = this.perDevice.get(deviceId) ?? 0;
-    if (this.total >= MAX_UPLOADS || mine >= MAX_UPLOADS_PER_DEVICE) return false;
+    if (this.total >= this.limits.total || mine >= this.limits.perDevice) return false;
     this.total++;
     this.perDevice.set(deviceId, mine + 1);
     response.once('close', () => {
