@@ -1,7 +1,7 @@
 // The commands the daemon core answers itself: ping, status, devices, presence; and the matching
 // control methods for the CLI.
 import type { DaemonContext } from './context.js';
-import type { Pairing } from './pairing/pairing.js';
+import type { Claim, Pairing } from './pairing/pairing.js';
 import type { Gateway } from './server/gateway.js';
 import { phoneOrigin } from './server/origins.js';
 import { publicDevice } from './store/devices.js';
@@ -58,46 +58,72 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
     return { reloaded: true };
   });
 
-  // `errand pair`: mint a code, report it, then report each claim and wait for the decision.
+  // `errand pair`: mint a code, report it, then report each claim on it and wait for the decision.
+  // A session answers only for the code it showed (its mint id), never for another session's; and
+  // when it ends without a pairing, its code is withdrawn so a phone opening it is told at once.
   control.register('pair.start', async (p, { progress, signal }) => {
-    const { code, expiresAt } = pairing.mint();
+    const { code, expiresAt, mintId } = pairing.mint();
     const { origin, phoneReachable } = phoneOrigin(ctx.origins());
     const url = `${origin}/#pair=${code}`;
     progress({ type: 'code', code, url, expiresAt, phoneReachable });
-    return new Promise((resolve) => {
-      const onClaim = (claim: { id: string; name: string; address?: string }) => {
-        progress({ type: 'claim', claim });
-        if (p.autoApprove === true) pairing.decide(claim.id, true);
-      };
-      const onPaired = (device: { id: string; name: string; address?: string }) => {
-        cleanup();
-        resolve({ paired: device });
-      };
-      const timer = setTimeout(
-        () => {
-          cleanup();
-          resolve({ expired: true });
-        },
-        Math.max(0, expiresAt - Date.now()) + 180_000,
-      );
-      const cleanup = () => {
+    return new Promise((resolve, reject) => {
+      const mine = (e: { mintId?: string }) => e.mintId === mintId;
+      let claimed = false;
+      const end = (result: Parameters<typeof resolve>[0] | Error) => {
+        clearTimeout(expiry);
         clearTimeout(timer);
         pairing.events.off('claim', onClaim);
         pairing.events.off('paired', onPaired);
         pairing.events.off('declined', onDeclined);
+        pairing.events.off('unanswered', onUnanswered);
+        pairing.events.off('replaced', onReplaced);
+        signal.removeEventListener('abort', onAbort);
+        pairing.withdraw(mintId);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
       };
-      const onDeclined = () => {
-        cleanup();
-        resolve({ declined: true });
+      const onClaim = (claim: Claim) => {
+        if (!mine(claim)) return;
+        claimed = true;
+        const { mintId: _mint, ...shown } = claim;
+        progress({ type: 'claim', claim: shown });
+        if (p.autoApprove === true) pairing.decide(claim.id, true);
       };
+      const onPaired = (d: { id: string; mintId: string; name: string; address?: string }) => {
+        if (mine(d)) end({ paired: { id: d.id, name: d.name, address: d.address } });
+      };
+      const onDeclined = (e: { mintId: string }) => {
+        if (mine(e)) end({ declined: true });
+      };
+      const onUnanswered = (e: { mintId: string; reason: string }) => {
+        if (!mine(e)) return;
+        if (e.reason === 'timeout') end({ expired: true });
+        else end(new Error('The phone stopped waiting before the pairing was approved. Run `errand pair` again.'));
+      };
+      const onReplaced = (e: { mintId: string }) => {
+        if (mine(e))
+          end(
+            new Error(
+              'This pairing code was replaced by a newer `errand pair`; use the QR code that one shows (this one no longer works).',
+            ),
+          );
+      };
+      const onAbort = () => end({ cancelled: true });
+      // Unclaimed by its expiry, the code is done; a claim made in time has its own wait (3 minutes).
+      const expiry = setTimeout(
+        () => {
+          if (!claimed) end({ expired: true });
+        },
+        Math.max(0, expiresAt - Date.now()),
+      );
+      const timer = setTimeout(() => end({ expired: true }), Math.max(0, expiresAt - Date.now()) + 180_000);
       pairing.events.on('claim', onClaim);
       pairing.events.on('paired', onPaired);
       pairing.events.on('declined', onDeclined);
-      signal.addEventListener('abort', () => {
-        cleanup();
-        for (const c of pairing.pendingClaims()) pairing.decide(c.id, false);
-        resolve({ cancelled: true });
-      });
+      pairing.events.on('unanswered', onUnanswered);
+      pairing.events.on('replaced', onReplaced);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
   });
   control.register('pair.decide', async (p) => ({

@@ -75,7 +75,31 @@ function apiText(err: APIError): string {
 /** The API's words end as a sentence, so the next step after them reads as its own. */
 const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
 
-export function classify(err: unknown, model: string): Failure {
+/**
+ * What went wrong and whether to retry. Its text becomes the task's reason, the thread's last line,
+ * a notice on every phone and a journal entry, so it is redacted: of `secrets` (the API key and any
+ * other the daemon holds in clear), and of anything shaped like an API key. Gateways and proxies
+ * echo the key in their errors ("invalid x-api-key: sk-…").
+ */
+export function classify(err: unknown, model: string, secrets: readonly string[] = []): Failure {
+  const f = describe(err, model);
+  const clean = (text: string) => redactSecrets(text, secrets);
+  return { ...f, message: clean(f.message), ...(f.brief === undefined ? {} : { brief: clean(f.brief) }) };
+}
+
+/**
+ * `text` without the known secrets (8 characters or more, as tools/redact.ts counts them) and
+ * without anything shaped like an API key (`sk-…`: Anthropic's and most gateways'), which a proxy may
+ * echo even when it is not the key Errand holds. Done here, not with tools/redact.ts, so agent/ does
+ * not import tools/ (which imports agent/).
+ */
+function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.split(s).join('[redacted]');
+  return out.replace(/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]');
+}
+
+function describe(err: unknown, model: string): Failure {
   if (err instanceof IncompleteStreamError)
     return { retryable: true, message: err.message, brief: 'The connection to Claude broke in the middle of a reply' };
   if (err instanceof StalledStreamError)

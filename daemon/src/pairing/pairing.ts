@@ -1,5 +1,7 @@
 // Pairing: the CLI mints a single-use code (192 random bits, a few minutes, one live at a time);
 // a phone claims it with a device name; the desktop approves; the phone gets its device token.
+// Each code has a mint id, carried by every event about it, so a pairing session (`errand pair`)
+// answers only claims on the code it showed.
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DeviceRecord, DeviceStore } from '../store/devices.js';
@@ -9,6 +11,8 @@ const CLAIM_WAIT_MS = 3 * 60_000;
 
 export interface Claim {
   id: string;
+  /** The mint whose code was claimed. */
+  mintId: string;
   name: string;
   address: string | undefined;
   at: number;
@@ -17,9 +21,10 @@ export type ClaimResult =
   | { ok: true; device: DeviceRecord; token: string }
   | { ok: false; reason: 'code_invalid' | 'denied' | 'timeout' | 'cancelled' };
 
-interface LiveCode {
+export interface LiveCode {
   code: string;
   expiresAt: number;
+  mintId: string;
 }
 interface PendingClaim extends Claim {
   decide: (approve: boolean) => void;
@@ -28,7 +33,12 @@ interface PendingClaim extends Claim {
 export class Pairing {
   private live: LiveCode | undefined;
   private pending = new Map<string, PendingClaim>();
-  /** Emits 'claim' (Claim) when a phone claims the live code. */
+  /**
+   * Every event carries the `mintId` of the code it is about:
+   * 'claim' (Claim): a phone claimed the code; 'paired' / 'declined': the claim was decided;
+   * 'unanswered' ({ id, mintId, reason: 'timeout' | 'cancelled' }): nobody decided in time, or the
+   * phone gave up; 'replaced' ({ mintId }): a newer mint replaced a code nobody had claimed yet.
+   */
   readonly events = new EventEmitter();
 
   constructor(
@@ -37,8 +47,25 @@ export class Pairing {
   ) {}
 
   mint(): LiveCode {
-    this.live = { code: crypto.randomBytes(24).toString('base64url'), expiresAt: Date.now() + this.ttlMs };
+    const replaced = this.current();
+    this.live = {
+      code: crypto.randomBytes(24).toString('base64url'),
+      expiresAt: Date.now() + this.ttlMs,
+      mintId: crypto.randomBytes(8).toString('hex'),
+    };
+    // One code is live at a time: the session showing the older one must stop offering it.
+    if (replaced) this.events.emit('replaced', { mintId: replaced.mintId });
     return { ...this.live };
+  }
+
+  /**
+   * The session that showed this mint's code is gone (cancelled, expired): the code stops working
+   * at once, so a phone that opens it is told to run `errand pair` rather than wait for an approval
+   * nobody can give; claims already made on it are declined.
+   */
+  withdraw(mintId: string): void {
+    if (this.live?.mintId === mintId) this.live = undefined;
+    for (const c of [...this.pending.values()]) if (c.mintId === mintId) c.decide(false);
   }
 
   /** The live code, if it has not expired or been used. */
@@ -57,15 +84,18 @@ export class Pairing {
     return a.length === b.length && crypto.timingSafeEqual(a, b);
   }
 
-  private takeCode(code: string): boolean {
-    if (!this.isLive(code)) return false;
+  /** Uses the code up if it is the live one; returns its mint id. */
+  private takeCode(code: string): string | undefined {
+    const live = this.live;
+    if (!live || !this.isLive(code)) return undefined;
     this.live = undefined; // single use, even if the claim is later denied
-    return true;
+    return live.mintId;
   }
 
   /** A phone claims the code; resolves once the desktop decides (or the wait times out). */
   async claim(code: string, name: string, address: string | undefined, signal?: AbortSignal): Promise<ClaimResult> {
-    if (!this.takeCode(code)) return { ok: false, reason: 'code_invalid' };
+    const mintId = this.takeCode(code);
+    if (!mintId) return { ok: false, reason: 'code_invalid' };
     const id = crypto.randomBytes(8).toString('hex');
     const approved = await new Promise<boolean | 'timeout' | 'cancelled'>((resolve) => {
       const timer = setTimeout(() => done('timeout'), CLAIM_WAIT_MS);
@@ -77,19 +107,20 @@ export class Pairing {
         resolve(v);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const claim: PendingClaim = { id, name, address, at: Date.now(), decide: done };
+      const claim: PendingClaim = { id, mintId, name, address, at: Date.now(), decide: done };
       this.pending.set(id, claim);
-      this.events.emit('claim', { id, name, address, at: claim.at } satisfies Claim);
+      this.events.emit('claim', { id, mintId, name, address, at: claim.at } satisfies Claim);
     });
     if (approved === true) {
       const { device, token } = await this.devices.add(name, address);
-      this.events.emit('paired', { id: device.id, name: device.name, address });
+      this.events.emit('paired', { id: device.id, mintId, name: device.name, address });
       return { ok: true, device, token };
     }
     if (approved === false) {
-      this.events.emit('declined', { id });
+      this.events.emit('declined', { id, mintId });
       return { ok: false, reason: 'denied' };
     }
+    this.events.emit('unanswered', { id, mintId, reason: approved });
     return { ok: false, reason: approved };
   }
 

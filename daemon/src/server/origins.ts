@@ -9,12 +9,68 @@ export interface OriginPolicy {
   origins: string[];
 }
 
-/** LAN IPv4 addresses of this machine (for --lan). */
+/** Container and VM bridges: a phone is never behind them. */
+const BRIDGE_INTERFACE = /^(docker|br-|veth|virbr|vboxnet|vmnet|lxcbr|lxdbr|podman|cni)/i;
+/** VPN and tailnet tunnels: only a phone on the same VPN is behind them. */
+const TUNNEL_INTERFACE = /^(tun|tap|utun|tailscale|wg|zt)/i;
+
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+const octets = (a: string) => a.split('.').map(Number);
+/** RFC 1918: where home and office networks live. */
+const isPrivate = (address: string) => {
+  const [a, b] = octets(address);
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+};
+/** 169.254/16: the address a machine gives itself when no DHCP server answered. */
+const isLinkLocal = (address: string) => {
+  const [a, b] = octets(address);
+  return a === 169 && b === 254;
+};
+/** 100.64/10: carrier-grade NAT, and the range Tailscale hands out. */
+const isCgnat = (address: string) => {
+  const [a, b] = octets(address);
+  return a === 100 && b >= 64 && b <= 127;
+};
+
+/**
+ * How likely a phone on the owner's network can open this address, 0 best: private on a
+ * physical-looking interface; other physical; a tunnel or CGNAT (a phone on the same VPN only);
+ * a container bridge or link-local (never: a QR code does not point there).
+ */
+function phoneRank(address: string, iface?: string): 0 | 1 | 2 | 3 {
+  if ((iface && BRIDGE_INTERFACE.test(iface)) || isLinkLocal(address)) return 3;
+  if ((iface && TUNNEL_INTERFACE.test(iface)) || isCgnat(address)) return 2;
+  return isPrivate(address) ? 0 : 1;
+}
+
+export interface LanAddress {
+  address: string;
+  interface: string;
+  /** Private or public on a physical-looking interface: where a phone on the same network can go. */
+  forPhone: boolean;
+}
+
+/**
+ * Non-loopback IPv4 addresses of this machine (for --lan), best for a phone first: the OS lists
+ * interfaces in no useful order, and docker0 or a VPN often comes before the Wi-Fi. All of them stay
+ * accepted origins; only the QR code's choice depends on the order.
+ */
+export function lanCandidates(): LanAddress[] {
+  const found: Array<LanAddress & { rank: number }> = [];
+  for (const [name, infos] of Object.entries(os.networkInterfaces())) {
+    for (const i of infos ?? []) {
+      if (i.family !== 'IPv4' || i.internal) continue;
+      const rank = phoneRank(i.address, name);
+      found.push({ address: i.address, interface: name, forPhone: rank <= 1, rank });
+    }
+  }
+  // Array.prototype.sort is stable: within a rank, the OS order stays.
+  return found.sort((x, y) => x.rank - y.rank).map(({ rank: _rank, ...c }) => c);
+}
+
+/** LAN IPv4 addresses of this machine (for --lan), best for a phone first. */
 export function lanAddresses(): string[] {
-  return Object.values(os.networkInterfaces())
-    .flat()
-    .filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === 'IPv4' && !i.internal)
-    .map((i) => i.address);
+  return lanCandidates().map((c) => c.address);
 }
 
 export function originPolicy(config: Config, port: number): OriginPolicy {
@@ -61,15 +117,39 @@ export function servedOrigins(origins: string[], boundHost: string): string[] {
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
 
 /**
- * The origin a phone can open (pairing links and QR codes): the HTTPS publicUrl, else a LAN or
- * bound address, else loopback, which only this computer can open (`phoneReachable: false`).
+ * The origin a phone can open (pairing links and QR codes): the HTTPS publicUrl, else the LAN or
+ * bound address a phone most likely reaches (a private address on a physical-looking interface
+ * before a VPN or tailnet one; never a container bridge or link-local), else loopback, which only
+ * this computer can open (`phoneReachable: false`).
  */
 export function phoneOrigin(origins: string[]): { origin: string; phoneReachable: boolean } {
   const https = origins.find((o) => o.startsWith('https://'));
   if (https) return { origin: https, phoneReachable: true };
-  const network = origins.find((o) => !LOOPBACK.test(o));
-  if (network) return { origin: network, phoneReachable: true };
+  const interfaceOf = new Map(lanCandidates().map((c) => [c.address, c.interface]));
+  let best: { origin: string; rank: number } | undefined;
+  for (const o of origins) {
+    if (LOOPBACK.test(o)) continue;
+    const host = new URL(o).hostname;
+    const rank = IPV4.test(host) ? phoneRank(host, interfaceOf.get(host)) : 0;
+    if (rank < 3 && (!best || rank < best.rank)) best = { origin: o, rank };
+  }
+  if (best) return { origin: best.origin, phoneReachable: true };
   return { origin: origins[0], phoneReachable: false };
+}
+
+/**
+ * When `shown` is one of this computer's LAN addresses: the others a phone might use instead
+ * (another network this computer is on, a VPN or tailnet), with their interface, for `errand pair`
+ * to list beside the QR code. Container bridges and link-local addresses are left out.
+ */
+export function otherLanOrigins(shown: string): Array<{ origin: string; interface: string }> {
+  const u = new URL(shown);
+  if (u.protocol !== 'http:') return [];
+  const all = lanCandidates();
+  if (!all.some((c) => c.address === u.hostname)) return [];
+  return all
+    .filter((c) => c.address !== u.hostname && phoneRank(c.address, c.interface) < 3)
+    .map((c) => ({ origin: `http://${c.address}${u.port ? `:${u.port}` : ''}`, interface: c.interface }));
 }
 
 /** What to say beside a pairing code that only this computer can open. */

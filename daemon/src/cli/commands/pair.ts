@@ -1,6 +1,6 @@
 // `errand pair`: show a QR code, wait for a phone to claim it, approve it on this terminal.
 
-import { LOOPBACK_ONLY_HINT } from '../../server/origins.js';
+import { LOOPBACK_ONLY_HINT, otherLanOrigins } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { renderQr } from '../qr.js';
@@ -46,6 +46,15 @@ Options:
               );
               if (p.phoneReachable === false) io.out(LOOPBACK_ONLY_HINT);
               else if (!p.url.startsWith('https://')) {
+                // This computer may be on several networks (Wi-Fi and a dock, a VPN): the QR code shows the
+                // likeliest, and the phone may be on another one.
+                const others = otherLanOrigins(p.url);
+                if (others.length)
+                  io.out(
+                    `If the phone cannot open it, it may be on another network of this computer; try:\n${others
+                      .map((o) => `  ${o.origin}/#pair=${p.code}  (${forTerminal(o.interface)})`)
+                      .join('\n')}`,
+                  );
                 io.out(
                   'Warning: this is plain HTTP on your network; notifications, install and offline use need HTTPS (see `errand expose`).',
                 );
