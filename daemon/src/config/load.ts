@@ -77,6 +77,8 @@ export function updateConfigFile(home: string, change: (raw: Record<string, unkn
   const file = homePaths(home).config;
   const raw = readConfigFile(file);
   change(raw);
+  // Before the first `errand start` the home does not exist yet: make it as start does (owner only).
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const parsed = ConfigSchema.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
   writeFileDurablySync(file, JSON.stringify(raw, null, 2) + '\n', 0o600);

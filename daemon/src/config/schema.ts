@@ -1,4 +1,5 @@
 // The configuration file (config.json in the home folder), validated on load.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -51,7 +52,14 @@ export const ConfigSchema = z
   .object({
     /** 0 picks a free port (tests). */
     port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
-    bind: z.string().min(1).default('127.0.0.1'),
+    /** An address of this machine to listen on: an IP literal (a name would be looked up at every start). */
+    bind: z
+      .string()
+      .refine(
+        (b) => isIP(b) !== 0 || b === 'localhost',
+        'must be an IP address of this computer (like 127.0.0.1, 0.0.0.0 or ::1) or localhost',
+      )
+      .default('127.0.0.1'),
     /** The https origin the phone uses, when a reverse proxy or Tailscale Serve fronts the daemon. */
     publicUrl: z
       .string()

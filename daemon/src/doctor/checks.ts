@@ -11,6 +11,7 @@ import { SUBJECT_FIX, vapidSubject } from '../push/subject.js';
 import { loadOrCreateVapidKeys } from '../push/vapid.js';
 import { tailscaleServing } from '../remote/tailscale.js';
 import { serviceState } from '../service/index.js';
+import { lanServed, reachFromStatus } from '../service/reach.js';
 import { execRunner, type Runner, which } from '../service/runner.js';
 import { DeviceStore } from '../store/devices.js';
 import { StoreCorruptError } from '../store/durable-file.js';
@@ -45,6 +46,8 @@ interface DaemonStatus {
   version?: string;
   startedAt?: number;
   origins?: string[];
+  /** The origins its socket serves now (from its --port/--lan, not only config.json). */
+  listening?: string[];
   connectors?: { name: string; status: string; reason?: string }[];
   sandbox?: { enabled: boolean; reason?: string };
 }
@@ -373,9 +376,15 @@ async function checkOrigin(
   env: NodeJS.ProcessEnv,
   platform: NodeJS.Platform,
   run: Runner,
+  running: DaemonStatus | undefined,
 ): Promise<Check> {
   const title = 'Phone access';
-  const ts = await tailscaleServing({ run, env, platform }, config.port).catch(() => undefined);
+  // The running daemon says where it answers (it may run with --port or --lan); config.json only
+  // says where it will answer when it starts.
+  const reach = running && reachFromStatus(running);
+  const port = reach?.port ?? config.port;
+  const lan = reach ? lanServed(reach).length > 0 : config.lan;
+  const ts = await tailscaleServing({ run, env, platform }, port).catch(() => undefined);
   if (config.publicUrl) {
     if (/\.ts\.net$/i.test(new URL(config.publicUrl).hostname) && ts?.installed && !ts.serving) {
       return {
@@ -397,12 +406,12 @@ async function checkOrigin(
     }
     return { id: 'origin', title, status: 'ok', detail: `the phone uses ${config.publicUrl} (HTTPS)` };
   }
-  if (config.lan) {
+  if (lan) {
     return {
       id: 'origin',
       title,
       status: 'warn',
-      detail: 'LAN mode over plain HTTP: no app install, push or offline on the phone',
+      detail: `LAN mode over plain HTTP${reach ? ` (${lanServed(reach).join(', ')})` : ''}: no app install, push or offline on the phone`,
       fix: 'Run `errand expose tailscale` (or `errand expose url <https-url>` for your own proxy) for a secure address.',
     };
   }
@@ -410,7 +419,7 @@ async function checkOrigin(
     id: 'origin',
     title,
     status: 'warn',
-    detail: `only this computer can open Errand (http://127.0.0.1:${config.port})`,
+    detail: `only this computer can open Errand (http://127.0.0.1:${port})`,
     fix: ts?.installed
       ? 'Run `errand expose tailscale` to reach it securely from your phone.'
       : 'Install Tailscale and run `errand expose tailscale`, or put an HTTPS proxy in front and run `errand expose url <https-url>`.',
@@ -514,6 +523,14 @@ function checkJournal(paths: ReturnType<typeof homePaths>): Check {
         detail: h.detail,
         fix: `If you have a copy of the missing segment file (another disk, a backup), put it back in ${journalDirOf(paths)}. Otherwise stop Errand and run \`errand repair\`: it keeps a copy and goes on from what is left (the lost changes cannot be recovered).`,
       };
+    if (h.status === 'covered-damage')
+      return {
+        id: 'journal',
+        title,
+        status: 'warn',
+        detail: h.detail,
+        fix: 'Nothing to do to keep using Errand. To remove the damaged bytes, stop Errand and run `errand repair`: it keeps a copy and removes only them.',
+      };
     if (h.status === 'torn') return { id: 'journal', title, status: 'ok', detail: h.detail };
     return { id: 'journal', title, status: 'ok', detail: h.detail };
   } catch (err) {
@@ -604,7 +621,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   const [model, sandbox, origin, disk] = await Promise.all([
     checkModelEndpoint(config, opts.fetch ?? fetch, opts.timeoutMs ?? 4000),
     checkSandbox(config, env, platform, run, daemon.status),
-    checkOrigin(config, env, platform, run),
+    checkOrigin(config, env, platform, run, daemon.status),
     checkDisk(opts.home),
   ]);
   checks.push(checkApiKey(config, raw, env, service.status === 'ok', paths.config), model);

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultHome } from '../config/paths.js';
+import { readConfigFile } from '../config/load.js';
+import { defaultHome, homePaths } from '../config/paths.js';
 import { writeFileDurablySync } from '../util/durable-file.js';
 import { formatCommand, type Runner } from './runner.js';
 import {
@@ -82,8 +83,17 @@ export interface PlanOptions extends ServiceEnv {
   uid?: number;
 }
 
-/** Settings config/load.ts reads from the environment: set where `errand install` runs, the service must get them too. */
-export const CARRIED_SETTINGS = ['ERRAND_PORT', 'ERRAND_BIND', 'ERRAND_PUBLIC_URL', 'ERRAND_MODEL'] as const;
+/**
+ * Settings config/load.ts reads from the environment: set where `errand install` runs, the service
+ * must get them too. Never ANTHROPIC_API_KEY: the unit file is world-readable (see apiKeyNote).
+ */
+export const CARRIED_SETTINGS = [
+  'ERRAND_PORT',
+  'ERRAND_BIND',
+  'ERRAND_PUBLIC_URL',
+  'ERRAND_MODEL',
+  'ANTHROPIC_BASE_URL',
+] as const;
 
 function carriedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(CARRIED_SETTINGS.filter((k) => env[k]).map((k) => [k, env[k]!]));
@@ -98,12 +108,30 @@ function carriedNote(settings: Record<string, string>): string[] {
   ];
 }
 
+/**
+ * The key set only in the installing shell is not carried (the unit file is world-readable), so
+ * the service would run without one: the same advice `errand doctor` gives.
+ */
+function apiKeyNote(env: NodeJS.ProcessEnv, home: string): string[] {
+  if (!env.ANTHROPIC_API_KEY) return [];
+  const file = homePaths(home).config;
+  let inFile = false;
+  try {
+    const raw = readConfigFile(file);
+    inFile = typeof (raw.anthropic as Record<string, unknown> | undefined)?.apiKey === 'string';
+  } catch {
+    /* an unreadable config.json: doctor and start say what is wrong with it */
+  }
+  if (inFile) return [];
+  return [
+    `Your API key is set only in this shell's ANTHROPIC_API_KEY, which the login service does not see (it is not copied into the service file, which others can read). Put the key in ${file} as "anthropic": {"apiKey": "…"} so the service has it too.`,
+  ];
+}
+
 function specFor(opts: PlanOptions, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): ServiceSpec {
   const project = opts.projectDir ?? projectDir();
   const node = opts.node ?? process.execPath;
   const home = path.resolve(opts.home);
-  const envWithoutHome = { ...env, ERRAND_HOME: undefined };
-  const homeIsDefault = home === defaultHome(envWithoutHome, platform);
   // The Node binary's folder first, then the user's PATH, so the agent's shell finds what the
   // user's terminal finds (a login service otherwise gets a minimal PATH).
   const dirs = [path.dirname(node), ...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(path.delimiter)];
@@ -113,7 +141,6 @@ function specFor(opts: PlanOptions, env: NodeJS.ProcessEnv, platform: NodeJS.Pla
     entry: path.join(project, 'daemon', 'bin', 'errand.js'),
     projectDir: project,
     home,
-    homeIsDefault,
     path: unique.join(path.delimiter),
     settings: carriedSettings(env),
   };
@@ -170,6 +197,7 @@ export function planInstall(opts: PlanOptions): Plan {
         'Errand now starts when you log in and restarts if it fails (but not on a configuration error).',
         'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
         ...carriedNote(carriedSettings(env)),
+        ...apiKeyNote(env, spec.home),
         lingerNote(env),
       ],
     };
@@ -192,6 +220,7 @@ export function planInstall(opts: PlanOptions): Plan {
       'Errand now starts when you log in and restarts if it fails.',
       'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
       ...carriedNote(carriedSettings(env)),
+      ...apiKeyNote(env, spec.home),
     ],
   };
 }

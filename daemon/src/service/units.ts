@@ -9,7 +9,9 @@ export const LAUNCHD_LABEL = 'dev.errand.daemon';
 /** Exit codes after which restarting cannot help (see config/load.ts and store/). */
 export const EXIT_CONFIG = 78; // EX_CONFIG: invalid configuration
 export const EXIT_DATAERR = 65; // EX_DATAERR: a corrupt store, kept untouched for the user
-export const EXIT_TEMPFAIL = 75; // EX_TEMPFAIL: another daemon holds the lock (retried, but bounded)
+// EX_TEMPFAIL: another daemon holds the lock. Under a service manager `errand start` waits for it
+// instead (service/lock-wait.ts): restarts on 75 would hit the start limit and stop for good.
+export const EXIT_TEMPFAIL = 75;
 /** Seconds the service manager gives the daemon to stop before it kills it. */
 export const STOP_TIMEOUT_SECONDS = 20;
 
@@ -20,9 +22,13 @@ export interface ServiceSpec {
   entry: string;
   /** The project folder (working directory). */
   projectDir: string;
-  /** The home folder; only written to the unit when it is not the default. */
+  /**
+   * The home folder, always written to the unit: the service manager does not pass on the
+   * installing shell's XDG_STATE_HOME, so a "default" home could differ there.
+   */
   home: string;
-  homeIsDefault: boolean;
+  /** Ignored (older callers): the home is written whether or not it is the default. */
+  homeIsDefault?: boolean;
   /** PATH for the daemon, so the agent's shell finds the same tools as the user's terminal. */
   path?: string;
   /** Settings that came from the installing shell's environment (ERRAND_PORT …): the service gets them too. */
@@ -58,7 +64,7 @@ function assertNoNewline(spec: ServiceSpec): void {
 export function systemdUnit(spec: ServiceSpec): string {
   assertNoNewline(spec);
   const env = [systemdEnv('ERRAND_SUPERVISOR', 'systemd')];
-  if (!spec.homeIsDefault) env.push(systemdEnv('ERRAND_HOME', spec.home));
+  env.push(systemdEnv('ERRAND_HOME', spec.home));
   if (spec.path) env.push(systemdEnv('PATH', spec.path));
   for (const [k, v] of Object.entries(DAEMON_ENV)) env.push(systemdEnv(k, v));
   for (const [k, v] of Object.entries(spec.settings ?? {})) env.push(systemdEnv(k, v));
@@ -117,8 +123,7 @@ function plistValue(value: PlistValue, indent: string): string {
 
 export function launchdPlist(spec: ServiceSpec): string {
   assertNoNewline(spec);
-  const env: Record<string, string> = { ERRAND_SUPERVISOR: 'launchd', ...DAEMON_ENV };
-  if (!spec.homeIsDefault) env.ERRAND_HOME = spec.home;
+  const env: Record<string, string> = { ERRAND_SUPERVISOR: 'launchd', ...DAEMON_ENV, ERRAND_HOME: spec.home };
   if (spec.path) env.PATH = spec.path;
   Object.assign(env, spec.settings ?? {});
   const serviceLog = path.join(spec.home, 'logs', 'service.log');
@@ -150,7 +155,7 @@ export function launchdPlist(spec: ServiceSpec): string {
   ].join('\n');
 }
 
-/** Read back ERRAND_HOME from a unit or plist we wrote (undefined: the default home). */
+/** Read back ERRAND_HOME from a unit or plist we wrote (undefined: an older file, which ran the default home). */
 export function homeFromServiceFile(text: string): string | undefined {
   const sd = /^Environment="ERRAND_HOME=((?:[^"\\]|\\.)*)"$/m.exec(text);
   if (sd) return sd[1].replace(/\\(.)/g, '$1').replace(/%%/g, '%');

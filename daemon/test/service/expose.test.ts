@@ -215,7 +215,7 @@ describe('errand expose url / lan', () => {
   it('saves an https origin for your own proxy and refuses plain http', async () => {
     const ts = fakeTailscale('url');
     const bad = io(ts.env);
-    expect(await run(ts.home, ['url', 'http://errand.example.com'], {}, bad)).toBe(1);
+    expect(await run(ts.home, ['url', 'http://errand.example.com'], {}, bad)).toBe(2);
     expect(bad.err()).toContain('https://');
     const t = io(ts.env);
     expect(await run(ts.home, ['url', 'https://errand.example.com/'], {}, t)).toBe(0);

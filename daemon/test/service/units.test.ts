@@ -24,7 +24,6 @@ const spec: ServiceSpec = {
   entry: path.join(project, 'daemon', 'bin', 'errand.js'),
   projectDir: project,
   home: awkwardHome,
-  homeIsDefault: false,
   path: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
 };
 
@@ -62,10 +61,10 @@ describe('systemd user unit', () => {
     expect(homeFromServiceFile(unit)).toBe(awkwardHome);
   });
 
-  it('leaves ERRAND_HOME out for the default home', () => {
-    const plain = systemdUnit({ ...spec, homeIsDefault: true });
-    expect(plain).not.toContain('ERRAND_HOME');
-    expect(homeFromServiceFile(plain)).toBeUndefined();
+  it('an older unit without ERRAND_HOME reads back as the default home', () => {
+    const older = systemdUnit(spec).replace(/^Environment="ERRAND_HOME=.*\n/m, '');
+    expect(older).not.toContain('ERRAND_HOME');
+    expect(homeFromServiceFile(older)).toBeUndefined();
   });
 
   it('passes systemd-analyze verify with nothing on stderr', () => {

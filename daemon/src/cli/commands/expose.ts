@@ -16,6 +16,7 @@ import {
   tailscaleServing,
   unexposeTailscale,
 } from '../../remote/tailscale.js';
+import { lanServed, networkAddressesAnswering, runningReach } from '../../service/reach.js';
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand, CliIO } from '../command.js';
 
@@ -47,9 +48,12 @@ HTTPS for install, notifications and offline use; plain http only works on this 
 
 Options: --json prints the result as JSON.`;
 
-function currentPort(home: string, env: NodeJS.ProcessEnv): number {
-  return loadConfig({ home, env }).port;
+/** The running daemon's port (it may have been started with --port); config.json's when none runs. */
+async function currentPort(home: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return (await runningReach(home))?.port ?? loadConfig({ home, env }).port;
 }
+
+const NOT_RUNNING_NOTE = 'The daemon is not running: this is what config.json gives it when it starts.';
 
 export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
   return {
@@ -72,10 +76,13 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
       try {
         if (mode === 'status') {
           const raw = readConfigFile(homePaths(args.home).config);
-          const port = currentPort(args.home, io.env);
+          const reach = await runningReach(args.home);
+          const port = reach?.port ?? loadConfig({ home: args.home, env: io.env }).port;
           const ts = await tailscaleServing(tdeps, port);
           const publicUrl = typeof raw.publicUrl === 'string' ? raw.publicUrl : undefined;
-          const lan = raw.lan === true;
+          const lanInConfig = raw.lan === true;
+          const served = reach ? lanServed(reach) : [];
+          const lan = reach ? served.length > 0 : lanInConfig;
           const lines = [`This computer: http://127.0.0.1:${port}`];
           lines.push(
             publicUrl
@@ -89,8 +96,24 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
                 : `Tailscale Serve: off${ts.running ? '' : ' (Tailscale is not connected)'}`,
             );
           }
-          if (lan) lines.push('LAN mode: on (plain HTTP; no install, push or offline on the phone)');
-          say(lines.join('\n'), { port, publicUrl: publicUrl ?? null, lan, tailscale: ts });
+          if (reach && served.length)
+            lines.push(
+              `LAN mode: on, plain HTTP at ${served.join('  ')} (no install, push or offline on the phone)${lanInConfig ? '' : '; not set in config.json: the daemon was started with --lan, or a restart turns it off'}`,
+            );
+          else if (reach && lanInConfig)
+            lines.push(
+              'LAN mode: on in config.json, but the running daemon serves this computer only until it restarts',
+            );
+          else if (lan) lines.push('LAN mode: on (plain HTTP; no install, push or offline on the phone)');
+          if (!reach) lines.push(NOT_RUNNING_NOTE);
+          say(lines.join('\n'), {
+            port,
+            publicUrl: publicUrl ?? null,
+            lan,
+            lanAddresses: served,
+            running: Boolean(reach),
+            tailscale: ts,
+          });
           return 0;
         }
         if (mode === 'tailscale')
@@ -105,9 +128,17 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
             io.err('Give the https address of your proxy: `errand expose url https://errand.example.com`.');
             return 2;
           }
-          const url = normalizePublicUrl(rest[0]);
+          let url: string;
+          try {
+            url = normalizePublicUrl(rest[0]);
+          } catch (err) {
+            // A bad address is a usage error (2), like a missing one.
+            if (!(err instanceof ConfigError)) throw err;
+            io.err(err.message);
+            return 2;
+          }
           setPublicUrl(args.home, url);
-          const port = currentPort(args.home, io.env);
+          const port = await currentPort(args.home, io.env);
           const follow = await daemonFollowUp(args.home, { expectOrigin: url }, followUpMs);
           say(
             `Saved publicUrl = ${url}.\nPoint your proxy at http://127.0.0.1:${port} (keep the Host header), then pair your phone with \`errand pair\`.\n${follow}`,
@@ -127,7 +158,7 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
         }
         if (mode === 'off') {
           const raw = readConfigFile(homePaths(args.home).config);
-          const port = currentPort(args.home, io.env);
+          const port = await currentPort(args.home, io.env);
           const oldUrl = typeof raw.publicUrl === 'string' ? raw.publicUrl : undefined;
           const ts = await unexposeTailscale(tdeps, { port });
           setPublicUrl(args.home, undefined);
@@ -136,16 +167,20 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
             oldUrl || raw.lan === true
               ? await daemonFollowUp(args.home, { goneOrigin: oldUrl }, oldUrl ? followUpMs : 0)
               : '';
+          const still = await whatStillListens(args.home, io.env, port);
           const lines = [
             ts.removed ? 'Tailscale Serve no longer serves Errand.' : (ts.note ?? ''),
             oldUrl ? `Removed publicUrl (${oldUrl}).` : 'No publicUrl was set.',
-            'Errand is reachable from this computer only now.',
-            follow,
+            still.sentence,
+            // The restart advice is in still.sentence when a restart is what is left to do.
+            still.thisComputerOnly || !/^Restart the daemon/.test(follow) ? follow : '',
           ].filter(Boolean);
           say(lines.join('\n'), {
             tailscaleRemoved: ts.removed,
             commands: ts.commands,
             removedPublicUrl: oldUrl ?? null,
+            thisComputerOnly: still.thisComputerOnly,
+            stillServes: still.addresses,
             daemon: follow,
           });
           return 0;
@@ -178,7 +213,7 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
             }
           }
         }
-        const port = currentPort(home, io.env);
+        const port = await currentPort(home, io.env);
         const result = await exposeTailscale(tdeps, { port, funnel, force });
         setPublicUrl(home, result.url);
         const follow = await daemonFollowUp(home, { expectOrigin: result.url }, followUpMs);
@@ -199,6 +234,46 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
       }
     },
   };
+}
+
+const RESTART =
+  '`systemctl --user restart errand` (Linux service), `launchctl kickstart -k gui/$(id -u)/dev.errand.daemon` (macOS service), or Ctrl-C and `errand start`';
+const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * After `expose off`: is Errand really reachable from this computer only? The running daemon keeps
+ * its socket until it restarts (and keeps --lan from its command line), and `bind` is separate.
+ */
+async function whatStillListens(
+  home: string,
+  env: NodeJS.ProcessEnv,
+  port: number,
+): Promise<{ thisComputerOnly: boolean; addresses: string[]; sentence: string }> {
+  const bind = loadConfig({ home, env }).bind;
+  const bindNote = LOOPBACK_BINDS.has(bind)
+    ? ''
+    : ` "bind" is ${bind} (config.json or ERRAND_BIND), which listens beyond this computer whatever \`errand expose\` says: set it to 127.0.0.1, then restart the daemon.`;
+  const reach = await runningReach(home);
+  if (!reach) {
+    return {
+      thisComputerOnly: !bindNote,
+      addresses: [],
+      sentence: bindNote
+        ? `The daemon is not running.${bindNote}`
+        : 'Errand will be reachable from this computer only when it starts.',
+    };
+  }
+  const addresses = await networkAddressesAnswering(port);
+  if (!addresses.length)
+    return { thisComputerOnly: true, addresses, sentence: 'Errand is reachable from this computer only now.' };
+  const where = `The running daemon still answers on your network at ${addresses.join(', ')} (port ${port})`;
+  // Reloaded with lan off in config.json, it still serves LAN origins only because of --lan.
+  const why = lanServed(reach).length
+    ? ': it was started with --lan, which config.json cannot turn off. Stop it (Ctrl-C in its terminal) and start it again without --lan.'
+    : bindNote
+      ? `.${bindNote}`
+      : ` until it restarts. Restart it now: ${RESTART}.`;
+  return { thisComputerOnly: false, addresses, sentence: where + why };
 }
 
 function fail(io: CliIO, err: unknown): number {

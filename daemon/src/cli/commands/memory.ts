@@ -31,89 +31,108 @@ function inEditor(io: CliIO, text: string): string | undefined {
   }
 }
 
-export const memoryCommand: CliCommand = {
-  name: 'memory',
-  summary: 'What the agent remembers across threads: list, show, edit, delete',
-  help: `Usage:
+export interface MemoryCommandDeps {
+  /** Piped input (tests: a string). */
+  readStdin?: () => string;
+}
+
+export function makeMemoryCommand(deps: MemoryCommandDeps = {}): CliCommand {
+  return {
+    name: 'memory',
+    summary: 'What the agent remembers across threads: list, show, edit, delete',
+    help: `Usage:
   errand memory [list] [--json]          the memory files (/memories/...)
   errand memory show <path>              print one
   errand memory edit <path> [--text T]   replace one: --text, --file F, piped stdin, or $EDITOR
   errand memory rm <path>                delete one
   errand memory clear [--yes]            delete every memory file
 Paths may leave out /memories/ (errand memory show prefs.md).`,
-  options: { text: { type: 'string' }, file: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
-  allowPositionals: true,
-  async run(args, io) {
-    const [action = 'list', name] = args.positionals;
-    const json = args.values.json === true;
-    const needPath = () => {
-      if (name) return true;
-      io.err(`Usage: errand memory ${action} <path> (paths are shown by \`errand memory\`).`);
-      return false;
-    };
-    switch (action) {
-      case 'list': {
-        const r = await callDaemon(io, args.home, 'memory.list');
-        if (!r) return 1;
-        if (json) io.out(JSON.stringify(r, null, 2));
-        else {
-          if (!r.enabled)
-            io.out('Memory is off (config memory.enabled = false); the agent neither reads nor writes it.');
-          if (r.entries.length === 0) io.out('The agent remembers nothing yet.');
-          // The model wrote these: escapes and direction marks are shown, never acted on by the terminal.
-          for (const e of r.entries) io.out(`${forTerminal(e.path)}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
+    options: { text: { type: 'string' }, file: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
+    allowPositionals: true,
+    async run(args, io) {
+      const [action = 'list', name] = args.positionals;
+      const json = args.values.json === true;
+      const needPath = () => {
+        if (name) return true;
+        io.err(`Usage: errand memory ${action} <path> (paths are shown by \`errand memory\`).`);
+        return false;
+      };
+      switch (action) {
+        case 'list': {
+          const r = await callDaemon(io, args.home, 'memory.list');
+          if (!r) return 1;
+          if (json) io.out(JSON.stringify(r, null, 2));
+          else {
+            if (!r.enabled)
+              io.out('Memory is off (config memory.enabled = false); the agent neither reads nor writes it.');
+            if (r.entries.length === 0) io.out('The agent remembers nothing yet.');
+            // The model wrote these: escapes and direction marks are shown, never acted on by the terminal.
+            for (const e of r.entries)
+              io.out(`${forTerminal(e.path)}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
+          }
+          return 0;
         }
-        return 0;
-      }
-      case 'show': {
-        if (!needPath()) return 2;
-        const r = await callDaemon(io, args.home, 'memory.show', { path: full(name!) });
-        if (!r) return 1;
-        io.out(json ? JSON.stringify(r) : linesForTerminal(r.text).join('\n'));
-        return 0;
-      }
-      case 'edit': {
-        if (!needPath()) return 2;
-        let text: string | undefined;
-        if (typeof args.values.text === 'string') text = args.values.text;
-        else if (typeof args.values.file === 'string') text = fs.readFileSync(args.values.file, 'utf8');
-        else if (!io.interactive) text = readStdin();
-        else {
-          // A new file starts empty: no error for a missing one.
-          const cur = await controlCall(homePaths(args.home).socket, 'memory.show', { path: full(name!) }).catch(
-            () => undefined,
-          );
-          text = inEditor(io, cur?.text ?? '');
-          if (text === undefined) {
-            io.err('The editor failed; nothing changed.');
+        case 'show': {
+          if (!needPath()) return 2;
+          const r = await callDaemon(io, args.home, 'memory.show', { path: full(name!) });
+          if (!r) return 1;
+          io.out(json ? JSON.stringify(r) : linesForTerminal(r.text).join('\n'));
+          return 0;
+        }
+        case 'edit': {
+          if (!needPath()) return 2;
+          let text: string | undefined;
+          if (typeof args.values.text === 'string') text = args.values.text;
+          else if (typeof args.values.file === 'string') text = fs.readFileSync(args.values.file, 'utf8');
+          else if (!io.interactive) {
+            text = (deps.readStdin ?? readStdin)();
+            // cron, a script or `ssh host errand …` without a terminal give an empty stdin: that is
+            // no input, not a request to wipe the note.
+            if (text === '') {
+              io.err(
+                "errand memory edit: nothing came on stdin, so nothing changed. Pipe the new text in, or use --text or --file (--text '' empties a note).",
+              );
+              return 2;
+            }
+          } else {
+            // A new file starts empty: no error for a missing one.
+            const cur = await controlCall(homePaths(args.home).socket, 'memory.show', { path: full(name!) }).catch(
+              () => undefined,
+            );
+            text = inEditor(io, cur?.text ?? '');
+            if (text === undefined) {
+              io.err('The editor failed; nothing changed.');
+              return 1;
+            }
+          }
+          const r = await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text });
+          if (!r) return 1;
+          io.out(json ? JSON.stringify(r.entry) : `Saved ${forTerminal(r.entry.path)} (${r.entry.bytes} bytes).`);
+          return 0;
+        }
+        case 'rm': {
+          if (!needPath()) return 2;
+          const r = await callDaemon(io, args.home, 'memory.rm', { path: full(name!) });
+          if (!r) return 1;
+          io.out(json ? JSON.stringify({ removed: full(name!) }) : `Deleted ${forTerminal(full(name!))}.`);
+          return 0;
+        }
+        case 'clear': {
+          if (args.values.yes !== true && !(await io.confirm('Delete everything the agent remembers?'))) {
+            io.err('Nothing deleted (pass --yes to clear without asking).');
             return 1;
           }
+          const r = await callDaemon(io, args.home, 'memory.clear');
+          if (!r) return 1;
+          io.out(json ? JSON.stringify(r) : `Deleted ${r.removed} memory file${r.removed === 1 ? '' : 's'}.`);
+          return 0;
         }
-        const r = await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text });
-        if (!r) return 1;
-        io.out(json ? JSON.stringify(r.entry) : `Saved ${forTerminal(r.entry.path)} (${r.entry.bytes} bytes).`);
-        return 0;
+        default:
+          io.err('errand memory: unknown action. Try `errand memory --help`.');
+          return 2;
       }
-      case 'rm': {
-        if (!needPath()) return 2;
-        const r = await callDaemon(io, args.home, 'memory.rm', { path: full(name!) });
-        if (!r) return 1;
-        io.out(json ? JSON.stringify({ removed: full(name!) }) : `Deleted ${forTerminal(full(name!))}.`);
-        return 0;
-      }
-      case 'clear': {
-        if (args.values.yes !== true && !(await io.confirm('Delete everything the agent remembers?'))) {
-          io.err('Nothing deleted (pass --yes to clear without asking).');
-          return 1;
-        }
-        const r = await callDaemon(io, args.home, 'memory.clear');
-        if (!r) return 1;
-        io.out(json ? JSON.stringify(r) : `Deleted ${r.removed} memory file${r.removed === 1 ? '' : 's'}.`);
-        return 0;
-      }
-      default:
-        io.err('errand memory: unknown action. Try `errand memory --help`.');
-        return 2;
-    }
-  },
-};
+    },
+  };
+}
+
+export const memoryCommand = makeMemoryCommand();

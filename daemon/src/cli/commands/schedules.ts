@@ -3,7 +3,7 @@ import {
   describeWhen,
   type Occurrence,
   type Schedule,
-  type ScheduleWhen,
+  ScheduleWhen,
   skippedWords,
   timeIn,
 } from '../../../../shared/src/index.js';
@@ -46,10 +46,36 @@ function when(args: ParsedCommandArgs): ScheduleWhen | string {
     if (!m) return `--every takes a number of hours, like 3h.`;
     picked.push({ kind: 'every', hours: Number(m[1]) });
   }
-  if (typeof v.once === 'string') picked.push({ kind: 'once', at: v.once.trim().replace(' ', 'T') });
+  if (typeof v.once === 'string') {
+    if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$/.test(v.once.trim()))
+      return `--once takes a local date and time as "YYYY-MM-DD HH:MM", like "2027-03-01 09:30" (not "${forTerminal(v.once)}").`;
+    picked.push({ kind: 'once', at: v.once.trim().replace(' ', 'T') });
+  }
   if (typeof v.cron === 'string') picked.push({ kind: 'cron', expr: v.cron.trim() });
   if (picked.length !== 1) return 'Say when, once: --daily, --weekdays, --every, --once or --cron.';
+  // The daemon checks these too; here a bad value is a usage error (exit 2) named by its option,
+  // not by the protocol's field names (when.time, when.hours).
+  const checked = ScheduleWhen.safeParse(picked[0]);
+  if (!checked.success) {
+    const option = picked[0].kind;
+    const problem = checked.error.issues[0].message
+      .replace(/^Too big: expected number to be <=(\d+)$/, 'at most $1 hours')
+      .replace(/^Too small: expected number to be >=(\d+)$/, 'at least $1 hour');
+    return option === 'once' || option === 'cron'
+      ? `--${option}: ${problem}`
+      : `--${option} takes ${problem}, not "${forTerminal(String(v[option]))}".`;
+  }
   return picked[0];
+}
+
+/** A time zone the runtime knows (IANA names, like Europe/Paris), or the sentence saying it is not. */
+function timeZoneProblem(zone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return undefined;
+  } catch {
+    return `--tz takes a time zone name like Europe/Paris or America/New_York, not "${forTerminal(zone)}".`;
+  }
 }
 
 function outcomeText(o: Occurrence): string {
@@ -131,6 +157,11 @@ export const schedulesCommand: CliCommand = {
           io.err(x);
           return 2;
         }
+      const zoneProblem = typeof v.tz === 'string' ? timeZoneProblem(v.tz) : undefined;
+      if (zoneProblem) {
+        io.err(zoneProblem);
+        return 2;
+      }
       const catchUp = v['catch-up'];
       if (catchUp !== undefined && catchUp !== 'run' && catchUp !== 'skip' && catchUp !== 'ask') {
         io.err('--catch-up is run, skip or ask.');

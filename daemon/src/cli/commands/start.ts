@@ -1,7 +1,9 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
 import { homePaths } from '../../config/paths.js';
+import type { Daemon } from '../../daemon.js';
 import { LOOPBACK_ONLY_HINT, phoneOrigin } from '../../server/origins.js';
-import type { CliCommand } from '../command.js';
+import { startWhenLockFree } from '../../service/lock-wait.js';
+import type { CliCommand, CliIO } from '../command.js';
 import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
 import { forTerminal } from '../terminal-text.js';
 
@@ -46,12 +48,18 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       // /proc/<pid>/environ shows): a command run without the sandbox could read them there.
       const { takeSecretsFromEnvironment } = await import('../../tools/environ.js');
       const env = io.env === process.env ? takeSecretsFromEnvironment().env : io.env;
-      daemon = await startDaemon({
-        home: args.home,
-        env,
-        overrides: { port, lan: args.values.lan === true },
-        logToStderr: true,
-      });
+      const launch = () =>
+        startDaemon({
+          home: args.home,
+          env,
+          overrides: { port, lan: args.values.lan === true },
+          logToStderr: true,
+        });
+      if (io.env.ERRAND_SUPERVISOR) {
+        const started = await startWhenHandStartedDaemonStops(launch, args.home, io);
+        if (!started) return 0; // stopped by the service manager while waiting
+        daemon = started;
+      } else daemon = await launch();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         // Before the store opened (the lock file, the log): the same environment error as in the store.
@@ -65,8 +73,9 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         return 78; // a configuration error: the service manager must not retry it every few seconds
       }
       const homeProblem = homeAccessMessage(err, args.home);
-      io.err(`errand start: ${homeProblem ?? (err as Error).message}`);
-      const code = homeProblem ? EXIT_HOME_UNUSABLE : exitCodeOf(err);
+      const addressProblem = homeProblem ? undefined : listenAddressMessage(err);
+      io.err(`errand start: ${homeProblem ?? addressProblem ?? (err as Error).message}`);
+      const code = homeProblem ? EXIT_HOME_UNUSABLE : addressProblem ? EXIT_BAD_ADDRESS : exitCodeOf(err);
       // launchd cannot skip restarts for particular exit codes: a configuration error or a corrupt
       // store exits 0 under it, so it is not restarted every few seconds to fail the same way.
       if (io.env.ERRAND_SUPERVISOR === 'launchd' && (code === 78 || code === 65)) return 0;
@@ -86,7 +95,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       );
 
     if (ctx.store.devices.list().length === 0 && io.interactive) {
-      const { code, expiresAt } = daemon.pairing.mint();
+      const { code, expiresAt, mintId } = daemon.pairing.mint();
       const url = `${daemon.url}/#pair=${code}`;
       const { renderQr } = await import('../qr.js'); // only when a QR code is shown
       io.out(await renderQr(url));
@@ -94,10 +103,14 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         `No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`,
       );
       if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(LOOPBACK_ONLY_HINT);
-      daemon.pairing.events.once('claim', (claim: { id: string; name: string; address?: string }) => {
+      // Only a claim on this code: one on a code a later `errand pair` shows is answered there.
+      const onClaim = (claim: { id: string; mintId: string; name: string; address?: string }) => {
+        if (claim.mintId !== mintId) return;
+        daemon.pairing.events.off('claim', onClaim);
         io.out(`"${forTerminal(claim.name)}" from ${forTerminal(claim.address ?? 'unknown address')} wants to pair.`);
         void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
-      });
+      };
+      daemon.pairing.events.on('claim', onClaim);
     }
 
     return new Promise<number>((resolve) => {
@@ -124,6 +137,57 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     });
   },
 };
+
+/**
+ * Under a login service, wait while a daemon started by hand holds the home folder, then take over
+ * (exiting 75 would exhaust the service manager's restart limit and nothing would take over).
+ * SIGTERM or Ctrl-C while waiting ends the wait: undefined.
+ */
+async function startWhenHandStartedDaemonStops(
+  launch: () => Promise<Daemon>,
+  home: string,
+  io: CliIO,
+): Promise<Daemon | undefined> {
+  const stopWaiting = new AbortController();
+  const onSignal = () => stopWaiting.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    const daemon = await startWhenLockFree(launch, homePaths(home).lock, {
+      signal: stopWaiting.signal,
+      onWait: (pid) =>
+        io.err(
+          `errand start: another Errand daemon (process ${pid}) is running with this home folder; the service waits for it to stop, then takes over.`,
+        ),
+    });
+    // A stop asked for while it was starting is still a stop.
+    if (daemon && stopWaiting.signal.aborted) {
+      await daemon.stop('SIGTERM');
+      return undefined;
+    }
+    return daemon;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+/** An address the daemon cannot listen on is a configuration error: restarting cannot fix it. */
+const EXIT_BAD_ADDRESS = 78;
+
+/** The sentence for an address or port the socket cannot use (naming the setting), or undefined. */
+function listenAddressMessage(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  const address = forTerminal(String(e.address ?? e.hostname ?? ''));
+  const fix = `Set \`bind\` (in config.json, or ERRAND_BIND) to an address of this computer, like 127.0.0.1 (the default), or remove it.`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+    return `cannot listen on "${address}": it is not an address of this computer. ${fix}`;
+  if (e.code === 'EADDRNOTAVAIL')
+    return `cannot listen on ${address}: it is not an address of this computer (or its network is down). ${fix}`;
+  if (e.code === 'EACCES' && e.syscall === 'listen')
+    return `not allowed to listen on ${address}:${e.port ?? ''} (permission denied): ports below 1024 need administrator rights. Pick a port from 1024 up (\`port\` in config.json, ERRAND_PORT or --port), and check \`bind\` (config.json or ERRAND_BIND).`;
+  return undefined;
+}
 
 /** Which port, who holds it when that can be known (another Errand answers /healthz), how to pick another. */
 async function portInUseMessage(err: { port?: number; address?: string }, home: string): Promise<string> {

@@ -1,0 +1,51 @@
+// `bind` must be an address of this computer: a name or a foreign address used to fail at listen
+// with a raw socket error (exit 1), so the login service restart-looped on a configuration error.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startCommand } from '../../src/cli/commands/start.js';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { tempHome } from '../helpers/daemon.js';
+
+function homeWith(config: unknown): string {
+  const home = tempHome('errand-bind-');
+  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify(config), { mode: 0o600 });
+  return home;
+}
+
+function loadError(home: string, env: NodeJS.ProcessEnv = {}): Error | undefined {
+  try {
+    loadConfig({ home, env });
+  } catch (err) {
+    return err as Error;
+  }
+  return undefined;
+}
+
+describe('bind', () => {
+  it('refuses a name that is not an IP address, naming the key (config.json and ERRAND_BIND)', () => {
+    const fromFile = loadError(homeWith({ bind: 'not-an-ip' }));
+    expect(fromFile).toBeInstanceOf(ConfigError);
+    expect(fromFile!.message).toContain('"bind"');
+    const fromEnv = loadError(homeWith({}), { ERRAND_BIND: 'nohost.invalid' });
+    expect(fromEnv).toBeInstanceOf(ConfigError);
+    expect(fromEnv!.message).toContain('"bind"');
+  });
+
+  it('accepts IP literals and localhost', () => {
+    for (const bind of ['127.0.0.1', '0.0.0.0', '::1', '::', 'localhost'])
+      expect(loadError(homeWith({ bind })), bind).toBeUndefined();
+  });
+
+  it('an address not on this computer stops start with 78 and a message naming bind', async () => {
+    // 203.0.113.0/24 is reserved for documentation: never an address of this machine.
+    const home = homeWith({ bind: '203.0.113.7', port: 0 });
+    const errs: string[] = [];
+    const code = await startCommand.run(
+      { values: {}, positionals: [], home },
+      { out: () => {}, err: (t) => errs.push(t), env: {}, interactive: false, confirm: async () => false },
+    );
+    expect(errs.join('\n')).toContain('`bind` (in config.json, or ERRAND_BIND)');
+    expect(code).toBe(78);
+  });
+});
