@@ -91,7 +91,7 @@ describe('tasks from the phone', () => {
     const usage = page.locator('.task-footer .usage');
     expect(await usage.isVisible()).toBe(false);
     await page.locator('.task-footer summary', { hasText: 'Usage' }).click();
-    expect(await usage.innerText()).toMatch(/^\d+ in · \d+ out tokens · (<)?\$\d/);
+    expect(await usage.innerText()).toMatch(/^[\d.]+k? in · \d+ out tokens · (<)?\$\d/);
     await shot(page, '13-done');
     expect(await unnamedControls(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -18,6 +18,8 @@ export interface Budgets {
 
 export interface LoopSettings {
   model: string;
+  /** Secrets held in clear (the API key): kept out of model error text. */
+  secrets?: string[];
   maxTokens: number;
   contextTokens: number;
   /** Total time model calls of one turn may spend retrying. */

@@ -11,8 +11,9 @@ import { plural } from '../../../shared/src/index.js';
 import { type CallCheck, callEstimateUsd, checkCall } from './call-check.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { modelFeatures } from './features.js';
-import { callModel, INVALID_INPUT, type Reply } from './model-call.js';
+import { callModel, type Reply } from './model-call.js';
 import { ASK_USER } from './prompt.js';
+import { invalidInputAnswer } from './reply-checks.js';
 import { RunawayWatch } from './runaway.js';
 import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import { countUses, noteBlock, readsWeb, type WebSettings, webTools } from './web-tools.js';
@@ -468,12 +469,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   }
 
   function stepOf(b: ToolUseBlock): ToolStep {
-    const invalid = typeof b.input === 'object' && b.input !== null && INVALID_INPUT in (b.input as object);
+    const invalid = invalidInputAnswer(b.input);
     const summary =
       b.name === ASK_USER
         ? `Asked: ${String((b.input as { question?: unknown })?.question ?? '').slice(0, 120)}`
         : invalid
-          ? `${b.name} (input cut off)`
+          ? `${b.name} (${invalid.why})`
           : tools.summarize(b.name, b.input);
     return { id: b.id, name: b.name, input: b.input, summary };
   }
@@ -529,19 +530,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         );
         continue;
       }
-      if (typeof b.input === 'object' && b.input !== null && INVALID_INPUT in (b.input as object)) {
+      const unusable = invalidInputAnswer(b.input);
+      if (unusable) {
         await record(
           step,
-          {
-            content: [
-              {
-                type: 'text',
-                text: 'The tool input was not complete JSON (the reply was probably cut off at max_tokens). Send the call again with complete input.',
-              },
-            ],
-            isError: true,
-          },
-          { state: 'error', output: 'Input was cut off' },
+          { content: [{ type: 'text', text: unusable.text }], isError: true },
+          { state: 'error', output: unusable.output },
         );
         continue;
       }

@@ -7,11 +7,21 @@ import { estimateTokens } from './context-window.js';
 import { newItemId } from './ids.js';
 import type { Emit, LoopSettings, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
+import {
+  checkNesting,
+  INVALID_INPUT,
+  jsonNestedDeeperThan,
+  MAX_NESTING,
+  ToolCallIds,
+  tooDeepInput,
+} from './reply-checks.js';
+import { chargedUsage, type Estimates, tokens, undeniableTokens, usageBounds } from './reply-usage.js';
 import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
 import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
-export const INVALID_INPUT = '__errand_invalid_json';
+/** The loop reads it from here (its home is reply-checks.ts). */
+export { INVALID_INPUT };
 
 export interface CallContext {
   model: ModelClient;
@@ -47,11 +57,16 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     emit({ type: 'text.ended', itemId: it.itemId, text: it.text });
   const started = Date.now();
   let reuse: string[] = [];
-  // The request's size in tokens (chars / 4): worked out once, and only for a reply without a believable prompt figure.
-  let estimate: number | undefined;
-  const promptEstimate = () => (estimate ??= estimateTokens(request));
+  // The request's size in tokens (chars / 4), worked out once for all attempts: what bounds the
+  // reply's prompt figures and stands in for them when they are not believable.
+  let whole: number | undefined;
+  let undeniable: number | undefined;
+  const promptEstimates = {
+    prompt: () => (whole ??= estimateTokens(request)),
+    undeniablePrompt: () => (undeniable ??= undeniableTokens(request)),
+  };
   for (let attempt = 0; ; attempt++) {
-    const r = await streamOnce(c, request, reuse, promptEstimate);
+    const r = await streamOnce(c, request, reuse, promptEstimates);
     if (r.kind === 'ok') return r;
     if (signal.aborted) {
       await Promise.all(r.items.map(textEnd));
@@ -60,7 +75,7 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
         partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })),
       };
     }
-    const f = classify(r.error, settings.model);
+    const f = classify(r.error, settings.model, settings.secrets);
     // Tools the API runs itself (web); the memory tool has an API type too but runs here.
     const serverTools = request.tools.flatMap((t, i) => ('input_schema' in t || t.name === 'memory' ? [] : [i]));
     if (serverTools.length && refusesServerTools(r.error, serverTools)) {
@@ -113,70 +128,17 @@ type Attempt =
  * max_tokens (or web fetch's max_content_tokens) allows.
  */
 export const MAX_REPLY_CHARS = 4_000_000;
-/** Tool call ids key the call's result: the API's own shape, never a name objects already have. */
-const TOOL_ID = /^[A-Za-z0-9_-]{1,200}$/;
-
-function checkToolCall(cb: { id?: unknown; name?: unknown }): void {
-  if (typeof cb.id !== 'string' || !TOOL_ID.test(cb.id) || cb.id in Object.prototype)
-    throw new ModelOutputError('The model API sent a tool call without a valid id; the reply was not used.');
-  if (typeof cb.name !== 'string' || cb.name.length === 0 || cb.name.length > 200)
-    throw new ModelOutputError('The model API sent a tool call without a valid name; the reply was not used.');
-}
-
-/** A token count as reported: a whole number up to 1e9, or undefined when missing, negative or not a number. */
-function tokens(n: unknown): number | undefined {
-  if (typeof n !== 'number' || !(n >= 0)) return undefined;
-  return Math.min(Math.round(n), 1e9);
-}
-
-/**
- * How far reported output tokens may fall below our own estimate (characters streamed / 4) before
- * they are not believed: below a quarter of it (one token per 16 characters, which no real
- * tokenizer reaches) AND by more than this many tokens (a short reply's estimate is rough).
- */
-const IMPLAUSIBLE_SHORTFALL_TOKENS = 1_000;
-
-/**
- * The usage a call is charged: the API's figures, exactly, when they are believable; otherwise our
- * own estimate, so a server that reports nothing, negatives or zeros cannot switch the spending
- * limits off (they would count $0 forever). `reported` says which figures arrived at all; the
- * prompt's estimate (a pass over the conversation) is only worked out when it is needed.
- * - The prompt (input plus cache reads and writes, judged together: with caching, input alone is
- *   legitimately tiny) is estimated when it is not reported or reported as 0 tokens, which no
- *   request can be. An estimated prompt is priced as uncached input. A small nonzero figure is
- *   believed: the estimate cannot tell a lie from a server that counts differently.
- * - Output tokens are estimated when not reported or implausibly low for what was streamed.
- */
-export function chargedUsage(
-  usage: Usage,
-  reported: { input: boolean; output: boolean },
-  estimate: { inputTokens: () => number; outputTokens: number },
-): { usage: Usage; estimated: boolean } {
-  const prompt = usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
-  const charged = { ...usage };
-  let estimated = false;
-  if (!reported.input || prompt === 0) {
-    charged.inputTokens = Math.max(prompt, estimate.inputTokens()) - usage.cacheReadTokens - usage.cacheWriteTokens;
-    estimated = true;
-  }
-  const output = usage.outputTokens;
-  const tooLow = output * 4 < estimate.outputTokens && estimate.outputTokens - output > IMPLAUSIBLE_SHORTFALL_TOKENS;
-  if (!reported.output || tooLow) {
-    charged.outputTokens = Math.max(output, estimate.outputTokens);
-    estimated = true;
-  }
-  return { usage: charged, estimated };
-}
-
 /** Runs told that the API's usage figures were not used (once per run: a notice each turn would be noise). */
 const toldEstimated = new WeakSet<LoopState>();
+/** Runs told that usage figures were cut to what the request allows (once per run, likewise). */
+const toldCut = new WeakSet<LoopState>();
 
 /** One streamed attempt: text is emitted as it comes; the reply is assembled at the end. */
 async function streamOnce(
   c: CallContext,
   request: ModelRequest,
   reuse: string[],
-  promptEstimate: () => number,
+  promptEstimates: Omit<Estimates, 'output'>,
 ): Promise<Attempt> {
   const { signal, emit, settings, state } = c;
   const blocks = new Map<number, Block>();
@@ -187,6 +149,7 @@ async function streamOnce(
     return itemId;
   };
   let stopReason = 'end_turn';
+  const toolCalls = new ToolCallIds(state);
   const usage = emptyUsage();
   const reported = new Set<keyof Usage>();
   // The prompt's figures are fixed once message_start reports them (message_delta only repeats
@@ -224,7 +187,10 @@ async function streamOnce(
       }
       case 'content_block_start': {
         const cb = ev.content_block;
-        if (cb.type === 'tool_use' || cb.type === 'server_tool_use') checkToolCall(cb);
+        // Before anything of the block is kept or shown: a repeated id or a block nested thousands
+        // deep must not reach the loop (a call silently not run, a stack overflow in what copies it).
+        if (cb.type === 'tool_use' || cb.type === 'server_tool_use') toolCalls.check(cb);
+        checkNesting(cb);
         // Web results are untrusted text from the moment they arrive: a reply cut off after them
         // (cancelled, failed) still leaves what the model said about them in the conversation.
         if (cb.type === 'web_search_tool_result' || cb.type === 'web_fetch_tool_result') state.tainted = true;
@@ -258,7 +224,10 @@ async function streamOnce(
             outputChars += part.length;
           }
         if (typeof ev.delta.signature === 'string') grew(ev.delta.signature);
-        if (ev.delta.citation !== undefined) grew(JSON.stringify(ev.delta.citation) ?? '');
+        if (ev.delta.citation !== undefined) {
+          checkNesting(ev.delta.citation);
+          grew(JSON.stringify(ev.delta.citation) ?? '');
+        }
         if (ev.delta.type === 'text_delta' && ev.delta.text) {
           b.text += ev.delta.text;
           void emit({ type: 'text.delta', itemId: b.itemId!, delta: ev.delta.text });
@@ -277,6 +246,11 @@ async function streamOnce(
         const b = blocks.get(ev.index);
         if (!b) break;
         b.done = true;
+        // The API's own call is kept and sent back whole: no input to answer it with an error instead.
+        if (b.type === 'server_tool_use' && jsonNestedDeeperThan(b.json, MAX_NESTING))
+          throw new ModelOutputError(
+            `The model API sent a web tool call nested more than ${MAX_NESTING} levels deep; the reply was not used.`,
+          );
         if (b.type === 'text')
           persists.push(emit({ type: 'text.ended', itemId: b.itemId!, text: b.text, sources: sourcesOf(b.citations) }));
         else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
@@ -348,12 +322,17 @@ async function streamOnce(
   if (stalled && !signal.aborted) error = new StalledStreamError(stallMs);
   await Promise.allSettled(persists);
   if (answered) {
+    const output = Math.ceil(outputChars / 4);
     const charged = chargedUsage(
       usage,
       { input: reported.has('inputTokens'), output: reported.has('outputTokens') },
-      { inputTokens: promptEstimate, outputTokens: Math.ceil(outputChars / 4) },
+      { ...promptEstimates, output },
+      usageBounds(request, settings.contextTokens, { prompt: promptEstimates.prompt(), output }),
     );
     state.usage = addUsage(state.usage, charged.usage);
+    // Each call is priced when it is charged, at its own model's price: a task that goes on under
+    // another model (a retry, a resume after a restart) never re-prices what it already spent.
+    state.costUsd += costUsd(settings.model, charged.usage);
     if (charged.estimated && !toldEstimated.has(state)) {
       toldEstimated.add(state);
       void emit({
@@ -361,8 +340,14 @@ async function streamOnce(
         text: 'The model API did not report believable usage for a reply; its cost is estimated from the size of the request and the reply.',
       });
     }
+    if (charged.cut.length && !toldCut.has(state)) {
+      toldCut.add(state);
+      void emit({
+        type: 'notice',
+        text: `The model API reported more ${charged.cut.join(' and ')} for a reply than its request allows; the figures were cut to the most that request could use.`,
+      });
+    }
   }
-  state.costUsd = costUsd(settings.model, state.usage);
   if (error !== undefined || !sawStop || signal.aborted) {
     void emit({ type: 'usage', turns: state.turns, usage: state.usage, costUsd: state.costUsd });
     const items = [...blocks.values()]
@@ -394,7 +379,9 @@ async function streamOnce(
     } else if (b.type === 'tool_use') {
       let input: unknown = {};
       try {
-        input = b.json.trim() ? JSON.parse(b.json) : {};
+        // Answered with an error, as cut-off input is: the reply is charged and the task goes on.
+        if (jsonNestedDeeperThan(b.json, MAX_NESTING)) input = tooDeepInput();
+        else input = b.json.trim() ? JSON.parse(b.json) : {};
         if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new Error('not an object');
       } catch {
         input = { [INVALID_INPUT]: b.json.slice(0, 2000) };

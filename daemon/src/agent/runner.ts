@@ -233,6 +233,7 @@ export class TaskRun {
       },
       settings: {
         model: cfg.anthropic.model,
+        secrets: [apiKey],
         maxTokens: cfg.anthropic.maxTokens,
         contextTokens: cfg.anthropic.contextTokens,
         ...(cfg.anthropic.thinking.enabled ? { thinkingBudget: cfg.anthropic.thinking.budgetTokens } : {}),

@@ -185,6 +185,11 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
     });
     const model = (r.kind === undefined || r.kind === 'message') && r.model ? r.model : (body?.model ?? 'claude-test');
     const usage: ScriptUsage = r.kind === undefined || r.kind === 'message' ? (r.usage ?? {}) : {};
+    // Unless a script says otherwise, the prompt's size as a real API would report it (about four
+    // characters a token): the daemon disbelieves a figure far below what it sent (reply-usage.ts).
+    const promptTokens =
+      usage.input_tokens ??
+      Math.max(10, Math.ceil(JSON.stringify([body?.system, body?.messages, body?.tools]).length / 4));
     sse(res, 'message_start', {
       type: 'message_start',
       message: {
@@ -196,7 +201,7 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
         stop_reason: null,
         stop_sequence: null,
         usage: {
-          input_tokens: usage.input_tokens ?? 10,
+          input_tokens: promptTokens,
           output_tokens: 1,
           cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
           cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
@@ -313,7 +318,7 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
       type: 'message_delta',
       delta: { stop_reason: stopReason, stop_sequence: null },
       usage: {
-        input_tokens: usage.input_tokens ?? 10,
+        input_tokens: promptTokens,
         output_tokens: usage.output_tokens ?? Math.max(1, outTokens),
         cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
         cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,

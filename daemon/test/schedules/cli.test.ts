@@ -99,7 +99,7 @@ it('lists, adds, pauses, resumes, runs and removes schedules, in words and in JS
   expect(ranStatus.spend.schedules).toEqual([{ id: s.id, title: 'Water the plants', spentUsd: expect.any(Number) }]);
 
   const bad = await errand('add', 'x', '--daily', '25:00');
-  expect(bad.code).toBe(1);
+  expect(bad.code).toBe(2); // a usage error, refused before the daemon is asked
   expect(bad.stderr).toMatch(/HH:MM/);
   const none = await errand('add', 'x');
   expect(none.code).toBe(2);
