@@ -206,6 +206,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       log.warn(text);
       void ctx.emit({ kind: 'notice', level: 'warning', text, at: Date.now() }).catch(() => undefined);
     }
+    // A snapshot that could not be written (a damaged part it copies) is logged, not swallowed.
+    store.journal.onWarning((text) => log?.warn(text));
     log.info('started', { version: VERSION, origins: policy.origins, home: paths.home });
     return {
       ctx,

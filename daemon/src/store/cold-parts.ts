@@ -28,7 +28,7 @@ export class ColdParts {
     const fd = fs.openSync(file, 'w+', 0o600);
     fs.unlinkSync(file);
     this.size = 0;
-    return new SnapshotSource(file, fd);
+    return new SnapshotSource(file, fd, true);
   }
 
   /**

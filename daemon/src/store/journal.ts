@@ -12,11 +12,14 @@ import { JsonWriter } from '../util/json-writer.js';
 import { fsyncDir, writeFileDurably } from './durable-file.js';
 import {
   openSnapshot,
+  SNAPSHOT_FIX,
   type SnapshotHead,
   type SnapshotPart,
   type SnapshotSource,
   writeSnapshot,
 } from './snapshot-file.js';
+
+export { SNAPSHOT_FIX };
 
 /** One typed change; `t` names the fold that applies it. */
 export interface Op {
@@ -227,10 +230,6 @@ export class JournalDamagedError extends Error {
   }
 }
 
-/** What to do about a damaged snapshot: nothing in Errand can rebuild it (its older records are gone). */
-export const SNAPSHOT_FIX =
-  'Restore the store folder from a backup of your home if you have one. `errand repair` cannot rebuild a snapshot: the records it was made from are no longer all in the journal.';
-
 /** The newest snapshot cannot be read: start refuses, and so does repair (see SNAPSHOT_FIX). */
 export class SnapshotDamagedError extends JournalDamagedError {
   constructor(file: string, problem: string) {
@@ -326,6 +325,30 @@ export interface ScanResult {
   /** Set when the last segment ends in a cut record. */
   torn?: { file: string; offset: number; bytes: number };
   damaged?: { file: string; offset: number; problem: string; eventsAfter: number };
+  /**
+   * Damaged bytes in records the snapshot already holds, skipped: the next valid record was found
+   * and is numbered at most one past the snapshot, so no state is missing (only the skipped
+   * records' events, which the replay window then leaves out).
+   */
+  coveredDamage?: CoveredDamage[];
+}
+
+export interface CoveredDamage {
+  file: string;
+  offset: number;
+  /** How many bytes were skipped (up to the next valid record, or the end of the segment). */
+  bytes: number;
+  problem: string;
+  /** The number of the first record after them. */
+  nextN: number;
+  /** How many records the scan had found before them (the replay window starts after them). */
+  recordsBefore: number;
+}
+
+/** The records a scan found, with the numbers of covered ones it skipped (they were there: not lost). */
+export function foundRecords(scan: ScanResult): JournalRecord[] {
+  if (!scan.coveredDamage) return scan.records;
+  return [...scan.records, ...scan.coveredDamage.map((c) => ({ n: c.nextN - 1, at: 0, ops: [], events: [] }))];
 }
 
 /** Frame one record: header (length, CRC-32) and payload. */
@@ -401,18 +424,45 @@ function parseLazy(rec: JournalRecord, files = new Map<string, number>()): Journ
 const READ_CHUNK = 1024 * 1024;
 
 /**
- * Read every segment of a journal folder, in order; stops at the first bad record. Records numbered
- * up to `parseAbove` are checked but left unparsed (see parseLazy). Segments are read through one
- * reused buffer: large fresh allocations (a whole segment) cost more than the reading.
+ * The first valid record after a bad one at `off`: where its length says it ends if that holds,
+ * else the first place from which a whole record (header and checksum) reads. Only its number is read.
  */
-export function scanJournal(dir: string, parseAbove = Number.NEGATIVE_INFINITY): ScanResult {
+function nextValidRecord(buf: Buffer, off: number): { offset: number; n: number } | undefined {
+  const len = off + HEADER <= buf.length ? buf.readUInt32LE(off) : 0;
+  const hinted = len > 0 && len <= MAX_RECORD ? off + HEADER + len : -1;
+  if (hinted > off) {
+    const r = readRecordAt(buf, hinted, Number.POSITIVE_INFINITY);
+    if (typeof r !== 'string') return { offset: hinted, n: r.rec.n };
+  }
+  for (let at = off + 1; at + HEADER <= buf.length; at++) {
+    const r = readRecordAt(buf, at, Number.POSITIVE_INFINITY);
+    if (typeof r !== 'string') return { offset: at, n: r.rec.n };
+  }
+  return undefined;
+}
+
+/**
+ * Read every segment of a journal folder, in order; stops at the first bad record, unless it lies
+ * in what the snapshot holding records up to `snapshotN` already has (see ScanResult.coveredDamage).
+ * Records numbered up to `parseAbove` are checked but left unparsed (see parseLazy). Segments are
+ * read through one reused buffer: large fresh allocations (a whole segment) cost more than the reading.
+ */
+export function scanJournal(
+  dir: string,
+  parseAbove = Number.NEGATIVE_INFINITY,
+  snapshotN = Number.isFinite(parseAbove) ? parseAbove : 0,
+): ScanResult {
   const names = listSegments(dir);
   const records: JournalRecord[] = [];
+  const coveredDamage: CoveredDamage[] = [];
+  let lastN = 0;
   const sizes: number[] = [];
   const bytesAfter = (n: number) => records.reduce((sum, r, i) => (r.n > n ? sum + sizes[i] : sum), 0);
   let buf = Buffer.allocUnsafe(READ_CHUNK);
   for (let i = 0; i < names.length; i++) {
     const file = path.join(dir, names[i]);
+    // A segment's name is the number of its first record: the one a damaged first record has.
+    lastN = Math.max(lastN, Number(SEGMENT.exec(names[i])![1]) - 1);
     const fd = fs.openSync(file, 'r');
     try {
       const size = fs.fstatSync(fd).size;
@@ -422,12 +472,13 @@ export function scanJournal(dir: string, parseAbove = Number.NEGATIVE_INFINITY):
       // Make buf hold the file's bytes [off, off + need) (or up to the end of the file).
       const ensure = (need: number) => {
         if (off - bufStart + need <= filled) return;
-        const keep = filled - (off - bufStart);
+        // Nothing to keep when `off` jumped past what is in buf (over damaged bytes).
+        const keep = Math.max(0, filled - (off - bufStart));
         if (need > buf.length) {
           const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
-          buf.copy(bigger, 0, off - bufStart, filled);
+          if (keep) buf.copy(bigger, 0, off - bufStart, filled);
           buf = bigger;
-        } else buf.copy(buf, 0, off - bufStart, filled);
+        } else if (keep) buf.copy(buf, 0, off - bufStart, filled);
         bufStart = off;
         filled = keep;
         while (filled < buf.length && bufStart + filled < size) {
@@ -442,12 +493,40 @@ export function scanJournal(dir: string, parseAbove = Number.NEGATIVE_INFINITY):
         if (len > 0 && len <= MAX_RECORD) ensure(HEADER + len);
         const r = readRecordAt(buf.subarray(0, filled), off - bufStart, parseAbove);
         if (typeof r === 'string') {
-          // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
           const whole = fs.readFileSync(file);
+          // Damage in records the snapshot holds costs no state when the records after it can
+          // still be found: skip it, never what follows (that may hold acknowledged changes).
+          const next = nextValidRecord(whole, off);
+          // With nothing after it: one whole record by its length (a flipped byte, not a cut) is the
+          // next number, lastN + 1.
+          const len = off + HEADER <= size ? whole.readUInt32LE(off) : 0;
+          const lastWhole = len > 0 && off + HEADER + len === size ? lastN + 2 : undefined;
+          const nextN = next?.n ?? (i + 1 < names.length ? Number(SEGMENT.exec(names[i + 1])![1]) : lastWhole);
+          if (nextN !== undefined && nextN > lastN && nextN <= snapshotN + 1) {
+            const end = next?.offset ?? size;
+            coveredDamage.push({
+              file,
+              offset: off,
+              bytes: end - off,
+              problem: r,
+              nextN,
+              recordsBefore: records.length,
+            });
+            if (!next) break; // the rest of this segment is damaged: go on with the next one
+            off = end;
+            continue;
+          }
+          // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
           const after = validAfter(whole, off + 1, names.slice(i + 1), dir);
+          const covered = coveredDamage.length ? { coveredDamage } : {};
           if (after.records === 0 && i === names.length - 1)
-            return { records, bytesAfter, torn: { file, offset: off, bytes: size - off } };
-          return { records, bytesAfter, damaged: { file, offset: off, problem: r, eventsAfter: after.events } };
+            return { records, bytesAfter, torn: { file, offset: off, bytes: size - off }, ...covered };
+          return {
+            records,
+            bytesAfter,
+            damaged: { file, offset: off, problem: r, eventsAfter: after.events },
+            ...covered,
+          };
         }
         const length = r.end - (off - bufStart);
         const lazy = r.rec as LazyRecord;
@@ -458,13 +537,14 @@ export function scanJournal(dir: string, parseAbove = Number.NEGATIVE_INFINITY):
         }
         records.push(r.rec);
         sizes.push(length);
+        lastN = r.rec.n;
         off += length;
       }
     } finally {
       fs.closeSync(fd);
     }
   }
-  return { records, bytesAfter };
+  return { records, bytesAfter, ...(coveredDamage.length ? { coveredDamage } : {}) };
 }
 
 function validAfter(buf: Buffer, from: number, later: string[], dir: string): { records: number; events: number } {
@@ -580,6 +660,7 @@ export class Journal {
   private windowAfter = 0;
   /** What load found and fixed (a torn tail): shown to the user as notices. */
   readonly notices: string[] = [];
+  private warningListeners = new Set<(text: string) => void>();
 
   private readonly maxSegmentBytes: number;
   private readonly keepForReplayBytes: number;
@@ -618,6 +699,26 @@ export class Journal {
   register(type: string, fold: Fold): void {
     if (this.folds.has(type)) throw new Error(`journal fold ${type} registered twice`);
     this.folds.set(type, fold);
+  }
+
+  /** Problems met while running that lose nothing but must be said (a snapshot not written): for the log. */
+  onWarning(listener: (text: string) => void): () => void {
+    this.warningListeners.add(listener);
+    return () => this.warningListeners.delete(listener);
+  }
+
+  private warn(text: string): void {
+    // With no listener (nobody wired one), stderr: the daemon's terminal or its service's log.
+    if (!this.warningListeners.size) process.stderr.write(`WARN: ${text}\n`);
+    for (const l of this.warningListeners) l(text);
+  }
+
+  /** A snapshot could not be written: nothing is lost (the segments stay), but it must not go unsaid. */
+  private snapshotFailed(err: unknown): void {
+    this.warn(
+      `Errand could not write a snapshot of its journal in ${this.dir}: ${(err as Error).message} ` +
+        'Nothing is lost: the journal keeps every record since the last snapshot, and the next start reads them.',
+    );
   }
 
   onCommit(listener: (r: JournalRecord) => void): () => void {
@@ -662,7 +763,7 @@ export class Journal {
     }
     // Before anything is changed (a torn tail cut): a start from what is left would hand out again
     // numbers phones already hold.
-    const lost = findLostRecords(this.dir, scan.records, { n: this.snapshotN, at: this.snapshotAt });
+    const lost = findLostRecords(this.dir, foundRecords(scan), { n: this.snapshotN, at: this.snapshotAt });
     if (lost) throw new JournalRecordsLostError(this.dir, lost);
     if (scan.torn) {
       const { file, offset, bytes } = scan.torn;
@@ -675,9 +776,16 @@ export class Journal {
         `The journal ended in a record cut off by a crash (${bytes} bytes at byte ${offset} of ${path.basename(file)}); it was never acknowledged. The bytes are kept in ${kept}.`,
       );
     }
+    for (const c of scan.coveredDamage ?? [])
+      this.notices.push(
+        `The journal file ${c.file} is damaged at byte ${c.offset} (${c.problem}; ${c.bytes} bytes), in records the snapshot already holds (up to record ${this.snapshotN}): nothing is lost, and Errand skipped them. ` +
+          'Phones that saw their events get a fresh copy of the threads. To remove the damaged bytes, stop Errand and run `errand repair` (it keeps a copy first).',
+      );
     // Records the snapshot covers matter only for their events (the replay window): they are read
-    // after start-up, when the event log asks (readCoveredWindow).
-    this.covered = scan.records.filter((r) => r.n <= this.snapshotN);
+    // after start-up, when the event log asks (readCoveredWindow). The window is read by position,
+    // so it starts after skipped damage: it never spans the events lost there.
+    const windowFrom = Math.max(0, ...(scan.coveredDamage ?? []).map((c) => c.recordsBefore));
+    this.covered = scan.records.slice(windowFrom).filter((r) => r.n <= this.snapshotN);
     for (const d of this.dropped) this.windowAfter = Math.max(this.windowAfter, d.to);
     for (const rec of scan.records) {
       if (rec.n <= this.snapshotN) continue;
@@ -1015,7 +1123,7 @@ export class Journal {
   private compactSoon(): void {
     if (this.compacting) return;
     this.compacting = this.snapshot()
-      .catch(() => undefined)
+      .catch((err) => this.snapshotFailed(err))
       .finally(() => {
         this.compacting = undefined;
       });
@@ -1093,7 +1201,7 @@ export class Journal {
     if (this.closed) return;
     await this.settle();
     if (this.compacting) await this.compacting;
-    if (snapshot && this.n > this.snapshotN) await this.snapshot().catch(() => undefined);
+    if (snapshot && this.n > this.snapshotN) await this.snapshot().catch((err) => this.snapshotFailed(err));
     this.closed = true;
     if (snapshot && this.n === this.snapshotN && !this.queue.length) {
       // The snapshot holds every record: no mark needed until the next append (see NEWEST_SEGMENT_FILE).

@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { HomePaths } from '../config/paths.js';
-import { fsyncDir } from './durable-file.js';
+import { fsyncDir, writeFileDurably } from './durable-file.js';
 import {
+  type CoveredDamage,
   findLostRecords,
+  foundRecords,
   frameRecord,
   type JournalRecord,
   listSegments,
@@ -23,7 +25,7 @@ import {
   snapshotNumber,
   writeNewestSegmentMark,
 } from './journal.js';
-import { openSnapshot } from './snapshot-file.js';
+import { findDamagedPart, openSnapshot } from './snapshot-file.js';
 
 export const journalDirOf = (paths: HomePaths) => path.join(paths.store, 'wal');
 
@@ -36,8 +38,9 @@ export const LOST_SEQ_GAP = 1_000_000_000;
 
 export interface JournalHealth {
   /** `lost`: the newest records are gone (a segment deleted, or lost in a restore). */
-  /** `snapshot`: the newest snapshot cannot be read (nothing here can rebuild it). */
-  status: 'ok' | 'empty' | 'torn' | 'damaged' | 'lost' | 'snapshot';
+  /** `snapshot`: the newest snapshot, or a thread in it, cannot be read (nothing here can rebuild it). */
+  /** `covered-damage`: damage only in records the snapshot already holds: start skips it, nothing is lost. */
+  status: 'ok' | 'empty' | 'torn' | 'damaged' | 'lost' | 'snapshot' | 'covered-damage';
   records: number;
   detail: string;
   file?: string;
@@ -60,15 +63,37 @@ function newestSnapshot(dir: string): { n: number; seq: number; at: number } {
   }
 }
 
-export function inspectJournal(dir: string): JournalHealth {
+/** Skipped damage in records the snapshot holds, for people. */
+const coveredDetail = (list: CoveredDamage[], snapshotN: number) =>
+  `${list.map((c) => `${c.file} is damaged at byte ${c.offset} (${c.problem}; ${c.bytes} bytes)`).join('; ')}, ` +
+  `in records the snapshot already holds (up to record ${snapshotN}): nothing is lost, start skips ${list.length > 1 ? 'them' : 'it'} and keeps every record after`;
+
+/**
+ * Whether the journal is whole. `parts`: also read every thread in the newest snapshot and check
+ * it against its checksum (start reads them only when used), streamed so memory stays flat.
+ */
+export function inspectJournal(dir: string, opts: { parts?: boolean } = {}): JournalHealth {
   if (!listSegments(dir).length && !listSnapshots(dir).length && !readNewestSegmentMark(dir))
     return { status: 'empty', records: 0, detail: 'no journal yet' };
   // The snapshot first: a running daemon drops segments only after writing a newer snapshot.
   const snapName = listSnapshots(dir).at(-1);
+  let partDamage: JournalHealth | undefined;
   if (snapName) {
     const file = path.join(dir, snapName);
     try {
-      openSnapshot(file).source?.close(); // as start opens it
+      if (opts.parts === false)
+        openSnapshot(file).source?.close(); // as start opens it
+      else {
+        const bad = findDamagedPart(file);
+        if (bad)
+          partDamage = {
+            status: 'snapshot',
+            records: 0,
+            file,
+            offset: bad.offset,
+            detail: `the snapshot ${file} is damaged at byte ${bad.offset} (thread ${bad.part} in it: ${bad.problem}); that thread cannot be opened`,
+          };
+      }
     } catch (err) {
       return {
         status: 'snapshot',
@@ -79,7 +104,7 @@ export function inspectJournal(dir: string): JournalHealth {
     }
   }
   const snapshot = newestSnapshot(dir);
-  const scan = scanJournal(dir);
+  const scan = scanJournal(dir, Number.NEGATIVE_INFINITY, snapshot.n);
   if (scan.damaged) {
     const d = scan.damaged;
     return {
@@ -88,18 +113,31 @@ export function inspectJournal(dir: string): JournalHealth {
       file: d.file,
       offset: d.offset,
       eventsAfter: d.eventsAfter,
-      detail: `${d.file} is damaged at byte ${d.offset} (${d.problem}); ${d.eventsAfter} event(s) in valid records follow it`,
+      detail:
+        `${d.file} is damaged at byte ${d.offset} (${d.problem}); ${d.eventsAfter} event(s) in valid records follow it` +
+        (partDamage ? `. Also, ${partDamage.detail}` : ''),
     };
   }
-  const lost = findLostRecords(dir, scan.records, snapshot);
+  const lost = findLostRecords(dir, foundRecords(scan), snapshot);
   if (lost)
     return {
       status: 'lost',
       records: scan.records.length,
       file: lost.file,
       lastRecord: lost.lastRecord,
-      detail: `${lost.problem}: what was recorded ${lostAfter(lost)} is gone`,
+      detail: `${lost.problem}: what was recorded ${lostAfter(lost)} is gone${partDamage ? `. Also, ${partDamage.detail}` : ''}`,
     };
+  if (partDamage) return { ...partDamage, records: scan.records.length };
+  if (scan.coveredDamage) {
+    const c = scan.coveredDamage[0];
+    return {
+      status: 'covered-damage',
+      records: scan.records.length,
+      file: c.file,
+      offset: c.offset,
+      detail: coveredDetail(scan.coveredDamage, snapshot.n),
+    };
+  }
   if (scan.torn)
     return {
       status: 'torn',
@@ -146,10 +184,14 @@ function recordsAfter(dir: string, file: string, offset: number): JournalRecord[
 
 export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   const dir = journalDirOf(paths);
-  const health = inspectJournal(dir);
+  // The journal's own damage first: a damaged thread in the snapshot must not stop repairing it.
+  const health = inspectJournal(dir, { parts: false });
   if (health.status === 'snapshot')
     return { repaired: false, cannot: true, message: `Not repaired: ${health.detail}. ${SNAPSHOT_FIX}` };
-  if (health.status !== 'damaged' && health.status !== 'lost')
+  if (health.status !== 'damaged' && health.status !== 'lost' && health.status !== 'covered-damage') {
+    const whole = inspectJournal(dir);
+    if (whole.status === 'snapshot')
+      return { repaired: false, cannot: true, message: `Not repaired: ${whole.detail}. ${SNAPSHOT_FIX}` };
     return {
       repaired: false,
       message:
@@ -157,6 +199,7 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
           ? `Nothing to repair: ${health.detail}.`
           : `Nothing to repair: the journal is whole (${health.detail}).`,
     };
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const backup = path.join(paths.backups, `journal-before-repair-${stamp}`);
   await fsp.mkdir(paths.backups, { recursive: true, mode: 0o700 });
@@ -164,11 +207,12 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
 
   const snapshot = newestSnapshot(dir);
   const snapN = snapshot.n;
-  const scan = scanJournal(dir);
+  const scan = scanJournal(dir, Number.NEGATIVE_INFINITY, snapN);
+  const covered = scan.coveredDamage ?? [];
   const names = listSegments(dir);
   const dropped = scan.damaged ? recordsAfter(dir, scan.damaged.file, scan.damaged.offset) : [];
   // Records after a damaged one are there, only cut off: not lost.
-  const lost = findLostRecords(dir, [...scan.records, ...dropped], snapshot);
+  const lost = findLostRecords(dir, [...foundRecords(scan), ...dropped], snapshot);
   let floorFile: string;
   if (scan.damaged) {
     // Cut at the damaged record; later segments go (their copy is in the backup).
@@ -178,11 +222,24 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
       fs.rmSync(path.join(dir, name), { force: true });
     floorFile = file;
   } else {
-    // Only the newest records are gone: go on from what is left. A torn tail was never acknowledged
-    // (its copy is in the backup); cut now, or it would sit before the floor record.
+    // Only the newest records are gone, or damage the snapshot covers: go on from what is left. A
+    // torn tail was never acknowledged (its copy is in the backup); cut now, or it would sit before
+    // the floor record.
     if (scan.torn) fs.truncateSync(scan.torn.file, scan.torn.offset);
     const newest = names.at(-1);
     floorFile = path.join(dir, newest ?? segmentName(snapN + 1));
+  }
+  // Damage in records the snapshot holds: only its bytes go, never the records after it.
+  for (const file of new Set(covered.map((c) => c.file))) {
+    const buf = fs.readFileSync(file);
+    const pieces: Buffer[] = [];
+    let from = 0;
+    for (const c of covered.filter((c) => c.file === file).sort((a, b) => a.offset - b.offset)) {
+      pieces.push(buf.subarray(from, c.offset));
+      from = c.offset + c.bytes;
+    }
+    pieces.push(buf.subarray(Math.min(from, buf.length)));
+    await writeFileDurably(file, Buffer.concat(pieces), false);
   }
   const droppedEvents = dropped.reduce((n, r) => n + r.events.length, 0);
   let lastGood: JournalRecord | undefined;
@@ -195,12 +252,21 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   for (const r of dropped) for (const e of r.events) maxSeq = Math.max(maxSeq, e.seq);
   // Lost records used numbers nobody can count any more: skip far past them.
   if (lost) maxSeq += LOST_SEQ_GAP;
+  // The replay window is read by position: it must not span the events of removed covered records
+  // (a phone further back gets a fresh copy; the snapshot holds their state).
+  let gapFrom: number | undefined;
+  if (covered.length) {
+    gapFrom = 1;
+    for (const r of scan.records.slice(0, covered[0].recordsBefore))
+      for (const e of r.events) gapFrom = Math.max(gapFrom, e.seq + 1);
+  }
+  const droppedFrom = gapFrom ?? (maxSeq > keptSeq ? keptSeq + 1 : undefined);
 
   // Keep event numbering above everything that was ever written.
   const floor: JournalRecord = {
     n: Math.max(lastGood?.n ?? 0, snapN) + 1,
     at: Date.now(),
-    ops: [{ t: SEQ_FLOOR_OP, d: { seq: maxSeq, ...(maxSeq > keptSeq ? { droppedFrom: keptSeq + 1 } : {}) } }],
+    ops: [{ t: SEQ_FLOOR_OP, d: { seq: maxSeq, ...(droppedFrom !== undefined ? { droppedFrom } : {}) } }],
     events: [],
   };
   const fd = fs.openSync(floorFile, 'a', 0o600);
@@ -221,6 +287,10 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
       `Cut ${scan.damaged.file} at byte ${scan.damaged.offset}, after the last good record` +
         `${lastGood ? ` (number ${lastGood.n})` : ''}. Dropped ${dropped.length} record(s) holding ${droppedEvents} event(s) after it.`,
     );
+  if (covered.length)
+    parts.push(
+      `Removed damaged bytes from records the snapshot already holds (${covered.map((c) => `${c.bytes} at byte ${c.offset} of ${c.file}`).join('; ')}): nothing acknowledged was lost, and every record after them was kept.`,
+    );
   if (lost) {
     parts.push(
       `The journal's newest records were gone (${lost.problem}): what was recorded ${lostAfter(lost)} is lost and cannot be counted; Errand goes on from what is left.` +
@@ -230,6 +300,8 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   parts.push(
     'Phones that saw dropped events get a fresh copy of the thread list when they reconnect. Start Errand again.',
   );
+  const after = inspectJournal(dir);
+  if (after.status === 'snapshot') parts.push(`Not repaired: ${after.detail}. ${SNAPSHOT_FIX}`);
   return {
     repaired: true,
     backup,

@@ -5,7 +5,31 @@
 // document) is still read. See docs/store.md.
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { CommandError } from '../util/command-error.js';
 import { writeFileDurably } from './durable-file.js';
+
+/** What to do about a damaged snapshot: nothing in Errand can rebuild it (its older records are gone). */
+export const SNAPSHOT_FIX =
+  'Restore the store folder from a backup of your home if you have one. `errand repair` cannot rebuild a snapshot: the records it was made from are no longer all in the journal.';
+
+/**
+ * A part (one thread) cannot be read back. A CommandError, so the phone is told what is wrong and
+ * what to do instead of "internal error".
+ */
+export class SnapshotPartDamagedError extends CommandError {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    cold: boolean,
+  ) {
+    super(
+      'unavailable',
+      cold
+        ? `A thread Errand moved out of memory could not be read back (its copy in ${file} is damaged at byte ${offset}). Restart Errand: it reads the thread again from its journal.`
+        : `The snapshot ${file} is damaged at byte ${offset}: this thread cannot be read from it. ${SNAPSHOT_FIX} \`errand doctor\` says the same.`,
+    );
+  }
+}
 
 export interface SnapshotHead {
   v: number;
@@ -26,6 +50,8 @@ export class SnapshotSource {
   constructor(
     readonly file: string,
     readonly fd: number,
+    /** The daemon's own anonymous file of threads moved out of memory (cold-parts.ts), not a snapshot. */
+    readonly cold = false,
   ) {}
   close(): void {
     fs.closeSync(this.fd);
@@ -50,14 +76,17 @@ export class SnapshotPart {
       got += n;
     }
     if (got !== this.length || crc32(buf) !== this.crc)
-      throw new Error(
-        `The snapshot ${this.source.file} is damaged at byte ${this.offset}. Restore the store folder from the backups folder, or run \`errand doctor\`.`,
-      );
+      throw new SnapshotPartDamagedError(this.source.file, this.offset, this.source.cold);
     return buf;
   }
 
   read(): string {
     return this.bytes().toString('utf8');
+  }
+
+  /** Where it starts in its file. */
+  get start(): number {
+    return this.offset;
   }
 
   /** The same, read without blocking (for copying into a new snapshot). */
@@ -144,6 +173,42 @@ export function openSnapshot(file: string): {
     return { head, parts, source };
   } finally {
     if (!keepOpen) fs.closeSync(fd);
+  }
+}
+
+const CHECK_CHUNK = 1024 * 1024;
+
+/**
+ * Read every part of a snapshot and compare it with its length and checksum (`errand doctor`,
+ * `errand repair --check`): start reads only the head, so a damaged part would otherwise show only
+ * when its thread is used. Streamed through one buffer: memory stays flat whatever the size.
+ * Returns where the first damaged part starts, or undefined when all are whole.
+ */
+export function findDamagedPart(file: string): { offset: number; part: number; problem: string } | undefined {
+  const { parts, source } = openSnapshot(file);
+  if (!source) return undefined; // format 1, or no parts: parsing the head checked it all
+  try {
+    const buf = Buffer.allocUnsafe(CHECK_CHUNK);
+    const size = fs.fstatSync(source.fd).size;
+    let i = 0;
+    for (const part of [...parts.values()].flat()) {
+      i++;
+      const offset = part.start;
+      let crc = 0;
+      let done = 0;
+      while (done < part.length) {
+        const n = fs.readSync(source.fd, buf, 0, Math.min(buf.length, part.length - done), offset + done);
+        if (n <= 0) return { offset, part: i, problem: 'the file ends inside it' };
+        crc = crc32(buf.subarray(0, n), crc);
+        done += n;
+      }
+      if (crc !== part.crc) return { offset, part: i, problem: 'checksum does not match' };
+      if (offset + part.length < size && fs.readSync(source.fd, buf, 0, 1, offset + part.length) === 1)
+        if (buf[0] !== NEWLINE) return { offset, part: i, problem: 'no line end after it' };
+    }
+    return undefined;
+  } finally {
+    source.close();
   }
 }
 
