@@ -15,7 +15,7 @@ import {
   ToolCallIds,
   tooDeepInput,
 } from './reply-checks.js';
-import { chargedUsage, type Estimates, tokens, undeniableTokens, usageBounds } from './reply-usage.js';
+import { chargedUsage, type Estimates, tokens, usageBounds } from './reply-usage.js';
 import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
 import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
@@ -60,10 +60,8 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
   // The request's size in tokens (chars / 4), worked out once for all attempts: what bounds the
   // reply's prompt figures and stands in for them when they are not believable.
   let whole: number | undefined;
-  let undeniable: number | undefined;
   const promptEstimates = {
     prompt: () => (whole ??= estimateTokens(request)),
-    undeniablePrompt: () => (undeniable ??= undeniableTokens(request)),
   };
   for (let attempt = 0; ; attempt++) {
     const r = await streamOnce(c, request, reuse, promptEstimates);
@@ -327,7 +325,7 @@ async function streamOnce(
       usage,
       { input: reported.has('inputTokens'), output: reported.has('outputTokens') },
       { ...promptEstimates, output },
-      usageBounds(request, settings.contextTokens, { prompt: promptEstimates.prompt(), output }),
+      usageBounds(request, settings.contextTokens, { prompt: promptEstimates.prompt, output }),
     );
     state.usage = addUsage(state.usage, charged.usage);
     // Each call is priced when it is charged, at its own model's price: a task that goes on under

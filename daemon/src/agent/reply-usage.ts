@@ -1,12 +1,13 @@
 // What a reply is charged. The API's usage figures are kept exactly when they are believable for the
 // request that was sent; a figure no such request can have is cut to the most it could be, and a
-// missing or implausibly low one is replaced by our own estimate. A broken or hostile endpoint
+// missing one (or a prompt of 0, or output implausibly low for what streamed) is replaced by our own
+// estimate. A small nonzero prompt figure is believed: the estimate cannot tell a lie from a server
+// that counts differently, and charging the estimate instead stopped honest long tasks at their limit. A broken or hostile endpoint
 // (anthropic.baseUrl can be any proxy) can then neither switch the spending limits off nor record a
 // cost no request could have run up.
 import type { Usage } from '../../../shared/src/index.js';
-import { estimateTokens } from './context-window.js';
 import { WEB_FETCH, WEB_SEARCH } from './web-tools.js';
-import type { ModelRequest, WireBlock, WireMessage } from './wire.js';
+import type { ModelRequest } from './wire.js';
 
 /** A token count as reported: a whole number up to 1e9, or undefined when missing, negative or not a number. */
 export function tokens(n: unknown): number | undefined {
@@ -33,8 +34,10 @@ const USES_WHEN_UNSET = 20;
 
 /** The most a request allows its reply to be charged for. */
 export interface UsageBounds {
-  /** Input plus cache reads and writes. */
-  prompt: number;
+  /** Input plus cache reads and writes: at least this, the context window (per pass)… */
+  promptAtLeast: number;
+  /** …or more for a large request (its estimate is worked out only for a figure past the above). */
+  prompt: () => number;
   output: number;
   webSearches: number;
   webFetches: number;
@@ -50,7 +53,7 @@ export interface UsageBounds {
 export function usageBounds(
   request: ModelRequest,
   contextTokens: number,
-  estimate: { prompt: number; output: number },
+  estimate: { prompt: () => number; output: number },
 ): UsageBounds {
   const uses = (name: string) =>
     request.tools
@@ -60,36 +63,17 @@ export function usageBounds(
   const webFetches = uses(WEB_FETCH);
   const passes = 1 + webSearches + webFetches;
   return {
-    prompt: passes * Math.max(contextTokens, TOKENS_PER_ESTIMATED_TOKEN * estimate.prompt),
+    promptAtLeast: passes * contextTokens,
+    prompt: () => passes * Math.max(contextTokens, TOKENS_PER_ESTIMATED_TOKEN * estimate.prompt()),
     output: Math.max(passes * (request.max_tokens + (request.thinking?.budget_tokens ?? 0)), estimate.output),
     webSearches,
     webFetches,
   };
 }
 
-/**
- * The part of a request the API bills whatever it does: its text, tool definitions and tool calls.
- * Left out: images (a small one is far fewer tokens than our fixed guess), earlier thinking (the
- * API may drop it from the prompt), and tool results when the API's context management may clear
- * them. A reported prompt far below this is not believed.
- */
-export function undeniableTokens(request: ModelRequest): number {
-  const clearsResults = request.context_management !== undefined;
-  const kept = (b: WireBlock): WireBlock[] => {
-    if (b.type === 'image' || b.type === 'thinking' || b.type === 'redacted_thinking') return [];
-    if (b.type === 'tool_result')
-      return clearsResults ? [] : [{ ...b, content: b.content.filter((c) => c.type !== 'image') }];
-    return [b];
-  };
-  const messages: WireMessage[] = request.messages.map((m) => ({ role: m.role, content: m.content.flatMap(kept) }));
-  return estimateTokens({ system: request.system, tools: request.tools, messages });
-}
-
 export interface Estimates {
   /** The whole request (chars / 4, a fixed guess per image): charged when the prompt figure is not believed. */
   prompt: () => number;
-  /** See undeniableTokens. */
-  undeniablePrompt: () => number;
   /** The characters the model wrote, / 4. */
   output: number;
 }
@@ -99,8 +83,8 @@ export interface Estimates {
  * `reported` says which figures arrived at all.
  * - Each figure is cut to what the request allows (usageBounds); prompt figures the dearest first.
  * - The prompt (input plus cache reads and writes, judged together: with caching, input alone is
- *   legitimately tiny) is estimated when it is not reported, or is far below what the request
- *   undeniably holds (0 included). An estimated prompt is priced as uncached input.
+ *   legitimately tiny) is estimated when it is not reported or reported as 0 tokens, which no
+ *   request can be. An estimated prompt is priced as uncached input.
  * - Output tokens are estimated when not reported or implausibly low for what was streamed.
  */
 export function chargedUsage(
@@ -112,8 +96,8 @@ export function chargedUsage(
   const charged = { ...usage };
   const cut: string[] = [];
   const prompt = usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
-  if (prompt > limits.prompt) {
-    let room = limits.prompt;
+  if (prompt > limits.promptAtLeast && prompt > limits.prompt()) {
+    let room = limits.prompt();
     for (const key of ['cacheWriteTokens', 'inputTokens', 'cacheReadTokens'] as const) {
       charged[key] = Math.min(charged[key], room);
       room -= charged[key];
@@ -137,10 +121,7 @@ export function chargedUsage(
   let estimated = false;
   const cache = charged.cacheReadTokens + charged.cacheWriteTokens;
   const chargedPrompt = charged.inputTokens + cache;
-  // The undeniable part is never more than the whole, so the whole is checked first (one pass, not two).
-  const lowPrompt = () =>
-    implausiblyLow(chargedPrompt, estimate.prompt()) && implausiblyLow(chargedPrompt, estimate.undeniablePrompt());
-  if (!reported.input || chargedPrompt === 0 || lowPrompt()) {
+  if (!reported.input || chargedPrompt === 0) {
     charged.inputTokens = Math.max(chargedPrompt, estimate.prompt()) - cache;
     estimated = true;
   }

@@ -4,11 +4,11 @@
 // model call of a running task the same check counts the calls still going (calls-under-way.ts) and
 // the caps the person let that task go past (agent/call-check.ts). Spend today and this month is part of
 // the host status (`errand status --json`, the phone).
+import { callBeingChecked, capKey } from '../agent/call-check.js';
 import type { AgentModule } from '../agent/index.js';
 import { updateConfigFromCommand } from '../config/update-from-command.js';
 import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
 import type { Store } from '../store/index.js';
-import { callBeingChecked, capKey } from '../agent/call-check.js';
 import { CallsUnderWay } from './calls-under-way.js';
 import { canSpend, SpendLedger } from './ledger.js';
 

@@ -42,8 +42,7 @@ it('a 300-turn task with large tool outputs finishes without a context error', {
     modelUrl: server.url,
     config: {
       anthropic: { contextTokens: CONTEXT, maxTokens: MAX_TOKENS, thinking: { enabled: false } },
-      // The scripted server reports each prompt's real size: 300 turns cost more than the default limit.
-      agent: { maxTurns: 400, maxCostUsd: null },
+      agent: { maxTurns: 400 },
     },
     agentOptions: { deltaIntervalMs: 1000 },
   });

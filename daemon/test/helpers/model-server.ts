@@ -185,11 +185,7 @@ export async function startModelServer(script: Script = []): Promise<ModelServer
     });
     const model = (r.kind === undefined || r.kind === 'message') && r.model ? r.model : (body?.model ?? 'claude-test');
     const usage: ScriptUsage = r.kind === undefined || r.kind === 'message' ? (r.usage ?? {}) : {};
-    // Unless a script says otherwise, the prompt's size as a real API would report it (about four
-    // characters a token): the daemon disbelieves a figure far below what it sent (reply-usage.ts).
-    const promptTokens =
-      usage.input_tokens ??
-      Math.max(10, Math.ceil(JSON.stringify([body?.system, body?.messages, body?.tools]).length / 4));
+    const promptTokens = usage.input_tokens ?? 10;
     sse(res, 'message_start', {
       type: 'message_start',
       message: {

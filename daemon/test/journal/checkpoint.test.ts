@@ -21,8 +21,7 @@ it('records per turn stay flat over a 30-turn task reading 20 KB per turn (no th
   const TURNS = 30;
   for (let i = 0; i < TURNS; i++) server.push(reply(toolUse('big', { chars: 20_000 })));
   server.push(reply(text('Read everything.')));
-  // The scripted server reports each prompt's real size: the task costs more than the default limit.
-  h = await startHarness({ modelUrl: server.url, config: { agent: { maxCostUsd: null } } });
+  h = await startHarness({ modelUrl: server.url });
   const { thread, task } = await h.send('thread.create', { text: 'read a lot' });
   await h.waitTask(task.id, ['done'], 60_000);
   await h.agent.idle();

@@ -47,7 +47,10 @@ function change(doc: ThreadDoc, rnd: () => number, step: number): void {
     case 0: {
       const task = newTask(step);
       doc.tasks.push(task);
-      a.tasks[task.id] = { start: { role: 'user', content: [{ type: 'text', text: `start ${step}` }] }, started: false };
+      a.tasks[task.id] = {
+        start: { role: 'user', content: [{ type: 'text', text: `start ${step}` }] },
+        started: false,
+      };
       doc.items.push(item(step, `message ${step}`));
       return;
     }
@@ -68,7 +71,7 @@ function change(doc: ThreadDoc, rnd: () => number, step: number): void {
       if (rec) rec.inflight = { turn: step, calls: [{ id: `c${step}`, input: { path: `p${step}` } }] };
       return;
     case 6:
-      if (rec && rec.inflight) ((rec.inflight as { calls: unknown[] }).calls as unknown[]).push({ id: `d${step}` });
+      if (rec?.inflight) ((rec.inflight as { calls: unknown[] }).calls as unknown[]).push({ id: `d${step}` });
       return;
     case 7:
       if (rec) delete rec.inflight;
