@@ -13,7 +13,7 @@ export interface CallCheck {
   /** The task's cost before the call (all its runs). */
   costUsd: number;
   /** What the call may cost at most: its prompt as estimated, and all of max_tokens written. */
-  estimateUsd: number;
+  estimateUsd: () => number;
   /** Caps the person let this task go past (capKey), skipped by the check. */
   waived: ReadonlySet<string>;
   // Filled in by the spending caps during the check:

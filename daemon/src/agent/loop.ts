@@ -439,7 +439,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     const call: CallCheck = {
       taskId: opts.taskId,
       costUsd: state.costUsd,
-      estimateUsd: callEstimateUsd(request),
+      // A pass over the whole conversation: worked out only when a cap is set and the call may go.
+      estimateUsd: () => callEstimateUsd(request),
       waived: new Set(capWaivers.keys()),
     };
     const capReached = opts.capReached;

@@ -83,12 +83,13 @@ export function startSpend(
       }
       if (!(used + reservedUsd < limit)) full = true;
     }
-    if (!call) return undefined;
+    // Without a cap nothing is reserved (and no call's estimate is worked out).
+    if (!call || (caps.dailyUsd === undefined && caps.monthlyUsd === undefined)) return undefined;
     // The cap is not reached, but the calls under way may reach it: this one waits for one of them
     // to end instead of going past the cap with them (or asking about a cap they may not reach).
     if (full) call.wait = calls.whenOneEnds();
     else {
-      calls.reserve(call.taskId, call.costUsd, call.estimateUsd);
+      calls.reserve(call.taskId, call.costUsd, call.estimateUsd());
       call.settle = (costUsdAfter) => calls.settle(call.taskId, costUsdAfter);
     }
     return undefined;
