@@ -13,6 +13,11 @@ export interface ApprovalWords {
   command?: string;
   /** 'on' / 'off' for shell commands. */
   sandbox?: 'on' | 'off';
+  /**
+   * What a write or a move puts in a file, as text with its line breaks (a file that runs later is
+   * shown whole): read before Approve, not as one escaped JSON string behind Details.
+   */
+  content?: Array<{ path: string; bytes?: number; text: string }>;
 }
 
 /** `path` relative to the deepest allowed folder holding it ("Projects/report.md"), else as given. */
@@ -44,8 +49,31 @@ function shellLine(argv: unknown): string | undefined {
 
 export function approvalWords(a: Approval, roots: string[]): ApprovalWords {
   const words = sentenceAndCommand(a, roots);
+  const content = contentOf(a, roots);
   // The sentence's own words are plain; what it quotes (paths, names, the summary) is not.
-  return { ...words, sentence: visibleText(words.sentence) };
+  return { ...words, sentence: visibleText(words.sentence), ...(content.length ? { content } : {}) };
+}
+
+/** The content an fs_write or fs_move shows (its preview; a moved folder's files), line breaks kept. */
+function contentOf(a: Approval, roots: string[]): NonNullable<ApprovalWords['content']> {
+  const act = a.action;
+  const tool = str(act.tool);
+  if (tool !== 'fs_write' && tool !== 'fs_move') return [];
+  const one = (path: unknown, bytes: unknown, text: unknown) =>
+    typeof text === 'string'
+      ? [
+          {
+            path: visibleText(typeof path === 'string' ? relativeToRoot(path, roots) : ''),
+            ...(typeof bytes === 'number' ? { bytes } : {}),
+            text: visibleText(text, true),
+          },
+        ]
+      : [];
+  const files = Array.isArray(act.files) ? (act.files as Array<Record<string, unknown>>) : [];
+  return [
+    ...one(tool === 'fs_move' ? act.to : act.path, act.bytes, act.preview),
+    ...files.flatMap((f) => (f && typeof f === 'object' ? one(f.path, f.bytes, f.preview) : [])),
+  ];
 }
 
 /**

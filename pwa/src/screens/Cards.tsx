@@ -209,6 +209,17 @@ function PendingApproval({ approval }: { approval: Approval }) {
           <span class={`badge sandbox-${words.sandbox}`}>{words.sandbox === 'on' ? 'Sandboxed' : 'Not sandboxed'}</span>
         </div>
       )}
+      {words.content?.map((c) => (
+        <div class="approval-file" key={c.path}>
+          <div class="label">
+            {c.path}
+            {c.bytes !== undefined ? ` (${bytes(c.bytes)})` : ''}
+          </div>
+          <pre aria-label={`Content of ${c.path}`}>
+            <bdo dir="ltr">{c.text}</bdo>
+          </pre>
+        </div>
+      ))}
       <details class="approval-details">
         <summary>Details</summary>
         <div class="label">Exact action ({visibleText(approval.tool)})</div>
