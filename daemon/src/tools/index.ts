@@ -190,7 +190,9 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
 
   const memory = memoryTool({ root: memoryRoot, journal });
   registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions), audit);
-  const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'));
+  const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'), {
+    roots: () => [...roots.usable(), memoryRoot],
+  });
   const runtime = new Runtime({
     taintedFiles,
     builtins: [

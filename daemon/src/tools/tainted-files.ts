@@ -13,6 +13,8 @@ const MAX_MARKS = 10_000;
 const KEEP_MARKS = 7_500;
 /** Past the bound, marks deeper than this many names first count as their folder at this depth. */
 const MAX_COLLAPSE_DEPTH = 32;
+/** A move carries up to this many marks one by one; past it, the new folder is marked whole. */
+const CARRY_EACH_UP_TO = 32;
 
 /** How many names deep a path is (the root is 0). */
 function depthOf(p: string): number {
@@ -44,6 +46,30 @@ function folderMark(dir: string): string {
 /** The path a mark names (a folder mark without its trailing separator; the root stays the root). */
 function markedPath(mark: string): string {
   return mark.length > 1 && mark.endsWith(path.sep) ? mark.slice(0, -1) : mark;
+}
+
+/** How many leading names two paths share. */
+function sharedNames(a: string, b: string): number {
+  const x = a.split(path.sep).filter(Boolean);
+  const y = b.split(path.sep).filter(Boolean);
+  let n = 0;
+  while (n < x.length && n < y.length && x[n] === y[n]) n++;
+  return n;
+}
+
+/** A path's real form: its nearest existing ancestor's realpath plus the rest (a link leads elsewhere). */
+function realForm(p: string): string {
+  const rest: string[] = [];
+  for (let dir = p; ; ) {
+    try {
+      return path.join(fs.realpathSync.native(dir), ...rest);
+    } catch {
+      const up = path.dirname(dir);
+      if (up === dir) return p;
+      rest.unshift(path.basename(dir));
+      dir = up;
+    }
+  }
 }
 
 /** Programs that read only the files their arguments name (no folder walk, no script). */
@@ -83,7 +109,9 @@ const NAMED_FILE_READERS = new Set([
 /**
  * What a shell command may read, from its words: every path-like word of its arguments (also
  * inside a `-c` script), resolved from its folder, and the folder itself unless the program only
- * reads the files it names (a search, a script, an unknown program may read anything there).
+ * reads the files it names (a search, a script, an unknown program may read anything there). Each
+ * word counts both as written and as its real path: marks are real paths, and a word may pass
+ * through a symbolic link (`cat link/plan.md`).
  */
 export function shellReadTargets(argv: string[], cwd: string): string[] {
   const targets = new Set<string>();
@@ -91,7 +119,9 @@ export function shellReadTargets(argv: string[], cwd: string): string[] {
     for (const word of arg.split(/[\s;|&()<>'"`=,]+/)) {
       if (!word || word.startsWith('-') || word.length > 4096 || word.includes('\0')) continue;
       const p = path.resolve(cwd, word.replace(/^~(?=\/|$)/, process.env.HOME ?? '~'));
-      targets.add(p.length > 1 && p.endsWith(path.sep) ? p.slice(0, -1) : p);
+      const lexical = p.length > 1 && p.endsWith(path.sep) ? p.slice(0, -1) : p;
+      targets.add(lexical);
+      targets.add(realForm(lexical));
     }
   if (!NAMED_FILE_READERS.has(path.basename(argv[0] ?? ''))) targets.add(cwd);
   return [...targets];
@@ -115,7 +145,14 @@ export class TaintedFiles {
   /** Files, and folders (ending in the separator) with everything under them. */
   private readonly marks = new Set<string>();
 
-  constructor(private readonly file: string) {
+  /** Marks past which the next collapse runs (raised when the roots keep it from reaching KEEP_MARKS). */
+  private limit = MAX_MARKS;
+
+  /** `roots`: the allowed folders, which a collapse never marks whole (nor anything above them). */
+  constructor(
+    private readonly file: string,
+    private readonly opts: { roots?: () => string[] } = {},
+  ) {
     let text = '';
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -156,7 +193,7 @@ export class TaintedFiles {
     }
     // Known only once on disk: a failed append leaves them unknown, so a retry appends them again.
     for (const f of fresh) this.marks.add(f);
-    if (!this.collapse()) return;
+    if (this.marks.size <= this.limit || !this.collapse()) return;
     try {
       writeFileDurablySync(this.file, [...this.marks].map((p) => `${JSON.stringify(p)}\n`).join(''));
     } catch {
@@ -166,13 +203,16 @@ export class TaintedFiles {
 
   /**
    * `from` (a file or a folder) is about to be moved to `to`: what was noted there is noted under
-   * `to` too, durably, before the move. A folder holding noted files is noted once as a folder (a
-   * mark per file would let a task flood the ledger by moving a folder back and forth). The old
-   * names stay noted (harmless once gone).
+   * `to` too, durably, before the move. A few marks under a folder move one by one (a clean rename
+   * of a project holding one noted file must not taint the user's own files in it); more of them,
+   * or a folder noted whole, note the new folder once (a mark per file would let a task flood the
+   * ledger by moving a folder back and forth). The old names stay noted (harmless once gone).
    */
   carry(from: string, to: string): void {
-    if (this.covered(from) || this.holdsUnder(from)) this.add([folderMark(to)]);
-    else if (this.marks.has(from)) this.add([to]);
+    const inside = folderMark(from);
+    const under = this.marks.has(from) ? [to] : [];
+    for (const m of this.marks) if (m.startsWith(inside)) under.push(folderMark(to) + m.slice(inside.length));
+    this.add(this.covered(from) || under.length > CARRY_EACH_UP_TO ? [folderMark(to)] : under);
   }
 
   /**
@@ -225,9 +265,23 @@ export class TaintedFiles {
    */
   private collapse(): boolean {
     if (this.marks.size <= MAX_MARKS) return false;
+    // A folder mark never covers an allowed folder or anything above it (nor the whole disk): the
+    // user's own files there (their CLAUDE.md) would taint every later task. A mark is never cut
+    // above the first name it does not share with any root; past that the ledger keeps more marks.
+    const roots = (this.opts.roots?.() ?? []).map((r) => markedPath(path.resolve(r)));
+    const floors = new Map<string, number>();
+    const cut = (m: string, depth: number) => {
+      let floor = floors.get(m);
+      if (floor === undefined) {
+        floor = 1;
+        for (const r of roots) floor = Math.max(floor, sharedNames(markedPath(m), r) + 1);
+        floors.set(m, floor);
+      }
+      return cutAt(m, Math.max(depth, floor));
+    };
     // What lies deeper than MAX_COLLAPSE_DEPTH gives way first, at once: the work stays small for any path.
-    const marks = [...new Set([...this.marks].map((m) => cutAt(m, MAX_COLLAPSE_DEPTH)))];
-    const distinctAt = (depth: number) => new Set(marks.map((m) => cutAt(m, depth))).size;
+    const marks = [...new Set([...this.marks].map((m) => cut(m, MAX_COLLAPSE_DEPTH)))];
+    const distinctAt = (depth: number) => new Set(marks.map((m) => cut(m, depth))).size;
     // The deepest level whose cut keeps few enough (cutting at 0 leaves the root alone); the
     // number of distinct cuts only grows with the depth, so a binary search finds it.
     let fits = 0;
@@ -240,27 +294,32 @@ export class TaintedFiles {
       else over = mid;
     }
     // Cut at `over`, then the fullest of its folders at `fits` give way until few enough.
-    const byFolder = new Map<string, Set<string>>();
+    // Each cut at `over` keeps the one mark it stands for (undefined: it stands for several).
+    const byFolder = new Map<string, Map<string, string | undefined>>();
     for (const m of marks) {
-      const coarse = cutAt(m, fits);
-      const members = byFolder.get(coarse) ?? new Set<string>();
-      members.add(cutAt(m, over));
+      const coarse = cut(m, fits);
+      const members = byFolder.get(coarse) ?? new Map<string, string | undefined>();
+      const member = cut(m, over);
+      members.set(member, members.has(member) ? undefined : m);
       byFolder.set(coarse, members);
     }
     let count = 0;
     for (const members of byFolder.values()) count += members.size;
+    const old = this.marks.size;
     this.marks.clear();
     for (const [coarse, members] of [...byFolder].sort((a, b) => b[1].size - a[1].size)) {
       if (count > KEEP_MARKS && members.size > 1) {
         count -= members.size - 1;
         this.marks.add(coarse);
-      } else for (const m of members) this.marks.add(m);
+      } else for (const [member, only] of members) this.marks.add(only ?? member);
     }
     // A mark inside a folder mark adds nothing.
     for (const m of this.marks) {
       const p = markedPath(m);
       if (path.dirname(p) !== p && this.covered(path.dirname(p))) this.marks.delete(m);
     }
-    return true;
+    // Kept over the bound (the roots allow no coarser marks): collapse again only after as many new ones.
+    this.limit = Math.max(MAX_MARKS, this.marks.size + MAX_MARKS - KEEP_MARKS);
+    return this.marks.size < old;
   }
 }

@@ -40,7 +40,7 @@ it('folder moves back and forth by a tainted task leave the planted file noted, 
   const ledger = new TaintedFiles(file);
   expect(ledger.readBy([path.join(h.home, 'workspace', 'plan.md')], false)).toBe(true);
   expect(ledger.readBy([path.join(h.home, 'workspace', `d${MOVES}`, 'f63.txt')], false)).toBe(true);
-});
+}, 120_000);
 
 it('past the bound marks collapse into folder marks: the planted file stays noted, other files stay clean', () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-taint-bound-'));
@@ -68,7 +68,7 @@ it('past the bound marks collapse into folder marks: the planted file stays note
   check(ledger);
   expect(lines(file)).toBeLessThanOrEqual(10_000);
   check(new TaintedFiles(file));
-});
+}, 120_000);
 
 it('a ledger file longer than the bound (a rewrite that failed) still answers for every mark after a restart', () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-taint-bound-'));
