@@ -61,9 +61,25 @@ export class CallsUnderWay {
     return { unrecordedUsd, reservedUsd };
   }
 
-  /** Settles when a call ends or a task with calls ends (then a cap check may come out otherwise). */
-  whenOneEnds(): Promise<void> {
-    return new Promise((resolve) => this.waiting.push(resolve));
+  /**
+   * Settles when a call ends or a task with calls ends, when the caps change (recheck), or after
+   * `atMostMs` (a stream that trickles for an hour must not hold the check that long): then a cap
+   * check may come out otherwise.
+   */
+  whenOneEnds(atMostMs = 30_000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, atMostMs);
+      timer.unref();
+      this.waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The caps changed (raised, removed): every waiting check runs again now. */
+  recheck(): void {
+    this.wake();
   }
 
   private wake(): void {

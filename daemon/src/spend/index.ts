@@ -17,7 +17,7 @@ const usd = (n: number) => `$${n.toFixed(2)}`;
 /** What the spending caps use: tasks' costs (events, threads), schedules' spend, config and host status. */
 export type SpendDeps = Pick<
   DaemonContext,
-  'paths' | 'config' | 'reloadConfig' | 'status' | 'emit' | 'commands' | 'log'
+  'paths' | 'config' | 'reloadConfig' | 'onConfigChange' | 'status' | 'emit' | 'commands' | 'log'
 > & {
   store: Pick<Store, 'threads' | 'events' | 'schedules' | 'spendDays'>;
 };
@@ -40,6 +40,8 @@ export function startSpend(
   });
   for (const t of ctx.store.threads.taskBriefs()) ledger.see(t, ctx.store.spendDays.of(t.id));
   const calls = new CallsUnderWay((taskId) => ledger.costOf(taskId));
+  // A cap raised or removed (spend.set, config.json) lets a call waiting on the others go at once.
+  ctx.onConfigChange(() => calls.recheck());
   const unsubscribe = ctx.store.events.subscribe((e) => {
     if (e.event.kind !== 'task.updated') return;
     ledger.spent(e.event.task, now());

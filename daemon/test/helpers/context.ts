@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../../src/util/log.js';
 export interface TestContextOptions {
   home: string;
   config: Config;
-  /** reloadConfig re-reads config.json and tells the listeners; without it the configuration stays as given. */
+  /** reloadConfig re-reads config.json; without it the configuration stays as given. Either way it tells the listeners. */
   reloadFromFile?: boolean;
   /** Where emitted events are written (the store's event log when there is a store). */
   events: EventLog;
@@ -43,8 +43,9 @@ export function testContext(opts: TestContextOptions): TestContext {
     paths,
     config: () => config,
     reloadConfig: () => {
-      if (!opts.reloadFromFile) return config;
-      config = ConfigSchema.parse(JSON.parse(fs.readFileSync(paths.config, 'utf8')));
+      // Without a file the configuration is the one given (a test may change it in place): the
+      // listeners are told all the same, as the daemon tells them after every reload.
+      if (opts.reloadFromFile) config = ConfigSchema.parse(JSON.parse(fs.readFileSync(paths.config, 'utf8')));
       for (const l of listeners) l(config);
       return config;
     },

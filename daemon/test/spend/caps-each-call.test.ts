@@ -154,3 +154,22 @@ it('tasks running side by side pass a daily cap by one call in all, not one call
   // The day's total as the status shows it, once the last task's end is counted.
   await h!.waitEvent('task.updated', () => Math.abs((spend.status().spend?.todayUsd ?? 0) - 0.12) < 1e-9);
 });
+
+it("a call waiting on another task's call goes at once when the cap is removed, not when that call ends", async () => {
+  // The first task's call never ends (it holds its reservation); the second waits on it.
+  let n = 0;
+  server.setScript(() => (++n === 1 ? { kind: 'hang' } : { content: [text('Done.')], usage: costly }));
+  await boot({ spend: { dailyUsd: 0.1 }, agent: { maxCostUsd: null, maxParallelTasks: 2 } }, false);
+  const spend = h!.add(startSpend(h!.ctx, h!.agent));
+  stops.push(() => spend.stop());
+  const first = (await h!.send('thread.create', { text: 'Hangs' })).task;
+  await server.waitForRequests(1);
+  const second = (await h!.send('thread.create', { text: 'Waits' })).task;
+  await h!.waitEvent('task.updated', (e) => e.task.id === second.id && e.task.state === 'running');
+  expect(server.requests).toHaveLength(1);
+  // The cap is removed (as spend.set does: a new configuration, then a reload): the waiting call goes now.
+  h!.ctx.config().spend.dailyUsd = undefined;
+  h!.ctx.reloadConfig();
+  expect((await h!.waitTask(second.id, ['done', 'failed'], 10_000)).state).toBe('done');
+  await h!.send('task.cancel', { taskId: first.id });
+});
