@@ -501,7 +501,12 @@ export function scanJournal(
           // next number, lastN + 1.
           const len = off + HEADER <= size ? whole.readUInt32LE(off) : 0;
           const lastWhole = len > 0 && off + HEADER + len === size ? lastN + 2 : undefined;
-          const nextN = next?.n ?? (i + 1 < names.length ? Number(SEGMENT.exec(names[i + 1])![1]) : lastWhole);
+          // Its length itself damaged, nothing valid after it, and the snapshot holds the record
+          // after the last good one: whatever these bytes were, the snapshot has them (a record is
+          // snapshotted only once durable, so this is no cut-off append). Not "lost records".
+          const heldTail = i === names.length - 1 && lastN + 1 <= snapshotN ? lastN + 2 : undefined;
+          const nextN =
+            next?.n ?? (i + 1 < names.length ? Number(SEGMENT.exec(names[i + 1])![1]) : (lastWhole ?? heldTail));
           if (nextN !== undefined && nextN > lastN && nextN <= snapshotN + 1) {
             const end = next?.offset ?? size;
             coveredDamage.push({

@@ -155,6 +155,23 @@ it('a flipped byte in the last record, which the snapshot of a clean stop holds:
   await fixed.close();
 });
 
+it('a flipped bit in the length of the last record, which the snapshot of a clean stop holds: not taken for lost records', async () => {
+  const paths = tmpHome();
+  const store = await openStore(paths);
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push((await store.threads.create(`thread ${i}`, () => undefined)).meta.id);
+  await store.close();
+  const wal = journalDirOf(paths);
+  const seg = path.join(wal, listSegments(wal).at(-1)!);
+  const buf = fs.readFileSync(seg);
+  buf[recordOffsets(buf).at(-1)! + 2] ^= 0x10; // the length now runs past the end of the file
+  fs.writeFileSync(seg, buf);
+  expect(inspectJournal(wal).status).toBe('covered-damage');
+  const again = await openStore(paths);
+  expect(new Set(again.threads.list(true).map((t) => t.id))).toEqual(new Set(ids));
+  await again.close();
+});
+
 it('a damaged only record of a segment that starts after the snapshot is not taken for a covered one', async () => {
   const paths = tmpHome();
   const store = await openStore(paths);
