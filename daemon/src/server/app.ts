@@ -275,7 +275,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // Each download holds an open file while it is streamed: only a few run at once.
   const downloads = new RequestSlots(DOWNLOAD_SLOTS);
-  app.get('/api/file', async (req, reply) => {
+  // No HEAD: fastify answers one at once (freeing the slot) while the file is still opened and read
+  // to its end behind it, so HEADs in a row took every file descriptor the daemon had.
+  app.get('/api/file', { exposeHeadRoute: false }, async (req, reply) => {
     const device = authDevice(req, reply);
     if (!device) return reply;
     const q = req.query as Record<string, unknown>;

@@ -112,6 +112,29 @@ describe('downloads', () => {
     }
   });
 
+  it('HEAD is not served: it neither opens the file nor gets around the bound', async () => {
+    const a = (await td.pairDevice('Header')).token;
+    const query = `task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(path.join(ws, 'big.bin'))}`;
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${td.url}/api/file?${query}`, {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${a}` },
+      });
+      expect(res.status).not.toBe(200);
+    }
+    // The daemon runs in this process: 40 files left open behind HEADs would show here.
+    expect(fds() - before).toBeLessThan(10);
+    const open: Started[] = [];
+    try {
+      for (let i = 0; i < 3; i++) open.push(await startDownload(a, 'big.bin'));
+      expect(open.map((s) => s.status)).toEqual([200, 200, 200]);
+    } finally {
+      for (const s of open) s.req.destroy();
+    }
+  });
+
   it('streams a file larger than memory could hold, announcing its length', async () => {
     const { token } = await td.pairDevice();
     const s = await startDownload(token, 'huge.bin');
