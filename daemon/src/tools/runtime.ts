@@ -158,7 +158,7 @@ export class Runtime implements ToolRuntime {
       } catch (err) {
         return fail('error', (err as Error).message, 'refused: the input was not a JSON object');
       }
-      const info = { taskId: ctx.taskId, callId: call.id };
+      const info = { taskId: ctx.taskId, callId: call.id, tainted: ctx.tainted };
       let prepared: PreparedCall;
       try {
         prepared = await spec.prepare(input, info);

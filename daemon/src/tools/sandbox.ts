@@ -255,7 +255,7 @@ export class Sandbox {
     return out;
   }
 
-  private runtimeConfig(roots: string[]) {
+  private runtimeConfig(roots: string[], writable: string[] = roots) {
     // Linux (bubblewrap): the whole home folder is hidden under an empty tmpfs, so entries made
     // after the command starts are hidden too and nothing a command writes there reaches the disk;
     // the workspace inside it is bound back because it is an allowed write path. Elsewhere the
@@ -273,7 +273,7 @@ export class Sandbox {
     };
     return {
       network: { allowedDomains: [] as string[], deniedDomains: [] as string[] },
-      filesystem: { denyRead: linux ? home : entries, allowWrite: roots, denyWrite: entries },
+      filesystem: { denyRead: linux ? home : entries, allowWrite: writable, denyWrite: entries },
       ...programs,
     };
   }
@@ -391,12 +391,19 @@ export class Sandbox {
   }
 
   /** Wrap an argv so it runs sandboxed in `cwd` with writes allowed only in `roots`. */
-  async wrap(argv: string[], cwd: string, roots: string[], commandId?: string): Promise<{ argv: string[] }> {
+  /** `writable`: where the command may write (default: all of `roots`, which also rule out planted programs). */
+  async wrap(
+    argv: string[],
+    cwd: string,
+    roots: string[],
+    commandId?: string,
+    writable?: string[],
+  ): Promise<{ argv: string[] }> {
     if (!this.manager) throw new Error('sandbox not running');
     const wrapped = await this.manager.wrapWithSandboxArgv(
       shellQuote(argv),
       undefined,
-      this.runtimeConfig(roots),
+      this.runtimeConfig(roots, writable ?? roots),
       undefined,
       cwd,
       commandId ? { commandId } : undefined,

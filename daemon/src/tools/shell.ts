@@ -152,7 +152,13 @@ export function shellTool(deps: {
           if (sandboxed) {
             if (!deps.sandbox.state.enabled)
               throw new ToolError('The sandbox stopped since this call was checked; nothing was run.');
-            run = (await deps.sandbox.wrap(limitArgv(exact, limits), now.real, deps.roots.usable(), call.callId)).argv;
+            // A tainted task's command writes only in its working folder: all it writes there is
+            // compared after it ends and noted as tainted, while a `cd ..` or a path elsewhere let
+            // it write where nothing noted it (a planted AGENTS.md, a copy of a noted file).
+            const writable = call.tainted ? [now.real] : undefined;
+            run = (
+              await deps.sandbox.wrap(limitArgv(exact, limits), now.real, deps.roots.usable(), call.callId, writable)
+            ).argv;
           }
           // The files under cwd are kept before it runs and compared after it ends (however it ends), so undo covers it.
           const undo = await withShellUndo({

@@ -46,6 +46,8 @@ export interface PreparedCall {
 export interface CallInfo {
   taskId: string;
   callId: string;
+  /** The task has untrusted content in view: what it writes must be where it can be noted. */
+  tainted?: boolean;
 }
 
 export interface ToolSpec {
