@@ -27,8 +27,6 @@ export interface ServiceSpec {
    * installing shell's XDG_STATE_HOME, so a "default" home could differ there.
    */
   home: string;
-  /** Ignored (older callers): the home is written whether or not it is the default. */
-  homeIsDefault?: boolean;
   /** PATH for the daemon, so the agent's shell finds the same tools as the user's terminal. */
   path?: string;
   /** Settings that came from the installing shell's environment (ERRAND_PORT …): the service gets them too. */

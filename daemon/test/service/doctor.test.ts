@@ -160,7 +160,6 @@ describe('errand doctor', () => {
         entry: path.join(projectDir(), 'daemon', 'bin', 'errand.js'),
         projectDir: projectDir(),
         home,
-        homeIsDefault: false,
       }),
     );
     const d = await doctor(home, e, offline);
