@@ -45,7 +45,9 @@ it('a Makefile write shows its whole content in lines, and its long path wraps i
     return [...range.getClientRects()].filter((r) => r.right > c.right + 0.5).length;
   });
   expect(outside).toBe(0);
-  expect(await card.locator('.approval-summary').innerText()).toContain('release_build_scripts_for_everything/Makefile');
+  expect(await card.locator('.approval-summary').innerText()).toContain(
+    'release_build_scripts_for_everything/Makefile',
+  );
 
   // The content, line by line, to its last line.
   const shown = card.getByLabel(/^Content of .*Makefile$/);
