@@ -20,9 +20,6 @@ import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledSt
 import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
-/** The loop reads it from here (its home is reply-checks.ts). */
-export { INVALID_INPUT };
-
 export interface CallContext {
   model: ModelClient;
   signal: AbortSignal;

@@ -51,8 +51,8 @@ export function startSpend(
   const blocked = (): string | undefined => {
     // Called before every model call (the loop's cap check) and for the status: when the day has
     // turned, tasks under way count from here on today, before their next call costs anything.
-    ledger.turn(now());
     const at = now();
+    ledger.turn(at);
     const caps = ctx.config().spend;
     const period = ledger.period(at);
     // What calls that ended cost before their task's next write is spent already.

@@ -140,3 +140,16 @@ export const textOf = (o: { content: Array<{ type: string; text?: string }> }): 
     .filter((b) => b.type === 'text')
     .map((b) => b.text)
     .join('\n');
+
+/** Run a call that asks for approval, and approve it as a phone would. */
+export async function runApproved(
+  h: ToolsHarness,
+  name: string,
+  input: Record<string, unknown>,
+  task: ReturnType<ToolsHarness['task']>,
+): ReturnType<ToolsHarness['run']> {
+  const running = h.run(name, input, task);
+  const asked = await h.waitEvent('approval.requested', (e) => e.approval.taskId === task.taskId);
+  await h.send('approval.decide', { approvalId: asked.approval.id, hash: asked.approval.hash, decision: 'approve' });
+  return running;
+}

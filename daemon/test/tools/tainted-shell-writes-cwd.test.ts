@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { type ToolsHarness, toolsHarness } from './helpers.js';
+import { runApproved, type ToolsHarness, toolsHarness } from './helpers.js';
 
 let h: ToolsHarness | undefined;
 afterEach(async () => {
@@ -13,29 +13,15 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function approvedShell(
-  harness: ToolsHarness,
-  input: Record<string, unknown>,
-  task: ReturnType<ToolsHarness['task']>,
-) {
-  const running = harness.run('shell', input, task);
-  const asked = await harness.waitEvent('approval.requested', (e) => e.approval.taskId === task.taskId);
-  await harness.send('approval.decide', {
-    approvalId: asked.approval.id,
-    hash: asked.approval.hash,
-    decision: 'approve',
-  });
-  return running;
-}
-
 it('a tainted command cannot write outside its working folder; what it writes inside is noted; a clean one can', async () => {
   h = await toolsHarness({ config: { shell: { sandbox: 'auto' } } });
   expect(h.tools.sandbox.state.enabled).toBe(true);
   const ws = fs.realpathSync(path.join(h.home, 'workspace'));
   fs.mkdirSync(path.join(ws, 'sub'));
   const web = h.task({ taskId: 'task_web', threadId: 'thr_web', tainted: true });
-  const plant = await approvedShell(
+  const plant = await runApproved(
     h,
+    'shell',
     { argv: ['bash', '-c', 'echo planted > here.md; cd .. && echo planted > AGENTS.md'], cwd: 'sub' },
     web,
   );
@@ -47,7 +33,12 @@ it('a tainted command cannot write outside its working folder; what it writes in
   expect((await h.run('fs_read', { path: 'sub/here.md' }, later)).tainted).toBe(true);
 
   const clean = h.task({ taskId: 'task_clean', threadId: 'thr_clean' });
-  const write = await approvedShell(h, { argv: ['bash', '-c', 'cd .. && echo mine > notes.md'], cwd: 'sub' }, clean);
+  const write = await runApproved(
+    h,
+    'shell',
+    { argv: ['bash', '-c', 'cd .. && echo mine > notes.md'], cwd: 'sub' },
+    clean,
+  );
   expect(write.state).toBe('completed');
   expect(fs.readFileSync(path.join(ws, 'notes.md'), 'utf8')).toBe('mine\n');
 }, 120_000);
