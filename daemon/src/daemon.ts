@@ -34,6 +34,8 @@ export interface DaemonOptions extends LoadOptions, ModuleOptions {
   /** Also write readable log lines to stderr (foreground runs). */
   logToStderr?: boolean;
   pwaDir?: string;
+  /** An upload or download that moves no byte for this long is dropped (tests shorten the minute). */
+  transferIdleMs?: number;
 }
 
 export interface Daemon {
@@ -157,6 +159,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       fileDownload: () => fileDownload,
       pushReceipt: () => pushReceipt,
       pwaDir: opts.pwaDir,
+      transferIdleMs: opts.transferIdleMs,
     });
     const host = config.lan ? '0.0.0.0' : config.bind;
     await app.listen({ port: config.port, host });

@@ -45,13 +45,19 @@ export interface AppOptions {
   fileDownload: () => FileDownloadHandler | undefined;
   pushReceipt?: () => PushReceiptHandler | undefined;
   pwaDir?: string;
+  /** An upload or download that moves no byte for this long is dropped (default a minute). */
+  transferIdleMs?: number;
 }
 
 /** Downloads sent at once: each holds an open file and a connection's buffers. */
 const DOWNLOAD_SLOTS: SlotLimits = { total: 8, perDevice: 3 };
 
-/** An upload that sends nothing for this long is dropped. */
-const UPLOAD_IDLE_MS = 60_000;
+/**
+ * An upload or download that moves no byte for this long is dropped: a phone that lost its network
+ * sends no reset, and a client that stops reading a download would otherwise keep its slot (and an
+ * open file) until TCP gives up, minutes to hours later.
+ */
+const TRANSFER_IDLE_MS = 60_000;
 
 const httpError = (reply: FastifyReply, status: number, error: string, message: string) =>
   reply.code(status).send({ error, message });
@@ -116,6 +122,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // so a handler set later would miss every route above it.
   app.setErrorHandler(errorHandler(opts.log));
   installSecurity(app, opts.policy, opts.refusals);
+  const transferIdleMs = opts.transferIdleMs ?? TRANSFER_IDLE_MS;
+  const dropWhenIdle = (req: FastifyRequest) =>
+    req.raw.socket.setTimeout(transferIdleMs, () => req.raw.socket.destroy());
   const connections = new ConnectionGuard();
   connections.attach(app.server);
 
@@ -232,8 +241,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         return httpError(reply, 429, 'busy', 'Too many uploads at once. Wait for one to finish, then try again.');
       }
       uploaders.set(req, device);
-      // A phone that lost its network mid-upload sends no reset: a minute without a byte frees the slot.
-      req.raw.socket.setTimeout(UPLOAD_IDLE_MS, () => req.raw.socket.destroy());
+      dropWhenIdle(req);
     });
     scope.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
       const device = uploaders.get(req);
@@ -286,6 +294,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return httpError(reply, 400, 'bad_request', 'Give task and path.');
     if (!downloads.take(device.id, reply.raw))
       return httpError(reply, 429, 'busy', 'Too many downloads at once. Wait for one to finish, then try again.');
+    dropWhenIdle(req);
     const file = await handler(q.task, q.path, { id: device.id, name: device.name });
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
     // The device may have been revoked while the file was opened.

@@ -16,6 +16,8 @@ export interface TestDaemonOptions {
   push?: DaemonOptions['push'];
   /** How keep-awake starts its sleep inhibitor (a stand-in). */
   keepAwake?: DaemonOptions['keepAwake'];
+  /** How long an upload or download may move no byte (default a minute). */
+  transferIdleMs?: number;
 }
 
 export interface TestDaemon {
@@ -47,6 +49,7 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
     overrides: { port: opts.config?.port === undefined ? 0 : undefined },
     push: opts.push,
     keepAwake: opts.keepAwake,
+    transferIdleMs: opts.transferIdleMs,
   });
   const clients: WsTestClient[] = [];
   const td: TestDaemon = {
