@@ -9,7 +9,7 @@ import { BlobStore } from './blobs.js';
 import { CommandLog } from './commands.js';
 import { DeviceStore } from './devices.js';
 import { EventLog } from './event-log.js';
-import { DiskFullError, Journal } from './journal.js';
+import { DiskFullError, Journal, type JournalOptions } from './journal.js';
 import { migrateLegacyStore } from './migrate.js';
 import { journalDirOf } from './repair.js';
 import { ScheduleStore } from './schedules.js';
@@ -78,9 +78,13 @@ export class DiskFullAtStartError extends Error {
   }
 }
 
-export async function openStore(paths: HomePaths): Promise<Store> {
+export interface StoreOptions {
+  journal?: JournalOptions;
+}
+
+export async function openStore(paths: HomePaths, opts: StoreOptions = {}): Promise<Store> {
   try {
-    return await openStoreFiles(paths);
+    return await openStoreFiles(paths, opts);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (err instanceof DiskFullError || code === 'ENOSPC' || code === 'EDQUOT')
@@ -89,7 +93,7 @@ export async function openStore(paths: HomePaths): Promise<Store> {
   }
 }
 
-async function openStoreFiles(paths: HomePaths): Promise<Store> {
+async function openStoreFiles(paths: HomePaths, opts: StoreOptions): Promise<Store> {
   // Synchronous file calls while opening: nothing else runs yet, and each asynchronous one waited
   // for a trip through the thread pool (0.1-3 ms here; a home with blobs has up to 256 folders).
   fsSync.mkdirSync(paths.store, { recursive: true, mode: 0o700 });
@@ -99,7 +103,7 @@ async function openStoreFiles(paths: HomePaths): Promise<Store> {
   const blobDir = path.join(paths.store, 'blobs');
   for (const sub of namesIn(blobDir)) removeTempFiles(path.join(blobDir, sub));
   const devices = await DeviceStore.open(paths.store);
-  const journal = await Journal.open(journalDir(paths));
+  const journal = await Journal.open(journalDir(paths), opts.journal);
   const threads = new ThreadStore(journal);
   const commands = new CommandLog(journal);
   const events = new EventLog(journal);

@@ -628,6 +628,8 @@ function crashNow(): never {
 export interface JournalOptions {
   segmentBytes?: number;
   keepForReplayBytes?: number;
+  /** A snapshot is taken once this much was appended since the last one. */
+  compactBytes?: number;
 }
 
 export class Journal {
@@ -641,6 +643,12 @@ export class Journal {
   private markedSegment: string | undefined;
   private segmentBytes = 0;
   private bytesSinceSnapshot = 0;
+  /**
+   * After a snapshot failed, the next try waits for as much again to be appended: the cause (a
+   * damaged snapshot part, a full disk) rarely goes away between two appends, and every try reads
+   * the whole state and says so in the log.
+   */
+  private nextSnapshotAt = 0;
   private snapshotN = 0;
   private snapshotAt = 0;
   private queue: Pending[] = [];
@@ -669,6 +677,7 @@ export class Journal {
 
   private readonly maxSegmentBytes: number;
   private readonly keepForReplayBytes: number;
+  private readonly compactBytes: number;
 
   private constructor(
     readonly dir: string,
@@ -676,6 +685,8 @@ export class Journal {
   ) {
     this.maxSegmentBytes = opts.segmentBytes ?? SEGMENT_BYTES;
     this.keepForReplayBytes = opts.keepForReplayBytes ?? KEEP_FOR_REPLAY_BYTES;
+    this.compactBytes = opts.compactBytes ?? COMPACT_BYTES;
+    this.nextSnapshotAt = this.compactBytes;
   }
 
   /** Open a journal folder. Register folds, then call load(). */
@@ -1122,16 +1133,24 @@ export class Journal {
       for (const l of this.committedListeners) l(records[i]);
       batch[i].resolve(records[i]);
     }
-    if (this.bytesSinceSnapshot > COMPACT_BYTES) this.compactSoon();
+    if (this.bytesSinceSnapshot > this.nextSnapshotAt) this.compactSoon();
   }
 
   private compactSoon(): void {
     if (this.compacting) return;
     this.compacting = this.snapshot()
-      .catch((err) => this.snapshotFailed(err))
+      .catch((err) => {
+        this.nextSnapshotAt = this.bytesSinceSnapshot + this.compactBytes;
+        this.snapshotFailed(err);
+      })
       .finally(() => {
         this.compacting = undefined;
       });
+  }
+
+  /** Wait for a snapshot under way (one an append started) to end, written or failed. */
+  async compacted(): Promise<void> {
+    await this.compacting;
   }
 
   /** Wait until nothing is queued or being written. */
@@ -1184,6 +1203,7 @@ export class Journal {
     this.source = source;
     this.snapshotN = n;
     this.bytesSinceSnapshot = 0;
+    this.nextSnapshotAt = this.compactBytes;
     for (const s of listSnapshots(this.dir)) {
       if (Number(SNAPSHOT.exec(s)![1]) < n) await fsp.rm(path.join(this.dir, s), { force: true });
     }

@@ -101,6 +101,32 @@ it('opening or sending to the damaged thread is refused as unavailable with the 
   expect(warnings.join(' ')).toContain(`${file} is damaged at byte`);
 });
 
+it('a snapshot that keeps failing is tried again only after as much more is appended, not at every append', async () => {
+  const { paths, file } = await homeWithDamagedPart();
+  const compactBytes = 16 * 1024;
+  const store = await openStore(paths, { journal: { compactBytes } });
+  const warnings: string[] = [];
+  store.journal.onWarning((t) => warnings.push(t));
+  const wal = journalDirOf(paths);
+  const walBytes = () => fs.readdirSync(wal).reduce((n, f) => n + fs.statSync(path.join(wal, f)).size, 0);
+  const before = walBytes();
+  try {
+    for (let i = 0; i < 120; i++) {
+      await store.threads.create(`More ${i} ${'z'.repeat(1000)}`, () => undefined);
+      // A quiet moment after each change, so that a snapshot started by it runs (and fails).
+      await store.journal.compacted();
+    }
+  } finally {
+    await store.close(); // tries once more, and says so
+  }
+  const appended = walBytes() - before;
+  expect(appended).toBeGreaterThan(6 * compactBytes);
+  // Still tried and said while running, but about once per compactBytes appended, not once per append.
+  expect(warnings.length).toBeGreaterThanOrEqual(3);
+  expect(warnings.join(' ')).toContain(`${file} is damaged at byte`);
+  expect(warnings.length).toBeLessThanOrEqual(Math.ceil(appended / compactBytes) + 1);
+});
+
 it('a thread moved out of memory that cannot be read back says to restart (the journal has it), not to restore', () => {
   const dir = tempHome('errand-snapshot-part-');
   homes.push(dir);
