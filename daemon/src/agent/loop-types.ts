@@ -91,8 +91,8 @@ export type LoopEvent =
   | { type: 'text.reset'; itemId: string }
   /** A thinking block ended: its summary text (empty when redacted) and how long it streamed. */
   | { type: 'thought'; summary: string; redacted: boolean; ms: number }
-  /** The reply asked for these tools; `inflight` is the open turn. */
-  | { type: 'tools.planned'; steps: ToolStep[]; inflight: Inflight }
+  /** The reply asked for these tools; `inflight` is the open turn; `spent`: the task's cost with this reply. */
+  | { type: 'tools.planned'; steps: ToolStep[]; inflight: Inflight; spent: { usage: Usage; costUsd: number } }
   /**
    * Durable before the call runs, unless `readOnly` (no side effect: a read run again after a crash
    * is harmless, so it waits for the turn's checkpoint); `turn` = committed turns.

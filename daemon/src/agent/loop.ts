@@ -386,6 +386,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           type: 'tools.planned',
           steps: toolUses.slice(0, MAX_CALLS_PER_REPLY).map(stepOf),
           inflight: state.inflight,
+          spent: { usage: state.usage, costUsd: state.costUsd },
         });
         const r = await runTools(state.inflight);
         if (r === 'stopped') return aborted();

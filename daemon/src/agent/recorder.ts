@@ -140,7 +140,7 @@ export class RunRecorder {
       case 'thought':
         return this.thought(e);
       case 'tools.planned':
-        return this.toolsPlanned(e.steps, e.inflight);
+        return this.toolsPlanned(e.steps, e.inflight, e.spent);
       case 'tool.started':
         return this.toolStarted(e.step, e.turn, e.readOnly);
       case 'tool.finished':
@@ -377,11 +377,21 @@ export class RunRecorder {
 
   // ---- tool steps -------------------------------------------------------------------------------
 
-  private async toolsPlanned(steps: ToolStep[], inflight: NonNullable<LoopState['inflight']>): Promise<void> {
+  private async toolsPlanned(
+    steps: ToolStep[],
+    inflight: NonNullable<LoopState['inflight']>,
+    spent: Pick<Task, 'usage' | 'costUsd'>,
+  ): Promise<void> {
     const now = Date.now();
     const copy = structuredClone(inflight);
-    this.deferred.push((_doc, rec) => {
+    // The reply is billed: its cost goes with the open turn, in the next record (a tool's start, an
+    // approval), so a crash while its tools run (a long build) cannot lose it.
+    const cost = { usage: { ...spent.usage }, costUsd: spent.costUsd };
+    if (this.task) this.task = { ...this.task, ...cost };
+    this.deferred.push((doc, rec) => {
       rec.tasks[this.d.taskId].inflight = copy;
+      const t = findTask(doc, this.d.taskId);
+      if (t) Object.assign(t, cost);
     });
     const items = steps.map((s) =>
       this.remember({
