@@ -503,6 +503,8 @@ export class RunRecorder {
       r.inflight = state.inflight;
       r.tainted = state.tainted || undefined;
       r.costRaisedUsd = state.costRaisedUsd;
+      // The turn that took an answer is in the conversation now: the answer is kept there.
+      if (r.question?.answer !== undefined && !state.inflight) r.question = undefined;
     });
   }
 

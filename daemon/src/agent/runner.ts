@@ -350,9 +350,10 @@ export class TaskRun {
           const a = await answer;
           host.emit({ kind: 'question.answered', questionId: q.id, taskId: this.taskId });
           await host.scheduler.acquire(this.taskId, this.controller.signal);
-          await this.recorder.updateTask({ state: 'running' }, (_doc, rec) => {
-            rec.tasks[this.taskId].question = undefined;
-          });
+          // The answered question stays recorded until the checkpoint that puts the answer into the
+          // conversation: this write can join the answer's own record, and clearing it here left
+          // the answer nowhere durable (a crash then asked the person again).
+          await this.recorder.updateTask({ state: 'running' });
           return a;
         } finally {
           this.question = undefined;

@@ -75,7 +75,7 @@ export class ThreadCommands {
     const out: Question[] = [];
     for (const t of doc.tasks) {
       const q = rec.tasks[t.id]?.question;
-      if (q && t.state === 'waiting')
+      if (q && q.answer === undefined && t.state === 'waiting')
         out.push({ id: q.id, taskId: t.id, threadId: doc.meta.id, text: q.text, createdAt: q.createdAt });
     }
     return out;
@@ -299,7 +299,9 @@ export class ThreadCommands {
     try {
       await this.mutate(threadOfTask(taskId), (_doc, rec) => {
         const q = rec.tasks[taskId]?.question;
-        if (q?.id === questionId) q.answer = text;
+        // Never acknowledge an answer that is not kept.
+        if (q?.id !== questionId) throw new CommandError('conflict', 'That question is no longer open.');
+        q.answer = text;
       });
     } catch (err) {
       this.answered.delete(questionId); // not kept, so not taken: the question is open again

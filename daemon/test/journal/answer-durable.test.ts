@@ -93,3 +93,45 @@ it('a clean stop while the answered run waits for a slot: the task resumes at th
     again.events().filter((e) => e.event.kind === 'question.asked' && e.event.question.taskId === task.id),
   ).toHaveLength(1);
 }, 90_000);
+
+it('kill -9 right after the answer is durable, while the run took it at once: the resumed task has the answer', async () => {
+  const { home, tokens } = await homes.home();
+  const env = { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'sk-test-key', ERRAND_MODEL: 'claude-sonnet-4-6' };
+  const first = await homes.start(home, { ...env, ERRAND_TEST_CRASH: 'after-append:answer-cmd-0002' });
+  const ws = await homes.connect(first.url, tokens[0], 0);
+  const { thread, task } = await ws.send<Created>({ type: 'thread.create', text: 'Make the poster' });
+  const asked = await ws.event('question.asked', (e) => e.question.taskId === task.id);
+  // A free slot: the run takes the answer at once. The crash comes after the answer's record is
+  // durable and before its reply leaves (the kill the phone cannot tell from one just after it).
+  ws.sendRaw(
+    JSON.stringify({
+      type: 'task.answer',
+      id: 'answer-cmd-0002',
+      taskId: task.id,
+      questionId: asked.question.id,
+      text: ANSWER,
+    }),
+  );
+  expect((await first.exited).signal).toBe('SIGKILL');
+
+  const second = await homes.start(home, env);
+  const again = await homes.connect(second.url, tokens[0], 0);
+  await again.send(
+    { type: 'task.answer', taskId: task.id, questionId: asked.question.id, text: ANSWER },
+    'answer-cmd-0002',
+  );
+  const detail = await again.send<{ tasks: Array<{ id: string; state: string }>; questions: Question[] }>({
+    type: 'thread.get',
+    threadId: thread.id,
+  });
+  expect(detail.questions).toEqual([]); // answered: not shown as open
+  if (detail.tasks.find((t) => t.id === task.id)?.state === 'interrupted')
+    await again.send({ type: 'task.resume', taskId: task.id });
+  const done = await again.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+  expect(done.task.resultSummary).toBe('Done with the blue template.');
+  // Not asked again (the replay from 0 holds the first asking only).
+  const askings = again
+    .events()
+    .flatMap((e) => (e.event.kind === 'question.asked' && e.event.question.taskId === task.id ? [e.event] : []));
+  expect(askings.map((e) => e.question.id)).toEqual([asked.question.id]);
+}, 90_000);
