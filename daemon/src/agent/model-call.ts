@@ -12,12 +12,13 @@ import {
   INVALID_INPUT,
   jsonNestedDeeperThan,
   MAX_NESTING,
+  OfferedServerTools,
   ToolCallIds,
   tooDeepInput,
 } from './reply-checks.js';
 import { chargedUsage, type Estimates, tokens, usageBounds } from './reply-usage.js';
 import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
-import { refusesServerTools, sourcesOf, webStepOf } from './web-tools.js';
+import { isUntrusted, refusesServerTools, sourcesOf, WEB_FETCH, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
 export interface CallContext {
@@ -70,7 +71,11 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
         partial: r.items.filter((it) => it.text).map((it) => ({ type: 'text', text: it.text })),
       };
     }
-    const f = classify(r.error, settings.model, settings.secrets);
+    // A page too large is no fault of the endpoint, and reading it again would fail again.
+    const f =
+      r.error instanceof PageTooLargeError
+        ? { retryable: false, message: r.error.message }
+        : classify(r.error, settings.model, settings.secrets);
     // Tools the API runs itself (web); the memory tool has an API type too but runs here.
     const serverTools = request.tools.flatMap((t, i) => ('input_schema' in t || t.name === 'memory' ? [] : [i]));
     if (serverTools.length && refusesServerTools(r.error, serverTools)) {
@@ -123,6 +128,8 @@ type Attempt =
  * max_tokens (or web fetch's max_content_tokens) allows.
  */
 export const MAX_REPLY_CHARS = 4_000_000;
+/** A reply over MAX_REPLY_CHARS because of what its web tools read, with what to do instead. */
+export class PageTooLargeError extends Error {}
 /** Runs told that the API's usage figures were not used (once per run: a notice each turn would be noise). */
 const toldEstimated = new WeakSet<LoopState>();
 /** Runs told that usage figures were cut to what the request allows (once per run, likewise). */
@@ -163,12 +170,46 @@ async function streamOnce(
   let outputChars = 0;
   let sawStop = false;
   let replyChars = 0;
-  const grew = (s: string) => {
+  // Characters of web results, and the largest one (what it read, worked out only when needed).
+  let webChars = 0;
+  let largestWeb: { chars: number; what: () => string } | undefined;
+  const offered = new OfferedServerTools(request.tools);
+  const grew = (s: string, web?: () => string) => {
     replyChars += s.length;
-    if (replyChars > MAX_REPLY_CHARS)
-      throw new ModelOutputError(
-        `The model API sent a reply over ${MAX_REPLY_CHARS.toLocaleString('en')} characters; it was not used.`,
+    if (web) {
+      webChars += s.length;
+      if (s.length > (largestWeb?.chars ?? 0)) largestWeb = { chars: s.length, what: web };
+    }
+    if (replyChars <= MAX_REPLY_CHARS) return;
+    const over = `over ${MAX_REPLY_CHARS.toLocaleString('en')} characters`;
+    // Mostly web results: a page too large to read (a PDF is sent whole), not a broken endpoint.
+    if (webChars > MAX_REPLY_CHARS / 2) {
+      const what =
+        largestWeb && largestWeb.chars > MAX_REPLY_CHARS / 4
+          ? `${largestWeb.what()} was`
+          : 'The web pages this reply read were';
+      throw new PageTooLargeError(
+        `${what} too large to read: with it the reply was ${over}, so it was not used. Retrying will not help; ask for a smaller page or another source.`,
       );
+    }
+    throw new ModelOutputError(`The model API sent a reply ${over}; it was not used.`);
+  };
+  /** The server tool call in this reply with this id, its input parsed from what streamed. */
+  const serverCall = (id: unknown): ServerBlock | undefined => {
+    const use = [...blocks.values()].find((x) => x.type === 'server_tool_use' && x.id === id);
+    if (!use) return undefined;
+    let input: unknown = use.raw?.input;
+    try {
+      if (use.json.trim()) input = JSON.parse(use.json);
+    } catch {}
+    return { ...use.raw, input } as ServerBlock;
+  };
+  /** What a web result read, for a person: "The page <url>", "The search results for “…”". */
+  const whatWasRead = (cb: Record<string, unknown>) => (): string => {
+    const step = webStepOf(serverCall(cb.tool_use_id), cb);
+    if (step?.tool === WEB_FETCH) return `The page ${step.input.url?.slice(0, 300) || '(no address given)'}`;
+    if (step) return `The search results for “${step.input.query?.slice(0, 100) ?? ''}”`;
+    return `A ${String(cb.type).slice(0, 60)} block`;
   };
   const onEvent = (ev: StreamEvent) => {
     switch (ev.type) {
@@ -186,18 +227,20 @@ async function streamOnce(
         // deep must not reach the loop (a call silently not run, a stack overflow in what copies it).
         if (cb.type === 'tool_use' || cb.type === 'server_tool_use') toolCalls.check(cb);
         checkNesting(cb);
-        // Web results are untrusted text from the moment they arrive: a reply cut off after them
-        // (cancelled, failed) still leaves what the model said about them in the conversation.
-        if (cb.type === 'web_search_tool_result' || cb.type === 'web_fetch_tool_result') state.tainted = true;
+        offered.check(cb);
+        // Web results (and any block Errand does not know) are untrusted text from the moment they
+        // arrive: a reply cut off after them (cancelled, failed) still leaves what the model said
+        // about them in the conversation.
+        const untrusted = isUntrusted(cb.type);
+        if (untrusted) state.tainted = true;
         // Every part of a block counts toward the bound however it arrives: its text, thinking and
         // signature, citations, a tool's input, a whole result (a fetched page can be megabytes). Each
         // is kept and sent back with every later request: one left out made a thread unusable.
-        grew(JSON.stringify(cb));
+        grew(JSON.stringify(cb), untrusted ? whatWasRead(cb) : undefined);
         if (typeof cb.text === 'string') outputChars += cb.text.length;
         if (cb.type === 'thinking' && typeof cb.thinking === 'string') outputChars += cb.thinking.length;
         const b: Block = { type: cb.type, text: cb.text ?? '', json: '', done: false, id: cb.id, name: cb.name };
-        if (cb.type === 'server_tool_use' || cb.type.endsWith('_tool_result') || cb.type === 'redacted_thinking')
-          b.raw = { ...cb };
+        if (cb.type === 'server_tool_use' || untrusted || cb.type === 'redacted_thinking') b.raw = { ...cb };
         if (cb.type === 'thinking') {
           b.text = typeof cb.thinking === 'string' ? cb.thinking : '';
           b.signature = typeof cb.signature === 'string' ? cb.signature : '';
@@ -257,13 +300,9 @@ async function streamOnce(
               ms: b.startedAt ? Date.now() - b.startedAt : 0,
             }),
           );
-        } else if (b.raw && b.type !== 'server_tool_use') {
-          const use = [...blocks.values()].find((x) => x.type === 'server_tool_use' && x.id === b.raw?.tool_use_id);
-          let input: unknown = use?.raw?.input;
-          try {
-            if (use?.json.trim()) input = JSON.parse(use.json);
-          } catch {}
-          const step = webStepOf(use ? ({ ...use.raw, input } as ServerBlock) : undefined, b.raw);
+        } else if (b.raw && b.type !== 'server_tool_use' && !offered.problem) {
+          // A reply with a block Errand did not ask for is refused: none of its steps is shown as read.
+          const step = webStepOf(serverCall(b.raw.tool_use_id), b.raw);
           if (step) void emit({ type: 'web.step', step });
         }
         break;
@@ -315,6 +354,7 @@ async function streamOnce(
     signal.removeEventListener('abort', follow);
   }
   if (stalled && !signal.aborted) error = new StalledStreamError(stallMs);
+  if (error === undefined && offered.problem) error = new ModelOutputError(offered.problem);
   await Promise.allSettled(persists);
   if (answered) {
     const output = Math.ceil(outputChars / 4);
@@ -383,7 +423,7 @@ async function streamOnce(
       }
       content.push({ type: 'tool_use', id: b.id!, name: b.name!, input });
     }
-    // Other block types are not requested and not kept here.
+    // A block of another kind never gets here: OfferedServerTools refused the reply.
   }
   return { kind: 'ok', content, stopReason };
 }

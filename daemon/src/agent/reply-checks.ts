@@ -1,7 +1,10 @@
 // Checks on what a model reply says before anything in it runs or is kept: tool call ids that are
-// valid and unique in the thread, and blocks and tool input nested no deeper than any tool needs.
+// valid and unique in the thread, blocks and tool input nested no deeper than any tool needs, and
+// only the blocks Errand asked for (the web tools the request offered, used no more than it allowed).
 import type { LoopState } from './loop-types.js';
 import { ModelOutputError } from './retry.js';
+import { WEB_FETCH, WEB_SEARCH } from './web-tools.js';
+import type { ModelRequest } from './wire.js';
 
 /** Marks a tool call's input that could not be used; the call is answered with an error, never run. */
 export const INVALID_INPUT = '__errand_invalid_json';
@@ -119,4 +122,69 @@ function idsInConversation(state: Pick<LoopState, 'messages' | 'inflight'>): Set
   for (const b of blocks)
     if ((b.type === 'tool_use' || b.type === 'server_tool_use') && typeof b.id === 'string') ids.add(b.id);
   return ids;
+}
+
+/** The model's own blocks: what it wrote, never text it read. */
+const OWN_BLOCKS = new Set(['text', 'thinking', 'redacted_thinking', 'tool_use']);
+/** The result block of each web tool Errand can offer. */
+const RESULT_OF: Record<string, string> = { web_search_tool_result: WEB_SEARCH, web_fetch_tool_result: WEB_FETCH };
+const SAID: Record<string, string> = { [WEB_SEARCH]: 'web search', [WEB_FETCH]: 'web fetch' };
+const said = (name: string) => SAID[name] ?? name;
+
+/**
+ * The server tool blocks of one reply against what its request offered. Errand offers web search
+ * and web fetch only, each with max_uses; the endpoint (anthropic.baseUrl can be any proxy) runs
+ * them, so a block of another kind (code execution, MCP: text no rule here has seen, an orphan the
+ * API refuses from then on), a tool the request did not offer (fetch withdrawn from a tainted
+ * thread) or more pages read than max_uses allowed means the reply is not used. A use past
+ * max_uses answered with an error is the API's own way of saying no, and is fine.
+ *
+ * The first problem is noted, not thrown: the reply is refused once complete (so a cancel still
+ * ends as a cancel, and a worse problem later in the stream is still reported as it is now).
+ */
+export class OfferedServerTools {
+  private readonly offered = new Map<string, number>();
+  /** Server tool calls of this reply: id → tool name. */
+  private readonly calls = new Map<string, string>();
+  /** Results with content (not an error), per tool. */
+  private readonly read = new Map<string, number>();
+  /** Why the reply is not used, once a block breaks the rules. */
+  problem?: string;
+
+  constructor(tools: ModelRequest['tools']) {
+    for (const t of tools)
+      if (!('input_schema' in t) && (t.name === WEB_SEARCH || t.name === WEB_FETCH))
+        this.offered.set(t.name, (this.offered.get(t.name) ?? 0) + (t.max_uses ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** A block as it starts (its id and name already checked by ToolCallIds). */
+  check(cb: { type: string; id?: unknown; name?: unknown; tool_use_id?: unknown; content?: unknown }): void {
+    if (this.problem || OWN_BLOCKS.has(cb.type)) return;
+    if (cb.type === 'server_tool_use') {
+      const name = String(cb.name);
+      if (!this.offered.has(name))
+        this.problem = `The model API ran ${said(name)}, which Errand had not offered in this request; the reply was not used, so nothing it read is kept.`;
+      else this.calls.set(String(cb.id), name);
+      return;
+    }
+    const tool = RESULT_OF[cb.type];
+    if (!tool) {
+      this.problem = `The model API sent a ${cb.type.slice(0, 60)} block, which Errand never asks for; the reply was not used, so nothing in it is kept.`;
+      return;
+    }
+    // A result may answer a call of the reply before (a turn paused after the call): only a result
+    // that answers another tool's call in this reply is wrong.
+    const called = this.calls.get(String(cb.tool_use_id));
+    if (called !== undefined && called !== tool) {
+      this.problem = `The model API sent a ${said(tool)} result that answers a ${said(called)} call; the reply was not used.`;
+      return;
+    }
+    const error = cb.content as { error_code?: unknown } | undefined;
+    if (!Array.isArray(cb.content) && typeof error?.error_code === 'string') return;
+    const n = (this.read.get(tool) ?? 0) + 1;
+    this.read.set(tool, n);
+    const allowed = this.offered.get(tool) ?? 0;
+    if (n > allowed)
+      this.problem = `The model API ran ${said(tool)} more times than this request allowed (${allowed}); the reply was not used, so nothing it read is kept.`;
+  }
 }

@@ -15,6 +15,13 @@ export const WEB_SEARCH = 'web_search';
 export const WEB_FETCH = 'web_fetch';
 export const WEB_SEARCH_TYPE = 'web_search_20250305';
 export const WEB_FETCH_TYPE = 'web_fetch_20250910';
+/**
+ * The most of a page's text one web fetch brings back (the API trims the rest). About 200,000
+ * characters, so even many fetches in one reply stay far below its bound (model-call.ts
+ * MAX_REPLY_CHARS), and every later request does not resend a whole book. The API does not trim
+ * a PDF: one too large still fails, saying so.
+ */
+export const WEB_FETCH_MAX_CONTENT_TOKENS = 50_000;
 
 export interface WebSettings {
   search: boolean;
@@ -70,10 +77,11 @@ export function webTools(w: WebSettings | undefined, s: WebState): { tools: Serv
     max_uses: searchLeft,
     ...domains(w),
   });
-  const fetchTool = (uses: number): ServerTool => ({
+  const fetchTool = (uses: number): ServerTool & { max_content_tokens: number } => ({
     type: WEB_FETCH_TYPE,
     name: WEB_FETCH,
     max_uses: uses,
+    max_content_tokens: WEB_FETCH_MAX_CONTENT_TOKENS,
     ...domains(w),
   });
   const canSearch = w.search && searchLeft > 0;
@@ -97,9 +105,16 @@ export function webTools(w: WebSettings | undefined, s: WebState): { tools: Serv
 export const isServerBlock = (b: WireBlock): boolean =>
   b.type === 'server_tool_use' || b.type === 'web_search_tool_result' || b.type === 'web_fetch_tool_result';
 
-/** A reply that holds web results brings untrusted text into the conversation. */
+/**
+ * Whether a block is text the model read rather than wrote: anything but its own text, thinking and
+ * tool calls (web results, and any kind Errand does not know, which fails closed).
+ */
+export const isUntrusted = (type: string): boolean =>
+  !['text', 'thinking', 'redacted_thinking', 'tool_use', 'server_tool_use'].includes(type);
+
+/** A reply that holds web results (or anything else the model read) brings untrusted text into the conversation. */
 export function readsWeb(content: WireBlock[]): boolean {
-  return content.some((b) => b.type === 'web_search_tool_result' || b.type === 'web_fetch_tool_result');
+  return content.some((b) => isUntrusted(b.type));
 }
 
 /** How many searches and fetches a reply ran (server_tool_use blocks), for the per-task limit. */

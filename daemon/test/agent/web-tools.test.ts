@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { refusesServerTools, usedByTask, webTools } from '../../src/agent/web-tools.js';
+import { refusesServerTools, usedByTask, WEB_FETCH_MAX_CONTENT_TOKENS, webTools } from '../../src/agent/web-tools.js';
 import type { WireMessage } from '../../src/agent/wire.js';
 import { failWritesContaining } from '../helpers/disk-full.js';
 import { type ModelServer, type ScriptBlock, startModelServer, text, toolUse } from '../helpers/model-server.js';
@@ -244,7 +244,9 @@ it('counts the uses a task made before a resume against its per-task limit', () 
   const settings = { search: true, fetch: true, allowedDomains: [], blockedDomains: [], maxUsesPerTask: 2 };
   const next = webTools(settings, { tainted: false, searchesUsed: used.searches, fetchesUsed: used.fetches });
   // Both searches spent: only fetch is offered, with its one use left.
-  expect(next.tools).toEqual([{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1 }]);
+  expect(next.tools).toEqual([
+    { type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1, max_content_tokens: WEB_FETCH_MAX_CONTENT_TOKENS },
+  ]);
 });
 
 it('keeps the server blocks of a turn left open by a stop, and resumes it with them intact', async () => {
