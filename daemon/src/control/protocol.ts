@@ -8,6 +8,7 @@ import type {
   Device,
   HostStatus,
   MemoryEntry,
+  MemoryListResult,
   PushOutcome,
   Schedule,
   ScheduleFields,
@@ -114,7 +115,7 @@ export interface ControlMethods {
     params: { name: string; pins: Record<string, string> };
     result: { connector: ConnectorStatus };
   };
-  'memory.list': { params: NoParams; result: { entries: MemoryEntry[]; enabled: boolean } };
+  'memory.list': { params: NoParams; result: MemoryListResult };
   'memory.show': { params: { path: string }; result: { path: string; text: string } };
   'memory.edit': { params: { path: string; text: string }; result: { entry: MemoryEntry } };
   'memory.rm': { params: { path: string }; result: Record<string, never> };

@@ -1,17 +1,18 @@
 // Settings → Memory: what the agent remembers across threads (its /memories files: read, edit,
 // delete one, clear all) and the personal instructions it reads in every task.
 import { useEffect, useState } from 'preact/hooks';
-import type { MemoryEntry } from '../../../shared/src/index.js';
+import type { MemoryEntry, MemoryListResult } from '../../../shared/src/index.js';
 import { visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
-import type { ResultOf } from '../conn/types.js';
+import { memoryListWords } from '../lib/memory-words.js';
 import { back } from '../lib/route.js';
 import { connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
 
-// Replies are checked against their schemas (shared results.ts) before they get here.
-type ListResult = ResultOf<'memory.list'>;
+// Replies are checked against their schemas (shared results.ts) before they get here; `total` and
+// `truncated` are optional (an older daemon sends neither).
+type ListResult = MemoryListResult;
 
 /** A memory file's name as shown: the model chose it, so hidden and direction marks are made visible. */
 const short = (p: string) => visibleText(p.replace(/^\/memories\//, ''));
@@ -144,6 +145,7 @@ export default function MemoryScreen() {
   const [list, setList] = useState<ListResult>();
   const [error, setError] = useState<string>();
   const [confirmClear, setConfirmClear] = useState(false);
+  const words = list && memoryListWords(list);
   const reload = () =>
     request({ type: 'memory.list' }).then(
       (r) => setList(r),
@@ -176,6 +178,8 @@ export default function MemoryScreen() {
           {list && list.entries.length === 0 && (
             <p class="muted">Nothing yet. The agent keeps notes here across threads.</p>
           )}
+          {/* Above the list: a cut list of a thousand is not scrolled to its end. */}
+          {words?.showing && <p class="muted memory-showing">{words.showing}</p>}
           {list && list.entries.length > 0 && (
             <ul class="memory-list">
               {list.entries.map((e) => (
@@ -183,11 +187,11 @@ export default function MemoryScreen() {
               ))}
             </ul>
           )}
-          {list &&
-            list.entries.length > 0 &&
+          {words &&
+            words.total > 0 &&
             (confirmClear ? (
               <button type="button" class="danger" onClick={() => void clear()}>
-                Delete all {list.entries.length} now
+                {words.clearAll}
               </button>
             ) : (
               <button type="button" onClick={() => setConfirmClear(true)}>

@@ -13,6 +13,14 @@ export const MemoryPath = z
   .regex(/^\/memories\/[^\0]+$/, 'a path under /memories/');
 /** The largest memory file (bytes); the memory tool holds the same limit. */
 export const MAX_MEMORY_BYTES = 100_000;
+/**
+ * Memory as a whole holds at most this many files and bytes: one reply can ask for dozens of
+ * creates, and no one approves them in a clean thread. A change that would pass either is refused.
+ */
+export const MAX_MEMORY_FILES = 500;
+export const MAX_MEMORY_TOTAL_BYTES = 5_000_000;
+/** memory.list names at most this many files (sorted by path), so one reply stays small. */
+export const MAX_MEMORY_LISTED = 1000;
 /** The personal instructions file, at most this many characters. */
 export const MAX_INSTRUCTIONS = 20_000;
 
@@ -23,8 +31,23 @@ export const MemoryEntry = z.object({
 });
 export type MemoryEntry = z.infer<typeof MemoryEntry>;
 
+/**
+ * The reply to memory.list. `total` and `truncated` came later: optional, so a phone still reads an
+ * older daemon's reply (it then shows the entries as all there is, as it always did).
+ */
+export const MemoryListResult = z.object({
+  /** Sorted by path; the first MAX_MEMORY_LISTED when there are more. */
+  entries: z.array(MemoryEntry),
+  enabled: z.boolean(),
+  /** How many memory files there are in all (entries may be fewer). */
+  total: z.number().int().nonnegative().optional(),
+  /** True when entries are only the first MAX_MEMORY_LISTED of `total`. */
+  truncated: z.boolean().optional(),
+});
+export type MemoryListResult = z.infer<typeof MemoryListResult>;
+
 export const MemoryCommands = [
-  /** Reply: { entries: MemoryEntry[], enabled: boolean } */
+  /** Reply: MemoryListResult { entries, enabled, total, truncated } */
   cmd('memory.list', {}),
   /** Reply: { path, text } */
   cmd('memory.get', { path: MemoryPath }),

@@ -18,7 +18,7 @@ import {
   ThreadSummary,
   Timestamp,
 } from './entities.js';
-import { MemoryEntry } from './memory.js';
+import { MemoryEntry, MemoryListResult } from './memory.js';
 import { Schedule } from './schedules.js';
 
 const ThreadResult = z.object({ thread: ThreadSummary });
@@ -95,7 +95,7 @@ export const CommandResults = {
   'schedule.run': z.object({ schedule: Schedule, taskId: Id, threadId: Id }),
   'schedule.decide': ScheduleResult,
   'spend.set': z.object({ spend: HostStatus.shape.spend }),
-  'memory.list': z.object({ entries: z.array(MemoryEntry), enabled: z.boolean() }),
+  'memory.list': MemoryListResult,
   'memory.get': z.object({ path: z.string(), text: z.string() }),
   'memory.put': z.object({ entry: MemoryEntry }),
   'memory.delete': z.object({}),

@@ -4,12 +4,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MAX_MEMORY_FILES, type MemoryListResult } from '../../../../shared/src/index.js';
 import { homePaths } from '../../config/paths.js';
 import { controlCall } from '../../control/client.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { ago, callDaemon } from '../daemon-client.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
 
+const count = (n: number) => n.toLocaleString('en');
 const full = (p: string) => (p.startsWith('/memories/') ? p : `/memories/${p.replace(/^\/+/, '')}`);
 
 function readStdin(): string {
@@ -59,7 +61,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
       };
       switch (action) {
         case 'list': {
-          const r = await callDaemon(io, args.home, 'memory.list');
+          const r: MemoryListResult | undefined = await callDaemon(io, args.home, 'memory.list');
           if (!r) return 1;
           if (json) io.out(JSON.stringify(r, null, 2));
           else {
@@ -69,6 +71,11 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
             // The model wrote these: escapes and direction marks are shown, never acted on by the terminal.
             for (const e of r.entries)
               io.out(`${forTerminal(e.path)}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
+            // The agent can read every file, so a cut list says what it leaves out.
+            if (r.truncated && r.total !== undefined)
+              io.out(
+                `Showing ${count(r.entries.length)} of ${count(r.total)} memory files (the first by name). Memory holds at most ${count(MAX_MEMORY_FILES)}: the agent adds none until some are deleted (errand memory rm <path>, or errand memory clear).`,
+              );
           }
           return 0;
         }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ChangeJournal } from '../journal.js';
 import type { PreparedCall } from '../types.js';
 import { actionHash, ToolError } from '../util.js';
+import { byPath, memoryBoundBreach } from './bounds.js';
 import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseInvisibleName, refuseLinks } from './paths.js';
 
 export interface MemoryDeps {
@@ -50,27 +51,43 @@ async function readFile(p: MemoryPath): Promise<string> {
   return fsp.readFile(p.real, 'utf8');
 }
 
+/** Refuses a change that would pass memory's bound as a whole, saying how to make room. */
+async function checkBound(root: string, p: MemoryPath, content: string): Promise<void> {
+  const breach = await memoryBoundBreach(root, p.real, Buffer.byteLength(content));
+  if (breach)
+    throw new ToolError(
+      `Refused: ${p.name} not written; ${breach}. Delete notes that are no longer needed or merge several into one, then try again.`,
+    );
+}
+
 const edited = (p: MemoryPath) => ({ ask: `Edit memory ${p.name}`, done: `Edited memory ${p.name}` });
 
 const human = (n: number) => (n < 1024 ? `${n}B` : `${(n / 1024).toFixed(1)}K`);
 
+/** A folder listing shows at most this many lines; the rest are counted, so the model knows they exist. */
+const MAX_LISTING_LINES = 500;
+
 /** Files and folders up to two levels below `p`, as the memory tool lists them. */
 async function listing(root: string, p: MemoryPath): Promise<string> {
   const lines: string[] = [];
+  let notShown = 0;
   const walk = async (dir: string, name: string, depth: number) => {
-    const entries = (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const entries = (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => byPath(a.name, b.name));
     for (const e of entries) {
-      if (e.name.startsWith('.') || lines.length >= 500) continue;
+      if (e.name.startsWith('.')) continue;
       const full = path.join(dir, e.name);
       const st = await fsp.lstat(full);
       if (st.isSymbolicLink()) continue;
-      lines.push(`${human(st.size)}\t${name}/${e.name}${st.isDirectory() ? '/' : ''}`);
+      if (lines.length < MAX_LISTING_LINES)
+        lines.push(`${human(st.size)}\t${name}/${e.name}${st.isDirectory() ? '/' : ''}`);
+      else notShown++;
       if (st.isDirectory() && depth < 2) await walk(full, `${name}/${e.name}`, depth + 1);
     }
   };
   await fsp.mkdir(root, { recursive: true, mode: 0o700 });
   await walk(p.real, p.name, 1);
-  return `Here are the files and directories up to 2 levels deep in ${p.name}:\n${lines.join('\n') || '(empty)'}`;
+  const more = notShown ? `\n(${notShown} more not shown)` : '';
+  return `Here are the files and directories up to 2 levels deep in ${p.name}:\n${lines.join('\n') || '(empty)'}${more}`;
 }
 
 function numbered(content: string, range?: unknown): string {
@@ -113,6 +130,7 @@ export async function prepareMemory(
   ): Promise<PreparedCall> => {
     if (!p.segments.length) throw new ToolError('Refused: /memories is the folder; name a file under it.');
     checkSize(content, p.name);
+    await checkBound(d.root, p, content);
     const action = { command, path: p.name, content };
     return {
       ...base,
@@ -122,6 +140,8 @@ export async function prepareMemory(
       persists: 'memory' as const,
       async execute() {
         await refuseLinks(d.root, p);
+        // Again: other notes may have been written while this one waited for its approval.
+        await checkBound(d.root, p, content);
         await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
         return { content: text(`${words.done}.`), summary: words.done, changed: true };
       },

@@ -1,5 +1,6 @@
 // Memory on the phone (WebSocket commands) and in the CLI (control socket methods). Every change a
 // person makes here is in the audit log too, like the agent's own memory changes.
+import type { MemoryListResult } from '../../../../shared/src/index.js';
 import type { DaemonContext } from '../../context.js';
 import type { AuditLog } from '../audit.js';
 import type { MemoryService } from './service.js';
@@ -23,8 +24,10 @@ export function registerMemoryCommands(
   const onComputer = 'errand CLI on this computer';
   const bytes = (text: string) => `${Buffer.byteLength(text)} bytes`;
 
+  const list = async (): Promise<MemoryListResult> => ({ ...(await m.list()), enabled: ctx.config().memory.enabled });
+
   const c = ctx.commands;
-  c.register('memory.list', async () => ({ entries: await m.list(), enabled: ctx.config().memory.enabled }));
+  c.register('memory.list', list);
   c.register('memory.get', async (cmd) => m.read(cmd.path));
   c.register('memory.put', async (cmd, cc) => {
     const entry = await m.write(cmd.path, cmd.text);
@@ -53,7 +56,7 @@ export function registerMemoryCommands(
     return v;
   };
   const ctl = ctx.control;
-  ctl.register('memory.list', async () => ({ entries: await m.list(), enabled: ctx.config().memory.enabled }));
+  ctl.register('memory.list', list);
   ctl.register('memory.show', async (p) => m.read(str(p.path, 'path')));
   ctl.register('memory.edit', async (p) => {
     const entry = await m.write(str(p.path, 'path'), str(p.text, 'text'));

@@ -3,10 +3,11 @@
 // durable before the reply.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { MAX_INSTRUCTIONS, type MemoryEntry } from '../../../../shared/src/index.js';
+import { MAX_INSTRUCTIONS, MAX_MEMORY_LISTED, type MemoryEntry } from '../../../../shared/src/index.js';
 import { CommandError } from '../../util/command-error.js';
 import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
+import { byPath, memoryBoundBreach, memoryFiles } from './bounds.js';
 import { MAX_MEMORY_FILE, MEMORY_PREFIX, memoryPath, refuseLinks } from './paths.js';
 
 export class MemoryService {
@@ -26,31 +27,22 @@ export class MemoryService {
     }
   }
 
-  async list(): Promise<MemoryEntry[]> {
-    const out: MemoryEntry[] = [];
-    const walk = async (dir: string, rel: string[]) => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await fsp.readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (out.length >= 1000) return;
-        const full = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(full, [...rel, e.name]);
-        else if (e.isFile()) {
-          const st = await fsp.lstat(full);
-          out.push({
-            path: `${MEMORY_PREFIX}/${[...rel, e.name].join('/')}`,
-            bytes: st.size,
-            modifiedAt: Math.floor(st.mtimeMs),
-          });
-        }
-      }
+  /**
+   * The memory files sorted by path, at most MAX_MEMORY_LISTED of them, with how many there are in
+   * all: a cut list says so, and which files it shows never depends on the order on disk.
+   */
+  async list(): Promise<{ entries: MemoryEntry[]; total: number; truncated: boolean }> {
+    const files = (await memoryFiles(this.root)).map((f) => ({
+      path: `${MEMORY_PREFIX}/${f.segments.join('/')}`,
+      bytes: f.bytes,
+      modifiedAt: f.modifiedAt,
+    }));
+    files.sort((a, b) => byPath(a.path, b.path));
+    return {
+      entries: files.slice(0, MAX_MEMORY_LISTED),
+      total: files.length,
+      truncated: files.length > MAX_MEMORY_LISTED,
     };
-    await walk(this.root, []);
-    return out.sort((a, b) => a.path.localeCompare(b.path));
   }
 
   async read(name: string): Promise<{ path: string; text: string }> {
@@ -70,6 +62,12 @@ export class MemoryService {
     const p = await this.at(name);
     if (Buffer.byteLength(text) > MAX_MEMORY_FILE)
       throw new CommandError('too_large', `A memory file holds at most ${MAX_MEMORY_FILE} bytes.`);
+    const breach = await memoryBoundBreach(this.root, p.real, Buffer.byteLength(text));
+    if (breach)
+      throw new CommandError(
+        'too_large',
+        `${p.name} not saved: ${breach}. Delete notes you no longer need (Settings → Memory, or errand memory rm), then save again.`,
+      );
     await fsp.mkdir(path.dirname(p.real), { recursive: true, mode: 0o700 });
     await refuseLinks(this.root, p);
     await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
@@ -88,7 +86,7 @@ export class MemoryService {
 
   /** Delete every memory file; returns how many there were. */
   async clear(): Promise<number> {
-    const n = (await this.list()).length;
+    const n = (await memoryFiles(this.root)).length;
     for (const name of await fsp.readdir(this.root).catch(() => [] as string[]))
       await fsp.rm(path.join(this.root, name), { recursive: true, force: true });
     return n;

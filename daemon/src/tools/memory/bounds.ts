@@ -1,0 +1,63 @@
+// What the memory folder holds, and its bound as a whole (MAX_MEMORY_FILES files, MAX_MEMORY_TOTAL_BYTES
+// in all). The per-file limit alone let one clean reply create 64 files of 100 KB each, unasked; the
+// model's creates and the person's edits both stop at this bound.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { MAX_MEMORY_FILES, MAX_MEMORY_TOTAL_BYTES } from '../../../../shared/src/index.js';
+
+export interface MemoryFile {
+  /** Segments under the memory folder. */
+  segments: string[];
+  real: string;
+  bytes: number;
+  modifiedAt: number;
+}
+
+/** Every regular file under the memory folder (links are neither counted nor followed), unsorted. */
+export async function memoryFiles(root: string): Promise<MemoryFile[]> {
+  const out: MemoryFile[] = [];
+  const walk = async (dir: string, rel: string[]) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(full, [...rel, e.name]);
+      else if (e.isFile()) {
+        const st = await fsp.lstat(full).catch(() => undefined);
+        if (st?.isFile())
+          out.push({ segments: [...rel, e.name], real: full, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) });
+      }
+    }
+  };
+  await walk(root, []);
+  return out;
+}
+
+/**
+ * Paths in one order on every machine: by code units. (A locale's collation would read ICU's data
+ * into memory, megabytes an idle daemon then keeps, for names the model chose anyway.)
+ */
+export const byPath = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const n = (x: number) => x.toLocaleString('en');
+
+/**
+ * Why writing `bytes` to `real` would pass the bound, or undefined when it may. A change that makes
+ * memory no larger is always allowed, so memory already over the bound (from before it existed) can
+ * still be edited down.
+ */
+export async function memoryBoundBreach(root: string, real: string, bytes: number): Promise<string | undefined> {
+  const files = await memoryFiles(root);
+  const existing = files.find((f) => f.real === real);
+  if (!existing && files.length >= MAX_MEMORY_FILES)
+    return `memory already holds ${n(files.length)} files, the most it may (${n(MAX_MEMORY_FILES)})`;
+  const total = files.reduce((sum, f) => sum + f.bytes, 0);
+  const after = total - (existing?.bytes ?? 0) + bytes;
+  if (after > MAX_MEMORY_TOTAL_BYTES && after > total)
+    return `memory would hold ${n(after)} bytes in all; it holds at most ${n(MAX_MEMORY_TOTAL_BYTES)}`;
+  return undefined;
+}
