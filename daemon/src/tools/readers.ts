@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { FileView } from '../../../shared/src/index.js';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
+import { NOT_AN_IMAGE, sniffImage } from './image-bytes.js';
 import { clip, fmt, ToolError } from './util.js';
 
 export const MAX_READ_BYTES = 50 * 1024 * 1024;
@@ -251,10 +252,18 @@ export function readImage(name: string, data: Buffer): ReadResult {
     throw new ToolError(
       `${name} is ${fmt(data.length)} bytes; images over ${fmt(MAX_IMAGE_BYTES)} bytes are not sent to the model.`,
     );
+  // The name is only a claim: bytes that are no image would make the API refuse this request and
+  // every later one of the thread (image-bytes.ts), and a real one under another name goes as what it is.
+  const actual = sniffImage(data);
+  if (!actual)
+    return {
+      blocks: [{ type: 'text', text: `[${name}: image left out: ${NOT_AN_IMAGE}]` }],
+      summary: 'not a valid image, left out',
+    };
   return {
     blocks: [
       { type: 'text', text: `[${name}: image, ${fmt(data.length)} bytes]` },
-      { type: 'image', source: { type: 'base64', media_type: mediaType, data: data.toString('base64') } },
+      { type: 'image', source: { type: 'base64', media_type: actual, data: data.toString('base64') } },
     ],
     summary: `image, ${fmt(data.length)} bytes`,
   };
@@ -315,9 +324,9 @@ export async function fileView(file: string, data: Buffer): Promise<FileView> {
       const { pages } = await pdfPages(data, 1, 200);
       return { kind: 'text', name, ...cap(pages.map((p, i) => `--- page ${i + 1} ---\n${p}`).join('\n')) };
     }
-    if (kind === 'image' && data.length <= MAX_IMAGE_BYTES) {
-      return { kind: 'image', name, mediaType: IMAGE_TYPES[ext], dataBase64: data.toString('base64') };
-    }
+    const imageType = kind === 'image' ? sniffImage(data) : undefined;
+    if (imageType && data.length <= MAX_IMAGE_BYTES)
+      return { kind: 'image', name, mediaType: imageType, dataBase64: data.toString('base64') };
   } catch {
     return { kind: 'binary', name, size: data.length };
   }

@@ -74,9 +74,62 @@ function redactTokens(text: string, hashes: ReadonlySet<string>): string {
   return kept ? out + text.slice(kept) : text;
 }
 
+/** `s` as it reads inside a JSON string written by JSON.stringify (quotes, backslashes, control characters escaped). */
+const jsonEscaped = (s: string) => JSON.stringify(s).slice(1, -1);
+/** Likewise with every non-ASCII character as \uXXXX, as Python's json.dumps writes by default. */
+const asciiJsonEscaped = (s: string) =>
+  jsonEscaped(s).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const urlEncoded = (s: string) => {
+  try {
+    return [encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2)];
+  } catch {
+    return []; // a lone surrogate cannot be URL-encoded, so it cannot appear that way either
+  }
+};
+
+/**
+ * Every form a secret takes in text a tool may print: as is; inside a JSON string (a server that
+ * prints its environment as JSON writes `p"ss` as `p\"ss`), also escaped twice (JSON holding JSON,
+ * or structured content holding a JSON string, once stringified); URL-encoded (in a URL or a
+ * form). Longest first, so a longer form is not broken up by a shorter one inside it.
+ */
+export function secretForms(secret: string): string[] {
+  const json = [jsonEscaped(secret), asciiJsonEscaped(secret)];
+  const forms = new Set([secret, ...json, ...json.map(jsonEscaped), ...urlEncoded(secret)]);
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * One pattern for every form of every secret, longest first (at any place the longest form there is
+ * taken). Output is redacted on every tool call with the same few sets of secrets, so each set's
+ * pattern is built once and kept: one pass over a large output, however many forms there are.
+ */
+const patternBySet = new Map<string, { forms: string[]; pattern?: RegExp }>();
+const MAX_SETS = 16;
+function patternOf(values: readonly string[]): { forms: string[]; pattern?: RegExp } {
+  const key = values.join('\0');
+  let found = patternBySet.get(key);
+  if (!found) {
+    const forms = [...new Set(values.flatMap(secretForms))].filter(Boolean).sort((a, b) => b.length - a.length);
+    found = { forms };
+    try {
+      if (forms.length) found.pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
+    } catch {
+      // Too large for one pattern (secrets of many kilobytes): each form is looked for in turn.
+    }
+    if (patternBySet.size >= MAX_SETS) patternBySet.clear();
+    patternBySet.set(key, found);
+  }
+  return found;
+}
+
 export function redactText(text: string, secrets: KnownSecrets): string {
+  const { forms, pattern } = patternOf(secrets.values);
   let out = text;
-  for (const secret of secrets.values) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  if (pattern) out = out.replace(pattern, REDACTED);
+  else for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
   if (secrets.tokenHashes.size) out = redactTokens(out, secrets.tokenHashes);
   return out;
 }

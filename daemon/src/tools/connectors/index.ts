@@ -6,7 +6,9 @@ import type { ToolResultBlock } from '../../agent/tool-runtime.js';
 import type { ConnectorConfig } from '../../config/schema.js';
 import type { ConnectorToolView } from '../../control/protocol.js';
 import type { Logger } from '../../util/log.js';
+import { checkBase64Image } from '../image-bytes.js';
 import { MAX_IMAGE_BYTES } from '../readers.js';
+import { secretForms } from '../redact.js';
 import { asInput, type ToolSpec } from '../types.js';
 import { canonicalJson, ToolError } from '../util.js';
 import { Connector, type ConnectorDeps, launchLine } from './connector.js';
@@ -37,7 +39,8 @@ const IMAGE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
  * One connector result is bounded as a whole, as the shell's output is (shell.maxOutputBytes): at
  * most this many characters of text over all its blocks, images only up to the size fs_read sends
  * (MAX_IMAGE_BYTES each and in all), and at most this many blocks. What is left out is named in a
- * plain note the model reads, so it can ask the tool for less.
+ * plain note the model reads, so it can ask the tool for less. An image that is not what it says is
+ * left out the same way (image-bytes.ts: the API would refuse it, and every later request of the thread).
  */
 export const MAX_RESULT_TEXT = 100_000;
 export const MAX_RESULT_IMAGES = MAX_IMAGE_BYTES;
@@ -90,8 +93,12 @@ export function toBlocks(content: McpContent[] | undefined, structured: unknown)
         );
       else if (blocks.length >= MAX_RESULT_BLOCKS) droppedBlocks++;
       else {
-        imageLeft -= size;
-        blocks.push({ type: 'image', source: { type: 'base64', media_type: c.mimeType as 'image/png', data: c.data } });
+        const image = checkBase64Image(c.data);
+        if (!image.ok) addText(`[image (${c.mimeType}) left out: ${image.why}]`);
+        else {
+          imageLeft -= size;
+          blocks.push({ type: 'image', source: { type: 'base64', media_type: image.mediaType, data: image.data } });
+        }
       }
     } else if (c.type === 'resource' && c.resource) {
       addText(
@@ -112,15 +119,28 @@ export function toBlocks(content: McpContent[] | undefined, structured: unknown)
   return blocks;
 }
 
+/**
+ * The secret store as connectors see it. A connector redacts its crash reason (the server's stderr,
+ * shown on the phone and logged) of each of `values()`: here every form a secret takes in text
+ * (redact.ts), so a secret the server printed JSON-escaped or URL-encoded is caught too.
+ */
+class ConnectorSecretStore extends SecretStore {
+  override values(): string[] {
+    return super.values().flatMap(secretForms);
+  }
+}
+
 export class ConnectorManager {
   private connectors = new Map<string, Connector>();
   readonly pins: PinStore;
   readonly secrets: SecretStore;
+  private readonly connectorSecrets: SecretStore;
   private last = new Map<string, ConnectorStatus>();
 
   constructor(private readonly opts: ConnectorManagerOptions) {
     this.pins = new PinStore(path.join(opts.home, 'connector-pins.json'));
     this.secrets = new SecretStore(opts.secretsFile);
+    this.connectorSecrets = new ConnectorSecretStore(opts.secretsFile);
   }
 
   private onStatus = (s: ConnectorStatus) => {
@@ -147,7 +167,7 @@ export class ConnectorManager {
       if (this.connectors.has(cfg.name)) continue;
       const conn = new Connector(cfg, {
         pins: this.pins,
-        secrets: this.secrets,
+        secrets: this.connectorSecrets,
         log: this.opts.log,
         version: this.opts.version,
         onStatus: this.onStatus,
