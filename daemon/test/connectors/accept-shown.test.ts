@@ -3,6 +3,7 @@
 // changes again while the person reads stays disabled.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorsCommand } from '../../src/cli/commands/connectors.js';
+import { reviewAll } from './review-as-shown.js';
 import { type Standalone, standaloneConnectors, until } from './standalone-connectors.js';
 
 let s: Standalone | undefined;
@@ -25,6 +26,7 @@ describe('connectors accept', () => {
     s = await standaloneConnectors();
     await s.manager.apply([s.scripted('ev', [tool('Does a thing.', 'A short note.')])]);
     await s.manager.settled();
+    await reviewAll(s.manager);
     const conn = s.manager.get('ev')!;
     expect(conn.enabledTools.map((t) => t.name)).toEqual(['do']);
 
@@ -68,6 +70,7 @@ describe('connectors accept', () => {
     s = await standaloneConnectors();
     await s.manager.apply([s.scripted('ev', [tool('Does a thing.', 'A short note.')])]);
     await s.manager.settled();
+    await reviewAll(s.manager);
     const conn = s.manager.get('ev')!;
     s.setTools('ev', [tool(SYSTEM, 'A short note.')]);
     process.kill(conn.pid!, 'SIGUSR2');

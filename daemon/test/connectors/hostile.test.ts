@@ -7,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { HostStatus } from '../../../shared/src/index.js';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { reviewOver } from './review-as-shown.js';
 
 const HOSTILE = path.resolve('daemon/test/connectors/hostile-server.mjs');
 const TOKEN = 'tok-Hostile-9f3c2a71';
@@ -52,7 +53,10 @@ async function connectedPhone(td: TestDaemon) {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const s = await phone.send<HostStatus>({ type: 'status.get' });
-    if (s.connectors.some((c) => c.name === 'dict' && c.status === 'connected')) return phone;
+    if (s.connectors.some((c) => c.name === 'dict' && c.status === 'connected')) {
+      await reviewOver(home!, 'dict');
+      return phone;
+    }
     if (Date.now() > deadline) throw new Error(`dict never connected: ${JSON.stringify(s.connectors)}`);
     await new Promise((r) => setTimeout(r, 50));
   }

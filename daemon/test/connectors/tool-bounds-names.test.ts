@@ -6,6 +6,7 @@ import { connectorsCommand } from '../../src/cli/commands/connectors.js';
 import { ControlServer } from '../../src/control/server.js';
 import type { ToolSpec } from '../../src/tools/types.js';
 import { createLogger } from '../../src/util/log.js';
+import { reviewAll } from './review-as-shown.js';
 import { type Standalone, standaloneConnectors } from './standalone-connectors.js';
 
 let s: Standalone | undefined;
@@ -42,6 +43,7 @@ describe('connector tool bounds and names', () => {
     });
     await s.manager.apply([s.scripted('gh', [t(EVIL_NAME), huge, ...many])]);
     await s.manager.settled();
+    await reviewAll(s.manager);
     const status = s.manager.statuses().find((c) => c.name === 'gh')!;
     expect(status.status).toBe('connected');
     expect(status.tools).toBe(100);
@@ -75,6 +77,7 @@ describe('connector tool bounds and names', () => {
       s.scripted('a__b', [t('c', 'Tool c of connector a__b.')]),
     ]);
     await s.manager.settled();
+    await reviewAll(s.manager);
     const specs = s.manager.toolSpecs();
     const names = specs.map((x) => x.definition.name);
     expect(new Set(names).size).toBe(names.length);

@@ -1,6 +1,7 @@
 // `errand connectors`: list, add, remove MCP servers, and accept changed tool descriptions.
-// The exact launch command is shown before a connector is enabled; values for its environment and
-// headers go to secrets.json (0600), and config.json keeps only their names.
+// The exact launch command is shown before a connector is enabled, then each tool's text; exactly
+// the text shown is pinned (the daemon offers no tool whose text is not pinned). Values for its
+// environment and headers go to secrets.json (0600), and config.json keeps only their names.
 
 import { readConfigFile, updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
@@ -14,7 +15,8 @@ import type {
   ControlResult,
 } from '../../control/protocol.js';
 import { launchLine } from '../../tools/connectors/connector.js';
-import { probeConnector } from '../../tools/connectors/probe.js';
+import { PinStore, pinsFile } from '../../tools/connectors/pins.js';
+import { type ProbeResult, probeConnector } from '../../tools/connectors/probe.js';
 import { SecretStore } from '../../tools/connectors/secrets.js';
 import { canonicalJson } from '../../tools/util.js';
 import type { CliCommand, CliIO } from '../command.js';
@@ -91,15 +93,20 @@ const PARTS: Array<[keyof ConnectorToolText, string]> = [
 const indent = (text: unknown) =>
   linesForTerminal(typeof text === 'string' ? text : JSON.stringify(text, null, 2)).map((l) => `      ${l}`);
 
-/** A changed tool as the person reviews it: all of its text as the model will see it, and for each changed part what it was. */
-function review(connector: string, t: ConnectorToolView): string[] {
+/**
+ * A tool as the person reviews it: all of its text as the model will see it, and for each changed
+ * part what it was. `firstLook`: the connector is being added, so no tool has an earlier text.
+ */
+function review(connector: string, t: ConnectorToolView, firstLook = false): string[] {
   const before = t.accepted;
   const changed = before ? PARTS.filter(([k]) => canonicalJson(t[k]) !== canonicalJson(before[k])) : [];
-  const what = !before
-    ? 'new, or accepted before Errand kept tool texts (no earlier text to compare)'
-    : changed.length
-      ? `changed ${changed.map(([, label]) => label).join(', ')}`
-      : 'changed only past what the model is shown (a description over 2,000 characters)';
+  const what = firstLook
+    ? 'new'
+    : !before
+      ? 'new, or not reviewed before (no earlier text to compare)'
+      : changed.length
+        ? `changed ${changed.map(([, label]) => label).join(', ')}`
+        : 'changed only past what the model is shown (a description over 2,000 characters)';
   const lines = [`\n  ${clean(connector)}__${clean(t.name)}: ${what}`];
   for (const [key, label] of PARTS) {
     const was = changed.some(([k]) => k === key);
@@ -108,6 +115,41 @@ function review(connector: string, t: ConnectorToolView): string[] {
     if (was) lines.push(`    ${label} before:`, ...indent(before?.[key] ?? '(none)'));
   }
   return lines;
+}
+
+/** The text a pin was made from, kept beside it so a later change can be shown as what changed. */
+const textOf = (t: ConnectorToolView): ConnectorToolText => ({
+  ...(t.title !== undefined ? { title: t.title } : {}),
+  description: t.description,
+  inputSchema: t.inputSchema ?? {},
+  ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
+});
+
+/**
+ * Print the tools a check found, each as `accept` shows it, and what the bounds left out. What is
+ * printed here is what gets pinned, so a later text differs from it visibly.
+ */
+function showTools(io: CliIO, name: string, probe: Extract<ProbeResult, { ok: true }>, firstLook: boolean): void {
+  const n = probe.tools.length;
+  if (firstLook) io.out(`It answered with ${n} tool${n === 1 ? '' : 's'}.`);
+  if (n)
+    io.out(
+      `${firstLook ? '' : `${n} tool${n === 1 ? ' is' : 's are'} new or changed since pinned. `}Read them as the model will see them; exactly these texts are pinned:`,
+    );
+  for (const t of probe.tools) io.out(review(name, t, firstLook).join('\n'));
+  if (probe.leftOut) io.out(`\n  ${clean(probe.leftOut)}`);
+}
+
+/** Pin exactly the tools shown (`keep`: pins made before that still hold), with their texts. */
+async function pinShown(home: string, name: string, shown: ConnectorToolView[], keep = false): Promise<void> {
+  const store = new PinStore(pinsFile(home));
+  const pins = keep ? { ...store.get(name) } : {};
+  const texts = keep ? { ...store.texts(name) } : {};
+  for (const t of shown) {
+    pins[t.name] = t.pin!;
+    texts[t.name] = textOf(t);
+  }
+  await store.set(name, pins, texts);
 }
 
 async function list(home: string, io: CliIO, json: boolean): Promise<number> {
@@ -157,8 +199,11 @@ or a policy rule allows them. The exact
 command is shown before it is enabled. --env and --header values are kept in secrets.json (0600),
 never in config.json and never sent to the phone. When a server changes a tool's description,
 input schema or annotations, that tool is disabled until you review it with \`errand connectors
-accept <name>\`, which shows its whole text and accepts exactly that text. A connector offers at
-most 100 tools, 8 KB of definition each and 64 KB in all; the status names what was left out.`,
+accept <name>\`, which shows its whole text and accepts exactly that text. The first texts are
+the ones add (or enable) prints: they are pinned as printed, and a tool whose text differs when
+the daemon connects waits for the same review. Known secrets are taken out of tool texts before
+they are shown, pinned or sent to the model. A connector offers at most 100 tools, 8 KB of
+definition each and 64 KB in all; the status names what was left out.`,
   allowPositionals: true,
   options: {
     url: { type: 'string' },
@@ -249,13 +294,31 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
       for (const [k, v] of Object.entries(headers)) values[secretName('header', k)] = v;
       // Try it before turning it on: a missing program or a closed port is said now, not found later.
       let failed: string | undefined;
+      let shown: ConnectorToolView[] = [];
       if (parsed.data.enabled) {
         io.out('Starting it once to check the MCP handshake …');
-        const probe = await probeConnector(parsed.data, values);
+        // The daemon takes the same secrets out of the texts, so its pins match these.
+        const redact = [...secrets.values(), ...Object.values(values)];
+        const probe = await probeConnector(parsed.data, values, { redact });
         if (!probe.ok) failed = `${probe.kind}: ${probe.reason}`;
-        else io.out(`It answered with ${probe.tools} tool${probe.tools === 1 ? '' : 's'}.`);
+        else {
+          showTools(io, name, probe, true);
+          shown = probe.tools;
+          if (shown.length && args.values.yes !== true && !(await io.confirm('\nEnable these tools, as shown?'))) {
+            io.err(
+              io.interactive
+                ? 'Not added.'
+                : 'errand connectors: not added; run again with --yes after reading the tools above.',
+            );
+            return 1;
+          }
+        }
       }
       if (Object.keys(values).length) await secrets.set(values);
+      // Pinned before the daemon sees the connector: it offers only these texts. A pin left from an
+      // earlier connector of this name (removed while the daemon was stopped) is dropped.
+      if (shown.length) await pinShown(args.home, name, shown);
+      else await new PinStore(pinsFile(args.home)).remove(name);
       updateConfigFile(args.home, (c) => {
         c.connectors = [
           ...(Array.isArray(c.connectors) ? c.connectors : []),
@@ -280,7 +343,7 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
         if (s) io.out(describe(s));
         if (s?.status === 'connected')
           io.out(
-            `Its ${s.tools} tool descriptions are pinned now; a later change disables the tool until you accept it.`,
+            `The tool texts shown are pinned; a tool whose text differs from them, now or later, is not offered until you review it with \`errand connectors accept ${name}\`.`,
           );
       }
       return 0;
@@ -298,6 +361,7 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
         return 1;
       }
       await secrets.removePrefix(`connector.${name}.`);
+      await new PinStore(pinsFile(args.home)).remove(name);
       io.out(`Removed connector "${name}" and its secrets.`);
       await reloadDaemon(args.home, io);
       return 0;
@@ -314,7 +378,7 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
       }
       const cfg = ConnectorConfig.parse({ ...(entry as object), enabled: true, disabledReason: undefined });
       io.out(`Starting "${name}" once to check the MCP handshake …`);
-      const probe = await probeConnector(cfg, secrets.all());
+      const probe = await probeConnector(cfg, secrets.all(), { redact: secrets.values() });
       if (!probe.ok) {
         updateConfigFile(args.home, (c) => {
           for (const x of Array.isArray(c.connectors) ? c.connectors : [])
@@ -329,6 +393,25 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
         );
         return 1;
       }
+      // Tools already pinned with this very text need no second look; the others are shown and pinned as shown.
+      const store = new PinStore(pinsFile(args.home));
+      const pinned = store.get(name) ?? {};
+      const accepted = store.texts(name);
+      const fresh = probe.tools
+        .filter((t) => pinned[t.name] !== t.pin)
+        .map((t) => (accepted[t.name] ? { ...t, accepted: accepted[t.name] } : t));
+      showTools(io, name, { ...probe, tools: fresh }, false);
+      // Asked only at a terminal: enabling is itself the request, and what is pinned is what was printed.
+      if (
+        fresh.length &&
+        args.values.yes !== true &&
+        io.interactive &&
+        !(await io.confirm('\nEnable these tools, as shown?'))
+      ) {
+        io.err('Not enabled.');
+        return 1;
+      }
+      if (fresh.length) await pinShown(args.home, name, fresh, true);
       updateConfigFile(args.home, (c) => {
         for (const x of Array.isArray(c.connectors) ? c.connectors : [])
           if ((x as { name?: string }).name === name) {
@@ -337,7 +420,8 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
             delete rec.disabledReason;
           }
       });
-      io.out(`Enabled "${name}" (${probe.tools} tool${probe.tools === 1 ? '' : 's'}).`);
+      const n = probe.tools.length;
+      io.out(`Enabled "${name}" (${n} tool${n === 1 ? '' : 's'}).`);
       await reloadDaemon(args.home, io);
       return 0;
     }
@@ -360,7 +444,7 @@ most 100 tools, 8 KB of definition each and 64 KB in all; the status names what 
         );
         return 1;
       }
-      io.out(`These tools of "${name}" changed. Read them as the model will see them:`);
+      io.out(`These tools of "${name}" are new or changed. Read them as the model will see them:`);
       for (const t of changed) io.out(review(name, t).join('\n'));
       if (args.values.yes !== true && !(await io.confirm('\nAccept exactly these texts and enable the tools?'))) {
         io.err(

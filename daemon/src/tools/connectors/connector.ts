@@ -1,6 +1,7 @@
 // One MCP server: connect over stdio or streamable HTTP, report status instead of throwing,
 // restart with backoff after a crash, refresh tools on tools/list_changed (coalesced), offer only
-// tools within the bounds of tool-defs.ts, and disable tools whose text no longer matches its pin.
+// tools within the bounds of tool-defs.ts, and offer only tools whose text is the one the person was
+// shown (its pin, made at `errand connectors add`/`enable`/`accept`); the others wait for review.
 import type { Client, Tool, Transport } from '@modelcontextprotocol/client';
 import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
@@ -26,19 +27,23 @@ import type { ConnectorStatus } from '../../../../shared/src/index.js';
 import type { ConnectorConfig } from '../../config/schema.js';
 import type { ConnectorToolView } from '../../control/protocol.js';
 import type { Logger } from '../../util/log.js';
+import { VERSION } from '../../version.js';
 import { scrubbedEnv } from '../shell.js';
 import { ToolError } from '../util.js';
-import { AnswerTooLargeError, boundedFetch } from './bounded-fetch.js';
+import { AnswerTooLargeError, boundedFetch, MAX_CONNECTOR_ANSWER_BYTES } from './bounded-fetch.js';
 import { legacyToolPin, type PinStore, toolPin } from './pins.js';
 import { RefreshGate, type RefreshGateOptions } from './refresh-gate.js';
 import type { SecretStore } from './secrets.js';
-import { boundTools, toolText } from './tool-defs.js';
+import { boundTools, redactTool, toolText } from './tool-defs.js';
 
 export interface ConnectorDeps {
   pins: PinStore;
   secrets: SecretStore;
   log: Logger;
+  /** Errand's version (the MCP client introduces itself with VERSION either way; see clientInfo). */
   version: string;
+  /** Secrets besides the connectors' own (e.g. the API key) to keep out of tool texts. */
+  knownSecrets?: () => string[];
   onStatus(status: ConnectorStatus): void;
   /** First restart delay; doubles per failure up to maxBackoffMs. */
   backoffMs: number;
@@ -78,6 +83,37 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
 export const mcpClient = () => loadMcp();
 
 /**
+ * How Errand introduces itself to a server, the same from the check at add time as from the daemon:
+ * a server must not be able to tell which one asks and show the person a text the model never gets.
+ */
+export const clientInfo = () => ({ name: 'errand', version: VERSION });
+
+/**
+ * Every tool a server lists (at most 1,000 over its pages), with `secrets` taken out of their text,
+ * within the bounds of tool-defs.ts. The check at add time and the daemon list alike, so what the
+ * person is shown is what the daemon compares with.
+ */
+export async function listServerTools(
+  client: Client,
+  secrets: string[],
+  opts: { timeout?: number; signal?: AbortSignal } = {},
+): Promise<{ kept: Tool[]; leftOut?: string }> {
+  const listed: Tool[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : undefined, opts);
+    listed.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor && listed.length < 1000);
+  return boundTools(listed.map((t) => redactTool(t, secrets)));
+}
+
+/** Each tool as a person reviews it: its text as the model will see it, and the pin that text makes. */
+export function toolViews(connector: string, tools: Tool[]): ConnectorToolView[] {
+  return tools.map((t) => ({ name: t.name, ...toolText(connector, t), changed: true, pin: toolPin(t) }));
+}
+
+/**
  * A transport for one connector: its command run over stdio (secrets as environment variables, in an
  * environment scrubbed of the daemon's own), or its URL over streamable HTTP (secrets as headers).
  */
@@ -110,6 +146,20 @@ export async function openTransport(
     requestInit: { headers: lookup('header', config.headers) },
     fetch: boundedFetch({ onTooLarge }),
   });
+}
+
+/** Why connecting failed, as a person can act on it. */
+function connectFailure(err: Error): string {
+  if (err instanceof AnswerTooLargeError)
+    return `an answer while connecting was over ${Math.round(MAX_CONNECTOR_ANSWER_BYTES / (1024 * 1024))} MB, so Errand stopped reading it`;
+  // The SDK's "Connection closed" (MCP error -32000) says no more than this.
+  if (/Connection closed/i.test(err.message) && (err as { code?: number }).code === -32000)
+    return 'the server closed the connection';
+  // fetch keeps the reason in its cause (a refused address, a header too large, …).
+  const cause = (err as { cause?: Error & { code?: string } }).cause;
+  if (err.message === 'fetch failed' && cause)
+    return `fetch failed: ${cause.message}${cause.code ? ` (${cause.code})` : ''}`;
+  return err.message;
 }
 
 export class Connector {
@@ -206,12 +256,16 @@ export class Connector {
     this.stderrTail = '';
     this.setStatus('starting');
     const { Client } = await loadMcp();
-    const client = new Client({ name: 'errand', version: this.deps.version }, { capabilities: {} });
+    const client = new Client(clientInfo(), { capabilities: {} });
+    // Until the handshake and first listing are done, a failure is reported by the catch below with
+    // its real reason (an answer over the bound, a redirect not followed): the SDK closes the client
+    // when initialize fails, and that close must not be reported first as "the server closed it".
+    let ready = false;
     try {
       const transport = await this.transport();
       this.transportRef = transport;
       client.onclose = () => {
-        if (gen === this.generation && !this.stopped) this.crashed('the server closed the connection');
+        if (ready && gen === this.generation && !this.stopped) this.crashed('the server closed the connection');
       };
       client.onerror = (err) =>
         this.deps.log.debug('connector transport error', { connector: this.name, error: err.message });
@@ -238,15 +292,21 @@ export class Connector {
       await withTimeout(client.connect(transport), this.deps.connectTimeoutMs, 'the server');
       await this.refresh();
       if (gen !== this.generation || this.stopped) return;
+      ready = true;
       this.attempts = 0;
       this.setStatus('connected');
     } catch (err) {
       if (gen !== this.generation || this.stopped) return;
-      this.crashed((err as Error).message);
+      this.crashed(connectFailure(err as Error));
     }
   }
 
-  /** List tools again; pin on first sight, disable tools whose text changed. One listing at a time. */
+  /** Secrets kept out of tool texts: every connector's, and the daemon's own. */
+  private secretValues(): string[] {
+    return [...this.deps.secrets.values(), ...(this.deps.knownSecrets?.() ?? [])];
+  }
+
+  /** List tools again; offer those whose text is pinned, hold back the others for review. One listing at a time. */
   refresh(): Promise<void> {
     const run = this.listing.then(() => this.list());
     this.listing = run.catch(() => undefined);
@@ -262,33 +322,24 @@ export class Connector {
   private async list(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    const listed: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, {
-        timeout: this.deps.connectTimeoutMs,
-        signal: this.tooLarge.signal,
-      });
-      listed.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor && listed.length < 1000);
-    const { kept: tools, leftOut } = boundTools(listed);
+    const { kept: tools, leftOut } = await listServerTools(client, this.secretValues(), {
+      timeout: this.deps.connectTimeoutMs,
+      signal: this.tooLarge.signal,
+    });
     const texts = (list: Tool[]) => Object.fromEntries(list.map((t) => [t.name, toolText(this.name, t)]));
-    let pins = this.deps.pins.get(this.name);
-    if (!pins) {
-      pins = Object.fromEntries(tools.map((t) => [t.name, toolPin(t)]));
-      await this.deps.pins.set(this.name, pins, texts(tools));
-    }
+    // Nothing is pinned on first sight: a text nobody was shown is not trusted. A connector added
+    // before its tools were shown at add time has no pins, so its tools wait for `accept`.
+    let pins = this.deps.pins.get(this.name) ?? {};
     // Pins written before annotations were covered: upgrade those that still match, once.
-    const upgraded = tools.filter((t) => pins![t.name] !== toolPin(t) && pins![t.name] === legacyToolPin(t));
+    const upgraded = tools.filter((t) => pins[t.name] !== toolPin(t) && pins[t.name] === legacyToolPin(t));
     if (upgraded.length) {
       pins = { ...pins, ...Object.fromEntries(upgraded.map((t) => [t.name, toolPin(t)])) };
       await this.deps.pins.set(this.name, pins, { ...this.deps.pins.texts(this.name), ...texts(upgraded) });
     }
     this.tools = tools;
     this.leftOut = leftOut;
-    this.enabledTools = tools.filter((t) => pins![t.name] === toolPin(t));
-    this.changedTools = tools.filter((t) => pins![t.name] !== toolPin(t)).map((t) => t.name);
+    this.enabledTools = tools.filter((t) => pins[t.name] === toolPin(t));
+    this.changedTools = tools.filter((t) => pins[t.name] !== toolPin(t)).map((t) => t.name);
     if (this.status === 'connected') this.deps.onStatus(this.statusView());
   }
 

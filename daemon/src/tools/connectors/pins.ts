@@ -1,9 +1,11 @@
 // Tool description pins: the hash of each connector tool's name, description and input schema,
-// recorded when the connector is added (its first successful connection) or accepted again with
-// `errand connectors accept <name>`. A tool whose hash no longer matches is disabled. The pin covers
-// the tool's annotations too. The text accepted is kept beside the hash, so a later change can be
-// shown as what changed.
+// recorded from the text the person was shown: at `errand connectors add` or `enable`, or when they
+// accept a change with `errand connectors accept <name>`. Never on the daemon's first sight: a tool
+// with no pin, or whose hash no longer matches, is not offered. The pin covers the tool's
+// annotations too. The text accepted is kept beside the hash, so a later change can be shown as
+// what changed.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ConnectorToolText } from '../../control/protocol.js';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { actionHash } from '../util.js';
@@ -41,6 +43,9 @@ export function legacyToolPin(tool: PinnedTool): string {
     inputSchema: tool.inputSchema ?? null,
   });
 }
+
+/** Where a home keeps its connector pins (the CLI writes them at add; the daemon reads them). */
+export const pinsFile = (home: string): string => path.join(home, 'connector-pins.json');
 
 export class PinStore {
   constructor(readonly file: string) {}

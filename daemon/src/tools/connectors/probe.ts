@@ -1,11 +1,13 @@
 // Before a connector is saved enabled: launch it (or open its URL), do the MCP handshake and list its
-// tools, then close. A failure is named the way a person can act on it: the program was not found,
-// the address refused, the server closed the connection, or it did not answer in time.
+// tools, then close. The tools come back as the person reviews them, with the pin each text makes:
+// what is pinned is what was shown. A failure is named the way a person can act on it: the program
+// was not found, the address refused, the server closed the connection, or it did not answer in time.
 import type { ConnectorConfig } from '../../config/schema.js';
-import { mcpClient, openTransport } from './connector.js';
+import type { ConnectorToolView } from '../../control/protocol.js';
+import { clientInfo, listServerTools, mcpClient, openTransport, toolViews } from './connector.js';
 
 export type ProbeResult =
-  | { ok: true; tools: number }
+  | { ok: true; tools: ConnectorToolView[]; leftOut?: string }
   | { ok: false; kind: 'not found' | 'refused' | 'closed' | 'timed out' | 'failed'; reason: string };
 
 function classify(err: Error, config: ConnectorConfig, stderr: string): ProbeResult {
@@ -34,16 +36,21 @@ function classify(err: Error, config: ConnectorConfig, stderr: string): ProbeRes
   return { ok: false, kind: 'failed', reason: withTail(err.message) };
 }
 
+/**
+ * `secrets`: the values the connector's env or headers name; `redact`: every secret to keep out of
+ * the tool texts (the daemon takes out the same ones, so the pins match).
+ */
 export async function probeConnector(
   config: ConnectorConfig,
   secrets: Record<string, string>,
-  timeoutMs = 15_000,
+  opts: { redact?: string[]; timeoutMs?: number } = {},
 ): Promise<ProbeResult> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const { Client } = await mcpClient();
   let stderr = '';
   // The transport reports why it failed here; the close that follows would hide it.
   let transportError: Error | undefined;
-  const client = new Client({ name: 'errand', version: 'probe' }, { capabilities: {} });
+  const client = new Client(clientInfo(), { capabilities: {} });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -63,8 +70,12 @@ export async function probeConnector(
       client.onclose = () => reject(new Error('connection closed'));
     });
     await Promise.race([client.connect(transport), deadline, closed]);
-    const tools = await Promise.race([client.listTools(), deadline, closed]);
-    return { ok: true, tools: tools.tools.length };
+    const { kept, leftOut } = await Promise.race([
+      listServerTools(client, opts.redact ?? Object.values(secrets)),
+      deadline,
+      closed,
+    ]);
+    return { ok: true, tools: toolViews(config.name, kept), ...(leftOut ? { leftOut } : {}) };
   } catch (err) {
     const e = err as Error;
     return classify(e.message === 'connection closed' && transportError ? transportError : e, config, stderr);

@@ -4,6 +4,7 @@
 // connector's status.
 import type { Tool } from '@modelcontextprotocol/client';
 import type { ConnectorToolText } from '../../control/protocol.js';
+import { redactText } from '../redact.js';
 import { clip } from '../util.js';
 
 /** One tool's definition (name, title, description, input schema, annotations) as JSON, at most. */
@@ -36,6 +37,32 @@ export function toolText(connector: string, tool: Tool): ConnectorToolText {
     inputSchema: modelSchema(tool),
     ...(tool.annotations !== undefined ? { annotations: tool.annotations } : {}),
   };
+}
+
+/** Secrets shorter than this are not looked for: a short value would blank ordinary words (as the tool runtime). */
+const MIN_SECRET = 8;
+
+/** Every string in `v` (keys too) with the secrets in it redacted. */
+function redactDeep(v: unknown, values: string[]): unknown {
+  if (typeof v === 'string') return redactText(v, { values, tokenHashes: new Set() });
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, values));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [redactText(k, { values, tokenHashes: new Set() }), redactDeep(x, values)]),
+    );
+  return v;
+}
+
+/**
+ * A tool with known secrets taken out of its text (title, description, schema, annotations), so a
+ * careless server's "connected with key …" is neither pinned, shown, nor sent to the model. The name
+ * is kept: it is what Errand calls the tool by.
+ */
+export function redactTool(tool: Tool, secrets: string[]): Tool {
+  const values = secrets.filter((s) => s.length >= MIN_SECRET);
+  if (!values.length) return tool;
+  const { name, ...rest } = tool;
+  return { name, ...(redactDeep(rest, values) as Omit<Tool, 'name'>) };
 }
 
 const definitionBytes = (t: Tool): number =>
