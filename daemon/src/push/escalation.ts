@@ -54,7 +54,8 @@ export class Escalations {
     for (const [key, o] of this.open) if (o.taskId === taskId) this.closed(key);
   }
 
-  private isOpen(jobKey: string): boolean {
+  /** Whether this approval or question (by its job key) still waits for the person: not answered, expired or ended. */
+  isOpen(jobKey: string): boolean {
     const o = this.open.get(jobKey);
     if (!o) return false;
     if (o.expiresAt !== undefined && Date.now() >= o.expiresAt) {

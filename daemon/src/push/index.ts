@@ -12,6 +12,7 @@ import {
   type ServerEvent,
   type Task,
 } from '../../../shared/src/index.js';
+import { type AgentRecord, conversationTainted } from '../agent/records.js';
 import type { DaemonContext, DaemonModule, PushReceiptHandler } from '../context.js';
 import type { Store } from '../store/index.js';
 import { CommandError } from '../util/command-error.js';
@@ -140,6 +141,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     log,
     report,
     abandon: (pushId) => track(store.dropPending(pushId)),
+    stale: (job, firstAt) => noLongerNews(job, firstAt),
     retry: opts.retry,
   });
 
@@ -159,9 +161,14 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     });
     if (job.payload.type !== 'test') {
       try {
-        await store.addPending(job.key, pushes, suppressed);
+        const gaveWay = await store.addPending(job.key, pushes, suppressed);
+        for (const o of gaveWay) if (o.pushId) sender.cancel(o.pushId);
+        if (gaveWay.length > 0)
+          log.warn('too many pushes waiting: some gave way, recorded as not sent', { pushes: gaveWay.length });
         // push.json first, then the event (as `record` does); the sends need not wait for it.
-        if (!closing) for (const o of suppressed) track(ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(o) }));
+        if (!closing)
+          for (const o of [...suppressed, ...gaveWay])
+            track(ctx.emit({ kind: 'push.outcome', outcome: publicOutcome(o) }));
       } catch (err) {
         // Not kept (a full disk): still worth sending now; only a crash before it finishes would lose it.
         log.warn('could not record pushes before sending them', { error: (err as Error).message });
@@ -190,6 +197,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       const age = now - p.at;
       const ttlLeft = p.job.ttlSeconds - Math.ceil(age / 1000);
       let notSent: string | undefined;
+      const gone = noLongerNews(p.job, p.at, now);
       if (!ctx.store.devices.get(p.deviceId)) {
         await store.dropPending(p.pushId); // revoked: nobody to tell
         continue;
@@ -200,13 +208,14 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
         notSent = 'not sent: Errand stopped before it went out (open Errand to see what still waits)';
       else if (age > RESEND_WITHIN_MS || ttlLeft < 60)
         notSent = 'not sent: Errand stopped before it went out, and it is too old to send now';
+      else if (gone) notSent = gone;
       if (notSent) {
         await record({ ...base, result: 'failed', detail: notSent }, { settle: true });
         continue;
       }
       receipts.newPush(p.deviceId, p.job.payload.type, p.job.threadId, p.job.key, { pushId: p.pushId, at: p.at });
       log.info('sending a push again that a stop or crash left unfinished', { device: p.deviceId, kind: base.kind });
-      sends.push(sender.send(p.deviceId, { ...p.job, ttlSeconds: ttlLeft }, p.pushId));
+      sends.push(sender.send(p.deviceId, p.job, p.pushId, p.at));
     }
     await Promise.all(sends);
   };
@@ -258,15 +267,27 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       }
     });
 
+  /**
+   * Whether the thread's conversation holds untrusted content (a web page, a connector's output): every
+   * task in it may be steered by that content, so the model's choices (file names) stay off the lock
+   * screen. A thread not known here counts as such.
+   */
+  const readUntrusted = (threadId: string): boolean => {
+    const tasks = (ctx.store.threads.peek(threadId)?.agent as Partial<AgentRecord> | undefined)?.tasks;
+    return !tasks || conversationTainted({ v: 1, messages: [], tasks });
+  };
+
   /** The push an event asks for, if any (undefined when none, or when it cannot be built). */
   const jobFor = (event: ServerEvent, now = Date.now()): PushJob | undefined => {
     try {
+      const done = event.kind === 'task.updated' && event.task.state === 'done';
       return jobForEvent(
         event,
         (threadId) => ctx.store.threads.summary(threadId)?.title,
         now,
         ctx.config().push.previews,
-        event.kind === 'approval.requested' ? roots() : [],
+        event.kind === 'approval.requested' || done ? roots() : [],
+        done && readUntrusted(event.task.threadId),
       );
     } catch (err) {
       log.error('could not build a push', { event: event.kind, error: (err as Error).message });
@@ -329,7 +350,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   });
 
   /** Whether the thread store still holds this ending (the thread not deleted, the task not run again). */
-  const stillEnded = (t: Task): boolean => {
+  const stillEnded = (t: Pick<Task, 'id' | 'threadId' | 'endedAt'> & { state: string }): boolean => {
     const doc = ctx.store.threads.peek(t.threadId);
     const now = doc && doc.meta.state !== 'deleted' ? doc.tasks.find((x) => x.id === t.id) : undefined;
     return now?.state === t.state && now.endedAt === t.endedAt;
@@ -344,6 +365,35 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     if (!current) return false;
     const asked = job.payload.schedule?.occurrenceId;
     return asked === undefined || current.history.some((o) => o.id === asked && o.ask === 'open');
+  };
+
+  /**
+   * Why a push recorded at `firstAt` is no longer worth sending (the "not sent: …" detail), checked before
+   * each retry and at a resend after a start; undefined while its news still stands.
+   */
+  const noLongerNews = (job: PushJob, firstAt: number, now = Date.now()): string | undefined => {
+    if (job.payload.type === 'test') return undefined;
+    if (now - firstAt > RESEND_WITHIN_MS) return 'not sent: it is too old to send now';
+    const doc = job.threadId ? ctx.store.threads.peek(job.threadId) : undefined;
+    if (job.threadId && (!doc || doc.meta.state === 'deleted')) return 'not sent: its thread was deleted';
+    const { ending, schedule } = job.news ?? {};
+    if (
+      ending &&
+      job.threadId &&
+      !stillEnded({ id: ending.taskId, threadId: job.threadId, state: ending.state, endedAt: ending.endedAt })
+    )
+      return 'not sent: the task has changed since (run again)';
+    if (job.payload.type === 'approval' && !escalations.isOpen(job.key))
+      return 'not sent: the approval no longer waits (decided, expired or its task ended)';
+    if (job.payload.type === 'question' && !escalations.isOpen(job.key))
+      return 'not sent: the question no longer waits (answered or its task ended)';
+    if (schedule) {
+      const current = ctx.store.schedules.get(schedule.id);
+      if (!current) return 'not sent: the schedule was deleted';
+      if (schedule.ask && !current.history.some((o) => o.id === schedule.occurrenceId && o.ask === 'open'))
+        return 'not sent: the missed run was already answered';
+    }
+    return undefined;
   };
 
   /** Push once what a crash cut off, if its key has no record; its time to live shortened by its age. */

@@ -35,6 +35,16 @@ export interface PushJob {
   urgency: PushUrgency;
   /** How long the push service may hold the message for an offline device. */
   ttlSeconds: number;
+  /** What it announces, so a retry or a resend can check first that it still stands (index.ts). */
+  news?: PushNews;
+}
+
+/** The change a push announces (approvals and questions are named by the job's key). */
+export interface PushNews {
+  /** A task's ending: news while the thread holds that ending (not deleted, not run again). */
+  ending?: { taskId: string; state: string; endedAt?: number };
+  /** A schedule's run: news while the schedule is there and, with `ask`, the run still waits for Run or Skip. */
+  schedule?: { id: string; occurrenceId: string; ask: boolean };
 }
 
 /**
@@ -72,6 +82,26 @@ function firstLine(text: string | undefined): string | undefined {
 
 function baseName(p: string): string {
   return p.split(/[\\/]/).filter(Boolean).at(-1) ?? p;
+}
+
+/** A file name on a lock screen is cut to this, its extension kept. */
+export const FILE_NAME_MAX = 32;
+/** Something a reader could take for an address to go to: a scheme, www., a host name, an e-mail. */
+const LOOKS_LIKE_ADDRESS = /:\/\/|www\.|@|\b[a-z0-9-]+\.[a-z]{2,}\b/i;
+
+/**
+ * A file name fit for a lock screen: one line, at most FILE_NAME_MAX characters (the extension kept),
+ * and nothing that reads as an address (a web page can name a file "… Re-pair now at evil.example");
+ * undefined when the name cannot be shown.
+ */
+export function shortFileName(p: string): string | undefined {
+  const name = oneLine(baseName(p), 1000);
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
+  const stem = ext ? name.slice(0, dot) : name;
+  if (!stem || LOOKS_LIKE_ADDRESS.test(stem) || /[<>]/.test(name)) return undefined;
+  if (Array.from(name).length <= FILE_NAME_MAX) return name;
+  return `${oneLine(stem, FILE_NAME_MAX - Array.from(ext).length)}${ext}`;
 }
 
 /** The allowed folder (the deepest one) holding `p`, by its own name: chosen by the user, not the model. */
@@ -203,14 +233,35 @@ function threadJob(
   body: string,
   urgency: PushUrgency,
   ttlSeconds: number,
+  news?: PushNews,
 ): PushJob {
   return {
     key,
     threadId,
     urgency,
     ttlSeconds,
+    ...(news ? { news } : {}),
     payload: fitPayload({ type: kind, title, body, threadId, url: threadUrl(threadId), tag: threadTag(threadId) }),
   };
+}
+
+/**
+ * What a finished task wrote, for the lock screen. Its file names are the model's choice: one short,
+ * clean name when the task read nothing untrusted; otherwise only how many files and the allowed
+ * folder (the user's choice) they are in, as an approval line says where. `files` are relative to the
+ * workspace (roots[0]) or absolute.
+ */
+function filesLine(files: readonly string[], roots: readonly string[], readUntrusted: boolean): string | undefined {
+  if (files.length === 0) return undefined;
+  const name = readUntrusted ? undefined : shortFileName(files[0]);
+  if (name)
+    return `Wrote ${name}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
+  const folders = new Set(
+    files.map((f) => (path.isAbsolute(f) ? rootName(f, roots) : roots[0] ? baseName(roots[0]) : undefined)),
+  );
+  const [folder] = folders;
+  const where = folders.size === 1 && folder ? ` in ${oneLine(folder, 40)}` : '';
+  return `Wrote ${files.length} file${files.length > 1 ? 's' : ''}${where}`;
 }
 
 /**
@@ -222,8 +273,10 @@ export function jobForEvent(
   titleOf: (threadId: string) => string | undefined,
   now = Date.now(),
   previews: PushPreviews = 'private',
-  /** The allowed folders (real paths): a private approval line names the one the action is in. */
+  /** The allowed folders (real paths, the workspace first): a private line names the one an action or a file is in. */
   roots: readonly string[] = [],
+  /** The task's conversation holds untrusted content (a web page, a connector's output): its file names are not shown. */
+  readUntrusted = false,
 ): PushJob | undefined {
   const full = previews === 'full';
   const title = (threadId: string, fallback: string) => oneLine(titleOf(threadId), TITLE_MAX) || fallback;
@@ -234,14 +287,14 @@ export function jobForEvent(
       // or resume's ending a new one.
       const ending = (state: string) => `task:${t.id}:${state}${t.endedAt !== undefined ? `:${t.endedAt}` : ''}`;
       if (t.state === 'done') {
-        const files = t.changedFiles ?? [];
-        const fileLine =
-          files.length === 0
-            ? undefined
-            : `Wrote ${baseName(files[0])}${files.length > 1 ? ` and ${files.length - 1} more file${files.length > 2 ? 's' : ''}` : ''}`;
         const answer = full ? oneLine(firstLine(t.resultSummary), BODY_MAX) : '';
-        const body = answer || fileLine || (full ? 'Finished.' : 'Finished. Open Errand to see the answer.');
-        return threadJob('task.done', ending('done'), t.threadId, title(t.threadId, 'Task done'), body, 'normal', DAY);
+        const body =
+          answer ||
+          filesLine(t.changedFiles ?? [], roots, readUntrusted) ||
+          (full ? 'Finished.' : 'Finished. Open Errand to see the answer.');
+        return threadJob('task.done', ending('done'), t.threadId, title(t.threadId, 'Task done'), body, 'normal', DAY, {
+          ending: { taskId: t.id, state: t.state, endedAt: t.endedAt },
+        });
       }
       if (t.state === 'failed') {
         const reason = full
@@ -255,6 +308,7 @@ export function jobForEvent(
           reason,
           'normal',
           DAY,
+          { ending: { taskId: t.id, state: t.state, endedAt: t.endedAt } },
         );
       }
       // A crash cut it off: it will not resume or finish by itself, so the "done" the person waits for
@@ -275,6 +329,7 @@ export function jobForEvent(
           body,
           'normal',
           DAY,
+          { ending: { taskId: t.id, state: t.state, endedAt: t.endedAt } },
         );
       }
       return undefined;
@@ -336,6 +391,7 @@ function scheduleAskJob(
     key: `schedule-ask:${occ.id}`,
     urgency: 'high',
     ttlSeconds: DAY,
+    news: { schedule: { id: s.id, occurrenceId: occ.id, ask: true } },
     payload: fitPayload({
       type: 'schedule.missed',
       title: full ? `${at} ${s.title} was missed` : `A scheduled run was missed (${at})`,
@@ -375,6 +431,7 @@ function scheduleNotRunJob(
     key: `schedule-not-run:${occ.id}`,
     urgency: 'normal',
     ttlSeconds: DAY,
+    news: { schedule: { id: s.id, occurrenceId: occ.id, ask: false } },
     payload: fitPayload({
       type: 'schedule.missed',
       title: full ? `${at} ${s.title} ${what}` : `A scheduled run ${what} (${at})`,

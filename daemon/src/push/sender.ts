@@ -3,7 +3,8 @@
 // push service asks (Retry-After); server errors and network failures retry with backoff; other
 // client errors and redirects are final (the same request would fail the same way). Retries wait in
 // memory; the push stays pending in push.json until its outcome is final, so after a stop or a crash
-// the next start sends it again (index.ts).
+// the next start sends it again (index.ts). A retry goes only while its news still stands (deps.stale)
+// and with what is left of its time to live.
 import type webpushModule from 'web-push';
 
 /** web-push is loaded on the first push, not at start-up (it costs memory and start time). */
@@ -49,6 +50,11 @@ export interface SenderDeps {
   report: (outcome: PushOutcome, final: boolean) => void;
   /** A retry that will not happen: the device's subscription was replaced or removed meanwhile. */
   abandon?: (pushId: string) => void;
+  /**
+   * Before a retry: why the push is no longer news (its approval decided, its thread deleted, too old),
+   * as the "not sent: …" detail of its final outcome; undefined while it still stands.
+   */
+  stale?: (job: PushJob, firstAt: number) => string | undefined;
   retry?: Partial<RetryPolicy>;
   now?: () => number;
 }
@@ -72,11 +78,15 @@ interface Attempt {
   endpoint: string;
   failures: number;
   rateLimited: number;
+  /** When the push was first recorded: its time to live counts from then, whatever the retries. */
+  firstAt: number;
 }
 
 export class PushSender {
   private readonly policy: RetryPolicy;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Retries waiting, by push id (cancel). */
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private readonly now: () => number;
 
@@ -85,11 +95,23 @@ export class PushSender {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Send to the device's current subscription. Resolves with the first attempt's outcome; retries continue in the background. */
-  async send(deviceId: string, job: PushJob, pushId?: string): Promise<PushOutcome | undefined> {
+  /**
+   * Send to the device's current subscription. Resolves with the first attempt's outcome; retries continue
+   * in the background. `firstAt`: when the push was recorded (a resent one: earlier than now).
+   */
+  async send(deviceId: string, job: PushJob, pushId?: string, firstAt = this.now()): Promise<PushOutcome | undefined> {
     const sub = this.deps.store.get(deviceId);
     if (!sub) return undefined;
-    return this.attempt(sub, { job, pushId, deviceId, endpoint: sub.endpoint, failures: 0, rateLimited: 0 });
+    return this.attempt(sub, { job, pushId, deviceId, endpoint: sub.endpoint, failures: 0, rateLimited: 0, firstAt });
+  }
+
+  /** A push that gave way (its outcome is recorded elsewhere): its waiting retry is not made. */
+  cancel(pushId: string): void {
+    const timer = this.waiting.get(pushId);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.timers.delete(timer);
+    this.waiting.delete(pushId);
   }
 
   /** Cancel pending retries. */
@@ -97,6 +119,7 @@ export class PushSender {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.waiting.clear();
   }
 
   pendingRetries(): number {
@@ -128,11 +151,19 @@ export class PushSender {
     if (this.stopped) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      if (a.pushId) this.waiting.delete(a.pushId);
       if (this.stopped) return;
       // The subscription may have been replaced or removed meanwhile: only retry the same one.
       const sub = this.deps.store.get(a.deviceId);
       if (!sub || sub.endpoint !== a.endpoint) {
         if (a.pushId) this.deps.abandon?.(a.pushId);
+        return;
+      }
+      // A retry can come long after the change (Retry-After up to an hour, five times): by then the
+      // approval may be decided, the thread deleted. Stale news is recorded as not sent, not sent.
+      const gone = this.deps.stale?.(a.job, a.firstAt);
+      if (gone) {
+        this.outcome(a, 'failed', gone);
         return;
       }
       void this.attempt(sub, a).catch((err) =>
@@ -141,6 +172,7 @@ export class PushSender {
     }, ms);
     timer.unref();
     this.timers.add(timer);
+    if (a.pushId) this.waiting.set(a.pushId, timer);
   }
 
   private backoff(failures: number): number {
@@ -149,6 +181,9 @@ export class PushSender {
   }
 
   private async attempt(sub: StoredSubscription, a: Attempt): Promise<PushOutcome> {
+    // The push service may hold it only for what is left of its time to live, not a fresh one per retry.
+    const ttl = a.job.ttlSeconds - Math.floor((this.now() - a.firstAt) / 1000);
+    if (ttl < 1) return this.outcome(a, 'failed', 'not sent: its time to live ran out before it could go out');
     const check = checkEndpoint(sub.endpoint);
     if (!check.ok) {
       // Stored before a rule changed, or edited by hand: never send there.
@@ -175,7 +210,7 @@ export class PushSender {
             publicKey: this.deps.keys.publicKey,
             privateKey: this.deps.keys.privateKey,
           },
-          TTL: a.job.ttlSeconds,
+          TTL: ttl,
           urgency: a.job.urgency,
           contentEncoding: 'aes128gcm',
         },

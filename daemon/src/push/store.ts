@@ -1,6 +1,7 @@
 // push.json: each device's push subscription, the recent outcomes (bounded), the keys of changes
 // already pushed (bounded), so a change is pushed at most once even across a restart, the pushes
-// not finished yet (recorded before the first attempt), so a crash or a stop does not lose them, and
+// not finished yet (recorded before the first attempt, bounded: one that gives way gets an outcome),
+// so a crash or a stop does not lose them, and
 // the last event looked at: a start looks again at the events after it (a crash can come between an
 // event's commit and the write that records its push).
 import path from 'node:path';
@@ -33,6 +34,14 @@ const PendingPush = z.object({
     threadId: Id.optional(),
     urgency: z.enum(PUSH_URGENCIES),
     ttlSeconds: z.number().int().positive(),
+    news: z
+      .object({
+        ending: z
+          .object({ taskId: z.string().max(128), state: z.string().max(32), endedAt: z.number().optional() })
+          .optional(),
+        schedule: z.object({ id: z.string().max(128), occurrenceId: z.string().max(128), ask: z.boolean() }).optional(),
+      })
+      .optional(),
     payload: z.object({
       type: z.enum(PUSH_KINDS),
       title: z.string().max(1024),
@@ -63,7 +72,10 @@ const PushDoc = z.object({
 type PushDoc = z.infer<typeof PushDoc>;
 
 export const KEEP_OUTCOMES = 500;
-const KEEP_PENDING = 500;
+/** At most this many pushes wait in push.json (10 phones × 50 endings during a long throttle). */
+export const KEEP_PENDING = 500;
+/** A pending push older than this would not be sent any more (index.ts RESEND_WITHIN_MS): first to go. */
+const PENDING_USEFUL_MS = 3600_000;
 const KEEP_KEYS = 2000;
 
 export class PushStore {
@@ -211,15 +223,52 @@ export class PushStore {
    * (before this awaits), so any write of push.json holds all or none: a crash cannot leave a
    * "suppressed" on disk without the key, which would send that push at the next start after all.
    * With nothing to record (nobody to tell) nothing is written now: the key goes with the next write.
+   * Returns the pushes that gave way to keep the list bounded (trimPending), as their recorded outcomes.
    */
-  async addPending(key: string, list: PendingPush[], suppressed: PushOutcome[] = []): Promise<void> {
+  async addPending(key: string, list: PendingPush[], suppressed: PushOutcome[] = []): Promise<PushOutcome[]> {
     this.rememberKey(key);
-    if (list.length === 0 && suppressed.length === 0) return;
-    const all = this.db.data.pending;
-    all.push(...list);
-    if (all.length > KEEP_PENDING) all.splice(0, all.length - KEEP_PENDING);
-    this.keepOutcomes(suppressed);
+    if (list.length === 0 && suppressed.length === 0) return [];
+    this.db.data.pending.push(...list);
+    const dropped = this.trimPending(Date.now());
+    this.keepOutcomes([...suppressed, ...dropped]);
     await this.db.write();
+    return dropped;
+  }
+
+  /**
+   * Over KEEP_PENDING, pushes give way, each with a `failed` outcome in the same write (never silently):
+   * first those too old to be sent any more, then those a newer push to the same device replaces anyway
+   * (same notification tag: the phone would show only the newer), oldest first; only then the oldest.
+   * So a burst of endings keeps each device's newest push for each thread before any whole task is lost.
+   */
+  private trimPending(now: number): PushOutcome[] {
+    const all = this.db.data.pending;
+    let excess = all.length - KEEP_PENDING;
+    if (excess <= 0) return [];
+    const newest = new Map<string, PendingPush>();
+    for (const p of all) newest.set(`${p.deviceId}\n${p.job.payload.tag}`, p);
+    const drop = new Map<PendingPush, string>();
+    const take = (p: PendingPush, why: string) => {
+      if (excess > 0 && !drop.has(p)) {
+        drop.set(p, why);
+        excess -= 1;
+      }
+    };
+    for (const p of all) if (now - p.at > PENDING_USEFUL_MS) take(p, 'not sent: it waited too long to go out');
+    for (const p of all)
+      if (newest.get(`${p.deviceId}\n${p.job.payload.tag}`) !== p)
+        take(p, 'not sent: too many pushes waiting; a newer one about the same thread replaces it');
+    for (const p of all) take(p, 'not sent: too many pushes waiting (the push service is holding them back)');
+    this.db.data.pending = all.filter((p) => !drop.has(p));
+    return [...drop].map(([p, detail]) => ({
+      deviceId: p.deviceId,
+      pushId: p.pushId,
+      at: now,
+      kind: p.job.payload.type,
+      ...(p.job.threadId ? { threadId: p.job.threadId } : {}),
+      result: 'failed' as const,
+      detail,
+    }));
   }
 
   /** A pending push that will not be sent after all (its subscription went away). */
