@@ -48,6 +48,44 @@ it('shows web search and fetch steps with their links and the cited sources unde
         },
       },
       {
+        type: 'text',
+        text: 'Cheapest fare is 99 euros.',
+        citations: [
+          {
+            type: 'web_search_result_location',
+            url: 'https://example.com/a',
+            title: 'Fares to Lisbon',
+            encrypted_index: 'I',
+            cited_text: '99',
+          },
+        ],
+      },
+    ],
+    usage: { server_tool_use: { web_search_requests: 1 } },
+  });
+  await page.getByRole('button', { name: 'New task' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Find flights');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Cheapest fare is 99 euros.').waitFor({ timeout: 20_000 });
+
+  await page.getByText('Searched the web for “lisbon flights”').waitFor({ timeout: 20_000 });
+  const results = page.getByRole('list', { name: 'Search results' });
+  await expect
+    .poll(() => results.getByRole('link', { name: 'Fares to Lisbon' }).getAttribute('href'))
+    .toBe('https://example.com/a');
+  // A result link that is not http(s) is not offered as a link.
+  expect(await page.getByRole('link', { name: 'Bad link' }).count()).toBe(0);
+  const sources = page.getByRole('list', { name: 'Sources' });
+  await expect.poll(() => sources.getByRole('link', { name: 'Fares to Lisbon' }).count()).toBe(1);
+  // The request carried web search (on by default); fetch only goes alone, when the message gives a URL.
+  const names = model.requests[0].body.tools.map((t: { name: string }) => t.name);
+  expect(names).toContain('web_search');
+  expect(names).not.toContain('web_fetch');
+
+  // A page the person names is read in a new thread (this one read search results: fetch is off here).
+  model.push({
+    content: [
+      {
         type: 'server',
         block: { type: 'server_tool_use', id: 'srvtoolu_f1', name: 'web_fetch' },
         input: { url: 'https://example.com/a' },
@@ -68,42 +106,19 @@ it('shows web search and fetch steps with their links and the cited sources unde
           },
         },
       },
-      {
-        type: 'text',
-        text: 'Cheapest fare is 99 euros.',
-        citations: [
-          {
-            type: 'web_search_result_location',
-            url: 'https://example.com/a',
-            title: 'Fares to Lisbon',
-            encrypted_index: 'I',
-            cited_text: '99',
-          },
-        ],
-      },
+      { type: 'text', text: 'The fares page lists 99 euros.' },
     ],
-    usage: { server_tool_use: { web_search_requests: 1, web_fetch_requests: 1 } },
+    usage: { server_tool_use: { web_fetch_requests: 1 } },
   });
-  await page.getByRole('button', { name: 'New task' }).click();
-  await page.getByRole('textbox', { name: 'Message' }).fill('Find flights');
+  await page.goto(`${td.url}/#`);
+  await page.getByRole('button', { name: 'New task' }).click({ timeout: 20_000 });
+  await page.getByRole('textbox', { name: 'Message' }).fill('Read https://example.com/a');
   await page.getByRole('button', { name: 'Send' }).click();
-  await page.getByText('Cheapest fare is 99 euros.').waitFor({ timeout: 20_000 });
-
-  await page.getByText('Searched the web for “lisbon flights”').waitFor({ timeout: 20_000 });
-  const results = page.getByRole('list', { name: 'Search results' });
-  await expect
-    .poll(() => results.getByRole('link', { name: 'Fares to Lisbon' }).getAttribute('href'))
-    .toBe('https://example.com/a');
-  // A result link that is not http(s) is not offered as a link.
-  expect(await page.getByRole('link', { name: 'Bad link' }).count()).toBe(0);
+  await page.getByText('The fares page lists 99 euros.').waitFor({ timeout: 20_000 });
   await page.getByText('Read Fares page').waitFor({ timeout: 20_000 });
-  const sources = page.getByRole('list', { name: 'Sources' });
-  await expect.poll(() => sources.getByRole('link', { name: 'Fares to Lisbon' }).count()).toBe(1);
-  // The request carried web search (on by default); fetch only goes alone, when the message gives a URL.
-  const names = model.requests[0].body.tools.map((t: { name: string }) => t.name);
-  expect(names).toContain('web_search');
-  expect(names).not.toContain('web_fetch');
-});
+  const fetchNames = model.requests[1].body.tools.map((t: { name: string }) => t.name);
+  expect(fetchNames).toContain('web_fetch');
+}, 60_000);
 
 it('allows reading web pages for a tainted task from its step, and switches web fetch off in Settings', async () => {
   const { page } = b;

@@ -8,6 +8,7 @@
 //   checkpoint (turn committed to state.messages).
 // Resuming with `state.inflight` set finishes that turn without re-running a call that started.
 import { plural } from '../../../shared/src/index.js';
+import { FETCH_WITHDRAWN_NOTICE } from '../../../shared/src/web-fetch-words.js';
 import { type CallCheck, callEstimateUsd, checkCall } from './call-check.js';
 import { fitContext, normalizeMessages } from './context-window.js';
 import { modelFeatures } from './features.js';
@@ -17,7 +18,15 @@ import { invalidInputAnswer } from './reply-checks.js';
 import { RunawayWatch } from './runaway.js';
 import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import { countUses, noteBlock, readsWeb, type WebSettings, webTools } from './web-tools.js';
-import type { ModelClient, ModelRequest, TextBlock, ToolResultBlock, ToolUseBlock, WireBlock } from './wire.js';
+import type {
+  ModelClient,
+  ModelRequest,
+  TextBlock,
+  ToolResultBlock,
+  ToolUseBlock,
+  WireBlock,
+  WireMessage,
+} from './wire.js';
 import { wireTools } from './wire-tools.js';
 
 export type {
@@ -231,6 +240,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   const toolDefs = wireTools(defs);
 
   let webOff = false;
+  let toldFetchWithdrawn = false;
   const webUses = { searches: opts.web?.used?.searches ?? 0, fetches: opts.web?.used?.fetches ?? 0 };
 
   // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
@@ -359,6 +369,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       webUses.searches += used.searches;
       webUses.fetches += used.fetches;
       const toolUses = content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+      // The task goes on tainted, so its next request withholds fetch: said now, since the reply may
+      // first wait on a question (a reply that ends the task had fetch withheld from nothing).
+      if (state.tainted && toolUses.length) tellFetchWithdrawn(webFor(state.messages).note);
       if (stopReason === 'refusal') {
         if (content.length) state.messages.push({ role: 'assistant', content });
         state.turns++;
@@ -646,6 +659,25 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     }
   }
 
+  /** The web tools the next request offers, and the note when fetch is withdrawn. */
+  function webFor(conversation: WireMessage[]): ReturnType<typeof webTools> {
+    if (webOff) return { tools: [] };
+    return webTools(opts.web?.settings, {
+      tainted: state.tainted,
+      fetchAllowed: opts.web?.fetchAllowed?.(),
+      searchesUsed: webUses.searches,
+      fetchesUsed: webUses.fetches,
+      messages: conversation,
+    });
+  }
+
+  /** The person learns fetch was withdrawn (once a run), and can allow it from the notice. */
+  function tellFetchWithdrawn(note: string | undefined): void {
+    if (!note || toldFetchWithdrawn) return;
+    toldFetchWithdrawn = true;
+    void emit({ type: 'notice', text: FETCH_WITHDRAWN_NOTICE });
+  }
+
   function buildRequest(): ModelRequest | { failed: string } {
     const reserve = settings.maxTokens;
     // Never past the last message: the request always has one (the task's start is at contextFrom).
@@ -671,15 +703,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       } as WireBlock;
       messages[messages.length - 1] = { role: last.role, content };
     }
-    const web = webOff
-      ? { tools: [] }
-      : webTools(opts.web?.settings, {
-          tainted: state.tainted,
-          fetchAllowed: opts.web?.fetchAllowed?.(),
-          searchesUsed: webUses.searches,
-          fetchesUsed: webUses.fetches,
-          messages: conversation,
-        });
+    const web = webFor(conversation);
+    tellFetchWithdrawn(web.note);
     // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
     const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;
     const system = web.note ? [...opts.system, noteBlock(web.note)] : opts.system;

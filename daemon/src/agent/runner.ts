@@ -3,6 +3,7 @@
 // person (questions, waiting), and records how the task ended.
 
 import type { Question, ServerEvent, Task, ThreadItem } from '../../../shared/src/index.js';
+import { FETCH_WITHDRAWN_NOTICE } from '../../../shared/src/web-fetch-words.js';
 import type { DaemonContext } from '../context.js';
 import { DiskFullError, type Tx } from '../store/journal.js';
 import type { ThreadDoc } from '../store/threads.js';
@@ -164,6 +165,8 @@ export class TaskRun {
     let ownLimit: number | undefined;
     let contextFrom: number | undefined;
     let webUsed = { searches: 0, fetches: 0 };
+    /** An earlier run of this task already said web fetch is off (a resume or retry says it once). */
+    let toldFetchWithdrawn = false;
     const settled: ThreadItem[] = [];
     await this.recorder.updateTask(
       { state: 'running', reason: undefined, endedAt: undefined, model: cfg.anthropic.model },
@@ -174,6 +177,9 @@ export class TaskRun {
         r.attempt = this.attempt;
         ownLimit = r.maxCostUsd;
         if (r.webFetchAllowed) this.webFetchAllowed = true;
+        toldFetchWithdrawn = doc.items.some(
+          (i) => i.kind === 'notice' && i.taskId === this.taskId && i.text === FETCH_WITHDRAWN_NOTICE,
+        );
         if (r.question?.answer !== undefined)
           this.earlierAnswer = { toolUseId: r.question.toolUseId, answer: r.question.answer };
         if (!r.started) {
@@ -222,7 +228,10 @@ export class TaskRun {
       model: this.host.modelFor(apiKey, cfg.anthropic.baseUrl),
       tools: this.host.tools,
       signal: this.controller.signal,
-      emit: (event) => this.recorder.apply(event),
+      emit: (event) =>
+        event.type === 'notice' && event.text === FETCH_WITHDRAWN_NOTICE && toldFetchWithdrawn
+          ? undefined
+          : this.recorder.apply(event),
       hooks: this.hooks(),
       budgets: {
         maxTurns: cfg.agent.maxTurns,

@@ -4,17 +4,28 @@
 import {
   ACTIVE_TASK_STATES,
   type Approval,
+  ENDED_TASK_STATES,
   type Question,
   type ServerEvent,
   type Task,
   type ThreadItem,
 } from '../../../shared/src/index.js';
+import { FETCH_ALLOWED_GO_ON, FETCH_ALLOWED_NOTICE } from '../../../shared/src/web-fetch-words.js';
 import type { DaemonContext } from '../context.js';
 import type { ThreadDoc } from '../store/threads.js';
 import type { CommandContext } from '../util/command-context.js';
 import { CommandError } from '../util/command-error.js';
 import { landAttachments, userContent } from './attachments.js';
-import { type AgentRecord, agentRecord, cleanTitle, findTask, threadOfTask, titleFrom } from './records.js';
+import {
+  type AgentRecord,
+  agentRecord,
+  cleanTitle,
+  findTask,
+  newItemId,
+  threadOfTask,
+  titleFrom,
+  upsertItem,
+} from './records.js';
 import { liveItems } from './runner.js';
 import type { Supervisor } from './supervisor.js';
 import { addQueuedTask, type NewTask } from './task-setup.js';
@@ -358,17 +369,58 @@ export class ThreadCommands {
       if (text === undefined) throw new CommandError('not_found', 'The full output of this step is no longer kept.');
       return { text };
     });
-    registerWebCommands(this.ctx, {
-      allowFetch: async (taskId) => {
-        await this.taskOf(taskId);
-        const task = await this.setTask(taskId, {}, (_doc, rec) => {
-          const r = rec.tasks[taskId];
-          if (!r) throw new CommandError('not_found', 'There is no such task.');
-          r.webFetchAllowed = true;
-        });
-        this.runs.run(taskId)?.allowWebFetch();
-        return task;
-      },
+    registerWebCommands(this.ctx, { allowFetch: (taskId) => this.allowFetch(taskId) });
+  }
+
+  /**
+   * The person allowed web fetch for a task whose thread read untrusted content. A task still going
+   * takes it up before its next model call; on a task that ended (its request had fetch withdrawn,
+   * and the model could only ask), the thread goes on in a new task that has the allowance from its
+   * start. Either way it is one task's: nothing carries further.
+   */
+  private async allowFetch(taskId: string): Promise<Task> {
+    const { task } = await this.taskOf(taskId);
+    const start = { role: 'user' as const, content: await userContent(FETCH_ALLOWED_GO_ON, []) };
+    const { result } = await this.mutate(threadOfTask(taskId), (doc, rec) => {
+      const t = findTask(doc, taskId);
+      const r = rec.tasks[taskId];
+      if (!t || !r) throw new CommandError('not_found', 'There is no such task.');
+      // Decided inside the write: a task that ended meanwhile, or a second tap from another device.
+      if (!ENDED_TASK_STATES.has(t.state)) {
+        if (r.webFetchAllowed) return { task: { ...t } };
+        r.webFetchAllowed = true;
+        const notice: ThreadItem = {
+          kind: 'notice',
+          id: newItemId('ntc'),
+          taskId,
+          text: FETCH_ALLOWED_NOTICE,
+          createdAt: Date.now(),
+        };
+        upsertItem(doc, notice);
+        return { task: { ...t }, notice };
+      }
+      this.requireWork();
+      if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
+      if (doc.tasks.at(-1)?.id !== taskId)
+        throw new CommandError(
+          'conflict',
+          'A later message in this thread was already sent, so this task cannot go on. If that task needs web pages, allow it there.',
+        );
+      if (doc.meta.state === 'archived') doc.meta.state = 'active';
+      const made = addQueuedTask(doc, rec, { text: FETCH_ALLOWED_GO_ON, start, landed: [] });
+      rec.tasks[made.task.id].webFetchAllowed = true;
+      return { task: made.task, made };
     });
+    if ('made' in result && result.made) {
+      this.emit({ kind: 'item.added', threadId: task.threadId, item: result.made.item });
+      this.emit({ kind: 'task.updated', task: result.made.task });
+      this.runs.scheduler.enqueue({ taskId: result.made.task.id, threadId: task.threadId });
+      return result.made.task;
+    }
+    if ('notice' in result && result.notice) {
+      this.emit({ kind: 'item.added', threadId: task.threadId, item: result.notice });
+      this.runs.run(taskId)?.allowWebFetch();
+    }
+    return result.task;
   }
 }

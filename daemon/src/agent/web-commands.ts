@@ -8,7 +8,10 @@ import type { DaemonContext, StatusPart } from '../context.js';
 import { webRefusedBy } from './web-tools.js';
 
 export interface WebCommandHost {
-  /** Durably mark the task as allowed, and tell its run if it is going. Throws not_found. */
+  /**
+   * Allow web fetch for one task: a task still going is marked (its run told); an ended latest task
+   * goes on in a new task that has it. Returns the task that may fetch. Throws not_found, conflict.
+   */
   allowFetch(taskId: string): Promise<Task>;
 }
 

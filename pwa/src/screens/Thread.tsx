@@ -28,7 +28,7 @@ import { memo, sameElements } from '../ui/memo.js';
 import { ApprovalCard, QuestionCard, resultFiles, TaskFooter, ToolRow, useRootPaths } from './Cards.js';
 import { Composer } from './Composer.js';
 import { ThinkingItem } from './ThinkingItem.js';
-import { isWebStep, Sources, WebStepRow } from './WebSteps.js';
+import { FetchOffNotice, isFetchOffNotice, isWebStep, Sources, WebStepRow } from './WebSteps.js';
 
 /** Outbox entries not yet matched by a user message the host already recorded (no double bubble). */
 function unsent(entries: OutboxEntry[], items: ThreadItem[]): OutboxEntry[] {
@@ -189,16 +189,13 @@ function Item({
       return <AssistantMessage item={item} streaming={streaming} threadId={threadId} />;
     case 'tool':
       if (item.tool === 'ask_user') return <AskedItem item={item} />;
-      return isWebStep(item) ? (
-        <WebStepRow item={item} threadId={threadId} />
-      ) : (
-        <ToolRow item={item} threadId={threadId} />
-      );
+      return isWebStep(item) ? <WebStepRow item={item} /> : <ToolRow item={item} threadId={threadId} />;
     case 'thought':
       return <ThinkingItem item={item} />;
     case 'notice':
       // A retry in progress is news only while its task runs.
       if (item.transient && taskEnded) return null;
+      if (isFetchOffNotice(item)) return <FetchOffNotice item={item} threadId={threadId} />;
       return <p class="item-notice">{item.text}</p>;
   }
 }

@@ -1,8 +1,10 @@
-// Web research steps (the API's web search and web fetch) and the sources an answer cites. Their
-// titles and links come from web pages: plain text, and only http(s) links are made clickable.
+// Web research steps (the API's web search and web fetch), the sources an answer cites, and the
+// notice that web fetch was withdrawn (with the Allow control). Titles and links come from web
+// pages: plain text, and only http(s) links are made clickable.
 import { useState } from 'preact/hooks';
 import type { ThreadItem } from '../../../shared/src/index.js';
 import { ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
+import { FETCH_ALLOWED_NOTICE, FETCH_WITHDRAWN_NOTICE } from '../../../shared/src/web-fetch-words.js';
 import { request } from '../conn/connection.js';
 import { appStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
@@ -39,42 +41,68 @@ function LinkList({ items, label }: { items: Link[]; label: string }) {
   );
 }
 
-/** Lets a task whose thread read the web read pages again (task.allowWebFetch). */
-function AllowFetch({ taskId }: { taskId: string }) {
-  const [state, setState] = useState<'idle' | 'busy' | 'done'>('idle');
+type NoticeItem = Extract<ThreadItem, { kind: 'notice' }>;
+
+/** The daemon's notice that a task's request had web fetch withdrawn: the place to allow it. */
+export const isFetchOffNotice = (item: NoticeItem) => item.text === FETCH_WITHDRAWN_NOTICE;
+
+/**
+ * Web fetch was withdrawn from a task because its conversation read untrusted content: the notice
+ * says why, and a tap allows it (task.allowWebFetch). A task still going takes it up; on the
+ * thread's latest task, once ended, the thread goes on in a new task that may read pages.
+ */
+export function FetchOffNotice({ item, threadId }: { item: NoticeItem; threadId: string }) {
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  if (state === 'done') return <p class="web-read">Reading web pages is allowed for this task.</p>;
+  const fetchOn = useStore(appStore, (s) => s.host?.web?.fetch ?? false);
+  const taskId = item.taskId ?? '';
+  const task = useStore(appStore, (s) => s.details[threadId]?.tasks[taskId]);
+  const allowed = useStore(appStore, (s) =>
+    (s.details[threadId]?.items ?? []).some(
+      (i) => i.kind === 'notice' && i.taskId === taskId && i.text === FETCH_ALLOWED_NOTICE,
+    ),
+  );
+  const latest = useStore(appStore, (s) => {
+    const tasks = Object.values(s.details[threadId]?.tasks ?? {});
+    return tasks.every((t) => t.id === taskId || t.createdAt <= (task?.createdAt ?? 0));
+  });
+  const ended = !!task && ENDED_TASK_STATES.has(task.state);
+  // Allowed already, or a later message took the thread on: only the why stays, as other notices read.
+  const offer = fetchOn && !!task && !allowed && (!ended || latest);
+  if (!offer && !error) return <p class="item-notice">{item.text}</p>;
+  const why = `why-${item.id}`;
   return (
-    <p class="web-read">
-      <button
-        type="button"
-        disabled={state === 'busy'}
-        onClick={async () => {
-          setState('busy');
-          setError(undefined);
-          try {
-            await request({ type: 'task.allowWebFetch', taskId });
-            setState('done');
-          } catch (e) {
-            setError((e as Error).message);
-            setState('idle');
-          }
-        }}
-      >
-        Allow reading web pages for this task
-      </button>
+    <div class="web-off">
+      <p id={why}>{item.text}</p>
+      {offer && (
+        <button
+          type="button"
+          aria-describedby={why}
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            setError(undefined);
+            try {
+              await request({ type: 'task.allowWebFetch', taskId });
+            } catch (e) {
+              setError((e as Error).message);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          {ended ? 'Allow reading web pages and go on' : 'Allow reading web pages for this task'}
+        </button>
+      )}
       <ErrorText error={error} />
-    </p>
+    </div>
   );
 }
 
-export function WebStepRow({ item, threadId }: { item: ToolItem; threadId: string }) {
+export function WebStepRow({ item }: { item: ToolItem }) {
   const input = (item.input ?? {}) as { results?: unknown; url?: unknown; title?: unknown };
   const found = item.tool === 'web_search' ? links(input.results) : [];
   const read = item.tool === 'web_fetch' && safe(input.url) ? input.url : undefined;
-  const fetchOn = useStore(appStore, (s) => s.host?.web?.fetch ?? false);
-  const task = useStore(appStore, (s) => s.details[threadId]?.tasks[item.taskId]);
-  const active = !!task && !ENDED_TASK_STATES.has(task.state);
   return (
     <div class={`tool tool-${item.state} web-step`} data-item={item.id}>
       <div class="tool-head">
@@ -92,7 +120,6 @@ export function WebStepRow({ item, threadId }: { item: ToolItem; threadId: strin
         </p>
       )}
       {item.state === 'error' && item.output && <p class="web-error">{item.output}</p>}
-      {item.tool === 'web_search' && fetchOn && active && <AllowFetch taskId={item.taskId} />}
     </div>
   );
 }
