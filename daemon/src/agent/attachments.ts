@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Attachment } from '../../../shared/src/index.js';
 import { sameFile, type TakenUpload, type UploadStore } from '../store/uploads.js';
+import { NOT_AN_IMAGE, sniffImage } from '../tools/image-bytes.js';
 import { CommandError } from '../util/command-error.js';
 import { fsyncDir } from '../util/durable-file.js';
 import type { ImageBlock, TextBlock } from './wire.js';
@@ -126,17 +127,26 @@ export async function landAttachments(
 /** The user message content for the model: the text, where the files are, and images as images. */
 export async function userContent(text: string, landed: Landed[]): Promise<Array<TextBlock | ImageBlock>> {
   if (!landed.length) return [{ type: 'text', text }];
-  const lines = landed.map((l) => `- ${l.file} (${l.attachment.mediaType}, ${l.attachment.size} bytes)`);
-  const blocks: Array<TextBlock | ImageBlock> = [
-    { type: 'text', text: `${text}\n\nAttached files (saved on this computer):\n${lines.join('\n')}` },
-  ];
+  const lines: string[] = [];
+  const images: ImageBlock[] = [];
   for (const l of landed) {
-    if (!IMAGE_TYPES.has(l.attachment.mediaType) || l.attachment.size > MAX_IMAGE_BYTES) continue;
-    const data = (await fs.readFile(l.file)).toString('base64');
-    blocks.push({
-      type: 'image',
-      source: { type: 'base64', media_type: l.attachment.mediaType as ImageBlock['source']['media_type'], data },
-    });
+    let line = `- ${l.file} (${l.attachment.mediaType}, ${l.attachment.size} bytes)`;
+    if (IMAGE_TYPES.has(l.attachment.mediaType) && l.attachment.size <= MAX_IMAGE_BYTES) {
+      const bytes = await fs.readFile(l.file);
+      // Sent as an image only if it is one (by its bytes, as what it really is): the API refuses a
+      // request with an image it cannot read, and the image would go with every later request.
+      const mediaType = sniffImage(bytes);
+      if (mediaType)
+        images.push({
+          type: 'image',
+          source: { type: 'base64', media_type: mediaType, data: bytes.toString('base64') },
+        });
+      else line += ` — not shown as an image: ${NOT_AN_IMAGE}`;
+    }
+    lines.push(line);
   }
-  return blocks;
+  return [
+    { type: 'text', text: `${text}\n\nAttached files (saved on this computer):\n${lines.join('\n')}` },
+    ...images,
+  ];
 }

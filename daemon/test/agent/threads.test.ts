@@ -126,6 +126,25 @@ it('moves attachments into the workspace inbox without overwriting, and gives th
   ).rejects.toMatchObject({ code: 'not_found' });
 });
 
+it('an attached file that says it is an image but is not one goes as a file, never as an image', async () => {
+  server.push(reply(text('Noted.')), reply(text('Still fine.')));
+  h = await startHarness({ modelUrl: server.url });
+  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(60)]);
+  const fake = await h.ctx.uploads.save(h.cc.device.id, 'photo.png', 'image/png', Buffer.from('this is not a png'));
+  const misnamed = await h.ctx.uploads.save(h.cc.device.id, 'scan.png', 'image/png', jpeg);
+  const { thread, task } = await h.send('thread.create', { text: 'Look', attachmentIds: [fake.id, misnamed.id] });
+  await h.waitTask(task.id, ['done']);
+  const content = server.requests[0].body.messages[0].content;
+  expect(content[0].text).toMatch(/photo\.png .*not shown as an image: not a valid image/);
+  // The real image goes as what its bytes are; the fake one not at all.
+  expect(content.slice(1).map((b: { type: string; source: unknown }) => [b.type, b.source])).toEqual([
+    ['image', { type: 'base64', media_type: 'image/jpeg', data: jpeg.toString('base64') }],
+  ]);
+  // The thread goes on (a bad image would be refused with every later request).
+  const next = await h.send('thread.send', { threadId: thread.id, text: 'And now?' });
+  await h.waitTask(next.task.id, ['done']);
+});
+
 it('an inbox that is a link (left by a command or a cloned repository) is not followed', async () => {
   h = await startHarness({ modelUrl: server.url });
   const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-outside-'));
