@@ -77,9 +77,9 @@ export type ToolsDeps = Pick<
 > & {
   /**
    * Paired devices, whose token hashes never reach the model, and the threads that say which tasks
-   * exist (absent in tools-only tests).
+   * exist, and the journal whose records hold the commands' replies (absent in tools-only tests).
    */
-  store?: Pick<Store, 'devices' | 'threads'>;
+  store?: Pick<Store, 'devices' | 'threads' | 'journal'>;
 };
 
 export interface StartToolsOptions {
@@ -228,8 +228,23 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   };
   ctx.onConfigChange(onConfig);
 
+  /**
+   * Settles once the command's record (its reply and events) is durable, or failed: an undo whose
+   * record a crash tore is reported by the next undo (journal.ts `undo`). Undefined outside a command.
+   */
+  const recordWritten = (): Promise<boolean> | undefined => {
+    const wal = ctx.store?.journal;
+    const tx = wal?.current();
+    if (!wal || !tx) return undefined;
+    return new Promise<boolean>((resolve) => {
+      // A failed record runs its fail hooks before its after-commit work.
+      tx.failHooks.push(() => resolve(false));
+      wal.afterCommit(() => resolve(true));
+    });
+  };
+
   const undo = async (taskId: string): Promise<UndoResult> => {
-    const result = await journal.undo(taskId);
+    const result = await journal.undo(taskId, recordWritten());
     // Nothing undone, nothing changed: no event for every device to store and show.
     if (result.restored.length || result.skipped.length) {
       // The undo is done on disk: a notice that could not go out is logged, never answered as a failed undo.

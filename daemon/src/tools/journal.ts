@@ -46,9 +46,12 @@ type JournalLine =
   | { missed: string[] }
   /** What a shell run changed, in one line (a torn line holds none of it, so recovery redoes it whole). */
   | { external: JournalEntry[]; run?: string }
-  | { undone: string[]; at: number }
+  /** `by`: the undo whose marks these are, until its result is reported (untagged: reported). */
+  | { undone: string[]; at: number; by?: string }
   /** Written (durably) before an undo acts: a crash may leave these reversed but not marked undone. */
-  | { undoing: string[]; at: number };
+  | { undoing: string[]; at: number; by?: string }
+  /** Undos whose results reached their caller (the command's record that holds the reply is durable). */
+  | { reported: string[]; at: number };
 
 /** Shell runs in flight keep their snapshot here (see shell-journal.ts), with the tools' touch log. */
 const RUNS = '.shell-runs';
@@ -248,6 +251,8 @@ export class ChangeJournal {
   private readonly recovering: Promise<void>;
   /** Per task, the end of its queue of undos and changes (see oneAtATime). */
   private readonly turns = new Map<string, Promise<void>>();
+  /** Undos of this process whose results are reported or on their way: no other undo's to report. */
+  private readonly ownUndos = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -955,18 +960,27 @@ export class ChangeJournal {
   /**
    * Undo a task: newest change first. A path whose current state is not what the task left is
    * left alone, as is every earlier change to it, and reported.
+   *
+   * `delivered` settles once the result reached whoever asked (true: the command's record holding
+   * the reply is durable) or never will (false); without it the result counts as reported at once.
+   * The undone marks are durable before that record, so a kill -9 in between leaves changes undone
+   * whose result nobody got: the next undo (the phone resending the command) reports their paths
+   * as restored, as its own, so its reply and changes.updated say what was done.
    */
-  undo(taskId: string): Promise<UndoResult> {
+  undo(taskId: string, delivered?: Promise<boolean>): Promise<UndoResult> {
     // The entries are read inside the turn: a second undo sees what the first undid.
-    return this.turn(taskId, () => this.undoNow(taskId));
+    return this.turn(taskId, () => this.undoNow(taskId, delivered));
   }
 
-  private async undoNow(taskId: string): Promise<UndoResult> {
+  private async undoNow(taskId: string, delivered: Promise<boolean> | undefined): Promise<UndoResult> {
     const all = await this.entries(taskId);
-    const interrupted = await this.undoInterrupted(taskId);
+    const { interrupted, unreported } = await this.undoMarks(taskId);
+    const attempt = `und_${crypto.randomBytes(8).toString('base64url')}`;
+    const by = delivered ? { by: attempt } : {};
     const pending = all.filter((e) => !e.undone).map((e) => e.id);
-    if (pending.length) await this.append(taskId, { undoing: pending, at: Date.now() });
+    if (pending.length) await this.append(taskId, { undoing: pending, at: Date.now(), ...by });
     const result: UndoResult = { restored: [], skipped: [] };
+    const adopted = new Set<string>();
     const blocked = new Map<string, string>();
     const done: string[] = [];
     const block = (paths: string[], reason: string) => {
@@ -977,8 +991,15 @@ export class ChangeJournal {
         }
     };
     for (const e of [...all].reverse()) {
-      if (e.undone) continue;
       const paths = [e.path, ...(e.toPath ? [e.toPath] : [])];
+      if (e.undone) {
+        const earlier = unreported.get(e.id);
+        if (earlier === undefined) continue;
+        // Undone by an undo whose result never got out: this undo tells it.
+        adopted.add(earlier);
+        for (const p of paths) if (!result.restored.includes(p)) result.restored.push(p);
+        continue;
+      }
       const already = paths.find((p) => blocked.has(p));
       if (already) {
         block(paths, blocked.get(already)!);
@@ -999,19 +1020,51 @@ export class ChangeJournal {
         block(paths, restoreFailure(err, paths));
       }
     }
-    if (done.length) await this.append(taskId, { undone: done, at: Date.now() });
+    if (done.length) await this.append(taskId, { undone: done, at: Date.now(), ...by });
     result.restored = result.restored.filter((p) => !blocked.has(p));
+    const told = [...adopted, ...(delivered && done.length ? [attempt] : [])];
+    if (!delivered) {
+      if (told.length) await this.append(taskId, { reported: told, at: Date.now() });
+    } else if (told.length) {
+      for (const a of told) this.ownUndos.add(a);
+      void delivered.then(
+        (ok) => this.settleReport(taskId, told, ok),
+        () => this.settleReport(taskId, told, false),
+      );
+    }
     return result;
   }
 
-  /** Changes an earlier undo set out to reverse and never marked undone (a crash, or left as they were). */
-  private async undoInterrupted(taskId: string): Promise<Set<string>> {
-    const out = new Set<string>();
+  /** An undo's result got out (its marks are reported), or did not (the next undo reports them). */
+  private async settleReport(taskId: string, attempts: string[], ok: boolean): Promise<void> {
+    // Kept in ownUndos once reported: an undo that read the lines before this one lands must not
+    // take them for unreported.
+    if (!ok) for (const a of attempts) this.ownUndos.delete(a);
+    // Lost to a kill -9 first, the next undo names those paths once more: better twice than never.
+    else await this.append(taskId, { reported: attempts, at: Date.now() }).catch(() => undefined);
+  }
+
+  /**
+   * From the undo lines: the changes an earlier undo set out to reverse and never marked undone (a
+   * crash, or left as they were), and the changes an earlier undo marked undone whose result never
+   * reached anyone (a crash before its command's record was durable), with that undo's id.
+   */
+  private async undoMarks(taskId: string): Promise<{ interrupted: Set<string>; unreported: Map<string, string> }> {
+    const interrupted = new Set<string>();
+    const undoneBy = new Map<string, string>();
+    const reported = new Set<string>();
     for (const l of await this.lines(taskId)) {
-      if ('undoing' in l) for (const id of l.undoing) out.add(id);
-      else if ('undone' in l) for (const id of l.undone) out.delete(id);
+      if ('undoing' in l) for (const id of l.undoing) interrupted.add(id);
+      else if ('undone' in l)
+        for (const id of l.undone) {
+          interrupted.delete(id);
+          if (l.by !== undefined) undoneBy.set(id, l.by);
+        }
+      else if ('reported' in l) for (const a of l.reported) reported.add(a);
     }
-    return out;
+    const unreported = new Map<string, string>();
+    for (const [id, by] of undoneBy) if (!reported.has(by) && !this.ownUndos.has(by)) unreported.set(id, by);
+    return { interrupted, unreported };
   }
 
   /**
