@@ -1,6 +1,8 @@
 // Settings → Memory in words: how many files there are, and whether the list shows them all. The
 // agent reads every file, so a list the daemon cut (to keep its reply small) says so, and "Delete
 // all" names every file it deletes, not only those shown.
+// Before the shared module builds its schemas (see zod-config.ts): this file is loaded early.
+import '../conn/zod-config.js';
 import { MAX_MEMORY_FILES, type MemoryListResult } from '../../../shared/src/index.js';
 
 const count = (n: number) => n.toLocaleString('en');
