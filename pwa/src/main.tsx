@@ -6,9 +6,10 @@ import { loadOutbox, startOutbox } from './conn/outbox.js';
 import { installHaptics } from './lib/haptics.js';
 import { watchInstall } from './lib/install.js';
 import { takePendingOpen } from './lib/pending-open.js';
-import { navigate, parseHash, startRouting, takePairCode } from './lib/route.js';
+import { navigate, parseHash, routeStore, startRouting, takePairCode } from './lib/route.js';
 import { registerServiceWorker } from './lib/sw-register.js';
 import { appStore, authStore, connStore, loadPersisted, startPersistence } from './state/app.js';
+import { wantScreenHeadingFocus } from './ui/focus.js';
 import './styles.css';
 
 // The composition root: no module does anything when imported; everything starts here, in order.
@@ -43,6 +44,8 @@ async function boot(): Promise<void> {
   const target = await pendingOpen;
   if (target && !location.hash && !pairCode) navigate(parseHash(target), true);
   render(<App pairCode={pairCode} />, document.getElementById('app')!);
+  // From now on a screen that replaces another focuses its heading (not on the first one of a load).
+  routeStore.subscribe(wantScreenHeadingFocus);
   // The static shell index.html shows until now (it paints before any script has run).
   document.getElementById('boot')?.remove();
 }

@@ -17,6 +17,7 @@ import { undoPreview } from '../lib/undo-words.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, StateChip } from '../ui/common.js';
+import { refocusWhenGone } from '../ui/focus.js';
 
 /**
  * The allowed folders' paths. The selector returns the store's own array (a new array on every
@@ -81,6 +82,15 @@ const STATE_WORDS: Record<ToolItem['state'], string> = {
   unknown: 'outcome unknown',
 };
 
+/**
+ * A step Errand's stop or a cancel left unrun is stored as denied, but nobody denied it: its summary
+ * already says "not run, …", so the row adds no state word and no "denied" mark.
+ */
+export function stepState(item: Pick<ToolItem, 'state' | 'summary'>): { mark: string; words?: string; css: string } {
+  if (item.state === 'denied' && /: not run, /.test(item.summary)) return { mark: '–', css: 'not-run' };
+  return { mark: TOOL_MARK[item.state], words: STATE_WORDS[item.state], css: item.state };
+}
+
 /** A connector's tools are named `<connector>__<tool>`: say which connector, never the internal name. */
 function connectorOf(tool: string): string | undefined {
   const i = tool.indexOf('__');
@@ -106,17 +116,18 @@ export function ToolRow({ item, threadId }: { item: ToolItem; threadId?: string 
       setLoading(false);
     }
   };
+  const shown = stepState(item);
   return (
-    <div class={`tool tool-${item.state}`}>
+    <div class={`tool tool-${shown.css}`}>
       <button
         type="button"
         class="tool-head"
         aria-expanded={open}
-        aria-label={`${visibleText(item.summary)}${via ? ` (via ${via})` : ''}, ${STATE_WORDS[item.state]}. ${open ? 'Hide' : 'Show'} details`}
+        aria-label={`${visibleText(item.summary)}${via ? ` (via ${via})` : ''}${shown.words ? `, ${shown.words}` : ''}. ${open ? 'Hide' : 'Show'} details`}
         onClick={() => setOpen(!open)}
       >
         <span class="tool-mark" aria-hidden="true">
-          {TOOL_MARK[item.state]}
+          {shown.mark}
         </span>
         {/* Like the approval beside it: what the step ran, with hidden and direction characters shown. */}
         <span class="tool-summary">{visibleText(item.summary)}</span>
@@ -178,7 +189,8 @@ function PendingApproval({ approval }: { approval: Approval }) {
   const expired = left <= 0;
   const roots = useRootPaths();
   const words = approvalWords(approval, roots);
-  const decide = (decision: Decision) =>
+  const card = useRef<HTMLElement>(null);
+  const decide = (decision: Decision) => {
     void enqueueDecision({
       threadId: approval.threadId,
       approvalId: approval.id,
@@ -186,8 +198,12 @@ function PendingApproval({ approval }: { approval: Approval }) {
       decision,
       summary: approval.summary,
     });
+    // The buttons go, then the card: focus goes on to what is next, not back to the top of the page.
+    focusAfterDecision(card.current);
+  };
   return (
     <section
+      ref={card}
       class={`card approval approval-${approval.state}`}
       aria-label={`Approval needed: ${visibleText(approval.summary)}`}
     >
@@ -256,6 +272,33 @@ function PendingApproval({ approval }: { approval: Approval }) {
   );
 }
 
+/**
+ * Where focus goes after a decision: the next card still waiting for the person (an approval's first
+ * button, a question card itself: focusing its box would open the phone's keyboard unasked).
+ */
+function nextCardFocus(conversation: HTMLElement | null | undefined, decided: HTMLElement | null): HTMLElement[] {
+  const cards = [...(conversation?.querySelectorAll<HTMLElement>('.approval-pending, .card.question') ?? [])].filter(
+    (c) => c !== decided,
+  );
+  // The ones after the decided card first, in reading order.
+  const after = (c: HTMLElement) =>
+    !!decided && !!(decided.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING);
+  return [...cards.filter(after), ...cards.filter((c) => !after(c))].map(
+    (c) => c.querySelector<HTMLElement>('.btn-row button:not(:disabled)') ?? c,
+  );
+}
+
+/** After a decision or an answer: the next waiting card, else the task's state line, else the message box. */
+function focusAfterDecision(card: HTMLElement | null): void {
+  const conversation = card?.closest<HTMLElement>('.conversation');
+  const group = card?.closest<HTMLElement>('.task-group');
+  refocusWhenGone(() => [
+    ...nextCardFocus(conversation, card),
+    group?.querySelector<HTMLElement>('.task-footer .task-line'),
+    conversation?.parentElement?.querySelector<HTMLElement>('.composer-input'),
+  ]);
+}
+
 /** Answers being typed in question cards, by question id, for as long as the app is open. */
 const answerDrafts = new Map<string, string>();
 
@@ -280,6 +323,7 @@ export function QuestionCard({ question }: { question: Question }) {
     if (!t) return;
     void enqueueAnswer({ threadId: question.threadId, taskId: question.taskId, questionId: question.id, text: t });
     setText('');
+    focusAfterDecision(e.currentTarget as HTMLElement);
   };
   if (queued?.state === 'pending')
     return (

@@ -9,6 +9,7 @@ import { back } from '../lib/route.js';
 import { connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
+import { refocusWhenGone } from '../ui/focus.js';
 
 // Replies are checked against their schemas (shared results.ts) before they get here; `total` and
 // `truncated` are optional (an older daemon sends neither).
@@ -16,6 +17,9 @@ type ListResult = MemoryListResult;
 
 /** A memory file's name as shown: the model chose it, so hidden and direction marks are made visible. */
 const short = (p: string) => visibleText(p.replace(/^\/memories\//, ''));
+
+/** Where focus goes once a deleted file's row, or the cleared list, has gone. */
+const memoryHeading = () => [document.querySelector<HTMLElement>('#m-mem')];
 
 function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
   const [text, setText] = useState<string>();
@@ -49,6 +53,7 @@ function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
     try {
       await request({ type: 'memory.delete', path: entry.path });
       onGone();
+      refocusWhenGone(memoryHeading);
     } catch (e) {
       setError((e as Error).message);
       setBusy(false);
@@ -73,7 +78,14 @@ function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
             onInput={(e) => setText(e.currentTarget.value)}
           />
           <div class="row">
-            <button type="button" disabled={busy || text === saved} onClick={() => void save()}>
+            {/* Not disabled once saved: the button keeps focus (a disabled one drops it to the page's top). */}
+            <button
+              type="button"
+              aria-disabled={busy || text === saved}
+              onClick={() => {
+                if (!busy && text !== saved) void save();
+              }}
+            >
               {text === saved ? 'Saved' : 'Save'}
             </button>
             {confirm ? (
@@ -107,9 +119,14 @@ function PersonalInstructions({ online }: { online: boolean }) {
       (e: Error) => setError(e.message),
     );
   }, [online]);
+  // Said once a save lands (the button's own new name, "Saved", is not announced while it has focus).
+  const [justSaved, setJustSaved] = useState(false);
   const save = () =>
     request({ type: 'instructions.put', text: text ?? '' }).then(
-      () => setSaved(text),
+      () => {
+        setSaved(text);
+        setJustSaved(true);
+      },
       (e: Error) => setError(e.message),
     );
   return (
@@ -128,11 +145,24 @@ function PersonalInstructions({ online }: { online: boolean }) {
             rows={6}
             value={text}
             placeholder="For example: write reports in Markdown; my time zone is Lisbon."
-            onInput={(e) => setText(e.currentTarget.value)}
+            onInput={(e) => {
+              setText(e.currentTarget.value);
+              setJustSaved(false);
+            }}
           />
-          <button type="button" disabled={text === saved} onClick={() => void save()}>
+          {/* Not disabled once saved: the button keeps focus (a disabled one drops it to the page's top). */}
+          <button
+            type="button"
+            aria-disabled={text === saved}
+            onClick={() => {
+              if (text !== saved) void save();
+            }}
+          >
             {text === saved ? 'Saved' : 'Save instructions'}
           </button>
+          <span class="offscreen" role="status">
+            {justSaved ? 'Instructions saved.' : ''}
+          </span>
         </>
       )}
       <ErrorText error={error} />
@@ -159,6 +189,7 @@ export default function MemoryScreen() {
       await request({ type: 'memory.clear' });
       setConfirmClear(false);
       await reload();
+      refocusWhenGone(memoryHeading);
     } catch (e) {
       setError((e as Error).message);
     }

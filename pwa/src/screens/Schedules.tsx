@@ -19,6 +19,7 @@ import { back, navigate } from '../lib/route.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
+import { refocusWhenGone } from '../ui/focus.js';
 
 const ListResult = z.object({ schedules: z.array(Schedule) });
 const OneResult = z.object({ schedule: Schedule });
@@ -146,7 +147,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
     }
   };
   return (
-    <li class="card schedule">
+    <li class="card schedule" data-schedule={s.id}>
       <h3>{s.title}</h3>
       <p class="muted">
         {describeWhen(s.when)} · {s.timeZone}
@@ -248,7 +249,12 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
             class="danger"
             disabled={busy}
             aria-label={`Confirm delete ${s.title}`}
-            onClick={() => void act(() => request({ type: 'schedule.delete', scheduleId: s.id }))}
+            onClick={() =>
+              void act(async () => {
+                await request({ type: 'schedule.delete', scheduleId: s.id });
+                refocusWhenGone(screenHeading);
+              })
+            }
           >
             Delete?
           </button>
@@ -270,6 +276,10 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
     </li>
   );
 }
+
+/** Where focus goes once a deleted schedule's row, or a saved form, has gone. */
+const screenHeading = () => [document.querySelector<HTMLElement>('header.top h1')];
+const savedRow = (id: string) => document.querySelector<HTMLElement>(`[data-schedule="${CSS.escape(id)}"] h3`);
 
 type Kind = ScheduleWhen['kind'];
 /**
@@ -333,6 +343,8 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
             })),
       );
       onDone(r.schedule);
+      // The form goes: focus goes to the row of what was saved (the screen's heading until it shows).
+      refocusWhenGone(() => [savedRow(r.schedule.id), ...screenHeading()]);
     } catch (err) {
       setError({ text: (err as Error).message, about: 'all' });
     } finally {

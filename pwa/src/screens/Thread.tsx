@@ -108,6 +108,15 @@ function RefusedNote({ entry }: { entry: ResponseEntry }) {
   );
 }
 
+/** An approval or a question card is (partly) in the conversation's view. */
+function waitingCardInView(scroller: HTMLElement): boolean {
+  const view = scroller.getBoundingClientRect();
+  return [...scroller.querySelectorAll('.approval-pending, .card.question')].some((card) => {
+    const r = card.getBoundingClientRect();
+    return r.bottom > view.top && r.top < view.bottom;
+  });
+}
+
 /** A task's notice already says why it ended (after a crash, with what to do): the footer need not. */
 export function reasonInItems(items: readonly ThreadItem[], task: Task | undefined): boolean {
   const reason = task?.reason;
@@ -428,12 +437,13 @@ export function ThreadScreen({ id }: { id: string }) {
   const [error, setError] = useState<string>();
   const scroller = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
-  const [scrolledUp, setScrolledUp] = useState(false);
+  // "Latest ↓": scrolled up from the newest message, and no waiting card in view.
+  const [latestPill, setLatestPill] = useState(false);
   // Stable (refs and a state setter only), so the memoised composer is not rendered again per word.
   const toLatest = useCallback((smooth = false) => {
     const el = scroller.current;
     nearBottom.current = true;
-    setScrolledUp(false);
+    setLatestPill(false);
     if (el) el.scrollTo({ top: el.scrollHeight, behavior: smooth ? 'smooth' : 'auto' });
   }, []);
   const onSent = useCallback(() => toLatest(), [toLatest]);
@@ -541,7 +551,9 @@ export function ThreadScreen({ id }: { id: string }) {
             scrolledByApp.current = false;
             return;
           }
-          if (scrolledUp === nearBottom.current) setScrolledUp(!nearBottom.current);
+          // Never over a card waiting for the person: the pill would hide its command or its buttons.
+          const showPill = !nearBottom.current && !waitingCardInView(el);
+          if (latestPill !== showPill) setLatestPill(showPill);
         }}
       >
         {!pendingId &&
@@ -575,7 +587,7 @@ export function ThreadScreen({ id }: { id: string }) {
           <PendingBubble key={e.id} entry={e} online={online} />
         ))}
       </div>
-      {scrolledUp && (
+      {latestPill && (
         // Anchored to the composer's top edge: the pill sits above the message box at any text size.
         <div class="jump-anchor">
           {/* Short, so it stays one line at any text size; its name says the whole of it. */}

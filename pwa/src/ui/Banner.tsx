@@ -5,11 +5,16 @@ import { applyUpdate, updateStore } from '../lib/sw-register.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 
-/** "Can't reach your computer": shown only after a real failure, never during the first connect. */
+/**
+ * "Can't reach your computer": shown only after a real failure, never during the first connect. It
+ * stays one short line (at large text "Offline", Why? and Retry) so the conversation and Send keep
+ * the screen; what to check comes behind Why?.
+ */
 export function ConnectionBanner() {
   // Only while offline: online, every frame from the host updates lastSeenAt (renders for nothing).
   const c = useStore(connStore, (s) => (s.status === 'offline' ? s : undefined));
   const [, tick] = useState(0);
+  const [why, setWhy] = useState(false);
   const offline = !!c;
   useEffect(() => {
     if (!offline) return;
@@ -18,16 +23,39 @@ export function ConnectionBanner() {
   }, [offline]);
   if (!c) return null;
   const secs = c.retryAt ? Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000)) : 0;
+  const seen = timeAgo(c.lastSeenAt);
   return (
     <div class="banner banner-offline" role="status" aria-live="polite">
-      <span>
-        Can't reach your computer — last seen {timeAgo(c.lastSeenAt)}.
+      <p class="banner-text">
+        <span class="banner-long">Can't reach your computer — last seen {seen}.</span>
+        {/* At large text, in the long sentence's place (which screen readers still read). */}
+        <span class="banner-short" aria-hidden="true">
+          Offline
+        </span>
         {/* The countdown changes every second: shown, not announced (a screen reader would be interrupted each time). */}
-        <span aria-hidden="true">{secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}</span>
-      </span>
+        <span class="banner-countdown" aria-hidden="true">
+          {secs > 1 ? ` Retrying in ${secs} s.` : ' Retrying…'}
+        </span>
+      </p>
+      <button
+        type="button"
+        aria-expanded={why}
+        aria-controls="offline-why"
+        aria-label="Why can't it reach your computer?"
+        onClick={() => setWhy(!why)}
+      >
+        Why?
+      </button>
       <button type="button" aria-label="Retry now" onClick={poke}>
         Retry
       </button>
+      {why && (
+        // Scrolls within itself at large text: the conversation and Send keep their room.
+        <p id="offline-why" class="banner-why">
+          Last seen {seen}. Check that your computer is on and awake and that Errand is running (run{' '}
+          <code>errand status</code> on it). On Wi-Fi, this phone must be on the same network as the computer.
+        </p>
+      )}
     </div>
   );
 }

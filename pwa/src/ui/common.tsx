@@ -1,6 +1,7 @@
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import type { TaskState } from '../../../shared/src/index.js';
 import { STATE_LABEL } from '../lib/format.js';
+import { useFocusOnNewScreen } from './focus.js';
 
 const PATHS = {
   back: 'M15.5 4.5 8 12l7.5 7.5',
@@ -33,11 +34,15 @@ export function Header({
   right?: ComponentChildren;
   sub?: ComponentChildren;
 }) {
+  const heading = useFocusOnNewScreen<HTMLHeadingElement>();
   return (
     <header class="top">
       <div class="top-side">{left}</div>
       <div class="top-title">
-        <h1>{title}</h1>
+        {/* Focused by script when this screen replaces another (see useFocusOnNewScreen). */}
+        <h1 ref={heading} tabIndex={-1}>
+          {title}
+        </h1>
         {sub && <div class="top-sub">{sub}</div>}
       </div>
       <div class="top-side top-right">{right}</div>
