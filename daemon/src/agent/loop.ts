@@ -17,7 +17,15 @@ import { ASK_USER } from './prompt.js';
 import { invalidInputAnswer } from './reply-checks.js';
 import { RunawayWatch } from './runaway.js';
 import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
-import { countUses, noteBlock, readsWeb, type WebSettings, webTools } from './web-tools.js';
+import {
+  countUses,
+  noteBlock,
+  pendingServerCalls,
+  pendingUses,
+  readsWeb,
+  type WebSettings,
+  webTools,
+} from './web-tools.js';
 import type {
   ModelClient,
   ModelRequest,
@@ -371,7 +379,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       const toolUses = content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       // The task goes on tainted, so its next request withholds fetch: said now, since the reply may
       // first wait on a question (a reply that ends the task had fetch withheld from nothing).
-      if (state.tainted && toolUses.length) tellFetchWithdrawn(webFor(state.messages).note);
+      if (state.tainted && toolUses.length)
+        tellFetchWithdrawn(webFor([...state.messages, { role: 'assistant', content }]).note);
       if (stopReason === 'refusal') {
         if (content.length) state.messages.push({ role: 'assistant', content });
         state.turns++;
@@ -668,6 +677,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       searchesUsed: webUses.searches,
       fetchesUsed: webUses.fetches,
       messages: conversation,
+      // Calls of the turn this request continues: their tools are offered again, for the API to run them.
+      pending: pendingUses(pendingServerCalls(conversation)),
     });
   }
 

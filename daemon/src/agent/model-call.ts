@@ -18,7 +18,7 @@ import {
 } from './reply-checks.js';
 import { chargedUsage, type Estimates, tokens, usageBounds } from './reply-usage.js';
 import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
-import { isUntrusted, refusesServerTools, sourcesOf, WEB_FETCH, webStepOf } from './web-tools.js';
+import { isUntrusted, pendingServerCalls, refusesServerTools, sourcesOf, WEB_FETCH, webStepOf } from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
 export interface CallContext {
@@ -173,7 +173,8 @@ async function streamOnce(
   // Characters of web results, and the largest one (what it read, worked out only when needed).
   let webChars = 0;
   let largestWeb: { chars: number; what: () => string } | undefined;
-  const offered = new OfferedServerTools(request.tools);
+  // A result may answer a call the turn this request continues left without one (pause_turn).
+  const offered = new OfferedServerTools(request.tools, pendingServerCalls(request.messages));
   const grew = (s: string, web?: () => string) => {
     replyChars += s.length;
     if (web) {

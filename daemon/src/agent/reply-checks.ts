@@ -139,6 +139,11 @@ const said = (name: string) => SAID[name] ?? name;
  * thread) or more pages read than max_uses allowed means the reply is not used. A use past
  * max_uses answered with an error is the API's own way of saying no, and is fine.
  *
+ * Each result answers one call: of this reply, or one the turn this request continues left without
+ * a result (`pending`, web-tools.ts pendingServerCalls; the request's max_uses counts those besides
+ * its new uses). A result that answers no call, or a call already answered, is refused: kept, it
+ * would go back with every later request, and the API refuses such a conversation from then on.
+ *
  * The first problem is noted, not thrown: the reply is refused once complete (so a cancel still
  * ends as a cancel, and a worse problem later in the stream is still reported as it is now).
  */
@@ -146,15 +151,23 @@ export class OfferedServerTools {
   private readonly offered = new Map<string, number>();
   /** Server tool calls of this reply: id → tool name. */
   private readonly calls = new Map<string, string>();
-  /** Results with content (not an error), per tool. */
+  /** Ids of the calls a result in this reply answered. */
+  private readonly answered = new Set<string>();
+  /** Results with content (not an error) for calls of this reply, per tool. */
   private readonly read = new Map<string, number>();
   /** Why the reply is not used, once a block breaks the rules. */
   problem?: string;
 
-  constructor(tools: ModelRequest['tools']) {
+  constructor(
+    tools: ModelRequest['tools'],
+    private readonly pending: ReadonlyMap<string, string> = new Map(),
+  ) {
     for (const t of tools)
       if (!('input_schema' in t) && (t.name === WEB_SEARCH || t.name === WEB_FETCH))
         this.offered.set(t.name, (this.offered.get(t.name) ?? 0) + (t.max_uses ?? Number.POSITIVE_INFINITY));
+    // The pending calls' runs are in max_uses too: what is left is for calls of this reply.
+    for (const name of pending.values())
+      if (this.offered.has(name)) this.offered.set(name, Math.max(0, (this.offered.get(name) ?? 0) - 1));
   }
 
   /** A block as it starts (its id and name already checked by ToolCallIds). */
@@ -172,13 +185,25 @@ export class OfferedServerTools {
       this.problem = `The model API sent a ${cb.type.slice(0, 60)} block, which Errand never asks for; the reply was not used, so nothing in it is kept.`;
       return;
     }
-    // A result may answer a call of the reply before (a turn paused after the call): only a result
-    // that answers another tool's call in this reply is wrong.
-    const called = this.calls.get(String(cb.tool_use_id));
-    if (called !== undefined && called !== tool) {
+    const id = String(cb.tool_use_id);
+    // The endpoint's own text is named only when it has an id's shape (never words to show a person).
+    const named = TOOL_ID.test(id) ? ` (${id})` : '';
+    const called = this.calls.get(id) ?? this.pending.get(id);
+    if (called === undefined) {
+      this.problem = `The model API sent a ${said(tool)} result that answers no call in this turn${named}; the reply was not used, so nothing in it is kept.`;
+      return;
+    }
+    if (this.answered.has(id)) {
+      this.problem = `The model API sent a second ${said(tool)} result for one call${named}; the reply was not used, so nothing in it is kept.`;
+      return;
+    }
+    this.answered.add(id);
+    if (called !== tool) {
       this.problem = `The model API sent a ${said(tool)} result that answers a ${said(called)} call; the reply was not used.`;
       return;
     }
+    // A pending call ran within the max_uses of the request that made it (its run is set aside above).
+    if (!this.calls.has(id)) return;
     const error = cb.content as { error_code?: unknown } | undefined;
     if (!Array.isArray(cb.content) && typeof error?.error_code === 'string') return;
     const n = (this.read.get(tool) ?? 0) + 1;

@@ -9,6 +9,10 @@
 // among URLs a page lists leaks data bit by bit). So in a clean thread no request offers a fetch
 // after untrusted content can arrive: web fetch is offered alone (no search) with one use, when the
 // person's latest message gives an http(s) URL (or search is off or used up); otherwise search is.
+//
+// A turn the API paused (pause_turn), or that also called a client tool, can end with a web tool call
+// whose result comes in the next reply: the request that continues it offers that call's tool again,
+// and, as the result is untrusted and arrives within that request, no fetch of its own.
 import type { ServerBlock, ServerTool, TextBlock, WireBlock, WireMessage } from './wire.js';
 
 export const WEB_SEARCH = 'web_search';
@@ -40,6 +44,11 @@ export interface WebState {
   fetchesUsed: number;
   /** The conversation so far: whether the person's latest message gives a URL to fetch. */
   messages?: WireMessage[];
+  /**
+   * Calls of the turn this request continues that have no result yet (pendingServerCalls): the API
+   * runs them within this request. Already counted in searchesUsed and fetchesUsed.
+   */
+  pending?: { searches: number; fetches: number };
 }
 
 const domains = (w: WebSettings) =>
@@ -66,40 +75,90 @@ export function personGaveUrl(messages: WireMessage[] | undefined): boolean {
   return false;
 }
 
+const searchTool = (w: WebSettings, uses: number): ServerTool => ({
+  type: WEB_SEARCH_TYPE,
+  name: WEB_SEARCH,
+  max_uses: uses,
+  ...domains(w),
+});
+const fetchTool = (w: WebSettings, uses: number): ServerTool & { max_content_tokens: number } => ({
+  type: WEB_FETCH_TYPE,
+  name: WEB_FETCH,
+  max_uses: uses,
+  max_content_tokens: WEB_FETCH_MAX_CONTENT_TOKENS,
+  ...domains(w),
+});
+
 /** The server tools for the next call, and a note for the model when fetch was withdrawn. */
 export function webTools(w: WebSettings | undefined, s: WebState): { tools: ServerTool[]; note?: string } {
   if (!w) return { tools: [] };
+  const pending = s.pending ?? { searches: 0, fetches: 0 };
+  if (!pending.searches && !pending.fetches) return newUses(w, s);
+  // The pending calls' results are untrusted and arrive within this request, so it offers new uses
+  // as a tainted thread's request would: no fetch (unless the user allowed it in a tainted thread).
+  // Each pending call's tool is offered with max_uses raised by it: the API runs it in this request,
+  // so no new use is added (the calls were counted when the turn before made them).
+  const made = newUses(w, { ...s, tainted: true, fetchAllowed: s.tainted && s.fetchAllowed });
+  const left = (name: string) => made.tools.find((t) => t.name === name)?.max_uses ?? 0;
+  const searches = left(WEB_SEARCH) + pending.searches;
+  const fetches = left(WEB_FETCH) + pending.fetches;
+  const tools = [...(searches ? [searchTool(w, searches)] : []), ...(fetches ? [fetchTool(w, fetches)] : [])];
+  // The note says fetch is withdrawn from a tainted thread: not so where the thread is still clean.
+  const note = s.tainted && !fetches ? made.note : undefined;
+  return { tools, ...(note ? { note } : {}) };
+}
+
+/** The server tools for a request that continues no turn: each tool's uses left for the task. */
+function newUses(w: WebSettings, s: WebState): { tools: ServerTool[]; note?: string } {
   const searchLeft = w.maxUsesPerTask - s.searchesUsed;
   const fetchLeft = w.maxUsesPerTask - s.fetchesUsed;
-  const searchTool = (): ServerTool => ({
-    type: WEB_SEARCH_TYPE,
-    name: WEB_SEARCH,
-    max_uses: searchLeft,
-    ...domains(w),
-  });
-  const fetchTool = (uses: number): ServerTool & { max_content_tokens: number } => ({
-    type: WEB_FETCH_TYPE,
-    name: WEB_FETCH,
-    max_uses: uses,
-    max_content_tokens: WEB_FETCH_MAX_CONTENT_TOKENS,
-    ...domains(w),
-  });
   const canSearch = w.search && searchLeft > 0;
   const canFetch = w.fetch && fetchLeft > 0;
   if (s.tainted) {
     // The user allowed fetch for this task knowing the thread read untrusted content.
     if (s.fetchAllowed)
-      return { tools: [...(canSearch ? [searchTool()] : []), ...(canFetch ? [fetchTool(fetchLeft)] : [])] };
+      return {
+        tools: [...(canSearch ? [searchTool(w, searchLeft)] : []), ...(canFetch ? [fetchTool(w, fetchLeft)] : [])],
+      };
     const note = canFetch
       ? 'The web_fetch tool is not available now: this conversation contains untrusted content (web pages or connector output), ' +
         'and fetching a URL could send data out. Work with web search results, or ask the user to allow web fetch for this task from their phone.'
       : undefined;
-    return { tools: canSearch ? [searchTool()] : [], ...(note ? { note } : {}) };
+    return { tools: canSearch ? [searchTool(w, searchLeft)] : [], ...(note ? { note } : {}) };
   }
   // Clean: a fetch goes alone, with one use, so its result taints the thread before any further
   // fetch. It is the pick when the person gave a URL (or search is off or used up); otherwise search.
-  if (canFetch && (!canSearch || personGaveUrl(s.messages))) return { tools: [fetchTool(1)] };
-  return { tools: canSearch ? [searchTool()] : [] };
+  if (canFetch && (!canSearch || personGaveUrl(s.messages))) return { tools: [fetchTool(w, 1)] };
+  return { tools: canSearch ? [searchTool(w, searchLeft)] : [] };
+}
+
+/**
+ * The web tool calls of the turn a request continues that have no result yet (id → tool name): in
+ * the conversation's last assistant message, a server_tool_use no result block answers. The API
+ * runs them when the turn goes on (after pause_turn, or with the client tool results of a mixed turn).
+ * Assistant messages in a row (a paused turn and its continuation) are one message to the API.
+ */
+export function pendingServerCalls(messages: WireMessage[]): Map<string, string> {
+  const pending = new Map<string, string>();
+  let end = messages.length;
+  while (end > 0 && messages[end - 1].role !== 'assistant') end--;
+  let start = end;
+  while (start > 0 && messages[start - 1].role === 'assistant') start--;
+  for (const b of messages.slice(start, end).flatMap((m) => m.content)) {
+    const block = b as { type: string; id?: unknown; name?: unknown; tool_use_id?: unknown };
+    if (block.type === 'server_tool_use' && typeof block.id === 'string') pending.set(block.id, String(block.name));
+    else if (block.type !== 'tool_result' && typeof block.tool_use_id === 'string') pending.delete(block.tool_use_id);
+  }
+  return pending;
+}
+
+/** How many pending calls (pendingServerCalls) each web tool has. */
+export function pendingUses(pending: Map<string, string>): { searches: number; fetches: number } {
+  const tools = [...pending.values()];
+  return {
+    searches: tools.filter((t) => t === WEB_SEARCH).length,
+    fetches: tools.filter((t) => t === WEB_FETCH).length,
+  };
 }
 
 export const isServerBlock = (b: WireBlock): boolean =>
