@@ -6,7 +6,17 @@
 // No dependencies: the PWA imports this file directly, not through the shared index.
 
 /**
- * Shown as a marker:
+ * The format characters that belong to emoji, kept as they are: a zero-width joiner between two
+ * pictographs (👩‍💻, 🏳️‍🌈) and one presentation selector (U+FE0E, U+FE0F) right after a pictograph or a
+ * keycap's digit, # or * (❤️, 1️⃣). Each says at most one bit, so none can hide words. A joiner
+ * anywhere else, a second selector in a row and tag characters (even in the flags 🏴 of England,
+ * Scotland and Wales) are shown as escapes. A regular expression's source; the terminal's
+ * (daemon/src/util/text.ts) keeps the same ones.
+ */
+export const EMOJI_FORMAT = String.raw`(?<=\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?)\u200d(?=\p{Extended_Pictographic})|(?<=[\p{Extended_Pictographic}#*0-9])[\ufe0e\ufe0f]`;
+
+/**
+ * Shown as a marker, unless it is one of the EMOJI_FORMAT characters:
  * - control characters (C0, DEL, C1), line breaks and tabs included;
  * - format characters (\p{Cf}): bidi embeddings, overrides, isolates and marks (U+202A–202E,
  *   U+2066–2069, U+200E, U+200F, U+061C), zero-width space and joiners (U+200B–200D), word joiner
@@ -14,12 +24,14 @@
  * - line and paragraph separators (U+2028, U+2029) and lone surrogates;
  * - every space but the plain one (U+00A0, U+1680, U+2000–200A, U+202F, U+205F, U+3000);
  * - characters drawn as nothing: combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
- *   Mongolian variation selectors, braille blank, variation selectors;
+ *   Mongolian variation selectors, braille blank, U+2065, variation selectors, and the rest of plane 14
+ *   (tags and selectors; what is not yet assigned there would be invisible too);
  * - "⟨" itself, so every marker on screen is one this function made.
  */
-const HIDDEN =
-  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each mark and filler is matched alone, on purpose.
-  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0100}-\u{e01ef}\u27e8]/gu;
+const HIDDEN = new RegExp(
+  String.raw`(?!${EMOJI_FORMAT})[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0000}-\u{e0fff}\u27e8]`,
+  'gu',
+);
 
 const marker = (ch: string): string => `⟨U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
 

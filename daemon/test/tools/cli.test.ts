@@ -240,7 +240,7 @@ describe('errand connectors', () => {
     // Fixed: the program exists now. enable checks it again and turns it on.
     const server = path.resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
     fs.writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${server}" "$@"\n`, { mode: 0o755 });
-    const enabled = await cli(connectorsCommand, ['enable', 'files']);
+    const enabled = await cli(connectorsCommand, ['enable', 'files', '--yes']);
     expect(enabled.code, enabled.err).toBe(0);
     expect(enabled.out).toContain('Enabled "files" (14 tools)');
     const entry = JSON.parse(fs.readFileSync(h.ctx.paths.config, 'utf8')).connectors[0];

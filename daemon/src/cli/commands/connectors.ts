@@ -186,7 +186,7 @@ export const connectorsCommand: CliCommand = {
   errand connectors add <name> [--env NAME=VALUE]… [--read-only] [--yes] -- <command> [args…]
   errand connectors add <name> --url <url> [--header NAME=VALUE]… [--read-only] [--yes]
   errand connectors remove <name>
-  errand connectors enable <name>        try a disabled connector again and turn it on
+  errand connectors enable <name> [--yes]  try a disabled connector again and turn it on
   errand connectors accept <name> [--yes]
 
 Before a connector is turned on, Errand starts it once and does the MCP handshake; when that
@@ -202,8 +202,10 @@ input schema or annotations, that tool is disabled until you review it with \`er
 accept <name>\`, which shows its whole text and accepts exactly that text. The first texts are
 the ones add (or enable) prints: they are pinned as printed, and a tool whose text differs when
 the daemon connects waits for the same review. Known secrets are taken out of tool texts before
-they are shown, pinned or sent to the model. A connector offers at most 100 tools, 8 KB of
-definition each and 64 KB in all; the status names what was left out.`,
+they are shown, pinned or sent to the model. Characters a terminal would draw as nothing are
+printed as escapes (\\u{…}); a tool whose text hides words in tag characters or variation
+selectors, or whose name holds a known secret, is left out. A connector offers at most 100 tools,
+8 KB of definition each and 64 KB in all; the status names what was left out.`,
   allowPositionals: true,
   options: {
     url: { type: 'string' },
@@ -401,14 +403,14 @@ definition each and 64 KB in all; the status names what was left out.`,
         .filter((t) => pinned[t.name] !== t.pin)
         .map((t) => (accepted[t.name] ? { ...t, accepted: accepted[t.name] } : t));
       showTools(io, name, { ...probe, tools: fresh }, false);
-      // Asked only at a terminal: enabling is itself the request, and what is pinned is what was printed.
-      if (
-        fresh.length &&
-        args.values.yes !== true &&
-        io.interactive &&
-        !(await io.confirm('\nEnable these tools, as shown?'))
-      ) {
-        io.err('Not enabled.');
+      // Asked as add asks: what is pinned is what was printed, so without a terminal to read it on
+      // (output piped away, say) nothing is pinned unless --yes says it was read.
+      if (fresh.length && args.values.yes !== true && !(await io.confirm('\nEnable these tools, as shown?'))) {
+        io.err(
+          io.interactive
+            ? 'Not enabled.'
+            : 'errand connectors: not enabled; run again with --yes after reading the tools above.',
+        );
         return 1;
       }
       if (fresh.length) await pinShown(args.home, name, fresh, true);

@@ -89,9 +89,9 @@ export const mcpClient = () => loadMcp();
 export const clientInfo = () => ({ name: 'errand', version: VERSION });
 
 /**
- * Every tool a server lists (at most 1,000 over its pages), with `secrets` taken out of their text,
- * within the bounds of tool-defs.ts. The check at add time and the daemon list alike, so what the
- * person is shown is what the daemon compares with.
+ * Every tool a server lists (at most 1,000 over its pages), with `secrets` taken out of their text
+ * (a tool named with one is left out), within the bounds of tool-defs.ts. The check at add time and
+ * the daemon list alike, so what the person is shown is what the daemon compares with.
  */
 export async function listServerTools(
   client: Client,
@@ -105,7 +105,10 @@ export async function listServerTools(
     listed.push(...page.tools);
     cursor = page.nextCursor;
   } while (cursor && listed.length < 1000);
-  return boundTools(listed.map((t) => redactTool(t, secrets)));
+  return boundTools(
+    listed.map((t) => redactTool(t, secrets)),
+    secrets,
+  );
 }
 
 /** Each tool as a person reviews it: its text as the model will see it, and the pin that text makes. */

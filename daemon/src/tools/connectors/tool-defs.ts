@@ -3,8 +3,9 @@
 // task of every thread too large to send, so tools past these bounds are left out and named in the
 // connector's status.
 import type { Tool } from '@modelcontextprotocol/client';
+import { EMOJI_FORMAT } from '../../../../shared/src/visible-text.js';
 import type { ConnectorToolText } from '../../control/protocol.js';
-import { redactText } from '../redact.js';
+import { REDACTED, redactText } from '../redact.js';
 import { clip } from '../util.js';
 
 /** One tool's definition (name, title, description, input schema, annotations) as JSON, at most. */
@@ -20,6 +21,17 @@ const MAX_MODEL_DESCRIPTION = 2000;
  * the phone; such a tool is left out rather than shown rewritten.
  */
 const TOOL_NAME = /^[A-Za-z0-9_./-]{1,128}$/;
+
+/**
+ * The characters used to smuggle words past a reader: tag characters (U+E0000–E007F, an invisible
+ * copy of ASCII that a model reads as words) and variation selectors outside emoji (each can hide a
+ * byte after any letter). Neither has a use in a tool's text. Shown as escapes, they would still read
+ * as noise rather than as the instruction the model gets, so such a tool is left out, not offered.
+ */
+const SMUGGLING = new RegExp(
+  String.raw`[\u{e0000}-\u{e007f}]|(?!${EMOJI_FORMAT})[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]`,
+  'u',
+);
 
 export function modelDescription(connector: string, tool: Tool): string {
   return clip(`[${connector} connector] ${tool.description ?? tool.title ?? tool.name}`, MAX_MODEL_DESCRIPTION);
@@ -65,16 +77,15 @@ export function redactTool(tool: Tool, secrets: string[]): Tool {
   return { name, ...(redactDeep(rest, values) as Omit<Tool, 'name'>) };
 }
 
-const definitionBytes = (t: Tool): number =>
-  Buffer.byteLength(
-    JSON.stringify({
-      name: t.name,
-      title: t.title,
-      description: t.description,
-      inputSchema: t.inputSchema,
-      annotations: t.annotations,
-    }),
-  );
+const definitionJson = (t: Tool): string =>
+  JSON.stringify({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: t.inputSchema,
+    annotations: t.annotations,
+  });
+const definitionBytes = (t: Tool): number => Buffer.byteLength(definitionJson(t));
 
 const kb = (n: number) =>
   n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
@@ -83,15 +94,19 @@ const some = (names: string[]) =>
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /**
- * The tools a connector may offer, in the server's order: names that could not be shown safely,
- * a name listed twice, and definitions over MAX_TOOL_DEFINITION_BYTES are left out; then tools
+ * The tools a connector may offer, in the server's order: names that could not be shown safely or
+ * hold one of `secrets`, a name listed twice, text with characters used to smuggle words (SMUGGLING)
+ * and definitions over MAX_TOOL_DEFINITION_BYTES are left out; then tools
  * past MAX_CONNECTOR_TOOLS or MAX_CONNECTOR_DEFINITION_BYTES in all. `leftOut` says what and why.
  */
-export function boundTools(listed: Tool[]): { kept: Tool[]; leftOut?: string } {
+export function boundTools(listed: Tool[], secrets: string[] = []): { kept: Tool[]; leftOut?: string } {
+  const values = secrets.filter((s) => s.length >= MIN_SECRET);
   const kept: Tool[] = [];
   const seen = new Set<string>();
   let badNames = 0;
+  const secretNames: string[] = [];
   let twice = 0;
+  let smuggling = 0;
   const tooBig: string[] = [];
   let overBudget = 0;
   let total = 0;
@@ -100,11 +115,22 @@ export function boundTools(listed: Tool[]): { kept: Tool[]; leftOut?: string } {
       badNames++;
       continue;
     }
+    // A name cannot be redacted (it is how Errand calls the tool), so a tool named with a secret is
+    // left out, and named here only with the secret taken out.
+    const shownName = values.length ? redactText(tool.name, { values, tokenHashes: new Set() }) : tool.name;
+    if (shownName !== tool.name) {
+      secretNames.push(shownName);
+      continue;
+    }
     if (seen.has(tool.name)) {
       twice++;
       continue;
     }
     seen.add(tool.name);
+    if (SMUGGLING.test(definitionJson(tool))) {
+      smuggling++;
+      continue;
+    }
     const size = definitionBytes(tool);
     if (size > MAX_TOOL_DEFINITION_BYTES) {
       tooBig.push(`${tool.name} (${kb(size)})`);
@@ -125,7 +151,15 @@ export function boundTools(listed: Tool[]): { kept: Tool[]; leftOut?: string } {
     );
   if (badNames)
     why.push(`${plural(badNames, 'tool')} named with characters other than A-Z a-z 0-9 _ . - / or over 128 long`);
+  if (secretNames.length)
+    why.push(
+      `${some(secretNames)}: a tool named with a known secret (shown here as ${REDACTED}) is not offered, since Errand calls a tool by its name and cannot take the secret out; ask the server's author to rename it`,
+    );
   if (twice) why.push(`${plural(twice, 'tool')} listed twice under one name`);
-  const out = tooBig.length + overBudget + badNames + twice;
+  if (smuggling)
+    why.push(
+      `${plural(smuggling, 'tool')} with invisible tag characters or variation selectors in the text (words a person cannot read but the model would)`,
+    );
+  const out = tooBig.length + overBudget + badNames + secretNames.length + twice + smuggling;
   return { kept, ...(out ? { leftOut: `${plural(out, 'tool')} left out: ${why.join('; ')}` } : {}) };
 }
