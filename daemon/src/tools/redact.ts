@@ -87,15 +87,56 @@ const urlEncoded = (s: string) => {
   }
 };
 
+/** What Python's repr writes as an escape rather than as itself (what str.isprintable is false for). */
+const PY_UNPRINTABLE = /\p{C}|(?! )\p{Z}/gu;
+const PY_NAMED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+/** How Python's repr escapes one character: \t \n \r, else \xNN, \uNNNN or \UNNNNNNNN by its code point. */
+const pyEscape = (c: string) => {
+  if (PY_NAMED[c]) return PY_NAMED[c];
+  const cp = c.codePointAt(0) ?? 0;
+  const [prefix, width] = cp < 0x100 ? ['x', 2] : cp < 0x10000 ? ['u', 4] : ['U', 8];
+  return `\\${prefix}${cp.toString(16).padStart(width, '0')}`;
+};
+/**
+ * `s` inside Python's repr of a str (`{'KEY': 'p"ss\\w'}`, an f"{x!r}", a KeyError, a logged dict):
+ * backslashes doubled, unprintable characters escaped, `"` as is and `'` as `\'`; or no quote
+ * escaped, when repr writes the value in double quotes (it holds a `'` and no `"`).
+ */
+function pyReprForms(s: string): string[] {
+  const body = s.replace(/\\/g, '\\\\').replace(PY_UNPRINTABLE, pyEscape);
+  return [body.replace(/'/g, "\\'"), body];
+}
+/** Likewise inside a bytes repr (os.environb, a subprocess's output): each byte of its UTF-8 outside printable ASCII as \xNN. */
+function pyBytesReprForms(s: string): string[] {
+  let body = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    body +=
+      c === '\\' ? '\\\\' : (PY_NAMED[c] ?? (b >= 0x20 && b < 0x7f ? c : `\\x${b.toString(16).padStart(2, '0')}`));
+  }
+  return [body.replace(/'/g, "\\'"), body];
+}
+
 /**
  * Every form a secret takes in text a tool may print: as is; inside a JSON string (a server that
  * prints its environment as JSON writes `p"ss` as `p\"ss`), also escaped twice (JSON holding JSON,
- * or structured content holding a JSON string, once stringified); URL-encoded (in a URL or a
- * form). Longest first, so a longer form is not broken up by a shorter one inside it.
+ * or structured content holding a JSON string, once stringified); in Python's repr (most MCP servers
+ * are Python, and repr is how their tracebacks and logged dicts print a value); with only its quotes
+ * escaped (as hand-written escaping does); URL-encoded (in a URL or a form). Longest first, so a
+ * longer form is not broken up by a shorter one inside it.
  */
 export function secretForms(secret: string): string[] {
   const json = [jsonEscaped(secret), asciiJsonEscaped(secret)];
-  const forms = new Set([secret, ...json, ...json.map(jsonEscaped), ...urlEncoded(secret)]);
+  const quotesOnly = [secret.replace(/"/g, '\\"'), secret.replace(/'/g, "\\'")];
+  const forms = new Set([
+    secret,
+    ...json,
+    ...json.map(jsonEscaped),
+    ...pyReprForms(secret),
+    ...pyBytesReprForms(secret),
+    ...quotesOnly,
+    ...urlEncoded(secret),
+  ]);
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
