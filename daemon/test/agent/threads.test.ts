@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
+import { JPEG } from '../helpers/images.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -129,7 +130,7 @@ it('moves attachments into the workspace inbox without overwriting, and gives th
 it('an attached file that says it is an image but is not one goes as a file, never as an image', async () => {
   server.push(reply(text('Noted.')), reply(text('Still fine.')));
   h = await startHarness({ modelUrl: server.url });
-  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(60)]);
+  const jpeg = JPEG;
   const fake = await h.ctx.uploads.save(h.cc.device.id, 'photo.png', 'image/png', Buffer.from('this is not a png'));
   const misnamed = await h.ctx.uploads.save(h.cc.device.id, 'scan.png', 'image/png', jpeg);
   const { thread, task } = await h.send('thread.create', { text: 'Look', attachmentIds: [fake.id, misnamed.id] });

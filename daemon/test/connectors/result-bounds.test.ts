@@ -2,6 +2,7 @@
 // structured content; whatever is left out is named in a note at the end.
 import { expect, it } from 'vitest';
 import { MAX_RESULT_TEXT, toBlocks } from '../../src/tools/connectors/index.js';
+import { paddedTo } from '../helpers/images.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const textLength = (blocks: ReturnType<typeof toBlocks>) =>
@@ -44,11 +45,8 @@ it('bounds the number of blocks and the text over all of them', () => {
 });
 
 it('leaves out images over 5 MB each, and once the images total 5 MB', () => {
-  // A 4 MB image: a PNG signature, then zeros (the bytes are checked to be an image).
-  const four = Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    Buffer.alloc(4 * 1024 * 1024 - 8),
-  ]).toString('base64');
+  // A 4 MB image: a whole PNG, then padding (the bytes are checked to be a whole image).
+  const four = paddedTo(Buffer.from(PNG, 'base64'), 4 * 1024 * 1024).toString('base64');
   const blocks = toBlocks(
     [
       { type: 'image', mimeType: 'image/png', data: four },

@@ -5,12 +5,13 @@ import { expect, it } from 'vitest';
 import { toBlocks } from '../../src/tools/connectors/index.js';
 import { checkBase64Image, sniffImage } from '../../src/tools/image-bytes.js';
 import { fileView, readForModel } from '../../src/tools/readers.js';
+import * as images from '../helpers/images.js';
 import { TINY_PNG } from './pdf.js';
 
 const b64 = (bytes: number[] | string) => Buffer.from(bytes as never).toString('base64');
-const JPEG = b64([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
-const GIF = b64('GIF89a\x01\x00\x01\x00');
-const WEBP = b64('RIFF\x24\x00\x00\x00WEBPVP8 ');
+const JPEG = images.JPEG.toString('base64');
+const GIF = images.GIF.toString('base64');
+const WEBP = images.WEBP_LOSSY.toString('base64');
 const TEXT = b64('this is not a png');
 
 it('knows the four image types by their first bytes', () => {
