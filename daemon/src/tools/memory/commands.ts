@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ChangeJournal } from '../journal.js';
 import type { PreparedCall } from '../types.js';
 import { actionHash, ToolError } from '../util.js';
-import { byPath, memoryBoundBreach } from './bounds.js';
+import { byPath, memoryBoundBreach, withMemoryLock } from './bounds.js';
 import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseInvisibleName, refuseLinks } from './paths.js';
 
 export interface MemoryDeps {
@@ -140,9 +140,12 @@ export async function prepareMemory(
       persists: 'memory' as const,
       async execute() {
         await refuseLinks(d.root, p);
-        // Again: other notes may have been written while this one waited for its approval.
-        await checkBound(d.root, p, content);
-        await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
+        // Again, and under the folder's lock: other notes may have been written while this one waited
+        // for its approval, or are being written by a parallel task or the phone right now.
+        await withMemoryLock(d.root, async () => {
+          await checkBound(d.root, p, content);
+          await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
+        });
         return { content: text(`${words.done}.`), summary: words.done, changed: true };
       },
     };

@@ -7,7 +7,7 @@ import { MAX_INSTRUCTIONS, MAX_MEMORY_LISTED, type MemoryEntry } from '../../../
 import { CommandError } from '../../util/command-error.js';
 import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
-import { byPath, memoryBoundBreach, memoryFiles } from './bounds.js';
+import { byPath, memoryBoundBreach, memoryFiles, withMemoryLock } from './bounds.js';
 import { MAX_MEMORY_FILE, MEMORY_PREFIX, memoryPath, refuseLinks } from './paths.js';
 
 export class MemoryService {
@@ -62,15 +62,18 @@ export class MemoryService {
     const p = await this.at(name);
     if (Buffer.byteLength(text) > MAX_MEMORY_FILE)
       throw new CommandError('too_large', `A memory file holds at most ${MAX_MEMORY_FILE} bytes.`);
-    const breach = await memoryBoundBreach(this.root, p.real, Buffer.byteLength(text));
-    if (breach)
-      throw new CommandError(
-        'too_large',
-        `${p.name} not saved: ${breach}. Delete notes you no longer need (Settings → Memory, or errand memory rm), then save again.`,
-      );
-    await fsp.mkdir(path.dirname(p.real), { recursive: true, mode: 0o700 });
-    await refuseLinks(this.root, p);
-    await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
+    // Checked and written under the folder's lock, as the memory tool's writes are (bounds.ts).
+    await withMemoryLock(this.root, async () => {
+      const breach = await memoryBoundBreach(this.root, p.real, Buffer.byteLength(text));
+      if (breach)
+        throw new CommandError(
+          'too_large',
+          `${p.name} not saved: ${breach}. Delete notes you no longer need (Settings → Memory, or errand memory rm), then save again.`,
+        );
+      await fsp.mkdir(path.dirname(p.real), { recursive: true, mode: 0o700 });
+      await refuseLinks(this.root, p);
+      await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
+    });
     const st = await fsp.lstat(p.real);
     return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) };
   }
