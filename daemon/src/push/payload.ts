@@ -86,8 +86,34 @@ function baseName(p: string): string {
 
 /** A file name on a lock screen is cut to this, its extension kept. */
 export const FILE_NAME_MAX = 32;
-/** Something a reader could take for an address to go to: a scheme, www., a host name, an e-mail. */
-const LOOKS_LIKE_ADDRESS = /:\/\/|www\.|@|\b[a-z0-9-]+\.[a-z]{2,}\b/i;
+/**
+ * Something a reader could take for an address to go to: a scheme, www., an e-mail, an IP address, a
+ * host name (in any script: a name can end in ".рф").
+ */
+const LOOKS_LIKE_ADDRESS = /:\/\/|www\.|@|\d{1,3}(?:\.\d{1,3}){3}|[\p{L}\p{N}-]+\.\p{L}{2,}(?![\p{L}\p{N}])/iu;
+/**
+ * Characters that read as a dot on a lock screen but are not one ("errand․app" with U+2024, "evil。com"),
+ * and a dot written in brackets ("evil[.]com"): taken as "." before the test. NFKC already makes a dot of
+ * the compatibility forms (U+2024, U+FE52, U+FF0E, and U+FF61 into U+3002).
+ */
+const DOT_LOOKALIKES =
+  /[\u00b7\u0387\u05c5\u0660\u06d4\u06f0\u0701\u0702\u0f0c\u1427\u16eb\u2024\u2027\u2219\u22c5\u2e31\u2e33\u30fb\u3002\ua4f8\ua60e\ufe52\uff0e\uff61\u{10101}\u{1d16d}]|[[({]\s*\.\s*[\])}]/gu;
+/**
+ * When in doubt, no name: a dot look-alike not listed above would pass the test, so no punctuation or
+ * symbol beyond ASCII (emoji included: "errand⚫app"), and no generic combining mark (a dot above or
+ * below). Other scripts' letters, digits and their own vowel marks still show.
+ */
+const DOUBTFUL = /(?![\x00-\x7f])[\p{P}\p{S}]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/u;
+
+/** Extensions files commonly have: a name ending in another is tested whole, as it may end in a host name. */
+const FILE_EXTENSIONS = new Set(
+  (
+    'txt md markdown rst pdf png jpg jpeg gif webp svg heic bmp tif tiff csv tsv json jsonl yaml yml toml xml ' +
+    'html htm css js mjs cjs ts tsx jsx py rb go rs java kt swift c h cc cpp hpp cs php sh bash zsh ps1 bat ' +
+    'sql log ini cfg conf env lock diff patch ipynb tex bib doc docx xls xlsx ppt pptx odt ods odp rtf epub ' +
+    'zip tar gz tgz bz2 xz 7z ics vcf eml msg mp3 wav m4a mp4 mov webm'
+  ).split(' '),
+);
 
 /**
  * A file name fit for a lock screen: one line, at most FILE_NAME_MAX characters (the extension kept),
@@ -96,11 +122,16 @@ const LOOKS_LIKE_ADDRESS = /:\/\/|www\.|@|\b[a-z0-9-]+\.[a-z]{2,}\b/i;
  */
 export function shortFileName(p: string): string | undefined {
   const name = oneLine(baseName(p), 1000);
-  const dot = name.lastIndexOf('.');
-  const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
-  const stem = ext ? name.slice(0, dot) : name;
-  if (!stem || LOOKS_LIKE_ADDRESS.test(stem) || /[<>]/.test(name)) return undefined;
-  if (Array.from(name).length <= FILE_NAME_MAX) return name;
+  // Tested as it reads: compatibility forms as their plain letters, look-alike dots as dots.
+  const read = name.normalize('NFKC').replace(DOT_LOOKALIKES, '.');
+  const dot = read.lastIndexOf('.');
+  const ext = dot > 0 && read.length - dot <= 10 ? read.slice(dot) : '';
+  const stem = ext ? read.slice(0, dot) : read;
+  // An extension files commonly have is left out of the test ("report.md" is no address); any other
+  // may be the end of a host name ("Re-pair at errand.app", "errand-app.example").
+  const tested = FILE_EXTENSIONS.has(ext.slice(1).toLowerCase()) ? stem : read;
+  if (!stem || LOOKS_LIKE_ADDRESS.test(tested) || DOUBTFUL.test(read) || /[<>]/.test(read)) return undefined;
+  if (Array.from(read).length <= FILE_NAME_MAX) return read;
   return `${oneLine(stem, FILE_NAME_MAX - Array.from(ext).length)}${ext}`;
 }
 
