@@ -75,7 +75,7 @@ it('at 200 % text on 320×568 and 360×740 the offline banner leaves Send on scr
   await why.click();
   expect(await why.getAttribute('aria-expanded')).toBe('true');
   const help = page.locator('#offline-why');
-  expect(await help.innerText()).toMatch(/on and awake.*Errand is running.*errand status.*same network/s);
+  expect(await help.innerText()).toMatch(/on and awake.*Errand is running.*errand status.*Wi-Fi/s);
   await expectFits(page, '320 with Why? open', 40);
   await shot(page, 'offline-banner-fit-320-why');
   await why.click();

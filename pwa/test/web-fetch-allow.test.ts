@@ -78,7 +78,33 @@ it('offers Allow on a task that ended with web fetch withdrawn, and going on may
     });
     expect({ scheme, low: await lowContrast(page) }).toEqual({ scheme, low: [] });
   }
-  await page.setViewportSize({ width: 360, height: 640 });
+  // At 320x568 and 200 % text, scrolled up a little: "Latest ↓" never covers the button.
+  await page.setViewportSize({ width: 320, height: 568 });
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '200%';
+  });
+  try {
+    const log = page.getByRole('log', { name: 'Conversation' });
+    await allow.scrollIntoViewIfNeeded();
+    await log.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    const bottom = await log.evaluate((el) => el.scrollTop);
+    // The person scrolls the button up to the top of the view: away from the newest, button in view.
+    await allow.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await expect.poll(() => log.evaluate((el) => el.scrollTop)).toBeLessThan(bottom - 85);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    // While the button is in view there is no pill to cover it (as for approval and question cards).
+    const seen = await page.evaluate(() => {
+      const view = document.querySelector('.conversation')!.getBoundingClientRect();
+      const b = [...document.querySelectorAll('.web-off button')].at(-1)!.getBoundingClientRect();
+      return { inView: b.bottom > view.top && b.top < view.bottom, pill: !!document.querySelector('.jump-latest') };
+    });
+    expect(seen).toEqual({ inView: true, pill: false });
+  } finally {
+    await page.evaluate(() => {
+      document.documentElement.style.fontSize = '';
+    });
+    await page.setViewportSize({ width: 360, height: 640 });
+  }
   await page.emulateMedia({ colorScheme: 'light' });
 
   await allow.click();

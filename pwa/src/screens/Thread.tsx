@@ -111,7 +111,8 @@ function RefusedNote({ entry }: { entry: ResponseEntry }) {
 /** An approval or a question card is (partly) in the conversation's view. */
 function waitingCardInView(scroller: HTMLElement): boolean {
   const view = scroller.getBoundingClientRect();
-  return [...scroller.querySelectorAll('.approval-pending, .card.question')].some((card) => {
+  // The web fetch notice too, while it offers its Allow button.
+  return [...scroller.querySelectorAll('.approval-pending, .card.question, .web-off:has(button)')].some((card) => {
     const r = card.getBoundingClientRect();
     return r.bottom > view.top && r.top < view.bottom;
   });

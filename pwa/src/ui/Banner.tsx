@@ -53,7 +53,8 @@ export function ConnectionBanner() {
         // Scrolls within itself at large text: the conversation and Send keep their room.
         <p id="offline-why" class="banner-why">
           Last seen {seen}. Check that your computer is on and awake and that Errand is running (run{' '}
-          <code>errand status</code> on it). On Wi-Fi, this phone must be on the same network as the computer.
+          <code>errand status</code> on it). If you reach it over your home network, check that this phone is on that
+          Wi-Fi.
         </p>
       )}
     </div>
