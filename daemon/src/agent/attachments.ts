@@ -10,9 +10,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Attachment } from '../../../shared/src/index.js';
 import { sameFile, type TakenUpload, type UploadStore } from '../store/uploads.js';
-import { NOT_AN_IMAGE, sniffImage } from '../tools/image-bytes.js';
 import { CommandError } from '../util/command-error.js';
 import { fsyncDir } from '../util/durable-file.js';
+import { NOT_AN_IMAGE, sniffImage } from '../util/image-bytes.js';
 import type { ImageBlock, TextBlock } from './wire.js';
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { FileView } from '../../../shared/src/index.js';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
-import { NOT_AN_IMAGE, sniffImage } from './image-bytes.js';
+import { NOT_AN_IMAGE, sniffImage } from '../util/image-bytes.js';
 import { clip, fmt, ToolError } from './util.js';
 
 export const MAX_READ_BYTES = 50 * 1024 * 1024;

@@ -11,7 +11,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { HostStatus } from '../../../shared/src/index.js';
 import { ConnectorConfig } from '../../src/config/schema.js';
 import { controlCall } from '../../src/control/client.js';
-import { sniffImage } from '../../src/tools/image-bytes.js';
+import { sniffImage } from '../../src/util/image-bytes.js';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 import { type ModelServer, type RecordedRequest, type ScriptReply, startModelServer } from '../helpers/model-server.js';
 import type { WsTestClient } from '../helpers/ws-client.js';

@@ -3,8 +3,8 @@
 // left out with a note, as an oversized image is; a real image under the wrong type goes as itself.
 import { expect, it } from 'vitest';
 import { toBlocks } from '../../src/tools/connectors/index.js';
-import { checkBase64Image, sniffImage } from '../../src/tools/image-bytes.js';
 import { fileView, readForModel } from '../../src/tools/readers.js';
+import { checkBase64Image, sniffImage } from '../../src/util/image-bytes.js';
 import * as images from '../helpers/images.js';
 import { TINY_PNG } from './pdf.js';
 

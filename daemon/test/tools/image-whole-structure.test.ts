@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { toBlocks } from '../../src/tools/connectors/index.js';
-import { checkBase64Image, checkImageBytes, sniffImage } from '../../src/tools/image-bytes.js';
 import { readForModel } from '../../src/tools/readers.js';
+import { checkBase64Image, checkImageBytes, sniffImage } from '../../src/util/image-bytes.js';
 import { GIF, JPEG, WEBP_LOSSLESS, WEBP_LOSSY } from '../helpers/images.js';
 import { TINY_PNG } from './pdf.js';
 

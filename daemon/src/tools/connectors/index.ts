@@ -5,8 +5,8 @@ import type { ConnectorStatus, ServerEvent } from '../../../../shared/src/index.
 import type { ToolResultBlock } from '../../agent/tool-runtime.js';
 import type { ConnectorConfig } from '../../config/schema.js';
 import type { ConnectorToolView } from '../../control/protocol.js';
+import { checkBase64Image } from '../../util/image-bytes.js';
 import type { Logger } from '../../util/log.js';
-import { checkBase64Image } from '../image-bytes.js';
 import { MAX_IMAGE_BYTES } from '../readers.js';
 import { secretForms } from '../redact.js';
 import { asInput, type ToolSpec } from '../types.js';
