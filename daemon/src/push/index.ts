@@ -28,6 +28,9 @@ import { vapidSubject } from './subject.js';
 import { type HttpsTransport, httpsTransport, type PushTransport } from './transport.js';
 import { loadOrCreateVapidKeys } from './vapid.js';
 
+/** How long the allowed folders' real paths are reused for pushes. */
+const ROOTS_FRESH_MS = 5000;
+
 export { checkEndpoint } from './endpoint.js';
 export type { PushKind, PushPayload } from './payload.js';
 export { httpsTransport, type PushRequest, type PushResponse, type PushTransport } from './transport.js';
@@ -257,15 +260,27 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     log,
   });
 
-  /** The allowed folders by their real paths (as tools resolve them): a private push names the one an action is in. */
-  const roots = () =>
-    [ctx.paths.workspace, ...ctx.config().roots].map((p) => {
+  /**
+   * The allowed folders by their real paths (as tools resolve them): a private push names the one an
+   * action is in. Resolved again when the folders change or after a few seconds, not for every task
+   * that ends (a realpath per folder per push was a tenth of a tiny task's time).
+   */
+  let resolvedRoots: { key: string; at: number; paths: string[] } | undefined;
+  const roots = (): string[] => {
+    const given = [ctx.paths.workspace, ...ctx.config().roots];
+    const key = given.join('\0');
+    const now = Date.now();
+    if (resolvedRoots?.key === key && now - resolvedRoots.at < ROOTS_FRESH_MS) return resolvedRoots.paths;
+    const paths = given.map((p) => {
       try {
         return fs.realpathSync.native(p);
       } catch {
         return path.resolve(p);
       }
     });
+    resolvedRoots = { key, at: now, paths };
+    return paths;
+  };
 
   /**
    * Whether the thread's conversation holds untrusted content (a web page, a connector's output): every
