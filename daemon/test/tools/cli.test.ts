@@ -188,9 +188,7 @@ describe('errand connectors', () => {
     const listed = await cli(connectorsCommand, ['list']);
     expect(listed.out).toContain('files  connected, 14 tools');
     expect(listed.out).not.toContain('tok-12345');
-    expect((await cli(connectorsCommand, ['accept', 'files'])).out).toContain(
-      'No tool of "files" has a changed description',
-    );
+    expect((await cli(connectorsCommand, ['accept', 'files'])).out).toContain('No tool of "files" waits for review');
 
     const removed = await cli(connectorsCommand, ['remove', 'files']);
     expect(removed.code).toBe(0);

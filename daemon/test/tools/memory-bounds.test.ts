@@ -45,7 +45,7 @@ describe('memory bounds', () => {
     expect(r.isError).toBe(false);
     r = await mem({ command: 'create', path: '/memories/one-more.md', file_text: 'the 501st' });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toContain('memory already holds 500 files, the most it may (500)');
+    expect(textOf(r)).toContain('memory already holds 500 files; it holds at most 500');
     expect(textOf(r)).toContain('Delete notes that are no longer needed');
     expect(fs.existsSync(path.join(h.ctx.paths.memory, 'one-more.md'))).toBe(false);
     // A rename or an edit adds no file.

@@ -67,7 +67,7 @@ function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
         aria-expanded={open}
         onClick={() => (open ? setText(undefined) : void load())}
       >
-        {short(entry.path)} <span class="muted">({entry.bytes} bytes)</span>
+        {short(entry.path)} <span class="muted">({entry.bytes === 1 ? '1 byte' : `${entry.bytes} bytes`})</span>
       </button>
       {open && (
         <div class="memory-edit">

@@ -436,7 +436,7 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
       }
       const changed = info.tools.filter((t) => t.changed);
       if (!changed.length) {
-        io.out(`No tool of "${name}" has a changed description.`);
+        io.out(`No tool of "${name}" waits for review: each one's text is the one you accepted.`);
         return 0;
       }
       // What is accepted is exactly what is shown here: each tool by the hash of this text.

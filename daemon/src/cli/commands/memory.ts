@@ -70,7 +70,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
             if (r.entries.length === 0) io.out('The agent remembers nothing yet.');
             // The model wrote these: escapes and direction marks are shown, never acted on by the terminal.
             for (const e of r.entries)
-              io.out(`${forTerminal(e.path)}  (${e.bytes} bytes, changed ${ago(e.modifiedAt)})`);
+              io.out(`${forTerminal(e.path)}  (${bytesWord(e.bytes)}, changed ${ago(e.modifiedAt)})`);
             // The agent can read every file, so a cut list says what it leaves out.
             if (r.truncated && r.total !== undefined)
               io.out(
@@ -114,7 +114,7 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
           }
           const r = await callDaemon(io, args.home, 'memory.edit', { path: full(name!), text });
           if (!r) return 1;
-          io.out(json ? JSON.stringify(r.entry) : `Saved ${forTerminal(r.entry.path)} (${r.entry.bytes} bytes).`);
+          io.out(json ? JSON.stringify(r.entry) : `Saved ${forTerminal(r.entry.path)} (${bytesWord(r.entry.bytes)}).`);
           return 0;
         }
         case 'rm': {
@@ -142,4 +142,5 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
   };
 }
 
+const bytesWord = (n: number) => (n === 1 ? '1 byte' : `${n.toLocaleString('en')} bytes`);
 export const memoryCommand = makeMemoryCommand();

@@ -55,7 +55,7 @@ export async function memoryBoundBreach(root: string, real: string, bytes: numbe
   const files = await memoryFiles(root);
   const existing = files.find((f) => f.real === real);
   if (!existing && files.length >= MAX_MEMORY_FILES)
-    return `memory already holds ${n(files.length)} files, the most it may (${n(MAX_MEMORY_FILES)})`;
+    return `memory already holds ${n(files.length)} files; it holds at most ${n(MAX_MEMORY_FILES)}`;
   const total = files.reduce((sum, f) => sum + f.bytes, 0);
   const after = total - (existing?.bytes ?? 0) + bytes;
   if (after > MAX_MEMORY_TOTAL_BYTES && after > total)
