@@ -22,6 +22,7 @@ import {
   noteBlock,
   pendingServerCalls,
   pendingUses,
+  personGaveUrl,
   readsWeb,
   type WebSettings,
   webTools,
@@ -379,8 +380,10 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       const toolUses = content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       // The task goes on tainted, so its next request withholds fetch: said now, since the reply may
       // first wait on a question (a reply that ends the task had fetch withheld from nothing).
-      if (state.tainted && toolUses.length)
-        tellFetchWithdrawn(webFor([...state.messages, { role: 'assistant', content }]).note);
+      if (state.tainted && toolUses.length) {
+        const conversation: WireMessage[] = [...state.messages, { role: 'assistant', content }];
+        tellFetchWithdrawn(webFor(conversation).note, conversation);
+      }
       if (stopReason === 'refusal') {
         if (content.length) state.messages.push({ role: 'assistant', content });
         state.turns++;
@@ -682,9 +685,17 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     });
   }
 
-  /** The person learns fetch was withdrawn (once a run), and can allow it from the notice. */
-  function tellFetchWithdrawn(note: string | undefined): void {
+  /**
+   * The person learns fetch was withdrawn (once a run), and can allow it from the notice: when a page
+   * is in play, that is when their message gives a URL or the conversation holds web results. A
+   * thread tainted only by an attached file or a connector's output gets no such card (the model
+   * still gets its note); a URL given later brings it.
+   */
+  function tellFetchWithdrawn(note: string | undefined, conversation: WireMessage[]): void {
     if (!note || toldFetchWithdrawn) return;
+    const webInPlay =
+      personGaveUrl(conversation) || conversation.some((m) => m.role === 'assistant' && readsWeb(m.content));
+    if (!webInPlay) return;
     toldFetchWithdrawn = true;
     void emit({ type: 'notice', text: FETCH_WITHDRAWN_NOTICE });
   }
@@ -715,7 +726,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       messages[messages.length - 1] = { role: last.role, content };
     }
     const web = webFor(conversation);
-    tellFetchWithdrawn(web.note);
+    tellFetchWithdrawn(web.note, conversation);
     // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
     const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;
     const system = web.note ? [...opts.system, noteBlock(web.note)] : opts.system;

@@ -168,3 +168,21 @@ it('a task resumed after a stop does not say fetch is off a second time', async 
     fs.rmSync(home, { recursive: true, force: true });
   }
 });
+
+it('a thread tainted only by an attached file shows no fetch card until a page is in play', async () => {
+  server.push({ content: [text('The notes say hi.')] }, { content: [text('I cannot read that page yet.')] });
+  h = await startHarness({ modelUrl: server.url, config: { web: WEB } });
+  const notes = await h.ctx.uploads.save(h.cc.device.id, 'notes.txt', 'text/plain', Buffer.from('my notes'));
+  const first = await h.send('thread.create', { text: 'Summarise my notes', attachmentIds: [notes.id] });
+  const threadId = first.thread.id;
+  await h.waitTask(first.task.id, ['done']);
+  // The file taints the thread (no fetch is offered), but no page is in play: no card to allow one.
+  expect(webNames(0)).toEqual(['web_search']);
+  expect(await noticesOf(threadId, first.task.id, FETCH_WITHDRAWN_NOTICE)).toHaveLength(0);
+
+  // The person gives a URL: now the withheld fetch matters, and the card says so.
+  const second = await h.send('thread.send', { threadId, text: 'Now read https://example.com/c' });
+  await h.waitTask(second.task.id, ['done']);
+  expect(webNames(1)).toEqual(['web_search']);
+  expect(await noticesOf(threadId, second.task.id, FETCH_WITHDRAWN_NOTICE)).toHaveLength(1);
+});
