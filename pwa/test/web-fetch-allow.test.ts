@@ -3,7 +3,8 @@
 // model asking. The task's notice says why and offers the Allow button; tapping it goes on in a new
 // task that may fetch. A task still going gets "for this task". Checked at 320 px and in dark mode.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ScriptBlock, text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { text, toolUse } from '../../daemon/test/helpers/model-server.js';
+import { fetchedPage } from '../../daemon/test/helpers/web-steps.js';
 import { FETCH_WITHDRAWN_NOTICE } from '../../shared/src/web-fetch-words.js';
 import { lowContrast, type PhoneRig, shot, startPhoneRig, tooSmall } from './helpers/browser.js';
 
@@ -15,21 +16,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const fetched = (id: string, url: string): ScriptBlock[] => [
-  { type: 'server', block: { type: 'server_tool_use', id, name: 'web_fetch' }, input: { url } },
-  {
-    type: 'server',
-    block: {
-      type: 'web_fetch_tool_result',
-      tool_use_id: id,
-      content: {
-        type: 'web_fetch_result',
-        url,
-        content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hi' }, title: url },
-      },
-    },
-  },
-];
+const fetched = (id: string, url: string) => fetchedPage(id, url, 'hi', url);
 const webNames = (i: number) =>
   rig.model.requests[i].body.tools.map((t: { name: string }) => t.name).filter((n: string) => n.startsWith('web_'));
 

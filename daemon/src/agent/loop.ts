@@ -250,6 +250,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
   let webOff = false;
   let toldFetchWithdrawn = false;
+  /**
+   * A page is in play: the person's message gives a URL, or the conversation holds web results.
+   * Worked out once here and kept current as replies come (not rescanned at every request).
+   */
+  let webInPlay =
+    personGaveUrl(state.messages) || state.messages.some((m) => m.role === 'assistant' && readsWeb(m.content));
   const webUses = { searches: opts.web?.used?.searches ?? 0, fetches: opts.web?.used?.fetches ?? 0 };
 
   // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
@@ -373,17 +379,15 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
       const { content, stopReason } = reply;
       // Web results are untrusted text in the conversation from now on.
-      if (readsWeb(content)) state.tainted = true;
+      if (readsWeb(content)) state.tainted = webInPlay = true;
       const used = countUses(content);
       webUses.searches += used.searches;
       webUses.fetches += used.fetches;
       const toolUses = content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       // The task goes on tainted, so its next request withholds fetch: said now, since the reply may
       // first wait on a question (a reply that ends the task had fetch withheld from nothing).
-      if (state.tainted && toolUses.length) {
-        const conversation: WireMessage[] = [...state.messages, { role: 'assistant', content }];
-        tellFetchWithdrawn(webFor(conversation).note, conversation);
-      }
+      if (state.tainted && toolUses.length)
+        tellFetchWithdrawn(webFor([...state.messages, { role: 'assistant', content }]).note);
       if (stopReason === 'refusal') {
         if (content.length) state.messages.push({ role: 'assistant', content });
         state.turns++;
@@ -691,11 +695,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
    * thread tainted only by an attached file or a connector's output gets no such card (the model
    * still gets its note); a URL given later brings it.
    */
-  function tellFetchWithdrawn(note: string | undefined, conversation: WireMessage[]): void {
-    if (!note || toldFetchWithdrawn) return;
-    const webInPlay =
-      personGaveUrl(conversation) || conversation.some((m) => m.role === 'assistant' && readsWeb(m.content));
-    if (!webInPlay) return;
+  function tellFetchWithdrawn(note: string | undefined): void {
+    if (!note || toldFetchWithdrawn || !webInPlay) return;
     toldFetchWithdrawn = true;
     void emit({ type: 'notice', text: FETCH_WITHDRAWN_NOTICE });
   }
@@ -726,7 +727,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       messages[messages.length - 1] = { role: last.role, content };
     }
     const web = webFor(conversation);
-    tellFetchWithdrawn(web.note, conversation);
+    tellFetchWithdrawn(web.note);
     // Server tools go before ask_user, whose cache mark ends the cached tools prefix.
     const tools = web.tools.length ? [...toolDefs.slice(0, -1), ...web.tools, toolDefs[toolDefs.length - 1]] : toolDefs;
     const system = web.note ? [...opts.system, noteBlock(web.note)] : opts.system;

@@ -12,6 +12,7 @@ import {
   FETCH_WITHDRAWN_NOTICE,
 } from '../../../shared/src/web-fetch-words.js';
 import { type ModelServer, type ScriptBlock, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { fetchedPage } from '../helpers/web-steps.js';
 import { type Harness, startHarness } from './harness.js';
 
 let server: ModelServer;
@@ -27,21 +28,7 @@ afterEach(async () => {
 
 const WEB = { search: true, fetch: true, maxUsesPerTask: 5 };
 
-const fetched = (id: string, url: string): ScriptBlock[] => [
-  { type: 'server', block: { type: 'server_tool_use', id, name: 'web_fetch' }, input: { url } },
-  {
-    type: 'server',
-    block: {
-      type: 'web_fetch_tool_result',
-      tool_use_id: id,
-      content: {
-        type: 'web_fetch_result',
-        url,
-        content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hello' }, title: 'A' },
-      },
-    },
-  },
-];
+const fetched = (id: string, url: string) => fetchedPage(id, url, 'hello', 'A');
 const searched = (id: string): ScriptBlock[] => [
   { type: 'server', block: { type: 'server_tool_use', id, name: 'web_search' }, input: { query: 'b' } },
   {

@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ensureBuilt } from '../agent/build.js';
-import { freePort, killChildren, pairWithCli, spawnDaemon } from '../helpers/cli.js';
+import { killChildren } from '../helpers/cli.js';
 import { type ModelServer, startModelServer, toolUse } from '../helpers/model-server.js';
-import { WsTestClient } from '../helpers/ws-client.js';
+import { sleepPids, startPairedDaemon } from '../helpers/paired-daemon.js';
+import type { WsTestClient } from '../helpers/ws-client.js';
 
 beforeAll(() => {
   expect(fs.existsSync(ensureBuilt('dist/daemon/src/cli/main.js'))).toBe(true);
@@ -22,17 +23,7 @@ const children: ChildProcess[] = [];
 const clients: WsTestClient[] = [];
 /** A unique sleep, found by its command line (and killed at the end if the daemon's keeper missed it). */
 const secs = `${700 + Math.floor(Math.random() * 1e6) / 1e3}`;
-const sleepRuns = () =>
-  fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${secs}\u0000`;
-      } catch {
-        return false;
-      }
-    });
+const sleepRuns = () => sleepPids(secs);
 
 beforeEach(async () => {
   server = await startModelServer();
@@ -41,7 +32,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await killChildren(children);
-  for (const p of sleepRuns()) process.kill(Number(p), 'SIGKILL');
+  for (const pid of sleepRuns()) process.kill(pid, 'SIGKILL');
   await server.close();
   fs.rmSync(home, { recursive: true, force: true });
 });
@@ -53,14 +44,7 @@ const env = () => ({
   ERRAND_MODEL: 'claude-sonnet-4-6',
 });
 
-async function start(token?: string) {
-  const daemon = await spawnDaemon(env(), await freePort());
-  children.push(daemon.child);
-  const t = token ?? (await pairWithCli(env(), daemon.url, 'Cost test phone', children));
-  const ws = await WsTestClient.open(daemon.url, t);
-  clients.push(ws);
-  return { daemon, ws, token: t };
-}
+const start = (token?: string) => startPairedDaemon(env(), { children, clients }, { token });
 
 it('kill -9 while the tool of a billed reply runs: after the restart the task has that cost', async () => {
   fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ shell: { sandbox: 'off' } }), { mode: 0o600 });

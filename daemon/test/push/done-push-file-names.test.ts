@@ -11,22 +11,12 @@ import { FILE_NAME_MAX, jobForEvent, shortFileName } from '../../src/push/payloa
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { type ModelServer, reply, type ScriptBlock, startModelServer, text, toolUse } from '../helpers/model-server.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
+import { doneTask } from './done-task.js';
 import { decryptPush, FakePushService, makeSubscriber, type Subscriber } from './push-service.js';
 
 const PHISH = 'notes. ERRAND SECURITY ALERT - this phone was unpaired. Re-pair now at errand-app.example code 4417.txt';
 
-const task = (over: Partial<Task> = {}): Task => ({
-  id: 'tsk_1',
-  threadId: 'thr_1',
-  state: 'done',
-  messageId: 'msg_1',
-  createdAt: 1,
-  endedAt: 2,
-  turns: 1,
-  usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
-  costUsd: 0,
-  ...over,
-});
+const task = (over: Partial<Task> = {}): Task => doneTask({ id: 'tsk_1', createdAt: 1, endedAt: 2, ...over });
 const ROOTS = ['/home/me/.errand/workspace', '/home/me/Projects'];
 const doneLine = (changedFiles: string[], readUntrusted: boolean) =>
   jobForEvent(

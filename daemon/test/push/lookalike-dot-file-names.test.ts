@@ -3,25 +3,14 @@
 // as were "evil。com" (U+3002) and "errand-app．example" (U+FF0E). Names are read as NFKC with dot
 // look-alikes as dots; a name with punctuation or symbols beyond ASCII falls back to the count form.
 import { expect, it } from 'vitest';
-import type { Task } from '../../../shared/src/index.js';
 import { jobForEvent, shortFileName } from '../../src/push/payload.js';
+import { doneTask } from './done-task.js';
 
 const doneLine = (file: string) =>
   jobForEvent(
     {
       kind: 'task.updated',
-      task: {
-        id: 'tsk_1',
-        threadId: 'thr_1',
-        state: 'done',
-        messageId: 'msg_1',
-        createdAt: 1,
-        endedAt: 2,
-        turns: 1,
-        usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
-        costUsd: 0,
-        changedFiles: [file],
-      } satisfies Task,
+      task: doneTask({ id: 'tsk_1', createdAt: 1, endedAt: 2, changedFiles: [file] }),
     },
     () => 'Notes',
     0,

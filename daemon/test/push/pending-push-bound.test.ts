@@ -10,6 +10,7 @@ import { threadTag, threadUrl } from '../../src/push/payload.js';
 import { KEEP_PENDING, type PendingPush, PushStore } from '../../src/push/store.js';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
+import { doneTask } from './done-task.js';
 import { decryptPush, FakePushService, makeSubscriber, type Subscriber } from './push-service.js';
 
 const dirs: string[] = [];
@@ -123,17 +124,7 @@ it('a throttled burst: the pushes that gave way are reported to their devices an
     for (let t = 0; t < 51; t++) {
       let task: Task | undefined;
       const doc = await ctx.store.threads.create(`Task ${t}`, (d) => {
-        task = {
-          id: `tsk_bound_${t}`,
-          threadId: d.meta.id,
-          state: 'done',
-          messageId: 'msg_1',
-          createdAt: Date.now(),
-          endedAt: Date.now(),
-          turns: 1,
-          usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
-          costUsd: 0,
-        };
+        task = doneTask({ id: `tsk_bound_${t}`, threadId: d.meta.id });
         d.tasks.push(task);
       });
       threads.push(doc.meta.id);

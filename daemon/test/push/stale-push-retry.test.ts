@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { PushOutcome, Task } from '../../../shared/src/index.js';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
 import type { WsTestClient } from '../helpers/ws-client.js';
+import { doneTask } from './done-task.js';
 import { decryptPush, FakePushService, makeSubscriber, type Subscriber } from './push-service.js';
 
 let svc: FakePushService;
@@ -55,23 +56,11 @@ const notSent = (o: PushOutcome) => o.result === 'failed' && !!o.detail?.startsW
 async function threadWithDoneTask(td: TestDaemon, title: string): Promise<{ threadId: string; task: Task }> {
   let task: Task | undefined;
   const doc = await td.daemon.ctx.store.threads.create(title, (d) => {
-    task = doneTask(d.meta.id);
+    task = doneTask({ threadId: d.meta.id });
     d.tasks.push(task);
   });
   return { threadId: doc.meta.id, task: task! };
 }
-
-const doneTask = (threadId: string): Task => ({
-  id: `tsk_${Math.random().toString(36).slice(2)}`,
-  threadId,
-  state: 'done',
-  messageId: 'msg_1',
-  createdAt: Date.now(),
-  endedAt: Date.now(),
-  turns: 1,
-  usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
-  costUsd: 0,
-});
 
 const pendingIds = (td: TestDaemon) =>
   (

@@ -7,6 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { type StartedDownload, startDownload as startDownloadOf } from '../helpers/downloads.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 
 const MiB = 1024 * 1024;
@@ -52,24 +53,11 @@ afterAll(async () => {
   await model?.close();
 });
 
-interface Started {
-  status: number;
-  res: http.IncomingMessage;
-  req: http.ClientRequest;
-}
+type Started = StartedDownload;
 
 /** Starts a download and resolves at its status line, leaving the body unread. */
-function startDownload(token: string, name: string): Promise<Started> {
-  const query = `task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(path.join(ws, name))}`;
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${td.url}/api/file?${query}`, {
-      headers: { authorization: `Bearer ${token}` },
-      agent: false,
-    });
-    req.on('response', (res) => resolve({ status: res.statusCode ?? 0, res, req }));
-    req.on('error', reject);
-  });
-}
+const startDownload = (token: string, name: string): Promise<Started> =>
+  startDownloadOf(td.url, token, taskId, path.join(ws, name));
 
 async function bodyOf(s: Started): Promise<{ error?: string; message?: string }> {
   const chunks: Buffer[] = [];

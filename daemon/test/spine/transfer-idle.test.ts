@@ -1,10 +1,10 @@
 // A download the client stops reading gives its slot back once no byte has moved for the idle time
 // (before, it held the slot and an open file until TCP gave up); one read slowly but steadily is not cut.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { type StartedDownload, startDownload as startDownloadOf } from '../helpers/downloads.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
 
 const MiB = 1024 * 1024;
@@ -50,23 +50,11 @@ afterAll(async () => {
   await model?.close();
 });
 
-interface Started {
-  status: number;
-  res: http.IncomingMessage;
-  req: http.ClientRequest;
-}
+type Started = StartedDownload;
 
-function startDownload(token: string, name: string): Promise<Started> {
-  const query = `task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(path.join(ws, name))}`;
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${td.url}/api/file?${query}`, {
-      headers: { authorization: `Bearer ${token}` },
-      agent: false,
-    });
-    req.on('response', (res) => resolve({ status: res.statusCode ?? 0, res, req }));
-    req.on('error', reject);
-  });
-}
+/** Starts a download and resolves at its status line, leaving the body unread. */
+const startDownload = (token: string, name: string): Promise<Started> =>
+  startDownloadOf(td.url, token, taskId, path.join(ws, name));
 
 const drain = (s: Started) => new Promise<void>((resolve) => s.res.resume().once('close', resolve));
 

@@ -11,9 +11,10 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeJournal } from '../../src/tools/journal.js';
 import { ensureBuilt } from '../agent/build.js';
-import { freePort, killChildren, pairWithCli, spawnDaemon } from '../helpers/cli.js';
+import { killChildren } from '../helpers/cli.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
-import { WsTestClient } from '../helpers/ws-client.js';
+import { sleepPids, startPairedDaemon } from '../helpers/paired-daemon.js';
+import type { WsTestClient } from '../helpers/ws-client.js';
 
 beforeAll(() => {
   expect(fs.existsSync(ensureBuilt('dist/daemon/src/cli/main.js'))).toBe(true);
@@ -33,14 +34,7 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await killChildren(children);
   // A command the daemon ran (its keeper kills it with the daemon; this is only a safety net).
-  for (const secs of sleepers.splice(0))
-    for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x)))
-      try {
-        if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${secs}\u0000`)
-          process.kill(Number(p), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+  for (const secs of sleepers.splice(0)) for (const pid of sleepPids(secs)) process.kill(pid, 'SIGKILL');
   await server.close();
   fs.rmSync(home, { recursive: true, force: true });
 });
@@ -52,14 +46,7 @@ const baseEnv = () => ({
   ERRAND_MODEL: 'claude-sonnet-4-6',
 });
 
-async function start(env: Record<string, string>, token?: string) {
-  const daemon = await spawnDaemon(env, await freePort());
-  children.push(daemon.child);
-  const t = token ?? (await pairWithCli(env, daemon.url, 'Crash test phone', children));
-  const ws = await WsTestClient.open(daemon.url, t);
-  clients.push(ws);
-  return { daemon, ws, token: t };
-}
+const start = (env: Record<string, string>, token?: string) => startPairedDaemon(env, { children, clients }, { token });
 
 type Change = { op: string; path: string; undone?: boolean };
 

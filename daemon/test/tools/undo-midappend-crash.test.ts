@@ -10,9 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ensureBuilt } from '../agent/build.js';
-import { freePort, killChildren, pairWithCli, spawnDaemon } from '../helpers/cli.js';
+import { killChildren } from '../helpers/cli.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
-import { WsTestClient } from '../helpers/ws-client.js';
+import { startPairedDaemon } from '../helpers/paired-daemon.js';
+import type { WsTestClient } from '../helpers/ws-client.js';
 
 beforeAll(() => {
   expect(fs.existsSync(ensureBuilt('dist/daemon/src/cli/main.js'))).toBe(true);
@@ -41,14 +42,8 @@ const baseEnv = () => ({
   ERRAND_MODEL: 'claude-sonnet-4-6',
 });
 
-async function start(env: Record<string, string>, token?: string, lastSeq?: number) {
-  const daemon = await spawnDaemon(env, await freePort());
-  children.push(daemon.child);
-  const t = token ?? (await pairWithCli(env, daemon.url, 'Crash test phone', children));
-  const ws = await WsTestClient.open(daemon.url, t, lastSeq);
-  clients.push(ws);
-  return { daemon, ws, token: t };
-}
+const start = (env: Record<string, string>, token?: string, lastSeq?: number) =>
+  startPairedDaemon(env, { children, clients }, { token, lastSeq });
 
 type UndoReply = { restored: string[]; skipped: unknown[] };
 

@@ -1,0 +1,18 @@
+// GET /api/file as a phone makes it, left unread: for tests of how the daemon bounds downloads.
+import http from 'node:http';
+
+export interface StartedDownload {
+  status: number;
+  res: http.IncomingMessage;
+  req: http.ClientRequest;
+}
+
+/** Starts a download of `file` (one task `taskId` touched) and resolves at its status line, leaving the body unread. */
+export function startDownload(url: string, token: string, taskId: string, file: string): Promise<StartedDownload> {
+  const query = `task=${encodeURIComponent(taskId)}&path=${encodeURIComponent(file)}`;
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${url}/api/file?${query}`, { headers: { authorization: `Bearer ${token}` }, agent: false });
+    req.on('response', (res) => resolve({ status: res.statusCode ?? 0, res, req }));
+    req.on('error', reject);
+  });
+}
