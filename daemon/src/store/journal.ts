@@ -9,6 +9,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ServerEvent } from '../../../shared/src/index.js';
 import { JsonWriter } from '../util/json-writer.js';
+import { DiskSync } from './disk-sync.js';
 import { fsyncDir, writeFileDurably } from './durable-file.js';
 import {
   openSnapshot,
@@ -656,6 +657,7 @@ export class Journal {
   private flushing: Promise<void> = Promise.resolve();
   /** Where a flush encodes its batch (see flush); a large one is not kept past the flush. */
   private encoder = new JsonWriter(Buffer.allocUnsafeSlow(ENCODER_BYTES));
+  private diskSync = new DiskSync();
   private openByKey = new Map<string, Tx>();
   private openTx = 0;
   private compacting: Promise<void> | undefined;
@@ -1095,16 +1097,20 @@ export class Journal {
         crashNow();
       }
       try {
-        // A small batch is copied into the file here (microseconds, to the page cache): each trip
-        // through the thread pool wakes a worker, and only the fdatasync needs one.
-        if (data.length <= WRITE_HERE_MAX)
+        // A small batch is copied into the file here (microseconds, to the page cache), and made
+        // durable on the event loop while the disk is fast (disk-sync.ts): each trip through the
+        // thread pool wakes a worker.
+        if (data.length <= WRITE_HERE_MAX) {
           while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
-        while (written < data.length) {
-          written += await new Promise<number>((resolve, reject) =>
-            fs.write(fd, data, written, data.length - written, null, (err, w) => (err ? reject(err) : resolve(w))),
-          );
+          await this.diskSync.fdatasync(fd);
+        } else {
+          while (written < data.length) {
+            written += await new Promise<number>((resolve, reject) =>
+              fs.write(fd, data, written, data.length - written, null, (err, w) => (err ? reject(err) : resolve(w))),
+            );
+          }
+          await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
         }
-        await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
       } catch (err) {
         // Cut what made it to the file so the journal stays whole; the next append starts clean.
         if (written > 0 || (err as NodeJS.ErrnoException).code === 'ENOSPC') {
