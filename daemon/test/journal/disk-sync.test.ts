@@ -1,10 +1,11 @@
 // Where the journal's fdatasync runs: on the event loop while the disk is fast, through the thread
-// pool once a flush was slow (so a slow disk never holds every client), back on the loop when fast.
+// pool once a flush was slow (so a slow disk never holds every client), back on the loop when fast;
+// flushes back to back (a busy loop) go to the pool.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { DiskSync, ON_LOOP_MAX_MS } from '../../src/store/disk-sync.js';
+import { BUSY_GAP_MS, DiskSync, ON_LOOP_MAX_MS } from '../../src/store/disk-sync.js';
 
 /** Calls that record where each flush ran; each takes what `nextTakes` says on a clock the test drives. */
 function fakeDisk() {
@@ -25,6 +26,10 @@ function fakeDisk() {
       },
     },
     now: () => clock,
+    /** Time passes between flushes, as between one person's commands. */
+    idle: (ms = 50) => {
+      clock += ms;
+    },
   };
   return disk;
 }
@@ -32,21 +37,39 @@ function fakeDisk() {
 it('flushes on the event loop while the disk is fast', async () => {
   const disk = fakeDisk();
   const sync = new DiskSync(disk.calls, disk.now);
-  for (let i = 0; i < 50; i++) await sync.fdatasync(3);
+  for (let i = 0; i < 50; i++) {
+    disk.idle();
+    await sync.fdatasync(3);
+  }
   expect(disk.ran).toEqual(Array(50).fill('loop'));
+});
+
+it('flushes back to back go through the thread pool, a lone one after a pause on the loop', async () => {
+  const disk = fakeDisk();
+  const sync = new DiskSync(disk.calls, disk.now);
+  await sync.fdatasync(3);
+  for (let i = 0; i < 5; i++) await sync.fdatasync(3);
+  disk.idle(BUSY_GAP_MS / 2);
+  await sync.fdatasync(3);
+  disk.idle(BUSY_GAP_MS);
+  await sync.fdatasync(3);
+  expect(disk.ran).toEqual(['loop', 'pool', 'pool', 'pool', 'pool', 'pool', 'pool', 'loop']);
 });
 
 it('moves to the thread pool after a slow flush, and back once the disk has been fast again', async () => {
   const disk = fakeDisk();
   const sync = new DiskSync(disk.calls, disk.now);
   await sync.fdatasync(3);
+  disk.idle();
   disk.nextTakes = 50; // one slow flush: the disk is busy
   await sync.fdatasync(3);
   disk.nextTakes = 0.3;
+  disk.idle();
   expect(sync.onLoop).toBe(false);
   const after: string[] = [];
   for (let i = 0; i < 60 && !sync.onLoop; i++) {
     await sync.fdatasync(3);
+    disk.idle();
     after.push(disk.ran.at(-1)!);
   }
   // Every flush while the slow one is remembered went to the pool, and the loop came back.
@@ -63,6 +86,7 @@ it('a flush slower than the bound on the loop sends the next one to the pool', a
   disk.nextTakes = ON_LOOP_MAX_MS + 0.5;
   await sync.fdatasync(3);
   disk.nextTakes = 0.3;
+  disk.idle();
   await sync.fdatasync(3);
   expect(disk.ran).toEqual(['loop', 'pool']);
 });
@@ -89,6 +113,7 @@ it('a failed flush rejects, wherever it ran', async () => {
     () => clock,
   );
   await slow.fdatasync(3);
+  clock += 50;
   await expect(slow.fdatasync(3)).rejects.toThrow(/EIO/);
 });
 
