@@ -1,9 +1,11 @@
 // Known secrets never leave in a tool's output (stored, replayed to phones, sent to the model).
 // Secrets the daemon holds in clear (API key, push signing key, connector secrets) are matched as
 // text; device tokens are stored only as hashes, so every token-shaped window of the output that
-// could be a token is hashed and compared with the paired devices' hashes.
+// could be a token is hashed and compared with the paired devices' hashes. Secrets in clear are
+// also caught escaped (JSON, URL, Python repr) and encoded (base64, hex).
 import crypto from 'node:crypto';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
+import { encodedForms } from './secret-encodings.js';
 
 export const REDACTED = '[redacted]';
 
@@ -140,6 +142,9 @@ export function secretForms(secret: string): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
+/** Every form of `secret` in text: escaped as text is (secretForms) and encoded as bytes are (secret-encodings.ts). */
+export const everyForm = (secret: string): string[] => [...secretForms(secret), ...encodedForms(secret)];
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -153,7 +158,7 @@ function patternOf(values: readonly string[]): { forms: string[]; pattern?: RegE
   const key = values.join('\0');
   let found = patternBySet.get(key);
   if (!found) {
-    const forms = [...new Set(values.flatMap(secretForms))].filter(Boolean).sort((a, b) => b.length - a.length);
+    const forms = [...new Set(values.flatMap(everyForm))].filter(Boolean).sort((a, b) => b.length - a.length);
     found = { forms };
     try {
       if (forms.length) found.pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');

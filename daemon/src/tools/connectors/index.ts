@@ -8,7 +8,7 @@ import type { ConnectorToolView } from '../../control/protocol.js';
 import { checkBase64Image } from '../../util/image-bytes.js';
 import type { Logger } from '../../util/log.js';
 import { MAX_IMAGE_BYTES } from '../readers.js';
-import { secretForms } from '../redact.js';
+import { everyForm } from '../redact.js';
 import { asInput, type ToolSpec } from '../types.js';
 import { canonicalJson, ToolError } from '../util.js';
 import { Connector, type ConnectorDeps, launchLine } from './connector.js';
@@ -122,11 +122,11 @@ export function toBlocks(content: McpContent[] | undefined, structured: unknown)
 /**
  * The secret store as connectors see it. A connector redacts its crash reason (the server's stderr,
  * shown on the phone and logged) of each of `values()`: here every form a secret takes in text
- * (redact.ts), so a secret the server printed JSON-escaped or URL-encoded is caught too.
+ * (redact.ts), so a secret the server printed JSON-escaped, URL-encoded or in base64 is caught too.
  */
 class ConnectorSecretStore extends SecretStore {
   override values(): string[] {
-    return super.values().flatMap(secretForms);
+    return super.values().flatMap(everyForm);
   }
 }
 

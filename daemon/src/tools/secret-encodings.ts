@@ -1,0 +1,33 @@
+// A secret as it reads once a tool encoded the bytes around it: base64 (an `Authorization: Basic`
+// header, `base64 ~/.netrc`, a data: URL, a JWT's payload) and hex (`xxd -p`, a hexdump, a bytes
+// literal). Base64 writes 3 bytes as 4 characters, so a secret's characters depend on where it sits
+// in the encoded bytes: for each of the 3 places mod 3, the part of its encoding that does not
+// depend on the bytes around it is looked for (standard and URL-safe alphabets).
+
+/** Shorter parts than this are not looked for: a few characters of base64 can appear anywhere. */
+const MIN_PART = 8;
+
+/** The characters of base64 that only `secret`'s bytes decide, when it starts `shift` bytes into a group of 3. */
+function base64Part(bytes: Buffer, shift: number): string {
+  const total = shift + bytes.length;
+  const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+  // The first character a secret byte shares with a byte before it, and the last group it fills whole.
+  const first = [0, 2, 3][shift];
+  const end = Math.floor(total / 3) * 4;
+  return encoded.slice(first, end);
+}
+
+export function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms = new Set<string>();
+  for (const shift of [0, 1, 2]) {
+    const part = base64Part(bytes, shift);
+    if (part.length < MIN_PART) continue;
+    forms.add(part);
+    forms.add(part.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  const hex = bytes.toString('hex');
+  forms.add(hex);
+  forms.add(hex.toUpperCase());
+  return [...forms];
+}
