@@ -63,9 +63,12 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
   // when it ends without a pairing, its code is withdrawn so a phone opening it is told at once.
   control.register('pair.start', async (p, { progress, signal }) => {
     const { code, expiresAt, mintId } = pairing.mint();
-    const { origin, phoneReachable } = phoneOrigin(ctx.origins());
+    // The code points at an origin the daemon serves now: a LAN address set since the start is in
+    // config.json (origins) but not yet on the socket (listening) until a restart.
+    const { origin, phoneReachable } = phoneOrigin(ctx.listening());
+    const restartNeeded = !phoneReachable && phoneOrigin(ctx.origins()).phoneReachable;
     const url = `${origin}/#pair=${code}`;
-    progress({ type: 'code', code, url, expiresAt, phoneReachable });
+    progress({ type: 'code', code, url, expiresAt, phoneReachable, ...(restartNeeded ? { restartNeeded } : {}) });
     return new Promise((resolve, reject) => {
       const mine = (e: { mintId?: string }) => e.mintId === mintId;
       let claimed = false;

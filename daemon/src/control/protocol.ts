@@ -80,7 +80,7 @@ export interface PushTestResult {
   error?: string;
 }
 export type PairProgress =
-  | { type: 'code'; code: string; url: string; expiresAt: number; phoneReachable?: boolean }
+  | { type: 'code'; code: string; url: string; expiresAt: number; phoneReachable?: boolean; restartNeeded?: boolean }
   | { type: 'claim'; claim: { id: string; name: string; address?: string } };
 export type PairResult =
   | { paired: { id: string; name: string; address?: string } }

@@ -93,6 +93,26 @@ it('LAN mode: the link uses this computer’s network address', async () => {
   }
 });
 
+it('LAN mode turned on while the daemon runs: the code stays on what it serves, and says to restart first', async () => {
+  const { home, daemon } = await startDaemon({});
+  const env = { PATH: process.env.PATH ?? '', ERRAND_HOME: home };
+  const exposed = spawn(process.execPath, [ERRAND_BIN, 'expose', 'lan'], { env, stdio: 'ignore' });
+  expect(await new Promise((r) => exposed.once('exit', r))).toBe(0);
+  const first = JSON.parse((await pairOutput(home, ['--json'], /\n/)).split('\n')[0]) as {
+    url: string;
+    phoneReachable: boolean;
+    restartNeeded?: boolean;
+  };
+  // Nothing listens on the LAN address until a restart: the link is the one the daemon serves now.
+  expect(first.url).toContain(`${daemon.url}/#pair=`);
+  expect(first.phoneReachable).toBe(false);
+  if (lanAddresses().length > 0) {
+    expect(first.restartNeeded).toBe(true);
+    const text = await pairOutput(home, [], /errand pair. again/);
+    expect(text).toContain('only after a restart');
+  }
+});
+
 it('the QR code has a 4-module quiet zone and black-on-white colours', () => {
   const plain = renderQrText('http://192.168.1.20:7345/#pair=abcdefgh', { color: false }).split('\n');
   // Two module rows per line: the first two lines and the last two are quiet zone (blank).

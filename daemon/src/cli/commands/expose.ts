@@ -19,6 +19,7 @@ import {
 import { lanServed, networkAddressesAnswering, runningReach } from '../../service/reach.js';
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand, CliIO } from '../command.js';
+import { RESTART } from '../restart-hint.js';
 
 export interface ExposeCommandDeps {
   run?: Runner;
@@ -236,8 +237,6 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
   };
 }
 
-const RESTART =
-  '`systemctl --user restart errand` (Linux service), `launchctl kickstart -k gui/$(id -u)/dev.errand.daemon` (macOS service), or Ctrl-C and `errand start`';
 const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /**

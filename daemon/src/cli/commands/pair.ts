@@ -4,7 +4,12 @@ import { LOOPBACK_ONLY_HINT, otherLanOrigins } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { renderQr } from '../qr.js';
+import { RESTART } from '../restart-hint.js';
 import { forTerminal } from '../terminal-text.js';
+
+const RESTART_FOR_PHONE =
+  'This address works only on this computer: the setting that lets a phone reach Errand is saved, but the ' +
+  `running daemon uses it only after a restart. Restart it (${RESTART}), then run \`errand pair\` again.`;
 
 export const pairCommand: CliCommand = {
   name: 'pair',
@@ -37,6 +42,7 @@ Options:
                   url: p.url,
                   expiresAt: new Date(p.expiresAt).toISOString(),
                   phoneReachable: p.phoneReachable !== false,
+                  ...(p.restartNeeded ? { restartNeeded: true } : {}),
                 }),
               );
             answered = renderQr(p.url).then((qr) => {
@@ -44,7 +50,8 @@ Options:
               io.out(
                 `Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`,
               );
-              if (p.phoneReachable === false) io.out(LOOPBACK_ONLY_HINT);
+              if (p.restartNeeded) io.out(RESTART_FOR_PHONE);
+              else if (p.phoneReachable === false) io.out(LOOPBACK_ONLY_HINT);
               else if (!p.url.startsWith('https://')) {
                 // This computer may be on several networks (Wi-Fi and a dock, a VPN): the QR code shows the
                 // likeliest, and the phone may be on another one.
