@@ -29,6 +29,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+  // What the daemon answers is private (a task's files, the token at pairing): no cache keeps it.
+  // Static files replace this with their own (static-files.ts).
+  'Cache-Control': 'no-store',
 };
 
 type Problem = { error: 'bad_host' | 'bad_origin'; message: string };
