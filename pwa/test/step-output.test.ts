@@ -1,5 +1,6 @@
 // A long tool output reaches the phone as a preview; "Show the whole output" fetches all of it
-// (step.output) when the step is expanded. Chromium against the real daemon and a scripted model.
+// (step.output) when the step is expanded, in a box that leaves the thread room to scroll on a small
+// phone. Chromium against the real daemon and a scripted model.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../../daemon/test/helpers/model-server.js';
@@ -48,4 +49,28 @@ it('shows a preview of a long output and fetches the whole of it on request', as
   await expect.poll(async () => (await output.textContent()) ?? '').toContain('DONE-42');
   expect((await output.textContent())!.length).toBeGreaterThan(150_000);
   await expect.poll(() => more.count()).toBe(0);
+});
+
+it('on a 320x568 phone at 200 % text, the whole output scrolls in its box and the thread still scrolls around it', async () => {
+  const { page } = b; // the thread of the test above, its output expanded in full
+  const output = page.locator('.tool-body pre').nth(1);
+  await expect.poll(async () => (await output.textContent()) ?? '').toContain('DONE-42');
+  await page.setViewportSize({ width: 320, height: 568 });
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = '200%';
+  });
+  try {
+    const log = page.getByRole('log', { name: 'Conversation' });
+    const [box, view] = await Promise.all([
+      output.evaluate((el) => el.getBoundingClientRect().height),
+      log.evaluate((el) => el.clientHeight),
+    ]);
+    // The box takes at most two thirds of the conversation's view: the rest is thread to scroll on.
+    expect(box / view).toBeLessThan(2 / 3);
+    expect(await output.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+  } finally {
+    await page.evaluate(() => {
+      document.documentElement.style.fontSize = '';
+    });
+  }
 });
