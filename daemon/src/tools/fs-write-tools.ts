@@ -338,7 +338,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const input = asInput(raw);
       const from = str(input, 'from');
       const to = str(input, 'to');
-      const a = await roots.resolve(from, 'write', { mustExist: true });
+      const a = await roots.resolve(from, 'write', { mustExist: true, takesAway: true });
       const b = await roots.resolve(to, 'write');
       refuseRoot(a.real, 'moving');
       if (b.exists) throw new ToolError(`${to} already exists; pick a new name, or delete it first.`);
@@ -356,7 +356,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         subjects: [a.real, b.real],
         moves: { from: a.real, to: b.real },
         async execute() {
-          const na = await roots.recheck(from, a, 'write');
+          const na = await roots.recheck(from, a, 'write', { takesAway: true });
           const nb = await roots.recheck(to, b, 'write');
           // What lands in a lasting place is exactly what was shown (and approved), or nothing moves.
           if (actionHash(await landing(na, nb)) !== actionHash(lands))
@@ -386,7 +386,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
     summarize: (i) => `Delete ${path.basename(String(i.path))}`,
     async prepare(raw, call) {
       const p = str(asInput(raw), 'path');
-      const r = await roots.resolve(p, 'write', { mustExist: true });
+      const r = await roots.resolve(p, 'write', { mustExist: true, takesAway: true });
       refuseRoot(r.real, 'deleting');
       return {
         action: { tool: 'fs_delete', path: r.real, type: r.stat?.isDirectory() ? 'folder' : 'file' },
@@ -394,7 +394,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
         summary: `Move ${r.real} to the trash`,
         subjects: [r.real],
         async execute() {
-          const now = await roots.recheck(p, r, 'write');
+          const now = await roots.recheck(p, r, 'write', { takesAway: true });
           await journal.trash(call.taskId, now.real);
           return {
             content: text(`Moved ${now.real} to Errand's trash (restorable).`),

@@ -1,7 +1,8 @@
 // Roots: the folders the agent may work in, and the one place that decides whether a path is
 // inside them. Resolve with realpath (of the deepest existing ancestor for new paths), check with
 // path.relative, refuse `..`, symlink and hardlink escapes, and Errand's own home folder (except
-// its workspace) even when a root contains it. Callers resolve again right before each operation.
+// its workspace) even when a root contains it; a move or delete also refuses a folder that holds
+// the home (its parent, or ~). Callers resolve again right before each operation.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,12 @@ export interface ResolvedPath {
 }
 
 export type Access = 'read' | 'write';
+
+export interface ResolveOptions {
+  mustExist?: boolean;
+  /** The operation moves, renames or deletes this path: a folder holding Errand's home is refused. */
+  takesAway?: boolean;
+}
 
 /** True when `child` is `parent` or inside it (both absolute, real). Never a string prefix test. */
 export function isInside(parent: string, child: string): boolean {
@@ -65,6 +72,25 @@ export class Roots {
     return isInside(this.realHome, real) && !(this.realWorkspace && isInside(this.realWorkspace, real));
   }
 
+  /**
+   * Errand's home folder itself or a folder that holds it (its parent, ~, a root): moving or deleting
+   * it would take the daemon's state, memory and config with it, to where tools may reach them.
+   * Also by identity, so another name for one of those folders (a bind mount) holds the home too.
+   */
+  holdsHome(real: string, stat?: fs.Stats): boolean {
+    if (isInside(real, this.realHome)) return true;
+    if (!stat?.isDirectory()) return false;
+    for (let dir = this.realHome; ; dir = path.dirname(dir)) {
+      try {
+        const st = fs.statSync(dir);
+        if (st.dev === stat.dev && st.ino === stat.ino) return true;
+      } catch {
+        /* a folder on the home's path that is gone holds nothing */
+      }
+      if (path.dirname(dir) === dir) return false;
+    }
+  }
+
   /** Every root, workspace first, with whether it exists and is usable. */
   list(): RootInfo[] {
     const out: RootInfo[] = [];
@@ -98,7 +124,7 @@ export class Roots {
    * Resolve a path the model gave (absolute, ~/…, or relative to the workspace) for an operation.
    * Throws ToolError with a sentence for the model when the path is refused.
    */
-  async resolve(input: unknown, access: Access, opts: { mustExist?: boolean } = {}): Promise<ResolvedPath> {
+  async resolve(input: unknown, access: Access, opts: ResolveOptions = {}): Promise<ResolvedPath> {
     if (typeof input !== 'string' || input.trim() === '') throw new ToolError('A path is required.');
     if (input.includes('\0')) throw new ToolError('The path contains a NUL character.');
     if (input.split(/[\\/]+/).includes('..')) {
@@ -151,6 +177,12 @@ export class Roots {
     let stat: fs.Stats | undefined;
     if (exists) {
       stat = fs.statSync(real);
+      if (opts.takesAway && this.holdsHome(real, stat)) {
+        const via = real !== input ? ` (${real})` : '';
+        throw new ToolError(
+          `Refused "${input}"${via}: it holds Errand's own state folder, so it cannot be moved or deleted. Move or delete the files and folders inside it instead.`,
+        );
+      }
       if (stat.isFile() && stat.nlink > 1) {
         throw new ToolError(
           `Refused "${input}": the file has ${stat.nlink} hard links, and another link may be outside the allowed folders, so Errand will not ${access === 'read' ? 'read' : 'change'} it.`,
@@ -161,8 +193,13 @@ export class Roots {
   }
 
   /** Resolve again and insist the answer did not change (the check at the moment of the operation). */
-  async recheck(input: string, prepared: ResolvedPath, access: Access): Promise<ResolvedPath> {
-    const now = await this.resolve(input, access);
+  async recheck(
+    input: string,
+    prepared: ResolvedPath,
+    access: Access,
+    opts: Pick<ResolveOptions, 'takesAway'> = {},
+  ): Promise<ResolvedPath> {
+    const now = await this.resolve(input, access, opts);
     if (now.real !== prepared.real) {
       throw new ToolError(
         `"${input}" now leads somewhere else (${now.real}) than when the call was checked; nothing was done.`,
