@@ -28,9 +28,16 @@ const HEARTBEAT_MS = 20_000;
 /** Authenticated connections (phones, CLI clients) in all, and per device. Unauthenticated sockets are counted apart. */
 const MAX_CONNECTIONS = 64;
 const MAX_CONNECTIONS_PER_DEVICE = 8;
-/** Sockets that have not authenticated yet: in all, and from one address. */
+/**
+ * Sockets that have not authenticated yet: soft bounds in all and from one address (past them only a
+ * socket older than PREAUTH_GRACE_MS makes room), and a hard bound that keeps their memory bounded
+ * (each may hold PREAUTH_BYTES), the only one that closes a younger socket.
+ */
 const MAX_PREAUTH = 32;
 const MAX_PREAUTH_PER_ADDRESS = 8;
+const MAX_PREAUTH_HARD = 512;
+/** Longer than any phone's round trip through a proxy: a socket this young may be the owner's. */
+const PREAUTH_GRACE_MS = 3000;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Replay: events sent per turn of the event loop, and the buffered bytes at which it waits. */
 const REPLAY_CHUNK = 64;
@@ -80,6 +87,8 @@ interface Connection {
   corked?: boolean;
   /** Closed to make room for a newer connection: no longer counted, its messages ignored. */
   closing?: boolean;
+  /** When it opened (performance.now()): how long it has had to authenticate. */
+  openedAt: number;
 }
 
 export interface GatewayDeps {
@@ -137,33 +146,33 @@ export class Gateway implements Presence {
   /** Unauthenticated sockets, oldest first. They can never crowd out a device that authenticates. */
   private preAuth = new Set<Connection>();
 
+  /** Set while a soft bound is exceeded by young sockets: fires when the oldest of them turns stale. */
+  private preAuthTimer: NodeJS.Timeout | undefined;
+
+  // Every new socket is let in: the owner may share its address with a crowd (behind Tailscale
+  // Serve or a proxy every peer is 127.0.0.1). Past a soft bound (MAX_PREAUTH_PER_ADDRESS from one
+  // address, MAX_PREAUTH in all) only a socket older than PREAUTH_GRACE_MS makes room: the address's
+  // oldest, or in all the oldest from the address holding the most. A younger one may be the owner's
+  // with its auth frame a round trip away, so a crowd opening sockets faster than that round trip
+  // can never close it. While every candidate is young the bound is exceeded, and enforced as they
+  // age. Only MAX_PREAUTH_HARD, which bounds memory, closes a young socket (again the oldest from
+  // the address holding the most): a crowd must then open 512 sockets within the owner's round trip.
   accept(socket: WebSocket, address: string): void {
     if (!this.accepting) {
       socket.close(CloseCode.goingAway, 'shutting down');
       return;
     }
-    // Over a limit, the oldest socket that has not said who it is makes room (from this address, or
-    // in all from the address holding the most), and the new one is let in: a real phone
-    // authenticates within one round trip, so it is never the oldest for long, and idle sockets can
-    // never keep the owner out (a proxy or a tailnet peer shares 127.0.0.1).
-    let oldestHere: Connection | undefined;
-    let fromAddress = 0;
-    for (const c of this.preAuth)
-      if (c.address === address) {
-        oldestHere ??= c;
-        fromAddress++;
-      }
-    if (oldestHere && fromAddress >= MAX_PREAUTH_PER_ADDRESS) this.dropPreAuth(oldestHere);
-    else if (this.preAuth.size >= MAX_PREAUTH) this.dropPreAuth(oldestOfBusiest(this.preAuth, (c) => c.address)!);
     const conn: Connection = {
       id: crypto.randomBytes(8).toString('hex'),
       socket,
       address,
       view: { threadId: null, foreground: false },
       alive: true,
+      openedAt: performance.now(),
     };
     this.connections.add(conn);
     this.preAuth.add(conn);
+    this.trimPreAuth();
     let unsubscribe: (() => void) | undefined;
     const deadline = setTimeout(() => {
       if (!conn.device) closeNow(socket, CloseCode.policyViolation, 'authentication required within 5 seconds');
@@ -217,6 +226,58 @@ export class Gateway implements Presence {
     this.preAuth.delete(conn);
     conn.closing = true;
     closeNow(conn.socket, CloseCode.policyViolation, 'authentication required');
+  }
+
+  /**
+   * Applies the bounds described above accept(). The set is oldest first: past its first young
+   * socket none is stale. If young sockets keep a soft bound exceeded, it looks again when the
+   * oldest of them turns stale, so the excess lasts at most PREAUTH_GRACE_MS without new arrivals.
+   */
+  private trimPreAuth(): void {
+    const now = performance.now();
+    const stale = (c: Connection) => now - c.openedAt >= PREAUTH_GRACE_MS;
+    const byAddress = (c: Connection) => c.address;
+    const fromAddress = new Map<string, number>();
+    for (const c of this.preAuth) fromAddress.set(c.address, (fromAddress.get(c.address) ?? 0) + 1);
+    for (const c of this.preAuth) {
+      if (!stale(c)) break;
+      const n = fromAddress.get(c.address)!;
+      if (n <= MAX_PREAUTH_PER_ADDRESS) continue;
+      this.dropPreAuth(c);
+      fromAddress.set(c.address, n - 1);
+    }
+    const busiestStale = () => {
+      const victim = oldestOfBusiest(this.preAuth, byAddress, stale);
+      return victim && stale(victim) ? victim : undefined;
+    };
+    while (this.preAuth.size > MAX_PREAUTH) {
+      const victim = busiestStale();
+      if (!victim) break;
+      this.dropPreAuth(victim);
+      fromAddress.set(victim.address, fromAddress.get(victim.address)! - 1);
+    }
+    while (this.preAuth.size > MAX_PREAUTH_HARD) {
+      const victim = oldestOfBusiest(this.preAuth, byAddress, stale)!;
+      this.dropPreAuth(victim);
+      fromAddress.set(victim.address, fromAddress.get(victim.address)! - 1);
+    }
+    const over = this.preAuth.size > MAX_PREAUTH || [...fromAddress.values()].some((n) => n > MAX_PREAUTH_PER_ADDRESS);
+    if (!over || this.preAuthTimer) return;
+    let nextStale: Connection | undefined;
+    for (const c of this.preAuth)
+      if (!stale(c)) {
+        nextStale = c;
+        break;
+      }
+    if (!nextStale) return;
+    this.preAuthTimer = setTimeout(
+      () => {
+        this.preAuthTimer = undefined;
+        if (this.accepting) this.trimPreAuth();
+      },
+      nextStale.openedAt + PREAUTH_GRACE_MS - now,
+    );
+    this.preAuthTimer.unref();
   }
 
   /**

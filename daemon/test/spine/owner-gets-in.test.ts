@@ -177,7 +177,8 @@ describe('uploads no message claimed yet', () => {
       attachmentIds: [id],
     });
     expect(made.thread.id).toMatch(/^thr_/);
-    expect(fs.readdirSync(dir).filter((f) => f.startsWith(id))).toEqual([]);
+    // The upload's own files go once the message's record is committed (just after the reply).
+    await expect.poll(() => fs.readdirSync(dir).filter((f) => f.startsWith(id))).toEqual([]);
     phone.close();
   });
 });
