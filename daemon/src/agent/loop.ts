@@ -16,7 +16,7 @@ import { callModel, type Reply } from './model-call.js';
 import { ASK_USER } from './prompt.js';
 import { invalidInputAnswer } from './reply-checks.js';
 import { RunawayWatch } from './runaway.js';
-import type { ContinueAnswer, ContinueRequest, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
+import type { ContinueAnswer, ContinueRequest, TaskToolContext, ToolCallOutcome, ToolRuntime } from './tool-runtime.js';
 import {
   countUses,
   noteBlock,
@@ -114,6 +114,7 @@ export const WEB_OFF_NOTICE =
 const UNKNOWN_CAP = 'cap';
 
 export const UNKNOWN_OUTCOME = 'outcome unknown: Errand stopped while this ran; check before retrying';
+
 /**
  * Tool calls run from one reply; the rest are answered with an error the model can read, never
  * planned as steps: a reply of thousands of calls would otherwise cost memory and time per call
@@ -244,6 +245,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
 
   const defs = tools.definitions();
   const readOnlyTools = new Set(defs.filter((d) => d.readOnly).map((d) => d.name));
+  const reportsStart = new Set(defs.filter((d) => d.reportsStart).map((d) => d.name));
   /** What this turn's read-only calls still write elsewhere (audit): the checkpoint waits for it. */
   const turnDurable: Array<Promise<void>> = [];
   const toolDefs = wireTools(defs);
@@ -573,8 +575,13 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       // A read-only call is not marked started: after a crash or stop it runs again (harmless)
       // instead of being reported as outcome unknown, so nothing needs to be durable before it.
       const readOnly = readOnlyTools.has(b.name);
-      if (!readOnly && !inflight.started.includes(b.id)) inflight.started.push(b.id);
-      await emit({ type: 'tool.started', step, turn: state.turns, ...(readOnly ? { readOnly } : {}) });
+      const start = async () => {
+        if (!readOnly && !inflight.started.includes(b.id)) inflight.started.push(b.id);
+        await emit({ type: 'tool.started', step, turn: state.turns, ...(readOnly ? { readOnly } : {}) });
+      };
+      // A call whose runtime says when it acts is started then (after its approval), not now.
+      const startsLater = !readOnly && reportsStart.has(b.name);
+      if (!startsLater) await start();
       if (b.name === ASK_USER) {
         const question =
           String((b.input as { question?: unknown })?.question ?? '').trim() ||
@@ -604,7 +611,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         );
         continue;
       }
-      const outcome = await runOne(step);
+      const outcome = await runOne(step, startsLater ? start : undefined);
       if (outcome === 'gone') {
         if (abortWhy() === 'shutdown') return 'stopped';
         await record(
@@ -641,27 +648,36 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     await emit({ type: 'tool.finished', step, end, inflight, tainted: state.tainted });
   }
 
-  /** One tool call; 'gone' when the task was aborted and the tool did not return within the grace time. */
-  async function runOne(step: ToolStep): Promise<ToolCallOutcome | 'gone'> {
-    const run = tools
-      .run(
-        { id: step.id, name: step.name, input: step.input },
-        {
-          taskId: opts.taskId,
-          threadId: opts.threadId,
-          signal,
-          tainted: state.tainted,
-          setWaiting: waiting,
-          describe: (summary) => void emit({ type: 'tool.described', step, summary }),
-        },
-      )
-      .catch(
-        (err: unknown): ToolCallOutcome => ({
-          content: [{ type: 'text', text: `The tool failed: ${(err as Error)?.message ?? String(err)}` }],
-          isError: true,
-          state: 'error',
-        }),
-      );
+  /**
+   * One tool call; 'gone' when the task was aborted and the tool did not return within the grace
+   * time. `start`: marks the call started, for a runtime that says when the call acts.
+   */
+  async function runOne(step: ToolStep, start?: () => Promise<void>): Promise<ToolCallOutcome | 'gone'> {
+    let over = false;
+    const ctx: TaskToolContext = {
+      taskId: opts.taskId,
+      threadId: opts.threadId,
+      signal,
+      tainted: state.tainted,
+      setWaiting: waiting,
+      describe: (summary) => void emit({ type: 'tool.described', step, summary }),
+      ...(start
+        ? {
+            willRun: async () => {
+              // Given up on (or stopping): it must not act now, with nothing to record its result.
+              if (over || signal.aborted) throw new Error('the task stopped before it could run');
+              await start();
+            },
+          }
+        : {}),
+    };
+    const run = tools.run({ id: step.id, name: step.name, input: step.input }, ctx).catch(
+      (err: unknown): ToolCallOutcome => ({
+        content: [{ type: 'text', text: `The tool failed: ${(err as Error)?.message ?? String(err)}` }],
+        isError: true,
+        state: 'error',
+      }),
+    );
     let onAbort: (() => void) | undefined;
     const gone = new Promise<'gone'>((resolve) => {
       onAbort = () => setTimeout(() => resolve('gone'), grace).unref();
@@ -671,6 +687,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     try {
       return await Promise.race([run, gone]);
     } finally {
+      over = true;
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }

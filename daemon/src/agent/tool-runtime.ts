@@ -14,6 +14,12 @@ export interface ModelToolDefinition {
    * its "about to run" need not be durable before it runs. Not sent to the model.
    */
   readOnly?: boolean;
+  /**
+   * The runtime says when a call acts (TaskToolContext.willRun, after any approval), and the loop
+   * marks it started then, not when it hands the call over: a daemon killed while the call waited
+   * for a person's approval did not leave it "outcome unknown", and a resume asks again. Not sent.
+   */
+  reportsStart?: boolean;
   input_schema: { type: 'object'; properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown };
 }
 
@@ -55,6 +61,8 @@ export interface TaskToolContext {
   setWaiting(waiting: boolean): Promise<void>;
   /** The summary shown on the step row before the call finishes ("Run python make_chart.py"). */
   describe?(summary: string): void;
+  /** For a tool that reportsStart: resolves once the call is recorded as started, rejects when it must not run (the loop moved on). */
+  willRun?(): Promise<void>;
 }
 
 /** The loop pauses a task at a limit (spending, a runaway) and asks the user whether to go on. */

@@ -64,8 +64,11 @@ export class Runtime implements ToolRuntime {
     return this.specs().find((s) => s.definition.name === name);
   }
 
+  /** A call with effects tells the loop when it acts (runCall: after its approval): reportsStart. */
   definitions(): ModelToolDefinition[] {
-    return this.specs().map((s) => (s.kind === 'read' ? { ...s.definition, readOnly: true } : s.definition));
+    return this.specs().map((s) =>
+      s.kind === 'read' ? { ...s.definition, readOnly: true } : { ...s.definition, reportsStart: true },
+    );
   }
 
   summarize(name: string, input: unknown): string {
@@ -308,8 +311,15 @@ export class Runtime implements ToolRuntime {
               `${prepared.summary}: not run, the task was cancelled`,
             );
       // Durable before the call runs, so a call killed mid-run (or a daemon killed under it) is on
-      // record; a read has only its outcome entry (see run).
+      // record; a read has only its outcome entry (see run). The loop records it started only now
+      // that it may run: a daemon killed while it waited for approval did not leave it "unknown".
       if (spec.kind !== 'read') {
+        try {
+          await ctx.willRun?.();
+        } catch (err) {
+          const msg = `${prepared.summary} was not run: ${(err as Error).message}.`;
+          return fail('error', msg, `not run: ${(err as Error).message}`);
+        }
         audit(AUDIT_STARTED);
         await this.auditSynced();
       }
