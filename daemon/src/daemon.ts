@@ -16,7 +16,7 @@ import { Pairing } from './pairing/pairing.js';
 import { buildApp } from './server/app.js';
 import { CommandRouter } from './server/command-router.js';
 import { Gateway } from './server/gateway.js';
-import { type OriginPolicy, originPolicy, phoneOrigin, servedOrigins } from './server/origins.js';
+import { LiveOriginPolicy, phoneOrigin, servedOrigins } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { RefusalLog } from './server/refusals.js';
 import { DiskFullAtStartError, openStore } from './store/index.js';
@@ -92,7 +92,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const pairing = new Pairing(store.devices);
     const configListeners: Array<(c: Config) => void> = [];
     let listenPort = config.port;
-    let policy: OriginPolicy = originPolicy(config, listenPort);
+    // In LAN mode it follows the interfaces while the daemon runs (Wi-Fi up after a start at boot).
+    const policy = new LiveOriginPolicy(config, listenPort);
     let boundHost = config.lan ? '0.0.0.0' : config.bind;
 
     const ctx: DaemonContext = {
@@ -101,7 +102,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       reloadConfig: () => {
         const next = loadConfig(opts);
         config = next;
-        policy = originPolicy(config, listenPort);
+        policy.reconfigure(config, listenPort);
         for (const l of configListeners) l(config);
         log!.info('configuration reloaded');
         return config;
@@ -122,7 +123,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           version: VERSION,
           os: `${os.type()} ${os.release()}`,
           startedAt,
-          origins: policy.origins,
+          origins: policy.origins(),
           roots: [],
           connectors: [],
           sandbox: { enabled: false, reason: 'tools not loaded' },
@@ -136,8 +137,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const parts = [webStatus(config), ...modules.map((m) => m.status?.())];
         return parts.reduce<HostStatus>((s, part) => ({ ...s, ...part }), base);
       },
-      origins: () => policy.origins,
-      listening: () => servedOrigins(policy.origins, boundHost),
+      origins: () => policy.origins(),
+      listening: () => servedOrigins(policy.origins(), boundHost),
       version: VERSION,
       startedAt,
     };
@@ -148,7 +149,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const app = await buildApp({
       version: VERSION,
       hostName: config.hostName ?? os.hostname(),
-      policy: () => policy,
+      policy: () => policy.current(),
       gateway,
       pairing,
       devices: store.devices,
@@ -166,7 +167,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const address = app.server.address();
     listenPort = typeof address === 'object' && address ? address.port : config.port;
     if (typeof address === 'object' && address) boundHost = address.address;
-    policy = originPolicy(config, listenPort);
+    policy.reconfigure(config, listenPort);
     await control.listen();
     // Answer first; then read the older events a resuming phone may ask for (resumes wait for them).
     // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles
@@ -211,13 +212,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
     // A snapshot that could not be written (a damaged part it copies) is logged, not swallowed.
     store.journal.onWarning((text) => log?.warn(text));
-    log.info('started', { version: VERSION, origins: policy.origins, home: paths.home });
+    log.info('started', { version: VERSION, origins: policy.origins(), home: paths.home });
     return {
       ctx,
       app,
       pairing,
       gateway,
-      url: phoneOrigin(policy.origins).origin,
+      url: phoneOrigin(policy.origins()).origin,
       port: listenPort,
       idle: async () => {
         await Promise.all(modules.map((m) => m.idle?.()));

@@ -95,6 +95,89 @@ export function originPolicy(config: Config, port: number): OriginPolicy {
   return { hosts, origins };
 }
 
+/** In LAN mode, how old the addresses read from the interfaces may get before a request reads them again. */
+const LAN_RECHECK_MS = 3_000;
+/** Reads a flood of Hosts naming unknown addresses can cause: a few a second, so refusing stays cheap. */
+const MISS_READS_PER_SECOND = 10;
+const IPV4_HOST = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/;
+
+/** Host values; before one is refused, the owner may look again (an address this computer just gained). */
+class RecheckedHosts extends Set<string> {
+  constructor(private readonly lookAgain: (host: string) => boolean) {
+    super();
+  }
+
+  override has(host: string): boolean {
+    return super.has(host) || (this.lookAgain(host) && super.has(host));
+  }
+}
+
+/**
+ * The origin policy of a running daemon. In LAN mode its LAN part follows the interfaces as they
+ * are now, not as they were at the start: a login service starts before the Wi-Fi is up, and DHCP
+ * hands out a new address. They are read again when a request finds them older than a few seconds,
+ * at once when a request names an IPv4 address with this port that is not yet known (so the phone
+ * is not refused in between), and for pairing and status. The same rules as at the start decide what
+ * is accepted. One object is refilled in place, so a check that reads `hosts`, then `origins` sees
+ * one state.
+ */
+export class LiveOriginPolicy {
+  private readonly policy: OriginPolicy;
+  private readAt = 0;
+  private missWindowStart = 0;
+  private missReads = 0;
+
+  constructor(
+    private config: Config,
+    private port: number,
+  ) {
+    this.policy = { hosts: new RecheckedHosts((host) => this.readForMiss(host)), origins: [] };
+    this.read();
+  }
+
+  /** The configuration or the listening port changed. */
+  reconfigure(config: Config, port: number): void {
+    this.config = config;
+    this.port = port;
+    this.read();
+  }
+
+  /** For each request's Host and Origin check. */
+  current(): OriginPolicy {
+    if (this.config.lan && Date.now() - this.readAt >= LAN_RECHECK_MS) this.read();
+    return this.policy;
+  }
+
+  /** The accepted origins as they are this moment (pairing, status): a copy. */
+  origins(): string[] {
+    if (this.config.lan) this.read();
+    return [...this.policy.origins];
+  }
+
+  private read(): void {
+    const next = originPolicy(this.config, this.port);
+    this.policy.origins.splice(0, this.policy.origins.length, ...next.origins);
+    this.policy.hosts.clear();
+    for (const h of next.hosts) this.policy.hosts.add(h);
+    this.readAt = Date.now();
+  }
+
+  /** Whether the interfaces were read again for an unknown Host (only an IPv4 address with this port can become one). */
+  private readForMiss(host: string): boolean {
+    const m = IPV4_HOST.exec(host);
+    if (!this.config.lan || !m || Number(m[2]) !== this.port) return false;
+    const t = Date.now();
+    if (t - this.missWindowStart >= 1000) {
+      this.missWindowStart = t;
+      this.missReads = 0;
+    }
+    if (this.missReads >= MISS_READS_PER_SECOND) return false;
+    this.missReads++;
+    this.read();
+    return true;
+  }
+}
+
 /**
  * Of the accepted origins, those the listening socket actually serves: bound to 127.0.0.1 that is
  * 127.0.0.1 and localhost (not [::1], not a LAN address configured since the start); bound to
@@ -152,8 +235,25 @@ export function otherLanOrigins(shown: string): Array<{ origin: string; interfac
     .map((c) => ({ origin: `http://${c.address}${u.port ? `:${u.port}` : ''}`, interface: c.interface }));
 }
 
-/** What to say beside a pairing code that only this computer can open. */
-export const LOOPBACK_ONLY_HINT =
+const NO_NETWORK_HINT =
+  'This address works only on this computer: a phone cannot open it. No network address found: connect ' +
+  'this computer to your Wi-Fi, then run `errand pair` again.';
+
+/** What to say beside a pairing code that only this computer can open, when it has a network. */
+const LOOPBACK_ONLY_HINT =
   'This address works only on this computer: a phone cannot open it. To pair a phone, first run ' +
   '`errand expose tailscale` (private HTTPS through Tailscale) or `errand expose url <https-url>` ' +
   '(your own HTTPS proxy); on a trusted home network `errand expose lan` also works.';
+
+/** Whether this computer has an address a phone could reach it on (a home network, a VPN or tailnet). */
+function hasPhoneNetwork(): boolean {
+  return lanCandidates().some((c) => phoneRank(c.address, c.interface) < 3);
+}
+
+/**
+ * What to say beside a pairing code that only this computer can open. Without any network address
+ * no setting helps (LAN mode may well be on already): the computer needs a network first.
+ */
+export function loopbackOnlyHint(): string {
+  return hasPhoneNetwork() ? LOOPBACK_ONLY_HINT : NO_NETWORK_HINT;
+}

@@ -1,6 +1,6 @@
 // `errand pair`: show a QR code, wait for a phone to claim it, approve it on this terminal.
 
-import { LOOPBACK_ONLY_HINT, otherLanOrigins } from '../../server/origins.js';
+import { loopbackOnlyHint, otherLanOrigins } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { renderQr } from '../qr.js';
@@ -51,7 +51,7 @@ Options:
                 `Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`,
               );
               if (p.restartNeeded) io.out(RESTART_FOR_PHONE);
-              else if (p.phoneReachable === false) io.out(LOOPBACK_ONLY_HINT);
+              else if (p.phoneReachable === false) io.out(loopbackOnlyHint());
               else if (!p.url.startsWith('https://')) {
                 // This computer may be on several networks (Wi-Fi and a dock, a VPN): the QR code shows the
                 // likeliest, and the phone may be on another one.

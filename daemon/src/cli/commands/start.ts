@@ -1,7 +1,7 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
 import { homePaths } from '../../config/paths.js';
 import type { Daemon } from '../../daemon.js';
-import { LOOPBACK_ONLY_HINT, phoneOrigin } from '../../server/origins.js';
+import { loopbackOnlyHint, phoneOrigin } from '../../server/origins.js';
 import { startWhenLockFree } from '../../service/lock-wait.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
@@ -102,7 +102,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       io.out(
         `No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`,
       );
-      if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(LOOPBACK_ONLY_HINT);
+      if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(loopbackOnlyHint());
       // Only a claim on this code: one on a code a later `errand pair` shows is answered there.
       const onClaim = (claim: { id: string; mintId: string; name: string; address?: string }) => {
         if (claim.mintId !== mintId) return;
