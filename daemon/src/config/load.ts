@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { writeFileDurablySync } from '../util/durable-file.js';
 import { PARSE_ONCE } from '../util/parse-once.js';
 import { homePaths } from './paths.js';
+import { MAX_PORT, portFromDigits } from './port.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 export class ConfigError extends Error {
@@ -35,12 +36,16 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
+/** ERRAND_PORT, checked here so a bad value names the variable, not config.json's "port". */
+function envPort(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.ERRAND_PORT;
   if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n)) throw new ConfigError(`${name}="${raw}" is not valid: expected a whole number.`);
-  return n;
+  const port = portFromDigits(raw);
+  if (port === undefined)
+    throw new ConfigError(
+      `ERRAND_PORT="${raw}" is not valid: expected a port number from 1 to ${MAX_PORT}, in decimal digits. Correct or unset ERRAND_PORT.`,
+    );
+  return port;
 }
 
 export function describeIssue(issue: z.core.$ZodIssue, source: string): string {
@@ -56,7 +61,7 @@ export function loadConfig(opts: LoadOptions): Config {
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
   const config = parsed.data;
 
-  const port = opts.overrides?.port ?? envNumber(env, 'ERRAND_PORT');
+  const port = opts.overrides?.port ?? envPort(env);
   if (port !== undefined) config.port = port;
   if (env.ERRAND_BIND) config.bind = env.ERRAND_BIND;
   if (opts.overrides?.bind) config.bind = opts.overrides.bind;

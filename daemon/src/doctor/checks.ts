@@ -18,6 +18,7 @@ import { StoreCorruptError } from '../store/durable-file.js';
 import { SNAPSHOT_FIX } from '../store/journal.js';
 import { inspectJournal, journalDirOf } from '../store/repair.js';
 import type { Logger } from '../util/log.js';
+import { basicAuthOf, withoutUrlCredentials } from '../util/url-credentials.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -165,7 +166,7 @@ function checkApiKey(
         id: 'apiKey',
         title: 'API key',
         status: 'warn',
-        detail: `not set (fine if your model server at ${config.anthropic.baseUrl} needs none)`,
+        detail: `not set (fine if your model server at ${withoutUrlCredentials(config.anthropic.baseUrl)} needs none)`,
         fix: `If it needs one, set "anthropic": {"apiKey": "…"} in ${configFile}.`,
       };
     }
@@ -194,32 +195,88 @@ function checkApiKey(
   };
 }
 
+/** A fetch that failed before any network traffic (a URL or header fetch refuses) is no sign of being offline. */
+function failedOnTheNetwork(err: unknown): boolean {
+  const name = (err as { name?: string }).name;
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  // undici wraps every connection failure (refused, DNS, TLS, reset) in TypeError('fetch failed').
+  return err instanceof TypeError && err.message === 'fetch failed';
+}
+
 async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeoutMs: number): Promise<Check> {
-  const base = (config.anthropic.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const configured = (config.anthropic.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  // Shown without a user name and password; fetch refuses a URL with them, so they go as a header,
+  // as node:http (the model client) sends them.
+  const base = withoutUrlCredentials(configured);
   const custom = Boolean(config.anthropic.baseUrl);
   const title = 'Model endpoint';
+  const apiKey = config.anthropic.apiKey;
+  // An error message can quote what was sent (an invalid header value): never the key.
+  const said = (err: unknown) => {
+    const text = withoutUrlCredentials((err as Error).message ?? String(err));
+    return apiKey ? text.split(apiKey).join('<api key>') : text;
+  };
+  let login: string | undefined;
+  let endpoint: string;
+  try {
+    const url = new URL(configured);
+    login = basicAuthOf(url);
+    url.username = '';
+    url.password = '';
+    endpoint = url.href.replace(/\/+$/, '');
+  } catch (err) {
+    return {
+      id: 'model',
+      title,
+      status: 'fail',
+      detail: `this URL cannot be used: ${base} (${said(err)})`,
+      fix: 'Correct anthropic.baseUrl in config.json (or ANTHROPIC_BASE_URL): a user name or password in it must be percent-encoded.',
+    };
+  }
   try {
     const headers: Record<string, string> = { 'anthropic-version': '2023-06-01' };
-    if (config.anthropic.apiKey) headers['x-api-key'] = config.anthropic.apiKey;
+    if (apiKey) headers['x-api-key'] = apiKey;
+    if (login) headers.authorization = login;
     // GET /v1/models is free and tells a rejected key apart from a reachable endpoint.
-    const res = await doFetch(`${base}/v1/models`, {
+    const res = await doFetch(`${endpoint}/v1/models`, {
       method: 'GET',
       headers,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.body?.cancel().catch(() => undefined);
-    if ((res.status === 401 || res.status === 403) && config.anthropic.apiKey) {
+    if ((res.status === 401 || res.status === 403) && (apiKey || login)) {
+      const what =
+        apiKey && login
+          ? 'the API key or the user name and password'
+          : apiKey
+            ? 'the API key'
+            : 'the user name and password';
       return {
         id: 'model',
         title,
         status: 'fail',
-        detail: `${base} rejected the API key (HTTP ${res.status})`,
-        fix: 'Check the key in config.json (anthropic.apiKey) or create a new one at https://console.anthropic.com/settings/keys.',
+        detail: `${base} rejected ${what} (HTTP ${res.status})`,
+        fix: login
+          ? 'Check the user name and password in anthropic.baseUrl and the key (anthropic.apiKey) in config.json.'
+          : 'Check the key in config.json (anthropic.apiKey) or create a new one at https://console.anthropic.com/settings/keys.',
       };
     }
     return { id: 'model', title, status: 'ok', detail: `${base} answers (HTTP ${res.status})` };
   } catch (err) {
+    if (!failedOnTheNetwork(err)) {
+      return {
+        id: 'model',
+        title,
+        status: 'warn',
+        detail: custom
+          ? `this URL cannot be used: ${base} (${said(err)})`
+          : `the request to ${base} could not be made (${said(err)})`,
+        fix: custom
+          ? 'Correct anthropic.baseUrl in config.json (or ANTHROPIC_BASE_URL).'
+          : 'Check anthropic.apiKey in config.json (or ANTHROPIC_API_KEY) for stray characters such as spaces or line breaks.',
+      };
+    }
     const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as { name?: string }).name ?? '';
     if (custom && code === 'ECONNREFUSED') {
       return {
@@ -234,7 +291,7 @@ async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeout
       id: 'model',
       title,
       status: 'unknown',
-      detail: `could not reach ${base} (${code || (err as Error).message}); this computer may be offline`,
+      detail: `could not reach ${base} (${code || said(err)}); this computer may be offline`,
       fix: 'Check the internet connection (and any proxy or firewall); tasks retry when the connection is back.',
     };
   }
@@ -386,12 +443,13 @@ async function checkOrigin(
   const lan = reach ? lanServed(reach).length > 0 : config.lan;
   const ts = await tailscaleServing({ run, env, platform }, port).catch(() => undefined);
   if (config.publicUrl) {
+    const publicUrl = withoutUrlCredentials(config.publicUrl);
     if (/\.ts\.net$/i.test(new URL(config.publicUrl).hostname) && ts?.installed && !ts.serving) {
       return {
         id: 'origin',
         title,
         status: 'warn',
-        detail: `publicUrl is ${config.publicUrl}, but Tailscale Serve does not send it to Errand`,
+        detail: `publicUrl is ${publicUrl}, but Tailscale Serve does not send it to Errand`,
         fix: 'Run `errand expose tailscale` again.',
       };
     }
@@ -400,11 +458,11 @@ async function checkOrigin(
         id: 'origin',
         title,
         status: 'warn',
-        detail: `${config.publicUrl} is on the public internet (Tailscale Funnel)`,
+        detail: `${publicUrl} is on the public internet (Tailscale Funnel)`,
         fix: 'Unless you need it, run `errand expose tailscale` (without --funnel) to keep it inside your tailnet.',
       };
     }
-    return { id: 'origin', title, status: 'ok', detail: `the phone uses ${config.publicUrl} (HTTPS)` };
+    return { id: 'origin', title, status: 'ok', detail: `the phone uses ${publicUrl} (HTTPS)` };
   }
   if (lan) {
     return {
@@ -458,7 +516,7 @@ function checkConnectors(config: Config, daemon?: DaemonStatus): Check {
       id: 'connectors',
       title,
       status: 'warn',
-      detail: `${summary}; failing: ${failed.map((c) => `${c.name}${c.reason ? ` (${c.reason})` : ''}`).join(', ')}`,
+      detail: `${summary}; failing: ${failed.map((c) => `${c.name}${c.reason ? ` (${withoutUrlCredentials(c.reason)})` : ''}`).join(', ')}`,
       fix: "Check each failing connector's command or URL in config.json, then restart the daemon.",
     };
   }

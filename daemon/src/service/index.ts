@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { readConfigFile } from '../config/load.js';
 import { defaultHome, homePaths } from '../config/paths.js';
 import { writeFileDurablySync } from '../util/durable-file.js';
+import { hasUrlCredentials, withoutUrlCredentials } from '../util/url-credentials.js';
 import { formatCommand, type Runner } from './runner.js';
 import {
   homeFromServiceFile,
@@ -73,6 +74,8 @@ export interface Plan {
   steps: Step[];
   /** Lines to tell the user after the plan ran (or would run). */
   notes: string[];
+  /** Lines a dry run shows too: what the plan leaves out of the service and where it belongs instead. */
+  cautions?: string[];
 }
 
 export interface PlanOptions extends ServiceEnv {
@@ -85,7 +88,8 @@ export interface PlanOptions extends ServiceEnv {
 
 /**
  * Settings config/load.ts reads from the environment: set where `errand install` runs, the service
- * must get them too. Never ANTHROPIC_API_KEY: the unit file is world-readable (see apiKeyNote).
+ * must get them too. Never ANTHROPIC_API_KEY: the unit file is world-readable (see apiKeyNote), and
+ * for the same reason no value with a password in it (see withheldNote).
  */
 export const CARRIED_SETTINGS = [
   'ERRAND_PORT',
@@ -95,8 +99,46 @@ export const CARRIED_SETTINGS = [
   'ANTHROPIC_BASE_URL',
 ] as const;
 
+/**
+ * The carried settings, but none whose value is a URL with a user name or password (a model
+ * proxy's login in ANTHROPIC_BASE_URL): the unit file is world-readable, config.json is not.
+ */
 function carriedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(CARRIED_SETTINGS.filter((k) => env[k]).map((k) => [k, env[k]!]));
+  return Object.fromEntries(
+    CARRIED_SETTINGS.filter((k) => env[k] && !hasUrlCredentials(env[k])).map((k) => [k, env[k]!]),
+  );
+}
+
+/** Where a setting left out of the unit belongs in config.json. */
+const CONFIG_KEY_OF: Partial<Record<(typeof CARRIED_SETTINGS)[number], string>> = {
+  ANTHROPIC_BASE_URL: '"anthropic": {"baseUrl": "…"}',
+  ERRAND_PUBLIC_URL: '"publicUrl": "…"',
+};
+
+/**
+ * Say which settings were left out because they hold a password, and where to keep them instead
+ * (nothing to say when config.json already has the same value: the service reads it there).
+ */
+function withheldNote(env: NodeJS.ProcessEnv, home: string): string[] {
+  const withheld = CARRIED_SETTINGS.filter((k) => env[k] && hasUrlCredentials(env[k]));
+  if (!withheld.length) return [];
+  const file = homePaths(home).config;
+  let raw: Record<string, unknown> = {};
+  try {
+    raw = readConfigFile(file);
+  } catch {
+    /* an unreadable config.json: doctor and start say what is wrong with it */
+  }
+  const inFile: Record<string, unknown> = {
+    ANTHROPIC_BASE_URL: (raw.anthropic as Record<string, unknown> | undefined)?.baseUrl,
+    ERRAND_PUBLIC_URL: raw.publicUrl,
+  };
+  return withheld
+    .filter((k) => inFile[k] !== env[k])
+    .map(
+      (k) =>
+        `${k} (${withoutUrlCredentials(env[k]!)}) holds a user name and password, so it is not copied into the service file, which others can read. Put it in ${file} as ${CONFIG_KEY_OF[k] ?? `"${k}"`} (only you can read that file) so the service uses it too.`,
+    );
 }
 
 /** Say which settings the service takes from the environment the install ran in. */
@@ -197,9 +239,11 @@ export function planInstall(opts: PlanOptions): Plan {
         'Errand now starts when you log in and restarts if it fails (but not on a configuration error).',
         'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
         ...carriedNote(carriedSettings(env)),
+        ...withheldNote(env, spec.home),
         ...apiKeyNote(env, spec.home),
         lingerNote(env),
       ],
+      cautions: withheldNote(env, spec.home),
     };
   }
   const uid = opts.uid ?? process.getuid?.() ?? 501;
@@ -220,8 +264,10 @@ export function planInstall(opts: PlanOptions): Plan {
       'Errand now starts when you log in and restarts if it fails.',
       'Check it with `errand status` or `errand doctor`; read its log with `errand logs -f`.',
       ...carriedNote(carriedSettings(env)),
+      ...withheldNote(env, spec.home),
       ...apiKeyNote(env, spec.home),
     ],
+    cautions: withheldNote(env, spec.home),
   };
 }
 

@@ -1,6 +1,7 @@
 // An HTTP connector that fails at connect says why, in its status and in the daemon's log: an answer
 // over the bound, a redirect Errand does not follow, a header too large. The SDK closes the client
 // when the handshake fails; that close must not hide the reason as "the server closed the connection".
+// A user name and password in the URL are never part of the reason.
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
@@ -72,4 +73,24 @@ describe('HTTP connector failing at connect', () => {
     }, 'the reasons in the log');
     expect(logged).not.toContain('the server closed the connection');
   });
+});
+
+it('a URL with a user name and password never shows them, in the status or the log', async () => {
+  const base = await startServer();
+  s = await standaloneConnectors();
+  const withLogin = base.replace('http://', 'http://mcpuser:S3cretMcpPass@');
+  await s.manager.apply([ConnectorConfig.parse({ name: 'login', transport: 'http', url: `${withLogin}/x/mcp` })]);
+  await s.manager.settled();
+  const status = s.manager.statuses().find((c) => c.name === 'login')!;
+  expect(status.status).toBe('failed');
+  expect(status.reason).not.toContain('S3cretMcpPass');
+  const logs = homePaths(s.home).logs;
+  const logged = await until(() => {
+    const text = fs
+      .readdirSync(logs)
+      .map((f) => fs.readFileSync(path.join(logs, f), 'utf8'))
+      .join('');
+    return /connector failed/.test(text) && text;
+  }, 'the failure in the log');
+  expect(logged).not.toContain('S3cretMcpPass');
 });

@@ -17,8 +17,9 @@ import type {
 import { launchLine } from '../../tools/connectors/connector.js';
 import { PinStore, pinsFile } from '../../tools/connectors/pins.js';
 import { type ProbeResult, probeConnector } from '../../tools/connectors/probe.js';
-import { SecretStore } from '../../tools/connectors/secrets.js';
+import { preparePrivateFolder, SecretStore } from '../../tools/connectors/secrets.js';
 import { canonicalJson } from '../../tools/util.js';
+import { basicAuthOf, hasUrlCredentials, withoutUrlCredentials } from '../../util/url-credentials.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
 import { reloadDaemon } from './roots.js';
@@ -60,6 +61,60 @@ function pairs(values: unknown, what: string): Record<string, string> {
   return out;
 }
 
+/**
+ * `url` without its user name and password, which go into `headers` as Basic auth (said on the
+ * terminal), or null after saying why they cannot.
+ */
+function loginFromUrl(url: string, headers: Record<string, string>, io: CliIO): string | null {
+  if (!URL.canParse(url) || !hasUrlCredentials(url)) return url; // the config check names a bad URL
+  const plain = withoutUrlCredentials(url);
+  let login: string | undefined;
+  try {
+    login = basicAuthOf(new URL(url));
+  } catch {
+    io.err(`errand connectors: the user name or password in the URL is not valid (a % must start an escape like %40).`);
+    return null;
+  }
+  if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+    io.err(
+      `errand connectors: give the login once: either in the URL or as --header Authorization=…, not both (the URL is ${forTerminal(plain)}).`,
+    );
+    return null;
+  }
+  if (login) headers.Authorization = login;
+  io.out('The user name and password in the URL are kept in secrets.json as its Authorization header (Basic).');
+  return plain;
+}
+
+/**
+ * What to do when saving a connector met a file-system error (the home folder unwritable, a file
+ * where it belongs, a full disk), or undefined for any other error.
+ */
+function saveProblem(err: unknown, home: string): string | undefined {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (typeof e?.code !== 'string') return undefined;
+  // A failed rename names its target in dest: the file being replaced.
+  const file = e.dest ?? e.path;
+  const where = forTerminal(typeof file === 'string' && file.startsWith(home) ? file : home);
+  switch (e.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `Errand may not write to ${where} (permission denied). Give your user access to it (\`ls -ld\` shows its owner), or set ERRAND_HOME to a folder you own, then run the command again.`;
+    case 'EROFS':
+      return `${where} is on a read-only file system. Make it writable, or set ERRAND_HOME to a writable folder, then run the command again.`;
+    case 'EEXIST':
+    case 'ENOTDIR':
+      return `${where} (or a folder above it) is a file where Errand keeps a folder. Move that file away, then run the command again.`;
+    case 'EISDIR':
+      return `${where} is a folder where Errand keeps a file. Move that folder away, then run the command again.`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `The disk is full at ${where}. Free some space, then run the command again.`;
+    default:
+      return `Could not save it in ${forTerminal(home)} (${e.code}: ${forTerminal(e.message)}). Check that this folder can be written to (\`errand doctor\` looks at it), then run the command again.`;
+  }
+}
+
 async function waitSettled(home: string, name: string): Promise<Status | undefined> {
   for (let i = 0; i < 100; i++) {
     const r = await daemonCall(home, 'connectors.list');
@@ -70,8 +125,21 @@ async function waitSettled(home: string, name: string): Promise<Status | undefin
   return undefined;
 }
 
+/**
+ * A status as shown: an HTTP connector's URL and any reason without a user name and password (a
+ * stdio launch line stays exactly the command that runs).
+ */
+function forDisplay(s: Status): Status {
+  return {
+    ...s,
+    ...(s.transport === 'http' ? { launch: withoutUrlCredentials(s.launch) } : {}),
+    ...(s.reason !== undefined ? { reason: withoutUrlCredentials(s.reason) } : {}),
+  };
+}
+
 /** A connector's status; every name and reason came from the server or its config, so each is cleaned. */
-function describe(s: Status): string {
+function describe(status: Status): string {
+  const s = forDisplay(status);
   const changed = s.changedTools?.length
     ? `\n    tools disabled because they changed: ${s.changedTools.map(clean).join(', ')} (review with \`errand connectors accept ${clean(s.name)}\`)`
     : '';
@@ -170,7 +238,7 @@ async function list(home: string, io: CliIO, json: boolean): Promise<number> {
       };
     });
   }
-  if (json) io.out(JSON.stringify(statuses, null, 2));
+  if (json) io.out(JSON.stringify(statuses.map(forDisplay), null, 2));
   else if (!statuses.length)
     io.out('No connectors. Add one with `errand connectors add <name> -- <command> [args…]` or `--url <https://…>`.');
   else for (const s of statuses) io.out(describe(s));
@@ -240,11 +308,15 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
         io.err(`errand connectors: ${(err as Error).message}`);
         return 2;
       }
-      const url = typeof args.values.url === 'string' ? args.values.url : undefined;
-      if (!url && rest.length === 0) {
+      const given = typeof args.values.url === 'string' ? args.values.url : undefined;
+      if (!given && rest.length === 0) {
         io.err('errand connectors: give the server command after --, or --url for an HTTP server.');
         return 2;
       }
+      // fetch refuses a URL with a user name and password, and config.json, the status and the log
+      // would show them: they become the Authorization header (a secret), as node:http would send them.
+      const url = given && loginFromUrl(given, headers, io);
+      if (url === null) return 2;
       const secretName = (kind: string, key: string) => `connector.${name}.${kind}.${key}`;
       const candidate = url
         ? {
@@ -278,7 +350,7 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
       }
       io.out(
         url
-          ? `Errand will connect to: ${forTerminal(launchLine(parsed.data))}`
+          ? `Errand will connect to: ${forTerminal(withoutUrlCredentials(launchLine(parsed.data)))}`
           : `Errand will run this command on this computer:\n  ${forTerminal(launchLine(parsed.data))}`,
       );
       if (Object.keys(env).length)
@@ -316,25 +388,34 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
           }
         }
       }
-      if (Object.keys(values).length) await secrets.set(values);
-      // Pinned before the daemon sees the connector: it offers only these texts. A pin left from an
-      // earlier connector of this name (removed while the daemon was stopped) is dropped.
-      if (shown.length) await pinShown(args.home, name, shown);
-      else await new PinStore(pinsFile(args.home)).remove(name);
-      updateConfigFile(args.home, (c) => {
-        c.connectors = [
-          ...(Array.isArray(c.connectors) ? c.connectors : []),
-          {
-            ...candidate,
-            ...(parsed.data.readOnly ? { readOnly: true } : {}),
-            ...(parsed.data.enabled && !failed ? {} : { enabled: false }),
-            ...(failed ? { disabledReason: failed.slice(0, 300) } : {}),
-          },
-        ];
-      });
+      try {
+        // Before the first `errand start` the home does not exist yet: made as start makes it.
+        preparePrivateFolder(args.home);
+        if (Object.keys(values).length) await secrets.set(values);
+        // Pinned before the daemon sees the connector: it offers only these texts. A pin left from an
+        // earlier connector of this name (removed while the daemon was stopped) is dropped.
+        if (shown.length) await pinShown(args.home, name, shown);
+        else await new PinStore(pinsFile(args.home)).remove(name);
+        updateConfigFile(args.home, (c) => {
+          c.connectors = [
+            ...(Array.isArray(c.connectors) ? c.connectors : []),
+            {
+              ...candidate,
+              ...(parsed.data.readOnly ? { readOnly: true } : {}),
+              ...(parsed.data.enabled && !failed ? {} : { enabled: false }),
+              ...(failed ? { disabledReason: failed.slice(0, 300) } : {}),
+            },
+          ];
+        });
+      } catch (err) {
+        const problem = saveProblem(err, args.home);
+        if (!problem) throw err;
+        io.err(`errand connectors: ${problem} The connector was not added.`);
+        return 1;
+      }
       if (failed) {
         io.err(
-          `errand connectors: "${name}" did not start (${forTerminal(failed)}). It is saved but disabled; fix it, then run \`errand connectors enable ${name}\`.`,
+          `errand connectors: "${name}" did not start (${forTerminal(withoutUrlCredentials(failed))}). It is saved but disabled; fix it, then run \`errand connectors enable ${name}\`.`,
         );
         await reloadDaemon(args.home, io);
         return 1;
@@ -391,7 +472,7 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
               });
         });
         io.err(
-          `errand connectors: "${name}" still does not start (${probe.kind}: ${forTerminal(probe.reason)}); it stays disabled.`,
+          `errand connectors: "${name}" still does not start (${probe.kind}: ${forTerminal(withoutUrlCredentials(probe.reason))}); it stays disabled.`,
         );
         return 1;
       }

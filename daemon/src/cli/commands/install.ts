@@ -32,7 +32,9 @@ Options:
   --json      print the plan (and result) as JSON
 
 Note: the service does not see your shell's environment; keep the API key in config.json
-(\`anthropic.apiKey\`), not only in ANTHROPIC_API_KEY.`,
+(\`anthropic.apiKey\`), not only in ANTHROPIC_API_KEY. A URL with a user name and password
+(ANTHROPIC_BASE_URL=http://user:pass@…) is not copied into the service file either, which others
+can read: keep it in config.json (\`anthropic.baseUrl\`).`,
     options: { 'dry-run': { type: 'boolean' } },
     async run(args, io) {
       const json = Boolean(args.values.json);
@@ -51,7 +53,10 @@ Note: the service does not see your shell's environment; keep the API key in con
       }
       if (args.values['dry-run']) {
         if (json) io.out(JSON.stringify({ dryRun: true, ...plan }, null, 2));
-        else io.out(`Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}`);
+        else {
+          io.out(`Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}`);
+          if (plan.cautions?.length) io.out(`\n${plan.cautions.join('\n')}`);
+        }
         return 0;
       }
       // A daemon started by hand holds the home folder's lock; the service would wait for it.

@@ -1,5 +1,6 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
 import { homePaths } from '../../config/paths.js';
+import { portFromDigits } from '../../config/port.js';
 import type { Daemon } from '../../daemon.js';
 import { loopbackOnlyHint, phoneOrigin } from '../../server/origins.js';
 import { startWhenLockFree } from '../../service/lock-wait.js';
@@ -32,8 +33,8 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
   async run(args, io) {
     let port: number | undefined;
     if (args.values.port !== undefined) {
-      port = Number(args.values.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      port = portFromDigits(String(args.values.port));
+      if (port === undefined || port < 1) {
         io.err(
           `errand start: --port must be a whole number from 1 to 65535, not "${forTerminal(String(args.values.port))}".`,
         );
@@ -69,7 +70,12 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         return 74;
       }
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        io.err(await portInUseMessage(err as NodeJS.ErrnoException & { port?: number; address?: string }, args.home));
+        io.err(
+          await portInUseMessage(err as NodeJS.ErrnoException & { port?: number; address?: string }, args.home, {
+            flag: port !== undefined,
+            env: io.env,
+          }),
+        );
         return 78; // a configuration error: the service manager must not retry it every few seconds
       }
       const homeProblem = homeAccessMessage(err, args.home);
@@ -189,8 +195,16 @@ function listenAddressMessage(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Which port, who holds it when that can be known (another Errand answers /healthz), how to pick another. */
-async function portInUseMessage(err: { port?: number; address?: string }, home: string): Promise<string> {
+/**
+ * Which port, who holds it when that can be known (another Errand answers /healthz), how to pick
+ * another: where the port came from decides which change takes effect (--port beats ERRAND_PORT,
+ * which beats config.json).
+ */
+async function portInUseMessage(
+  err: { port?: number; address?: string },
+  home: string,
+  from: { flag: boolean; env: NodeJS.ProcessEnv },
+): Promise<string> {
   const port = err.port ?? 7345;
   let holder = 'another program holds it';
   try {
@@ -204,6 +218,10 @@ async function portInUseMessage(err: { port?: number; address?: string }, home: 
   const next = port < 65535 ? port + 1 : port - 1;
   return [
     `errand start: port ${port} on ${err.address ?? '127.0.0.1'} is in use: ${holder}.`,
-    `Pick another port: \`errand start --port ${next}\`, ERRAND_PORT=${next}, or "port": ${next} in ${homePaths(home).config}.`,
+    from.flag
+      ? `Pick another port: \`errand start --port ${next}\`.`
+      : from.env.ERRAND_PORT
+        ? `ERRAND_PORT is set in the environment, and it overrides "port" in config.json: pick another port with ERRAND_PORT=${next}${from.env.ERRAND_SUPERVISOR ? ` (for the login service, run \`ERRAND_PORT=${next} errand install\`)` : ''}, or \`errand start --port ${next}\`.`
+        : `Pick another port: \`errand start --port ${next}\`, ERRAND_PORT=${next}, or "port": ${next} in ${homePaths(home).config}.`,
   ].join('\n');
 }

@@ -27,6 +27,7 @@ import type { ConnectorStatus } from '../../../../shared/src/index.js';
 import type { ConnectorConfig } from '../../config/schema.js';
 import type { ConnectorToolView } from '../../control/protocol.js';
 import type { Logger } from '../../util/log.js';
+import { withoutUrlCredentials } from '../../util/url-credentials.js';
 import { VERSION } from '../../version.js';
 import { scrubbedEnv } from '../shell.js';
 import { ToolError } from '../util.js';
@@ -393,7 +394,8 @@ export class Connector {
 
   private crashed(why: string, minDelayMs = 0): void {
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
-    let reason = `${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`;
+    // fetch quotes a URL it refuses, user name and password included: those never leave.
+    let reason = withoutUrlCredentials(`${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`);
     for (const secret of this.deps.secrets.values())
       if (secret.length >= 4) reason = reason.split(secret).join('[redacted]');
     const old = this.client;

@@ -1,7 +1,17 @@
 // Secrets for connectors (environment values, auth headers), kept in secrets.json (0600) in the
 // home folder. Config files and clients only ever see their names.
 import fs from 'node:fs';
+import path from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
+
+/**
+ * Make the folder secrets.json lives in (the home folder) as `errand start` makes it: owner only,
+ * created with its parents before the first start, and a folder made by hand (0755) tightened.
+ */
+export function preparePrivateFolder(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (fs.statSync(dir).mode & 0o077) fs.chmodSync(dir, 0o700);
+}
 
 export class SecretStore {
   constructor(readonly file: string) {}
@@ -30,6 +40,7 @@ export class SecretStore {
   }
 
   async set(values: Record<string, string>): Promise<void> {
+    preparePrivateFolder(path.dirname(this.file));
     await writeFileDurably(this.file, JSON.stringify({ ...this.all(), ...values }, null, 2) + '\n', false, 0o600);
   }
 
