@@ -113,6 +113,12 @@ it('LAN mode turned on while the daemon runs: the code stays on what it serves, 
   }
 });
 
+it('without a terminal and with no phone paired, `errand start` says how to pair', async () => {
+  const { daemon } = await startDaemon({});
+  for (let i = 0; i < 200 && !daemon.output().includes('errand pair'); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(daemon.output()).toContain('No phone is paired yet: run `errand pair` in a terminal');
+});
+
 it('the QR code has a 4-module quiet zone and black-on-white colours', () => {
   const plain = renderQrText('http://192.168.1.20:7345/#pair=abcdefgh', { color: false }).split('\n');
   // Two module rows per line: the first two lines and the last two are quiet zone (blank).

@@ -117,6 +117,9 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
       };
       daemon.pairing.events.on('claim', onClaim);
+    } else if (ctx.store.devices.list().length === 0) {
+      // No terminal to show a code on or approve a claim at (a pipe, a login service's log).
+      io.out('No phone is paired yet: run `errand pair` in a terminal to show a pairing code.');
     }
 
     return new Promise<number>((resolve) => {
