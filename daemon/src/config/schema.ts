@@ -48,6 +48,10 @@ export const ConnectorConfig = z.discriminatedUnion('transport', [
 ]);
 export type ConnectorConfig = z.infer<typeof ConnectorConfig>;
 
+/** 0.0.0.0 or :: in any spelling (::0, 0:0:0:0:0:0:0:0): the address meaning every address. */
+const isUnspecified = (b: string) =>
+  isIP(b) === 4 ? b.split('.').every((x) => Number(x) === 0) : isIP(b) === 6 && /^[0:]+$/.test(b);
+
 export const ConfigSchema = z
   .object({
     /** 0 picks a free port (tests). */
@@ -57,7 +61,13 @@ export const ConfigSchema = z
       .string()
       .refine(
         (b) => isIP(b) !== 0 || b === 'localhost',
-        'must be an IP address of this computer (like 127.0.0.1, 0.0.0.0 or ::1) or localhost',
+        'must be an IP address of this computer (like 127.0.0.1 or ::1) or localhost',
+      )
+      // Every interface, while the Host check still answers this computer only: a phone would be
+      // refused with nothing saying why. LAN mode is the way to be reached from the network.
+      .refine(
+        (b) => !isUnspecified(b),
+        'must be one address of this computer, not every address (0.0.0.0 or ::): to reach Errand from your network, run `errand expose lan` (or `errand expose tailscale` for HTTPS)',
       )
       .default('127.0.0.1'),
     /** The https origin the phone uses, when a reverse proxy or Tailscale Serve fronts the daemon. */

@@ -1,5 +1,6 @@
 // `bind` must be an address of this computer: a name or a foreign address used to fail at listen
 // with a raw socket error (exit 1), so the login service restart-looped on a configuration error.
+// Nor every address at once: the Host check answers this computer only, so LAN mode is the way.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,8 +34,18 @@ describe('bind', () => {
   });
 
   it('accepts IP literals and localhost', () => {
-    for (const bind of ['127.0.0.1', '0.0.0.0', '::1', '::', 'localhost'])
+    for (const bind of ['127.0.0.1', '::1', '192.0.2.2', 'localhost'])
       expect(loadError(homeWith({ bind })), bind).toBeUndefined();
+  });
+
+  it('refuses every-address binds (a phone would get 403 with nothing saying why), naming `errand expose lan`', () => {
+    for (const bind of ['0.0.0.0', '::', '::0', '0:0:0:0:0:0:0:0']) {
+      for (const err of [loadError(homeWith({ bind })), loadError(homeWith({}), { ERRAND_BIND: bind })]) {
+        expect(err, bind).toBeInstanceOf(ConfigError);
+        expect(err!.message).toContain('"bind"');
+        expect(err!.message).toContain('errand expose lan');
+      }
+    }
   });
 
   it('an address not on this computer stops start with 78 and a message naming bind', async () => {
