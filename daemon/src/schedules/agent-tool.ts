@@ -18,6 +18,8 @@ export const UNTRUSTED_WARNING =
 
 const definition: ModelToolDefinition = {
   name: SCHEDULE_TOOL,
+  // Started only once confirmed (willRun): a daemon killed while the card waited leaves it unrun.
+  reportsStart: true,
   description:
     'Save a task that runs on a schedule, when the user asks for something recurring or later ("every weekday at 8 summarise my inbox", "every Monday remind me..."). ' +
     "Times are in the user's time zone. The user confirms it on their phone before it exists; each run happens in the schedule's own thread.",
@@ -132,6 +134,11 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
           `No schedule was created: the confirmation ${outcome.result === 'expired' ? 'expired' : 'was cancelled'}.`,
           'denied',
         );
+      try {
+        await ctx.willRun?.();
+      } catch (err) {
+        return fail(`No schedule was created: ${(err as Error).message}.`, 'denied');
+      }
       try {
         const made = await deps.journal.transaction(() => ops.create(fields, origin));
         return {

@@ -147,3 +147,51 @@ it('an approved command killed while it runs is still "outcome unknown" after th
   const step = got.items.find((i) => i.kind === 'tool');
   expect(step?.state, JSON.stringify(step)).toBe('unknown');
 });
+
+it('a schedule waiting for its confirmation when the daemon is killed is not "unknown"; resume asks again', async () => {
+  model = await startModelServer();
+  const home = tempHome();
+  folders.push(home);
+  const opts = {
+    home,
+    env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
+    config: { agent: { autoResume: false } },
+  };
+  const input = { task: 'Summarise the news', title: 'Morning news', when: { kind: 'daily', time: '08:00' } };
+  model.push(reply(toolUse('schedule_create', input, 'toolu_sched')));
+  const first = await startTestDaemon(opts);
+  daemons.push(first);
+  const { token } = await first.pairDevice();
+  const ws = await first.connect({ token });
+  const { thread, task } = await ws.send<{ thread: { id: string }; task: { id: string } }>({
+    type: 'thread.create',
+    text: 'every morning, the news',
+  });
+  const asked = await ws.event('approval.requested', () => true, 20_000);
+  ws.close();
+  daemons.splice(daemons.indexOf(first), 1);
+
+  const again = await crashAndRestart(first, opts);
+  const ws2 = await again.connect({ token });
+  const got = await ws2.send<{ items: Step[] }>({ type: 'thread.get', threadId: thread.id });
+  const step = got.items.find((i) => i.kind === 'tool');
+  expect(step?.state, JSON.stringify(step)).not.toBe('unknown');
+
+  model.push(reply(text('Not scheduled.')));
+  await ws2.send({ type: 'task.resume', taskId: task.id });
+  const again2 = await ws2.event(
+    'approval.requested',
+    (e) => e.approval.taskId === task.id && e.approval.id !== asked.approval.id,
+    20_000,
+  );
+  await ws2.send({
+    type: 'approval.decide',
+    approvalId: again2.approval.id,
+    hash: again2.approval.hash,
+    decision: 'deny',
+  });
+  await ws2.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+  const result = toolResults(model).find((b) => b.tool_use_id === 'toolu_sched');
+  expect(JSON.stringify(result)).toMatch(/declined/);
+  expect((await ws2.send<{ schedules: unknown[] }>({ type: 'schedules.list' })).schedules).toEqual([]);
+});
