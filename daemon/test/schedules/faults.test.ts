@@ -163,11 +163,14 @@ it('a full disk when a run comes due: nothing is kept that the journal lacks, no
     [run.taskId, 'done'],
   ]);
   expect(server.requests).toHaveLength(1);
-  expect(
-    schedulesOnDisk()
-      .get(s.id)
-      ?.history.map((o) => [o.dueAt, o.outcome]),
-  ).toEqual([[MON_0800_PARIS, 'ran']]);
+  // On disk once its record is committed (the in-memory state leads it by one append).
+  await expect
+    .poll(() =>
+      schedulesOnDisk()
+        .get(s.id)
+        ?.history.map((o) => [o.dueAt, o.outcome]),
+    )
+    .toEqual([[MON_0800_PARIS, 'ran']]);
 });
 
 it('occurrences a full disk kept from being recorded say so, and are caught up by their rule once there is room', async () => {
