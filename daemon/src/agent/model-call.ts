@@ -3,6 +3,7 @@
 
 import type { Usage } from '../../../shared/src/index.js';
 import { plural } from '../../../shared/src/words.js';
+import { promptReported } from './call-check.js';
 import { estimateTokens } from './context-window.js';
 import { newItemId } from './ids.js';
 import type { Emit, LoopSettings, LoopState } from './loop-types.js';
@@ -220,6 +221,8 @@ async function streamOnce(
         report('cacheReadTokens', u.cache_read_input_tokens);
         report('cacheWriteTokens', u.cache_creation_input_tokens);
         report('outputTokens', u.output_tokens);
+        // Other tasks' cap checks count this call at its real prompt from now, not at its estimate.
+        promptReported(request, state.costUsd, usage);
         break;
       }
       case 'content_block_start': {

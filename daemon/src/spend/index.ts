@@ -91,7 +91,7 @@ export function startSpend(
     // to end instead of going past the cap with them (or asking about a cap they may not reach).
     if (full) call.wait = calls.whenOneEnds();
     else {
-      calls.reserve(call.taskId, call.costUsd, call.estimateUsd());
+      call.raise = calls.reserve(call.taskId, call.costUsd, call.estimateUsd());
       call.settle = (costUsdAfter) => calls.settle(call.taskId, costUsdAfter);
     }
     return undefined;
