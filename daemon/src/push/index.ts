@@ -12,7 +12,7 @@ import {
   type ServerEvent,
   type Task,
 } from '../../../shared/src/index.js';
-import { type AgentRecord, conversationTainted } from '../agent/records.js';
+import { type AgentRecord, conversationTainted, threadOfTask } from '../agent/records.js';
 import type { DaemonContext, DaemonModule, PushReceiptHandler } from '../context.js';
 import type { Store } from '../store/index.js';
 import { CommandError } from '../util/command-error.js';
@@ -292,6 +292,20 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     return !tasks || conversationTainted({ v: 1, messages: [], tasks });
   };
 
+  /**
+   * Whether the thread's title is the model's words: the thread of a schedule a task named after
+   * reading untrusted content (schedule_create), or an earlier thread its runs filled.
+   */
+  const titleFromModel = (threadId: string): boolean =>
+    ctx.store.schedules
+      .list()
+      .some(
+        (s) =>
+          s.fromUntrusted === true &&
+          (s.threadId === threadId ||
+            s.history.some((o) => o.taskId !== undefined && threadOfTask(o.taskId) === threadId)),
+      );
+
   /** The push an event asks for, if any (undefined when none, or when it cannot be built). */
   const jobFor = (event: ServerEvent, now = Date.now()): PushJob | undefined => {
     try {
@@ -303,6 +317,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
         ctx.config().push.previews,
         event.kind === 'approval.requested' || done ? roots() : [],
         done && readUntrusted(event.task.threadId),
+        titleFromModel,
       );
     } catch (err) {
       log.error('could not build a push', { event: event.kind, error: (err as Error).message });

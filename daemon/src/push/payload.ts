@@ -296,6 +296,12 @@ function filesLine(files: readonly string[], roots: readonly string[], readUntru
 }
 
 /**
+ * A private push's name for a thread whose title the model chose (a page it read can word it as an
+ * alert: "Errand: phone unpaired. Re-pair now").
+ */
+const MODEL_NAMED_RUN = 'Scheduled run';
+
+/**
  * The push an event asks for, if any. `titleOf` gives a thread's title; `now` is for approval
  * expiry (an approval that already expired is not worth a push).
  */
@@ -308,9 +314,15 @@ export function jobForEvent(
   roots: readonly string[] = [],
   /** The task's conversation holds untrusted content (a web page, a connector's output): its file names are not shown. */
   readUntrusted = false,
+  /**
+   * The thread's title is the model's words, not the person's: the thread of a schedule the agent
+   * named after reading untrusted content (schedule_create). A private push shows a fixed name.
+   */
+  titleFromModel: (threadId: string) => boolean = () => false,
 ): PushJob | undefined {
   const full = previews === 'full';
-  const title = (threadId: string, fallback: string) => oneLine(titleOf(threadId), TITLE_MAX) || fallback;
+  const title = (threadId: string, fallback: string) =>
+    !full && titleFromModel(threadId) ? MODEL_NAMED_RUN : oneLine(titleOf(threadId), TITLE_MAX) || fallback;
   switch (event.kind) {
     case 'task.updated': {
       const t = event.task;

@@ -102,29 +102,38 @@ export function scheduleOps(
     list: () => store.list(),
     create: (f, origin) => engine.add(makeSchedule(f, now(), origin)),
     async update(id, f) {
-      const s = need(store.get(id));
-      // An edit keeps `fromUntrusted` (spread from s): text first written from untrusted content may
-      // still carry its instructions after the user changed its time or some of its words.
-      // null: the schedule's own limit goes, and its runs have the per-task limit (agent.maxCostUsd).
-      const { maxCostUsd: _dropped, ...kept } = s;
-      const changed: Schedule = {
-        ...(f.maxCostUsd === null ? kept : s),
-        ...(f.text !== undefined ? { text: f.text } : {}),
-        ...(f.when !== undefined ? { when: f.when } : {}),
-        ...(f.timeZone !== undefined ? { timeZone: f.timeZone } : {}),
-        ...(f.catchUp !== undefined ? { catchUp: f.catchUp } : {}),
-        ...(f.catchUpWindowMinutes !== undefined ? { catchUpWindowMinutes: f.catchUpWindowMinutes } : {}),
-        ...(typeof f.maxCostUsd === 'number' ? { maxCostUsd: f.maxCostUsd } : {}),
+      need(store.get(id));
+      let before: Schedule | undefined;
+      // Applied inside the engine's queue to the schedule as it is then: a run or its end recorded
+      // while this edit waited (history, spend, next run) is kept, not overwritten by an older copy.
+      const change = (s: Schedule): Schedule => {
+        before = s;
+        // An edit keeps `fromUntrusted` (spread from s): text first written from untrusted content may
+        // still carry its instructions after the user changed its time or some of its words.
+        // null: the schedule's own limit goes, and its runs have the per-task limit (agent.maxCostUsd).
+        const { maxCostUsd: _dropped, ...kept } = s;
+        const changed: Schedule = {
+          ...(f.maxCostUsd === null ? kept : s),
+          ...(f.text !== undefined ? { text: f.text } : {}),
+          ...(f.when !== undefined ? { when: f.when } : {}),
+          ...(f.timeZone !== undefined ? { timeZone: f.timeZone } : {}),
+          ...(f.catchUp !== undefined ? { catchUp: f.catchUp } : {}),
+          ...(f.catchUpWindowMinutes !== undefined ? { catchUpWindowMinutes: f.catchUpWindowMinutes } : {}),
+          ...(typeof f.maxCostUsd === 'number' ? { maxCostUsd: f.maxCostUsd } : {}),
+        };
+        if (f.title !== undefined) changed.title = cleanTitle(f.title, changed.text);
+        const retimed = f.when !== undefined || f.timeZone !== undefined;
+        if (retimed) {
+          // Thrown here, the edit is refused before anything is saved.
+          checkTiming({ ...changed, accountedUntil: Math.max(s.accountedUntil, now()) });
+          // A one-off moved to a new time runs again.
+          if (changed.state === 'ended') changed.state = 'active';
+        }
+        return changed;
       };
-      if (f.title !== undefined) changed.title = cleanTitle(f.title, changed.text);
-      const retimed = f.when !== undefined || f.timeZone !== undefined;
-      if (retimed) {
-        checkTiming({ ...changed, accountedUntil: Math.max(s.accountedUntil, now()) });
-        // A one-off moved to a new time runs again.
-        if (changed.state === 'ended') changed.state = 'active';
-      }
-      const saved = need(await engine.edit(id, () => changed));
-      if (saved.title !== s.title && saved.threadId && retitle) await retitle(saved.threadId, saved.title);
+      const saved = need(await engine.edit(id, change));
+      if (before && saved.title !== before.title && saved.threadId && retitle)
+        await retitle(saved.threadId, saved.title);
       return saved;
     },
     pause: (id) => setState(id, 'paused'),
@@ -145,6 +154,7 @@ export function scheduleOps(
       if (r === undefined) throw missing();
       if (r === 'not_open') throw new CommandError('conflict', 'That missed run was already decided or has passed.');
       if (r === 'busy') throw new CommandError('conflict', 'The previous run of this schedule is still going.');
+      if ('refused' in r) throw new CommandError('forbidden', r.refused);
       return r;
     },
   };

@@ -530,7 +530,7 @@ export class ScheduleEngine {
     id: string,
     occurrenceId: string,
     decision: 'run' | 'skip',
-  ): Promise<Schedule | 'not_open' | 'busy' | undefined> {
+  ): Promise<Schedule | 'not_open' | 'busy' | { refused: string } | undefined> {
     return this.exclusive(async () => {
       const s = this.d.store.get(id);
       if (!s) return undefined;
@@ -541,7 +541,12 @@ export class ScheduleEngine {
       let next: Schedule = { ...s, history };
       if (decision === 'run') {
         next = await this.begin(next, history[i], { late: true });
-        if (next.history[i].outcome === 'skipped') return 'busy';
+        const made = next.history[i];
+        if (made.outcome === 'skipped') return 'busy';
+        // Refused before it started (a spending cap), as "Run now" is: nothing saved, so the question
+        // stays open to answer again once the cap is raised, and the answer says why.
+        if (made.outcome === 'failed' && made.taskId === undefined)
+          return { refused: (made.reason ?? '').replace(/^Not started: /, '') };
       }
       await this.save(next);
       return this.d.store.get(id);
