@@ -11,6 +11,7 @@ import { DeviceStore } from './devices.js';
 import { EventLog } from './event-log.js';
 import { DiskFullError, Journal, type JournalOptions } from './journal.js';
 import { migrateLegacyStore } from './migrate.js';
+import { OpenApprovals } from './open-approvals.js';
 import { journalDirOf } from './repair.js';
 import { ScheduleStore } from './schedules.js';
 import { SpendDays } from './spend-days.js';
@@ -27,6 +28,8 @@ export interface Store {
   schedules: ScheduleStore;
   /** Where tasks' spending moved on to a new day (for the daily and monthly caps). */
   spendDays: SpendDays;
+  /** Approvals asked and not answered: a crash leaves them for the next start to close. */
+  openApprovals: OpenApprovals;
   close(): Promise<void>;
 }
 
@@ -109,6 +112,7 @@ async function openStoreFiles(paths: HomePaths, opts: StoreOptions): Promise<Sto
   const events = new EventLog(journal);
   const schedules = new ScheduleStore(journal);
   const spendDays = new SpendDays(journal);
+  const openApprovals = new OpenApprovals(journal);
   await journal.load((r) => events.replayed(r));
   await migrateLegacyStore(paths, journal, threads, commands);
   await threads.ready();
@@ -123,6 +127,7 @@ async function openStoreFiles(paths: HomePaths, opts: StoreOptions): Promise<Sto
     events,
     schedules,
     spendDays,
+    openApprovals,
     async close() {
       await backup;
       await journal.close();

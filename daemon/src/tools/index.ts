@@ -79,7 +79,7 @@ export type ToolsDeps = Pick<
    * Paired devices, whose token hashes never reach the model, and the threads that say which tasks
    * exist, and the journal whose records hold the commands' replies (absent in tools-only tests).
    */
-  store?: Pick<Store, 'devices' | 'threads' | 'journal'>;
+  store?: Pick<Store, 'devices' | 'threads' | 'journal' | 'openApprovals'>;
 };
 
 export interface StartToolsOptions {
@@ -119,10 +119,15 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   if (orphans.length)
     ctx.log.warn('killed shell commands left running by a previous daemon', { commands: orphans.map((o) => o.argv0) });
   const audit = new AuditLog(ctx.paths.audit);
+  // Each approval's request and answer is noted in its event's record: one a crash left open is
+  // closed here, before any task runs again (a resume asks anew).
+  const open = ctx.store?.openApprovals;
   const approvals = new Approvals(
-    (e) => ctx.emit(e),
+    (e) => (open ? open.publish(e) : ctx.emit(e)),
     () => ctx.config().approvals.expireMinutes,
   );
+  const closed = await open?.closeLeftOpen();
+  if (closed) ctx.log.info('approvals left waiting by a crash were closed as expired', { count: closed });
   const sandbox = new Sandbox(ctx.log, ctx.paths.home, ctx.paths.workspace);
   const bridges = sandbox.reapLeftBridges();
   if (bridges) ctx.log.warn('stopped sandbox network bridges left running by a previous daemon', { count: bridges });

@@ -1,6 +1,7 @@
 // kill -9 while a tool call waits for the person's approval: that call never started (nothing runs
 // before its approval), so after the restart it is not "outcome unknown", and resuming the task asks
-// the approval again. A call that did start (an approved command killed mid-run) stays unknown.
+// the approval again; the approval card it left is closed (expired) for phones that fold events. A
+// call that did start (an approved command killed mid-run) stays unknown.
 //
 // The crash is the home folder as it is on disk at that moment (everything durable is there, as
 // after kill -9), copied and opened by a second daemon in this process; the first is then stopped.
@@ -86,8 +87,13 @@ it('a call waiting for approval when the daemon is killed is not "outcome unknow
   const step = got.items.find((i) => i.kind === 'tool');
   expect(step?.state, JSON.stringify(step)).not.toBe('unknown');
   expect(step?.output ?? '').not.toMatch(/outcome unknown/);
-  // The approval asked before the crash is gone with it: no card is left waiting.
+  // The approval asked before the crash is gone with it: no card is left waiting, for a phone that
+  // loads the thread or one that keeps its view from events (the start closed it as expired).
   expect(got.approvals).toEqual([]);
+  const replaying = await again.connect({ token, lastSeq: 0 });
+  const closed = await replaying.event('approval.resolved', (e) => e.approval.id === asked.approval.id, 10_000);
+  expect(closed.approval.state).toBe('expired');
+  replaying.close();
 
   // Resume: the same call asks again (a new approval); denied, it never runs.
   model.push(reply(text('Not touched.')));
