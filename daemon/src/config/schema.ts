@@ -48,9 +48,15 @@ export const ConnectorConfig = z.discriminatedUnion('transport', [
 ]);
 export type ConnectorConfig = z.infer<typeof ConnectorConfig>;
 
-/** 0.0.0.0 or :: in any spelling (::0, 0:0:0:0:0:0:0:0): the address meaning every address. */
-const isUnspecified = (b: string) =>
-  isIP(b) === 4 ? b.split('.').every((x) => Number(x) === 0) : isIP(b) === 6 && /^[0:]+$/.test(b);
+/**
+ * 0.0.0.0 or :: in any spelling (::0, 0:0:0:0:0:0:0:0, ::0.0.0.0, ::ffff:0.0.0.0): the address
+ * meaning every address. An IPv6 literal is compared in its normal form, as a URL writes it.
+ */
+const isUnspecified = (b: string) => {
+  if (isIP(b) === 4) return b.split('.').every((x) => Number(x) === 0);
+  if (isIP(b) !== 6) return false;
+  return ['[::]', '[::ffff:0:0]'].includes(new URL(`http://[${b}]`).hostname);
+};
 
 export const ConfigSchema = z
   .object({

@@ -1,4 +1,5 @@
 // The names the daemon answers to (Host) and the origins it accepts (Origin), from configuration.
+import { isIPv6 } from 'node:net';
 import os from 'node:os';
 import type { Config } from '../config/schema.js';
 
@@ -86,8 +87,8 @@ export function originPolicy(config: Config, port: number): OriginPolicy {
   add(`http://localhost:${port}`);
   add(`http://[::1]:${port}`);
   if (config.lan) for (const a of lanAddresses()) add(`http://${a}:${port}`);
-  if (config.bind !== '127.0.0.1' && config.bind !== '0.0.0.0' && config.bind !== '::')
-    add(`http://${config.bind}:${port}`);
+  // An IPv6 literal goes in brackets in a URL (`http://[::1]:7345`).
+  if (config.bind !== '127.0.0.1') add(`http://${isIPv6(config.bind) ? `[${config.bind}]` : config.bind}:${port}`);
   for (const h of config.allowedHosts) {
     hosts.add(h.toLowerCase());
     hosts.add(`${h.toLowerCase()}:${port}`);

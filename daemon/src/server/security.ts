@@ -34,6 +34,12 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
 };
 
+/** The security headers as raw HTTP lines, for answers written straight to a socket. */
+const headerLines = () =>
+  Object.entries(SECURITY_HEADERS)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+
 type Problem = { error: 'bad_host' | 'bad_origin'; message: string };
 
 function problemWith(p: OriginPolicy, host: string, origin: string | undefined): Problem | undefined {
@@ -70,11 +76,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
         ? [408, 'Request Timeout', 'The request took too long to arrive.']
         : [400, 'Bad Request', 'The request could not be read.'];
   const body = JSON.stringify({ error: 'bad_request', message });
-  const headers = Object.entries(SECURITY_HEADERS)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n${headerLines()}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -96,7 +99,7 @@ export function installSecurity(app: FastifyInstance, policy: () => OriginPolicy
       reply.hijack();
       const body = JSON.stringify(problem);
       req.raw.socket.end(
-        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\n${headerLines()}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
       req.raw.socket.destroySoon();
       return reply;

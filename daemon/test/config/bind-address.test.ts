@@ -39,12 +39,27 @@ describe('bind', () => {
   });
 
   it('refuses every-address binds (a phone would get 403 with nothing saying why), naming `errand expose lan`', () => {
-    for (const bind of ['0.0.0.0', '::', '::0', '0:0:0:0:0:0:0:0']) {
+    for (const bind of ['0.0.0.0', '::', '::0', '0:0:0:0:0:0:0:0', '::0.0.0.0', '::ffff:0.0.0.0']) {
       for (const err of [loadError(homeWith({ bind })), loadError(homeWith({}), { ERRAND_BIND: bind })]) {
         expect(err, bind).toBeInstanceOf(ConfigError);
         expect(err!.message).toContain('"bind"');
         expect(err!.message).toContain('errand expose lan');
       }
+    }
+  });
+
+  it('an IPv6 address of this computer (::1) starts and answers at its bracketed origin', async () => {
+    const home = homeWith({ bind: '::1', port: 0 });
+    const { startDaemon } = await import('../../src/daemon.js');
+    const daemon = await startDaemon({ home, env: {} });
+    try {
+      const origins = daemon.ctx.origins();
+      expect(origins).toContain(`http://[::1]:${daemon.port}`);
+      const res = await fetch(`http://[::1]:${daemon.port}/healthz`);
+      expect(res.status).toBe(200);
+    } finally {
+      await daemon.stop('test');
+      fs.rmSync(home, { recursive: true, force: true });
     }
   });
 

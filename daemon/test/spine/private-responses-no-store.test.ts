@@ -1,5 +1,6 @@
 // What the API answers is private (a task's files, the device token at pairing): no cache on the
 // phone or between may keep it. Static files keep their own caching (the app shell, hashed assets).
+// Refusals written straight to the socket (a WebSocket upgrade) carry the same headers.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -52,4 +53,24 @@ it("a task's file, and every API answer (errors too), are never stored; static f
   noStore(await fetch(`${td.url}/api/file?task=${task.id}&path=x`));
   const shell = await fetch(`${td.url}/`);
   expect(shell.headers.get('cache-control')).not.toBe('no-store');
+});
+
+it('a WebSocket upgrade refused for its Origin carries the same headers (no-store, nosniff, the CSP)', async () => {
+  const net = await import('node:net');
+  const socket = net.connect(td.port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (d) => {
+    answer += d.toString();
+  });
+  const ended = new Promise((r) => socket.once('close', r));
+  socket.write(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${td.port}\r\nOrigin: https://evil.example\r\nUpgrade: websocket\r\n` +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await ended;
+  const head = answer.split('\r\n\r\n')[0].toLowerCase();
+  expect(head).toMatch(/^http\/1.1 403/);
+  expect(head).toContain('cache-control: no-store');
+  expect(head).toContain('x-content-type-options: nosniff');
+  expect(head).toContain('content-security-policy:');
 });
