@@ -63,6 +63,11 @@ export class RunRecorder {
   private readonly live = new Map<string, AssistantItem>();
   /** Items whose latest state waits for the next thread write (thread.get shows them meanwhile). */
   private readonly unsaved = new Map<string, ThreadItem>();
+  /**
+   * Tool items of this run not ended yet, as last remembered, saved or not: a write while the task
+   * waits for an approval saves them (out of `unsaved`), and the approved call's "running" comes after.
+   */
+  private readonly openTools = new Map<string, ThreadItem>();
   /** What the next step-journal record carries besides its own step. */
   private journalCarry: Omit<StepRecord, 'attempt' | 'turn' | 'started'> = {};
   /** Read-only calls running now (they get no record of their own before they run). */
@@ -187,6 +192,9 @@ export class RunRecorder {
   private remember(item: ThreadItem): ThreadItem {
     const copy = { ...item } as ThreadItem;
     this.unsaved.set(item.id, copy);
+    if (copy.kind === 'tool' && (copy.state === 'pending' || copy.state === 'running'))
+      this.openTools.set(copy.id, copy);
+    else this.openTools.delete(copy.id);
     this.deferred.push((doc) => upsertItem(doc, copy));
     return copy;
   }
@@ -413,7 +421,7 @@ export class RunRecorder {
   }
 
   private async toolStarted(step: ToolStep, turn: number, readOnly = false): Promise<void> {
-    const prev = this.unsaved.get(step.id);
+    const prev = this.unsaved.get(step.id) ?? this.openTools.get(step.id);
     // A read-only call runs without a record of its own: after a crash it is run again, not
     // reported unknown. What it finds rides with the turn's checkpoint (or with the record of a
     // later call with effects). Only the result of an earlier call with effects is made durable
@@ -431,7 +439,7 @@ export class RunRecorder {
     if (prev) this.remember({ ...prev, state: 'running' });
     const timer = setTimeout(() => {
       this.quietRunning.delete(step.id);
-      const now = this.unsaved.get(step.id);
+      const now = this.unsaved.get(step.id) ?? this.openTools.get(step.id);
       if (now?.kind === 'tool' && now.state === 'running') this.emitItem(now);
     }, SHOW_RUNNING_AFTER_MS);
     timer.unref();
@@ -488,7 +496,7 @@ export class RunRecorder {
   }
 
   private described(step: ToolStep, summary: string): void {
-    const prev = this.unsaved.get(step.id);
+    const prev = this.unsaved.get(step.id) ?? this.openTools.get(step.id);
     if (prev?.kind !== 'tool') return;
     const item = this.remember({ ...prev, summary });
     if (!this.quietRunning.has(step.id)) this.emitItem(item);
