@@ -612,6 +612,10 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         continue;
       }
       const outcome = await runOne(step, startsLater ? start : undefined);
+      // A clean stop while the call waited for its approval: it never acted, and nothing is
+      // recorded, so a resume runs it through the runtime again and asks anew, as after a crash
+      // (recorded as denied, the reply's later calls would run without it).
+      if (startsLater && abortWhy() === 'shutdown' && !inflight.started.includes(b.id)) return 'stopped';
       if (outcome === 'gone') {
         if (abortWhy() === 'shutdown') return 'stopped';
         await record(

@@ -1,5 +1,6 @@
-// A step waiting for approval when Errand stops (a restart, a shutdown) is "not run, Errand stopped":
-// it said "not run, the task was cancelled" although nobody cancelled anything.
+// A step waiting for approval when Errand stops cleanly (a restart, a shutdown) never ran: it is
+// neither "cancelled" (nobody cancelled anything) nor denied (nobody decided), and resuming the task
+// asks the approval again, as after a crash. Recorded as denied, the reply's later calls ran without it.
 import fs from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
@@ -14,7 +15,7 @@ afterEach(async () => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 
-it('a step left waiting for approval by a clean stop says Errand stopped, not that the task was cancelled', async () => {
+it('a step left waiting for approval by a clean stop is not run, not denied or cancelled; resume asks again', async () => {
   model = await startModelServer();
   home = tempHome();
   const opts = {
@@ -35,11 +36,18 @@ it('a step left waiting for approval by a clean stop says Errand stopped, not th
   const again = await startTestDaemon(opts);
   daemons.push(again);
   const ws2 = await again.connect();
-  const got = await ws2.send<{ items: Array<{ kind: string; summary?: string; state?: string }> }>({
+  const got = await ws2.send<{
+    tasks: Array<{ id: string }>;
+    items: Array<{ kind: string; summary?: string; state?: string }>;
+  }>({
     type: 'thread.get',
     threadId: thread.id,
   });
-  ws2.close();
   const step = got.items.find((i) => i.kind === 'tool');
-  expect(step?.summary).toMatch(/not run, Errand stopped$/);
+  expect(step?.state).toBe('pending');
+  expect(step?.summary ?? '').not.toMatch(/cancelled/);
+  await ws2.send({ type: 'task.resume', taskId: got.tasks[0].id });
+  const asked = await ws2.event('approval.requested', () => true, 20_000);
+  expect(asked.approval.summary).toMatch(/touch/);
+  ws2.close();
 });
