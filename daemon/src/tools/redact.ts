@@ -5,7 +5,7 @@
 // also caught escaped (JSON, URL, Python repr) and encoded (base64, hex).
 import crypto from 'node:crypto';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
-import { encodedForms } from './secret-encodings.js';
+import { encodedForms, redactWrapped } from './secret-encodings.js';
 
 export const REDACTED = '[redacted]';
 
@@ -173,9 +173,13 @@ function patternOf(values: readonly string[]): { forms: string[]; pattern?: RegE
 
 export function redactText(text: string, secrets: KnownSecrets): string {
   const { forms, pattern } = patternOf(secrets.values);
-  let out = text;
-  if (pattern) out = out.replace(pattern, REDACTED);
-  else for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  const redactForms = (t: string) => {
+    if (pattern) return t.replace(pattern, REDACTED);
+    let r = t;
+    for (const form of forms) if (r.includes(form)) r = r.split(form).join(REDACTED);
+    return r;
+  };
+  let out = forms.length ? redactWrapped(redactForms(text), redactForms) : text;
   if (secrets.tokenHashes.size) out = redactTokens(out, secrets.tokenHashes);
   return out;
 }

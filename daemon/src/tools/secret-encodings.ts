@@ -31,3 +31,19 @@ export function encodedForms(secret: string): string[] {
   forms.add(hex.toUpperCase());
   return [...forms];
 }
+
+/**
+ * Encoders wrap their lines: `base64` at 76 characters, PEM at 64, `xxd -p` at 60. A run of lines
+ * made only of base64 (or hex) characters is searched with its line breaks taken out, and written
+ * back that way where a secret was found in it.
+ */
+const WRAPPED = /[A-Za-z0-9+/=_-]{8,}(?:\r?\n[A-Za-z0-9+/=_-]{8,})+/g;
+
+export function redactWrapped(text: string, redact: (joined: string) => string): string {
+  if (!text.includes('\n')) return text;
+  return text.replace(WRAPPED, (block) => {
+    const joined = block.replace(/\r?\n/g, '');
+    const out = redact(joined);
+    return out === joined ? block : out;
+  });
+}

@@ -47,3 +47,24 @@ it('leaves base64 and hex without the secret as it was', () => {
   for (const text of [other.toString('base64'), other.toString('base64url'), other.toString('hex')])
     expect(redactText(text, secrets)).toBe(text);
 });
+
+it('redacts a secret in base64 and hex wrapped as encoders print them (76, 64 and 60 columns)', () => {
+  const longKey = `sk-ant-api03-${'Zr8Xq7p4ssw0rdAbCdEfGhIjKlMnOpQrStUvWxYz0123456789'.repeat(2)}-AAA`;
+  const long: KnownSecrets = { values: [longKey], tokenHashes: new Set() };
+  const wrap = (s: string, cols: number) => s.match(new RegExp(`.{1,${cols}}`, 'g'))!.join('\n');
+  const data = Buffer.from(`ANTHROPIC_API_KEY=${longKey}\nOTHER=1\n`);
+  for (const [printed, encoded] of [
+    [wrap(data.toString('base64'), 76), data.toString('base64')], // base64
+    [`-----BEGIN DATA-----\n${wrap(data.toString('base64'), 64)}\n-----END DATA-----`, data.toString('base64')],
+    [wrap(data.toString('hex'), 60), data.toString('hex')], // xxd -p
+  ]) {
+    const out = redactText(printed, long);
+    expect(out).toContain(REDACTED);
+    // No run of the secret's encoding is left, wrapped or not.
+    const left = out.replace(/\n/g, '');
+    const middle = encoded.slice(Math.floor(encoded.length / 3), Math.floor(encoded.length / 3) + 24);
+    expect(left).not.toContain(middle);
+  }
+  const plain = 'line one\nline two\n'.repeat(50);
+  expect(redactText(plain, long)).toBe(plain);
+});
