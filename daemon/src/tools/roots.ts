@@ -37,6 +37,16 @@ export interface ResolveOptions {
   takesAway?: boolean;
 }
 
+/** A file's identity (device and inode), or undefined when it cannot be read. */
+function identity(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when `child` is `parent` or inside it (both absolute, real). Never a string prefix test. */
 export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
@@ -61,6 +71,26 @@ export class Roots {
     }
     this.realHome = fs.realpathSync(this.opts.home);
     this.realWorkspace = fs.realpathSync(this.opts.workspace);
+    this.homeId = identity(this.realHome);
+    this.workspaceId = identity(this.realWorkspace);
+  }
+
+  private homeId: string | undefined;
+  private workspaceId: string | undefined;
+
+  /**
+   * Inside the home by identity: `real` (an existing folder or file) or a folder above it is the
+   * home folder under another name (a bind mount of it, or of a folder above it, inside a root),
+   * and the workspace is not met first. The path test alone (isPrivate) sees only the home's own name.
+   */
+  private privateByIdentity(real: string): boolean {
+    if (!this.homeId) return false;
+    for (let dir = real; ; dir = path.dirname(dir)) {
+      const id = identity(dir);
+      if (id === this.workspaceId) return false;
+      if (id === this.homeId) return true;
+      if (path.dirname(dir) === dir) return false;
+    }
   }
 
   get workspace(): string {
@@ -169,7 +199,7 @@ export class Roots {
         realBase !== existing ? ` (it leads to ${real} through a symbolic link)` : real !== input ? ` (${real})` : '';
       throw new ToolError(`Refused "${input}": it is outside the folders you may use${viaLink}. ${allowed()}`);
     }
-    if (this.isPrivate(real))
+    if (this.isPrivate(real) || this.privateByIdentity(realBase))
       throw new ToolError(`Refused "${input}": that is Errand's own state folder, which tools may never touch.`);
 
     const exists = rest.length === 0;
