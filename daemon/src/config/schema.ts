@@ -81,6 +81,12 @@ export const ConfigSchema = z
       .string()
       .url()
       .refine((u) => u.startsWith('https://'), 'must be an https:// URL')
+      // It is shown (QR codes, status, expose): a login in it would be shown with it, and a phone's
+      // browser does not send one from an address anyway.
+      .refine((u) => {
+        const url = URL.canParse(u) ? new URL(u) : undefined;
+        return !url || (url.username === '' && url.password === '');
+      }, 'must not contain a user name or password (the address the phone opens is shown in QR codes and status)')
       .optional(),
     /** Bind a LAN address over plain HTTP (degraded: no service worker, push or install). */
     lan: z.boolean().default(false),

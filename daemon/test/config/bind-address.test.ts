@@ -1,6 +1,7 @@
 // `bind` must be an address of this computer: a name or a foreign address used to fail at listen
 // with a raw socket error (exit 1), so the login service restart-looped on a configuration error.
 // Nor every address at once: the Host check answers this computer only, so LAN mode is the way.
+// And publicUrl, the other address setting, holds no login (it is shown wherever the address is).
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,5 +74,21 @@ describe('bind', () => {
     );
     expect(errs.join('\n')).toContain('`bind` (in config.json, or ERRAND_BIND)');
     expect(code).toBe(78);
+  });
+});
+
+describe('publicUrl', () => {
+  it('refuses a user name or password in it (it is shown in QR codes, status and expose), naming the key', () => {
+    for (const publicUrl of ['https://user:S3cret@desk.example.ts.net', 'https://user@desk.example.ts.net']) {
+      for (const err of [
+        loadError(homeWith({ publicUrl })),
+        loadError(homeWith({}), { ERRAND_PUBLIC_URL: publicUrl }),
+      ]) {
+        expect(err, publicUrl).toBeInstanceOf(ConfigError);
+        expect(err!.message).toContain('"publicUrl"');
+        expect(err!.message).not.toContain('S3cret');
+      }
+    }
+    expect(loadError(homeWith({ publicUrl: 'https://desk.example.ts.net' }))).toBeUndefined();
   });
 });
