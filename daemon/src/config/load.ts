@@ -43,7 +43,7 @@ function envPort(env: NodeJS.ProcessEnv): number | undefined {
   const port = portFromDigits(raw);
   if (port === undefined)
     throw new ConfigError(
-      `ERRAND_PORT="${raw}" is not valid: expected a port number from 1 to ${MAX_PORT}, in decimal digits. Correct or unset ERRAND_PORT.`,
+      `ERRAND_PORT="${raw}" is not valid: expected a port number from 1 to ${MAX_PORT} (0 picks any free port), in decimal digits. Correct or unset ERRAND_PORT.`,
     );
   return port;
 }
