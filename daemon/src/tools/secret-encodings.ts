@@ -35,15 +35,47 @@ export function encodedForms(secret: string): string[] {
 /**
  * Encoders wrap their lines: `base64` at 76 characters, PEM at 64, `xxd -p` at 60. A run of lines
  * made only of base64 (or hex) characters is searched with its line breaks taken out, and written
- * back that way where a secret was found in it.
+ * back that way where a secret was found in it. Line by line, so the work stays linear in the text
+ * (one pattern over the whole text backtracked quadratically on a long unbroken run).
  */
-const WRAPPED = /[A-Za-z0-9+/=_-]{8,}(?:\r?\n[A-Za-z0-9+/=_-]{8,})+/g;
+const ENCODED_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-')
+  ENCODED_CHAR[c.charCodeAt(0)] = 1;
+
+/** 8 or more base64 (or hex) characters and nothing else, but a final \r. */
+function encodedLine(line: string): boolean {
+  const n = line.endsWith('\r') ? line.length - 1 : line.length;
+  if (n < 8) return false;
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 128 || ENCODED_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
 
 export function redactWrapped(text: string, redact: (joined: string) => string): string {
   if (!text.includes('\n')) return text;
-  return text.replace(WRAPPED, (block) => {
-    const joined = block.replace(/\r?\n/g, '');
-    const out = redact(joined);
-    return out === joined ? block : out;
-  });
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let changed = false;
+  for (let i = 0; i < lines.length; ) {
+    let end = i;
+    while (end < lines.length && encodedLine(lines[end])) end++;
+    if (end - i >= 2) {
+      const joined = lines
+        .slice(i, end)
+        .map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l))
+        .join('');
+      const red = redact(joined);
+      if (red !== joined) {
+        out.push(red);
+        changed = true;
+      } else out.push(...lines.slice(i, end));
+      i = end;
+    } else {
+      out.push(lines[i]);
+      i = Math.max(end, i + 1);
+    }
+  }
+  return changed ? out.join('\n') : text;
 }

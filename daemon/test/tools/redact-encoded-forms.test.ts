@@ -68,3 +68,11 @@ it('redacts a secret in base64 and hex wrapped as encoders print them (76, 64 an
   const plain = 'line one\nline two\n'.repeat(50);
   expect(redactText(plain, long)).toBe(plain);
 });
+
+it('stays linear on a long unbroken run of base64 characters (a big output of one line)', () => {
+  const run = `${'x'.repeat(2_000_000)}\nDONE`;
+  const started = performance.now();
+  expect(redactText(run, secrets)).toBe(run);
+  // One pass: milliseconds. A pattern that backtracks over the run took minutes.
+  expect(performance.now() - started).toBeLessThan(2_000);
+});
