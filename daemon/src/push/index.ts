@@ -45,7 +45,7 @@ export interface PushOptions {
 export type PushDeps = Pick<
   DaemonContext,
   'paths' | 'config' | 'log' | 'emit' | 'presence' | 'origins' | 'commands' | 'control'
-> & { store: Pick<Store, 'devices' | 'events' | 'threads' | 'schedules'> };
+> & { store: Pick<Store, 'devices' | 'events' | 'threads' | 'schedules' | 'modelNamedThreads'> };
 
 export interface PushModule extends DaemonModule {
   readonly publicKey: string;
@@ -293,10 +293,12 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   };
 
   /**
-   * Whether the thread's title is the model's words: the thread of a schedule a task named after
-   * reading untrusted content (schedule_create), or an earlier thread its runs filled.
+   * Whether the thread's title is the model's words: a thread a run of a schedule a task named after
+   * reading untrusted content (schedule_create) went to, marked when the run started (kept after the
+   * schedule is deleted), or found through the schedule (threads from before the mark existed).
    */
   const titleFromModel = (threadId: string): boolean =>
+    ctx.store.modelNamedThreads.has(threadId) ||
     ctx.store.schedules
       .list()
       .some(

@@ -52,6 +52,8 @@ export async function startSchedules(
           // the last, until the conversation no longer fitted and every run failed.
           freshContext: true,
         });
+        // Its title is the model's words: pushes keep hiding it after the schedule is deleted.
+        if (s.fromUntrusted) await store.modelNamedThreads.add([threadId]);
         return { taskId: task.id, threadId };
       },
       task(taskId) {

@@ -11,6 +11,7 @@ import { DeviceStore } from './devices.js';
 import { EventLog } from './event-log.js';
 import { DiskFullError, Journal, type JournalOptions } from './journal.js';
 import { migrateLegacyStore } from './migrate.js';
+import { ModelNamedThreads } from './model-named-threads.js';
 import { OpenApprovals } from './open-approvals.js';
 import { journalDirOf } from './repair.js';
 import { ScheduleStore } from './schedules.js';
@@ -30,6 +31,8 @@ export interface Store {
   spendDays: SpendDays;
   /** Approvals asked and not answered: a crash leaves them for the next start to close. */
   openApprovals: OpenApprovals;
+  /** Threads a model named (a deleted schedule's, made from untrusted content): pushes hide the title. */
+  modelNamedThreads: ModelNamedThreads;
   close(): Promise<void>;
 }
 
@@ -113,6 +116,7 @@ async function openStoreFiles(paths: HomePaths, opts: StoreOptions): Promise<Sto
   const schedules = new ScheduleStore(journal);
   const spendDays = new SpendDays(journal);
   const openApprovals = new OpenApprovals(journal);
+  const modelNamedThreads = new ModelNamedThreads(journal);
   await journal.load((r) => events.replayed(r));
   await migrateLegacyStore(paths, journal, threads, commands);
   await threads.ready();
@@ -128,6 +132,7 @@ async function openStoreFiles(paths: HomePaths, opts: StoreOptions): Promise<Sto
     schedules,
     spendDays,
     openApprovals,
+    modelNamedThreads,
     async close() {
       await backup;
       await journal.close();

@@ -41,7 +41,11 @@ const pushes = () =>
     .filter((p) => p.path === new URL(sub.subscription.endpoint).pathname)
     .map((p) => decryptPush(p, sub) as { type: string; title: string; threadId?: string });
 
-async function runOnce(title: string, untrusted: boolean) {
+async function runOnce(title: string, untrusted: boolean): Promise<Array<{ type: string; title: string }>> {
+  return (await runSchedule(title, untrusted)).pushes;
+}
+
+async function runSchedule(title: string, untrusted: boolean) {
   const { schedule } = await phone.send<{ schedule: Schedule }>({
     type: 'schedule.create',
     title,
@@ -58,7 +62,11 @@ async function runOnce(title: string, untrusted: boolean) {
   await td.daemon.idle();
   for (let i = 0; i < 200 && !pushes().some((p) => p.threadId === ran.threadId); i++)
     await new Promise((r) => setTimeout(r, 20));
-  return pushes().filter((p) => p.threadId === ran.threadId);
+  return {
+    scheduleId: schedule.id,
+    threadId: ran.threadId,
+    pushes: pushes().filter((p) => p.threadId === ran.threadId),
+  };
 }
 
 it('private: a model-named schedule run is pushed as "Scheduled run"; a user-named one keeps its name', async () => {
@@ -66,4 +74,20 @@ it('private: a model-named schedule run is pushed as "Scheduled run"; a user-nam
   expect(model.map((p) => [p.type, p.title])).toEqual([['task.done', 'Scheduled run']]);
   const mine = await runOnce('Morning brief', false);
   expect(mine.map((p) => [p.type, p.title])).toEqual([['task.done', 'Morning brief']]);
+});
+
+it('private: once the model-named schedule is deleted, its thread still pushes as "Scheduled run"', async () => {
+  const run = await runSchedule(BAIT, true);
+  await phone.send({ type: 'schedule.delete', scheduleId: run.scheduleId });
+  const before = pushes().length;
+  const { task } = await phone.send<{ task: { id: string } }>({
+    type: 'thread.send',
+    threadId: run.threadId,
+    text: 'And once more',
+  });
+  await phone.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+  await td.daemon.idle();
+  for (let i = 0; i < 200 && pushes().length === before; i++) await new Promise((r) => setTimeout(r, 20));
+  const later = pushes().slice(before);
+  expect(later.map((p) => [p.type, p.title])).toEqual([['task.done', 'Scheduled run']]);
 });
