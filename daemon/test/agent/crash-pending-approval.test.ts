@@ -45,6 +45,33 @@ async function crashAndRestart(first: TestDaemon, opts: Parameters<typeof startT
   return again;
 }
 
+/**
+ * A daemon on a fresh home whose task (started with `text`) has asked its first approval; `config`
+ * is the daemon's besides the model. The model's replies are pushed before this is called.
+ */
+async function untilAsked(config: Record<string, unknown>, text: string) {
+  const home = tempHome();
+  folders.push(home);
+  const opts = { home, env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model!.url }, config };
+  const first = await startTestDaemon(opts);
+  daemons.push(first);
+  const { token } = await first.pairDevice();
+  const ws = await first.connect({ token });
+  const { thread, task } = await ws.send<{ thread: { id: string }; task: { id: string } }>({
+    type: 'thread.create',
+    text,
+  });
+  const asked = await ws.event('approval.requested', () => true, 20_000);
+  return { first, opts, token, ws, thread, task, asked };
+}
+
+/** What kill -9 leaves of `first`, opened by a new daemon (the socket to the first closed). */
+async function crashed(run: Awaited<ReturnType<typeof untilAsked>>): Promise<TestDaemon> {
+  run.ws.close();
+  daemons.splice(daemons.indexOf(run.first), 1);
+  return crashAndRestart(run.first, run.opts);
+}
+
 const toolResults = (m: ModelServer) =>
   m.requests.flatMap((r) =>
     (r.body.messages as Array<{ role: string; content: unknown }>)
@@ -55,29 +82,14 @@ const toolResults = (m: ModelServer) =>
 
 it('a call waiting for approval when the daemon is killed is not "outcome unknown"; resume asks the approval again', async () => {
   model = await startModelServer();
-  const home = tempHome();
   const outside = tempHome('errand-marker-');
-  folders.push(home, outside);
+  folders.push(outside);
   const marker = path.join(outside, 'MARKER');
-  const opts = {
-    home,
-    env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
-    config: { shell: { sandbox: 'off' }, agent: { autoResume: false } },
-  };
   model.push(reply(text('Touching it.'), toolUse('shell', { argv: ['touch', marker] }, 'toolu_touch')));
-  const first = await startTestDaemon(opts);
-  daemons.push(first);
-  const { token } = await first.pairDevice();
-  const ws = await first.connect({ token });
-  const { thread, task } = await ws.send<{ thread: { id: string }; task: { id: string } }>({
-    type: 'thread.create',
-    text: 'touch the marker',
-  });
-  const asked = await ws.event('approval.requested', () => true, 20_000);
-  ws.close();
-  daemons.splice(daemons.indexOf(first), 1);
+  const run = await untilAsked({ shell: { sandbox: 'off' }, agent: { autoResume: false } }, 'touch the marker');
+  const { token, thread, task, asked } = run;
 
-  const again = await crashAndRestart(first, opts);
+  const again = await crashed(run);
   const ws2 = await again.connect({ token });
   const got = await ws2.send<{ tasks: Array<{ state: string }>; items: Step[]; approvals: unknown[] }>({
     type: 'thread.get',
@@ -119,35 +131,24 @@ it('a call waiting for approval when the daemon is killed is not "outcome unknow
 
 it('an approved command killed while it runs is still "outcome unknown" after the restart', async () => {
   model = await startModelServer();
-  const home = tempHome();
   const outside = tempHome('errand-marker-');
-  folders.push(home, outside);
+  folders.push(outside);
   const began = path.join(outside, 'BEGAN');
-  const opts = {
-    home,
-    env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
-    config: { shell: { sandbox: 'off' }, agent: { autoResume: false } },
-  };
   model.push(
     reply(toolUse('shell', { argv: ['sh', '-c', `touch '${began}'; sleep 30`] }, 'toolu_sleep')),
     reply(text('ok')),
   );
-  const first = await startTestDaemon(opts);
-  daemons.push(first);
-  const { token } = await first.pairDevice();
-  const ws = await first.connect({ token });
-  const { thread } = await ws.send<{ thread: { id: string } }>({ type: 'thread.create', text: 'run it' });
-  const { approval } = await ws.event('approval.requested', () => true, 20_000);
+  const run = await untilAsked({ shell: { sandbox: 'off' }, agent: { autoResume: false } }, 'run it');
+  const { ws, token, thread } = run;
+  const { approval } = run.asked;
   await ws.send({ type: 'approval.decide', approvalId: approval.id, hash: approval.hash, decision: 'approve' });
   const deadline = Date.now() + 20_000;
   while (!fs.existsSync(began)) {
     if (Date.now() > deadline) throw new Error('the approved command did not start');
     await new Promise((r) => setTimeout(r, 10));
   }
-  ws.close();
-  daemons.splice(daemons.indexOf(first), 1);
 
-  const again = await crashAndRestart(first, opts);
+  const again = await crashed(run);
   const ws2 = await again.connect({ token });
   const got = await ws2.send<{ items: Step[] }>({ type: 'thread.get', threadId: thread.id });
   const step = got.items.find((i) => i.kind === 'tool');
@@ -156,28 +157,12 @@ it('an approved command killed while it runs is still "outcome unknown" after th
 
 it('a schedule waiting for its confirmation when the daemon is killed is not "unknown"; resume asks again', async () => {
   model = await startModelServer();
-  const home = tempHome();
-  folders.push(home);
-  const opts = {
-    home,
-    env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url },
-    config: { agent: { autoResume: false } },
-  };
   const input = { task: 'Summarise the news', title: 'Morning news', when: { kind: 'daily', time: '08:00' } };
   model.push(reply(toolUse('schedule_create', input, 'toolu_sched')));
-  const first = await startTestDaemon(opts);
-  daemons.push(first);
-  const { token } = await first.pairDevice();
-  const ws = await first.connect({ token });
-  const { thread, task } = await ws.send<{ thread: { id: string }; task: { id: string } }>({
-    type: 'thread.create',
-    text: 'every morning, the news',
-  });
-  const asked = await ws.event('approval.requested', () => true, 20_000);
-  ws.close();
-  daemons.splice(daemons.indexOf(first), 1);
+  const run = await untilAsked({ agent: { autoResume: false } }, 'every morning, the news');
+  const { token, thread, task, asked } = run;
 
-  const again = await crashAndRestart(first, opts);
+  const again = await crashed(run);
   const ws2 = await again.connect({ token });
   const got = await ws2.send<{ items: Step[] }>({ type: 'thread.get', threadId: thread.id });
   const step = got.items.find((i) => i.kind === 'tool');
