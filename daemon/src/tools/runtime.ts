@@ -53,6 +53,16 @@ const MAX_CONNECTOR_ERROR = 10_000;
 /** A run stopped by Errand stopping (a restart, a shutdown), not by the person's cancel: its steps say so. */
 const stoppedBy = (signal: AbortSignal) => signal.aborted && signal.reason === 'shutdown';
 
+/** The loop would not let the call act (it moved on, or the task stopped): nothing was run. */
+class NotRun extends Error {
+  constructor(
+    message: string,
+    readonly why: string,
+  ) {
+    super(message);
+  }
+}
+
 export class Runtime implements ToolRuntime {
   constructor(private readonly d: RuntimeDeps) {}
 
@@ -313,15 +323,26 @@ export class Runtime implements ToolRuntime {
       // Durable before the call runs, so a call killed mid-run (or a daemon killed under it) is on
       // record; a read has only its outcome entry (see run). The loop records it started only now
       // that it may run: a daemon killed while it waited for approval did not leave it "unknown".
-      if (spec.kind !== 'read') {
+      const summary = prepared.summary;
+      let acted = spec.kind === 'read';
+      const acts = async () => {
+        if (acted) return;
+        acted = true;
         try {
           await ctx.willRun?.();
         } catch (err) {
-          const msg = `${prepared.summary} was not run: ${(err as Error).message}.`;
-          return fail('error', msg, `not run: ${(err as Error).message}`);
+          throw new NotRun(`${summary} was not run: ${(err as Error).message}.`, (err as Error).message);
         }
         audit(AUDIT_STARTED);
         await this.auditSynced();
+      };
+      if (!prepared.actsLate) {
+        try {
+          await acts();
+        } catch (err) {
+          if (err instanceof NotRun) return fail('error', err.message, `not run: ${err.why}`);
+          throw err;
+        }
       }
       // Taint follows content through files. What a tainted task writes is noted before it is
       // written (durably), so a crash as the file lands cannot leave it unmarked.
@@ -346,8 +367,9 @@ export class Runtime implements ToolRuntime {
       const startedAt = Date.now();
       let res;
       try {
-        res = await prepared.execute(ctx.signal);
+        res = await prepared.execute(ctx.signal, acts);
       } catch (err) {
+        if (err instanceof NotRun) return fail('error', err.message, `not run: ${err.why}`);
         const msg =
           err instanceof ToolError ? err.message : `${spec.definition.name} failed: ${(err as Error).message}`;
         if (spec.kind !== 'connector') return fail('error', msg, `error: ${msg}`);

@@ -140,7 +140,8 @@ export function shellTool(deps: {
         ),
         summary: `Run ${clip(line, 120)}${where}`,
         subjects: [line],
-        async execute(signal) {
+        actsLate: true,
+        async execute(signal, acts) {
           const now = await deps.roots.recheck(cwdIn, cwd, 'write');
           const cfg = deps.config().shell;
           // Exactly the file that was shown runs: its absolute path, no second PATH lookup; one the
@@ -172,6 +173,9 @@ export function shellTool(deps: {
             // Checked last, after the folder was kept (that can take a while): no window for a swap.
             run: async () => {
               await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });
+              // Started (durably) only now: a daemon killed while the sandbox was set up or the
+              // folder kept leaves the command unrun, to be run again, not "outcome unknown".
+              await acts?.();
               return runProcess(run, {
                 cwd: now.real,
                 env,

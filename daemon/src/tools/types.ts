@@ -40,7 +40,14 @@ export interface PreparedCall {
    * untrusted content goes with it, whoever moves it, or a clean task could launder a note.
    */
   moves?: { from: string; to: string };
-  execute(signal: AbortSignal): Promise<ExecResult>;
+  /**
+   * `execute` calls `acts` itself, right before it changes anything, after setup that takes a while
+   * (the shell's sandbox and undo copy): a daemon killed during that setup leaves the call unrun,
+   * not "outcome unknown". Otherwise the runtime calls it before `execute`.
+   */
+  actsLate?: boolean;
+  /** `acts` records the call as started (durably); it throws when the call must not run now. */
+  execute(signal: AbortSignal, acts?: () => Promise<void>): Promise<ExecResult>;
 }
 
 export interface CallInfo {
