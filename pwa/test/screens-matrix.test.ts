@@ -1,5 +1,5 @@
 // Every screen a person meets, at phone size, in light and dark, at 320 px wide and at 200 % text:
-// nothing scrolls sideways, every control has a name (on pairing, the file viewer and the diff every
+// nothing scrolls sideways (the page, or a screen's own scrolling area), no field is squeezed, every control has a name (on pairing, the file viewer and the diff every
 // touch target is at least 44 px too), and a screenshot of each goes to
 // test-output/screenshots/matrix-* for a person to look at.
 import type { Page } from 'playwright-core';
@@ -51,10 +51,11 @@ const MODES = [
   { name: 'dark', width: 360, dark: true, text: 100 },
   { name: '320px', width: 320, dark: false, text: 100 },
   { name: 'text200', width: 360, dark: false, text: 200 },
+  { name: '320px-text200', width: 320, dark: true, text: 200 },
 ] as const;
 
 /** Screens whose every touch target is checked to be at least 44 px in every mode. */
-const touchChecked = new Set(['pair', 'file', 'diff']);
+const touchChecked = new Set(['pair', 'file', 'diff', 'thread']);
 
 async function check(page: Page, screen: string, mode: (typeof MODES)[number]): Promise<string[]> {
   await page.setViewportSize({ width: mode.width, height: 640 });
@@ -66,6 +67,28 @@ async function check(page: Page, screen: string, mode: (typeof MODES)[number]): 
   const problems: string[] = [];
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 0) problems.push(`${screen} ${mode.name}: scrolls sideways by ${overflow} px`);
+  // A screen's own scrolling area (overflow-y: auto scrolls on x too) and anything past the right
+  // edge: the page itself can fit while its main area pans sideways. Code and tables scroll by design.
+  for (const wide of await page.evaluate(() =>
+    [...document.querySelectorAll('body *')]
+      .filter((e) => (e as HTMLElement).offsetParent !== null && !e.closest('pre, table, .table-wrap, svg'))
+      .filter((e) => {
+        const r = e.getBoundingClientRect();
+        const scrolls = e.scrollWidth > e.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(e).overflowX);
+        return scrolls || (r.width > 0 && r.right > window.innerWidth + 1);
+      })
+      .map(
+        (e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} ${(e.textContent ?? '').trim().slice(0, 30)}`,
+      ),
+  ))
+    problems.push(`${screen} ${mode.name}: past the screen's edge: ${wide}`);
+  // A text field squeezed by its neighbours shows a character or two: typing in it is blind.
+  for (const field of await page.evaluate(() =>
+    [...document.querySelectorAll('input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea')]
+      .filter((e) => (e as HTMLElement).offsetParent !== null && e.getBoundingClientRect().width < 120)
+      .map((e) => `${e.getAttribute('aria-label') ?? e.id} ${Math.round(e.getBoundingClientRect().width)} px`),
+  ))
+    problems.push(`${screen} ${mode.name}: squeezed field ${field}`);
   for (const c of await unnamedControls(page)) problems.push(`${screen} ${mode.name}: unnamed control ${c}`);
   if (touchChecked.has(screen))
     for (const t of await tooSmall(page))
