@@ -2,10 +2,17 @@
 // Secrets the daemon holds in clear (API key, push signing key, connector secrets) are matched as
 // text; device tokens are stored only as hashes, so every token-shaped window of the output that
 // could be a token is hashed and compared with the paired devices' hashes. Secrets in clear are
-// also caught escaped (JSON, URL, Python repr) and encoded (base64, hex).
+// also caught escaped (JSON, URL, Python repr) and encoded (base64, hex), and long ones scattered
+// (spaced out, split over lines, reversed, in a hex dump).
 import crypto from 'node:crypto';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
-import { encodedForms, redactWrapped } from './secret-encodings.js';
+import {
+  encodedForms,
+  redactScattered,
+  redactWrapped,
+  type ScatteredForms,
+  scatteredForms,
+} from './secret-encodings.js';
 
 export const REDACTED = '[redacted]';
 
@@ -152,14 +159,19 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * taken). Output is redacted on every tool call with the same few sets of secrets, so each set's
  * pattern is built once and kept: one pass over a large output, however many forms there are.
  */
-const patternBySet = new Map<string, { forms: string[]; pattern?: RegExp }>();
+interface SetPatterns {
+  forms: string[];
+  pattern?: RegExp;
+  scattered: ScatteredForms;
+}
+const patternBySet = new Map<string, SetPatterns>();
 const MAX_SETS = 16;
-function patternOf(values: readonly string[]): { forms: string[]; pattern?: RegExp } {
+function patternOf(values: readonly string[]): SetPatterns {
   const key = values.join('\0');
   let found = patternBySet.get(key);
   if (!found) {
     const forms = [...new Set(values.flatMap(everyForm))].filter(Boolean).sort((a, b) => b.length - a.length);
-    found = { forms };
+    found = { forms, scattered: scatteredForms(values) };
     try {
       if (forms.length) found.pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
     } catch {
@@ -172,7 +184,7 @@ function patternOf(values: readonly string[]): { forms: string[]; pattern?: RegE
 }
 
 export function redactText(text: string, secrets: KnownSecrets): string {
-  const { forms, pattern } = patternOf(secrets.values);
+  const { forms, pattern, scattered } = patternOf(secrets.values);
   const redactForms = (t: string) => {
     if (pattern) return t.replace(pattern, REDACTED);
     let r = t;
@@ -180,6 +192,7 @@ export function redactText(text: string, secrets: KnownSecrets): string {
     return r;
   };
   let out = forms.length ? redactWrapped(redactForms(text), redactForms) : text;
+  out = redactScattered(out, scattered, REDACTED);
   if (secrets.tokenHashes.size) out = redactTokens(out, secrets.tokenHashes);
   return out;
 }

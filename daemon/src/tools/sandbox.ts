@@ -255,6 +255,31 @@ export class Sandbox {
     return out;
   }
 
+  /**
+   * The folders the runtime makes writable on its own (getDefaultWritePaths: /tmp/claude, its
+   * TMPDIR; ~/.npm/_logs; ~/.claude/debug) that lie outside `writable`. They are shared by every
+   * task and outlive it, unseen by undo and taint notes, so they are denied: a command writes only
+   * where Errand allows. The runtime's TMPDIR is then read-only, as it is on any machine without a
+   * /tmp/claude (the runtime binds only folders that exist). The /dev entries (stdio) stay.
+   */
+  private runtimeDefaultsOutside(writable: string[]): string[] {
+    if (!this.defaultWritePaths) return [];
+    const real = (p: string) => {
+      try {
+        return fs.realpathSync(p);
+      } catch {
+        return path.resolve(p);
+      }
+    };
+    const allowed = writable.flatMap((w) => [path.resolve(w), real(w)]);
+    return this.defaultWritePaths()
+      .filter((p) => !p.startsWith('/dev/'))
+      .filter((p) => !allowed.some((w) => isInside(w, p) || isInside(w, real(p))));
+  }
+
+  /** The runtime's own list of default write paths, kept once it is loaded. */
+  private defaultWritePaths: (() => string[]) | undefined;
+
   private runtimeConfig(roots: string[], writable: string[] = roots) {
     // Linux (bubblewrap): the whole home folder is hidden under an empty tmpfs, so entries made
     // after the command starts are hidden too and nothing a command writes there reaches the disk;
@@ -273,7 +298,11 @@ export class Sandbox {
     };
     return {
       network: { allowedDomains: [] as string[], deniedDomains: [] as string[] },
-      filesystem: { denyRead: linux ? home : entries, allowWrite: writable, denyWrite: entries },
+      filesystem: {
+        denyRead: linux ? home : entries,
+        allowWrite: writable,
+        denyWrite: [...entries, ...this.runtimeDefaultsOutside(writable)],
+      },
       ...programs,
     };
   }
@@ -344,7 +373,8 @@ export class Sandbox {
     if (mode === 'off')
       return (this.state = { enabled: false, reason: 'turned off in the configuration (shell.sandbox = "off")' });
     try {
-      const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
+      const { SandboxManager, getDefaultWritePaths } = await import('@anthropic-ai/sandbox-runtime');
+      this.defaultWritePaths = () => getDefaultWritePaths();
       if (!SandboxManager.isSupportedPlatform())
         return (this.state = { enabled: false, reason: `no sandbox for this platform (${process.platform})` });
       if (process.platform === 'linux') {
