@@ -24,7 +24,18 @@ export const ConnectorConfig = z.discriminatedUnion('transport', [
     .object({
       name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, up to 32'),
       transport: z.literal('stdio'),
-      command: z.string().min(1),
+      /**
+       * A program name looked up on PATH, or an absolute path. The server runs in the home folder
+       * (connectors/connector.ts connectorCwd), so a relative path in `args` is taken from there;
+       * `errand connectors add` stores paths to existing files as absolute paths.
+       */
+      command: z
+        .string()
+        .min(1)
+        .refine(
+          (c) => !c.includes('/') || path.isAbsolute(c),
+          'a program path must be absolute (like /home/you/proj/server); a relative one would depend on the folder Errand was started from. Or give a program name found on PATH.',
+        ),
       args: z.array(z.string()).default([]),
       /** Names of secrets (kept in secrets.json) passed to the server as environment variables. */
       env: z.record(z.string(), z.string()).default({}),

@@ -3,7 +3,8 @@
 // without the person deciding to run them: start-up files (shells, editors, REPLs, login
 // services), tool config that names commands, the build files a routine command runs (npm install,
 // pytest, make, cargo build, git commit), installed code (node_modules, site-packages), programs
-// in a folder on PATH, and executable files. A change to one in a thread that read untrusted
+// in a folder on PATH, executable files, and what a configured connector's server runs (set by
+// the connector manager: its program, the files its arguments name and their package folders). A change to one in a thread that read untrusted
 // content asks, shows the whole content, and is granted only exactly.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -245,6 +246,42 @@ function realOrNearest(dir: string): string {
 
 const lowerParts = (p: string) => p.toLowerCase().split(path.sep).filter(Boolean);
 
+/**
+ * What configured stdio connectors run, outside the sandbox with their secrets, at the daemon's
+ * next start or a crash restart: real paths in lower case, by who set them (each connector manager).
+ */
+const launchSets = new Map<object, { files: Set<string>; folders: string[] }>();
+
+/**
+ * Files (`files`) and folders whose every file (`folders`) a connector's server runs or loads
+ * (connectors/launch-files.ts): real paths. Replaces what `owner` set before; an empty list clears it.
+ */
+export function setConnectorLaunchFiles(owner: object, files: string[], folders: string[]): void {
+  if (!files.length && !folders.length) launchSets.delete(owner);
+  else
+    launchSets.set(owner, {
+      files: new Set(files.map((f) => `/${lowerParts(f).join('/')}`)),
+      folders: folders.map((f) => `/${lowerParts(f).join('/')}`),
+    });
+}
+
+/** Whether `joined` (lower case, as lastingKind builds it) is, or is in, what a connector runs. */
+function runByConnector(joined: string): boolean {
+  for (const set of launchSets.values()) {
+    if (set.files.has(joined)) return true;
+    if (set.folders.some((f) => joined === f || joined.startsWith(`${f}/`))) return true;
+  }
+  return false;
+}
+
+/** Whether something a connector runs lies in the folder `joined` (a folder moved there brings it). */
+function connectorRunsUnder(joined: string): boolean {
+  const under = (p: string) => p === joined || p.startsWith(`${joined}/`);
+  for (const set of launchSets.values())
+    if ([...set.files].some(under) || set.folders.some(under) || runByConnector(joined)) return true;
+  return false;
+}
+
 /** Whether everything under the folder `parts` is lasting by its names: a lasting folder, or in one. */
 function lastingFolderByNames(parts: string[]): boolean {
   const asFolder = `/${parts.join('/')}/`;
@@ -256,8 +293,9 @@ export function lastingKind(real: string): LastingKind | undefined {
   const parts = lowerParts(real);
   const byName = lastingByNames(parts);
   if (byName) return byName;
-  // A program in a folder on PATH (or that folder itself, moved into place).
   const joined = `/${parts.join('/')}`;
+  if (runByConnector(joined)) return 'runs-later';
+  // A program in a folder on PATH (or that folder itself, moved into place).
   const onPath = programFolders();
   if (onPath.has(joined) || onPath.has(`/${parts.slice(0, -1).join('/')}`)) return 'runs-later';
   return undefined;
@@ -373,7 +411,7 @@ export function placedByMovedFolder(
 function mayPlaceLasting(to: string): boolean {
   const parts = lowerParts(to);
   const joined = `/${parts.join('/')}`;
-  if (lastingFolderByNames(parts)) return true;
+  if (lastingFolderByNames(parts) || connectorRunsUnder(joined)) return true;
   const starts = RUNS_LATER_NESTED.some((f) => {
     const segs = f.split('/').filter(Boolean);
     return segs.some((_, k) => k > 0 && `${joined}/`.endsWith(`/${segs.slice(0, k).join('/')}/`));

@@ -3,6 +3,8 @@
 // the text shown is pinned (the daemon offers no tool whose text is not pinned). Values for its
 // environment and headers go to secrets.json (0600), and config.json keeps only their names.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { readConfigFile, updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import { ConnectorConfig } from '../../config/schema.js';
@@ -14,7 +16,7 @@ import type {
   ControlParams,
   ControlResult,
 } from '../../control/protocol.js';
-import { launchLine } from '../../tools/connectors/connector.js';
+import { connectorCwd, launchLine } from '../../tools/connectors/connector.js';
 import { PinStore, pinsFile } from '../../tools/connectors/pins.js';
 import { type ProbeResult, probeConnector } from '../../tools/connectors/probe.js';
 import { preparePrivateFolder, SecretStore } from '../../tools/connectors/secrets.js';
@@ -84,6 +86,35 @@ function loginFromUrl(url: string, headers: Record<string, string>, io: CliIO): 
   if (login) headers.Authorization = login;
   io.out('The user name and password in the URL are kept in secrets.json as its Authorization header (Basic).');
   return plain;
+}
+
+/**
+ * The command and arguments as the daemon must run them, whatever folder it starts in: a program
+ * path, and each argument naming an existing file (or, written as a path, a folder), made absolute
+ * and real from `cwd`, the folder `add` runs in. Other arguments are left as typed.
+ */
+function absoluteLaunch(command: string, args: string[], cwd: string): { command: string; args: string[] } {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(path.resolve(cwd, p));
+    } catch {
+      return undefined;
+    }
+  };
+  const asPath = (a: string) => a.includes('/') || a === '.' || a === '..';
+  return {
+    command: command.includes('/') ? (real(command) ?? path.resolve(cwd, command)) : command,
+    args: args.map((a) => {
+      if (!a || a.startsWith('-')) return a;
+      const r = real(a);
+      if (!r) return a;
+      try {
+        return fs.statSync(r).isFile() || asPath(a) ? r : a;
+      } catch {
+        return a;
+      }
+    }),
+  };
 }
 
 /**
@@ -264,7 +295,9 @@ A connector is an MCP server whose tools the agent may use, named <name>__<tool>
 suffix when two tools would share a name). Its tools ask
 for approval unless you add it with --read-only (a server's own read-only claim is not trusted)
 or a policy rule allows them. The exact
-command is shown before it is enabled. --env and --header values are kept in secrets.json (0600),
+command is shown before it is enabled. A stdio server runs in your home folder; a program path
+and arguments naming existing files are stored as absolute paths, so it runs the same files
+wherever Errand starts. --env and --header values are kept in secrets.json (0600),
 never in config.json and never sent to the phone. When a server changes a tool's description,
 input schema or annotations, that tool is disabled until you review it with \`errand connectors
 accept <name>\`, which shows its whole text and accepts exactly that text. The first texts are
@@ -328,8 +361,7 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
         : {
             name,
             transport: 'stdio' as const,
-            command: rest[0],
-            args: rest.slice(1),
+            ...absoluteLaunch(rest[0]!, rest.slice(1), process.cwd()),
             env: Object.fromEntries(Object.keys(env).map((k) => [k, secretName('env', k)])),
           };
       const parsed = ConnectorConfig.safeParse({
@@ -353,6 +385,14 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
           ? `Errand will connect to: ${forTerminal(withoutUrlCredentials(launchLine(parsed.data)))}`
           : `Errand will run this command on this computer:\n  ${forTerminal(launchLine(parsed.data))}`,
       );
+      if (candidate.transport === 'stdio') io.out(`It runs in ${forTerminal(connectorCwd())}.`);
+      if (
+        candidate.transport === 'stdio' &&
+        canonicalJson([candidate.command, candidate.args]) !== canonicalJson([rest[0], rest.slice(1)])
+      )
+        io.out(
+          `(Paths were made absolute from ${forTerminal(process.cwd())}, so it runs the same files wherever Errand starts.)`,
+        );
       if (Object.keys(env).length)
         io.out(`with these environment variables from secrets.json: ${Object.keys(env).join(', ')}`);
       if (args.values.yes !== true && !(await io.confirm('Add and enable this connector?'))) {

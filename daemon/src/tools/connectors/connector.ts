@@ -2,26 +2,13 @@
 // restart with backoff after a crash, refresh tools on tools/list_changed (coalesced), offer only
 // tools within the bounds of tool-defs.ts, and offer only tools whose text is the one the person was
 // shown (its pin, made at `errand connectors add`/`enable`/`accept`); the others wait for review.
+
+import os from 'node:os';
 import type { Client, Tool, Transport } from '@modelcontextprotocol/client';
-import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 /** The MCP SDK (its client package) is loaded when the first connector starts: a daemon without connectors never pays for it. */
-let mcpLoaded:
-  | Promise<{
-      Client: typeof import('@modelcontextprotocol/client').Client;
-      StdioClientTransport: typeof import('@modelcontextprotocol/client/stdio').StdioClientTransport;
-      StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/client').StreamableHTTPClientTransport;
-    }>
-  | undefined;
-const loadMcp = () =>
-  (mcpLoaded ??= Promise.all([
-    import('@modelcontextprotocol/client'),
-    import('@modelcontextprotocol/client/stdio'),
-  ]).then(([c, s]) => ({
-    Client: c.Client,
-    StdioClientTransport: s.StdioClientTransport,
-    StreamableHTTPClientTransport: c.StreamableHTTPClientTransport,
-  })));
+let mcpLoaded: Promise<typeof import('@modelcontextprotocol/client')> | undefined;
+const loadMcp = () => (mcpLoaded ??= import('@modelcontextprotocol/client'));
 
 import type { ConnectorStatus } from '../../../../shared/src/index.js';
 import type { ConnectorConfig } from '../../config/schema.js';
@@ -29,12 +16,14 @@ import type { ConnectorToolView } from '../../control/protocol.js';
 import type { Logger } from '../../util/log.js';
 import { withoutUrlCredentials } from '../../util/url-credentials.js';
 import { VERSION } from '../../version.js';
+import type { ProcessNotes } from '../orphans.js';
 import { scrubbedEnv } from '../shell.js';
 import { ToolError } from '../util.js';
 import { AnswerTooLargeError, boundedFetch, MAX_CONNECTOR_ANSWER_BYTES } from './bounded-fetch.js';
 import { legacyToolPin, type PinStore, toolPin } from './pins.js';
 import { RefreshGate, type RefreshGateOptions } from './refresh-gate.js';
 import type { SecretStore } from './secrets.js';
+import { ServerProcessTransport } from './server-process.js';
 import { boundTools, redactTool, toolText } from './tool-defs.js';
 
 export interface ConnectorDeps {
@@ -52,7 +41,16 @@ export interface ConnectorDeps {
   connectTimeoutMs: number;
   /** How tools/list_changed notices are paced (refresh-gate.ts); its defaults otherwise. */
   refresh?: Pick<RefreshGateOptions, 'intervalMs' | 'floodLimit' | 'floodWindowMs'>;
+  /** Where a running stdio server is noted, so the next start kills it if the daemon died (orphans.ts). */
+  notes?: ProcessNotes;
 }
+
+/**
+ * The folder a stdio connector runs in: the home folder, whatever folder the daemon was started
+ * from, so a relative path in its arguments means the same file at `errand connectors add` and
+ * in the daemon (add stores paths to existing files as absolute ones anyway).
+ */
+export const connectorCwd = () => os.homedir();
 
 /** The exact command a stdio connector runs, as the user should see it before enabling it. */
 export function launchLine(cfg: ConnectorConfig): string {
@@ -118,16 +116,18 @@ export function toolViews(connector: string, tools: Tool[]): ConnectorToolView[]
 }
 
 /**
- * A transport for one connector: its command run over stdio (secrets as environment variables, in an
- * environment scrubbed of the daemon's own), or its URL over streamable HTTP (secrets as headers).
+ * A transport for one connector: its command run over stdio in connectorCwd() (secrets as environment
+ * variables, in an environment scrubbed of the daemon's own; see server-process.ts for how it and what
+ * it starts are ended), or its URL over streamable HTTP (secrets as headers).
  */
 export async function openTransport(
   config: ConnectorConfig,
   secrets: Record<string, string>,
   onStderr?: (text: string) => void,
   onTooLarge?: (err: AnswerTooLargeError) => void,
+  notes?: ProcessNotes,
 ): Promise<Transport> {
-  const { StdioClientTransport, StreamableHTTPClientTransport } = await loadMcp();
+  const { ReadBuffer, serializeMessage, StreamableHTTPClientTransport } = await loadMcp();
   const lookup = (kind: string, map: Record<string, string>) =>
     Object.fromEntries(
       Object.entries(map).map(([k, name]) => {
@@ -137,13 +137,15 @@ export async function openTransport(
       }),
     );
   if (config.transport === 'stdio') {
-    const t = new StdioClientTransport({
+    const t = new ServerProcessTransport({
       command: config.command,
       args: config.args,
       env: { ...scrubbedEnv(), ...lookup('environment variable', config.env) },
-      stderr: 'pipe',
+      cwd: connectorCwd(),
+      notes,
+      sdk: { ReadBuffer, serializeMessage },
     });
-    t.stderr?.on('data', (c: Buffer) => onStderr?.(c.toString('utf8')));
+    t.stderr.on('data', (c: Buffer) => onStderr?.(c.toString('utf8')));
     return t;
   }
   return new StreamableHTTPClientTransport(new URL(config.url), {
@@ -203,9 +205,7 @@ export class Connector {
 
   /** The process id of a stdio server while it runs (diagnostics, tests). */
   get pid(): number | undefined {
-    return this.config.transport === 'stdio'
-      ? ((this.transportRef as StdioClientTransport | undefined)?.pid ?? undefined)
-      : undefined;
+    return this.transportRef instanceof ServerProcessTransport ? this.transportRef.pid : undefined;
   }
 
   statusView(): ConnectorStatus {
@@ -252,6 +252,7 @@ export class Connector {
         this.tooLarge = new AbortController();
         over.abort(err);
       },
+      this.deps.notes,
     );
   }
 
@@ -425,6 +426,11 @@ export class Connector {
         { signal: AbortSignal.any([signal, tooLarge]), timeout: timeoutMs },
       );
     } catch (err) {
+      // The request may have reached the server, which may have acted on it: not "failed".
+      if (signal.aborted)
+        throw new ToolError(
+          `Cancelled while the ${this.name} connector handled ${tool}: whether the server already did it is unknown. Check its effect before calling it again.`,
+        );
       if (err instanceof AnswerTooLargeError) throw new ToolError(`The ${this.name} connector failed: ${err.message}.`);
       if (tooLarge.aborted && !signal.aborted)
         throw new ToolError(`The ${this.name} connector failed: ${(tooLarge.reason as Error).message}.`);

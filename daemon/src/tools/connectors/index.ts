@@ -7,11 +7,14 @@ import type { ConnectorConfig } from '../../config/schema.js';
 import type { ConnectorToolView } from '../../control/protocol.js';
 import { checkBase64Image } from '../../util/image-bytes.js';
 import type { Logger } from '../../util/log.js';
+import { setConnectorLaunchFiles } from '../lasting-files.js';
+import { ProcessNotes } from '../orphans.js';
 import { MAX_IMAGE_BYTES } from '../readers.js';
-import { everyForm } from '../redact.js';
+import { everyForm, redactText } from '../redact.js';
 import { asInput, type ToolSpec } from '../types.js';
 import { canonicalJson, ToolError } from '../util.js';
-import { Connector, type ConnectorDeps, launchLine } from './connector.js';
+import { Connector, type ConnectorDeps, connectorCwd, launchLine } from './connector.js';
+import { connectorLaunchFiles } from './launch-files.js';
 import { uniqueModelNames } from './model-names.js';
 import { PinStore } from './pins.js';
 import { SecretStore } from './secrets.js';
@@ -119,6 +122,39 @@ export function toBlocks(content: McpContent[] | undefined, structured: unknown)
   return blocks;
 }
 
+/** The shortest secret redacted in tool output (as the runtime: a shorter one would match ordinary words). */
+const MIN_SECRET = 8;
+
+/**
+ * A known secret a server split over adjacent text blocks ("tok-Sp" + "lit-9f…") is whole only in
+ * their join, and the runtime redacts block by block. A run of adjacent text blocks whose join
+ * redacts differently from its blocks one by one becomes one block, its join redacted: what the
+ * model, the phone and the store get never holds the halves.
+ */
+export function joinSplitSecrets(blocks: ToolResultBlock[], secrets: string[]): ToolResultBlock[] {
+  const known = { values: secrets.filter((x) => x.length >= MIN_SECRET), tokenHashes: new Set<string>() };
+  if (!known.values.length) return blocks;
+  const out: ToolResultBlock[] = [];
+  let run: string[] = [];
+  const flush = () => {
+    const joined = run.join('');
+    const whole = redactText(joined, known);
+    if (run.length > 1 && whole !== run.map((t) => redactText(t, known)).join(''))
+      out.push({ type: 'text', text: whole });
+    else for (const text of run) out.push({ type: 'text', text });
+    run = [];
+  };
+  for (const b of blocks) {
+    if (b.type === 'text') run.push(b.text);
+    else {
+      flush();
+      out.push(b);
+    }
+  }
+  flush();
+  return out;
+}
+
 /**
  * The secret store as connectors see it. A connector redacts its crash reason (the server's stderr,
  * shown on the phone and logged) of each of `values()`: here every form a secret takes in text
@@ -136,11 +172,19 @@ export class ConnectorManager {
   readonly secrets: SecretStore;
   private readonly connectorSecrets: SecretStore;
   private last = new Map<string, ConnectorStatus>();
+  /** Running stdio servers, each with what it started: a daemon killed with -9 leaves them to the next start. */
+  private readonly notes: ProcessNotes;
 
   constructor(private readonly opts: ConnectorManagerOptions) {
     this.pins = new PinStore(path.join(opts.home, 'connector-pins.json'));
     this.secrets = new SecretStore(opts.secretsFile);
     this.connectorSecrets = new ConnectorSecretStore(opts.secretsFile);
+    this.notes = new ProcessNotes(path.join(opts.home, 'running-connectors.json'));
+    const left = this.notes.reap();
+    if (left.length)
+      opts.log.warn('killed connector servers left running by a previous daemon', {
+        servers: left.map((n) => n.argv0),
+      });
   }
 
   private onStatus = (s: ConnectorStatus) => {
@@ -152,6 +196,9 @@ export class ConnectorManager {
 
   /** Bring the running connectors in line with the configuration. */
   async apply(configs: ConnectorConfig[]): Promise<void> {
+    // What the servers run is a file other programs run later, disabled ones too (enable starts them).
+    const launch = connectorLaunchFiles(configs, connectorCwd());
+    setConnectorLaunchFiles(this, launch.files, launch.folders);
     const wanted = new Map(configs.map((c) => [c.name, c]));
     for (const [name, conn] of [...this.connectors]) {
       const next = wanted.get(name);
@@ -175,6 +222,7 @@ export class ConnectorManager {
         maxBackoffMs: this.opts.maxBackoffMs ?? 60_000,
         connectTimeoutMs: this.opts.connectTimeoutMs ?? 30_000,
         ...(this.opts.refresh ? { refresh: this.opts.refresh } : {}),
+        notes: this.notes,
       });
       this.connectors.set(cfg.name, conn);
       void conn.start();
@@ -229,6 +277,7 @@ export class ConnectorManager {
   toolSpecs(): ToolSpec[] {
     const specs: ToolSpec[] = [];
     const callTimeout = this.opts.callTimeoutMs ?? 120_000;
+    const secrets = this.secrets;
     const connected = [...this.connectors.values()]
       .filter((c) => c.status === 'connected')
       .sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -263,7 +312,10 @@ export class ConnectorManager {
                   `The tool ${name} is disabled now (its description changed or the connector restarted); the user must accept it again.`,
                 );
               const res = await conn.call(tool.name, args, signal, callTimeout);
-              const blocks = toBlocks(res.content as McpContent[] | undefined, res.structuredContent);
+              const blocks = joinSplitSecrets(
+                toBlocks(res.content as McpContent[] | undefined, res.structuredContent),
+                secrets.values(),
+              );
               return {
                 content: blocks,
                 isError: res.isError === true,
@@ -281,5 +333,6 @@ export class ConnectorManager {
   async stop(): Promise<void> {
     await Promise.all([...this.connectors.values()].map((c) => c.stop()));
     this.connectors.clear();
+    setConnectorLaunchFiles(this, [], []);
   }
 }
