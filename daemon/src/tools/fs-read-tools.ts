@@ -3,11 +3,11 @@ import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { globMatcher } from './glob.js';
-import { readNoFollow } from './journal.js';
-import { inFolder, openNoFollow, readFileNoFollow } from './no-follow.js';
+import { inFolder, readFileNoFollow } from './no-follow.js';
 import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
 import { MATCH_BUDGET_MS, type MatchReply, MatchTimeout, searchMatcher } from './search-worker.js';
+import { holdsSecret, noSecrets, type SecretsNow } from './secret-files.js';
 import { asInput, optBool, optNum, optStr, str, type ToolSpec, text } from './types.js';
 import { clip, fmt, ToolError } from './util.js';
 
@@ -58,25 +58,24 @@ async function* walk(
   }
 }
 
-/** A regular, singly linked file up to SEARCH_FILE_MAX, opened without following links; else 'skip'. */
-async function readSmallNoFollow(full: string): Promise<Buffer | 'skip'> {
-  const h = await openNoFollow(full).catch(() => undefined);
-  if (!h) return 'skip';
-  try {
-    const st = await h.stat();
-    if (!st.isFile() || st.size > SEARCH_FILE_MAX || st.nlink > 1) return 'skip';
-    return await h.readFile();
-  } catch {
-    return 'skip';
-  } finally {
-    await h.close();
-  }
-}
+/**
+ * A regular, singly linked file up to SEARCH_FILE_MAX (also if it grows while it is read), opened
+ * without following links; else 'skip'.
+ */
+const readSmallNoFollow = (full: string): Promise<Buffer | 'skip'> =>
+  readFileNoFollow(full, SEARCH_FILE_MAX).then(
+    (read) => read.data,
+    () => 'skip' as const,
+  );
 
 const typeName = (d: fs.Dirent | fs.Stats) =>
   d.isDirectory() ? 'folder' : d.isSymbolicLink() ? 'symlink' : d.isFile() ? 'file' : 'other';
 
-export function readTools(roots: Roots): ToolSpec[] {
+/**
+ * The reading tools. `secrets` are the secrets Errand knows: a file holding one is not searched
+ * and its content facts are not given (secret-files.ts); reading it shows the secret redacted.
+ */
+export function readTools(roots: Roots, secrets: SecretsNow = noSecrets): ToolSpec[] {
   const list: ToolSpec = {
     kind: 'read',
     egress: false,
@@ -234,8 +233,10 @@ export function readTools(roots: Roots): ToolSpec[] {
         subjects: [r.real],
         async execute(signal) {
           await roots.recheck(p, r, 'read');
+          const known = secrets();
           const hits: string[] = [];
           let skipped = 0;
+          let holdingSecrets = 0;
           let more = false;
           let matchingMs = 0;
           let outOfTime = false;
@@ -303,6 +304,12 @@ export function readTools(roots: Roots): ToolSpec[] {
               continue;
             }
             if (looksBinary(data) || ['pdf', 'xlsx', 'image'].includes(kindOf(full))) continue;
+            // Checked on the very bytes that would be matched: whether a pattern matches would answer
+            // guesses about the secret.
+            if (holdsSecret(data, known)) {
+              holdingSecrets++;
+              continue;
+            }
             const content = data.toString('utf8');
             batch.push({ full, text: content });
             batchChars += content.length;
@@ -312,7 +319,7 @@ export function readTools(roots: Roots): ToolSpec[] {
             }
           }
           if (going) await flush();
-          const head = `[${hits.length} match${hits.length === 1 ? '' : 'es'} for "${query}"${more ? `; stopped at ${SEARCH_MAX}, narrow the search` : ''}${outOfTime ? `; stopped after ${searchLimits.totalMs / 1000} s of matching (only part of the files were searched): use a simpler pattern or a narrower folder` : ''}${skipped ? `; ${skipped} large, linked or unreadable files skipped` : ''}]`;
+          const head = `[${hits.length} match${hits.length === 1 ? '' : 'es'} for "${query}"${more ? `; stopped at ${SEARCH_MAX}, narrow the search` : ''}${outOfTime ? `; stopped after ${searchLimits.totalMs / 1000} s of matching (only part of the files were searched): use a simpler pattern or a narrower folder` : ''}${skipped ? `; ${skipped} large, linked or unreadable files skipped` : ''}${holdingSecrets ? `; ${holdingSecrets} file${holdingSecrets === 1 ? '' : 's'} not searched because ${holdingSecrets === 1 ? 'it holds' : 'they hold'} a secret Errand keeps from the model (an API key, signing key or token it knows); the user can search ${holdingSecrets === 1 ? 'it' : 'them'}` : ''}]`;
           return { content: text(`${head}\n${hits.join('\n')}`), summary: `${hits.length} matches` };
         },
       };
@@ -355,9 +362,13 @@ export function readTools(roots: Roots): ToolSpec[] {
           if (st.isFile()) {
             facts.push(`kind: ${kindOf(now.real)}`);
             if (st.size <= SEARCH_FILE_MAX && kindOf(now.real) === 'text') {
-              const { data } = await readNoFollow(now.real);
-              if (!looksBinary(data)) facts.push(`lines: ${fmt(data.toString('utf8').split(/\r?\n/).length)}`);
-              else facts.push('binary: yes');
+              // Bounded by what is read, not by the lstat: the file may have grown since.
+              const { data } = await readFileNoFollow(now.real, SEARCH_FILE_MAX);
+              if (looksBinary(data)) facts.push('binary: yes');
+              // Facts from its content are kept from the model like the secret itself.
+              else if (holdsSecret(data, secrets()))
+                facts.push('lines: not counted: it holds a secret Errand keeps from the model');
+              else facts.push(`lines: ${fmt(data.toString('utf8').split(/\r?\n/).length)}`);
             }
           }
           return { content: text(facts.join('\n')), summary: `${typeName(st)}, ${fmt(st.size)} bytes` };
@@ -405,7 +416,7 @@ export function readTools(roots: Roots): ToolSpec[] {
         async execute() {
           // Read through folders reached without following links: the checked real path (inside
           // the roots, a regular file with one link) or nothing, so no second resolve is needed.
-          const { data } = await readFileNoFollow(r.real);
+          const { data } = await readFileNoFollow(r.real, MAX_READ_BYTES);
           const res = await readForModel(r.real, data, opts);
           return { content: res.blocks, summary: `Read ${path.basename(r.real)} (${res.summary})` };
         },

@@ -13,12 +13,21 @@ import {
   lastingKindOfFile,
   placedByMovedFolder,
 } from './lasting-files.js';
-import { looksBinary } from './readers.js';
+import { readFileNoFollow } from './no-follow.js';
+import { looksBinary, MAX_READ_BYTES } from './readers.js';
+import type { KnownSecrets } from './redact.js';
 import type { ResolvedPath, Roots } from './roots.js';
+import { refuseInvisibleNames } from './safe-names.js';
+import { holdsSecret, holdsSecretWords, noSecrets, type SecretsNow } from './secret-files.js';
 import { asInput, optBool, str, type ToolSpec, text } from './types.js';
 import { actionHash, clip, fmt, sha256, ToolError } from './util.js';
 
 const MAX_WRITE_BYTES = 20 * 1024 * 1024;
+/**
+ * The most occurrences one fs_edit replaces: each is a step on the daemon's event loop, and a
+ * one-character old_text in a large file would otherwise hold it for seconds.
+ */
+const MAX_REPLACEMENTS = 100_000;
 const pathProp = (what: string) => ({
   type: 'string',
   description: `${what} Absolute, or relative to the workspace folder.`,
@@ -73,7 +82,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * What an approval shows of content that lands in a lasting file, as fs_write shows it: its size,
  * its hash and all of it. Bytes that are not UTF-8 text cannot be shown, so they cannot land there.
  */
-function shownWhole(file: string, data: Buffer, stat: fs.Stats | undefined, where: string) {
+function shownWhole(file: string, data: Buffer, stat: fs.Stats | undefined, where: string, secrets: KnownSecrets) {
+  // An approval is stored and sent to every phone: a secret is never in one.
+  if (holdsSecret(data, secrets))
+    throw new ToolError(
+      `Refused: ${holdsSecretWords(file)}, and ${where}, so it would be shown whole for approval. Nothing was changed. Ask the user to put it there themselves.`,
+    );
   let preview: string;
   try {
     preview = utf8.decode(data);
@@ -91,7 +105,7 @@ function shownWhole(file: string, data: Buffer, stat: fs.Stats | undefined, wher
  * (placedByMovedFolder). Empty when nothing lands in one. The approval's hash covers it, and the
  * move checks it again right before it runs.
  */
-async function landing(a: ResolvedPath, b: ResolvedPath): Promise<Record<string, unknown>> {
+async function landing(a: ResolvedPath, b: ResolvedPath, secrets: KnownSecrets): Promise<Record<string, unknown>> {
   if (!a.stat?.isDirectory()) {
     const kind = lastingKind(b.real);
     if (!kind) return {};
@@ -100,7 +114,7 @@ async function landing(a: ResolvedPath, b: ResolvedPath): Promise<Record<string,
     if ((a.stat?.size ?? 0) > MAX_SHOWN_BYTES) throw tooLarge(a.stat?.size ?? 0);
     const { data, stat } = await readNoFollow(a.real);
     if (data.length > MAX_SHOWN_BYTES) throw tooLarge(data.length);
-    return shownWhole(a.real, data, stat, `at ${b.real} it would be ${lastingWords(kind)}`);
+    return shownWhole(a.real, data, stat, `at ${b.real} it would be ${lastingWords(kind)}`, secrets);
   }
   const { placed, complete } = placedByMovedFolder(a.real, b.real);
   const into = `${a.real} would put files where other programs run or read them later (${b.real})`;
@@ -127,7 +141,7 @@ async function landing(a: ResolvedPath, b: ResolvedPath): Promise<Record<string,
     const { data, stat } = await readNoFollow(path.join(a.real, rel));
     total += data.length;
     if (total > MAX_SHOWN_BYTES) throw new ToolError(`${tooLargeToShow(into, total)} ${WRITE_INSTEAD}`);
-    files.push({ path: path.join(b.real, rel), ...shownWhole(path.join(a.real, rel), data, stat, into) });
+    files.push({ path: path.join(b.real, rel), ...shownWhole(path.join(a.real, rel), data, stat, into, secrets) });
   }
   return { files };
 }
@@ -149,7 +163,33 @@ function refuseNewlyExecutable(file: string, checked: fs.Stats | undefined, now:
     throw new ToolError(`${file} became executable after the change was checked; nothing was done. Try again.`);
 }
 
-export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
+/** Non-overlapping occurrences of `needle` in `data`, counted up to `limit`. */
+function occurrences(data: Buffer, needle: Buffer, limit: number): number {
+  let n = 0;
+  for (let at = data.indexOf(needle); at !== -1 && n < limit; at = data.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
+/** `data` with its first `times` occurrences of `from` replaced by `to`, written into a buffer of `size` bytes. */
+function replaceBytes(data: Buffer, from: Buffer, to: Buffer, times: number, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let read = 0;
+  let written = 0;
+  for (let i = 0; i < times; i++) {
+    const at = data.indexOf(from, read);
+    written += data.copy(out, written, read, at);
+    written += to.copy(out, written);
+    read = at + from.length;
+  }
+  data.copy(out, written, read);
+  return out;
+}
+
+/**
+ * The changing tools. `secrets` are the secrets Errand knows: a file holding one is not edited,
+ * nor shown for approval (secret-files.ts).
+ */
+export function writeTools(roots: Roots, journal: ChangeJournal, secrets: SecretsNow = noSecrets): ToolSpec[] {
   const refuseRoot = (real: string, what: string) => {
     if (roots.usable().includes(real))
       throw new ToolError(`Refused: ${real} is an allowed folder itself; ${what} it is not possible from here.`);
@@ -177,6 +217,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       if (data.length > MAX_WRITE_BYTES)
         throw new ToolError(`The content is ${fmt(data.length)} bytes; the limit is ${fmt(MAX_WRITE_BYTES)}.`);
       const r = await roots.resolve(p, 'write');
+      refuseInvisibleNames(r.missing);
       if (r.stat && !r.stat.isFile()) throw new ToolError(`${p} exists and is not a regular file.`);
       const kind = lastingKindOfFile(r.real, r.stat);
       if (kind && data.length > MAX_SHOWN_BYTES)
@@ -242,21 +283,45 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const all = optBool(input, 'replace_all') ?? false;
       const r = await roots.resolve(p, 'write', { mustExist: true });
       if (!r.stat?.isFile()) throw new ToolError(`${p} is not a regular file.`);
+      const tooLarge = `fs_edit changes files up to ${fmt(MAX_READ_BYTES)} bytes; change it with a shell command instead.`;
+      if (r.stat.size > MAX_READ_BYTES) throw new ToolError(`${p} is ${fmt(r.stat.size)} bytes; ${tooLarge}`);
+      const oldBytes = Buffer.from(oldText, 'utf8');
+      const newBytes = Buffer.from(newText, 'utf8');
+      // The edit is made on the bytes read here, and every check below is on those same bytes.
       const compute = async (file: string) => {
-        const { data } = await readNoFollow(file);
+        const { data } = await readFileNoFollow(file, MAX_READ_BYTES);
         if (looksBinary(data)) throw new ToolError(`${p} is a binary file; fs_edit changes text files only.`);
-        const before = data.toString('utf8');
-        const count = before.split(oldText).length - 1;
+        // Before any answer about old_text: "not found" would tell the model whether a guess is in the secret.
+        if (holdsSecret(data, secrets()))
+          throw new ToolError(
+            `Refused: ${holdsSecretWords(p)}, so fs_edit does not change it: an edit could take the secret apart into pieces that reach the model. Nothing was changed. Ask the user to edit ${p} themselves.`,
+          );
+        const count = occurrences(data, oldBytes, MAX_REPLACEMENTS + 1);
+        const times = count > MAX_REPLACEMENTS ? `more than ${fmt(MAX_REPLACEMENTS)}` : fmt(count);
         if (count === 0)
           throw new ToolError(
             `old_text was not found in ${p}. Read the file again and copy the text exactly (spaces and line breaks count).`,
           );
         if (count > 1 && !all)
           throw new ToolError(
-            `old_text appears ${count} times in ${p}; include more surrounding text to make it unique, or set replace_all.`,
+            `old_text appears ${times} times in ${p}; include more surrounding text to make it unique, or set replace_all.`,
           );
-        const after = all ? before.split(oldText).join(newText) : before.replace(oldText, () => newText);
-        return { beforeSha: sha256(data), after: Buffer.from(after, 'utf8'), count };
+        if (count > MAX_REPLACEMENTS)
+          throw new ToolError(
+            `old_text appears ${times} times in ${p}; fs_edit replaces at most ${fmt(MAX_REPLACEMENTS)} at once. Nothing was changed. Use a longer old_text, or a shell command for a change this large.`,
+          );
+        const replaced = all ? count : 1;
+        // The result's size before it is built: it is bounded like anything fs_write writes.
+        const size = data.length + replaced * (newBytes.length - oldBytes.length);
+        if (size > MAX_WRITE_BYTES)
+          throw new ToolError(
+            `The edit would make ${p} ${fmt(size)} bytes; the limit is ${fmt(MAX_WRITE_BYTES)}, as for fs_write. Nothing was changed. Replace fewer occurrences or with shorter text.`,
+          );
+        return {
+          beforeSha: sha256(data),
+          after: replaceBytes(data, oldBytes, newBytes, replaced, size),
+          count: replaced,
+        };
       };
       const first = await compute(r.real);
       return {
@@ -302,6 +367,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
     async prepare(raw, call) {
       const p = str(asInput(raw), 'path');
       const r = await roots.resolve(p, 'write');
+      refuseInvisibleNames(r.missing);
       return {
         action: { tool: 'fs_mkdir', path: r.real },
         actionClass: 'fs_mkdir',
@@ -340,11 +406,12 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
       const to = str(input, 'to');
       const a = await roots.resolve(from, 'write', { mustExist: true, takesAway: true });
       const b = await roots.resolve(to, 'write');
+      refuseInvisibleNames(b.missing);
       refuseRoot(a.real, 'moving');
       if (b.exists) throw new ToolError(`${to} already exists; pick a new name, or delete it first.`);
       if (a.stat?.isDirectory() && (b.real + path.sep).startsWith(a.real + path.sep))
         throw new ToolError('A folder cannot be moved into itself.');
-      const lands = await landing(a, b);
+      const lands = await landing(a, b, secrets());
       return {
         ...lasting(
           [lastingKind(b.real)],
@@ -359,7 +426,7 @@ export function writeTools(roots: Roots, journal: ChangeJournal): ToolSpec[] {
           const na = await roots.recheck(from, a, 'write', { takesAway: true });
           const nb = await roots.recheck(to, b, 'write');
           // What lands in a lasting place is exactly what was shown (and approved), or nothing moves.
-          if (actionHash(await landing(na, nb)) !== actionHash(lands))
+          if (actionHash(await landing(na, nb, secrets())) !== actionHash(lands))
             throw new ToolError(
               `${na.real} changed after the move was checked; nothing was moved. Look at it again, then retry.`,
             );

@@ -192,6 +192,11 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     }
     return out;
   };
+  // The secrets the runtime redacts: the fs tools keep a file that holds one from the model (secret-files.ts).
+  const toolSecrets = () => ({
+    values: knownSecrets(),
+    tokenHashes: new Set((ctx.store?.devices.list() ?? []).map((d) => d.tokenHash)),
+  });
 
   const memory = memoryTool({ root: memoryRoot, journal });
   registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions), audit);
@@ -201,8 +206,8 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   const runtime = new Runtime({
     taintedFiles,
     builtins: [
-      ...readTools(roots),
-      ...writeTools(roots, journal),
+      ...readTools(roots, toolSecrets),
+      ...writeTools(roots, journal, toolSecrets),
       shellTool({ roots, sandbox, config: () => ctx.config(), journal, notes, undoLimits: opts.shellUndoLimits }),
     ],
     optionalTools: () => (ctx.config().memory.enabled ? [memory] : []),

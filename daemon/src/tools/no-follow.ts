@@ -10,7 +10,7 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../util/durable-file.js';
 import { noteTemp, tempDone } from './temp-ledger.js';
-import { ToolError } from './util.js';
+import { fmt, ToolError } from './util.js';
 
 const PROC_FD = '/proc/self/fd';
 export const hasProcFd = (() => {
@@ -165,10 +165,12 @@ function openFolderNoFollowSync(dir: string, opts: FolderOptions): number {
 
 /**
  * Read the real path `file`, a regular file with one link, without following a link anywhere on
- * it: what is read is that very path or nothing, whatever was swapped since it was checked.
+ * it: what is read is that very path or nothing, whatever was swapped since it was checked. A file
+ * over `max` bytes is refused, also one that grows past it while it is read.
  */
 export async function readFileNoFollow(
   file: string,
+  max: number,
   opts: FolderOptions = {},
 ): Promise<{ data: Buffer; stat: fs.Stats }> {
   const name = path.basename(file);
@@ -190,27 +192,49 @@ export async function readFileNoFollow(
     const h = await openNoFollow(file, opts);
     fd = h.fd;
     try {
-      return await readFd(fd, file);
+      return await readFd(fd, file, max);
     } finally {
       await h.close();
     }
   }
   try {
-    return await readFd(fd, file);
+    return await readFd(fd, file, max);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-async function readFd(fd: number, file: string): Promise<{ data: Buffer; stat: fs.Stats }> {
+/** What a file grew by since its fstat is read in steps of this many bytes. */
+const READ_STEP = 512 * 1024;
+
+const tooLarge = (file: string, max: number) =>
+  new ToolError(`${file} is larger than ${fmt(max)} bytes, the most Errand reads here; nothing was read.`);
+
+async function readFd(fd: number, file: string, max: number): Promise<{ data: Buffer; stat: fs.Stats }> {
   const stat = fs.fstatSync(fd);
   if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);
   if (stat.nlink > 1) throw new ToolError(`${file} has other hard links; Errand will not use it.`);
-  const data =
-    stat.size <= SYNC_READ_MAX
-      ? fs.readFileSync(fd)
-      : await new Promise<Buffer>((resolve, reject) => fs.readFile(fd, (err, d) => (err ? reject(err) : resolve(d))));
-  return { data, stat };
+  if (stat.size > max) throw tooLarge(file, max);
+  // Read to the end, whatever the size was at the fstat: the file may grow meanwhile. First the size
+  // the fstat gave (into a buffer of exactly that size), then one byte to see whether it grew, then
+  // what it grew by; one byte past `max` is enough to know it is too large.
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (let want = stat.size || 1; ; want = total === stat.size ? 1 : READ_STEP) {
+    // Not from the shared pool: a reader may hand the bytes' own ArrayBuffer to a parser.
+    const buf = Buffer.allocUnsafeSlow(Math.min(want, max + 1 - total));
+    const n =
+      total + buf.length <= SYNC_READ_MAX + 1
+        ? fs.readSync(fd, buf, 0, buf.length, total)
+        : await new Promise<number>((resolve, reject) =>
+            fs.read(fd, buf, 0, buf.length, total, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+          );
+    if (n === 0) break; // the end of the file
+    parts.push(n === buf.length ? buf : buf.subarray(0, n));
+    total += n;
+    if (total > max) throw tooLarge(file, max);
+  }
+  return { data: parts.length === 1 ? parts[0] : Buffer.concat(parts, total), stat };
 }
 
 const removed = (file: string): Promise<boolean> =>

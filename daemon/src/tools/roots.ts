@@ -26,6 +26,8 @@ export interface ResolvedPath {
   /** Path relative to that root ('' for the root itself). */
   rel: string;
   exists: boolean;
+  /** The names on the path that do not exist yet (what a write would create), outermost first. */
+  missing: string[];
   stat?: fs.Stats;
 }
 
@@ -219,7 +221,7 @@ export class Roots {
         );
       }
     }
-    return { real, root, rel: path.relative(root, real), exists, stat };
+    return { real, root, rel: path.relative(root, real), exists, missing: rest, stat };
   }
 
   /** Resolve again and insist the answer did not change (the check at the moment of the operation). */

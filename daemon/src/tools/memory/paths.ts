@@ -4,7 +4,7 @@
 // link on the way (a link could lead out of the folder).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { UNSAFE_TEXT } from '../../util/text.js';
+import { holdsInvisible } from '../safe-names.js';
 import { ToolError } from '../util.js';
 
 export const MEMORY_PREFIX = '/memories';
@@ -12,8 +12,6 @@ export const MEMORY_PREFIX = '/memories';
 export const MAX_MEMORY_FILE = 100_000;
 const MAX_PATH = 512;
 const SEGMENT = /^[^/\\\0-\x1f\x7f]{1,255}$/;
-/** Marks that reorder or hide what a reader sees ("\u202egnp.md" reads "dm.png"): a name shown on the phone and in the terminal. */
-const INVISIBLE = new RegExp(UNSAFE_TEXT.source);
 
 export interface MemoryPath {
   /** The name as the model sees it: /memories or /memories/a/b.md */
@@ -51,7 +49,7 @@ export function memoryPath(root: string, input: unknown): MemoryPath {
  * reader sees. Existing files keep working (read, edit, delete) whatever their name.
  */
 export function refuseInvisibleName(p: MemoryPath): void {
-  if (p.segments.some((s) => INVISIBLE.test(s)))
+  if (p.segments.some(holdsInvisible))
     throw new ToolError(
       'Refused: the name holds an invisible or direction-changing character. Name memory files with visible characters only.',
     );
