@@ -19,7 +19,17 @@ import { ConnectorManager } from './connectors/index.js';
 import { registerDiffCommand } from './diff-command.js';
 import { readTools } from './fs-read-tools.js';
 import { writeTools } from './fs-write-tools.js';
-import { ChangeJournal, changesUpdated, isTaskId, readNoFollow, streamNoFollow, type UndoResult } from './journal.js';
+import {
+  ChangeJournal,
+  changesUpdated,
+  isTaskId,
+  type RestoreGuard,
+  readNoFollow,
+  streamNoFollow,
+  type UndoResult,
+} from './journal.js';
+import { memoryBreachFor, withMemoryLock } from './memory/bounds.js';
+import { MEMORY_PREFIX } from './memory/paths.js';
 import { registerMemoryCommands } from './memory/register.js';
 import { MemoryService } from './memory/service.js';
 import { memoryTool } from './memory/tool.js';
@@ -104,14 +114,35 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   // or a link planted on the way: placeContained refuses to follow it).
   const memoryRoot = ctx.paths.memory;
   fs.mkdirSync(memoryRoot, { recursive: true, mode: 0o700 });
+  const inMemory = (p: string) => {
+    const rel = path.relative(memoryRoot, p);
+    return !!rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+  };
   const mayWriteNow = async (target: string) => {
     // Undo of a memory change writes back into the memory folder (its own path rules hold there).
-    const rel = path.relative(memoryRoot, target);
-    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return;
+    if (inMemory(target)) return;
     const r = await roots.resolve(target, 'write');
     if (r.real !== target) throw new ToolError(`${target} now leads to ${r.real}; left as it is.`);
   };
-  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash, mayWriteNow);
+  // An undo puts memory back only within memory's bound, checked and written under the folder's
+  // lock like every other memory write: restores are writes like any other.
+  const guardRestore: RestoreGuard = async (r, restore) => {
+    if (!inMemory(r.target)) return void (await restore());
+    return withMemoryLock(memoryRoot, async () => {
+      // A rename undone inside memory adds nothing.
+      const breach = r.from && inMemory(r.from) ? undefined : await memoryBreachFor(memoryRoot, await r.files());
+      if (breach)
+        return `not put back, memory is full (${breach}); delete notes you no longer need (Settings → Memory), then undo again`;
+      await restore();
+      return undefined;
+    });
+  };
+  // Clients and the model name memory /memories/…, never by where it lives in Errand's home.
+  const escapedMemoryRoot = memoryRoot.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  // The folder or a path in it; not a longer name that begins the same (memory-old, memory.bak).
+  const memoryNamed = new RegExp(`${escapedMemoryRoot}(?![\\w-]|\\.\\w)`, 'g');
+  const shown = (text: string) => text.replace(memoryNamed, MEMORY_PREFIX);
+  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash, mayWriteNow, { guardRestore, shown });
   const leftTemps = openTempLedger(path.join(ctx.paths.store, 'temp-files'));
   if (leftTemps) ctx.log.info('removed temp files a crash left beside files being written', { count: leftTemps });
   const notes = new ProcessNotes(path.join(ctx.paths.home, 'running-commands.json'));
@@ -199,7 +230,12 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   });
 
   const memory = memoryTool({ root: memoryRoot, journal });
-  registerMemoryCommands(ctx, new MemoryService(memoryRoot, ctx.paths.instructions), audit);
+  const memoryService = new MemoryService(
+    memoryRoot,
+    ctx.paths.instructions,
+    path.join(ctx.paths.store, 'memory-clear.json'),
+  );
+  registerMemoryCommands(ctx, memoryService, audit);
   const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'), {
     roots: () => [...roots.usable(), memoryRoot],
   });

@@ -92,6 +92,39 @@ function withParents(p: string): string[] {
 /** A change's act refused before it changed anything: its intent is settled as not made. */
 class NothingDone extends ToolError {}
 
+/** What a restore would put back at a path, for a guard to weigh before it lands. */
+export interface Restore {
+  target: string;
+  /** Where it comes from when that is a place of the user's too (a move undone); unset for a kept copy. */
+  from?: string;
+  /** The regular files that would land at or under `target`, with their sizes. */
+  files(): Promise<Array<{ real: string; bytes: number }>>;
+}
+
+/**
+ * Around every restore that adds content back (undo of an edit, a move, a delete): returns why the
+ * path is left as it is, or runs `restore` and returns undefined. It may hold a lock meanwhile; it is
+ * called inside the task's turn, so it must never wait for a turn itself.
+ */
+export type RestoreGuard = (r: Restore, restore: () => Promise<void>) => Promise<string | undefined>;
+
+export interface JournalOptions {
+  guardRestore?: RestoreGuard;
+  /** A path (or a message naming paths) as clients see it: e.g. the memory folder as /memories. */
+  shown?: (text: string) => string;
+}
+
+/** The regular files under `item` (links neither followed nor counted), named as if at `target`. */
+async function filesIn(item: string, target: string): Promise<Array<{ real: string; bytes: number }>> {
+  const st = await exists(item);
+  if (st?.isFile()) return [{ real: target, bytes: st.size }];
+  if (!st?.isDirectory()) return [];
+  const out: Array<{ real: string; bytes: number }> = [];
+  for (const name of await fsp.readdir(item))
+    out.push(...(await filesIn(path.join(item, name), path.join(target, name))));
+  return out;
+}
+
 export interface UndoResult {
   restored: string[];
   /** Paths left alone, with the reason (changed since the task, or an error). */
@@ -254,12 +287,18 @@ export class ChangeJournal {
   /** Undos of this process whose results are reported or on their way: no other undo's to report. */
   private readonly ownUndos = new Set<string>();
 
+  private readonly guardRestore: RestoreGuard;
+  private readonly shown: (text: string) => string;
+
   constructor(
     private readonly dir: string,
     private readonly trashDir: string,
     /** The roots check at the moment of a restore: undo writes only where tools may write now. */
     private readonly mayRestoreTo: PlaceCheck = async () => undefined,
+    opts: JournalOptions = {},
   ) {
+    this.guardRestore = opts.guardRestore ?? (async (_r, restore) => void (await restore()));
+    this.shown = opts.shown ?? ((text) => text);
     this.withChanges = new FolderIndex(dir, (name) => (name.startsWith('.') ? undefined : name));
     this.runsDir = path.join(dir, RUNS);
     this.kept = new KeptStore(this.runsDir);
@@ -584,13 +623,14 @@ export class ChangeJournal {
     }
   }
 
+  /** A task's changes as clients see them (paths named as `shown` names them). */
   async changes(taskId: string): Promise<ChangeEntry[]> {
     return (await this.entries(taskId)).map(({ id, taskId: t, op, path: p, toPath, at, undone }) => ({
       id,
       taskId: t,
       op,
-      path: p,
-      ...(toPath ? { toPath } : {}),
+      path: this.shown(p),
+      ...(toPath ? { toPath: this.shown(toPath) } : {}),
       at,
       ...(undone ? { undone } : {}),
     }));
@@ -630,11 +670,21 @@ export class ChangeJournal {
     );
   }
 
-  /** Write (create or overwrite) a file, keeping its previous content. */
-  async writeFile(taskId: string, file: string, data: Buffer, op: 'write' | 'edit' = 'write'): Promise<JournalEntry> {
+  /**
+   * Write (create or overwrite) a file, keeping its previous content. `within` wraps the write inside
+   * the task's turn (the memory tool checks its bound there, under the memory lock: undo takes the
+   * turn first and then that lock, so the write must take them in the same order).
+   */
+  async writeFile(
+    taskId: string,
+    file: string,
+    data: Buffer,
+    op: 'write' | 'edit' = 'write',
+    within: (write: () => Promise<JournalEntry>) => Promise<JournalEntry> = (write) => write(),
+  ): Promise<JournalEntry> {
     // The whole of it in the task's turn: an undo between the look at what is there and the write
     // would leave the entry naming a state (created, or the content before) that is no longer so.
-    return this.turn(taskId, () => this.writeFileNow(taskId, file, data, op));
+    return this.turn(taskId, () => within(() => this.writeFileNow(taskId, file, data, op)));
   }
 
   private writeFileNow(taskId: string, file: string, data: Buffer, op: 'write' | 'edit'): Promise<JournalEntry> {
@@ -1021,7 +1071,8 @@ export class ChangeJournal {
       }
     }
     if (done.length) await this.append(taskId, { undone: done, at: Date.now(), ...by });
-    result.restored = result.restored.filter((p) => !blocked.has(p));
+    result.restored = result.restored.filter((p) => !blocked.has(p)).map(this.shown);
+    result.skipped = result.skipped.map((s) => ({ path: this.shown(s.path), reason: this.shown(s.reason) }));
     const told = [...adopted, ...(delivered && done.length ? [attempt] : [])];
     if (!delivered) {
       if (told.length) await this.append(taskId, { reported: told, at: Date.now() });
@@ -1117,10 +1168,9 @@ export class ChangeJournal {
           return undefined;
         }
         const before = await this.readBlob(taskId, e.beforeBlob);
-        await placeContained(e.path, this.mayRestoreTo, (destination) =>
-          writeAtomic(destination, before, e.beforeMode),
+        return this.guardRestore({ target: e.path, files: async () => [{ real: e.path, bytes: before.length }] }, () =>
+          placeContained(e.path, this.mayRestoreTo, (destination) => writeAtomic(destination, before, e.beforeMode)),
         );
-        return undefined;
       }
       case 'mkdir': {
         const st = await exists(e.path);
@@ -1139,26 +1189,31 @@ export class ChangeJournal {
         if (e.kind === 'file' && (await this.fileSha(e.toPath!)) !== e.afterSha) return changedSince;
         // The source is reached through its opened folder too: a folder on its path swapped for a
         // link after the checks above makes the walk fail rather than move something from outside.
-        await this.inParent(taskId, e.toPath!, false, (fromFolder, fromName) =>
-          placeContained(e.path, this.mayRestoreTo, async (destination) => {
-            if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
-            const source = `${fromFolder}/${fromName}`;
-            const now = await exists(source);
-            if (!now || (e.kind === 'dir' ? !now.isDirectory() : !now.isFile()))
-              throw new ToolError(`${e.toPath} changed since the task; left as it is`);
-            await moveAcross(source, destination);
-          }),
+        const moved = { target: e.path, from: e.toPath, files: () => filesIn(e.toPath!, e.path) };
+        return this.guardRestore(moved, () =>
+          this.inParent(taskId, e.toPath!, false, (fromFolder, fromName) =>
+            placeContained(e.path, this.mayRestoreTo, async (destination) => {
+              if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
+              const source = `${fromFolder}/${fromName}`;
+              const now = await exists(source);
+              if (!now || (e.kind === 'dir' ? !now.isDirectory() : !now.isFile()))
+                throw new ToolError(`${e.toPath} changed since the task; left as it is`);
+              await moveAcross(source, destination);
+            }),
+          ),
         );
-        return undefined;
       }
       case 'trash': {
         if (await exists(e.path)) return `${e.path} exists again; left as it is`;
         if (!e.trashPath || !(await exists(e.trashPath))) return 'its copy is no longer in the trash';
         const trashPath = e.trashPath;
-        await placeContained(e.path, this.mayRestoreTo, async (destination) => {
-          if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
-          await moveAcross(trashPath, destination);
-        });
+        const left = await this.guardRestore({ target: e.path, files: () => filesIn(trashPath, e.path) }, () =>
+          placeContained(e.path, this.mayRestoreTo, async (destination) => {
+            if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
+            await moveAcross(trashPath, destination);
+          }),
+        );
+        if (left) return left; // its copy stays in the trash, for an undo once there is room
         const slot = await this.slotOf(e.trashPath);
         if (slot) await removeNoFollow(slot);
         return undefined;

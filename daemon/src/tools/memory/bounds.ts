@@ -52,12 +52,26 @@ const n = (x: number) => x.toLocaleString('en');
  * still be edited down.
  */
 export async function memoryBoundBreach(root: string, real: string, bytes: number): Promise<string | undefined> {
+  return memoryBreachFor(root, [{ real, bytes }]);
+}
+
+/**
+ * The same for several files landing at once (an undo putting back a deleted folder): each replaces
+ * the file at its path, if any. The number of files may not grow past the bound, nor the bytes.
+ */
+export async function memoryBreachFor(
+  root: string,
+  landing: Array<{ real: string; bytes: number }>,
+): Promise<string | undefined> {
   const files = await memoryFiles(root);
-  const existing = files.find((f) => f.real === real);
-  if (!existing && files.length >= MAX_MEMORY_FILES)
-    return `memory already holds ${n(files.length)} files; it holds at most ${n(MAX_MEMORY_FILES)}`;
+  const byReal = new Map(files.map((f) => [f.real, f]));
+  const added = landing.filter((l) => !byReal.has(l.real)).length;
+  if (added && files.length + added > MAX_MEMORY_FILES)
+    return added === 1
+      ? `memory already holds ${n(files.length)} files; it holds at most ${n(MAX_MEMORY_FILES)}`
+      : `memory holds ${n(files.length)} files and this would add ${n(added)}; it holds at most ${n(MAX_MEMORY_FILES)}`;
   const total = files.reduce((sum, f) => sum + f.bytes, 0);
-  const after = total - (existing?.bytes ?? 0) + bytes;
+  const after = landing.reduce((sum, l) => sum - (byReal.get(l.real)?.bytes ?? 0) + l.bytes, total);
   if (after > MAX_MEMORY_TOTAL_BYTES && after > total)
     return `memory would hold ${n(after)} bytes in all; it holds at most ${n(MAX_MEMORY_TOTAL_BYTES)}`;
   return undefined;

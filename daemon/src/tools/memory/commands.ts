@@ -10,7 +10,14 @@ import type { ChangeJournal } from '../journal.js';
 import type { PreparedCall } from '../types.js';
 import { actionHash, ToolError } from '../util.js';
 import { byPath, memoryBoundBreach, withMemoryLock } from './bounds.js';
-import { MAX_MEMORY_FILE, type MemoryPath, memoryPath, refuseInvisibleName, refuseLinks } from './paths.js';
+import {
+  MAX_MEMORY_FILE,
+  MEMORY_PREFIX,
+  type MemoryPath,
+  memoryPath,
+  refuseInvisibleName,
+  refuseLinks,
+} from './paths.js';
 
 export interface MemoryDeps {
   /** The memory folder (home/memory). */
@@ -107,11 +114,63 @@ function numbered(content: string, range?: unknown): string {
 /** Whether a command changes memory (a change in a tainted thread needs approval). */
 export const changesMemory = (command: unknown): boolean => command !== 'view';
 
+/** What a system error means, for the model: its code, never its message (that names host paths). */
+const SYSTEM_REASONS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the disk is read-only',
+  EACCES: 'permission was denied',
+  EPERM: 'permission was denied',
+  ENAMETOOLONG: 'a name is too long',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  EEXIST: 'something is already there',
+  ENOENT: 'it is not there (any more)',
+  EIO: 'the disk reported an error',
+};
+
+/**
+ * A failure as the model reads it: memory by its /memories names, never by where it lives in
+ * Errand's home, nor by the folder handles the writes go through (/proc/self/fd/N/...).
+ */
+function forModel(err: unknown, root: string, what: string): ToolError {
+  if (err instanceof ToolError) {
+    const named = err.message
+      .split(`${root}/`)
+      .join(`${MEMORY_PREFIX}/`)
+      .replace(/\/proc\/self\/fd\/\d+(?:\/[^\s'"]*)?/g, 'a memory folder');
+    return new ToolError(named);
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const why = (code && SYSTEM_REASONS[code]) ?? (code ? `the system refused it (${code})` : 'an unexpected error');
+  return new ToolError(`${what} failed: ${why}. Check the memory folder with view, then try again or tell the user.`);
+}
+
 export async function prepareMemory(
   d: MemoryDeps,
   input: Record<string, unknown>,
   taskId: string,
 ): Promise<PreparedCall> {
+  let prepared: PreparedCall;
+  try {
+    prepared = await prepareCommand(d, input, taskId);
+  } catch (err) {
+    throw forModel(err, d.root, 'Preparing the memory command');
+  }
+  const { execute } = prepared;
+  return {
+    ...prepared,
+    async execute(...args) {
+      try {
+        return await execute.apply(prepared, args);
+      } catch (err) {
+        throw forModel(err, d.root, prepared.summary);
+      }
+    },
+  };
+}
+
+async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, taskId: string): Promise<PreparedCall> {
   const command = input.command;
   const base = { actionClass: 'memory', subjects: [] as string[] };
   // A change outlives the thread: its grant is bound to exactly what the approval showed.
@@ -141,11 +200,14 @@ export async function prepareMemory(
       async execute() {
         await refuseLinks(d.root, p);
         // Again, and under the folder's lock: other notes may have been written while this one waited
-        // for its approval, or are being written by a parallel task or the phone right now.
-        await withMemoryLock(d.root, async () => {
-          await checkBound(d.root, p, content);
-          await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op);
-        });
+        // for its approval, or are being written by a parallel task or the phone right now. The lock
+        // is taken inside the task's turn, in the order an undo takes the two.
+        await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op, (write) =>
+          withMemoryLock(d.root, async () => {
+            await checkBound(d.root, p, content);
+            return write();
+          }),
+        );
         return { content: text(`${words.done}.`), summary: words.done, changed: true };
       },
     };

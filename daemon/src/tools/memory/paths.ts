@@ -12,6 +12,8 @@ export const MEMORY_PREFIX = '/memories';
 export const MAX_MEMORY_FILE = 100_000;
 const MAX_PATH = 512;
 const SEGMENT = /^[^/\\\0-\x1f\x7f]{1,255}$/;
+/** What the disk takes for one name, in bytes (not characters: "é" is two). */
+const MAX_SEGMENT_BYTES = 255;
 
 export interface MemoryPath {
   /** The name as the model sees it: /memories or /memories/a/b.md */
@@ -36,6 +38,10 @@ export function memoryPath(root: string, input: unknown): MemoryPath {
   for (const s of segments) {
     if (s === '..' || s === '.' || !SEGMENT.test(s))
       throw new ToolError(`Refused: ${input.slice(0, 80)} is not a plain path under /memories ("${s.slice(0, 40)}").`);
+    if (Buffer.byteLength(s) > MAX_SEGMENT_BYTES)
+      throw new ToolError(
+        `Refused: the name "${s.slice(0, 40)}…" is too long (${Buffer.byteLength(s)} bytes in UTF-8; a name holds at most ${MAX_SEGMENT_BYTES}). Pick a shorter name.`,
+      );
   }
   const real = path.join(root, ...segments);
   // Belt and braces: the join stays in the folder.

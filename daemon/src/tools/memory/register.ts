@@ -34,13 +34,15 @@ export function registerMemoryCommands(
     record('memory.put', { path: cmd.path }, onPhone(cc), `wrote ${bytes(cmd.text)}`);
     return { entry };
   });
+  // Gone already is done: a phone resending its delete after a crash cut off the first reply gets `{}` again.
+  const deleted = (removed: boolean) => (removed ? 'deleted' : 'already gone');
   c.register('memory.delete', async (cmd, cc) => {
-    await m.remove(cmd.path);
-    record('memory.delete', { path: cmd.path }, onPhone(cc), 'deleted');
+    const removed = await m.remove(cmd.path);
+    record('memory.delete', { path: cmd.path }, onPhone(cc), deleted(removed));
     return {};
   });
-  c.register('memory.clear', async (_cmd, cc) => {
-    const removed = await m.clear();
+  c.register('memory.clear', async (cmd, cc) => {
+    const removed = await m.clear({ device: cc.device.id, id: cmd.id });
     record('memory.clear', {}, onPhone(cc), `removed ${removed} file(s)`);
     return { removed };
   });
@@ -64,8 +66,8 @@ export function registerMemoryCommands(
     return { entry };
   });
   ctl.register('memory.rm', async (p) => {
-    await m.remove(str(p.path, 'path'));
-    record('memory.delete', { path: p.path }, onComputer, 'deleted');
+    const removed = await m.remove(str(p.path, 'path'));
+    record('memory.delete', { path: p.path }, onComputer, deleted(removed));
     return {};
   });
   ctl.register('memory.clear', async () => {

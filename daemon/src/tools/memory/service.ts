@@ -1,19 +1,41 @@
 // The user's side of memory: list, read, replace, delete and clear the memory files, and keep the
-// personal instructions file. Same path rules as the memory tool (paths.ts); writes are atomic and
-// durable before the reply.
+// personal instructions file. Same path rules as the memory tool (paths.ts); writes and deletes are
+// durable before the reply, and made under the memory folder's lock like the model's.
+//
+// A person's delete is a delete (not the trash): "forget this" means gone. It takes one note, or an
+// empty folder: a folder that still holds notes is refused, saying so, so that a delete never wipes
+// more than the person picked. All of memory goes only with clear, which the app confirms first.
+//
+// Exactly once: the reply to a phone's command is remembered in the command's journal record, after
+// the handler ran. A crash between the delete and that record makes the phone send the command
+// again, and the handler runs again. A delete answers as the first did because it is idempotent (a
+// note already gone is deleted). A clear notes its command id and count durably before it deletes
+// (clearNote): run again for that id it finishes the clear and gives the same count.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_INSTRUCTIONS, MAX_MEMORY_LISTED, type MemoryEntry } from '../../../../shared/src/index.js';
 import { CommandError } from '../../util/command-error.js';
+import { fsyncDir } from '../../util/durable-file.js';
 import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
 import { byPath, memoryBoundBreach, memoryFiles, withMemoryLock } from './bounds.js';
 import { MAX_MEMORY_FILE, MEMORY_PREFIX, memoryPath, refuseLinks } from './paths.js';
 
+/** Test-only: ERRAND_TEST_CRASH=after-memory-delete kills the process after a person's delete or clear, before the reply. */
+const CRASH_AFTER_DELETE = process.env.ERRAND_TEST_CRASH === 'after-memory-delete';
+
+/** A phone's command, to know it again when it is sent again after a crash. */
+export interface CommandOnce {
+  device: string;
+  id: string;
+}
+
 export class MemoryService {
   constructor(
     readonly root: string,
     private readonly instructionsFile: string,
+    /** Where the last clear notes its command and count before it deletes (in the store folder). */
+    private readonly clearNote = path.join(path.dirname(root), 'store', 'memory-clear.json'),
   ) {}
 
   private async at(name: string) {
@@ -78,21 +100,64 @@ export class MemoryService {
     return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) };
   }
 
-  async remove(name: string): Promise<void> {
+  /** Delete a note (or an empty folder); false when it was already gone. Durable on return. */
+  async remove(name: string): Promise<boolean> {
     const p = await this.at(name);
-    try {
-      await fsp.rm(p.real, { recursive: true });
-    } catch {
-      throw new CommandError('not_found', `${p.name} does not exist.`);
-    }
+    return withMemoryLock(this.root, async () => {
+      await this.at(name); // again under the lock: no link crept onto its path meanwhile
+      const st = await fsp.lstat(p.real).catch(() => undefined);
+      if (!st) return false;
+      if (st.isDirectory()) {
+        const held = (await memoryFiles(p.real)).length;
+        const what = held === 1 ? '1 note' : held ? `${held} notes` : 'other entries';
+        if (held || (await fsp.readdir(p.real)).length)
+          throw new CommandError(
+            'bad_request',
+            `${p.name} is a folder holding ${what}: delete them one by one, or clear all of memory.`,
+          );
+        await fsp.rmdir(p.real);
+      } else await fsp.unlink(p.real);
+      await fsyncDir(path.dirname(p.real));
+      if (CRASH_AFTER_DELETE) process.kill(process.pid, 'SIGKILL');
+      return true;
+    });
   }
 
-  /** Delete every memory file; returns how many there were. */
-  async clear(): Promise<number> {
-    const n = (await memoryFiles(this.root)).length;
-    for (const name of await fsp.readdir(this.root).catch(() => [] as string[]))
-      await fsp.rm(path.join(this.root, name), { recursive: true, force: true });
-    return n;
+  /**
+   * Delete every memory file; returns how many there were. `once` names a phone's command: sent
+   * again after a crash cut off the first run's reply, it finishes that clear and gives its count.
+   */
+  async clear(once?: CommandOnce): Promise<number> {
+    return withMemoryLock(this.root, async () => {
+      const earlier = once ? await this.clearNoted(once) : undefined;
+      const removed = earlier ?? (await memoryFiles(this.root)).length;
+      if (once && earlier === undefined) {
+        await fsp.mkdir(path.dirname(this.clearNote), { recursive: true, mode: 0o700 });
+        await writeAtomic(this.clearNote, Buffer.from(JSON.stringify({ ...once, removed })), 0o600);
+      }
+      let names: string[];
+      try {
+        names = await fsp.readdir(this.root);
+      } catch {
+        return removed; // no memory folder: nothing to delete
+      }
+      for (const name of names) await fsp.rm(path.join(this.root, name), { recursive: true, force: true });
+      await fsyncDir(this.root);
+      if (CRASH_AFTER_DELETE) process.kill(process.pid, 'SIGKILL');
+      return removed;
+    });
+  }
+
+  /** The count the clear of this command noted, if the last clear was this command. */
+  private async clearNoted(once: CommandOnce): Promise<number | undefined> {
+    try {
+      const note = JSON.parse(await fsp.readFile(this.clearNote, 'utf8')) as Partial<CommandOnce & { removed: number }>;
+      return note.device === once.device && note.id === once.id && typeof note.removed === 'number'
+        ? note.removed
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async instructions(): Promise<string> {
