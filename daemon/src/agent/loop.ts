@@ -358,7 +358,10 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       }
       let reply: Reply;
       try {
-        reply = await callModel({ model: opts.model, signal, emit, settings, state }, request);
+        reply = await callModel(
+          { model: opts.model, signal, emit, settings, state, redactor: tools.redactor?.bind(tools) },
+          request,
+        );
       } finally {
         call.settle?.(state.costUsd);
       }

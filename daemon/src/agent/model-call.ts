@@ -19,7 +19,18 @@ import {
 } from './reply-checks.js';
 import { chargedUsage, type Estimates, tokens, usageBounds } from './reply-usage.js';
 import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
-import { isUntrusted, pendingServerCalls, refusesServerTools, sourcesOf, WEB_FETCH, webStepOf } from './web-tools.js';
+import {
+  isUntrusted,
+  pendingServerCalls,
+  type Redact,
+  redactCitations,
+  redactWebResult,
+  redactWebStep,
+  refusesServerTools,
+  sourcesOf,
+  WEB_FETCH,
+  webStepOf,
+} from './web-tools.js';
 import type { ModelClient, ModelRequest, ServerBlock, StreamEvent, WireBlock } from './wire.js';
 
 export interface CallContext {
@@ -28,6 +39,11 @@ export interface CallContext {
   emit: Emit;
   settings: LoopSettings;
   state: LoopState;
+  /**
+   * Takes the known secrets out of a text (the tool runtime's redactor): web results are tool
+   * output, kept, shown and sent back to the model like any other, so they are redacted too.
+   */
+  redactor?: () => Redact;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -176,6 +192,9 @@ async function streamOnce(
   let largestWeb: { chars: number; what: () => string } | undefined;
   // A result may answer a call the turn this request continues left without one (pause_turn).
   const offered = new OfferedServerTools(request.tools, pendingServerCalls(request.messages));
+  // The known secrets, looked up once a reply needs them (most replies read no page).
+  let redactor: Redact | undefined;
+  const redact: Redact = (text) => (redactor ??= c.redactor?.() ?? ((t) => t))(text);
   const grew = (s: string, web?: () => string) => {
     replyChars += s.length;
     if (web) {
@@ -208,7 +227,8 @@ async function streamOnce(
   };
   /** What a web result read, for a person: "The page <url>", "The search results for “…”". */
   const whatWasRead = (cb: Record<string, unknown>) => (): string => {
-    const step = webStepOf(serverCall(cb.tool_use_id), cb);
+    const found = webStepOf(serverCall(cb.tool_use_id), cb);
+    const step = found && redactWebStep(found, redact);
     if (step?.tool === WEB_FETCH) return `The page ${step.input.url?.slice(0, 300) || '(no address given)'}`;
     if (step) return `The search results for “${step.input.query?.slice(0, 100) ?? ''}”`;
     return `A ${String(cb.type).slice(0, 60)} block`;
@@ -294,7 +314,9 @@ async function streamOnce(
             `The model API sent a web tool call nested more than ${MAX_NESTING} levels deep; the reply was not used.`,
           );
         if (b.type === 'text')
-          persists.push(emit({ type: 'text.ended', itemId: b.itemId!, text: b.text, sources: sourcesOf(b.citations) }));
+          persists.push(
+            emit({ type: 'text.ended', itemId: b.itemId!, text: b.text, sources: sourcesOf(b.citations, redact) }),
+          );
         else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
           persists.push(
             emit({
@@ -307,7 +329,7 @@ async function streamOnce(
         } else if (b.raw && b.type !== 'server_tool_use' && !offered.problem) {
           // A reply with a block Errand did not ask for is refused: none of its steps is shown as read.
           const step = webStepOf(serverCall(b.raw.tool_use_id), b.raw);
-          if (step) void emit({ type: 'web.step', step });
+          if (step) void emit({ type: 'web.step', step: redactWebStep(step, redact) });
         }
         break;
       }
@@ -397,7 +419,14 @@ async function streamOnce(
   const content: WireBlock[] = [];
   for (const [, b] of [...blocks.entries()].sort((x, y) => x[0] - y[0])) {
     if (b.type === 'text') {
-      if (b.text) content.push({ type: 'text', text: b.text, ...(b.citations ? { citations: b.citations } : {}) });
+      // The model's own words, kept as written; what its citations quote from a result is
+      // redacted as that result is (redactCitations).
+      if (b.text)
+        content.push({
+          type: 'text',
+          text: b.text,
+          ...(b.citations ? { citations: redactCitations(b.citations, redact) } : {}),
+        });
       else await emit({ type: 'text.ended', itemId: b.itemId!, text: '' });
     } else if (b.type === 'thinking') {
       // Kept exactly (text and signature): the API checks them when they come back.
@@ -414,7 +443,8 @@ async function streamOnce(
           block.input = {};
         }
       }
-      content.push(block);
+      // A web result is tool output: the conversation keeps it without the known secrets.
+      content.push(b.type === 'server_tool_use' ? block : redactWebResult(block, redact));
     } else if (b.type === 'tool_use') {
       let input: unknown = {};
       try {

@@ -18,7 +18,7 @@ import type { LoopEvent, LoopState, StepEnd, ToolStep } from './loop-types.js';
 import { type AgentRecord, findTask, newItemId, upsertItem } from './records.js';
 import { type Failure, retryNotice } from './retry.js';
 import type { StepJournal, StepRecord } from './step-journal.js';
-import type { WebStep } from './web-tools.js';
+import { readsWeb, type WebStep } from './web-tools.js';
 
 /** Characters of a tool's output kept in the thread and its events; longer outputs are blobs. */
 export const OUTPUT_PREVIEW = 64_000;
@@ -396,8 +396,13 @@ export class RunRecorder {
     // approval), so a crash while its tools run (a long build) cannot lose it.
     const cost = { usage: { ...spent.usage }, costUsd: spent.costUsd };
     if (this.task) this.task = { ...this.task, ...cost };
+    // A reply that read a page taints the task from now on: the records that keep it as the open
+    // turn (an approval's or a question's wait, a tool's start) say so too, or a crash before the
+    // turn's checkpoint would leave the page in the conversation and the task clean.
+    const tainted = readsWeb(inflight.assistant);
     this.deferred.push((doc, rec) => {
       rec.tasks[this.d.taskId].inflight = copy;
+      if (tainted) rec.tasks[this.d.taskId].tainted = true;
       const t = findTask(doc, this.d.taskId);
       if (t) Object.assign(t, cost);
     });
@@ -416,6 +421,7 @@ export class RunRecorder {
     this.journalCarry = {
       assistant: inflight.assistant,
       items: [...this.unsaved.values()].map((i) => ({ ...i })),
+      ...(tainted ? { tainted: true as const } : {}),
     };
     for (const item of items) this.emitItem(item, true);
   }
@@ -464,6 +470,8 @@ export class RunRecorder {
       if (tainted) rec.tasks[this.d.taskId].tainted = true;
     });
     this.journalCarry.results = { ...this.journalCarry.results, [step.id]: { result, end, endedAt } };
+    // The record carrying the result carries its taint (a connector's output): recovery folds both.
+    if (tainted) this.journalCarry.tainted = true;
     const prev = this.unsaved.get(step.id);
     const base =
       prev && prev.kind === 'tool'

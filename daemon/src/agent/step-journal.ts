@@ -27,6 +27,11 @@ export interface StepRecord {
   results?: Record<string, { result: StoredResult; end: StepEnd; endedAt: number }>;
   /** The tool_use id about to run. */
   started?: string;
+  /**
+   * The task had untrusted content in view by this record (the reply read a page, a result was a
+   * connector's output): recovery keeps the task tainted though the turn's checkpoint never came.
+   */
+  tainted?: true;
 }
 
 const SAFE = /^[A-Za-z0-9_.-]{1,160}$/;

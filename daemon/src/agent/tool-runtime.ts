@@ -85,6 +85,11 @@ export interface ToolRuntime {
   run(call: { id: string; name: string; input: unknown }, ctx: TaskToolContext): Promise<ToolCallOutcome>;
   /** Lines for the system prompt: allowed folders, sandbox state, connectors. */
   promptContext(): string[];
+  /**
+   * A function that takes the known secrets (as they are now) out of a text, for tool output the
+   * runtime does not run itself: what the API's web tools bring back.
+   */
+  redactor?(): (text: string) => string;
   /** Files the task created or changed, for display (relative to the workspace when inside it). */
   changedFiles?(taskId: string): Promise<string[]>;
   /**

@@ -298,14 +298,105 @@ export function webStepOf(use: ServerBlock | undefined, result: Record<string, u
   return undefined;
 }
 
+/** Text with the known secrets replaced by [redacted] (the tool runtime's redactor). */
+export type Redact = (text: string) => string;
+
+/** A web step without the known secrets in anything it shows (a page can hold one: it is tool output). */
+export function redactWebStep(step: WebStep, redact: Redact): WebStep {
+  const { query, url, title, results } = step.input;
+  return {
+    ...step,
+    summary: redact(step.summary),
+    output: redact(step.output),
+    input: {
+      ...(query !== undefined ? { query: redact(query) } : {}),
+      ...(url !== undefined ? { url: redact(url) } : {}),
+      ...(title !== undefined ? { title: redact(title) } : {}),
+      ...(results ? { results: results.map((r) => ({ title: redact(r.title), url: redact(r.url) })) } : {}),
+    },
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `o` with its string fields `keys` redacted: `o` itself when none held a secret. */
+function redactFields<T extends Record<string, unknown>>(o: T, keys: string[], redact: Redact): T {
+  let out = o;
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v !== 'string') continue;
+    const clean = redact(v);
+    if (clean !== v) out = { ...out, [k]: clean };
+  }
+  return out;
+}
+
+/**
+ * A web result block without the known secrets in its plain text: what the conversation keeps,
+ * sends back to the model with every later request, and stores. A block without a secret comes
+ * back as it was (byte-identical to what the API sent). Changed: a fetch's url, title and text
+ * (a text document's `data`), a search result's title and url, all plain text the API takes back
+ * as it is given. Left as they are, on purpose: a search result's `encrypted_content` (opaque: the
+ * API decrypts it to give the model the page, so a changed one breaks the request, and nothing in
+ * it is readable here), a PDF's base64 `data` (its text cannot be changed without breaking the
+ * file), ids, dates and error codes.
+ */
+export function redactWebResult(block: ServerBlock, redact: Redact): ServerBlock {
+  if (block.type === 'web_fetch_tool_result' && isRecord(block.content)) {
+    const result = block.content;
+    let next = redactFields(result, ['url'], redact);
+    const doc = result.content;
+    if (isRecord(doc)) {
+      let cleanDoc = redactFields(doc, ['title'], redact);
+      const source = doc.source;
+      if (isRecord(source) && source.type === 'text') {
+        const cleanSource = redactFields(source, ['data'], redact);
+        if (cleanSource !== source) cleanDoc = { ...cleanDoc, source: cleanSource };
+      }
+      if (cleanDoc !== doc) next = { ...next, content: cleanDoc };
+    }
+    return next === result ? block : { ...block, content: next };
+  }
+  if (block.type === 'web_search_tool_result' && Array.isArray(block.content)) {
+    let changed = false;
+    const results = block.content.map((r: unknown) => {
+      if (!isRecord(r)) return r;
+      const clean = redactFields(r, ['title', 'url'], redact);
+      if (clean !== r) changed = true;
+      return clean;
+    });
+    return changed ? { ...block, content: results } : block;
+  }
+  return block;
+}
+
+/**
+ * A text block's citations without the known secrets in what they quote from a result (the quote,
+ * the page's title and URL), like the result they point into. Only a citation holding a secret is
+ * changed; its `encrypted_index` and character positions are left as the API gave them.
+ */
+export function redactCitations(citations: unknown[], redact: Redact): unknown[] {
+  let changed = false;
+  const out = citations.map((c) => {
+    if (!isRecord(c)) return c;
+    const clean = redactFields(c, ['cited_text', 'title', 'url', 'document_title'], redact);
+    if (clean !== c) changed = true;
+    return clean;
+  });
+  return changed ? out : citations;
+}
+
 /** Sources cited by a text block, deduplicated by URL, for the list under the answer. */
-export function sourcesOf(citations: unknown[] | undefined): Array<{ title: string; url: string }> | undefined {
+export function sourcesOf(
+  citations: unknown[] | undefined,
+  redact: Redact = (t) => t,
+): Array<{ title: string; url: string }> | undefined {
   if (!citations?.length) return undefined;
   const seen = new Map<string, { title: string; url: string }>();
   for (const c of citations) {
-    const url = str((c as { url?: unknown })?.url, 2000);
+    const url = redact(str((c as { url?: unknown })?.url, 2000));
     if (!url || seen.has(url) || !/^https?:\/\//i.test(url)) continue;
-    seen.set(url, { title: str((c as { title?: unknown }).title, 300) || url, url });
+    seen.set(url, { title: redact(str((c as { title?: unknown }).title, 300)) || url, url });
     if (seen.size >= 20) break;
   }
   return seen.size ? [...seen.values()] : undefined;

@@ -75,6 +75,7 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
     ...(inner.changedFiles ? { changedFiles: (taskId: string) => inner.changedFiles!(taskId) } : {}),
     ...(inner.askToContinue ? { askToContinue: inner.askToContinue.bind(inner) } : {}),
     ...(inner.notedFiles ? { notedFiles: inner.notedFiles.bind(inner) } : {}),
+    ...(inner.redactor ? { redactor: inner.redactor.bind(inner) } : {}),
     async run(call, ctx) {
       if (call.name !== SCHEDULE_TOOL) return inner.run(call, ctx);
       const ops = deps.ops();

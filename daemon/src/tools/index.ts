@@ -427,6 +427,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     summarize: (name, input) => runtime.summarize(name, input),
     run: (call, tctx) => runtime.run(call, tctx),
     promptContext: () => runtime.promptContext(),
+    redactor: () => runtime.redactor(),
     changedFiles: async (taskId) => {
       const files = (await journal.changes(taskId))
         .filter((c) => c.op !== 'mkdir' && c.op !== 'trash' && !c.undone)

@@ -445,6 +445,11 @@ export class Runtime implements ToolRuntime {
     }
   }
 
+  redactor(): (text: string) => string {
+    const secrets = this.knownSecrets();
+    return (text) => redactText(text, secrets);
+  }
+
   private knownSecrets(): KnownSecrets {
     return {
       values: this.d.secrets().filter((x) => x.length >= 8),
