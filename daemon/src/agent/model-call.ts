@@ -10,6 +10,8 @@ import type { Emit, LoopSettings, LoopState } from './loop-types.js';
 import { addUsage, costUsd, emptyUsage } from './pricing.js';
 import {
   checkNesting,
+  checkThinkingEnd,
+  checkThinkingStart,
   INVALID_INPUT,
   jsonNestedDeeperThan,
   MAX_NESTING,
@@ -251,6 +253,7 @@ async function streamOnce(
         // deep must not reach the loop (a call silently not run, a stack overflow in what copies it).
         if (cb.type === 'tool_use' || cb.type === 'server_tool_use') toolCalls.check(cb);
         checkNesting(cb);
+        checkThinkingStart(request, cb);
         offered.check(cb);
         // Web results (and any block Errand does not know) are untrusted text from the moment they
         // arrive: a reply cut off after them (cancelled, failed) still leaves what the model said
@@ -318,6 +321,7 @@ async function streamOnce(
             emit({ type: 'text.ended', itemId: b.itemId!, text: b.text, sources: sourcesOf(b.citations, redact) }),
           );
         else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
+          checkThinkingEnd(b);
           persists.push(
             emit({
               type: 'thought',

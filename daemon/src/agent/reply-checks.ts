@@ -1,6 +1,7 @@
 // Checks on what a model reply says before anything in it runs or is kept: tool call ids that are
-// valid and unique in the thread, blocks and tool input nested no deeper than any tool needs, and
-// only the blocks Errand asked for (the web tools the request offered, used no more than it allowed).
+// valid and unique in the thread, blocks and tool input nested no deeper than any tool needs, only
+// the blocks Errand asked for (the web tools the request offered, used no more than it allowed), and
+// thinking blocks that can go back to the API exactly as they came.
 import type { LoopState } from './loop-types.js';
 import { ModelOutputError } from './retry.js';
 import { WEB_FETCH, WEB_SEARCH } from './web-tools.js';
@@ -122,6 +123,37 @@ function idsInConversation(state: Pick<LoopState, 'messages' | 'inflight'>): Set
   for (const b of blocks)
     if ((b.type === 'tool_use' || b.type === 'server_tool_use') && typeof b.id === 'string') ids.add(b.id);
   return ids;
+}
+
+/**
+ * A thinking block as it starts. The API wants each thinking block back byte for byte with every
+ * later request and refuses the conversation from then on when one is not valid; a block Errand
+ * would have to fill in (text or data that is not a string) or did not ask for must not be kept.
+ */
+export function checkThinkingStart(
+  request: Pick<ModelRequest, 'thinking'>,
+  cb: { type: string; thinking?: unknown; signature?: unknown; data?: unknown },
+): void {
+  if (cb.type !== 'thinking' && cb.type !== 'redacted_thinking') return;
+  if (!request.thinking)
+    throw new ModelOutputError(
+      'The model API sent a thinking block, but this request did not ask for thinking; the reply was not used.',
+    );
+  if (cb.type === 'redacted_thinking' && (typeof cb.data !== 'string' || cb.data === ''))
+    throw new ModelOutputError(
+      'The model API sent a redacted thinking block without its data; the reply was not used.',
+    );
+  // Both may be absent here (the deltas carry them); present, they must be text.
+  if (cb.type === 'thinking' && [cb.thinking, cb.signature].some((v) => v !== undefined && typeof v !== 'string'))
+    throw new ModelOutputError(
+      'The model API sent a thinking block whose text or signature is not text; the reply was not used.',
+    );
+}
+
+/** A thinking block once complete: without its signature the API refuses it when it goes back. */
+export function checkThinkingEnd(b: { type: string; signature?: string }): void {
+  if (b.type === 'thinking' && !b.signature)
+    throw new ModelOutputError('The model API sent a thinking block without a signature; the reply was not used.');
 }
 
 /** The model's own blocks: what it wrote, never text it read. */
