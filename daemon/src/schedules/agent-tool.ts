@@ -14,7 +14,7 @@ export const SCHEDULE_TOOL = 'schedule_create';
 
 /** In front of the card's sentence when the asking task had read untrusted content. */
 export const UNTRUSTED_WARNING =
-  'Caution: this task text was written after the conversation read untrusted content (a web page, a received file or connector output) and may carry its instructions; every run starts as untrusted. Check the task in Details. ';
+  'Caution: this task text was written after the conversation read untrusted content (a web page, a received file or connector output) and may carry its instructions; every run starts as untrusted. Read the task each run follows before approving. ';
 
 const definition: ModelToolDefinition = {
   name: SCHEDULE_TOOL,

@@ -18,6 +18,11 @@ export interface ApprovalWords {
    * shown whole): read before Approve, not as one escaped JSON string behind Details.
    */
   content?: Array<{ path: string; bytes?: number; text: string }>;
+  /**
+   * The instruction every run of a schedule follows, whole with its line breaks: what the schedule
+   * will do, where its title (the model's own words) can say anything.
+   */
+  task?: string;
 }
 
 /** `path` relative to the deepest allowed folder holding it ("Projects/report.md"), else as given. */
@@ -50,8 +55,21 @@ function shellLine(argv: unknown): string | undefined {
 export function approvalWords(a: Approval, roots: string[]): ApprovalWords {
   const words = sentenceAndCommand(a, roots);
   const content = contentOf(a, roots);
+  const task = scheduleTaskOf(a);
   // The sentence's own words are plain; what it quotes (paths, names, the summary) is not.
-  return { ...words, sentence: visibleText(words.sentence), ...(content.length ? { content } : {}) };
+  return {
+    ...words,
+    sentence: visibleText(words.sentence),
+    ...(content.length ? { content } : {}),
+    ...(task !== undefined ? { task } : {}),
+  };
+}
+
+/** The task text a schedule approval (schedule_create, or a later change to one) binds its runs to. */
+function scheduleTaskOf(a: Approval): string | undefined {
+  return a.tool.startsWith('schedule_') && typeof a.action.task === 'string'
+    ? visibleText(a.action.task, true)
+    : undefined;
 }
 
 /** The content an fs_write or fs_move shows (its preview; a moved folder's files), line breaks kept. */

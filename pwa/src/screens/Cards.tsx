@@ -236,6 +236,14 @@ function PendingApproval({ approval }: { approval: Approval }) {
           </pre>
         </div>
       ))}
+      {words.task !== undefined && (
+        <div class="approval-file">
+          <div class="label">Each run follows this task</div>
+          <pre aria-label="Task each run follows">
+            <bdo dir="ltr">{words.task}</bdo>
+          </pre>
+        </div>
+      )}
       <details class="approval-details">
         <summary>Details</summary>
         <div class="label">Exact action ({visibleText(approval.tool)})</div>
