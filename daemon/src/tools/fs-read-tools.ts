@@ -7,7 +7,7 @@ import { inFolder, readFileNoFollow } from './no-follow.js';
 import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
 import { MATCH_BUDGET_MS, type MatchReply, MatchTimeout, searchMatcher } from './search-worker.js';
-import { holdsSecret, noSecrets, type SecretsNow } from './secret-files.js';
+import { holdsSecret, noSecrets, redactedText, type SecretsNow } from './secret-files.js';
 import { asInput, optBool, optNum, optStr, str, type ToolSpec, text } from './types.js';
 import { clip, fmt, ToolError } from './util.js';
 
@@ -417,7 +417,11 @@ export function readTools(roots: Roots, secrets: SecretsNow = noSecrets): ToolSp
           // Read through folders reached without following links: the checked real path (inside
           // the roots, a regular file with one link) or nothing, so no second resolve is needed.
           const { data } = await readFileNoFollow(r.real, MAX_READ_BYTES);
-          const res = await readForModel(r.real, data, opts);
+          // A long line or cell is cut to length before the runtime redacts the output, so a secret
+          // across the cut would leave its start: text is redacted whole first.
+          const kind = kindOf(r.real, data);
+          const red = kind === 'text' || kind === 'csv' ? redactedText(data, secrets()) : undefined;
+          const res = await readForModel(r.real, red === undefined ? data : Buffer.from(red, 'utf8'), opts);
           return { content: res.blocks, summary: `Read ${path.basename(r.real)} (${res.summary})` };
         },
       };

@@ -313,7 +313,8 @@ export function writeTools(roots: Roots, journal: ChangeJournal, secrets: Secret
         const replaced = all ? count : 1;
         // The result's size before it is built: it is bounded like anything fs_write writes.
         const size = data.length + replaced * (newBytes.length - oldBytes.length);
-        if (size > MAX_WRITE_BYTES)
+        // An edit that does not grow the file is allowed whatever its size (up to the read cap).
+        if (size > MAX_WRITE_BYTES && size > data.length)
           throw new ToolError(
             `The edit would make ${p} ${fmt(size)} bytes; the limit is ${fmt(MAX_WRITE_BYTES)}, as for fs_write. Nothing was changed. Replace fewer occurrences or with shorter text.`,
           );

@@ -3,7 +3,7 @@
 // secret redacted; but an edit could break the secret into pieces redaction no longer finds (a
 // space after every few characters), and an edit's "not found" or a search's match would answer
 // guesses about it one character at a time. So the fs tools neither change nor search such a file.
-import { type KnownSecrets, redactText } from './redact.js';
+import { type KnownSecrets, REDACTED, redactText } from './redact.js';
 
 /** The secrets Errand knows right now. */
 export type SecretsNow = () => KnownSecrets;
@@ -15,10 +15,23 @@ const MIN_SECRET = 8;
 
 /** Does `data` hold a known secret, as redaction would find it in a tool's output? */
 export function holdsSecret(data: Buffer, secrets: KnownSecrets): boolean {
+  return redactedText(data, secrets) !== undefined;
+}
+
+/**
+ * `data` as text with the known secrets redacted, or undefined when it holds none. A redaction that
+ * fails counts as holding one (kept from the model), never as clean.
+ */
+export function redactedText(data: Buffer, secrets: KnownSecrets): string | undefined {
   const values = secrets.values.filter((v) => v.length >= MIN_SECRET);
-  if (!values.length && !secrets.tokenHashes.size) return false;
+  if (!values.length && !secrets.tokenHashes.size) return undefined;
   const text = data.toString('utf8');
-  return redactText(text, { values, tokenHashes: secrets.tokenHashes }) !== text;
+  try {
+    const red = redactText(text, { values, tokenHashes: secrets.tokenHashes });
+    return red !== text ? red : undefined;
+  } catch {
+    return REDACTED;
+  }
 }
 
 /** The sentence for the model: what it cannot do with the file, and who can. */
