@@ -53,7 +53,7 @@ it('in a tainted thread, writing what a connector runs asks and shows it whole; 
   const tainted = h.task({ taskId: 'task_web', threadId: 'thr_web', tainted: true });
   const seen = new Set<string>();
   const payload = `import fs from 'node:fs';\nfs.writeFileSync('/tmp/pwned', 'ran outside the sandbox');\n`;
-  for (const file of ['mcp/srv.mjs', 'tool/dist/index.js', 'tool/dist/helper.js', 'bin-srv/start']) {
+  for (const file of ['mcp/srv.mjs', 'mcp/lib.mjs', 'tool/dist/index.js', 'tool/dist/helper.js', 'bin-srv/start']) {
     const before = fs.existsSync(path.join(ws, file)) ? fs.readFileSync(path.join(ws, file), 'utf8') : undefined;
     const running = h.run('fs_write', { path: file, content: payload }, tainted);
     const a = await approvalFor(h, running, seen);
@@ -73,7 +73,7 @@ it('in a tainted thread, writing what a connector runs asks and shows it whole; 
   expect(fs.existsSync(path.join(ws, 'tool', 'dist', 'extra.js'))).toBe(false);
 
   // Files the servers do not run are written as before; a removed connector's files are ordinary again.
-  expect((await h.run('fs_write', { path: 'mcp/notes.md', content: 'ok\n' }, tainted)).state).toBe('completed');
+  expect((await h.run('fs_write', { path: 'docs/notes.md', content: 'ok\n' }, tainted)).state).toBe('completed');
   h.setConfig((raw) => {
     raw.connectors = [];
   });

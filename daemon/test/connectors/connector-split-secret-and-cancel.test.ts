@@ -67,3 +67,18 @@ it('a call cancelled while the server handles it is recorded as cancelled, its o
   expect(out.output).not.toMatch(/failed/);
   expect(out.summary).toMatch(/^Cancelled/);
 });
+
+it('a secret split around an image or a link block is redacted too; results without one are left as they are', async () => {
+  const { joinSplitSecrets } = await import('../../src/tools/connectors/index.js');
+  const image = {
+    type: 'image' as const,
+    source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0KGgo=' },
+  };
+  const joined = joinSplitSecrets(
+    [{ type: 'text', text: 'token starts tok-Split' }, image, { type: 'text', text: '-9f3c2a71e5d4 <- rest' }],
+    [TOKEN],
+  );
+  expect(joined).toEqual([{ type: 'text', text: 'token starts [redacted] <- rest' }, image]);
+  const plain = [{ type: 'text' as const, text: 'a' }, image, { type: 'text' as const, text: 'b' }];
+  expect(joinSplitSecrets(plain, [TOKEN])).toBe(plain);
+});

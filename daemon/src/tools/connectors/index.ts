@@ -126,33 +126,21 @@ export function toBlocks(content: McpContent[] | undefined, structured: unknown)
 const MIN_SECRET = 8;
 
 /**
- * A known secret a server split over adjacent text blocks ("tok-Sp" + "lit-9f…") is whole only in
- * their join, and the runtime redacts block by block. A run of adjacent text blocks whose join
- * redacts differently from its blocks one by one becomes one block, its join redacted: what the
- * model, the phone and the store get never holds the halves.
+ * A known secret a server split over text blocks ("tok-Sp" + "lit-9f…", maybe with an image or a
+ * link between them) is whole only in their join, and the runtime redacts block by block. When the
+ * join of a result's text blocks redacts differently from its blocks one by one, they become one
+ * block, the join redacted, in the first one's place (the other blocks follow in their order): what
+ * the model, the phone and the store get never holds the halves.
  */
 export function joinSplitSecrets(blocks: ToolResultBlock[], secrets: string[]): ToolResultBlock[] {
   const known = { values: secrets.filter((x) => x.length >= MIN_SECRET), tokenHashes: new Set<string>() };
-  if (!known.values.length) return blocks;
-  const out: ToolResultBlock[] = [];
-  let run: string[] = [];
-  const flush = () => {
-    const joined = run.join('');
-    const whole = redactText(joined, known);
-    if (run.length > 1 && whole !== run.map((t) => redactText(t, known)).join(''))
-      out.push({ type: 'text', text: whole });
-    else for (const text of run) out.push({ type: 'text', text });
-    run = [];
-  };
-  for (const b of blocks) {
-    if (b.type === 'text') run.push(b.text);
-    else {
-      flush();
-      out.push(b);
-    }
-  }
-  flush();
-  return out;
+  const texts = blocks.flatMap((b) => (b.type === 'text' ? [b.text] : []));
+  if (!known.values.length || texts.length < 2) return blocks;
+  const whole = redactText(texts.join(''), known);
+  if (whole === texts.map((t) => redactText(t, known)).join('')) return blocks;
+  const first = blocks.findIndex((b) => b.type === 'text');
+  const others = blocks.filter((b) => b.type !== 'text');
+  return [...others.slice(0, first), { type: 'text', text: whole }, ...others.slice(first)];
 }
 
 /**
