@@ -33,6 +33,8 @@ export interface Store {
   openApprovals: OpenApprovals;
   /** Threads a model named (a deleted schedule's, made from untrusted content): pushes hide the title. */
   modelNamedThreads: ModelNamedThreads;
+  /** The rolling copy of the small store files taken at this start (close waits for it; so do tests that stop without close). */
+  backedUp: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ async function openStoreFiles(paths: HomePaths, opts: StoreOptions): Promise<Sto
     spendDays,
     openApprovals,
     modelNamedThreads,
+    backedUp: backup,
     async close() {
       await backup;
       await journal.close();

@@ -41,6 +41,7 @@ async function homeWithSnapshotAndLaterThreads() {
   const after: string[] = [];
   for (let i = 0; i < 10; i++) after.push((await again.threads.create(`after ${i}`, () => undefined)).meta.id);
   const lastSeq = again.events.lastSeq;
+  await again.backedUp;
   await again.journal.close(false); // as a crash: the later threads are only in the journal
   again.threads.close();
   const wal = journalDirOf(paths);

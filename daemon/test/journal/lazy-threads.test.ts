@@ -97,6 +97,7 @@ it('a change recorded after the snapshot applies to a thread restored unparsed',
   await store.threads.update(doc.meta.id, (d) => {
     d.meta.title = 'Changed after the snapshot';
   });
+  await store.backedUp;
   await store.journal.close(false); // as after a crash: the change is only in the journal's tail
   const again = await openStore(paths);
   expect(again.threads.summary(doc.meta.id)?.title).toBe('Changed after the snapshot');

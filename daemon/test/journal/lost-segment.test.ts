@@ -42,8 +42,9 @@ const tmpHome = () => {
 
 const notice = (text: string) => ({ kind: 'notice' as const, level: 'info' as const, text, at: 0 });
 
-/** A kill -9: nothing more is written (no snapshot at stop). */
+/** A kill -9: nothing more is written (no snapshot at stop). The start's backup copy has ended (the test's folder is removed next). */
 async function crash(store: Store): Promise<void> {
+  await store.backedUp;
   await store.journal.close(false);
   store.threads.close();
   store.events.closeWindow();
