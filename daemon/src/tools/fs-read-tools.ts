@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { globMatcher } from './glob.js';
 import { inFolder, readFileNoFollow } from './no-follow.js';
-import { kindOf, looksBinary, MAX_READ_BYTES, readForModel } from './readers.js';
+import { kindOf, looksBinary, MAX_CHARS, MAX_READ_BYTES, readForModel } from './readers.js';
 import type { Roots } from './roots.js';
 import { MATCH_BUDGET_MS, type MatchReply, MatchTimeout, searchMatcher } from './search-worker.js';
 import { holdsSecret, noSecrets, redactedText, type SecretsNow } from './secret-files.js';
@@ -75,6 +75,16 @@ const typeName = (d: fs.Dirent | fs.Stats) =>
  * The reading tools. `secrets` are the secrets Errand knows: a file holding one is not searched
  * and its content facts are not given (secret-files.ts); reading it shows the secret redacted.
  */
+/** Whether a line of `data` is longer than `max` bytes (fs_read cuts such a line). */
+function hasLineLongerThan(data: Buffer, max: number): boolean {
+  let start = 0;
+  for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+    if (nl - start > max) return true;
+    start = nl + 1;
+  }
+  return data.length - start > max;
+}
+
 export function readTools(roots: Roots, secrets: SecretsNow = noSecrets): ToolSpec[] {
   const list: ToolSpec = {
     kind: 'read',
@@ -418,9 +428,11 @@ export function readTools(roots: Roots, secrets: SecretsNow = noSecrets): ToolSp
           // the roots, a regular file with one link) or nothing, so no second resolve is needed.
           const { data } = await readFileNoFollow(r.real, MAX_READ_BYTES);
           // A long line or cell is cut to length before the runtime redacts the output, so a secret
-          // across the cut would leave its start: text is redacted whole first.
+          // across the cut would leave its start: such text is redacted whole first (only then: the
+          // runtime redacts every output anyway, and a read is the agent's most common call).
           const kind = kindOf(r.real, data);
-          const red = kind === 'text' || kind === 'csv' ? redactedText(data, secrets()) : undefined;
+          const cut = kind === 'csv' || (kind === 'text' && hasLineLongerThan(data, MAX_CHARS));
+          const red = cut ? redactedText(data, secrets()) : undefined;
           const res = await readForModel(r.real, red === undefined ? data : Buffer.from(red, 'utf8'), opts);
           return { content: res.blocks, summary: `Read ${path.basename(r.real)} (${res.summary})` };
         },

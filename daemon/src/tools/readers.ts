@@ -9,7 +9,7 @@ import { clip, fmt, ToolError } from './util.js';
 
 export const MAX_READ_BYTES = 50 * 1024 * 1024;
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
-const MAX_CHARS = 60_000;
+export const MAX_CHARS = 60_000;
 const DEFAULT_LINES = 400;
 const DEFAULT_ROWS = 200;
 const DEFAULT_PAGES = 20;
