@@ -504,6 +504,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     await emit({ type: 'checkpoint', state: snapshot(state) });
   }
 
+  /** Text the model wrote, as a person is shown it: without the known secrets. */
+  function shownText(text: string): string {
+    return tools.redactor ? tools.redactor()(text) : text;
+  }
+
   function stepOf(b: ToolUseBlock): ToolStep {
     const invalid = invalidInputAnswer(b.input);
     const summary =
@@ -586,8 +591,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
       const startsLater = !readOnly && reportsStart.has(b.name);
       if (!startsLater) await start();
       if (b.name === ASK_USER) {
+        // Shown to the person (and pushed) without the known secrets; the call keeps its input.
         const question =
-          String((b.input as { question?: unknown })?.question ?? '').trim() ||
+          shownText(String((b.input as { question?: unknown })?.question ?? '').trim()) ||
           'The agent needs your input to continue.';
         wall.pause();
         let answer: string | undefined;

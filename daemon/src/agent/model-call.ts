@@ -21,6 +21,7 @@ import {
 } from './reply-checks.js';
 import { chargedUsage, type Estimates, tokens, usageBounds } from './reply-usage.js';
 import { backoffMs, classify, IncompleteStreamError, ModelOutputError, StalledStreamError } from './retry.js';
+import type { Redactor } from './tool-runtime.js';
 import {
   isUntrusted,
   pendingServerCalls,
@@ -43,9 +44,48 @@ export interface CallContext {
   state: LoopState;
   /**
    * Takes the known secrets out of a text (the tool runtime's redactor): web results are tool
-   * output, kept, shown and sent back to the model like any other, so they are redacted too.
+   * output, kept, shown and sent back to the model like any other, so they are redacted too; and
+   * what the model writes is redacted wherever it is shown (a hostile endpoint can echo the API key).
    */
-  redactor?: () => Redact;
+  redactor?: () => Redactor;
+}
+
+/**
+ * A text block's words as the phones see them while they stream: without the known secrets, and
+ * never a secret in part. A secret can be split across deltas, so the last `holdBack` characters
+ * (the longest form of a secret, less one) wait for more text or the block's end. Each delta
+ * redacts only what was not shown yet, so the work stays linear in the text.
+ */
+export class LiveText {
+  private raw = '';
+  /** Characters of `raw` whose redacted form was shown. */
+  private shownRaw = 0;
+  private shown = '';
+  constructor(
+    private readonly redact: Redact,
+    private readonly holdBack: number,
+  ) {}
+
+  /** Take `delta`; returns the redacted text that may be shown now, after what was shown. */
+  add(delta: string): string {
+    this.raw += delta;
+    const cut = this.raw.length - this.holdBack;
+    if (cut <= this.shownRaw) return '';
+    const safe = this.redact(this.raw.slice(this.shownRaw, cut));
+    // A secret across the cut is whole in the rest (held back long enough) but not in `safe`:
+    // then wait, rather than show its first part.
+    if (!this.redact(this.raw.slice(this.shownRaw)).startsWith(safe)) return '';
+    this.shownRaw = cut;
+    this.shown += safe;
+    return safe;
+  }
+
+  /** The block ended: its whole text redacted, and what of it is still to be shown. */
+  end(): { text: string; rest: string } {
+    const text = this.redact(this.raw);
+    // Should a redaction span what was shown, the item's update (its whole text) corrects the phone.
+    return { text, rest: text.startsWith(this.shown) ? text.slice(this.shown.length) : '' };
+  }
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -70,8 +110,8 @@ export type Reply =
 /** One model call, retried (backoff, retry-after) within the retry window. */
 export async function callModel(c: CallContext, request: ModelRequest): Promise<Reply> {
   const { signal, emit, settings } = c;
-  const textEnd = (it: { itemId: string; text: string }) =>
-    emit({ type: 'text.ended', itemId: it.itemId, text: it.text });
+  const textEnd = (it: { itemId: string; shown: string }) =>
+    emit({ type: 'text.ended', itemId: it.itemId, text: it.shown });
   const started = Date.now();
   let reuse: string[] = [];
   // The request's size in tokens (chars / 4), worked out once for all attempts: what bounds the
@@ -137,10 +177,13 @@ interface Block {
   /** Thinking: its signature, and when it started streaming (for "Thought for 12 s"). */
   signature?: string;
   startedAt?: number;
+  /** Text: what the phones are shown of it (redacted). */
+  live?: LiveText;
 }
 type Attempt =
   | { kind: 'ok'; content: WireBlock[]; stopReason: string }
-  | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string }> };
+  /** `text`: the model's words as written (kept in the conversation); `shown`: redacted, for the phones. */
+  | { kind: 'error'; error: unknown; items: Array<{ itemId: string; text: string; shown: string }> };
 
 /**
  * A reply's text, thinking, tool input and server tool results together: far past what any
@@ -195,8 +238,9 @@ async function streamOnce(
   // A result may answer a call the turn this request continues left without one (pause_turn).
   const offered = new OfferedServerTools(request.tools, pendingServerCalls(request.messages));
   // The known secrets, looked up once a reply needs them (most replies read no page).
-  let redactor: Redact | undefined;
-  const redact: Redact = (text) => (redactor ??= c.redactor?.() ?? ((t) => t))(text);
+  let redactor: Redactor | undefined;
+  const knownSecrets = (): Redactor => (redactor ??= c.redactor?.() ?? ((t: string) => t));
+  const redact: Redact = (text) => knownSecrets()(text);
   const grew = (s: string, web?: () => string) => {
     replyChars += s.length;
     if (web) {
@@ -229,11 +273,16 @@ async function streamOnce(
   };
   /** What a web result read, for a person: "The page <url>", "The search results for “…”". */
   const whatWasRead = (cb: Record<string, unknown>) => (): string => {
-    const found = webStepOf(serverCall(cb.tool_use_id), cb);
+    const found = webStepOf(serverCall(cb.tool_use_id), cb, redact);
     const step = found && redactWebStep(found, redact);
     if (step?.tool === WEB_FETCH) return `The page ${step.input.url?.slice(0, 300) || '(no address given)'}`;
     if (step) return `The search results for “${step.input.query?.slice(0, 100) ?? ''}”`;
-    return `A ${String(cb.type).slice(0, 60)} block`;
+    return `A ${redact(String(cb.type)).slice(0, 60)} block`;
+  };
+  /** A text block's new words, shown as far as no secret can be in part of them. */
+  const showText = (b: Block, delta: string) => {
+    const shown = delta && b.live!.add(delta);
+    if (shown) void emit({ type: 'text.delta', itemId: b.itemId!, delta: shown });
   };
   const onEvent = (ev: StreamEvent) => {
     switch (ev.type) {
@@ -275,7 +324,8 @@ async function streamOnce(
         }
         if (cb.type === 'text') {
           b.itemId = reuse.shift() ?? startText();
-          if (b.text) void emit({ type: 'text.delta', itemId: b.itemId, delta: b.text });
+          b.live = new LiveText(redact, Math.max(0, (knownSecrets().reach ?? 0) - 1));
+          showText(b, b.text);
         }
         blocks.set(ev.index, b);
         break;
@@ -295,7 +345,7 @@ async function streamOnce(
         }
         if (ev.delta.type === 'text_delta' && ev.delta.text) {
           b.text += ev.delta.text;
-          void emit({ type: 'text.delta', itemId: b.itemId!, delta: ev.delta.text });
+          showText(b, ev.delta.text);
         } else if (ev.delta.type === 'input_json_delta' && ev.delta.partial_json) {
           b.json += ev.delta.partial_json;
         } else if (ev.delta.type === 'thinking_delta' && ev.delta.thinking) {
@@ -316,23 +366,24 @@ async function streamOnce(
           throw new ModelOutputError(
             `The model API sent a web tool call nested more than ${MAX_NESTING} levels deep; the reply was not used.`,
           );
-        if (b.type === 'text')
-          persists.push(
-            emit({ type: 'text.ended', itemId: b.itemId!, text: b.text, sources: sourcesOf(b.citations, redact) }),
-          );
-        else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
+        if (b.type === 'text') {
+          const { text, rest } = b.live!.end();
+          if (rest) void emit({ type: 'text.delta', itemId: b.itemId!, delta: rest });
+          persists.push(emit({ type: 'text.ended', itemId: b.itemId!, text, sources: sourcesOf(b.citations, redact) }));
+        } else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
           checkThinkingEnd(b);
           persists.push(
             emit({
               type: 'thought',
-              summary: b.type === 'thinking' ? b.text : '',
+              // Shown redacted; the conversation keeps it exactly (its signature covers it).
+              summary: b.type === 'thinking' ? redact(b.text) : '',
               redacted: b.type === 'redacted_thinking',
               ms: b.startedAt ? Date.now() - b.startedAt : 0,
             }),
           );
         } else if (b.raw && b.type !== 'server_tool_use' && !offered.problem) {
           // A reply with a block Errand did not ask for is refused: none of its steps is shown as read.
-          const step = webStepOf(serverCall(b.raw.tool_use_id), b.raw);
+          const step = webStepOf(serverCall(b.raw.tool_use_id), b.raw, redact);
           if (step) void emit({ type: 'web.step', step: redactWebStep(step, redact) });
         }
         break;
@@ -417,7 +468,7 @@ async function streamOnce(
     void emit({ type: 'usage', turns: state.turns, usage: state.usage, costUsd: state.costUsd });
     const items = [...blocks.values()]
       .filter((b) => b.type === 'text' && b.itemId)
-      .map((b) => ({ itemId: b.itemId!, text: b.text }));
+      .map((b) => ({ itemId: b.itemId!, text: b.text, shown: b.live?.end().text ?? '' }));
     return { kind: 'error', error: error ?? new IncompleteStreamError(), items };
   }
   const content: WireBlock[] = [];

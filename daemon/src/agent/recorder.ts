@@ -18,7 +18,7 @@ import type { LoopEvent, LoopState, StepEnd, ToolStep } from './loop-types.js';
 import { type AgentRecord, findTask, newItemId, upsertItem } from './records.js';
 import { type Failure, retryNotice } from './retry.js';
 import type { StepJournal, StepRecord } from './step-journal.js';
-import { readsWeb, type WebStep } from './web-tools.js';
+import { type Redact, readsWeb, redactStrings, type WebStep } from './web-tools.js';
 
 /** Characters of a tool's output kept in the thread and its events; longer outputs are blobs. */
 export const OUTPUT_PREVIEW = 64_000;
@@ -56,6 +56,11 @@ export interface RecorderDeps {
   warn(message: string, fields: Record<string, unknown>): void;
   /** How often streamed text is sent as item.delta (ms). */
   deltaIntervalMs: number;
+  /**
+   * Takes the known secrets out of a text (the tool runtime's redactor): what the model wrote (a
+   * call's input and summary, its text, its thinking) is shown and stored without them.
+   */
+  redactor?: () => Redact;
 }
 
 export class RunRecorder {
@@ -188,15 +193,41 @@ export class RunRecorder {
     return result;
   }
 
-  /** Keep `item` as the latest state of a thread item until the next thread write has it. */
+  /**
+   * Keep `item` as the latest state of a thread item until the next thread write has it: without
+   * the known secrets, as every item goes to the phones and the thread file from here.
+   */
   private remember(item: ThreadItem): ThreadItem {
-    const copy = { ...item } as ThreadItem;
+    const copy = this.shown({ ...item } as ThreadItem);
     this.unsaved.set(item.id, copy);
     if (copy.kind === 'tool' && (copy.state === 'pending' || copy.state === 'running'))
       this.openTools.set(copy.id, copy);
     else this.openTools.delete(copy.id);
     this.deferred.push((doc) => upsertItem(doc, copy));
     return copy;
+  }
+
+  /**
+   * An item as phones may see it: the known secrets out of its text, a tool call's summary, input
+   * and output. Only what is shown changes: the call runs, and its approval binds, with the input as
+   * the model wrote it. Ids, kinds and states are the daemon's own.
+   */
+  private shown(item: ThreadItem): ThreadItem {
+    const redact = this.d.redactor?.();
+    if (!redact) return item;
+    // A tool's output comes redacted from the tool runtime (or the web tools): not walked again,
+    // as it can be 64 KB on every turn.
+    const { id, kind, taskId, output, ...rest } = item as ThreadItem & { taskId?: string; output?: unknown };
+    const clean = redactStrings(rest, redact);
+    return clean === rest
+      ? item
+      : ({
+          ...clean,
+          id,
+          kind,
+          ...(taskId !== undefined ? { taskId } : {}),
+          ...(output !== undefined ? { output } : {}),
+        } as ThreadItem);
   }
 
   /** One durable step-journal record; events held for durability follow it. */
@@ -342,7 +373,7 @@ export class RunRecorder {
     const live = this.live.get(itemId);
     this.live.delete(itemId);
     const createdAt = live?.createdAt ?? Date.now();
-    const item: AssistantItem = {
+    let item: AssistantItem = {
       kind: 'assistant',
       id: itemId,
       taskId: this.d.taskId,
@@ -351,7 +382,7 @@ export class RunRecorder {
       ...(sources ? { sources } : {}),
     };
     if (text) {
-      this.remember(item);
+      item = this.remember(item) as AssistantItem;
       // The text reaches the phones within deltaIntervalMs, or with this run's next write if sooner.
       if (unannounced) this.streamed.push(this.announce(item));
       const delta = unannounced ? text : pending;

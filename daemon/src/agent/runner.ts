@@ -118,6 +118,7 @@ export class TaskRun {
       blobs: ctx.store.blobs,
       warn: (message, fields) => ctx.log.warn(message, fields),
       deltaIntervalMs: host.options.deltaIntervalMs ?? 250,
+      ...(host.tools.redactor ? { redactor: () => host.tools.redactor!() } : {}),
     });
   }
 

@@ -76,6 +76,13 @@ export interface ContinueRequest {
 
 export type ContinueAnswer = 'continue' | 'stop' | 'expired' | 'cancelled';
 
+/**
+ * Takes the known secrets out of a text. `reach`: the most characters one secret takes in any form
+ * the redactor catches, so text that arrives in parts (streamed model text) can hold back enough
+ * of its end that no secret is shown in part.
+ */
+export type Redactor = ((text: string) => string) & { reach?: number };
+
 export interface ToolRuntime {
   /** The tools offered to the model for this task (stable order, so the prompt cache holds). */
   definitions(): ModelToolDefinition[];
@@ -89,7 +96,7 @@ export interface ToolRuntime {
    * A function that takes the known secrets (as they are now) out of a text, for tool output the
    * runtime does not run itself: what the API's web tools bring back.
    */
-  redactor?(): (text: string) => string;
+  redactor?(): Redactor;
   /** Files the task created or changed, for display (relative to the workspace when inside it). */
   changedFiles?(taskId: string): Promise<string[]>;
   /**

@@ -248,11 +248,17 @@ export interface WebStep {
   output: string;
 }
 
-const str = (v: unknown, max = 500): string => (typeof v === 'string' ? v.slice(0, max) : '');
-
-/** The step for a finished server tool result, with the use that asked for it (its query or URL). */
-export function webStepOf(use: ServerBlock | undefined, result: Record<string, unknown>): WebStep | undefined {
-  const id = str(result.tool_use_id, 200);
+/**
+ * The step for a finished server tool result, with the use that asked for it (its query or URL).
+ * Each text is redacted before it is cut to length: a secret across the cut would survive in part.
+ */
+export function webStepOf(
+  use: ServerBlock | undefined,
+  result: Record<string, unknown>,
+  redact: Redact = (t) => t,
+): WebStep | undefined {
+  const str = (v: unknown, max = 500): string => (typeof v === 'string' ? redact(v).slice(0, max) : '');
+  const id = typeof result.tool_use_id === 'string' ? result.tool_use_id.slice(0, 200) : '';
   if (!id) return undefined;
   const input = (use?.input ?? {}) as { query?: unknown; url?: unknown };
   const content = result.content as Record<string, unknown> | Array<Record<string, unknown>> | undefined;
@@ -319,72 +325,68 @@ export function redactWebStep(step: WebStep, redact: Redact): WebStep {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `o` with its string fields `keys` redacted: `o` itself when none held a secret. */
-function redactFields<T extends Record<string, unknown>>(o: T, keys: string[], redact: Redact): T {
-  let out = o;
-  for (const k of keys) {
-    const v = o[k];
-    if (typeof v !== 'string') continue;
-    const clean = redact(v);
-    if (clean !== v) out = { ...out, [k]: clean };
+/**
+ * Fields the API needs back exactly as it sent them, never redacted: opaque data (a search result's
+ * `encrypted_content`, a citation's `encrypted_index`: the API decrypts them, a changed one breaks
+ * the request, and nothing in them is readable here), ids and block types.
+ */
+const OPAQUE_FIELDS = new Set(['encrypted_content', 'encrypted_index', 'type', 'id', 'tool_use_id']);
+
+/** Whether a field of a web result is left as the API sent it: opaque, or a base64 source's `data` (a PDF). */
+const isOpaque = (key: string, parent: Record<string, unknown>) =>
+  OPAQUE_FIELDS.has(key) || (key === 'data' && parent.type === 'base64');
+
+/**
+ * `value` with the known secrets taken out of every string in it, but the fields `keep` names. The
+ * same object (or array) comes back when nothing in it changed, so a clean block stays byte-identical.
+ */
+export function redactStrings<T>(
+  value: T,
+  redact: Redact,
+  keep: (key: string, parent: Record<string, unknown>) => boolean = () => false,
+): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((v) => {
+      const clean = redactStrings(v, redact, keep);
+      if (clean !== v) changed = true;
+      return clean;
+    });
+    return (changed ? out : value) as T;
   }
-  return out;
+  if (!isRecord(value)) return value;
+  let out: Record<string, unknown> = value;
+  for (const [k, v] of Object.entries(value)) {
+    if (keep(k, value)) continue;
+    const clean = redactStrings(v, redact, keep);
+    if (clean !== v) out = out === value ? { ...value, [k]: clean } : Object.assign(out, { [k]: clean });
+  }
+  return out as T;
 }
 
 /**
- * A web result block without the known secrets in its plain text: what the conversation keeps,
- * sends back to the model with every later request, and stores. A block without a secret comes
- * back as it was (byte-identical to what the API sent). Changed: a fetch's url, title and text
- * (a text document's `data`), a search result's title and url, all plain text the API takes back
- * as it is given. Left as they are, on purpose: a search result's `encrypted_content` (opaque: the
- * API decrypts it to give the model the page, so a changed one breaks the request, and nothing in
- * it is readable here), a PDF's base64 `data` (its text cannot be changed without breaking the
- * file), ids, dates and error codes.
+ * A web result block without the known secrets in any of its text: what the conversation keeps,
+ * sends back to the model with every later request, and stores. Every string is redacted (a page's
+ * url, title, text in any source form, its `context`, a search result's `page_age`, fields the API
+ * may add later) but the opaque ones (a search result's `encrypted_content`, a PDF's base64 data).
+ * A block without a secret comes back as it was (byte-identical to what the API sent).
  */
 export function redactWebResult(block: ServerBlock, redact: Redact): ServerBlock {
-  if (block.type === 'web_fetch_tool_result' && isRecord(block.content)) {
-    const result = block.content;
-    let next = redactFields(result, ['url'], redact);
-    const doc = result.content;
-    if (isRecord(doc)) {
-      let cleanDoc = redactFields(doc, ['title'], redact);
-      const source = doc.source;
-      if (isRecord(source) && source.type === 'text') {
-        const cleanSource = redactFields(source, ['data'], redact);
-        if (cleanSource !== source) cleanDoc = { ...cleanDoc, source: cleanSource };
-      }
-      if (cleanDoc !== doc) next = { ...next, content: cleanDoc };
-    }
-    return next === result ? block : { ...block, content: next };
-  }
-  if (block.type === 'web_search_tool_result' && Array.isArray(block.content)) {
-    let changed = false;
-    const results = block.content.map((r: unknown) => {
-      if (!isRecord(r)) return r;
-      const clean = redactFields(r, ['title', 'url'], redact);
-      if (clean !== r) changed = true;
-      return clean;
-    });
-    return changed ? { ...block, content: results } : block;
-  }
-  return block;
+  return redactStrings(block, redact, isOpaque);
 }
 
 /**
  * A text block's citations without the known secrets in what they quote from a result (the quote,
- * the page's title and URL), like the result they point into. Only a citation holding a secret is
- * changed; its `encrypted_index` and character positions are left as the API gave them.
+ * the page's title and URL, anything else), like the result they point into. Only a citation
+ * holding a secret is changed; its `encrypted_index` and character positions stay as the API gave them.
  */
 export function redactCitations(citations: unknown[], redact: Redact): unknown[] {
-  let changed = false;
-  const out = citations.map((c) => {
-    if (!isRecord(c)) return c;
-    const clean = redactFields(c, ['cited_text', 'title', 'url', 'document_title'], redact);
-    if (clean !== c) changed = true;
-    return clean;
-  });
-  return changed ? out : citations;
+  return redactStrings(citations, redact, isOpaque);
 }
+
+const redactedCut = (redact: Redact, v: unknown, max: number): string =>
+  typeof v === 'string' ? redact(v).slice(0, max) : '';
 
 /** Sources cited by a text block, deduplicated by URL, for the list under the answer. */
 export function sourcesOf(
@@ -394,9 +396,10 @@ export function sourcesOf(
   if (!citations?.length) return undefined;
   const seen = new Map<string, { title: string; url: string }>();
   for (const c of citations) {
-    const url = redact(str((c as { url?: unknown })?.url, 2000));
+    // Redacted before being cut to length, so no part of a secret is left at the cut.
+    const url = redactedCut(redact, (c as { url?: unknown })?.url, 2000);
     if (!url || seen.has(url) || !/^https?:\/\//i.test(url)) continue;
-    seen.set(url, { title: redact(str((c as { title?: unknown }).title, 300)) || url, url });
+    seen.set(url, { title: redactedCut(redact, (c as { title?: unknown }).title, 300) || url, url });
     if (seen.size >= 20) break;
   }
   return seen.size ? [...seen.values()] : undefined;

@@ -28,6 +28,8 @@ export class Approvals {
   constructor(
     private readonly emit: (e: ServerEvent) => Promise<number>,
     private readonly expireMinutes: () => number,
+    /** Takes the known secrets out of a text: an approval is shown (and pushed) without them. */
+    private readonly redactor?: () => (text: string) => string,
   ) {}
 
   grantFor(taskId: string, actionClass: string): string | undefined {
@@ -59,8 +61,10 @@ export class Approvals {
       taskId: input.taskId,
       threadId: input.threadId,
       tool: input.tool,
-      summary: input.summary,
-      action: input.action,
+      // Shown with [redacted] where a known secret is (the model may have written one into the
+      // call); the hash is of the real action, so a decision still binds to exactly that.
+      summary: this.shown(input.summary),
+      action: this.shown(input.action),
       hash: input.hash,
       createdAt: now,
       expiresAt: now + Math.round(this.expireMinutes() * 60_000),
@@ -86,6 +90,21 @@ export class Approvals {
       input.signal.addEventListener('abort', onAbort, { once: true });
       void this.emit({ kind: 'approval.requested', approval }).catch(() => undefined);
     });
+  }
+
+  /** `value` with the known secrets out of every string in it. */
+  private shown<T>(value: T): T {
+    const redact = this.redactor?.();
+    if (!redact) return value;
+    const walk = (v: unknown): unknown =>
+      typeof v === 'string'
+        ? redact(v)
+        : Array.isArray(v)
+          ? v.map(walk)
+          : v && typeof v === 'object'
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+            : v;
+    return walk(value) as T;
   }
 
   private finish(

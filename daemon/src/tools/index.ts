@@ -156,6 +156,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   const approvals = new Approvals(
     (e) => (open ? open.publish(e) : ctx.emit(e)),
     () => ctx.config().approvals.expireMinutes,
+    () => runtime.redactor(),
   );
   const closed = await open?.closeLeftOpen();
   if (closed) ctx.log.info('approvals left waiting by a crash were closed as expired', { count: closed });

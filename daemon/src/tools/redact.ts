@@ -183,6 +183,15 @@ function patternOf(values: readonly string[]): SetPatterns {
   return found;
 }
 
+/**
+ * The most characters one known secret takes in any form redactText catches as one piece (as is,
+ * escaped, encoded; a device token): how much of text still arriving may hold a secret in part.
+ */
+export function secretReach(secrets: KnownSecrets): number {
+  const longest = patternOf(secrets.values).forms[0]?.length ?? 0;
+  return Math.max(longest, secrets.tokenHashes.size ? TOKEN_LEN : 0);
+}
+
 export function redactText(text: string, secrets: KnownSecrets): string {
   const { forms, pattern, scattered } = patternOf(secrets.values);
   const redactForms = (t: string) => {

@@ -4,6 +4,7 @@
 import type { Approval, ServerEvent } from '../../../shared/src/index.js';
 import type {
   ModelToolDefinition,
+  Redactor,
   TaskToolContext,
   ToolCallOutcome,
   ToolResultBlock,
@@ -15,7 +16,7 @@ import type { Approvals } from './approvals.js';
 import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
 import { type ChangeJournal, changesUpdated } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
-import { type KnownSecrets, redactBlocks, redactText } from './redact.js';
+import { type KnownSecrets, redactBlocks, redactText, secretReach } from './redact.js';
 import { shellReadTargets, type TaintedFiles } from './tainted-files.js';
 import { asInput, type PreparedCall, type ToolSpec } from './types.js';
 import { actionHash, clip, clipLine, ToolError } from './util.js';
@@ -445,9 +446,9 @@ export class Runtime implements ToolRuntime {
     }
   }
 
-  redactor(): (text: string) => string {
+  redactor(): Redactor {
     const secrets = this.knownSecrets();
-    return (text) => redactText(text, secrets);
+    return Object.assign((text: string) => redactText(text, secrets), { reach: secretReach(secrets) });
   }
 
   private knownSecrets(): KnownSecrets {
