@@ -192,8 +192,22 @@ export function secretReach(secrets: KnownSecrets): number {
   return Math.max(longest, secrets.tokenHashes.size ? TOKEN_LEN : 0);
 }
 
+/**
+ * The last text redacted and what it became, per set of secrets: a tool's output is redacted as its
+ * blocks and again as its output text, usually the same 60 KB string.
+ */
+let lastRedacted: { set: SetPatterns; hashes: ReadonlySet<string>; text: string; out: string } | undefined;
+
 export function redactText(text: string, secrets: KnownSecrets): string {
-  const { forms, pattern, scattered } = patternOf(secrets.values);
+  const set = patternOf(secrets.values);
+  const last = lastRedacted;
+  if (last && last.set === set && last.hashes === secrets.tokenHashes && last.text === text) return last.out;
+  const out = redactOnce(text, set, secrets);
+  if (text.length >= 4096) lastRedacted = { set, hashes: secrets.tokenHashes, text, out };
+  return out;
+}
+
+function redactOnce(text: string, { forms, pattern, scattered }: SetPatterns, secrets: KnownSecrets): string {
   const redactForms = (t: string) => {
     if (pattern) return t.replace(pattern, REDACTED);
     let r = t;

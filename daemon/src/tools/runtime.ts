@@ -54,6 +54,9 @@ const MAX_CONNECTOR_ERROR = 10_000;
 /** A run stopped by Errand stopping (a restart, a shutdown), not by the person's cancel: its steps say so. */
 const stoppedBy = (signal: AbortSignal) => signal.aborted && signal.reason === 'shutdown';
 
+/** How long a redactor is reused: a secret added (a connector's, a paired device's token) is redacted from then on. */
+const REDACTOR_FRESH_MS = 100;
+
 /** The loop would not let the call act (it moved on, or the task stopped): nothing was run. */
 class NotRun extends Error {
   constructor(
@@ -447,9 +450,15 @@ export class Runtime implements ToolRuntime {
   }
 
   redactor(): Redactor {
+    // Asked for each item a run records (several per turn): finding the secrets stats two files.
+    const now = Date.now();
+    if (this.lastRedactor && now - this.lastRedactor.at < REDACTOR_FRESH_MS) return this.lastRedactor.redact;
     const secrets = this.knownSecrets();
-    return Object.assign((text: string) => redactText(text, secrets), { reach: secretReach(secrets) });
+    const redact = Object.assign((text: string) => redactText(text, secrets), { reach: secretReach(secrets) });
+    this.lastRedactor = { at: now, redact };
+    return redact;
   }
+  private lastRedactor: { at: number; redact: Redactor } | undefined;
 
   private knownSecrets(): KnownSecrets {
     return {

@@ -127,6 +127,12 @@ export interface ScatteredForms {
   hex: Finder;
   /** Both. */
   any: Finder;
+  /**
+   * The start of every pattern with only separators between its characters, looked for in the text
+   * itself: a text where none is, and with no offset column (so no dump either), holds no secret
+   * scattered, and its views are not built (most outputs; ~0.5 ms per 60 KB saved).
+   */
+  starts?: RegExp;
 }
 
 const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -152,7 +158,11 @@ export function scatteredForms(secrets: readonly string[]): ScatteredForms {
       hex.add(bytes.toString('hex').toUpperCase());
     }
   }
-  return { plain: finder([...plain]), hex: finder([...hex]), any: finder([...plain, ...hex]) };
+  const all = [...plain, ...hex];
+  const starts = all.length
+    ? new RegExp([...new Set(all.map((p) => p.slice(0, 8)))].map((p) => [...p].join('[^A-Za-z0-9]*')).join('|'))
+    : undefined;
+  return { plain: finder([...plain]), hex: finder([...hex]), any: finder(all), ...(starts ? { starts } : {}) };
 }
 
 /** Calls `visit` with each character a view keeps and where it is in the text. */
@@ -197,17 +207,13 @@ const latin1 = (codes: Uint8Array, length: number) => Buffer.from(codes.buffer, 
  * output, most of which hold no secret); and whether the text has an offset column at all.
  */
 function lettersView(text: string): { view: string; offsets: boolean } {
-  const n = text.length;
-  const codes = new Uint8Array(n);
-  let length = 0;
-  let offsets = false;
-  for (let i = 0; i < n; i++) {
-    if (!offsets && (i === 0 || text.charCodeAt(i - 1) === 10)) offsets = afterOffset(text, i) > i;
-    const c = text.charCodeAt(i);
-    if (isAlnum(c)) codes[length++] = c;
-  }
-  return { view: latin1(codes, length), offsets };
+  // Native regular expressions: a character loop in JavaScript took ~0.3 ms per 60 KB output.
+  return { view: text.replace(NOT_LETTER_OR_DIGIT, ''), offsets: OFFSET_COLUMN.test(text) };
 }
+/** What scanLetters leaves out without dropping offsets. */
+const NOT_LETTER_OR_DIGIT = /[^A-Za-z0-9]+/g;
+/** A line afterOffset takes an offset column from: 6+ hex digits (maybe a colon), or digits and a tab, then blanks and text. */
+const OFFSET_COLUMN = /^[ \t]*(?:[0-9A-Fa-f]{6,}:?[ \t]|[0-9]+\t)[ \t]*[^\r\n \t]/m;
 
 /**
  * The dump lines of a text: where their hex groups and their ASCII columns are, as flat lists of
@@ -346,6 +352,7 @@ function spansIn(text: string, view: string, scan: (visit: Visit) => void, patte
  */
 export function redactScattered(text: string, forms: ScatteredForms, replacement: string): string {
   if (text.length < MIN_SCATTERED || !forms.any.patterns.length) return text;
+  if (forms.starts && !forms.starts.test(text) && !OFFSET_COLUMN.test(text)) return text;
   const letters = lettersView(text);
   const noOffsets = (v: Visit) => scanLetters(text, true, v);
   const dump = dumpOf(text);

@@ -14,20 +14,30 @@ export function preparePrivateFolder(dir: string): void {
 }
 
 export class SecretStore {
+  /** The file as last read, by identity: redaction asks for the values on every tool call and item. */
+  private cache: { key: string; values: Record<string, string> } | undefined;
+
   constructor(readonly file: string) {}
 
   all(): Record<string, string> {
+    const st = fs.statSync(this.file, { throwIfNoEntry: false });
+    if (!st) return {};
+    // Written by rename (writeFileDurably) or by hand: a new inode, time or size either way.
+    const key = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    if (this.cache?.key === key) return { ...this.cache.values };
+    let values: Record<string, string> = {};
     try {
       const v = JSON.parse(fs.readFileSync(this.file, 'utf8')) as unknown;
       if (v && typeof v === 'object' && !Array.isArray(v)) {
-        return Object.fromEntries(
+        values = Object.fromEntries(
           Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string'),
         ) as Record<string, string>;
       }
     } catch {
-      /* none yet */
+      /* not readable (yet): none */
     }
-    return {};
+    this.cache = { key, values };
+    return { ...values };
   }
 
   get(name: string): string | undefined {
