@@ -52,10 +52,13 @@ export interface CallContext {
 
 /**
  * A text block's words as the phones see them while they stream: without the known secrets, and
- * never a secret in part. A secret can be split across deltas, so the last `holdBack` characters
- * (the longest form of a secret, less one) wait for more text or the block's end. Each delta
- * redacts only what was not shown yet, so the work stays linear in the text.
+ * never a secret in part. A secret can be split across deltas, so the text after the last
+ * whitespace (no form of a secret holds any), at most `holdBack` characters (the longest form of a
+ * secret, less one), waits for more text or the block's end: prose streams a word behind. Each
+ * delta redacts only what was not shown yet, so the work stays linear in the text.
  */
+const WHITESPACE = /\s/;
+
 export class LiveText {
   private raw = '';
   /** Characters of `raw` whose redacted form was shown. */
@@ -69,7 +72,7 @@ export class LiveText {
   /** Take `delta`; returns the redacted text that may be shown now, after what was shown. */
   add(delta: string): string {
     this.raw += delta;
-    const cut = this.raw.length - this.holdBack;
+    const cut = Math.max(this.raw.length - this.holdBack, this.lastWordStart());
     if (cut <= this.shownRaw) return '';
     const safe = this.redact(this.raw.slice(this.shownRaw, cut));
     // A secret across the cut is whole in the rest (held back long enough) but not in `safe`:
@@ -78,6 +81,13 @@ export class LiveText {
     this.shownRaw = cut;
     this.shown += safe;
     return safe;
+  }
+
+  /** Where the text's last run without whitespace starts, looked for only within the hold-back. */
+  private lastWordStart(): number {
+    const from = Math.max(this.shownRaw, this.raw.length - this.holdBack);
+    for (let i = this.raw.length - 1; i >= from; i--) if (WHITESPACE.test(this.raw[i])) return i + 1;
+    return from;
   }
 
   /** The block ended: its whole text redacted, and what of it is still to be shown. */

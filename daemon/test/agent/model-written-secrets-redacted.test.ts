@@ -74,6 +74,16 @@ it('streamed text split anywhere: what is shown is always a prefix of the redact
   }
 });
 
+it('prose streams a word behind, not the length of a secret behind', () => {
+  const secrets = { values: [API_KEY, CONNECTOR_SECRET], tokenHashes: new Set<string>() };
+  const redact = Object.assign((t: string) => redactText(t, secrets), { reach: secretReach(secrets) });
+  const live = new LiveText(redact, redact.reach - 1);
+  // Shorter than any secret's reach: only the word still being written waits.
+  expect(live.add('The report is ready and the tot')).toBe('The report is ready and the ');
+  expect(live.add('als match. ')).toBe('totals match. ');
+  expect(live.end()).toEqual({ text: 'The report is ready and the totals match. ', rest: '' });
+});
+
 it('text, thinking, a question and a tool call holding known secrets: redacted for phones and items, kept as written for the API', async () => {
   const { phone, opts } = await start({ shell: { sandbox: 'off' } });
   const thinking = `The key is ${API_KEY}.`;
