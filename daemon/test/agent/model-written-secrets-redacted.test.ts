@@ -5,12 +5,12 @@
 // binds to the real action; what goes back to the API (the conversation) stays as written.
 // Web results: every string but the opaque ones is redacted, and redacted before it is cut.
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { LiveText } from '../../src/agent/model-call.js';
 import { redactText, secretReach } from '../../src/tools/redact.js';
-import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
-import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { type ModelServer, reply, text, toolUse } from '../helpers/model-server.js';
+import { API_KEY, CONNECTOR_SECRET, runToDone, startWithSecrets } from '../helpers/secrets-daemon.js';
 import { streamedText } from '../helpers/streamed-text.js';
 
 let model: ModelServer | undefined;
@@ -23,30 +23,14 @@ afterEach(async () => {
   for (const f of folders.splice(0)) fs.rmSync(f, { recursive: true, force: true });
 });
 
-const API_KEY = 'sk-ant-api03-SECRETSECRETSECRET0123456789';
-const CONNECTOR_SECRET = 'mail-token-7f3a9c2e4b1d8056';
 /** Pieces of the secrets: none may reach a phone, whole or in part. */
 const FRAGMENTS = ['sk-ant-api', 'SECRETSECRET', '0123456789', 'mail-token', '7f3a9c2e4b1d'];
 
 async function start(config: Record<string, unknown> = {}) {
-  model = await startModelServer();
-  const home = tempHome('errand-model-secrets-');
-  folders.push(home);
-  fs.writeFileSync(path.join(home, 'secrets.json'), JSON.stringify({ 'connector.mail.env.TOKEN': CONNECTOR_SECRET }), {
-    mode: 0o600,
-  });
-  const opts = { home, config: { anthropic: { apiKey: API_KEY, baseUrl: model.url }, ...config } };
-  td = await startTestDaemon(opts);
-  const phone = await td.connect();
-  return { home, phone, opts };
-}
-
-type Phone = Awaited<ReturnType<typeof start>>['phone'];
-
-async function runToDone(phone: Phone, msg: Parameters<Phone['send']>[0]) {
-  const made = await phone.send<{ thread: { id: string }; task: { id: string } }>(msg);
-  await phone.event('task.updated', (e) => e.task.id === made.task.id && e.task.state === 'done', 20_000);
-  return made;
+  const started = await startWithSecrets(config, 'errand-model-secrets-');
+  ({ model, td } = started);
+  folders.push(started.home);
+  return started;
 }
 
 const noFragments = (what: string, sent: string) => {

@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
-import { type ModelServer, reply, startModelServer, text } from '../helpers/model-server.js';
+import type { TestDaemon } from '../helpers/daemon.js';
+import { type ModelServer, reply, text } from '../helpers/model-server.js';
+import { API_KEY, CONNECTOR_SECRET, runToDone, startWithSecrets } from '../helpers/secrets-daemon.js';
 
 let model: ModelServer | undefined;
 let td: TestDaemon | undefined;
@@ -18,21 +19,14 @@ afterEach(async () => {
   for (const f of folders.splice(0)) fs.rmSync(f, { recursive: true, force: true });
 });
 
-const API_KEY = 'sk-ant-api03-SECRETSECRETSECRET0123456789';
-const CONNECTOR_SECRET = 'mail-token-7f3a9c2e4b1d8056';
 const SECRETS = [API_KEY, CONNECTOR_SECRET];
 
 /** A daemon whose API key and connector secret are known, with a phone connected. */
 async function start() {
-  model = await startModelServer();
-  const home = tempHome();
-  folders.push(home);
-  fs.writeFileSync(path.join(home, 'secrets.json'), JSON.stringify({ 'connector.mail.env.TOKEN': CONNECTOR_SECRET }), {
-    mode: 0o600,
-  });
-  td = await startTestDaemon({ home, config: { anthropic: { apiKey: API_KEY, baseUrl: model.url } } });
-  const phone = await td.connect();
-  return { home, phone };
+  const started = await startWithSecrets();
+  ({ model, td } = started);
+  folders.push(started.home);
+  return started;
 }
 
 /** Files under `dir` holding `needle`, but those that keep the secrets by design. */
@@ -45,14 +39,6 @@ function filesHolding(dir: string, needle: string): string[] {
     if (st.isFile() && fs.readFileSync(p, 'latin1').includes(needle)) out.push(f);
   }
   return out;
-}
-
-type Phone = Awaited<ReturnType<typeof start>>['phone'];
-
-async function runToDone(phone: Phone, msg: Parameters<Phone['send']>[0]) {
-  const made = await phone.send<{ thread: { id: string }; task: { id: string } }>(msg);
-  await phone.event('task.updated', (e) => e.task.id === made.task.id && e.task.state === 'done', 20_000);
-  return made;
 }
 
 /** The web result blocks request `i` sent back to the model. */
