@@ -3,7 +3,7 @@
 // is added in front of the tools runtime; every other call passes through unchanged.
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { CatchUpRule, describeWhen, ScheduleWhen, timeIn } from '../../../shared/src/index.js';
+import { CatchUpRule, describeWhen, MAX_SCHEDULES, ScheduleWhen, timeIn } from '../../../shared/src/index.js';
 import type { ModelToolDefinition, ToolCallOutcome, ToolRuntime } from '../agent/tool-runtime.js';
 import type { Journal } from '../store/journal.js';
 import type { Approvals } from '../tools/approvals.js';
@@ -101,6 +101,11 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
       } catch (err) {
         return fail(`${(err as Error).message} Fix it and call ${SCHEDULE_TOOL} again.`);
       }
+      // Not worth the user's approval when it could not be saved anyway.
+      if (ops.list().length >= MAX_SCHEDULES)
+        return fail(
+          `No schedule was created: there are already ${MAX_SCHEDULES} schedules, the most Errand keeps. Tell the user to remove ones they no longer need.`,
+        );
       const summary = `${ctx.tainted ? UNTRUSTED_WARNING : ''}Create schedule "${draft.title}": ${describeWhen(draft.when)} (${draft.timeZone}), first run ${timeIn(nextDue(draft), draft.timeZone)}?`;
       const action = {
         title: draft.title,

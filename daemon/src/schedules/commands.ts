@@ -3,7 +3,7 @@
 // schemas in shared/.
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { type Schedule, ScheduleFields, type ScheduleWhen } from '../../../shared/src/index.js';
+import { MAX_SCHEDULES, type Schedule, ScheduleFields, type ScheduleWhen } from '../../../shared/src/index.js';
 import { titleFrom } from '../agent/records.js';
 import type { DaemonContext } from '../context.js';
 import type { ScheduleStore } from '../store/schedules.js';
@@ -100,7 +100,15 @@ export function scheduleOps(
   };
   return {
     list: () => store.list(),
-    create: (f, origin) => engine.add(makeSchedule(f, now(), origin)),
+    async create(f, origin) {
+      const added = await engine.add(makeSchedule(f, now(), origin), MAX_SCHEDULES);
+      if (!added)
+        throw new CommandError(
+          'conflict',
+          `There are already ${MAX_SCHEDULES.toLocaleString('en-US')} schedules, the most Errand keeps. Remove ones you no longer need (ended ones count too), then add this one again.`,
+        );
+      return added;
+    },
     async update(id, f) {
       need(store.get(id));
       let before: Schedule | undefined;

@@ -469,8 +469,11 @@ export class ScheduleEngine {
 
   // ---- changes asked for by the user (inside their command's transaction) ----------------------
 
-  async add(s: Schedule): Promise<Schedule> {
+  /** Add a schedule; undefined, and nothing added, when the home already has `atMost`. */
+  async add(s: Schedule, atMost = Number.POSITIVE_INFINITY): Promise<Schedule | undefined> {
     return this.exclusive(async () => {
+      // Counted in the queue, so creates arriving together cannot pass the bound between them.
+      if (this.d.store.list().length >= atMost) return undefined;
       const first = nextDue(s);
       await this.save({ ...s, nextRunAt: first, state: first === undefined ? 'ended' : s.state });
       this.arm();

@@ -169,6 +169,12 @@ export type Schedule = z.infer<typeof Schedule>;
 
 const Title = z.string().trim().min(1).max(80);
 const TaskText = z.string().min(1).max(20_000);
+
+/**
+ * The most schedules a home keeps, ended ones included (each is held in memory and rewritten as it
+ * runs): past it a new one is refused until the user removes some.
+ */
+export const MAX_SCHEDULES = 1000;
 /** An IANA zone name (Europe/Paris, America/Argentina/Buenos_Aires, Etc/GMT+5): never control characters. */
 const TimeZone = z
   .string()
