@@ -91,7 +91,7 @@ function follow(candidate: string, inside: (real: string) => boolean): Omit<Reso
   throw new ToolError(`${candidate} is a chain of more than ${MAX_LINKS} links.`);
 }
 
-async function sha256Of(file: string): Promise<string> {
+export async function sha256Of(file: string): Promise<string> {
   const hash = crypto.createHash('sha256');
   // No link is followed at the open: `file` is the end of the chain that was checked.
   const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);

@@ -11,7 +11,10 @@
 // program's resolved absolute path (shell:/usr/bin/cat), so a grant for cat at /usr/bin/cat does not
 // cover a `cat` that later resolves to a file planted in a PATH folder inside the allowed folders.
 // A program the agent could have written (inside the allowed folders) is never covered across
-// arguments: its grant is the exact argv and the exact content (SHA-256) of that file.
+// arguments: its grant is the exact argv and the exact content (SHA-256) of that file. So are the
+// files an exact argv names there (the script of `bash run.sh`, the data of `python3 job.py in.csv`).
+
+import type { ArgumentFile } from './argument-files.js';
 
 interface Reader {
   /**
@@ -112,7 +115,7 @@ function onlyReads(argv: string[], reader: Reader): boolean {
 }
 
 /** What an argument may name as a file: itself, an option's value (--file=x, -fx). */
-function pathCandidates(arg: string): string[] {
+export function pathCandidates(arg: string): string[] {
   const out = [arg];
   const eq = arg.indexOf('=');
   if (arg.startsWith('-') && eq > 0) out.push(arg.slice(eq + 1));
@@ -125,6 +128,24 @@ export interface ProgramFile {
   path: string;
   writable: boolean;
   sha256?: string;
+}
+
+/** Whether a grant for this command covers other arguments of its program (a plain read: see the top). */
+export function grantIsWide(
+  argv: string[],
+  sandboxOn: boolean,
+  inside?: (candidate: string) => boolean,
+  program?: ProgramFile,
+): boolean {
+  if (program?.writable || !sandboxOn) return false;
+  const prog = argv[0];
+  // A path (./ls, /tmp/x/cat) may be any program under that name: exact.
+  const reader = !prog.includes('/') && Object.hasOwn(READERS, prog) ? READERS[prog] : undefined;
+  return (
+    reader !== undefined &&
+    onlyReads(argv, reader) &&
+    (!inside || argv.slice(1).every((a) => pathCandidates(a).every(inside)))
+  );
 }
 
 /**
@@ -140,17 +161,14 @@ export function shellActionClass(
   sandboxOn = true,
   inside?: (candidate: string) => boolean,
   program?: ProgramFile,
+  files: ArgumentFile[] = [],
 ): string {
-  const prog = argv[0];
+  // Files the arguments name in the allowed folders (bash run.sh): an exact grant covers only the
+  // content they had when shown (argument-files.ts).
+  const bound = files.length ? { files: files.map((f) => [f.path, f.identity]) } : {};
   if (program?.writable)
-    return `shell:${JSON.stringify({ program: program.path, sha256: program.sha256 ?? null, argv })}`;
-  // A path (./ls, /tmp/x/cat) may be any program under that name: exact.
-  const reader = !prog.includes('/') && Object.hasOwn(READERS, prog) ? READERS[prog] : undefined;
-  const wide =
-    sandboxOn &&
-    reader !== undefined &&
-    onlyReads(argv, reader) &&
-    (!inside || argv.slice(1).every((a) => pathCandidates(a).every(inside)));
-  if (!program) return wide ? `shell:${prog}` : `shell:${JSON.stringify(argv)}`;
-  return wide ? `shell:${program.path}` : `shell:${JSON.stringify([program.path, ...argv.slice(1)])}`;
+    return `shell:${JSON.stringify({ program: program.path, sha256: program.sha256 ?? null, argv, ...bound })}`;
+  if (grantIsWide(argv, sandboxOn, inside, program)) return `shell:${program?.path ?? argv[0]}`;
+  const exact = program ? [program.path, ...argv.slice(1)] : argv;
+  return `shell:${JSON.stringify(files.length ? { argv: exact, ...bound } : exact)}`;
 }

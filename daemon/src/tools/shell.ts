@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import { argumentFiles, recheckArgumentFiles } from './argument-files.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
 import { recheckProgram, resolveProgram } from './resolve-program.js';
 import { isInside, type Roots } from './roots.js';
 import { limitArgv, limitNote, runProcess } from './run-process.js';
 import type { Sandbox } from './sandbox.js';
-import { shellActionClass } from './shell-grants.js';
+import { grantIsWide, shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, shellQuote, ToolError } from './util.js';
@@ -104,6 +105,10 @@ export function shellTool(deps: {
       const env = scrubbedEnv();
       const inside = (real: string) => inRoots(real, deps.roots);
       const program = await resolveProgram(argv[0], { pathVar: env.PATH, cwd: cwd.real, inside });
+      const argumentInside = (candidate: string) => existingInsideRoots(candidate, cwd.real, deps.roots);
+      // A plain read's grant covers its program whatever it reads: nothing there to bind.
+      const bindFiles = !grantIsWide(argv, sandboxed, argumentInside, program);
+      const files = bindFiles ? await argumentFiles(argv, cwd.real, inside) : [];
       const line = shellQuote(argv);
       // A program from the allowed folders is one the agent may have written: the summary says so.
       const where = !program.writable
@@ -127,17 +132,18 @@ export function shellTool(deps: {
                 ...(program.interpreter ? { interpreter: program.interpreter } : {}),
               }
             : {}),
+          ...(files.length
+            ? {
+                filesInAllowedFolders: 'the agent can change these files: an approval covers only this content of them',
+                files: Object.fromEntries(files.map((f) => [f.path, f.identity])),
+              }
+            : {}),
           cwd: cwd.real,
           sandbox: sandboxed
             ? 'on: writes only in allowed folders, no network'
             : `off: ${deps.sandbox.state.reason ?? 'unavailable'}`,
         },
-        actionClass: shellActionClass(
-          argv,
-          sandboxed,
-          (candidate) => existingInsideRoots(candidate, cwd.real, deps.roots),
-          program,
-        ),
+        actionClass: shellActionClass(argv, sandboxed, argumentInside, program, files),
         summary: `Run ${clip(line, 120)}${where}`,
         subjects: [line],
         actsLate: true,
@@ -173,6 +179,7 @@ export function shellTool(deps: {
             // Checked last, after the folder was kept (that can take a while): no window for a swap.
             run: async () => {
               await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });
+              if (bindFiles) await recheckArgumentFiles(files, argv, now.real, inside);
               // Started (durably) only now: a daemon killed while the sandbox was set up or the
               // folder kept leaves the command unrun, to be run again, not "outcome unknown".
               await acts?.();

@@ -1,0 +1,126 @@
+// An approval of a shell command covers the files its arguments name in the allowed folders only as
+// they were shown: the model rewrote run.sh (fs_write, no approval needed) after the user allowed
+// `bash run.sh` for the task, and the new script ran under that grant, with the sandbox on or off.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Approval } from '../../../shared/src/index.js';
+import { argumentFiles, recheckArgumentFiles } from '../../src/tools/argument-files.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
+import type { WsTestClient } from '../helpers/ws-client.js';
+
+let model: ModelServer | undefined;
+let td: TestDaemon | undefined;
+const temps: string[] = [];
+afterEach(async () => {
+  await td?.stop();
+  await model?.close();
+  td = model = undefined;
+  for (const t of temps.splice(0)) fs.rmSync(t, { recursive: true, force: true });
+});
+
+const tempDir = (name: string) => {
+  const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), name)));
+  temps.push(d);
+  return d;
+};
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** The next approval of `taskId` not in `seen`, or the task ending first (then undefined); bounded. */
+async function nextApprovalOrEnd(
+  phone: WsTestClient,
+  taskId: string,
+  seen: Set<string>,
+): Promise<Approval | undefined> {
+  const f = await phone.waitFor(
+    (fr) =>
+      fr.type === 'event' &&
+      ((fr.event.kind === 'approval.requested' &&
+        fr.event.approval.taskId === taskId &&
+        !seen.has(fr.event.approval.id)) ||
+        (fr.event.kind === 'task.updated' &&
+          fr.event.task.id === taskId &&
+          ['done', 'failed', 'cancelled', 'interrupted'].includes(fr.event.task.state))),
+    30_000,
+  );
+  if (f.type !== 'event' || f.event.kind !== 'approval.requested') return undefined;
+  seen.add(f.event.approval.id);
+  return f.event.approval;
+}
+
+describe.each(['auto', 'off'] as const)('sandbox %s', (sandbox) => {
+  it('"allow for this task" on bash run.sh does not cover run.sh once the model rewrote it; unchanged, it does', async () => {
+    const root = tempDir('errand-arg-files-');
+    const script = path.join(root, 'run.sh');
+    const harmless = 'echo harmless\n';
+    fs.writeFileSync(script, harmless);
+    const marker = path.join(root, 'pwned.txt');
+    const evil = `echo EVIL > ${marker}\n`;
+    model = await startModelServer();
+    td = await startTestDaemon({
+      config: {
+        shell: { sandbox },
+        roots: [root],
+        anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
+      },
+    });
+    const phone = await td.connect();
+    model.push(
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      // Unchanged: the grant covers it (the same folder written otherwise: the runaway watch would
+      // ask about a third identical call).
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: `${root}/.` })),
+      reply(toolUse('fs_write', { path: script, content: evil, overwrite: true })),
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      reply(text('done')),
+    );
+    const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'run the script' });
+    const taskId = created.task.id;
+    const seen = new Set<string>();
+
+    const first = await nextApprovalOrEnd(phone, taskId, seen);
+    expect(first?.action).toMatchObject({
+      argv: ['bash', 'run.sh'],
+      files: { [script]: `sha256:${sha256(harmless)}` },
+    });
+    await phone.send({ type: 'approval.decide', approvalId: first!.id, hash: first!.hash, decision: 'allow_task' });
+
+    // The rewritten script is a new action: asked again, showing the new content's hash.
+    const second = await nextApprovalOrEnd(phone, taskId, seen);
+    expect(second, 'the rewritten script ran under the grant given for the one shown').toBeDefined();
+    expect(second!.action).toMatchObject({ argv: ['bash', 'run.sh'], files: { [script]: `sha256:${sha256(evil)}` } });
+    await phone.send({ type: 'approval.decide', approvalId: second!.id, hash: second!.hash, decision: 'deny' });
+
+    expect(await nextApprovalOrEnd(phone, taskId, seen)).toBeUndefined();
+    expect(fs.existsSync(marker)).toBe(false);
+    // The first two calls ran the script shown (one approval for both).
+    const outputs = model.requests.slice(1, 3).map((r) => JSON.stringify(r.body.messages.at(-1).content));
+    expect(outputs.every((o) => o.includes('harmless'))).toBe(true);
+  });
+});
+
+it('a file changed between the check and the start stops the command unrun, saying which', async () => {
+  const root = tempDir('errand-arg-recheck-');
+  const outside = tempDir('errand-arg-outside-');
+  fs.writeFileSync(path.join(root, 'job.py'), 'print(1)\n');
+  fs.writeFileSync(path.join(outside, 'data.csv'), 'a,b\n');
+  fs.symlinkSync(path.join(root, 'job.py'), path.join(root, 'link.py'));
+  fs.mkdirSync(path.join(root, 'folder'));
+  const inside = (p: string) => p === root || p.startsWith(`${root}/`);
+  const argv = ['python3', 'link.py', `--input=${path.join(outside, 'data.csv')}`, 'folder', 'not-there', '-v'];
+  const shown = await argumentFiles(argv, root, inside);
+  // Only the file inside the allowed folders, by its real path (the link followed); no folder, no word.
+  expect(shown).toEqual([{ path: path.join(root, 'job.py'), identity: `sha256:${sha256('print(1)\n')}` }]);
+  await recheckArgumentFiles(shown, argv, root, inside);
+  fs.writeFileSync(path.join(root, 'job.py'), 'print(2)\n');
+  await expect(recheckArgumentFiles(shown, argv, root, inside)).rejects.toThrow(
+    `${path.join(root, 'job.py')} changed since this command was checked`,
+  );
+  // A file appearing under a name that was a plain word changes what the command reads too.
+  fs.writeFileSync(path.join(root, 'job.py'), 'print(1)\n');
+  fs.writeFileSync(path.join(root, 'not-there'), 'new\n');
+  await expect(recheckArgumentFiles(shown, argv, root, inside)).rejects.toThrow(/nothing was run/);
+});
