@@ -19,7 +19,7 @@ describe('safe markdown renderer', () => {
 
   it('links only http(s) and mailto, opened safely', () => {
     expect(md('[site](https://example.com/a?b=1)')).toBe(
-      '<p><a href="https://example.com/a?b=1" rel="noopener noreferrer nofollow" target="_blank">site</a></p>',
+      '<p><a href="https://example.com/a?b=1" rel="noopener noreferrer nofollow" target="_blank">site<bdo dir="ltr" class="link-host"> (example.com)</bdo></a></p>',
     );
     expect(md('[x](javascript:alert(1))')).not.toContain('href');
     expect(md('[x](data:text/html,hi)')).not.toContain('href');

@@ -37,6 +37,13 @@ export function relativeToRoot(path: string, roots: string[]): string {
   return path === best ? name : `${name}/${path.slice(best.length + 1)}`;
 }
 
+/**
+ * A path as the phone shows it: relative to its allowed folder, with invisible and direction-changing
+ * characters as markers. A file that was already there can be named `invoice\u202Efdp.exe`, which a
+ * browser draws as "invoiceexe.pdf". Actions (open, download) keep the real path.
+ */
+export const shownPath = (path: string, roots: string[]): string => visibleText(relativeToRoot(path, roots));
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /**

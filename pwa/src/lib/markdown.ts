@@ -1,7 +1,8 @@
 // A small, safe Markdown renderer: text in, Preact vnodes out. It never produces HTML strings and
 // never uses innerHTML, so whatever the model or a file contains is rendered as text. Links are kept
 // only for http(s) and mailto; images are never fetched (shown as their alt text).
-import { type ComponentChildren, h, type VNode } from 'preact';
+import { type ComponentChildren, cloneElement, h, type VNode } from 'preact';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { installCopyCode } from './copy-code.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,10 +23,67 @@ export function safeHref(url: string): string | undefined {
   }
 }
 
-function link(text: Child[], url: string, key: number): Child {
+/**
+ * Where a link really goes, when its text does not already start with it: the host of a web address,
+ * the address of a mail link. A link's words are the model's (or a web page's) to choose:
+ * "[https://bank.example.com](https://evil.example.net)" or "[Approve](https://evil.example.net)"
+ * must not hide where a tap goes. A bare URL, or "example.com/prices" linking there, needs no note.
+ */
+export function hiddenDestination(text: string, href: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    return undefined;
+  }
+  const dest = (url.protocol === 'mailto:' ? url.pathname : url.hostname).toLowerCase();
+  const shown = text
+    .trim()
+    .toLowerCase()
+    .replace(/^(https?:\/\/|mailto:)/, '');
+  // The destination, then the end, a port, a path, a query or a fragment ("bank.com.evil.net" is not bank.com).
+  const startsWithDest = shown.startsWith(dest) && /^($|:\d+($|[/?#])|[/?#])/.test(shown.slice(dest.length));
+  return dest && !startsWithDest ? visibleText(dest) : undefined;
+}
+
+/**
+ * The note after a link's text, " (evil.example.net)", inside the link. Drawn left to right on its
+ * own: a direction mark in the link's text cannot turn it into "(ten.elpmaxe.live)".
+ */
+export function destinationNote(text: string, href: string): VNode | null {
+  const dest = hiddenDestination(text, href);
+  return dest ? h('bdo', { key: 'dest', dir: 'ltr', class: 'link-host' }, ` (${dest})`) : null;
+}
+
+/** The words of rendered inline Markdown, as the person reads them. */
+function textOf(nodes: ComponentChildren): string {
+  if (typeof nodes === 'string' || typeof nodes === 'number') return String(nodes);
+  if (Array.isArray(nodes)) return nodes.map(textOf).join('');
+  if (nodes && typeof nodes === 'object' && 'props' in nodes)
+    return textOf((nodes.props as { children?: ComponentChildren }).children);
+  return '';
+}
+
+/**
+ * A link's words with any link inside them made plain words ("[https://bank.example.com](…)" made the
+ * bare URL a second link inside the first): one link, one destination, the one its note names.
+ */
+function withoutLinks(nodes: Child[]): Child[] {
+  return nodes.map((n) => {
+    if (typeof n === 'string') return n;
+    const children = (n.props as { children?: Child[] | Child }).children;
+    const inner = Array.isArray(children) ? withoutLinks(children) : children;
+    if (n.type === 'a') return h('span', { key: n.key }, inner);
+    return inner === children ? n : cloneElement(n, {}, inner);
+  });
+}
+
+function link(words: Child[], url: string, key: number): Child {
   const href = safeHref(url);
+  const text = withoutLinks(words);
   if (!href) return h('span', { key }, text);
-  return h('a', { key, href, rel: 'noopener noreferrer nofollow', target: '_blank' }, text);
+  const note = destinationNote(textOf(text), href);
+  return h('a', { key, href, rel: 'noopener noreferrer nofollow', target: '_blank' }, note ? [...text, note] : text);
 }
 
 interface Rule {

@@ -7,7 +7,7 @@ import { onEvent, onSynced, request } from '../conn/connection.js';
 import { enqueueAnswer, enqueueDecision, responsesStore } from '../conn/outbox.js';
 import { answerFor, DECISION_WORDS, type Decision, decisionFor } from '../conn/outbox-logic.js';
 import { CommandFailed } from '../conn/types.js';
-import { approvalWords, asksToContinue, relativeToRoot } from '../lib/approval-words.js';
+import { approvalWords, asksToContinue, shownPath } from '../lib/approval-words.js';
 import { changeRows } from '../lib/change-rows.js';
 import { failureWords } from '../lib/failure-words.js';
 import { bytes, countdown, usageLine } from '../lib/format.js';
@@ -337,7 +337,7 @@ export function QuestionCard({ question }: { question: Question }) {
     return (
       <section class="card question" aria-label="Question from your computer">
         <strong>Your computer asks</strong>
-        <p>{question.text}</p>
+        <p class="question-text">{visibleText(question.text, true)}</p>
         <div class="msg msg-user pending" aria-label="Answer not yet delivered">
           <div class="bubble">
             <p class="plain">{queued.text}</p>
@@ -351,7 +351,8 @@ export function QuestionCard({ question }: { question: Question }) {
   return (
     <form class="card question" aria-label="Question from your computer" onSubmit={answer}>
       <strong>Your computer asks</strong>
-      <p>{question.text}</p>
+      {/* The model's words, decided on: they cannot reorder themselves (⟨U+202E⟩) or widen the page. */}
+      <p class="question-text">{visibleText(question.text, true)}</p>
       <textarea aria-label="Your answer" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       {queued?.state === 'failed' && <ErrorText error={`Not sent: ${queued.error}`} />}
       <button type="submit" class="primary" aria-label="Send answer" disabled={!text.trim()}>
@@ -428,7 +429,8 @@ export function ResultCards({ task, threadId }: { task: Task; threadId: string }
   const roots = useRootPaths();
   if (!changes) return null;
   const files = resultFiles(changes).map((f) => {
-    const rel = relativeToRoot(f.path, roots);
+    // Shown (and named to screen readers) with hidden characters as markers; links keep f.path.
+    const rel = shownPath(f.path, roots);
     return { ...f, rel, name: rel.split('/').pop() ?? rel };
   });
   if (!files.length) return null;
@@ -548,7 +550,7 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
   return (
     <ul class="changes" aria-label="Changed files">
       {changeRows(changes).map((r) => {
-        const shown = relativeToRoot(r.path, roots);
+        const shown = shownPath(r.path, roots);
         const viewable = !r.folder && !r.trashed && !r.undone;
         return (
           <li key={r.key} class={r.undone ? 'undone' : ''}>
@@ -560,7 +562,7 @@ export function ChangesList({ task, threadId }: { task: Task; threadId: string }
             ) : (
               <span class="path">{shown}</span>
             )}
-            {r.from && <span class="muted from">from {relativeToRoot(r.from, roots)}</span>}
+            {r.from && <span class="muted from">from {shownPath(r.from, roots)}</span>}
             {viewable && r.diffPath && (
               <a
                 class="diff-link"

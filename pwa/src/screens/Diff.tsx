@@ -2,8 +2,9 @@
 // as wrapped lines with removed and added marked by colour, sign and (for screen readers) words.
 import { useEffect, useState } from 'preact/hooks';
 import type { DiffHunk, FileDiff } from '../../../shared/src/index.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
-import { relativeToRoot } from '../lib/approval-words.js';
+import { shownPath } from '../lib/approval-words.js';
 import { bytes } from '../lib/format.js';
 import { back, hrefFor } from '../lib/route.js';
 import { connStore } from '../state/app.js';
@@ -104,7 +105,8 @@ export default function DiffScreen({ threadId, taskId, path }: { threadId: strin
   const roots = useRootPaths();
   const [diff, setDiff] = useState<FileDiff>();
   const [error, setError] = useState<string>();
-  const name = path.split('/').pop() || path;
+  // Shown only (title, labels): hidden and direction characters as markers; requests keep `path`.
+  const name = visibleText(path.split('/').pop() || path);
   useEffect(() => {
     if (!online || diff) return;
     request({ type: 'task.diff', taskId, path }).then(
@@ -117,7 +119,7 @@ export default function DiffScreen({ threadId, taskId, path }: { threadId: strin
     <div class="screen">
       <Header
         title={name}
-        sub={<span class="path">Changes · {relativeToRoot(path, roots)}</span>}
+        sub={<span class="path">Changes · {shownPath(path, roots)}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back({ name: 'thread', id: threadId })} />}
       />
       <main class="diff pad" aria-label={`Changes to ${name}`}>

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { FileView } from '../../../shared/src/index.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
 import { download } from '../conn/http.js';
-import { relativeToRoot } from '../lib/approval-words.js';
+import { shownPath } from '../lib/approval-words.js';
 import { bytes } from '../lib/format.js';
 import { cellClass, renderMarkdown } from '../lib/markdown.js';
 import { back } from '../lib/route.js';
@@ -89,7 +90,7 @@ function View({ view }: { view: FileView }) {
     }
     case 'image':
       return IMAGE_TYPES.test(view.mediaType) ? (
-        <img class="file-img" alt={view.name} src={`data:${view.mediaType};base64,${view.dataBase64}`} />
+        <img class="file-img" alt={visibleText(view.name)} src={`data:${view.mediaType};base64,${view.dataBase64}`} />
       ) : (
         <p class="muted">This image type is not shown here; download it instead.</p>
       );
@@ -107,6 +108,9 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
   const [view, setView] = useState<FileView>();
   const [error, setError] = useState<string>();
   const name = path.split('/').pop() || path;
+  // What the header and labels show: hidden and direction characters as markers. The download keeps
+  // the real name (it is the file's own).
+  const shownName = visibleText(name);
   // Where it is, from the folder you shared (as on the diff and the result card), not the host's full path.
   const roots = useRootPaths();
   useEffect(() => {
@@ -120,12 +124,12 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
   return (
     <div class="screen">
       <Header
-        title={name}
-        sub={<span class="path">{relativeToRoot(path, roots)}</span>}
+        title={shownName}
+        sub={<span class="path">{shownPath(path, roots)}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back()} />}
-        right={<IconButton icon="download" label={`Download ${name}`} onClick={() => void dl()} />}
+        right={<IconButton icon="download" label={`Download ${shownName}`} onClick={() => void dl()} />}
       />
-      <main class="file pad" aria-label={`File ${name}`}>
+      <main class="file pad" aria-label={`File ${shownName}`}>
         <ErrorText error={error} />
         {view ? (
           <View view={view} />

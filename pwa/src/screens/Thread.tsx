@@ -153,7 +153,7 @@ function AskedItem({ item }: { item: Extract<ThreadItem, { kind: 'tool' }> }) {
     <div class="asked">
       <p class="asked-q">
         <span aria-hidden="true">? </span>
-        {question}
+        {visibleText(question, true)}
       </p>
       {item.state === 'completed' && item.output !== undefined ? (
         <div class="msg msg-user">

@@ -6,6 +6,7 @@ import type { ThreadItem } from '../../../shared/src/index.js';
 import { ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
 import { FETCH_ALLOWED_NOTICE, FETCH_WITHDRAWN_NOTICE } from '../../../shared/src/web-fetch-words.js';
 import { request } from '../conn/connection.js';
+import { destinationNote } from '../lib/markdown.js';
 import { appStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText } from '../ui/common.js';
@@ -34,6 +35,8 @@ function LinkList({ items, label }: { items: Link[]; label: string }) {
         <li key={l.url}>
           <a href={l.url} target="_blank" rel="noopener noreferrer">
             {l.title}
+            {/* A page chooses its title ("https://bank.example.com", say): where the link goes is shown too. */}
+            {destinationNote(l.title, l.url)}
           </a>
         </li>
       ))}
