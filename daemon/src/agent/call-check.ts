@@ -51,7 +51,7 @@ export function callBeingChecked(): CallCheck | undefined {
 export const capKey = (kind: 'daily' | 'monthly', period: string) => `${kind}:${period}`;
 
 /**
- * Tokens a prompt may really be per estimated token (characters / 4): code runs nearer 3 characters
+ * Tokens a prompt may really be per estimated token (estimateTokens, about characters / 4 for ASCII): code runs nearer 3 characters
  * a token, Japanese or Chinese about 1; this, priced at the cache-write rate (1.25x), nearly covers
  * the densest, and all of max_tokens counted as output covers the rest.
  */

@@ -110,6 +110,14 @@ export interface LoopOptions {
 export const WEB_OFF_NOTICE =
   'This model endpoint does not support web search and web fetch, so Errand turned them off for it and carried on without them.';
 
+/**
+ * The share of the window requests are fitted to, for the rest of the run, each time the API says
+ * a prompt is too long: the estimate ran low for this conversation (text denser than it counts).
+ */
+const TOO_LONG_SHRINK = 0.75;
+export const TOO_LONG_NOTICE =
+  "The model API said the conversation was too long for the model's context; Errand shortened tool output in it and tried again.";
+
 /** The waiver key of a cap whose check did not say which cap it is. */
 const UNKNOWN_CAP = 'cap';
 
@@ -259,6 +267,11 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   let webInPlay =
     personGaveUrl(state.messages) || state.messages.some((m) => m.role === 'assistant' && readsWeb(m.content));
   const webUses = { searches: opts.web?.used?.searches ?? 0, fetches: opts.web?.used?.fetches ?? 0 };
+  /** Lowered when the API refuses a prompt as too long; `tooLongAgain`: the call was just retried for it. */
+  let contextShare = 1;
+  let tooLongAgain = false;
+  /** The estimate of the last request built. */
+  let fittedTokens = 0;
 
   // A turn's checkpoint is durable before the next model call starts (a crash mid-call must not
   // lose a finished tool's result), except after a turn of read-only calls: losing it only means
@@ -366,6 +379,19 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         call.settle?.(state.costUsd);
       }
       await settleCheckpoint();
+      if (reply.kind === 'too-long') {
+        if (tooLongAgain) {
+          return finish({
+            kind: 'failed',
+            reason: `The conversation no longer fits in the model's context: the model API refused it as too long even after Errand shortened it to about ${fmt(fittedTokens)} tokens (anthropic.contextTokens = ${fmt(settings.contextTokens)}). Start a new thread for the next step.`,
+          });
+        }
+        tooLongAgain = true;
+        contextShare *= TOO_LONG_SHRINK;
+        void emit({ type: 'notice', text: TOO_LONG_NOTICE });
+        continue;
+      }
+      tooLongAgain = false;
       if (reply.kind === 'no-server-tools') {
         webOff = true;
         opts.web?.refused?.(reply.reason);
@@ -738,8 +764,9 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     const conversation = from > 0 ? state.messages.slice(from) : state.messages;
     const fit = fitContext(
       { system: opts.system, tools: toolDefs, messages: conversation },
-      settings.contextTokens - reserve,
+      Math.floor((settings.contextTokens - reserve) * contextShare),
     );
+    fittedTokens = fit.tokens;
     if (!fit.fits) {
       return {
         failed: `The conversation (about ${fmt(fit.tokens)} tokens) no longer fits in the model's context (anthropic.contextTokens = ${fmt(settings.contextTokens)}). Start a new thread for the next step.`,

@@ -115,7 +115,22 @@ export type Reply =
   | { kind: 'failed'; reason: string }
   | { kind: 'aborted'; partial: WireBlock[] }
   /** The endpoint rejected the server tools (web search / fetch) in the request. */
-  | { kind: 'no-server-tools'; reason: string };
+  | { kind: 'no-server-tools'; reason: string }
+  /** The API refused the prompt as longer than the model's context: the estimate ran low. */
+  | { kind: 'too-long' };
+
+/**
+ * A 400 saying the prompt does not fit the model's context ("prompt is too long: 212000 tokens >
+ * 200000 maximum", "input length and `max_tokens` exceed context limit: …"). Told by its words, as
+ * the API gives no code for it; duck-typed, so this module does not load the SDK.
+ */
+export function promptTooLong(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as { status?: unknown; type?: unknown; apiMessage?: unknown; message?: unknown };
+  if (e.status !== 400 || (e.type != null && e.type !== 'invalid_request_error')) return false;
+  const words = typeof e.apiMessage === 'string' ? e.apiMessage : String(e.message ?? '');
+  return /prompt is too long|exceeds? (the )?context (limit|window)|context (window|length) exceeded/i.test(words);
+}
 
 /** One model call, retried (backoff, retry-after) within the retry window. */
 export async function callModel(c: CallContext, request: ModelRequest): Promise<Reply> {
@@ -124,7 +139,7 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     emit({ type: 'text.ended', itemId: it.itemId, text: it.shown });
   const started = Date.now();
   let reuse: string[] = [];
-  // The request's size in tokens (chars / 4), worked out once for all attempts: what bounds the
+  // The request's size in tokens (estimateTokens), worked out once for all attempts: what bounds the
   // reply's prompt figures and stands in for them when they are not believable.
   let whole: number | undefined;
   const promptEstimates = {
@@ -150,6 +165,10 @@ export async function callModel(c: CallContext, request: ModelRequest): Promise<
     if (serverTools.length && refusesServerTools(r.error, serverTools)) {
       await Promise.all(r.items.map(textEnd));
       return { kind: 'no-server-tools', reason: f.message };
+    }
+    if (promptTooLong(r.error)) {
+      await Promise.all(r.items.map(textEnd));
+      return { kind: 'too-long' };
     }
     if (!f.retryable) {
       await Promise.all(r.items.map(textEnd));

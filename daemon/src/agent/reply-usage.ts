@@ -16,7 +16,7 @@ export function tokens(n: unknown): number | undefined {
 }
 
 /**
- * How far a reported figure may fall below our estimate (characters / 4) before it is not believed:
+ * How far a reported figure may fall below our estimate (estimateTokens: about characters / 4 for prose) before it is not believed:
  * below a quarter of it (one token per 16 characters, which no real tokenizer reaches) AND by more
  * than this many tokens (a short text's estimate is rough).
  */
@@ -72,7 +72,7 @@ export function usageBounds(
 }
 
 export interface Estimates {
-  /** The whole request (chars / 4, a fixed guess per image): charged when the prompt figure is not believed. */
+  /** The whole request (estimateTokens, a fixed guess per image): charged when the prompt figure is not believed. */
   prompt: () => number;
   /** The characters the model wrote, / 4. */
   output: number;
