@@ -19,7 +19,7 @@ import { MAX_UPLOAD_BYTES, type Upload, type UploadStore, UploadTooManyError } f
 import type { Logger } from '../util/log.js';
 import { PROJECT_ROOT } from '../util/project-root.js';
 import { stripControl } from '../util/text.js';
-import { ConnectionGuard } from './connection-guard.js';
+import { ConnectionGuard, HTTP_SERVER_OPTIONS } from './connection-guard.js';
 import type { Gateway } from './gateway.js';
 import type { OriginPolicy } from './origins.js';
 import type { FailureLimiter } from './rate-limit.js';
@@ -58,6 +58,12 @@ const DOWNLOAD_SLOTS: SlotLimits = { total: 8, perDevice: 3 };
  * open file) until TCP gives up, minutes to hours later.
  */
 const TRANSFER_IDLE_MS = 60_000;
+
+/**
+ * A stop waits this long for open connections to end, then cuts the rest: a peer that never answers
+ * a close, or a socket past its upgrade (Node no longer times those), must not hold a stop up.
+ */
+const STOP_GRACE_MS = 2_000;
 
 const httpError = (reply: FastifyReply, status: number, error: string, message: string) =>
   reply.code(status).send({ error, message });
@@ -111,6 +117,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A request (an upload's body included) must arrive within 5 minutes: a 25 MB file at a slow
     // phone's 1 Mbit/s takes half that. Fastify would otherwise wait for ever.
     requestTimeout: 300_000,
+    // The 15 s header deadline, checked often enough to hold (connection-guard.ts).
+    http: HTTP_SERVER_OPTIONS,
     frameworkErrors: frameworkErrorHandler(opts.policy),
     clientErrorHandler,
     // Requests are checked with zod (shared/src/protocol) and no route has a JSON schema, so
@@ -127,6 +135,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     req.raw.socket.setTimeout(transferIdleMs, () => req.raw.socket.destroy());
   const connections = new ConnectionGuard();
   connections.attach(app.server);
+  app.addHook('preClose', async () => {
+    const cut = setTimeout(() => connections.destroyAll(), STOP_GRACE_MS);
+    app.server.once('close', () => clearTimeout(cut));
+  });
+
+  // Before any route or scope: fastify copies hooks into a scope when the scope is made, and this
+  // plugin's hooks are what answer an upgrade on a route of plain HTTP.
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_FRAME } });
+  // Only GET /ws speaks WebSocket. An upgrade anywhere else is refused before any route runs (no
+  // token is checked or counted) and its socket closed: Node has handed it over and no longer times it.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.ws || (req.method === 'GET' && req.routeOptions.url === '/ws')) return;
+    reply.raw.once('finish', () => req.raw.socket.destroy());
+    reply.header('Connection', 'close');
+    return httpError(reply, 400, 'bad_request', 'WebSocket connections are taken at /ws only (GET).');
+  });
 
   /**
    * The device behind an `Authorization: Bearer` header (tokens never travel in URLs), or undefined
@@ -336,13 +360,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return httpError(reply, 404, 'not_found', 'No such push.');
   });
 
-  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_FRAME } });
   app.get('/ws', { websocket: true }, (socket, req) => {
     if (req.url !== '/ws') {
       // Tokens never travel in URLs: a query string here is refused outright.
       socket.close(1008, 'no query parameters; authenticate with the first message');
       return;
     }
+    connections.handedOver(req.socket);
     opts.gateway.accept(socket, req.socket.remoteAddress ?? 'unknown');
   });
 

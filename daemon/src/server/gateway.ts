@@ -60,6 +60,21 @@ function closeNow(socket: WebSocket, code: number, reason: string): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
+const AUTH_FRAME_SHAPE = '{"type":"auth","token":…}';
+
+/**
+ * What is wrong with an auth frame that did not parse, as a close reason (at most 123 bytes) that
+ * names the field to fix.
+ */
+function authFrameProblem(parsed: unknown, issue: { code: string; path: PropertyKey[] } | undefined): string {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !issue)
+    return `first message must be ${AUTH_FRAME_SHAPE}`;
+  if (issue.code === 'unrecognized_keys') return 'bad auth frame: only type, token, lastSeq and protocol are allowed';
+  if (issue.path[0] === 'lastSeq') return 'bad auth frame: lastSeq must be a whole number, 0 or more (or left out)';
+  if (issue.path[0] === 'protocol') return 'bad auth frame: protocol must be a whole number (or left out)';
+  return `first message must be ${AUTH_FRAME_SHAPE}`;
+}
+
 /** Resolves when the socket's send buffer has drained (or soon, if the socket cannot say). */
 function drained(socket: WebSocket): Promise<void> {
   return new Promise((resolve) => {
@@ -342,25 +357,43 @@ export class Gateway implements Presence {
   private authenticate(conn: Connection, text: string): (() => void) | undefined {
     const { limiter, devices, events, threads } = this.deps;
     this.preAuth.delete(conn);
-    let frame: AuthFrame | undefined;
+    let parsed: unknown;
     try {
-      frame = AuthFrame.parse(JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      frame = undefined;
+      parsed = undefined;
     }
-    // A valid device token always gets in: only failing attempts count against (and are held
-    // back by) the failure budget, so a flood of bad attempts cannot lock the owner out.
-    const device = frame ? devices.byToken(frame.token) : undefined;
-    if (!frame || !device) {
+    const result = AuthFrame.safeParse(parsed);
+    const frame = result.success ? result.data : undefined;
+    // A valid device token always gets in, and only a token that is wrong counts against (and is
+    // held back by) the failure budget: a flood of bad attempts cannot lock the owner out, and a
+    // frame that is malformed otherwise (a bad lastSeq, a field a newer client added) is a mistake
+    // to report, not a guess at a token.
+    const token = (parsed as { token?: unknown } | null | undefined)?.token;
+    const offered = typeof token === 'string' ? token : undefined;
+    const device = offered ? devices.byToken(offered) : undefined;
+    const wrongToken = offered !== undefined && !device;
+    if (wrongToken) {
       const over = !limiter.allowed(conn.address);
       limiter.fail(conn.address);
       this.deps.refusals?.refused(over ? 'rate_limited' : 'auth_failed', { address: conn.address, path: '/ws' });
-      if (over) closeNow(conn.socket, CloseCode.policyViolation, 'too many failed attempts; wait a minute');
-      else if (!frame)
-        closeNow(conn.socket, CloseCode.policyViolation, 'first message must be {"type":"auth","token":…}');
-      else {
-        closeNow(conn.socket, CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
+      if (over) {
+        closeNow(conn.socket, CloseCode.policyViolation, 'too many failed attempts; wait a minute');
+        return undefined;
       }
+    }
+    if (!frame) {
+      const problem = authFrameProblem(parsed, result.error?.issues[0]);
+      this.send(conn, {
+        type: 'error',
+        code: 'bad_request',
+        message: `The auth frame could not be read (${problem}). Send {"type":"auth","token":"<device token>"}, with "lastSeq": <the last seq seen> when resuming.`,
+      });
+      closeNow(conn.socket, CloseCode.policyViolation, problem);
+      return undefined;
+    }
+    if (!device) {
+      closeNow(conn.socket, CloseCode.unauthorized, 'unknown or revoked device token; pair again with `errand pair`');
       return undefined;
     }
     this.makeRoomFor(device);

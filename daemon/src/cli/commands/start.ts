@@ -4,6 +4,7 @@ import { portFromDigits } from '../../config/port.js';
 import type { Daemon } from '../../daemon.js';
 import { loopbackOnlyHint, phoneOrigin } from '../../server/origins.js';
 import { startWhenLockFree } from '../../service/lock-wait.js';
+import { STOP_TIMEOUT_SECONDS } from '../../service/units.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
 import { forTerminal } from '../terminal-text.js';
@@ -12,6 +13,29 @@ import { forTerminal } from '../terminal-text.js';
 function exitCodeOf(err: unknown): number {
   const code = (err as { exitCode?: unknown }).exitCode;
   return typeof code === 'number' ? code : 1;
+}
+
+/**
+ * A stop not over by then is given up on, well inside the service manager's stop timeout: the
+ * daemon exits itself, saying why, rather than being killed without a word.
+ */
+export const STOP_DEADLINE_MS = (STOP_TIMEOUT_SECONDS - 5) * 1000;
+
+export type StopOutcome = { outcome: 'stopped' } | { outcome: 'failed'; error: Error } | { outcome: 'late' };
+
+/** Runs a stop, waiting for it at most `deadlineMs`. */
+export function stopWithin(stop: () => Promise<void>, deadlineMs: number): Promise<StopOutcome> {
+  return new Promise((resolve) => {
+    const late = setTimeout(() => resolve({ outcome: 'late' }), deadlineMs);
+    const settle = (outcome: StopOutcome) => {
+      clearTimeout(late);
+      resolve(outcome);
+    };
+    stop().then(
+      () => settle({ outcome: 'stopped' }),
+      (error: unknown) => settle({ outcome: 'failed', error: error as Error }),
+    );
+  });
 }
 
 export const startCommand: CliCommand = {
@@ -133,13 +157,15 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
           // Everything is flushed and closed; do not wait for stragglers (a peer's half-closed socket).
           setTimeout(() => process.exit(code), 200).unref();
         };
-        void daemon.stop(signal).then(
-          () => exit(0),
-          (err) => {
-            io.err(`errand start: stop failed: ${(err as Error).message}`);
-            exit(1);
-          },
-        );
+        void stopWithin(() => daemon.stop(signal), STOP_DEADLINE_MS).then((result) => {
+          if (result.outcome === 'stopped') return exit(0);
+          io.err(
+            result.outcome === 'failed'
+              ? `errand start: stop failed: ${result.error.message}`
+              : `errand start: stopping took longer than ${STOP_DEADLINE_MS / 1000} s, so the daemon exits now. What it acknowledged is saved; \`errand logs\` shows what was still running.`,
+          );
+          exit(1);
+        });
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
