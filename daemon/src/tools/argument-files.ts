@@ -12,15 +12,29 @@ import { ToolError } from './util.js';
 export interface ArgumentFile {
   /** The file's real path. */
   path: string;
-  /** `sha256:<hex>` of its content, or for a file too large to read each time `file:<dev>:<ino>:<size>:<ctime ns>`. */
+  /** `sha256:<hex>` of its content, or past the hashing budget `file:<dev>:<ino>:<size>:<ctime ns>`. */
   identity: string;
 }
 
-/** Files up to this size are hashed; a larger one is known by its inode and change time (which no write can keep). */
+/**
+ * Files are hashed while they add up to this; past it (a large file, many files) one is known by
+ * its inode and change time instead, which no write can keep.
+ */
 const HASHED_BYTES = 16 * 1024 * 1024;
-/** At most this many arguments are looked at, and this many files bound (a grant for more is exact anyway). */
+/** At most this many arguments, and words of one, are looked at. */
 const MAX_ARGUMENTS = 256;
-const MAX_FILES = 32;
+
+/**
+ * What an argument may name as a file: itself, an option's value, and the words of a script given
+ * as one argument (`sh -c "bash run.sh"`, `python3 -c "exec(open('job.py').read())"`), split at
+ * spaces, quotes and shell or call punctuation. Naming too much only binds more files.
+ */
+function candidatesIn(arg: string): string[] {
+  const out = pathCandidates(arg);
+  if (/[\s'"();|&<>`,]/.test(arg))
+    for (const word of arg.split(/[\s'"();|&<>`,]+/).slice(0, MAX_ARGUMENTS)) out.push(...pathCandidates(word));
+  return out;
+}
 
 /** The regular files that argv's arguments (and option values: --input=x, -fx) name inside the allowed folders. */
 export async function argumentFiles(
@@ -30,8 +44,9 @@ export async function argumentFiles(
 ): Promise<ArgumentFile[]> {
   const seen = new Set<string>();
   const files: ArgumentFile[] = [];
+  let hashBudget = HASHED_BYTES;
   for (const arg of argv.slice(1, 1 + MAX_ARGUMENTS)) {
-    for (const candidate of pathCandidates(arg)) {
+    for (const candidate of candidatesIn(arg)) {
       let real: string;
       let st: fs.BigIntStats;
       try {
@@ -42,18 +57,16 @@ export async function argumentFiles(
       }
       if (!st.isFile() || seen.has(real) || !inside(real)) continue;
       seen.add(real);
-      if (files.length >= MAX_FILES)
-        throw new ToolError(
-          `This command names more than ${MAX_FILES} files in the allowed folders; run it on fewer files at a time.`,
-        );
-      files.push({ path: real, identity: await identityOf(real, st) });
+      const hashed = st.size <= BigInt(hashBudget);
+      if (hashed) hashBudget -= Number(st.size);
+      files.push({ path: real, identity: await identityOf(real, st, hashed) });
     }
   }
   return files;
 }
 
-async function identityOf(real: string, st: fs.BigIntStats): Promise<string> {
-  if (st.size > BigInt(HASHED_BYTES)) return `file:${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}`;
+async function identityOf(real: string, st: fs.BigIntStats, hashed: boolean): Promise<string> {
+  if (!hashed) return `file:${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}`;
   try {
     return `sha256:${await sha256Of(real)}`;
   } catch (err) {

@@ -124,3 +124,20 @@ it('a file changed between the check and the start stops the command unrun, sayi
   fs.writeFileSync(path.join(root, 'not-there'), 'new\n');
   await expect(recheckArgumentFiles(shown, argv, root, inside)).rejects.toThrow(/nothing was run/);
 });
+
+it('the words of a script given as one argument count too, and many files are bound without refusing the command', async () => {
+  const root = tempDir('errand-arg-words-');
+  fs.writeFileSync(path.join(root, 'run.sh'), 'echo one\n');
+  fs.writeFileSync(path.join(root, 'job.py'), 'print(1)\n');
+  const inside = (p: string) => p === root || p.startsWith(`${root}/`);
+  const viaShell = await argumentFiles(['sh', '-c', 'bash run.sh && echo done'], root, inside);
+  expect(viaShell.map((f) => f.path)).toEqual([path.join(root, 'run.sh')]);
+  const viaPython = await argumentFiles(['python3', '-c', "exec(open('job.py').read())"], root, inside);
+  expect(viaPython.map((f) => f.path)).toEqual([path.join(root, 'job.py')]);
+
+  const names = Array.from({ length: 40 }, (_, i) => `f${i}.txt`);
+  for (const n of names) fs.writeFileSync(path.join(root, n), n);
+  const many = await argumentFiles(['git', 'add', ...names], root, inside);
+  expect(many).toHaveLength(40);
+  expect(many.every((f) => f.identity.startsWith('sha256:'))).toBe(true);
+});
