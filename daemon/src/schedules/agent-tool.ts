@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CatchUpRule, describeWhen, MAX_SCHEDULES, ScheduleWhen, timeIn } from '../../../shared/src/index.js';
 import type { ModelToolDefinition, ToolCallOutcome, ToolRuntime } from '../agent/tool-runtime.js';
 import type { Journal } from '../store/journal.js';
-import type { Approvals } from '../tools/approvals.js';
+import { type Approvals, deniedAdvice } from '../tools/approvals.js';
 import { makeSchedule, type ScheduleOps } from './commands.js';
 import { hostTimeZone, nextDue } from './timing.js';
 
@@ -134,7 +134,10 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
         if (!ctx.signal.aborted) await ctx.setWaiting(false);
       }
       if (outcome.result === 'deny')
-        return fail('The user declined on their phone; no schedule was created.', 'denied');
+        return fail(
+          `The user declined on their phone; no schedule was created. ${deniedAdvice(outcome, '')}`.trim(),
+          'denied',
+        );
       if (outcome.result !== 'approve' && outcome.result !== 'allow_task')
         return fail(
           `No schedule was created: the confirmation ${outcome.result === 'expired' ? 'expired' : 'was cancelled'}.`,

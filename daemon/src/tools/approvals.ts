@@ -7,7 +7,7 @@ import { CommandError } from '../util/command-error.js';
 
 export type ApprovalOutcome =
   | { result: 'approve' | 'allow_task'; by: string }
-  | { result: 'deny'; by: string }
+  | { result: 'deny'; by: string; note?: string }
   | { result: 'expired' | 'cancelled' };
 
 interface Pending {
@@ -16,6 +16,11 @@ interface Pending {
   resolve(o: ApprovalOutcome): void;
   timer: NodeJS.Timeout;
   cleanup(): void;
+}
+
+/** For the model, after "denied": what the person said instead, or the standing advice. */
+export function deniedAdvice(outcome: { note?: string }, otherwise: string): string {
+  return outcome.note ? `Instead, the user said: ${JSON.stringify(outcome.note)}. Do what they said.` : otherwise;
 }
 
 export class Approvals {
@@ -120,7 +125,8 @@ export class Approvals {
     p.cleanup();
     this.finished.set(id, state);
     if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value!);
-    const approval: Approval = { ...p.approval, state, ...(by ? { decidedBy: by } : {}) };
+    const note = outcome.result === 'deny' ? outcome.note : undefined;
+    const approval: Approval = { ...p.approval, state, ...(by ? { decidedBy: by } : {}), ...(note ? { note } : {}) };
     void this.emit({ kind: 'approval.resolved', approval }).catch(() => undefined);
     p.resolve(outcome);
     return approval;
@@ -132,7 +138,10 @@ export class Approvals {
     hash: string,
     decision: 'approve' | 'deny' | 'allow_task',
     device: { id: string; name: string },
+    note?: string,
   ): Approval {
+    if (note !== undefined && decision !== 'deny')
+      throw new CommandError('bad_request', 'A note goes only with a denial (it tells the agent what to do instead).');
     const p = this.pending.get(approvalId);
     if (!p) {
       const state = this.finished.get(approvalId);
@@ -156,7 +165,8 @@ export class Approvals {
       if (!g) this.grants.set(p.approval.taskId, (g = new Map()));
       g.set(actionClass, by);
     }
-    const outcome: ApprovalOutcome = decision === 'deny' ? { result: 'deny', by } : { result: decision, by };
+    const outcome: ApprovalOutcome =
+      decision === 'deny' ? { result: 'deny', by, ...(note ? { note } : {}) } : { result: decision, by };
     return this.finish(approvalId, decision === 'deny' ? 'denied' : 'approved', by, outcome)!;
   }
 

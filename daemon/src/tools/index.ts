@@ -324,7 +324,13 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
 
   // Client commands.
   ctx.commands.register('approval.decide', async (cmd, c) => {
-    const approval = approvals.decide(cmd.approvalId, cmd.hash, cmd.decision, { id: c.device.id, name: c.device.name });
+    const approval = approvals.decide(
+      cmd.approvalId,
+      cmd.hash,
+      cmd.decision,
+      { id: c.device.id, name: c.device.name },
+      cmd.note,
+    );
     return { approval };
   });
   ctx.commands.register('task.undo', async (cmd) => {

@@ -12,7 +12,7 @@ import type {
 } from '../agent/tool-runtime.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
-import type { Approvals } from './approvals.js';
+import { type Approvals, deniedAdvice } from './approvals.js';
 import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
 import { type ChangeJournal, changesUpdated } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
@@ -256,9 +256,9 @@ export class Runtime implements ToolRuntime {
             approvedBy = undefined;
             return fail(
               'denied',
-              `The user denied this action (${prepared.summary}). Do not retry it; continue without it or ask the user.`,
-              `denied by ${result.by}`,
-              prepared.summary,
+              `The user denied this action (${prepared.summary}). ${deniedAdvice(result, 'Do not retry it; continue without it or ask the user.')}`,
+              `denied by ${result.by}${result.note ? ', with a note' : ''}`,
+              result.note ? `${prepared.summary}: denied, “${result.note}”` : prepared.summary,
             );
           }
           if (result.result === 'expired') {

@@ -45,6 +45,8 @@ export interface DecisionEntry extends Queued {
   decision: Decision;
   /** What the approval asked, to name it if the decision comes back refused after its card is gone. */
   summary: string;
+  /** With a denial typed in the message box: what the agent should do instead. */
+  note?: string;
 }
 
 /** The person's response to something the agent waits on: kept apart from messages (outbox.ts). */
@@ -69,11 +71,18 @@ export function toCommand(
   | { id: string; type: 'thread.create'; text: string; attachmentIds?: string[] }
   | { id: string; type: 'thread.send'; threadId: string; text: string; attachmentIds?: string[] }
   | { id: string; type: 'task.answer'; taskId: string; questionId: string; text: string }
-  | { id: string; type: 'approval.decide'; approvalId: string; hash: string; decision: Decision } {
+  | { id: string; type: 'approval.decide'; approvalId: string; hash: string; decision: Decision; note?: string } {
   if (e.type === 'task.answer')
     return { id: e.id, type: 'task.answer', taskId: e.taskId, questionId: e.questionId, text: e.text };
   if (e.type === 'approval.decide')
-    return { id: e.id, type: 'approval.decide', approvalId: e.approvalId, hash: e.hash, decision: e.decision };
+    return {
+      id: e.id,
+      type: 'approval.decide',
+      approvalId: e.approvalId,
+      hash: e.hash,
+      decision: e.decision,
+      ...(e.note ? { note: e.note } : {}),
+    };
   const attachmentIds = e.uploaded.length ? e.uploaded.map((u) => u.id) : undefined;
   if (e.type === 'thread.create')
     return { id: e.id, type: 'thread.create', text: e.text, ...(attachmentIds ? { attachmentIds } : {}) };

@@ -137,6 +137,7 @@ export async function enqueueDecision(input: {
   hash: string;
   decision: Decision;
   summary: string;
+  note?: string;
 }): Promise<DecisionEntry> {
   return writeOnce(input.approvalId, async () => {
     const before = decisionFor(responsesStore.get(), input.approvalId);

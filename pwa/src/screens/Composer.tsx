@@ -1,13 +1,16 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Question } from '../../../shared/src/index.js';
+import type { Approval, Question } from '../../../shared/src/index.js';
 import { request } from '../conn/connection.js';
-import { enqueue, enqueueAnswer } from '../conn/outbox.js';
+import { enqueue, enqueueAnswer, enqueueDecision } from '../conn/outbox.js';
 import { clearDraft, draftKey, loadDraftFiles, loadDraftText, saveDraftFiles, saveDraftText } from '../lib/drafts.js';
 import { bytes } from '../lib/format.js';
 import { Icon, IconButton } from '../ui/common.js';
 import { useCommandError } from './Cards.js';
 
 const MAX_FILES = 20;
+/** What a denial's note may hold (approval.decide). */
+const MAX_NOTE = 4000;
+const HINT_ID = 'composer-hint';
 
 export function Composer({
   threadId,
@@ -15,6 +18,7 @@ export function Composer({
   autoFocus,
   placeholder,
   answering,
+  denying,
   stoppable,
   onSent,
 }: {
@@ -27,6 +31,11 @@ export function Composer({
    * answer goes through the outbox like a message: written offline, it is sent once the computer is back.
    */
   answering?: Question;
+  /**
+   * An action waiting for approval (and no open question): what is typed here denies it and tells
+   * the agent what to do instead, so "stop, only list them" reaches the task before anything runs.
+   */
+  denying?: Approval;
   /** A task of this thread is working: the composer offers to stop it. */
   stoppable?: string;
   /** Called after a message or an answer went out (the thread scrolls to it). */
@@ -39,6 +48,9 @@ export function Composer({
   const [stopping, setStopping] = useState(false);
   const [error, setError] = useCommandError();
   const fileInput = useRef<HTMLInputElement>(null);
+  // What is typed denies the waiting action; with files attached it is a message of its own (a
+  // denial carries words only).
+  const denial = denying && !files.length ? denying : undefined;
   /** Files chosen on this screen before the saved draft's files were read: the draft must not replace them. */
   const filesTouched = useRef(false);
   // The draft of this thread (another thread's composer may have been on screen before).
@@ -95,6 +107,23 @@ export function Composer({
       }
       return;
     }
+    if (denial) {
+      try {
+        await enqueueDecision({
+          threadId: denial.threadId,
+          approvalId: denial.id,
+          hash: denial.hash,
+          decision: 'deny',
+          summary: denial.summary,
+          note: t.slice(0, MAX_NOTE),
+        });
+        changeText('');
+        onSent?.();
+      } finally {
+        setBusy(false);
+      }
+      return;
+    }
     try {
       const e = await enqueue({ threadId, text: t, files });
       setText('');
@@ -119,6 +148,14 @@ export function Composer({
       {error && (
         <p class="error" role="alert">
           {error}
+        </p>
+      )}
+      {denying && (
+        // Short: the card above shows the action; on a small phone the room is the conversation's.
+        <p class="composer-hint" id={HINT_ID}>
+          {denial
+            ? 'Sending this denies the action waiting above.'
+            : 'With files attached, this goes as a new message after the waiting action.'}
         </p>
       )}
       {files.length > 0 && !answering && (
@@ -154,11 +191,19 @@ export function Composer({
         <textarea
           class="composer-input"
           aria-label={answering ? 'Reply to the question' : 'Message'}
-          placeholder={answering ? 'Answer your computer’s question…' : (placeholder ?? 'Message your computer…')}
+          // While an action waits the names stay ("Deny" names the card's button alone); the hint says what sending does.
+          aria-describedby={denying ? HINT_ID : undefined}
+          placeholder={
+            answering
+              ? 'Answer your computer’s question…'
+              : denial
+                ? 'Or deny it and say what to do instead…'
+                : (placeholder ?? 'Message your computer…')
+          }
           rows={autoFocus ? 4 : 1}
           value={text}
           autoFocus={autoFocus}
-          maxLength={100_000}
+          maxLength={denial ? MAX_NOTE : 100_000}
           onInput={(e) => changeText(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -182,6 +227,7 @@ export function Composer({
           type="submit"
           class="send-btn"
           aria-label={answering ? 'Reply' : 'Send'}
+          aria-describedby={denying ? HINT_ID : undefined}
           disabled={!text.trim() || busy}
         >
           <Icon name="send" />

@@ -13,8 +13,8 @@ import {
   responsesStore,
   retry,
 } from '../conn/outbox.js';
-import { answerFor, DECISION_WORDS, entriesFor, refusedFor } from '../conn/outbox-logic.js';
-import { relativeToRoot } from '../lib/approval-words.js';
+import { answerFor, DECISION_WORDS, decisionFor, entriesFor, refusedFor } from '../conn/outbox-logic.js';
+import { asksToContinue, relativeToRoot } from '../lib/approval-words.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { markdownParts } from '../lib/markdown-parts.js';
 import { linkPaths, pathTargets } from '../lib/path-links.js';
@@ -127,6 +127,18 @@ export function reasonInItems(items: readonly ThreadItem[], task: Task | undefin
 /** The approvals a thread shows: the pending ones, as the computer gives them (thread.get). */
 export const shownApprovals = (approvals: Record<string, Approval> | undefined): Approval[] =>
   Object.values(approvals ?? {}).filter((a) => a.state === 'pending');
+
+/**
+ * The approval the message box denies with the person's words when no question is open: the oldest
+ * one waiting with no decision on its way. Typed while an action waits ("stop, only list them"), a
+ * message queued behind the waiting task reached it only after the action had run. Not a "may it go
+ * on?" check: denying that ends the task, and a message then runs as the next one.
+ */
+export function approvalToDeny(approvals: readonly Approval[], outbox: Parameters<typeof decisionFor>[0]) {
+  return approvals
+    .filter((a) => !asksToContinue(a) && decisionFor(outbox, a.id)?.state !== 'pending')
+    .sort((a, b) => a.createdAt - b.createdAt)[0];
+}
 
 /**
  * The question the message box answers: the oldest open one whose answer is not already on its way
@@ -521,6 +533,7 @@ export function ThreadScreen({ id }: { id: string }) {
     : (thread?.urgentState ?? thread?.lastTaskState);
   // While the agent waits on a question, the bottom box answers it (people type there, not in the card).
   const openQuestion = questionToAnswer(detail?.questions, responses);
+  const openApproval = openQuestion ? undefined : approvalToDeny(approvals, responses);
   const refused = refusedFor(responses, id, {
     questions: new Set(Object.keys(detail?.questions ?? {})),
     approvals: new Set(approvals.map((a) => a.id)),
@@ -602,6 +615,7 @@ export function ThreadScreen({ id }: { id: string }) {
           threadId={id}
           placeholder="Follow up…"
           answering={openQuestion}
+          denying={openApproval}
           stoppable={workingTask?.id}
           onSent={onSent}
         />

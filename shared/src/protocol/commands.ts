@@ -51,6 +51,8 @@ export const ClientCommand = z.discriminatedUnion('type', [
     approvalId: Id,
     hash: z.string().min(1).max(128),
     decision: z.enum(['approve', 'deny', 'allow_task']),
+    /** With `deny` only: what the agent should do instead, in the person's words (the message box while an approval waits). */
+    note: z.string().trim().min(1).max(4000).optional(),
   }),
   // devices
   cmd('devices.list', {}),

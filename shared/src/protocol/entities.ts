@@ -148,6 +148,8 @@ export const Approval = z.object({
   expiresAt: Timestamp,
   state: ApprovalState,
   decidedBy: z.string().optional(),
+  /** Denied with words for the agent ("no, only list them"): what the person typed instead. */
+  note: z.string().optional(),
 });
 export type Approval = z.infer<typeof Approval>;
 
