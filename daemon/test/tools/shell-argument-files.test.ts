@@ -6,11 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Approval } from '../../../shared/src/index.js';
 import { argumentFiles, recheckArgumentFiles } from '../../src/tools/argument-files.js';
+import { nextApprovalOrEnd } from '../helpers/approval-waits.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
-import type { WsTestClient } from '../helpers/ws-client.js';
 
 let model: ModelServer | undefined;
 let td: TestDaemon | undefined;
@@ -28,28 +27,6 @@ const tempDir = (name: string) => {
   return d;
 };
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
-
-/** The next approval of `taskId` not in `seen`, or the task ending first (then undefined); bounded. */
-async function nextApprovalOrEnd(
-  phone: WsTestClient,
-  taskId: string,
-  seen: Set<string>,
-): Promise<Approval | undefined> {
-  const f = await phone.waitFor(
-    (fr) =>
-      fr.type === 'event' &&
-      ((fr.event.kind === 'approval.requested' &&
-        fr.event.approval.taskId === taskId &&
-        !seen.has(fr.event.approval.id)) ||
-        (fr.event.kind === 'task.updated' &&
-          fr.event.task.id === taskId &&
-          ['done', 'failed', 'cancelled', 'interrupted'].includes(fr.event.task.state))),
-    30_000,
-  );
-  if (f.type !== 'event' || f.event.kind !== 'approval.requested') return undefined;
-  seen.add(f.event.approval.id);
-  return f.event.approval;
-}
 
 describe.each(['auto', 'off'] as const)('sandbox %s', (sandbox) => {
   it('"allow for this task" on bash run.sh does not cover run.sh once the model rewrote it; unchanged, it does', async () => {

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Approval } from '../../../shared/src/index.js';
 import { recheckProgram, resolveProgram } from '../../src/tools/resolve-program.js';
+import { nextApprovalOrEnd } from '../helpers/approval-waits.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { type ModelServer, reply, startModelServer, text, toolUse } from '../helpers/model-server.js';
-import type { WsTestClient } from '../helpers/ws-client.js';
 import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 
 const savedPath = process.env.PATH;
@@ -28,29 +28,6 @@ afterEach(async () => {
 });
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
-
-/** The next approval of `taskId` not in `seen`, or the task ending first (then undefined); bounded. */
-async function nextApprovalOrEnd(
-  phone: WsTestClient,
-  taskId: string,
-  seen: Set<string>,
-  timeoutMs = 30_000,
-): Promise<Approval | undefined> {
-  const f = await phone.waitFor(
-    (fr) =>
-      fr.type === 'event' &&
-      ((fr.event.kind === 'approval.requested' &&
-        fr.event.approval.taskId === taskId &&
-        !seen.has(fr.event.approval.id)) ||
-        (fr.event.kind === 'task.updated' &&
-          fr.event.task.id === taskId &&
-          ['done', 'failed', 'cancelled', 'interrupted'].includes(fr.event.task.state))),
-    timeoutMs,
-  );
-  if (f.type !== 'event' || f.event.kind !== 'approval.requested') return undefined;
-  seen.add(f.event.approval.id);
-  return f.event.approval;
-}
 
 describe.each(['auto', 'off'] as const)('sandbox %s', (sandbox) => {
   it('a cat planted in a PATH folder inside the allowed folders is not covered by the grant on cat', async () => {
