@@ -170,6 +170,12 @@ export class Approvals {
     return this.finish(approvalId, decision === 'deny' ? 'denied' : 'approved', by, outcome)!;
   }
 
+  /** Drop every task's grants whose class `lapses` says no longer covers what it did (files it runs changed). */
+  lapseGrants(lapses: (actionClass: string) => boolean): void {
+    for (const g of this.grants.values())
+      for (const actionClass of [...g.keys()]) if (lapses(actionClass)) g.delete(actionClass);
+  }
+
   /** Forget a finished task's grants. */
   endTask(taskId: string): void {
     this.grants.delete(taskId);

@@ -6,23 +6,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Of } from './resolve-program.js';
-import { pathCandidates } from './shell-grants.js';
-import { ToolError } from './util.js';
+import { type ArgumentFile, pathCandidates } from './shell-grants.js';
 
-export interface ArgumentFile {
-  /** The file's real path. */
-  path: string;
-  /** `sha256:<hex>` of its content, or past the hashing budget `file:<dev>:<ino>:<size>:<ctime ns>`. */
-  identity: string;
-}
+export type { ArgumentFile };
+
+import { ToolError } from './util.js';
 
 /**
  * Files are hashed while they add up to this; past it (a large file, many files) one is known by
  * its inode and change time instead, which no write can keep.
  */
 const HASHED_BYTES = 16 * 1024 * 1024;
-/** At most this many arguments, and words of one, are looked at. */
+/** At most this many arguments, and words of one, are looked at; at most this many names in all (each is a path lookup). */
 const MAX_ARGUMENTS = 256;
+const MAX_CANDIDATES = 1024;
 
 /**
  * What an argument may name as a file: itself, an option's value, and the words of a script given
@@ -45,8 +42,10 @@ export async function argumentFiles(
   const seen = new Set<string>();
   const files: ArgumentFile[] = [];
   let hashBudget = HASHED_BYTES;
+  let looked = 0;
   for (const arg of argv.slice(1, 1 + MAX_ARGUMENTS)) {
     for (const candidate of candidatesIn(arg)) {
+      if (++looked > MAX_CANDIDATES) return files;
       let real: string;
       let st: fs.BigIntStats;
       try {
@@ -66,12 +65,13 @@ export async function argumentFiles(
 }
 
 async function identityOf(real: string, st: fs.BigIntStats, hashed: boolean): Promise<string> {
-  if (!hashed) return `file:${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}`;
-  try {
-    return `sha256:${await sha256Of(real)}`;
-  } catch (err) {
-    throw new ToolError(`${real} could not be read: ${(err as Error).message}`);
-  }
+  const byInode = `file:${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}`;
+  if (!hashed) return byInode;
+  // One the daemon cannot read (mode 000: the `chmod` that fixes it names it) is known by inode.
+  return sha256Of(real).then(
+    (hex) => `sha256:${hex}`,
+    () => byInode,
+  );
 }
 
 /**

@@ -17,6 +17,7 @@ import { AUDIT_STARTED, type AuditLog, auditArgs } from './audit.js';
 import { type ChangeJournal, changesUpdated } from './journal.js';
 import { decide, type PolicyVerdict } from './policy.js';
 import { type KnownSecrets, redactBlocks, redactText, secretReach } from './redact.js';
+import { grantRunsFileCode } from './shell-grants.js';
 import { shellReadTargets, type TaintedFiles } from './tainted-files.js';
 import { asInput, type PreparedCall, type ToolSpec } from './types.js';
 import { actionHash, clip, clipLine, ToolError } from './util.js';
@@ -409,6 +410,8 @@ export class Runtime implements ToolRuntime {
           this.d.taintedFiles.noteShellStep({ argv, cwd, taskTainted: ctx.tainted, readNoted, made, startedAt });
         }
       }
+      // What an "allow for this task" of a command covered may now run other code (shell-grants.ts).
+      if (res.changed && spec.kind === 'write') this.d.approvals.lapseGrants(grantRunsFileCode);
       if (res.changed) {
         const changes = await this.d.journal.changes(ctx.taskId);
         void this.d.emit(changesUpdated(ctx.taskId, changes)).catch((err: Error) =>

@@ -14,7 +14,13 @@
 // arguments: its grant is the exact argv and the exact content (SHA-256) of that file. So are the
 // files an exact argv names there (the script of `bash run.sh`, the data of `python3 job.py in.csv`).
 
-import type { ArgumentFile } from './argument-files.js';
+/** A file an argv names in the allowed folders, as it was when the command was checked (argument-files.ts). */
+export interface ArgumentFile {
+  /** The file's real path. */
+  path: string;
+  /** `sha256:<hex>` of its content, or past the hashing budget `file:<dev>:<ino>:<size>:<ctime ns>`. */
+  identity: string;
+}
 
 interface Reader {
   /**
@@ -129,6 +135,15 @@ export interface ProgramFile {
   writable: boolean;
   sha256?: string;
 }
+
+/**
+ * Whether a grant of this class runs code that files may decide: every exact shell class (a plain
+ * read's wide class only prints). What runs is more than the files an argv names (argument-files.ts):
+ * main.py imports helper.py, run.sh sources lib.sh, `make` reads the Makefile, `python -m job`, a glob.
+ * So such a grant lapses, for every task, once the agent's file tools change a file: the next run
+ * is asked about again.
+ */
+export const grantRunsFileCode = (actionClass: string): boolean => /^shell:[[{]/.test(actionClass);
 
 /** Whether a grant for this command covers other arguments of its program (a plain read: see the top). */
 export function grantIsWide(

@@ -79,6 +79,43 @@ describe.each(['auto', 'off'] as const)('sandbox %s', (sandbox) => {
   });
 });
 
+describe.each(['auto', 'off'] as const)('sandbox %s', (sandbox) => {
+  it('a grant lapses once a file tool changed a file: run.sh sourcing a rewritten lib.sh is asked about again', async () => {
+    const root = tempDir('errand-grant-lapse-');
+    fs.writeFileSync(path.join(root, 'run.sh'), '. ./lib.sh\n');
+    fs.writeFileSync(path.join(root, 'lib.sh'), 'echo harmless\n');
+    const marker = path.join(root, 'pwned.txt');
+    model = await startModelServer();
+    td = await startTestDaemon({
+      config: {
+        shell: { sandbox },
+        roots: [root],
+        anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
+      },
+    });
+    const phone = await td.connect();
+    model.push(
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      // lib.sh is named by no argument: only the lapse stops the grant covering it.
+      reply(
+        toolUse('fs_write', { path: path.join(root, 'lib.sh'), content: `echo EVIL > ${marker}\n`, overwrite: true }),
+      ),
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      reply(text('done')),
+    );
+    const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'run the script' });
+    const seen = new Set<string>();
+    const first = await nextApprovalOrEnd(phone, created.task.id, seen);
+    await phone.send({ type: 'approval.decide', approvalId: first!.id, hash: first!.hash, decision: 'allow_task' });
+    const second = await nextApprovalOrEnd(phone, created.task.id, seen);
+    expect(second, 'the rewritten lib.sh ran under the grant given before it changed').toBeDefined();
+    expect(second!.action).toMatchObject({ argv: ['bash', 'run.sh'] });
+    await phone.send({ type: 'approval.decide', approvalId: second!.id, hash: second!.hash, decision: 'deny' });
+    expect(await nextApprovalOrEnd(phone, created.task.id, seen)).toBeUndefined();
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
 it('a file changed between the check and the start stops the command unrun, saying which', async () => {
   const root = tempDir('errand-arg-recheck-');
   const outside = tempDir('errand-arg-outside-');
