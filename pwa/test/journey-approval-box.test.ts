@@ -32,14 +32,14 @@ it('typed while an approval waits, a message denies it with those words, and not
   // The box says what sending does now.
   const box = page.getByRole('textbox', { name: 'Message', exact: true });
   await box.waitFor();
-  expect(await box.getAttribute('placeholder')).toBe('Or deny it and say what to do instead…');
+  expect(await box.getAttribute('placeholder')).toBe('Reply to deny it…');
   expect(
     await box.evaluate((e) => document.getElementById(e.getAttribute('aria-describedby') ?? '')?.textContent),
-  ).toBe('Sending this denies the action waiting above.');
+  ).toBe('Sending this denies the action above.');
   // The card's own buttons stay the only ones named Deny and Approve.
   expect(await page.getByRole('button', { name: 'Deny' }).count()).toBe(1);
   expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(1);
-  expect(await page.locator('.composer-hint').innerText()).toBe('Sending this denies the action waiting above.');
+  expect(await page.locator('.composer-hint').innerText()).toBe('Sending this denies the action above.');
   await shot(page, 'journey-approval-box');
   await box.fill('Stop, only list the files');
   await page.getByRole('button', { name: 'Send', exact: true }).click();

@@ -73,6 +73,18 @@ async function until<T>(fn: () => T | undefined | false, what: string, timeoutMs
 
 const detail = (threadId: string) => appStore.get().details[threadId];
 
+/**
+ * Node's `ws` as the app meets a browser's WebSocket: an error is an event, never thrown. The app
+ * clears its handlers before closing a socket (transport.ts teardown); a connect to the address
+ * that leads nowhere refused after that was an uncaught exception here, never in a browser.
+ */
+class BrowserLikeWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => undefined);
+  }
+}
+
 async function goOffline(): Promise<void> {
   place.host = nowhere;
   networkLost();
@@ -108,7 +120,7 @@ beforeAll(async () => {
   });
   nowhere = `127.0.0.1:${await freePort()}`;
   // What the connection takes from the browser: its socket, its address, its events.
-  g.WebSocket = WebSocket;
+  g.WebSocket = BrowserLikeWebSocket;
   g.location = place;
   g.addEventListener = () => undefined;
   g.document = { addEventListener: () => undefined, visibilityState: 'visible' };
@@ -245,6 +257,39 @@ describe('answers and decisions written offline', () => {
     expect(refusedFor(responsesStore.get(), threadId, shown)).toEqual([refused]);
     expect(nextToSend(responsesStore.get())).toBeUndefined();
     await taskEnded(threadId, 'done');
+    await discard(refused.id);
+  }, 60_000);
+
+  it('words typed to deny an action the computer refuses (decided elsewhere meanwhile) go to the thread as a message', async () => {
+    const threadId = await startThread(
+      'Echo a third thing',
+      reply(toolUse('shell', { argv: ['echo', 'ran-anyway'] })),
+      reply(text('Ran it.')),
+    );
+    const a = await pendingApproval(threadId);
+    await goOffline();
+    const note = 'Stop, only list the folder';
+    await enqueueDecision({ threadId, approvalId: a.id, hash: a.hash, decision: 'deny', summary: a.summary, note });
+    await checker.send({ type: 'approval.decide', approvalId: a.id, hash: a.hash, decision: 'approve' });
+    await taskEnded(threadId, 'done');
+    model.push(reply(text('Listed it instead.')));
+
+    await goOnline();
+    const refused = await until(
+      () => responsesStore.get().find((e) => e.state === 'failed'),
+      'the denial to come back refused',
+    );
+    expect(refused.error).toMatch(/already decided.*Your words were sent as a message instead\./);
+    // Not lost: the thread's next task is those words, sent once.
+    const next = await checker.event(
+      'task.updated',
+      (e) => e.task.threadId === threadId && e.task.id !== a.taskId && e.task.state === 'done',
+      20_000,
+    );
+    expect(next.task.state).toBe('done');
+    await until(() => outboxStore.get().length === 0, 'the message to leave the outbox');
+    const toModel = JSON.stringify(model.requests.at(-1)?.body.messages.at(-1));
+    expect(toModel).toContain(note);
     await discard(refused.id);
   }, 60_000);
 });

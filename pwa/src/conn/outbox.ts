@@ -207,7 +207,14 @@ export async function flush(): Promise<void> {
         }
         // Refused for good (an answer to a question answered elsewhere, an approval that expired):
         // never sent again, and the host's reason is shown where the person looks.
-        await persist({ ...e, state: 'failed', error: (err as Error).message });
+        let error = (err as Error).message;
+        if (e.type === 'approval.decide' && e.note) {
+          // Words typed to stop or steer an action decided elsewhere meanwhile are never lost: they
+          // go to the thread as a message of their own.
+          await enqueue({ threadId: e.threadId, text: e.note, files: [] });
+          error += ' Your words were sent as a message instead.';
+        }
+        await persist({ ...e, state: 'failed', error });
       }
     }
   } finally {

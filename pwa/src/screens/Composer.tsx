@@ -49,8 +49,8 @@ export function Composer({
   const [error, setError] = useCommandError();
   const fileInput = useRef<HTMLInputElement>(null);
   // What is typed denies the waiting action; with files attached it is a message of its own (a
-  // denial carries words only).
-  const denial = denying && !files.length ? denying : undefined;
+  // denial carries words only, up to MAX_NOTE: longer ones are a message too).
+  const denial = denying && !files.length && text.trim().length <= MAX_NOTE ? denying : undefined;
   /** Files chosen on this screen before the saved draft's files were read: the draft must not replace them. */
   const filesTouched = useRef(false);
   // The draft of this thread (another thread's composer may have been on screen before).
@@ -115,7 +115,7 @@ export function Composer({
           hash: denial.hash,
           decision: 'deny',
           summary: denial.summary,
-          note: t.slice(0, MAX_NOTE),
+          note: t,
         });
         changeText('');
         onSent?.();
@@ -153,9 +153,7 @@ export function Composer({
       {denying && (
         // Short: the card above shows the action; on a small phone the room is the conversation's.
         <p class="composer-hint" id={HINT_ID}>
-          {denial
-            ? 'Sending this denies the action waiting above.'
-            : 'With files attached, this goes as a new message after the waiting action.'}
+          {denial ? 'Sending this denies the action above.' : 'This goes as a new message after the action above.'}
         </p>
       )}
       {files.length > 0 && !answering && (
@@ -197,13 +195,13 @@ export function Composer({
             answering
               ? 'Answer your computer’s question…'
               : denial
-                ? 'Or deny it and say what to do instead…'
+                ? 'Reply to deny it…'
                 : (placeholder ?? 'Message your computer…')
           }
           rows={autoFocus ? 4 : 1}
           value={text}
           autoFocus={autoFocus}
-          maxLength={denial ? MAX_NOTE : 100_000}
+          maxLength={100_000}
           onInput={(e) => changeText(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {

@@ -1,4 +1,5 @@
 import { useRef } from 'preact/hooks';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { refresh } from '../conn/connection.js';
 import { outboxStore } from '../conn/outbox.js';
 import { failureWords } from '../lib/failure-words.js';
@@ -81,7 +82,10 @@ export function ThreadsScreen() {
                   <div class="row-bottom">
                     {(t.urgentState ?? t.lastTaskState) && <StateChip state={(t.urgentState ?? t.lastTaskState)!} />}
                     <span class="row-line">
-                      {t.lastTaskState === 'failed' ? failureWords(t.lastLine).sentence : plainLine(t.lastLine)}
+                      {/* The model's words or a file's name: hidden and direction characters as markers. */}
+                      {visibleText(
+                        t.lastTaskState === 'failed' ? failureWords(t.lastLine).sentence : plainLine(t.lastLine),
+                      )}
                     </span>
                   </div>
                 </a>

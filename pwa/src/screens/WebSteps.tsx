@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import type { ThreadItem } from '../../../shared/src/index.js';
 import { ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { FETCH_ALLOWED_NOTICE, FETCH_WITHDRAWN_NOTICE } from '../../../shared/src/web-fetch-words.js';
 import { request } from '../conn/connection.js';
 import { destinationNote } from '../lib/markdown.js';
@@ -34,7 +35,7 @@ function LinkList({ items, label }: { items: Link[]; label: string }) {
       {items.map((l) => (
         <li key={l.url}>
           <a href={l.url} target="_blank" rel="noopener noreferrer">
-            {l.title}
+            {visibleText(l.title)}
             {/* A page chooses its title ("https://bank.example.com", say): where the link goes is shown too. */}
             {destinationNote(l.title, l.url)}
           </a>
@@ -112,7 +113,7 @@ export function WebStepRow({ item }: { item: ToolItem }) {
         <span class="tool-mark" aria-hidden="true">
           {item.state === 'error' ? '✕' : item.tool === 'web_search' ? '🔎' : '📄'}
         </span>
-        <span class="tool-summary">{item.summary}</span>
+        <span class="tool-summary">{visibleText(item.summary)}</span>
       </div>
       {found.length > 0 && <LinkList items={found} label="Search results" />}
       {read && (
