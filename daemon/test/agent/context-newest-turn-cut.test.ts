@@ -75,7 +75,8 @@ it('cuts the newest turn of many large reads down to the window, so the task and
   const results = resultsOf(second);
   expect(results.map((r) => r.tool_use_id)).toEqual(calls.map((_, i) => `toolu_read_${i}`));
   for (const [i, r] of results.entries()) {
-    const t = r.content[0].text;
+    // The file's untrusted-output mark stays its own first block; the cut marker ends the last text.
+    const t = r.content.map((c) => c.text).join('\n');
     expect(t).toMatch(CUT);
     expect(t).toContain(`file ${i % 6} line ${1 + i} `);
     // A useful share of each, not just a few words.
