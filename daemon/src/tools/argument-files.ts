@@ -8,9 +8,9 @@ import path from 'node:path';
 import { sha256Of } from './resolve-program.js';
 import { type ArgumentFile, pathCandidates } from './shell-grants.js';
 
-export type { ArgumentFile };
-
 import { ToolError } from './util.js';
+
+export type { ArgumentFile };
 
 /**
  * Files are hashed while they add up to this; past it (a large file, many files) one is known by
