@@ -40,7 +40,8 @@ const sleepers = (secs: string): number[] =>
     })
     .map(Number);
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+/** Bounded; generous, since a loaded 2-core machine (a full test run) slows the keeper's polling. */
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20)))
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
 }
