@@ -377,6 +377,9 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     }
   };
   ctx.commands.register('task.file', async (cmd): Promise<{ file: FileView }> => {
+    // A link from any page can open the app on a made-up task (#thread=…&task=…&file=…): no file is
+    // read, and no refusal repeats the link's words, for a task that does not exist.
+    await knownTask(cmd.taskId);
     const file = await taskFile(cmd.taskId, cmd.path);
     const st = await fsp.stat(file);
     if (st.size > MAX_READ_BYTES) return { file: { kind: 'binary', name: path.basename(cmd.path), size: st.size } };
