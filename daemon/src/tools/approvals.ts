@@ -10,9 +10,23 @@ export type ApprovalOutcome =
   | { result: 'deny'; by: string; note?: string }
   | { result: 'expired' | 'cancelled' };
 
+/**
+ * A device's decision on one tool call, kept durable with the decision's reply (store/open-approvals.ts):
+ * a run resumed after a crash takes it for that same call instead of asking again.
+ */
+export interface KeptDecision {
+  taskId: string;
+  /** The tool call (tool_use id) it was asked for. */
+  callId: string;
+  hash: string;
+  actionClass: string;
+  outcome: Extract<ApprovalOutcome, { result: 'approve' | 'allow_task' | 'deny' }>;
+}
+
 interface Pending {
   approval: Approval;
   actionClass: string;
+  callId?: string;
   resolve(o: ApprovalOutcome): void;
   timer: NodeJS.Timeout;
   cleanup(): void;
@@ -31,10 +45,13 @@ export class Approvals {
   private grants = new Map<string, Map<string, string>>();
 
   constructor(
-    private readonly emit: (e: ServerEvent) => Promise<number>,
+    /** Publishes an approval's event; a device's decision on a tool call comes with it, to be kept in the same record. */
+    private readonly emit: (e: ServerEvent, decided?: KeptDecision) => Promise<number>,
     private readonly expireMinutes: () => number,
     /** Takes the known secrets out of a text: an approval is shown (and pushed) without them. */
     private readonly redactor?: () => (text: string) => string,
+    /** A decision already given on this call before a crash (acknowledged, so it stands). */
+    private readonly keptDecision?: (taskId: string, callId: string, hash: string) => KeptDecision | undefined,
   ) {}
 
   grantFor(taskId: string, actionClass: string): string | undefined {
@@ -59,7 +76,15 @@ export class Approvals {
     hash: string;
     actionClass: string;
     signal: AbortSignal;
+    /** The tool call asking: a decision on it is kept with its reply and stands after a crash. */
+    callId?: string;
   }): Promise<ApprovalOutcome> {
+    const kept = input.callId ? this.keptDecision?.(input.taskId, input.callId, input.hash) : undefined;
+    if (kept && kept.actionClass === input.actionClass) {
+      // Decided and acknowledged before a crash: the person is not asked again, and a denial's words reach the task.
+      if (kept.outcome.result === 'allow_task') this.grant(input.taskId, input.actionClass, kept.outcome.by);
+      return Promise.resolve(kept.outcome);
+    }
     const now = Date.now();
     const approval: Approval = {
       id: `apr_${crypto.randomBytes(12).toString('base64url')}`,
@@ -84,6 +109,7 @@ export class Approvals {
       this.pending.set(approval.id, {
         approval,
         actionClass: input.actionClass,
+        ...(input.callId ? { callId: input.callId } : {}),
         resolve,
         timer,
         cleanup: () => input.signal.removeEventListener('abort', onAbort),
@@ -127,7 +153,11 @@ export class Approvals {
     if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value!);
     const note = outcome.result === 'deny' ? outcome.note : undefined;
     const approval: Approval = { ...p.approval, state, ...(by ? { decidedBy: by } : {}), ...(note ? { note } : {}) };
-    void this.emit({ kind: 'approval.resolved', approval }).catch(() => undefined);
+    const decided: KeptDecision | undefined =
+      p.callId && (outcome.result === 'approve' || outcome.result === 'allow_task' || outcome.result === 'deny')
+        ? { taskId: p.approval.taskId, callId: p.callId, hash: p.approval.hash, actionClass: p.actionClass, outcome }
+        : undefined;
+    void this.emit({ kind: 'approval.resolved', approval }, decided).catch(() => undefined);
     p.resolve(outcome);
     return approval;
   }
@@ -160,14 +190,16 @@ export class Approvals {
     }
     const by = `${device.name} (${device.id})`;
     const actionClass = p.actionClass;
-    if (decision === 'allow_task') {
-      let g = this.grants.get(p.approval.taskId);
-      if (!g) this.grants.set(p.approval.taskId, (g = new Map()));
-      g.set(actionClass, by);
-    }
+    if (decision === 'allow_task') this.grant(p.approval.taskId, actionClass, by);
     const outcome: ApprovalOutcome =
       decision === 'deny' ? { result: 'deny', by, ...(note ? { note } : {}) } : { result: decision, by };
     return this.finish(approvalId, decision === 'deny' ? 'denied' : 'approved', by, outcome)!;
+  }
+
+  private grant(taskId: string, actionClass: string, by: string): void {
+    let g = this.grants.get(taskId);
+    if (!g) this.grants.set(taskId, (g = new Map()));
+    g.set(actionClass, by);
   }
 
   /** Drop every task's grants whose class `lapses` says no longer covers what it did (files it runs changed). */

@@ -151,12 +151,13 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     ctx.log.warn('killed shell commands left running by a previous daemon', { commands: orphans.map((o) => o.argv0) });
   const audit = new AuditLog(ctx.paths.audit);
   // Each approval's request and answer is noted in its event's record: one a crash left open is
-  // closed here, before any task runs again (a resume asks anew).
+  // closed here, before any task runs again (a resume asks anew); one a device had decided stands.
   const open = ctx.store?.openApprovals;
   const approvals = new Approvals(
-    (e) => (open ? open.publish(e) : ctx.emit(e)),
+    (e, decided) => (open ? open.publish(e, decided) : ctx.emit(e)),
     () => ctx.config().approvals.expireMinutes,
     () => runtime.redactor(),
+    (taskId, callId, hash) => open?.decisionFor(taskId, callId, hash),
   );
   const closed = await open?.closeLeftOpen();
   if (closed) ctx.log.info('approvals left waiting by a crash were closed as expired', { count: closed });

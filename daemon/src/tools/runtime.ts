@@ -249,6 +249,7 @@ export class Runtime implements ToolRuntime {
               hash,
               actionClass: grantClass(prepared),
               signal: ctx.signal,
+              callId: call.id,
             });
           } finally {
             await ctx.setWaiting(false).catch(() => undefined);
