@@ -129,6 +129,8 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
           hash,
           actionClass: `${SCHEDULE_TOOL}:${hash}`,
           signal: ctx.signal,
+          // A decision on this call stands after a crash (approvals.ts KeptDecision).
+          callId: call.id,
         });
       } finally {
         if (!ctx.signal.aborted) await ctx.setWaiting(false);
