@@ -46,12 +46,14 @@ export function scanUnits(s: string, marks?: Float64Array): number {
 }
 
 /**
- * Units of large texts, kept by the object holding the text (a block, a tool's input): every model
- * call estimates the whole conversation, whose old turns never change, so each is scanned once.
- * Blocks change by getting a new property value (a shortened result gets new content), never by
- * editing one: a kept count is used only while the very same text is there.
+ * Units of texts, kept by the object holding the text (a block, a tool's input): every model call
+ * estimates the whole conversation, whose old turns never change, so each is scanned once. Blocks
+ * change by getting a new property value (a shortened result gets new content), never by editing
+ * one: a kept count is used only while the very same text is there. Short texts are kept too: a
+ * long task's hundreds of shortened results and short replies, scanned again on every call, made
+ * its late turns dearer than its first ones.
  */
-const SCAN_KEPT_FROM = 512;
+const SCAN_KEPT_FROM = 64;
 const keptUnits = new WeakMap<object, { text: string; units: number }>();
 function textUnits(holder: object, text: string): number {
   if (text.length < SCAN_KEPT_FROM) return scanUnits(text);
