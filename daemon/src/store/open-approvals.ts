@@ -8,7 +8,6 @@
 // (a denial and its words are not lost, an approval is not asked again).
 import { z } from 'zod';
 import { Approval, type ServerEvent } from '../../../shared/src/index.js';
-import type { KeptDecision } from '../tools/approvals.js';
 import type { Journal } from './journal.js';
 
 export const APPROVAL_OP = 'approval.open';
@@ -26,6 +25,12 @@ const Decided = z.object({
     z.object({ result: z.literal('deny'), by: z.string(), note: z.string().optional() }),
   ]),
 });
+
+/**
+ * A device's decision on one tool call, kept durable with the decision's reply: a run resumed after
+ * a crash takes it for that same call instead of asking again (tools/approvals.ts).
+ */
+export type KeptDecision = z.infer<typeof Decided>;
 
 type Note = { open: Approval } | { closed: string; decided?: KeptDecision };
 

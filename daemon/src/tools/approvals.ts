@@ -3,25 +3,13 @@
 // decision must carry the hash of the action it approves. A replayed decision does nothing.
 import crypto from 'node:crypto';
 import type { Approval, ServerEvent } from '../../../shared/src/index.js';
+import type { KeptDecision } from '../store/open-approvals.js';
 import { CommandError } from '../util/command-error.js';
 
 export type ApprovalOutcome =
   | { result: 'approve' | 'allow_task'; by: string }
   | { result: 'deny'; by: string; note?: string }
   | { result: 'expired' | 'cancelled' };
-
-/**
- * A device's decision on one tool call, kept durable with the decision's reply (store/open-approvals.ts):
- * a run resumed after a crash takes it for that same call instead of asking again.
- */
-export interface KeptDecision {
-  taskId: string;
-  /** The tool call (tool_use id) it was asked for. */
-  callId: string;
-  hash: string;
-  actionClass: string;
-  outcome: Extract<ApprovalOutcome, { result: 'approve' | 'allow_task' | 'deny' }>;
-}
 
 interface Pending {
   approval: Approval;
