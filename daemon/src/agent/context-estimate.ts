@@ -97,7 +97,8 @@ export function messageUnits(m: WireMessage): number {
   return 10 + m.content.reduce((n, b) => n + blockUnits(b), 0);
 }
 
-export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
+/** A request's size in estimate units (a quarter token each). */
+export function estimateUnits(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
   let units = req.system.reduce((n, b) => n + textUnits(b, b.text), 0);
   for (const t of req.tools)
     units +=
@@ -105,7 +106,11 @@ export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'mes
         ? t.name.length + textUnits(t, t.description) + jsonUnits(t.input_schema)
         : scanUnits(JSON.stringify(t));
   for (const m of req.messages) units += messageUnits(m);
-  return Math.ceil(units / UNITS_PER_TOKEN);
+  return units;
+}
+
+export function estimateTokens(req: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): number {
+  return Math.ceil(estimateUnits(req) / UNITS_PER_TOKEN);
 }
 
 /** Quarter-token units of a text's prefixes, from one scan: exact at every PREFIX_STEP chars, near it between. */

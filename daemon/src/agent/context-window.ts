@@ -5,7 +5,15 @@
 // down to what fits, each keeping its beginning and saying how to read less (context-cut.ts). No
 // message is dropped.
 import { cutNewest, KEEP_HEAD } from './context-cut.js';
-import { blockUnits, estimateTokens, IMAGE_CHARS, jsonUnits, UNITS_PER_TOKEN } from './context-estimate.js';
+import {
+  blockUnits,
+  estimateTokens,
+  estimateUnits,
+  IMAGE_CHARS,
+  jsonUnits,
+  messageUnits,
+  UNITS_PER_TOKEN,
+} from './context-estimate.js';
 import type { ModelRequest, ServerBlock, TextBlock, ToolResultBlock, ToolUseBlock, WireMessage } from './wire.js';
 
 export { estimateTokens };
@@ -68,15 +76,19 @@ export function fitContext(
       changed = true;
     }
   }
-  tokens = estimateTokens(req);
   // Still too long (a long writing or browsing task): the model's own old tool inputs (a written
   // file's content) and old web pages and searches are never tool results; shorten those too.
-  for (let i = 0; i < last && tokens > limitTokens; i++) {
-    if (shortenOldBlocks(req.messages[i])) {
+  // Counted by what each message gives back, not by estimating the whole request again each time.
+  let units = estimateUnits(req);
+  for (let i = 0; i < last && Math.ceil(units / UNITS_PER_TOKEN) > limitTokens; i++) {
+    const m = req.messages[i];
+    const before = messageUnits(m);
+    if (shortenOldBlocks(m)) {
       changed = true;
-      tokens = estimateTokens(req);
+      units += messageUnits(m) - before;
     }
   }
+  tokens = Math.ceil(units / UNITS_PER_TOKEN);
   // Still too long: the newest turn's results alone are more than the window (one reply of many
   // large reads). Left whole, no request of this thread would fit again.
   if (tokens > limitTokens && cutNewest(req, Math.max(0, last), limitTokens)) {

@@ -92,31 +92,25 @@ export function Composer({
     if (!t || busy) return;
     setBusy(true);
     setError();
-    if (answering) {
+    // An answer to the open question, or the waiting action's denial with these words: through the
+    // outbox like a message (written offline, sent once the computer is back).
+    const respond = answering
+      ? () =>
+          enqueueAnswer({ threadId: answering.threadId, taskId: answering.taskId, questionId: answering.id, text: t })
+      : denial
+        ? () =>
+            enqueueDecision({
+              threadId: denial.threadId,
+              approvalId: denial.id,
+              hash: denial.hash,
+              decision: 'deny',
+              summary: denial.summary,
+              note: t,
+            })
+        : undefined;
+    if (respond) {
       try {
-        await enqueueAnswer({
-          threadId: answering.threadId,
-          taskId: answering.taskId,
-          questionId: answering.id,
-          text: t,
-        });
-        changeText('');
-        onSent?.();
-      } finally {
-        setBusy(false);
-      }
-      return;
-    }
-    if (denial) {
-      try {
-        await enqueueDecision({
-          threadId: denial.threadId,
-          approvalId: denial.id,
-          hash: denial.hash,
-          decision: 'deny',
-          summary: denial.summary,
-          note: t,
-        });
+        await respond();
         changeText('');
         onSent?.();
       } finally {
