@@ -25,6 +25,7 @@ import { acquireLock } from './store/lock.js';
 import { UploadStore } from './store/uploads.js';
 import { createLogger, type Logger } from './util/log.js';
 import { trimMemoryWhenIdle } from './util/memory-trim.js';
+import { optimizeFromNow } from './util/optimizing-compiler.js';
 
 const STARTUP_GC_DELAY_MS = 500;
 
@@ -173,8 +174,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Start-up's garbage (history read for the replay window) is freed once, so the daemon idles
     // small: a moment after start, so the first requests (a phone reconnecting to a restarted
     // daemon) do not wait on that collection (~40 ms).
+    // Start-up is over then too: V8 may optimize from now on (util/optimizing-compiler.ts).
     const idleTrim = trimMemoryWhenIdle();
-    setTimeout(() => void store.events.ready().then(idleTrim.afterStartup), STARTUP_GC_DELAY_MS).unref();
+    setTimeout(
+      () =>
+        void store.events
+          .ready()
+          .catch(() => undefined)
+          .then(() => {
+            optimizeFromNow();
+            idleTrim.afterStartup();
+          }),
+      STARTUP_GC_DELAY_MS,
+    ).unref();
 
     // Hand-edits of config.json are picked up too (CLI edits call config.reload at once).
     fs.watchFile(paths.config, { interval: 2000, persistent: false }, (curr, prev) => {

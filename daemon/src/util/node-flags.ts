@@ -1,5 +1,5 @@
 // Flags for the Node process that runs the daemon. While the daemon is busy V8 may let both
-// generations grow: the young one to 8 MB semi-spaces (V8 starts it at 1 MB and grows it when much
+// generations grow: the young one to 32 MB semi-spaces (V8 starts it at 1 MB and grows it when much
 // survives), the old one to 1.5x what survived its last full collection. Most of what a full
 // collection marks is the daemon's own code and shapes (~20 MB), so with the 1.2x the daemon used
 // before, a burst of tiny tasks spent a quarter of its CPU marking them again and again: warm, 32
@@ -8,20 +8,25 @@
 // after 4,000 tasks 1.20-1.25x the figure after 200, against 1.13-1.15x). 8 MB semi-spaces rather
 // than 4: fewer young collections, each copying the same tasks in flight. Tiny tasks 1.46 ms of CPU
 // each instead of 1.62 and 0.57x the bare SDK's rate instead of 0.50x (medians of seven interleaved
-// runs); idle RSS +1 MB (67.7 MB on a 4,000-task home). 16 MB put it over 70. An idle daemon gives
-// both generations back (util/memory-trim.ts), so idle RSS is what small caps gave.
+// runs). 32 MB rather than 8, since start-up no longer optimizes (--no-opt below) and so leaves
+// room under the idle bound: 1.41-1.82 ms of CPU per task against 1.73-2.41 and 0.51-0.57x against
+// 0.48-0.55x (four interleaved pairs, both with --no-opt), idle RSS on a 4,000-task home 66.3 MB
+// against 65.4. An idle daemon gives both generations back (util/memory-trim.ts), so idle RSS is
+// what small caps gave.
 // --expose-gc lets it do so: a compacting collection after start-up (reading a long history for
 // the replay window) and whenever the daemon goes quiet after work that grew the old generation.
 // One V8 worker thread (Node's default is four): a daemon on a two-core desktop gained nothing from
 // more helpers for collection and compilation but their coordination. Tiny tasks: 3.9-4.5 ms of CPU
 // each instead of 4.5-5.6, and 0.40-0.52x the bare SDK's rate instead of 0.27-0.32x (same runs,
 // interleaved); agent turns, replay, thread.send and idle memory alike.
+// --no-opt: the optimizing compiler is off until start-up is done (util/optimizing-compiler.ts).
 // Used by the login service files, `npm start` and the benchmarks.
 export const DAEMON_NODE_FLAGS = [
-  '--max-semi-space-size=8',
+  '--max-semi-space-size=32',
   '--heap-growing-percent=50',
   '--expose-gc',
   '--v8-pool-size=1',
+  '--no-opt',
 ];
 
 // Environment for the daemon's process (glibc's allocator; other systems ignore it). A fixed mmap

@@ -52,7 +52,7 @@ describe('systemd user unit', () => {
     expect(unit).toMatch(/^TimeoutStopSec=\d+$/m);
     expect(unit).toMatch(/^WantedBy=default\.target$/m);
     expect(unit).toContain(
-      `ExecStart="${process.execPath}" "--max-semi-space-size=8" "--heap-growing-percent=50" "--expose-gc" "--v8-pool-size=1" "${spec.entry}" "start"`,
+      `ExecStart="${process.execPath}" "--max-semi-space-size=32" "--heap-growing-percent=50" "--expose-gc" "--v8-pool-size=1" "--no-opt" "${spec.entry}" "start"`,
     );
     // glibc's allocator settings that keep the daemon's memory flat (DAEMON_ENV).
     expect(unit).toMatch(/^Environment="MALLOC_ARENA_MAX=2"$/m);
@@ -100,10 +100,11 @@ describe('LaunchAgent plist', () => {
     expect(parsed.Label).toBe('dev.errand.daemon');
     expect(parsed.ProgramArguments).toEqual([
       process.execPath,
-      '--max-semi-space-size=8',
+      '--max-semi-space-size=32',
       '--heap-growing-percent=50',
       '--expose-gc',
       '--v8-pool-size=1',
+      '--no-opt',
       spec.entry,
       'start',
     ]);
