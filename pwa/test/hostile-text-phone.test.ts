@@ -115,6 +115,43 @@ it('a file name with a direction override or a zero-width space shows its marks 
   expect(fs.readFileSync(await download.path(), 'utf8')).toBe('bye\n');
 });
 
+it("a file's lines, their diff and the answer show the characters that would make them read otherwise", async () => {
+  const { page } = rig!.b;
+  const { model, td } = rig!;
+  await page.setViewportSize({ width: 390, height: 844 });
+  const ws = path.join(td.home, 'workspace');
+  fs.mkdirSync(ws, { recursive: true });
+  // "Trojan source": on screen the check reads as part of the comment, yet it runs.
+  const trojan = 'if (role != "user\u202E \u2066// admins only\u2069 \u2066") {';
+  fs.writeFileSync(path.join(ws, 'check.txt'), 'if (role != "user") {\n\treturn;\n}\n');
+  model.push(
+    reply(toolUse('fs_edit', { path: 'check.txt', old_text: 'if (role != "user") {', new_text: trojan })),
+    reply(text('Tightened the check in `check.txt`: invoice\u202Efdp.exe is untouched.')),
+  );
+  await send(page, 'Tighten the check');
+  const answer = page.locator('.md', { hasText: 'Tightened the check' }).last();
+  await answer.waitFor({ timeout: 30_000 });
+  expect(await answer.innerText()).toContain('invoice⟨U+202E⟩fdp.exe is untouched');
+  expect(await answer.innerText()).not.toMatch(HIDDEN);
+
+  const cards = page.getByRole('list', { name: 'Result files' });
+  await cards.getByRole('link', { name: 'View changes to check.txt' }).click();
+  const added = page.locator('.dl-add').first();
+  await added.waitFor({ timeout: 10_000 });
+  expect(await added.innerText()).toContain('"user⟨U+202E⟩ ⟨U+2066⟩// admins only⟨U+2069⟩ ⟨U+2066⟩") {');
+  expect((await page.locator('.hunk').first().innerText()).replace(/\t/g, '')).not.toMatch(HIDDEN);
+  await shot(page, 'hostile-text-trojan-diff');
+  await page.getByRole('button', { name: 'Back' }).click();
+
+  await cards.getByRole('link', { name: 'Open check.txt (result file)' }).click();
+  const lines = page.locator('pre.file-text');
+  await lines.waitFor({ timeout: 10_000 });
+  const shown = await lines.evaluate((e) => e.textContent ?? '');
+  expect(shown).toContain('⟨U+202E⟩ ⟨U+2066⟩// admins only⟨U+2069⟩');
+  expect(shown).toContain('\treturn;\n}'); // tabs and lines as they are
+  expect(shown.replace(/\t/g, '')).not.toMatch(HIDDEN);
+});
+
 it('a schedule with an 80-character unbroken title fits the Schedules screen', async () => {
   const { page } = rig!.b;
   await page.setViewportSize({ width: 360, height: 640 });

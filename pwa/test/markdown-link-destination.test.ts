@@ -53,8 +53,12 @@ describe('links in model text show where they go', () => {
     expect(hiddenDestination('Fares to Lisbon', 'https://example.com/a')).toBe('example.com');
   });
 
-  it('a direction mark in the link text cannot reorder the note: it is isolated and drawn left to right', () => {
+  it('a direction override in the link text is shown as a marker, and the note is drawn left to right', () => {
     const out = md('[Approve \u202E](https://evil.example.net/)');
-    expect(out).toContain(`Approve \u202E${note('evil.example.net')}</a>`);
+    expect(out).toContain(`Approve ⟨U+202E⟩${note('evil.example.net')}</a>`);
+    // A direction mark (ordinary in right-to-left writing) stays; the note is isolated from it.
+    expect(md('[Approve \u200F](https://evil.example.net/)')).toContain(
+      `Approve \u200F${note('evil.example.net')}</a>`,
+    );
   });
 });

@@ -97,3 +97,35 @@ describe('plain previews', () => {
     expect(plainLine('3 * 4 = 12')).toBe('3 * 4 = 12');
   });
 });
+
+describe('characters that make text read otherwise', () => {
+  it("shows direction overrides, embeddings and isolates in the model's prose as markers", () => {
+    const out = md(
+      'Saved as **invoice\u202Efdp.exe** and report\u2067x\u2069.\n\n- item \u202Ax\u202C\n\n| a\u202Eb |\n|---|\n| c\u2066d |',
+    );
+    expect(out).toContain('<strong>invoice⟨U+202E⟩fdp.exe</strong>');
+    expect(out).toContain('report⟨U+2067⟩x⟨U+2069⟩.');
+    expect(out).toContain('item ⟨U+202A⟩x⟨U+202C⟩');
+    expect(out).toContain('a⟨U+202E⟩b');
+    expect(out).toContain('c⟨U+2066⟩d');
+    expect(out).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('keeps what ordinary writing uses in prose: direction marks, joiners, no-break spaces, emoji', () => {
+    const text = 'שלום\u200F world, می\u200Cخواهم, 10\u00A0km, 👩\u200D💻';
+    expect(md(text)).toBe(`<p>${text}</p>`);
+  });
+
+  it('shows every hidden character in code, keeping tabs and line breaks', () => {
+    const out = md('Run `rm\u200B -rf x`:\n\n```sh\nif x; then\n\techo ok # \u202E} ⁦// admin\u2069\nfi\r\n```');
+    expect(out).toContain('<code>rm⟨U+200B⟩ -rf x</code>');
+    expect(out).toContain('\techo ok # ⟨U+202E⟩} ⟨U+2066⟩// admin⟨U+2069⟩\nfi');
+    expect(out).not.toMatch(/[\u200b\u202e\u2066\u2069]/);
+  });
+
+  it('shows hidden characters in a bare address and an image description', () => {
+    const out = md('See https://example.com/\u202Efdp.exe and ![a\u202Eb](x.png)');
+    expect(out).toContain('https://example.com/⟨U+202E⟩fdp.exe');
+    expect(out).toContain('[image: a⟨U+202E⟩b]');
+  });
+});

@@ -1,5 +1,5 @@
-// Text shown for a person to approve (a command, a path, a connector's words), made to read as what
-// runs: a character that would be invisible, would control the display, or would change the direction
+// Text shown for a person to approve (a command, a path, a connector's words), or to judge (a file's
+// lines, a diff, the model's answer), made to read as what runs: a character that would be invisible, would control the display, or would change the direction
 // of what follows it is shown as a marker such as ⟨U+202E⟩, never as itself. U+202E and its friends
 // reorder a line on screen ("rm -rf data" can read as a comment), zero-width characters hide text,
 // and a line break or a look-alike space can make one argument read as two.
@@ -42,4 +42,27 @@ const marker = (ch: string): string => `⟨U+${ch.codePointAt(0)!.toString(16).t
  */
 export function visibleText(text: string, keepLineBreaks = false): string {
   return text.replace(HIDDEN, (ch) => (keepLineBreaks && ch === '\n' ? ch : marker(ch)));
+}
+
+/** Embeddings, overrides and isolates (U+202A–202E, U+2066–2069): each reorders what follows it. */
+const DIRECTION_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Prose (the model's answer, a Markdown file, a table's cells) with the characters that reorder what
+ * follows them shown as markers: "saved as invoice<U+202E>fdp.exe" must not read "invoiceexe.pdf".
+ * Direction marks (U+200E, U+200F), joiners and non-breaking spaces belong to ordinary writing in
+ * many languages and stay as they are.
+ */
+export function visibleProse(text: string): string {
+  return text.replace(DIRECTION_CONTROLS, marker);
+}
+
+/**
+ * Code and text files (a code block, a file's lines, a diff) as visibleText shows them, but with
+ * their tabs and line breaks (a Windows line end is one). What a person reviews must show the
+ * characters that would make code read otherwise than it runs (a U+202E in a comment, a
+ * zero-width character in a name).
+ */
+export function visibleCode(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(HIDDEN, (ch) => (ch === '\n' || ch === '\t' ? ch : marker(ch)));
 }

@@ -1,8 +1,10 @@
 // A small, safe Markdown renderer: text in, Preact vnodes out. It never produces HTML strings and
 // never uses innerHTML, so whatever the model or a file contains is rendered as text. Links are kept
-// only for http(s) and mailto; images are never fetched (shown as their alt text).
+// only for http(s) and mailto; images are never fetched (shown as their alt text). Characters that
+// reorder what follows them are shown as markers in prose, and code shows every hidden character
+// (shared/src/visible-text.ts).
 import { type ComponentChildren, cloneElement, h, type VNode } from 'preact';
-import { visibleText } from '../../../shared/src/visible-text.js';
+import { visibleCode, visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { installCopyCode } from './copy-code.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -93,13 +95,13 @@ interface Rule {
 
 const RULES: Rule[] = [
   { re: /\\([\\`*_{}[\]()#+\-.!~|>])/, make: (m) => m[1] },
-  { re: /(`+)([\s\S]*?[^`])\1(?!`)/, make: (m, key) => h('code', { key }, m[2].trim() || m[2]) },
+  { re: /(`+)([\s\S]*?[^`])\1(?!`)/, make: (m, key) => h('code', { key }, visibleCode(m[2].trim() || m[2])) },
   {
     re: /!\[([^\]]*)\]\(([^)\s]*)(?:\s+"[^"]*")?\)/,
-    make: (m, key) => h('span', { key, class: 'md-img' }, `[image${m[1] ? `: ${m[1]}` : ''}]`),
+    make: (m, key) => h('span', { key, class: 'md-img' }, `[image${m[1] ? `: ${visibleProse(m[1])}` : ''}]`),
   },
   { re: /\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/, make: (m, key) => link(inline(m[1]), m[2], key) },
-  { re: /<((?:https?:\/\/|mailto:)[^\s>]+)>/, make: (m, key) => link([m[1]], m[1], key) },
+  { re: /<((?:https?:\/\/|mailto:)[^\s>]+)>/, make: (m, key) => link([visibleText(m[1])], m[1], key) },
   { re: /(\*\*|__)(?=\S)([\s\S]*?\S)\1/, make: (m, key) => h('strong', { key }, inline(m[2])) },
   { re: /~~(?=\S)([\s\S]*?\S)~~/, make: (m, key) => h('del', { key }, inline(m[1])) },
   { re: /\*(?=[^\s*])([\s\S]*?[^\s*])\*/, make: (m, key) => h('em', { key }, inline(m[1])) },
@@ -107,7 +109,7 @@ const RULES: Rule[] = [
     re: /(?<![A-Za-z0-9])_(?=[^\s_])([\s\S]*?[^\s_])_(?![A-Za-z0-9])/,
     make: (m, key) => h('em', { key }, inline(m[1])),
   },
-  { re: /https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"]/, make: (m, key) => link([m[0]], m[0], key) },
+  { re: /https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"]/, make: (m, key) => link([visibleText(m[0])], m[0], key) },
 ];
 
 /** Inline Markdown: code, emphasis, links; newlines become line breaks. */
@@ -136,7 +138,7 @@ function pushText(out: Child[], s: string, key: () => number): void {
   const parts = s.split('\n');
   parts.forEach((p, i) => {
     if (i > 0) out.push(h('br', { key: key() }));
-    if (p) out.push(p);
+    if (p) out.push(visibleProse(p));
   });
 }
 
@@ -217,7 +219,7 @@ function blocks(lines: string[], depth: number): Child[] {
         h(
           'div',
           { key: key++, class: 'md-code-wrap' },
-          h('pre', { class: 'md-code' }, h('code', null, body.join('\n'))),
+          h('pre', { class: 'md-code' }, h('code', null, visibleCode(body.join('\n')))),
           h('button', { type: 'button', class: 'copy-code', 'aria-label': 'Copy code', 'aria-live': 'polite' }, 'Copy'),
         ),
       );

@@ -2,7 +2,7 @@
 // as wrapped lines with removed and added marked by colour, sign and (for screen readers) words.
 import { useEffect, useState } from 'preact/hooks';
 import type { DiffHunk, FileDiff } from '../../../shared/src/index.js';
-import { visibleText } from '../../../shared/src/visible-text.js';
+import { visibleCode, visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
 import { shownPath } from '../lib/approval-words.js';
 import { bytes } from '../lib/format.js';
@@ -28,7 +28,8 @@ function Hunk({ hunk }: { hunk: DiffHunk }) {
   let newNo = hunk.newStart;
   const rows = hunk.lines.map((l, i) => {
     const sign = l[0];
-    const text = l.slice(1);
+    // What a person reviews shows what would make a line read otherwise than it runs.
+    const text = visibleCode(l.slice(1));
     const no = sign === '-' ? oldNo++ : newNo++;
     if (sign === ' ') oldNo++;
     const kind = sign === '+' ? 'add' : sign === '-' ? 'del' : 'same';

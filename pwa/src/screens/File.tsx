@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { FileView } from '../../../shared/src/index.js';
-import { visibleText } from '../../../shared/src/visible-text.js';
+import { visibleCode, visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
 import { download } from '../conn/http.js';
 import { shownPath } from '../lib/approval-words.js';
@@ -24,7 +24,7 @@ function Sheet({ rows, truncated }: { rows: string[][]; truncated: boolean }) {
             <tr>
               {head.map((c, i) => (
                 <th key={i} scope="col">
-                  {c}
+                  {visibleProse(c)}
                 </th>
               ))}
             </tr>
@@ -35,7 +35,7 @@ function Sheet({ rows, truncated }: { rows: string[][]; truncated: boolean }) {
             <tr key={i}>
               {r.map((c, j) => (
                 <td key={j} class={cellClass(undefined, c)}>
-                  {c}
+                  {visibleProse(c)}
                 </td>
               ))}
             </tr>
@@ -60,7 +60,7 @@ function View({ view }: { view: FileView }) {
     case 'text':
       return (
         <>
-          <pre class="file-text">{view.text}</pre>
+          <pre class="file-text">{visibleCode(view.text)}</pre>
           {view.truncated && <p class="muted">The file is longer; download it to see all.</p>}
         </>
       );
