@@ -126,6 +126,7 @@ it("a file's lines, their diff and the answer show the characters that would mak
   fs.writeFileSync(path.join(ws, 'check.txt'), 'if (role != "user") {\n\treturn;\n}\n');
   model.push(
     reply(toolUse('fs_edit', { path: 'check.txt', old_text: 'if (role != "user") {', new_text: trojan })),
+    reply(toolUse('fs_read', { path: 'check.txt' })),
     reply(text('Tightened the check in `check.txt`: invoice\u202Efdp.exe is untouched.')),
   );
   await send(page, 'Tighten the check');
@@ -133,6 +134,12 @@ it("a file's lines, their diff and the answer show the characters that would mak
   await answer.waitFor({ timeout: 30_000 });
   expect(await answer.innerText()).toContain('invoice⟨U+202E⟩fdp.exe is untouched');
   expect(await answer.innerText()).not.toMatch(HIDDEN);
+  // The read step's output, opened.
+  const read = page.locator('.tool', { hasText: 'check.txt' }).last();
+  await read.locator('button.tool-head').click();
+  const output = read.locator('.tool-body pre').last();
+  expect(await output.innerText()).toContain('⟨U+202E⟩ ⟨U+2066⟩// admins only⟨U+2069⟩');
+  expect((await output.innerText()).replace(/\t/g, '')).not.toMatch(HIDDEN);
 
   const cards = page.getByRole('list', { name: 'Result files' });
   await cards.getByRole('link', { name: 'View changes to check.txt' }).click();

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Approval, ChangeEntry, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ACTIVE_TASK_STATES, ENDED_TASK_STATES } from '../../../shared/src/task-states.js';
-import { visibleText } from '../../../shared/src/visible-text.js';
+import { visibleCode, visibleText } from '../../../shared/src/visible-text.js';
 import { onEvent, onSynced, request } from '../conn/connection.js';
 import { enqueueAnswer, enqueueDecision, responsesStore } from '../conn/outbox.js';
 import { answerFor, DECISION_WORDS, type Decision, decisionFor } from '../conn/outbox-logic.js';
@@ -140,7 +140,7 @@ export function ToolRow({ item, threadId }: { item: ToolItem; threadId?: string 
           {item.output !== undefined && (
             <>
               <div class="label">Output</div>
-              <pre>{full ?? item.output}</pre>
+              <pre>{visibleCode(full ?? item.output)}</pre>
               {item.outputBlob && full === undefined && threadId && (
                 <button type="button" disabled={loading} onClick={() => void showAll()}>
                   {loading ? 'Loading…' : `Show the whole output (${bytes(item.outputBlob.bytes)})`}
