@@ -191,9 +191,9 @@ export class Approvals {
   }
 
   /** Drop every task's grants whose class `lapses` says no longer covers what it did (files it runs changed). */
-  lapseGrants(lapses: (actionClass: string) => boolean): void {
-    for (const g of this.grants.values())
-      for (const actionClass of [...g.keys()]) if (lapses(actionClass)) g.delete(actionClass);
+  lapseGrants(lapses: (actionClass: string, taskId: string) => boolean): void {
+    for (const [taskId, g] of this.grants)
+      for (const actionClass of [...g.keys()]) if (lapses(actionClass, taskId)) g.delete(actionClass);
   }
 
   /** Forget a finished task's grants. */

@@ -130,6 +130,8 @@ export class Runtime implements ToolRuntime {
   ): Promise<ToolCallOutcome> {
     let verdict: PolicyVerdict | undefined;
     let approvedBy: string | undefined;
+    /** The class of the grant this call ran under (found, or given by its approval), if any. */
+    let ownGrantClass: string | undefined;
     const audit = (outcome: string) => {
       try {
         this.d.audit.write({
@@ -228,6 +230,7 @@ export class Runtime implements ToolRuntime {
           const grant = this.d.approvals.grantFor(ctx.taskId, grantClass(prepared));
           if (grant) {
             approvedBy = `${grant}, allowed for this task`;
+            ownGrantClass = grantClass(prepared);
             break;
           }
           if (round >= MAX_APPROVAL_ROUNDS)
@@ -300,6 +303,7 @@ export class Runtime implements ToolRuntime {
             );
           }
           if (actionHash(again.action) === hash) {
+            if (result.result === 'allow_task') ownGrantClass = grantClass(prepared);
             prepared = again;
             break;
           }
@@ -411,8 +415,18 @@ export class Runtime implements ToolRuntime {
           this.d.taintedFiles.noteShellStep({ argv, cwd, taskTainted: ctx.tainted, readNoted, made, startedAt });
         }
       }
-      // What an "allow for this task" of a command covered may now run other code (shell-grants.ts).
-      if (res.changed && spec.kind === 'write') this.d.approvals.lapseGrants(grantRunsFileCode);
+      // What an "allow for this task" of a command covered may now run other code (shell-grants.ts):
+      // after any call that changed files (a file tool, a command approved once, a connector that
+      // may write, which says nothing of what it changed). Not the grant this very call ran under:
+      // what the code a person allowed writes is its own doing, and a build allowed for the task
+      // would otherwise be asked about at every run.
+      const mayHaveChangedFiles =
+        res.changed || (spec.kind === 'connector' && !(spec.connector && this.d.connectorReadOnly(spec.connector)));
+      if (mayHaveChangedFiles && spec.kind !== 'read')
+        this.d.approvals.lapseGrants(
+          (actionClass, taskId) =>
+            grantRunsFileCode(actionClass) && !(taskId === ctx.taskId && actionClass === ownGrantClass),
+        );
       if (res.changed) {
         const changes = await this.d.journal.changes(ctx.taskId);
         void this.d.emit(changesUpdated(ctx.taskId, changes)).catch((err: Error) =>

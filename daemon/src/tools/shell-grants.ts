@@ -87,7 +87,8 @@ const READERS: Record<string, Reader> = {
   od: PLAIN,
   nproc: PLAIN,
   date: { short: 's', long: ['set'] },
-  file: { short: 'Cf', long: ['compile', 'files-from'] },
+  // -z / -Z look inside compressed files by running decompressors found on PATH.
+  file: { short: 'CfzZ', long: ['compile', 'files-from', 'uncompress', 'uncompress-noreport'] },
   tree: { short: 'ol' },
   uniq: { maxPositionals: 1 },
   sort: { short: 'oT', long: ['output', 'compress-program', 'temporary-directory', 'files0-from'] },

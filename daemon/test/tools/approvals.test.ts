@@ -345,6 +345,19 @@ describe('approvals', () => {
         ['rg', 'x'],
         ['rg', '--pre', 'sh', 'x'],
       ],
+      // file -z / -Z run decompressors (lz4, lzip, gzip …) looked up on PATH.
+      [
+        ['file', 'notes.txt'],
+        ['file', '-z', 'x.lz4'],
+      ],
+      [
+        ['file', 'notes.txt'],
+        ['file', '-bZ', 'x.lz4'],
+      ],
+      [
+        ['file', 'notes.txt'],
+        ['file', '--uncompress', 'x.lz4'],
+      ],
       [
         ['fd', 'x'],
         ['fd', 'x', '-x', 'rm'],

@@ -114,6 +114,53 @@ describe.each(['auto', 'off'] as const)('sandbox %s', (sandbox) => {
     expect(await nextApprovalOrEnd(phone, created.task.id, seen)).toBeUndefined();
     expect(fs.existsSync(marker)).toBe(false);
   });
+
+  it('a grant lapses once a command approved once changed a file; the granted command writing its own files keeps it', async () => {
+    const root = tempDir('errand-grant-lapse-shell-');
+    fs.writeFileSync(path.join(root, 'run.sh'), '. ./lib.sh\ndate > stamp.txt\n');
+    fs.writeFileSync(path.join(root, 'lib.sh'), 'echo harmless\n');
+    const marker = path.join(root, 'pwned.txt');
+    model = await startModelServer();
+    td = await startTestDaemon({
+      config: {
+        shell: { sandbox },
+        roots: [root],
+        anthropic: { apiKey: 'sk-test-key', baseUrl: model.url, model: 'claude-sonnet-4-6' },
+      },
+    });
+    const phone = await td.connect();
+    model.push(
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      // The granted command again: it wrote stamp.txt itself, which does not end its own grant.
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      // A one-off "update the lib" step, approved once: what it changed ends the grant.
+      reply(toolUse('shell', { argv: ['sh', '-c', `printf 'echo EVIL > pwned.txt\\n' > lib.sh`], cwd: root })),
+      reply(toolUse('shell', { argv: ['bash', 'run.sh'], cwd: root })),
+      reply(text('done')),
+    );
+    const created = await phone.send<{ task: { id: string } }>({ type: 'thread.create', text: 'run the script' });
+    const seen = new Set<string>();
+    const first = await nextApprovalOrEnd(phone, created.task.id, seen);
+    expect(first!.action).toMatchObject({ argv: ['bash', 'run.sh'] });
+    await phone.send({ type: 'approval.decide', approvalId: first!.id, hash: first!.hash, decision: 'allow_task' });
+    const update = await nextApprovalOrEnd(phone, created.task.id, seen);
+    expect(update!.action, 'the second run of the granted command was asked about').toMatchObject({
+      argv: ['sh', '-c', expect.stringContaining('lib.sh')],
+    });
+    await phone.send({ type: 'approval.decide', approvalId: update!.id, hash: update!.hash, decision: 'approve' });
+    let again = await nextApprovalOrEnd(phone, created.task.id, seen);
+    if (again?.action.kind === 'same_call') {
+      // The third run of one command asks whether the task may go on: it may.
+      await phone.send({ type: 'approval.decide', approvalId: again.id, hash: again.hash, decision: 'approve' });
+      again = await nextApprovalOrEnd(phone, created.task.id, seen);
+    }
+    expect(again, 'the rewritten lib.sh ran under the grant given before it changed').toBeDefined();
+    expect(again!.action).toMatchObject({ argv: ['bash', 'run.sh'] });
+    await phone.send({ type: 'approval.decide', approvalId: again!.id, hash: again!.hash, decision: 'deny' });
+    expect(await nextApprovalOrEnd(phone, created.task.id, seen)).toBeUndefined();
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.readFileSync(path.join(root, 'lib.sh'), 'utf8')).toBe('echo EVIL > pwned.txt\n');
+  });
 });
 
 it('a file changed between the check and the start stops the command unrun, saying which', async () => {
