@@ -34,6 +34,8 @@ export type FileDownloadHandler = (
       /** The file's bytes, read from the handle opened without following links; destroy it to close the file. */
       stream: Readable;
     }
+  /** Not given out, and why (a file that holds a secret Errand knows). */
+  | { refused: string }
   | undefined
 >;
 

@@ -321,6 +321,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     dropWhenIdle(req);
     const file = await handler(q.task, q.path, { id: device.id, name: device.name });
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
+    if ('refused' in file) return httpError(reply, 403, 'forbidden', file.refused);
     // The device may have been revoked while the file was opened.
     if (!opts.devices.get(device.id)) {
       file.stream.destroy();

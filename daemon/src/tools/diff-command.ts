@@ -1,7 +1,8 @@
 // task.diff: one file a task changed, before → after. "Before" is what undo would restore (the
 // journal's blob, or nothing for a file the task created, or the trashed copy); "after" is the file
 // as it is now. Only paths in the task's change journal are answered, never a private one, and
-// nothing is read through a link. A read by a paired device, like task.file: not audited.
+// nothing is read through a link. A read by a paired device, like task.file: not audited. Known
+// secrets in either side are redacted (secret-views.ts).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { lineDiff, splitLines } from '../../../shared/src/diff.js';
@@ -16,7 +17,9 @@ import {
 import type { DaemonContext } from '../context.js';
 import { CommandError } from '../util/command-error.js';
 import { type ChangeJournal, readNoFollow } from './journal.js';
+import type { KnownSecrets } from './redact.js';
 import type { Roots } from './roots.js';
+import { redactedHunks } from './secret-views.js';
 import { sha256, ToolError } from './util.js';
 
 type Side = { data: Buffer } | { tooLarge: number } | undefined;
@@ -50,7 +53,12 @@ const clip = (line: string) =>
 /** The most added + removed lines computed. */
 const MAX_EDITS = 1500;
 
-export function registerDiffCommand(ctx: Pick<DaemonContext, 'commands'>, journal: ChangeJournal, roots: Roots): void {
+export function registerDiffCommand(
+  ctx: Pick<DaemonContext, 'commands'>,
+  journal: ChangeJournal,
+  roots: Roots,
+  secrets: () => KnownSecrets,
+): void {
   ctx.commands.register('task.diff', async (cmd): Promise<TaskDiffResult> => {
     const p = cmd.path;
     // An id that cannot name a task has no changes.
@@ -117,7 +125,7 @@ export function registerDiffCommand(ctx: Pick<DaemonContext, 'commands'>, journa
       change,
       added,
       removed,
-      hunks,
+      hunks: redactedHunks(hunks, secrets()),
       ...(changedSince ? { changedSince: true } : {}),
     };
     return { diff };

@@ -38,6 +38,7 @@ import { fileView, MAX_READ_BYTES } from './readers.js';
 import { Roots } from './roots.js';
 import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
+import { fileHoldsSecret, redactedView } from './secret-views.js';
 import { shellTool } from './shell.js';
 import type { SnapshotLimits } from './shell-journal.js';
 import { TaintedFiles } from './tainted-files.js';
@@ -342,7 +343,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     await knownTask(cmd.taskId);
     return { changes: await journal.changes(cmd.taskId) };
   });
-  registerDiffCommand(ctx, journal, roots);
+  registerDiffCommand(ctx, journal, roots, () => toolSecrets());
   ctx.commands.register('task.audit', async (cmd) => {
     await knownTask(cmd.taskId);
     return { entries: await audit.forTask(cmd.taskId) };
@@ -385,14 +386,25 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     const st = await fsp.stat(file);
     if (st.size > MAX_READ_BYTES) return { file: { kind: 'binary', name: path.basename(cmd.path), size: st.size } };
     const { data } = await readNoFollow(file);
-    return { file: await fileView(cmd.path, data) };
+    return { file: redactedView(await fileView(cmd.path, data), data, toolSecrets()) };
   });
   // Downloads: only files the task created or changed (as docs/protocol.md says), each one audited.
   // The file is streamed from the handle opened without following links: never held whole in memory.
   const fileDownload: FileDownloadHandler = async (taskId, p, by) => {
     const file = await touchedFile(taskId, p).catch(() => undefined);
     if (!file) return undefined;
-    const { stream, stat } = await streamNoFollow(file);
+    // A file holding a secret Errand knows is not given out (task.file shows it redacted).
+    const refused = `${path.basename(p)} holds a secret Errand knows (an API key, signing key or token), so it is not sent to a phone. Open it on the computer.`;
+    let holdsSecret = false;
+    const opened = await streamNoFollow(file, async (handle, size) => {
+      holdsSecret = await fileHoldsSecret(handle, size, toolSecrets());
+      if (holdsSecret) throw new ToolError(refused);
+    }).catch((err: unknown) => {
+      if (holdsSecret) return undefined;
+      throw err;
+    });
+    if (!opened) return { refused };
+    const { stream, stat } = opened;
     try {
       audit.append({
         at: Date.now(),

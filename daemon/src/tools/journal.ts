@@ -201,13 +201,18 @@ export async function readNoFollow(file: string): Promise<{ data: Buffer; stat: 
  * its path, never held whole: exactly the size it had when opened (an answer's Content-Length), or
  * an error if it shrank meanwhile. Destroying the stream closes the file.
  */
-export async function streamNoFollow(file: string): Promise<{ stream: Readable; stat: fs.Stats }> {
+export async function streamNoFollow(
+  file: string,
+  /** Looks at the opened file first (its own reads, by position); throwing refuses it. */
+  check?: (handle: FileHandle, size: number) => Promise<void>,
+): Promise<{ stream: Readable; stat: fs.Stats }> {
   const handle = await openNoFollow(file);
   let stat: fs.Stats;
   try {
     stat = await handle.stat();
     if (!stat.isFile()) throw new ToolError(`${file} is not a regular file.`);
     if (stat.nlink > 1) throw new ToolError(`${file} has other hard links; Errand will not use it.`);
+    await check?.(handle, stat.size);
   } catch (err) {
     await handle.close();
     throw err;

@@ -326,7 +326,8 @@ describe('changing files, journal and undo', () => {
       code: 'forbidden',
     });
     const dl = await h.download('task_view', path.join(ws, 'report.md'));
-    expect(await text(dl!.stream)).toBe('# Report\nAll good.');
+    if (!dl || 'refused' in dl) throw new Error(`not downloaded: ${JSON.stringify(dl)}`);
+    expect(await text(dl.stream)).toBe('# Report\nAll good.');
     expect(dl?.size).toBe(Buffer.byteLength('# Report\nAll good.'));
     expect(dl?.mediaType).toMatch(/text\/markdown/);
     expect(await h.download('task_view', path.join(h.outside, 'secret.txt'))).toBeUndefined();
