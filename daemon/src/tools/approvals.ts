@@ -5,6 +5,10 @@ import crypto from 'node:crypto';
 import type { Approval, ServerEvent } from '../../../shared/src/index.js';
 import type { KeptDecision } from '../store/open-approvals.js';
 import { CommandError } from '../util/command-error.js';
+import { UNSAFE_TEXT } from '../util/text.js';
+
+/** The class of a "may this task go on?" approval (tools/ask-to-continue.ts): never granted, takes no note. */
+export const CONTINUE_CLASS = 'continue:';
 
 export type ApprovalOutcome =
   | { result: 'approve' | 'allow_task'; by: string }
@@ -160,6 +164,9 @@ export class Approvals {
   ): Approval {
     if (note !== undefined && decision !== 'deny')
       throw new CommandError('bad_request', 'A note goes only with a denial (it tells the agent what to do instead).');
+    // A device's words reach phones, the model and the audit log: no terminal escapes, no marks
+    // that reorder or hide text (line breaks stay).
+    const words = note?.replace(UNSAFE_TEXT, (c) => (c === '\n' ? c : '')).trim() || undefined;
     const p = this.pending.get(approvalId);
     if (!p) {
       const state = this.finished.get(approvalId);
@@ -176,11 +183,18 @@ export class Approvals {
         'The decision does not match the action waiting for approval (the action changed); look at it again.',
       );
     }
+    // "May it go on?" ends the task on a no: there is no agent to read a note, so the words are
+    // refused here and the phone sends them to the thread as a message (never lost).
+    if (words !== undefined && p.actionClass.startsWith(CONTINUE_CLASS))
+      throw new CommandError(
+        'bad_request',
+        'This asks whether the task may go on: a denial stops it and takes no note. Send your words as a message.',
+      );
     const by = `${device.name} (${device.id})`;
     const actionClass = p.actionClass;
     if (decision === 'allow_task') this.grant(p.approval.taskId, actionClass, by);
     const outcome: ApprovalOutcome =
-      decision === 'deny' ? { result: 'deny', by, ...(note ? { note } : {}) } : { result: decision, by };
+      decision === 'deny' ? { result: 'deny', by, ...(words ? { note: words } : {}) } : { result: decision, by };
     return this.finish(approvalId, decision === 'deny' ? 'denied' : 'approved', by, outcome)!;
   }
 

@@ -3,7 +3,7 @@
 // evidence. Approve lets it continue; deny, expiry or a cancel ends it.
 import crypto from 'node:crypto';
 import type { ContinueAnswer, ContinueRequest } from '../agent/tool-runtime.js';
-import type { Approvals } from './approvals.js';
+import { type Approvals, CONTINUE_CLASS } from './approvals.js';
 
 export function askToContinue(approvals: Approvals) {
   return async (
@@ -20,7 +20,7 @@ export function askToContinue(approvals: Approvals) {
       action,
       hash,
       // Never granted for the rest of the task: each limit asks again.
-      actionClass: `continue:${hash}`,
+      actionClass: `${CONTINUE_CLASS}${hash}`,
       signal: ctx.signal,
     });
     if (outcome.result === 'approve' || outcome.result === 'allow_task') return 'continue';
