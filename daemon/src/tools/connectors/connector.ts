@@ -168,6 +168,16 @@ function connectFailure(err: Error): string {
   return err.message;
 }
 
+/**
+ * Why a connector failed, as people and logs may see it: its server's own output can quote the
+ * secrets it was given, and fetch quotes a refused URL with its user name and password.
+ */
+export function failureWords(reason: string, secrets: Iterable<string>): string {
+  let words = withoutUrlCredentials(reason);
+  for (const secret of secrets) if (secret.length >= 4) words = words.split(secret).join('[redacted]');
+  return words;
+}
+
 export class Connector {
   status: ConnectorStatus['status'] = 'starting';
   reason: string | undefined;
@@ -232,7 +242,12 @@ export class Connector {
 
   start(): Promise<void> {
     if (!this.config.enabled) {
-      this.setStatus('disabled', this.config.disabledReason ?? 'turned off in the configuration');
+      // A reason saved by an older `errand connectors add` may quote the server's output as it was.
+      const saved = this.config.disabledReason;
+      this.setStatus(
+        'disabled',
+        saved !== undefined ? failureWords(saved, this.deps.secrets.values()) : 'turned off in the configuration',
+      );
       return Promise.resolve();
     }
     this.stopped = false;
@@ -396,9 +411,7 @@ export class Connector {
   private crashed(why: string, minDelayMs = 0): void {
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
     // fetch quotes a URL it refuses, user name and password included: those never leave.
-    let reason = withoutUrlCredentials(`${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`);
-    for (const secret of this.deps.secrets.values())
-      if (secret.length >= 4) reason = reason.split(secret).join('[redacted]');
+    const reason = failureWords(`${why}${tail ? ` (stderr: ${tail.slice(-300)})` : ''}`, this.deps.secrets.values());
     const old = this.client;
     this.client = undefined;
     this.generation++;

@@ -4,7 +4,7 @@
 // was not found, the address refused, the server closed the connection, or it did not answer in time.
 import type { ConnectorConfig } from '../../config/schema.js';
 import type { ConnectorToolView } from '../../control/protocol.js';
-import { clientInfo, listServerTools, mcpClient, openTransport, toolViews } from './connector.js';
+import { clientInfo, failureWords, listServerTools, mcpClient, openTransport, toolViews } from './connector.js';
 
 export type ProbeResult =
   | { ok: true; tools: ConnectorToolView[]; leftOut?: string }
@@ -78,7 +78,10 @@ export async function probeConnector(
     return { ok: true, tools: toolViews(config.name, kept), ...(leftOut ? { leftOut } : {}) };
   } catch (err) {
     const e = err as Error;
-    return classify(e.message === 'connection closed' && transportError ? transportError : e, config, stderr);
+    const failed = classify(e.message === 'connection closed' && transportError ? transportError : e, config, stderr);
+    // Its output may quote the secrets it was given: the reason is printed, stored in config.json and shown on phones.
+    if (!failed.ok) failed.reason = failureWords(failed.reason, [...Object.values(secrets), ...(opts.redact ?? [])]);
+    return failed;
   } finally {
     clearTimeout(timer);
     client.onclose = undefined;
