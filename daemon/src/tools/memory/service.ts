@@ -19,7 +19,14 @@ import { fsyncDir } from '../../util/durable-file.js';
 import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
 import { byPath, memoryBoundBreach, memoryFiles, withMemoryLock } from './bounds.js';
-import { MAX_MEMORY_FILE, MEMORY_PREFIX, memoryPath, refuseLinks } from './paths.js';
+import {
+  MAX_MEMORY_FILE,
+  MEMORY_PREFIX,
+  type MemoryPath,
+  memoryPath,
+  refuseInvisibleName,
+  refuseLinks,
+} from './paths.js';
 
 /** Test-only: ERRAND_TEST_CRASH=after-memory-delete kills the process after a person's delete or clear, before the reply. */
 const CRASH_AFTER_DELETE = process.env.ERRAND_TEST_CRASH === 'after-memory-delete';
@@ -86,6 +93,7 @@ export class MemoryService {
       throw new CommandError('too_large', `A memory file holds at most ${MAX_MEMORY_FILE} bytes.`);
     // Checked and written under the folder's lock, as the memory tool's writes are (bounds.ts).
     await withMemoryLock(this.root, async () => {
+      await this.refuseShape(p);
       const breach = await memoryBoundBreach(this.root, p.real, Buffer.byteLength(text));
       if (breach)
         throw new CommandError(
@@ -98,6 +106,34 @@ export class MemoryService {
     });
     const st = await fsp.lstat(p.real);
     return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) };
+  }
+
+  /**
+   * What a device may not save, said as bad_request: a new name the model would be refused (an
+   * invisible or direction-changing character, which every device and the model would then read),
+   * a name that is a folder, or one under a note.
+   */
+  private async refuseShape(p: MemoryPath): Promise<void> {
+    const target = await fsp.lstat(p.real).catch(() => undefined);
+    if (target?.isDirectory())
+      throw new CommandError('bad_request', `${p.name} is a folder: name a file inside it, like ${p.name}/notes.md.`);
+    if (!target)
+      try {
+        refuseInvisibleName(p);
+      } catch (err) {
+        throw new CommandError('bad_request', (err as Error).message);
+      }
+    let dir = this.root;
+    for (let i = 0; i < p.segments.length - 1; i++) {
+      dir = path.join(dir, p.segments[i]);
+      const st = await fsp.lstat(dir).catch(() => undefined);
+      if (!st) return;
+      if (!st.isDirectory())
+        throw new CommandError(
+          'bad_request',
+          `${MEMORY_PREFIX}/${p.segments.slice(0, i + 1).join('/')} is a note, not a folder: choose another name.`,
+        );
+    }
   }
 
   /** Delete a note (or an empty folder); false when it was already gone. Durable on return. */
