@@ -361,14 +361,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return httpError(reply, 404, 'not_found', 'No such push.');
   });
 
-  app.get('/ws', { websocket: true }, (socket, req) => {
-    if (req.url !== '/ws') {
-      // Tokens never travel in URLs: a query string here is refused outright.
-      socket.close(1008, 'no query parameters; authenticate with the first message');
-      return;
-    }
-    connections.handedOver(req.socket);
-    opts.gateway.accept(socket, req.socket.remoteAddress ?? 'unknown');
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    // A plain GET (no upgrade) gets the usual error body, saying what the address is for.
+    handler: (_req, reply) =>
+      httpError(reply, 400, 'bad_request', 'This address takes WebSocket connections only (the app opens one).'),
+    wsHandler: (socket, req) => {
+      if (req.url !== '/ws') {
+        // Tokens never travel in URLs: a query string here is refused outright.
+        socket.close(1008, 'no query parameters; authenticate with the first message');
+        return;
+      }
+      connections.handedOver(req.socket);
+      opts.gateway.accept(socket, req.socket.remoteAddress ?? 'unknown');
+    },
   });
 
   if (!serveStatic(app, opts.pwaDir ?? PWA_DIST)) {

@@ -186,3 +186,16 @@ describe('the phone app files', () => {
     expect((await get(`/assets/${asset}.br`, 'br')).status).toBe(404);
   });
 });
+
+describe('the WebSocket address', () => {
+  it('answers a plain GET with the usual error body, and still takes the app’s connection', async () => {
+    const res = await fetch(`${td.url}/ws`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'bad_request',
+      message: 'This address takes WebSocket connections only (the app opens one).',
+    });
+    const phone = await td.connect();
+    expect(await phone.send({ type: 'threads.list' })).toEqual([]);
+  });
+});
