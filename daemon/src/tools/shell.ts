@@ -202,7 +202,10 @@ export function shellTool(deps: {
             : res.timedOut
               ? `killed after the ${cfg.timeoutSeconds}s time limit`
               : res.cancelled
-                ? 'killed: the task was cancelled'
+                ? // Errand stopping (a restart, a shutdown) is not the person's cancel; the run resumes.
+                  signal.reason === 'shutdown'
+                  ? 'killed: Errand was stopping'
+                  : 'killed: the task was cancelled'
                 : res.code !== null
                   ? `exit code ${res.code}`
                   : `killed by ${res.signal}`;
