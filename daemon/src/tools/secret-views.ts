@@ -3,7 +3,7 @@
 // the API key, or a file the agent wrote it into, is shown redacted, and not given out whole.
 import type { FileHandle } from 'node:fs/promises';
 import type { DiffHunk, FileView } from '../../../shared/src/index.js';
-import { type KnownSecrets, redactText } from './redact.js';
+import { type KnownSecrets, REDACTED, redactText } from './redact.js';
 import { holdsSecret, redactedText } from './secret-files.js';
 
 /** Shorter secrets are not redacted (as in secret-files.ts). */
@@ -15,10 +15,16 @@ const usable = (secrets: KnownSecrets): KnownSecrets => ({
 });
 const none = (s: KnownSecrets) => !s.values.length && !s.tokenHashes.size;
 
-/** Each string redacted, looked at one by one only when all of them together hold a secret. */
+const holds = (text: string, secrets: KnownSecrets) => redactText(text, secrets) !== text;
+
+/**
+ * Each string redacted, looked at one by one only when all of them together hold a secret. One
+ * split over several of them (a key broken over lines) is found only together: then none is shown.
+ */
 function redactAll(texts: string[], secrets: KnownSecrets): string[] {
-  if (redactText(texts.join('\n'), secrets) === texts.join('\n')) return texts;
-  return texts.map((t) => redactText(t, secrets));
+  if (!holds(texts.join('\n'), secrets)) return texts;
+  const each = texts.map((t) => redactText(t, secrets));
+  return holds(each.join('\n'), secrets) ? each.map(() => REDACTED) : each;
 }
 
 /**

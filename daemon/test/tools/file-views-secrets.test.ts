@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { redactedHunks } from '../../src/tools/secret-views.js';
 import { nextApprovalOrEnd } from '../helpers/approval-waits.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { startDownload } from '../helpers/downloads.js';
@@ -98,4 +99,17 @@ it('task.file and task.diff show a known secret redacted; a download of the file
   const plain = await startDownload(td.url, token, made.task.id, path.join(ws, 'plain.txt'));
   expect(plain.status).toBe(200);
   expect(await bodyOf(plain.res)).toBe('ok\n');
+});
+
+it("a key split over a diff's lines is found together, and those lines are not shown", () => {
+  const secrets = { values: [API_KEY], tokenHashes: new Set<string>() };
+  const half = API_KEY.length / 2;
+  const hunks = [
+    { oldStart: 1, newStart: 1, lines: ['+key part one:', `+${API_KEY.slice(0, half)}`, `+${API_KEY.slice(half)}`] },
+  ];
+  const shown = redactedHunks(hunks, secrets);
+  expect(shown[0].lines.join('\n')).not.toContain(API_KEY.slice(0, half));
+  // Hunks without one come back as they are.
+  const clean = [{ oldStart: 1, newStart: 1, lines: ['+nothing here'] }];
+  expect(redactedHunks(clean, secrets)).toEqual(clean);
 });
