@@ -58,8 +58,11 @@ export function registerDiffCommand(
   journal: ChangeJournal,
   roots: Roots,
   secrets: () => KnownSecrets,
+  /** Throws not_found for a task that does not exist (a link from any page can name one). */
+  knownTask: (taskId: string) => Promise<void>,
 ): void {
   ctx.commands.register('task.diff', async (cmd): Promise<TaskDiffResult> => {
+    await knownTask(cmd.taskId);
     const p = cmd.path;
     // An id that cannot name a task has no changes.
     const entries = await journal.entries(cmd.taskId).catch((err: unknown) => {

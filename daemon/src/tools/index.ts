@@ -343,7 +343,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     await knownTask(cmd.taskId);
     return { changes: await journal.changes(cmd.taskId) };
   });
-  registerDiffCommand(ctx, journal, roots, () => toolSecrets());
+  registerDiffCommand(ctx, journal, roots, () => toolSecrets(), knownTask);
   ctx.commands.register('task.audit', async (cmd) => {
     await knownTask(cmd.taskId);
     return { entries: await audit.forTask(cmd.taskId) };

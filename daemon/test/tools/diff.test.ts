@@ -123,8 +123,9 @@ describe('task.diff', () => {
     await expect(h.send('task.diff', { taskId: 'task_other', path: path.join(ws, 'mine.txt') })).rejects.toMatchObject({
       code: 'not_found',
     });
+    // Not a task id at all: said so, as task.file does.
     await expect(h.send('task.diff', { taskId: '../x', path: path.join(ws, 'mine.txt') })).rejects.toMatchObject({
-      code: 'not_found',
+      code: 'bad_request',
     });
   });
 });

@@ -1,5 +1,5 @@
 // A link from any web page can open the paired app on a made-up task and path
-// (#thread=…&task=…&file=…). task.file reads nothing for a task that does not exist, and its
+// (#thread=…&task=…&file=… or diff=…). task.file and task.diff read nothing for a task that does not exist, and their
 // refusal does not repeat the link's words; for a real task it still shows a file in the folders.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +15,7 @@ afterEach(async () => {
   td = model = undefined;
 });
 
-it('a made-up task gets not_found and no file; a real one still gets the file', async () => {
+it('a made-up task gets not_found (no file, no diff, as no such task); a real one still gets the file', async () => {
   model = await startModelServer();
   model.push(reply(text('Done.')));
   td = await startTestDaemon({
@@ -29,12 +29,17 @@ it('a made-up task gets not_found and no file; a real one still gets the file', 
 
   const words = 'Your computer: security check failed. Re-pair at evil.example now';
   const madeUp = 'thr_AAAAAAAAAAAAAAAA.tBBBBBBBBBBBBB';
-  for (const p of [file, `/${words}`]) {
-    const err = await phone.send({ type: 'task.file', taskId: madeUp, path: p }).then(
+  for (const [type, p] of [
+    ['task.file', file],
+    ['task.file', `/${words}`],
+    ['task.diff', file],
+    ['task.diff', `/${words}`],
+  ] as const) {
+    const err = await phone.send({ type, taskId: madeUp, path: p }).then(
       () => undefined,
       (e: Error & { code?: string }) => e,
     );
-    expect(err).toMatchObject({ code: 'not_found' });
+    expect(err, type).toMatchObject({ code: 'not_found', message: expect.stringContaining('There is no such task') });
     expect(err!.message).not.toContain('4321');
     expect(err!.message).not.toContain('evil.example');
   }
