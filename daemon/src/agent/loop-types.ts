@@ -12,6 +12,11 @@ export interface Budgets {
   maxWallMs: number;
   /** Infinity: no limit (agent.maxCostUsd is null). */
   maxCostUsd: number;
+  /**
+   * The limit as it is now, read before each model call: a limit the person lowers (or raises)
+   * while the task runs applies at once. Without it, maxCostUsd holds for the whole run.
+   */
+  currentMaxCostUsd?: () => number;
   /** Where the cost limit comes from, for the stop reason (default agent.maxCostUsd). */
   costLimitName?: string;
 }

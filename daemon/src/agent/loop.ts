@@ -224,7 +224,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
   // At a spending limit or a suspected runaway the task pauses and asks (when the runtime can ask;
   // without it the old rule holds: a limit ends the task).
   // The limit is on the task's whole cost (all its runs): a resume or a restart never starts it afresh.
-  let costLimit = budgets.maxCostUsd + (state.costRaisedUsd ?? 0);
+  // What the person let it spend past the limit ("continue for +$X"): the limit counts from there.
+  const perTaskLimit = () => budgets.currentMaxCostUsd?.() ?? budgets.maxCostUsd;
   /**
    * Caps the person let this run go past (the cap with its day or month, call-check.ts capKey),
    * from the task's cost at the approval up to that plus the cap's amount: past it (after at least
@@ -329,19 +330,19 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         });
       }
       const costThis = state.costUsd;
+      const perTask = perTaskLimit();
+      const costLimit = perTask + (state.costRaisedUsd ?? 0);
       if (!(costThis < costLimit)) {
         const reason = `Stopped after spending about $${costThis.toFixed(2)} (limit: ${budgets.costLimitName ?? 'agent.maxCostUsd'} = $${costLimit.toFixed(2)}).`;
         const answer = await mayContinue({
           kind: 'spend',
-          summary: `Used $${costThis.toFixed(2)} of $${costLimit.toFixed(2)} — continue for +$${budgets.maxCostUsd.toFixed(2)}?`,
-          details: { usedUsd: Math.round(costThis * 100) / 100, limitUsd: costLimit, raiseByUsd: budgets.maxCostUsd },
+          summary: `Used $${costThis.toFixed(2)} of $${costLimit.toFixed(2)} — continue for +$${perTask.toFixed(2)}?`,
+          details: { usedUsd: Math.round(costThis * 100) / 100, limitUsd: costLimit, raiseByUsd: perTask },
         });
         if (answer === 'cancelled') return aborted();
-        if (answer !== 'continue' || budgets.maxCostUsd <= 0)
-          return finish({ kind: 'failed', reason: stoppedBecause(reason, answer) });
+        if (answer !== 'continue' || perTask <= 0) return finish({ kind: 'failed', reason: stoppedBecause(reason, answer) });
         // "+$2" is $2 more from what it has spent now; kept with the task (its next checkpoint).
-        costLimit = costThis + budgets.maxCostUsd;
-        state.costRaisedUsd = costLimit - budgets.maxCostUsd;
+        state.costRaisedUsd = costThis;
       }
 
       const request = buildRequest();

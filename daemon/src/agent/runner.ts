@@ -239,7 +239,9 @@ export class TaskRun {
         maxOutputTokens: cfg.agent.maxOutputTokens,
         maxWallMs: cfg.agent.maxWallMinutes * 60_000,
         maxCostUsd: ownLimit ?? cfg.agent.maxCostUsd ?? Number.POSITIVE_INFINITY,
-        ...(ownLimit !== undefined ? { costLimitName: "the schedule's limit per run" } : {}),
+        ...(ownLimit !== undefined
+          ? { costLimitName: "the schedule's limit per run" }
+          : { currentMaxCostUsd: () => ctx.config().agent.maxCostUsd ?? Number.POSITIVE_INFINITY }),
       },
       settings: {
         model: cfg.anthropic.model,
