@@ -1,7 +1,8 @@
 // Look at the journal without starting the daemon (`errand doctor`), and repair a damaged one
 // (`errand repair`): keep a copy, cut at the last good record (or go on from what is left when the
-// newest records are gone), say what was dropped. Sequence numbers of dropped events are never
-// given again (a floor record keeps the numbering going).
+// newest records are gone), remove a damaged snapshot the journal can stand in for, say what was
+// dropped. Sequence numbers of dropped events are never given again (a floor record keeps the
+// numbering going).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import type { HomePaths } from '../config/paths.js';
 import { fsyncDir, writeFileDurably } from './durable-file.js';
 import {
   type CoveredDamage,
+  damagedSnapshotFix,
   findLostRecords,
   foundRecords,
   frameRecord,
@@ -16,13 +18,15 @@ import {
   listSegments,
   listSnapshots,
   lostAfter,
-  readNewestSegmentMark,
+  MARK_UNREADABLE_FIX,
+  newestSegmentMark,
   readRecordAt,
+  rebuildSource,
   SEQ_FLOOR_OP,
-  SNAPSHOT_FIX,
   scanJournal,
   segmentName,
   snapshotNumber,
+  snapshotRebuild,
   writeNewestSegmentMark,
 } from './journal.js';
 import { findDamagedPart, openSnapshot } from './snapshot-file.js';
@@ -38,7 +42,7 @@ export const LOST_SEQ_GAP = 1_000_000_000;
 
 export interface JournalHealth {
   /** `lost`: the newest records are gone (a segment deleted, or lost in a restore). */
-  /** `snapshot`: the newest snapshot, or a thread in it, cannot be read (nothing here can rebuild it). */
+  /** `snapshot`: the newest snapshot, or a thread in it, cannot be read (`fix` says whether `errand repair` can rebuild it). */
   /** `covered-damage`: damage only in records the snapshot already holds: start skips it, nothing is lost. */
   status: 'ok' | 'empty' | 'torn' | 'damaged' | 'lost' | 'snapshot' | 'covered-damage';
   records: number;
@@ -48,6 +52,8 @@ export interface JournalHealth {
   eventsAfter?: number;
   /** With `lost`: the last record left; what was recorded after it is gone. */
   lastRecord?: number;
+  /** What to do, when it depends on what was found (a damaged snapshot, an unreadable newest-segment mark). */
+  fix?: string;
 }
 
 /** The newest snapshot's number and time (its head only; a damaged one counts as none: start says so). */
@@ -63,6 +69,47 @@ function newestSnapshot(dir: string): { n: number; seq: number; at: number } {
   }
 }
 
+/** The newest snapshot, when it (or, with `parts`, a thread in it) cannot be read. */
+function damagedSnapshot(
+  dir: string,
+  parts: boolean,
+): { file: string; detail: string; headReadable: boolean; offset?: number } | undefined {
+  const name = listSnapshots(dir).at(-1);
+  if (!name) return undefined;
+  const file = path.join(dir, name);
+  try {
+    if (!parts) {
+      openSnapshot(file).source?.close(); // as start opens it
+      return undefined;
+    }
+    const bad = findDamagedPart(file);
+    if (!bad) return undefined;
+    return {
+      file,
+      headReadable: true,
+      offset: bad.offset,
+      detail: `the snapshot ${file} is damaged at byte ${bad.offset} (thread ${bad.part} in it: ${bad.problem}); that thread cannot be opened`,
+    };
+  } catch (err) {
+    return { file, headReadable: false, detail: `the snapshot ${file} is damaged (${(err as Error).message})` };
+  }
+}
+
+/** A damaged snapshot, and whether the journal can stand in for it. */
+function snapshotHealth(dir: string, snap: { file: string; detail: string; offset?: number }): JournalHealth {
+  const rebuild = snapshotRebuild(dir, path.basename(snap.file));
+  return {
+    status: 'snapshot',
+    records: 0,
+    file: snap.file,
+    ...(snap.offset !== undefined ? { offset: snap.offset } : {}),
+    detail: `${snap.detail}; ${rebuild.ok ? `the journal still holds every record it was made from (${rebuildSource(rebuild)}), so \`errand repair\` can rebuild it` : `\`errand repair\` cannot rebuild it: ${rebuild.missing}`}`,
+    fix: rebuild.ok
+      ? 'Stop Errand and run `errand repair`: it keeps a copy of the journal and removes the damaged snapshot; the next start rebuilds the state from the journal.'
+      : 'Restore the store folder from a backup of your home if you have one: `errand repair` cannot rebuild this snapshot.',
+  };
+}
+
 /** Skipped damage in records the snapshot holds, for people. */
 const coveredDetail = (list: CoveredDamage[], snapshotN: number) =>
   `${list.map((c) => `${c.file} is damaged at byte ${c.offset} (${c.problem}; ${c.bytes} bytes)`).join('; ')}, ` +
@@ -73,35 +120,15 @@ const coveredDetail = (list: CoveredDamage[], snapshotN: number) =>
  * it against its checksum (start reads them only when used), streamed so memory stays flat.
  */
 export function inspectJournal(dir: string, opts: { parts?: boolean } = {}): JournalHealth {
-  if (!listSegments(dir).length && !listSnapshots(dir).length && !readNewestSegmentMark(dir))
+  if (!listSegments(dir).length && !listSnapshots(dir).length && 'absent' in newestSegmentMark(dir))
     return { status: 'empty', records: 0, detail: 'no journal yet' };
   // The snapshot first: a running daemon drops segments only after writing a newer snapshot.
-  const snapName = listSnapshots(dir).at(-1);
+  const snap = damagedSnapshot(dir, opts.parts !== false);
   let partDamage: JournalHealth | undefined;
-  if (snapName) {
-    const file = path.join(dir, snapName);
-    try {
-      if (opts.parts === false)
-        openSnapshot(file).source?.close(); // as start opens it
-      else {
-        const bad = findDamagedPart(file);
-        if (bad)
-          partDamage = {
-            status: 'snapshot',
-            records: 0,
-            file,
-            offset: bad.offset,
-            detail: `the snapshot ${file} is damaged at byte ${bad.offset} (thread ${bad.part} in it: ${bad.problem}); that thread cannot be opened`,
-          };
-      }
-    } catch (err) {
-      return {
-        status: 'snapshot',
-        records: 0,
-        file,
-        detail: `the snapshot ${file} is damaged (${(err as Error).message})`,
-      };
-    }
+  if (snap) {
+    const health = snapshotHealth(dir, snap);
+    if (!snap.headReadable) return health;
+    partDamage = health;
   }
   const snapshot = newestSnapshot(dir);
   const scan = scanJournal(dir, Number.NEGATIVE_INFINITY, snapshot.n);
@@ -125,7 +152,8 @@ export function inspectJournal(dir: string, opts: { parts?: boolean } = {}): Jou
       records: scan.records.length,
       file: lost.file,
       lastRecord: lost.lastRecord,
-      detail: `${lost.problem}: what was recorded ${lostAfter(lost)} is gone${partDamage ? `. Also, ${partDamage.detail}` : ''}`,
+      detail: `${lost.problem}: what was recorded ${lostAfter(lost)} ${lost.uncertain ? 'may be' : 'is'} gone${partDamage ? `. Also, ${partDamage.detail}` : ''}`,
+      ...(lost.uncertain ? { fix: MARK_UNREADABLE_FIX } : {}),
     };
   if (partDamage) return { ...partDamage, records: scan.records.length };
   if (scan.coveredDamage) {
@@ -157,7 +185,7 @@ export interface RepairResult {
   droppedEvents?: number;
   /** The newest records were gone: what was found. */
   lost?: string;
-  /** The damage is of a kind repair cannot fix (a damaged snapshot): the message says what to do. */
+  /** The damage is of a kind repair cannot fix (a damaged snapshot the journal cannot stand in for): the message says what to do. */
   cannot?: true;
 }
 
@@ -184,14 +212,44 @@ function recordsAfter(dir: string, file: string, offset: number): JournalRecord[
 
 export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   const dir = journalDirOf(paths);
-  // The journal's own damage first: a damaged thread in the snapshot must not stop repairing it.
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const backup = path.join(paths.backups, `journal-before-repair-${stamp}`);
+  let copied = false;
+  const keepCopy = async () => {
+    if (copied) return;
+    await fsp.mkdir(paths.backups, { recursive: true, mode: 0o700 });
+    await fsp.cp(dir, backup, { recursive: true });
+    copied = true;
+  };
+  const done: string[] = [];
+  // A damaged snapshot first. It is a cache when the journal still holds every record it was made
+  // from: then it goes (its copy in the backup) and the next start rebuilds the state from them.
+  const snap = damagedSnapshot(dir, true);
+  let cannotRebuild: string | undefined;
+  if (snap) {
+    const rebuild = snapshotRebuild(dir, path.basename(snap.file));
+    if (rebuild.ok) {
+      await keepCopy();
+      await fsp.rm(snap.file);
+      await fsyncDir(dir);
+      done.push(
+        `Removed the damaged snapshot ${path.basename(snap.file)} (${snap.detail}). The journal holds every record it was made from (${rebuildSource(rebuild)}): the next start rebuilds the state from them, and nothing is lost.`,
+      );
+    } else {
+      cannotRebuild = `Not repaired: ${snap.detail}. ${damagedSnapshotFix(rebuild)}`;
+      // A damaged thread in it must not stop repairing the journal's own damage; an unreadable head does.
+      if (!snap.headReadable) return { repaired: false, cannot: true, message: cannotRebuild };
+    }
+  }
   const health = inspectJournal(dir, { parts: false });
-  if (health.status === 'snapshot')
-    return { repaired: false, cannot: true, message: `Not repaired: ${health.detail}. ${SNAPSHOT_FIX}` };
   if (health.status !== 'damaged' && health.status !== 'lost' && health.status !== 'covered-damage') {
-    const whole = inspectJournal(dir);
-    if (whole.status === 'snapshot')
-      return { repaired: false, cannot: true, message: `Not repaired: ${whole.detail}. ${SNAPSHOT_FIX}` };
+    if (cannotRebuild) return { repaired: false, cannot: true, message: cannotRebuild };
+    if (done.length)
+      return {
+        repaired: true,
+        backup,
+        message: [`Kept a copy of the journal in ${backup}.`, ...done, 'Start Errand again.'].join(' '),
+      };
     return {
       repaired: false,
       message:
@@ -200,10 +258,7 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
           : `Nothing to repair: the journal is whole (${health.detail}).`,
     };
   }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const backup = path.join(paths.backups, `journal-before-repair-${stamp}`);
-  await fsp.mkdir(paths.backups, { recursive: true, mode: 0o700 });
-  await fsp.cp(dir, backup, { recursive: true });
+  await keepCopy();
 
   const snapshot = newestSnapshot(dir);
   const snapN = snapshot.n;
@@ -281,7 +336,7 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   // segments removed above missing.
   await writeNewestSegmentMark(dir, path.basename(floorFile));
 
-  const parts = [`Kept a copy of the journal in ${backup}.`];
+  const parts = [`Kept a copy of the journal in ${backup}.`, ...done];
   if (scan.damaged)
     parts.push(
       `Cut ${scan.damaged.file} at byte ${scan.damaged.offset}, after the last good record` +
@@ -291,7 +346,12 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
     parts.push(
       `Removed damaged bytes from records the snapshot already holds (${covered.map((c) => `${c.bytes} at byte ${c.offset} of ${c.file}`).join('; ')}): nothing acknowledged was lost, and every record after them was kept.`,
     );
-  if (lost) {
+  if (lost?.uncertain) {
+    parts.push(
+      `The journal's newest-segment mark could not be read (${lost.problem}): whether anything was recorded ${lostAfter(lost)} cannot be known, so Errand goes on from the segments there and wrote the mark again.` +
+        ` Event numbers go on from ${maxSeq + 1}, so none is given twice.`,
+    );
+  } else if (lost) {
     parts.push(
       `The journal's newest records were gone (${lost.problem}): what was recorded ${lostAfter(lost)} is lost and cannot be counted; Errand goes on from what is left.` +
         ` Event numbers go on from ${maxSeq + 1}, so none is given twice. If the missing file turns up, it cannot be added back; keep it for reference.`,
@@ -300,8 +360,7 @@ export async function repairJournal(paths: HomePaths): Promise<RepairResult> {
   parts.push(
     'Phones that saw dropped events get a fresh copy of the thread list when they reconnect. Start Errand again.',
   );
-  const after = inspectJournal(dir);
-  if (after.status === 'snapshot') parts.push(`Not repaired: ${after.detail}. ${SNAPSHOT_FIX}`);
+  if (cannotRebuild) parts.push(cannotRebuild);
   return {
     repaired: true,
     backup,

@@ -8,9 +8,12 @@ import { crc32 } from 'node:zlib';
 import { CommandError } from '../util/command-error.js';
 import { writeFileDurably } from './durable-file.js';
 
-/** What to do about a damaged snapshot: nothing in Errand can rebuild it (its older records are gone). */
+/**
+ * What to do about a damaged snapshot, said where whether the journal can stand in for it is not
+ * worked out (a thread's part read while running). Start and `errand doctor` say which case it is.
+ */
 export const SNAPSHOT_FIX =
-  'Restore the store folder from a backup of your home if you have one. `errand repair` cannot rebuild a snapshot: the records it was made from are no longer all in the journal.';
+  'Stop Errand and run `errand repair`: when the journal still holds every record the snapshot was made from, it keeps a copy and rebuilds the state from the journal; when not, it says what is missing, and the fix is to restore the store folder from a backup of your home.';
 
 /**
  * A part (one thread) cannot be read back. A CommandError, so the phone is told what is wrong and

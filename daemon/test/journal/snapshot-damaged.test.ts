@@ -1,6 +1,7 @@
-// A damaged snapshot (disk damage; a crash mid-snapshot only leaves a temp file) refuses start, and
-// every tool says the same honest thing: restore from a backup. `errand repair` cannot rebuild a
-// snapshot, so it says so and changes nothing, instead of "nothing to repair".
+// A damaged snapshot (disk damage; a crash mid-snapshot only leaves a temp file) refuses start. When
+// the journal no longer holds the records it was made from, every tool says the same honest thing:
+// restore from a backup; `errand repair` says it cannot rebuild it and changes nothing, instead of
+// "nothing to repair". (When the journal still holds them: test/store/snapshot-rebuild-and-mark.test.ts.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
@@ -22,8 +23,12 @@ afterEach(() => {
 it('a cut-short snapshot: start, doctor and repair name it and the fix; nothing is changed', async () => {
   const home = tempHome();
   homes.push(home);
-  const store = await openStore(homePaths(home));
-  await store.threads.create('Kept in the snapshot', () => undefined);
+  // Small segments, none kept for replay: the snapshot of the clean stop drops the ones it covers.
+  const store = await openStore(homePaths(home), { journal: { segmentBytes: 600, keepForReplayBytes: 0 } });
+  for (let i = 0; i < 3; i++)
+    await store.threads.create('Kept in the snapshot', (d) => {
+      d.items.push({ kind: 'user', id: `u${i}`, taskId: `t${i}`, text: 'x'.repeat(1000), createdAt: i });
+    });
   await store.close();
   const wal = path.join(home, 'store', 'wal');
   const snap = path.join(wal, listSnapshots(wal).at(-1)!);
@@ -42,12 +47,12 @@ it('a cut-short snapshot: start, doctor and repair name it and the fix; nothing 
   const check = (
     JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; fix?: string }> }
   ).checks.find((c) => c.id === 'journal');
-  expect(check).toMatchObject({ status: 'fail', fix: expect.stringContaining('cannot rebuild a snapshot') });
+  expect(check).toMatchObject({ status: 'fail', fix: expect.stringContaining('cannot rebuild this snapshot') });
 
   expect((await runErrand(['repair', '--check'], env)).code).toBe(1);
   const repair = await runErrand(['repair'], env);
   expect(repair.code).toBe(1);
   expect(repair.stdout).toContain('Not repaired');
-  expect(repair.stdout).toContain('cannot rebuild a snapshot');
+  expect(repair.stdout).toContain('cannot rebuild the snapshot');
   expect(fs.readFileSync(snap).equals(before)).toBe(true);
 });

@@ -56,15 +56,21 @@ async function homeWithDamagedPart() {
   return { home, paths, wal, file, ids, partAt: at };
 }
 
-it('doctor and repair --check find a damaged thread in the snapshot; repair says it cannot rebuild it', async () => {
-  const { paths, wal, file, partAt } = await homeWithDamagedPart();
+it('doctor and repair --check find a damaged thread in the snapshot; repair rebuilds it from the journal, which still holds every record', async () => {
+  const { paths, wal, file, ids, partAt } = await homeWithDamagedPart();
   expect(findDamagedPart(file)).toMatchObject({ offset: partAt, part: 3, problem: 'checksum does not match' });
   const health = inspectJournal(wal);
   expect(health.status).toBe('snapshot');
   expect(health.detail).toContain(`${file} is damaged at byte ${partAt}`);
   const repair = await repairJournal(paths);
-  expect(repair).toMatchObject({ repaired: false, cannot: true });
-  expect(repair.message).toContain(SNAPSHOT_FIX);
+  expect(repair).toMatchObject({ repaired: true });
+  expect(repair.message).toContain(`Removed the damaged snapshot ${path.basename(file)}`);
+  const store = await openStore(paths);
+  try {
+    expect((await store.threads.load(ids[2])).meta.title).toBe('Thread 2');
+  } finally {
+    await store.close();
+  }
 });
 
 it('a whole snapshot passes the check', async () => {
