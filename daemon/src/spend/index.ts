@@ -63,14 +63,14 @@ export function startSpend(
         limit: caps.dailyUsd,
         used: ledger.today(at) + unrecordedUsd,
         says: (used: number, limit: number) =>
-          `Today's spending cap is reached (${usd(used)} of ${usd(limit)}): new tasks start again tomorrow, or raise spend.dailyUsd in config.json.`,
+          `Today's spending cap is reached (${usd(used)} of ${usd(limit)}): new tasks start again tomorrow, or raise the daily cap under Spending on the phone's Schedules screen (spend.dailyUsd in config.json).`,
       },
       {
         key: capKey('monthly', period.month),
         limit: caps.monthlyUsd,
         used: ledger.month(at) + unrecordedUsd,
         says: (used: number, limit: number) =>
-          `This month's spending cap is reached (${usd(used)} of ${usd(limit)}): new tasks start again next month, or raise spend.monthlyUsd in config.json.`,
+          `This month's spending cap is reached (${usd(used)} of ${usd(limit)}): new tasks start again next month, or raise the monthly cap under Spending on the phone's Schedules screen (spend.monthlyUsd in config.json).`,
       },
     ];
     // A model call about to go (not a new task's start): it also counts the calls still going.

@@ -235,10 +235,14 @@ describe('a daily cap', () => {
       code: 'forbidden',
       message: expect.stringMatching(/^Today's spending cap is reached \(\$0\.03 of \$0\.02\)/),
     });
+    // It says where the person can raise it: on the phone, not only in a file they cannot reach from there.
+    await expect(h!.send('thread.create', { text: 'One more' })).rejects.toMatchObject({
+      message: expect.stringContaining("raise the daily cap under Spending on the phone's Schedules screen"),
+    });
     const status = h!.ctx.status();
     expect(status.spend).toMatchObject({ dailyCapUsd: 0.02 });
     expect(status.spend!.todayUsd).toBeCloseTo(0.03, 6);
-    expect(status.spend!.blocked).toMatch(/raise spend\.dailyUsd/);
+    expect(status.spend!.blocked).toMatch(/raise the daily cap under Spending .*spend\.dailyUsd in config\.json/);
 
     const { schedule } = (await h!.send('schedule.create', {
       text: 'Daily brief',
