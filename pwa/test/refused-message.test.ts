@@ -23,13 +23,23 @@ it('Retry and Discard on a refused message are at least 44 px', async () => {
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByText('Hello there.').waitFor({ timeout: 20_000 });
 
-  // Another phone deletes the thread; this one, not yet told, sends into it.
-  const other = await td.connect();
-  const threads = await other.send<Array<{ id: string }>>({ type: 'threads.list' });
-  await other.send({ type: 'thread.delete', threadId: threads[0].id });
-  other.close();
-  await page.getByRole('textbox', { name: 'Message' }).fill('And goodbye');
-  await page.getByRole('button', { name: 'Send' }).click();
+  // Another phone deletes the thread while this one, offline, has a message waiting to go into it.
+  const { context } = rig!.b;
+  await context.setOffline(true);
+  try {
+    await page
+      .getByText(/Can't reach your computer/)
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await page.getByRole('textbox', { name: 'Message' }).fill('And goodbye');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const other = await td.connect();
+    const threads = await other.send<Array<{ id: string }>>({ type: 'threads.list' });
+    await other.send({ type: 'thread.delete', threadId: threads[0].id });
+    other.close();
+  } finally {
+    await context.setOffline(false);
+  }
   const retry = page.getByRole('button', { name: 'Retry sending' });
   await retry.waitFor({ timeout: 20_000 });
   expect(await tooSmall(page)).toEqual([]);

@@ -592,7 +592,7 @@ export function limitReached(reason: string | undefined): { setting: string } | 
  * A failed task: what happened in one sentence, what to do next, the host's full reason behind
  * Details, and Retry (Continue after a per-run limit).
  */
-function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean; onRetry: () => void }) {
+function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean; onRetry?: () => void }) {
   const words = failureWords(reason);
   const limit = limitReached(reason);
   return (
@@ -612,15 +612,17 @@ function FailureCard({ reason, busy, onRetry }: { reason?: string; busy: boolean
           <p>{words.details}</p>
         </details>
       )}
-      <button
-        type="button"
-        class="primary"
-        aria-label={limit ? 'Continue task' : 'Retry task'}
-        disabled={busy}
-        onClick={onRetry}
-      >
-        {limit ? 'Continue' : 'Retry'}
-      </button>
+      {onRetry && (
+        <button
+          type="button"
+          class="primary"
+          aria-label={limit ? 'Continue task' : 'Retry task'}
+          disabled={busy}
+          onClick={onRetry}
+        >
+          {limit ? 'Continue' : 'Retry'}
+        </button>
+      )}
     </section>
   );
 }
@@ -646,7 +648,10 @@ export function TaskFooter({
   const [showChanges, setShowChanges] = useState(false);
   const [confirmUndo, setConfirmUndo] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const footer = useRef<HTMLDivElement>(null);
   const showCost = useStore(showCostStore, (v) => v);
+  // The computer refuses to undo, retry or resume in a deleted thread: offered again once it is restored.
+  const threadDeleted = useStore(appStore, (s) => s.threads[threadId]?.state === 'deleted');
   // Subscribed, so the footer can be memoised (a streamed word renders none of its props).
   const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
   // The host resumes or retries a task only while no later message of the thread has run: past
@@ -683,6 +688,12 @@ export function TaskFooter({
     [ended, showChanges, task.id, threadId],
   );
   const run = async (type: 'task.cancel' | 'task.retry' | 'task.resume' | 'task.undo') => {
+    // The button pressed goes once it worked (Undo's confirmation once nothing is left to undo):
+    // focus then goes to the task's state line, else the message box; never to the top of the page.
+    refocusWhenGone(() => [
+      footer.current?.querySelector<HTMLElement>('.task-line'),
+      footer.current?.closest('.screen')?.querySelector<HTMLElement>('.composer-input'),
+    ]);
     setBusy(type);
     setError();
     try {
@@ -695,11 +706,15 @@ export function TaskFooter({
     }
   };
   return (
-    <div class="task-footer" aria-label="Task">
+    <div class="task-footer" aria-label="Task" ref={footer}>
       {ended && <ResultCards task={task} threadId={threadId} />}
       {task.state === 'failed' && (
         // What happened comes first, with Retry; state and usage follow.
-        <FailureCard reason={task.reason} busy={!!busy} onRetry={() => void run('task.retry')} />
+        <FailureCard
+          reason={task.reason}
+          busy={!!busy}
+          onRetry={threadDeleted ? undefined : () => void run('task.retry')}
+        />
       )}
       <div class="task-line">
         <StateChip state={task.state} />
@@ -729,7 +744,7 @@ export function TaskFooter({
         </p>
       )}
       <div class="btn-row">
-        {ACTIVE_TASK_STATES.has(task.state) && !awaitingPerson && (
+        {ACTIVE_TASK_STATES.has(task.state) && !awaitingPerson && !threadDeleted && (
           <button
             type="button"
             class="danger"
@@ -744,7 +759,7 @@ export function TaskFooter({
             {confirmCancel ? 'Tap again to cancel' : 'Cancel'}
           </button>
         )}
-        {task.state === 'interrupted' && !laterRan && (
+        {task.state === 'interrupted' && !laterRan && !threadDeleted && (
           <button
             type="button"
             class="primary"
@@ -755,7 +770,7 @@ export function TaskFooter({
             Resume
           </button>
         )}
-        {(task.state === 'cancelled' || task.state === 'interrupted') && !laterRan && (
+        {(task.state === 'cancelled' || task.state === 'interrupted') && !laterRan && !threadDeleted && (
           <button type="button" aria-label="Retry task" disabled={!!busy} onClick={() => void run('task.retry')}>
             Retry
           </button>
@@ -767,6 +782,7 @@ export function TaskFooter({
         )}
         {ENDED_TASK_STATES.has(task.state) &&
           undoable &&
+          !threadDeleted &&
           (confirmUndo ? (
             <button
               type="button"

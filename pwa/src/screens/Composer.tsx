@@ -5,6 +5,7 @@ import { enqueue, enqueueAnswer, enqueueDecision } from '../conn/outbox.js';
 import { clearDraft, draftKey, loadDraftFiles, loadDraftText, saveDraftFiles, saveDraftText } from '../lib/drafts.js';
 import { bytes } from '../lib/format.js';
 import { Icon, IconButton } from '../ui/common.js';
+import { refocusWhenGone } from '../ui/focus.js';
 import { useCommandError } from './Cards.js';
 
 const MAX_FILES = 20;
@@ -48,6 +49,8 @@ export function Composer({
   const [stopping, setStopping] = useState(false);
   const [error, setError] = useCommandError();
   const fileInput = useRef<HTMLInputElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
   // What is typed denies the waiting action; with files attached it is a message of its own (a
   // denial carries words only, up to MAX_NOTE: longer ones are a message too).
   const denial = denying && !files.length && text.trim().length <= MAX_NOTE ? denying : undefined;
@@ -76,6 +79,15 @@ export function Composer({
   };
   const stop = async () => {
     if (!stoppable || stopping) return;
+    // Stop goes once the task has ended: focus then goes to that task's state line (it says how the
+    // task ended), else the message box; never back to the top of the page.
+    const taskId = stoppable;
+    refocusWhenGone(() => [
+      form.current
+        ?.closest('.screen')
+        ?.querySelector<HTMLElement>(`.task-group[data-task="${CSS.escape(taskId)}"] .task-footer .task-line`),
+      input.current,
+    ]);
     setStopping(true);
     setError();
     try {
@@ -90,6 +102,10 @@ export function Composer({
   const send = async () => {
     const t = text.trim();
     if (!t || busy) return;
+    // Sent from the Send (or Reply) button with the keyboard: the button is disabled once the box is
+    // empty, which would drop focus to <body>. The message box takes it, ready for the next message.
+    const focused = document.activeElement;
+    if (focused !== input.current && form.current?.contains(focused)) input.current?.focus();
     setBusy(true);
     setError();
     // An answer to the open question, or the waiting action's denial with these words: through the
@@ -132,6 +148,7 @@ export function Composer({
 
   return (
     <form
+      ref={form}
       class="composer"
       aria-label="Compose"
       onSubmit={(e) => {
@@ -181,6 +198,7 @@ export function Composer({
           }}
         />
         <textarea
+          ref={input}
           class="composer-input"
           aria-label={answering ? 'Reply to the question' : 'Message'}
           // While an action waits the names stay ("Deny" names the card's button alone); the hint says what sending does.
@@ -209,7 +227,8 @@ export function Composer({
             type="button"
             class="stop-btn"
             aria-label="Stop the task"
-            disabled={stopping}
+            // Not `disabled`: a disabled button drops focus to <body> while the stop is on its way.
+            aria-disabled={stopping}
             onClick={() => void stop()}
           >
             <span class="stop-square" aria-hidden="true" />
@@ -221,6 +240,8 @@ export function Composer({
           aria-label={answering ? 'Reply' : 'Send'}
           aria-describedby={denying ? HINT_ID : undefined}
           disabled={!text.trim() || busy}
+          // A tap leaves focus (and the phone's keyboard) in the message box, as in a chat.
+          onMouseDown={(e) => e.preventDefault()}
         >
           <Icon name="send" />
         </button>

@@ -23,9 +23,18 @@ import { appStore, connStore } from '../state/app.js';
 import { groupByTask, markSeen } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
+import { focusLost, refocusWhenGone } from '../ui/focus.js';
 import { useStoreByFrame } from '../ui/frame-store.js';
 import { memo, sameElements } from '../ui/memo.js';
-import { ApprovalCard, QuestionCard, resultFiles, TaskFooter, ToolRow, useRootPaths } from './Cards.js';
+import {
+  ApprovalCard,
+  QuestionCard,
+  resultFiles,
+  TaskFooter,
+  ToolRow,
+  useCommandError,
+  useRootPaths,
+} from './Cards.js';
 import { Composer } from './Composer.js';
 import { ThinkingItem } from './ThinkingItem.js';
 import { FetchOffNotice, isFetchOffNotice, isWebStep, Sources, WebStepRow } from './WebSteps.js';
@@ -345,7 +354,8 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
   const thinking = running && items[items.length - 1]?.kind === 'user' && approvals.length === 0;
   const taskEnded = !!task && ENDED_TASK_STATES.has(task.state);
   return (
-    <section class="task-group">
+    // data-task: where focus goes once the composer's Stop has ended this task.
+    <section class="task-group" data-task={task?.id}>
       {items.map((item) => (
         <MemoItem
           key={item.id}
@@ -431,6 +441,58 @@ function useThreadPresence(threadId: string | undefined, online: boolean): void 
   }, [threadId, online]);
 }
 
+/**
+ * In the message box's place while the thread is deleted: the computer refuses messages, retries and
+ * resumes until it is restored. Restore brings it back as it was; the list is a tap away.
+ */
+function DeletedThreadBar({ threadId }: { threadId: string }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useCommandError();
+  const bar = useRef<HTMLDivElement>(null);
+  // Deleted while the person was in the message box (now gone): focus comes here, not to the top.
+  useEffect(() => {
+    if (focusLost()) bar.current?.focus({ preventScroll: true });
+  }, []);
+  const restore = async () => {
+    if (busy) return;
+    setBusy(true);
+    setError();
+    // This bar goes once restored: focus goes to the screen's heading (the thread's title), not to
+    // the message box, whose focus would open the phone's keyboard unasked.
+    const screen = bar.current?.closest('.screen');
+    refocusWhenGone(() => [
+      screen?.querySelector<HTMLElement>('h1'),
+      screen?.querySelector<HTMLElement>('.composer-input'),
+    ]);
+    try {
+      const { thread } = await request({ type: 'thread.restore', threadId });
+      // Live again at once (the thread.updated event says the same): the message box comes back.
+      appStore.set((s) => ({ ...s, threads: { ...s.threads, [thread.id]: thread } }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="deleted-thread" ref={bar} tabIndex={-1} aria-label="Deleted thread">
+      <p role="status">
+        <strong>This thread was deleted.</strong> Restore it to go on here.
+      </p>
+      <ErrorText error={error} />
+      <div class="btn-row">
+        {/* aria-disabled, not disabled: focus stays on it while the restore is on its way. */}
+        <button type="button" class="primary" aria-disabled={busy} onClick={() => void restore()}>
+          Restore
+        </button>
+        <button type="button" onClick={goBack}>
+          All threads
+        </button>
+      </div>
+    </div>
+  );
+}
+
 export function ThreadScreen({ id }: { id: string }) {
   const pendingId = id.startsWith('pending:') ? id : undefined;
   const created = useStore(createdStore, (m) => (pendingId ? m[pendingId] : undefined));
@@ -507,6 +569,8 @@ export function ThreadScreen({ id }: { id: string }) {
   });
 
   const title = pendingId ? 'New task' : thread?.title || 'Thread';
+  // Deleted (on another device, or here): read-only, with Restore where the message box was.
+  const deleted = thread?.state === 'deleted';
   const groups = useMemo(() => groupByTask(items), [items]);
   // A long thread shows its latest tasks first; earlier ones are added above, keeping the view in place.
   const [shownGroups, setShownGroups] = useState(GROUPS_PER_PAGE);
@@ -590,7 +654,7 @@ export function ThreadScreen({ id }: { id: string }) {
           />
         ))}
         {orphanTasks.map((t) => (
-          <section key={t.id} class="task-group">
+          <section key={t.id} class="task-group" data-task={t.id}>
             <MemoFooter task={t} threadId={id} />
           </section>
         ))}
@@ -610,7 +674,8 @@ export function ThreadScreen({ id }: { id: string }) {
           </button>
         </div>
       )}
-      {!pendingId && (
+      {!pendingId && deleted && <DeletedThreadBar threadId={id} />}
+      {!pendingId && !deleted && (
         <MemoComposer
           threadId={id}
           placeholder="Follow up…"

@@ -81,7 +81,10 @@ export function applyEvent(state: AppState, ev: ServerEvent): AppState {
   switch (ev.kind) {
     case 'thread.updated': {
       const threads = { ...state.threads };
-      if (ev.thread.state === 'deleted') delete threads[ev.thread.id];
+      // A deleted thread leaves the list (threadsSorted). One whose history is held (open, or opened
+      // before) keeps its summary marked deleted: its screen says so and offers Restore, instead of
+      // looking live until a message into it is refused.
+      if (ev.thread.state === 'deleted' && !state.details[ev.thread.id]) delete threads[ev.thread.id];
       else threads[ev.thread.id] = ev.thread;
       return { ...state, threads };
     }

@@ -79,7 +79,7 @@ export function NoticeBanner() {
   const notice = useStore(appStore, (s) => s.notices[s.notices.length - 1]);
   // "Tasks were interrupted… open them to resume" is done with once no thread's latest task is.
   const anyInterrupted = useStore(appStore, (s) =>
-    Object.values(s.threads).some((t) => t.lastTaskState === 'interrupted'),
+    Object.values(s.threads).some((t) => t.state !== 'deleted' && t.lastTaskState === 'interrupted'),
   );
   const [dismissed, setDismissed] = useState(0);
   if (!notice || notice.level === 'info' || notice.at <= dismissed || Date.now() - notice.at > 60 * 60_000) return null;
