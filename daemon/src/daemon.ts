@@ -201,19 +201,37 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     let stopping: Promise<void> | undefined;
     const stop = (reason = 'stop') => {
       stopping ??= (async () => {
-        log!.info('stopping', { reason });
-        idleTrim.stop();
-        fs.unwatchFile(paths.config);
-        gateway.close();
-        for (const m of [...modules].reverse())
-          await m.stop().catch((err) => log!.error('module stop failed', { error: (err as Error).message }));
-        await app.close();
-        await control.close();
-        await store.devices.flush().catch(() => undefined);
-        await store.close();
-        log!.info('stopped');
-        log!.close();
-        lock.release();
+        try {
+          log!.info('stopping', { reason });
+          idleTrim.stop();
+          fs.unwatchFile(paths.config);
+          gateway.close();
+          for (const m of [...modules].reverse())
+            await m.stop().catch((err) => log!.error('module stop failed', { error: (err as Error).message }));
+          await app.close();
+          await control.close();
+          // What is written at stop can fail (a full disk): that is said, and the stop goes on. Every
+          // acknowledged change is already in the journal; what these writes keep (a snapshot,
+          // last-seen times) only makes the next start quicker and the device list fresher.
+          const said = (text: string) => (err: unknown) => log!.warn(text, { error: (err as Error).message });
+          await store.devices
+            .flush()
+            .catch(
+              said("stopped without saving the paired devices' last-seen times; the device list shows older ones"),
+            );
+          await store
+            .close()
+            .catch(
+              said(
+                'the store did not close cleanly; every acknowledged change is in the journal, and the next start reads it',
+              ),
+            );
+          log!.info('stopped');
+        } finally {
+          // Whatever failed above, the next daemon must be able to take the home folder.
+          log!.close();
+          lock.release();
+        }
       })();
       return stopping;
     };

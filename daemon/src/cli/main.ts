@@ -3,6 +3,17 @@ import readline from 'node:readline/promises';
 import { defaultHome } from '../config/paths.js';
 import { type CliIO, parseCommandArgs } from './command.js';
 import { COMMANDS } from './registry.js';
+import { linesForTerminal } from './terminal-text.js';
+
+/**
+ * An error's text as a sentence for the terminal: what it quotes (an argument, a key from
+ * config.json, bytes of a damaged file) cannot move the cursor or retitle the window, and it ends
+ * with a full stop before the next sentence (node's parseArgs messages have none).
+ */
+function said(message: string): string {
+  const text = linesForTerminal(message.trimEnd()).join('\n');
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
 
 async function usage(): Promise<string> {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -67,7 +78,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
   try {
     parsed = parseCommandArgs(cmd, rest);
   } catch (err) {
-    io.err(`errand ${name}: ${(err as Error).message}\nRun \`errand ${name} --help\`.`);
+    io.err(`errand ${name}: ${said((err as Error).message)}\nRun \`errand ${name} --help\`.`);
     return 2;
   }
   if (parsed.values.help) {
@@ -78,7 +89,7 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
     return await cmd.run({ values: parsed.values, positionals: parsed.positionals, home: defaultHome(io.env) }, io);
   } catch (err) {
     // An error nobody expected still reads as a sentence, not a stack trace (ERRAND_DEBUG=1 shows it).
-    io.err(`errand ${name}: ${(err as Error).message ?? String(err)}`);
+    io.err(`errand ${name}: ${said((err as Error).message ?? String(err))}`);
     if (io.env.ERRAND_DEBUG) io.err((err as Error).stack ?? '');
     return 1;
   }

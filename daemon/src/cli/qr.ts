@@ -1,7 +1,8 @@
 // The pairing QR code for a terminal. Colours are explicit (black modules on a white ground), so it
 // scans on light and dark terminals alike, with the 4-module quiet zone scanners expect. Two module
-// rows per text line (half blocks). With NO_COLOR, dark modules are drawn as blocks (for light
-// backgrounds and print).
+// rows per text line (half blocks). With NO_COLOR, or when the output is not a terminal (a pipe, a
+// file, a service's log), dark modules are drawn as plain blocks: no escape codes (for light
+// backgrounds, print, and whatever reads the output).
 import { createRequire } from 'node:module';
 
 interface QRCodeModel {
@@ -33,7 +34,7 @@ function modules(text: string): boolean[][] {
 
 /** The QR code as text lines (with the quiet zone), ready to print. */
 export function renderQrText(text: string, opts: { color?: boolean } = {}): string {
-  const color = opts.color ?? !process.env.NO_COLOR;
+  const color = opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
   const grid = modules(text);
   if (grid.length % 2) grid.push(grid[0].map(() => false));
   const lines: string[] = [];

@@ -11,6 +11,20 @@ export class ConfigError extends Error {
   readonly exitCode = 78; // EX_CONFIG: the service manager must not restart on this
 }
 
+/**
+ * config.json could not be saved for want of space. The file is as it was: it is replaced whole,
+ * through a temp file. `code` (ENOSPC or EDQUOT) is kept for callers that go by the file-system code.
+ */
+export class ConfigDiskFullError extends Error {
+  readonly code: string;
+  readonly path: string;
+  constructor(file: string, code: string) {
+    super(`The disk is full at ${file}; nothing was changed. Free some space and try again.`);
+    this.code = code;
+    this.path = file;
+  }
+}
+
 export interface LoadOptions {
   home: string;
   env?: NodeJS.ProcessEnv;
@@ -82,10 +96,16 @@ export function updateConfigFile(home: string, change: (raw: Record<string, unkn
   const file = homePaths(home).config;
   const raw = readConfigFile(file);
   change(raw);
-  // Before the first `errand start` the home does not exist yet: make it as start does (owner only).
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const parsed = ConfigSchema.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
-  writeFileDurablySync(file, JSON.stringify(raw, null, 2) + '\n', 0o600);
+  try {
+    // Before the first `errand start` the home does not exist yet: make it as start does (owner only).
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    writeFileDurablySync(file, JSON.stringify(raw, null, 2) + '\n', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new ConfigDiskFullError(file, code);
+    throw err;
+  }
   return parsed.data;
 }

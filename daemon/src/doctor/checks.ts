@@ -19,6 +19,7 @@ import { SNAPSHOT_FIX } from '../store/journal.js';
 import { inspectJournal, journalDirOf } from '../store/repair.js';
 import type { Logger } from '../util/log.js';
 import { basicAuthOf, withoutUrlCredentials } from '../util/url-credentials.js';
+import { inspectHome } from './home-check.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -572,14 +573,17 @@ function checkJournal(paths: ReturnType<typeof homePaths>): Check {
         detail: h.detail,
         fix: 'Stop Errand and run `errand repair`: it keeps a copy, cuts the journal at the last good record and says what was dropped.',
       };
-    if (h.status === 'snapshot') return { id: 'journal', title, status: 'fail', detail: h.detail, fix: SNAPSHOT_FIX };
+    if (h.status === 'snapshot')
+      return { id: 'journal', title, status: 'fail', detail: h.detail, fix: h.fix ?? SNAPSHOT_FIX };
     if (h.status === 'lost')
       return {
         id: 'journal',
         title,
         status: 'fail',
         detail: h.detail,
-        fix: `If you have a copy of the missing segment file (another disk, a backup), put it back in ${journalDirOf(paths)}. Otherwise stop Errand and run \`errand repair\`: it keeps a copy and goes on from what is left (the lost changes cannot be recovered).`,
+        fix:
+          h.fix ??
+          `If you have a copy of the missing segment file (another disk, a backup), put it back in ${journalDirOf(paths)}. Otherwise stop Errand and run \`errand repair\`: it keeps a copy and goes on from what is left (the lost changes cannot be recovered).`,
       };
     if (h.status === 'covered-damage')
       return {
@@ -674,6 +678,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
     if (env.ANTHROPIC_API_KEY) config.anthropic.apiKey = env.ANTHROPIC_API_KEY;
   }
 
+  checks.push({ id: 'home', title: 'Home folder', ...inspectHome(opts.home) });
   const [daemon, service] = await Promise.all([checkDaemon(paths.socket), checkService(opts.home, env, platform)]);
   checks.push(daemon.check, service);
   const [model, sandbox, origin, disk] = await Promise.all([

@@ -20,6 +20,7 @@ import { lanServed, networkAddressesAnswering, runningReach } from '../../servic
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { RESTART } from '../restart-hint.js';
+import { linesForTerminal } from '../terminal-text.js';
 
 export interface ExposeCommandDeps {
   run?: Runner;
@@ -53,6 +54,9 @@ Options: --json prints the result as JSON.`;
 async function currentPort(home: string, env: NodeJS.ProcessEnv): Promise<number> {
   return (await runningReach(home))?.port ?? loadConfig({ home, env }).port;
 }
+
+/** An error's text for the terminal: it may quote tailscale's output, what was typed, or keys and bytes of config.json. */
+const shown = (text: string) => linesForTerminal(text).join('\n');
 
 const NOT_RUNNING_NOTE = 'The daemon is not running: this is what config.json gives it when it starts.';
 
@@ -135,7 +139,7 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           } catch (err) {
             // A bad address is a usage error (2), like a missing one.
             if (!(err instanceof ConfigError)) throw err;
-            io.err(err.message);
+            io.err(shown(err.message));
             return 2;
           }
           setPublicUrl(args.home, url);
@@ -277,11 +281,11 @@ async function whatStillListens(
 
 function fail(io: CliIO, err: unknown): number {
   if (err instanceof TailscaleError) {
-    io.err(`${err.message}\n${err.fix}`);
+    io.err(`${shown(err.message)}\n${err.fix}`);
     return 1;
   }
   if (err instanceof ConfigError) {
-    io.err(`${err.message}`);
+    io.err(shown(err.message));
     return 1;
   }
   throw err;

@@ -1,4 +1,5 @@
 // `errand start`: run the daemon in the foreground until SIGTERM or Ctrl-C.
+import fs from 'node:fs';
 import { homePaths } from '../../config/paths.js';
 import { portFromDigits } from '../../config/port.js';
 import type { Daemon } from '../../daemon.js';
@@ -7,7 +8,7 @@ import { startWhenLockFree } from '../../service/lock-wait.js';
 import { STOP_TIMEOUT_SECONDS } from '../../service/units.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
-import { forTerminal } from '../terminal-text.js';
+import { forTerminal, linesForTerminal } from '../terminal-text.js';
 
 /** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
 function exitCodeOf(err: unknown): number {
@@ -89,7 +90,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         // Before the store opened (the lock file, the log): the same environment error as in the store.
         io.err(
-          `errand start: The disk is full at ${args.home}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
+          `errand start: The disk is full at ${forTerminal(args.home)}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
         );
         return 74;
       }
@@ -104,7 +105,8 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
       }
       const homeProblem = homeAccessMessage(err, args.home);
       const addressProblem = homeProblem ? undefined : listenAddressMessage(err);
-      io.err(`errand start: ${homeProblem ?? addressProblem ?? (err as Error).message}`);
+      // Other messages may quote what is in the home's files (a key of config.json, bytes of a damaged file).
+      io.err(`errand start: ${homeProblem ?? addressProblem ?? linesForTerminal((err as Error).message).join('\n')}`);
       const code = homeProblem ? EXIT_HOME_UNUSABLE : addressProblem ? EXIT_BAD_ADDRESS : exitCodeOf(err);
       // launchd cannot skip restarts for particular exit codes: a configuration error or a corrupt
       // store exits 0 under it, so it is not restarted every few seconds to fail the same way.
@@ -113,6 +115,8 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     }
     const { ctx } = daemon;
     io.out(`Errand ${ctx.version} is running at ${daemon.url} (home ${ctx.paths.home}).`);
+    const full = await diskFullWarning(ctx.paths.home);
+    if (full) io.err(full);
     // daemon/bin/errand.js keeps the code compiled so far for the next start (bin/code-cache.js).
     (process as NodeJS.EventEmitter).emit('errand:started');
     if (ctx.config().lan)
@@ -161,7 +165,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
           if (result.outcome === 'stopped') return exit(0);
           io.err(
             result.outcome === 'failed'
-              ? `errand start: stop failed: ${result.error.message}`
+              ? `errand start: stop failed: ${forTerminal(result.error.message)}`
               : `errand start: stopping took longer than ${STOP_DEADLINE_MS / 1000} s, so the daemon exits now. What it acknowledged is saved; \`errand logs\` shows what was still running.`,
           );
           exit(1);
@@ -172,6 +176,25 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     });
   },
 };
+
+/** Less free space than this is a full disk: no task, message or setting can be saved. */
+const FULL_DISK_BYTES = 1024 * 1024;
+
+/**
+ * A start on a full disk goes on (an existing home opens without writing, and the daemon saves again
+ * once there is room), but it says so, naming the place: otherwise the first sign is a failed task.
+ */
+async function diskFullWarning(home: string): Promise<string | undefined> {
+  let free: number;
+  try {
+    const s = await fs.promises.statfs(home);
+    free = s.bavail * s.bsize;
+  } catch {
+    return undefined; // not measurable here: the writes themselves say "disk full" when it is
+  }
+  if (free >= FULL_DISK_BYTES) return undefined;
+  return `errand start: warning: the disk is full at ${forTerminal(home)} (${Math.floor(free / 1024)} KB free). Errand is running, but it cannot save new work (tasks, messages, settings) until you free some space there; it goes on by itself once there is room.`;
+}
 
 /**
  * Under a login service, wait while a daemon started by hand holds the home folder, then take over
