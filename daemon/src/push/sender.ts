@@ -89,6 +89,11 @@ export class PushSender {
   private readonly waiting = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private readonly now: () => number;
+  /**
+   * A push service that answered 429 asked for quiet, not just for that one push: until then no
+   * push goes to it (by origin), each waiting its turn instead.
+   */
+  private readonly quietUntil = new Map<string, number>();
 
   constructor(private readonly deps: SenderDeps) {
     this.policy = { ...DEFAULT_RETRY, ...deps.retry };
@@ -198,6 +203,20 @@ export class PushSender {
         'Errand has new push keys: open Errand on this device once to renew notifications.',
       );
     }
+    const origin = originOf(sub.endpoint);
+    const quiet = (this.quietUntil.get(origin) ?? 0) - this.now();
+    if (quiet > 0) {
+      if (this.stopped)
+        return this.outcome(a, 'failed', `the push service asked to wait; ${AT_NEXT_START}`, undefined, false);
+      this.later(quiet, a);
+      return this.outcome(
+        a,
+        'failed',
+        `the push service asked to wait; sending in ${Math.ceil(quiet / 1000)} s`,
+        undefined,
+        false,
+      );
+    }
     const webpush = await loadWebpush();
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
@@ -249,6 +268,8 @@ export class PushSender {
     if (status === 429) {
       a.rateLimited += 1;
       const wait = retryAfterMs(res.headers['retry-after'], this.now()) ?? this.policy.defaultRetryAfterMs;
+      const quietFor = Math.min(wait, this.policy.maxRetryAfterMs);
+      this.quietUntil.set(origin, Math.max(this.quietUntil.get(origin) ?? 0, this.now() + quietFor));
       if (a.rateLimited > this.policy.rateLimitRetries || wait > this.policy.maxRetryAfterMs) {
         return this.outcome(
           a,
@@ -303,6 +324,15 @@ export class PushSender {
     const wait = this.backoff(a.failures);
     this.later(wait, a);
     return this.outcome(a, 'failed', `${why}; retrying in ${Math.max(1, Math.round(wait / 1000))} s`, status, false);
+  }
+}
+
+/** The push service an endpoint belongs to (its scheme, host and port). */
+function originOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return endpoint;
   }
 }
 

@@ -170,6 +170,19 @@ describe('web push sending', () => {
     });
   });
 
+  it('429 holds back every push to that push service until Retry-After, not only the one it answered', async () => {
+    rig = await makeRig();
+    let n = 0;
+    svc.respond = () => (++n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 201 });
+    await rig.sender.send('dev_a', doneJob());
+    const second = await rig.sender.send('dev_a', testJob());
+    expect(second).toMatchObject({ result: 'failed', detail: 'the push service asked to wait; sending in 1 s' });
+    expect(svc.received).toHaveLength(1);
+    await svc.waitFor(3, 5000);
+    for (const r of svc.received.slice(1)) expect(r.at - svc.received[0].at).toBeGreaterThanOrEqual(950);
+    await expect.poll(() => rig.outcomes.filter((o) => o.result === 'accepted').length).toBe(2);
+  });
+
   it('429 with a Retry-After beyond the limit gives up instead', async () => {
     rig = await makeRig({ maxRetryAfterMs: 60_000 });
     svc.respond = () => ({ status: 429, headers: { 'retry-after': '7200' } });
