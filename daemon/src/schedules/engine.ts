@@ -10,9 +10,9 @@
 import crypto from 'node:crypto';
 import type { Occurrence, Schedule, ServerEvent, Task, TaskState } from '../../../shared/src/index.js';
 import { DiskFullError, type Journal } from '../store/journal.js';
-import type { ScheduleStore } from '../store/schedules.js';
+import { HISTORY_LIMIT, type ScheduleStore } from '../store/schedules.js';
 import type { Logger } from '../util/log.js';
-import { catchUpWindowMs, dueBetween, latestDue, nextDue, skippedBy } from './timing.js';
+import { catchUpWindowMs, dueSince, nextDue, skippedBy } from './timing.js';
 
 export interface Clock {
   now(): number;
@@ -57,15 +57,19 @@ export const WATCH_MS = 60_000;
 export const JUMP_MS = 30_000;
 /**
  * The wall clock set back this far behind what a schedule has already accounted for (a clock set
- * forward by mistake, then corrected): the schedule counts again from now. Less is ordinary drift
- * (and nothing accounted is ever run again for it).
+ * forward by mistake, then corrected): the schedule counts again from now, though never back to an
+ * occurrence it has already acted on. Less is ordinary drift (and nothing accounted is ever run
+ * again for it).
  */
 export const BACK_MS = JUMP_MS;
 /** An occurrence the timer starts this late (a busy event loop) still counts as on time. */
 export const LATE_MS = 60_000;
 /** After a record that could not be written (disk full), the timer tries again this much later. */
 export const RETRY_MS = 5000;
-/** Missed occurrences beyond this many in a row are folded into one history entry with a count. */
+/**
+ * Missed occurrences beyond this many in a row are folded into one history entry with a count
+ * (below timing.ts MAX_LISTED, so more than `dueSince` lists one by one are always folded).
+ */
 const UNFOLDED = 5;
 
 const ACTIVE_TASK = new Set<TaskState>(['queued', 'running', 'waiting']);
@@ -84,6 +88,32 @@ const MISSED_BECAUSE: Record<Cause, string> = {
 };
 /** Why occurrences were missed while their schedule's records failed because the disk was full. */
 const MISSED_DISK_FULL = 'the disk was full, so Errand could not record it';
+/** A missed occurrence whose real time had not come: the clock was ahead, then set right. */
+const MISSED_CLOCK_AHEAD = 'recorded while the clock was ahead; due again at its real time.';
+
+/** Lets sockets, timers and other commands run between two schedules' accounting. */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The latest calendar occurrence the schedule has acted on: run (whatever came of it), refused
+ * before it started, skipped by the overlap rule, or answered Run or Skip by the user. Whatever the
+ * clock does, nothing at or before it runs again. An occurrence only recorded as missed is not
+ * one: when the clock was ahead, its real time is still to come. A full history may have dropped
+ * older entries, so nothing before its oldest one is run again either.
+ */
+function actedUntil(s: Schedule): number | undefined {
+  let until: number | undefined;
+  const calendar = s.history.filter((o) => !o.manual);
+  for (const o of calendar) {
+    const acted = o.outcome !== 'missed' || o.taskId !== undefined || o.ask === 'run' || o.ask === 'skip';
+    if (acted && (until === undefined || o.dueAt > until)) until = o.dueAt;
+  }
+  if (s.history.length >= HISTORY_LIMIT && calendar.length) {
+    const oldest = Math.min(...calendar.map((o) => o.dueAt));
+    if (until === undefined || oldest > until) until = oldest;
+  }
+  return until;
+}
 
 export const newOccurrenceId = () => `occ_${crypto.randomBytes(6).toString('base64url')}`;
 
@@ -92,6 +122,25 @@ function minutes(ms: number): string {
   if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
   const m = Math.round(ms / 60_000);
   return m < 120 ? `${m} min` : `${Math.round(m / 60)} h`;
+}
+
+/**
+ * Where `s` counts again from when the wall clock was set back more than BACK_MS behind what it has
+ * accounted for: now (for an "every N hours" rhythm, its last step at or before now, so it keeps
+ * its phase), but never at or before an occurrence it has acted on. Undefined when the clock was
+ * not set back, or nothing after that occurrence is left to count again.
+ */
+function recountFrom(s: Schedule, now: number): number | undefined {
+  if (s.state === 'paused' || s.accountedUntil - now <= BACK_MS) return undefined;
+  const acted = actedUntil(s);
+  let from = Math.max(now, acted ?? now);
+  if (s.when.kind === 'every') {
+    const step = s.when.hours * 3_600_000;
+    const stepAtOrBefore = (t: number) => s.accountedUntil - Math.ceil((s.accountedUntil - t) / step) * step;
+    const stepAtOrAfter = (t: number) => s.accountedUntil - Math.floor((s.accountedUntil - t) / step) * step;
+    from = acted === undefined ? stepAtOrBefore(now) : Math.max(stepAtOrBefore(now), stepAtOrAfter(acted));
+  }
+  return from < s.accountedUntil ? from : undefined;
 }
 
 export class ScheduleEngine {
@@ -117,7 +166,11 @@ export class ScheduleEngine {
     return run;
   }
 
-  /** Account for what happened while Errand was not running, then arm the timer. */
+  /**
+   * Recover the runs still open, then account for what happened while Errand was not running and
+   * arm the timer. That catch-up is queued, not awaited: with many schedules it takes a while, and
+   * the daemon listens meanwhile (schedule commands wait for it; `settled()` does too).
+   */
   async start(): Promise<void> {
     await this.exclusive(async () => {
       // Runs still going, and interrupted ones (they can be resumed and still end as ran or failed).
@@ -139,7 +192,9 @@ export class ScheduleEngine {
           await this.settle(scheduleId, taskId, state, { reason: task?.reason, costUsd: task?.costUsd });
       }
     });
-    await this.tick('start');
+    void this.tick('start').catch((err) =>
+      this.d.log.error('could not account for the schedules at start; trying again soon', { err: String(err) }),
+    );
   }
 
   stop(): void {
@@ -187,9 +242,13 @@ export class ScheduleEngine {
       try {
         await this.retrySettles();
         for (const s of this.d.store.list()) {
-          if (s.state !== 'active') continue;
-          const back = s.accountedUntil - now > BACK_MS;
-          if (!back && (s.nextRunAt === undefined || s.nextRunAt > now)) continue;
+          if (this.stopped) break;
+          const recount = recountFrom(s, now) !== undefined;
+          // An ended one-off comes back only when the clock was set back before its time (it had not run).
+          if (s.state !== 'active' && !(s.state === 'ended' && recount)) continue;
+          if (!recount && (s.nextRunAt === undefined || s.nextRunAt > now)) continue;
+          // Many schedules to account for (a long time off): the event loop runs between them.
+          await breathe();
           const asks: Occurrence[] = [];
           try {
             await this.commit(() => this.account(s.id, now, cause, asks));
@@ -229,18 +288,16 @@ export class ScheduleEngine {
 
   private async account(id: string, now: number, cause: Cause, asks: Occurrence[]): Promise<void> {
     const s = this.d.store.get(id);
-    if (s?.state !== 'active') return;
-    if (s.accountedUntil - now > BACK_MS) return this.countFromNow(s, now);
-    const { times, more } = dueBetween(s, s.accountedUntil, now);
+    if (!s) return;
+    const from = recountFrom(s, now);
+    if (from !== undefined) return this.countFromNow(s, from, now);
+    if (s.state !== 'active') return;
+    // Many due (a long sleep of a frequent schedule): the oldest few and the newest two, and a count.
+    const { times, total } = dueSince(s, now);
     if (!times.length) return this.save({ ...s, nextRunAt: nextDue(s) });
-    // Too many to list (a long sleep of a frequent schedule): the newest one still counts on its own.
-    if (more) {
-      const newest = latestDue(s, now);
-      if (newest !== undefined && newest > times[times.length - 1]) times.push(newest);
-    }
     const last = times[times.length - 1];
     // Due while Errand was down or the computer slept: missed, whatever the rule then does with it.
-    const onTime = cause === 'timer' && !more && now - last <= LATE_MS;
+    const onTime = cause === 'timer' && !total && now - last <= LATE_MS;
     const missed = onTime ? times.slice(0, -1) : times;
     // A newer occurrence is due: an older "run the missed one?" question is stale now.
     const history = s.history.map((o) => (o.ask === 'open' ? { ...o, ask: 'expired' as const } : o));
@@ -250,14 +307,15 @@ export class ScheduleEngine {
       const why = cause === 'timer' && this.diskFull.has(id) ? MISSED_DISK_FULL : MISSED_BECAUSE[cause];
       const latest = missed[missed.length - 1];
       const earlier = missed.slice(0, -1);
-      if (earlier.length > UNFOLDED || more) {
+      const earlierCount = total ? total.count - 1 : earlier.length;
+      if (earlierCount > UNFOLDED) {
         history.push({
           id: newOccurrenceId(),
           dueAt: earlier[0] ?? latest,
           lastDueAt: earlier[earlier.length - 1] ?? latest,
-          count: Math.max(2, earlier.length),
+          count: Math.max(2, earlierCount),
           outcome: 'missed',
-          reason: `${more ? 'At least ' : ''}${earlier.length} occurrences missed: ${why}.`,
+          reason: `${total && !total.exact ? 'At least ' : ''}${earlierCount} occurrences missed: ${why}.`,
         });
       } else
         for (const t of earlier)
@@ -295,23 +353,25 @@ export class ScheduleEngine {
 
   /**
    * The wall clock went back before what `s` has accounted for (set forward by mistake, then
-   * corrected): the occurrences it recorded as missed stay in its history, and it counts again from
-   * now, so the real ones between now and then still run. An "every N hours" rhythm keeps its phase.
+   * corrected): it counts again from `from` (now, or the latest occurrence it acted on), so the real
+   * ones still to come run, a one-off that had only been missed included. The entries recorded as
+   * missed since `from` stay in its history, saying the clock was ahead (a question about one
+   * expires: it comes again at its time).
    */
-  private async countFromNow(s: Schedule, now: number): Promise<void> {
-    let from = now;
-    if (s.when.kind === 'every') {
-      const step = s.when.hours * 3_600_000;
-      from = s.accountedUntil - Math.ceil((s.accountedUntil - now) / step) * step;
-    }
+  private async countFromNow(s: Schedule, from: number, now: number): Promise<void> {
     this.d.log.warn('the clock went back: the schedule counts again from now', {
       schedule: s.id,
       accountedUntil: new Date(s.accountedUntil).toISOString(),
       now: new Date(now).toISOString(),
     });
-    const next: Schedule = { ...s, accountedUntil: from };
+    const history = s.history.map((o) =>
+      o.outcome === 'missed' && !o.manual && o.taskId === undefined && o.dueAt > from
+        ? { ...o, reason: MISSED_CLOCK_AHEAD, ...(o.ask === 'open' ? { ask: 'expired' as const } : {}) }
+        : o,
+    );
+    const next: Schedule = { ...s, history, accountedUntil: from };
     next.nextRunAt = nextDue(next);
-    if (next.nextRunAt === undefined) next.state = 'ended';
+    next.state = next.nextRunAt === undefined ? 'ended' : 'active';
     await this.save(next);
   }
 

@@ -48,6 +48,8 @@ async function boot(wall: number, home?: string): Promise<{ clock: FakeClock }> 
     await mod?.engine.settled();
   });
   mod = await startSchedules(h.ctx, h.agent, { clock });
+  // The start-up catch-up runs behind the start (the daemon listens meanwhile): let it finish.
+  await mod.engine.settled();
   return { clock };
 }
 

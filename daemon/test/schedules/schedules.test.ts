@@ -33,6 +33,8 @@ async function boot(wall: number, home?: string): Promise<{ clock: FakeClock }> 
     await mod?.engine.settled();
   });
   mod = await startSchedules(h.ctx, h.agent, { clock });
+  // The start-up catch-up runs behind the start (the daemon listens meanwhile): let it finish.
+  await mod.engine.settled();
   return { clock };
 }
 
@@ -241,9 +243,11 @@ describe('a schedule', () => {
     await clock.advance(30_000);
     const hist = get(s.id).history;
     expect(hist).toHaveLength(2);
-    expect(hist[0]).toMatchObject({ outcome: 'missed', count: 2000 });
-    expect(hist[0].reason).toMatch(/^At least 2000 occurrences missed: the computer was asleep\./);
     const newest = Math.floor(clock.now() / MIN) * MIN;
+    // Counted without listing thousands (a cron rhythm is counted as "at least"), folded up to the one before the newest.
+    expect(hist[0]).toMatchObject({ outcome: 'missed', dueAt: t0 + 30_000, lastDueAt: newest - MIN });
+    expect(hist[0].count).toBeGreaterThanOrEqual(8);
+    expect(hist[0].reason).toBe(`At least ${hist[0].count} occurrences missed: the computer was asleep.`);
     expect(hist[1]).toMatchObject({ outcome: 'missed', dueAt: newest });
     expect(get(s.id)).toMatchObject({ accountedUntil: newest, nextRunAt: newest + MIN });
   });
