@@ -340,7 +340,8 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
           details: { usedUsd: Math.round(costThis * 100) / 100, limitUsd: costLimit, raiseByUsd: perTask },
         });
         if (answer === 'cancelled') return aborted();
-        if (answer !== 'continue' || perTask <= 0) return finish({ kind: 'failed', reason: stoppedBecause(reason, answer) });
+        if (answer !== 'continue' || perTask <= 0)
+          return finish({ kind: 'failed', reason: stoppedBecause(reason, answer) });
         // "+$2" is $2 more from what it has spent now; kept with the task (its next checkpoint).
         state.costRaisedUsd = costThis;
       }
