@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { start } from './conn/connection.js';
 import { routeStore } from './lib/route.js';
-import { NotPaired, PairScreen, Welcome } from './screens/Pair.js';
+import { AlreadyPaired, NotPaired, PairScreen, Welcome } from './screens/Pair.js';
 import { NewTaskScreen, ThreadScreen } from './screens/Thread.js';
 import { ThreadsScreen } from './screens/Threads.js';
 import { authStore, connStore } from './state/app.js';
@@ -17,21 +17,28 @@ const MemoryScreen = lazy(() => import('./screens/Memory.js'));
 
 export function App({ pairCode }: { pairCode?: string }) {
   const [code, setCode] = useState(pairCode);
+  const [pairAgain, setPairAgain] = useState(false);
   const route = useStore(routeStore, (r) => r);
   const auth = useStore(authStore, (a) => a);
   const status = useStore(connStore, (c) => c.status);
 
+  const leavePairing = () => {
+    setCode(undefined);
+    start();
+  };
+  // Any web page can open a pairing link: a paired phone asks before it shows the form.
+  if (code && auth && !pairAgain)
+    return (
+      <>
+        <UpdateBanner />
+        <AlreadyPaired hostName={auth.hostName} onPairAgain={() => setPairAgain(true)} onBack={leavePairing} />
+      </>
+    );
   if (code)
     return (
       <>
         <UpdateBanner />
-        <PairScreen
-          code={code}
-          onDone={() => {
-            setCode(undefined);
-            start();
-          }}
-        />
+        <PairScreen code={code} onDone={leavePairing} />
       </>
     );
   if (status === 'loading') return null;

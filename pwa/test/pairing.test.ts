@@ -1,7 +1,13 @@
 // Pairing from the QR code URL, in Chromium against the real daemon.
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../../daemon/test/helpers/daemon.js';
 import { type Browser, ensureBuilt, launch, readKv, shot } from './helpers/browser.js';
+
+/** The first test pairs this browser: from then on a pairing link asks before it shows the form. */
+async function pairAgain(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Pair again' }).click();
+}
 
 describe('pairing in the browser', () => {
   let td: TestDaemon;
@@ -95,6 +101,7 @@ describe('pairing in the browser', () => {
     });
     expect(peek.status).toBe(404);
     await page.goto(url);
+    await pairAgain(page);
     await page.getByRole('button', { name: 'Pair this device' }).click();
     await page.getByText('This pairing code cannot be used').waitFor();
     await expect(page.getByText('run `errand pair` again').count()).resolves.toBe(1);
@@ -107,6 +114,7 @@ describe('pairing in the browser', () => {
     const { url } = td.mintPairCode();
     td.daemon.pairing.events.once('claim', (c: { id: string }) => td.daemon.pairing.decide(c.id, false));
     await page.goto(url);
+    await pairAgain(page);
     await page.getByRole('button', { name: 'Pair this device' }).click();
     await page.getByText('Pairing was denied').first().waitFor();
     await page.getByText('run `errand pair` again').waitFor();
@@ -114,7 +122,7 @@ describe('pairing in the browser', () => {
     await page.close();
   });
 
-  it('a pairing link opened in the app already open shows the pairing form', async () => {
+  it('a pairing link opened in the app already open asks, then shows the pairing form', async () => {
     const page = await b.context.newPage();
     await page.goto(`${td.url}/`);
     await page.locator('#app *').first().waitFor();
@@ -122,7 +130,9 @@ describe('pairing in the browser', () => {
     await page.evaluate((c) => {
       location.hash = `#pair=${c}`;
     }, code);
-    await page.getByLabel('Name for this device').waitFor({ timeout: 15_000 });
+    await page.getByRole('heading', { name: 'Already paired' }).waitFor({ timeout: 15_000 });
+    await pairAgain(page);
+    await page.getByLabel('Name for this device').waitFor();
     expect(new URL(page.url()).hash).toBe('');
     await page.close();
   });
@@ -134,6 +144,7 @@ describe('pairing in the browser', () => {
       if (r.url().includes('/api/pair')) claimed = true;
     });
     await page.goto(`${td.url}/#pair=short`);
+    await pairAgain(page);
     await page.getByText('This pairing link is incomplete or damaged.').waitFor();
     expect(claimed).toBe(false);
     await page.close();

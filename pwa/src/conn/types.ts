@@ -14,3 +14,10 @@ export class CommandFailed extends Error {
     super(message);
   }
 }
+
+/**
+ * The computer answered and said no (no such task or file, not one it shows, a request it cannot
+ * read): asking again gets the same answer, unlike a failure to reach it.
+ */
+export const isRefusal = (err: unknown): boolean =>
+  err instanceof CommandFailed && (err.code === 'not_found' || err.code === 'forbidden' || err.code === 'bad_request');

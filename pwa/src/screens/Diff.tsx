@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { DiffHunk, FileDiff } from '../../../shared/src/index.js';
 import { visibleCode, visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
+import { isRefusal } from '../conn/types.js';
 import { shownPath } from '../lib/approval-words.js';
 import { bytes } from '../lib/format.js';
 import { back, hrefFor } from '../lib/route.js';
@@ -106,24 +107,31 @@ export default function DiffScreen({ threadId, taskId, path }: { threadId: strin
   const roots = useRootPaths();
   const [diff, setDiff] = useState<FileDiff>();
   const [error, setError] = useState<string>();
-  // Shown only (title, labels): hidden and direction characters as markers; requests keep `path`.
-  const name = visibleText(path.split('/').pop() || path);
+  const [refused, setRefused] = useState(false);
   useEffect(() => {
-    if (!online || diff) return;
+    if (!online || diff || refused) return;
+    setError(undefined);
     request({ type: 'task.diff', taskId, path }).then(
       (r) => setDiff(r.diff),
-      (e: Error) => setError(e.message),
+      (e: Error) => {
+        setRefused(isRefusal(e));
+        setError(e.message);
+      },
     );
   }, [taskId, path, online]);
+  // A link from any web page can open this screen with words of its choosing as the path: the header
+  // names the file only from the computer's answer, never from the link alone. Shown only (title,
+  // labels): hidden and direction characters as markers; requests keep `path`.
+  const name = diff && visibleText(diff.path.split('/').pop() || diff.path);
   const fileHref = hrefFor({ name: 'file', threadId, taskId, path });
   return (
     <div class="screen">
       <Header
-        title={name}
-        sub={<span class="path">Changes · {shownPath(path, roots)}</span>}
+        title={name ?? 'Changes'}
+        sub={diff && <span class="path">Changes · {shownPath(diff.path, roots)}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back({ name: 'thread', id: threadId })} />}
       />
-      <main class="diff pad" aria-label={`Changes to ${name}`}>
+      <main class="diff pad" aria-label={name ? `Changes to ${name}` : 'Changes'}>
         <ErrorText error={error} />
         {diff ? (
           <View diff={diff} fileHref={fileHref} />

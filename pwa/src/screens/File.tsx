@@ -3,6 +3,7 @@ import type { FileView } from '../../../shared/src/index.js';
 import { visibleCode, visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
 import { download } from '../conn/http.js';
+import { isRefusal } from '../conn/types.js';
 import { shownPath } from '../lib/approval-words.js';
 import { bytes } from '../lib/format.js';
 import { cellClass, renderMarkdown } from '../lib/markdown.js';
@@ -107,29 +108,34 @@ export default function FileScreen({ taskId, path }: { taskId: string; path: str
   const online = useStore(connStore, (c) => c.status === 'online');
   const [view, setView] = useState<FileView>();
   const [error, setError] = useState<string>();
-  const name = path.split('/').pop() || path;
-  // What the header and labels show: hidden and direction characters as markers. The download keeps
-  // the real name (it is the file's own).
-  const shownName = visibleText(name);
+  const [refused, setRefused] = useState(false);
   // Where it is, from the folder you shared (as on the diff and the result card), not the host's full path.
   const roots = useRootPaths();
   useEffect(() => {
-    if (!online || view) return;
+    if (!online || view || refused) return;
+    setError(undefined);
     request({ type: 'task.file', taskId, path }).then(
       (r) => setView(r.file),
-      (e: Error) => setError(e.message),
+      (e: Error) => {
+        setRefused(isRefusal(e));
+        setError(e.message);
+      },
     );
   }, [taskId, path, online]);
-  const dl = () => download(taskId, path, name).catch((e: Error) => setError(e.message));
+  // A link from any web page can open this screen with words of its choosing as the path: the header
+  // names the file only once the computer has answered with it, never from the link alone. Hidden
+  // and direction characters show as markers; the download keeps the real name (the file's own).
+  const shownName = view && visibleText(view.name);
+  const dl = () => download(taskId, path, view!.name).catch((e: Error) => setError(e.message));
   return (
     <div class="screen">
       <Header
-        title={shownName}
-        sub={<span class="path">{shownPath(path, roots)}</span>}
+        title={shownName ?? 'File'}
+        sub={view && <span class="path">{shownPath(path, roots)}</span>}
         left={<IconButton icon="back" label="Back" onClick={() => back()} />}
-        right={<IconButton icon="download" label={`Download ${shownName}`} onClick={() => void dl()} />}
+        right={view && <IconButton icon="download" label={`Download ${shownName}`} onClick={() => void dl()} />}
       />
-      <main class="file pad" aria-label={`File ${shownName}`}>
+      <main class="file pad" aria-label={shownName ? `File ${shownName}` : 'File'}>
         <ErrorText error={error} />
         {view ? (
           <View view={view} />

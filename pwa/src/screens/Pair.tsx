@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { visibleText } from '../../../shared/src/visible-text.js';
 import { claimPairing, peekPairing } from '../conn/http.js';
 import { installStore, promptInstall } from '../lib/install.js';
 import { defaultDeviceName, isIOS, isStandalone } from '../lib/platform.js';
@@ -121,6 +122,41 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
           )}
         </div>
       )}
+    </main>
+  );
+}
+
+/**
+ * A pairing link opened on a phone that is already paired: any web page can send one, so the app
+ * says what it is paired with and asks before showing the pairing form.
+ */
+export function AlreadyPaired({
+  hostName,
+  onPairAgain,
+  onBack,
+}: {
+  hostName: string;
+  onPairAgain(): void;
+  onBack(): void;
+}) {
+  return (
+    <main class="screen pad center" aria-labelledby="already-paired-title">
+      <h1 id="already-paired-title">Already paired</h1>
+      <div class="card stack">
+        <p class="big">
+          This phone is already paired with <strong>{visibleText(hostName)}</strong>.
+        </p>
+        <p>
+          Pair again only if you just ran <code>errand pair</code> on your computer. Otherwise go back to the app:
+          nothing changes.
+        </p>
+        <button type="button" class="primary" onClick={onBack}>
+          Back to Errand
+        </button>
+        <button type="button" onClick={onPairAgain}>
+          Pair again
+        </button>
+      </div>
     </main>
   );
 }

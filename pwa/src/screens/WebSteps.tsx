@@ -70,9 +70,11 @@ export function FetchOffNotice({ item, threadId }: { item: NoticeItem; threadId:
     const tasks = Object.values(s.details[threadId]?.tasks ?? {});
     return tasks.every((t) => t.id === taskId || t.createdAt <= (task?.createdAt ?? 0));
   });
+  // The computer refuses to allow it in a deleted thread: offered again once it is restored.
+  const threadDeleted = useStore(appStore, (s) => s.threads[threadId]?.state === 'deleted');
   const ended = !!task && ENDED_TASK_STATES.has(task.state);
   // Allowed already, or a later message took the thread on: only the why stays, as other notices read.
-  const offer = fetchOn && !!task && !allowed && (!ended || latest);
+  const offer = fetchOn && !!task && !allowed && !threadDeleted && (!ended || latest);
   if (!offer && !error) return <p class="item-notice">{item.text}</p>;
   const why = `why-${item.id}`;
   return (
