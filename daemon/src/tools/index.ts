@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import type { Approval, FileView } from '../../../shared/src/index.js';
 import { threadOfTask } from '../agent/ids.js';
 import type { ToolRuntime } from '../agent/tool-runtime.js';
@@ -38,7 +39,7 @@ import { fileView, MAX_READ_BYTES } from './readers.js';
 import { Roots } from './roots.js';
 import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
-import { fileHoldsSecret, redactedView } from './secret-views.js';
+import { fileHoldsSecret, redactedView, SCAN_BEFORE_BYTES, secretGuard } from './secret-views.js';
 import { shellTool } from './shell.js';
 import type { SnapshotLimits } from './shell-journal.js';
 import { TaintedFiles } from './tainted-files.js';
@@ -395,8 +396,11 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     if (!file) return undefined;
     // A file holding a secret Errand knows is not given out (task.file shows it redacted).
     const refused = `${path.basename(p)} holds a secret Errand knows (an API key, signing key or token), so it is not sent to a phone. Open it on the computer.`;
+    // Looked at whole before the answer starts up to SCAN_BEFORE_BYTES (a clean refusal); a larger
+    // file is looked at as it goes, and the download is cut before a piece holding one leaves.
     let holdsSecret = false;
     const opened = await streamNoFollow(file, async (handle, size) => {
+      if (size > SCAN_BEFORE_BYTES) return;
       holdsSecret = await fileHoldsSecret(handle, size, toolSecrets());
       if (holdsSecret) throw new ToolError(refused);
     }).catch((err: unknown) => {
@@ -404,7 +408,11 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
       throw err;
     });
     if (!opened) return { refused };
-    const { stream, stat } = opened;
+    const { stat } = opened;
+    const stream =
+      stat.size > SCAN_BEFORE_BYTES
+        ? pipeline(opened.stream, secretGuard(toolSecrets()), () => undefined)
+        : opened.stream;
     try {
       audit.append({
         at: Date.now(),

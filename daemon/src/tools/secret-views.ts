@@ -2,6 +2,7 @@
 // holds a secret Errand knows (SECURITY.md: secrets never go to a client). A project's .env with
 // the API key, or a file the agent wrote it into, is shown redacted, and not given out whole.
 import type { FileHandle } from 'node:fs/promises';
+import { Transform } from 'node:stream';
 import type { DiffHunk, FileView } from '../../../shared/src/index.js';
 import { type KnownSecrets, REDACTED, redactText } from './redact.js';
 import { holdsSecret, redactedText } from './secret-files.js';
@@ -88,4 +89,30 @@ export async function fileHoldsSecret(handle: FileHandle, size: number, known: K
     if (redactedText(buf.subarray(0, got), secrets) !== undefined) return true;
   }
   return false;
+}
+
+/** A download this large is looked at as it is sent (secretGuard), not whole before it starts. */
+export const SCAN_BEFORE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Passes a file's bytes on, each piece looked at first (with the end of the one before, held back
+ * until then, so a secret across the seam is seen whole): one holding a known secret fails the
+ * stream, which cuts the download before that piece leaves.
+ */
+export function secretGuard(known: KnownSecrets): Transform {
+  const secrets = usable(known);
+  let held = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const piece = held.length ? Buffer.concat([held, chunk]) : chunk;
+      if (!none(secrets) && redactedText(piece, secrets) !== undefined)
+        return done(new Error('the file holds a secret Errand knows; the download was cut'));
+      const keep = Math.min(SEAM, piece.length);
+      held = Buffer.from(piece.subarray(piece.length - keep));
+      done(null, piece.subarray(0, piece.length - keep));
+    },
+    flush(done) {
+      done(null, held);
+    },
+  });
 }

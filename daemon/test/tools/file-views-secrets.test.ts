@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { redactedHunks } from '../../src/tools/secret-views.js';
+import { redactedHunks, secretGuard } from '../../src/tools/secret-views.js';
 import { nextApprovalOrEnd } from '../helpers/approval-waits.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { startDownload } from '../helpers/downloads.js';
@@ -112,4 +112,34 @@ it("a key split over a diff's lines is found together, and those lines are not s
   // Hunks without one come back as they are.
   const clean = [{ oldStart: 1, newStart: 1, lines: ['+nothing here'] }];
   expect(redactedHunks(clean, secrets)).toEqual(clean);
+});
+
+it('a download too large to look at first is cut before the piece holding a secret leaves, even across pieces', async () => {
+  const secrets = { values: [API_KEY], tokenHashes: new Set<string>() };
+  const run = async (chunks: Buffer[]) => {
+    const out: Buffer[] = [];
+    const guard = secretGuard(secrets);
+    guard.on('data', (c: Buffer) => out.push(c));
+    const ended = new Promise<Error | undefined>((resolve) => {
+      guard.on('error', resolve);
+      guard.on('end', () => resolve(undefined));
+    });
+    for (const c of chunks) guard.write(c);
+    guard.end();
+    return { error: await ended, sent: Buffer.concat(out).toString('latin1') };
+  };
+  const filler = Buffer.alloc(100_000, 'x');
+  const half = API_KEY.length / 2;
+  const cut = await run([
+    filler,
+    Buffer.from(`key ${API_KEY.slice(0, half)}`),
+    Buffer.from(`${API_KEY.slice(half)} end`),
+    filler,
+  ]);
+  expect(cut.error?.message).toMatch(/holds a secret/);
+  expect(cut.sent).not.toContain(API_KEY.slice(0, 8));
+  // Without one, every byte goes out as it was.
+  const clean = await run([filler, Buffer.from('plain words'), filler]);
+  expect(clean.error).toBeUndefined();
+  expect(clean.sent).toBe(`${filler.toString('latin1')}plain words${filler.toString('latin1')}`);
 });
