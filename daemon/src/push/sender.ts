@@ -205,18 +205,7 @@ export class PushSender {
     }
     const origin = originOf(sub.endpoint);
     const quiet = (this.quietUntil.get(origin) ?? 0) - this.now();
-    if (quiet > 0) {
-      if (this.stopped)
-        return this.outcome(a, 'failed', `the push service asked to wait; ${AT_NEXT_START}`, undefined, false);
-      this.later(quiet, a);
-      return this.outcome(
-        a,
-        'failed',
-        `the push service asked to wait; sending in ${Math.ceil(quiet / 1000)} s`,
-        undefined,
-        false,
-      );
-    }
+    if (quiet > 0) return this.waitAndSend(a, quiet, 'the push service asked to wait', 'sending');
     const webpush = await loadWebpush();
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
@@ -278,16 +267,7 @@ export class PushSender {
           status,
         );
       }
-      if (this.stopped)
-        return this.outcome(a, 'failed', `rate limited by the push service; ${AT_NEXT_START}`, status, false);
-      this.later(wait, a);
-      return this.outcome(
-        a,
-        'failed',
-        `rate limited by the push service; retrying in ${Math.ceil(wait / 1000)} s`,
-        status,
-        false,
-      );
+      return this.waitAndSend(a, wait, 'rate limited by the push service', 'retrying', status);
     }
     if (status >= 300 && status < 400)
       return this.outcome(
@@ -306,6 +286,13 @@ export class PushSender {
       return this.outcome(a, 'failed', `${why} (${oneLineBody(res.body)})`, status);
     }
     return this.retryOrFail(a, status, `push service error${res.body ? ` (${oneLineBody(res.body)})` : ''}`);
+  }
+
+  /** The push goes again in `ms` (or at the next start, when Errand is stopping); recorded as not final. */
+  private waitAndSend(a: Attempt, ms: number, why: string, next: string, status?: number): PushOutcome {
+    if (this.stopped) return this.outcome(a, 'failed', `${why}; ${AT_NEXT_START}`, status, false);
+    this.later(ms, a);
+    return this.outcome(a, 'failed', `${why}; ${next} in ${Math.ceil(ms / 1000)} s`, status, false);
   }
 
   private retryOrFail(a: Attempt, status: number | undefined, why: string): PushOutcome {

@@ -7,22 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCommandArgs } from '../../src/cli/command.js';
-import { connectorsCommand } from '../../src/cli/commands/connectors.js';
 import { readConfigFile } from '../../src/config/load.js';
 import { homePaths } from '../../src/config/paths.js';
-import { SCRIPTED } from './standalone-connectors.js';
+import { connectorsOnHome, SCRIPTED } from './standalone-connectors.js';
 
-async function connectors(home: string, argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const parsed = parseCommandArgs(connectorsCommand, argv);
-  const code = await connectorsCommand.run(
-    { values: parsed.values, positionals: parsed.positionals, home },
-    { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false, confirm: async () => false },
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const connectors = connectorsOnHome;
 
 /** A folder for one test; the home inside it is not made. */
 function root(): string {

@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { parseCommandArgs } from '../../src/cli/command.js';
-import { connectorsCommand } from '../../src/cli/commands/connectors.js';
 import { homePaths } from '../../src/config/paths.js';
 import { failureWords } from '../../src/tools/connectors/connector.js';
+import { connectorsOnHome } from './standalone-connectors.js';
 
 const SECRET = 'SUPERSECRETVAL123';
 const dirs: string[] = [];
@@ -16,16 +15,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function connectors(home: string, argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const parsed = parseCommandArgs(connectorsCommand, argv);
-  const code = await connectorsCommand.run(
-    { values: parsed.values, positionals: parsed.positionals, home },
-    { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false, confirm: async () => false },
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const connectors = connectorsOnHome;
 
 it('a server that prints its secret and exits: the reason printed and saved holds [redacted]', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-probe-secret-'));

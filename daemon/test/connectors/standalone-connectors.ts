@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServerEvent } from '../../../shared/src/index.js';
 import { type CliCommand, parseCommandArgs } from '../../src/cli/command.js';
+import { connectorsCommand } from '../../src/cli/commands/connectors.js';
 import { homePaths } from '../../src/config/paths.js';
 import { ConnectorConfig } from '../../src/config/schema.js';
 import { ControlServer } from '../../src/control/server.js';
@@ -14,6 +15,18 @@ import { ConnectorManager, type ConnectorManagerOptions } from '../../src/tools/
 import { createLogger } from '../../src/util/log.js';
 
 export const SCRIPTED = path.resolve('daemon/test/connectors/scripted-tools-server.mjs');
+
+/** `errand connectors …` run in this process on `home` (no daemon, no terminal), with what it printed. */
+export async function connectorsOnHome(home: string, argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const parsed = parseCommandArgs(connectorsCommand, argv);
+  const code = await connectorsCommand.run(
+    { values: parsed.values, positionals: parsed.positionals, home },
+    { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false, confirm: async () => false },
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
 
 export interface Standalone {
   home: string;
