@@ -1,7 +1,8 @@
 // The write-ahead journal: the store's source of truth (see docs/store.md). Records are appended to
 // segment files as [u32 length][u32 crc32][JSON payload]; each holds typed ops (applied by folds on
 // load) and the events they caused. Appends made in the same tick share one write and one
-// fdatasync (group commit); nothing a record holds is published before it is durable.
+// fdatasync (group commit); nothing a record holds is published before it is durable. The files'
+// format and scan are in journal-format.ts, what damage means and says in journal-damage.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -10,9 +11,37 @@ import { crc32 } from 'node:zlib';
 import type { ServerEvent } from '../../../shared/src/index.js';
 import { JsonWriter } from '../util/json-writer.js';
 import { DiskSync } from './disk-sync.js';
-import { fsyncDir, writeFileDurably } from './durable-file.js';
+import { fsyncDir } from './durable-file.js';
 import {
-  findDamagedPart,
+  DiskFullError,
+  damagedSnapshotFix,
+  findLostRecords,
+  JournalDamagedError,
+  JournalRecordsLostError,
+  NEWEST_SEGMENT_FILE,
+  readNewestSegmentMark,
+  SnapshotDamagedError,
+  snapshotRebuild,
+  writeNewestSegmentMark,
+} from './journal-damage.js';
+import {
+  foundRecords,
+  HEADER,
+  type JournalRecord,
+  type LazyRecord,
+  type LoggedEvent,
+  listSegments,
+  listSnapshots,
+  type Op,
+  pad,
+  parseLazy,
+  SEGMENT,
+  SNAPSHOT,
+  scanJournal,
+  segmentName,
+} from './journal-format.js';
+import { Tx } from './journal-tx.js';
+import {
   openSnapshot,
   SNAPSHOT_FIX,
   type SnapshotHead,
@@ -21,27 +50,10 @@ import {
   writeSnapshot,
 } from './snapshot-file.js';
 
+export * from './journal-damage.js';
+export * from './journal-format.js';
+export { Tx } from './journal-tx.js';
 export { SNAPSHOT_FIX };
-
-/** One typed change; `t` names the fold that applies it. */
-export interface Op {
-  t: string;
-  d: unknown;
-}
-
-export interface LoggedEvent {
-  seq: number;
-  at: number;
-  event: ServerEvent;
-}
-
-/** A committed record: its number, its ops and its events (with their sequence numbers). */
-export interface JournalRecord {
-  n: number;
-  at: number;
-  ops: Op[];
-  events: LoggedEvent[];
-}
 
 /** Turns ops of one type into state. `apply` runs on load only: live changes are already in memory. */
 export interface Fold {
@@ -58,7 +70,6 @@ export interface Fold {
   restoreParts?(head: unknown, parts: SnapshotPart[]): void;
 }
 
-const HEADER = 8;
 /** Long work in slices: `maybeYield` lets other callbacks run once `ms` have passed since the last. */
 function timeSlices(ms: number): { maybeYield(): Promise<void> | undefined } {
   let since = performance.now();
@@ -84,126 +95,11 @@ export const REPLAY_WINDOW = { events: 20_000, bytes: 32 * 1024 * 1024 };
 export const SEQ_FLOOR_OP = 'journal.seq';
 /** How long a transaction waits for an earlier one that changed the same thing. */
 const ORDER_WAIT_MS = 5000;
-const MAX_RECORD = 256 * 1024 * 1024;
 const SEGMENT_BYTES = 32 * 1024 * 1024;
 /** Journal bytes after which a snapshot is written and older segments dropped. */
 const COMPACT_BYTES = 64 * 1024 * 1024;
 /** Covered segments kept anyway, so clients a little behind still get events replayed after a restart. */
 const KEEP_FOR_REPLAY_BYTES = 24 * 1024 * 1024;
-const SEGMENT = /^seg-(\d{16})\.wal$/;
-const SNAPSHOT = /^snapshot-(\d{16})\.json$/;
-const pad = (n: number) => String(n).padStart(16, '0');
-export const segmentName = (firstN: number) => `seg-${pad(firstN)}.wal`;
-/** The record number a snapshot file holds the state as of (it is in its name). */
-export const snapshotNumber = (name: string) => Number(SNAPSHOT.exec(name)?.[1] ?? 0);
-
-/**
- * Names the newest segment. Records after the last snapshot live only in segments, so a newest
- * segment deleted or lost in a restore would otherwise go unnoticed: load refuses when the segment
- * it names is gone. Written (durably) before the first record goes into a segment it does not name
- * (a new segment, or the first append after a start), never per record. A clean stop, whose
- * snapshot holds every record, removes it: nothing after the snapshot can be lost then.
- */
-export const NEWEST_SEGMENT_FILE = 'newest-segment.json';
-
-/**
- * The newest-segment mark as found: the segment it names, absent (a clean stop, or a home from
- * before it), or unreadable (damaged: then nobody can tell whether the newest segment is there).
- */
-export type NewestSegmentMark = { segment: string } | { absent: true } | { unreadable: string };
-
-export function newestSegmentMark(dir: string): NewestSegmentMark {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, NEWEST_SEGMENT_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { absent: true };
-    return { unreadable: (err as Error).message };
-  }
-  let v: { segment?: unknown } | null;
-  try {
-    v = JSON.parse(text) as { segment?: unknown } | null;
-  } catch (err) {
-    return { unreadable: `not valid JSON: ${(err as Error).message}` };
-  }
-  return typeof v?.segment === 'string' && SEGMENT.test(v.segment)
-    ? { segment: v.segment }
-    : { unreadable: 'it names no segment file' };
-}
-
-/** The segment the mark names; undefined when it is absent or unreadable (newestSegmentMark tells which). */
-export function readNewestSegmentMark(dir: string): string | undefined {
-  const mark = newestSegmentMark(dir);
-  return 'segment' in mark ? mark.segment : undefined;
-}
-
-export function writeNewestSegmentMark(dir: string, segment: string): Promise<void> {
-  return writeFileDurably(path.join(dir, NEWEST_SEGMENT_FILE), `${JSON.stringify({ v: 1, segment })}\n`, false);
-}
-
-/** The newest records are gone: what load, `errand doctor` and `errand repair` say about it. */
-export interface LostRecords {
-  /** The missing segment, or the journal folder when which one is not known. */
-  file: string;
-  problem: string;
-  /** The last record left (in a segment or the snapshot): changes after it are gone. */
-  lastRecord: number;
-  /** When it was written, when known (0 when not). */
-  lastAt: number;
-  /** The mark cannot be read: records may be gone, and nobody can tell. */
-  uncertain?: true;
-}
-
-/**
- * Whether the newest records are gone: the segment the mark names is missing and no record from its
- * first number on is left, or a snapshot at n > 0 has no segment holding record n or a later one
- * (snapshot() always keeps the segment holding its last record, or one starting right after it).
- * `records` are the records the segments hold.
- */
-export function findLostRecords(
-  dir: string,
-  records: JournalRecord[],
-  snapshot: { n: number; at?: number },
-): LostRecords | undefined {
-  const snapshotN = snapshot.n;
-  let lastRecord = snapshotN;
-  let lastAt = snapshot.at ?? 0;
-  for (const r of records) {
-    if (r.n > lastRecord) lastRecord = r.n;
-    if (r.at > lastAt) lastAt = r.at; // 0 in records left unparsed (covered by the snapshot)
-  }
-  const top = records.reduce((m, r) => Math.max(m, r.n), 0);
-  // Mark first, then the folder: a running daemon writes a new segment before the mark that names it.
-  for (let tries = 0; tries < 3; tries++) {
-    const found = newestSegmentMark(dir);
-    // A damaged mark is no answer: a newest segment lost with it would go unnoticed.
-    if ('unreadable' in found)
-      return {
-        file: path.join(dir, NEWEST_SEGMENT_FILE),
-        problem: `its newest-segment mark ${path.join(dir, NEWEST_SEGMENT_FILE)} cannot be read (${found.unreadable}), so nobody can tell whether its newest segment is still there`,
-        lastRecord,
-        lastAt,
-        uncertain: true,
-      };
-    const mark = 'segment' in found ? found.segment : undefined;
-    const segments = listSegments(dir);
-    // Records in later segments (an older Errand, run meanwhile, moved on without the mark) leave
-    // any gap to the checks of record numbers.
-    if (mark && !segments.includes(mark) && top < Number(SEGMENT.exec(mark)![1])) {
-      if (readNewestSegmentMark(dir) !== mark) continue; // moved on meanwhile: look again
-      return { file: path.join(dir, mark), problem: `its newest segment ${mark} is missing`, lastRecord, lastAt };
-    }
-    if (snapshotN > 0 && top < snapshotN && !segments.includes(segmentName(snapshotN + 1)))
-      return {
-        file: dir,
-        problem: `the snapshot holds records up to ${snapshotN}, but no segment holds record ${snapshotN} or a later one`,
-        lastRecord,
-        lastAt,
-      };
-    return undefined;
-  }
-  return undefined;
-}
 
 /** The most one event may weigh, serialized: half a WebSocket frame (MAX_FRAME). */
 export const MAX_EVENT_BYTES = 512 * 1024;
@@ -249,471 +145,11 @@ function writeRecord(w: JsonWriter, rec: JournalRecord): void {
   w.add(']}');
 }
 
-export class JournalDamagedError extends Error {
-  readonly exitCode = 65; // EX_DATAERR
-  constructor(
-    readonly file: string,
-    readonly offset: number,
-    readonly problem: string,
-    readonly eventsAfter: number,
-  ) {
-    super(
-      `The journal file ${file} is damaged at byte ${offset} (${problem}), and valid records follow it. Errand did not change it. ` +
-        `Run \`errand repair\` to keep a copy and cut the journal at the last good record` +
-        `${eventsAfter ? ` (${eventsAfter} event(s) after it would be dropped)` : ''}, or restore the store folder from the backups folder.`,
-    );
-  }
-}
-
-/** The newest snapshot cannot be read: start refuses; `fix` says whether `errand repair` can rebuild it. */
-export class SnapshotDamagedError extends JournalDamagedError {
-  constructor(file: string, problem: string, fix: string) {
-    super(file, 0, problem, 0);
-    this.message = `The journal's snapshot ${file} is damaged (${problem}). Errand did not change it. ${fix}`;
-  }
-}
-
-/**
- * A new home's first record holds its host id (ThreadStore.ready): from such a record on, the
- * segments are the home's whole history. A home moved into the journal from an older Errand has its
- * first state only in a snapshot (migrate.ts), and its record 1 holds no host id.
- */
-const FIRST_RECORD_OP = 'host';
-
-/** Whether the journal can stand in for the newest snapshot, damaged (see snapshotRebuild). */
-export type SnapshotRebuild =
-  | { ok: true; upTo: number; fromN: number; from?: string }
-  | { ok: false; upTo: number; missing: string };
-
-/**
- * Whether the state a damaged newest snapshot (`name`) holds can be rebuilt without it: starting
- * from an older snapshot that reads whole, or from the home's first record, every record up to the
- * damaged one's number must be in the segments, whole and in order. Only then is it just a cache.
- */
-export function snapshotRebuild(dir: string, name: string): SnapshotRebuild {
-  const upTo = snapshotNumber(name);
-  const bases: Array<{ n: number; name?: string }> = [];
-  for (const older of listSnapshots(dir).reverse()) {
-    if (snapshotNumber(older) >= upTo) continue;
-    try {
-      if (!findDamagedPart(path.join(dir, older))) bases.push({ n: snapshotNumber(older), name: older });
-    } catch {
-      // Damaged too: not a place to start from.
-    }
-  }
-  bases.push({ n: 0 });
-  let firstProblem: string | undefined;
-  for (const base of bases) {
-    const problem = recordsMissing(dir, base, upTo);
-    if (!problem) return { ok: true, upTo, fromN: base.n, ...(base.name ? { from: base.name } : {}) };
-    firstProblem ??= base.name ? `${problem} (counting from the older snapshot ${base.name})` : problem;
-  }
-  return {
-    ok: false,
-    upTo,
-    missing: `${firstProblem}, so the state the snapshot holds up to record ${upTo} cannot be rebuilt from the journal`,
-  };
-}
-
-/** Why the segments cannot take a snapshot's place from `base` up to record `upTo`; undefined when they can. */
-function recordsMissing(dir: string, base: { n: number }, upTo: number): string | undefined {
-  const scan = scanJournal(dir, Number.NEGATIVE_INFINITY, base.n);
-  if (base.n === 0) {
-    const first = scan.records[0];
-    if (first?.n === 1 && !first.ops.some((op) => op.t === FIRST_RECORD_OP))
-      return 'record 1 is not where this home began (it was moved into the journal from an older Errand, and its first state is only in snapshots)';
-  }
-  let next = base.n + 1;
-  for (const r of scan.records) {
-    if (r.n < next) continue;
-    if (r.n > next || next > upTo) break;
-    next++;
-  }
-  // The home's first record is needed even for a snapshot of record 0 (a migrated home's first state).
-  if (next > upTo && (base.n > 0 || next > 1)) return undefined;
-  const after = scan.records.find((r) => r.n > next);
-  if (after) return `records ${next} to ${after.n - 1} are in no segment (the next one left is record ${after.n})`;
-  const cut = scan.damaged ?? scan.torn;
-  if (cut)
-    return `${cut.file} is damaged at byte ${cut.offset}, so records ${next} to ${Math.max(next, upTo)} cannot be read`;
-  return next === base.n + 1
-    ? `no segment holds record ${next} or a later one`
-    : `the journal ends at record ${next - 1}, so records ${next} to ${upTo} are in no segment`;
-}
-
-/** What to do about a damaged newest snapshot (start, `errand doctor`), from whether the journal can stand in for it. */
-export function damagedSnapshotFix(r: SnapshotRebuild): string {
-  return r.ok
-    ? `The journal still holds every record it was made from (${rebuildSource(r)}): run \`errand repair\` with Errand stopped. It keeps a copy of the journal and removes the damaged snapshot; the next start rebuilds the state from the journal.`
-    : `\`errand repair\` cannot rebuild the snapshot: ${r.missing}. Restore the store folder from a backup of your home if you have one.`;
-}
-
-/** Which records the state is rebuilt from, for people. */
-export const rebuildSource = (r: Extract<SnapshotRebuild, { ok: true }>) =>
-  r.from
-    ? `records ${r.fromN + 1} to ${r.upTo}, after the older snapshot ${r.from}`
-    : `records 1 to ${r.upTo}, from the home's first record on`;
-
-/** When a record was written, for people: `2025-01-31 14:05:09 UTC`. */
-export const recordTime = (at: number) => `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-
-/** What was lost, for people: after which record, and when it was written. */
-export const lostAfter = (lost: LostRecords) =>
-  `after record ${lost.lastRecord}${lost.lastAt ? ` (written ${recordTime(lost.lastAt)})` : ''}`;
-
-/** The newest records are gone (a segment deleted, or lost in a restore): start refuses. */
-export class JournalRecordsLostError extends JournalDamagedError {
-  constructor(
-    readonly dir: string,
-    readonly lost: LostRecords,
-  ) {
-    super(lost.file, 0, lost.problem, 0);
-    this.message = lost.uncertain
-      ? `The journal in ${dir} cannot show that it still has its newest records: ${lost.problem}. Changes acknowledged ${lostAfter(lost)} may be missing, so Errand did not start, and it changed nothing. ` +
-        `${MARK_UNREADABLE_FIX} \`errand doctor\` says the same.`
-      : `The journal in ${dir} has lost its newest records: ${lost.problem}. Changes acknowledged ${lostAfter(lost)} may be missing, so Errand did not start, and it changed nothing. ` +
-        `If you have a copy of the missing segment file (another disk, a backup), put it back in ${dir}. ` +
-        'Otherwise run `errand repair`: it keeps a copy of the journal and goes on from what is left (the lost changes cannot be recovered). `errand doctor` says the same.';
-  }
-}
-
-/** What to do when the newest-segment mark cannot be read (start, `errand doctor`). */
-export const MARK_UNREADABLE_FIX =
-  'If this home was restored from a backup or its files were moved, check that every seg-*.wal file is in the store/wal folder and put back any that is missing. ' +
-  'Then run `errand repair` (with Errand stopped): it keeps a copy of the journal, writes the mark again and goes on from the segments there; event numbers skip ahead, so none a phone holds is given twice.';
-
-export class DiskFullError extends Error {
-  constructor(readonly dir: string) {
-    super(`disk full at ${dir}`);
-  }
-}
-
-/** A unit of work whose ops and events are committed as one record. */
-export class Tx {
-  ops: Op[] = [];
-  events: ServerEvent[] = [];
-  keys = new Set<string>();
-  closed = false;
-  /** Writers outside the transaction whose ops joined it (same key): resolved when it commits. */
-  joined: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
-  /** Open transactions that changed one of this one's keys first: they are appended before it. */
-  after = new Set<Tx>();
-  /** Work to start once the record is written (or failed): it must not delay the commit. */
-  afterCommit: Array<() => void> = [];
-  /** A command: stores keep what they need to undo its changes in memory if its record fails. */
-  undoable = false;
-  /** Run (newest first) when the record could not be written: the stores undo what it changed in memory. */
-  failHooks: Array<() => void> = [];
-  private undoMap: Map<string, unknown> | undefined;
-  private donePromise: Promise<void> | undefined;
-  private resolveDone: (() => void) | undefined;
-  private settled = false;
-  /** Stores keep what they need to undo here (e.g. a thread as it was before this transaction). */
-  get undo(): Map<string, unknown> {
-    this.undoMap ??= new Map();
-    return this.undoMap;
-  }
-  /**
-   * Settles when this transaction's record is written (or failed). Made when first asked for: most
-   * transactions are waited on by no one, and each promise is a round through the promise hooks.
-   */
-  get done(): Promise<void> {
-    this.donePromise ??= this.settled
-      ? Promise.resolve()
-      : new Promise<void>((r) => {
-          this.resolveDone = r;
-        });
-    return this.donePromise;
-  }
-  settle(): void {
-    this.settled = true;
-    this.resolveDone?.();
-  }
-  add(op: Op): void {
-    this.ops.push(op);
-  }
-}
-
 interface Pending {
   ops: Op[];
   events: ServerEvent[];
   resolve: (r: JournalRecord) => void;
   reject: (e: unknown) => void;
-}
-
-export interface ScanResult {
-  records: JournalRecord[];
-  /** Bytes of the records numbered above n. */
-  bytesAfter(n: number): number;
-  /** Set when the last segment ends in a cut record. */
-  torn?: { file: string; offset: number; bytes: number };
-  damaged?: { file: string; offset: number; problem: string; eventsAfter: number };
-  /**
-   * Damaged bytes in records the snapshot already holds, skipped: the next valid record was found
-   * and is numbered at most one past the snapshot, so no state is missing (only the skipped
-   * records' events, which the replay window then leaves out).
-   */
-  coveredDamage?: CoveredDamage[];
-}
-
-export interface CoveredDamage {
-  file: string;
-  offset: number;
-  /** How many bytes were skipped (up to the next valid record, or the end of the segment). */
-  bytes: number;
-  problem: string;
-  /** The number of the first record after them. */
-  nextN: number;
-  /** How many records the scan had found before them (the replay window starts after them). */
-  recordsBefore: number;
-}
-
-/** The records a scan found, with the numbers of covered ones it skipped (they were there: not lost). */
-export function foundRecords(scan: ScanResult): JournalRecord[] {
-  if (!scan.coveredDamage) return scan.records;
-  return [...scan.records, ...scan.coveredDamage.map((c) => ({ n: c.nextN - 1, at: 0, ops: [], events: [] }))];
-}
-
-/** Frame one record: header (length, CRC-32) and payload. */
-export function frameRecord(rec: JournalRecord): Buffer {
-  const body = Buffer.from(JSON.stringify(rec), 'utf8');
-  const head = Buffer.alloc(HEADER);
-  head.writeUInt32LE(body.length, 0);
-  head.writeUInt32LE(crc32(body), 4);
-  return Buffer.concat([head, body]);
-}
-
-/** A record checked (checksum) but not parsed: only its number is known until `parseLazy`. */
-interface LazyRecord extends JournalRecord {
-  /** Where its payload is: read again only if the replay window needs its events. */
-  at_?: { file: string; offset: number; length: number };
-  body?: Buffer;
-  /** It holds no events (most thread changes): the replay window skips it unread. */
-  noEvents?: boolean;
-}
-
-const N_PREFIX = /^\{"n":(\d+),/;
-/** How a record with no events ends (records are written as {n, at, ops, events}). */
-const NO_EVENTS = Buffer.from(',"events":[]}', 'latin1');
-
-export function readRecordAt(
-  buf: Buffer,
-  off: number,
-  parseAbove = Number.NEGATIVE_INFINITY,
-): { rec: JournalRecord; end: number } | string {
-  if (off + HEADER > buf.length) return 'record header is cut off';
-  const len = buf.readUInt32LE(off);
-  const crc = buf.readUInt32LE(off + 4);
-  if (len === 0 || len > MAX_RECORD) return 'record length is invalid';
-  if (off + HEADER + len > buf.length) return 'record is cut off';
-  const body = buf.subarray(off + HEADER, off + HEADER + len);
-  if (crc32(body) !== crc) return 'checksum does not match';
-  // Records a snapshot covers are parsed only if the replay window needs their events.
-  const m = N_PREFIX.exec(body.subarray(0, 32).toString('latin1'));
-  if (m && Number(m[1]) <= parseAbove) {
-    const noEvents = body.subarray(-NO_EVENTS.length).equals(NO_EVENTS);
-    const lazy: LazyRecord = { n: Number(m[1]), at: 0, ops: [], events: [], body, noEvents };
-    return { rec: lazy, end: off + HEADER + len };
-  }
-  try {
-    const rec = JSON.parse(body.toString('utf8')) as JournalRecord;
-    if (typeof rec.n !== 'number' || !Array.isArray(rec.ops)) return 'record has no number';
-    rec.events ??= [];
-    return { rec, end: off + HEADER + len };
-  } catch {
-    return 'record is not valid JSON';
-  }
-}
-
-/** Parse a record left unparsed by the scan (`files` keeps the segments open between calls). */
-function parseLazy(rec: JournalRecord, files = new Map<string, number>()): JournalRecord {
-  const lazy = rec as LazyRecord;
-  let body = lazy.body;
-  if (!body && lazy.at_) {
-    body = Buffer.allocUnsafe(lazy.at_.length);
-    let fd = files.get(lazy.at_.file);
-    if (fd === undefined) {
-      fd = fs.openSync(lazy.at_.file, 'r');
-      files.set(lazy.at_.file, fd);
-    }
-    fs.readSync(fd, body, 0, body.length, lazy.at_.offset);
-  }
-  if (!body) return rec;
-  const full = JSON.parse(body.toString('utf8')) as JournalRecord;
-  full.events ??= [];
-  return full;
-}
-
-const READ_CHUNK = 1024 * 1024;
-
-/**
- * The first valid record after a bad one at `off`: where its length says it ends if that holds,
- * else the first place from which a whole record (header and checksum) reads. Only its number is read.
- */
-function nextValidRecord(buf: Buffer, off: number): { offset: number; n: number } | undefined {
-  const len = off + HEADER <= buf.length ? buf.readUInt32LE(off) : 0;
-  const hinted = len > 0 && len <= MAX_RECORD ? off + HEADER + len : -1;
-  if (hinted > off) {
-    const r = readRecordAt(buf, hinted, Number.POSITIVE_INFINITY);
-    if (typeof r !== 'string') return { offset: hinted, n: r.rec.n };
-  }
-  for (let at = off + 1; at + HEADER <= buf.length; at++) {
-    const r = readRecordAt(buf, at, Number.POSITIVE_INFINITY);
-    if (typeof r !== 'string') return { offset: at, n: r.rec.n };
-  }
-  return undefined;
-}
-
-/**
- * Read every segment of a journal folder, in order; stops at the first bad record, unless it lies
- * in what the snapshot holding records up to `snapshotN` already has (see ScanResult.coveredDamage).
- * Records numbered up to `parseAbove` are checked but left unparsed (see parseLazy). Segments are
- * read through one reused buffer: large fresh allocations (a whole segment) cost more than the reading.
- */
-export function scanJournal(
-  dir: string,
-  parseAbove = Number.NEGATIVE_INFINITY,
-  snapshotN = Number.isFinite(parseAbove) ? parseAbove : 0,
-): ScanResult {
-  const names = listSegments(dir);
-  const records: JournalRecord[] = [];
-  const coveredDamage: CoveredDamage[] = [];
-  let lastN = 0;
-  const sizes: number[] = [];
-  const bytesAfter = (n: number) => records.reduce((sum, r, i) => (r.n > n ? sum + sizes[i] : sum), 0);
-  let buf = Buffer.allocUnsafe(READ_CHUNK);
-  for (let i = 0; i < names.length; i++) {
-    const file = path.join(dir, names[i]);
-    // A segment's name is the number of its first record: the one a damaged first record has.
-    lastN = Math.max(lastN, Number(SEGMENT.exec(names[i])![1]) - 1);
-    const fd = fs.openSync(file, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      let bufStart = 0; // file offset of buf[0]
-      let filled = 0;
-      let off = 0; // file offset of the next record
-      // Make buf hold the file's bytes [off, off + need) (or up to the end of the file).
-      const ensure = (need: number) => {
-        if (off - bufStart + need <= filled) return;
-        // Nothing to keep when `off` jumped past what is in buf (over damaged bytes).
-        const keep = Math.max(0, filled - (off - bufStart));
-        if (need > buf.length) {
-          const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
-          if (keep) buf.copy(bigger, 0, off - bufStart, filled);
-          buf = bigger;
-        } else if (keep) buf.copy(buf, 0, off - bufStart, filled);
-        bufStart = off;
-        filled = keep;
-        while (filled < buf.length && bufStart + filled < size) {
-          const n = fs.readSync(fd, buf, filled, buf.length - filled, bufStart + filled);
-          if (n <= 0) break;
-          filled += n;
-        }
-      };
-      while (off < size) {
-        ensure(HEADER);
-        const len = filled - (off - bufStart) >= HEADER ? buf.readUInt32LE(off - bufStart) : 0;
-        if (len > 0 && len <= MAX_RECORD) ensure(HEADER + len);
-        const r = readRecordAt(buf.subarray(0, filled), off - bufStart, parseAbove);
-        if (typeof r === 'string') {
-          const whole = fs.readFileSync(file);
-          // Damage in records the snapshot holds costs no state when the records after it can
-          // still be found: skip it, never what follows (that may hold acknowledged changes).
-          const next = nextValidRecord(whole, off);
-          // With nothing after it: one whole record by its length (a flipped byte, not a cut) is the
-          // next number, lastN + 1.
-          const len = off + HEADER <= size ? whole.readUInt32LE(off) : 0;
-          const lastWhole = len > 0 && off + HEADER + len === size ? lastN + 2 : undefined;
-          // Its length itself damaged, nothing valid after it, and the snapshot holds the record
-          // after the last good one: whatever these bytes were, the snapshot has them (a record is
-          // snapshotted only once durable, so this is no cut-off append). Not "lost records".
-          const heldTail = i === names.length - 1 && lastN + 1 <= snapshotN ? lastN + 2 : undefined;
-          const nextN =
-            next?.n ?? (i + 1 < names.length ? Number(SEGMENT.exec(names[i + 1])![1]) : (lastWhole ?? heldTail));
-          if (nextN !== undefined && nextN > lastN && nextN <= snapshotN + 1) {
-            const end = next?.offset ?? size;
-            coveredDamage.push({
-              file,
-              offset: off,
-              bytes: end - off,
-              problem: r,
-              nextN,
-              recordsBefore: records.length,
-            });
-            if (!next) break; // the rest of this segment is damaged: go on with the next one
-            off = end;
-            continue;
-          }
-          // Valid records after the bad one (here or in a later segment) mean damage, not a torn tail.
-          const after = validAfter(whole, off + 1, names.slice(i + 1), dir);
-          const covered = coveredDamage.length ? { coveredDamage } : {};
-          if (after.records === 0 && i === names.length - 1)
-            return { records, bytesAfter, torn: { file, offset: off, bytes: size - off }, ...covered };
-          return {
-            records,
-            bytesAfter,
-            damaged: { file, offset: off, problem: r, eventsAfter: after.events },
-            ...covered,
-          };
-        }
-        const length = r.end - (off - bufStart);
-        const lazy = r.rec as LazyRecord;
-        if (lazy.body) {
-          // The buffer is reused: a covered record keeps where it is, not its bytes.
-          lazy.body = undefined;
-          lazy.at_ = { file, offset: off + HEADER, length: length - HEADER };
-        }
-        records.push(r.rec);
-        sizes.push(length);
-        lastN = r.rec.n;
-        off += length;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-  return { records, bytesAfter, ...(coveredDamage.length ? { coveredDamage } : {}) };
-}
-
-function validAfter(buf: Buffer, from: number, later: string[], dir: string): { records: number; events: number } {
-  let records = 0;
-  let events = 0;
-  const count = (b: Buffer, start: number) => {
-    let off = start;
-    while (off + HEADER <= b.length) {
-      const r = readRecordAt(b, off);
-      if (typeof r === 'string') {
-        off++;
-        continue;
-      }
-      records++;
-      events += r.rec.events.length;
-      off = r.end;
-    }
-  };
-  count(buf, from);
-  for (const name of later) count(fs.readFileSync(path.join(dir, name)), 0);
-  return { records, events };
-}
-
-export function listSegments(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((f) => SEGMENT.test(f)).sort();
-}
-
-export function listSnapshots(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((f) => SNAPSHOT.test(f)).sort();
 }
 
 // The open transaction of an async context. Node 20 tracks it with a hook on every promise made
