@@ -13,21 +13,23 @@ const MAX_STRING = 2000;
 export const AUDIT_STARTED = 'started';
 const NEVER_FINISHED = 'started; never finished (the call or the daemon was killed while it ran)';
 
-/** Redact secret-named keys and known secret values; shorten long strings (content is hashed, not kept). */
-export function auditArgs(value: unknown, secrets: string[] = [], depth = 0): unknown {
+/**
+ * Redact secret-named keys and known secrets (`hideSecrets`: the tools' redactor, which also knows device
+ * tokens by their hash and a secret's encodings); shorten long strings (content is hashed, not kept).
+ * Each string is redacted whole, before it is shortened: a cut secret no longer matches.
+ */
+export function auditArgs(value: unknown, hideSecrets: (text: string) => string = (t) => t, depth = 0): unknown {
   if (typeof value === 'string') {
-    let s = value;
-    for (const secret of secrets) if (secret.length >= 4) s = s.split(secret).join('[redacted]');
-    s = s.replace(/\b(sk-ant-[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g, '$1…[redacted]');
+    const s = hideSecrets(value).replace(/\b(sk-ant-[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g, '$1…[redacted]');
     return s.length > MAX_STRING
       ? `${s.slice(0, 200)}… [${s.length} characters, sha256 ${sha256(value).slice(0, 16)}]`
       : s;
   }
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   const r = redact(value) as unknown;
-  if (Array.isArray(r)) return r.map((v) => auditArgs(v, secrets, depth + 1));
+  if (Array.isArray(r)) return r.map((v) => auditArgs(v, hideSecrets, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r as Record<string, unknown>)) out[k] = auditArgs(v, secrets, depth + 1);
+  for (const [k, v] of Object.entries(r as Record<string, unknown>)) out[k] = auditArgs(v, hideSecrets, depth + 1);
   return out;
 }
 

@@ -139,10 +139,10 @@ export class Runtime implements ToolRuntime {
           taskId: ctx.taskId,
           tool: call.name,
           callId: call.id,
-          args: auditArgs(call.input, this.d.secrets()),
+          args: auditArgs(call.input, this.redactor()),
           decision: verdict?.decision ?? 'deny',
           ...(approvedBy ? { approvedBy } : {}),
-          outcome: clip(outcome, 500),
+          outcome: clip(this.redactor()(outcome), 500),
         });
       } catch (err) {
         this.d.log.error('audit log write failed', { error: (err as Error).message });

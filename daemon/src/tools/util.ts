@@ -63,14 +63,27 @@ export class HeadTailBuffer {
 /** Cut a long string for a one-line label a person reads (a step row): an ellipsis, no count. */
 export function clipLine(text: string, max: number): string {
   const one = text.replace(/\s+/g, ' ').trim();
-  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+  return one.length <= max ? one : `${one.slice(0, cutAt(one, max - 1))}…`;
 }
 
 /** Cut a long string for display, saying so. */
 export function clip(text: string, max: number): string {
-  return text.length <= max
-    ? text
-    : `${text.slice(0, max)}… [${(text.length - max).toLocaleString('en-US')} more characters]`;
+  if (text.length <= max) return text;
+  const at = cutAt(text, max);
+  return `${text.slice(0, at)}… [${(text.length - at).toLocaleString('en-US')} more characters]`;
+}
+
+const WORD_CHAR = /[A-Za-z0-9_\-+=]/;
+/**
+ * Where to cut `text` at about `max`: before a long word (a key, a token) the cut would split. Known
+ * secrets are redacted after a summary is made, and a cut secret is no longer recognised: its first
+ * part would be shown.
+ */
+function cutAt(text: string, max: number): number {
+  if (!WORD_CHAR.test(text[max] ?? '')) return max;
+  let start = max;
+  while (start > 0 && WORD_CHAR.test(text[start - 1])) start--;
+  return max - start >= 8 ? start : max;
 }
 
 export const fmt = (n: number): string => n.toLocaleString('en-US');
