@@ -32,6 +32,14 @@ import { addQueuedTask, type NewTask } from './task-setup.js';
 import type { ThreadWrites } from './thread-writes.js';
 import { registerWebCommands } from './web-commands.js';
 
+/**
+ * A deleted thread takes no change but a restore (checked inside the write, so a delete from another
+ * device just before is seen): a rename or archive would otherwise be acknowledged and then hidden.
+ */
+function refuseDeleted(doc: ThreadDoc): void {
+  if (doc.meta.state === 'deleted') throw new CommandError('conflict', 'This thread is deleted. Restore it first.');
+}
+
 /** Where a task's text came from, as far as how it runs is concerned. */
 type TaskOrigin = Pick<NewTask, 'untrusted' | 'freshContext'>;
 
@@ -333,11 +341,13 @@ export class ThreadCommands {
       const title = cleanTitle(cmd.title);
       if (!title) throw new CommandError('bad_request', 'A title needs at least one visible character.');
       return this.setThreadState(cmd.threadId, (d) => {
+        refuseDeleted(d);
         d.meta.title = title;
       });
     });
     c.register('thread.archive', async (cmd) =>
       this.setThreadState(cmd.threadId, (d) => {
+        refuseDeleted(d);
         if (d.meta.state === 'active') d.meta.state = 'archived';
       }),
     );

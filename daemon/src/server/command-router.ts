@@ -6,6 +6,7 @@
 import { COMMAND_TYPES, type CommandOf, type CommandResultOf, type CommandType } from '../../../shared/src/index.js';
 import type { CommandContext } from '../util/command-context.js';
 import { CommandError } from '../util/command-error.js';
+import { HEAVY_READ_COMMANDS, HeavyReads } from './heavy-reads.js';
 
 export type { CommandContext };
 
@@ -72,6 +73,8 @@ export const COMMAND_OWNERS = {
 
 export class CommandRouter {
   private handlers: Partial<CommandHandlers> = {};
+  /** Commands that read whole files into memory take turns, daemon-wide (heavy-reads.ts). */
+  private readonly heavyReads = new HeavyReads();
 
   register<T extends CommandType>(type: T, handler: CommandHandler<T>): void {
     if (this.handlers[type]) throw new Error(`command ${type} registered twice`);
@@ -90,6 +93,7 @@ export class CommandRouter {
   async dispatch<T extends CommandType>(cmd: CommandOf<T>, ctx: CommandContext): Promise<CommandResultOf<T>> {
     const handler = this.handlers[cmd.type as T] as CommandHandler<T> | undefined;
     if (!handler) throw new CommandError('unavailable', `The host does not handle "${cmd.type}" yet.`);
+    if (HEAVY_READ_COMMANDS.has(cmd.type)) return this.heavyReads.run(ctx.device.id, () => handler(cmd, ctx));
     return handler(cmd, ctx);
   }
 }

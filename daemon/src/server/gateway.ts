@@ -50,6 +50,14 @@ const REPLAY_HIGH_WATER = 1024 * 1024;
 const PREAUTH_BYTES = 16 * 1024 + 4 * MAX_PREAUTH_FRAME;
 /** How long a refused socket gets to say goodbye before it is cut. */
 const CLOSE_GRACE_MS = 1000;
+/**
+ * Commands one connection may have under way at once; past it the next is refused (rate_limited)
+ * until replies come. It bounds what a flood of small frames can hold (the heavy readers also take
+ * turns daemon-wide, heavy-reads.ts); the phone sends one message at a time, scripts a few dozen.
+ */
+const MAX_IN_FLIGHT = 64;
+/** Half of a surrogate pair: text a model API refuses as JSON, so a task would fail long after the command. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Close with a reason the peer can read, and cut the connection if it does not answer the close
@@ -73,6 +81,17 @@ function authFrameProblem(parsed: unknown, issue: { code: string; path: Property
   if (issue.path[0] === 'lastSeq') return 'bad auth frame: lastSeq must be a whole number, 0 or more (or left out)';
   if (issue.path[0] === 'protocol') return 'bad auth frame: protocol must be a whole number (or left out)';
   return `first message must be ${AUTH_FRAME_SHAPE}`;
+}
+
+/** Where a command holds text that is not well-formed UTF-16 ("text", "attachmentIds.0"), if it does. */
+function illFormedField(value: unknown, at: string[] = []): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? at.join('.') || 'frame' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = illFormedField(inner, [...at, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Resolves when the socket's send buffer has drained (or soon, if the socket cannot say). */
@@ -104,6 +123,8 @@ interface Connection {
   closing?: boolean;
   /** When it opened (performance.now()): how long it has had to authenticate. */
   openedAt: number;
+  /** Its commands not answered yet (at most MAX_IN_FLIGHT). */
+  inFlight: number;
 }
 
 export interface GatewayDeps {
@@ -184,6 +205,7 @@ export class Gateway implements Presence {
       view: { threadId: null, foreground: false },
       alive: true,
       openedAt: performance.now(),
+      inFlight: 0,
     };
     this.connections.add(conn);
     this.preAuth.add(conn);
@@ -486,9 +508,19 @@ export class Gateway implements Presence {
       raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string'
         ? (raw as { id: string }).id.slice(0, 64)
         : undefined;
+    const isObject = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+    const type = isObject ? (raw as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string') {
+      this.send(conn, {
+        type: 'error',
+        id,
+        code: 'bad_request',
+        message: `${isObject ? 'The frame has no "type".' : 'The frame is not a JSON object.'} Send a JSON object with "type" and "id" (see docs/protocol.md).`,
+      });
+      return;
+    }
     const parsed = ClientCommand.safeParse(raw);
     if (!parsed.success) {
-      const type = raw && typeof raw === 'object' ? (raw as { type?: unknown }).type : undefined;
       const known = ClientCommand.options.some((o) => o.shape.type.value === type);
       const issue = parsed.error.issues[0];
       this.send(
@@ -505,7 +537,7 @@ export class Gateway implements Presence {
               id,
               code: 'unknown_command',
               // Only a short string is named back: `type` is whatever the client sent.
-              message: `Unknown command type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : `(a ${type === null ? 'null' : typeof type})`}.`,
+              message: `Unknown command type ${JSON.stringify(type.slice(0, 64))}.`,
             },
       );
       return;
@@ -520,6 +552,35 @@ export class Gateway implements Presence {
       });
       return;
     }
+    const illFormed = illFormedField(cmd);
+    if (illFormed) {
+      this.send(conn, {
+        type: 'error',
+        id: cmd.id,
+        code: 'bad_request',
+        message: `Invalid "${cmd.type}": ${illFormed} holds half of a surrogate pair (a broken character); send it again as well-formed text.`,
+      });
+      return;
+    }
+    if (conn.inFlight >= MAX_IN_FLIGHT) {
+      this.send(conn, {
+        type: 'error',
+        id: cmd.id,
+        code: 'rate_limited',
+        message: `Too many commands at once (${MAX_IN_FLIGHT} on this connection); wait for replies, then send this again.`,
+      });
+      return;
+    }
+    conn.inFlight++;
+    try {
+      await this.runCommand(conn, cmd);
+    } finally {
+      conn.inFlight--;
+    }
+  }
+
+  private async runCommand(conn: Connection, cmd: ClientCommand): Promise<void> {
+    const device = conn.device!;
     const ctx = { device, address: conn.address, connectionId: conn.id };
     const run = async () => {
       try {

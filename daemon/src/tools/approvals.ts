@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Approval, ServerEvent } from '../../../shared/src/index.js';
 import type { KeptDecision } from '../store/open-approvals.js';
 import { CommandError } from '../util/command-error.js';
-import { UNSAFE_TEXT } from '../util/text.js';
+import { HIDDEN_TEXT, UNSAFE_TEXT } from '../util/text.js';
 
 /** The class of a "may this task go on?" approval (tools/ask-to-continue.ts): never granted, takes no note. */
 export const CONTINUE_CLASS = 'continue:';
@@ -165,8 +165,10 @@ export class Approvals {
     if (note !== undefined && decision !== 'deny')
       throw new CommandError('bad_request', 'A note goes only with a denial (it tells the agent what to do instead).');
     // A device's words reach phones, the model and the audit log: no terminal escapes, no marks
-    // that reorder or hide text (line breaks stay).
-    const words = note?.replace(UNSAFE_TEXT, (c) => (c === '\n' ? c : '')).trim() || undefined;
+    // that reorder or hide text, nothing drawn as nothing (tag characters a model reads as words,
+    // soft hyphens, fillers); line breaks stay.
+    const keepLineBreak = (c: string) => (c === '\n' ? c : '');
+    const words = note?.replace(HIDDEN_TEXT, keepLineBreak).replace(UNSAFE_TEXT, keepLineBreak).trim() || undefined;
     const p = this.pending.get(approvalId);
     if (!p) {
       const state = this.finished.get(approvalId);

@@ -189,7 +189,7 @@ describe('hostile frames', () => {
     const depth = 50_000;
     phone.socket.send(`{"id":"bomb0001","type":${'['.repeat(depth)}${']'.repeat(depth)}}`);
     const reply = await phone.waitFor((f) => f.type === 'error' && f.id === 'bomb0001');
-    expect(reply).toMatchObject({ code: 'unknown_command' });
+    expect(reply).toMatchObject({ code: 'bad_request' });
     expect((await fetch(`${td.url}/healthz`)).ok).toBe(true);
     phone.close();
   });

@@ -11,7 +11,8 @@ export const MEMORY_PREFIX = '/memories';
 /** One memory file at most this many bytes: memory is notes, not storage. */
 export const MAX_MEMORY_FILE = 100_000;
 const MAX_PATH = 512;
-const SEGMENT = /^[^/\\\0-\x1f\x7f]{1,255}$/;
+/** One name: no slash, backslash or control character (its length is checked in bytes, to say so). */
+const SEGMENT = /^[^/\\\0-\x1f\x7f]+$/;
 /** What the disk takes for one name, in bytes (not characters: "é" is two). */
 const MAX_SEGMENT_BYTES = 255;
 
