@@ -56,7 +56,7 @@ export async function startModules(
   // Daily and monthly spending caps (before schedules, so a run caught up at start obeys them).
   modules.push(startSpend(ctx, agent));
   // After the agent recovered its tasks: runs missed while Errand was down are accounted for now.
-  schedules = await startSchedules(ctx, agent);
+  schedules = await startSchedules(ctx, agent, { redactor: () => tools.redactor?.() });
   modules.push(schedules);
   // "Allow for this task" grants end with the task.
   const unsubscribe = ctx.store.events.subscribe((e) => {

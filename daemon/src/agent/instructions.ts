@@ -1,7 +1,9 @@
 // Instructions the user keeps: the conventional files of the folders the agent works in
 // (CLAUDE.md, AGENTS.md in the workspace and each allowed folder) and the personal instructions
 // file (home/instructions.md, edited from the phone). They go into the system prompt's cached
-// prefix, so they are read once per task and stay byte-identical while unchanged.
+// prefix, so they are read once per task and stay byte-identical while unchanged. Their text goes
+// to the model without the secrets Errand knows (instructionsText's redact), as a file read by a
+// tool does; a file with other hard links is skipped, saying so, as the tools refuse one.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +24,8 @@ export interface Instructions {
    * ledger): their text may carry that content's instructions, so the task starts tainted.
    */
   untrusted: string[];
+  /** Files not read in, each with why (a sentence for the model, which may tell the user). */
+  skipped?: string[];
 }
 
 /** What a file was when last read: read again only when one of these changed. */
@@ -41,7 +45,7 @@ const MAX_SEEN = 256;
  * a synchronous lstat that returns nothing for a missing file (most folders have none: no error is
  * built), and read again only when it changed since the last task.
  */
-async function readPlain(file: string): Promise<string | undefined> {
+async function readPlain(file: string, skipped: string[]): Promise<string | undefined> {
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(file, { throwIfNoEntry: false });
@@ -50,6 +54,14 @@ async function readPlain(file: string): Promise<string | undefined> {
   }
   if (!st?.isFile() || st.size > MAX_FILE_CHARS * 4) {
     seen.delete(file);
+    return undefined;
+  }
+  // Another name of the same file may be anywhere (Errand's own config.json): not followed, as the tools refuse it.
+  if (st.nlink > 1) {
+    seen.delete(file);
+    skipped.push(
+      `${file} was not read: it has ${st.nlink} hard links, and another link may be outside the allowed folders. Tell the user if its instructions matter: a copy of the file (one link) would be read.`,
+    );
     return undefined;
   }
   const before = seen.get(file);
@@ -90,33 +102,38 @@ export async function readInstructions(opts: {
   noted?: (names: string[]) => boolean;
 }): Promise<Instructions> {
   const untrusted: string[] = [];
+  const skipped: string[] = [];
   const check = (file: string) => {
     if (opts.noted?.(namesOf(file))) untrusted.push(file);
   };
-  const personal = (await readPlain(opts.personalFile)) ?? '';
+  const personal = (await readPlain(opts.personalFile, skipped)) ?? '';
   if (personal) check(opts.personalFile);
   const folders: Instructions['folders'] = [];
   let total = personal.length;
   for (const folder of [...new Set(opts.folders.map((f) => path.resolve(f)))]) {
     for (const name of INSTRUCTION_FILES) {
       const file = path.join(folder, name);
-      const text = await readPlain(file);
+      const text = await readPlain(file, skipped);
       if (!text || total + text.length > MAX_TOTAL_CHARS) continue;
       total += text.length;
       folders.push({ path: file, text });
       check(file);
     }
   }
-  return { personal, folders, untrusted };
+  return { personal, folders, untrusted, ...(skipped.length ? { skipped } : {}) };
 }
 
-/** The prompt text for them; empty when there are none. */
-export function instructionsText(i: Instructions | undefined): string {
-  if (!i || (!i.personal && !i.folders.length)) return '';
+/**
+ * The prompt text for them, with `redact` taking out the secrets Errand knows (a key pasted into
+ * CLAUDE.md never reaches the model); empty when there are none.
+ */
+export function instructionsText(i: Instructions | undefined, redact: (text: string) => string = (t) => t): string {
+  if (!i || (!i.personal && !i.folders.length && !i.skipped?.length)) return '';
   const parts: string[] = [
     'Instructions the user keeps for you (from the user, unlike tool output; follow them unless the task says otherwise):',
   ];
   if (i.personal) parts.push('', '<personal-instructions>', i.personal, '</personal-instructions>');
   for (const f of i.folders) parts.push('', `<folder-instructions path="${f.path}">`, f.text, '</folder-instructions>');
-  return parts.join('\n');
+  if (i.skipped?.length) parts.push('', ...i.skipped);
+  return redact(parts.join('\n'));
 }

@@ -63,7 +63,9 @@ export function systemPrompt(tools: ToolRuntime, host: PromptHost): TextBlock[] 
         ]
       : []),
   ].join('\n');
-  const extra = instructionsText(host.instructions);
+  // Instruction files are the user's, but a key pasted into one is still kept from the model.
+  const redact = tools.redactor?.();
+  const extra = instructionsText(host.instructions, redact);
   // One cache breakpoint, on the last block: the whole system prompt is the stable prefix.
   if (!extra) return [{ type: 'text', text, cache_control: { type: 'ephemeral' } }];
   return [

@@ -7,7 +7,7 @@ import { CatchUpRule, describeWhen, MAX_SCHEDULES, ScheduleWhen, timeIn } from '
 import type { ModelToolDefinition, ToolCallOutcome, ToolRuntime } from '../agent/tool-runtime.js';
 import type { Journal } from '../store/journal.js';
 import { type Approvals, deniedAdvice } from '../tools/approvals.js';
-import { makeSchedule, type ScheduleOps } from './commands.js';
+import { makeSchedule, type ScheduleOps, SECRET_IN_SCHEDULE } from './commands.js';
 import { hostTimeZone, nextDue } from './timing.js';
 
 export const SCHEDULE_TOOL = 'schedule_create';
@@ -84,6 +84,13 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
       if (!p.success)
         return fail(
           `The schedule is not valid: ${p.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}. Fix it and call ${SCHEDULE_TOOL} again.`,
+        );
+      // Refused, not redacted: the card would show [redacted], so the person could not see what they
+      // approve, and every run would hand the secret to the model again.
+      const redact = inner.redactor?.();
+      if (redact && [p.data.task, p.data.title ?? ''].some((t) => redact(t) !== t))
+        return fail(
+          `No schedule was created: ${SECRET_IN_SCHEDULE} Write the title and task without it and call ${SCHEDULE_TOOL} again; a run can read what it needs from the user's files.`,
         );
       const fields = {
         text: p.data.task,

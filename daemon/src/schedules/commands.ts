@@ -1,6 +1,7 @@
 // The schedule commands, for the phone (WebSocket commands, each one journal transaction with its
 // reply) and for the CLI (control methods, each one journal transaction). Both validate with the
-// schemas in shared/.
+// schemas in shared/. A title or task text holding a secret Errand knows is refused: phones list
+// schedules, and each run hands the text to the model.
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { MAX_SCHEDULES, type Schedule, ScheduleFields, type ScheduleWhen } from '../../../shared/src/index.js';
@@ -11,6 +12,10 @@ import { CommandError } from '../util/command-error.js';
 import { stripControl } from '../util/text.js';
 import type { ScheduleEngine } from './engine.js';
 import { hostTimeZone, nextDue, whenProblem } from './timing.js';
+
+/** Why a schedule was not saved when its words hold a known secret (the agent's tool says it too). */
+export const SECRET_IN_SCHEDULE =
+  'its title or task holds a secret Errand knows (an API key, signing key or token). Errand never stores its own secrets in schedules: every paired phone shows them and every run sends the task to the model.';
 
 export const newScheduleId = () => `sch_${crypto.randomBytes(8).toString('base64url')}`;
 
@@ -179,12 +184,30 @@ const ControlUpdate = z
   .strict();
 const ControlId = z.object({ scheduleId: z.string().min(1).max(128) }).strict();
 
-/** Phone commands and CLI control methods. */
-export function registerScheduleCommands(ctx: DaemonContext, ops: ScheduleOps): void {
+/**
+ * Phone commands and CLI control methods. `redactor` takes the secrets Errand knows out of a text
+ * (the tools runtime's): a title or task it would change is refused before anything is saved.
+ */
+export function registerScheduleCommands(
+  ctx: DaemonContext,
+  ops: ScheduleOps,
+  redactor?: () => ((text: string) => string) | undefined,
+): void {
+  const refuseSecret = (f: { text?: string; title?: string }) => {
+    const redact = redactor?.();
+    if (redact && [f.text, f.title].some((t) => t !== undefined && redact(t) !== t))
+      throw new CommandError('bad_request', `Not saved: ${SECRET_IN_SCHEDULE} Remove the key, then save again.`);
+  };
   const c = ctx.commands;
   c.register('schedules.list', async () => ({ schedules: ops.list() }));
-  c.register('schedule.create', async (cmd) => ({ schedule: await ops.create(cmd) }));
-  c.register('schedule.update', async ({ scheduleId, ...f }) => ({ schedule: await ops.update(scheduleId, f) }));
+  c.register('schedule.create', async (cmd) => {
+    refuseSecret(cmd);
+    return { schedule: await ops.create(cmd) };
+  });
+  c.register('schedule.update', async ({ scheduleId, ...f }) => {
+    refuseSecret(f);
+    return { schedule: await ops.update(scheduleId, f) };
+  });
   c.register('schedule.pause', async (cmd) => ({ schedule: await ops.pause(cmd.scheduleId) }));
   c.register('schedule.resume', async (cmd) => ({ schedule: await ops.resume(cmd.scheduleId) }));
   c.register('schedule.delete', async (cmd) => ops.remove(cmd.scheduleId));
@@ -204,10 +227,17 @@ export function registerScheduleCommands(ctx: DaemonContext, ops: ScheduleOps): 
   };
   const ctl = ctx.control;
   ctl.register('schedules.list', async () => ({ schedules: ops.list() }));
-  ctl.register('schedules.add', (p) => tx(async () => ({ schedule: await ops.create(parse(ControlCreate, p)) })));
+  ctl.register('schedules.add', (p) =>
+    tx(async () => {
+      const f = parse(ControlCreate, p);
+      refuseSecret(f);
+      return { schedule: await ops.create(f) };
+    }),
+  );
   ctl.register('schedules.update', (p) =>
     tx(async () => {
       const { scheduleId, ...f } = parse(ControlUpdate, p);
+      refuseSecret(f);
       return { schedule: await ops.update(scheduleId, f) };
     }),
   );

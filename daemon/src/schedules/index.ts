@@ -27,7 +27,12 @@ export interface SchedulesModule extends DaemonModule {
 export async function startSchedules(
   ctx: DaemonContext,
   agent: Pick<AgentModule, 'startTask'>,
-  opts: { clock?: Clock; runsPerThread?: number } = {},
+  opts: {
+    clock?: Clock;
+    runsPerThread?: number;
+    /** Takes the secrets Errand knows out of a text (the tools runtime's): schedules never hold one. */
+    redactor?: () => ((text: string) => string) | undefined;
+  } = {},
 ): Promise<SchedulesModule> {
   const clock = opts.clock ?? systemClock;
   const { store } = ctx;
@@ -72,7 +77,7 @@ export async function startSchedules(
       await ctx.commands.dispatch({ id: 'schedule-retitle', type: 'thread.rename', threadId, title }, ERRAND);
     },
   );
-  registerScheduleCommands(ctx, ops);
+  registerScheduleCommands(ctx, ops, opts.redactor);
   const unsubscribe = store.events.subscribe((e) => {
     if (e.event.kind === 'task.updated')
       engine.taskUpdated(e.event.task.id, e.event.task.state, {

@@ -233,13 +233,13 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     tokenHashes: new Set((ctx.store?.devices.list() ?? []).map((d) => d.tokenHash)),
   });
 
-  const memory = memoryTool({ root: memoryRoot, journal });
+  const memory = memoryTool({ root: memoryRoot, journal, secrets: toolSecrets });
   const memoryService = new MemoryService(
     memoryRoot,
     ctx.paths.instructions,
     path.join(ctx.paths.store, 'memory-clear.json'),
   );
-  registerMemoryCommands(ctx, memoryService, audit);
+  registerMemoryCommands(ctx, memoryService, audit, toolSecrets);
   const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'), {
     roots: () => [...roots.usable(), memoryRoot],
   });
@@ -396,8 +396,9 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     if (!file) return undefined;
     // A file holding a secret Errand knows is not given out (task.file shows it redacted).
     const refused = `${path.basename(p)} holds a secret Errand knows (an API key, signing key or token), so it is not sent to a phone. Open it on the computer.`;
-    // Looked at whole before the answer starts up to SCAN_BEFORE_BYTES (a clean refusal); a larger
-    // file is looked at as it goes, and the download is cut before a piece holding one leaves.
+    // Looked at whole before the answer starts up to SCAN_BEFORE_BYTES (a clean refusal); and every
+    // file again as it goes, since bytes are read as the phone takes them, and a file written in place
+    // meanwhile would send what was not looked at: the download is cut before a piece holding one leaves.
     let holdsSecret = false;
     const opened = await streamNoFollow(file, async (handle, size) => {
       if (size > SCAN_BEFORE_BYTES) return;
@@ -409,10 +410,7 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     });
     if (!opened) return { refused };
     const { stat } = opened;
-    const stream =
-      stat.size > SCAN_BEFORE_BYTES
-        ? pipeline(opened.stream, secretGuard(toolSecrets()), () => undefined)
-        : opened.stream;
+    const stream = pipeline(opened.stream, secretGuard(toolSecrets()), () => undefined);
     try {
       audit.append({
         at: Date.now(),

@@ -3,10 +3,13 @@
 // whole file as it would be written), so an approval shows exactly that and its hash covers it;
 // changes go through the change journal, so they are undoable like file changes. A change's grant
 // class is its action's hash: "Allow for this task" covers only that exact change again, never a
-// different file, other content, a delete or a rename.
+// different file, other content, a delete or a rename. Memory never holds a secret Errand knows:
+// a name or a change holding one is refused, and a note that already holds one (written beside
+// Errand) is neither searched nor changed, as the fs tools treat such a file (secret-files.ts).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeJournal } from '../journal.js';
+import { holdsSecretWords, noSecrets, type SecretsNow } from '../secret-files.js';
 import type { PreparedCall } from '../types.js';
 import { actionHash, ToolError } from '../util.js';
 import { byPath, memoryBoundBreach, withMemoryLock } from './bounds.js';
@@ -18,11 +21,14 @@ import {
   refuseInvisibleName,
   refuseLinks,
 } from './paths.js';
+import { holdsKnownSecret, secretInMemory } from './secrets.js';
 
 export interface MemoryDeps {
   /** The memory folder (home/memory). */
   root: string;
   journal: ChangeJournal;
+  /** The secrets Errand knows right now (the tools module's). */
+  secrets?: SecretsNow;
 }
 
 const text = (t: string) => [{ type: 'text' as const, text: t }];
@@ -175,8 +181,13 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
   const base = { actionClass: 'memory', subjects: [] as string[] };
   // A change outlives the thread: its grant is bound to exactly what the approval showed.
   const exact = (action: Record<string, unknown>) => ({ action, actionClass: `memory:${actionHash(action)}` });
+  const secrets = (d.secrets ?? noSecrets)();
+  const holds = (t: string) => holdsKnownSecret(t, secrets);
+  // A name holding a secret would reach every phone (lists, the task's changes) and every later task.
   const at = async (key: string) => {
-    const p = memoryPath(d.root, input[key]);
+    const given = input[key];
+    if (typeof given === 'string' && holds(given)) throw new ToolError(secretInMemory('name'));
+    const p = memoryPath(d.root, given);
     await refuseLinks(d.root, p);
     return p;
   };
@@ -189,6 +200,8 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
   ): Promise<PreparedCall> => {
     if (!p.segments.length) throw new ToolError('Refused: /memories is the folder; name a file under it.');
     checkSize(content, p.name);
+    // Refused, not redacted: an approval shows it redacted, so the person could not see what they approve.
+    if (holds(content)) throw new ToolError(secretInMemory('note'));
     await checkBound(d.root, p, content);
     const action = { command, path: p.name, content };
     return {
@@ -211,6 +224,18 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
         return { content: text(`${words.done}.`), summary: words.done, changed: true };
       },
     };
+  };
+  /**
+   * The note's text, unless it holds a secret: "not found" answers to old_str would give it away a
+   * guess at a time, and an edit could break it into pieces redaction no longer finds.
+   */
+  const unchangeable = async (p: MemoryPath): Promise<string> => {
+    const body = await readFile(p);
+    if (holds(body))
+      throw new ToolError(
+        `Refused: ${holdsSecretWords(p.name)}, so the memory tool neither searches nor changes it. Tell the user to remove the secret from it on the computer, or delete the note.`,
+      );
+    return body;
   };
   switch (command) {
     case 'view': {
@@ -247,7 +272,7 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
       const p = await at('path');
       const oldStr = needStr(input, 'old_str');
       const newStr = needStr(input, 'new_str', true);
-      const body = await readFile(p);
+      const body = await unchangeable(p);
       const count = body.split(oldStr).length - 1;
       if (count === 0) throw new ToolError(`No replacement was made: old_str does not appear in ${p.name}.`);
       if (count > 1) throw new ToolError(`No replacement was made: old_str appears ${count} times in ${p.name}.`);
@@ -262,7 +287,7 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
       const p = await at('path');
       const insertText = needStr(input, 'insert_text', true);
       const line = input.insert_line;
-      const body = await readFile(p);
+      const body = await unchangeable(p);
       const lines = body.split('\n');
       if (typeof line !== 'number' || !Number.isInteger(line) || line < 0 || line > lines.length)
         throw new ToolError(`"insert_line" must be a whole number from 0 to ${lines.length}.`);

@@ -1,8 +1,14 @@
 // Memory on the phone (WebSocket commands) and in the CLI (control socket methods). Every change a
-// person makes here is in the audit log too, like the agent's own memory changes.
+// person makes here is in the audit log too, like the agent's own memory changes. A note, a name or
+// instructions holding a secret Errand knows are not saved (secrets.ts); what a phone reads of notes
+// written beside Errand is redacted. The CLI on this computer shows notes as they are, so the person
+// can find and remove such a note.
 import type { MemoryListResult } from '../../../../shared/src/index.js';
 import type { DaemonContext } from '../../context.js';
+import { CommandError } from '../../util/command-error.js';
 import type { AuditLog } from '../audit.js';
+import { noSecrets, type SecretsNow } from '../secret-files.js';
+import { holdsKnownSecret, secretNotSaved, withoutSecrets } from './secrets.js';
 import type { MemoryService } from './service.js';
 
 /** Audit entries for changes made by a person, not by a task. */
@@ -12,6 +18,7 @@ export function registerMemoryCommands(
   ctx: Pick<DaemonContext, 'log' | 'commands' | 'control' | 'config'>,
   m: MemoryService,
   audit?: AuditLog,
+  secrets: SecretsNow = noSecrets,
 ): void {
   const record = (tool: string, args: Record<string, unknown>, by: string, outcome: string) => {
     try {
@@ -25,11 +32,24 @@ export function registerMemoryCommands(
   const bytes = (text: string) => `${Buffer.byteLength(text)} bytes`;
 
   const list = async (): Promise<MemoryListResult> => ({ ...(await m.list()), enabled: ctx.config().memory.enabled });
+  /** Refused before anything is written, so neither the note nor the command's record holds it. */
+  const refuseSecret = (what: string, ...texts: string[]) => {
+    const known = secrets();
+    if (texts.some((t) => holdsKnownSecret(t, known))) throw new CommandError('bad_request', secretNotSaved(what));
+  };
+  const shown = (text: string) => withoutSecrets(text, secrets());
 
   const c = ctx.commands;
-  c.register('memory.list', list);
-  c.register('memory.get', async (cmd) => m.read(cmd.path));
+  c.register('memory.list', async () => {
+    const all = await list();
+    return { ...all, entries: all.entries.map((e) => ({ ...e, path: shown(e.path) })) };
+  });
+  c.register('memory.get', async (cmd) => {
+    const note = await m.read(cmd.path);
+    return { path: shown(note.path), text: shown(note.text) };
+  });
   c.register('memory.put', async (cmd, cc) => {
+    refuseSecret('Note', cmd.path, cmd.text);
     const entry = await m.write(cmd.path, cmd.text);
     record('memory.put', { path: cmd.path }, onPhone(cc), `wrote ${bytes(cmd.text)}`);
     return { entry };
@@ -46,8 +66,9 @@ export function registerMemoryCommands(
     record('memory.clear', {}, onPhone(cc), `removed ${removed} file(s)`);
     return { removed };
   });
-  c.register('instructions.get', async () => ({ text: await m.instructions() }));
+  c.register('instructions.get', async () => ({ text: shown(await m.instructions()) }));
   c.register('instructions.put', async (cmd, cc) => {
+    refuseSecret('Instructions', cmd.text);
     const text = await m.setInstructions(cmd.text);
     record('instructions.put', {}, onPhone(cc), `wrote ${bytes(cmd.text)}`);
     return { text };
@@ -61,6 +82,7 @@ export function registerMemoryCommands(
   ctl.register('memory.list', list);
   ctl.register('memory.show', async (p) => m.read(str(p.path, 'path')));
   ctl.register('memory.edit', async (p) => {
+    refuseSecret('Note', str(p.path, 'path'), str(p.text, 'text'));
     const entry = await m.write(str(p.path, 'path'), str(p.text, 'text'));
     record('memory.put', { path: p.path }, onComputer, `wrote ${bytes(str(p.text, 'text'))}`);
     return { entry };
