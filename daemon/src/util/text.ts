@@ -29,5 +29,8 @@ export function cutText(s: string, max: number): string {
   return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
-/** Remove those characters from text that came from a device. */
-export const stripControl = (s: string): string => s.replace(UNSAFE_TEXT, '');
+/**
+ * Remove those characters, and everything else drawn as nothing (HIDDEN_TEXT: tag characters, soft
+ * hyphens, fillers), from text that came from a device or a model and is shown as a name or title.
+ */
+export const stripControl = (s: string): string => s.replace(UNSAFE_TEXT, '').replace(HIDDEN_TEXT, '');
