@@ -1,6 +1,7 @@
 // Turn a push payload into what the notification shows. Anything unexpected becomes a generic
 // notification: a push must always show something, and never show text we did not check.
 import { PUSH_KINDS } from '../../shared/src/push-kinds.js';
+import { visibleProse } from '../../shared/src/visible-text.js';
 
 export interface ShownNotification {
   title: string;
@@ -25,8 +26,12 @@ export const GENERIC: ShownNotification = {
   renotify: false,
 };
 
-const clip = (s: unknown, n: number): string | undefined =>
-  typeof s === 'string' && s.trim() ? (s.length > n ? `${s.slice(0, n - 1)}…` : s) : undefined;
+/** A title or line as the notification shows it: hidden characters (tag text) as markers, length capped. */
+const clip = (s: unknown, n: number): string | undefined => {
+  if (typeof s !== 'string' || !s.trim()) return undefined;
+  const shown = visibleProse(s);
+  return shown.length > n ? `${shown.slice(0, n - 1)}…` : shown;
+};
 
 export function notificationFor(data: unknown, origin: string): ShownNotification {
   if (!data || typeof data !== 'object') return GENERIC;

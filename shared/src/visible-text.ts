@@ -10,8 +10,8 @@
  * pictographs (👩‍💻, 🏳️‍🌈) and one presentation selector (U+FE0E, U+FE0F) right after a pictograph or a
  * keycap's digit, # or * (❤️, 1️⃣). Each says at most one bit, so none can hide words. A joiner
  * anywhere else, a second selector in a row and tag characters (even in the flags 🏴 of England,
- * Scotland and Wales) are shown as escapes. A regular expression's source; the terminal's
- * (daemon/src/util/text.ts) keeps the same ones.
+ * Scotland and Wales, which only prose keeps) are shown as escapes. A regular expression's source;
+ * the terminal's (daemon/src/util/text.ts) keeps the same ones.
  */
 export const EMOJI_FORMAT = String.raw`(?<=\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?)\u200d(?=\p{Extended_Pictographic})|(?<=[\p{Extended_Pictographic}#*0-9])[\ufe0e\ufe0f]`;
 
@@ -28,10 +28,9 @@ export const EMOJI_FORMAT = String.raw`(?<=\p{Extended_Pictographic}[\u{1f3fb}-\
  *   (tags and selectors; what is not yet assigned there would be invisible too);
  * - "⟨" itself, so every marker on screen is one this function made.
  */
-const HIDDEN = new RegExp(
-  String.raw`(?!${EMOJI_FORMAT})[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0000}-\u{e0fff}\u27e8]`,
-  'gu',
-);
+const HIDDEN_CHARS = String.raw`[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u2800\u3164\ufe00-\ufe0f\uffa0\u{e0000}-\u{e0fff}\u27e8]`;
+// The character is looked at first: the emoji rule's look-behind runs only where it can matter.
+const HIDDEN = new RegExp(`(?=${HIDDEN_CHARS})(?!${EMOJI_FORMAT})${HIDDEN_CHARS}`, 'gu');
 
 const marker = (ch: string): string => `⟨U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
 
@@ -44,17 +43,37 @@ export function visibleText(text: string, keepLineBreaks = false): string {
   return text.replace(HIDDEN, (ch) => (keepLineBreaks && ch === '\n' ? ch : marker(ch)));
 }
 
-/** Embeddings, overrides and isolates (U+202A–202E, U+2066–2069): each reorders what follows it. */
-const DIRECTION_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * The flags of England, Scotland and Wales: a black flag, the tags "gbeng", "gbsct" or "gbwls" and a
+ * cancel tag. The only tag sequences drawn as a picture; any other run of tags is drawn as nothing
+ * while a model reads it as words ("🏴" + tags "ignore" + cancel tag), so it is shown as markers.
+ */
+const SUBDIVISION_FLAG = String.raw`\u{1f3f4}\u{e0067}\u{e0062}(?:\u{e0065}\u{e006e}\u{e0067}|\u{e0073}\u{e0063}\u{e0074}|\u{e0077}\u{e006c}\u{e0073})\u{e007f}`;
 
 /**
- * Prose (the model's answer, a Markdown file, a table's cells) with the characters that reorder what
- * follows them shown as markers: "saved as invoice<U+202E>fdp.exe" must not read "invoiceexe.pdf".
- * Direction marks (U+200E, U+200F), joiners and non-breaking spaces belong to ordinary writing in
- * many languages and stay as they are.
+ * What ordinary writing needs among the HIDDEN characters, kept as they are in prose: tabs and line
+ * breaks (the renderer lays them out), spaces of every width (drawn as space, read as space),
+ * direction marks (U+200E, U+200F: Hebrew and Arabic next to Latin), and one zero-width (non-)joiner
+ * between letters or marks (Persian "می‌خواهم", Indic conjuncts); a run of them says more than a
+ * word needs, so it is marked.
+ */
+const PROSE_KEEPS = String.raw`[\t\n\r\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u200e\u200f]|(?<=[\p{L}\p{M}])[\u200c\u200d](?=[\p{L}\p{M}])`;
+
+const PROSE_HIDDEN = new RegExp(
+  `(${SUBDIVISION_FLAG})|(?=${HIDDEN_CHARS})(?!${PROSE_KEEPS})(?!${EMOJI_FORMAT})${HIDDEN_CHARS}`,
+  'gu',
+);
+
+/**
+ * Prose (the model's answer, a Markdown file, a table's cells, a thread's or a schedule's title) with
+ * the HIDDEN characters shown as markers, but for what ordinary writing needs (PROSE_KEEPS) and emoji
+ * (EMOJI_FORMAT, the three subdivision flags). What a person reads must be all that a model reads:
+ * tag characters hide an ASCII copy ("IGNORE") that draws as nothing, zero-width spaces, word joiners,
+ * a byte order mark or a soft hyphen split or hide words, and "invoice<U+202E>fdp.exe" must not read
+ * "invoiceexe.pdf". Copying the text copies the markers: what is shown, never a hidden payload.
  */
 export function visibleProse(text: string): string {
-  return text.replace(DIRECTION_CONTROLS, marker);
+  return text.replace(PROSE_HIDDEN, (ch, flag: string | undefined) => flag ?? marker(ch));
 }
 
 /**

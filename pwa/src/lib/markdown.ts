@@ -1,8 +1,8 @@
 // A small, safe Markdown renderer: text in, Preact vnodes out. It never produces HTML strings and
 // never uses innerHTML, so whatever the model or a file contains is rendered as text. Links are kept
-// only for http(s) and mailto; images are never fetched (shown as their alt text). Characters that
-// reorder what follows them are shown as markers in prose, and code shows every hidden character
-// (shared/src/visible-text.ts).
+// only for http(s) and mailto; images are never fetched (shown as their alt text). Hidden and
+// direction-changing characters are shown as markers in prose, but for what ordinary writing needs,
+// and code shows every hidden character (shared/src/visible-text.ts).
 import { type ComponentChildren, cloneElement, h, type VNode } from 'preact';
 import { visibleCode, visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { installCopyCode } from './copy-code.js';

@@ -6,6 +6,7 @@ import { defaultDeviceName, isIOS, isStandalone } from '../lib/platform.js';
 import { navigate } from '../lib/route.js';
 import { saveAuth } from '../state/app.js';
 import { useStore } from '../state/store.js';
+import { focusLost } from '../ui/focus.js';
 import { NotificationsSwitch } from './Notifications.js';
 
 type Phase = { step: 'name' } | { step: 'waiting' } | { step: 'failed'; kind: string; message: string };
@@ -139,9 +140,17 @@ export function AlreadyPaired({
   onPairAgain(): void;
   onBack(): void;
 }) {
+  // A security question, opened by a link: keyboard and screen-reader users start at its heading,
+  // not at the top of an unnamed page (a heading takes focus by script only, as on other screens).
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (focusLost()) heading.current?.focus({ preventScroll: true });
+  }, []);
   return (
     <main class="screen pad center" aria-labelledby="already-paired-title">
-      <h1 id="already-paired-title">Already paired</h1>
+      <h1 id="already-paired-title" ref={heading} tabIndex={-1}>
+        Already paired
+      </h1>
       <div class="card stack">
         <p class="big">
           This phone is already paired with <strong>{visibleText(hostName)}</strong>.

@@ -14,6 +14,7 @@ import {
   skippedWords,
   timeIn,
 } from '../../../shared/src/index.js';
+import { visibleProse } from '../../../shared/src/visible-text.js';
 import { onEvent, request } from '../conn/connection.js';
 import { back, navigate } from '../lib/route.js';
 import { appStore, connStore } from '../state/app.js';
@@ -133,6 +134,8 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
   const [confirm, setConfirm] = useState(false);
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
+  // The model's words (the schedule tool) or the person's: hidden characters (tag text) shown as markers.
+  const title = visibleProse(s.title);
   const last = s.history.at(-1);
   const asks = s.history.filter((o) => o.ask === 'open');
   const act = async (fn: () => Promise<unknown>) => {
@@ -148,7 +151,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
   };
   return (
     <li class="card schedule" data-schedule={s.id}>
-      <h3>{s.title}</h3>
+      <h3>{title}</h3>
       <p class="muted">
         {describeWhen(s.when)} · {s.timeZone}
         {/* Running as planned needs no word; a paused or ended schedule says so plainly. */}
@@ -202,7 +205,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
         <button
           type="button"
           disabled={busy}
-          aria-label={`Run ${s.title} now`}
+          aria-label={`Run ${title} now`}
           onClick={() => void act(() => request({ type: 'schedule.run', scheduleId: s.id }))}
         >
           Run now
@@ -211,7 +214,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
           <button
             type="button"
             disabled={busy}
-            aria-label={`Pause ${s.title}`}
+            aria-label={`Pause ${title}`}
             onClick={() => void act(() => request({ type: 'schedule.pause', scheduleId: s.id }))}
           >
             Pause
@@ -221,7 +224,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
           <button
             type="button"
             disabled={busy}
-            aria-label={`Resume ${s.title}`}
+            aria-label={`Resume ${title}`}
             onClick={() => void act(() => request({ type: 'schedule.resume', scheduleId: s.id }))}
           >
             Resume
@@ -232,12 +235,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
             Open thread
           </button>
         )}
-        <button
-          type="button"
-          aria-expanded={editing}
-          aria-label={`Edit ${s.title}`}
-          onClick={() => setEditing(!editing)}
-        >
+        <button type="button" aria-expanded={editing} aria-label={`Edit ${title}`} onClick={() => setEditing(!editing)}>
           Edit
         </button>
         <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
@@ -248,7 +246,7 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
             type="button"
             class="danger"
             disabled={busy}
-            aria-label={`Confirm delete ${s.title}`}
+            aria-label={`Confirm delete ${title}`}
             onClick={() =>
               void act(async () => {
                 await request({ type: 'schedule.delete', scheduleId: s.id });
@@ -259,14 +257,14 @@ function ScheduleCard({ s, onError }: { s: Schedule; onError: (e: string | undef
             Delete?
           </button>
         ) : (
-          <button type="button" aria-label={`Delete ${s.title}`} onClick={() => setConfirm(true)}>
+          <button type="button" aria-label={`Delete ${title}`} onClick={() => setConfirm(true)}>
             Delete
           </button>
         )}
       </div>
       {editing && <ScheduleForm initial={s} onDone={() => setEditing(false)} />}
       {open && (
-        <ol class="history" aria-label={`History of ${s.title}`}>
+        <ol class="history" aria-label={`History of ${title}`}>
           {[...s.history].reverse().map((o) => (
             <li key={o.id}>{occurrenceLine(o, s.timeZone)}</li>
           ))}
@@ -353,7 +351,7 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
   };
   return (
     <form class="card stack" onSubmit={submit} aria-labelledby={`${p}-h`}>
-      <h2 id={`${p}-h`}>{initial ? `Edit ${initial.title}` : 'New schedule'}</h2>
+      <h2 id={`${p}-h`}>{initial ? `Edit ${visibleProse(initial.title)}` : 'New schedule'}</h2>
       <label for={`${p}-text`}>Task</label>
       <textarea
         id={`${p}-text`}

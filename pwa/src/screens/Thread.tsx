@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Approval, Question, Task, ThreadItem } from '../../../shared/src/index.js';
 import { ENDED_TASK_STATES, mostUrgentState } from '../../../shared/src/task-states.js';
-import { visibleText } from '../../../shared/src/visible-text.js';
+import { visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { loadThread, request } from '../conn/connection.js';
 import {
   createdStore,
@@ -20,7 +20,7 @@ import { markdownParts } from '../lib/markdown-parts.js';
 import { linkPaths, pathTargets } from '../lib/path-links.js';
 import { back, hrefFor, navigate } from '../lib/route.js';
 import { appStore, connStore } from '../state/app.js';
-import { groupByTask, markSeen } from '../state/model.js';
+import { groupByTask, markSeen, withoutReplacedNotices } from '../state/model.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
 import { focusLost, refocusWhenGone } from '../ui/focus.js';
@@ -356,7 +356,7 @@ function TaskGroupView({ items, task, approvals, questions, threadId, streamingI
   return (
     // data-task: where focus goes once the composer's Stop has ended this task.
     <section class="task-group" data-task={task?.id}>
-      {items.map((item) => (
+      {withoutReplacedNotices(items).map((item) => (
         <MemoItem
           key={item.id}
           item={item}
@@ -568,7 +568,8 @@ export function ThreadScreen({ id }: { id: string }) {
     if (el && nearBottom.current) el.scrollTop = el.scrollHeight;
   });
 
-  const title = pendingId ? 'New task' : thread?.title || 'Thread';
+  // The thread's title is the model's words: hidden characters (tag text) shown as markers.
+  const title = pendingId ? 'New task' : visibleProse(thread?.title ?? '') || 'Thread';
   // Deleted (on another device, or here): read-only, with Restore where the message box was.
   const deleted = thread?.state === 'deleted';
   const groups = useMemo(() => groupByTask(items), [items]);

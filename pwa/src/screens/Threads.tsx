@@ -1,5 +1,5 @@
 import { useRef } from 'preact/hooks';
-import { visibleText } from '../../../shared/src/visible-text.js';
+import { visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { refresh } from '../conn/connection.js';
 import { outboxStore } from '../conn/outbox.js';
 import { failureWords } from '../lib/failure-words.js';
@@ -65,16 +65,18 @@ export function ThreadsScreen() {
           ))}
           {threads.map((t) => {
             const unread = isUnread(state, t);
+            // The model's words or the person's: hidden characters (tag text) shown as markers.
+            const title = visibleProse(t.title) || 'Untitled';
             return (
               <li key={t.id}>
                 <a
                   class={`thread-row${unread ? ' unread' : ''}`}
                   href={hrefFor({ name: 'thread', id: t.id })}
-                  aria-label={`${t.title}${unread ? ', unread' : ''}`}
+                  aria-label={`${title}${unread ? ', unread' : ''}`}
                 >
                   <div class="row-top">
                     {unread && <span class="dot" aria-hidden="true" />}
-                    <span class="row-title">{t.title || 'Untitled'}</span>
+                    <span class="row-title">{title}</span>
                     <time class="row-time" dateTime={new Date(t.updatedAt).toISOString()}>
                       {shortTime(t.updatedAt)}
                     </time>

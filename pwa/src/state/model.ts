@@ -276,6 +276,21 @@ export function groupByTask(items: ThreadItem[]): { taskId: string | undefined; 
   return groups;
 }
 
+const isTransientNotice = (item: ThreadItem | undefined): item is Extract<ThreadItem, { kind: 'notice' }> =>
+  item?.kind === 'notice' && !!item.transient;
+
+/**
+ * The items a thread shows: a transient notice (a retry in progress) that the next item of its task
+ * replaces with a newer one is left out, so a model call retried six times shows one line, the
+ * latest, not six. The items themselves stay as the computer keeps them.
+ */
+export function withoutReplacedNotices(items: readonly ThreadItem[]): ThreadItem[] {
+  return items.filter((item, i) => {
+    const next = items[i + 1];
+    return !(isTransientNotice(item) && isTransientNotice(next) && next.taskId === item.taskId);
+  });
+}
+
 /** A `snapshot` (the client was too far behind for a replay): the list is replaced, histories are
  *  dropped (fetched again when opened), unread marks are kept. */
 export function applySnapshot(state: AppState, seq: number, threads: ThreadSummary[]): AppState {
