@@ -412,16 +412,30 @@ export class Runtime implements ToolRuntime {
           const named = targets.filter((t) => t !== cwd);
           const readNoted = this.d.taintedFiles.readBy(named, true);
           const made = res.changed ? (await this.d.journal.changes(ctx.taskId)).filter((c) => c.at >= startedAt) : [];
-          this.d.taintedFiles.noteShellStep({ argv, cwd, taskTainted: ctx.tainted, readNoted, made, startedAt });
+          // Its folder could not be compared in full (too large): what it wrote there is found by change time.
+          const uncompared = !!res.unrecorded?.inFolder;
+          await this.d.taintedFiles.noteShellStep({
+            argv,
+            cwd,
+            taskTainted: ctx.tainted,
+            readNoted,
+            made,
+            startedAt,
+            uncompared,
+          });
         }
       }
       // What an "allow for this task" of a command covered may now run other code (shell-grants.ts):
       // after any call that changed files (a file tool, a command approved once, a connector that
-      // may write, which says nothing of what it changed). Not the grant this very call ran under:
-      // what the code a person allowed writes is its own doing, and a build allowed for the task
-      // would otherwise be asked about at every run.
+      // may write, which says nothing of what it changed), or may have changed them unrecorded (a
+      // command in a folder too large to compare, or able to write outside its folder). Not the
+      // grant this very call ran under: what the code a person allowed writes is its own doing, and
+      // a build allowed for the task would otherwise be asked about at every run.
       const mayHaveChangedFiles =
-        res.changed || (spec.kind === 'connector' && !(spec.connector && this.d.connectorReadOnly(spec.connector)));
+        res.changed ||
+        !!res.unrecorded?.inFolder ||
+        !!res.unrecorded?.elsewhere ||
+        (spec.kind === 'connector' && !(spec.connector && this.d.connectorReadOnly(spec.connector)));
       if (mayHaveChangedFiles && spec.kind !== 'read')
         this.d.approvals.lapseGrants(
           (actionClass, taskId) =>

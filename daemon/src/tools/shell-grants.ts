@@ -2,7 +2,7 @@
 // what was shown: it covers other arguments of the same program only for programs known to just
 // read and print (ls, cat, grep …), and only while none of the options that would let them run a
 // program, write a file, or read files no argument names is used (rg --pre, sort -o, fd --exec,
-// sort --files0-from, grep -R …). Every other program (anything
+// sort --files0-from, grep -R, strings @FILE …). Every other program (anything
 // that can run programs or write through its arguments: find, git, awk, sed, perl, xargs, make,
 // ssh, env, sh -c … and anything unknown) gets a grant for the exact same argv only, as does every
 // command while the sandbox is off (nothing then contains what a different argv could do).
@@ -34,6 +34,11 @@ interface Reader {
   long?: string[];
   /** At most this many positional arguments (uniq IN OUT writes OUT). */
   maxPositionals?: number;
+  /**
+   * It reads more arguments from the file an `@FILE` argument names (binutils' response files, even
+   * after `--`): FILE may name files outside the allowed folders that no argument shows.
+   */
+  responseFiles?: boolean;
 }
 
 const PLAIN: Reader = {};
@@ -71,19 +76,19 @@ const READERS: Record<string, Reader> = {
   seq: PLAIN,
   cmp: PLAIN,
   comm: PLAIN,
-  // diff follows links to what they point at, and -r walks folders.
-  diff: { short: 'r', long: ['recursive'] },
+  // Not diff: given a folder (diff d1 d2, diff file d2) it reads the files in it by name and follows
+  // links there to files outside the allowed folders that no argument names.
   md5sum: CHECKSUM,
   sha1sum: CHECKSUM,
   sha256sum: CHECKSUM,
   sha512sum: CHECKSUM,
   cksum: PLAIN,
-  jq: PLAIN,
+  // Not jq: its program text may `import "../../../etc/x" as $d` (or include) a file anywhere.
   column: PLAIN,
   fold: PLAIN,
   rev: PLAIN,
   tac: PLAIN,
-  strings: PLAIN,
+  strings: { responseFiles: true },
   od: PLAIN,
   nproc: PLAIN,
   date: { short: 's', long: ['set'] },
@@ -102,6 +107,7 @@ function onlyReads(argv: string[], reader: Reader): boolean {
   let positionals = 0;
   let options = true;
   for (const arg of argv.slice(1)) {
+    if (reader.responseFiles && arg.startsWith('@')) return false;
     if (options && arg === '--') {
       options = false;
       continue;
@@ -153,7 +159,16 @@ export function grantIsWide(
   inside?: (candidate: string) => boolean,
   program?: ProgramFile,
 ): boolean {
-  if (program?.writable || !sandboxOn) return false;
+  return sandboxOn && isPlainRead(argv, program, inside);
+}
+
+/**
+ * Whether this command is a known reader used with none of the options that run a program or write
+ * a file (nor read beyond its arguments; with `inside`, every argument it names is in the allowed
+ * folders): it changes no file, sandboxed or not.
+ */
+export function isPlainRead(argv: string[], program?: ProgramFile, inside?: (candidate: string) => boolean): boolean {
+  if (program?.writable) return false;
   const prog = argv[0];
   // A path (./ls, /tmp/x/cat) may be any program under that name: exact.
   const reader = !prog.includes('/') && Object.hasOwn(READERS, prog) ? READERS[prog] : undefined;

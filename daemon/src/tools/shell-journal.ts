@@ -563,7 +563,10 @@ export async function recoverRun(journal: ShellRunJournal, file: string, touchLo
   await fsp.rm(file, { force: true });
 }
 
-/** Snapshot, run, compare, journal. Returns a note for the tool result and whether the journal changed. */
+/**
+ * Snapshot, run, compare, journal. Returns a note for the tool result, whether the journal changed,
+ * and whether every change the command made under `cwd` was compared (`complete`).
+ */
 export async function withShellUndo<T>(opts: {
   journal: ShellRunJournal;
   taskId: string;
@@ -572,8 +575,10 @@ export async function withShellUndo<T>(opts: {
   limits?: SnapshotLimits;
   /** The task's cancel: the comparison after the command then hashes little more. */
   signal?: AbortSignal;
+  /** Where else the command could write (it is not compared there), for the note. */
+  alsoWrites?: string;
   run: () => Promise<T>;
-}): Promise<{ value: T; note: string; changed: boolean; undoable: boolean }> {
+}): Promise<{ value: T; note: string; changed: boolean; undoable: boolean; complete: boolean }> {
   const limits = opts.limits ?? DEFAULT_SNAPSHOT_LIMITS;
   await opts.journal.ready();
   // From here on, what Errand's tools change is told to this run (and was being changed is known).
@@ -604,7 +609,7 @@ export async function withShellUndo<T>(opts: {
       if (snap.ok) await record(opts, snap.snapshot, skip, limits, watch, runId).catch(() => undefined);
       throw err;
     }
-    if (!snap.ok) return { value, note: notUndoable(snap.reason), changed: false, undoable: false };
+    if (!snap.ok) return { value, note: notUndoable(snap.reason), changed: false, undoable: false, complete: false };
     let diff: DiffResult;
     try {
       diff = await record(opts, snap.snapshot, skip, limits, watch, runId);
@@ -614,6 +619,7 @@ export async function withShellUndo<T>(opts: {
         note: notUndoable(`recording them failed: ${(err as Error).message}`),
         changed: false,
         undoable: false,
+        complete: false,
       };
     }
     const c = diff.changes;
@@ -628,12 +634,16 @@ export async function withShellUndo<T>(opts: {
         'the folder grew too large to compare in full: new files and folders past that point are not recorded and cannot be undone',
       diff.leftOut.length && leftOutNote(diff.leftOut, opts.cwd, limits),
     ].filter(Boolean);
-    const more = caveats.map((c) => `; ${c}`).join('');
+    // Outside its folder nothing was compared: the note never lets "no file changes" stand for there.
+    const elsewhere = opts.alsoWrites
+      ? [`changes it made outside ${opts.cwd} (${opts.alsoWrites}) are not compared, so not recorded for undo`]
+      : [];
+    const more = [...caveats, ...elsewhere].map((c) => `; ${c}`).join('');
     const note = parts.length
       ? `file changes recorded for undo: ${parts.join(', ')}${more}${unkept}`
       : `no file changes ${caveats.length ? 'recorded ' : ''}under ${opts.cwd}${more}`;
     // Part of what it changed cannot be undone: the step says so (not undoable), whatever was recorded.
-    return { value, note, changed: diff.count > 0, undoable: !caveats.length };
+    return { value, note, changed: diff.count > 0, undoable: !caveats.length, complete: !caveats.length };
   } finally {
     watch.close();
     if (held) opts.journal.kept.release(held);

@@ -8,7 +8,7 @@ import { recheckProgram, resolveProgram } from './resolve-program.js';
 import { isInside, type Roots } from './roots.js';
 import { limitArgv, limitNote, runProcess } from './run-process.js';
 import type { Sandbox } from './sandbox.js';
-import { grantIsWide, shellActionClass } from './shell-grants.js';
+import { grantIsWide, isPlainRead, shellActionClass } from './shell-grants.js';
 import { type SnapshotLimits, withShellUndo } from './shell-journal.js';
 import { asInput, optStr, type ToolSpec } from './types.js';
 import { clip, fmt, shellQuote, ToolError } from './util.js';
@@ -154,6 +154,9 @@ export function shellTool(deps: {
           // agent could have changed is hashed again just before it starts (below).
           const exact = [program.path, ...argv.slice(1)];
           let run = exact;
+          // Where it can write besides its folder (only that is compared): the other allowed folders
+          // when sandboxed, anywhere when not. A plain read writes nothing anywhere.
+          let alsoWrites: string | undefined = sandboxed ? undefined : 'anywhere: the sandbox is off';
           // Memory and process limits: set inside the sandbox (counted there per command), else by runProcess.
           const limits = { memoryMB: cfg.maxMemoryMB, processes: cfg.maxProcesses };
           if (sandboxed) {
@@ -162,11 +165,14 @@ export function shellTool(deps: {
             // A tainted task's command writes only in its working folder: all it writes there is
             // compared after it ends and noted as tainted, while a `cd ..` or a path elsewhere let
             // it write where nothing noted it (a planted AGENTS.md, a copy of a noted file).
-            const writable = call.tainted ? [now.real] : undefined;
+            const writable = call.tainted ? [now.real] : deps.roots.usable();
+            if (writable.some((w) => !isInside(now.real, w))) alsoWrites = 'the other allowed folders';
             run = (
               await deps.sandbox.wrap(limitArgv(exact, limits), now.real, deps.roots.usable(), call.callId, writable)
             ).argv;
           }
+          const writesNothing = isPlainRead(argv, program);
+          if (writesNothing) alsoWrites = undefined;
           // The files under cwd are kept before it runs and compared after it ends (however it ends), so undo covers it.
           const undo = await withShellUndo({
             journal: deps.journal,
@@ -176,6 +182,7 @@ export function shellTool(deps: {
             limits: deps.undoLimits,
             // A cancelled task stops comparing big files (what is left is recorded as not undoable).
             signal,
+            alsoWrites,
             // Checked last, after the folder was kept (that can take a while): no window for a swap.
             run: async () => {
               await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });
@@ -223,6 +230,8 @@ export function shellTool(deps: {
             summary: `Ran ${clip(line, 60)}: ${ended}${undo.undoable ? '' : ' (its changes cannot be undone)'}`,
             output: body, // bounded by maxOutputBytes; the phone gets a preview and fetches the rest
             changed: undo.changed,
+            // What it may have changed unseen: other exact grants lapse, a tainted task's folder is noted (runtime.ts).
+            ...(writesNothing ? {} : { unrecorded: { inFolder: !undo.complete, elsewhere: alsoWrites !== undefined } }),
           };
         },
       };

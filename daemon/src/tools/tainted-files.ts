@@ -5,6 +5,7 @@
 // (its path ending in the separator) that covers everything under it. The ledger never forgets a
 // mark: past its bound, marks give way to their folders' marks (more counts as tainted, never less).
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileDurablySync } from '../util/durable-file.js';
 
@@ -15,6 +16,14 @@ const KEEP_MARKS = 7_500;
 const MAX_COLLAPSE_DEPTH = 32;
 /** A move carries up to this many marks one by one; past it, the new folder is marked whole. */
 const CARRY_EACH_UP_TO = 32;
+/** Entries of a folder looked at for files a command changed; past it, the folder is marked whole. */
+const MAX_SCAN_ENTRIES = 50_000;
+/**
+ * How long before a command started a file's ctime may lie and still count as written by it: the
+ * kernel stamps ctime from a clock up to a tick behind, and a file system that keeps whole seconds
+ * (FAT: two) rounds it down.
+ */
+const ctimeSlackNs = (ctimeNs: bigint) => (ctimeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 100_000_000n);
 
 /** How many names deep a path is (the root is 0). */
 function depthOf(p: string): number {
@@ -139,6 +148,42 @@ export interface ShellStep {
   made: Array<{ op: string; path: string; toPath?: string }>;
   /** When the step started (ms): an argument path changed since then was written by it. */
   startedAt: number;
+  /** Its folder could not be compared in full (too large, files left out): `made` may miss files. */
+  uncompared?: boolean;
+}
+
+/**
+ * Regular files under `dir` whose ctime is at or after `since` (the kernel sets ctime on every
+ * write, rename or chmod; no program sets it back), without following links; undefined past
+ * MAX_SCAN_ENTRIES entries or at a folder it cannot read (a chmod 000 must not hide what is in it).
+ */
+async function changedSince(dir: string, since: number): Promise<string[] | undefined> {
+  const sinceNs = BigInt(Math.floor(since)) * 1_000_000n;
+  const found: string[] = [];
+  const stack = [dir];
+  let entries = 0;
+  while (stack.length) {
+    const at = stack.pop()!;
+    let names: string[];
+    try {
+      names = await fsp.readdir(at);
+    } catch (err) {
+      // Gone meanwhile: nothing there to note.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      return undefined;
+    }
+    entries += names.length;
+    if (entries > MAX_SCAN_ENTRIES) return undefined;
+    const stats = await Promise.all(
+      names.map((n) => fsp.lstat(path.join(at, n), { bigint: true }).catch(() => undefined)),
+    );
+    names.forEach((n, i) => {
+      const st = stats[i];
+      if (st?.isDirectory()) stack.push(path.join(at, n));
+      else if (st?.isFile() && st.ctimeNs + ctimeSlackNs(st.ctimeNs) >= sinceNs) found.push(path.join(at, n));
+    });
+  }
+  return found;
 }
 
 export class TaintedFiles {
@@ -219,9 +264,11 @@ export class TaintedFiles {
    * Note what a shell step wrote when it may carry untrusted text: the task had some in view, or the
    * step read a noted file (`cp noted copy`, `cat noted > out`) or removed one (`mv` shows as a
    * removal and a new file). Besides its recorded changes (its folder only), an argument path
-   * changed during the step is noted too (`mv noted ../elsewhere/name`).
+   * changed during the step is noted too (`mv noted ../elsewhere/name`). When its folder could not
+   * be compared, what changed there is found by change time; a folder too large for that is noted
+   * whole (a clean task reading from it is then tainted: never less, when unsure).
    */
-  noteShellStep(step: ShellStep): void {
+  async noteShellStep(step: ShellStep): Promise<void> {
     const removedNoted = step.made.some((c) => c.op === 'trash' && this.readBy([c.path], true));
     if (!step.taskTainted && !step.readNoted && !removedNoted) return;
     const written = step.made
@@ -236,6 +283,10 @@ export class TaintedFiles {
       } catch {
         /* not there (a word, or a file it removed) */
       }
+    }
+    if (step.uncompared) {
+      const changed = await changedSince(step.cwd, step.startedAt);
+      written.push(...(changed ?? [folderMark(step.cwd)]));
     }
     this.add(written);
   }

@@ -14,6 +14,11 @@ export interface ExecResult {
   tainted?: boolean;
   /** The call changed files of the task (journal updated). */
   changed?: boolean;
+  /**
+   * A command may have changed files that were not recorded: in its folder, which could not be
+   * compared in full (too large, files left out), or `elsewhere`, outside it, where it could write.
+   */
+  unrecorded?: { inFolder: boolean; elsewhere: boolean };
 }
 
 export interface PreparedCall {
