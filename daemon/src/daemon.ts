@@ -16,7 +16,7 @@ import { Pairing } from './pairing/pairing.js';
 import { buildApp } from './server/app.js';
 import { CommandRouter } from './server/command-router.js';
 import { Gateway } from './server/gateway.js';
-import { LiveOriginPolicy, phoneOrigin, servedOrigins } from './server/origins.js';
+import { LiveOriginPolicy, phoneOrigin, servedOrigins, shownOrigins } from './server/origins.js';
 import { FailureLimiter } from './server/rate-limit.js';
 import { RefusalLog } from './server/refusals.js';
 import { DiskFullAtStartError, openStore } from './store/index.js';
@@ -96,6 +96,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // In LAN mode it follows the interfaces while the daemon runs (Wi-Fi up after a start at boot).
     const policy = new LiveOriginPolicy(config, listenPort);
     let boundHost = config.lan ? '0.0.0.0' : config.bind;
+    // The accepted origins, less one that is only an accepted Host here ([::1] on a 127.0.0.1 socket).
+    const origins = () => shownOrigins(policy.origins(), boundHost);
 
     const ctx: DaemonContext = {
       paths,
@@ -124,7 +126,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           version: VERSION,
           os: `${os.type()} ${os.release()}`,
           startedAt,
-          origins: policy.origins(),
+          origins: origins(),
           roots: [],
           connectors: [],
           sandbox: { enabled: false, reason: 'tools not loaded' },
@@ -138,7 +140,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const parts = [webStatus(config), ...modules.map((m) => m.status?.())];
         return parts.reduce<HostStatus>((s, part) => ({ ...s, ...part }), base);
       },
-      origins: () => policy.origins(),
+      origins,
       listening: () => servedOrigins(policy.origins(), boundHost),
       version: VERSION,
       startedAt,
@@ -242,7 +244,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
     // A snapshot that could not be written (a damaged part it copies) is logged, not swallowed.
     store.journal.onWarning((text) => log?.warn(text));
-    log.info('started', { version: VERSION, origins: policy.origins(), home: paths.home });
+    log.info('started', { version: VERSION, origins: origins(), home: paths.home });
     return {
       ctx,
       app,

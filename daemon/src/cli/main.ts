@@ -2,6 +2,7 @@
 import readline from 'node:readline/promises';
 import { defaultHome } from '../config/paths.js';
 import { type CliIO, parseCommandArgs } from './command.js';
+import { namingUsersCommand } from './command-name.js';
 import { COMMANDS } from './registry.js';
 import { linesForTerminal } from './terminal-text.js';
 
@@ -47,7 +48,10 @@ export function defaultIO(): CliIO {
   };
 }
 
-export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function runCli(argv: string[], given: CliIO = defaultIO()): Promise<number> {
+  // Every hint ("run `errand pair`") names the command this user has: `npx errand` from the project.
+  const named = namingUsersCommand(given.env);
+  const io: CliIO = { ...given, out: (t) => given.out(named(t)), err: (t) => given.err(named(t)) };
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0]) {
     // `errand help pair` is `errand pair --help`.

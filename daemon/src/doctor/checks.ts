@@ -1,6 +1,7 @@
 // `errand doctor`: look at everything Errand needs and say, in plain words, what is wrong and
 // how to fix it. Each check is independent; none of them changes anything.
 import fs from 'node:fs';
+import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { ConfigError, loadConfig, readConfigFile } from '../config/load.js';
 import { homePaths } from '../config/paths.js';
@@ -20,6 +21,7 @@ import { inspectJournal, journalDirOf } from '../store/repair.js';
 import type { Logger } from '../util/log.js';
 import { basicAuthOf, withoutUrlCredentials } from '../util/url-credentials.js';
 import { inspectHome } from './home-check.js';
+import { listenAddressProblem, listenHost, portInUseProblem, tryListen } from './listen-check.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -70,7 +72,7 @@ function gb(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
 }
 
-async function checkDaemon(socket: string): Promise<{ check: Check; status?: DaemonStatus }> {
+async function checkDaemon(socket: string): Promise<{ check: Check; status?: DaemonStatus; notRunning?: boolean }> {
   try {
     const status = (await controlCall(socket, 'status', {}, { timeoutMs: 3000 })) as DaemonStatus | undefined;
     const bits = [
@@ -96,6 +98,7 @@ async function checkDaemon(socket: string): Promise<{ check: Check; status?: Dae
           detail: 'not running',
           fix: 'Start it with `errand start`, or run `errand install` to have it start at login.',
         },
+        notRunning: true,
       };
     }
     return {
@@ -265,6 +268,17 @@ async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeout
     }
     return { id: 'model', title, status: 'ok', detail: `${base} answers (HTTP ${res.status})` };
   } catch (err) {
+    // fetch refuses some ports outright (1, 6000, 6665-6669 …: its blocked-port list), before any
+    // network traffic; the model client uses fetch too, so no task can reach a server there.
+    if ((err as { cause?: { message?: string } }).cause?.message === 'bad port') {
+      return {
+        id: 'model',
+        title,
+        status: 'fail',
+        detail: `port ${new URL(endpoint).port} of ${base} cannot be used: the model client (fetch) refuses to connect to it`,
+        fix: 'Run your model server on another port (such as 8080), then correct anthropic.baseUrl in config.json (or ANTHROPIC_BASE_URL).',
+      };
+    }
     if (!failedOnTheNetwork(err)) {
       return {
         id: 'model',
@@ -296,6 +310,26 @@ async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeout
       fix: 'Check the internet connection (and any proxy or firewall); tasks retry when the connection is back.',
     };
   }
+}
+
+/**
+ * For a stopped daemon: the listen `errand start` would do, tried and closed at once, so a port in
+ * use or a `bind` that is not on this computer is found before start refuses it (in start's words).
+ */
+async function checkListen(config: Config, home: string, env: NodeJS.ProcessEnv): Promise<Check> {
+  const id = 'listen';
+  const title = 'Listening address';
+  const host = listenHost(config);
+  const shown = `${isIPv6(host) ? `[${host}]` : host}:${config.port}`;
+  const err = await tryListen(host, config.port);
+  if (!err) return { id, title, status: 'ok', detail: `${shown} is free for \`errand start\`` };
+  const found =
+    err.code === 'EADDRINUSE'
+      ? await portInUseProblem({ port: config.port, address: host }, home, { flag: false, env })
+      : listenAddressProblem(err);
+  if (found)
+    return { id, title, status: 'fail', detail: `\`errand start\` would stop: ${found.problem}`, fix: found.fix };
+  return { id, title, status: 'unknown', detail: `could not try to listen on ${shown} (${err.message})` };
 }
 
 function checkRoots(config: Config, workspace: string): Check[] {
@@ -429,6 +463,9 @@ function sandboxFix(platform: NodeJS.Platform): string {
   return 'Shell commands cannot be sandboxed on this system; keep shell approvals on.';
 }
 
+/** A `bind` only this computer can reach (config/schema.ts accepts IP literals and localhost). */
+const LOOPBACK_BIND = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
 async function checkOrigin(
   config: Config,
   env: NodeJS.ProcessEnv,
@@ -441,7 +478,10 @@ async function checkOrigin(
   // says where it will answer when it starts.
   const reach = running && reachFromStatus(running);
   const port = reach?.port ?? config.port;
-  const lan = reach ? lanServed(reach).length > 0 : config.lan;
+  // Stopped, it will listen where `bind` says: a network address there is plain HTTP, as LAN mode.
+  const bound = `http://${isIPv6(config.bind) ? `[${config.bind}]` : config.bind}:${port}`;
+  const bindOnNetwork = !LOOPBACK_BIND.test(config.bind);
+  const lan = reach ? lanServed(reach).length > 0 : config.lan || bindOnNetwork;
   const ts = await tailscaleServing({ run, env, platform }, port).catch(() => undefined);
   if (config.publicUrl) {
     const publicUrl = withoutUrlCredentials(config.publicUrl);
@@ -470,7 +510,11 @@ async function checkOrigin(
       id: 'origin',
       title,
       status: 'warn',
-      detail: `LAN mode over plain HTTP${reach ? ` (${lanServed(reach).join(', ')})` : ''}: no app install, push or offline on the phone`,
+      detail: reach
+        ? `LAN mode over plain HTTP (${lanServed(reach).join(', ')}): no app install, push or offline on the phone`
+        : config.lan
+          ? 'LAN mode over plain HTTP: no app install, push or offline on the phone'
+          : `plain HTTP at ${bound} (the "bind" setting): no app install, push or offline on the phone`,
       fix: 'Run `errand expose tailscale` (or `errand expose url <https-url>` for your own proxy) for a secure address.',
     };
   }
@@ -478,7 +522,7 @@ async function checkOrigin(
     id: 'origin',
     title,
     status: 'warn',
-    detail: `only this computer can open Errand (http://127.0.0.1:${port})`,
+    detail: `only this computer can open Errand (${reach ? `http://127.0.0.1:${port}` : bound})`,
     fix: ts?.installed
       ? 'Run `errand expose tailscale` to reach it securely from your phone.'
       : 'Install Tailscale and run `errand expose tailscale`, or put an HTTPS proxy in front and run `errand expose url <https-url>`.',
@@ -681,16 +725,20 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   checks.push({ id: 'home', title: 'Home folder', ...inspectHome(opts.home) });
   const [daemon, service] = await Promise.all([checkDaemon(paths.socket), checkService(opts.home, env, platform)]);
   checks.push(daemon.check, service);
-  const [model, sandbox, origin, disk] = await Promise.all([
+  const configValid = checks.find((c) => c.id === 'config')?.status === 'ok';
+  const [model, sandbox, origin, disk, listen] = await Promise.all([
     checkModelEndpoint(config, opts.fetch ?? fetch, opts.timeoutMs ?? 4000),
     checkSandbox(config, env, platform, run, daemon.status),
     checkOrigin(config, env, platform, run, daemon.status),
     checkDisk(opts.home),
+    // Only for a stopped daemon (a running one holds its port) with a configuration start accepts.
+    daemon.notRunning && configValid ? checkListen(config, opts.home, env) : undefined,
   ]);
   checks.push(checkApiKey(config, raw, env, service.status === 'ok', paths.config), model);
   checks.push(...checkRoots(config, paths.workspace));
   checks.push(
     sandbox,
+    ...(listen ? [listen] : []),
     origin,
     checkPushKeys(paths.vapid, Boolean(daemon.status)),
     checkPushSubject(config),

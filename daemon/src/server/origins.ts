@@ -198,6 +198,15 @@ export function servedOrigins(origins: string[], boundHost: string): string[] {
   });
 }
 
+/**
+ * The accepted origins to list (status, the start log): all of them but [::1] where the socket does
+ * not listen there. It stays an accepted Host (a tunnel from [::1] to the port arrives with it), but
+ * it is no address to open: nothing answers at [::1] on a socket bound to 127.0.0.1.
+ */
+export function shownOrigins(origins: string[], boundHost: string): string[] {
+  return origins.filter((o) => !/^http:\/\/\[::1\]/.test(o) || servedOrigins([o], boundHost).length > 0);
+}
+
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
 
 /**

@@ -11,8 +11,9 @@ export function makeDoctorCommand(deps: DoctorCommandDeps = {}): CliCommand {
     summary: 'Check the setup and say how to fix what is wrong',
     help: `Usage: errand doctor [--json]
 
-Checks, without changing anything: the home folder can be written to, the daemon is running,
-the login service is installed, an API key is set, the model endpoint answers (unknown when
+Checks, without changing anything: the home folder can be written to, the daemon is running
+(when it is not: that its port is free and \`bind\` is an address of this computer, as \`errand start\`
+needs), the login service is installed, an API key is set, the model endpoint answers (unknown when
 offline), the allowed folders exist, the shell sandbox works, the phone has a secure (HTTPS)
 address, push keys exist, connectors are healthy, the store journal is whole, the store files
 start reads (devices.json, push.json, vapid.json) are valid, and there is disk space. Each line

@@ -94,17 +94,20 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         );
         return 74;
       }
+      // Loaded here, not at the top: only a start that failed to listen needs these words.
+      const { listenAddressProblem, portInUseProblem } = await import('../../doctor/listen-check.js');
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        io.err(
-          await portInUseMessage(err as NodeJS.ErrnoException & { port?: number; address?: string }, args.home, {
-            flag: port !== undefined,
-            env: io.env,
-          }),
+        const inUse = await portInUseProblem(
+          err as NodeJS.ErrnoException & { port?: number; address?: string },
+          args.home,
+          { flag: port !== undefined, env: io.env },
         );
+        io.err(`errand start: ${forTerminal(inUse.problem)}\n${forTerminal(inUse.fix)}`);
         return 78; // a configuration error: the service manager must not retry it every few seconds
       }
       const homeProblem = homeAccessMessage(err, args.home);
-      const addressProblem = homeProblem ? undefined : listenAddressMessage(err);
+      const listenProblem = homeProblem ? undefined : listenAddressProblem(err);
+      const addressProblem = listenProblem && forTerminal(`${listenProblem.problem} ${listenProblem.fix}`);
       // Other messages may quote what is in the home's files (a key of config.json, bytes of a damaged file).
       io.err(`errand start: ${homeProblem ?? addressProblem ?? linesForTerminal((err as Error).message).join('\n')}`);
       const code = homeProblem ? EXIT_HOME_UNUSABLE : addressProblem ? EXIT_BAD_ADDRESS : exitCodeOf(err);
@@ -232,48 +235,3 @@ async function startWhenHandStartedDaemonStops(
 
 /** An address the daemon cannot listen on is a configuration error: restarting cannot fix it. */
 const EXIT_BAD_ADDRESS = 78;
-
-/** The sentence for an address or port the socket cannot use (naming the setting), or undefined. */
-function listenAddressMessage(err: unknown): string | undefined {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
-  const address = forTerminal(String(e.address ?? e.hostname ?? ''));
-  const fix = `Set \`bind\` (in config.json, or ERRAND_BIND) to an address of this computer, like 127.0.0.1 (the default), or remove it.`;
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
-    return `cannot listen on "${address}": it is not an address of this computer. ${fix}`;
-  if (e.code === 'EADDRNOTAVAIL')
-    return `cannot listen on ${address}: it is not an address of this computer (or its network is down). ${fix}`;
-  if (e.code === 'EACCES' && e.syscall === 'listen')
-    return `not allowed to listen on ${address}:${e.port ?? ''} (permission denied): ports below 1024 need administrator rights. Pick a port from 1024 up (\`port\` in config.json, ERRAND_PORT or --port), and check \`bind\` (config.json or ERRAND_BIND).`;
-  return undefined;
-}
-
-/**
- * Which port, who holds it when that can be known (another Errand answers /healthz), how to pick
- * another: where the port came from decides which change takes effect (--port beats ERRAND_PORT,
- * which beats config.json).
- */
-async function portInUseMessage(
-  err: { port?: number; address?: string },
-  home: string,
-  from: { flag: boolean; env: NodeJS.ProcessEnv },
-): Promise<string> {
-  const port = err.port ?? 7345;
-  let holder = 'another program holds it';
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
-    const body = (await res.json()) as { name?: string; version?: string };
-    if (body.name === 'errand')
-      holder = `another Errand daemon (version ${String(body.version).slice(0, 20)}) is already running there; \`errand status\` shows it`;
-  } catch {
-    /* not an Errand, or not answering HTTP */
-  }
-  const next = port < 65535 ? port + 1 : port - 1;
-  return [
-    `errand start: port ${port} on ${err.address ?? '127.0.0.1'} is in use: ${holder}.`,
-    from.flag
-      ? `Pick another port: \`errand start --port ${next}\`.`
-      : from.env.ERRAND_PORT
-        ? `ERRAND_PORT is set in the environment, and it overrides "port" in config.json: pick another port with ERRAND_PORT=${next}${from.env.ERRAND_SUPERVISOR ? ` (for the login service, run \`ERRAND_PORT=${next} errand install\`)` : ''}, or \`errand start --port ${next}\`.`
-        : `Pick another port: \`errand start --port ${next}\`, ERRAND_PORT=${next}, or "port": ${next} in ${homePaths(home).config}.`,
-  ].join('\n');
-}

@@ -22,7 +22,7 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
     const uptime = Math.round((Date.now() - s.startedAt) / 1000);
     // Only what the socket serves now; what the configuration adds since the start needs a restart.
     const served = s.listening ?? s.origins;
-    const pending = s.origins.filter((o) => !served.includes(o) && !/\[::1\]/.test(o));
+    const pending = s.origins.filter((o) => !served.includes(o));
     io.out(
       [
         `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
