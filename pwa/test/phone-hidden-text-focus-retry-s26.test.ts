@@ -185,7 +185,7 @@ it('a model call retried again and again shows one retry line, the latest', asyn
     // The computer keeps both lines as they are: the phone only shows the latest.
     const threadId = decodeURIComponent(new URL(page.url()).hash.replace(/^#thread=/, ''));
     const got = await other.send<{ items: ThreadItem[] }>({ type: 'thread.get', threadId });
-    expect(got.items.filter((i) => i.kind === 'notice' && i.transient).map((i) => i.text)).toEqual([
+    expect(got.items.flatMap((i) => (i.kind === 'notice' && i.transient ? [i.text] : []))).toEqual([
       "Claude's servers had a problem (HTTP 500); trying again in 1 s.",
       "Claude's servers had a problem (HTTP 500); trying again in 3 s.",
     ]);
