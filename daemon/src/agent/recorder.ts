@@ -3,8 +3,9 @@
 // It knows the store and the event stream, not the loop.
 //
 // Where its writes go: a tool's "started" is a step-journal record (one fdatasync) written before
-// the call runs; it also carries the reply and the results of calls finished since the last
-// record. A read-only call gets no such record (run again after a crash, it does no harm). The
+// the call runs; it also carries the reply, its cost and the results of calls finished since the
+// last record. A read-only call gets no such record (run again after a crash, it does no harm);
+// before the first one of a turn the reply and its cost are written without being waited for. The
 // turn's checkpoint (one journal record) then holds all of it. Items
 // that change between writes are kept in `unsaved` (thread.get shows them) and ride along with
 // the next write; streaming text is sent as item.delta at most every `deltaIntervalMs` (its item
@@ -26,6 +27,16 @@ export const OUTPUT_PREVIEW = 64_000;
 /** A read-only call shows it is running only once it takes this long (most reads end well before). */
 export const SHOW_RUNNING_AFTER_MS = 200;
 
+/**
+ * Test-only: ERRAND_TEST_CRASH=in-read-only-call:<tool name> kills the process while a read-only
+ * call of that tool runs (it returned, its result is not recorded), once the reply's record is
+ * durable: a call that takes longer than one disk sync (a search of a big folder).
+ */
+const CRASH_IN_READ_ONLY_CALL = (() => {
+  const v = process.env.ERRAND_TEST_CRASH;
+  return v?.startsWith('in-read-only-call:') ? v.slice('in-read-only-call:'.length) : undefined;
+})();
+
 /** How much of a call's input a step shows; the model keeps the whole input in the conversation. */
 export const INPUT_PREVIEW_BYTES = 32 * 1024;
 
@@ -37,6 +48,7 @@ export function inputForDisplay(input: unknown): unknown {
 }
 
 type AssistantItem = Extract<ThreadItem, { kind: 'assistant' }>;
+type StepCarry = Omit<StepRecord, 'attempt' | 'turn' | 'started'>;
 type Change<R> = (doc: ThreadDoc, rec: AgentRecord) => R;
 
 export interface RecorderDeps {
@@ -74,11 +86,16 @@ export class RunRecorder {
    */
   private readonly openTools = new Map<string, ThreadItem>();
   /** What the next step-journal record carries besides its own step. */
-  private journalCarry: Omit<StepRecord, 'attempt' | 'turn' | 'started'> = {};
+  private journalCarry: StepCarry = {};
   /** Read-only calls running now (they get no record of their own before they run). */
   private readonly readOnlySteps = new Set<string>();
   /** The carry holds the result of a call with effects: the next call makes it durable first. */
   private effectsCarried = false;
+  /**
+   * The reply's record written before the turn's first read-only call, not waited for: `durable`
+   * settles false when it failed (the next record then carries what it held).
+   */
+  private replyNote: { turn: number; carry: StepCarry; durable: Promise<boolean> } | undefined;
   /** Read-only calls whose running state is not shown yet, with the timer that will show it. */
   private readonly quietRunning = new Map<string, NodeJS.Timeout>();
   /** Streamed text not sent yet, by item. */
@@ -183,6 +200,7 @@ export class RunRecorder {
     const saved = [...this.unsaved.entries()];
     this.journalCarry = {}; // everything it held is in `pending` too
     this.effectsCarried = false;
+    this.replyNote = undefined;
     const { result } = await this.d.mutate(this.d.threadId, (doc, rec) => {
       for (const d of pending) d(doc, rec);
       return change(doc, rec);
@@ -232,12 +250,39 @@ export class RunRecorder {
 
   /** One durable step-journal record; events held for durability follow it. */
   private async journal(turn: number, started?: string): Promise<void> {
-    const record: StepRecord = { attempt: this.d.attempt, turn, ...this.journalCarry, ...(started ? { started } : {}) };
+    const carry = this.journalCarry;
     this.journalCarry = {};
     this.effectsCarried = false;
     const events = this.deferredEvents.splice(0);
+    // A reply whose own record failed goes in this one (a call's start must not be durable without it).
+    const note = this.replyNote;
+    this.replyNote = undefined;
+    const unnoted = note && note.turn === turn && !(await note.durable) ? note.carry : {};
+    const record: StepRecord = { attempt: this.d.attempt, turn, ...unnoted, ...carry, ...(started ? { started } : {}) };
     await this.d.steps.append(this.d.taskId, record);
     this.publishNow(events);
+  }
+
+  /**
+   * The reply and its cost in a record of their own, before the turn's first read-only call, not
+   * waited for (the call, run again after a crash, does no harm, and the turn stays as quick). Without
+   * it a crash while the call ran (a search of a big folder) lost the reply's cost, and the resumed
+   * task paid for the same reply again, each time past the spending caps.
+   */
+  private noteReply(turn: number): void {
+    const carry = this.journalCarry;
+    this.journalCarry = {};
+    const durable = this.d.steps.append(this.d.taskId, { attempt: this.d.attempt, turn, ...carry }).then(
+      () => true,
+      (err: unknown) => {
+        this.d.warn("could not keep a reply's cost in the step journal; its turn's checkpoint keeps it", {
+          taskId: this.d.taskId,
+          error: String(err),
+        });
+        return false;
+      },
+    );
+    this.replyNote = { turn, carry, durable };
   }
 
   /** A task change and its events: one journal record. */
@@ -423,8 +468,8 @@ export class RunRecorder {
   ): Promise<void> {
     const now = Date.now();
     const copy = structuredClone(inflight);
-    // The reply is billed: its cost goes with the open turn, in the next record (a tool's start, an
-    // approval), so a crash while its tools run (a long build) cannot lose it.
+    // The reply is billed: its cost goes with the open turn, in the next record (a tool's start, the
+    // reply's own before a read-only call, an approval), so a crash while its tools run cannot lose it.
     const cost = { usage: { ...spent.usage }, costUsd: spent.costUsd };
     if (this.task) this.task = { ...this.task, ...cost };
     // A reply that read a page taints the task from now on: the records that keep it as the open
@@ -452,8 +497,10 @@ export class RunRecorder {
     this.journalCarry = {
       assistant: inflight.assistant,
       items: [...this.unsaved.values()].map((i) => ({ ...i })),
+      cost,
       ...(tainted ? { tainted: true as const } : {}),
     };
+    this.replyNote = undefined;
     for (const item of items) this.emitItem(item, true);
   }
 
@@ -470,6 +517,7 @@ export class RunRecorder {
     }
     this.readOnlySteps.add(step.id);
     if (this.effectsCarried) await this.journal(turn);
+    else if (this.journalCarry.assistant) this.noteReply(turn);
     if (prev && prev.kind !== 'tool') return;
     // A quick read goes from pending to its result (with the checkpoint) without an event of its
     // own for "running" (each is a journal record); a slow one (a search of a big folder) shows it.
@@ -490,6 +538,10 @@ export class RunRecorder {
     tainted: boolean;
   }): Promise<void> {
     const { step, end, tainted } = e;
+    if (CRASH_IN_READ_ONLY_CALL === step.name && this.readOnlySteps.has(step.id)) {
+      await this.replyNote?.durable;
+      process.kill(process.pid, 'SIGKILL');
+    }
     if (!this.readOnlySteps.delete(step.id)) this.effectsCarried = true;
     clearTimeout(this.quietRunning.get(step.id));
     this.quietRunning.delete(step.id);

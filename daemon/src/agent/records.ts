@@ -191,7 +191,8 @@ export function settleOpenTurns(doc: ThreadDoc, rec: AgentRecord, exceptTaskId: 
 /**
  * After a crash: fold the step-journal records of the run that was going into the thread file, so
  * the open turn (the reply, calls that finished, calls that started) is in `inflight` and the items
- * show it. A call that started and never finished is marked unknown. Returns the items it changed.
+ * show it, and the task's cost has the reply's. A call that started and never finished is marked
+ * unknown. Returns the items it changed.
  */
 export function foldSteps(doc: ThreadDoc, rec: AgentRecord, task: Task, records: StepRecord[]): ThreadItem[] {
   const r = rec.tasks[task.id];
@@ -201,6 +202,13 @@ export function foldSteps(doc: ThreadDoc, rec: AgentRecord, task: Task, records:
   if (!r.attempt) return [];
   const mine = records.filter((x) => x.attempt === r.attempt && x.turn === task.turns);
   if (!mine.length) return [];
+  // The reply was paid for: its cost counts (the spending caps too), though the checkpoint never came.
+  const billed = mine.findLast((x) => x.cost)?.cost;
+  // (The step file is the daemon's own, but a damaged one must not set the cost to anything but a number.)
+  if (billed && Number.isFinite(billed.costUsd) && billed.costUsd > task.costUsd && typeof billed.usage === 'object') {
+    task.costUsd = billed.costUsd;
+    task.usage = { ...billed.usage };
+  }
   const first = mine.find((x) => x.assistant);
   const inflight: Inflight | undefined =
     r.inflight ?? (first?.assistant ? { assistant: first.assistant, started: [], results: {} } : undefined);

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { ThreadItem } from '../../../shared/src/index.js';
+import type { Task, ThreadItem } from '../../../shared/src/index.js';
 import { fsyncDir } from '../store/durable-file.js';
 import { FolderIndex } from '../util/folder-index.js';
 import type { StepEnd, StoredResult } from './loop.js';
@@ -28,6 +28,11 @@ export interface StepRecord {
   /** The tool_use id about to run. */
   started?: string;
   /**
+   * The task's usage and cost once this turn's reply was billed: recovery counts them though the
+   * turn's checkpoint never came (the spending caps count what was paid).
+   */
+  cost?: Pick<Task, 'usage' | 'costUsd'>;
+  /**
    * The task had untrusted content in view by this record (the reply read a page, a result was a
    * connector's output): recovery keeps the task tainted though the turn's checkpoint never came.
    */
@@ -38,6 +43,8 @@ const SAFE = /^[A-Za-z0-9_.-]{1,160}$/;
 
 export class StepJournal {
   private fds = new Map<string, number>();
+  /** Per task, the appends handed on and not yet done: the next waits for them, so records keep their order. */
+  private readonly tails = new Map<string, Promise<void>>();
   private ready: Promise<void> | undefined;
   /** Tasks that have a file (most runs, with no tool calls, never make one). */
   private readonly withFile: FolderIndex;
@@ -51,8 +58,26 @@ export class StepJournal {
     return path.join(this.dir, `${taskId}.jsonl`);
   }
 
-  /** Append one record durably (fdatasync). The first append of a task creates its file durably. */
-  async append(taskId: string, record: StepRecord): Promise<void> {
+  /**
+   * Append one record durably (fdatasync). The first append of a task creates its file durably.
+   * An append handed on while an earlier one of the task is still going (one not waited for) is
+   * written after it.
+   */
+  append(taskId: string, record: StepRecord): Promise<void> {
+    const before = this.tails.get(taskId);
+    const done = before ? before.then(() => this.write(taskId, record)) : this.write(taskId, record);
+    const tail = done.then(
+      () => undefined,
+      () => undefined, // the caller hears of it; the next record is still written
+    );
+    this.tails.set(taskId, tail);
+    void tail.then(() => {
+      if (this.tails.get(taskId) === tail) this.tails.delete(taskId);
+    });
+    return done;
+  }
+
+  private async write(taskId: string, record: StepRecord): Promise<void> {
     let fd = this.fds.get(taskId);
     if (fd === undefined) {
       this.ready ??= fsp.mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
@@ -90,6 +115,7 @@ export class StepJournal {
 
   /** The run ended and the thread file has everything: drop the task's file. */
   async remove(taskId: string): Promise<void> {
+    await this.tails.get(taskId); // an append still going writes to the file first
     const fd = this.fds.get(taskId);
     if (fd !== undefined) {
       this.fds.delete(taskId);

@@ -243,29 +243,41 @@ describe('kill -9 mid-task', () => {
     expect(results[1].is_error).toBeUndefined();
   });
 
-  it('a turn of read-only calls writes no step record before they run; after a crash the turn is asked again', async () => {
-    server.push(reply(text('Waiting.'), toolUse('wait_for', { file: 'go.txt' })));
+  it('a turn of read-only calls keeps its reply (paid for) in a record not waited for; after a crash the calls run again, the reply is not asked again', async () => {
+    server.push({
+      content: [text('Waiting.'), toolUse('wait_for', { file: 'go.txt' })],
+      usage: { input_tokens: 10_000, output_tokens: 20 },
+    });
     const first = await startHost(home, server.url);
     hosts.push(first);
     const { thread, task } = await first.send({ type: 'thread.create', text: 'wait for go.txt' });
     await until('the read-only call to start', () => (runsOf(home).length === 1 ? true : undefined));
-    // A record would have been durable before the call started.
-    const stepsDir = path.join(home, 'store', 'agent-steps');
-    expect(fs.existsSync(stepsDir) ? fs.readdirSync(stepsDir) : []).toEqual([]);
+    const stepsFile = path.join(home, 'store', 'agent-steps', `${task.id}.jsonl`);
+    await until("the reply's record", () =>
+      fs.existsSync(stepsFile) && fs.readFileSync(stepsFile, 'utf8').includes('"cost"') ? true : undefined,
+    );
     await first.kill9();
 
     server.push(reply(text('Nothing left to wait for.')));
     const second = await startHost(home, server.url);
     hosts.push(second);
+    const before = await second.send({ type: 'thread.get', threadId: thread.id });
+    expect(before.tasks[0].costUsd).toBeCloseTo((10_000 * 3 + 20 * 15) / 1e6, 9);
+    fs.writeFileSync(path.join(home, 'files', 'go.txt'), 'go');
     await second.send({ type: 'task.resume', taskId: task.id });
     const g = await until('the resumed task to finish', async () => {
       const r = await second.send({ type: 'thread.get', threadId: thread.id });
       return r.tasks[0].state === 'done' ? r : undefined;
     });
     expect(g.tasks[0].resultSummary).toBe('Nothing left to wait for.');
-    // The cut-off turn was not kept: the model is asked again from the user's message.
+    expect(runsOf(home).map((l) => l.split(' ')[0])).toEqual(['wait_for', 'wait_for']);
+    // The turn was kept: the model is asked once more, with the call's result.
     expect(server.requests).toHaveLength(2);
-    expect(server.requests[1].body.messages.map((m: { role: string }) => m.role)).toEqual(['user']);
+    expect(server.requests[1].body.messages.map((m: { role: string }) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+    ]);
   });
 
   it('after SIGTERM the task is interrupted cleanly and resumes by itself on the next start', async () => {
