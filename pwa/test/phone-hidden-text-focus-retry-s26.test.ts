@@ -128,7 +128,7 @@ it("a schedule's title holds no hidden text, in its heading and in its buttons' 
   expect(await card.evaluate((e) => e.querySelector('h3')?.textContent ?? '')).not.toMatch(INVISIBLE);
 });
 
-it('a pairing link on a paired phone puts focus on the "Already paired" heading', async () => {
+it('a pairing link on a paired phone puts focus on the "Already paired" heading, and "Pair again" on the form\'s', async () => {
   const { context } = rig!.b;
   const { td } = rig!;
   const focusedHeading = (p: Page) =>
@@ -152,6 +152,11 @@ it('a pairing link on a paired phone puts focus on the "Already paired" heading'
     }, code);
     await page.getByRole('heading', { name: 'Already paired' }).waitFor({ timeout: 20_000 });
     await expect.poll(() => focusedHeading(page)).toBe('heading');
+
+    // "Pair again": its button is gone with the question, and the pairing form's heading takes focus.
+    await page.getByRole('button', { name: 'Pair again' }).click();
+    await page.getByLabel('Name for this device').waitFor();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('pair-title');
   } finally {
     await page.close();
   }

@@ -50,13 +50,21 @@ export function PairScreen({ code, onDone }: { code: string; onDone(): void }) {
     setPhase({ step: 'failed', kind: r.kind, message: r.message });
   };
 
+  // Opened by a link, or by "Pair again" (whose button is gone): focus starts at the heading.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (focusLost()) heading.current?.focus({ preventScroll: true });
+  }, []);
+
   const malformed = !/^[A-Za-z0-9_-]{22,64}$/.test(code);
   return (
     <main class="screen pad center" aria-labelledby="pair-title">
-      <h1 id="pair-title">Pair this phone</h1>
+      <h1 id="pair-title" ref={heading} tabIndex={-1}>
+        Pair this phone
+      </h1>
       {hostName && !malformed && (
         <p class="big" data-testid="pair-host">
-          with <strong>{hostName}</strong>
+          with <strong>{visibleText(hostName)}</strong>
         </p>
       )}
       {malformed ? (
