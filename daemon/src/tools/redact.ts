@@ -2,8 +2,14 @@
 // Secrets the daemon holds in clear (API key, push signing key, connector secrets) are matched as
 // text; device tokens are stored only as hashes, so every token-shaped window of the output that
 // could be a token is hashed and compared with the paired devices' hashes. Secrets in clear are
-// also caught escaped (JSON, URL, Python repr) and encoded (base64, hex), and long ones scattered
-// (spaced out, split over lines, reversed, in a hex dump).
+// also caught escaped (JSON, URL, Python repr, every character as \uXXXX or an HTML entity), in
+// upper or lower case, encoded (base64, hex), long ones in part (any 24 characters of them in a row,
+// in any case) and scattered (spaced out, split over lines, reversed, in a hex dump).
+// Known limits (a list of forms can never be complete): a secret shorter than 32 characters shown in
+// part; escapes mixed with characters other than letters, digits and _.~- (or a short secret's
+// first characters left unescaped); ROT13 or any other cipher; base64 of base64, of the reversed
+// secret or of a part; decimal byte lists; fullwidth or other look-alike letters; a device token in
+// part or in another case (only its hash is known).
 import crypto from 'node:crypto';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
 import {
@@ -132,7 +138,8 @@ function pyBytesReprForms(s: string): string[] {
  * or structured content holding a JSON string, once stringified); in Python's repr (most MCP servers
  * are Python, and repr is how their tracebacks and logged dicts print a value); with only its quotes
  * escaped (as hand-written escaping does); URL-encoded (in a URL or a form). Longest first, so a
- * longer form is not broken up by a shorter one inside it.
+ * longer form is not broken up by a shorter one inside it. Text escaped character by character is
+ * decoded and looked at as well (redactEscapedRuns).
  */
 export function secretForms(secret: string): string[] {
   const json = [jsonEscaped(secret), asciiJsonEscaped(secret)];
@@ -149,6 +156,104 @@ export function secretForms(secret: string): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
+/**
+ * A run of text escaped character by character, as encoders that escape everything write it: \uXXXX
+ * (JSON, JavaScript), \xNN, HTML numeric entities (decimal or hex), with plain letters and digits
+ * among them. Each starts with an escape, so ordinary text costs one failed look per backslash or &.
+ */
+const ESCAPED_RUN =
+  /(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};)(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|[A-Za-z0-9_.~-])*/g;
+const ONE_ESCAPE = /\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#[xX]([0-9a-fA-F]{1,6});|&#([0-9]{1,7});/g;
+
+const unescaped = (run: string) =>
+  run.replace(ONE_ESCAPE, (whole, u?: string, x?: string, hex?: string, dec?: string) => {
+    const code = u ? Number.parseInt(u, 16) : x ? Number.parseInt(x, 16) : hex ? Number.parseInt(hex, 16) : Number(dec);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+
+/** Secrets are 8 characters or more, and each escape takes at least 4: shorter runs cannot hold one. */
+const MIN_ESCAPED_RUN = 8;
+/** The most characters one escape takes, for a character of a secret (`&#1114111;`): what a run of them may reach. */
+const ESCAPE_WIDTH = 10;
+
+/** `text` with every escaped run (ESCAPED_RUN) that holds a secret once decoded redacted whole. */
+function redactEscapedRuns(text: string, holds: (decoded: string) => boolean): string {
+  if (!text.includes('\\') && !text.includes('&#')) return text;
+  return text.replace(ESCAPED_RUN, (run) => {
+    if (run.length < MIN_ESCAPED_RUN) return run;
+    return holds(unescaped(run)) ? REDACTED : run;
+  });
+}
+
+/** A secret at least this long is redacted in part too: any FRAGMENT characters of it in a row, in any case. */
+const PARTIAL_FROM = 32;
+const FRAGMENT = 24;
+/**
+ * Any FRAGMENT characters of a secret in a row hold one whole block of BLOCK characters that starts
+ * at a multiple of BLOCK in the secret: those blocks are looked for (one pattern), and each one found
+ * is grown both ways as far as the text goes on matching the secret.
+ */
+const BLOCK = FRAGMENT / 2;
+
+interface Fragments {
+  blocks: RegExp;
+  /** The long secrets, lower case. */
+  secrets: string[];
+  /** Each block (lower case): every place it is found in a secret, as [secret, offset]. */
+  where: Map<string, Array<[number, number]>>;
+}
+
+function fragmentsOf(values: readonly string[]): Fragments | undefined {
+  const secrets = [...new Set(values.filter((v) => v.length >= PARTIAL_FROM).map((v) => v.toLowerCase()))];
+  const where = new Map<string, Array<[number, number]>>();
+  for (const secret of secrets)
+    for (let at = 0; at + BLOCK <= secret.length; at += BLOCK) where.set(secret.slice(at, at + BLOCK), []);
+  for (const [block, places] of where)
+    secrets.forEach((secret, s) => {
+      for (let at = secret.indexOf(block); at >= 0; at = secret.indexOf(block, at + 1)) places.push([s, at]);
+    });
+  if (!where.size) return undefined;
+  try {
+    return { blocks: new RegExp([...where.keys()].map(escapeRegExp).join('|'), 'gi'), secrets, where };
+  } catch {
+    return undefined; // secrets of many kilobytes: their whole forms are still redacted
+  }
+}
+
+/** `text` with every run of FRAGMENT or more characters of a long secret (any case) redacted. */
+function redactFragments(text: string, f: Fragments): string {
+  const spans: Array<[number, number]> = [];
+  // Character by character: lower-casing the whole text can change its length (İ becomes two).
+  const same = (at: number, c: string) => text[at] === c || text[at].toLowerCase() === c;
+  f.blocks.lastIndex = 0;
+  for (let m = f.blocks.exec(text); m; m = f.blocks.exec(text)) {
+    const found = m.index;
+    for (const [s, offset] of f.where.get(m[0].toLowerCase()) ?? []) {
+      const secret = f.secrets[s];
+      let from = found;
+      let to = found + BLOCK;
+      for (let at = offset; from > 0 && at > 0 && same(from - 1, secret[at - 1]); at--) from--;
+      for (let at = offset + BLOCK; to < text.length && at < secret.length && same(to, secret[at]); at++) to++;
+      if (to - from >= FRAGMENT) spans.push([from, to]);
+    }
+    // Blocks found may overlap (a block of one secret ending inside another's): look again one character on.
+    f.blocks.lastIndex = found + 1;
+  }
+  if (!spans.length) return text;
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let kept = 0;
+  for (let i = 0; i < spans.length; ) {
+    const from = spans[i][0];
+    let to = spans[i][1];
+    for (i++; i < spans.length && spans[i][0] <= to; i++) to = Math.max(to, spans[i][1]);
+    if (to <= kept) continue;
+    out += text.slice(kept, Math.max(from, kept)) + REDACTED;
+    kept = to;
+  }
+  return out + text.slice(kept);
+}
+
 /** Every form of `secret` in text: escaped as text is (secretForms) and encoded as bytes are (secret-encodings.ts). */
 export const everyForm = (secret: string): string[] => [...secretForms(secret), ...encodedForms(secret)];
 
@@ -163,6 +268,7 @@ interface SetPatterns {
   forms: string[];
   pattern?: RegExp;
   scattered: ScatteredForms;
+  fragments?: Fragments;
 }
 const patternBySet = new Map<string, SetPatterns>();
 const MAX_SETS = 16;
@@ -170,8 +276,13 @@ function patternOf(values: readonly string[]): SetPatterns {
   const key = values.join('\0');
   let found = patternBySet.get(key);
   if (!found) {
-    const forms = [...new Set(values.flatMap(everyForm))].filter(Boolean).sort((a, b) => b.length - a.length);
-    found = { forms, scattered: scatteredForms(values) };
+    // Also in upper and lower case (a shorter secret is not looked for in part, nor in mixed case).
+    const cased = values.flatMap((v) => [v.toUpperCase(), v.toLowerCase()]);
+    const forms = [...new Set([...values.flatMap(everyForm), ...cased])]
+      .filter(Boolean)
+      .sort((a, b) => b.length - a.length);
+    const fragments = fragmentsOf(values);
+    found = { forms, scattered: scatteredForms(values), ...(fragments ? { fragments } : {}) };
     try {
       if (forms.length) found.pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
     } catch {
@@ -189,7 +300,17 @@ function patternOf(values: readonly string[]): SetPatterns {
  */
 export function secretReach(secrets: KnownSecrets): number {
   const longest = patternOf(secrets.values).forms[0]?.length ?? 0;
-  return Math.max(longest, secrets.tokenHashes.size ? TOKEN_LEN : 0);
+  const escaped = ESCAPE_WIDTH * Math.max(0, ...secrets.values.map((v) => v.length));
+  return Math.max(longest, escaped, secrets.tokenHashes.size ? TOKEN_LEN : 0);
+}
+
+/**
+ * How many letters and digits in a row the longest known secret takes scattered (its hex, the longest
+ * such pattern): redaction finds one with any other characters between them, so this many letters of
+ * text already looked at are all a later piece of the same text needs of it.
+ */
+export function scatteredReach(secrets: KnownSecrets): number {
+  return Math.max(0, ...secrets.values.map((v) => 2 * Buffer.byteLength(v, 'utf8')));
 }
 
 /**
@@ -207,7 +328,11 @@ export function redactText(text: string, secrets: KnownSecrets): string {
   return out;
 }
 
-function redactOnce(text: string, { forms, pattern, scattered }: SetPatterns, secrets: KnownSecrets): string {
+function redactOnce(
+  text: string,
+  { forms, pattern, scattered, fragments }: SetPatterns,
+  secrets: KnownSecrets,
+): string {
   const redactForms = (t: string) => {
     if (pattern) return t.replace(pattern, REDACTED);
     let r = t;
@@ -215,7 +340,13 @@ function redactOnce(text: string, { forms, pattern, scattered }: SetPatterns, se
     return r;
   };
   let out = forms.length ? redactWrapped(redactForms(text), redactForms) : text;
+  out = redactEscapedRuns(out, (decoded) => {
+    const red = redactForms(decoded);
+    return red !== decoded || (fragments !== undefined && redactFragments(red, fragments) !== red);
+  });
   out = redactScattered(out, scattered, REDACTED);
+  // After the scattered views: a part taken first would break up a dump that holds the whole key.
+  if (fragments) out = redactFragments(out, fragments);
   if (secrets.tokenHashes.size) out = redactTokens(out, secrets.tokenHashes);
   return out;
 }
