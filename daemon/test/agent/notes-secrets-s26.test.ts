@@ -162,6 +162,7 @@ it('notes and instructions written beside Errand reach phones and the model reda
   expect(await other.send({ type: 'memory.get', path: '/memories/k.md' })).toEqual({
     path: '/memories/k.md',
     text: 'key [redacted] and [redacted]',
+    writtenBy: { kind: 'unknown' },
   });
   expect(await other.send({ type: 'instructions.get' })).toEqual({ text: 'Use key [redacted] for the API.' });
   noFragments('other phone frames', JSON.stringify(other.frames));

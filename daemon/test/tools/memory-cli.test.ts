@@ -107,10 +107,14 @@ it('the phone reads, edits, deletes and clears memory, and keeps the personal in
 
   const list = await h.send('memory.list', {});
   expect(list.enabled).toBe(true);
-  expect(list.entries).toEqual([{ path: '/memories/prefs.md', bytes: 11, modifiedAt: expect.any(Number) }]);
+  const byTask = { kind: 'task', threadId: expect.any(String) };
+  expect(list.entries).toEqual([
+    { path: '/memories/prefs.md', bytes: 11, modifiedAt: expect.any(Number), writtenBy: byTask },
+  ]);
   expect(await h.send('memory.get', { path: '/memories/prefs.md' })).toEqual({
     path: '/memories/prefs.md',
     text: 'Tone: short',
+    writtenBy: byTask,
   });
   const put = await h.send('memory.put', { path: '/memories/prefs.md', text: 'Tone: warm' });
   expect(put.entry).toMatchObject({ path: '/memories/prefs.md', bytes: 10 });

@@ -4,8 +4,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { MemoryEntry, MemoryListResult } from '../../../shared/src/index.js';
 import { visibleText } from '../../../shared/src/visible-text.js';
 import { request } from '../conn/connection.js';
-import { memoryListWords } from '../lib/memory-words.js';
-import { back } from '../lib/route.js';
+import { memoryListWords, memoryWriterWords } from '../lib/memory-words.js';
+import { back, hrefFor } from '../lib/route.js';
 import { connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
@@ -20,6 +20,19 @@ const short = (p: string) => visibleText(p.replace(/^\/memories\//, ''));
 
 /** Where focus goes once a deleted file's row, or the cleared list, has gone. */
 const memoryHeading = () => [document.querySelector<HTMLElement>('#m-mem')];
+
+/** "Saved by a task in <thread>", "Saved on <device>", "Changed outside Errand": who last wrote it. */
+function Writer({ entry }: { entry: MemoryEntry }) {
+  const thisDevice = useStore(connStore, (c) => c.device?.id);
+  const words = memoryWriterWords(entry.writtenBy, thisDevice);
+  if (!words) return null;
+  return (
+    <p class={words.byTask ? 'memory-author by-task' : 'memory-author'}>
+      {words.text}
+      {words.thread && <a href={hrefFor({ name: 'thread', id: words.thread.id })}>{words.thread.title}</a>}
+    </p>
+  );
+}
 
 function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
   const [text, setText] = useState<string>();
@@ -69,6 +82,7 @@ function Entry({ entry, onGone }: { entry: MemoryEntry; onGone: () => void }) {
       >
         {short(entry.path)} <span class="muted">({entry.bytes === 1 ? '1 byte' : `${entry.bytes} bytes`})</span>
       </button>
+      <Writer entry={entry} />
       {open && (
         <div class="memory-edit">
           <textarea

@@ -3,7 +3,7 @@
 // Kept apart from commands.ts, which only spreads these into its union.
 import { z } from 'zod';
 import { cmd } from './command-shape.js';
-import { Timestamp } from './entities.js';
+import { Id, Timestamp } from './entities.js';
 
 /** A memory file's name as the agent sees it: /memories/... */
 export const MemoryPath = z
@@ -24,10 +24,32 @@ export const MAX_MEMORY_LISTED = 1000;
 /** The personal instructions file, at most this many characters. */
 export const MAX_INSTRUCTIONS = 20_000;
 
+/** The longest thread title or device name a MemoryWriter carries (the daemon cuts longer ones). */
+export const MAX_WRITER_NAME = 200;
+
+/**
+ * Who last wrote a memory note, so a note the model saved never looks like one the person saved:
+ * - `task`: the memory tool, in the thread `threadId` (`threadTitle` absent once the thread is gone);
+ * - `device`: memory.put from the paired device `deviceId` (its name now, or when it wrote);
+ * - `computer`: the errand CLI on the computer;
+ * - `outside`: Errand wrote it, but it changed since outside Errand (an editor, a shell, an undo);
+ * - `unknown`: no record: written outside Errand, or before Errand noted who writes.
+ */
+export const MemoryWriter = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('task'), threadId: Id, threadTitle: z.string().max(MAX_WRITER_NAME).optional() }),
+  z.object({ kind: z.literal('device'), deviceId: Id, deviceName: z.string().max(MAX_WRITER_NAME) }),
+  z.object({ kind: z.literal('computer') }),
+  z.object({ kind: z.literal('outside') }),
+  z.object({ kind: z.literal('unknown') }),
+]);
+export type MemoryWriter = z.infer<typeof MemoryWriter>;
+
 export const MemoryEntry = z.object({
   path: MemoryPath,
   bytes: z.number().int().nonnegative(),
   modifiedAt: Timestamp,
+  /** Who last wrote it; optional: an older daemon sends none. */
+  writtenBy: MemoryWriter.optional(),
 });
 export type MemoryEntry = z.infer<typeof MemoryEntry>;
 
@@ -46,10 +68,19 @@ export const MemoryListResult = z.object({
 });
 export type MemoryListResult = z.infer<typeof MemoryListResult>;
 
+/** The reply to memory.get. */
+export const MemoryNote = z.object({
+  path: z.string(),
+  text: z.string(),
+  /** Who last wrote it (as in MemoryEntry); an older daemon sends none. */
+  writtenBy: MemoryWriter.optional(),
+});
+export type MemoryNote = z.infer<typeof MemoryNote>;
+
 export const MemoryCommands = [
   /** Reply: MemoryListResult { entries, enabled, total, truncated } */
   cmd('memory.list', {}),
-  /** Reply: { path, text } */
+  /** Reply: MemoryNote { path, text, writtenBy } */
   cmd('memory.get', { path: MemoryPath }),
   /** Replace a memory file's text (creates it). Reply: { entry: MemoryEntry } */
   cmd('memory.put', { path: MemoryPath, text: z.string().max(MAX_MEMORY_BYTES) }),

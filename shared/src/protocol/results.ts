@@ -18,7 +18,7 @@ import {
   ThreadSummary,
   Timestamp,
 } from './entities.js';
-import { MemoryEntry, MemoryListResult } from './memory.js';
+import { MemoryEntry, MemoryListResult, MemoryNote } from './memory.js';
 import { Schedule } from './schedules.js';
 
 const ThreadResult = z.object({ thread: ThreadSummary });
@@ -96,7 +96,7 @@ export const CommandResults = {
   'schedule.decide': ScheduleResult,
   'spend.set': z.object({ spend: HostStatus.shape.spend }),
   'memory.list': MemoryListResult,
-  'memory.get': z.object({ path: z.string(), text: z.string() }),
+  'memory.get': MemoryNote,
   'memory.put': z.object({ entry: MemoryEntry }),
   'memory.delete': z.object({}),
   'memory.clear': z.object({ removed: z.number().int().nonnegative() }),

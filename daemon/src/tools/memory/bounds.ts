@@ -5,6 +5,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_MEMORY_FILES, MAX_MEMORY_TOTAL_BYTES } from '../../../../shared/src/index.js';
+import { stampOf } from './authors.js';
 
 export interface MemoryFile {
   /** Segments under the memory folder. */
@@ -12,6 +13,8 @@ export interface MemoryFile {
   real: string;
   bytes: number;
   modifiedAt: number;
+  /** Its identity now, to compare with the one its author's record keeps (authors.ts). */
+  stamp: string;
 }
 
 /** Every regular file under the memory folder (links are neither counted nor followed), unsorted. */
@@ -28,9 +31,15 @@ export async function memoryFiles(root: string): Promise<MemoryFile[]> {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) await walk(full, [...rel, e.name]);
       else if (e.isFile()) {
-        const st = await fsp.lstat(full).catch(() => undefined);
+        const st = await fsp.lstat(full, { bigint: true }).catch(() => undefined);
         if (st?.isFile())
-          out.push({ segments: [...rel, e.name], real: full, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) });
+          out.push({
+            segments: [...rel, e.name],
+            real: full,
+            bytes: Number(st.size),
+            modifiedAt: Number(st.mtimeMs),
+            stamp: stampOf(st),
+          });
       }
     }
   };

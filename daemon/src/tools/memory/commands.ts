@@ -8,10 +8,12 @@
 // Errand) is neither searched nor changed, as the fs tools treat such a file (secret-files.ts).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { threadOfTask } from '../../agent/ids.js';
 import type { ChangeJournal } from '../journal.js';
 import { holdsSecretWords, noSecrets, type SecretsNow } from '../secret-files.js';
 import type { PreparedCall } from '../types.js';
 import { actionHash, ToolError } from '../util.js';
+import { MemoryAuthors, type NoteWriter } from './authors.js';
 import { byPath, memoryBoundBreach, withMemoryLock } from './bounds.js';
 import {
   MAX_MEMORY_FILE,
@@ -182,6 +184,9 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
   // A change outlives the thread: its grant is bound to exactly what the approval showed.
   const exact = (action: Record<string, unknown>) => ({ action, actionClass: `memory:${actionHash(action)}` });
   const secrets = (d.secrets ?? noSecrets)();
+  // Each change is recorded as this task's, so the phone shows the note as the model's (authors.ts).
+  const authors = new MemoryAuthors(d.root);
+  const byTask: NoteWriter = { kind: 'task', taskId, threadId: threadOfTask(taskId) };
   const holds = (t: string) => holdsKnownSecret(t, secrets);
   // A name holding a secret would reach every phone (lists, the task's changes) and every later task.
   const at = async (key: string) => {
@@ -218,7 +223,9 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
         await d.journal.writeFile(taskId, p.real, Buffer.from(content, 'utf8'), op, (write) =>
           withMemoryLock(d.root, async () => {
             await checkBound(d.root, p, content);
-            return write();
+            const entry = await write();
+            await authors.wrote(p.name, byTask);
+            return entry;
           }),
         );
         return { content: text(`${words.done}.`), summary: words.done, changed: true };
@@ -330,7 +337,11 @@ async function prepareCommand(d: MemoryDeps, input: Record<string, unknown>, tas
         async execute() {
           await refuseLinks(d.root, from);
           await refuseLinks(d.root, to);
+          const before = await authors.stamp(from.name);
           await d.journal.move(taskId, from.real, to.real);
+          // Apart from the move: the journal takes the task's turn, and an undo takes that turn
+          // before the memory lock. The new name is the task's doing (a name can read as an order).
+          await withMemoryLock(d.root, () => authors.moved(from.name, to.name, before, byTask));
           return { content: text(`${done}.`), summary: done, changed: true };
         },
       };

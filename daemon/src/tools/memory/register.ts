@@ -3,11 +3,12 @@
 // instructions holding a secret Errand knows are not saved (secrets.ts); what a phone reads of notes
 // written beside Errand is redacted. The CLI on this computer shows notes as they are, so the person
 // can find and remove such a note.
-import type { MemoryListResult } from '../../../../shared/src/index.js';
+import { MAX_WRITER_NAME, type MemoryListResult, type MemoryWriter } from '../../../../shared/src/index.js';
 import type { DaemonContext } from '../../context.js';
 import { CommandError } from '../../util/command-error.js';
 import type { AuditLog } from '../audit.js';
 import { noSecrets, type SecretsNow } from '../secret-files.js';
+import type { NoteWriter } from './authors.js';
 import { holdsKnownSecret, secretNotSaved, withoutSecrets } from './secrets.js';
 import type { MemoryService } from './service.js';
 
@@ -15,7 +16,9 @@ import type { MemoryService } from './service.js';
 const BY_PERSON = 'memory-by-person';
 
 export function registerMemoryCommands(
-  ctx: Pick<DaemonContext, 'log' | 'commands' | 'control' | 'config'>,
+  ctx: Pick<DaemonContext, 'log' | 'commands' | 'control' | 'config'> & {
+    store?: Pick<DaemonContext['store'], 'devices' | 'threads'>;
+  },
   m: MemoryService,
   audit?: AuditLog,
   secrets: SecretsNow = noSecrets,
@@ -31,7 +34,29 @@ export function registerMemoryCommands(
   const onComputer = 'errand CLI on this computer';
   const bytes = (text: string) => `${Buffer.byteLength(text)} bytes`;
 
-  const list = async (): Promise<MemoryListResult> => ({ ...(await m.list()), enabled: ctx.config().memory.enabled });
+  /**
+   * A note's writer as clients see it: a task by its thread's title now (none once the thread is
+   * gone), a device by its name now (or the one it had when it wrote, once it is unpaired).
+   */
+  const writer = (by: NoteWriter): MemoryWriter => {
+    const cut = (name: string) => name.slice(0, MAX_WRITER_NAME);
+    if (by.kind === 'task') {
+      const title = ctx.store?.threads.summary(by.threadId)?.title;
+      return { kind: 'task', threadId: by.threadId, ...(title === undefined ? {} : { threadTitle: cut(title) }) };
+    }
+    if (by.kind === 'device')
+      return { ...by, deviceName: cut(ctx.store?.devices.get(by.deviceId)?.name ?? by.deviceName) };
+    return by;
+  };
+  const byDevice = (cc: { device: { name: string; id: string } }): NoteWriter => ({
+    kind: 'device',
+    deviceId: cc.device.id,
+    deviceName: cc.device.name,
+  });
+  const list = async (): Promise<MemoryListResult> => ({
+    ...(await m.list(writer)),
+    enabled: ctx.config().memory.enabled,
+  });
   /** Refused before anything is written, so neither the note nor the command's record holds it. */
   const refuseSecret = (what: string, ...texts: string[]) => {
     const known = secrets();
@@ -45,12 +70,12 @@ export function registerMemoryCommands(
     return { ...all, entries: all.entries.map((e) => ({ ...e, path: shown(e.path) })) };
   });
   c.register('memory.get', async (cmd) => {
-    const note = await m.read(cmd.path);
-    return { path: shown(note.path), text: shown(note.text) };
+    const note = await m.read(cmd.path, writer);
+    return { ...note, path: shown(note.path), text: shown(note.text) };
   });
   c.register('memory.put', async (cmd, cc) => {
     refuseSecret('Note', cmd.path, cmd.text);
-    const entry = await m.write(cmd.path, cmd.text);
+    const entry = await m.write(cmd.path, cmd.text, byDevice(cc), writer);
     record('memory.put', { path: cmd.path }, onPhone(cc), `wrote ${bytes(cmd.text)}`);
     return { entry };
   });
@@ -80,10 +105,10 @@ export function registerMemoryCommands(
   };
   const ctl = ctx.control;
   ctl.register('memory.list', list);
-  ctl.register('memory.show', async (p) => m.read(str(p.path, 'path')));
+  ctl.register('memory.show', async (p) => m.read(str(p.path, 'path'), writer));
   ctl.register('memory.edit', async (p) => {
     refuseSecret('Note', str(p.path, 'path'), str(p.text, 'text'));
-    const entry = await m.write(str(p.path, 'path'), str(p.text, 'text'));
+    const entry = await m.write(str(p.path, 'path'), str(p.text, 'text'), { kind: 'computer' }, writer);
     record('memory.put', { path: p.path }, onComputer, `wrote ${bytes(str(p.text, 'text'))}`);
     return { entry };
   });

@@ -13,11 +13,18 @@
 // (clearNote): run again for that id it finishes the clear and gives the same count.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { MAX_INSTRUCTIONS, MAX_MEMORY_LISTED, type MemoryEntry } from '../../../../shared/src/index.js';
+import {
+  MAX_INSTRUCTIONS,
+  MAX_MEMORY_LISTED,
+  type MemoryEntry,
+  type MemoryNote,
+  type MemoryWriter,
+} from '../../../../shared/src/index.js';
 import { CommandError } from '../../util/command-error.js';
 import { fsyncDir } from '../../util/durable-file.js';
 import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
+import { MemoryAuthors, type NoteWriter } from './authors.js';
 import { byPath, memoryBoundBreach, memoryFiles, withMemoryLock } from './bounds.js';
 import {
   MAX_MEMORY_FILE,
@@ -37,13 +44,22 @@ export interface CommandOnce {
   id: string;
 }
 
+/** A writer as clients see it, from the record alone (no thread titles: see register.ts for those). */
+export const recordedWriter = (by: NoteWriter): MemoryWriter =>
+  by.kind === 'task' ? { kind: 'task', threadId: by.threadId } : by;
+
 export class MemoryService {
+  /** Who last wrote each note (authors.ts). */
+  readonly authors: MemoryAuthors;
+
   constructor(
     readonly root: string,
     private readonly instructionsFile: string,
     /** Where the last clear notes its command and count before it deletes (in the store folder). */
     private readonly clearNote = path.join(path.dirname(root), 'store', 'memory-clear.json'),
-  ) {}
+  ) {
+    this.authors = new MemoryAuthors(root);
+  }
 
   private async at(name: string) {
     try {
@@ -60,21 +76,26 @@ export class MemoryService {
    * The memory files sorted by path, at most MAX_MEMORY_LISTED of them, with how many there are in
    * all: a cut list says so, and which files it shows never depends on the order on disk.
    */
-  async list(): Promise<{ entries: MemoryEntry[]; total: number; truncated: boolean }> {
+  async list(
+    show: (by: NoteWriter) => MemoryWriter = recordedWriter,
+  ): Promise<{ entries: MemoryEntry[]; total: number; truncated: boolean }> {
     const files = (await memoryFiles(this.root)).map((f) => ({
       path: `${MEMORY_PREFIX}/${f.segments.join('/')}`,
       bytes: f.bytes,
       modifiedAt: f.modifiedAt,
+      stamp: f.stamp,
     }));
     files.sort((a, b) => byPath(a.path, b.path));
+    const shown = files.slice(0, MAX_MEMORY_LISTED);
+    const writers = await this.authors.writers(new Map(shown.map((f) => [f.path, f.stamp])), show);
     return {
-      entries: files.slice(0, MAX_MEMORY_LISTED),
+      entries: shown.map(({ stamp: _, ...f }) => ({ ...f, writtenBy: writers.get(f.path) })),
       total: files.length,
       truncated: files.length > MAX_MEMORY_LISTED,
     };
   }
 
-  async read(name: string): Promise<{ path: string; text: string }> {
+  async read(name: string, show: (by: NoteWriter) => MemoryWriter = recordedWriter): Promise<MemoryNote> {
     const p = await this.at(name);
     let st: import('node:fs').Stats;
     try {
@@ -84,10 +105,22 @@ export class MemoryService {
     }
     if (!st.isFile()) throw new CommandError('bad_request', `${p.name} is not a file.`);
     if (st.size > MAX_MEMORY_FILE) throw new CommandError('too_large', `${p.name} is too large to show.`);
-    return { path: p.name, text: await fsp.readFile(p.real, 'utf8') };
+    const before = await this.authors.stamp(p.name);
+    const text = await fsp.readFile(p.real, 'utf8');
+    // Changed while read: which text this is, and so who wrote it, is not known.
+    if (!before || before !== (await this.authors.stamp(p.name)))
+      return { path: p.name, text, writtenBy: { kind: 'unknown' } };
+    const writers = await this.authors.writers(new Map([[p.name, before]]), show);
+    return { path: p.name, text, writtenBy: writers.get(p.name) };
   }
 
-  async write(name: string, text: string): Promise<MemoryEntry> {
+  /** Replace (or create) a note, recorded as written by `by`. */
+  async write(
+    name: string,
+    text: string,
+    by: NoteWriter,
+    show: (by: NoteWriter) => MemoryWriter = recordedWriter,
+  ): Promise<MemoryEntry> {
     const p = await this.at(name);
     if (Buffer.byteLength(text) > MAX_MEMORY_FILE)
       throw new CommandError('too_large', `A memory file holds at most ${MAX_MEMORY_FILE} bytes.`);
@@ -103,9 +136,10 @@ export class MemoryService {
       await fsp.mkdir(path.dirname(p.real), { recursive: true, mode: 0o700 });
       await refuseLinks(this.root, p);
       await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
+      await this.authors.wrote(p.name, by);
     });
     const st = await fsp.lstat(p.real);
-    return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs) };
+    return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs), writtenBy: show(by) };
   }
 
   /**
