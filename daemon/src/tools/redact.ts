@@ -16,6 +16,7 @@ import {
   encodedForms,
   redactScattered,
   redactWrapped,
+  replaceSpans,
   type ScatteredForms,
   scatteredForms,
 } from './secret-encodings.js';
@@ -239,19 +240,7 @@ function redactFragments(text: string, f: Fragments): string {
     // Blocks found may overlap (a block of one secret ending inside another's): look again one character on.
     f.blocks.lastIndex = found + 1;
   }
-  if (!spans.length) return text;
-  spans.sort((a, b) => a[0] - b[0]);
-  let out = '';
-  let kept = 0;
-  for (let i = 0; i < spans.length; ) {
-    const from = spans[i][0];
-    let to = spans[i][1];
-    for (i++; i < spans.length && spans[i][0] <= to; i++) to = Math.max(to, spans[i][1]);
-    if (to <= kept) continue;
-    out += text.slice(kept, Math.max(from, kept)) + REDACTED;
-    kept = to;
-  }
-  return out + text.slice(kept);
+  return replaceSpans(text, spans, REDACTED);
 }
 
 /** Every form of `secret` in text: escaped as text is (secretForms) and encoded as bytes are (secret-encodings.ts). */

@@ -364,6 +364,11 @@ export function redactScattered(text: string, forms: ScatteredForms, replacement
     ...(dump.hex.length ? spansIn(text, viewOf(text, dumpHex), dumpHex, forms.hex) : []),
     ...(dump.ascii.length ? spansIn(text, viewOf(text, dumpAscii), dumpAscii, forms.plain) : []),
   ];
+  return replaceSpans(text, spans, replacement);
+}
+
+/** `text` with each of the spans ([from, to), in any order, overlapping or not) replaced, merged ones once. */
+export function replaceSpans(text: string, spans: Array<[number, number]>, replacement: string): string {
   if (!spans.length) return text;
   spans.sort((a, b) => a[0] - b[0]);
   let out = '';
