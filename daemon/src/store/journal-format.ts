@@ -289,22 +289,17 @@ function validAfter(buf: Buffer, from: number, later: string[], dir: string): { 
   return { records, events };
 }
 
-export function listSegments(dir: string): string[] {
+/** The names in `dir` that `pattern` matches, in order (none when it cannot be read). */
+function namesMatching(dir: string, pattern: RegExp): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
     return [];
   }
-  return names.filter((f) => SEGMENT.test(f)).sort();
+  return names.filter((f) => pattern.test(f)).sort();
 }
 
-export function listSnapshots(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((f) => SNAPSHOT.test(f)).sort();
-}
+export const listSegments = (dir: string): string[] => namesMatching(dir, SEGMENT);
+
+export const listSnapshots = (dir: string): string[] => namesMatching(dir, SNAPSHOT);

@@ -1,5 +1,6 @@
 // GET /api/file as a phone makes it, left unread: for tests of how the daemon bounds downloads.
 import http from 'node:http';
+import type { Transform } from 'node:stream';
 
 export interface StartedDownload {
   status: number;
@@ -15,4 +16,17 @@ export function startDownload(url: string, token: string, taskId: string, file: 
     req.on('response', (res) => resolve({ status: res.statusCode ?? 0, res, req }));
     req.on('error', reject);
   });
+}
+
+/** Runs `chunks` through a download's secret guard: the error it failed with, if any, and what it let out. */
+export async function throughGuard(guard: Transform, chunks: Buffer[]): Promise<{ error?: Error; sent: string }> {
+  const out: Buffer[] = [];
+  guard.on('data', (c: Buffer) => out.push(c));
+  const ended = new Promise<Error | undefined>((resolve) => {
+    guard.on('error', resolve);
+    guard.on('end', () => resolve(undefined));
+  });
+  for (const c of chunks) guard.write(c);
+  guard.end();
+  return { error: await ended, sent: Buffer.concat(out).toString('latin1') };
 }

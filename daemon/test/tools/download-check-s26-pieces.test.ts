@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { throughGuard } from '../helpers/downloads.js';
 
 /** Every text the check redacts: its length, and how many event-loop turns had gone by. */
 const looks: Array<{ length: number; turn: number }> = [];
@@ -46,19 +47,7 @@ async function holds(content: string | Buffer): Promise<boolean> {
   }
 }
 
-/** Runs `chunks` through a guard: the error it failed with, if any, and what it let out. */
-async function guarded(chunks: Buffer[]) {
-  const out: Buffer[] = [];
-  const guard = secretGuard(secrets);
-  guard.on('data', (c: Buffer) => out.push(c));
-  const ended = new Promise<Error | undefined>((resolve) => {
-    guard.on('error', resolve);
-    guard.on('end', () => resolve(undefined));
-  });
-  for (const c of chunks) guard.write(c);
-  guard.end();
-  return { error: await ended, sent: Buffer.concat(out).toString('latin1') };
-}
+const guarded = (chunks: Buffer[]) => throughGuard(secretGuard(secrets), chunks);
 
 /** `KEY` split in two with `gap` between its halves, the first half ending `before` bytes short of `at`. */
 function split(gap: string, at: number, before: number) {

@@ -7,7 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { redactedHunks, secretGuard } from '../../src/tools/secret-views.js';
 import { nextApprovalOrEnd } from '../helpers/approval-waits.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { startDownload } from '../helpers/downloads.js';
+import { startDownload, throughGuard } from '../helpers/downloads.js';
 import { type ModelServer, reply, text, toolUse } from '../helpers/model-server.js';
 import { API_KEY, startWithSecrets } from '../helpers/secrets-daemon.js';
 
@@ -116,18 +116,7 @@ it("a key split over a diff's lines is found together, and those lines are not s
 
 it('a download too large to look at first is cut before the piece holding a secret leaves, even across pieces', async () => {
   const secrets = { values: [API_KEY], tokenHashes: new Set<string>() };
-  const run = async (chunks: Buffer[]) => {
-    const out: Buffer[] = [];
-    const guard = secretGuard(secrets);
-    guard.on('data', (c: Buffer) => out.push(c));
-    const ended = new Promise<Error | undefined>((resolve) => {
-      guard.on('error', resolve);
-      guard.on('end', () => resolve(undefined));
-    });
-    for (const c of chunks) guard.write(c);
-    guard.end();
-    return { error: await ended, sent: Buffer.concat(out).toString('latin1') };
-  };
+  const run = (chunks: Buffer[]) => throughGuard(secretGuard(secrets), chunks);
   const filler = Buffer.alloc(100_000, 'x');
   const half = API_KEY.length / 2;
   const cut = await run([

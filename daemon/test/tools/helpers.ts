@@ -153,3 +153,34 @@ export async function runApproved(
   await h.send('approval.decide', { approvalId: asked.approval.id, hash: asked.approval.hash, decision: 'approve' });
   return running;
 }
+
+/**
+ * Run a call; if it asks for approval, answer `decision` as a phone would. Says whether it asked
+ * (waits until the call asks or ends without asking, whichever comes first).
+ */
+export async function runDeciding(
+  h: ToolsHarness,
+  name: string,
+  input: Record<string, unknown>,
+  task: TaskToolContext,
+  decision: 'approve' | 'allow_task' | 'deny',
+): Promise<{ out: Awaited<ReturnType<ToolsHarness['run']>>; asked: boolean }> {
+  const asks = () => h.events.filter((e) => e.kind === 'approval.requested' && e.approval.taskId === task.taskId);
+  const before = asks().length;
+  let finished = false;
+  const running = h.run(name, input, task).finally(() => {
+    finished = true;
+  });
+  let asked = false;
+  while (!finished) {
+    const fresh = asks()[before];
+    if (fresh?.kind === 'approval.requested') {
+      asked = true;
+      const { id, hash } = fresh.approval;
+      await h.send('approval.decide', { approvalId: id, hash, decision });
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { out: await running, asked };
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { TaskToolContext } from '../../src/agent/tool-runtime.js';
 import { shellActionClass } from '../../src/tools/shell.js';
-import { type ToolsHarness, textOf, toolsHarness } from './helpers.js';
+import { runDeciding, type ToolsHarness, textOf, toolsHarness } from './helpers.js';
 
 let h: ToolsHarness | undefined;
 afterEach(async () => {
@@ -15,32 +15,8 @@ afterEach(async () => {
 });
 
 /** Run a shell call; if it asks for approval, answer `decision`. Says whether it asked. */
-async function shell(
-  input: Record<string, unknown>,
-  task: TaskToolContext,
-  decision: 'approve' | 'allow_task' | 'deny',
-) {
-  const harness = h!;
-  const asks = () => harness.events.filter((e) => e.kind === 'approval.requested' && e.approval.taskId === task.taskId);
-  const before = asks().length;
-  let finished = false;
-  const running = harness.run('shell', input, task).finally(() => {
-    finished = true;
-  });
-  let asked = false;
-  // Ends when the call asks or when it ended without asking, whichever comes first.
-  while (!finished) {
-    const fresh = asks()[before];
-    if (fresh?.kind === 'approval.requested') {
-      asked = true;
-      const { id, hash } = fresh.approval;
-      await harness.send('approval.decide', { approvalId: id, hash, decision });
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { out: await running, asked };
-}
+const shell = (input: Record<string, unknown>, task: TaskToolContext, decision: 'approve' | 'allow_task' | 'deny') =>
+  runDeciding(h!, 'shell', input, task, decision);
 
 const inside = () => true;
 const cls = (argv: string[]) => shellActionClass(argv, true, inside);
