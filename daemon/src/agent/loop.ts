@@ -239,7 +239,10 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     await waiting(true);
     let answer: ContinueAnswer;
     try {
-      answer = await tools.askToContinue(req, { taskId: opts.taskId, threadId: opts.threadId, signal: opts.signal });
+      answer = await tools.askToContinue(
+        { ...req, at: state.turns },
+        { taskId: opts.taskId, threadId: opts.threadId, signal: opts.signal },
+      );
     } catch {
       answer = 'stop';
     }

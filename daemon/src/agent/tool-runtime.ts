@@ -72,6 +72,11 @@ export interface ContinueRequest {
   summary: string;
   /** What the user is shown in full (the evidence). */
   details: Record<string, unknown>;
+  /**
+   * Where in the task it asks (its turn count): with the question, what names this ask again when a
+   * run resumed after a crash reaches the same point, so an answer acknowledged before it stands.
+   */
+  at?: number;
 }
 
 export type ContinueAnswer = 'continue' | 'stop' | 'expired' | 'cancelled';
