@@ -13,14 +13,22 @@ export const interleaves = (model: string): boolean => /^claude-(opus|sonnet|hai
 /** Models with extended thinking: Claude 3.7 Sonnet and Claude 4 on (others refuse the parameter). */
 export const thinks = (model: string): boolean => interleaves(model) || /^claude-3-7-sonnet/.test(model);
 
+/**
+ * The thinking budget a request gets: the budget is part of max_tokens and must stay under it,
+ * leaving room for the answer; 0 (no thinking) when what is left is under the API's least.
+ */
+export function thinkingBudget(budgetTokens: number, maxTokens: number): number {
+  const budget = Math.min(budgetTokens, maxTokens - MIN_THINKING_BUDGET);
+  return budget >= MIN_THINKING_BUDGET ? budget : 0;
+}
+
 export function modelFeatures(
   settings: Pick<LoopSettings, 'model' | 'maxTokens' | 'contextTokens' | 'thinkingBudget' | 'contextManagement'>,
 ): Pick<ModelRequest, 'thinking' | 'context_management' | 'betas'> {
   const out: Pick<ModelRequest, 'thinking' | 'context_management' | 'betas'> = {};
   const betas: string[] = [];
-  // The budget is part of max_tokens and must stay under it, leaving room for the answer.
-  const budget = Math.min(settings.thinkingBudget ?? 0, settings.maxTokens - MIN_THINKING_BUDGET);
-  if (settings.thinkingBudget && budget >= MIN_THINKING_BUDGET && thinks(settings.model)) {
+  const budget = thinkingBudget(settings.thinkingBudget ?? 0, settings.maxTokens);
+  if (budget && thinks(settings.model)) {
     out.thinking = { type: 'enabled', budget_tokens: budget };
     if (interleaves(settings.model)) betas.push(INTERLEAVED_THINKING_BETA);
   }

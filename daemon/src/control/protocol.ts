@@ -125,7 +125,7 @@ export interface ControlMethods {
   'schedules.update': { params: ScheduleInput & { scheduleId: string }; result: ScheduleResult };
   'schedules.pause': { params: { scheduleId: string }; result: ScheduleResult };
   'schedules.resume': { params: { scheduleId: string }; result: ScheduleResult };
-  'schedules.remove': { params: { scheduleId: string }; result: { removed: string } };
+  'schedules.remove': { params: { scheduleId: string }; result: { removed: string; threadId?: string } };
   'schedules.run': { params: { scheduleId: string }; result: { schedule: Schedule; taskId: string; threadId: string } };
 }
 export type ControlMethod = keyof ControlMethods;

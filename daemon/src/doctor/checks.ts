@@ -22,6 +22,7 @@ import type { Logger } from '../util/log.js';
 import { basicAuthOf, withoutUrlCredentials } from '../util/url-credentials.js';
 import { inspectHome } from './home-check.js';
 import { listenAddressProblem, listenHost, portInUseProblem, tryListen } from './listen-check.js';
+import { checkThinking } from './thinking-check.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -734,7 +735,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
     // Only for a stopped daemon (a running one holds its port) with a configuration start accepts.
     daemon.notRunning && configValid ? checkListen(config, opts.home, env) : undefined,
   ]);
-  checks.push(checkApiKey(config, raw, env, service.status === 'ok', paths.config), model);
+  checks.push(checkApiKey(config, raw, env, service.status === 'ok', paths.config), model, checkThinking(config));
   checks.push(...checkRoots(config, paths.workspace));
   checks.push(
     sandbox,

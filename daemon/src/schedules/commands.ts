@@ -81,7 +81,7 @@ export interface ScheduleOps {
   update(id: string, f: EditFields): Promise<Schedule>;
   pause(id: string): Promise<Schedule>;
   resume(id: string): Promise<Schedule>;
-  remove(id: string): Promise<{ removed: string }>;
+  remove(id: string): Promise<{ removed: string; threadId?: string }>;
   run(id: string): Promise<{ schedule: Schedule; taskId: string; threadId: string }>;
   decide(id: string, occurrenceId: string, decision: 'run' | 'skip'): Promise<Schedule>;
 }
@@ -152,8 +152,10 @@ export function scheduleOps(
     pause: (id) => setState(id, 'paused'),
     resume: (id) => setState(id, 'active'),
     async remove(id) {
+      // A schedule that never ran has no thread to keep.
+      const threadId = store.get(id)?.threadId;
       if (!(await engine.remove(id))) throw missing();
-      return { removed: id };
+      return { removed: id, ...(threadId ? { threadId } : {}) };
     },
     async run(id) {
       const r = await engine.runNow(id);

@@ -110,8 +110,11 @@ it('lists, adds, pauses, resumes, runs and removes schedules, in words and in JS
   expect(JSON.parse(status.stdout).spend).toMatchObject({ monthUsd: expect.any(Number), todayUsd: expect.any(Number) });
   expect((await runErrand(['status'], env)).stdout).toMatch(/Spend: {5}\$\d+\.\d\d today, \$\d+\.\d\d this month/);
 
-  expect((await errand('remove', s.id)).stdout).toMatch(/Removed/);
+  // It ran, so it has a thread, which stays; one that never ran has none to speak of.
+  expect((await errand('remove', s.id)).stdout).toBe(`Removed ${s.id}. Its thread stays.\n`);
   expect((await errand('--json')).json()).toEqual([]);
+  const unrun = (await errand('add', 'Never ran', '--daily', '06:00', '--json')).json() as Schedule;
+  expect((await errand('remove', unrun.id)).stdout).toBe(`Removed ${unrun.id}.\n`);
   const gone = await errand('pause', s.id);
   expect(gone.code).toBe(1);
   expect(gone.stderr).toMatch(/no such schedule/);

@@ -16,7 +16,7 @@ const HELP = `Usage:
   errand schedules add "<task>" <when> [options] save a task to run on a schedule
   errand schedules pause <id>                    stop running it until resumed
   errand schedules resume <id>                   run it again (times passed while paused are not missed)
-  errand schedules remove <id>                   delete it (its thread stays)
+  errand schedules remove <id>                   delete it (its thread, if it ran, stays)
   errand schedules run <id>                      run it now
 
 When (one of):
@@ -196,7 +196,7 @@ export const schedulesCommand: CliCommand = {
     if (json) io.out(JSON.stringify(r, null, 2));
     else if ('taskId' in r) io.out(`Started: task ${r.taskId} in thread ${r.threadId}.`);
     else if ('schedule' in r) io.out(`${verbs[action]}.\n${describeSchedule(r.schedule)}`);
-    else io.out(`Removed ${id}. Its thread stays.`);
+    else io.out(`Removed ${id}.${'threadId' in r && r.threadId ? ' Its thread stays.' : ''}`);
     return 0;
   },
 };
