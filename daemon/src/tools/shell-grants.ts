@@ -2,7 +2,7 @@
 // what was shown: it covers other arguments of the same program only for programs known to just
 // read and print (ls, cat, grep …), and only while none of the options that would let them run a
 // program, write a file, or read files no argument names is used (rg --pre, sort -o, fd --exec,
-// sort --files0-from, grep -R, strings @FILE …). Every other program (anything
+// sort --files0-from, cksum -c, grep -R, strings @FILE …). Every other program (anything
 // that can run programs or write through its arguments: find, git, awk, sed, perl, xargs, make,
 // ssh, env, sh -c … and anything unknown) gets a grant for the exact same argv only, as does every
 // command while the sandbox is off (nothing then contains what a different argv could do).
@@ -42,7 +42,7 @@ interface Reader {
 }
 
 const PLAIN: Reader = {};
-/** md5sum -c LIST reads every file LIST names. */
+/** md5sum -c LIST (cksum -c too, coreutils 9.1+) reads every file LIST names: an oracle for files anywhere. */
 const CHECKSUM: Reader = { short: 'c', long: ['check'] };
 const GREP: Reader = { short: 'R', long: ['dereference-recursive'] };
 
@@ -82,7 +82,7 @@ const READERS: Record<string, Reader> = {
   sha1sum: CHECKSUM,
   sha256sum: CHECKSUM,
   sha512sum: CHECKSUM,
-  cksum: PLAIN,
+  cksum: CHECKSUM,
   // Not jq: its program text may `import "../../../etc/x" as $d` (or include) a file anywhere.
   column: PLAIN,
   fold: PLAIN,
@@ -94,7 +94,8 @@ const READERS: Record<string, Reader> = {
   date: { short: 's', long: ['set'] },
   // -z / -Z look inside compressed files by running decompressors found on PATH.
   file: { short: 'CfzZ', long: ['compile', 'files-from', 'uncompress', 'uncompress-noreport'] },
-  tree: { short: 'ol' },
+  // -R runs tree again (through sh, from PATH) in each folder with -o 00Tree.html.
+  tree: { short: 'olR' },
   uniq: { maxPositionals: 1 },
   sort: { short: 'oT', long: ['output', 'compress-program', 'temporary-directory', 'files0-from'] },
   rg: { short: 'zL', long: ['pre', 'pre-glob', 'search-zip', 'follow'] },
@@ -182,8 +183,9 @@ export function isPlainRead(argv: string[], program?: ProgramFile, inside?: (can
 /**
  * The grant class of a shell command: `shell:<program>` for plain reads, else the exact argv.
  * `inside(candidate)` says whether an argument that names an existing file or folder is inside the
- * allowed folders: a wide grant never covers reading something outside them (cat ~/.ssh/id_rsa
- * after cat notes.txt), since the sandbox does not stop reads there. `program` is the file argv[0]
+ * allowed folders (really: not a file with other hard links either, plain-read-arguments.ts): a wide
+ * grant never covers reading something outside them (cat ~/.ssh/id_rsa after cat notes.txt), since
+ * the sandbox does not stop reads there. `program` is the file argv[0]
  * resolved to: the class names it, and one the agent could have written gets an exact class bound
  * to its content.
  */

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { argumentFiles, recheckArgumentFiles } from './argument-files.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
+import { hardLinks, notInsideBecause, recheckPlainReadArguments } from './plain-read-arguments.js';
 import { recheckProgram, resolveProgram } from './resolve-program.js';
 import { isInside, type Roots } from './roots.js';
 import { limitArgv, limitNote, runProcess } from './run-process.js';
@@ -34,23 +33,6 @@ export function scrubbedEnv(src: NodeJS.ProcessEnv = process.env): Record<string
   env.LANG ??= 'C.UTF-8';
   env.TERM = 'dumb';
   return env;
-}
-
-/** An argument naming no existing file counts as inside; one that does must really be in a root. */
-function existingInsideRoots(candidate: string, cwd: string, roots: Roots): boolean {
-  const abs = path.resolve(cwd, candidate);
-  let real: string;
-  try {
-    real = fs.realpathSync(abs);
-  } catch {
-    // A dangling link is not a plain word: only a name that is not there at all counts as inside.
-    try {
-      return fs.lstatSync(abs, { throwIfNoEntry: false }) === undefined;
-    } catch {
-      return false;
-    }
-  }
-  return roots.usable().some((r) => isInside(r, real)) && !roots.isPrivate(real);
 }
 
 /** A real path the agent can write: inside an allowed folder (file tools, the sandboxed shell). */
@@ -105,10 +87,12 @@ export function shellTool(deps: {
       const env = scrubbedEnv();
       const inside = (real: string) => inRoots(real, deps.roots);
       const program = await resolveProgram(argv[0], { pathVar: env.PATH, cwd: cwd.real, inside });
-      const argumentInside = (candidate: string) => existingInsideRoots(candidate, cwd.real, deps.roots);
+      const argumentInside = (candidate: string) => notInsideBecause(candidate, cwd.real, deps.roots) === undefined;
       // A plain read's grant covers its program whatever it reads: nothing there to bind.
       const bindFiles = !grantIsWide(argv, sandboxed, argumentInside, program);
       const files = bindFiles ? await argumentFiles(argv, cwd.real, inside) : [];
+      // fs_read refuses these; the approval says why this command may read them.
+      const hardLinked = files.filter((f) => hardLinks(f.path) > 1).map((f) => f.path);
       const line = shellQuote(argv);
       // A program from the allowed folders is one the agent may have written: the summary says so.
       const where = !program.writable
@@ -136,6 +120,13 @@ export function shellTool(deps: {
             ? {
                 filesInAllowedFolders: 'the agent can change these files: an approval covers only this content of them',
                 files: Object.fromEntries(files.map((f) => [f.path, f.identity])),
+              }
+            : {}),
+          ...(hardLinked.length
+            ? {
+                filesWithOtherHardLinks:
+                  "another name of these files may be outside the allowed folders: Errand's file tools do not read them, this command would",
+                hardLinked,
               }
             : {}),
           cwd: cwd.real,
@@ -187,6 +178,8 @@ export function shellTool(deps: {
             run: async () => {
               await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });
               if (bindFiles) await recheckArgumentFiles(files, argv, now.real, inside);
+              // A wide grant binds no file: what its arguments name is checked again instead.
+              else recheckPlainReadArguments(argv, now.real, deps.roots);
               // Started (durably) only now: a daemon killed while the sandbox was set up or the
               // folder kept leaves the command unrun, to be run again, not "outcome unknown".
               await acts?.();
