@@ -99,6 +99,14 @@ function errorHandler(log: Logger) {
           : 'The request body is too large.',
       );
     }
+    // fastify's own words for a body it cannot read ("Unsupported Media Type") say nothing of the fix.
+    if (status === 415)
+      return httpError(
+        reply,
+        415,
+        'bad_request',
+        'Send the body as JSON, with the header Content-Type: application/json.',
+      );
     return httpError(reply, status, status === 413 ? 'too_large' : 'bad_request', err.message);
   };
 }
@@ -173,6 +181,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A refused upload's body is never read: close the connection rather than drain it.
     reply.header('Connection', 'close');
     if (over) httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
+    // A token of the right shape that no device has: removed on the computer (or never paired).
+    else if (token)
+      httpError(
+        reply,
+        401,
+        'unauthorized',
+        'This device is not paired with this computer (it may have been removed there). Pair it again with `errand pair`.',
+      );
     else httpError(reply, 401, 'unauthorized', 'Send the device token in an Authorization: Bearer header.');
     return undefined;
   };

@@ -49,7 +49,10 @@ function problemWith(p: OriginPolicy, host: string, origin: string | undefined):
       message: 'This host name is not one Errand answers to. Use the address `errand pair` prints.',
     };
   if (origin !== undefined && !p.origins.includes(origin))
-    return { error: 'bad_origin', message: 'Requests from other sites are refused.' };
+    return {
+      error: 'bad_origin',
+      message: 'Requests from other sites are refused. Open Errand at its own address (the one `errand pair` prints).',
+    };
   return undefined;
 }
 
