@@ -64,6 +64,13 @@ export function registerMemoryCommands(
   };
   const shown = (text: string) => withoutSecrets(text, secrets());
 
+  // A phone's changes are noted before they act, so one sent again after a crash does not act
+  // again (service.ts). Settled now, before anything changes memory; each command waits for it too.
+  m.settleCommands().catch((err) =>
+    ctx.log.error('memory commands from before the restart not settled', { error: (err as Error).message }),
+  );
+  const commandOf = (cmd: { id: string }, cc: { device: { id: string } }) => ({ device: cc.device.id, id: cmd.id });
+
   const c = ctx.commands;
   c.register('memory.list', async () => {
     const all = await list();
@@ -73,29 +80,34 @@ export function registerMemoryCommands(
     const note = await m.read(cmd.path, writer);
     return { ...note, path: shown(note.path), text: shown(note.text) };
   });
+  // A command sent again that acted before answers as it did; it changes nothing, so no audit entry.
   c.register('memory.put', async (cmd, cc) => {
     refuseSecret('Note', cmd.path, cmd.text);
-    const entry = await m.write(cmd.path, cmd.text, byDevice(cc), writer);
-    record('memory.put', { path: cmd.path }, onPhone(cc), `wrote ${bytes(cmd.text)}`);
+    const again = await m.actedBefore(commandOf(cmd, cc));
+    const entry = await m.write(cmd.path, cmd.text, byDevice(cc), writer, commandOf(cmd, cc));
+    if (!again) record('memory.put', { path: cmd.path }, onPhone(cc), `wrote ${bytes(cmd.text)}`);
     return { entry };
   });
-  // Gone already is done: a phone resending its delete after a crash cut off the first reply gets `{}` again.
+  // Gone already is done: a delete of a note that is not there answers `{}` too.
   const deleted = (removed: boolean) => (removed ? 'deleted' : 'already gone');
   c.register('memory.delete', async (cmd, cc) => {
-    const removed = await m.remove(cmd.path);
-    record('memory.delete', { path: cmd.path }, onPhone(cc), deleted(removed));
+    const again = await m.actedBefore(commandOf(cmd, cc));
+    const removed = await m.remove(cmd.path, commandOf(cmd, cc));
+    if (!again) record('memory.delete', { path: cmd.path }, onPhone(cc), deleted(removed));
     return {};
   });
   c.register('memory.clear', async (cmd, cc) => {
-    const removed = await m.clear({ device: cc.device.id, id: cmd.id });
-    record('memory.clear', {}, onPhone(cc), `removed ${removed} file(s)`);
+    const again = await m.actedBefore(commandOf(cmd, cc));
+    const removed = await m.clear(commandOf(cmd, cc));
+    if (!again) record('memory.clear', {}, onPhone(cc), `removed ${removed} file(s)`);
     return { removed };
   });
   c.register('instructions.get', async () => ({ text: shown(await m.instructions()) }));
   c.register('instructions.put', async (cmd, cc) => {
     refuseSecret('Instructions', cmd.text);
-    const text = await m.setInstructions(cmd.text);
-    record('instructions.put', {}, onPhone(cc), `wrote ${bytes(cmd.text)}`);
+    const again = await m.actedBefore(commandOf(cmd, cc));
+    const text = await m.setInstructions(cmd.text, commandOf(cmd, cc));
+    if (!again) record('instructions.put', {}, onPhone(cc), `wrote ${bytes(cmd.text)}`);
     return { text };
   });
 

@@ -7,10 +7,12 @@
 // more than the person picked. All of memory goes only with clear, which the app confirms first.
 //
 // Exactly once: the reply to a phone's command is remembered in the command's journal record, after
-// the handler ran. A crash between the delete and that record makes the phone send the command
-// again, and the handler runs again. A delete answers as the first did because it is idempotent (a
-// note already gone is deleted). A clear notes its command id and count durably before it deletes
-// (clearNote): run again for that id it finishes the clear and gives the same count.
+// the handler ran. A crash between the change and that record makes the phone send the command
+// again. So a phone's put, delete, clear and instructions are noted durably before they act
+// (noted-commands.ts): sent again, one that acted answers as it did and does not act again (a note
+// the person deleted since stays deleted); one that had not acted yet acts (a clear with the count
+// it noted).
+import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -26,6 +28,7 @@ import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
 import { MemoryAuthors, type NoteWriter } from './authors.js';
 import { byPath, memoryBoundBreach, memoryFiles, withMemoryLock } from './bounds.js';
+import { type CommandOnce, type NotedCommand, NotedCommands } from './noted-commands.js';
 import {
   MAX_MEMORY_FILE,
   MEMORY_PREFIX,
@@ -38,11 +41,9 @@ import {
 /** Test-only: ERRAND_TEST_CRASH=after-memory-delete kills the process after a person's delete or clear, before the reply. */
 const CRASH_AFTER_DELETE = process.env.ERRAND_TEST_CRASH === 'after-memory-delete';
 
-/** A phone's command, to know it again when it is sent again after a crash. */
-export interface CommandOnce {
-  device: string;
-  id: string;
-}
+export type { CommandOnce } from './noted-commands.js';
+
+const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** A writer as clients see it, from the record alone (no thread titles: see register.ts for those). */
 export const recordedWriter = (by: NoteWriter): MemoryWriter =>
@@ -51,14 +52,74 @@ export const recordedWriter = (by: NoteWriter): MemoryWriter =>
 export class MemoryService {
   /** Who last wrote each note (authors.ts). */
   readonly authors: MemoryAuthors;
+  /** A phone's commands, noted before they act (noted-commands.ts). */
+  private readonly commands: NotedCommands;
+  private settling?: Promise<void>;
 
   constructor(
     readonly root: string,
     private readonly instructionsFile: string,
-    /** Where the last clear notes its command and count before it deletes (in the store folder). */
-    private readonly clearNote = path.join(path.dirname(root), 'store', 'memory-clear.json'),
+    /** Where a phone's commands are noted, in the store folder (named when it noted only clears). */
+    commandsFile = path.join(path.dirname(root), 'store', 'memory-clear.json'),
   ) {
     this.authors = new MemoryAuthors(root);
+    this.commands = new NotedCommands(commandsFile);
+  }
+
+  /**
+   * Settles the commands a crash left begun, once (again after a failure). Every change here waits
+   * for it, and start-up starts it, so it looks at disk before anything changes memory (the memory
+   * tool's writes queue behind it on the lock). Never await it under the memory lock.
+   */
+  settleCommands(): Promise<void> {
+    this.settling ??= withMemoryLock(this.root, () => this.commands.load((n) => this.settledFromDisk(n))).catch(
+      (err) => {
+        this.settling = undefined;
+        throw err;
+      },
+    );
+    return this.settling;
+  }
+
+  /** True when this phone command acted already: sent again, it answers without acting. */
+  async actedBefore(once: CommandOnce): Promise<boolean> {
+    await this.settleCommands();
+    return this.commands.find(once)?.done === true;
+  }
+
+  /** The note of `once`, when it is a command of this kind (an id reused for another is not it). */
+  private noted<Op extends NotedCommand['op']>(
+    once: CommandOnce | undefined,
+    op: Op,
+  ): Extract<NotedCommand, { op: Op }> | undefined {
+    const n = once && this.commands.find(once);
+    return n?.op === op ? (n as Extract<NotedCommand, { op: Op }>) : undefined;
+  }
+
+  /** A begun command done, when what it does is on disk; undefined when it has not acted. */
+  private async settledFromDisk(n: NotedCommand): Promise<NotedCommand | undefined> {
+    const done = { ...n, done: true };
+    if (n.op === 'instructions') {
+      const text = await fsp.readFile(this.instructionsFile, 'utf8').catch(() => '');
+      return sha256(text) === n.sha256 ? done : undefined;
+    }
+    if (n.op === 'clear') {
+      const left = await fsp.readdir(this.root).catch(() => []);
+      return left.length ? undefined : done;
+    }
+    let real: string;
+    try {
+      real = memoryPath(this.root, n.path).real;
+    } catch {
+      return undefined;
+    }
+    const st = await fsp.lstat(real).catch(() => undefined);
+    if (n.op === 'delete') return st ? undefined : done;
+    if (!st?.isFile()) return undefined;
+    const text = await fsp.readFile(real, 'utf8').catch(() => undefined);
+    return text !== undefined && sha256(text) === n.sha256
+      ? { ...n, done: true, modifiedAt: Math.floor(st.mtimeMs) }
+      : undefined;
   }
 
   private async at(name: string) {
@@ -114,18 +175,25 @@ export class MemoryService {
     return { path: p.name, text, writtenBy: writers.get(p.name) };
   }
 
-  /** Replace (or create) a note, recorded as written by `by`. */
+  /**
+   * Replace (or create) a note, recorded as written by `by`. `once` names a phone's command: sent
+   * again, one that wrote answers with the note it wrote and does not write again.
+   */
   async write(
     name: string,
     text: string,
     by: NoteWriter,
     show: (by: NoteWriter) => MemoryWriter = recordedWriter,
+    once?: CommandOnce,
   ): Promise<MemoryEntry> {
     const p = await this.at(name);
     if (Buffer.byteLength(text) > MAX_MEMORY_FILE)
       throw new CommandError('too_large', `A memory file holds at most ${MAX_MEMORY_FILE} bytes.`);
+    await this.settleCommands();
     // Checked and written under the folder's lock, as the memory tool's writes are (bounds.ts).
-    await withMemoryLock(this.root, async () => {
+    const wrote = await withMemoryLock(this.root, async () => {
+      const earlier = this.noted(once, 'put');
+      if (earlier?.done) return { path: earlier.path, bytes: earlier.bytes, modifiedAt: earlier.modifiedAt ?? 0 };
       await this.refuseShape(p);
       const breach = await memoryBoundBreach(this.root, p.real, Buffer.byteLength(text));
       if (breach)
@@ -135,11 +203,16 @@ export class MemoryService {
         );
       await fsp.mkdir(path.dirname(p.real), { recursive: true, mode: 0o700 });
       await refuseLinks(this.root, p);
+      const bytes = Buffer.byteLength(text);
+      const note = once && ({ ...once, op: 'put', path: p.name, sha256: sha256(text), bytes, done: false } as const);
+      if (note) await this.commands.begin(note);
       await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
       await this.authors.wrote(p.name, by);
+      const modifiedAt = Math.floor((await fsp.lstat(p.real)).mtimeMs);
+      if (note) await this.commands.finish({ ...note, modifiedAt });
+      return { path: p.name, bytes, modifiedAt };
     });
-    const st = await fsp.lstat(p.real);
-    return { path: p.name, bytes: st.size, modifiedAt: Math.floor(st.mtimeMs), writtenBy: show(by) };
+    return { ...wrote, writtenBy: show(by) };
   }
 
   /**
@@ -170,13 +243,25 @@ export class MemoryService {
     }
   }
 
-  /** Delete a note (or an empty folder); false when it was already gone. Durable on return. */
-  async remove(name: string): Promise<boolean> {
+  /**
+   * Delete a note (or an empty folder); false when it was already gone. Durable on return. `once`
+   * names a phone's command: sent again, one that ran answers as it did and does not delete again
+   * (a note made since at that path stays).
+   */
+  async remove(name: string, once?: CommandOnce): Promise<boolean> {
     const p = await this.at(name);
+    await this.settleCommands();
     return withMemoryLock(this.root, async () => {
+      const earlier = this.noted(once, 'delete');
+      if (earlier?.done) return earlier.removed;
       await this.at(name); // again under the lock: no link crept onto its path meanwhile
       const st = await fsp.lstat(p.real).catch(() => undefined);
-      if (!st) return false;
+      const note = once && ({ ...once, op: 'delete', path: p.name, removed: Boolean(st), done: false } as const);
+      if (!st) {
+        // Noted too: sent again after a note was made at this path, it must not delete that one.
+        if (note) await this.commands.begin(note).then(() => this.commands.finish(note));
+        return false;
+      }
       if (st.isDirectory()) {
         const held = (await memoryFiles(p.real)).length;
         const what = held === 1 ? '1 note' : held ? `${held} notes` : 'other entries';
@@ -185,49 +270,48 @@ export class MemoryService {
             'bad_request',
             `${p.name} is a folder holding ${what}: delete them one by one, or clear all of memory.`,
           );
+        if (note) await this.commands.begin(note);
         await fsp.rmdir(p.real);
-      } else await fsp.unlink(p.real);
+      } else {
+        if (note) await this.commands.begin(note);
+        await fsp.unlink(p.real);
+      }
       await fsyncDir(path.dirname(p.real));
       if (CRASH_AFTER_DELETE) process.kill(process.pid, 'SIGKILL');
+      if (note) await this.commands.finish(note);
       return true;
     });
   }
 
   /**
    * Delete every memory file; returns how many there were. `once` names a phone's command: sent
-   * again after a crash cut off the first run's reply, it finishes that clear and gives its count.
+   * again after a crash cut off the first run's reply, it gives the count it noted, and deletes only
+   * if the first run had not finished (notes written since a finished clear stay).
    */
   async clear(once?: CommandOnce): Promise<number> {
+    await this.settleCommands();
     return withMemoryLock(this.root, async () => {
-      const earlier = once ? await this.clearNoted(once) : undefined;
-      const removed = earlier ?? (await memoryFiles(this.root)).length;
-      if (once && earlier === undefined) {
-        await fsp.mkdir(path.dirname(this.clearNote), { recursive: true, mode: 0o700 });
-        await writeAtomic(this.clearNote, Buffer.from(JSON.stringify({ ...once, removed })), 0o600);
-      }
-      let names: string[];
-      try {
-        names = await fsp.readdir(this.root);
-      } catch {
-        return removed; // no memory folder: nothing to delete
-      }
-      for (const name of names) await fsp.rm(path.join(this.root, name), { recursive: true, force: true });
-      await fsyncDir(this.root);
+      const earlier = this.noted(once, 'clear');
+      if (earlier?.done) return earlier.removed;
+      const removed = earlier?.removed ?? (await memoryFiles(this.root)).length;
+      const note = once && ({ ...once, op: 'clear', removed, done: false } as const);
+      if (note) await this.commands.begin(note);
+      await this.removeAll();
       if (CRASH_AFTER_DELETE) process.kill(process.pid, 'SIGKILL');
+      if (note) await this.commands.finish(note);
       return removed;
     });
   }
 
-  /** The count the clear of this command noted, if the last clear was this command. */
-  private async clearNoted(once: CommandOnce): Promise<number | undefined> {
+  private async removeAll(): Promise<void> {
+    let names: string[];
     try {
-      const note = JSON.parse(await fsp.readFile(this.clearNote, 'utf8')) as Partial<CommandOnce & { removed: number }>;
-      return note.device === once.device && note.id === once.id && typeof note.removed === 'number'
-        ? note.removed
-        : undefined;
+      names = await fsp.readdir(this.root);
     } catch {
-      return undefined;
+      return; // no memory folder: nothing to delete
     }
+    for (const name of names) await fsp.rm(path.join(this.root, name), { recursive: true, force: true });
+    await fsyncDir(this.root);
   }
 
   async instructions(): Promise<string> {
@@ -238,10 +322,22 @@ export class MemoryService {
     }
   }
 
-  async setInstructions(text: string): Promise<string> {
+  /**
+   * Replace the personal instructions. `once` names a phone's command: sent again, one that wrote
+   * does not write again (newer instructions saved since stay).
+   */
+  async setInstructions(text: string, once?: CommandOnce): Promise<string> {
     if (text.length > MAX_INSTRUCTIONS)
       throw new CommandError('too_large', `Instructions hold at most ${MAX_INSTRUCTIONS} characters.`);
-    await writeAtomic(this.instructionsFile, Buffer.from(text, 'utf8'), 0o600);
-    return text;
+    await this.settleCommands();
+    // Under the memory lock too: its notes and their settling at start-up share one file.
+    return withMemoryLock(this.root, async () => {
+      if (this.noted(once, 'instructions')?.done) return text;
+      const note = once && ({ ...once, op: 'instructions', sha256: sha256(text), done: false } as const);
+      if (note) await this.commands.begin(note);
+      await writeAtomic(this.instructionsFile, Buffer.from(text, 'utf8'), 0o600);
+      if (note) await this.commands.finish(note);
+      return text;
+    });
   }
 }
