@@ -3,6 +3,7 @@ import { homePaths } from '../config/paths.js';
 import { type ControlCallOptions, controlCall, DaemonNotRunningError } from '../control/client.js';
 import type { ControlMethod, ControlParams, ControlResult } from '../control/protocol.js';
 import type { CliIO } from './command.js';
+import { linesForTerminal } from './terminal-text.js';
 
 /** Call the daemon; when none runs, say so in one line. Returns undefined after printing an error. */
 export async function callDaemon<M extends ControlMethod>(
@@ -16,9 +17,10 @@ export async function callDaemon<M extends ControlMethod>(
     return await controlCall(homePaths(home).socket, method, params, { timeoutMs: 15_000, ...opts });
   } catch (err) {
     // One voice: `errand <command>: …`, the command being the method's first part (push.test → push).
-    io.err(
-      err instanceof DaemonNotRunningError ? err.message : `errand ${method.split('.')[0]}: ${(err as Error).message}`,
-    );
+    // The daemon's words may quote a file or device name: nothing in them reaches the terminal raw.
+    const said =
+      err instanceof DaemonNotRunningError ? err.message : `errand ${method.split('.')[0]}: ${(err as Error).message}`;
+    io.err(linesForTerminal(said).join('\n'));
     return undefined;
   }
 }
