@@ -2,23 +2,31 @@
 // Secrets the daemon holds in clear (API key, push signing key, connector secrets) are matched as
 // text; device tokens are stored only as hashes, so every token-shaped window of the output that
 // could be a token is hashed and compared with the paired devices' hashes. Secrets in clear are
-// also caught escaped (JSON, URL, Python repr, every character as \uXXXX or an HTML entity), in
-// upper or lower case, encoded (base64, hex), long ones in part (any 24 characters of them in a row,
-// in any case) and scattered (spaced out, split over lines, reversed, in a hex dump).
+// also caught escaped (JSON, URL, Python repr, every character as \uXXXX, \NNN or an HTML entity),
+// in upper or lower case, encoded (base64, hex; wrapped at any width, also inside a JSON string),
+// long ones in part (any 24 characters of them in a row, in any case) and scattered (spaced out,
+// split over lines, reversed, in a hex or octal dump).
 // Known limits (a list of forms can never be complete): a secret shorter than 32 characters shown in
-// part; escapes mixed with characters other than letters, digits and _.~- (or a short secret's
-// first characters left unescaped); ROT13 or any other cipher; base64 of base64, of the reversed
-// secret or of a part; decimal byte lists; fullwidth or other look-alike letters; a device token in
-// part or in another case (only its hash is known).
+// part; one with fewer than 16 letters and digits (or bytes) scattered or in a dump (od -b, xxd);
+// escapes mixed with characters other than letters, digits and _.~- (or a short secret's first
+// characters left unescaped); ROT13 or any other cipher; compressed (gzip -c | base64); base32;
+// base64 of base64, of the reversed secret or of a part; base64 or hex broken by more than line
+// breaks, the indent after them and \n escapes (blanks within a line, quotes and + in source code,
+// a comment marker); decimal byte lists (od -tu1); its characters reordered or mixed with others
+// (reversed 8 at a time, a character inserted after each one, every other one); fullwidth or other
+// look-alike letters; a device token in part or in another case (only its hash is known).
 import crypto from 'node:crypto';
 import type { ToolResultBlock } from '../agent/tool-runtime.js';
 import {
   encodedForms,
+  escapeRegExp,
   redactScattered,
   redactWrapped,
   replaceSpans,
   type ScatteredForms,
   scatteredForms,
+  type WrappedForms,
+  wrappedForms,
 } from './secret-encodings.js';
 
 export const REDACTED = '[redacted]';
@@ -159,20 +167,21 @@ export function secretForms(secret: string): string[] {
 
 /**
  * A run of text escaped character by character, as encoders that escape everything write it: \uXXXX
- * (JSON, JavaScript), \xNN, HTML numeric entities (decimal or hex), with plain letters and digits
- * among them. Each starts with an escape, so ordinary text costs one failed look per backslash or &.
+ * (JSON, JavaScript), \xNN, \NNN (octal, as C, printf and bash's $'...' read it: up to 3 digits),
+ * HTML numeric entities (decimal or hex), with plain letters and digits among them. Each starts with
+ * an escape, so ordinary text costs one failed look per backslash or &.
  */
 const ESCAPED_RUN =
-  /(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};)(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|[A-Za-z0-9_.~-])*/g;
-const ONE_ESCAPE = /\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#[xX]([0-9a-fA-F]{1,6});|&#([0-9]{1,7});/g;
+  /(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[0-7]{1,3}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};)(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[0-7]{1,3}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|[A-Za-z0-9_.~-])*/g;
+const ONE_ESCAPE = /\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([0-7]{1,3})|&#[xX]([0-9a-fA-F]{1,6});|&#([0-9]{1,7});/g;
 
 const unescaped = (run: string) =>
-  run.replace(ONE_ESCAPE, (whole, u?: string, x?: string, hex?: string, dec?: string) => {
-    const code = u ? Number.parseInt(u, 16) : x ? Number.parseInt(x, 16) : hex ? Number.parseInt(hex, 16) : Number(dec);
+  run.replace(ONE_ESCAPE, (whole, u?: string, x?: string, octal?: string, hex?: string, dec?: string) => {
+    const code = octal ? Number.parseInt(octal, 8) : dec ? Number(dec) : Number.parseInt(u ?? x ?? hex ?? '', 16);
     return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
   });
 
-/** Secrets are 8 characters or more, and each escape takes at least 4: shorter runs cannot hold one. */
+/** Secrets are 8 characters or more, each at least one character of a run: shorter runs cannot hold one. */
 const MIN_ESCAPED_RUN = 8;
 /** The most characters one escape takes, for a character of a secret (`&#1114111;`): what a run of them may reach. */
 const ESCAPE_WIDTH = 10;
@@ -246,8 +255,6 @@ function redactFragments(text: string, f: Fragments): string {
 /** Every form of `secret` in text: escaped as text is (secretForms) and encoded as bytes are (secret-encodings.ts). */
 export const everyForm = (secret: string): string[] => [...secretForms(secret), ...encodedForms(secret)];
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
  * One pattern for every form of every secret, longest first (at any place the longest form there is
  * taken). Output is redacted on every tool call with the same few sets of secrets, so each set's
@@ -256,6 +263,7 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 interface SetPatterns {
   forms: string[];
   pattern?: RegExp;
+  wrapped: WrappedForms;
   scattered: ScatteredForms;
   fragments?: Fragments;
 }
@@ -271,7 +279,12 @@ function patternOf(values: readonly string[]): SetPatterns {
       .filter(Boolean)
       .sort((a, b) => b.length - a.length);
     const fragments = fragmentsOf(values);
-    found = { forms, scattered: scatteredForms(values), ...(fragments ? { fragments } : {}) };
+    found = {
+      forms,
+      wrapped: wrappedForms(forms),
+      scattered: scatteredForms(values),
+      ...(fragments ? { fragments } : {}),
+    };
     try {
       if (forms.length) found.pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
     } catch {
@@ -294,12 +307,12 @@ export function secretReach(secrets: KnownSecrets): number {
 }
 
 /**
- * How many letters and digits in a row the longest known secret takes scattered (its hex, the longest
- * such pattern): redaction finds one with any other characters between them, so this many letters of
- * text already looked at are all a later piece of the same text needs of it.
+ * How many letters and digits in a row the longest known secret takes scattered (its octal, 3 digits
+ * a byte, the longest such pattern): redaction finds one with any other characters between them, so
+ * this many letters of text already looked at are all a later piece of the same text needs of it.
  */
 export function scatteredReach(secrets: KnownSecrets): number {
-  return Math.max(0, ...secrets.values.map((v) => 2 * Buffer.byteLength(v, 'utf8')));
+  return Math.max(0, ...secrets.values.map((v) => 3 * Buffer.byteLength(v, 'utf8')));
 }
 
 /**
@@ -319,7 +332,7 @@ export function redactText(text: string, secrets: KnownSecrets): string {
 
 function redactOnce(
   text: string,
-  { forms, pattern, scattered, fragments }: SetPatterns,
+  { forms, pattern, wrapped, scattered, fragments }: SetPatterns,
   secrets: KnownSecrets,
 ): string {
   const redactForms = (t: string) => {
@@ -328,7 +341,7 @@ function redactOnce(
     for (const form of forms) if (r.includes(form)) r = r.split(form).join(REDACTED);
     return r;
   };
-  let out = forms.length ? redactWrapped(redactForms(text), redactForms) : text;
+  let out = forms.length ? redactWrapped(redactForms(text), wrapped, REDACTED) : text;
   out = redactEscapedRuns(out, (decoded) => {
     const red = redactForms(decoded);
     return red !== decoded || (fragments !== undefined && redactFragments(red, fragments) !== red);

@@ -32,76 +32,102 @@ export function encodedForms(secret: string): string[] {
   return [...forms];
 }
 
-/**
- * Encoders wrap their lines: `base64` at 76 characters, PEM at 64, `xxd -p` at 60. A run of lines
- * made only of base64 (or hex) characters is searched with its line breaks taken out, and written
- * back that way where a secret was found in it. Line by line, so the work stays linear in the text
- * (one pattern over the whole text backtracked quadratically on a long unbroken run).
- */
-const ENCODED_CHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-')
-  ENCODED_CHAR[c.charCodeAt(0)] = 1;
+// Encoders wrap their lines: `base64` at 76 characters (or any width: `base64 -w4`), PEM at 64, `xxd
+// -p` at 60, with \n or \r\n line ends, maybe indented (a YAML block); and a string that holds such
+// text, written as JSON (an exported settings file, a jq or Python dump, an MCP server's output),
+// has the two characters \n where the line breaks were. The forms made only of base64 characters
+// (the encoded ones, and a secret that is itself such a run) are looked for in a view of the text
+// without its line breaks, however short the lines, and only the span of the text where one lies
+// is redacted.
 
-/** 8 or more base64 (or hex) characters and nothing else, but a final \r. */
-function encodedLine(line: string): boolean {
-  const n = line.endsWith('\r') ? line.length - 1 : line.length;
-  if (n < 8) return false;
-  for (let i = 0; i < n; i++) {
-    const c = line.charCodeAt(i);
-    if (c >= 128 || ENCODED_CHAR[c] !== 1) return false;
-  }
-  return true;
+/** The forms made only of base64 characters (both alphabets, padding), so also hex. */
+const ONLY_ENCODED = /^[A-Za-z0-9+/=_-]+$/;
+
+/**
+ * What a wrap puts between two lines, left out of the view: line breaks (\n, \r\n, \r, or written
+ * as the escapes `\n` and `\r`, or escaped twice: `\\n`, JSON in JSON), each with the blanks that
+ * indent the next line; and the backslash PHP's json_encode writes before each `/`. One break a
+ * match (a group repeated overflowed the stack on a long run of them), and only the blanks after it
+ * (`[ \t]*` before one would try each blank of a long run again at each of its characters).
+ * scanWrapped leaves out the same characters, from left to right as replace() does.
+ */
+const WRAP = /(?:\r?\n|\r|\\{1,2}[nr])[ \t]*|\\(?=\/)/g;
+
+/** What a set of secrets is looked for with, wrapped (worked out once per set). */
+export type WrappedForms = Finder;
+
+export const wrappedForms = (forms: readonly string[]): WrappedForms =>
+  finder(forms.filter((f) => f.length >= MIN_PART && ONLY_ENCODED.test(f)));
+
+const isBackslash = (text: string, i: number) => text.charCodeAt(i) === 92;
+const isNOrR = (text: string, i: number) => text.charCodeAt(i) === 110 || text.charCodeAt(i) === 114;
+
+/** How many characters the line break at `i` takes (a real one, or written as an escape), or 0. */
+function lineBreakAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 10 || c === 13) return 1;
+  if (!isBackslash(text, i)) return 0;
+  if (isBackslash(text, i + 1) && isNOrR(text, i + 2)) return 3;
+  return isNOrR(text, i + 1) ? 2 : 0;
 }
 
-export function redactWrapped(text: string, redact: (joined: string) => string): string {
-  if (!text.includes('\n')) return text;
-  const lines = text.split('\n');
-  const out: string[] = [];
-  let changed = false;
-  for (let i = 0; i < lines.length; ) {
-    let end = i;
-    while (end < lines.length && encodedLine(lines[end])) end++;
-    if (end - i >= 2) {
-      const joined = lines
-        .slice(i, end)
-        .map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l))
-        .join('');
-      const red = redact(joined);
-      if (red !== joined) {
-        out.push(red);
-        changed = true;
-      } else for (let j = i; j < end; j++) out.push(lines[j]); // not push(...): 130,000 lines overflow the stack
-      i = end;
-    } else {
-      out.push(lines[i]);
-      i = Math.max(end, i + 1);
+/** Every character of the text but what WRAP matches. */
+function scanWrapped(text: string, visit: Visit): void {
+  let afterBreak = false;
+  for (let i = 0; i < text.length; ) {
+    const breakLength = lineBreakAt(text, i);
+    if (breakLength) {
+      i += breakLength;
+      afterBreak = true;
+    } else if (afterBreak && isBlank(text.charCodeAt(i))) i++;
+    else {
+      afterBreak = false;
+      // The backslash before a `/`.
+      if (!(isBackslash(text, i) && text.charCodeAt(i + 1) === 47)) visit(text.charCodeAt(i), i);
+      i++;
     }
   }
-  return changed ? out.join('\n') : text;
+}
+
+/**
+ * `text` with every span where a form lies wrapped (see above) replaced with `replacement`. The view
+ * is made with a native regular expression (this runs on every output, most of which hold no
+ * form), and the text walked once more only to map a match back to it.
+ */
+export function redactWrapped(text: string, forms: WrappedForms, replacement: string): string {
+  if (!forms.patterns.length) return text;
+  const view = text.replace(WRAP, '');
+  if (view.length === text.length) return text; // unwrapped forms were looked for in the text itself
+  const spans = spansIn(text, view, (v) => scanWrapped(text, v), forms);
+  return replaceSpans(text, spans, replacement);
 }
 
 // A secret scattered by a tool that reshapes text: spaced out (`sed 's/./& /g'`, `od -c`), split
 // over lines (`fold`), reversed (`rev`), or dumped (`xxd`, `hexdump -C`, `od -t x1`: hex in groups
-// with an offset column and often an ASCII column). Its letters and digits are looked for in order
-// with only separators between them, in views of the text built in one pass each, and the whole
-// span is redacted. Only secrets long enough that a chance match in ordinary text is negligible.
+// with an offset column and often an ASCII column; `od -b`, and `\NNN` escapes: octal bytes). Its
+// letters and digits are looked for in order with only separators between them, in views of the
+// text built in one pass each, and the whole span is redacted. Only secrets long enough that a
+// chance match in ordinary text is negligible.
 
 /** Secrets with fewer letters and digits than this are not looked for scattered. */
 export const MIN_SCATTERED = 16;
 
 /**
- * Patterns to look for in a view, all at once: one regular expression of plain letters and digits
- * (one pass, whatever the number of secrets), or each in turn when it is too large to build.
+ * Patterns to look for in a view, all at once: one regular expression (one pass, whatever the number
+ * of secrets), or each in turn when it is too large to build.
  */
 interface Finder {
   patterns: string[];
   regex?: RegExp;
 }
 
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function finder(patterns: string[]): Finder {
   const longestFirst = [...patterns].sort((a, b) => b.length - a.length);
   try {
-    return { patterns: longestFirst, regex: longestFirst.length ? new RegExp(longestFirst.join('|'), 'g') : undefined };
+    const regex = longestFirst.length ? new RegExp(longestFirst.map(escapeRegExp).join('|'), 'g') : undefined;
+    return { patterns: longestFirst, regex };
   } catch {
     return { patterns: longestFirst };
   }
@@ -125,7 +151,7 @@ export interface ScatteredForms {
   plain: Finder;
   /** Hex of each secret's bytes, lower and upper case. */
   hex: Finder;
-  /** Both. */
+  /** These and the octal of each secret's bytes (3 digits a byte). */
   any: Finder;
   /**
    * The start of every pattern with only separators between its characters, looked for in the text
@@ -141,11 +167,15 @@ const isBlank = (c: number) => c === 32 || c === 9;
 /** Marks where a view's runs stop (a line that is not part of a dump): never part of a pattern. */
 const BREAK = 10;
 
+/** Each byte as 3 octal digits, as `od -b` and `\NNN` escapes write it. */
+const octalOf = (bytes: Buffer) => [...bytes].map((b) => b.toString(8).padStart(3, '0')).join('');
+
 const lettersAndDigits = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '');
 
 export function scatteredForms(secrets: readonly string[]): ScatteredForms {
   const plain = new Set<string>();
   const hex = new Set<string>();
+  const octal = new Set<string>();
   for (const secret of secrets) {
     const letters = lettersAndDigits(secret);
     if (letters.length >= MIN_SCATTERED) {
@@ -156,9 +186,10 @@ export function scatteredForms(secrets: readonly string[]): ScatteredForms {
     if (bytes.length >= MIN_SCATTERED) {
       hex.add(bytes.toString('hex'));
       hex.add(bytes.toString('hex').toUpperCase());
+      octal.add(octalOf(bytes));
     }
   }
-  const all = [...plain, ...hex];
+  const all = [...plain, ...hex, ...octal];
   const starts = all.length
     ? new RegExp([...new Set(all.map((p) => p.slice(0, 8)))].map((p) => [...p].join('[^A-Za-z0-9]*')).join('|'))
     : undefined;
