@@ -66,6 +66,8 @@ export interface LoopState {
    */
   costRaisedUsd?: number;
   tainted: boolean;
+  /** How many times the person retried the task (TaskRecord.sentAgain). */
+  sentAgain?: number;
 }
 
 export interface ToolStep {

@@ -240,7 +240,7 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
     let answer: ContinueAnswer;
     try {
       answer = await tools.askToContinue(
-        { ...req, at: state.turns },
+        { ...req, at: `${state.sentAgain ?? 0}.${state.turns}` },
         { taskId: opts.taskId, threadId: opts.threadId, signal: opts.signal },
       );
     } catch {
@@ -360,7 +360,12 @@ export async function runAgentLoop(opts: LoopOptions): Promise<LoopResult> {
         const answer = await mayContinue({
           kind: 'spend',
           summary: `${call.cap} Let this task go on anyway?`,
-          details: { cap: call.cap, usedUsd: Math.round(state.costUsd * 100) / 100 },
+          // The cap's day or month is part of the question: a kept answer for one day's cap is not the next day's.
+          details: {
+            cap: call.cap,
+            usedUsd: Math.round(state.costUsd * 100) / 100,
+            ...(call.reached ? { period: call.reached.key } : {}),
+          },
         });
         if (answer === 'cancelled') return aborted();
         if (answer !== 'continue') return finish({ kind: 'failed', reason: stoppedBecause(call.cap, answer) });

@@ -35,6 +35,11 @@ export interface TaskRecord {
   attempt?: string;
   /** A spending limit of its own (a scheduled run's), instead of agent.maxCostUsd. */
   maxCostUsd?: number;
+  /**
+   * How many times the person retried this task: a "may it go on?" answer kept from a run is for
+   * that run's question (resumed after a crash), not for one they asked to run again.
+   */
+  sentAgain?: number;
   /** Spending approved beyond the limit for this task (LoopState.costRaisedUsd). */
   costRaisedUsd?: number;
   /** The user allowed web fetch for this task although the thread is tainted (web-tools.ts). */

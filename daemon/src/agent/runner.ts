@@ -203,6 +203,7 @@ export class TaskRun {
           usage: { ...t.usage },
           costUsd: t.costUsd,
           ...(r.costRaisedUsd ? { costRaisedUsd: r.costRaisedUsd } : {}),
+          ...(r.sentAgain ? { sentAgain: r.sentAgain } : {}),
           tainted: (r.tainted ?? false) || conversationTainted(rec),
         };
         webUsed = usedByTask(rec.messages, r.start, r.inflight?.assistant);

@@ -285,7 +285,12 @@ export class ThreadCommands {
           `Only a ${allowed.join(' or ')} task can be ${verb}; this one is ${now.state}.`,
         );
       const tr = r.tasks[taskId];
-      if (tr) tr.autoResume = undefined;
+      if (tr) {
+        tr.autoResume = undefined;
+        // A Retry asks anew: an answer kept from an earlier run ("may it go on?") is not for it. A
+        // Resume goes on where a crash or a stop cut the run off, answers kept included.
+        if (verb === 'retried') tr.sentAgain = (tr.sentAgain ?? 0) + 1;
+      }
     });
     this.runs.scheduler.enqueue({ taskId, threadId: doc.meta.id });
     return t;

@@ -73,10 +73,11 @@ export interface ContinueRequest {
   /** What the user is shown in full (the evidence). */
   details: Record<string, unknown>;
   /**
-   * Where in the task it asks (its turn count): with the question, what names this ask again when a
-   * run resumed after a crash reaches the same point, so an answer acknowledged before it stands.
+   * Where in the task it asks (how many times the person retried it, and its turn count): with the
+   * question, what names this ask again when a run resumed after a crash reaches the same point,
+   * so an answer acknowledged before it stands. A Retry is asked anew.
    */
-  at?: number;
+  at?: string;
 }
 
 export type ContinueAnswer = 'continue' | 'stop' | 'expired' | 'cancelled';

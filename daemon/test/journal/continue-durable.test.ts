@@ -88,3 +88,38 @@ for (const decision of ['approve', 'deny'] as const)
       expect(end.reason).toContain('You chose to stop it.');
     }
   });
+
+it('a Retry after "no" asks again: a kept answer is for the run it was given in', async () => {
+  const { home, tokens } = await homes.home();
+  fs.mkdirSync(path.join(home, 'workspace'), { recursive: true });
+  fs.writeFileSync(path.join(home, 'workspace', 'notes.txt'), 'some notes');
+  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ agent: { maxCostUsd: 0.25 } }), { mode: 0o600 });
+  const env = { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'sk-test-key', ERRAND_MODEL: 'claude-sonnet-4-6' };
+  const daemon = await homes.start(home, env);
+  const ws = await homes.connect(daemon.url, tokens[0], 0);
+  const { task } = await ws.send<Created>({ type: 'thread.create', text: 'Read my notes' });
+  const asked = await ws.event('approval.requested', (e) => e.approval.taskId === task.id, 20_000);
+  await ws.send({
+    type: 'approval.decide',
+    approvalId: asked.approval.id,
+    hash: asked.approval.hash,
+    decision: 'deny',
+  });
+  await ws.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'failed', 20_000);
+  await ws.send({ type: 'task.retry', taskId: task.id });
+  // Asked again, the same question, and this time the person lets it go on.
+  const again = await ws.event(
+    'approval.requested',
+    (e) => e.approval.taskId === task.id && e.approval.id !== asked.approval.id,
+    20_000,
+  );
+  expect(again.approval.summary).toBe(asked.approval.summary);
+  await ws.send({
+    type: 'approval.decide',
+    approvalId: again.approval.id,
+    hash: again.approval.hash,
+    decision: 'approve',
+  });
+  const done = await ws.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'done', 20_000);
+  expect(done.task.state).toBe('done');
+});
