@@ -310,7 +310,7 @@ describe('a schedule', () => {
     expect(h!.store.threads.summary(ran.threadId)?.title).toBe('Evening brief');
 
     expect((await h!.send('schedules.list', {})).schedules).toHaveLength(1);
-    expect(await h!.send('schedule.delete', { scheduleId: s.id })).toEqual({ removed: s.id });
+    expect(await h!.send('schedule.delete', { scheduleId: s.id })).toEqual({ removed: s.id, threadId: ran.threadId });
     expect(h!.eventsOf('schedule.removed')).toEqual([{ kind: 'schedule.removed', scheduleId: s.id }]);
     expect((await h!.send('schedules.list', {})).schedules).toHaveLength(0);
     await expect(h!.send('schedule.pause', { scheduleId: s.id })).rejects.toMatchObject({ code: 'not_found' });
