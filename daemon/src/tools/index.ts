@@ -144,7 +144,29 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
   // The folder or a path in it; not a longer name that begins the same (memory-old, memory.bak).
   const memoryNamed = new RegExp(`${escapedMemoryRoot}(?![\\w-]|\\.\\w)`, 'g');
   const shown = (text: string) => text.replace(memoryNamed, MEMORY_PREFIX);
-  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash, mayWriteNow, { guardRestore, shown });
+  const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'), {
+    roots: () => [...roots.usable(), memoryRoot],
+  });
+  // The ledger names memory as the model does (/memories/…), everything else by its real path.
+  const ledgerName = (p: string) =>
+    inMemory(p) ? `${MEMORY_PREFIX}/${path.relative(memoryRoot, p).split(path.sep).join('/')}` : p;
+  // Restores are writes like any other: what an undo or the trash puts back keeps the marks of where
+  // it was (a tainted file written into a moved folder since comes back with it), noted durably
+  // before it lands, so neither the new name nor a crash in between launders it.
+  const beforeRestoreMove = (from: string, to: string) => {
+    try {
+      taintedFiles.carry(ledgerName(from), ledgerName(to));
+    } catch (err) {
+      throw new ToolError(
+        `not put back, the note that it may hold text from untrusted content could not be saved (${(err as Error).message}); make room on the disk of Errand's home`,
+      );
+    }
+  };
+  const journal = new ChangeJournal(ctx.paths.journal, ctx.paths.trash, mayWriteNow, {
+    guardRestore,
+    beforeRestoreMove,
+    shown,
+  });
   const leftTemps = openTempLedger(path.join(ctx.paths.store, 'temp-files'));
   if (leftTemps) ctx.log.info('removed temp files a crash left beside files being written', { count: leftTemps });
   const notes = new ProcessNotes(path.join(ctx.paths.home, 'running-commands.json'));
@@ -240,9 +262,6 @@ export async function startTools(ctx: ToolsDeps, opts: StartToolsOptions = {}): 
     path.join(ctx.paths.store, 'memory-clear.json'),
   );
   registerMemoryCommands(ctx, memoryService, audit, toolSecrets);
-  const taintedFiles = new TaintedFiles(path.join(ctx.paths.store, 'tainted-files'), {
-    roots: () => [...roots.usable(), memoryRoot],
-  });
   const runtime = new Runtime({
     taintedFiles,
     builtins: [

@@ -108,8 +108,16 @@ export interface Restore {
  */
 export type RestoreGuard = (r: Restore, restore: () => Promise<void>) => Promise<string | undefined>;
 
+/**
+ * Called before a restore moves content from where it is (`from`) back to `to` (an undone move, a
+ * trash item put back), once every check passed: what follows content by its path (taint marks)
+ * is carried to `to` durably, before it lands there. Throwing leaves the content where it is.
+ */
+export type BeforeRestoreMove = (from: string, to: string) => void | Promise<void>;
+
 export interface JournalOptions {
   guardRestore?: RestoreGuard;
+  beforeRestoreMove?: BeforeRestoreMove;
   /** A path (or a message naming paths) as clients see it: e.g. the memory folder as /memories. */
   shown?: (text: string) => string;
 }
@@ -293,6 +301,7 @@ export class ChangeJournal {
   private readonly ownUndos = new Set<string>();
 
   private readonly guardRestore: RestoreGuard;
+  private readonly beforeRestoreMove: BeforeRestoreMove;
   private readonly shown: (text: string) => string;
 
   constructor(
@@ -303,6 +312,7 @@ export class ChangeJournal {
     opts: JournalOptions = {},
   ) {
     this.guardRestore = opts.guardRestore ?? (async (_r, restore) => void (await restore()));
+    this.beforeRestoreMove = opts.beforeRestoreMove ?? (() => undefined);
     this.shown = opts.shown ?? ((text) => text);
     this.withChanges = new FolderIndex(dir, (name) => (name.startsWith('.') ? undefined : name));
     this.runsDir = path.join(dir, RUNS);
@@ -969,6 +979,7 @@ export class ChangeJournal {
     await this.noting({ exact: withParents(note.originalPath), trees: [note.originalPath] }, () =>
       placeContained(note.originalPath, check, async (destination) => {
         if (await exists(destination)) throw new ToolError(`${note.originalPath} exists again; move it away first.`);
+        await this.beforeRestoreMove(source, note.originalPath);
         await moveAcross(source, destination);
       }),
     );
@@ -1203,6 +1214,8 @@ export class ChangeJournal {
               const now = await exists(source);
               if (!now || (e.kind === 'dir' ? !now.isDirectory() : !now.isFile()))
                 throw new ToolError(`${e.toPath} changed since the task; left as it is`);
+              // What was written into a moved folder since comes back with it, marks and all.
+              await this.beforeRestoreMove(e.toPath!, e.path);
               await moveAcross(source, destination);
             }),
           ),
@@ -1215,6 +1228,7 @@ export class ChangeJournal {
         const left = await this.guardRestore({ target: e.path, files: () => filesIn(trashPath, e.path) }, () =>
           placeContained(e.path, this.mayRestoreTo, async (destination) => {
             if (await exists(destination)) throw new ToolError(`${e.path} exists again; left as it is`);
+            await this.beforeRestoreMove(trashPath, e.path);
             await moveAcross(trashPath, destination);
           }),
         );
