@@ -90,10 +90,15 @@ export class CommandRouter {
     return COMMAND_TYPES.filter((t) => !this.has(t));
   }
 
-  async dispatch<T extends CommandType>(cmd: CommandOf<T>, ctx: CommandContext): Promise<CommandResultOf<T>> {
+  /** `signal` aborts when the sender's connection closes: a heavy read still waiting for its turn is then dropped. */
+  async dispatch<T extends CommandType>(
+    cmd: CommandOf<T>,
+    ctx: CommandContext,
+    signal?: AbortSignal,
+  ): Promise<CommandResultOf<T>> {
     const handler = this.handlers[cmd.type as T] as CommandHandler<T> | undefined;
     if (!handler) throw new CommandError('unavailable', `The host does not handle "${cmd.type}" yet.`);
-    if (HEAVY_READ_COMMANDS.has(cmd.type)) return this.heavyReads.run(ctx.device.id, () => handler(cmd, ctx));
+    if (HEAVY_READ_COMMANDS.has(cmd.type)) return this.heavyReads.run(ctx.device.id, () => handler(cmd, ctx), signal);
     return handler(cmd, ctx);
   }
 }

@@ -1,6 +1,7 @@
 // The WebSocket gateway: first-message authentication, replay from the client's last sequence
 // number, validated commands with at-most-once effect, live events, heartbeats and revocation.
 import crypto from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { WebSocket } from 'ws';
 import {
   AUTH_DEADLINE_MS,
@@ -15,14 +16,16 @@ import {
 import type { Presence } from '../context.js';
 import type { CommandLog } from '../store/commands.js';
 import { type DeviceRecord, type DeviceStore, publicDevice } from '../store/devices.js';
-import type { EventLog, KeptEvent, LoggedEvent } from '../store/event-log.js';
+import type { EventLog } from '../store/event-log.js';
 import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
+import { commandFingerprint } from './command-fingerprint.js';
 import { CommandError, type CommandRouter } from './command-router.js';
 import { oldestOfBusiest } from './crowd.js';
 import { DeviceRequests } from './device-requests.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
+import { REPLAY_STALL_MS, ReplayStalled, replay } from './replay.js';
 
 const HEARTBEAT_MS = 20_000;
 /** Authenticated connections (phones, CLI clients) in all, and per device. Unauthenticated sockets are counted apart. */
@@ -38,10 +41,11 @@ const MAX_PREAUTH_PER_ADDRESS = 8;
 const MAX_PREAUTH_HARD = 512;
 /** Longer than any phone's round trip through a proxy: a socket this young may be the owner's. */
 const PREAUTH_GRACE_MS = 3000;
+/**
+ * What a peer may leave unread: bytes in its socket's send buffer, and (while its replay runs) live
+ * events held back for after the replay. Past either it is cut, and resumes from its last seq.
+ */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-/** Replay: events sent per turn of the event loop, and the buffered bytes at which it waits. */
-const REPLAY_CHUNK = 64;
-const REPLAY_HIGH_WATER = 1024 * 1024;
 
 /**
  * Bytes a connection may send before it authenticates: the upgrade request (headers, up to 16 KiB
@@ -56,6 +60,12 @@ const CLOSE_GRACE_MS = 1000;
  * turns daemon-wide, heavy-reads.ts); the phone sends one message at a time, scripts a few dozen.
  */
 const MAX_IN_FLIGHT = 64;
+/**
+ * The same across all of one device's connections: closing a socket and opening another does not
+ * make room, since its commands run on (a heavy read still waiting is dropped, heavy-reads.ts).
+ * Connections themselves are never refused for it: a valid token always gets in.
+ */
+const MAX_IN_FLIGHT_PER_DEVICE = 64;
 /** Half of a surrogate pair: text a model API refuses as JSON, so a task would fail long after the command. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -94,29 +104,16 @@ function illFormedField(value: unknown, at: string[] = []): string | undefined {
   return undefined;
 }
 
-/** Resolves when the socket's send buffer has drained (or soon, if the socket cannot say). */
-function drained(socket: WebSocket): Promise<void> {
-  return new Promise((resolve) => {
-    const raw = (socket as unknown as { _socket?: NodeJS.EventEmitter })._socket;
-    const timer = setTimeout(done, 200);
-    function done() {
-      clearTimeout(timer);
-      raw?.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    }
-    raw?.once('drain', done);
-    socket.once('close', done);
-  });
-}
-
 interface Connection {
   id: string;
   socket: WebSocket;
   address: string;
   device?: DeviceRecord;
   view: { threadId: string | null; foreground: boolean };
+  /** It answered the last heartbeat ping (or has not been pinged yet). */
   alive: boolean;
+  /** The last heartbeat ping's payload: only a pong carrying it proves the peer reads what it is sent. */
+  pinged?: Buffer;
   /** Its socket holds writes until the end of this tick (cork). */
   corked?: boolean;
   /** Closed to make room for a newer connection: no longer counted, its messages ignored. */
@@ -125,6 +122,14 @@ interface Connection {
   openedAt: number;
   /** Its commands not answered yet (at most MAX_IN_FLIGHT). */
   inFlight: number;
+  /** Aborted when it closes: its heavy reads still waiting are dropped. */
+  gone: AbortController;
+}
+
+/** Timings tests shorten; the defaults are the daemon's. */
+export interface GatewayTiming {
+  heartbeatMs: number;
+  replayStallMs: number;
 }
 
 export interface GatewayDeps {
@@ -138,17 +143,22 @@ export interface GatewayDeps {
   limiter: FailureLimiter;
   log: Logger;
   hostId: string;
+  timing?: Partial<GatewayTiming>;
 }
 
 export class Gateway implements Presence {
   private connections = new Set<Connection>();
+  /** Commands under way per device, over all its connections (at most MAX_IN_FLIGHT_PER_DEVICE). */
+  private inFlightByDevice = new Map<string, number>();
+  private readonly timing: GatewayTiming;
   /** Each device's HTTP requests under way (the app adds them once their token is checked). */
   readonly httpRequests = new DeviceRequests();
   private heartbeat: NodeJS.Timeout;
   private accepting = true;
 
   constructor(private readonly deps: GatewayDeps) {
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.timing = { heartbeatMs: HEARTBEAT_MS, replayStallMs: REPLAY_STALL_MS, ...deps.timing };
+    this.heartbeat = setInterval(() => this.beat(), this.timing.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -175,8 +185,15 @@ export class Gateway implements Presence {
         continue;
       }
       c.alive = false;
-      c.socket.ping();
+      // A pong must carry this: one sent unasked (a peer that stopped reading can still send) proves nothing.
+      c.pinged = crypto.randomBytes(8);
+      c.socket.ping(c.pinged);
     }
+  }
+
+  /** Its commands' work is no longer wanted: heavy reads still waiting for a turn are dropped. */
+  private dropWork(conn: Connection): void {
+    conn.gone.abort();
   }
 
   /** Unauthenticated sockets, oldest first. They can never crowd out a device that authenticates. */
@@ -206,7 +223,10 @@ export class Gateway implements Presence {
       alive: true,
       openedAt: performance.now(),
       inFlight: 0,
+      gone: new AbortController(),
     };
+    // Each command waiting on a heavy read listens for it; the in-flight bound bounds them.
+    setMaxListeners(MAX_IN_FLIGHT + 1, conn.gone.signal);
     this.connections.add(conn);
     this.preAuth.add(conn);
     this.trimPreAuth();
@@ -225,10 +245,11 @@ export class Gateway implements Presence {
     };
     raw?.on('data', countPreAuth);
     countPreAuth();
-    socket.on('pong', () => {
-      conn.alive = true;
+    socket.on('pong', (data: Buffer) => {
+      if (conn.pinged?.equals(data)) conn.alive = true;
     });
     socket.on('close', () => {
+      this.dropWork(conn);
       clearTimeout(deadline);
       unsubscribe?.();
       this.connections.delete(conn);
@@ -345,6 +366,7 @@ export class Gateway implements Presence {
     }
     if (!victim) return;
     victim.closing = true;
+    this.dropWork(victim);
     victim.socket.close(CloseCode.goingAway, 'too many connections for this device; the newest one stays');
   }
 
@@ -431,19 +453,31 @@ export class Gateway implements Presence {
 
     // Subscribe first, then replay, so nothing falls between the two; skip what the replay sent.
     let replayedUpTo = frame.lastSeq ?? events.lastSeq;
-    const buffered: LoggedEvent[] = [];
+    // Live events during the replay wait here, serialized as they go out; a peer that lets this pass
+    // MAX_BUFFERED_BYTES is not reading and is cut, as send() cuts one at the same size.
+    const heldBack: { seq: number; frame: string }[] = [];
+    let heldBytes = 0;
     let replaying = true;
     const unsubscribe = events.subscribe((e, frame) => {
-      if (replaying) buffered.push(e);
-      else if (e.seq > replayedUpTo) this.send(conn, frame);
+      if (!replaying) {
+        if (e.seq > replayedUpTo) this.send(conn, frame);
+        return;
+      }
+      if (heldBytes > MAX_BUFFERED_BYTES) return; // cut already; closing
+      heldBytes += frame.length;
+      if (heldBytes <= MAX_BUFFERED_BYTES) heldBack.push({ seq: e.seq, frame });
+      else {
+        heldBack.length = 0;
+        this.cutBehind(conn, 'live events piled up during its replay');
+      }
     });
     const finish = () => {
-      for (const e of buffered)
+      for (const e of heldBack)
         if (e.seq > replayedUpTo) {
-          this.send(conn, { type: 'event', seq: e.seq, at: e.at, event: e.event });
+          this.send(conn, e.frame);
           replayedUpTo = e.seq;
         }
-      buffered.length = 0;
+      heldBack.length = 0;
       replaying = false;
       this.send(conn, { type: 'synced', seq: replayedUpTo });
     };
@@ -462,33 +496,21 @@ export class Gateway implements Presence {
         return;
       }
       replayedUpTo = Math.max(lastSeq, missed.at(-1)?.seq ?? lastSeq);
-      void this.replay(conn, missed).then(finish, () => conn.socket.terminate());
+      const sent = replay(conn.socket, missed, { cork: () => this.cork(conn), stallMs: this.timing.replayStallMs });
+      sent.then(finish, (err: unknown) =>
+        err instanceof ReplayStalled ? this.cutBehind(conn, err.message) : conn.socket.terminate(),
+      );
     };
     // The replay window's older part is read just after start-up: a resume then waits for it.
     void events.ready().then(resume);
     return unsubscribe;
   }
 
-  /**
-   * Send missed events in chunks, waiting for the socket to drain when the peer is slow and letting
-   * other clients' work run between chunks: a reader far behind is never cut off, nobody stalls.
-   */
-  private async replay(conn: Connection, missed: KeptEvent[]): Promise<void> {
-    const socket = conn.socket;
-    for (let i = 0; i < missed.length; ) {
-      if (socket.readyState !== socket.OPEN) return;
-      if (socket.bufferedAmount > REPLAY_HIGH_WATER) {
-        await drained(socket);
-        continue;
-      }
-      const end = Math.min(missed.length, i + REPLAY_CHUNK);
-      // One write for the chunk, not one per frame.
-      this.cork(conn);
-      for (; i < end; i++) {
-        socket.send(missed[i].frame, { binary: false });
-      }
-      await new Promise((r) => setImmediate(r));
-    }
+  /** Cut a peer that does not read what it is sent; it reconnects and resumes from its last seq. */
+  private cutBehind(conn: Connection, why: string): void {
+    if (conn.socket.readyState === conn.socket.CLOSED) return;
+    this.deps.log.info('cut off a client that is not reading', { device: conn.device?.id, why });
+    conn.socket.terminate();
   }
 
   private async onCommand(conn: Connection, text: string): Promise<void> {
@@ -562,21 +584,35 @@ export class Gateway implements Presence {
       });
       return;
     }
-    if (conn.inFlight >= MAX_IN_FLIGHT) {
+    const busy = this.tooBusy(conn);
+    if (busy) {
       this.send(conn, {
         type: 'error',
         id: cmd.id,
         code: 'rate_limited',
-        message: `Too many commands at once (${MAX_IN_FLIGHT} on this connection); wait for replies, then send this again.`,
+        message: `Too many commands at once (${busy}); wait for replies, then send this again.`,
       });
       return;
     }
+    const deviceId = conn.device!.id;
     conn.inFlight++;
+    this.inFlightByDevice.set(deviceId, (this.inFlightByDevice.get(deviceId) ?? 0) + 1);
     try {
       await this.runCommand(conn, cmd);
     } finally {
       conn.inFlight--;
+      const left = this.inFlightByDevice.get(deviceId)! - 1;
+      if (left) this.inFlightByDevice.set(deviceId, left);
+      else this.inFlightByDevice.delete(deviceId);
     }
+  }
+
+  /** Which in-flight bound a new command of this connection would pass, said for the refusal; none if it fits. */
+  private tooBusy(conn: Connection): string | undefined {
+    if (conn.inFlight >= MAX_IN_FLIGHT) return `${MAX_IN_FLIGHT} on this connection`;
+    if ((this.inFlightByDevice.get(conn.device!.id) ?? 0) >= MAX_IN_FLIGHT_PER_DEVICE)
+      return `${MAX_IN_FLIGHT_PER_DEVICE} from this device, over all its connections`;
+    return undefined;
   }
 
   private async runCommand(conn: Connection, cmd: ClientCommand): Promise<void> {
@@ -584,7 +620,7 @@ export class Gateway implements Presence {
     const ctx = { device, address: conn.address, connectionId: conn.id };
     const run = async () => {
       try {
-        return { ok: true, result: (await this.deps.router.dispatch(cmd, ctx)) ?? null };
+        return { ok: true, result: (await this.deps.router.dispatch(cmd, ctx, conn.gone.signal)) ?? null };
       } catch (err) {
         if (err instanceof CommandError) return { ok: false, result: { code: err.code, message: err.message } };
         this.deps.log.error('command failed', { type: cmd.type, error: (err as Error).stack });
@@ -597,7 +633,9 @@ export class Gateway implements Presence {
         };
       }
     };
-    const reply = MUTATING_COMMANDS.has(cmd.type) ? await this.deps.commands.once(device.id, cmd.id, run) : await run();
+    const reply = MUTATING_COMMANDS.has(cmd.type)
+      ? await this.deps.commands.once(device.id, cmd.id, run, commandFingerprint(cmd))
+      : await run();
     if (reply.ok) this.send(conn, { type: 'reply', id: cmd.id, ok: true, result: reply.result });
     else {
       const e = reply.result as { code: 'internal'; message: string };
@@ -608,7 +646,10 @@ export class Gateway implements Presence {
   /** Close every live socket of a revoked device at once, its HTTP requests under way included. */
   revoke(deviceId: string): void {
     for (const c of this.connections)
-      if (c.device?.id === deviceId) c.socket.close(CloseCode.revoked, 'device revoked');
+      if (c.device?.id === deviceId) {
+        this.dropWork(c);
+        c.socket.close(CloseCode.revoked, 'device revoked');
+      }
     this.httpRequests.cut(deviceId);
   }
 

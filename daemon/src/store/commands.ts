@@ -1,26 +1,37 @@
 // Replies to state-changing commands, remembered per device by command id so a re-sent command
 // (after a reconnect, or from the phone's outbox after an app restart) has the effect of once.
 // The reply is an op in the same journal record as the command's effect and events: after a crash
-// there is all of it or none of it.
+// there is all of it or none of it. With it goes the command's fingerprint, so an id reused for a
+// different command is refused rather than answered with another command's reply.
 import type { Journal } from './journal.js';
 import { DiskFullError } from './journal.js';
 
 export type RememberedReply = { ok: boolean; result: unknown };
-interface ReplyOp {
+/** A reply and the fingerprint of the command it answers (none in records written before fingerprints). */
+type Remembered = RememberedReply & { h?: string };
+interface ReplyOp extends Remembered {
   device: string;
   id: string;
-  ok: boolean;
-  result: unknown;
 }
 
 /** Replies kept per device. */
 export const REPLIES_PER_DEVICE = 2000;
 export const REPLY_OP = 'reply';
 
+/** The answer to an id already used for a different command: nothing runs, nothing is remembered. */
+export const ID_REUSED: RememberedReply = {
+  ok: false,
+  result: { code: 'conflict', message: 'This id was already used for a different command; send it with a new id.' },
+};
+
+/** Whether a command with fingerprint `h` is not the one remembered (a reply without one, from an older store, matches any). */
+const differs = (remembered: string | undefined, h: string | undefined) =>
+  remembered !== undefined && h !== undefined && remembered !== h;
+
 export class CommandLog {
   /** device → (command id → reply), oldest first (Map keeps insertion order). */
-  private byDevice = new Map<string, Map<string, RememberedReply>>();
-  private inflight = new Map<string, Promise<RememberedReply>>();
+  private byDevice = new Map<string, Map<string, Remembered>>();
+  private inflight = new Map<string, { reply: Promise<RememberedReply>; h?: string }>();
 
   constructor(private readonly journal: Journal) {
     journal.register(REPLY_OP, {
@@ -28,7 +39,7 @@ export class CommandLog {
       snapshot: () => {
         const out: ReplyOp[] = [];
         for (const [device, m] of this.byDevice)
-          for (const [id, r] of m) out.push({ device, id, ok: r.ok, result: r.result });
+          for (const [id, r] of m) out.push({ device, id, ok: r.ok, result: r.result, ...(r.h ? { h: r.h } : {}) });
         return out;
       },
       restore: (d) => {
@@ -43,7 +54,7 @@ export class CommandLog {
       m = new Map();
       this.byDevice.set(r.device, m);
     }
-    m.set(r.id, { ok: r.ok, result: r.result });
+    m.set(r.id, { ok: r.ok, result: r.result, ...(r.h ? { h: r.h } : {}) });
     if (m.size > REPLIES_PER_DEVICE) m.delete(m.keys().next().value!);
   }
 
@@ -54,7 +65,8 @@ export class CommandLog {
 
   /** The remembered reply to a device's command, if any. */
   get(device: string, id: string): RememberedReply | undefined {
-    return this.byDevice.get(device)?.get(id);
+    const r = this.byDevice.get(device)?.get(id);
+    return r && { ok: r.ok, result: r.result };
   }
 
   count(device: string): number {
@@ -65,24 +77,29 @@ export class CommandLog {
    * Run `fn` once per (device, id). An id seen before returns the remembered reply; one still
    * running returns the same promise. `fn` runs as one journal transaction whose record also holds
    * the reply, so the reply is durable before it is returned. A record that cannot be written
-   * (disk full) gives an `unavailable` reply that is not remembered.
+   * (disk full) gives an `unavailable` reply that is not remembered. `h` is the command's
+   * fingerprint (server/command-fingerprint.ts): the same id with a different one gets ID_REUSED.
    */
-  async once(device: string, id: string, fn: () => Promise<RememberedReply>): Promise<RememberedReply> {
-    const known = this.get(device, id);
-    if (known) return known;
+  async once(device: string, id: string, fn: () => Promise<RememberedReply>, h?: string): Promise<RememberedReply> {
+    const known = this.byDevice.get(device)?.get(id);
+    if (known) return differs(known.h, h) ? ID_REUSED : { ok: known.ok, result: known.result };
     const key = `${device}\u0000${id}`;
     const running = this.inflight.get(key);
-    if (running) return running;
+    if (running) return differs(running.h, h) ? ID_REUSED : running.reply;
     const p = (async (): Promise<RememberedReply> => {
       try {
         const reply = await this.journal.transaction(
           fn,
           (tx, reply) => {
-            if (reply) tx.add({ t: REPLY_OP, d: { device, id, ok: reply.ok, result: reply.result } satisfies ReplyOp });
+            if (reply)
+              tx.add({
+                t: REPLY_OP,
+                d: { device, id, ok: reply.ok, result: reply.result, ...(h ? { h } : {}) } satisfies ReplyOp,
+              });
           },
           { undoable: true },
         );
-        this.remember({ device, id, ...reply });
+        this.remember({ device, id, ...reply, h });
         return reply;
       } catch (err) {
         if (err instanceof DiskFullError)
@@ -100,7 +117,7 @@ export class CommandLog {
         };
       }
     })();
-    this.inflight.set(key, p);
+    this.inflight.set(key, { reply: p, h });
     try {
       return await p;
     } finally {

