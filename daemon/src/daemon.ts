@@ -5,7 +5,7 @@ import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { HostStatus, ServerEvent } from '../../shared/src/index.js';
 import { webStatus } from './agent/web-commands.js';
-import { type LoadOptions, loadConfig } from './config/load.js';
+import { type LoadOptions, loadConfig, makeConfigFilePrivate } from './config/load.js';
 import { homePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import type { DaemonContext, DaemonModule } from './context.js';
@@ -69,6 +69,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const modules: DaemonModule[] = [];
   try {
     log = createLogger({ dir: paths.logs, level: config.log.level, stderr: opts.logToStderr });
+    const configExposed = makeConfigFilePrivate(paths.config);
+    if (configExposed) log.warn(configExposed);
     const store = await openStore(paths);
     const commands = new CommandRouter();
     const control = new ControlServer(paths.socket, log);
@@ -250,7 +252,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       app,
       pairing,
       gateway,
-      url: phoneOrigin(policy.origins()).origin,
+      // Of the addresses the socket serves: under `bind: "::1"` nothing answers at 127.0.0.1.
+      url: phoneOrigin(ctx.listening()).origin,
       port: listenPort,
       idle: async () => {
         await Promise.all(modules.map((m) => m.idle?.()));

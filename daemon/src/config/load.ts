@@ -40,13 +40,38 @@ export function readConfigFile(file: string): Record<string, unknown> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigError(`Cannot read ${file}: ${(err as Error).message}`);
   }
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-      throw new Error('the top level must be an object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`${file} is not valid JSON (${(err as Error).message}). Fix or remove the file.`);
+  }
+  // `[]` or `null` is valid JSON, only not settings: say what is wrong with it, not that it is not JSON.
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(
+      `${file} holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`}, but its top level must be an object of settings, like {"port": 7345}. Fix or remove the file.`,
+    );
+  return value as Record<string, unknown>;
+}
+
+/**
+ * config.json may hold the API key: one others can read (written by hand, an editor's default mode)
+ * is made owner-only at start, as vapid.json is. Returns what to warn about, or undefined.
+ */
+export function makeConfigFilePrivate(file: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return undefined; // no config.json: nothing to protect
+  }
+  if (!(mode & 0o077)) return undefined;
+  try {
+    fs.chmodSync(file, 0o600);
+    return `${file} could be read by other users (it may hold the API key); it is now mode 0600 (owner only).`;
+  } catch (err) {
+    return `${file} can be read by other users (it may hold the API key), and it could not be made private (${(err as Error).message}): run \`chmod 600 ${file}\`.`;
   }
 }
 
@@ -67,6 +92,14 @@ export function describeIssue(issue: z.core.$ZodIssue, source: string): string {
   return `Invalid configuration in ${source}: "${key}" ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 
+/** An invalid value from the environment names the variable the user set, not only the key it sets. */
+function describeOverrideIssue(issue: z.core.$ZodIssue, variables: Map<string, string>): string {
+  const variable = variables.get(issue.path.join('.'));
+  if (!variable) return describeIssue(issue, 'the environment or command line');
+  const what = issue.message.replace(/^Invalid input: /, '');
+  return `${variable} is not valid ("${issue.path.join('.')}" ${what}). Correct or unset ${variable}.`;
+}
+
 export function loadConfig(opts: LoadOptions): Config {
   const env = opts.env ?? process.env;
   const file = homePaths(opts.home).config;
@@ -77,17 +110,28 @@ export function loadConfig(opts: LoadOptions): Config {
 
   const port = opts.overrides?.port ?? envPort(env);
   if (port !== undefined) config.port = port;
-  if (env.ERRAND_BIND) config.bind = env.ERRAND_BIND;
-  if (opts.overrides?.bind) config.bind = opts.overrides.bind;
+  // Which variable set which key: an invalid value then names what the user set.
+  const variables = new Map<string, string>();
+  const fromEnv = (variable: string, key: string, apply: (value: string) => void) => {
+    const value = env[variable];
+    if (!value) return;
+    apply(value);
+    variables.set(key, variable);
+  };
+  fromEnv('ERRAND_BIND', 'bind', (v) => (config.bind = v));
+  if (opts.overrides?.bind) {
+    config.bind = opts.overrides.bind;
+    variables.delete('bind');
+  }
   if (opts.overrides?.lan) config.lan = true;
-  if (env.ERRAND_PUBLIC_URL) config.publicUrl = env.ERRAND_PUBLIC_URL;
-  if (env.ANTHROPIC_API_KEY) config.anthropic.apiKey = env.ANTHROPIC_API_KEY;
-  if (env.ANTHROPIC_BASE_URL) config.anthropic.baseUrl = env.ANTHROPIC_BASE_URL;
-  if (env.ERRAND_MODEL) config.anthropic.model = env.ERRAND_MODEL;
+  fromEnv('ERRAND_PUBLIC_URL', 'publicUrl', (v) => (config.publicUrl = v));
+  fromEnv('ANTHROPIC_API_KEY', 'anthropic.apiKey', (v) => (config.anthropic.apiKey = v));
+  fromEnv('ANTHROPIC_BASE_URL', 'anthropic.baseUrl', (v) => (config.anthropic.baseUrl = v));
+  fromEnv('ERRAND_MODEL', 'anthropic.model', (v) => (config.anthropic.model = v));
 
   // Re-validate so environment values get the same checks as file values.
   const final = ConfigSchema.safeParse(config, PARSE_ONCE);
-  if (!final.success) throw new ConfigError(describeIssue(final.error.issues[0], 'the environment or command line'));
+  if (!final.success) throw new ConfigError(describeOverrideIssue(final.error.issues[0], variables));
   return final.data;
 }
 

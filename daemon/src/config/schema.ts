@@ -90,7 +90,7 @@ export const ConfigSchema = z
     /** The https origin the phone uses, when a reverse proxy or Tailscale Serve fronts the daemon. */
     publicUrl: z
       .string()
-      .url()
+      .url('must be an https:// URL, like https://desk.example.ts.net')
       .refine((u) => u.startsWith('https://'), 'must be an https:// URL')
       // It is shown (QR codes, status, expose): a login in it would be shown with it, and a phone's
       // browser does not send one from an address anyway.
@@ -103,11 +103,23 @@ export const ConfigSchema = z
     lan: z.boolean().default(false),
     /** Extra host names the daemon answers to (beyond localhost, 127.0.0.1 and publicUrl's host). */
     allowedHosts: z.array(z.string()).default([]),
-    hostName: z.string().optional(),
+    /** The name the phone shows; empty would leave the phone nothing to show. */
+    hostName: z
+      .string()
+      .refine((n) => n.trim() !== '', "must not be empty: give a name, or remove it to use the computer's name")
+      .optional(),
     anthropic: z
       .object({
         apiKey: z.string().min(1).optional(),
-        baseUrl: z.string().url().optional(),
+        /** The model client speaks HTTP: another scheme (file:, ftp:) could never answer. */
+        baseUrl: z
+          .string()
+          .url('must be a URL, like https://api.anthropic.com or http://127.0.0.1:8080')
+          .refine(
+            (u) => /^https?:\/\//i.test(u),
+            'must be an http:// or https:// URL, like https://api.anthropic.com or http://127.0.0.1:8080',
+          )
+          .optional(),
         model: z.string().min(1).default(DEFAULT_MODEL),
         maxTokens: z.number().int().min(256).max(128_000).default(8192),
         contextTokens: z.number().int().min(8_000).default(180_000),

@@ -11,12 +11,14 @@ import { PushStore } from '../push/store.js';
 import { SUBJECT_FIX, vapidSubject } from '../push/subject.js';
 import { loadOrCreateVapidKeys } from '../push/vapid.js';
 import { tailscaleServing } from '../remote/tailscale.js';
+import { isThisComputer } from '../server/origins.js';
 import { serviceState } from '../service/index.js';
 import { lanServed, reachFromStatus } from '../service/reach.js';
 import { execRunner, type Runner, which } from '../service/runner.js';
 import { DeviceStore } from '../store/devices.js';
 import { StoreCorruptError } from '../store/durable-file.js';
 import { SNAPSHOT_FIX } from '../store/journal.js';
+import { inspectLock, type LockState } from '../store/lock.js';
 import { inspectJournal, journalDirOf } from '../store/repair.js';
 import type { Logger } from '../util/log.js';
 import { basicAuthOf, withoutUrlCredentials } from '../util/url-credentials.js';
@@ -73,7 +75,10 @@ function gb(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
 }
 
-async function checkDaemon(socket: string): Promise<{ check: Check; status?: DaemonStatus; notRunning?: boolean }> {
+async function checkDaemon(
+  socket: string,
+  lockFile: string,
+): Promise<{ check: Check; status?: DaemonStatus; notRunning?: boolean }> {
   try {
     const status = (await controlCall(socket, 'status', {}, { timeoutMs: 3000 })) as DaemonStatus | undefined;
     const bits = [
@@ -90,18 +95,7 @@ async function checkDaemon(socket: string): Promise<{ check: Check; status?: Dae
       status: status ?? {},
     };
   } catch (err) {
-    if (err instanceof DaemonNotRunningError) {
-      return {
-        check: {
-          id: 'daemon',
-          title: 'Daemon',
-          status: 'fail',
-          detail: 'not running',
-          fix: 'Start it with `errand start`, or run `errand install` to have it start at login.',
-        },
-        notRunning: true,
-      };
-    }
+    if (err instanceof DaemonNotRunningError) return daemonWithoutSocket(lockFile);
     return {
       check: {
         id: 'daemon',
@@ -112,6 +106,44 @@ async function checkDaemon(socket: string): Promise<{ check: Check; status?: Dae
       },
     };
   }
+}
+
+/**
+ * No control socket: what the home folder's lock says. A lock a dead daemon left (a crash, a power
+ * cut) is named, so that nobody takes it for a running daemon; the next start takes it over.
+ */
+function daemonWithoutSocket(lockFile: string): { check: Check; notRunning?: boolean } {
+  let lock: LockState;
+  try {
+    lock = inspectLock(lockFile);
+  } catch {
+    lock = { kind: 'free' }; // unreadable: start says why, if it matters
+  }
+  if (lock.kind === 'held') {
+    return {
+      check: {
+        id: 'daemon',
+        title: 'Daemon',
+        status: 'fail',
+        detail: `process ${lock.pid} holds the home folder (lock ${lockFile}) but has no control socket`,
+        fix: `If it has only just started, run \`errand doctor\` again in a moment; otherwise look at \`errand logs\`, stop it (\`kill ${lock.pid}\`) and start Errand again.`,
+      },
+    };
+  }
+  const stale =
+    lock.kind === 'stale'
+      ? `; the lock ${lockFile} is left from a daemon that ended${lock.pid ? ` (process ${lock.pid})` : ''}, and the next start takes it over`
+      : '';
+  return {
+    check: {
+      id: 'daemon',
+      title: 'Daemon',
+      status: 'fail',
+      detail: `not running${stale}`,
+      fix: 'Start it with `errand start`, or run `errand install` to have it start at login.',
+    },
+    notRunning: true,
+  };
 }
 
 async function checkService(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Promise<Check> {
@@ -301,6 +333,18 @@ async function checkModelEndpoint(config: Config, doFetch: typeof fetch, timeout
         status: 'fail',
         detail: `nothing answers at ${base}`,
         fix: 'Start your model server, or correct anthropic.baseUrl in config.json.',
+      };
+    }
+    // A server on this computer that accepts and never answers (or drops the connection): the
+    // internet is not the cause. A name that does not resolve (ENOTFOUND) still may be.
+    const lookupFailed = code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+    if (custom && !lookupFailed && isThisComputer(new URL(endpoint).hostname)) {
+      return {
+        id: 'model',
+        title,
+        status: 'warn',
+        detail: `the server at ${base} does not answer (${code || said(err)})`,
+        fix: 'It runs on this computer: check that your model server is running and not stuck (or busy with another request), or correct anthropic.baseUrl in config.json (or ANTHROPIC_BASE_URL).',
       };
     }
     return {
@@ -724,7 +768,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   }
 
   checks.push({ id: 'home', title: 'Home folder', ...inspectHome(opts.home) });
-  const [daemon, service] = await Promise.all([checkDaemon(paths.socket), checkService(opts.home, env, platform)]);
+  const [daemon, service] = await Promise.all([
+    checkDaemon(paths.socket, paths.lock),
+    checkService(opts.home, env, platform),
+  ]);
   checks.push(daemon.check, service);
   const configValid = checks.find((c) => c.id === 'config')?.status === 'ok';
   const [model, sandbox, origin, disk, listen] = await Promise.all([

@@ -199,15 +199,70 @@ export function servedOrigins(origins: string[], boundHost: string): string[] {
 }
 
 /**
- * The accepted origins to list (status, the start log): all of them but [::1] where the socket does
- * not listen there. It stays an accepted Host (a tunnel from [::1] to the port arrives with it), but
- * it is no address to open: nothing answers at [::1] on a socket bound to 127.0.0.1.
+ * The accepted origins to list (status, the start log, the link a push fallback sends): all of them
+ * but the loopback ones the socket does not listen on. Those stay accepted Hosts (a tunnel from
+ * [::1] to the port arrives with it), but they are no address to open: nothing answers at [::1] on
+ * a socket bound to 127.0.0.1, nor at 127.0.0.1 on one bound to ::1 or a network address.
  */
 export function shownOrigins(origins: string[], boundHost: string): string[] {
-  return origins.filter((o) => !/^http:\/\/\[::1\]/.test(o) || servedOrigins([o], boundHost).length > 0);
+  return origins.filter((o) => !isLoopbackOrigin(o) || servedOrigins([o], boundHost).length > 0);
 }
 
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
+/** 127.0.0.0/8, ::1 and localhost: addresses only this computer reaches. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Whether a URL's host is this computer: a loopback address, one of its own addresses, or its own
+ * name. A server there that does not answer is no sign of a lost internet connection.
+ */
+export function isThisComputer(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isLoopbackHost(host) || host === '0.0.0.0' || host === '::' || host === os.hostname().toLowerCase()) return true;
+  return Object.values(os.networkInterfaces()).some((infos) => infos?.some((i) => i.address.toLowerCase() === host));
+}
+
+/** A plain-HTTP origin that only this computer can open. */
+function isLoopbackOrigin(origin: string): boolean {
+  const u = new URL(origin);
+  return u.protocol === 'http:' && isLoopbackHost(u.hostname.replace(/^\[|\]$/g, ''));
+}
+
+/** Of the served origins, the plain-HTTP ones other computers on the network can open. */
+export function networkOrigins(listening: string[]): string[] {
+  return listening.filter((o) => o.startsWith('http://') && !isLoopbackOrigin(o));
+}
+
+/**
+ * Where this computer opens the daemon (`errand expose`, the address a proxy forwards to): a
+ * loopback origin the socket serves, else the network address `bind` names, which answers from
+ * this computer too.
+ */
+export function thisComputerOrigin(listening: string[]): string | undefined {
+  return listening.find(isLoopbackOrigin) ?? listening.find((o) => o.startsWith('http://'));
+}
+
+/** Where a daemon started with this configuration will answer this computer (none runs yet). */
+export function configuredThisComputerOrigin(config: Config, port: number): string {
+  const boundHost = config.lan ? '0.0.0.0' : config.bind;
+  return thisComputerOrigin(servedOrigins(originPolicy(config, port).origins, boundHost)) ?? `http://127.0.0.1:${port}`;
+}
+
+/**
+ * Said at start whenever the socket serves plain HTTP beyond this computer: LAN mode, or a `bind`
+ * set to a network address, which serves the network just the same (SECURITY.md: loudly flagged).
+ */
+export function plainHttpOnNetworkWarning(lan: boolean, listening: string[]): string | undefined {
+  if (lan)
+    return 'LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.';
+  const onNetwork = networkOrigins(listening);
+  if (!onNetwork.length) return undefined;
+  return (
+    `Plain HTTP on your network at ${onNetwork.join('  ')} (the "bind" setting): anyone on the network can watch the traffic, and phones cannot get notifications, install the app or work offline without HTTPS. ` +
+    'To answer this computer only, set "bind" to 127.0.0.1 (config.json or ERRAND_BIND) and restart; for a phone, see `errand expose`.'
+  );
+}
 
 /**
  * The origin a phone can open (pairing links and QR codes): the HTTPS publicUrl, else the LAN or
@@ -221,7 +276,7 @@ export function phoneOrigin(origins: string[]): { origin: string; phoneReachable
   const interfaceOf = new Map(lanCandidates().map((c) => [c.address, c.interface]));
   let best: { origin: string; rank: number } | undefined;
   for (const o of origins) {
-    if (LOOPBACK.test(o)) continue;
+    if (isLoopbackOrigin(o)) continue;
     const host = new URL(o).hostname;
     const rank = IPV4.test(host) ? phoneRank(host, interfaceOf.get(host)) : 0;
     if (rank < 3 && (!best || rank < best.rank)) best = { origin: o, rank };

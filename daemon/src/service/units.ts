@@ -10,7 +10,8 @@ export const LAUNCHD_LABEL = 'dev.errand.daemon';
 export const EXIT_CONFIG = 78; // EX_CONFIG: invalid configuration
 export const EXIT_DATAERR = 65; // EX_DATAERR: a corrupt store, kept untouched for the user
 // EX_TEMPFAIL: another daemon holds the lock. Under a service manager `errand start` waits for it
-// instead (service/lock-wait.ts): restarts on 75 would hit the start limit and stop for good.
+// instead (service/lock-wait.ts), as it waits out a full disk (74, EX_IOERR): restarts on either
+// would hit the start limit below and stop for good, and nothing would start once it heals.
 export const EXIT_TEMPFAIL = 75;
 /** Seconds the service manager gives the daemon to stop before it kills it. */
 export const STOP_TIMEOUT_SECONDS = 20;

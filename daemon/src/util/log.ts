@@ -25,6 +25,32 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+type TerminalStream = 'stdout' | 'stderr';
+const lostStreams = new Set<TerminalStream>();
+const onTerminalLost = new Set<(stream: TerminalStream, err: NodeJS.ErrnoException) => void>();
+let watchingTerminal = false;
+
+/**
+ * The terminal `errand start` writes to may go away (`errand start | head -1`, a killed `tee`, a
+ * closed terminal pane), or its log file fill the disk: a write then fails (EPIPE, ENOSPC), and
+ * that error, unhandled, ends the process. The daemon goes on without it: the stream is dropped
+ * (Node writes nothing more to it) and each open log says so once. Once per process.
+ */
+export function keepRunningWithoutTerminal(): void {
+  if (watchingTerminal) return;
+  watchingTerminal = true;
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (lostStreams.has(name)) return;
+      lostStreams.add(name);
+      for (const tell of onTerminalLost) tell(name, err);
+    });
+  }
+}
+
 export function createLogger(opts: { dir?: string; level?: Level; stderr?: boolean }): Logger {
   const min = ORDER[opts.level ?? 'info'];
   let fd: number | undefined;
@@ -49,32 +75,44 @@ export function createLogger(opts: { dir?: string; level?: Level; stderr?: boole
     fd = fs.openSync(file, 'a', 0o600);
     size = 0;
   };
+  const toFile = (level: Level, msg: string, safe?: Record<string, unknown>) => {
+    if (fd === undefined) return;
+    const line = JSON.stringify({ t: new Date().toISOString(), level, msg, ...safe }) + '\n';
+    // A log line that cannot be written (a full disk) is lost, never the daemon: logging runs in
+    // error handlers, where a throw would end the process. The terminal still gets it.
+    try {
+      fs.writeSync(fd, line);
+      size += line.length;
+      if (size > MAX_LOG_BYTES) rotate();
+    } catch {
+      /* dropped */
+    }
+  };
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     const safe = fields ? (redact(fields) as Record<string, unknown>) : undefined;
-    if (fd !== undefined) {
-      const line = JSON.stringify({ t: new Date().toISOString(), level, msg, ...safe }) + '\n';
-      // A log line that cannot be written (a full disk) is lost, never the daemon: logging runs in
-      // error handlers, where a throw would end the process. The terminal still gets it.
-      try {
-        fs.writeSync(fd, line);
-        size += line.length;
-        if (size > MAX_LOG_BYTES) rotate();
-      } catch {
-        /* dropped */
-      }
-    }
-    if (opts.stderr) {
+    toFile(level, msg, safe);
+    if (opts.stderr && !lostStreams.has('stderr')) {
       const extra = safe && Object.keys(safe).length ? ' ' + JSON.stringify(safe) : '';
       process.stderr.write(`${level === 'info' ? '' : level.toUpperCase() + ': '}${msg}${extra}\n`);
     }
   };
+  const noteLostTerminal = (stream: TerminalStream, err: NodeJS.ErrnoException) =>
+    toFile(
+      'warn',
+      `the terminal Errand was started from is gone (${stream}: ${err.code ?? err.message}); Errand goes on, logging only to ${file}`,
+    );
+  if (opts.stderr) {
+    keepRunningWithoutTerminal();
+    onTerminalLost.add(noteLostTerminal);
+  }
   return {
     debug: (m, f) => write('debug', m, f),
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
     close: () => {
+      onTerminalLost.delete(noteLostTerminal);
       if (fd !== undefined) fs.closeSync(fd);
       fd = undefined;
     },

@@ -70,7 +70,8 @@ describe('a service start while another daemon holds the home folder', () => {
     try {
       expect(daemon).toBeDefined();
       expect((await fetch(`${daemon!.url}/healthz`)).status).toBe(200);
-      expect(fs.readFileSync(path.join(home, 'daemon.lock'), 'utf8').trim()).toBe(String(process.pid));
+      // The lock names its holder first: "<pid> <start time> <boot id>" (store/lock.ts).
+      expect(fs.readFileSync(path.join(home, 'daemon.lock'), 'utf8').split(' ')[0]).toBe(String(process.pid));
     } finally {
       await daemon?.stop('test');
     }

@@ -16,11 +16,12 @@ import {
   tailscaleServing,
   unexposeTailscale,
 } from '../../remote/tailscale.js';
-import { lanServed, networkAddressesAnswering, runningReach } from '../../service/reach.js';
+import { configuredThisComputerOrigin, thisComputerOrigin } from '../../server/origins.js';
+import { type DaemonReach, lanServed, networkAddressesAnswering, runningReach } from '../../service/reach.js';
 import { execRunner, formatCommand, type Runner } from '../../service/runner.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { RESTART } from '../restart-hint.js';
-import { linesForTerminal } from '../terminal-text.js';
+import { forTerminal, linesForTerminal } from '../terminal-text.js';
 
 export interface ExposeCommandDeps {
   run?: Runner;
@@ -53,6 +54,16 @@ Options: --json prints the result as JSON.`;
 /** The running daemon's port (it may have been started with --port); config.json's when none runs. */
 async function currentPort(home: string, env: NodeJS.ProcessEnv): Promise<number> {
   return (await runningReach(home))?.port ?? loadConfig({ home, env }).port;
+}
+
+/**
+ * Where this computer opens the daemon (and a proxy forwards to): what the running socket serves,
+ * else what `bind` will serve. Under `bind: "::1"` or a network address nothing answers at 127.0.0.1.
+ */
+function thisComputer(home: string, env: NodeJS.ProcessEnv, reach: DaemonReach | undefined): string {
+  if (reach) return thisComputerOrigin(reach.listening) ?? `http://127.0.0.1:${reach.port}`;
+  const config = loadConfig({ home, env });
+  return configuredThisComputerOrigin(config, config.port);
 }
 
 /** An error's text for the terminal: it may quote tailscale's output, what was typed, or keys and bytes of config.json. */
@@ -88,16 +99,16 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           const lanInConfig = raw.lan === true;
           const served = reach ? lanServed(reach) : [];
           const lan = reach ? served.length > 0 : lanInConfig;
-          const lines = [`This computer: http://127.0.0.1:${port}`];
+          const lines = [`This computer: ${thisComputer(args.home, io.env, reach)}`];
           lines.push(
             publicUrl
-              ? `Public address: ${publicUrl}`
+              ? `Public address: ${forTerminal(publicUrl)}`
               : 'Public address: none (run `errand expose tailscale`, or `errand expose url <https-url>` for your own proxy)',
           );
           if (ts.installed) {
             lines.push(
               ts.serving
-                ? `Tailscale Serve: on${ts.funnel ? ' with FUNNEL (public internet)' : ''}, ${ts.url}`
+                ? `Tailscale Serve: on${ts.funnel ? ' with FUNNEL (public internet)' : ''}, ${forTerminal(ts.url ?? '')}`
                 : `Tailscale Serve: off${ts.running ? '' : ' (Tailscale is not connected)'}`,
             );
           }
@@ -143,10 +154,12 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
             return 2;
           }
           setPublicUrl(args.home, url);
-          const port = await currentPort(args.home, io.env);
+          const reach = await runningReach(args.home);
+          const port = reach?.port ?? loadConfig({ home: args.home, env: io.env }).port;
+          const target = thisComputer(args.home, io.env, reach);
           const follow = await daemonFollowUp(args.home, { expectOrigin: url }, followUpMs);
           say(
-            `Saved publicUrl = ${url}.\nPoint your proxy at http://127.0.0.1:${port} (keep the Host header), then pair your phone with \`errand pair\`.\n${follow}`,
+            `Saved publicUrl = ${url}.\nPoint your proxy at ${target} (keep the Host header), then pair your phone with \`errand pair\`.\n${follow}`,
             { publicUrl: url, port, daemon: follow },
           );
           return 0;
@@ -175,7 +188,7 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
           const still = await whatStillListens(args.home, io.env, port);
           const lines = [
             ts.removed ? 'Tailscale Serve no longer serves Errand.' : (ts.note ?? ''),
-            oldUrl ? `Removed publicUrl (${oldUrl}).` : 'No publicUrl was set.',
+            oldUrl ? `Removed publicUrl (${forTerminal(oldUrl)}).` : 'No publicUrl was set.',
             still.sentence,
             // The restart advice is in still.sentence when a restart is what is left to do.
             still.thisComputerOnly || !/^Restart the daemon/.test(follow) ? follow : '',

@@ -38,14 +38,16 @@ can read: keep it in config.json (\`anthropic.baseUrl\`).`,
     options: { 'dry-run': { type: 'boolean' } },
     async run(args, io) {
       const json = Boolean(args.values.json);
-      const plan = planInstall({
-        home: args.home,
-        env: io.env,
-        platform: deps.platform,
-        node: deps.node,
-        projectDir: deps.projectDir,
-        uid: deps.uid,
-      });
+      const planFor = (env: NodeJS.ProcessEnv) =>
+        planInstall({
+          home: args.home,
+          env,
+          platform: deps.platform,
+          node: deps.node,
+          projectDir: deps.projectDir,
+          uid: deps.uid,
+        });
+      const plan = planFor(io.env);
       if (plan.kind === 'none') {
         if (json) io.out(JSON.stringify({ supported: false, notes: plan.notes }, null, 2));
         else io.err(plan.notes.join('\n'));
@@ -55,7 +57,12 @@ can read: keep it in config.json (\`anthropic.baseUrl\`).`,
         if (json) io.out(JSON.stringify({ dryRun: true, ...plan }, null, 2));
         else {
           io.out(`Dry run: nothing was changed. \`errand install\` would do this:\n\n${describePlan(plan)}`);
-          if (plan.cautions?.length) io.out(`\n${plan.cautions.join('\n')}`);
+          // An API key only in this shell is one more thing the service would lack: the notes a real
+          // install adds for it belong before the install too.
+          const withoutShellKey = planFor({ ...io.env, ANTHROPIC_API_KEY: undefined });
+          const keyNotes = plan.notes.filter((n) => !withoutShellKey.notes.includes(n));
+          const cautions = [...(plan.cautions ?? []), ...keyNotes];
+          if (cautions.length) io.out(`\n${cautions.join('\n')}`);
         }
         return 0;
       }

@@ -92,7 +92,8 @@ Options:
     const r = result;
     if (json) io.out(JSON.stringify(r));
     if ('paired' in r) {
-      if (!json) io.out(`Paired "${r.paired.name}". Open the app on the phone and add it to the home screen.`);
+      if (!json)
+        io.out(`Paired "${forTerminal(r.paired.name)}". Open the app on the phone and add it to the home screen.`);
       return 0;
     }
     if (!json)

@@ -6,6 +6,7 @@ import { homePaths } from '../../config/paths.js';
 import { controlCall, DaemonNotRunningError } from '../../control/client.js';
 import type { RootsView as DaemonRootsView } from '../../control/protocol.js';
 import type { CliCommand, CliIO } from '../command.js';
+import { forTerminal } from '../terminal-text.js';
 
 type RootsView = Omit<DaemonRootsView, 'sandbox'> & { sandbox?: DaemonRootsView['sandbox']; running: boolean };
 
@@ -51,14 +52,15 @@ export async function reloadDaemon(home: string, io: CliIO): Promise<boolean> {
 export function printRoots(io: CliIO, v: RootsView): void {
   io.out('Folders the agent may use:');
   v.roots.forEach((r, i) => {
-    const note = r.problem ? `  (${r.problem}: not used)` : '';
-    io.out(`  ${r.path}${i === 0 ? '  (workspace, always allowed)' : ''}${note}`);
+    const note = r.problem ? `  (${forTerminal(r.problem)}: not used)` : '';
+    // A folder's name on disk, or a path typed into config.json: escapes in it are shown, not run.
+    io.out(`  ${forTerminal(r.path)}${i === 0 ? '  (workspace, always allowed)' : ''}${note}`);
   });
   if (v.sandbox)
     io.out(
       v.sandbox.enabled
         ? 'Shell sandbox: on (writes only in these folders, no network).'
-        : `Shell sandbox: OFF (${v.sandbox.reason ?? 'unavailable'}): every shell command needs approval.`,
+        : `Shell sandbox: OFF (${forTerminal(v.sandbox.reason ?? 'unavailable')}): every shell command needs approval.`,
     );
   if (!v.running) io.out('(The daemon is not running; this is what config.json says.)');
 }

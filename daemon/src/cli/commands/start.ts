@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import { homePaths } from '../../config/paths.js';
 import { portFromDigits } from '../../config/port.js';
 import type { Daemon } from '../../daemon.js';
-import { loopbackOnlyHint, phoneOrigin } from '../../server/origins.js';
-import { startWhenLockFree } from '../../service/lock-wait.js';
+import { loopbackOnlyHint, phoneOrigin, plainHttpOnNetworkWarning } from '../../server/origins.js';
+import { DISK_FULL_RETRY_MS, startWhenLockFree } from '../../service/lock-wait.js';
 import { STOP_TIMEOUT_SECONDS } from '../../service/units.js';
+import { keepRunningWithoutTerminal } from '../../util/log.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
@@ -66,6 +67,8 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         return 2;
       }
     }
+    // From here on this process is the daemon: a terminal that goes away must not end it.
+    keepRunningWithoutTerminal();
     let daemon;
     try {
       // Loaded here, not at the top: other commands should not pay for the whole daemon.
@@ -122,10 +125,9 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
     if (full) io.err(full);
     // daemon/bin/errand.js keeps the code compiled so far for the next start (bin/code-cache.js).
     (process as NodeJS.EventEmitter).emit('errand:started');
-    if (ctx.config().lan)
-      io.out(
-        'LAN mode: plain HTTP on your network. Phones cannot get notifications, install the app or work offline without HTTPS; see `errand expose`.',
-      );
+    // LAN mode, or a `bind` set to a network address: either way plain HTTP on the network.
+    const plainHttp = plainHttpOnNetworkWarning(ctx.config().lan, ctx.listening());
+    if (plainHttp) io.out(plainHttp);
     if (!ctx.config().anthropic.apiKey)
       io.out(
         `No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY or add anthropic.apiKey to ${ctx.paths.config} (a login service does not see your shell's environment).`,
@@ -201,8 +203,8 @@ async function diskFullWarning(home: string): Promise<string | undefined> {
 
 /**
  * Under a login service, wait while a daemon started by hand holds the home folder, then take over
- * (exiting 75 would exhaust the service manager's restart limit and nothing would take over).
- * SIGTERM or Ctrl-C while waiting ends the wait: undefined.
+ * (exiting 75 would exhaust the service manager's restart limit and nothing would take over); and
+ * wait out a full disk the same way. SIGTERM or Ctrl-C while waiting ends the wait: undefined.
  */
 async function startWhenHandStartedDaemonStops(
   launch: () => Promise<Daemon>,
@@ -219,6 +221,11 @@ async function startWhenHandStartedDaemonStops(
       onWait: (pid) =>
         io.err(
           `errand start: another Errand daemon (process ${pid}) is running with this home folder; the service waits for it to stop, then takes over.`,
+        ),
+      // Exiting 74 would end in the service manager's give-up, and nothing would start once there is room.
+      onDiskFull: () =>
+        io.err(
+          `errand start: The disk is full at ${forTerminal(home)}, so Errand cannot start yet. Free some space there: the service tries again every ${DISK_FULL_RETRY_MS / 1000} s and starts by itself.`,
         ),
     });
     // A stop asked for while it was starting is still a stop.

@@ -23,14 +23,17 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
     // Only what the socket serves now; what the configuration adds since the start needs a restart.
     const served = s.listening ?? s.origins;
     const pending = s.origins.filter((o) => !served.includes(o));
+    // Names and paths come from config.json, the folders on disk and connectors: escapes in them are shown, not run.
+    const roots = s.roots.map((r) => forTerminal(r.path) + (r.exists ? '' : ' (missing)'));
+    const connectors = s.connectors.map((c) => `${forTerminal(c.name)} (${forTerminal(c.status)})`);
     io.out(
       [
-        `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${s.name}`,
-        `Home:      ${s.home}`,
+        `Errand ${s.version} running (pid ${s.pid}, up ${uptime < 120 ? `${uptime}s` : `${Math.round(uptime / 60)} min`}) on ${forTerminal(s.name)}`,
+        `Home:      ${forTerminal(s.home)}`,
         `Service:   ${describeService(service)}`,
         `Reach it:  ${served.join('  ')}`,
         ...(pending.length ? [`           after a restart also: ${pending.join('  ')}`] : []),
-        `Model:     ${s.model}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
+        `Model:     ${forTerminal(s.model)}${s.apiKeyConfigured ? '' : '  (no API key set: tasks will fail)'}`,
         `Tasks:     ${s.runningTasks} running, ${s.queuedTasks} queued${s.keepAwake ? ' (keeping the computer awake)' : ''}`,
         ...(s.spend
           ? [
@@ -38,9 +41,9 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
               ...(s.spend.blocked ? [`           ${s.spend.blocked}`] : []),
             ]
           : []),
-        `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${s.sandbox.reason})` : ''}`}`,
-        `Roots:     ${s.roots.map((r) => r.path + (r.exists ? '' : ' (missing)')).join(', ') || 'none'}`,
-        `Connectors: ${s.connectors.map((c) => `${c.name} (${c.status})`).join(', ') || 'none'}`,
+        `Sandbox:   ${s.sandbox.enabled ? 'on' : `off${s.sandbox.reason ? ` (${forTerminal(s.sandbox.reason)})` : ''}`}`,
+        `Roots:     ${roots.join(', ') || 'none'}`,
+        `Connectors: ${connectors.join(', ') || 'none'}`,
         `Devices:   ${s.devices.length ? s.devices.map((d) => `${forTerminal(d.name)}${d.online ? ' (online)' : `, seen ${ago(d.lastSeenAt)}`}`).join('; ') : 'none paired (run `errand pair`)'}`,
       ].join('\n'),
     );
@@ -51,5 +54,5 @@ tasks, roots, connectors and whether the shell sandbox and keep-awake are on.`,
 function describeService(s: ServiceState): string {
   if (s.kind === 'none') return 'login service not supported on this platform (run `errand start` yourself)';
   if (!s.installed) return `not installed (\`errand install\` runs Errand at login)`;
-  return `${s.kind} login service installed${s.servesThisHome === false ? ` for another home folder (${s.home})` : ''}`;
+  return `${s.kind} login service installed${s.servesThisHome === false ? ` for another home folder (${forTerminal(s.home ?? '')})` : ''}`;
 }
