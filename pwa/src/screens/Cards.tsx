@@ -18,6 +18,7 @@ import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, StateChip } from '../ui/common.js';
 import { refocusWhenGone } from '../ui/focus.js';
+import { ExactAction } from './ExactAction.js';
 
 /**
  * The allowed folders' paths. The selector returns the store's own array (a new array on every
@@ -51,6 +52,20 @@ export function useCommandError(): [string | undefined, (err?: unknown) => void]
     [],
   );
   return [error?.text, set];
+}
+
+/**
+ * Whether a later message of the thread has started since `task`: the host resumes or retries a task
+ * only while none has, so past that, offering it (or telling the person to) would only fail.
+ */
+export function useLaterMessageRan(threadId: string, task: Pick<Task, 'createdAt'> | undefined): boolean {
+  return useStore(appStore, (s) =>
+    task
+      ? Object.values(s.details[threadId]?.tasks ?? {}).some(
+          (t) => t.createdAt > task.createdAt && t.startedAt !== undefined,
+        )
+      : false,
+  );
 }
 
 type ToolItem = Extract<ThreadItem, { kind: 'tool' }>;
@@ -247,10 +262,7 @@ function PendingApproval({ approval }: { approval: Approval }) {
       <details class="approval-details">
         <summary>Details</summary>
         <div class="label">Exact action ({visibleText(approval.tool)})</div>
-        {/* JSON already escapes control characters inside strings; the line breaks are its layout. */}
-        <pre class="approval-action">
-          <bdo dir="ltr">{visibleText(pretty(approval.action), true)}</bdo>
-        </pre>
+        <ExactAction action={approval.action} tool={approval.tool} />
       </details>
       {queued?.state === 'failed' && <ErrorText error={`Not sent: ${queued.error}`} />}
       {queued?.state === 'pending' ? (
@@ -654,13 +666,7 @@ export function TaskFooter({
   const threadDeleted = useStore(appStore, (s) => s.threads[threadId]?.state === 'deleted');
   // Subscribed, so the footer can be memoised (a streamed word renders none of its props).
   const changes = useStore(appStore, (s) => s.details[threadId]?.changes[task.id]);
-  // The host resumes or retries a task only while no later message of the thread has run: past
-  // that, offering it would only fail.
-  const laterRan = useStore(appStore, (s) =>
-    Object.values(s.details[threadId]?.tasks ?? {}).some(
-      (t) => t.createdAt > task.createdAt && t.startedAt !== undefined,
-    ),
-  );
+  const laterRan = useLaterMessageRan(threadId, task);
   const open = changes?.filter((c) => !c.undone);
   // Files, not folders: a folder made on the way to a file is not a result of its own; a file
   // written twice counts once.

@@ -71,18 +71,24 @@ function View({ view }: { view: FileView }) {
         <div>
           {view.sheets.length > 1 && (
             <div class="tabs" role="tablist" aria-label="Sheets">
-              {view.sheets.map((x, i) => (
-                <button
-                  key={x.name}
-                  type="button"
-                  role="tab"
-                  aria-selected={i === sheet}
-                  aria-label={`Sheet ${x.name}`}
-                  onClick={() => setSheet(i)}
-                >
-                  {x.name}
-                </button>
-              ))}
+              {view.sheets.map((x, i) => {
+                // The workbook's own words: hidden characters shown as markers, as in its cells.
+                const name = visibleProse(x.name);
+                return (
+                  <button
+                    key={x.name}
+                    type="button"
+                    role="tab"
+                    aria-selected={i === sheet}
+                    aria-label={`Sheet ${name}`}
+                    // The whole name where the tab cuts it short.
+                    title={name}
+                    onClick={() => setSheet(i)}
+                  >
+                    {name}
+                  </button>
+                );
+              })}
             </div>
           )}
           {s ? <Sheet rows={s.rows} truncated={s.truncated} /> : <p class="muted">Empty workbook.</p>}

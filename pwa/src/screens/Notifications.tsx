@@ -1,9 +1,16 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 // The fold only, not the shared index: that would pull the schemas (zod) into the first chunk.
 import { type PushSummary, pushStateWords, summarizePushes } from '../../../shared/src/push-outcomes.js';
 import { request } from '../conn/connection.js';
 import { timeAgo } from '../lib/format.js';
-import { currentSubscription, disablePush, enablePush, pushFailureWords, pushSupport } from '../lib/push.js';
+import {
+  currentSubscription,
+  disablePush,
+  enablePush,
+  type PushSupport,
+  pushFailureWords,
+  pushSupport,
+} from '../lib/push.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 
@@ -31,8 +38,49 @@ function describe(s: PushSummary): string {
   return `${KIND[s.kind] ?? `Push (${s.kind})`} ${pushStateWords(s)} ${timeAgo(s.at)}${s.status && s.state === 'failed' ? ` (HTTP ${s.status})` : ''}`;
 }
 
+/** The same answer: kept as it was, so reading it again on every focus renders nothing. */
+const sameSupport = (a: PushSupport, b: PushSupport) => a.ok === b.ok && (a.ok || b.ok || a.why === b.why);
+
+/**
+ * Whether this device can take notifications, kept current: "blocked … then come back here" must go
+ * once the person has allowed them in the browser's or the phone's settings and come back, without
+ * leaving the screen. Read again when the permission changes and whenever the app is back in front.
+ */
+function usePushSupport(): [PushSupport, () => void] {
+  const [support, setSupport] = useState(pushSupport);
+  const refresh = useCallback(() => {
+    const now = pushSupport();
+    setSupport((was) => (sameSupport(was, now) ? was : now));
+  }, []);
+  useEffect(() => {
+    const visible = () => {
+      if (document.visibilityState === 'visible') refresh();
+    };
+    document.addEventListener('visibilitychange', visible);
+    addEventListener('focus', refresh);
+    let status: PermissionStatus | undefined;
+    let gone = false;
+    // Not everywhere (older Safari has no notifications permission to query): coming back still refreshes.
+    navigator.permissions?.query({ name: 'notifications' }).then(
+      (s) => {
+        if (gone) return;
+        status = s;
+        s.addEventListener('change', refresh);
+      },
+      () => undefined,
+    );
+    return () => {
+      gone = true;
+      document.removeEventListener('visibilitychange', visible);
+      removeEventListener('focus', refresh);
+      status?.removeEventListener('change', refresh);
+    };
+  }, [refresh]);
+  return [support, refresh];
+}
+
 export function NotificationsSwitch() {
-  const support = pushSupport();
+  const [support, refreshSupport] = usePushSupport();
   const [on, setOn] = useState<boolean | undefined>(undefined);
   /** Waiting for the permission prompt, the browser's push service and the computer's reply. */
   const [busy, setBusy] = useState<'Turning on…' | 'Turning off…'>();
@@ -61,6 +109,10 @@ export function NotificationsSwitch() {
       .catch(() => undefined);
   }, [online]);
 
+  // An error from before the permission changed (blocked, say) no longer holds.
+  const supportKey = support.ok ? 'ok' : support.why;
+  useEffect(() => setError(undefined), [supportKey]);
+
   if (!support.ok)
     return (
       <p class="notice" role="note">
@@ -82,6 +134,7 @@ export function NotificationsSwitch() {
       }
     } catch (e) {
       setError(pushFailureWords(e, !on));
+      refreshSupport();
       if (pushSupport().ok === false) setOn(false);
     } finally {
       setBusy(undefined);

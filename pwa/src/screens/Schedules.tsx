@@ -16,6 +16,7 @@ import {
 } from '../../../shared/src/index.js';
 import { visibleProse } from '../../../shared/src/visible-text.js';
 import { onEvent, request } from '../conn/connection.js';
+import { DOLLARS_HINT, typedDollars } from '../lib/dollars.js';
 import { back, navigate } from '../lib/route.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
@@ -35,10 +36,6 @@ function occurrenceLine(o: Occurrence, zone: string): string {
   const what = `${OUTCOME_WORDS[o.outcome]}${o.count ? ` ×${o.count}` : ''}${o.late ? ' (late)' : ''}${o.manual ? ' (run now)' : ''}`;
   return `${when} · ${what}${o.reason ? ` — ${o.reason}` : ''}`;
 }
-
-/** A dollar amount typed by the user: undefined when empty, NaN when not a positive number. */
-const dollars = (v: string): number | undefined =>
-  v.trim() === '' ? undefined : Number(v) > 0 ? Number(v) : Number.NaN;
 
 /** Spend so far and the limits (per task, per day, per month); on the Schedules screen and in Settings. */
 export function Spend() {
@@ -77,16 +74,21 @@ export function Spend() {
     e.preventDefault();
     setMsg(undefined);
     setError(undefined);
-    const d = dollars(daily);
-    const m = dollars(monthly);
-    const t = dollars(perTask);
-    if ([d, m, t].some((x) => Number.isNaN(x))) {
-      setError('Limits are amounts in dollars above zero (leave a cap empty for none).');
+    const fields = [
+      { name: 'The per-task limit', typed: typedDollars(perTask) },
+      { name: 'The daily cap', typed: typedDollars(daily) },
+      { name: 'The monthly cap', typed: typedDollars(monthly) },
+    ];
+    const wrong = fields.find((f) => f.typed.kind === 'invalid');
+    if (wrong) {
+      setError(`${wrong.name} is ${DOLLARS_HINT} (leave it empty for none).`);
       return;
     }
+    // Only an empty field removes a limit (null); what is not an amount never reaches the computer.
+    const [t, d, m] = fields.map((f) => (f.typed.kind === 'amount' ? f.typed.usd : null));
     const covered = edits.current;
     try {
-      await request({ type: 'spend.set', dailyUsd: d ?? null, monthlyUsd: m ?? null, perTaskUsd: t ?? null });
+      await request({ type: 'spend.set', dailyUsd: d, monthlyUsd: m, perTaskUsd: t });
       savedEdits.current = covered;
       setMsg('Saved.');
     } catch (err) {
@@ -316,11 +318,15 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
       setError({ text: 'Pick a date and time for this run.', about: 'when' });
       return;
     }
-    const maxCostUsd = dollars(limit);
-    if (Number.isNaN(maxCostUsd)) {
-      setError({ text: 'The limit per run is an amount in dollars above zero (or empty).', about: 'limit' });
+    const typed = typedDollars(limit);
+    if (typed.kind === 'invalid') {
+      setError({
+        text: `The limit per run is ${DOLLARS_HINT} (leave it empty for the per-task limit).`,
+        about: 'limit',
+      });
       return;
     }
+    const maxCostUsd = typed.kind === 'amount' ? typed.usd : undefined;
     setBusy(true);
     const fields = {
       text: text.trim(),

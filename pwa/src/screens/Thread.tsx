@@ -36,6 +36,7 @@ import {
   useRootPaths,
 } from './Cards.js';
 import { Composer } from './Composer.js';
+import { CrashNotice, isCrashNotice } from './CrashNotice.js';
 import { ThinkingItem } from './ThinkingItem.js';
 import { FetchOffNotice, isFetchOffNotice, isWebStep, Sources, WebStepRow } from './WebSteps.js';
 
@@ -227,6 +228,7 @@ function Item({
       // A retry in progress is news only while its task runs.
       if (item.transient && taskEnded) return null;
       if (isFetchOffNotice(item)) return <FetchOffNotice item={item} threadId={threadId} />;
+      if (isCrashNotice(item)) return <CrashNotice item={item} threadId={threadId} />;
       return <p class="item-notice">{item.text}</p>;
   }
 }
