@@ -9,6 +9,7 @@ import { CommandError } from '../../util/command-error.js';
 import type { AuditLog } from '../audit.js';
 import { noSecrets, type SecretsNow } from '../secret-files.js';
 import type { NoteWriter } from './authors.js';
+import { describeDamage } from './noted-commands.js';
 import { holdsKnownSecret, secretNotSaved, withoutSecrets } from './secrets.js';
 import type { MemoryService } from './service.js';
 
@@ -66,8 +67,10 @@ export function registerMemoryCommands(
 
   // A phone's changes are noted before they act, so one sent again after a crash does not act
   // again (service.ts). Settled now, before anything changes memory; each command waits for it too.
-  m.settleCommands().catch((err) =>
-    ctx.log.error('memory commands from before the restart not settled', { error: (err as Error).message }),
+  // A damaged notes file is said once, here: commands go on, but an old one sent again may act again.
+  m.settleCommands().then(
+    (damage) => damage && ctx.log.error(describeDamage(damage)),
+    (err) => ctx.log.error('memory commands from before the restart not settled', { error: (err as Error).message }),
   );
   const commandOf = (cmd: { id: string }, cc: { device: { id: string } }) => ({ device: cc.device.id, id: cmd.id });
 

@@ -11,7 +11,10 @@
 // again. So a phone's put, delete, clear and instructions are noted durably before they act
 // (noted-commands.ts): sent again, one that acted answers as it did and does not act again (a note
 // the person deleted since stays deleted); one that had not acted yet acts (a clear with the count
-// it noted).
+// it noted, removing only what it noted: a note saved after the crash stays).
+//
+// The memory tool's delete and rename go through the change journal, which does not take the memory
+// lock: a task can take a note away at any moment, even one a phone's put has just written.
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -26,9 +29,15 @@ import { CommandError } from '../../util/command-error.js';
 import { fsyncDir } from '../../util/durable-file.js';
 import { writeAtomic } from '../journal.js';
 import { ToolError } from '../util.js';
-import { MemoryAuthors, type NoteWriter } from './authors.js';
+import { MemoryAuthors, type NoteWriter, stampOf } from './authors.js';
 import { byPath, memoryBoundBreach, memoryFiles, withMemoryLock } from './bounds.js';
-import { type CommandOnce, type NotedCommand, NotedCommands } from './noted-commands.js';
+import {
+  type ClearEntry,
+  type CommandOnce,
+  type NotedCommand,
+  NotedCommands,
+  type NotesDamage,
+} from './noted-commands.js';
 import {
   MAX_MEMORY_FILE,
   MEMORY_PREFIX,
@@ -41,9 +50,51 @@ import {
 /** Test-only: ERRAND_TEST_CRASH=after-memory-delete kills the process after a person's delete or clear, before the reply. */
 const CRASH_AFTER_DELETE = process.env.ERRAND_TEST_CRASH === 'after-memory-delete';
 
-export type { CommandOnce } from './noted-commands.js';
+export type { CommandOnce, NotesDamage } from './noted-commands.js';
 
 const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+
+/** Gone already (a task's delete, which does not wait for the memory lock) is as good as removed. */
+const unlessGone = (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'ENOENT') throw err;
+};
+
+/** A folder something was saved into since the clear was noted stays, with what it holds. */
+const keptIfNotEmpty = (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST' && err.code !== 'ENOENT') throw err;
+};
+
+/**
+ * Everything under the memory folder, links not followed, as a clear notes it (ClearEntry), and how
+ * many of them are notes (regular files): the count a clear answers with.
+ */
+async function everythingIn(root: string): Promise<{ entries: ClearEntry[]; notes: number }> {
+  const entries: ClearEntry[] = [];
+  let notes = 0;
+  const walk = async (dir: string, rel: string) => {
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const at = rel ? `${rel}/${name}` : name;
+      const st = await fsp.lstat(path.join(dir, name), { bigint: true }).catch(() => undefined);
+      if (!st) continue;
+      if (st.isDirectory()) {
+        entries.push({ path: at });
+        await walk(path.join(dir, name), at);
+        continue;
+      }
+      entries.push({ path: at, stamp: stampOf(st) });
+      if (st.isFile()) notes++;
+    }
+  };
+  await walk(root, '');
+  return { entries, notes };
+}
+
+/** The noted entries still there as noted: a file with the same identity, a folder by its path. */
+function stillThere(noted: ClearEntry[], now: ClearEntry[]): ClearEntry[] {
+  const here = new Map(now.map((e) => [e.path, e.stamp]));
+  return noted.filter((e) => here.has(e.path) && here.get(e.path) === e.stamp);
+}
 
 /** A writer as clients see it, from the record alone (no thread titles: see register.ts for those). */
 export const recordedWriter = (by: NoteWriter): MemoryWriter =>
@@ -54,7 +105,7 @@ export class MemoryService {
   readonly authors: MemoryAuthors;
   /** A phone's commands, noted before they act (noted-commands.ts). */
   private readonly commands: NotedCommands;
-  private settling?: Promise<void>;
+  private settling?: Promise<NotesDamage | undefined>;
 
   constructor(
     readonly root: string,
@@ -69,9 +120,10 @@ export class MemoryService {
   /**
    * Settles the commands a crash left begun, once (again after a failure). Every change here waits
    * for it, and start-up starts it, so it looks at disk before anything changes memory (the memory
-   * tool's writes queue behind it on the lock). Never await it under the memory lock.
+   * tool's writes queue behind it on the lock). Never await it under the memory lock. Resolves with
+   * the damage found in the notes file, which was moved aside (start-up logs it).
    */
-  settleCommands(): Promise<void> {
+  settleCommands(): Promise<NotesDamage | undefined> {
     this.settling ??= withMemoryLock(this.root, () => this.commands.load((n) => this.settledFromDisk(n))).catch(
       (err) => {
         this.settling = undefined;
@@ -104,8 +156,9 @@ export class MemoryService {
       return sha256(text) === n.sha256 ? done : undefined;
     }
     if (n.op === 'clear') {
-      const left = await fsp.readdir(this.root).catch(() => []);
-      return left.length ? undefined : done;
+      // An older daemon's clear noted no list: any entry left means it had not finished.
+      if (!n.entries) return (await fsp.readdir(this.root).catch(() => [])).length ? undefined : done;
+      return stillThere(n.entries, (await everythingIn(this.root)).entries).length ? undefined : done;
     }
     let real: string;
     try {
@@ -208,11 +261,20 @@ export class MemoryService {
       if (note) await this.commands.begin(note);
       await writeAtomic(p.real, Buffer.from(text, 'utf8'), 0o600);
       await this.authors.wrote(p.name, by);
-      const modifiedAt = Math.floor((await fsp.lstat(p.real)).mtimeMs);
+      const modifiedAt = await this.writtenAt(p.real);
       if (note) await this.commands.finish({ ...note, modifiedAt });
       return { path: p.name, bytes, modifiedAt };
     });
     return { ...wrote, writtenBy: show(by) };
+  }
+
+  /**
+   * When the note just written was modified. A task may have deleted it since (see the top): it was
+   * written all the same, so the put is done, and answered with the time it was written.
+   */
+  private async writtenAt(real: string): Promise<number> {
+    const st = await fsp.lstat(real).catch(() => undefined);
+    return Math.floor(st?.mtimeMs ?? Date.now());
   }
 
   /**
@@ -271,10 +333,10 @@ export class MemoryService {
             `${p.name} is a folder holding ${what}: delete them one by one, or clear all of memory.`,
           );
         if (note) await this.commands.begin(note);
-        await fsp.rmdir(p.real);
+        await fsp.rmdir(p.real).catch(unlessGone);
       } else {
         if (note) await this.commands.begin(note);
-        await fsp.unlink(p.real);
+        await fsp.unlink(p.real).catch(unlessGone);
       }
       await fsyncDir(path.dirname(p.real));
       if (CRASH_AFTER_DELETE) process.kill(process.pid, 'SIGKILL');
@@ -286,21 +348,49 @@ export class MemoryService {
   /**
    * Delete every memory file; returns how many there were. `once` names a phone's command: sent
    * again after a crash cut off the first run's reply, it gives the count it noted, and deletes only
-   * if the first run had not finished (notes written since a finished clear stay).
+   * if the first run had not finished, and then only what that run noted (notes written since stay).
    */
   async clear(once?: CommandOnce): Promise<number> {
     await this.settleCommands();
     return withMemoryLock(this.root, async () => {
       const earlier = this.noted(once, 'clear');
       if (earlier?.done) return earlier.removed;
-      const removed = earlier?.removed ?? (await memoryFiles(this.root)).length;
-      const note = once && ({ ...once, op: 'clear', removed, done: false } as const);
+      if (earlier && !earlier.entries) return this.finishOlderClear(earlier);
+      const { entries, notes } = earlier?.entries
+        ? { entries: earlier.entries, notes: earlier.removed }
+        : await everythingIn(this.root);
+      const note = once && ({ ...once, op: 'clear', removed: notes, entries, done: false } as const);
       if (note) await this.commands.begin(note);
-      await this.removeAll();
+      await this.removeNoted(entries);
       if (CRASH_AFTER_DELETE) process.kill(process.pid, 'SIGKILL');
       if (note) await this.commands.finish(note);
-      return removed;
+      return notes;
     });
+  }
+
+  /** A clear an older daemon noted (a count, no list) and a crash cut off: it empties the folder. */
+  private async finishOlderClear(earlier: Extract<NotedCommand, { op: 'clear' }>): Promise<number> {
+    await this.removeAll();
+    await this.commands.finish(earlier);
+    return earlier.removed;
+  }
+
+  /**
+   * Removes what a clear noted, deepest first: a file only while it is still the one noted (the
+   * same identity), a folder only once it is empty. Anything else, a note saved since, stays.
+   */
+  private async removeNoted(noted: ClearEntry[]): Promise<void> {
+    const depth = (e: ClearEntry) => e.path.split('/').length;
+    const left = stillThere(noted, (await everythingIn(this.root)).entries).sort((a, b) => depth(b) - depth(a));
+    const folders = new Set([this.root]);
+    for (const e of left) {
+      const real = path.join(this.root, ...e.path.split('/'));
+      if (e.stamp) await fsp.rm(real, { force: true });
+      else await fsp.rmdir(real).catch(keptIfNotEmpty);
+      folders.add(path.dirname(real));
+    }
+    // Durable before the reply; a folder removed in turn is made durable by its parent's sync.
+    for (const dir of folders) await fsyncDir(dir).catch(unlessGone);
   }
 
   private async removeAll(): Promise<void> {
