@@ -1,39 +1,24 @@
 // The commands the daemon core answers itself: ping, status, devices, presence; and the matching
 // control methods for the CLI.
 import type { DaemonContext } from './context.js';
+import { deviceChanges, senderOf } from './device-changes.js';
 import type { Claim, Pairing } from './pairing/pairing.js';
 import type { Gateway } from './server/gateway.js';
 import { phoneOrigin } from './server/origins.js';
 import { publicDevice } from './store/devices.js';
-import { CommandError } from './util/command-error.js';
-import { stripControl } from './util/text.js';
 
 export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairing: Pairing): void {
   const { commands, control, store } = ctx;
   const devicesView = () => store.devices.list().map((d) => publicDevice(d, gateway.online(d.id)));
 
-  const renameDevice = async (deviceId: string, name: string) => {
-    const clean = stripControl(name).trim().slice(0, 80);
-    if (!clean) throw new CommandError('bad_request', 'A device name needs at least one visible character.');
-    const d = await store.devices.rename(deviceId, clean);
-    if (!d) throw new CommandError('not_found', 'No such device.');
-    const view = publicDevice(d, gateway.online(d.id));
-    await ctx.emit({ kind: 'device.updated', device: view });
-    return view;
-  };
-  const revokeDevice = async (deviceId: string) => {
-    if (!(await store.devices.remove(deviceId))) throw new CommandError('not_found', 'No such device.');
-    gateway.revoke(deviceId);
-    await ctx.emit({ kind: 'device.revoked', deviceId });
-    ctx.log.info('device revoked', { device: deviceId });
-    return { revoked: deviceId };
-  };
+  // Each rename or revoke acts once and is published once, across a kill -9 (device-changes.ts).
+  const devices = deviceChanges(ctx, gateway);
 
   commands.register('ping', async () => ({ pong: Date.now() }));
   commands.register('status.get', async () => ctx.status());
-  commands.register('devices.list', async () => devicesView());
-  commands.register('device.rename', async (c) => renameDevice(c.deviceId, c.name));
-  commands.register('device.revoke', async (c) => revokeDevice(c.deviceId));
+  commands.register('devices.list', async () => devices.ready.then(devicesView));
+  commands.register('device.rename', async (c, cc) => devices.rename(senderOf(c, cc.device.id), c.deviceId, c.name));
+  commands.register('device.revoke', async (c, cc) => devices.revoke(senderOf(c, cc.device.id), c.deviceId));
   commands.register('presence.set', async (c, cc) => {
     gateway.setView(cc.connectionId, { threadId: c.threadId, foreground: c.foreground });
     return null;
@@ -50,9 +35,15 @@ export function registerCoreCommands(ctx: DaemonContext, gateway: Gateway, pairi
     listening: ctx.listening(),
     devices: devicesView(),
   }));
-  control.register('devices.list', async () => devicesView());
-  control.register('devices.rename', async (p) => renameDevice(str(p.deviceId, 'deviceId'), str(p.name, 'name')));
-  control.register('devices.revoke', async (p) => revokeDevice(str(p.deviceId, 'deviceId')));
+  control.register('devices.list', async () => devices.ready.then(devicesView));
+  control.register('devices.rename', async (p) => {
+    const [deviceId, name] = [str(p.deviceId, 'deviceId'), str(p.name, 'name')];
+    return devices.fromCli((by) => devices.rename(by, deviceId, name));
+  });
+  control.register('devices.revoke', async (p) => {
+    const deviceId = str(p.deviceId, 'deviceId');
+    return devices.fromCli((by) => devices.revoke(by, deviceId));
+  });
   control.register('config.reload', async () => {
     ctx.reloadConfig();
     return { reloaded: true };
