@@ -69,7 +69,10 @@ export function notificationFor(data: unknown, origin: string): ShownNotificatio
     body: clip(d.body, 300) ?? (KNOWN.has(type) ? '' : GENERIC.body),
     tag,
     url,
-    renotify: type === 'approval' || type === 'question' || type === 'schedule.missed',
+    // Every kind Errand sends is one the person waits for: it buzzes even when it replaces an earlier
+    // notification of the thread (same tag), which otherwise happens silently (a "done" after an
+    // approval answered in the app). The tag still keeps one notification per thread.
+    renotify: KNOWN.has(type),
     ...(schedule ? { schedule } : {}),
   };
 }

@@ -14,7 +14,7 @@ describe('push payload → notification', () => {
       body: 'Q3-report.md',
       tag: 'thread-th_1',
       url: '/#thread=th_1',
-      renotify: false,
+      renotify: true,
     });
     expect(
       notificationFor({ type: 'approval', title: 'Run ls?', body: 'ls -la', threadId: 'th_1', tag: 'thread-th_1' }, O)

@@ -1,5 +1,5 @@
 // Pushes as people read them: the steps recorded for one push to one device (accepted, delivered,
-// opened, or failed) folded into one line each, newest first. Used by `errand push outcomes` and
+// opened, or retrying and failed) folded into one line each, newest first. Used by `errand push outcomes` and
 // Settings → Notifications.
 import type { PushOutcome } from './protocol/entities.js';
 
@@ -15,7 +15,7 @@ export interface PushSummary {
   threadId?: string;
   /** When the push was first recorded. */
   at: number;
-  /** The furthest state reached (opened > delivered > accepted > failed / suppressed / removed). */
+  /** The furthest state reached (opened > delivered > accepted > retrying / failed / suppressed / removed). */
   state: PushState;
   acceptedAt?: number;
   deliveredAt?: number;
@@ -28,6 +28,7 @@ export interface PushSummary {
 
 const RANK: Record<PushState, number> = {
   escalated: 0,
+  retrying: 1,
   failed: 1,
   removed: 1,
   suppressed: 1,
@@ -93,6 +94,8 @@ export function pushStateWords(s: Pick<PushSummary, 'state' | 'detail' | 'channe
       return 'accepted by the push service, not confirmed by the device yet';
     case 'suppressed':
       return 'not sent (the thread was open on the device)';
+    case 'retrying':
+      return `not sent yet${s.detail ? `: ${s.detail}` : ', another attempt follows'}`;
     case 'removed':
       return `not sent: subscription gone${s.detail ? ` (${s.detail})` : ''}`;
     case 'escalated':

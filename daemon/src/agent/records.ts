@@ -126,9 +126,30 @@ export function cleanTitle(title: string): string {
   return stripControl(title.replace(/[\t\r\n]/g, ' ')).trim();
 }
 
-/** A thread's title from its first message: one line, without invisible or reordering marks. */
+/**
+ * Anything shaped like a secret (API keys, bearer tokens, "password …", long opaque runs of hex or
+ * base64), replaced by "[redacted]": what a title or a lock screen shows is read by whoever looks.
+ * Here, not in push/, because thread titles are cut here and push/ already imports agent/.
+ */
+export function redactSecretShapes(text: string): string {
+  return text
+    .replace(/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
+    .replace(/\b(Bearer|Basic|token|key|secret|password)([=:\s]+)[^\s,;]{8,}/gi, '$1$2[redacted]')
+    .replace(/[A-Za-z0-9+/_-]{32,}={0,2}/g, (run) => {
+      // Opaque: letters and digits mixed, few separators (a long-file-name-like-this stays).
+      const separators = (run.match(/[-_/+]/g) ?? []).length;
+      return /\d/.test(run) && /[A-Za-z]/.test(run) && separators * 10 < run.length ? '[redacted]' : run;
+    });
+}
+
+/**
+ * A thread's title from its first message: one line, without invisible or reordering marks, and
+ * without secrets. Those go before the cut: a secret cut in two leaves a piece too short to be
+ * recognised ("password hunt…").
+ */
 export function titleFrom(text: string): string {
-  const line = stripControl(firstLine(text, 200).replace(/[\t\r]/g, ' ')).trim();
+  const whole = text.split('\n').find((l) => l.trim()) ?? '';
+  const line = redactSecretShapes(stripControl(whole.replace(/[\t\r]/g, ' ')).trim());
   return line.length > 60 ? `${cutText(line, 57).trimEnd()}…` : line || 'New thread';
 }
 

@@ -20,11 +20,12 @@ import { checkEndpoint, checkKeys } from './endpoint.js';
 import { Escalations } from './escalation.js';
 import { type FallbackMessage, fallbackMessageFor, sendFallback } from './fallback.js';
 import { changesAfter } from './missed.js';
-import { jobForEvent, type PushJob, testJob } from './payload.js';
+import { jobForEvent, type PushJob, type TitleSource, testJob } from './payload.js';
 import { publicOutcome, Receipts } from './receipts.js';
 import { PushSender, type RetryPolicy } from './sender.js';
 import { KEEP_OUTCOMES, PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
+import { titleSourceOf } from './title-source.js';
 import { type HttpsTransport, httpsTransport, type PushTransport } from './transport.js';
 import { loadOrCreateVapidKeys } from './vapid.js';
 
@@ -121,13 +122,9 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
   /** `settle`: the outcome is its push's last (it is no longer pending). */
   const report = (outcome: PushOutcome, settle = true) => {
     track(record(outcome, { settle }));
-    if (outcome.result === 'failed')
-      log.warn('push failed', {
-        device: outcome.deviceId,
-        kind: outcome.kind,
-        status: outcome.status,
-        detail: outcome.detail,
-      });
+    const fields = { device: outcome.deviceId, kind: outcome.kind, status: outcome.status, detail: outcome.detail };
+    if (outcome.result === 'failed') log.warn('push failed', fields);
+    else if (outcome.result === 'retrying') log.info('push waits to be sent again', fields);
   };
 
   const receipts = new Receipts(
@@ -292,21 +289,33 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     return !tasks || conversationTainted({ v: 1, messages: [], tasks });
   };
 
-  /**
-   * Whether the thread's title is the model's words: a thread a run of a schedule a task named after
-   * reading untrusted content (schedule_create) went to, marked when the run started (kept after the
-   * schedule is deleted), or found through the schedule (threads from before the mark existed).
-   */
-  const titleFromModel = (threadId: string): boolean =>
-    ctx.store.modelNamedThreads.has(threadId) ||
+  /** The schedules whose runs go (or went) to this thread. */
+  const schedulesOf = (threadId: string): Schedule[] =>
     ctx.store.schedules
       .list()
-      .some(
+      .filter(
         (s) =>
-          s.fromUntrusted === true &&
-          (s.threadId === threadId ||
-            s.history.some((o) => o.taskId !== undefined && threadOfTask(o.taskId) === threadId)),
+          s.threadId === threadId ||
+          s.history.some((o) => o.taskId !== undefined && threadOfTask(o.taskId) === threadId),
       );
+
+  /**
+   * Who chose the thread's title (title-source.ts). The model: a thread a run of a schedule a task named
+   * after reading untrusted content (schedule_create) went to, marked when the run started (kept after
+   * the schedule is deleted), or found through the schedule (threads from before the mark existed).
+   */
+  const titleSource = (threadId: string): TitleSource => {
+    const schedules = schedulesOf(threadId);
+    const doc = ctx.store.threads.peek(threadId);
+    return titleSourceOf({
+      title: doc?.meta.title,
+      texts: [
+        ...(doc?.items ?? []).flatMap((i) => (i.kind === 'user' ? [i.text] : [])),
+        ...schedules.map((s) => s.text),
+      ],
+      modelNamed: ctx.store.modelNamedThreads.has(threadId) || schedules.some((s) => s.fromUntrusted === true),
+    });
+  };
 
   /** The push an event asks for, if any (undefined when none, or when it cannot be built). */
   const jobFor = (event: ServerEvent, now = Date.now()): PushJob | undefined => {
@@ -319,7 +328,7 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
         ctx.config().push.previews,
         event.kind === 'approval.requested' || done ? roots() : [],
         done && readUntrusted(event.task.threadId),
-        titleFromModel,
+        titleSource,
       );
     } catch (err) {
       log.error('could not build a push', { event: event.kind, error: (err as Error).message });

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { CRASH_REASONS, isCrashReason, type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { PUSH_KINDS, type PushKind } from '../../../shared/src/push-kinds.js';
+import { redactSecretShapes } from '../agent/records.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
 export { PUSH_KINDS, type PushKind };
@@ -48,10 +49,12 @@ export interface PushNews {
 }
 
 /**
- * How much a push may show on a lock screen. 'private' (the default): no command, no model text
- * and no file text, only what kind of thing happened and where ("Needs your OK: a shell command in
- * Projects", where Projects is an allowed folder the user chose; "Stopped at its spending limit.");
- * the app shows everything after unlock. 'full': the action, the answer's and the failure's first line.
+ * How much a push may show on a lock screen. 'private' (the default): no command, no model text,
+ * no file text and no words of the person's messages, only what kind of thing happened and where
+ * ("Needs your OK: a shell command in Projects", where Projects is an allowed folder the user chose;
+ * "Stopped at its spending limit."), under the thread's title only when the person gave it as a name;
+ * the app shows everything after unlock. 'full': the thread's title whatever it is, the action, the
+ * answer's and the failure's first line.
  */
 export type PushPreviews = 'private' | 'full';
 
@@ -229,16 +232,7 @@ export const threadUrl = (threadId: string) => `/#thread=${encodeURIComponent(th
  * Belt and braces against a secret reaching a lock screen through an error message: API keys,
  * bearer tokens and long opaque runs (hex, base64) are replaced.
  */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
-    .replace(/\b(Bearer|Basic|token|key|secret|password)([=:\s]+)[^\s,;]{8,}/gi, '$1$2[redacted]')
-    .replace(/[A-Za-z0-9+/_-]{32,}={0,2}/g, (run) => {
-      // Opaque: letters and digits mixed, few separators (a long-file-name-like-this stays).
-      const separators = (run.match(/[-_/+]/g) ?? []).length;
-      return /\d/.test(run) && /[A-Za-z]/.test(run) && separators * 10 < run.length ? '[redacted]' : run;
-    });
-}
+export const redactSecrets = redactSecretShapes;
 
 /** Redact, then shrink body, then title, until the JSON (with its receipt id) fits in MAX_PAYLOAD_BYTES. */
 export function fitPayload(p: PushPayload): PushPayload {
@@ -302,6 +296,14 @@ function filesLine(files: readonly string[], roots: readonly string[], readUntru
 const MODEL_NAMED_RUN = 'Scheduled run';
 
 /**
+ * Who chose a thread's title. 'person': a name given as a name (thread.create's `title`,
+ * thread.rename, a schedule's title that is not its task's first line). 'message': cut from what the
+ * person typed (a command, a host name, a password): private pushes never show it. 'model': a
+ * schedule the agent named after reading untrusted content.
+ */
+export type TitleSource = 'person' | 'message' | 'model';
+
+/**
  * The push an event asks for, if any. `titleOf` gives a thread's title; `now` is for approval
  * expiry (an approval that already expired is not worth a push).
  */
@@ -315,14 +317,18 @@ export function jobForEvent(
   /** The task's conversation holds untrusted content (a web page, a connector's output): its file names are not shown. */
   readUntrusted = false,
   /**
-   * The thread's title is the model's words, not the person's: the thread of a schedule the agent
-   * named after reading untrusted content (schedule_create). A private push shows a fixed name.
+   * Who chose the thread's title. A private push shows only a name the person gave; otherwise a fixed
+   * one ("Task done", "Needs your OK · Errand task"). Unknown counts as cut from a message.
    */
-  titleFromModel: (threadId: string) => boolean = () => false,
+  titleSource: (threadId: string) => TitleSource = () => 'message',
 ): PushJob | undefined {
   const full = previews === 'full';
-  const title = (threadId: string, fallback: string) =>
-    !full && titleFromModel(threadId) ? MODEL_NAMED_RUN : oneLine(titleOf(threadId), TITLE_MAX) || fallback;
+  const title = (threadId: string, fallback: string) => {
+    if (full) return oneLine(titleOf(threadId), TITLE_MAX) || fallback;
+    const source = titleSource(threadId);
+    if (source === 'model') return MODEL_NAMED_RUN;
+    return (source === 'person' && oneLine(titleOf(threadId), TITLE_MAX)) || fallback;
+  };
   switch (event.kind) {
     case 'task.updated': {
       const t = event.task;

@@ -1,5 +1,5 @@
 // Sends one push job to one device and accounts for it: every attempt ends in a recorded outcome
-// (sent, failed with status, removed). 404/410 drop the subscription; 429 waits as long as the
+// (accepted, retrying, failed with status, removed). 404/410 drop the subscription; 429 waits as long as the
 // push service asks (Retry-After); server errors and network failures retry with backoff; other
 // client errors and redirects are final (the same request would fail the same way). Retries wait in
 // memory; the push stays pending in push.json until its outcome is final, so after a stop or a crash
@@ -288,18 +288,21 @@ export class PushSender {
     return this.retryOrFail(a, status, `push service error${res.body ? ` (${oneLineBody(res.body)})` : ''}`);
   }
 
-  /** The push goes again in `ms` (or at the next start, when Errand is stopping); recorded as not final. */
+  /**
+   * The push goes again in `ms` (or at the next start, when Errand is stopping): recorded as
+   * `retrying`, not `failed`, as it has not failed yet (most such pushes are accepted seconds later).
+   */
   private waitAndSend(a: Attempt, ms: number, why: string, next: string, status?: number): PushOutcome {
-    if (this.stopped) return this.outcome(a, 'failed', `${why}; ${AT_NEXT_START}`, status, false);
+    if (this.stopped) return this.outcome(a, 'retrying', `${why}; ${AT_NEXT_START}`, status, false);
     this.later(ms, a);
-    return this.outcome(a, 'failed', `${why}; ${next} in ${Math.ceil(ms / 1000)} s`, status, false);
+    return this.outcome(a, 'retrying', `${why}; ${next} in ${Math.ceil(ms / 1000)} s`, status, false);
   }
 
   private retryOrFail(a: Attempt, status: number | undefined, why: string): PushOutcome {
     a.failures += 1;
     // Errand is stopping: the push stays pending and goes again when it starts.
     if (this.stopped && a.failures < this.policy.attempts)
-      return this.outcome(a, 'failed', `${why}; ${AT_NEXT_START}`, status, false);
+      return this.outcome(a, 'retrying', `${why}; ${AT_NEXT_START}`, status, false);
     if (a.failures >= this.policy.attempts) {
       return this.outcome(
         a,
@@ -310,7 +313,7 @@ export class PushSender {
     }
     const wait = this.backoff(a.failures);
     this.later(wait, a);
-    return this.outcome(a, 'failed', `${why}; retrying in ${Math.max(1, Math.round(wait / 1000))} s`, status, false);
+    return this.outcome(a, 'retrying', `${why}; retrying in ${Math.max(1, Math.round(wait / 1000))} s`, status, false);
   }
 }
 

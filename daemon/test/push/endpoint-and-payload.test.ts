@@ -118,7 +118,8 @@ describe('push payloads', () => {
     });
     expect(jobForEvent({ kind: 'task.updated', task: failed }, titles('Sales'))!.payload).toMatchObject({
       type: 'task.failed',
-      title: 'Failed · Sales',
+      // Private: a title that may be cut from the message is not shown (titleSource defaults to that).
+      title: 'Failed · Errand task',
       body: 'Failed: the API key was rejected.',
     });
     expect(job!.key).toBe('task:tsk_1:failed');
@@ -134,6 +135,10 @@ describe('push payloads', () => {
         { kind: 'task.updated', task: task({ state: 'interrupted', reason, endedAt }) },
         titles('Sales'),
         now,
+        'private',
+        [],
+        false,
+        () => 'person',
       );
     expect(crashed(CRASH_REASONS.running)!.payload).toMatchObject({
       type: 'task.interrupted',

@@ -24,7 +24,16 @@ const task = (over: Partial<Task>): Task => ({
   ...over,
 });
 const failedPush = (reason: string | undefined, previews: 'private' | 'full' = 'private') =>
-  jobForEvent({ kind: 'task.updated', task: task({ reason }) }, () => 'Sales', Date.now(), previews)!.payload;
+  // 'Sales': a name the person gave the thread (private pushes show no title cut from a message).
+  jobForEvent(
+    { kind: 'task.updated', task: task({ reason }) },
+    () => 'Sales',
+    Date.now(),
+    previews,
+    [],
+    false,
+    () => 'person',
+  )!.payload;
 
 /** The reason the loop writes when the user says no (or nobody answers) to a runaway check. */
 function runawayReason(calls: Array<{ name: string; input: unknown }>, answer: 'stop' | 'expired'): string {

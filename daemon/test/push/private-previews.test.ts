@@ -84,7 +84,8 @@ describe('private previews (the default)', () => {
     expect(pushes.map((p) => p.type)).toEqual(['approval', 'task.failed']);
     expect(pushes[0].body).toBe('Needs your OK: a task that seems to be looping');
     expect(pushes[1]).toMatchObject({
-      title: 'Failed · Keep my notes',
+      // The thread's title is the first line of the message: no words of it on the lock screen.
+      title: 'Failed · Errand task',
       body: 'Stopped: it seemed to be repeating itself. You chose to stop it.',
     });
     for (const p of pushes) expect(JSON.stringify(p)).not.toMatch(SECRET);

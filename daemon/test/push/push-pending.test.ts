@@ -95,8 +95,12 @@ it('a clean stop while a retry waits keeps the push; the next start sends it', a
   svc.respond = () => ({ status: 503, body: 'busy' });
   // The retry would come in 10 minutes: the stop comes first.
   const { d, ws, token, sub, pushId } = await firstPush({ PUSH_RETRY: JSON.stringify({ baseDelayMs: 600_000 }) });
-  const failed = await ws.event('push.outcome', (e) => e.outcome.ref === pushRef(pushId));
-  expect(failed.outcome).toMatchObject({ result: 'failed', status: 503, detail: expect.stringMatching(/retrying in/) });
+  const waiting = await ws.event('push.outcome', (e) => e.outcome.ref === pushRef(pushId));
+  expect(waiting.outcome).toMatchObject({
+    result: 'retrying',
+    status: 503,
+    detail: expect.stringMatching(/retrying in/),
+  });
   d.child.kill('SIGTERM');
   expect((await d.exited).code).toBe(0);
 
@@ -107,7 +111,7 @@ it('a clean stop while a retry waits keeps the push; the next start sends it', a
   expect(svc.received.map((p) => decryptPush(p, sub).receipt)).toEqual([pushId, pushId]);
   await anotherPush(ws2, 3);
   expect(steps(await ws2.send<PushOutcome[]>({ type: 'push.outcomes' }), pushId)).toEqual([
-    expect.stringMatching(/^failed: push service error .*retrying in/),
+    expect.stringMatching(/^retrying: push service error .*retrying in/),
     'accepted',
   ]);
 }, 90_000);

@@ -5,7 +5,7 @@
 import { expect, it } from 'vitest';
 import type { Approval, Question, ServerEvent, Task } from '../../../shared/src/index.js';
 import { CRASH_REASONS } from '../../../shared/src/index.js';
-import { jobForEvent } from '../../src/push/payload.js';
+import { jobForEvent, type TitleSource } from '../../src/push/payload.js';
 
 /** The fixed name, in the words of the other private pushes ("A scheduled run was missed"). */
 const MODEL_NAMED_RUN = 'Scheduled run';
@@ -15,7 +15,8 @@ const MINE = 'Morning brief';
 const modelThread = 'thr_model';
 const myThread = 'thr_mine';
 const titleOf = (threadId: string) => (threadId === modelThread ? BAIT : threadId === myThread ? MINE : undefined);
-const fromModel = (threadId: string) => threadId === modelThread;
+const fromModel = (threadId: string): TitleSource =>
+  threadId === modelThread ? 'model' : threadId === myThread ? 'person' : 'message';
 
 const task = (threadId: string, state: Task['state'], extra: Partial<Task> = {}): Task => ({
   id: `${threadId}.task_1`,

@@ -154,7 +154,8 @@ describe('web push sending', () => {
     let n = 0;
     svc.respond = () => (++n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 201 });
     const first = await rig.sender.send('dev_a', doneJob());
-    expect(first).toMatchObject({ result: 'failed', status: 429 });
+    // Not failed: it waits, and goes in a second.
+    expect(first).toMatchObject({ result: 'retrying', status: 429 });
     expect(first!.detail).toMatch(/retrying in 1 s/);
     await svc.waitFor(2, 5000);
     const gap = svc.received[1].at - svc.received[0].at;
@@ -176,7 +177,7 @@ describe('web push sending', () => {
     svc.respond = () => (++n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 201 });
     await rig.sender.send('dev_a', doneJob());
     const second = await rig.sender.send('dev_a', testJob());
-    expect(second).toMatchObject({ result: 'failed', detail: 'the push service asked to wait; sending in 1 s' });
+    expect(second).toMatchObject({ result: 'retrying', detail: 'the push service asked to wait; sending in 1 s' });
     expect(svc.received).toHaveLength(1);
     await svc.waitFor(3, 5000);
     for (const r of svc.received.slice(1)) expect(r.at - svc.received[0].at).toBeGreaterThanOrEqual(950);
@@ -200,7 +201,7 @@ describe('web push sending', () => {
     await rig.sender.send('dev_a', doneJob());
     await svc.waitFor(3, 5000);
     await expect.poll(() => rig.outcomes.length).toBe(3);
-    expect(rig.outcomes.map((o) => o.result)).toEqual(['failed', 'failed', 'failed']);
+    expect(rig.outcomes.map((o) => o.result)).toEqual(['retrying', 'retrying', 'failed']);
     expect(rig.outcomes[0].detail).toMatch(/retrying/);
     expect(rig.outcomes[2].detail).toMatch(/gave up after 3 attempts/);
     const [a, b, c] = svc.received.map((r) => r.at);
@@ -218,11 +219,11 @@ describe('web push sending', () => {
     svc.respond = () => (++n === 1 ? { status: 0, drop: true } : { status: 201 });
     const first = await rig.sender.send('dev_a', doneJob());
     expect(first).toMatchObject({
-      result: 'failed',
+      result: 'retrying',
       detail: expect.stringMatching(/could not reach the push service.*retrying/),
     });
     expect(first!.status).toBeUndefined();
-    await expect.poll(() => rig.outcomes.map((o) => o.result)).toEqual(['failed', 'accepted']);
+    await expect.poll(() => rig.outcomes.map((o) => o.result)).toEqual(['retrying', 'accepted']);
   });
 
   it('a redirect is not followed, and other client errors are final', async () => {

@@ -89,7 +89,7 @@ it('an approval decided while its push waits for a 429 retry is not pushed; the 
   };
   await ctx.emit({ kind: 'approval.requested', approval });
   const waiting = await ws.event('push.outcome', (e) => e.outcome.kind === 'approval');
-  expect(waiting.outcome).toMatchObject({ result: 'failed', status: 429, detail: expect.stringMatching(/retrying/) });
+  expect(waiting.outcome).toMatchObject({ result: 'retrying', status: 429, detail: expect.stringMatching(/retrying/) });
   // Decided on another device (or the laptop) while the retry waits.
   await ctx.emit({ kind: 'approval.resolved', approval: { ...approval, state: 'approved' } });
 
@@ -111,7 +111,7 @@ it('a thread deleted while its done push waits for a 429 retry: not pushed; the 
   const { threadId, task } = await threadWithDoneTask(td, 'Salary review for Dana');
   await ctx.emit({ kind: 'task.updated', task });
   const waiting = await ws.event('push.outcome', (e) => e.outcome.kind === 'task.done');
-  expect(waiting.outcome).toMatchObject({ result: 'failed', status: 429 });
+  expect(waiting.outcome).toMatchObject({ result: 'retrying', status: 429 });
   await ws.send({ type: 'thread.delete', threadId });
 
   const final = await ws.event(

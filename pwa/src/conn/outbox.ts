@@ -6,6 +6,7 @@
 
 import { idb } from '../lib/idb.js';
 import { newId } from '../lib/ids.js';
+import { decidedInApp } from '../lib/thread-notifications.js';
 import { appStore, authStore } from '../state/app.js';
 import { createStore } from '../state/store.js';
 import { isOnline, onSynced, request } from './connection.js';
@@ -122,6 +123,7 @@ export async function enqueueAnswer(input: {
     const e: AnswerEntry = { id: newId('a'), createdAt: Date.now(), type: 'task.answer', ...input, state: 'pending' };
     await persist(e);
     void flush();
+    decidedInApp(input.threadId);
     return e;
   });
 }
@@ -152,6 +154,7 @@ export async function enqueueDecision(input: {
     };
     await persist(e);
     void flush();
+    decidedInApp(input.threadId);
     return e;
   });
 }

@@ -19,6 +19,7 @@ import { renderMarkdown } from '../lib/markdown.js';
 import { markdownParts } from '../lib/markdown-parts.js';
 import { linkPaths, pathTargets } from '../lib/path-links.js';
 import { back, hrefFor, navigate } from '../lib/route.js';
+import { useThreadNotificationsClosed } from '../lib/thread-notifications.js';
 import { appStore, connStore } from '../state/app.js';
 import { groupByTask, markSeen, withoutReplacedNotices } from '../state/model.js';
 import { useStore } from '../state/store.js';
@@ -526,6 +527,7 @@ export function ThreadScreen({ id }: { id: string }) {
   const onSent = useCallback(() => toLatest(), [toLatest]);
 
   useThreadPresence(pendingId ? undefined : id, online);
+  useThreadNotificationsClosed(pendingId ? undefined : id);
   useEffect(warmUpMarkdown, []);
 
   useEffect(() => {

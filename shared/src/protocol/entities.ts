@@ -246,7 +246,18 @@ export const PushOutcome = z.object({
   at: Timestamp,
   kind: z.string(),
   threadId: Id.optional(),
-  result: z.enum(['sent', 'accepted', 'delivered', 'opened', 'suppressed', 'failed', 'removed', 'escalated']),
+  /** `retrying`: not sent yet, another attempt follows (a 429's Retry-After, a backoff); `failed` is for good. */
+  result: z.enum([
+    'sent',
+    'accepted',
+    'delivered',
+    'opened',
+    'suppressed',
+    'retrying',
+    'failed',
+    'removed',
+    'escalated',
+  ]),
   detail: z.string().optional(),
   status: z.number().int().optional(),
 });
