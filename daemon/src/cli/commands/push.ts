@@ -15,7 +15,7 @@ function pushLine(p: PushSummary): string {
     p.openedAt !== undefined ? `opened ${clock(p.openedAt)}` : '',
   ].filter(Boolean);
   const who = p.deviceId ?? (p.channel ? `fallback (${p.channel})` : 'escalation');
-  return `${time(p.at)}  ${who}  ${p.kind}  ${forTerminal(pushStateWords(p))}${p.status && p.state === 'failed' ? ` (HTTP ${p.status})` : ''}${steps.length ? `  [${steps.join(', ')}]` : ''}${p.escalated ? '  (escalated)' : ''}`;
+  return `${time(p.at)}  ${who}  ${p.kind}  ${forTerminal(pushStateWords(p))}${p.status && (p.state === 'failed' || p.state === 'retrying') ? ` (HTTP ${p.status})` : ''}${steps.length ? `  [${steps.join(', ')}]` : ''}${p.escalated ? '  (escalated)' : ''}`;
 }
 
 function testLine(r: TestResult): string {
@@ -32,7 +32,8 @@ export const pushCommand: CliCommand = {
   help: `Usage:
   errand push [--json]                     devices subscribed to notifications
   errand push outcomes [<deviceId>] [--json]  each recent push per device: accepted by the push service,
-                                           delivered (shown), opened (tapped), or failed with the reason
+                                           delivered (shown), opened (tapped), not sent yet (retrying),
+                                           or failed with the reason
   errand push test <deviceId> | --all      send a test notification; says within 10 s whether each device
                                            showed it (exit 1 when one did not)`,
   allowPositionals: true,
@@ -56,7 +57,7 @@ export const pushCommand: CliCommand = {
     if (action === 'outcomes') {
       const list = await callDaemon(io, args.home, 'push.outcomes', deviceId ? { deviceId } : {});
       if (!list) return 1;
-      // One line per push and device, its furthest step: accepted → delivered → opened, or failed.
+      // One line per push and device, its furthest step: accepted → delivered → opened, or retrying, or failed.
       const pushes = summarizePushes(list);
       if (json) io.out(JSON.stringify(pushes, null, 2));
       else if (pushes.length === 0) io.out('No pushes yet.');
