@@ -352,7 +352,12 @@ export class Supervisor {
     const resume: Slot[] = [];
     const docs: ThreadDoc[] = [];
     const unfinished = new Set<TaskState>([...ACTIVE_TASK_STATES, 'interrupted']);
-    for (const id of this.ctx.store.threads.withTasksIn(unfinished)) docs.push(await this.ctx.store.threads.load(id));
+    for (const id of this.ctx.store.threads.withTasksIn(unfinished)) {
+      const doc = await this.ctx.store.threads.load(id);
+      // A thread whose tasks all ended (one left interrupted, not to resume) owes no record: writing
+      // it again made every start on a full disk refuse, though nothing was to be saved.
+      if (owesRecovery(doc)) docs.push(doc);
+    }
     // Oldest first, so queued work runs in the order it was asked for.
     docs.sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const doc of docs) {
@@ -435,4 +440,12 @@ export class Supervisor {
     await Promise.allSettled(this.writes.pending());
     this.steps.close();
   }
+}
+
+/** Whether recovery must write about a thread: a task in it is still active, or a stop cut it off to resume. */
+function owesRecovery(doc: ThreadDoc): boolean {
+  const records = (doc.agent as { tasks?: Record<string, { autoResume?: boolean }> }).tasks ?? {};
+  return doc.tasks.some(
+    (t) => ACTIVE_TASK_STATES.has(t.state) || (t.state === 'interrupted' && records[t.id]?.autoResume === true),
+  );
 }

@@ -76,12 +76,18 @@ function removeTempFiles(dir: string, names = ANY_TEMP): void {
   for (const name of namesIn(dir)) if (names.test(name)) fsSync.rmSync(path.join(dir, name), { force: true });
 }
 
-/** The disk is full at start: an environment problem to fix, not a crash to restart from. */
+/**
+ * The disk is full and this start has to save something before it may serve: an environment
+ * problem to fix, not a crash to restart from. A start that owes nothing (a home stopped cleanly,
+ * with no task to mark or resume) writes nothing before it serves, so it starts and warns instead.
+ */
 export class DiskFullAtStartError extends Error {
   readonly exitCode = 74; // EX_IOERR
   constructor(dir: string) {
     super(
-      `The disk is full at ${dir}: Errand cannot save anything, so it did not start. Free some space, then start it again.`,
+      `The disk is full at ${dir}, and Errand must save something before it can start ` +
+        "(a new home's first files, or what the last run left unfinished: the end of the journal a crash cut off, " +
+        'tasks to mark interrupted or to resume), so it did not start. Free some space, then start it again.',
     );
   }
 }

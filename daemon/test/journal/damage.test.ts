@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { ThreadSummary } from '../../../shared/src/index.js';
+import { homePaths } from '../../src/config/paths.js';
+import { DiskFullAtStartError, journalDir, openStore } from '../../src/store/index.js';
 import { listSegments, scanJournal } from '../../src/store/journal.js';
 import { ensureBuilt } from '../agent/build.js';
 import { runErrand } from '../helpers/cli.js';
@@ -132,8 +134,12 @@ it('a full disk: the command fails with unavailable "disk full at <path>", nothi
   );
 }, 90_000);
 
+/** What a start that must save first says on a full disk (store/index.ts DiskFullAtStartError). */
+const MUST_SAVE_FIRST =
+  /^errand start: The disk is full at \S+, and Errand must save something before it can start \(.*tasks to mark interrupted or to resume\), so it did not start\. Free some space, then start it again\.$/m;
+
 it.runIf(canMountSmallDisk)(
-  'a really full disk (small tmpfs): commands fail with unavailable and the daemon stays up; a start on it exits 74 saying so',
+  'a really full disk (small tmpfs): commands fail with unavailable and the daemon stays up; a start that owes nothing starts and warns; one that must save first (a task a stop cut off to resume, a task a crash cut off to mark) exits 74 saying so',
   async () => {
     const mnt = smallDisk()!;
     let model: ModelServer | undefined;
@@ -144,7 +150,7 @@ it.runIf(canMountSmallDisk)(
       const { token } = await (await DeviceStore.open(path.join(home, 'store'))).add('Phone', undefined);
       const d = await homes.start(home, { ERRAND_LOG_LEVEL: 'error' });
       const ws = await homes.connect(d.url, token, 0);
-      await ws.send<Created>({ type: 'thread.create', text: 'before' });
+      const before = await ws.send<Created>({ type: 'thread.create', text: 'before' });
       const filler = path.join(mnt.dir, 'filler');
       const free = fill(filler);
       const err = await ws.send({ type: 'thread.create', text: 'x'.repeat(20_000) }, 'tmpfs-full-cmd').then(
@@ -157,16 +163,25 @@ it.runIf(canMountSmallDisk)(
       free();
       const made = await ws.send<Created>({ type: 'thread.create', text: 'x'.repeat(20_000) }, 'tmpfs-full-cmd');
       expect(made.thread.id).toMatch(/^thr_/);
+      // With no API key each task fails at once. The stop comes after both ended, so it cuts off
+      // none: a stop that cut one off leaves it to resume, and that start owes the disk a record (below).
+      for (const { task } of [before, made])
+        await ws.event('task.updated', (e) => e.task.id === task.id && e.task.state === 'failed');
       d.child.kill('SIGTERM');
       expect((await d.exited).code).toBe(0);
 
+      // A start on this home (stopped cleanly, nothing left to mark or resume) with the disk full
+      // starts and warns: nothing is owed to the disk until new work comes (README;
+      // cli/full-disk-start-lock.test.ts).
       fill(filler);
-      const r = await runErrand(['start'], { ERRAND_HOME: home, ERRAND_PORT: '0' });
-      expect(r.code).toBe(74);
-      expect(r.stderr).toMatch(/disk is full/);
+      const full = await homes.start(home, { ERRAND_LOG_LEVEL: 'error' });
+      expect((await fetch(`${full.url}/healthz`)).ok).toBe(true);
+      expect(full.output()).toMatch(/warning: the disk is full at/);
+      full.child.kill('SIGTERM');
+      expect((await full.exited).code).toBe(0);
 
-      // Killed while a task ran: the start must record it as interrupted, and the disk is full
-      // by then. The same environment error (it exited 1, as a crash, from the recovery).
+      // A clean stop cut off a running task: the next start resumes it (agent.autoResume), and must
+      // record that before it runs. With the disk full that start exits 74 and says why.
       free();
       model = await startModelServer(() => ({ kind: 'hang' }));
       const modelEnv = {
@@ -178,13 +193,27 @@ it.runIf(canMountSmallDisk)(
       const ws2 = await homes.connect(running.url, token, 0);
       await ws2.send<Created>({ type: 'thread.create', text: 'A long job' });
       await model.waitForRequests(1, 15_000);
-      running.child.kill('SIGKILL');
-      await running.exited;
+      running.child.kill('SIGTERM');
+      expect((await running.exited).code).toBe(0);
+      fill(filler);
+      const resuming = await runErrand(['start'], { ERRAND_HOME: home, ERRAND_PORT: '0', ...modelEnv });
+      expect({ code: resuming.code, stderr: resuming.stderr }).toEqual({
+        code: 74,
+        stderr: expect.stringMatching(MUST_SAVE_FIRST),
+      });
+
+      // With room it resumes the task; killed while it runs, the next start must record it as
+      // interrupted, and the disk is full by then: the same refusal.
+      free();
+      const resumed = await homes.start(home, { ERRAND_LOG_LEVEL: 'error', ...modelEnv });
+      await model.waitForRequests(2, 15_000); // the resumed task asks the model again
+      resumed.child.kill('SIGKILL');
+      await resumed.exited;
       fill(filler);
       const recovering = await runErrand(['start'], { ERRAND_HOME: home, ERRAND_PORT: '0', ...modelEnv });
       expect({ code: recovering.code, stderr: recovering.stderr }).toEqual({
         code: 74,
-        stderr: expect.stringMatching(/disk is full/),
+        stderr: expect.stringMatching(MUST_SAVE_FIRST),
       });
     } finally {
       await homes.cleanup();
@@ -193,4 +222,42 @@ it.runIf(canMountSmallDisk)(
     }
   },
   60_000,
+);
+
+it.runIf(canMountSmallDisk)(
+  'opening the store on a full disk writes nothing for a home closed cleanly; a torn journal end to keep refuses with 74 and changes nothing',
+  async () => {
+    const mnt = smallDisk('8m')!;
+    try {
+      const paths = homePaths(path.join(mnt.dir, 'home'));
+      fs.mkdirSync(paths.home, { mode: 0o700 });
+      await (await openStore(paths)).close(); // a new home: its first record, then a snapshot
+      const filler = path.join(mnt.dir, 'filler');
+      let free = fill(filler);
+      const again = await openStore(paths);
+      expect(again.journal.notices).toEqual([]);
+      free(); // closing writes the device list again
+      await again.close();
+
+      // A crash cut the last record: keeping its bytes before the cut needs room.
+      const wal = journalDir(paths);
+      const seg = path.join(wal, listSegments(wal).at(-1)!);
+      fs.appendFileSync(seg, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5]));
+      const torn = fs.readFileSync(seg);
+      free = fill(filler);
+      const refused = await openStore(paths).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(refused).toBeInstanceOf(DiskFullAtStartError);
+      expect((refused as DiskFullAtStartError).exitCode).toBe(74);
+      expect(fs.readFileSync(seg).equals(torn)).toBe(true);
+      free();
+      const kept = await openStore(paths);
+      expect(kept.journal.notices.join('\n')).toContain('cut off by a crash');
+      await kept.close();
+    } finally {
+      mnt.release();
+    }
+  },
 );
