@@ -22,6 +22,8 @@
 // The event is made when it is published, from the device as it is then: a late rename event never
 // puts back a name another device changed since.
 // The CLI's calls get a command id of their own, so their events are paid the same way.
+// A devices.json write that fails (a full disk) changes nothing, in memory either (store/devices.ts):
+// the command is answered `unavailable`, saying so, and nothing is revoked, closed or published.
 import crypto from 'node:crypto';
 import type { Device, ServerEvent } from '../../shared/src/index.js';
 import type { DaemonContext } from './context.js';
@@ -29,6 +31,7 @@ import { commandFingerprint } from './server/command-fingerprint.js';
 import type { Gateway } from './server/gateway.js';
 import { ID_REUSED, type RememberedReply } from './store/commands.js';
 import { type OwedChange, publicDevice } from './store/devices.js';
+import { DiskFullError } from './store/journal.js';
 import { CommandError } from './util/command-error.js';
 import { stripControl } from './util/text.js';
 
@@ -45,6 +48,20 @@ const CLI_SENDER = 'cli';
 /** A device paired this long ago whose token was never used: nobody holds it (its reply was lost). */
 export const UNCONFIRMED_FORGOTTEN_MS = 24 * 60 * 60_000;
 const NO_SUCH_DEVICE = 'No such device (it may have been revoked already); the device list shows the paired ones.';
+
+/** A change devices.json could not take: said as the journal says it (commands.ts), not as an internal error. */
+async function saved<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (err instanceof DiskFullError)
+      throw new CommandError(
+        'unavailable',
+        `The host could not save this: ${err.message}. Nothing was changed; free some space, then send it again.`,
+      );
+    throw err;
+  }
+}
 
 export const senderOf = (cmd: { id: string; type: string }, device: string): Sender => ({
   device,
@@ -113,7 +130,7 @@ export function deviceChanges(ctx: DaemonContext, gateway: Gateway) {
     const d = store.devices.get(deviceId);
     if (!d) throw new CommandError('not_found', NO_SUCH_DEVICE);
     const reply = publicDevice({ ...d, name: clean }, gateway.online(d.id));
-    await store.devices.rename(deviceId, clean, { ...by, change: 'rename', target: deviceId, reply });
+    await saved(store.devices.rename(deviceId, clean, { ...by, change: 'rename', target: deviceId, reply }));
     await ctx.emit({ kind: 'device.updated', device: reply });
     store.journal.afterCommit(() => void dropPaid());
     return reply;
@@ -123,7 +140,7 @@ export function deviceChanges(ctx: DaemonContext, gateway: Gateway) {
     const owed = owedTo(by);
     if (owed) return (await pay(owed)) as { revoked: string };
     const reply = { revoked: deviceId };
-    const removed = await store.devices.remove(deviceId, { ...by, change: 'revoke', target: deviceId, reply });
+    const removed = await saved(store.devices.remove(deviceId, { ...by, change: 'revoke', target: deviceId, reply }));
     if (!removed) throw new CommandError('not_found', NO_SUCH_DEVICE);
     gateway.revoke(deviceId);
     await ctx.emit({ kind: 'device.revoked', deviceId });

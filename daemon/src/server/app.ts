@@ -139,8 +139,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler(opts.log));
   installSecurity(app, opts.policy, opts.refusals);
   const transferIdleMs = opts.transferIdleMs ?? TRANSFER_IDLE_MS;
-  const dropWhenIdle = (req: FastifyRequest) =>
-    req.raw.socket.setTimeout(transferIdleMs, () => req.raw.socket.destroy());
+  // One idle timer per transfer, its listener removed when the reply ends: socket.setTimeout(ms, cb)
+  // adds a listener each time, and a kept-alive connection carrying thousands of downloads kept
+  // them all (with their requests) until it closed.
+  const dropWhenIdle = (req: FastifyRequest, reply: FastifyReply) => {
+    const socket = req.raw.socket;
+    const onIdle = () => socket.destroy();
+    socket.setTimeout(transferIdleMs);
+    socket.on('timeout', onIdle);
+    reply.raw.once('close', () => socket.off('timeout', onIdle));
+  };
   const connections = new ConnectionGuard();
   connections.attach(app.server);
   app.addHook('preClose', async () => {
@@ -236,7 +244,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (!reply.raw.writableFinished) abort.abort();
     });
     const name = stripControl(body.data.name);
-    const result = await opts.pairing.claim(body.data.code, name || 'Phone', address, abort.signal);
+    let result: Awaited<ReturnType<typeof opts.pairing.claim>>;
+    try {
+      result = await opts.pairing.claim(body.data.code, name || 'Phone', address, abort.signal);
+    } catch (err) {
+      if (!(err instanceof DiskFullError)) throw err;
+      return httpError(
+        reply,
+        503,
+        'unavailable',
+        `The computer could not save this pairing: ${err.message}. Free some space there, then run \`errand pair\` again.`,
+      );
+    }
     if (result.ok) {
       opts.log.info('device paired', { device: result.device.id, name: result.device.name });
       return { deviceId: result.device.id, token: result.token, hostName: opts.hostName } satisfies PairClaimResponse;
@@ -253,7 +272,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         'This pairing code was already used, has expired, or is wrong. Run `errand pair` on your computer for a new QR code.',
       );
     }
-    if (result.reason === 'denied') return httpError(reply, 403, 'denied', 'Pairing was declined on the computer.');
+    if (result.reason === 'denied')
+      return httpError(
+        reply,
+        403,
+        'denied',
+        'Pairing was declined on the computer. If that was a mistake, run `errand pair` there again for a new code.',
+      );
     return httpError(
       reply,
       408,
@@ -281,7 +306,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         return httpError(reply, 429, 'busy', 'Too many uploads at once. Wait for one to finish, then try again.');
       }
       uploaders.set(req, device);
-      dropWhenIdle(req);
+      dropWhenIdle(req, reply);
     });
     scope.post('/api/upload', { bodyLimit: MAX_UPLOAD_BYTES }, async (req, reply) => {
       const device = uploaders.get(req);
@@ -331,10 +356,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const q = req.query as Record<string, unknown>;
     const handler = opts.fileDownload();
     if (typeof q.task !== 'string' || typeof q.path !== 'string' || !handler)
-      return httpError(reply, 400, 'bad_request', 'Give task and path.');
+      return httpError(
+        reply,
+        400,
+        'bad_request',
+        'Name the file: /api/file?task=<task id>&path=<a path the task changed> (the app makes these links).',
+      );
     if (!downloads.take(device.id, reply.raw))
       return httpError(reply, 429, 'busy', 'Too many downloads at once. Wait for one to finish, then try again.');
-    dropWhenIdle(req);
+    dropWhenIdle(req, reply);
     const file = await handler(q.task, q.path, { id: device.id, name: device.name });
     if (!file) return httpError(reply, 404, 'not_found', 'That file is not one this task touched, or it is gone.');
     if ('refused' in file) return httpError(reply, 403, 'forbidden', file.refused);
@@ -374,7 +404,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!opts.limiter.allowed(address))
       return httpError(reply, 429, 'rate_limited', 'Too many failed attempts. Wait a minute and try again.');
     opts.limiter.fail(address);
-    return httpError(reply, 404, 'not_found', 'No such push.');
+    return httpError(reply, 404, 'not_found', 'No such push (it may be too old to be kept); nothing to report for it.');
   });
 
   app.route({

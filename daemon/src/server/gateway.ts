@@ -516,7 +516,7 @@ export class Gateway implements Presence {
   private async onCommand(conn: Connection, text: string): Promise<void> {
     const device = conn.device!;
     if (!this.deps.devices.get(device.id)) {
-      conn.socket.close(CloseCode.revoked, 'device revoked');
+      conn.socket.close(CloseCode.revoked, 'this device was removed on the computer; pair again with `errand pair`');
       return;
     }
     let raw: unknown;
@@ -648,7 +648,7 @@ export class Gateway implements Presence {
     for (const c of this.connections)
       if (c.device?.id === deviceId) {
         this.dropWork(c);
-        c.socket.close(CloseCode.revoked, 'device revoked');
+        c.socket.close(CloseCode.revoked, 'this device was removed on the computer; pair again with `errand pair`');
       }
     this.httpRequests.cut(deviceId);
   }

@@ -77,7 +77,8 @@ export class CommandLog {
    * Run `fn` once per (device, id). An id seen before returns the remembered reply; one still
    * running returns the same promise. `fn` runs as one journal transaction whose record also holds
    * the reply, so the reply is durable before it is returned. A record that cannot be written
-   * (disk full) gives an `unavailable` reply that is not remembered. `h` is the command's
+   * (disk full) gives an `unavailable` reply that is not remembered, and so does a refusal that
+   * changed nothing (no op, no event): the same id sent again runs again. `h` is the command's
    * fingerprint (server/command-fingerprint.ts): the same id with a different one gets ID_REUSED.
    */
   async once(device: string, id: string, fn: () => Promise<RememberedReply>, h?: string): Promise<RememberedReply> {
@@ -88,10 +89,14 @@ export class CommandLog {
     if (running) return differs(running.h, h) ? ID_REUSED : running.reply;
     const p = (async (): Promise<RememberedReply> => {
       try {
+        let kept = false;
         const reply = await this.journal.transaction(
           fn,
           (tx, reply) => {
-            if (reply)
+            // A refusal that changed nothing is not remembered: sent again (a Retry once the thread
+            // is restored, once there is room on the disk) it runs again, which is still once.
+            kept = !!reply && (reply.ok || tx.ops.length > 0 || tx.events.length > 0);
+            if (reply && kept)
               tx.add({
                 t: REPLY_OP,
                 d: { device, id, ok: reply.ok, result: reply.result, ...(h ? { h } : {}) } satisfies ReplyOp,
@@ -99,7 +104,7 @@ export class CommandLog {
           },
           { undoable: true },
         );
-        this.remember({ device, id, ...reply, h });
+        if (kept) this.remember({ device, id, ...reply, h });
         return reply;
       } catch (err) {
         if (err instanceof DiskFullError)

@@ -6,12 +6,17 @@
 // once the journal remembers the reply (see device-changes.ts). A device paired here is `unconfirmed`
 // until its token is first used: a kill before the phone got its token leaves a device nobody holds,
 // which a pairing again under the same name after the restart replaces, and a start a day later forgets.
+//
+// Every change is made on a copy first, that copy written, and only then made in memory: a write
+// that fails (a full disk) leaves the device list as it was, so a change reported failed never takes
+// effect, now or with the next write. Changes take turns, each starting from the list the last one left.
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { z } from 'zod';
 import { Device } from '../../../shared/src/index.js';
 import { openDoc, zodValidator } from './doc.js';
+import { DiskFullError } from './journal-damage.js';
 
 const DeviceRecord = Device.omit({ online: true }).extend({
   tokenHash: z.string().length(64),
@@ -48,8 +53,15 @@ export const hashToken = (token: string) => crypto.createHash('sha256').update(t
 export class DeviceStore {
   /** When this daemon opened the file: an unconfirmed device paired before it outlived a restart unused. */
   private readonly openedAt = Date.now();
+  /** Devices whose token was used in this run: no longer "never used", even before that is written. */
+  private readonly presented = new Set<string>();
+  /** The change being written: the next one starts from what it leaves. */
+  private turn: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: Low<DevicesDoc>) {}
+  private constructor(
+    private readonly db: Low<DevicesDoc>,
+    private readonly dir: string,
+  ) {}
 
   /** Opens the devices file; a home without one gets it written now. */
   static async open(dir: string): Promise<DeviceStore> {
@@ -60,7 +72,7 @@ export class DeviceStore {
       initial: () => ({ schema: 1, devices: [] }),
       writeIfMissing: true,
     });
-    return new DeviceStore(db);
+    return new DeviceStore(db, dir);
   }
 
   list(): DeviceRecord[] {
@@ -77,15 +89,28 @@ export class DeviceStore {
   byToken(token: string): DeviceRecord | undefined {
     const h = Buffer.from(hashToken(token), 'hex');
     const device = this.db.data.devices.find((d) => crypto.timingSafeEqual(Buffer.from(d.tokenHash, 'hex'), h));
-    if (device?.unconfirmed) this.confirm(device);
+    if (device?.unconfirmed) this.confirm(device.id);
     return device;
   }
 
-  private confirm(device: DeviceRecord): void {
-    delete device.unconfirmed;
-    device.lastSeenAt ??= Date.now();
-    // Not awaited (the token check is synchronous). Lost to a crash, the next use confirms it again.
-    void this.db.write().catch(() => undefined);
+  private confirm(id: string): void {
+    this.presented.add(id);
+    const seenAt = Date.now();
+    // Not awaited (the token check is synchronous). Not written (a crash, a full disk), the next use confirms it again.
+    void this.change((now) =>
+      now.devices.some((d) => d.id === id && d.unconfirmed)
+        ? (doc) => {
+            const d = deviceIn(doc, id);
+            delete d.unconfirmed;
+            d.lastSeenAt ??= seenAt;
+          }
+        : undefined,
+    ).catch(() => undefined);
+  }
+
+  /** Paired but its token never used: nobody holds it. */
+  private neverUsed(d: DeviceRecord): boolean {
+    return d.unconfirmed === true && !this.presented.has(d.id);
   }
 
   /**
@@ -103,39 +128,55 @@ export class DeviceStore {
       tokenHash: hashToken(token),
       unconfirmed: true,
     };
-    const data = this.db.data;
-    data.devices = data.devices.filter((d) => !(d.unconfirmed && d.name === name && d.pairedAt < this.openedAt));
-    data.devices.push(device);
-    await this.db.write();
-    return { device, token };
+    await this.change((now) => {
+      const replaced = idsOf(
+        now.devices.filter((d) => this.neverUsed(d) && d.name === name && d.pairedAt < this.openedAt),
+      );
+      return (doc) => {
+        doc.devices = doc.devices.filter((d) => !replaced.has(d.id));
+        doc.devices.push({ ...device });
+      };
+    });
+    return { device: this.get(device.id)!, token };
   }
 
   /** Rename; `owed` (the command's reply) is written with the change. */
   async rename(id: string, name: string, owed?: OwedChange): Promise<DeviceRecord | undefined> {
-    const d = this.get(id);
-    if (!d) return undefined;
-    d.name = name;
-    if (owed) this.owe(owed);
-    await this.db.write();
-    return d;
+    const renamed = await this.change((now) =>
+      now.devices.some((d) => d.id === id)
+        ? (doc) => {
+            deviceIn(doc, id).name = name;
+            if (owed) owe(doc, owed);
+          }
+        : undefined,
+    );
+    return renamed ? this.get(id) : undefined;
   }
 
   /** Unpair: the token stops working once this resolves. `owed` (the command's reply) is written with it. */
   async remove(id: string, owed?: OwedChange): Promise<boolean> {
-    const before = this.db.data.devices.length;
-    this.db.data.devices = this.db.data.devices.filter((d) => d.id !== id);
-    if (this.db.data.devices.length === before) return false;
-    if (owed) this.owe(owed);
-    await this.db.write();
-    return true;
+    return this.change((now) =>
+      now.devices.some((d) => d.id === id)
+        ? (doc) => {
+            doc.devices = doc.devices.filter((d) => d.id !== id);
+            if (owed) owe(doc, owed);
+          }
+        : undefined,
+    );
   }
 
   /** Unconfirmed devices paired before `before`: their phone would have used its token long since. */
   async forgetUnconfirmed(before: number): Promise<DeviceRecord[]> {
-    const gone = this.db.data.devices.filter((d) => d.unconfirmed && d.pairedAt < before);
-    if (!gone.length) return [];
-    this.db.data.devices = this.db.data.devices.filter((d) => !gone.includes(d));
-    await this.db.write();
+    let gone: DeviceRecord[] = [];
+    await this.change((now) => {
+      gone = now.devices.filter((d) => this.neverUsed(d) && d.pairedAt < before);
+      const ids = idsOf(gone);
+      return ids.size
+        ? (doc) => {
+            doc.devices = doc.devices.filter((d) => !ids.has(d.id));
+          }
+        : undefined;
+    });
     return gone;
   }
 
@@ -150,18 +191,15 @@ export class DeviceStore {
 
   /** Drop the owed changes `paid` says the journal now holds. */
   async settle(paid: (o: OwedChange) => boolean): Promise<void> {
-    const owed = this.db.data.owed ?? [];
-    const left = owed.filter((o) => !paid(o));
-    if (left.length === owed.length) return;
-    if (left.length) this.db.data.owed = left;
-    else delete this.db.data.owed;
-    await this.db.write();
-  }
-
-  private owe(o: OwedChange): void {
-    const owed = (this.db.data.owed ??= []);
-    owed.push(o);
-    owed.splice(0, Math.max(0, owed.length - OWED_KEPT));
+    await this.change((now) => {
+      const dropped = new Set((now.owed ?? []).filter(paid).map(owedKey));
+      if (!dropped.size) return undefined;
+      return (doc) => {
+        const left = (doc.owed ?? []).filter((o) => !dropped.has(owedKey(o)));
+        if (left.length) doc.owed = left;
+        else delete doc.owed;
+      };
+    });
   }
 
   /** Last-seen times change often and matter little: kept in memory, written with the next write or at stop. */
@@ -172,9 +210,51 @@ export class DeviceStore {
     if (address) d.lastAddress = address;
   }
 
-  flush(): Promise<void> {
-    return this.db.write();
+  /** Write the last-seen times kept in memory. */
+  async flush(): Promise<void> {
+    await this.change(() => () => undefined);
   }
+
+  /**
+   * Make a change durably, or not at all. `decide` looks at the list as it is now (the changes
+   * before it written) and returns the edit to make, or nothing to change. The edit is made on a
+   * copy, which is written; only once that is on disk is it made on the list in memory (so the
+   * objects callers hold stay the ones in use, and last-seen times set meanwhile are kept). A failed
+   * write rejects (DiskFullError when the disk is full) and changes nothing.
+   */
+  private change(decide: (now: DevicesDoc) => ((doc: DevicesDoc) => void) | undefined): Promise<boolean> {
+    const made = this.turn.then(async () => {
+      const edit = decide(this.db.data);
+      if (!edit) return false;
+      const next = structuredClone(this.db.data);
+      edit(next);
+      await this.write(next);
+      edit(this.db.data);
+      return true;
+    });
+    this.turn = made.catch(() => undefined);
+    return made;
+  }
+
+  private async write(doc: DevicesDoc): Promise<void> {
+    try {
+      await this.db.adapter.write(doc);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw code === 'ENOSPC' || code === 'EDQUOT' ? new DiskFullError(this.dir) : err;
+    }
+  }
+}
+
+const idsOf = (devices: DeviceRecord[]) => new Set(devices.map((d) => d.id));
+/** A device an edit was decided for: it is in the list the edit is made on (changes take turns). */
+const deviceIn = (doc: DevicesDoc, id: string) => doc.devices.find((d) => d.id === id)!;
+const owedKey = (o: OwedChange) => `${o.device}\u0000${o.id}`;
+
+function owe(doc: DevicesDoc, o: OwedChange): void {
+  const owed = (doc.owed ??= []);
+  owed.push(o);
+  owed.splice(0, Math.max(0, owed.length - OWED_KEPT));
 }
 
 /** What a client may see of a device (never the token hash). A device never used has no `lastSeenAt`. */
