@@ -7,17 +7,25 @@
 // boot in /proc/<pid>/stat, or the start second `ps` gives where there is no /proc). It is held
 // only while a live process matches all of them. The pid comes first, so an older Errand still
 // reads it; a lock an older Errand wrote (a pid only) is judged by when it was written.
+//
+// A dead daemon's lock is taken over by one start at a time (see takeOver): the lock is never moved
+// or removed while a live daemon holds it, so no start killed at any point of a takeover can leave
+// a running daemon without its lock for a third start to slip past.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 
 export class LockHeldError extends Error {
   readonly exitCode = 75; // EX_TEMPFAIL
   constructor(
     readonly pid: number,
     file: string,
+    /** The other daemon is starting: it is taking over the lock a daemon that ended left. */
+    starting = false,
   ) {
     super(
-      `Another Errand daemon (process ${pid}) is already running with this home folder (lock ${file}). Stop it first, or set ERRAND_HOME to use another folder.`,
+      `Another Errand daemon (process ${pid}) is ${starting ? 'starting' : 'already running'} with this home folder (lock ${file}). Stop it first, or set ERRAND_HOME to use another folder.`,
     );
   }
 }
@@ -45,6 +53,7 @@ export type LockState =
 
 export function acquireLock(file: string): Lock {
   const mine = lockText(process.pid, ownFacts());
+  clearLeftovers(file);
   for (let attempt = 0; attempt < 5; attempt++) {
     if (place(file, mine)) return { release: () => removeIfStill(file, mine) };
     const found = readLock(file);
@@ -64,10 +73,11 @@ export function inspectLock(file: string): LockState {
   return { kind: 'stale', pid: Number.isInteger(found.pid) ? found.pid : undefined };
 }
 
-/** The pid holding the lock, if a live daemon does. */
+/** The pid holding the lock, if a live daemon does (or a live start is taking over a dead one's). */
 export function lockHolder(file: string): number | undefined {
   const state = inspectLock(file);
-  return state.kind === 'held' ? state.pid : undefined;
+  if (state.kind === 'held') return state.pid;
+  return takeoverMarkers(file).find(isHeld)?.pid;
 }
 
 // --- the lock file ---------------------------------------------------------------------------
@@ -146,41 +156,135 @@ function readLock(file: string): LockRecord | undefined {
   }
 }
 
-/** A dead daemon's lock is removed, but only that one: never a lock another start just made. */
-function takeOver(file: string, stale: LockRecord): void {
-  removeIfSame(file, stale);
-}
-
 /** On release: our own lock only (removed by hand and taken by another daemon, it is theirs). */
 function removeIfStill(file: string, text: string): void {
   try {
-    const now = readLock(file);
-    if (now?.text === text.trim()) removeIfSame(file, now);
+    if (readLock(file)?.text === text.trim()) fs.rmSync(file, { force: true });
   } catch {
     /* already gone, or the folder with it */
   }
 }
 
-/**
- * Removes the lock if it still is the one read. Moving it aside first makes this one step: two
- * starts that both judged a dead daemon's lock stale cannot remove each other's new lock. If the
- * one moved aside is another start's new lock (the text tells, as inode numbers are soon reused),
- * it is put back. (Only a third start in that very instant could slip in between.)
- */
-function removeIfSame(file: string, read: LockRecord): void {
-  const aside = `${file}.${process.pid}.old`;
+// --- taking over a dead daemon's lock --------------------------------------------------------
+//
+// Moving a lock aside to remove it "only if it is still the stale one" leaves a window in which a
+// racing start holds another start's fresh lock under another name: killed there, it took that
+// lock with it. So a takeover is exclusive instead. Each taker marks itself with a file of its own
+// (`daemon.lock.takeover.<pid>_<start>_<boot>_<random>`), then looks for other live takers; only a
+// start that saw none removes the stale lock. Of two starts, the later to look always sees the
+// other's mark, so never both go on. A dead taker's mark is judged by the same facts as a lock,
+// and removing it is safe: its name is its own, so no other start's mark can be there instead.
+
+/** How long the taker whose mark sorts first waits for others that marked in the same instant to back off. */
+const TAKEOVER_WAIT_MS = 1000;
+const TAKEOVER_PAUSE_MS = 5;
+
+/** A dead daemon's lock is removed, but only that one: never a lock another start just made. */
+function takeOver(file: string, stale: LockRecord): void {
+  const mark = markTakeover(file);
   try {
-    fs.renameSync(file, aside);
+    const now = readLock(file);
+    // Under the takeover no other start removes the lock, and none can create one while it is there.
+    if (now && now.ino === stale.ino && now.text === stale.text) fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(mark, { force: true });
+  }
+}
+
+/** Mark this start as the taker, once no other live start is taking over; the mark's path. */
+function markTakeover(file: string): string {
+  const facts = ownFacts();
+  const id = [process.pid, facts?.start ?? '-', bootId() ?? '-', randomBytes(4).toString('hex')].join('_');
+  const mark = `${file}${TAKEOVER_INFIX}${id}`;
+  fs.closeSync(fs.openSync(mark, 'wx', 0o600));
+  try {
+    waitUntilSoleTaker(file, mark);
+    return mark;
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') return; // another start took it over first
+    fs.rmSync(mark, { force: true });
     throw err;
   }
-  try {
-    const moved = readLock(aside);
-    if (moved && (moved.ino !== read.ino || moved.text !== read.text)) createOrExisting(() => fs.linkSync(aside, file));
-  } finally {
-    fs.rmSync(aside, { force: true });
+}
+
+/** Returns when no other live start is taking over; throws LockHeldError naming one that is. */
+function waitUntilSoleTaker(file: string, mark: string): void {
+  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  for (;;) {
+    const others = takeoverMarkers(file).filter((m) => m.path !== mark && !removedIfDead(m));
+    if (others.length === 0) return;
+    // Two that marked at once see each other: the first by name waits, the other backs off. Waiting
+    // is bounded, as one that is part-way through its takeover (or stopped) may hold on longer.
+    const first = others.reduce((a, b) => (b.path < a.path ? b : a));
+    if (first.path < mark || Date.now() >= deadline) throw new LockHeldError(first.pid, file, true);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, TAKEOVER_PAUSE_MS);
   }
+}
+
+const TAKEOVER_INFIX = '.takeover.';
+
+interface TakeoverMark extends LockRecord {
+  path: string;
+}
+
+/** The takeover marks next to the lock, with the facts their names give (as a lock's text does). */
+function takeoverMarkers(file: string): TakeoverMark[] {
+  const prefix = path.basename(file) + TAKEOVER_INFIX;
+  const marks: TakeoverMark[] = [];
+  for (const name of siblings(file)) {
+    if (!name.startsWith(prefix)) continue;
+    const markPath = path.join(path.dirname(file), name);
+    const stat = fs.lstatSync(markPath, { throwIfNoEntry: false });
+    if (!stat) continue; // its taker is done
+    const text = name.slice(prefix.length).split('_').slice(0, 3).join(' ');
+    marks.push({ path: markPath, text, ...parseLock(text), writtenAtMs: stat.mtimeMs, ino: stat.ino });
+  }
+  return marks;
+}
+
+function removedIfDead(mark: TakeoverMark): boolean {
+  if (isHeld(mark)) return false;
+  fs.rmSync(mark.path, { force: true });
+  return true;
+}
+
+/** The names in the lock's folder. */
+function siblings(file: string): string[] {
+  try {
+    return fs.readdirSync(path.dirname(file));
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * What starts killed part-way left next to the lock: a takeover mark, a lock not yet linked to its
+ * name (`daemon.lock.<pid>.tmp`), or a lock an older Errand moved aside to take over
+ * (`daemon.lock.<pid>.old`). That last one may be a running daemon's: it is put back, so this start
+ * is refused rather than run beside it.
+ */
+function clearLeftovers(file: string): void {
+  for (const mark of takeoverMarkers(file)) removedIfDead(mark);
+  const prefix = `${path.basename(file)}.`;
+  for (const name of siblings(file)) {
+    const match = name.startsWith(prefix) ? /^(\d+)\.(tmp|old)$/.exec(name.slice(prefix.length)) : null;
+    if (!match || !writerGone(Number(match[1]))) continue; // a live start's, still in use
+    const leftover = path.join(path.dirname(file), name);
+    if (match[2] === 'old') putBackIfHeld(file, leftover);
+    fs.rmSync(leftover, { force: true });
+  }
+}
+
+function putBackIfHeld(file: string, aside: string): void {
+  const moved = readLock(aside);
+  if (!moved || !isHeld(moved)) return;
+  // Its name taken by another lock meanwhile: keep it aside, and refuse while its daemon runs.
+  if (!createOrExisting(() => fs.linkSync(aside, file))) throw new LockHeldError(moved.pid, file);
+}
+
+/** A leftover's writer ended (a file with this very pid is an earlier process's, as in isHeld). */
+function writerGone(pid: number): boolean {
+  return pid === process.pid || !exists(pid);
 }
 
 // --- who holds it ----------------------------------------------------------------------------
