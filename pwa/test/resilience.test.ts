@@ -146,6 +146,14 @@ describe('offline outbox, reconnect and reload', () => {
       check();
       new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
     }, full);
+    // The whole reply arrives, then its task shows done. (Waiting on the last task's done chip alone
+    // could match the earlier task's while the view restored from the cache still lags behind: the
+    // check below then ran before the rest had streamed in, and the next test got its replies.)
+    await page.waitForFunction(
+      (f) => [...document.querySelectorAll('.msg-assistant')].some((el) => el.textContent === f),
+      full,
+      { timeout: 30_000, polling: 50 },
+    );
     await page.locator('.task-group').last().locator('.chip-done').waitFor({ timeout: 30_000 });
     const watch = await page.evaluate(() => {
       const w = window as unknown as { bad: string[]; partial: number };
