@@ -5,6 +5,7 @@ import { isIPv6 } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { SUBJECT_FIX, vapidSubject } from '../push/subject.js';
 import { tailscaleServing } from '../remote/tailscale.js';
+import { thisComputerOrigin } from '../server/origins.js';
 import { lanServed, reachFromStatus } from '../service/reach.js';
 import type { Runner } from '../service/runner.js';
 import { withoutUrlCredentials } from '../util/url-credentials.js';
@@ -70,7 +71,7 @@ export async function checkOrigin(
     id: 'origin',
     title,
     status: 'warn',
-    detail: `only this computer can open Errand (${reach ? `http://127.0.0.1:${port}` : bound})`,
+    detail: `only this computer can open Errand (${reach ? (thisComputerOrigin(reach.listening) ?? `http://127.0.0.1:${port}`) : bound})`,
     fix: ts?.installed
       ? 'Run `errand expose tailscale` to reach it securely from your phone.'
       : 'Install Tailscale and run `errand expose tailscale`, or put an HTTPS proxy in front and run `errand expose url <https-url>`.',

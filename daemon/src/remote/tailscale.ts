@@ -105,9 +105,9 @@ function tailscaleFix(stderr: string): string {
   return 'Check `tailscale status`; fix what it reports and run this again.';
 }
 
-/** True when a Serve proxy target is the daemon on loopback at this port. */
+/** True when a Serve proxy target is the daemon on loopback at this port (`bind` 127.0.0.1 or ::1). */
 export function proxiesTo(target: string | undefined, port: number): boolean {
-  const m = target ? /^http:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(target) : null;
+  const m = target ? /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d+)\/?$/.exec(target) : null;
   return m?.[2] === String(port);
 }
 
@@ -149,7 +149,8 @@ async function serveState(
  */
 export async function exposeTailscale(
   deps: TailscaleDeps,
-  opts: { port: number; funnel?: boolean; force?: boolean },
+  /** `target`: where this computer opens the daemon (http://[::1]:<port> under `bind: "::1"`). */
+  opts: { port: number; funnel?: boolean; force?: boolean; target?: string },
 ): Promise<ExposeResult> {
   const bin = tailscaleBinary(deps.env, deps.platform);
   if (!bin) {
@@ -178,7 +179,7 @@ export async function exposeTailscale(
       'Enable HTTPS certificates in the Tailscale admin console (DNS → HTTPS Certificates), then run this again.',
     );
   }
-  const target = `http://127.0.0.1:${opts.port}`;
+  const target = opts.target ?? `http://127.0.0.1:${opts.port}`;
   const before = await serveState(deps, bin, me.dnsName, commands);
   const ours = (p: string | undefined) => proxiesTo(p, opts.port);
   if (before.proxy443 && !ours(before.proxy443) && !opts.force) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/command.js';
 import { makeExposeCommand } from '../../src/cli/commands/expose.js';
+import { runDoctor } from '../../src/doctor/index.js';
 import { recordingRunner } from '../../src/service/runner.js';
 import { ERRAND_BIN, freePort } from '../helpers/cli.js';
 import { startTestDaemon, type TestDaemon, tempHome } from '../helpers/daemon.js';
@@ -82,6 +83,18 @@ describe('bind: "::1"', () => {
     const status = await expose(home, ['status']);
     expect.soft(status).toContain(`This computer: ${local}`);
     expect.soft(status).not.toContain('127.0.0.1');
+    // Doctor's phone-address check names it too (before `expose url` sets an https address).
+    const checks = await runDoctor({
+      home,
+      env: { PATH: process.env.PATH ?? '', HOME: home },
+      platform: 'linux',
+      run: recordingRunner().run,
+      fetch: async () => {
+        throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
+      },
+      timeoutMs: 500,
+    });
+    expect.soft(checks.find((c) => c.id === 'origin')?.detail).toBe(`only this computer can open Errand (${local})`);
     const url = await expose(home, ['url', 'https://desk.example.ts.net']);
     expect(url).toContain(`Point your proxy at ${local}`);
   });

@@ -45,7 +45,7 @@ function statusJson(backendState = 'Running') {
 }
 
 /** Install a stand-in tailscale in its own bin folder; it keeps its Serve config in a state file. */
-function fakeTailscale(name: string, opts: { status?: object; serve?: object } = {}) {
+function fakeTailscale(name: string, opts: { status?: object; serve?: object; config?: object } = {}) {
   const dir = path.join(tmp, name);
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin, { recursive: true });
@@ -81,7 +81,7 @@ process.exit(2);
   fs.writeFileSync(path.join(bin, 'tailscale'), script, { mode: 0o755 });
   const home = path.join(dir, 'home');
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ port: 7999 }));
+  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ port: 7999, ...opts.config }));
   return {
     home,
     // Secrets in the caller's environment must not reach the programs Errand runs.
@@ -140,6 +140,16 @@ describe('errand expose tailscale', () => {
     expect(ts.serve()).toEqual({});
     expect(ts.config()).toEqual({ port: 7999 });
     expect(off.out()).toContain(`Removed publicUrl (https://${DNS})`);
+  });
+
+  it('under bind "::1" Serve forwards to [::1], where the daemon answers, and status knows it as ours', async () => {
+    const ts = fakeTailscale('serve-ipv6', { config: { bind: '::1' } });
+    const t = io(ts.env);
+    expect(await run(ts.home, ['tailscale'], {}, t)).toBe(0);
+    expect(ts.calls().at(-1)).toBe('serve --bg --yes --https=443 http://[::1]:7999');
+    const s = io(ts.env);
+    expect(await run(ts.home, [], {}, s)).toBe(0);
+    expect(s.out()).toContain(`Tailscale Serve: on, https://${DNS}`);
   });
 
   it('never uses Funnel without --funnel, and with it warns loudly and wants a yes', async () => {

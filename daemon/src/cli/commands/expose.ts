@@ -231,8 +231,12 @@ export function makeExposeCommand(deps: ExposeCommandDeps = {}): CliCommand {
             }
           }
         }
-        const port = await currentPort(home, io.env);
-        const result = await exposeTailscale(tdeps, { port, funnel, force });
+        const reach = await runningReach(home);
+        const port = reach?.port ?? loadConfig({ home, env: io.env }).port;
+        // Forwarded to where the daemon answers on loopback: [::1], not 127.0.0.1, under `bind: "::1"`.
+        const here = thisComputer(home, io.env, reach);
+        const target = here.startsWith('http://[::1]:') ? here : undefined;
+        const result = await exposeTailscale(tdeps, { port, funnel, force, ...(target ? { target } : {}) });
         setPublicUrl(home, result.url);
         const follow = await daemonFollowUp(home, { expectOrigin: result.url }, followUpMs);
         const lines = [
