@@ -78,6 +78,7 @@ it('a flipped byte in a covered record: start goes on with every thread, doctor 
   expect(store.events.since(lastSeq)).toEqual([]);
   // It goes on as usual: a new change is kept.
   const later = await store.threads.create('after the damage', () => undefined);
+  await store.backedUp; // its copy of the small files is done before the folder goes
   await store.journal.close(false);
   store.threads.close();
 
@@ -108,6 +109,7 @@ it('a damaged length header in a covered record: the next record is found by its
   const store = await openStore(paths);
   const ids = new Set(store.threads.list(true).map((t) => t.id));
   expect([...before, ...after].filter((id) => ids.has(id))).toHaveLength(20);
+  await store.backedUp; // its copy of the small files is done before the folder goes
   await store.journal.close(false);
   store.threads.close();
   expect((await repairJournal(paths)).droppedRecords).toBe(0);
@@ -142,11 +144,13 @@ it('a flipped byte in the last record, which the snapshot of a clean stop holds:
   const again = await openStore(paths);
   expect(again.threads.list(true)).toHaveLength(5);
   ids.push((await again.threads.create('after the damage', () => undefined)).meta.id);
+  await again.backedUp; // its copy of the small files is done before the folder goes
   await again.journal.close(false); // a crash: the new thread is only in the journal, after the damage
   again.threads.close();
 
   const third = await openStore(paths);
   expect(new Set(third.threads.list(true).map((t) => t.id))).toEqual(new Set(ids));
+  await third.backedUp; // its copy of the small files is done before the folder goes
   await third.journal.close(false);
   third.threads.close();
   expect((await repairJournal(paths)).droppedRecords).toBe(0);
@@ -185,6 +189,7 @@ it('a damaged only record of a segment that starts after the snapshot is not tak
   fs.writeFileSync(path.join(wal, `seg-${String(snapN + 1).padStart(16, '0')}.wal`), '');
   const again = await openStore(paths);
   await again.threads.create('after the snapshot', () => undefined);
+  await again.backedUp; // its copy of the small files is done before the folder goes
   await again.journal.close(false);
   again.threads.close();
   const [seg] = listSegments(wal);

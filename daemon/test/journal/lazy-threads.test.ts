@@ -141,6 +141,7 @@ it('a damaged thread in the snapshot is named when used, and a cut-short snapsho
   const again = await openStore(paths);
   expect(again.threads.summary(a.meta.id)?.title).toBe('Alpha'); // the index is whole
   await expect(again.threads.load(a.meta.id)).rejects.toThrow(/snapshot .* is damaged at byte \d+/);
+  await again.backedUp; // the copy of the small files, made beside the start: done before the folder goes
   await again.journal.close(false);
   fs.writeFileSync(file, text.slice(0, text.length - 20));
   await expect(openStore(paths)).rejects.toThrow(/snapshot is not valid/);
@@ -155,6 +156,7 @@ it('repair works beside a format-2 snapshot: it cuts the damaged record and numb
   await store.journal.snapshot();
   // Later records in a new segment: the snapshot covers all of the first one.
   for (let i = 0; i < 3; i++) await store.events.append({ kind: 'notice', level: 'info', text: `late${i}`, at: 0 });
+  await store.backedUp;
   await store.journal.close(false);
   const wal = path.join(paths.store, 'wal');
   // Damage the first record after the snapshot, with valid ones after it.
