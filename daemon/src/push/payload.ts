@@ -228,18 +228,13 @@ export function privateFailureLine(reason: string | undefined): string {
 export const threadTag = (threadId: string) => `thread-${threadId}`;
 export const threadUrl = (threadId: string) => `/#thread=${encodeURIComponent(threadId)}`;
 
-/**
- * Belt and braces against a secret reaching a lock screen through an error message: API keys,
- * bearer tokens and long opaque runs (hex, base64) are replaced.
- */
-export const redactSecrets = redactSecretShapes;
-
 /** Redact, then shrink body, then title, until the JSON (with its receipt id) fits in MAX_PAYLOAD_BYTES. */
 export function fitPayload(p: PushPayload): PushPayload {
   const out = {
     ...p,
-    title: oneLine(redactSecrets(p.title), TITLE_MAX),
-    body: oneLine(redactSecrets(p.body), BODY_MAX),
+    // Belt and braces against a secret reaching a lock screen through an error message.
+    title: oneLine(redactSecretShapes(p.title), TITLE_MAX),
+    body: oneLine(redactSecretShapes(p.body), BODY_MAX),
   };
   const size = () => Buffer.byteLength(JSON.stringify(out)) + RECEIPT_ROOM;
   while (size() > MAX_PAYLOAD_BYTES && Array.from(out.body).length > 1)
