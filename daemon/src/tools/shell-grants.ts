@@ -98,7 +98,8 @@ const READERS: Record<string, Reader> = {
   tree: { short: 'olR' },
   uniq: { maxPositionals: 1 },
   sort: { short: 'oT', long: ['output', 'compress-program', 'temporary-directory', 'files0-from'] },
-  rg: { short: 'zL', long: ['pre', 'pre-glob', 'search-zip', 'follow'] },
+  // --hostname-bin (ripgrep 14) runs a program for the {host} of --hyperlink-format.
+  rg: { short: 'zL', long: ['pre', 'pre-glob', 'search-zip', 'follow', 'hostname-bin'] },
   fd: { short: 'xXL', long: ['exec', 'exec-batch', 'follow'] },
   fdfind: { short: 'xXL', long: ['exec', 'exec-batch', 'follow'] },
 };
@@ -121,6 +122,8 @@ function onlyReads(argv: string[], reader: Reader): boolean {
     if (options && arg.startsWith('-') && arg.length > 1) {
       // A cluster (-nro): any letter in it may be the dangerous one (or take the rest as its value).
       if ([...arg.slice(1)].some((c) => reader.short?.includes(c))) return false;
+      // Too many letters for pathCandidates to try each one's value.
+      if ((/^-[A-Za-z0-9]*/.exec(arg)?.[0].length ?? 0) > MAX_CLUSTER_LETTERS + 1) return false;
       continue;
     }
     positionals++;
@@ -128,12 +131,23 @@ function onlyReads(argv: string[], reader: Reader): boolean {
   return reader.maxPositionals === undefined || positionals <= reader.maxPositionals;
 }
 
-/** What an argument may name as a file: itself, an option's value (--file=x, -fx). */
+/** Option letters read in a cluster (-uvf) before its value; a longer run is never a plain read (onlyReads). */
+const MAX_CLUSTER_LETTERS = 32;
+
+/**
+ * What an argument may name as a file: itself, an option's value (--file=x, -fx), and in a cluster of
+ * short options the value of any of its letters: `date -uf/x` reads /x, the value of its second letter.
+ */
 export function pathCandidates(arg: string): string[] {
   const out = [arg];
   const eq = arg.indexOf('=');
   if (arg.startsWith('-') && eq > 0) out.push(arg.slice(eq + 1));
-  if (/^-[^-]./.test(arg)) out.push(arg.slice(2));
+  if (/^-[^-]./.test(arg)) {
+    out.push(arg.slice(2));
+    // Past the first letter, each letter may be the one that takes the rest as its value.
+    for (let i = 3; i <= Math.min(arg.length - 1, MAX_CLUSTER_LETTERS + 1) && /[A-Za-z0-9]/.test(arg[i - 1]); i++)
+      out.push(arg.slice(i));
+  }
   return out.filter((c) => c !== '' && c !== '-');
 }
 
