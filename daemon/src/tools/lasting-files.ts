@@ -132,6 +132,45 @@ const RUNS_LATER_NAMES = new Set([
   'mvnw',
   'mvnw.cmd',
   'build.sbt',
+  // PHP, Elixir, Zig, Bun, Deno: the install, build or run command runs what these say
+  'composer.json',
+  'composer.lock',
+  'mix.exs',
+  'mix.lock',
+  'build.zig',
+  'build.zig.zon',
+  'bunfig.toml',
+  '.bunfig.toml',
+  'deno.json',
+  'deno.jsonc',
+  // Nix: nix-shell and direnv's `use flake` run a shellHook
+  'shell.nix',
+  'default.nix',
+  'flake.nix',
+  'flake.lock',
+  // JavaScript task runners and tool config that is code, loaded by every test run or build
+  'gulpfile.js',
+  'gruntfile.js',
+  'jakefile.js',
+  '.babelrc.js',
+  '.eslintrc.js',
+  '.eslintrc.cjs',
+  '.prettierrc.js',
+  '.prettierrc.cjs',
+  '.mocharc.js',
+  '.mocharc.cjs',
+  // CI runs these with the repository's secrets at the next push
+  '.gitlab-ci.yml',
+  '.travis.yml',
+  'azure-pipelines.yml',
+  'bitbucket-pipelines.yml',
+  'jenkinsfile',
+  // containers started with the project mounted
+  'docker-compose.yml',
+  'docker-compose.yaml',
+  'compose.yml',
+  'compose.yaml',
+  'vagrantfile',
   // task runners and tool managers (mise runs hooks on cd)
   'justfile',
   '.justfile',
@@ -143,6 +182,12 @@ const RUNS_LATER_NAMES = new Set([
 
 /** Endings of file names run or loaded later: Python .pth lines run at every start; bundler evaluates gemspecs. */
 const RUNS_LATER_ENDINGS = ['.pth', '.gemspec'];
+
+/**
+ * Tool config that is a script (vite.config.ts, jest.config.js, webpack.config.mjs, playwright.config.ts …):
+ * the test run or build that reads it runs it, as pytest runs conftest.py.
+ */
+const CONFIG_SCRIPT = /\.config\.(?:[cm]?[jt]s|[jt]sx)$/;
 
 /** Folders whose files are run or loaded later (anywhere on the path, any case). */
 const RUNS_LATER_FOLDERS = new Set([
@@ -166,6 +211,11 @@ const RUNS_LATER_FOLDERS = new Set([
   '.mvn',
   '.m2',
   '.yarn',
+  // Mercurial runs [hooks] and [extensions] from .hg/hgrc, as git runs .git/hooks
+  '.hg',
+  // CI definitions, run with the repository's secrets at the next push
+  '.circleci',
+  '.buildkite',
   // installed code, imported by whatever runs next
   'node_modules',
   'site-packages',
@@ -198,6 +248,8 @@ const RUNS_LATER_NESTED = [
   '.local/share/applications', // menu entries: a copy of firefox.desktop runs its own Exec line
   '.local/share/jupyter', // kernel specs name the command a notebook starts
   '.venv/bin', // on PATH while the virtualenv is active: pytest, black, python itself
+  '.github/workflows', // CI runs these with the repository's secrets at the next push
+  '.github/actions',
 ].map((f) => `/${f}/`);
 
 /** How long the folders on PATH are reused before being looked up again (a link in them may change). */
@@ -305,7 +357,8 @@ export function lastingKind(real: string): LastingKind | undefined {
 function lastingByNames(parts: string[]): LastingKind | undefined {
   const name = parts[parts.length - 1] ?? '';
   if (INSTRUCTIONS.has(name)) return 'instructions';
-  if (RUNS_LATER_NAMES.has(name) || RUNS_LATER_ENDINGS.some((e) => name.endsWith(e))) return 'runs-later';
+  if (RUNS_LATER_NAMES.has(name) || RUNS_LATER_ENDINGS.some((e) => name.endsWith(e)) || CONFIG_SCRIPT.test(name))
+    return 'runs-later';
   // The folders themselves too: a folder moved into place as `.ssh` or `.config/systemd` brings
   // everything in it there at once.
   if (lastingFolderByNames(parts)) return 'runs-later';
