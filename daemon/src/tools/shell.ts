@@ -2,7 +2,13 @@ import type { Config } from '../config/schema.js';
 import { argumentFiles, recheckArgumentFiles } from './argument-files.js';
 import type { ChangeJournal } from './journal.js';
 import type { ProcessNotes } from './orphans.js';
-import { hardLinks, notInsideBecause, recheckPlainReadArguments } from './plain-read-arguments.js';
+import {
+  hardLinks,
+  notInsideBecause,
+  recheckPlainReadArguments,
+  walkedClean,
+  walkedHardLinks,
+} from './plain-read-arguments.js';
 import { recheckProgram, resolveProgram } from './resolve-program.js';
 import { isInside, type Roots } from './roots.js';
 import { limitArgv, limitNote, runProcess } from './run-process.js';
@@ -88,11 +94,24 @@ export function shellTool(deps: {
       const inside = (real: string) => inRoots(real, deps.roots);
       const program = await resolveProgram(argv[0], { pathVar: env.PATH, cwd: cwd.real, inside });
       const argumentInside = (candidate: string) => notInsideBecause(candidate, cwd.real, deps.roots) === undefined;
+      // A reader that walks folders (grep -r, rg) reads the files in them too: one with other hard
+      // links there keeps its grant exact, as one named in an argument does. Walked first (a
+      // bounded, asynchronous walk), only for a call that could be wide.
+      const walked = grantIsWide(argv, sandboxed, undefined, program)
+        ? await walkedHardLinks(argv, cwd.real, deps.roots)
+        : undefined;
+      // Given to the grant checks as their sandbox flag: a grant may cover other arguments only when both hold.
+      const mayBeWide = sandboxed && walkedClean(walked);
       // A plain read's grant covers its program whatever it reads: nothing there to bind.
-      const bindFiles = !grantIsWide(argv, sandboxed, argumentInside, program);
+      const bindFiles = !grantIsWide(argv, mayBeWide, argumentInside, program);
       const files = bindFiles ? await argumentFiles(argv, cwd.real, inside) : [];
       // fs_read refuses these; the approval says why this command may read them.
-      const hardLinked = files.filter((f) => hardLinks(f.path) > 1).map((f) => f.path);
+      const hardLinked = [
+        ...new Set([
+          ...files.filter((f) => hardLinks(f.path) > 1).map((f) => f.path),
+          ...(walked?.files.map((f) => f.path) ?? []),
+        ]),
+      ];
       const line = shellQuote(argv);
       // A program from the allowed folders is one the agent may have written: the summary says so.
       const where = !program.writable
@@ -129,12 +148,18 @@ export function shellTool(deps: {
                 hardLinked,
               }
             : {}),
+          ...(walked && !walked.complete
+            ? {
+                foldersNotChecked:
+                  'the folders this command reads could not all be checked for hard-linked files (too many entries, or one could not be listed): an approval covers only this exact command',
+              }
+            : {}),
           cwd: cwd.real,
           sandbox: sandboxed
             ? 'on: writes only in allowed folders, no network'
             : `off: ${deps.sandbox.state.reason ?? 'unavailable'}`,
         },
-        actionClass: shellActionClass(argv, sandboxed, argumentInside, program, files),
+        actionClass: shellActionClass(argv, mayBeWide, argumentInside, program, files),
         summary: `Run ${clip(line, 120)}${where}`,
         subjects: [line],
         actsLate: true,
@@ -179,7 +204,7 @@ export function shellTool(deps: {
               await recheckProgram(program, { cwd: now.real, inside, pathVar: env.PATH });
               if (bindFiles) await recheckArgumentFiles(files, argv, now.real, inside);
               // A wide grant binds no file: what its arguments name is checked again instead.
-              else recheckPlainReadArguments(argv, now.real, deps.roots);
+              else await recheckPlainReadArguments(argv, now.real, deps.roots);
               // Started (durably) only now: a daemon killed while the sandbox was set up or the
               // folder kept leaves the command unrun, to be run again, not "outcome unknown".
               await acts?.();
