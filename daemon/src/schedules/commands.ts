@@ -12,6 +12,7 @@ import { CommandError } from '../util/command-error.js';
 import { stripControl } from '../util/text.js';
 import type { ScheduleEngine } from './engine.js';
 import { hostTimeZone, nextDue, whenProblem } from './timing.js';
+import { timingChanged } from './timing-changed.js';
 
 /** Why a schedule was not saved when its words hold a known secret (the agent's tool says it too). */
 export const SECRET_IN_SCHEDULE =
@@ -135,8 +136,8 @@ export function scheduleOps(
           ...(typeof f.maxCostUsd === 'number' ? { maxCostUsd: f.maxCostUsd } : {}),
         };
         if (f.title !== undefined) changed.title = cleanTitle(f.title, changed.text);
-        const retimed = f.when !== undefined || f.timeZone !== undefined;
-        if (retimed) {
+        // Only a real change of time is checked (a rename of a one-off that has run is not "in the past").
+        if (timingChanged(s, changed)) {
           // Thrown here, the edit is refused before anything is saved.
           checkTiming({ ...changed, accountedUntil: Math.max(s.accountedUntil, now()) });
           // A one-off moved to a new time runs again.

@@ -13,6 +13,7 @@ import { DiskFullError, type Journal } from '../store/journal.js';
 import { HISTORY_LIMIT, type ScheduleStore } from '../store/schedules.js';
 import type { Logger } from '../util/log.js';
 import { catchUpWindowMs, dueSince, nextDue, skippedBy } from './timing.js';
+import { timingChanged } from './timing-changed.js';
 
 export interface Clock {
   now(): number;
@@ -212,8 +213,11 @@ export class ScheduleEngine {
 
   private arm(): void {
     if (this.stopped) return;
-    if (this.timer !== undefined) this.d.clock.clearTimeout(this.timer);
     const now = this.d.clock.now();
+    // A timer already late by a sleep and set again before it fired (an edit right after a wake):
+    // the new one still reports the wake, so what the others missed says the computer was asleep.
+    const sleptThrough = this.timer !== undefined && this.dueCause(now) === 'wake';
+    if (this.timer !== undefined) this.d.clock.clearTimeout(this.timer);
     let next = Number.POSITIVE_INFINITY;
     for (const s of this.d.store.list())
       if (s.state === 'active' && s.nextRunAt !== undefined && s.nextRunAt < next) next = s.nextRunAt;
@@ -223,15 +227,21 @@ export class ScheduleEngine {
       this.retryAt > 0
         ? Math.max(0, Math.min(this.retryAt - now, WATCH_MS))
         : Math.max(0, Math.min(next - now, WATCH_MS));
-    this.expectedAt = now + delay;
+    if (!sleptThrough) this.expectedAt = now + delay;
     this.timer = this.d.clock.setTimeout(() => {
       this.timer = undefined;
-      const late = this.d.clock.now() - this.expectedAt;
-      const cause: Cause = late > JUMP_MS ? 'wake' : 'timer';
+      const firedAt = this.d.clock.now();
+      const late = firedAt - this.expectedAt;
+      const cause = this.dueCause(firedAt);
       if (cause === 'wake') this.d.log.info('the clock jumped: the computer slept', { lateMs: late });
       else if (late < -JUMP_MS) this.d.log.info('the clock went back', { byMs: -late });
       void this.tick(cause);
     }, delay);
+  }
+
+  /** Why what is due at `now` has not been accounted for yet: the timer is late by a sleep, or just due. */
+  private dueCause(now: number): 'wake' | 'timer' {
+    return now - this.expectedAt > JUMP_MS ? 'wake' : 'timer';
   }
 
   /** Record the runs' ends that failed before, account for every occurrence due by now, then re-arm. */
@@ -541,22 +551,48 @@ export class ScheduleEngine {
     });
   }
 
-  /** Change a schedule's fields; `when`/time-zone changes count from now. */
+  /**
+   * Change a schedule's fields (pause and resume too); `when`/time-zone changes count from now. What
+   * is already due is accounted for first, as the timer would have: right after a wake the timer
+   * fires up to a minute late, and an edit in that minute must not drop what the sleep missed.
+   */
   async edit(id: string, change: (s: Schedule) => Schedule): Promise<Schedule | undefined> {
     return this.exclusive(async () => {
-      const s = this.d.store.get(id);
+      let s = this.d.store.get(id);
       if (!s) return undefined;
+      const now = this.d.clock.now();
+      if (s.state === 'active' && s.nextRunAt !== undefined && s.nextRunAt <= now) {
+        await this.accountDue(id, now);
+        s = this.d.store.get(id);
+        if (!s) return undefined;
+      }
       let next = change({ ...s });
       if (next.state === 'active') {
-        const retimed = next.when !== s.when || next.timeZone !== s.timeZone || s.state !== 'active';
+        const retimed = timingChanged(s, next) || s.state !== 'active';
         // Occurrences while paused are not missed: the user chose not to run them.
-        if (retimed) next = { ...next, accountedUntil: Math.max(s.accountedUntil, this.d.clock.now()) };
+        if (retimed) next = { ...next, accountedUntil: Math.max(s.accountedUntil, now) };
         next.nextRunAt = nextDue(next);
         if (next.nextRunAt === undefined) next.state = 'ended';
       } else next = { ...next, nextRunAt: undefined };
       await this.save(next);
       this.arm();
       return this.d.store.get(id);
+    });
+  }
+
+  /**
+   * Account for what `id` has due at `now`, as a tick would, inside the caller's transaction (its
+   * own when there is none); a "run the missed one?" question is asked once it is recorded.
+   */
+  private async accountDue(id: string, now: number): Promise<void> {
+    const asks: Occurrence[] = [];
+    await this.commit(() => this.account(id, now, this.dueCause(now), asks));
+    if (!asks.length) return;
+    this.d.journal.afterCommit(() => {
+      // Only a question the journal has (a record that failed took it back out of memory).
+      const asked = this.d.store.get(id);
+      for (const occ of asks)
+        if (asked?.history.some((o) => o.id === occ.id && o.ask === 'open')) this.d.onAsk?.(asked, occ);
     });
   }
 

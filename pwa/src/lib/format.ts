@@ -19,9 +19,14 @@ export const STATE_LABEL: Record<TaskState, string> = {
   interrupted: 'Interrupted',
 };
 
+/** A token count in a few characters: "950", "9.9k", "12k", "1.2M". */
 export function compact(n: number): string {
   if (n < 1000) return String(n);
-  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  // Rounded first, then the unit picked: 9,960 is "10k", not "10.0k"; 999,600 is "1.0M", not "1000k".
+  const tenthsOfK = Math.round(n / 100) / 10;
+  if (tenthsOfK < 10) return `${tenthsOfK.toFixed(1)}k`;
+  const k = Math.round(n / 1000);
+  if (k < 1000) return `${k}k`;
   return `${(n / 1_000_000).toFixed(1)}M`;
 }
 

@@ -18,6 +18,7 @@ import { visibleProse } from '../../../shared/src/visible-text.js';
 import { onEvent, request } from '../conn/connection.js';
 import { DOLLARS_HINT, typedDollars } from '../lib/dollars.js';
 import { back, navigate } from '../lib/route.js';
+import { scheduleEdit } from '../lib/schedule-edit.js';
 import { appStore, connStore } from '../state/app.js';
 import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton } from '../ui/common.js';
@@ -338,8 +339,18 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone: (s: Sch
     try {
       const r = OneResult.parse(
         await (initial
-          ? // An emptied limit while editing removes the schedule's own one (null), not leaves it in place.
-            request({ type: 'schedule.update', scheduleId: initial.id, ...fields, maxCostUsd: maxCostUsd ?? null })
+          ? // Only what changed: a rename is not a new time.
+            request({
+              type: 'schedule.update',
+              scheduleId: initial.id,
+              ...scheduleEdit(initial, {
+                text: fields.text,
+                title: title.trim(),
+                when: fields.when,
+                catchUp,
+                maxCostUsd,
+              }),
+            })
           : request({
               type: 'schedule.create',
               ...fields,

@@ -12,10 +12,14 @@ export function ThinkingItem({ item }: { item: Thought }) {
   return (
     <details class="thought" data-item={item.id}>
       <summary>{thoughtLabel(item.ms)}</summary>
-      {item.redacted || !item.text ? (
+      {item.redacted ? (
+        // A redacted_thinking block: the API encrypted it.
         <p class="thought-text muted">The thinking was kept private by the model's safety systems.</p>
-      ) : (
+      ) : item.text ? (
         <p class="thought-text plain">{item.text}</p>
+      ) : (
+        // An ordinary block that came without a summary: nothing was hidden from the user.
+        <p class="thought-text muted">The model gave no summary of this thinking.</p>
       )}
     </details>
   );
