@@ -26,12 +26,57 @@ export const GENERIC: ShownNotification = {
   renotify: false,
 };
 
-/** A title or line as the notification shows it: hidden characters (tag text) as markers, length capped. */
+const graphemes =
+  typeof Intl !== 'undefined' && typeof Intl.Segmenter === 'function'
+    ? new Intl.Segmenter('en', { granularity: 'grapheme' })
+    : undefined;
+
+/**
+ * The longest start of `text` of at most `max` code points that splits no character as drawn (an emoji
+ * sequence, a flag, a letter with its accents): never half an emoji before the "…". By code point where
+ * graphemes are not known (older browsers), or when the first one alone is longer; a joiner left at the
+ * end then goes too.
+ */
+export function cutWhole(text: string, max: number): string {
+  if (graphemes) {
+    let out = '';
+    let n = 0;
+    for (const { segment } of graphemes.segment(text)) {
+      n += Array.from(segment).length;
+      if (n > max) break;
+      out += segment;
+    }
+    if (out || max <= 0) return out;
+  }
+  return Array.from(text)
+    .slice(0, Math.max(0, max))
+    .join('')
+    .replace(/\u200d+$/, '');
+}
+
+/** A title or line as the notification shows it: hidden characters (tag text) as markers, length capped (code points). */
 const clip = (s: unknown, n: number): string | undefined => {
   if (typeof s !== 'string' || !s.trim()) return undefined;
   const shown = visibleProse(s);
-  return shown.length > n ? `${shown.slice(0, n - 1)}…` : shown;
+  if (Array.from(shown).length <= n) return shown;
+  // A marker cut in two ("⟨U+20") would read as text: it goes whole ("⟨" is always a marker's start).
+  return `${cutWhole(shown, n - 1).replace(/⟨[^⟩]*$/, '')}…`;
 };
+
+/**
+ * Whether this very push is on screen already (the same tag and receipt id): the computer sent it again,
+ * as its first attempt seemed to fail or a restart cut it short. Shown again (a push must always show
+ * something), but without a second buzz.
+ */
+export function shownAlready(
+  n: Pick<ShownNotification, 'tag' | 'receipt'>,
+  onScreen: readonly { tag: string; data?: unknown }[],
+): boolean {
+  return (
+    n.receipt !== undefined &&
+    onScreen.some((s) => s.tag === n.tag && (s.data as { receipt?: unknown } | null | undefined)?.receipt === n.receipt)
+  );
+}
 
 export function notificationFor(data: unknown, origin: string): ShownNotification {
   if (!data || typeof data !== 'object') return GENERIC;

@@ -6,7 +6,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { savePendingDecision } from './lib/pending-decision.js';
 import { savePendingOpen } from './lib/pending-open.js';
 import { flushReceipts, sendReceipt } from './lib/receipts.js';
-import { notificationFor } from './push-payload.js';
+import { notificationFor, shownAlready } from './push-payload.js';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> };
 
@@ -30,15 +30,23 @@ self.addEventListener('push', (event) => {
     data = undefined;
   }
   const n = notificationFor(data, self.location.origin);
-  // Always show something: a push that shows nothing gets the subscription penalised or revoked.
-  // Then say so to the computer (delivered), with any receipts that waited for the network.
-  const shown = self.registration.showNotification(n.title, {
+  event.waitUntil(showPush(n));
+});
+
+/**
+ * Always show something: a push that shows nothing gets the subscription penalised or revoked. One
+ * already on screen (sent again with the same receipt id) replaces itself without buzzing again. Then say
+ * so to the computer (delivered), with any receipts that waited for the network.
+ */
+async function showPush(n: ReturnType<typeof notificationFor>): Promise<void> {
+  const onScreen = n.receipt ? await self.registration.getNotifications({ tag: n.tag }).catch(() => []) : [];
+  await self.registration.showNotification(n.title, {
     body: n.body,
     tag: n.tag,
     data: { url: n.url, schedule: n.schedule, receipt: n.receipt },
     icon: '/icons/icon-192.png',
     badge: '/icons/badge-96.png',
-    renotify: n.renotify,
+    renotify: n.renotify && !shownAlready(n, onScreen),
     // A missed scheduled run is decided from the notification itself.
     ...(n.schedule
       ? {
@@ -49,14 +57,9 @@ self.addEventListener('push', (event) => {
         }
       : {}),
   } as NotificationOptions);
-  const receipt = n.receipt;
-  event.waitUntil(
-    shown.then(async () => {
-      if (receipt) await sendReceipt({ pushId: receipt, state: 'delivered', at: Date.now() }).catch(() => undefined);
-      await flushReceipts().catch(() => undefined);
-    }),
-  );
-});
+  if (n.receipt) await sendReceipt({ pushId: n.receipt, state: 'delivered', at: Date.now() }).catch(() => undefined);
+  await flushReceipts().catch(() => undefined);
+}
 
 async function openUrl(url: string): Promise<void> {
   const target = new URL(url, self.location.origin);

@@ -22,7 +22,7 @@ import { type FallbackMessage, fallbackMessageFor, sendFallback } from './fallba
 import { changesAfter } from './missed.js';
 import { jobForEvent, type PushJob, type TitleSource, testJob } from './payload.js';
 import { publicOutcome, Receipts } from './receipts.js';
-import { PushSender, type RetryPolicy } from './sender.js';
+import { PushSender, type RetryPolicy, TURNED_OFF } from './sender.js';
 import { KEEP_OUTCOMES, PushStore } from './store.js';
 import { vapidSubject } from './subject.js';
 import { titleSourceOf } from './title-source.js';
@@ -127,9 +127,11 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     else if (outcome.result === 'retrying') log.info('push waits to be sent again', fields);
   };
 
+  // A receipt settles its push in the same write (the phone has it: nothing is sent again, not by a
+  // retry, not at the next start).
   const receipts = new Receipts(
     store,
-    (o) => record(o, { strict: true }),
+    (o) => record(o, { strict: true, settle: true }),
     (id) => !!ctx.store.devices.get(id),
   );
 
@@ -140,7 +142,9 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     subject: () => vapidSubject(ctx.config()).subject,
     log,
     report,
-    abandon: (pushId) => track(store.dropPending(pushId)),
+    arrived: (pushId) => receipts.arrived(pushId),
+    paired: (deviceId) => !!ctx.store.devices.get(deviceId),
+    drop: (pushId) => track(store.dropPending(pushId)),
     stale: (job, firstAt) => noLongerNews(job, firstAt),
     retry: opts.retry,
   });
@@ -176,7 +180,22 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
     }
     await Promise.all(
       pushes.map(async (p) => {
-        if (!(await sender.send(p.deviceId, job, p.pushId))) await store.dropPending(p.pushId);
+        if (await sender.send(p.deviceId, job, p.pushId)) return;
+        // Its subscription went while the push was being recorded.
+        if (!ctx.store.devices.get(p.deviceId)) await store.dropPending(p.pushId);
+        else
+          await record(
+            {
+              deviceId: p.deviceId,
+              pushId: p.pushId,
+              at: Date.now(),
+              kind: job.payload.type,
+              ...(job.threadId ? { threadId: job.threadId } : {}),
+              result: 'failed',
+              detail: TURNED_OFF,
+            },
+            { settle: true },
+          );
       }),
     );
   };
@@ -198,12 +217,15 @@ export async function startPush(ctx: PushDeps, opts: PushOptions = {}): Promise<
       const ttlLeft = p.job.ttlSeconds - Math.ceil(age / 1000);
       let notSent: string | undefined;
       const gone = noLongerNews(p.job, p.at, now);
-      if (!ctx.store.devices.get(p.deviceId)) {
-        await store.dropPending(p.pushId); // revoked: nobody to tell
+      // Revoked: nobody to tell. Confirmed by the phone (its receipt came after the attempt the stop or
+      // crash cut short): its final outcome is that receipt, and sending it again would buzz twice.
+      if (!ctx.store.devices.get(p.deviceId) || receipts.arrived(p.pushId)) {
+        await store.dropPending(p.pushId);
         continue;
       }
-      if (!sub || sub.endpoint !== p.endpoint)
-        notSent = 'not sent: Errand stopped before it went out, and notifications on this device changed since';
+      // A subscription renewed meanwhile gets it (sender.send uses the device's current one).
+      if (!sub)
+        notSent = 'not sent: Errand stopped before it went out, and notifications on this device were turned off since';
       else if (p.job.payload.type === 'approval' || p.job.payload.type === 'question')
         notSent = 'not sent: Errand stopped before it went out (open Errand to see what still waits)';
       else if (age > RESEND_WITHIN_MS || ttlLeft < 60)

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { CRASH_REASONS, isCrashReason, type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { PUSH_KINDS, type PushKind } from '../../../shared/src/push-kinds.js';
+import { EMOJI_FORMAT } from '../../../shared/src/visible-text.js';
 import { redactSecretShapes } from '../agent/records.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
@@ -66,18 +67,44 @@ const BODY_MAX = 220;
 const DAY = 24 * 3600;
 const HOUR_MS = 3600_000;
 
-/** One visible line: no control or bidi-override characters, whitespace collapsed, length capped. */
+/** UNSAFE_TEXT but for the joiners and selectors emoji are made of ("👩‍💻" stays one picture). */
+const UNSAFE_BUT_EMOJI = new RegExp(`(?!${EMOJI_FORMAT})${UNSAFE_TEXT.source}`, 'gu');
+
+const graphemes =
+  typeof Intl.Segmenter === 'function' ? new Intl.Segmenter('en', { granularity: 'grapheme' }) : undefined;
+
+/**
+ * The longest start of `text` of at most `max` code points that splits no character as drawn (an emoji
+ * sequence, a flag, a letter with its accents). By code point where graphemes are not known, or when the
+ * first one alone is longer than `max`; a joiner left at the end then goes too.
+ */
+export function cutWhole(text: string, max: number): string {
+  if (graphemes) {
+    let out = '';
+    let n = 0;
+    for (const { segment } of graphemes.segment(text)) {
+      n += Array.from(segment).length;
+      if (n > max) break;
+      out += segment;
+    }
+    if (out || max <= 0) return out;
+  }
+  return Array.from(text)
+    .slice(0, Math.max(0, max))
+    .join('')
+    .replace(/\u200d+$/, '');
+}
+
+/** One visible line: no control or bidi-override characters, whitespace collapsed, length capped (code points). */
 export function oneLine(text: string | undefined, max: number): string {
   if (!text) return '';
-  const clean = text.replace(UNSAFE_TEXT, ' ').replace(/\s+/g, ' ').trim();
-  const chars = Array.from(clean);
-  return chars.length <= max
-    ? clean
-    : `${chars
-        .slice(0, Math.max(0, max - 1))
-        .join('')
-        .trimEnd()}…`;
+  const clean = text.replace(UNSAFE_BUT_EMOJI, ' ').replace(/\s+/g, ' ').trim();
+  return Array.from(clean).length <= max ? clean : `${cutWhole(clean, max - 1).trimEnd()}…`;
 }
+
+/** A line of text a person or the model wrote: secrets out before the cut (a cut secret is too short to be recognised). */
+const textLine = (text: string | undefined, max: number): string =>
+  oneLine(text === undefined ? text : redactSecretShapes(text), max);
 
 function firstLine(text: string | undefined): string | undefined {
   return text?.split(/\r?\n/).find((l) => l.trim() !== '');
@@ -319,10 +346,10 @@ export function jobForEvent(
 ): PushJob | undefined {
   const full = previews === 'full';
   const title = (threadId: string, fallback: string) => {
-    if (full) return oneLine(titleOf(threadId), TITLE_MAX) || fallback;
+    if (full) return textLine(titleOf(threadId), TITLE_MAX) || fallback;
     const source = titleSource(threadId);
     if (source === 'model') return MODEL_NAMED_RUN;
-    return (source === 'person' && oneLine(titleOf(threadId), TITLE_MAX)) || fallback;
+    return (source === 'person' && textLine(titleOf(threadId), TITLE_MAX)) || fallback;
   };
   switch (event.kind) {
     case 'task.updated': {
@@ -331,7 +358,7 @@ export function jobForEvent(
       // or resume's ending a new one.
       const ending = (state: string) => `task:${t.id}:${state}${t.endedAt !== undefined ? `:${t.endedAt}` : ''}`;
       if (t.state === 'done') {
-        const answer = full ? oneLine(firstLine(t.resultSummary), BODY_MAX) : '';
+        const answer = full ? textLine(firstLine(t.resultSummary), BODY_MAX) : '';
         const body =
           answer ||
           filesLine(t.changedFiles ?? [], roots, readUntrusted) ||
@@ -342,7 +369,7 @@ export function jobForEvent(
       }
       if (t.state === 'failed') {
         const reason = full
-          ? oneLine(firstLine(t.reason), BODY_MAX) || 'The task failed.'
+          ? textLine(firstLine(t.reason), BODY_MAX) || 'The task failed.'
           : privateFailureLine(t.reason);
         return threadJob(
           'task.failed',
@@ -389,7 +416,7 @@ export function jobForEvent(
         a.threadId,
         `Needs your OK · ${title(a.threadId, 'Errand task')}`,
         full
-          ? oneLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`
+          ? textLine(a.summary, BODY_MAX) || `Use ${oneLine(a.tool, 60)}`
           : `Needs your OK: ${privateActionLine(a.tool, a.action, roots)}`,
         'high',
         Math.min(ttl, DAY),
@@ -402,7 +429,7 @@ export function jobForEvent(
         `question:${q.id}`,
         q.threadId,
         `Question · ${title(q.threadId, 'Errand task')}`,
-        (full && oneLine(q.text, BODY_MAX)) || 'Your computer has a question for you.',
+        (full && textLine(q.text, BODY_MAX)) || 'Your computer has a question for you.',
         'high',
         DAY,
       );

@@ -3,8 +3,9 @@
 // push service asks (Retry-After); server errors and network failures retry with backoff; other
 // client errors and redirects are final (the same request would fail the same way). Retries wait in
 // memory; the push stays pending in push.json until its outcome is final, so after a stop or a crash
-// the next start sends it again (index.ts). A retry goes only while its news still stands (deps.stale)
-// and with what is left of its time to live.
+// the next start sends it again (index.ts). A retry goes only while its news still stands (deps.stale),
+// the device has not confirmed it yet (a receipt), to the device's subscription as it is then (renewed
+// meanwhile: the new one), and with what is left of its time to live.
 import type webpushModule from 'web-push';
 
 /** web-push is loaded on the first push, not at start-up (it costs memory and start time). */
@@ -48,8 +49,12 @@ export interface SenderDeps {
   log: Logger;
   /** Record and announce an outcome (push.outcome event); `final`: no attempt for this push follows. */
   report: (outcome: PushOutcome, final: boolean) => void;
-  /** A retry that will not happen: the device's subscription was replaced or removed meanwhile. */
-  abandon?: (pushId: string) => void;
+  /** Whether the device confirmed this push (a `delivered` or `opened` receipt): sending it again would buzz twice. */
+  arrived?: (pushId: string) => boolean;
+  /** Whether the device is still paired: a revoked one's retry is dropped with no outcome (nobody to tell). */
+  paired?: (deviceId: string) => boolean;
+  /** Take a push out of pending with no outcome of its own (its receipt or its device's revocation settled it). */
+  drop?: (pushId: string) => void;
   /**
    * Before a retry: why the push is no longer news (its approval decided, its thread deleted, too old),
    * as the "not sent: …" detail of its final outcome; undefined while it still stands.
@@ -69,13 +74,13 @@ export function retryAfterMs(value: string | string[] | undefined, now: number):
 }
 
 const AT_NEXT_START = 'Errand is stopping: it is sent again when Errand starts';
+export const TURNED_OFF = 'not sent: notifications on this device were turned off since';
 
 interface Attempt {
   job: PushJob;
   /** Sent inside the encrypted push as `receipt`; the service worker's receipt names it. */
   pushId?: string;
   deviceId: string;
-  endpoint: string;
   failures: number;
   rateLimited: number;
   /** When the push was first recorded: its time to live counts from then, whatever the retries. */
@@ -107,7 +112,7 @@ export class PushSender {
   async send(deviceId: string, job: PushJob, pushId?: string, firstAt = this.now()): Promise<PushOutcome | undefined> {
     const sub = this.deps.store.get(deviceId);
     if (!sub) return undefined;
-    return this.attempt(sub, { job, pushId, deviceId, endpoint: sub.endpoint, failures: 0, rateLimited: 0, firstAt });
+    return this.attempt(sub, { job, pushId, deviceId, failures: 0, rateLimited: 0, firstAt });
   }
 
   /** A push that gave way (its outcome is recorded elsewhere): its waiting retry is not made. */
@@ -158,10 +163,20 @@ export class PushSender {
       this.timers.delete(timer);
       if (a.pushId) this.waiting.delete(a.pushId);
       if (this.stopped) return;
-      // The subscription may have been replaced or removed meanwhile: only retry the same one.
+      // The phone may have shown it already (the push service took it but answered with an error, or too
+      // late): its receipt settled it, and a second send would buzz twice.
+      if (a.pushId && this.deps.arrived?.(a.pushId)) {
+        this.deps.drop?.(a.pushId);
+        this.deps.log.info('push not sent again: the device confirmed it meanwhile', { device: a.deviceId });
+        return;
+      }
+      // The device may have renewed its subscription meanwhile (the app does when the browser's changes):
+      // the retry goes to the new one, with the same receipt id. Turned off: not sent, and said so.
       const sub = this.deps.store.get(a.deviceId);
-      if (!sub || sub.endpoint !== a.endpoint) {
-        if (a.pushId) this.deps.abandon?.(a.pushId);
+      if (!sub) {
+        if (this.deps.paired && !this.deps.paired(a.deviceId)) {
+          if (a.pushId) this.deps.drop?.(a.pushId);
+        } else this.outcome(a, 'failed', TURNED_OFF);
         return;
       }
       // A retry can come long after the change (Retry-After up to an hour, five times): by then the

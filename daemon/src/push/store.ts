@@ -25,7 +25,7 @@ export type StoredSubscription = z.infer<typeof Subscription>;
 const PendingPush = z.object({
   pushId: PushId,
   deviceId: Id,
-  /** The subscription it was meant for: a replaced one is not sent to. */
+  /** The subscription it was first sent to (a retry or a resend goes to the device's subscription then). */
   endpoint: z.string().max(2048),
   /** When it was first recorded. */
   at: z.number(),
@@ -194,13 +194,15 @@ export class PushStore {
   async addOutcome(outcome: PushOutcome, opts: { strict?: boolean; settle?: boolean } = {}): Promise<void> {
     const { strict = false, settle = false } = opts;
     this.keepOutcomes([outcome]);
-    if (settle && outcome.pushId) this.takePending(outcome.pushId);
+    const taken = settle && outcome.pushId ? this.takePending(outcome.pushId) : [];
     try {
       await this.db.write();
     } catch (err) {
       if (strict) {
+        // Nothing of it kept: the push waits as it did, and the receipt sent again settles it.
         const i = this.db.data.outcomes.lastIndexOf(outcome);
         if (i >= 0) this.db.data.outcomes.splice(i, 1);
+        if (taken.length > 0) this.db.data.pending = [...this.db.data.pending, ...taken].sort((x, y) => x.at - y.at);
       }
       throw err;
     }
@@ -271,15 +273,15 @@ export class PushStore {
     }));
   }
 
-  /** A pending push that will not be sent after all (its subscription went away). */
+  /** A pending push that will not be sent after all, with no outcome of its own (its device was revoked, or its receipt settled it). */
   async dropPending(pushId: string): Promise<void> {
-    if (this.takePending(pushId)) await this.db.write();
+    if (this.takePending(pushId).length > 0) await this.db.write();
   }
 
-  private takePending(pushId: string): boolean {
-    const before = this.db.data.pending.length;
-    this.db.data.pending = this.db.data.pending.filter((p) => p.pushId !== pushId);
-    return this.db.data.pending.length !== before;
+  private takePending(pushId: string): PendingPush[] {
+    const taken = this.db.data.pending.filter((p) => p.pushId === pushId);
+    if (taken.length > 0) this.db.data.pending = this.db.data.pending.filter((p) => p.pushId !== pushId);
+    return taken;
   }
 
   /** Recent outcomes, oldest first; for one device or all. */
