@@ -20,9 +20,11 @@ import type { EventLog } from '../store/event-log.js';
 import type { ThreadStore } from '../store/threads.js';
 import type { Logger } from '../util/log.js';
 import { commandFingerprint } from './command-fingerprint.js';
+import { commandProblem } from './command-issue.js';
 import { CommandError, type CommandRouter } from './command-router.js';
 import { oldestOfBusiest } from './crowd.js';
 import { DeviceRequests } from './device-requests.js';
+import { frameShape } from './frame-shape.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
 import { REPLAY_STALL_MS, ReplayStalled, replay } from './replay.js';
@@ -31,6 +33,8 @@ const HEARTBEAT_MS = 20_000;
 /** Authenticated connections (phones, CLI clients) in all, and per device. Unauthenticated sockets are counted apart. */
 const MAX_CONNECTIONS = 64;
 const MAX_CONNECTIONS_PER_DEVICE = 8;
+/** A device's sockets closed by the host that have not answered the close yet (each lasts CLOSE_GRACE_MS at most). */
+const MAX_CLOSING_PER_DEVICE = 8;
 /**
  * Sockets that have not authenticated yet: soft bounds in all and from one address (past them only a
  * socket older than PREAUTH_GRACE_MS makes room), and a hard bound that keeps their memory bounded
@@ -212,7 +216,7 @@ export class Gateway implements Presence {
   // the address holding the most): a crowd must then open 512 sockets within the owner's round trip.
   accept(socket: WebSocket, address: string): void {
     if (!this.accepting) {
-      socket.close(CloseCode.goingAway, 'shutting down');
+      closeNow(socket, CloseCode.goingAway, 'shutting down');
       return;
     }
     const conn: Connection = {
@@ -364,10 +368,22 @@ export class Gateway implements Presence {
       for (const list of byDevice.values()) if (list.length > busiest.length) busiest = list;
       victim = busiest[0];
     }
-    if (!victim) return;
-    victim.closing = true;
-    this.dropWork(victim);
-    victim.socket.close(CloseCode.goingAway, 'too many connections for this device; the newest one stays');
+    if (victim) this.evict(victim, CloseCode.goingAway, 'too many connections for this device; the newest one stays');
+  }
+
+  /**
+   * Close a device's socket for good: its work is dropped and it is cut if it does not answer the
+   * close within CLOSE_GRACE_MS. Sockets still closing count against their device: past
+   * MAX_CLOSING_PER_DEVICE of them a socket is cut at once, so a reconnect loop whose sockets never
+   * answer holds at most that many besides its live ones, however fast it reconnects.
+   */
+  private evict(conn: Connection, code: number, reason: string): void {
+    conn.closing = true;
+    this.dropWork(conn);
+    let closing = 0;
+    for (const c of this.connections) if (c.closing && c.device?.id === conn.device?.id) closing++;
+    if (closing > MAX_CLOSING_PER_DEVICE) conn.socket.terminate();
+    else closeNow(conn.socket, code, reason);
   }
 
   private send(conn: Connection, frame: ServerFrame | string): void {
@@ -516,7 +532,24 @@ export class Gateway implements Presence {
   private async onCommand(conn: Connection, text: string): Promise<void> {
     const device = conn.device!;
     if (!this.deps.devices.get(device.id)) {
-      conn.socket.close(CloseCode.revoked, 'this device was removed on the computer; pair again with `errand pair`');
+      conn.closing = true;
+      closeNow(
+        conn.socket,
+        CloseCode.revoked,
+        'this device was removed on the computer; pair again with `errand pair`',
+      );
+      return;
+    }
+    // Before JSON.parse: a frame of tens of thousands of fields, or nested very deep, stalls the
+    // event loop (and every other device) for a third of a second per frame as it is parsed.
+    const shape = frameShape(text);
+    if (shape.problem) {
+      this.send(conn, {
+        type: 'error',
+        id: shape.id,
+        code: 'bad_request',
+        message: `The frame was not read: ${shape.problem}.`,
+      });
       return;
     }
     let raw: unknown;
@@ -552,7 +585,7 @@ export class Gateway implements Presence {
               type: 'error',
               id,
               code: 'bad_request',
-              message: `Invalid "${String(type)}": ${issue.path.join('.') || 'frame'} ${issue.message}`,
+              message: commandProblem(type, issue),
             }
           : {
               type: 'error',
@@ -646,10 +679,8 @@ export class Gateway implements Presence {
   /** Close every live socket of a revoked device at once, its HTTP requests under way included. */
   revoke(deviceId: string): void {
     for (const c of this.connections)
-      if (c.device?.id === deviceId) {
-        this.dropWork(c);
-        c.socket.close(CloseCode.revoked, 'this device was removed on the computer; pair again with `errand pair`');
-      }
+      if (c.device?.id === deviceId && !c.closing)
+        this.evict(c, CloseCode.revoked, 'this device was removed on the computer; pair again with `errand pair`');
     this.httpRequests.cut(deviceId);
   }
 
@@ -661,10 +692,7 @@ export class Gateway implements Presence {
   close(): void {
     this.accepting = false;
     clearInterval(this.heartbeat);
-    for (const c of this.connections) {
-      c.socket.close(CloseCode.goingAway, 'host is stopping');
-      // A peer that does not finish the closing handshake promptly is cut off.
-      setTimeout(() => c.socket.terminate(), 1000).unref();
-    }
+    // A peer that does not finish the closing handshake promptly is cut off.
+    for (const c of this.connections) closeNow(c.socket, CloseCode.goingAway, 'host is stopping');
   }
 }
