@@ -113,7 +113,7 @@ export const ThreadItem = z.discriminatedUnion('kind', [
     kind: z.literal('thought'),
     id: Id,
     taskId: Id,
-    /** The thinking summary the API returned (empty when the API redacted it). */
+    /** The thinking summary the API returned (empty when the API redacted it, `redacted`, or sent no summary). */
     text: z.string().max(20_000),
     redacted: z.boolean().optional(),
     /** How long the thinking streamed, in ms. */
