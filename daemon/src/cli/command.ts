@@ -9,7 +9,8 @@ export interface CliIO {
   /** True when stdin and stdout are a terminal (prompts and QR codes make sense). */
   interactive: boolean;
   /** Ask a yes/no question on the terminal; false when not interactive. */
-  confirm: (question: string) => Promise<boolean>;
+  /** A yes/no question; `signal` takes it back (answered no) when what it asks about is over. */
+  confirm: (question: string, signal?: AbortSignal) => Promise<boolean>;
 }
 
 export interface CliCommand {

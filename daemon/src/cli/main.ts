@@ -36,11 +36,15 @@ export function defaultIO(): CliIO {
     err: (t) => process.stderr.write(t + '\n'),
     env: process.env,
     interactive,
-    confirm: async (question) => {
-      if (!interactive) return false;
+    confirm: async (question, signal) => {
+      if (!interactive || signal?.aborted) return false;
       const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
       try {
-        return /^y(es)?$/i.test((await rl.question(question)).trim());
+        return /^y(es)?$/i.test((await rl.question(question, signal ? { signal } : {})).trim());
+      } catch (err) {
+        // Taken back (the phone stopped waiting): the caller ends the line and says why.
+        if (signal?.aborted) return false;
+        throw err;
       } finally {
         rl.close();
       }

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import { controlCall } from '../control/client.js';
 import { serviceState } from '../service/index.js';
 import { reachFromStatus } from '../service/reach.js';
+import { type PortHolder, portHolder } from './port-holder.js';
 
 export interface ListenProblem {
   /** What is wrong, as a sentence. */
@@ -46,7 +47,8 @@ export function listenAddressProblem(err: unknown): ListenProblem | undefined {
 
 /**
  * Which port, who holds it when that can be known (another Errand answers /healthz; its home folder
- * when it is one this computer's Errand uses by default or as its login service), how to pick
+ * when it is one this computer's Errand uses by default or as its login service; another program
+ * by name and process id, on Linux), how to pick
  * another: where the port came from decides which change takes effect (--port beats ERRAND_PORT,
  * which beats config.json).
  */
@@ -56,7 +58,7 @@ export async function portInUseProblem(
   from: { flag: boolean; env: NodeJS.ProcessEnv },
 ): Promise<ListenProblem> {
   const port = err.port ?? 7345;
-  let holder = 'another program holds it';
+  let holder: string | undefined;
   try {
     const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
     const body = (await res.json()) as { name?: string; version?: string };
@@ -71,6 +73,8 @@ export async function portInUseProblem(
   } catch {
     /* not an Errand, or not answering HTTP */
   }
+  // Another program: the system may still say which.
+  holder ??= otherProgram(port) ?? 'another program holds it';
   const next = port < 65535 ? port + 1 : port - 1;
   return {
     problem: `port ${port} on ${err.address ?? '127.0.0.1'} is in use: ${holder}.`,
@@ -80,6 +84,24 @@ export async function portInUseProblem(
         ? `ERRAND_PORT is set in the environment, and it overrides "port" in config.json: pick another port with ERRAND_PORT=${next}${from.env.ERRAND_SUPERVISOR ? ` (for the login service, run \`ERRAND_PORT=${next} errand install\`)` : ''}, or \`errand start --port ${next}\`.`
         : `Pick another port: \`errand start --port ${next}\`, ERRAND_PORT=${next}, or "port": ${next} in ${homePaths(home).config}.`,
   };
+}
+
+/**
+ * Which program holds the port, as far as this computer tells this user (Linux: /proc): by name
+ * and process id; another user's only by its user id, with the command that names it.
+ */
+function otherProgram(port: number): string | undefined {
+  let found: PortHolder | undefined;
+  try {
+    found = portHolder(port);
+  } catch {
+    return undefined; // whatever /proc holds here, the message without a name is still true
+  }
+  if (!found) return undefined;
+  if (found.pid !== undefined) return `another program holds it (${found.name ?? 'unnamed'}, process ${found.pid})`;
+  if (found.uid !== process.getuid?.())
+    return `another program holds it, run by another user (uid ${found.uid}); \`sudo ss -ltnp 'sport = :${port}'\` names it`;
+  return undefined;
 }
 
 /**

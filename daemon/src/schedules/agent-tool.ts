@@ -7,6 +7,7 @@ import { CatchUpRule, describeWhen, MAX_SCHEDULES, ScheduleWhen, timeIn } from '
 import type { ModelToolDefinition, ToolCallOutcome, ToolRuntime } from '../agent/tool-runtime.js';
 import type { Journal } from '../store/journal.js';
 import { type Approvals, deniedAdvice } from '../tools/approvals.js';
+import { issueSentence } from '../util/issue-words.js';
 import { makeSchedule, type ScheduleOps, SECRET_IN_SCHEDULE } from './commands.js';
 import { hostTimeZone, nextDue } from './timing.js';
 
@@ -83,7 +84,7 @@ export function withScheduleTool<T extends ToolRuntime>(inner: T, deps: Schedule
       const p = Input.safeParse(call.input);
       if (!p.success)
         return fail(
-          `The schedule is not valid: ${p.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}. Fix it and call ${SCHEDULE_TOOL} again.`,
+          `The schedule is not valid: ${p.error.issues.map((i) => issueSentence(i)).join('; ')}. Fix it and call ${SCHEDULE_TOOL} again.`,
         );
       // Refused, not redacted: the card would show [redacted], so the person could not see what they
       // approve, and every run would hand the secret to the model again.

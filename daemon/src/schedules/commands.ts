@@ -9,6 +9,7 @@ import { titleFrom } from '../agent/records.js';
 import type { DaemonContext } from '../context.js';
 import type { ScheduleStore } from '../store/schedules.js';
 import { CommandError } from '../util/command-error.js';
+import { issueSentence } from '../util/issue-words.js';
 import { stripControl } from '../util/text.js';
 import type { ScheduleEngine } from './engine.js';
 import { hostTimeZone, nextDue, whenProblem } from './timing.js';
@@ -224,8 +225,7 @@ export function registerScheduleCommands(
   const tx = <T>(fn: () => Promise<T>) => ctx.store.journal.transaction(fn, undefined, { undoable: true });
   const parse = <S extends z.ZodTypeAny>(schema: S, p: unknown): z.infer<S> => {
     const r = schema.safeParse(p);
-    if (!r.success)
-      throw new Error(r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+    if (!r.success) throw new Error(r.error.issues.map((i) => issueSentence(i)).join('; '));
     return r.data;
   };
   const ctl = ctx.control;

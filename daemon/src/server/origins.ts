@@ -6,8 +6,14 @@ import type { Config } from '../config/schema.js';
 export interface OriginPolicy {
   /** Allowed Host header values, lowercased, with port. */
   hosts: Set<string>;
-  /** Allowed Origin header values. The first is where QR codes point. */
+  /** Allowed Origin header values: the daemon's own origins, then those of its allowedHosts names. */
   origins: string[];
+  /**
+   * The daemon's own origins, the ones offered (pairing links, status, what it listens on); the
+   * first is where QR codes point. An allowedHosts name's origins are accepted, never offered:
+   * whether a phone can resolve that name, or an https proxy answers there, is not known here.
+   */
+  offered: string[];
 }
 
 /** Container and VM bridges: a phone is never behind them. */
@@ -89,11 +95,32 @@ export function originPolicy(config: Config, port: number): OriginPolicy {
   if (config.lan) for (const a of lanAddresses()) add(`http://${a}:${port}`);
   // An IPv6 literal goes in brackets in a URL (`http://[::1]:7345`).
   if (config.bind !== '127.0.0.1') add(`http://${isIPv6(config.bind) ? `[${config.bind}]` : config.bind}:${port}`);
+  const offered = [...origins];
   for (const h of config.allowedHosts) {
     hosts.add(h.toLowerCase());
     hosts.add(`${h.toLowerCase()}:${port}`);
+    for (const o of namedOrigins(h, port)) {
+      if (!origins.includes(o)) origins.push(o);
+      hosts.add(new URL(o).host); // what a browser there sends (an international name in its xn-- form)
+    }
   }
-  return { hosts, origins };
+  return { hosts, origins, offered };
+}
+
+/**
+ * The origins of the page when Errand is opened by an allowedHosts name (README: "extra Host names
+ * to answer to"): at that name on the daemon's port (LAN mode, a name in /etc/hosts), or through an
+ * https proxy that keeps the Host, on its default port (as publicUrl's). Without them the app loads
+ * there, and its own requests and WebSocket are refused as another site's. A name that already
+ * gives its port is taken as the whole address. A value that is no host name gives none.
+ */
+function namedOrigins(name: string, port: number): string[] {
+  // Only a host (and port): not a path, a query, a login or a scheme.
+  if (/[/?#@\\]/.test(name) || !URL.canParse(`http://${name}`)) return [];
+  // As browsers send it: lowercase, and an international name in its xn-- form.
+  const url = new URL(`http://${name}`);
+  if (url.port) return [`http://${url.host}`, `https://${url.host}`];
+  return [`http://${url.hostname}:${port}`, `https://${url.hostname}`];
 }
 
 /** In LAN mode, how old the addresses read from the interfaces may get before a request reads them again. */
@@ -132,7 +159,7 @@ export class LiveOriginPolicy {
     private config: Config,
     private port: number,
   ) {
-    this.policy = { hosts: new RecheckedHosts((host) => this.readForMiss(host)), origins: [] };
+    this.policy = { hosts: new RecheckedHosts((host) => this.readForMiss(host)), origins: [], offered: [] };
     this.read();
   }
 
@@ -149,15 +176,16 @@ export class LiveOriginPolicy {
     return this.policy;
   }
 
-  /** The accepted origins as they are this moment (pairing, status): a copy. */
+  /** The offered origins as they are this moment (pairing, status): a copy. */
   origins(): string[] {
     if (this.config.lan) this.read();
-    return [...this.policy.origins];
+    return [...this.policy.offered];
   }
 
   private read(): void {
     const next = originPolicy(this.config, this.port);
     this.policy.origins.splice(0, this.policy.origins.length, ...next.origins);
+    this.policy.offered.splice(0, this.policy.offered.length, ...next.offered);
     this.policy.hosts.clear();
     for (const h of next.hosts) this.policy.hosts.add(h);
     this.readAt = Date.now();
@@ -246,7 +274,7 @@ export function thisComputerOrigin(listening: string[]): string | undefined {
 /** Where a daemon started with this configuration will answer this computer (none runs yet). */
 export function configuredThisComputerOrigin(config: Config, port: number): string {
   const boundHost = config.lan ? '0.0.0.0' : config.bind;
-  return thisComputerOrigin(servedOrigins(originPolicy(config, port).origins, boundHost)) ?? `http://127.0.0.1:${port}`;
+  return thisComputerOrigin(servedOrigins(originPolicy(config, port).offered, boundHost)) ?? `http://127.0.0.1:${port}`;
 }
 
 /**

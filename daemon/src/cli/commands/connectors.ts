@@ -21,6 +21,7 @@ import { PinStore, pinsFile } from '../../tools/connectors/pins.js';
 import { type ProbeResult, probeConnector } from '../../tools/connectors/probe.js';
 import { preparePrivateFolder, SecretStore } from '../../tools/connectors/secrets.js';
 import { canonicalJson } from '../../tools/util.js';
+import { issueSentence } from '../../util/issue-words.js';
 import { basicAuthOf, hasUrlCredentials, withoutUrlCredentials } from '../../util/url-credentials.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
@@ -61,6 +62,20 @@ function pairs(values: unknown, what: string): Record<string, string> {
     out[s.slice(0, eq)] = s.slice(eq + 1);
   }
   return out;
+}
+
+/**
+ * An MCP server over HTTP has an http:// or https:// address (Errand speaks nothing else to it):
+ * another one is a usage error, said before anything is saved. The address is not quoted back, as
+ * it may hold a password.
+ */
+function connectorUrlProblem(url: string): string | undefined {
+  const wanted =
+    '--url takes the http:// or https:// address of an MCP server (like https://mcp.example.com/mcp, or http://127.0.0.1:8080/mcp on this computer)';
+  if (!URL.canParse(url)) return `${wanted}; this is not an address.`;
+  const scheme = new URL(url).protocol;
+  if (scheme === 'http:' || scheme === 'https:') return undefined;
+  return `${wanted}; this one starts with "${forTerminal(scheme.slice(0, 20))}".`;
 }
 
 /**
@@ -346,6 +361,11 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
         io.err('errand connectors: give the server command after --, or --url for an HTTP server.');
         return 2;
       }
+      const urlProblem = given === undefined ? undefined : connectorUrlProblem(given);
+      if (urlProblem) {
+        io.err(`errand connectors: ${urlProblem}`);
+        return 2;
+      }
       // fetch refuses a URL with a user name and password, and config.json, the status and the log
       // would show them: they become the Authorization header (a secret), as node:http would send them.
       const url = given && loginFromUrl(given, headers, io);
@@ -370,9 +390,8 @@ selectors, or whose name holds a known secret, is left out. A connector offers a
         enabled: args.values.disabled !== true,
       });
       if (!parsed.success) {
-        io.err(
-          `errand connectors: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'connector'}: ${i.message}`).join('; ')}`,
-        );
+        const said = parsed.error.issues.map((i) => issueSentence(i, 'connector')).join('; ');
+        io.err(`errand connectors: ${said}${/[.!?]$/.test(said) ? '' : '.'}`);
         return 2;
       }
       const raw = readConfigFile(paths.config);

@@ -15,9 +15,11 @@ export const devicesCommand: CliCommand = {
     const json = args.values.json === true;
     const [action, id, ...rest] = args.positionals;
     if (action === 'rename' || action === 'revoke') {
-      if (!id || (action === 'rename' && rest.length === 0)) {
+      // `rename <id> ""` gives a name with nothing in it: a usage error like a missing one.
+      const blankName = action === 'rename' && rest.length > 0 && rest.join(' ').trim() === '';
+      if (!id || (action === 'rename' && rest.length === 0) || blankName) {
         io.err(
-          `Usage: errand devices ${action} <id>${action === 'rename' ? ' <new name>' : ''} (ids are shown by \`errand devices\`)`,
+          `${blankName ? 'errand devices: the new name is empty.\n' : ''}Usage: errand devices ${action} <id>${action === 'rename' ? ' <new name>' : ''} (ids are shown by \`errand devices\`)`,
         );
         return 2;
       }

@@ -18,6 +18,21 @@ function readStdin(): string {
   return fs.readFileSync(0, 'utf8');
 }
 
+/** The text of the file --file names, or what keeps it from being read, as words (not an errno). */
+function readTextFile(file: string): { text: string; problem?: undefined } | { problem: string } {
+  try {
+    return { text: fs.readFileSync(file, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const named = forTerminal(file);
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      return { problem: `${named} does not exist (check the path after --file)` };
+    if (code === 'EISDIR') return { problem: `${named} is a folder; --file takes a file` };
+    if (code === 'EACCES' || code === 'EPERM') return { problem: `${named} cannot be read (permission denied)` };
+    return { problem: `${named} cannot be read (${code ?? forTerminal((err as Error).message)})` };
+  }
+}
+
 /** Edit `text` in $EDITOR (or vi); undefined when the editor failed. */
 function inEditor(io: CliIO, text: string): string | undefined {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-memory-'));
@@ -90,8 +105,14 @@ Paths may leave out /memories/ (errand memory show prefs.md).`,
           if (!needPath()) return 2;
           let text: string | undefined;
           if (typeof args.values.text === 'string') text = args.values.text;
-          else if (typeof args.values.file === 'string') text = fs.readFileSync(args.values.file, 'utf8');
-          else if (!io.interactive) {
+          else if (typeof args.values.file === 'string') {
+            const read = readTextFile(args.values.file);
+            if (read.problem !== undefined) {
+              io.err(`errand memory edit: ${read.problem}; nothing changed.`);
+              return 1;
+            }
+            text = read.text;
+          } else if (!io.interactive) {
             text = (deps.readStdin ?? readStdin)();
             // cron, a script or `ssh host errand …` without a terminal give an empty stdin: that is
             // no input, not a request to wipe the note.

@@ -2,7 +2,7 @@
 
 import { loopbackOnlyHint, otherLanOrigins } from '../../server/origins.js';
 import type { CliCommand } from '../command.js';
-import { callDaemon } from '../daemon-client.js';
+import { runPairSession } from '../pair-session.js';
 import { renderQr } from '../qr.js';
 import { RESTART } from '../restart-hint.js';
 import { forTerminal } from '../terminal-text.js';
@@ -26,84 +26,43 @@ Options:
   options: { yes: { type: 'boolean', short: 'y' } },
   async run(args, io) {
     const json = args.values.json === true;
-    let answered = Promise.resolve();
-    const result = await callDaemon(
-      io,
-      args.home,
-      'pair.start',
-      { autoApprove: args.values.yes === true },
-      {
-        timeoutMs: 0,
-        onProgress: (p) => {
-          if (p.type === 'code') {
-            if (json)
-              return io.out(
-                JSON.stringify({
-                  url: p.url,
-                  expiresAt: new Date(p.expiresAt).toISOString(),
-                  phoneReachable: p.phoneReachable !== false,
-                  ...(p.restartNeeded ? { restartNeeded: true } : {}),
-                }),
-              );
-            answered = renderQr(p.url).then((qr) => {
-              io.out(qr);
-              io.out(
-                `Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`,
-              );
-              if (p.restartNeeded) io.out(RESTART_FOR_PHONE);
-              else if (p.phoneReachable === false) io.out(loopbackOnlyHint());
-              else if (!p.url.startsWith('https://')) {
-                // This computer may be on several networks (Wi-Fi and a dock, a VPN): the QR code shows the
-                // likeliest, and the phone may be on another one.
-                const others = otherLanOrigins(p.url);
-                if (others.length)
-                  io.out(
-                    `If the phone cannot open it, it may be on another network of this computer; try:\n${others
-                      .map((o) => `  ${o.origin}/#pair=${p.code}  (${forTerminal(o.interface)})`)
-                      .join('\n')}`,
-                  );
-                io.out(
-                  'Warning: this is plain HTTP on your network; notifications, install and offline use need HTTPS (see `errand expose`).',
-                );
-              }
-            });
-            return;
-          }
-          const c = p.claim;
-          if (json) io.out(JSON.stringify({ claim: c }));
-          else io.out(`\n"${forTerminal(c.name)}" from ${forTerminal(c.address ?? 'unknown address')} wants to pair.`);
-          if (args.values.yes === true) return;
-          answered = answered.then(async () => {
-            if (!io.interactive) {
-              io.err(
-                'errand pair: approving a phone needs a terminal to answer in; run `errand pair` in a terminal, or `errand pair --yes` to approve the first phone that claims the code. Declined.',
-              );
-              await callDaemon(io, args.home, 'pair.decide', { claimId: c.id, approve: false });
-              return;
-            }
-            const approve = await io.confirm('Approve this device? [y/N] ');
-            await callDaemon(io, args.home, 'pair.decide', { claimId: c.id, approve });
-          });
-        },
+    return runPairSession(io, args.home, {
+      as: 'pair',
+      autoApprove: args.values.yes === true,
+      json,
+      showCode: async (p) => {
+        if (json) {
+          io.out(
+            JSON.stringify({
+              url: p.url,
+              expiresAt: new Date(p.expiresAt).toISOString(),
+              phoneReachable: p.phoneReachable !== false,
+              ...(p.restartNeeded ? { restartNeeded: true } : {}),
+            }),
+          );
+          return;
+        }
+        io.out(await renderQr(p.url));
+        io.out(
+          `Scan this with your phone, or open:\n  ${p.url}\nThe code works once and expires at ${new Date(p.expiresAt).toLocaleTimeString()}.`,
+        );
+        if (p.restartNeeded) io.out(RESTART_FOR_PHONE);
+        else if (p.phoneReachable === false) io.out(loopbackOnlyHint());
+        else if (!p.url.startsWith('https://')) {
+          // This computer may be on several networks (Wi-Fi and a dock, a VPN): the QR code shows the
+          // likeliest, and the phone may be on another one.
+          const others = otherLanOrigins(p.url);
+          if (others.length)
+            io.out(
+              `If the phone cannot open it, it may be on another network of this computer; try:\n${others
+                .map((o) => `  ${o.origin}/#pair=${p.code}  (${forTerminal(o.interface)})`)
+                .join('\n')}`,
+            );
+          io.out(
+            'Warning: this is plain HTTP on your network; notifications, install and offline use need HTTPS (see `errand expose`).',
+          );
+        }
       },
-    );
-    await answered;
-    if (result === undefined) return 1;
-    const r = result;
-    if (json) io.out(JSON.stringify(r));
-    if ('paired' in r) {
-      if (!json)
-        io.out(`Paired "${forTerminal(r.paired.name)}". Open the app on the phone and add it to the home screen.`);
-      return 0;
-    }
-    if (!json)
-      io.err(
-        'declined' in r
-          ? 'Pairing declined.'
-          : 'expired' in r
-            ? 'The pairing code expired. Run `errand pair` again.'
-            : 'Pairing cancelled.',
-      );
-    return 1;
+    });
   },
 };

@@ -1,12 +1,15 @@
 // `errand schedules`: list, add, pause, resume, remove and run scheduled errands on the running daemon.
+import { z } from 'zod';
 import {
   describeWhen,
   type Occurrence,
   type Schedule,
+  ScheduleFields,
   ScheduleWhen,
   skippedWords,
   timeIn,
 } from '../../../../shared/src/index.js';
+import { issueWords } from '../../util/issue-words.js';
 import type { CliCommand, CliIO, ParsedCommandArgs } from '../command.js';
 import { callDaemon } from '../daemon-client.js';
 import { forTerminal } from '../terminal-text.js';
@@ -66,6 +69,37 @@ function when(args: ParsedCommandArgs): ScheduleWhen | string {
       : `--${option} takes ${problem}, not "${forTerminal(String(v[option]))}".`;
   }
   return picked[0];
+}
+
+/** Who set each field, as the person typed it. */
+const FIELD_NAMES: Record<string, string> = {
+  text: 'The task',
+  title: '--title',
+  timeZone: '--tz',
+  catchUp: '--catch-up',
+  catchUpWindowMinutes: '--window',
+  maxCostUsd: '--max-cost',
+};
+
+const ScheduleInput = z.object(ScheduleFields);
+
+/**
+ * The fields checked here with the schema the daemon checks them with, so a value over a limit is a
+ * usage error (exit 2) said by the option that set it, with the limit and what to do, not the
+ * protocol's field name and zod's words. The fields as checked, or what is wrong.
+ */
+function checkFields(fields: Record<string, unknown>): z.infer<typeof ScheduleInput> | string {
+  const checked = ScheduleInput.safeParse(fields);
+  if (checked.success) return checked.data;
+  const issue = checked.error.issues[0];
+  const field = String(issue.path[0] ?? '');
+  const said = `${FIELD_NAMES[field] ?? field} ${issueWords(issue)}.`;
+  if (issue.code === 'too_big' && typeof fields[field] === 'string')
+    return field === 'text'
+      ? `${said} Shorten it; longer instructions can go in a file the task is told to read.`
+      : `${said} Shorten it.`;
+  if (field === 'title') return `${said} Give it some text, or leave --title out to use the task's first line.`;
+  return said;
 }
 
 /** A time zone the runtime knows (IANA names, like Europe/Paris), or the sentence saying it is not. */
@@ -167,7 +201,7 @@ export const schedulesCommand: CliCommand = {
         io.err('--catch-up is run, skip or ask.');
         return 2;
       }
-      const r = await callDaemon(io, args.home, 'schedules.add', {
+      const fields = {
         text,
         when: w,
         timeZone: typeof v.tz === 'string' ? v.tz : localZone(),
@@ -175,7 +209,13 @@ export const schedulesCommand: CliCommand = {
         ...(catchUp ? { catchUp } : {}),
         ...(typeof window === 'number' ? { catchUpWindowMinutes: window } : {}),
         ...(typeof maxCost === 'number' ? { maxCostUsd: maxCost } : {}),
-      });
+      };
+      const checked = checkFields(fields);
+      if (typeof checked === 'string') {
+        io.err(checked);
+        return 2;
+      }
+      const r = await callDaemon(io, args.home, 'schedules.add', checked);
       if (r === undefined) return 1;
       io.out(json ? JSON.stringify(r.schedule, null, 2) : `Added.\n${describeSchedule(r.schedule)}`);
       return 0;

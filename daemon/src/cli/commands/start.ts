@@ -9,6 +9,7 @@ import { STOP_TIMEOUT_SECONDS } from '../../service/units.js';
 import { keepRunningWithoutTerminal } from '../../util/log.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { EXIT_HOME_UNUSABLE, homeAccessMessage } from '../home-access.js';
+import { runPairSession } from '../pair-session.js';
 import { forTerminal, linesForTerminal } from '../terminal-text.js';
 
 /** Errors the daemon stops on, each with its own exit code (the service manager must not restart-loop). */
@@ -133,23 +134,25 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
         `No Anthropic API key is set: tasks will fail until you set ANTHROPIC_API_KEY or add anthropic.apiKey to ${ctx.paths.config} (a login service does not see your shell's environment).`,
       );
 
+    // Aborted once the daemon stops: its pairing session ends with it, without a word.
+    const stopping = new AbortController();
     if (ctx.store.devices.list().length === 0 && io.interactive) {
-      const { code, expiresAt, mintId } = daemon.pairing.mint();
-      const url = `${daemon.url}/#pair=${code}`;
-      const { renderQr } = await import('../qr.js'); // only when a QR code is shown
-      io.out(await renderQr(url));
-      io.out(
-        `No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`,
-      );
-      if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(loopbackOnlyHint());
-      // Only a claim on this code: one on a code a later `errand pair` shows is answered there.
-      const onClaim = (claim: { id: string; mintId: string; name: string; address?: string }) => {
-        if (claim.mintId !== mintId) return;
-        daemon.pairing.events.off('claim', onClaim);
-        io.out(`"${forTerminal(claim.name)}" from ${forTerminal(claim.address ?? 'unknown address')} wants to pair.`);
-        void io.confirm('Approve this device? [y/N] ').then((ok) => daemon.pairing.decide(claim.id, ok));
-      };
-      daemon.pairing.events.on('claim', onClaim);
+      // The first-run code is an `errand pair` session on this daemon: a claim is asked about here, and
+      // the phone giving up, the claim's wait running out or a newer code are said here as there.
+      void runPairSession(io, args.home, {
+        as: 'start',
+        autoApprove: false,
+        json: false,
+        signal: stopping.signal,
+        showCode: async ({ url, expiresAt }) => {
+          const { renderQr } = await import('../qr.js'); // only when a QR code is shown
+          io.out(await renderQr(url));
+          io.out(
+            `No phone is paired yet. Scan this code, or open:\n  ${url}\n(valid until ${new Date(expiresAt).toLocaleTimeString()}; run \`errand pair\` for a new one)`,
+          );
+          if (!phoneOrigin(ctx.origins()).phoneReachable) io.out(loopbackOnlyHint());
+        },
+      });
     } else if (ctx.store.devices.list().length === 0) {
       // No terminal to show a code on or approve a claim at (a pipe, a login service's log).
       io.out('No phone is paired yet: run `errand pair` in a terminal to show a pairing code.');
@@ -157,6 +160,7 @@ State lives in ERRAND_HOME (default ~/.local/state/errand on Linux,
 
     return new Promise<number>((resolve) => {
       const onSignal = (signal: NodeJS.Signals) => {
+        stopping.abort();
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
         // A second signal while stopping forces the exit.

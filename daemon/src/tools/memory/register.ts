@@ -128,8 +128,12 @@ export function registerMemoryCommands(
     return { entry };
   });
   ctl.register('memory.rm', async (p) => {
-    const removed = await m.remove(str(p.path, 'path'));
-    record('memory.delete', { path: p.path }, onComputer, deleted(removed));
+    const path = str(p.path, 'path');
+    const removed = await m.remove(path);
+    record('memory.delete', { path }, onComputer, deleted(removed));
+    // A person at the terminal asks once: a note that is not there is a mistyped name, said so (a
+    // phone's delete, sent again after a lost reply, is not: gone already is done there).
+    if (!removed) throw new Error(`${path} does not exist; nothing deleted (\`errand memory\` lists the notes).`);
     return {};
   });
   ctl.register('memory.clear', async () => {
