@@ -8,6 +8,7 @@ import { webStatus } from './agent/web-commands.js';
 import { type LoadOptions, loadConfig, makeConfigFilePrivate } from './config/load.js';
 import { homePaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
+import { payOwedConfigChanges } from './config-changes.js';
 import type { DaemonContext, DaemonModule } from './context.js';
 import { ControlServer } from './control/server.js';
 import { registerCoreCommands } from './core-commands.js';
@@ -150,6 +151,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
     registerCoreCommands(ctx, gateway, pairing);
     const { fileDownload, pushReceipt } = await startModules(ctx, modules, opts);
+    // A phone's config change a kill cut off from its record: paid before any command can come (config-changes.ts).
+    await payOwedConfigChanges(ctx);
 
     const app = await buildApp({
       version: VERSION,

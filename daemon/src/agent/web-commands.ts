@@ -2,9 +2,11 @@
 // and let one task use web fetch although its thread is tainted. Status shows their state.
 
 import type { Task } from '../../../shared/src/index.js';
+import type { ConfigEdit } from '../config/owed-config-change.js';
 import type { Config } from '../config/schema.js';
-import { updateConfigFromCommand } from '../config/update-from-command.js';
+import { changeConfigOnce } from '../config-changes.js';
 import type { DaemonContext, StatusPart } from '../context.js';
+import { senderOf } from '../device-changes.js';
 import { webRefusedBy } from './web-tools.js';
 
 export interface WebCommandHost {
@@ -17,17 +19,12 @@ export interface WebCommandHost {
 
 export function registerWebCommands(ctx: DaemonContext, host: WebCommandHost): void {
   ctx.commands.register('task.allowWebFetch', async (c) => ({ task: await host.allowFetch(c.taskId) }));
-  ctx.commands.register('web.set', async (c) => {
-    updateConfigFromCommand(ctx.paths.home, (raw) => {
-      const web = { ...((raw.web as Record<string, unknown> | undefined) ?? {}) };
-      if (c.search !== undefined) web.search = c.search;
-      if (c.fetch !== undefined) web.fetch = c.fetch;
-      raw.web = web;
-    });
-    ctx.reloadConfig();
-    const status = ctx.status();
-    await ctx.emit({ kind: 'host.updated', status });
-    return { web: status.web };
+  // Written to config.json and applied at once, once across a kill -9 (config-changes.ts).
+  ctx.commands.register('web.set', async (c, cc) => {
+    const edits: ConfigEdit[] = [];
+    if (c.search !== undefined) edits.push({ path: ['web', 'search'], value: c.search });
+    if (c.fetch !== undefined) edits.push({ path: ['web', 'fetch'], value: c.fetch });
+    return changeConfigOnce(ctx, senderOf(c, cc.device.id), 'web', edits);
   });
 }
 

@@ -1,14 +1,23 @@
 // Load config.json, apply environment overrides, validate. An invalid value names its key and what is allowed.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { z } from 'zod';
 import { writeFileDurablySync } from '../util/durable-file.js';
 import { PARSE_ONCE } from '../util/parse-once.js';
+import { withConfigLock } from './config-lock.js';
 import { homePaths } from './paths.js';
 import { MAX_PORT, portFromDigits } from './port.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 78; // EX_CONFIG: the service manager must not restart on this
+  constructor(
+    message: string,
+    /** The environment variable whose value is wrong, when it is one (not config.json). */
+    readonly variable?: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -83,6 +92,7 @@ function envPort(env: NodeJS.ProcessEnv): number | undefined {
   if (port === undefined)
     throw new ConfigError(
       `ERRAND_PORT="${raw}" is not valid: expected a port number from 1 to ${MAX_PORT} (0 picks any free port), in decimal digits. Correct or unset ERRAND_PORT.`,
+      'ERRAND_PORT',
     );
   return port;
 }
@@ -93,11 +103,14 @@ export function describeIssue(issue: z.core.$ZodIssue, source: string): string {
 }
 
 /** An invalid value from the environment names the variable the user set, not only the key it sets. */
-function describeOverrideIssue(issue: z.core.$ZodIssue, variables: Map<string, string>): string {
+function overrideError(issue: z.core.$ZodIssue, variables: Map<string, string>): ConfigError {
   const variable = variables.get(issue.path.join('.'));
-  if (!variable) return describeIssue(issue, 'the environment or command line');
+  if (!variable) return new ConfigError(describeIssue(issue, 'the environment or command line'));
   const what = issue.message.replace(/^Invalid input: /, '');
-  return `${variable} is not valid ("${issue.path.join('.')}" ${what}). Correct or unset ${variable}.`;
+  return new ConfigError(
+    `${variable} is not valid ("${issue.path.join('.')}" ${what}). Correct or unset ${variable}.`,
+    variable,
+  );
 }
 
 export function loadConfig(opts: LoadOptions): Config {
@@ -131,25 +144,64 @@ export function loadConfig(opts: LoadOptions): Config {
 
   // Re-validate so environment values get the same checks as file values.
   const final = ConfigSchema.safeParse(config, PARSE_ONCE);
-  if (!final.success) throw new ConfigError(describeOverrideIssue(final.error.issues[0], variables));
+  if (!final.success) throw overrideError(final.error.issues[0], variables);
   return final.data;
 }
 
-/** Change config.json with a function (used by `errand allow`, `errand connectors add` …). Durable, mode 0600. */
+/**
+ * Change config.json with a function (used by `errand allow`, `errand connectors add`, `errand
+ * expose` …): read, changed and written under the config lock (config-lock.ts), so two changes at
+ * once, from the CLI or the daemon, never write over each other. Durable, mode 0600.
+ */
 export function updateConfigFile(home: string, change: (raw: Record<string, unknown>) => void): Config {
   const file = homePaths(home).config;
-  const raw = readConfigFile(file);
-  change(raw);
-  const parsed = ConfigSchema.safeParse(raw, PARSE_ONCE);
-  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
   try {
     // Before the first `errand start` the home does not exist yet: make it as start does (owner only).
+    // First, as the lock lives beside config.json.
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    writeFileDurablySync(file, JSON.stringify(raw, null, 2) + '\n', 0o600);
+    return withConfigLock(file, () => {
+      const raw = readConfigFile(file);
+      change(raw);
+      const parsed = ConfigSchema.safeParse(raw, PARSE_ONCE);
+      if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], file));
+      writeConfigFile(file, raw);
+      return parsed.data;
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new ConfigDiskFullError(file, code);
     throw err;
   }
-  return parsed.data;
+}
+
+/**
+ * Replace config.json's settings durably (mode 0600). A config.json that is a symbolic link (a
+ * dotfile manager's) stays one: the file it points to is replaced, in its own folder. Callers hold
+ * the config lock (withConfigLock).
+ */
+export function writeConfigFile(file: string, raw: Record<string, unknown>): void {
+  writeFileDurablySync(linkTarget(file), `${JSON.stringify(raw, null, 2)}\n`, 0o600);
+}
+
+/** Symbolic links followed at most (as the kernel's ELOOP limit). */
+const MAX_LINKS = 40;
+
+/** The file `file` names once its symbolic links are followed; it need not exist (a link to a file not made yet). */
+function linkTarget(file: string): string {
+  let at = file;
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT' || code === 'UNKNOWN') return at; // not a link: this is the file
+      throw err;
+    }
+    // Relative to the folder the link is really in (its path may pass through linked folders).
+    at = path.resolve(fs.realpathSync(path.dirname(at)), link);
+  }
+  throw new ConfigError(
+    `${file} is a symbolic link that leads through more than ${MAX_LINKS} links (a loop?); point it at a file, or replace it with one.`,
+  );
 }

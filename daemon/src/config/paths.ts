@@ -6,12 +6,23 @@ export function defaultHome(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
 ): string {
-  if (env.ERRAND_HOME) return path.resolve(env.ERRAND_HOME);
+  if (env.ERRAND_HOME) return path.resolve(expandTilde(env.ERRAND_HOME, platform));
   const home = os.homedir();
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'Errand');
   if (platform === 'win32') return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'Errand');
   const xdg = env.XDG_STATE_HOME || path.join(home, '.local', 'state');
   return path.join(xdg, 'errand');
+}
+
+/**
+ * A leading `~` as the shell expands it: quoted ('~/eh', or set in a unit file) it reaches Errand as
+ * is, and would name a folder called `~` in the current folder. Other relative paths stay relative
+ * to the current folder, as the shell leaves them; `errand start` says the absolute home it uses.
+ */
+function expandTilde(value: string, platform: NodeJS.Platform): string {
+  if (value === '~') return os.homedir();
+  const homeRelative = value.startsWith('~/') || (platform === 'win32' && value.startsWith('~\\'));
+  return homeRelative ? path.join(os.homedir(), value.slice(2)) : value;
 }
 
 /** Every file the daemon keeps, named once. */

@@ -55,7 +55,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
       title: 'Configuration',
       status: 'fail',
       detail: err.message,
-      fix: `Correct ${paths.config}; the daemon will not start until it is valid.`,
+      // A bad environment variable is fixed where it is set, not in config.json.
+      fix: `Correct ${err.variable ? `or unset ${err.variable}` : paths.config}; the daemon will not start until it is valid.`,
     });
     config = ConfigSchema.parse({});
     if (env.ANTHROPIC_API_KEY) config.anthropic.apiKey = env.ANTHROPIC_API_KEY;

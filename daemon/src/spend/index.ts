@@ -6,8 +6,10 @@
 // the host status (`errand status --json`, the phone).
 import { callBeingChecked, capKey } from '../agent/call-check.js';
 import type { AgentModule } from '../agent/index.js';
-import { updateConfigFromCommand } from '../config/update-from-command.js';
+import type { ConfigEdit } from '../config/owed-config-change.js';
+import { changeConfigOnce } from '../config-changes.js';
 import type { DaemonContext, DaemonModule, StatusPart } from '../context.js';
+import { senderOf } from '../device-changes.js';
 import type { Store } from '../store/index.js';
 import { CallsUnderWay } from './calls-under-way.js';
 import { canSpend, SpendLedger } from './ledger.js';
@@ -19,7 +21,7 @@ export type SpendDeps = Pick<
   DaemonContext,
   'paths' | 'config' | 'reloadConfig' | 'onConfigChange' | 'status' | 'emit' | 'commands' | 'log'
 > & {
-  store: Pick<Store, 'threads' | 'events' | 'schedules' | 'spendDays'>;
+  store: Pick<Store, 'threads' | 'events' | 'schedules' | 'spendDays' | 'commands' | 'journal'>;
 };
 
 export function startSpend(
@@ -118,23 +120,15 @@ export function startSpend(
       },
     };
   };
-  // The phone's spending settings write config.json (the one place limits live), then apply at once.
-  // A per-task limit of null is written as null (no limit), not removed: absent means the default.
-  ctx.commands.register('spend.set', async (c) => {
-    updateConfigFromCommand(ctx.paths.home, (raw) => {
-      const spend = { ...((raw.spend as Record<string, unknown> | undefined) ?? {}) };
-      for (const key of ['dailyUsd', 'monthlyUsd'] as const) {
-        if (c[key] === null) delete spend[key];
-        else if (c[key] !== undefined) spend[key] = c[key];
-      }
-      raw.spend = spend;
-      if (c.perTaskUsd !== undefined)
-        raw.agent = { ...((raw.agent as Record<string, unknown> | undefined) ?? {}), maxCostUsd: c.perTaskUsd };
-    });
-    ctx.reloadConfig();
-    const status = ctx.status();
-    await ctx.emit({ kind: 'host.updated', status });
-    return { spend: status.spend };
+  // The phone's spending settings write config.json (the one place limits live), then apply at once,
+  // once across a kill -9 (config-changes.ts). A per-task limit of null is written as
+  // null (no limit), not removed: absent means the default. A cap of null is removed.
+  ctx.commands.register('spend.set', async (c, cc) => {
+    const edits: ConfigEdit[] = [];
+    for (const key of ['dailyUsd', 'monthlyUsd'] as const)
+      if (c[key] !== undefined) edits.push({ path: ['spend', key], ...(c[key] === null ? {} : { value: c[key] }) });
+    if (c.perTaskUsd !== undefined) edits.push({ path: ['agent', 'maxCostUsd'], value: c.perTaskUsd });
+    return changeConfigOnce(ctx, senderOf(c, cc.device.id), 'spend', edits);
   });
   return { ledger, blocked, status, stop: async () => unsubscribe() };
 }

@@ -8,6 +8,7 @@ import { isInside } from '../../tools/roots.js';
 import { hardLinksToState } from '../../tools/state-links.js';
 import type { CliCommand } from '../command.js';
 import { reloadDaemon } from './roots.js';
+import { rootsInConfig } from './roots-in-config.js';
 
 export const allowCommand: CliCommand = {
   name: 'allow',
@@ -83,9 +84,7 @@ folder, or a folder holding keys and credentials (.ssh, .gnupg, .aws, …), need
     }
     let added = false;
     updateConfigFile(args.home, (raw) => {
-      const roots = Array.isArray(raw.roots)
-        ? (raw.roots as unknown[]).filter((r): r is string => typeof r === 'string')
-        : [];
+      const roots = rootsInConfig(raw, homePaths(args.home).config, 'errand allow <folder>');
       const same = roots.some((r) => {
         try {
           return fs.realpathSync(r) === real;

@@ -5,6 +5,7 @@ import { updateConfigFile } from '../../config/load.js';
 import { homePaths } from '../../config/paths.js';
 import type { CliCommand } from '../command.js';
 import { reloadDaemon } from './roots.js';
+import { rootsInConfig } from './roots-in-config.js';
 
 const same = (a: string, b: string) => {
   const norm = (p: string) => {
@@ -38,9 +39,7 @@ The workspace folder cannot be removed.`,
     }
     let removed: string[] = [];
     updateConfigFile(args.home, (raw) => {
-      const roots = Array.isArray(raw.roots)
-        ? (raw.roots as unknown[]).filter((r): r is string => typeof r === 'string')
-        : [];
+      const roots = rootsInConfig(raw, homePaths(args.home).config, 'errand disallow <folder>');
       removed = roots.filter((r) => same(r, target));
       raw.roots = roots.filter((r) => !same(r, target));
     });
