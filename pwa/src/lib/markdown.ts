@@ -6,6 +6,7 @@
 import { type ComponentChildren, cloneElement, h, type VNode } from 'preact';
 import { visibleCode, visibleProse, visibleText } from '../../../shared/src/visible-text.js';
 import { installCopyCode } from './copy-code.js';
+import { fitTable } from './table-fit.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Child = VNode<any> | string;
@@ -254,7 +255,8 @@ function blocks(lines: string[], depth: number): Child[] {
       out.push(
         h(
           'div',
-          { key: key++, class: 'table-wrap' },
+          // Widened when it must scroll anyway, so prose in it is not one word a line (table-fit.ts).
+          { key: key++, class: 'table-wrap', ref: fitTable },
           h(
             'table',
             null,

@@ -26,6 +26,7 @@ import { useStore } from '../state/store.js';
 import { ErrorText, Header, IconButton, StateChip } from '../ui/common.js';
 import { focusLost, refocusWhenGone } from '../ui/focus.js';
 import { useStoreByFrame } from '../ui/frame-store.js';
+import { useKeepLatestOnResize } from '../ui/keep-latest-on-resize.js';
 import { memo, sameElements } from '../ui/memo.js';
 import {
   ApprovalCard,
@@ -571,6 +572,8 @@ export function ThreadScreen({ id }: { id: string }) {
     }
     if (el && nearBottom.current) el.scrollTop = el.scrollHeight;
   });
+  // The keyboard opening or the message box growing shrinks the conversation without a render here.
+  const resizePending = useKeepLatestOnResize(scroller, nearBottom);
 
   // The thread's title is the model's words: hidden characters (tag text) shown as markers.
   const title = pendingId ? 'New task' : visibleProse(thread?.title ?? '') || 'Thread';
@@ -629,6 +632,9 @@ export function ThreadScreen({ id }: { id: string }) {
         aria-busy={streamingNow ? 'true' : 'false'}
         onScroll={(e) => {
           const el = e.currentTarget;
+          // The browser's own scroll as the conversation shrinks (scroll anchoring as the keyboard
+          // opens), not the person's: the newest stays the place to keep until the resize is handled.
+          if (resizePending()) return;
           nearBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
           if (scrolledByApp.current) {
             scrolledByApp.current = false;
