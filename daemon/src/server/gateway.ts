@@ -28,6 +28,7 @@ import { frameShape } from './frame-shape.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { RefusalLog } from './refusals.js';
 import { REPLAY_STALL_MS, ReplayStalled, replay } from './replay.js';
+import { UnreadBytes } from './unread-bytes.js';
 
 const HEARTBEAT_MS = 20_000;
 /** Authenticated connections (phones, CLI clients) in all, and per device. Unauthenticated sockets are counted apart. */
@@ -46,8 +47,9 @@ const MAX_PREAUTH_HARD = 512;
 /** Longer than any phone's round trip through a proxy: a socket this young may be the owner's. */
 const PREAUTH_GRACE_MS = 3000;
 /**
- * What a peer may leave unread: bytes in its socket's send buffer, and (while its replay runs) live
- * events held back for after the replay. Past either it is cut, and resumes from its last seq.
+ * What a peer may leave unread: bytes in its socket's send buffer besides the replies it asked for
+ * (unread-bytes.ts), and (while its replay runs) live events held back for after the replay. Past
+ * either it is cut, and resumes from its last seq.
  */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -91,8 +93,10 @@ const AUTH_FRAME_SHAPE = '{"type":"auth","token":…}';
 function authFrameProblem(parsed: unknown, issue: { code: string; path: PropertyKey[] } | undefined): string {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !issue)
     return `first message must be ${AUTH_FRAME_SHAPE}`;
-  if (issue.code === 'unrecognized_keys') return 'bad auth frame: only type, token, lastSeq and protocol are allowed';
+  if (issue.code === 'unrecognized_keys')
+    return 'bad auth frame: only type, token, lastSeq and protocol are allowed (and lastAt with lastSeq)';
   if (issue.path[0] === 'lastSeq') return 'bad auth frame: lastSeq must be a whole number, 0 or more (or left out)';
+  if (issue.path[0] === 'lastAt') return 'bad auth frame: lastAt must be a time in ms, a whole number (or left out)';
   if (issue.path[0] === 'protocol') return 'bad auth frame: protocol must be a whole number (or left out)';
   return `first message must be ${AUTH_FRAME_SHAPE}`;
 }
@@ -111,6 +115,8 @@ function illFormedField(value: unknown, at: string[] = []): string | undefined {
 interface Connection {
   id: string;
   socket: WebSocket;
+  /** What its socket holds unread, every write measured (sends go through it). */
+  unread: UnreadBytes;
   address: string;
   device?: DeviceRecord;
   view: { threadId: string | null; foreground: boolean };
@@ -190,8 +196,9 @@ export class Gateway implements Presence {
       }
       c.alive = false;
       // A pong must carry this: one sent unasked (a peer that stopped reading can still send) proves nothing.
-      c.pinged = crypto.randomBytes(8);
-      c.socket.ping(c.pinged);
+      const payload = crypto.randomBytes(8);
+      c.pinged = payload;
+      c.unread.write(() => c.socket.ping(payload));
     }
   }
 
@@ -222,6 +229,7 @@ export class Gateway implements Presence {
     const conn: Connection = {
       id: crypto.randomBytes(8).toString('hex'),
       socket,
+      unread: new UnreadBytes(socket, MAX_BUFFERED_BYTES),
       address,
       view: { threadId: null, foreground: false },
       alive: true,
@@ -386,16 +394,22 @@ export class Gateway implements Presence {
     else closeNow(conn.socket, code, reason);
   }
 
-  private send(conn: Connection, frame: ServerFrame | string): void {
+  /**
+   * `reply`: the peer asked for this frame (a command's answer, its resume's snapshot). However large,
+   * it does not count against the bound while it leaves: a phone reading a long thread's history on
+   * a slow link is not cut by an event that comes meanwhile.
+   */
+  private send(conn: Connection, frame: ServerFrame | string, reply = false): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    if (conn.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (conn.unread.over()) {
       // A peer that cannot keep up reconnects and resumes from its last sequence number.
-      conn.socket.terminate();
+      this.cutBehind(conn, 'more than 8 MB wait unread besides the replies it asked for');
       return;
     }
     // A string is an event's frame, serialized once by the event log for every client.
+    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
     this.cork(conn);
-    conn.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    conn.unread.write(() => conn.socket.send(text), reply);
   }
 
   /**
@@ -504,15 +518,20 @@ export class Gateway implements Presence {
     const lastSeq = frame.lastSeq;
     const resume = () => {
       if (conn.socket.readyState !== conn.socket.OPEN) return;
-      const missed = events.framesSince(lastSeq);
+      const missed = events.framesSince(lastSeq, frame.lastAt);
       if (!missed) {
         replayedUpTo = events.lastSeq;
-        this.send(conn, { type: 'snapshot', seq: replayedUpTo, threads: threads.list(true) });
+        const at = events.atOf(replayedUpTo);
+        this.send(conn, { type: 'snapshot', seq: replayedUpTo, at, threads: threads.list(true) }, true);
         finish();
         return;
       }
       replayedUpTo = Math.max(lastSeq, missed.at(-1)?.seq ?? lastSeq);
-      const sent = replay(conn.socket, missed, { cork: () => this.cork(conn), stallMs: this.timing.replayStallMs });
+      const sent = replay(conn.socket, missed, {
+        cork: () => this.cork(conn),
+        send: (bytes) => conn.unread.write(() => conn.socket.send(bytes, { binary: false })),
+        stallMs: this.timing.replayStallMs,
+      });
       sent.then(finish, (err: unknown) =>
         err instanceof ReplayStalled ? this.cutBehind(conn, err.message) : conn.socket.terminate(),
       );
@@ -669,10 +688,10 @@ export class Gateway implements Presence {
     const reply = MUTATING_COMMANDS.has(cmd.type)
       ? await this.deps.commands.once(device.id, cmd.id, run, commandFingerprint(cmd))
       : await run();
-    if (reply.ok) this.send(conn, { type: 'reply', id: cmd.id, ok: true, result: reply.result });
+    if (reply.ok) this.send(conn, { type: 'reply', id: cmd.id, ok: true, result: reply.result }, true);
     else {
       const e = reply.result as { code: 'internal'; message: string };
-      this.send(conn, { type: 'error', id: cmd.id, code: e.code, message: e.message });
+      this.send(conn, { type: 'error', id: cmd.id, code: e.code, message: e.message }, true);
     }
   }
 

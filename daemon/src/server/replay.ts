@@ -59,6 +59,8 @@ function progressOf(socket: WebSocket): () => boolean {
 export interface ReplayOptions {
   /** Makes the frames of this turn leave in one write. */
   cork: () => void;
+  /** Sends one frame (the caller counts what its socket holds). */
+  send: (frame: Buffer) => void;
   stallMs?: number;
 }
 
@@ -80,7 +82,7 @@ export async function replay(socket: WebSocket, missed: KeptEvent[], opts: Repla
     // One write for the chunk, not one per frame.
     opts.cork();
     for (; i < end; i++) {
-      socket.send(missed[i].frame, { binary: false });
+      opts.send(missed[i].frame);
     }
     await new Promise((r) => setImmediate(r));
   }

@@ -17,6 +17,19 @@ const frameOf = (e: LoggedEvent): string => {
     : `{"type":"event","seq":${e.seq},"at":${e.at},"event":${json}}`;
 };
 
+/** The `at` of a kept frame, read from its start (`{"type":"event","seq":N,"at":T,…`); undefined if unreadable. */
+function atOfFrame(k: KeptEvent): number | undefined {
+  let head: Buffer;
+  try {
+    head = k.frame.subarray(0, 80);
+  } catch {
+    // Its chunk left the window or cannot be read back: the caller sends a snapshot.
+    return undefined;
+  }
+  const m = /^\{"type":"event","seq":\d+,"at":(\d+)[,}]/.exec(head.toString('latin1'));
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Events kept in memory for replay; a client further behind gets a snapshot. */
 const DEFAULT_RING = REPLAY_WINDOW.events;
 const DEFAULT_RING_BYTES = REPLAY_WINDOW.bytes;
@@ -129,17 +142,42 @@ export class EventLog {
     return this.journal.event(event);
   }
 
-  /** Frames of the events after `seq`, or undefined when they are no longer all in memory (send a snapshot). */
-  framesSince(seq: number): KeptEvent[] | undefined {
+  /**
+   * Frames of the events after `seq`, or undefined when the client must get a snapshot instead: they
+   * are no longer all in memory, or the client's last event is not this host's event `seq`. `at`,
+   * the time of that event as the client got it, is checked when given: a home restored from an
+   * older backup numbers its new events as the ones the client saw, and a replay would leave the
+   * client holding what the store no longer has.
+   */
+  framesSince(seq: number, at?: number): KeptEvent[] | undefined {
     // A client that saw events `errand repair` dropped holds state the store no longer has.
     if (this.journal.dropped.some((d) => seq >= d.from && seq <= d.to)) return undefined;
-    if (seq === this.lastSeq) return [];
     // A number this host never gave out (a home restored from a backup, another host at this address):
     // the client holds state the store does not have, and would skip live events up to that number.
     if (seq > this.lastSeq) return undefined;
+    if (at === undefined || seq === 0) {
+      if (seq === this.lastSeq) return [];
+      const first = this.ring.firstSeq;
+      if (first === undefined || first > seq + 1) return undefined;
+      return this.ring.from(seq + 1 - first);
+    }
+    const kept = this.keptFrom(seq);
+    if (!kept || atOfFrame(kept[0]) !== at) return undefined;
+    return kept.slice(1);
+  }
+
+  /** The `at` of event `seq` while it is in the replay window (a snapshot tells the client this with its number). */
+  atOf(seq: number): number | undefined {
+    const kept = seq > 0 ? this.keptFrom(seq, 1) : undefined;
+    return kept ? atOfFrame(kept[0]) : undefined;
+  }
+
+  /** The kept frames from event `seq` on (`seq` first), or undefined when it is not in the window. */
+  private keptFrom(seq: number, count = Number.POSITIVE_INFINITY): KeptEvent[] | undefined {
     const first = this.ring.firstSeq;
-    if (first === undefined || first > seq + 1) return undefined;
-    return this.ring.from(seq + 1 - first);
+    if (first === undefined || seq < first || seq > this.lastSeq) return undefined;
+    const kept = this.ring.from(seq - first)?.slice(0, count);
+    return kept?.length && kept[0].seq === seq ? kept : undefined;
   }
 
   /** The same events, parsed (tests, tools). */

@@ -57,6 +57,7 @@ export function onEvent(fn: (ev: ServerEvent) => void): () => void {
 const session: Session = {
   token: () => authStore.get()?.token,
   lastSeq: () => appStore.get().lastSeq,
+  lastAt: () => appStore.get().lastAt,
   authed(hostId: string, seq: number, device: Device): boolean {
     const s = appStore.get();
     // Another host, or a host whose log is behind what we saw: our cache describes something else.
@@ -73,10 +74,10 @@ const session: Session = {
   },
   apply(f: StateFrame): void {
     if (f.type === 'snapshot') {
-      appStore.set((s) => applySnapshot(s, f.seq, f.threads));
+      appStore.set((s) => applySnapshot(s, f.seq, f.threads, f.at));
       return;
     }
-    appStore.set((s) => applySequenced(s, f.seq, f.event));
+    appStore.set((s) => applySequenced(s, f.seq, f.event, f.at));
     // Interrupted is what a stopped or crashed computer makes of a task it was running.
     if (f.event.kind === 'task.updated' && f.event.task.state === 'interrupted') unsure.add(f.event.task.threadId);
     for (const fn of eventListeners) fn(f.event);

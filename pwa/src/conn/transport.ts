@@ -41,6 +41,8 @@ export interface Session {
   token(): string | undefined;
   /** The last sequence number applied: the host replays what came after it. */
   lastSeq(): number;
+  /** The `at` of that event, when known: the host checks it is its own event of that number. */
+  lastAt(): number | undefined;
   /** The host accepted us. False: our cache describes something else; reconnect (from the new lastSeq). */
   authed(hostId: string, seq: number, device: Device): boolean;
   /** A replayed or live event, or a snapshot, in order. */
@@ -200,7 +202,9 @@ function connect(): void {
   giveUpUnlessSynced();
   sock.onopen = () => {
     if (ws !== sock) return;
-    sock.send(JSON.stringify({ type: 'auth', token, lastSeq: s.lastSeq(), protocol: 1 }));
+    const lastSeq = s.lastSeq();
+    const lastAt = lastSeq > 0 ? s.lastAt() : undefined;
+    sock.send(JSON.stringify({ type: 'auth', token, lastSeq, ...(lastAt !== undefined && { lastAt }), protocol: 1 }));
     giveUpUnlessSynced();
   };
   // A preopened socket may be open already: say who we are now.

@@ -37,7 +37,7 @@ const MAX_CACHED_DETAILS = 12;
 // Each thread's history is kept under its own key, written in the same transaction as the rest
 // (lastSeq with it) and only when it changed: a streamed word then clones one thread, not all.
 const detailKey = (id: string) => `detail:${id}`;
-type Cached = Pick<AppState, 'lastSeq' | 'hostId' | 'threads' | 'seen'> & {
+type Cached = Pick<AppState, 'lastSeq' | 'lastAt' | 'hostId' | 'threads' | 'seen'> & {
   lastSeenAt?: number;
   /** The threads whose histories are saved (detailKey). */
   detailIds?: string[];
@@ -116,6 +116,7 @@ export function saveNow(): Promise<void> {
   const details = trimDetails(s);
   const cache: Cached = {
     lastSeq: s.lastSeq,
+    lastAt: s.lastAt,
     hostId: s.hostId,
     threads: s.threads,
     detailIds: Object.keys(details),

@@ -26,6 +26,11 @@ export interface ThreadDetail {
 export interface AppState {
   /** The newest event sequence number applied to this state; saved together with it. */
   lastSeq: number;
+  /**
+   * The `at` of the event numbered lastSeq, saved with it: the host checks it on resume, so a home
+   * restored from an older backup (which numbers new events as the ones seen here) sends a snapshot.
+   */
+  lastAt?: number;
   hostId?: string;
   threads: Record<string, ThreadSummary>;
   /** Full histories of threads the user opened, kept current by events. */
@@ -218,10 +223,10 @@ function unhandled(_event: never, state: AppState): AppState {
   return state;
 }
 
-/** Apply a sequenced event exactly once: anything at or below lastSeq was applied already. */
-export function applySequenced(state: AppState, seq: number, ev: ServerEvent): AppState {
+/** Apply a sequenced event exactly once: anything at or below lastSeq was applied already. `at`: the event frame's. */
+export function applySequenced(state: AppState, seq: number, ev: ServerEvent, at?: number): AppState {
   if (seq <= state.lastSeq) return state;
-  return { ...applyEvent(state, ev), lastSeq: seq };
+  return { ...applyEvent(state, ev), lastSeq: seq, lastAt: at };
 }
 
 /** The reply of thread.get becomes the thread's detail. */
@@ -292,9 +297,15 @@ export function withoutReplacedNotices(items: readonly ThreadItem[]): ThreadItem
 }
 
 /** A `snapshot` (the client was too far behind for a replay): the list is replaced, histories are
- *  dropped (fetched again when opened), unread marks are kept. */
-export function applySnapshot(state: AppState, seq: number, threads: ThreadSummary[]): AppState {
-  return { ...state, lastSeq: seq, threads: Object.fromEntries(threads.map((t) => [t.id, t])), details: {} };
+ *  dropped (fetched again when opened), unread marks are kept. `at`: the snapshot's. */
+export function applySnapshot(state: AppState, seq: number, threads: ThreadSummary[], at?: number): AppState {
+  return {
+    ...state,
+    lastSeq: seq,
+    lastAt: at,
+    threads: Object.fromEntries(threads.map((t) => [t.id, t])),
+    details: {},
+  };
 }
 
 /** After auth: does our saved state describe another host, or a host whose log is behind what we saw? */

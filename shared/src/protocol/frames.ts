@@ -18,6 +18,12 @@ export const AuthFrame = z
     token: z.string().min(1).max(200),
     /** The last event sequence number this client saw; the daemon sends everything after it. */
     lastSeq: z.number().int().nonnegative().optional(),
+    /**
+     * The `at` of the event numbered lastSeq, as the client received it. A host whose event of that
+     * number has another `at` (a home restored from an older backup numbered new events the same)
+     * sends a snapshot instead of the replay. Left out, the number alone is trusted.
+     */
+    lastAt: Timestamp.optional(),
     protocol: z.number().int().optional(),
   })
   .strict();
@@ -58,7 +64,13 @@ export const ServerFrame = z.discriminatedUnion('type', [
   }),
   EventFrame,
   /** Sent instead of a replay when the client is too far behind: the current state, then live events after `seq`. */
-  z.object({ type: z.literal('snapshot'), seq: z.number().int().nonnegative(), threads: z.array(ThreadSummary) }),
+  z.object({
+    type: z.literal('snapshot'),
+    seq: z.number().int().nonnegative(),
+    /** The `at` of the event numbered `seq` (none before the first event): the client's next `lastAt`. */
+    at: Timestamp.optional(),
+    threads: z.array(ThreadSummary),
+  }),
   /** Marks the end of the replay that follows auth; later events are live. */
   z.object({ type: z.literal('synced'), seq: z.number().int().nonnegative() }),
 ]);
