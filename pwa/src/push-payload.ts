@@ -1,7 +1,7 @@
 // Turn a push payload into what the notification shows. Anything unexpected becomes a generic
 // notification: a push must always show something, and never show text we did not check.
 import { PUSH_KINDS } from '../../shared/src/push-kinds.js';
-import { visibleProse } from '../../shared/src/visible-text.js';
+import { cutWhole, visibleProse } from '../../shared/src/visible-text.js';
 
 export interface ShownNotification {
   title: string;
@@ -25,34 +25,6 @@ export const GENERIC: ShownNotification = {
   url: '/',
   renotify: false,
 };
-
-const graphemes =
-  typeof Intl !== 'undefined' && typeof Intl.Segmenter === 'function'
-    ? new Intl.Segmenter('en', { granularity: 'grapheme' })
-    : undefined;
-
-/**
- * The longest start of `text` of at most `max` code points that splits no character as drawn (an emoji
- * sequence, a flag, a letter with its accents): never half an emoji before the "…". By code point where
- * graphemes are not known (older browsers), or when the first one alone is longer; a joiner left at the
- * end then goes too.
- */
-export function cutWhole(text: string, max: number): string {
-  if (graphemes) {
-    let out = '';
-    let n = 0;
-    for (const { segment } of graphemes.segment(text)) {
-      n += Array.from(segment).length;
-      if (n > max) break;
-      out += segment;
-    }
-    if (out || max <= 0) return out;
-  }
-  return Array.from(text)
-    .slice(0, Math.max(0, max))
-    .join('')
-    .replace(/\u200d+$/, '');
-}
 
 /** A title or line as the notification shows it: hidden characters (tag text) as markers, length capped (code points). */
 const clip = (s: unknown, n: number): string | undefined => {

@@ -85,3 +85,32 @@ export function visibleProse(text: string): string {
 export function visibleCode(text: string): string {
   return text.replace(/\r\n/g, '\n').replace(HIDDEN, (ch) => (ch === '\n' || ch === '\t' ? ch : marker(ch)));
 }
+
+/** Characters as drawn, where the runtime knows them (Intl.Segmenter: not in older browsers). */
+const graphemes =
+  typeof Intl !== 'undefined' && typeof Intl.Segmenter === 'function'
+    ? new Intl.Segmenter('en', { granularity: 'grapheme' })
+    : undefined;
+
+/**
+ * The longest start of `text` of at most `max` code points that splits no character as drawn (an emoji
+ * sequence, a flag, a letter with its accents): never half an emoji before a "…". By code point where
+ * graphemes are not known, or when the first one alone is longer than `max`; a joiner left at the end
+ * then goes too. The daemon's push lines and the service worker's cut the same way.
+ */
+export function cutWhole(text: string, max: number): string {
+  if (graphemes) {
+    let out = '';
+    let n = 0;
+    for (const { segment } of graphemes.segment(text)) {
+      n += Array.from(segment).length;
+      if (n > max) break;
+      out += segment;
+    }
+    if (out || max <= 0) return out;
+  }
+  return Array.from(text)
+    .slice(0, Math.max(0, max))
+    .join('')
+    .replace(/\u200d+$/, '');
+}

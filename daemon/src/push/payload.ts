@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { CRASH_REASONS, isCrashReason, type ServerEvent, timeIn } from '../../../shared/src/index.js';
 import { PUSH_KINDS, type PushKind } from '../../../shared/src/push-kinds.js';
-import { EMOJI_FORMAT } from '../../../shared/src/visible-text.js';
+import { cutWhole, EMOJI_FORMAT } from '../../../shared/src/visible-text.js';
 import { redactSecretShapes } from '../agent/records.js';
 import { UNSAFE_TEXT } from '../util/text.js';
 
@@ -69,31 +69,6 @@ const HOUR_MS = 3600_000;
 
 /** UNSAFE_TEXT but for the joiners and selectors emoji are made of ("👩‍💻" stays one picture). */
 const UNSAFE_BUT_EMOJI = new RegExp(`(?!${EMOJI_FORMAT})${UNSAFE_TEXT.source}`, 'gu');
-
-const graphemes =
-  typeof Intl.Segmenter === 'function' ? new Intl.Segmenter('en', { granularity: 'grapheme' }) : undefined;
-
-/**
- * The longest start of `text` of at most `max` code points that splits no character as drawn (an emoji
- * sequence, a flag, a letter with its accents). By code point where graphemes are not known, or when the
- * first one alone is longer than `max`; a joiner left at the end then goes too.
- */
-export function cutWhole(text: string, max: number): string {
-  if (graphemes) {
-    let out = '';
-    let n = 0;
-    for (const { segment } of graphemes.segment(text)) {
-      n += Array.from(segment).length;
-      if (n > max) break;
-      out += segment;
-    }
-    if (out || max <= 0) return out;
-  }
-  return Array.from(text)
-    .slice(0, Math.max(0, max))
-    .join('')
-    .replace(/\u200d+$/, '');
-}
 
 /** One visible line: no control or bidi-override characters, whitespace collapsed, length capped (code points). */
 export function oneLine(text: string | undefined, max: number): string {
