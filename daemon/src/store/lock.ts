@@ -11,10 +11,10 @@
 // A dead daemon's lock is taken over by one start at a time (see takeOver): the lock is never moved
 // or removed while a live daemon holds it, so no start killed at any point of a takeover can leave
 // a running daemon without its lock for a third start to slip past.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { bootId, type ProcessFacts, processExists, processFacts } from '../util/process-identity.js';
 
 export class LockHeldError extends Error {
   readonly exitCode = 75; // EX_TEMPFAIL
@@ -284,7 +284,7 @@ function putBackIfHeld(file: string, aside: string): void {
 
 /** A leftover's writer ended (a file with this very pid is an earlier process's, as in isHeld). */
 function writerGone(pid: number): boolean {
-  return pid === process.pid || !exists(pid);
+  return pid === process.pid || !processExists(pid);
 }
 
 // --- who holds it ----------------------------------------------------------------------------
@@ -299,7 +299,7 @@ function isHeld(lock: LockRecord): boolean {
   if (lock.pid === process.pid) return false;
   const boot = bootId();
   if (lock.boot && boot && lock.boot !== boot) return false; // written before a reboot
-  if (!exists(lock.pid)) return false;
+  if (!processExists(lock.pid)) return false;
   const facts = processFacts(lock.pid);
   if (!facts) return true; // nothing more to go by here: a live pid is taken as the daemon
   if (facts.state.startsWith('Z') || facts.state.startsWith('X')) return false; // dead, not yet reaped
@@ -308,94 +308,10 @@ function isHeld(lock: LockRecord): boolean {
   return facts.startedAtMs === undefined || facts.startedAtMs <= lock.writtenAtMs + OLD_LOCK_SLACK_MS;
 }
 
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) === 'EPERM'; // another user's process
-  }
-}
-
-export interface ProcessFacts {
-  /** Its state letter(s): Z is a zombie (ended, not yet reaped). */
-  state: string;
-  /** When it started, as the system counts it: the same for the same process, every time. */
-  start?: string;
-  /** When it started, on this clock (to judge a lock an older Errand wrote). */
-  startedAtMs?: number;
-}
-
-const HAS_PROC = fs.existsSync('/proc/self/stat');
-
-/** What the system says about a process; undefined when it cannot be told here. */
-function processFacts(pid: number): ProcessFacts | undefined {
-  return HAS_PROC ? factsFromProc(pid) : factsFromPs(pid);
-}
-
 let own: ProcessFacts | undefined;
 function ownFacts(): ProcessFacts | undefined {
   own ??= processFacts(process.pid);
   return own;
-}
-
-/** Clock ticks per second of /proc's times (USER_HZ, 100 on every Linux Node runs on). */
-const TICKS_PER_SECOND = 100;
-
-function factsFromProc(pid: number): ProcessFacts | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined; // gone meanwhile, or hidden (/proc mounted with hidepid)
-  }
-  // The name (field 2) may hold spaces and parentheses: count the fields after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = fields[19]; // field 22, starttime
-  const bootSeconds = bootTimeSeconds();
-  return {
-    state: fields[0] ?? '',
-    start: ticks,
-    startedAtMs:
-      ticks && bootSeconds !== undefined ? bootSeconds * 1000 + (Number(ticks) * 1000) / TICKS_PER_SECOND : undefined,
-  };
-}
-
-function bootTimeSeconds(): number | undefined {
-  try {
-    const match = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Where there is no /proc (macOS): `ps`, in the C locale so its date always parses. */
-export function factsFromPs(pid: number): ProcessFacts | undefined {
-  const r = spawnSync('ps', ['-o', 'stat=', '-o', 'lstart=', '-p', String(pid)], {
-    encoding: 'utf8',
-    env: { ...process.env, LC_ALL: 'C' },
-    timeout: 5000,
-  });
-  const match = r.status === 0 ? /^\s*(\S+)\s+(.+?)\s*$/.exec(r.stdout) : null;
-  if (!match) return undefined;
-  const startedAtMs = Date.parse(match[2]);
-  return Number.isNaN(startedAtMs)
-    ? { state: match[1] }
-    : { state: match[1], start: String(startedAtMs / 1000), startedAtMs };
-}
-
-let boot: string | null | undefined;
-/** This boot of the machine (Linux); a lock from an earlier boot is stale whatever its pid is now. */
-function bootId(): string | undefined {
-  if (boot === undefined) {
-    try {
-      boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
-    } catch {
-      boot = null;
-    }
-  }
-  return boot ?? undefined;
 }
 
 function isDiskFull(err: unknown): boolean {

@@ -12,7 +12,8 @@ import { startDaemon } from '../../src/daemon.js';
 import { runDoctor } from '../../src/doctor/checks.js';
 import { startWhenLockFree } from '../../src/service/lock-wait.js';
 import { recordingRunner } from '../../src/service/runner.js';
-import { acquireLock, factsFromPs, LockHeldError, lockHolder } from '../../src/store/lock.js';
+import { acquireLock, LockHeldError, lockHolder } from '../../src/store/lock.js';
+import { factsFromPs } from '../../src/util/process-identity.js';
 import { PROJECT_ROOT } from '../../src/util/project-root.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errand-stale-lock-'));
